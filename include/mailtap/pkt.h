@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Packets as the sources deliver them (struct pkt_raw) and as decode leaves them (struct pkt). */
+#ifndef MAILTAP_PKT_H
+#define MAILTAP_PKT_H
+
+#include <stdint.h>
+#include "mailtap/types.h"
+
+/* A frame from a source (pcap file, AF_XDP). data is valid only during the handler call. */
+struct pkt_raw {
+	uint64_t ts_ns;	 /* capture time, ns since the epoch */
+	const uint8_t *data;
+	uint32_t caplen; /* bytes in data */
+	uint32_t wirelen; /* bytes on the wire */
+	int linktype;	 /* DLT_* (libpcap link type) */
+};
+
+/* Returns 0 to go on, or -errno to stop the source. */
+typedef int (*pkt_handler)(void *u, const struct pkt_raw *p);
+
+#define PKT_TCP_FIN 0x01
+#define PKT_TCP_SYN 0x02
+#define PKT_TCP_RST 0x04
+#define PKT_TCP_PSH 0x08
+#define PKT_TCP_ACK 0x10
+#define PKT_TCP_URG 0x20
+#define PKT_TCP_ECE 0x40
+#define PKT_TCP_CWR 0x80
+
+/* A decoded TCP/IP packet. Pointers point into the frame (no copy). */
+struct pkt {
+	uint64_t ts_ns;
+	struct mt_addr src, dst;
+	uint16_t sport, dport;	/* host order */
+	uint8_t ip_ver;		/* 4 or 6 */
+	uint8_t l4proto;	/* IPPROTO_* */
+	uint16_t vlan[2];	/* outer, inner VLAN id; 0 = none */
+	uint32_t ip_len;	/* IP total length (v4) / 40 + payload length (v6), as Zeek's ip_bytes */
+	/* TCP */
+	uint32_t seq, ack;
+	uint16_t win;
+	uint8_t tcp_flags;	/* PKT_TCP_* */
+	uint8_t tcp_hdr_len;
+	uint8_t wscale;		/* window scale option, 0xff if absent */
+	const uint8_t *payload;
+	uint32_t payload_len;	/* payload bytes present in the frame */
+	uint32_t payload_wire_len; /* payload length per the IP header (>= payload_len if truncated) */
+};
+
+#endif

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Record builder: one record = one msgpack map with Zeek's field names, built field by field
+ * and handed whole to the outputs (struct rec_out -> sinks). Callers never see msgpack.
+ *
+ * Conventions (docs/records.md): "ts" and other time fields are float seconds since the
+ * epoch; intervals float seconds; addresses strings; ports unsigned ints; Zeek sets and
+ * vectors msgpack arrays; Zeek's unset &optional fields are simply not written. Strings are
+ * written as msgpack str; bytes that are not valid UTF-8 are written as the text \xNN, as
+ * Zeek's JSON logs do. */
+#ifndef MAILTAP_REC_H
+#define MAILTAP_REC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "mailtap/types.h"
+
+struct rec;
+struct rec_out;
+
+struct rec *rec__new(struct rec_out *out);
+void rec__free(struct rec *r);
+
+/* Starts a record of `stream` ("conn", "smtp", ...) whose Zeek ts is ts_ns; writes "ts".
+ * The record's EventTime in the Forward entry is ts_ns too. */
+void rec__begin(struct rec *r, const char *stream, uint64_t ts_ns);
+/* "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p". */
+void rec__conn(struct rec *r, const char *uid, const struct conn_id *id);
+void rec__str(struct rec *r, const char *key, const char *s, size_t len);
+void rec__cstr(struct rec *r, const char *key, const char *s); /* nothing if s == NULL */
+void rec__u64(struct rec *r, const char *key, uint64_t v);
+void rec__i64(struct rec *r, const char *key, int64_t v);
+void rec__bool(struct rec *r, const char *key, bool v);
+void rec__double(struct rec *r, const char *key, double v);
+void rec__time(struct rec *r, const char *key, uint64_t ts_ns);   /* float seconds */
+void rec__interval(struct rec *r, const char *key, uint64_t d_ns); /* float seconds */
+void rec__addr(struct rec *r, const char *key, const struct mt_addr *a);
+void rec__port(struct rec *r, const char *key, uint16_t port);
+/* Arrays (Zeek set/vector): begin, elements, end. Nesting is not supported. */
+void rec__arr_begin(struct rec *r, const char *key);
+void rec__arr_str(struct rec *r, const char *s, size_t len);
+void rec__arr_cstr(struct rec *r, const char *s);
+void rec__arr_addr(struct rec *r, const struct mt_addr *a);
+void rec__arr_u64(struct rec *r, uint64_t v);
+void rec__arr_end(struct rec *r);
+/* Finishes the record and hands it to every sink. Returns 0 or the first sink's -errno
+ * (the record is still counted as produced; sinks keep their own loss counters). */
+int rec__end(struct rec *r);
+/* Abandons the record being built. */
+void rec__cancel(struct rec *r);
+
+/* The outputs: a fan-out to every configured sink, with the tag prefix ("mailtap"). */
+struct sink;
+struct rec_out *rec_out__new(const char *tag_prefix);
+void rec_out__free(struct rec_out *o); /* does not close the sinks */
+int rec_out__add_sink(struct rec_out *o, struct sink *s);
+/* Opt-in streams (e.g. "smtp_events") are dropped unless enabled. */
+void rec_out__enable(struct rec_out *o, const char *stream);
+bool rec_out__wants(const struct rec_out *o, const char *stream);
+/* Low level: hand a finished msgpack map to every sink. */
+int rec_out__emit(struct rec_out *o, const char *stream, uint64_t ts_ns, const uint8_t *map,
+		  size_t len);
+/* Records handed to the sinks so far, in all streams. */
+uint64_t rec_out__count(const struct rec_out *o);
+
+#endif

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The application-parser interface: what every parser (SMTP, TLS, ...) sees of its connection,
+ * and the five calls every parser implements (push bytes in, callbacks and records out).
+ *
+ * Data flow: reassembly -> app (engine) -> parser. In-order stream bytes arrive through feed();
+ * holes that can no longer be filled through gap(); the end of one direction through eof();
+ * the end of the connection through end(), after which the parser writes what it still holds. */
+#ifndef MAILTAP_SESSION_H
+#define MAILTAP_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "mailtap/types.h"
+
+struct rec;
+struct mt_ids;
+
+/* A connection as the application layer sees it. Owned by the engine; valid from the
+ * parser's new() to its free(). */
+struct mt_session {
+	const char *uid;	   /* Zeek uid "C..." */
+	const struct conn_id *id;  /* originator/responder as decided by the flow table */
+	struct rec *rec;	   /* the worker's record builder: rec__begin .. rec__end */
+	struct mt_ids *ids;	   /* fuid generator (mt_ids__make(ids, 'F', buf)) */
+	uint64_t start_ts;	   /* ts of the connection's first packet (ns) */
+	int local_orig, local_resp; /* 1, 0, or -1 when --local-nets is not set */
+	void *engine;		   /* private to the engine */
+
+	/* The parser recognised its protocol: adds `service` to conn's service list (once,
+	 * in confirmation order: "smtp" then "ssl" gives "smtp,ssl"). */
+	void (*confirm)(struct mt_session *s, const char *service);
+	/* A weird.log record for this connection (name as Zeek's, addl may be NULL). */
+	void (*weird)(struct mt_session *s, uint64_t ts_ns, const char *name, const char *addl);
+	/* Hands both directions of the stream, from the byte after the current feed's return
+	 * value on, to the parser named `parser` (STARTTLS -> "ssl"). The current parser gets
+	 * end() and free() once its feed() returns. 0 or -ENOENT. */
+	int (*handoff)(struct mt_session *s, const char *parser);
+};
+
+struct app_parser_ops {
+	const char *name; /* "smtp", "ssl" */
+	/* Largest unit the parser may ask to see whole (a line, a TLS record). A feed() that
+	 * returns less than len keeps the tail; the engine presents it again, prefixed, with
+	 * the next bytes, but never more than max_unit bytes: at that size feed() must consume
+	 * at least one byte. */
+	size_t max_unit;
+	/* cfg: the parser's own configuration struct (declared in its header), owned by main. */
+	void *(*new)(struct mt_session *s, const void *cfg);
+	/* Bytes consumed (0..len) or -errno (sticky: the engine stops feeding the parser,
+	 * counts it and writes a weird). */
+	ssize_t (*feed)(void *p, enum mt_dir d, const uint8_t *buf, size_t len, uint64_t ts_ns);
+	/* `len` bytes of this direction will never arrive (Zeek's Undelivered). */
+	void (*gap)(void *p, enum mt_dir d, uint64_t len, uint64_t ts_ns);
+	/* No more bytes in this direction (FIN, RST or connection end). */
+	void (*eof)(void *p, enum mt_dir d, uint64_t ts_ns);
+	/* Connection end (or handoff): write every record still pending. */
+	void (*end)(void *p, uint64_t ts_ns);
+	void (*free)(void *p);
+};
+
+#endif

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Sinks: where finished records go. A sink sees bytes only: the tag ("mailtap.smtp"), the
+ * record's EventTime and the msgpack map of the record. */
+#ifndef MAILTAP_SINK_H
+#define MAILTAP_SINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sink;
+
+struct sink_ops {
+	const char *name;
+	/* Takes one whole record. 0 or -errno. Must not keep pointers to tag or map. */
+	int (*write)(struct sink *s, const char *tag, size_t tag_len, uint64_t ts_ns,
+		     const uint8_t *map, size_t len);
+	/* Pushes out what is buffered (file: write(2); forward: send and wait for acks up to
+	 * the sink's own timeout). 0 or -errno. */
+	int (*flush)(struct sink *s);
+	/* Flushes and frees. Returns the flush result. */
+	int (*close)(struct sink *s);
+};
+
+struct sink {
+	const struct sink_ops *ops;
+};
+
+static inline int sink__write(struct sink *s, const char *tag, size_t tag_len, uint64_t ts_ns,
+			      const uint8_t *map, size_t len)
+{
+	return s->ops->write(s, tag, tag_len, ts_ns, map, len);
+}
+static inline int sink__flush(struct sink *s)
+{
+	return s->ops->flush(s);
+}
+static inline int sink__close(struct sink *s)
+{
+	return s->ops->close(s);
+}
+
+/* Fluent Forward Message-mode entries [tag, EventTime, map] into a file, or stdout for "-".
+ * NULL with errno set on failure. */
+struct sink *sink_file__open(const char *path);
+
+/* Writes EventTime (ext type 0: be32 seconds, be32 nanoseconds) to out[10] as fixext8. */
+void sink__event_time(uint8_t out[10], uint64_t ts_ns);
+
+#endif
