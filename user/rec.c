@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* Record builder and output fan-out. A record is built straight into a msgpack buffer: the map
+ * header (map16) and array headers (array32) are written with a zero count and patched when the
+ * record or array ends, so fields can be added without counting them first. */
+#include <errno.h>
+#include <msgpack.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mailtap/log.h"
+#include "mailtap/rec.h"
+#include "mailtap/sink.h"
+
+#define REC_MAX_SINKS 8
+#define REC_MAX_OPTIN 8
+
+struct rec_out {
+	char prefix[64];
+	size_t prefix_len;
+	struct sink *sinks[REC_MAX_SINKS];
+	int n_sinks;
+	const char *enabled[REC_MAX_OPTIN];
+	int n_enabled;
+	uint64_t count;
+	pthread_mutex_t lock;
+};
+
+struct rec {
+	struct rec_out *out;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	const char *stream;
+	uint64_t ts_ns;
+	uint32_t n_fields;
+	size_t arr_off; /* offset of the open array's header, or 0 */
+	uint32_t arr_n;
+	bool open;
+};
+
+/* Streams that are written only when asked for. */
+static const char *const optin_streams[] = { "smtp_events", NULL };
+
+struct rec *rec__new(struct rec_out *out)
+{
+	struct rec *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->out = out;
+	msgpack_sbuffer_init(&r->sb);
+	msgpack_packer_init(&r->pk, &r->sb, msgpack_sbuffer_write);
+	return r;
+}
+
+void rec__free(struct rec *r)
+{
+	if (!r)
+		return;
+	msgpack_sbuffer_destroy(&r->sb);
+	free(r);
+}
+
+static void put_raw(struct rec *r, const void *p, size_t n)
+{
+	msgpack_sbuffer_write(&r->sb, p, n);
+}
+
+/* Writes s as a msgpack str; invalid UTF-8 bytes become the 4-character text \xNN. */
+static void put_str(struct rec *r, const char *s, size_t len)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	size_t i, extra = 0;
+	bool ascii = true;
+
+	for (i = 0; i < len; i++)
+		if (p[i] & 0x80) {
+			ascii = false;
+			break;
+		}
+	if (ascii) {
+		msgpack_pack_str(&r->pk, len);
+		msgpack_pack_str_body(&r->pk, s, len);
+		return;
+	}
+	/* First pass: how long is the escaped form? Second pass: write it. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (i = 0; i < len;) {
+			uint8_t c = p[i];
+			size_t n = 0;
+
+			if (c < 0x80)
+				n = 1;
+			else if (c >= 0xc2 && c <= 0xdf)
+				n = 2;
+			else if (c >= 0xe0 && c <= 0xef)
+				n = 3;
+			else if (c >= 0xf0 && c <= 0xf4)
+				n = 4;
+			if (n > 1) {
+				if (i + n > len)
+					n = 0;
+				for (size_t k = 1; n && k < n; k++)
+					if ((p[i + k] & 0xc0) != 0x80)
+						n = 0;
+				/* overlongs and surrogates */
+				if (n == 3 && ((c == 0xe0 && p[i + 1] < 0xa0) ||
+					       (c == 0xed && p[i + 1] >= 0xa0)))
+					n = 0;
+				if (n == 4 && ((c == 0xf0 && p[i + 1] < 0x90) ||
+					       (c == 0xf4 && p[i + 1] >= 0x90)))
+					n = 0;
+			}
+			if (n == 0) {
+				if (pass == 0) {
+					extra += 3;
+				} else {
+					char esc[5];
+
+					snprintf(esc, sizeof(esc), "\\x%02x", c);
+					put_raw(r, esc, 4);
+				}
+				i++;
+			} else {
+				if (pass == 1)
+					put_raw(r, p + i, n);
+				i += n;
+			}
+		}
+		if (pass == 0)
+			msgpack_pack_str(&r->pk, len + extra);
+	}
+}
+
+static void put_key(struct rec *r, const char *key)
+{
+	size_t n = strlen(key);
+
+	msgpack_pack_str(&r->pk, n);
+	msgpack_pack_str_body(&r->pk, key, n);
+	r->n_fields++;
+}
+
+void rec__begin(struct rec *r, const char *stream, uint64_t ts_ns)
+{
+	static const uint8_t map16[3] = { 0xde, 0, 0 };
+
+	msgpack_sbuffer_clear(&r->sb);
+	r->stream = stream;
+	r->ts_ns = ts_ns;
+	r->n_fields = 0;
+	r->arr_off = 0;
+	r->open = true;
+	put_raw(r, map16, sizeof(map16));
+	rec__time(r, "ts", ts_ns);
+}
+
+void rec__conn(struct rec *r, const char *uid, const struct conn_id *id)
+{
+	if (uid)
+		rec__cstr(r, "uid", uid);
+	rec__addr(r, "id.orig_h", &id->orig_h);
+	rec__port(r, "id.orig_p", id->orig_p);
+	rec__addr(r, "id.resp_h", &id->resp_h);
+	rec__port(r, "id.resp_p", id->resp_p);
+}
+
+void rec__str(struct rec *r, const char *key, const char *s, size_t len)
+{
+	put_key(r, key);
+	put_str(r, s, len);
+}
+
+void rec__cstr(struct rec *r, const char *key, const char *s)
+{
+	if (s)
+		rec__str(r, key, s, strlen(s));
+}
+
+void rec__u64(struct rec *r, const char *key, uint64_t v)
+{
+	put_key(r, key);
+	msgpack_pack_uint64(&r->pk, v);
+}
+
+void rec__i64(struct rec *r, const char *key, int64_t v)
+{
+	put_key(r, key);
+	msgpack_pack_int64(&r->pk, v);
+}
+
+void rec__bool(struct rec *r, const char *key, bool v)
+{
+	put_key(r, key);
+	if (v)
+		msgpack_pack_true(&r->pk);
+	else
+		msgpack_pack_false(&r->pk);
+}
+
+void rec__double(struct rec *r, const char *key, double v)
+{
+	put_key(r, key);
+	msgpack_pack_double(&r->pk, v);
+}
+
+void rec__time(struct rec *r, const char *key, uint64_t ts_ns)
+{
+	rec__double(r, key, (double)(ts_ns / 1000000000ULL) + (double)(ts_ns % 1000000000ULL) / 1e9);
+}
+
+void rec__interval(struct rec *r, const char *key, uint64_t d_ns)
+{
+	rec__time(r, key, d_ns);
+}
+
+void rec__addr(struct rec *r, const char *key, const struct mt_addr *a)
+{
+	char buf[MT_ADDR_STRLEN];
+	size_t n = mt_addr__fmt(a, buf, sizeof(buf));
+
+	rec__str(r, key, buf, n);
+}
+
+void rec__port(struct rec *r, const char *key, uint16_t port)
+{
+	rec__u64(r, key, port);
+}
+
+void rec__arr_begin(struct rec *r, const char *key)
+{
+	static const uint8_t arr32[5] = { 0xdd, 0, 0, 0, 0 };
+
+	put_key(r, key);
+	r->arr_off = r->sb.size;
+	r->arr_n = 0;
+	put_raw(r, arr32, sizeof(arr32));
+}
+
+void rec__arr_str(struct rec *r, const char *s, size_t len)
+{
+	put_str(r, s, len);
+	r->arr_n++;
+}
+
+void rec__arr_cstr(struct rec *r, const char *s)
+{
+	rec__arr_str(r, s, strlen(s));
+}
+
+void rec__arr_addr(struct rec *r, const struct mt_addr *a)
+{
+	char buf[MT_ADDR_STRLEN];
+	size_t n = mt_addr__fmt(a, buf, sizeof(buf));
+
+	rec__arr_str(r, buf, n);
+}
+
+void rec__arr_u64(struct rec *r, uint64_t v)
+{
+	msgpack_pack_uint64(&r->pk, v);
+	r->arr_n++;
+}
+
+void rec__arr_end(struct rec *r)
+{
+	uint8_t *h = (uint8_t *)r->sb.data + r->arr_off;
+
+	h[1] = (uint8_t)(r->arr_n >> 24);
+	h[2] = (uint8_t)(r->arr_n >> 16);
+	h[3] = (uint8_t)(r->arr_n >> 8);
+	h[4] = (uint8_t)r->arr_n;
+	r->arr_off = 0;
+}
+
+int rec__end(struct rec *r)
+{
+	uint8_t *h = (uint8_t *)r->sb.data;
+	int err;
+
+	if (!r->open)
+		return -EINVAL;
+	r->open = false;
+	h[1] = (uint8_t)(r->n_fields >> 8);
+	h[2] = (uint8_t)r->n_fields;
+	err = rec_out__emit(r->out, r->stream, r->ts_ns, (const uint8_t *)r->sb.data, r->sb.size);
+	msgpack_sbuffer_clear(&r->sb);
+	return err;
+}
+
+void rec__cancel(struct rec *r)
+{
+	r->open = false;
+	msgpack_sbuffer_clear(&r->sb);
+}
+
+struct rec_out *rec_out__new(const char *tag_prefix)
+{
+	struct rec_out *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return NULL;
+	snprintf(o->prefix, sizeof(o->prefix), "%s", tag_prefix ? tag_prefix : "mailtap");
+	o->prefix_len = strlen(o->prefix);
+	pthread_mutex_init(&o->lock, NULL);
+	return o;
+}
+
+void rec_out__free(struct rec_out *o)
+{
+	if (!o)
+		return;
+	pthread_mutex_destroy(&o->lock);
+	free(o);
+}
+
+int rec_out__add_sink(struct rec_out *o, struct sink *s)
+{
+	if (o->n_sinks >= REC_MAX_SINKS)
+		return -ENOSPC;
+	o->sinks[o->n_sinks++] = s;
+	return 0;
+}
+
+void rec_out__enable(struct rec_out *o, const char *stream)
+{
+	for (int i = 0; optin_streams[i]; i++)
+		if (!strcmp(optin_streams[i], stream) && o->n_enabled < REC_MAX_OPTIN)
+			o->enabled[o->n_enabled++] = optin_streams[i];
+}
+
+bool rec_out__wants(const struct rec_out *o, const char *stream)
+{
+	int optin = 0;
+
+	for (int i = 0; optin_streams[i]; i++)
+		if (!strcmp(optin_streams[i], stream))
+			optin = 1;
+	if (!optin)
+		return true;
+	for (int i = 0; i < o->n_enabled; i++)
+		if (!strcmp(o->enabled[i], stream))
+			return true;
+	return false;
+}
+
+int rec_out__emit(struct rec_out *o, const char *stream, uint64_t ts_ns, const uint8_t *map,
+		  size_t len)
+{
+	char tag[128];
+	int n, err = 0;
+
+	if (!rec_out__wants(o, stream))
+		return 0;
+	n = snprintf(tag, sizeof(tag), "%s.%s", o->prefix, stream);
+	if (n < 0 || (size_t)n >= sizeof(tag))
+		return -ENAMETOOLONG;
+	pthread_mutex_lock(&o->lock);
+	o->count++;
+	for (int i = 0; i < o->n_sinks; i++) {
+		int e = sink__write(o->sinks[i], tag, (size_t)n, ts_ns, map, len);
+
+		if (e && !err)
+			err = e;
+	}
+	pthread_mutex_unlock(&o->lock);
+	return err;
+}
+
+uint64_t rec_out__count(const struct rec_out *o)
+{
+	return o->count;
+}
