@@ -18,6 +18,8 @@ CC ?= cc
 CLANG ?= clang
 BPFTOOL ?= bpftool
 ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+# UAPI headers (linux/*.h) need the multiarch asm/ directory, which clang -target bpf does not search.
+BPF_SYS_INCLUDES := -idirafter /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null || gcc -dumpmachine)
 
 PKGS := libpcap msgpack libcrypto zlib libxdp libbpf
 CFLAGS ?= -O2 -g
@@ -56,7 +58,7 @@ $(BUILD)/obj $(BUILD)/tests $(BUILD)/tools:
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(HDRS) | $(BUILD)/obj
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -c $< -o $@.tmp
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude $(BPF_SYS_INCLUDES) -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
