@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The single ABI between bpf/mailtap.bpf.c and userspace (user/xsk.c, user/loader.c,
+ * tests, tools): map names and sizes, the port-set layout, the per-CPU counters and the
+ * XDP metadata block. Only __u8..__u64 here; userspace-only parts under #ifndef __bpf__.
+ * An operator can use these names with bpftool (docs/capture.md).
+ */
+#ifndef MAILTAP_ABI_H
+#define MAILTAP_ABI_H
+
+#include <linux/types.h>
+
+/* Name of the XDP program (function name in the object; libxdp/bpftool show it). */
+#define MAILTAP_PROG_NAME "mailtap_xdp"
+
+/* Map names: also the file names of the pins under the pinned directory. */
+#define MAILTAP_MAP_XSKS "xsks_map"	  /* XSKMAP: rx queue index -> AF_XDP socket */
+#define MAILTAP_MAP_PORTS "mailtap_ports" /* ARRAY: the port set, 65536 bits */
+#define MAILTAP_MAP_STATS "mailtap_stats" /* PERCPU_ARRAY: enum mailtap_stat -> __u64 */
+
+/* Default pin directory for the bpftool (operator) workflow. */
+#define MAILTAP_PIN_DIR "/sys/fs/bpf/mailtap"
+
+/* Highest number of receive queues (XSKMAP entries) the program can steer. */
+#define MAILTAP_MAX_QUEUES 64
+
+/*
+ * The port set: 65536 bits in MAILTAP_PORT_WORDS __u64 words. Port p is set when bit
+ * (p % 64) of word (p / 64) is 1. Key: __u32 word index; value: __u64 (host byte order).
+ * A TCP packet matches when its source or destination port is in the set.
+ */
+#define MAILTAP_PORT_BITS 65536
+#define MAILTAP_PORT_WORD_BITS 64
+#define MAILTAP_PORT_WORDS (MAILTAP_PORT_BITS / MAILTAP_PORT_WORD_BITS)
+#define MAILTAP_PORT_WORD(p) ((__u32)(p) / MAILTAP_PORT_WORD_BITS)
+#define MAILTAP_PORT_BIT(p) ((__u64)1 << ((__u32)(p) % MAILTAP_PORT_WORD_BITS))
+
+/* Ports steered when the user gives none: SMTP, SMTPS (implicit TLS), submission. */
+#define MAILTAP_DEFAULT_PORTS { 25, 465, 587 }
+
+/* IPv6 extension headers the program walks before giving up (parse_err). */
+#define MAILTAP_MAX_IPV6_EXT 6
+
+/*
+ * Per-CPU counters. X(enum suffix, name, description). Invariants (every packet is
+ * counted once in each line):
+ *   seen    = redirected + passed
+ *   matched = redirected + no_xsk
+ *   seen    = matched + parse_err + non_ip + non_tcp + other_port
+ * ipv4, ipv6, vlan, frag, meta, meta_err classify packets and add up to nothing.
+ */
+#define MAILTAP_STATS(X)                                                                   \
+	X(SEEN, "seen", "packets the program ran on")                                      \
+	X(MATCHED, "matched", "TCP packets with a port in the set, or TCP fragments")      \
+	X(REDIRECTED, "redirected", "packets redirected to an AF_XDP socket")              \
+	X(PASSED, "passed", "packets returned XDP_PASS (to the kernel stack)")             \
+	X(NO_XSK, "no_xsk", "matched packets with no socket for their queue (passed)")     \
+	X(PARSE_ERR, "parse_err", "truncated or malformed headers (passed)")               \
+	X(NON_IP, "non_ip", "neither IPv4 nor IPv6 (ARP, ...) (passed)")                   \
+	X(NON_TCP, "non_tcp", "IP but not TCP (UDP, ICMP, ...) (passed)")                  \
+	X(OTHER_PORT, "other_port", "TCP with neither port in the set (passed)")           \
+	X(IPV4, "ipv4", "EtherType IPv4 (after VLAN tags), well-formed or not")             \
+	X(IPV6, "ipv6", "EtherType IPv6 (after VLAN tags), well-formed or not")             \
+	X(VLAN, "vlan", "packets with one or two VLAN tags")                               \
+	X(FRAG, "frag", "TCP fragments (IPv4 or IPv6), all steered")                       \
+	X(META, "meta", "matched packets given an XDP metadata timestamp")                 \
+	X(META_ERR, "meta_err", "matched packets where bpf_xdp_adjust_meta failed")
+
+#define MAILTAP_STAT_ENUM_(id, name, desc) MAILTAP_STAT_##id,
+enum mailtap_stat { MAILTAP_STATS(MAILTAP_STAT_ENUM_) MAILTAP_STAT__MAX };
+#undef MAILTAP_STAT_ENUM_
+
+/* Value of one mailtap_stats entry, per CPU. */
+struct mailtap_stat_val {
+	__u64 packets;
+	__u64 bytes; /* frame bytes (data_end - data) */
+};
+
+/*
+ * XDP metadata written in front of the frame of every redirected packet
+ * (bpf_xdp_adjust_meta): in the UMEM it sits right before the packet data.
+ * ts_ns is bpf_ktime_get_ns() (CLOCK_MONOTONIC): userspace adds the
+ * CLOCK_REALTIME - CLOCK_MONOTONIC offset. magic tells a written block from stale
+ * bytes; userspace zeroes it before it gives the frame back to the fill ring.
+ */
+#define MAILTAP_META_MAGIC 0x6d74706dU /* "mtpm" */
+struct mailtap_meta {
+	__u64 ts_ns;
+	__u32 flags; /* MAILTAP_META_F_* */
+	__u32 magic;
+};
+#define MAILTAP_META_F_FRAG 0x1 /* steered because it is a fragment */
+
+#ifndef __bpf__
+#include <stddef.h>
+
+_Static_assert(sizeof(struct mailtap_stat_val) == 16, "mailtap_stat_val layout");
+_Static_assert(sizeof(struct mailtap_meta) == 16, "mailtap_meta layout");
+_Static_assert(sizeof(struct mailtap_meta) % 4 == 0, "XDP metadata must be a multiple of 4");
+_Static_assert(MAILTAP_PORT_WORDS * MAILTAP_PORT_WORD_BITS == MAILTAP_PORT_BITS, "port set");
+_Static_assert(MAILTAP_STAT__MAX <= 64, "stats array size");
+
+/* Names and descriptions of the counters, indexed by enum mailtap_stat. */
+#define MAILTAP_STAT_NAME_(id, name, desc) [MAILTAP_STAT_##id] = name,
+static const char *const mailtap_stat_names[MAILTAP_STAT__MAX] __attribute__((unused)) = {
+	MAILTAP_STATS(MAILTAP_STAT_NAME_)
+};
+#undef MAILTAP_STAT_NAME_
+#define MAILTAP_STAT_DESC_(id, name, desc) [MAILTAP_STAT_##id] = desc,
+static const char *const mailtap_stat_descs[MAILTAP_STAT__MAX] __attribute__((unused)) = {
+	MAILTAP_STATS(MAILTAP_STAT_DESC_)
+};
+#undef MAILTAP_STAT_DESC_
+#endif /* !__bpf__ */
+
+#endif
