@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* L2-L4 decoding: Ethernet (802.1Q/802.1ad, QinQ, 802.1BR E-tag), Linux cooked SLL/SLL2,
+ * raw IP, BSD loopback/NULL -> IPv4 (options) / IPv6 (extension headers) -> TCP (options).
+ * Bounds are checked before every read; the result points into the frame. */
+#ifndef MAILTAP_DECODE_H
+#define MAILTAP_DECODE_H
+
+#include <stdint.h>
+#include "mailtap/pkt.h"
+
+/* Why a packet was not decoded, or was decoded with a remark. One counter each. */
+#define DECODE_RESULTS(X)                                                                          \
+	X(OK, "ok")                                                                                \
+	X(LINKTYPE, "unsupported_linktype")                                                        \
+	X(TRUNC_L2, "truncated_link_header")                                                       \
+	X(NOT_IP, "not_ip")                                                                        \
+	X(TRUNC_IP, "truncated_ip_header")                                                         \
+	X(BAD_IP, "bad_ip_header")                                                                 \
+	X(IP_LEN, "ip_length_exceeds_capture")                                                     \
+	X(FRAGMENT, "ip_fragment")                                                                 \
+	X(BAD_IP6_EXT, "bad_ipv6_extension_header")                                                \
+	X(NOT_TCP, "not_tcp")                                                                      \
+	X(TRUNC_TCP, "truncated_tcp_header")                                                       \
+	X(BAD_TCP, "bad_tcp_header")
+
+enum decode_result {
+#define X(n, s) DECODE_##n,
+	DECODE_RESULTS(X)
+#undef X
+		DECODE__MAX
+};
+
+struct decode_stats {
+	uint64_t packets;
+	uint64_t result[DECODE__MAX];
+	uint64_t bytes;
+};
+
+const char *decode__result_name(enum decode_result r);
+/* Decodes p into out. Returns DECODE_OK (0) or the reason the packet is not a usable TCP
+ * packet. Counts into st (may be NULL). */
+enum decode_result decode__packet(const struct pkt_raw *p, struct pkt *out, struct decode_stats *st);
+
+#endif

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The analysis pipeline of one worker: decode -> flow -> reassembly -> application parsers ->
+ * records. Fed raw packets from any source (pcap file, AF_XDP); writes conn and weird records
+ * itself and lets the parsers write theirs. */
+#ifndef MAILTAP_ENGINE_H
+#define MAILTAP_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "mailtap/decode.h"
+#include "mailtap/flow.h"
+#include "mailtap/pkt.h"
+#include "mailtap/reasm.h"
+#include "mailtap/session.h"
+
+struct rec_out;
+
+#define ENGINE_MAX_NETS 64
+#define ENGINE_MAX_PARSERS 4
+
+struct engine_net {
+	struct mt_addr addr;
+	uint8_t prefix; /* in IPv6 bits (IPv4 /24 is 96 + 24) */
+};
+
+struct engine_cfg {
+	struct flow_limits flow;
+	struct reasm_limits reasm;
+	uint8_t ports[65536 / 8];	/* mail ports tracked (bitmap); default 25, 465, 587 */
+	uint8_t tls_ports[65536 / 8];	/* ports where TLS starts at once (465) */
+	struct engine_net nets[ENGINE_MAX_NETS]; /* --local-nets */
+	int n_nets;
+	bool community_id;		/* add community_id to conn records */
+	uint16_t community_id_seed;
+	bool seeded;			/* --seed: deterministic uids, fuids and hashing */
+	uint64_t seed;
+	bool tcp_weirds;		/* weird records for TCP anomalies (once per conn and name) */
+};
+
+void engine_cfg__default(struct engine_cfg *c);
+void engine_cfg__set_port(uint8_t *bitmap, uint16_t port, bool on);
+static inline bool engine_cfg__port(const uint8_t *bitmap, uint16_t port)
+{
+	return bitmap[port >> 3] & (1u << (port & 7));
+}
+/* Parses "10.0.0.0/8,2001:db8::/32" into cfg->nets. 0 or -EINVAL. */
+int engine_cfg__parse_nets(struct engine_cfg *c, const char *s);
+
+struct engine_stats {
+	struct decode_stats decode;
+	struct flow_stats flow;
+	struct reasm_stats reasm;
+	uint64_t not_mail_port;		/* TCP packets of other ports */
+	uint64_t parser_errors;		/* parsers that failed (sticky error) */
+	uint64_t records_weird;
+	uint64_t records_conn;
+};
+
+struct engine;
+
+struct engine *engine__new(const struct engine_cfg *cfg, struct rec_out *out);
+/* Registers a parser by its ops->name ("smtp", "ssl") with its configuration. */
+int engine__add_parser(struct engine *e, const struct app_parser_ops *ops, const void *cfg);
+/* pkt_handler: one raw packet. Always 0 (bad packets are counted, not errors). */
+int engine__packet(void *engine, const struct pkt_raw *raw);
+/* End of input: ends every connection and writes its records. */
+void engine__finish(struct engine *e);
+void engine__stats(const struct engine *e, struct engine_stats *st);
+void engine__free(struct engine *e);
+
+#endif

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Flow table and per-connection TCP state, as Zeek's TCP analyzer keeps it: endpoint states
+ * (conn_state), the history string, sizes from sequence numbers, packet and IP byte counts,
+ * connection timeouts. One table per worker; no locking. */
+#ifndef MAILTAP_FLOW_H
+#define MAILTAP_FLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "mailtap/pkt.h"
+#include "mailtap/types.h"
+
+/* Zeek's TCP endpoint states (the numbering of Zeek's EndpointState). */
+enum tcp_state {
+	TCP_INACTIVE = 0,
+	TCP_SYN_SENT,
+	TCP_SYN_ACK_SENT,
+	TCP_PARTIAL,
+	TCP_ESTABLISHED,
+	TCP_CLOSED,
+	TCP_RESET,
+};
+
+struct tcp_ep {
+	uint8_t state, prev_state;
+	uint8_t did_close;
+	uint8_t window_scale;
+	uint8_t fin_seen;
+	uint32_t start_seq, last_seq, ack_seq;
+	uint32_t seq_wraps, ack_wraps;
+	uint32_t window, window_seq, window_ack_seq;
+	uint32_t hist_last_syn, hist_last_fin, hist_last_rst;
+	uint32_t rxmt_cnt, gap_cnt, win0_cnt;
+	uint64_t pkts, ip_bytes;
+};
+
+#define FLOW_HIST_MAX 30
+
+struct flow_app; /* the engine's per-connection application state */
+
+struct flow {
+	struct flow *hnext;	      /* hash chain */
+	struct flow *lprev, *lnext;   /* idle list, least recently used first */
+	struct flow *dprev, *dnext;   /* short-deadline list (attempt/close) */
+	uint64_t deadline;	      /* ns; 0 when not on a deadline list */
+	struct conn_id id;	      /* orig/resp as decided (Zeek's flip rules) */
+	uint64_t start_ts;	      /* first packet */
+	uint64_t last_ts;	      /* Zeek's LastTime (duration) */
+	uint64_t seen_ts;	      /* last packet of any kind (idle timeout) */
+	uint32_t hash;
+	uint32_t hist_seen;	      /* Zeek's hist_seen mask */
+	char uid[MT_UID_LEN];
+	char history[FLOW_HIST_MAX + 1];
+	uint8_t hist_len;
+	uint8_t hist_truncated;
+	uint8_t is_partial;
+	uint8_t first_packet_seen;
+	uint8_t seen_first_ack;
+	uint8_t removed;
+	uint8_t n_services;
+	uint8_t services[4];	      /* enum flow_service, in confirmation order */
+	uint16_t vlan[2];
+	uint64_t missed_bytes;
+	struct tcp_ep ep[2];	      /* [MT_ORIG], [MT_RESP] */
+	struct flow_app *app;
+};
+
+enum flow_service { FLOW_SVC_SMTP = 1, FLOW_SVC_SSL = 2 };
+
+struct flow_limits {
+	uint32_t max_flows;	     /* tracked connections; the least recently used is evicted */
+	uint64_t inactivity_ns;	     /* Zeek tcp_inactivity_timeout, 5 min */
+	uint64_t close_delay_ns;     /* Zeek tcp_close_delay / tcp_reset_delay, 5 s */
+	uint64_t attempt_ns;	     /* Zeek tcp_attempt_delay, 5 s */
+	uint64_t linger_ns;	     /* Zeek tcp_connection_linger, 5 s */
+};
+void flow_limits__default(struct flow_limits *l);
+
+struct flow_stats {
+	uint64_t created, removed, evicted, active, peak;
+	uint64_t reused, expired_idle, expired_close, expired_attempt;
+	uint64_t history_truncated;
+	uint64_t buckets;
+};
+
+/* What one packet did to a connection, for the engine. */
+struct flow_pkt_result {
+	bool is_orig;
+	bool deliver;		/* payload should go to reassembly */
+	uint64_t rel_data_seq;	/* relative stream offset of the payload (1 = first byte) */
+	bool ack_valid;
+	uint64_t rel_ack;	/* relative ack of the peer's stream */
+	bool fin, rst;
+};
+
+/* Called for every flow leaving the table (timeout, eviction, reuse, flush). The flow is
+ * freed after the call. */
+typedef void (*flow_finish_fn)(void *u, struct flow *f, uint64_t now_ns);
+/* Called for a weird with Zeek's name on a flow. */
+typedef void (*flow_weird_fn)(void *u, struct flow *f, uint64_t ts_ns, const char *name);
+
+struct flow_table;
+
+struct flow_table *flow_table__new(const struct flow_limits *l, uint64_t hash_seed,
+				   flow_finish_fn finish, flow_weird_fn weird, void *u);
+void flow_table__free(struct flow_table *t);
+/* Removes flows whose timeouts passed by now_ns. */
+void flow_table__expire(struct flow_table *t, uint64_t now_ns);
+/* Finds or creates the connection of p and runs Zeek's TCP state machine for it. uid_fn
+ * names new flows. Returns the flow, or NULL when p cannot be tracked. */
+struct flow *flow_table__packet(struct flow_table *t, const struct pkt *p,
+				struct flow_pkt_result *res,
+				void (*uid_fn)(void *u, char uid[MT_UID_LEN]));
+/* Ends every flow (end of input). */
+void flow_table__flush(struct flow_table *t, uint64_t now_ns);
+void flow_table__stats(const struct flow_table *t, struct flow_stats *st);
+
+/* History letters from outside the state machine: a content gap ('G'/'g', scaled). */
+void flow__gap(struct flow *f, bool is_orig, uint64_t len);
+/* Adds a confirmed service (once, in order). */
+void flow__confirm(struct flow *f, enum flow_service svc);
+/* conn.log fields derived from the state. */
+const char *flow__conn_state(const struct flow *f);
+uint64_t flow__size(const struct flow *f, bool is_orig);
+/* Zeek's comma-separated service list into buf; returns its length (0: none). */
+size_t flow__service(const struct flow *f, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* mailtap-cat: prints mailtap's msgpack output (Fluent Forward entries [tag, time, record]) as
+ * JSON lines shaped like Zeek's JSON logs, with "_path" added; or, with -c, tab-separated
+ * columns like zeek-cut. A corrupt or truncated input is reported with its byte offset and a
+ * non-zero exit, after everything before it was printed. */
+#include <errno.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_COLS 64
+
+struct cat_opts {
+	const char *stream;
+	const char *cols[MAX_COLS];
+	int n_cols;
+	int with_tag;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: mailtap-cat [-s STREAM] [-t] [-c FIELD...] [FILE|-]\n"
+		   "  -s STREAM   only records of this stream (conn, smtp, files, ssl, x509, weird, ...)\n"
+		   "  -t          add the Forward tag as \"_tag\"\n"
+		   "  -c FIELD... tab-separated columns instead of JSON (like zeek-cut); the rest of\n"
+		   "              the arguments are field names, read from stdin unless -r FILE\n"
+		   "  -r FILE     input file with -c\n");
+}
+
+static void json_str(FILE *o, const char *s, size_t n)
+{
+	putc('"', o);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		switch (c) {
+		case '"':
+			fputs("\\\"", o);
+			break;
+		case '\\':
+			fputs("\\\\", o);
+			break;
+		case '\n':
+			fputs("\\n", o);
+			break;
+		case '\r':
+			fputs("\\r", o);
+			break;
+		case '\t':
+			fputs("\\t", o);
+			break;
+		default:
+			if (c < 0x20)
+				fprintf(o, "\\u%04x", c);
+			else
+				putc(c, o);
+		}
+	}
+	putc('"', o);
+}
+
+/* Zeek prints times and intervals with 6 decimals. */
+static void print_double(FILE *o, double d)
+{
+	char buf[64];
+	int n = snprintf(buf, sizeof(buf), "%.6f", d);
+
+	while (n > 2 && buf[n - 1] == '0' && buf[n - 2] != '.')
+		buf[--n] = '\0';
+	fputs(buf, o);
+}
+
+static void json_value(FILE *o, const msgpack_object *v)
+{
+	switch (v->type) {
+	case MSGPACK_OBJECT_NIL:
+		fputs("null", o);
+		break;
+	case MSGPACK_OBJECT_BOOLEAN:
+		fputs(v->via.boolean ? "true" : "false", o);
+		break;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		fprintf(o, "%llu", (unsigned long long)v->via.u64);
+		break;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		fprintf(o, "%lld", (long long)v->via.i64);
+		break;
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		print_double(o, v->via.f64);
+		break;
+	case MSGPACK_OBJECT_STR:
+		json_str(o, v->via.str.ptr, v->via.str.size);
+		break;
+	case MSGPACK_OBJECT_BIN:
+		json_str(o, v->via.bin.ptr, v->via.bin.size);
+		break;
+	case MSGPACK_OBJECT_ARRAY:
+		putc('[', o);
+		for (uint32_t i = 0; i < v->via.array.size; i++) {
+			if (i)
+				putc(',', o);
+			json_value(o, &v->via.array.ptr[i]);
+		}
+		putc(']', o);
+		break;
+	case MSGPACK_OBJECT_MAP:
+		putc('{', o);
+		for (uint32_t i = 0; i < v->via.map.size; i++) {
+			if (i)
+				putc(',', o);
+			json_value(o, &v->via.map.ptr[i].key);
+			putc(':', o);
+			json_value(o, &v->via.map.ptr[i].val);
+		}
+		putc('}', o);
+		break;
+	default:
+		fputs("null", o);
+	}
+}
+
+/* zeek-cut style: T/F, "-" unset, "(empty)" empty set, sets joined with ','. */
+static void tsv_value(FILE *o, const msgpack_object *v)
+{
+	switch (v->type) {
+	case MSGPACK_OBJECT_BOOLEAN:
+		putc(v->via.boolean ? 'T' : 'F', o);
+		break;
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		fprintf(o, "%.6f", v->via.f64);
+		break;
+	case MSGPACK_OBJECT_STR:
+		fwrite(v->via.str.ptr, 1, v->via.str.size, o);
+		break;
+	case MSGPACK_OBJECT_ARRAY:
+		if (!v->via.array.size)
+			fputs("(empty)", o);
+		for (uint32_t i = 0; i < v->via.array.size; i++) {
+			if (i)
+				putc(',', o);
+			tsv_value(o, &v->via.array.ptr[i]);
+		}
+		break;
+	default:
+		json_value(o, v);
+	}
+}
+
+static const msgpack_object *map_get(const msgpack_object *m, const char *key)
+{
+	size_t kl = strlen(key);
+
+	for (uint32_t i = 0; i < m->via.map.size; i++) {
+		const msgpack_object *k = &m->via.map.ptr[i].key;
+
+		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == kl &&
+		    !memcmp(k->via.str.ptr, key, kl))
+			return &m->via.map.ptr[i].val;
+	}
+	return NULL;
+}
+
+/* Checks one entry; returns the record map, or NULL with *why set. */
+static const msgpack_object *check_entry(const msgpack_object *e, const char **why,
+					 const char **stream, size_t *stream_len)
+{
+	const msgpack_object *tag, *t, *rec;
+	const char *dot;
+
+	if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 3) {
+		*why = "entry is not an array of 3 [tag, time, record]";
+		return NULL;
+	}
+	tag = &e->via.array.ptr[0];
+	t = &e->via.array.ptr[1];
+	rec = &e->via.array.ptr[2];
+	if (tag->type != MSGPACK_OBJECT_STR) {
+		*why = "tag is not a string";
+		return NULL;
+	}
+	if (!(t->type == MSGPACK_OBJECT_EXT && t->via.ext.type == 0 && t->via.ext.size == 8) &&
+	    t->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		*why = "time is not an EventTime (ext 0, 8 bytes) or integer";
+		return NULL;
+	}
+	if (rec->type != MSGPACK_OBJECT_MAP) {
+		*why = "record is not a map";
+		return NULL;
+	}
+	dot = memrchr(tag->via.str.ptr, '.', tag->via.str.size);
+	*stream = dot ? dot + 1 : tag->via.str.ptr;
+	*stream_len = tag->via.str.size - (size_t)(*stream - tag->via.str.ptr);
+	return rec;
+}
+
+static int cat(FILE *in, const char *name, const struct cat_opts *co)
+{
+	msgpack_unpacker up;
+	msgpack_unpacked res;
+	size_t consumed = 0; /* bytes of input taken by complete objects */
+	int rc = 0, eof = 0;
+
+	if (!msgpack_unpacker_init(&up, 1 << 16))
+		return 2;
+	msgpack_unpacked_init(&res);
+	while (!rc) {
+		msgpack_unpack_return r;
+		size_t off;
+
+		r = msgpack_unpacker_next_with_size(&up, &res, &off);
+		if (r == MSGPACK_UNPACK_SUCCESS) {
+			const char *why = NULL, *stream;
+			size_t sl;
+			const msgpack_object *rec = check_entry(&res.data, &why, &stream, &sl);
+
+			if (!rec) {
+				fprintf(stderr, "mailtap-cat: %s: invalid entry at byte offset %zu: %s\n",
+					name, consumed, why);
+				rc = 1;
+				break;
+			}
+			consumed += off;
+			if (co->stream && (strlen(co->stream) != sl || memcmp(co->stream, stream, sl)))
+				continue;
+			if (co->n_cols) {
+				for (int i = 0; i < co->n_cols; i++) {
+					const msgpack_object *v = map_get(rec, co->cols[i]);
+
+					if (i)
+						putchar('\t');
+					if (v)
+						tsv_value(stdout, v);
+					else
+						putchar('-');
+				}
+				putchar('\n');
+				continue;
+			}
+			fputs("{\"_path\":", stdout);
+			json_str(stdout, stream, sl);
+			if (co->with_tag) {
+				fputs(",\"_tag\":", stdout);
+				json_value(stdout, &res.data.via.array.ptr[0]);
+			}
+			for (uint32_t i = 0; i < rec->via.map.size; i++) {
+				putchar(',');
+				json_value(stdout, &rec->via.map.ptr[i].key);
+				putchar(':');
+				json_value(stdout, &rec->via.map.ptr[i].val);
+			}
+			fputs("}\n", stdout);
+			continue;
+		}
+		if (r == MSGPACK_UNPACK_PARSE_ERROR) {
+			fprintf(stderr, "mailtap-cat: %s: corrupt msgpack at byte offset %zu\n", name,
+				consumed);
+			rc = 1;
+			break;
+		}
+		if (r == MSGPACK_UNPACK_NOMEM_ERROR) {
+			fprintf(stderr, "mailtap-cat: %s: out of memory at byte offset %zu\n", name,
+				consumed);
+			rc = 2;
+			break;
+		}
+		/* CONTINUE: need more bytes */
+		if (eof) {
+			if (up.used > up.off) {
+				fprintf(stderr,
+					"mailtap-cat: %s: truncated input: incomplete entry at byte "
+					"offset %zu\n", name, consumed);
+				rc = 1;
+			}
+			break;
+		}
+		if (msgpack_unpacker_buffer_capacity(&up) < 65536 &&
+		    !msgpack_unpacker_reserve_buffer(&up, 65536)) {
+			rc = 2;
+			break;
+		}
+		{
+			size_t n = fread(msgpack_unpacker_buffer(&up), 1,
+					 msgpack_unpacker_buffer_capacity(&up), in);
+
+			if (n == 0) {
+				if (ferror(in)) {
+					fprintf(stderr, "mailtap-cat: %s: read error: %s\n", name,
+						strerror(errno));
+					rc = 2;
+					break;
+				}
+				eof = 1;
+			}
+			msgpack_unpacker_buffer_consumed(&up, n);
+		}
+	}
+	msgpack_unpacked_destroy(&res);
+	msgpack_unpacker_destroy(&up);
+	fflush(stdout);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct cat_opts co = { 0 };
+	const char *file = NULL;
+	FILE *in;
+	int c, rc;
+
+	while ((c = getopt(argc, argv, "+s:tcr:h")) != -1) {
+		switch (c) {
+		case 's':
+			co.stream = optarg;
+			break;
+		case 't':
+			co.with_tag = 1;
+			break;
+		case 'c':
+			co.n_cols = -1;
+			break;
+		case 'r':
+			file = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (co.n_cols == -1) {
+		co.n_cols = 0;
+		for (; optind < argc && co.n_cols < MAX_COLS; optind++)
+			co.cols[co.n_cols++] = argv[optind];
+		if (!co.n_cols) {
+			fprintf(stderr, "mailtap-cat: -c needs field names\n");
+			return 2;
+		}
+	} else if (optind < argc) {
+		file = argv[optind++];
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mailtap-cat: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (!file || !strcmp(file, "-")) {
+		in = stdin;
+		file = "-";
+	} else {
+		in = fopen(file, "rb");
+		if (!in) {
+			fprintf(stderr, "mailtap-cat: cannot open %s: %s\n", file, strerror(errno));
+			return 2;
+		}
+	}
+	rc = cat(in, file, &co);
+	if (in != stdin)
+		fclose(in);
+	return rc;
+}

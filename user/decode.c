@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* Packet decoder: a cursor over the frame, every header length checked against the end before
+ * it is read, results as pointers into the frame. */
+#include <netinet/in.h>
+#include <pcap/dlt.h>
+#include <string.h>
+#include "mailtap/decode.h"
+
+static const char *const result_names[] = {
+#define X(n, s) s,
+	DECODE_RESULTS(X)
+#undef X
+};
+
+const char *decode__result_name(enum decode_result r)
+{
+	return r < DECODE__MAX ? result_names[r] : "unknown";
+}
+
+#define ETH_P_IP_ 0x0800
+#define ETH_P_IPV6_ 0x86dd
+#define ETH_P_8021Q_ 0x8100
+#define ETH_P_8021AD_ 0x88a8
+#define ETH_P_QINQ1_ 0x9100
+#define ETH_P_ETAG_ 0x893f
+
+#ifndef DLT_LINUX_SLL2
+#define DLT_LINUX_SLL2 276
+#endif
+#ifndef DLT_IPV4
+#define DLT_IPV4 228
+#endif
+#ifndef DLT_IPV6
+#define DLT_IPV6 229
+#endif
+
+static inline uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static enum decode_result decode_tcp(const uint8_t *p, const uint8_t *end, uint32_t l4_wire_len,
+				     struct pkt *o)
+{
+	uint32_t hl, avail;
+
+	if (end - p < 20)
+		return DECODE_TRUNC_TCP;
+	hl = (uint32_t)(p[12] >> 4) * 4;
+	if (hl < 20 || hl > l4_wire_len)
+		return DECODE_BAD_TCP;
+	if ((uint32_t)(end - p) < hl)
+		return DECODE_TRUNC_TCP;
+	o->sport = rd16(p);
+	o->dport = rd16(p + 2);
+	o->seq = rd32(p + 4);
+	o->ack = rd32(p + 8);
+	o->tcp_flags = p[13];
+	o->win = rd16(p + 14);
+	o->tcp_hdr_len = (uint8_t)hl;
+	o->wscale = 0xff;
+	/* Options: only the window scale matters to us (Zeek's zero-window rule). */
+	for (uint32_t i = 20; i < hl;) {
+		uint8_t kind = p[i];
+
+		if (kind == 0)
+			break;
+		if (kind == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= hl || p[i + 1] < 2 || i + p[i + 1] > hl)
+			break;
+		if (kind == 3 && p[i + 1] >= 3)
+			o->wscale = p[i + 2];
+		i += p[i + 1];
+	}
+	avail = (uint32_t)(end - p) - hl;
+	o->payload = p + hl;
+	o->payload_wire_len = l4_wire_len - hl;
+	o->payload_len = avail < o->payload_wire_len ? avail : o->payload_wire_len;
+	return DECODE_OK;
+}
+
+static enum decode_result decode_ipv4(const uint8_t *p, const uint8_t *end, struct pkt *o)
+{
+	uint32_t hl, tot;
+	uint16_t frag;
+
+	if (end - p < 20)
+		return DECODE_TRUNC_IP;
+	if ((p[0] >> 4) != 4)
+		return DECODE_BAD_IP;
+	hl = (uint32_t)(p[0] & 0x0f) * 4;
+	tot = rd16(p + 2);
+	if (hl < 20 || tot < hl)
+		return DECODE_BAD_IP;
+	if ((uint32_t)(end - p) < hl)
+		return DECODE_TRUNC_IP;
+	o->ip_ver = 4;
+	o->l4proto = p[9];
+	o->ip_len = tot;
+	mt_addr__from_v4(&o->src, p + 12);
+	mt_addr__from_v4(&o->dst, p + 16);
+	frag = rd16(p + 6);
+	if ((frag & 0x3fff) != 0) /* MF set or offset != 0 */
+		return DECODE_FRAGMENT;
+	if (o->l4proto != IPPROTO_TCP)
+		return DECODE_NOT_TCP;
+	/* Ethernet padding may make the frame longer than tot; a snap length shorter. */
+	if ((uint32_t)(end - p) > tot)
+		end = p + tot;
+	return decode_tcp(p + hl, end, tot - hl, o);
+}
+
+static enum decode_result decode_ipv6(const uint8_t *p, const uint8_t *end, struct pkt *o)
+{
+	uint32_t plen, off = 40;
+	uint8_t nh;
+
+	if (end - p < 40)
+		return DECODE_TRUNC_IP;
+	if ((p[0] >> 4) != 6)
+		return DECODE_BAD_IP;
+	plen = rd16(p + 4);
+	nh = p[6];
+	o->ip_ver = 6;
+	o->ip_len = plen + 40;
+	mt_addr__from_v6(&o->src, p + 8);
+	mt_addr__from_v6(&o->dst, p + 24);
+	if ((uint32_t)(end - p) > plen + 40)
+		end = p + plen + 40;
+	for (int n = 0; n < 16; n++) {
+		switch (nh) {
+		case 0:	 /* hop-by-hop */
+		case 43: /* routing */
+		case 60: /* destination options */
+			if (end - p < (long)off + 8)
+				return DECODE_TRUNC_IP;
+			nh = p[off];
+			off += 8 + (uint32_t)p[off + 1] * 8;
+			break;
+		case 44: /* fragment */
+			if (end - p < (long)off + 8)
+				return DECODE_TRUNC_IP;
+			if ((rd16(p + off + 2) & 0xfff9) != 0) {
+				o->l4proto = p[off];
+				return DECODE_FRAGMENT;
+			}
+			/* atomic fragment: offset 0, no MF */
+			nh = p[off];
+			off += 8;
+			break;
+		case 51: /* AH */
+			if (end - p < (long)off + 8)
+				return DECODE_TRUNC_IP;
+			nh = p[off];
+			off += ((uint32_t)p[off + 1] + 2) * 4;
+			break;
+		default:
+			goto done;
+		}
+		if (off > plen + 40)
+			return DECODE_BAD_IP6_EXT;
+	}
+	return DECODE_BAD_IP6_EXT;
+done:
+	o->l4proto = nh;
+	if (nh != IPPROTO_TCP)
+		return DECODE_NOT_TCP;
+	if ((long)off > end - p)
+		return DECODE_TRUNC_IP;
+	return decode_tcp(p + off, end, plen + 40 - off, o);
+}
+
+static enum decode_result decode_ip(const uint8_t *p, const uint8_t *end, struct pkt *o)
+{
+	if (end - p < 1)
+		return DECODE_TRUNC_IP;
+	switch (p[0] >> 4) {
+	case 4:
+		return decode_ipv4(p, end, o);
+	case 6:
+		return decode_ipv6(p, end, o);
+	default:
+		return DECODE_NOT_IP;
+	}
+}
+
+static enum decode_result decode_ethertype(uint16_t type, const uint8_t *p, const uint8_t *end,
+					   struct pkt *o)
+{
+	int tags = 0;
+
+	for (;;) {
+		switch (type) {
+		case ETH_P_IP_:
+			return decode_ipv4(p, end, o);
+		case ETH_P_IPV6_:
+			return decode_ipv6(p, end, o);
+		case ETH_P_8021Q_:
+		case ETH_P_8021AD_:
+		case ETH_P_QINQ1_:
+			if (end - p < 4)
+				return DECODE_TRUNC_L2;
+			if (tags < 2)
+				o->vlan[tags] = rd16(p) & 0x0fff;
+			if (++tags > 8)
+				return DECODE_NOT_IP;
+			type = rd16(p + 2);
+			p += 4;
+			break;
+		case ETH_P_ETAG_:
+			/* 802.1BR: 6 bytes of tag after the TPID, then the next type */
+			if (end - p < 8)
+				return DECODE_TRUNC_L2;
+			type = rd16(p + 6);
+			p += 8;
+			if (++tags > 8)
+				return DECODE_NOT_IP;
+			break;
+		default:
+			return DECODE_NOT_IP;
+		}
+	}
+}
+
+enum decode_result decode__packet(const struct pkt_raw *raw, struct pkt *o, struct decode_stats *st)
+{
+	const uint8_t *p = raw->data, *end = raw->data + raw->caplen;
+	enum decode_result r;
+	uint32_t fam;
+
+	memset(o, 0, offsetof(struct pkt, payload));
+	o->ts_ns = raw->ts_ns;
+	o->payload = NULL;
+	o->payload_len = o->payload_wire_len = 0;
+
+	switch (raw->linktype) {
+	case DLT_EN10MB:
+		if (end - p < 14) {
+			r = DECODE_TRUNC_L2;
+			break;
+		}
+		r = decode_ethertype(rd16(p + 12), p + 14, end, o);
+		break;
+	case DLT_LINUX_SLL:
+		if (end - p < 16) {
+			r = DECODE_TRUNC_L2;
+			break;
+		}
+		r = decode_ethertype(rd16(p + 14), p + 16, end, o);
+		break;
+	case DLT_LINUX_SLL2:
+		if (end - p < 20) {
+			r = DECODE_TRUNC_L2;
+			break;
+		}
+		r = decode_ethertype(rd16(p), p + 20, end, o);
+		break;
+	case 101: /* LINKTYPE_RAW */
+	case 12:  /* DLT_RAW on Linux/most BSDs */
+	case 14:  /* DLT_RAW on OpenBSD */
+	case DLT_IPV4:
+	case DLT_IPV6:
+		r = decode_ip(p, end, o);
+		break;
+	case DLT_NULL:
+	case DLT_LOOP:
+		if (end - p < 4) {
+			r = DECODE_TRUNC_L2;
+			break;
+		}
+		/* family in host order of the capturing machine (NULL) or network order (LOOP):
+		 * accept either byte order; AF_INET is 2, AF_INET6 24/28/30 on the BSDs, 10 on Linux */
+		memcpy(&fam, p, 4);
+		if (fam > 0xffff)
+			fam = __builtin_bswap32(fam);
+		if (fam == 2)
+			r = decode_ipv4(p + 4, end, o);
+		else if (fam == 24 || fam == 28 || fam == 30 || fam == 10)
+			r = decode_ipv6(p + 4, end, o);
+		else
+			r = decode_ip(p + 4, end, o);
+		break;
+	default:
+		r = DECODE_LINKTYPE;
+		break;
+	}
+	if (st) {
+		st->packets++;
+		st->bytes += raw->wirelen;
+		st->result[r]++;
+	}
+	return r;
+}

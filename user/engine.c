@@ -1,0 +1,640 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* One worker's pipeline: decode -> flow table (Zeek TCP state) -> reassembly -> parsers.
+ *
+ * Per TCP packet of a tracked port, in Zeek's order: the flow table updates history and
+ * state, then reassembly sees the packet (start, FIN, RST), the peer's ACK (holes acked past
+ * become gaps) and the payload. In-order bytes go to the connection's parser; a parser that
+ * leaves a tail unconsumed gets it again, prefixed to the next bytes (at most max_unit). */
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mailtap/engine.h"
+#include "mailtap/ids.h"
+#include "mailtap/log.h"
+#include "mailtap/rec.h"
+
+struct parser_reg {
+	const struct app_parser_ops *ops;
+	const void *cfg;
+};
+
+enum app_state { APP_NONE = 0, APP_ACTIVE, APP_FAILED, APP_DONE };
+
+struct flow_app {
+	struct reasm_dir rd[2];
+	struct mt_session sess;
+	struct engine *e;
+	struct flow *flow;
+	const struct parser_reg *reg;
+	void *parser;
+	uint8_t *tail[2];
+	size_t tail_len[2];
+	const char *handoff_to;
+	uint8_t state;
+	uint8_t eof_done[2];
+	uint32_t weird_names_seen; /* bitmask of TCP weird names already written */
+};
+
+struct engine {
+	struct engine_cfg cfg;
+	struct rec_out *out;
+	struct rec *rec;
+	struct mt_ids ids;
+	struct flow_table *flows;
+	struct reasm_pool *pool;
+	struct parser_reg parsers[ENGINE_MAX_PARSERS];
+	int n_parsers;
+	struct reasm_cb rcb;
+	struct engine_stats st;
+	uint64_t now;
+};
+
+void engine_cfg__set_port(uint8_t *bitmap, uint16_t port, bool on)
+{
+	if (on)
+		bitmap[port >> 3] |= (uint8_t)(1u << (port & 7));
+	else
+		bitmap[port >> 3] &= (uint8_t)~(1u << (port & 7));
+}
+
+void engine_cfg__default(struct engine_cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	flow_limits__default(&c->flow);
+	c->reasm = REASM_LIMITS_DEFAULT;
+	engine_cfg__set_port(c->ports, 25, true);
+	engine_cfg__set_port(c->ports, 465, true);
+	engine_cfg__set_port(c->ports, 587, true);
+	engine_cfg__set_port(c->tls_ports, 465, true);
+	c->tcp_weirds = true;
+}
+
+int engine_cfg__parse_nets(struct engine_cfg *c, const char *s)
+{
+	char buf[128];
+
+	while (*s) {
+		const char *comma = strchr(s, ',');
+		size_t n = comma ? (size_t)(comma - s) : strlen(s);
+		char *slash, *end;
+		struct engine_net *net;
+		long pfx;
+		bool v4;
+
+		if (n == 0 || n >= sizeof(buf) || c->n_nets >= ENGINE_MAX_NETS)
+			return -EINVAL;
+		memcpy(buf, s, n);
+		buf[n] = '\0';
+		net = &c->nets[c->n_nets];
+		slash = strchr(buf, '/');
+		if (slash)
+			*slash = '\0';
+		if (mt_addr__parse(&net->addr, buf) < 0)
+			return -EINVAL;
+		v4 = mt_addr__is_v4(&net->addr);
+		pfx = v4 ? 32 : 128;
+		if (slash) {
+			pfx = strtol(slash + 1, &end, 10);
+			if (*end || pfx < 0 || pfx > (v4 ? 32 : 128))
+				return -EINVAL;
+		}
+		net->prefix = (uint8_t)(v4 ? 96 + pfx : pfx);
+		c->n_nets++;
+		s += n;
+		if (*s == ',')
+			s++;
+	}
+	return 0;
+}
+
+static int is_local(const struct engine *e, const struct mt_addr *a)
+{
+	if (!e->cfg.n_nets)
+		return -1;
+	for (int i = 0; i < e->cfg.n_nets; i++) {
+		const struct engine_net *n = &e->cfg.nets[i];
+		int full = n->prefix / 8, rest = n->prefix % 8;
+
+		if (memcmp(a->b, n->addr.b, (size_t)full))
+			continue;
+		if (rest && ((a->b[full] ^ n->addr.b[full]) & (0xff << (8 - rest))))
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- records ----------------------------------------------------------------------- */
+
+static void write_weird(struct engine *e, const char *uid, const struct conn_id *id,
+			uint64_t ts, const char *name, const char *addl, const char *source)
+{
+	struct rec *r = e->rec;
+
+	rec__begin(r, "weird", ts);
+	if (uid)
+		rec__conn(r, uid, id);
+	rec__cstr(r, "name", name);
+	rec__cstr(r, "addl", addl && *addl ? addl : NULL);
+	rec__bool(r, "notice", false);
+	rec__cstr(r, "peer", "mailtap");
+	rec__cstr(r, "source", source);
+	rec__end(r);
+	e->st.records_weird++;
+}
+
+/* Community ID v1 (corelight community-id-spec) for TCP. */
+static void community_id(const struct engine *e, const struct flow *f, char *out, size_t len)
+{
+	const struct conn_id *id = &f->id;
+	const struct mt_addr *a = &id->orig_h, *b = &id->resp_h;
+	uint16_t pa = id->orig_p, pb = id->resp_p;
+	bool v4 = mt_addr__is_v4(a);
+	uint8_t buf[2 + 16 + 16 + 4 + 4], md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	size_t n = 0, alen = v4 ? 4 : 16, off = v4 ? 12 : 0;
+	int c = mt_addr__cmp(a, b);
+
+	if (c > 0 || (c == 0 && pa > pb)) {
+		const struct mt_addr *t = a;
+		uint16_t tp = pa;
+
+		a = b;
+		b = t;
+		pa = pb;
+		pb = tp;
+	}
+	buf[n++] = (uint8_t)(e->cfg.community_id_seed >> 8);
+	buf[n++] = (uint8_t)e->cfg.community_id_seed;
+	memcpy(buf + n, a->b + off, alen);
+	n += alen;
+	memcpy(buf + n, b->b + off, alen);
+	n += alen;
+	buf[n++] = 6;
+	buf[n++] = 0;
+	buf[n++] = (uint8_t)(pa >> 8);
+	buf[n++] = (uint8_t)pa;
+	buf[n++] = (uint8_t)(pb >> 8);
+	buf[n++] = (uint8_t)pb;
+	EVP_Digest(buf, n, md, &mdlen, EVP_sha1(), NULL);
+	memcpy(out, "1:", 2);
+	EVP_EncodeBlock((unsigned char *)out + 2, md, (int)mdlen);
+	(void)len;
+}
+
+static void write_conn(struct engine *e, struct flow *f)
+{
+	struct rec *r = e->rec;
+	char svc[32], cid[64];
+	int lo = is_local(e, &f->id.orig_h), lr = is_local(e, &f->id.resp_h);
+	uint64_t dur = f->last_ts > f->start_ts ? f->last_ts - f->start_ts : 0;
+
+	rec__begin(r, "conn", f->start_ts);
+	rec__conn(r, f->uid, &f->id);
+	rec__cstr(r, "proto", "tcp");
+	if (flow__service(f, svc, sizeof(svc)))
+		rec__cstr(r, "service", svc);
+	if (dur > 0) {
+		rec__interval(r, "duration", dur);
+		rec__u64(r, "orig_bytes", flow__size(f, true));
+		rec__u64(r, "resp_bytes", flow__size(f, false));
+	}
+	rec__cstr(r, "conn_state", flow__conn_state(f));
+	if (lo >= 0)
+		rec__bool(r, "local_orig", lo);
+	if (lr >= 0)
+		rec__bool(r, "local_resp", lr);
+	rec__u64(r, "missed_bytes", f->missed_bytes);
+	if (f->hist_len)
+		rec__cstr(r, "history", f->history);
+	rec__u64(r, "orig_pkts", f->ep[MT_ORIG].pkts);
+	rec__u64(r, "orig_ip_bytes", f->ep[MT_ORIG].ip_bytes);
+	rec__u64(r, "resp_pkts", f->ep[MT_RESP].pkts);
+	rec__u64(r, "resp_ip_bytes", f->ep[MT_RESP].ip_bytes);
+	rec__u64(r, "ip_proto", 6);
+	if (e->cfg.community_id) {
+		community_id(e, f, cid, sizeof(cid));
+		rec__cstr(r, "community_id", cid);
+	}
+	if (f->vlan[0])
+		rec__u64(r, "vlan", f->vlan[0]);
+	if (f->vlan[1])
+		rec__u64(r, "inner_vlan", f->vlan[1]);
+	rec__end(r);
+	e->st.records_conn++;
+}
+
+/* ---- parsers ----------------------------------------------------------------------- */
+
+static void sess_confirm(struct mt_session *s, const char *service)
+{
+	struct flow_app *a = s->engine;
+
+	if (!strcmp(service, "smtp"))
+		flow__confirm(a->flow, FLOW_SVC_SMTP);
+	else if (!strcmp(service, "ssl"))
+		flow__confirm(a->flow, FLOW_SVC_SSL);
+}
+
+static void sess_weird(struct mt_session *s, uint64_t ts, const char *name, const char *addl)
+{
+	struct flow_app *a = s->engine;
+
+	write_weird(a->e, a->flow->uid, &a->flow->id, ts, name, addl, NULL);
+}
+
+static const struct parser_reg *find_parser(const struct engine *e, const char *name)
+{
+	for (int i = 0; i < e->n_parsers; i++)
+		if (!strcmp(e->parsers[i].ops->name, name))
+			return &e->parsers[i];
+	return NULL;
+}
+
+static int sess_handoff(struct mt_session *s, const char *parser)
+{
+	struct flow_app *a = s->engine;
+
+	if (!find_parser(a->e, parser))
+		return -ENOENT;
+	a->handoff_to = parser;
+	return 0;
+}
+
+static void parser_stop(struct flow_app *a, uint64_t ts)
+{
+	if (a->state == APP_ACTIVE && a->parser) {
+		a->reg->ops->end(a->parser, ts);
+		a->reg->ops->free(a->parser);
+	}
+	a->parser = NULL;
+	for (int d = 0; d < 2; d++) {
+		free(a->tail[d]);
+		a->tail[d] = NULL;
+		a->tail_len[d] = 0;
+	}
+}
+
+static int parser_start(struct flow_app *a, const struct parser_reg *reg)
+{
+	a->reg = reg;
+	a->parser = reg->ops->new(&a->sess, reg->cfg);
+	if (!a->parser) {
+		a->state = APP_FAILED;
+		a->e->st.parser_errors++;
+		return -ENOMEM;
+	}
+	a->state = APP_ACTIVE;
+	return 0;
+}
+
+/* The parser for a connection's first bytes: TLS on the TLS ports or when the client's
+ * first bytes are a TLS handshake record; SMTP otherwise. */
+static const struct parser_reg *choose_parser(struct flow_app *a, enum mt_dir d,
+					      const uint8_t *buf, size_t len)
+{
+	const struct engine *e = a->e;
+	const struct flow *f = a->flow;
+	bool tls = engine_cfg__port(e->cfg.tls_ports, f->id.resp_p);
+
+	if (!tls && d == MT_ORIG && len >= 3 && buf[0] == 0x16 && buf[1] == 3 && buf[2] <= 4)
+		tls = true;
+	return find_parser(e, tls ? "ssl" : "smtp");
+}
+
+static void do_handoff(struct flow_app *a, uint64_t ts);
+
+/* Feeds bytes to the connection's parser, keeping what it leaves unconsumed. */
+static void app_feed(struct flow_app *a, enum mt_dir d, const uint8_t *buf, size_t len,
+		     uint64_t ts)
+{
+	while (a->state == APP_ACTIVE && (len > 0)) {
+		const struct app_parser_ops *ops = a->reg->ops;
+		size_t max = ops->max_unit ? ops->max_unit : 65536;
+		ssize_t c;
+
+		if (a->tail_len[d] == 0) {
+			c = ops->feed(a->parser, d, buf, len, ts);
+			if (c < 0)
+				goto failed;
+			buf += c;
+			len -= (size_t)c;
+			if (a->handoff_to) {
+				do_handoff(a, ts);
+				continue;
+			}
+			if (len == 0)
+				break;
+			if (c == 0 && len >= max) {
+				/* contract broken: drop one unit rather than loop */
+				a->e->st.parser_errors++;
+				goto failed;
+			}
+			/* keep the tail */
+			if (!a->tail[d]) {
+				a->tail[d] = malloc(max);
+				if (!a->tail[d])
+					goto failed;
+			}
+			if (len > max)
+				goto failed;
+			memcpy(a->tail[d], buf, len);
+			a->tail_len[d] = len;
+			break;
+		} else {
+			size_t n = max - a->tail_len[d];
+
+			if (n > len)
+				n = len;
+			memcpy(a->tail[d] + a->tail_len[d], buf, n);
+			a->tail_len[d] += n;
+			buf += n;
+			len -= n;
+			c = ops->feed(a->parser, d, a->tail[d], a->tail_len[d], ts);
+			if (c < 0)
+				goto failed;
+			if (c == 0 && a->tail_len[d] >= max) {
+				a->e->st.parser_errors++;
+				goto failed;
+			}
+			memmove(a->tail[d], a->tail[d] + c, a->tail_len[d] - (size_t)c);
+			a->tail_len[d] -= (size_t)c;
+			if (a->handoff_to) {
+				/* the rest of the tail goes first to the new parser */
+				size_t tl = a->tail_len[d];
+				uint8_t *t = a->tail[d];
+
+				a->tail[d] = NULL;
+				a->tail_len[d] = 0;
+				do_handoff(a, ts);
+				if (tl)
+					app_feed(a, d, t, tl, ts);
+				free(t);
+				continue;
+			}
+		}
+	}
+	return;
+failed:
+	write_weird(a->e, a->flow->uid, &a->flow->id, ts, "parser_failed", a->reg->ops->name,
+		    NULL);
+	a->e->st.parser_errors++;
+	parser_stop(a, ts);
+	a->state = APP_FAILED;
+}
+
+static void do_handoff(struct flow_app *a, uint64_t ts)
+{
+	const struct parser_reg *reg = find_parser(a->e, a->handoff_to);
+	uint8_t *t[2] = { a->tail[0], a->tail[1] };
+	size_t tl[2] = { a->tail_len[0], a->tail_len[1] };
+
+	a->handoff_to = NULL;
+	a->tail[0] = a->tail[1] = NULL;
+	a->tail_len[0] = a->tail_len[1] = 0;
+	parser_stop(a, ts);
+	if (reg && parser_start(a, reg) == 0) {
+		for (int d = 0; d < 2; d++)
+			if (tl[d])
+				app_feed(a, (enum mt_dir)d, t[d], tl[d], ts);
+	}
+	free(t[0]);
+	free(t[1]);
+}
+
+/* ---- reassembly callbacks ---------------------------------------------------------- */
+
+static void r_data(void *u, enum mt_dir d, const uint8_t *buf, size_t len, uint64_t ts)
+{
+	struct flow_app *a = u;
+
+	if (a->state == APP_NONE) {
+		const struct parser_reg *reg = choose_parser(a, d, buf, len);
+
+		if (!reg) {
+			a->state = APP_DONE;
+			return;
+		}
+		if (parser_start(a, reg) < 0)
+			return;
+	}
+	app_feed(a, d, buf, len, ts);
+}
+
+static void r_gap(void *u, enum mt_dir d, uint64_t len, enum reasm_gap_why why, uint64_t ts)
+{
+	struct flow_app *a = u;
+	struct flow *f = a->flow;
+	const struct tcp_ep *o = &f->ep[MT_ORIG], *r = &f->ep[MT_RESP];
+
+	/* Zeek's content_gap: only while both endpoints are established or closing cleanly */
+	if (why == REASM_GAP_ACKED &&
+	    (o->state == TCP_ESTABLISHED || o->state == TCP_CLOSED) &&
+	    (r->state == TCP_ESTABLISHED || r->state == TCP_CLOSED))
+		flow__gap(f, d == MT_ORIG, len);
+	if (a->state == APP_ACTIVE) {
+		a->tail_len[d] = 0; /* a partial unit before a hole is useless */
+		a->reg->ops->gap(a->parser, d, len, ts);
+	}
+}
+
+static void r_eof(void *u, enum mt_dir d, uint64_t ts)
+{
+	struct flow_app *a = u;
+
+	if (a->eof_done[d])
+		return;
+	a->eof_done[d] = 1;
+	if (a->state == APP_ACTIVE)
+		a->reg->ops->eof(a->parser, d, ts);
+}
+
+static void r_weird(void *u, enum mt_dir d, const char *name, const char *addl, uint64_t ts)
+{
+	struct flow_app *a = u;
+
+	if (a->e->cfg.tcp_weirds)
+		write_weird(a->e, a->flow->uid, &a->flow->id, ts, name, addl, NULL);
+}
+
+/* ---- flows ------------------------------------------------------------------------- */
+
+static struct flow_app *app_get(struct engine *e, struct flow *f)
+{
+	struct flow_app *a = f->app;
+
+	if (a)
+		return a;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	a->e = e;
+	a->flow = f;
+	reasm__init(&a->rd[MT_ORIG], MT_ORIG);
+	reasm__init(&a->rd[MT_RESP], MT_RESP);
+	a->sess.uid = f->uid;
+	a->sess.id = &f->id;
+	a->sess.rec = e->rec;
+	a->sess.ids = &e->ids;
+	a->sess.start_ts = f->start_ts;
+	a->sess.local_orig = is_local(e, &f->id.orig_h);
+	a->sess.local_resp = is_local(e, &f->id.resp_h);
+	a->sess.engine = a;
+	a->sess.confirm = sess_confirm;
+	a->sess.weird = sess_weird;
+	a->sess.handoff = sess_handoff;
+	f->app = a;
+	return a;
+}
+
+static void flow_finish(void *u, struct flow *f, uint64_t now)
+{
+	struct engine *e = u;
+	struct flow_app *a = f->app;
+
+	if (a) {
+		struct reasm_cb cb = e->rcb;
+
+		cb.u = a;
+		reasm__close(&a->rd[MT_ORIG], e->pool, &cb, now);
+		reasm__close(&a->rd[MT_RESP], e->pool, &cb, now);
+		parser_stop(a, now);
+		free(a);
+		f->app = NULL;
+	}
+	write_conn(e, f);
+}
+
+static const char *const tcp_weird_names[] = {
+	"SYN_seq_jump", "SYN_inside_connection", "TCP_seq_underflow_or_misorder",
+	"TCP_ack_underflow_or_misorder", "possible_split_routing", "connection_originator_SYN_ack",
+	"bad_SYN_ack", "simultaneous_open", "unsolicited_SYN_response", "spontaneous_FIN",
+	"spontaneous_RST", "repeated_SYN_with_ack", "repeated_SYN_reply_wo_ack",
+	"inappropriate_FIN", "data_before_established", "SYN_after_partial", "SYN_after_close",
+	"FIN_advanced_last_seq", "SYN_after_reset", "FIN_after_reset", "data_after_reset",
+	"TCP_christmas", "baroque_SYN", "SYN_with_data", "TCP_scale_range",
+	"truncated_tcp_payload", NULL
+};
+
+/* TCP state weirds: once per connection and name (Zeek's ACTION_LOG_PER_CONN). */
+static void flow_weird(void *u, struct flow *f, uint64_t ts, const char *name)
+{
+	struct engine *e = u;
+	struct flow_app *a;
+	int i;
+
+	if (!e->cfg.tcp_weirds)
+		return;
+	a = app_get(e, f);
+	for (i = 0; tcp_weird_names[i]; i++)
+		if (!strcmp(tcp_weird_names[i], name))
+			break;
+	if (a && tcp_weird_names[i]) {
+		if (a->weird_names_seen & (1u << i))
+			return;
+		a->weird_names_seen |= 1u << i;
+	}
+	write_weird(e, f->uid, &f->id, ts, name, NULL, NULL);
+}
+
+static void make_uid(void *u, char uid[MT_UID_LEN])
+{
+	struct engine *e = u;
+
+	mt_ids__make(&e->ids, 'C', uid);
+}
+
+struct engine *engine__new(const struct engine_cfg *cfg, struct rec_out *out)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+	struct mt_ids hs;
+
+	if (!e)
+		return NULL;
+	e->cfg = *cfg;
+	e->out = out;
+	mt_ids__init(&e->ids, cfg->seeded, cfg->seed);
+	mt_ids__init(&hs, cfg->seeded, cfg->seed ^ 0x5a5a5a5a5a5a5a5aULL);
+	e->rec = rec__new(out);
+	e->flows = flow_table__new(&cfg->flow, mt_ids__next(&hs), flow_finish, flow_weird, e);
+	e->pool = reasm_pool__new(&cfg->reasm);
+	if (!e->rec || !e->flows || !e->pool) {
+		engine__free(e);
+		errno = ENOMEM;
+		return NULL;
+	}
+	e->rcb.data = r_data;
+	e->rcb.gap = r_gap;
+	e->rcb.eof = r_eof;
+	e->rcb.weird = r_weird;
+	return e;
+}
+
+int engine__add_parser(struct engine *e, const struct app_parser_ops *ops, const void *cfg)
+{
+	if (e->n_parsers >= ENGINE_MAX_PARSERS)
+		return -ENOSPC;
+	e->parsers[e->n_parsers].ops = ops;
+	e->parsers[e->n_parsers].cfg = cfg;
+	e->n_parsers++;
+	return 0;
+}
+
+int engine__packet(void *engine, const struct pkt_raw *raw)
+{
+	struct engine *e = engine;
+	struct flow_pkt_result res;
+	struct flow_app *a;
+	struct reasm_cb cb;
+	struct flow *f;
+	struct pkt p;
+	int d;
+
+	if (decode__packet(raw, &p, &e->st.decode) != DECODE_OK)
+		return 0;
+	if (!engine_cfg__port(e->cfg.ports, p.sport) && !engine_cfg__port(e->cfg.ports, p.dport)) {
+		e->st.not_mail_port++;
+		return 0;
+	}
+	e->now = p.ts_ns;
+	flow_table__expire(e->flows, p.ts_ns);
+	f = flow_table__packet(e->flows, &p, &res, make_uid);
+	if (!f)
+		return 0;
+	a = app_get(e, f);
+	if (!a)
+		return 0;
+	cb = e->rcb;
+	cb.u = a;
+	d = res.is_orig ? MT_ORIG : MT_RESP;
+	reasm__packet(&a->rd[d], &cb, p.seq, p.tcp_flags, p.payload_wire_len, p.ts_ns);
+	if (p.tcp_flags & PKT_TCP_ACK)
+		reasm__ack(&a->rd[!d], e->pool, &cb, p.ack, p.tcp_flags, p.ts_ns);
+	if (p.payload_wire_len && !(p.tcp_flags & PKT_TCP_RST))
+		reasm__data(&a->rd[d], e->pool, &cb, p.seq, p.tcp_flags, p.payload, p.payload_len,
+			    p.payload_wire_len, p.ts_ns);
+	return 0;
+}
+
+void engine__finish(struct engine *e)
+{
+	flow_table__flush(e->flows, e->now);
+}
+
+void engine__stats(const struct engine *e, struct engine_stats *st)
+{
+	*st = e->st;
+	flow_table__stats(e->flows, &st->flow);
+	reasm_pool__stats(e->pool, &st->reasm);
+}
+
+void engine__free(struct engine *e)
+{
+	if (!e)
+		return;
+	flow_table__free(e->flows);
+	reasm_pool__free(e->pool);
+	rec__free(e->rec);
+	free(e);
+}

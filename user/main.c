@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* mailtap: command line, sources, sinks and signals. The only file that knows every module. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mailtap/engine.h"
+#include "mailtap/log.h"
+#include "mailtap/pcapfile.h"
+#include "mailtap/rec.h"
+#include "mailtap/sink.h"
+
+#define MAILTAP_VERSION "0.1.0"
+#define MAX_OUTPUTS 8
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+struct opts {
+	const char *read_file;
+	const char *iface;
+	const char *outputs[MAX_OUTPUTS];
+	int n_outputs;
+	const char *filter;
+	const char *tag_prefix;
+	int print_stats;
+	struct engine_cfg eng;
+};
+
+enum {
+	OPT_SEED = 256,
+	OPT_PORTS,
+	OPT_LOCAL_NETS,
+	OPT_COMMUNITY_ID,
+	OPT_TAG_PREFIX,
+	OPT_MAX_FLOWS,
+	OPT_REASM_OOO,
+	OPT_REASM_SEGS,
+	OPT_REASM_TOTAL,
+	OPT_NO_TCP_WEIRDS,
+	OPT_STATS,
+	OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+	{ "read", required_argument, NULL, 'r' },
+	{ "interface", required_argument, NULL, 'i' },
+	{ "write", required_argument, NULL, 'w' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "filter", required_argument, NULL, 'f' },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "ports", required_argument, NULL, OPT_PORTS },
+	{ "local-nets", required_argument, NULL, OPT_LOCAL_NETS },
+	{ "community-id", optional_argument, NULL, OPT_COMMUNITY_ID },
+	{ "tag-prefix", required_argument, NULL, OPT_TAG_PREFIX },
+	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
+	{ "reasm-max-ooo-bytes", required_argument, NULL, OPT_REASM_OOO },
+	{ "reasm-max-segments", required_argument, NULL, OPT_REASM_SEGS },
+	{ "reasm-max-total-bytes", required_argument, NULL, OPT_REASM_TOTAL },
+	{ "no-tcp-weirds", no_argument, NULL, OPT_NO_TCP_WEIRDS },
+	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: mailtap (-r FILE | -i IFACE) [-w FILE|-] [-o forward:unix:PATH|forward:tcp:HOST:PORT] [options]\n"
+		"\n"
+		"Input:\n"
+		"  -r, --read FILE          read a pcap/pcapng file (gzip ok; - = stdin)\n"
+		"  -i, --interface IFACE    live capture (XDP + AF_XDP)\n"
+		"  -f, --filter EXPR        tcpdump filter expression (with -r)\n"
+		"      --ports LIST         mail ports tracked (default 25,465,587)\n"
+		"Output (several may be given; default -w -):\n"
+		"  -w, --write FILE|-       msgpack Fluent Forward entries to FILE or stdout\n"
+		"  -o, --output SPEC        forward:unix:PATH or forward:tcp:HOST:PORT\n"
+		"      --tag-prefix P       tag prefix (default mailtap: tags mailtap.conn, ...)\n"
+		"Analysis:\n"
+		"      --seed N             deterministic uids/fuids (tests)\n"
+		"      --local-nets LIST    CIDRs for local_orig/local_resp (Zeek Site::local_nets)\n"
+		"      --community-id[=S]   add community_id to conn records (seed S, default 0)\n"
+		"      --no-tcp-weirds      no weird records for TCP state anomalies\n"
+		"Limits:\n"
+		"      --max-flows N        tracked connections (default 1000000; LRU evicted)\n"
+		"      --reasm-max-ooo-bytes N    out-of-order bytes per direction (default 1048576)\n"
+		"      --reasm-max-segments N     out-of-order segments per direction (default 1024)\n"
+		"      --reasm-max-total-bytes N  all reassembly memory (default 268435456)\n"
+		"Other:\n"
+		"      --stats              print counters to stderr at exit\n"
+		"  -v, --verbose / -q, --quiet\n"
+		"  -h, --help, --version\n");
+}
+
+static int parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || *s == '-' || v < min || v > max) {
+		pr_warn("invalid value '%s' for %s (expected %llu..%llu)\n", s, opt,
+			(unsigned long long)min, (unsigned long long)max);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_ports(uint8_t *bitmap, const char *s)
+{
+	char buf[16];
+
+	memset(bitmap, 0, 65536 / 8);
+	while (*s) {
+		const char *comma = strchr(s, ',');
+		size_t n = comma ? (size_t)(comma - s) : strlen(s);
+		uint64_t v;
+
+		if (n == 0 || n >= sizeof(buf))
+			return -EINVAL;
+		memcpy(buf, s, n);
+		buf[n] = '\0';
+		if (parse_u64("--ports", buf, 1, 65535, &v) < 0)
+			return -EINVAL;
+		engine_cfg__set_port(bitmap, (uint16_t)v, true);
+		s += n;
+		if (*s == ',')
+			s++;
+	}
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	uint64_t v;
+	int c;
+
+	engine_cfg__default(&o->eng);
+	while ((c = getopt_long(argc, argv, "r:i:w:o:f:vqh", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			o->read_file = optarg;
+			break;
+		case 'i':
+			o->iface = optarg;
+			break;
+		case 'w':
+		case 'o':
+			if (o->n_outputs >= MAX_OUTPUTS) {
+				pr_warn("at most %d outputs\n", MAX_OUTPUTS);
+				return -EINVAL;
+			}
+			if (c == 'o' && strncmp(optarg, "forward:", 8)) {
+				pr_warn("unknown output '%s' (expected forward:unix:PATH or "
+					"forward:tcp:HOST:PORT)\n", optarg);
+				return -EINVAL;
+			}
+			o->outputs[o->n_outputs++] = optarg;
+			break;
+		case 'f':
+			o->filter = optarg;
+			break;
+		case OPT_SEED:
+			if (parse_u64("--seed", optarg, 0, UINT64_MAX, &v) < 0)
+				return -EINVAL;
+			o->eng.seeded = true;
+			o->eng.seed = v;
+			break;
+		case OPT_PORTS:
+			if (parse_ports(o->eng.ports, optarg) < 0) {
+				pr_warn("invalid --ports '%s' (expected e.g. 25,465,587)\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_LOCAL_NETS:
+			if (engine_cfg__parse_nets(&o->eng, optarg) < 0) {
+				pr_warn("invalid --local-nets '%s' (expected CIDRs, comma-separated)\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_COMMUNITY_ID:
+			o->eng.community_id = true;
+			if (optarg) {
+				if (parse_u64("--community-id", optarg, 0, 65535, &v) < 0)
+					return -EINVAL;
+				o->eng.community_id_seed = (uint16_t)v;
+			}
+			break;
+		case OPT_TAG_PREFIX:
+			if (!*optarg || strlen(optarg) > 60) {
+				pr_warn("invalid --tag-prefix '%s'\n", optarg);
+				return -EINVAL;
+			}
+			o->tag_prefix = optarg;
+			break;
+		case OPT_MAX_FLOWS:
+			if (parse_u64("--max-flows", optarg, 1, 100000000, &v) < 0)
+				return -EINVAL;
+			o->eng.flow.max_flows = (uint32_t)v;
+			break;
+		case OPT_REASM_OOO:
+			if (parse_u64("--reasm-max-ooo-bytes", optarg, 0, UINT32_MAX, &v) < 0)
+				return -EINVAL;
+			o->eng.reasm.max_ooo_bytes = (uint32_t)v;
+			break;
+		case OPT_REASM_SEGS:
+			if (parse_u64("--reasm-max-segments", optarg, 0, UINT32_MAX, &v) < 0)
+				return -EINVAL;
+			o->eng.reasm.max_segments = (uint32_t)v;
+			break;
+		case OPT_REASM_TOTAL:
+			if (parse_u64("--reasm-max-total-bytes", optarg, 0, UINT64_MAX, &v) < 0)
+				return -EINVAL;
+			o->eng.reasm.max_total_bytes = v;
+			break;
+		case OPT_NO_TCP_WEIRDS:
+			o->eng.tcp_weirds = false;
+			break;
+		case OPT_STATS:
+			o->print_stats = 1;
+			break;
+		case 'v':
+			log__set_level(LOG_DEBUG);
+			break;
+		case 'q':
+			log__set_level(LOG_WARN);
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case OPT_VERSION:
+			printf("mailtap %s\n", MAILTAP_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		pr_warn("unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (!!o->read_file + !!o->iface != 1) {
+		pr_warn("give exactly one of -r FILE or -i IFACE (see --help)\n");
+		return -EINVAL;
+	}
+	if (o->n_outputs == 0)
+		o->outputs[o->n_outputs++] = "-";
+	return 0;
+}
+
+static void print_stats(const struct engine *e)
+{
+	struct engine_stats st;
+
+	engine__stats(e, &st);
+	fprintf(stderr, "mailtap: packets %llu, tcp mail-port packets %llu, other tcp %llu\n",
+		(unsigned long long)st.decode.packets,
+		(unsigned long long)(st.decode.result[DECODE_OK] - st.not_mail_port),
+		(unsigned long long)st.not_mail_port);
+	for (int i = 1; i < DECODE__MAX; i++)
+		if (st.decode.result[i])
+			fprintf(stderr, "mailtap: decode %s %llu\n",
+				decode__result_name((enum decode_result)i),
+				(unsigned long long)st.decode.result[i]);
+	fprintf(stderr,
+		"mailtap: flows created %llu, peak %llu, evicted %llu, reused %llu; "
+		"records conn %llu weird %llu; reassembly gaps %llu (%llu bytes), peak %llu bytes\n",
+		(unsigned long long)st.flow.created, (unsigned long long)st.flow.peak,
+		(unsigned long long)st.flow.evicted, (unsigned long long)st.flow.reused,
+		(unsigned long long)st.records_conn, (unsigned long long)st.records_weird,
+		(unsigned long long)st.reasm.gaps, (unsigned long long)st.reasm.gap_bytes,
+		(unsigned long long)st.reasm.bytes_peak);
+}
+
+static struct sink *open_output(const char *spec)
+{
+	if (!strncmp(spec, "forward:", 8)) {
+		pr_warn("output %s: the Forward output is not built into this version\n", spec);
+		errno = ENOTSUP;
+		return NULL;
+	}
+	return sink_file__open(spec);
+}
+
+int main(int argc, char **argv)
+{
+	struct sink *sinks[MAX_OUTPUTS] = { 0 };
+	struct rec_out *out = NULL;
+	struct engine *eng = NULL;
+	struct pcapfile *pf = NULL;
+	struct sigaction sa;
+	struct opts o;
+	int err = 0, rc = 0;
+
+	memset(&o, 0, sizeof(o));
+	if (parse_args(argc, argv, &o) < 0)
+		return 1;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	out = rec_out__new(o.tag_prefix ? o.tag_prefix : "mailtap");
+	if (!out) {
+		rc = 1;
+		goto done;
+	}
+	for (int i = 0; i < o.n_outputs; i++) {
+		sinks[i] = open_output(o.outputs[i]);
+		if (!sinks[i]) {
+			rc = 1;
+			goto done;
+		}
+		rec_out__add_sink(out, sinks[i]);
+	}
+	eng = engine__new(&o.eng, out);
+	if (!eng) {
+		pr_warn("cannot set up the analysis engine: %s\n", strerror(errno));
+		rc = 1;
+		goto done;
+	}
+
+	if (o.read_file) {
+		pf = pcapfile__open(o.read_file, o.filter);
+		if (!pf) {
+			rc = 2;
+			goto done;
+		}
+		err = pcapfile__run(pf, engine__packet, eng, &stop_flag);
+		if (err == -EBADMSG)
+			rc = 2; /* records so far are still written below */
+		else if (err && err != -EINTR)
+			rc = 2;
+	} else {
+		pr_warn("live capture (-i %s) is not built into this version\n", o.iface);
+		rc = 1;
+	}
+	engine__finish(eng);
+	if (o.print_stats)
+		print_stats(eng);
+done:
+	engine__free(eng);
+	pcapfile__close(pf);
+	for (int i = 0; i < o.n_outputs; i++)
+		if (sinks[i] && sink__close(sinks[i]) < 0 && !rc)
+			rc = 3;
+	rec_out__free(out);
+	return rc;
+}
