@@ -2,7 +2,15 @@
 /* File analysis (Zeek's files framework): one mt_file per file seen in a connection (a MIME
  * entity, a whole RFC822 message, an X.509 certificate). Bytes go in; on close a `files`
  * record (Zeek Files::Info) is written with hashes, sniffed mime type, byte accounting and,
- * optionally, the file extracted to disk. */
+ * optionally, the file extracted to disk.
+ *
+ * Zeek semantics the callers must keep (docs/files.md):
+ *  - Zeek creates a file on its first data (or gap): open an mt_file at the first data() /
+ *    gap() of an entity, with that data's ts, not at the entity's start. Entities without a
+ *    body byte (multipart containers, empty parts) have no files record and no fuid.
+ *  - `depth` for SMTP is Zeek's smtp_state$mime_depth: the number of MIME entities begun so
+ *    far in the connection (all messages, multiparts included), not the nesting level.
+ *  - is_orig: SMTP entities T; server certificates F. */
 #ifndef MAILTAP_FILES_H
 #define MAILTAP_FILES_H
 
@@ -20,6 +28,10 @@ struct files_cfg {
 	uint64_t extract_max_total;	/* bytes extracted in all (0 = no limit) */
 	const char *extract_types;	/* comma-separated mime types to extract; NULL = all */
 	uint32_t max_in_flight;		/* files open at once per engine */
+	/* Added: */
+	uint32_t bof_size;		/* bytes sniffed for mime_type (Zeek: 4096; max 4096) */
+	uint32_t max_filename;		/* longest filename kept (longer ones are cut, counted) */
+	const char *extract_sources;	/* comma-separated sources to extract ("SMTP"); NULL = all */
 };
 
 void files_cfg__default(struct files_cfg *c);
@@ -43,5 +55,60 @@ void files__data(struct mt_file *f, const uint8_t *buf, size_t len, uint64_t ts_
 void files__gap(struct mt_file *f, uint64_t len, uint64_t ts_ns);
 /* Writes the files record and frees f. */
 void files__close(struct mt_file *f, uint64_t ts_ns);
+
+/* Added: */
+
+/* The sniffed (or set) mime type so far, NULL if none yet (sniffing happens when bof_size
+ * bytes were seen, at a gap, or at close). */
+const char *files__mime_type(const struct mt_file *f);
+/* Closes f without writing a record (the connection's record builder is gone). */
+void files__abort(struct mt_file *f);
+
+/* The record a closed file produces (Zeek Files::Info), as rec_files__write() encodes it.
+ * Pointers are valid during the call only. Unset &optional fields: NULL / has_* false / -1. */
+struct files_info {
+	uint64_t ts_ns;
+	const char *fuid;
+	const char *uid;	  /* NULL: not from a connection */
+	const struct conn_id *id; /* NULL with uid */
+	const char *source;
+	unsigned depth;
+	const char *const *analyzers;
+	unsigned n_analyzers;
+	const char *mime_type;
+	const char *filename;
+	size_t filename_len;
+	uint64_t duration_ns;
+	int local_orig; /* 1, 0, -1 unset */
+	bool is_orig;
+	uint64_t seen_bytes;
+	bool has_total_bytes;
+	uint64_t total_bytes;
+	uint64_t missing_bytes;
+	uint64_t overflow_bytes;
+	bool timedout;
+	const char *parent_fuid;
+	const char *md5, *sha1, *sha256; /* lowercase hex */
+	const char *extracted;
+	int extracted_cutoff; /* 1, 0, -1 unset */
+	bool has_extracted_size;
+	uint64_t extracted_size;
+};
+
+/* Process-wide counters (all engines). */
+struct files_stats {
+	uint64_t opened;	   /* files__open() that returned a file */
+	uint64_t refused;	   /* files__open() refused: max_in_flight */
+	uint64_t in_flight;	   /* open now */
+	uint64_t records;	   /* files records written */
+	uint64_t gaps;		   /* files with missing bytes (hashes dropped) */
+	uint64_t filenames_cut;	   /* filenames longer than max_filename */
+	uint64_t extracted_files;  /* files written to extract_dir */
+	uint64_t extracted_bytes;  /* bytes written (holes excluded) */
+	uint64_t extract_cutoffs;  /* files cut at extract_max_file */
+	uint64_t extract_total_limit; /* files cut or skipped at extract_max_total */
+	uint64_t extract_errors;   /* open/write/rename failures (disk full, EACCES, ...) */
+};
+void files__stats(struct files_stats *out);
 
 #endif

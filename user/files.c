@@ -1,0 +1,620 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* File analysis: per-file byte accounting, hashes (OpenSSL EVP), mime sniffing of the first
+ * bytes (Zeek's bof_buffer) and extraction to disk, then one `files` record on close.
+ *
+ * Extraction writes <dir>/.tmp-<fuid> (O_CREAT|O_EXCL|O_NOFOLLOW, relative to a directory fd)
+ * and renames it to extract-<ts>-<source>-<fuid> with RENAME_NOREPLACE, so a symlink or an
+ * existing file at either name is never followed nor overwritten. Write errors (disk full,
+ * permissions) abandon that file's extraction, are logged once per errno and counted; the
+ * file's other analysis goes on. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <openssl/evp.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "mailtap/files.h"
+#include "mailtap/ids.h"
+#include "mailtap/log.h"
+#include "mailtap/mimesniff.h"
+#include "mailtap/rec_files.h"
+#include "mailtap/session.h"
+
+#define FILES_MAX_ANALYZERS 8
+#define FILES_ANALYZER_LEN 16
+#define FILES_MIME_LEN 128
+
+enum hash_kind { H_MD5, H_SHA1, H_SHA256, H_N };
+
+enum ext_state {
+	EXT_NONE,    /* not extracted */
+	EXT_PENDING, /* waiting for the mime type (extract_types filter) */
+	EXT_WRITING, /* temp file open */
+	EXT_CUT,     /* limit reached: temp file kept, no more writes */
+	EXT_FAILED,  /* error: temp file removed, nothing reported */
+};
+
+struct mt_file {
+	struct mt_session *s;
+	const struct files_cfg *cfg;
+	char fuid[MT_UID_LEN];
+	char parent[MT_UID_LEN];
+	char source[16];
+	uint64_t ts, last;
+	bool is_orig;
+	unsigned depth;
+	char *filename;
+	size_t filename_len;
+	char mime[FILES_MIME_LEN];
+	bool mime_done; /* set by the protocol or sniffed: no more sniffing */
+	uint64_t seen, missing, total;
+	bool has_total;
+	char an[FILES_MAX_ANALYZERS][FILES_ANALYZER_LEN];
+	unsigned n_an;
+	EVP_MD_CTX *md[H_N];
+	bool hashes_dropped;
+	enum ext_state ext;
+	int dirfd, fd;
+	char ext_name[96];
+	char tmp_name[40];
+	uint64_t ext_off;     /* offset in the extracted file, holes included */
+	uint64_t ext_written; /* bytes written */
+	bool ext_cut;
+	uint32_t bof_cap, bof_len;
+	uint8_t bof[];
+};
+
+static _Atomic uint64_t st_opened, st_refused, st_in_flight, st_records, st_gaps, st_fn_cut,
+	st_ext_files, st_ext_bytes, st_ext_cutoffs, st_ext_total, st_ext_errors;
+/* Bytes reserved against extract_max_total (holes included). */
+static _Atomic uint64_t ext_total_used;
+/* errno values already logged (bit per errno < 64) */
+static _Atomic uint64_t ext_err_logged;
+
+void files_cfg__default(struct files_cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->md5 = true;
+	c->sha1 = true;
+	c->sha256 = false;
+	c->extract_dir = NULL;
+	c->extract_max_file = 100ull * 1024 * 1024; /* FileExtract::default_limit */
+	c->extract_max_total = 0;
+	c->extract_types = NULL;
+	c->max_in_flight = 10000;
+	c->bof_size = MIMESNIFF_BOF_DEFAULT;
+	c->max_filename = 1024;
+	c->extract_sources = NULL;
+}
+
+void files__stats(struct files_stats *o)
+{
+	o->opened = atomic_load(&st_opened);
+	o->refused = atomic_load(&st_refused);
+	o->in_flight = atomic_load(&st_in_flight);
+	o->records = atomic_load(&st_records);
+	o->gaps = atomic_load(&st_gaps);
+	o->filenames_cut = atomic_load(&st_fn_cut);
+	o->extracted_files = atomic_load(&st_ext_files);
+	o->extracted_bytes = atomic_load(&st_ext_bytes);
+	o->extract_cutoffs = atomic_load(&st_ext_cutoffs);
+	o->extract_total_limit = atomic_load(&st_ext_total);
+	o->extract_errors = atomic_load(&st_ext_errors);
+}
+
+/* Is `item` (len bytes) one of the comma-separated, case-insensitive entries of list? */
+static bool list_has(const char *list, const char *item, size_t len)
+{
+	const char *p = list;
+
+	while (p && *p) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		const char *a = p;
+
+		while (n && (*a == ' ' || *a == '\t')) {
+			a++;
+			n--;
+		}
+		while (n && (a[n - 1] == ' ' || a[n - 1] == '\t'))
+			n--;
+		if (n == len && strncasecmp(a, item, len) == 0)
+			return true;
+		p = e ? e + 1 : NULL;
+	}
+	return false;
+}
+
+static void add_analyzer(struct mt_file *f, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < f->n_an; i++)
+		if (strcmp(f->an[i], name) == 0)
+			return;
+	if (f->n_an >= FILES_MAX_ANALYZERS)
+		return;
+	snprintf(f->an[f->n_an++], FILES_ANALYZER_LEN, "%s", name);
+}
+
+static void ext_error(struct mt_file *f, const char *what, int err)
+{
+	uint64_t bit = err > 0 && err < 64 ? 1ull << err : 1ull;
+
+	atomic_fetch_add(&st_ext_errors, 1);
+	if (!(atomic_fetch_or(&ext_err_logged, bit) & bit))
+		pr_warn("files: extraction to %s: %s: %s (reported once; counted in "
+			"extract_errors)\n",
+			f->cfg->extract_dir, what, strerror(err));
+	if (f->fd >= 0) {
+		close(f->fd);
+		f->fd = -1;
+		unlinkat(f->dirfd, f->tmp_name, 0);
+	}
+	if (f->dirfd >= 0) {
+		close(f->dirfd);
+		f->dirfd = -1;
+	}
+	f->ext = EXT_FAILED;
+}
+
+static void ext_start(struct mt_file *f, uint64_t ts_ns)
+{
+	f->dirfd = open(f->cfg->extract_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (f->dirfd < 0) {
+		ext_error(f, "open directory", errno);
+		return;
+	}
+	snprintf(f->tmp_name, sizeof(f->tmp_name), ".tmp-%s", f->fuid);
+	f->fd = openat(f->dirfd, f->tmp_name,
+		       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (f->fd < 0) {
+		ext_error(f, "create temporary file", errno);
+		return;
+	}
+	/* Zeek: cat("extract-", f$last_active, "-", f$source, "-", f$id) */
+	snprintf(f->ext_name, sizeof(f->ext_name), "extract-%llu.%06llu-%s-%s",
+		 (unsigned long long)(ts_ns / 1000000000ull),
+		 (unsigned long long)(ts_ns % 1000000000ull / 1000), f->source, f->fuid);
+	f->ext = EXT_WRITING;
+	add_analyzer(f, "EXTRACT");
+}
+
+/* How many of `len` bytes at the current offset may go to disk; marks the cut-off. */
+static uint64_t ext_allow(struct mt_file *f, uint64_t len)
+{
+	uint64_t max = f->cfg->extract_max_file, n = len;
+
+	if (max && f->ext_off + n > max) {
+		n = f->ext_off < max ? max - f->ext_off : 0;
+		if (!f->ext_cut)
+			atomic_fetch_add(&st_ext_cutoffs, 1);
+		f->ext_cut = true;
+	}
+	if (f->cfg->extract_max_total && n) {
+		uint64_t used = atomic_fetch_add(&ext_total_used, n);
+		uint64_t tot = f->cfg->extract_max_total;
+
+		if (used + n > tot) {
+			uint64_t ok = used < tot ? tot - used : 0;
+
+			atomic_fetch_sub(&ext_total_used, n - ok);
+			n = ok;
+			if (!f->ext_cut)
+				atomic_fetch_add(&st_ext_total, 1);
+			f->ext_cut = true;
+		}
+	}
+	return n;
+}
+
+static void ext_write(struct mt_file *f, const uint8_t *buf, size_t len)
+{
+	uint64_t n;
+
+	if (f->ext != EXT_WRITING)
+		return;
+	n = ext_allow(f, len);
+	while (n) {
+		ssize_t w = write(f->fd, buf, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			ext_error(f, "write", errno);
+			return;
+		}
+		if (w == 0) {
+			ext_error(f, "write", ENOSPC);
+			return;
+		}
+		buf += w;
+		n -= (uint64_t)w;
+		f->ext_off += (uint64_t)w;
+		f->ext_written += (uint64_t)w;
+		atomic_fetch_add(&st_ext_bytes, (uint64_t)w);
+	}
+	if (f->ext_cut)
+		f->ext = EXT_CUT;
+}
+
+static void ext_hole(struct mt_file *f, uint64_t len)
+{
+	uint64_t n;
+
+	if (f->ext != EXT_WRITING)
+		return;
+	n = ext_allow(f, len); /* holes count (FileExtract::default_limit_includes_missing) */
+	if (n && lseek(f->fd, (off_t)n, SEEK_CUR) < 0) {
+		ext_error(f, "seek", errno);
+		return;
+	}
+	f->ext_off += n;
+	if (f->ext_cut)
+		f->ext = EXT_CUT;
+}
+
+static void ext_finish(struct mt_file *f)
+{
+	int r;
+
+	if (f->ext != EXT_WRITING && f->ext != EXT_CUT)
+		return;
+	/* A trailing hole: give the file its full length. */
+	if (ftruncate(f->fd, (off_t)f->ext_off) < 0) {
+		ext_error(f, "truncate", errno);
+		return;
+	}
+	if (close(f->fd) < 0) {
+		f->fd = -1;
+		unlinkat(f->dirfd, f->tmp_name, 0);
+		ext_error(f, "close", errno);
+		return;
+	}
+	f->fd = -1;
+	r = (int)syscall(SYS_renameat2, f->dirfd, f->tmp_name, f->dirfd, f->ext_name,
+			 RENAME_NOREPLACE);
+	if (r < 0) {
+		int err = errno;
+
+		unlinkat(f->dirfd, f->tmp_name, 0);
+		ext_error(f, "rename", err);
+		return;
+	}
+	close(f->dirfd);
+	f->dirfd = -1;
+	atomic_fetch_add(&st_ext_files, 1);
+}
+
+/* The extract_types filter: decided once the mime type is known. */
+static void ext_decide(struct mt_file *f, uint64_t ts_ns)
+{
+	if (f->ext != EXT_PENDING)
+		return;
+	if (!f->mime[0] || !list_has(f->cfg->extract_types, f->mime, strlen(f->mime))) {
+		f->ext = EXT_NONE;
+		return;
+	}
+	ext_start(f, ts_ns);
+	/* Everything seen so far is in the bof buffer (the decision comes at the latest when
+	 * it fills, or at the first gap). */
+	if (f->ext == EXT_WRITING && f->seen == f->bof_len)
+		ext_write(f, f->bof, f->bof_len);
+	else if (f->ext == EXT_WRITING)
+		ext_error(f, "buffered start lost", EIO);
+}
+
+static void sniff(struct mt_file *f, uint64_t ts_ns)
+{
+	if (!f->mime_done) {
+		const char *m = mimesniff__detect(f->bof, f->bof_len, NULL);
+
+		if (m)
+			snprintf(f->mime, sizeof(f->mime), "%s", m);
+		f->mime_done = true;
+	}
+	ext_decide(f, ts_ns);
+}
+
+struct mt_file *files__open(struct mt_session *s, const struct files_cfg *cfg, uint64_t ts_ns,
+			    const char *source, bool is_orig, unsigned depth)
+{
+	struct mt_file *f;
+	uint32_t bof;
+	uint64_t n;
+
+	if (!cfg || !source) {
+		errno = EINVAL;
+		return NULL;
+	}
+	n = atomic_fetch_add(&st_in_flight, 1);
+	if (cfg->max_in_flight && n >= cfg->max_in_flight) {
+		atomic_fetch_sub(&st_in_flight, 1);
+		atomic_fetch_add(&st_refused, 1);
+		errno = EMFILE;
+		return NULL;
+	}
+	bof = cfg->bof_size > MIMESNIFF_BOF_DEFAULT ? MIMESNIFF_BOF_DEFAULT : cfg->bof_size;
+	f = calloc(1, sizeof(*f) + bof);
+	if (!f) {
+		atomic_fetch_sub(&st_in_flight, 1);
+		errno = ENOMEM;
+		return NULL;
+	}
+	f->s = s;
+	f->cfg = cfg;
+	f->bof_cap = bof;
+	f->ts = f->last = ts_ns;
+	f->is_orig = is_orig;
+	f->depth = depth;
+	f->fd = f->dirfd = -1;
+	snprintf(f->source, sizeof(f->source), "%s", source);
+	if (s && s->ids)
+		mt_ids__make(s->ids, 'F', f->fuid);
+	else
+		snprintf(f->fuid, sizeof(f->fuid), "F%llu",
+			 (unsigned long long)atomic_load(&st_opened));
+	if (cfg->md5) {
+		f->md[H_MD5] = EVP_MD_CTX_new();
+		if (f->md[H_MD5])
+			EVP_DigestInit_ex(f->md[H_MD5], EVP_md5(), NULL);
+		add_analyzer(f, "MD5");
+	}
+	if (cfg->sha1) {
+		f->md[H_SHA1] = EVP_MD_CTX_new();
+		if (f->md[H_SHA1])
+			EVP_DigestInit_ex(f->md[H_SHA1], EVP_sha1(), NULL);
+		add_analyzer(f, "SHA1");
+	}
+	if (cfg->sha256) {
+		f->md[H_SHA256] = EVP_MD_CTX_new();
+		if (f->md[H_SHA256])
+			EVP_DigestInit_ex(f->md[H_SHA256], EVP_sha256(), NULL);
+		add_analyzer(f, "SHA256");
+	}
+	if (cfg->extract_dir && cfg->extract_dir[0] &&
+	    (!cfg->extract_sources || list_has(cfg->extract_sources, source, strlen(source)))) {
+		if (cfg->extract_types)
+			f->ext = EXT_PENDING;
+		else
+			ext_start(f, ts_ns);
+	}
+	atomic_fetch_add(&st_opened, 1);
+	return f;
+}
+
+const char *files__fuid(const struct mt_file *f)
+{
+	return f ? f->fuid : NULL;
+}
+
+const char *files__mime_type(const struct mt_file *f)
+{
+	return f && f->mime[0] ? f->mime : NULL;
+}
+
+void files__set_filename(struct mt_file *f, const char *name, size_t len)
+{
+	char *p;
+
+	if (!f || !name)
+		return;
+	if (f->cfg->max_filename && len > f->cfg->max_filename) {
+		len = f->cfg->max_filename;
+		atomic_fetch_add(&st_fn_cut, 1);
+	}
+	p = malloc(len + 1);
+	if (!p)
+		return;
+	memcpy(p, name, len);
+	p[len] = 0;
+	free(f->filename);
+	f->filename = p;
+	f->filename_len = len;
+}
+
+void files__set_mime_type(struct mt_file *f, const char *mime)
+{
+	if (!f || !mime)
+		return;
+	snprintf(f->mime, sizeof(f->mime), "%s", mime);
+	f->mime_done = true;
+	if (f->ext == EXT_PENDING)
+		ext_decide(f, f->last);
+}
+
+void files__set_total_bytes(struct mt_file *f, uint64_t total)
+{
+	if (!f)
+		return;
+	f->total = total;
+	f->has_total = true;
+}
+
+void files__set_parent(struct mt_file *f, const char *parent_fuid)
+{
+	if (!f || !parent_fuid)
+		return;
+	snprintf(f->parent, sizeof(f->parent), "%s", parent_fuid);
+}
+
+void files__add_analyzer(struct mt_file *f, const char *name)
+{
+	if (f && name)
+		add_analyzer(f, name);
+}
+
+void files__data(struct mt_file *f, const uint8_t *buf, size_t len, uint64_t ts_ns)
+{
+	bool was_writing;
+	size_t n = 0;
+	int i;
+
+	if (!f || !len)
+		return;
+	f->last = ts_ns;
+	if (!f->hashes_dropped)
+		for (i = 0; i < H_N; i++)
+			if (f->md[i])
+				EVP_DigestUpdate(f->md[i], buf, len);
+	was_writing = f->ext == EXT_WRITING;
+	if (!f->mime_done && f->bof_len < f->bof_cap) {
+		n = f->bof_cap - f->bof_len;
+		if (n > len)
+			n = len;
+		memcpy(f->bof + f->bof_len, buf, n);
+		f->bof_len += (uint32_t)n;
+	}
+	if (was_writing) {
+		f->seen += len;
+		ext_write(f, buf, len);
+		if (!f->mime_done && f->bof_len == f->bof_cap)
+			sniff(f, ts_ns);
+		return;
+	}
+	/* Extraction pending on the mime type: the decision writes the bof buffer (all the data
+	 * so far), then the rest of this chunk goes out directly. */
+	f->seen += n;
+	if (!f->mime_done && f->bof_len == f->bof_cap)
+		sniff(f, ts_ns);
+	f->seen += len - n;
+	ext_write(f, buf + n, len - n);
+}
+
+void files__gap(struct mt_file *f, uint64_t len, uint64_t ts_ns)
+{
+	int i;
+
+	if (!f || !len)
+		return;
+	f->last = ts_ns;
+	/* Zeek: a gap ends the bof buffer (mime type from what was seen) and removes the hash
+	 * analyzers (Hash::Undelivered returns false): no md5/sha1/sha256 for this file. */
+	if (!f->mime_done)
+		sniff(f, ts_ns);
+	if (!f->hashes_dropped) {
+		f->hashes_dropped = true;
+		atomic_fetch_add(&st_gaps, 1);
+		for (i = 0; i < H_N; i++) {
+			EVP_MD_CTX_free(f->md[i]);
+			f->md[i] = NULL;
+		}
+	}
+	f->missing += len;
+	ext_hole(f, len);
+}
+
+static void hex(const unsigned char *d, unsigned n, char *out)
+{
+	static const char hx[] = "0123456789abcdef";
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hx[d[i] >> 4];
+		out[2 * i + 1] = hx[d[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+static void file_free(struct mt_file *f)
+{
+	int i;
+
+	for (i = 0; i < H_N; i++)
+		EVP_MD_CTX_free(f->md[i]);
+	if (f->fd >= 0) {
+		close(f->fd);
+		unlinkat(f->dirfd, f->tmp_name, 0);
+	}
+	if (f->dirfd >= 0)
+		close(f->dirfd);
+	free(f->filename);
+	free(f);
+	atomic_fetch_sub(&st_in_flight, 1);
+}
+
+void files__abort(struct mt_file *f)
+{
+	if (f)
+		file_free(f);
+}
+
+void files__close(struct mt_file *f, uint64_t ts_ns)
+{
+	char hx_out[H_N][EVP_MAX_MD_SIZE * 2 + 1];
+	const char *an[FILES_MAX_ANALYZERS];
+	struct files_info fi;
+	unsigned i;
+
+	if (!f)
+		return;
+	if (ts_ns > f->last)
+		f->last = ts_ns;
+	if (!f->mime_done && (f->seen || f->missing))
+		sniff(f, f->last);
+	if (f->ext == EXT_PENDING)
+		f->ext = EXT_NONE;
+	ext_finish(f);
+
+	memset(&fi, 0, sizeof(fi));
+	fi.ts_ns = f->ts;
+	fi.fuid = f->fuid;
+	if (f->s) {
+		fi.uid = f->s->uid;
+		fi.id = f->s->id;
+		fi.local_orig = f->is_orig ? f->s->local_orig : f->s->local_resp;
+		if (fi.local_orig != 0 && fi.local_orig != 1)
+			fi.local_orig = -1;
+	} else {
+		fi.local_orig = -1;
+	}
+	fi.source = f->source;
+	fi.depth = f->depth;
+	for (i = 0; i < f->n_an; i++)
+		an[i] = f->an[i];
+	fi.analyzers = an;
+	fi.n_analyzers = f->n_an;
+	fi.mime_type = f->mime[0] ? f->mime : NULL;
+	fi.filename = f->filename;
+	fi.filename_len = f->filename_len;
+	fi.duration_ns = f->last - f->ts;
+	fi.is_orig = f->is_orig;
+	fi.seen_bytes = f->seen;
+	fi.has_total_bytes = f->has_total;
+	fi.total_bytes = f->total;
+	fi.missing_bytes = f->missing;
+	fi.parent_fuid = f->parent[0] ? f->parent : NULL;
+	for (i = 0; i < H_N; i++) {
+		unsigned char d[EVP_MAX_MD_SIZE];
+		unsigned dl = 0;
+
+		hx_out[i][0] = 0;
+		if (f->hashes_dropped || !f->md[i])
+			continue;
+		if (EVP_DigestFinal_ex(f->md[i], d, &dl) == 1)
+			hex(d, dl, hx_out[i]);
+	}
+	fi.md5 = hx_out[H_MD5][0] ? hx_out[H_MD5] : NULL;
+	fi.sha1 = hx_out[H_SHA1][0] ? hx_out[H_SHA1] : NULL;
+	fi.sha256 = hx_out[H_SHA256][0] ? hx_out[H_SHA256] : NULL;
+	fi.extracted_cutoff = -1;
+	if (f->ext == EXT_WRITING || f->ext == EXT_CUT) {
+		fi.extracted = f->ext_name;
+		fi.extracted_cutoff = f->ext_cut;
+		/* Zeek sets extracted_size only when the limit cut the file (to the limit). */
+		if (f->ext_cut) {
+			fi.has_extracted_size = true;
+			fi.extracted_size = f->ext_off;
+		}
+	}
+	if (f->s && f->s->rec) {
+		rec_files__write(f->s->rec, &fi);
+		atomic_fetch_add(&st_records, 1);
+	}
+	file_free(f);
+}

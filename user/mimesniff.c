@@ -1,0 +1,693 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* Zeek-equivalent file-magic: a table of literal signatures (bytes at an offset) plus a few
+ * hand-written matchers for Zeek's regular-expression signatures (text/plain, HTML/XML/JSON,
+ * unified diffs, BMP, ELF, OOXML, scripts). Strengths are Zeek's; the strongest match wins,
+ * the first in table order on a tie. Zeek semantics: every pattern is anchored at the first
+ * byte of the buffer and '.' matches any byte, newlines included. */
+#include <stdbool.h>
+#include <string.h>
+#include "mailtap/mimesniff.h"
+
+struct lit_sig {
+	uint16_t off;
+	uint8_t len;
+	bool icase;
+	const char *bytes;
+	const char *mime;
+	int strength;
+};
+
+#define L(o, s, m, st) { (o), sizeof(s) - 1, false, (s), (m), (st) }
+#define LI(o, s, m, st) { (o), sizeof(s) - 1, true, (s), (m), (st) }
+
+static const struct lit_sig lits[] = {
+	/* libmagic.sig (the ones mail carries) */
+	L(2, "---BEGIN PGP PUBLIC KEY BLOCK-", "application/pgp-keys", 330),
+	L(0, "-----BEGIN PGP SIGNATURE-", "application/pgp-signature", 280),
+	L(0, "-----BEGIN PGP MESSAGE-", "application/pgp", 260),
+	L(0, "<?xml version \"", "application/xml", 185),
+	L(0, "<?xml version=\"", "application/xml", 185),
+	L(0, "<?xml version='", "application/xml", 185),
+	LI(0, "BEGIN:VCALENDAR", "text/calendar", 180),
+	L(4, "Standard Jet DB", "application/x-msaccess", 180),
+	L(4, "Standard ACE DB", "application/x-msaccess", 180),
+	L(0, "Relay-Version:", "message/rfc822", 170),
+	LI(0, "delivered-to:", "message/rfc822", 160),
+	LI(0, "return-path:", "message/rfc822", 150),
+	LI(0, "BEGIN:VCARD", "text/x-vcard", 140),
+	L(0, "Forward to", "message/rfc822", 130),
+	L(0, "Received:", "message/rfc822", 120),
+	L(0, "N#! rnews", "message/rfc822", 120),
+	L(0, "#! rnews", "message/rfc822", 110),
+	L(0, "MSCF\0\0\0\0", "application/vnd.ms-cab-compressed", 110),
+	L(0, "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "application/msword", 110),
+	L(0, "\x89PNG\r\n\x1a\n", "image/png", 110),
+	L(0, "gimp xcf", "image/x-xcf", 110),
+	L(257, "ustar  \0", "application/x-tar", 110),
+	L(0, "PK\x07\x08PK\x03\x04", "application/zip", 110),
+	L(0, "Article", "message/news", 100),
+	L(0, "\x1f\x8b", "application/x-gzip", 100),
+	L(0, "Pipe to", "message/rfc822", 100),
+	L(0, "StuffIt", "application/x-stuffit", 100),
+	L(0, "!<arch>", "application/x-archive", 100),
+	L(257, "ustar\0", "application/x-tar", 90),
+	L(0, "\xfd" "7zXZ\0", "application/x-xz", 90),
+	L(0, "%PDF-", "application/pdf", 80),
+	L(0, "Path:", "message/news", 80),
+	L(0, "Xref:", "message/news", 80),
+	L(0, "From:", "message/rfc822", 80),
+	L(0, "{\\rtf", "text/rtf", 80),
+	L(0, "%FDF-", "application/vnd.fdf", 80),
+	L(0, "PO^Q`", "application/msword", 80),
+	/* general.sig */
+	L(0, "\x4c\0\0\0\x01\x14\x02\0\0\0\0\0\xc0\0\0\0\0\0\0\x46", "application/x-ms-shortcut",
+	  49),
+	L(0, "PReg", "application/vnd.ms-pol", 49),
+	L(0, "REGEDIT4", "application/vnd.ms-reg", 49),
+	L(0, "regf", "application/vnd.ms-regf", 49),
+	L(0, "AFP", "application/vnd.apple-afpinfo", 0),
+	L(0, "FWS", "application/x-shockwave-flash", 60),
+	L(0, "CWS", "application/x-shockwave-flash", 60),
+	L(0, "ZWS", "application/x-shockwave-flash", 60),
+	L(0, "\x78\x9f\x3e\x22", "application/vnd.ms-tnef", 100),
+	L(0, "-----BEGIN CERTIFICATE-----", "application/x-pem", 0),
+	L(0, "\xa1\xb2\xc3\xd4", "application/vnd.tcpdump.pcap", 70),
+	L(0, "\xd4\xc3\xb2\xa1", "application/vnd.tcpdump.pcap", 70),
+	L(0, "solid ", "application/sla", 10),
+	L(0, "DDS", "application/x-ms-dds", 100),
+	L(0, "BSDIFF", "application/bsdiff", 100),
+	L(0, "DIFF", "application/bindiff", 100),
+	L(0, "KLZF", "application/x-kaspavdb", 100),
+	L(0, "KLD2", "application/x-kaspavupdate", 100),
+	L(0, "MSSQLBAK", "application/mssql-bak", 100),
+	L(0, "TAPE", "application/mtf", 100),
+	L(0, "bplist", "application/bplist", 100),
+	L(0, "ITSF", "application/mshelp", 100),
+	L(0, "MPQ\x1a", "application/x-game-mpq", 100),
+	L(0, "BLTE", "application/x-blizgame", 100),
+	L(0, "VMP4", "application/map-tile", 100),
+	L(0, "Cr24", "application/chrome-ext", 100),
+	L(0, "CrOD", "application/chrome-ext-upd", 70),
+	L(0, "MSQM", "application/msqm", 100),
+	L(0, "b0VIM", "application/x-vim-tmp", 100),
+	L(0, "MDMP", "application/x-windows-minidump", 50),
+	L(0, "CD001", "application/x-iso9660-image", 99),
+	/* image.sig */
+	L(0, "MM\0\x2a", "image/tiff", 70),
+	L(0, "MM\0\x2b", "image/tiff", 70),
+	L(0, "II\x2a\0", "image/tiff", 70),
+	L(0, "II\x2b\0", "image/tiff", 70),
+	L(0, "GIF8", "image/gif", 70),
+	L(0, "\xff\xd8", "image/jpeg", 52),
+	L(0, "\0\0\x01\0", "image/x-icon", 70),
+	L(0, "\0\0\x02\0", "image/x-cursor", 70),
+	L(0, "8BPS", "image/vnd.adobe.photoshop", 70),
+	L(0, "\x89PNG", "image/png", 110),
+	L(4, "ftypjp2", "image/jp2", 60),
+	L(0, "Xcur", "image/x-xcursor", 70),
+	L(0, "IIN1", "image/x-niff", 70),
+	L(0, "\x76\x2f\x31\x01", "image/x-exr", 70),
+	L(0, "SDPX", "image/x-dpx", 70),
+	L(0, "CPC\xb2", "image/x-cpi", 70),
+	L(0, "IIRO", "image/x-olympus-orf", 70),
+	L(0, "IIRS", "image/x-olympus-orf", 70),
+	L(0, "MMOR", "image/x-olympus-orf", 70),
+	L(0, "FOVb", "image/x-x3f", 70),
+	L(0, "PDN3", "image/x-paintnet", 70),
+	L(0, "P7", "image/x-portable-pixmap", 50),
+	L(4, "jP", "image/jp2", 50),
+	L(0, "AC1.", "image/vnd.dwg", 90),
+	L(0, "AC2.", "image/vnd.dwg", 90),
+	L(0, "AC10", "image/vnd.dwg", 90),
+	L(0, "[BitmapInfo2]", "image/x-polar-monitor-bitmap", 160),
+	L(0, "AWBM", "image/x-award-bmp", 20),
+	L(0, "\x11\x06", "image/x-award-bioslogo", 50),
+	L(0, "\x11\x09", "image/x-award-bioslogo", 50),
+	/* archive.sig */
+	L(0, "Rar!", "application/x-rar", 70),
+	L(0, "\x78\x01\x73\x0d\x62\x62\x60", "application/x-dmg", 100),
+	L(0, "\x78\xda\x63\x60\x18\x05", "application/x-dmg", 100),
+	L(0, "\x78\x01\x63\x60\x18\x05", "application/x-dmg", 100),
+	L(0, "\x78\xda\x73\x0d", "application/x-dmg", 100),
+	L(0, "xar!", "application/x-xar", 100),
+	L(0, "drpm", "application/x-rpm", 70),
+	L(0, "\xed\xab\xee\xdb", "application/x-rpm", 70),
+	L(0, "SIT!", "application/x-stuffit", 70),
+	L(0, "<ar>", "application/x-archive", 70),
+	L(0, "<arch>", "application/x-archive", 70),
+	L(0, "!<ar>", "application/x-archive", 70),
+	L(0, "\x1e\xe7\xff\0", "application/x-eet", 70),
+	L(0, "\x02\x21\x4c\x18", "application/x-lz4", 70),
+	L(0, "\x04\x22\x4d\x18", "application/x-lz4", 70),
+	L(0, "LRZI", "application/x-lrzip", 1),
+	L(0, "LZIP", "application/x-lzip", 70),
+	L(0, "WARC/", "application/warc", 50),
+	L(0, "7z\xbc\xaf\x27\x1c", "application/x-7z-compressed", 50),
+	L(0, "\x60\xea", "application/x-arj", 50),
+	L(0, "\xc7\x71", "application/x-cpio", 50),
+	L(0, "\x71\xc7", "application/x-cpio", 50),
+	L(0, "\x1f\x9d", "application/x-compress", 50),
+	L(0, "\x5d\0\0", "application/x-lzma", 71),
+	/* executable.sig */
+	L(0, "MZ", "application/x-dosexec", 51),
+	L(0, "\xce\xfa\xed\xfe", "application/x-mach-o-executable", 100),
+	L(0, "\xcf\xfa\xed\xfe", "application/x-mach-o-executable", 100),
+	/* office.sig */
+	L(0, "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "application/msword", 50),
+	L(0, "PK\x03\x04\x14\0\x06\0", "application/vnd.openxmlformats-officedocument", 50),
+	/* programming.sig */
+	L(0, "dnl ", "text/x-m4", 40),
+	LI(0, "@rem", "text/x-msdos-batch", 60),
+	LI(0, "@set ", "text/x-msdos-batch", 70),
+};
+
+static bool lit_match(const struct lit_sig *s, const uint8_t *b, size_t n)
+{
+	size_t i;
+
+	if ((size_t)s->off + s->len > n)
+		return false;
+	if (!s->icase)
+		return memcmp(b + s->off, s->bytes, s->len) == 0;
+	for (i = 0; i < s->len; i++) {
+		uint8_t c = b[s->off + i], d = (uint8_t)s->bytes[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c += 32;
+		if (d >= 'A' && d <= 'Z')
+			d += 32;
+		if (c != d)
+			return false;
+	}
+	return true;
+}
+
+static bool is_space(uint8_t c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+static bool is_wsnl(uint8_t c) /* [\x0d\x0a[:blank:]] */
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static bool has(const uint8_t *b, size_t n, size_t at, const char *s)
+{
+	size_t l = strlen(s);
+
+	return at + l <= n && memcmp(b + at, s, l) == 0;
+}
+
+static bool has_ci(const uint8_t *b, size_t n, size_t at, const char *s)
+{
+	size_t l = strlen(s), i;
+
+	if (at + l > n)
+		return false;
+	for (i = 0; i < l; i++) {
+		uint8_t c = b[at + i];
+
+		if (c >= 'A' && c <= 'Z')
+			c += 32;
+		if (c != (uint8_t)s[i])
+			return false;
+	}
+	return true;
+}
+
+/* First position >= from where s starts, or n. */
+static size_t find(const uint8_t *b, size_t n, size_t from, const char *s)
+{
+	size_t l = strlen(s);
+	const uint8_t *p;
+
+	if (from >= n || l > n - from)
+		return n;
+	p = memmem(b + from, n - from, s, l);
+	return p ? (size_t)(p - b) : n;
+}
+
+/* general.sig's optional BOM (\xef\xbb\xbf|\xff\xfe|\xfe\xff)? */
+static size_t bom3(const uint8_t *b, size_t n)
+{
+	if (has(b, n, 0, "\xef\xbb\xbf"))
+		return 3;
+	if (has(b, n, 0, "\xff\xfe") || has(b, n, 0, "\xfe\xff"))
+		return 2;
+	return 0;
+}
+
+/* ^(\xef\xbb\xbf|(\x00\x00)?\xfe\xff|\xff\xfe(\x00\x00)?)?[[:space:]\x20-\x7E]{10} */
+static bool sig_plaintext(const uint8_t *b, size_t n)
+{
+	static const char *const boms[] = { "", "\xef\xbb\xbf", "\xfe\xff", "\0\0\xfe\xff",
+					    "\xff\xfe", "\xff\xfe\0\0" };
+	static const size_t bl[] = { 0, 3, 2, 4, 2, 4 };
+	size_t k, i;
+
+	for (k = 0; k < sizeof(bl) / sizeof(bl[0]); k++) {
+		if (bl[k] + 10 > n || memcmp(b, boms[k], bl[k]) != 0)
+			continue;
+		for (i = 0; i < 10; i++) {
+			uint8_t c = b[bl[k] + i];
+
+			if (!is_space(c) && (c < 0x20 || c > 0x7e))
+				break;
+		}
+		if (i == 10)
+			return true;
+	}
+	return false;
+}
+
+/* Marks in reach[] every position reachable from the marked ones through
+ * ([\x0d\x0a[:blank:]]*(<!--.*-->)?[\x0d\x0a[:blank:]]*)*  (forward-only, one pass). */
+static void close_ws_comments(const uint8_t *b, size_t n, uint8_t *reach)
+{
+	size_t p, q;
+
+	for (p = 0; p <= n; p++) {
+		if (!reach[p])
+			continue;
+		if (p < n && is_wsnl(b[p]))
+			reach[p + 1] = 1;
+		if (has(b, n, p, "<!--"))
+			for (q = find(b, n, p + 4, "-->"); q < n; q = find(b, n, q + 1, "-->"))
+				reach[q + 3] = 1;
+	}
+}
+
+/* The prefix shared by Zeek's HTML/XML signatures:
+ * ^BOM?(ws/comments)*(<\?xml .*\?>)?(ws/comments)*  -> reach[] of possible tag starts. */
+static void markup_prefix(const uint8_t *b, size_t n, uint8_t *reach, bool with_decl)
+{
+	size_t p, q;
+
+	memset(reach, 0, n + 1);
+	reach[0] = 1;
+	reach[bom3(b, n)] = 1;
+	close_ws_comments(b, n, reach);
+	if (!with_decl)
+		return;
+	for (p = 0; p < n; p++) {
+		if (!reach[p] || !has(b, n, p, "<?xml "))
+			continue;
+		for (q = find(b, n, p + 6, "?>"); q < n; q = find(b, n, q + 1, "?>"))
+			reach[q + 2] = 1;
+	}
+	close_ws_comments(b, n, reach);
+}
+
+static bool tag_at(const uint8_t *b, size_t n, size_t p, const char *name, bool need_space)
+{
+	size_t l = strlen(name), i;
+
+	if (!has_ci(b, n, p, name))
+		return false;
+	if (!need_space)
+		return true;
+	i = p + l;
+	if (i >= n || b[i] != ' ')
+		return false;
+	return true;
+}
+
+/* Returns the strength of the best HTML signature matching, or INT_MIN-ish when none. */
+static int sig_html(const uint8_t *b, size_t n, uint8_t *reach)
+{
+	int best = -1000;
+	size_t p, i;
+
+	markup_prefix(b, n, reach, true);
+	for (p = 0; p < n; p++) {
+		if (!reach[p] || b[p] != '<')
+			continue;
+		i = p + 1;
+		/* file-xhtml, 100: <(!doctype +html|html|meta +http-equiv) */
+		if (has_ci(b, n, i, "!doctype ")) {
+			size_t j = i + 9;
+
+			while (j < n && b[j] == ' ')
+				j++;
+			if (has_ci(b, n, j, "html"))
+				return 100; /* also file-html (49) */
+		}
+		if (has_ci(b, n, i, "html"))
+			return 100;
+		if (tag_at(b, n, i, "meta", true)) {
+			size_t j = i + 5;
+
+			while (j < n && b[j] == ' ')
+				j++;
+			if (has_ci(b, n, j, "http-equiv"))
+				return 100;
+		}
+		/* file-html2, 20: <(head|html|title|body) */
+		if (has_ci(b, n, i, "head") || has_ci(b, n, i, "title") || has_ci(b, n, i, "body"))
+			best = best < 20 ? 20 : best;
+	}
+	return best;
+}
+
+/* file-xml, 10: ^BOM?(ws/comments)*\x00?<\x00?\?\x00?x\x00?m\x00?l\x00?\x20 */
+static bool sig_xml(const uint8_t *b, size_t n, uint8_t *reach)
+{
+	static const char pat[] = "<?xml ";
+	size_t p, i, k;
+
+	markup_prefix(b, n, reach, false);
+	for (p = 0; p < n; p++) {
+		if (!reach[p])
+			continue;
+		i = p;
+		for (k = 0; k < 6; k++) {
+			if (i < n && b[i] == 0)
+				i++;
+			if (i >= n || b[i] != (uint8_t)pat[k])
+				break;
+			i++;
+		}
+		if (k == 6)
+			return true;
+	}
+	return false;
+}
+
+static size_t skip_wsnl(const uint8_t *b, size_t n, size_t i)
+{
+	while (i < n && is_wsnl(b[i]))
+		i++;
+	return i;
+}
+
+static bool is_alpha(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_digit(uint8_t c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* file-json (1), file-json2 (1), file-json3 (0). Returns strength or -1000. */
+static int sig_json(const uint8_t *b, size_t n)
+{
+	size_t i = skip_wsnl(b, n, bom3(b, n)), j;
+
+	if (i >= n)
+		return -1000;
+	if (b[i] == '{') {
+		j = skip_wsnl(b, n, i + 1);
+		if (j < n && b[j] == '}' && skip_wsnl(b, n, j + 1) == n)
+			return 0; /* file-json3 */
+		if (j < n && b[j] == '"') {
+			size_t q = j + 1;
+
+			while (q < n && b[q] != '"')
+				q++;
+			if (q >= n || q == j + 1)
+				return -1000;
+			j = q + 1;
+		} else if (j < n && is_alpha(b[j])) {
+			while (j < n && (is_alpha(b[j]) || is_digit(b[j]) || b[j] == '\\' || b[j] == '_'))
+				j++;
+		} else {
+			return -1000;
+		}
+		j = skip_wsnl(b, n, j);
+		if (j >= n || b[j] != ':')
+			return -1000;
+		j = skip_wsnl(b, n, j + 1);
+		if (j < n && (b[j] == '"' || b[j] == '[' || b[j] == '{' || is_digit(b[j])))
+			return 1;
+		if (has(b, n, j, "true") || has(b, n, j, "false"))
+			return 1;
+		return -1000;
+	}
+	if (b[i] == '[') {
+		j = skip_wsnl(b, n, i + 1);
+		if (j < n && b[j] == ']' && skip_wsnl(b, n, j + 1) == n)
+			return 0;
+		if (j < n && (b[j] == '{' || b[j] == '['))
+			return 1;
+		if (j < n && b[j] == '"') {
+			size_t q = j + 1;
+
+			while (q < n && b[q] != '"')
+				q++;
+			if (q >= n || q == j + 1)
+				return -1000;
+			j = q + 1;
+		} else if (j < n && is_digit(b[j])) {
+			while (j < n && is_digit(b[j]))
+				j++;
+			if (j + 1 < n && b[j] == '.' && is_digit(b[j + 1])) {
+				j++;
+				while (j < n && is_digit(b[j]))
+					j++;
+			}
+		} else if (has(b, n, j, "true")) {
+			j += 4;
+		} else if (has(b, n, j, "false")) {
+			j += 5;
+		} else {
+			return -1000;
+		}
+		j = skip_wsnl(b, n, j);
+		return j < n && b[j] == ',' ? 1 : -1000;
+	}
+	return -1000;
+}
+
+/* file-ini, 20: ^BOM?[\x00\x0d\x0a[:blank:]]*\[[^\x0d\x0a]+\][[:blank:]\x00]*[\x0d\x0a] */
+static bool sig_ini(const uint8_t *b, size_t n)
+{
+	size_t i = bom3(b, n), j, last = 0;
+
+	while (i < n && (b[i] == 0 || is_wsnl(b[i])))
+		i++;
+	if (i >= n || b[i] != '[')
+		return false;
+	for (j = i + 1; j < n && b[j] != '\r' && b[j] != '\n'; j++)
+		if (b[j] == ']' && j > i + 1)
+			last = j;
+	if (j >= n || !last)
+		return false;
+	for (j = last + 1; j < n && (b[j] == ' ' || b[j] == '\t' || b[j] == 0); j++)
+		;
+	return j < n && (b[j] == '\r' || b[j] == '\n');
+}
+
+/* libmagic auto88, text/x-diff 55: "--- " .. \n .. "+++ " .. \n .. "@@" anywhere, in order. */
+static bool sig_diff(const uint8_t *b, size_t n)
+{
+	size_t p = find(b, n, 0, "--- ");
+
+	if (p >= n)
+		return false;
+	p = find(b, n, p + 4, "\n");
+	if (p >= n)
+		return false;
+	p = find(b, n, p + 1, "+++ ");
+	if (p >= n)
+		return false;
+	p = find(b, n, p + 4, "\n");
+	if (p >= n)
+		return false;
+	return find(b, n, p + 1, "@@") < n;
+}
+
+/* file-bmp, 50: BM.{12}[\x0c\x28\x40\x6c\x7c\x80]\x00 */
+static bool sig_bmp(const uint8_t *b, size_t n)
+{
+	if (n < 16 || b[0] != 'B' || b[1] != 'M' || b[15] != 0)
+		return false;
+	return b[14] == 0x0c || b[14] == 0x28 || b[14] == 0x40 || b[14] == 0x6c ||
+	       b[14] == 0x7c || b[14] == 0x80;
+}
+
+/* file-elf*: \x7fELF[\x01\x02](\x01.{10}T\x00|\x02.{10}\x00T) */
+static const char *sig_elf(const uint8_t *b, size_t n)
+{
+	static const char *const types[] = { NULL, "application/x-object",
+					     "application/x-executable",
+					     "application/x-sharedlib", "application/x-coredump" };
+	unsigned t;
+
+	if (n < 18 || memcmp(b, "\x7f" "ELF", 4) != 0 || (b[4] != 1 && b[4] != 2))
+		return NULL;
+	if (b[5] == 1 && b[17] == 0)
+		t = b[16];
+	else if (b[5] == 2 && b[16] == 0)
+		t = b[17];
+	else
+		return NULL;
+	return t >= 1 && t <= 4 ? types[t] : NULL;
+}
+
+/* file-docx/xlsx/pptx, 80:
+ * ^PK\x03\x04.{26}(\[Content_Types\]\.xml|_rels/\.rels|DIR/).*PK\x03\x04.{26}DIR/ */
+static const char *sig_ooxml(const uint8_t *b, size_t n)
+{
+	static const char *const dirs[] = { "word/", "xl/", "ppt/" };
+	static const char *const mimes[] = {
+		"application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+		"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+		"application/vnd.openxmlformats-officedocument.presentationml.presentation"
+	};
+	size_t k, p;
+
+	if (!has(b, n, 0, "PK\x03\x04"))
+		return NULL;
+	for (k = 0; k < 3; k++) {
+		if (!has(b, n, 30, "[Content_Types].xml") && !has(b, n, 30, "_rels/.rels") &&
+		    !has(b, n, 30, dirs[k]))
+			continue;
+		for (p = find(b, n, 31, "PK\x03\x04"); p < n; p = find(b, n, p + 1, "PK\x03\x04"))
+			if (has(b, n, p + 30, dirs[k]))
+				return mimes[k];
+	}
+	return NULL;
+}
+
+/* programming.sig: ^#![^\n]{1,15}bin/(env[[:space:]]+)?NAME */
+static const char *sig_script(const uint8_t *b, size_t n, int *st)
+{
+	static const struct {
+		const char *name;
+		const char *mime;
+		int strength;
+	} scripts[] = {
+		{ "bash", "text/x-shellscript", 250 }, { "tcsh", "text/x-shellscript", 250 },
+		{ "csh", "text/x-shellscript", 250 },  { "zsh", "text/x-shellscript", 250 },
+		{ "fash", "text/x-shellscript", 250 }, { "aesh", "text/x-shellscript", 250 },
+		{ "ksh", "text/x-shellscript", 250 },  { "sh", "text/x-shellscript", 250 },
+		{ "perl", "text/x-perl", 60 },	       { "ruby", "text/x-ruby", 60 },
+		{ "python", "text/x-python", 60 },     { "gawk", "text/x-awk", 60 },
+		{ "nawk", "text/x-awk", 60 },	       { "awk", "text/x-awk", 60 },
+		{ "wish", "text/x-tcl", 60 },	       { "tcl", "text/x-tcl", 60 },
+		{ "lua", "text/x-lua", 49 },	       { "nodejs", "application/javascript", 60 },
+		{ "node", "application/javascript", 60 }, { "php", "text/x-php", 60 },
+	};
+	size_t i, j, k;
+
+	if (!has(b, n, 0, "#!"))
+		return NULL;
+	/* [^\n]{1,15} then "bin/": try every split point */
+	for (i = 3; i <= 17 && i + 4 <= n; i++) {
+		if (b[i - 1] == '\n')
+			break;
+		if (!has(b, n, i, "bin/"))
+			continue;
+		j = i + 4;
+		if (has(b, n, j, "env") && j + 3 < n && is_space(b[j + 3])) {
+			size_t e = j + 3;
+
+			while (e < n && is_space(b[e]))
+				e++;
+			for (k = 0; k < sizeof(scripts) / sizeof(scripts[0]); k++)
+				if (has(b, n, e, scripts[k].name)) {
+					*st = scripts[k].strength;
+					return scripts[k].mime;
+				}
+		}
+		for (k = 0; k < sizeof(scripts) / sizeof(scripts[0]); k++)
+			if (has(b, n, j, scripts[k].name)) {
+				*st = scripts[k].strength;
+				return scripts[k].mime;
+			}
+	}
+	return NULL;
+}
+
+static void consider(const char **best, int *bs, const char *mime, int strength)
+{
+	if (mime && strength > *bs) {
+		*best = mime;
+		*bs = strength;
+	}
+}
+
+const char *mimesniff__detect(const uint8_t *b, size_t n, int *strength)
+{
+	uint8_t reach[MIMESNIFF_BOF_DEFAULT + 1];
+	const char *best = NULL, *m;
+	int bs = -1000, st;
+	size_t i;
+
+	if (!b || n == 0)
+		return NULL;
+	if (n > MIMESNIFF_BOF_DEFAULT)
+		n = MIMESNIFF_BOF_DEFAULT;
+
+	for (i = 0; i < sizeof(lits) / sizeof(lits[0]); i++)
+		if (lit_match(&lits[i], b, n))
+			consider(&best, &bs, lits[i].mime, lits[i].strength);
+
+	if (sig_plaintext(b, n))
+		consider(&best, &bs, "text/plain", -20);
+	st = sig_json(b, n);
+	if (st > -1000)
+		consider(&best, &bs, "text/json", st);
+	if (sig_xml(b, n, reach))
+		consider(&best, &bs, "application/xml", 10);
+	st = sig_html(b, n, reach);
+	if (st > -1000)
+		consider(&best, &bs, "text/html", st);
+	if (sig_ini(b, n))
+		consider(&best, &bs, "text/ini", 20);
+	if (sig_diff(b, n))
+		consider(&best, &bs, "text/x-diff", 55);
+	if (sig_bmp(b, n))
+		consider(&best, &bs, "image/x-ms-bmp", 50);
+	consider(&best, &bs, sig_elf(b, n), 50);
+	consider(&best, &bs, sig_ooxml(b, n), 80);
+	if (n >= 6 && has(b, n, 0, "PK\x03\x04"))
+		consider(&best, &bs, "application/zip", 10);
+	if (n >= 8 && has(b, n, 0, "\xca\xfe\xba\xbe") && b[6] == 0 && b[7] >= 1 && b[7] <= 0x14)
+		consider(&best, &bs, "application/x-mach-o-executable", 100);
+	if (has(b, n, 0, "MIME-Version:") &&
+	    find(b, n, 13, "protocol=\"application/pkcs7-signature\"") < n)
+		consider(&best, &bs, "application/pkcs7-signature", 100);
+	if (find(b, n, 0, "<?php") < n)
+		consider(&best, &bs, "text/x-php", 40);
+	if (n >= 2 && b[0] == '@') {
+		size_t j = 1;
+
+		while (j < n && b[j] == ' ')
+			j++;
+		if (has_ci(b, n, j, "echo") && j + 4 < n && b[j + 4] == ' ') {
+			j += 4;
+			while (j < n && b[j] == ' ')
+				j++;
+			if (has_ci(b, n, j, "off"))
+				consider(&best, &bs, "text/x-msdos-batch", 110);
+		}
+	}
+	m = sig_script(b, n, &st);
+	if (m)
+		consider(&best, &bs, m, st);
+	if (n >= 12 && has(b, n, 0, "RIFF") && has(b, n, 8, "CDR") && (b[11] == 'A' || b[11] == '6'))
+		consider(&best, &bs, "image/x-coreldraw", 70);
+	if (n >= 16 && has(b, n, 0, "AT&TFORM") &&
+	    (has(b, n, 12, "DJVM") || has(b, n, 12, "DJVU") || has(b, n, 12, "DJVI") ||
+	     has(b, n, 12, "THUM")))
+		consider(&best, &bs, "image/vnd.djvu", 70);
+	if (n >= 24 && has(b, n, 0, "\0\0\0\x0cjP  \r\n\x87\n")) {
+		if (has(b, n, 20, "jp2 "))
+			consider(&best, &bs, "image/jp2", 70);
+		else if (has(b, n, 20, "jpx "))
+			consider(&best, &bs, "image/jpx", 70);
+		else if (has(b, n, 20, "jpm "))
+			consider(&best, &bs, "image/jpm", 70);
+	}
+	if (n >= 12 && has(b, n, 0, "!BDN") && (b[10] == 0x0e || b[10] == 0x0f ||
+						b[10] == 0x15 || b[10] == 0x17) && b[11] <= 2)
+		consider(&best, &bs, "application/vnd.ms-outlook", 49);
+
+	if (best && strength)
+		*strength = bs;
+	return best;
+}
