@@ -1,0 +1,1985 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* Fluent Forward sink: one encoder, two connectors (TCP, unix SOCK_STREAM).
+ *
+ * write() (the packet path) appends [EventTime, map] entries to a per-tag batch under a
+ * mutex and seals the batch when it is full; it never touches the network. A sender thread
+ * owned by the sink seals batches older than the flush interval, encodes each sealed batch
+ * into one Forward message (chunk id, size, optional gzip), writes it to the spool when one
+ * is configured (file + fsync, rename, fsync dir), then sends it and keeps it until
+ * {"ack": chunk} comes back. A lost connection puts every unacked message back in the queue
+ * (same bytes, same chunk id) and reconnects with exponential backoff and jitter.
+ *
+ * Queue states, in order: open (being filled, per tag) -> RAW (sealed) -> READY (encoded,
+ * maybe spooled) -> INFLIGHT (sent, waiting for its ack) -> freed (acked or dropped). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <msgpack.h>
+#include <openssl/evp.h>
+#include <zlib.h>
+
+#include "mailtap/log.h"
+#include "mailtap/sink.h"
+#include "mailtap/sink_fwd.h"
+
+#define FWD_TAG_MAX 1024	/* longest tag accepted by write() */
+#define FWD_MSG_OVERHEAD 160	/* array, tag header, entries header, options map */
+#define FWD_RAW_INIT (64 * 1024)
+#define FWD_REPLY_MAX 4096	/* largest reply (ack, HELO, PONG) we accept */
+#define FWD_POLL_MAX_MS 1000
+
+enum bstate { B_OPEN, B_RAW, B_READY, B_INFLIGHT };
+
+struct batch {
+	struct batch *prev, *next; /* queue links (not for B_OPEN) */
+	enum bstate st;
+	int busy;		   /* the sender works on it unlocked: nobody else frees it */
+	int resend;		   /* was in flight when a connection was lost */
+	char *tag;
+	size_t tag_len;
+	uint8_t *raw;		   /* entries (B_OPEN, B_RAW) */
+	size_t raw_len, raw_cap;
+	uint32_t records;
+	uint8_t *msg;		   /* encoded message; NULL when only in the spool */
+	size_t msg_len;
+	uint64_t seq;		   /* spool file name */
+	size_t mem;		   /* bytes of this batch counted in mem_bytes */
+	size_t disk;		   /* bytes of this batch counted in spool_bytes */
+	char chunk[FWD_CHUNK_MAX + 1];
+	uint64_t t_first;	   /* monotonic ns of the first record (B_OPEN) */
+	uint64_t t_sent;	   /* monotonic ns when fully written (B_INFLIGHT) */
+};
+
+struct fwd {
+	struct sink base;
+	struct fwd_opts o;
+	char *spec;
+	int is_unix;
+	char *path;		   /* unix */
+	char *host, *port;	   /* tcp */
+	char *spool_dir;
+	char *shared_key, *self_hostname, *username, *password;
+	size_t entries_cap;	   /* largest entries payload of one message */
+	int spool_lock_fd;
+
+	pthread_mutex_t mu;
+	pthread_cond_t space;	   /* queue space freed */
+	pthread_cond_t drained;	   /* a batch retired */
+	pthread_t thr;
+	int thr_started;
+	int efd;		   /* wakes the sender */
+	int wake_pending;
+	int stop;
+	int flush_all;		   /* seal every open batch now */
+
+	struct batch **open;	   /* max_tags */
+	uint32_t n_open;
+	struct batch *head, *tail; /* sealed batches in order */
+	uint32_t n_inflight;
+	uint64_t next_seq;
+
+	/* sender-thread state */
+	int fd;
+	struct batch *cur;
+	size_t cur_off;
+	struct fwd_reader *rd;
+	uint64_t next_connect;
+	uint32_t backoff_ms;
+	uint64_t rng;
+	z_stream z;
+	int z_ok;
+
+	struct fwd_stats st;
+};
+
+static const struct sink_ops fwd_ops;
+
+/* ---- small helpers ---- */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void abs_deadline(struct timespec *ts, uint32_t ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static uint64_t rng_next(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static size_t put_be(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = n - 1; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+	return (size_t)n;
+}
+
+static size_t put_str_hdr(uint8_t *p, size_t n)
+{
+	if (n < 32) {
+		p[0] = (uint8_t)(0xa0 | n);
+		return 1;
+	}
+	if (n < 256) {
+		p[0] = 0xd9;
+		p[1] = (uint8_t)n;
+		return 2;
+	}
+	if (n < 65536) {
+		p[0] = 0xda;
+		return 1 + put_be(p + 1, n, 2);
+	}
+	p[0] = 0xdb;
+	return 1 + put_be(p + 1, n, 4);
+}
+
+static size_t put_bin_hdr(uint8_t *p, size_t n)
+{
+	if (n < 256) {
+		p[0] = 0xc4;
+		p[1] = (uint8_t)n;
+		return 2;
+	}
+	if (n < 65536) {
+		p[0] = 0xc5;
+		return 1 + put_be(p + 1, n, 2);
+	}
+	p[0] = 0xc6;
+	return 1 + put_be(p + 1, n, 4);
+}
+
+static size_t put_arr_hdr(uint8_t *p, size_t n)
+{
+	if (n < 16) {
+		p[0] = (uint8_t)(0x90 | n);
+		return 1;
+	}
+	if (n < 65536) {
+		p[0] = 0xdc;
+		return 1 + put_be(p + 1, n, 2);
+	}
+	p[0] = 0xdd;
+	return 1 + put_be(p + 1, n, 4);
+}
+
+static size_t put_uint(uint8_t *p, uint64_t v)
+{
+	if (v < 128) {
+		p[0] = (uint8_t)v;
+		return 1;
+	}
+	if (v < 65536) {
+		p[0] = 0xcd;
+		return 1 + put_be(p + 1, v, 2);
+	}
+	p[0] = 0xce;
+	return 1 + put_be(p + 1, v, 4);
+}
+
+static size_t put_str(uint8_t *p, const char *s, size_t n)
+{
+	size_t h = put_str_hdr(p, n);
+
+	memcpy(p + h, s, n);
+	return h + n;
+}
+
+static void make_chunk_id(uint64_t *rng, char out[25])
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint8_t raw[18] = { 0 };
+
+	if (getrandom(raw, 16, GRND_NONBLOCK) != 16) {
+		uint64_t a = rng_next(rng), b = rng_next(rng);
+
+		memcpy(raw, &a, 8);
+		memcpy(raw + 8, &b, 8);
+	}
+	for (int i = 0, o = 0; i < 18; i += 3, o += 4) {
+		uint32_t v = ((uint32_t)raw[i] << 16) | ((uint32_t)raw[i + 1] << 8) | raw[i + 2];
+
+		out[o] = b64[(v >> 18) & 63];
+		out[o + 1] = b64[(v >> 12) & 63];
+		out[o + 2] = b64[(v >> 6) & 63];
+		out[o + 3] = b64[v & 63];
+	}
+	out[22] = '=';
+	out[23] = '=';
+	out[24] = '\0';
+}
+
+/* ---- options ---- */
+
+void fwd_opts__default(struct fwd_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->mode = FWD_MODE_PACKED;
+	o->gzip_level = 1;
+	o->batch_records = 2000;
+	o->batch_bytes = 512 * 1024;
+	o->flush_interval_ms = 1000;
+	o->max_message_bytes = 1000000;
+	o->queue_max_bytes = 64 * 1024 * 1024;
+	o->policy = FWD_DROP_OLDEST;
+	o->block_max_ms = 0;
+	o->max_inflight = 8;
+	o->ack_timeout_ms = 30000;
+	o->connect_timeout_ms = 3000;
+	o->backoff_min_ms = 100;
+	o->backoff_max_ms = 30000;
+	o->close_timeout_ms = 10000;
+	o->max_tags = 32;
+	o->spool_dir = NULL;
+	o->spool_max_bytes = 1024ULL * 1024 * 1024;
+	o->spool_fsync = true;
+}
+
+int fwd_opts__parse_policy(const char *s, enum fwd_policy *p)
+{
+	if (!strcmp(s, "drop-oldest"))
+		*p = FWD_DROP_OLDEST;
+	else if (!strcmp(s, "drop-newest"))
+		*p = FWD_DROP_NEWEST;
+	else if (!strcmp(s, "block"))
+		*p = FWD_BLOCK;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+int fwd_opts__parse_mode(const char *s, enum fwd_mode *m)
+{
+	if (!strcmp(s, "forward"))
+		*m = FWD_MODE_FORWARD;
+	else if (!strcmp(s, "packed"))
+		*m = FWD_MODE_PACKED;
+	else if (!strcmp(s, "gzip") || !strcmp(s, "compressed"))
+		*m = FWD_MODE_COMPRESSED;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+int fwd_stats__format(const struct fwd_stats *st, char *buf, size_t len)
+{
+	return snprintf(buf, len,
+			"in=%" PRIu64 " recovered=%" PRIu64 " acked=%" PRIu64 " dropped=%" PRIu64
+			" oversize=%" PRIu64 " spool_lost=%" PRIu64 " pending=%" PRIu64
+			" spooled=%" PRIu64 " unacked_at_close=%" PRIu64 " msgs_sent=%" PRIu64
+			" msgs_resent=%" PRIu64 " msgs_acked=%" PRIu64 " acks_unknown=%" PRIu64
+			" bytes_sent=%" PRIu64 " connects=%" PRIu64 " connect_failures=%" PRIu64
+			" disconnects=%" PRIu64 " ack_timeouts=%" PRIu64
+			" handshake_failures=%" PRIu64 " compress_fallbacks=%" PRIu64
+			" spool_errors=%" PRIu64 " mem_bytes=%" PRIu64 " mem_bytes_max=%" PRIu64
+			" spool_bytes=%" PRIu64 " batches_queued=%" PRIu64,
+			st->records_in, st->records_recovered, st->records_acked,
+			st->records_dropped, st->records_oversize, st->records_spool_lost,
+			st->records_pending, st->records_spooled, st->records_unacked_at_close,
+			st->messages_sent, st->messages_resent, st->messages_acked,
+			st->acks_unknown, st->bytes_sent, st->connects, st->connect_failures,
+			st->disconnects, st->ack_timeouts, st->handshake_failures,
+			st->compress_fallbacks, st->spool_errors, st->mem_bytes, st->mem_bytes_max,
+			st->spool_bytes, st->batches_queued);
+}
+
+/* ---- encoder ---- */
+
+static long gzip_into(z_stream *z, int level, const uint8_t *in, size_t len, uint8_t *out,
+		      size_t cap)
+{
+	z_stream local;
+	int rc;
+	long n;
+
+	if (!z) {
+		memset(&local, 0, sizeof(local));
+		if (deflateInit2(&local, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+			return -ENOMEM;
+		z = &local;
+	} else if (deflateReset(z) != Z_OK) {
+		return -EINVAL;
+	}
+	z->next_in = (Bytef *)in;
+	z->avail_in = (uInt)len;
+	z->next_out = out;
+	z->avail_out = (uInt)cap;
+	rc = deflate(z, Z_FINISH);
+	n = rc == Z_STREAM_END ? (long)(cap - z->avail_out) : -ENOSPC;
+	if (z == &local)
+		deflateEnd(&local);
+	return n;
+}
+
+static long encode(z_stream *z, enum fwd_mode mode, int level, const char *tag, size_t tag_len,
+		   const uint8_t *entries, size_t len, uint32_t n, const char *chunk,
+		   size_t max_bytes, uint8_t **out, enum fwd_mode *used)
+{
+	size_t chunk_len = strlen(chunk);
+	size_t cap, pos = 0;
+	uint8_t *m;
+
+	if (tag_len > FWD_TAG_MAX || chunk_len > FWD_CHUNK_MAX || n == 0)
+		return -EINVAL;
+	cap = FWD_MSG_OVERHEAD + tag_len + len + (mode == FWD_MODE_COMPRESSED ? len / 100 + 64 : 0);
+	m = malloc(cap);
+	if (!m)
+		return -ENOMEM;
+	m[pos++] = 0x93;
+	pos += put_str(m + pos, tag, tag_len);
+	if (mode == FWD_MODE_COMPRESSED) {
+		/* gzip straight after a bin32 header, then shrink the header if it can be. */
+		size_t hdr = pos;
+		long zl = gzip_into(z, level, entries, len, m + hdr + 5, cap - hdr - 5 - 64);
+
+		if (zl >= 0) {
+			uint8_t h[5];
+			size_t hl = put_bin_hdr(h, (size_t)zl);
+
+			memmove(m + hdr + hl, m + hdr + 5, (size_t)zl);
+			memcpy(m + hdr, h, hl);
+			pos = hdr + hl + (size_t)zl;
+		} else {
+			mode = FWD_MODE_PACKED;
+		}
+	}
+	if (mode == FWD_MODE_PACKED) {
+		pos += put_bin_hdr(m + pos, len);
+		memcpy(m + pos, entries, len);
+		pos += len;
+	} else if (mode == FWD_MODE_FORWARD) {
+		pos += put_arr_hdr(m + pos, n);
+		memcpy(m + pos, entries, len);
+		pos += len;
+	}
+	m[pos++] = mode == FWD_MODE_COMPRESSED ? 0x83 : 0x82;
+	pos += put_str(m + pos, "chunk", 5);
+	pos += put_str(m + pos, chunk, chunk_len);
+	pos += put_str(m + pos, "size", 4);
+	pos += put_uint(m + pos, n);
+	if (mode == FWD_MODE_COMPRESSED) {
+		pos += put_str(m + pos, "compressed", 10);
+		pos += put_str(m + pos, "gzip", 4);
+	}
+	if (pos > max_bytes) {
+		free(m);
+		return -EMSGSIZE;
+	}
+	*out = m;
+	if (used)
+		*used = mode;
+	return (long)pos;
+}
+
+long fwd__encode(enum fwd_mode mode, int gzip_level, const char *tag, size_t tag_len,
+		 const uint8_t *entries, size_t len, uint32_t n, const char *chunk,
+		 size_t max_bytes, uint8_t **out, enum fwd_mode *used_mode)
+{
+	long r = encode(NULL, mode, gzip_level, tag, tag_len, entries, len, n, chunk, max_bytes,
+			out, used_mode);
+
+	if (r == -EMSGSIZE && mode == FWD_MODE_COMPRESSED)
+		r = encode(NULL, FWD_MODE_PACKED, gzip_level, tag, tag_len, entries, len, n, chunk,
+			   max_bytes, out, used_mode);
+	return r;
+}
+
+/* ---- reply reader ---- */
+
+struct fwd_reader {
+	msgpack_unpacker up;
+	msgpack_unpacked res;
+	size_t max;
+	int err;
+};
+
+struct fwd_reader *fwd_reader__new(size_t max_bytes)
+{
+	struct fwd_reader *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	if (!msgpack_unpacker_init(&r->up, 1024)) {
+		free(r);
+		errno = ENOMEM;
+		return NULL;
+	}
+	msgpack_unpacked_init(&r->res);
+	r->max = max_bytes ? max_bytes : FWD_REPLY_MAX;
+	return r;
+}
+
+void fwd_reader__free(struct fwd_reader *r)
+{
+	if (!r)
+		return;
+	msgpack_unpacked_destroy(&r->res);
+	msgpack_unpacker_destroy(&r->up);
+	free(r);
+}
+
+void fwd_reader__reset(struct fwd_reader *r)
+{
+	msgpack_unpacked_destroy(&r->res);
+	msgpack_unpacker_destroy(&r->up);
+	msgpack_unpacker_init(&r->up, 1024);
+	msgpack_unpacked_init(&r->res);
+	r->err = 0;
+}
+
+int fwd_reader__feed(struct fwd_reader *r, const uint8_t *buf, size_t len)
+{
+	if (r->err)
+		return r->err;
+	if ((r->up.used - r->up.off) + len > 2 * r->max + 4096) {
+		r->err = -EMSGSIZE;
+		return r->err;
+	}
+	if (msgpack_unpacker_buffer_capacity(&r->up) < len &&
+	    !msgpack_unpacker_reserve_buffer(&r->up, len)) {
+		r->err = -ENOMEM;
+		return r->err;
+	}
+	memcpy(msgpack_unpacker_buffer(&r->up), buf, len);
+	msgpack_unpacker_buffer_consumed(&r->up, len);
+	return 0;
+}
+
+static int obj_is(const msgpack_object *o, const char *s)
+{
+	size_t n = strlen(s);
+
+	return o->type == MSGPACK_OBJECT_STR && o->via.str.size == n &&
+	       !memcmp(o->via.str.ptr, s, n);
+}
+
+/* str or bin contents into out[cap] (raw). -EPROTO if neither or too long. */
+static int obj_bytes(const msgpack_object *o, void *out, size_t cap, size_t *len, int nul)
+{
+	const char *p;
+	size_t n;
+
+	if (o->type == MSGPACK_OBJECT_STR) {
+		p = o->via.str.ptr;
+		n = o->via.str.size;
+	} else if (o->type == MSGPACK_OBJECT_BIN) {
+		p = o->via.bin.ptr;
+		n = o->via.bin.size;
+	} else {
+		return -EPROTO;
+	}
+	if (n + (nul ? 1 : 0) > cap)
+		return -EPROTO;
+	if (n)
+		memcpy(out, p, n);
+	if (nul)
+		((char *)out)[n] = '\0';
+	if (len)
+		*len = n;
+	return 0;
+}
+
+static int interpret(const msgpack_object *o, struct fwd_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	if (o->type == MSGPACK_OBJECT_MAP) {
+		const msgpack_object_kv *kv = o->via.map.ptr;
+
+		/* in_forward: {"ack": <chunk as sent>}; we only send str chunks */
+		if (o->via.map.size != 1 || !obj_is(&kv[0].key, "ack") ||
+		    kv[0].val.type != MSGPACK_OBJECT_STR)
+			return -EPROTO;
+		m->type = FWD_MSG_ACK;
+		return obj_bytes(&kv[0].val, m->chunk, sizeof(m->chunk), &m->chunk_len, 1);
+	}
+	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 2)
+		return -EPROTO;
+	const msgpack_object *a = o->via.array.ptr;
+
+	if (obj_is(&a[0], "HELO")) {
+		/* ["HELO", {"nonce": str|bin, "auth": str|bin, "keepalive": bool}] */
+		if (a[1].type != MSGPACK_OBJECT_MAP)
+			return -EPROTO;
+		m->type = FWD_MSG_HELO;
+		for (uint32_t i = 0; i < a[1].via.map.size; i++) {
+			const msgpack_object_kv *kv = &a[1].via.map.ptr[i];
+
+			if (obj_is(&kv->key, "nonce")) {
+				if (obj_bytes(&kv->val, m->nonce, sizeof(m->nonce), &m->nonce_len, 0))
+					return -EPROTO;
+			} else if (obj_is(&kv->key, "auth")) {
+				if (obj_bytes(&kv->val, m->auth, sizeof(m->auth), &m->auth_len, 0))
+					return -EPROTO;
+			}
+		}
+		return m->nonce_len ? 0 : -EPROTO;
+	}
+	if (obj_is(&a[0], "PONG")) {
+		/* ["PONG", ok, reason, hostname, digest] */
+		if (o->via.array.size != 5 || a[1].type != MSGPACK_OBJECT_BOOLEAN)
+			return -EPROTO;
+		m->type = FWD_MSG_PONG;
+		m->auth_ok = a[1].via.boolean;
+		if (obj_bytes(&a[2], m->reason, sizeof(m->reason), NULL, 1) ||
+		    obj_bytes(&a[3], m->host, sizeof(m->host), &m->host_len, 1) ||
+		    obj_bytes(&a[4], m->digest, sizeof(m->digest), &m->digest_len, 1))
+			return -EPROTO;
+		return 0;
+	}
+	return -EPROTO;
+}
+
+int fwd_reader__next(struct fwd_reader *r, struct fwd_msg *m)
+{
+	int rc;
+
+	if (r->err)
+		return r->err;
+	switch (msgpack_unpacker_next(&r->up, &r->res)) {
+	case MSGPACK_UNPACK_SUCCESS:
+		rc = interpret(&r->res.data, m);
+		if (rc) {
+			r->err = rc;
+			return rc;
+		}
+		return 1;
+	case MSGPACK_UNPACK_CONTINUE:
+		if (msgpack_unpacker_message_size(&r->up) > r->max) {
+			r->err = -EMSGSIZE;
+			return r->err;
+		}
+		return 0;
+	case MSGPACK_UNPACK_NOMEM_ERROR:
+		r->err = -ENOMEM;
+		return r->err;
+	default:
+		r->err = -EPROTO;
+		return r->err;
+	}
+}
+
+/* ---- queue (mutex held) ---- */
+
+static void q_append(struct fwd *s, struct batch *b)
+{
+	b->next = NULL;
+	b->prev = s->tail;
+	if (s->tail)
+		s->tail->next = b;
+	else
+		s->head = b;
+	s->tail = b;
+	s->st.batches_queued++;
+}
+
+static void q_unlink(struct fwd *s, struct batch *b)
+{
+	if (b->prev)
+		b->prev->next = b->next;
+	else
+		s->head = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
+	else
+		s->tail = b->prev;
+	b->prev = b->next = NULL;
+	s->st.batches_queued--;
+}
+
+static void spool_path(const struct fwd *s, uint64_t seq, char *buf, size_t len, int tmp)
+{
+	snprintf(buf, len, "%s/%s%016" PRIx64 "%s", s->spool_dir, tmp ? ".tmp-" : "", seq,
+		 tmp ? "" : ".fwd");
+}
+
+static void mem_add(struct fwd *s, struct batch *b, size_t n)
+{
+	b->mem += n;
+	s->st.mem_bytes += n;
+	if (s->st.mem_bytes > s->st.mem_bytes_max)
+		s->st.mem_bytes_max = s->st.mem_bytes;
+}
+
+static void mem_sub(struct fwd *s, struct batch *b, size_t n)
+{
+	b->mem -= n;
+	s->st.mem_bytes -= n;
+}
+
+/* Removes a queued batch (acked or dropped), unlinks its spool file, frees it. */
+static void retire(struct fwd *s, struct batch *b)
+{
+	if (b->st == B_INFLIGHT)
+		s->n_inflight--;
+	q_unlink(s, b);
+	s->st.records_pending -= b->records;
+	mem_sub(s, b, b->mem);
+	if (b->disk) {
+		char path[PATH_MAX];
+
+		spool_path(s, b->seq, path, sizeof(path), 0);
+		if (unlink(path) < 0 && errno != ENOENT)
+			pr_warn("forward: cannot remove spool file %s: %s\n", path,
+				strerror(errno));
+		s->st.spool_bytes -= b->disk;
+		b->disk = 0;
+	}
+	free(b->tag);
+	free(b->raw);
+	free(b->msg);
+	free(b);
+	pthread_cond_broadcast(&s->space);
+	pthread_cond_broadcast(&s->drained);
+}
+
+static void wake(struct fwd *s)
+{
+	uint64_t one = 1;
+
+	if (s->wake_pending)
+		return;
+	s->wake_pending = 1;
+	if (write(s->efd, &one, sizeof(one)) < 0) {
+		/* eventfd counter saturated: the sender is awake anyway */
+	}
+}
+
+static void seal(struct fwd *s, uint32_t i)
+{
+	struct batch *b = s->open[i];
+
+	s->open[i] = s->open[--s->n_open];
+	s->open[s->n_open] = NULL;
+	b->st = B_RAW;
+	q_append(s, b);
+	wake(s);
+}
+
+static int over_limit(const struct fwd *s, size_t need)
+{
+	if (s->st.mem_bytes + need > s->o.queue_max_bytes)
+		return 1;
+	if (s->spool_dir && s->st.spool_bytes + s->st.mem_bytes + need > s->o.spool_max_bytes)
+		return 1;
+	return 0;
+}
+
+/* Applies the full-queue policy until `need` more bytes fit. 0 or -ENOBUFS (record dropped). */
+static int make_room(struct fwd *s, size_t need)
+{
+	struct timespec dl;
+	int have_dl = 0;
+
+	while (over_limit(s, need)) {
+		struct batch *b;
+
+		switch (s->o.policy) {
+		case FWD_DROP_OLDEST:
+			for (b = s->head; b && b->busy; b = b->next)
+				;
+			if (!b)
+				goto drop_newest;
+			s->st.records_dropped += b->records;
+			retire(s, b);
+			break;
+		case FWD_BLOCK:
+			if (s->stop)
+				goto drop_newest;
+			if (s->o.block_max_ms) {
+				if (!have_dl) {
+					abs_deadline(&dl, s->o.block_max_ms);
+					have_dl = 1;
+				}
+				if (pthread_cond_timedwait(&s->space, &s->mu, &dl) == ETIMEDOUT &&
+				    over_limit(s, need))
+					goto drop_newest;
+			} else {
+				pthread_cond_wait(&s->space, &s->mu);
+			}
+			break;
+		default:
+			goto drop_newest;
+		}
+	}
+	return 0;
+drop_newest:
+	s->st.records_dropped++;
+	return -ENOBUFS;
+}
+
+static struct batch *open_batch(struct fwd *s, const char *tag, size_t tag_len)
+{
+	struct batch *b;
+
+	for (uint32_t i = 0; i < s->n_open; i++) {
+		b = s->open[i];
+		if (b->tag_len == tag_len && !memcmp(b->tag, tag, tag_len))
+			return b;
+	}
+	if (s->n_open == s->o.max_tags) {
+		/* as many tags as slots: send the oldest batch now */
+		uint32_t oldest = 0;
+
+		for (uint32_t i = 1; i < s->n_open; i++)
+			if (s->open[i]->t_first < s->open[oldest]->t_first)
+				oldest = i;
+		seal(s, oldest);
+	}
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->tag = malloc(tag_len ? tag_len : 1);
+	if (!b->tag) {
+		free(b);
+		return NULL;
+	}
+	memcpy(b->tag, tag, tag_len);
+	b->tag_len = tag_len;
+	b->st = B_OPEN;
+	b->t_first = mono_ns();
+	s->open[s->n_open++] = b;
+	return b;
+}
+
+static int open_index(const struct fwd *s, const struct batch *b)
+{
+	for (uint32_t i = 0; i < s->n_open; i++)
+		if (s->open[i] == b)
+			return (int)i;
+	return -1;
+}
+
+static int fwd_write(struct sink *sk, const char *tag, size_t tag_len, uint64_t ts_ns,
+		     const uint8_t *map, size_t len)
+{
+	struct fwd *s = (struct fwd *)sk;
+	size_t need = 1 + 10 + len;
+	struct batch *b;
+	int err;
+
+	if (tag_len > FWD_TAG_MAX || tag_len == 0 || len == 0)
+		return -EINVAL;
+	pthread_mutex_lock(&s->mu);
+	if (need > s->entries_cap - tag_len) {
+		s->st.records_oversize++;
+		err = -EMSGSIZE;
+		goto out;
+	}
+	err = make_room(s, need);
+	if (err)
+		goto out;
+	b = open_batch(s, tag, tag_len);
+	if (!b) {
+		s->st.records_dropped++;
+		err = -ENOMEM;
+		goto out;
+	}
+	if (b->raw_len + need > s->entries_cap - tag_len) {
+		seal(s, (uint32_t)open_index(s, b));
+		b = open_batch(s, tag, tag_len);
+		if (!b) {
+			s->st.records_dropped++;
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+	if (b->raw_len + need > b->raw_cap) {
+		size_t cap = b->raw_cap ? b->raw_cap * 2 : FWD_RAW_INIT;
+		uint8_t *n;
+
+		while (cap < b->raw_len + need)
+			cap *= 2;
+		if (cap > s->entries_cap)
+			cap = s->entries_cap;
+		n = realloc(b->raw, cap);
+		if (!n) {
+			s->st.records_dropped++;
+			err = -ENOMEM;
+			goto out;
+		}
+		b->raw = n;
+		b->raw_cap = cap;
+	}
+	b->raw[b->raw_len] = 0x92; /* [EventTime, record] */
+	sink__event_time(b->raw + b->raw_len + 1, ts_ns);
+	memcpy(b->raw + b->raw_len + 11, map, len);
+	b->raw_len += need;
+	b->records++;
+	mem_add(s, b, need);
+	s->st.records_in++;
+	s->st.records_pending++;
+	if (b->records >= s->o.batch_records || b->raw_len >= s->o.batch_bytes)
+		seal(s, (uint32_t)open_index(s, b));
+out:
+	pthread_mutex_unlock(&s->mu);
+	return err;
+}
+
+/* ---- spool ---- */
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Crash-safe: the complete message is in DIR/<seq>.fwd (fsync'd, renamed, dir fsync'd). */
+static int spool_write(struct fwd *s, uint64_t seq, const uint8_t *msg, size_t len)
+{
+	char tmp[PATH_MAX], dst[PATH_MAX];
+	int fd, err;
+
+	spool_path(s, seq, tmp, sizeof(tmp), 1);
+	spool_path(s, seq, dst, sizeof(dst), 0);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	err = write_all(fd, msg, len);
+	if (!err && s->o.spool_fsync && fsync(fd) < 0)
+		err = -errno;
+	if (close(fd) < 0 && !err)
+		err = -errno;
+	if (!err && rename(tmp, dst) < 0)
+		err = -errno;
+	if (err) {
+		unlink(tmp);
+		return err;
+	}
+	if (s->o.spool_fsync) {
+		int dfd = open(s->spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (dfd >= 0) {
+			if (fsync(dfd) < 0)
+				err = -errno;
+			close(dfd);
+		}
+	}
+	return err;
+}
+
+static int read_file(const char *path, uint8_t **out, size_t *len, size_t max)
+{
+	struct stat sb;
+	uint8_t *buf;
+	size_t got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb) < 0 || sb.st_size <= 0 || (uint64_t)sb.st_size > max) {
+		close(fd);
+		return -EINVAL;
+	}
+	buf = malloc((size_t)sb.st_size);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (got < (size_t)sb.st_size) {
+		ssize_t r = read(fd, buf + got, (size_t)sb.st_size - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			err = r < 0 ? -errno : -EIO;
+			break;
+		}
+		got += (size_t)r;
+	}
+	close(fd);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	*out = buf;
+	*len = got;
+	return 0;
+}
+
+/* A spooled message must be exactly one [tag, entries, {"chunk": str, "size": n, ...}]. */
+static int parse_spooled(const uint8_t *m, size_t len, char chunk[FWD_CHUNK_MAX + 1],
+			 uint32_t *n)
+{
+	msgpack_unpacked u;
+	size_t off = 0;
+	int err = -EINVAL;
+
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, (const char *)m, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+	    off != len)
+		goto out;
+	const msgpack_object *o = &u.data;
+
+	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 3 ||
+	    o->via.array.ptr[0].type != MSGPACK_OBJECT_STR ||
+	    o->via.array.ptr[2].type != MSGPACK_OBJECT_MAP)
+		goto out;
+	const msgpack_object_map *opt = &o->via.array.ptr[2].via.map;
+
+	chunk[0] = '\0';
+	*n = 0;
+	for (uint32_t i = 0; i < opt->size; i++) {
+		const msgpack_object_kv *kv = &opt->ptr[i];
+
+		if (obj_is(&kv->key, "chunk") && kv->val.type == MSGPACK_OBJECT_STR &&
+		    kv->val.via.str.size && kv->val.via.str.size <= FWD_CHUNK_MAX) {
+			memcpy(chunk, kv->val.via.str.ptr, kv->val.via.str.size);
+			chunk[kv->val.via.str.size] = '\0';
+		} else if (obj_is(&kv->key, "size") &&
+			   kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+			   kv->val.via.u64 <= UINT32_MAX) {
+			*n = (uint32_t)kv->val.via.u64;
+		}
+	}
+	if (chunk[0] && *n)
+		err = 0;
+out:
+	msgpack_unpacked_destroy(&u);
+	return err;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* At open: queues what an earlier run left in the spool, oldest first. */
+static int spool_recover(struct fwd *s)
+{
+	DIR *d = opendir(s->spool_dir);
+	struct dirent *de;
+	uint64_t *seqs = NULL;
+	size_t n = 0, cap = 0;
+	int err = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char path[PATH_MAX];
+		uint64_t seq;
+		char tail[8];
+
+		if (!strncmp(de->d_name, ".tmp-", 5)) {
+			/* a write interrupted before its rename: never sent, never complete */
+			snprintf(path, sizeof(path), "%s/%s", s->spool_dir, de->d_name);
+			unlink(path);
+			continue;
+		}
+		if (strlen(de->d_name) != 20 ||
+		    sscanf(de->d_name, "%16" SCNx64 "%7s", &seq, tail) != 2 || strcmp(tail, ".fwd"))
+			continue;
+		if (n == cap) {
+			uint64_t *t = realloc(seqs, (cap ? cap * 2 : 64) * sizeof(*seqs));
+
+			if (!t) {
+				err = -ENOMEM;
+				goto out;
+			}
+			seqs = t;
+			cap = cap ? cap * 2 : 64;
+		}
+		seqs[n++] = seq;
+	}
+	qsort(seqs, n, sizeof(*seqs), cmp_u64);
+	for (size_t i = 0; i < n; i++) {
+		char path[PATH_MAX];
+		uint8_t *m = NULL;
+		size_t len = 0;
+		struct batch *b;
+		uint32_t recs;
+		char chunk[FWD_CHUNK_MAX + 1];
+
+		spool_path(s, seqs[i], path, sizeof(path), 0);
+		if (seqs[i] >= s->next_seq)
+			s->next_seq = seqs[i] + 1;
+		if (read_file(path, &m, &len, s->o.max_message_bytes) ||
+		    parse_spooled(m, len, chunk, &recs)) {
+			pr_warn("forward: spool file %s is not a Forward message, removed\n", path);
+			s->st.spool_errors++;
+			free(m);
+			unlink(path);
+			continue;
+		}
+		free(m);
+		b = calloc(1, sizeof(*b));
+		if (!b) {
+			err = -ENOMEM;
+			goto out;
+		}
+		b->st = B_READY;
+		b->seq = seqs[i];
+		b->records = recs;
+		b->disk = len;
+		b->msg_len = len;
+		memcpy(b->chunk, chunk, sizeof(chunk));
+		q_append(s, b);
+		s->st.spool_bytes += len;
+		s->st.records_recovered += recs;
+		s->st.records_pending += recs;
+	}
+	if (n)
+		pr_info("forward: %" PRIu64 " records in %" PRIu64 " spooled messages to resend\n",
+			s->st.records_recovered, s->st.batches_queued);
+out:
+	free(seqs);
+	closedir(d);
+	return err;
+}
+
+/* ---- sender thread ---- */
+
+/* RAW -> READY: chunk id, encode, spool. Runs unlocked on a busy batch. */
+static void prepare(struct fwd *s, struct batch *b, int *spooled, long *mlen)
+{
+	enum fwd_mode used;
+	uint8_t *m = NULL;
+	long r;
+
+	make_chunk_id(&s->rng, b->chunk);
+	r = encode(s->z_ok ? &s->z : NULL, s->o.mode, s->o.gzip_level, b->tag, b->tag_len,
+		   b->raw, b->raw_len, b->records, b->chunk, s->o.max_message_bytes, &m, &used);
+	if (r == -EMSGSIZE && s->o.mode == FWD_MODE_COMPRESSED)
+		r = encode(NULL, FWD_MODE_PACKED, 0, b->tag, b->tag_len, b->raw, b->raw_len,
+			   b->records, b->chunk, s->o.max_message_bytes, &m, &used);
+	*mlen = r;
+	*spooled = 0;
+	if (r < 0)
+		return;
+	if (s->o.mode == FWD_MODE_COMPRESSED && used != FWD_MODE_COMPRESSED)
+		__atomic_add_fetch(&s->st.compress_fallbacks, 1, __ATOMIC_RELAXED);
+	b->msg = m;
+	b->msg_len = (size_t)r;
+	if (s->spool_dir) {
+		int err = spool_write(s, b->seq, m, (size_t)r);
+
+		if (err) {
+			pr_warn("forward: spool write failed: %s (kept in memory)\n",
+				strerror(-err));
+		} else {
+			*spooled = 1;
+		}
+	}
+}
+
+static void finish_prepare(struct fwd *s, struct batch *b, int spooled, long r)
+{
+	if (r < 0) {
+		/* cannot happen with sane limits (entries_cap keeps us below max) */
+		pr_warn("forward: cannot encode a batch of %u records: %s\n", b->records,
+			strerror((int)-r));
+		s->st.records_oversize += b->records;
+		b->busy = 0;
+		retire(s, b);
+		return;
+	}
+	mem_sub(s, b, b->mem);
+	free(b->raw);
+	b->raw = NULL;
+	b->raw_len = b->raw_cap = 0;
+	if (s->spool_dir && !spooled)
+		s->st.spool_errors++;
+	if (spooled) {
+		b->disk = b->msg_len;
+		s->st.spool_bytes += b->disk;
+		s->st.records_spooled += b->records;
+		free(b->msg); /* reloaded from the spool when sent */
+		b->msg = NULL;
+	} else {
+		mem_add(s, b, b->msg_len);
+	}
+	b->st = B_READY;
+	b->busy = 0;
+	pthread_cond_broadcast(&s->space);
+}
+
+static void sha512_hex(const void *const *parts, const size_t *lens, int n, char out[129])
+{
+	static const char hx[] = "0123456789abcdef";
+	unsigned char md[64];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	memset(md, 0, sizeof(md));
+	if (ctx && EVP_DigestInit_ex(ctx, EVP_sha512(), NULL)) {
+		for (int i = 0; i < n; i++)
+			EVP_DigestUpdate(ctx, parts[i], lens[i]);
+		EVP_DigestFinal_ex(ctx, md, &mdlen);
+	}
+	EVP_MD_CTX_free(ctx);
+	for (int i = 0; i < 64; i++) {
+		out[2 * i] = hx[md[i] >> 4];
+		out[2 * i + 1] = hx[md[i] & 15];
+	}
+	out[128] = '\0';
+}
+
+/* Waits for fd events or the deadline; -ETIMEDOUT, -ECANCELED (stop) or revents. */
+static int wait_fd(struct fwd *s, int fd, short ev, uint64_t deadline)
+{
+	for (;;) {
+		struct pollfd p[2] = { { .fd = fd, .events = ev }, { .fd = s->efd, .events = POLLIN } };
+		uint64_t now = mono_ns();
+		int r;
+
+		if (__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE))
+			return -ECANCELED;
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		r = poll(p, 2, (int)((deadline - now) / 1000000 + 1));
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (r > 0 && p[1].revents) {
+			uint64_t v;
+
+			if (read(s->efd, &v, sizeof(v)) < 0) {
+				/* nothing to drain */
+			}
+			pthread_mutex_lock(&s->mu);
+			s->wake_pending = 0;
+			pthread_mutex_unlock(&s->mu);
+		}
+		if (r > 0 && p[0].revents)
+			return p[0].revents;
+	}
+}
+
+static int send_blocking(struct fwd *s, int fd, const uint8_t *p, size_t n, uint64_t deadline)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				return -errno;
+			int r = wait_fd(s, fd, POLLOUT, deadline);
+
+			if (r < 0)
+				return r;
+			continue;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int recv_msg(struct fwd *s, int fd, struct fwd_msg *m, uint64_t deadline)
+{
+	uint8_t buf[1024];
+
+	for (;;) {
+		int r = fwd_reader__next(s->rd, m);
+		ssize_t n;
+
+		if (r)
+			return r < 0 ? r : 0;
+		r = wait_fd(s, fd, POLLIN, deadline);
+		if (r < 0)
+			return r;
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == 0)
+			return -ECONNRESET;
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			return -errno;
+		}
+		r = fwd_reader__feed(s->rd, buf, (size_t)n);
+		if (r)
+			return r;
+	}
+}
+
+/* Secure forward: HELO from the server, our PING, its PONG (digests checked both ways). */
+static int handshake(struct fwd *s, int fd, uint64_t deadline)
+{
+	struct fwd_msg helo, pong;
+	char salt[33], digest[129], pdigest[129] = "", check[129];
+	uint8_t rnd[16], *ping;
+	const char *user = s->username ? s->username : "";
+	const char *pw = s->password ? s->password : "";
+	size_t hl = strlen(s->self_hostname), kl = strlen(s->shared_key), ul = strlen(user), pos = 0;
+	int err;
+
+	err = recv_msg(s, fd, &helo, deadline);
+	if (err)
+		return err;
+	if (helo.type != FWD_MSG_HELO)
+		return -EPROTO;
+	if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd)) {
+		uint64_t a = rng_next(&s->rng), b = rng_next(&s->rng);
+
+		memcpy(rnd, &a, 8);
+		memcpy(rnd + 8, &b, 8);
+	}
+	for (int i = 0; i < 16; i++)
+		snprintf(salt + 2 * i, 3, "%02x", rnd[i]);
+	{
+		const void *p[4] = { salt, s->self_hostname, helo.nonce, s->shared_key };
+		size_t l[4] = { 32, hl, helo.nonce_len, kl };
+
+		sha512_hex(p, l, 4, digest);
+	}
+	if (s->username) {
+		const void *p[3] = { helo.auth, user, pw };
+		size_t l[3] = { helo.auth_len, ul, strlen(pw) };
+
+		sha512_hex(p, l, 3, pdigest);
+	}
+	ping = malloc(64 + hl + 32 + 128 + ul + 128);
+	if (!ping)
+		return -ENOMEM;
+	ping[pos++] = 0x96;
+	pos += put_str(ping + pos, "PING", 4);
+	pos += put_str(ping + pos, s->self_hostname, hl);
+	pos += put_str(ping + pos, salt, 32);
+	pos += put_str(ping + pos, digest, 128);
+	pos += put_str(ping + pos, user, ul);
+	pos += put_str(ping + pos, pdigest, strlen(pdigest));
+	err = send_blocking(s, fd, ping, pos, deadline);
+	free(ping);
+	if (err)
+		return err;
+	err = recv_msg(s, fd, &pong, deadline);
+	if (err)
+		return err;
+	if (pong.type != FWD_MSG_PONG)
+		return -EPROTO;
+	if (!pong.auth_ok) {
+		pr_warn("forward: %s refused the handshake: %s\n", s->spec, pong.reason);
+		return -EACCES;
+	}
+	{
+		const void *p[4] = { salt, pong.host, helo.nonce, s->shared_key };
+		size_t l[4] = { 32, pong.host_len, helo.nonce_len, kl };
+
+		sha512_hex(p, l, 4, check);
+	}
+	if (pong.digest_len != 128 || memcmp(check, pong.digest, 128)) {
+		pr_warn("forward: %s answered with a wrong shared_key digest\n", s->spec);
+		return -EACCES;
+	}
+	return 0;
+}
+
+static int connect_fd(struct fwd *s, int fd, const struct sockaddr *sa, socklen_t len,
+		      uint64_t deadline)
+{
+	int r, soerr = 0;
+	socklen_t sl = sizeof(soerr);
+
+	if (connect(fd, sa, len) == 0)
+		return 0;
+	if (errno != EINPROGRESS)
+		return -errno;
+	r = wait_fd(s, fd, POLLOUT, deadline);
+	if (r < 0)
+		return r;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+		return -errno;
+	return soerr ? -soerr : 0;
+}
+
+/* Connect (+ handshake). Returns a non-blocking fd or -errno. Runs unlocked. */
+static int do_connect(struct fwd *s)
+{
+	uint64_t deadline = mono_ns() + (uint64_t)s->o.connect_timeout_ms * 1000000ULL;
+	int fd = -1, err;
+
+	if (s->is_unix) {
+		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+		memcpy(sun.sun_path, s->path, strlen(s->path) + 1);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -errno;
+		err = connect_fd(s, fd, (struct sockaddr *)&sun, sizeof(sun), deadline);
+	} else {
+		struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG };
+		struct addrinfo *ai = NULL, *a;
+
+		err = getaddrinfo(s->host, s->port, &hints, &ai);
+		if (err)
+			return err == EAI_SYSTEM ? -errno : -EHOSTUNREACH;
+		err = -ECONNREFUSED;
+		for (a = ai; a; a = a->ai_next) {
+			int one = 1;
+
+			fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+			if (fd < 0) {
+				err = -errno;
+				continue;
+			}
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+			err = connect_fd(s, fd, a->ai_addr, a->ai_addrlen, deadline);
+			if (!err)
+				break;
+			close(fd);
+			fd = -1;
+		}
+		freeaddrinfo(ai);
+	}
+	if (!err && s->shared_key) {
+		fwd_reader__reset(s->rd);
+		err = handshake(s, fd, deadline);
+		if (err && err != -ECANCELED)
+			__atomic_add_fetch(&s->st.handshake_failures, 1, __ATOMIC_RELAXED);
+	}
+	if (err) {
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Connection lost: everything in flight goes back to READY, in queue order. Mutex held. */
+static void disconnect(struct fwd *s, const char *why, int err)
+{
+	uint64_t d;
+
+	if (s->fd >= 0) {
+		close(s->fd);
+		s->fd = -1;
+		s->st.disconnects++;
+		pr_info("forward: %s: connection lost (%s%s%s), resending unacked messages\n",
+			s->spec, why, err ? ": " : "", err ? strerror(-err) : "");
+	}
+	if (s->cur) {
+		s->cur->busy = 0;
+		if (s->cur->disk) {
+			free(s->cur->msg);
+			s->cur->msg = NULL;
+		}
+		s->cur = NULL;
+	}
+	for (struct batch *b = s->head; b; b = b->next) {
+		if (b->st == B_INFLIGHT) {
+			b->st = B_READY;
+			b->resend = 1;
+		}
+	}
+	s->n_inflight = 0;
+	d = s->backoff_ms / 2 + rng_next(&s->rng) % (s->backoff_ms / 2 + 1);
+	s->next_connect = mono_ns() + d * 1000000ULL;
+	s->backoff_ms = s->backoff_ms * 2 > s->o.backoff_max_ms ? s->o.backoff_max_ms
+								 : s->backoff_ms * 2;
+}
+
+static void handle_ack(struct fwd *s, const struct fwd_msg *m)
+{
+	for (struct batch *b = s->head; b; b = b->next) {
+		if (b->st == B_INFLIGHT && !strcmp(b->chunk, m->chunk)) {
+			s->st.records_acked += b->records;
+			s->st.messages_acked++;
+			s->backoff_ms = s->o.backoff_min_ms; /* this connection works */
+			retire(s, b);
+			return;
+		}
+	}
+	s->st.acks_unknown++;
+}
+
+static void seal_due(struct fwd *s, uint64_t now)
+{
+	uint64_t iv = (uint64_t)s->o.flush_interval_ms * 1000000ULL;
+
+	for (uint32_t i = 0; i < s->n_open;) {
+		if (s->flush_all || now - s->open[i]->t_first >= iv)
+			seal(s, i);
+		else
+			i++;
+	}
+	s->flush_all = 0;
+}
+
+static int has_ready(const struct fwd *s)
+{
+	for (struct batch *b = s->head; b; b = b->next)
+		if (b->st == B_READY && !b->busy)
+			return 1;
+	return 0;
+}
+
+static void *sender_main(void *arg)
+{
+	struct fwd *s = arg;
+	uint8_t rbuf[4096];
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		uint64_t now = mono_ns(), tmo_ns = (uint64_t)FWD_POLL_MAX_MS * 1000000ULL;
+		struct pollfd p[2];
+		struct batch *b;
+		int np = 1;
+
+		s->wake_pending = 0;
+		seal_due(s, now);
+		if (s->stop)
+			break;
+
+		/* 1. encode (and spool) sealed batches, oldest first */
+		for (b = s->head; b && b->st != B_RAW; b = b->next)
+			;
+		if (b && !b->busy) {
+			int spooled;
+			long r;
+
+			b->busy = 1;
+			b->seq = s->next_seq++;
+			pthread_mutex_unlock(&s->mu);
+			prepare(s, b, &spooled, &r);
+			pthread_mutex_lock(&s->mu);
+			finish_prepare(s, b, spooled, r);
+			continue;
+		}
+
+		/* 2. connect when there is something to send */
+		if (s->fd < 0 && has_ready(s) && now >= s->next_connect) {
+			int fd;
+
+			pthread_mutex_unlock(&s->mu);
+			fd = do_connect(s);
+			pthread_mutex_lock(&s->mu);
+			if (fd == -ECANCELED)
+				continue;
+			if (fd < 0) {
+				s->st.connect_failures++;
+				if (s->st.connect_failures == 1 || log__level() >= LOG_DEBUG)
+					pr_warn("forward: cannot connect to %s: %s (retrying)\n",
+						s->spec, strerror(-fd));
+				s->fd = -1;
+				disconnect(s, "connect", fd);
+				continue;
+			}
+			s->fd = fd;
+			s->st.connects++;
+			fwd_reader__reset(s->rd);
+			continue;
+		}
+
+		/* 3. next message to write */
+		if (s->fd >= 0 && !s->cur && s->n_inflight < s->o.max_inflight) {
+			for (b = s->head; b && (b->st != B_READY || b->busy); b = b->next)
+				;
+			if (b) {
+				b->busy = 1;
+				s->cur = b;
+				s->cur_off = 0;
+				if (!b->msg) {
+					char path[PATH_MAX];
+					uint8_t *m = NULL;
+					size_t len = 0;
+					int err;
+
+					spool_path(s, b->seq, path, sizeof(path), 0);
+					pthread_mutex_unlock(&s->mu);
+					err = read_file(path, &m, &len, s->o.max_message_bytes);
+					pthread_mutex_lock(&s->mu);
+					if (err) {
+						pr_warn("forward: spool file %s lost: %s\n", path,
+							strerror(-err));
+						s->cur = NULL;
+						b->busy = 0;
+						s->st.records_spool_lost += b->records;
+						retire(s, b);
+						continue;
+					}
+					b->msg = m;
+					b->msg_len = len;
+				}
+			}
+		}
+
+		/* 4. sleep until I/O, a wake-up or the next deadline */
+		for (uint32_t i = 0; i < s->n_open; i++) {
+			uint64_t due = s->open[i]->t_first +
+				       (uint64_t)s->o.flush_interval_ms * 1000000ULL;
+
+			tmo_ns = due <= now ? 0 : (due - now < tmo_ns ? due - now : tmo_ns);
+		}
+		if (s->fd < 0 && has_ready(s))
+			tmo_ns = s->next_connect <= now ? 0
+				 : (s->next_connect - now < tmo_ns ? s->next_connect - now : tmo_ns);
+		if (s->fd >= 0 && s->n_inflight) {
+			for (b = s->head; b && b->st != B_INFLIGHT; b = b->next)
+				;
+			if (b) {
+				uint64_t due = b->t_sent + (uint64_t)s->o.ack_timeout_ms * 1000000ULL;
+
+				if (due <= now) {
+					s->st.ack_timeouts++;
+					disconnect(s, "ack timeout", 0);
+					continue;
+				}
+				if (due - now < tmo_ns)
+					tmo_ns = due - now;
+			}
+		}
+		p[0] = (struct pollfd){ .fd = s->efd, .events = POLLIN };
+		if (s->fd >= 0) {
+			p[1] = (struct pollfd){ .fd = s->fd, .events = POLLIN };
+			if (s->cur)
+				p[1].events |= POLLOUT;
+			np = 2;
+		}
+		int fd = s->fd;
+		struct batch *cur = s->cur;
+		size_t off = s->cur_off;
+
+		pthread_mutex_unlock(&s->mu);
+		int pr = poll(p, (nfds_t)np, (int)((tmo_ns + 999999) / 1000000));
+
+		if (pr > 0 && p[0].revents) {
+			uint64_t v;
+
+			if (read(s->efd, &v, sizeof(v)) < 0) {
+				/* spurious */
+			}
+		}
+		int err = 0;
+		const char *why = NULL;
+		ssize_t sent = 0;
+
+		if (pr > 0 && np == 2 && cur && (p[1].revents & POLLOUT)) {
+			sent = send(fd, cur->msg + off, cur->msg_len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (sent < 0) {
+				if (errno == EAGAIN || errno == EINTR) {
+					sent = 0;
+				} else {
+					err = -errno;
+					why = "send";
+				}
+			}
+		}
+		if (!why && pr > 0 && np == 2 && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+			ssize_t n = recv(fd, rbuf, sizeof(rbuf), MSG_DONTWAIT);
+
+			if (n == 0) {
+				why = "closed by receiver";
+			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				err = -errno;
+				why = "recv";
+			} else if (n > 0) {
+				err = fwd_reader__feed(s->rd, rbuf, (size_t)n);
+				if (err)
+					why = "bad reply";
+			}
+			/* acks are applied under the lock below */
+		}
+		pthread_mutex_lock(&s->mu);
+		if (sent > 0) {
+			s->cur_off += (size_t)sent;
+			s->st.bytes_sent += (uint64_t)sent;
+			if (s->cur_off == cur->msg_len) {
+				cur->st = B_INFLIGHT;
+				cur->t_sent = mono_ns();
+				cur->busy = 0;
+				s->n_inflight++;
+				s->st.messages_sent++;
+				if (cur->resend)
+					s->st.messages_resent++;
+				if (cur->disk) {
+					free(cur->msg);
+					cur->msg = NULL;
+				}
+				s->cur = NULL;
+			}
+		}
+		if (!why && s->fd >= 0) {
+			struct fwd_msg m;
+			int r;
+
+			while ((r = fwd_reader__next(s->rd, &m)) > 0) {
+				if (m.type == FWD_MSG_ACK) {
+					handle_ack(s, &m);
+				} else {
+					r = -EPROTO;
+					break;
+				}
+			}
+			if (r < 0) {
+				err = r;
+				why = "bad reply";
+			}
+		}
+		if (why)
+			disconnect(s, why, err);
+	}
+	if (s->fd >= 0) {
+		close(s->fd);
+		s->fd = -1;
+	}
+	if (s->cur) {
+		s->cur->busy = 0;
+		s->cur = NULL;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* ---- sink ops ---- */
+
+static int wait_drained(struct fwd *s, uint32_t ms)
+{
+	struct timespec dl;
+
+	abs_deadline(&dl, ms);
+	pthread_mutex_lock(&s->mu);
+	s->flush_all = 1;
+	wake(s);
+	while ((s->head || s->n_open) && !s->stop) {
+		if (pthread_cond_timedwait(&s->drained, &s->mu, &dl) == ETIMEDOUT)
+			break;
+		if (s->n_open) {
+			s->flush_all = 1;
+			wake(s);
+		}
+	}
+	int err = (s->head || s->n_open) ? -ETIMEDOUT : 0;
+
+	pthread_mutex_unlock(&s->mu);
+	return err;
+}
+
+static int fwd_flush(struct sink *sk)
+{
+	struct fwd *s = (struct fwd *)sk;
+
+	return wait_drained(s, s->o.close_timeout_ms);
+}
+
+static void free_all(struct fwd *s)
+{
+	struct batch *b, *n;
+
+	for (uint32_t i = 0; i < s->n_open; i++) {
+		free(s->open[i]->tag);
+		free(s->open[i]->raw);
+		free(s->open[i]);
+	}
+	for (b = s->head; b; b = n) {
+		n = b->next;
+		free(b->tag);
+		free(b->raw);
+		free(b->msg);
+		free(b);
+	}
+	s->head = s->tail = NULL;
+	free(s->open);
+	if (s->z_ok)
+		deflateEnd(&s->z);
+	fwd_reader__free(s->rd);
+	if (s->efd >= 0)
+		close(s->efd);
+	if (s->spool_lock_fd >= 0)
+		close(s->spool_lock_fd);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->space);
+	pthread_cond_destroy(&s->drained);
+	free(s->spec);
+	free(s->path);
+	free(s->host);
+	free(s->port);
+	free(s->spool_dir);
+	free(s->shared_key);
+	free(s->self_hostname);
+	free(s->username);
+	free(s->password);
+	free(s);
+}
+
+
+int sink_fwd__close(struct sink *sk, struct fwd_stats *final)
+{
+	struct fwd *s = (struct fwd *)sk;
+	int err = wait_drained(s, s->o.close_timeout_ms);
+	char line[1024];
+
+	pthread_mutex_lock(&s->mu);
+	s->stop = 1;
+	wake(s);
+	pthread_cond_broadcast(&s->space);
+	pthread_mutex_unlock(&s->mu);
+	if (s->thr_started)
+		pthread_join(s->thr, NULL);
+	/* The sender is gone: seal and spool what is left, so a restart sends it. */
+	while (s->n_open)
+		seal(s, 0);
+	if (s->spool_dir) {
+		for (struct batch *b = s->head; b; b = b->next) {
+			if (b->st == B_RAW) {
+				int spooled;
+				long r;
+
+				b->seq = s->next_seq++;
+				prepare(s, b, &spooled, &r);
+				finish_prepare(s, b, spooled, r);
+			}
+		}
+	}
+	s->st.records_unacked_at_close = s->st.records_pending;
+	if (final)
+		*final = s->st;
+	fwd_stats__format(&s->st, line, sizeof(line));
+	pr_info("forward %s: %s\n", s->spec, line);
+	if (s->st.records_pending)
+		pr_warn("forward: %s: %" PRIu64 " records not acked at exit%s\n", s->spec,
+			s->st.records_pending,
+			s->spool_dir ? " (kept in the spool)" : " (lost)");
+	free_all(s);
+	return err;
+}
+
+static int fwd_close(struct sink *sk)
+{
+	return sink_fwd__close(sk, NULL);
+}
+
+static const struct sink_ops fwd_ops = {
+	.name = "forward",
+	.write = fwd_write,
+	.flush = fwd_flush,
+	.close = fwd_close,
+};
+
+void sink_fwd__stats(struct sink *sk, struct fwd_stats *st)
+{
+	struct fwd *s = (struct fwd *)sk;
+
+	if (sk->ops != &fwd_ops) {
+		memset(st, 0, sizeof(*st));
+		return;
+	}
+	pthread_mutex_lock(&s->mu);
+	*st = s->st;
+	pthread_mutex_unlock(&s->mu);
+}
+
+static char *dup_opt(const char *s, int *err)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = strdup(s);
+	if (!d)
+		*err = -ENOMEM;
+	return d;
+}
+
+static int parse_spec(struct fwd *s, const char *spec)
+{
+	const char *p = spec;
+
+	if (!strncmp(p, "forward:", 8))
+		p += 8;
+	if (!strncmp(p, "unix:", 5)) {
+		p += 5;
+		if (!strncmp(p, "//", 2)) /* unix:///path */
+			p += 2;
+		if (!*p || strlen(p) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			return -EINVAL;
+		s->is_unix = 1;
+		s->path = strdup(p);
+		return s->path ? 0 : -ENOMEM;
+	}
+	if (!strncmp(p, "tcp:", 4)) {
+		const char *colon;
+		size_t hl;
+
+		p += 4;
+		if (!strncmp(p, "//", 2))
+			p += 2;
+		colon = strrchr(p, ':');
+		if (!colon || !colon[1] || colon == p)
+			return -EINVAL;
+		hl = (size_t)(colon - p);
+		if (p[0] == '[') {
+			if (hl < 3 || p[hl - 1] != ']')
+				return -EINVAL;
+			s->host = strndup(p + 1, hl - 2);
+		} else {
+			if (memchr(p, ':', hl))
+				return -EINVAL; /* IPv6 needs brackets */
+			s->host = strndup(p, hl);
+		}
+		for (const char *q = colon + 1; *q; q++)
+			if (*q < '0' || *q > '9')
+				return -EINVAL;
+		if (atoi(colon + 1) <= 0 || atoi(colon + 1) > 65535)
+			return -EINVAL;
+		s->port = strdup(colon + 1);
+		return s->host && s->port ? 0 : -ENOMEM;
+	}
+	return -EINVAL;
+}
+
+struct sink *sink_fwd__open(const char *spec, const struct fwd_opts *o)
+{
+	struct fwd *s = calloc(1, sizeof(*s));
+	pthread_condattr_t ca;
+	char host[256];
+	int err = 0;
+
+	if (!s) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->base.ops = &fwd_ops;
+	s->efd = -1;
+	s->fd = -1;
+	s->spool_lock_fd = -1;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->space, &ca);
+	pthread_cond_init(&s->drained, &ca);
+	pthread_condattr_destroy(&ca);
+	if (o)
+		s->o = *o;
+	else
+		fwd_opts__default(&s->o);
+	s->spec = strdup(spec);
+	if (!s->spec) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	err = parse_spec(s, spec);
+	if (err) {
+		pr_warn("forward: bad output '%s' (want forward:unix:PATH or "
+			"forward:tcp:HOST:PORT)\n", spec);
+		goto fail;
+	}
+	if (s->o.mode > FWD_MODE_COMPRESSED || s->o.policy > FWD_BLOCK || !s->o.batch_records ||
+	    !s->o.batch_bytes || !s->o.max_tags || !s->o.max_inflight ||
+	    s->o.max_message_bytes < FWD_MSG_OVERHEAD + FWD_TAG_MAX + 1024 ||
+	    s->o.max_message_bytes > 0xffffffffULL || s->o.gzip_level < 0 ||
+	    s->o.gzip_level > 9 || !s->o.backoff_min_ms ||
+	    s->o.backoff_max_ms < s->o.backoff_min_ms ||
+	    s->o.queue_max_bytes < 2 * 1024 * 1024 ||
+	    (s->is_unix == 0 && s->o.shared_key == NULL && s->o.username)) {
+		pr_warn("forward: invalid options for %s\n", spec);
+		err = -EINVAL;
+		goto fail;
+	}
+	if (s->o.shared_key && s->is_unix)
+		pr_info("forward: shared_key on a unix socket (in_forward does it there too)\n");
+	/* a batch must always fit one message, whatever the tag */
+	s->entries_cap = s->o.max_message_bytes - FWD_MSG_OVERHEAD;
+	if (s->o.batch_bytes > s->entries_cap - FWD_TAG_MAX)
+		s->o.batch_bytes = s->entries_cap - FWD_TAG_MAX;
+	if (gethostname(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "mailtap");
+	host[sizeof(host) - 1] = '\0';
+	s->spool_dir = dup_opt(s->o.spool_dir, &err);
+	s->shared_key = dup_opt(s->o.shared_key, &err);
+	s->self_hostname = dup_opt(s->o.self_hostname ? s->o.self_hostname : host, &err);
+	s->username = dup_opt(s->o.username, &err);
+	s->password = dup_opt(s->o.password, &err);
+	if (err)
+		goto fail;
+	s->o.spool_dir = s->spool_dir;
+	s->o.shared_key = s->shared_key;
+	s->o.self_hostname = s->self_hostname;
+	s->o.username = s->username;
+	s->o.password = s->password;
+	s->open = calloc(s->o.max_tags, sizeof(*s->open));
+	s->rd = fwd_reader__new(FWD_REPLY_MAX);
+	s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!s->open || !s->rd || s->efd < 0) {
+		err = s->efd < 0 ? -errno : -ENOMEM;
+		goto fail;
+	}
+	if (deflateInit2(&s->z, s->o.gzip_level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) ==
+	    Z_OK)
+		s->z_ok = 1;
+	if (getrandom(&s->rng, sizeof(s->rng), GRND_NONBLOCK) != sizeof(s->rng))
+		s->rng = mono_ns() ^ (uint64_t)getpid();
+	s->backoff_ms = s->o.backoff_min_ms;
+	if (s->spool_dir) {
+		char lk[PATH_MAX];
+
+		if (mkdir(s->spool_dir, 0700) < 0 && errno != EEXIST) {
+			err = -errno;
+			pr_warn("forward: cannot create spool %s: %s\n", s->spool_dir,
+				strerror(-err));
+			goto fail;
+		}
+		snprintf(lk, sizeof(lk), "%s/.lock", s->spool_dir);
+		s->spool_lock_fd = open(lk, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (s->spool_lock_fd < 0) {
+			err = -errno;
+			pr_warn("forward: cannot open %s: %s\n", lk, strerror(-err));
+			goto fail;
+		}
+		if (flock(s->spool_lock_fd, LOCK_EX | LOCK_NB) < 0) {
+			err = -ENOLCK;
+			pr_warn("forward: spool %s is in use by another process\n", s->spool_dir);
+			goto fail;
+		}
+		err = spool_recover(s);
+		if (err)
+			goto fail;
+	}
+	err = -pthread_create(&s->thr, NULL, sender_main, s);
+	if (err)
+		goto fail;
+	s->thr_started = 1;
+	return &s->base;
+fail:
+	free_all(s);
+	errno = -err;
+	return NULL;
+}
