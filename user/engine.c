@@ -237,9 +237,20 @@ static void sess_confirm(struct mt_session *s, const char *service)
 		flow__confirm(a->flow, FLOW_SVC_SSL);
 }
 
+/* Weirds that Zeek raises through Analyzer::LimitReachedWeird, which also adds 'X' to the
+ * connection's history. */
+static const char *const limit_weirds[] = {
+	"exceeded_mime_max_header_bytes", "exceeded_mime_max_depth",
+	"smtp_excessive_pending_cmds", "smtp_excessive_invalid_mail_transactions", NULL
+};
+
 static void sess_weird(struct mt_session *s, uint64_t ts, const char *name, const char *addl)
 {
 	struct flow_app *a = s->engine;
+
+	for (int i = 0; limit_weirds[i]; i++)
+		if (!strcmp(limit_weirds[i], name))
+			flow__limit_reached(a->flow);
 
 	write_weird(a->e, a->flow->uid, &a->flow->id, ts, name, addl, NULL);
 }

@@ -31,6 +31,7 @@
 #define HIST_DATA_PKT 0x20
 #define HIST_CORRUPT_PKT 0x40
 #define HIST_MULTI_FLAG_PKT 0x80
+#define HIST_UNKNOWN_PKT 0x400 /* Zeek's session-level 'X' */
 
 enum deadline_kind { DL_NONE = 0, DL_ATTEMPT, DL_CLOSE, DL_LINGER };
 
@@ -348,6 +349,14 @@ void flow__gap(struct flow *f, bool is_orig, uint64_t len)
 {
 	f->missed_bytes += len;
 	scaled_history(f, is_orig, 'G', &f->ep[is_orig ? MT_ORIG : MT_RESP].gap_cnt);
+}
+
+void flow__limit_reached(struct flow *f)
+{
+	if (f->hist_seen & HIST_UNKNOWN_PKT)
+		return;
+	f->hist_seen |= HIST_UNKNOWN_PKT;
+	add_history(f, 'X');
 }
 
 void flow__confirm(struct flow *f, enum flow_service svc)

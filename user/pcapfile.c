@@ -57,6 +57,11 @@ static FILE *open_input(const char *path)
 		}
 		fd = dup(fileno(f));
 		fclose(f);
+		/* stdio read ahead: the shared offset is not at 0 any more */
+		if (fd >= 0 && lseek(fd, 0, SEEK_SET) < 0) {
+			close(fd);
+			return NULL;
+		}
 	} else {
 		fd = dup(STDIN_FILENO);
 	}

@@ -117,6 +117,8 @@ void flow_table__stats(const struct flow_table *t, struct flow_stats *st);
 
 /* History letters from outside the state machine: a content gap ('G'/'g', scaled). */
 void flow__gap(struct flow *f, bool is_orig, uint64_t len);
+/* A limit was reached (Zeek's Analyzer::LimitReachedWeird): history 'X', once. */
+void flow__limit_reached(struct flow *f);
 /* Adds a confirmed service (once, in order). */
 void flow__confirm(struct flow *f, enum flow_service svc);
 /* conn.log fields derived from the state. */
