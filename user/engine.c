@@ -6,9 +6,9 @@
  * become gaps) and the payload. In-order bytes go to the connection's parser; a parser that
  * leaves a tail unconsumed gets it again, prefixed to the next bytes (at most max_unit). */
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include "mailtap/community_id.h"
 #include "mailtap/engine.h"
 #include "mailtap/ids.h"
 #include "mailtap/log.h"
@@ -144,49 +144,10 @@ static void write_weird(struct engine *e, const char *uid, const struct conn_id 
 	e->st.records_weird++;
 }
 
-/* Community ID v1 (corelight community-id-spec) for TCP. */
-static void community_id(const struct engine *e, const struct flow *f, char *out, size_t len)
-{
-	const struct conn_id *id = &f->id;
-	const struct mt_addr *a = &id->orig_h, *b = &id->resp_h;
-	uint16_t pa = id->orig_p, pb = id->resp_p;
-	bool v4 = mt_addr__is_v4(a);
-	uint8_t buf[2 + 16 + 16 + 4 + 4], md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	size_t n = 0, alen = v4 ? 4 : 16, off = v4 ? 12 : 0;
-	int c = mt_addr__cmp(a, b);
-
-	if (c > 0 || (c == 0 && pa > pb)) {
-		const struct mt_addr *t = a;
-		uint16_t tp = pa;
-
-		a = b;
-		b = t;
-		pa = pb;
-		pb = tp;
-	}
-	buf[n++] = (uint8_t)(e->cfg.community_id_seed >> 8);
-	buf[n++] = (uint8_t)e->cfg.community_id_seed;
-	memcpy(buf + n, a->b + off, alen);
-	n += alen;
-	memcpy(buf + n, b->b + off, alen);
-	n += alen;
-	buf[n++] = 6;
-	buf[n++] = 0;
-	buf[n++] = (uint8_t)(pa >> 8);
-	buf[n++] = (uint8_t)pa;
-	buf[n++] = (uint8_t)(pb >> 8);
-	buf[n++] = (uint8_t)pb;
-	EVP_Digest(buf, n, md, &mdlen, EVP_sha1(), NULL);
-	memcpy(out, "1:", 2);
-	EVP_EncodeBlock((unsigned char *)out + 2, md, (int)mdlen);
-	(void)len;
-}
-
 static void write_conn(struct engine *e, struct flow *f)
 {
 	struct rec *r = e->rec;
-	char svc[32], cid[64];
+	char svc[32], cid[COMMUNITY_ID_LEN];
 	int lo = is_local(e, &f->id.orig_h), lr = is_local(e, &f->id.resp_h);
 	uint64_t dur = f->last_ts > f->start_ts ? f->last_ts - f->start_ts : 0;
 
@@ -214,7 +175,7 @@ static void write_conn(struct engine *e, struct flow *f)
 	rec__u64(r, "resp_ip_bytes", f->ep[MT_RESP].ip_bytes);
 	rec__u64(r, "ip_proto", 6);
 	if (e->cfg.community_id) {
-		community_id(e, f, cid, sizeof(cid));
+		community_id__v1(&f->id, e->cfg.community_id_seed, cid);
 		rec__cstr(r, "community_id", cid);
 	}
 	if (f->vlan[0])

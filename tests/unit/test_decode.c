@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* Decoder on crafted frames of every supported encapsulation, truncations at every length. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <cmocka.h>
+#include <netinet/in.h>
+#include <pcap/dlt.h>
+#include "mailtap/decode.h"
+#include "frames.h"
+
+static const uint8_t A4[4] = { 10, 0, 0, 1 }, B4[4] = { 10, 0, 0, 2 };
+static const uint8_t A6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+static const uint8_t B6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 };
+static const char PL[] = "EHLO x\r\n"; /* SMTP command as payload */
+
+static enum decode_result run(const struct fr *f, int linktype, struct pkt *p)
+{
+	struct pkt_raw raw = { .ts_ns = 5, .data = f->b, .caplen = (uint32_t)f->len,
+			       .wirelen = (uint32_t)f->len, .linktype = linktype };
+
+	return decode__packet(&raw, p, NULL);
+}
+
+static void check_tcp(const struct pkt *p, int v6)
+{
+	char buf[64];
+
+	assert_int_equal(p->ip_ver, v6 ? 6 : 4);
+	assert_int_equal(p->sport, 40000);
+	assert_int_equal(p->dport, 25);
+	assert_int_equal(p->seq, 1000);
+	assert_int_equal(p->ack, 2000);
+	assert_int_equal(p->tcp_flags, PKT_TCP_ACK | PKT_TCP_PSH);
+	assert_int_equal(p->payload_len, sizeof(PL) - 1);
+	assert_int_equal(p->payload_wire_len, sizeof(PL) - 1);
+	assert_memory_equal(p->payload, PL, sizeof(PL) - 1);
+	mt_addr__fmt(&p->src, buf, sizeof(buf));
+	assert_string_equal(buf, v6 ? "2001:db8::1" : "10.0.0.1");
+	mt_addr__fmt(&p->dst, buf, sizeof(buf));
+	assert_string_equal(buf, v6 ? "2001:db8::2" : "10.0.0.2");
+}
+
+static void build_v4(struct fr *f, uint16_t t1, uint16_t t2, size_t opt)
+{
+	f->len = 0;
+	fr_eth(f, t1, 100, t2, 200, 0x0800);
+	fr_ipv4(f, A4, B4, 6, fr_tcp_len(7, sizeof(PL) - 1), opt, 0x4000);
+	fr_tcp(f, 40000, 25, 1000, 2000, PKT_TCP_ACK | PKT_TCP_PSH, 512, 7, PL, sizeof(PL) - 1);
+}
+
+static void test_ipv4_plain_vlan_qinq(void **st)
+{
+	struct fr f;
+	struct pkt p;
+
+	(void)st;
+	build_v4(&f, 0, 0, 0);
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+	check_tcp(&p, 0);
+	assert_int_equal(p.wscale, 7);
+	assert_int_equal(p.ip_len, 20 + 24 + sizeof(PL) - 1);
+	build_v4(&f, 0x8100, 0, 0);
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+	check_tcp(&p, 0);
+	assert_int_equal(p.vlan[0], 100);
+	build_v4(&f, 0x88a8, 0x8100, 0);
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+	check_tcp(&p, 0);
+	assert_int_equal(p.vlan[0], 100);
+	assert_int_equal(p.vlan[1], 200);
+	build_v4(&f, 0, 0, 12); /* IPv4 options */
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+	check_tcp(&p, 0);
+}
+
+static void test_ipv6_ext(void **st)
+{
+	struct fr f;
+	struct pkt p;
+
+	(void)st;
+	for (int hbh = 0; hbh < 2; hbh++) {
+		f.len = 0;
+		fr_eth(&f, 0x8100, 5, 0, 0, 0x86dd);
+		fr_ipv6(&f, A6, B6, 6, fr_tcp_len(-1, sizeof(PL) - 1), hbh);
+		fr_tcp(&f, 40000, 25, 1000, 2000, PKT_TCP_ACK | PKT_TCP_PSH, 512, -1, PL,
+		       sizeof(PL) - 1);
+		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+		check_tcp(&p, 1);
+		assert_int_equal(p.wscale, 0xff);
+	}
+}
+
+static void test_other_linktypes(void **st)
+{
+	struct fr f, ip;
+	struct pkt p;
+
+	(void)st;
+	ip.len = 0;
+	fr_ipv4(&ip, A4, B4, 6, fr_tcp_len(-1, sizeof(PL) - 1), 0, 0);
+	fr_tcp(&ip, 40000, 25, 1000, 2000, PKT_TCP_ACK | PKT_TCP_PSH, 512, -1, PL, sizeof(PL) - 1);
+	/* raw IP */
+	assert_int_equal(run(&ip, DLT_RAW, &p), DECODE_OK);
+	check_tcp(&p, 0);
+	/* BSD NULL, host order AF_INET = 2 */
+	f.len = 0;
+	fr_u8(&f, 2), fr_u8(&f, 0), fr_u8(&f, 0), fr_u8(&f, 0);
+	fr_bytes(&f, ip.b, ip.len);
+	assert_int_equal(run(&f, DLT_NULL, &p), DECODE_OK);
+	check_tcp(&p, 0);
+	/* Linux SLL: 14 bytes then protocol */
+	f.len = 0;
+	for (int i = 0; i < 14; i++)
+		fr_u8(&f, 0);
+	fr_u16(&f, 0x0800);
+	fr_bytes(&f, ip.b, ip.len);
+	assert_int_equal(run(&f, DLT_LINUX_SLL, &p), DECODE_OK);
+	check_tcp(&p, 0);
+	/* Linux SLL2: protocol first, 20 bytes */
+	f.len = 0;
+	fr_u16(&f, 0x0800);
+	for (int i = 0; i < 18; i++)
+		fr_u8(&f, 0);
+	fr_bytes(&f, ip.b, ip.len);
+	assert_int_equal(run(&f, 276, &p), DECODE_OK);
+	check_tcp(&p, 0);
+	/* 802.1BR E-tag */
+	f.len = 0;
+	fr_eth(&f, 0, 0, 0, 0, 0x893f);
+	for (int i = 0; i < 6; i++)
+		fr_u8(&f, 0);
+	fr_u16(&f, 0x0800);
+	fr_bytes(&f, ip.b, ip.len);
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+	check_tcp(&p, 0);
+	/* unsupported link type is reported, not guessed */
+	assert_int_equal(run(&ip, 147 /* USER0 */, &p), DECODE_LINKTYPE);
+}
+
+static void test_non_tcp_and_fragments(void **st)
+{
+	struct fr f;
+	struct pkt p;
+
+	(void)st;
+	f.len = 0;
+	fr_eth(&f, 0, 0, 0, 0, 0x0806); /* ARP */
+	for (int i = 0; i < 28; i++)
+		fr_u8(&f, 0);
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_IP);
+	f.len = 0;
+	fr_eth(&f, 0, 0, 0, 0, 0x0800);
+	fr_ipv4(&f, A4, B4, 17, 8, 0, 0);
+	fr_u32(&f, 0), fr_u32(&f, 0);
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+	f.len = 0;
+	fr_eth(&f, 0, 0, 0, 0, 0x0800);
+	fr_ipv4(&f, A4, B4, 6, 28, 0, 0x2000); /* MF */
+	for (int i = 0; i < 28; i++)
+		fr_u8(&f, 0);
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_FRAGMENT);
+}
+
+/* Every truncation of a valid frame decodes without reading past caplen (ASan checks) and
+ * is reported as truncated, never as OK with a wrong payload. */
+static void test_truncation_everywhere(void **st)
+{
+	struct fr f;
+	struct pkt p;
+
+	(void)st;
+	build_v4(&f, 0x8100, 0x8100, 8);
+	for (size_t n = 0; n < f.len; n++) {
+		uint8_t *copy = malloc(n ? n : 1);
+		struct pkt_raw raw = { .data = copy, .caplen = (uint32_t)n,
+				       .wirelen = (uint32_t)f.len, .linktype = DLT_EN10MB };
+		enum decode_result r;
+
+		memcpy(copy, f.b, n);
+		r = decode__packet(&raw, &p, NULL);
+		if (r == DECODE_OK) {
+			/* only the payload may be cut */
+			assert_true(p.payload_len < p.payload_wire_len);
+			assert_true(p.payload + p.payload_len <= copy + n);
+		} else {
+			assert_true(r == DECODE_TRUNC_L2 || r == DECODE_TRUNC_IP ||
+				    r == DECODE_TRUNC_TCP);
+		}
+		free(copy);
+	}
+}
+
+static void test_bad_headers(void **st)
+{
+	struct fr f;
+	struct pkt p;
+	struct decode_stats ds = { 0 };
+	struct pkt_raw raw;
+
+	(void)st;
+	build_v4(&f, 0, 0, 0);
+	f.b[14] = 0x43; /* IHL 3 */
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_BAD_IP);
+	build_v4(&f, 0, 0, 0);
+	f.b[14 + 20 + 12] = 0x20; /* TCP data offset 2 */
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_BAD_TCP);
+	build_v4(&f, 0, 0, 0);
+	f.b[14 + 20 + 12] = 0xf0; /* data offset 60 > segment */
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_BAD_TCP);
+	raw = (struct pkt_raw){ .data = f.b, .caplen = 10, .wirelen = 10, .linktype = DLT_EN10MB };
+	decode__packet(&raw, &p, &ds);
+	assert_int_equal(ds.packets, 1);
+	assert_int_equal(ds.result[DECODE_TRUNC_L2], 1);
+	assert_string_equal(decode__result_name(DECODE_TRUNC_L2), "truncated_link_header");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ipv4_plain_vlan_qinq),
+		cmocka_unit_test(test_ipv6_ext),
+		cmocka_unit_test(test_other_linktypes),
+		cmocka_unit_test(test_non_tcp_and_fragments),
+		cmocka_unit_test(test_truncation_everywhere),
+		cmocka_unit_test(test_bad_headers),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

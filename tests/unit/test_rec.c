@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* Record builder + file sink: msgpack round trip, and every entry valid for fluent-bit's
+ * in_forward (array of 3, string tag, EventTime ext type 0 with 8 bytes, map record). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <cmocka.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "mailtap/rec.h"
+#include "mailtap/sink.h"
+
+static const msgpack_object *get(const msgpack_object *m, const char *k)
+{
+	for (uint32_t i = 0; i < m->via.map.size; i++) {
+		const msgpack_object *key = &m->via.map.ptr[i].key;
+
+		if (key->type == MSGPACK_OBJECT_STR && key->via.str.size == strlen(k) &&
+		    !memcmp(key->via.str.ptr, k, key->via.str.size))
+			return &m->via.map.ptr[i].val;
+	}
+	return NULL;
+}
+
+static void test_roundtrip(void **st)
+{
+	char path[] = "/tmp/mailtap-test-rec-XXXXXX";
+	int fd = mkstemp(path);
+	struct sink *s;
+	struct rec_out *o;
+	struct rec *r;
+	struct conn_id id;
+	FILE *f;
+	static char buf[1 << 16];
+	size_t n, off = 0;
+	msgpack_unpacked u;
+	int records = 0;
+
+	(void)st;
+	assert_true(fd >= 0);
+	close(fd);
+	s = sink_file__open(path);
+	assert_non_null(s);
+	o = rec_out__new("mailtap");
+	rec_out__add_sink(o, s);
+	r = rec__new(o);
+	memset(&id, 0, sizeof(id));
+	mt_addr__parse(&id.orig_h, "10.0.0.1");
+	mt_addr__parse(&id.resp_h, "2001:db8::2");
+	id.orig_p = 1234;
+	id.resp_p = 25;
+	for (int i = 0; i < 3; i++) {
+		rec__begin(r, "smtp", 1254722767492060000ULL + (uint64_t)i);
+		rec__conn(r, "CabcDEF123", &id);
+		rec__u64(r, "trans_depth", 1);
+		rec__cstr(r, "subject", "caf\xc3\xa9 \xff!"); /* valid UTF-8, then a bad byte */
+		rec__arr_begin(r, "rcptto");
+		rec__arr_cstr(r, "a@b");
+		rec__arr_cstr(r, "c@d");
+		rec__arr_end(r);
+		rec__bool(r, "tls", false);
+		rec__interval(r, "duration", 1500000000ULL);
+		assert_int_equal(rec__end(r), 0);
+	}
+	/* an opt-in stream is dropped unless enabled */
+	rec__begin(r, "smtp_events", 1);
+	rec__end(r);
+	assert_int_equal(rec_out__count(o), 3);
+	rec__free(r);
+	assert_int_equal(sink__close(s), 0);
+	rec_out__free(o);
+
+	f = fopen(path, "rb");
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	unlink(path);
+	msgpack_unpacked_init(&u);
+	while (msgpack_unpack_next(&u, buf, n, &off) == MSGPACK_UNPACK_SUCCESS) {
+		const msgpack_object *e = &u.data, *m, *v;
+
+		assert_int_equal(e->type, MSGPACK_OBJECT_ARRAY);
+		assert_int_equal(e->via.array.size, 3);
+		assert_int_equal(e->via.array.ptr[0].type, MSGPACK_OBJECT_STR);
+		assert_memory_equal(e->via.array.ptr[0].via.str.ptr, "mailtap.smtp", 12);
+		assert_int_equal(e->via.array.ptr[1].type, MSGPACK_OBJECT_EXT);
+		assert_int_equal(e->via.array.ptr[1].via.ext.type, 0);
+		assert_int_equal(e->via.array.ptr[1].via.ext.size, 8);
+		{
+			const uint8_t *t = (const uint8_t *)e->via.array.ptr[1].via.ext.ptr;
+			uint32_t sec = (uint32_t)t[0] << 24 | t[1] << 16 | t[2] << 8 | t[3];
+			uint32_t ns = (uint32_t)t[4] << 24 | t[5] << 16 | t[6] << 8 | t[7];
+
+			assert_int_equal(sec, 1254722767);
+			assert_int_equal(ns, 492060000 + records);
+		}
+		m = &e->via.array.ptr[2];
+		assert_int_equal(m->type, MSGPACK_OBJECT_MAP);
+		assert_string_equal(m->via.map.ptr[0].key.via.str.size == 2 ? "ts" : "?", "ts");
+		v = get(m, "ts");
+		assert_true(v && v->type == MSGPACK_OBJECT_FLOAT64);
+		assert_true(v->via.f64 > 1254722767.49205 && v->via.f64 < 1254722767.49207);
+		v = get(m, "id.resp_h");
+		assert_int_equal(v->via.str.size, strlen("2001:db8::2"));
+		assert_memory_equal(v->via.str.ptr, "2001:db8::2", v->via.str.size);
+		v = get(m, "id.orig_p");
+		assert_int_equal(v->type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+		assert_int_equal(v->via.u64, 1234);
+		v = get(m, "subject");
+		assert_int_equal(v->via.str.size, strlen("caf\xc3\xa9 \\xff!"));
+		assert_memory_equal(v->via.str.ptr, "caf\xc3\xa9 \\xff!", v->via.str.size);
+		v = get(m, "rcptto");
+		assert_int_equal(v->type, MSGPACK_OBJECT_ARRAY);
+		assert_int_equal(v->via.array.size, 2);
+		v = get(m, "tls");
+		assert_int_equal(v->type, MSGPACK_OBJECT_BOOLEAN);
+		v = get(m, "duration");
+		assert_true(v->via.f64 == 1.5);
+		assert_int_equal(m->via.map.size, 11);
+		records++;
+	}
+	assert_int_equal(records, 3);
+	assert_int_equal(off, n);
+	msgpack_unpacked_destroy(&u);
+}
+
+static void test_reserved_event_time(void **st)
+{
+	uint8_t t[10];
+
+	(void)st;
+	sink__event_time(t, 0xffffffffULL * 1000000000ULL);
+	assert_int_equal(t[0], 0xd7);
+	assert_int_equal(t[1], 0);
+	assert_int_equal(t[9], 1); /* never the reserved 0xFFFFFFFF.0 marker */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_reserved_event_time),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
