@@ -1,0 +1,211 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Shared helpers for the network tests (tests/suites/50-xdp-*.sh) and tools/demo.sh:
+# a network namespace with a veth pair, capture end NL_CAP ("mtcap") and injection end
+# NL_INJ ("mtinj"), both inside the namespace. Commands run in it with nl_exec, which
+# switches the network namespace only (nsenter --net), so /sys/fs/bpf stays the host's
+# bpffs and pins made by a test are visible (and removable) from here.
+# Source it, then: nl_require_root; nl_setup [QUEUES]; ...; cleanup is automatic (trap
+# EXIT: background processes, namespace, pins, temp dir), also when the test fails.
+# Every wait is bounded.
+
+BUILD=${BUILD:-build}
+NL_NS=""
+NL_CAP=mtcap
+NL_INJ=mtinj
+NL_TMP=""
+NL_PINS=()
+NL_PIDS=()
+NL_CORPUS=${NL_CORPUS:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/../shared/corpus}
+
+nl_skip() {
+	echo "SKIP: $*"
+	exit 249
+}
+
+nl_fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+nl_require_root() {
+	[ "$(id -u)" -eq 0 ] || nl_skip "needs root (network namespaces, XDP, AF_XDP)"
+}
+
+nl_require_tools() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null 2>&1 || nl_skip "needs $t"
+	done
+}
+
+# Mounts bpffs at /sys/fs/bpf if it is not there (libxdp and pinning need it).
+nl_require_bpffs() {
+	if ! mount | grep -q ' /sys/fs/bpf type bpf'; then
+		mount -t bpf bpf /sys/fs/bpf || nl_skip "cannot mount bpffs at /sys/fs/bpf"
+	fi
+}
+
+nl_exec() {
+	nsenter --net="/run/netns/$NL_NS" -- "$@"
+}
+
+# nl_setup [QUEUES]: namespace + veth pair with QUEUES rx/tx queues each (default 1).
+nl_setup() {
+	local q=${1:-1}
+	NL_NS="mt-$(basename "${0%.sh}")-$$"
+	NL_NS=${NL_NS:0:40}
+	NL_TMP=$(mktemp -d /tmp/mailtap-net.XXXXXX)
+	trap nl_cleanup EXIT
+	trap 'exit 130' INT TERM
+	ip netns add "$NL_NS" || nl_fail "ip netns add $NL_NS"
+	ip -n "$NL_NS" link set lo up
+	ip -n "$NL_NS" link add "$NL_CAP" numtxqueues "$q" numrxqueues "$q" type veth \
+		peer name "$NL_INJ" numtxqueues "$q" numrxqueues "$q" || nl_fail "veth"
+	# No IPv6 autoconfiguration chatter: the only packets are the ones we replay.
+	nl_exec sysctl -qw "net.ipv6.conf.$NL_CAP.disable_ipv6=1" "net.ipv6.conf.$NL_INJ.disable_ipv6=1" || true
+	ip -n "$NL_NS" link set "$NL_CAP" up
+	ip -n "$NL_NS" link set "$NL_INJ" up
+}
+
+# Background command in the namespace; its pid (nsenter execs the command, so it is the
+# command's own pid: signals reach it) is killed at cleanup.
+nl_bg() {
+	nsenter --net="/run/netns/$NL_NS" -- "$@" &
+	NL_PIDS+=($!)
+}
+
+# nl_wait_file FILE SECONDS
+nl_wait_file() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		[ -e "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# nl_wait_pid PID SECONDS: waits for exit; returns its status, 124 on timeout.
+nl_wait_pid() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		if ! kill -0 "$1" 2>/dev/null; then
+			wait "$1"
+			return $?
+		fi
+		sleep 0.1
+	done
+	return 124
+}
+
+# nl_replay PCAP [tcpreplay options]: replays into the injection end.
+nl_replay() {
+	local f=$1
+	shift
+	nl_exec tcpreplay -q -i "$NL_INJ" "$@" "$f" >"$NL_TMP/tcpreplay.log" 2>&1 ||
+		{ cat "$NL_TMP/tcpreplay.log"; nl_fail "tcpreplay $f"; }
+}
+
+# nl_stat FILE NAME: value of NAME=value in FILE (xsk_dump's counters).
+nl_stat() {
+	sed -n "s/^$2=//p" "$1" | head -n 1
+}
+
+# True if an XDP program is attached to the capture end.
+nl_xdp_attached() {
+	ip -n "$NL_NS" link show dev "$NL_CAP" 2>/dev/null | grep -q 'prog/xdp'
+}
+
+# Operator helpers on a pinned port map (the same as docs/capture.md):
+# nl_port_set DIR PORT 0|1
+nl_port_set() {
+	local dir=$1 port=$2 on=$3 word bit cur k v i
+	word=$((port / 64))
+	bit=$((port % 64))
+	k=$(printf '%02x %02x %02x %02x' $((word & 255)) $((word >> 8 & 255)) 0 0)
+	cur=$(bpftool -j map lookup pinned "$dir/mailtap_ports" key hex $k |
+		python3 -c 'import json,sys; d=json.load(sys.stdin); print(int.from_bytes(bytes(int(x,16) for x in d["value"]),"little"))')
+	if [ "$on" = 1 ]; then
+		cur=$((cur | (1 << bit)))
+	else
+		cur=$((cur & ~(1 << bit)))
+	fi
+	v=""
+	for ((i = 0; i < 8; i++)); do
+		v+=$(printf '%02x ' $(((cur >> (8 * i)) & 255)))
+	done
+	bpftool map update pinned "$dir/mailtap_ports" key hex $k value hex $v
+}
+
+nl_pin_dir() {
+	local d=/sys/fs/bpf/mailtap-test-$$
+	mkdir -p "$d"
+	NL_PINS+=("$d")
+	echo "$d"
+}
+
+nl_cleanup() {
+	local rc=$? p
+	trap - EXIT
+	for p in "${NL_PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	for p in "${NL_PIDS[@]}"; do
+		nl_wait_pid "$p" 5 >/dev/null 2>&1 || kill -9 "$p" 2>/dev/null
+	done
+	if [ -n "$NL_NS" ]; then
+		ip -n "$NL_NS" link set dev "$NL_CAP" xdp off 2>/dev/null
+		ip netns del "$NL_NS" 2>/dev/null
+	fi
+	for p in "${NL_PINS[@]}"; do
+		rm -rf "$p"
+	done
+	[ -n "$NL_TMP" ] && rm -rf "$NL_TMP"
+	# What must not remain.
+	if [ -n "$NL_NS" ] && ip netns list | grep -qw "$NL_NS"; then
+		echo "cleanup: namespace $NL_NS remains" >&2
+		rc=1
+	fi
+	for p in "${NL_PINS[@]}"; do
+		if [ -e "$p" ]; then
+			echo "cleanup: pin dir $p remains" >&2
+			rc=1
+		fi
+	done
+	exit $rc
+}
+
+# nl_pcap_filter IN OUT FILTER: tcpdump -r IN -w OUT FILTER
+nl_pcap_filter() {
+	tcpdump -r "$1" -w "$2" "$3" 2>/dev/null || nl_fail "tcpdump filter $3 on $1"
+}
+
+# nl_pcap_same A B: same frames (bytes) in the same order; prints the counts.
+nl_pcap_same() {
+	python3 - "$1" "$2" <<'EOF'
+import struct, sys
+def frames(path):
+    out = []
+    with open(path, 'rb') as f:
+        hdr = f.read(24)
+        magic = struct.unpack('<I', hdr[:4])[0]
+        if magic in (0xa1b2c3d4, 0xa1b23c4d):
+            e = '<'
+        else:
+            e = '>'
+        while True:
+            h = f.read(16)
+            if len(h) < 16:
+                break
+            _, _, incl, _ = struct.unpack(e + 'IIII', h)
+            out.append(f.read(incl))
+    return out
+a, b = frames(sys.argv[1]), frames(sys.argv[2])
+print(f"{sys.argv[1]}: {len(a)} frames, {sys.argv[2]}: {len(b)} frames")
+if a != b:
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            print(f"first difference at frame {i}")
+            break
+    sys.exit(1)
+EOF
+}
