@@ -41,6 +41,8 @@ struct engine {
 	struct rec_out *out;
 	struct rec *rec;
 	struct mt_ids ids;
+	struct engine_net nets[ENGINE_MAX_NETS * 2];
+	int n_nets;
 	struct flow_table *flows;
 	struct reasm_pool *pool;
 	struct parser_reg parsers[ENGINE_MAX_PARSERS];
@@ -58,6 +60,17 @@ void engine_cfg__set_port(uint8_t *bitmap, uint16_t port, bool on)
 		bitmap[port >> 3] &= (uint8_t)~(1u << (port & 7));
 }
 
+/* Zeek's Site::private_address_space (base/utils/site.zeek), added to the local nets unless
+ * --no-private-local, as Zeek's Site::private_address_space_is_local = T does. */
+const char engine_private_address_space[] =
+	"0.0.0.0/8,2002::/24,10.0.0.0/8,2002:a00::/24,100.64.0.0/10,2002:6440::/26,"
+	"127.0.0.0/8,2002:7f00::/24,169.254.0.0/16,2002:a9fe::/32,172.16.0.0/12,2002:ac10::/28,"
+	"192.0.0.0/24,2002:c000::/40,192.0.2.0/24,2002:c000:200::/40,192.168.0.0/16,"
+	"2002:c0a8::/32,198.18.0.0/15,2002:c612::/31,198.51.100.0/24,2002:c633:6400::/40,"
+	"203.0.113.0/24,2002:cb00:7100::/40,240.0.0.0/4,2002:f000::/20,255.255.255.255/32,"
+	"2002:ffff:ffff::/48,::/128,::1/128,64:ff9b:1::/48,100::/64,2001::/23,2001:2::/48,"
+	"2001:db8::/32,fc00::/7,fe80::/10";
+
 void engine_cfg__default(struct engine_cfg *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -68,6 +81,7 @@ void engine_cfg__default(struct engine_cfg *c)
 	engine_cfg__set_port(c->ports, 587, true);
 	engine_cfg__set_port(c->tls_ports, 465, true);
 	c->tcp_weirds = true;
+	c->private_is_local = true;
 }
 
 int engine_cfg__parse_nets(struct engine_cfg *c, const char *s)
@@ -110,10 +124,10 @@ int engine_cfg__parse_nets(struct engine_cfg *c, const char *s)
 
 static int is_local(const struct engine *e, const struct mt_addr *a)
 {
-	if (!e->cfg.n_nets)
+	if (!e->n_nets)
 		return -1;
-	for (int i = 0; i < e->cfg.n_nets; i++) {
-		const struct engine_net *n = &e->cfg.nets[i];
+	for (int i = 0; i < e->n_nets; i++) {
+		const struct engine_net *n = &e->nets[i];
 		int full = n->prefix / 8, rest = n->prefix % 8;
 
 		if (memcmp(a->b, n->addr.b, (size_t)full))
@@ -526,6 +540,16 @@ struct engine *engine__new(const struct engine_cfg *cfg, struct rec_out *out)
 		return NULL;
 	e->cfg = *cfg;
 	e->out = out;
+	{
+		struct engine_cfg priv;
+
+		memset(&priv, 0, sizeof(priv));
+		if (cfg->private_is_local)
+			engine_cfg__parse_nets(&priv, engine_private_address_space);
+		memcpy(e->nets, cfg->nets, sizeof(cfg->nets[0]) * (size_t)cfg->n_nets);
+		memcpy(e->nets + cfg->n_nets, priv.nets, sizeof(priv.nets[0]) * (size_t)priv.n_nets);
+		e->n_nets = cfg->n_nets + priv.n_nets;
+	}
 	mt_ids__init(&e->ids, cfg->seeded, cfg->seed);
 	mt_ids__init(&hs, cfg->seeded, cfg->seed ^ 0x5a5a5a5a5a5a5a5aULL);
 	e->rec = rec__new(out);

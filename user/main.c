@@ -45,6 +45,7 @@ enum {
 	OPT_REASM_SEGS,
 	OPT_REASM_TOTAL,
 	OPT_NO_TCP_WEIRDS,
+	OPT_NO_PRIVATE_LOCAL,
 	OPT_STATS,
 	OPT_VERSION,
 };
@@ -65,6 +66,7 @@ static const struct option long_opts[] = {
 	{ "reasm-max-segments", required_argument, NULL, OPT_REASM_SEGS },
 	{ "reasm-max-total-bytes", required_argument, NULL, OPT_REASM_TOTAL },
 	{ "no-tcp-weirds", no_argument, NULL, OPT_NO_TCP_WEIRDS },
+	{ "no-private-local", no_argument, NULL, OPT_NO_PRIVATE_LOCAL },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -90,6 +92,8 @@ static void usage(FILE *f)
 		"Analysis:\n"
 		"      --seed N             deterministic uids/fuids (tests)\n"
 		"      --local-nets LIST    CIDRs for local_orig/local_resp (Zeek Site::local_nets)\n"
+		"      --no-private-local   private address space is not local (Zeek's\n"
+		"                           Site::private_address_space_is_local = F)\n"
 		"      --community-id[=S]   add community_id to conn records (seed S, default 0)\n"
 		"      --no-tcp-weirds      no weird records for TCP state anomalies\n"
 		"Limits:\n"
@@ -226,6 +230,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (parse_u64("--reasm-max-total-bytes", optarg, 0, UINT64_MAX, &v) < 0)
 				return -EINVAL;
 			o->eng.reasm.max_total_bytes = v;
+			break;
+		case OPT_NO_PRIVATE_LOCAL:
+			o->eng.private_is_local = false;
 			break;
 		case OPT_NO_TCP_WEIRDS:
 			o->eng.tcp_weirds = false;

@@ -15,7 +15,7 @@
 
 struct rec_out;
 
-#define ENGINE_MAX_NETS 64
+#define ENGINE_MAX_NETS 128
 #define ENGINE_MAX_PARSERS 4
 
 struct engine_net {
@@ -30,6 +30,7 @@ struct engine_cfg {
 	uint8_t tls_ports[65536 / 8];	/* ports where TLS starts at once (465) */
 	struct engine_net nets[ENGINE_MAX_NETS]; /* --local-nets */
 	int n_nets;
+	bool private_is_local;		/* Zeek's Site::private_address_space_is_local (T) */
 	bool community_id;		/* add community_id to conn records */
 	uint16_t community_id_seed;
 	bool seeded;			/* --seed: deterministic uids, fuids and hashing */
@@ -43,7 +44,9 @@ static inline bool engine_cfg__port(const uint8_t *bitmap, uint16_t port)
 {
 	return bitmap[port >> 3] & (1u << (port & 7));
 }
-/* Parses "10.0.0.0/8,2001:db8::/32" into cfg->nets. 0 or -EINVAL. */
+/* Zeek's Site::private_address_space, comma-separated. */
+extern const char engine_private_address_space[];
+/* Parses "10.0.0.0/8,2001:db8::/32" into cfg->nets (appending). 0 or -EINVAL. */
 int engine_cfg__parse_nets(struct engine_cfg *c, const char *s);
 
 struct engine_stats {
