@@ -35,10 +35,14 @@ import msgpack
 BUFFER_MAX = 6144000  # in_forward buffer_max_size default
 lock = threading.Lock()
 state = {"messages": 0, "records": 0, "acks": 0, "violations": 0, "conns": 0,
-         "bytes": 0, "modes": {}}
+         "bytes": 0, "modes": {}, "split_msgs": 0, "multi_msg_reads": 0, "auth_refused": 0}
 
 
 class Violation(Exception):
+    pass
+
+
+class Refused(Exception):
     pass
 
 
@@ -246,7 +250,7 @@ def handshake(args, conn, cid):
             conn.sendall(msgpack.packb(pong))
             log(args, "handshake %s %s" % (cid, "ok" if ok else reason))
             if not ok:
-                raise Violation("handshake refused: " + reason)
+                raise Refused(reason)
             return
 
 
@@ -258,10 +262,13 @@ def serve_conn(args, conn, cid):
         u = msgpack.Unpacker(raw=False, unicode_errors="surrogateescape",
                              strict_map_key=False, max_buffer_size=BUFFER_MAX)
         start = 0
+        fed = 0
         while True:
             if held and time.monotonic() >= args.t_release:
                 for c in held:
                     conn.sendall(msgpack.packb({"ack": c}))
+                with lock:
+                    state["acks"] += len(held)
                 held = []
             conn.settimeout(0.05 if held else None)
             try:
@@ -276,6 +283,9 @@ def serve_conn(args, conn, cid):
                 u.feed(data)
             except msgpack.BufferFull:
                 raise Violation("incoming data exceed limit (%d)" % BUFFER_MAX)
+            in_read = 0
+            read_start = fed
+            fed += len(data)
             while True:
                 try:
                     msg = next(u)
@@ -286,6 +296,10 @@ def serve_conn(args, conn, cid):
                     raise Violation("undecodable msgpack: %s" % e)
                 end = u.tell()
                 mlen, start = end - start, end
+                in_read += 1
+                if end - mlen < read_start:
+                    with lock:
+                        state["split_msgs"] += 1
                 if args.strict and mlen > args.max_message:
                     raise Violation("message of %d bytes > %d" % (mlen, args.max_message))
                 tag, records, chunk, mode = validate(msg, args.strict)
@@ -315,6 +329,13 @@ def serve_conn(args, conn, cid):
                 conn.sendall(msgpack.packb({"ack": chunk}))
                 with lock:
                     state["acks"] += 1
+            if in_read >= 2:
+                with lock:
+                    state["multi_msg_reads"] += 1
+    except Refused as e:
+        with lock:
+            state["auth_refused"] += 1
+        log(args, "refused %s %s" % (cid, e))
     except Violation as e:
         with lock:
             state["violations"] += 1
@@ -331,9 +352,11 @@ def write_stats(args):
     if not args.stats:
         return
     with open(args.stats, "a") as f:
-        f.write("pid=%d messages=%d records=%d acks=%d violations=%d conns=%d bytes=%d modes=%s\n"
+        f.write("pid=%d messages=%d records=%d acks=%d violations=%d conns=%d bytes=%d "
+                "split_msgs=%d multi_msg_reads=%d auth_refused=%d modes=%s\n"
                 % (os.getpid(), state["messages"], state["records"], state["acks"],
-                   state["violations"], state["conns"], state["bytes"],
+                   state["violations"], state["conns"], state["bytes"], state["split_msgs"],
+                   state["multi_msg_reads"], state["auth_refused"],
                    ",".join("%s:%d" % kv for kv in sorted(state["modes"].items()))))
 
 

@@ -369,7 +369,7 @@ static long encode(z_stream *z, enum fwd_mode mode, int level, const char *tag, 
 		size_t hdr = pos;
 		long zl = gzip_into(z, level, entries, len, m + hdr + 5, cap - hdr - 5 - 64);
 
-		if (zl >= 0) {
+		if (zl >= 0 && (size_t)zl < len) {
 			uint8_t h[5];
 			size_t hl = put_bin_hdr(h, (size_t)zl);
 
@@ -744,15 +744,31 @@ drop_newest:
 	return -ENOBUFS;
 }
 
-static struct batch *open_batch(struct fwd *s, const char *tag, size_t tag_len)
+static struct batch *find_open(struct fwd *s, const char *tag, size_t tag_len)
 {
-	struct batch *b;
-
 	for (uint32_t i = 0; i < s->n_open; i++) {
-		b = s->open[i];
+		struct batch *b = s->open[i];
+
 		if (b->tag_len == tag_len && !memcmp(b->tag, tag, tag_len))
 			return b;
 	}
+	return NULL;
+}
+
+static int open_index(const struct fwd *s, const struct batch *b)
+{
+	for (uint32_t i = 0; i < s->n_open; i++)
+		if (s->open[i] == b)
+			return (int)i;
+	return -1;
+}
+
+/* A new batch for tag. Its framing (array, tag, options) is counted in mem_bytes from the
+ * start, so that the encoded message never takes more memory than was reserved. */
+static struct batch *new_open(struct fwd *s, const char *tag, size_t tag_len)
+{
+	struct batch *b;
+
 	if (s->n_open == s->o.max_tags) {
 		/* as many tags as slots: send the oldest batch now */
 		uint32_t oldest = 0;
@@ -765,7 +781,7 @@ static struct batch *open_batch(struct fwd *s, const char *tag, size_t tag_len)
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
-	b->tag = malloc(tag_len ? tag_len : 1);
+	b->tag = malloc(tag_len);
 	if (!b->tag) {
 		free(b);
 		return NULL;
@@ -775,45 +791,44 @@ static struct batch *open_batch(struct fwd *s, const char *tag, size_t tag_len)
 	b->st = B_OPEN;
 	b->t_first = mono_ns();
 	s->open[s->n_open++] = b;
+	mem_add(s, b, FWD_MSG_OVERHEAD + tag_len);
 	return b;
-}
-
-static int open_index(const struct fwd *s, const struct batch *b)
-{
-	for (uint32_t i = 0; i < s->n_open; i++)
-		if (s->open[i] == b)
-			return (int)i;
-	return -1;
 }
 
 static int fwd_write(struct sink *sk, const char *tag, size_t tag_len, uint64_t ts_ns,
 		     const uint8_t *map, size_t len)
 {
 	struct fwd *s = (struct fwd *)sk;
-	size_t need = 1 + 10 + len;
+	size_t need = 1 + 10 + len, cap;
 	struct batch *b;
-	int err;
+	int err, fresh;
 
 	if (tag_len > FWD_TAG_MAX || tag_len == 0 || len == 0)
 		return -EINVAL;
+	cap = s->entries_cap - tag_len;
 	pthread_mutex_lock(&s->mu);
-	if (need > s->entries_cap - tag_len) {
+	if (need > cap) {
 		s->st.records_oversize++;
 		err = -EMSGSIZE;
 		goto out;
 	}
-	err = make_room(s, need);
-	if (err)
-		goto out;
-	b = open_batch(s, tag, tag_len);
-	if (!b) {
-		s->st.records_dropped++;
-		err = -ENOMEM;
-		goto out;
+	/* Room for the entry, and for a new batch's framing when one is needed. With the
+	 * block policy make_room() may sleep and the open batch may be sealed meanwhile:
+	 * look again until the reservation matches. */
+	for (;;) {
+		b = find_open(s, tag, tag_len);
+		fresh = !b || b->raw_len + need > cap;
+		err = make_room(s, need + (fresh ? FWD_MSG_OVERHEAD + tag_len : 0));
+		if (err)
+			goto out;
+		b = find_open(s, tag, tag_len);
+		if (fresh == (!b || b->raw_len + need > cap))
+			break;
 	}
-	if (b->raw_len + need > s->entries_cap - tag_len) {
-		seal(s, (uint32_t)open_index(s, b));
-		b = open_batch(s, tag, tag_len);
+	if (fresh) {
+		if (b)
+			seal(s, (uint32_t)open_index(s, b));
+		b = new_open(s, tag, tag_len);
 		if (!b) {
 			s->st.records_dropped++;
 			err = -ENOMEM;
@@ -821,21 +836,21 @@ static int fwd_write(struct sink *sk, const char *tag, size_t tag_len, uint64_t 
 		}
 	}
 	if (b->raw_len + need > b->raw_cap) {
-		size_t cap = b->raw_cap ? b->raw_cap * 2 : FWD_RAW_INIT;
+		size_t ncap = b->raw_cap ? b->raw_cap * 2 : FWD_RAW_INIT;
 		uint8_t *n;
 
-		while (cap < b->raw_len + need)
-			cap *= 2;
-		if (cap > s->entries_cap)
-			cap = s->entries_cap;
-		n = realloc(b->raw, cap);
+		while (ncap < b->raw_len + need)
+			ncap *= 2;
+		if (ncap > cap)
+			ncap = cap;
+		n = realloc(b->raw, ncap);
 		if (!n) {
 			s->st.records_dropped++;
 			err = -ENOMEM;
 			goto out;
 		}
 		b->raw = n;
-		b->raw_cap = cap;
+		b->raw_cap = ncap;
 	}
 	b->raw[b->raw_len] = 0x92; /* [EventTime, record] */
 	sink__event_time(b->raw + b->raw_len + 1, ts_ns);

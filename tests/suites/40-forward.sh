@@ -1,0 +1,373 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Fluent Forward output, end to end: build/tools/fwd_send -> sink_fwd -> tests/fwd_receiver.py
+# (strict Forward v1 oracle acking like in_forward), over unix sockets and TCP on loopback.
+#   1. oracle self-test: frames fluent-bit rejects are flagged
+#   2. conformance: Forward/PackedForward/CompressedPackedForward, unix + TCP, split messages,
+#      several messages per read, shared_key handshake (right and wrong key)
+#   3. loss: 20000 records through a receiver killed/restarted 4 times mid-stream
+#   4. loss: the sender SIGKILLed mid-stream and restarted with the same spool
+#   5. backpressure: receiver that stalls or never acks; drop-newest, drop-oldest, block
+#   6. close() with no receiver returns within its timeout
+# Every step is bounded by `timeout`; everything started is killed and removed on exit.
+set -u
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+SEND=$BUILD/tools/fwd_send
+PY=/usr/bin/python3
+RX="$PY tests/fwd_receiver.py"
+
+if [ ! -x "$SEND" ]; then
+	echo "skip: $SEND not built (make BUILD=$BUILD)"
+	exit 249
+fi
+if ! $PY -c 'import msgpack' 2>/dev/null; then
+	echo "skip: $PY has no msgpack (apt-get install python3-msgpack)"
+	exit 249
+fi
+
+T=$(mktemp -d /tmp/mailtap-fwd.XXXXXX)
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do
+		kill -9 "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+FAILS=0
+ok() { echo "ok   $*"; }
+fail() {
+	echo "FAIL $*"
+	FAILS=$((FAILS + 1))
+}
+# kv KEY FILE: the value of KEY=... on the last line of FILE that has it
+kv() { grep -o "\b$1=[^ ]*" "$2" 2>/dev/null | tail -n 1 | cut -d= -f2; }
+PORT=$((24300 + RANDOM % 2000))
+
+# start_rx NAME ARGS...: starts a receiver in the background, waits until it listens
+start_rx() {
+	local name=$1
+	shift
+	rm -f "$T/$name.ready"
+	$RX "$@" --ready "$T/$name.ready" --stats "$T/$name.stats" --log "$T/$name.log" \
+		2>>"$T/$name.err" &
+	RXPID=$!
+	PIDS+=("$RXPID")
+	for _ in $(seq 100); do
+		[ -e "$T/$name.ready" ] && return 0
+		sleep 0.05
+	done
+	echo "receiver $name did not start"
+	cat "$T/$name.err"
+	return 1
+}
+stop_rx() {
+	kill -TERM "$1" 2>/dev/null
+	for _ in $(seq 50); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+# invariant on a fwd_send output file: offered + recovered == acked + dropped + oversize +
+# spool_lost + unacked_at_close
+balance() {
+	local f=$1 w
+	w=$(awk '/^WRITTEN/ {print $2}' "$f")
+	local lhs=$((w + $(kv recovered "$f")))
+	local rhs=$(($(kv acked "$f") + $(kv dropped "$f") + $(kv oversize "$f") + \
+		$(kv spool_lost "$f") + $(kv unacked_at_close "$f")))
+	echo "    counters: written=$w recovered=$(kv recovered "$f") acked=$(kv acked "$f")" \
+		"dropped=$(kv dropped "$f") oversize=$(kv oversize "$f")" \
+		"spool_lost=$(kv spool_lost "$f") unacked_at_close=$(kv unacked_at_close "$f")" \
+		"resent=$(kv msgs_resent "$f") connects=$(kv connects "$f")" \
+		"mem_bytes_max=$(kv mem_bytes_max "$f")"
+	[ "$lhs" -eq "$rhs" ]
+}
+
+echo "== 1. the oracle rejects what fluent-bit rejects"
+start_rx oracle --unix "$T/oracle.sock" --out "$T/oracle.out" || exit 1
+timeout 20 $PY - "$T/oracle.sock" <<'EOF'
+import msgpack, socket, sys, time
+p = sys.argv[1]
+et = msgpack.ExtType(0, (1700000000).to_bytes(4, "big") + (5).to_bytes(4, "big"))
+good = ["t", [[et, {"a": 1}]], {"chunk": "c1", "size": 1}]
+bad = [
+    None,                                                     # nil heartbeat
+    {"tag": "t"},                                             # top-level map
+    ["t"],                                                    # 1-element array
+    [1, [[et, {"a": 1}]], {"chunk": "c", "size": 1}],         # non-string tag
+    ["t", 1.5, {"a": 1}, {"chunk": "c"}],                     # float time, Message mode
+    ["t", [[et, {"a": 1}]], {"chunk": 7, "size": 1}],         # non-string chunk
+    ["t", [[msgpack.ExtType(0, b"\xff\xff\xff\xff\x00\x00\x00\x00"), {"a": 1}]],
+     {"chunk": "c", "size": 1}],                              # reserved EventTime
+    ["t", [[msgpack.ExtType(0, b"\x00\x00\x00\x01"), {"a": 1}]],
+     {"chunk": "c", "size": 1}],                              # 4-byte EventTime
+    ["t", [[msgpack.ExtType(1, b"\x00" * 8), {"a": 1}]], {"chunk": "c", "size": 1}],
+    ["t", msgpack.packb([et, {"a": 1}]), None],               # nil options (packed)
+    ["t", [[et, {"a": 1}]], {"chunk": "c", "size": 2}],       # size mismatch
+    ["t", [[et, ["not", "a", "map"]]], {"chunk": "c", "size": 1}],
+    ["t", msgpack.packb([et, {"a": 1}]).decode("latin1"),
+     {"chunk": "c", "size": 1, "compressed": "gzip"}],        # gzip entries as str
+]
+acks = 0
+for i, m in enumerate([good] + bad):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(p)
+    s.sendall(msgpack.packb(m, use_bin_type=True))
+    s.settimeout(2)
+    try:
+        r = s.recv(100)
+    except socket.timeout:
+        r = b""
+    if i == 0:
+        assert msgpack.unpackb(r) == {"ack": "c1"}, r
+    elif r:
+        print("oracle acked bad frame %d: %r" % (i, m)); sys.exit(1)
+    s.close()
+print("oracle: 1 good frame acked, %d bad frames refused" % len(bad))
+EOF
+rc=$?
+sleep 0.2
+stop_rx "$RXPID"
+v=$(kv violations "$T/oracle.stats")
+if [ $rc -eq 0 ] && [ "$v" = 13 ]; then ok "oracle: 13 bad frames flagged, connection closed, no ack"; else fail "oracle (rc=$rc violations=$v)"; fi
+
+echo "== 2. conformance: every mode over unix and TCP"
+n=0
+for tr in unix tcp; do
+	for mode in forward packed gzip; do
+		n=$((n + 1))
+		if [ $tr = unix ]; then
+			addr=(--unix "$T/c$n.sock")
+			spec="forward:unix:$T/c$n.sock"
+		else
+			addr=(--tcp "127.0.0.1:$PORT")
+			spec="forward:tcp:127.0.0.1:$PORT"
+		fi
+		# small reads: every message arrives split over many reads
+		start_rx c$n "${addr[@]}" --out "$T/c$n.out" --read-size 997 || exit 1
+		timeout 30 "$SEND" -o "$spec" -n 3000 --tags 3 --mode $mode --batch-records 100 \
+			--flush-ms 200 >"$T/c$n.send" 2>"$T/c$n.send.err"
+		rc=$?
+		stop_rx "$RXPID"
+		# big reads, small messages, acks held: several messages per read
+		start_rx d$n "${addr[@]}" --out "$T/d$n.out" --stall-ms 300 || exit 1
+		timeout 30 "$SEND" -o "$spec" -n 600 --mode $mode --batch-records 5 --inflight 32 \
+			>"$T/d$n.send" 2>"$T/d$n.send.err"
+		rc2=$?
+		stop_rx "$RXPID"
+		$RX check --out "$T/c$n.out" --ids 0:3000 >"$T/c$n.check"
+		c1=$?
+		$RX check --out "$T/d$n.out" --ids 0:600 >"$T/d$n.check"
+		c2=$?
+		if [ $rc -eq 0 ] && [ $rc2 -eq 0 ] && [ $c1 -eq 0 ] && [ $c2 -eq 0 ] &&
+			[ "$(kv violations "$T/c$n.stats")" = 0 ] &&
+			[ "$(kv violations "$T/d$n.stats")" = 0 ] &&
+			[ "$(kv acked "$T/c$n.send")" = 3000 ] &&
+			[ "$(kv split_msgs "$T/c$n.stats")" -gt 0 ] &&
+			[ "$(kv multi_msg_reads "$T/d$n.stats")" -gt 0 ]; then
+			ok "$tr $mode: 3000+600 records, 0 violations, $(kv split_msgs "$T/c$n.stats") split messages, $(kv multi_msg_reads "$T/d$n.stats") multi-message reads, modes $(kv modes "$T/c$n.stats")"
+		else
+			fail "$tr $mode (send rc=$rc/$rc2 check=$c1/$c2)"
+			cat "$T/c$n.check" "$T/d$n.check" "$T/c$n.stats" "$T/d$n.stats"
+			tail -n 5 "$T/c$n.send.err" "$T/c$n.err" "$T/d$n.err"
+		fi
+	done
+done
+
+# shared_key: right key accepted, wrong key refused (records kept, close times out)
+start_rx sk --tcp "127.0.0.1:$PORT" --out "$T/sk.out" --shared-key 's3cr3t' \
+	--user 'alice:pw' || exit 1
+timeout 30 "$SEND" -o "forward:tcp:127.0.0.1:$PORT" -n 1000 --mode gzip --shared-key s3cr3t \
+	--username alice --password pw >"$T/sk1.send" 2>"$T/sk1.err"
+rc1=$?
+timeout 30 "$SEND" -o "forward:tcp:127.0.0.1:$PORT" -n 10 --shared-key wrong \
+	--backoff-max-ms 200 --close-timeout-ms 1000 >"$T/sk2.send" 2>"$T/sk2.err"
+rc2=$?
+stop_rx "$RXPID"
+if [ $rc1 -eq 0 ] && [ "$(kv acked "$T/sk1.send")" = 1000 ] && [ $rc2 -eq 3 ] &&
+	[ "$(kv acked "$T/sk2.send")" = 0 ] && [ "$(kv handshake_failures "$T/sk2.send")" -gt 0 ] &&
+	[ "$(kv auth_refused "$T/sk.stats")" -gt 0 ] && [ "$(kv violations "$T/sk.stats")" = 0 ]; then
+	ok "shared_key handshake: right key acked 1000, wrong key refused $(kv handshake_failures "$T/sk2.send") times, nothing sent"
+else
+	fail "shared_key (rc=$rc1/$rc2)"
+	cat "$T/sk1.send" "$T/sk2.send" "$T/sk.stats"
+fi
+
+echo "== 3. loss: receiver killed and restarted mid-stream"
+N=20000
+sock="$T/loss.sock"
+# (not under timeout(1), so that cleanup's kill reaches fwd_send itself; it is bounded by
+# its own --close-timeout-ms)
+"$SEND" -o "forward:unix:$sock" -n $N --rate 8000 --batch-records 250 \
+	--flush-ms 200 --backoff-min-ms 50 --backoff-max-ms 400 --close-timeout-ms 20000 \
+	--mode gzip >"$T/loss.send" 2>"$T/loss.send.err" &
+SPID=$!
+PIDS+=("$SPID")
+# die after a few messages (the last one received, written, not acked), then SIGKILL by timer
+for d in 5 9 7; do
+	start_rx loss --unix "$sock" --out "$T/loss.out" --die-after $d || exit 1
+	for _ in $(seq 200); do kill -0 "$RXPID" 2>/dev/null || break; sleep 0.05; done
+	wait "$RXPID" 2>/dev/null
+	sleep 0.3 # receiver down: the sender backs off and retries
+done
+start_rx loss --unix "$sock" --out "$T/loss.out" || exit 1
+sleep 0.4
+kill -9 "$RXPID"
+wait "$RXPID" 2>/dev/null
+sleep 0.3
+start_rx loss --unix "$sock" --out "$T/loss.out" || exit 1
+wait "$SPID"
+rc=$?
+stop_rx "$RXPID"
+$RX check --out "$T/loss.out" --ids 0:$N >"$T/loss.check"
+c=$?
+cat "$T/loss.check"
+if [ $rc -eq 0 ] && [ $c -eq 0 ] && balance "$T/loss.send" &&
+	[ "$(kv acked "$T/loss.send")" = $N ] && [ "$(kv dropped "$T/loss.send")" = 0 ] &&
+	[ "$(kv msgs_resent "$T/loss.send")" -gt 0 ] && ! grep -q VIOLATION "$T/loss.log"; then
+	ok "receiver restarts: all $N records arrived, duplicates only as resent chunks"
+else
+	fail "receiver restarts (send rc=$rc check=$c)"
+	tail -n 5 "$T/loss.send.err"
+fi
+
+echo "== 4. loss: sender SIGKILLed mid-stream, restarted with the same spool"
+sock="$T/spool.sock"
+spool="$T/spool"
+# the receiver acks 6 messages, takes the 7th without acking, and dies
+start_rx sp1 --unix "$sock" --out "$T/spool.out" --die-after 7 || exit 1
+"$SEND" -o "forward:unix:$sock" -n $N --pause-after 12000 --rate 20000 \
+	--batch-records 300 --flush-ms 100 --spool "$spool" --progress "$T/spool.progress" \
+	--backoff-max-ms 300 >"$T/spool1.send" 2>"$T/spool1.err" &
+SPID=$!
+PIDS+=("$SPID")
+for _ in $(seq 200); do
+	[ "$(kv durable "$T/spool.progress")" = 12000 ] && break
+	sleep 0.05
+done
+kill -9 "$SPID"
+wait "$SPID" 2>/dev/null
+files=$(ls "$spool"/*.fwd 2>/dev/null | wc -l)
+acked1=$(kv acked "$T/spool.progress")
+echo "    killed with durable=$(kv durable "$T/spool.progress") acked=$acked1, $files messages in the spool"
+stop_rx "$RXPID"
+start_rx sp2 --unix "$sock" --out "$T/spool.out" || exit 1
+timeout 60 "$SEND" -o "forward:unix:$sock" -n 8000 --first-id 12000 --rate 20000 \
+	--batch-records 300 --flush-ms 100 --spool "$spool" --close-timeout-ms 20000 \
+	>"$T/spool2.send" 2>"$T/spool2.err"
+rc=$?
+stop_rx "$RXPID"
+$RX check --out "$T/spool.out" --ids 0:$N >"$T/spool.check"
+c=$?
+cat "$T/spool.check"
+left=$(ls "$spool"/*.fwd 2>/dev/null | wc -l)
+if [ "$files" -gt 0 ] && [ $rc -eq 0 ] && [ $c -eq 0 ] && balance "$T/spool2.send" &&
+	[ "$(kv recovered "$T/spool2.send")" -gt 0 ] && [ "$left" = 0 ] &&
+	[ "$(kv spool_bytes "$T/spool2.send")" = 0 ]; then
+	ok "SIGKILL + spool: all $N records arrived ($(kv recovered "$T/spool2.send") recovered from the spool), spool empty after acks"
+else
+	fail "SIGKILL + spool (files=$files rc=$rc check=$c left=$left)"
+	tail -n 5 "$T/spool2.err"
+fi
+
+echo "== 5. backpressure"
+Q=$((2 * 1024 * 1024))
+# drop-newest: acks held 2 s while 100000 x ~260-byte records are written
+start_rx bp1 --unix "$T/bp1.sock" --out "$T/bp1.out" --stall-ms 2000 || exit 1
+timeout 60 "$SEND" -o "forward:unix:$T/bp1.sock" -n 100000 --pad 200 --queue-bytes $Q \
+	--policy drop-newest --close-timeout-ms 20000 >"$T/bp1.send" 2>"$T/bp1.err"
+rc=$?
+stop_rx "$RXPID"
+acked=$(kv acked "$T/bp1.send")
+$RX check --out "$T/bp1.out" --ids 0:"$acked" >"$T/bp1.check"
+c=$?
+mx=$(kv mem_bytes_max "$T/bp1.send")
+if [ $rc -eq 0 ] && [ $c -eq 0 ] && balance "$T/bp1.send" && [ "$(kv dropped "$T/bp1.send")" -gt 0 ] &&
+	[ "$mx" -le $Q ]; then
+	ok "drop-newest: kept the first $acked records (ids 0..$((acked - 1)) exactly), dropped $(kv dropped "$T/bp1.send"), mem_bytes_max=$mx <= $Q, VmHWM $(awk '/VmHWM/ {print $2}' "$T/bp1.send") kB"
+else
+	fail "drop-newest (rc=$rc check=$c mem_max=$mx)"
+	cat "$T/bp1.check" "$T/bp1.send"
+fi
+# drop-oldest: same load; the newest records survive
+start_rx bp2 --unix "$T/bp2.sock" --out "$T/bp2.out" --stall-ms 2000 || exit 1
+timeout 60 "$SEND" -o "forward:unix:$T/bp2.sock" -n 100000 --pad 200 --queue-bytes $Q \
+	--policy drop-oldest --close-timeout-ms 20000 >"$T/bp2.send" 2>"$T/bp2.err"
+rc=$?
+stop_rx "$RXPID"
+mx=$(kv mem_bytes_max "$T/bp2.send")
+last=$(awk '{print $4}' "$T/bp2.out" | sort -n | tail -n 1)
+if [ $rc -eq 0 ] && balance "$T/bp2.send" && [ "$(kv dropped "$T/bp2.send")" -gt 0 ] &&
+	[ "$last" = 99999 ] && [ "$mx" -le $Q ] &&
+	[ "$(kv violations "$T/bp2.stats")" = 0 ]; then
+	ok "drop-oldest: newest record 99999 delivered, dropped $(kv dropped "$T/bp2.send") old ones, mem_bytes_max=$mx <= $Q"
+else
+	fail "drop-oldest (rc=$rc last=$last mem_max=$mx)"
+	cat "$T/bp2.send"
+fi
+# block: nothing dropped, the writer waits for the stalled receiver
+start_rx bp3 --unix "$T/bp3.sock" --out "$T/bp3.out" --stall-ms 2000 || exit 1
+t0=$(date +%s%N)
+timeout 60 "$SEND" -o "forward:unix:$T/bp3.sock" -n 30000 --pad 200 --queue-bytes $Q \
+	--policy block --close-timeout-ms 20000 >"$T/bp3.send" 2>"$T/bp3.err"
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+stop_rx "$RXPID"
+$RX check --out "$T/bp3.out" --ids 0:30000 >"$T/bp3.check"
+c=$?
+mx=$(kv mem_bytes_max "$T/bp3.send")
+if [ $rc -eq 0 ] && [ $c -eq 0 ] && [ "$(kv dropped "$T/bp3.send")" = 0 ] && [ $ms -ge 1800 ] &&
+	[ "$mx" -le $Q ]; then
+	ok "block: all 30000 delivered, none dropped, writer blocked (${ms} ms), mem_bytes_max=$mx <= $Q"
+else
+	fail "block (rc=$rc check=$c ms=$ms mem_max=$mx)"
+	cat "$T/bp3.check" "$T/bp3.send"
+fi
+# never acks: 300000 records (~80 MB) through a 4 MiB queue, memory stays bounded
+Q4=$((4 * 1024 * 1024))
+start_rx bp4 --unix "$T/bp4.sock" --no-ack || exit 1
+timeout 60 "$SEND" -o "forward:unix:$T/bp4.sock" -n 300000 --pad 200 --queue-bytes $Q4 \
+	--close-timeout-ms 1000 >"$T/bp4.send" 2>"$T/bp4.err"
+rc=$?
+stop_rx "$RXPID"
+mx=$(kv mem_bytes_max "$T/bp4.send")
+hwm=$(awk '/VmHWM/ {print $2}' "$T/bp4.send")
+if [ $rc -eq 3 ] && balance "$T/bp4.send" && [ "$(kv acked "$T/bp4.send")" = 0 ] &&
+	[ "$mx" -le $Q4 ] && [ "$hwm" -lt 40000 ]; then
+	ok "never-acking receiver: queue held at $mx <= $Q4 bytes, VmHWM ${hwm} kB, dropped $(kv dropped "$T/bp4.send"), close gave up after its timeout"
+else
+	fail "never-acking receiver (rc=$rc mem_max=$mx hwm=$hwm)"
+	cat "$T/bp4.send"
+fi
+
+echo "== 6. close() without a receiver is bounded"
+t0=$(date +%s%N)
+timeout 20 "$SEND" -o "forward:unix:$T/nobody.sock" -n 100 --close-timeout-ms 1500 \
+	>"$T/nobody.send" 2>"$T/nobody.err"
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+t0=$(date +%s%N)
+timeout 20 "$SEND" -o "forward:tcp:192.0.2.1:24224" -n 100 --close-timeout-ms 1500 \
+	>"$T/nobody2.send" 2>"$T/nobody2.err"
+rc2=$?
+ms2=$((($(date +%s%N) - t0) / 1000000))
+if [ $rc -eq 3 ] && [ $rc2 -eq 3 ] && [ $ms -lt 6000 ] && [ $ms2 -lt 6000 ] &&
+	[ "$(kv unacked_at_close "$T/nobody.send")" = 100 ]; then
+	ok "close() gave up after ${ms} ms (unix, no listener) and ${ms2} ms (TCP blackhole), 100 unacked counted"
+else
+	fail "bounded close (rc=$rc/$rc2 ms=$ms/$ms2)"
+fi
+
+echo
+if [ $FAILS -gt 0 ]; then
+	echo "$FAILS forward test(s) failed"
+	exit 1
+fi
+echo "all forward tests passed"
