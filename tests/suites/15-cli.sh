@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Command-line contract and bad input: clear messages, non-zero exits, records kept.
+set -u
+cd "$(dirname "$0")/../.."
+B=${BUILD:-build}
+M=$B/mailtap
+C=$B/mailtap-cat
+Z=../shared/corpus
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fails=0
+ok() { echo "ok   $*"; }
+bad() { echo "FAIL $*"; fails=$((fails + 1)); }
+expect_rc() { # expected-rc description command...
+	local want=$1 what=$2
+	shift 2
+	"$@" >"$T/out" 2>"$T/err"
+	local rc=$?
+	if [ "$rc" -eq "$want" ]; then ok "$what (exit $rc)"; else bad "$what: exit $rc, wanted $want: $(head -c 300 "$T/err")"; fi
+}
+
+expect_rc 1 "no input" $M -w "$T/x"
+expect_rc 1 "unknown option" $M --frobnicate -r $Z/zeek/traces/smtp.pcap
+grep -q "unrecognized option" "$T/err" && ok "unknown option named" || bad "unknown option message"
+expect_rc 1 "bad --ports" $M -r $Z/zeek/traces/smtp.pcap --ports 25,0
+expect_rc 1 "bad --local-nets" $M -r $Z/zeek/traces/smtp.pcap --local-nets 10.0.0.0/33
+expect_rc 1 "unknown output" $M -r $Z/zeek/traces/smtp.pcap -o kafka:x
+expect_rc 2 "missing file" $M -r "$T/nope.pcap" -w "$T/x"
+grep -q "nope.pcap" "$T/err" && ok "missing file named" || bad "missing file message"
+echo "not a pcap" >"$T/junk"
+expect_rc 2 "not a capture" $M -r "$T/junk" -w "$T/x"
+expect_rc 2 "bad filter" $M -r $Z/zeek/traces/smtp.pcap -f "tcp port" -w "$T/x"
+expect_rc 1 "unwritable output" $M -r $Z/zeek/traces/smtp.pcap -w /nonexistent/dir/x
+
+# Truncated capture: the error names the offset; the records before it are written.
+head -c 9000 $Z/zeek/traces/smtp.pcap >"$T/trunc.pcap"
+expect_rc 2 "truncated capture" $M -r "$T/trunc.pcap" -w "$T/trunc.mp"
+grep -q "byte offset" "$T/err" && ok "truncation offset reported" || bad "no offset in: $(cat "$T/err")"
+n=$($C -s conn "$T/trunc.mp" | wc -l)
+[ "$n" -ge 1 ] && ok "records kept after truncation ($n conn)" || bad "no records kept after truncation"
+# The corpus' deliberately corrupt capture.
+expect_rc 2 "corrupt capture" $M -r "$Z/suricata-verify/smtp-to-comma/10.7.29.101_49898-178.63.41.150_25.pcap" -w "$T/c.mp"
+grep -q "after packet 18" "$T/err" && ok "corrupt capture: packet count" || bad "corrupt capture message: $(cat "$T/err")"
+$C "$T/c.mp" >/dev/null && ok "records of corrupt capture readable" || bad "records of corrupt capture"
+
+# stdin, gzip, pcapng, -w - all give the same records as the plain file.
+$M -r $Z/zeek/traces/smtp.pcap --seed 7 -w "$T/a.mp"
+$M -r - --seed 7 -w - <$Z/zeek/traces/smtp.pcap >"$T/b.mp"
+cmp -s "$T/a.mp" "$T/b.mp" && ok "stdin == file" || bad "stdin differs from file"
+gzip -c $Z/zeek/traces/smtp.pcap >"$T/s.pcap.gz"
+$M -r "$T/s.pcap.gz" --seed 7 -w "$T/c.mp"
+cmp -s "$T/a.mp" "$T/c.mp" && ok "gzip file == file" || bad "gzip file differs"
+$M -r - --seed 7 -w "$T/d.mp" <"$T/s.pcap.gz"
+cmp -s "$T/a.mp" "$T/d.mp" && ok "gzip stdin == file" || bad "gzip stdin differs"
+if command -v editcap >/dev/null; then
+	editcap -F pcapng $Z/zeek/traces/smtp.pcap "$T/s.pcapng"
+	$M -r "$T/s.pcapng" --seed 7 -w "$T/e.mp"
+	cmp -s "$T/a.mp" "$T/e.mp" && ok "pcapng == pcap" || bad "pcapng differs"
+fi
+# Deterministic with a seed, different without.
+$M -r $Z/zeek/traces/smtp.pcap --seed 7 -w "$T/f.mp"
+cmp -s "$T/a.mp" "$T/f.mp" && ok "--seed deterministic" || bad "--seed not deterministic"
+# Filter: port 25 only keeps the two mail connections.
+n=$($M -r $Z/zeek/traces/smtp.pcap -f "tcp port 25" | $C -s conn | wc -l)
+[ "$n" -eq 2 ] && ok "filter" || bad "filter gave $n conn records"
+# --ports: nothing on 9999
+n=$($M -r $Z/zeek/traces/smtp.pcap --ports 9999 | $C | wc -l)
+[ "$n" -eq 0 ] && ok "--ports" || bad "--ports 9999 gave $n records"
+
+# mailtap-cat: JSON shape, columns, corrupt and truncated input with offsets.
+$C "$T/a.mp" | head -1 | grep -q '^{"_path":"conn","ts":' && ok "cat JSON shape" || bad "cat JSON shape"
+$C -c uid history <"$T/a.mp" | head -1 | grep -qP '^C\w+\tShAdDaTFf$' && ok "cat -c columns" || bad "cat -c: $($C -c uid history <"$T/a.mp" | head -1)"
+sz=$(stat -c %s "$T/a.mp")
+head -c $((sz - 3)) "$T/a.mp" >"$T/t.mp"
+expect_rc 1 "cat truncated" $C "$T/t.mp"
+grep -q "truncated input: incomplete entry at byte offset" "$T/err" && ok "cat truncation offset" || bad "cat truncation: $(cat "$T/err")"
+[ "$(wc -l <"$T/out")" -ge 1 ] && ok "cat prints what came before" || bad "cat printed nothing"
+printf '\x93\xa4abcd\xc1' >"$T/bad.mp"
+expect_rc 1 "cat corrupt" $C "$T/bad.mp"
+grep -q "byte offset 0" "$T/err" && ok "cat corrupt offset" || bad "cat corrupt: $(cat "$T/err")"
+printf '\x81\xa1a\x01' >"$T/map.mp"
+expect_rc 1 "cat non-entry" $C "$T/map.mp"
+
+echo "cli: $fails failure(s)"
+[ $fails -eq 0 ]
