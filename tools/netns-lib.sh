@@ -136,6 +136,18 @@ nl_port_set() {
 	bpftool map update pinned "$dir/mailtap_ports" key hex $k value hex $v
 }
 
+# nl_ports_list DIR: the ports set in a pinned port map, one line.
+nl_ports_list() {
+	bpftool -j map dump pinned "$1/mailtap_ports" | python3 -c '
+import json, sys
+ports = []
+for e in json.load(sys.stdin):
+    k = e["key"] if isinstance(e["key"], int) else int.from_bytes(bytes(int(x, 16) for x in e["key"]), "little")
+    v = e["value"] if isinstance(e["value"], int) else int.from_bytes(bytes(int(x, 16) for x in e["value"]), "little")
+    ports += [k * 64 + b for b in range(64) if v >> b & 1]
+print(" ".join(map(str, sorted(ports))))'
+}
+
 nl_pin_dir() {
 	local d=/sys/fs/bpf/mailtap-test-$$
 	mkdir -p "$d"
