@@ -438,6 +438,14 @@ static int open_pinned(struct loader *l, const struct loader_opts *o)
 	__u32 prog_id = 0;
 	int err;
 
+	struct stat st;
+
+	if (stat(o->pinned_dir, &st) != 0) {
+		err = -errno;
+		pr_warn("live capture: %s: %s: no pinned maps there; load mailtap.bpf.o with bpftool and pin its maps there first (docs/capture.md)\n",
+			o->pinned_dir, strerror(-err));
+		return err;
+	}
 	err = loader__check_bpffs(o->pinned_dir);
 	if (err)
 		return err;
