@@ -11,7 +11,7 @@ PKGS=(
 	libmsgpack-dev libpcap-dev libssl-dev libcmocka-dev
 	iproute2 tcpreplay tshark tcpdump swaks postfix
 	python3 python3-msgpack python3-scapy
-	libclang-rt-14-dev valgrind
+	libclang-rt-14-dev valgrind bc linux-perf
 )
 
 missing=()

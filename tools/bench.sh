@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# make bench: benchmarks, every figure a ratio to a baseline measured in the same run on the
+# same input. Prints one table and writes build/bench.json.
+#   BENCH_SESSIONS (default 4000), BENCH_ATTACH (bytes, default 120000), BENCH_RUNS (best of, 3)
+#   BENCH_TSHARK=0 to skip tshark; BENCH_QUICK=1 for a tiny input (used by make test).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=${BUILD:-build}
+SESS=${BENCH_SESSIONS:-4000}
+ATT=${BENCH_ATTACH:-120000}
+RUNS=${BENCH_RUNS:-3}
+if [ "${BENCH_QUICK:-0}" = 1 ]; then SESS=60; ATT=5000; RUNS=1; fi
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+JSON=$B/bench.json
+rows=()
+
+now() { date +%s.%N; }
+best_time() { # runs a command RUNS times, prints the best wall time in seconds
+	local best="" t0 t1 d
+	for _ in $(seq "$RUNS"); do
+		t0=$(now)
+		"$@" >/dev/null 2>&1
+		t1=$(now)
+		d=$(echo "$t1 - $t0" | bc -l)
+		if [ -z "$best" ] || [ "$(echo "$d < $best" | bc -l)" = 1 ]; then best=$d; fi
+	done
+	echo "$best"
+}
+row() { rows+=("$1|$2|$3|$4"); printf '%-46s %14s %14s %10s\n' "$1" "$2" "$3" "$4"; }
+
+echo "mailtap benchmarks ($(nproc) cores, $(date -u +%F))"
+$B/tools/gen_smtp_pcap -o "$W/bench.pcap" -n "$SESS" -c 64 -a "$ATT" --seed 7 2>"$W/gen.txt"
+cat "$W/gen.txt"
+SIZE=$(stat -c %s "$W/bench.pcap")
+MB=$(echo "$SIZE / 1000000" | bc -l)
+read -r PKTS _ _ _ < <($B/tools/bench_pcap_loop "$W/bench.pcap")
+printf '%-46s %14s %14s %10s\n' "benchmark" "MB/s" "packets/s" "ratio"
+t_loop=$(best_time $B/tools/bench_pcap_loop "$W/bench.pcap")
+loop_mbs=$(echo "$MB / $t_loop" | bc -l)
+row "libpcap read loop (baseline)" "$(printf %.1f "$loop_mbs")" "$(printf %.0f "$(echo "$PKTS / $t_loop" | bc -l)")" "1.00"
+t_mt=$(best_time $B/mailtap -r "$W/bench.pcap" -w /dev/null)
+row "mailtap -r, records to /dev/null" "$(printf %.1f "$(echo "$MB / $t_mt" | bc -l)")" \
+	"$(printf %.0f "$(echo "$PKTS / $t_mt" | bc -l)")" "$(printf %.2f "$(echo "$t_loop / $t_mt" | bc -l)")"
+if [ "${BENCH_TSHARK:-1}" = 1 ] && command -v tshark >/dev/null && [ "${BENCH_QUICK:-0}" != 1 ]; then
+	t_ts=$(RUNS=1 best_time tshark -r "$W/bench.pcap" -Y smtp)
+	row "tshark -r -Y smtp (mailtap's speed-up)" "$(printf %.1f "$(echo "$MB / $t_ts" | bc -l)")" \
+		"$(printf %.0f "$(echo "$PKTS / $t_ts" | bc -l)")" "x$(printf %.1f "$(echo "$t_ts / $t_mt" | bc -l)")"
+fi
+# Module micro-benchmarks print their own ratio lines.
+for tool in bench_reasm bench_smtp bench_mime bench_fwd; do
+	if [ -x "$B/tools/$tool" ]; then
+		echo "--- $tool"
+		if [ "${BENCH_QUICK:-0}" = 1 ]; then "$B/tools/$tool" --quick || true; else "$B/tools/$tool" || true; fi
+	fi
+done
+if [ -x tools/bench_xdp.sh ] && [ "$(id -u)" = 0 ] && [ "${BENCH_QUICK:-0}" != 1 ]; then
+	echo "--- bench_xdp"
+	BUILD=$B bash tools/bench_xdp.sh || true
+fi
+{
+	echo "{\"input\":{\"sessions\":$SESS,\"bytes\":$SIZE,\"packets\":$PKTS},\"rows\":["
+	first=1
+	for r in "${rows[@]}"; do
+		IFS='|' read -r name mbs pps ratio <<<"$r"
+		[ $first = 1 ] || echo ","
+		first=0
+		printf '{"name":"%s","mb_per_s":"%s","packets_per_s":"%s","ratio":"%s"}' "$name" "$mbs" "$pps" "$ratio"
+	done
+	echo "]}"
+} >"$JSON"
+echo "written $JSON"
