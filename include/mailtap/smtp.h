@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* SMTP analysis with Zeek's semantics (src/analyzer/protocol/smtp + scripts/base/protocols/smtp).
+ *
+ * Three layers, each in its own file:
+ *  - user/smtp.c      the resumable command/reply state machine (pipelining queue, multi-line
+ *                     replies, DATA dot-unstuffing, BDAT chunks, AUTH, STARTTLS, gaps) and the
+ *                     script-level transaction semantics (struct smtp_tx: when a record is
+ *                     written, trans_depth, helo, rcptto, headers, path, ...). No msgpack, no I/O:
+ *                     results leave through struct smtp_cb.
+ *  - user/rec_smtp.c  encodes struct smtp_tx / struct smtp_event with the record builder.
+ *  - user/app_smtp.c  app_smtp_ops (session.h): one parser per connection, message bodies through
+ *                     the MIME parser, one file per MIME entity, records through s->rec.
+ *
+ * Byte feeding follows session.h: feed() returns the bytes consumed; an unfinished command or
+ * reply line is left unconsumed and presented again with the next bytes (at most max_line bytes:
+ * at that size a line is cut, weird "contentline_size_exceeded"). DATA and BDAT contents are
+ * streamed, never buffered, whatever their line lengths. */
+#ifndef MAILTAP_SMTP_H
+#define MAILTAP_SMTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "mailtap/files.h"
+#include "mailtap/mime.h"
+#include "mailtap/session.h"
+#include "mailtap/types.h"
+
+/* Every limit, with its default. Zeek's option names in brackets. */
+struct smtp_limits {
+	uint32_t max_line;	       /* command/reply line bytes (4096; at most SMTP_MAX_UNIT) */
+	uint32_t max_rcptto;	       /* rcptto set size, 0 = no limit (1000) [SMTP::max_rcptto_addresses] */
+	uint32_t max_to;	       /* to set size (1000) [SMTP::max_to_addresses] */
+	uint32_t max_cc;	       /* cc set size (1000) [SMTP::max_cc_addresses] */
+	uint32_t max_path;	       /* path length (1000) [SMTP::max_path_length] */
+	uint32_t max_invalid_tx;       /* invalid transactions before the analyzer is disabled, 0 =
+					* never (25) [SMTP::max_invalid_mail_transactions] */
+	uint32_t max_pending_cmds;     /* pipelined commands awaiting a reply (1000, Zeek's constant) */
+	uint32_t bdat_max_line;	       /* BDAT line length before smtp_bdat_line_too_long (4096)
+					* [SMTP::bdat_max_line_length] */
+	uint32_t max_header_value;     /* bytes kept of a header value in the record (4096) */
+	uint32_t max_fuids;	       /* fuids per record (1000) */
+	uint32_t max_extensions;       /* EHLO keywords kept for server_extensions (64) */
+	uint32_t events_data_max;      /* bytes of a DATA line in an smtp_data event (1024) */
+};
+
+struct smtp_cfg {
+	struct smtp_limits lim;
+	bool mail_transaction_validation; /* [SMTP::mail_transaction_validation] (true) */
+	bool extra_fields;		  /* write the non-Zeek fields of docs/smtp.md (true) */
+	bool events;			  /* produce the smtp_events stream (false) */
+	bool events_show_auth;		  /* smtp_events: show AUTH arguments/answers (false:
+					   * replaced by "***", credentials never leave) */
+	struct mime_limits mime;	  /* the MIME parser's limits */
+	const struct files_cfg *files;	  /* NULL: no file analysis (fuids stay empty) */
+};
+
+/* Fills c with the defaults above (mime limits from mime_limits__default). */
+void smtp_cfg__default(struct smtp_cfg *c);
+
+/* Largest line app_smtp_ops asks the engine to keep (its max_unit). */
+#define SMTP_MAX_UNIT 65536
+
+/* An insertion-ordered set of strings (Zeek set[string] / vector[string]). */
+struct smtp_strset {
+	char **v;
+	uint32_t n, cap;
+	bool present; /* the field exists (Zeek: initialised, may be empty) */
+};
+
+/* One smtp record (Zeek SMTP::Info). Strings are NUL-terminated; NULL means unset. */
+struct smtp_tx {
+	uint64_t ts;
+	unsigned trans_depth;
+	char *helo, *mailfrom;
+	struct smtp_strset rcptto, to, cc;
+	char *date, *from, *reply_to, *msg_id, *in_reply_to, *subject;
+	bool has_x_originating_ip;
+	struct mt_addr x_originating_ip;
+	char *first_received, *second_received, *last_reply;
+	struct mt_addr *path;
+	uint32_t n_path, cap_path;
+	char *user_agent;
+	bool tls;
+	struct smtp_strset fuids;
+
+	/* Beyond Zeek (docs/smtp.md). */
+	char *auth_mechanism;	/* last AUTH mechanism of the session */
+	int auth_success;	/* -1 unknown / no AUTH, 0 failed, 1 succeeded */
+	bool has_size_param;
+	uint64_t size_param;	/* MAIL FROM SIZE= */
+	char *body_param;	/* MAIL FROM BODY= */
+	bool smtputf8;		/* MAIL FROM SMTPUTF8 */
+	bool bdat;		/* message sent with BDAT */
+	bool has_msg_size;
+	uint64_t msg_size;	/* message bytes after dot-unstuffing (DATA) or chunk bytes (BDAT) */
+	uint32_t anomalies;	/* SMTP_ANOM_* seen in the message (smuggling indicators) */
+	struct smtp_strset *server_extensions; /* session's EHLO keywords (not owned) */
+
+	/* Script state (not logged). */
+	bool process_received_from, has_client_activity, process_smtp_headers;
+	unsigned entity_count;
+};
+
+#define SMTP_ANOM_BARE_LF 0x01	     /* bare LF inside DATA */
+#define SMTP_ANOM_BARE_CR 0x02	     /* bare CR inside DATA */
+#define SMTP_ANOM_BAD_EOD 0x04	     /* end of DATA other than CRLF . CRLF */
+#define SMTP_ANOM_NUL 0x08	     /* NUL byte inside DATA */
+
+/* The opt-in event stream (Zeek's SMTP analyzer events). Pointers valid during the call. */
+enum smtp_ev_type {
+	SMTP_EV_REQUEST,    /* command, arg */
+	SMTP_EV_REPLY,	    /* code, cmd, msg, cont_resp */
+	SMTP_EV_DATA,	    /* arg = the DATA line (cut at events_data_max) */
+	SMTP_EV_STARTTLS,   /* - */
+	SMTP_EV_UNEXPECTED, /* msg, detail */
+};
+
+struct smtp_event {
+	enum smtp_ev_type type;
+	uint64_t ts;
+	bool is_orig;
+	const char *cmd;
+	size_t cmd_len;
+	const char *arg; /* request arg / data line / unexpected detail */
+	size_t arg_len;
+	unsigned code;
+	const char *msg; /* reply text / unexpected msg */
+	size_t msg_len;
+	bool cont_resp;
+};
+
+/* Callbacks to the owner (app_smtp.c, or a test). Any may be NULL. */
+struct smtp_cb {
+	void *u;
+	/* A record is complete: write it. tx is freed after the call. */
+	void (*tx)(void *u, const struct smtp_tx *tx);
+	/* source: "SMTP" (analyzer), "SMTP_BDAT" (BDAT helper) or NULL ("-", script weirds). */
+	void (*weird)(void *u, uint64_t ts, const char *name, const char *addl, const char *source);
+	/* Zeek's AnalyzerConfirmation (first command seen). */
+	void (*confirm)(void *u, uint64_t ts);
+	/* 220 reply to STARTTLS: the rest of both streams is TLS. The current feed returns right
+	 * after this reply line; the parser consumes nothing more. */
+	void (*starttls)(void *u, uint64_t ts);
+	/* Opt-in event stream; NULL = off (and no cost). */
+	void (*event)(void *u, const struct smtp_event *ev);
+	/* The message body (after dot-unstuffing, CRLF line ends; BDAT: chunk bytes as sent). */
+	void (*body_begin)(void *u, uint64_t ts, bool is_orig);
+	void (*body_data)(void *u, const uint8_t *buf, size_t len, uint64_t ts);
+	void (*body_gap)(void *u, uint64_t len, uint64_t ts);
+	void (*body_end)(void *u, uint64_t ts);
+};
+
+struct smtp_parser;
+
+/* cfg must outlive the parser. NULL with errno set on failure. */
+struct smtp_parser *smtp_parser__new(const struct smtp_cfg *cfg, const struct smtp_cb *cb,
+				     const struct conn_id *id);
+/* Bytes consumed (0..len) or -errno (sticky). */
+ssize_t smtp_parser__feed(struct smtp_parser *p, enum mt_dir d, const uint8_t *buf, size_t len,
+			  uint64_t ts);
+void smtp_parser__gap(struct smtp_parser *p, enum mt_dir d, uint64_t len, uint64_t ts);
+void smtp_parser__eof(struct smtp_parser *p, enum mt_dir d, uint64_t ts);
+/* Connection end: ends an open message, writes the pending record (Zeek's finalize_smtp). */
+void smtp_parser__end(struct smtp_parser *p, uint64_t ts);
+void smtp_parser__free(struct smtp_parser *p);
+/* True once STARTTLS was accepted (feed() returns the offset right after the 220 reply and
+ * consumes nothing more) or the analyzer was disabled (feed() swallows everything). */
+bool smtp_parser__done(const struct smtp_parser *p);
+
+/* MIME results routed back by the owner (the message's headers make the record's fields). */
+void smtp_parser__entity_begin(struct smtp_parser *p);
+void smtp_parser__entity_end(struct smtp_parser *p);
+void smtp_parser__header(struct smtp_parser *p, const char *name, size_t nlen, const char *value,
+			 size_t vlen, uint64_t ts);
+/* Session-wide entity counter (Zeek smtp_state$mime_depth): the files' depth. */
+unsigned smtp_parser__mime_depth(const struct smtp_parser *p);
+/* The current entity's filename from Content-Disposition/Content-Type (Zeek entities.zeek),
+ * or NULL. */
+const char *smtp_parser__entity_filename(const struct smtp_parser *p);
+/* A file of the current message: its fuid joins the record's fuids (unless tls). */
+void smtp_parser__add_fuid(struct smtp_parser *p, const char *fuid);
+
+/* Zeek script helpers, exported for tests. */
+/* extract_first_email_addr(); writes at most outlen-1 bytes. Returns length or 0 if none. */
+size_t smtp__first_email_addr(const char *s, size_t len, char *out, size_t outlen);
+/* extract_filename_from_content_disposition(); result NUL-terminated. Returns length. */
+size_t smtp__filename_from_header(const char *s, size_t len, char *out, size_t outlen);
+/* extract_ip_addresses(s, check_wrapping): calls fn for each address text in order. */
+void smtp__extract_ips(const char *s, size_t len, bool check_wrapping,
+		       void (*fn)(void *u, const char *ip), void *u);
+
+/* Record encoding (user/rec_smtp.c). */
+struct rec;
+/* One "smtp" record. extra: also the fields beyond Zeek. */
+void rec_smtp__tx(struct rec *r, const char *uid, const struct conn_id *id,
+		  const struct smtp_tx *tx, bool extra);
+/* One "smtp_events" record. */
+void rec_smtp__event(struct rec *r, const char *uid, const struct conn_id *id,
+		     const struct smtp_event *ev);
+
+/* The application parser (user/app_smtp.c); its cfg is a struct smtp_cfg. */
+extern const struct app_parser_ops app_smtp_ops;
+
+#endif

@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* The "smtp" application parser: glues one smtp_parser (user/smtp.c) to its connection. Message
+ * bodies go through a mime_msg (user/mime.c); every MIME entity with body data becomes a file
+ * (user/files.c) whose fuid joins the record; records go out through the session's builder. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mailtap/files.h"
+#include "mailtap/mime.h"
+#include "mailtap/rec.h"
+#include "mailtap/session.h"
+#include "mailtap/smtp.h"
+
+/* Weird names already written for this connection (Zeek's Weird framework logs a name once
+ * per connection). */
+#define APP_SMTP_WEIRD_SLOTS 64
+
+struct app_smtp {
+	struct mt_session *s;
+	const struct smtp_cfg *cfg;
+	struct smtp_parser *p;
+	struct mime_msg *mime;
+	struct mt_file *file; /* the current entity's file */
+	bool is_orig;	      /* direction of the message */
+	uint64_t ts;
+	uint32_t weirds[APP_SMTP_WEIRD_SLOTS];
+	uint32_t n_weirds;
+	uint64_t weirds_dropped; /* repeats not written */
+};
+
+static uint32_t name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	return h;
+}
+
+static void a_weird(struct app_smtp *a, uint64_t ts, const char *name, const char *addl)
+{
+	uint32_t h = name_hash(name);
+
+	for (uint32_t i = 0; i < a->n_weirds; i++)
+		if (a->weirds[i] == h) {
+			a->weirds_dropped++;
+			return;
+		}
+	if (a->n_weirds < APP_SMTP_WEIRD_SLOTS)
+		a->weirds[a->n_weirds++] = h;
+	if (a->s->weird)
+		a->s->weird(a->s, ts, name, addl);
+}
+
+/* ---- smtp_parser callbacks ---- */
+
+static void cb_tx(void *u, const struct smtp_tx *tx)
+{
+	struct app_smtp *a = u;
+
+	if (a->s->rec)
+		rec_smtp__tx(a->s->rec, a->s->uid, a->s->id, tx, a->cfg->extra_fields);
+}
+
+static void cb_weird(void *u, uint64_t ts, const char *name, const char *addl, const char *source)
+{
+	(void)source; /* session.h's weird() has no source argument yet */
+	a_weird(u, ts, name, addl);
+}
+
+static void cb_confirm(void *u, uint64_t ts)
+{
+	struct app_smtp *a = u;
+
+	(void)ts;
+	if (a->s->confirm)
+		a->s->confirm(a->s, "smtp");
+}
+
+static void cb_starttls(void *u, uint64_t ts)
+{
+	struct app_smtp *a = u;
+
+	(void)ts;
+	if (a->s->handoff)
+		a->s->handoff(a->s, "ssl");
+}
+
+static void cb_event(void *u, const struct smtp_event *ev)
+{
+	struct app_smtp *a = u;
+
+	if (a->s->rec)
+		rec_smtp__event(a->s->rec, a->s->uid, a->s->id, ev);
+}
+
+/* ---- MIME callbacks ---- */
+
+static void m_begin(void *u, unsigned depth)
+{
+	struct app_smtp *a = u;
+
+	(void)depth;
+	smtp_parser__entity_begin(a->p);
+}
+
+static void m_header(void *u, unsigned depth, const char *name, size_t nlen, const char *value,
+		     size_t vlen)
+{
+	struct app_smtp *a = u;
+
+	(void)depth;
+	smtp_parser__header(a->p, name, nlen, value, vlen, a->ts);
+}
+
+static void m_headers_done(void *u, const struct mime_entity_info *e)
+{
+	(void)u;
+	(void)e;
+}
+
+static void m_data(void *u, const uint8_t *buf, size_t len)
+{
+	struct app_smtp *a = u;
+
+	if (!len || !a->cfg->files)
+		return;
+	if (!a->file) {
+		const char *fn;
+
+		a->file = files__open(a->s, a->cfg->files, a->ts, "SMTP", a->is_orig,
+				      smtp_parser__mime_depth(a->p));
+		if (!a->file)
+			return;
+		fn = smtp_parser__entity_filename(a->p);
+		if (fn)
+			files__set_filename(a->file, fn, strlen(fn));
+		smtp_parser__add_fuid(a->p, files__fuid(a->file));
+	}
+	files__data(a->file, buf, len, a->ts);
+}
+
+static void m_gap(void *u, uint64_t len)
+{
+	struct app_smtp *a = u;
+
+	if (a->file)
+		files__gap(a->file, len, a->ts);
+}
+
+static void m_end(void *u)
+{
+	struct app_smtp *a = u;
+
+	if (a->file) {
+		files__close(a->file, a->ts);
+		a->file = NULL;
+	}
+	smtp_parser__entity_end(a->p);
+}
+
+static void m_weird(void *u, const char *name, const char *addl)
+{
+	struct app_smtp *a = u;
+
+	a_weird(a, a->ts, name, addl);
+}
+
+static const struct mime_cb mime_cbs = {
+	.begin = m_begin,
+	.header = m_header,
+	.headers_done = m_headers_done,
+	.data = m_data,
+	.gap = m_gap,
+	.end = m_end,
+	.weird = m_weird,
+};
+
+/* ---- message bodies ---- */
+
+static void cb_body_begin(void *u, uint64_t ts, bool is_orig)
+{
+	struct app_smtp *a = u;
+	struct mime_cb cb = mime_cbs;
+
+	a->ts = ts;
+	a->is_orig = is_orig;
+	if (a->mime)
+		return;
+	cb.u = a;
+	a->mime = mime_msg__new(&cb, &a->cfg->mime);
+}
+
+static void cb_body_data(void *u, const uint8_t *buf, size_t len, uint64_t ts)
+{
+	struct app_smtp *a = u;
+
+	a->ts = ts;
+	if (a->mime && mime_msg__feed(a->mime, buf, len) < 0) {
+		/* The MIME parser gave up on this message: end it, keep the SMTP side going. */
+		a_weird(a, ts, "mime_parser_failed", NULL);
+		mime_msg__end(a->mime);
+		mime_msg__free(a->mime);
+		a->mime = NULL;
+	}
+}
+
+static void cb_body_gap(void *u, uint64_t len, uint64_t ts)
+{
+	struct app_smtp *a = u;
+
+	a->ts = ts;
+	if (a->mime)
+		mime_msg__gap(a->mime, len);
+}
+
+static void cb_body_end(void *u, uint64_t ts)
+{
+	struct app_smtp *a = u;
+
+	a->ts = ts;
+	if (!a->mime)
+		return;
+	mime_msg__end(a->mime);
+	mime_msg__free(a->mime);
+	a->mime = NULL;
+	if (a->file) { /* an entity the MIME parser did not end */
+		files__close(a->file, ts);
+		a->file = NULL;
+	}
+}
+
+/* ---- app_parser_ops ---- */
+
+static void *app_new(struct mt_session *s, const void *cfgp)
+{
+	static struct smtp_cfg defaults;
+	static bool have_defaults;
+	const struct smtp_cfg *cfg = cfgp;
+	struct smtp_cb cb = {
+		.tx = cb_tx,
+		.weird = cb_weird,
+		.confirm = cb_confirm,
+		.starttls = cb_starttls,
+		.body_begin = cb_body_begin,
+		.body_data = cb_body_data,
+		.body_gap = cb_body_gap,
+		.body_end = cb_body_end,
+	};
+	struct app_smtp *a;
+
+	if (!cfg) {
+		if (!have_defaults) {
+			smtp_cfg__default(&defaults);
+			have_defaults = true;
+		}
+		cfg = &defaults;
+	}
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	a->s = s;
+	a->cfg = cfg;
+	cb.u = a;
+	if (cfg->events)
+		cb.event = cb_event;
+	a->p = smtp_parser__new(cfg, &cb, s->id);
+	if (!a->p) {
+		int err = errno;
+
+		free(a);
+		errno = err;
+		return NULL;
+	}
+	return a;
+}
+
+static ssize_t app_feed(void *pa, enum mt_dir d, const uint8_t *buf, size_t len, uint64_t ts)
+{
+	struct app_smtp *a = pa;
+
+	a->ts = ts;
+	return smtp_parser__feed(a->p, d, buf, len, ts);
+}
+
+static void app_gap(void *pa, enum mt_dir d, uint64_t len, uint64_t ts)
+{
+	struct app_smtp *a = pa;
+
+	a->ts = ts;
+	smtp_parser__gap(a->p, d, len, ts);
+}
+
+static void app_eof(void *pa, enum mt_dir d, uint64_t ts)
+{
+	struct app_smtp *a = pa;
+
+	a->ts = ts;
+	smtp_parser__eof(a->p, d, ts);
+}
+
+static void app_end(void *pa, uint64_t ts)
+{
+	struct app_smtp *a = pa;
+
+	a->ts = ts;
+	smtp_parser__end(a->p, ts);
+}
+
+static void app_free(void *pa)
+{
+	struct app_smtp *a = pa;
+
+	if (!a)
+		return;
+	if (a->mime)
+		mime_msg__free(a->mime);
+	if (a->file)
+		files__close(a->file, a->ts);
+	smtp_parser__free(a->p);
+	free(a);
+}
+
+const struct app_parser_ops app_smtp_ops = {
+	.name = "smtp",
+	.max_unit = SMTP_MAX_UNIT,
+	.new = app_new,
+	.feed = app_feed,
+	.gap = app_gap,
+	.eof = app_eof,
+	.end = app_end,
+	.free = app_free,
+};

@@ -1,0 +1,2126 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* SMTP: Zeek's SMTP analyzer state machine (SMTP.cc, BDAT.cc, ContentLine line framing) and
+ * the transaction semantics of Zeek's scripts (smtp/main.zeek, entities.zeek, files.zeek),
+ * rewritten as a resumable byte parser. Results leave through struct smtp_cb; no msgpack.
+ *
+ * Line framing is Zeek's ContentLine: CRLF, a bare LF and a bare CR all end a line; an LF right
+ * after a CR that ended a line is skipped. Command and reply lines are processed straight from
+ * the caller's buffer; only a line split across feeds is copied (at most max_line bytes).
+ * DATA contents are streamed line by line to body_data() with CRLF line ends, dot-unstuffed;
+ * BDAT chunk bytes are streamed as sent. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "mailtap/smtp.h"
+
+/* Commands, as Zeek's SMTP_cmd.def (order matters: ParseCmd accepts every word from EHLO on). */
+#define SMTP_CMDS(X)                                                                           \
+	X(EHLO) X(HELO) X(MAIL) X(RCPT) X(DATA) X(QUIT) X(RSET) X(VRFY) X(EXPN) X(HELP) X(NOOP) \
+	X(STARTTLS) X(X_ANONYMOUSTLS) X(CONN_ESTABLISHMENT) X(END_OF_DATA) X(SEND) X(SOML)     \
+	X(SAML) X(TURN) X(BDAT) X(ETRN) X(AUTH) X(AUTH_ANSWER) X(LAST)
+
+#define X_ENUM(c) CMD_##c,
+#define X_NAME(c) #c,
+enum smtp_cmd { SMTP_CMDS(X_ENUM) };
+static const char *const cmd_word[] = { SMTP_CMDS(X_NAME) };
+static const char unknown_cmd[] = "(UNKNOWN)";
+
+static const char *cmd_name(int code)
+{
+	return code >= 0 && code <= CMD_LAST ? cmd_word[code] : unknown_cmd;
+}
+
+/* Zeek's SMTP_State; the state is updated on every command and reply. */
+enum smtp_state {
+	ST_CONNECTED,	  /* before the opening message */
+	ST_INITIATED,	  /* after opening message 220, EHLO/HELO expected */
+	ST_NOT_AVAILABLE, /* after opening message 554, etc. */
+	ST_READY,	  /* after EHLO/HELO and reply 250 */
+	ST_MAIL_OK,	  /* after MAIL/SEND/SOML/SAML and 250, RCPT expected */
+	ST_RCPT_OK,	  /* after one successful RCPT, DATA or more RCPT expected */
+	ST_IN_DATA,	  /* after DATA */
+	ST_AFTER_DATA,	  /* after . and before reply */
+	ST_IN_AUTH,	  /* after AUTH and 334 */
+	ST_IN_TLS,	  /* after STARTTLS/X-ANONYMOUSTLS and 220 */
+	ST_QUIT,	  /* after QUIT */
+	ST_AFTER_GAP,	  /* after a gap is detected */
+	ST_GAP_RECOVERY,  /* after the first reply after a gap */
+	ST_IN_BDAT,	  /* receiving BDAT chunks */
+};
+
+/* How a line ended. */
+enum eol { EOL_NONE, EOL_CRLF, EOL_LF, EOL_CR };
+
+struct dir_state {
+	char *lbuf;	  /* partial line carried across feeds (max_line bytes) */
+	uint32_t lbuf_len;
+	bool skip_lf;	  /* the last line ended with a bare CR: skip one LF */
+	bool cr_pending;  /* DATA: that CR is not known yet to be part of CRLF */
+	uint64_t off;	  /* stream offset (bytes seen + gaps), Zeek's seq */
+};
+
+struct smtp_parser {
+	const struct smtp_cfg *cfg;
+	const struct smtp_limits *lim;
+	struct smtp_cb cb;
+	const struct conn_id *id;
+	uint64_t ts;
+	int err;
+	bool done;     /* TLS or disabled: nothing more is parsed */
+	bool disabled; /* Zeek disable_analyzer() */
+
+	/* Analyzer state (SMTP.cc). */
+	int state;
+	bool orig_is_sender;
+	int last_replied_cmd, first_cmd, pending_reply;
+	int *q; /* pending_cmd_q: ring buffer */
+	uint32_t q_head, q_n, q_cap;
+	bool in_mail; /* Zeek's mail != nullptr */
+	bool reply_first_line;
+	struct dir_state dir[2];
+
+	/* DATA streaming (sender side). */
+	bool d_bol;	     /* at the beginning of a line */
+	bool d_dot;	     /* a leading '.' was seen on this line */
+	bool d_line_has;     /* the line has content beyond the dot */
+	enum eol d_prev_eol; /* how the previous DATA line ended */
+	bool d_eod_cr;	     /* the "." line ended with CR: check for the LF */
+	char *ev_line;	     /* smtp_data event: the line so far (events only) */
+	uint32_t ev_len;
+
+	/* BDAT (BDAT.cc). */
+	bool bdat;
+	bool bdat_last;
+	uint64_t bdat_remaining;
+	uint64_t bdat_line; /* bytes of the current chunk line */
+	bool bdat_cr;	    /* last chunk byte was CR */
+
+	/* Script state (SMTP::State). */
+	struct smtp_tx *tx; /* c$smtp */
+	bool have_state;    /* c$smtp_state */
+	char *helo;
+	unsigned messages_transferred;
+	bool trans_mail_from_seen, trans_rcpt_to_seen, bdat_last_observed;
+	unsigned invalid_transactions;
+	bool analyzer_id; /* confirmation seen */
+	unsigned mime_depth;
+	bool has_entity;
+	char *entity_filename;
+
+	/* Beyond Zeek. */
+	char *auth_mech;
+	int auth_success;
+	struct smtp_strset exts;
+	uint64_t msg_bytes;
+	uint32_t msg_anom;
+	bool msg_bdat;
+};
+
+/* ---- small helpers ---- */
+
+static char *dupn(const char *s, size_t n)
+{
+	char *d = malloc(n + 1);
+
+	if (!d)
+		return NULL;
+	memcpy(d, s, n);
+	d[n] = 0;
+	return d;
+}
+
+static void set_str(char **dst, const char *s, size_t n)
+{
+	free(*dst);
+	*dst = dupn(s, n);
+}
+
+static bool strset_has(const struct smtp_strset *set, const char *s, size_t n)
+{
+	for (uint32_t i = 0; i < set->n; i++)
+		if (strlen(set->v[i]) == n && !memcmp(set->v[i], s, n))
+			return true;
+	return false;
+}
+
+/* Adds s unless present. 0 or -ENOMEM. */
+static int strset_add(struct smtp_strset *set, const char *s, size_t n)
+{
+	char **nv;
+	char *d;
+
+	set->present = true;
+	if (strset_has(set, s, n))
+		return 0;
+	if (set->n == set->cap) {
+		uint32_t cap = set->cap ? set->cap * 2 : 4;
+
+		nv = realloc(set->v, cap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		set->v = nv;
+		set->cap = cap;
+	}
+	d = dupn(s, n);
+	if (!d)
+		return -ENOMEM;
+	set->v[set->n++] = d;
+	return 0;
+}
+
+static void strset_free(struct smtp_strset *set)
+{
+	for (uint32_t i = 0; i < set->n; i++)
+		free(set->v[i]);
+	free(set->v);
+	memset(set, 0, sizeof(*set));
+}
+
+static bool ci_prefix(const char *s, size_t n, const char *pfx)
+{
+	size_t l = strlen(pfx);
+
+	return n >= l && !strncasecmp(s, pfx, l);
+}
+
+static bool ci_eq(const char *s, size_t n, const char *w)
+{
+	return strlen(w) == n && !strncasecmp(s, w, n);
+}
+
+static bool is_blank(int c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* ---- callbacks ---- */
+
+static void weird(struct smtp_parser *p, const char *name, const char *addl, const char *source)
+{
+	if (p->cb.weird)
+		p->cb.weird(p->cb.u, p->ts, name, addl, source);
+}
+
+static void event(struct smtp_parser *p, struct smtp_event *ev)
+{
+	ev->ts = p->ts;
+	p->cb.event(p->cb.u, ev);
+}
+
+/* Zeek's Unexpected(): an smtp_unexpected event. */
+static void unexpected(struct smtp_parser *p, bool is_sender, const char *msg, const char *detail,
+		       size_t dlen)
+{
+	struct smtp_event ev = { .type = SMTP_EV_UNEXPECTED };
+
+	if (!p->cb.event)
+		return;
+	ev.is_orig = p->orig_is_sender ? is_sender : !is_sender;
+	ev.msg = msg;
+	ev.msg_len = strlen(msg);
+	ev.arg = detail;
+	ev.arg_len = dlen;
+	event(p, &ev);
+}
+
+static void unexpected_cmd(struct smtp_parser *p, int cmd, int reply)
+{
+	char buf[128];
+	int n;
+
+	if (!p->cb.event)
+		return;
+	n = snprintf(buf, sizeof(buf), "%s reply = %d state = %d", cmd_name(cmd), reply, p->state);
+	unexpected(p, true, "unexpected command", buf, (size_t)n);
+}
+
+static void unexpected_reply(struct smtp_parser *p, int cmd, int reply)
+{
+	char buf[128];
+	int n;
+
+	if (!p->cb.event)
+		return;
+	n = snprintf(buf, sizeof(buf), "%d state = %d, last command = %s", reply, p->state,
+		     cmd_name(cmd));
+	unexpected(p, true, "unexpected reply", buf, (size_t)n);
+}
+
+/* ---- records (main.zeek) ---- */
+
+static void tx_free(struct smtp_tx *tx)
+{
+	if (!tx)
+		return;
+	free(tx->helo);
+	free(tx->mailfrom);
+	strset_free(&tx->rcptto);
+	strset_free(&tx->to);
+	strset_free(&tx->cc);
+	free(tx->date);
+	free(tx->from);
+	free(tx->reply_to);
+	free(tx->msg_id);
+	free(tx->in_reply_to);
+	free(tx->subject);
+	free(tx->first_received);
+	free(tx->second_received);
+	free(tx->last_reply);
+	free(tx->path);
+	free(tx->user_agent);
+	strset_free(&tx->fuids);
+	free(tx->auth_mechanism);
+	free(tx->body_param);
+	free(tx);
+}
+
+static int path_add(struct smtp_tx *tx, const struct mt_addr *a)
+{
+	if (tx->n_path == tx->cap_path) {
+		uint32_t cap = tx->cap_path ? tx->cap_path * 2 : 4;
+		struct mt_addr *np = realloc(tx->path, cap * sizeof(*np));
+
+		if (!np)
+			return -ENOMEM;
+		tx->path = np;
+		tx->cap_path = cap;
+	}
+	tx->path[tx->n_path++] = *a;
+	return 0;
+}
+
+/* new_smtp_log() */
+static struct smtp_tx *new_tx(struct smtp_parser *p)
+{
+	struct smtp_tx *tx = calloc(1, sizeof(*tx));
+
+	if (!tx) {
+		p->err = -ENOMEM;
+		return NULL;
+	}
+	tx->ts = p->ts;
+	tx->trans_depth = p->messages_transferred + 1;
+	if (p->helo)
+		tx->helo = strdup(p->helo);
+	tx->path = NULL;
+	path_add(tx, &p->id->resp_h);
+	path_add(tx, &p->id->orig_h);
+	tx->process_received_from = true;
+	tx->process_smtp_headers = true;
+	tx->auth_success = -1;
+	return tx;
+}
+
+/* set_smtp_session() */
+static void set_session(struct smtp_parser *p)
+{
+	p->have_state = true;
+	if (!p->tx)
+		p->tx = new_tx(p);
+}
+
+static void write_tx(struct smtp_parser *p, struct smtp_tx *tx)
+{
+	if (p->auth_mech)
+		tx->auth_mechanism = strdup(p->auth_mech);
+	tx->auth_success = p->auth_mech ? p->auth_success : -1;
+	tx->server_extensions = &p->exts;
+	if (p->cb.tx)
+		p->cb.tx(p->cb.u, tx);
+}
+
+/* smtp_message(): write the record if the client did something, start a new one. */
+static void smtp_message(struct smtp_parser *p)
+{
+	if (p->tx && p->tx->has_client_activity) {
+		write_tx(p, p->tx);
+		tx_free(p->tx);
+		p->tx = new_tx(p);
+	}
+}
+
+/* Zeek's mail_transaction_invalid(). */
+static void end_data(struct smtp_parser *p);
+
+static void tx_invalid(struct smtp_parser *p, const char *addl)
+{
+	char buf[64];
+
+	weird(p, "smtp_mail_transaction_invalid", addl, "SMTP");
+	p->invalid_transactions++;
+	if (p->lim->max_invalid_tx > 0 && p->invalid_transactions > p->lim->max_invalid_tx &&
+	    p->analyzer_id) {
+		snprintf(buf, sizeof(buf), "%u > %u", p->invalid_transactions,
+			 p->lim->max_invalid_tx);
+		weird(p, "smtp_excessive_invalid_mail_transactions", buf, "SMTP");
+		/* disable_analyzer(): Done() ends an open message. */
+		p->disabled = p->done = true;
+		p->analyzer_id = false;
+		if (p->in_mail)
+			end_data(p);
+	}
+}
+
+/* ---- Zeek script helpers (base/utils/email.zeek, addrs.zeek, files.zeek) ---- */
+
+static bool in_set(int c, const char *set)
+{
+	return c && strchr(set, c) != NULL;
+}
+
+/* One match of /(^|[<,:[:blank:]])[^<,:[:blank:]@]+"@"[^>,;[:blank:]]+([>,;[:blank:]]|$)/
+ * at t (find_all() tries every offset, where ^ matches too). Returns its length or 0. */
+static size_t email_match(const char *s, size_t len, size_t t)
+{
+	size_t i = t, j;
+
+	if (in_set(s[i], "<,: \t"))
+		i++;
+	j = i;
+	while (j < len && !in_set(s[j], "<,: \t@"))
+		j++;
+	if (j == i || j >= len || s[j] != '@')
+		return 0;
+	i = ++j;
+	while (j < len && !in_set(s[j], ">,; \t"))
+		j++;
+	if (j == i)
+		return 0;
+	if (j < len)
+		j++; /* the terminator */
+	return j - t;
+}
+
+/* Calls fn for each address of extract_email_addrs_vec() (cleaned of [<>,:;[:blank:]]). */
+static void each_email(const char *s, size_t len, void (*fn)(void *u, const char *a, size_t n),
+		       void *u)
+{
+	char buf[1024];
+
+	for (size_t t = 0; t < len; t++) {
+		size_t m = email_match(s, len, t), k = 0;
+
+		if (!m)
+			continue;
+		for (size_t i = t; i < t + m && k < sizeof(buf); i++)
+			if (!in_set(s[i], "<>,:; \t"))
+				buf[k++] = s[i];
+		fn(u, buf, k);
+		t += m - 1;
+	}
+}
+
+struct first_ctx {
+	char *out;
+	size_t outlen, n;
+	bool got;
+};
+
+static void first_cb(void *u, const char *a, size_t n)
+{
+	struct first_ctx *c = u;
+
+	if (c->got)
+		return;
+	c->got = true;
+	if (n >= c->outlen)
+		n = c->outlen - 1;
+	memcpy(c->out, a, n);
+	c->out[n] = 0;
+	c->n = n;
+}
+
+size_t smtp__first_email_addr(const char *s, size_t len, char *out, size_t outlen)
+{
+	struct first_ctx c = { .out = out, .outlen = outlen };
+
+	if (!outlen)
+		return 0;
+	out[0] = 0;
+	each_email(s, len, first_cb, &c);
+	return c.n;
+}
+
+/* The IP address regex of addrs.zeek, as a POSIX ERE (leftmost-longest, like Zeek's). */
+static regex_t ip_re;
+static int ip_re_ok;
+static pthread_once_t ip_re_once = PTHREAD_ONCE_INIT;
+
+static void append(char *buf, size_t cap, size_t *o, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void append(char *buf, size_t cap, size_t *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*o >= cap)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *o, cap - *o, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*o += (size_t)n;
+}
+
+static void ip_re_init(void)
+{
+	static char pat[8192];
+	char v4[512];
+	const char *D = "([0-9]{1}|[0-9]{2}|0[0-9]{2}|1[0-9]{2}|2[0-4][0-9]|25[0-5])";
+	const char *H = "[0-9A-Fa-f]{1,4}";
+	size_t o = 0, ov = 0;
+	int n;
+
+	append(v4, sizeof(v4), &ov, "%s\\.%s\\.%s\\.%s", D, D, D, D);
+	/* ipv4_addr_regex | ipv6_8hex_regex | ipv6_compressed_hex_regex | ipv6_hex4dec_regex |
+	 * ipv6_compressed_hex4dec_regex */
+	append(pat, sizeof(pat), &o, "%s|(%s:){7}%s", v4, H, H);
+	append(pat, sizeof(pat), &o, "|::(%s(:%s){0,6})?", H, H);
+	for (n = 1; n <= 6; n++)
+		append(pat, sizeof(pat), &o, "|%s(:%s){%d}::(%s(:%s){0,%d})?", H, H, n - 1, H, H,
+		       6 - n);
+	append(pat, sizeof(pat), &o, "|%s(:%s){6}::", H, H);
+	append(pat, sizeof(pat), &o, "|(%s:){6}%s", H, v4);
+	append(pat, sizeof(pat), &o, "|::(%s(:%s){0,4})?%s", H, H, v4);
+	for (n = 1; n <= 4; n++)
+		append(pat, sizeof(pat), &o, "|%s(:%s){%d}::(%s(:%s){0,%d})?%s", H, H, n - 1, H, H,
+		       4 - n, v4);
+	append(pat, sizeof(pat), &o, "|%s(:%s){4}::%s", H, H, v4);
+	ip_re_ok = o < sizeof(pat) && regcomp(&ip_re, pat, REG_EXTENDED) == 0;
+}
+
+/* Zeek's is_valid_ip(): IPv6 through inet_pton, IPv4 parsed leniently (leading zeros are
+ * fine, "%d.%d.%d.%d" each 0..255); ip is rewritten in canonical form. */
+static bool valid_ip(char *ip, size_t cap)
+{
+	uint8_t b[16];
+	int a[4], n = 0;
+
+	if (strchr(ip, ':'))
+		return inet_pton(AF_INET6, ip, b) == 1;
+	if (sscanf(ip, "%d.%d.%d.%d%n", &a[0], &a[1], &a[2], &a[3], &n) != 4 || ip[n])
+		return false;
+	for (int i = 0; i < 4; i++)
+		if (a[i] < 0 || a[i] > 255)
+			return false;
+	snprintf(ip, cap, "%d.%d.%d.%d", a[0], a[1], a[2], a[3]);
+	return true;
+}
+
+void smtp__extract_ips(const char *s, size_t len, bool check_wrapping,
+		       void (*fn)(void *u, const char *ip), void *u)
+{
+	char *str, ip[64];
+	regmatch_t m[1];
+	size_t pos = 0, prev_end = 0;
+	struct {
+		size_t so, eo;
+	} cur = { 0, 0 };
+	bool have = false;
+
+	pthread_once(&ip_re_once, ip_re_init);
+	if (!ip_re_ok || !(str = dupn(s, len)))
+		return;
+	/* split_string_all(): parts alternate text, match, text, ...; for each match look at
+	 * the last character of the text before it and the first of the text after it. */
+	for (;;) {
+		bool found = pos <= len && regexec(&ip_re, str + pos, 1, m, pos ? REG_NOTBOL : 0) == 0 &&
+			     m[0].rm_eo > m[0].rm_so;
+		size_t next_so = found ? pos + (size_t)m[0].rm_so : len;
+
+		if (have) {
+			size_t n = cur.eo - cur.so;
+			/* p1 = str[prev_end, cur.so), p3 = str[cur.eo, next_so) */
+			bool p1e = cur.so == prev_end, p3e = next_so == cur.eo;
+			char a = p1e ? 0 : str[cur.so - 1], z = p3e ? 0 : str[cur.eo];
+
+			if (n < sizeof(ip)) {
+				memcpy(ip, str + cur.so, n);
+				ip[n] = 0;
+				if (valid_ip(ip, sizeof(ip)) &&
+				    (!check_wrapping || (p1e && p3e) || (a == '[' && z == ']') ||
+				     (a == '(' && z == ')') || (a == '{' && z == '}') ||
+				     (a == ' ' && z == ' ')))
+					fn(u, ip);
+			}
+			prev_end = cur.eo;
+		}
+		if (!found)
+			break;
+		cur.so = next_so;
+		cur.eo = pos + (size_t)m[0].rm_eo;
+		have = true;
+		pos = cur.eo;
+	}
+	free(str);
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* [a-zA-Z0-9\!#$%&+-^_`{}~] of files.zeek (note the range '+'..'^'). */
+static bool cd_class(int c)
+{
+	return isalnum(c) || in_set(c, "!#$%&_`{}~") || (c >= '+' && c <= '^');
+}
+
+size_t smtp__filename_from_header(const char *s, size_t len, char *out, size_t outlen)
+{
+	size_t start = len, i, j, n, k;
+	bool found = false;
+
+	if (!outlen)
+		return 0;
+	/* sub(/^.*name[[:blank:]]*\*?=[[:blank:]]*\/, ""): the longest match ends after the last
+	 * occurrence. */
+	for (i = 0; i + 4 <= len; i++) {
+		if (strncasecmp(s + i, "name", 4))
+			continue;
+		j = i + 4;
+		while (j < len && is_blank(s[j]))
+			j++;
+		if (j < len && s[j] == '*')
+			j++;
+		if (j >= len || s[j] != '=')
+			continue;
+		j++;
+		while (j < len && is_blank(s[j]))
+			j++;
+		if (!found || j > start)
+			start = j;
+		found = true;
+	}
+	if (!found)
+		start = 0;
+	s += start;
+	len -= start;
+	/* Quotes: the text between the first and the second quote. */
+	if (len && s[0] == '"') {
+		const char *q = memchr(s + 1, '"', len - 1);
+
+		n = q ? (size_t)(q - s - 1) : len - 1;
+		s += 1;
+		len = n;
+	}
+	/* RFC 2231 charset'lang' prefix: sub(/^.+'.*'/, "") removes through the last quote. */
+	for (i = 0; i < len && cd_class((unsigned char)s[i]); i++)
+		;
+	if (i > 0 && i < len && s[i] == '\'') {
+		for (j = i + 1; j < len && cd_class((unsigned char)s[j]); j++)
+			;
+		if (j < len && s[j] == '\'') {
+			size_t last = j;
+
+			for (k = j; k < len; k++)
+				if (s[k] == '\'')
+					last = k;
+			s += last + 1;
+			len -= last + 1;
+		}
+	}
+	/* unescape_URI() */
+	for (i = 0, n = 0; i < len && n + 1 < outlen; i++) {
+		if (s[i] == '%' && i + 2 < len + 0 && hexval((unsigned char)s[i + 1]) >= 0 &&
+		    hexval((unsigned char)s[i + 2]) >= 0) {
+			out[n++] = (char)(hexval((unsigned char)s[i + 1]) * 16 +
+					  hexval((unsigned char)s[i + 2]));
+			i += 2;
+		} else {
+			out[n++] = s[i];
+		}
+	}
+	out[n] = 0;
+	return n;
+}
+
+/* ---- script event handlers ---- */
+
+struct addr_ctx {
+	struct smtp_parser *p;
+	struct smtp_strset *set;
+	uint32_t max;
+	const char *weird;
+	bool stop;
+};
+
+static void rcpt_cb(void *u, const char *a, size_t n)
+{
+	struct addr_ctx *c = u;
+	char buf[1024];
+	size_t k = 0;
+
+	if (c->stop)
+		return;
+	if (c->max && c->set->n >= c->max) {
+		weird(c->p, c->weird, NULL, NULL);
+		c->stop = true;
+		return;
+	}
+	/* gsub(/ORCPT=rfc822;?/, "") */
+	for (size_t i = 0; i < n && k < sizeof(buf);) {
+		if (n - i >= 12 && !memcmp(a + i, "ORCPT=rfc822", 12)) {
+			i += 12;
+			if (i < n && a[i] == ';')
+				i++;
+			continue;
+		}
+		buf[k++] = a[i++];
+	}
+	strset_add(c->set, buf, k);
+}
+
+/* Extra fields: MAIL FROM parameters. */
+static void mail_params(struct smtp_tx *tx, const char *a, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t s, e;
+
+		while (i < n && is_blank(a[i]))
+			i++;
+		s = i;
+		while (i < n && !is_blank(a[i]))
+			i++;
+		e = i;
+		if (ci_prefix(a + s, e - s, "SIZE=")) {
+			uint64_t v = 0;
+			size_t k;
+
+			for (k = s + 5; k < e && isdigit((unsigned char)a[k]) && v < UINT64_MAX / 10;
+			     k++)
+				v = v * 10 + (uint64_t)(a[k] - '0');
+			tx->has_size_param = true;
+			tx->size_param = v;
+		} else if (ci_prefix(a + s, e - s, "BODY=")) {
+			set_str(&tx->body_param, a + s + 5, e - s - 5);
+		} else if (ci_eq(a + s, e - s, "SMTPUTF8")) {
+			tx->smtputf8 = true;
+		}
+	}
+}
+
+static bool ends_with(const char *s, size_t n, const char *suf)
+{
+	size_t l = strlen(suf);
+
+	return n >= l && !memcmp(s + n - l, suf, l);
+}
+
+/* event smtp_request (main.zeek). cmd is upper case. */
+static void script_request(struct smtp_parser *p, const char *cmd, size_t clen, const char *arg,
+			   size_t alen)
+{
+	struct smtp_tx *tx;
+
+	set_session(p);
+	tx = p->tx;
+	if (!tx)
+		return;
+	if (ci_eq(cmd, clen, "HELO") || ci_eq(cmd, clen, "EHLO")) {
+		set_str(&p->helo, arg, alen);
+		set_str(&tx->helo, arg, alen);
+	} else if (ci_eq(cmd, clen, "RCPT") && ci_prefix(arg, alen, "TO:")) {
+		struct addr_ctx c = { p, &tx->rcptto, p->lim->max_rcptto,
+				      "smtp_too_many_rcptto_addresses", false };
+
+		tx->rcptto.present = true;
+		each_email(arg, alen, rcpt_cb, &c);
+		tx->has_client_activity = true;
+		p->trans_rcpt_to_seen = true;
+		if (p->cfg->mail_transaction_validation && !p->trans_mail_from_seen)
+			tx_invalid(p, "rcpt to missing mail from");
+	} else if (ci_eq(cmd, clen, "MAIL") && ci_prefix(arg, alen, "FROM:")) {
+		char a[1024];
+
+		smtp_message(p);
+		tx = p->tx;
+		if (!tx)
+			return;
+		if (smtp__first_email_addr(arg, alen, a, sizeof(a)))
+			set_str(&tx->mailfrom, a, strlen(a));
+		mail_params(tx, arg, alen);
+		tx->has_client_activity = true;
+		p->trans_mail_from_seen = true;
+		p->trans_rcpt_to_seen = false;
+	} else if (ci_eq(cmd, clen, "DATA") || ci_eq(cmd, clen, "BDAT")) {
+		if (p->cfg->mail_transaction_validation && !p->trans_rcpt_to_seen)
+			tx_invalid(p, "data missing rcpt to");
+		if (ci_eq(cmd, clen, "BDAT") && ends_with(arg, alen, " LAST")) {
+			p->trans_mail_from_seen = false;
+			p->trans_rcpt_to_seen = false;
+			p->bdat_last_observed = true;
+		}
+	} else if (clen == 1 && cmd[0] == '.') {
+		p->trans_mail_from_seen = false;
+		p->trans_rcpt_to_seen = false;
+	}
+}
+
+/* event smtp_reply (main.zeek, priorities 5 and -5). */
+static void script_reply(struct smtp_parser *p, int code, const char *cmd, const char *msg,
+			 size_t mlen, bool cont)
+{
+	char *lr;
+
+	set_session(p);
+	if (!p->tx)
+		return;
+	lr = malloc(mlen + 16);
+	if (lr) {
+		int n = snprintf(lr, 16, "%d ", code);
+
+		memcpy(lr + n, msg, mlen);
+		lr[n + mlen] = 0;
+		free(p->tx->last_reply);
+		p->tx->last_reply = lr;
+	}
+	if (!strcmp(cmd, ".") || (!cont && !strcmp(cmd, "BDAT") && p->bdat_last_observed)) {
+		p->messages_transferred++;
+		p->bdat_last_observed = false;
+		smtp_message(p);
+		tx_free(p->tx);
+		p->tx = new_tx(p);
+	}
+}
+
+static void script_starttls(struct smtp_parser *p)
+{
+	if (p->tx) {
+		p->tx->tls = true;
+		p->tx->has_client_activity = true;
+	}
+}
+
+/* ---- the analyzer (SMTP.cc) ---- */
+
+static void request_event(struct smtp_parser *p, const char *cmd, size_t clen, const char *arg,
+			  size_t alen)
+{
+	char up[32];
+	size_t n = clen < sizeof(up) ? clen : sizeof(up) - 1;
+
+	/* AnalyzerConfirmation() */
+	if (!p->analyzer_id && !p->disabled) {
+		p->analyzer_id = true;
+		set_session(p);
+		if (p->cb.confirm)
+			p->cb.confirm(p->cb.u, p->ts);
+	}
+	for (size_t i = 0; i < n; i++)
+		up[i] = (char)toupper((unsigned char)cmd[i]);
+	up[n] = 0;
+	if (p->cb.event) {
+		struct smtp_event ev = { .type = SMTP_EV_REQUEST };
+		char red[64];
+
+		ev.is_orig = p->orig_is_sender;
+		ev.cmd = up;
+		ev.cmd_len = n;
+		ev.arg = arg;
+		ev.arg_len = alen;
+		if (!p->cfg->events_show_auth) {
+			if (!strcmp(up, "**")) {
+				ev.arg = "***";
+				ev.arg_len = 3;
+			} else if (!strcmp(up, "AUTH")) {
+				size_t w = 0;
+
+				while (w < alen && !is_blank(arg[w]) && w < 40)
+					w++;
+				if (w < alen) {
+					ev.arg_len = (size_t)snprintf(red, sizeof(red), "%.*s ***",
+								      (int)w, arg);
+					ev.arg = red;
+				}
+			}
+		}
+		event(p, &ev);
+	}
+	script_request(p, up, n, arg, alen);
+}
+
+static void begin_data(struct smtp_parser *p, bool orig, int new_state)
+{
+	p->state = new_state;
+	if (p->in_mail) {
+		weird(p, "smtp_nested_mail_transaction", NULL, "SMTP");
+		if (p->cb.body_end)
+			p->cb.body_end(p->cb.u, p->ts);
+	}
+	p->in_mail = true;
+	p->d_bol = true;
+	p->d_dot = false;
+	p->d_prev_eol = EOL_CRLF;
+	p->d_eod_cr = false;
+	p->msg_bytes = 0;
+	p->msg_anom = 0;
+	p->msg_bdat = new_state == ST_IN_BDAT;
+	p->bdat_line = 0;
+	p->bdat_cr = false;
+	if (p->tx) {
+		p->tx->has_msg_size = true;
+		p->tx->msg_size = 0;
+		p->tx->bdat = p->msg_bdat;
+	}
+	if (p->cb.body_begin)
+		p->cb.body_begin(p->cb.u, p->ts, orig);
+}
+
+static void end_data(struct smtp_parser *p)
+{
+	if (p->bdat) {
+		if (p->bdat_remaining > 0)
+			weird(p, "smtp_bdat_remaining_at_end_data", NULL, "SMTP");
+		if (p->bdat_line > 0 || p->bdat_cr)
+			weird(p, "smtp_bdat_undelivered_at_done", NULL, "SMTP_BDAT");
+		p->bdat = false;
+		p->bdat_remaining = 0;
+	}
+	if (!p->in_mail) {
+		weird(p, "smtp_unmatched_end_of_data", NULL, "SMTP");
+		return;
+	}
+	if (p->cb.body_end)
+		p->cb.body_end(p->cb.u, p->ts);
+	p->in_mail = false;
+}
+
+static void start_tls(struct smtp_parser *p)
+{
+	p->state = ST_IN_TLS;
+	p->done = true;
+	if (p->cb.event) {
+		struct smtp_event ev = { .type = SMTP_EV_STARTTLS, .is_orig = false };
+
+		event(p, &ev);
+	}
+	script_starttls(p);
+	if (p->cb.starttls)
+		p->cb.starttls(p->cb.u, p->ts);
+}
+
+static void update_state(struct smtp_parser *p, int cmd, int reply, bool orig)
+{
+	int st = p->state;
+
+	if (st == ST_QUIT && reply == 0)
+		unexpected_cmd(p, cmd, reply);
+
+	switch (cmd) {
+	case CMD_CONN_ESTABLISHMENT:
+		switch (reply) {
+		case 0:
+			if (st != ST_CONNECTED)
+				unexpected_cmd(p, cmd, reply);
+			p->state = ST_INITIATED;
+			break;
+		case 220:
+			break;
+		case 421:
+		case 554:
+			p->state = ST_NOT_AVAILABLE;
+			break;
+		default:
+			unexpected_reply(p, cmd, reply);
+			break;
+		}
+		break;
+	case CMD_EHLO:
+	case CMD_HELO:
+		switch (reply) {
+		case 0:
+			if (st != ST_INITIATED)
+				unexpected_cmd(p, cmd, reply);
+			p->state = ST_READY;
+			break;
+		case 250:
+			break;
+		case 421:
+		case 500:
+		case 501:
+		case 504:
+		case 550:
+			p->state = ST_INITIATED;
+			break;
+		default:
+			unexpected_reply(p, cmd, reply);
+			break;
+		}
+		break;
+	case CMD_MAIL:
+	case CMD_SEND:
+	case CMD_SOML:
+	case CMD_SAML:
+		switch (reply) {
+		case 0:
+			if (st != ST_READY)
+				unexpected_cmd(p, cmd, reply);
+			p->state = ST_MAIL_OK;
+			break;
+		case 250:
+			break;
+		case 421:
+		case 451:
+		case 452:
+		case 500:
+		case 501:
+		case 503:
+		case 550:
+		case 552:
+		case 553:
+			if (p->state != ST_IN_DATA)
+				p->state = ST_READY;
+			break;
+		default:
+			unexpected_reply(p, cmd, reply);
+			break;
+		}
+		break;
+	case CMD_RCPT:
+		switch (reply) {
+		case 0:
+			if (st != ST_MAIL_OK && st != ST_RCPT_OK)
+				unexpected_cmd(p, cmd, reply);
+			p->state = ST_RCPT_OK;
+			break;
+		case 250:
+		case 251:
+		case 421:
+		case 450:
+		case 451:
+		case 452:
+		case 500:
+		case 501:
+		case 503:
+		case 550:
+		case 551:
+		case 552:
+		case 553:
+		case 554:
+			break;
+		default:
+			unexpected_reply(p, cmd, reply);
+			break;
+		}
+		break;
+	case CMD_DATA:
+		switch (reply) {
+		case 0:
+			if (p->state != ST_RCPT_OK)
+				unexpected_cmd(p, cmd, reply);
+			begin_data(p, orig, ST_IN_DATA);
+			break;
+		case 354:
+			break;
+		case 421:
+			if (p->state == ST_IN_DATA)
+				end_data(p);
+			p->state = ST_QUIT;
+			break;
+		case 500:
+		case 501:
+		case 503:
+		case 451:
+		case 554:
+			if (p->state == ST_IN_DATA)
+				end_data(p);
+			p->state = ST_READY;
+			break;
+		default:
+			unexpected_reply(p, cmd, reply);
+			if (p->state == ST_IN_DATA)
+				end_data(p);
+			p->state = ST_READY;
+			break;
+		}
+		break;
+	case CMD_BDAT:
+		switch (reply) {
+		case 0:
+			if (p->state != ST_RCPT_OK)
+				unexpected_cmd(p, cmd, reply);
+			p->state = ST_IN_BDAT;
+			break;
+		case 250:
+		case 421:
+		case 500:
+		case 501:
+		case 503:
+		case 451:
+		case 554:
+			break;
+		default:
+			unexpected_reply(p, cmd, reply);
+			break;
+		}
+		break;
+	case CMD_END_OF_DATA:
+		switch (reply) {
+		case 0:
+			if (st != ST_IN_DATA && st != ST_IN_BDAT)
+				unexpected_cmd(p, cmd, reply);
+			end_data(p);
+			p->state = ST_AFTER_DATA;
+			break;
+		case 250:
+		case 421:
+		case 451:
+		case 452:
+		case 552:
+		case 554:
+			break;
+		default:
+			unexpected_reply(p, cmd, reply);
+			break;
+		}
+		if (reply > 0)
+			p->state = ST_READY;
+		break;
+	case CMD_RSET:
+		switch (reply) {
+		case 0:
+			p->state = ST_READY;
+			break;
+		case 250:
+			break;
+		default:
+			unexpected_reply(p, cmd, reply);
+			break;
+		}
+		break;
+	case CMD_QUIT:
+		switch (reply) {
+		case 0:
+			p->state = ST_QUIT;
+			break;
+		case 221:
+			break;
+		default:
+			unexpected_reply(p, cmd, reply);
+			break;
+		}
+		break;
+	case CMD_AUTH:
+		if (st != ST_READY)
+			unexpected_cmd(p, cmd, reply);
+		if (reply == 0)
+			break;
+		p->state = reply == 334 ? ST_IN_AUTH : ST_INITIATED;
+		break;
+	case CMD_AUTH_ANSWER:
+		if (st != ST_IN_AUTH)
+			unexpected_cmd(p, cmd, reply);
+		if (reply == 0)
+			break;
+		p->state = reply == 334 ? ST_IN_AUTH : ST_INITIATED;
+		break;
+	case CMD_TURN:
+		if (st != ST_READY)
+			unexpected_cmd(p, cmd, reply);
+		if (reply == 250) {
+			p->orig_is_sender = !p->orig_is_sender;
+			p->state = ST_CONNECTED;
+		}
+		break;
+	case CMD_STARTTLS:
+	case CMD_X_ANONYMOUSTLS:
+		if (st != ST_READY)
+			unexpected_cmd(p, cmd, reply);
+		if (reply == 220)
+			start_tls(p);
+		break;
+	default:
+		if (st == ST_GAP_RECOVERY && reply == 354)
+			begin_data(p, orig, ST_IN_DATA);
+		break;
+	}
+
+	/* Extra fields: AUTH outcome. */
+	if ((cmd == CMD_AUTH || cmd == CMD_AUTH_ANSWER) && reply > 0 && reply != 334)
+		p->auth_success = reply >= 200 && reply < 300;
+}
+
+static void new_cmd(struct smtp_parser *p, int code)
+{
+	if (p->first_cmd < 0) {
+		p->first_cmd = code;
+		return;
+	}
+	if (p->q_n == p->lim->max_pending_cmds) {
+		weird(p, "smtp_excessive_pending_cmds", NULL, "SMTP");
+		p->q_n = 0;
+		p->q_head = 0;
+	}
+	if (p->q_n == p->q_cap) {
+		uint32_t cap = p->q_cap ? p->q_cap * 2 : 16;
+		int *nq;
+
+		if (cap > p->lim->max_pending_cmds)
+			cap = p->lim->max_pending_cmds;
+		if (cap <= p->q_cap) /* max_pending_cmds == 0: keep none */
+			return;
+		nq = malloc(cap * sizeof(*nq));
+		if (!nq) {
+			p->err = -ENOMEM;
+			return;
+		}
+		for (uint32_t i = 0; i < p->q_n; i++)
+			nq[i] = p->q[(p->q_head + i) % p->q_cap];
+		free(p->q);
+		p->q = nq;
+		p->q_cap = cap;
+		p->q_head = 0;
+	}
+	p->q[(p->q_head + p->q_n) % p->q_cap] = code;
+	p->q_n++;
+}
+
+static void new_reply(struct smtp_parser *p, int code, bool orig)
+{
+	int cmd;
+
+	if (p->state == ST_AFTER_GAP && code > 0) {
+		p->state = ST_GAP_RECOVERY;
+		request_event(p, unknown_cmd, strlen(unknown_cmd), "", 0);
+	}
+	cmd = p->first_cmd;
+	p->last_replied_cmd = p->first_cmd;
+	p->first_cmd = -1;
+	if (p->q_n > 0) {
+		p->first_cmd = p->q[p->q_head];
+		p->q_head = (p->q_head + 1) % p->q_cap;
+		p->q_n--;
+	}
+	update_state(p, cmd, code, orig);
+}
+
+/* util::get_word(), util::skip_whitespace() */
+static size_t word_len(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && s[i] && !isspace((unsigned char)s[i]))
+		i++;
+	return i;
+}
+
+static const char *skip_ws(const char *s, const char *end)
+{
+	while (s < end && is_blank(*s))
+		s++;
+	return s;
+}
+
+static int parse_cmd(const char *cmd, size_t n)
+{
+	if (ci_eq(cmd, n, "X-ANONYMOUSTLS"))
+		return CMD_X_ANONYMOUSTLS;
+	for (int c = CMD_EHLO; c < CMD_LAST; c++)
+		if (ci_eq(cmd, n, cmd_word[c]))
+			return c;
+	return -1;
+}
+
+/* BDAT.cc parse_bdat_arg() + ProcessBdatArg(). Returns whether the command is valid. */
+static bool process_bdat_arg(struct smtp_parser *p, const char *arg, size_t n, bool orig)
+{
+	char buf[32], *end;
+	unsigned long long v;
+	bool last = false;
+
+	if (n == 0 || n > 25) {
+		weird(p, "smtp_invalid_bdat_command", "BDAT argument bad length", "SMTP");
+		return false;
+	}
+	if (!isdigit((unsigned char)arg[0])) {
+		weird(p, "smtp_invalid_bdat_command", "BDAT not followed by a valid chunk-size",
+		      "SMTP");
+		return false;
+	}
+	memcpy(buf, arg, n);
+	buf[n] = 0;
+	errno = 0;
+	v = strtoull(buf, &end, 10);
+	if (*end != ' ' && *end != 0) {
+		weird(p, "smtp_invalid_bdat_command", "BDAT chunk-size not valid", "SMTP");
+		return false;
+	}
+	if (v == ULLONG_MAX && errno == ERANGE) {
+		weird(p, "smtp_invalid_bdat_command", "BDAT chunk-size too large", "SMTP");
+		return false;
+	}
+	if (end != buf + n) {
+		last = !strncasecmp(end, " LAST", 5);
+		if (!last || end + 5 != buf + n) {
+			weird(p, "smtp_invalid_bdat_command", "BDAT chunk-size followed by junk",
+			      "SMTP");
+			return false;
+		}
+	}
+	if (v > (unsigned long long)INT64_MAX) {
+		char addl[32];
+
+		snprintf(addl, sizeof(addl), "%llu", v);
+		weird(p, "smtp_huge_bdat_chunk", addl, "SMTP");
+		return false;
+	}
+	if (!p->bdat) {
+		begin_data(p, orig, ST_IN_BDAT);
+		p->bdat = true;
+	}
+	p->bdat_last = last;
+	p->bdat_remaining = v;
+	return true;
+}
+
+/* A sender line outside DATA (ProcessLine, is_sender). */
+static void sender_line(struct smtp_parser *p, const char *line, size_t length, bool orig)
+{
+	const char *eol = line + length, *cmd = "";
+	size_t cmd_len = 0;
+	int code = -1;
+
+	if (p->state == ST_AFTER_GAP) {
+		/* Don't know whether it is a command or a data line. */
+	} else if (p->state == ST_IN_AUTH) {
+		cmd = "**";
+		cmd_len = 2;
+		code = CMD_AUTH_ANSWER;
+		new_cmd(p, code);
+	} else {
+		cmd = line;
+		cmd_len = word_len(line, length);
+		line = skip_ws(line + cmd_len, eol);
+		code = parse_cmd(cmd, cmd_len);
+		if (code == -1)
+			unexpected(p, true, "unknown command", cmd, cmd_len);
+		else
+			new_cmd(p, code);
+	}
+	if (code < 0)
+		return;
+	if (cmd_len > 0 || eol - line > 0)
+		request_event(p, cmd, cmd_len, line, (size_t)(eol - line));
+	if (p->done)
+		return;
+	/* Extra fields: AUTH mechanism. */
+	if (code == CMD_AUTH) {
+		size_t w = word_len(line, (size_t)(eol - line));
+		char *m = dupn(line, w);
+
+		if (m) {
+			for (size_t i = 0; i < w; i++)
+				m[i] = (char)toupper((unsigned char)m[i]);
+			free(p->auth_mech);
+			p->auth_mech = m;
+			p->auth_success = -1;
+		}
+	}
+	if (code == CMD_BDAT) {
+		if (!process_bdat_arg(p, line, (size_t)(eol - line), orig))
+			return;
+	} else if (p->bdat) {
+		weird(p, "smtp_missing_bdat_last_chunk", NULL, "SMTP");
+		end_data(p);
+	}
+	update_state(p, code, 0, orig);
+}
+
+static void receiver_line(struct smtp_parser *p, const char *line, size_t length, bool orig)
+{
+	const char *eol = line + length, *msg;
+	int code = -1;
+	bool cont;
+
+	if (length >= 3 && isdigit((unsigned char)line[0]) && isdigit((unsigned char)line[1]) &&
+	    isdigit((unsigned char)line[2]))
+		code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+	if (code < 100 || code > 599) {
+		unexpected(p, false, "reply code out of range", line, length);
+		return;
+	}
+	if (p->pending_reply && code != p->pending_reply) {
+		unexpected(p, false, "reply code does not match the continuing reply", line,
+			   length);
+		p->pending_reply = 0;
+	}
+	if (!p->pending_reply) {
+		p->reply_first_line = true;
+		new_reply(p, code, orig);
+	} else {
+		p->reply_first_line = false;
+	}
+	if (length > 3 && line[3] == '-') {
+		p->pending_reply = code;
+		msg = skip_ws(line + 4, eol);
+	} else {
+		msg = skip_ws(line + 3, eol);
+		p->pending_reply = 0;
+	}
+	cont = p->pending_reply > 0;
+	{
+		const char *cmd;
+
+		switch (p->last_replied_cmd) {
+		case CMD_CONN_ESTABLISHMENT:
+			cmd = ">";
+			break;
+		case CMD_END_OF_DATA:
+			cmd = ".";
+			break;
+		default:
+			cmd = cmd_name(p->last_replied_cmd);
+			break;
+		}
+		if (p->cb.event) {
+			struct smtp_event ev = { .type = SMTP_EV_REPLY };
+
+			ev.is_orig = orig;
+			ev.code = (unsigned)code;
+			ev.cmd = cmd;
+			ev.cmd_len = strlen(cmd);
+			ev.msg = msg;
+			ev.msg_len = (size_t)(eol - msg);
+			ev.cont_resp = cont;
+			event(p, &ev);
+		}
+		if (!p->disabled)
+			script_reply(p, code, cmd, msg, (size_t)(eol - msg), cont);
+	}
+	/* Extra fields: EHLO keywords (not the greeting line). */
+	if (p->last_replied_cmd == CMD_EHLO && code == 250 && !p->reply_first_line &&
+	    p->exts.n < p->lim->max_extensions) {
+		size_t w = word_len(msg, (size_t)(eol - msg));
+		char kw[64];
+
+		if (w > 0 && w < sizeof(kw)) {
+			for (size_t i = 0; i < w; i++)
+				kw[i] = (char)toupper((unsigned char)msg[i]);
+			strset_add(&p->exts, kw, w);
+		}
+	}
+}
+
+/* DeliverStream() for one line of either side. */
+static void process_line(struct smtp_parser *p, enum mt_dir d, const char *line, size_t len)
+{
+	bool orig = d == MT_ORIG;
+	bool is_sender = p->orig_is_sender ? orig : !orig;
+
+	if (p->done)
+		return;
+	/* "BDAT 0 LAST": the empty last chunk ends the data at the next sender line. */
+	if (is_sender && p->bdat && len > 0 && p->bdat_last && p->bdat_remaining == 0)
+		update_state(p, CMD_END_OF_DATA, 0, orig);
+	if (is_sender)
+		sender_line(p, line, len, orig);
+	else
+		receiver_line(p, line, len, orig);
+}
+
+/* ---- DATA streaming ---- */
+
+static void body(struct smtp_parser *p, const char *buf, size_t n)
+{
+	p->msg_bytes += n;
+	if (p->tx)
+		p->tx->msg_size = p->msg_bytes;
+	if (p->cb.body_data && n)
+		p->cb.body_data(p->cb.u, (const uint8_t *)buf, n, p->ts);
+}
+
+static void anomaly(struct smtp_parser *p, uint32_t bit, const char *name, const char *addl)
+{
+	p->msg_anom |= bit;
+	if (p->tx)
+		p->tx->anomalies |= bit;
+	weird(p, name, addl, "SMTP");
+}
+
+static void ev_line_add(struct smtp_parser *p, const char *s, size_t n)
+{
+	uint32_t room;
+
+	if (!p->cb.event || !p->ev_line)
+		return;
+	room = p->lim->events_data_max - p->ev_len;
+	if (n > room)
+		n = room;
+	memcpy(p->ev_line + p->ev_len, s, n);
+	p->ev_len += (uint32_t)n;
+}
+
+/* The end of a DATA line that is not the end of data. */
+static void data_eol(struct smtp_parser *p, enum eol e, bool orig)
+{
+	body(p, "\r\n", 2);
+	if (e == EOL_LF)
+		anomaly(p, SMTP_ANOM_BARE_LF, "smtp_bare_lf_in_data", NULL);
+	if (p->cb.event) {
+		struct smtp_event ev = { .type = SMTP_EV_DATA };
+
+		ev.is_orig = orig;
+		ev.arg = p->ev_line ? p->ev_line : "";
+		ev.arg_len = p->ev_len;
+		event(p, &ev);
+	}
+	p->ev_len = 0;
+	p->d_prev_eol = e;
+	p->d_bol = true;
+	p->d_dot = false;
+	p->d_line_has = false;
+}
+
+/* The "." line. */
+static void data_eod(struct smtp_parser *p, enum eol e, bool orig)
+{
+	char addl[16];
+
+	if (p->d_prev_eol != EOL_CRLF || e == EOL_LF) {
+		snprintf(addl, sizeof(addl), "%s.%s",
+			 p->d_prev_eol == EOL_LF	  ? "\\n"
+			 : p->d_prev_eol == EOL_CR ? "\\r"
+						   : "\\r\\n",
+			 e == EOL_LF ? "\\n" : "\\r\\n");
+		anomaly(p, SMTP_ANOM_BAD_EOD, "smtp_nonstandard_end_of_data", addl);
+	}
+	p->d_eod_cr = e == EOL_CR;
+	p->ev_len = 0;
+	/* ProcessLine: "." in DATA is the END_OF_DATA command; state first, then the event. */
+	new_cmd(p, CMD_END_OF_DATA);
+	update_state(p, CMD_END_OF_DATA, 0, orig);
+	request_event(p, ".", 1, ".", 1);
+}
+
+/* A CR ended the last DATA line; c is the next byte (-1: end of stream). */
+static void cr_resolve(struct smtp_parser *p, int c)
+{
+	bool eod = p->d_eod_cr;
+
+	p->d_eod_cr = false;
+	if (c == '\n') {
+		if (p->d_prev_eol == EOL_CR)
+			p->d_prev_eol = EOL_CRLF;
+		return;
+	}
+	if (eod)
+		anomaly(p, SMTP_ANOM_BAD_EOD, "smtp_nonstandard_end_of_data", "\\r.\\r");
+	else
+		anomaly(p, SMTP_ANOM_BARE_CR, "smtp_bare_cr_in_data", NULL);
+}
+
+/* Streams DATA bytes from buf[off..len). Returns the new offset; stops when DATA ends. */
+static size_t data_stream(struct smtp_parser *p, struct dir_state *ds, const char *buf,
+			  size_t off, size_t len, bool orig)
+{
+	while (off < len && p->state == ST_IN_DATA && !p->done) {
+		char c = buf[off];
+
+		if (ds->skip_lf) {
+			ds->skip_lf = false;
+			if (c == '\n') {
+				off++;
+				continue;
+			}
+		}
+		if (!p->in_mail)
+			begin_data(p, orig, ST_IN_DATA);
+		if (p->d_bol && !p->d_dot) {
+			if (c == '.') {
+				p->d_dot = true;
+				off++;
+				continue;
+			}
+		}
+		if (p->d_bol && p->d_dot && (c == '\r' || c == '\n')) {
+			enum eol e = c == '\n' ? EOL_LF : EOL_CR;
+
+			off++;
+			if (c == '\r') {
+				if (off < len && buf[off] == '\n') {
+					e = EOL_CRLF;
+					off++;
+				} else {
+					ds->skip_lf = true;
+					ds->cr_pending = true;
+				}
+			}
+			p->d_bol = false;
+			p->d_dot = false;
+			data_eod(p, e, orig);
+			continue;
+		}
+		p->d_bol = false;
+		/* The line's content up to its end. */
+		{
+			const char *s = buf + off;
+			size_t n = len - off, k;
+			const char *lf = memchr(s, '\n', n);
+			const char *cr = memchr(s, '\r', lf ? (size_t)(lf - s) : n);
+			const char *e = cr ? cr : lf;
+			enum eol t;
+
+			k = e ? (size_t)(e - s) : n;
+			if (memchr(s, 0, k) && p->tx)
+				p->tx->anomalies |= SMTP_ANOM_NUL;
+			body(p, s, k);
+			ev_line_add(p, s, k);
+			off += k;
+			if (!e)
+				break;
+			off++;
+			if (e == lf) {
+				t = EOL_LF;
+			} else if (off < len && buf[off] == '\n') {
+				off++;
+				t = EOL_CRLF;
+			} else {
+				t = EOL_CR;
+				ds->skip_lf = true;
+				ds->cr_pending = true;
+			}
+			data_eol(p, t, orig);
+		}
+	}
+	return off;
+}
+
+/* ---- BDAT chunk bytes (SMTP_BDAT_Analyzer line checks; the bytes go on as sent) ---- */
+
+static void bdat_bytes(struct smtp_parser *p, const char *s, size_t n)
+{
+	char addl[32];
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (p->bdat_cr && c != '\n') {
+			weird(p, "smtp_bdat_line_cr_only", NULL, "SMTP_BDAT");
+			p->bdat_line = 0;
+		}
+		if (c == '\n') {
+			if (!p->bdat_cr)
+				weird(p, "smtp_bdat_line_lf_only", NULL, "SMTP_BDAT");
+			p->bdat_line = 0;
+			p->bdat_cr = false;
+			continue;
+		}
+		p->bdat_cr = c == '\r';
+		if (!p->bdat_cr && ++p->bdat_line > p->lim->bdat_max_line) {
+			snprintf(addl, sizeof(addl), "%llu", (unsigned long long)p->bdat_line);
+			weird(p, "smtp_bdat_line_too_long", addl, "SMTP_BDAT");
+			p->bdat_line = 1;
+		}
+	}
+	body(p, s, n);
+}
+
+/* ---- line framing ---- */
+
+/* Finds the end of a line in s[0..n): returns its length and sets *eol_len (1 or 2) and *cr
+ * (line ended by a bare CR at the end of s), or returns n with *eol_len = 0 if none. */
+static size_t find_eol(const char *s, size_t n, size_t *eol_len, bool *cr_end)
+{
+	*cr_end = false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\n') {
+			*eol_len = 1;
+			return i;
+		}
+		if (s[i] == '\r') {
+			if (i + 1 < n && s[i + 1] == '\n') {
+				*eol_len = 2;
+			} else {
+				*eol_len = 1;
+				*cr_end = true;
+			}
+			return i;
+		}
+	}
+	*eol_len = 0;
+	return n;
+}
+
+static bool in_chunk(const struct smtp_parser *p, bool is_sender)
+{
+	return is_sender && p->bdat && p->bdat_remaining > 0;
+}
+
+ssize_t smtp_parser__feed(struct smtp_parser *p, enum mt_dir d, const uint8_t *ubuf, size_t len,
+			  uint64_t ts)
+{
+	struct dir_state *ds = &p->dir[d];
+	const char *buf = (const char *)ubuf;
+	bool orig = d == MT_ORIG;
+	size_t off = 0;
+
+	if (p->err)
+		return p->err;
+	p->ts = ts;
+	if (p->disabled)
+		return (ssize_t)len;
+	while (off < len && !p->done) {
+		bool is_sender = p->orig_is_sender ? orig : !orig;
+		size_t n, eol_len;
+		bool cr_end;
+
+		if (ds->cr_pending) {
+			ds->cr_pending = false;
+			cr_resolve(p, (unsigned char)buf[off]);
+		}
+		/* ContentLine skips the LF of a CR-ended line even before plain delivery. */
+		if (ds->skip_lf && !(is_sender && p->state == ST_IN_DATA)) {
+			ds->skip_lf = false;
+			if (buf[off] == '\n') {
+				off++;
+				continue;
+			}
+		}
+		if (in_chunk(p, is_sender)) {
+			uint64_t k = len - off;
+
+			if (k > p->bdat_remaining)
+				k = p->bdat_remaining;
+			bdat_bytes(p, buf + off, (size_t)k);
+			p->bdat_remaining -= k;
+			off += (size_t)k;
+			if (p->bdat_last && p->bdat_remaining == 0)
+				update_state(p, CMD_END_OF_DATA, 0, orig);
+			continue;
+		}
+		if (is_sender && p->state == ST_IN_DATA && ds->lbuf_len == 0) {
+			off = data_stream(p, ds, buf, off, len, orig);
+			continue;
+		}
+		n = find_eol(buf + off, len - off, &eol_len, &cr_end);
+		if (!eol_len) {
+			/* No line end: carry the bytes over, up to max_line. */
+			size_t room = p->lim->max_line - ds->lbuf_len;
+			size_t k = n < room ? n : room;
+
+			if (!ds->lbuf) {
+				ds->lbuf = malloc(p->lim->max_line);
+				if (!ds->lbuf)
+					return p->err = -ENOMEM;
+			}
+			memcpy(ds->lbuf + ds->lbuf_len, buf + off, k);
+			ds->lbuf_len += (uint32_t)k;
+			off += k;
+			if (ds->lbuf_len >= p->lim->max_line) {
+				weird(p, "contentline_size_exceeded", NULL, "SMTP");
+				ds->lbuf_len = 0;
+				process_line(p, d, ds->lbuf, p->lim->max_line);
+			}
+			continue;
+		}
+		if (ds->lbuf_len) {
+			size_t room = p->lim->max_line - ds->lbuf_len;
+			size_t k = n < room ? n : room;
+
+			memcpy(ds->lbuf + ds->lbuf_len, buf + off, k);
+			k += ds->lbuf_len;
+			ds->lbuf_len = 0;
+			off += n + eol_len;
+			ds->skip_lf = cr_end;
+			process_line(p, d, ds->lbuf, k);
+		} else {
+			const char *line = buf + off;
+
+			off += n + eol_len;
+			ds->skip_lf = cr_end;
+			process_line(p, d, line, n);
+		}
+		if (p->err)
+			return p->err;
+	}
+	ds->off += off;
+	if (p->err)
+		return p->err;
+	if (p->disabled)
+		return (ssize_t)len;
+	return (ssize_t)off;
+}
+
+void smtp_parser__gap(struct smtp_parser *p, enum mt_dir d, uint64_t len, uint64_t ts)
+{
+	char buf[64];
+	int n;
+
+	if (p->err || p->done || !len)
+		return;
+	p->ts = ts;
+	n = snprintf(buf, sizeof(buf), "seq = %llu, len = %llu", (unsigned long long)p->dir[d].off,
+		     (unsigned long long)len);
+	p->dir[d].off += len;
+	p->dir[d].cr_pending = false;
+	unexpected(p, d == MT_ORIG, "content gap", buf, (size_t)n);
+	if (p->state == ST_IN_DATA) {
+		if (p->in_mail && p->cb.body_gap)
+			p->cb.body_gap(p->cb.u, len, ts);
+		end_data(p);
+	}
+	p->q_n = 0;
+	p->q_head = 0;
+	p->first_cmd = p->last_replied_cmd = -1;
+	p->state = ST_AFTER_GAP;
+}
+
+void smtp_parser__eof(struct smtp_parser *p, enum mt_dir d, uint64_t ts)
+{
+	struct dir_state *ds = &p->dir[d];
+
+	if (p->err || p->done)
+		return;
+	p->ts = ts;
+	if (ds->cr_pending) {
+		ds->cr_pending = false;
+		cr_resolve(p, -1);
+	}
+	/* ContentLine's EndpointEOF: a partial line is delivered as a line. */
+	if (ds->lbuf_len) {
+		uint32_t k = ds->lbuf_len;
+
+		ds->lbuf_len = 0;
+		process_line(p, d, ds->lbuf, k);
+	} else if (p->state == ST_IN_DATA && !p->d_bol && p->in_mail &&
+		   (p->orig_is_sender ? d == MT_ORIG : d == MT_RESP)) {
+		body(p, "\r\n", 2);
+		p->d_bol = true;
+	}
+}
+
+void smtp_parser__end(struct smtp_parser *p, uint64_t ts)
+{
+	p->ts = ts;
+	/* Done(): an open message ends; then finalize_smtp writes the pending record. */
+	if (p->in_mail)
+		end_data(p);
+	if (p->tx)
+		smtp_message(p);
+}
+
+bool smtp_parser__done(const struct smtp_parser *p)
+{
+	return p->done;
+}
+
+/* ---- MIME results (main.zeek mime_one_header / mime_begin_entity, entities.zeek) ---- */
+
+void smtp_parser__entity_begin(struct smtp_parser *p)
+{
+	/* entities.zeek (priority 10) */
+	if (p->tx) {
+		p->has_entity = true;
+		free(p->entity_filename);
+		p->entity_filename = NULL;
+	}
+	if (p->have_state)
+		p->mime_depth++;
+	/* main.zeek (priority 5) */
+	if (p->tx && ++p->tx->entity_count > 1)
+		p->tx->process_smtp_headers = false;
+}
+
+void smtp_parser__entity_end(struct smtp_parser *p)
+{
+	if (p->tx && p->has_entity) {
+		p->has_entity = false;
+		free(p->entity_filename);
+		p->entity_filename = NULL;
+	}
+}
+
+unsigned smtp_parser__mime_depth(const struct smtp_parser *p)
+{
+	return p->mime_depth;
+}
+
+const char *smtp_parser__entity_filename(const struct smtp_parser *p)
+{
+	return p->has_entity ? p->entity_filename : NULL;
+}
+
+void smtp_parser__add_fuid(struct smtp_parser *p, const char *fuid)
+{
+	/* files.zeek: file_over_new_connection */
+	if (p->tx && !p->tx->tls && p->tx->fuids.n < p->lim->max_fuids)
+		strset_add(&p->tx->fuids, fuid, strlen(fuid));
+}
+
+static void set_hdr(struct smtp_parser *p, char **dst, const char *v, size_t n)
+{
+	if (n > p->lim->max_header_value) {
+		n = p->lim->max_header_value;
+		weird(p, "log_string_field_truncated", NULL, NULL);
+	}
+	set_str(dst, v, n);
+}
+
+struct mime_addr_ctx {
+	struct smtp_parser *p;
+	struct smtp_strset *set;
+	uint32_t max;
+	const char *weird;
+	bool stop;
+};
+
+/* split_mime_email_addresses(): find_all(/(\"[^"]*\")?[^,]+/), each stripped. */
+static void split_addrs(struct smtp_parser *p, struct smtp_strset *set, uint32_t max,
+			const char *wname, const char *s, size_t len)
+{
+	size_t t = 0;
+
+	set->present = true;
+	while (t < len) {
+		size_t a = 0, b = 0, m, i, e;
+
+		while (t + b < len && s[t + b] != ',')
+			b++;
+		if (s[t] == '"') {
+			const char *q = memchr(s + t + 1, '"', len - t - 1);
+
+			if (q) {
+				size_t qe = (size_t)(q - s) + 1, r = 0;
+
+				while (qe + r < len && s[qe + r] != ',')
+					r++;
+				if (r)
+					a = qe + r - t;
+			}
+		}
+		m = a > b ? a : b;
+		if (!m) {
+			t++;
+			continue;
+		}
+		i = t;
+		e = t + m;
+		while (i < e && isspace((unsigned char)s[i]))
+			i++;
+		while (e > i && isspace((unsigned char)s[e - 1]))
+			e--;
+		if (max && set->n >= max) {
+			weird(p, wname, NULL, NULL);
+			return;
+		}
+		strset_add(set, s + i, e - i);
+		t += m;
+	}
+}
+
+struct ip_first {
+	char ip[64];
+	int n;
+};
+
+/* find_address_in_smtp_header(): the second address if there are several, else the first. */
+static void ip_cb(void *u, const char *ip)
+{
+	struct ip_first *c = u;
+
+	if (c->n < 2)
+		snprintf(c->ip, sizeof(c->ip), "%s", ip);
+	c->n++;
+}
+
+static void ip_first_cb(void *u, const char *ip)
+{
+	struct ip_first *c = u;
+
+	if (c->n++ == 0)
+		snprintf(c->ip, sizeof(c->ip), "%s", ip);
+}
+
+static bool hname(const char *name, size_t n, const char *w)
+{
+	return ci_eq(name, n, w);
+}
+
+void smtp_parser__header(struct smtp_parser *p, const char *name, size_t nlen, const char *v,
+			 size_t vlen, uint64_t ts)
+{
+	struct smtp_tx *tx = p->tx;
+
+	p->ts = ts;
+	if (!tx)
+		return;
+	/* main.zeek priority 5 */
+	if (tx->process_smtp_headers) {
+		if (hname(name, nlen, "MESSAGE-ID")) {
+			set_hdr(p, &tx->msg_id, v, vlen);
+		} else if (hname(name, nlen, "RECEIVED")) {
+			if (tx->first_received) {
+				free(tx->second_received);
+				tx->second_received = tx->first_received;
+				tx->first_received = NULL;
+			}
+			set_hdr(p, &tx->first_received, v, vlen);
+		} else if (hname(name, nlen, "IN-REPLY-TO")) {
+			set_hdr(p, &tx->in_reply_to, v, vlen);
+		} else if (hname(name, nlen, "SUBJECT")) {
+			set_hdr(p, &tx->subject, v, vlen);
+		} else if (hname(name, nlen, "FROM")) {
+			set_hdr(p, &tx->from, v, vlen);
+		} else if (hname(name, nlen, "REPLY-TO")) {
+			set_hdr(p, &tx->reply_to, v, vlen);
+		} else if (hname(name, nlen, "DATE")) {
+			set_hdr(p, &tx->date, v, vlen);
+		} else if (hname(name, nlen, "TO")) {
+			split_addrs(p, &tx->to, p->lim->max_to, "smtp_too_many_to_addresses", v,
+				    vlen);
+		} else if (hname(name, nlen, "CC")) {
+			split_addrs(p, &tx->cc, p->lim->max_cc, "smtp_too_many_cc_addresses", v,
+				    vlen);
+		} else if (hname(name, nlen, "X-ORIGINATING-IP")) {
+			struct ip_first c = { .n = 0 };
+
+			smtp__extract_ips(v, vlen, false, ip_first_cb, &c);
+			if (c.n && mt_addr__parse(&tx->x_originating_ip, c.ip) == 0)
+				tx->has_x_originating_ip = true;
+		} else if (hname(name, nlen, "X-MAILER") || hname(name, nlen, "USER-AGENT") ||
+			   hname(name, nlen, "X-USER-AGENT")) {
+			set_hdr(p, &tx->user_agent, v, vlen);
+		}
+	}
+	/* main.zeek priority 3: the Received path (mail_path_capture = ALL_HOSTS). */
+	if (hname(name, nlen, "RECEIVED") && tx->process_received_from &&
+	    tx->process_smtp_headers) {
+		struct ip_first c = { .n = 0 };
+		struct mt_addr a;
+
+		smtp__extract_ips(v, vlen, true, ip_cb, &c);
+		if (c.n && mt_addr__parse(&a, c.ip) == 0 &&
+		    (tx->n_path == 0 || mt_addr__cmp(&tx->path[tx->n_path - 1], &a))) {
+			if (p->lim->max_path && tx->n_path >= p->lim->max_path)
+				weird(p, "smtp_max_path_length_exceeded", NULL, NULL);
+			else
+				path_add(tx, &a);
+		}
+	}
+	/* entities.zeek */
+	if (!p->has_entity) {
+		weird(p, "missing_SMTP_entity", NULL, "SMTP");
+		return;
+	}
+	{
+		bool cd = hname(name, nlen, "CONTENT-DISPOSITION");
+		bool ct = hname(name, nlen, "CONTENT-TYPE");
+		bool hit = false;
+
+		for (size_t i = 0; (cd || ct) && i + 4 <= vlen && !hit; i++) {
+			size_t j;
+
+			if (cd) {
+				if (i + 8 > vlen || strncasecmp(v + i, "filename", 8))
+					continue;
+				j = i + 8;
+			} else {
+				if (strncasecmp(v + i, "name", 4))
+					continue;
+				j = i + 4;
+			}
+			while (j < vlen && is_blank(v[j]))
+				j++;
+			if (cd && j < vlen && v[j] == '*')
+				j++;
+			hit = j < vlen && v[j] == '=';
+		}
+		if (hit) {
+			char fn[1024];
+			size_t n = smtp__filename_from_header(v, vlen, fn, sizeof(fn));
+
+			set_str(&p->entity_filename, fn, n);
+		}
+	}
+}
+
+/* ---- life cycle ---- */
+
+void smtp_cfg__default(struct smtp_cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->lim.max_line = 4096;
+	c->lim.max_rcptto = 1000;
+	c->lim.max_to = 1000;
+	c->lim.max_cc = 1000;
+	c->lim.max_path = 1000;
+	c->lim.max_invalid_tx = 25;
+	c->lim.max_pending_cmds = 1000;
+	c->lim.bdat_max_line = 4096;
+	c->lim.max_header_value = 4096;
+	c->lim.max_fuids = 1000;
+	c->lim.max_extensions = 64;
+	c->lim.events_data_max = 1024;
+	c->mail_transaction_validation = true;
+	c->extra_fields = true;
+	c->events_show_auth = false;
+	mime_limits__default(&c->mime);
+	c->files = NULL;
+}
+
+struct smtp_parser *smtp_parser__new(const struct smtp_cfg *cfg, const struct smtp_cb *cb,
+				     const struct conn_id *id)
+{
+	struct smtp_parser *p;
+
+	if (!cfg || !id || cfg->lim.max_line < 16 || cfg->lim.max_line > SMTP_MAX_UNIT) {
+		errno = EINVAL;
+		return NULL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->cfg = cfg;
+	p->lim = &cfg->lim;
+	if (cb)
+		p->cb = *cb;
+	p->id = id;
+	if (p->cb.event && p->lim->events_data_max) {
+		p->ev_line = malloc(p->lim->events_data_max);
+		if (!p->ev_line) {
+			free(p);
+			return NULL;
+		}
+	}
+	p->auth_success = -1;
+	p->state = ST_CONNECTED;
+	p->last_replied_cmd = -1;
+	p->first_cmd = CMD_CONN_ESTABLISHMENT;
+	p->orig_is_sender = true;
+	update_state(p, p->first_cmd, 0, true);
+	return p;
+}
+
+void smtp_parser__free(struct smtp_parser *p)
+{
+	if (!p)
+		return;
+	tx_free(p->tx);
+	free(p->q);
+	free(p->dir[0].lbuf);
+	free(p->dir[1].lbuf);
+	free(p->ev_line);
+	free(p->helo);
+	free(p->entity_filename);
+	free(p->auth_mech);
+	strset_free(&p->exts);
+	free(p);
+}
