@@ -20,6 +20,9 @@
 #define REASM_F_SKIP 0x10	 /* gave up: above_hole_data_without_any_acks */
 #define REASM_F_EOF 0x20	 /* eof() called */
 
+/* First retention ring size: a few full-size segments, grown by doubling. */
+#define REASM_RING_MIN 4096
+
 /* Zeek's TOO_LARGE_SEQ_DELTA. */
 #define REASM_TOO_LARGE_DELTA 1048576
 
@@ -225,9 +228,8 @@ static void ring_push(struct reasm_dir *r, struct reasm_pool *p, const uint8_t *
 		want = p->lim.max_retain_bytes;
 	if (want > b->ring_cap) {
 		uint8_t *nr;
-		uint32_t i;
 
-		cap = b->ring_cap ? b->ring_cap : 2048;
+		cap = b->ring_cap ? b->ring_cap : REASM_RING_MIN;
 		while (cap < want)
 			cap *= 2;
 		if (cap > p->lim.max_retain_bytes)
@@ -237,8 +239,16 @@ static void ring_push(struct reasm_dir *r, struct reasm_pool *p, const uint8_t *
 			ring_clear(r, p);
 			return;
 		}
-		for (i = 0; i < b->ring_len; i++)
-			nr[i] = b->ring[(b->ring_start + i) % b->ring_cap];
+		if (b->ring_len) {
+			uint32_t head = b->ring_cap - b->ring_start;
+
+			if (head >= b->ring_len) {
+				memcpy(nr, b->ring + b->ring_start, b->ring_len);
+			} else {
+				memcpy(nr, b->ring + b->ring_start, head);
+				memcpy(nr + head, b->ring, b->ring_len - head);
+			}
+		}
 		pool_free(p, b->ring, b->ring_cap);
 		b->ring = nr;
 		b->ring_cap = cap;
@@ -475,7 +485,6 @@ static void ack_rel(struct reasm_dir *r, struct reasm_pool *p, const struct reas
 
 	if (r->fin && upto >= r->fin)
 		upto = r->fin - 1;
-	ring_trim(r, upto);
 	if (upto > r->next) {
 		if ((r->flags & REASM_F_PARTIAL) && upto <= 2) {
 			/* Zeek: the faked SYN octet (or a keep-alive's) of a partial connection. */
@@ -485,6 +494,8 @@ static void ack_rel(struct reasm_dir *r, struct reasm_pool *p, const struct reas
 			undelivered(r, p, cb, upto, REASM_GAP_ACKED, ts_ns);
 		}
 	}
+	/* After the gaps: what they let through is acked too. */
+	ring_trim(r, upto);
 	maybe_release(r, p);
 	check_eof(r, cb, ts_ns);
 }

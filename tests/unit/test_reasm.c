@@ -656,6 +656,32 @@ static void test_idle_size(void **state)
 	assert_true(sizeof(struct reasm_dir) <= 56);
 }
 
+/* An idle connection owns no heap: delivered data is released once acked, the buffer once
+ * empty. Per connection that leaves 2 x sizeof(struct reasm_dir) = 112 bytes. */
+static void test_idle_memory(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	struct reasm_stats st;
+
+	(void)state;
+	reasm__packet(&f->r[0], &f->cb, 0, PKT_TCP_SYN, 0, 0);
+	osend(f, 1, "EHLO x\r\n");
+	reasm_pool__stats(f->p, &st);
+	assert_true(st.bytes_in_use > 0); /* retained until acked */
+	rack(f, 9);
+	reasm_pool__stats(f->p, &st);
+	assert_int_equal(st.bytes_in_use, 0);
+	osend(f, 20, "later"); /* out of order: buffered */
+	reasm_pool__stats(f->p, &st);
+	assert_int_equal(st.bytes_in_use, 48 + 24 + 5); /* buffer + segment header + data */
+	rack(f, 25); /* hole acked: gap, delivered, released */
+	reasm_pool__stats(f->p, &st);
+	assert_int_equal(st.bytes_in_use, 0);
+	assert_int_equal(f->s.gaps[0][0], 11);
+	assert_int_equal(2 * sizeof(struct reasm_dir), 112);
+	fx_free(f);
+}
+
 static void test_rel_interface(void **state)
 {
 	struct fx *f = fx_new(NULL);
@@ -835,6 +861,7 @@ int main(void)
 		cmocka_unit_test(test_ooo_cap),
 		cmocka_unit_test(test_segment_cap),
 		cmocka_unit_test(test_memcap_many_flows),
+		cmocka_unit_test(test_idle_memory),
 		cmocka_unit_test(test_rel_interface),
 		cmocka_unit_test(test_pcap_bdat_gap),
 		cmocka_unit_test(test_pcap_http_connect),
