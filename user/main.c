@@ -11,6 +11,7 @@
 #include "mailtap/pcapfile.h"
 #include "mailtap/rec.h"
 #include "mailtap/sink.h"
+#include "mailtap/sink_fwd.h"
 
 #define MAILTAP_VERSION "0.1.0"
 #define MAX_OUTPUTS 8
@@ -32,6 +33,7 @@ struct opts {
 	const char *tag_prefix;
 	int print_stats;
 	struct engine_cfg eng;
+	struct fwd_opts fwd;
 };
 
 enum {
@@ -48,6 +50,17 @@ enum {
 	OPT_NO_PRIVATE_LOCAL,
 	OPT_STATS,
 	OPT_VERSION,
+	OPT_FWD_MODE,
+	OPT_FWD_COMPRESS,
+	OPT_FWD_BATCH,
+	OPT_FWD_FLUSH_MS,
+	OPT_FWD_MAX_MSG,
+	OPT_FWD_QUEUE,
+	OPT_FWD_POLICY,
+	OPT_FWD_KEY,
+	OPT_FWD_CLOSE_MS,
+	OPT_SPOOL,
+	OPT_SPOOL_MAX,
 };
 
 static const struct option long_opts[] = {
@@ -68,6 +81,17 @@ static const struct option long_opts[] = {
 	{ "no-tcp-weirds", no_argument, NULL, OPT_NO_TCP_WEIRDS },
 	{ "no-private-local", no_argument, NULL, OPT_NO_PRIVATE_LOCAL },
 	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "forward-mode", required_argument, NULL, OPT_FWD_MODE },
+	{ "forward-compress", no_argument, NULL, OPT_FWD_COMPRESS },
+	{ "forward-batch-records", required_argument, NULL, OPT_FWD_BATCH },
+	{ "forward-flush-ms", required_argument, NULL, OPT_FWD_FLUSH_MS },
+	{ "forward-max-message", required_argument, NULL, OPT_FWD_MAX_MSG },
+	{ "forward-queue-bytes", required_argument, NULL, OPT_FWD_QUEUE },
+	{ "forward-policy", required_argument, NULL, OPT_FWD_POLICY },
+	{ "forward-shared-key", required_argument, NULL, OPT_FWD_KEY },
+	{ "forward-close-timeout-ms", required_argument, NULL, OPT_FWD_CLOSE_MS },
+	{ "spool", required_argument, NULL, OPT_SPOOL },
+	{ "spool-max-bytes", required_argument, NULL, OPT_SPOOL_MAX },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -89,6 +113,18 @@ static void usage(FILE *f)
 		"  -w, --write FILE|-       msgpack Fluent Forward entries to FILE or stdout\n"
 		"  -o, --output SPEC        forward:unix:PATH or forward:tcp:HOST:PORT\n"
 		"      --tag-prefix P       tag prefix (default mailtap: tags mailtap.conn, ...)\n"
+		"Forward output (docs/forward.md):\n"
+		"      --forward-mode M     forward | packed | gzip (default packed)\n"
+		"      --forward-compress   same as --forward-mode gzip\n"
+		"      --forward-batch-records N  records per message (default 2000)\n"
+		"      --forward-flush-ms N       send a batch at the latest after N ms (default 1000)\n"
+		"      --forward-max-message N    bytes per message (default 1000000)\n"
+		"      --forward-queue-bytes N    records held in memory (default 64 MiB)\n"
+		"      --forward-policy P   drop-oldest | drop-newest | block, when the queue is full\n"
+		"      --forward-shared-key K     secure-forward handshake (TCP)\n"
+		"      --forward-close-timeout-ms N  wait for acks at exit (default 10000)\n"
+		"      --spool DIR          on-disk spool: batches survive outages and restarts\n"
+		"      --spool-max-bytes N  spool size cap (default 1 GiB)\n"
 		"Analysis:\n"
 		"      --seed N             deterministic uids/fuids (tests)\n"
 		"      --local-nets LIST    CIDRs for local_orig/local_resp (Zeek Site::local_nets)\n"
@@ -153,6 +189,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	int c;
 
 	engine_cfg__default(&o->eng);
+	fwd_opts__default(&o->fwd);
 	while ((c = getopt_long(argc, argv, "r:i:w:o:f:vqh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
@@ -240,6 +277,58 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_STATS:
 			o->print_stats = 1;
 			break;
+		case OPT_FWD_MODE:
+			if (fwd_opts__parse_mode(optarg, &o->fwd.mode) < 0) {
+				pr_warn("invalid --forward-mode '%s' (forward, packed or gzip)\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_FWD_COMPRESS:
+			o->fwd.mode = FWD_MODE_COMPRESSED;
+			break;
+		case OPT_FWD_BATCH:
+			if (parse_u64("--forward-batch-records", optarg, 1, 1000000, &v) < 0)
+				return -EINVAL;
+			o->fwd.batch_records = (uint32_t)v;
+			break;
+		case OPT_FWD_FLUSH_MS:
+			if (parse_u64("--forward-flush-ms", optarg, 1, 3600000, &v) < 0)
+				return -EINVAL;
+			o->fwd.flush_interval_ms = (uint32_t)v;
+			break;
+		case OPT_FWD_MAX_MSG:
+			if (parse_u64("--forward-max-message", optarg, 4096, 6000000, &v) < 0)
+				return -EINVAL;
+			o->fwd.max_message_bytes = v;
+			break;
+		case OPT_FWD_QUEUE:
+			if (parse_u64("--forward-queue-bytes", optarg, 65536, 1ULL << 40, &v) < 0)
+				return -EINVAL;
+			o->fwd.queue_max_bytes = v;
+			break;
+		case OPT_FWD_POLICY:
+			if (fwd_opts__parse_policy(optarg, &o->fwd.policy) < 0) {
+				pr_warn("invalid --forward-policy '%s' (drop-oldest, drop-newest or "
+					"block)\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_FWD_KEY:
+			o->fwd.shared_key = optarg;
+			break;
+		case OPT_FWD_CLOSE_MS:
+			if (parse_u64("--forward-close-timeout-ms", optarg, 0, 3600000, &v) < 0)
+				return -EINVAL;
+			o->fwd.close_timeout_ms = (uint32_t)v;
+			break;
+		case OPT_SPOOL:
+			o->fwd.spool_dir = optarg;
+			break;
+		case OPT_SPOOL_MAX:
+			if (parse_u64("--spool-max-bytes", optarg, 65536, 1ULL << 50, &v) < 0)
+				return -EINVAL;
+			o->fwd.spool_max_bytes = v;
+			break;
 		case 'v':
 			log__set_level(LOG_DEBUG);
 			break;
@@ -294,12 +383,15 @@ static void print_stats(const struct engine *e)
 		(unsigned long long)st.reasm.bytes_peak);
 }
 
-static struct sink *open_output(const char *spec)
+static struct sink *open_output(const struct opts *o, const char *spec)
 {
+	struct sink *s;
+
 	if (!strncmp(spec, "forward:", 8)) {
-		pr_warn("output %s: the Forward output is not built into this version\n", spec);
-		errno = ENOTSUP;
-		return NULL;
+		s = sink_fwd__open(spec, &o->fwd);
+		if (!s)
+			pr_warn("cannot set up output %s: %s\n", spec, strerror(errno));
+		return s;
 	}
 	return sink_file__open(spec);
 }
@@ -330,7 +422,7 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	for (int i = 0; i < o.n_outputs; i++) {
-		sinks[i] = open_output(o.outputs[i]);
+		sinks[i] = open_output(&o, o.outputs[i]);
 		if (!sinks[i]) {
 			rc = 1;
 			goto done;
@@ -365,6 +457,7 @@ int main(int argc, char **argv)
 done:
 	engine__free(eng);
 	pcapfile__close(pf);
+	/* The Forward sink reports its counters itself when it closes. */
 	for (int i = 0; i < o.n_outputs; i++)
 		if (sinks[i] && sink__close(sinks[i]) < 0 && !rc)
 			rc = 3;
