@@ -7,6 +7,7 @@ B=${BUILD:-build}
 M=$B/mailtap
 C=$B/mailtap-cat
 Z=../shared/corpus
+[ -d "$Z" ] || { echo "../shared/corpus is missing"; exit 1; }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fails=0
@@ -46,6 +47,7 @@ $C "$T/c.mp" >/dev/null && ok "records of corrupt capture readable" || bad "reco
 
 # stdin, gzip, pcapng, -w - all give the same records as the plain file.
 $M -r $Z/zeek/traces/smtp.pcap --seed 7 -w "$T/a.mp"
+[ "$($C -s conn "$T/a.mp" | wc -l)" -eq 2 ] && ok "reference run: 2 conn records" || bad "reference run"
 $M -r - --seed 7 -w - <$Z/zeek/traces/smtp.pcap >"$T/b.mp"
 cmp -s "$T/a.mp" "$T/b.mp" && ok "stdin == file" || bad "stdin differs from file"
 gzip -c $Z/zeek/traces/smtp.pcap >"$T/s.pcap.gz"
