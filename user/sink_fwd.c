@@ -423,12 +423,96 @@ long fwd__encode(enum fwd_mode mode, int gzip_level, const char *tag, size_t tag
 
 /* ---- reply reader ---- */
 
+/* The reader does not trust the peer: msgpack-c's streaming unpacker allocates containers
+ * by their announced size (a 5-byte map32 header can ask for gigabytes), so complete
+ * messages are first delimited by mp_len() below, which allocates nothing and costs one
+ * pass over the bytes, and only a complete message of at most max bytes (whose containers
+ * therefore hold at most max elements) is handed to msgpack_unpack_next(). */
+#define FWD_MP_DEPTH 8
+
 struct fwd_reader {
-	msgpack_unpacker up;
-	msgpack_unpacked res;
+	uint8_t *buf;
+	size_t off, used, cap;
 	size_t max;
+	msgpack_unpacked res;
 	int err;
 };
+
+/* Length of the msgpack object at p[0..len): >0 complete, 0 incomplete, -1 invalid or
+ * nested deeper than FWD_MP_DEPTH. */
+static long mp_len(const uint8_t *p, size_t len)
+{
+	uint64_t left[FWD_MP_DEPTH + 1];
+	size_t off = 0;
+	int sp = 0;
+
+	left[0] = 1;
+	while (sp >= 0) {
+		uint64_t skip = 0, kids = 0, n = 0;
+		int lenb = 0, ext = 0, cont = 0;
+		uint8_t b;
+
+		if (left[sp] == 0) {
+			sp--;
+			continue;
+		}
+		left[sp]--;
+		if (off >= len)
+			return 0;
+		b = p[off++];
+		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+			/* fixint, nil, bool */
+		} else if ((b & 0xf0) == 0x80) {
+			kids = 2ULL * (b & 0x0f);
+		} else if ((b & 0xf0) == 0x90) {
+			kids = b & 0x0f;
+		} else if ((b & 0xe0) == 0xa0) {
+			skip = b & 0x1f;
+		} else {
+			switch (b) {
+			case 0xc4: case 0xd9: lenb = 1; break;		/* bin8, str8 */
+			case 0xc5: case 0xda: lenb = 2; break;		/* bin16, str16 */
+			case 0xc6: case 0xdb: lenb = 4; break;		/* bin32, str32 */
+			case 0xc7: lenb = 1; ext = 1; break;		/* ext8 */
+			case 0xc8: lenb = 2; ext = 1; break;		/* ext16 */
+			case 0xc9: lenb = 4; ext = 1; break;		/* ext32 */
+			case 0xca: case 0xce: case 0xd2: skip = 4; break;
+			case 0xcb: case 0xcf: case 0xd3: skip = 8; break;
+			case 0xcc: case 0xd0: skip = 1; break;
+			case 0xcd: case 0xd1: skip = 2; break;
+			case 0xd4: skip = 2; break;			/* fixext1 */
+			case 0xd5: skip = 3; break;
+			case 0xd6: skip = 5; break;
+			case 0xd7: skip = 9; break;
+			case 0xd8: skip = 17; break;
+			case 0xdc: lenb = 2; cont = 1; break;		/* array16 */
+			case 0xdd: lenb = 4; cont = 1; break;		/* array32 */
+			case 0xde: lenb = 2; cont = 2; break;		/* map16 */
+			case 0xdf: lenb = 4; cont = 2; break;		/* map32 */
+			default: return -1;				/* 0xc1 */
+			}
+		}
+		if (lenb) {
+			if ((size_t)lenb > len - off)
+				return 0;
+			for (int i = 0; i < lenb; i++)
+				n = (n << 8) | p[off++];
+			if (cont)
+				kids = n * (uint64_t)cont;
+			else
+				skip = n + (uint64_t)ext;
+		}
+		if (skip > len - off)
+			return 0;
+		off += skip;
+		if (kids) {
+			if (sp == FWD_MP_DEPTH)
+				return -1;
+			left[++sp] = kids;
+		}
+	}
+	return (long)off;
+}
 
 struct fwd_reader *fwd_reader__new(size_t max_bytes)
 {
@@ -436,13 +520,15 @@ struct fwd_reader *fwd_reader__new(size_t max_bytes)
 
 	if (!r)
 		return NULL;
-	if (!msgpack_unpacker_init(&r->up, 1024)) {
+	r->max = max_bytes ? max_bytes : FWD_REPLY_MAX;
+	r->cap = 2 * r->max + 4096;
+	r->buf = malloc(r->cap);
+	if (!r->buf) {
 		free(r);
 		errno = ENOMEM;
 		return NULL;
 	}
 	msgpack_unpacked_init(&r->res);
-	r->max = max_bytes ? max_bytes : FWD_REPLY_MAX;
 	return r;
 }
 
@@ -451,16 +537,13 @@ void fwd_reader__free(struct fwd_reader *r)
 	if (!r)
 		return;
 	msgpack_unpacked_destroy(&r->res);
-	msgpack_unpacker_destroy(&r->up);
+	free(r->buf);
 	free(r);
 }
 
 void fwd_reader__reset(struct fwd_reader *r)
 {
-	msgpack_unpacked_destroy(&r->res);
-	msgpack_unpacker_destroy(&r->up);
-	msgpack_unpacker_init(&r->up, 1024);
-	msgpack_unpacked_init(&r->res);
+	r->off = r->used = 0;
 	r->err = 0;
 }
 
@@ -468,17 +551,17 @@ int fwd_reader__feed(struct fwd_reader *r, const uint8_t *buf, size_t len)
 {
 	if (r->err)
 		return r->err;
-	if ((r->up.used - r->up.off) + len > 2 * r->max + 4096) {
+	if (r->off) {
+		memmove(r->buf, r->buf + r->off, r->used - r->off);
+		r->used -= r->off;
+		r->off = 0;
+	}
+	if (len > r->cap - r->used) {
 		r->err = -EMSGSIZE;
 		return r->err;
 	}
-	if (msgpack_unpacker_buffer_capacity(&r->up) < len &&
-	    !msgpack_unpacker_reserve_buffer(&r->up, len)) {
-		r->err = -ENOMEM;
-		return r->err;
-	}
-	memcpy(msgpack_unpacker_buffer(&r->up), buf, len);
-	msgpack_unpacker_buffer_consumed(&r->up, len);
+	memcpy(r->buf + r->used, buf, len);
+	r->used += len;
 	return 0;
 }
 
@@ -568,31 +651,39 @@ static int interpret(const msgpack_object *o, struct fwd_msg *m)
 
 int fwd_reader__next(struct fwd_reader *r, struct fwd_msg *m)
 {
+	size_t avail, off = 0;
+	long l;
 	int rc;
 
 	if (r->err)
 		return r->err;
-	switch (msgpack_unpacker_next(&r->up, &r->res)) {
-	case MSGPACK_UNPACK_SUCCESS:
-		rc = interpret(&r->res.data, m);
-		if (rc) {
-			r->err = rc;
-			return rc;
-		}
-		return 1;
-	case MSGPACK_UNPACK_CONTINUE:
-		if (msgpack_unpacker_message_size(&r->up) > r->max) {
-			r->err = -EMSGSIZE;
-			return r->err;
-		}
+	avail = r->used - r->off;
+	if (!avail)
 		return 0;
-	case MSGPACK_UNPACK_NOMEM_ERROR:
-		r->err = -ENOMEM;
-		return r->err;
-	default:
+	l = mp_len(r->buf + r->off, avail);
+	if (l < 0) {
 		r->err = -EPROTO;
 		return r->err;
 	}
+	if (l == 0 || (size_t)l > r->max) {
+		if (l == 0 && avail <= r->max)
+			return 0;
+		r->err = -EMSGSIZE;
+		return r->err;
+	}
+	if (msgpack_unpack_next(&r->res, (const char *)r->buf + r->off, (size_t)l, &off) !=
+		    MSGPACK_UNPACK_SUCCESS ||
+	    off != (size_t)l) {
+		r->err = -EPROTO;
+		return r->err;
+	}
+	r->off += (size_t)l;
+	rc = interpret(&r->res.data, m);
+	if (rc) {
+		r->err = rc;
+		return rc;
+	}
+	return 1;
 }
 
 /* ---- queue (mutex held) ---- */
@@ -1044,7 +1135,8 @@ static int spool_recover(struct fwd *s)
 		}
 		seqs[n++] = seq;
 	}
-	qsort(seqs, n, sizeof(*seqs), cmp_u64);
+	if (n)
+		qsort(seqs, n, sizeof(*seqs), cmp_u64);
 	for (size_t i = 0; i < n; i++) {
 		char path[PATH_MAX];
 		uint8_t *m = NULL;

@@ -1,0 +1,670 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* Forward sink: the reply reader (whole, split at every byte, byte by byte), the message
+ * encoder (exact bytes, every mode, gzip round trip), spec parsing, the full-queue policies,
+ * the spool across a close/reopen, and delivery to an in-process acking receiver that drops
+ * the first connection without acking. */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <msgpack.h>
+#include <zlib.h>
+
+#include "mailtap/sink.h"
+#include "mailtap/sink_fwd.h"
+
+/* ---- reply reader ---- */
+
+/* {"ack":"Zm9v"} {"ack":"YmFy"} ["HELO",{"nonce":"\x00\xff..16","auth":"","keepalive":true}]
+ * ["PONG",true,"","srv","ab"] */
+static const uint8_t replies[] = {
+	0x81, 0xa3, 'a', 'c', 'k', 0xa4, 'Z', 'm', '9', 'v',
+	0x81, 0xa3, 'a', 'c', 'k', 0xa4, 'Y', 'm', 'F', 'y',
+	0x92, 0xa4, 'H', 'E', 'L', 'O', 0x83,
+	0xa5, 'n', 'o', 'n', 'c', 'e', 0xb0, 0x00, 0xff, 0x01, 0xfe, 0x02, 0xfd, 0x03, 0xfc,
+	0x04, 0xfb, 0x05, 0xfa, 0x06, 0xf9, 0x07, 0xf8,
+	0xa4, 'a', 'u', 't', 'h', 0xa0,
+	0xa9, 'k', 'e', 'e', 'p', 'a', 'l', 'i', 'v', 'e', 0xc3,
+	0x95, 0xa4, 'P', 'O', 'N', 'G', 0xc3, 0xa0, 0xa3, 's', 'r', 'v', 0xa2, 'a', 'b',
+};
+
+struct got {
+	int n;
+	struct fwd_msg m[8];
+	int err;
+};
+
+static void feed_split(const uint8_t *buf, size_t len, const size_t *cuts, size_t ncuts,
+		       struct got *g)
+{
+	struct fwd_reader *r = fwd_reader__new(4096);
+	size_t pos = 0;
+
+	assert_non_null(r);
+	memset(g, 0, sizeof(*g));
+	for (size_t i = 0; i <= ncuts; i++) {
+		size_t end = i < ncuts ? cuts[i] : len;
+		int rc;
+
+		assert_int_equal(fwd_reader__feed(r, buf + pos, end - pos), 0);
+		pos = end;
+		while ((rc = fwd_reader__next(r, &g->m[g->n])) == 1)
+			g->n++;
+		if (rc < 0) {
+			g->err = rc;
+			break;
+		}
+	}
+	fwd_reader__free(r);
+}
+
+static void check_replies(const struct got *g)
+{
+	assert_int_equal(g->err, 0);
+	assert_int_equal(g->n, 4);
+	assert_int_equal(g->m[0].type, FWD_MSG_ACK);
+	assert_string_equal(g->m[0].chunk, "Zm9v");
+	assert_int_equal(g->m[0].chunk_len, 4);
+	assert_int_equal(g->m[1].type, FWD_MSG_ACK);
+	assert_string_equal(g->m[1].chunk, "YmFy");
+	assert_int_equal(g->m[2].type, FWD_MSG_HELO);
+	assert_int_equal(g->m[2].nonce_len, 16);
+	assert_int_equal(g->m[2].nonce[0], 0x00);
+	assert_int_equal(g->m[2].nonce[1], 0xff);
+	assert_int_equal(g->m[2].nonce[15], 0xf8);
+	assert_int_equal(g->m[2].auth_len, 0);
+	assert_int_equal(g->m[3].type, FWD_MSG_PONG);
+	assert_true(g->m[3].auth_ok);
+	assert_string_equal(g->m[3].host, "srv");
+	assert_string_equal(g->m[3].digest, "ab");
+}
+
+static void test_reader_whole_split_bytewise(void **state)
+{
+	struct got g;
+	size_t cuts[sizeof(replies)];
+
+	(void)state;
+	feed_split(replies, sizeof(replies), NULL, 0, &g);
+	check_replies(&g);
+	for (size_t c = 1; c < sizeof(replies); c++) {
+		cuts[0] = c;
+		feed_split(replies, sizeof(replies), cuts, 1, &g);
+		check_replies(&g);
+	}
+	for (size_t c = 1; c < sizeof(replies); c++)
+		cuts[c - 1] = c;
+	feed_split(replies, sizeof(replies), cuts, sizeof(replies) - 1, &g);
+	check_replies(&g);
+}
+
+static void test_reader_errors(void **state)
+{
+	struct got g;
+	/* nil: not a reply */
+	static const uint8_t nil[] = { 0xc0 };
+	/* {"ack": 7}: chunk not a str */
+	static const uint8_t intack[] = { 0x81, 0xa3, 'a', 'c', 'k', 0x07 };
+	/* {"ack":"x","more":1} */
+	static const uint8_t twokeys[] = { 0x82, 0xa3, 'a', 'c', 'k', 0xa1, 'x',
+					   0xa4, 'm', 'o', 'r', 'e', 0x01 };
+	/* ["PONG", 1, ...]: auth result not bool */
+	static const uint8_t badpong[] = { 0x95, 0xa4, 'P', 'O', 'N', 'G', 0x01, 0xa0, 0xa0, 0xa0 };
+	/* 0xc1 is never used in msgpack */
+	static const uint8_t garbage[] = { 0xc1 };
+	/* {"ack":"Zm9v"} then nil: the ack is delivered, then the error sticks */
+	static const uint8_t ack_then_nil[] = { 0x81, 0xa3, 'a', 'c', 'k', 0xa4, 'Z', 'm', '9', 'v',
+						0xc0 };
+
+	(void)state;
+	feed_split(nil, sizeof(nil), NULL, 0, &g);
+	assert_int_equal(g.err, -EPROTO);
+	feed_split(intack, sizeof(intack), NULL, 0, &g);
+	assert_int_equal(g.err, -EPROTO);
+	feed_split(twokeys, sizeof(twokeys), NULL, 0, &g);
+	assert_int_equal(g.err, -EPROTO);
+	feed_split(badpong, sizeof(badpong), NULL, 0, &g);
+	assert_int_equal(g.err, -EPROTO);
+	feed_split(garbage, sizeof(garbage), NULL, 0, &g);
+	assert_int_equal(g.err, -EPROTO);
+	feed_split(ack_then_nil, sizeof(ack_then_nil), NULL, 0, &g);
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.m[0].chunk, "Zm9v");
+	assert_int_equal(g.err, -EPROTO);
+
+	/* a str of 100000 bytes announced: larger than the reader's 4096 limit */
+	struct fwd_reader *r = fwd_reader__new(4096);
+	uint8_t big[5000] = { 0xdb, 0x00, 0x01, 0x86, 0xa0 };
+	struct fwd_msg m;
+
+	assert_int_equal(fwd_reader__feed(r, big, sizeof(big)), 0);
+	assert_int_equal(fwd_reader__next(r, &m), -EMSGSIZE);
+	/* sticky */
+	assert_int_equal(fwd_reader__feed(r, replies, 10), -EMSGSIZE);
+	assert_int_equal(fwd_reader__next(r, &m), -EMSGSIZE);
+	fwd_reader__reset(r);
+	/* map32 announcing 0x61a37372 pairs (found by fuzzing: msgpack-c's streaming unpacker
+	 * tried to allocate 52 GB for it): incomplete, then too large, nothing allocated */
+	static const uint8_t hostile[] = { 0xdf, 0x61, 0xa3, 0x73, 0x72 };
+
+	assert_int_equal(fwd_reader__feed(r, hostile, sizeof(hostile)), 0);
+	assert_int_equal(fwd_reader__next(r, &m), 0);
+	memset(big, 0x01, sizeof(big));
+	assert_int_equal(fwd_reader__feed(r, big, sizeof(big)), 0);
+	assert_int_equal(fwd_reader__next(r, &m), -EMSGSIZE);
+	fwd_reader__reset(r);
+	/* nesting deeper than 8 levels is refused: [[[[[[[[[[1]]]]]]]]]] */
+	static const uint8_t deep[] = { 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91,
+					0x91, 0x01 };
+
+	assert_int_equal(fwd_reader__feed(r, deep, sizeof(deep)), 0);
+	assert_int_equal(fwd_reader__next(r, &m), -EPROTO);
+	fwd_reader__reset(r);
+	assert_int_equal(fwd_reader__feed(r, replies, 10), 0);
+	assert_int_equal(fwd_reader__next(r, &m), 1);
+	assert_string_equal(m.chunk, "Zm9v");
+	fwd_reader__free(r);
+}
+
+/* ---- encoder ---- */
+
+/* one entry: [EventTime(1700000000.5), {"a":1}] */
+static const uint8_t entry[] = {
+	0x92, 0xd7, 0x00, 0x65, 0x53, 0xf1, 0x00, 0x1d, 0xcd, 0x65, 0x00, /* fixext8 type 0 */
+	0x81, 0xa1, 'a', 0x01,
+};
+
+static void test_encode_forward_exact(void **state)
+{
+	uint8_t *m = NULL;
+	enum fwd_mode used;
+	long n;
+	/* ["t", [entry], {"chunk":"c","size":1}] */
+	static const uint8_t want[] = {
+		0x93, 0xa1, 't', 0x91,
+		0x92, 0xd7, 0x00, 0x65, 0x53, 0xf1, 0x00, 0x1d, 0xcd, 0x65, 0x00,
+		0x81, 0xa1, 'a', 0x01,
+		0x82, 0xa5, 'c', 'h', 'u', 'n', 'k', 0xa1, 'c', 0xa4, 's', 'i', 'z', 'e', 0x01,
+	};
+	/* ["t", bin8(entry), {"chunk":"c","size":1}] */
+	static const uint8_t want_packed[] = {
+		0x93, 0xa1, 't', 0xc4, 15,
+		0x92, 0xd7, 0x00, 0x65, 0x53, 0xf1, 0x00, 0x1d, 0xcd, 0x65, 0x00,
+		0x81, 0xa1, 'a', 0x01,
+		0x82, 0xa5, 'c', 'h', 'u', 'n', 'k', 0xa1, 'c', 0xa4, 's', 'i', 'z', 'e', 0x01,
+	};
+
+	(void)state;
+	n = fwd__encode(FWD_MODE_FORWARD, 1, "t", 1, entry, sizeof(entry), 1, "c", 1000000, &m,
+			&used);
+	assert_int_equal(n, sizeof(want));
+	assert_memory_equal(m, want, sizeof(want));
+	assert_int_equal(used, FWD_MODE_FORWARD);
+	free(m);
+	n = fwd__encode(FWD_MODE_PACKED, 1, "t", 1, entry, sizeof(entry), 1, "c", 1000000, &m,
+			&used);
+	assert_int_equal(n, sizeof(want_packed));
+	assert_memory_equal(m, want_packed, sizeof(want_packed));
+	free(m);
+	/* too large for max_bytes */
+	assert_int_equal(fwd__encode(FWD_MODE_PACKED, 1, "t", 1, entry, sizeof(entry), 1, "c", 20,
+				     &m, &used),
+			 -EMSGSIZE);
+	/* non-string chunk can't happen; empty batch and long chunk are refused */
+	assert_int_equal(fwd__encode(FWD_MODE_PACKED, 1, "t", 1, entry, 0, 0, "c", 1000, &m, &used),
+			 -EINVAL);
+}
+
+static void test_encode_gzip_roundtrip(void **state)
+{
+	enum { N = 3000 };
+	uint8_t *entries = malloc(N * sizeof(entry)), *m = NULL, *plain = malloc(N * sizeof(entry));
+	enum fwd_mode used;
+	msgpack_unpacked u;
+	size_t off = 0;
+	long n;
+
+	(void)state;
+	for (int i = 0; i < N; i++)
+		memcpy(entries + i * sizeof(entry), entry, sizeof(entry));
+	n = fwd__encode(FWD_MODE_COMPRESSED, 6, "mailtap.smtp", 12, entries, N * sizeof(entry), N,
+			"AAAAAAAAAAAAAAAAAAAAAA==", 1000000, &m, &used);
+	assert_true(n > 0);
+	assert_int_equal(used, FWD_MODE_COMPRESSED);
+	msgpack_unpacked_init(&u);
+	assert_int_equal(msgpack_unpack_next(&u, (const char *)m, (size_t)n, &off),
+			 MSGPACK_UNPACK_SUCCESS);
+	assert_int_equal(off, (size_t)n);
+	msgpack_object *a = u.data.via.array.ptr;
+
+	assert_int_equal(u.data.type, MSGPACK_OBJECT_ARRAY);
+	assert_int_equal(u.data.via.array.size, 3);
+	assert_int_equal(a[0].type, MSGPACK_OBJECT_STR);
+	assert_memory_equal(a[0].via.str.ptr, "mailtap.smtp", 12);
+	assert_int_equal(a[1].type, MSGPACK_OBJECT_BIN);
+	assert_int_equal(a[2].type, MSGPACK_OBJECT_MAP);
+	assert_int_equal(a[2].via.map.size, 3);
+	assert_memory_equal(a[2].via.map.ptr[0].key.via.str.ptr, "chunk", 5);
+	assert_int_equal(a[2].via.map.ptr[0].val.type, MSGPACK_OBJECT_STR);
+	assert_int_equal(a[2].via.map.ptr[1].val.via.u64, N);
+	assert_memory_equal(a[2].via.map.ptr[2].key.via.str.ptr, "compressed", 10);
+	assert_memory_equal(a[2].via.map.ptr[2].val.via.str.ptr, "gzip", 4);
+	/* gzip magic, and it inflates back to the entries */
+	assert_int_equal((uint8_t)a[1].via.bin.ptr[0], 0x1f);
+	assert_int_equal((uint8_t)a[1].via.bin.ptr[1], 0x8b);
+	z_stream z = { 0 };
+
+	assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
+	z.next_in = (Bytef *)a[1].via.bin.ptr;
+	z.avail_in = a[1].via.bin.size;
+	z.next_out = plain;
+	z.avail_out = N * sizeof(entry);
+	assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END);
+	assert_int_equal(z.total_out, N * sizeof(entry));
+	assert_memory_equal(plain, entries, N * sizeof(entry));
+	inflateEnd(&z);
+	msgpack_unpacked_destroy(&u);
+	free(m);
+
+	/* incompressible payload: sent packed instead */
+	for (size_t i = 0; i < N * sizeof(entry); i++)
+		entries[i] = (uint8_t)(i * 2654435761u >> 13);
+	n = fwd__encode(FWD_MODE_COMPRESSED, 6, "t", 1, entries, 200, 1, "c", 1000000, &m, &used);
+	assert_true(n > 0);
+	assert_int_equal(used, FWD_MODE_PACKED);
+	free(m);
+	free(entries);
+	free(plain);
+}
+
+static void test_options_and_specs(void **state)
+{
+	struct fwd_opts o;
+	enum fwd_policy p;
+	enum fwd_mode md;
+
+	(void)state;
+	fwd_opts__default(&o);
+	assert_int_equal(o.mode, FWD_MODE_PACKED);
+	assert_int_equal(o.max_message_bytes, 1000000);
+	assert_int_equal(o.policy, FWD_DROP_OLDEST);
+	assert_int_equal(fwd_opts__parse_policy("block", &p), 0);
+	assert_int_equal(p, FWD_BLOCK);
+	assert_int_equal(fwd_opts__parse_policy("drop", &p), -EINVAL);
+	assert_int_equal(fwd_opts__parse_mode("gzip", &md), 0);
+	assert_int_equal(md, FWD_MODE_COMPRESSED);
+	assert_int_equal(fwd_opts__parse_mode("message", &md), -EINVAL);
+
+	static const char *const bad[] = {
+		"forward:udp:1.2.3.4:5", "forward:tcp:host", "forward:tcp::24224",
+		"forward:tcp:host:0", "forward:tcp:host:99999", "forward:tcp:host:12x",
+		"forward:tcp:::1:24224", "forward:unix:", "file:/x",
+		"forward:unix:/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		errno = 0;
+		assert_null(sink_fwd__open(bad[i], &o));
+		assert_int_equal(errno, EINVAL);
+	}
+	static const char *const good[] = {
+		"forward:tcp:[::1]:24224", "tcp:127.0.0.1:24224", "forward:unix:/nonexistent/s",
+		"unix:///nonexistent/s",
+	};
+	o.close_timeout_ms = 50;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct sink *s = sink_fwd__open(good[i], &o);
+
+		assert_non_null(s);
+		assert_int_equal(sink__close(s), 0); /* nothing written: nothing to wait for */
+	}
+	o.batch_records = 0;
+	assert_null(sink_fwd__open("forward:unix:/x", &o));
+	assert_int_equal(errno, EINVAL);
+}
+
+static uint8_t rec[300];
+static size_t rec_len;
+
+static void make_rec(void)
+{
+	/* {"pad": "xxx...(280)"} */
+	rec[0] = 0x81;
+	rec[1] = 0xa3;
+	memcpy(rec + 2, "pad", 3);
+	rec[5] = 0xd9;
+	rec[6] = 250;
+	memset(rec + 7, 'x', 250);
+	rec_len = 257;
+}
+
+static void test_policies_no_receiver(void **state)
+{
+	struct fwd_opts o;
+	struct fwd_stats st;
+	struct sink *s;
+	const uint64_t q = 2 * 1024 * 1024;
+
+	(void)state;
+	make_rec();
+	fwd_opts__default(&o);
+	o.queue_max_bytes = q;
+	o.close_timeout_ms = 50;
+	o.backoff_min_ms = 1000;
+	o.backoff_max_ms = 1000;
+
+	/* drop-newest: once the queue is full, every further record is refused */
+	o.policy = FWD_DROP_NEWEST;
+	s = sink_fwd__open("forward:unix:/nonexistent/fwd.sock", &o);
+	assert_non_null(s);
+	int refused = 0;
+
+	for (int i = 0; i < 20000; i++)
+		if (sink__write(s, "mailtap.test", 12, 1700000000000000000ULL, rec, rec_len) ==
+		    -ENOBUFS)
+			refused++;
+	assert_int_equal(sink_fwd__close(s, &st), -ETIMEDOUT);
+	assert_true(refused > 0);
+	assert_int_equal(st.records_dropped, (uint64_t)refused);
+	assert_int_equal(st.records_in + st.records_dropped, 20000);
+	assert_int_equal(st.records_unacked_at_close, st.records_in);
+	assert_true(st.mem_bytes_max <= q);
+	assert_true(st.mem_bytes_max > q - 1024);
+
+	/* drop-oldest: writes always succeed, whole old batches are dropped */
+	o.policy = FWD_DROP_OLDEST;
+	o.batch_records = 100;
+	s = sink_fwd__open("forward:unix:/nonexistent/fwd.sock", &o);
+	assert_non_null(s);
+	for (int i = 0; i < 20000; i++)
+		assert_int_equal(
+			sink__write(s, "mailtap.test", 12, 1700000000000000000ULL, rec, rec_len), 0);
+	assert_int_equal(sink_fwd__close(s, &st), -ETIMEDOUT);
+	assert_int_equal(st.records_in, 20000);
+	assert_true(st.records_dropped > 0);
+	assert_int_equal(st.records_dropped % 100, 0);
+	assert_int_equal(st.records_dropped + st.records_unacked_at_close, 20000);
+	assert_true(st.mem_bytes_max <= q);
+
+	/* block with a limit: waits block_max_ms, then drops the record */
+	o.policy = FWD_BLOCK;
+	o.block_max_ms = 20;
+	s = sink_fwd__open("forward:unix:/nonexistent/fwd.sock", &o);
+	assert_non_null(s);
+	refused = 0;
+	for (int i = 0; i < 9000 && refused < 3; i++)
+		if (sink__write(s, "mailtap.test", 12, 1700000000000000000ULL, rec, rec_len))
+			refused++;
+	assert_int_equal(sink_fwd__close(s, &st), -ETIMEDOUT);
+	assert_true(refused > 0);
+	assert_int_equal(st.records_dropped, (uint64_t)refused);
+	assert_true(st.mem_bytes_max <= q);
+
+	/* a record larger than one message is refused and counted */
+	o.policy = FWD_DROP_NEWEST;
+	o.max_message_bytes = 4096;
+	s = sink_fwd__open("forward:unix:/nonexistent/fwd.sock", &o);
+	assert_non_null(s);
+	uint8_t *big = calloc(1, 8000);
+
+	big[0] = 0x81; /* {"": bin32(7990)} */
+	big[1] = 0xa0;
+	big[2] = 0xc6;
+	big[3] = 0;
+	big[4] = 0;
+	big[5] = 0x1f;
+	big[6] = 0x36;
+	assert_int_equal(sink__write(s, "t", 1, 1, big, 7 + 7990), -EMSGSIZE);
+	assert_int_equal(sink_fwd__close(s, &st), 0);
+	assert_int_equal(st.records_oversize, 1);
+	free(big);
+}
+
+static int count_spool(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (strstr(de->d_name, ".fwd"))
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void test_spool_reopen(void **state)
+{
+	char dir[] = "/tmp/test_sink_fwd.XXXXXX";
+	struct fwd_opts o;
+	struct fwd_stats st;
+	struct sink *s, *s2;
+	char path[512];
+
+	(void)state;
+	make_rec();
+	assert_non_null(mkdtemp(dir));
+	fwd_opts__default(&o);
+	o.spool_dir = dir;
+	o.batch_records = 100;
+	o.close_timeout_ms = 50;
+	o.spool_fsync = false;
+	s = sink_fwd__open("forward:unix:/nonexistent/fwd.sock", &o);
+	assert_non_null(s);
+	/* one spool, one process */
+	s2 = sink_fwd__open("forward:unix:/nonexistent/fwd.sock", &o);
+	assert_null(s2);
+	assert_int_equal(errno, ENOLCK);
+	for (int i = 0; i < 1050; i++)
+		assert_int_equal(sink__write(s, "t", 1, 1700000000000000000ULL, rec, rec_len), 0);
+	assert_int_equal(sink_fwd__close(s, &st), -ETIMEDOUT);
+	assert_int_equal(st.records_unacked_at_close, 1050);
+	assert_int_equal(st.records_spooled, 1050);
+	assert_int_equal(count_spool(dir), 11);
+
+	/* a torn temp file and a corrupt message are cleaned up at open */
+	snprintf(path, sizeof(path), "%s/.tmp-00000000000000ff", dir);
+	FILE *f = fopen(path, "w");
+
+	fputs("partial", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/00000000000000fe.fwd", dir);
+	f = fopen(path, "w");
+	fputs("not msgpack", f);
+	fclose(f);
+
+	s = sink_fwd__open("forward:unix:/nonexistent/fwd.sock", &o);
+	assert_non_null(s);
+	sink_fwd__stats(s, &st);
+	assert_int_equal(st.records_recovered, 1050);
+	assert_int_equal(st.records_pending, 1050);
+	assert_int_equal(st.spool_errors, 1);
+	assert_int_equal(sink_fwd__close(s, &st), -ETIMEDOUT);
+	assert_int_equal(count_spool(dir), 11);
+	assert_int_equal(access(path, F_OK), -1);
+
+	/* clean up */
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' && (!de->d_name[1] || de->d_name[1] == '.'))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* ---- an in-process receiver: drops its first connection unacked, then acks ---- */
+
+struct rx {
+	int lfd;
+	uint64_t records, messages, conns;
+	int drop_first;
+};
+
+static uint64_t count_entries(const msgpack_object *o)
+{
+	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 3)
+		return 0;
+	if (o->via.array.ptr[1].type == MSGPACK_OBJECT_ARRAY)
+		return o->via.array.ptr[1].via.array.size;
+	if (o->via.array.ptr[1].type == MSGPACK_OBJECT_BIN) {
+		const char *p = o->via.array.ptr[1].via.bin.ptr;
+		size_t len = o->via.array.ptr[1].via.bin.size, off = 0;
+		static char plain[2 * 1024 * 1024];
+		msgpack_unpacked u;
+		uint64_t n = 0;
+
+		if (o->via.array.ptr[2].via.map.size == 3) { /* "compressed": "gzip" */
+			z_stream z = { 0 };
+
+			inflateInit2(&z, 15 + 16);
+			z.next_in = (Bytef *)p;
+			z.avail_in = (uInt)len;
+			z.next_out = (Bytef *)plain;
+			z.avail_out = sizeof(plain);
+			if (inflate(&z, Z_FINISH) != Z_STREAM_END)
+				return 0;
+			p = plain;
+			len = z.total_out;
+			inflateEnd(&z);
+		}
+		msgpack_unpacked_init(&u);
+		while (msgpack_unpack_next(&u, p, len, &off) == MSGPACK_UNPACK_SUCCESS)
+			n++;
+		msgpack_unpacked_destroy(&u);
+		return off == len ? n : 0;
+	}
+	return 0;
+}
+
+static void *rx_main(void *arg)
+{
+	struct rx *x = arg;
+
+	for (;;) {
+		int fd = accept(x->lfd, NULL, NULL);
+		msgpack_unpacker up;
+		msgpack_unpacked res;
+		char buf[65536];
+		ssize_t n;
+
+		if (fd < 0)
+			return NULL;
+		x->conns++;
+		msgpack_unpacker_init(&up, 65536);
+		msgpack_unpacked_init(&res);
+		while ((n = read(fd, buf, sizeof(buf))) > 0) {
+			msgpack_unpacker_reserve_buffer(&up, (size_t)n);
+			memcpy(msgpack_unpacker_buffer(&up), buf, (size_t)n);
+			msgpack_unpacker_buffer_consumed(&up, (size_t)n);
+			while (msgpack_unpacker_next(&up, &res) == MSGPACK_UNPACK_SUCCESS) {
+				const msgpack_object *opt = &res.data.via.array.ptr[2];
+				const msgpack_object *chunk = &opt->via.map.ptr[0].val;
+				uint8_t ack[64] = { 0x81, 0xa3, 'a', 'c', 'k', 0xa0 };
+
+				if (x->drop_first) {
+					x->drop_first = 0;
+					goto drop;
+				}
+				x->messages++;
+				x->records += count_entries(&res.data);
+				ack[5] = (uint8_t)(0xa0 | chunk->via.str.size);
+				memcpy(ack + 6, chunk->via.str.ptr, chunk->via.str.size);
+				if (write(fd, ack, 6 + chunk->via.str.size) < 0)
+					goto drop;
+			}
+		}
+drop:
+		msgpack_unpacked_destroy(&res);
+		msgpack_unpacker_destroy(&up);
+		close(fd);
+	}
+}
+
+static void test_deliver_with_resend(void **state)
+{
+	char dir[] = "/tmp/test_sink_fwd_rx.XXXXXX", spec[128];
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct rx x = { .drop_first = 1 };
+	struct fwd_opts o;
+	struct fwd_stats st;
+	pthread_t t;
+	struct sink *s;
+
+	(void)state;
+	make_rec();
+	assert_non_null(mkdtemp(dir));
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/s", dir);
+	snprintf(spec, sizeof(spec), "forward:unix:%s", sun.sun_path);
+	x.lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(x.lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(listen(x.lfd, 4), 0);
+	assert_int_equal(pthread_create(&t, NULL, rx_main, &x), 0);
+
+	for (int mode = FWD_MODE_FORWARD; mode <= FWD_MODE_COMPRESSED; mode++) {
+		fwd_opts__default(&o);
+		o.mode = (enum fwd_mode)mode;
+		o.batch_records = 300;
+		o.backoff_min_ms = 10;
+		o.backoff_max_ms = 50;
+		s = sink_fwd__open(spec, &o);
+		assert_non_null(s);
+		for (int i = 0; i < 5000; i++) {
+			const char *tag = i % 3 == 0 ? "mailtap.smtp" : i % 3 == 1 ? "mailtap.conn"
+										  : "mailtap.ssl";
+
+			assert_int_equal(sink__write(s, tag, strlen(tag),
+						     1700000000000000000ULL + (uint64_t)i, rec,
+						     rec_len),
+					 0);
+		}
+		assert_int_equal(sink_fwd__close(s, &st), 0);
+		assert_int_equal(st.records_in, 5000);
+		assert_int_equal(st.records_acked, 5000);
+		assert_int_equal(st.records_pending, 0);
+		assert_int_equal(st.mem_bytes, 0);
+		if (mode == FWD_MODE_FORWARD) {
+			assert_true(st.messages_resent >= 1);
+			assert_int_equal(st.disconnects, 1);
+			assert_int_equal(st.connects, 2);
+		}
+	}
+	assert_int_equal(x.records, 15000);
+	shutdown(x.lfd, SHUT_RDWR);
+	close(x.lfd);
+	pthread_join(t, NULL);
+	unlink(sun.sun_path);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reader_whole_split_bytewise),
+		cmocka_unit_test(test_reader_errors),
+		cmocka_unit_test(test_encode_forward_exact),
+		cmocka_unit_test(test_encode_gzip_roundtrip),
+		cmocka_unit_test(test_options_and_specs),
+		cmocka_unit_test(test_policies_no_receiver),
+		cmocka_unit_test(test_spool_reopen),
+		cmocka_unit_test(test_deliver_with_resend),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
