@@ -1,0 +1,1526 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* tls.c + x509.c + app_tls.c + rec_ssl.c: the "ssl" app parser against real captures.
+ *
+ * The TCP payload of each connection is extracted from the corpus pcaps with libpcap (a small
+ * in-order reassembly here; after "STARTTLS" / the 220 reply for STARTTLS captures) and fed to
+ * app_tls_ops like the engine does. Records are caught by a sink, rendered as Zeek's TSV
+ * values, and compared with:
+ *  - Zeek's baseline scripts.base.protocols.smtp.starttls ssl.log and x509.log, field by field;
+ *  - nDPI's smtp-starttls/smtps results (SNI, version, cipher, JA3/JA3S/JA4) and Arkime's;
+ *  - suricata-verify captures (implicit TLS on 465, STARTTLS followed by junk).
+ * Every capture is fed per packet, split in two at every byte position, and byte by byte; the
+ * records (including their times) must be identical. Synthetic hellos cover TLS 1.3, HRR,
+ * alerts, SSLv2, limits and names. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <msgpack.h>
+#include <pcap/pcap.h>
+
+#include "mailtap/files.h"
+#include "mailtap/ids.h"
+#include "mailtap/rec.h"
+#include "mailtap/session.h"
+#include "mailtap/sink.h"
+#include "mailtap/tls.h"
+#include "mailtap/x509.h"
+
+#define CORPUS "/work/shared/corpus/"
+
+/* ------------------------------------------------------------ captured records */
+
+#define MAX_KV 64
+#define MAX_RECS 64
+
+struct line {
+	char stream[16];
+	int n;
+	char *k[MAX_KV], *v[MAX_KV];
+};
+
+struct cap {
+	struct sink sink;
+	struct line recs[MAX_RECS];
+	int n;
+	char weirds[16][256];
+	int n_weirds;
+	int confirms;
+};
+
+static void render(const msgpack_object *o, char *out, size_t cap)
+{
+	size_t len = 0;
+
+	out[0] = 0;
+	switch (o->type) {
+	case MSGPACK_OBJECT_BOOLEAN:
+		snprintf(out, cap, "%s", o->via.boolean ? "T" : "F");
+		break;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		snprintf(out, cap, "%llu", (unsigned long long)o->via.u64);
+		break;
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		snprintf(out, cap, "%.6f", o->via.f64);
+		break;
+	case MSGPACK_OBJECT_STR:
+		snprintf(out, cap, "%.*s", (int)o->via.str.size, o->via.str.ptr);
+		break;
+	case MSGPACK_OBJECT_ARRAY:
+		if (o->via.array.size == 0) {
+			snprintf(out, cap, "(empty)");
+			break;
+		}
+		for (uint32_t i = 0; i < o->via.array.size; i++) {
+			char el[512];
+
+			render(&o->via.array.ptr[i], el, sizeof(el));
+			len += (size_t)snprintf(out + len, cap > len ? cap - len : 0, "%s%s",
+						i ? "," : "", el);
+		}
+		break;
+	default:
+		snprintf(out, cap, "?");
+	}
+}
+
+static int cap_write(struct sink *s, const char *tag, size_t tag_len, uint64_t ts_ns,
+		     const uint8_t *map, size_t len)
+{
+	struct cap *c = (struct cap *)s;
+	msgpack_unpacked u;
+	struct line *l;
+
+	assert_true(c->n < MAX_RECS);
+	l = &c->recs[c->n++];
+	memset(l, 0, sizeof(*l));
+	snprintf(l->stream, sizeof(l->stream), "%.*s", (int)(tag_len - 8), tag + 8);
+	msgpack_unpacked_init(&u);
+	assert_int_equal(msgpack_unpack_next(&u, (const char *)map, len, NULL),
+			 MSGPACK_UNPACK_SUCCESS);
+	assert_int_equal(u.data.type, MSGPACK_OBJECT_MAP);
+	for (uint32_t i = 0; i < u.data.via.map.size && l->n < MAX_KV; i++) {
+		const msgpack_object_kv *kv = &u.data.via.map.ptr[i];
+		char val[8192];
+
+		render(&kv->val, val, sizeof(val));
+		l->k[l->n] = strndup(kv->key.via.str.ptr, kv->key.via.str.size);
+		l->v[l->n] = strdup(val);
+		l->n++;
+	}
+	msgpack_unpacked_destroy(&u);
+	return 0;
+}
+
+static int cap_flush(struct sink *s)
+{
+	return 0;
+}
+
+static int cap_close(struct sink *s)
+{
+	return 0;
+}
+
+static const struct sink_ops cap_ops = { "cap", cap_write, cap_flush, cap_close };
+
+static void cap_reset(struct cap *c)
+{
+	for (int i = 0; i < c->n; i++)
+		for (int j = 0; j < c->recs[i].n; j++) {
+			free(c->recs[i].k[j]);
+			free(c->recs[i].v[j]);
+		}
+	memset(c, 0, sizeof(*c));
+	c->sink.ops = &cap_ops;
+}
+
+static const char *get(const struct line *l, const char *key)
+{
+	for (int i = 0; i < l->n; i++)
+		if (!strcmp(l->k[i], key))
+			return l->v[i];
+	return "-";
+}
+
+static const struct line *nth(const struct cap *c, const char *stream, int n)
+{
+	for (int i = 0; i < c->n; i++)
+		if (!strcmp(c->recs[i].stream, stream) && n-- == 0)
+			return &c->recs[i];
+	return NULL;
+}
+
+static int count(const struct cap *c, const char *stream)
+{
+	int k = 0;
+
+	for (int i = 0; i < c->n; i++)
+		k += !strcmp(c->recs[i].stream, stream);
+	return k;
+}
+
+/* The whole output as one string, for the split comparisons. */
+static char *dump(const struct cap *c)
+{
+	size_t cap = 1 << 16, len = 0;
+	char *s = malloc(cap);
+
+	assert_non_null(s);
+	s[0] = 0;
+	for (int i = 0; i < c->n; i++) {
+		len += (size_t)snprintf(s + len, cap - len, "%s", c->recs[i].stream);
+		for (int j = 0; j < c->recs[i].n; j++)
+			len += (size_t)snprintf(s + len, cap - len, " %s=%s", c->recs[i].k[j],
+						c->recs[i].v[j]);
+		len += (size_t)snprintf(s + len, cap - len, "\n");
+	}
+	for (int i = 0; i < c->n_weirds; i++)
+		len += (size_t)snprintf(s + len, cap - len, "weird %s\n", c->weirds[i]);
+	len += (size_t)snprintf(s + len, cap - len, "confirms %d\n", c->confirms);
+	assert_true(len < cap);
+	return s;
+}
+
+/* ------------------------------------------------------------ session */
+
+struct env {
+	struct cap cap;
+	struct rec_out *out;
+	struct rec *rec;
+	struct mt_ids ids;
+	struct conn_id id;
+	struct mt_session s;
+	struct tls_cfg cfg;
+	struct x509_cache *dedup;
+};
+
+static void s_confirm(struct mt_session *s, const char *service)
+{
+	struct env *e = (struct env *)((char *)s - offsetof(struct env, s));
+
+	assert_string_equal(service, "ssl");
+	e->cap.confirms++;
+}
+
+static void s_weird(struct mt_session *s, uint64_t ts, const char *name, const char *addl)
+{
+	struct env *e = (struct env *)((char *)s - offsetof(struct env, s));
+
+	if (e->cap.n_weirds < 16)
+		snprintf(e->cap.weirds[e->cap.n_weirds++], 256, "%s|%s", name, addl ? addl : "-");
+}
+
+static int s_handoff(struct mt_session *s, const char *parser)
+{
+	return -ENOENT;
+}
+
+static void env_init(struct env *e)
+{
+	memset(e, 0, sizeof(*e));
+	cap_reset(&e->cap);
+	e->out = rec_out__new("mailtap");
+	assert_non_null(e->out);
+	assert_int_equal(rec_out__add_sink(e->out, &e->cap.sink), 0);
+	e->rec = rec__new(e->out);
+	assert_non_null(e->rec);
+	mt_ids__init(&e->ids, 1, 7);
+	tls_cfg__default(&e->cfg);
+	e->s.uid = "CtestUID";
+	e->s.id = &e->id;
+	e->s.rec = e->rec;
+	e->s.ids = &e->ids;
+	e->s.local_orig = e->s.local_resp = -1;
+	e->s.confirm = s_confirm;
+	e->s.weird = s_weird;
+	e->s.handoff = s_handoff;
+}
+
+static void env_fini(struct env *e)
+{
+	cap_reset(&e->cap);
+	rec__free(e->rec);
+	rec_out__free(e->out);
+	x509_cache__free(e->dedup);
+}
+
+/* ------------------------------------------------------------ pcap -> streams */
+
+struct chunk {
+	enum mt_dir d;
+	uint8_t *p;
+	size_t len;
+	uint64_t ts;
+};
+
+struct seg {
+	uint32_t seq;
+	uint8_t *p;
+	size_t len;
+	uint64_t ts;
+};
+
+struct conn {
+	struct conn_id id;
+	bool have_isn[2];
+	uint32_t next[2];
+	struct seg pend[2][64];
+	int n_pend[2];
+	struct chunk ch[2048];
+	int n;
+};
+
+struct capfile {
+	struct conn c[8];
+	int n;
+};
+
+static void add_chunk(struct conn *c, enum mt_dir d, const uint8_t *p, size_t len, uint64_t ts)
+{
+	struct chunk *k;
+
+	if (!len)
+		return;
+	assert_true(c->n < 2048);
+	k = &c->ch[c->n++];
+	k->d = d;
+	k->p = malloc(len);
+	assert_non_null(k->p);
+	memcpy(k->p, p, len);
+	k->len = len;
+	k->ts = ts;
+}
+
+/* In-order delivery: trims retransmitted bytes, holds segments that come early. */
+static void deliver(struct conn *c, enum mt_dir d, uint32_t seq, const uint8_t *p, size_t len,
+		    uint64_t ts)
+{
+	int32_t off = (int32_t)(c->next[d] - seq);
+
+	if (off > 0) {
+		if ((size_t)off >= len)
+			return;
+		p += off;
+		len -= (size_t)off;
+		seq += (uint32_t)off;
+	}
+	if (seq != c->next[d]) {
+		struct seg *s = &c->pend[d][c->n_pend[d]++];
+
+		assert_true(c->n_pend[d] < 64);
+		s->seq = seq;
+		s->p = malloc(len);
+		memcpy(s->p, p, len);
+		s->len = len;
+		s->ts = ts;
+		return;
+	}
+	add_chunk(c, d, p, len, ts);
+	c->next[d] += (uint32_t)len;
+	for (bool again = true; again;) {
+		again = false;
+		for (int i = 0; i < c->n_pend[d]; i++) {
+			struct seg s = c->pend[d][i];
+
+			if ((int32_t)(c->next[d] - s.seq) < 0)
+				continue;
+			c->pend[d][i] = c->pend[d][--c->n_pend[d]];
+			deliver(c, d, s.seq, s.p, s.len, ts);
+			free(s.p);
+			again = true;
+			break;
+		}
+	}
+}
+
+static void read_pcap(const char *path, struct capfile *cf)
+{
+	char err[PCAP_ERRBUF_SIZE];
+	pcap_t *pc = pcap_open_offline(path, err);
+	struct pcap_pkthdr *h;
+	const u_char *pkt;
+	int dlt;
+
+	memset(cf, 0, sizeof(*cf));
+	assert_non_null(pc);
+	dlt = pcap_datalink(pc);
+	while (pcap_next_ex(pc, &h, &pkt) == 1) {
+		const uint8_t *p = pkt, *end = pkt + h->caplen;
+		uint16_t et = 0;
+		struct mt_addr src, dst;
+		uint8_t proto;
+
+		if (dlt == DLT_EN10MB) {
+			if (end - p < 14)
+				continue;
+			et = (uint16_t)(p[12] << 8 | p[13]);
+			p += 14;
+			while (et == 0x8100 && end - p >= 4) {
+				et = (uint16_t)(p[2] << 8 | p[3]);
+				p += 4;
+			}
+		} else if (dlt == DLT_NULL) {
+			uint32_t fam;
+
+			memcpy(&fam, p, 4);
+			p += 4;
+			et = (fam == 2 || fam == 0x02000000) ? 0x0800 : 0x86dd;
+		} else {
+			fail_msg("linktype %d", dlt);
+		}
+		if (et == 0x0800) {
+			size_t ihl = (size_t)(p[0] & 0xf) * 4;
+
+			proto = p[9];
+			mt_addr__from_v4(&src, p + 12);
+			mt_addr__from_v4(&dst, p + 16);
+			end = p + (p[2] << 8 | p[3]) < end ? p + (p[2] << 8 | p[3]) : end;
+			p += ihl;
+		} else if (et == 0x86dd) {
+			proto = p[6];
+			mt_addr__from_v6(&src, p + 8);
+			mt_addr__from_v6(&dst, p + 24);
+			end = p + 40 + (p[4] << 8 | p[5]) < end ? p + 40 + (p[4] << 8 | p[5]) : end;
+			p += 40;
+		} else {
+			continue;
+		}
+		if (proto != 6 || end - p < 20)
+			continue;
+		uint16_t sp = (uint16_t)(p[0] << 8 | p[1]), dp = (uint16_t)(p[2] << 8 | p[3]);
+		uint32_t seq = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
+		uint8_t flags = p[13];
+		size_t thl = (size_t)(p[12] >> 4) * 4;
+		uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec * 1000;
+		struct conn *c = NULL;
+		enum mt_dir d = MT_ORIG;
+
+		for (int i = 0; i < cf->n; i++) {
+			struct conn *x = &cf->c[i];
+
+			if (!mt_addr__cmp(&x->id.orig_h, &src) && !mt_addr__cmp(&x->id.resp_h, &dst) &&
+			    x->id.orig_p == sp && x->id.resp_p == dp) {
+				c = x;
+				d = MT_ORIG;
+			} else if (!mt_addr__cmp(&x->id.orig_h, &dst) &&
+				   !mt_addr__cmp(&x->id.resp_h, &src) && x->id.orig_p == dp &&
+				   x->id.resp_p == sp) {
+				c = x;
+				d = MT_RESP;
+			}
+		}
+		if (!c) {
+			assert_true(cf->n < 8);
+			c = &cf->c[cf->n++];
+			/* the SYN sender (or the first sender) is the originator; a SYN-ACK
+			 * first means the other side is */
+			bool synack = (flags & 0x12) == 0x12;
+
+			c->id.orig_h = synack ? dst : src;
+			c->id.resp_h = synack ? src : dst;
+			c->id.orig_p = synack ? dp : sp;
+			c->id.resp_p = synack ? sp : dp;
+			c->id.proto = 6;
+			d = synack ? MT_RESP : MT_ORIG;
+		}
+		if (flags & 0x02) {
+			c->have_isn[d] = true;
+			c->next[d] = seq + 1;
+			continue;
+		}
+		if (thl > (size_t)(end - p))
+			continue;
+		if (!c->have_isn[d]) {
+			c->have_isn[d] = true;
+			c->next[d] = seq;
+		}
+		deliver(c, d, seq, p + thl, (size_t)(end - p) - thl, ts);
+	}
+	pcap_close(pc);
+}
+
+static void free_capfile(struct capfile *cf)
+{
+	for (int i = 0; i < cf->n; i++) {
+		for (int j = 0; j < cf->c[i].n; j++)
+			free(cf->c[i].ch[j].p);
+		for (int d = 0; d < 2; d++)
+			for (int j = 0; j < cf->c[i].n_pend[d]; j++)
+				free(cf->c[i].pend[d][j].p);
+	}
+}
+
+/* Drops the SMTP part of a STARTTLS connection: client bytes up to and including the
+ * STARTTLS line, server bytes up to and including the first 220 line after it. */
+static void strip_starttls(struct conn *c)
+{
+	bool cdone = false, sdone = false, cstart = false;
+	int w = 0;
+
+	for (int i = 0; i < c->n; i++) {
+		struct chunk *k = &c->ch[i];
+		size_t skip = 0;
+
+		if (k->d == MT_ORIG && !cdone) {
+			char *m = memmem(k->p, k->len, "STARTTLS", 8);
+
+			if (!m)
+				m = memmem(k->p, k->len, "starttls", 8);
+			skip = k->len;
+			if (m) {
+				char *nl = memchr(m, '\n', k->len - (size_t)((uint8_t *)m - k->p));
+
+				cstart = cdone = true;
+				skip = nl ? (size_t)((uint8_t *)nl - k->p) + 1 : k->len;
+			}
+		} else if (k->d == MT_RESP && !sdone) {
+			skip = k->len;
+			if (cstart) {
+				uint8_t *q = k->p;
+
+				while (q < k->p + k->len) {
+					uint8_t *nl = memchr(q, '\n', (size_t)(k->p + k->len - q));
+					bool is220 = k->p + k->len - q >= 3 && !memcmp(q, "220", 3);
+
+					if (!nl)
+						break;
+					q = nl + 1;
+					if (is220) {
+						sdone = true;
+						skip = (size_t)(q - k->p);
+						break;
+					}
+				}
+			}
+		}
+		if (skip == k->len) {
+			free(k->p);
+			continue;
+		}
+		memmove(k->p, k->p + skip, k->len - skip);
+		k->len -= skip;
+		c->ch[w++] = *k;
+	}
+	c->n = w;
+}
+
+/* ------------------------------------------------------------ driving the parser */
+
+enum mode { M_PACKETS, M_SPLIT, M_BYTES, M_COALESCE };
+
+static void *start(struct env *e, const struct conn *c)
+{
+	void *p;
+
+	e->id = c->id;
+	p = app_tls_ops.new(&e->s, &e->cfg);
+	assert_non_null(p);
+	return p;
+}
+
+/* Feeds one connection; returns the first feed error (0 if none). */
+static int run(struct env *e, const struct conn *c, enum mode m, size_t split_at)
+{
+	void *p = start(e, c);
+	int err = 0;
+	size_t off = 0;
+	uint64_t last_ts = 0;
+
+	for (int i = 0; i < c->n && !err; i++) {
+		const struct chunk *k = &c->ch[i];
+		ssize_t r;
+
+		last_ts = k->ts;
+		if (m == M_COALESCE) {
+			size_t len = k->len;
+			uint8_t *buf = malloc(len);
+			int j = i;
+
+			memcpy(buf, k->p, len);
+			while (j + 1 < c->n && c->ch[j + 1].d == k->d) {
+				j++;
+				buf = realloc(buf, len + c->ch[j].len);
+				memcpy(buf + len, c->ch[j].p, c->ch[j].len);
+				len += c->ch[j].len;
+			}
+			r = app_tls_ops.feed(p, k->d, buf, len, c->ch[j].ts);
+			free(buf);
+			last_ts = c->ch[j].ts;
+			i = j;
+			if (r < 0)
+				err = (int)r;
+			else
+				assert_int_equal((size_t)r, len);
+			continue;
+		}
+		if (m == M_BYTES) {
+			for (size_t b = 0; b < k->len && !err; b++) {
+				r = app_tls_ops.feed(p, k->d, k->p + b, 1, k->ts);
+				if (r < 0)
+					err = (int)r;
+				else
+					assert_int_equal(r, 1);
+			}
+			off += k->len;
+			continue;
+		}
+		if (m == M_SPLIT && split_at > off && split_at < off + k->len) {
+			size_t a = split_at - off;
+
+			r = app_tls_ops.feed(p, k->d, k->p, a, k->ts);
+			if (r < 0) {
+				err = (int)r;
+				break;
+			}
+			assert_int_equal((size_t)r, a);
+			r = app_tls_ops.feed(p, k->d, k->p + a, k->len - a, k->ts);
+			if (r < 0)
+				err = (int)r;
+			else
+				assert_int_equal((size_t)r, k->len - a);
+		} else {
+			r = app_tls_ops.feed(p, k->d, k->p, k->len, k->ts);
+			if (r < 0)
+				err = (int)r;
+			else
+				assert_int_equal((size_t)r, k->len);
+		}
+		off += k->len;
+	}
+	app_tls_ops.eof(p, MT_ORIG, last_ts);
+	app_tls_ops.eof(p, MT_RESP, last_ts);
+	app_tls_ops.end(p, last_ts + 1000);
+	app_tls_ops.free(p);
+	return err;
+}
+
+static size_t total_bytes(const struct conn *c)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < c->n; i++)
+		n += c->ch[i].len;
+	return n;
+}
+
+/* Per packet = split anywhere = byte by byte (records including times); coalesced feeds give
+ * the same records except for times. Returns the per-packet output (caller frees). */
+static char *check_splits(const struct conn *c, int *err_out, struct env *res)
+{
+	struct env e;
+	char *ref, *got;
+	size_t total = total_bytes(c);
+	int err;
+
+	char streams[MAX_RECS][16];
+	int n_ref;
+
+	env_init(&e);
+	err = run(&e, c, M_PACKETS, 0);
+	ref = dump(&e.cap);
+	n_ref = e.cap.n;
+	for (int i = 0; i < n_ref; i++)
+		memcpy(streams[i], e.cap.recs[i].stream, 16);
+	if (res) {
+		/* hand the first run's records to the caller */
+		*res = e;
+		res->s.rec = NULL;
+	} else {
+		env_fini(&e);
+	}
+	*err_out = err;
+
+	for (size_t k = 1; k < total; k++) {
+		env_init(&e);
+		assert_int_equal(run(&e, c, M_SPLIT, k), err);
+		got = dump(&e.cap);
+		if (strcmp(ref, got))
+			fail_msg("split at %zu differs:\n%s\n---\n%s", k, ref, got);
+		free(got);
+		env_fini(&e);
+	}
+	env_init(&e);
+	assert_int_equal(run(&e, c, M_BYTES, 0), err);
+	got = dump(&e.cap);
+	assert_string_equal(ref, got);
+	free(got);
+	env_fini(&e);
+
+	env_init(&e);
+	assert_int_equal(run(&e, c, M_COALESCE, 0), err);
+	assert_int_equal(e.cap.n, n_ref);
+	for (int i = 0; i < n_ref; i++)
+		assert_string_equal(e.cap.recs[i].stream, streams[i]);
+	env_fini(&e);
+	return ref;
+}
+
+/* ------------------------------------------------------------ Zeek baseline comparison */
+
+struct tsv {
+	char *fields[64];
+	int nf;
+	char *rows[8][64];
+	int nr;
+};
+
+static void read_tsv(const char *path, struct tsv *t)
+{
+	FILE *f = fopen(path, "r");
+	char line[16384];
+
+	memset(t, 0, sizeof(*t));
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		char *rest, *tok;
+		int n = 0;
+
+		line[strcspn(line, "\n")] = 0;
+		if (!strncmp(line, "#fields\t", 8)) {
+			rest = line + 8;
+			while ((tok = strsep(&rest, "\t")) && t->nf < 64)
+				t->fields[t->nf++] = strdup(tok);
+			continue;
+		}
+		if (line[0] == '#' || !line[0])
+			continue;
+		rest = line;
+		while ((tok = strsep(&rest, "\t")) && n < 64)
+			t->rows[t->nr][n++] = strdup(tok);
+		t->nr++;
+	}
+	fclose(f);
+}
+
+static void free_tsv(struct tsv *t)
+{
+	for (int i = 0; i < t->nf; i++)
+		free(t->fields[i]);
+	for (int r = 0; r < t->nr; r++)
+		for (int i = 0; i < t->nf; i++)
+			free(t->rows[r][i]);
+}
+
+/* Every baseline column except the masked ts and Zeek's uid must equal ours. */
+static void compare_row(const struct tsv *t, int row, const struct line *l)
+{
+	for (int i = 0; i < t->nf; i++) {
+		const char *f = t->fields[i];
+
+		if (!strcmp(f, "ts") || !strcmp(f, "uid") || !strncmp(f, "id.", 3))
+			continue;
+		if (strcmp(t->rows[row][i], get(l, f)))
+			fail_msg("%s: zeek '%s' mailtap '%s'", f, t->rows[row][i], get(l, f));
+	}
+}
+
+/* ------------------------------------------------------------ tests: captures */
+
+static bool have(const char *path)
+{
+	if (access(path, R_OK) == 0)
+		return true;
+	print_message("skipping: %s not found\n", path);
+	return false;
+}
+
+static void test_zeek_starttls(void **state)
+{
+	const char *pcap = CORPUS "zeek/traces/tls/smtp-starttls.pcap";
+	const char *base = CORPUS "zeek/baselines/scripts.base.protocols.smtp.starttls/";
+	char path[512];
+	struct capfile cf;
+	struct env e;
+	struct tsv ssl, x509;
+	int err;
+	char *ref;
+
+	if (!have(pcap))
+		skip();
+	read_pcap(pcap, &cf);
+	assert_int_equal(cf.n, 1);
+	strip_starttls(&cf.c[0]);
+	ref = check_splits(&cf.c[0], &err, &e);
+	if (getenv("TLS_TEST_VERBOSE"))
+		print_message("%s", ref);
+	free(ref);
+	assert_int_equal(err, 0);
+	assert_int_equal(e.cap.confirms, 1);
+	assert_int_equal(e.cap.n_weirds, 0);
+
+	snprintf(path, sizeof(path), "%sssl.log", base);
+	read_tsv(path, &ssl);
+	snprintf(path, sizeof(path), "%sx509.log", base);
+	read_tsv(path, &x509);
+	assert_int_equal(count(&e.cap, "ssl"), 1);
+	compare_row(&ssl, 0, nth(&e.cap, "ssl", 0));
+	assert_int_equal(count(&e.cap, "x509"), x509.nr);
+	for (int i = 0; i < x509.nr; i++)
+		compare_row(&x509, i, nth(&e.cap, "x509", i));
+	/* the order Zeek writes them: certificates (x509 after each file), then ssl */
+	assert_string_equal(e.cap.recs[0].stream, "files");
+	assert_string_equal(e.cap.recs[1].stream, "x509");
+	assert_string_equal(e.cap.recs[e.cap.n - 1].stream, "ssl");
+	/* files records per certificate (X509::log_x509_in_files_log = T style) */
+	assert_int_equal(count(&e.cap, "files"), 3);
+	const struct line *f0 = nth(&e.cap, "files", 0), *f1 = nth(&e.cap, "files", 1);
+
+	assert_string_equal(get(f0, "source"), "SSL");
+	assert_string_equal(get(f0, "mime_type"), "application/x-x509-user-cert");
+	assert_string_equal(get(f1, "mime_type"), "application/x-x509-ca-cert");
+	assert_string_equal(get(f0, "is_orig"), "F");
+	assert_string_equal(get(f0, "depth"), "0");
+	assert_string_equal(get(f0, "analyzers"), "MD5,SHA1,SHA256,X509");
+	/* sha1 of the host certificate, as nDPI/Arkime show it */
+	assert_string_equal(get(f0, "sha1"), "45156ae749634094f9ab091ef5a7336df37b28fc");
+	assert_string_equal(get(f0, "sha256"), get(nth(&e.cap, "x509", 0), "fingerprint"));
+	/* our extra fields: Arkime's values for this very handshake are in arkime/ */
+	const struct line *s = nth(&e.cap, "ssl", 0);
+
+	assert_int_equal(strlen(get(s, "ja3")), 32);
+	assert_int_equal(strlen(get(s, "ja4")), 36);
+	assert_memory_equal(get(s, "ja4s"), "t12", 3);
+	free_tsv(&ssl);
+	free_tsv(&x509);
+	env_fini(&e);
+	free_capfile(&cf);
+}
+
+static void test_ndpi_starttls(void **state)
+{
+	const char *pcap = CORPUS "ndpi/pcap/smtp-starttls.pcap";
+	struct capfile cf;
+	struct env e;
+	int err;
+	char *ref;
+
+	if (!have(pcap))
+		skip();
+	read_pcap(pcap, &cf);
+	assert_int_equal(cf.n, 2);
+	for (int i = 0; i < 2; i++) {
+		const struct conn *c = &cf.c[i];
+		bool v6 = !mt_addr__is_v4(&c->id.orig_h);
+		const struct line *s, *x;
+
+		strip_starttls(&cf.c[i]);
+		ref = check_splits(c, &err, &e);
+		free(ref);
+		assert_int_equal(err, 0);
+		s = nth(&e.cap, "ssl", 0);
+		assert_non_null(s);
+		x = nth(&e.cap, "x509", 0);
+		assert_non_null(x);
+		assert_string_equal(get(s, "established"), "T");
+		if (!v6) {
+			/* nDPI flow 1: [TLSv1][JA3C: fab507fe...][JA3S: 6b96cf9c...]
+			 * [Cipher: TLS_RSA_WITH_RC4_128_SHA]; the ClientHello has no SNI (nDPI's
+			 * "mx.google.com" comes from the SMTP banner, and so does the 'd' in its
+			 * JA4; Arkime's JA4 for the same hello is t10i290100_...) */
+			assert_string_equal(get(s, "version"), "TLSv10");
+			assert_string_equal(get(s, "cipher"), "TLS_RSA_WITH_RC4_128_SHA");
+			assert_string_equal(get(s, "server_name"), "-");
+			assert_string_equal(get(s, "ja3"), "fab507fe132c544e8a0eb7c394affeae");
+			assert_string_equal(get(s, "ja3s"), "6b96cf9c27b0223177b0e9f135fe4899");
+			assert_string_equal(get(s, "ja4"), "t10i290100_cdba58456bdf_e78b541c01a9");
+			assert_string_equal(get(x, "certificate.subject"),
+					    "CN=mx.google.com,O=Google Inc,L=Mountain View,ST=California,C=US");
+			assert_string_equal(get(x, "certificate.issuer"),
+					    "CN=Google Internet Authority G2,O=Google Inc,C=US");
+			assert_string_equal(get(s, "sni_matches_cert"), "-");
+		} else {
+			/* nDPI flow 2: [Hostname/SNI: dovecot.weberlab.de][TLSv1.2]
+			 * [JA3C: 7b38238e...][JA4: t12d150900_073e58a039a6_b44afb9f0e6a]
+			 * [JA3S: ccc51475...][Cipher: TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]
+			 * [Subject: CN=jw-vm08-int-dns] */
+			assert_string_equal(get(s, "version"), "TLSv12");
+			assert_string_equal(get(s, "cipher"), "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
+			assert_string_equal(get(s, "server_name"), "dovecot.weberlab.de");
+			assert_string_equal(get(s, "ja3"), "7b38238e17474b8f6d113523bb5a8dd9");
+			assert_string_equal(get(s, "ja3s"), "ccc514751b175866924439bdbb5bba34");
+			assert_string_equal(get(s, "ja4"), "t12d150900_073e58a039a6_b44afb9f0e6a");
+			assert_string_equal(get(x, "certificate.subject"), "CN=jw-vm08-int-dns");
+			assert_string_equal(get(x, "certificate.issuer"), "CN=jw-vm08-int-dns");
+			assert_string_equal(get(s, "sni_matches_cert"), "F");
+			assert_string_equal(get(nth(&e.cap, "files", 0), "sha1"),
+					    "ad1b576cacbe465465f61d6d852a3816077d3117");
+		}
+		env_fini(&e);
+	}
+	free_capfile(&cf);
+}
+
+/* Implicit TLS on 465 to a server that answers in plain SMTP: the ClientHello confirms ssl,
+ * the server's "220" is a protocol violation; the ssl record keeps what was seen. */
+static void implicit_tls_plain_server(const char *pcap, const char *ja3, const char *ja4)
+{
+	struct capfile cf;
+	struct env e;
+	int err;
+	char *ref;
+	const struct line *s;
+
+	read_pcap(pcap, &cf);
+	assert_int_equal(cf.n, 1);
+	assert_int_equal(cf.c[0].id.resp_p, 465);
+	assert_int_equal(tls__probe(cf.c[0].ch[0].p, cf.c[0].ch[0].len), 1);
+	ref = check_splits(&cf.c[0], &err, &e);
+	free(ref);
+	assert_int_equal(err, -EPROTO);
+	assert_int_equal(e.cap.confirms, 1);
+	assert_int_equal(count(&e.cap, "ssl"), 1);
+	s = nth(&e.cap, "ssl", 0);
+	assert_string_equal(get(s, "ssl_history"), "C");
+	assert_string_equal(get(s, "established"), "F");
+	assert_string_equal(get(s, "version"), "-");
+	assert_string_equal(get(s, "server_name"), "-");
+	assert_string_equal(get(s, "cert_chain_fps"), "-");
+	if (ja3)
+		assert_string_equal(get(s, "ja3"), ja3);
+	if (ja4)
+		assert_string_equal(get(s, "ja4"), ja4);
+	assert_int_equal(e.cap.n_weirds, 1);
+	assert_string_equal(e.cap.weirds[0],
+			    "ssl_protocol_violation|Invalid version late in TLS connection. Packet reported version: 12848");
+	env_fini(&e);
+	free_capfile(&cf);
+}
+
+static void test_ndpi_smtps(void **state)
+{
+	const char *pcap = CORPUS "ndpi/pcap/smtps.pcapng";
+
+	if (!have(pcap))
+		skip();
+	/* nDPI: [TLSv1.2][JA3C: f17ca639ecdcaa65b4521c49e3515ef9]
+	 * [JA4: t12d860600_e18388e7f3a3_4446390ac224] with "Missing SNI": the standard JA4 for a
+	 * hello without SNI has 'i' (nDPI takes the 'd' from the server's SMTP banner name). */
+	implicit_tls_plain_server(pcap, "f17ca639ecdcaa65b4521c49e3515ef9",
+				  "t12i860600_e18388e7f3a3_4446390ac224");
+}
+
+static void test_suricata_protodetect(void **state)
+{
+	const char *pcap = CORPUS "suricata-verify/smtp-tls-protodetect/input.pcap";
+
+	if (!have(pcap))
+		skip();
+	implicit_tls_plain_server(pcap, NULL, NULL);
+}
+
+/* STARTTLS answered by "220 2tart" lines instead of TLS: a weird, no ssl record, not
+ * confirmed, feed fails with -EPROTO. */
+static void test_protocol_change_failed(void **state)
+{
+	const char *pcap = CORPUS "suricata-verify/protocol-change-failed-event/input.pcap";
+	struct capfile cf;
+	struct env e;
+	int err;
+	char *ref;
+
+	if (!have(pcap))
+		skip();
+	read_pcap(pcap, &cf);
+	assert_int_equal(cf.n, 1);
+	strip_starttls(&cf.c[0]);
+	assert_int_equal(tls__probe(cf.c[0].ch[0].p, cf.c[0].ch[0].len), 0);
+	ref = check_splits(&cf.c[0], &err, &e);
+	free(ref);
+	assert_int_equal(err, -EPROTO);
+	assert_int_equal(e.cap.confirms, 0);
+	assert_int_equal(e.cap.n, 0);
+	assert_int_equal(e.cap.n_weirds, 1);
+	/* "220 2tart": head1/head2 = '2','0' -> 0x3230 */
+	assert_string_equal(e.cap.weirds[0],
+			    "ssl_protocol_violation|Invalid version in TLS connection. Version: 12848");
+	env_fini(&e);
+	free_capfile(&cf);
+}
+
+/* suricata-verify smtp-errors, the 465 connection: server banner first, the client sends a
+ * ClientHello anyway. As an ssl parser from the first byte, the banner is a violation before any
+ * TLS was seen: no record, no confirmation. */
+static void test_smtp_errors_465(void **state)
+{
+	const char *pcap = CORPUS "suricata-verify/smtp-errors/smtperr.pcap";
+	struct capfile cf;
+	struct env e;
+	int err, idx = -1;
+	char *ref;
+
+	if (!have(pcap))
+		skip();
+	read_pcap(pcap, &cf);
+	for (int i = 0; i < cf.n; i++)
+		if (cf.c[i].id.resp_p == 465)
+			idx = i;
+	assert_int_not_equal(idx, -1);
+	assert_int_equal(cf.c[idx].ch[0].d, MT_RESP);
+	assert_int_equal(tls__probe(cf.c[idx].ch[0].p, cf.c[idx].ch[0].len), 0);
+	ref = check_splits(&cf.c[idx], &err, &e);
+	free(ref);
+	assert_int_equal(err, -EPROTO);
+	assert_int_equal(e.cap.confirms, 0);
+	assert_int_equal(count(&e.cap, "ssl"), 0);
+	env_fini(&e);
+	free_capfile(&cf);
+}
+
+static void test_arkime_starttls(void **state)
+{
+	const char *pcap = CORPUS "arkime/smtp-starttls.pcap";
+	struct capfile cf;
+	struct env e;
+	int err;
+	char *ref;
+	const struct line *s;
+
+	if (!have(pcap))
+		skip();
+	read_pcap(pcap, &cf);
+	assert_int_equal(cf.n, 1);
+	strip_starttls(&cf.c[0]);
+	ref = check_splits(&cf.c[0], &err, &e);
+	free(ref);
+	assert_int_equal(err, 0);
+	s = nth(&e.cap, "ssl", 0);
+	assert_non_null(s);
+	/* Arkime: cipher TLS_RSA_WITH_RC4_128_SHA, version TLSv1, ja3 fab507fe..., ja3s 6b96cf9c...,
+	 * ja4 t10i290100_cdba58456bdf_e78b541c01a9, three certificates with serials 023a69,
+	 * 325d8297987d50b0, 12bbe6 */
+	assert_string_equal(get(s, "cipher"), "TLS_RSA_WITH_RC4_128_SHA");
+	assert_string_equal(get(s, "version"), "TLSv10");
+	assert_string_equal(get(s, "ja3"), "fab507fe132c544e8a0eb7c394affeae");
+	assert_string_equal(get(s, "ja3s"), "6b96cf9c27b0223177b0e9f135fe4899");
+	assert_string_equal(get(s, "ja4"), "t10i290100_cdba58456bdf_e78b541c01a9");
+	assert_int_equal(count(&e.cap, "x509"), 3);
+	assert_string_equal(get(nth(&e.cap, "x509", 0), "certificate.serial"), "325D8297987D50B0");
+	assert_string_equal(get(nth(&e.cap, "x509", 1), "certificate.serial"), "023A69");
+	assert_string_equal(get(nth(&e.cap, "x509", 2), "certificate.serial"), "12BBE6");
+	assert_string_equal(get(nth(&e.cap, "x509", 2), "certificate.subject"),
+			    "CN=GeoTrust Global CA,O=GeoTrust Inc.,C=US");
+	env_fini(&e);
+	free_capfile(&cf);
+}
+
+static void test_suricata_startssl(void **state)
+{
+	const char *pcap = CORPUS "suricata-verify/smtp-startssl/input.pcap";
+	struct capfile cf;
+	struct env e;
+	int err;
+	char *ref;
+	const struct line *s;
+
+	if (!have(pcap))
+		skip();
+	read_pcap(pcap, &cf);
+	assert_int_equal(cf.n, 1);
+	strip_starttls(&cf.c[0]);
+	ref = check_splits(&cf.c[0], &err, &e);
+	if (getenv("TLS_TEST_VERBOSE"))
+		print_message("%s", ref);
+	free(ref);
+	assert_int_equal(err, 0);
+	assert_int_equal(e.cap.confirms, 1);
+	s = nth(&e.cap, "ssl", 0);
+	assert_non_null(s);
+	env_fini(&e);
+	free_capfile(&cf);
+}
+
+/* The x509 dedup cache: the second connection with the same chain logs no x509 records. */
+static void test_x509_dedup(void **state)
+{
+	const char *pcap = CORPUS "zeek/traces/tls/smtp-starttls.pcap";
+	struct capfile cf;
+	struct env e;
+
+	if (!have(pcap))
+		skip();
+	read_pcap(pcap, &cf);
+	strip_starttls(&cf.c[0]);
+	env_init(&e);
+	e.dedup = x509_cache__new(1000, 86400ull * 1000000000ull);
+	e.cfg.x509_dedup = e.dedup;
+	assert_int_equal(run(&e, &cf.c[0], M_PACKETS, 0), 0);
+	assert_int_equal(count(&e.cap, "x509"), 3);
+	assert_int_equal(run(&e, &cf.c[0], M_PACKETS, 0), 0);
+	assert_int_equal(count(&e.cap, "x509"), 3);
+	assert_int_equal(count(&e.cap, "ssl"), 2);
+	/* the fingerprints are still in the second ssl record */
+	assert_string_equal(get(nth(&e.cap, "ssl", 1), "cert_chain_fps"),
+			    get(nth(&e.cap, "ssl", 0), "cert_chain_fps"));
+	/* a day later they are logged again */
+	for (int i = 0; i < cf.c[0].n; i++)
+		cf.c[0].ch[i].ts += 86401ull * 1000000000ull;
+	assert_int_equal(run(&e, &cf.c[0], M_PACKETS, 0), 0);
+	assert_int_equal(count(&e.cap, "x509"), 6);
+	/* no files records when disabled */
+	e.cfg.log_x509_in_files = false;
+	cap_reset(&e.cap);
+	assert_int_equal(run(&e, &cf.c[0], M_PACKETS, 0), 0);
+	assert_int_equal(count(&e.cap, "files"), 0);
+	env_fini(&e);
+	free_capfile(&cf);
+}
+
+/* ------------------------------------------------------------ synthetic handshakes */
+
+/* A tiny builder for records. */
+struct bld {
+	uint8_t b[4096];
+	size_t n;
+};
+
+static void put(struct bld *b, const void *p, size_t n)
+{
+	assert_true(b->n + n <= sizeof(b->b));
+	memcpy(b->b + b->n, p, n);
+	b->n += n;
+}
+
+static void u8(struct bld *b, unsigned v)
+{
+	uint8_t x = (uint8_t)v;
+
+	put(b, &x, 1);
+}
+
+static void u16(struct bld *b, unsigned v)
+{
+	u8(b, v >> 8);
+	u8(b, v);
+}
+
+static void u24(struct bld *b, unsigned v)
+{
+	u8(b, v >> 16);
+	u16(b, v & 0xffff);
+}
+
+/* Wraps body as a handshake message of type t inside a record of content type 22. */
+static void hs_record(struct bld *out, unsigned t, const struct bld *body)
+{
+	u8(out, 22);
+	u16(out, 0x0301);
+	u16(out, (unsigned)body->n + 4);
+	u8(out, t);
+	u24(out, (unsigned)body->n);
+	put(out, body->b, body->n);
+}
+
+static void record(struct bld *out, unsigned ct, const void *p, size_t n)
+{
+	u8(out, ct);
+	u16(out, 0x0303);
+	u16(out, (unsigned)n);
+	put(out, p, n);
+}
+
+/* TLS 1.3 ClientHello: GREASE cipher, SNI "mail.example.org", ALPN "smtp", supported_versions
+ * {GREASE, 1.3, 1.2}, key_share x25519, sig algs, PSK modes. */
+static void tls13_client_hello(struct bld *ch, const char *sni)
+{
+	struct bld e = { .n = 0 }, x = { .n = 0 };
+	size_t sl = strlen(sni);
+
+	u16(ch, 0x0303);
+	for (int i = 0; i < 32; i++)
+		u8(ch, i);
+	u8(ch, 32); /* legacy session id */
+	for (int i = 0; i < 32; i++)
+		u8(ch, 0xa0 + i);
+	u16(ch, 8);
+	u16(ch, 0x3a3a); /* GREASE */
+	u16(ch, 0x1301);
+	u16(ch, 0x1302);
+	u16(ch, 0xc02f);
+	u8(ch, 1);
+	u8(ch, 0);
+	/* server_name */
+	u16(&x, 0x0000);
+	u16(&x, (unsigned)sl + 5);
+	u16(&x, (unsigned)sl + 3);
+	u8(&x, 0);
+	u16(&x, (unsigned)sl);
+	put(&x, sni, sl);
+	/* GREASE extension */
+	u16(&x, 0x0a0a);
+	u16(&x, 0);
+	/* supported_groups x25519, secp256r1 */
+	u16(&x, 10);
+	u16(&x, 6);
+	u16(&x, 4);
+	u16(&x, 29);
+	u16(&x, 23);
+	/* ALPN "smtp" */
+	u16(&x, 16);
+	u16(&x, 7);
+	u16(&x, 5);
+	u8(&x, 4);
+	put(&x, "smtp", 4);
+	/* signature_algorithms */
+	u16(&x, 13);
+	u16(&x, 6);
+	u16(&x, 4);
+	u16(&x, 0x0403);
+	u16(&x, 0x0804);
+	/* supported_versions */
+	u16(&x, 43);
+	u16(&x, 7);
+	u8(&x, 6);
+	u16(&x, 0x7a7a);
+	u16(&x, 0x0304);
+	u16(&x, 0x0303);
+	/* key_share x25519 with a 32-byte key */
+	u16(&x, 51);
+	u16(&x, 38);
+	u16(&x, 36);
+	u16(&x, 29);
+	u16(&x, 32);
+	for (int i = 0; i < 32; i++)
+		u8(&x, i);
+	u16(ch, (unsigned)x.n);
+	put(ch, x.b, x.n);
+	(void)e;
+}
+
+static void tls13_server_hello(struct bld *sh, bool hrr, unsigned group)
+{
+	static const uint8_t hrr_rand[32] = {
+		0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C,
+		0x02, 0x1E, 0x65, 0xB8, 0x91, 0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB,
+		0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
+	};
+	struct bld x = { .n = 0 };
+
+	u16(sh, 0x0303);
+	if (hrr)
+		put(sh, hrr_rand, 32);
+	else
+		for (int i = 0; i < 32; i++)
+			u8(sh, 0x55);
+	u8(sh, 32);
+	for (int i = 0; i < 32; i++)
+		u8(sh, 0xa0 + i);
+	u16(sh, 0x1301);
+	u8(sh, 0);
+	u16(&x, 43);
+	u16(&x, 2);
+	u16(&x, 0x0304);
+	u16(&x, 51);
+	if (hrr) {
+		u16(&x, 2);
+		u16(&x, group);
+	} else {
+		u16(&x, 36);
+		u16(&x, group);
+		u16(&x, 32);
+		for (int i = 0; i < 32; i++)
+			u8(&x, i);
+	}
+	u16(sh, (unsigned)x.n);
+	put(sh, x.b, x.n);
+}
+
+static void feed_all(void *p, enum mt_dir d, const struct bld *b, uint64_t ts)
+{
+	assert_int_equal(app_tls_ops.feed(p, d, b->b, b->n, ts), (ssize_t)b->n);
+}
+
+/* ClientHello, ServerHello(1.3), CCS both ways, encrypted records: version TLSv13 from
+ * supported_versions, curve from key_share, established at the first ciphertext record once both
+ * sides are encrypted, session id equal but no resumption for 1.3. */
+static void test_tls13(void **state)
+{
+	struct env e;
+	struct bld ch = { .n = 0 }, sh = { .n = 0 }, c = { .n = 0 }, s = { .n = 0 };
+	static const uint8_t ccs = 1, junk[40] = { 0 };
+	void *p;
+	const struct line *l;
+
+	env_init(&e);
+	tls13_client_hello(&ch, "mail.example.org");
+	tls13_server_hello(&sh, false, 29);
+	hs_record(&c, 1, &ch);
+	hs_record(&s, 2, &sh);
+	record(&s, 20, &ccs, 1); /* server CCS (middlebox compat) */
+	record(&s, 23, junk, sizeof(junk)); /* EncryptedExtensions... */
+	p = app_tls_ops.new(&e.s, &e.cfg);
+	feed_all(p, MT_ORIG, &c, 1000);
+	feed_all(p, MT_RESP, &s, 2000);
+	c.n = 0;
+	record(&c, 20, &ccs, 1);
+	record(&c, 23, junk, sizeof(junk));
+	feed_all(p, MT_ORIG, &c, 3000);
+	assert_int_equal(count(&e.cap, "ssl"), 1); /* logged at established */
+	feed_all(p, MT_ORIG, &c, 4000);		 /* ignored afterwards */
+	app_tls_ops.end(p, 5000);
+	app_tls_ops.free(p);
+	assert_int_equal(count(&e.cap, "ssl"), 1);
+	l = nth(&e.cap, "ssl", 0);
+	assert_string_equal(get(l, "ts"), "0.000001");
+	assert_string_equal(get(l, "version"), "TLSv13");
+	assert_string_equal(get(l, "cipher"), "TLS_AES_128_GCM_SHA256");
+	assert_string_equal(get(l, "curve"), "x25519");
+	assert_string_equal(get(l, "server_name"), "mail.example.org");
+	assert_string_equal(get(l, "resumed"), "F");
+	assert_string_equal(get(l, "established"), "T");
+	assert_string_equal(get(l, "ssl_history"), "CsiI");
+	assert_string_equal(get(l, "cert_chain_fps"), "-");
+	/* JA4: t13d (SNI) 03 ciphers (GREASE dropped), 07 extensions (GREASE dropped), ALPN "sp" */
+	assert_memory_equal(get(l, "ja4"), "t13d0306sp_", 11);
+	assert_memory_equal(get(l, "ja4s"), "t130200_1301_", 13);
+	assert_int_equal(e.cap.confirms, 1);
+	env_fini(&e);
+}
+
+/* HelloRetryRequest: 'j' in the history, the second ClientHello, curve from the final key
+ * share; no CCS: application data after a TLS 1.3 ServerHello switches to ciphertext. */
+static void test_hrr(void **state)
+{
+	struct env e;
+	struct bld b = { .n = 0 }, m = { .n = 0 };
+	static const uint8_t junk[30] = { 0 };
+	void *p;
+	const struct line *l;
+
+	env_init(&e);
+	p = app_tls_ops.new(&e.s, &e.cfg);
+	tls13_client_hello(&m, "a.example");
+	hs_record(&b, 1, &m);
+	feed_all(p, MT_ORIG, &b, 1000);
+	b.n = m.n = 0;
+	tls13_server_hello(&m, true, 24);
+	hs_record(&b, 2, &m);
+	feed_all(p, MT_RESP, &b, 2000);
+	b.n = m.n = 0;
+	tls13_client_hello(&m, "b.example");
+	hs_record(&b, 1, &m);
+	feed_all(p, MT_ORIG, &b, 3000);
+	b.n = m.n = 0;
+	tls13_server_hello(&m, false, 24);
+	hs_record(&b, 2, &m);
+	record(&b, 23, junk, sizeof(junk));
+	feed_all(p, MT_RESP, &b, 4000);
+	b.n = 0;
+	record(&b, 23, junk, sizeof(junk));
+	feed_all(p, MT_ORIG, &b, 5000);
+	app_tls_ops.end(p, 6000);
+	app_tls_ops.free(p);
+	l = nth(&e.cap, "ssl", 0);
+	assert_non_null(l);
+	assert_string_equal(get(l, "ssl_history"), "CjCs");
+	assert_string_equal(get(l, "curve"), "secp384r1");
+	assert_string_equal(get(l, "server_name"), "b.example");
+	assert_string_equal(get(l, "established"), "T");
+	assert_string_equal(get(l, "version"), "TLSv13");
+	env_fini(&e);
+}
+
+/* TLS 1.2 with a session ticket and empty session id, server answers CCS without a
+ * ClientKeyExchange: resumed. Alerts set last_alert ('l'). Unknown names. */
+static void test_resumed_alert(void **state)
+{
+	struct env e;
+	struct bld b = { .n = 0 }, m = { .n = 0 };
+	static const uint8_t ccs = 1, alert[4] = { 1, 0, 2, 40 }, junk[30] = { 0 };
+	void *p;
+	const struct line *l;
+
+	env_init(&e);
+	p = app_tls_ops.new(&e.s, &e.cfg);
+	/* ClientHello TLS 1.2: no session id, 1 cipher (0x1234: unknown), ticket extension */
+	u16(&m, 0x0303);
+	for (int i = 0; i < 32; i++)
+		u8(&m, 1);
+	u8(&m, 0);
+	u16(&m, 2);
+	u16(&m, 0x1234);
+	u8(&m, 1);
+	u8(&m, 0);
+	u16(&m, 8);
+	u16(&m, 35);
+	u16(&m, 4);
+	put(&m, "TKT!", 4);
+	hs_record(&b, 1, &m);
+	feed_all(p, MT_ORIG, &b, 1000);
+	b.n = m.n = 0;
+	u16(&m, 0x0303);
+	for (int i = 0; i < 32; i++)
+		u8(&m, 2);
+	u8(&m, 0);
+	u16(&m, 0x1234);
+	u8(&m, 0);
+	hs_record(&b, 2, &m);
+	record(&b, 20, &ccs, 1);
+	feed_all(p, MT_RESP, &b, 2000);
+	b.n = 0;
+	record(&b, 20, &ccs, 1);
+	record(&b, 21, alert, sizeof(alert)); /* ciphertext now: not an alert */
+	feed_all(p, MT_ORIG, &b, 3000);
+	app_tls_ops.end(p, 6000);
+	app_tls_ops.free(p);
+	l = nth(&e.cap, "ssl", 0);
+	assert_string_equal(get(l, "ssl_history"), "CsiI");
+	assert_string_equal(get(l, "resumed"), "T");
+	assert_string_equal(get(l, "cipher"), "unknown-4660");
+	assert_string_equal(get(l, "version"), "TLSv12");
+	assert_string_equal(get(l, "last_alert"), "-");
+	assert_string_equal(get(l, "established"), "T");
+	env_fini(&e);
+
+	/* plaintext alerts: close_notify then handshake_failure in one record */
+	env_init(&e);
+	p = app_tls_ops.new(&e.s, &e.cfg);
+	b.n = 0;
+	record(&b, 21, alert, sizeof(alert));
+	feed_all(p, MT_RESP, &b, 1000);
+	app_tls_ops.end(p, 2000);
+	app_tls_ops.free(p);
+	l = nth(&e.cap, "ssl", 0);
+	assert_string_equal(get(l, "ssl_history"), "ll");
+	assert_string_equal(get(l, "last_alert"), "handshake_failure");
+	assert_int_equal(e.cap.confirms, 0);
+	(void)junk;
+	env_fini(&e);
+}
+
+/* A Certificate message split over three records and bigger than the limit: skipped with a
+ * weird, its type still in the history, the parser continues. */
+static void test_limits(void **state)
+{
+	struct env e;
+	struct bld b = { .n = 0 };
+	uint8_t big[3000];
+	void *p;
+
+	memset(big, 0x41, sizeof(big));
+	env_init(&e);
+	e.cfg.lim.max_handshake_msg = 1000;
+	p = app_tls_ops.new(&e.s, &e.cfg);
+	/* handshake header: certificate, length 3000; then the body over 3 records */
+	u8(&b, 22);
+	u16(&b, 0x0303);
+	u16(&b, 4 + 1000);
+	u8(&b, 11);
+	u24(&b, 3000);
+	put(&b, big, 1000);
+	record(&b, 22, big, 1000);
+	record(&b, 22, big, 1000);
+	feed_all(p, MT_RESP, &b, 1000);
+	app_tls_ops.end(p, 2000);
+	app_tls_ops.free(p);
+	assert_string_equal(get(nth(&e.cap, "ssl", 0), "ssl_history"), "x");
+	assert_string_equal(e.cap.weirds[0], "SSL_handshake_message_too_large|-");
+	assert_string_equal(get(nth(&e.cap, "ssl", 0), "cert_chain_fps"), "-");
+	env_fini(&e);
+
+	/* history length limit */
+	env_init(&e);
+	e.cfg.max_ssl_history = 3;
+	p = app_tls_ops.new(&e.s, &e.cfg);
+	b.n = 0;
+	for (int i = 0; i < 5; i++)
+		record(&b, 24, "hb", 2);
+	feed_all(p, MT_ORIG, &b, 1000);
+	app_tls_ops.end(p, 2000);
+	app_tls_ops.free(p);
+	assert_string_equal(get(nth(&e.cap, "ssl", 0), "ssl_history"), "BBB");
+	assert_string_equal(e.cap.weirds[0], "SSL_max_ssl_history_length_reached|3");
+	env_fini(&e);
+}
+
+/* SSLv2 CLIENT-HELLO (record version 0): 'C' by the script rule, confirmed, no JA3. */
+static void test_sslv2(void **state)
+{
+	struct env e;
+	/* 2-byte header 0x80 0x1c, CLIENT-HELLO (1), version 3.1, 6 cipher bytes, no session id,
+	 * 16-byte challenge */
+	static const uint8_t v2[] = { 0x80, 0x1f, 0x01, 0x03, 0x01, 0x00, 0x06, 0x00, 0x00,
+				      0x00, 0x10, 0x01, 0x00, 0x80, 0x00, 0x00, 0x2f, 1,
+				      2,    3,    4,    5,    6,    7,    8,    9,    10,
+				      11,   12,   13,   14,   15,   16 };
+	void *p;
+	const struct line *l;
+
+	assert_int_equal(tls__probe(v2, sizeof(v2)), 1);
+	assert_int_equal(tls__probe(v2, 3), -EAGAIN);
+	env_init(&e);
+	p = app_tls_ops.new(&e.s, &e.cfg);
+	assert_int_equal(app_tls_ops.feed(p, MT_ORIG, v2, sizeof(v2), 1000), (ssize_t)sizeof(v2));
+	app_tls_ops.end(p, 2000);
+	app_tls_ops.free(p);
+	l = nth(&e.cap, "ssl", 0);
+	assert_string_equal(get(l, "ssl_history"), "C");
+	assert_string_equal(get(l, "ja3"), "-");
+	assert_int_equal(e.cap.confirms, 1);
+	env_fini(&e);
+}
+
+static void test_names_probe(void **state)
+{
+	char buf[24];
+	/* "\x16\x03\x01\x00\xa5\x01" = handshake record, TLS 1.0 layer, ClientHello */
+	static const uint8_t ch[] = { 0x16, 0x03, 0x01, 0x00, 0xa5, 0x01 };
+	/* "220 mx ESMTP" */
+	static const uint8_t smtp[] = "220 mx ESMTP";
+
+	assert_string_equal(tls__cipher_name(0xc02f, buf, sizeof(buf)),
+			    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
+	assert_string_equal(tls__cipher_name(0x0a0a, buf, sizeof(buf)), "grease_0x0A0A");
+	assert_string_equal(tls__cipher_name(0x010080, buf, sizeof(buf)),
+			    "SSLv20_CK_RC4_128_WITH_MD5");
+	assert_string_equal(tls__cipher_name(0x9999, buf, sizeof(buf)), "unknown-39321");
+	assert_string_equal(tls__version_name(0x0303, buf, sizeof(buf)), "TLSv12");
+	assert_string_equal(tls__version_name(0x7f1c, buf, sizeof(buf)), "TLSv13-draft28");
+	assert_string_equal(tls__version_name(0x0305, buf, sizeof(buf)), "unknown-773");
+	assert_string_equal(tls__curve_name(23, buf, sizeof(buf)), "secp256r1");
+	assert_string_equal(tls__curve_name(4588, buf, sizeof(buf)), "X25519MLKEM768");
+	assert_string_equal(tls__alert_name(112, buf, sizeof(buf)), "unrecognized_name");
+	assert_string_equal(tls__alert_name(200, buf, sizeof(buf)), "unknown-200");
+	for (size_t i = 0; i < sizeof(ch); i++)
+		assert_int_equal(tls__probe(ch, i), -EAGAIN);
+	assert_int_equal(tls__probe(ch, sizeof(ch)), 1);
+	assert_int_equal(tls__probe(smtp, sizeof(smtp) - 1), 0);
+	assert_int_equal(tls__probe(smtp, 1), 0);
+	/* Zeek's wildcard rules */
+	assert_true(x509__check_hostname("mx.example.org", 14, "*.example.org", 13));
+	assert_false(x509__check_hostname("example.org", 11, "*.org", 5));
+	assert_false(x509__check_hostname("a.b.example.org", 15, "*.example.org", 13));
+	assert_true(x509__check_hostname("mail1.example.org", 17, "mail*.example.org", 17));
+	assert_false(x509__check_hostname("MX.example.org", 14, "mx.example.org", 14));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names_probe),
+		cmocka_unit_test(test_tls13),
+		cmocka_unit_test(test_hrr),
+		cmocka_unit_test(test_resumed_alert),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_sslv2),
+		cmocka_unit_test(test_zeek_starttls),
+		cmocka_unit_test(test_ndpi_starttls),
+		cmocka_unit_test(test_ndpi_smtps),
+		cmocka_unit_test(test_suricata_protodetect),
+		cmocka_unit_test(test_protocol_change_failed),
+		cmocka_unit_test(test_smtp_errors_465),
+		cmocka_unit_test(test_arkime_starttls),
+		cmocka_unit_test(test_suricata_startssl),
+		cmocka_unit_test(test_x509_dedup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,596 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* The "ssl" application parser: Zeek's base/protocols/ssl/{main,files}.zeek and
+ * base/files/x509/main.zeek logic on top of the TLS parser (user/tls.c).
+ *
+ *  - SSL::Info is created ("set_session") by the first plaintext record or handshake event; its
+ *    ts is that time.
+ *  - The ssl record is written at ssl_established (and analysis stops, as
+ *    SSL::disable_analyzer_after_detection), at a protocol violation, or at connection end.
+ *  - Each certificate becomes a file (source SSL, mime application/x-x509-user-cert for the
+ *    first of a Certificate message, application/x-x509-ca-cert for the others; analyzers
+ *    MD5/SHA1/SHA256/X509) and an x509 record (deduplicated like X509::known_log_certs). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mailtap/files.h"
+#include "mailtap/rec.h"
+#include "mailtap/session.h"
+#include "mailtap/tls.h"
+#include "mailtap/x509.h"
+
+/* SSL::max_ssl_history_length cannot exceed the record's buffer. */
+#define HISTORY_CAP (sizeof(((struct ssl_info *)0)->history) - 2)
+
+struct app_tls {
+	struct mt_session *s;
+	const struct tls_cfg *cfg;
+	struct tls_parser *p;
+	struct ssl_info si;
+	bool have_session; /* c$ssl exists */
+	bool logged;
+	bool confirmed;
+	bool done;	/* analysis stopped (established or violation) */
+	bool failed;	/* violation: feed() returns -EPROTO */
+	bool seen_client_hello;
+	enum mt_dir client_dir;
+	/* resumption detection (main.zeek) */
+	char session_id[65];
+	bool ticket_empty_session_seen;
+	bool client_kex_seen;
+	bool client_psk_seen;
+	bool hrr_seen;
+	uint16_t version_num;
+	bool have_version;
+	bool ja_client_done, ja_server_done;
+	/* first server certificate, for sni_matches_cert */
+	struct x509_info host;
+	bool have_host;
+	bool have_server_chain;
+	unsigned max_fps;
+	uint64_t fps_dropped;
+	uint64_t cert_ts; /* time of the certificate being parsed, for x509 weirds */
+};
+
+void tls_cfg__default(struct tls_cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	tls_limits__default(&c->lim);
+	files_cfg__default(&c->files);
+	c->files.md5 = c->files.sha1 = c->files.sha256 = true;
+	c->log_x509_in_files = true;
+	c->fingerprints = true;
+	c->max_ssl_history = 100;
+	c->disable_after_established = true;
+	c->x509_dedup = NULL;
+}
+
+static bool is_client(const struct app_tls *a, enum mt_dir d)
+{
+	return d == a->client_dir;
+}
+
+static void set_session(struct app_tls *a, uint64_t ts)
+{
+	if (!a->have_session) {
+		a->have_session = true;
+		a->si.ts_ns = ts;
+	}
+}
+
+static void weird(struct app_tls *a, uint64_t ts, const char *name, const char *addl)
+{
+	if (a->s->weird)
+		a->s->weird(a->s, ts, name, addl);
+}
+
+static void add_history(struct app_tls *a, bool client, char ch, uint64_t ts)
+{
+	struct ssl_info *si = &a->si;
+	unsigned max = a->cfg->max_ssl_history;
+
+	if (max > HISTORY_CAP)
+		max = HISTORY_CAP;
+	if (si->history_len >= max)
+		return;
+	si->history[si->history_len++] = client ? (char)(ch - 'a' + 'A') : ch;
+	si->history[si->history_len] = 0;
+	if (si->history_len == max) {
+		char buf[16];
+
+		snprintf(buf, sizeof(buf), "%u", si->history_len);
+		weird(a, ts, "SSL_max_ssl_history_length_reached", buf);
+	}
+}
+
+static void set_version(struct app_tls *a, uint16_t v)
+{
+	char buf[24];
+
+	a->version_num = v;
+	a->have_version = true;
+	snprintf(a->si.version, sizeof(a->si.version), "%s", tls__version_name(v, buf, sizeof(buf)));
+}
+
+static void set_curve(struct app_tls *a, uint16_t c)
+{
+	char buf[24];
+
+	snprintf(a->si.curve, sizeof(a->si.curve), "%s", tls__curve_name(c, buf, sizeof(buf)));
+}
+
+static char *dup_bytes(struct tls_bytes b)
+{
+	char *s = malloc(b.len + 1);
+
+	if (s) {
+		if (b.len)
+			memcpy(s, b.p, b.len);
+		s[b.len] = 0;
+	}
+	return s;
+}
+
+static void hexstr(struct tls_bytes b, char *out, size_t cap)
+{
+	size_t i;
+
+	for (i = 0; i < b.len && 2 * i + 2 < cap; i++)
+		snprintf(out + 2 * i, 3, "%02x", b.p[i]);
+	out[2 * i] = 0;
+}
+
+/* ---------------------------------------------------------------- logging */
+
+/* hook ssl_finishing + log_record */
+static void log_ssl(struct app_tls *a)
+{
+	struct ssl_info *si = &a->si;
+
+	if (a->logged || !a->have_session)
+		return;
+	a->logged = true;
+	si->sni_matches_cert = -1;
+	if (a->have_host && si->server_name)
+		si->sni_matches_cert = x509__hostname_matches(&a->host, si->server_name,
+							      strlen(si->server_name));
+	rec_ssl__write(a->s->rec, a->s->uid, a->s->id, si);
+}
+
+/* ---------------------------------------------------------------- callbacks */
+
+static void cb_record(void *u, enum mt_dir d, uint8_t type, uint16_t version, uint32_t len,
+		      bool encrypted, uint64_t ts)
+{
+	struct app_tls *a = u;
+
+	if (a->done || encrypted)
+		return;
+	set_session(a, ts);
+	if (type == TLS_CT_APPDATA && a->have_version && !a->si.established)
+		weird(a, ts, "ssl_early_application_data", NULL);
+}
+
+static void cb_client_hello(void *u, enum mt_dir d, const struct tls_client_hello *h, uint64_t ts)
+{
+	struct app_tls *a = u;
+	struct ssl_info *si = &a->si;
+
+	if (a->done)
+		return;
+	if (!a->seen_client_hello && d != a->client_dir) {
+		/* ssl_connection_flipped: the client hello came from the responder */
+		set_session(a, ts);
+		a->client_dir = d;
+		if (si->history_len < HISTORY_CAP) {
+			si->history[si->history_len++] = '^';
+			si->history[si->history_len] = 0;
+		}
+	}
+	a->seen_client_hello = true;
+	if (!a->confirmed) {
+		a->confirmed = true;
+		if (a->s->confirm)
+			a->s->confirm(a->s, "ssl");
+	}
+	set_session(a, ts);
+	/* ssl_extension events come before ssl_client_hello */
+	if (h->has_ticket && h->ticket.len > 0)
+		a->ticket_empty_session_seen = true;
+	if (h->has_psk)
+		a->client_psk_seen = true;
+	if (h->n_sni > 0) {
+		free(si->server_name);
+		si->server_name = dup_bytes(h->sni);
+		if (h->n_sni > 1)
+			weird(a, ts, "SSL_many_server_names", NULL);
+	}
+	/* ssl_client_hello */
+	if (h->session_id.len > 0) {
+		bool zero = h->session_id.len == 32;
+
+		for (size_t i = 0; zero && i < 32; i++)
+			zero = h->session_id.p[i] == 0;
+		if (!zero) {
+			hexstr(h->session_id, a->session_id, sizeof(a->session_id));
+			a->ticket_empty_session_seen = false;
+		}
+	}
+	if (h->record_version == 0)
+		add_history(a, true, 'c', ts);
+	if (a->cfg->fingerprints && !a->ja_client_done) {
+		a->ja_client_done = true;
+		tls__ja3(h, si->ja3);
+		tls__ja4(h, si->ja4);
+	}
+}
+
+static void cb_server_hello(void *u, enum mt_dir d, const struct tls_server_hello *h, uint64_t ts)
+{
+	struct app_tls *a = u;
+	struct ssl_info *si = &a->si;
+	char buf[24], sid[65];
+
+	if (a->done)
+		return;
+	set_session(a, ts);
+	/* extension events first */
+	if (h->selected_version)
+		set_version(a, h->selected_version);
+	if (h->has_key_share)
+		set_curve(a, h->key_share_group);
+	if (h->has_alpn) {
+		free(si->next_protocol);
+		si->next_protocol = dup_bytes(h->alpn);
+	}
+	if (h->has_psk && a->client_psk_seen)
+		si->resumed = true;
+	/* ssl_server_hello */
+	if (!a->have_version)
+		set_version(a, h->version);
+	snprintf(si->cipher, sizeof(si->cipher), "%s", tls__cipher_name(h->cipher, buf, sizeof(buf)));
+	if (h->is_hrr)
+		a->hrr_seen = true;
+	hexstr(h->session_id, sid, sizeof(sid));
+	if (a->session_id[0] && strcmp(a->session_id, sid) == 0 &&
+	    a->version_num / 0xFF != 0x7F && a->version_num != 0x0304)
+		si->resumed = true;
+	if (h->v2)
+		add_history(a, false, 's', ts);
+	if (a->cfg->fingerprints && !a->ja_server_done && !h->is_hrr && !h->v2) {
+		a->ja_server_done = true;
+		tls__ja3s(h, si->ja3s);
+		tls__ja4s(h, si->ja4s);
+	}
+}
+
+static char history_letter(struct app_tls *a, uint8_t t)
+{
+	switch (t) {
+	case 0: return 'h';
+	case 1: return 'c';
+	case 2:
+		if (a->hrr_seen) {
+			a->hrr_seen = false;
+			return 'j';
+		}
+		return 's';
+	case 3: return 'v';
+	case 4: return 't';
+	case 5: return 'e';
+	case 6: return 'j';
+	case 8: return 'o';
+	case 11: return 'x';
+	case 12: return 'k';
+	case 13: return 'r';
+	case 14: return 'n';
+	case 15: return 'y';
+	case 16: return 'g';
+	case 20: return 'f';
+	case 21: return 'w';
+	case 22: return 'u';
+	case 23: return 'a';
+	case 24: return 'p';
+	case 254: return 'm';
+	default: return 'z';
+	}
+}
+
+static void cb_handshake(void *u, enum mt_dir d, uint8_t type, uint32_t len, uint64_t ts)
+{
+	struct app_tls *a = u;
+	bool client = is_client(a, d);
+
+	if (a->done)
+		return;
+	set_session(a, ts);
+	if (client && type == 16)
+		a->client_kex_seen = true;
+	add_history(a, client, history_letter(a, type), ts);
+}
+
+static void file_weird(void *u, const char *name, const char *addl)
+{
+	struct app_tls *a = u;
+
+	weird(a, a->cert_ts, name, addl);
+}
+
+static void push_fp(struct app_tls *a, bool client, const char fp[65])
+{
+	struct ssl_info *si = &a->si;
+	char(**arr)[65] = client ? &si->client_fps : &si->server_fps;
+	unsigned *n = client ? &si->n_client_fps : &si->n_server_fps;
+	char(*na)[65];
+
+	if (*n >= a->max_fps) {
+		a->fps_dropped++;
+		return;
+	}
+	na = realloc(*arr, (*n + 1) * sizeof(*na));
+	if (!na)
+		return;
+	memcpy(na[*n], fp, 65);
+	*arr = na;
+	(*n)++;
+}
+
+static void one_cert(struct app_tls *a, bool client, unsigned idx, struct tls_bytes c, uint64_t ts)
+{
+	const struct tls_cfg *cfg = a->cfg;
+	struct x509_info xi;
+	int err;
+
+	if (cfg->log_x509_in_files) {
+		struct mt_file *f = files__open(a->s, &cfg->files, ts, "SSL", client, 0);
+
+		if (f) {
+			files__set_mime_type(f, idx == 0 ? "application/x-x509-user-cert"
+							 : "application/x-x509-ca-cert");
+			files__add_analyzer(f, "X509");
+			files__data(f, c.p, c.len, ts);
+			files__close(f, ts);
+		}
+	}
+	a->cert_ts = ts;
+	err = x509__parse(c.p, c.len, cfg->lim.max_list, &xi, file_weird, a);
+	if (err == -EINVAL) {
+		weird(a, ts, "x509_cert_parse_error", NULL);
+		x509_info__free(&xi);
+		return;
+	}
+	if (err < 0) {
+		x509_info__free(&xi);
+		return;
+	}
+	xi.host_cert = idx == 0;
+	xi.client_cert = client;
+	/* file_sniff: the chain (fingerprints are added at ssl_finishing) */
+	push_fp(a, client, xi.fingerprint);
+	/* file_state_remove: x509 record, deduplicated */
+	if (!x509_cache__seen(cfg->x509_dedup, xi.fingerprint, xi.host_cert, xi.client_cert, ts))
+		rec_x509__write(a->s->rec, ts, &xi);
+	if (!client && idx == 0 && !a->have_server_chain) {
+		a->host = xi;
+		a->have_host = true;
+		return;
+	}
+	x509_info__free(&xi);
+}
+
+static void cb_certificates(void *u, enum mt_dir d, const struct tls_bytes *certs, unsigned n,
+			    uint64_t ts)
+{
+	struct app_tls *a = u;
+	bool client = is_client(a, d);
+
+	if (a->done)
+		return;
+	set_session(a, ts);
+	a->si.have_chains = true;
+	for (unsigned i = 0; i < n; i++)
+		one_cert(a, client, i, certs[i], ts);
+	/* cert_chain[0] is the first server certificate file, parsed or not */
+	if (!client)
+		a->have_server_chain = true;
+}
+
+static void cb_server_curve(void *u, uint16_t curve, uint64_t ts)
+{
+	struct app_tls *a = u;
+
+	if (a->done)
+		return;
+	set_session(a, ts);
+	set_curve(a, curve);
+}
+
+static void cb_alert(void *u, enum mt_dir d, uint8_t level, uint8_t desc, uint64_t ts)
+{
+	struct app_tls *a = u;
+	char buf[24];
+
+	if (a->done)
+		return;
+	set_session(a, ts);
+	add_history(a, is_client(a, d), 'l', ts);
+	snprintf(a->si.last_alert, sizeof(a->si.last_alert), "%s",
+		 tls__alert_name(desc, buf, sizeof(buf)));
+}
+
+static void cb_ccs(void *u, enum mt_dir d, uint64_t ts)
+{
+	struct app_tls *a = u;
+	bool client = is_client(a, d);
+
+	if (a->done)
+		return;
+	set_session(a, ts);
+	add_history(a, client, 'i', ts);
+	if (client && a->ticket_empty_session_seen && !a->client_kex_seen)
+		a->si.resumed = true;
+}
+
+static void cb_heartbeat(void *u, enum mt_dir d, uint64_t ts)
+{
+	struct app_tls *a = u;
+
+	if (a->done)
+		return;
+	set_session(a, ts);
+	add_history(a, is_client(a, d), 'b', ts);
+}
+
+static void cb_established(void *u, uint64_t ts)
+{
+	struct app_tls *a = u;
+
+	if (a->done)
+		return;
+	set_session(a, ts);
+	a->si.established = true;
+	log_ssl(a);
+	if (a->cfg->disable_after_established)
+		a->done = true;
+}
+
+static void cb_weird(void *u, const char *name, const char *addl, uint64_t ts)
+{
+	struct app_tls *a = u;
+
+	if (!a->done)
+		weird(a, ts, name, addl);
+}
+
+static void cb_violation(void *u, enum mt_dir d, const char *reason, uint64_t ts)
+{
+	struct app_tls *a = u;
+
+	if (a->done)
+		return;
+	/* analyzer_violation_info: log what we have; the analyzer is removed. */
+	weird(a, ts, "ssl_protocol_violation", reason);
+	log_ssl(a);
+	a->done = true;
+	a->failed = true;
+}
+
+/* ---------------------------------------------------------------- app_parser_ops */
+
+static void *app_new(struct mt_session *s, const void *cfgp)
+{
+	static struct tls_cfg defcfg;
+	static bool defcfg_init;
+	const struct tls_cfg *cfg = cfgp;
+	struct app_tls *a;
+	struct tls_cb cb = {
+		.record = cb_record,
+		.client_hello = cb_client_hello,
+		.server_hello = cb_server_hello,
+		.handshake = cb_handshake,
+		.certificates = cb_certificates,
+		.server_curve = cb_server_curve,
+		.alert = cb_alert,
+		.ccs = cb_ccs,
+		.heartbeat = cb_heartbeat,
+		.established = cb_established,
+		.weird = cb_weird,
+		.violation = cb_violation,
+	};
+
+	if (!cfg) {
+		if (!defcfg_init) {
+			tls_cfg__default(&defcfg);
+			defcfg_init = true;
+		}
+		cfg = &defcfg;
+	}
+	a = calloc(1, sizeof(*a));
+	if (!a) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	a->s = s;
+	a->cfg = cfg;
+	a->client_dir = MT_ORIG;
+	a->si.sni_matches_cert = -1;
+	a->host.bc_path_len = -1;
+	a->max_fps = cfg->lim.max_certs ? 4u * cfg->lim.max_certs : 128;
+	cb.u = a;
+	a->p = tls_parser__new(&cb, &cfg->lim);
+	if (!a->p) {
+		free(a);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return a;
+}
+
+static ssize_t app_feed(void *p, enum mt_dir d, const uint8_t *buf, size_t len, uint64_t ts)
+{
+	struct app_tls *a = p;
+	ssize_t r;
+
+	if (a->failed)
+		return -EPROTO;
+	if (a->done)
+		return (ssize_t)len;
+	r = tls_parser__feed(a->p, d, buf, len, ts);
+	if (r < 0 || a->failed) {
+		if (!a->failed)
+			cb_violation(a, d, "TLS parser error", ts);
+		return -EPROTO;
+	}
+	return (ssize_t)len;
+}
+
+static void app_gap(void *p, enum mt_dir d, uint64_t len, uint64_t ts)
+{
+	struct app_tls *a = p;
+
+	tls_parser__gap(a->p, d, len);
+}
+
+static void app_eof(void *p, enum mt_dir d, uint64_t ts)
+{
+	struct app_tls *a = p;
+
+	tls_parser__eof(a->p, d);
+}
+
+/* Connection end: finalize_ssl */
+static void app_end(void *p, uint64_t ts)
+{
+	struct app_tls *a = p;
+
+	log_ssl(a);
+	a->done = true;
+}
+
+static void app_free(void *p)
+{
+	struct app_tls *a = p;
+
+	if (!a)
+		return;
+	tls_parser__free(a->p);
+	free(a->si.server_name);
+	free(a->si.next_protocol);
+	free(a->si.server_fps);
+	free(a->si.client_fps);
+	if (a->have_host)
+		x509_info__free(&a->host);
+	free(a);
+}
+
+const struct app_parser_ops app_tls_ops = {
+	.name = "ssl",
+	.max_unit = TLS_MAX_UNIT,
+	.new = app_new,
+	.feed = app_feed,
+	.gap = app_gap,
+	.eof = app_eof,
+	.end = app_end,
+	.free = app_free,
+};
