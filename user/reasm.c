@@ -744,7 +744,7 @@ int reasm__data(struct reasm_dir *r, struct reasm_pool *p, const struct reasm_cb
 int reasm__rel_data(struct reasm_dir *r, struct reasm_pool *p, const struct reasm_cb *cb,
 		    uint64_t rel_seq, const uint8_t *data, uint32_t len, uint64_t ts_ns)
 {
-	if (!r || !p || (!data && len))
+	if (!r || !p || (!data && len) || rel_seq > UINT64_MAX - len)
 		return -EINVAL;
 	r->flags |= REASM_F_STARTED;
 	if (rel_seq + len > r->last)

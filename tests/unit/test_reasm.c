@@ -3,6 +3,7 @@
  * and conflicting retransmissions, ISNs near 2^32), Zeek's rules (midstream, SYN with data,
  * gaps on ack, partial connections, FIN clamp, 't'/'T'), limits and memcap, and a replay of
  * Zeek corpus pcaps (gap lengths and retransmission events). */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -682,6 +683,36 @@ static void test_idle_memory(void **state)
 	fx_free(f);
 }
 
+static void test_rst(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	const uint8_t junk[] = "junk"; /* "junk" */
+
+	(void)state;
+	reasm__packet(&f->r[0], &f->cb, 0, PKT_TCP_SYN, 0, 0);
+	osend(f, 1, "data");
+	osend(f, 9, "more"); /* buffered above a hole */
+	/* RST carrying payload: the payload is not stream data (Zeek) */
+	reasm__packet(&f->r[0], &f->cb, 5, PKT_TCP_RST | PKT_TCP_ACK, 4, 0);
+	reasm__data(&f->r[0], f->p, &f->cb, 5, PKT_TCP_RST | PKT_TCP_ACK, junk, 4, 4, 0);
+	assert_int_equal(f->s.pos[0], 4);
+	assert_int_equal(f->s.eof[0], 0); /* data still pending above the hole */
+	/* Zeek: a RST's payload counts in update_last_seq's len: below last_seq -> 'T' */
+	assert_int_equal(f->s.rexmit[0], 1);
+	/* after a RST, sequence numbers are not trusted: no more retransmission letters */
+	osend(f, 1, "data");
+	assert_int_equal(f->s.rexmit[0], 1);
+	reasm__close(&f->r[0], f->p, &f->cb, 0);
+	assert_int_equal(f->s.eof[0], 1);
+	assert_memory_equal(f->buf[0], "data####more", 12);
+	/* relative interface: RST with nothing pending is an immediate eof */
+	reasm__rel_data(&f->r[1], f->p, &f->cb, 1, (const uint8_t *)"x", 1, 0);
+	reasm__rel_rst(&f->r[1], &f->cb, 0);
+	assert_int_equal(f->s.eof[1], 1);
+	assert_int_equal(reasm__rel_data(&f->r[1], f->p, &f->cb, UINT64_MAX, junk, 4, 0), -EINVAL);
+	fx_free(f);
+}
+
 static void test_rel_interface(void **state)
 {
 	struct fx *f = fx_new(NULL);
@@ -862,6 +893,7 @@ int main(void)
 		cmocka_unit_test(test_segment_cap),
 		cmocka_unit_test(test_memcap_many_flows),
 		cmocka_unit_test(test_idle_memory),
+		cmocka_unit_test(test_rst),
 		cmocka_unit_test(test_rel_interface),
 		cmocka_unit_test(test_pcap_bdat_gap),
 		cmocka_unit_test(test_pcap_http_connect),
