@@ -1058,7 +1058,9 @@ static int parse_spooled(const uint8_t *m, size_t len, char chunk[FWD_CHUNK_MAX 
 	int err = -EINVAL;
 
 	msgpack_unpacked_init(&u);
-	if (msgpack_unpack_next(&u, (const char *)m, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+	/* mp_len first: a corrupt header must not make msgpack-c allocate its announced size */
+	if (mp_len(m, len) != (long)len ||
+	    msgpack_unpack_next(&u, (const char *)m, len, &off) != MSGPACK_UNPACK_SUCCESS ||
 	    off != len)
 		goto out;
 	const msgpack_object *o = &u.data;
