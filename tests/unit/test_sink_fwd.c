@@ -509,6 +509,67 @@ static void test_spool_reopen(void **state)
 	rmdir(dir);
 }
 
+static void rm_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char path[512];
+
+	while (d && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
+static void test_spool_cap(void **state)
+{
+	char dir[] = "/tmp/test_sink_fwd_cap.XXXXXX";
+	const uint64_t cap = 3 * 1024 * 1024;
+	struct fwd_opts o;
+	struct fwd_stats st;
+	struct sink *s;
+
+	(void)state;
+	make_rec();
+	assert_non_null(mkdtemp(dir));
+	fwd_opts__default(&o);
+	o.spool_dir = dir;
+	o.spool_max_bytes = cap;
+	o.spool_fsync = false;
+	o.batch_records = 500;
+	o.close_timeout_ms = 50;
+	o.policy = FWD_DROP_OLDEST;
+	s = sink_fwd__open("forward:unix:/nonexistent/fwd.sock", &o);
+	assert_non_null(s);
+	for (int i = 0; i < 20000; i++) {
+		assert_int_equal(sink__write(s, "t", 1, 1700000000000000000ULL, rec, rec_len), 0);
+		if (i % 1000 == 0) {
+			sink_fwd__stats(s, &st);
+			assert_true(st.spool_bytes + st.mem_bytes <= cap);
+		}
+	}
+	assert_int_equal(sink_fwd__close(s, &st), -ETIMEDOUT);
+	assert_true(st.records_dropped > 0);
+	assert_int_equal(st.records_dropped % 500, 0);
+	assert_int_equal(st.records_dropped + st.records_unacked_at_close, 20000);
+	assert_true(st.spool_bytes <= cap);
+	assert_true(st.spool_bytes > cap - 2 * 500 * 268);
+	/* what is left is the newest: reopening recovers exactly the unacked records */
+	s = sink_fwd__open("forward:unix:/nonexistent/fwd.sock", &o);
+	assert_non_null(s);
+	sink_fwd__stats(s, &st);
+	assert_true(st.records_recovered > 0);
+	assert_int_equal(st.records_dropped, 0);
+	assert_int_equal(sink_fwd__close(s, &st), -ETIMEDOUT);
+	assert_int_equal(st.records_recovered, st.records_unacked_at_close);
+	rm_tree(dir);
+}
+
 /* ---- an in-process receiver: drops its first connection unacked, then acks ---- */
 
 struct rx {
@@ -663,6 +724,7 @@ int main(void)
 		cmocka_unit_test(test_options_and_specs),
 		cmocka_unit_test(test_policies_no_receiver),
 		cmocka_unit_test(test_spool_reopen),
+		cmocka_unit_test(test_spool_cap),
 		cmocka_unit_test(test_deliver_with_resend),
 	};
 
