@@ -613,6 +613,18 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 	return 0;
 }
 
+void engine__tick(struct engine *e, uint64_t now_ns)
+{
+	if (now_ns > e->now)
+		e->now = now_ns;
+	flow_table__expire(e->flows, e->now);
+}
+
+struct rec *engine__rec(struct engine *e)
+{
+	return e->rec;
+}
+
 void engine__finish(struct engine *e)
 {
 	flow_table__flush(e->flows, e->now);

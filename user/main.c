@@ -6,22 +6,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+#include <time.h>
 #include "mailtap/engine.h"
 #include "mailtap/log.h"
 #include "mailtap/pcapfile.h"
 #include "mailtap/rec.h"
+#include "mailtap/rec_stats.h"
 #include "mailtap/sink.h"
 #include "mailtap/sink_fwd.h"
+#include "mailtap/xsk.h"
 
 #define MAILTAP_VERSION "0.1.0"
 #define MAX_OUTPUTS 8
 
-static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t stop_flag;	/* SIGINT/SIGTERM: finish */
+static volatile sig_atomic_t wake_flag;	/* SIGALRM tick or stop: leave the capture loop */
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_flag = 1;
+	if (sig != SIGALRM)
+		stop_flag = 1;
+	wake_flag = 1;
 }
 
 struct opts {
@@ -34,6 +40,9 @@ struct opts {
 	int print_stats;
 	struct engine_cfg eng;
 	struct fwd_opts fwd;
+	struct xsk_opts xsk;
+	uint16_t port_list[256];
+	int stats_interval; /* seconds; -1: default (60 live, 0 offline) */
 };
 
 enum {
@@ -61,6 +70,16 @@ enum {
 	OPT_FWD_CLOSE_MS,
 	OPT_SPOOL,
 	OPT_SPOOL_MAX,
+	OPT_XDP_MODE,
+	OPT_BIND,
+	OPT_QUEUES,
+	OPT_FRAMES,
+	OPT_FRAME_SIZE,
+	OPT_RX_RING,
+	OPT_FILL_RING,
+	OPT_BUSY_POLL,
+	OPT_PINNED,
+	OPT_STATS_INTERVAL,
 };
 
 static const struct option long_opts[] = {
@@ -92,6 +111,16 @@ static const struct option long_opts[] = {
 	{ "forward-close-timeout-ms", required_argument, NULL, OPT_FWD_CLOSE_MS },
 	{ "spool", required_argument, NULL, OPT_SPOOL },
 	{ "spool-max-bytes", required_argument, NULL, OPT_SPOOL_MAX },
+	{ "xdp-mode", required_argument, NULL, OPT_XDP_MODE },
+	{ "bind", required_argument, NULL, OPT_BIND },
+	{ "queues", required_argument, NULL, OPT_QUEUES },
+	{ "frames", required_argument, NULL, OPT_FRAMES },
+	{ "frame-size", required_argument, NULL, OPT_FRAME_SIZE },
+	{ "rx-ring", required_argument, NULL, OPT_RX_RING },
+	{ "fill-ring", required_argument, NULL, OPT_FILL_RING },
+	{ "busy-poll", required_argument, NULL, OPT_BUSY_POLL },
+	{ "pinned", required_argument, NULL, OPT_PINNED },
+	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -109,6 +138,16 @@ static void usage(FILE *f)
 		"  -i, --interface IFACE    live capture (XDP + AF_XDP)\n"
 		"  -f, --filter EXPR        tcpdump filter expression (with -r)\n"
 		"      --ports LIST         mail ports tracked (default 25,465,587)\n"
+		"Live capture (docs/capture.md):\n"
+		"      --xdp-mode M         native | skb | auto (default auto)\n"
+		"      --bind M             copy | zerocopy | auto (default auto)\n"
+		"      --queues N           AF_XDP sockets on rx queues 0..N-1 (default: all)\n"
+		"      --frames N           UMEM frames per queue (default 4096)\n"
+		"      --frame-size N       2048 or 4096 (default 4096)\n"
+		"      --rx-ring N, --fill-ring N  ring sizes, powers of 2 (default 2048)\n"
+		"      --busy-poll USECS    busy polling (default 0: off)\n"
+		"      --pinned DIR         use maps pinned by an operator (bpftool), load nothing\n"
+		"      --stats-interval S   a stats record every S seconds (default 60 live, 0 offline)\n"
 		"Output (several may be given; default -w -):\n"
 		"  -w, --write FILE|-       msgpack Fluent Forward entries to FILE or stdout\n"
 		"  -o, --output SPEC        forward:unix:PATH or forward:tcp:HOST:PORT\n"
@@ -190,6 +229,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 	engine_cfg__default(&o->eng);
 	fwd_opts__default(&o->fwd);
+	xsk_opts__default(&o->xsk);
+	o->stats_interval = -1;
 	while ((c = getopt_long(argc, argv, "r:i:w:o:f:vqh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
@@ -321,6 +362,61 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return -EINVAL;
 			o->fwd.close_timeout_ms = (uint32_t)v;
 			break;
+		case OPT_XDP_MODE:
+			if (loader__parse_mode(optarg, &o->xsk.xdp_mode) < 0) {
+				pr_warn("invalid --xdp-mode '%s' (native, skb or auto)\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_BIND:
+			if (xsk__parse_bind(optarg, &o->xsk.bind) < 0) {
+				pr_warn("invalid --bind '%s' (copy, zerocopy or auto)\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_QUEUES:
+			if (parse_u64("--queues", optarg, 1, XSK_MAX_QUEUES, &v) < 0)
+				return -EINVAL;
+			o->xsk.queues = (int)v;
+			break;
+		case OPT_FRAMES:
+			if (parse_u64("--frames", optarg, 64, 1 << 20, &v) < 0)
+				return -EINVAL;
+			o->xsk.frames = (uint32_t)v;
+			break;
+		case OPT_FRAME_SIZE:
+			if (parse_u64("--frame-size", optarg, 2048, 4096, &v) < 0 ||
+			    (v != 2048 && v != 4096)) {
+				pr_warn("--frame-size must be 2048 or 4096\n");
+				return -EINVAL;
+			}
+			o->xsk.frame_size = (uint32_t)v;
+			break;
+		case OPT_RX_RING:
+		case OPT_FILL_RING:
+			if (parse_u64(c == OPT_RX_RING ? "--rx-ring" : "--fill-ring", optarg, 64,
+				      1 << 16, &v) < 0 || (v & (v - 1))) {
+				pr_warn("ring sizes must be powers of 2 between 64 and 65536\n");
+				return -EINVAL;
+			}
+			if (c == OPT_RX_RING)
+				o->xsk.rx_ring = (uint32_t)v;
+			else
+				o->xsk.fill_ring = (uint32_t)v;
+			break;
+		case OPT_BUSY_POLL:
+			if (parse_u64("--busy-poll", optarg, 0, 1000000, &v) < 0)
+				return -EINVAL;
+			o->xsk.busy_poll = (int)v;
+			break;
+		case OPT_PINNED:
+			o->xsk.pinned_dir = optarg;
+			break;
+		case OPT_STATS_INTERVAL:
+			if (parse_u64("--stats-interval", optarg, 0, 86400, &v) < 0)
+				return -EINVAL;
+			o->stats_interval = (int)v;
+			break;
 		case OPT_SPOOL:
 			o->fwd.spool_dir = optarg;
 			break;
@@ -356,7 +452,99 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (o->n_outputs == 0)
 		o->outputs[o->n_outputs++] = "-";
+	if (o->stats_interval < 0)
+		o->stats_interval = o->iface ? 60 : 0;
+	/* the port set for the XDP program, from the same --ports */
+	{
+		size_t n = 0;
+
+		for (uint32_t p = 1; p < 65536 && n < 256; p++)
+			if (engine_cfg__port(o->eng.ports, (uint16_t)p))
+				o->port_list[n++] = (uint16_t)p;
+		o->xsk.ifname = o->iface;
+		o->xsk.ports = o->port_list;
+		o->xsk.n_ports = n;
+	}
 	return 0;
+}
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void print_xsk_stats(struct xsk_source *src)
+{
+	struct xsk_stats xs;
+
+	if (xsk_source__stats(src, &xs) < 0)
+		return;
+	fprintf(stderr, "mailtap: xdp");
+	for (int i = 0; i < MAILTAP_STAT__MAX; i++)
+		fprintf(stderr, " %s %llu", mailtap_stat_names[i], (unsigned long long)xs.xdp[i]);
+	fprintf(stderr,
+		"\nmailtap: af_xdp queues %u delivered %llu rx_dropped %llu rx_ring_full %llu "
+		"fill_ring_empty %llu invalid %llu\n",
+		xs.n_queues, (unsigned long long)xs.delivered, (unsigned long long)xs.rx_dropped,
+		(unsigned long long)xs.rx_ring_full,
+		(unsigned long long)xs.rx_fill_ring_empty_descs,
+		(unsigned long long)xs.rx_invalid_descs);
+}
+
+static void write_stats(struct engine *eng, struct xsk_source *src, uint64_t ts)
+{
+	struct engine_stats es;
+	struct xsk_stats xs;
+	bool have_xs = src && xsk_source__stats(src, &xs) == 0;
+
+	engine__stats(eng, &es);
+	rec_stats__write(engine__rec(eng), ts, &es, have_xs ? &xs : NULL);
+}
+
+/* Live capture: the AF_XDP loop, woken every second by SIGALRM to run timeouts and write
+ * stats records, until SIGINT/SIGTERM. */
+static int run_live(const struct opts *o, struct engine *eng)
+{
+	struct itimerval it = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	struct xsk_source *src = xsk_source__open(&o->xsk);
+	uint64_t last_stats = realtime_ns();
+	int err = 0;
+
+	if (!src)
+		return 1;
+	pr_info("capturing on %s (%u queues, %s bind)\n", o->iface, xsk_source__queue_count(src),
+		xsk_source__bind_mode(src));
+	setitimer(ITIMER_REAL, &it, NULL);
+	while (!stop_flag) {
+		uint64_t now;
+
+		wake_flag = 0;
+		err = xsk_source__run(src, engine__packet, eng, &wake_flag);
+		if (err && err != -EINTR) {
+			pr_warn("capture on %s failed: %s\n", o->iface, strerror(-err));
+			break;
+		}
+		err = 0;
+		now = realtime_ns();
+		engine__tick(eng, now);
+		if (o->stats_interval &&
+		    now - last_stats >= (uint64_t)o->stats_interval * 1000000000ULL) {
+			write_stats(eng, src, now);
+			last_stats = now;
+		}
+	}
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_REAL, &it, NULL);
+	engine__finish(eng);
+	if (o->stats_interval)
+		write_stats(eng, src, realtime_ns());
+	if (o->print_stats)
+		print_xsk_stats(src);
+	xsk_source__close(src);
+	return err ? 1 : 0;
 }
 
 static void print_stats(const struct engine *e)
@@ -414,6 +602,7 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	out = rec_out__new(o.tag_prefix ? o.tag_prefix : "mailtap");
@@ -447,11 +636,12 @@ int main(int argc, char **argv)
 			rc = 2; /* records so far are still written below */
 		else if (err && err != -EINTR)
 			rc = 2;
+		engine__finish(eng);
+		if (o.stats_interval)
+			write_stats(eng, NULL, realtime_ns());
 	} else {
-		pr_warn("live capture (-i %s) is not built into this version\n", o.iface);
-		rc = 1;
+		rc = run_live(&o, eng);
 	}
-	engine__finish(eng);
 	if (o.print_stats)
 		print_stats(eng);
 done:

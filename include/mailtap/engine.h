@@ -66,6 +66,10 @@ struct engine *engine__new(const struct engine_cfg *cfg, struct rec_out *out);
 int engine__add_parser(struct engine *e, const struct app_parser_ops *ops, const void *cfg);
 /* pkt_handler: one raw packet. Always 0 (bad packets are counted, not errors). */
 int engine__packet(void *engine, const struct pkt_raw *raw);
+/* Clock tick without packets (live capture): runs the timeouts up to now_ns. */
+void engine__tick(struct engine *e, uint64_t now_ns);
+/* The record builder of this engine (for the stats stream). */
+struct rec *engine__rec(struct engine *e);
 /* End of input: ends every connection and writes its records. */
 void engine__finish(struct engine *e);
 void engine__stats(const struct engine *e, struct engine_stats *st);

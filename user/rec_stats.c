@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* stats records: every counter that explains where packets went, so that they add up:
+ * XDP seen = redirected + passed; redirected = delivered + kernel drops (xsk_*);
+ * delivered = pkts_proc = decoded + decode failures. */
+#include <stdio.h>
+#include "mailtap/rec.h"
+#include "mailtap/rec_stats.h"
+#include "mailtap/xsk.h"
+
+void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *es,
+		      const struct xsk_stats *xs)
+{
+	uint64_t dropped = 0;
+
+	rec__begin(r, "stats", ts_ns);
+	rec__cstr(r, "peer", "mailtap");
+	rec__u64(r, "pkts_proc", es->decode.packets);
+	rec__u64(r, "bytes_recv", es->decode.bytes);
+	if (xs) {
+		dropped = xs->rx_dropped + xs->rx_ring_full;
+		rec__u64(r, "pkts_dropped", dropped);
+		rec__u64(r, "pkts_link", xs->xdp[MAILTAP_STAT_SEEN]);
+		for (int i = 0; i < MAILTAP_STAT__MAX; i++) {
+			char key[64];
+
+			snprintf(key, sizeof(key), "xdp_%s", mailtap_stat_names[i]);
+			rec__u64(r, key, xs->xdp[i]);
+		}
+		rec__u64(r, "xsk_queues", xs->n_queues);
+		rec__u64(r, "xsk_delivered", xs->delivered);
+		rec__u64(r, "xsk_rx_dropped", xs->rx_dropped);
+		rec__u64(r, "xsk_rx_ring_full", xs->rx_ring_full);
+		rec__u64(r, "xsk_fill_ring_empty", xs->rx_fill_ring_empty_descs);
+		rec__u64(r, "xsk_rx_invalid_descs", xs->rx_invalid_descs);
+	}
+	for (int i = 0; i < DECODE__MAX; i++) {
+		char key[64];
+
+		if (i == DECODE_OK)
+			continue;
+		snprintf(key, sizeof(key), "decode_%s", decode__result_name((enum decode_result)i));
+		rec__u64(r, key, es->decode.result[i]);
+	}
+	rec__u64(r, "tcp_other_port", es->not_mail_port);
+	rec__u64(r, "flows_active", es->flow.active);
+	rec__u64(r, "flows_created", es->flow.created);
+	rec__u64(r, "flows_peak", es->flow.peak);
+	rec__u64(r, "flows_evicted", es->flow.evicted);
+	rec__u64(r, "flows_reused", es->flow.reused);
+	rec__u64(r, "reasm_bytes", es->reasm.bytes_in_use);
+	rec__u64(r, "reasm_bytes_peak", es->reasm.bytes_peak);
+	rec__u64(r, "reasm_gaps", es->reasm.gaps);
+	rec__u64(r, "reasm_gap_bytes", es->reasm.gap_bytes);
+	rec__u64(r, "reasm_memcap_hits", es->reasm.limit_memcap);
+	rec__u64(r, "reasm_ooo_limit_hits", es->reasm.limit_ooo + es->reasm.limit_segs);
+	rec__u64(r, "parser_errors", es->parser_errors);
+	rec__u64(r, "records_conn", es->records_conn);
+	rec__u64(r, "records_weird", es->records_weird);
+	rec__end(r);
+}
