@@ -55,7 +55,7 @@ static double run(const struct reasm_limits *lim, const uint8_t *payload, uint32
 {
 	struct reasm_pool *p = reasm_pool__new(lim);
 	struct reasm_dir r;
-	struct reasm_cb cb = { .data = b_data, .gap = b_gap };
+	struct reasm_cb cb = {.data = b_data, .gap = b_gap};
 	uint32_t isn = 0xfff00000u, *order = malloc(sizeof(uint32_t) * nseg);
 	uint64_t rnd = 88172645463325252ull;
 	double t0, t1;
@@ -135,7 +135,7 @@ static void flows_100k(bool prior)
 	struct reasm_limits lim = REASM_LIMITS_DEFAULT;
 	struct reasm_pool *p = reasm_pool__new(&lim);
 	struct reasm_dir(*r)[2];
-	struct reasm_cb cb = { .data = b_data, .gap = b_gap_ok }; /* close flushes: gaps */
+	struct reasm_cb cb = {.data = b_data, .gap = b_gap_ok}; /* close flushes: gaps */
 	struct reasm_stats st;
 	static uint8_t seg[MSS];
 	long rss0, rss1;

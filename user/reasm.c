@@ -35,10 +35,10 @@ struct reasm_seg {
 
 struct reasm_buf {
 	struct reasm_seg *head;
-	uint64_t hi;	    /* highest end of the buffered segments */
+	uint64_t hi; /* highest end of the buffered segments */
 	uint32_t nsegs;
 	uint32_t ooo_bytes;
-	uint8_t *ring;	    /* retention ring */
+	uint8_t *ring; /* retention ring */
 	uint32_t ring_cap;
 	uint32_t ring_start;
 	uint32_t ring_len;
@@ -427,8 +427,8 @@ static void start(struct reasm_dir *r, uint32_t seq, uint8_t fl, uint32_t seg_le
 	r->flags = (uint8_t)((r->flags & ~REASM_F_PROVISIONAL) | REASM_F_STARTED);
 }
 
-void reasm__packet(struct reasm_dir *r, const struct reasm_cb *cb, uint32_t seq,
-		   uint8_t tcp_flags, uint32_t len, uint64_t ts_ns)
+void reasm__packet(struct reasm_dir *r, const struct reasm_cb *cb, uint32_t seq, uint8_t tcp_flags,
+		   uint32_t len, uint64_t ts_ns)
 {
 	uint32_t seg_len = len;
 	int64_t rel;
@@ -706,7 +706,7 @@ out:
 	}
 	if (conflict) {
 		p->st.conflicts++;
-		/* Zeek skips 1-byte differences while the peer was never heard from (keep-alives). */
+		/* Zeek skips 1-byte differences while nothing was acked (keep-alives). */
 		if (ovl > 1 || r->ack > 1)
 			weird(r, cb, "rexmit_inconsistency", NULL, ts_ns);
 	}

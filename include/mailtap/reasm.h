@@ -31,7 +31,8 @@ struct reasm_limits {
 	 * with (Zeek keeps them too: rexmit_inconsistency). Default 64 KiB, 0 = keep none. */
 	uint32_t max_retain_bytes;
 	/* Zeek's tcp_max_initial_window (16384): once this much was sent and nothing was ever
-	 * acked, the peer's ACKs are presumed invisible and delivered data is not retained. 0 = off. */
+	 * acked, the peer's ACKs are presumed invisible: delivered data is not retained.
+	 * 0 = off. */
 	uint32_t max_initial_window;
 	/* Zeek's tcp_max_above_hole_without_any_acks (16384): with nothing ever acked, more than
 	 * this many bytes above a hole -> weird "above_hole_data_without_any_acks" and the
@@ -44,33 +45,33 @@ struct reasm_limits {
 	uint64_t max_total_bytes;
 };
 
-#define REASM_LIMITS_DEFAULT                                                                      \
-	((struct reasm_limits){ .max_ooo_bytes = 1u << 20,                                         \
-				.max_segments = 1024,                                              \
-				.max_retain_bytes = 64u << 10,                                     \
-				.max_initial_window = 16384,                                       \
-				.max_above_hole_no_ack = 16384,                                    \
-				.flush_at_close = 1,                                               \
-				.max_total_bytes = 256ull << 20 })
+#define REASM_LIMITS_DEFAULT                                                                       \
+	((struct reasm_limits){.max_ooo_bytes = 1u << 20,                                          \
+			       .max_segments = 1024,                                               \
+			       .max_retain_bytes = 64u << 10,                                      \
+			       .max_initial_window = 16384,                                        \
+			       .max_above_hole_no_ack = 16384,                                     \
+			       .flush_at_close = 1,                                                \
+			       .max_total_bytes = 256ull << 20})
 
 /* Pool counters (all directions of all flows sharing the pool). */
 struct reasm_stats {
-	uint64_t bytes_in_use;	 /* allocated now: segment headers + data + retention rings */
-	uint64_t bytes_peak;	 /* high-water mark of bytes_in_use */
-	uint64_t segs_in_use;	 /* out-of-order segments held now */
+	uint64_t bytes_in_use;	  /* allocated now: segment headers + data + retention rings */
+	uint64_t bytes_peak;	  /* high-water mark of bytes_in_use */
+	uint64_t segs_in_use;	  /* out-of-order segments held now */
 	uint64_t delivered_bytes; /* bytes handed to data() */
-	uint64_t ooo_segments;	 /* segments (pieces) queued out of order */
-	uint64_t gaps;		 /* gap() calls */
-	uint64_t gap_bytes;	 /* their total length */
-	uint64_t overlaps;	 /* segments carrying bytes seen before (retransmissions) */
+	uint64_t ooo_segments;	  /* segments (pieces) queued out of order */
+	uint64_t gaps;		  /* gap() calls */
+	uint64_t gap_bytes;	  /* their total length */
+	uint64_t overlaps;	  /* segments carrying bytes seen before (retransmissions) */
 	uint64_t overlap_bytes;
-	uint64_t conflicts;	 /* overlaps whose bytes differed (first data kept) */
-	uint64_t limit_ooo;	 /* max_ooo_bytes hits (turned into gaps) */
-	uint64_t limit_segs;	 /* max_segments hits */
-	uint64_t limit_memcap;	 /* max_total_bytes hits */
-	uint64_t alloc_fail;	 /* malloc failures (turned into gaps) */
-	uint64_t seq_underflow;	 /* payload before the stream start, dropped */
-	uint64_t gave_up;	 /* directions stopped: above_hole_data_without_any_acks */
+	uint64_t conflicts;	/* overlaps whose bytes differed (first data kept) */
+	uint64_t limit_ooo;	/* max_ooo_bytes hits (turned into gaps) */
+	uint64_t limit_segs;	/* max_segments hits */
+	uint64_t limit_memcap;	/* max_total_bytes hits */
+	uint64_t alloc_fail;	/* malloc failures (turned into gaps) */
+	uint64_t seq_underflow; /* payload before the stream start, dropped */
+	uint64_t gave_up;	/* directions stopped: above_hole_data_without_any_acks */
 };
 
 struct reasm_pool;
@@ -91,9 +92,9 @@ struct reasm_dir {
 	uint64_t fin;	 /* relative seq just past the FIN (Zeek FIN_seq), 0 = none */
 	uint64_t missed; /* bytes skipped as ACKED or LIMIT gaps */
 	struct reasm_buf *buf;
-	uint32_t isn;	 /* 32-bit sequence number of relative offset 0 */
-	uint8_t flags;	 /* private REASM_F_* */
-	uint8_t dir;	 /* enum mt_dir */
+	uint32_t isn;  /* 32-bit sequence number of relative offset 0 */
+	uint8_t flags; /* private REASM_F_* */
+	uint8_t dir;   /* enum mt_dir */
 	uint16_t pad;
 };
 
@@ -126,8 +127,8 @@ void reasm__init(struct reasm_dir *r, enum mt_dir d);
 
 /* Every packet sent by this direction, payload or not (a pure ACK's seq matters to Zeek's
  * retransmission rule). len = payload length on the wire (pkt->payload_wire_len). */
-void reasm__packet(struct reasm_dir *r, const struct reasm_cb *cb, uint32_t seq,
-		   uint8_t tcp_flags, uint32_t len, uint64_t ts_ns);
+void reasm__packet(struct reasm_dir *r, const struct reasm_cb *cb, uint32_t seq, uint8_t tcp_flags,
+		   uint32_t len, uint64_t ts_ns);
 
 /* The OTHER side's ACK field, for this direction (call with the peer's reasm_dir), when
  * PKT_TCP_ACK is set. Holes below it can never be filled: gaps, then delivery of what follows. */

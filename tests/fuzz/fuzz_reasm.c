@@ -27,7 +27,7 @@ static void f_data(void *u, enum mt_dir d, const uint8_t *b, size_t n, uint64_t 
 
 	(void)ts;
 	if (!n)
-		abort(); /* never an empty delivery */
+		abort();	       /* never an empty delivery */
 	for (size_t i = 0; i < n; i++) /* touch every byte: ASan checks the pointer */
 		x ^= b[i];
 	z->sink ^= x;
@@ -66,8 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct reasm_limits lim = REASM_LIMITS_DEFAULT;
 	struct reasm_dir r[2];
-	struct fz z = { .r = r };
-	struct reasm_cb cb = { .u = &z, .data = f_data, .gap = f_gap, .weird = f_weird };
+	struct fz z = {.r = r};
+	struct reasm_cb cb = {.u = &z, .data = f_data, .gap = f_gap, .weird = f_weird};
 	struct reasm_pool *p;
 	struct reasm_stats st;
 	uint8_t payload[2048];
@@ -146,7 +146,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		reasm_pool__stats(p, &st);
 		if (st.bytes_in_use > lim.max_total_bytes)
 			abort();
-		if (reasm__pending(&r[0]) > lim.max_ooo_bytes || reasm__pending(&r[1]) > lim.max_ooo_bytes)
+		if (reasm__pending(&r[0]) > lim.max_ooo_bytes ||
+		    reasm__pending(&r[1]) > lim.max_ooo_bytes)
 			abort();
 	}
 	reasm__close(&r[0], p, &cb, size);

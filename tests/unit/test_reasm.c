@@ -22,7 +22,7 @@
 struct sink {
 	uint8_t *out[2];
 	size_t cap;
-	uint64_t pos[2];	 /* stream position written so far (data + gaps) */
+	uint64_t pos[2]; /* stream position written so far (data + gaps) */
 	uint64_t data_bytes[2];
 	uint64_t gap_bytes[2][3];
 	int ngaps[2];
@@ -92,8 +92,12 @@ static void s_eof(void *u, enum mt_dir d, uint64_t ts)
 
 static struct reasm_cb mkcb(struct sink *s)
 {
-	return (struct reasm_cb){ .u = s, .data = s_data, .gap = s_gap, .rexmit = s_rexmit,
-				  .weird = s_weird, .eof = s_eof };
+	return (struct reasm_cb){.u = s,
+				 .data = s_data,
+				 .gap = s_gap,
+				 .rexmit = s_rexmit,
+				 .weird = s_weird,
+				 .eof = s_eof};
 }
 
 static int count_weird(const struct sink *s, const char *name)
@@ -142,7 +146,7 @@ static void run_property(uint64_t seed, bool conflicts)
 	struct reasm_limits lim = REASM_LIMITS_DEFAULT;
 	struct reasm_pool *p;
 	struct reasm_dir r;
-	struct sink s = { 0 };
+	struct sink s = {0};
 	struct reasm_cb cb = mkcb(&s);
 	uint32_t n, isn, i, nseg = 0, cap;
 	uint8_t *orig, *expect, *seen;
@@ -180,7 +184,7 @@ static void run_property(uint64_t seed, bool conflicts)
 
 		if (off + l > n)
 			l = n - off;
-		segs[nseg++] = (struct tseg){ off, l, NULL };
+		segs[nseg++] = (struct tseg){off, l, NULL};
 		off += l;
 	}
 	/* duplicates and overlapping retransmissions */
@@ -192,7 +196,7 @@ static void run_property(uint64_t seed, bool conflicts)
 
 			if (a + l > n)
 				l = n - a;
-			segs[nseg] = (struct tseg){ a, l, NULL };
+			segs[nseg] = (struct tseg){a, l, NULL};
 		}
 		nseg++;
 	}
@@ -282,6 +286,52 @@ static void test_property_conflicts(void **state)
 	(void)state;
 	for (uint64_t seed = 1000; seed <= 1300; seed++)
 		run_property(seed, true);
+}
+
+/* A short SMTP exchange split at every byte position into two segments, sent in both orders,
+ * then byte by byte in reverse order: the stream always comes out whole. */
+static void test_every_split(void **state)
+{
+	/* "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n" */
+	static const char msg[] = "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n";
+	const uint32_t n = sizeof(msg) - 1, isn = 0xfffffff8u;
+	struct reasm_pool *p = reasm_pool__new(NULL);
+
+	(void)state;
+	for (uint32_t k = 0; k <= n + 1; k++) {
+		for (int order = 0; order < 3; order++) {
+			struct reasm_dir r;
+			struct sink s = {0};
+			struct reasm_cb cb = mkcb(&s);
+			uint8_t out[128];
+			struct tseg a = {0, k < n ? k : n, (uint8_t *)msg};
+			struct tseg b = {a.len, n - a.len, (uint8_t *)msg + a.len};
+
+			s.out[MT_ORIG] = out;
+			s.cap = sizeof(out);
+			reasm__init(&r, MT_ORIG);
+			reasm__packet(&r, &cb, isn, PKT_TCP_SYN, 0, 0);
+			if (order == 0) {
+				send_seg(&r, p, &cb, isn, &a);
+				send_seg(&r, p, &cb, isn, &b);
+			} else if (order == 1) {
+				send_seg(&r, p, &cb, isn, &b);
+				send_seg(&r, p, &cb, isn, &a);
+			} else {
+				for (uint32_t i = n; i-- > 0;) {
+					struct tseg c = {i, 1, (uint8_t *)msg + i};
+
+					send_seg(&r, p, &cb, isn, &c);
+				}
+			}
+			assert_int_equal(s.pos[MT_ORIG], n);
+			assert_memory_equal(out, msg, n);
+			assert_int_equal(s.ngaps[MT_ORIG], 0);
+			assert_int_equal(s.nweird, 0);
+			reasm__close(&r, p, &cb, 0);
+		}
+	}
+	reasm_pool__free(p);
 }
 
 /* Helpers for the scenario tests: a direction with a SYN at isn. */
@@ -529,10 +579,10 @@ static void test_ooo_conflict_first_wins(void **state)
 
 	(void)state;
 	reasm__packet(&f->r[0], &f->cb, 0, PKT_TCP_SYN, 0, 0);
-	osend(f, 6, "WORLD");	  /* buffered [6,11) */
+	osend(f, 6, "WORLD");	 /* buffered [6,11) */
 	osend(f, 4, "xxEVILyy"); /* [4,12): overlaps WORLD with different bytes */
 	assert_int_equal(count_weird(&f->s, "rexmit_inconsistency"), 1);
-	osend(f, 1, "HEL");	  /* fills [1,4) */
+	osend(f, 1, "HEL"); /* fills [1,4) */
 	assert_int_equal(f->s.pos[0], 11);
 	assert_memory_equal(f->buf[0], "HELxxWORLDy", 11);
 	fx_free(f);
@@ -591,7 +641,7 @@ static void test_ooo_cap(void **state)
 	assert_true(f->s.gap_bytes[0][REASM_GAP_LIMIT] > 0);
 	assert_int_equal(f->s.pos[0] + reasm__pending(&f->r[0]),
 			 f->s.data_bytes[0] + f->s.gap_bytes[0][REASM_GAP_LIMIT] +
-				 reasm__pending(&f->r[0]));
+			     reasm__pending(&f->r[0]));
 	fx_free(f);
 }
 
@@ -620,7 +670,7 @@ static void test_memcap_many_flows(void **state)
 	enum { NF = 1000 };
 	struct reasm_pool *p;
 	struct reasm_dir *r = calloc(NF, sizeof(*r));
-	struct sink s = { 0 };
+	struct sink s = {0};
 	struct reasm_cb cb = mkcb(&s);
 	struct reasm_stats st;
 	static uint8_t seg[4000];
@@ -675,7 +725,7 @@ static void test_idle_memory(void **state)
 	osend(f, 20, "later"); /* out of order: buffered */
 	reasm_pool__stats(f->p, &st);
 	assert_int_equal(st.bytes_in_use, 48 + 24 + 5); /* buffer + segment header + data */
-	rack(f, 25); /* hole acked: gap, delivered, released */
+	rack(f, 25);					/* hole acked: gap, delivered, released */
 	reasm_pool__stats(f->p, &st);
 	assert_int_equal(st.bytes_in_use, 0);
 	assert_int_equal(f->s.gaps[0][0], 11);
@@ -747,7 +797,7 @@ static int replay_pcap(const char *path, struct fx *f)
 	pcap_t *pc = pcap_open_offline(path, err);
 	struct pcap_pkthdr *h;
 	const u_char *pkt;
-	struct replay rp = { .f = f };
+	struct replay rp = {.f = f};
 	int n = 0;
 
 	if (!pc)
@@ -770,7 +820,8 @@ static int replay_pcap(const char *path, struct fx *f)
 		tcp = ip + iphl;
 		tcphl = (tcp[12] >> 4) * 4u;
 		sport = (uint16_t)(tcp[0] << 8 | tcp[1]);
-		seq = (uint32_t)tcp[4] << 24 | (uint32_t)tcp[5] << 16 | (uint32_t)tcp[6] << 8 | tcp[7];
+		seq = (uint32_t)tcp[4] << 24 | (uint32_t)tcp[5] << 16 | (uint32_t)tcp[6] << 8 |
+		      tcp[7];
 		ack = (uint32_t)tcp[8] << 24 | (uint32_t)tcp[9] << 16 | (uint32_t)tcp[10] << 8 |
 		      tcp[11];
 		fl = tcp[13];
@@ -875,29 +926,30 @@ static void test_pcap_one_side(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_idle_size),
-		cmocka_unit_test(test_property_same_bytes),
-		cmocka_unit_test(test_property_conflicts),
-		cmocka_unit_test(test_midstream),
-		cmocka_unit_test(test_midstream_first_ack_two),
-		cmocka_unit_test(test_syn_with_data),
-		cmocka_unit_test(test_wraparound_ooo),
-		cmocka_unit_test(test_gap_on_ack),
-		cmocka_unit_test(test_gap_at_close),
-		cmocka_unit_test(test_close_no_flush),
-		cmocka_unit_test(test_fin_clamp_and_eof),
-		cmocka_unit_test(test_rexmit_rule),
-		cmocka_unit_test(test_ooo_conflict_first_wins),
-		cmocka_unit_test(test_above_hole_without_acks),
-		cmocka_unit_test(test_ooo_cap),
-		cmocka_unit_test(test_segment_cap),
-		cmocka_unit_test(test_memcap_many_flows),
-		cmocka_unit_test(test_idle_memory),
-		cmocka_unit_test(test_rst),
-		cmocka_unit_test(test_rel_interface),
-		cmocka_unit_test(test_pcap_bdat_gap),
-		cmocka_unit_test(test_pcap_http_connect),
-		cmocka_unit_test(test_pcap_one_side),
+	    cmocka_unit_test(test_idle_size),
+	    cmocka_unit_test(test_property_same_bytes),
+	    cmocka_unit_test(test_property_conflicts),
+	    cmocka_unit_test(test_every_split),
+	    cmocka_unit_test(test_midstream),
+	    cmocka_unit_test(test_midstream_first_ack_two),
+	    cmocka_unit_test(test_syn_with_data),
+	    cmocka_unit_test(test_wraparound_ooo),
+	    cmocka_unit_test(test_gap_on_ack),
+	    cmocka_unit_test(test_gap_at_close),
+	    cmocka_unit_test(test_close_no_flush),
+	    cmocka_unit_test(test_fin_clamp_and_eof),
+	    cmocka_unit_test(test_rexmit_rule),
+	    cmocka_unit_test(test_ooo_conflict_first_wins),
+	    cmocka_unit_test(test_above_hole_without_acks),
+	    cmocka_unit_test(test_ooo_cap),
+	    cmocka_unit_test(test_segment_cap),
+	    cmocka_unit_test(test_memcap_many_flows),
+	    cmocka_unit_test(test_idle_memory),
+	    cmocka_unit_test(test_rst),
+	    cmocka_unit_test(test_rel_interface),
+	    cmocka_unit_test(test_pcap_bdat_gap),
+	    cmocka_unit_test(test_pcap_http_connect),
+	    cmocka_unit_test(test_pcap_one_side),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
