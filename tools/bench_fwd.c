@@ -152,14 +152,14 @@ static void *rx_main(void *arg)
 				const msgpack_object *a = res.data.via.array.ptr;
 				const msgpack_object_map *opt = &a[2].via.map;
 				const msgpack_object *chunk = &opt->ptr[0].val;
-				uint8_t ack[64] = { 0x81, 0xa3, 'a', 'c', 'k' };
+				uint8_t ack[64] = {0x81, 0xa3, 'a', 'c', 'k'};
 
 				if (x->light) {
 					x->records += opt->ptr[1].val.via.u64;
 				} else if (a[1].type == MSGPACK_OBJECT_ARRAY) {
 					x->records += a[1].via.array.size;
 				} else if (opt->size == 3) { /* gzip */
-					z_stream z = { 0 };
+					z_stream z = {0};
 
 					inflateInit2(&z, 15 + 16);
 					z.next_in = (Bytef *)a[1].via.bin.ptr;
@@ -189,24 +189,32 @@ static void *rx_main(void *arg)
 
 int main(int argc, char **argv)
 {
-	static const struct option lo[] = { { "gzip-level", 1, 0, 'z' },
-					    { "light-rx", 0, 0, 'l' },
-					    { 0, 0, 0, 0 } };
+	static const struct option lo[] = {
+	    {"gzip-level", 1, 0, 'z'}, {"light-rx", 0, 0, 'l'}, {0, 0, 0, 0}};
 	uint64_t n = 500000;
 	int rounds = 3, level = 1, c;
 	char dir[] = "/tmp/bench_fwd.XXXXXX", path[128], spec[160];
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct rx x = { 0 };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct rx x = {0};
 	pthread_t t;
 
 	while ((c = getopt_long(argc, argv, "n:r:", lo, NULL)) != -1) {
 		switch (c) {
-		case 'n': n = strtoull(optarg, NULL, 0); break;
-		case 'r': rounds = atoi(optarg); break;
-		case 'z': level = atoi(optarg); break;
-		case 'l': x.light = 1; break;
+		case 'n':
+			n = strtoull(optarg, NULL, 0);
+			break;
+		case 'r':
+			rounds = atoi(optarg);
+			break;
+		case 'z':
+			level = atoi(optarg);
+			break;
+		case 'l':
+			x.light = 1;
+			break;
 		default:
-			fprintf(stderr, "usage: bench_fwd [-n RECORDS] [-r ROUNDS] [--gzip-level N] [--light-rx]\n");
+			fprintf(stderr, "usage: bench_fwd [-n RECORDS] [-r ROUNDS] [--gzip-level "
+					"N] [--light-rx]\n");
 			return 2;
 		}
 	}
@@ -236,15 +244,15 @@ int main(int argc, char **argv)
 	       n, (double)total / (double)n, rounds, level,
 	       x.light ? "trusting \"size\"" : "decoding every entry");
 
-	static const char *const names[] = { "file", "forward packed", "forward gzip",
-					     "forward (array)" };
-	double best[4] = { 0 };
-	uint64_t bytes_sent[4] = { 0 };
+	static const char *const names[] = {"file", "forward packed", "forward gzip",
+					    "forward (array)"};
+	double best[4] = {0};
+	uint64_t bytes_sent[4] = {0};
 
 	for (int r = 0; r < rounds; r++) {
 		for (int k = 0; k < 4; k++) {
 			struct fwd_opts o;
-			struct fwd_stats st = { 0 };
+			struct fwd_stats st = {0};
 			struct sink *s;
 			uint64_t before = x.records;
 			double t0, dt;
@@ -252,9 +260,11 @@ int main(int argc, char **argv)
 
 			fwd_opts__default(&o);
 			o.gzip_level = level;
-			o.policy = FWD_BLOCK; /* sustained rate: the writer waits, nothing dropped */
-			o.mode = k == 1 ? FWD_MODE_PACKED :
-				 k == 2 ? FWD_MODE_COMPRESSED : FWD_MODE_FORWARD;
+			o.policy =
+			    FWD_BLOCK; /* sustained rate: the writer waits, nothing dropped */
+			o.mode = k == 1	  ? FWD_MODE_PACKED
+				 : k == 2 ? FWD_MODE_COMPRESSED
+					  : FWD_MODE_FORWARD;
 			snprintf(path, sizeof(path), "%s/out.msgpack", dir);
 			t0 = now_s();
 			s = k == 0 ? sink_file__open(path) : sink_fwd__open(spec, &o);
@@ -264,13 +274,14 @@ int main(int argc, char **argv)
 			}
 			for (uint64_t i = 0; i < n; i++)
 				sink__write(s, "mailtap.conn", 12,
-					    1700000000000000000ULL + i * 1000000ULL,
-					    recs + i * 320, lens[i]);
+					    1700000000000000000ULL + i * 1000000ULL, recs + i * 320,
+					    lens[i]);
 			err = k == 0 ? sink__close(s) : sink_fwd__close(s, &st);
 			dt = now_s() - t0;
 			if (err || (k > 0 && (st.records_acked != n || x.records - before != n))) {
-				fprintf(stderr, "bench_fwd: %s run failed (err %d, acked %" PRIu64
-						", received %" PRIu64 ")\n",
+				fprintf(stderr,
+					"bench_fwd: %s run failed (err %d, acked %" PRIu64
+					", received %" PRIu64 ")\n",
 					names[k], err, st.records_acked, x.records - before);
 				return 1;
 			}
@@ -285,8 +296,8 @@ int main(int argc, char **argv)
 		if (k == 0)
 			printf("   (baseline)\n");
 		else
-			printf("   ratio to file %.2f   %.1f MB on the socket\n",
-			       best[0] / best[k], (double)bytes_sent[k] / 1e6);
+			printf("   ratio to file %.2f   %.1f MB on the socket\n", best[0] / best[k],
+			       (double)bytes_sent[k] / 1e6);
 	}
 	unlink(path);
 	shutdown(x.lfd, SHUT_RDWR);

@@ -126,20 +126,34 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "first-id", 1, 0, 'f' },	   { "mode", 1, 0, 'm' },
-		{ "batch-records", 1, 0, 'b' },	   { "batch-bytes", 1, 0, 'B' },
-		{ "flush-ms", 1, 0, 'F' },	   { "max-message", 1, 0, 'M' },
-		{ "queue-bytes", 1, 0, 'q' },	   { "policy", 1, 0, 'P' },
-		{ "block-ms", 1, 0, 'k' },	   { "inflight", 1, 0, 'i' },
-		{ "ack-timeout-ms", 1, 0, 'a' },   { "close-timeout-ms", 1, 0, 'c' },
-		{ "backoff-min-ms", 1, 0, 'x' },   { "backoff-max-ms", 1, 0, 'X' },
-		{ "spool", 1, 0, 's' },		   { "spool-max", 1, 0, 'S' },
-		{ "no-fsync", 0, 0, 'N' },	   { "shared-key", 1, 0, 'K' },
-		{ "username", 1, 0, 'u' },	   { "password", 1, 0, 'p' },
-		{ "hostname", 1, 0, 'H' },	   { "tags", 1, 0, 't' },
-		{ "pad", 1, 0, 'd' },		   { "rate", 1, 0, 'r' },
-		{ "pause-after", 1, 0, 'A' },	   { "progress", 1, 0, 'g' },
-		{ "gzip-level", 1, 0, 'z' },	   { 0, 0, 0, 0 },
+	    {"first-id", 1, 0, 'f'},
+	    {"mode", 1, 0, 'm'},
+	    {"batch-records", 1, 0, 'b'},
+	    {"batch-bytes", 1, 0, 'B'},
+	    {"flush-ms", 1, 0, 'F'},
+	    {"max-message", 1, 0, 'M'},
+	    {"queue-bytes", 1, 0, 'q'},
+	    {"policy", 1, 0, 'P'},
+	    {"block-ms", 1, 0, 'k'},
+	    {"inflight", 1, 0, 'i'},
+	    {"ack-timeout-ms", 1, 0, 'a'},
+	    {"close-timeout-ms", 1, 0, 'c'},
+	    {"backoff-min-ms", 1, 0, 'x'},
+	    {"backoff-max-ms", 1, 0, 'X'},
+	    {"spool", 1, 0, 's'},
+	    {"spool-max", 1, 0, 'S'},
+	    {"no-fsync", 0, 0, 'N'},
+	    {"shared-key", 1, 0, 'K'},
+	    {"username", 1, 0, 'u'},
+	    {"password", 1, 0, 'p'},
+	    {"hostname", 1, 0, 'H'},
+	    {"tags", 1, 0, 't'},
+	    {"pad", 1, 0, 'd'},
+	    {"rate", 1, 0, 'r'},
+	    {"pause-after", 1, 0, 'A'},
+	    {"progress", 1, 0, 'g'},
+	    {"gzip-level", 1, 0, 'z'},
+	    {0, 0, 0, 0},
 	};
 	struct fwd_opts o;
 	const char *spec = NULL, *progress_path = NULL;
@@ -152,43 +166,100 @@ int main(int argc, char **argv)
 	fwd_opts__default(&o);
 	while ((c = getopt_long(argc, argv, "o:n:v", lo, NULL)) != -1) {
 		switch (c) {
-		case 'o': spec = optarg; break;
-		case 'n': n = strtoull(optarg, NULL, 0); break;
-		case 'v': log__set_level(LOG_DEBUG); break;
-		case 'f': first = strtoull(optarg, NULL, 0); break;
+		case 'o':
+			spec = optarg;
+			break;
+		case 'n':
+			n = strtoull(optarg, NULL, 0);
+			break;
+		case 'v':
+			log__set_level(LOG_DEBUG);
+			break;
+		case 'f':
+			first = strtoull(optarg, NULL, 0);
+			break;
 		case 'm':
 			if (fwd_opts__parse_mode(optarg, &o.mode))
 				usage();
 			break;
-		case 'b': o.batch_records = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 'B': o.batch_bytes = strtoull(optarg, NULL, 0); break;
-		case 'F': o.flush_interval_ms = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 'M': o.max_message_bytes = strtoull(optarg, NULL, 0); break;
-		case 'q': o.queue_max_bytes = strtoull(optarg, NULL, 0); break;
+		case 'b':
+			o.batch_records = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'B':
+			o.batch_bytes = strtoull(optarg, NULL, 0);
+			break;
+		case 'F':
+			o.flush_interval_ms = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'M':
+			o.max_message_bytes = strtoull(optarg, NULL, 0);
+			break;
+		case 'q':
+			o.queue_max_bytes = strtoull(optarg, NULL, 0);
+			break;
 		case 'P':
 			if (fwd_opts__parse_policy(optarg, &o.policy))
 				usage();
 			break;
-		case 'k': o.block_max_ms = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 'i': o.max_inflight = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 'a': o.ack_timeout_ms = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 'c': o.close_timeout_ms = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 'x': o.backoff_min_ms = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 'X': o.backoff_max_ms = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 's': o.spool_dir = optarg; break;
-		case 'S': o.spool_max_bytes = strtoull(optarg, NULL, 0); break;
-		case 'N': o.spool_fsync = false; break;
-		case 'K': o.shared_key = optarg; break;
-		case 'u': o.username = optarg; break;
-		case 'p': o.password = optarg; break;
-		case 'H': o.self_hostname = optarg; break;
-		case 't': tags = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'd': pad = strtoull(optarg, NULL, 0); break;
-		case 'r': rate = strtod(optarg, NULL); break;
-		case 'A': pause_after = strtoull(optarg, NULL, 0); break;
-		case 'g': progress_path = optarg; break;
-		case 'z': o.gzip_level = atoi(optarg); break;
-		default: usage();
+		case 'k':
+			o.block_max_ms = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'i':
+			o.max_inflight = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'a':
+			o.ack_timeout_ms = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'c':
+			o.close_timeout_ms = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'x':
+			o.backoff_min_ms = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'X':
+			o.backoff_max_ms = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 's':
+			o.spool_dir = optarg;
+			break;
+		case 'S':
+			o.spool_max_bytes = strtoull(optarg, NULL, 0);
+			break;
+		case 'N':
+			o.spool_fsync = false;
+			break;
+		case 'K':
+			o.shared_key = optarg;
+			break;
+		case 'u':
+			o.username = optarg;
+			break;
+		case 'p':
+			o.password = optarg;
+			break;
+		case 'H':
+			o.self_hostname = optarg;
+			break;
+		case 't':
+			tags = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'd':
+			pad = strtoull(optarg, NULL, 0);
+			break;
+		case 'r':
+			rate = strtod(optarg, NULL);
+			break;
+		case 'A':
+			pause_after = strtoull(optarg, NULL, 0);
+			break;
+		case 'g':
+			progress_path = optarg;
+			break;
+		case 'z':
+			o.gzip_level = atoi(optarg);
+			break;
+		default:
+			usage();
 		}
 	}
 	if (!spec || !tags || pad > 60000)
@@ -211,8 +282,9 @@ int main(int argc, char **argv)
 	for (uint64_t i = 0; i < n && !stop; i++) {
 		uint64_t id = first + i;
 		char tag[32];
-		int tl = tags == 1 ? snprintf(tag, sizeof(tag), "mailtap.test")
-				   : snprintf(tag, sizeof(tag), "mailtap.t%u", (unsigned)(id % tags));
+		int tl = tags == 1
+			     ? snprintf(tag, sizeof(tag), "mailtap.test")
+			     : snprintf(tag, sizeof(tag), "mailtap.t%u", (unsigned)(id % tags));
 		size_t len = make_record(rec, id, pad);
 
 		if (i == pause_after) {

@@ -40,10 +40,10 @@
 #include "mailtap/sink.h"
 #include "mailtap/sink_fwd.h"
 
-#define FWD_TAG_MAX 1024	/* longest tag accepted by write() */
-#define FWD_MSG_OVERHEAD 160	/* array, tag header, entries header, options map */
+#define FWD_TAG_MAX 1024     /* longest tag accepted by write() */
+#define FWD_MSG_OVERHEAD 160 /* array, tag header, entries header, options map */
 #define FWD_RAW_INIT (64 * 1024)
-#define FWD_REPLY_MAX 4096	/* largest reply (ack, HELO, PONG) we accept */
+#define FWD_REPLY_MAX 4096 /* largest reply (ack, HELO, PONG) we accept */
 #define FWD_POLL_MAX_MS 1000
 
 enum bstate { B_OPEN, B_RAW, B_READY, B_INFLIGHT };
@@ -51,21 +51,21 @@ enum bstate { B_OPEN, B_RAW, B_READY, B_INFLIGHT };
 struct batch {
 	struct batch *prev, *next; /* queue links (not for B_OPEN) */
 	enum bstate st;
-	int busy;		   /* the sender works on it unlocked: nobody else frees it */
-	int resend;		   /* was in flight when a connection was lost */
+	int busy;   /* the sender works on it unlocked: nobody else frees it */
+	int resend; /* was in flight when a connection was lost */
 	char *tag;
 	size_t tag_len;
-	uint8_t *raw;		   /* entries (B_OPEN, B_RAW) */
+	uint8_t *raw; /* entries (B_OPEN, B_RAW) */
 	size_t raw_len, raw_cap;
 	uint32_t records;
-	uint8_t *msg;		   /* encoded message; NULL when only in the spool */
+	uint8_t *msg; /* encoded message; NULL when only in the spool */
 	size_t msg_len;
-	uint64_t seq;		   /* spool file name */
-	size_t mem;		   /* bytes of this batch counted in mem_bytes */
-	size_t disk;		   /* bytes of this batch counted in spool_bytes */
+	uint64_t seq; /* spool file name */
+	size_t mem;   /* bytes of this batch counted in mem_bytes */
+	size_t disk;  /* bytes of this batch counted in spool_bytes */
 	char chunk[FWD_CHUNK_MAX + 1];
-	uint64_t t_first;	   /* monotonic ns of the first record (B_OPEN) */
-	uint64_t t_sent;	   /* monotonic ns when fully written (B_INFLIGHT) */
+	uint64_t t_first; /* monotonic ns of the first record (B_OPEN) */
+	uint64_t t_sent;  /* monotonic ns when fully written (B_INFLIGHT) */
 };
 
 struct fwd {
@@ -73,24 +73,24 @@ struct fwd {
 	struct fwd_opts o;
 	char *spec;
 	int is_unix;
-	char *path;		   /* unix */
-	char *host, *port;	   /* tcp */
+	char *path;	   /* unix */
+	char *host, *port; /* tcp */
 	char *spool_dir;
 	char *shared_key, *self_hostname, *username, *password;
-	size_t entries_cap;	   /* largest entries payload of one message */
+	size_t entries_cap; /* largest entries payload of one message */
 	int spool_lock_fd;
 
 	pthread_mutex_t mu;
-	pthread_cond_t space;	   /* queue space freed */
-	pthread_cond_t drained;	   /* a batch retired */
+	pthread_cond_t space;	/* queue space freed */
+	pthread_cond_t drained; /* a batch retired */
 	pthread_t thr;
 	int thr_started;
-	int efd;		   /* wakes the sender */
+	int efd; /* wakes the sender */
 	int wake_pending;
 	int stop;
-	int flush_all;		   /* seal every open batch now */
+	int flush_all; /* seal every open batch now */
 
-	struct batch **open;	   /* max_tags */
+	struct batch **open; /* max_tags */
 	uint32_t n_open;
 	struct batch *head, *tail; /* sealed batches in order */
 	uint32_t n_inflight;
@@ -224,8 +224,8 @@ static size_t put_str(uint8_t *p, const char *s, size_t n)
 static void make_chunk_id(uint64_t *rng, char out[25])
 {
 	static const char b64[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	uint8_t raw[18] = { 0 };
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint8_t raw[18] = {0};
 
 	if (getrandom(raw, 16, GRND_NONBLOCK) != 16) {
 		uint64_t a = rng_next(rng), b = rng_next(rng);
@@ -300,24 +300,23 @@ int fwd_opts__parse_mode(const char *s, enum fwd_mode *m)
 
 int fwd_stats__format(const struct fwd_stats *st, char *buf, size_t len)
 {
-	return snprintf(buf, len,
-			"in=%" PRIu64 " recovered=%" PRIu64 " acked=%" PRIu64 " dropped=%" PRIu64
-			" oversize=%" PRIu64 " spool_lost=%" PRIu64 " pending=%" PRIu64
-			" spooled=%" PRIu64 " unacked_at_close=%" PRIu64 " msgs_sent=%" PRIu64
-			" msgs_resent=%" PRIu64 " msgs_acked=%" PRIu64 " acks_unknown=%" PRIu64
-			" bytes_sent=%" PRIu64 " connects=%" PRIu64 " connect_failures=%" PRIu64
-			" disconnects=%" PRIu64 " ack_timeouts=%" PRIu64
-			" handshake_failures=%" PRIu64 " compress_fallbacks=%" PRIu64
-			" spool_errors=%" PRIu64 " mem_bytes=%" PRIu64 " mem_bytes_max=%" PRIu64
-			" spool_bytes=%" PRIu64 " batches_queued=%" PRIu64,
-			st->records_in, st->records_recovered, st->records_acked,
-			st->records_dropped, st->records_oversize, st->records_spool_lost,
-			st->records_pending, st->records_spooled, st->records_unacked_at_close,
-			st->messages_sent, st->messages_resent, st->messages_acked,
-			st->acks_unknown, st->bytes_sent, st->connects, st->connect_failures,
-			st->disconnects, st->ack_timeouts, st->handshake_failures,
-			st->compress_fallbacks, st->spool_errors, st->mem_bytes, st->mem_bytes_max,
-			st->spool_bytes, st->batches_queued);
+	return snprintf(
+	    buf, len,
+	    "in=%" PRIu64 " recovered=%" PRIu64 " acked=%" PRIu64 " dropped=%" PRIu64
+	    " oversize=%" PRIu64 " spool_lost=%" PRIu64 " pending=%" PRIu64 " spooled=%" PRIu64
+	    " unacked_at_close=%" PRIu64 " msgs_sent=%" PRIu64 " msgs_resent=%" PRIu64
+	    " msgs_acked=%" PRIu64 " acks_unknown=%" PRIu64 " bytes_sent=%" PRIu64
+	    " connects=%" PRIu64 " connect_failures=%" PRIu64 " disconnects=%" PRIu64
+	    " ack_timeouts=%" PRIu64 " handshake_failures=%" PRIu64 " compress_fallbacks=%" PRIu64
+	    " spool_errors=%" PRIu64 " mem_bytes=%" PRIu64 " mem_bytes_max=%" PRIu64
+	    " spool_bytes=%" PRIu64 " batches_queued=%" PRIu64,
+	    st->records_in, st->records_recovered, st->records_acked, st->records_dropped,
+	    st->records_oversize, st->records_spool_lost, st->records_pending, st->records_spooled,
+	    st->records_unacked_at_close, st->messages_sent, st->messages_resent,
+	    st->messages_acked, st->acks_unknown, st->bytes_sent, st->connects,
+	    st->connect_failures, st->disconnects, st->ack_timeouts, st->handshake_failures,
+	    st->compress_fallbacks, st->spool_errors, st->mem_bytes, st->mem_bytes_max,
+	    st->spool_bytes, st->batches_queued);
 }
 
 /* ---- encoder ---- */
@@ -470,26 +469,81 @@ static long mp_len(const uint8_t *p, size_t len)
 			skip = b & 0x1f;
 		} else {
 			switch (b) {
-			case 0xc4: case 0xd9: lenb = 1; break;		/* bin8, str8 */
-			case 0xc5: case 0xda: lenb = 2; break;		/* bin16, str16 */
-			case 0xc6: case 0xdb: lenb = 4; break;		/* bin32, str32 */
-			case 0xc7: lenb = 1; ext = 1; break;		/* ext8 */
-			case 0xc8: lenb = 2; ext = 1; break;		/* ext16 */
-			case 0xc9: lenb = 4; ext = 1; break;		/* ext32 */
-			case 0xca: case 0xce: case 0xd2: skip = 4; break;
-			case 0xcb: case 0xcf: case 0xd3: skip = 8; break;
-			case 0xcc: case 0xd0: skip = 1; break;
-			case 0xcd: case 0xd1: skip = 2; break;
-			case 0xd4: skip = 2; break;			/* fixext1 */
-			case 0xd5: skip = 3; break;
-			case 0xd6: skip = 5; break;
-			case 0xd7: skip = 9; break;
-			case 0xd8: skip = 17; break;
-			case 0xdc: lenb = 2; cont = 1; break;		/* array16 */
-			case 0xdd: lenb = 4; cont = 1; break;		/* array32 */
-			case 0xde: lenb = 2; cont = 2; break;		/* map16 */
-			case 0xdf: lenb = 4; cont = 2; break;		/* map32 */
-			default: return -1;				/* 0xc1 */
+			case 0xc4:
+			case 0xd9:
+				lenb = 1;
+				break; /* bin8, str8 */
+			case 0xc5:
+			case 0xda:
+				lenb = 2;
+				break; /* bin16, str16 */
+			case 0xc6:
+			case 0xdb:
+				lenb = 4;
+				break; /* bin32, str32 */
+			case 0xc7:
+				lenb = 1;
+				ext = 1;
+				break; /* ext8 */
+			case 0xc8:
+				lenb = 2;
+				ext = 1;
+				break; /* ext16 */
+			case 0xc9:
+				lenb = 4;
+				ext = 1;
+				break; /* ext32 */
+			case 0xca:
+			case 0xce:
+			case 0xd2:
+				skip = 4;
+				break;
+			case 0xcb:
+			case 0xcf:
+			case 0xd3:
+				skip = 8;
+				break;
+			case 0xcc:
+			case 0xd0:
+				skip = 1;
+				break;
+			case 0xcd:
+			case 0xd1:
+				skip = 2;
+				break;
+			case 0xd4:
+				skip = 2;
+				break; /* fixext1 */
+			case 0xd5:
+				skip = 3;
+				break;
+			case 0xd6:
+				skip = 5;
+				break;
+			case 0xd7:
+				skip = 9;
+				break;
+			case 0xd8:
+				skip = 17;
+				break;
+			case 0xdc:
+				lenb = 2;
+				cont = 1;
+				break; /* array16 */
+			case 0xdd:
+				lenb = 4;
+				cont = 1;
+				break; /* array32 */
+			case 0xde:
+				lenb = 2;
+				cont = 2;
+				break; /* map16 */
+			case 0xdf:
+				lenb = 4;
+				cont = 2;
+				break; /* map32 */
+			default:
+				return -1; /* 0xc1 */
 			}
 		}
 		if (lenb) {
@@ -625,7 +679,8 @@ static int interpret(const msgpack_object *o, struct fwd_msg *m)
 			const msgpack_object_kv *kv = &a[1].via.map.ptr[i];
 
 			if (obj_is(&kv->key, "nonce")) {
-				if (obj_bytes(&kv->val, m->nonce, sizeof(m->nonce), &m->nonce_len, 0))
+				if (obj_bytes(&kv->val, m->nonce, sizeof(m->nonce), &m->nonce_len,
+					      0))
 					return -EPROTO;
 			} else if (obj_is(&kv->key, "auth")) {
 				if (obj_bytes(&kv->val, m->auth, sizeof(m->auth), &m->auth_len, 0))
@@ -672,7 +727,7 @@ int fwd_reader__next(struct fwd_reader *r, struct fwd_msg *m)
 		return r->err;
 	}
 	if (msgpack_unpack_next(&r->res, (const char *)r->buf + r->off, (size_t)l, &off) !=
-		    MSGPACK_UNPACK_SUCCESS ||
+		MSGPACK_UNPACK_SUCCESS ||
 	    off != (size_t)l) {
 		r->err = -EPROTO;
 		return r->err;
@@ -1050,8 +1105,7 @@ static int read_file(const char *path, uint8_t **out, size_t *len, size_t max)
 }
 
 /* A spooled message must be exactly one [tag, entries, {"chunk": str, "size": n, ...}]. */
-static int parse_spooled(const uint8_t *m, size_t len, char chunk[FWD_CHUNK_MAX + 1],
-			 uint32_t *n)
+static int parse_spooled(const uint8_t *m, size_t len, char chunk[FWD_CHUNK_MAX + 1], uint32_t *n)
 {
 	msgpack_unpacked u;
 	size_t off = 0;
@@ -1194,8 +1248,8 @@ static void prepare(struct fwd *s, struct batch *b, int *spooled, long *mlen)
 	long r;
 
 	make_chunk_id(&s->rng, b->chunk);
-	r = encode(s->z_ok ? &s->z : NULL, s->o.mode, s->o.gzip_level, b->tag, b->tag_len,
-		   b->raw, b->raw_len, b->records, b->chunk, s->o.max_message_bytes, &m, &used);
+	r = encode(s->z_ok ? &s->z : NULL, s->o.mode, s->o.gzip_level, b->tag, b->tag_len, b->raw,
+		   b->raw_len, b->records, b->chunk, s->o.max_message_bytes, &m, &used);
 	if (r == -EMSGSIZE && s->o.mode == FWD_MODE_COMPRESSED)
 		r = encode(NULL, FWD_MODE_PACKED, 0, b->tag, b->tag_len, b->raw, b->raw_len,
 			   b->records, b->chunk, s->o.max_message_bytes, &m, &used);
@@ -1275,7 +1329,7 @@ static void sha512_hex(const void *const *parts, const size_t *lens, int n, char
 static int wait_fd(struct fwd *s, int fd, short ev, uint64_t deadline)
 {
 	for (;;) {
-		struct pollfd p[2] = { { .fd = fd, .events = ev }, { .fd = s->efd, .events = POLLIN } };
+		struct pollfd p[2] = {{.fd = fd, .events = ev}, {.fd = s->efd, .events = POLLIN}};
 		uint64_t now = mono_ns();
 		int r;
 
@@ -1358,7 +1412,8 @@ static int handshake(struct fwd *s, int fd, uint64_t deadline)
 	uint8_t rnd[16], *ping;
 	const char *user = s->username ? s->username : "";
 	const char *pw = s->password ? s->password : "";
-	size_t hl = strlen(s->self_hostname), kl = strlen(s->shared_key), ul = strlen(user), pos = 0;
+	size_t hl = strlen(s->self_hostname), kl = strlen(s->shared_key), ul = strlen(user),
+	       pos = 0;
 	int err;
 
 	err = recv_msg(s, fd, &helo, deadline);
@@ -1375,14 +1430,14 @@ static int handshake(struct fwd *s, int fd, uint64_t deadline)
 	for (int i = 0; i < 16; i++)
 		snprintf(salt + 2 * i, 3, "%02x", rnd[i]);
 	{
-		const void *p[4] = { salt, s->self_hostname, helo.nonce, s->shared_key };
-		size_t l[4] = { 32, hl, helo.nonce_len, kl };
+		const void *p[4] = {salt, s->self_hostname, helo.nonce, s->shared_key};
+		size_t l[4] = {32, hl, helo.nonce_len, kl};
 
 		sha512_hex(p, l, 4, digest);
 	}
 	if (s->username) {
-		const void *p[3] = { helo.auth, user, pw };
-		size_t l[3] = { helo.auth_len, ul, strlen(pw) };
+		const void *p[3] = {helo.auth, user, pw};
+		size_t l[3] = {helo.auth_len, ul, strlen(pw)};
 
 		sha512_hex(p, l, 3, pdigest);
 	}
@@ -1410,8 +1465,8 @@ static int handshake(struct fwd *s, int fd, uint64_t deadline)
 		return -EACCES;
 	}
 	{
-		const void *p[4] = { salt, pong.host, helo.nonce, s->shared_key };
-		size_t l[4] = { 32, pong.host_len, helo.nonce_len, kl };
+		const void *p[4] = {salt, pong.host, helo.nonce, s->shared_key};
+		size_t l[4] = {32, pong.host_len, helo.nonce_len, kl};
 
 		sha512_hex(p, l, 4, check);
 	}
@@ -1447,7 +1502,7 @@ static int do_connect(struct fwd *s)
 	int fd = -1, err;
 
 	if (s->is_unix) {
-		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+		struct sockaddr_un sun = {.sun_family = AF_UNIX};
 
 		memcpy(sun.sun_path, s->path, strlen(s->path) + 1);
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -1455,7 +1510,7 @@ static int do_connect(struct fwd *s)
 			return -errno;
 		err = connect_fd(s, fd, (struct sockaddr *)&sun, sizeof(sun), deadline);
 	} else {
-		struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG };
+		struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG};
 		struct addrinfo *ai = NULL, *a;
 
 		err = getaddrinfo(s->host, s->port, &hints, &ai);
@@ -1522,8 +1577,8 @@ static void disconnect(struct fwd *s, const char *why, int err)
 	s->n_inflight = 0;
 	d = s->backoff_ms / 2 + rng_next(&s->rng) % (s->backoff_ms / 2 + 1);
 	s->next_connect = mono_ns() + d * 1000000ULL;
-	s->backoff_ms = s->backoff_ms * 2 > s->o.backoff_max_ms ? s->o.backoff_max_ms
-								 : s->backoff_ms * 2;
+	s->backoff_ms =
+	    s->backoff_ms * 2 > s->o.backoff_max_ms ? s->o.backoff_max_ms : s->backoff_ms * 2;
 }
 
 static void handle_ack(struct fwd *s, const struct fwd_msg *m)
@@ -1653,19 +1708,22 @@ static void *sender_main(void *arg)
 
 		/* 4. sleep until I/O, a wake-up or the next deadline */
 		for (uint32_t i = 0; i < s->n_open; i++) {
-			uint64_t due = s->open[i]->t_first +
-				       (uint64_t)s->o.flush_interval_ms * 1000000ULL;
+			uint64_t due =
+			    s->open[i]->t_first + (uint64_t)s->o.flush_interval_ms * 1000000ULL;
 
 			tmo_ns = due <= now ? 0 : (due - now < tmo_ns ? due - now : tmo_ns);
 		}
 		if (s->fd < 0 && has_ready(s))
-			tmo_ns = s->next_connect <= now ? 0
-				 : (s->next_connect - now < tmo_ns ? s->next_connect - now : tmo_ns);
+			tmo_ns =
+			    s->next_connect <= now
+				? 0
+				: (s->next_connect - now < tmo_ns ? s->next_connect - now : tmo_ns);
 		if (s->fd >= 0 && s->n_inflight) {
 			for (b = s->head; b && b->st != B_INFLIGHT; b = b->next)
 				;
 			if (b) {
-				uint64_t due = b->t_sent + (uint64_t)s->o.ack_timeout_ms * 1000000ULL;
+				uint64_t due =
+				    b->t_sent + (uint64_t)s->o.ack_timeout_ms * 1000000ULL;
 
 				if (due <= now) {
 					s->st.ack_timeouts++;
@@ -1676,9 +1734,9 @@ static void *sender_main(void *arg)
 					tmo_ns = due - now;
 			}
 		}
-		p[0] = (struct pollfd){ .fd = s->efd, .events = POLLIN };
+		p[0] = (struct pollfd){.fd = s->efd, .events = POLLIN};
 		if (s->fd >= 0) {
-			p[1] = (struct pollfd){ .fd = s->fd, .events = POLLIN };
+			p[1] = (struct pollfd){.fd = s->fd, .events = POLLIN};
 			if (s->cur)
 				p[1].events |= POLLOUT;
 			np = 2;
@@ -1702,7 +1760,8 @@ static void *sender_main(void *arg)
 		ssize_t sent = 0;
 
 		if (pr > 0 && np == 2 && cur && (p[1].revents & POLLOUT)) {
-			sent = send(fd, cur->msg + off, cur->msg_len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+			sent = send(fd, cur->msg + off, cur->msg_len - off,
+				    MSG_NOSIGNAL | MSG_DONTWAIT);
 			if (sent < 0) {
 				if (errno == EAGAIN || errno == EINTR) {
 					sent = 0;
@@ -1849,7 +1908,6 @@ static void free_all(struct fwd *s)
 	free(s);
 }
 
-
 int sink_fwd__close(struct sink *sk, struct fwd_stats *final)
 {
 	struct fwd *s = (struct fwd *)sk;
@@ -1885,8 +1943,7 @@ int sink_fwd__close(struct sink *sk, struct fwd_stats *final)
 	pr_info("forward %s: %s\n", s->spec, line);
 	if (s->st.records_pending)
 		pr_warn("forward: %s: %" PRIu64 " records not acked at exit%s\n", s->spec,
-			s->st.records_pending,
-			s->spool_dir ? " (kept in the spool)" : " (lost)");
+			s->st.records_pending, s->spool_dir ? " (kept in the spool)" : " (lost)");
 	free_all(s);
 	return err;
 }
@@ -1897,10 +1954,10 @@ static int fwd_close(struct sink *sk)
 }
 
 static const struct sink_ops fwd_ops = {
-	.name = "forward",
-	.write = fwd_write,
-	.flush = fwd_flush,
-	.close = fwd_close,
+    .name = "forward",
+    .write = fwd_write,
+    .flush = fwd_flush,
+    .close = fwd_close,
 };
 
 void sink_fwd__stats(struct sink *sk, struct fwd_stats *st)
@@ -2008,15 +2065,15 @@ struct sink *sink_fwd__open(const char *spec, const struct fwd_opts *o)
 	err = parse_spec(s, spec);
 	if (err) {
 		pr_warn("forward: bad output '%s' (want forward:unix:PATH or "
-			"forward:tcp:HOST:PORT)\n", spec);
+			"forward:tcp:HOST:PORT)\n",
+			spec);
 		goto fail;
 	}
 	if (s->o.mode > FWD_MODE_COMPRESSED || s->o.policy > FWD_BLOCK || !s->o.batch_records ||
 	    !s->o.batch_bytes || !s->o.max_tags || !s->o.max_inflight ||
 	    s->o.max_message_bytes < FWD_MSG_OVERHEAD + FWD_TAG_MAX + 1024 ||
-	    s->o.max_message_bytes > 0xffffffffULL || s->o.gzip_level < 0 ||
-	    s->o.gzip_level > 9 || !s->o.backoff_min_ms ||
-	    s->o.backoff_max_ms < s->o.backoff_min_ms ||
+	    s->o.max_message_bytes > 0xffffffffULL || s->o.gzip_level < 0 || s->o.gzip_level > 9 ||
+	    !s->o.backoff_min_ms || s->o.backoff_max_ms < s->o.backoff_min_ms ||
 	    s->o.queue_max_bytes < 2 * 1024 * 1024 ||
 	    (s->is_unix == 0 && s->o.shared_key == NULL && s->o.username)) {
 		pr_warn("forward: invalid options for %s\n", spec);

@@ -55,30 +55,30 @@ struct fwd_opts {
 };
 
 struct fwd_stats {
-	uint64_t records_in;	      /* accepted by write() */
-	uint64_t records_recovered;   /* found in the spool at open */
-	uint64_t records_acked;	      /* in acked messages */
-	uint64_t records_dropped;     /* by the full-queue policy (incl. block timeouts) */
-	uint64_t records_oversize;    /* larger than one message can carry: refused */
-	uint64_t records_spool_lost;  /* spool file unreadable/corrupt */
-	uint64_t records_pending;     /* held now (in batches not acked) */
-	uint64_t records_spooled;     /* written to the spool (durable) so far */
-	uint64_t messages_sent;	      /* includes resends */
-	uint64_t messages_resent;     /* sent again after a reconnect */
+	uint64_t records_in;	     /* accepted by write() */
+	uint64_t records_recovered;  /* found in the spool at open */
+	uint64_t records_acked;	     /* in acked messages */
+	uint64_t records_dropped;    /* by the full-queue policy (incl. block timeouts) */
+	uint64_t records_oversize;   /* larger than one message can carry: refused */
+	uint64_t records_spool_lost; /* spool file unreadable/corrupt */
+	uint64_t records_pending;    /* held now (in batches not acked) */
+	uint64_t records_spooled;    /* written to the spool (durable) so far */
+	uint64_t messages_sent;	     /* includes resends */
+	uint64_t messages_resent;    /* sent again after a reconnect */
 	uint64_t messages_acked;
-	uint64_t acks_unknown;	      /* ack for a chunk we do not hold (dropped batch) */
+	uint64_t acks_unknown; /* ack for a chunk we do not hold (dropped batch) */
 	uint64_t bytes_sent;
-	uint64_t connects;	      /* successful connections */
-	uint64_t connect_failures;    /* connect or handshake failed */
-	uint64_t disconnects;	      /* connection lost (peer closed, error, protocol) */
+	uint64_t connects;	   /* successful connections */
+	uint64_t connect_failures; /* connect or handshake failed */
+	uint64_t disconnects;	   /* connection lost (peer closed, error, protocol) */
 	uint64_t ack_timeouts;
 	uint64_t handshake_failures;
-	uint64_t compress_fallbacks;  /* gzip output too large: sent uncompressed */
-	uint64_t spool_errors;	      /* spool write failures (batch kept in memory) */
-	uint64_t mem_bytes;	      /* record bytes held in memory now */
-	uint64_t mem_bytes_max;	      /* high-water mark of mem_bytes */
-	uint64_t spool_bytes;	      /* bytes in the spool now */
-	uint64_t batches_queued;      /* sealed batches not yet acked */
+	uint64_t compress_fallbacks;	   /* gzip output too large: sent uncompressed */
+	uint64_t spool_errors;		   /* spool write failures (batch kept in memory) */
+	uint64_t mem_bytes;		   /* record bytes held in memory now */
+	uint64_t mem_bytes_max;		   /* high-water mark of mem_bytes */
+	uint64_t spool_bytes;		   /* bytes in the spool now */
+	uint64_t batches_queued;	   /* sealed batches not yet acked */
 	uint64_t records_unacked_at_close; /* left when close() gave up (still spooled if spool) */
 };
 

@@ -29,14 +29,12 @@
 /* {"ack":"Zm9v"} {"ack":"YmFy"} ["HELO",{"nonce":"\x00\xff..16","auth":"","keepalive":true}]
  * ["PONG",true,"","srv","ab"] */
 static const uint8_t replies[] = {
-	0x81, 0xa3, 'a', 'c', 'k', 0xa4, 'Z', 'm', '9', 'v',
-	0x81, 0xa3, 'a', 'c', 'k', 0xa4, 'Y', 'm', 'F', 'y',
-	0x92, 0xa4, 'H', 'E', 'L', 'O', 0x83,
-	0xa5, 'n', 'o', 'n', 'c', 'e', 0xb0, 0x00, 0xff, 0x01, 0xfe, 0x02, 0xfd, 0x03, 0xfc,
-	0x04, 0xfb, 0x05, 0xfa, 0x06, 0xf9, 0x07, 0xf8,
-	0xa4, 'a', 'u', 't', 'h', 0xa0,
-	0xa9, 'k', 'e', 'e', 'p', 'a', 'l', 'i', 'v', 'e', 0xc3,
-	0x95, 0xa4, 'P', 'O', 'N', 'G', 0xc3, 0xa0, 0xa3, 's', 'r', 'v', 0xa2, 'a', 'b',
+    0x81, 0xa3, 'a',  'c',  'k',  0xa4, 'Z',  'm',  '9',  'v',	0x81, 0xa3, 'a',  'c',
+    'k',  0xa4, 'Y',  'm',  'F',  'y',	0x92, 0xa4, 'H',  'E',	'L',  'O',  0x83, 0xa5,
+    'n',  'o',	'n',  'c',  'e',  0xb0, 0x00, 0xff, 0x01, 0xfe, 0x02, 0xfd, 0x03, 0xfc,
+    0x04, 0xfb, 0x05, 0xfa, 0x06, 0xf9, 0x07, 0xf8, 0xa4, 'a',	'u',  't',  'h',  0xa0,
+    0xa9, 'k',	'e',  'e',  'p',  'a',	'l',  'i',  'v',  'e',	0xc3, 0x95, 0xa4, 'P',
+    'O',  'N',	'G',  0xc3, 0xa0, 0xa3, 's',  'r',  'v',  0xa2, 'a',  'b',
 };
 
 struct got {
@@ -113,19 +111,19 @@ static void test_reader_errors(void **state)
 {
 	struct got g;
 	/* nil: not a reply */
-	static const uint8_t nil[] = { 0xc0 };
+	static const uint8_t nil[] = {0xc0};
 	/* {"ack": 7}: chunk not a str */
-	static const uint8_t intack[] = { 0x81, 0xa3, 'a', 'c', 'k', 0x07 };
+	static const uint8_t intack[] = {0x81, 0xa3, 'a', 'c', 'k', 0x07};
 	/* {"ack":"x","more":1} */
-	static const uint8_t twokeys[] = { 0x82, 0xa3, 'a', 'c', 'k', 0xa1, 'x',
-					   0xa4, 'm', 'o', 'r', 'e', 0x01 };
+	static const uint8_t twokeys[] = {0x82, 0xa3, 'a', 'c', 'k', 0xa1, 'x',
+					  0xa4, 'm',  'o', 'r', 'e', 0x01};
 	/* ["PONG", 1, ...]: auth result not bool */
-	static const uint8_t badpong[] = { 0x95, 0xa4, 'P', 'O', 'N', 'G', 0x01, 0xa0, 0xa0, 0xa0 };
+	static const uint8_t badpong[] = {0x95, 0xa4, 'P', 'O', 'N', 'G', 0x01, 0xa0, 0xa0, 0xa0};
 	/* 0xc1 is never used in msgpack */
-	static const uint8_t garbage[] = { 0xc1 };
+	static const uint8_t garbage[] = {0xc1};
 	/* {"ack":"Zm9v"} then nil: the ack is delivered, then the error sticks */
-	static const uint8_t ack_then_nil[] = { 0x81, 0xa3, 'a', 'c', 'k', 0xa4, 'Z', 'm', '9', 'v',
-						0xc0 };
+	static const uint8_t ack_then_nil[] = {0x81, 0xa3, 'a', 'c', 'k', 0xa4,
+					       'Z',  'm',  '9', 'v', 0xc0};
 
 	(void)state;
 	feed_split(nil, sizeof(nil), NULL, 0, &g);
@@ -145,7 +143,7 @@ static void test_reader_errors(void **state)
 
 	/* a str of 100000 bytes announced: larger than the reader's 4096 limit */
 	struct fwd_reader *r = fwd_reader__new(4096);
-	uint8_t big[5000] = { 0xdb, 0x00, 0x01, 0x86, 0xa0 };
+	uint8_t big[5000] = {0xdb, 0x00, 0x01, 0x86, 0xa0};
 	struct fwd_msg m;
 
 	assert_int_equal(fwd_reader__feed(r, big, sizeof(big)), 0);
@@ -156,7 +154,7 @@ static void test_reader_errors(void **state)
 	fwd_reader__reset(r);
 	/* map32 announcing 0x61a37372 pairs (found by fuzzing: msgpack-c's streaming unpacker
 	 * tried to allocate 52 GB for it): incomplete, then too large, nothing allocated */
-	static const uint8_t hostile[] = { 0xdf, 0x61, 0xa3, 0x73, 0x72 };
+	static const uint8_t hostile[] = {0xdf, 0x61, 0xa3, 0x73, 0x72};
 
 	assert_int_equal(fwd_reader__feed(r, hostile, sizeof(hostile)), 0);
 	assert_int_equal(fwd_reader__next(r, &m), 0);
@@ -165,8 +163,8 @@ static void test_reader_errors(void **state)
 	assert_int_equal(fwd_reader__next(r, &m), -EMSGSIZE);
 	fwd_reader__reset(r);
 	/* nesting deeper than 8 levels is refused: [[[[[[[[[[1]]]]]]]]]] */
-	static const uint8_t deep[] = { 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91,
-					0x91, 0x01 };
+	static const uint8_t deep[] = {0x91, 0x91, 0x91, 0x91, 0x91, 0x91,
+				       0x91, 0x91, 0x91, 0x91, 0x01};
 
 	assert_int_equal(fwd_reader__feed(r, deep, sizeof(deep)), 0);
 	assert_int_equal(fwd_reader__next(r, &m), -EPROTO);
@@ -181,8 +179,8 @@ static void test_reader_errors(void **state)
 
 /* one entry: [EventTime(1700000000.5), {"a":1}] */
 static const uint8_t entry[] = {
-	0x92, 0xd7, 0x00, 0x65, 0x53, 0xf1, 0x00, 0x1d, 0xcd, 0x65, 0x00, /* fixext8 type 0 */
-	0x81, 0xa1, 'a', 0x01,
+    0x92, 0xd7, 0x00, 0x65, 0x53, 0xf1, 0x00, 0x1d, 0xcd, 0x65, 0x00, /* fixext8 type 0 */
+    0x81, 0xa1, 'a',  0x01,
 };
 
 static void test_encode_forward_exact(void **state)
@@ -192,17 +190,15 @@ static void test_encode_forward_exact(void **state)
 	long n;
 	/* ["t", [entry], {"chunk":"c","size":1}] */
 	static const uint8_t want[] = {
-		0x93, 0xa1, 't', 0x91,
-		0x92, 0xd7, 0x00, 0x65, 0x53, 0xf1, 0x00, 0x1d, 0xcd, 0x65, 0x00,
-		0x81, 0xa1, 'a', 0x01,
-		0x82, 0xa5, 'c', 'h', 'u', 'n', 'k', 0xa1, 'c', 0xa4, 's', 'i', 'z', 'e', 0x01,
+	    0x93, 0xa1, 't',  0x91, 0x92, 0xd7, 0x00, 0x65, 0x53, 0xf1, 0x00, 0x1d,
+	    0xcd, 0x65, 0x00, 0x81, 0xa1, 'a',	0x01, 0x82, 0xa5, 'c',	'h',  'u',
+	    'n',  'k',	0xa1, 'c',  0xa4, 's',	'i',  'z',  'e',  0x01,
 	};
 	/* ["t", bin8(entry), {"chunk":"c","size":1}] */
 	static const uint8_t want_packed[] = {
-		0x93, 0xa1, 't', 0xc4, 15,
-		0x92, 0xd7, 0x00, 0x65, 0x53, 0xf1, 0x00, 0x1d, 0xcd, 0x65, 0x00,
-		0x81, 0xa1, 'a', 0x01,
-		0x82, 0xa5, 'c', 'h', 'u', 'n', 'k', 0xa1, 'c', 0xa4, 's', 'i', 'z', 'e', 0x01,
+	    0x93, 0xa1, 't',  0xc4, 15,	  0x92, 0xd7, 0x00, 0x65, 0x53, 0xf1, 0x00,
+	    0x1d, 0xcd, 0x65, 0x00, 0x81, 0xa1, 'a',  0x01, 0x82, 0xa5, 'c',  'h',
+	    'u',  'n',	'k',  0xa1, 'c',  0xa4, 's',  'i',  'z',  'e',	0x01,
 	};
 
 	(void)state;
@@ -218,9 +214,9 @@ static void test_encode_forward_exact(void **state)
 	assert_memory_equal(m, want_packed, sizeof(want_packed));
 	free(m);
 	/* too large for max_bytes */
-	assert_int_equal(fwd__encode(FWD_MODE_PACKED, 1, "t", 1, entry, sizeof(entry), 1, "c", 20,
-				     &m, &used),
-			 -EMSGSIZE);
+	assert_int_equal(
+	    fwd__encode(FWD_MODE_PACKED, 1, "t", 1, entry, sizeof(entry), 1, "c", 20, &m, &used),
+	    -EMSGSIZE);
 	/* non-string chunk can't happen; empty batch and long chunk are refused */
 	assert_int_equal(fwd__encode(FWD_MODE_PACKED, 1, "t", 1, entry, 0, 0, "c", 1000, &m, &used),
 			 -EINVAL);
@@ -263,7 +259,7 @@ static void test_encode_gzip_roundtrip(void **state)
 	/* gzip magic, and it inflates back to the entries */
 	assert_int_equal((uint8_t)a[1].via.bin.ptr[0], 0x1f);
 	assert_int_equal((uint8_t)a[1].via.bin.ptr[1], 0x8b);
-	z_stream z = { 0 };
+	z_stream z = {0};
 
 	assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
 	z.next_in = (Bytef *)a[1].via.bin.ptr;
@@ -307,10 +303,18 @@ static void test_options_and_specs(void **state)
 	assert_int_equal(fwd_opts__parse_mode("message", &md), -EINVAL);
 
 	static const char *const bad[] = {
-		"forward:udp:1.2.3.4:5", "forward:tcp:host", "forward:tcp::24224",
-		"forward:tcp:host:0", "forward:tcp:host:99999", "forward:tcp:host:12x",
-		"forward:tcp:::1:24224", "forward:unix:", "file:/x",
-		"forward:unix:/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	    "forward:udp:1.2.3.4:5",
+	    "forward:tcp:host",
+	    "forward:tcp::24224",
+	    "forward:tcp:host:0",
+	    "forward:tcp:host:99999",
+	    "forward:tcp:host:12x",
+	    "forward:tcp:::1:24224",
+	    "forward:unix:",
+	    "file:/x",
+	    "forward:unix:/"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		errno = 0;
@@ -318,8 +322,10 @@ static void test_options_and_specs(void **state)
 		assert_int_equal(errno, EINVAL);
 	}
 	static const char *const good[] = {
-		"forward:tcp:[::1]:24224", "tcp:127.0.0.1:24224", "forward:unix:/nonexistent/s",
-		"unix:///nonexistent/s",
+	    "forward:tcp:[::1]:24224",
+	    "tcp:127.0.0.1:24224",
+	    "forward:unix:/nonexistent/s",
+	    "unix:///nonexistent/s",
 	};
 	o.close_timeout_ms = 50;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -388,7 +394,7 @@ static void test_policies_no_receiver(void **state)
 	assert_non_null(s);
 	for (int i = 0; i < 20000; i++)
 		assert_int_equal(
-			sink__write(s, "mailtap.test", 12, 1700000000000000000ULL, rec, rec_len), 0);
+		    sink__write(s, "mailtap.test", 12, 1700000000000000000ULL, rec, rec_len), 0);
 	assert_int_equal(sink_fwd__close(s, &st), -ETIMEDOUT);
 	assert_int_equal(st.records_in, 20000);
 	assert_true(st.records_dropped > 0);
@@ -592,7 +598,7 @@ static uint64_t count_entries(const msgpack_object *o)
 		uint64_t n = 0;
 
 		if (o->via.array.ptr[2].via.map.size == 3) { /* "compressed": "gzip" */
-			z_stream z = { 0 };
+			z_stream z = {0};
 
 			inflateInit2(&z, 15 + 16);
 			z.next_in = (Bytef *)p;
@@ -637,7 +643,7 @@ static void *rx_main(void *arg)
 			while (msgpack_unpacker_next(&up, &res) == MSGPACK_UNPACK_SUCCESS) {
 				const msgpack_object *opt = &res.data.via.array.ptr[2];
 				const msgpack_object *chunk = &opt->via.map.ptr[0].val;
-				uint8_t ack[64] = { 0x81, 0xa3, 'a', 'c', 'k', 0xa0 };
+				uint8_t ack[64] = {0x81, 0xa3, 'a', 'c', 'k', 0xa0};
 
 				if (x->drop_first) {
 					x->drop_first = 0;
@@ -651,7 +657,7 @@ static void *rx_main(void *arg)
 					goto drop;
 			}
 		}
-drop:
+	drop:
 		msgpack_unpacked_destroy(&res);
 		msgpack_unpacker_destroy(&up);
 		close(fd);
@@ -661,8 +667,8 @@ drop:
 static void test_deliver_with_resend(void **state)
 {
 	char dir[] = "/tmp/test_sink_fwd_rx.XXXXXX", spec[128];
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct rx x = { .drop_first = 1 };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct rx x = {.drop_first = 1};
 	struct fwd_opts o;
 	struct fwd_stats st;
 	pthread_t t;
@@ -687,8 +693,9 @@ static void test_deliver_with_resend(void **state)
 		s = sink_fwd__open(spec, &o);
 		assert_non_null(s);
 		for (int i = 0; i < 5000; i++) {
-			const char *tag = i % 3 == 0 ? "mailtap.smtp" : i % 3 == 1 ? "mailtap.conn"
-										  : "mailtap.ssl";
+			const char *tag = i % 3 == 0   ? "mailtap.smtp"
+					  : i % 3 == 1 ? "mailtap.conn"
+						       : "mailtap.ssl";
 
 			assert_int_equal(sink__write(s, tag, strlen(tag),
 						     1700000000000000000ULL + (uint64_t)i, rec,
@@ -717,15 +724,15 @@ static void test_deliver_with_resend(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_reader_whole_split_bytewise),
-		cmocka_unit_test(test_reader_errors),
-		cmocka_unit_test(test_encode_forward_exact),
-		cmocka_unit_test(test_encode_gzip_roundtrip),
-		cmocka_unit_test(test_options_and_specs),
-		cmocka_unit_test(test_policies_no_receiver),
-		cmocka_unit_test(test_spool_reopen),
-		cmocka_unit_test(test_spool_cap),
-		cmocka_unit_test(test_deliver_with_resend),
+	    cmocka_unit_test(test_reader_whole_split_bytewise),
+	    cmocka_unit_test(test_reader_errors),
+	    cmocka_unit_test(test_encode_forward_exact),
+	    cmocka_unit_test(test_encode_gzip_roundtrip),
+	    cmocka_unit_test(test_options_and_specs),
+	    cmocka_unit_test(test_policies_no_receiver),
+	    cmocka_unit_test(test_spool_reopen),
+	    cmocka_unit_test(test_spool_cap),
+	    cmocka_unit_test(test_deliver_with_resend),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
