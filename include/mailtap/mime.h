@@ -2,7 +2,12 @@
 /* Streaming MIME parser (RFC 5322/2045/2046/2047/2231), Zeek MIME_Entity semantics: fed the
  * bytes of one mail message (after SMTP dot-unstuffing, or BDAT chunk contents) in arbitrary
  * chunks, it reports entities, their unfolded headers and their decoded bodies through
- * callbacks. No I/O, no records. */
+ * callbacks. No I/O, no records.
+ *
+ * Zeek's byte accounting is kept exactly (docs/files.md): the message is cut into lines; a
+ * line's CRLF belongs to the entity's data except the last CRLF before a multipart boundary;
+ * quoted-printable adds CRLF after every line that does not end in a soft break; base64
+ * ignores line ends. The top-level entity (depth 0) is begun by mime_msg__new(). */
 #ifndef MAILTAP_MIME_H
 #define MAILTAP_MIME_H
 
@@ -14,6 +19,10 @@ struct mime_limits {
 	uint32_t max_header_bytes; /* header block bytes of one entity (Zeek: 65536) */
 	uint32_t max_line;	   /* longest line kept whole (longer lines are split) */
 	uint32_t max_entities;	   /* entities per message */
+	/* Added: */
+	uint32_t max_filename;	   /* longest filename kept (default 1024) */
+	int decode_filenames;	   /* 0 (default): `filename` as Zeek derives it from the raw
+				    * header (files.log equality); 1: RFC 2231/2047 decoded */
 };
 void mime_limits__default(struct mime_limits *l);
 
@@ -21,11 +30,17 @@ void mime_limits__default(struct mime_limits *l);
 struct mime_entity_info {
 	unsigned depth;		     /* 0: the message itself; 1: its parts, ... */
 	const char *type, *subtype;  /* lowercased, "text"/"plain" when absent */
-	const char *filename;	     /* decoded (RFC 2231/2047) name= or filename=, or NULL */
+	const char *filename;	     /* files.log filename (see below), or NULL */
 	size_t filename_len;
 	const char *encoding;	     /* lowercased Content-Transfer-Encoding or NULL */
 	int is_multipart;	     /* children follow; the entity has no body data of its own */
 	int is_message;		     /* message/rfc822: an embedded mail follows */
+	/* Added: `filename` above is, by default (decode_filenames 0), exactly the value Zeek's
+	 * SMTP scripts log (extract_filename_from_content_disposition on the last
+	 * Content-Disposition filename= / Content-Type name= header: no RFC 2047, raw %XX
+	 * unescaping). These are always the RFC 2231/2047 decoded name (or NULL): */
+	const char *filename_decoded;
+	size_t filename_decoded_len;
 };
 
 struct mime_cb {
@@ -47,6 +62,13 @@ struct mime_cb {
 	/* An anomaly, with Zeek's weird name where Zeek has one (exceeded_mime_max_depth,
 	 * exceeded_mime_max_header_bytes, base64_illegal_encoding, ...). */
 	void (*weird)(void *u, const char *name, const char *addl);
+	/* Added (may be NULL): */
+	/* The whole message as Zeek's SMTP::enable_rfc822_msg_file_analysis file sees it: every
+	 * line with CRLF (DATA), or the chunk bytes as sent (BDAT). Feed it to a files__open(..
+	 * "SMTP" ..) file with mime type "message/rfc822". */
+	void (*raw)(void *u, const uint8_t *buf, size_t len);
+	/* Zeek's mime_event (not weird.log): category "illegal format" / "illegal encoding". */
+	void (*event)(void *u, const char *category, const char *detail);
 };
 
 struct mime_msg;
@@ -60,5 +82,34 @@ void mime_msg__gap(struct mime_msg *m, uint64_t len);
 /* End of the message: ends every open entity. */
 void mime_msg__end(struct mime_msg *m);
 void mime_msg__free(struct mime_msg *m);
+
+/* Added: */
+
+/* How feed() cuts lines. DATA (default): CRLF, LF or CR ends a line (Zeek's ContentLine
+ * analyzer). BDAT: Zeek's BDAT.cc rules: CRLF ends a line, a bare LF ends a line and stays in
+ * it (weird smtp_bdat_line_lf_only), lines longer than max_line are cut (weird
+ * smtp_bdat_line_too_long), a CR alone at the end of a chunk is flushed
+ * (smtp_bdat_line_cr_only). Set before the first feed(). */
+enum mime_framing { MIME_FRAMING_DATA = 0, MIME_FRAMING_BDAT = 1 };
+void mime_msg__set_framing(struct mime_msg *m, enum mime_framing f);
+/* Bytes of a partial line held (BDAT: Zeek's smtp_bdat_undelivered_at_done if > 0 when the
+ * message ends abnormally). */
+size_t mime_msg__pending(const struct mime_msg *m);
+
+struct mime_stats {
+	uint64_t entities;		/* begun, the message itself included */
+	uint64_t lines;			/* lines (units) delivered */
+	uint64_t lines_split;		/* lines cut at max_line */
+	uint64_t header_bytes_exceeded; /* continuation lines dropped (max_header_bytes) */
+	uint64_t depth_exceeded;	/* children not begun (max_depth) */
+	uint64_t entities_exceeded;	/* children not begun (max_entities) */
+	uint64_t b64_bad_chars;		/* characters ignored by base64 decoding */
+	uint64_t b64_incomplete;	/* entities ending inside a base64 group */
+	uint64_t qp_errors;		/* illegal quoted-printable sequences */
+	uint64_t format_errors;		/* Zeek "illegal format" events */
+	uint64_t bytes_in, bytes_out;	/* message bytes fed, decoded bytes delivered */
+	uint64_t gap_bytes;
+};
+void mime_msg__stats(const struct mime_msg *m, struct mime_stats *st);
 
 #endif

@@ -1,0 +1,1690 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* Streaming MIME parser with Zeek's MIME_Entity semantics (src/analyzer/protocol/mime/MIME.cc):
+ * line framing (DATA or BDAT rules), header unfolding and parsing (Content-Type with its
+ * boundary, Content-Transfer-Encoding), multipart boundaries, message/rfc822 children,
+ * base64 (Zeek's Base64Converter: errors reported once per entity, incomplete last group
+ * padded) and quoted-printable decoding, and Zeek's implicit-CRLF accounting.
+ *
+ * Entities form a stack: stack[0] is the message, stack[i+1] the current child of
+ * stack[i]. A line goes down the stack from the top-level entity: an entity in its headers
+ * takes it; a multipart entity checks it against its boundary, then hands it to its child;
+ * a leaf decodes it. Memory: one line (max_line), one header (max_header_bytes + max_line),
+ * max_depth + 1 entities, each with its boundary and filenames; nothing grows with the body. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mailtap/mime.h"
+
+enum ctype { CT_MULTIPART, CT_MESSAGE, CT_TEXT, CT_OTHER };
+enum cenc { CE_7BIT, CE_8BIT, CE_BINARY, CE_QP, CE_BASE64, CE_OTHER };
+enum bnd { NOT_BOUNDARY, BOUNDARY, CLOSING_BOUNDARY };
+
+/* Event kinds reported once per entity through cb.event (all are counted). */
+enum { EV_QP_HEX = 1, EV_QP_CTL = 2 };
+
+struct ent {
+	unsigned depth;
+	bool in_header;
+	bool ended;
+	bool delay_crlf; /* Zeek delay_adding_implicit_CRLF */
+	enum ctype type;
+	enum cenc enc;
+	char type_s[32], sub_s[64], enc_s[32];
+	bool has_enc_s;
+	char *boundary;
+	size_t blen;
+	/* Zeek Base64Converter */
+	bool b64_on;
+	uint8_t b64_group[4];
+	int b64_next, b64_pad, b64_after_pad, b64_errored;
+	unsigned ev_once;
+	/* filenames */
+	char *zfn; /* Zeek's, from the last matching header */
+	size_t zfn_len;
+	char *dfn; /* RFC 2231/2047 decoded */
+	size_t dfn_len;
+};
+
+struct mime_msg {
+	struct mime_cb cb;
+	struct mime_limits lim;
+	int err;
+	bool ended;
+	enum mime_framing fr;
+	/* partial line */
+	uint8_t *line;
+	size_t llen, lcap;
+	bool cr_pending; /* DATA: a CR ended the last line; swallow a following LF */
+	/* entity stack */
+	struct ent *st;
+	unsigned n, cap;
+	/* the header being collected (only the deepest entity can be in its headers) */
+	uint8_t *hdr;
+	size_t hlen, hcap;
+	bool hdr_active;
+	/* raw Content-Disposition / Content-Type values of the entity in its headers */
+	char *cd_val, *ct_val;
+	size_t cd_len, ct_len;
+	/* decoded data waiting for cb.data */
+	uint8_t out[4096];
+	size_t olen;
+	/* weirds reported once per message */
+	bool w_depth, w_hdr, w_ents, w_lf, w_cr, w_long;
+	struct mime_stats stats;
+};
+
+void mime_limits__default(struct mime_limits *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->max_depth = 100;	      /* Zeek MIME::max_depth */
+	l->max_header_bytes = 65536;  /* Zeek MIME::max_header_bytes */
+	l->max_line = 4096;	      /* Zeek SMTP::bdat_max_line_length */
+	l->max_entities = 10000;
+	l->max_filename = 1024;
+	l->decode_filenames = 0;
+}
+
+/* ---- small helpers ---- */
+
+static bool is_lws(uint8_t c)
+{
+	return c == 9 || c == 32;
+}
+
+static bool is_space(uint8_t c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+static int lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+static bool ci_eq(const uint8_t *s, size_t n, const char *t)
+{
+	size_t i, l = strlen(t);
+
+	if (n != l)
+		return false;
+	for (i = 0; i < n; i++)
+		if (lower(s[i]) != lower((uint8_t)t[i]))
+			return false;
+	return true;
+}
+
+static int hexval(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static void set_err(struct mime_msg *m, int err)
+{
+	if (!m->err)
+		m->err = err;
+}
+
+static bool grow(struct mime_msg *m, uint8_t **buf, size_t *cap, size_t need, size_t max)
+{
+	size_t nc;
+	uint8_t *p;
+
+	if (need <= *cap)
+		return true;
+	if (need > max)
+		return false;
+	nc = *cap ? *cap : 256;
+	while (nc < need)
+		nc *= 2;
+	if (nc > max)
+		nc = max;
+	p = realloc(*buf, nc);
+	if (!p) {
+		set_err(m, -ENOMEM);
+		return false;
+	}
+	*buf = p;
+	*cap = nc;
+	return true;
+}
+
+static void weird(struct mime_msg *m, const char *name, const char *addl)
+{
+	if (m->cb.weird)
+		m->cb.weird(m->cb.u, name, addl);
+}
+
+static void event(struct mime_msg *m, const char *cat, const char *detail)
+{
+	if (!strcmp(cat, "illegal format"))
+		m->stats.format_errors++;
+	if (m->cb.event)
+		m->cb.event(m->cb.u, cat, detail);
+}
+
+/* ---- decoded output ---- */
+
+static void flush_out(struct mime_msg *m)
+{
+	if (!m->olen)
+		return;
+	m->stats.bytes_out += m->olen;
+	if (m->cb.data)
+		m->cb.data(m->cb.u, m->out, m->olen);
+	m->olen = 0;
+}
+
+static void out_byte(struct mime_msg *m, uint8_t c)
+{
+	if (m->olen == sizeof(m->out))
+		flush_out(m);
+	m->out[m->olen++] = c;
+}
+
+static void out_bytes(struct mime_msg *m, const uint8_t *p, size_t n)
+{
+	while (n) {
+		size_t k = sizeof(m->out) - m->olen;
+
+		if (!k) {
+			flush_out(m);
+			continue;
+		}
+		if (k > n)
+			k = n;
+		memcpy(m->out + m->olen, p, k);
+		m->olen += k;
+		p += k;
+		n -= k;
+	}
+}
+
+/* ---- RFC 822 lexical helpers (Zeek's MIME_* functions) ---- */
+
+static size_t skip_comments(const uint8_t *d, size_t len)
+{
+	size_t i;
+	int par = 0;
+
+	if (len == 0 || d[0] != '(')
+		return 0;
+	for (i = 0; i < len; ++i) {
+		switch (d[i]) {
+		case '(':
+			++par;
+			break;
+		case ')':
+			if (--par == 0)
+				return i + 1;
+			break;
+		case '\\':
+			++i;
+			break;
+		}
+	}
+	return len;
+}
+
+static size_t skip_lws_comments(const uint8_t *d, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		if (is_lws(d[i]))
+			++i;
+		else if (d[i] == '(')
+			i += skip_comments(d + i, len - i);
+		else
+			return i;
+	}
+	return len;
+}
+
+static bool is_tspecial(uint8_t c, bool boundary)
+{
+	if (boundary)
+		return c == '"';
+	return c == '(' || c == ')' || c == '<' || c == '>' || c == '@' || c == ',' || c == ';' ||
+	       c == ':' || c == '\\' || c == '"' || c == '/' || c == '[' || c == ']' || c == '?' ||
+	       c == '=';
+}
+
+static bool is_token_char(uint8_t c, bool boundary)
+{
+	return c >= 33 && c <= 126 && !is_tspecial(c, boundary);
+}
+
+static bool is_field_name_char(uint8_t c)
+{
+	return c >= 33 && c <= 126 && c != ':';
+}
+
+/* Zeek MIME_get_token: skips anything that is not a token char. Returns the offset after the
+ * token or -1. */
+static long get_token(const uint8_t *d, size_t len, const uint8_t **tok, size_t *tlen,
+		      bool boundary)
+{
+	size_t i = boundary ? 0 : skip_lws_comments(d, len), j;
+
+	while (i < len) {
+		if (is_token_char(d[i], boundary)) {
+			for (j = i; j < len && is_token_char(d[j], boundary); j++)
+				;
+			*tok = d + i;
+			*tlen = j - i;
+			return (long)j;
+		}
+		j = skip_lws_comments(d + i, len - i);
+		i += j > 0 ? j : 1;
+	}
+	return -1;
+}
+
+static long get_field_name(const uint8_t *d, size_t len, const uint8_t **name, size_t *nlen)
+{
+	size_t i = skip_lws_comments(d, len), j;
+
+	while (i < len) {
+		if (is_field_name_char(d[i])) {
+			for (j = i; j < len && is_field_name_char(d[j]); j++)
+				;
+			*name = d + i;
+			*nlen = j - i;
+			return (long)j;
+		}
+		j = skip_lws_comments(d + i, len - i);
+		i += j > 0 ? j : 1;
+	}
+	return -1;
+}
+
+static long get_slash_token_pair(const uint8_t *d, size_t len, const uint8_t **t1, size_t *l1,
+				 const uint8_t **t2, size_t *l2)
+{
+	const uint8_t *start = d;
+	long off = get_token(d, len, t1, l1, false);
+	size_t o;
+
+	if (off < 0)
+		return -1;
+	d += off;
+	len -= (size_t)off;
+	o = skip_lws_comments(d, len);
+	if (o >= len || d[o] != '/')
+		return -1;
+	++o;
+	d += o;
+	len -= o;
+	off = get_token(d, len, t2, l2, false);
+	if (off < 0)
+		return -1;
+	d += off;
+	return d - start;
+}
+
+/* Zeek MIME_get_quoted_string: str is the content between the quotes. */
+static long get_quoted_string(const uint8_t *d, size_t len, const uint8_t **str, size_t *slen)
+{
+	size_t off = skip_lws_comments(d, len), i;
+
+	len -= off;
+	d += off;
+	if (len == 0 || *d != '"')
+		return -1;
+	for (i = 1; i < len; ++i) {
+		if (d[i] == '"') {
+			*str = d + 1;
+			*slen = i - 1;
+			return (long)(off + i + 1);
+		}
+		if (d[i] == '\\')
+			++i;
+	}
+	return -1;
+}
+
+/* Zeek MIME_get_value into a malloc'ed string (quoted pairs decoded). -1 when none. */
+static long get_value(const uint8_t *d, size_t len, char **val, size_t *vlen, bool boundary)
+{
+	size_t off = boundary ? 0 : skip_lws_comments(d, len), i, j = 0;
+	const uint8_t *s;
+	size_t sl;
+	long end;
+	char *p;
+
+	len -= off;
+	d += off;
+	if (len > 0 && *d == '"') {
+		end = get_quoted_string(d, len, &s, &sl);
+		if (end < 0)
+			return -1;
+		p = malloc(sl + 1);
+		if (!p)
+			return -1;
+		for (i = 0; i < sl; i++) {
+			if (s[i] == '\\') {
+				if (++i < sl)
+					p[j++] = (char)s[i];
+			} else {
+				p[j++] = (char)s[i];
+			}
+		}
+		p[j] = 0;
+		*val = p;
+		*vlen = j;
+		return (long)off + end;
+	}
+	end = get_token(d, len, &s, &sl, boundary);
+	if (end < 0)
+		return -1;
+	p = malloc(sl + 1);
+	if (!p)
+		return -1;
+	memcpy(p, s, sl);
+	p[sl] = 0;
+	*val = p;
+	*vlen = sl;
+	return (long)off + end;
+}
+
+/* ---- filenames ---- */
+
+/* Zeek's unescape_URI (without its weirds). */
+static size_t unescape_uri(const uint8_t *in, size_t n, uint8_t *out)
+{
+	const uint8_t *p = in, *end = in + n;
+	size_t o = 0;
+
+	while (p < end) {
+		if (*p == '%') {
+			++p;
+			if (p == end) {
+				out[o++] = '%';
+				break;
+			} else if (p + 1 == end) {
+				out[o++] = '%';
+				out[o++] = *p;
+				break;
+			} else if (*p == '%') {
+				--p; /* ignore the first '%' */
+			} else if (hexval(p[0]) >= 0 && hexval(p[1]) >= 0) {
+				out[o++] = (uint8_t)((hexval(p[0]) << 4) + hexval(p[1]));
+				++p;
+			} else if (end - p >= 5 && p[0] == 'u' && hexval(p[1]) >= 0 &&
+				   hexval(p[2]) >= 0 && hexval(p[3]) >= 0 && hexval(p[4]) >= 0) {
+				if (!(p[1] == '0' && p[2] == '0'))
+					out[o++] = (uint8_t)((hexval(p[1]) << 4) + hexval(p[2]));
+				out[o++] = (uint8_t)((hexval(p[3]) << 4) + hexval(p[4]));
+				p += 4;
+			} else {
+				out[o++] = '%';
+				out[o++] = *p;
+			}
+		} else {
+			out[o++] = *p;
+		}
+		++p;
+	}
+	return o;
+}
+
+/* Zeek: /name[[:blank:]]*\*?=/ (ci) present at p? Returns the match end (after the '='
+ * and the blanks that follow) or 0. */
+static size_t name_eq_at(const uint8_t *v, size_t n, size_t p, bool star)
+{
+	size_t i = p + 4;
+
+	if (p + 4 > n || lower(v[p]) != 'n' || lower(v[p + 1]) != 'a' || lower(v[p + 2]) != 'm' ||
+	    lower(v[p + 3]) != 'e')
+		return 0;
+	while (i < n && (v[i] == ' ' || v[i] == '\t'))
+		i++;
+	if (star && i < n && v[i] == '*')
+		i++;
+	if (i >= n || v[i] != '=')
+		return 0;
+	i++;
+	while (i < n && (v[i] == ' ' || v[i] == '\t'))
+		i++;
+	return i;
+}
+
+static bool zeek_lang_char(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c >= 0x2b && c <= 0x5e) || c == '!' || c == '#' || c == '$' || c == '%' ||
+	       c == '&' || c == '_' || c == '`' || c == '{' || c == '}' || c == '~';
+}
+
+/* scripts/base/protocols/smtp/entities.zeek + base/utils/files.zeek
+ * extract_filename_from_content_disposition(). is_cd: the Content-Disposition trigger
+ * /filename[[:blank:]]*\*?=/, else Content-Type's /name[[:blank:]]*=/. */
+static bool zeek_filename(const uint8_t *v, size_t n, bool is_cd, uint8_t *out, size_t *olen)
+{
+	size_t p, e, end = 0, a, b, i, last;
+	bool trig = false;
+
+	for (p = 0; p + 4 <= n; p++) {
+		if (!is_cd && name_eq_at(v, n, p, false))
+			trig = true;
+		if (is_cd && p >= 4 && lower(v[p - 4]) == 'f' && lower(v[p - 3]) == 'i' &&
+		    lower(v[p - 2]) == 'l' && lower(v[p - 1]) == 'e' && name_eq_at(v, n, p, true))
+			trig = true;
+		e = name_eq_at(v, n, p, true);
+		if (e)
+			end = e; /* the rightmost match is the longest */
+	}
+	if (!trig)
+		return false;
+	a = end;
+	b = n;
+	if (a < n && v[a] == '"') {
+		a++;
+		for (i = a; i < n && v[i] != '"'; i++)
+			;
+		b = i;
+	}
+	/* ^[cls]+'[cls]*' -> strip through the last quote */
+	for (i = a; i < b && zeek_lang_char(v[i]); i++)
+		;
+	if (i > a && i < b && v[i] == '\'') {
+		for (i = i + 1; i < b && zeek_lang_char(v[i]); i++)
+			;
+		if (i < b && v[i] == '\'') {
+			for (last = b; last > a && v[last - 1] != '\''; last--)
+				;
+			a = last;
+		}
+	}
+	*olen = unescape_uri(v + a, b - a, out);
+	return true;
+}
+
+static void set_str(struct mime_msg *m, char **dst, size_t *dlen, const uint8_t *s, size_t n)
+{
+	char *p;
+
+	if (m->lim.max_filename && n > m->lim.max_filename)
+		n = m->lim.max_filename;
+	p = malloc(n + 1);
+	if (!p) {
+		set_err(m, -ENOMEM);
+		return;
+	}
+	memcpy(p, s, n);
+	p[n] = 0;
+	free(*dst);
+	*dst = p;
+	*dlen = n;
+}
+
+/* RFC 2047: decodes the encoded words of s (charset kept as bytes). */
+static size_t rfc2047(const uint8_t *s, size_t n, uint8_t *out)
+{
+	size_t i = 0, o = 0, ws_o = 0;
+	bool prev_ew = false;
+
+	while (i < n) {
+		if (i + 1 < n && s[i] == '=' && s[i + 1] == '?') {
+			/* =?charset?E?text?= */
+			size_t q1, q2, q3;
+
+			for (q1 = i + 2; q1 < n && s[q1] != '?'; q1++)
+				;
+			q2 = q1 + 2;
+			if (q1 + 2 < n && s[q2] == '?' &&
+			    (lower(s[q1 + 1]) == 'b' || lower(s[q1 + 1]) == 'q')) {
+				for (q3 = q2 + 1; q3 + 1 < n && !(s[q3] == '?' && s[q3 + 1] == '='); q3++)
+					;
+				if (q3 + 1 < n) {
+					size_t k;
+
+					if (prev_ew)
+						o = ws_o; /* white space between encoded words goes */
+					if (lower(s[q1 + 1]) == 'q') {
+						for (k = q2 + 1; k < q3; k++) {
+							if (s[k] == '_') {
+								out[o++] = ' ';
+							} else if (s[k] == '=' && k + 2 < q3 &&
+								   hexval(s[k + 1]) >= 0 &&
+								   hexval(s[k + 2]) >= 0) {
+								out[o++] = (uint8_t)(hexval(s[k + 1]) * 16 +
+										     hexval(s[k + 2]));
+								k += 2;
+							} else {
+								out[o++] = s[k];
+							}
+						}
+					} else {
+						uint32_t acc = 0;
+						int bits = 0;
+
+						for (k = q2 + 1; k < q3; k++) {
+							int v;
+							uint8_t c = s[k];
+
+							if (c >= 'A' && c <= 'Z')
+								v = c - 'A';
+							else if (c >= 'a' && c <= 'z')
+								v = c - 'a' + 26;
+							else if (c >= '0' && c <= '9')
+								v = c - '0' + 52;
+							else if (c == '+')
+								v = 62;
+							else if (c == '/')
+								v = 63;
+							else
+								continue;
+							acc = (acc << 6) | (uint32_t)v;
+							bits += 6;
+							if (bits >= 8) {
+								bits -= 8;
+								out[o++] = (uint8_t)(acc >> bits);
+							}
+						}
+					}
+					i = q3 + 2;
+					prev_ew = true;
+					ws_o = o;
+					continue;
+				}
+			}
+		}
+		if (prev_ew && !is_space(s[i]))
+			prev_ew = false;
+		out[o++] = s[i++];
+	}
+	return o;
+}
+
+/* RFC 2231 / plain parameter `want` ("filename" or "name") of a header value. */
+static bool param_decoded(const uint8_t *v, size_t n, const char *want, uint8_t *out,
+			  size_t *olen)
+{
+	size_t i = 0, wl = strlen(want), o = 0;
+	bool found = false, ext_any = false;
+	/* segments in order of appearance; RFC 2231 sections are normally sent in order */
+	int next_sec = 0;
+	uint8_t *plain = NULL;
+	size_t plain_len = 0;
+
+	while (i < n) {
+		size_t a, al, vs, ve;
+		bool quoted = false, star = false;
+		long sec = -1;
+
+		while (i < n && v[i] != ';')
+			i++;
+		if (i >= n)
+			break;
+		i++;
+		while (i < n && is_space(v[i]))
+			i++;
+		a = i;
+		while (i < n && v[i] != '=' && v[i] != ';' && !is_space(v[i]))
+			i++;
+		al = i - a;
+		while (i < n && is_space(v[i]))
+			i++;
+		if (i >= n || v[i] != '=')
+			continue;
+		i++;
+		while (i < n && is_space(v[i]))
+			i++;
+		if (i < n && v[i] == '"') {
+			quoted = true;
+			vs = ++i;
+			while (i < n && v[i] != '"') {
+				if (v[i] == '\\')
+					i++;
+				i++;
+			}
+			ve = i < n ? i : n;
+			if (i < n)
+				i++;
+		} else {
+			vs = i;
+			while (i < n && v[i] != ';' && !is_space(v[i]))
+				i++;
+			ve = i;
+		}
+		/* attribute: want, want*, want*N, want*N* */
+		if (al < wl || strncasecmp((const char *)v + a, want, wl) != 0)
+			continue;
+		if (al > wl) {
+			size_t k = a + wl;
+
+			if (v[k] != '*')
+				continue;
+			k++;
+			if (k < a + al && v[k] >= '0' && v[k] <= '9') {
+				sec = 0;
+				while (k < a + al && v[k] >= '0' && v[k] <= '9')
+					sec = sec * 10 + (v[k++] - '0');
+				if (k < a + al && v[k] == '*') {
+					star = true;
+					k++;
+				}
+				if (k != a + al)
+					continue;
+			} else if (k == a + al) {
+				star = true;
+			} else {
+				continue;
+			}
+		}
+		if (sec < 0 && !star) {
+			/* plain name="..." */
+			if (!plain) {
+				plain = (uint8_t *)v + vs;
+				plain_len = ve - vs;
+				if (quoted) {
+					/* quoted pairs */
+					size_t k, q = 0;
+					uint8_t *tmp = out + n; /* scratch after the output */
+
+					for (k = vs; k < ve; k++) {
+						if (v[k] == '\\' && k + 1 < ve)
+							k++;
+						tmp[q++] = v[k];
+					}
+					plain = tmp;
+					plain_len = q;
+				}
+			}
+			continue;
+		}
+		if (sec > 0 && sec != next_sec)
+			continue; /* out of order or missing section */
+		next_sec = (int)(sec < 0 ? 1 : sec + 1);
+		found = true;
+		{
+			size_t k = vs;
+
+			if (star && sec <= 0) {
+				/* charset'language'value */
+				size_t q = vs;
+				int quotes = 0;
+
+				while (q < ve && quotes < 2) {
+					if (v[q] == '\'')
+						quotes++;
+					q++;
+				}
+				if (quotes == 2)
+					k = q;
+			}
+			for (; k < ve; k++) {
+				if (star && v[k] == '%' && k + 2 < ve && hexval(v[k + 1]) >= 0 &&
+				    hexval(v[k + 2]) >= 0) {
+					out[o++] = (uint8_t)(hexval(v[k + 1]) * 16 + hexval(v[k + 2]));
+					k += 2;
+				} else {
+					out[o++] = v[k];
+				}
+			}
+			ext_any = ext_any || star;
+		}
+	}
+	if (found) {
+		*olen = o;
+		return true;
+	}
+	if (plain) {
+		memmove(out, plain, plain_len);
+		*olen = plain_len;
+		return true;
+	}
+	return false;
+}
+
+/* At the end of an entity's headers: the RFC 2231/2047 decoded filename. */
+static void decode_filename(struct mime_msg *m, struct ent *e)
+{
+	uint8_t *tmp, *tmp2;
+	size_t cap = (m->cd_len > m->ct_len ? m->cd_len : m->ct_len) * 2 + 16, l = 0;
+	bool ok = false;
+
+	if (!m->cd_val && !m->ct_val)
+		return;
+	tmp = malloc(cap);
+	tmp2 = malloc(cap);
+	if (!tmp || !tmp2) {
+		free(tmp);
+		free(tmp2);
+		set_err(m, -ENOMEM);
+		return;
+	}
+	if (m->cd_val)
+		ok = param_decoded((uint8_t *)m->cd_val, m->cd_len, "filename", tmp, &l);
+	if (!ok && m->ct_val)
+		ok = param_decoded((uint8_t *)m->ct_val, m->ct_len, "name", tmp, &l);
+	if (ok) {
+		l = rfc2047(tmp, l, tmp2);
+		set_str(m, &e->dfn, &e->dfn_len, tmp2, l);
+	}
+	free(tmp);
+	free(tmp2);
+}
+
+/* ---- headers ---- */
+
+static void keep_val(struct mime_msg *m, char **dst, size_t *dl, const uint8_t *v, size_t n)
+{
+	char *p = malloc(n + 1);
+
+	if (!p) {
+		set_err(m, -ENOMEM);
+		return;
+	}
+	memcpy(p, v, n);
+	p[n] = 0;
+	free(*dst);
+	*dst = p;
+	*dl = n;
+}
+
+static void parse_params(struct mime_msg *m, struct ent *e, const uint8_t *d, size_t len)
+{
+	const uint8_t *attr;
+	size_t alen, off;
+	long o;
+
+	for (;;) {
+		char *val = NULL;
+		size_t vlen = 0;
+
+		off = skip_lws_comments(d, len);
+		if (off >= len || d[off] != ';')
+			break;
+		++off;
+		d += off;
+		len -= off;
+		o = get_token(d, len, &attr, &alen, false);
+		if (o < 0) {
+			event(m, "illegal format", "attribute name not found in parameter specification");
+			return;
+		}
+		d += o;
+		len -= (size_t)o;
+		off = skip_lws_comments(d, len);
+		if (off >= len || d[off] != '=') {
+			event(m, "illegal format", "= not found in parameter specification");
+			continue;
+		}
+		++off;
+		d += off;
+		len -= off;
+		if (e->type == CT_MULTIPART && ci_eq(attr, alen, "boundary")) {
+			o = get_value(d, len, &val, &vlen, true);
+			if (!val) {
+				event(m, "illegal format", "Could not parse multipart boundary");
+				continue;
+			}
+			free(e->boundary);
+			e->boundary = val;
+			e->blen = vlen;
+			val = NULL;
+		} else {
+			o = get_value(d, len, &val, &vlen, false);
+		}
+		free(val);
+		if (o < 0) {
+			event(m, "illegal format", "value not found in parameter specification");
+			continue;
+		}
+		d += o;
+		len -= (size_t)o;
+	}
+}
+
+static void copy_lower(char *dst, size_t cap, const uint8_t *s, size_t n)
+{
+	size_t i;
+
+	if (n >= cap)
+		n = cap - 1;
+	for (i = 0; i < n; i++)
+		dst[i] = (char)lower(s[i]);
+	dst[n] = 0;
+}
+
+static void parse_content_type(struct mime_msg *m, struct ent *e, const uint8_t *v, size_t n)
+{
+	const uint8_t *t, *s;
+	size_t tl, sl;
+	long off = get_slash_token_pair(v, n, &t, &tl, &s, &sl);
+
+	if (off < 0) {
+		event(m, "illegal format", "media type/subtype not found in content type");
+		return;
+	}
+	copy_lower(e->type_s, sizeof(e->type_s), t, tl);
+	copy_lower(e->sub_s, sizeof(e->sub_s), s, sl);
+	if (ci_eq(t, tl, "multipart"))
+		e->type = CT_MULTIPART;
+	else if (ci_eq(t, tl, "message"))
+		e->type = CT_MESSAGE;
+	else if (ci_eq(t, tl, "text"))
+		e->type = CT_TEXT;
+	else
+		e->type = CT_OTHER;
+	if (e->type == CT_MULTIPART || e->type == CT_MESSAGE)
+		parse_params(m, e, v + off, n - (size_t)off);
+	if (e->type == CT_MULTIPART && !e->boundary) {
+		event(m, "illegal format",
+		      "boundary delimiter is not specified for a multipart entity -- content is "
+		      "treated as type application/octet-stream");
+		e->type = CT_OTHER;
+	}
+}
+
+static void parse_cte(struct mime_msg *m, struct ent *e, const uint8_t *v, size_t n)
+{
+	const uint8_t *t;
+	size_t tl;
+
+	if (get_token(v, n, &t, &tl, false) < 0) {
+		event(m, "illegal format", "encoding type not found in content encoding");
+		return;
+	}
+	copy_lower(e->enc_s, sizeof(e->enc_s), t, tl);
+	e->has_enc_s = true;
+	if (ci_eq(t, tl, "7bit"))
+		e->enc = CE_7BIT;
+	else if (ci_eq(t, tl, "8bit"))
+		e->enc = CE_8BIT;
+	else if (ci_eq(t, tl, "binary"))
+		e->enc = CE_BINARY;
+	else if (ci_eq(t, tl, "quoted-printable"))
+		e->enc = CE_QP;
+	else if (ci_eq(t, tl, "base64"))
+		e->enc = CE_BASE64;
+	else
+		e->enc = CE_OTHER;
+}
+
+static void finish_header(struct mime_msg *m, struct ent *e)
+{
+	const uint8_t *d = m->hdr, *name, *val;
+	size_t len = m->hlen, nlen, vlen, off;
+	long o;
+
+	if (!m->hdr_active)
+		return;
+	m->hdr_active = false;
+	o = get_field_name(d, len, &name, &nlen);
+	if (o < 0)
+		return;
+	d += o;
+	len -= (size_t)o;
+	off = skip_lws_comments(d, len);
+	if (off >= len || d[off] != ':')
+		return; /* malformed header line */
+	val = d + off + 1;
+	vlen = len - off - 1;
+	while (vlen && is_space(*val)) {
+		val++;
+		vlen--;
+	}
+	if (ci_eq(name, nlen, "content-type"))
+		parse_content_type(m, e, val, vlen);
+	else if (ci_eq(name, nlen, "content-transfer-encoding"))
+		parse_cte(m, e, val, vlen);
+	if (m->cb.header)
+		m->cb.header(m->cb.u, e->depth, (const char *)name, nlen, (const char *)val, vlen);
+
+	if (ci_eq(name, nlen, "content-disposition") || ci_eq(name, nlen, "content-type")) {
+		bool cd = ci_eq(name, nlen, "content-disposition");
+		uint8_t *tmp = malloc(vlen * 2 + 1);
+		size_t tl;
+
+		if (!tmp) {
+			set_err(m, -ENOMEM);
+			return;
+		}
+		if (zeek_filename(val, vlen, cd, tmp, &tl))
+			set_str(m, &e->zfn, &e->zfn_len, tmp, tl);
+		free(tmp);
+		if (cd)
+			keep_val(m, &m->cd_val, &m->cd_len, val, vlen);
+		else
+			keep_val(m, &m->ct_val, &m->ct_len, val, vlen);
+	}
+}
+
+static void new_header(struct mime_msg *m, struct ent *e, const uint8_t *d, size_t len)
+{
+	finish_header(m, e);
+	if (len == 0)
+		return;
+	if (!grow(m, &m->hdr, &m->hcap, len, (size_t)m->lim.max_header_bytes + m->lim.max_line + 2))
+		return;
+	memcpy(m->hdr, d, len);
+	m->hlen = len;
+	m->hdr_active = true;
+}
+
+static void cont_header(struct mime_msg *m, struct ent *e, const uint8_t *d, size_t len)
+{
+	size_t ws;
+
+	if (!m->hdr_active) {
+		event(m, "illegal format", "first header line starts with linear whitespace");
+		for (ws = 0; ws < len && is_lws(d[ws]); ws++)
+			;
+		new_header(m, e, d + ws, len - ws);
+		return;
+	}
+	if (m->lim.max_header_bytes && m->hlen >= m->lim.max_header_bytes) {
+		m->stats.header_bytes_exceeded++;
+		if (!m->w_hdr) {
+			char addl[24];
+
+			m->w_hdr = true;
+			snprintf(addl, sizeof(addl), "%zu", m->hlen);
+			weird(m, "exceeded_mime_max_header_bytes", addl);
+		}
+		return;
+	}
+	if (!grow(m, &m->hdr, &m->hcap, m->hlen + len,
+		  (size_t)m->lim.max_header_bytes + m->lim.max_line + 2))
+		return;
+	memcpy(m->hdr + m->hlen, d, len);
+	m->hlen += len;
+}
+
+static void headers_done(struct mime_msg *m, struct ent *e)
+{
+	struct mime_entity_info info;
+
+	decode_filename(m, e);
+	free(m->cd_val);
+	free(m->ct_val);
+	m->cd_val = m->ct_val = NULL;
+	m->cd_len = m->ct_len = 0;
+	if (!m->cb.headers_done)
+		return;
+	memset(&info, 0, sizeof(info));
+	info.depth = e->depth;
+	info.type = e->type_s;
+	info.subtype = e->sub_s;
+	if (m->lim.decode_filenames) {
+		info.filename = e->dfn;
+		info.filename_len = e->dfn_len;
+	} else {
+		info.filename = e->zfn;
+		info.filename_len = e->zfn_len;
+	}
+	info.filename_decoded = e->dfn;
+	info.filename_decoded_len = e->dfn_len;
+	info.encoding = e->has_enc_s ? e->enc_s : NULL;
+	info.is_multipart = e->type == CT_MULTIPART;
+	info.is_message = e->type == CT_MESSAGE;
+	m->cb.headers_done(m->cb.u, &info);
+}
+
+/* ---- base64 (Zeek Base64Converter) ---- */
+
+static const int8_t b64_table[256] = {
+	['A'] = 1,  ['B'] = 2,	['C'] = 3,  ['D'] = 4,	['E'] = 5,  ['F'] = 6,	['G'] = 7,
+	['H'] = 8,  ['I'] = 9,	['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14,
+	['O'] = 15, ['P'] = 16, ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21,
+	['V'] = 22, ['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28,
+	['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35,
+	['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42,
+	['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48, ['w'] = 49,
+	['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
+	['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63,
+	['/'] = 64, ['='] = 1,
+}; /* value + 1; 0: not base64 */
+
+static void b64_weird(struct mime_msg *m, const char *msg)
+{
+	weird(m, "base64_illegal_encoding", msg);
+}
+
+static void b64_group_done(struct mime_msg *m, struct ent *e)
+{
+	uint32_t bits;
+	int n;
+
+	if (e->b64_after_pad) {
+		if (++e->b64_errored == 1)
+			b64_weird(m, "extra base64 groups after '=' padding are ignored");
+		e->b64_next = 0;
+		return;
+	}
+	n = 3 - e->b64_pad;
+	bits = (uint32_t)e->b64_group[0] << 18 | (uint32_t)e->b64_group[1] << 12 |
+	       (uint32_t)e->b64_group[2] << 6 | e->b64_group[3];
+	if (n > 0)
+		out_byte(m, (uint8_t)(bits >> 16));
+	if (n > 1)
+		out_byte(m, (uint8_t)(bits >> 8));
+	if (n > 2)
+		out_byte(m, (uint8_t)bits);
+	if (e->b64_pad > 0)
+		e->b64_after_pad = 1;
+	e->b64_next = 0;
+	e->b64_pad = 0;
+}
+
+static void b64_decode(struct mime_msg *m, struct ent *e, const uint8_t *d, size_t len)
+{
+	size_t i = 0;
+
+	/* fast path: whole groups of valid characters without padding */
+	while (e->b64_next == 0 && !e->b64_after_pad && i + 4 <= len) {
+		int8_t a = b64_table[d[i]], b = b64_table[d[i + 1]], c = b64_table[d[i + 2]],
+		       x = b64_table[d[i + 3]];
+		uint32_t bits;
+
+		if (!a || !b || !c || !x || d[i] == '=' || d[i + 1] == '=' || d[i + 2] == '=' ||
+		    d[i + 3] == '=')
+			break;
+		bits = (uint32_t)(a - 1) << 18 | (uint32_t)(b - 1) << 12 | (uint32_t)(c - 1) << 6 |
+		       (uint32_t)(x - 1);
+		if (m->olen + 3 > sizeof(m->out))
+			flush_out(m);
+		m->out[m->olen++] = (uint8_t)(bits >> 16);
+		m->out[m->olen++] = (uint8_t)(bits >> 8);
+		m->out[m->olen++] = (uint8_t)bits;
+		i += 4;
+	}
+	for (; i < len; i++) {
+		uint8_t ch = d[i];
+		int8_t k = b64_table[ch];
+
+		if (ch == '=')
+			++e->b64_pad;
+		if (k) {
+			e->b64_group[e->b64_next++] = (uint8_t)(k - 1);
+			if (e->b64_next == 4)
+				b64_group_done(m, e);
+		} else {
+			m->stats.b64_bad_chars++;
+			if (++e->b64_errored == 1) {
+				char msg[64];
+
+				snprintf(msg, sizeof(msg), "character %d ignored by Base64 decoding",
+					 (int)(signed char)ch);
+				b64_weird(m, msg);
+			}
+		}
+	}
+}
+
+static void b64_finish(struct mime_msg *m, struct ent *e)
+{
+	if (!e->b64_on)
+		return;
+	e->b64_on = false;
+	if (e->b64_next != 0) {
+		char msg[64];
+		int add = 4 - e->b64_next;
+
+		m->stats.b64_incomplete++;
+		snprintf(msg, sizeof(msg), "incomplete base64 group, padding with %d bits of 0",
+			 add * 6);
+		b64_weird(m, msg);
+		b64_decode(m, e, (const uint8_t *)"===", (size_t)add);
+	}
+}
+
+/* ---- quoted-printable (Zeek DecodeQuotedPrintable) ---- */
+
+static void qp_event(struct mime_msg *m, struct ent *e, unsigned kind, const char *msg)
+{
+	m->stats.qp_errors++;
+	if (e->ev_once & kind)
+		return;
+	e->ev_once |= kind;
+	event(m, "illegal encoding", msg);
+}
+
+static void qp_decode(struct mime_msg *m, struct ent *e, const uint8_t *d, size_t len,
+		      bool fragment)
+{
+	long i, end = (long)len - 1;
+	bool soft = false;
+
+	if (!fragment)
+		while (end >= 0 && (d[end] == '\t' || d[end] == ' '))
+			end--;
+	for (i = 0; i <= end; ++i) {
+		uint8_t c = d[i];
+
+		if (c == '=') {
+			if (i == end && !fragment) {
+				soft = true;
+			} else {
+				bool legal = false;
+
+				if ((size_t)i + 2 < len) {
+					int a = hexval(d[i + 1]), b = hexval(d[i + 2]);
+
+					if (a >= 0 && b >= 0) {
+						out_byte(m, (uint8_t)((a << 4) + b));
+						legal = true;
+						i += 2;
+					}
+				}
+				if (!legal) {
+					qp_event(m, e, EV_QP_HEX,
+						 "= is not followed by two hexadecimal digits in "
+						 "quoted-printable encoding");
+					out_byte(m, c);
+				}
+			}
+		} else if ((c >= 33 && c <= 60) || (c >= 62 && c <= 126) || c == '\t' || c == ' ') {
+			out_byte(m, c);
+		} else {
+			char msg[80];
+
+			snprintf(msg, sizeof(msg),
+				 "control characters in quoted-printable encoding: %d",
+				 (int)(signed char)c);
+			qp_event(m, e, EV_QP_CTL, msg);
+			out_byte(m, c);
+		}
+	}
+	if (!soft && !fragment) {
+		out_byte(m, '\r');
+		out_byte(m, '\n');
+	}
+}
+
+/* ---- entities ---- */
+
+static void ent_free_fields(struct ent *e)
+{
+	free(e->boundary);
+	free(e->zfn);
+	free(e->dfn);
+	e->boundary = e->zfn = e->dfn = NULL;
+}
+
+static bool ent_push(struct mime_msg *m, unsigned depth, enum cenc enc)
+{
+	struct ent *e;
+
+	if (m->n == m->cap) {
+		unsigned nc = m->cap ? m->cap * 2 : 8;
+		struct ent *p = realloc(m->st, nc * sizeof(*p));
+
+		if (!p) {
+			set_err(m, -ENOMEM);
+			return false;
+		}
+		m->st = p;
+		m->cap = nc;
+	}
+	e = &m->st[m->n++];
+	memset(e, 0, sizeof(*e));
+	e->depth = depth;
+	e->in_header = true;
+	e->type = CT_TEXT;
+	e->enc = enc;
+	snprintf(e->type_s, sizeof(e->type_s), "text");
+	snprintf(e->sub_s, sizeof(e->sub_s), "plain");
+	m->hdr_active = false;
+	m->hlen = 0;
+	free(m->cd_val);
+	free(m->ct_val);
+	m->cd_val = m->ct_val = NULL;
+	m->stats.entities++;
+	if (m->cb.begin)
+		m->cb.begin(m->cb.u, depth);
+	return true;
+}
+
+static void end_of_data(struct mime_msg *m, unsigned i);
+
+static void end_child(struct mime_msg *m, unsigned i)
+{
+	unsigned k;
+
+	if (i + 1 >= m->n)
+		return;
+	end_of_data(m, i + 1);
+	for (k = i + 1; k < m->n; k++)
+		ent_free_fields(&m->st[k]);
+	m->n = i + 1;
+}
+
+static void begin_child(struct mime_msg *m, unsigned i)
+{
+	struct ent *e = &m->st[i];
+
+	if (m->lim.max_depth && e->depth >= m->lim.max_depth) {
+		m->stats.depth_exceeded++;
+		if (!m->w_depth) {
+			char addl[24];
+
+			m->w_depth = true;
+			snprintf(addl, sizeof(addl), "%u", e->depth);
+			weird(m, "exceeded_mime_max_depth", addl);
+		}
+		return;
+	}
+	if (m->lim.max_entities && m->stats.entities >= m->lim.max_entities) {
+		m->stats.entities_exceeded++;
+		if (!m->w_ents) {
+			char addl[24];
+
+			m->w_ents = true;
+			snprintf(addl, sizeof(addl), "%u", m->lim.max_entities);
+			weird(m, "exceeded_mime_max_entities", addl);
+		}
+		return;
+	}
+	ent_push(m, e->depth + 1, e->enc); /* may move m->st */
+}
+
+static void begin_body(struct mime_msg *m, unsigned i)
+{
+	struct ent *e = &m->st[i];
+
+	if (e->enc == CE_BASE64) {
+		e->b64_on = true;
+		e->b64_next = e->b64_pad = e->b64_after_pad = e->b64_errored = 0;
+	}
+	if (e->type == CT_MESSAGE)
+		begin_child(m, i);
+}
+
+static void end_of_data(struct mime_msg *m, unsigned i)
+{
+	struct ent *e = &m->st[i];
+
+	if (e->ended)
+		return;
+	e->ended = true;
+	if (e->in_header) {
+		finish_header(m, e);
+		e->in_header = false;
+		headers_done(m, e);
+		event(m, "illegal format", "entity body missing");
+	} else {
+		if (i + 1 < m->n) {
+			if (e->type == CT_MULTIPART)
+				event(m, "illegal format",
+				      "multipart closing boundary delimiter missing");
+			end_child(m, i);
+			e = &m->st[i];
+		}
+		if (e->enc == CE_BASE64)
+			b64_finish(m, e);
+		flush_out(m);
+	}
+	if (m->cb.end)
+		m->cb.end(m->cb.u);
+}
+
+static enum bnd check_boundary(const struct ent *e, const uint8_t *d, size_t len)
+{
+	size_t i;
+
+	if (!e->boundary)
+		return NOT_BOUNDARY;
+	if (len < 2 || d[0] != '-' || d[1] != '-')
+		return NOT_BOUNDARY;
+	d += 2;
+	len -= 2;
+	for (i = 0; i < len && i < e->blen; ++i)
+		if (d[i] != (uint8_t)e->boundary[i])
+			return NOT_BOUNDARY;
+	if (i < e->blen)
+		return NOT_BOUNDARY;
+	d += i;
+	len -= i;
+	if (len >= 2 && d[0] == '-' && d[1] == '-')
+		return CLOSING_BOUNDARY;
+	return BOUNDARY;
+}
+
+static void decode_line(struct mime_msg *m, unsigned i, const uint8_t *d, size_t len,
+			bool trailing, bool fragment)
+{
+	struct ent *e = &m->st[i];
+
+	switch (e->enc) {
+	case CE_QP:
+		qp_decode(m, e, d, len, fragment);
+		break;
+	case CE_BASE64:
+		if (e->b64_on)
+			b64_decode(m, e, d, len);
+		break;
+	default:
+		if (e->delay_crlf) {
+			e->delay_crlf = false;
+			out_byte(m, '\r');
+			out_byte(m, '\n');
+		}
+		out_bytes(m, d, len);
+		if (trailing) {
+			if (i > 0 && m->st[i - 1].type == CT_MULTIPART) {
+				/* the last CRLF belongs to the boundary delimiter */
+				e->delay_crlf = true;
+			} else {
+				out_byte(m, '\r');
+				out_byte(m, '\n');
+			}
+		}
+		break;
+	}
+	flush_out(m);
+}
+
+/* One line (or cut piece of one) through the entity stack (Zeek MIME_Entity::Deliver). */
+static void deliver_unit(struct mime_msg *m, const uint8_t *d, size_t len, bool trailing,
+			 bool fragment)
+{
+	unsigned i = 0;
+
+	m->stats.lines++;
+	if (m->cb.raw) {
+		if (len)
+			m->cb.raw(m->cb.u, d, len);
+		if (trailing)
+			m->cb.raw(m->cb.u, (const uint8_t *)"\r\n", 2);
+	}
+	if (m->ended || m->n == 0)
+		return;
+	for (;;) {
+		struct ent *e = &m->st[i];
+
+		if (e->in_header) {
+			if (len == 0 || d[0] == 0) {
+				finish_header(m, e);
+				e->in_header = false;
+				headers_done(m, e);
+				if (!e->ended)
+					begin_body(m, i);
+			} else if (is_lws(d[0])) {
+				cont_header(m, e, d, len);
+			} else {
+				new_header(m, e, d, len);
+			}
+			return;
+		}
+		if (e->type == CT_MULTIPART) {
+			enum bnd b = check_boundary(e, d, len);
+
+			if (b == BOUNDARY) {
+				end_child(m, i);
+				if (!m->st[i].ended)
+					begin_child(m, i);
+				return;
+			}
+			if (b == CLOSING_BOUNDARY) {
+				end_child(m, i);
+				end_of_data(m, i);
+				return;
+			}
+		}
+		if (e->type == CT_MULTIPART || e->type == CT_MESSAGE) {
+			if (i + 1 < m->n) {
+				i++;
+				continue;
+			}
+			return; /* preamble, epilogue, or past max_depth: ignored */
+		}
+		decode_line(m, i, d, len, trailing, fragment);
+		return;
+	}
+}
+
+/* ---- framing ---- */
+
+static bool line_append(struct mime_msg *m, const uint8_t *d, size_t n)
+{
+	if (!grow(m, &m->line, &m->lcap, m->llen + n, (size_t)m->lim.max_line + 2))
+		return false;
+	memcpy(m->line + m->llen, d, n);
+	m->llen += n;
+	return true;
+}
+
+static void bdat_weird(struct mime_msg *m, bool *once, const char *name, size_t addl_n)
+{
+	char addl[24];
+
+	if (*once)
+		return;
+	*once = true;
+	if (addl_n) {
+		snprintf(addl, sizeof(addl), "%zu", addl_n);
+		weird(m, name, addl);
+	} else {
+		weird(m, name, NULL);
+	}
+}
+
+/* DATA: lines end at CRLF, LF or CR (Zeek ContentLine_Analyzer, CR_as_EOL|LF_as_EOL). */
+static void feed_data(struct mime_msg *m, const uint8_t *d, size_t len)
+{
+	size_t max = m->lim.max_line ? m->lim.max_line : 4096;
+
+	while (len && !m->err) {
+		size_t room, k, lim;
+
+		if (m->cr_pending) {
+			m->cr_pending = false;
+			if (d[0] == '\n') {
+				d++;
+				len--;
+				continue;
+			}
+		}
+		room = max - m->llen;
+		lim = len < room + 1 ? len : room + 1;
+		for (k = 0; k < lim && d[k] != '\n' && d[k] != '\r'; k++)
+			;
+		if (k < lim) {
+			if (m->llen == 0) {
+				deliver_unit(m, d, k, true, false);
+			} else if (line_append(m, d, k)) {
+				deliver_unit(m, m->line, m->llen, true, false);
+				m->llen = 0;
+			}
+			if (d[k] == '\r')
+				m->cr_pending = true;
+			d += k + 1;
+			len -= k + 1;
+			continue;
+		}
+		if (len > room) {
+			/* a line longer than max_line: pass on a piece, no CRLF added */
+			m->stats.lines_split++;
+			if (m->llen == 0) {
+				deliver_unit(m, d, room, false, true);
+			} else if (line_append(m, d, room)) {
+				deliver_unit(m, m->line, m->llen, false, true);
+				m->llen = 0;
+			}
+			d += room;
+			len -= room;
+			continue;
+		}
+		line_append(m, d, len);
+		return;
+	}
+}
+
+/* BDAT: Zeek SMTP_BDAT_Analyzer::DeliverStream line rules. */
+static void feed_bdat(struct mime_msg *m, const uint8_t *d, size_t len)
+{
+	size_t max = m->lim.max_line ? m->lim.max_line : 4096, i;
+
+	if (m->llen && m->line[m->llen - 1] == '\r' && (len == 0 || d[0] != '\n')) {
+		bdat_weird(m, &m->w_cr, "smtp_bdat_line_cr_only", 0);
+		deliver_unit(m, m->line, m->llen, false, false);
+		m->llen = 0;
+	}
+	while (len && !m->err) {
+		/* fast path: no partial line, a whole CRLF line in the input */
+		if (m->llen == 0) {
+			const uint8_t *nl = memchr(d, '\n', len < max + 2 ? len : max + 2);
+
+			if (nl && nl > d && nl[-1] == '\r' && (size_t)(nl - d) - 1 <= max) {
+				size_t k = (size_t)(nl - d) - 1;
+
+				deliver_unit(m, d, k, true, false);
+				d += k + 2;
+				len -= k + 2;
+				continue;
+			}
+		}
+		for (i = 0; i < len; i++) {
+			uint8_t c = d[i];
+
+			if (c == '\n') {
+				if (m->llen && m->line[m->llen - 1] == '\r') {
+					deliver_unit(m, m->line, m->llen - 1, true, false);
+				} else {
+					bdat_weird(m, &m->w_lf, "smtp_bdat_line_lf_only", 0);
+					if (line_append(m, &c, 1))
+						deliver_unit(m, m->line, m->llen, false, false);
+				}
+				m->llen = 0;
+				i++;
+				break;
+			}
+			if (m->llen >= max && !(m->llen == max && c == '\r')) {
+				size_t cut = m->llen > max ? max : m->llen;
+
+				m->stats.lines_split++;
+				bdat_weird(m, &m->w_long, "smtp_bdat_line_too_long", m->llen);
+				deliver_unit(m, m->line, cut, false, false);
+				memmove(m->line, m->line + cut, m->llen - cut);
+				m->llen -= cut;
+			}
+			if (!line_append(m, &c, 1))
+				return;
+		}
+		d += i;
+		len -= i;
+	}
+}
+
+/* ---- public ---- */
+
+struct mime_msg *mime_msg__new(const struct mime_cb *cb, const struct mime_limits *lim)
+{
+	struct mime_msg *m = calloc(1, sizeof(*m));
+
+	if (!m) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (cb)
+		m->cb = *cb;
+	if (lim)
+		m->lim = *lim;
+	else
+		mime_limits__default(&m->lim);
+	if (!m->lim.max_line)
+		m->lim.max_line = 4096;
+	if (!ent_push(m, 0, CE_OTHER)) {
+		free(m->st);
+		free(m);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return m;
+}
+
+void mime_msg__set_framing(struct mime_msg *m, enum mime_framing f)
+{
+	if (m)
+		m->fr = f;
+}
+
+size_t mime_msg__pending(const struct mime_msg *m)
+{
+	return m ? m->llen : 0;
+}
+
+int mime_msg__feed(struct mime_msg *m, const uint8_t *buf, size_t len)
+{
+	if (!m)
+		return -EINVAL;
+	if (m->err)
+		return m->err;
+	if (m->ended)
+		return 0;
+	m->stats.bytes_in += len;
+	if (m->fr == MIME_FRAMING_BDAT)
+		feed_bdat(m, buf, len);
+	else
+		feed_data(m, buf, len);
+	return m->err;
+}
+
+static void flush_partial(struct mime_msg *m)
+{
+	m->cr_pending = false;
+	if (m->llen) {
+		size_t n = m->llen;
+
+		m->llen = 0;
+		deliver_unit(m, m->line, n, false, true);
+	}
+}
+
+void mime_msg__gap(struct mime_msg *m, uint64_t len)
+{
+	if (!m || m->ended || !len)
+		return;
+	flush_partial(m);
+	flush_out(m);
+	m->stats.gap_bytes += len;
+	if (m->cb.gap)
+		m->cb.gap(m->cb.u, len);
+}
+
+void mime_msg__end(struct mime_msg *m)
+{
+	if (!m || m->ended)
+		return;
+	flush_partial(m);
+	if (m->n)
+		end_of_data(m, 0);
+	end_child(m, 0);
+	m->ended = true;
+}
+
+void mime_msg__stats(const struct mime_msg *m, struct mime_stats *st)
+{
+	if (m)
+		*st = m->stats;
+	else
+		memset(st, 0, sizeof(*st));
+}
+
+void mime_msg__free(struct mime_msg *m)
+{
+	unsigned k;
+
+	if (!m)
+		return;
+	for (k = 0; k < m->n; k++)
+		ent_free_fields(&m->st[k]);
+	free(m->st);
+	free(m->line);
+	free(m->hdr);
+	free(m->cd_val);
+	free(m->ct_val);
+	free(m);
+}
