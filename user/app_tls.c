@@ -540,23 +540,32 @@ static ssize_t app_feed(void *p, enum mt_dir d, const uint8_t *buf, size_t len, 
 	if (r < 0 || a->failed) {
 		if (!a->failed)
 			cb_violation(a, d, "TLS parser error", ts);
-		return -EPROTO;
+		r = -EPROTO;
+	} else {
+		r = (ssize_t)len;
 	}
-	return (ssize_t)len;
+	if (a->done) {
+		/* nothing more to learn from this connection: give the buffers back */
+		tls_parser__free(a->p);
+		a->p = NULL;
+	}
+	return r;
 }
 
 static void app_gap(void *p, enum mt_dir d, uint64_t len, uint64_t ts)
 {
 	struct app_tls *a = p;
 
-	tls_parser__gap(a->p, d, len);
+	if (a->p)
+		tls_parser__gap(a->p, d, len);
 }
 
 static void app_eof(void *p, enum mt_dir d, uint64_t ts)
 {
 	struct app_tls *a = p;
 
-	tls_parser__eof(a->p, d);
+	if (a->p)
+		tls_parser__eof(a->p, d);
 }
 
 /* Connection end: finalize_ssl */
