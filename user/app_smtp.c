@@ -119,32 +119,39 @@ static void m_headers_done(void *u, const struct mime_entity_info *e)
 	(void)e;
 }
 
+/* Zeek's MIME_Mail: an entity's file starts with its first data (or a gap in it). */
+static bool entity_file(struct app_smtp *a)
+{
+	const char *fn;
+
+	if (a->file)
+		return true;
+	if (!a->cfg->files)
+		return false;
+	a->file = files__open(a->s, a->cfg->files, a->ts, "SMTP", a->is_orig,
+			      smtp_parser__mime_depth(a->p));
+	if (!a->file)
+		return false;
+	fn = smtp_parser__entity_filename(a->p);
+	if (fn)
+		files__set_filename(a->file, fn, strlen(fn));
+	smtp_parser__add_fuid(a->p, files__fuid(a->file));
+	return true;
+}
+
 static void m_data(void *u, const uint8_t *buf, size_t len)
 {
 	struct app_smtp *a = u;
 
-	if (!len || !a->cfg->files)
-		return;
-	if (!a->file) {
-		const char *fn;
-
-		a->file = files__open(a->s, a->cfg->files, a->ts, "SMTP", a->is_orig,
-				      smtp_parser__mime_depth(a->p));
-		if (!a->file)
-			return;
-		fn = smtp_parser__entity_filename(a->p);
-		if (fn)
-			files__set_filename(a->file, fn, strlen(fn));
-		smtp_parser__add_fuid(a->p, files__fuid(a->file));
-	}
-	files__data(a->file, buf, len, a->ts);
+	if (len && entity_file(a))
+		files__data(a->file, buf, len, a->ts);
 }
 
 static void m_gap(void *u, uint64_t len)
 {
 	struct app_smtp *a = u;
 
-	if (a->file)
+	if (len && entity_file(a))
 		files__gap(a->file, len, a->ts);
 }
 
@@ -178,7 +185,7 @@ static const struct mime_cb mime_cbs = {
 
 /* ---- message bodies ---- */
 
-static void cb_body_begin(void *u, uint64_t ts, bool is_orig)
+static void cb_body_begin(void *u, uint64_t ts, bool is_orig, bool bdat)
 {
 	struct app_smtp *a = u;
 	struct mime_cb cb = mime_cbs;
@@ -189,6 +196,8 @@ static void cb_body_begin(void *u, uint64_t ts, bool is_orig)
 		return;
 	cb.u = a;
 	a->mime = mime_msg__new(&cb, &a->cfg->mime);
+	if (a->mime && bdat)
+		mime_msg__set_framing(a->mime, MIME_FRAMING_BDAT);
 }
 
 static void cb_body_data(void *u, const uint8_t *buf, size_t len, uint64_t ts)

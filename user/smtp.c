@@ -100,8 +100,7 @@ struct smtp_parser {
 	bool bdat;
 	bool bdat_last;
 	uint64_t bdat_remaining;
-	uint64_t bdat_line; /* bytes of the current chunk line */
-	bool bdat_cr;	    /* last chunk byte was CR */
+	bool bdat_line;	    /* a partial chunk line is pending */
 
 	/* Script state (SMTP::State). */
 	struct smtp_tx *tx; /* c$smtp */
@@ -873,15 +872,14 @@ static void begin_data(struct smtp_parser *p, bool orig, int new_state)
 	p->msg_bytes = 0;
 	p->msg_anom = 0;
 	p->msg_bdat = new_state == ST_IN_BDAT;
-	p->bdat_line = 0;
-	p->bdat_cr = false;
+	p->bdat_line = false;
 	if (p->tx) {
 		p->tx->has_msg_size = true;
 		p->tx->msg_size = 0;
 		p->tx->bdat = p->msg_bdat;
 	}
 	if (p->cb.body_begin)
-		p->cb.body_begin(p->cb.u, p->ts, orig);
+		p->cb.body_begin(p->cb.u, p->ts, orig, p->msg_bdat);
 }
 
 static void end_data(struct smtp_parser *p)
@@ -889,7 +887,7 @@ static void end_data(struct smtp_parser *p)
 	if (p->bdat) {
 		if (p->bdat_remaining > 0)
 			weird(p, "smtp_bdat_remaining_at_end_data", NULL, "SMTP");
-		if (p->bdat_line > 0 || p->bdat_cr)
+		if (p->bdat_line)
 			weird(p, "smtp_bdat_undelivered_at_done", NULL, "SMTP_BDAT");
 		p->bdat = false;
 		p->bdat_remaining = 0;
@@ -1603,33 +1601,14 @@ static size_t data_stream(struct smtp_parser *p, struct dir_state *ds, const cha
 	return off;
 }
 
-/* ---- BDAT chunk bytes (SMTP_BDAT_Analyzer line checks; the bytes go on as sent) ---- */
+/* ---- BDAT chunk bytes: passed on as sent (the MIME parser's BDAT framing applies Zeek's
+ * SMTP_BDAT_Analyzer line rules and weirds); only whether a partial line is pending is kept,
+ * for smtp_bdat_undelivered_at_done. ---- */
 
 static void bdat_bytes(struct smtp_parser *p, const char *s, size_t n)
 {
-	char addl[32];
-
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (p->bdat_cr && c != '\n') {
-			weird(p, "smtp_bdat_line_cr_only", NULL, "SMTP_BDAT");
-			p->bdat_line = 0;
-		}
-		if (c == '\n') {
-			if (!p->bdat_cr)
-				weird(p, "smtp_bdat_line_lf_only", NULL, "SMTP_BDAT");
-			p->bdat_line = 0;
-			p->bdat_cr = false;
-			continue;
-		}
-		p->bdat_cr = c == '\r';
-		if (!p->bdat_cr && ++p->bdat_line > p->lim->bdat_max_line) {
-			snprintf(addl, sizeof(addl), "%llu", (unsigned long long)p->bdat_line);
-			weird(p, "smtp_bdat_line_too_long", addl, "SMTP_BDAT");
-			p->bdat_line = 1;
-		}
-	}
+	if (n)
+		p->bdat_line = s[n - 1] != '\n';
 	body(p, s, n);
 }
 
@@ -1702,8 +1681,11 @@ ssize_t smtp_parser__feed(struct smtp_parser *p, enum mt_dir d, const uint8_t *u
 			bdat_bytes(p, buf + off, (size_t)k);
 			p->bdat_remaining -= k;
 			off += (size_t)k;
-			if (p->bdat_last && p->bdat_remaining == 0)
+			if (p->bdat_last && p->bdat_remaining == 0) {
+				/* the last chunk flushes its partial line */
+				p->bdat_line = false;
 				update_state(p, CMD_END_OF_DATA, 0, orig);
+			}
 			continue;
 		}
 		if (is_sender && p->state == ST_IN_DATA && ds->lbuf_len == 0) {
@@ -1772,7 +1754,8 @@ void smtp_parser__gap(struct smtp_parser *p, enum mt_dir d, uint64_t len, uint64
 	p->dir[d].off += len;
 	p->dir[d].cr_pending = false;
 	unexpected(p, d == MT_ORIG, "content gap", buf, (size_t)n);
-	if (p->state == ST_IN_DATA) {
+	/* Zeek's baselines (bdat-gap) show a gap inside BDAT ends the message too. */
+	if (p->state == ST_IN_DATA || p->state == ST_IN_BDAT) {
 		if (p->in_mail && p->cb.body_gap)
 			p->cb.body_gap(p->cb.u, len, ts);
 		end_data(p);

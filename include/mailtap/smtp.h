@@ -145,8 +145,9 @@ struct smtp_cb {
 	void (*starttls)(void *u, uint64_t ts);
 	/* Opt-in event stream; NULL = off (and no cost). */
 	void (*event)(void *u, const struct smtp_event *ev);
-	/* The message body (after dot-unstuffing, CRLF line ends; BDAT: chunk bytes as sent). */
-	void (*body_begin)(void *u, uint64_t ts, bool is_orig);
+	/* The message body (after dot-unstuffing, CRLF line ends; BDAT (bdat true): the chunk
+	 * bytes as sent, for a line framing of Zeek's BDAT rules). */
+	void (*body_begin)(void *u, uint64_t ts, bool is_orig, bool bdat);
 	void (*body_data)(void *u, const uint8_t *buf, size_t len, uint64_t ts);
 	void (*body_gap)(void *u, uint64_t len, uint64_t ts);
 	void (*body_end)(void *u, uint64_t ts);

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* libFuzzer target for the SMTP analyzer (app_smtp -> smtp -> mime -> files -> records).
+ * Input: a byte of options, then segments [flags][len][len bytes]: flags bit 0 the direction,
+ * bit 1 a gap of len bytes instead of data, bit 2 end of that direction. The harness keeps the
+ * unconsumed tail and presents it again, as the engine does. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mailtap/files.h"
+#include "mailtap/ids.h"
+#include "mailtap/rec.h"
+#include "mailtap/session.h"
+#include "mailtap/smtp.h"
+
+static struct rec_out *out;
+static struct rec *rec;
+static struct smtp_cfg cfg;
+static struct files_cfg fcfg;
+
+static void s_confirm(struct mt_session *s, const char *svc)
+{
+	(void)s;
+	(void)svc;
+}
+
+static void s_weird(struct mt_session *s, uint64_t ts, const char *name, const char *addl)
+{
+	(void)s;
+	(void)ts;
+	(void)name;
+	(void)addl;
+}
+
+static int handed;
+
+static int s_handoff(struct mt_session *s, const char *p)
+{
+	(void)s;
+	(void)p;
+	handed = 1;
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct mt_session s = { 0 };
+	struct conn_id id = { 0 };
+	struct mt_ids ids;
+	uint8_t *pend[2] = { NULL, NULL };
+	size_t plen[2] = { 0, 0 };
+	uint64_t ts = 1;
+	size_t off = 1;
+	void *app;
+
+	if (!out) {
+		out = rec_out__new("mailtap");
+		rec_out__enable(out, "smtp_events");
+		rec = rec__new(out);
+		smtp_cfg__default(&cfg);
+		files_cfg__default(&fcfg);
+		cfg.files = &fcfg;
+		cfg.lim.max_line = 64;
+		cfg.lim.max_pending_cmds = 8;
+		cfg.lim.max_rcptto = cfg.lim.max_to = cfg.lim.max_cc = cfg.lim.max_path = 4;
+		cfg.lim.max_invalid_tx = 4;
+	}
+	if (size < 1)
+		return 0;
+	cfg.events = data[0] & 1;
+	cfg.events_show_auth = data[0] & 2;
+	mt_ids__init(&ids, 1, 1);
+	id.orig_p = 40000;
+	id.resp_p = 25;
+	id.proto = 6;
+	s.uid = "CFuzz";
+	s.id = &id;
+	s.rec = rec;
+	s.ids = &ids;
+	s.local_orig = s.local_resp = -1;
+	s.confirm = s_confirm;
+	s.weird = s_weird;
+	s.handoff = s_handoff;
+	handed = 0;
+	app = app_smtp_ops.new(&s, &cfg);
+	if (!app)
+		return 0;
+	while (off + 2 <= size && !handed) {
+		uint8_t fl = data[off];
+		size_t len = data[off + 1], d = fl & 1;
+		ssize_t r;
+		uint8_t *np;
+
+		off += 2;
+		if (len > size - off)
+			len = size - off;
+		ts += 1000;
+		if (fl & 2) {
+			app_smtp_ops.gap(app, (enum mt_dir)d, len ? len : 1, ts);
+			plen[d] = 0;
+			continue;
+		}
+		if (fl & 4) {
+			app_smtp_ops.eof(app, (enum mt_dir)d, ts);
+			continue;
+		}
+		np = realloc(pend[d], plen[d] + len + 1);
+		if (!np)
+			break;
+		pend[d] = np;
+		memcpy(pend[d] + plen[d], data + off, len);
+		plen[d] += len;
+		off += len;
+		r = app_smtp_ops.feed(app, (enum mt_dir)d, pend[d], plen[d], ts);
+		if (r < 0)
+			break;
+		if ((size_t)r > plen[d])
+			abort();
+		memmove(pend[d], pend[d] + r, plen[d] - (size_t)r);
+		plen[d] -= (size_t)r;
+		if (plen[d] >= app_smtp_ops.max_unit)
+			abort();
+	}
+	app_smtp_ops.end(app, ts);
+	app_smtp_ops.free(app);
+	free(pend[0]);
+	free(pend[1]);
+	return 0;
+}
