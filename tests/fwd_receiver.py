@@ -15,13 +15,17 @@ serve: --unix PATH | --tcp HOST:PORT, --out FILE (one line per record:
   "<conn> <chunk> <tag> <id>"), --log FILE, --no-ack, --stall-ms T (hold acks for T ms from
   start, then send them), --die-after N (exit after the Nth message, records written, not
   acked), --shared-key K [--server-hostname H] [--user NAME:PASS ...], --ready FILE.
+  --dump FILE appends every record as a canonical JSON line [tag, ts_ns, record].
 check: check --out FILE --ids A:B [--ids C:D ...] [--allow-missing A:B] -- prints counters,
   exits 1 when an id is missing or a duplicate is not a resend of the same chunk.
+filedump: filedump --file F -- the records of a file-sink output (Message-mode entries) as
+  the same canonical JSON lines, to compare with --dump.
 """
 import argparse
 import gzip
 import hashlib
 import io
+import json
 import os
 import signal
 import socket
@@ -94,6 +98,21 @@ def check_record(r):
         check_str(k, "record key")
 
 
+def canon(tag, ts, rec):
+    """One record as a canonical JSON line (bytes as latin-1 text), for comparisons."""
+    def fix(v):
+        if isinstance(v, bytes):
+            return {"bin": v.decode("latin-1")}
+        if isinstance(v, dict):
+            return {k: fix(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [fix(x) for x in v]
+        if isinstance(v, msgpack.ExtType):
+            return {"ext": v.code, "data": v.data.hex()}
+        return v
+    return json.dumps([tag, ts, fix(rec)], sort_keys=True)
+
+
 def check_entry(e, strict):
     if not isinstance(e, list) or len(e) != 2:
         raise Violation("entry is not [time, record]: %r" % (e,)[:80])
@@ -102,9 +121,9 @@ def check_entry(e, strict):
         if strict or len(t) != 2 or not isinstance(t[1], dict):
             raise Violation("entry header %r" % (t,))
         t = t[0]
-    check_time(t, strict, True)
+    ts = check_time(t, strict, True)
     check_record(e[1])
-    return e[1]
+    return ts, e[1]
 
 
 def gunzip_members(data, cap):
@@ -201,14 +220,14 @@ def validate(msg, strict):
     else:
         if strict:
             raise Violation("Message mode (mailtap batches)")
-        check_time(el, False, False)
+        ts = check_time(el, False, False)
         check_record(msg[2])
-        records = [msg[2]]
+        records = [(ts, msg[2])]
     if size is not None and size != len(records) and strict:
         raise Violation("size %d but %d entries" % (size, len(records)))
     if strict and not records:
         raise Violation("empty batch")
-    return tag, records, chunk, mode
+    return tag, [r for _, r in records], chunk, mode, [t for t, _ in records]
 
 
 def sha512_hex(*parts):
@@ -302,7 +321,12 @@ def serve_conn(args, conn, cid):
                         state["split_msgs"] += 1
                 if args.strict and mlen > args.max_message:
                     raise Violation("message of %d bytes > %d" % (mlen, args.max_message))
-                tag, records, chunk, mode = validate(msg, args.strict)
+                tag, records, chunk, mode, times = validate(msg, args.strict)
+                if args.dump_f:
+                    with lock:
+                        for ts, r in zip(times, records):
+                            args.dump_f.write(canon(tag, ts, r) + "\n")
+                        args.dump_f.flush()
                 lines = []
                 for r in records:
                     rid = r.get("id", "-")
@@ -376,6 +400,7 @@ def serve(args):
     ls.listen(16)
     args.out_f = open(args.out, "a") if args.out else None
     args.log_f = open(args.log, "a") if args.log else None
+    args.dump_f = open(args.dump, "a") if args.dump else None
     args.t_release = time.monotonic() + (args.stall_ms / 1000.0 if args.stall_ms else 0)
     if args.no_ack:
         args.t_release = float("inf")
@@ -446,13 +471,27 @@ def check(args):
     return 1 if (missing or bad_dups or unexpected) else 0
 
 
+def filedump(args):
+    """Canonical lines of the records in a file written by the file sink ([tag, time, rec]*)."""
+    with open(args.file, "rb") as f:
+        u = msgpack.Unpacker(f, raw=False, unicode_errors="surrogateescape",
+                             strict_map_key=False, max_buffer_size=BUFFER_MAX)
+        for m in u:
+            tag, records, chunk, mode, times = validate(m, False)
+            for ts, r in zip(times, records):
+                print(canon(tag, ts, r))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", nargs="?", default="serve", choices=["serve", "check"])
+    ap.add_argument("cmd", nargs="?", default="serve", choices=["serve", "check", "filedump"])
+    ap.add_argument("--file")
     ap.add_argument("--unix")
     ap.add_argument("--tcp")
     ap.add_argument("--out")
     ap.add_argument("--log")
+    ap.add_argument("--dump", help="append every record as a canonical JSON line")
     ap.add_argument("--stats")
     ap.add_argument("--ready")
     ap.add_argument("--no-ack", action="store_true")
@@ -471,6 +510,8 @@ def main():
     args = ap.parse_args()
     if args.cmd == "check":
         sys.exit(check(args))
+    if args.cmd == "filedump":
+        sys.exit(filedump(args))
     if not args.unix and not args.tcp:
         ap.error("--unix or --tcp")
     serve(args)

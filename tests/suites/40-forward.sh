@@ -9,6 +9,7 @@
 #   4. loss: the sender SIGKILLed mid-stream and restarted with the same spool
 #   5. backpressure: receiver that stalls or never acks; drop-newest, drop-oldest, block
 #   6. close() with no receiver returns within its timeout
+#   7. the mailtap binary on the corpus: -w FILE and -o forward carry the same records
 # Every step is bounded by `timeout`; everything started is killed and removed on exit.
 set -u
 cd "$(dirname "$0")/../.."
@@ -366,6 +367,32 @@ if [ $rc -eq 3 ] && [ $rc2 -eq 3 ] && [ $ms -lt 6000 ] && [ $ms2 -lt 6000 ] &&
 	ok "close() gave up after ${ms} ms (unix, no listener) and ${ms2} ms (TCP blackhole), 100 unacked counted"
 else
 	fail "bounded close (rc=$rc/$rc2 ms=$ms/$ms2)"
+fi
+
+echo "== 7. mailtap itself: -w FILE and -o forward deliver the same records"
+if [ -x "$BUILD/mailtap" ] && ls ../shared/corpus/*/*.pcap >/dev/null 2>&1; then
+	start_rx mt --unix "$T/mt.sock" --dump "$T/mt.fwd.jsonl" || exit 1
+	npcap=0
+	: >"$T/mt.file.jsonl"
+	for p in ../shared/corpus/*/*.pcap; do
+		timeout 60 "$BUILD/mailtap" -r "$p" -w "$T/mt.file" -o "forward:unix:$T/mt.sock" \
+			--forward-compress >/dev/null 2>>"$T/mt.err" || continue
+		$RX filedump --file "$T/mt.file" >>"$T/mt.file.jsonl"
+		npcap=$((npcap + 1))
+	done
+	stop_rx "$RXPID"
+	sort "$T/mt.file.jsonl" >"$T/a"
+	sort "$T/mt.fwd.jsonl" >"$T/b"
+	nrec=$(wc -l <"$T/a")
+	if [ "$npcap" -gt 0 ] && [ "$nrec" -gt 0 ] && cmp -s "$T/a" "$T/b" &&
+		[ "$(kv violations "$T/mt.stats")" = 0 ]; then
+		ok "mailtap -r on $npcap corpus pcaps: $nrec records, identical (tag, EventTime, record) through -w and -o forward (gzip), 0 violations"
+	else
+		fail "mailtap -w vs -o forward ($npcap pcaps, $nrec file records, $(wc -l <"$T/b") forward records, violations $(kv violations "$T/mt.stats"))"
+		diff "$T/a" "$T/b" | head -n 5
+	fi
+else
+	echo "skip 7: no $BUILD/mailtap or no corpus"
 fi
 
 echo
