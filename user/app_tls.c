@@ -383,16 +383,23 @@ static void cb_certificates(void *u, enum mt_dir d, const struct tls_bytes *cert
 			    uint64_t ts)
 {
 	struct app_tls *a = u;
-	bool client = is_client(a, d);
+	/* Zeek passes the record's is_orig to the files framework, and files.zeek sorts the
+	 * chains by it (client chain = originator's certificates). */
+	bool orig = d == MT_ORIG;
 
 	if (a->done)
 		return;
 	set_session(a, ts);
-	a->si.have_chains = true;
-	for (unsigned i = 0; i < n; i++)
-		one_cert(a, client, i, certs[i], ts);
+	for (unsigned i = 0; i < n; i++) {
+		if (certs[i].len == 0) {
+			weird(a, ts, "zero_length_certificate", NULL);
+			continue;
+		}
+		a->si.have_chains = true;
+		one_cert(a, orig, i, certs[i], ts);
+	}
 	/* cert_chain[0] is the first server certificate file, parsed or not */
-	if (!client)
+	if (!orig)
 		a->have_server_chain = true;
 }
 
