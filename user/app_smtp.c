@@ -21,6 +21,7 @@ struct app_smtp {
 	struct smtp_parser *p;
 	struct mime_msg *mime;
 	struct mt_file *file; /* the current entity's file */
+	struct mt_file *msgfile; /* the whole message (rfc822_msg_file) */
 	bool is_orig;	      /* direction of the message */
 	uint64_t ts;
 	uint32_t weirds[APP_SMTP_WEIRD_SLOTS];
@@ -104,6 +105,21 @@ static void m_begin(void *u, unsigned depth)
 	smtp_parser__entity_begin(a->p);
 }
 
+static void m_begin_msg(void *u, unsigned depth)
+{
+	struct app_smtp *a = u;
+
+	smtp_parser__entity_begin(a->p);
+	if (depth || a->msgfile)
+		return;
+	a->msgfile = files__open(a->s, a->cfg->files, a->ts, "SMTP", a->is_orig,
+				 smtp_parser__mime_depth(a->p));
+	if (!a->msgfile)
+		return;
+	files__set_mime_type(a->msgfile, "message/rfc822");
+	smtp_parser__add_fuid(a->p, files__fuid(a->msgfile));
+}
+
 static void m_header(void *u, unsigned depth, const char *name, size_t nlen, const char *value,
 		     size_t vlen)
 {
@@ -136,6 +152,8 @@ static bool entity_file(struct app_smtp *a)
 	if (fn)
 		files__set_filename(a->file, fn, strlen(fn));
 	smtp_parser__add_fuid(a->p, files__fuid(a->file));
+	if (a->msgfile)
+		files__set_parent(a->file, files__fuid(a->msgfile));
 	return true;
 }
 
@@ -166,6 +184,15 @@ static void m_end(void *u)
 	smtp_parser__entity_end(a->p);
 }
 
+/* The message as sent (Zeek's Rfc822MsgDataIn). */
+static void m_raw(void *u, const uint8_t *buf, size_t len)
+{
+	struct app_smtp *a = u;
+
+	if (a->msgfile && len)
+		files__data(a->msgfile, buf, len, a->ts);
+}
+
 static void m_weird(void *u, const char *name, const char *addl)
 {
 	struct app_smtp *a = u;
@@ -181,6 +208,7 @@ static const struct mime_cb mime_cbs = {
 	.gap = m_gap,
 	.end = m_end,
 	.weird = m_weird,
+	.raw = m_raw,
 };
 
 /* ---- message bodies ---- */
@@ -195,6 +223,10 @@ static void cb_body_begin(void *u, uint64_t ts, bool is_orig, bool bdat)
 	if (a->mime)
 		return;
 	cb.u = a;
+	/* SMTP::enable_rfc822_msg_file_analysis: the message file starts with the message
+	 * (after its top-level entity began: depth counts it). */
+	if (a->cfg->rfc822_msg_file && a->cfg->files && !a->msgfile)
+		cb.begin = m_begin_msg;
 	a->mime = mime_msg__new(&cb, &a->cfg->mime);
 	if (a->mime && bdat)
 		mime_msg__set_framing(a->mime, MIME_FRAMING_BDAT);
@@ -221,6 +253,8 @@ static void cb_body_gap(void *u, uint64_t len, uint64_t ts)
 	a->ts = ts;
 	if (a->mime)
 		mime_msg__gap(a->mime, len);
+	if (a->msgfile)
+		files__gap(a->msgfile, len, ts);
 }
 
 static void cb_body_end(void *u, uint64_t ts)
@@ -228,14 +262,18 @@ static void cb_body_end(void *u, uint64_t ts)
 	struct app_smtp *a = u;
 
 	a->ts = ts;
-	if (!a->mime)
-		return;
-	mime_msg__end(a->mime);
-	mime_msg__free(a->mime);
-	a->mime = NULL;
+	if (a->mime) {
+		mime_msg__end(a->mime);
+		mime_msg__free(a->mime);
+		a->mime = NULL;
+	}
 	if (a->file) { /* an entity the MIME parser did not end */
 		files__close(a->file, ts);
 		a->file = NULL;
+	}
+	if (a->msgfile) {
+		files__close(a->msgfile, ts);
+		a->msgfile = NULL;
 	}
 }
 
@@ -326,6 +364,8 @@ static void app_free(void *pa)
 		mime_msg__free(a->mime);
 	if (a->file)
 		files__close(a->file, a->ts);
+	if (a->msgfile)
+		files__close(a->msgfile, a->ts);
 	smtp_parser__free(a->p);
 	free(a);
 }

@@ -1850,9 +1850,9 @@ void smtp_parser__add_fuid(struct smtp_parser *p, const char *fuid)
 
 static void set_hdr(struct smtp_parser *p, char **dst, const char *v, size_t n)
 {
-	if (n > p->lim->max_header_value) {
+	if (p->lim->max_header_value && n > p->lim->max_header_value) {
 		n = p->lim->max_header_value;
-		weird(p, "log_string_field_truncated", NULL, NULL);
+		weird(p, "smtp_header_value_truncated", NULL, "SMTP");
 	}
 	set_str(dst, v, n);
 }
@@ -2048,7 +2048,7 @@ void smtp_cfg__default(struct smtp_cfg *c)
 	c->lim.max_invalid_tx = 25;
 	c->lim.max_pending_cmds = 1000;
 	c->lim.bdat_max_line = 4096;
-	c->lim.max_header_value = 4096;
+	c->lim.max_header_value = 65536;
 	c->lim.max_fuids = 1000;
 	c->lim.max_extensions = 64;
 	c->lim.events_data_max = 1024;

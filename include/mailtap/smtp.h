@@ -39,7 +39,7 @@ struct smtp_limits {
 	uint32_t max_pending_cmds;     /* pipelined commands awaiting a reply (1000, Zeek's constant) */
 	uint32_t bdat_max_line;	       /* BDAT line length before smtp_bdat_line_too_long (4096)
 					* [SMTP::bdat_max_line_length] */
-	uint32_t max_header_value;     /* bytes kept of a header value in the record (4096) */
+	uint32_t max_header_value;     /* bytes kept of a header value in the record (65536) */
 	uint32_t max_fuids;	       /* fuids per record (1000) */
 	uint32_t max_extensions;       /* EHLO keywords kept for server_extensions (64) */
 	uint32_t events_data_max;      /* bytes of a DATA line in an smtp_data event (1024) */
@@ -52,6 +52,9 @@ struct smtp_cfg {
 	bool events;			  /* produce the smtp_events stream (false) */
 	bool events_show_auth;		  /* smtp_events: show AUTH arguments/answers (false:
 					   * replaced by "***", credentials never leave) */
+	bool rfc822_msg_file;		  /* the whole message as a message/rfc822 file, parent
+					   * of its entities' files (false)
+					   * [SMTP::enable_rfc822_msg_file_analysis] */
 	struct mime_limits mime;	  /* the MIME parser's limits */
 	const struct files_cfg *files;	  /* NULL: no file analysis (fuids stay empty) */
 };
