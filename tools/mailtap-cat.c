@@ -4,6 +4,7 @@
  * columns like zeek-cut. A corrupt or truncated input is reported with its byte offset and a
  * non-zero exit, after everything before it was printed. */
 #include <errno.h>
+#include <math.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,8 +66,17 @@ static void json_str(FILE *o, const char *s, size_t n)
 static void print_double(FILE *o, double d)
 {
 	char buf[64];
-	int n = snprintf(buf, sizeof(buf), "%.6f", d);
+	int n;
 
+	if (!isfinite(d)) {
+		fputs("null", o); /* JSON has no NaN or infinity */
+		return;
+	}
+	n = snprintf(buf, sizeof(buf), "%.6f", d);
+	if (n < 0 || (size_t)n >= sizeof(buf)) {
+		fprintf(o, "%.17g", d); /* too large for fixed notation */
+		return;
+	}
 	while (n > 2 && buf[n - 1] == '0' && buf[n - 2] != '.')
 		buf[--n] = '\0';
 	fputs(buf, o);
@@ -191,85 +201,185 @@ static const msgpack_object *check_entry(const msgpack_object *e, const char **w
 		*why = "record is not a map";
 		return NULL;
 	}
+	if (tag->via.str.size == 0) {
+		*why = "tag is empty";
+		return NULL;
+	}
 	dot = memrchr(tag->via.str.ptr, '.', tag->via.str.size);
 	*stream = dot ? dot + 1 : tag->via.str.ptr;
 	*stream_len = tag->via.str.size - (size_t)(*stream - tag->via.str.ptr);
 	return rec;
 }
 
+#define MAX_ENTRY (64u << 20) /* largest entry accepted */
+#define MAX_DEPTH 64
+
+/* The extent of the msgpack object at p without allocating (msgpack-c preallocates containers
+ * by their declared length, so a hostile header could claim gigabytes). Returns 1 and *used
+ * when complete, 0 when more bytes are needed, -1 when invalid. */
+static int mp_extent(const uint8_t *p, size_t len, size_t *used)
+{
+	uint64_t left[MAX_DEPTH + 1];
+	int depth = 0;
+	size_t off = 0;
+
+	left[0] = 1;
+	while (depth >= 0) {
+		uint8_t c;
+		uint64_t n = 0, body = 0, kids = 0;
+		size_t hl = 1;
+
+		if (left[depth] == 0) {
+			depth--;
+			continue;
+		}
+		left[depth]--;
+		if (off >= len)
+			return 0;
+		c = p[off];
+		if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
+			/* fixint, nil, bool */
+		} else if (c >= 0x80 && c <= 0x8f) {
+			kids = 2ULL * (c & 0x0f);
+		} else if (c >= 0x90 && c <= 0x9f) {
+			kids = c & 0x0f;
+		} else if (c >= 0xa0 && c <= 0xbf) {
+			body = c & 0x1f;
+		} else {
+			static const uint8_t fixed[] = {
+				[0xca] = 4, [0xcb] = 8, [0xcc] = 1, [0xcd] = 2, [0xce] = 4, [0xcf] = 8,
+				[0xd0] = 1, [0xd1] = 2, [0xd2] = 4, [0xd3] = 8, [0xd4] = 2, [0xd5] = 3,
+				[0xd6] = 5, [0xd7] = 9, [0xd8] = 17,
+			};
+			int lenbytes = 0;
+
+			if (c == 0xc1)
+				return -1;
+			if (c >= 0xca && c <= 0xd8) {
+				body = fixed[c];
+			} else {
+				switch (c) {
+				case 0xc4: case 0xd9: lenbytes = 1; break;
+				case 0xc5: case 0xda: case 0xdc: case 0xde: lenbytes = 2; break;
+				case 0xc6: case 0xdb: case 0xdd: case 0xdf: lenbytes = 4; break;
+				case 0xc7: lenbytes = 1; break; /* ext 8 */
+				case 0xc8: lenbytes = 2; break; /* ext 16 */
+				case 0xc9: lenbytes = 4; break; /* ext 32 */
+				default: return -1;
+				}
+				if (off + 1 + (size_t)lenbytes > len)
+					return 0;
+				for (int i = 0; i < lenbytes; i++)
+					n = n << 8 | p[off + 1 + (size_t)i];
+				hl += (size_t)lenbytes;
+				if (c == 0xdc || c == 0xdd)
+					kids = n;
+				else if (c == 0xde || c == 0xdf)
+					kids = 2 * n;
+				else if (c >= 0xc7 && c <= 0xc9)
+					body = n + 1; /* type byte */
+				else
+					body = n;
+			}
+		}
+		if (body > MAX_ENTRY || kids > MAX_ENTRY)
+			return -1;
+		off += hl + (size_t)body;
+		if (off > MAX_ENTRY)
+			return -1;
+		if (kids) {
+			if (depth == MAX_DEPTH)
+				return -1;
+			left[++depth] = kids;
+		}
+	}
+	if (off > len)
+		return 0;
+	*used = off;
+	return 1;
+}
+
+static void print_entry(const msgpack_object *e, const msgpack_object *rec, const char *stream,
+			size_t sl, const struct cat_opts *co)
+{
+	if (co->stream && (strlen(co->stream) != sl || memcmp(co->stream, stream, sl)))
+		return;
+	if (co->n_cols) {
+		for (int i = 0; i < co->n_cols; i++) {
+			const msgpack_object *v = map_get(rec, co->cols[i]);
+
+			if (i)
+				putchar('\t');
+			if (v)
+				tsv_value(stdout, v);
+			else
+				putchar('-');
+		}
+		putchar('\n');
+		return;
+	}
+	fputs("{\"_path\":", stdout);
+	json_str(stdout, stream, sl);
+	if (co->with_tag) {
+		fputs(",\"_tag\":", stdout);
+		json_value(stdout, &e->via.array.ptr[0]);
+	}
+	for (uint32_t i = 0; i < rec->via.map.size; i++) {
+		putchar(',');
+		json_value(stdout, &rec->via.map.ptr[i].key);
+		putchar(':');
+		json_value(stdout, &rec->via.map.ptr[i].val);
+	}
+	fputs("}\n", stdout);
+}
+
 static int cat(FILE *in, const char *name, const struct cat_opts *co)
 {
-	msgpack_unpacker up;
+	size_t cap = 1 << 16, len = 0, pos = 0, consumed = 0;
+	uint8_t *buf = malloc(cap);
 	msgpack_unpacked res;
-	size_t consumed = 0; /* bytes of input taken by complete objects */
 	int rc = 0, eof = 0;
 
-	if (!msgpack_unpacker_init(&up, 1 << 16))
+	if (!buf)
 		return 2;
 	msgpack_unpacked_init(&res);
 	while (!rc) {
-		msgpack_unpack_return r;
-		size_t off;
+		size_t used = 0, off = 0;
+		int r = mp_extent(buf + pos, len - pos, &used);
 
-		r = msgpack_unpacker_next_with_size(&up, &res, &off);
-		if (r == MSGPACK_UNPACK_SUCCESS) {
-			const char *why = NULL, *stream;
-			size_t sl;
-			const msgpack_object *rec = check_entry(&res.data, &why, &stream, &sl);
+		if (r < 0) {
+			fprintf(stderr, "mailtap-cat: %s: corrupt msgpack at byte offset %zu\n", name,
+				consumed);
+			rc = 1;
+			break;
+		}
+		if (r == 1) {
+			const char *why = NULL, *stream = NULL;
+			size_t sl = 0;
+			const msgpack_object *rec;
 
+			if (msgpack_unpack_next(&res, (const char *)buf + pos, used, &off) !=
+			    MSGPACK_UNPACK_SUCCESS) {
+				fprintf(stderr, "mailtap-cat: %s: corrupt msgpack at byte offset %zu\n",
+					name, consumed);
+				rc = 1;
+				break;
+			}
+			rec = check_entry(&res.data, &why, &stream, &sl);
 			if (!rec) {
 				fprintf(stderr, "mailtap-cat: %s: invalid entry at byte offset %zu: %s\n",
 					name, consumed, why);
 				rc = 1;
 				break;
 			}
-			consumed += off;
-			if (co->stream && (strlen(co->stream) != sl || memcmp(co->stream, stream, sl)))
-				continue;
-			if (co->n_cols) {
-				for (int i = 0; i < co->n_cols; i++) {
-					const msgpack_object *v = map_get(rec, co->cols[i]);
-
-					if (i)
-						putchar('\t');
-					if (v)
-						tsv_value(stdout, v);
-					else
-						putchar('-');
-				}
-				putchar('\n');
-				continue;
-			}
-			fputs("{\"_path\":", stdout);
-			json_str(stdout, stream, sl);
-			if (co->with_tag) {
-				fputs(",\"_tag\":", stdout);
-				json_value(stdout, &res.data.via.array.ptr[0]);
-			}
-			for (uint32_t i = 0; i < rec->via.map.size; i++) {
-				putchar(',');
-				json_value(stdout, &rec->via.map.ptr[i].key);
-				putchar(':');
-				json_value(stdout, &rec->via.map.ptr[i].val);
-			}
-			fputs("}\n", stdout);
+			print_entry(&res.data, rec, stream, sl, co);
+			pos += used;
+			consumed += used;
 			continue;
 		}
-		if (r == MSGPACK_UNPACK_PARSE_ERROR) {
-			fprintf(stderr, "mailtap-cat: %s: corrupt msgpack at byte offset %zu\n", name,
-				consumed);
-			rc = 1;
-			break;
-		}
-		if (r == MSGPACK_UNPACK_NOMEM_ERROR) {
-			fprintf(stderr, "mailtap-cat: %s: out of memory at byte offset %zu\n", name,
-				consumed);
-			rc = 2;
-			break;
-		}
-		/* CONTINUE: need more bytes */
+		/* need more bytes */
 		if (eof) {
-			if (up.used > up.off) {
+			if (len > pos) {
 				fprintf(stderr,
 					"mailtap-cat: %s: truncated input: incomplete entry at byte "
 					"offset %zu\n", name, consumed);
@@ -277,14 +387,30 @@ static int cat(FILE *in, const char *name, const struct cat_opts *co)
 			}
 			break;
 		}
-		if (msgpack_unpacker_buffer_capacity(&up) < 65536 &&
-		    !msgpack_unpacker_reserve_buffer(&up, 65536)) {
-			rc = 2;
-			break;
+		if (pos) {
+			memmove(buf, buf + pos, len - pos);
+			len -= pos;
+			pos = 0;
+		}
+		if (len == cap) {
+			uint8_t *nb;
+
+			if (cap >= MAX_ENTRY) {
+				fprintf(stderr, "mailtap-cat: %s: entry at byte offset %zu is larger "
+						"than %u bytes\n", name, consumed, MAX_ENTRY);
+				rc = 1;
+				break;
+			}
+			nb = realloc(buf, cap * 2);
+			if (!nb) {
+				rc = 2;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
 		}
 		{
-			size_t n = fread(msgpack_unpacker_buffer(&up), 1,
-					 msgpack_unpacker_buffer_capacity(&up), in);
+			size_t n = fread(buf + len, 1, cap - len, in);
 
 			if (n == 0) {
 				if (ferror(in)) {
@@ -295,11 +421,11 @@ static int cat(FILE *in, const char *name, const struct cat_opts *co)
 				}
 				eof = 1;
 			}
-			msgpack_unpacker_buffer_consumed(&up, n);
+			len += n;
 		}
 	}
 	msgpack_unpacked_destroy(&res);
-	msgpack_unpacker_destroy(&up);
+	free(buf);
 	fflush(stdout);
 	return rc;
 }

@@ -408,6 +408,12 @@ static void r_data(void *u, enum mt_dir d, const uint8_t *buf, size_t len, uint6
 	app_feed(a, d, buf, len, ts);
 }
 
+static bool ep_clean(const struct tcp_ep *e)
+{
+	return e->state == TCP_ESTABLISHED ||
+	       (e->state == TCP_CLOSED && e->prev_state == TCP_ESTABLISHED);
+}
+
 static void r_gap(void *u, enum mt_dir d, uint64_t len, enum reasm_gap_why why, uint64_t ts)
 {
 	struct flow_app *a = u;
@@ -415,9 +421,7 @@ static void r_gap(void *u, enum mt_dir d, uint64_t len, enum reasm_gap_why why, 
 	const struct tcp_ep *o = &f->ep[MT_ORIG], *r = &f->ep[MT_RESP];
 
 	/* Zeek's content_gap: only while both endpoints are established or closing cleanly */
-	if (why == REASM_GAP_ACKED &&
-	    (o->state == TCP_ESTABLISHED || o->state == TCP_CLOSED) &&
-	    (r->state == TCP_ESTABLISHED || r->state == TCP_CLOSED))
+	if (why == REASM_GAP_ACKED && ep_clean(o) && ep_clean(r))
 		flow__gap(f, d == MT_ORIG, len);
 	if (a->state == APP_ACTIVE) {
 		a->tail_len[d] = 0; /* a partial unit before a hole is useless */

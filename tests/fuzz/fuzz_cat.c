@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* libFuzzer target for mailtap-cat's msgpack reader (JSON and column output), on arbitrary
+ * bytes: it must report corrupt or truncated input, never crash or hang. */
+#include <stdint.h>
+#include <stdio.h>
+#define main mailtap_cat_main
+#include "../../tools/mailtap-cat.c"
+#undef main
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static FILE *devnull;
+	struct cat_opts co = { 0 };
+	FILE *in = fmemopen((void *)data, size, "rb");
+
+	if (!devnull) {
+		devnull = fopen("/dev/null", "w");
+		stdout = devnull;
+		stderr = devnull;
+	}
+	if (!in)
+		return 0;
+	if (size && data[0] & 1) {
+		co.cols[0] = "uid";
+		co.cols[1] = "id.orig_h";
+		co.n_cols = 2;
+	}
+	cat(in, "fuzz", &co);
+	fclose(in);
+	return 0;
+}

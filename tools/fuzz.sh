@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# make fuzz: builds every tests/fuzz/fuzz_*.c with libFuzzer + ASan + UBSan, replays the
+# regression inputs in tests/fuzz/regress/<target>/ (crashers found earlier), then fuzzes each
+# target for FUZZ_SECONDS (default 60) from its seeds: tests/fuzz/corpus/<target>/ and, for
+# fuzz_pipeline, the corpus' captures. New crashers land in build-fuzz/crashes/<target>/.
+#   FUZZ_SECONDS=N  FUZZ_TARGETS="fuzz_smtp fuzz_tls"  FUZZ_JOBS=1
+set -u
+cd "$(dirname "$0")/.."
+OUT=build-fuzz
+SECS=${FUZZ_SECONDS:-60}
+mkdir -p "$OUT"
+LIBS="$(pkg-config --libs libpcap msgpack libcrypto zlib libxdp libbpf 2>/dev/null) -lelf -lpthread"
+CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=gnu11 -D_GNU_SOURCE -Iinclude -Ibuild -Itests/fuzz -w"
+SRCS=$(ls user/*.c | grep -v '^user/main.c$')
+export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
+export UBSAN_OPTIONS=print_stacktrace=1
+make --no-print-directory -s build/mailtap >/dev/null 2>&1 || true # skeleton header
+cc -O2 -o "$OUT/pcap2fuzz" tools/pcap2fuzz.c -lpcap || exit 1
+
+targets=${FUZZ_TARGETS:-$(ls tests/fuzz/fuzz_*.c | xargs -n1 basename | sed 's/\.c$//')}
+fails=0
+summary=()
+for t in $targets; do
+	extra=""
+	case $t in fuzz_pipeline) extra=tests/fuzz/fuzz_parsers.c ;; esac
+	if ! clang $CFLAGS "tests/fuzz/$t.c" $extra $SRCS $LIBS -o "$OUT/$t" 2>"$OUT/$t.build.log"; then
+		echo "fuzz: $t does not build:"
+		tail -20 "$OUT/$t.build.log"
+		fails=$((fails + 1))
+		continue
+	fi
+	if [ -d "tests/fuzz/regress/$t" ] && [ -n "$(ls -A "tests/fuzz/regress/$t")" ]; then
+		if ! "$OUT/$t" -runs=0 "tests/fuzz/regress/$t"/* >"$OUT/$t.regress.log" 2>&1; then
+			echo "fuzz: $t fails on a regression input:"
+			tail -30 "$OUT/$t.regress.log"
+			fails=$((fails + 1))
+			continue
+		fi
+	fi
+	corpus="$OUT/corpus/$t"
+	mkdir -p "$corpus" "$OUT/crashes/$t"
+	[ -d "tests/fuzz/corpus/$t" ] && cp -n tests/fuzz/corpus/$t/* "$corpus/" 2>/dev/null
+	if [ "$t" = fuzz_pipeline ] && [ -d ../shared/corpus ]; then
+		i=0
+		while IFS= read -r p; do
+			i=$((i + 1))
+			[ -s "$corpus/pcap-$i" ] || "$OUT/pcap2fuzz" "$p" "$corpus/pcap-$i" 2>/dev/null
+		done < <(find ../shared/corpus -name '*.pcap' -size -200k | sort)
+	fi
+	"$OUT/$t" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+		-artifact_prefix="$OUT/crashes/$t/" -print_final_stats=1 "$corpus" \
+		>"$OUT/$t.log" 2>&1
+	rc=$?
+	execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$OUT/$t.log" | grep -o '[0-9]*$')
+	cov=$(grep -o 'cov: [0-9]*' "$OUT/$t.log" | tail -1 | grep -o '[0-9]*')
+	summary+=("$(printf '%-20s %10s execs  cov %6s  exit %d' "$t" "${execs:-?}" "${cov:-?}" $rc)")
+	if [ $rc -ne 0 ]; then
+		echo "fuzz: $t found a problem (exit $rc):"
+		grep -E "ERROR|SUMMARY|runtime error|Test unit written" "$OUT/$t.log" | head -10
+		fails=$((fails + 1))
+	fi
+done
+echo "fuzz summary (${SECS}s per target):"
+printf '  %s\n' "${summary[@]}"
+[ $fails -eq 0 ]
