@@ -31,8 +31,8 @@ struct app_tls {
 	bool have_session; /* c$ssl exists */
 	bool logged;
 	bool confirmed;
-	bool done;	/* analysis stopped (established or violation) */
-	bool failed;	/* violation: feed() returns -EPROTO */
+	bool done;   /* analysis stopped (established or violation) */
+	bool failed; /* violation: feed() returns -EPROTO */
 	bool seen_client_hello;
 	enum mt_dir client_dir;
 	/* resumption detection (main.zeek) */
@@ -110,7 +110,8 @@ static void set_version(struct app_tls *a, uint16_t v)
 
 	a->version_num = v;
 	a->have_version = true;
-	snprintf(a->si.version, sizeof(a->si.version), "%s", tls__version_name(v, buf, sizeof(buf)));
+	snprintf(a->si.version, sizeof(a->si.version), "%s",
+		 tls__version_name(v, buf, sizeof(buf)));
 }
 
 static void set_curve(struct app_tls *a, uint16_t c)
@@ -153,8 +154,8 @@ static void log_ssl(struct app_tls *a)
 	a->logged = true;
 	si->sni_matches_cert = -1;
 	if (a->have_host && si->server_name)
-		si->sni_matches_cert = x509__hostname_matches(&a->host, si->server_name,
-							      strlen(si->server_name));
+		si->sni_matches_cert =
+		    x509__hostname_matches(&a->host, si->server_name, strlen(si->server_name));
 	rec_ssl__write(a->s->rec, a->s->uid, a->s->id, si);
 }
 
@@ -249,12 +250,13 @@ static void cb_server_hello(void *u, enum mt_dir d, const struct tls_server_hell
 	/* ssl_server_hello */
 	if (!a->have_version)
 		set_version(a, h->version);
-	snprintf(si->cipher, sizeof(si->cipher), "%s", tls__cipher_name(h->cipher, buf, sizeof(buf)));
+	snprintf(si->cipher, sizeof(si->cipher), "%s",
+		 tls__cipher_name(h->cipher, buf, sizeof(buf)));
 	if (h->is_hrr)
 		a->hrr_seen = true;
 	hexstr(h->session_id, sid, sizeof(sid));
-	if (a->session_id[0] && strcmp(a->session_id, sid) == 0 &&
-	    a->version_num / 0xFF != 0x7F && a->version_num != 0x0304)
+	if (a->session_id[0] && strcmp(a->session_id, sid) == 0 && a->version_num / 0xFF != 0x7F &&
+	    a->version_num != 0x0304)
 		si->resumed = true;
 	if (h->v2)
 		add_history(a, false, 's', ts);
@@ -268,32 +270,52 @@ static void cb_server_hello(void *u, enum mt_dir d, const struct tls_server_hell
 static char history_letter(struct app_tls *a, uint8_t t)
 {
 	switch (t) {
-	case 0: return 'h';
-	case 1: return 'c';
+	case 0:
+		return 'h';
+	case 1:
+		return 'c';
 	case 2:
 		if (a->hrr_seen) {
 			a->hrr_seen = false;
 			return 'j';
 		}
 		return 's';
-	case 3: return 'v';
-	case 4: return 't';
-	case 5: return 'e';
-	case 6: return 'j';
-	case 8: return 'o';
-	case 11: return 'x';
-	case 12: return 'k';
-	case 13: return 'r';
-	case 14: return 'n';
-	case 15: return 'y';
-	case 16: return 'g';
-	case 20: return 'f';
-	case 21: return 'w';
-	case 22: return 'u';
-	case 23: return 'a';
-	case 24: return 'p';
-	case 254: return 'm';
-	default: return 'z';
+	case 3:
+		return 'v';
+	case 4:
+		return 't';
+	case 5:
+		return 'e';
+	case 6:
+		return 'j';
+	case 8:
+		return 'o';
+	case 11:
+		return 'x';
+	case 12:
+		return 'k';
+	case 13:
+		return 'r';
+	case 14:
+		return 'n';
+	case 15:
+		return 'y';
+	case 16:
+		return 'g';
+	case 20:
+		return 'f';
+	case 21:
+		return 'w';
+	case 22:
+		return 'u';
+	case 23:
+		return 'a';
+	case 24:
+		return 'p';
+	case 254:
+		return 'm';
+	default:
+		return 'z';
 	}
 }
 
@@ -492,18 +514,18 @@ static void *app_new(struct mt_session *s, const void *cfgp)
 	const struct tls_cfg *cfg = cfgp;
 	struct app_tls *a;
 	struct tls_cb cb = {
-		.record = cb_record,
-		.client_hello = cb_client_hello,
-		.server_hello = cb_server_hello,
-		.handshake = cb_handshake,
-		.certificates = cb_certificates,
-		.server_curve = cb_server_curve,
-		.alert = cb_alert,
-		.ccs = cb_ccs,
-		.heartbeat = cb_heartbeat,
-		.established = cb_established,
-		.weird = cb_weird,
-		.violation = cb_violation,
+	    .record = cb_record,
+	    .client_hello = cb_client_hello,
+	    .server_hello = cb_server_hello,
+	    .handshake = cb_handshake,
+	    .certificates = cb_certificates,
+	    .server_curve = cb_server_curve,
+	    .alert = cb_alert,
+	    .ccs = cb_ccs,
+	    .heartbeat = cb_heartbeat,
+	    .established = cb_established,
+	    .weird = cb_weird,
+	    .violation = cb_violation,
 	};
 
 	if (!cfg) {
@@ -601,12 +623,12 @@ static void app_free(void *p)
 }
 
 const struct app_parser_ops app_tls_ops = {
-	.name = "ssl",
-	.max_unit = TLS_MAX_UNIT,
-	.new = app_new,
-	.feed = app_feed,
-	.gap = app_gap,
-	.eof = app_eof,
-	.end = app_end,
-	.free = app_free,
+    .name = "ssl",
+    .max_unit = TLS_MAX_UNIT,
+    .new = app_new,
+    .feed = app_feed,
+    .gap = app_gap,
+    .eof = app_eof,
+    .end = app_end,
+    .free = app_free,
 };

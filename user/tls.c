@@ -39,18 +39,18 @@
 #define MAX_RECORD_BODY 65535u
 
 static const uint8_t hrr_random[32] = {
-	0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
-	0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
+    0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+    0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
 };
 
 struct tls_dir {
 	uint8_t hdr[5];
 	uint8_t hdr_len;
-	bool in_body;	   /* header complete, body bytes pending */
-	bool v2;	   /* current record is SSLv2 framed */
-	bool cipher_rec;   /* current record is ciphertext */
-	bool encrypted;	   /* direction switched to ciphertext */
-	int type;	   /* content type (SSLv2: 300 + head2) */
+	bool in_body;	 /* header complete, body bytes pending */
+	bool v2;	 /* current record is SSLv2 framed */
+	bool cipher_rec; /* current record is ciphertext */
+	bool encrypted;	 /* direction switched to ciphertext */
+	int type;	 /* content type (SSLv2: 300 + head2) */
 	uint16_t raw_version;
 	uint32_t rec_len;
 	uint32_t left;
@@ -62,8 +62,8 @@ struct tls_dir {
 	/* handshake byte stream (and SSLv2 record bodies) */
 	uint8_t *hs;
 	size_t hs_len, hs_cap;
-	uint64_t skip_left;	/* bytes of an oversized handshake message still to drop */
-	bool skip_done;		/* an oversized message ended in the current record */
+	uint64_t skip_left; /* bytes of an oversized handshake message still to drop */
+	bool skip_done;	    /* an oversized message ended in the current record */
 	uint8_t skip_type;
 	uint32_t skip_msg_len;
 };
@@ -103,19 +103,19 @@ struct name16 {
 };
 
 static const struct name16 version_names[] = {
-#define TLS_VERSION(v, n) { v, n },
+#define TLS_VERSION(v, n) {v, n},
 #include "tls_names.def"
 };
 static const struct name16 cipher_names[] = {
-#define TLS_CIPHER(v, n) { v, n },
+#define TLS_CIPHER(v, n) {v, n},
 #include "tls_names.def"
 };
 static const struct name16 curve_names[] = {
-#define TLS_CURVE(v, n) { v, n },
+#define TLS_CURVE(v, n) {v, n},
 #include "tls_names.def"
 };
 static const struct name16 alert_names[] = {
-#define TLS_ALERT(v, n) { v, n },
+#define TLS_ALERT(v, n) {v, n},
 #include "tls_names.def"
 };
 
@@ -303,15 +303,15 @@ static uint32_t rd_u24(struct rd *r)
 {
 	if (!rd_need(r, 3))
 		return 0;
-	uint32_t v = (uint32_t)r->p[r->off] << 16 | (uint32_t)r->p[r->off + 1] << 8 |
-		     r->p[r->off + 2];
+	uint32_t v =
+	    (uint32_t)r->p[r->off] << 16 | (uint32_t)r->p[r->off + 1] << 8 | r->p[r->off + 2];
 	r->off += 3;
 	return v;
 }
 
 static struct tls_bytes rd_bytes(struct rd *r, size_t n)
 {
-	struct tls_bytes b = { NULL, 0 };
+	struct tls_bytes b = {NULL, 0};
 
 	if (!rd_need(r, n))
 		return b;
@@ -323,7 +323,7 @@ static struct tls_bytes rd_bytes(struct rd *r, size_t n)
 
 static struct rd rd_sub(struct tls_bytes b)
 {
-	struct rd r = { b.p, b.len, 0, b.p == NULL && b.len != 0 };
+	struct rd r = {b.p, b.len, 0, b.p == NULL && b.len != 0};
 
 	return r;
 }
@@ -331,12 +331,12 @@ static struct rd rd_sub(struct tls_bytes b)
 /* ---------------------------------------------------------------- hellos */
 
 /* Appends v to a list capped at max_list; flags truncation. */
-#define LIST_ADD(p, arr, n, v, trunc)                                                             \
-	do {                                                                                      \
-		if ((n) < (p)->lim.max_list)                                                      \
-			(arr)[(n)++] = (v);                                                       \
-		else                                                                              \
-			(trunc) = true;                                                           \
+#define LIST_ADD(p, arr, n, v, trunc)                                                              \
+	do {                                                                                       \
+		if ((n) < (p)->lim.max_list)                                                       \
+			(arr)[(n)++] = (v);                                                        \
+		else                                                                               \
+			(trunc) = true;                                                            \
 	} while (0)
 
 static void client_ext(struct tls_parser *p, struct tls_client_hello *h, uint16_t type,
@@ -393,7 +393,8 @@ static void client_ext(struct tls_parser *p, struct tls_client_hello *h, uint16_
 		struct rd lr = rd_sub(rd_bytes(&r, l));
 
 		while (!lr.bad && lr.len - lr.off >= 2)
-			LIST_ADD(p, p->sig_algs, h->n_sig_algs, (uint16_t)rd_u16(&lr), h->truncated);
+			LIST_ADD(p, p->sig_algs, h->n_sig_algs, (uint16_t)rd_u16(&lr),
+				 h->truncated);
 		break;
 	}
 	case 16: { /* ALPN */
@@ -422,7 +423,8 @@ static void client_ext(struct tls_parser *p, struct tls_client_hello *h, uint16_
 		struct rd lr = rd_sub(rd_bytes(&r, l));
 
 		while (!lr.bad && lr.len - lr.off >= 2)
-			LIST_ADD(p, p->versions, h->n_versions, (uint16_t)rd_u16(&lr), h->truncated);
+			LIST_ADD(p, p->versions, h->n_versions, (uint16_t)rd_u16(&lr),
+				 h->truncated);
 		break;
 	}
 	case 51: { /* key_share (client: list of entries) */
@@ -451,7 +453,7 @@ static int parse_extensions(struct tls_parser *p, struct rd *r, bool client, voi
 	struct tls_server_hello *sh = client ? NULL : hello;
 	uint16_t *exts = p->exts;
 	unsigned *n = client ? &ch->n_exts : &sh->n_exts;
-	bool *trunc = client ? &ch->truncated : &(bool){ false };
+	bool *trunc = client ? &ch->truncated : &(bool){false};
 
 	if (r->off >= r->len)
 		return 0;
@@ -644,9 +646,28 @@ static bool cipher_is_ecdh_named(uint32_t c)
 static bool known_hs_type(uint8_t t)
 {
 	switch (t) {
-	case 0: case 1: case 2: case 3: case 4: case 5: case 6: case 8:
-	case 11: case 12: case 13: case 14: case 15: case 16:
-	case 20: case 21: case 22: case 23: case 24: case 25: case 26: case 254:
+	case 0:
+	case 1:
+	case 2:
+	case 3:
+	case 4:
+	case 5:
+	case 6:
+	case 8:
+	case 11:
+	case 12:
+	case 13:
+	case 14:
+	case 15:
+	case 16:
+	case 20:
+	case 21:
+	case 22:
+	case 23:
+	case 24:
+	case 25:
+	case 26:
+	case 254:
 		return true;
 	default:
 		return false;
@@ -657,7 +678,7 @@ static bool known_hs_type(uint8_t t)
 static void handshake_msg(struct tls_parser *p, enum mt_dir d, uint8_t type, const uint8_t *body,
 			  uint32_t len, uint16_t rec_version, uint64_t ts)
 {
-	struct rd r = { body, len, 0, false };
+	struct rd r = {body, len, 0, false};
 	int err = 0;
 
 	p->st.handshake_msgs++;
@@ -690,8 +711,9 @@ static void handshake_msg(struct tls_parser *p, enum mt_dir d, uint8_t type, con
 	if (err < 0) {
 		char buf[80];
 
-		snprintf(buf, sizeof(buf), "Binpac exception: malformed handshake message %u from %s",
-			 type, orig_label(d));
+		snprintf(buf, sizeof(buf),
+			 "Binpac exception: malformed handshake message %u from %s", type,
+			 orig_label(d));
 		violation(p, d, buf, ts);
 	}
 	if (p->failed)
@@ -785,7 +807,7 @@ static void hs_process(struct tls_parser *p, enum mt_dir d, uint64_t ts)
 static void v2_record(struct tls_parser *p, enum mt_dir d, uint64_t ts)
 {
 	struct tls_dir *s = &p->dir[d];
-	struct rd r = { s->hs, s->hs_len, 0, false };
+	struct rd r = {s->hs, s->hs_len, 0, false};
 
 	if (s->type == V2_CLIENT_HELLO) {
 		struct tls_client_hello h;
@@ -826,8 +848,8 @@ static void v2_record(struct tls_parser *p, enum mt_dir d, uint64_t ts)
 		if (h.version != SSLV20) {
 			char buf[64];
 
-			snprintf(buf, sizeof(buf), "Invalid version in SSL server hello. Version: %u",
-				 h.version);
+			snprintf(buf, sizeof(buf),
+				 "Invalid version in SSL server hello. Version: %u", h.version);
 			violation(p, d, buf, ts);
 			return;
 		}
@@ -875,9 +897,10 @@ static int start_record(struct tls_parser *p, enum mt_dir d, uint64_t ts)
 
 	if (p->record_layer_version && p->record_layer_version != SSLV20) {
 		if (version < SSLV30 || version > TLSV12) {
-			snprintf(buf, sizeof(buf),
-				 "Invalid version late in TLS connection. Packet reported version: %u",
-				 version);
+			snprintf(
+			    buf, sizeof(buf),
+			    "Invalid version late in TLS connection. Packet reported version: %u",
+			    version);
 			violation(p, d, buf, ts);
 			return -EPROTO;
 		}
@@ -897,9 +920,10 @@ static int start_record(struct tls_parser *p, enum mt_dir d, uint64_t ts)
 		} else if (h[2] == 0x04 && h[4] < 2 && d == MT_RESP) {
 			p->record_layer_version = SSLV20;
 		} else {
-			snprintf(buf, sizeof(buf),
-				 "Invalid headers in SSL connection. Head1: %u, head2: %u, head3: %u",
-				 h[1], h[2], h[3]);
+			snprintf(
+			    buf, sizeof(buf),
+			    "Invalid headers in SSL connection. Head1: %u, head2: %u, head3: %u",
+			    h[1], h[2], h[3]);
 			violation(p, d, buf, ts);
 			return -EPROTO;
 		}
@@ -1245,7 +1269,7 @@ static void sb_list16(struct sb *s, const uint16_t *v, unsigned n, bool skip_gre
 int tls__ja3(const struct tls_client_hello *h, char out[33])
 {
 	char buf[8192];
-	struct sb s = { buf, sizeof(buf), 0, false };
+	struct sb s = {buf, sizeof(buf), 0, false};
 	bool first = true;
 
 	out[0] = 0;
@@ -1274,7 +1298,7 @@ int tls__ja3(const struct tls_client_hello *h, char out[33])
 int tls__ja3s(const struct tls_server_hello *h, char out[33])
 {
 	char buf[4096];
-	struct sb s = { buf, sizeof(buf), 0, false };
+	struct sb s = {buf, sizeof(buf), 0, false};
 
 	out[0] = 0;
 	if (!h || h->v2)
@@ -1356,7 +1380,7 @@ int tls__ja4(const struct tls_client_hello *h, char out[37])
 	uint16_t cs[512], ex[512];
 	unsigned nc = 0, ne = 0, ne_all = 0;
 	char buf[8192], alpn[3], hc[13], he[13];
-	struct sb s = { buf, sizeof(buf), 0, false };
+	struct sb s = {buf, sizeof(buf), 0, false};
 	uint16_t ver;
 
 	out[0] = 0;
@@ -1410,7 +1434,7 @@ int tls__ja4(const struct tls_client_hello *h, char out[37])
 int tls__ja4s(const struct tls_server_hello *h, char out[26])
 {
 	char buf[4096], alpn[3], he[13];
-	struct sb s = { buf, sizeof(buf), 0, false };
+	struct sb s = {buf, sizeof(buf), 0, false};
 	uint16_t ver;
 
 	out[0] = 0;
@@ -1422,7 +1446,7 @@ int tls__ja4s(const struct tls_server_hello *h, char out[26])
 	if (s.bad)
 		return -EINVAL;
 	trunc_sha256(buf, s.len, he);
-	ja4_alpn(h->has_alpn ? h->alpn : (struct tls_bytes){ NULL, 0 }, alpn);
+	ja4_alpn(h->has_alpn ? h->alpn : (struct tls_bytes){NULL, 0}, alpn);
 	snprintf(out, 26, "t%s%02u%s_%04x_%s", ja4_version(ver), h->n_exts > 99 ? 99 : h->n_exts,
 		 alpn, h->cipher & 0xffff, he);
 	return 0;

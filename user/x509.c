@@ -111,7 +111,8 @@ static void key_info(X509 *cert, struct x509_info *xi)
 		break;
 	case EVP_PKEY_EC:
 		xi->key_type = "ecdsa";
-		if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, buf, 255, NULL))
+		if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, buf, 255,
+						   NULL))
 			xi->curve = strdup(buf);
 		if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_ORDER, &bn))
 			xi->key_length = (unsigned)BN_num_bits(bn);
@@ -403,7 +404,7 @@ struct x509_slot {
 
 struct x509_cache {
 	struct x509_slot *slots;
-	size_t cap;	/* power of two */
+	size_t cap; /* power of two */
 	size_t used;
 	uint32_t max_entries;
 	uint64_t expire_ns;

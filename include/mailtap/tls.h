@@ -88,15 +88,15 @@ struct tls_client_hello {
 	unsigned n_versions;
 	const uint16_t *key_shares; /* key_share (51) groups */
 	unsigned n_key_shares;
-	struct tls_bytes sni;	      /* first host_name of server_name (0); len 0 if none */
-	unsigned n_sni;		      /* host names in the extension */
-	bool sni_empty;		      /* server_name present with an empty entry */
-	struct tls_bytes alpn_first;  /* first protocol of ALPN (16) */
+	struct tls_bytes sni;	     /* first host_name of server_name (0); len 0 if none */
+	unsigned n_sni;		     /* host names in the extension */
+	bool sni_empty;		     /* server_name present with an empty entry */
+	struct tls_bytes alpn_first; /* first protocol of ALPN (16) */
 	unsigned n_alpn;
-	struct tls_bytes ticket;      /* session_ticket (35) data; has_ticket if present */
+	struct tls_bytes ticket; /* session_ticket (35) data; has_ticket if present */
 	bool has_ticket;
-	bool has_psk;		      /* pre_shared_key (41) */
-	bool truncated;		      /* a list hit tls_limits.max_list */
+	bool has_psk;	/* pre_shared_key (41) */
+	bool truncated; /* a list hit tls_limits.max_list */
 };
 
 /* A parsed ServerHello (also the TLS 1.3 HelloRetryRequest and the SSLv2 SERVER-HELLO). */
@@ -108,14 +108,14 @@ struct tls_server_hello {
 	struct tls_bytes session_id;
 	uint32_t cipher;
 	uint8_t compression;
-	bool is_hrr;		   /* random is the HelloRetryRequest magic */
-	bool v2;		   /* SSLv2 SERVER-HELLO */
+	bool is_hrr; /* random is the HelloRetryRequest magic */
+	bool v2;     /* SSLv2 SERVER-HELLO */
 	bool has_extensions;
 	const uint16_t *exts;
 	unsigned n_exts;
 	bool has_key_share;
-	uint16_t key_share_group;  /* server key_share group (or HRR selected group) */
-	struct tls_bytes alpn;	   /* selected protocol, len 0 if none */
+	uint16_t key_share_group; /* server key_share group (or HRR selected group) */
+	struct tls_bytes alpn;	  /* selected protocol, len 0 if none */
 	bool has_alpn;
 	bool has_psk;
 	const uint8_t *point_formats;
@@ -130,8 +130,10 @@ struct tls_cb {
 	 * ssl_encrypted_data). */
 	void (*record)(void *u, enum mt_dir d, uint8_t content_type, uint16_t version, uint32_t len,
 		       bool encrypted, uint64_t ts_ns);
-	void (*client_hello)(void *u, enum mt_dir d, const struct tls_client_hello *h, uint64_t ts_ns);
-	void (*server_hello)(void *u, enum mt_dir d, const struct tls_server_hello *h, uint64_t ts_ns);
+	void (*client_hello)(void *u, enum mt_dir d, const struct tls_client_hello *h,
+			     uint64_t ts_ns);
+	void (*server_hello)(void *u, enum mt_dir d, const struct tls_server_hello *h,
+			     uint64_t ts_ns);
 	/* Every handshake message (after the specific callback), as ssl_handshake_message. */
 	void (*handshake)(void *u, enum mt_dir d, uint8_t msg_type, uint32_t len, uint64_t ts_ns);
 	/* A Certificate message: n DER certificates, in order. */

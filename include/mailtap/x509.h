@@ -35,7 +35,7 @@ struct x509_info {
 	int bc_path_len; /* -1 = unset */
 	bool host_cert;	 /* first certificate of the chain (mime application/x-x509-user-cert) */
 	bool client_cert;
-	void *handle;	 /* the OpenSSL X509 (for the hostname check); owned */
+	void *handle; /* the OpenSSL X509 (for the hostname check); owned */
 };
 
 /* Parses DER. max_san caps the entries kept per SAN kind (extra ones dropped, counted in

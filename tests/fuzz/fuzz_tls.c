@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct rec_out *out;
 	static struct rec *rec;
 	static struct x509_cache *dedup;
-	static const uint8_t ch_hdr[] = { 0x16, 0x03, 0x01 };
+	static const uint8_t ch_hdr[] = {0x16, 0x03, 0x01};
 	struct mt_ids ids;
 	struct conn_id id;
 	struct mt_session s;
