@@ -55,7 +55,8 @@ static void puts_(struct buf *b, const char *s)
 /* Client and server streams of a session carrying about mib MiB of message text. */
 static void gen(struct buf *c, struct buf *s, size_t mib)
 {
-	static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char alpha[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	char line[80];
 	unsigned x = 12345;
 	size_t msgs = mib, i, j, k;
@@ -117,8 +118,8 @@ static size_t memchr_scan(const char *p, size_t n)
  * all at once first (replies do not depend on timing for the parser). */
 static void run_smtp(const struct smtp_cfg *cfg, const struct buf *c, const struct buf *s)
 {
-	struct conn_id id = { 0 };
-	struct smtp_cb cb = { .body_data = body_data };
+	struct conn_id id = {0};
+	struct smtp_cb cb = {.body_data = body_data};
 	struct smtp_parser *p = smtp_parser__new(cfg, &cb, &id);
 
 	if (!p)
@@ -151,9 +152,9 @@ static void c_noop(struct mt_session *s, const char *svc)
 static void run_app(const struct smtp_cfg *cfg, struct rec *rec, const struct buf *c,
 		    const struct buf *s)
 {
-	struct conn_id id = { 0 };
+	struct conn_id id = {0};
 	struct mt_ids ids;
-	struct mt_session ss = { 0 };
+	struct mt_session ss = {0};
 	void *a;
 
 	mt_ids__init(&ids, 1, 1);
@@ -182,7 +183,7 @@ int main(int argc, char **argv)
 {
 	size_t mib = argc > 1 ? (size_t)atoi(argv[1]) : 64;
 	int reps = argc > 2 ? atoi(argv[2]) : 5;
-	struct buf c = { 0 }, s = { 0 };
+	struct buf c = {0}, s = {0};
 	struct smtp_cfg cfg;
 	struct files_cfg fcfg;
 	struct rec_out *out = rec_out__new("mailtap");

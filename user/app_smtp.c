@@ -20,9 +20,9 @@ struct app_smtp {
 	const struct smtp_cfg *cfg;
 	struct smtp_parser *p;
 	struct mime_msg *mime;
-	struct mt_file *file; /* the current entity's file */
+	struct mt_file *file;	 /* the current entity's file */
 	struct mt_file *msgfile; /* the whole message (rfc822_msg_file) */
-	bool is_orig;	      /* direction of the message */
+	bool is_orig;		 /* direction of the message */
 	uint64_t ts;
 	uint32_t weirds[APP_SMTP_WEIRD_SLOTS];
 	uint32_t n_weirds;
@@ -201,14 +201,14 @@ static void m_weird(void *u, const char *name, const char *addl)
 }
 
 static const struct mime_cb mime_cbs = {
-	.begin = m_begin,
-	.header = m_header,
-	.headers_done = m_headers_done,
-	.data = m_data,
-	.gap = m_gap,
-	.end = m_end,
-	.weird = m_weird,
-	.raw = m_raw,
+    .begin = m_begin,
+    .header = m_header,
+    .headers_done = m_headers_done,
+    .data = m_data,
+    .gap = m_gap,
+    .end = m_end,
+    .weird = m_weird,
+    .raw = m_raw,
 };
 
 /* ---- message bodies ---- */
@@ -285,14 +285,14 @@ static void *app_new(struct mt_session *s, const void *cfgp)
 	static bool have_defaults;
 	const struct smtp_cfg *cfg = cfgp;
 	struct smtp_cb cb = {
-		.tx = cb_tx,
-		.weird = cb_weird,
-		.confirm = cb_confirm,
-		.starttls = cb_starttls,
-		.body_begin = cb_body_begin,
-		.body_data = cb_body_data,
-		.body_gap = cb_body_gap,
-		.body_end = cb_body_end,
+	    .tx = cb_tx,
+	    .weird = cb_weird,
+	    .confirm = cb_confirm,
+	    .starttls = cb_starttls,
+	    .body_begin = cb_body_begin,
+	    .body_data = cb_body_data,
+	    .body_gap = cb_body_gap,
+	    .body_end = cb_body_end,
 	};
 	struct app_smtp *a;
 
@@ -371,12 +371,12 @@ static void app_free(void *pa)
 }
 
 const struct app_parser_ops app_smtp_ops = {
-	.name = "smtp",
-	.max_unit = SMTP_MAX_UNIT,
-	.new = app_new,
-	.feed = app_feed,
-	.gap = app_gap,
-	.eof = app_eof,
-	.end = app_end,
-	.free = app_free,
+    .name = "smtp",
+    .max_unit = SMTP_MAX_UNIT,
+    .new = app_new,
+    .feed = app_feed,
+    .gap = app_gap,
+    .eof = app_eof,
+    .end = app_end,
+    .free = app_free,
 };

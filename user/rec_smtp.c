@@ -67,8 +67,8 @@ void rec_smtp__tx(struct rec *r, const char *uid, const struct conn_id *id,
 			strset(r, "server_extensions", tx->server_extensions);
 		if (tx->anomalies) {
 			rec__bool(r, "smuggling_suspect",
-				  tx->anomalies & (SMTP_ANOM_BARE_LF | SMTP_ANOM_BARE_CR |
-						   SMTP_ANOM_BAD_EOD));
+				  tx->anomalies &
+				      (SMTP_ANOM_BARE_LF | SMTP_ANOM_BARE_CR | SMTP_ANOM_BAD_EOD));
 			rec__arr_begin(r, "data_anomalies");
 			if (tx->anomalies & SMTP_ANOM_BARE_LF)
 				rec__arr_cstr(r, "bare_lf");
@@ -85,9 +85,11 @@ void rec_smtp__tx(struct rec *r, const char *uid, const struct conn_id *id,
 }
 
 static const char *const ev_names[] = {
-	[SMTP_EV_REQUEST] = "smtp_request",	  [SMTP_EV_REPLY] = "smtp_reply",
-	[SMTP_EV_DATA] = "smtp_data",		  [SMTP_EV_STARTTLS] = "smtp_starttls",
-	[SMTP_EV_UNEXPECTED] = "smtp_unexpected",
+    [SMTP_EV_REQUEST] = "smtp_request",
+    [SMTP_EV_REPLY] = "smtp_reply",
+    [SMTP_EV_DATA] = "smtp_data",
+    [SMTP_EV_STARTTLS] = "smtp_starttls",
+    [SMTP_EV_UNEXPECTED] = "smtp_unexpected",
 };
 
 void rec_smtp__event(struct rec *r, const char *uid, const struct conn_id *id,

@@ -22,15 +22,16 @@
 #include "mailtap/smtp.h"
 
 /* Commands, as Zeek's SMTP_cmd.def (order matters: ParseCmd accepts every word from EHLO on). */
-#define SMTP_CMDS(X)                                                                           \
-	X(EHLO) X(HELO) X(MAIL) X(RCPT) X(DATA) X(QUIT) X(RSET) X(VRFY) X(EXPN) X(HELP) X(NOOP) \
-	X(STARTTLS) X(X_ANONYMOUSTLS) X(CONN_ESTABLISHMENT) X(END_OF_DATA) X(SEND) X(SOML)     \
-	X(SAML) X(TURN) X(BDAT) X(ETRN) X(AUTH) X(AUTH_ANSWER) X(LAST)
+#define SMTP_CMDS(X)                                                                               \
+	X(EHLO)                                                                                    \
+	X(HELO) X(MAIL) X(RCPT) X(DATA) X(QUIT) X(RSET) X(VRFY) X(EXPN) X(HELP) X(NOOP)            \
+	    X(STARTTLS) X(X_ANONYMOUSTLS) X(CONN_ESTABLISHMENT) X(END_OF_DATA) X(SEND) X(SOML)     \
+		X(SAML) X(TURN) X(BDAT) X(ETRN) X(AUTH) X(AUTH_ANSWER) X(LAST)
 
 #define X_ENUM(c) CMD_##c,
 #define X_NAME(c) #c,
 enum smtp_cmd { SMTP_CMDS(X_ENUM) };
-static const char *const cmd_word[] = { SMTP_CMDS(X_NAME) };
+static const char *const cmd_word[] = {SMTP_CMDS(X_NAME)};
 static const char unknown_cmd[] = "(UNKNOWN)";
 
 static const char *cmd_name(int code)
@@ -60,11 +61,11 @@ enum smtp_state {
 enum eol { EOL_NONE, EOL_CRLF, EOL_LF, EOL_CR };
 
 struct dir_state {
-	char *lbuf;	  /* partial line carried across feeds (max_line bytes) */
+	char *lbuf; /* partial line carried across feeds (max_line bytes) */
 	uint32_t lbuf_len;
-	bool skip_lf;	  /* the last line ended with a bare CR: skip one LF */
-	bool cr_pending;  /* DATA: that CR is not known yet to be part of CRLF */
-	uint64_t off;	  /* stream offset (bytes seen + gaps), Zeek's seq */
+	bool skip_lf;	 /* the last line ended with a bare CR: skip one LF */
+	bool cr_pending; /* DATA: that CR is not known yet to be part of CRLF */
+	uint64_t off;	 /* stream offset (bytes seen + gaps), Zeek's seq */
 };
 
 struct smtp_parser {
@@ -100,7 +101,7 @@ struct smtp_parser {
 	bool bdat;
 	bool bdat_last;
 	uint64_t bdat_remaining;
-	bool bdat_line;	    /* a partial chunk line is pending */
+	bool bdat_line; /* a partial chunk line is pending */
 
 	/* Script state (SMTP::State). */
 	struct smtp_tx *tx; /* c$smtp */
@@ -218,7 +219,7 @@ static void event(struct smtp_parser *p, struct smtp_event *ev)
 static void unexpected(struct smtp_parser *p, bool is_sender, const char *msg, const char *detail,
 		       size_t dlen)
 {
-	struct smtp_event ev = { .type = SMTP_EV_UNEXPECTED };
+	struct smtp_event ev = {.type = SMTP_EV_UNEXPECTED};
 
 	if (!p->cb.event)
 		return;
@@ -439,7 +440,7 @@ static void first_cb(void *u, const char *a, size_t n)
 
 size_t smtp__first_email_addr(const char *s, size_t len, char *out, size_t outlen)
 {
-	struct first_ctx c = { .out = out, .outlen = outlen };
+	struct first_ctx c = {.out = out, .outlen = outlen};
 
 	if (!outlen)
 		return 0;
@@ -454,7 +455,7 @@ static int ip_re_ok;
 static pthread_once_t ip_re_once = PTHREAD_ONCE_INIT;
 
 static void append(char *buf, size_t cap, size_t *o, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static void append(char *buf, size_t cap, size_t *o, const char *fmt, ...)
 {
@@ -523,7 +524,7 @@ void smtp__extract_ips(const char *s, size_t len, bool check_wrapping,
 	size_t pos = 0, prev_end = 0;
 	struct {
 		size_t so, eo;
-	} cur = { 0, 0 };
+	} cur = {0, 0};
 	bool have = false;
 
 	pthread_once(&ip_re_once, ip_re_init);
@@ -532,7 +533,8 @@ void smtp__extract_ips(const char *s, size_t len, bool check_wrapping,
 	/* split_string_all(): parts alternate text, match, text, ...; for each match look at
 	 * the last character of the text before it and the first of the text after it. */
 	for (;;) {
-		bool found = pos <= len && regexec(&ip_re, str + pos, 1, m, pos ? REG_NOTBOL : 0) == 0 &&
+		bool found = pos <= len &&
+			     regexec(&ip_re, str + pos, 1, m, pos ? REG_NOTBOL : 0) == 0 &&
 			     m[0].rm_eo > m[0].rm_so;
 		size_t next_so = found ? pos + (size_t)m[0].rm_so : len;
 
@@ -703,8 +705,8 @@ static void mail_params(struct smtp_tx *tx, const char *a, size_t n)
 			uint64_t v = 0;
 			size_t k;
 
-			for (k = s + 5; k < e && isdigit((unsigned char)a[k]) && v < UINT64_MAX / 10;
-			     k++)
+			for (k = s + 5;
+			     k < e && isdigit((unsigned char)a[k]) && v < UINT64_MAX / 10; k++)
 				v = v * 10 + (uint64_t)(a[k] - '0');
 			tx->has_size_param = true;
 			tx->size_param = v;
@@ -737,8 +739,8 @@ static void script_request(struct smtp_parser *p, const char *cmd, size_t clen, 
 		set_str(&p->helo, arg, alen);
 		set_str(&tx->helo, arg, alen);
 	} else if (ci_eq(cmd, clen, "RCPT") && ci_prefix(arg, alen, "TO:")) {
-		struct addr_ctx c = { p, &tx->rcptto, p->lim->max_rcptto,
-				      "smtp_too_many_rcptto_addresses", false };
+		struct addr_ctx c = {p, &tx->rcptto, p->lim->max_rcptto,
+				     "smtp_too_many_rcptto_addresses", false};
 
 		tx->rcptto.present = true;
 		each_email(arg, alen, rcpt_cb, &c);
@@ -827,7 +829,7 @@ static void request_event(struct smtp_parser *p, const char *cmd, size_t clen, c
 		up[i] = (char)toupper((unsigned char)cmd[i]);
 	up[n] = 0;
 	if (p->cb.event) {
-		struct smtp_event ev = { .type = SMTP_EV_REQUEST };
+		struct smtp_event ev = {.type = SMTP_EV_REQUEST};
 		char red[64];
 
 		ev.is_orig = p->orig_is_sender;
@@ -906,7 +908,7 @@ static void start_tls(struct smtp_parser *p)
 	p->state = ST_IN_TLS;
 	p->done = true;
 	if (p->cb.event) {
-		struct smtp_event ev = { .type = SMTP_EV_STARTTLS, .is_orig = false };
+		struct smtp_event ev = {.type = SMTP_EV_STARTTLS, .is_orig = false};
 
 		event(p, &ev);
 	}
@@ -1389,7 +1391,7 @@ static void receiver_line(struct smtp_parser *p, const char *line, size_t length
 			break;
 		}
 		if (p->cb.event) {
-			struct smtp_event ev = { .type = SMTP_EV_REPLY };
+			struct smtp_event ev = {.type = SMTP_EV_REPLY};
 
 			ev.is_orig = orig;
 			ev.code = (unsigned)code;
@@ -1473,7 +1475,7 @@ static void data_eol(struct smtp_parser *p, enum eol e, bool orig)
 	if (e == EOL_LF)
 		anomaly(p, SMTP_ANOM_BARE_LF, "smtp_bare_lf_in_data", NULL);
 	if (p->cb.event) {
-		struct smtp_event ev = { .type = SMTP_EV_DATA };
+		struct smtp_event ev = {.type = SMTP_EV_DATA};
 
 		ev.is_orig = orig;
 		ev.arg = p->ev_line ? p->ev_line : "";
@@ -1494,7 +1496,7 @@ static void data_eod(struct smtp_parser *p, enum eol e, bool orig)
 
 	if (p->d_prev_eol != EOL_CRLF || e == EOL_LF) {
 		snprintf(addl, sizeof(addl), "%s.%s",
-			 p->d_prev_eol == EOL_LF	  ? "\\n"
+			 p->d_prev_eol == EOL_LF   ? "\\n"
 			 : p->d_prev_eol == EOL_CR ? "\\r"
 						   : "\\r\\n",
 			 e == EOL_LF ? "\\n" : "\\r\\n");
@@ -1526,8 +1528,8 @@ static void cr_resolve(struct smtp_parser *p, int c)
 }
 
 /* Streams DATA bytes from buf[off..len). Returns the new offset; stops when DATA ends. */
-static size_t data_stream(struct smtp_parser *p, struct dir_state *ds, const char *buf,
-			  size_t off, size_t len, bool orig)
+static size_t data_stream(struct smtp_parser *p, struct dir_state *ds, const char *buf, size_t off,
+			  size_t len, bool orig)
 {
 	while (off < len && p->state == ST_IN_DATA && !p->done) {
 		char c = buf[off];
@@ -1973,7 +1975,7 @@ void smtp_parser__header(struct smtp_parser *p, const char *name, size_t nlen, c
 			split_addrs(p, &tx->cc, p->lim->max_cc, "smtp_too_many_cc_addresses", v,
 				    vlen);
 		} else if (hname(name, nlen, "X-ORIGINATING-IP")) {
-			struct ip_first c = { .n = 0 };
+			struct ip_first c = {.n = 0};
 
 			smtp__extract_ips(v, vlen, false, ip_first_cb, &c);
 			if (c.n && mt_addr__parse(&tx->x_originating_ip, c.ip) == 0)
@@ -1986,7 +1988,7 @@ void smtp_parser__header(struct smtp_parser *p, const char *name, size_t nlen, c
 	/* main.zeek priority 3: the Received path (mail_path_capture = ALL_HOSTS). */
 	if (hname(name, nlen, "RECEIVED") && tx->process_received_from &&
 	    tx->process_smtp_headers) {
-		struct ip_first c = { .n = 0 };
+		struct ip_first c = {.n = 0};
 		struct mt_addr a;
 
 		smtp__extract_ips(v, vlen, true, ip_cb, &c);

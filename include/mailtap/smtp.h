@@ -29,20 +29,20 @@
 
 /* Every limit, with its default. Zeek's option names in brackets. */
 struct smtp_limits {
-	uint32_t max_line;	       /* command/reply line bytes (4096; at most SMTP_MAX_UNIT) */
-	uint32_t max_rcptto;	       /* rcptto set size, 0 = no limit (1000) [SMTP::max_rcptto_addresses] */
-	uint32_t max_to;	       /* to set size (1000) [SMTP::max_to_addresses] */
-	uint32_t max_cc;	       /* cc set size (1000) [SMTP::max_cc_addresses] */
-	uint32_t max_path;	       /* path length (1000) [SMTP::max_path_length] */
-	uint32_t max_invalid_tx;       /* invalid transactions before the analyzer is disabled, 0 =
-					* never (25) [SMTP::max_invalid_mail_transactions] */
-	uint32_t max_pending_cmds;     /* pipelined commands awaiting a reply (1000, Zeek's constant) */
-	uint32_t bdat_max_line;	       /* BDAT line length before smtp_bdat_line_too_long (4096)
-					* [SMTP::bdat_max_line_length] */
-	uint32_t max_header_value;     /* bytes kept of a header value in the record (65536) */
-	uint32_t max_fuids;	       /* fuids per record (1000) */
-	uint32_t max_extensions;       /* EHLO keywords kept for server_extensions (64) */
-	uint32_t events_data_max;      /* bytes of a DATA line in an smtp_data event (1024) */
+	uint32_t max_line;   /* command/reply line bytes (4096; at most SMTP_MAX_UNIT) */
+	uint32_t max_rcptto; /* rcptto set size, 0 = no limit (1000) [SMTP::max_rcptto_addresses] */
+	uint32_t max_to;     /* to set size (1000) [SMTP::max_to_addresses] */
+	uint32_t max_cc;     /* cc set size (1000) [SMTP::max_cc_addresses] */
+	uint32_t max_path;   /* path length (1000) [SMTP::max_path_length] */
+	uint32_t max_invalid_tx;   /* invalid transactions before the analyzer is disabled, 0 =
+				    * never (25) [SMTP::max_invalid_mail_transactions] */
+	uint32_t max_pending_cmds; /* pipelined commands awaiting a reply (1000, Zeek's constant) */
+	uint32_t bdat_max_line;	   /* BDAT line length before smtp_bdat_line_too_long (4096)
+				    * [SMTP::bdat_max_line_length] */
+	uint32_t max_header_value; /* bytes kept of a header value in the record (65536) */
+	uint32_t max_fuids;	   /* fuids per record (1000) */
+	uint32_t max_extensions;   /* EHLO keywords kept for server_extensions (64) */
+	uint32_t events_data_max;  /* bytes of a DATA line in an smtp_data event (1024) */
 };
 
 struct smtp_cfg {
@@ -89,16 +89,16 @@ struct smtp_tx {
 	struct smtp_strset fuids;
 
 	/* Beyond Zeek (docs/smtp.md). */
-	char *auth_mechanism;	/* last AUTH mechanism of the session */
-	int auth_success;	/* -1 unknown / no AUTH, 0 failed, 1 succeeded */
+	char *auth_mechanism; /* last AUTH mechanism of the session */
+	int auth_success;     /* -1 unknown / no AUTH, 0 failed, 1 succeeded */
 	bool has_size_param;
-	uint64_t size_param;	/* MAIL FROM SIZE= */
-	char *body_param;	/* MAIL FROM BODY= */
-	bool smtputf8;		/* MAIL FROM SMTPUTF8 */
-	bool bdat;		/* message sent with BDAT */
+	uint64_t size_param; /* MAIL FROM SIZE= */
+	char *body_param;    /* MAIL FROM BODY= */
+	bool smtputf8;	     /* MAIL FROM SMTPUTF8 */
+	bool bdat;	     /* message sent with BDAT */
 	bool has_msg_size;
-	uint64_t msg_size;	/* message bytes after dot-unstuffing (DATA) or chunk bytes (BDAT) */
-	uint32_t anomalies;	/* SMTP_ANOM_* seen in the message (smuggling indicators) */
+	uint64_t msg_size;  /* message bytes after dot-unstuffing (DATA) or chunk bytes (BDAT) */
+	uint32_t anomalies; /* SMTP_ANOM_* seen in the message (smuggling indicators) */
 	struct smtp_strset *server_extensions; /* session's EHLO keywords (not owned) */
 
 	/* Script state (not logged). */
@@ -106,10 +106,10 @@ struct smtp_tx {
 	unsigned entity_count;
 };
 
-#define SMTP_ANOM_BARE_LF 0x01	     /* bare LF inside DATA */
-#define SMTP_ANOM_BARE_CR 0x02	     /* bare CR inside DATA */
-#define SMTP_ANOM_BAD_EOD 0x04	     /* end of DATA other than CRLF . CRLF */
-#define SMTP_ANOM_NUL 0x08	     /* NUL byte inside DATA */
+#define SMTP_ANOM_BARE_LF 0x01 /* bare LF inside DATA */
+#define SMTP_ANOM_BARE_CR 0x02 /* bare CR inside DATA */
+#define SMTP_ANOM_BAD_EOD 0x04 /* end of DATA other than CRLF . CRLF */
+#define SMTP_ANOM_NUL 0x08     /* NUL byte inside DATA */
 
 /* The opt-in event stream (Zeek's SMTP analyzer events). Pointers valid during the call. */
 enum smtp_ev_type {

@@ -45,11 +45,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct mt_session s = { 0 };
-	struct conn_id id = { 0 };
+	struct mt_session s = {0};
+	struct conn_id id = {0};
 	struct mt_ids ids;
-	uint8_t *pend[2] = { NULL, NULL };
-	size_t plen[2] = { 0, 0 };
+	uint8_t *pend[2] = {NULL, NULL};
+	size_t plen[2] = {0, 0};
 	uint64_t ts = 1;
 	size_t off = 1;
 	void *app;

@@ -135,7 +135,7 @@ static int cap_write(struct sink *s, const char *tag, size_t tag_len, uint64_t t
 {
 	msgpack_unpacked u;
 	size_t off = 0;
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 	const char *dot = memchr(tag, '.', tag_len);
 
 	(void)s;
@@ -167,8 +167,8 @@ static int cap_flush(struct sink *s)
 	return 0;
 }
 
-static const struct sink_ops cap_ops = { "capture", cap_write, cap_flush, cap_flush };
-static struct sink cap_sink = { &cap_ops };
+static const struct sink_ops cap_ops = {"capture", cap_write, cap_flush, cap_flush};
+static struct sink cap_sink = {&cap_ops};
 
 /* Value of key in a captured record, "-" if absent (into a static buffer). */
 static const char *fld(const char *rec, const char *key)
@@ -236,7 +236,7 @@ static void t_confirm(struct mt_session *s, const char *service)
 
 static void t_weird(struct mt_session *s, uint64_t ts, const char *name, const char *addl)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 	char t[32];
 
 	(void)s;
@@ -340,15 +340,21 @@ struct seg {
 	const char *text;
 };
 
-#define C(s) { MT_ORIG, s }
-#define S(s) { MT_RESP, s }
+#define C(s)                                                                                       \
+	{                                                                                          \
+		MT_ORIG, s                                                                         \
+	}
+#define S(s)                                                                                       \
+	{                                                                                          \
+		MT_RESP, s                                                                         \
+	}
 
 /* Runs a dialogue; mode 0 whole, 1 each segment split at k, 2 byte by byte. Returns all
  * records joined by newlines (caller frees). */
 static char *run(const struct seg *segs, size_t n, int mode, size_t k)
 {
 	struct tconn *c;
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 	uint64_t ts = 1000000000ull * 1700000000ull;
 
 	env_init();
@@ -430,26 +436,26 @@ static bool has_weird(const char *name)
 /* A pipelined session: EHLO with multi-line reply, AUTH PLAIN, two messages, the second
  * pipelined, a dot-stuffed line, a folded header, CC split, Received path. */
 static const struct seg basic[] = {
-	S("220-mx.example.com ESMTP\r\n220 ready\r\n"),
-	C("EHLO client.example.org\r\n"),
-	S("250-mx.example.com Hello\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 CHUNKING\r\n"),
-	/* AUTH PLAIN AHVzZXIAcGFzcw== ("\0user\0pass") */
-	C("AUTH PLAIN AHVzZXIAcGFzcw==\r\n"),
-	S("235 2.7.0 Authentication successful\r\n"),
-	C("MAIL FROM:<alice@example.org> SIZE=120 BODY=8BITMIME\r\n"
-	  "RCPT TO:<bob@example.com> ORCPT=rfc822;bob@example.com\r\n"
-	  "RCPT TO:<carol@example.com>\r\nDATA\r\n"),
-	S("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"),
-	C("Received: from a.example.org (a.example.org [192.0.2.7])\r\n\tby mx; Mon, 1 Jan 2024\r\n"
-	  "From: Alice <alice@example.org>\r\nTo: \"Bob, B.\" <bob@example.com>, carol@example.com\r\n"
-	  "Cc: dave@example.com\r\nSubject: Hello\r\n world\r\nMessage-ID: <m1@example.org>\r\n"
-	  "X-Originating-IP: [198.51.100.9]\r\nUser-Agent: test/1.0\r\n\r\n"
-	  "Line one\r\n..dot stuffed\r\n.\r\n"),
-	S("250 2.0.0 Ok: queued as A1\r\n"),
-	C("MAIL FROM:<alice@example.org>\r\nRCPT TO:<erin@example.com>\r\nDATA\r\n"),
-	S("250 Ok\r\n250 Ok\r\n354 go\r\n"),
-	C("Subject: second\r\n\r\nbody\r\n.\r\nQUIT\r\n"),
-	S("250 Ok: queued as A2\r\n221 Bye\r\n"),
+    S("220-mx.example.com ESMTP\r\n220 ready\r\n"),
+    C("EHLO client.example.org\r\n"),
+    S("250-mx.example.com Hello\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 CHUNKING\r\n"),
+    /* AUTH PLAIN AHVzZXIAcGFzcw== ("\0user\0pass") */
+    C("AUTH PLAIN AHVzZXIAcGFzcw==\r\n"),
+    S("235 2.7.0 Authentication successful\r\n"),
+    C("MAIL FROM:<alice@example.org> SIZE=120 BODY=8BITMIME\r\n"
+      "RCPT TO:<bob@example.com> ORCPT=rfc822;bob@example.com\r\n"
+      "RCPT TO:<carol@example.com>\r\nDATA\r\n"),
+    S("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"),
+    C("Received: from a.example.org (a.example.org [192.0.2.7])\r\n\tby mx; Mon, 1 Jan 2024\r\n"
+      "From: Alice <alice@example.org>\r\nTo: \"Bob, B.\" <bob@example.com>, carol@example.com\r\n"
+      "Cc: dave@example.com\r\nSubject: Hello\r\n world\r\nMessage-ID: <m1@example.org>\r\n"
+      "X-Originating-IP: [198.51.100.9]\r\nUser-Agent: test/1.0\r\n\r\n"
+      "Line one\r\n..dot stuffed\r\n.\r\n"),
+    S("250 2.0.0 Ok: queued as A1\r\n"),
+    C("MAIL FROM:<alice@example.org>\r\nRCPT TO:<erin@example.com>\r\nDATA\r\n"),
+    S("250 Ok\r\n250 Ok\r\n354 go\r\n"),
+    C("Subject: second\r\n\r\nbody\r\n.\r\nQUIT\r\n"),
+    S("250 Ok: queued as A2\r\n221 Bye\r\n"),
 };
 
 static void test_basic_dialogue(void **state)
@@ -507,13 +513,13 @@ static void test_basic_dialogue(void **state)
 /* Smuggling: a bare LF inside DATA and "\n.\r\n" as the end of data (a strict server reads on
  * and takes the MAIL FROM as message text; Zeek and mailtap end the message there). */
 static const struct seg smuggle[] = {
-	S("220 mx\r\n"),
-	C("HELO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n"),
-	S("250 hi\r\n250 ok\r\n250 ok\r\n354 go\r\n"),
-	C("Subject: x\r\n\r\nfirst\nsecond\r\n\n.\r\nMAIL FROM:<evil@x.y>\r\n"),
-	S("250 ok\r\n"),
-	C("QUIT\r\n"),
-	S("221 bye\r\n"),
+    S("220 mx\r\n"),
+    C("HELO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n"),
+    S("250 hi\r\n250 ok\r\n250 ok\r\n354 go\r\n"),
+    C("Subject: x\r\n\r\nfirst\nsecond\r\n\n.\r\nMAIL FROM:<evil@x.y>\r\n"),
+    S("250 ok\r\n"),
+    C("QUIT\r\n"),
+    S("221 bye\r\n"),
 };
 
 static void test_smuggling(void **state)
@@ -537,15 +543,15 @@ static void test_smuggling(void **state)
 
 /* BDAT chunks split mid-line, then BDAT 0 LAST; a second message with an invalid BDAT. */
 static const struct seg bdat[] = {
-	S("220 mx\r\n"),
-	C("EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT 20\r\nSubject: chunk\r\nFrom"),
-	S("250 hi\r\n250 ok\r\n250 ok\r\n"),
-	C("BDAT 17\r\n: x@y.z\r\n\r\nbody\r\n"),
-	S("250 20 octets\r\n250 17 octets\r\n"),
-	C("BDAT 0 LAST\r\n"),
-	S("250 Message accepted\r\n"),
-	C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT 12x\r\nQUIT\r\n"),
-	S("250 ok\r\n250 ok\r\n501 bad\r\n221 bye\r\n"),
+    S("220 mx\r\n"),
+    C("EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT 20\r\nSubject: chunk\r\nFrom"),
+    S("250 hi\r\n250 ok\r\n250 ok\r\n"),
+    C("BDAT 17\r\n: x@y.z\r\n\r\nbody\r\n"),
+    S("250 20 octets\r\n250 17 octets\r\n"),
+    C("BDAT 0 LAST\r\n"),
+    S("250 Message accepted\r\n"),
+    C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT 12x\r\nQUIT\r\n"),
+    S("250 ok\r\n250 ok\r\n501 bad\r\n221 bye\r\n"),
 };
 
 static void test_bdat(void **state)
@@ -574,8 +580,10 @@ static void test_starttls(void **state)
 {
 	struct tconn *c;
 	/* "\x16\x03\x01" is the start of a TLS ClientHello record */
-	static const char s1[] = "220 mx\r\n", c1[] = "EHLO c\r\nSTARTTLS\r\n",
-			  s2[] = "250-mx\r\n250 STARTTLS\r\n220 2.0.0 Ready to start TLS\r\n\x16\x03\x01";
+	static const char
+	    s1[] = "220 mx\r\n",
+	    c1[] = "EHLO c\r\nSTARTTLS\r\n",
+	    s2[] = "250-mx\r\n250 STARTTLS\r\n220 2.0.0 Ready to start TLS\r\n\x16\x03\x01";
 	const char *r;
 
 	(void)state;
@@ -600,7 +608,7 @@ static void test_gap(void **state)
 {
 	struct tconn *c;
 	static const char s1[] = "220 mx\r\n", c1[] = "HELO c\r\nMAIL FROM:<a@b.c>\r\n"
-						     "RCPT TO:<d@e.f>\r\nDATA\r\n";
+						      "RCPT TO:<d@e.f>\r\nDATA\r\n";
 	static const char s2[] = "250 a\r\n250 b\r\n250 c\r\n354 d\r\n",
 			  c2[] = "Subject: before gap\r\n\r\nxx", c3[] = "yy\r\n.\r\n",
 			  s3[] = "250 queued\r\n", c4[] = "MAIL FROM:<z@b.c>\r\n",
@@ -688,7 +696,7 @@ static void ips_cb(void *u, const char *ip)
 
 static void check_ips(const char *s, bool wrap, const char *want)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 
 	sb_cstr(&b, "");
 	b.n = 0;
@@ -822,12 +830,14 @@ static int replay(const char *path)
 		if (end - tcp < 20)
 			continue;
 		{ /* the mail ports only, as the engine's port set */
-			uint16_t sp = (uint16_t)(tcp[0] << 8 | tcp[1]), dp = (uint16_t)(tcp[2] << 8 | tcp[3]);
+			uint16_t sp = (uint16_t)(tcp[0] << 8 | tcp[1]),
+				 dp = (uint16_t)(tcp[2] << 8 | tcp[3]);
 
 			if (sp != 25 && dp != 25 && sp != 587 && dp != 587)
 				continue;
 		}
-		seq = (uint32_t)tcp[4] << 24 | (uint32_t)tcp[5] << 16 | (uint32_t)tcp[6] << 8 | tcp[7];
+		seq = (uint32_t)tcp[4] << 24 | (uint32_t)tcp[5] << 16 | (uint32_t)tcp[6] << 8 |
+		      tcp[7];
 		off = (uint8_t)((tcp[12] >> 4) * 4);
 		fl = tcp[13];
 		c = conn_for(&src, (uint16_t)(tcp[0] << 8 | tcp[1]), &dst,
@@ -848,7 +858,8 @@ static int replay(const char *path)
 
 			if (delta > 0 && delta < (1 << 24)) {
 				if (!c->handed_off)
-					app_smtp_ops.gap(c->app, (enum mt_dir) !d, (uint64_t)delta, ts);
+					app_smtp_ops.gap(c->app, (enum mt_dir) !d, (uint64_t)delta,
+							 ts);
 				c->next_seq[!d] = ack;
 			}
 		}
@@ -968,7 +979,7 @@ static void golden_smtp(const char *name, const char *trace)
 {
 	char path[512], names[40][32];
 	struct brow rows[64];
-	int n_names, n, used[MAX_RECS] = { 0 };
+	int n_names, n, used[MAX_RECS] = {0};
 
 	snprintf(path, sizeof(path), "%s/zeek/traces/%s", corpus(), trace);
 	env_init();
@@ -1004,22 +1015,24 @@ static void golden_smtp(const char *name, const char *trace)
 			got = fld(mine, names[k]);
 			if (!strcmp(names[k], "fuids")) {
 				/* fuids are random: compare their number */
-				int a = strcmp(want, "(empty)") ? 1 : 0, b = strcmp(got, "(empty)") ? 1 : 0;
+				int a = strcmp(want, "(empty)") ? 1 : 0,
+				    b = strcmp(got, "(empty)") ? 1 : 0;
 
 				for (const char *q = want; *q; q++)
 					a += *q == ',';
 				for (const char *q = got; *q; q++)
 					b += *q == ',';
 				if (a != b) {
-					print_message("%s row %d fuids: want %d got %d\n", name, i, a, b);
+					print_message("%s row %d fuids: want %d got %d\n", name, i,
+						      a, b);
 					golden_mismatch++;
 				}
 				continue;
 			}
 			if (!strcmp(names[k], "rcptto") || !strcmp(names[k], "to") ||
-			    !strcmp(names[k], "cc") ?
-				    !same_set(want, got) :
-				    strcmp(want, got) != 0) {
+				    !strcmp(names[k], "cc")
+				? !same_set(want, got)
+				: strcmp(want, got) != 0) {
 				print_message("%s row %d %s:\n  want '%s'\n  got  '%s'\n", name, i,
 					      names[k], want, got);
 				golden_mismatch++;
@@ -1151,8 +1164,8 @@ static void test_golden_events(void **st)
 	FILE *f;
 
 	(void)st;
-	snprintf(path, sizeof(path), "%s/zeek/baselines/scripts.policy.misc.dump-events/smtp-events.log",
-		 corpus());
+	snprintf(path, sizeof(path),
+		 "%s/zeek/baselines/scripts.policy.misc.dump-events/smtp-events.log", corpus());
 	f = fopen(path, "r");
 	if (!f) {
 		print_message("skip: %s not found\n", path);
@@ -1167,7 +1180,8 @@ static void test_golden_events(void **st)
 				snprintf(want[nw++], sizeof(want[0]), "%s %s%s", ts, ev, args);
 			sscanf(line, "%31s %63s", ts, ev);
 			args[0] = 0;
-		} else if (strstr(line, "] ") && !strstr(line, "[0] c:") && (eq = strstr(line, "= "))) {
+		} else if (strstr(line, "] ") && !strstr(line, "[0] c:") &&
+			   (eq = strstr(line, "= "))) {
 			size_t l = strlen(args);
 
 			snprintf(args + l, sizeof(args) - l, "|%s", eq + 2);
@@ -1229,15 +1243,15 @@ static void test_golden_more(void **st)
 		const char *name, *trace;
 		uint32_t max_invalid;
 	} more[] = {
-		{ "bdat-negative-chunk-size", "smtp/smtp-bdat-cmd-negative-chunk-size.pcap", 25 },
-		{ "bdat-chunk-size-overflow2", "smtp/smtp-bdat-cmd-chunk-size-overflow2.pcap", 25 },
-		{ "bdat-multipart", "smtp/rfc3030-bdat-multipart.pcap", 25 },
-		{ "bdat-multipart-chunked", "smtp/rfc3030-bdat-multipart-chunked.pcap", 25 },
-		{ "attachment", "smtp.pcap", 25 },
-		{ "attachment-msg", "smtp-attachment-msg.pcap", 25 },
-		{ "bdat-gap", "smtp/smtp-bdat-gap.pcap", 25 },
-		{ "mail-transactions-invalid-disable-analyzer", "smtp-mail-transactions-invalid.pcap",
-		  2 },
+	    {"bdat-negative-chunk-size", "smtp/smtp-bdat-cmd-negative-chunk-size.pcap", 25},
+	    {"bdat-chunk-size-overflow2", "smtp/smtp-bdat-cmd-chunk-size-overflow2.pcap", 25},
+	    {"bdat-multipart", "smtp/rfc3030-bdat-multipart.pcap", 25},
+	    {"bdat-multipart-chunked", "smtp/rfc3030-bdat-multipart-chunked.pcap", 25},
+	    {"attachment", "smtp.pcap", 25},
+	    {"attachment-msg", "smtp-attachment-msg.pcap", 25},
+	    {"bdat-gap", "smtp/smtp-bdat-gap.pcap", 25},
+	    {"mail-transactions-invalid-disable-analyzer", "smtp-mail-transactions-invalid.pcap",
+	     2},
 	};
 	int bad = 0;
 
@@ -1316,8 +1330,8 @@ static void golden_files(const char *name, const char *file)
 	const char *mine[64];
 	int n_names, n, nm = 0, n_map = 0;
 
-	snprintf(path, sizeof(path), "%s/zeek/baselines/scripts.base.protocols.smtp.%s/%s", corpus(),
-		 name, file);
+	snprintf(path, sizeof(path), "%s/zeek/baselines/scripts.base.protocols.smtp.%s/%s",
+		 corpus(), name, file);
 	n = read_baseline(path, names, &n_names, rows, 64);
 	assert_true(n > 0);
 	for (int j = 0; j < cap.n && nm < 64; j++)
@@ -1343,7 +1357,8 @@ static void golden_files(const char *name, const char *file)
 			    !strcmp(names[k], "ts") || !strcmp(names[k], "duration"))
 				continue;
 			/* hashes: the Zeek tests attach them to some files only */
-			if ((!strcmp(names[k], "sha1") || !strcmp(names[k], "md5")) && !strcmp(want, "-"))
+			if ((!strcmp(names[k], "sha1") || !strcmp(names[k], "md5")) &&
+			    !strcmp(want, "-"))
 				continue;
 			snprintf(got, sizeof(got), "%s", fld(mine[i], names[k]));
 			if (!strcmp(names[k], "parent_fuid"))
@@ -1372,17 +1387,17 @@ static void test_golden_files(void **st)
 		const char *name, *trace, *file;
 		bool rfc822;
 	} t[] = {
-		{ "attachment", "smtp.pcap", "files.log", false },
-		{ "bdat-pipeline-8bitmime", "smtp/smtp-bdat-pipeline-8bitmime.pcap", "files.log.cut",
-		  false },
-		{ "rfc822-msg-file-analysis", "smtp-attachment-msg.pcap", "files.cut", true },
-		{ "rfc822-msg-file-analysis-binary", "smtp/rfc3030-bdat-nonascii.pcap", "files.cut",
-		  true },
-		/* Not compared: rfc822-msg-file-analysis-gap. After the gap Zeek logs no file for
-		 * the DATA message's entity (only its message/rfc822 file); mailtap logs both. */
-		{ "rfc822-msg-file-analysis-multi-mail", "smtp/smtp-bdat-pipeline-8bitmime.pcap",
-		  "files.cut", true },
-		{ "rfc822-msg-file-analysis-multi-session", "smtp.pcap", "files.cut", true },
+	    {"attachment", "smtp.pcap", "files.log", false},
+	    {"bdat-pipeline-8bitmime", "smtp/smtp-bdat-pipeline-8bitmime.pcap", "files.log.cut",
+	     false},
+	    {"rfc822-msg-file-analysis", "smtp-attachment-msg.pcap", "files.cut", true},
+	    {"rfc822-msg-file-analysis-binary", "smtp/rfc3030-bdat-nonascii.pcap", "files.cut",
+	     true},
+	    /* Not compared: rfc822-msg-file-analysis-gap. After the gap Zeek logs no file for
+	     * the DATA message's entity (only its message/rfc822 file); mailtap logs both. */
+	    {"rfc822-msg-file-analysis-multi-mail", "smtp/smtp-bdat-pipeline-8bitmime.pcap",
+	     "files.cut", true},
+	    {"rfc822-msg-file-analysis-multi-session", "smtp.pcap", "files.cut", true},
 	};
 	int bad = 0;
 
@@ -1411,27 +1426,27 @@ static void test_golden_files(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_helpers),
-		cmocka_unit_test(test_basic_dialogue),
-		cmocka_unit_test(test_smuggling),
-		cmocka_unit_test(test_bdat),
-		cmocka_unit_test(test_starttls),
-		cmocka_unit_test(test_gap),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_long_line),
-		cmocka_unit_test(test_golden_basic),
-		cmocka_unit_test(test_golden_bdat),
-		cmocka_unit_test(test_golden_bdat_0_last),
-		cmocka_unit_test(test_golden_bdat_pipeline),
-		cmocka_unit_test(test_golden_bdat_cmd_invalid),
-		cmocka_unit_test(test_golden_bdat_overflow),
-		cmocka_unit_test(test_golden_tx_invalid),
-		cmocka_unit_test(test_golden_one_side),
-		cmocka_unit_test(test_golden_starttls),
-		cmocka_unit_test(test_golden_events),
-		cmocka_unit_test(test_golden_more),
-		cmocka_unit_test(test_golden_address_limits),
-		cmocka_unit_test(test_golden_files),
+	    cmocka_unit_test(test_helpers),
+	    cmocka_unit_test(test_basic_dialogue),
+	    cmocka_unit_test(test_smuggling),
+	    cmocka_unit_test(test_bdat),
+	    cmocka_unit_test(test_starttls),
+	    cmocka_unit_test(test_gap),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_long_line),
+	    cmocka_unit_test(test_golden_basic),
+	    cmocka_unit_test(test_golden_bdat),
+	    cmocka_unit_test(test_golden_bdat_0_last),
+	    cmocka_unit_test(test_golden_bdat_pipeline),
+	    cmocka_unit_test(test_golden_bdat_cmd_invalid),
+	    cmocka_unit_test(test_golden_bdat_overflow),
+	    cmocka_unit_test(test_golden_tx_invalid),
+	    cmocka_unit_test(test_golden_one_side),
+	    cmocka_unit_test(test_golden_starttls),
+	    cmocka_unit_test(test_golden_events),
+	    cmocka_unit_test(test_golden_more),
+	    cmocka_unit_test(test_golden_address_limits),
+	    cmocka_unit_test(test_golden_files),
 	};
 	int r;
 
