@@ -70,7 +70,7 @@ struct mt_file {
 };
 
 static _Atomic uint64_t st_opened, st_refused, st_in_flight, st_records, st_gaps, st_fn_cut,
-	st_ext_files, st_ext_bytes, st_ext_cutoffs, st_ext_total, st_ext_errors;
+    st_ext_files, st_ext_bytes, st_ext_cutoffs, st_ext_total, st_ext_errors;
 /* Bytes reserved against extract_max_total (holes included). */
 static _Atomic uint64_t ext_total_used;
 /* errno values already logged (bit per errno < 64) */
@@ -171,8 +171,8 @@ static void ext_start(struct mt_file *f, uint64_t ts_ns)
 		return;
 	}
 	snprintf(f->tmp_name, sizeof(f->tmp_name), ".tmp-%s", f->fuid);
-	f->fd = openat(f->dirfd, f->tmp_name,
-		       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	f->fd = openat(f->dirfd, f->tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		       0600);
 	if (f->fd < 0) {
 		ext_error(f, "create temporary file", errno);
 		return;

@@ -68,7 +68,7 @@ struct mime_msg {
 	char *cd_val, *ct_val;
 	size_t cd_len, ct_len;
 	/* decoded data waiting for cb.data */
-	uint8_t out[4096];
+	uint8_t out[16384];
 	size_t olen;
 	/* weirds reported once per message */
 	bool w_depth, w_hdr, w_ents, w_lf, w_cr, w_long;
@@ -78,9 +78,9 @@ struct mime_msg {
 void mime_limits__default(struct mime_limits *l)
 {
 	memset(l, 0, sizeof(*l));
-	l->max_depth = 100;	      /* Zeek MIME::max_depth */
-	l->max_header_bytes = 65536;  /* Zeek MIME::max_header_bytes */
-	l->max_line = 4096;	      /* Zeek SMTP::bdat_max_line_length */
+	l->max_depth = 100;	     /* Zeek MIME::max_depth */
+	l->max_header_bytes = 65536; /* Zeek MIME::max_header_bytes */
+	l->max_line = 4096;	     /* Zeek SMTP::bdat_max_line_length */
 	l->max_entities = 10000;
 	l->max_filename = 1024;
 	l->decode_filenames = 0;
@@ -156,8 +156,11 @@ static bool grow(struct mime_msg *m, uint8_t **buf, size_t *cap, size_t need, si
 	return true;
 }
 
+static void flush_out(struct mime_msg *m);
+
 static void weird(struct mime_msg *m, const char *name, const char *addl)
 {
+	flush_out(m);
 	if (m->cb.weird)
 		m->cb.weird(m->cb.u, name, addl);
 }
@@ -542,13 +545,15 @@ static size_t rfc2047(const uint8_t *s, size_t n, uint8_t *out)
 			q2 = q1 + 2;
 			if (q1 + 2 < n && s[q2] == '?' &&
 			    (lower(s[q1 + 1]) == 'b' || lower(s[q1 + 1]) == 'q')) {
-				for (q3 = q2 + 1; q3 + 1 < n && !(s[q3] == '?' && s[q3 + 1] == '='); q3++)
+				for (q3 = q2 + 1; q3 + 1 < n && !(s[q3] == '?' && s[q3 + 1] == '=');
+				     q3++)
 					;
 				if (q3 + 1 < n) {
 					size_t k;
 
 					if (prev_ew)
-						o = ws_o; /* white space between encoded words goes */
+						o = ws_o; /* white space between encoded words goes
+							   */
 					if (lower(s[q1 + 1]) == 'q') {
 						for (k = q2 + 1; k < q3; k++) {
 							if (s[k] == '_') {
@@ -556,8 +561,10 @@ static size_t rfc2047(const uint8_t *s, size_t n, uint8_t *out)
 							} else if (s[k] == '=' && k + 2 < q3 &&
 								   hexval(s[k + 1]) >= 0 &&
 								   hexval(s[k + 2]) >= 0) {
-								out[o++] = (uint8_t)(hexval(s[k + 1]) * 16 +
-										     hexval(s[k + 2]));
+								out[o++] =
+								    (uint8_t)(hexval(s[k + 1]) *
+										  16 +
+									      hexval(s[k + 2]));
 								k += 2;
 							} else {
 								out[o++] = s[k];
@@ -606,8 +613,7 @@ static size_t rfc2047(const uint8_t *s, size_t n, uint8_t *out)
 }
 
 /* RFC 2231 / plain parameter `want` ("filename" or "name") of a header value. */
-static bool param_decoded(const uint8_t *v, size_t n, const char *want, uint8_t *out,
-			  size_t *olen)
+static bool param_decoded(const uint8_t *v, size_t n, const char *want, uint8_t *out, size_t *olen)
 {
 	size_t i = 0, wl = strlen(want), o = 0;
 	bool found = false, ext_any = false;
@@ -725,7 +731,8 @@ static bool param_decoded(const uint8_t *v, size_t n, const char *want, uint8_t 
 			for (; k < ve; k++) {
 				if (star && v[k] == '%' && k + 2 < ve && hexval(v[k + 1]) >= 0 &&
 				    hexval(v[k + 2]) >= 0) {
-					out[o++] = (uint8_t)(hexval(v[k + 1]) * 16 + hexval(v[k + 2]));
+					out[o++] =
+					    (uint8_t)(hexval(v[k + 1]) * 16 + hexval(v[k + 2]));
 					k += 2;
 				} else {
 					out[o++] = v[k];
@@ -810,7 +817,8 @@ static void parse_params(struct mime_msg *m, struct ent *e, const uint8_t *d, si
 		len -= off;
 		o = get_token(d, len, &attr, &alen, false);
 		if (o < 0) {
-			event(m, "illegal format", "attribute name not found in parameter specification");
+			event(m, "illegal format",
+			      "attribute name not found in parameter specification");
 			return;
 		}
 		d += o;
@@ -939,6 +947,7 @@ static void finish_header(struct mime_msg *m, struct ent *e)
 		parse_content_type(m, e, val, vlen);
 	else if (ci_eq(name, nlen, "content-transfer-encoding"))
 		parse_cte(m, e, val, vlen);
+	flush_out(m);
 	if (m->cb.header)
 		m->cb.header(m->cb.u, e->depth, (const char *)name, nlen, (const char *)val, vlen);
 
@@ -1013,6 +1022,7 @@ static void headers_done(struct mime_msg *m, struct ent *e)
 	m->cd_len = m->ct_len = 0;
 	if (!m->cb.headers_done)
 		return;
+	flush_out(m);
 	memset(&info, 0, sizeof(info));
 	info.depth = e->depth;
 	info.type = e->type_s;
@@ -1035,16 +1045,15 @@ static void headers_done(struct mime_msg *m, struct ent *e)
 /* ---- base64 (Zeek Base64Converter) ---- */
 
 static const int8_t b64_table[256] = {
-	['A'] = 1,  ['B'] = 2,	['C'] = 3,  ['D'] = 4,	['E'] = 5,  ['F'] = 6,	['G'] = 7,
-	['H'] = 8,  ['I'] = 9,	['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14,
-	['O'] = 15, ['P'] = 16, ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21,
-	['V'] = 22, ['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28,
-	['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35,
-	['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42,
-	['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48, ['w'] = 49,
-	['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
-	['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63,
-	['/'] = 64, ['='] = 1,
+    ['A'] = 1,	['B'] = 2,  ['C'] = 3,	['D'] = 4,  ['E'] = 5,	['F'] = 6,  ['G'] = 7,	['H'] = 8,
+    ['I'] = 9,	['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16,
+    ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24,
+    ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32,
+    ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40,
+    ['o'] = 41, ['p'] = 42, ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48,
+    ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
+    ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63, ['/'] = 64,
+    ['='] = 1,
 }; /* value + 1; 0: not base64 */
 
 static void b64_weird(struct mime_msg *m, const char *msg)
@@ -1084,20 +1093,22 @@ static void b64_decode(struct mime_msg *m, struct ent *e, const uint8_t *d, size
 
 	/* fast path: whole groups of valid characters without padding */
 	while (e->b64_next == 0 && !e->b64_after_pad && i + 4 <= len) {
-		int8_t a = b64_table[d[i]], b = b64_table[d[i + 1]], c = b64_table[d[i + 2]],
-		       x = b64_table[d[i + 3]];
+		/* value + 1 (0: not base64) minus 1: 0xff for invalid characters */
+		uint8_t a = (uint8_t)(b64_table[d[i]] - 1), b = (uint8_t)(b64_table[d[i + 1]] - 1),
+			c = (uint8_t)(b64_table[d[i + 2]] - 1),
+			x = (uint8_t)(b64_table[d[i + 3]] - 1);
 		uint32_t bits;
 
-		if (!a || !b || !c || !x || d[i] == '=' || d[i + 1] == '=' || d[i + 2] == '=' ||
+		if ((a | b | c | x) & 0x80 || d[i] == '=' || d[i + 1] == '=' || d[i + 2] == '=' ||
 		    d[i + 3] == '=')
 			break;
-		bits = (uint32_t)(a - 1) << 18 | (uint32_t)(b - 1) << 12 | (uint32_t)(c - 1) << 6 |
-		       (uint32_t)(x - 1);
+		bits = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | x;
 		if (m->olen + 3 > sizeof(m->out))
 			flush_out(m);
-		m->out[m->olen++] = (uint8_t)(bits >> 16);
-		m->out[m->olen++] = (uint8_t)(bits >> 8);
-		m->out[m->olen++] = (uint8_t)bits;
+		m->out[m->olen] = (uint8_t)(bits >> 16);
+		m->out[m->olen + 1] = (uint8_t)(bits >> 8);
+		m->out[m->olen + 2] = (uint8_t)bits;
+		m->olen += 3;
 		i += 4;
 	}
 	for (; i < len; i++) {
@@ -1115,7 +1126,8 @@ static void b64_decode(struct mime_msg *m, struct ent *e, const uint8_t *d, size
 			if (++e->b64_errored == 1) {
 				char msg[64];
 
-				snprintf(msg, sizeof(msg), "character %d ignored by Base64 decoding",
+				snprintf(msg, sizeof(msg),
+					 "character %d ignored by Base64 decoding",
 					 (int)(signed char)ch);
 				b64_weird(m, msg);
 			}
@@ -1242,6 +1254,7 @@ static bool ent_push(struct mime_msg *m, unsigned depth, enum cenc enc)
 	free(m->ct_val);
 	m->cd_val = m->ct_val = NULL;
 	m->stats.entities++;
+	flush_out(m);
 	if (m->cb.begin)
 		m->cb.begin(m->cb.u, depth);
 	return true;
@@ -1352,8 +1365,8 @@ static enum bnd check_boundary(const struct ent *e, const uint8_t *d, size_t len
 	return BOUNDARY;
 }
 
-static void decode_line(struct mime_msg *m, unsigned i, const uint8_t *d, size_t len,
-			bool trailing, bool fragment)
+static void decode_line(struct mime_msg *m, unsigned i, const uint8_t *d, size_t len, bool trailing,
+			bool fragment)
 {
 	struct ent *e = &m->st[i];
 
@@ -1383,7 +1396,6 @@ static void decode_line(struct mime_msg *m, unsigned i, const uint8_t *d, size_t
 		}
 		break;
 	}
-	flush_out(m);
 }
 
 /* One line (or cut piece of one) through the entity stack (Zeek MIME_Entity::Deliver). */
@@ -1489,8 +1501,12 @@ static void feed_data(struct mime_msg *m, const uint8_t *d, size_t len)
 		}
 		room = max - m->llen;
 		lim = len < room + 1 ? len : room + 1;
-		for (k = 0; k < lim && d[k] != '\n' && d[k] != '\r'; k++)
-			;
+		{
+			const uint8_t *lf = memchr(d, '\n', lim);
+			const uint8_t *cr = memchr(d, '\r', lf ? (size_t)(lf - d) : lim);
+
+			k = cr ? (size_t)(cr - d) : lf ? (size_t)(lf - d) : lim;
+		}
 		if (k < lim) {
 			if (m->llen == 0) {
 				deliver_unit(m, d, k, true, false);
@@ -1629,6 +1645,7 @@ int mime_msg__feed(struct mime_msg *m, const uint8_t *buf, size_t len)
 		feed_bdat(m, buf, len);
 	else
 		feed_data(m, buf, len);
+	flush_out(m);
 	return m->err;
 }
 

@@ -17,148 +17,156 @@ struct lit_sig {
 	int strength;
 };
 
-#define L(o, s, m, st) { (o), sizeof(s) - 1, false, (s), (m), (st) }
-#define LI(o, s, m, st) { (o), sizeof(s) - 1, true, (s), (m), (st) }
+#define L(o, s, m, st)                                                                             \
+	{                                                                                          \
+		(o), sizeof(s) - 1, false, (s), (m), (st)                                          \
+	}
+#define LI(o, s, m, st)                                                                            \
+	{                                                                                          \
+		(o), sizeof(s) - 1, true, (s), (m), (st)                                           \
+	}
 
 static const struct lit_sig lits[] = {
-	/* libmagic.sig (the ones mail carries) */
-	L(2, "---BEGIN PGP PUBLIC KEY BLOCK-", "application/pgp-keys", 330),
-	L(0, "-----BEGIN PGP SIGNATURE-", "application/pgp-signature", 280),
-	L(0, "-----BEGIN PGP MESSAGE-", "application/pgp", 260),
-	L(0, "<?xml version \"", "application/xml", 185),
-	L(0, "<?xml version=\"", "application/xml", 185),
-	L(0, "<?xml version='", "application/xml", 185),
-	LI(0, "BEGIN:VCALENDAR", "text/calendar", 180),
-	L(4, "Standard Jet DB", "application/x-msaccess", 180),
-	L(4, "Standard ACE DB", "application/x-msaccess", 180),
-	L(0, "Relay-Version:", "message/rfc822", 170),
-	LI(0, "delivered-to:", "message/rfc822", 160),
-	LI(0, "return-path:", "message/rfc822", 150),
-	LI(0, "BEGIN:VCARD", "text/x-vcard", 140),
-	L(0, "Forward to", "message/rfc822", 130),
-	L(0, "Received:", "message/rfc822", 120),
-	L(0, "N#! rnews", "message/rfc822", 120),
-	L(0, "#! rnews", "message/rfc822", 110),
-	L(0, "MSCF\0\0\0\0", "application/vnd.ms-cab-compressed", 110),
-	L(0, "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "application/msword", 110),
-	L(0, "\x89PNG\r\n\x1a\n", "image/png", 110),
-	L(0, "gimp xcf", "image/x-xcf", 110),
-	L(257, "ustar  \0", "application/x-tar", 110),
-	L(0, "PK\x07\x08PK\x03\x04", "application/zip", 110),
-	L(0, "Article", "message/news", 100),
-	L(0, "\x1f\x8b", "application/x-gzip", 100),
-	L(0, "Pipe to", "message/rfc822", 100),
-	L(0, "StuffIt", "application/x-stuffit", 100),
-	L(0, "!<arch>", "application/x-archive", 100),
-	L(257, "ustar\0", "application/x-tar", 90),
-	L(0, "\xfd" "7zXZ\0", "application/x-xz", 90),
-	L(0, "%PDF-", "application/pdf", 80),
-	L(0, "Path:", "message/news", 80),
-	L(0, "Xref:", "message/news", 80),
-	L(0, "From:", "message/rfc822", 80),
-	L(0, "{\\rtf", "text/rtf", 80),
-	L(0, "%FDF-", "application/vnd.fdf", 80),
-	L(0, "PO^Q`", "application/msword", 80),
-	/* general.sig */
-	L(0, "\x4c\0\0\0\x01\x14\x02\0\0\0\0\0\xc0\0\0\0\0\0\0\x46", "application/x-ms-shortcut",
-	  49),
-	L(0, "PReg", "application/vnd.ms-pol", 49),
-	L(0, "REGEDIT4", "application/vnd.ms-reg", 49),
-	L(0, "regf", "application/vnd.ms-regf", 49),
-	L(0, "AFP", "application/vnd.apple-afpinfo", 0),
-	L(0, "FWS", "application/x-shockwave-flash", 60),
-	L(0, "CWS", "application/x-shockwave-flash", 60),
-	L(0, "ZWS", "application/x-shockwave-flash", 60),
-	L(0, "\x78\x9f\x3e\x22", "application/vnd.ms-tnef", 100),
-	L(0, "-----BEGIN CERTIFICATE-----", "application/x-pem", 0),
-	L(0, "\xa1\xb2\xc3\xd4", "application/vnd.tcpdump.pcap", 70),
-	L(0, "\xd4\xc3\xb2\xa1", "application/vnd.tcpdump.pcap", 70),
-	L(0, "solid ", "application/sla", 10),
-	L(0, "DDS", "application/x-ms-dds", 100),
-	L(0, "BSDIFF", "application/bsdiff", 100),
-	L(0, "DIFF", "application/bindiff", 100),
-	L(0, "KLZF", "application/x-kaspavdb", 100),
-	L(0, "KLD2", "application/x-kaspavupdate", 100),
-	L(0, "MSSQLBAK", "application/mssql-bak", 100),
-	L(0, "TAPE", "application/mtf", 100),
-	L(0, "bplist", "application/bplist", 100),
-	L(0, "ITSF", "application/mshelp", 100),
-	L(0, "MPQ\x1a", "application/x-game-mpq", 100),
-	L(0, "BLTE", "application/x-blizgame", 100),
-	L(0, "VMP4", "application/map-tile", 100),
-	L(0, "Cr24", "application/chrome-ext", 100),
-	L(0, "CrOD", "application/chrome-ext-upd", 70),
-	L(0, "MSQM", "application/msqm", 100),
-	L(0, "b0VIM", "application/x-vim-tmp", 100),
-	L(0, "MDMP", "application/x-windows-minidump", 50),
-	L(0, "CD001", "application/x-iso9660-image", 99),
-	/* image.sig */
-	L(0, "MM\0\x2a", "image/tiff", 70),
-	L(0, "MM\0\x2b", "image/tiff", 70),
-	L(0, "II\x2a\0", "image/tiff", 70),
-	L(0, "II\x2b\0", "image/tiff", 70),
-	L(0, "GIF8", "image/gif", 70),
-	L(0, "\xff\xd8", "image/jpeg", 52),
-	L(0, "\0\0\x01\0", "image/x-icon", 70),
-	L(0, "\0\0\x02\0", "image/x-cursor", 70),
-	L(0, "8BPS", "image/vnd.adobe.photoshop", 70),
-	L(0, "\x89PNG", "image/png", 110),
-	L(4, "ftypjp2", "image/jp2", 60),
-	L(0, "Xcur", "image/x-xcursor", 70),
-	L(0, "IIN1", "image/x-niff", 70),
-	L(0, "\x76\x2f\x31\x01", "image/x-exr", 70),
-	L(0, "SDPX", "image/x-dpx", 70),
-	L(0, "CPC\xb2", "image/x-cpi", 70),
-	L(0, "IIRO", "image/x-olympus-orf", 70),
-	L(0, "IIRS", "image/x-olympus-orf", 70),
-	L(0, "MMOR", "image/x-olympus-orf", 70),
-	L(0, "FOVb", "image/x-x3f", 70),
-	L(0, "PDN3", "image/x-paintnet", 70),
-	L(0, "P7", "image/x-portable-pixmap", 50),
-	L(4, "jP", "image/jp2", 50),
-	L(0, "AC1.", "image/vnd.dwg", 90),
-	L(0, "AC2.", "image/vnd.dwg", 90),
-	L(0, "AC10", "image/vnd.dwg", 90),
-	L(0, "[BitmapInfo2]", "image/x-polar-monitor-bitmap", 160),
-	L(0, "AWBM", "image/x-award-bmp", 20),
-	L(0, "\x11\x06", "image/x-award-bioslogo", 50),
-	L(0, "\x11\x09", "image/x-award-bioslogo", 50),
-	/* archive.sig */
-	L(0, "Rar!", "application/x-rar", 70),
-	L(0, "\x78\x01\x73\x0d\x62\x62\x60", "application/x-dmg", 100),
-	L(0, "\x78\xda\x63\x60\x18\x05", "application/x-dmg", 100),
-	L(0, "\x78\x01\x63\x60\x18\x05", "application/x-dmg", 100),
-	L(0, "\x78\xda\x73\x0d", "application/x-dmg", 100),
-	L(0, "xar!", "application/x-xar", 100),
-	L(0, "drpm", "application/x-rpm", 70),
-	L(0, "\xed\xab\xee\xdb", "application/x-rpm", 70),
-	L(0, "SIT!", "application/x-stuffit", 70),
-	L(0, "<ar>", "application/x-archive", 70),
-	L(0, "<arch>", "application/x-archive", 70),
-	L(0, "!<ar>", "application/x-archive", 70),
-	L(0, "\x1e\xe7\xff\0", "application/x-eet", 70),
-	L(0, "\x02\x21\x4c\x18", "application/x-lz4", 70),
-	L(0, "\x04\x22\x4d\x18", "application/x-lz4", 70),
-	L(0, "LRZI", "application/x-lrzip", 1),
-	L(0, "LZIP", "application/x-lzip", 70),
-	L(0, "WARC/", "application/warc", 50),
-	L(0, "7z\xbc\xaf\x27\x1c", "application/x-7z-compressed", 50),
-	L(0, "\x60\xea", "application/x-arj", 50),
-	L(0, "\xc7\x71", "application/x-cpio", 50),
-	L(0, "\x71\xc7", "application/x-cpio", 50),
-	L(0, "\x1f\x9d", "application/x-compress", 50),
-	L(0, "\x5d\0\0", "application/x-lzma", 71),
-	/* executable.sig */
-	L(0, "MZ", "application/x-dosexec", 51),
-	L(0, "\xce\xfa\xed\xfe", "application/x-mach-o-executable", 100),
-	L(0, "\xcf\xfa\xed\xfe", "application/x-mach-o-executable", 100),
-	/* office.sig */
-	L(0, "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "application/msword", 50),
-	L(0, "PK\x03\x04\x14\0\x06\0", "application/vnd.openxmlformats-officedocument", 50),
-	/* programming.sig */
-	L(0, "dnl ", "text/x-m4", 40),
-	LI(0, "@rem", "text/x-msdos-batch", 60),
-	LI(0, "@set ", "text/x-msdos-batch", 70),
+    /* libmagic.sig (the ones mail carries) */
+    L(2, "---BEGIN PGP PUBLIC KEY BLOCK-", "application/pgp-keys", 330),
+    L(0, "-----BEGIN PGP SIGNATURE-", "application/pgp-signature", 280),
+    L(0, "-----BEGIN PGP MESSAGE-", "application/pgp", 260),
+    L(0, "<?xml version \"", "application/xml", 185),
+    L(0, "<?xml version=\"", "application/xml", 185),
+    L(0, "<?xml version='", "application/xml", 185),
+    LI(0, "BEGIN:VCALENDAR", "text/calendar", 180),
+    L(4, "Standard Jet DB", "application/x-msaccess", 180),
+    L(4, "Standard ACE DB", "application/x-msaccess", 180),
+    L(0, "Relay-Version:", "message/rfc822", 170),
+    LI(0, "delivered-to:", "message/rfc822", 160),
+    LI(0, "return-path:", "message/rfc822", 150),
+    LI(0, "BEGIN:VCARD", "text/x-vcard", 140),
+    L(0, "Forward to", "message/rfc822", 130),
+    L(0, "Received:", "message/rfc822", 120),
+    L(0, "N#! rnews", "message/rfc822", 120),
+    L(0, "#! rnews", "message/rfc822", 110),
+    L(0, "MSCF\0\0\0\0", "application/vnd.ms-cab-compressed", 110),
+    L(0, "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "application/msword", 110),
+    L(0, "\x89PNG\r\n\x1a\n", "image/png", 110),
+    L(0, "gimp xcf", "image/x-xcf", 110),
+    L(257, "ustar  \0", "application/x-tar", 110),
+    L(0, "PK\x07\x08PK\x03\x04", "application/zip", 110),
+    L(0, "Article", "message/news", 100),
+    L(0, "\x1f\x8b", "application/x-gzip", 100),
+    L(0, "Pipe to", "message/rfc822", 100),
+    L(0, "StuffIt", "application/x-stuffit", 100),
+    L(0, "!<arch>", "application/x-archive", 100),
+    L(257, "ustar\0", "application/x-tar", 90),
+    L(0,
+      "\xfd"
+      "7zXZ\0",
+      "application/x-xz", 90),
+    L(0, "%PDF-", "application/pdf", 80),
+    L(0, "Path:", "message/news", 80),
+    L(0, "Xref:", "message/news", 80),
+    L(0, "From:", "message/rfc822", 80),
+    L(0, "{\\rtf", "text/rtf", 80),
+    L(0, "%FDF-", "application/vnd.fdf", 80),
+    L(0, "PO^Q`", "application/msword", 80),
+    /* general.sig */
+    L(0, "\x4c\0\0\0\x01\x14\x02\0\0\0\0\0\xc0\0\0\0\0\0\0\x46", "application/x-ms-shortcut", 49),
+    L(0, "PReg", "application/vnd.ms-pol", 49),
+    L(0, "REGEDIT4", "application/vnd.ms-reg", 49),
+    L(0, "regf", "application/vnd.ms-regf", 49),
+    L(0, "AFP", "application/vnd.apple-afpinfo", 0),
+    L(0, "FWS", "application/x-shockwave-flash", 60),
+    L(0, "CWS", "application/x-shockwave-flash", 60),
+    L(0, "ZWS", "application/x-shockwave-flash", 60),
+    L(0, "\x78\x9f\x3e\x22", "application/vnd.ms-tnef", 100),
+    L(0, "-----BEGIN CERTIFICATE-----", "application/x-pem", 0),
+    L(0, "\xa1\xb2\xc3\xd4", "application/vnd.tcpdump.pcap", 70),
+    L(0, "\xd4\xc3\xb2\xa1", "application/vnd.tcpdump.pcap", 70),
+    L(0, "solid ", "application/sla", 10),
+    L(0, "DDS", "application/x-ms-dds", 100),
+    L(0, "BSDIFF", "application/bsdiff", 100),
+    L(0, "DIFF", "application/bindiff", 100),
+    L(0, "KLZF", "application/x-kaspavdb", 100),
+    L(0, "KLD2", "application/x-kaspavupdate", 100),
+    L(0, "MSSQLBAK", "application/mssql-bak", 100),
+    L(0, "TAPE", "application/mtf", 100),
+    L(0, "bplist", "application/bplist", 100),
+    L(0, "ITSF", "application/mshelp", 100),
+    L(0, "MPQ\x1a", "application/x-game-mpq", 100),
+    L(0, "BLTE", "application/x-blizgame", 100),
+    L(0, "VMP4", "application/map-tile", 100),
+    L(0, "Cr24", "application/chrome-ext", 100),
+    L(0, "CrOD", "application/chrome-ext-upd", 70),
+    L(0, "MSQM", "application/msqm", 100),
+    L(0, "b0VIM", "application/x-vim-tmp", 100),
+    L(0, "MDMP", "application/x-windows-minidump", 50),
+    L(0, "CD001", "application/x-iso9660-image", 99),
+    /* image.sig */
+    L(0, "MM\0\x2a", "image/tiff", 70),
+    L(0, "MM\0\x2b", "image/tiff", 70),
+    L(0, "II\x2a\0", "image/tiff", 70),
+    L(0, "II\x2b\0", "image/tiff", 70),
+    L(0, "GIF8", "image/gif", 70),
+    L(0, "\xff\xd8", "image/jpeg", 52),
+    L(0, "\0\0\x01\0", "image/x-icon", 70),
+    L(0, "\0\0\x02\0", "image/x-cursor", 70),
+    L(0, "8BPS", "image/vnd.adobe.photoshop", 70),
+    L(0, "\x89PNG", "image/png", 110),
+    L(4, "ftypjp2", "image/jp2", 60),
+    L(0, "Xcur", "image/x-xcursor", 70),
+    L(0, "IIN1", "image/x-niff", 70),
+    L(0, "\x76\x2f\x31\x01", "image/x-exr", 70),
+    L(0, "SDPX", "image/x-dpx", 70),
+    L(0, "CPC\xb2", "image/x-cpi", 70),
+    L(0, "IIRO", "image/x-olympus-orf", 70),
+    L(0, "IIRS", "image/x-olympus-orf", 70),
+    L(0, "MMOR", "image/x-olympus-orf", 70),
+    L(0, "FOVb", "image/x-x3f", 70),
+    L(0, "PDN3", "image/x-paintnet", 70),
+    L(0, "P7", "image/x-portable-pixmap", 50),
+    L(4, "jP", "image/jp2", 50),
+    L(0, "AC1.", "image/vnd.dwg", 90),
+    L(0, "AC2.", "image/vnd.dwg", 90),
+    L(0, "AC10", "image/vnd.dwg", 90),
+    L(0, "[BitmapInfo2]", "image/x-polar-monitor-bitmap", 160),
+    L(0, "AWBM", "image/x-award-bmp", 20),
+    L(0, "\x11\x06", "image/x-award-bioslogo", 50),
+    L(0, "\x11\x09", "image/x-award-bioslogo", 50),
+    /* archive.sig */
+    L(0, "Rar!", "application/x-rar", 70),
+    L(0, "\x78\x01\x73\x0d\x62\x62\x60", "application/x-dmg", 100),
+    L(0, "\x78\xda\x63\x60\x18\x05", "application/x-dmg", 100),
+    L(0, "\x78\x01\x63\x60\x18\x05", "application/x-dmg", 100),
+    L(0, "\x78\xda\x73\x0d", "application/x-dmg", 100),
+    L(0, "xar!", "application/x-xar", 100),
+    L(0, "drpm", "application/x-rpm", 70),
+    L(0, "\xed\xab\xee\xdb", "application/x-rpm", 70),
+    L(0, "SIT!", "application/x-stuffit", 70),
+    L(0, "<ar>", "application/x-archive", 70),
+    L(0, "<arch>", "application/x-archive", 70),
+    L(0, "!<ar>", "application/x-archive", 70),
+    L(0, "\x1e\xe7\xff\0", "application/x-eet", 70),
+    L(0, "\x02\x21\x4c\x18", "application/x-lz4", 70),
+    L(0, "\x04\x22\x4d\x18", "application/x-lz4", 70),
+    L(0, "LRZI", "application/x-lrzip", 1),
+    L(0, "LZIP", "application/x-lzip", 70),
+    L(0, "WARC/", "application/warc", 50),
+    L(0, "7z\xbc\xaf\x27\x1c", "application/x-7z-compressed", 50),
+    L(0, "\x60\xea", "application/x-arj", 50),
+    L(0, "\xc7\x71", "application/x-cpio", 50),
+    L(0, "\x71\xc7", "application/x-cpio", 50),
+    L(0, "\x1f\x9d", "application/x-compress", 50),
+    L(0, "\x5d\0\0", "application/x-lzma", 71),
+    /* executable.sig */
+    L(0, "MZ", "application/x-dosexec", 51),
+    L(0, "\xce\xfa\xed\xfe", "application/x-mach-o-executable", 100),
+    L(0, "\xcf\xfa\xed\xfe", "application/x-mach-o-executable", 100),
+    /* office.sig */
+    L(0, "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "application/msword", 50),
+    L(0, "PK\x03\x04\x14\0\x06\0", "application/vnd.openxmlformats-officedocument", 50),
+    /* programming.sig */
+    L(0, "dnl ", "text/x-m4", 40),
+    LI(0, "@rem", "text/x-msdos-batch", 60),
+    LI(0, "@set ", "text/x-msdos-batch", 70),
 };
 
 static bool lit_match(const struct lit_sig *s, const uint8_t *b, size_t n)
@@ -241,9 +249,9 @@ static size_t bom3(const uint8_t *b, size_t n)
 /* ^(\xef\xbb\xbf|(\x00\x00)?\xfe\xff|\xff\xfe(\x00\x00)?)?[[:space:]\x20-\x7E]{10} */
 static bool sig_plaintext(const uint8_t *b, size_t n)
 {
-	static const char *const boms[] = { "", "\xef\xbb\xbf", "\xfe\xff", "\0\0\xfe\xff",
-					    "\xff\xfe", "\xff\xfe\0\0" };
-	static const size_t bl[] = { 0, 3, 2, 4, 2, 4 };
+	static const char *const boms[] = {"",	       "\xef\xbb\xbf", "\xfe\xff", "\0\0\xfe\xff",
+					   "\xff\xfe", "\xff\xfe\0\0"};
+	static const size_t bl[] = {0, 3, 2, 4, 2, 4};
 	size_t k, i;
 
 	for (k = 0; k < sizeof(bl) / sizeof(bl[0]); k++) {
@@ -411,7 +419,8 @@ static int sig_json(const uint8_t *b, size_t n)
 				return -1000;
 			j = q + 1;
 		} else if (j < n && is_alpha(b[j])) {
-			while (j < n && (is_alpha(b[j]) || is_digit(b[j]) || b[j] == '\\' || b[j] == '_'))
+			while (j < n &&
+			       (is_alpha(b[j]) || is_digit(b[j]) || b[j] == '\\' || b[j] == '_'))
 				j++;
 		} else {
 			return -1000;
@@ -504,19 +513,24 @@ static bool sig_bmp(const uint8_t *b, size_t n)
 {
 	if (n < 16 || b[0] != 'B' || b[1] != 'M' || b[15] != 0)
 		return false;
-	return b[14] == 0x0c || b[14] == 0x28 || b[14] == 0x40 || b[14] == 0x6c ||
-	       b[14] == 0x7c || b[14] == 0x80;
+	return b[14] == 0x0c || b[14] == 0x28 || b[14] == 0x40 || b[14] == 0x6c || b[14] == 0x7c ||
+	       b[14] == 0x80;
 }
 
 /* file-elf*: \x7fELF[\x01\x02](\x01.{10}T\x00|\x02.{10}\x00T) */
 static const char *sig_elf(const uint8_t *b, size_t n)
 {
-	static const char *const types[] = { NULL, "application/x-object",
-					     "application/x-executable",
-					     "application/x-sharedlib", "application/x-coredump" };
+	static const char *const types[] = {NULL, "application/x-object",
+					    "application/x-executable", "application/x-sharedlib",
+					    "application/x-coredump"};
 	unsigned t;
 
-	if (n < 18 || memcmp(b, "\x7f" "ELF", 4) != 0 || (b[4] != 1 && b[4] != 2))
+	if (n < 18 ||
+	    memcmp(b,
+		   "\x7f"
+		   "ELF",
+		   4) != 0 ||
+	    (b[4] != 1 && b[4] != 2))
 		return NULL;
 	if (b[5] == 1 && b[17] == 0)
 		t = b[16];
@@ -531,12 +545,11 @@ static const char *sig_elf(const uint8_t *b, size_t n)
  * ^PK\x03\x04.{26}(\[Content_Types\]\.xml|_rels/\.rels|DIR/).*PK\x03\x04.{26}DIR/ */
 static const char *sig_ooxml(const uint8_t *b, size_t n)
 {
-	static const char *const dirs[] = { "word/", "xl/", "ppt/" };
+	static const char *const dirs[] = {"word/", "xl/", "ppt/"};
 	static const char *const mimes[] = {
-		"application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-		"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-		"application/vnd.openxmlformats-officedocument.presentationml.presentation"
-	};
+	    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+	    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+	    "application/vnd.openxmlformats-officedocument.presentationml.presentation"};
 	size_t k, p;
 
 	if (!has(b, n, 0, "PK\x03\x04"))
@@ -560,16 +573,26 @@ static const char *sig_script(const uint8_t *b, size_t n, int *st)
 		const char *mime;
 		int strength;
 	} scripts[] = {
-		{ "bash", "text/x-shellscript", 250 }, { "tcsh", "text/x-shellscript", 250 },
-		{ "csh", "text/x-shellscript", 250 },  { "zsh", "text/x-shellscript", 250 },
-		{ "fash", "text/x-shellscript", 250 }, { "aesh", "text/x-shellscript", 250 },
-		{ "ksh", "text/x-shellscript", 250 },  { "sh", "text/x-shellscript", 250 },
-		{ "perl", "text/x-perl", 60 },	       { "ruby", "text/x-ruby", 60 },
-		{ "python", "text/x-python", 60 },     { "gawk", "text/x-awk", 60 },
-		{ "nawk", "text/x-awk", 60 },	       { "awk", "text/x-awk", 60 },
-		{ "wish", "text/x-tcl", 60 },	       { "tcl", "text/x-tcl", 60 },
-		{ "lua", "text/x-lua", 49 },	       { "nodejs", "application/javascript", 60 },
-		{ "node", "application/javascript", 60 }, { "php", "text/x-php", 60 },
+	    {"bash", "text/x-shellscript", 250},
+	    {"tcsh", "text/x-shellscript", 250},
+	    {"csh", "text/x-shellscript", 250},
+	    {"zsh", "text/x-shellscript", 250},
+	    {"fash", "text/x-shellscript", 250},
+	    {"aesh", "text/x-shellscript", 250},
+	    {"ksh", "text/x-shellscript", 250},
+	    {"sh", "text/x-shellscript", 250},
+	    {"perl", "text/x-perl", 60},
+	    {"ruby", "text/x-ruby", 60},
+	    {"python", "text/x-python", 60},
+	    {"gawk", "text/x-awk", 60},
+	    {"nawk", "text/x-awk", 60},
+	    {"awk", "text/x-awk", 60},
+	    {"wish", "text/x-tcl", 60},
+	    {"tcl", "text/x-tcl", 60},
+	    {"lua", "text/x-lua", 49},
+	    {"nodejs", "application/javascript", 60},
+	    {"node", "application/javascript", 60},
+	    {"php", "text/x-php", 60},
 	};
 	size_t i, j, k;
 
@@ -669,7 +692,8 @@ const char *mimesniff__detect(const uint8_t *b, size_t n, int *strength)
 	m = sig_script(b, n, &st);
 	if (m)
 		consider(&best, &bs, m, st);
-	if (n >= 12 && has(b, n, 0, "RIFF") && has(b, n, 8, "CDR") && (b[11] == 'A' || b[11] == '6'))
+	if (n >= 12 && has(b, n, 0, "RIFF") && has(b, n, 8, "CDR") &&
+	    (b[11] == 'A' || b[11] == '6'))
 		consider(&best, &bs, "image/x-coreldraw", 70);
 	if (n >= 16 && has(b, n, 0, "AT&TFORM") &&
 	    (has(b, n, 12, "DJVM") || has(b, n, 12, "DJVU") || has(b, n, 12, "DJVI") ||
@@ -683,8 +707,8 @@ const char *mimesniff__detect(const uint8_t *b, size_t n, int *strength)
 		else if (has(b, n, 20, "jpm "))
 			consider(&best, &bs, "image/jpm", 70);
 	}
-	if (n >= 12 && has(b, n, 0, "!BDN") && (b[10] == 0x0e || b[10] == 0x0f ||
-						b[10] == 0x15 || b[10] == 0x17) && b[11] <= 2)
+	if (n >= 12 && has(b, n, 0, "!BDN") &&
+	    (b[10] == 0x0e || b[10] == 0x0f || b[10] == 0x15 || b[10] == 0x17) && b[11] <= 2)
 		consider(&best, &bs, "application/vnd.ms-outlook", 49);
 
 	if (best && strength)

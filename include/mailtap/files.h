@@ -22,16 +22,16 @@
 struct mt_session;
 
 struct files_cfg {
-	bool md5, sha1, sha256;		/* hashes to compute; SMTP default md5+sha1 (Zeek) */
-	const char *extract_dir;	/* NULL: no extraction */
-	uint64_t extract_max_file;	/* bytes per extracted file (Zeek default 100 MiB) */
-	uint64_t extract_max_total;	/* bytes extracted in all (0 = no limit) */
-	const char *extract_types;	/* comma-separated mime types to extract; NULL = all */
-	uint32_t max_in_flight;		/* files open at once per engine */
+	bool md5, sha1, sha256;	    /* hashes to compute; SMTP default md5+sha1 (Zeek) */
+	const char *extract_dir;    /* NULL: no extraction */
+	uint64_t extract_max_file;  /* bytes per extracted file (Zeek default 100 MiB) */
+	uint64_t extract_max_total; /* bytes extracted in all (0 = no limit) */
+	const char *extract_types;  /* comma-separated mime types to extract; NULL = all */
+	uint32_t max_in_flight;	    /* files open at once per engine */
 	/* Added: */
-	uint32_t bof_size;		/* bytes sniffed for mime_type (Zeek: 4096; max 4096) */
-	uint32_t max_filename;		/* longest filename kept (longer ones are cut, counted) */
-	const char *extract_sources;	/* comma-separated sources to extract ("SMTP"); NULL = all */
+	uint32_t bof_size;	     /* bytes sniffed for mime_type (Zeek: 4096; max 4096) */
+	uint32_t max_filename;	     /* longest filename kept (longer ones are cut, counted) */
+	const char *extract_sources; /* comma-separated sources to extract ("SMTP"); NULL = all */
 };
 
 void files_cfg__default(struct files_cfg *c);
@@ -97,17 +97,17 @@ struct files_info {
 
 /* Process-wide counters (all engines). */
 struct files_stats {
-	uint64_t opened;	   /* files__open() that returned a file */
-	uint64_t refused;	   /* files__open() refused: max_in_flight */
-	uint64_t in_flight;	   /* open now */
-	uint64_t records;	   /* files records written */
-	uint64_t gaps;		   /* files with missing bytes (hashes dropped) */
-	uint64_t filenames_cut;	   /* filenames longer than max_filename */
-	uint64_t extracted_files;  /* files written to extract_dir */
-	uint64_t extracted_bytes;  /* bytes written (holes excluded) */
-	uint64_t extract_cutoffs;  /* files cut at extract_max_file */
+	uint64_t opened;	      /* files__open() that returned a file */
+	uint64_t refused;	      /* files__open() refused: max_in_flight */
+	uint64_t in_flight;	      /* open now */
+	uint64_t records;	      /* files records written */
+	uint64_t gaps;		      /* files with missing bytes (hashes dropped) */
+	uint64_t filenames_cut;	      /* filenames longer than max_filename */
+	uint64_t extracted_files;     /* files written to extract_dir */
+	uint64_t extracted_bytes;     /* bytes written (holes excluded) */
+	uint64_t extract_cutoffs;     /* files cut at extract_max_file */
 	uint64_t extract_total_limit; /* files cut or skipped at extract_max_total */
-	uint64_t extract_errors;   /* open/write/rename failures (disk full, EACCES, ...) */
+	uint64_t extract_errors;      /* open/write/rename failures (disk full, EACCES, ...) */
 };
 void files__stats(struct files_stats *out);
 

@@ -20,21 +20,21 @@ struct mime_limits {
 	uint32_t max_line;	   /* longest line kept whole (longer lines are split) */
 	uint32_t max_entities;	   /* entities per message */
 	/* Added: */
-	uint32_t max_filename;	   /* longest filename kept (default 1024) */
-	int decode_filenames;	   /* 0 (default): `filename` as Zeek derives it from the raw
-				    * header (files.log equality); 1: RFC 2231/2047 decoded */
+	uint32_t max_filename; /* longest filename kept (default 1024) */
+	int decode_filenames;  /* 0 (default): `filename` as Zeek derives it from the raw
+				* header (files.log equality); 1: RFC 2231/2047 decoded */
 };
 void mime_limits__default(struct mime_limits *l);
 
 /* What the headers of an entity said, valid during the headers_done() callback only. */
 struct mime_entity_info {
-	unsigned depth;		     /* 0: the message itself; 1: its parts, ... */
-	const char *type, *subtype;  /* lowercased, "text"/"plain" when absent */
-	const char *filename;	     /* files.log filename (see below), or NULL */
+	unsigned depth;		    /* 0: the message itself; 1: its parts, ... */
+	const char *type, *subtype; /* lowercased, "text"/"plain" when absent */
+	const char *filename;	    /* files.log filename (see below), or NULL */
 	size_t filename_len;
-	const char *encoding;	     /* lowercased Content-Transfer-Encoding or NULL */
-	int is_multipart;	     /* children follow; the entity has no body data of its own */
-	int is_message;		     /* message/rfc822: an embedded mail follows */
+	const char *encoding; /* lowercased Content-Transfer-Encoding or NULL */
+	int is_multipart;     /* children follow; the entity has no body data of its own */
+	int is_message;	      /* message/rfc822: an embedded mail follows */
 	/* Added: `filename` above is, by default (decode_filenames 0), exactly the value Zeek's
 	 * SMTP scripts log (extract_filename_from_content_disposition on the last
 	 * Content-Disposition filename= / Content-Type name= header: no RFC 2047, raw %XX

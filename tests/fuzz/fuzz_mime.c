@@ -94,14 +94,14 @@ static void f_raw(void *u, const uint8_t *b, size_t n)
 static void run(const uint8_t *d, size_t len, size_t step, size_t split, int bdat,
 		const struct mime_limits *lim, unsigned char out[EVP_MAX_MD_SIZE], struct acc *a)
 {
-	struct mime_cb cb = { .u = a,
-			      .begin = f_begin,
-			      .header = f_header,
-			      .headers_done = f_hdone,
-			      .data = f_data,
-			      .end = f_end,
-			      .weird = f_weird,
-			      .raw = f_raw };
+	struct mime_cb cb = {.u = a,
+			     .begin = f_begin,
+			     .header = f_header,
+			     .headers_done = f_hdone,
+			     .data = f_data,
+			     .end = f_end,
+			     .weird = f_weird,
+			     .raw = f_raw};
 	struct mime_msg *m;
 	unsigned ol;
 	size_t i;

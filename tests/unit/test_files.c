@@ -57,7 +57,7 @@ static int cap_close(struct sink *s)
 	return 0;
 }
 
-static const struct sink_ops cap_ops = { "cap", cap_write, cap_flush, cap_close };
+static const struct sink_ops cap_ops = {"cap", cap_write, cap_flush, cap_close};
 
 struct env {
 	struct cap_sink cap;
@@ -73,7 +73,7 @@ struct env {
 static struct env *env_new(void)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	static const uint8_t o[4] = { 10, 10, 1, 4 }, r[4] = { 74, 53, 140, 153 };
+	static const uint8_t o[4] = {10, 10, 1, 4}, r[4] = {74, 53, 140, 153};
 
 	e->cap.sink.ops = &cap_ops;
 	e->out = rec_out__new("mailtap");
@@ -111,9 +111,9 @@ static const msgpack_object *field(struct env *e, const char *key)
 
 	if (!e->unpacked) {
 		msgpack_unpacked_init(&e->up);
-		assert_int_equal(msgpack_unpack_next(&e->up, (const char *)e->cap.buf, e->cap.len,
-						     NULL),
-				 MSGPACK_UNPACK_SUCCESS);
+		assert_int_equal(
+		    msgpack_unpack_next(&e->up, (const char *)e->cap.buf, e->cap.len, NULL),
+		    MSGPACK_UNPACK_SUCCESS);
 		e->unpacked = true;
 	}
 	assert_int_equal(e->up.data.type, MSGPACK_OBJECT_MAP);
@@ -204,15 +204,15 @@ struct known {
 
 /* From the baseline's out: seen bytes, MIME_TYPE, MD5, SHA1, SHA256. */
 static const struct known knowns[] = {
-	{ "thefile0", 77, "text/plain", "58aff3af22807bc5f4b6357c0038256c",
-	  "c39dc8cd0f8d8b1f7fc8b362c41e69fdf20f668a",
-	  "8d057f3af311c20675eea767a9df5fa31ff3597c6d5d50fd0cdc34766c40204d" },
-	{ "thefile1", 1868, "text/html", "afd68ae5c63caf6050dc5440bd72c5dd",
-	  "a4825db9a78b6c631f3c97d363be47faf65e8386",
-	  "8d9e5bb6072fbbf5b4a5fabe89ede8c8c54915efe33704fe71420d50438f5f81" },
-	{ "thefile2", 10809, "text/plain", "30a60389acc290515651391154ba1b33",
-	  "5d3e96afdef531571b685aa2a3729e6fe635e413",
-	  "6ea20e4b4f218a715ddfd0c27a92def1020a47a1c2cc6971a6710746efabf868" },
+    {"thefile0", 77, "text/plain", "58aff3af22807bc5f4b6357c0038256c",
+     "c39dc8cd0f8d8b1f7fc8b362c41e69fdf20f668a",
+     "8d057f3af311c20675eea767a9df5fa31ff3597c6d5d50fd0cdc34766c40204d"},
+    {"thefile1", 1868, "text/html", "afd68ae5c63caf6050dc5440bd72c5dd",
+     "a4825db9a78b6c631f3c97d363be47faf65e8386",
+     "8d9e5bb6072fbbf5b4a5fabe89ede8c8c54915efe33704fe71420d50438f5f81"},
+    {"thefile2", 10809, "text/plain", "30a60389acc290515651391154ba1b33",
+     "5d3e96afdef531571b685aa2a3729e6fe635e413",
+     "6ea20e4b4f218a715ddfd0c27a92def1020a47a1c2cc6971a6710746efabf868"},
 };
 
 static void check_known(struct env *e, const struct known *k)
@@ -259,7 +259,8 @@ static void test_known_contents(void **state)
 			skip();
 		assert_int_equal(len, knowns[k].len);
 		for (split = 0; split <= len; split += (len > 2000 ? 97 : 1)) {
-			struct mt_file *f = files__open(&e->s, &cfg, 1000000000ull, "SMTP", true, 3);
+			struct mt_file *f =
+			    files__open(&e->s, &cfg, 1000000000ull, "SMTP", true, 3);
 
 			assert_non_null(f);
 			files__data(f, buf, split, 1000000000ull);
@@ -289,12 +290,12 @@ static void test_record_shape(void **state)
 	struct env *e = env_new();
 	const msgpack_object *o;
 	struct mt_file *f;
-	static const char *const order[] = { "ts", "fuid", "uid", "id.orig_h", "id.orig_p",
-					     "id.resp_h", "id.resp_p", "source", "depth",
-					     "analyzers", "mime_type", "filename", "duration",
-					     "local_orig", "is_orig", "seen_bytes", "total_bytes",
-					     "missing_bytes", "overflow_bytes", "timedout",
-					     "parent_fuid", "md5", "sha1" };
+	static const char *const order[] = {
+	    "ts",	   "fuid",	  "uid",	   "id.orig_h",	     "id.orig_p",
+	    "id.resp_h",   "id.resp_p",	  "source",	   "depth",	     "analyzers",
+	    "mime_type",   "filename",	  "duration",	   "local_orig",     "is_orig",
+	    "seen_bytes",  "total_bytes", "missing_bytes", "overflow_bytes", "timedout",
+	    "parent_fuid", "md5",	  "sha1"};
 	uint32_t i;
 
 	files_cfg__default(&cfg);
@@ -646,44 +647,47 @@ struct sniff_case {
 	const char *mime;
 };
 
-#define S(s, m) { (s), sizeof(s) - 1, (m) }
+#define S(s, m)                                                                                    \
+	{                                                                                          \
+		(s), sizeof(s) - 1, (m)                                                            \
+	}
 
 static void test_mimesniff(void **state)
 {
 	static const struct sniff_case cases[] = {
-		S("Hello\r\n\r\n \r\n", "text/plain"),
-		S("\r\n> On 25 Jul 2015", "text/plain"),
-		S("short", NULL),
-		S("\r\n", NULL),
-		S("<html xmlns:v=\"urn:schemas-microsoft-com:vml\">", "text/html"),
-		S("  <!-- c -->\r\n<!DOCTYPE  html PUBLIC", "text/html"),
-		S("<head><title>x</title>", "text/html"),
-		S("%PDF-1.4\n%\xe2\xe3\xcf\xd3", "application/pdf"),
-		S("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "image/png"),
-		S("\xff\xd8\xff\xe0\0\x10JFIF", "image/jpeg"),
-		S("GIF89a\x01\0\x01\0", "image/gif"),
-		S("PK\x03\x04\x0a\0\0\0\0\0", "application/zip"),
-		S("MZ\x90\0\x03\0\0\0\x04\0", "application/x-dosexec"),
-		S("Received: from x by y", "message/rfc822"),
-		S("From: <attachment@example.com>\r\n\r\n", "message/rfc822"),
-		S("Return-Path: <a@b>", "message/rfc822"),
-		S("{\"a\": 1}", "text/json"),
-		S("<?xml version=\"1.0\"?><a/>", "application/xml"),
-		S("#!/bin/sh\necho hi\n", "text/x-shellscript"),
-		S("-----BEGIN CERTIFICATE-----\nMIIB", "application/x-pem"),
-		S("\x1f\x8b\x08\0\0\0\0\0", "application/x-gzip"),
-		S("\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\0\0", "application/msword"),
-		S("BM\x36\0\0\0\0\0\0\0\x36\0\0\0\x28\0", "image/x-ms-bmp"),
-		S("Subject: x\r\n\r\ndiff --git a/f b/f\r\n--- a/f\r\n+++ b/f\r\n@@ -1 +1 @@",
-		  "text/x-diff"),
-		S("[section]\r\nkey=value\r\n", "text/ini"),
-		S("\xef\xbb\xbfHello there, world", "text/plain"),
+	    S("Hello\r\n\r\n \r\n", "text/plain"),
+	    S("\r\n> On 25 Jul 2015", "text/plain"),
+	    S("short", NULL),
+	    S("\r\n", NULL),
+	    S("<html xmlns:v=\"urn:schemas-microsoft-com:vml\">", "text/html"),
+	    S("  <!-- c -->\r\n<!DOCTYPE  html PUBLIC", "text/html"),
+	    S("<head><title>x</title>", "text/html"),
+	    S("%PDF-1.4\n%\xe2\xe3\xcf\xd3", "application/pdf"),
+	    S("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "image/png"),
+	    S("\xff\xd8\xff\xe0\0\x10JFIF", "image/jpeg"),
+	    S("GIF89a\x01\0\x01\0", "image/gif"),
+	    S("PK\x03\x04\x0a\0\0\0\0\0", "application/zip"),
+	    S("MZ\x90\0\x03\0\0\0\x04\0", "application/x-dosexec"),
+	    S("Received: from x by y", "message/rfc822"),
+	    S("From: <attachment@example.com>\r\n\r\n", "message/rfc822"),
+	    S("Return-Path: <a@b>", "message/rfc822"),
+	    S("{\"a\": 1}", "text/json"),
+	    S("<?xml version=\"1.0\"?><a/>", "application/xml"),
+	    S("#!/bin/sh\necho hi\n", "text/x-shellscript"),
+	    S("-----BEGIN CERTIFICATE-----\nMIIB", "application/x-pem"),
+	    S("\x1f\x8b\x08\0\0\0\0\0", "application/x-gzip"),
+	    S("\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\0\0", "application/msword"),
+	    S("BM\x36\0\0\0\0\0\0\0\x36\0\0\0\x28\0", "image/x-ms-bmp"),
+	    S("Subject: x\r\n\r\ndiff --git a/f b/f\r\n--- a/f\r\n+++ b/f\r\n@@ -1 +1 @@",
+	      "text/x-diff"),
+	    S("[section]\r\nkey=value\r\n", "text/ini"),
+	    S("\xef\xbb\xbfHello there, world", "text/plain"),
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const char *m = mimesniff__detect((const uint8_t *)cases[i].data, cases[i].len,
-						  NULL);
+		const char *m =
+		    mimesniff__detect((const uint8_t *)cases[i].data, cases[i].len, NULL);
 
 		if (!cases[i].mime ? m != NULL : !m || strcmp(m, cases[i].mime))
 			fail_msg("case %zu: got %s want %s", i, m ? m : "(none)",
@@ -694,15 +698,15 @@ static void test_mimesniff(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_known_contents),
-		cmocka_unit_test(test_record_shape),
-		cmocka_unit_test(test_gap),
-		cmocka_unit_test(test_mime_set_by_protocol),
-		cmocka_unit_test(test_extract),
-		cmocka_unit_test(test_extract_filter),
-		cmocka_unit_test(test_extract_errors),
-		cmocka_unit_test(test_in_flight_limit),
-		cmocka_unit_test(test_mimesniff),
+	    cmocka_unit_test(test_known_contents),
+	    cmocka_unit_test(test_record_shape),
+	    cmocka_unit_test(test_gap),
+	    cmocka_unit_test(test_mime_set_by_protocol),
+	    cmocka_unit_test(test_extract),
+	    cmocka_unit_test(test_extract_filter),
+	    cmocka_unit_test(test_extract_errors),
+	    cmocka_unit_test(test_in_flight_limit),
+	    cmocka_unit_test(test_mimesniff),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);

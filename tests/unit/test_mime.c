@@ -79,10 +79,9 @@ static void tr_header(void *u, unsigned depth, const char *n, size_t nl, const c
 
 static void tr_hdone(void *u, const struct mime_entity_info *e)
 {
-	tr_add(u, "headers_done %u %s/%s enc=%s multi=%d msg=%d fn=[%.*s] dfn=[%.*s]\n",
-	       e->depth, e->type, e->subtype, e->encoding ? e->encoding : "-", e->is_multipart,
-	       e->is_message, e->filename ? (int)e->filename_len : 1,
-	       e->filename ? e->filename : "-",
+	tr_add(u, "headers_done %u %s/%s enc=%s multi=%d msg=%d fn=[%.*s] dfn=[%.*s]\n", e->depth,
+	       e->type, e->subtype, e->encoding ? e->encoding : "-", e->is_multipart, e->is_message,
+	       e->filename ? (int)e->filename_len : 1, e->filename ? e->filename : "-",
 	       e->filename_decoded ? (int)e->filename_decoded_len : 1,
 	       e->filename_decoded ? e->filename_decoded : "-");
 }
@@ -131,20 +130,20 @@ static void tr_free(struct tr *t)
 }
 
 static const struct mime_cb tr_cb_proto = {
-	.begin = tr_begin,
-	.header = tr_header,
-	.headers_done = tr_hdone,
-	.data = tr_data,
-	.gap = tr_gap,
-	.end = tr_end,
-	.weird = tr_weird,
+    .begin = tr_begin,
+    .header = tr_header,
+    .headers_done = tr_hdone,
+    .data = tr_data,
+    .gap = tr_gap,
+    .end = tr_end,
+    .weird = tr_weird,
 };
 
 /* Runs msg through a parser in pieces of `step` bytes (0: whole; split: two pieces at split). */
 static char *run(const char *msg, size_t len, size_t split, size_t step,
 		 const struct mime_limits *lim, enum mime_framing fr)
 {
-	struct tr t = { 0 };
+	struct tr t = {0};
 	struct mime_cb cb = tr_cb_proto;
 	struct mime_msg *m;
 	size_t i;
@@ -180,7 +179,8 @@ static char *run_all(const char *msg, const struct mime_limits *lim, enum mime_f
 	for (sp = 0; sp <= len; sp++) {
 		o = run(msg, len, sp, 0, lim, fr);
 		if (strcmp(o, whole))
-			fail_msg("split at %zu differs:\n--- whole\n%s\n--- split\n%s", sp, whole, o);
+			fail_msg("split at %zu differs:\n--- whole\n%s\n--- split\n%s", sp, whole,
+				 o);
 		free(o);
 	}
 	o = run(msg, len, 0, 1, lim, fr);
@@ -255,32 +255,31 @@ static void test_multipart(void **state)
 {
 	/* preamble/epilogue ignored; the CRLF before a boundary belongs to the boundary;
 	 * base64 groups split across lines; QP soft breaks, =XX, trailing blanks */
-	static const char msg[] =
-		"Content-Type: multipart/mixed; boundary=\"XX\"\r\n"
-		"\r\n"
-		"preamble\r\n"
-		"--XX\r\n"
-		"Content-Type: text/plain\r\n"
-		"\r\n"
-		"Hello\r\n"
-		"\r\n"
-		"--XX\r\n"
-		"Content-Type: application/octet-stream; name=\"a.bin\"\r\n"
-		"Content-Transfer-Encoding: base64\r\n"
-		"Content-Disposition: attachment; filename=\"b.bin\"\r\n"
-		"\r\n"
-		"SGVsbG8s\r\n"  /* Hello, */
-		"IHdvcmxk\r\n"  /* " world" */
-		"IQ\r\n"	/* ! (group split across lines) */
-		"==\r\n"
-		"--XX\r\n"
-		"Content-Type: text/plain\r\n"
-		"Content-Transfer-Encoding: quoted-printable\r\n"
-		"\r\n"
-		"caf=C3=A9 soft=\r\n"
-		"break  \r\n"
-		"--XX--\r\n"
-		"epilogue\r\n";
+	static const char msg[] = "Content-Type: multipart/mixed; boundary=\"XX\"\r\n"
+				  "\r\n"
+				  "preamble\r\n"
+				  "--XX\r\n"
+				  "Content-Type: text/plain\r\n"
+				  "\r\n"
+				  "Hello\r\n"
+				  "\r\n"
+				  "--XX\r\n"
+				  "Content-Type: application/octet-stream; name=\"a.bin\"\r\n"
+				  "Content-Transfer-Encoding: base64\r\n"
+				  "Content-Disposition: attachment; filename=\"b.bin\"\r\n"
+				  "\r\n"
+				  "SGVsbG8s\r\n" /* Hello, */
+				  "IHdvcmxk\r\n" /* " world" */
+				  "IQ\r\n"	 /* ! (group split across lines) */
+				  "==\r\n"
+				  "--XX\r\n"
+				  "Content-Type: text/plain\r\n"
+				  "Content-Transfer-Encoding: quoted-printable\r\n"
+				  "\r\n"
+				  "caf=C3=A9 soft=\r\n"
+				  "break  \r\n"
+				  "--XX--\r\n"
+				  "epilogue\r\n";
 	char want[2048];
 	static const char qp[] = "caf\xc3\xa9 softbreak\r\n";
 
@@ -362,35 +361,33 @@ static void test_filenames(void **state)
 		const char *hdrs;
 		const char *zeek, *decoded;
 	} cases[] = {
-		/* plain */
-		{ "Content-Disposition: attachment; filename=\"NEWS.txt\"\r\n", "NEWS.txt",
-		  "NEWS.txt" },
-		/* Content-Type name= only */
-		{ "Content-Type: image/png; name=\"zeek-logo.png\"\r\n", "zeek-logo.png",
-		  "zeek-logo.png" },
-		/* unquoted with more parameters: Zeek keeps the rest */
-		{ "Content-Disposition: attachment; filename=a.txt; size=3\r\n", "a.txt; size=3",
-		  "a.txt" },
-		/* RFC 2231 extended: Zeek strips charset'lang' and %XX-unescapes */
-		{ "Content-Disposition: attachment; filename*=UTF-8''caf%C3%A9.txt\r\n",
-		  "caf\xc3\xa9.txt", "caf\xc3\xa9.txt" },
-		/* RFC 2231 continuations: Zeek takes what follows the last name*..= */
-		{ "Content-Disposition: attachment;\r\n filename*0=\"long\";\r\n"
-		  " filename*1=\"name.zip\"\r\n",
-		  NULL, "longname.zip" },
-		/* RFC 2047 in a quoted name: Zeek logs it encoded */
-		{ "Content-Type: text/plain; name=\"=?UTF-8?B?w6l0w6kucGRm?=\"\r\n",
-		  "=?UTF-8?B?w6l0w6kucGRm?=", "\xc3\xa9t\xc3\xa9.pdf" },
-		{ "Content-Disposition: attachment; filename=\"=?iso-8859-1?Q?r=E9sum=E9?= "
-		  "=?iso-8859-1?Q?_final.doc?=\"\r\n",
-		  "=?iso-8859-1?Q?r=E9sum=E9?= =?iso-8859-1?Q?_final.doc?=",
-		  "r\xe9sum\xe9 final.doc" },
-		/* Content-Disposition wins over Content-Type name for decoded; Zeek: last header */
-		{ "Content-Disposition: attachment; filename=\"cd.txt\"\r\n"
-		  "Content-Type: text/plain; name=\"ct.txt\"\r\n",
-		  "ct.txt", "cd.txt" },
-		/* %u escape and "%%" (Zeek's unescape_URI) */
-		{ "Content-Disposition: attachment; filename=\"a%u0041%%41\"\r\n", "aAA", "a%u0041%%41" },
+	    /* plain */
+	    {"Content-Disposition: attachment; filename=\"NEWS.txt\"\r\n", "NEWS.txt", "NEWS.txt"},
+	    /* Content-Type name= only */
+	    {"Content-Type: image/png; name=\"zeek-logo.png\"\r\n", "zeek-logo.png",
+	     "zeek-logo.png"},
+	    /* unquoted with more parameters: Zeek keeps the rest */
+	    {"Content-Disposition: attachment; filename=a.txt; size=3\r\n", "a.txt; size=3",
+	     "a.txt"},
+	    /* RFC 2231 extended: Zeek strips charset'lang' and %XX-unescapes */
+	    {"Content-Disposition: attachment; filename*=UTF-8''caf%C3%A9.txt\r\n",
+	     "caf\xc3\xa9.txt", "caf\xc3\xa9.txt"},
+	    /* RFC 2231 continuations: Zeek takes what follows the last name*..= */
+	    {"Content-Disposition: attachment;\r\n filename*0=\"long\";\r\n"
+	     " filename*1=\"name.zip\"\r\n",
+	     NULL, "longname.zip"},
+	    /* RFC 2047 in a quoted name: Zeek logs it encoded */
+	    {"Content-Type: text/plain; name=\"=?UTF-8?B?w6l0w6kucGRm?=\"\r\n",
+	     "=?UTF-8?B?w6l0w6kucGRm?=", "\xc3\xa9t\xc3\xa9.pdf"},
+	    {"Content-Disposition: attachment; filename=\"=?iso-8859-1?Q?r=E9sum=E9?= "
+	     "=?iso-8859-1?Q?_final.doc?=\"\r\n",
+	     "=?iso-8859-1?Q?r=E9sum=E9?= =?iso-8859-1?Q?_final.doc?=", "r\xe9sum\xe9 final.doc"},
+	    /* Content-Disposition wins over Content-Type name for decoded; Zeek: last header */
+	    {"Content-Disposition: attachment; filename=\"cd.txt\"\r\n"
+	     "Content-Type: text/plain; name=\"ct.txt\"\r\n",
+	     "ct.txt", "cd.txt"},
+	    /* %u escape and "%%" (Zeek's unescape_URI) */
+	    {"Content-Disposition: attachment; filename=\"a%u0041%%41\"\r\n", "aAA", "a%u0041%%41"},
 	};
 	size_t i;
 
@@ -400,8 +397,8 @@ static void test_filenames(void **state)
 
 		snprintf(msg, sizeof(msg), "%s\r\nbody\r\n", cases[i].hdrs);
 		got = run_all(msg, NULL, MIME_FRAMING_DATA);
-		snprintf(w1, sizeof(w1), "fn=[%s] dfn=[%s]",
-			 cases[i].zeek ? cases[i].zeek : "-", cases[i].decoded);
+		snprintf(w1, sizeof(w1), "fn=[%s] dfn=[%s]", cases[i].zeek ? cases[i].zeek : "-",
+			 cases[i].decoded);
 		if (!strstr(got, w1))
 			fail_msg("case %zu: want %s in\n%s", i, w1, got);
 		free(got);
@@ -457,8 +454,7 @@ static void test_bdat_framing(void **state)
 	/* "Subject: x\n" is a header whose value keeps the LF; then "\n" is not an empty
 	 * line (it is one byte): Zeek's BDAT framing keeps the message in its headers */
 	free(got);
-	got = run("Subject: x\r\n\r\nab\n1234567890123\r\n", 32, 32, 0, &lim,
-		  MIME_FRAMING_BDAT);
+	got = run("Subject: x\r\n\r\nab\n1234567890123\r\n", 32, 32, 0, &lim, MIME_FRAMING_BDAT);
 	assert_non_null(strstr(got, end_line("ab\n1234567890123\r\n", 18)));
 	free(got);
 }
@@ -469,7 +465,8 @@ static void test_header_limit(void **state)
 	size_t n = 100000, len = 0, i;
 	char *msg = malloc(64 + n * 4 + 64), *got;
 
-	len += (size_t)sprintf(msg + len, "From: exploit@attacker.evil\r\nSubject: CVE-CANDIDATE\r\n");
+	len +=
+	    (size_t)sprintf(msg + len, "From: exploit@attacker.evil\r\nSubject: CVE-CANDIDATE\r\n");
 	for (i = 0; i < n; i++)
 		len += (size_t)sprintf(msg + len, " x\r\n");
 	len += (size_t)sprintf(msg + len, "\r\nThis is the body.\r\n");
@@ -494,16 +491,16 @@ static void test_deep_nesting(void **state)
 {
 	size_t i, len = 0, cap = 1000 * 80 + 4096;
 	char *msg = malloc(cap);
-	struct tr t = { 0 };
+	struct tr t = {0};
 	struct mime_cb cb = tr_cb_proto;
 	struct mime_msg *m;
 	struct mime_stats st;
 	size_t before, peak = 0;
 
 	for (i = 0; i < 1000; i++)
-		len += (size_t)snprintf(msg + len, cap - len,
-					"Content-Type: multipart/mixed; boundary=b%zu.\r\n\r\n--b%zu.\r\n",
-					i, i);
+		len += (size_t)snprintf(
+		    msg + len, cap - len,
+		    "Content-Type: multipart/mixed; boundary=b%zu.\r\n\r\n--b%zu.\r\n", i, i);
 	len += (size_t)snprintf(msg + len, cap - len, "\r\ndeep\r\n");
 	cb.u = &t;
 	before = heap_used();
@@ -511,8 +508,8 @@ static void test_deep_nesting(void **state)
 	for (i = 0; i < len; i += 100) {
 		size_t u;
 
-		assert_int_equal(mime_msg__feed(m, (uint8_t *)msg + i, len - i < 100 ? len - i : 100),
-				 0);
+		assert_int_equal(
+		    mime_msg__feed(m, (uint8_t *)msg + i, len - i < 100 ? len - i : 100), 0);
 		u = heap_used();
 		if (u > peak)
 			peak = u;
@@ -532,7 +529,7 @@ static void test_deep_nesting(void **state)
 static void test_garbage_base64_100mb(void **state)
 {
 	static char chunk[65536];
-	struct tr t = { 0 };
+	struct tr t = {0};
 	struct mime_cb cb = tr_cb_proto;
 	struct mime_msg *m;
 	struct mime_stats st;
@@ -592,8 +589,8 @@ struct seg {
 };
 
 struct flowsel {
-	int want;	/* index of the wanted client->server flow to a mail port */
-	int seen;	/* distinct flows seen so far */
+	int want; /* index of the wanted client->server flow to a mail port */
+	int seen; /* distinct flows seen so far */
 	uint8_t seen_keys[32][40];
 	size_t seen_klen[32];
 	uint8_t key[40];
@@ -825,7 +822,8 @@ static int rcap_write(struct sink *s, const char *tag, size_t tag_len, uint64_t 
 	assert_int_equal(msgpack_unpack_next(&up, (const char *)map, len, NULL),
 			 MSGPACK_UNPACK_SUCCESS);
 	for (i = 0; i < up.data.via.map.size; i++) {
-		const msgpack_object *k = &up.data.via.map.ptr[i].key, *v = &up.data.via.map.ptr[i].val;
+		const msgpack_object *k = &up.data.via.map.ptr[i].key,
+				     *v = &up.data.via.map.ptr[i].val;
 		char key[32];
 
 		cp_field(k, key, sizeof(key));
@@ -859,7 +857,7 @@ static int rcap_flush(struct sink *s)
 	return 0;
 }
 
-static const struct sink_ops rcap_ops = { "rcap", rcap_write, rcap_flush, rcap_flush };
+static const struct sink_ops rcap_ops = {"rcap", rcap_write, rcap_flush, rcap_flush};
 
 struct ent_ctx {
 	struct mt_file *f;
@@ -969,18 +967,19 @@ static void ss_weird(void *u, const char *name, const char *addl)
 
 static void ss_msg_begin(struct smtp_side *ss, bool bdat)
 {
-	struct mime_cb cb = { .u = ss,
-			      .begin = ss_begin,
-			      .headers_done = ss_hdone,
-			      .data = ss_data,
-			      .gap = ss_gap,
-			      .end = ss_end,
-			      .weird = ss_weird,
-			      .raw = ss_raw };
+	struct mime_cb cb = {.u = ss,
+			     .begin = ss_begin,
+			     .headers_done = ss_hdone,
+			     .data = ss_data,
+			     .gap = ss_gap,
+			     .end = ss_end,
+			     .weird = ss_weird,
+			     .raw = ss_raw};
 
 	if (ss->rfc822) {
 		/* Zeek: the whole-message file is opened first and is the entities' parent */
-		ss->msgf = files__open(&ss->s, &ss->fcfg, 1000000000ull, "SMTP", true, ss->mime_depth);
+		ss->msgf =
+		    files__open(&ss->s, &ss->fcfg, 1000000000ull, "SMTP", true, ss->mime_depth);
 		files__set_mime_type(ss->msgf, "message/rfc822");
 	}
 	ss->all = EVP_MD_CTX_new();
@@ -1059,7 +1058,8 @@ static void ss_run(struct smtp_side *ss, const struct stream *s)
 					break;
 				}
 				pos = e2;
-				if ((ll == 3 && !memcmp(l, ".\r\n", 3)) || (ll == 2 && !memcmp(l, ".\n", 2)))
+				if ((ll == 3 && !memcmp(l, ".\r\n", 3)) ||
+				    (ll == 2 && !memcmp(l, ".\n", 2)))
 					break;
 				if (l[0] == '.') {
 					l++;
@@ -1140,10 +1140,10 @@ static void corpus_free(struct corpus_run *r)
 	free(r);
 }
 
-#define CORPUS_OR_SKIP(r)                                                                    \
-	do {                                                                                 \
-		if (!(r))                                                                    \
-			skip();                                                              \
+#define CORPUS_OR_SKIP(r)                                                                          \
+	do {                                                                                       \
+		if (!(r))                                                                          \
+			skip();                                                                    \
 	} while (0)
 
 static void dump(const struct corpus_run *r)
@@ -1215,7 +1215,7 @@ static void test_corpus_smtp_pcap(void **state)
 /* thefile0..2: the exact bytes of each entity (Zeek's file-analysis smtp test). */
 static void test_corpus_entity_bytes(void **state)
 {
-	static const char *const files[] = { "thefile0", "thefile1", "thefile2" };
+	static const char *const files[] = {"thefile0", "thefile1", "thefile2"};
 	struct corpus_run *r = corpus(CORPUS "zeek/traces/smtp.pcap", 0, false, 0);
 	int i;
 
@@ -1246,9 +1246,9 @@ static void test_corpus_entity_bytes(void **state)
 /* BDAT, one chunk and 27 chunks of 129 bytes: files.log.cut of both baselines. */
 static void test_corpus_bdat(void **state)
 {
-	static const char *const pcaps[] = { CORPUS "zeek/traces/smtp/rfc3030-bdat-multipart.pcap",
-					     CORPUS
-					     "zeek/traces/smtp/rfc3030-bdat-multipart-chunked.pcap" };
+	static const char *const pcaps[] = {CORPUS "zeek/traces/smtp/rfc3030-bdat-multipart.pcap",
+					    CORPUS
+					    "zeek/traces/smtp/rfc3030-bdat-multipart-chunked.pcap"};
 	int k;
 
 	for (k = 0; k < 2; k++) {
@@ -1278,7 +1278,7 @@ static void test_corpus_bdat(void **state)
 static void test_corpus_8bitmime(void **state)
 {
 	struct corpus_run *r =
-		corpus(CORPUS "zeek/traces/smtp/smtp-bdat-pipeline-8bitmime.pcap", 0, false, 0);
+	    corpus(CORPUS "zeek/traces/smtp/smtp-bdat-pipeline-8bitmime.pcap", 0, false, 0);
 	const struct frec *f;
 
 	CORPUS_OR_SKIP(r);
@@ -1312,8 +1312,7 @@ static void test_corpus_8bitmime(void **state)
 /* message/rfc822 attachment, LF-only lines (rfc822-msg-file-analysis and -binary). */
 static void test_corpus_rfc822(void **state)
 {
-	struct corpus_run *r =
-		corpus(CORPUS "zeek/traces/smtp-attachment-msg.pcap", 0, true, 0);
+	struct corpus_run *r = corpus(CORPUS "zeek/traces/smtp-attachment-msg.pcap", 0, true, 0);
 	const struct frec *f;
 
 	CORPUS_OR_SKIP(r);
@@ -1416,22 +1415,21 @@ static void test_corpus_suricata(void **state)
 		int decode;
 		const char *fn, *md5, *sha256;
 	} c[] = {
-		{ "smtp-attachment-md5/input.pcap", 0, NULL, "44d88612fea8a8f36de82e1278abb02f",
-		  NULL },
-		{ "smtp-rfc2231/input.pcap", 1,
-		  "smtptest-2021-02-25T13-54-22Z-aefb2fc1308d62f4b6c74769f69b13ddf80e995fd98ae44"
-		  "2f3be499ea928c67f..zip",
-		  NULL, NULL },
-		{ "bug-6207-1/input.pcap", 1,
-		  "smtptest-2021-02-25T13-54-22Z-aefb2fc1308d62f4b6c74769f69b13ddf80e995fd98ae44"
-		  "2f3be499ea928c67f..zip",
-		  NULL, NULL },
-		{ "mime/mime-dec-parse-long-filename02/input.pcap", 0,
-		  "12characters12characters12characters.exe", NULL, NULL },
-		{ "mime/mime-quoted-printable/input.pcap", 0, "related.patch", NULL, NULL },
-		{ "mime/smtp-mime-encap-8649-baseline/input.pcap", 0, "malware.exe", NULL, NULL },
-		{ "smtp-bug-5981/input.pcap", 0, "winmail.dat", NULL,
-		  "5f41c213e35d8421647181cc9b8925a5b2ab34c23102907581214fd574157fff" },
+	    {"smtp-attachment-md5/input.pcap", 0, NULL, "44d88612fea8a8f36de82e1278abb02f", NULL},
+	    {"smtp-rfc2231/input.pcap", 1,
+	     "smtptest-2021-02-25T13-54-22Z-aefb2fc1308d62f4b6c74769f69b13ddf80e995fd98ae44"
+	     "2f3be499ea928c67f..zip",
+	     NULL, NULL},
+	    {"bug-6207-1/input.pcap", 1,
+	     "smtptest-2021-02-25T13-54-22Z-aefb2fc1308d62f4b6c74769f69b13ddf80e995fd98ae44"
+	     "2f3be499ea928c67f..zip",
+	     NULL, NULL},
+	    {"mime/mime-dec-parse-long-filename02/input.pcap", 0,
+	     "12characters12characters12characters.exe", NULL, NULL},
+	    {"mime/mime-quoted-printable/input.pcap", 0, "related.patch", NULL, NULL},
+	    {"mime/smtp-mime-encap-8649-baseline/input.pcap", 0, "malware.exe", NULL, NULL},
+	    {"smtp-bug-5981/input.pcap", 0, "winmail.dat", NULL,
+	     "5f41c213e35d8421647181cc9b8925a5b2ab34c23102907581214fd574157fff"},
 	};
 	size_t i;
 	int flow;
@@ -1452,31 +1450,24 @@ static void test_corpus_suricata(void **state)
 			corpus_free(r);
 		}
 		if (!found)
-			fail_msg("%s: no file %s md5 %s sha256 %s", c[i].pcap, c[i].fn ? c[i].fn : "-",
-				 c[i].md5 ? c[i].md5 : "-", c[i].sha256 ? c[i].sha256 : "-");
+			fail_msg("%s: no file %s md5 %s sha256 %s", c[i].pcap,
+				 c[i].fn ? c[i].fn : "-", c[i].md5 ? c[i].md5 : "-",
+				 c[i].sha256 ? c[i].sha256 : "-");
 	}
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_simple_message),
-		cmocka_unit_test(test_multipart),
-		cmocka_unit_test(test_base64_oddities),
-		cmocka_unit_test(test_qp_oddities),
-		cmocka_unit_test(test_filenames),
-		cmocka_unit_test(test_message_rfc822),
-		cmocka_unit_test(test_bdat_framing),
-		cmocka_unit_test(test_header_limit),
-		cmocka_unit_test(test_deep_nesting),
-		cmocka_unit_test(test_garbage_base64_100mb),
-		cmocka_unit_test(test_corpus_smtp_pcap),
-		cmocka_unit_test(test_corpus_entity_bytes),
-		cmocka_unit_test(test_corpus_bdat),
-		cmocka_unit_test(test_corpus_8bitmime),
-		cmocka_unit_test(test_corpus_rfc822),
-		cmocka_unit_test(test_corpus_gap),
-		cmocka_unit_test(test_corpus_suricata),
+	    cmocka_unit_test(test_simple_message),   cmocka_unit_test(test_multipart),
+	    cmocka_unit_test(test_base64_oddities),  cmocka_unit_test(test_qp_oddities),
+	    cmocka_unit_test(test_filenames),	     cmocka_unit_test(test_message_rfc822),
+	    cmocka_unit_test(test_bdat_framing),     cmocka_unit_test(test_header_limit),
+	    cmocka_unit_test(test_deep_nesting),     cmocka_unit_test(test_garbage_base64_100mb),
+	    cmocka_unit_test(test_corpus_smtp_pcap), cmocka_unit_test(test_corpus_entity_bytes),
+	    cmocka_unit_test(test_corpus_bdat),	     cmocka_unit_test(test_corpus_8bitmime),
+	    cmocka_unit_test(test_corpus_rfc822),    cmocka_unit_test(test_corpus_gap),
+	    cmocka_unit_test(test_corpus_suricata),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
