@@ -10,6 +10,7 @@
 #include <time.h>
 #include "mailtap/engine.h"
 #include "mailtap/log.h"
+#include "mailtap/parsers.h"
 #include "mailtap/pcapfile.h"
 #include "mailtap/rec.h"
 #include "mailtap/rec_stats.h"
@@ -41,8 +42,11 @@ struct opts {
 	struct engine_cfg eng;
 	struct fwd_opts fwd;
 	struct xsk_opts xsk;
+	struct parsers_cfg parsers;
+	struct rec_limits logl;
 	uint16_t port_list[256];
 	int stats_interval; /* seconds; -1: default (60 live, 0 offline) */
+	int events_smtp;
 };
 
 enum {
@@ -80,6 +84,30 @@ enum {
 	OPT_BUSY_POLL,
 	OPT_PINNED,
 	OPT_STATS_INTERVAL,
+	OPT_SMTP_MAX_RCPTTO,
+	OPT_SMTP_MAX_TO,
+	OPT_SMTP_MAX_CC,
+	OPT_SMTP_MAX_PATH,
+	OPT_SMTP_MAX_INVALID,
+	OPT_SMTP_MAX_LINE,
+	OPT_SMTP_MAX_PENDING,
+	OPT_SMTP_NO_EXTRA,
+	OPT_EVENTS,
+	OPT_RFC822_FILES,
+	OPT_HASHES,
+	OPT_EXTRACT_DIR,
+	OPT_EXTRACT_MAX_FILE,
+	OPT_EXTRACT_MAX_TOTAL,
+	OPT_EXTRACT_TYPES,
+	OPT_MAX_FILES,
+	OPT_MIME_MAX_DEPTH,
+	OPT_MIME_MAX_HEADER,
+	OPT_NO_FINGERPRINTS,
+	OPT_NO_X509_FILES,
+	OPT_LOG_FIELD_STR,
+	OPT_LOG_TOTAL_STR,
+	OPT_LOG_FIELD_CONT,
+	OPT_LOG_TOTAL_CONT,
 };
 
 static const struct option long_opts[] = {
@@ -121,6 +149,30 @@ static const struct option long_opts[] = {
 	{ "busy-poll", required_argument, NULL, OPT_BUSY_POLL },
 	{ "pinned", required_argument, NULL, OPT_PINNED },
 	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
+	{ "smtp-max-rcptto", required_argument, NULL, OPT_SMTP_MAX_RCPTTO },
+	{ "smtp-max-to", required_argument, NULL, OPT_SMTP_MAX_TO },
+	{ "smtp-max-cc", required_argument, NULL, OPT_SMTP_MAX_CC },
+	{ "smtp-max-path", required_argument, NULL, OPT_SMTP_MAX_PATH },
+	{ "smtp-max-invalid-transactions", required_argument, NULL, OPT_SMTP_MAX_INVALID },
+	{ "smtp-max-line", required_argument, NULL, OPT_SMTP_MAX_LINE },
+	{ "smtp-max-pending", required_argument, NULL, OPT_SMTP_MAX_PENDING },
+	{ "smtp-no-extra-fields", no_argument, NULL, OPT_SMTP_NO_EXTRA },
+	{ "events", required_argument, NULL, OPT_EVENTS },
+	{ "rfc822-msg-files", no_argument, NULL, OPT_RFC822_FILES },
+	{ "hashes", required_argument, NULL, OPT_HASHES },
+	{ "extract-dir", required_argument, NULL, OPT_EXTRACT_DIR },
+	{ "extract-max-file", required_argument, NULL, OPT_EXTRACT_MAX_FILE },
+	{ "extract-max-total", required_argument, NULL, OPT_EXTRACT_MAX_TOTAL },
+	{ "extract-types", required_argument, NULL, OPT_EXTRACT_TYPES },
+	{ "max-files", required_argument, NULL, OPT_MAX_FILES },
+	{ "mime-max-depth", required_argument, NULL, OPT_MIME_MAX_DEPTH },
+	{ "mime-max-header-bytes", required_argument, NULL, OPT_MIME_MAX_HEADER },
+	{ "no-fingerprints", no_argument, NULL, OPT_NO_FINGERPRINTS },
+	{ "no-x509-files", no_argument, NULL, OPT_NO_X509_FILES },
+	{ "log-max-field-string-bytes", required_argument, NULL, OPT_LOG_FIELD_STR },
+	{ "log-max-total-string-bytes", required_argument, NULL, OPT_LOG_TOTAL_STR },
+	{ "log-max-field-container-elements", required_argument, NULL, OPT_LOG_FIELD_CONT },
+	{ "log-max-total-container-elements", required_argument, NULL, OPT_LOG_TOTAL_CONT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -171,11 +223,32 @@ static void usage(FILE *f)
 		"                           Site::private_address_space_is_local = F)\n"
 		"      --community-id[=S]   add community_id to conn records (seed S, default 0)\n"
 		"      --no-tcp-weirds      no weird records for TCP state anomalies\n"
+		"      --events smtp        the smtp_events stream (Zeek's SMTP analyzer events)\n"
+		"      --smtp-no-extra-fields     only Zeek's smtp fields (docs/smtp.md)\n"
+		"      --rfc822-msg-files   a files record for each whole message (Zeek's\n"
+		"                           SMTP::enable_rfc822_msg_file_analysis)\n"
+		"      --hashes LIST        md5,sha1,sha256 or none for mail entities (default md5,sha1)\n"
+		"      --extract-dir DIR    extract files as extract-<ts>-<source>-<fuid>\n"
+		"      --extract-max-file N, --extract-max-total N   bytes (default 100 MiB, no total)\n"
+		"      --extract-types LIST only these mime types (default all)\n"
+		"      --no-fingerprints    no ja3/ja3s/ja4/ja4s fields in ssl records\n"
+		"      --no-x509-files      no files records for certificates (Zeek's default)\n"
 		"Limits:\n"
 		"      --max-flows N        tracked connections (default 1000000; LRU evicted)\n"
 		"      --reasm-max-ooo-bytes N    out-of-order bytes per direction (default 1048576)\n"
 		"      --reasm-max-segments N     out-of-order segments per direction (default 1024)\n"
 		"      --reasm-max-total-bytes N  all reassembly memory (default 268435456)\n"
+		"      --smtp-max-rcptto N, --smtp-max-to N, --smtp-max-cc N, --smtp-max-path N\n"
+		"                           Zeek's SMTP::max_* limits (default 1000 each)\n"
+		"      --smtp-max-invalid-transactions N  before SMTP analysis stops (default 25)\n"
+		"      --smtp-max-line N    command/reply line bytes (default 4096)\n"
+		"      --smtp-max-pending N pipelined commands awaiting replies (default 1000)\n"
+		"      --max-files N        files in flight (default 10000)\n"
+		"      --mime-max-depth N   MIME nesting (default 100)\n"
+		"      --mime-max-header-bytes N  header block of an entity (default 65536)\n"
+		"      --log-max-field-string-bytes N, --log-max-total-string-bytes N,\n"
+		"      --log-max-field-container-elements N, --log-max-total-container-elements N\n"
+		"                           Zeek's Log::default_max_* (4096, 256000, 100, 500; 0: none)\n"
 		"Other:\n"
 		"      --stats              print counters to stderr at exit\n"
 		"  -v, --verbose / -q, --quiet\n"
@@ -230,6 +303,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	engine_cfg__default(&o->eng);
 	fwd_opts__default(&o->fwd);
 	xsk_opts__default(&o->xsk);
+	parsers_cfg__default(&o->parsers);
+	rec_limits__default(&o->logl);
 	o->stats_interval = -1;
 	while ((c = getopt_long(argc, argv, "r:i:w:o:f:vqh", long_opts, NULL)) != -1) {
 		switch (c) {
@@ -417,6 +492,122 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return -EINVAL;
 			o->stats_interval = (int)v;
 			break;
+		case OPT_SMTP_MAX_RCPTTO:
+		case OPT_SMTP_MAX_TO:
+		case OPT_SMTP_MAX_CC:
+		case OPT_SMTP_MAX_PATH:
+		case OPT_SMTP_MAX_INVALID: {
+			struct smtp_limits *l = &o->parsers.smtp.lim;
+			uint32_t *dst = c == OPT_SMTP_MAX_RCPTTO ? &l->max_rcptto
+				      : c == OPT_SMTP_MAX_TO	 ? &l->max_to
+				      : c == OPT_SMTP_MAX_CC	 ? &l->max_cc
+				      : c == OPT_SMTP_MAX_PATH	 ? &l->max_path
+								 : &l->max_invalid_tx;
+
+			if (parse_u64("SMTP limit", optarg, 0, 10000000, &v) < 0)
+				return -EINVAL;
+			*dst = (uint32_t)v;
+			break;
+		}
+		case OPT_SMTP_MAX_LINE:
+			if (parse_u64("--smtp-max-line", optarg, 512, SMTP_MAX_UNIT, &v) < 0)
+				return -EINVAL;
+			o->parsers.smtp.lim.max_line = (uint32_t)v;
+			break;
+		case OPT_SMTP_MAX_PENDING:
+			if (parse_u64("--smtp-max-pending", optarg, 1, 1000000, &v) < 0)
+				return -EINVAL;
+			o->parsers.smtp.lim.max_pending_cmds = (uint32_t)v;
+			break;
+		case OPT_SMTP_NO_EXTRA:
+			o->parsers.smtp.extra_fields = false;
+			break;
+		case OPT_EVENTS:
+			if (strcmp(optarg, "smtp")) {
+				pr_warn("unknown --events '%s' (smtp)\n", optarg);
+				return -EINVAL;
+			}
+			o->parsers.smtp.events = true;
+			o->events_smtp = 1;
+			break;
+		case OPT_RFC822_FILES:
+			o->parsers.smtp.rfc822_msg_file = true;
+			break;
+		case OPT_HASHES: {
+			struct files_cfg *f = &o->parsers.files;
+			char buf[64], *tok, *save = NULL;
+
+			if (strlen(optarg) >= sizeof(buf))
+				return -EINVAL;
+			memcpy(buf, optarg, strlen(optarg) + 1);
+			f->md5 = f->sha1 = f->sha256 = false;
+			for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+				if (!strcmp(tok, "md5"))
+					f->md5 = true;
+				else if (!strcmp(tok, "sha1"))
+					f->sha1 = true;
+				else if (!strcmp(tok, "sha256"))
+					f->sha256 = true;
+				else if (strcmp(tok, "none")) {
+					pr_warn("unknown hash '%s' in --hashes (md5, sha1, sha256, "
+						"none)\n", tok);
+					return -EINVAL;
+				}
+			}
+			break;
+		}
+		case OPT_EXTRACT_DIR:
+			o->parsers.files.extract_dir = optarg;
+			break;
+		case OPT_EXTRACT_MAX_FILE:
+			if (parse_u64("--extract-max-file", optarg, 1, UINT64_MAX, &v) < 0)
+				return -EINVAL;
+			o->parsers.files.extract_max_file = v;
+			break;
+		case OPT_EXTRACT_MAX_TOTAL:
+			if (parse_u64("--extract-max-total", optarg, 0, UINT64_MAX, &v) < 0)
+				return -EINVAL;
+			o->parsers.files.extract_max_total = v;
+			break;
+		case OPT_EXTRACT_TYPES:
+			o->parsers.files.extract_types = optarg;
+			break;
+		case OPT_MAX_FILES:
+			if (parse_u64("--max-files", optarg, 1, 10000000, &v) < 0)
+				return -EINVAL;
+			o->parsers.files.max_in_flight = (uint32_t)v;
+			o->parsers.tls.files.max_in_flight = (uint32_t)v;
+			break;
+		case OPT_MIME_MAX_DEPTH:
+			if (parse_u64("--mime-max-depth", optarg, 1, 100000, &v) < 0)
+				return -EINVAL;
+			o->parsers.smtp.mime.max_depth = (uint32_t)v;
+			break;
+		case OPT_MIME_MAX_HEADER:
+			if (parse_u64("--mime-max-header-bytes", optarg, 1024, 1 << 30, &v) < 0)
+				return -EINVAL;
+			o->parsers.smtp.mime.max_header_bytes = (uint32_t)v;
+			break;
+		case OPT_NO_FINGERPRINTS:
+			o->parsers.tls.fingerprints = false;
+			break;
+		case OPT_NO_X509_FILES:
+			o->parsers.tls.log_x509_in_files = false;
+			break;
+		case OPT_LOG_FIELD_STR:
+		case OPT_LOG_TOTAL_STR:
+		case OPT_LOG_FIELD_CONT:
+		case OPT_LOG_TOTAL_CONT: {
+			uint32_t *dst = c == OPT_LOG_FIELD_STR	 ? &o->logl.max_field_string_bytes
+				      : c == OPT_LOG_TOTAL_STR	 ? &o->logl.max_total_string_bytes
+				      : c == OPT_LOG_FIELD_CONT ? &o->logl.max_field_container_elements
+								 : &o->logl.max_total_container_elements;
+
+			if (parse_u64("log limit", optarg, 0, UINT32_MAX, &v) < 0)
+				return -EINVAL;
+			*dst = (uint32_t)v;
+			break;
+		}
 		case OPT_SPOOL:
 			o->fwd.spool_dir = optarg;
 			break;
@@ -618,7 +809,14 @@ int main(int argc, char **argv)
 		}
 		rec_out__add_sink(out, sinks[i]);
 	}
+	if (o.events_smtp)
+		rec_out__enable(out, "smtp_events");
+	rec_out__set_limits(out, &o.logl);
 	eng = engine__new(&o.eng, out);
+	if (eng && parsers__register(eng, &o.parsers) < 0) {
+		engine__free(eng);
+		eng = NULL;
+	}
 	if (!eng) {
 		pr_warn("cannot set up the analysis engine: %s\n", strerror(errno));
 		rc = 1;

@@ -22,6 +22,7 @@ struct rec_out {
 	const char *enabled[REC_MAX_OPTIN];
 	int n_enabled;
 	uint64_t count;
+	struct rec_limits lim;
 	pthread_mutex_t lock;
 };
 
@@ -35,6 +36,10 @@ struct rec {
 	size_t arr_off; /* offset of the open array's header, or 0 */
 	uint32_t arr_n;
 	bool open;
+	/* Zeek's logging limits, for the record being built */
+	struct rec_limits lim;
+	uint64_t str_bytes, cont_elems;
+	bool str_trunc, cont_trunc;
 };
 
 /* Streams that are written only when asked for. */
@@ -131,6 +136,43 @@ static void put_str(struct rec *r, const char *s, size_t len)
 	}
 }
 
+/* Applies the string limits of Zeek's logging framework to a field value. */
+static void put_str_limited(struct rec *r, const char *s, size_t len)
+{
+	const struct rec_limits *l = &r->lim;
+
+	if (l->max_field_string_bytes && len > l->max_field_string_bytes) {
+		len = l->max_field_string_bytes;
+		r->str_trunc = true;
+	}
+	if (l->max_total_string_bytes) {
+		uint64_t left = r->str_bytes < l->max_total_string_bytes
+					? l->max_total_string_bytes - r->str_bytes
+					: 0;
+
+		if (len > left) {
+			len = (size_t)left;
+			r->str_trunc = true;
+		}
+	}
+	r->str_bytes += len;
+	put_str(r, s, len);
+}
+
+/* True when one more container element may be written (Zeek's container limits). */
+static bool elem_ok(struct rec *r)
+{
+	const struct rec_limits *l = &r->lim;
+
+	if ((l->max_field_container_elements && r->arr_n >= l->max_field_container_elements) ||
+	    (l->max_total_container_elements && r->cont_elems >= l->max_total_container_elements)) {
+		r->cont_trunc = true;
+		return false;
+	}
+	r->cont_elems++;
+	return true;
+}
+
 static void put_key(struct rec *r, const char *key)
 {
 	size_t n = strlen(key);
@@ -140,11 +182,33 @@ static void put_key(struct rec *r, const char *key)
 	r->n_fields++;
 }
 
+void rec_limits__default(struct rec_limits *l)
+{
+	l->max_field_string_bytes = 4096;
+	l->max_total_string_bytes = 256000;
+	l->max_field_container_elements = 100;
+	l->max_total_container_elements = 500;
+}
+
+void rec_out__set_limits(struct rec_out *o, const struct rec_limits *l)
+{
+	o->lim = *l;
+}
+
 void rec__begin(struct rec *r, const char *stream, uint64_t ts_ns)
 {
 	static const uint8_t map16[3] = { 0xde, 0, 0 };
 
 	msgpack_sbuffer_clear(&r->sb);
+	r->lim = r->out->lim;
+	if (!strcmp(stream, "x509")) { /* X509::default_max_field_container_elements */
+		if (r->lim.max_field_container_elements)
+			r->lim.max_field_container_elements = 500;
+		if (r->lim.max_total_container_elements)
+			r->lim.max_total_container_elements = 1500;
+	}
+	r->str_bytes = r->cont_elems = 0;
+	r->str_trunc = r->cont_trunc = false;
 	r->stream = stream;
 	r->ts_ns = ts_ns;
 	r->n_fields = 0;
@@ -167,7 +231,7 @@ void rec__conn(struct rec *r, const char *uid, const struct conn_id *id)
 void rec__str(struct rec *r, const char *key, const char *s, size_t len)
 {
 	put_key(r, key);
-	put_str(r, s, len);
+	put_str_limited(r, s, len);
 }
 
 void rec__cstr(struct rec *r, const char *key, const char *s)
@@ -218,7 +282,8 @@ void rec__addr(struct rec *r, const char *key, const struct mt_addr *a)
 	char buf[MT_ADDR_STRLEN];
 	size_t n = mt_addr__fmt(a, buf, sizeof(buf));
 
-	rec__str(r, key, buf, n);
+	put_key(r, key);
+	put_str(r, buf, n);
 }
 
 void rec__port(struct rec *r, const char *key, uint16_t port)
@@ -238,7 +303,9 @@ void rec__arr_begin(struct rec *r, const char *key)
 
 void rec__arr_str(struct rec *r, const char *s, size_t len)
 {
-	put_str(r, s, len);
+	if (!elem_ok(r))
+		return;
+	put_str_limited(r, s, len);
 	r->arr_n++;
 }
 
@@ -252,11 +319,16 @@ void rec__arr_addr(struct rec *r, const struct mt_addr *a)
 	char buf[MT_ADDR_STRLEN];
 	size_t n = mt_addr__fmt(a, buf, sizeof(buf));
 
-	rec__arr_str(r, buf, n);
+	if (!elem_ok(r))
+		return;
+	put_str(r, buf, n); /* addresses are not strings to Zeek's limits */
+	r->arr_n++;
 }
 
 void rec__arr_u64(struct rec *r, uint64_t v)
 {
+	if (!elem_ok(r))
+		return;
 	msgpack_pack_uint64(&r->pk, v);
 	r->arr_n++;
 }
@@ -272,9 +344,42 @@ void rec__arr_end(struct rec *r)
 	r->arr_off = 0;
 }
 
+/* Zeek's log stream id of a stream, for the truncation weirds' addl. */
+static void log_id(const char *stream, char *buf, size_t len)
+{
+	static const char *const known[][2] = {
+		{ "conn", "Conn::LOG" }, { "smtp", "SMTP::LOG" }, { "files", "Files::LOG" },
+		{ "ssl", "SSL::LOG" },	 { "x509", "X509::LOG" }, { "weird", "Weird::LOG" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(known[i][0], stream)) {
+			snprintf(buf, len, "%s", known[i][1]);
+			return;
+		}
+	snprintf(buf, len, "%s::LOG", stream);
+}
+
+static void truncation_weird(struct rec *r, const char *stream, uint64_t ts, const char *name)
+{
+	char addl[64];
+
+	log_id(stream, addl, sizeof(addl));
+	rec__begin(r, "weird", ts);
+	rec__cstr(r, "name", name);
+	rec__cstr(r, "addl", addl);
+	rec__bool(r, "notice", false);
+	rec__cstr(r, "peer", "mailtap");
+	rec__end(r);
+}
+
 int rec__end(struct rec *r)
 {
 	uint8_t *h = (uint8_t *)r->sb.data;
+	const char *stream = r->stream;
+	bool st = r->str_trunc, ct = r->cont_trunc;
+	uint64_t ts = r->ts_ns;
 	int err;
 
 	if (!r->open)
@@ -284,6 +389,10 @@ int rec__end(struct rec *r)
 	h[2] = (uint8_t)r->n_fields;
 	err = rec_out__emit(r->out, r->stream, r->ts_ns, (const uint8_t *)r->sb.data, r->sb.size);
 	msgpack_sbuffer_clear(&r->sb);
+	if (st)
+		truncation_weird(r, stream, ts, "log_string_field_truncated");
+	if (ct)
+		truncation_weird(r, stream, ts, "log_container_field_truncated");
 	return err;
 }
 
@@ -300,6 +409,7 @@ struct rec_out *rec_out__new(const char *tag_prefix)
 	if (!o)
 		return NULL;
 	snprintf(o->prefix, sizeof(o->prefix), "%s", tag_prefix ? tag_prefix : "mailtap");
+	rec_limits__default(&o->lim);
 	o->prefix_len = strlen(o->prefix);
 	pthread_mutex_init(&o->lock, NULL);
 	return o;

@@ -60,6 +60,18 @@ bool rec_out__wants(const struct rec_out *o, const char *stream);
 /* Low level: hand a finished msgpack map to every sink. */
 int rec_out__emit(struct rec_out *o, const char *stream, uint64_t ts_ns, const uint8_t *map,
 		  size_t len);
+/* Zeek's logging limits (Log::default_max_*): a longer string field is cut, a larger
+ * container truncated, and the record is followed by a weird record
+ * log_string_field_truncated / log_container_field_truncated with addl "<Stream>::LOG".
+ * 0 = no limit. Zeek's defaults: 4096, 256000, 100, 500 (x509: 500/1500 containers). */
+struct rec_limits {
+	uint32_t max_field_string_bytes;
+	uint32_t max_total_string_bytes;
+	uint32_t max_field_container_elements;
+	uint32_t max_total_container_elements;
+};
+void rec_limits__default(struct rec_limits *l);
+void rec_out__set_limits(struct rec_out *o, const struct rec_limits *l);
 /* Records handed to the sinks so far, in all streams. */
 uint64_t rec_out__count(const struct rec_out *o);
 

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The application parsers mailtap runs, with their configuration: SMTP (with MIME and file
+ * analysis) and SSL/TLS. One place that knows them all, for main and the fuzz targets. */
+#ifndef MAILTAP_PARSERS_H
+#define MAILTAP_PARSERS_H
+
+#include "mailtap/files.h"
+#include "mailtap/smtp.h"
+#include "mailtap/tls.h"
+
+struct engine;
+
+struct parsers_cfg {
+	struct smtp_cfg smtp;
+	struct tls_cfg tls;
+	struct files_cfg files; /* MIME entities (smtp.files points here) */
+};
+
+/* Defaults: Zeek's (SMTP limits, md5+sha1 for mail entities, md5+sha1+sha256 for
+ * certificates). */
+void parsers_cfg__default(struct parsers_cfg *c);
+/* Registers "smtp" and "ssl" with the engine. c must outlive the engine. 0 or -errno. */
+int parsers__register(struct engine *e, struct parsers_cfg *c);
+
+#endif
