@@ -45,6 +45,7 @@
 #define FWD_RAW_INIT (64 * 1024)
 #define FWD_REPLY_MAX 4096 /* largest reply (ack, HELO, PONG) we accept */
 #define FWD_POLL_MAX_MS 1000
+#define FWD_BLOCK_SLICE_MS 100 /* a blocked write() checks for sink_fwd__interrupt() */
 
 enum bstate { B_OPEN, B_RAW, B_READY, B_INFLIGHT };
 
@@ -88,7 +89,8 @@ struct fwd {
 	int efd; /* wakes the sender */
 	int wake_pending;
 	int stop;
-	int flush_all; /* seal every open batch now */
+	int interrupted; /* sink_fwd__interrupt(): no more blocking writes */
+	int flush_all;	 /* seal every open batch now */
 
 	struct batch **open; /* max_tags */
 	uint32_t n_open;
@@ -865,21 +867,27 @@ static int make_room(struct fwd *s, size_t need)
 			s->st.records_dropped += b->records;
 			retire(s, b);
 			break;
-		case FWD_BLOCK:
-			if (s->stop)
+		case FWD_BLOCK: {
+			/* waits in slices, so that sink_fwd__interrupt() (from a signal
+			 * handler) ends the wait within FWD_BLOCK_SLICE_MS */
+			struct timespec slice;
+
+			if (s->stop || __atomic_load_n(&s->interrupted, __ATOMIC_RELAXED))
 				goto drop_newest;
-			if (s->o.block_max_ms) {
-				if (!have_dl) {
-					abs_deadline(&dl, s->o.block_max_ms);
-					have_dl = 1;
-				}
-				if (pthread_cond_timedwait(&s->space, &s->mu, &dl) == ETIMEDOUT &&
-				    over_limit(s, need))
-					goto drop_newest;
-			} else {
-				pthread_cond_wait(&s->space, &s->mu);
+			if (s->o.block_max_ms && !have_dl) {
+				abs_deadline(&dl, s->o.block_max_ms);
+				have_dl = 1;
 			}
+			abs_deadline(&slice, FWD_BLOCK_SLICE_MS);
+			if (have_dl && (slice.tv_sec > dl.tv_sec ||
+					(slice.tv_sec == dl.tv_sec && slice.tv_nsec > dl.tv_nsec)))
+				slice = dl;
+			if (pthread_cond_timedwait(&s->space, &s->mu, &slice) == ETIMEDOUT &&
+			    have_dl && slice.tv_sec == dl.tv_sec && slice.tv_nsec == dl.tv_nsec &&
+			    over_limit(s, need))
+				goto drop_newest;
 			break;
+		}
 		default:
 			goto drop_newest;
 		}
@@ -1959,6 +1967,19 @@ static const struct sink_ops fwd_ops = {
     .flush = fwd_flush,
     .close = fwd_close,
 };
+
+void sink_fwd__interrupt(struct sink *sk)
+{
+	struct fwd *s = (struct fwd *)sk;
+	uint64_t one = 1;
+
+	if (sk->ops != &fwd_ops)
+		return;
+	__atomic_store_n(&s->interrupted, 1, __ATOMIC_RELAXED); /* lock-free: signal-safe */
+	if (write(s->efd, &one, sizeof(one)) < 0) {
+		/* the flag alone ends the wait within FWD_BLOCK_SLICE_MS */
+	}
+}
 
 void sink_fwd__stats(struct sink *sk, struct fwd_stats *st)
 {

@@ -94,6 +94,11 @@ int fwd_opts__parse_mode(const char *s, enum fwd_mode *m);
  * connecting is the sender thread's job. With a spool, batches left by an earlier run are
  * queued first. NULL with errno set (EINVAL bad spec/options, ENOLCK spool in use, ...). */
 struct sink *sink_fwd__open(const char *spec, const struct fwd_opts *o);
+/* Async-signal-safe: call it from the SIGTERM/SIGINT handler. From then on the block
+ * policy no longer waits (a write() blocked on a full queue returns -ENOBUFS within 100 ms,
+ * the record counted dropped), so the capture loop can reach close(). close() still waits
+ * up to close_timeout_ms for acks. A no-op on other sinks. */
+void sink_fwd__interrupt(struct sink *s);
 /* Counters of a sink made by sink_fwd__open (consistent snapshot). */
 void sink_fwd__stats(struct sink *s, struct fwd_stats *st);
 /* sink__close() that also hands back the final counters (final may be NULL). */

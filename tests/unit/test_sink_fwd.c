@@ -354,6 +354,42 @@ static void make_rec(void)
 	rec_len = 257;
 }
 
+static void *interrupt_later(void *arg)
+{
+	usleep(300000);
+	sink_fwd__interrupt(arg);
+	return NULL;
+}
+
+static void test_block_interrupt(void **state)
+{
+	struct fwd_opts o;
+	struct fwd_stats st;
+	struct sink *s;
+	pthread_t t;
+	int err = 0, i;
+
+	(void)state;
+	make_rec();
+	fwd_opts__default(&o);
+	o.queue_max_bytes = 2 * 1024 * 1024;
+	o.policy = FWD_BLOCK; /* block_max_ms 0: as long as it takes */
+	o.close_timeout_ms = 50;
+	s = sink_fwd__open("forward:unix:/nonexistent/fwd.sock", &o);
+	assert_non_null(s);
+	assert_int_equal(pthread_create(&t, NULL, interrupt_later, s), 0);
+	/* the queue fills after ~7800 records; the next write blocks until the interrupt */
+	for (i = 0; i < 100000 && !err; i++)
+		err = sink__write(s, "t", 1, 1700000000000000000ULL, rec, rec_len);
+	assert_int_equal(err, -ENOBUFS);
+	pthread_join(t, NULL);
+	/* from now on writes on a full queue do not wait */
+	assert_int_equal(sink__write(s, "t", 1, 1700000000000000000ULL, rec, rec_len), -ENOBUFS);
+	assert_int_equal(sink_fwd__close(s, &st), -ETIMEDOUT);
+	assert_int_equal(st.records_dropped, 2);
+	assert_int_equal(st.records_in, (uint64_t)i - 1);
+}
+
 static void test_policies_no_receiver(void **state)
 {
 	struct fwd_opts o;
@@ -730,6 +766,7 @@ int main(void)
 	    cmocka_unit_test(test_encode_gzip_roundtrip),
 	    cmocka_unit_test(test_options_and_specs),
 	    cmocka_unit_test(test_policies_no_receiver),
+	    cmocka_unit_test(test_block_interrupt),
 	    cmocka_unit_test(test_spool_reopen),
 	    cmocka_unit_test(test_spool_cap),
 	    cmocka_unit_test(test_deliver_with_resend),
