@@ -57,6 +57,10 @@ SPECIAL = {
     },
 }
 
+# Baselines mailtap does not match yet, each with the reason. Reported as XFAIL; one that
+# starts to pass is reported as XPASS and fails the run, so this list cannot go stale.
+XFAIL = {}
+
 LOGS = {
     "conn.log": "conn", "conn.log.cut": "conn", "smtp.log": "smtp", "weird.log": "weird",
     "files.log": "files", "files.log.cut": "files", "files.cut": "files", "ssl.log": "ssl",
@@ -236,13 +240,13 @@ def compare(base, logname, cols, zrows, mrecs, ignore, uids, verbose, ports):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--streams", default="conn")
+    ap.add_argument("--streams", default="conn,smtp,weird,files,ssl,x509")
     ap.add_argument("--only", default="")
     ap.add_argument("-v", action="store_true")
     a = ap.parse_args()
     streams = set(a.streams.split(","))
     manifest = json.load(open(os.path.join(ZEEK, "MANIFEST.json")))
-    passed = failed = skipped = 0
+    passed = failed = skipped = xfailed = 0
     for base, m in sorted(manifest.items()):
         if a.only and a.only not in base:
             continue
@@ -284,15 +288,26 @@ def main():
             cols, rows = parse_zeek(os.path.join(bdir, lg))
             ign = sp.get("ignore", {}).get(LOGS[lg], set())
             errs += compare(base, lg, cols, rows, recs, ign, uids, a.v, ports)
-        if errs:
+        xf = XFAIL.get(base)
+        if errs and xf:
+            xfailed += 1
+            print("XFAIL %s (%s): %s" % (base, ", ".join(logs), xf))
+            for e in errs[:5]:
+                print("      " + e)
+        elif errs:
             failed += 1
             print("FAIL  %s (%s)" % (base, ", ".join(logs)))
             for e in errs[:30]:
                 print("      " + e)
+        elif xf:
+            failed += 1
+            print("XPASS %s: listed in XFAIL but passes now: remove it from the list" % base)
         else:
             passed += 1
             print("PASS  %s (%s)" % (base, ", ".join(logs)))
-    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
+    print("golden: %d baselines equal, %d known differences (XFAIL), %d failed, %d skipped"
+          % (passed, xfailed, failed, skipped))
+    print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
 
