@@ -553,8 +553,9 @@ void files__close(struct mt_file *f, uint64_t ts_ns)
 
 	if (!f)
 		return;
-	if (ts_ns > f->last)
-		f->last = ts_ns;
+	/* Zeek: duration = last_active - ts, last_active moved by data and gaps only (not by
+	 * the end of the file): ts_ns is not used for it. */
+	(void)ts_ns;
 	if (!f->mime_done && (f->seen || f->missing))
 		sniff(f, f->last);
 	if (f->ext == EXT_PENDING)
