@@ -735,6 +735,8 @@ static int hs_append(struct tls_parser *p, struct tls_dir *s, const uint8_t *buf
 {
 	size_t bound = (size_t)p->lim.max_handshake_msg + 4 + MAX_RECORD_BODY;
 
+	if (n == 0)
+		return 0;
 	if (s->hs_len + n > bound)
 		return -ENOBUFS; /* cannot happen: messages are cut at max_handshake_msg */
 	if (s->hs_len + n > s->hs_cap) {
