@@ -22,11 +22,12 @@
 #include "mailtap/smtp.h"
 
 /* Commands, as Zeek's SMTP_cmd.def (order matters: ParseCmd accepts every word from EHLO on). */
-#define SMTP_CMDS(X)                                                                               \
-	X(EHLO)                                                                                    \
-	X(HELO) X(MAIL) X(RCPT) X(DATA) X(QUIT) X(RSET) X(VRFY) X(EXPN) X(HELP) X(NOOP)            \
-	    X(STARTTLS) X(X_ANONYMOUSTLS) X(CONN_ESTABLISHMENT) X(END_OF_DATA) X(SEND) X(SOML)     \
-		X(SAML) X(TURN) X(BDAT) X(ETRN) X(AUTH) X(AUTH_ANSWER) X(LAST)
+/* clang-format off */
+#define SMTP_CMDS(X)                                                                    \
+	X(EHLO) X(HELO) X(MAIL) X(RCPT) X(DATA) X(QUIT) X(RSET) X(VRFY) X(EXPN) X(HELP) \
+	X(NOOP) X(STARTTLS) X(X_ANONYMOUSTLS) X(CONN_ESTABLISHMENT) X(END_OF_DATA)      \
+	X(SEND) X(SOML) X(SAML) X(TURN) X(BDAT) X(ETRN) X(AUTH) X(AUTH_ANSWER) X(LAST)
+/* clang-format on */
 
 #define X_ENUM(c) CMD_##c,
 #define X_NAME(c) #c,
@@ -2035,6 +2036,40 @@ void smtp_parser__header(struct smtp_parser *p, const char *name, size_t nlen, c
 			set_str(&p->entity_filename, fn, n);
 		}
 	}
+}
+
+/* ---- recognition (Zeek's dpd_smtp_client / dpd_smtp_server) ---- */
+
+int smtp__probe(enum mt_dir d, const uint8_t *buf, size_t len)
+{
+	size_t i = 0;
+
+	if (d == MT_RESP) {
+		while (i < len && isspace(buf[i]))
+			i++;
+		if (len - i < 4)
+			return -EAGAIN;
+		return !memcmp(buf + i, "220", 3) && (isspace(buf[i + 3]) || buf[i + 3] == '-');
+	}
+	/* (|.*[\n\r])[[:space:]]*(HELO|EHLO), case-insensitive */
+	for (size_t start = 0; start <= len; start++) {
+		if (start > 0 && buf[start - 1] != '\n' && buf[start - 1] != '\r')
+			continue;
+		i = start;
+		while (i < len && isspace(buf[i]))
+			i++;
+		if (len - i < 4) {
+			/* only the first line may still turn into a greeting */
+			if (start == 0 && (!strncasecmp((const char *)buf + i, "HELO", len - i) ||
+					   !strncasecmp((const char *)buf + i, "EHLO", len - i)))
+				return -EAGAIN;
+			continue;
+		}
+		if (!strncasecmp((const char *)buf + i, "HELO", 4) ||
+		    !strncasecmp((const char *)buf + i, "EHLO", 4))
+			return 1;
+	}
+	return 0;
 }
 
 /* ---- life cycle ---- */

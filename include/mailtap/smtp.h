@@ -186,6 +186,12 @@ const char *smtp_parser__entity_filename(const struct smtp_parser *p);
 /* A file of the current message: its fuid joins the record's fuids (unless tls). */
 void smtp_parser__add_fuid(struct smtp_parser *p, const char *fuid);
 
+/* Content recognition on other ports, as Zeek's SMTP DPD signatures: the responder's first
+ * bytes match /^[[:space:]]*220[[:space:]-]/ (d = MT_RESP) and the originator sends a line
+ * starting with HELO or EHLO (d = MT_ORIG). Returns 1 (match), 0 (no match) or -EAGAIN
+ * (too few bytes to tell). */
+int smtp__probe(enum mt_dir d, const uint8_t *buf, size_t len);
+
 /* Zeek script helpers, exported for tests. */
 /* extract_first_email_addr(); writes at most outlen-1 bytes. Returns length or 0 if none. */
 size_t smtp__first_email_addr(const char *s, size_t len, char *out, size_t outlen);
