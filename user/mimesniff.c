@@ -274,15 +274,20 @@ static bool sig_plaintext(const uint8_t *b, size_t n)
 static void close_ws_comments(const uint8_t *b, size_t n, uint8_t *reach)
 {
 	size_t p, q;
+	bool marked = false;
 
 	for (p = 0; p <= n; p++) {
 		if (!reach[p])
 			continue;
 		if (p < n && is_wsnl(b[p]))
 			reach[p + 1] = 1;
-		if (has(b, n, p, "<!--"))
+		/* The ends reachable from a later comment start are a subset of those from the
+		 * first one: mark them once (linear time). */
+		if (!marked && has(b, n, p, "<!--")) {
+			marked = true;
 			for (q = find(b, n, p + 4, "-->"); q < n; q = find(b, n, q + 1, "-->"))
 				reach[q + 3] = 1;
+		}
 	}
 }
 
@@ -303,6 +308,7 @@ static void markup_prefix(const uint8_t *b, size_t n, uint8_t *reach, bool with_
 			continue;
 		for (q = find(b, n, p + 6, "?>"); q < n; q = find(b, n, q + 1, "?>"))
 			reach[q + 2] = 1;
+		break; /* later declarations reach a subset of these ends */
 	}
 	close_ws_comments(b, n, reach);
 }
