@@ -532,18 +532,24 @@ static void set_str(struct mime_msg *m, char **dst, size_t *dlen, const uint8_t 
 /* RFC 2047: decodes the encoded words of s (charset kept as bytes). */
 static size_t rfc2047(const uint8_t *s, size_t n, uint8_t *out)
 {
-	size_t i = 0, o = 0, ws_o = 0;
+	size_t i = 0, o = 0, ws_o = 0, last_end = 0, k;
 	bool prev_ew = false;
 
+	/* the last "?=": an encoded word must end at or before it (keeps this linear) */
+	for (k = n; k >= 2; k--)
+		if (s[k - 2] == '?' && s[k - 1] == '=') {
+			last_end = k - 2;
+			break;
+		}
 	while (i < n) {
-		if (i + 1 < n && s[i] == '=' && s[i + 1] == '?') {
+		if (i + 1 < n && s[i] == '=' && s[i + 1] == '?' && i + 2 < last_end) {
 			/* =?charset?E?text?= */
 			size_t q1, q2, q3;
 
 			for (q1 = i + 2; q1 < n && s[q1] != '?'; q1++)
 				;
 			q2 = q1 + 2;
-			if (q1 + 2 < n && s[q2] == '?' &&
+			if (q1 + 2 < n && q2 < last_end && s[q2] == '?' &&
 			    (lower(s[q1 + 1]) == 'b' || lower(s[q1 + 1]) == 'q')) {
 				for (q3 = q2 + 1; q3 + 1 < n && !(s[q3] == '?' && s[q3 + 1] == '=');
 				     q3++)
