@@ -2095,7 +2095,7 @@ struct sink *sink_fwd__open(const char *spec, const struct fwd_opts *o)
 	    s->o.max_message_bytes < FWD_MSG_OVERHEAD + FWD_TAG_MAX + 1024 ||
 	    s->o.max_message_bytes > 0xffffffffULL || s->o.gzip_level < 0 || s->o.gzip_level > 9 ||
 	    !s->o.backoff_min_ms || s->o.backoff_max_ms < s->o.backoff_min_ms ||
-	    s->o.queue_max_bytes < 2 * 1024 * 1024 ||
+	    s->o.queue_max_bytes < 65536 ||
 	    (s->is_unix == 0 && s->o.shared_key == NULL && s->o.username)) {
 		pr_warn("forward: invalid options for %s\n", spec);
 		err = -EINVAL;
@@ -2107,6 +2107,9 @@ struct sink *sink_fwd__open(const char *spec, const struct fwd_opts *o)
 	s->entries_cap = s->o.max_message_bytes - FWD_MSG_OVERHEAD;
 	if (s->o.batch_bytes > s->entries_cap - FWD_TAG_MAX)
 		s->o.batch_bytes = s->entries_cap - FWD_TAG_MAX;
+	/* a small queue still holds two batches: one filling, one in flight */
+	if (s->o.batch_bytes > s->o.queue_max_bytes / 2)
+		s->o.batch_bytes = s->o.queue_max_bytes / 2;
 	if (gethostname(host, sizeof(host)) < 0)
 		snprintf(host, sizeof(host), "mailtap");
 	host[sizeof(host) - 1] = '\0';

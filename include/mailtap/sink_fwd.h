@@ -35,7 +35,7 @@ struct fwd_opts {
 	size_t batch_bytes;	     /* 512 KiB of encoded entries per message */
 	uint32_t flush_interval_ms;  /* 1000: a batch older than this is sent */
 	size_t max_message_bytes;    /* 1000000: whole message cap (in_forward chunk 1024000) */
-	size_t queue_max_bytes;	     /* 64 MiB of records held in memory */
+	size_t queue_max_bytes;	     /* 64 MiB of records held in memory (min 64 KiB) */
 	enum fwd_policy policy;	     /* FWD_DROP_OLDEST */
 	uint32_t block_max_ms;	     /* 0: FWD_BLOCK waits as long as it takes */
 	uint32_t max_inflight;	     /* 8 messages sent and not yet acked */

@@ -334,6 +334,25 @@ static void test_options_and_specs(void **state)
 		assert_non_null(s);
 		assert_int_equal(sink__close(s), 0); /* nothing written: nothing to wait for */
 	}
+	/* the smallest queue: 64 KiB, batches capped at half of it */
+	struct fwd_stats st;
+	struct sink *s;
+	uint8_t r[100] = {0x81, 0xa1, 'x', 0xc4, 94}; /* {"x": bin(94)} */
+
+	o.queue_max_bytes = 65535;
+	assert_null(sink_fwd__open("forward:unix:/x", &o));
+	assert_int_equal(errno, EINVAL);
+	o.queue_max_bytes = 65536;
+	s = sink_fwd__open("forward:unix:/nonexistent/s", &o);
+	assert_non_null(s);
+	for (int i = 0; i < 5000; i++)
+		assert_int_equal(sink__write(s, "t", 1, 1, r, sizeof(r) - 1), 0);
+	assert_int_equal(sink_fwd__close(s, &st), -ETIMEDOUT);
+	assert_true(st.mem_bytes_max <= 65536);
+	assert_true(st.records_dropped > 0);
+	assert_int_equal(st.records_dropped + st.records_unacked_at_close, 5000);
+	o.queue_max_bytes = 64 << 20;
+
 	o.batch_records = 0;
 	assert_null(sink_fwd__open("forward:unix:/x", &o));
 	assert_int_equal(errno, EINVAL);
