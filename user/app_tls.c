@@ -50,7 +50,8 @@ struct app_tls {
 	bool have_server_chain;
 	unsigned max_fps;
 	uint64_t fps_dropped;
-	uint64_t cert_ts; /* time of the certificate being parsed, for x509 weirds */
+	uint64_t cert_ts;     /* time of the certificate being parsed, for x509 weirds */
+	uint64_t x509_cached; /* certificates not parsed again (dedup cache hit) */
 };
 
 void tls_cfg__default(struct tls_cfg *c)
@@ -361,19 +362,31 @@ static void push_fp(struct app_tls *a, bool client, const char fp[65])
 static void one_cert(struct app_tls *a, bool client, unsigned idx, struct tls_bytes c, uint64_t ts)
 {
 	const struct tls_cfg *cfg = a->cfg;
+	bool host = idx == 0;
+	bool want_host = !client && host && !a->have_server_chain;
 	struct x509_info xi;
+	char fp[65];
 	int err;
 
 	if (cfg->log_x509_in_files) {
 		struct mt_file *f = files__open(a->s, &cfg->files, ts, "SSL", client, 0);
 
 		if (f) {
-			files__set_mime_type(f, idx == 0 ? "application/x-x509-user-cert"
-							 : "application/x-x509-ca-cert");
+			files__set_mime_type(f, host ? "application/x-x509-user-cert"
+						     : "application/x-x509-ca-cert");
 			files__add_analyzer(f, "X509");
 			files__data(f, c.p, c.len, ts);
 			files__close(f, ts);
 		}
+	}
+	/* Already logged within the dedup period (and so known to parse): only its fingerprint
+	 * is needed, unless it is the host certificate we must check the SNI against. */
+	x509__sha256_hex(c.p, c.len, fp);
+	if (x509_cache__contains(cfg->x509_dedup, fp, host, client, ts) &&
+	    !(want_host && a->si.server_name)) {
+		push_fp(a, client, fp);
+		a->x509_cached++;
+		return;
 	}
 	a->cert_ts = ts;
 	err = x509__parse(c.p, c.len, cfg->lim.max_list, &xi, file_weird, a);
@@ -386,14 +399,14 @@ static void one_cert(struct app_tls *a, bool client, unsigned idx, struct tls_by
 		x509_info__free(&xi);
 		return;
 	}
-	xi.host_cert = idx == 0;
+	xi.host_cert = host;
 	xi.client_cert = client;
 	/* file_sniff: the chain (fingerprints are added at ssl_finishing) */
 	push_fp(a, client, xi.fingerprint);
 	/* file_state_remove: x509 record, deduplicated */
 	if (!x509_cache__seen(cfg->x509_dedup, xi.fingerprint, xi.host_cert, xi.client_cert, ts))
 		rec_x509__write(a->s->rec, ts, &xi);
-	if (!client && idx == 0 && !a->have_server_chain) {
+	if (want_host) {
 		a->host = xi;
 		a->have_host = true;
 		return;

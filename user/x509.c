@@ -484,6 +484,27 @@ static int grow(struct x509_cache *c)
 	return 0;
 }
 
+static void make_key(uint8_t key[33], const char fingerprint[65], bool host_cert, bool client_cert)
+{
+	for (int i = 0; i < 32; i++)
+		key[i] = (uint8_t)(unhex(fingerprint[2 * i]) << 4 | unhex(fingerprint[2 * i + 1]));
+	key[32] = (uint8_t)(0x80 | (host_cert ? 1 : 0) | (client_cert ? 2 : 0));
+}
+
+bool x509_cache__contains(const struct x509_cache *c, const char fingerprint[65], bool host_cert,
+			  bool client_cert, uint64_t now_ns)
+{
+	uint8_t key[33];
+	const struct x509_slot *s;
+
+	if (!c || c->expire_ns == 0)
+		return false;
+	make_key(key, fingerprint, host_cert, client_cert);
+	s = find(c->slots, c->cap, key);
+	return (s->key[32] & 0x80) && now_ns >= s->created_ns &&
+	       now_ns - s->created_ns < c->expire_ns;
+}
+
 bool x509_cache__seen(struct x509_cache *c, const char fingerprint[65], bool host_cert,
 		      bool client_cert, uint64_t now_ns)
 {
@@ -492,9 +513,7 @@ bool x509_cache__seen(struct x509_cache *c, const char fingerprint[65], bool hos
 
 	if (!c || c->expire_ns == 0)
 		return false;
-	for (int i = 0; i < 32; i++)
-		key[i] = (uint8_t)(unhex(fingerprint[2 * i]) << 4 | unhex(fingerprint[2 * i + 1]));
-	key[32] = (uint8_t)(0x80 | (host_cert ? 1 : 0) | (client_cert ? 2 : 0));
+	make_key(key, fingerprint, host_cert, client_cert);
 	s = find(c->slots, c->cap, key);
 	if (s->key[32] & 0x80) {
 		if (now_ns - s->created_ns < c->expire_ns || now_ns < s->created_ns)

@@ -65,5 +65,10 @@ void x509_cache__free(struct x509_cache *c);
 /* true: already logged (skip). false: log it; it is remembered if there is room. */
 bool x509_cache__seen(struct x509_cache *c, const char fingerprint[65], bool host_cert,
 		      bool client_cert, uint64_t now_ns);
+/* The same question without remembering anything. Only certificates OpenSSL parsed are ever
+ * remembered, so a hit also means "parses": app_tls skips OpenSSL for it (d2i_X509 costs
+ * hundreds of microseconds with OpenSSL 3.0). */
+bool x509_cache__contains(const struct x509_cache *c, const char fingerprint[65], bool host_cert,
+			  bool client_cert, uint64_t now_ns);
 
 #endif
