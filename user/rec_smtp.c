@@ -76,8 +76,6 @@ void rec_smtp__tx(struct rec *r, const char *uid, const struct conn_id *id,
 				rec__arr_cstr(r, "bare_cr");
 			if (tx->anomalies & SMTP_ANOM_BAD_EOD)
 				rec__arr_cstr(r, "nonstandard_end_of_data");
-			if (tx->anomalies & SMTP_ANOM_NUL)
-				rec__arr_cstr(r, "nul");
 			rec__arr_end(r);
 		}
 	}

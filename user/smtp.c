@@ -1469,10 +1469,11 @@ static void ev_line_add(struct smtp_parser *p, const char *s, size_t n)
 	p->ev_len += (uint32_t)n;
 }
 
-/* The end of a DATA line that is not the end of data. */
-static void data_eol(struct smtp_parser *p, enum eol e, bool orig)
+/* The end of a DATA line that is not the end of data (its CRLF already delivered if crlf). */
+static void data_eol(struct smtp_parser *p, enum eol e, bool orig, bool crlf_sent)
 {
-	body(p, "\r\n", 2);
+	if (!crlf_sent)
+		body(p, "\r\n", 2);
 	if (e == EOL_LF)
 		anomaly(p, SMTP_ANOM_BARE_LF, "smtp_bare_lf_in_data", NULL);
 	if (p->cb.event) {
@@ -1528,10 +1529,19 @@ static void cr_resolve(struct smtp_parser *p, int c)
 		anomaly(p, SMTP_ANOM_BARE_CR, "smtp_bare_cr_in_data", NULL);
 }
 
-/* Streams DATA bytes from buf[off..len). Returns the new offset; stops when DATA ends. */
+/* Streams DATA bytes from buf[off..len). Returns the new offset; stops when DATA ends.
+ * Lines that need no change (no leading dot, CRLF ends) leave as one span of the input. */
 static size_t data_stream(struct smtp_parser *p, struct dir_state *ds, const char *buf, size_t off,
 			  size_t len, bool orig)
 {
+	size_t span = off; /* start of input bytes not yet passed on unchanged */
+
+#define FLUSH()                                                                                    \
+	do {                                                                                       \
+		if (off > span)                                                                    \
+			body(p, buf + span, off - span);                                           \
+	} while (0)
+
 	while (off < len && p->state == ST_IN_DATA && !p->done) {
 		char c = buf[off];
 
@@ -1539,6 +1549,7 @@ static size_t data_stream(struct smtp_parser *p, struct dir_state *ds, const cha
 			ds->skip_lf = false;
 			if (c == '\n') {
 				off++;
+				span = off;
 				continue;
 			}
 		}
@@ -1546,8 +1557,10 @@ static size_t data_stream(struct smtp_parser *p, struct dir_state *ds, const cha
 			begin_data(p, orig, ST_IN_DATA);
 		if (p->d_bol && !p->d_dot) {
 			if (c == '.') {
+				FLUSH();
 				p->d_dot = true;
 				off++;
+				span = off;
 				continue;
 			}
 		}
@@ -1564,6 +1577,7 @@ static size_t data_stream(struct smtp_parser *p, struct dir_state *ds, const cha
 					ds->cr_pending = true;
 				}
 			}
+			span = off;
 			p->d_bol = false;
 			p->d_dot = false;
 			data_eod(p, e, orig);
@@ -1577,30 +1591,39 @@ static size_t data_stream(struct smtp_parser *p, struct dir_state *ds, const cha
 			const char *lf = memchr(s, '\n', n);
 			const char *cr = memchr(s, '\r', lf ? (size_t)(lf - s) : n);
 			const char *e = cr ? cr : lf;
-			enum eol t;
 
 			k = e ? (size_t)(e - s) : n;
-			if (memchr(s, 0, k) && p->tx)
-				p->tx->anomalies |= SMTP_ANOM_NUL;
-			body(p, s, k);
 			ev_line_add(p, s, k);
 			off += k;
 			if (!e)
 				break;
+			if (e == cr && e + 1 == lf) { /* CRLF: the line leaves unchanged */
+				off += 2;
+				if (p->cb.event) { /* the event after the line's bytes, always */
+					FLUSH();
+					span = off;
+				}
+				data_eol(p, EOL_CRLF, orig, true);
+				continue;
+			}
+			FLUSH();
 			off++;
+			span = off;
 			if (e == lf) {
-				t = EOL_LF;
+				data_eol(p, EOL_LF, orig, false);
 			} else if (off < len && buf[off] == '\n') {
 				off++;
-				t = EOL_CRLF;
+				span = off;
+				data_eol(p, EOL_CRLF, orig, false);
 			} else {
-				t = EOL_CR;
 				ds->skip_lf = true;
 				ds->cr_pending = true;
+				data_eol(p, EOL_CR, orig, false);
 			}
-			data_eol(p, t, orig);
 		}
 	}
+	FLUSH();
+#undef FLUSH
 	return off;
 }
 

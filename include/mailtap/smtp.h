@@ -109,7 +109,6 @@ struct smtp_tx {
 #define SMTP_ANOM_BARE_LF 0x01 /* bare LF inside DATA */
 #define SMTP_ANOM_BARE_CR 0x02 /* bare CR inside DATA */
 #define SMTP_ANOM_BAD_EOD 0x04 /* end of DATA other than CRLF . CRLF */
-#define SMTP_ANOM_NUL 0x08     /* NUL byte inside DATA */
 
 /* The opt-in event stream (Zeek's SMTP analyzer events). Pointers valid during the call. */
 enum smtp_ev_type {

@@ -1504,8 +1504,21 @@ static void test_replay_splits(void **st)
 				ref = o;
 				continue;
 			}
-			if (strcmp(ref, o))
-				fail_msg("%s: mode %d differs", traces[i], mode);
+			if (strcmp(ref, o)) {
+				FILE *f1 = fopen("/tmp/smtp_split_ref.txt", "w"),
+				     *f2 = fopen("/tmp/smtp_split_got.txt", "w");
+
+				if (f1 && f2) {
+					fputs(ref, f1);
+					fputs(o, f2);
+				}
+				if (f1)
+					fclose(f1);
+				if (f2)
+					fclose(f2);
+				fail_msg("%s: mode %d differs (/tmp/smtp_split_*.txt)", traces[i],
+					 mode);
+			}
 			free(o);
 		}
 		free(ref);
