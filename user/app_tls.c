@@ -34,6 +34,7 @@ struct app_tls {
 	bool done;   /* analysis stopped (established or violation) */
 	bool failed; /* violation: feed() returns -EPROTO */
 	bool seen_client_hello;
+	bool unclear_alerted;
 	enum mt_dir client_dir;
 	/* resumption detection (main.zeek) */
 	char session_id[65];
@@ -65,6 +66,8 @@ void tls_cfg__default(struct tls_cfg *c)
 	c->max_ssl_history = 100;
 	c->disable_after_established = true;
 	c->x509_dedup = NULL;
+	c->relog_known_certificates_after_ns = 86400ull * 1000000000ull;
+	c->known_log_certs_maximum_size = 1000000;
 }
 
 static bool is_client(const struct app_tls *a, enum mt_dir d)
@@ -174,6 +177,29 @@ static void cb_record(void *u, enum mt_dir d, uint8_t type, uint16_t version, ui
 		weird(a, ts, "ssl_early_application_data", NULL);
 }
 
+/* Zeek's check_flipped(): a ClientHello from the responder (or a ServerHello from the
+ * originator) flips the roles; flipping back is weird SSL_unclear_connection_direction. Each
+ * flip is a '^' in the history (not counted against its length limit). */
+static void check_flipped(struct app_tls *a, bool want_orig, enum mt_dir d, uint64_t ts)
+{
+	struct ssl_info *si = &a->si;
+	bool is_orig = d == MT_ORIG;
+	bool flipped = a->client_dir == MT_RESP;
+
+	if (flipped == (want_orig != is_orig))
+		return;
+	set_session(a, ts);
+	a->client_dir = flipped ? MT_ORIG : MT_RESP;
+	if (flipped && !a->unclear_alerted) {
+		a->unclear_alerted = true;
+		weird(a, ts, "SSL_unclear_connection_direction", NULL);
+	}
+	if (si->history_len < HISTORY_CAP) {
+		si->history[si->history_len++] = '^';
+		si->history[si->history_len] = 0;
+	}
+}
+
 static void cb_client_hello(void *u, enum mt_dir d, const struct tls_client_hello *h, uint64_t ts)
 {
 	struct app_tls *a = u;
@@ -181,15 +207,7 @@ static void cb_client_hello(void *u, enum mt_dir d, const struct tls_client_hell
 
 	if (a->done)
 		return;
-	if (!a->seen_client_hello && d != a->client_dir) {
-		/* ssl_connection_flipped: the client hello came from the responder */
-		set_session(a, ts);
-		a->client_dir = d;
-		if (si->history_len < HISTORY_CAP) {
-			si->history[si->history_len++] = '^';
-			si->history[si->history_len] = 0;
-		}
-	}
+	check_flipped(a, true, d, ts);
 	a->seen_client_hello = true;
 	if (!a->confirmed) {
 		a->confirmed = true;
@@ -236,6 +254,7 @@ static void cb_server_hello(void *u, enum mt_dir d, const struct tls_server_hell
 
 	if (a->done)
 		return;
+	check_flipped(a, false, d, ts);
 	set_session(a, ts);
 	/* extension events first */
 	if (h->selected_version)

@@ -220,6 +220,11 @@ struct tls_cfg {
 	/* x509 record deduplication (X509::known_log_certs); NULL = log every certificate.
 	 * Owned by main (x509_cache__new), shared by all connections of a worker. */
 	struct x509_cache *x509_dedup;
+	/* Settings main passes to x509_cache__new() for x509_dedup: X509::
+	 * relog_known_certificates_after (default 1 day; 0 = no deduplication) and
+	 * X509::known_log_certs_maximum_size (default 1000000). */
+	uint64_t relog_known_certificates_after_ns;
+	uint32_t known_log_certs_maximum_size;
 };
 
 void tls_cfg__default(struct tls_cfg *c);

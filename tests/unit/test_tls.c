@@ -1474,6 +1474,35 @@ static void test_sslv2(void **state)
 	env_fini(&e);
 }
 
+/* A ClientHello from the responder flips the roles ('^', upper case for the responder). */
+static void test_flipped(void **state)
+{
+	struct env e;
+	struct bld b = {.n = 0}, m = {.n = 0};
+	void *p;
+
+	env_init(&e);
+	p = app_tls_ops.new(&e.s, &e.cfg);
+	tls13_client_hello(&m, "x.example");
+	hs_record(&b, 1, &m);
+	feed_all(p, MT_RESP, &b, 1000);
+	b.n = m.n = 0;
+	tls13_server_hello(&m, false, 29);
+	hs_record(&b, 2, &m);
+	feed_all(p, MT_ORIG, &b, 2000);
+	/* and a second ClientHello from the originator flips back: weird */
+	b.n = m.n = 0;
+	tls13_client_hello(&m, "x.example");
+	hs_record(&b, 1, &m);
+	feed_all(p, MT_ORIG, &b, 3000);
+	app_tls_ops.end(p, 4000);
+	app_tls_ops.free(p);
+	assert_string_equal(get(nth(&e.cap, "ssl", 0), "ssl_history"), "^Cs^C");
+	assert_int_equal(e.cap.n_weirds, 1);
+	assert_string_equal(e.cap.weirds[0], "SSL_unclear_connection_direction|-");
+	env_fini(&e);
+}
+
 /* A self-signed EC certificate (openssl req -x509 -newkey ec prime256v1):
  *   Subject/Issuer: C = DE, O = "Ex, Inc.", CN = *.example.org
  *   Serial 28:e2:1e:cb:93:ed:ba:86:66:8f:6e:45:5f:06:64:85:99:7e:90:0b, ecdsa-with-SHA256,
@@ -1622,6 +1651,7 @@ int main(void)
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_sslv2),
 	    cmocka_unit_test(test_ec_cert),
+	    cmocka_unit_test(test_flipped),
 	    cmocka_unit_test(test_zeek_starttls),
 	    cmocka_unit_test(test_ndpi_starttls),
 	    cmocka_unit_test(test_ndpi_smtps),
