@@ -67,6 +67,13 @@ nl_setup() {
 	ip -n "$NL_NS" link set "$NL_INJ" up
 }
 
+# nl_set_mtu MTU: both veth ends (native XDP on veth without frags support allows up to
+# about 3500 bytes).
+nl_set_mtu() {
+	ip -n "$NL_NS" link set dev "$NL_CAP" mtu "$1" &&
+		ip -n "$NL_NS" link set dev "$NL_INJ" mtu "$1"
+}
+
 # Background command in the namespace; its pid (nsenter execs the command, so it is the
 # command's own pid: signals reach it) is killed at cleanup.
 nl_bg() {
