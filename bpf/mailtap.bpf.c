@@ -230,8 +230,7 @@ static __always_inline enum verdict parse_ipv6(struct cursor *c, int *frag)
 	return V_PARSE_ERR; /* more than MAILTAP_MAX_IPV6_EXT extension headers */
 }
 
-static __always_inline enum verdict classify(struct cursor *c, int *frag, int *vlans,
-					     int *ipver)
+static __always_inline enum verdict classify(struct cursor *c, int *frag, int *vlans, int *ipver)
 {
 	int proto = parse_eth(c, vlans);
 
@@ -253,7 +252,7 @@ int mailtap_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct cursor c = { .pos = data, .end = data_end };
+	struct cursor c = {.pos = data, .end = data_end};
 	__u64 bytes = data_end - data;
 	int frag = 0, vlans = 0, ipver = 0;
 	struct mailtap_meta *meta;

@@ -36,7 +36,10 @@
 #define MAILTAP_PORT_BIT(p) ((__u64)1 << ((__u32)(p) % MAILTAP_PORT_WORD_BITS))
 
 /* Ports steered when the user gives none: SMTP, SMTPS (implicit TLS), submission. */
-#define MAILTAP_DEFAULT_PORTS { 25, 465, 587 }
+#define MAILTAP_DEFAULT_PORTS                                                                      \
+	{                                                                                          \
+		25, 465, 587                                                                       \
+	}
 
 /* IPv6 extension headers the program walks before giving up (parse_err). */
 #define MAILTAP_MAX_IPV6_EXT 6
@@ -49,21 +52,21 @@
  *   seen    = matched + parse_err + non_ip + non_tcp + other_port
  * ipv4, ipv6, vlan, frag, meta, meta_err classify packets and add up to nothing.
  */
-#define MAILTAP_STATS(X)                                                                   \
-	X(SEEN, "seen", "packets the program ran on")                                      \
-	X(MATCHED, "matched", "TCP packets with a port in the set, or TCP fragments")      \
-	X(REDIRECTED, "redirected", "packets redirected to an AF_XDP socket")              \
-	X(PASSED, "passed", "packets returned XDP_PASS (to the kernel stack)")             \
-	X(NO_XSK, "no_xsk", "matched packets with no socket for their queue (passed)")     \
-	X(PARSE_ERR, "parse_err", "truncated or malformed headers (passed)")               \
-	X(NON_IP, "non_ip", "neither IPv4 nor IPv6 (ARP, ...) (passed)")                   \
-	X(NON_TCP, "non_tcp", "IP but not TCP (UDP, ICMP, ...) (passed)")                  \
-	X(OTHER_PORT, "other_port", "TCP with neither port in the set (passed)")           \
-	X(IPV4, "ipv4", "EtherType IPv4 (after VLAN tags), well-formed or not")             \
-	X(IPV6, "ipv6", "EtherType IPv6 (after VLAN tags), well-formed or not")             \
-	X(VLAN, "vlan", "packets with one or two VLAN tags")                               \
-	X(FRAG, "frag", "TCP fragments (IPv4 or IPv6), all steered")                       \
-	X(META, "meta", "matched packets given an XDP metadata timestamp")                 \
+#define MAILTAP_STATS(X)                                                                           \
+	X(SEEN, "seen", "packets the program ran on")                                              \
+	X(MATCHED, "matched", "TCP packets with a port in the set, or TCP fragments")              \
+	X(REDIRECTED, "redirected", "packets redirected to an AF_XDP socket")                      \
+	X(PASSED, "passed", "packets returned XDP_PASS (to the kernel stack)")                     \
+	X(NO_XSK, "no_xsk", "matched packets with no socket for their queue (passed)")             \
+	X(PARSE_ERR, "parse_err", "truncated or malformed headers (passed)")                       \
+	X(NON_IP, "non_ip", "neither IPv4 nor IPv6 (ARP, ...) (passed)")                           \
+	X(NON_TCP, "non_tcp", "IP but not TCP (UDP, ICMP, ...) (passed)")                          \
+	X(OTHER_PORT, "other_port", "TCP with neither port in the set (passed)")                   \
+	X(IPV4, "ipv4", "EtherType IPv4 (after VLAN tags), well-formed or not")                    \
+	X(IPV6, "ipv6", "EtherType IPv6 (after VLAN tags), well-formed or not")                    \
+	X(VLAN, "vlan", "packets with one or two VLAN tags")                                       \
+	X(FRAG, "frag", "TCP fragments (IPv4 or IPv6), all steered")                               \
+	X(META, "meta", "matched packets given an XDP metadata timestamp")                         \
 	X(META_ERR, "meta_err", "matched packets where bpf_xdp_adjust_meta failed")
 
 #define MAILTAP_STAT_ENUM_(id, name, desc) MAILTAP_STAT_##id,
@@ -97,19 +100,17 @@ struct mailtap_meta {
 _Static_assert(sizeof(struct mailtap_stat_val) == 16, "mailtap_stat_val layout");
 _Static_assert(sizeof(struct mailtap_meta) == 16, "mailtap_meta layout");
 _Static_assert(sizeof(struct mailtap_meta) % 4 == 0, "XDP metadata must be a multiple of 4");
-_Static_assert(MAILTAP_PORT_WORDS * MAILTAP_PORT_WORD_BITS == MAILTAP_PORT_BITS, "port set");
+_Static_assert(MAILTAP_PORT_WORDS *MAILTAP_PORT_WORD_BITS == MAILTAP_PORT_BITS, "port set");
 _Static_assert(MAILTAP_STAT__MAX <= 64, "stats array size");
 
 /* Names and descriptions of the counters, indexed by enum mailtap_stat. */
 #define MAILTAP_STAT_NAME_(id, name, desc) [MAILTAP_STAT_##id] = name,
-static const char *const mailtap_stat_names[MAILTAP_STAT__MAX] __attribute__((unused)) = {
-	MAILTAP_STATS(MAILTAP_STAT_NAME_)
-};
+static const char *const mailtap_stat_names[MAILTAP_STAT__MAX]
+    __attribute__((unused)) = {MAILTAP_STATS(MAILTAP_STAT_NAME_)};
 #undef MAILTAP_STAT_NAME_
 #define MAILTAP_STAT_DESC_(id, name, desc) [MAILTAP_STAT_##id] = desc,
-static const char *const mailtap_stat_descs[MAILTAP_STAT__MAX] __attribute__((unused)) = {
-	MAILTAP_STATS(MAILTAP_STAT_DESC_)
-};
+static const char *const mailtap_stat_descs[MAILTAP_STAT__MAX]
+    __attribute__((unused)) = {MAILTAP_STATS(MAILTAP_STAT_DESC_)};
 #undef MAILTAP_STAT_DESC_
 #endif /* !__bpf__ */
 

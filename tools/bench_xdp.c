@@ -30,7 +30,7 @@ struct frame {
 
 static void mk_eth(struct frame *f, uint16_t type, int vlan)
 {
-	static const uint8_t macs[12] = { 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1 };
+	static const uint8_t macs[12] = {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1};
 
 	memcpy(f->b, macs, 12);
 	f->n = 12;
@@ -106,8 +106,8 @@ int main(int argc, char **argv)
 	unsigned int repeat = 1000000;
 	int rounds = 5, i, prog_fd, empty_fd, ports_fd;
 	struct bpf_insn empty[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS },
-		{ .code = BPF_JMP | BPF_EXIT },
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS},
+	    {.code = BPF_JMP | BPF_EXIT},
 	};
 	uint16_t ports[] = MAILTAP_DEFAULT_PORTS;
 	struct bpf_object *obj;

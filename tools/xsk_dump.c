@@ -40,7 +40,7 @@ static void on_signal(int sig)
 static int on_pkt(void *u, const struct pkt_raw *p)
 {
 	struct dump *dp = u;
-	struct pcap_pkthdr h = { 0 };
+	struct pcap_pkthdr h = {0};
 
 	h.ts.tv_sec = (time_t)(p->ts_ns / 1000000000u);
 	h.ts.tv_usec = (suseconds_t)(p->ts_ns % 1000000000u); /* nanosecond file */
@@ -110,29 +110,29 @@ static void print_stats(struct xsk_source *s)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "interface", required_argument, NULL, 'i' },
-		{ "write", required_argument, NULL, 'w' },
-		{ "count", required_argument, NULL, 'c' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "queues", required_argument, NULL, 'q' },
-		{ "xdp-mode", required_argument, NULL, 'm' },
-		{ "bind", required_argument, NULL, 'b' },
-		{ "pinned", required_argument, NULL, 'P' },
-		{ "ports", required_argument, NULL, 'p' },
-		{ "frames", required_argument, NULL, 'f' },
-		{ "frame-size", required_argument, NULL, 'F' },
-		{ "busy-poll", required_argument, NULL, 'B' },
-		{ "ready", required_argument, NULL, 'r' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	    {"interface", required_argument, NULL, 'i'},
+	    {"write", required_argument, NULL, 'w'},
+	    {"count", required_argument, NULL, 'c'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"queues", required_argument, NULL, 'q'},
+	    {"xdp-mode", required_argument, NULL, 'm'},
+	    {"bind", required_argument, NULL, 'b'},
+	    {"pinned", required_argument, NULL, 'P'},
+	    {"ports", required_argument, NULL, 'p'},
+	    {"frames", required_argument, NULL, 'f'},
+	    {"frame-size", required_argument, NULL, 'F'},
+	    {"busy-poll", required_argument, NULL, 'B'},
+	    {"ready", required_argument, NULL, 'r'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	uint16_t ports[MAX_PORTS];
 	const char *out = NULL, *ready = NULL;
-	struct dump dp = { 0 };
+	struct dump dp = {0};
 	struct xsk_source *s;
 	struct xsk_opts o;
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 	unsigned int timeout = 0;
 	pcap_t *pd;
 	int c, err;

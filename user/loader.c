@@ -148,12 +148,14 @@ int loader__check_bpffs(const char *dir)
 	if (statfs(dir, &st) != 0) {
 		int err = -errno;
 
-		pr_warn("live capture: %s: %s; mount the BPF filesystem: mount -t bpf bpf /sys/fs/bpf\n",
+		pr_warn("live capture: %s: %s; mount the BPF filesystem: mount -t bpf bpf "
+			"/sys/fs/bpf\n",
 			dir, strerror(-err));
 		return err;
 	}
 	if ((unsigned long)st.f_type != (unsigned long)BPF_FS_MAGIC) {
-		pr_warn("live capture: %s is not on a BPF filesystem (bpffs); mount it: mount -t bpf bpf /sys/fs/bpf\n",
+		pr_warn("live capture: %s is not on a BPF filesystem (bpffs); mount it: mount -t "
+			"bpf bpf /sys/fs/bpf\n",
 			dir);
 		return -ENOTSUP;
 	}
@@ -162,14 +164,14 @@ int loader__check_bpffs(const char *dir)
 
 int loader__check_caps(void)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2] = { 0 };
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {0};
 	static const struct {
 		int cap;
 		const char *name, *why;
 	} need[] = {
-		{ CAP_NET_ADMIN, "CAP_NET_ADMIN", "attach XDP programs" },
-		{ CAP_NET_RAW, "CAP_NET_RAW", "open AF_XDP sockets" },
+	    {CAP_NET_ADMIN, "CAP_NET_ADMIN", "attach XDP programs"},
+	    {CAP_NET_RAW, "CAP_NET_RAW", "open AF_XDP sockets"},
 	};
 	size_t i;
 
@@ -179,14 +181,17 @@ int loader__check_caps(void)
 		int c = need[i].cap;
 
 		if (!(data[c / 32].effective & (1u << (c % 32)))) {
-			pr_warn("live capture: missing capability %s (needed to %s); run as root or grant it (setcap cap_net_admin,cap_net_raw,cap_bpf,cap_perfmon+ep)\n",
-				need[i].name, need[i].why);
+			pr_warn(
+			    "live capture: missing capability %s (needed to %s); run as root or "
+			    "grant it (setcap cap_net_admin,cap_net_raw,cap_bpf,cap_perfmon+ep)\n",
+			    need[i].name, need[i].why);
 			return -EPERM;
 		}
 	}
 	if (!(data[CAP_BPF / 32].effective & (1u << (CAP_BPF % 32))) &&
 	    !(data[CAP_SYS_ADMIN / 32].effective & (1u << (CAP_SYS_ADMIN % 32)))) {
-		pr_warn("live capture: missing capability CAP_BPF (or CAP_SYS_ADMIN), needed to load BPF programs and use BPF maps\n");
+		pr_warn("live capture: missing capability CAP_BPF (or CAP_SYS_ADMIN), needed to "
+			"load BPF programs and use BPF maps\n");
 		return -EPERM;
 	}
 	return 0;
@@ -200,9 +205,11 @@ int loader__check_afxdp(void)
 		int err = -errno;
 
 		if (err == -EAFNOSUPPORT || err == -EINVAL)
-			pr_warn("live capture: this kernel has no AF_XDP sockets (CONFIG_XDP_SOCKETS); use -r FILE\n");
+			pr_warn("live capture: this kernel has no AF_XDP sockets "
+				"(CONFIG_XDP_SOCKETS); use -r FILE\n");
 		else if (err == -EPERM || err == -EACCES)
-			pr_warn("live capture: missing capability CAP_NET_RAW (needed to open AF_XDP sockets)\n");
+			pr_warn("live capture: missing capability CAP_NET_RAW (needed to open "
+				"AF_XDP sockets)\n");
 		else
 			pr_warn("live capture: AF_XDP socket: %s\n", strerror(-err));
 		return err;
@@ -219,7 +226,7 @@ int loader__check_afxdp(void)
 static int take_lock(struct loader *l, const char *dir)
 {
 	char buf[64];
-	struct stat ns = { 0 };
+	struct stat ns = {0};
 	unsigned long old_pid = 0, old_id = 0;
 	ssize_t n;
 	int fd;
@@ -297,14 +304,17 @@ static int clean_stale(struct loader *l)
 		if (!p || strcmp(xdp_program__name(p), MAILTAP_PROG_NAME))
 			goto out; /* not ours: attach will tell */
 		if (l->stale_id && xdp_program__id(p) == l->stale_id) {
-			pr_warn("live capture: removing stale %s (id %u) left on %s by a previous run\n",
+			pr_warn("live capture: removing stale %s (id %u) left on %s by a previous "
+				"run\n",
 				MAILTAP_PROG_NAME, l->stale_id, l->ifname);
 			err = xdp_multiprog__detach(mp);
 			if (err)
 				pr_warn("live capture: cannot remove it: %s\n", strerror(-err));
 			goto out;
 		}
-		pr_warn("live capture: %s already runs %s (id %u), attached by someone else (bpftool?): use --pinned DIR (default %s), or detach it: bpftool net detach xdp dev %s\n",
+		pr_warn("live capture: %s already runs %s (id %u), attached by someone else "
+			"(bpftool?): use --pinned DIR (default %s), or detach it: bpftool net "
+			"detach xdp dev %s\n",
 			l->ifname, MAILTAP_PROG_NAME, xdp_program__id(p), MAILTAP_PIN_DIR,
 			l->ifname);
 		err = -EEXIST;
@@ -397,7 +407,7 @@ int loader__read_stats(const struct loader *l, uint64_t *pk, uint64_t *by)
 static int open_pinned_map(const char *dir, const char *name, __u32 type, __u32 key, __u32 val,
 			   __u32 entries, __u32 *max_entries)
 {
-	struct bpf_map_info info = { 0 };
+	struct bpf_map_info info = {0};
 	__u32 len = sizeof(info);
 	char path[PATH_MAX];
 	int fd, err;
@@ -407,11 +417,13 @@ static int open_pinned_map(const char *dir, const char *name, __u32 type, __u32 
 	if (fd < 0) {
 		err = -errno;
 		if (err == -ENOENT)
-			pr_warn("live capture: no pinned map %s: load mailtap.bpf.o with bpftool and pin its maps there first (docs/capture.md)\n",
+			pr_warn("live capture: no pinned map %s: load mailtap.bpf.o with bpftool "
+				"and pin its maps there first (docs/capture.md)\n",
 				path);
 		else if (err == -EPERM || err == -EACCES)
-			pr_warn("live capture: %s: permission denied; missing capability CAP_BPF?\n",
-				path);
+			pr_warn(
+			    "live capture: %s: permission denied; missing capability CAP_BPF?\n",
+			    path);
 		else
 			pr_warn("live capture: %s: %s\n", path, strerror(-err));
 		return err;
@@ -423,7 +435,8 @@ static int open_pinned_map(const char *dir, const char *name, __u32 type, __u32 
 	}
 	if (info.type != type || info.key_size != key || info.value_size != val ||
 	    (entries && info.max_entries != entries)) {
-		pr_warn("live capture: %s does not match this mailtap's ABI (type %u key %u value %u entries %u): pinned from another build of mailtap.bpf.o?\n",
+		pr_warn("live capture: %s does not match this mailtap's ABI (type %u key %u value "
+			"%u entries %u): pinned from another build of mailtap.bpf.o?\n",
 			path, info.type, info.key_size, info.value_size, info.max_entries);
 		close(fd);
 		return -EPROTO;
@@ -442,7 +455,8 @@ static int open_pinned(struct loader *l, const struct loader_opts *o)
 
 	if (stat(o->pinned_dir, &st) != 0) {
 		err = -errno;
-		pr_warn("live capture: %s: %s: no pinned maps there; load mailtap.bpf.o with bpftool and pin its maps there first (docs/capture.md)\n",
+		pr_warn("live capture: %s: %s: no pinned maps there; load mailtap.bpf.o with "
+			"bpftool and pin its maps there first (docs/capture.md)\n",
 			o->pinned_dir, strerror(-err));
 		return err;
 	}
@@ -457,12 +471,13 @@ static int open_pinned(struct loader *l, const struct loader_opts *o)
 				      sizeof(__u64), MAILTAP_PORT_WORDS, NULL);
 	if (l->ports_fd < 0)
 		return l->ports_fd;
-	l->stats_fd = open_pinned_map(o->pinned_dir, MAILTAP_MAP_STATS, BPF_MAP_TYPE_PERCPU_ARRAY, 4,
-				      sizeof(struct mailtap_stat_val), MAILTAP_STAT__MAX, NULL);
+	l->stats_fd = open_pinned_map(o->pinned_dir, MAILTAP_MAP_STATS, BPF_MAP_TYPE_PERCPU_ARRAY,
+				      4, sizeof(struct mailtap_stat_val), MAILTAP_STAT__MAX, NULL);
 	if (l->stats_fd < 0)
 		return l->stats_fd;
 	if (bpf_xdp_query_id(l->ifindex, 0, &prog_id) == 0 && prog_id == 0)
-		pr_warn("live capture: no XDP program attached to %s yet: nothing will be captured until the operator attaches it (bpftool net attach xdp pinned ...)\n",
+		pr_warn("live capture: no XDP program attached to %s yet: nothing will be captured "
+			"until the operator attaches it (bpftool net attach xdp pinned ...)\n",
 			l->ifname);
 	if (o->ports && o->n_ports)
 		return loader__set_ports(l, o->ports, o->n_ports);
@@ -504,16 +519,21 @@ static int load_attach(struct loader *l, const struct loader_opts *o)
 	err = xdp_program__attach(l->prog, l->ifindex, mode, 0);
 	if (err) {
 		if (err == -EPERM || err == -EACCES)
-			pr_warn("live capture: attaching XDP to %s: permission denied: missing capability CAP_BPF/CAP_NET_ADMIN (or CAP_SYS_ADMIN)\n",
+			pr_warn("live capture: attaching XDP to %s: permission denied: missing "
+				"capability CAP_BPF/CAP_NET_ADMIN (or CAP_SYS_ADMIN)\n",
 				l->ifname);
 		else if (err == -EEXIST || err == -EBUSY)
-			pr_warn("live capture: %s already has an XDP program attached without the libxdp dispatcher (or in another mode); detach it or attach it with xdp-loader\n",
+			pr_warn("live capture: %s already has an XDP program attached without the "
+				"libxdp dispatcher (or in another mode); detach it or attach it "
+				"with xdp-loader\n",
 				l->ifname);
 		else if ((err == -EOPNOTSUPP || err == -EINVAL) && mode == XDP_MODE_NATIVE)
-			pr_warn("live capture: %s has no native XDP support: use --xdp-mode skb or auto\n",
+			pr_warn("live capture: %s has no native XDP support: use --xdp-mode skb or "
+				"auto\n",
 				l->ifname);
 		else
-			pr_warn("live capture: attaching XDP to %s (mode %s): %s (-v shows libbpf/libxdp details)\n",
+			pr_warn("live capture: attaching XDP to %s (mode %s): %s (-v shows "
+				"libbpf/libxdp details)\n",
 				l->ifname, loader__mode_name(o->mode), strerror(-err));
 		return err;
 	}
@@ -538,8 +558,8 @@ static int load_attach(struct loader *l, const struct loader_opts *o)
 		err = loader__set_ports(l, defports, sizeof(defports) / sizeof(defports[0]));
 	if (err)
 		return err;
-	pr_info("live capture: %s attached to %s in %s mode (%s)\n", MAILTAP_PROG_NAME,
-		l->ifname, libxdp_mode_name(l->attached),
+	pr_info("live capture: %s attached to %s in %s mode (%s)\n", MAILTAP_PROG_NAME, l->ifname,
+		libxdp_mode_name(l->attached),
 		l->legacy ? "directly: this kernel cannot run the libxdp dispatcher"
 			  : "libxdp dispatcher");
 	return 0;

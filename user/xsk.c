@@ -104,8 +104,9 @@ static int check_opts(const struct xsk_opts *o)
 		return -EINVAL;
 	}
 	if (o->frames < o->fill_ring || o->frames > (1u << 20)) {
-		pr_warn("live capture: %u frames: need at least the fill ring size (%u), at most %u\n",
-			o->frames, o->fill_ring, 1u << 20);
+		pr_warn(
+		    "live capture: %u frames: need at least the fill ring size (%u), at most %u\n",
+		    o->frames, o->fill_ring, 1u << 20);
 		return -EINVAL;
 	}
 	if (!o->batch || o->batch > o->rx_ring) {
@@ -124,8 +125,8 @@ static int check_opts(const struct xsk_opts *o)
  * else the sysfs rx-N directories, else 1. */
 static int rx_queue_count(const char *ifname)
 {
-	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
-	struct ifreq ifr = { 0 };
+	struct ethtool_channels ch = {.cmd = ETHTOOL_GCHANNELS};
+	struct ifreq ifr = {0};
 	char path[128];
 	struct dirent *de;
 	DIR *d;
@@ -183,19 +184,19 @@ static int open_queue(struct xsk_source *s, struct xq *q, uint32_t qid)
 {
 	const struct xsk_opts *o = &s->o;
 	struct xsk_umem_config ucfg = {
-		.fill_size = o->fill_ring,
-		.comp_size = XSK_COMP_RING,
-		.frame_size = o->frame_size,
-		.frame_headroom = 0,
-		.flags = 0,
+	    .fill_size = o->fill_ring,
+	    .comp_size = XSK_COMP_RING,
+	    .frame_size = o->frame_size,
+	    .frame_headroom = 0,
+	    .flags = 0,
 	};
 	struct xsk_socket_config scfg = {
-		.rx_size = o->rx_ring,
-		.tx_size = 0,
-		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
-		.bind_flags = XDP_USE_NEED_WAKEUP,
+	    .rx_size = o->rx_ring,
+	    .tx_size = 0,
+	    .libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+	    .bind_flags = XDP_USE_NEED_WAKEUP,
 	};
-	struct xdp_options xo = { 0 };
+	struct xdp_options xo = {0};
 	socklen_t xl = sizeof(xo);
 	uint32_t i;
 	int err, fd;
@@ -206,8 +207,8 @@ static int open_queue(struct xsk_source *s, struct xq *q, uint32_t qid)
 	else if (o->bind == XSK_BIND_ZEROCOPY)
 		scfg.bind_flags |= XDP_ZEROCOPY;
 	q->area_size = (size_t)o->frames * o->frame_size;
-	q->area = mmap(NULL, q->area_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-		       0);
+	q->area =
+	    mmap(NULL, q->area_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (q->area == MAP_FAILED) {
 		q->area = NULL;
 		err = -errno;
@@ -230,16 +231,20 @@ static int open_queue(struct xsk_source *s, struct xq *q, uint32_t qid)
 	if (err) {
 		q->xsk = NULL;
 		if (err == -EOPNOTSUPP && o->bind == XSK_BIND_ZEROCOPY)
-			pr_warn("live capture: %s has no zero-copy AF_XDP: use --bind copy or auto\n",
-				s->ifname);
+			pr_warn(
+			    "live capture: %s has no zero-copy AF_XDP: use --bind copy or auto\n",
+			    s->ifname);
 		else if (err == -EBUSY)
-			pr_warn("live capture: queue %u of %s is already bound by another AF_XDP socket\n",
+			pr_warn("live capture: queue %u of %s is already bound by another AF_XDP "
+				"socket\n",
 				qid, s->ifname);
 		else if (err == -EINVAL)
-			pr_warn("live capture: cannot bind an AF_XDP socket to queue %u of %s (no such queue?)\n",
+			pr_warn("live capture: cannot bind an AF_XDP socket to queue %u of %s (no "
+				"such queue?)\n",
 				qid, s->ifname);
 		else if (err == -EAFNOSUPPORT)
-			pr_warn("live capture: this kernel has no AF_XDP sockets (CONFIG_XDP_SOCKETS)\n");
+			pr_warn("live capture: this kernel has no AF_XDP sockets "
+				"(CONFIG_XDP_SOCKETS)\n");
 		else if (err == -EPERM)
 			pr_warn("live capture: AF_XDP socket: missing capability CAP_NET_RAW\n");
 		else
@@ -289,8 +294,8 @@ static void close_queue(struct xsk_source *s, struct xq *q)
 
 struct xsk_source *xsk_source__open(const struct xsk_opts *o)
 {
-	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
-	struct loader_opts lo = { 0 };
+	struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
+	struct loader_opts lo = {0};
 	struct xsk_source *s;
 	unsigned int i, nrx;
 	int err;
@@ -354,7 +359,8 @@ struct xsk_source *xsk_source__open(const struct xsk_opts *o)
 		s->pfd[i].fd = xsk_socket__fd(s->q[i].xsk);
 		s->pfd[i].events = POLLIN;
 	}
-	pr_info("live capture: %s: %u AF_XDP socket(s), %s bind, XDP %s, %u frames of %u bytes per queue\n",
+	pr_info("live capture: %s: %u AF_XDP socket(s), %s bind, XDP %s, %u frames of %u bytes per "
+		"queue\n",
 		s->ifname, s->nq, xsk_source__bind_mode(s), loader__attached_mode(s->ld), o->frames,
 		o->frame_size);
 	return s;
@@ -383,8 +389,8 @@ static int rx_batch(struct xsk_source *s, struct xq *q, pkt_handler cb, void *u)
 		uint64_t addr = xsk_umem__extract_addr(d->addr);
 		uint64_t off = addr % fsz;
 		uint8_t *data = xsk_umem__get_data(q->area, addr);
-		struct pkt_raw pr = { .data = data, .caplen = d->len, .wirelen = d->len,
-				      .linktype = DLT_EN10MB_ };
+		struct pkt_raw pr = {
+		    .data = data, .caplen = d->len, .wirelen = d->len, .linktype = DLT_EN10MB_};
 		struct mailtap_meta m;
 
 		if (off >= sizeof(m)) {
@@ -421,7 +427,7 @@ int xsk_source__run(struct xsk_source *s, pkt_handler cb, void *u, volatile sig_
 
 	while (!*stop) {
 		s->mono_to_real =
-			(int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)clock_ns(CLOCK_MONOTONIC);
+		    (int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)clock_ns(CLOCK_MONOTONIC);
 		got = 0;
 		for (i = 0; i < s->nq; i++) {
 			r = rx_batch(s, &s->q[i], cb, u);
@@ -443,7 +449,7 @@ int xsk_source__run(struct xsk_source *s, pkt_handler cb, void *u, volatile sig_
 
 int xsk_source__queue_stats(struct xsk_source *s, unsigned int i, struct xsk_queue_stats *qs)
 {
-	struct xdp_statistics xs = { 0 };
+	struct xdp_statistics xs = {0};
 	socklen_t len = sizeof(xs);
 	struct xq *q;
 

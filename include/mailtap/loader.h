@@ -25,12 +25,12 @@ enum loader_xdp_mode {
 
 struct loader_opts {
 	const char *ifname;
-	enum loader_xdp_mode mode;	/* default LOADER_XDP_AUTO */
-	const char *pinned_dir;		/* NULL: load and attach ourselves */
-	uint32_t max_queues;		/* XSKMAP size when we load (default MAILTAP_MAX_QUEUES) */
-	const uint16_t *ports;		/* NULL: MAILTAP_DEFAULT_PORTS (load mode), untouched (pinned) */
+	enum loader_xdp_mode mode; /* default LOADER_XDP_AUTO */
+	const char *pinned_dir;	   /* NULL: load and attach ourselves */
+	uint32_t max_queues;	   /* XSKMAP size when we load (default MAILTAP_MAX_QUEUES) */
+	const uint16_t *ports;	   /* NULL: MAILTAP_DEFAULT_PORTS (load mode), untouched (pinned) */
 	size_t n_ports;
-	const char *lock_dir;		/* NULL: LOADER_LOCK_DIR */
+	const char *lock_dir; /* NULL: LOADER_LOCK_DIR */
 };
 
 struct loader;

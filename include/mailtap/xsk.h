@@ -26,30 +26,30 @@ enum xsk_bind_mode {
 
 struct xsk_opts {
 	const char *ifname;
-	int queues;			/* sockets on queues 0..queues-1; -1 (default): every rx queue */
-	enum loader_xdp_mode xdp_mode;	/* default LOADER_XDP_AUTO */
-	enum xsk_bind_mode bind;	/* default XSK_BIND_AUTO */
-	uint32_t frames;		/* UMEM frames per queue, default 4096 */
-	uint32_t frame_size;		/* 2048 or 4096 (default); bigger frames are dropped (rx_dropped) */
-	uint32_t rx_ring;		/* RX ring entries, power of 2, default 2048 */
-	uint32_t fill_ring;		/* fill ring entries, power of 2, default 2048 */
-	uint32_t batch;			/* descriptors per RX batch, default 64 */
-	int busy_poll;			/* 0 (default): off; >0: SO_BUSY_POLL usecs, poll without sleeping */
-	int poll_ms;			/* poll() timeout, default 100 ms: how soon *stop is seen */
-	const char *pinned_dir;		/* NULL (default): load ourselves; else bpftool's pin dir */
-	const uint16_t *ports;		/* NULL: 25,465,587 when loading; pinned: map untouched */
+	int queues; /* sockets on queues 0..queues-1; -1 (default): every rx queue */
+	enum loader_xdp_mode xdp_mode; /* default LOADER_XDP_AUTO */
+	enum xsk_bind_mode bind;       /* default XSK_BIND_AUTO */
+	uint32_t frames;	       /* UMEM frames per queue, default 4096 */
+	uint32_t frame_size; /* 2048 or 4096 (default); bigger frames are dropped (rx_dropped) */
+	uint32_t rx_ring;    /* RX ring entries, power of 2, default 2048 */
+	uint32_t fill_ring;  /* fill ring entries, power of 2, default 2048 */
+	uint32_t batch;	     /* descriptors per RX batch, default 64 */
+	int busy_poll;	     /* 0 (default): off; >0: SO_BUSY_POLL usecs, poll without sleeping */
+	int poll_ms;	     /* poll() timeout, default 100 ms: how soon *stop is seen */
+	const char *pinned_dir; /* NULL (default): load ourselves; else bpftool's pin dir */
+	const uint16_t *ports;	/* NULL: 25,465,587 when loading; pinned: map untouched */
 	size_t n_ports;
 };
 
 /* Counters of one socket (one receive queue). */
 struct xsk_queue_stats {
 	uint32_t queue_id;
-	uint64_t delivered;		/* frames handed to the handler */
-	uint64_t meta_ts;		/* ... of which stamped in XDP (metadata) */
+	uint64_t delivered; /* frames handed to the handler */
+	uint64_t meta_ts;   /* ... of which stamped in XDP (metadata) */
 	/* XDP_STATISTICS (getsockopt) */
-	uint64_t rx_dropped;		/* dropped by the kernel: frame too big, UMEM full ... */
+	uint64_t rx_dropped; /* dropped by the kernel: frame too big, UMEM full ... */
 	uint64_t rx_invalid_descs;
-	uint64_t rx_ring_full;		/* RX ring full: we were too slow */
+	uint64_t rx_ring_full;		   /* RX ring full: we were too slow */
 	uint64_t rx_fill_ring_empty_descs; /* no free frame in the fill ring */
 	uint64_t tx_invalid_descs;
 	uint64_t tx_ring_empty_descs;
@@ -57,7 +57,7 @@ struct xsk_queue_stats {
 
 /* Totals: XDP counters (per CPU, summed), XDP_STATISTICS and ours, summed over sockets. */
 struct xsk_stats {
-	uint64_t xdp[MAILTAP_STAT__MAX];       /* packets, index enum mailtap_stat */
+	uint64_t xdp[MAILTAP_STAT__MAX]; /* packets, index enum mailtap_stat */
 	uint64_t xdp_bytes[MAILTAP_STAT__MAX];
 	uint32_t n_queues;
 	uint64_t delivered;

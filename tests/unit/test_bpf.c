@@ -57,7 +57,7 @@ static void put16(struct frame *f, uint16_t v)
 static void eth(struct frame *f, uint16_t type)
 {
 	/* dst 02:00:00:00:00:02, src 02:00:00:00:00:01 */
-	static const uint8_t macs[12] = { 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1 };
+	static const uint8_t macs[12] = {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1};
 
 	f->n = 0;
 	put(f, macs, sizeof(macs));
@@ -76,7 +76,7 @@ static void vlan(struct frame *f, uint16_t tpid, uint16_t vid, uint16_t type)
 /* IPv4 header with optlen bytes of options (multiple of 4) filled with opt_fill. */
 static void ipv4(struct frame *f, uint8_t proto, uint16_t frag_off, size_t optlen, uint8_t opt_fill)
 {
-	uint8_t h[60] = { 0 };
+	uint8_t h[60] = {0};
 
 	assert_true(optlen % 4 == 0 && optlen <= 40);
 	h[0] = 0x40 | (uint8_t)((20 + optlen) / 4);
@@ -84,7 +84,7 @@ static void ipv4(struct frame *f, uint8_t proto, uint16_t frag_off, size_t optle
 	h[7] = (uint8_t)frag_off;
 	h[8] = 64;
 	h[9] = proto;
-	memcpy(h + 12, (uint8_t[]){ 10, 0, 0, 1, 10, 0, 0, 2 }, 8);
+	memcpy(h + 12, (uint8_t[]){10, 0, 0, 1, 10, 0, 0, 2}, 8);
 	memset(h + 20, opt_fill, optlen);
 	f->l3 = f->n;
 	f->ipv = 4;
@@ -93,7 +93,7 @@ static void ipv4(struct frame *f, uint8_t proto, uint16_t frag_off, size_t optle
 
 static void ipv6(struct frame *f, uint8_t nexthdr)
 {
-	uint8_t h[40] = { 0x60 };
+	uint8_t h[40] = {0x60};
 
 	h[6] = nexthdr;
 	h[7] = 64;
@@ -109,7 +109,7 @@ static void ipv6(struct frame *f, uint8_t nexthdr)
 /* Generic IPv6 extension header (Hop-by-Hop, Routing, Destination Options) of 8*(len8+1) bytes. */
 static void ip6ext(struct frame *f, uint8_t nexthdr, uint8_t len8)
 {
-	uint8_t h[16] = { nexthdr, len8 };
+	uint8_t h[16] = {nexthdr, len8};
 
 	assert_true(len8 <= 1);
 	put(f, h, 8 * (len8 + 1u));
@@ -117,7 +117,7 @@ static void ip6ext(struct frame *f, uint8_t nexthdr, uint8_t len8)
 
 static void ip6frag(struct frame *f, uint8_t nexthdr, uint16_t offset8, int more)
 {
-	uint8_t h[8] = { nexthdr, 0 };
+	uint8_t h[8] = {nexthdr, 0};
 	uint16_t fo = (uint16_t)(offset8 << 3) | (more ? 1 : 0);
 
 	h[2] = (uint8_t)(fo >> 8);
@@ -128,7 +128,7 @@ static void ip6frag(struct frame *f, uint8_t nexthdr, uint16_t offset8, int more
 
 static void tcp(struct frame *f, uint16_t sport, uint16_t dport, uint8_t doff)
 {
-	uint8_t h[20] = { 0 };
+	uint8_t h[20] = {0};
 
 	h[0] = (uint8_t)(sport >> 8), h[1] = (uint8_t)sport;
 	h[2] = (uint8_t)(dport >> 8), h[3] = (uint8_t)dport;
@@ -140,8 +140,8 @@ static void tcp(struct frame *f, uint16_t sport, uint16_t dport, uint8_t doff)
 
 static void udp(struct frame *f, uint16_t sport, uint16_t dport)
 {
-	uint8_t h[8] = { (uint8_t)(sport >> 8), (uint8_t)sport, (uint8_t)(dport >> 8),
-			 (uint8_t)dport, 0, 8 };
+	uint8_t h[8] = {
+	    (uint8_t)(sport >> 8), (uint8_t)sport, (uint8_t)(dport >> 8), (uint8_t)dport, 0, 8};
 
 	put(f, h, 8);
 }
@@ -168,7 +168,10 @@ struct stat_expect {
 	uint64_t n;
 };
 
-#define END_EXPECT { -1, 0 }
+#define END_EXPECT                                                                                 \
+	{                                                                                          \
+		-1, 0                                                                              \
+	}
 
 static void zero_stats(void)
 {
@@ -208,7 +211,7 @@ static void run_expect(const char *what, const struct frame *f, int want_ret,
 	uint8_t out[2048];
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f->b, .data_size_in = (__u32)f->n,
 		    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
-	uint64_t want[MAILTAP_STAT__MAX] = { 0 }, pk[MAILTAP_STAT__MAX], by[MAILTAP_STAT__MAX];
+	uint64_t want[MAILTAP_STAT__MAX] = {0}, pk[MAILTAP_STAT__MAX], by[MAILTAP_STAT__MAX];
 	int i, err;
 
 	zero_stats();
@@ -237,16 +240,28 @@ static void run_expect(const char *what, const struct frame *f, int want_ret,
 			 pk[MAILTAP_STAT_REDIRECTED] + pk[MAILTAP_STAT_NO_XSK]);
 	assert_int_equal(pk[MAILTAP_STAT_SEEN],
 			 pk[MAILTAP_STAT_MATCHED] + pk[MAILTAP_STAT_PARSE_ERR] +
-				 pk[MAILTAP_STAT_NON_IP] + pk[MAILTAP_STAT_NON_TCP] +
-				 pk[MAILTAP_STAT_OTHER_PORT]);
+			     pk[MAILTAP_STAT_NON_IP] + pk[MAILTAP_STAT_NON_TCP] +
+			     pk[MAILTAP_STAT_OTHER_PORT]);
 }
 
 /* Expectation sets. A matched packet with an empty XSKMAP: passed through no_xsk. */
-#define M4 { MAILTAP_STAT_MATCHED, 1 }, { MAILTAP_STAT_NO_XSK, 1 }, { MAILTAP_STAT_PASSED, 1 }, \
-	   { MAILTAP_STAT_META, 1 }, { MAILTAP_STAT_IPV4, 1 }
-#define M6 { MAILTAP_STAT_MATCHED, 1 }, { MAILTAP_STAT_NO_XSK, 1 }, { MAILTAP_STAT_PASSED, 1 }, \
-	   { MAILTAP_STAT_META, 1 }, { MAILTAP_STAT_IPV6, 1 }
-#define PASS_AS(st) { st, 1 }, { MAILTAP_STAT_PASSED, 1 }
+#define M4                                                                                         \
+	{MAILTAP_STAT_MATCHED, 1}, {MAILTAP_STAT_NO_XSK, 1}, {MAILTAP_STAT_PASSED, 1},             \
+	    {MAILTAP_STAT_META, 1},                                                                \
+	{                                                                                          \
+		MAILTAP_STAT_IPV4, 1                                                               \
+	}
+#define M6                                                                                         \
+	{MAILTAP_STAT_MATCHED, 1}, {MAILTAP_STAT_NO_XSK, 1}, {MAILTAP_STAT_PASSED, 1},             \
+	    {MAILTAP_STAT_META, 1},                                                                \
+	{                                                                                          \
+		MAILTAP_STAT_IPV6, 1                                                               \
+	}
+#define PASS_AS(st)                                                                                \
+	{st, 1},                                                                                   \
+	{                                                                                          \
+		MAILTAP_STAT_PASSED, 1                                                             \
+	}
 
 static void set_port(uint16_t port, int on)
 {
@@ -263,12 +278,12 @@ static void set_port(uint16_t port, int on)
 
 /* ---- tests ---- */
 
-#define NEED_PROG()                                   \
-	do {                                          \
-		if (skip_reason) {                    \
-			print_message("%s\n", skip_reason); \
-			skip();                       \
-		}                                     \
+#define NEED_PROG()                                                                                \
+	do {                                                                                       \
+		if (skip_reason) {                                                                 \
+			print_message("%s\n", skip_reason);                                        \
+			skip();                                                                    \
+		}                                                                                  \
 	} while (0)
 
 static void test_ipv4_tcp(void **state)
@@ -277,19 +292,19 @@ static void test_ipv4_tcp(void **state)
 
 	NEED_PROG();
 	eth(&f, 0x0800), ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
-	run_expect("ipv4 tcp ->25", &f, XDP_PASS, (struct stat_expect[]){ M4, END_EXPECT });
+	run_expect("ipv4 tcp ->25", &f, XDP_PASS, (struct stat_expect[]){M4, END_EXPECT});
 	eth(&f, 0x0800), ipv4(&f, 6, 0, 0, 0), tcp(&f, 587, 40000, 5), fix_len(&f);
-	run_expect("ipv4 tcp 587->", &f, XDP_PASS, (struct stat_expect[]){ M4, END_EXPECT });
+	run_expect("ipv4 tcp 587->", &f, XDP_PASS, (struct stat_expect[]){M4, END_EXPECT});
 	eth(&f, 0x0800), ipv4(&f, 6, 0x4000 /* DF */, 0, 0), tcp(&f, 40000, 465, 5), fix_len(&f);
-	run_expect("ipv4 tcp DF ->465", &f, XDP_PASS, (struct stat_expect[]){ M4, END_EXPECT });
+	run_expect("ipv4 tcp DF ->465", &f, XDP_PASS, (struct stat_expect[]){M4, END_EXPECT});
 	eth(&f, 0x0800), ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 80, 5), fix_len(&f);
 	run_expect("ipv4 tcp ->80", &f, XDP_PASS,
-		   (struct stat_expect[]){ PASS_AS(MAILTAP_STAT_OTHER_PORT),
-					   { MAILTAP_STAT_IPV4, 1 }, END_EXPECT });
+		   (struct stat_expect[]){
+		       PASS_AS(MAILTAP_STAT_OTHER_PORT), {MAILTAP_STAT_IPV4, 1}, END_EXPECT});
 	eth(&f, 0x0800), ipv4(&f, 6, 0, 0, 0), tcp(&f, 2525, 24, 5), fix_len(&f);
 	run_expect("ipv4 tcp 2525->24", &f, XDP_PASS,
-		   (struct stat_expect[]){ PASS_AS(MAILTAP_STAT_OTHER_PORT),
-					   { MAILTAP_STAT_IPV4, 1 }, END_EXPECT });
+		   (struct stat_expect[]){
+		       PASS_AS(MAILTAP_STAT_OTHER_PORT), {MAILTAP_STAT_IPV4, 1}, END_EXPECT});
 }
 
 static void test_ipv4_options(void **state)
@@ -299,13 +314,13 @@ static void test_ipv4_options(void **state)
 	NEED_PROG();
 	/* 12 bytes of options (NOPs) before TCP ->25. */
 	eth(&f, 0x0800), ipv4(&f, 6, 0, 12, 0x01), tcp(&f, 40000, 25, 5), fix_len(&f);
-	run_expect("ipv4 options tcp ->25", &f, XDP_PASS, (struct stat_expect[]){ M4, END_EXPECT });
+	run_expect("ipv4 options tcp ->25", &f, XDP_PASS, (struct stat_expect[]){M4, END_EXPECT});
 	/* Options whose bytes read as ports 25/25 if the IHL were ignored; real ports 80/81. */
 	eth(&f, 0x0800), ipv4(&f, 6, 0, 40, 0x00), tcp(&f, 80, 81, 5), fix_len(&f);
 	f.b[f.l3 + 20 + 1] = 25, f.b[f.l3 + 20 + 3] = 25;
 	run_expect("ipv4 options tcp 80->81", &f, XDP_PASS,
-		   (struct stat_expect[]){ PASS_AS(MAILTAP_STAT_OTHER_PORT),
-					   { MAILTAP_STAT_IPV4, 1 }, END_EXPECT });
+		   (struct stat_expect[]){
+		       PASS_AS(MAILTAP_STAT_OTHER_PORT), {MAILTAP_STAT_IPV4, 1}, END_EXPECT});
 }
 
 static void test_vlan(void **state)
@@ -313,32 +328,32 @@ static void test_vlan(void **state)
 	struct frame f;
 
 	NEED_PROG();
-	eth(&f, 0x0800), vlan(&f, 0x8100, 10, 0x0800), ipv4(&f, 6, 0, 0, 0),
-		tcp(&f, 40000, 25, 5), fix_len(&f);
+	eth(&f, 0x0800), vlan(&f, 0x8100, 10, 0x0800), ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5),
+	    fix_len(&f);
 	run_expect("802.1Q ipv4 ->25", &f, XDP_PASS,
-		   (struct stat_expect[]){ M4, { MAILTAP_STAT_VLAN, 1 }, END_EXPECT });
+		   (struct stat_expect[]){M4, {MAILTAP_STAT_VLAN, 1}, END_EXPECT});
 	/* QinQ: 802.1ad outer, 802.1Q inner, IPv6 */
-	eth(&f, 0x86dd), vlan(&f, 0x88a8, 100, 0x86dd), vlan(&f, 0x8100, 10, 0x86dd),
-		ipv6(&f, 6), tcp(&f, 587, 40000, 5), fix_len(&f);
+	eth(&f, 0x86dd), vlan(&f, 0x88a8, 100, 0x86dd), vlan(&f, 0x8100, 10, 0x86dd), ipv6(&f, 6),
+	    tcp(&f, 587, 40000, 5), fix_len(&f);
 	run_expect("QinQ ipv6 587->", &f, XDP_PASS,
-		   (struct stat_expect[]){ M6, { MAILTAP_STAT_VLAN, 1 }, END_EXPECT });
-	eth(&f, 0x0800), vlan(&f, 0x8100, 10, 0x0800), ipv4(&f, 6, 0, 0, 0),
-		tcp(&f, 40000, 443, 5), fix_len(&f);
+		   (struct stat_expect[]){M6, {MAILTAP_STAT_VLAN, 1}, END_EXPECT});
+	eth(&f, 0x0800), vlan(&f, 0x8100, 10, 0x0800), ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 443, 5),
+	    fix_len(&f);
 	run_expect("802.1Q ipv4 ->443", &f, XDP_PASS,
-		   (struct stat_expect[]){ PASS_AS(MAILTAP_STAT_OTHER_PORT),
-					   { MAILTAP_STAT_IPV4, 1 }, { MAILTAP_STAT_VLAN, 1 },
-					   END_EXPECT });
+		   (struct stat_expect[]){PASS_AS(MAILTAP_STAT_OTHER_PORT),
+					  {MAILTAP_STAT_IPV4, 1},
+					  {MAILTAP_STAT_VLAN, 1},
+					  END_EXPECT});
 	/* Three tags: more than we parse, passed as non-IP. */
 	eth(&f, 0x0800), vlan(&f, 0x88a8, 1, 0x0800), vlan(&f, 0x8100, 2, 0x0800),
-		vlan(&f, 0x8100, 3, 0x0800), ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5),
-		fix_len(&f);
+	    vlan(&f, 0x8100, 3, 0x0800), ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
 	run_expect("three tags", &f, XDP_PASS,
-		   (struct stat_expect[]){ PASS_AS(MAILTAP_STAT_NON_IP), { MAILTAP_STAT_VLAN, 1 },
-					   END_EXPECT });
+		   (struct stat_expect[]){
+		       PASS_AS(MAILTAP_STAT_NON_IP), {MAILTAP_STAT_VLAN, 1}, END_EXPECT});
 	/* A tag announced but cut off: only the 14-byte Ethernet header. */
 	eth(&f, 0x8100);
 	run_expect("truncated tag", &f, XDP_PASS,
-		   (struct stat_expect[]){ PASS_AS(MAILTAP_STAT_PARSE_ERR), END_EXPECT });
+		   (struct stat_expect[]){PASS_AS(MAILTAP_STAT_PARSE_ERR), END_EXPECT});
 }
 
 static void test_ipv4_fragments(void **state)
@@ -349,20 +364,20 @@ static void test_ipv4_fragments(void **state)
 	/* First fragment (MF, offset 0) of TCP on a non-mail port: steered anyway. */
 	eth(&f, 0x0800), ipv4(&f, 6, 0x2000, 0, 0), tcp(&f, 40000, 80, 5), fix_len(&f);
 	run_expect("ipv4 first frag", &f, XDP_PASS,
-		   (struct stat_expect[]){ M4, { MAILTAP_STAT_FRAG, 1 }, END_EXPECT });
+		   (struct stat_expect[]){M4, {MAILTAP_STAT_FRAG, 1}, END_EXPECT});
 	/* Non-first fragment (offset 185*8, no MF): no TCP header at all. */
 	eth(&f, 0x0800), ipv4(&f, 6, 185, 0, 0), put(&f, "payload.", 8), fix_len(&f);
 	run_expect("ipv4 last frag", &f, XDP_PASS,
-		   (struct stat_expect[]){ M4, { MAILTAP_STAT_FRAG, 1 }, END_EXPECT });
+		   (struct stat_expect[]){M4, {MAILTAP_STAT_FRAG, 1}, END_EXPECT});
 	/* Middle fragment with options. */
 	eth(&f, 0x0800), ipv4(&f, 6, 0x2000 | 7, 8, 0x01), put(&f, "payload.", 8), fix_len(&f);
 	run_expect("ipv4 middle frag with options", &f, XDP_PASS,
-		   (struct stat_expect[]){ M4, { MAILTAP_STAT_FRAG, 1 }, END_EXPECT });
+		   (struct stat_expect[]){M4, {MAILTAP_STAT_FRAG, 1}, END_EXPECT});
 	/* UDP fragment: not ours. */
 	eth(&f, 0x0800), ipv4(&f, 17, 0x2000, 0, 0), udp(&f, 53, 25), fix_len(&f);
 	run_expect("ipv4 udp frag", &f, XDP_PASS,
-		   (struct stat_expect[]){ PASS_AS(MAILTAP_STAT_NON_TCP), { MAILTAP_STAT_IPV4, 1 },
-					   END_EXPECT });
+		   (struct stat_expect[]){
+		       PASS_AS(MAILTAP_STAT_NON_TCP), {MAILTAP_STAT_IPV4, 1}, END_EXPECT});
 }
 
 static void test_ipv6(void **state)
@@ -371,76 +386,76 @@ static void test_ipv6(void **state)
 
 	NEED_PROG();
 	eth(&f, 0x86dd), ipv6(&f, 6), tcp(&f, 40000, 25, 5), fix_len(&f);
-	run_expect("ipv6 tcp ->25", &f, XDP_PASS, (struct stat_expect[]){ M6, END_EXPECT });
+	run_expect("ipv6 tcp ->25", &f, XDP_PASS, (struct stat_expect[]){M6, END_EXPECT});
 	/* Hop-by-Hop (16 bytes) + Destination Options (8 bytes) + TCP ->465 */
-	eth(&f, 0x86dd), ipv6(&f, 0), ip6ext(&f, 60, 1), ip6ext(&f, 6, 0),
-		tcp(&f, 40000, 465, 5), fix_len(&f);
-	run_expect("ipv6 hbh+dst tcp ->465", &f, XDP_PASS, (struct stat_expect[]){ M6, END_EXPECT });
+	eth(&f, 0x86dd), ipv6(&f, 0), ip6ext(&f, 60, 1), ip6ext(&f, 6, 0), tcp(&f, 40000, 465, 5),
+	    fix_len(&f);
+	run_expect("ipv6 hbh+dst tcp ->465", &f, XDP_PASS, (struct stat_expect[]){M6, END_EXPECT});
 	/* Routing header + TCP ->80 */
 	eth(&f, 0x86dd), ipv6(&f, 43), ip6ext(&f, 6, 0), tcp(&f, 40000, 80, 5), fix_len(&f);
 	run_expect("ipv6 rt tcp ->80", &f, XDP_PASS,
-		   (struct stat_expect[]){ PASS_AS(MAILTAP_STAT_OTHER_PORT),
-					   { MAILTAP_STAT_IPV6, 1 }, END_EXPECT });
+		   (struct stat_expect[]){
+		       PASS_AS(MAILTAP_STAT_OTHER_PORT), {MAILTAP_STAT_IPV6, 1}, END_EXPECT});
 	/* Non-first fragment of TCP */
 	eth(&f, 0x86dd), ipv6(&f, 44), ip6frag(&f, 6, 100, 0), put(&f, "payload.", 8), fix_len(&f);
 	run_expect("ipv6 tcp frag", &f, XDP_PASS,
-		   (struct stat_expect[]){ M6, { MAILTAP_STAT_FRAG, 1 }, END_EXPECT });
+		   (struct stat_expect[]){M6, {MAILTAP_STAT_FRAG, 1}, END_EXPECT});
 	/* First fragment whose fragmentable part starts with Destination Options */
 	eth(&f, 0x86dd), ipv6(&f, 44), ip6frag(&f, 60, 0, 1), ip6ext(&f, 6, 0),
-		tcp(&f, 40000, 80, 5), fix_len(&f);
+	    tcp(&f, 40000, 80, 5), fix_len(&f);
 	run_expect("ipv6 dst-in-frag", &f, XDP_PASS,
-		   (struct stat_expect[]){ M6, { MAILTAP_STAT_FRAG, 1 }, END_EXPECT });
+		   (struct stat_expect[]){M6, {MAILTAP_STAT_FRAG, 1}, END_EXPECT});
 	/* Atomic fragment (offset 0, no M): a whole packet, parsed to TCP ->587 */
 	eth(&f, 0x86dd), ipv6(&f, 44), ip6frag(&f, 6, 0, 0), tcp(&f, 40000, 587, 5), fix_len(&f);
-	run_expect("ipv6 atomic frag ->587", &f, XDP_PASS, (struct stat_expect[]){ M6, END_EXPECT });
+	run_expect("ipv6 atomic frag ->587", &f, XDP_PASS, (struct stat_expect[]){M6, END_EXPECT});
 	/* Atomic fragment ->80 */
 	eth(&f, 0x86dd), ipv6(&f, 44), ip6frag(&f, 6, 0, 0), tcp(&f, 40000, 80, 5), fix_len(&f);
 	run_expect("ipv6 atomic frag ->80", &f, XDP_PASS,
-		   (struct stat_expect[]){ PASS_AS(MAILTAP_STAT_OTHER_PORT),
-					   { MAILTAP_STAT_IPV6, 1 }, END_EXPECT });
+		   (struct stat_expect[]){
+		       PASS_AS(MAILTAP_STAT_OTHER_PORT), {MAILTAP_STAT_IPV6, 1}, END_EXPECT});
 	/* UDP fragment */
 	eth(&f, 0x86dd), ipv6(&f, 44), ip6frag(&f, 17, 10, 1), put(&f, "payload.", 8), fix_len(&f);
 	run_expect("ipv6 udp frag", &f, XDP_PASS,
-		   (struct stat_expect[]){ PASS_AS(MAILTAP_STAT_NON_TCP), { MAILTAP_STAT_IPV6, 1 },
-					   END_EXPECT });
+		   (struct stat_expect[]){
+		       PASS_AS(MAILTAP_STAT_NON_TCP), {MAILTAP_STAT_IPV6, 1}, END_EXPECT});
 	/* Seven Destination Options headers: more than MAILTAP_MAX_IPV6_EXT */
 	eth(&f, 0x86dd), ipv6(&f, 60);
 	for (int i = 0; i < 7; i++)
 		ip6ext(&f, i == 6 ? 6 : 60, 0);
 	tcp(&f, 40000, 25, 5), fix_len(&f);
 	run_expect("ipv6 too many ext", &f, XDP_PASS,
-		   (struct stat_expect[]){ PASS_AS(MAILTAP_STAT_PARSE_ERR),
-					   { MAILTAP_STAT_IPV6, 1 }, END_EXPECT });
+		   (struct stat_expect[]){
+		       PASS_AS(MAILTAP_STAT_PARSE_ERR), {MAILTAP_STAT_IPV6, 1}, END_EXPECT});
 	/* No next header */
 	eth(&f, 0x86dd), ipv6(&f, 59), fix_len(&f);
 	run_expect("ipv6 no next", &f, XDP_PASS,
-		   (struct stat_expect[]){ PASS_AS(MAILTAP_STAT_NON_TCP), { MAILTAP_STAT_IPV6, 1 },
-					   END_EXPECT });
+		   (struct stat_expect[]){
+		       PASS_AS(MAILTAP_STAT_NON_TCP), {MAILTAP_STAT_IPV6, 1}, END_EXPECT});
 }
 
 static void test_not_ours(void **state)
 {
 	struct frame f;
 	/* ARP request who-has 10.0.0.2 tell 10.0.0.1 */
-	static const uint8_t arp[28] = { 0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 1, 10, 0, 0, 1,
-					 0, 0, 0, 0, 0, 0, 10, 0, 0, 2 };
+	static const uint8_t arp[28] = {0,  1, 8, 0, 6, 4, 0, 1, 2, 0, 0,  0, 0, 1,
+					10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 10, 0, 0, 2};
 
 	NEED_PROG();
 	eth(&f, 0x0806), put(&f, arp, sizeof(arp));
 	run_expect("arp", &f, XDP_PASS,
-		   (struct stat_expect[]){ PASS_AS(MAILTAP_STAT_NON_IP), END_EXPECT });
+		   (struct stat_expect[]){PASS_AS(MAILTAP_STAT_NON_IP), END_EXPECT});
 	eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), udp(&f, 40000, 25), fix_len(&f);
 	run_expect("ipv4 udp ->25", &f, XDP_PASS,
-		   (struct stat_expect[]){ PASS_AS(MAILTAP_STAT_NON_TCP), { MAILTAP_STAT_IPV4, 1 },
-					   END_EXPECT });
+		   (struct stat_expect[]){
+		       PASS_AS(MAILTAP_STAT_NON_TCP), {MAILTAP_STAT_IPV4, 1}, END_EXPECT});
 	eth(&f, 0x86dd), ipv6(&f, 17), udp(&f, 25, 25), fix_len(&f);
 	run_expect("ipv6 udp 25->25", &f, XDP_PASS,
-		   (struct stat_expect[]){ PASS_AS(MAILTAP_STAT_NON_TCP), { MAILTAP_STAT_IPV6, 1 },
-					   END_EXPECT });
+		   (struct stat_expect[]){
+		       PASS_AS(MAILTAP_STAT_NON_TCP), {MAILTAP_STAT_IPV6, 1}, END_EXPECT});
 	eth(&f, 0x86dd), ipv6(&f, 58), put(&f, "\x80\0\0\0\0\0\0\0", 8), fix_len(&f);
 	run_expect("icmpv6 echo", &f, XDP_PASS,
-		   (struct stat_expect[]){ PASS_AS(MAILTAP_STAT_NON_TCP), { MAILTAP_STAT_IPV6, 1 },
-					   END_EXPECT });
+		   (struct stat_expect[]){
+		       PASS_AS(MAILTAP_STAT_NON_TCP), {MAILTAP_STAT_IPV6, 1}, END_EXPECT});
 }
 
 static void test_truncated(void **state)
@@ -452,61 +467,61 @@ static void test_truncated(void **state)
 	eth(&f, 0x0800), ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
 	f.n = 14 + 10;
 	run_expect("ipv4 cut", &f, XDP_PASS,
-		   (struct stat_expect[]){ PASS_AS(MAILTAP_STAT_PARSE_ERR), { MAILTAP_STAT_IPV4, 1 },
-					   END_EXPECT });
+		   (struct stat_expect[]){
+		       PASS_AS(MAILTAP_STAT_PARSE_ERR), {MAILTAP_STAT_IPV4, 1}, END_EXPECT});
 	/* IHL says 60 bytes, frame ends after 40 */
 	eth(&f, 0x0800), ipv4(&f, 6, 0, 40, 1), fix_len(&f);
 	f.n = 14 + 40;
 	run_expect("ipv4 options cut", &f, XDP_PASS,
-		   (struct stat_expect[]){ PASS_AS(MAILTAP_STAT_PARSE_ERR), { MAILTAP_STAT_IPV4, 1 },
-					   END_EXPECT });
+		   (struct stat_expect[]){
+		       PASS_AS(MAILTAP_STAT_PARSE_ERR), {MAILTAP_STAT_IPV4, 1}, END_EXPECT});
 	/* IHL below 5 */
 	eth(&f, 0x0800), ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
 	f.b[14] = 0x44;
 	run_expect("ipv4 ihl 4", &f, XDP_PASS,
-		   (struct stat_expect[]){ PASS_AS(MAILTAP_STAT_PARSE_ERR), { MAILTAP_STAT_IPV4, 1 },
-					   END_EXPECT });
+		   (struct stat_expect[]){
+		       PASS_AS(MAILTAP_STAT_PARSE_ERR), {MAILTAP_STAT_IPV4, 1}, END_EXPECT});
 	/* Version 6 inside an IPv4 EtherType */
 	eth(&f, 0x0800), ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
 	f.b[14] = 0x65;
 	run_expect("ipv4 version 6", &f, XDP_PASS,
-		   (struct stat_expect[]){ PASS_AS(MAILTAP_STAT_PARSE_ERR), { MAILTAP_STAT_IPV4, 1 },
-					   END_EXPECT });
+		   (struct stat_expect[]){
+		       PASS_AS(MAILTAP_STAT_PARSE_ERR), {MAILTAP_STAT_IPV4, 1}, END_EXPECT});
 	/* TCP header cut at 12 bytes */
 	eth(&f, 0x0800), ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
 	f.n = 14 + 20 + 12;
 	run_expect("tcp cut", &f, XDP_PASS,
-		   (struct stat_expect[]){ PASS_AS(MAILTAP_STAT_PARSE_ERR), { MAILTAP_STAT_IPV4, 1 },
-					   END_EXPECT });
+		   (struct stat_expect[]){
+		       PASS_AS(MAILTAP_STAT_PARSE_ERR), {MAILTAP_STAT_IPV4, 1}, END_EXPECT});
 	/* TCP data offset 4 */
 	eth(&f, 0x0800), ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 4), fix_len(&f);
 	run_expect("tcp doff 4", &f, XDP_PASS,
-		   (struct stat_expect[]){ PASS_AS(MAILTAP_STAT_PARSE_ERR), { MAILTAP_STAT_IPV4, 1 },
-					   END_EXPECT });
+		   (struct stat_expect[]){
+		       PASS_AS(MAILTAP_STAT_PARSE_ERR), {MAILTAP_STAT_IPV4, 1}, END_EXPECT});
 	/* IPv6 header cut */
 	eth(&f, 0x86dd), ipv6(&f, 6), fix_len(&f);
 	f.n = 14 + 39;
 	run_expect("ipv6 cut", &f, XDP_PASS,
-		   (struct stat_expect[]){ PASS_AS(MAILTAP_STAT_PARSE_ERR), { MAILTAP_STAT_IPV6, 1 },
-					   END_EXPECT });
+		   (struct stat_expect[]){
+		       PASS_AS(MAILTAP_STAT_PARSE_ERR), {MAILTAP_STAT_IPV6, 1}, END_EXPECT});
 	/* Extension header whose length runs past the end */
 	eth(&f, 0x86dd), ipv6(&f, 0), ip6ext(&f, 6, 1), fix_len(&f);
 	f.n -= 4;
 	run_expect("ipv6 ext cut", &f, XDP_PASS,
-		   (struct stat_expect[]){ PASS_AS(MAILTAP_STAT_PARSE_ERR), { MAILTAP_STAT_IPV6, 1 },
-					   END_EXPECT });
+		   (struct stat_expect[]){
+		       PASS_AS(MAILTAP_STAT_PARSE_ERR), {MAILTAP_STAT_IPV6, 1}, END_EXPECT});
 	/* Fragment header cut */
 	eth(&f, 0x86dd), ipv6(&f, 44), ip6frag(&f, 6, 1, 0), fix_len(&f);
 	f.n -= 1;
 	run_expect("ipv6 frag hdr cut", &f, XDP_PASS,
-		   (struct stat_expect[]){ PASS_AS(MAILTAP_STAT_PARSE_ERR), { MAILTAP_STAT_IPV6, 1 },
-					   END_EXPECT });
+		   (struct stat_expect[]){
+		       PASS_AS(MAILTAP_STAT_PARSE_ERR), {MAILTAP_STAT_IPV6, 1}, END_EXPECT});
 	/* IPv6 TCP cut */
 	eth(&f, 0x86dd), ipv6(&f, 6), tcp(&f, 40000, 25, 5), fix_len(&f);
 	f.n = 14 + 40 + 19;
 	run_expect("ipv6 tcp cut", &f, XDP_PASS,
-		   (struct stat_expect[]){ PASS_AS(MAILTAP_STAT_PARSE_ERR), { MAILTAP_STAT_IPV6, 1 },
-					   END_EXPECT });
+		   (struct stat_expect[]){
+		       PASS_AS(MAILTAP_STAT_PARSE_ERR), {MAILTAP_STAT_IPV6, 1}, END_EXPECT});
 }
 
 static void test_port_set_runtime(void **state)
@@ -517,19 +532,19 @@ static void test_port_set_runtime(void **state)
 	set_port(25, 0);
 	eth(&f, 0x0800), ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
 	run_expect("port 25 removed", &f, XDP_PASS,
-		   (struct stat_expect[]){ PASS_AS(MAILTAP_STAT_OTHER_PORT),
-					   { MAILTAP_STAT_IPV4, 1 }, END_EXPECT });
+		   (struct stat_expect[]){
+		       PASS_AS(MAILTAP_STAT_OTHER_PORT), {MAILTAP_STAT_IPV4, 1}, END_EXPECT});
 	set_port(2525, 1);
 	eth(&f, 0x0800), ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 2525, 5), fix_len(&f);
-	run_expect("port 2525 added", &f, XDP_PASS, (struct stat_expect[]){ M4, END_EXPECT });
+	run_expect("port 2525 added", &f, XDP_PASS, (struct stat_expect[]){M4, END_EXPECT});
 	set_port(65535, 1);
 	eth(&f, 0x0800), ipv4(&f, 6, 0, 0, 0), tcp(&f, 65535, 1, 5), fix_len(&f);
-	run_expect("port 65535 added", &f, XDP_PASS, (struct stat_expect[]){ M4, END_EXPECT });
+	run_expect("port 65535 added", &f, XDP_PASS, (struct stat_expect[]){M4, END_EXPECT});
 	set_port(2525, 0);
 	set_port(65535, 0);
 	set_port(25, 1);
 	eth(&f, 0x0800), ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
-	run_expect("port 25 back", &f, XDP_PASS, (struct stat_expect[]){ M4, END_EXPECT });
+	run_expect("port 25 back", &f, XDP_PASS, (struct stat_expect[]){M4, END_EXPECT});
 }
 
 /* Metadata: the program writes struct mailtap_meta in front of a matched frame, and
@@ -644,11 +659,11 @@ static int teardown(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ipv4_tcp),     cmocka_unit_test(test_ipv4_options),
-		cmocka_unit_test(test_vlan),	     cmocka_unit_test(test_ipv4_fragments),
-		cmocka_unit_test(test_ipv6),	     cmocka_unit_test(test_not_ours),
-		cmocka_unit_test(test_truncated),    cmocka_unit_test(test_port_set_runtime),
-		cmocka_unit_test(test_meta),
+	    cmocka_unit_test(test_ipv4_tcp),  cmocka_unit_test(test_ipv4_options),
+	    cmocka_unit_test(test_vlan),      cmocka_unit_test(test_ipv4_fragments),
+	    cmocka_unit_test(test_ipv6),      cmocka_unit_test(test_not_ours),
+	    cmocka_unit_test(test_truncated), cmocka_unit_test(test_port_set_runtime),
+	    cmocka_unit_test(test_meta),
 	};
 
 	if (argc > 1)
