@@ -16,6 +16,7 @@
 #include "mailtap/rec_stats.h"
 #include "mailtap/sink.h"
 #include "mailtap/sink_fwd.h"
+#include "mailtap/workers.h"
 #include "mailtap/xsk.h"
 
 #define MAILTAP_VERSION "0.1.0"
@@ -23,12 +24,56 @@
 
 static volatile sig_atomic_t stop_flag;	/* SIGINT/SIGTERM: finish */
 static volatile sig_atomic_t wake_flag;	/* SIGALRM tick or stop: leave the capture loop */
+static struct sink *fwd_sinks[MAX_OUTPUTS]; /* interrupted on SIGINT/SIGTERM */
 
 static void on_signal(int sig)
 {
-	if (sig != SIGALRM)
+	if (sig != SIGALRM) {
 		stop_flag = 1;
+		/* a Forward sink blocked on a full queue (policy block) lets go */
+		for (int i = 0; i < MAX_OUTPUTS; i++)
+			if (fwd_sinks[i])
+				sink_fwd__interrupt(fwd_sinks[i]);
+	}
 	wake_flag = 1;
+}
+
+/* The analysis: one engine on this thread, or N workers on their own threads. */
+struct analysis {
+	struct engine *eng;
+	struct workers *ws;
+	struct rec *stats_rec;
+};
+
+static int an_packet(void *u, const struct pkt_raw *raw)
+{
+	struct analysis *a = u;
+
+	return a->ws ? workers__packet(a->ws, raw) : engine__packet(a->eng, raw);
+}
+
+static void an_tick(struct analysis *a, uint64_t now)
+{
+	if (a->ws)
+		workers__tick(a->ws, now);
+	else
+		engine__tick(a->eng, now);
+}
+
+static void an_finish(struct analysis *a)
+{
+	if (a->ws)
+		workers__finish(a->ws);
+	else
+		engine__finish(a->eng);
+}
+
+static void an_stats(struct analysis *a, struct engine_stats *st)
+{
+	if (a->ws)
+		workers__engine_stats(a->ws, st);
+	else
+		engine__stats(a->eng, st);
 }
 
 struct opts {
@@ -46,6 +91,7 @@ struct opts {
 	struct rec_limits logl;
 	uint16_t port_list[256];
 	int stats_interval; /* seconds; -1: default (60 live, 0 offline) */
+	int workers;
 	int events_smtp;
 };
 
@@ -108,6 +154,10 @@ enum {
 	OPT_LOG_TOTAL_STR,
 	OPT_LOG_FIELD_CONT,
 	OPT_LOG_TOTAL_CONT,
+	OPT_WORKERS,
+	OPT_FWD_BLOCK_MS,
+	OPT_FWD_USER,
+	OPT_FWD_PASSWORD,
 };
 
 static const struct option long_opts[] = {
@@ -173,6 +223,10 @@ static const struct option long_opts[] = {
 	{ "log-max-total-string-bytes", required_argument, NULL, OPT_LOG_TOTAL_STR },
 	{ "log-max-field-container-elements", required_argument, NULL, OPT_LOG_FIELD_CONT },
 	{ "log-max-total-container-elements", required_argument, NULL, OPT_LOG_TOTAL_CONT },
+	{ "workers", required_argument, NULL, OPT_WORKERS },
+	{ "forward-block-ms", required_argument, NULL, OPT_FWD_BLOCK_MS },
+	{ "forward-user", required_argument, NULL, OPT_FWD_USER },
+	{ "forward-password", required_argument, NULL, OPT_FWD_PASSWORD },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -213,11 +267,14 @@ static void usage(FILE *f)
 		"      --forward-queue-bytes N    records held in memory (default 64 MiB)\n"
 		"      --forward-policy P   drop-oldest | drop-newest | block, when the queue is full\n"
 		"      --forward-shared-key K     secure-forward handshake (TCP)\n"
+		"      --forward-user U, --forward-password P  in_forward security.users\n"
+		"      --forward-block-ms N with --forward-policy block: wait at most N ms (0: no limit)\n"
 		"      --forward-close-timeout-ms N  wait for acks at exit (default 10000)\n"
 		"      --spool DIR          on-disk spool: batches survive outages and restarts\n"
 		"      --spool-max-bytes N  spool size cap (default 1 GiB)\n"
 		"Analysis:\n"
 		"      --seed N             deterministic uids/fuids (tests)\n"
+		"      --workers N          analysis threads, flows split by a symmetric hash (default 1)\n"
 		"      --local-nets LIST    CIDRs for local_orig/local_resp (Zeek Site::local_nets)\n"
 		"      --no-private-local   private address space is not local (Zeek's\n"
 		"                           Site::private_address_space_is_local = F)\n"
@@ -306,6 +363,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	parsers_cfg__default(&o->parsers);
 	rec_limits__default(&o->logl);
 	o->stats_interval = -1;
+	o->workers = 1;
 	while ((c = getopt_long(argc, argv, "r:i:w:o:f:vqh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
@@ -608,6 +666,22 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			*dst = (uint32_t)v;
 			break;
 		}
+		case OPT_WORKERS:
+			if (parse_u64("--workers", optarg, 1, 64, &v) < 0)
+				return -EINVAL;
+			o->workers = (int)v;
+			break;
+		case OPT_FWD_BLOCK_MS:
+			if (parse_u64("--forward-block-ms", optarg, 0, 3600000, &v) < 0)
+				return -EINVAL;
+			o->fwd.block_max_ms = (uint32_t)v;
+			break;
+		case OPT_FWD_USER:
+			o->fwd.username = optarg;
+			break;
+		case OPT_FWD_PASSWORD:
+			o->fwd.password = optarg;
+			break;
 		case OPT_SPOOL:
 			o->fwd.spool_dir = optarg;
 			break;
@@ -685,19 +759,19 @@ static void print_xsk_stats(struct xsk_source *src)
 		(unsigned long long)xs.rx_invalid_descs);
 }
 
-static void write_stats(struct engine *eng, struct xsk_source *src, uint64_t ts)
+static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t ts)
 {
 	struct engine_stats es;
 	struct xsk_stats xs;
 	bool have_xs = src && xsk_source__stats(src, &xs) == 0;
 
-	engine__stats(eng, &es);
-	rec_stats__write(engine__rec(eng), ts, &es, have_xs ? &xs : NULL);
+	an_stats(a, &es);
+	rec_stats__write(a->stats_rec, ts, &es, have_xs ? &xs : NULL);
 }
 
 /* Live capture: the AF_XDP loop, woken every second by SIGALRM to run timeouts and write
  * stats records, until SIGINT/SIGTERM. */
-static int run_live(const struct opts *o, struct engine *eng)
+static int run_live(const struct opts *o, struct analysis *an)
 {
 	struct itimerval it = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
 	struct xsk_source *src = xsk_source__open(&o->xsk);
@@ -713,36 +787,36 @@ static int run_live(const struct opts *o, struct engine *eng)
 		uint64_t now;
 
 		wake_flag = 0;
-		err = xsk_source__run(src, engine__packet, eng, &wake_flag);
+		err = xsk_source__run(src, an_packet, an, &wake_flag);
 		if (err && err != -EINTR) {
 			pr_warn("capture on %s failed: %s\n", o->iface, strerror(-err));
 			break;
 		}
 		err = 0;
 		now = realtime_ns();
-		engine__tick(eng, now);
+		an_tick(an, now);
 		if (o->stats_interval &&
 		    now - last_stats >= (uint64_t)o->stats_interval * 1000000000ULL) {
-			write_stats(eng, src, now);
+			write_stats(an, src, now);
 			last_stats = now;
 		}
 	}
 	memset(&it, 0, sizeof(it));
 	setitimer(ITIMER_REAL, &it, NULL);
-	engine__finish(eng);
+	an_finish(an);
 	if (o->stats_interval)
-		write_stats(eng, src, realtime_ns());
+		write_stats(an, src, realtime_ns());
 	if (o->print_stats)
 		print_xsk_stats(src);
 	xsk_source__close(src);
 	return err ? 1 : 0;
 }
 
-static void print_stats(const struct engine *e)
+static void print_stats(struct analysis *a)
 {
 	struct engine_stats st;
 
-	engine__stats(e, &st);
+	an_stats(a, &st);
 	fprintf(stderr, "mailtap: packets %llu, tcp mail-port packets %llu, other tcp %llu\n",
 		(unsigned long long)st.decode.packets,
 		(unsigned long long)(st.decode.result[DECODE_OK] - st.not_mail_port),
@@ -780,6 +854,7 @@ int main(int argc, char **argv)
 	struct sink *sinks[MAX_OUTPUTS] = { 0 };
 	struct rec_out *out = NULL;
 	struct engine *eng = NULL;
+	struct analysis an = { 0 };
 	struct pcapfile *pf = NULL;
 	struct sigaction sa;
 	struct opts o;
@@ -808,16 +883,24 @@ int main(int argc, char **argv)
 			goto done;
 		}
 		rec_out__add_sink(out, sinks[i]);
+		if (!strncmp(o.outputs[i], "forward:", 8))
+			fwd_sinks[i] = sinks[i];
 	}
 	if (o.events_smtp)
 		rec_out__enable(out, "smtp_events");
 	rec_out__set_limits(out, &o.logl);
-	eng = engine__new(&o.eng, out);
-	if (eng && parsers__register(eng, &o.parsers) < 0) {
-		engine__free(eng);
-		eng = NULL;
+	an.stats_rec = rec__new(out);
+	if (o.workers > 1) {
+		an.ws = workers__new(o.workers, &o.eng, &o.parsers, out, 0);
+	} else {
+		eng = engine__new(&o.eng, out);
+		if (eng && parsers__register(eng, &o.parsers) < 0) {
+			engine__free(eng);
+			eng = NULL;
+		}
+		an.eng = eng;
 	}
-	if (!eng) {
+	if ((!an.eng && !an.ws) || !an.stats_rec) {
 		pr_warn("cannot set up the analysis engine: %s\n", strerror(errno));
 		rc = 1;
 		goto done;
@@ -829,26 +912,30 @@ int main(int argc, char **argv)
 			rc = 2;
 			goto done;
 		}
-		err = pcapfile__run(pf, engine__packet, eng, &stop_flag);
+		err = pcapfile__run(pf, an_packet, &an, &stop_flag);
 		if (err == -EBADMSG)
 			rc = 2; /* records so far are still written below */
 		else if (err && err != -EINTR)
 			rc = 2;
-		engine__finish(eng);
+		an_finish(&an);
 		if (o.stats_interval)
-			write_stats(eng, NULL, realtime_ns());
+			write_stats(&an, NULL, realtime_ns());
 	} else {
-		rc = run_live(&o, eng);
+		rc = run_live(&o, &an);
 	}
 	if (o.print_stats)
-		print_stats(eng);
+		print_stats(&an);
 done:
+	workers__free(an.ws);
 	engine__free(eng);
+	rec__free(an.stats_rec);
 	pcapfile__close(pf);
 	/* The Forward sink reports its counters itself when it closes. */
-	for (int i = 0; i < o.n_outputs; i++)
+	for (int i = 0; i < o.n_outputs; i++) {
+		fwd_sinks[i] = NULL;
 		if (sinks[i] && sink__close(sinks[i]) < 0 && !rc)
 			rc = 3;
+	}
 	rec_out__free(out);
 	return rc;
 }
