@@ -765,8 +765,23 @@ static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t ts)
 	struct xsk_stats xs;
 	bool have_xs = src && xsk_source__stats(src, &xs) == 0;
 
+	struct files_stats fs;
+	struct fwd_stats fw, sum;
+	int n_fwd = 0;
+
 	an_stats(a, &es);
-	rec_stats__write(a->stats_rec, ts, &es, have_xs ? &xs : NULL);
+	files__stats(&fs);
+	memset(&sum, 0, sizeof(sum));
+	for (int i = 0; i < MAX_OUTPUTS; i++) {
+		if (!fwd_sinks[i])
+			continue;
+		sink_fwd__stats(fwd_sinks[i], &fw);
+		/* every field of fwd_stats is a uint64_t counter */
+		for (size_t k = 0; k < sizeof(fw) / sizeof(uint64_t); k++)
+			((uint64_t *)&sum)[k] += ((const uint64_t *)&fw)[k];
+		n_fwd++;
+	}
+	rec_stats__write(a->stats_rec, ts, &es, have_xs ? &xs : NULL, &fs, n_fwd ? &sum : NULL);
 }
 
 /* Live capture: the AF_XDP loop, woken every second by SIGALRM to run timeouts and write

@@ -3,12 +3,15 @@
  * XDP seen = redirected + passed; redirected = delivered + kernel drops (xsk_*);
  * delivered = pkts_proc = decoded + decode failures. */
 #include <stdio.h>
+#include "mailtap/files.h"
 #include "mailtap/rec.h"
 #include "mailtap/rec_stats.h"
+#include "mailtap/sink_fwd.h"
 #include "mailtap/xsk.h"
 
 void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *es,
-		      const struct xsk_stats *xs)
+		      const struct xsk_stats *xs, const struct files_stats *fs,
+		      const struct fwd_stats *fw)
 {
 	uint64_t dropped = 0;
 
@@ -56,5 +59,24 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *
 	rec__u64(r, "parser_errors", es->parser_errors);
 	rec__u64(r, "records_conn", es->records_conn);
 	rec__u64(r, "records_weird", es->records_weird);
+	if (fs) {
+		rec__u64(r, "files_opened", fs->opened);
+		rec__u64(r, "files_refused", fs->refused);
+		rec__u64(r, "files_in_flight", fs->in_flight);
+		rec__u64(r, "files_with_gaps", fs->gaps);
+		rec__u64(r, "files_extracted", fs->extracted_files);
+		rec__u64(r, "files_extracted_bytes", fs->extracted_bytes);
+		rec__u64(r, "files_extract_cutoffs", fs->extract_cutoffs);
+		rec__u64(r, "files_extract_errors", fs->extract_errors);
+	}
+	if (fw) {
+		rec__u64(r, "forward_records_in", fw->records_in);
+		rec__u64(r, "forward_records_acked", fw->records_acked);
+		rec__u64(r, "forward_records_dropped", fw->records_dropped);
+		rec__u64(r, "forward_records_pending", fw->records_pending);
+		rec__u64(r, "forward_messages_resent", fw->messages_resent);
+		rec__u64(r, "forward_disconnects", fw->disconnects);
+		rec__u64(r, "forward_spool_bytes", fw->spool_bytes);
+	}
 	rec__end(r);
 }

@@ -9,9 +9,13 @@
 
 struct rec;
 struct xsk_stats;
+struct files_stats;
+struct fwd_stats;
 
-/* Writes one stats record. xs may be NULL (offline). */
+/* Writes one stats record. xs (live capture), fs (file analysis) and fw (Forward outputs,
+ * summed) may be NULL. */
 void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *es,
-		      const struct xsk_stats *xs);
+		      const struct xsk_stats *xs, const struct files_stats *fs,
+		      const struct fwd_stats *fw);
 
 #endif
