@@ -65,7 +65,8 @@ struct dir_state {
 	char *lbuf; /* partial line carried across feeds (max_line bytes) */
 	uint32_t lbuf_len;
 	bool skip_lf;	 /* the last line ended with a bare CR: skip one LF */
-	bool cr_pending; /* DATA: that CR is not known yet to be part of CRLF */
+	bool cr_pending; /* that CR's next byte is not seen yet */
+	bool cr_data;	 /* that CR ended a DATA line (smuggling indicators) */
 	uint64_t off;	 /* stream offset (bytes seen + gaps), Zeek's seq */
 };
 
@@ -123,6 +124,7 @@ struct smtp_parser {
 	uint64_t msg_bytes;
 	uint32_t msg_anom;
 	bool msg_bdat;
+	bool single_cr_weird; /* line_terminated_with_single_CR written */
 };
 
 /* ---- small helpers ---- */
@@ -1512,11 +1514,21 @@ static void data_eod(struct smtp_parser *p, enum eol e, bool orig)
 	request_event(p, ".", 1, ".", 1);
 }
 
-/* A CR ended the last DATA line; c is the next byte (-1: end of stream). */
-static void cr_resolve(struct smtp_parser *p, int c)
+/* A bare CR ended the last line; c is the next byte (-1: end of stream). ContentLine's
+ * line_terminated_with_single_CR (once per connection) unless another line end follows; in
+ * DATA, the smuggling indicators. */
+static void cr_resolve(struct smtp_parser *p, struct dir_state *ds, int c)
 {
 	bool eod = p->d_eod_cr;
 
+	ds->cr_pending = false;
+	if (c >= 0 && c != '\n' && c != '\r' && !p->single_cr_weird) {
+		p->single_cr_weird = true;
+		weird(p, "line_terminated_with_single_CR", NULL, NULL);
+	}
+	if (!ds->cr_data)
+		return;
+	ds->cr_data = false;
 	p->d_eod_cr = false;
 	if (c == '\n') {
 		if (p->d_prev_eol == EOL_CR)
@@ -1545,6 +1557,8 @@ static size_t data_stream(struct smtp_parser *p, struct dir_state *ds, const cha
 	while (off < len && p->state == ST_IN_DATA && !p->done) {
 		char c = buf[off];
 
+		if (ds->cr_pending)
+			cr_resolve(p, ds, (unsigned char)c);
 		if (ds->skip_lf) {
 			ds->skip_lf = false;
 			if (c == '\n') {
@@ -1575,6 +1589,7 @@ static size_t data_stream(struct smtp_parser *p, struct dir_state *ds, const cha
 				} else {
 					ds->skip_lf = true;
 					ds->cr_pending = true;
+					ds->cr_data = true;
 				}
 			}
 			span = off;
@@ -1618,6 +1633,7 @@ static size_t data_stream(struct smtp_parser *p, struct dir_state *ds, const cha
 			} else {
 				ds->skip_lf = true;
 				ds->cr_pending = true;
+				ds->cr_data = true;
 				data_eol(p, EOL_CR, orig, false);
 			}
 		}
@@ -1640,11 +1656,11 @@ static void bdat_bytes(struct smtp_parser *p, const char *s, size_t n)
 
 /* ---- line framing ---- */
 
-/* Finds the end of a line in s[0..n): returns its length and sets *eol_len (1 or 2) and *cr
- * (line ended by a bare CR at the end of s), or returns n with *eol_len = 0 if none. */
-static size_t find_eol(const char *s, size_t n, size_t *eol_len, bool *cr_end)
+/* Finds the end of a line in s[0..n): returns its length and sets *eol_len (1 or 2) and
+ * *bare_cr (the line ends with a CR not followed by LF here), or returns n with *eol_len = 0. */
+static size_t find_eol(const char *s, size_t n, size_t *eol_len, bool *bare_cr)
 {
-	*cr_end = false;
+	*bare_cr = false;
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '\n') {
 			*eol_len = 1;
@@ -1655,7 +1671,7 @@ static size_t find_eol(const char *s, size_t n, size_t *eol_len, bool *cr_end)
 				*eol_len = 2;
 			} else {
 				*eol_len = 1;
-				*cr_end = true;
+				*bare_cr = true;
 			}
 			return i;
 		}
@@ -1687,10 +1703,8 @@ ssize_t smtp_parser__feed(struct smtp_parser *p, enum mt_dir d, const uint8_t *u
 		size_t n, eol_len;
 		bool cr_end;
 
-		if (ds->cr_pending) {
-			ds->cr_pending = false;
-			cr_resolve(p, (unsigned char)buf[off]);
-		}
+		if (ds->cr_pending)
+			cr_resolve(p, ds, (unsigned char)buf[off]);
 		/* ContentLine skips the LF of a CR-ended line even before plain delivery. */
 		if (ds->skip_lf && !(is_sender && p->state == ST_IN_DATA)) {
 			ds->skip_lf = false;
@@ -1747,13 +1761,13 @@ ssize_t smtp_parser__feed(struct smtp_parser *p, enum mt_dir d, const uint8_t *u
 			k += ds->lbuf_len;
 			ds->lbuf_len = 0;
 			off += n + eol_len;
-			ds->skip_lf = cr_end;
+			ds->skip_lf = ds->cr_pending = cr_end;
 			process_line(p, d, ds->lbuf, k);
 		} else {
 			const char *line = buf + off;
 
 			off += n + eol_len;
-			ds->skip_lf = cr_end;
+			ds->skip_lf = ds->cr_pending = cr_end;
 			process_line(p, d, line, n);
 		}
 		if (p->err)
@@ -1779,6 +1793,7 @@ void smtp_parser__gap(struct smtp_parser *p, enum mt_dir d, uint64_t len, uint64
 		     (unsigned long long)len);
 	p->dir[d].off += len;
 	p->dir[d].cr_pending = false;
+	p->dir[d].cr_data = false;
 	unexpected(p, d == MT_ORIG, "content gap", buf, (size_t)n);
 	/* Zeek's baselines (bdat-gap) show a gap inside BDAT ends the message too. */
 	if (p->state == ST_IN_DATA || p->state == ST_IN_BDAT) {
@@ -1799,10 +1814,8 @@ void smtp_parser__eof(struct smtp_parser *p, enum mt_dir d, uint64_t ts)
 	if (p->err || p->done)
 		return;
 	p->ts = ts;
-	if (ds->cr_pending) {
-		ds->cr_pending = false;
-		cr_resolve(p, -1);
-	}
+	if (ds->cr_pending)
+		cr_resolve(p, ds, -1);
 	/* ContentLine's EndpointEOF: a partial line is delivered as a line. */
 	if (ds->lbuf_len) {
 		uint32_t k = ds->lbuf_len;

@@ -542,6 +542,34 @@ static void test_smuggling(void **state)
 	free(all);
 }
 
+/* Bare CRs: inside a DATA line, and "\r.\r" ending the data. */
+static const struct seg smuggle_cr[] = {
+    S("220 mx\r\n"),
+    C("HELO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n"),
+    S("250 hi\r\n250 ok\r\n250 ok\r\n354 go\r\n"),
+    C("Subject: y\r\n\r\nab\rcd\r\n\r.\rRSET\r\n"),
+    S("250 ok\r\n250 reset\r\n"),
+};
+
+static void test_smuggling_cr(void **state)
+{
+	char *all;
+	const char *r;
+
+	(void)state;
+	all = run_all(smuggle_cr, sizeof(smuggle_cr) / sizeof(smuggle_cr[0]));
+	assert_true(has_weird("line_terminated_with_single_CR"));
+	assert_true(has_weird("smtp_bare_cr_in_data"));
+	assert_true(has_weird("smtp_nonstandard_end_of_data"));
+	r = nth("smtp", 0);
+	assert_string_equal(fld(r, "subject"), "y");
+	assert_string_equal(fld(r, "last_reply"), "250 ok");
+	assert_string_equal(fld(r, "data_anomalies"), "bare_cr,nonstandard_end_of_data");
+	/* "ab\r" "cd\r\n" "\r" are three lines: 12 + 2 + 4 + 4 + 2 bytes */
+	assert_string_equal(fld(r, "msg_size"), "24");
+	free(all);
+}
+
 /* BDAT chunks split mid-line, then BDAT 0 LAST; a second message with an invalid BDAT. */
 static const struct seg bdat[] = {
     S("220 mx\r\n"),
@@ -1534,6 +1562,7 @@ int main(void)
 	    cmocka_unit_test(test_helpers),
 	    cmocka_unit_test(test_basic_dialogue),
 	    cmocka_unit_test(test_smuggling),
+	    cmocka_unit_test(test_smuggling_cr),
 	    cmocka_unit_test(test_bdat),
 	    cmocka_unit_test(test_starttls),
 	    cmocka_unit_test(test_gap),
