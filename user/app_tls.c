@@ -177,6 +177,36 @@ static void cb_record(void *u, enum mt_dir d, uint8_t type, uint16_t version, ui
 		weird(a, ts, "ssl_early_application_data", NULL);
 }
 
+/* Zeek's cat(names) of the host names: "[a, b]" (cut at the buffer size). */
+static void many_names(struct tls_bytes list, char *out, size_t cap)
+{
+	size_t off = 0, len = 1;
+	bool first = true;
+
+	out[0] = '[';
+	while (off + 3 <= list.len) {
+		unsigned type = list.p[off];
+		size_t n = (size_t)list.p[off + 1] << 8 | list.p[off + 2];
+
+		off += 3;
+		if (n > list.len - off)
+			break;
+		if (type == 0) {
+			int k = snprintf(out + len, cap - len, "%s%.*s", first ? "" : ", ", (int)n,
+					 (const char *)list.p + off);
+
+			if (k < 0 || (size_t)k >= cap - len) {
+				len = cap - 2;
+				break;
+			}
+			len += (size_t)k;
+			first = false;
+		}
+		off += n;
+	}
+	snprintf(out + len, cap - len, "]");
+}
+
 /* Zeek's check_flipped(): a ClientHello from the responder (or a ServerHello from the
  * originator) flips the roles; flipping back is weird SSL_unclear_connection_direction. Each
  * flip is a '^' in the history (not counted against its length limit). */
@@ -223,8 +253,12 @@ static void cb_client_hello(void *u, enum mt_dir d, const struct tls_client_hell
 	if (h->n_sni > 0) {
 		free(si->server_name);
 		si->server_name = dup_bytes(h->sni);
-		if (h->n_sni > 1)
-			weird(a, ts, "SSL_many_server_names", NULL);
+		if (h->n_sni > 1) {
+			char buf[256];
+
+			many_names(h->sni_list, buf, sizeof(buf));
+			weird(a, ts, "SSL_many_server_names", buf);
+		}
 	}
 	/* ssl_client_hello */
 	if (h->session_id.len > 0) {

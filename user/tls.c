@@ -351,7 +351,7 @@ static void client_ext(struct tls_parser *p, struct tls_client_hello *h, uint16_
 			break;
 		}
 		uint32_t l = rd_u16(&r);
-		struct rd lr = rd_sub(rd_bytes(&r, l));
+		struct rd lr = rd_sub(h->sni_list = rd_bytes(&r, l));
 
 		while (!lr.bad && lr.off < lr.len) {
 			uint32_t nt = rd_u8(&lr);

@@ -1474,6 +1474,45 @@ static void test_sslv2(void **state)
 	env_fini(&e);
 }
 
+/* Two host names in server_name: the first is server_name, weird SSL_many_server_names with
+ * Zeek's cat() of the list. */
+static void test_many_names(void **state)
+{
+	struct env e;
+	struct bld b = {.n = 0}, m = {.n = 0};
+	void *p;
+
+	env_init(&e);
+	p = app_tls_ops.new(&e.s, &e.cfg);
+	u16(&m, 0x0303);
+	for (int i = 0; i < 32; i++)
+		u8(&m, 1);
+	u8(&m, 0);
+	u16(&m, 2);
+	u16(&m, 0xc02f);
+	u8(&m, 1);
+	u8(&m, 0);
+	/* extensions: server_name = [host_name "a.ex", host_name "bb.ex"] */
+	u16(&m, 4 + 2 + 7 + 8);
+	u16(&m, 0);
+	u16(&m, 2 + 7 + 8);
+	u16(&m, 7 + 8);
+	u8(&m, 0);
+	u16(&m, 4);
+	put(&m, "a.ex", 4);
+	u8(&m, 0);
+	u16(&m, 5);
+	put(&m, "bb.ex", 5);
+	hs_record(&b, 1, &m);
+	feed_all(p, MT_ORIG, &b, 1000);
+	app_tls_ops.end(p, 2000);
+	app_tls_ops.free(p);
+	assert_string_equal(get(nth(&e.cap, "ssl", 0), "server_name"), "a.ex");
+	assert_int_equal(e.cap.n_weirds, 1);
+	assert_string_equal(e.cap.weirds[0], "SSL_many_server_names|[a.ex, bb.ex]");
+	env_fini(&e);
+}
+
 /* A ClientHello from the responder flips the roles ('^', upper case for the responder). */
 static void test_flipped(void **state)
 {
@@ -1652,6 +1691,7 @@ int main(void)
 	    cmocka_unit_test(test_sslv2),
 	    cmocka_unit_test(test_ec_cert),
 	    cmocka_unit_test(test_flipped),
+	    cmocka_unit_test(test_many_names),
 	    cmocka_unit_test(test_zeek_starttls),
 	    cmocka_unit_test(test_ndpi_starttls),
 	    cmocka_unit_test(test_ndpi_smtps),
