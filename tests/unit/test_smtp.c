@@ -168,7 +168,8 @@ static int cap_flush(struct sink *s)
 	return 0;
 }
 
-static const struct sink_ops cap_ops = {"capture", cap_write, cap_flush, cap_flush};
+static const struct sink_ops cap_ops = {
+    .name = "capture", .write = cap_write, .flush = cap_flush, .close = cap_flush};
 static struct sink cap_sink = {&cap_ops};
 
 /* Value of key in a captured record, "-" if absent (into a static buffer). */
@@ -630,6 +631,28 @@ static void test_starttls(void **state)
 	assert_string_equal(fld(r, "tls"), "T");
 	assert_string_equal(fld(r, "last_reply"), "220 2.0.0 Ready to start TLS");
 	assert_string_equal(fld(r, "helo"), "c");
+}
+
+/* suricata-verify smtp-rset-starttls: no greeting, bare LF line ends, a mixed-case STARTTLS
+ * pipelined after RSET. Zeek's reading: the first 250 answers the (missing) greeting, so the
+ * 220 answers RSET, not STARTTLS: no TLS, no client activity, no record. */
+static const struct seg rset_starttls[] = {
+    C("EHLO\n"), S("250\n"), C("rset\nstaRttLs\n"), S("250\n"), S("220\n"),
+};
+
+static void test_rset_starttls(void **state)
+{
+	char *all;
+
+	(void)state;
+	g_cfg.events = true;
+	all = run_all(rset_starttls, sizeof(rset_starttls) / sizeof(rset_starttls[0]));
+	g_cfg.events = false;
+	assert_int_equal(count_stream("smtp"), 0);
+	assert_non_null(strstr(all, "|command=STARTTLS|arg="));
+	assert_non_null(strstr(all, "|code=220|cmd=RSET|msg=|cont_resp=F"));
+	assert_null(strstr(all, "smtp_starttls"));
+	free(all);
 }
 
 /* A gap inside DATA ends the message; the analyzer recovers at the next reply. */
@@ -1565,6 +1588,7 @@ int main(void)
 	    cmocka_unit_test(test_smuggling_cr),
 	    cmocka_unit_test(test_bdat),
 	    cmocka_unit_test(test_starttls),
+	    cmocka_unit_test(test_rset_starttls),
 	    cmocka_unit_test(test_gap),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_long_line),
