@@ -21,7 +21,7 @@ ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 # UAPI headers (linux/*.h) need the multiarch asm/ directory, which clang -target bpf does not search.
 BPF_SYS_INCLUDES := -idirafter /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null || gcc -dumpmachine)
 
-PKGS := libpcap msgpack libcrypto zlib libxdp libbpf
+PKGS := libpcap msgpack libcrypto zlib libxdp libbpf libseccomp libcap
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wstrict-prototypes -Wwrite-strings \
 	  -Wno-unused-parameter -D_GNU_SOURCE -Iinclude -I$(BUILD) $(SAN_FLAGS) \

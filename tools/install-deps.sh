@@ -7,7 +7,7 @@ set -euo pipefail
 
 PKGS=(
 	build-essential pkg-config clang llvm lld
-	libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev
+	libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev libseccomp-dev libcap-dev
 	libmsgpack-dev libpcap-dev libssl-dev libcmocka-dev
 	iproute2 tcpreplay tshark tcpdump swaks postfix
 	python3 python3-msgpack python3-scapy

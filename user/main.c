@@ -12,6 +12,8 @@
 #include "mailtap/log.h"
 #include "mailtap/parsers.h"
 #include "mailtap/pcapfile.h"
+#include "mailtap/privs.h"
+#include <linux/capability.h>
 #include "mailtap/rec.h"
 #include "mailtap/rec_stats.h"
 #include "mailtap/sink.h"
@@ -24,10 +26,16 @@
 
 static volatile sig_atomic_t stop_flag;	/* SIGINT/SIGTERM: finish */
 static volatile sig_atomic_t wake_flag;	/* SIGALRM tick or stop: leave the capture loop */
+static volatile sig_atomic_t reopen_flag; /* SIGHUP: reopen file outputs (log rotation) */
 static struct sink *fwd_sinks[MAX_OUTPUTS]; /* interrupted on SIGINT/SIGTERM */
 
 static void on_signal(int sig)
 {
+	if (sig == SIGHUP) {
+		reopen_flag = 1;
+		wake_flag = 1;
+		return;
+	}
 	if (sig != SIGALRM) {
 		stop_flag = 1;
 		/* a Forward sink blocked on a full queue (policy block) lets go */
@@ -43,6 +51,7 @@ struct analysis {
 	struct engine *eng;
 	struct workers *ws;
 	struct rec *stats_rec;
+	struct rec_out *out;
 };
 
 static int an_packet(void *u, const struct pkt_raw *raw)
@@ -92,6 +101,8 @@ struct opts {
 	uint16_t port_list[256];
 	int stats_interval; /* seconds; -1: default (60 live, 0 offline) */
 	int workers;
+	const char *user;
+	int seccomp;
 	int events_smtp;
 };
 
@@ -158,6 +169,8 @@ enum {
 	OPT_FWD_BLOCK_MS,
 	OPT_FWD_USER,
 	OPT_FWD_PASSWORD,
+	OPT_USER,
+	OPT_SECCOMP,
 };
 
 static const struct option long_opts[] = {
@@ -227,6 +240,8 @@ static const struct option long_opts[] = {
 	{ "forward-block-ms", required_argument, NULL, OPT_FWD_BLOCK_MS },
 	{ "forward-user", required_argument, NULL, OPT_FWD_USER },
 	{ "forward-password", required_argument, NULL, OPT_FWD_PASSWORD },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "seccomp", no_argument, NULL, OPT_SECCOMP },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -308,6 +323,9 @@ static void usage(FILE *f)
 		"                           Zeek's Log::default_max_* (4096, 256000, 100, 500; 0: none)\n"
 		"Other:\n"
 		"      --stats              print counters to stderr at exit\n"
+		"      --user NAME          after setup, run as NAME with only the capabilities still\n"
+		"                           needed (docs/operations.md)\n"
+		"      --seccomp            confine packet processing to a syscall allow-list\n"
 		"  -v, --verbose / -q, --quiet\n"
 		"  -h, --help, --version\n");
 }
@@ -682,6 +700,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_FWD_PASSWORD:
 			o->fwd.password = optarg;
 			break;
+		case OPT_USER:
+			o->user = optarg;
+			break;
+		case OPT_SECCOMP:
+			o->seccomp = 1;
+			break;
 		case OPT_SPOOL:
 			o->fwd.spool_dir = optarg;
 			break;
@@ -784,6 +808,24 @@ static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t ts)
 	rec_stats__write(a->stats_rec, ts, &es, have_xs ? &xs : NULL, &fs, n_fwd ? &sum : NULL);
 }
 
+/* After the capture is set up and the outputs are open: what is left of root is given up.
+ * Live capture keeps CAP_NET_ADMIN and CAP_BPF to detach the XDP program at exit (libxdp
+ * may rebuild its dispatcher); pinned mode and offline reading keep nothing. */
+static int drop_privs(const struct opts *o, bool live)
+{
+	struct privs_opts p = { .user = o->user, .seccomp = o->seccomp };
+
+	if (!o->user && !o->seccomp)
+		return 0;
+	if (live && !o->xsk.pinned_dir)
+		p.keep = (1ULL << CAP_NET_ADMIN) | (1ULL << CAP_BPF);
+	if (privs__drop(&p) < 0)
+		return -EPERM;
+	pr_info("running as %s with capabilities 0x%llx%s\n", o->user ? o->user : "(same user)",
+		(unsigned long long)privs__effective(), o->seccomp ? ", seccomp on" : "");
+	return 0;
+}
+
 /* Live capture: the AF_XDP loop, woken every second by SIGALRM to run timeouts and write
  * stats records, until SIGINT/SIGTERM. */
 static int run_live(const struct opts *o, struct analysis *an)
@@ -795,6 +837,10 @@ static int run_live(const struct opts *o, struct analysis *an)
 
 	if (!src)
 		return 1;
+	if (drop_privs(o, true) < 0) {
+		xsk_source__close(src);
+		return 1;
+	}
 	pr_info("capturing on %s (%u queues, %s bind)\n", o->iface, xsk_source__queue_count(src),
 		xsk_source__bind_mode(src));
 	setitimer(ITIMER_REAL, &it, NULL);
@@ -809,6 +855,11 @@ static int run_live(const struct opts *o, struct analysis *an)
 		}
 		err = 0;
 		now = realtime_ns();
+		if (reopen_flag) {
+			reopen_flag = 0;
+			rec_out__reopen(an->out);
+			pr_info("outputs reopened (SIGHUP)\n");
+		}
 		an_tick(an, now);
 		if (o->stats_interval &&
 		    now - last_stats >= (uint64_t)o->stats_interval * 1000000000ULL) {
@@ -884,6 +935,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGALRM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	out = rec_out__new(o.tag_prefix ? o.tag_prefix : "mailtap");
@@ -905,6 +957,7 @@ int main(int argc, char **argv)
 		rec_out__enable(out, "smtp_events");
 	rec_out__set_limits(out, &o.logl);
 	an.stats_rec = rec__new(out);
+	an.out = out;
 	if (o.workers > 1) {
 		an.ws = workers__new(o.workers, &o.eng, &o.parsers, out, 0);
 	} else {
@@ -925,6 +978,10 @@ int main(int argc, char **argv)
 		pf = pcapfile__open(o.read_file, o.filter);
 		if (!pf) {
 			rc = 2;
+			goto done;
+		}
+		if (drop_privs(&o, false) < 0) {
+			rc = 1;
 			goto done;
 		}
 		err = pcapfile__run(pf, an_packet, &an, &stop_flag);

@@ -476,6 +476,14 @@ int rec_out__emit(struct rec_out *o, const char *stream, uint64_t ts_ns, const u
 	return err;
 }
 
+void rec_out__reopen(struct rec_out *o)
+{
+	pthread_mutex_lock(&o->lock);
+	for (int i = 0; i < o->n_sinks; i++)
+		sink__reopen(o->sinks[i]);
+	pthread_mutex_unlock(&o->lock);
+}
+
 uint64_t rec_out__count(const struct rec_out *o)
 {
 	return o->count;

@@ -157,11 +157,34 @@ static int file_close(struct sink *s)
 	return err;
 }
 
+/* After logrotate moved the file away: write what is buffered to the old file, then
+ * continue in a new file at the same path (appending, should it exist already). */
+static int file_reopen(struct sink *s)
+{
+	struct sink_file *f = (struct sink_file *)s;
+	int err = file_flush(s), fd;
+
+	if (!f->own_fd)
+		return err;
+	fd = open(f->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		err = -errno;
+		pr_warn("cannot reopen output %s: %s (still writing to the old file)\n", f->path,
+			strerror(-err));
+		return err;
+	}
+	close(f->fd);
+	f->fd = fd;
+	f->err = 0;
+	return err;
+}
+
 static const struct sink_ops file_ops = {
 	.name = "file",
 	.write = file_write,
 	.flush = file_flush,
 	.close = file_close,
+	.reopen = file_reopen,
 };
 
 struct sink *sink_file__open(const char *path)

@@ -72,6 +72,8 @@ struct rec_limits {
 };
 void rec_limits__default(struct rec_limits *l);
 void rec_out__set_limits(struct rec_out *o, const struct rec_limits *l);
+/* Reopens every sink (SIGHUP), between two records. */
+void rec_out__reopen(struct rec_out *o);
 /* Records handed to the sinks so far, in all streams. */
 uint64_t rec_out__count(const struct rec_out *o);
 

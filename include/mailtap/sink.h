@@ -19,6 +19,8 @@ struct sink_ops {
 	int (*flush)(struct sink *s);
 	/* Flushes and frees. Returns the flush result. */
 	int (*close)(struct sink *s);
+	/* Optional: reopen the output (SIGHUP, after log rotation). NULL = nothing to do. */
+	int (*reopen)(struct sink *s);
 };
 
 struct sink {
@@ -37,6 +39,10 @@ static inline int sink__flush(struct sink *s)
 static inline int sink__close(struct sink *s)
 {
 	return s->ops->close(s);
+}
+static inline int sink__reopen(struct sink *s)
+{
+	return s->ops->reopen ? s->ops->reopen(s) : 0;
 }
 
 /* Fluent Forward Message-mode entries [tag, EventTime, map] into a file, or stdout for "-".
