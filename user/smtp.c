@@ -125,6 +125,7 @@ struct smtp_parser {
 	uint32_t msg_anom;
 	bool msg_bdat;
 	bool single_cr_weird; /* line_terminated_with_single_CR written */
+	size_t cur_feed_len;  /* bytes of the feed being processed (DPD size) */
 };
 
 /* ---- small helpers ---- */
@@ -1215,6 +1216,24 @@ static void new_reply(struct smtp_parser *p, int code, bool orig)
 	update_state(p, cmd, code, orig);
 }
 
+/* AnalyzerViolation() and DPD's reaction (dpd.zeek: disable within ignore_violations_after
+ * bytes of the connection). */
+static void violation(struct smtp_parser *p, const char *reason)
+{
+	uint64_t size = p->dir[0].off + p->dir[1].off + p->cur_feed_len;
+	bool dis = p->cfg->dpd_violations &&
+		   (!p->cfg->dpd_ignore_after || size <= p->cfg->dpd_ignore_after);
+
+	if (dis) {
+		p->disabled = p->done = true;
+		p->analyzer_id = false;
+		if (p->in_mail)
+			end_data(p);
+	}
+	if (p->cb.violation)
+		p->cb.violation(p->cb.u, p->ts, reason, dis);
+}
+
 /* util::get_word(), util::skip_whitespace() */
 static size_t word_len(const char *s, size_t n)
 {
@@ -1358,6 +1377,7 @@ static void receiver_line(struct smtp_parser *p, const char *line, size_t length
 		code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
 	if (code < 100 || code > 599) {
 		unexpected(p, false, "reply code out of range", line, length);
+		violation(p, "reply code -1 out of range");
 		return;
 	}
 	if (p->pending_reply && code != p->pending_reply) {
@@ -1698,6 +1718,7 @@ ssize_t smtp_parser__feed(struct smtp_parser *p, enum mt_dir d, const uint8_t *u
 	p->ts = ts;
 	if (p->disabled)
 		return (ssize_t)len;
+	p->cur_feed_len = len;
 	while (off < len && !p->done) {
 		bool is_sender = p->orig_is_sender ? orig : !orig;
 		size_t n, eol_len;
@@ -2126,6 +2147,8 @@ void smtp_cfg__default(struct smtp_cfg *c)
 	c->lim.max_extensions = 64;
 	c->lim.events_data_max = 1024;
 	c->mail_transaction_validation = true;
+	c->dpd_violations = true;
+	c->dpd_ignore_after = 10240;
 	c->extra_fields = true;
 	c->events_show_auth = false;
 	mime_limits__default(&c->mime);

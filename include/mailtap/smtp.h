@@ -55,6 +55,11 @@ struct smtp_cfg {
 	bool rfc822_msg_file;		  /* the whole message as a message/rfc822 file, parent
 					   * of its entities' files (false)
 					   * [SMTP::enable_rfc822_msg_file_analysis] */
+	bool dpd_violations;		  /* a protocol violation (a reply without a valid code)
+					   * within the first dpd_ignore_after bytes disables the
+					   * analyzer, as Zeek's base/frameworks/analyzer/dpd.zeek
+					   * (true) */
+	uint32_t dpd_ignore_after;	  /* [DPD::ignore_violations_after] (10240; 0: always) */
 	struct mime_limits mime;	  /* the MIME parser's limits */
 	const struct files_cfg *files;	  /* NULL: no file analysis (fuids stay empty) */
 };
@@ -140,6 +145,9 @@ struct smtp_cb {
 	void (*tx)(void *u, const struct smtp_tx *tx);
 	/* source: "SMTP" (analyzer), "SMTP_BDAT" (BDAT helper) or NULL ("-", script weirds). */
 	void (*weird)(void *u, uint64_t ts, const char *name, const char *addl, const char *source);
+	/* Zeek's AnalyzerViolation; disabled: the analyzer stops (DPD), the owner should take
+	 * "smtp" out of the connection's services if it was confirmed (analyzer_failed). */
+	void (*violation)(void *u, uint64_t ts, const char *reason, bool disabled);
 	/* Zeek's AnalyzerConfirmation (first command seen). */
 	void (*confirm)(void *u, uint64_t ts);
 	/* 220 reply to STARTTLS: the rest of both streams is TLS. The current feed returns right

@@ -655,6 +655,30 @@ static void test_rset_starttls(void **state)
 	free(all);
 }
 
+/* DPD: a reply without a valid code early in the connection disables the analyzer (Zeek's
+ * dpd.zeek); later than dpd_ignore_after bytes it is only an smtp_unexpected event. */
+static const struct seg violation_early[] = {
+    S("220 mx\r\nHTTP/1.1 400 Bad Request\r\n"),
+    C("HELO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\n"),
+    S("250 a\r\n250 b\r\n250 c\r\n"),
+};
+
+static void test_violation(void **state)
+{
+	char *all;
+
+	(void)state;
+	all = run_all(violation_early, sizeof(violation_early) / sizeof(violation_early[0]));
+	assert_int_equal(count_stream("smtp"), 0);
+	free(all);
+	g_cfg.dpd_ignore_after = 16;
+	all = run_all(violation_early, sizeof(violation_early) / sizeof(violation_early[0]));
+	g_cfg.dpd_ignore_after = 10240;
+	assert_int_equal(count_stream("smtp"), 1);
+	assert_string_equal(fld(nth("smtp", 0), "rcptto"), "d@e.f");
+	free(all);
+}
+
 /* A gap inside DATA ends the message; the analyzer recovers at the next reply. */
 static void test_gap(void **state)
 {
@@ -1588,6 +1612,7 @@ int main(void)
 	    cmocka_unit_test(test_smuggling_cr),
 	    cmocka_unit_test(test_bdat),
 	    cmocka_unit_test(test_starttls),
+	    cmocka_unit_test(test_violation),
 	    cmocka_unit_test(test_rset_starttls),
 	    cmocka_unit_test(test_gap),
 	    cmocka_unit_test(test_limits),
