@@ -320,6 +320,10 @@ static struct smtp_tx *new_tx(struct smtp_parser *p)
 	tx->process_received_from = true;
 	tx->process_smtp_headers = true;
 	tx->auth_success = -1;
+	/* c$smtp$entity belongs to the record: a new record has none */
+	p->has_entity = false;
+	free(p->entity_filename);
+	p->entity_filename = NULL;
 	return tx;
 }
 
