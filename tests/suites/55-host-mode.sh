@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Host mode (--capture host; user/hostcap.c + bpf/mailtap_host.bpf.c through
+# build/tools/hostcap_dump): Postfix and the capture in one network namespace ("server"),
+# swaks in another ("client"), joined by a veth pair.
+#  1. The mail is delivered into Postfix's mailbox: the sensor took nothing away.
+#  2. Both directions are captured: per direction, the TCP payload bytes of the SMTP
+#     session equal those a tcpdump in the server namespace saw; the counters add up
+#     (matched = copied = delivered, nothing lost); mailtap -r gives the same smtp and conn
+#     records from both captures (mirror-mode view = tcpdump's capture).
+#  3. Cleanup: on SIGTERM the XDP program, the tc filter and the clsact qdisc it created go;
+#     a clsact qdisc that was there before stays; after kill -9 the XDP link is gone at once
+#     and the next run replaces the stale tc filter and still removes the clsact.
+set -u
+cd "$(dirname "$0")/../.."
+source tools/netns-lib.sh
+nl_require_root
+nl_require_tools nsenter tcpdump tshark swaks postfix postconf tc python3
+nl_require_bpffs
+DUMP=$BUILD/tools/hostcap_dump
+MAILTAP=$BUILD/mailtap
+CAT=$BUILD/mailtap-cat
+[ -x "$DUMP" ] || nl_fail "$DUMP not built"
+[ -x "$MAILTAP" ] && [ -x "$CAT" ] || nl_fail "$MAILTAP / $CAT not built"
+bpftool feature probe kernel 2>/dev/null | grep -q "map_type ringbuf is available" ||
+	nl_skip "kernel has no BPF ring buffer (5.8+)"
+bpftool feature probe kernel 2>/dev/null | grep -q "program_type sched_cls is available" ||
+	nl_skip "kernel has no BPF tc (sched_cls) programs"
+
+nl_setup 1
+CLI_NS="$NL_NS-c"
+SRV=10.77.5.1
+CLI=10.77.5.2
+PF=""
+
+host_cleanup() {
+	local rc=$?
+	[ -n "$PF" ] && nl_exec postfix -c "$PF/etc" stop >/dev/null 2>&1
+	[ -n "$PF" ] && pkill -F "$PF/queue/pid/master.pid" 2>/dev/null
+	ip netns del "$CLI_NS" 2>/dev/null
+	(exit $rc)
+	nl_cleanup
+}
+trap host_cleanup EXIT
+
+# Server end mtcap stays in NL_NS; the client end moves to its own namespace.
+ip netns add "$CLI_NS" || nl_fail "ip netns add $CLI_NS"
+ip -n "$NL_NS" link set "$NL_INJ" netns "$CLI_NS" || nl_fail "move veth"
+ip -n "$CLI_NS" link set lo up
+ip -n "$CLI_NS" addr add "$CLI/24" dev "$NL_INJ"
+ip -n "$CLI_NS" link set "$NL_INJ" up
+ip -n "$NL_NS" addr add "$SRV/24" dev "$NL_CAP"
+cli_exec() { nsenter --net="/run/netns/$CLI_NS" -- "$@"; }
+
+tc_state() { # qdiscs and filters on the server end, one line each
+	nl_exec tc qdisc show dev "$NL_CAP" | grep -c clsact
+	nl_exec tc filter show dev "$NL_CAP" egress | grep -c mailtap_host_tc
+}
+
+# Postfix: a private instance (config, queue, data and mail spool in a temp dir), SMTP on
+# the server address only, the test domain local, delivery to the spool as user nobody.
+setup_postfix() {
+	PF=$NL_TMP/pf
+	mkdir -p "$PF/etc" "$PF/queue" "$PF/data" "$PF/spool"
+	chmod 755 "$NL_TMP" "$PF"
+	chmod 1777 "$PF/spool"
+	chown postfix "$PF/data"
+	cp /etc/postfix/master.cf "$PF/etc/"
+	: >"$PF/etc/main.cf"
+	postconf -c "$PF/etc" -e \
+		"compatibility_level = 3.6" \
+		"queue_directory = $PF/queue" \
+		"data_directory = $PF/data" \
+		"maillog_file_prefixes = $PF" "maillog_file = $PF/maillog" \
+		"myhostname = mx.mailtap.test" \
+		"mydomain = mailtap.test" \
+		"myorigin = mailtap.test" \
+		"mydestination = mailtap.test, mx.mailtap.test" \
+		"inet_interfaces = $SRV" \
+		"inet_protocols = ipv4" \
+		"mynetworks = 10.77.5.0/24" \
+		"mail_spool_directory = $PF/spool" \
+		"alias_maps =" "alias_database =" \
+		"local_recipient_maps =" \
+		"relayhost =" "default_transport = error" "relay_transport = error" \
+		"smtpd_relay_restrictions = permit_mynetworks reject_unauth_destination" \
+		"biff = no" "smtputf8_enable = no" || nl_fail "postconf"
+	postconf -c "$PF/etc" -F '*/*/chroot = n' || nl_fail "postconf -F"
+	nl_exec postfix -c "$PF/etc" start >"$NL_TMP/pf.start" 2>&1 ||
+		{ cat "$NL_TMP/pf.start" "$PF/maillog" 2>/dev/null; nl_fail "postfix start"; }
+	local i
+	for ((i = 0; i < 100; i++)); do
+		nl_exec bash -c "exec 3<>/dev/tcp/$SRV/25" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	cat "$PF/maillog" 2>/dev/null
+	nl_fail "Postfix does not listen on $SRV:25"
+}
+
+# Per-direction TCP payload of the SMTP session in a pcap: tshark's follow, as hex.
+dialogue() {
+	tshark -r "$1" -q -z follow,tcp,raw,0 2>/dev/null | python3 -c '
+import sys
+c, s = [], []
+body = False
+for line in sys.stdin:
+    line = line.rstrip("\n")
+    if line.startswith("Node 1:"):
+        body = True
+        continue
+    if not body or line.startswith("====") or not line.strip():
+        continue
+    (s if line.startswith("\t") else c).append(line.strip())
+print("client:" + "".join(c))
+print("server:" + "".join(s))'
+}
+
+# records PCAP: smtp and conn fields that do not depend on capture timing. The order of
+# the two FINs in history ("fF" or "Ff") is normalised: when swaks and Postfix close at
+# the same moment, XDP (before GRO) and tcpdump's tap (after GRO) may order them apart.
+records() {
+	"$MAILTAP" -r "$1" --seed 7 -w - | "$CAT" -s smtp -c uid id.orig_h id.resp_h id.resp_p \
+		trans_depth helo mailfrom rcptto from to subject msg_id last_reply path is_webmail
+	"$MAILTAP" -r "$1" --seed 7 -w - | "$CAT" -s conn -c uid id.orig_h id.resp_h id.resp_p \
+		conn_state history orig_bytes resp_bytes orig_pkts resp_pkts missed_bytes service |
+		sed -E 's/\t([A-Za-z]*)Ff\t/\t\1fF\t/'
+}
+
+setup_postfix
+
+echo "- capture while swaks sends a mail"
+nl_bg tcpdump -i "$NL_CAP" -U -s 0 -w "$NL_TMP/tcpdump.pcap" tcp port 25 2>"$NL_TMP/tcpdump.err"
+TD=${NL_PIDS[-1]}
+nl_bg "$DUMP" -i "$NL_CAP" -w "$NL_TMP/host.pcap" --timeout 60 --ready "$NL_TMP/ready" \
+	>"$NL_TMP/host.stats" 2>"$NL_TMP/host.err"
+HC=${NL_PIDS[-1]}
+nl_wait_file "$NL_TMP/ready" 10 || { cat "$NL_TMP/host.err"; nl_fail "hostcap_dump did not start"; }
+cat "$NL_TMP/host.err"
+[ "$(tc_state | tr '\n' ' ')" = "1 1 " ] || nl_fail "expected a clsact qdisc and our egress filter: $(tc_state)"
+nl_xdp_attached || nl_fail "no XDP program on $NL_CAP"
+sleep 1 # tcpdump's socket
+MARK="mailtap-host-mode-$$-$RANDOM"
+BODY=$(for i in $(seq 1 200); do echo "line $i of the body of $MARK, long enough to need several segments"; done)
+cli_exec timeout 30 swaks --server "$SRV" --helo client.mailtap.test --from sender@client.test \
+	--to nobody@mailtap.test --header "Subject: $MARK" --body "$BODY" >"$NL_TMP/swaks.log" 2>&1 ||
+	{ cat "$NL_TMP/swaks.log"; nl_fail "swaks"; }
+grep -E '^ *<- *250 .*queued as' "$NL_TMP/swaks.log" || { cat "$NL_TMP/swaks.log"; nl_fail "not queued"; }
+sleep 1
+kill "$HC"
+nl_wait_pid "$HC" 10 || nl_fail "hostcap_dump did not stop on SIGTERM"
+kill "$TD"
+nl_wait_pid "$TD" 10
+cat "$NL_TMP/host.stats"
+
+echo "- the mail was delivered"
+for ((i = 0; i < 100; i++)); do
+	grep -q "$MARK" "$PF/spool/nobody" 2>/dev/null && break
+	sleep 0.1
+done
+grep -q "^Subject: $MARK" "$PF/spool/nobody" 2>/dev/null ||
+	{ tail -n 20 "$PF/maillog"; nl_fail "mail not in the mailbox $PF/spool/nobody"; }
+[ "$(grep -c "of the body of $MARK" "$PF/spool/nobody")" -eq 200 ] || nl_fail "body incomplete in the mailbox"
+echo "  delivered to $PF/spool/nobody"
+
+echo "- cleanup on SIGTERM"
+[ "$(tc_state | tr '\n' ' ')" = "0 0 " ] || nl_fail "left behind: $(nl_exec tc qdisc show dev "$NL_CAP"; nl_exec tc filter show dev "$NL_CAP" egress)"
+nl_xdp_attached && nl_fail "XDP left on $NL_CAP"
+
+echo "- both directions, same payload bytes as tcpdump"
+st() { nl_stat "$NL_TMP/host.stats" "$1"; }
+[ "$(st host.delivered_ingress)" -gt 0 ] && [ "$(st host.delivered_egress)" -gt 0 ] ||
+	nl_fail "a direction is missing"
+[ "$(st bpf.matched)" = "$(st bpf.copied)" ] || nl_fail "matched != copied"
+[ "$(st bpf.copied)" = "$(st host.delivered)" ] || nl_fail "copied != delivered"
+for c in rb_full load_err truncated; do
+	[ "$(st bpf.$c)" = 0 ] || nl_fail "bpf.$c = $(st bpf.$c)"
+done
+[ "$(st host.bad_records)" = 0 ] || nl_fail "bad records"
+dialogue "$NL_TMP/tcpdump.pcap" >"$NL_TMP/d.tcpdump"
+dialogue "$NL_TMP/host.pcap" >"$NL_TMP/d.host"
+[ "$(wc -c <"$NL_TMP/d.tcpdump")" -gt 1000 ] || nl_fail "tcpdump saw no dialogue"
+cmp "$NL_TMP/d.tcpdump" "$NL_TMP/d.host" || nl_fail "SMTP dialogue differs from tcpdump's"
+echo "  client->server $(($(head -n 1 "$NL_TMP/d.host" | wc -c) / 2 - 4)) bytes, server->client $(($(tail -n 1 "$NL_TMP/d.host" | wc -c) / 2 - 4)) bytes, identical"
+echo "  frames: host $(tshark -r "$NL_TMP/host.pcap" 2>/dev/null | wc -l), tcpdump $(tshark -r "$NL_TMP/tcpdump.pcap" 2>/dev/null | wc -l)"
+
+echo "- timestamps: realtime, within 50 ms of tcpdump's"
+python3 - "$(tshark -r "$NL_TMP/host.pcap" -T fields -e frame.time_epoch 2>/dev/null | head -n 1)" \
+	"$(tshark -r "$NL_TMP/tcpdump.pcap" -T fields -e frame.time_epoch 2>/dev/null | head -n 1)" <<'PY' ||
+import sys
+a, b = float(sys.argv[1]), float(sys.argv[2])
+print(f"  first frame: host {a:.6f}, tcpdump {b:.6f}, difference {abs(a - b) * 1e3:.3f} ms")
+sys.exit(0 if abs(a - b) < 0.05 else 1)
+PY
+	nl_fail "timestamps too far apart"
+
+echo "- mailtap records: host capture = tcpdump capture"
+records "$NL_TMP/tcpdump.pcap" >"$NL_TMP/r.tcpdump"
+records "$NL_TMP/host.pcap" >"$NL_TMP/r.host"
+cat "$NL_TMP/r.host"
+grep -q "$MARK" "$NL_TMP/r.host" || nl_fail "no smtp record with the subject"
+grep -qP '\tSF\t' "$NL_TMP/r.host" || nl_fail "conn not SF"
+diff "$NL_TMP/r.tcpdump" "$NL_TMP/r.host" || nl_fail "records differ"
+
+echo "- a clsact qdisc that was there before stays"
+nl_exec tc qdisc add dev "$NL_CAP" clsact || nl_fail "tc qdisc add"
+nl_exec "$DUMP" -i "$NL_CAP" -w "$NL_TMP/b.pcap" --timeout 1 >"$NL_TMP/b.stats" 2>&1 ||
+	{ cat "$NL_TMP/b.stats"; nl_fail "second run"; }
+[ "$(nl_stat "$NL_TMP/b.stats" host.clsact_created)" = 0 ] || nl_fail "claims it created clsact"
+[ "$(tc_state | tr '\n' ' ')" = "1 0 " ] || nl_fail "expected clsact kept, filter gone: $(tc_state)"
+nl_exec tc qdisc del dev "$NL_CAP" clsact
+
+echo "- kill -9, then restart"
+nl_bg "$DUMP" -i "$NL_CAP" -w "$NL_TMP/c.pcap" --timeout 30 --ready "$NL_TMP/ready2" >/dev/null 2>&1
+pid=${NL_PIDS[-1]}
+nl_wait_file "$NL_TMP/ready2" 10 || nl_fail "run 3 did not start"
+out=$(nl_exec "$DUMP" -i "$NL_CAP" -w "$NL_TMP/x.pcap" --timeout 1 2>&1) && nl_fail "a second instance started"
+echo "$out" | grep -q "another mailtap (pid $pid) captures on $NL_CAP" || nl_fail "second instance: $out"
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+sleep 0.5
+nl_xdp_attached && nl_fail "XDP link survived kill -9"
+[ "$(tc_state | tr '\n' ' ')" = "1 1 " ] || nl_fail "expected the stale filter after kill -9: $(tc_state)"
+nl_exec "$DUMP" -i "$NL_CAP" -w "$NL_TMP/d.pcap" --timeout 1 >"$NL_TMP/d.stats" 2>&1 ||
+	{ cat "$NL_TMP/d.stats"; nl_fail "restart after kill -9"; }
+[ "$(tc_state | tr '\n' ' ')" = "0 0 " ] || nl_fail "restart did not clean up: $(tc_state)"
+echo "PASS"
