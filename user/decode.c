@@ -96,6 +96,8 @@ static enum decode_result decode_ipv4(const uint8_t *p, const uint8_t *end, stru
 		return DECODE_TRUNC_IP;
 	if ((p[0] >> 4) != 4)
 		return DECODE_BAD_IP;
+	o->l3 = p;
+	o->l3_len = (uint32_t)(end - p);
 	hl = (uint32_t)(p[0] & 0x0f) * 4;
 	tot = rd16(p + 2);
 	if (hl < 20 || tot < hl)
@@ -127,6 +129,8 @@ static enum decode_result decode_ipv6(const uint8_t *p, const uint8_t *end, stru
 		return DECODE_TRUNC_IP;
 	if ((p[0] >> 4) != 6)
 		return DECODE_BAD_IP;
+	o->l3 = p;
+	o->l3_len = (uint32_t)(end - p);
 	plen = rd16(p + 4);
 	nh = p[6];
 	o->ip_ver = 6;
@@ -240,6 +244,8 @@ enum decode_result decode__packet(const struct pkt_raw *raw, struct pkt *o, stru
 	o->ts_ns = raw->ts_ns;
 	o->payload = NULL;
 	o->payload_len = o->payload_wire_len = 0;
+	o->l3 = NULL;
+	o->l3_len = 0;
 
 	switch (raw->linktype) {
 	case DLT_EN10MB:

@@ -6,6 +6,7 @@
  * become gaps) and the payload. In-order bytes go to the connection's parser; a parser that
  * leaves a tail unconsumed gets it again, prefixed to the next bytes (at most max_unit). */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include "mailtap/community_id.h"
@@ -13,6 +14,7 @@
 #include "mailtap/ids.h"
 #include "mailtap/log.h"
 #include "mailtap/rec.h"
+#include "mailtap/tls.h"
 
 struct parser_reg {
 	const struct app_parser_ops *ops;
@@ -45,6 +47,7 @@ struct engine {
 	int n_nets;
 	struct flow_table *flows;
 	struct reasm_pool *pool;
+	struct frag_table *frags;
 	struct parser_reg parsers[ENGINE_MAX_PARSERS];
 	int n_parsers;
 	struct reasm_cb rcb;
@@ -76,6 +79,7 @@ void engine_cfg__default(struct engine_cfg *c)
 	memset(c, 0, sizeof(*c));
 	flow_limits__default(&c->flow);
 	c->reasm = REASM_LIMITS_DEFAULT;
+	frag_limits__default(&c->frag);
 	engine_cfg__set_port(c->ports, 25, true);
 	engine_cfg__set_port(c->ports, 465, true);
 	engine_cfg__set_port(c->ports, 587, true);
@@ -284,8 +288,13 @@ static const struct parser_reg *choose_parser(struct flow_app *a, enum mt_dir d,
 	const struct flow *f = a->flow;
 	bool tls = engine_cfg__port(e->cfg.tls_ports, f->id.resp_p);
 
-	if (!tls && d == MT_ORIG && len >= 3 && buf[0] == 0x16 && buf[1] == 3 && buf[2] <= 4)
-		tls = true;
+	/* a TLS (or SSLv2) hello from the client, on any port; with fewer bytes than the probe
+	 * needs, a handshake record type decides */
+	if (!tls && d == MT_ORIG && len) {
+		int r = tls__probe(buf, len);
+
+		tls = r == 1 || (r == -EAGAIN && buf[0] == 0x16);
+	}
 	return find_parser(e, tls ? "ssl" : "smtp");
 }
 
@@ -302,6 +311,8 @@ static void app_feed(struct flow_app *a, enum mt_dir d, const uint8_t *buf, size
 
 		if (a->tail_len[d] == 0) {
 			c = ops->feed(a->parser, d, buf, len, ts);
+			if (c == -EPROTO)
+				goto violated;
 			if (c < 0)
 				goto failed;
 			buf += c;
@@ -338,6 +349,8 @@ static void app_feed(struct flow_app *a, enum mt_dir d, const uint8_t *buf, size
 			buf += n;
 			len -= n;
 			c = ops->feed(a->parser, d, a->tail[d], a->tail_len[d], ts);
+			if (c == -EPROTO)
+				goto violated;
 			if (c < 0)
 				goto failed;
 			if (c == 0 && a->tail_len[d] >= max) {
@@ -365,6 +378,7 @@ static void app_feed(struct flow_app *a, enum mt_dir d, const uint8_t *buf, size
 failed:
 	write_weird(a->e, a->flow->uid, &a->flow->id, ts, "parser_failed", a->reg->ops->name,
 		    NULL);
+violated: /* a protocol violation: the parser wrote its own weird (Zeek's analyzer removal) */
 	a->e->st.parser_errors++;
 	parser_stop(a, ts);
 	a->state = APP_FAILED;
@@ -559,7 +573,8 @@ struct engine *engine__new(const struct engine_cfg *cfg, struct rec_out *out)
 	e->rec = rec__new(out);
 	e->flows = flow_table__new(&cfg->flow, mt_ids__next(&hs), flow_finish, flow_weird, e);
 	e->pool = reasm_pool__new(&cfg->reasm);
-	if (!e->rec || !e->flows || !e->pool) {
+	e->frags = frag__new(&cfg->frag);
+	if (!e->rec || !e->flows || !e->pool || !e->frags) {
 		engine__free(e);
 		errno = ENOMEM;
 		return NULL;
@@ -591,8 +606,33 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 	struct pkt p;
 	int d;
 
-	if (decode__packet(raw, &p, &e->st.decode) != DECODE_OK)
+	switch (decode__packet(raw, &p, &e->st.decode)) {
+	case DECODE_OK:
+		break;
+	case DECODE_FRAGMENT: {
+		/* a fragment of a TCP datagram: reassemble, then go on with the whole datagram */
+		const uint8_t *dg;
+		size_t len;
+		const char *wname;
+		struct pkt_raw whole;
+		int r;
+
+		if (!p.l3 || p.l4proto != IPPROTO_TCP)
+			return 0;
+		r = frag__add(e->frags, p.l3, p.l3_len, raw->ts_ns, &dg, &len, &wname);
+		if (wname && e->cfg.tcp_weirds)
+			write_weird(e, NULL, NULL, raw->ts_ns, wname, NULL, NULL);
+		if (r != 1)
+			return 0;
+		whole = (struct pkt_raw){ .ts_ns = raw->ts_ns, .data = dg, .caplen = (uint32_t)len,
+					  .wirelen = (uint32_t)len, .linktype = 12 /* DLT_RAW */ };
+		if (decode__packet(&whole, &p, NULL) != DECODE_OK)
+			return 0;
+		break;
+	}
+	default:
 		return 0;
+	}
 	if (!engine_cfg__port(e->cfg.ports, p.sport) && !engine_cfg__port(e->cfg.ports, p.dport)) {
 		e->st.not_mail_port++;
 		return 0;
@@ -639,6 +679,7 @@ void engine__stats(const struct engine *e, struct engine_stats *st)
 	*st = e->st;
 	flow_table__stats(e->flows, &st->flow);
 	reasm_pool__stats(e->pool, &st->reasm);
+	frag__stats(e->frags, &st->frag);
 }
 
 void engine__free(struct engine *e)
@@ -647,6 +688,7 @@ void engine__free(struct engine *e)
 		return;
 	flow_table__free(e->flows);
 	reasm_pool__free(e->pool);
+	frag__free(e->frags);
 	rec__free(e->rec);
 	free(e);
 }

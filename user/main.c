@@ -171,6 +171,9 @@ enum {
 	OPT_FWD_PASSWORD,
 	OPT_USER,
 	OPT_SECCOMP,
+	OPT_FRAG_DATAGRAMS,
+	OPT_FRAG_BYTES,
+	OPT_FRAG_TIMEOUT,
 };
 
 static const struct option long_opts[] = {
@@ -242,6 +245,9 @@ static const struct option long_opts[] = {
 	{ "forward-password", required_argument, NULL, OPT_FWD_PASSWORD },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "seccomp", no_argument, NULL, OPT_SECCOMP },
+	{ "frag-max-datagrams", required_argument, NULL, OPT_FRAG_DATAGRAMS },
+	{ "frag-max-bytes", required_argument, NULL, OPT_FRAG_BYTES },
+	{ "frag-timeout", required_argument, NULL, OPT_FRAG_TIMEOUT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -310,6 +316,8 @@ static void usage(FILE *f)
 		"      --reasm-max-ooo-bytes N    out-of-order bytes per direction (default 1048576)\n"
 		"      --reasm-max-segments N     out-of-order segments per direction (default 1024)\n"
 		"      --reasm-max-total-bytes N  all reassembly memory (default 268435456)\n"
+		"      --frag-max-datagrams N, --frag-max-bytes N, --frag-timeout SECS\n"
+		"                           IP fragment reassembly (default 4096, 16 MiB, 30 s)\n"
 		"      --smtp-max-rcptto N, --smtp-max-to N, --smtp-max-cc N, --smtp-max-path N\n"
 		"                           Zeek's SMTP::max_* limits (default 1000 each)\n"
 		"      --smtp-max-invalid-transactions N  before SMTP analysis stops (default 25)\n"
@@ -700,6 +708,21 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_FWD_PASSWORD:
 			o->fwd.password = optarg;
 			break;
+		case OPT_FRAG_DATAGRAMS:
+			if (parse_u64("--frag-max-datagrams", optarg, 1, 10000000, &v) < 0)
+				return -EINVAL;
+			o->eng.frag.max_datagrams = (uint32_t)v;
+			break;
+		case OPT_FRAG_BYTES:
+			if (parse_u64("--frag-max-bytes", optarg, 65536, 1ULL << 40, &v) < 0)
+				return -EINVAL;
+			o->eng.frag.max_bytes = v;
+			break;
+		case OPT_FRAG_TIMEOUT:
+			if (parse_u64("--frag-timeout", optarg, 1, 3600, &v) < 0)
+				return -EINVAL;
+			o->eng.frag.timeout_ns = v * 1000000000ULL;
+			break;
 		case OPT_USER:
 			o->user = optarg;
 			break;
@@ -920,6 +943,7 @@ int main(int argc, char **argv)
 	struct sink *sinks[MAX_OUTPUTS] = { 0 };
 	struct rec_out *out = NULL;
 	struct engine *eng = NULL;
+	struct parsers *parsers = NULL;
 	struct analysis an = { 0 };
 	struct pcapfile *pf = NULL;
 	struct sigaction sa;
@@ -962,7 +986,7 @@ int main(int argc, char **argv)
 		an.ws = workers__new(o.workers, &o.eng, &o.parsers, out, 0);
 	} else {
 		eng = engine__new(&o.eng, out);
-		if (eng && parsers__register(eng, &o.parsers) < 0) {
+		if (eng && !(parsers = parsers__register(eng, &o.parsers))) {
 			engine__free(eng);
 			eng = NULL;
 		}
@@ -1000,6 +1024,7 @@ int main(int argc, char **argv)
 done:
 	workers__free(an.ws);
 	engine__free(eng);
+	parsers__free(parsers);
 	rec__free(an.stats_rec);
 	pcapfile__close(pf);
 	/* The Forward sink reports its counters itself when it closes. */

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /* The parser set: SMTP (with MIME and files) and SSL/TLS, registered with an engine. */
+#include <errno.h>
+#include <stdlib.h>
 #include "mailtap/engine.h"
 #include "mailtap/parsers.h"
+#include "mailtap/x509.h"
 
 void parsers_cfg__default(struct parsers_cfg *c)
 {
@@ -11,13 +14,44 @@ void parsers_cfg__default(struct parsers_cfg *c)
 	tls_cfg__default(&c->tls);
 }
 
-int parsers__register(struct engine *e, struct parsers_cfg *c)
+struct parsers {
+	struct parsers_cfg c;
+};
+
+struct parsers *parsers__register(struct engine *e, const struct parsers_cfg *tmpl)
 {
+	struct parsers *p = calloc(1, sizeof(*p));
 	int err;
 
-	c->smtp.files = &c->files;
-	err = engine__add_parser(e, &app_smtp_ops, &c->smtp);
+	if (!p)
+		return NULL;
+	p->c = *tmpl;
+	p->c.smtp.files = &p->c.files;
+	p->c.tls.x509_dedup = NULL;
+	if (p->c.tls.relog_known_certificates_after_ns) {
+		p->c.tls.x509_dedup = x509_cache__new(p->c.tls.known_log_certs_maximum_size,
+						      p->c.tls.relog_known_certificates_after_ns);
+		if (!p->c.tls.x509_dedup) {
+			free(p);
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	err = engine__add_parser(e, &app_smtp_ops, &p->c.smtp);
 	if (!err)
-		err = engine__add_parser(e, &app_tls_ops, &c->tls);
-	return err;
+		err = engine__add_parser(e, &app_tls_ops, &p->c.tls);
+	if (err) {
+		parsers__free(p);
+		errno = -err;
+		return NULL;
+	}
+	return p;
+}
+
+void parsers__free(struct parsers *p)
+{
+	if (!p)
+		return;
+	x509_cache__free(p->c.tls.x509_dedup);
+	free(p);
 }

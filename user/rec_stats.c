@@ -56,6 +56,11 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *
 	rec__u64(r, "reasm_gap_bytes", es->reasm.gap_bytes);
 	rec__u64(r, "reasm_memcap_hits", es->reasm.limit_memcap);
 	rec__u64(r, "reasm_ooo_limit_hits", es->reasm.limit_ooo + es->reasm.limit_segs);
+	rec__u64(r, "frag_fragments", es->frag.fragments);
+	rec__u64(r, "frag_reassembled", es->frag.reassembled);
+	rec__u64(r, "frag_timeouts", es->frag.timeouts);
+	rec__u64(r, "frag_dropped", es->frag.dropped);
+	rec__u64(r, "frag_inconsistent", es->frag.inconsistent);
 	rec__u64(r, "parser_errors", es->parser_errors);
 	rec__u64(r, "records_conn", es->records_conn);
 	rec__u64(r, "records_weird", es->records_weird);

@@ -32,6 +32,7 @@ struct worker {
 	struct workers *ws;
 	int index;
 	struct engine *eng;
+	struct parsers *parsers;
 	pthread_t thread;
 	uint8_t *ring;
 	size_t cap;
@@ -275,7 +276,7 @@ int workers__count(const struct workers *ws)
 	return ws->n;
 }
 
-struct workers *workers__new(int n, const struct engine_cfg *cfg, struct parsers_cfg *pc,
+struct workers *workers__new(int n, const struct engine_cfg *cfg, const struct parsers_cfg *pc,
 			     struct rec_out *out, size_t ring_bytes)
 {
 	struct workers *ws = calloc(1, sizeof(*ws));
@@ -300,7 +301,9 @@ struct workers *workers__new(int n, const struct engine_cfg *cfg, struct parsers
 		w->cap = ring_bytes;
 		w->ring = aligned_alloc(64, ring_bytes);
 		w->eng = engine__new(&c, out);
-		if (!w->ring || !w->eng || (pc && parsers__register(w->eng, pc) < 0))
+		if (!w->ring || !w->eng)
+			goto nomem;
+		if (pc && !(w->parsers = parsers__register(w->eng, pc)))
 			goto nomem;
 	}
 	for (int i = 0; i < n; i++) {
@@ -335,6 +338,7 @@ void workers__free(struct workers *ws)
 	workers__finish(ws);
 	for (int i = 0; ws->w && i < ws->n; i++) {
 		engine__free(ws->w[i].eng);
+		parsers__free(ws->w[i].parsers);
 		free(ws->w[i].ring);
 	}
 	free(ws->w);

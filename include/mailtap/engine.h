@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include "mailtap/decode.h"
 #include "mailtap/flow.h"
+#include "mailtap/frag.h"
 #include "mailtap/pkt.h"
 #include "mailtap/reasm.h"
 #include "mailtap/session.h"
@@ -26,6 +27,7 @@ struct engine_net {
 struct engine_cfg {
 	struct flow_limits flow;
 	struct reasm_limits reasm;
+	struct frag_limits frag;
 	uint8_t ports[65536 / 8];	/* mail ports tracked (bitmap); default 25, 465, 587 */
 	uint8_t tls_ports[65536 / 8];	/* ports where TLS starts at once (465) */
 	struct engine_net nets[ENGINE_MAX_NETS]; /* --local-nets */
@@ -53,6 +55,7 @@ struct engine_stats {
 	struct decode_stats decode;
 	struct flow_stats flow;
 	struct reasm_stats reasm;
+	struct frag_stats frag;
 	uint64_t not_mail_port;		/* TCP packets of other ports */
 	uint64_t parser_errors;		/* parsers that failed (sticky error) */
 	uint64_t records_weird;

@@ -19,7 +19,13 @@ struct parsers_cfg {
 /* Defaults: Zeek's (SMTP limits, md5+sha1 for mail entities, md5+sha1+sha256 for
  * certificates). */
 void parsers_cfg__default(struct parsers_cfg *c);
-/* Registers "smtp" and "ssl" with the engine. c must outlive the engine. 0 or -errno. */
-int parsers__register(struct engine *e, struct parsers_cfg *c);
+/* One engine's parsers: a copy of the configuration and the engine's own x509 dedup cache
+ * (X509::known_log_certs, one per worker thread: no locking). */
+struct parsers;
+
+/* Registers "smtp" and "ssl" with the engine. Free with parsers__free after the engine.
+ * NULL with errno set. */
+struct parsers *parsers__register(struct engine *e, const struct parsers_cfg *c);
+void parsers__free(struct parsers *p);
 
 #endif

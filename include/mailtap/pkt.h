@@ -45,6 +45,8 @@ struct pkt {
 	const uint8_t *payload;
 	uint32_t payload_len;	/* payload bytes present in the frame */
 	uint32_t payload_wire_len; /* payload length per the IP header (>= payload_len if truncated) */
+	const uint8_t *l3;	/* the IP header (set for every IP packet, fragments included) */
+	uint32_t l3_len;	/* captured bytes from l3 on */
 };
 
 #endif

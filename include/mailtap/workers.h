@@ -21,7 +21,7 @@ struct workers_stats {
 };
 
 /* n >= 1 engines; ring_bytes per worker (default 8 MiB when 0). NULL with errno set. */
-struct workers *workers__new(int n, const struct engine_cfg *cfg, struct parsers_cfg *pc,
+struct workers *workers__new(int n, const struct engine_cfg *cfg, const struct parsers_cfg *pc,
 			     struct rec_out *out, size_t ring_bytes);
 /* pkt_handler: copies the frame to its worker's ring (waits while the ring is full). */
 int workers__packet(void *w, const struct pkt_raw *raw);

@@ -4,6 +4,8 @@
 #include "mailtap/parsers.h"
 #include "fuzz_parsers.h"
 
+static struct parsers *last;
+
 void fuzz_register_parsers(struct engine *e)
 {
 	static struct parsers_cfg c;
@@ -16,5 +18,6 @@ void fuzz_register_parsers(struct engine *e)
 		c.files.sha256 = true;
 		init = 1;
 	}
-	parsers__register(e, &c);
+	parsers__free(last); /* the previous input's engine is gone */
+	last = parsers__register(e, &c);
 }

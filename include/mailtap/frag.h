@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* IPv4 and IPv6 fragment reassembly with bounded memory: datagrams are keyed by addresses,
+ * protocol and identification; the first copy of every byte wins (overlaps with different
+ * bytes are reported, as Zeek's fragment_inconsistency); a datagram is dropped when it is not
+ * complete within the timeout, or when a limit would be exceeded. */
+#ifndef MAILTAP_FRAG_H
+#define MAILTAP_FRAG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct frag_limits {
+	uint32_t max_datagrams; /* datagrams being reassembled at once (default 4096) */
+	uint64_t max_bytes;	/* buffer bytes of all of them (default 16 MiB) */
+	uint64_t timeout_ns;	/* incomplete datagrams dropped after (default 30 s) */
+};
+void frag_limits__default(struct frag_limits *l);
+
+struct frag_stats {
+	uint64_t fragments;   /* fragments seen */
+	uint64_t reassembled; /* datagrams completed */
+	uint64_t timeouts;    /* datagrams dropped incomplete */
+	uint64_t dropped;     /* fragments dropped: limits, malformed */
+	uint64_t overlaps;    /* fragments overlapping earlier ones */
+	uint64_t inconsistent; /* ... with different bytes (first kept) */
+	uint64_t in_use_bytes, peak_bytes;
+};
+
+struct frag_table;
+
+struct frag_table *frag__new(const struct frag_limits *l);
+void frag__free(struct frag_table *t);
+/* l3: the IP header of a fragment (IPv4, or IPv6 with a fragment header), l3_len bytes
+ * captured. Returns 1 with *out and *out_len = the whole datagram (valid until the next call)
+ * when this fragment completes it, 0 when it was stored, -EINVAL/-ENOSPC/-EMSGSIZE when it
+ * was dropped (*weird = Zeek's weird name, or NULL). */
+int frag__add(struct frag_table *t, const uint8_t *l3, size_t l3_len, uint64_t ts_ns,
+	      const uint8_t **out, size_t *out_len, const char **weird);
+/* Drops datagrams older than the timeout. */
+void frag__expire(struct frag_table *t, uint64_t now_ns);
+void frag__stats(const struct frag_table *t, struct frag_stats *st);
+
+#endif

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# IP fragment reassembly: captures whose TCP packets were cut into 64-byte fragments (IPv4,
+# delivered in reverse order; IPv6) give exactly the records of the original capture; a
+# duplicated fragment gives a fragment_overlap weird and the same records otherwise; a memory
+# cap too small for any datagram drops them, counted.
+set -u
+cd "$(dirname "$0")/../.."
+B=${BUILD:-build}
+Z=../shared/corpus/zeek/traces
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fails=0
+ok() { echo "ok   $*"; }
+bad() { echo "FAIL $*"; fails=$((fails + 1)); }
+canon() { # records without random ids, stats and fragment weirds
+	"$B/mailtap-cat" "$1" | python3 -c '
+import sys, json
+ids = ("uid", "fuid", "fuids", "parent_fuid")
+def keep(r):
+    return r["_path"] != "stats" and not (r["_path"] == "weird" and r["name"].startswith("fragment_"))
+rows = [json.loads(l) for l in sys.stdin]
+for r in sorted(json.dumps({k: v for k, v in r.items() if k not in ids}, sort_keys=True)
+                for r in rows if keep(r)):
+    print(r)'
+}
+check() { # name original fragmented-args...
+	local name=$1 orig=$2
+	shift 2
+	/usr/bin/python3 tests/fragment_pcap.py "$orig" "$T/$name.pcap" "$@" >/dev/null || { bad "$name: scapy"; return; }
+	"$B/mailtap" -r "$orig" --seed 1 -w "$T/o.mp"
+	"$B/mailtap" -r "$T/$name.pcap" --seed 1 --stats-interval 1 -w "$T/f.mp"
+	canon "$T/o.mp" >"$T/o.txt"
+	canon "$T/f.mp" >"$T/f.txt"
+	grep -q '"_path": "smtp"' "$T/o.txt" || { bad "$name: reference has no smtp record"; return; }
+	if cmp -s "$T/o.txt" "$T/f.txt"; then ok "$name: same records as the original"; else
+		bad "$name: records differ"
+		diff "$T/o.txt" "$T/f.txt" | head -4 | cut -c1-250
+	fi
+	n=$("$B/mailtap-cat" -s stats "$T/f.mp" | python3 -c 'import sys,json; print(json.loads(sys.stdin.readline())["frag_reassembled"])')
+	[ "$n" -gt 0 ] && ok "$name: $n datagrams reassembled" || bad "$name: nothing reassembled"
+}
+check ipv4-reverse "$Z/smtp.pcap" --reverse
+check ipv6 "$Z/smtp-attachment-msg.pcap"
+check ipv4-overlap "$Z/smtp.pcap" --overlap
+n=$("$B/mailtap-cat" -s weird "$T/f.mp" | grep -c '"name":"fragment_overlap"')
+[ "$n" -gt 0 ] && ok "overlap weirds ($n)" || bad "no fragment_overlap weird"
+# datagrams that never complete, at most one kept at a time: each new one evicts the last
+/usr/bin/python3 tests/fragment_pcap.py "$Z/smtp.pcap" "$T/incomplete.pcap" --drop-last >/dev/null
+"$B/mailtap" -r "$T/incomplete.pcap" --frag-max-datagrams 1 --stats-interval 1 -w "$T/c.mp"
+d=$("$B/mailtap-cat" -s stats "$T/c.mp" | python3 -c 'import sys,json; r=json.loads(sys.stdin.readline()); print(r["frag_dropped"] + r["frag_timeouts"])')
+[ "$d" -gt 0 ] && ok "limits hit and counted ($d)" || bad "limits not counted"
+echo "fragments: $fails failure(s)"
+[ $fails -eq 0 ]

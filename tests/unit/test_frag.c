@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* Fragment reassembly: every order of the fragments of a datagram gives the datagram back;
+ * overlaps keep the first bytes; limits and timeouts drop and count. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <string.h>
+#include "mailtap/frag.h"
+
+/* An IPv4 fragment of datagram `id` with payload bytes [off, off+len) of `pl`. */
+static size_t v4frag(uint8_t *b, uint16_t id, const uint8_t *pl, uint32_t off, uint32_t len,
+		     int more)
+{
+	uint16_t fo = (uint16_t)((off / 8) | (more ? 0x2000 : 0));
+
+	memset(b, 0, 20);
+	b[0] = 0x45;
+	b[2] = (uint8_t)((20 + len) >> 8);
+	b[3] = (uint8_t)(20 + len);
+	b[4] = (uint8_t)(id >> 8);
+	b[5] = (uint8_t)id;
+	b[6] = (uint8_t)(fo >> 8);
+	b[7] = (uint8_t)fo;
+	b[8] = 64;
+	b[9] = 6;
+	b[12] = 10, b[15] = 1;
+	b[16] = 10, b[19] = 2;
+	memcpy(b + 20, pl + off, len);
+	return 20 + len;
+}
+
+static void test_all_orders(void **st)
+{
+	uint8_t pl[96], b[200];
+	int orders[6][3] = { { 0, 1, 2 }, { 0, 2, 1 }, { 1, 0, 2 }, { 1, 2, 0 }, { 2, 0, 1 }, { 2, 1, 0 } };
+	struct frag_limits l;
+
+	(void)st;
+	for (int i = 0; i < 96; i++)
+		pl[i] = (uint8_t)(i * 7);
+	frag_limits__default(&l);
+	for (int o = 0; o < 6; o++) {
+		struct frag_table *t = frag__new(&l);
+		const uint8_t *out = NULL;
+		size_t out_len = 0;
+		const char *w;
+		int r = 0;
+
+		for (int k = 0; k < 3; k++) {
+			int f = orders[o][k];
+			size_t n = v4frag(b, 7, pl, (uint32_t)f * 32, 32, f < 2);
+
+			r = frag__add(t, b, n, 1000 + (uint64_t)k, &out, &out_len, &w);
+			assert_int_equal(r, k == 2 ? 1 : 0);
+			assert_null(w);
+		}
+		assert_int_equal(out_len, 20 + 96);
+		assert_memory_equal(out + 20, pl, 96);
+		assert_int_equal(out[2] << 8 | out[3], 116); /* total length rewritten */
+		assert_int_equal(out[6] & 0x3f, 0);	       /* no longer a fragment */
+		frag__free(t);
+	}
+}
+
+static void test_overlap_first_wins(void **st)
+{
+	uint8_t pl[64], evil[64], b[200];
+	struct frag_limits l;
+	struct frag_table *t;
+	struct frag_stats s;
+	const uint8_t *out;
+	size_t out_len;
+	const char *w;
+
+	(void)st;
+	memset(pl, 'a', sizeof(pl));
+	memset(evil, 'X', sizeof(evil));
+	frag_limits__default(&l);
+	t = frag__new(&l);
+	assert_int_equal(frag__add(t, b, v4frag(b, 9, pl, 0, 32, 1), 1, &out, &out_len, &w), 0);
+	/* the same range again with other bytes: first kept, inconsistency reported */
+	assert_int_equal(frag__add(t, b, v4frag(b, 9, evil, 0, 32, 1), 2, &out, &out_len, &w), 0);
+	assert_string_equal(w, "fragment_inconsistency");
+	assert_int_equal(frag__add(t, b, v4frag(b, 9, pl, 32, 32, 0), 3, &out, &out_len, &w), 1);
+	assert_memory_equal(out + 20, pl, 64);
+	frag__stats(t, &s);
+	assert_int_equal(s.inconsistent, 1);
+	assert_int_equal(s.reassembled, 1);
+	frag__free(t);
+}
+
+static void test_limits_and_timeout(void **st)
+{
+	uint8_t pl[64], b[200];
+	struct frag_limits l;
+	struct frag_table *t;
+	struct frag_stats s;
+	const uint8_t *out;
+	size_t out_len;
+	const char *w;
+
+	(void)st;
+	memset(pl, 'z', sizeof(pl));
+	frag_limits__default(&l);
+	l.max_datagrams = 10;
+	l.timeout_ns = 1000;
+	t = frag__new(&l);
+	for (uint16_t id = 0; id < 100; id++) /* first fragments only: never complete */
+		frag__add(t, b, v4frag(b, id, pl, 0, 32, 1), 10, &out, &out_len, &w);
+	frag__stats(t, &s);
+	assert_int_equal(s.timeouts, 90); /* the oldest made room each time */
+	assert_true(s.in_use_bytes <= 10 * (2048 + 2048));
+	frag__expire(t, 2000);
+	frag__stats(t, &s);
+	assert_int_equal(s.timeouts, 100);
+	assert_int_equal(s.in_use_bytes, 0);
+	/* a fragment past 65535 bytes of payload */
+	v4frag(b, 1, pl, 0, 16, 0);
+	b[6] = (uint8_t)((65528 / 8) >> 8); /* offset 65528 + 16 bytes > 65535 */
+	b[7] = (uint8_t)(65528 / 8);
+	assert_int_equal(frag__add(t, b, 36, 3000, &out, &out_len, &w), -EMSGSIZE);
+	/* garbage */
+	assert_int_equal(frag__add(t, pl, 10, 3000, &out, &out_len, &w), -EINVAL);
+	frag__free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_all_orders),
+		cmocka_unit_test(test_overlap_first_wins),
+		cmocka_unit_test(test_limits_and_timeout),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,403 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* Fragment reassembly. Each datagram keeps a buffer that grows to its highest fragment end
+ * (never past 65535 payload bytes), a list of received ranges (merged), and the header of its
+ * first fragment. Datagrams are found by a small hash table and expired in arrival order. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mailtap/frag.h"
+
+#define FRAG_MAX_PAYLOAD 65535
+#define FRAG_MAX_RANGES 64
+#define FRAG_HDR_MAX 512
+
+struct range {
+	uint32_t start, end;
+};
+
+struct dgram {
+	struct dgram *hnext, *lnext, *lprev;
+	uint8_t v6;
+	uint8_t proto;
+	uint8_t src[16], dst[16];
+	uint32_t id;
+	uint64_t first_ts;
+	uint8_t *buf;
+	uint32_t cap;
+	uint32_t total;	      /* payload length once the last fragment came, else 0 */
+	struct range r[FRAG_MAX_RANGES];
+	uint32_t n_ranges;
+	uint8_t hdr[FRAG_HDR_MAX]; /* IP header (+ unfragmentable part) of the first fragment */
+	uint32_t hdr_len;
+	uint32_t nh_off;	   /* IPv6: offset of the next-header byte to patch */
+};
+
+struct frag_table {
+	struct frag_limits lim;
+	struct dgram *buckets[1024];
+	struct dgram *old, *young; /* arrival order */
+	uint32_t n;
+	struct frag_stats st;
+	uint8_t *out;
+};
+
+void frag_limits__default(struct frag_limits *l)
+{
+	l->max_datagrams = 4096;
+	l->max_bytes = 16u << 20;
+	l->timeout_ns = 30ULL * 1000000000ULL;
+}
+
+struct frag_table *frag__new(const struct frag_limits *l)
+{
+	struct frag_table *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->lim = *l;
+	t->out = malloc(FRAG_HDR_MAX + FRAG_MAX_PAYLOAD);
+	if (!t->out) {
+		free(t);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return t;
+}
+
+static unsigned bucket(const uint8_t *src, const uint8_t *dst, uint32_t id)
+{
+	uint32_t h = id * 2654435761u;
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ src[i] ^ (uint32_t)dst[i] << 8) * 16777619u;
+	return h & 1023;
+}
+
+static void drop(struct frag_table *t, struct dgram *d)
+{
+	struct dgram **pp = &t->buckets[bucket(d->src, d->dst, d->id)];
+
+	while (*pp && *pp != d)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = d->hnext;
+	if (d->lprev)
+		d->lprev->lnext = d->lnext;
+	else
+		t->old = d->lnext;
+	if (d->lnext)
+		d->lnext->lprev = d->lprev;
+	else
+		t->young = d->lprev;
+	t->st.in_use_bytes -= d->cap + sizeof(*d);
+	t->n--;
+	free(d->buf);
+	free(d);
+}
+
+void frag__free(struct frag_table *t)
+{
+	if (!t)
+		return;
+	while (t->old)
+		drop(t, t->old);
+	free(t->out);
+	free(t);
+}
+
+void frag__expire(struct frag_table *t, uint64_t now)
+{
+	while (t->old && t->old->first_ts + t->lim.timeout_ns <= now) {
+		t->st.timeouts++;
+		drop(t, t->old);
+	}
+}
+
+void frag__stats(const struct frag_table *t, struct frag_stats *st)
+{
+	*st = t->st;
+}
+
+static inline uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* Parses the fragment: key, offset, more-fragments, payload. 0 or -EINVAL. */
+struct fparse {
+	uint8_t v6, proto;
+	uint8_t src[16], dst[16]; /* IPv4: 4 bytes, zero padded (the key hashes 16) */
+	uint32_t id, off;
+	bool more;
+	const uint8_t *pl;
+	uint32_t pl_len;
+	uint32_t hdr_len;  /* bytes of header kept for the datagram (without IPv6's frag hdr) */
+	uint32_t nh_off;   /* IPv6: the next-header byte preceding the fragment header */
+};
+
+static int parse(const uint8_t *p, size_t len, struct fparse *f)
+{
+	memset(f, 0, sizeof(*f));
+	if (len < 20)
+		return -EINVAL;
+	if ((p[0] >> 4) == 4) {
+		uint32_t hl = (uint32_t)(p[0] & 15) * 4, tot = rd16(p + 2), fo = rd16(p + 6);
+
+		if (hl < 20 || tot < hl || len < hl)
+			return -EINVAL;
+		if (tot < len)
+			len = tot;
+		f->proto = p[9];
+		memcpy(f->src, p + 12, 4);
+		memcpy(f->dst, p + 16, 4);
+		f->id = rd16(p + 4);
+		f->off = (fo & 0x1fff) * 8u;
+		f->more = fo & 0x2000;
+		f->hdr_len = hl;
+		f->pl = p + hl;
+		f->pl_len = (uint32_t)len - hl;
+		return 0;
+	}
+	if ((p[0] >> 4) == 6) {
+		uint32_t plen = rd16(p + 4), off = 40, nh_off = 6;
+		uint8_t nh = p[6];
+
+		if (len < 40)
+			return -EINVAL;
+		if (plen + 40 < len)
+			len = plen + 40;
+		f->v6 = 1;
+		memcpy(f->src, p + 8, 16);
+		memcpy(f->dst, p + 24, 16);
+		for (int i = 0; i < 8; i++) {
+			if (nh == 44) {
+				uint16_t fo;
+
+				if (off + 8 > len)
+					return -EINVAL;
+				fo = rd16(p + off + 2);
+				f->proto = p[off];
+				f->id = (uint32_t)p[off + 4] << 24 | (uint32_t)p[off + 5] << 16 |
+					(uint32_t)p[off + 6] << 8 | p[off + 7];
+				f->off = fo & 0xfff8;
+				f->more = fo & 1;
+				f->hdr_len = off;
+				f->nh_off = nh_off;
+				f->pl = p + off + 8;
+				f->pl_len = (uint32_t)len - off - 8;
+				return off <= FRAG_HDR_MAX ? 0 : -EINVAL;
+			}
+			if (nh != 0 && nh != 43 && nh != 60)
+				return -EINVAL;
+			if (off + 8 > len)
+				return -EINVAL;
+			nh_off = off;
+			nh = p[off];
+			off += 8 + (uint32_t)p[off + 1] * 8;
+		}
+	}
+	return -EINVAL;
+}
+
+static struct dgram *find(struct frag_table *t, const struct fparse *f)
+{
+	struct dgram *d = t->buckets[bucket(f->src, f->dst, f->id)];
+	size_t al = f->v6 ? 16 : 4;
+
+	for (; d; d = d->hnext)
+		if (d->id == f->id && d->v6 == f->v6 && d->proto == f->proto &&
+		    !memcmp(d->src, f->src, al) && !memcmp(d->dst, f->dst, al) && al)
+			return d;
+	return NULL;
+}
+
+static bool complete(const struct dgram *d)
+{
+	return d->total && d->n_ranges == 1 && d->r[0].start == 0 && d->r[0].end == d->total;
+}
+
+/* Adds [s,e) to the ranges, copying only bytes not seen before. Returns overlap status:
+ * 0 none, 1 overlap with equal bytes, 2 overlap with different bytes. */
+static int add_range(struct dgram *d, uint32_t s, uint32_t e, const uint8_t *data)
+{
+	int ov = 0;
+	uint32_t i;
+
+	/* compare and skip what is already there */
+	for (i = 0; i < d->n_ranges; i++) {
+		uint32_t a = d->r[i].start > s ? d->r[i].start : s;
+		uint32_t b = d->r[i].end < e ? d->r[i].end : e;
+
+		if (a < b) {
+			if (!ov)
+				ov = 1;
+			if (memcmp(d->buf + a, data + (a - s), b - a))
+				ov = 2;
+		}
+	}
+	/* copy the holes of [s,e) */
+	for (uint32_t pos = s; pos < e;) {
+		uint32_t next = e;
+		bool covered = false;
+
+		for (i = 0; i < d->n_ranges; i++) {
+			if (d->r[i].start <= pos && pos < d->r[i].end) {
+				pos = d->r[i].end;
+				covered = true;
+				break;
+			}
+			if (d->r[i].start > pos && d->r[i].start < next)
+				next = d->r[i].start;
+		}
+		if (covered)
+			continue;
+		memcpy(d->buf + pos, data + (pos - s), next - pos);
+		pos = next;
+	}
+	/* merge */
+	d->r[d->n_ranges].start = s;
+	d->r[d->n_ranges].end = e;
+	d->n_ranges++;
+	for (bool merged = true; merged;) {
+		merged = false;
+		for (i = 0; i < d->n_ranges && !merged; i++)
+			for (uint32_t j = i + 1; j < d->n_ranges; j++)
+				if (d->r[j].start <= d->r[i].end && d->r[i].start <= d->r[j].end) {
+					if (d->r[j].start < d->r[i].start)
+						d->r[i].start = d->r[j].start;
+					if (d->r[j].end > d->r[i].end)
+						d->r[i].end = d->r[j].end;
+					d->r[j] = d->r[--d->n_ranges];
+					merged = true;
+					break;
+				}
+	}
+	return ov;
+}
+
+int frag__add(struct frag_table *t, const uint8_t *l3, size_t l3_len, uint64_t ts,
+	      const uint8_t **out, size_t *out_len, const char **weird)
+{
+	struct fparse f;
+	struct dgram *d;
+	uint32_t end;
+	int ov;
+
+	*weird = NULL;
+	t->st.fragments++;
+	frag__expire(t, ts);
+	if (parse(l3, l3_len, &f) < 0) {
+		t->st.dropped++;
+		*weird = "incompletely_captured_fragment";
+		return -EINVAL;
+	}
+	end = f.off + f.pl_len;
+	if (end > FRAG_MAX_PAYLOAD || (f.more && (f.pl_len % 8))) {
+		t->st.dropped++;
+		*weird = "excessively_large_fragment";
+		return -EMSGSIZE;
+	}
+	d = find(t, &f);
+	if (!d) {
+		if (t->n >= t->lim.max_datagrams && t->old) {
+			t->st.timeouts++;
+			drop(t, t->old); /* the oldest makes room */
+		}
+		d = calloc(1, sizeof(*d));
+		if (!d) {
+			t->st.dropped++;
+			return -ENOSPC;
+		}
+		d->v6 = f.v6;
+		d->proto = f.proto;
+		memcpy(d->src, f.src, 16);
+		memcpy(d->dst, f.dst, 16);
+		d->id = f.id;
+		d->first_ts = ts;
+		d->hnext = t->buckets[bucket(f.src, f.dst, f.id)];
+		t->buckets[bucket(f.src, f.dst, f.id)] = d;
+		d->lprev = t->young;
+		if (t->young)
+			t->young->lnext = d;
+		else
+			t->old = d;
+		t->young = d;
+		t->n++;
+		t->st.in_use_bytes += sizeof(*d);
+	}
+	if (end > d->cap) {
+		uint32_t ncap = end < 2048 ? 2048 : end;
+		uint8_t *nb;
+
+		if (t->st.in_use_bytes + (ncap - d->cap) > t->lim.max_bytes) {
+			t->st.dropped++;
+			drop(t, d);
+			return -ENOSPC;
+		}
+		nb = realloc(d->buf, ncap);
+		if (!nb) {
+			t->st.dropped++;
+			drop(t, d);
+			return -ENOSPC;
+		}
+		t->st.in_use_bytes += ncap - d->cap;
+		if (t->st.in_use_bytes > t->st.peak_bytes)
+			t->st.peak_bytes = t->st.in_use_bytes;
+		d->buf = nb;
+		d->cap = ncap;
+	}
+	if (d->n_ranges >= FRAG_MAX_RANGES - 1) {
+		t->st.dropped++;
+		drop(t, d);
+		return -ENOSPC;
+	}
+	if (!f.more) {
+		if (d->total && d->total != end) {
+			*weird = "fragment_inconsistency";
+			t->st.inconsistent++;
+		} else {
+			d->total = end;
+		}
+	}
+	if (f.off == 0 && !d->hdr_len) { /* the first copy of the header wins */
+		memcpy(d->hdr, l3, f.hdr_len);
+		d->hdr_len = f.hdr_len;
+		d->nh_off = f.nh_off;
+	}
+	ov = f.pl_len ? add_range(d, f.off, end, f.pl) : 0;
+	if (ov) {
+		t->st.overlaps++;
+		if (ov == 2) {
+			t->st.inconsistent++;
+			*weird = "fragment_inconsistency";
+		} else if (!*weird) {
+			*weird = "fragment_overlap";
+		}
+	}
+	if (!complete(d) || !d->hdr_len)
+		return 0;
+	/* build the datagram: header of the first fragment + payload */
+	memcpy(t->out, d->hdr, d->hdr_len);
+	memcpy(t->out + d->hdr_len, d->buf, d->total);
+	if (!d->v6) {
+		uint32_t tot = d->hdr_len + d->total;
+
+		t->out[2] = (uint8_t)(tot >> 8);
+		t->out[3] = (uint8_t)tot;
+		t->out[6] = 0; /* no fragmentation any more */
+		t->out[7] = 0;
+		t->out[10] = t->out[11] = 0;
+	} else {
+		uint32_t plen = d->hdr_len - 40 + d->total;
+
+		t->out[d->nh_off] = d->proto; /* the fragment header is gone */
+		t->out[4] = (uint8_t)(plen >> 8);
+		t->out[5] = (uint8_t)plen;
+	}
+	*out = t->out;
+	*out_len = d->hdr_len + d->total;
+	t->st.reassembled++;
+	drop(t, d);
+	return 1;
+}
