@@ -112,7 +112,8 @@ static void m_begin_msg(void *u, unsigned depth)
 	smtp_parser__entity_begin(a->p);
 	if (depth || a->msgfile)
 		return;
-	a->msgfile = files__open(a->s, a->cfg->files, a->ts, "SMTP", a->is_orig,
+	a->msgfile = files__open(a->s, a->cfg->rfc822_files ? a->cfg->rfc822_files : a->cfg->files,
+				 a->ts, "SMTP", a->is_orig,
 				 smtp_parser__mime_depth(a->p));
 	if (!a->msgfile)
 		return;

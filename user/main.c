@@ -174,6 +174,7 @@ enum {
 	OPT_FRAG_DATAGRAMS,
 	OPT_FRAG_BYTES,
 	OPT_FRAG_TIMEOUT,
+	OPT_RFC822_HASHES,
 };
 
 static const struct option long_opts[] = {
@@ -248,6 +249,7 @@ static const struct option long_opts[] = {
 	{ "frag-max-datagrams", required_argument, NULL, OPT_FRAG_DATAGRAMS },
 	{ "frag-max-bytes", required_argument, NULL, OPT_FRAG_BYTES },
 	{ "frag-timeout", required_argument, NULL, OPT_FRAG_TIMEOUT },
+	{ "rfc822-msg-hashes", required_argument, NULL, OPT_RFC822_HASHES },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -306,6 +308,7 @@ static void usage(FILE *f)
 		"      --rfc822-msg-files   a files record for each whole message (Zeek's\n"
 		"                           SMTP::enable_rfc822_msg_file_analysis)\n"
 		"      --hashes LIST        md5,sha1,sha256 or none for mail entities (default md5,sha1)\n"
+		"      --rfc822-msg-hashes LIST   hashes of the whole-message files (default: --hashes)\n"
 		"      --extract-dir DIR    extract files as extract-<ts>-<source>-<fuid>\n"
 		"      --extract-max-file N, --extract-max-total N   bytes (default 100 MiB, no total)\n"
 		"      --extract-types LIST only these mime types (default all)\n"
@@ -617,8 +620,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_RFC822_FILES:
 			o->parsers.smtp.rfc822_msg_file = true;
 			break;
-		case OPT_HASHES: {
-			struct files_cfg *f = &o->parsers.files;
+		case OPT_HASHES:
+		case OPT_RFC822_HASHES: {
+			struct files_cfg *f = c == OPT_HASHES ? &o->parsers.files
+							       : &o->parsers.rfc822_files;
 			char buf[64], *tok, *save = NULL;
 
 			if (strlen(optarg) >= sizeof(buf))
@@ -638,6 +643,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 					return -EINVAL;
 				}
 			}
+			if (c == OPT_RFC822_HASHES)
+				o->parsers.rfc822_own_hashes = true;
 			break;
 		}
 		case OPT_EXTRACT_DIR:

@@ -27,6 +27,17 @@ struct parsers *parsers__register(struct engine *e, const struct parsers_cfg *tm
 		return NULL;
 	p->c = *tmpl;
 	p->c.smtp.files = &p->c.files;
+	p->c.smtp.rfc822_files = NULL;
+	if (p->c.rfc822_own_hashes) {
+		struct files_cfg *r = &p->c.rfc822_files;
+		bool md5 = r->md5, sha1 = r->sha1, sha256 = r->sha256;
+
+		*r = p->c.files; /* everything else as for the entities */
+		r->md5 = md5;
+		r->sha1 = sha1;
+		r->sha256 = sha256;
+		p->c.smtp.rfc822_files = r;
+	}
 	p->c.tls.x509_dedup = NULL;
 	if (p->c.tls.relog_known_certificates_after_ns) {
 		p->c.tls.x509_dedup = x509_cache__new(p->c.tls.known_log_certs_maximum_size,

@@ -14,6 +14,8 @@ struct parsers_cfg {
 	struct smtp_cfg smtp;
 	struct tls_cfg tls;
 	struct files_cfg files; /* MIME entities (smtp.files points here) */
+	struct files_cfg rfc822_files; /* whole messages (--rfc822-msg-hashes) */
+	bool rfc822_own_hashes;	       /* rfc822_files differs from files */
 };
 
 /* Defaults: Zeek's (SMTP limits, md5+sha1 for mail entities, md5+sha1+sha256 for

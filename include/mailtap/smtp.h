@@ -62,6 +62,7 @@ struct smtp_cfg {
 	uint32_t dpd_ignore_after;	  /* [DPD::ignore_violations_after] (10240; 0: always) */
 	struct mime_limits mime;	  /* the MIME parser's limits */
 	const struct files_cfg *files;	  /* NULL: no file analysis (fuids stay empty) */
+	const struct files_cfg *rfc822_files; /* for the whole-message files; NULL: files */
 };
 
 /* Fills c with the defaults above (mime limits from mime_limits__default). */

@@ -37,17 +37,20 @@ SETTINGS = {
     "Log::default_max_total_string_bytes": "--log-max-total-string-bytes",
 }
 
+RFC822 = ["--rfc822-msg-files", "--hashes", "none", "--rfc822-msg-hashes", "sha1"]
+
 # Per-baseline deviations, each with the reason (also in docs/records.md).
 SPECIAL = {
     # Bare mode (-b) with only base/protocols/smtp: no hash analyzers attached, so files.log
     # has no md5/sha1 columns and an empty analyzers set.
     "scripts.base.protocols.smtp.attachment": {"args": ["--hashes", "none"]},
-    # These btests redef SMTP::enable_rfc822_msg_file_analysis = T in the test script.
-    "scripts.base.protocols.smtp.rfc822-msg-file-analysis": {"args": ["--rfc822-msg-files"]},
-    "scripts.base.protocols.smtp.rfc822-msg-file-analysis-binary": {"args": ["--rfc822-msg-files"]},
-    "scripts.base.protocols.smtp.rfc822-msg-file-analysis-gap": {"args": ["--rfc822-msg-files"]},
-    "scripts.base.protocols.smtp.rfc822-msg-file-analysis-multi-mail": {"args": ["--rfc822-msg-files"]},
-    "scripts.base.protocols.smtp.rfc822-msg-file-analysis-multi-session": {"args": ["--rfc822-msg-files"]},
+    # These btests redef SMTP::enable_rfc822_msg_file_analysis = T and attach SHA1 to the
+    # message/rfc822 files only (bare mode: no hashes for the entities).
+    "scripts.base.protocols.smtp.rfc822-msg-file-analysis": {"args": RFC822},
+    "scripts.base.protocols.smtp.rfc822-msg-file-analysis-binary": {"args": RFC822},
+    "scripts.base.protocols.smtp.rfc822-msg-file-analysis-gap": {"args": RFC822},
+    "scripts.base.protocols.smtp.rfc822-msg-file-analysis-multi-mail": {"args": RFC822},
+    "scripts.base.protocols.smtp.rfc822-msg-file-analysis-multi-session": {"args": RFC822},
     # SMTP inside an HTTP CONNECT tunnel on port 3378: mailtap tracks the TCP connection when
     # told the port, but does not analyse HTTP, so Zeek's "http,smtp" service is not compared.
     "scripts.base.protocols.http.http-connect": {
@@ -59,7 +62,17 @@ SPECIAL = {
 
 # Baselines mailtap does not match yet, each with the reason. Reported as XFAIL; one that
 # starts to pass is reported as XPASS and fails the run, so this list cannot go stale.
-XFAIL = {}
+XFAIL = {
+    "scripts.base.protocols.smtp.rfc822-msg-file-analysis-gap":
+        "after the BDAT gap Zeek's next message file collides with the entity's file handle and "
+        "logs one 86-byte file; mailtap logs the message file and the entity file (docs/files.md)",
+}
+
+# Baselines that test something other than mailtap's analysis, with the reason.
+NOT_APPLICABLE = {
+    "bifs.decode_base64_conn":
+        "tests Zeek's decode_base64_conn() bif called by the test script on its own strings",
+}
 
 LOGS = {
     "conn.log": "conn", "conn.log.cut": "conn", "smtp.log": "smtp", "weird.log": "weird",
@@ -253,6 +266,10 @@ def main():
         bdir = os.path.join(ZEEK, "baselines", base)
         logs = [f for f in m["expected_files"] if f in LOGS and LOGS[f] in streams]
         if not logs:
+            continue
+        if base in NOT_APPLICABLE:
+            print("SKIP  %s: %s" % (base, NOT_APPLICABLE[base]))
+            skipped += 1
             continue
         sp = SPECIAL.get(base, {})
         logs = [l for l in logs if l not in sp.get("skip_logs", ())]
