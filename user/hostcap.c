@@ -81,7 +81,12 @@ static bool has_cap(const struct __user_cap_data_struct *d, int c)
 	return d[c / 32].effective & (1u << (c % 32));
 }
 
-/* CAP_NET_ADMIN attaches XDP and tc filters; CAP_BPF (or CAP_SYS_ADMIN) loads programs. */
+/*
+ * CAP_NET_ADMIN attaches XDP and tc filters; CAP_BPF (or CAP_SYS_ADMIN) loads programs;
+ * CAP_PERFMON lets the verifier accept pointer arithmetic on packets and map values (the
+ * load fails with EACCES without it). No CAP_NET_RAW (no AF_XDP socket) and no
+ * RLIMIT_MEMLOCK (kernels >= 5.11 charge BPF memory to the memory cgroup).
+ */
 static int check_caps(void)
 {
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
@@ -100,9 +105,11 @@ static int check_caps(void)
 			"load BPF programs and use BPF maps\n");
 		return -EPERM;
 	}
-	if (!has_cap(d, CAP_PERFMON) && !has_cap(d, CAP_SYS_ADMIN))
-		pr_warn("host capture: no CAP_PERFMON: the kernel may refuse the programs' packet "
-			"pointer arithmetic (grant cap_perfmon)\n");
+	if (!has_cap(d, CAP_PERFMON) && !has_cap(d, CAP_SYS_ADMIN)) {
+		pr_warn("host capture: missing capability CAP_PERFMON (or CAP_SYS_ADMIN): without "
+			"it the verifier refuses the programs' packet and map pointer arithmetic\n");
+		return -EPERM;
+	}
 	return 0;
 }
 

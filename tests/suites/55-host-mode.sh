@@ -11,6 +11,8 @@
 #  3. Cleanup: on SIGTERM the XDP program, the tc filter and the clsact qdisc it created go;
 #     a clsact qdisc that was there before stays; after kill -9 the XDP link is gone at once
 #     and the next run replaces the stale tc filter and still removes the clsact.
+#  4. Capabilities: CAP_NET_ADMIN + CAP_BPF + CAP_PERFMON are enough, and a start without
+#     one of them names it.
 set -u
 cd "$(dirname "$0")/../.."
 source tools/netns-lib.sh
@@ -223,4 +225,16 @@ nl_xdp_attached && nl_fail "XDP link survived kill -9"
 nl_exec "$DUMP" -i "$NL_CAP" -w "$NL_TMP/d.pcap" --timeout 1 >"$NL_TMP/d.stats" 2>&1 ||
 	{ cat "$NL_TMP/d.stats"; nl_fail "restart after kill -9"; }
 [ "$(tc_state | tr '\n' ' ')" = "0 0 " ] || nl_fail "restart did not clean up: $(tc_state)"
+echo "- capabilities: CAP_NET_ADMIN + CAP_BPF + CAP_PERFMON suffice; each is named when missing"
+nl_exec setpriv --inh-caps=-all --bounding-set=-all,+net_admin,+bpf,+perfmon \
+	"$DUMP" -i "$NL_CAP" -w "$NL_TMP/e.pcap" --timeout 1 >"$NL_TMP/e.stats" 2>&1 ||
+	{ cat "$NL_TMP/e.stats"; nl_fail "with net_admin,bpf,perfmon only"; }
+for c in net_admin bpf perfmon; do
+	C=$(echo "$c" | tr a-z A-Z)
+	out=$(nl_exec setpriv --inh-caps=-all --bounding-set=-all,+net_admin,+bpf,+perfmon,-$c \
+		"$DUMP" -i "$NL_CAP" -w "$NL_TMP/e.pcap" --timeout 1 2>&1) && nl_fail "ran without $C"
+	echo "$out" | grep -q "missing capability CAP_$C" || nl_fail "without $C: $out"
+done
+[ "$(tc_state | tr '\n' ' ')" = "0 0 " ] || nl_fail "capability runs left: $(tc_state)"
+nl_xdp_attached && nl_fail "capability runs left XDP"
 echo "PASS"
