@@ -38,7 +38,8 @@ static uint32_t name_hash(const char *s)
 	return h;
 }
 
-static void a_weird(struct app_smtp *a, uint64_t ts, const char *name, const char *addl)
+static void a_weird_src(struct app_smtp *a, uint64_t ts, const char *name, const char *addl,
+			const char *source)
 {
 	uint32_t h = name_hash(name);
 
@@ -49,8 +50,15 @@ static void a_weird(struct app_smtp *a, uint64_t ts, const char *name, const cha
 		}
 	if (a->n_weirds < APP_SMTP_WEIRD_SLOTS)
 		a->weirds[a->n_weirds++] = h;
-	if (a->s->weird)
+	if (a->s->weird_src)
+		a->s->weird_src(a->s, ts, name, addl, source);
+	else if (a->s->weird)
 		a->s->weird(a->s, ts, name, addl);
+}
+
+static void a_weird(struct app_smtp *a, uint64_t ts, const char *name, const char *addl)
+{
+	a_weird_src(a, ts, name, addl, NULL);
 }
 
 /* ---- smtp_parser callbacks ---- */
@@ -65,8 +73,17 @@ static void cb_tx(void *u, const struct smtp_tx *tx)
 
 static void cb_weird(void *u, uint64_t ts, const char *name, const char *addl, const char *source)
 {
-	(void)source; /* session.h's weird() has no source argument yet */
-	a_weird(u, ts, name, addl);
+	a_weird_src(u, ts, name, addl, source);
+}
+
+/* Zeek's DPD: an analyzer disabled by a violation loses its service in conn.log. */
+static void cb_violation(void *u, uint64_t ts, const char *reason, bool disabled)
+{
+	struct app_smtp *a = u;
+
+	(void)ts, (void)reason;
+	if (disabled && a->s->violation)
+		a->s->violation(a->s, "smtp");
 }
 
 static void cb_confirm(void *u, uint64_t ts)
@@ -288,6 +305,7 @@ static void *app_new(struct mt_session *s, const void *cfgp)
 	struct smtp_cb cb = {
 	    .tx = cb_tx,
 	    .weird = cb_weird,
+	    .violation = cb_violation,
 	    .confirm = cb_confirm,
 	    .starttls = cb_starttls,
 	    .body_begin = cb_body_begin,

@@ -223,15 +223,30 @@ static const char *const limit_weirds[] = {
 	"smtp_excessive_pending_cmds", "smtp_excessive_invalid_mail_transactions", NULL
 };
 
-static void sess_weird(struct mt_session *s, uint64_t ts, const char *name, const char *addl)
+static void sess_weird_src(struct mt_session *s, uint64_t ts, const char *name, const char *addl,
+			   const char *source)
 {
 	struct flow_app *a = s->engine;
 
 	for (int i = 0; limit_weirds[i]; i++)
 		if (!strcmp(limit_weirds[i], name))
 			flow__limit_reached(a->flow);
+	write_weird(a->e, a->flow->uid, &a->flow->id, ts, name, addl, source);
+}
 
-	write_weird(a->e, a->flow->uid, &a->flow->id, ts, name, addl, NULL);
+static void sess_weird(struct mt_session *s, uint64_t ts, const char *name, const char *addl)
+{
+	sess_weird_src(s, ts, name, addl, NULL);
+}
+
+static void sess_violation(struct mt_session *s, const char *service)
+{
+	struct flow_app *a = s->engine;
+
+	if (!strcmp(service, "smtp"))
+		flow__unconfirm(a->flow, FLOW_SVC_SMTP);
+	else if (!strcmp(service, "ssl"))
+		flow__unconfirm(a->flow, FLOW_SVC_SSL);
 }
 
 static const struct parser_reg *find_parser(const struct engine *e, const char *name)
@@ -488,6 +503,8 @@ static struct flow_app *app_get(struct engine *e, struct flow *f)
 	a->sess.confirm = sess_confirm;
 	a->sess.weird = sess_weird;
 	a->sess.handoff = sess_handoff;
+	a->sess.weird_src = sess_weird_src;
+	a->sess.violation = sess_violation;
 	f->app = a;
 	return a;
 }

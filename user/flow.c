@@ -368,6 +368,16 @@ void flow__confirm(struct flow *f, enum flow_service svc)
 		f->services[f->n_services++] = (uint8_t)svc;
 }
 
+void flow__unconfirm(struct flow *f, enum flow_service svc)
+{
+	for (int i = 0; i < f->n_services; i++)
+		if (f->services[i] == svc) {
+			memmove(f->services + i, f->services + i + 1, (size_t)(f->n_services - i - 1));
+			f->n_services--;
+			return;
+		}
+}
+
 size_t flow__service(const struct flow *f, char *buf, size_t len)
 {
 	size_t n = 0;

@@ -121,6 +121,8 @@ void flow__gap(struct flow *f, bool is_orig, uint64_t len);
 void flow__limit_reached(struct flow *f);
 /* Adds a confirmed service (once, in order). */
 void flow__confirm(struct flow *f, enum flow_service svc);
+/* Removes a service again (its analyzer was disabled by a protocol violation). */
+void flow__unconfirm(struct flow *f, enum flow_service svc);
 /* conn.log fields derived from the state. */
 const char *flow__conn_state(const struct flow *f);
 uint64_t flow__size(const struct flow *f, bool is_orig);

@@ -36,6 +36,12 @@ struct mt_session {
 	 * value on, to the parser named `parser` (STARTTLS -> "ssl"). The current parser gets
 	 * end() and free() once its feed() returns. 0 or -ENOENT. */
 	int (*handoff)(struct mt_session *s, const char *parser);
+	/* weird() with Zeek's weird.log `source` (the analyzer's name, "SMTP", "SMTP_BDAT"). */
+	void (*weird_src)(struct mt_session *s, uint64_t ts_ns, const char *name, const char *addl,
+			  const char *source);
+	/* The parser gave up on a protocol violation (Zeek's DPD disables the analyzer): the
+	 * service is removed from conn's service list, as Zeek does by default. */
+	void (*violation)(struct mt_session *s, const char *service);
 };
 
 struct app_parser_ops {

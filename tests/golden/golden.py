@@ -204,10 +204,11 @@ def compare(base, logname, cols, zrows, mrecs, ignore, uids, verbose, ports):
         # Zeek logs only some weirds; mailtap may log more (TCP ones). Every Zeek row must be
         # present; extra mailtap rows of the SMTP/MIME families are errors.
         # Zeek's rows for connections on ports mailtap does not track are not expected.
-        zset = [(key(r, zget), r.get("name"), r.get("addl", "-")) for r in zrows
+        zset = [(key(r, zget), r.get("name"), r.get("addl", "-"), r.get("source", "-"))
+                for r in zrows
                 if r.get("id.resp_p", "-") == "-" or int(r["id.resp_p"]) in ports
                 or int(r["id.orig_p"]) in ports]
-        mset = [(key(r, mget), mget(r, "name"), mget(r, "addl")) for r in mrows]
+        mset = [(key(r, mget), mget(r, "name"), mget(r, "addl"), mget(r, "source")) for r in mrows]
         for z in zset:
             if z in mset:
                 mset.remove(z)
