@@ -211,11 +211,12 @@ static void m_raw(void *u, const uint8_t *buf, size_t len)
 		files__data(a->msgfile, buf, len, a->ts);
 }
 
+/* MIME anomalies are reported by Zeek's SMTP analyzer: weird.log source "SMTP". */
 static void m_weird(void *u, const char *name, const char *addl)
 {
 	struct app_smtp *a = u;
 
-	a_weird(a, a->ts, name, addl);
+	a_weird_src(a, a->ts, name, addl, "SMTP");
 }
 
 static const struct mime_cb mime_cbs = {

@@ -48,7 +48,9 @@ static int cs_close(struct sink *s)
 	return 0;
 }
 
-static const struct sink_ops cs_ops = { "check", cs_write, cs_flush, cs_close };
+static const struct sink_ops cs_ops = {
+	.name = "check", .write = cs_write, .flush = cs_flush, .close = cs_close
+};
 static const int linktypes[4] = { DLT_EN10MB, DLT_RAW, DLT_NULL, DLT_LINUX_SLL };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -57,7 +57,8 @@ static int cap_close(struct sink *s)
 	return 0;
 }
 
-static const struct sink_ops cap_ops = {"cap", cap_write, cap_flush, cap_close};
+static const struct sink_ops cap_ops = {
+	.name = "cap", .write = cap_write, .flush = cap_flush, .close = cap_close};
 
 struct env {
 	struct cap_sink cap;

@@ -857,7 +857,8 @@ static int rcap_flush(struct sink *s)
 	return 0;
 }
 
-static const struct sink_ops rcap_ops = {"rcap", rcap_write, rcap_flush, rcap_flush};
+static const struct sink_ops rcap_ops = {
+	.name = "rcap", .write = rcap_write, .flush = rcap_flush, .close = rcap_flush};
 
 struct ent_ctx {
 	struct mt_file *f;
