@@ -9,7 +9,7 @@ PKGS=(
 	build-essential pkg-config clang llvm lld
 	libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev libseccomp-dev libcap-dev
 	libmsgpack-dev libpcap-dev libssl-dev libcmocka-dev
-	iproute2 tcpreplay tshark tcpdump swaks postfix
+	iproute2 tcpreplay tshark tcpdump swaks libnet-ssleay-perl postfix
 	python3 python3-msgpack python3-scapy
 	libclang-rt-14-dev valgrind bc linux-perf
 )
