@@ -15,6 +15,8 @@ NL_INJ=mtinj
 NL_TMP=""
 NL_PINS=()
 NL_PIDS=()
+NL_EXTRA_NS=()
+NL_HOOKS=()
 NL_CORPUS=${NL_CORPUS:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/../shared/corpus}
 
 nl_skip() {
@@ -72,6 +74,40 @@ nl_setup() {
 nl_set_mtu() {
 	ip -n "$NL_NS" link set dev "$NL_CAP" mtu "$1" &&
 		ip -n "$NL_NS" link set dev "$NL_INJ" mtu "$1"
+}
+
+# nl_add_ns NAME: an extra namespace NAME (deleted at cleanup). Not in $(...): the list
+# of namespaces to delete lives in this shell.
+nl_add_ns() {
+	ip netns add "$1" || nl_fail "ip netns add $1"
+	NL_EXTRA_NS+=("$1")
+	ip -n "$1" link set lo up
+}
+
+# nl_ns_exists NAME
+nl_ns_exists() {
+	ip netns list | awk '{print $1}' | grep -qxF "$1"
+}
+
+# nl_on_cleanup 'COMMAND': run (eval) at cleanup, before the namespaces go.
+nl_on_cleanup() {
+	NL_HOOKS+=("$1")
+}
+
+# nl_no_offload NS DEV: TSO, GSO, GRO and TX checksum offload off (SIOCETHTOOL), so that
+# mirrored frames are wire-sized (no ethtool binary needed).
+nl_no_offload() {
+	nsenter --net="/run/netns/$1" -- python3 - "$2" <<'EOF'
+import ctypes, fcntl, socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for cmd in (0x1f, 0x24, 0x2c, 0x17):  # ETHTOOL_STSO, _SGSO, _SGRO, _STXCSUM
+    buf = ctypes.create_string_buffer(struct.pack("II", cmd, 0))
+    ifr = struct.pack("16sP", sys.argv[1].encode(), ctypes.addressof(buf))
+    try:
+        fcntl.ioctl(s, 0x8946, ifr)
+    except OSError:
+        pass
+EOF
 }
 
 # Background command in the namespace; its pid (nsenter execs the command, so it is the
@@ -171,7 +207,16 @@ nl_cleanup() {
 	for p in "${NL_PIDS[@]}"; do
 		nl_wait_pid "$p" 5 >/dev/null 2>&1 || kill -9 "$p" 2>/dev/null
 	done
+	for p in "${NL_HOOKS[@]}"; do
+		eval "$p" >/dev/null 2>&1
+	done
+	for p in "${NL_EXTRA_NS[@]}"; do
+		ip netns del "$p" 2>/dev/null
+	done
 	if [ -n "$NL_NS" ]; then
+		# mailtap's lock files for interfaces of this namespace (left by a kill -9).
+		local ino
+		ino=$(stat -L -c %i "/run/netns/$NL_NS" 2>/dev/null) && rm -f /run/mailtap/"$ino"-*.lock
 		ip -n "$NL_NS" link set dev "$NL_CAP" xdp off 2>/dev/null
 		ip netns del "$NL_NS" 2>/dev/null
 	fi
@@ -180,10 +225,16 @@ nl_cleanup() {
 	done
 	[ -n "$NL_TMP" ] && rm -rf "$NL_TMP"
 	# What must not remain.
-	if [ -n "$NL_NS" ] && ip netns list | grep -qw "$NL_NS"; then
+	if [ -n "$NL_NS" ] && nl_ns_exists "$NL_NS"; then
 		echo "cleanup: namespace $NL_NS remains" >&2
 		rc=1
 	fi
+	for p in "${NL_EXTRA_NS[@]}"; do
+		if nl_ns_exists "$p"; then
+			echo "cleanup: namespace $p remains" >&2
+			rc=1
+		fi
+	done
 	for p in "${NL_PINS[@]}"; do
 		if [ -e "$p" ]; then
 			echo "cleanup: pin dir $p remains" >&2
