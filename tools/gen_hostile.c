@@ -28,6 +28,8 @@
  *   attach         N sessions (default 100) that all open a base64 attachment, then all finish
  *   extract        N sessions (default 8) one after the other, each with an attachment of
  *                  BYTES (default 300000) decoded bytes
+ *   pipeline       N RCPT commands (default 5000) pipelined before any reply, then the replies
+ *   bigheader      a header folded over continuation lines of BYTES in all (default 10 MB)
  * Addresses: clients 16.0.0.0/8 (10.1.1.1 for the interleaved session), server 192.0.2.25
  * (10.1.1.2 for the interleaved session). Timestamps start at 1700000000 and advance 1 us per
  * packet. A summary (packets, bytes, scenario figures) goes to stderr. */
@@ -681,6 +683,58 @@ static void scen_extract(uint64_t n, uint64_t bytes)
 	}
 }
 
+/* N RCPT commands pipelined after MAIL, no reply until all are sent; then the replies */
+static void scen_pipeline(uint64_t n)
+{
+	struct conn c;
+	char b[64];
+
+	conn_init(&c, flood_ip(9), 50009, SERVER_IP, 25);
+	conn_open(&c);
+	conn_str(&c, 0, "220 mx.example.net ESMTP ready\r\n");
+	conn_str(&c, 1, "EHLO client.example.org\r\n");
+	conn_str(&c, 0, "250-mx.example.net\r\n250 PIPELINING\r\n");
+	conn_str(&c, 1, "MAIL FROM:<alice@example.org>\r\n");
+	for (uint64_t i = 0; i < n; i++) {
+		snprintf(b, sizeof(b), "RCPT TO:<r%llu@example.net>\r\n", (unsigned long long)i);
+		conn_str(&c, 1, b);
+	}
+	conn_str(&c, 0, "250 2.1.0 Ok\r\n");
+	for (uint64_t i = 0; i < n; i++)
+		conn_str(&c, 0, "250 2.1.5 Ok\r\n");
+	conn_str(&c, 1, "DATA\r\n");
+	conn_str(&c, 0, "354 go ahead\r\n");
+	conn_str(&c, 1, "Subject: many recipients\r\n\r\nbody");
+	smtp_finish(&c);
+	normal_session(flood_ip(10), 50010);
+}
+
+static void fill_fold(uint8_t *b, size_t n, void *arg)
+{
+	unsigned *col = arg;
+
+	for (size_t i = 0; i < n; i++) {
+		b[i] = *col == 0 ? ' ' : *col == 76 ? '\r' : *col == 77 ? '\n' : 'h';
+		*col = *col == 77 ? 0 : *col + 1;
+	}
+}
+
+/* one header folded over continuation lines totalling BYTES, then a small body */
+static void scen_bigheader(uint64_t bytes)
+{
+	struct conn c;
+	unsigned col = 0;
+
+	conn_init(&c, flood_ip(11), 50011, SERVER_IP, 25);
+	conn_open(&c);
+	smtp_envelope(&c, 1);
+	conn_str(&c, 1, "Subject: big header\r\nX-Big: start\r\n");
+	conn_stream(&c, 1, (bytes + 77) / 78 * 78, fill_fold, &col);
+	conn_str(&c, 1, "Content-Type: text/plain\r\n\r\nbody after the big header");
+	smtp_finish(&c);
+	normal_session(flood_ip(12), 50012);
+}
+
 static void usage(void)
 {
 	fprintf(
@@ -688,7 +742,8 @@ static void usage(void)
 	    "usage: gen_hostile -s SCENARIO [-n N] [-b BYTES] [-f FLOWS] [-o FILE|-] [--mss N]\n"
 	    "                   [--ack-every N] [--seed N]\n"
 	    "scenarios: synflood synflood-mix session dataopen longline-cmd longline-data\n"
-	    "           mimedeep b64garbage tls-record tls-hello ooo attach extract\n");
+	    "           mimedeep b64garbage tls-record tls-hello ooo attach extract\n"
+	    "           pipeline bigheader\n");
 	exit(1);
 }
 
@@ -782,6 +837,10 @@ int main(int argc, char **argv)
 		scen_attach(n ? n : 100);
 	else if (!strcmp(scen, "extract"))
 		scen_extract(n ? n : 8, bytes ? bytes : 300000);
+	else if (!strcmp(scen, "pipeline"))
+		scen_pipeline(n ? n : 5000);
+	else if (!strcmp(scen, "bigheader"))
+		scen_bigheader(bytes ? bytes : 10000000);
 	else
 		usage();
 	if (fflush(out) || (out != stdout && fclose(out)))
