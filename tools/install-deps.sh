@@ -12,6 +12,7 @@ PKGS=(
 	iproute2 tcpreplay tshark tcpdump swaks libnet-ssleay-perl postfix
 	python3 python3-msgpack python3-scapy
 	libclang-rt-14-dev valgrind bc linux-perf
+	podman runc debootstrap
 )
 
 missing=()
