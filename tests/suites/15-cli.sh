@@ -71,8 +71,8 @@ n=$($M -r $Z/zeek/traces/smtp.pcap --ports 9999 | $C | wc -l)
 [ "$n" -eq 0 ] && ok "--ports" || bad "--ports 9999 gave $n records"
 
 # mailtap-cat: JSON shape, columns, corrupt and truncated input with offsets.
-$C "$T/a.mp" | head -1 | grep -q '^{"_path":"conn","ts":' && ok "cat JSON shape" || bad "cat JSON shape"
-$C -c uid history <"$T/a.mp" | head -1 | grep -qP '^C\w+\tShAdDaTFf$' && ok "cat -c columns" || bad "cat -c: $($C -c uid history <"$T/a.mp" | head -1)"
+$C -s conn "$T/a.mp" | head -1 | grep -q '^{"_path":"conn","ts":' && ok "cat JSON shape" || bad "cat JSON shape"
+$C -s conn -c uid history <"$T/a.mp" | head -1 | grep -qP '^C\w+\tShAdDaTFf$' && ok "cat -c columns" || bad "cat -c: $($C -s conn -c uid history <"$T/a.mp" | head -1)"
 sz=$(stat -c %s "$T/a.mp")
 head -c $((sz - 3)) "$T/a.mp" >"$T/t.mp"
 expect_rc 1 "cat truncated" $C "$T/t.mp"
