@@ -30,6 +30,8 @@
  *                  BYTES (default 300000) decoded bytes
  *   pipeline       N RCPT commands (default 5000) pipelined before any reply, then the replies
  *   bigheader      a header folded over continuation lines of BYTES in all (default 10 MB)
+ *   fragflood      N IPv4 datagrams (default 100000) of which only the first fragment of
+ *                  BYTES (default 1480) is sent, then a normal session
  * Addresses: clients 16.0.0.0/8 (10.1.1.1 for the interleaved session), server 192.0.2.25
  * (10.1.1.2 for the interleaved session). Timestamps start at 1700000000 and advance 1 us per
  * packet. A summary (packets, bytes, scenario figures) goes to stderr. */
@@ -735,6 +737,44 @@ static void scen_bigheader(uint64_t bytes)
 	normal_session(flood_ip(12), 50012);
 }
 
+/* N IPv4 datagrams to port 25, each only its first fragment (MF set, offset 0) of BYTES
+ * (TCP header included, a multiple of 8), from N sources: never completed */
+static void scen_fragflood(uint64_t n, uint64_t bytes)
+{
+	size_t len = bytes > MAX_PAYLOAD ? MAX_PAYLOAD : (size_t)bytes & ~(size_t)7;
+	uint8_t *f = frame_buf, *ip = f + 14, *tcp = f + 34;
+
+	if (len < 24)
+		len = 24;
+	for (uint64_t i = 0; i < n; i++) {
+		size_t iplen = 20 + len;
+		uint16_t sum;
+
+		memset(f, 0, 54);
+		f[0] = 2, f[5] = 2, f[6] = 2, f[11] = 1;
+		f[12] = 0x08;
+		ip[0] = 0x45;
+		ip[2] = (uint8_t)(iplen >> 8), ip[3] = (uint8_t)iplen;
+		ip[4] = (uint8_t)(i >> 8), ip[5] = (uint8_t)i; /* identification */
+		ip[6] = 0x20;				       /* MF, offset 0 */
+		ip[8] = 64, ip[9] = 6;
+		put32(ip + 12, flood_ip(i));
+		put32(ip + 16, SERVER_IP);
+		sum = ip_csum(ip, 20);
+		ip[10] = (uint8_t)(sum >> 8), ip[11] = (uint8_t)sum;
+		tcp[0] = (uint8_t)(flood_port(i) >> 8), tcp[1] = (uint8_t)flood_port(i);
+		tcp[3] = 25;
+		put32(tcp + 4, (uint32_t)rnd());
+		put32(tcp + 8, (uint32_t)rnd());
+		tcp[12] = 0x50;
+		tcp[13] = TH_ACK | TH_PSH;
+		tcp[14] = 0xff, tcp[15] = 0xff;
+		memset(tcp + 20, 'f', len - 20);
+		write_frame(f, (uint32_t)(34 + len));
+	}
+	normal_session(flood_ip(n + 1), 50013);
+}
+
 static void usage(void)
 {
 	fprintf(
@@ -743,7 +783,7 @@ static void usage(void)
 	    "                   [--ack-every N] [--seed N]\n"
 	    "scenarios: synflood synflood-mix session dataopen longline-cmd longline-data\n"
 	    "           mimedeep b64garbage tls-record tls-hello ooo attach extract\n"
-	    "           pipeline bigheader\n");
+	    "           pipeline bigheader fragflood\n");
 	exit(1);
 }
 
@@ -839,6 +879,8 @@ int main(int argc, char **argv)
 		scen_extract(n ? n : 8, bytes ? bytes : 300000);
 	else if (!strcmp(scen, "pipeline"))
 		scen_pipeline(n ? n : 5000);
+	else if (!strcmp(scen, "fragflood"))
+		scen_fragflood(n ? n : 100000, bytes ? bytes : 1480);
 	else if (!strcmp(scen, "bigheader"))
 		scen_bigheader(bytes ? bytes : 10000000);
 	else

@@ -440,6 +440,26 @@ else
 	bad "planted symlinks (rc $(rc ex2), errors $(st "$T/ex2.mp" files_extract_errors), victims $(cat "$T/victim1" "$T/victim2" | tr '\n' ' '))"
 fi
 
+echo "== 9b. IP fragments that never complete"
+NFR=$(scale 500000)
+rss ff sh -c "$G -s fragflood -n $NFR -b 1480 -o - 2>/dev/null | $M -r - --seed 1 --stats-interval 1 -w $T/ff.mp"
+fto=$(st "$T/ff.mp" frag_timeouts) fdr=$(st "$T/ff.mp" frag_dropped)
+if [ "$(rc ff)" = 0 ] && [ "$(st "$T/ff.mp" frag_fragments)" = "$NFR" ] && [ $((fto + fdr)) -ge $((NFR - 4096)) ] &&
+	le_kb "$(kb ff)" $((BASE + 16384 + 4096)) && [ "$($C -s smtp -c subject <"$T/ff.mp")" = "after the storm" ]; then
+	ok "$NFR first fragments (1480 bytes): --frag-max-datagrams 4096 hit ($fto dropped as 'timeouts', $fdr dropped), next session exact, peak RSS $(kb ff) KiB"
+else
+	bad "fragment flood (rc $(rc ff), timeouts $fto, dropped $fdr, RSS $(kb ff))"
+fi
+xcheck "datagrams evicted at --frag-max-datagrams are not counted as frag_timeouts (packet time spans $((NFR / 1000)) ms of a 30 s timeout)" \
+	"frag.c: the datagram-limit eviction increments st.timeouts" [ "$fto" = 0 ]
+rss ff2 sh -c "$G -s fragflood -n 20000 -b 16000 -o - 2>/dev/null | $M -r - --seed 1 --stats-interval 1 -w $T/ff2.mp"
+if [ "$(rc ff2)" = 0 ] && [ "$(st "$T/ff2.mp" frag_dropped)" -gt 0 ] && le_kb "$(kb ff2)" $((BASE + 16384 + 4096)) &&
+	[ "$($C -s smtp -c subject <"$T/ff2.mp")" = "after the storm" ]; then
+	ok "20000 first fragments of 16000 bytes: --frag-max-bytes 16 MiB hit (frag_dropped $(st "$T/ff2.mp" frag_dropped)), peak RSS $(kb ff2) KiB, next session exact"
+else
+	bad "fragment bytes limit (rc $(rc ff2), dropped $(st "$T/ff2.mp" frag_dropped), RSS $(kb ff2))"
+fi
+
 echo "== 10. garbage captures"
 SM=$M
 [ -x build-san/mailtap ] && [ "$B" != build-san ] && SM=build-san/mailtap
