@@ -76,6 +76,8 @@ fi
 if [ -x tools/bench_xdp.sh ] && [ "$(id -u)" = 0 ] && [ "${BENCH_QUICK:-0}" != 1 ]; then
 	echo "--- bench_xdp"
 	BUILD=$B bash tools/bench_xdp.sh || true
+	echo "--- bench_live"
+	BUILD=$B bash tools/bench_live.sh || true
 fi
 {
 	echo "{\"input\":{\"sessions\":$SESS,\"bytes\":$SIZE,\"packets\":$PKTS},\"rows\":["

@@ -101,6 +101,7 @@ struct opts {
 	uint16_t port_list[256];
 	int stats_interval; /* seconds; -1: default (60 live, 0 offline) */
 	int workers;
+	int ports_given;
 	const char *user;
 	int seccomp;
 	int events_smtp;
@@ -424,6 +425,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->eng.seed = v;
 			break;
 		case OPT_PORTS:
+			o->ports_given = 1;
 			if (parse_ports(o->eng.ports, optarg) < 0) {
 				pr_warn("invalid --ports '%s' (expected e.g. 25,465,587)\n", optarg);
 				return -EINVAL;
@@ -781,8 +783,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (engine_cfg__port(o->eng.ports, (uint16_t)p))
 				o->port_list[n++] = (uint16_t)p;
 		o->xsk.ifname = o->iface;
-		o->xsk.ports = o->port_list;
-		o->xsk.n_ports = n;
+		/* pinned mode: the operator's port map is left as it is unless --ports was given */
+		if (!o->xsk.pinned_dir || o->ports_given) {
+			o->xsk.ports = o->port_list;
+			o->xsk.n_ports = n;
+		}
 	}
 	return 0;
 }
