@@ -62,7 +62,7 @@ for opts in "|" "|--ulimit nofile=1024:1024 --ulimit nproc=1024:1024" \
 	"--runtime runc|--ulimit nofile=1024:1024 --ulimit nproc=1024:1024"; do
 	read -r -a g <<<"${opts%%|*}"
 	read -r -a r <<<"${opts#*|}"
-	if podman "${g[@]}" run --rm "${r[@]}" "$BASE" true >"$NL_TMP/probe.log" 2>&1; then
+	if podman "${g[@]}" run --rm --network none "${r[@]}" "$BASE" true >"$NL_TMP/probe.log" 2>&1; then
 		GLOBAL=("${g[@]}") RUN=("${r[@]}")
 		PROBE_OK=1
 		break
