@@ -12,7 +12,7 @@ PKGS=(
 	iproute2 tcpreplay tshark tcpdump swaks libnet-ssleay-perl postfix
 	python3 python3-msgpack python3-scapy
 	libclang-rt-14-dev valgrind bc linux-perf
-	podman runc debootstrap
+	podman runc debootstrap python3-kubernetes docker-compose
 )
 
 missing=()
