@@ -638,7 +638,22 @@ void loader__close(struct loader *l)
 		return;
 	if (l->prog) {
 		if (l->attached != XDP_MODE_UNSPEC) {
-			err = xdp_program__detach(l->prog, l->ifindex, l->attached, 0);
+			err = -EOPNOTSUPP;
+			if (l->legacy) {
+				/* Attached directly: detach through netlink, replacing our own program
+				 * fd only (XDP_FLAGS_REPLACE). This needs CAP_NET_ADMIN alone, so it
+				 * still works after --user dropped the rest; libxdp's detach looks
+				 * the program up by id, which needs CAP_SYS_ADMIN. */
+				LIBBPF_OPTS(bpf_xdp_attach_opts, xo,
+					    .old_prog_fd = xdp_program__fd(l->prog));
+				__u32 fl = l->attached == XDP_MODE_SKB	  ? XDP_FLAGS_SKB_MODE
+					   : l->attached == XDP_MODE_HW ? XDP_FLAGS_HW_MODE
+									: XDP_FLAGS_DRV_MODE;
+
+				err = bpf_xdp_detach(l->ifindex, fl, &xo);
+			}
+			if (err)
+				err = xdp_program__detach(l->prog, l->ifindex, l->attached, 0);
 			if (err)
 				pr_warn("live capture: detaching XDP from %s: %s\n", l->ifname,
 					strerror(-err));
