@@ -140,6 +140,14 @@ le_kb "$A" $((BASE + MFA)) && ok "peak RSS ${A} KiB <= baseline ${BASE} + $MFA f
 [ $RSSCHK = 1 ] && xcheck "flow state ${PERFLOW} B per idle tracked connection < 512 B" \
 	"flow.c/engine.c: struct flow 368 B + eager struct flow_app ~280 B per flow" [ "$PERFLOW" -lt 512 ]
 
+# with 2 workers the cap should still be the process's
+rss sfw $M -r "$T/flood.pcap" --workers 2 --max-flows $MFA --stats-interval 1 -w "$T/sfw.mp"
+pw=$(st "$T/sfw.mp" flows_peak)
+[ "$(rc sfw)" = 0 ] && [ "$(st "$T/sfw.mp" records_conn)" = "$N" ] && ok "--workers 2: $N conn records" ||
+	bad "--workers 2 flood (rc $(rc sfw))"
+xcheck "--workers 2 --max-flows $MFA: flows_peak $pw <= $MFA (peak RSS $(kb sfw) KiB)" \
+	"workers.c/main.c: --max-flows (and --reasm-max-total-bytes) applied per worker" [ "$pw" -le $MFA ]
+
 # one real session inside the flood
 $G -s synflood-mix -n "$N" -o - 2>/dev/null |
 	$M -r - --max-flows $MFA --seed 5 -w "$T/mix.mp"
