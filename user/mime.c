@@ -1060,7 +1060,16 @@ static const int8_t b64_table[256] = {
     ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
     ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63, ['/'] = 64,
     ['='] = 1,
-}; /* value + 1; 0: not base64 */
+};
+
+/* The fast path's table: 6-bit values, 0x80 for everything else ('=' included). */
+static uint8_t b64_fast[256];
+
+__attribute__((constructor)) static void b64_fast_init(void)
+{
+	for (int i = 0; i < 256; i++)
+		b64_fast[i] = b64_table[i] && i != '=' ? (uint8_t)(b64_table[i] - 1) : 0x80;
+} /* value + 1; 0: not base64 */
 
 static void b64_weird(struct mime_msg *m, const char *msg)
 {
@@ -1097,25 +1106,35 @@ static void b64_decode(struct mime_msg *m, struct ent *e, const uint8_t *d, size
 {
 	size_t i = 0;
 
-	/* fast path: whole groups of valid characters without padding */
+	/* fast path: whole groups of valid characters without padding, straight into the
+	 * output buffer (no per-group bounds check: the run is cut to the room left) */
 	while (e->b64_next == 0 && !e->b64_after_pad && i + 4 <= len) {
-		/* value + 1 (0: not base64) minus 1: 0xff for invalid characters */
-		uint8_t a = (uint8_t)(b64_table[d[i]] - 1), b = (uint8_t)(b64_table[d[i + 1]] - 1),
-			c = (uint8_t)(b64_table[d[i + 2]] - 1),
-			x = (uint8_t)(b64_table[d[i + 3]] - 1);
-		uint32_t bits;
+		size_t groups = (len - i) / 4, room = (sizeof(m->out) - m->olen) / 3, g;
+		const uint8_t *p = d + i;
+		uint8_t *o;
 
-		if ((a | b | c | x) & 0x80 || d[i] == '=' || d[i + 1] == '=' || d[i + 2] == '=' ||
-		    d[i + 3] == '=')
-			break;
-		bits = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | x;
-		if (m->olen + 3 > sizeof(m->out))
+		if (!room) {
 			flush_out(m);
-		m->out[m->olen] = (uint8_t)(bits >> 16);
-		m->out[m->olen + 1] = (uint8_t)(bits >> 8);
-		m->out[m->olen + 2] = (uint8_t)bits;
-		m->olen += 3;
-		i += 4;
+			continue;
+		}
+		if (groups > room)
+			groups = room;
+		o = m->out + m->olen;
+		for (g = 0; g < groups; g++, p += 4, o += 3) {
+			uint32_t a = b64_fast[p[0]], b = b64_fast[p[1]], c = b64_fast[p[2]],
+				 x = b64_fast[p[3]], bits;
+
+			if ((a | b | c | x) & 0x80)
+				break; /* padding or a character to report: slow path */
+			bits = a << 18 | b << 12 | c << 6 | x;
+			o[0] = (uint8_t)(bits >> 16);
+			o[1] = (uint8_t)(bits >> 8);
+			o[2] = (uint8_t)bits;
+		}
+		m->olen += (uint32_t)(g * 3);
+		i += g * 4;
+		if (g < groups)
+			break;
 	}
 	for (; i < len; i++) {
 		uint8_t ch = d[i];
