@@ -194,6 +194,26 @@ int hostcap__set_ports(struct hostcap *h, const uint16_t *ports, size_t n)
 	return err;
 }
 
+/*
+ * Can XDP programs declare multi-buffer (frags) support (kernel 5.18+)? Then native XDP
+ * also works on interfaces whose MTU exceeds a page (jumbo frames): the program reads
+ * headers from the first buffer and copies across fragments with bpf_xdp_load_bytes.
+ */
+static bool probe_xdp_frags(void)
+{
+	const struct bpf_insn insns[] = {
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS},
+	    {.code = BPF_JMP | BPF_EXIT},
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, lo, .prog_flags = BPF_F_XDP_HAS_FRAGS);
+	int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, NULL, "GPL", insns, 2, &lo);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 static int load(struct hostcap *h, const struct hostcap_opts *o)
 {
 	int ncpu = libbpf_num_possible_cpus(), err;
@@ -209,6 +229,10 @@ static int load(struct hostcap *h, const struct hostcap_opts *o)
 	h->tai = libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_ktime_get_tai_ns, NULL) > 0;
 	h->skel->rodata->snaplen = o->snaplen;
 	h->skel->rodata->use_tai = h->tai;
+	if (probe_xdp_frags())
+		bpf_program__set_flags(h->skel->progs.mailtap_host_xdp,
+				       bpf_program__flags(h->skel->progs.mailtap_host_xdp) |
+					   BPF_F_XDP_HAS_FRAGS);
 	err = bpf_map__set_max_entries(h->skel->maps.mth_scratch, 2 * (__u32)ncpu);
 	if (!err)
 		err = bpf_map__set_max_entries(h->skel->maps.mth_events, o->ring_bytes);

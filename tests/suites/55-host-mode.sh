@@ -3,6 +3,8 @@
 # Host mode (--capture host; user/hostcap.c + bpf/mailtap_host.bpf.c through
 # build/tools/hostcap_dump): Postfix and the capture in one network namespace ("server"),
 # swaks in another ("client"), joined by a veth pair.
+# Two rounds, MTU 1500 and MTU 9000 (received frames > 4 KiB reach native XDP as
+# multi-buffer frames: the program declares frags support and copies across fragments):
 #  1. The mail is delivered into Postfix's mailbox: the sensor took nothing away.
 #  2. Both directions are captured: per direction, the TCP payload bytes of the SMTP
 #     session equal those a tcpdump in the server namespace saw; the counters add up
@@ -128,80 +130,96 @@ records() {
 		sed -E 's/\t([A-Za-z]*)Ff\t/\t\1fF\t/'
 }
 
-setup_postfix
+# mail_round NAME LINES: capture (hostcap_dump + tcpdump) while swaks sends a mail of LINES
+# body lines; every check of a round. Files in $NL_TMP/NAME/.
+mail_round() {
+	local D=$NL_TMP/$1
+	mkdir -p "$D"
+	echo "- capture while swaks sends a mail"
+	nl_bg tcpdump -i "$NL_CAP" -U -s 0 -w "$D/tcpdump.pcap" tcp port 25 2>"$D/tcpdump.err"
+	local TD=${NL_PIDS[-1]} HC MARK i
+	nl_bg "$DUMP" -i "$NL_CAP" -w "$D/host.pcap" --timeout 60 --ready "$D/ready" \
+		>"$D/host.stats" 2>"$D/host.err"
+	HC=${NL_PIDS[-1]}
+	nl_wait_file "$D/ready" 10 || { cat "$D/host.err"; nl_fail "hostcap_dump did not start"; }
+	cat "$D/host.err"
+	[ "$(tc_state | tr '\n' ' ')" = "1 1 " ] || nl_fail "expected a clsact qdisc and our egress filter: $(tc_state)"
+	nl_xdp_attached || nl_fail "no XDP program on $NL_CAP"
+	sleep 1 # tcpdump's socket
+	MARK="mailtap-host-mode-$1-$$-$RANDOM"
+	for i in $(seq 1 "$2"); do echo "line $i of the body of $MARK, long enough to need several segments"; done >"$D/body.txt"
+	cli_exec timeout 30 swaks --server "$SRV" --helo client.mailtap.test --from sender@client.test \
+		--to nobody@mailtap.test --header "Subject: $MARK" --body "@$D/body.txt" >"$D/swaks.log" 2>&1 ||
+		{ cat "$D/swaks.log"; nl_fail "swaks"; }
+	grep -E '^ *<- *250 .*queued as' "$D/swaks.log" || { cat "$D/swaks.log"; nl_fail "not queued"; }
+	sleep 1
+	kill "$HC"
+	nl_wait_pid "$HC" 10 || nl_fail "hostcap_dump did not stop on SIGTERM"
+	kill "$TD"
+	nl_wait_pid "$TD" 10
+	cat "$D/host.stats"
 
-echo "- capture while swaks sends a mail"
-nl_bg tcpdump -i "$NL_CAP" -U -s 0 -w "$NL_TMP/tcpdump.pcap" tcp port 25 2>"$NL_TMP/tcpdump.err"
-TD=${NL_PIDS[-1]}
-nl_bg "$DUMP" -i "$NL_CAP" -w "$NL_TMP/host.pcap" --timeout 60 --ready "$NL_TMP/ready" \
-	>"$NL_TMP/host.stats" 2>"$NL_TMP/host.err"
-HC=${NL_PIDS[-1]}
-nl_wait_file "$NL_TMP/ready" 10 || { cat "$NL_TMP/host.err"; nl_fail "hostcap_dump did not start"; }
-cat "$NL_TMP/host.err"
-[ "$(tc_state | tr '\n' ' ')" = "1 1 " ] || nl_fail "expected a clsact qdisc and our egress filter: $(tc_state)"
-nl_xdp_attached || nl_fail "no XDP program on $NL_CAP"
-sleep 1 # tcpdump's socket
-MARK="mailtap-host-mode-$$-$RANDOM"
-BODY=$(for i in $(seq 1 200); do echo "line $i of the body of $MARK, long enough to need several segments"; done)
-cli_exec timeout 30 swaks --server "$SRV" --helo client.mailtap.test --from sender@client.test \
-	--to nobody@mailtap.test --header "Subject: $MARK" --body "$BODY" >"$NL_TMP/swaks.log" 2>&1 ||
-	{ cat "$NL_TMP/swaks.log"; nl_fail "swaks"; }
-grep -E '^ *<- *250 .*queued as' "$NL_TMP/swaks.log" || { cat "$NL_TMP/swaks.log"; nl_fail "not queued"; }
-sleep 1
-kill "$HC"
-nl_wait_pid "$HC" 10 || nl_fail "hostcap_dump did not stop on SIGTERM"
-kill "$TD"
-nl_wait_pid "$TD" 10
-cat "$NL_TMP/host.stats"
+	echo "- the mail was delivered"
+	for ((i = 0; i < 100; i++)); do
+		grep -q "$MARK" "$PF/spool/nobody" 2>/dev/null && break
+		sleep 0.1
+	done
+	grep -q "^Subject: $MARK" "$PF/spool/nobody" 2>/dev/null ||
+		{ tail -n 20 "$PF/maillog"; nl_fail "mail not in the mailbox $PF/spool/nobody"; }
+	[ "$(grep -c "of the body of $MARK" "$PF/spool/nobody")" -eq "$2" ] || nl_fail "body incomplete in the mailbox"
+	echo "  delivered to $PF/spool/nobody"
 
-echo "- the mail was delivered"
-for ((i = 0; i < 100; i++)); do
-	grep -q "$MARK" "$PF/spool/nobody" 2>/dev/null && break
-	sleep 0.1
-done
-grep -q "^Subject: $MARK" "$PF/spool/nobody" 2>/dev/null ||
-	{ tail -n 20 "$PF/maillog"; nl_fail "mail not in the mailbox $PF/spool/nobody"; }
-[ "$(grep -c "of the body of $MARK" "$PF/spool/nobody")" -eq 200 ] || nl_fail "body incomplete in the mailbox"
-echo "  delivered to $PF/spool/nobody"
+	echo "- cleanup on SIGTERM"
+	[ "$(tc_state | tr '\n' ' ')" = "0 0 " ] || nl_fail "left behind: $(nl_exec tc qdisc show dev "$NL_CAP"; nl_exec tc filter show dev "$NL_CAP" egress)"
+	nl_xdp_attached && nl_fail "XDP left on $NL_CAP"
 
-echo "- cleanup on SIGTERM"
-[ "$(tc_state | tr '\n' ' ')" = "0 0 " ] || nl_fail "left behind: $(nl_exec tc qdisc show dev "$NL_CAP"; nl_exec tc filter show dev "$NL_CAP" egress)"
-nl_xdp_attached && nl_fail "XDP left on $NL_CAP"
+	echo "- both directions, same payload bytes as tcpdump"
+	st() { nl_stat "$D/host.stats" "$1"; }
+	[ "$(st host.delivered_ingress)" -gt 0 ] && [ "$(st host.delivered_egress)" -gt 0 ] ||
+		nl_fail "a direction is missing"
+	[ "$(st bpf.matched)" = "$(st bpf.copied)" ] || nl_fail "matched != copied"
+	[ "$(st bpf.copied)" = "$(st host.delivered)" ] || nl_fail "copied != delivered"
+	for c in rb_full load_err truncated; do
+		[ "$(st bpf.$c)" = 0 ] || nl_fail "bpf.$c = $(st bpf.$c)"
+	done
+	[ "$(st host.bad_records)" = 0 ] || nl_fail "bad records"
+	dialogue "$D/tcpdump.pcap" >"$D/d.tcpdump"
+	dialogue "$D/host.pcap" >"$D/d.host"
+	[ "$(wc -c <"$D/d.tcpdump")" -gt 1000 ] || nl_fail "tcpdump saw no dialogue"
+	cmp "$D/d.tcpdump" "$D/d.host" || nl_fail "SMTP dialogue differs from tcpdump's"
+	echo "  client->server $(($(head -n 1 "$D/d.host" | wc -c) / 2 - 4)) bytes, server->client $(($(tail -n 1 "$D/d.host" | wc -c) / 2 - 4)) bytes, identical"
+	echo "  frames: host $(tshark -r "$D/host.pcap" 2>/dev/null | wc -l), tcpdump $(tshark -r "$D/tcpdump.pcap" 2>/dev/null | wc -l)"
 
-echo "- both directions, same payload bytes as tcpdump"
-st() { nl_stat "$NL_TMP/host.stats" "$1"; }
-[ "$(st host.delivered_ingress)" -gt 0 ] && [ "$(st host.delivered_egress)" -gt 0 ] ||
-	nl_fail "a direction is missing"
-[ "$(st bpf.matched)" = "$(st bpf.copied)" ] || nl_fail "matched != copied"
-[ "$(st bpf.copied)" = "$(st host.delivered)" ] || nl_fail "copied != delivered"
-for c in rb_full load_err truncated; do
-	[ "$(st bpf.$c)" = 0 ] || nl_fail "bpf.$c = $(st bpf.$c)"
-done
-[ "$(st host.bad_records)" = 0 ] || nl_fail "bad records"
-dialogue "$NL_TMP/tcpdump.pcap" >"$NL_TMP/d.tcpdump"
-dialogue "$NL_TMP/host.pcap" >"$NL_TMP/d.host"
-[ "$(wc -c <"$NL_TMP/d.tcpdump")" -gt 1000 ] || nl_fail "tcpdump saw no dialogue"
-cmp "$NL_TMP/d.tcpdump" "$NL_TMP/d.host" || nl_fail "SMTP dialogue differs from tcpdump's"
-echo "  client->server $(($(head -n 1 "$NL_TMP/d.host" | wc -c) / 2 - 4)) bytes, server->client $(($(tail -n 1 "$NL_TMP/d.host" | wc -c) / 2 - 4)) bytes, identical"
-echo "  frames: host $(tshark -r "$NL_TMP/host.pcap" 2>/dev/null | wc -l), tcpdump $(tshark -r "$NL_TMP/tcpdump.pcap" 2>/dev/null | wc -l)"
-
-echo "- timestamps: realtime, within 50 ms of tcpdump's"
-python3 - "$(tshark -r "$NL_TMP/host.pcap" -T fields -e frame.time_epoch 2>/dev/null | head -n 1)" \
-	"$(tshark -r "$NL_TMP/tcpdump.pcap" -T fields -e frame.time_epoch 2>/dev/null | head -n 1)" <<'PY' ||
+	echo "- timestamps: realtime, within 50 ms of tcpdump's"
+	python3 - "$(tshark -r "$D/host.pcap" -T fields -e frame.time_epoch 2>/dev/null | head -n 1)" \
+		"$(tshark -r "$D/tcpdump.pcap" -T fields -e frame.time_epoch 2>/dev/null | head -n 1)" <<'PY' ||
 import sys
 a, b = float(sys.argv[1]), float(sys.argv[2])
 print(f"  first frame: host {a:.6f}, tcpdump {b:.6f}, difference {abs(a - b) * 1e3:.3f} ms")
 sys.exit(0 if abs(a - b) < 0.05 else 1)
 PY
-	nl_fail "timestamps too far apart"
+		nl_fail "timestamps too far apart"
 
-echo "- mailtap records: host capture = tcpdump capture"
-records "$NL_TMP/tcpdump.pcap" >"$NL_TMP/r.tcpdump"
-records "$NL_TMP/host.pcap" >"$NL_TMP/r.host"
-cat "$NL_TMP/r.host"
-grep -q "$MARK" "$NL_TMP/r.host" || nl_fail "no smtp record with the subject"
-grep -qP '\tSF\t' "$NL_TMP/r.host" || nl_fail "conn not SF"
-diff "$NL_TMP/r.tcpdump" "$NL_TMP/r.host" || nl_fail "records differ"
+	echo "- mailtap records: host capture = tcpdump capture"
+	records "$D/tcpdump.pcap" >"$D/r.tcpdump"
+	records "$D/host.pcap" >"$D/r.host"
+	cat "$D/r.host"
+	grep -q "$MARK" "$D/r.host" || nl_fail "no smtp record with the subject"
+	grep -qP '\tSF\t' "$D/r.host" || nl_fail "conn not SF"
+	diff "$D/r.tcpdump" "$D/r.host" || nl_fail "records differ"
+}
+
+setup_postfix
+echo "== MTU 1500"
+mail_round mtu1500 200
+echo "== MTU 9000: received frames > 4 KiB reach native XDP as multi-buffer (frags) frames"
+ip -n "$NL_NS" link set dev "$NL_CAP" mtu 9000 || nl_fail "mtu"
+ip -n "$CLI_NS" link set dev "$NL_INJ" mtu 9000 || nl_fail "mtu"
+mail_round mtu9000 2000
+big=$(tshark -r "$NL_TMP/mtu9000/host.pcap" -T fields -e frame.len 2>/dev/null | sort -n | tail -n 1)
+echo "  largest captured frame: $big bytes"
+[ "${big:-0}" -gt 4096 ] || nl_fail "no frame above 4096 bytes at MTU 9000"
+
 
 echo "- a clsact qdisc that was there before stays"
 nl_exec tc qdisc add dev "$NL_CAP" clsact || nl_fail "tc qdisc add"
