@@ -106,8 +106,9 @@ static int check_caps(void)
 		return -EPERM;
 	}
 	if (!has_cap(d, CAP_PERFMON) && !has_cap(d, CAP_SYS_ADMIN)) {
-		pr_warn("host capture: missing capability CAP_PERFMON (or CAP_SYS_ADMIN): without "
-			"it the verifier refuses the programs' packet and map pointer arithmetic\n");
+		pr_warn(
+		    "host capture: missing capability CAP_PERFMON (or CAP_SYS_ADMIN): without "
+		    "it the verifier refuses the programs' packet and map pointer arithmetic\n");
 		return -EPERM;
 	}
 	return 0;
