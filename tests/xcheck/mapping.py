@@ -118,9 +118,6 @@ IPS_VERDICT = re.compile(r"^firewall/")
 SV_SKIP = {
     "mime/mime-stream-depth": "runs Suricata with stream.reassembly.depth=1mb (files cut at "
                               "1 MiB of stream); mailtap has no stream depth",
-    "smtp-to-comma": "intentionally corrupt pcap (a 3.9 GB packet length): libpcap stops "
-                     "reading where Suricata's reader goes on",
-    "detect-email-cc": "same corrupt pcap as smtp-to-comma",
 }
 
 # extra mailtap options per test
@@ -218,6 +215,10 @@ _LONG_LINE_BUG = ("BUG: a server line longer than --smtp-max-line (default 4096;
 DIFFS = {
     # -- Suricata-verify --
     "suricata:bug-1449-01#2": {"reason": _NO_RECORD, "count": 0},
+    "suricata:smtp-to-comma#0": {
+        "reason": "an empty To header: Zeek's to is then an empty set, logged as (empty) / []; "
+                  "Suricata leaves empty fields out (the capture is corrupt after packet 18 on "
+                  "purpose; both read the first 18)", "drop": ["not-has-key"]},
     "suricata:bug-6207-1#0": {"reason": _RFC2231, "allfiles": True,
                               "drop": ["email.attachment[0]", "fileinfo.filename"]},
     "suricata:bug-6207-1#1": {"reason": _RFC2231, "drop": ["email.attachment[0]"]},
@@ -281,7 +282,7 @@ DIFFS = {
     "suricata:smtp-bug-6053#0": {"reason": _LONG_LINE_BUG, "count": 0},
     "suricata:smtp-long-command#0": {"reason": _NO_RECORD, "count": 0},
     "suricata:smtp-long-command#1": {
-        "reason": "the EHLO line has 4,094 bytes + CRLF: within Zeek's ContentLine limit and "
+        "reason": "the EHLO line has 4,095 bytes + CRLF: within Zeek's ContentLine limit and "
                   "mailtap's max_line (4096), so no contentline_size_exceeded; Suricata's "
                   "limit is smaller", "count": 0},
     "suricata:smtp-pipelined-rset-data-replies#0": {"reason": _NO_RECORD, "count": 0},
