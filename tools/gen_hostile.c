@@ -30,6 +30,8 @@
  *                  BYTES (default 300000) decoded bytes
  *   pipeline       N RCPT commands (default 5000) pipelined before any reply, then the replies
  *   bigheader      a header folded over continuation lines of BYTES in all (default 10 MB)
+ *   bdat           one BDAT chunk claiming 2^63 - 1 bytes (LAST), BYTES of it sent
+ *                  (default 100 MB), then FIN, then a normal session
  *   fragflood      N IPv4 datagrams (default 100000) of which only the first fragment of
  *                  BYTES (default 1480) is sent, then a normal session
  * Addresses: clients 16.0.0.0/8 (10.1.1.1 for the interleaved session), server 192.0.2.25
@@ -775,6 +777,26 @@ static void scen_fragflood(uint64_t n, uint64_t bytes)
 	normal_session(flood_ip(n + 1), 50013);
 }
 
+/* BDAT: one chunk claiming 2^63 - 1 bytes LAST, of which BYTES are sent, then FIN */
+static void scen_bdat(uint64_t bytes)
+{
+	struct conn c;
+
+	conn_init(&c, flood_ip(14), 50014, SERVER_IP, 25);
+	conn_open(&c);
+	conn_str(&c, 0, "220 mx.example.net ESMTP ready\r\n");
+	conn_str(&c, 1, "EHLO client.example.org\r\n");
+	conn_str(&c, 0, "250-mx.example.net\r\n250 CHUNKING\r\n");
+	conn_str(&c, 1, "MAIL FROM:<alice@example.org>\r\n");
+	conn_str(&c, 0, "250 2.1.0 Ok\r\n");
+	conn_str(&c, 1, "RCPT TO:<bob@example.net>\r\n");
+	conn_str(&c, 0, "250 2.1.5 Ok\r\n");
+	conn_str(&c, 1, "BDAT 9223372036854775807 LAST\r\nSubject: huge chunk\r\n\r\n");
+	conn_stream(&c, 1, bytes, fill_a, NULL);
+	conn_close(&c);
+	normal_session(flood_ip(15), 50015);
+}
+
 static void usage(void)
 {
 	fprintf(
@@ -783,7 +805,7 @@ static void usage(void)
 	    "                   [--ack-every N] [--seed N]\n"
 	    "scenarios: synflood synflood-mix session dataopen longline-cmd longline-data\n"
 	    "           mimedeep b64garbage tls-record tls-hello ooo attach extract\n"
-	    "           pipeline bigheader fragflood\n");
+	    "           pipeline bigheader fragflood bdat\n");
 	exit(1);
 }
 
@@ -879,6 +901,8 @@ int main(int argc, char **argv)
 		scen_extract(n ? n : 8, bytes ? bytes : 300000);
 	else if (!strcmp(scen, "pipeline"))
 		scen_pipeline(n ? n : 5000);
+	else if (!strcmp(scen, "bdat"))
+		scen_bdat(bytes ? bytes : 100000000);
 	else if (!strcmp(scen, "fragflood"))
 		scen_fragflood(n ? n : 100000, bytes ? bytes : 1480);
 	else if (!strcmp(scen, "bigheader"))

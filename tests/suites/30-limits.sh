@@ -233,6 +233,19 @@ else
 	bad "pipelined commands (rc $(rc pl), RSS $(kb pl) KiB)"
 fi
 
+echo "== 3c. a BDAT chunk claiming 2^63 - 1 bytes"
+BD=$(scale 100000000)
+rss bd sh -c "$G -s bdat -b $BD --mss 16000 --ack-every 4 -o - 2>/dev/null | $M -r - --seed 1 -w $T/bd.mp"
+cat_json "$T/bd.mp"
+if [ "$(rc bd)" = 0 ] && le_kb "$(kb bd)" $((BASE + 4096)) &&
+	jcheck "$T/bd.mp.json" "sorted(w['name'] for w in S('weird')) == ['smtp_bdat_line_too_long', 'smtp_bdat_remaining_at_end_data', 'smtp_bdat_undelivered_at_done'] and
+	sorted((f['id.orig_p'], f['seen_bytes']) for f in S('files')) == [(50014, $BD), (50015, 14)] and
+	sorted((s['subject'], s['bdat'], s['msg_size']) for s in S('smtp')) == [('after the storm', False, 95), ('huge chunk', True, $BD + 23)]"; then
+	ok "BDAT claiming 2^63 - 1, $BD bytes sent, then FIN: streamed (file $BD bytes, msg_size exact), BDAT weirds, next session exact, peak RSS $(kb bd) KiB"
+else
+	bad "huge BDAT (rc $(rc bd), RSS $(kb bd) KiB)"
+fi
+
 echo "== 4. MIME nested 10000 deep"
 $G -s mimedeep -n 10000 -o "$T/md.pcap" 2>/dev/null
 rss md $M -r "$T/md.pcap" --seed 1 -w "$T/md.mp"
