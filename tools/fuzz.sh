@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 OUT=build-fuzz
 SECS=${FUZZ_SECONDS:-60}
 mkdir -p "$OUT"
-LIBS="$(pkg-config --libs libpcap msgpack libcrypto zlib libxdp libbpf 2>/dev/null) -lelf -lpthread"
+LIBS="$(pkg-config --libs libpcap msgpack libcrypto zlib libxdp libbpf libseccomp libcap 2>/dev/null) -lelf -lpthread -lm"
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=gnu11 -D_GNU_SOURCE -Iinclude -Ibuild -Itests/fuzz -w"
 SRCS=$(ls user/*.c | grep -v '^user/main.c$')
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
@@ -18,7 +18,7 @@ export UBSAN_OPTIONS=print_stacktrace=1
 make --no-print-directory -s build/mailtap >/dev/null 2>&1 || true # skeleton header
 cc -O2 -o "$OUT/pcap2fuzz" tools/pcap2fuzz.c -lpcap || exit 1
 
-targets=${FUZZ_TARGETS:-$(ls tests/fuzz/fuzz_*.c | xargs -n1 basename | sed 's/\.c$//')}
+targets=${FUZZ_TARGETS:-$(grep -l LLVMFuzzerTestOneInput tests/fuzz/*.c | xargs -n1 basename | sed 's/\.c$//')}
 fails=0
 summary=()
 for t in $targets; do
