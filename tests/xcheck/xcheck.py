@@ -29,6 +29,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mapping as M  # noqa: E402
@@ -662,6 +663,8 @@ def arkime(res, only, verbose):
                 else:
                     raise ValueError(kind)
                 field_check(res, name, want, got, verbose)
+            for ci, cert in enumerate(b.get("cert", [])):
+                arkime_cert(res, "%s:cert[%d]" % (pre, ci), cert, recs, key, verbose)
             for k, v in sorted((tls or {}).items()):
                 if k.endswith("Cnt") or k not in M.ARKIME_TLS:
                     continue
@@ -670,6 +673,70 @@ def arkime(res, only, verbose):
                 want = sorted({conv(x) for x in v})
                 got = sorted({r[src] for r in ssl if src in r})
                 field_check(res, name, want, got, verbose)
+
+
+def dn_parts(dn):
+    """An RFC 2253 name (Zeek's x509 subject/issuer) as (attribute, value) pairs."""
+    out = []
+    for part in re.split(r"(?<!\\),", dn or ""):
+        if "=" in part:
+            k, v = part.split("=", 1)
+            out.append((k.strip(), v.replace("\\,", ",").strip()))
+    return out
+
+
+def conn_certs(recs, key):
+    """The server certificates of a connection, in order: (files record, x509 record)."""
+    x509 = {r["fingerprint"]: r for r in recs if r.get("_path") == "x509"}
+    out = []
+    for r in recs:
+        if (r.get("_path") == "files" and r.get("source") == "SSL" and not r.get("is_orig")
+                and conn_key(r) == key):
+            out.append((r, x509.get(r.get("sha256"), {})))
+    return out
+
+
+def arkime_cert(res, pre, cert, recs, key, verbose):
+    """Arkime's cert entry against the certificate with the same SHA-1 (files record) and its
+    x509 record. Arkime lowercases the CNs."""
+    sha1 = cert.get("hash", "").replace(":", "").lower()
+    found = [(f, x) for f, x in conn_certs(recs, key) if f.get("sha1") == sha1]
+    field_check(res, pre + ".hash", sha1, found[0][0].get("sha1") if found else None, verbose)
+    if not found:
+        return
+    x = found[0][1]
+    checks = {
+        "serial": lambda: x.get("certificate.serial", "").lower(),
+        "notBefore": lambda: int(round(x.get("certificate.not_valid_before", 0) * 1000)),
+        "notAfter": lambda: int(round(x.get("certificate.not_valid_after", 0) * 1000)),
+        "publicAlgorithm": lambda: x.get("certificate.key_alg"),
+        "alt": lambda: sorted(a.lower() for a in x.get("san.dns", [])),
+        "subjectCN": lambda: sorted(v.lower() for k, v in dn_parts(x.get("certificate.subject"))
+                                    if k == "CN"),
+        "issuerCN": lambda: sorted(v.lower() for k, v in dn_parts(x.get("certificate.issuer"))
+                                   if k == "CN"),
+        "subjectON": lambda: sorted(v for k, v in dn_parts(x.get("certificate.subject"))
+                                    if k == "O"),
+        "issuerON": lambda: sorted(v for k, v in dn_parts(x.get("certificate.issuer"))
+                                   if k == "O"),
+        "subjectOU": lambda: sorted(v for k, v in dn_parts(x.get("certificate.subject"))
+                                    if k == "OU"),
+        "issuerOU": lambda: sorted(v for k, v in dn_parts(x.get("certificate.issuer"))
+                                   if k == "OU"),
+    }
+    skipped = []
+    for k, v in sorted(cert.items()):
+        if k == "hash" or k.endswith("Cnt"):
+            continue
+        if k not in checks:
+            skipped.append(k)
+            continue
+        want = sorted(x.lower() if k in ("alt", "subjectCN", "issuerCN") else x for x in v) \
+            if isinstance(v, list) else v
+        field_check(res, "%s.%s" % (pre, k), want, checks[k](), verbose)
+    if skipped:
+        res.out("SKIP", "%s.%s" % (pre, ",".join(skipped)),
+                "relative to Arkime's test clock, or derived from the dates")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -747,6 +814,27 @@ def ndpi(res, only, verbose):
             for t, f in (("JA3C", "ja3"), ("JA3S", "ja3s"), ("JA4", "ja4")):
                 if t in tags:
                     field_check(res, pre + ":" + f, tags[t].split()[0], s.get(f), verbose)
+            certs = conn_certs(recs, conn_key(s)) if s else []
+            if "Certificate SHA-1" in tags:
+                want = tags["Certificate SHA-1"].replace(":", "").lower()
+                field_check(res, pre + ":cert_sha1", want,
+                            certs[0][0].get("sha1") if certs else None, verbose)
+            x = certs[0][1] if certs else {}
+            for t, f in (("Subject", "certificate.subject"), ("Issuer", "certificate.issuer")):
+                if t in tags:
+                    want = sorted(tuple(p.split("=", 1)) for p in tags[t].split(", ")
+                                  if "=" in p)
+                    field_check(res, pre + ":cert_" + t.lower(), want,
+                                sorted(dn_parts(x.get(f))), verbose)
+            if "Validity" in tags:
+                got = None
+                if "certificate.not_valid_before" in x:
+                    got = " - ".join(time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(
+                        x["certificate." + w])) for w in ("not_valid_before", "not_valid_after"))
+                field_check(res, pre + ":cert_validity", tags["Validity"], got, verbose)
+            if "ServerNames" in tags:
+                field_check(res, pre + ":cert_san", sorted(tags["ServerNames"].split(",")),
+                            sorted(x.get("san.dns", [])), verbose)
 
 
 def main():
