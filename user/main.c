@@ -9,6 +9,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include "mailtap/engine.h"
+#include "mailtap/hostcap.h"
 #include "mailtap/log.h"
 #include "mailtap/parsers.h"
 #include "mailtap/pcapfile.h"
@@ -96,6 +97,8 @@ struct opts {
 	struct engine_cfg eng;
 	struct fwd_opts fwd;
 	struct xsk_opts xsk;
+	struct hostcap_opts host;
+	int capture_host; /* --capture host: copy with XDP+TC instead of AF_XDP redirect */
 	struct parsers_cfg parsers;
 	struct rec_limits logl;
 	uint16_t port_list[256];
@@ -176,6 +179,9 @@ enum {
 	OPT_FRAG_BYTES,
 	OPT_FRAG_TIMEOUT,
 	OPT_RFC822_HASHES,
+	OPT_CAPTURE,
+	OPT_SNAPLEN,
+	OPT_RING_BYTES,
 };
 
 static const struct option long_opts[] = {
@@ -251,6 +257,9 @@ static const struct option long_opts[] = {
 	{ "frag-max-bytes", required_argument, NULL, OPT_FRAG_BYTES },
 	{ "frag-timeout", required_argument, NULL, OPT_FRAG_TIMEOUT },
 	{ "rfc822-msg-hashes", required_argument, NULL, OPT_RFC822_HASHES },
+	{ "capture", required_argument, NULL, OPT_CAPTURE },
+	{ "snaplen", required_argument, NULL, OPT_SNAPLEN },
+	{ "ring-bytes", required_argument, NULL, OPT_RING_BYTES },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -268,7 +277,11 @@ static void usage(FILE *f)
 		"  -i, --interface IFACE    live capture (XDP + AF_XDP)\n"
 		"  -f, --filter EXPR        tcpdump filter expression (with -r)\n"
 		"      --ports LIST         mail ports tracked (default 25,465,587)\n"
-		"Live capture (docs/capture.md):\n"
+		"Live capture (docs/capture.md, docs/deployment.md):\n"
+		"      --capture MODE       mirror (AF_XDP, takes the mail packets: mirror/TAP port)\n"
+		"                           or host (XDP+TC copy, every packet passes: on the MTA host)\n"
+		"      --snaplen N          host mode: bytes copied per packet (default 65536)\n"
+		"      --ring-bytes N       host mode: ring buffer, power of 2 (default 16 MiB)\n"
 		"      --xdp-mode M         native | skb | auto (default auto)\n"
 		"      --bind M             copy | zerocopy | auto (default auto)\n"
 		"      --queues N           AF_XDP sockets on rx queues 0..N-1 (default: all)\n"
@@ -390,6 +403,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	engine_cfg__default(&o->eng);
 	fwd_opts__default(&o->fwd);
 	xsk_opts__default(&o->xsk);
+	hostcap_opts__default(&o->host);
 	parsers_cfg__default(&o->parsers);
 	rec_limits__default(&o->logl);
 	o->stats_interval = -1;
@@ -525,6 +539,27 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (parse_u64("--forward-close-timeout-ms", optarg, 0, 3600000, &v) < 0)
 				return -EINVAL;
 			o->fwd.close_timeout_ms = (uint32_t)v;
+			break;
+		case OPT_CAPTURE:
+			if (!strcmp(optarg, "host")) {
+				o->capture_host = 1;
+			} else if (strcmp(optarg, "mirror")) {
+				pr_warn("invalid --capture '%s' (mirror or host)\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_SNAPLEN:
+			if (parse_u64("--snaplen", optarg, 64, MAILTAP_HOST_SNAP_MAX, &v) < 0)
+				return -EINVAL;
+			o->host.snaplen = (uint32_t)v;
+			break;
+		case OPT_RING_BYTES:
+			if (parse_u64("--ring-bytes", optarg, 4096, 1ULL << 30, &v) < 0 ||
+			    (v & (v - 1))) {
+				pr_warn("--ring-bytes must be a power of 2 between 4096 and 1 GiB\n");
+				return -EINVAL;
+			}
+			o->host.ring_bytes = (uint32_t)v;
 			break;
 		case OPT_XDP_MODE:
 			if (loader__parse_mode(optarg, &o->xsk.xdp_mode) < 0) {
@@ -788,6 +823,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->xsk.ports = o->port_list;
 			o->xsk.n_ports = n;
 		}
+		o->host.ifname = o->iface;
+		o->host.xdp_mode = o->xsk.xdp_mode;
+		o->host.ports = o->port_list;
+		o->host.n_ports = n;
 	}
 	return 0;
 }
@@ -852,7 +891,9 @@ static int drop_privs(const struct opts *o, bool live)
 
 	if (!o->user && !o->seccomp)
 		return 0;
-	if (live && !o->xsk.pinned_dir)
+	if (live && o->capture_host)
+		p.keep = 1ULL << CAP_NET_ADMIN; /* tc filter removal; the XDP link needs nothing */
+	else if (live && !o->xsk.pinned_dir)
 		p.keep = (1ULL << CAP_NET_ADMIN) | (1ULL << CAP_BPF);
 	if (privs__drop(&p) < 0)
 		return -EPERM;
@@ -863,6 +904,70 @@ static int drop_privs(const struct opts *o, bool live)
 
 /* Live capture: the AF_XDP loop, woken every second by SIGALRM to run timeouts and write
  * stats records, until SIGINT/SIGTERM. */
+static void print_host_stats(struct hostcap *h)
+{
+	struct hostcap_stats hs;
+
+	if (hostcap__stats(h, &hs) < 0)
+		return;
+	fprintf(stderr, "mailtap: host capture");
+	for (int i = 0; i < MAILTAP_HOST_STAT__MAX; i++)
+		fprintf(stderr, " %s %llu", mailtap_host_stat_names[i], (unsigned long long)hs.bpf[i]);
+	fprintf(stderr, "\nmailtap: host capture delivered %llu (ingress %llu, egress %llu)\n",
+		(unsigned long long)hs.delivered, (unsigned long long)hs.delivered_ingress,
+		(unsigned long long)hs.delivered_egress);
+}
+
+/* Host mode: the same loop over the ring buffer of the XDP (ingress) + TC (egress) copy. */
+static int run_host(const struct opts *o, struct analysis *an)
+{
+	struct itimerval it = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	struct hostcap *h = hostcap__open(&o->host);
+	uint64_t last_stats = realtime_ns();
+	int err = 0;
+
+	if (!h)
+		return 1;
+	if (drop_privs(o, true) < 0) {
+		hostcap__close(h);
+		return 1;
+	}
+	pr_info("capturing on %s in host mode (XDP %s + TC egress, copies only)\n", o->iface,
+		hostcap__xdp_mode(h));
+	setitimer(ITIMER_REAL, &it, NULL);
+	while (!stop_flag) {
+		uint64_t now;
+
+		wake_flag = 0;
+		err = hostcap__run(h, an_packet, an, &wake_flag);
+		if (err && err != -EINTR) {
+			pr_warn("host capture on %s failed: %s\n", o->iface, strerror(-err));
+			break;
+		}
+		err = 0;
+		now = realtime_ns();
+		if (reopen_flag) {
+			reopen_flag = 0;
+			rec_out__reopen(an->out);
+		}
+		an_tick(an, now);
+		if (o->stats_interval &&
+		    now - last_stats >= (uint64_t)o->stats_interval * 1000000000ULL) {
+			write_stats(an, NULL, now);
+			last_stats = now;
+		}
+	}
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_REAL, &it, NULL);
+	an_finish(an);
+	if (o->stats_interval)
+		write_stats(an, NULL, realtime_ns());
+	if (o->print_stats)
+		print_host_stats(h);
+	hostcap__close(h);
+	return err ? 1 : 0;
+}
+
 static int run_live(const struct opts *o, struct analysis *an)
 {
 	struct itimerval it = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
@@ -1028,6 +1133,8 @@ int main(int argc, char **argv)
 		an_finish(&an);
 		if (o.stats_interval)
 			write_stats(&an, NULL, realtime_ns());
+	} else if (o.capture_host) {
+		rc = run_host(&o, &an);
 	} else {
 		rc = run_live(&o, &an);
 	}
