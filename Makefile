@@ -110,10 +110,22 @@ bench: deps
 fuzz: deps
 	$(Q)BUILD=$(BUILD) tools/fuzz.sh
 
+SYSTEMDDIR ?= /lib/systemd/system
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/mailtap
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/mailtap \
+		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/doc/mailtap $(DESTDIR)$(SYSTEMDDIR) \
+		$(DESTDIR)/etc/logrotate.d $(DESTDIR)/etc/default
 	install -m 0755 $(BUILD)/mailtap $(BUILD)/mailtap-cat $(DESTDIR)$(PREFIX)/bin/
 	$(if $(BPF_OBJS),install -m 0644 $(BPF_OBJS) $(DESTDIR)$(PREFIX)/lib/mailtap/)
+	install -m 0644 deploy/man/mailtap.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 deploy/man/mailtap-cat.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/mailtap/
+	sed 's|/usr/bin/mailtap|$(PREFIX)/bin/mailtap|g' deploy/systemd/mailtap.service \
+		> $(DESTDIR)$(SYSTEMDDIR)/mailtap.service
+	install -m 0644 deploy/logrotate/mailtap $(DESTDIR)/etc/logrotate.d/mailtap
+	[ -e $(DESTDIR)/etc/default/mailtap ] || \
+		install -m 0644 deploy/systemd/mailtap.default $(DESTDIR)/etc/default/mailtap
 
 clean:
 	rm -rf $(BUILD) build-san build-fuzz
