@@ -32,6 +32,9 @@
  *   bigheader      a header folded over continuation lines of BYTES in all (default 10 MB)
  *   bdat           one BDAT chunk claiming 2^63 - 1 bytes (LAST), BYTES of it sent
  *                  (default 100 MB), then FIN, then a normal session
+ *   repeat         after banner and EHLO the client (--server: the server) sends --pattern
+ *                  (C escapes \r \n \0) repeated over BYTES (default 10 MB), then CRLF, a
+ *                  normal transaction and QUIT; then a normal session
  *   fragflood      N IPv4 datagrams (default 100000) of which only the first fragment of
  *                  BYTES (default 1480) is sent, then a normal session
  * Addresses: clients 16.0.0.0/8 (10.1.1.1 for the interleaved session), server 192.0.2.25
@@ -57,6 +60,8 @@ static uint64_t now_us = 1700000000ULL * 1000000ULL;
 static uint64_t n_packets, n_bytes;
 static size_t mss = 1448;
 static unsigned ack_every = 1;
+static const char *pattern = "A"; /* repeat: the repeated bytes (C escapes \r \n \0) */
+static int from_server;		  /* repeat: the server sends the pattern */
 
 /* a frame kept in memory (the interleaved session only) */
 struct frame {
@@ -797,6 +802,55 @@ static void scen_bdat(uint64_t bytes)
 	normal_session(flood_ip(15), 50015);
 }
 
+struct pat {
+	char b[256];
+	size_t len, off;
+};
+static void fill_pat(uint8_t *b, size_t n, void *arg)
+{
+	struct pat *p = arg;
+
+	for (size_t i = 0; i < n; i++) {
+		b[i] = (uint8_t)p->b[p->off];
+		p->off = p->off + 1 == p->len ? 0 : p->off + 1;
+	}
+}
+
+/* after banner and EHLO, one side sends --pattern repeated over BYTES, then the session
+ * ends with a normal transaction and QUIT; a normal session follows */
+static void scen_repeat(uint64_t bytes)
+{
+	struct conn c;
+	struct pat p = {.len = 0, .off = 0};
+
+	for (const char *q = pattern; *q && p.len < sizeof(p.b); q++) {
+		if (q[0] == '\\' && q[1]) {
+			q++;
+			p.b[p.len++] = *q == 'r' ? '\r' : *q == 'n' ? '\n' : *q == '0' ? '\0' : *q;
+		} else {
+			p.b[p.len++] = *q;
+		}
+	}
+	if (!p.len)
+		p.b[p.len++] = 'A';
+	conn_init(&c, flood_ip(16), 50016, SERVER_IP, 25);
+	conn_open(&c);
+	conn_str(&c, 0, "220 mx.example.net ESMTP ready\r\n");
+	conn_str(&c, 1, "EHLO client.example.org\r\n");
+	conn_str(&c, 0, "250 mx.example.net\r\n");
+	conn_stream(&c, !from_server, bytes, fill_pat, &p);
+	conn_str(&c, !from_server, "\r\n");
+	conn_str(&c, 1, "MAIL FROM:<alice@example.org>\r\n");
+	conn_str(&c, 0, "250 2.1.0 Ok\r\n");
+	conn_str(&c, 1, "RCPT TO:<bob@example.net>\r\n");
+	conn_str(&c, 0, "250 2.1.5 Ok\r\n");
+	conn_str(&c, 1, "DATA\r\n");
+	conn_str(&c, 0, "354 go ahead\r\n");
+	conn_str(&c, 1, "Subject: after the pattern\r\n\r\nbody");
+	smtp_finish(&c);
+	normal_session(flood_ip(17), 50017);
+}
+
 static void usage(void)
 {
 	fprintf(
@@ -805,7 +859,7 @@ static void usage(void)
 	    "                   [--ack-every N] [--seed N]\n"
 	    "scenarios: synflood synflood-mix session dataopen longline-cmd longline-data\n"
 	    "           mimedeep b64garbage tls-record tls-hello ooo attach extract\n"
-	    "           pipeline bigheader fragflood bdat\n");
+	    "           pipeline bigheader fragflood bdat repeat [--pattern P] [--server]\n");
 	exit(1);
 }
 
@@ -819,6 +873,8 @@ int main(int argc, char **argv)
 	    {"output", required_argument, NULL, 'o'},
 	    {"mss", required_argument, NULL, 'm'},
 	    {"ack-every", required_argument, NULL, 'a'},
+	    {"pattern", required_argument, NULL, 'p'},
+	    {"server", no_argument, NULL, 'R'},
 	    {"seed", required_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -830,7 +886,7 @@ int main(int argc, char **argv)
 	/* pcap file header: magic in host order, v2.4, snaplen 262144, Ethernet */
 	const uint32_t gh[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 262144, 1};
 
-	while ((o = getopt_long(argc, argv, "s:n:b:f:o:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "s:n:b:f:o:p:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 's':
 			scen = optarg;
@@ -851,6 +907,12 @@ int main(int argc, char **argv)
 			mss = strtoul(optarg, NULL, 0);
 			if (mss < 1 || mss > MAX_PAYLOAD)
 				usage();
+			break;
+		case 'p':
+			pattern = optarg;
+			break;
+		case 'R':
+			from_server = 1;
 			break;
 		case 'a':
 			ack_every = (unsigned)strtoul(optarg, NULL, 0);
@@ -901,6 +963,8 @@ int main(int argc, char **argv)
 		scen_extract(n ? n : 8, bytes ? bytes : 300000);
 	else if (!strcmp(scen, "pipeline"))
 		scen_pipeline(n ? n : 5000);
+	else if (!strcmp(scen, "repeat"))
+		scen_repeat(bytes ? bytes : 10000000);
 	else if (!strcmp(scen, "bdat"))
 		scen_bdat(bytes ? bytes : 100000000);
 	else if (!strcmp(scen, "fragflood"))

@@ -246,6 +246,28 @@ else
 	bad "huge BDAT (rc $(rc bd), RSS $(kb bd) KiB)"
 fi
 
+echo "== 3d. floods of short lines (10 MB each at full scale): replies, bare CR, bare LF, invalid RCPTs"
+RP=$(scale 10000000)
+rp() { # name expected-subject-of-50016 gen-args...
+	local name=$1 subj=$2
+	shift 2
+	rss $name sh -c "$G -s repeat -b $RP --mss 16000 --ack-every 4 $* -o - 2>/dev/null | $M -r - --seed 1 -w $T/$name.mp"
+	cat_json "$T/$name.mp"
+	if [ "$(rc $name)" = 0 ] && le_kb "$(kb $name)" $((BASE + 4096)) &&
+		jcheck "$T/$name.mp.json" "sorted((s['id.orig_p'], s.get('subject')) for s in S('smtp')) == [(50016, $subj), (50017, 'after the storm')]"; then
+		ok "$name: $RP bytes of '$(echo "$*" | sed "s/.*-p //; s/'//g")': weirds [$($C -s weird -c name <"$T/$name.mp" | tr '\n' ' ')], records exact, peak RSS $(kb $name) KiB, $(secs $name) s"
+	else
+		bad "$name flood (rc $(rc $name), RSS $(kb $name) KiB)"
+	fi
+}
+rp replies "'after the pattern'" --server -p "'250 ok\r\n'"
+rp bare-cr "'after the pattern'" -p "'\r'"
+rp bare-lf "'after the pattern'" -p "'\n'"
+rp rcpt-flood None -p "'RCPT TO:<x@y>\r\n'"
+jcheck "$T/rcpt-flood.mp.json" '"smtp_excessive_invalid_mail_transactions" in [w["name"] for w in S("weird")]' &&
+	ok "rcpt-flood: smtp_excessive_invalid_mail_transactions, analysis of that connection stopped" ||
+	bad "rcpt-flood: no smtp_excessive_invalid_mail_transactions"
+
 echo "== 4. MIME nested 10000 deep"
 $G -s mimedeep -n 10000 -o "$T/md.pcap" 2>/dev/null
 rss md $M -r "$T/md.pcap" --seed 1 -w "$T/md.mp"
