@@ -548,6 +548,25 @@ static int load_attach(struct loader *l, const struct loader_opts *o)
 			xdp_multiprog__close(mp);
 		}
 	}
+	if (l->attached == XDP_MODE_UNSPEC) {
+		/* libxdp reads the attached program back by id, which needs CAP_SYS_ADMIN (a
+		 * container with CAP_BPF + CAP_NET_ADMIN has not). Netlink tells the mode and the
+		 * id without privileges: if the attached program is ours, it is attached directly. */
+		LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+		if (bpf_xdp_query(l->ifindex, 0, &q) == 0) {
+			__u32 id = xdp_program__id(l->prog);
+
+			if (q.drv_prog_id == id)
+				l->attached = XDP_MODE_NATIVE;
+			else if (q.skb_prog_id == id)
+				l->attached = XDP_MODE_SKB;
+			else if (q.hw_prog_id == id)
+				l->attached = XDP_MODE_HW;
+			if (l->attached != XDP_MODE_UNSPEC)
+				l->legacy = true;
+		}
+	}
 	write_lock(l, xdp_program__id(l->prog));
 	l->xsks_fd = bpf_map__fd(l->skel->maps.xsks_map);
 	l->ports_fd = bpf_map__fd(l->skel->maps.mailtap_ports);

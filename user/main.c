@@ -1068,6 +1068,7 @@ int main(int argc, char **argv)
 	int err = 0, rc = 0;
 
 	memset(&o, 0, sizeof(o));
+	privs__raise_permitted();
 	if (parse_args(argc, argv, &o) < 0)
 		return 1;
 

@@ -33,6 +33,25 @@ uint64_t privs__effective(void)
 	return m;
 }
 
+void privs__raise_permitted(void)
+{
+	cap_t c = cap_get_proc();
+	cap_value_t list[64];
+	int n = 0;
+
+	if (!c)
+		return;
+	for (int i = 0; i <= CAP_LAST_CAP && i < 64; i++) {
+		cap_flag_value_t v = CAP_CLEAR;
+
+		if (cap_get_flag(c, (cap_value_t)i, CAP_PERMITTED, &v) == 0 && v == CAP_SET)
+			list[n++] = (cap_value_t)i;
+	}
+	if (n && cap_set_flag(c, CAP_EFFECTIVE, n, list, CAP_SET) == 0)
+		cap_set_proc(c); /* failure leaves what we had: setup then names what is missing */
+	cap_free(c);
+}
+
 static int set_caps(uint64_t keep)
 {
 	cap_t c = cap_init();

@@ -17,6 +17,10 @@ struct privs_opts {
 
 /* Drops privileges as described. 0 or -errno, with the reason logged. */
 int privs__drop(const struct privs_opts *o);
+/* Makes the permitted capabilities effective. The installed binary carries file capabilities
+ * without the effective bit (setcap ...+p), so exec works where the container or unit grants
+ * only some of them (a "+ep" binary fails to exec then); mailtap raises what it got. */
+void privs__raise_permitted(void);
 /* The capabilities this process has now (effective set), for tests and --stats. */
 uint64_t privs__effective(void);
 
