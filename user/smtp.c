@@ -67,10 +67,12 @@ struct dir_state {
 	bool skip_lf;	 /* the last line ended with a bare CR: skip one LF */
 	bool cr_pending; /* that CR's next byte is not seen yet */
 	bool cr_data;	 /* that CR ended a DATA line (smuggling indicators) */
+	bool discard;	 /* the rest of an over-long line: dropped up to its end */
 	uint64_t off;	 /* stream offset (bytes seen + gaps), Zeek's seq */
 };
 
 struct smtp_parser {
+	bool line_cut; /* the line being processed was cut at max_line */
 	const struct smtp_cfg *cfg;
 	const struct smtp_limits *lim;
 	struct smtp_cb cb;
@@ -1381,7 +1383,9 @@ static void receiver_line(struct smtp_parser *p, const char *line, size_t length
 		code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
 	if (code < 100 || code > 599) {
 		unexpected(p, false, "reply code out of range", line, length);
-		violation(p, "reply code -1 out of range");
+		/* a line cut at max_line cannot be judged: Zeek would have seen all of it */
+		if (!p->line_cut)
+			violation(p, "reply code -1 out of range");
 		return;
 	}
 	if (p->pending_reply && code != p->pending_reply) {
@@ -1758,6 +1762,16 @@ ssize_t smtp_parser__feed(struct smtp_parser *p, enum mt_dir d, const uint8_t *u
 			continue;
 		}
 		n = find_eol(buf + off, len - off, &eol_len, &cr_end);
+		if (ds->discard) {
+			/* the tail of a line cut at max_line is not a line of its own (Suricata's
+			 * discard_till_lf); parsing it would look like a protocol violation */
+			off += n + eol_len;
+			if (eol_len) {
+				ds->discard = false;
+				ds->skip_lf = ds->cr_pending = cr_end;
+			}
+			continue;
+		}
 		if (!eol_len) {
 			/* No line end: carry the bytes over, up to max_line. */
 			size_t room = p->lim->max_line - ds->lbuf_len;
@@ -1774,7 +1788,10 @@ ssize_t smtp_parser__feed(struct smtp_parser *p, enum mt_dir d, const uint8_t *u
 			if (ds->lbuf_len >= p->lim->max_line) {
 				weird(p, "contentline_size_exceeded", NULL, "SMTP");
 				ds->lbuf_len = 0;
+				ds->discard = true;
+				p->line_cut = true;
 				process_line(p, d, ds->lbuf, p->lim->max_line);
+				p->line_cut = false;
 			}
 			continue;
 		}
@@ -1787,13 +1804,25 @@ ssize_t smtp_parser__feed(struct smtp_parser *p, enum mt_dir d, const uint8_t *u
 			ds->lbuf_len = 0;
 			off += n + eol_len;
 			ds->skip_lf = ds->cr_pending = cr_end;
+			p->line_cut = n > room;
+			if (p->line_cut)
+				weird(p, "contentline_size_exceeded", NULL, "SMTP");
 			process_line(p, d, ds->lbuf, k);
+			p->line_cut = false;
 		} else {
 			const char *line = buf + off;
 
 			off += n + eol_len;
 			ds->skip_lf = ds->cr_pending = cr_end;
+			/* cut at max_line as a line carried over would be: the same records
+			 * whatever the segmentation */
+			p->line_cut = n > p->lim->max_line;
+			if (p->line_cut) {
+				weird(p, "contentline_size_exceeded", NULL, "SMTP");
+				n = p->lim->max_line;
+			}
 			process_line(p, d, line, n);
+			p->line_cut = false;
 		}
 		if (p->err)
 			return p->err;

@@ -1603,6 +1603,40 @@ static void test_replay_splits(void **st)
 	g_cfg.rfc822_msg_file = false;
 }
 
+/* A 5000-byte banner and a 5000-byte reply line without a reply code (suricata-verify
+ * smtp-bug-6053, smtp-bug-5989): lines longer than max_line are cut, their tail discarded,
+ * and a cut line never counts as a protocol violation; the session is still analysed. */
+static void test_overlong_lines(void **state)
+{
+	static char banner[5100], junk[5100];
+	struct seg segs[8];
+	const char *r;
+	int n = 0;
+
+	(void)state;
+	memcpy(banner, "220 ", 4);
+	memset(banner + 4, 'x', 4996);
+	memcpy(banner + 5000, "\r\n", 3);
+	memset(junk, 'A', 5000);
+	memcpy(junk + 5000, "\r\n", 3);
+	segs[n++] = (struct seg){ MT_RESP, banner };
+	segs[n++] = (struct seg){ MT_RESP, junk };
+	segs[n++] = (struct seg){ MT_ORIG, "EHLO Simone\r\n" };
+	segs[n++] = (struct seg){ MT_RESP, "250 ok\r\n" };
+	segs[n++] = (struct seg){ MT_ORIG, "MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n" };
+	segs[n++] = (struct seg){ MT_RESP, "250 ok\r\n250 ok\r\n354 go\r\n" };
+	segs[n++] = (struct seg){ MT_ORIG, "Subject: long\r\n\r\nbody\r\n.\r\n" };
+	segs[n++] = (struct seg){ MT_RESP, "250 queued\r\n" };
+	free(run_all(segs, (size_t)n)); /* whole, every split position, byte by byte */
+	assert_int_equal(count_stream("smtp"), 1);
+	r = nth("smtp", 0);
+	assert_string_equal(fld(r, "helo"), "Simone");
+	assert_string_equal(fld(r, "mailfrom"), "a@b.c");
+	assert_string_equal(fld(r, "subject"), "long");
+	assert_string_equal(fld(r, "last_reply"), "250 queued");
+	assert_true(count_stream("weird") >= 1); /* contentline_size_exceeded */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1631,6 +1665,7 @@ int main(void)
 	    cmocka_unit_test(test_golden_address_limits),
 	    cmocka_unit_test(test_golden_files),
 	    cmocka_unit_test(test_replay_splits),
+	    cmocka_unit_test(test_overlong_lines),
 	};
 	int r;
 

@@ -205,12 +205,6 @@ _PIPE = ("Zeek's record boundaries: the next MAIL FROM is pipelined before the r
          "end of the message, so the first record is written at that MAIL FROM and the next "
          "message's headers go to a record that is never written (docs/smtp.md, Zeek's "
          "reading vs Suricata's)")
-_LONG_LINE_BUG = ("BUG: a server line longer than --smtp-max-line (default 4096; here a 5000-byte "
-                  "banner or reply line) leaves the session with no smtp record and no 'smtp' "
-                  "service (only weird contentline_size_exceeded); with --smtp-max-line 8192 the "
-                  "record Suricata expects is there. The cut line's remainder seems to be read "
-                  "as a reply line and taken as a protocol violation, which disables the "
-                  "analyzer; Zeek's ContentLine does not cut there")
 
 DIFFS = {
     # -- Suricata-verify --
@@ -278,8 +272,6 @@ DIFFS = {
     "suricata:smtp-rejected-ehlo-preserves-envelope#1": {
         "reason": "Zeek sets helo from every HELO/EHLO argument, even one rejected (an empty "
                   "EHLO answered 501)", "set": {"smtp.helo": ""}},
-    "suricata:smtp-bug-5989#0": {"reason": _LONG_LINE_BUG, "count": 0},
-    "suricata:smtp-bug-6053#0": {"reason": _LONG_LINE_BUG, "count": 0},
     "suricata:smtp-long-command#0": {"reason": _NO_RECORD, "count": 0},
     "suricata:smtp-long-command#1": {
         "reason": "the EHLO line has 4,095 bytes + CRLF: within Zeek's ContentLine limit and "
