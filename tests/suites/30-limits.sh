@@ -412,6 +412,44 @@ else
 	bad "block + SIGTERM (alive $alive, ${ms} ms, rc $brc, pkts $pp, $(n conn "$T/fw-block.mp") conn)"
 fi
 
+# a hostile peer: replies with garbage, or with an ack map whose string claims 4 GiB
+cat >"$T/evil.py" <<'EOF'
+import os, socket, sys, threading
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(16)
+open(sys.argv[3], "w").close()
+def serve(c):
+    try:
+        while c.recv(65536):
+            if sys.argv[2] == "garbage":
+                c.sendall(os.urandom(4096))
+            else:
+                c.sendall(b"\x81\xa3ack\xdb\xff\xff\xff\xff" + b"A" * 100000)
+    except OSError:
+        pass
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+EOF
+for mode in garbage hugestr; do
+	python3 "$T/evil.py" "$T/evil-$mode.sock" $mode "$T/evil-$mode.ready" &
+	PIDS+=($!)
+	for _ in $(seq 100); do
+		[ -e "$T/evil-$mode.ready" ] && break
+		sleep 0.05
+	done
+	rss ev-$mode $M -r "$T/flood.pcap" --max-flows 1000 --stats-interval 1 -o "forward:unix:$T/evil-$mode.sock" \
+		--forward-queue-bytes 1048576 --forward-close-timeout-ms 1500 -w "$T/ev-$mode.mp"
+	if [ "$(rc ev-$mode)" = 3 ] && [ "$(st "$T/ev-$mode.mp" forward_disconnects)" -gt 0 ] &&
+		[ "$(st "$T/ev-$mode.mp" forward_records_acked)" = 0 ] && [ "$(n conn "$T/ev-$mode.mp")" = "$N" ] &&
+		grep -q "bad reply" "$T/ev-$mode.err" && le_kb "$(kb ev-$mode)" $((BASE + 8192)); then
+		ok "peer replying $mode: '$(grep -o 'bad reply: [^)]*' "$T/ev-$mode.err" | head -n 1)', $(st "$T/ev-$mode.mp" forward_disconnects) reconnects, nothing acked, -w file complete, exit 3 after $(secs ev-$mode) s, peak RSS $(kb ev-$mode) KiB"
+	else
+		bad "peer replying $mode (rc $(rc ev-$mode), disconnects $(st "$T/ev-$mode.mp" forward_disconnects), RSS $(kb ev-$mode))"
+	fi
+done
+
 echo "== 9. files in flight and extraction"
 rss at sh -c "$G -s attach -n 100 -o - 2>/dev/null | $M -r - --max-files 10 --seed 1 --stats-interval 1 -w $T/at.mp"
 cat_json "$T/at.mp"
