@@ -1062,13 +1062,21 @@ static const int8_t b64_table[256] = {
     ['='] = 1,
 };
 
-/* The fast path's table: 6-bit values, 0x80 for everything else ('=' included). */
+/* The fast path's tables: 6-bit values, 0x80 for everything else ('=' included); and the
+ * 12 bits of two characters at once, indexed by the two bytes as a little-endian 16-bit
+ * value, 0x8000 when either is not a plain base64 character (128 KiB, built at start). */
 static uint8_t b64_fast[256];
+static uint16_t b64_pair[65536];
 
 __attribute__((constructor)) static void b64_fast_init(void)
 {
 	for (int i = 0; i < 256; i++)
 		b64_fast[i] = b64_table[i] && i != '=' ? (uint8_t)(b64_table[i] - 1) : 0x80;
+	for (int i = 0; i < 65536; i++) {
+		uint8_t a = b64_fast[i & 0xff], b = b64_fast[i >> 8];
+
+		b64_pair[i] = (a | b) & 0x80 ? 0x8000 : (uint16_t)(a << 6 | b);
+	}
 } /* value + 1; 0: not base64 */
 
 static void b64_weird(struct mime_msg *m, const char *msg)
@@ -1121,12 +1129,12 @@ static void b64_decode(struct mime_msg *m, struct ent *e, const uint8_t *d, size
 			groups = room;
 		o = m->out + m->olen;
 		for (g = 0; g < groups; g++, p += 4, o += 3) {
-			uint32_t a = b64_fast[p[0]], b = b64_fast[p[1]], c = b64_fast[p[2]],
-				 x = b64_fast[p[3]], bits;
+			uint32_t hi = b64_pair[p[0] | (uint32_t)p[1] << 8];
+			uint32_t lo = b64_pair[p[2] | (uint32_t)p[3] << 8], bits;
 
-			if ((a | b | c | x) & 0x80)
+			if ((hi | lo) & 0x8000)
 				break; /* padding or a character to report: slow path */
-			bits = a << 18 | b << 12 | c << 6 | x;
+			bits = hi << 12 | lo;
 			o[0] = (uint8_t)(bits >> 16);
 			o[1] = (uint8_t)(bits >> 8);
 			o[2] = (uint8_t)bits;
