@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "mailtap/mime.h"
@@ -1631,12 +1632,15 @@ static void feed_bdat(struct mime_msg *m, const uint8_t *d, size_t len)
 
 struct mime_msg *mime_msg__new(const struct mime_cb *cb, const struct mime_limits *lim)
 {
-	struct mime_msg *m = calloc(1, sizeof(*m));
+	struct mime_msg *m = malloc(sizeof(*m));
 
 	if (!m) {
 		errno = ENOMEM;
 		return NULL;
 	}
+	/* everything but the 16 KiB output buffer, which is only read up to olen */
+	memset(m, 0, offsetof(struct mime_msg, out));
+	memset(&m->olen, 0, sizeof(*m) - offsetof(struct mime_msg, olen));
 	if (cb)
 		m->cb = *cb;
 	if (lim)
