@@ -29,6 +29,7 @@
  *   extract        N sessions (default 8) one after the other, each with an attachment of
  *                  BYTES (default 300000) decoded bytes
  *   pipeline       N RCPT commands (default 5000) pipelined before any reply, then the replies
+ *   mimewide       one multipart message with N text parts (default 20000)
  *   bigheader      a header folded over continuation lines of BYTES in all (default 10 MB)
  *   bdat           one BDAT chunk claiming 2^63 - 1 bytes (LAST), BYTES of it sent
  *                  (default 100 MB), then FIN, then a normal session
@@ -851,6 +852,26 @@ static void scen_repeat(uint64_t bytes)
 	normal_session(flood_ip(17), 50017);
 }
 
+/* one multipart message with N text parts "part <i>" */
+static void scen_mimewide(uint64_t n)
+{
+	struct conn c;
+	char b[128];
+
+	conn_init(&c, flood_ip(18), 50018, SERVER_IP, 25);
+	conn_open(&c);
+	smtp_envelope(&c, 1);
+	conn_str(&c, 1, "Subject: wide\r\nContent-Type: multipart/mixed; boundary=\"W\"\r\n\r\n");
+	for (uint64_t i = 0; i < n; i++) {
+		snprintf(b, sizeof(b), "--W\r\nContent-Type: text/plain\r\n\r\npart %llu\r\n",
+			 (unsigned long long)i);
+		conn_str(&c, 1, b);
+	}
+	conn_str(&c, 1, "--W--\r\n");
+	smtp_finish(&c);
+	normal_session(flood_ip(19), 50019);
+}
+
 static void usage(void)
 {
 	fprintf(
@@ -859,7 +880,8 @@ static void usage(void)
 	    "                   [--ack-every N] [--seed N]\n"
 	    "scenarios: synflood synflood-mix session dataopen longline-cmd longline-data\n"
 	    "           mimedeep b64garbage tls-record tls-hello ooo attach extract\n"
-	    "           pipeline bigheader fragflood bdat repeat [--pattern P] [--server]\n");
+	    "           pipeline bigheader fragflood bdat mimewide\n"
+	    "           repeat [--pattern P] [--server]\n");
 	exit(1);
 }
 
@@ -963,6 +985,8 @@ int main(int argc, char **argv)
 		scen_extract(n ? n : 8, bytes ? bytes : 300000);
 	else if (!strcmp(scen, "pipeline"))
 		scen_pipeline(n ? n : 5000);
+	else if (!strcmp(scen, "mimewide"))
+		scen_mimewide(n ? n : 20000);
 	else if (!strcmp(scen, "repeat"))
 		scen_repeat(bytes ? bytes : 10000000);
 	else if (!strcmp(scen, "bdat"))

@@ -297,6 +297,20 @@ else
 	bad "10 MB header (rc $(rc bh), RSS $(kb bh) KiB)"
 fi
 
+echo "== 4c. one message with 20000 parts"
+rss mw sh -c "$G -s mimewide -n 20000 -o - 2>/dev/null | $M -r - --seed 1 -w $T/mw.mp"
+cat_json "$T/mw.mp"
+if [ "$(rc mw)" = 0 ] && le_kb "$(kb mw)" $((BASE + 4096)) &&
+	jcheck "$T/mw.mp.json" 'sorted((w["name"], w.get("addl")) for w in S("weird")) ==
+	[("exceeded_mime_max_entities", "10000"), ("log_container_field_truncated", "SMTP::LOG")] and
+	[f["depth"] for f in S("files") if f["id.orig_p"] == 50018] == list(range(2, 10001)) and
+	all(f["seen_bytes"] == len("part %d" % (f["depth"] - 2)) for f in S("files") if f["id.orig_p"] == 50018) and
+	sorted(s["subject"] for s in S("smtp")) == ["after the storm", "wide"]'; then
+	ok "20000 parts: exceeded_mime_max_entities (10000), fuids cut at 100 (log_container_field_truncated), files of parts 0..9998 exact (the message is entity 1), next session exact, peak RSS $(kb mw) KiB"
+else
+	bad "20000 parts (rc $(rc mw), RSS $(kb mw) KiB)"
+fi
+
 echo "== 5. base64 body of garbage"
 BG=$(scale 100000000)
 rss bg sh -c "$G -s b64garbage -b $BG --mss 16000 --ack-every 4 -o - 2>$T/bg.gen | $M -r - --seed 1 -w $T/bg.mp"
