@@ -26,6 +26,8 @@
  *   ooo            FLOWS connections (default 1), each sending BYTES (default 64 MiB) only
  *                  above a 1000-byte hole; the server acks only up to the hole
  *   attach         N sessions (default 100) that all open a base64 attachment, then all finish
+ *   attach-split   N sessions (default 100) send the first half of a base64 attachment
+ *                  (5 lines, 285 bytes), then one after the other the second half and the end
  *   extract        N sessions (default 8) one after the other, each with an attachment of
  *                  BYTES (default 300000) decoded bytes
  *   pipeline       N RCPT commands (default 5000) pipelined before any reply, then the replies
@@ -872,6 +874,31 @@ static void scen_mimewide(uint64_t n)
 	normal_session(flood_ip(19), 50019);
 }
 
+/* N sessions open a base64 attachment and send its first 5 lines; then, one session after
+ * the other, the last 5 lines and the end of the message */
+static void scen_attach_split(uint64_t n)
+{
+	struct conn *cs = calloc(n, sizeof(*cs));
+	unsigned col = 0;
+
+	if (!cs)
+		die("calloc");
+	for (uint64_t i = 0; i < n; i++) {
+		conn_init(&cs[i], flood_ip(3000 + i), flood_port(3000 + i), SERVER_IP, 25);
+		conn_open(&cs[i]);
+		smtp_envelope(&cs[i], 1);
+		conn_str(&cs[i], 1, attach_head);
+		col = 0;
+		conn_stream(&cs[i], 1, 78 * 5, fill_b64, &col);
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		col = 0;
+		conn_stream(&cs[i], 1, 78 * 5, fill_b64, &col);
+		smtp_finish(&cs[i]);
+	}
+	free(cs);
+}
+
 static void usage(void)
 {
 	fprintf(
@@ -880,7 +907,7 @@ static void usage(void)
 	    "                   [--ack-every N] [--seed N]\n"
 	    "scenarios: synflood synflood-mix session dataopen longline-cmd longline-data\n"
 	    "           mimedeep b64garbage tls-record tls-hello ooo attach extract\n"
-	    "           pipeline bigheader fragflood bdat mimewide\n"
+	    "           pipeline bigheader fragflood bdat mimewide attach-split\n"
 	    "           repeat [--pattern P] [--server]\n");
 	exit(1);
 }
@@ -985,6 +1012,8 @@ int main(int argc, char **argv)
 		scen_extract(n ? n : 8, bytes ? bytes : 300000);
 	else if (!strcmp(scen, "pipeline"))
 		scen_pipeline(n ? n : 5000);
+	else if (!strcmp(scen, "attach-split"))
+		scen_attach_split(n ? n : 100);
 	else if (!strcmp(scen, "mimewide"))
 		scen_mimewide(n ? n : 20000);
 	else if (!strcmp(scen, "repeat"))
