@@ -3,17 +3,20 @@
 # Hostile traffic and resource limits (issue 9): every limit hit with generated traffic
 # (build/tools/gen_hostile, streamed into mailtap -r -), memory measured (/usr/bin/time peak
 # RSS), counters and records asserted with exact values. docs/robustness.md has the figures.
-#   1. SYN flood over --max-flows: bounded RSS, bytes per tracked flow, evictions, conn records;
-#      one real SMTP session inside the flood gives the records it gives alone
+#   1. SYN flood over --max-flows: bounded RSS, bytes per tracked flow, evictions, conn records,
+#      --workers 2; one real SMTP session inside the flood gives the records it gives alone
 #   2. open DATA sessions over --max-flows: bounded RSS, bytes per open session
-#   3. a 1 GiB client line in the command phase and inside DATA
-#   4. a MIME message nested 10000 deep
+#   3. a 1 GiB client line in the command phase and inside DATA; 3b. 5000 pipelined RCPTs;
+#      3c. a BDAT chunk claiming 2^63 - 1 bytes; 3d. floods of short lines
+#   4. a MIME message nested 10000 deep; 4b. a 10 MB header; 4c. 20000 parts
 #   5. a 100 MB base64 body of garbage
 #   6. TLS on 465: a record header claiming 65535 bytes; a ClientHello claiming 16 MiB
 #   7. out-of-order data above a hole: --reasm-max-ooo-bytes, --reasm-max-total-bytes
-#   8. a Forward receiver that never reads: drop-oldest, drop-newest, block + SIGTERM
-#   9. files in flight over --max-files; extraction to a full tmpfs; a planted symlink
-#  10. garbage captures (under the sanitizer build when there is one)
+#   8. a Forward receiver that never reads: drop-oldest, drop-newest, block + SIGTERM; a peer
+#      replying garbage
+#   9. files in flight over --max-files; extraction to a full tmpfs, extraction limits, planted
+#      symlinks; 9b. IP fragments that never complete
+#  10. garbage captures (under the sanitizer build when there is one); 11. captures from pipes
 # LIMITS_SCALE=P runs the flood/size scenarios at P% of the issue's figures (default 20: the
 # suite stays well under 3 minutes on 2 cores); LIMITS_SCALE=100 is the full scale.
 # Checks that fail because of a known, reported bug are XFAIL (listed at the end; the suite
