@@ -24,7 +24,6 @@ struct parser_reg {
 enum app_state { APP_NONE = 0, APP_ACTIVE, APP_FAILED, APP_DONE };
 
 struct flow_app {
-	struct reasm_dir rd[2];
 	struct mt_session sess;
 	struct engine *e;
 	struct flow *flow;
@@ -35,7 +34,12 @@ struct flow_app {
 	const char *handoff_to;
 	uint8_t state;
 	uint8_t eof_done[2];
-	uint32_t weird_names_seen; /* bitmask of TCP weird names already written */
+};
+
+/* What the reassembly callbacks get: the connection (its app state may not exist yet). */
+struct rctx {
+	struct engine *e;
+	struct flow *f;
 };
 
 struct engine {
@@ -420,10 +424,15 @@ static void do_handoff(struct flow_app *a, uint64_t ts)
 
 /* ---- reassembly callbacks ---------------------------------------------------------- */
 
+static struct flow_app *app_get(struct engine *e, struct flow *f);
+
 static void r_data(void *u, enum mt_dir d, const uint8_t *buf, size_t len, uint64_t ts)
 {
-	struct flow_app *a = u;
+	struct rctx *x = u;
+	struct flow_app *a = app_get(x->e, x->f);
 
+	if (!a)
+		return;
 	if (a->state == APP_NONE) {
 		const struct parser_reg *reg = choose_parser(a, d, buf, len);
 
@@ -445,14 +454,15 @@ static bool ep_clean(const struct tcp_ep *e)
 
 static void r_gap(void *u, enum mt_dir d, uint64_t len, enum reasm_gap_why why, uint64_t ts)
 {
-	struct flow_app *a = u;
-	struct flow *f = a->flow;
+	struct rctx *x = u;
+	struct flow *f = x->f;
+	struct flow_app *a = f->app;
 	const struct tcp_ep *o = &f->ep[MT_ORIG], *r = &f->ep[MT_RESP];
 
 	/* Zeek's content_gap: only while both endpoints are established or closing cleanly */
 	if (why == REASM_GAP_ACKED && ep_clean(o) && ep_clean(r))
 		flow__gap(f, d == MT_ORIG, len);
-	if (a->state == APP_ACTIVE) {
+	if (a && a->state == APP_ACTIVE) {
 		a->tail_len[d] = 0; /* a partial unit before a hole is useless */
 		a->reg->ops->gap(a->parser, d, len, ts);
 	}
@@ -460,9 +470,10 @@ static void r_gap(void *u, enum mt_dir d, uint64_t len, enum reasm_gap_why why, 
 
 static void r_eof(void *u, enum mt_dir d, uint64_t ts)
 {
-	struct flow_app *a = u;
+	struct rctx *x = u;
+	struct flow_app *a = x->f->app;
 
-	if (a->eof_done[d])
+	if (!a || a->eof_done[d])
 		return;
 	a->eof_done[d] = 1;
 	if (a->state == APP_ACTIVE)
@@ -471,10 +482,10 @@ static void r_eof(void *u, enum mt_dir d, uint64_t ts)
 
 static void r_weird(void *u, enum mt_dir d, const char *name, const char *addl, uint64_t ts)
 {
-	struct flow_app *a = u;
+	struct rctx *x = u;
 
-	if (a->e->cfg.tcp_weirds)
-		write_weird(a->e, a->flow->uid, &a->flow->id, ts, name, addl, NULL);
+	if (x->e->cfg.tcp_weirds)
+		write_weird(x->e, x->f->uid, &x->f->id, ts, name, addl, NULL);
 }
 
 /* ---- flows ------------------------------------------------------------------------- */
@@ -490,8 +501,6 @@ static struct flow_app *app_get(struct engine *e, struct flow *f)
 		return NULL;
 	a->e = e;
 	a->flow = f;
-	reasm__init(&a->rd[MT_ORIG], MT_ORIG);
-	reasm__init(&a->rd[MT_RESP], MT_RESP);
 	a->sess.uid = f->uid;
 	a->sess.id = &f->id;
 	a->sess.rec = e->rec;
@@ -514,12 +523,16 @@ static void flow_finish(void *u, struct flow *f, uint64_t now)
 	struct engine *e = u;
 	struct flow_app *a = f->app;
 
-	if (a) {
+	if (f->rd_init) {
+		struct rctx x = { e, f };
 		struct reasm_cb cb = e->rcb;
 
-		cb.u = a;
-		reasm__close(&a->rd[MT_ORIG], e->pool, &cb, now);
-		reasm__close(&a->rd[MT_RESP], e->pool, &cb, now);
+		cb.u = &x;
+		reasm__close(&f->rd[MT_ORIG], e->pool, &cb, now);
+		reasm__close(&f->rd[MT_RESP], e->pool, &cb, now);
+		a = f->app; /* data flushed at close may have created it */
+	}
+	if (a) {
 		parser_stop(a, now);
 		free(a);
 		f->app = NULL;
@@ -542,19 +555,17 @@ static const char *const tcp_weird_names[] = {
 static void flow_weird(void *u, struct flow *f, uint64_t ts, const char *name)
 {
 	struct engine *e = u;
-	struct flow_app *a;
 	int i;
 
 	if (!e->cfg.tcp_weirds)
 		return;
-	a = app_get(e, f);
 	for (i = 0; tcp_weird_names[i]; i++)
 		if (!strcmp(tcp_weird_names[i], name))
 			break;
-	if (a && tcp_weird_names[i]) {
-		if (a->weird_names_seen & (1u << i))
+	if (tcp_weird_names[i]) {
+		if (f->weird_names_seen & (1u << i))
 			return;
-		a->weird_names_seen |= 1u << i;
+		f->weird_names_seen |= 1u << i;
 	}
 	write_weird(e, f->uid, &f->id, ts, name, NULL, NULL);
 }
@@ -617,7 +628,7 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 {
 	struct engine *e = engine;
 	struct flow_pkt_result res;
-	struct flow_app *a;
+	struct rctx x;
 	struct reasm_cb cb;
 	struct flow *f;
 	struct pkt p;
@@ -659,17 +670,21 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 	f = flow_table__packet(e->flows, &p, &res, make_uid);
 	if (!f)
 		return 0;
-	a = app_get(e, f);
-	if (!a)
-		return 0;
+	if (!f->rd_init) {
+		reasm__init(&f->rd[MT_ORIG], MT_ORIG);
+		reasm__init(&f->rd[MT_RESP], MT_RESP);
+		f->rd_init = 1;
+	}
+	x.e = e;
+	x.f = f;
 	cb = e->rcb;
-	cb.u = a;
+	cb.u = &x;
 	d = res.is_orig ? MT_ORIG : MT_RESP;
-	reasm__packet(&a->rd[d], &cb, p.seq, p.tcp_flags, p.payload_wire_len, p.ts_ns);
+	reasm__packet(&f->rd[d], &cb, p.seq, p.tcp_flags, p.payload_wire_len, p.ts_ns);
 	if (p.tcp_flags & PKT_TCP_ACK)
-		reasm__ack(&a->rd[!d], e->pool, &cb, p.ack, p.tcp_flags, p.ts_ns);
+		reasm__ack(&f->rd[!d], e->pool, &cb, p.ack, p.tcp_flags, p.ts_ns);
 	if (p.payload_wire_len && !(p.tcp_flags & PKT_TCP_RST))
-		reasm__data(&a->rd[d], e->pool, &cb, p.seq, p.tcp_flags, p.payload, p.payload_len,
+		reasm__data(&f->rd[d], e->pool, &cb, p.seq, p.tcp_flags, p.payload, p.payload_len,
 			    p.payload_wire_len, p.ts_ns);
 	return 0;
 }

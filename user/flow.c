@@ -35,10 +35,6 @@
 
 enum deadline_kind { DL_NONE = 0, DL_ATTEMPT, DL_CLOSE, DL_LINGER };
 
-struct flow_x {
-	struct flow f;
-	uint8_t dl_kind;
-};
 
 struct flow_table {
 	struct flow_limits lim;
@@ -158,9 +154,8 @@ static void lru_append(struct flow_table *t, struct flow *f)
 
 static void dl_unlink(struct flow_table *t, struct flow *f)
 {
-	struct flow_x *x = (struct flow_x *)f;
-
-	if (x->dl_kind == DL_NONE)
+	
+	if (f->dl_kind == DL_NONE)
 		return;
 	if (f->dprev)
 		f->dprev->dnext = f->dnext;
@@ -172,15 +167,14 @@ static void dl_unlink(struct flow_table *t, struct flow *f)
 		t->dl_tail = f->dprev;
 	f->dprev = f->dnext = NULL;
 	f->deadline = 0;
-	x->dl_kind = DL_NONE;
+	f->dl_kind = DL_NONE;
 }
 
 static void dl_set(struct flow_table *t, struct flow *f, enum deadline_kind k, uint64_t at)
 {
-	struct flow_x *x = (struct flow_x *)f;
-
+	
 	dl_unlink(t, f);
-	x->dl_kind = (uint8_t)k;
+	f->dl_kind = (uint8_t)k;
 	f->deadline = at;
 	f->dnext = NULL;
 	f->dprev = t->dl_tail;
@@ -271,10 +265,9 @@ void flow_table__expire(struct flow_table *t, uint64_t now)
 {
 	while (t->dl_head && t->dl_head->deadline <= now) {
 		struct flow *f = t->dl_head;
-		struct flow_x *x = (struct flow_x *)f;
-		const struct tcp_ep *o = &f->ep[MT_ORIG], *r = &f->ep[MT_RESP];
+				const struct tcp_ep *o = &f->ep[MT_ORIG], *r = &f->ep[MT_RESP];
 
-		switch (x->dl_kind) {
+		switch (f->dl_kind) {
 		case DL_ATTEMPT:
 			if ((o->state == TCP_SYN_SENT || o->state == TCP_SYN_ACK_SENT) &&
 			    r->state == TCP_INACTIVE) {
@@ -723,7 +716,7 @@ static void update_inactive(struct pctx *c)
 			} else {
 				set_state(c, e, TCP_SYN_SENT);
 			}
-			if (((struct flow_x *)f)->dl_kind == DL_NONE)
+			if (f->dl_kind == DL_NONE)
 				dl_set(c->t, f, DL_ATTEMPT, c->p->ts_ns + c->t->lim.attempt_ns);
 		} else {
 			if (F_ACK(c)) {
@@ -953,7 +946,7 @@ static void tcp_process(struct pctx *c, struct flow_pkt_result *res)
 	res->rst = F_RST(c) != 0;
 	if (c->do_close)
 		connection_closed(c);
-	else if (((struct flow_x *)f)->dl_kind == DL_LINGER)
+	else if (f->dl_kind == DL_LINGER)
 		dl_set(c->t, f, DL_LINGER, f->last_ts + c->t->lim.linger_ns);
 }
 
@@ -1006,17 +999,15 @@ struct flow *flow_table__packet(struct flow_table *t, const struct pkt *p,
 		f = NULL;
 	}
 	if (!f) {
-		struct flow_x *x;
 		bool flip = false;
 
 		if (t->st.active >= t->lim.max_flows && t->lru_head) {
 			t->st.evicted++;
 			flow_remove(t, t->lru_head, p->ts_ns);
 		}
-		x = calloc(1, sizeof(*x));
-		if (!x)
+		f = calloc(1, sizeof(*f));
+		if (!f)
 			return NULL;
-		f = &x->f;
 		/* Zeek's TCPAnalyzer::WantConnection: a connection that starts without a SYN or
 		 * with a SYN-ACK is flipped when the source port looks like the server's. */
 		if (!(p->tcp_flags & PKT_TCP_SYN) || (p->tcp_flags & PKT_TCP_ACK)) {

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "mailtap/pkt.h"
+#include "mailtap/reasm.h"
 #include "mailtap/types.h"
 
 /* Zeek's TCP endpoint states (the numbering of Zeek's EndpointState). */
@@ -58,11 +59,17 @@ struct flow {
 	uint8_t seen_first_ack;
 	uint8_t removed;
 	uint8_t n_services;
+	uint8_t dl_kind;	      /* which short deadline the flow is waiting for */
 	uint8_t services[4];	      /* enum flow_service, in confirmation order */
 	uint16_t vlan[2];
 	uint64_t missed_bytes;
 	struct tcp_ep ep[2];	      /* [MT_ORIG], [MT_RESP] */
-	struct flow_app *app;
+	/* Each direction's stream (reassembly state is per connection, like the TCP state:
+	 * no allocation until data is out of order). Initialised by the engine. */
+	struct reasm_dir rd[2];
+	uint32_t weird_names_seen;    /* TCP weirds already written (once per connection) */
+	uint8_t rd_init;
+	struct flow_app *app;	      /* allocated at the first payload byte */
 };
 
 enum flow_service { FLOW_SVC_SMTP = 1, FLOW_SVC_SSL = 2 };
