@@ -69,7 +69,7 @@ struct mime_msg {
 	char *cd_val, *ct_val;
 	size_t cd_len, ct_len;
 	/* decoded data waiting for cb.data */
-	uint8_t out[16384];
+	uint8_t out[4096]; /* small: one per open message (an open DATA session costs it) */
 	size_t olen;
 	/* weirds reported once per message */
 	bool w_depth, w_hdr, w_ents, w_lf, w_cr, w_long;
