@@ -2,6 +2,8 @@
 /* libpcap offline reader. Gzip input is detected by its magic bytes and read through a stdio
  * cookie stream over zlib's gzread, so libpcap sees an ordinary FILE. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,66 +19,160 @@ struct pcapfile {
 	int tsprec_nano;
 	uint64_t packets, bytes;
 	uint64_t offset; /* bytes of the file consumed so far (classic pcap), for error messages */
+	struct instream *stream; /* pipes and gzip: our reader (NULL for plain files) */
 	int is_pcapng;
 };
 
-static ssize_t gz_read(void *cookie, char *buf, size_t size)
-{
-	int n = gzread((gzFile)cookie, buf, size > 0x40000000 ? 0x40000000 : (unsigned)size);
+/* A stream over a file descriptor for pipes, FIFOs, stdin and gzip input: the bytes sniffed
+ * for the gzip magic are given back first, reads return what read(2) returned (a pipe fed
+ * slowly, like `tcpdump -U -w - | mailtap -r -`, is processed as it arrives: no waiting for
+ * a full buffer), and gzip members (concatenated too) are inflated as input comes. */
+struct instream {
+	volatile sig_atomic_t *stop; /* set by pcapfile__run: a signal ends a blocked read */
+	int fd;
+	uint8_t pre[2];
+	size_t pre_len, pre_off;
+	int gz, eof, z_end;
+	z_stream z;
+	uint8_t ibuf[65536];
+};
 
-	if (n < 0) {
-		errno = EIO;
-		return -1;
+static ssize_t read_some(struct instream *in, int fd, void *buf, size_t len)
+{
+	ssize_t r;
+
+	do {
+		r = read(fd, buf, len);
+		if (r < 0 && errno == EINTR && in && in->stop && *in->stop)
+			return 0; /* SIGINT/SIGTERM while waiting for a pipe: end of input */
+	} while (r < 0 && errno == EINTR);
+	return r;
+}
+
+static ssize_t in_read(void *cookie, char *buf, size_t size)
+{
+	struct instream *in = cookie;
+
+	if (!in->gz) {
+		if (in->pre_off < in->pre_len) {
+			size_t n = in->pre_len - in->pre_off;
+
+			if (n > size)
+				n = size;
+			memcpy(buf, in->pre + in->pre_off, n);
+			in->pre_off += n;
+			return (ssize_t)n;
+		}
+		return read_some(in, in->fd, buf, size);
 	}
-	return n;
+	for (;;) {
+		size_t produced;
+		int ret;
+
+		if (in->z.avail_in == 0 && !in->eof) {
+			ssize_t r = read_some(in, in->fd, in->ibuf, sizeof(in->ibuf));
+
+			if (r < 0)
+				return -1;
+			if (r == 0)
+				in->eof = 1;
+			in->z.next_in = in->ibuf;
+			in->z.avail_in = (uInt)r;
+		}
+		if (in->z_end) {
+			if (in->z.avail_in == 0)
+				return 0; /* after the last member */
+			inflateReset(&in->z); /* a concatenated member */
+			in->z_end = 0;
+		}
+		in->z.next_out = (Bytef *)buf;
+		in->z.avail_out = (uInt)(size > 0x40000000 ? 0x40000000 : size);
+		ret = inflate(&in->z, Z_NO_FLUSH);
+		produced = (size_t)((char *)in->z.next_out - buf);
+		if (ret == Z_STREAM_END)
+			in->z_end = 1;
+		else if (ret != Z_OK && ret != Z_BUF_ERROR) {
+			errno = EIO; /* corrupt gzip data: libpcap reports where */
+			return produced ? (ssize_t)produced : -1;
+		}
+		if (produced)
+			return (ssize_t)produced;
+		if (in->eof && in->z.avail_in == 0)
+			return 0; /* truncated gzip: end of input */
+	}
 }
 
-static int gz_close(void *cookie)
+static int in_close(void *cookie)
 {
-	return gzclose((gzFile)cookie) == Z_OK ? 0 : EOF;
+	struct instream *in = cookie;
+
+	if (in->gz)
+		inflateEnd(&in->z);
+	close(in->fd);
+	free(in);
+	return 0;
 }
 
-/* Opens path (or stdin) as a FILE, transparently decompressing gzip. Regular files are
- * sniffed for the gzip magic; stdin always goes through zlib, whose transparent mode passes
- * data that is not gzip through unchanged. */
-static FILE *open_input(const char *path)
+/* Opens path (or "-" for stdin) as a FILE, decompressing gzip. Regular files that are not gzip
+ * go through stdio directly (fastest); everything else through struct instream. */
+static FILE *open_input(const char *path, struct instream **stream)
 {
-	cookie_io_functions_t io = { .read = gz_read, .close = gz_close };
-	unsigned char magic[2] = { 0, 0 };
-	FILE *f, *c;
-	gzFile gz;
+	cookie_io_functions_t io = { .read = in_read, .close = in_close };
+	struct instream *in;
+	struct stat st;
+	FILE *c;
 	int fd;
 
-	if (strcmp(path, "-")) {
-		f = fopen(path, "rb");
-		if (!f)
-			return NULL;
-		if (fread(magic, 1, 2, f) != 2 || magic[0] != 0x1f || magic[1] != 0x8b) {
-			rewind(f);
-			return f;
-		}
-		fd = dup(fileno(f));
-		fclose(f);
-		/* stdio read ahead: the shared offset is not at 0 any more */
-		if (fd >= 0 && lseek(fd, 0, SEEK_SET) < 0) {
-			close(fd);
-			return NULL;
-		}
-	} else {
-		fd = dup(STDIN_FILENO);
-	}
+	fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : dup(STDIN_FILENO);
 	if (fd < 0)
 		return NULL;
-	gz = gzdopen(fd, "rb");
-	if (!gz) {
+	in = calloc(1, sizeof(*in));
+	if (!in) {
 		close(fd);
 		errno = ENOMEM;
 		return NULL;
 	}
-	gzbuffer(gz, 256 * 1024);
-	c = fopencookie(gz, "rb", io);
+	in->fd = fd;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		ssize_t r = pread(fd, in->pre, 2, 0); /* the offset stays at 0 */
+
+		if (r != 2 || in->pre[0] != 0x1f || in->pre[1] != 0x8b) {
+			FILE *f = fdopen(fd, "rb");
+
+			free(in);
+			if (!f)
+				close(fd);
+			return f;
+		}
+	} else {
+		while (in->pre_len < 2) {
+			ssize_t r = read_some(NULL, fd, in->pre + in->pre_len, 2 - in->pre_len);
+
+			if (r <= 0)
+				break;
+			in->pre_len += (size_t)r;
+		}
+		if (in->pre_len == 2 && in->pre[0] == 0x1f && in->pre[1] == 0x8b) {
+			memcpy(in->ibuf, in->pre, 2); /* the magic goes to inflate first */
+			in->z.next_in = in->ibuf;
+			in->z.avail_in = 2;
+		} else {
+			goto plain;
+		}
+	}
+	in->gz = 1;
+	if (inflateInit2(&in->z, 15 + 16) != Z_OK) {
+		in->gz = 0;
+		in_close(in);
+		errno = ENOMEM;
+		return NULL;
+	}
+plain:
+	c = fopencookie(in, "rb", io);
 	if (!c)
-		gzclose(gz);
+		in_close(in);
+	else
+		*stream = in;
 	return c;
 }
 
@@ -94,7 +190,7 @@ struct pcapfile *pcapfile__open(const char *path, const char *filter)
 		err = -ENOMEM;
 		goto fail;
 	}
-	in = open_input(path);
+	in = open_input(path, &f->stream);
 	if (!in) {
 		err = -errno;
 		pr_warn("cannot read %s: %s\n", path, strerror(-err));
@@ -148,6 +244,8 @@ int pcapfile__run(struct pcapfile *f, pkt_handler cb, void *u, volatile sig_atom
 	int linktype = pcap_datalink(f->pcap);
 
 	raw.linktype = linktype;
+	if (f->stream)
+		f->stream->stop = stop;
 	for (;;) {
 		int r, err;
 
@@ -156,6 +254,8 @@ int pcapfile__run(struct pcapfile *f, pkt_handler cb, void *u, volatile sig_atom
 		r = pcap_next_ex(f->pcap, &h, &data);
 		if (r == PCAP_ERROR_BREAK)
 			return 0; /* EOF */
+		if (r == PCAP_ERROR && stop && *stop)
+			return -EINTR; /* interrupted in the middle of a record */
 		if (r == PCAP_ERROR) {
 			pr_warn("%s: truncated or corrupt capture after packet %llu (byte offset "
 				"%llu): %s\n",

@@ -60,6 +60,18 @@ if command -v editcap >/dev/null; then
 	$M -r "$T/s.pcapng" --seed 7 -w "$T/e.mp"
 	cmp -s "$T/a.mp" "$T/e.mp" && ok "pcapng == pcap" || bad "pcapng differs"
 fi
+# Pipes: process substitution (plain and gzip), and a pipe that stays open: its packets are
+# analysed as they arrive and SIGTERM ends the run with every record written.
+[ "$($M -r <(cat $Z/zeek/traces/smtp.pcap) --seed 7 | $C -s conn | wc -l)" -eq 2 ] && ok "process substitution" || bad "process substitution"
+[ "$($M -r <(gzip -c $Z/zeek/traces/smtp.pcap) --seed 7 | $C -s conn | wc -l)" -eq 2 ] && ok "gzip through a pipe" || bad "gzip through a pipe"
+if [ -x "${B}/tools/gen_hostile" ]; then
+	(${B}/tools/gen_hostile -s synflood -n 500 -o - 2>/dev/null; sleep 20) | $M -r - -w "$T/slow.mp" 2>/dev/null &
+	sleep 2
+	pkill -TERM -f "$M -r - -w $T/slow.mp"
+	for _ in $(seq 50); do pgrep -f "$M -r - -w $T/slow.mp" >/dev/null || break; sleep 0.1; done
+	pgrep -f "$M -r - -w $T/slow.mp" >/dev/null && bad "SIGTERM did not end a run waiting on a pipe" ||
+		{ [ "$($C -s conn "$T/slow.mp" | wc -l)" -eq 500 ] && ok "open pipe: analysed as it came, SIGTERM ends it" || bad "open pipe: $($C -s conn "$T/slow.mp" | wc -l) conn records"; }
+fi
 # Deterministic with a seed, different without.
 $M -r $Z/zeek/traces/smtp.pcap --seed 7 -w "$T/f.mp"
 cmp -s "$T/a.mp" "$T/f.mp" && ok "--seed deterministic" || bad "--seed not deterministic"
