@@ -36,7 +36,20 @@
 enum deadline_kind { DL_NONE = 0, DL_ATTEMPT, DL_CLOSE, DL_LINGER };
 
 
+/* Flows come from slabs of FLOW_SLAB objects (no per-object malloc header: an idle tracked
+ * connection costs sizeof(struct flow) plus its hash bucket); freed flows go to a free list
+ * and slabs are released with the table. Peak memory follows the peak number of flows,
+ * which --max-flows bounds. */
+#define FLOW_SLAB 1024
+
+struct flow_slab {
+	struct flow_slab *next;
+	struct flow f[FLOW_SLAB];
+};
+
 struct flow_table {
+	struct flow_slab *slabs;
+	struct flow *free_list; /* linked through hnext */
 	struct flow_limits lim;
 	struct flow **buckets;
 	uint32_t mask;
@@ -124,6 +137,34 @@ static int table_grow(struct flow_table *t)
 	t->mask = nmask;
 	t->st.buckets = (uint64_t)nmask + 1;
 	return 0;
+}
+
+static struct flow *flow_alloc(struct flow_table *t)
+{
+	struct flow *f = t->free_list;
+
+	if (!f) {
+		struct flow_slab *sl = malloc(sizeof(*sl));
+
+		if (!sl)
+			return NULL;
+		sl->next = t->slabs;
+		t->slabs = sl;
+		for (int i = FLOW_SLAB - 1; i >= 0; i--) {
+			sl->f[i].hnext = t->free_list;
+			t->free_list = &sl->f[i];
+		}
+		f = t->free_list;
+	}
+	t->free_list = f->hnext;
+	memset(f, 0, sizeof(*f));
+	return f;
+}
+
+static void flow_release(struct flow_table *t, struct flow *f)
+{
+	f->hnext = t->free_list;
+	t->free_list = f;
 }
 
 /* ---- lists ------------------------------------------------------------------------- */
@@ -227,7 +268,7 @@ static void flow_remove(struct flow_table *t, struct flow *f, uint64_t now)
 	t->st.removed++;
 	if (t->finish)
 		t->finish(t->u, f, now);
-	free(f);
+	flow_release(t, f);
 }
 
 void flow_table__free(struct flow_table *t)
@@ -236,6 +277,12 @@ void flow_table__free(struct flow_table *t)
 		return;
 	while (t->lru_head)
 		flow_remove(t, t->lru_head, 0);
+	while (t->slabs) {
+		struct flow_slab *n = t->slabs->next;
+
+		free(t->slabs);
+		t->slabs = n;
+	}
 	free(t->buckets);
 	free(t);
 }
@@ -1005,7 +1052,7 @@ struct flow *flow_table__packet(struct flow_table *t, const struct pkt *p,
 			t->st.evicted++;
 			flow_remove(t, t->lru_head, p->ts_ns);
 		}
-		f = calloc(1, sizeof(*f));
+		f = flow_alloc(t);
 		if (!f)
 			return NULL;
 		/* Zeek's TCPAnalyzer::WantConnection: a connection that starts without a SYN or

@@ -301,7 +301,7 @@ int frag__add(struct frag_table *t, const uint8_t *l3, size_t l3_len, uint64_t t
 	d = find(t, &f);
 	if (!d) {
 		if (t->n >= t->lim.max_datagrams && t->old) {
-			t->st.timeouts++;
+			t->st.evicted++;
 			drop(t, t->old); /* the oldest makes room */
 		}
 		d = calloc(1, sizeof(*d));
@@ -330,6 +330,13 @@ int frag__add(struct frag_table *t, const uint8_t *l3, size_t l3_len, uint64_t t
 		uint32_t ncap = end < 2048 ? 2048 : end;
 		uint8_t *nb;
 
+		/* over the byte cap: the oldest other datagrams make room, as at the datagram
+		 * cap (incomplete garbage must not block reassembly until it times out) */
+		while (t->st.in_use_bytes + (ncap - d->cap) > t->lim.max_bytes && t->old &&
+		       t->old != d) {
+			t->st.evicted++;
+			drop(t, t->old);
+		}
 		if (t->st.in_use_bytes + (ncap - d->cap) > t->lim.max_bytes) {
 			t->st.dropped++;
 			drop(t, d);

@@ -59,6 +59,7 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *
 	rec__u64(r, "frag_fragments", es->frag.fragments);
 	rec__u64(r, "frag_reassembled", es->frag.reassembled);
 	rec__u64(r, "frag_timeouts", es->frag.timeouts);
+	rec__u64(r, "frag_evicted", es->frag.evicted);
 	rec__u64(r, "frag_dropped", es->frag.dropped);
 	rec__u64(r, "frag_inconsistent", es->frag.inconsistent);
 	rec__u64(r, "parser_errors", es->parser_errors);

@@ -60,15 +60,16 @@ struct flow {
 	uint8_t removed;
 	uint8_t n_services;
 	uint8_t dl_kind;	      /* which short deadline the flow is waiting for */
+	uint8_t rd_init;	      /* rd[] initialised */
 	uint8_t services[4];	      /* enum flow_service, in confirmation order */
 	uint16_t vlan[2];
+	uint32_t weird_names_seen;    /* TCP weirds already written (once per connection) */
 	uint64_t missed_bytes;
 	struct tcp_ep ep[2];	      /* [MT_ORIG], [MT_RESP] */
 	/* Each direction's stream (reassembly state is per connection, like the TCP state:
-	 * no allocation until data is out of order). Initialised by the engine. */
+	 * no allocation until data is out of order). Initialised by the engine. The layout
+	 * packs an idle connection into 480 bytes (docs/performance.md). */
 	struct reasm_dir rd[2];
-	uint32_t weird_names_seen;    /* TCP weirds already written (once per connection) */
-	uint8_t rd_init;
 	struct flow_app *app;	      /* allocated at the first payload byte */
 };
 

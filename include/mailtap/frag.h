@@ -19,7 +19,8 @@ void frag_limits__default(struct frag_limits *l);
 struct frag_stats {
 	uint64_t fragments;   /* fragments seen */
 	uint64_t reassembled; /* datagrams completed */
-	uint64_t timeouts;    /* datagrams dropped incomplete */
+	uint64_t timeouts;    /* datagrams dropped incomplete after the timeout */
+	uint64_t evicted;     /* datagrams dropped incomplete to make room (limits) */
 	uint64_t dropped;     /* fragments dropped: limits, malformed */
 	uint64_t overlaps;    /* fragments overlapping earlier ones */
 	uint64_t inconsistent; /* ... with different bytes (first kept) */

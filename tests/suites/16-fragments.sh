@@ -48,7 +48,7 @@ n=$("$B/mailtap-cat" -s weird "$T/f.mp" | grep -c '"name":"fragment_overlap"')
 # datagrams that never complete, at most one kept at a time: each new one evicts the last
 /usr/bin/python3 tests/fragment_pcap.py "$Z/smtp.pcap" "$T/incomplete.pcap" --drop-last >/dev/null
 "$B/mailtap" -r "$T/incomplete.pcap" --frag-max-datagrams 1 --stats-interval 1 -w "$T/c.mp"
-d=$("$B/mailtap-cat" -s stats "$T/c.mp" | python3 -c 'import sys,json; r=json.loads(sys.stdin.readline()); print(r["frag_dropped"] + r["frag_timeouts"])')
+d=$("$B/mailtap-cat" -s stats "$T/c.mp" | python3 -c 'import sys,json; r=json.loads(sys.stdin.readline()); print(r["frag_dropped"] + r["frag_timeouts"] + r["frag_evicted"])')
 [ "$d" -gt 0 ] && ok "limits hit and counted ($d)" || bad "limits not counted"
 echo "fragments: $fails failure(s)"
 [ $fails -eq 0 ]
