@@ -142,6 +142,17 @@ static void add_analyzer(struct mt_file *f, const char *name)
 	snprintf(f->an[f->n_an++], FILES_ANALYZER_LEN, "%s", name);
 }
 
+/* The extraction of f is removed: its bytes are no longer extracted, and the part of
+ * extract_max_total it had reserved is free again. */
+static void ext_unaccount(struct mt_file *f)
+{
+	atomic_fetch_sub(&st_ext_bytes, f->ext_written);
+	if (f->cfg->extract_max_total)
+		atomic_fetch_sub(&ext_total_used, f->ext_off);
+	f->ext_written = 0;
+	f->ext_off = 0;
+}
+
 static void ext_error(struct mt_file *f, const char *what, int err)
 {
 	uint64_t bit = err > 0 && err < 64 ? 1ull << err : 1ull;
@@ -155,6 +166,7 @@ static void ext_error(struct mt_file *f, const char *what, int err)
 		close(f->fd);
 		f->fd = -1;
 		unlinkat(f->dirfd, f->tmp_name, 0);
+		ext_unaccount(f);
 	}
 	if (f->dirfd >= 0) {
 		close(f->dirfd);
@@ -271,9 +283,12 @@ static void ext_finish(struct mt_file *f)
 		return;
 	}
 	if (close(f->fd) < 0) {
+		int err = errno;
+
 		f->fd = -1;
 		unlinkat(f->dirfd, f->tmp_name, 0);
-		ext_error(f, "close", errno);
+		ext_unaccount(f);
+		ext_error(f, "close", err);
 		return;
 	}
 	f->fd = -1;
@@ -283,6 +298,7 @@ static void ext_finish(struct mt_file *f)
 		int err = errno;
 
 		unlinkat(f->dirfd, f->tmp_name, 0);
+		ext_unaccount(f);
 		ext_error(f, "rename", err);
 		return;
 	}

@@ -73,6 +73,7 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *
 		rec__u64(r, "files_extracted", fs->extracted_files);
 		rec__u64(r, "files_extracted_bytes", fs->extracted_bytes);
 		rec__u64(r, "files_extract_cutoffs", fs->extract_cutoffs);
+		rec__u64(r, "files_extract_total_limit", fs->extract_total_limit);
 		rec__u64(r, "files_extract_errors", fs->extract_errors);
 	}
 	if (fw) {

@@ -296,6 +296,11 @@ struct workers *workers__new(int n, const struct engine_cfg *cfg, const struct p
 		struct engine_cfg c = *cfg;
 
 		c.seed = cfg->seed + (uint64_t)i; /* distinct, deterministic ids per worker */
+		/* the process-wide limits are shared out: every worker gets its part */
+		c.flow.max_flows = cfg->flow.max_flows / (uint32_t)n ? cfg->flow.max_flows / (uint32_t)n : 1;
+		c.reasm.max_total_bytes = cfg->reasm.max_total_bytes / (uint64_t)n;
+		c.frag.max_bytes = cfg->frag.max_bytes / (uint64_t)n;
+		c.frag.max_datagrams = cfg->frag.max_datagrams / (uint32_t)n ? cfg->frag.max_datagrams / (uint32_t)n : 1;
 		w->ws = ws;
 		w->index = i;
 		w->cap = ring_bytes;

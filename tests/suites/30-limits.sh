@@ -150,8 +150,9 @@ rss sfw $M -r "$T/flood.pcap" --workers 2 --max-flows $MFA --stats-interval 1 -w
 pw=$(st "$T/sfw.mp" flows_peak)
 [ "$(rc sfw)" = 0 ] && [ "$(st "$T/sfw.mp" records_conn)" = "$N" ] && ok "--workers 2: $N conn records" ||
 	bad "--workers 2 flood (rc $(rc sfw))"
-xcheck "--workers 2 --max-flows $MFA: flows_peak $pw <= $MFA (peak RSS $(kb sfw) KiB)" \
-	"workers.c/main.c: --max-flows (and --reasm-max-total-bytes) applied per worker" [ "$pw" -le $MFA ]
+[ "$pw" -le $MFA ] && ok "--workers 2 --max-flows $MFA: the limit is shared out (flows_peak $pw, peak RSS $(kb sfw) KiB)" ||
+	bad "--workers 2 --max-flows $MFA: flows_peak $pw"
+
 
 # one real session inside the flood
 $G -s synflood-mix -n "$N" -o - 2>/dev/null |
@@ -502,8 +503,8 @@ if mount -t tmpfs -o size=1m tmpfs "$MNT" 2>/dev/null; then
 	else
 		bad "full extract dir (rc $(rc ex), $nmsg messages, extracted $(st "$T/ex.mp" files_extracted), errors $(st "$T/ex.mp" files_extract_errors), kept $kept, tmps $tmps)"
 	fi
-	xcheck "files_extracted_bytes counts the bytes kept (3 x 300000)" \
-		"files.c: bytes of failed, removed extractions counted" [ "$(st "$T/ex.mp" files_extracted_bytes)" = 900000 ]
+	[ "$(st "$T/ex.mp" files_extracted_bytes)" = 900000 ] && ok "files_extracted_bytes counts the bytes kept (3 x 300000)" ||
+		bad "files_extracted_bytes $(st "$T/ex.mp" files_extracted_bytes), 900000 kept"
 	umount "$MNT" && MNT=
 else
 	echo "skip  full tmpfs (mount -t tmpfs needs root)"
@@ -521,9 +522,8 @@ if [ "$(rc xm)" = 0 ] && [ "$sizes" = "0 50000 100000 100000 " ] &&
 else
 	bad "extraction limits (rc $(rc xm), sizes $sizes, bytes $(st "$T/xm.mp" files_extracted_bytes), cutoffs $(st "$T/xm.mp" files_extract_cutoffs))"
 fi
-xcheck "the stats record shows --extract-max-total being hit" \
-	"rec_stats.c: files_stats.extract_total_limit is not written" \
-	grep -q extract_total "$T/xm.mp.json"
+grep -q '"files_extract_total_limit":[1-9]' "$T/xm.mp.json" && ok "the stats record shows --extract-max-total being hit" ||
+	bad "files_extract_total_limit not in the stats record"
 # symlinks planted at the final and the temporary name of the first file
 mkdir -p "$T/xd"
 $G -s extract -n 2 -b 3000 -o "$T/ex2.pcap" 2>/dev/null
