@@ -21,6 +21,7 @@ struct app_smtp {
 	struct smtp_parser *p;
 	struct mime_msg *mime;
 	struct mt_file *file;	 /* the current entity's file */
+	bool file_refused;	 /* files__open refused it (--max-files): none for this entity */
 	struct mt_file *msgfile; /* the whole message (rfc822_msg_file) */
 	bool is_orig;		 /* direction of the message */
 	uint64_t ts;
@@ -119,6 +120,7 @@ static void m_begin(void *u, unsigned depth)
 	struct app_smtp *a = u;
 
 	(void)depth;
+	a->file_refused = false;
 	smtp_parser__entity_begin(a->p);
 }
 
@@ -160,12 +162,16 @@ static bool entity_file(struct app_smtp *a)
 
 	if (a->file)
 		return true;
-	if (!a->cfg->files)
+	if (!a->cfg->files || a->file_refused)
 		return false;
 	a->file = files__open(a->s, a->cfg->files, a->ts, "SMTP", a->is_orig,
 			      smtp_parser__mime_depth(a->p));
-	if (!a->file)
+	if (!a->file) {
+		/* no file for this entity at all: a later chunk must not start one that
+		 * holds only the entity's tail */
+		a->file_refused = true;
 		return false;
+	}
 	fn = smtp_parser__entity_filename(a->p);
 	if (fn)
 		files__set_filename(a->file, fn, strlen(fn));
@@ -199,6 +205,7 @@ static void m_end(void *u)
 		files__close(a->file, a->ts);
 		a->file = NULL;
 	}
+	a->file_refused = false;
 	smtp_parser__entity_end(a->p);
 }
 
