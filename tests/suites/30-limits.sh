@@ -125,7 +125,11 @@ $G -s synflood -n "$N" -o "$T/flood.pcap" 2>/dev/null
 rss sfa $M -r "$T/flood.pcap" --max-flows $MFA --stats-interval 1 -w "$T/sfa.mp"
 rss sfb $M -r "$T/flood.pcap" --max-flows $MFB --stats-interval 1 -w "$T/sfb.mp"
 A=$(kb sfa) Bk=$(kb sfb)
-PERFLOW=$(((A - Bk) * 1024 / (MFA - MFB)))
+# bytes per tracked flow from two runs far apart (a narrow spread is lost in RSS noise)
+MFC=$((N / 4)) MFD=$((N / 40))
+rss sfc $M -r "$T/flood.pcap" --max-flows $MFC -w /dev/null
+rss sfd $M -r "$T/flood.pcap" --max-flows $MFD -w /dev/null
+PERFLOW=$((($(kb sfc) - $(kb sfd)) * 1024 / (MFC - MFD)))
 echo "    $N SYNs: --max-flows $MFA: ${A} KiB in $(secs sfa) s; --max-flows $MFB: ${Bk} KiB in $(secs sfb) s; ${PERFLOW} B per tracked flow"
 ev=$(st "$T/sfa.mp" flows_evicted)
 if [ "$(rc sfa)" = 0 ] && [ "$ev" = $((N - MFA)) ] && [ "$(st "$T/sfa.mp" flows_peak)" = $MFA ] &&
