@@ -105,6 +105,7 @@ struct opts {
 	int stats_interval; /* seconds; -1: default (60 live, 0 offline) */
 	int workers;
 	int ports_given;
+	int exit_now; /* --help / --version printed: nothing else to do */
 	const char *user;
 	int seccomp;
 	int events_smtp;
@@ -789,10 +790,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'h':
 			usage(stdout);
-			exit(0);
+			o->exit_now = 1;
+			return 0;
 		case OPT_VERSION:
 			printf("mailtap %s\n", MAILTAP_VERSION);
-			exit(0);
+			o->exit_now = 1;
+			return 0;
 		default:
 			usage(stderr);
 			return -EINVAL;
@@ -1071,6 +1074,8 @@ int main(int argc, char **argv)
 	privs__raise_permitted();
 	if (parse_args(argc, argv, &o) < 0)
 		return 1;
+	if (o.exit_now)
+		return 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
