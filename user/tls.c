@@ -331,10 +331,14 @@ static struct rd rd_sub(struct tls_bytes b)
 /* ---------------------------------------------------------------- hellos */
 
 /* Appends v to a list capped at max_list; flags truncation. */
+/* v is evaluated exactly once, full list or not: callers pass cursor reads (rd_u16(&r)) that
+ * must advance whether the value is kept or not (a full list once stopped the cursor:
+ * an endless loop, found by fuzz_tls). */
 #define LIST_ADD(p, arr, n, v, trunc)                                                              \
 	do {                                                                                       \
+		uint32_t list_add_v_ = (uint32_t)(v);                                              \
 		if ((n) < (p)->lim.max_list)                                                       \
-			(arr)[(n)++] = (v);                                                        \
+			(arr)[(n)++] = list_add_v_;                                                \
 		else                                                                               \
 			(trunc) = true;                                                            \
 	} while (0)
