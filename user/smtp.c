@@ -61,6 +61,9 @@ enum smtp_state {
 /* How a line ended. */
 enum eol { EOL_NONE, EOL_CRLF, EOL_LF, EOL_CR };
 
+/* Zeek's ContentLine_Analyzer maximum line length (16 MiB - 100). */
+#define SMTP_ZEEK_MAX_LINE ((16u << 20) - 100u)
+
 struct dir_state {
 	char *lbuf; /* partial line carried across feeds (max_line bytes) */
 	uint32_t lbuf_len;
@@ -94,6 +97,7 @@ struct smtp_parser {
 
 	/* DATA streaming (sender side). */
 	bool d_bol;	     /* at the beginning of a line */
+	uint64_t d_line_len; /* bytes of the current DATA line so far */
 	bool d_dot;	     /* a leading '.' was seen on this line */
 	bool d_line_has;     /* the line has content beyond the dot */
 	enum eol d_prev_eol; /* how the previous DATA line ended */
@@ -870,6 +874,7 @@ static void request_event(struct smtp_parser *p, const char *cmd, size_t clen, c
 
 static void begin_data(struct smtp_parser *p, bool orig, int new_state)
 {
+	p->d_line_len = 0;
 	p->state = new_state;
 	if (p->in_mail) {
 		weird(p, "smtp_nested_mail_transaction", NULL, "SMTP");
@@ -1502,6 +1507,7 @@ static void ev_line_add(struct smtp_parser *p, const char *s, size_t n)
 /* The end of a DATA line that is not the end of data (its CRLF already delivered if crlf). */
 static void data_eol(struct smtp_parser *p, enum eol e, bool orig, bool crlf_sent)
 {
+	p->d_line_len = 0;
 	if (!crlf_sent)
 		body(p, "\r\n", 2);
 	if (e == EOL_LF)
@@ -1638,6 +1644,11 @@ static size_t data_stream(struct smtp_parser *p, struct dir_state *ds, const cha
 			k = e ? (size_t)(e - s) : n;
 			ev_line_add(p, s, k);
 			off += k;
+			/* Zeek's ContentLine analyzer cuts lines at 16 MiB - 100 with this weird;
+			 * DATA is streamed here, so only the weird is kept (once per line) */
+			if (p->d_line_len <= SMTP_ZEEK_MAX_LINE && p->d_line_len + k > SMTP_ZEEK_MAX_LINE)
+				weird(p, "contentline_size_exceeded", NULL, "SMTP");
+			p->d_line_len += k;
 			if (!e)
 				break;
 			if (e == cr && e + 1 == lf) { /* CRLF: the line leaves unchanged */
