@@ -256,7 +256,7 @@ static __always_inline struct scratch *slot(__u32 dir)
 /*
  * Bytes to copy: min(wire, snaplen, MAILTAP_HOST_SNAP_MAX), at least 1. The barrier hides
  * the range from clang, so the mask stays and the verifier sees 1..MAILTAP_HOST_SNAP_MAX
- * in the register the helper gets (MAILTAP_HOST_SNAP_MAX is a power of 2).
+ * in the register passed to the helper (MAILTAP_HOST_SNAP_MAX is a power of 2).
  */
 static __always_inline __u64 cap_of(__u32 wire)
 {

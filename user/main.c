@@ -922,76 +922,37 @@ static void print_host_stats(struct hostcap *h)
 }
 
 /* Host mode: the same loop over the ring buffer of the XDP (ingress) + TC (egress) copy. */
-static int run_host(const struct opts *o, struct analysis *an)
+/* A live source for the capture loop: AF_XDP (mirror mode) or the host-mode ring buffer. */
+struct live_source {
+	void *h;
+	int (*run)(void *h, pkt_handler cb, void *u, volatile sig_atomic_t *stop);
+	struct xsk_source *xsk; /* for the XDP/AF_XDP counters in stats records */
+};
+
+static int xsk_run(void *h, pkt_handler cb, void *u, volatile sig_atomic_t *stop)
 {
-	struct itimerval it = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
-	struct hostcap *h = hostcap__open(&o->host);
-	uint64_t last_stats = realtime_ns();
-	int err = 0;
-
-	if (!h)
-		return 1;
-	if (drop_privs(o, true) < 0) {
-		hostcap__close(h);
-		return 1;
-	}
-	pr_info("capturing on %s in host mode (XDP %s + TC egress, copies only)\n", o->iface,
-		hostcap__xdp_mode(h));
-	setitimer(ITIMER_REAL, &it, NULL);
-	while (!stop_flag) {
-		uint64_t now;
-
-		wake_flag = 0;
-		err = hostcap__run(h, an_packet, an, &wake_flag);
-		if (err && err != -EINTR) {
-			pr_warn("host capture on %s failed: %s\n", o->iface, strerror(-err));
-			break;
-		}
-		err = 0;
-		now = realtime_ns();
-		if (reopen_flag) {
-			reopen_flag = 0;
-			rec_out__reopen(an->out);
-		}
-		an_tick(an, now);
-		if (o->stats_interval &&
-		    now - last_stats >= (uint64_t)o->stats_interval * 1000000000ULL) {
-			write_stats(an, NULL, now);
-			last_stats = now;
-		}
-	}
-	memset(&it, 0, sizeof(it));
-	setitimer(ITIMER_REAL, &it, NULL);
-	an_finish(an);
-	if (o->stats_interval)
-		write_stats(an, NULL, realtime_ns());
-	if (o->print_stats)
-		print_host_stats(h);
-	hostcap__close(h);
-	return err ? 1 : 0;
+	return xsk_source__run(h, cb, u, stop);
 }
 
-static int run_live(const struct opts *o, struct analysis *an)
+static int host_run(void *h, pkt_handler cb, void *u, volatile sig_atomic_t *stop)
+{
+	return hostcap__run(h, cb, u, stop);
+}
+
+/* The capture loop: the source runs until SIGALRM (every second: timeouts, stats records,
+ * SIGHUP's reopen) or SIGINT/SIGTERM; then every connection ends and its records go out. */
+static int capture_loop(const struct opts *o, struct analysis *an, const struct live_source *ls)
 {
 	struct itimerval it = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
-	struct xsk_source *src = xsk_source__open(&o->xsk);
 	uint64_t last_stats = realtime_ns();
 	int err = 0;
 
-	if (!src)
-		return 1;
-	if (drop_privs(o, true) < 0) {
-		xsk_source__close(src);
-		return 1;
-	}
-	pr_info("capturing on %s (%u queues, %s bind)\n", o->iface, xsk_source__queue_count(src),
-		xsk_source__bind_mode(src));
 	setitimer(ITIMER_REAL, &it, NULL);
 	while (!stop_flag) {
 		uint64_t now;
 
 		wake_flag = 0;
-		err = xsk_source__run(src, an_packet, an, &wake_flag);
+		err = ls->run(ls->h, an_packet, an, &wake_flag);
 		if (err && err != -EINTR) {
 			pr_warn("capture on %s failed: %s\n", o->iface, strerror(-err));
 			break;
@@ -1006,7 +967,7 @@ static int run_live(const struct opts *o, struct analysis *an)
 		an_tick(an, now);
 		if (o->stats_interval &&
 		    now - last_stats >= (uint64_t)o->stats_interval * 1000000000ULL) {
-			write_stats(an, src, now);
+			write_stats(an, ls->xsk, now);
 			last_stats = now;
 		}
 	}
@@ -1014,11 +975,52 @@ static int run_live(const struct opts *o, struct analysis *an)
 	setitimer(ITIMER_REAL, &it, NULL);
 	an_finish(an);
 	if (o->stats_interval)
-		write_stats(an, src, realtime_ns());
+		write_stats(an, ls->xsk, realtime_ns());
+	return err ? 1 : 0;
+}
+
+/* Host mode: XDP on ingress + TC on egress copy into a ring buffer, every packet passes. */
+static int run_host(const struct opts *o, struct analysis *an)
+{
+	struct hostcap *h = hostcap__open(&o->host);
+	struct live_source ls = { .h = h, .run = host_run };
+	int rc;
+
+	if (!h)
+		return 1;
+	if (drop_privs(o, true) < 0) {
+		hostcap__close(h);
+		return 1;
+	}
+	pr_info("capturing on %s in host mode (XDP %s + TC egress, copies only)\n", o->iface,
+		hostcap__xdp_mode(h));
+	rc = capture_loop(o, an, &ls);
+	if (o->print_stats)
+		print_host_stats(h);
+	hostcap__close(h);
+	return rc;
+}
+
+/* Mirror mode: the XDP program steers the mail ports into AF_XDP sockets. */
+static int run_live(const struct opts *o, struct analysis *an)
+{
+	struct xsk_source *src = xsk_source__open(&o->xsk);
+	struct live_source ls = { .h = src, .run = xsk_run, .xsk = src };
+	int rc;
+
+	if (!src)
+		return 1;
+	if (drop_privs(o, true) < 0) {
+		xsk_source__close(src);
+		return 1;
+	}
+	pr_info("capturing on %s (%u queues, %s bind)\n", o->iface, xsk_source__queue_count(src),
+		xsk_source__bind_mode(src));
+	rc = capture_loop(o, an, &ls);
 	if (o->print_stats)
 		print_xsk_stats(src);
 	xsk_source__close(src);
-	return err ? 1 : 0;
+	return rc;
 }
 
 static void print_stats(struct analysis *a)

@@ -462,14 +462,17 @@ static void test_bdat_framing(void **state)
 /* Zeek's mime-header-size-limit pcap: Subject + 100000 continuation lines " x". */
 static void test_header_limit(void **state)
 {
+	static const char head[] = "From: exploit@attacker.evil\r\nSubject: CVE-CANDIDATE\r\n";
+	static const char tail[] = "\r\nThis is the body.\r\n";
 	size_t n = 100000, len = 0, i;
 	char *msg = malloc(64 + n * 4 + 64), *got;
 
-	len +=
-	    (size_t)sprintf(msg + len, "From: exploit@attacker.evil\r\nSubject: CVE-CANDIDATE\r\n");
-	for (i = 0; i < n; i++)
-		len += (size_t)sprintf(msg + len, " x\r\n");
-	len += (size_t)sprintf(msg + len, "\r\nThis is the body.\r\n");
+	memcpy(msg, head, sizeof(head) - 1);
+	len = sizeof(head) - 1;
+	for (i = 0; i < n; i++, len += 4)
+		memcpy(msg + len, " x\r\n", 4);
+	memcpy(msg + len, tail, sizeof(tail) - 1);
+	len += sizeof(tail) - 1;
 	got = run(msg, len, len, 0, NULL, MIME_FRAMING_DATA);
 	/* exactly one weird, with Zeek's addl */
 	assert_non_null(strstr(got, "weird exceeded_mime_max_header_bytes [65536]\n"));
