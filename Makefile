@@ -56,7 +56,7 @@ all: $(BUILD)/mailtap $(BUILD)/mailtap-cat $(BPF_OBJS) $(TOOL_BINS)
 $(BUILD)/obj $(BUILD)/tests $(BUILD)/tools:
 	$(Q)mkdir -p $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(HDRS) | $(BUILD)/obj
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(HDRS) | $(BUILD)/obj
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude $(BPF_SYS_INCLUDES) -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp

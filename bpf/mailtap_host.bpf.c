@@ -34,13 +34,6 @@
 
 #include "mailtap_host_abi.h"
 
-#ifndef ETH_P_8021AD
-#define ETH_P_8021AD 0x88A8
-#endif
-#define IP_MF 0x2000
-#define IP_OFFSET 0x1fff
-#define IP6_OFFSET 0xfff8
-#define IP6_MF 0x0001
 /* Bytes TC makes linear before parsing (all headers we read fit). */
 #define TC_PULL_LEN 256
 
@@ -80,22 +73,13 @@ struct {
 	__type(value, struct scratch);
 } mth_scratch SEC(".maps");
 
-struct vlan_hdr {
-	__be16 tci;
-	__be16 encap_proto;
-};
-
-struct ip6_frag_hdr {
-	__u8 nexthdr;
-	__u8 reserved;
-	__be16 frag_off;
-	__be32 identification;
-};
-
-struct cursor {
-	void *pos;
-	void *end;
-};
+/* The verdicts of mail_parse.h are mailtap_host_stat class counters. */
+#define MAIL_V_MATCH MAILTAP_HOST_STAT_MATCHED
+#define MAIL_V_PARSE_ERR MAILTAP_HOST_STAT_PARSE_ERR
+#define MAIL_V_NON_IP MAILTAP_HOST_STAT_NON_IP
+#define MAIL_V_NON_TCP MAILTAP_HOST_STAT_NON_TCP
+#define MAIL_V_OTHER_PORT MAILTAP_HOST_STAT_OTHER_PORT
+#define MAIL_MAX_IPV6_EXT MAILTAP_HOST_MAX_IPV6_EXT
 
 static __always_inline void count(__u32 stat)
 {
@@ -105,7 +89,7 @@ static __always_inline void count(__u32 stat)
 		(*v)++;
 }
 
-static __always_inline int port_in_set(__u16 port)
+static __always_inline int mail_port_in_set(__u16 port)
 {
 	__u32 key = port / 64;
 	__u64 *w = bpf_map_lookup_elem(&mth_ports, &key);
@@ -113,132 +97,15 @@ static __always_inline int port_in_set(__u16 port)
 	return w && (*w & ((__u64)1 << (port % 64)));
 }
 
-static __always_inline int parse_eth(struct cursor *c, int *vlans)
-{
-	struct ethhdr *eth = c->pos;
-	struct vlan_hdr *vh;
-	__u16 proto;
-	int i;
-
-	if ((void *)(eth + 1) > c->end)
-		return -1;
-	c->pos = eth + 1;
-	proto = eth->h_proto;
-#pragma unroll
-	for (i = 0; i < 2; i++) {
-		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
-			break;
-		vh = c->pos;
-		if ((void *)(vh + 1) > c->end)
-			return -1;
-		c->pos = vh + 1;
-		proto = vh->encap_proto;
-		(*vlans)++;
-	}
-	return bpf_ntohs(proto);
-}
-
-static __always_inline __u32 parse_tcp(struct cursor *c)
-{
-	struct tcphdr *th = c->pos;
-
-	if ((void *)(th + 1) > c->end || th->doff < 5)
-		return MAILTAP_HOST_STAT_PARSE_ERR;
-	if (port_in_set(bpf_ntohs(th->dest)) || port_in_set(bpf_ntohs(th->source)))
-		return MAILTAP_HOST_STAT_MATCHED;
-	return MAILTAP_HOST_STAT_OTHER_PORT;
-}
-
-static __always_inline __u32 parse_ipv4(struct cursor *c, int *frag)
-{
-	struct iphdr *iph = c->pos;
-	__u32 hlen;
-
-	if ((void *)(iph + 1) > c->end || iph->version != 4 || iph->ihl < 5)
-		return MAILTAP_HOST_STAT_PARSE_ERR;
-	hlen = iph->ihl * 4;
-	if (c->pos + hlen > c->end)
-		return MAILTAP_HOST_STAT_PARSE_ERR;
-	c->pos += hlen;
-	if (iph->protocol != IPPROTO_TCP)
-		return MAILTAP_HOST_STAT_NON_TCP;
-	if (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET)) {
-		*frag = 1;
-		return MAILTAP_HOST_STAT_MATCHED;
-	}
-	return parse_tcp(c);
-}
-
-static __always_inline __u32 parse_ipv6(struct cursor *c, int *frag)
-{
-	struct ipv6hdr *ip6 = c->pos;
-	struct ipv6_opt_hdr *oh;
-	struct ip6_frag_hdr *fh;
-	__u32 len;
-	__u8 nh;
-	int i;
-
-	if ((void *)(ip6 + 1) > c->end || ip6->version != 6)
-		return MAILTAP_HOST_STAT_PARSE_ERR;
-	c->pos = ip6 + 1;
-	nh = ip6->nexthdr;
-	for (i = 0; i < MAILTAP_HOST_MAX_IPV6_EXT; i++) {
-		switch (nh) {
-		case IPPROTO_TCP:
-			return parse_tcp(c);
-		case IPPROTO_HOPOPTS:
-		case IPPROTO_ROUTING:
-		case IPPROTO_DSTOPTS:
-		case IPPROTO_AH:
-			oh = c->pos;
-			if ((void *)(oh + 1) > c->end)
-				return MAILTAP_HOST_STAT_PARSE_ERR;
-			if (nh == IPPROTO_AH)
-				len = ((__u32)oh->hdrlen + 2) * 4;
-			else
-				len = ((__u32)oh->hdrlen + 1) * 8;
-			if (c->pos + len > c->end)
-				return MAILTAP_HOST_STAT_PARSE_ERR;
-			c->pos += len;
-			nh = oh->nexthdr;
-			break;
-		case IPPROTO_FRAGMENT:
-			fh = c->pos;
-			if ((void *)(fh + 1) > c->end)
-				return MAILTAP_HOST_STAT_PARSE_ERR;
-			c->pos = fh + 1;
-			nh = fh->nexthdr;
-			if (fh->frag_off & bpf_htons(IP6_OFFSET | IP6_MF)) {
-				if (nh != IPPROTO_TCP && nh != IPPROTO_ROUTING &&
-				    nh != IPPROTO_DSTOPTS && nh != IPPROTO_AH)
-					return MAILTAP_HOST_STAT_NON_TCP;
-				*frag = 1;
-				return MAILTAP_HOST_STAT_MATCHED;
-			}
-			break;
-		default:
-			return MAILTAP_HOST_STAT_NON_TCP;
-		}
-	}
-	return MAILTAP_HOST_STAT_PARSE_ERR;
-}
+#include "mail_parse.h"
 
 /* Returns the class counter (MATCHED, PARSE_ERR, NON_IP, NON_TCP, OTHER_PORT). */
 static __always_inline __u32 classify(void *data, void *data_end, int *frag)
 {
 	struct cursor c = {.pos = data, .end = data_end};
-	int vlans = 0, proto;
-	__u32 v;
+	int vlans = 0, ipver = 0;
+	__u32 v = mail_classify(&c, frag, &vlans, &ipver);
 
-	proto = parse_eth(&c, &vlans);
-	if (proto < 0)
-		v = MAILTAP_HOST_STAT_PARSE_ERR;
-	else if (proto == ETH_P_IP)
-		v = parse_ipv4(&c, frag);
-	else if (proto == ETH_P_IPV6)
-		v = parse_ipv6(&c, frag);
-	else
-		v = MAILTAP_HOST_STAT_NON_IP;
 	if (vlans)
 		count(MAILTAP_HOST_STAT_VLAN);
 	count(v);

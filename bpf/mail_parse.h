@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The bounded packet parser both XDP programs share (mailtap.bpf.c: mirror mode,
+ * mailtap_host.bpf.c: host mode): Ethernet, up to two VLAN tags (802.1Q/802.1ad), IPv4 with
+ * options, IPv6 with up to MAIL_MAX_IPV6_EXT extension headers, TCP. Every header is checked
+ * against the end before it is read. Fragments of TCP-capable datagrams are steered whatever
+ * their ports (non-first fragments have none): userspace reassembles them.
+ *
+ * The including program defines, before including this file:
+ *   MAIL_V_MATCH, MAIL_V_PARSE_ERR, MAIL_V_NON_IP, MAIL_V_NON_TCP, MAIL_V_OTHER_PORT
+ *     the verdicts, as the program's own counter indices (counted without a mapping);
+ *   MAIL_MAX_IPV6_EXT   extension headers followed at most;
+ *   static __always_inline int mail_port_in_set(__u16 port)   its port set.
+ */
+#ifndef MAILTAP_BPF_MAIL_PARSE_H
+#define MAILTAP_BPF_MAIL_PARSE_H
+
+#ifndef ETH_P_8021AD
+#define ETH_P_8021AD 0x88A8
+#endif
+#define IP_MF 0x2000
+#define IP_OFFSET 0x1fff
+#define IP6_OFFSET 0xfff8
+#define IP6_MF 0x0001
+
+struct vlan_hdr {
+	__be16 tci;
+	__be16 encap_proto;
+};
+
+/* IPv6 Fragment header (RFC 8200 4.5); the UAPI headers do not export it. */
+struct ip6_frag_hdr {
+	__u8 nexthdr;
+	__u8 reserved;
+	__be16 frag_off; /* offset << 3 | M flag */
+	__be32 identification;
+};
+
+struct cursor {
+	void *pos;
+	void *end;
+};
+
+/* Returns the EtherType after the Ethernet header and up to two VLAN tags, or -1. */
+static __always_inline int mail_parse_eth(struct cursor *c, int *vlans)
+{
+	struct ethhdr *eth = c->pos;
+	struct vlan_hdr *vh;
+	__u16 proto;
+	int i;
+
+	if ((void *)(eth + 1) > c->end)
+		return -1;
+	c->pos = eth + 1;
+	proto = eth->h_proto;
+#pragma unroll
+	for (i = 0; i < 2; i++) {
+		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
+			break;
+		vh = c->pos;
+		if ((void *)(vh + 1) > c->end)
+			return -1;
+		c->pos = vh + 1;
+		proto = vh->encap_proto;
+		(*vlans)++;
+	}
+	return bpf_ntohs(proto);
+}
+
+static __always_inline __u32 mail_parse_tcp(struct cursor *c)
+{
+	struct tcphdr *th = c->pos;
+
+	if ((void *)(th + 1) > c->end)
+		return MAIL_V_PARSE_ERR;
+	if (th->doff < 5)
+		return MAIL_V_PARSE_ERR;
+	if (mail_port_in_set(bpf_ntohs(th->dest)) || mail_port_in_set(bpf_ntohs(th->source)))
+		return MAIL_V_MATCH;
+	return MAIL_V_OTHER_PORT;
+}
+
+static __always_inline __u32 mail_parse_ipv4(struct cursor *c, int *frag)
+{
+	struct iphdr *iph = c->pos;
+	__u32 hlen;
+
+	if ((void *)(iph + 1) > c->end)
+		return MAIL_V_PARSE_ERR;
+	if (iph->version != 4 || iph->ihl < 5)
+		return MAIL_V_PARSE_ERR;
+	hlen = iph->ihl * 4;
+	if (c->pos + hlen > c->end)
+		return MAIL_V_PARSE_ERR;
+	c->pos += hlen;
+	if (iph->protocol != IPPROTO_TCP)
+		return MAIL_V_NON_TCP;
+	if (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET)) {
+		*frag = 1;
+		return MAIL_V_MATCH;
+	}
+	return mail_parse_tcp(c);
+}
+
+/* Next headers after which a fragment may carry TCP. */
+static __always_inline int mail_ipv6_tcp_capable(__u8 nh)
+{
+	return nh == IPPROTO_TCP || nh == IPPROTO_ROUTING || nh == IPPROTO_DSTOPTS ||
+	       nh == IPPROTO_AH;
+}
+
+static __always_inline __u32 mail_parse_ipv6(struct cursor *c, int *frag)
+{
+	struct ipv6hdr *ip6 = c->pos;
+	struct ipv6_opt_hdr *oh;
+	struct ip6_frag_hdr *fh;
+	__u32 len;
+	__u8 nh;
+	int i;
+
+	if ((void *)(ip6 + 1) > c->end)
+		return MAIL_V_PARSE_ERR;
+	if (ip6->version != 6)
+		return MAIL_V_PARSE_ERR;
+	c->pos = ip6 + 1;
+	nh = ip6->nexthdr;
+	for (i = 0; i < MAIL_MAX_IPV6_EXT; i++) {
+		switch (nh) {
+		case IPPROTO_TCP:
+			return mail_parse_tcp(c);
+		case IPPROTO_HOPOPTS:
+		case IPPROTO_ROUTING:
+		case IPPROTO_DSTOPTS:
+		case IPPROTO_AH:
+			oh = c->pos;
+			if ((void *)(oh + 1) > c->end)
+				return MAIL_V_PARSE_ERR;
+			if (nh == IPPROTO_AH)
+				len = ((__u32)oh->hdrlen + 2) * 4;
+			else
+				len = ((__u32)oh->hdrlen + 1) * 8;
+			if (c->pos + len > c->end)
+				return MAIL_V_PARSE_ERR;
+			c->pos += len;
+			nh = oh->nexthdr;
+			break;
+		case IPPROTO_FRAGMENT:
+			fh = c->pos;
+			if ((void *)(fh + 1) > c->end)
+				return MAIL_V_PARSE_ERR;
+			c->pos = fh + 1;
+			nh = fh->nexthdr;
+			/* An atomic fragment (offset 0, no M flag) is a whole packet. */
+			if (fh->frag_off & bpf_htons(IP6_OFFSET | IP6_MF)) {
+				if (!mail_ipv6_tcp_capable(nh))
+					return MAIL_V_NON_TCP;
+				*frag = 1;
+				return MAIL_V_MATCH;
+			}
+			break;
+		default:
+			return MAIL_V_NON_TCP;
+		}
+	}
+	return MAIL_V_PARSE_ERR; /* more than MAIL_MAX_IPV6_EXT extension headers */
+}
+
+/* The verdict for a frame; *vlans counts VLAN tags, *ipver is 4, 6 or 0 (not IP). */
+static __always_inline __u32 mail_classify(struct cursor *c, int *frag, int *vlans, int *ipver)
+{
+	int proto = mail_parse_eth(c, vlans);
+
+	if (proto < 0)
+		return MAIL_V_PARSE_ERR;
+	if (proto == ETH_P_IP) {
+		*ipver = 4;
+		return mail_parse_ipv4(c, frag);
+	}
+	if (proto == ETH_P_IPV6) {
+		*ipver = 6;
+		return mail_parse_ipv6(c, frag);
+	}
+	return MAIL_V_NON_IP;
+}
+
+#endif
