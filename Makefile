@@ -81,7 +81,7 @@ $(BUILD)/mailtap-cat: tools/mailtap-cat.c $(BUILD)/libmailtap.a $(HDRS) | $(BUIL
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmailtap.a $(LDLIBS)
 
-$(BUILD)/tools/%: tools/%.c $(BUILD)/libmailtap.a $(HDRS) | $(BUILD)/tools
+$(BUILD)/tools/%: tools/%.c $(wildcard tools/*.h) $(BUILD)/libmailtap.a $(HDRS) | $(BUILD)/tools
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmailtap.a $(LDLIBS)
 

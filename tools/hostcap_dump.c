@@ -21,57 +21,7 @@
 
 #include "mailtap/hostcap.h"
 #include "mailtap/log.h"
-
-#define MAX_PORTS 64
-
-static volatile sig_atomic_t stop;
-
-struct dump {
-	pcap_dumper_t *d;
-	uint64_t count, max;
-};
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static int on_pkt(void *u, const struct pkt_raw *p)
-{
-	struct dump *dp = u;
-	struct pcap_pkthdr h = {0};
-
-	h.ts.tv_sec = (time_t)(p->ts_ns / 1000000000u);
-	h.ts.tv_usec = (suseconds_t)(p->ts_ns % 1000000000u); /* nanosecond file */
-	h.caplen = p->caplen;
-	h.len = p->wirelen;
-	pcap_dump((u_char *)dp->d, &h, p->data);
-	if (dp->max && ++dp->count >= dp->max)
-		stop = 1;
-	return 0;
-}
-
-static int parse_ports(const char *s, uint16_t *ports, size_t *n)
-{
-	char *end;
-	unsigned long v;
-
-	*n = 0;
-	while (*s) {
-		errno = 0;
-		v = strtoul(s, &end, 10);
-		if (errno || end == s || v == 0 || v > 65535 || *n >= MAX_PORTS)
-			return -EINVAL;
-		ports[(*n)++] = (uint16_t)v;
-		s = end;
-		if (*s == ',')
-			s++;
-		else if (*s)
-			return -EINVAL;
-	}
-	return *n ? 0 : -EINVAL;
-}
+#include "dump_common.h"
 
 static void usage(void)
 {
@@ -112,14 +62,12 @@ int main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
-	uint16_t ports[MAX_PORTS];
+	uint16_t ports[DUMP_MAX_PORTS];
 	const char *out = NULL, *ready = NULL;
-	struct sigaction sa = {.sa_handler = on_signal};
 	struct dump dp = {0};
 	struct hostcap_opts o;
 	struct hostcap *h;
 	unsigned int timeout = 0;
-	pcap_t *pd;
 	int c, err;
 
 	hostcap_opts__default(&o);
@@ -144,7 +92,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'p':
-			if (parse_ports(optarg, ports, &o.n_ports)) {
+			if (dump__parse_ports(optarg, ports, &o.n_ports)) {
 				fprintf(stderr, "hostcap_dump: bad --ports %s\n", optarg);
 				return 2;
 			}
@@ -171,42 +119,24 @@ int main(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL);
-
-	pd = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, MAILTAP_HOST_SNAP_MAX,
-						  PCAP_TSTAMP_PRECISION_NANO);
-	if (!pd)
+	dump__signals();
+	if (dump__open(&dp, "hostcap_dump", out, MAILTAP_HOST_SNAP_MAX))
 		return 1;
-	dp.d = pcap_dump_open(pd, out);
-	if (!dp.d) {
-		fprintf(stderr, "hostcap_dump: %s: %s\n", out, pcap_geterr(pd));
-		pcap_close(pd);
-		return 1;
-	}
 	h = hostcap__open(&o);
 	if (!h) {
 		fprintf(stderr, "hostcap_dump: cannot open host capture on %s: %s\n", o.ifname,
 			strerror(errno));
-		pcap_dump_close(dp.d);
-		pcap_close(pd);
+		dump__close(&dp);
 		return 1;
 	}
-	if (ready) {
-		FILE *f = fopen(ready, "w");
-
-		if (f)
-			fclose(f);
-	}
+	dump__ready(ready);
 	if (timeout)
 		alarm(timeout);
-	err = hostcap__run(h, on_pkt, &dp, &stop);
+	err = hostcap__run(h, dump__on_pkt, &dp, &dump_stop);
 	pcap_dump_flush(dp.d);
 	print_stats(h);
 	hostcap__close(h);
-	pcap_dump_close(dp.d);
-	pcap_close(pd);
+	dump__close(&dp);
 	if (err) {
 		fprintf(stderr, "hostcap_dump: %s\n", strerror(-err));
 		return 1;

@@ -20,58 +20,8 @@
 #include <pcap/pcap.h>
 
 #include "mailtap/log.h"
+#include "dump_common.h"
 #include "mailtap/xsk.h"
-
-#define MAX_PORTS 64
-
-static volatile sig_atomic_t stop;
-
-struct dump {
-	pcap_dumper_t *d;
-	uint64_t count, max;
-};
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static int on_pkt(void *u, const struct pkt_raw *p)
-{
-	struct dump *dp = u;
-	struct pcap_pkthdr h = {0};
-
-	h.ts.tv_sec = (time_t)(p->ts_ns / 1000000000u);
-	h.ts.tv_usec = (suseconds_t)(p->ts_ns % 1000000000u); /* nanosecond file */
-	h.caplen = p->caplen;
-	h.len = p->wirelen;
-	pcap_dump((u_char *)dp->d, &h, p->data);
-	if (dp->max && ++dp->count >= dp->max)
-		stop = 1;
-	return 0;
-}
-
-static int parse_ports(const char *s, uint16_t *ports, size_t *n)
-{
-	char *end;
-	unsigned long v;
-
-	*n = 0;
-	while (*s) {
-		errno = 0;
-		v = strtoul(s, &end, 10);
-		if (errno || end == s || v == 0 || v > 65535 || *n >= MAX_PORTS)
-			return -EINVAL;
-		ports[(*n)++] = (uint16_t)v;
-		s = end;
-		if (*s == ',')
-			s++;
-		else if (*s)
-			return -EINVAL;
-	}
-	return *n ? 0 : -EINVAL;
-}
 
 static void usage(void)
 {
@@ -127,14 +77,12 @@ int main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
-	uint16_t ports[MAX_PORTS];
+	uint16_t ports[DUMP_MAX_PORTS];
 	const char *out = NULL, *ready = NULL;
 	struct dump dp = {0};
 	struct xsk_source *s;
 	struct xsk_opts o;
-	struct sigaction sa = {.sa_handler = on_signal};
 	unsigned int timeout = 0;
-	pcap_t *pd;
 	int c, err;
 
 	xsk_opts__default(&o);
@@ -171,7 +119,7 @@ int main(int argc, char **argv)
 			o.pinned_dir = optarg;
 			break;
 		case 'p':
-			if (parse_ports(optarg, ports, &o.n_ports)) {
+			if (dump__parse_ports(optarg, ports, &o.n_ports)) {
 				fprintf(stderr, "xsk_dump: bad --ports %s\n", optarg);
 				return 2;
 			}
@@ -201,41 +149,24 @@ int main(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL);
-
-	pd = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_NANO);
-	if (!pd)
+	dump__signals();
+	if (dump__open(&dp, "xsk_dump", out, 65535))
 		return 1;
-	dp.d = pcap_dump_open(pd, out);
-	if (!dp.d) {
-		fprintf(stderr, "xsk_dump: %s: %s\n", out, pcap_geterr(pd));
-		pcap_close(pd);
-		return 1;
-	}
 	s = xsk_source__open(&o);
 	if (!s) {
 		fprintf(stderr, "xsk_dump: cannot open live capture on %s: %s\n", o.ifname,
 			strerror(errno));
-		pcap_dump_close(dp.d);
-		pcap_close(pd);
+		dump__close(&dp);
 		return 1;
 	}
-	if (ready) {
-		FILE *f = fopen(ready, "w");
-
-		if (f)
-			fclose(f);
-	}
+	dump__ready(ready);
 	if (timeout)
 		alarm(timeout);
-	err = xsk_source__run(s, on_pkt, &dp, &stop);
+	err = xsk_source__run(s, dump__on_pkt, &dp, &dump_stop);
 	pcap_dump_flush(dp.d);
 	print_stats(s);
 	xsk_source__close(s);
-	pcap_dump_close(dp.d);
-	pcap_close(pd);
+	dump__close(&dp);
 	if (err) {
 		fprintf(stderr, "xsk_dump: %s\n", strerror(-err));
 		return 1;
