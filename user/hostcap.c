@@ -20,6 +20,7 @@
 #include <bpf/libbpf.h>
 
 #include "mailtap/hostcap.h"
+#include "mailtap/iflock.h"
 #include "mailtap/log.h"
 #include "mailtap_host.skel.h"
 
@@ -44,8 +45,7 @@ struct hostcap {
 	uint8_t xdp_attach_mode; /* XDP_ATTACHED_* */
 	bool tai;
 	int poll_ms;
-	int lock_fd;
-	char lock_path[PATH_MAX];
+	struct iflock lock;
 	/* during hostcap__run */
 	pkt_handler cb;
 	void *u;
@@ -115,80 +115,31 @@ static int check_caps(void)
 }
 
 /*
- * Lock /run/mailtap/<netns inode>-<ifname>.host.lock holding "pid clsact_created": a live
- * owner refuses a second host capture on the interface; a dead owner's clsact_created
+ * The lock (user/iflock.c, DIR/<netns inode>-<ifname>.host.lock) holds "pid clsact_created":
+ * a live owner refuses a second host capture on the interface; a dead owner's clsact_created
  * passes to us, so the qdisc a crashed run created is still removed in the end.
  */
 static int take_lock(struct hostcap *h, const char *dir)
 {
-	struct stat ns = {0};
-	unsigned long old_pid = 0, old_created = 0;
-	char buf[64];
-	ssize_t n;
-	int fd, err;
+	unsigned long created;
+	int err = iflock__take(&h->lock, dir, h->ifname, "host.lock", "host capture", &created);
 
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-		err = -errno;
-		pr_warn("host capture: cannot create %s: %s\n", dir, strerror(-err));
-		return err;
-	}
-	stat("/proc/self/ns/net", &ns);
-	snprintf(h->lock_path, sizeof(h->lock_path), "%s/%lu-%s.host.lock", dir,
-		 (unsigned long)ns.st_ino, h->ifname);
-	fd = open(h->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		err = -errno;
-		pr_warn("host capture: %s: %s\n", h->lock_path, strerror(-err));
-		return err;
-	}
-	n = pread(fd, buf, sizeof(buf) - 1, 0);
-	buf[n > 0 ? n : 0] = '\0';
-	if (sscanf(buf, "%lu %lu", &old_pid, &old_created) < 2)
-		old_pid = old_created = 0;
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		pr_warn("host capture: another mailtap (pid %lu) captures on %s (lock %s)\n",
-			old_pid, h->ifname, h->lock_path);
-		close(fd);
-		return -EBUSY;
-	}
-	h->lock_fd = fd;
-	h->clsact_created = old_created != 0;
-	return 0;
+	if (!err)
+		h->clsact_created = created != 0;
+	return err;
 }
 
 static void write_lock(struct hostcap *h)
 {
-	char buf[64];
-	int n = snprintf(buf, sizeof(buf), "%ld %d\n", (long)getpid(), h->clsact_created ? 1 : 0);
-
-	if (ftruncate(h->lock_fd, 0) != 0 || pwrite(h->lock_fd, buf, (size_t)n, 0) != n)
-		pr_debug("host capture: cannot write %s\n", h->lock_path);
+	iflock__write(&h->lock, h->clsact_created ? 1 : 0);
 }
 
-static int set_ports_fd(int fd, const uint16_t *ports, size_t n)
-{
-	__u64 *words = calloc(MAILTAP_HOST_PORT_WORDS, sizeof(*words));
-	__u32 k;
-	size_t i;
-	int err = 0;
-
-	if (!words)
-		return -ENOMEM;
-	for (i = 0; i < n; i++)
-		words[ports[i] / 64] |= (__u64)1 << (ports[i] % 64);
-	for (k = 0; k < MAILTAP_HOST_PORT_WORDS; k++) {
-		if (bpf_map_update_elem(fd, &k, &words[k], BPF_ANY)) {
-			err = -errno;
-			break;
-		}
-	}
-	free(words);
-	return err;
-}
+/* mth_ports has mailtap_ports' layout, so the loader's writer serves both. */
+_Static_assert(MAILTAP_HOST_PORT_WORDS == MAILTAP_PORT_WORDS, "port set layout");
 
 int hostcap__set_ports(struct hostcap *h, const uint16_t *ports, size_t n)
 {
-	int err = set_ports_fd(bpf_map__fd(h->skel->maps.mth_ports), ports, n);
+	int err = loader__set_ports_fd(bpf_map__fd(h->skel->maps.mth_ports), ports, n);
 
 	if (err)
 		pr_warn("host capture: cannot write the port set: %s\n", strerror(-err));
@@ -397,7 +348,7 @@ struct hostcap *hostcap__open(const struct hostcap_opts *o)
 		errno = ENOMEM;
 		return NULL;
 	}
-	h->xdp_link_fd = h->lock_fd = -1;
+	h->xdp_link_fd = h->lock.fd = -1;
 	h->poll_ms = o->poll_ms > 0 ? o->poll_ms : 100;
 	err = loader__check_ifname(o->ifname, &h->ifindex);
 	if (err)
@@ -543,9 +494,6 @@ void hostcap__close(struct hostcap *h)
 		ring_buffer__free(h->rb);
 	if (h->skel)
 		mailtap_host_bpf__destroy(h->skel);
-	if (h->lock_fd >= 0) {
-		unlink(h->lock_path);
-		close(h->lock_fd);
-	}
+	iflock__drop(&h->lock);
 	free(h);
 }

@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 
+#include "mailtap/iflock.h"
 #include "mailtap/loader.h"
 #include "mailtap/log.h"
 #include "mailtap.skel.h"
@@ -41,8 +42,7 @@ struct loader {
 	struct xdp_program *prog;
 	int xsks_fd, ports_fd, stats_fd; /* pinned mode: our own fds; else the skeleton's */
 	uint32_t max_queues;
-	int lock_fd;
-	char lock_path[PATH_MAX];
+	struct iflock lock;
 	__u32 stale_id; /* prog id a previous (dead) mailtap recorded in the lock file */
 	bool legacy;	/* attached without the dispatcher (kernel lacks BPF_PROG_TYPE_EXT) */
 };
@@ -219,63 +219,17 @@ int loader__check_afxdp(void)
 }
 
 /*
- * The lock file /run/mailtap/<netns inode>-<ifname>.lock holds "pid prog_id". flock tells
- * a live owner from a dead one; the prog id lets a new run remove exactly the program a
- * crashed run left attached.
+ * The lock (user/iflock.c, DIR/<netns inode>-<ifname>.lock) holds "pid prog_id": the prog id
+ * lets a new run remove exactly the program a crashed run left attached.
  */
 static int take_lock(struct loader *l, const char *dir)
 {
-	char buf[64];
-	struct stat ns = {0};
-	unsigned long old_pid = 0, old_id = 0;
-	ssize_t n;
-	int fd;
+	unsigned long old_id;
+	int err = iflock__take(&l->lock, dir, l->ifname, "lock", "live capture", &old_id);
 
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-		pr_warn("live capture: cannot create %s: %s\n", dir, strerror(errno));
-		return -errno;
-	}
-	stat("/proc/self/ns/net", &ns);
-	snprintf(l->lock_path, sizeof(l->lock_path), "%s/%lu-%s.lock", dir,
-		 (unsigned long)ns.st_ino, l->ifname);
-	fd = open(l->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		int err = -errno;
-
-		pr_warn("live capture: %s: %s\n", l->lock_path, strerror(-err));
-		return err;
-	}
-	n = pread(fd, buf, sizeof(buf) - 1, 0);
-	buf[n > 0 ? n : 0] = '\0';
-	if (sscanf(buf, "%lu %lu", &old_pid, &old_id) < 1)
-		old_pid = old_id = 0;
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		pr_warn("live capture: another mailtap (pid %lu) captures on %s (lock %s)\n",
-			old_pid, l->ifname, l->lock_path);
-		close(fd);
-		return -EBUSY;
-	}
-	l->stale_id = (__u32)old_id;
-	l->lock_fd = fd;
-	return 0;
-}
-
-static void write_lock(struct loader *l, __u32 prog_id)
-{
-	char buf[64];
-	int n = snprintf(buf, sizeof(buf), "%ld %u\n", (long)getpid(), prog_id);
-
-	if (ftruncate(l->lock_fd, 0) != 0 || pwrite(l->lock_fd, buf, (size_t)n, 0) != n)
-		pr_debug("live capture: cannot write %s\n", l->lock_path);
-}
-
-static void drop_lock(struct loader *l)
-{
-	if (l->lock_fd < 0)
-		return;
-	unlink(l->lock_path);
-	close(l->lock_fd);
-	l->lock_fd = -1;
+	if (!err)
+		l->stale_id = (__u32)old_id;
+	return err;
 }
 
 static long ptr_err(const void *p)
@@ -567,7 +521,7 @@ static int load_attach(struct loader *l, const struct loader_opts *o)
 				l->legacy = true;
 		}
 	}
-	write_lock(l, xdp_program__id(l->prog));
+	iflock__write(&l->lock, xdp_program__id(l->prog));
 	l->xsks_fd = bpf_map__fd(l->skel->maps.xsks_map);
 	l->ports_fd = bpf_map__fd(l->skel->maps.mailtap_ports);
 	l->stats_fd = bpf_map__fd(l->skel->maps.mailtap_stats);
@@ -596,7 +550,7 @@ struct loader *loader__open(const struct loader_opts *o)
 		errno = ENOMEM;
 		return NULL;
 	}
-	l->xsks_fd = l->ports_fd = l->stats_fd = l->lock_fd = -1;
+	l->xsks_fd = l->ports_fd = l->stats_fd = l->lock.fd = -1;
 	err = loader__check_ifname(o->ifname, &l->ifindex);
 	if (err)
 		goto fail;
@@ -607,7 +561,7 @@ struct loader *loader__open(const struct loader_opts *o)
 	err = take_lock(l, o->lock_dir ? o->lock_dir : LOADER_LOCK_DIR);
 	if (err)
 		goto fail;
-	write_lock(l, 0);
+	iflock__write(&l->lock, 0);
 	l->pinned = o->pinned_dir != NULL;
 	err = l->pinned ? open_pinned(l, o) : load_attach(l, o);
 	if (err)
@@ -689,6 +643,6 @@ void loader__close(struct loader *l)
 		if (l->stats_fd >= 0)
 			close(l->stats_fd);
 	}
-	drop_lock(l);
+	iflock__drop(&l->lock);
 	free(l);
 }

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mailtap/iflock.h"
+#include "mailtap/log.h"
+
+int iflock__take(struct iflock *lk, const char *dir, const char *ifname, const char *suffix,
+		 const char *who, unsigned long *old_value)
+{
+	struct stat ns = {0};
+	unsigned long old_pid = 0, old = 0;
+	char buf[64];
+	ssize_t n;
+	int fd, err;
+
+	lk->fd = -1;
+	*old_value = 0;
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		err = -errno;
+		pr_warn("%s: cannot create %s: %s\n", who, dir, strerror(-err));
+		return err;
+	}
+	/* The netns inode keeps mailtaps in different namespaces (same IFACE name) apart. */
+	stat("/proc/self/ns/net", &ns);
+	snprintf(lk->path, sizeof(lk->path), "%s/%lu-%s.%s", dir, (unsigned long)ns.st_ino,
+		 ifname, suffix);
+	fd = open(lk->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		err = -errno;
+		pr_warn("%s: %s: %s\n", who, lk->path, strerror(-err));
+		return err;
+	}
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	if (sscanf(buf, "%lu %lu", &old_pid, &old) < 1)
+		old_pid = old = 0;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		pr_warn("%s: another mailtap (pid %lu) captures on %s (lock %s)\n", who, old_pid,
+			ifname, lk->path);
+		close(fd);
+		return -EBUSY;
+	}
+	lk->fd = fd;
+	*old_value = old;
+	return 0;
+}
+
+void iflock__write(struct iflock *lk, unsigned long value)
+{
+	char buf[64];
+	int n = snprintf(buf, sizeof(buf), "%ld %lu\n", (long)getpid(), value);
+
+	if (ftruncate(lk->fd, 0) != 0 || pwrite(lk->fd, buf, (size_t)n, 0) != n)
+		pr_debug("cannot write %s\n", lk->path);
+}
+
+void iflock__drop(struct iflock *lk)
+{
+	if (lk->fd < 0)
+		return;
+	unlink(lk->path);
+	close(lk->fd);
+	lk->fd = -1;
+}
