@@ -79,15 +79,13 @@ int mt_ids__make(struct mt_ids *g, char prefix, char out[MT_UID_LEN])
 	return len;
 }
 
-void mt_ids__chunk_id(struct mt_ids *g, char out[25])
+void mt_ids__b64_16(const uint8_t in[16], char out[25])
 {
 	static const char b64[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	uint8_t raw[18] = { 0 };
-	uint64_t a = mt_ids__next(g), b = mt_ids__next(g);
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint8_t raw[18] = {0};
 
-	memcpy(raw, &a, 8);
-	memcpy(raw + 8, &b, 8);
+	memcpy(raw, in, 16);
 	/* 16 bytes -> 24 chars with "==" padding */
 	for (int i = 0, o = 0; i < 18; i += 3, o += 4) {
 		uint32_t v = ((uint32_t)raw[i] << 16) | ((uint32_t)raw[i + 1] << 8) | raw[i + 2];

@@ -36,6 +36,7 @@
 #include <openssl/evp.h>
 #include <zlib.h>
 
+#include "mailtap/ids.h"
 #include "mailtap/log.h"
 #include "mailtap/sink.h"
 #include "mailtap/sink_fwd.h"
@@ -225,27 +226,15 @@ static size_t put_str(uint8_t *p, const char *s, size_t n)
 
 static void make_chunk_id(uint64_t *rng, char out[25])
 {
-	static const char b64[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	uint8_t raw[18] = {0};
+	uint8_t raw[16];
 
-	if (getrandom(raw, 16, GRND_NONBLOCK) != 16) {
+	if (getrandom(raw, sizeof(raw), GRND_NONBLOCK) != sizeof(raw)) {
 		uint64_t a = rng_next(rng), b = rng_next(rng);
 
 		memcpy(raw, &a, 8);
 		memcpy(raw + 8, &b, 8);
 	}
-	for (int i = 0, o = 0; i < 18; i += 3, o += 4) {
-		uint32_t v = ((uint32_t)raw[i] << 16) | ((uint32_t)raw[i + 1] << 8) | raw[i + 2];
-
-		out[o] = b64[(v >> 18) & 63];
-		out[o + 1] = b64[(v >> 12) & 63];
-		out[o + 2] = b64[(v >> 6) & 63];
-		out[o + 3] = b64[v & 63];
-	}
-	out[22] = '=';
-	out[23] = '=';
-	out[24] = '\0';
+	mt_ids__b64_16(raw, out);
 }
 
 /* ---- options ---- */

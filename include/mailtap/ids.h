@@ -16,7 +16,7 @@ void mt_ids__init(struct mt_ids *g, int seeded, uint64_t seed);
 uint64_t mt_ids__next(struct mt_ids *g);
 /* Writes prefix + base62(96 random bits) + NUL into out[MT_UID_LEN]. Returns the length. */
 int mt_ids__make(struct mt_ids *g, char prefix, char out[MT_UID_LEN]);
-/* 128 random bits as base64 (24 chars + NUL), for Forward chunk ids. */
-void mt_ids__chunk_id(struct mt_ids *g, char out[25]);
+/* 16 bytes as base64 (24 chars, "==" padded, + NUL): Forward chunk ids. */
+void mt_ids__b64_16(const uint8_t in[16], char out[25]);
 
 #endif
