@@ -23,6 +23,31 @@ struct sink_file {
 	uint64_t records, bytes, lost;
 };
 
+size_t sink__str_header(uint8_t out[5], size_t n)
+{
+	if (n < 32) {
+		out[0] = (uint8_t)(0xa0 | n); /* fixstr */
+		return 1;
+	}
+	if (n < 256) {
+		out[0] = 0xd9; /* str8 */
+		out[1] = (uint8_t)n;
+		return 2;
+	}
+	if (n < 65536) {
+		out[0] = 0xda; /* str16 */
+		out[1] = (uint8_t)(n >> 8);
+		out[2] = (uint8_t)n;
+		return 3;
+	}
+	out[0] = 0xdb; /* str32 */
+	out[1] = (uint8_t)(n >> 24);
+	out[2] = (uint8_t)(n >> 16);
+	out[3] = (uint8_t)(n >> 8);
+	out[4] = (uint8_t)n;
+	return 5;
+}
+
 void sink__event_time(uint8_t out[10], uint64_t ts_ns)
 {
 	uint32_t sec = (uint32_t)(ts_ns / 1000000000ULL);
@@ -75,23 +100,6 @@ static int file_flush(struct sink *s)
 	return err ? err : f->err;
 }
 
-static size_t str_header(uint8_t *h, size_t n)
-{
-	if (n < 32) {
-		h[0] = (uint8_t)(0xa0 | n);
-		return 1;
-	}
-	if (n < 256) {
-		h[0] = 0xd9;
-		h[1] = (uint8_t)n;
-		return 2;
-	}
-	h[0] = 0xda;
-	h[1] = (uint8_t)(n >> 8);
-	h[2] = (uint8_t)n;
-	return 3;
-}
-
 static int file_write(struct sink *s, const char *tag, size_t tag_len, uint64_t ts_ns,
 		      const uint8_t *map, size_t len)
 {
@@ -103,7 +111,7 @@ static int file_write(struct sink *s, const char *tag, size_t tag_len, uint64_t 
 	if (tag_len > 0xffff)
 		return -EINVAL;
 	head[hl++] = 0x93; /* fixarray of 3 */
-	hl += str_header(head + hl, tag_len);
+	hl += sink__str_header(head + hl, tag_len);
 	need = hl + tag_len + 10 + len;
 	if (f->len + need > FILE_BUF) {
 		err = file_flush(s);

@@ -154,25 +154,6 @@ static size_t put_be(uint8_t *p, uint64_t v, int n)
 	return (size_t)n;
 }
 
-static size_t put_str_hdr(uint8_t *p, size_t n)
-{
-	if (n < 32) {
-		p[0] = (uint8_t)(0xa0 | n);
-		return 1;
-	}
-	if (n < 256) {
-		p[0] = 0xd9;
-		p[1] = (uint8_t)n;
-		return 2;
-	}
-	if (n < 65536) {
-		p[0] = 0xda;
-		return 1 + put_be(p + 1, n, 2);
-	}
-	p[0] = 0xdb;
-	return 1 + put_be(p + 1, n, 4);
-}
-
 static size_t put_bin_hdr(uint8_t *p, size_t n)
 {
 	if (n < 256) {
@@ -218,7 +199,7 @@ static size_t put_uint(uint8_t *p, uint64_t v)
 
 static size_t put_str(uint8_t *p, const char *s, size_t n)
 {
-	size_t h = put_str_hdr(p, n);
+	size_t h = sink__str_header(p, n);
 
 	memcpy(p + h, s, n);
 	return h + n;

@@ -51,5 +51,7 @@ struct sink *sink_file__open(const char *path);
 
 /* Writes EventTime (ext type 0: be32 seconds, be32 nanoseconds) to out[10] as fixext8. */
 void sink__event_time(uint8_t out[10], uint64_t ts_ns);
+/* Writes the msgpack header of a string of N bytes (n < 2^32); returns its length, 1..5. */
+size_t sink__str_header(uint8_t out[5], size_t n);
 
 #endif

@@ -137,11 +137,34 @@ static void test_reserved_event_time(void **st)
 	assert_int_equal(t[9], 1); /* never the reserved 0xFFFFFFFF.0 marker */
 }
 
+/* sink__str_header agrees with msgpack-c's str headers at every size boundary. */
+static void test_str_header(void **st)
+{
+	static const size_t sizes[] = {0, 31, 32, 255, 256, 65535, 65536, 100000};
+	uint8_t h[5];
+	size_t i, hl;
+
+	(void)st;
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		msgpack_sbuffer sb;
+		msgpack_packer pk;
+
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		msgpack_pack_str(&pk, sizes[i]);
+		hl = sink__str_header(h, sizes[i]);
+		assert_int_equal(hl, sb.size);
+		assert_memory_equal(h, sb.data, hl);
+		msgpack_sbuffer_destroy(&sb);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_reserved_event_time),
+		cmocka_unit_test(test_str_header),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
