@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "mailtap/bits.h"
 #include "mailtap/flow.h"
 #include "mailtap/log.h"
 
@@ -78,16 +79,6 @@ static inline int32_t seq_delta(uint32_t a, uint32_t b)
 
 /* ---- hashing ---------------------------------------------------------------------- */
 
-static inline uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 /* Symmetric: the same value for both directions. */
 static uint32_t tuple_hash(const struct flow_table *t, const struct mt_addr *a, uint16_t pa,
 			   const struct mt_addr *b, uint16_t pb)
@@ -96,9 +87,9 @@ static uint32_t tuple_hash(const struct flow_table *t, const struct mt_addr *a, 
 
 	memcpy(wa, a->b, 16);
 	memcpy(wb, b->b, 16);
-	h = mix64(wa[0] ^ t->hash_seed) + mix64(wa[1] ^ ((uint64_t)pa << 7)) +
-	    mix64(wb[0] ^ t->hash_seed) + mix64(wb[1] ^ ((uint64_t)pb << 7));
-	return (uint32_t)mix64(h);
+	h = mt_mix64(wa[0] ^ t->hash_seed) + mt_mix64(wa[1] ^ ((uint64_t)pa << 7)) +
+	    mt_mix64(wb[0] ^ t->hash_seed) + mt_mix64(wb[1] ^ ((uint64_t)pb << 7));
+	return (uint32_t)mt_mix64(h);
 }
 
 static bool flow_match(const struct flow *f, const struct pkt *p, bool *is_orig)

@@ -4,16 +4,8 @@
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
+#include "mailtap/bits.h"
 #include "mailtap/ids.h"
-
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
 
 void mt_ids__init(struct mt_ids *g, int seeded, uint64_t seed)
 {
@@ -28,7 +20,7 @@ void mt_ids__init(struct mt_ids *g, int seeded, uint64_t seed)
 		}
 	}
 	for (int i = 0; i < 4; i++)
-		g->s[i] = splitmix64(&x);
+		g->s[i] = mt_splitmix64(&x);
 }
 
 static inline uint64_t rotl(uint64_t x, int k)

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include "mailtap/bits.h"
 #include "mailtap/mime.h"
 
 enum ctype { CT_MULTIPART, CT_MESSAGE, CT_TEXT, CT_OTHER };
@@ -114,17 +115,6 @@ static bool ci_eq(const uint8_t *s, size_t n, const char *t)
 		if (lower(s[i]) != lower((uint8_t)t[i]))
 			return false;
 	return true;
-}
-
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 static void set_err(struct mime_msg *m, int err)
@@ -419,14 +409,14 @@ static size_t unescape_uri(const uint8_t *in, size_t n, uint8_t *out)
 				break;
 			} else if (*p == '%') {
 				--p; /* ignore the first '%' */
-			} else if (hexval(p[0]) >= 0 && hexval(p[1]) >= 0) {
-				out[o++] = (uint8_t)((hexval(p[0]) << 4) + hexval(p[1]));
+			} else if (mt_hexval(p[0]) >= 0 && mt_hexval(p[1]) >= 0) {
+				out[o++] = (uint8_t)((mt_hexval(p[0]) << 4) + mt_hexval(p[1]));
 				++p;
-			} else if (end - p >= 5 && p[0] == 'u' && hexval(p[1]) >= 0 &&
-				   hexval(p[2]) >= 0 && hexval(p[3]) >= 0 && hexval(p[4]) >= 0) {
+			} else if (end - p >= 5 && p[0] == 'u' && mt_hexval(p[1]) >= 0 &&
+				   mt_hexval(p[2]) >= 0 && mt_hexval(p[3]) >= 0 && mt_hexval(p[4]) >= 0) {
 				if (!(p[1] == '0' && p[2] == '0'))
-					out[o++] = (uint8_t)((hexval(p[1]) << 4) + hexval(p[2]));
-				out[o++] = (uint8_t)((hexval(p[3]) << 4) + hexval(p[4]));
+					out[o++] = (uint8_t)((mt_hexval(p[1]) << 4) + mt_hexval(p[2]));
+				out[o++] = (uint8_t)((mt_hexval(p[3]) << 4) + mt_hexval(p[4]));
 				p += 4;
 			} else {
 				out[o++] = '%';
@@ -566,12 +556,12 @@ static size_t rfc2047(const uint8_t *s, size_t n, uint8_t *out)
 							if (s[k] == '_') {
 								out[o++] = ' ';
 							} else if (s[k] == '=' && k + 2 < q3 &&
-								   hexval(s[k + 1]) >= 0 &&
-								   hexval(s[k + 2]) >= 0) {
+								   mt_hexval(s[k + 1]) >= 0 &&
+								   mt_hexval(s[k + 2]) >= 0) {
 								out[o++] =
-								    (uint8_t)(hexval(s[k + 1]) *
+								    (uint8_t)(mt_hexval(s[k + 1]) *
 										  16 +
-									      hexval(s[k + 2]));
+									      mt_hexval(s[k + 2]));
 								k += 2;
 							} else {
 								out[o++] = s[k];
@@ -736,10 +726,10 @@ static bool param_decoded(const uint8_t *v, size_t n, const char *want, uint8_t 
 					k = q;
 			}
 			for (; k < ve; k++) {
-				if (star && v[k] == '%' && k + 2 < ve && hexval(v[k + 1]) >= 0 &&
-				    hexval(v[k + 2]) >= 0) {
+				if (star && v[k] == '%' && k + 2 < ve && mt_hexval(v[k + 1]) >= 0 &&
+				    mt_hexval(v[k + 2]) >= 0) {
 					out[o++] =
-					    (uint8_t)(hexval(v[k + 1]) * 16 + hexval(v[k + 2]));
+					    (uint8_t)(mt_hexval(v[k + 1]) * 16 + mt_hexval(v[k + 2]));
 					k += 2;
 				} else {
 					out[o++] = v[k];
@@ -1216,7 +1206,7 @@ static void qp_decode(struct mime_msg *m, struct ent *e, const uint8_t *d, size_
 				bool legal = false;
 
 				if ((size_t)i + 2 < len) {
-					int a = hexval(d[i + 1]), b = hexval(d[i + 2]);
+					int a = mt_hexval(d[i + 1]), b = mt_hexval(d[i + 2]);
 
 					if (a >= 0 && b >= 0) {
 						out_byte(m, (uint8_t)((a << 4) + b));

@@ -36,6 +36,7 @@
 #include <openssl/evp.h>
 #include <zlib.h>
 
+#include "mailtap/bits.h"
 #include "mailtap/ids.h"
 #include "mailtap/log.h"
 #include "mailtap/sink.h"
@@ -136,15 +137,6 @@ static void abs_deadline(struct timespec *ts, uint32_t ms)
 	}
 }
 
-static uint64_t rng_next(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 static size_t put_be(uint8_t *p, uint64_t v, int n)
 {
 	for (int i = n - 1; i >= 0; i--) {
@@ -210,7 +202,7 @@ static void make_chunk_id(uint64_t *rng, char out[25])
 	uint8_t raw[16];
 
 	if (getrandom(raw, sizeof(raw), GRND_NONBLOCK) != sizeof(raw)) {
-		uint64_t a = rng_next(rng), b = rng_next(rng);
+		uint64_t a = mt_splitmix64(rng), b = mt_splitmix64(rng);
 
 		memcpy(raw, &a, 8);
 		memcpy(raw + 8, &b, 8);
@@ -1400,7 +1392,7 @@ static int handshake(struct fwd *s, int fd, uint64_t deadline)
 	if (helo.type != FWD_MSG_HELO)
 		return -EPROTO;
 	if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd)) {
-		uint64_t a = rng_next(&s->rng), b = rng_next(&s->rng);
+		uint64_t a = mt_splitmix64(&s->rng), b = mt_splitmix64(&s->rng);
 
 		memcpy(rnd, &a, 8);
 		memcpy(rnd + 8, &b, 8);
@@ -1553,7 +1545,7 @@ static void disconnect(struct fwd *s, const char *why, int err)
 		}
 	}
 	s->n_inflight = 0;
-	d = s->backoff_ms / 2 + rng_next(&s->rng) % (s->backoff_ms / 2 + 1);
+	d = s->backoff_ms / 2 + mt_splitmix64(&s->rng) % (s->backoff_ms / 2 + 1);
 	s->next_connect = mono_ns() + d * 1000000ULL;
 	s->backoff_ms =
 	    s->backoff_ms * 2 > s->o.backoff_max_ms ? s->o.backoff_max_ms : s->backoff_ms * 2;

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "mailtap/bits.h"
 #include "mailtap/smtp.h"
 
 /* Commands, as Zeek's SMTP_cmd.def (order matters: ParseCmd accepts every word from EHLO on). */
@@ -579,17 +580,6 @@ void smtp__extract_ips(const char *s, size_t len, bool check_wrapping,
 	free(str);
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* [a-zA-Z0-9\!#$%&+-^_`{}~] of files.zeek (note the range '+'..'^'). */
 static bool cd_class(int c)
 {
@@ -652,10 +642,10 @@ size_t smtp__filename_from_header(const char *s, size_t len, char *out, size_t o
 	}
 	/* unescape_URI() */
 	for (i = 0, n = 0; i < len && n + 1 < outlen; i++) {
-		if (s[i] == '%' && i + 2 < len + 0 && hexval((unsigned char)s[i + 1]) >= 0 &&
-		    hexval((unsigned char)s[i + 2]) >= 0) {
-			out[n++] = (char)(hexval((unsigned char)s[i + 1]) * 16 +
-					  hexval((unsigned char)s[i + 2]));
+		if (s[i] == '%' && i + 2 < len + 0 && mt_hexval((unsigned char)s[i + 1]) >= 0 &&
+		    mt_hexval((unsigned char)s[i + 2]) >= 0) {
+			out[n++] = (char)(mt_hexval((unsigned char)s[i + 1]) * 16 +
+					  mt_hexval((unsigned char)s[i + 2]));
 			i += 2;
 		} else {
 			out[n++] = s[i];

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "mailtap/bits.h"
 #include "mailtap/decode.h"
 #include "mailtap/log.h"
 #include "mailtap/parsers.h"
@@ -174,16 +175,6 @@ static void *worker_main(void *arg)
 	}
 }
 
-static inline uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 /* Symmetric: the same for both directions of a connection. */
 static int pick_worker(const struct workers *ws, const struct pkt_raw *raw)
 {
@@ -196,9 +187,9 @@ static int pick_worker(const struct workers *ws, const struct pkt_raw *raw)
 		return 0;
 	memcpy(a, p.src.b, 16);
 	memcpy(b, p.dst.b, 16);
-	ha = mix64(a[0] ^ ws->hash_seed) ^ mix64(a[1] + p.sport);
-	hb = mix64(b[0] ^ ws->hash_seed) ^ mix64(b[1] + p.dport);
-	return (int)(mix64(ha + hb) % (uint64_t)ws->n);
+	ha = mt_mix64(a[0] ^ ws->hash_seed) ^ mt_mix64(a[1] + p.sport);
+	hb = mt_mix64(b[0] ^ ws->hash_seed) ^ mt_mix64(b[1] + p.dport);
+	return (int)(mt_mix64(ha + hb) % (uint64_t)ws->n);
 }
 
 int workers__packet(void *arg, const struct pkt_raw *raw)

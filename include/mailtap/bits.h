@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Small pure helpers several modules share: 64-bit mixing (flow and worker hashing, id and
+ * jitter generators) and hex digits (MIME and SMTP decoders). */
+#ifndef MAILTAP_BITS_H
+#define MAILTAP_BITS_H
+
+#include <stdint.h>
+
+/* MurmurHash3's 64-bit finalizer: every input bit affects every output bit. */
+static inline uint64_t mt_mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+/* SplitMix64: advances *x and returns the next value of its sequence. */
+static inline uint64_t mt_splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* The value of hex digit C (either case), or -1. */
+static inline int mt_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+#endif
