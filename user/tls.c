@@ -153,30 +153,29 @@ const char *tls__version_name(uint16_t v, char *buf, size_t len)
 	return unknown(v, buf, len);
 }
 
-const char *tls__cipher_name(uint32_t c, char *buf, size_t len)
+/* A name from T, else grease_0xNNNN for a GREASE value (RFC 8701), else unknown-N. */
+static const char *name_or_grease(const struct name16 *t, size_t n, uint32_t v, char *buf,
+				  size_t len)
 {
-	const char *n = lookup(cipher_names, ARRAY_SIZE(cipher_names), c);
+	const char *name = lookup(t, n, v);
 
-	if (n)
-		return n;
-	if (tls__is_grease(c)) {
-		snprintf(buf, len, "grease_0x%04X", c);
+	if (name)
+		return name;
+	if (tls__is_grease(v)) {
+		snprintf(buf, len, "grease_0x%04X", v);
 		return buf;
 	}
-	return unknown(c, buf, len);
+	return unknown(v, buf, len);
+}
+
+const char *tls__cipher_name(uint32_t c, char *buf, size_t len)
+{
+	return name_or_grease(cipher_names, ARRAY_SIZE(cipher_names), c, buf, len);
 }
 
 const char *tls__curve_name(uint16_t c, char *buf, size_t len)
 {
-	const char *n = lookup(curve_names, ARRAY_SIZE(curve_names), c);
-
-	if (n)
-		return n;
-	if (tls__is_grease(c)) {
-		snprintf(buf, len, "grease_0x%04X", c);
-		return buf;
-	}
-	return unknown(c, buf, len);
+	return name_or_grease(curve_names, ARRAY_SIZE(curve_names), c, buf, len);
 }
 
 const char *tls__alert_name(uint8_t a, char *buf, size_t len)

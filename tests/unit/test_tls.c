@@ -1666,6 +1666,8 @@ static void test_names_probe(void **state)
 	assert_string_equal(tls__version_name(0x0305, buf, sizeof(buf)), "unknown-773");
 	assert_string_equal(tls__curve_name(23, buf, sizeof(buf)), "secp256r1");
 	assert_string_equal(tls__curve_name(4588, buf, sizeof(buf)), "X25519MLKEM768");
+	assert_string_equal(tls__curve_name(0xfafa, buf, sizeof(buf)), "grease_0xFAFA");
+	assert_string_equal(tls__curve_name(0x7777, buf, sizeof(buf)), "unknown-30583");
 	assert_string_equal(tls__alert_name(112, buf, sizeof(buf)), "unrecognized_name");
 	assert_string_equal(tls__alert_name(200, buf, sizeof(buf)), "unknown-200");
 	for (size_t i = 0; i < sizeof(ch); i++)
