@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include "mailtap/bits.h"
 #include "mailtap/engine.h"
 #include "mailtap/hostcap.h"
 #include "mailtap/log.h"
@@ -860,6 +861,9 @@ static void print_xsk_stats(struct xsk_source *src)
 		(unsigned long long)xs.rx_invalid_descs);
 }
 
+/* fwd_stats is summed over the Forward outputs as an array of uint64_t counters. */
+_Static_assert(sizeof(struct fwd_stats) % sizeof(uint64_t) == 0, "fwd_stats");
+
 static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t ts)
 {
 	struct engine_stats es;
@@ -877,9 +881,7 @@ static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t ts)
 		if (!fwd_sinks[i])
 			continue;
 		sink_fwd__stats(fwd_sinks[i], &fw);
-		/* every field of fwd_stats is a uint64_t counter */
-		for (size_t k = 0; k < sizeof(fw) / sizeof(uint64_t); k++)
-			((uint64_t *)&sum)[k] += ((const uint64_t *)&fw)[k];
+		mt_add_u64s(&sum, &fw, sizeof(fw));
 		n_fwd++;
 	}
 	rec_stats__write(a->stats_rec, ts, &es, have_xs ? &xs : NULL, &fs, n_fwd ? &sum : NULL);

@@ -242,15 +242,14 @@ void workers__engine_stats(struct workers *ws, struct engine_stats *st)
 	memset(st, 0, sizeof(*st));
 	for (int i = 0; i < ws->n; i++) {
 		struct engine_stats e;
-		uint64_t *dst = (uint64_t *)st;
-		const uint64_t *src = (const uint64_t *)&e;
 
 		engine__stats(ws->w[i].eng, &e);
-		/* every field of engine_stats is a uint64_t counter: sum them all */
-		for (size_t k = 0; k < sizeof(e) / sizeof(uint64_t); k++)
-			dst[k] += src[k];
+		mt_add_u64s(st, &e, sizeof(e));
 	}
 }
+
+/* every field of engine_stats is a uint64_t counter: summed as an array */
+_Static_assert(sizeof(struct engine_stats) % sizeof(uint64_t) == 0, "engine_stats");
 
 void workers__stats(const struct workers *ws, struct workers_stats *st)
 {

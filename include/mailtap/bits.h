@@ -4,6 +4,7 @@
 #ifndef MAILTAP_BITS_H
 #define MAILTAP_BITS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* MurmurHash3's 64-bit finalizer: every input bit affects every output bit. */
@@ -37,6 +38,19 @@ static inline int mt_hexval(int c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+/*
+ * dst += src, field by field, for counter structs made only of uint64_t (engine_stats,
+ * fwd_stats): SIZE is sizeof the struct. Callers assert the size is a multiple of 8.
+ */
+static inline void mt_add_u64s(void *dst, const void *src, size_t size)
+{
+	uint64_t *d = dst;
+	const uint64_t *s = src;
+
+	for (size_t k = 0; k < size / sizeof(uint64_t); k++)
+		d[k] += s[k];
 }
 
 #endif
