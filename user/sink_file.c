@@ -68,10 +68,12 @@ void sink__event_time(uint8_t out[10], uint64_t ts_ns)
 	out[9] = (uint8_t)nsec;
 }
 
-static int write_all(struct sink_file *f, const uint8_t *p, size_t n)
+int sink__write_all(int fd, const void *buf, size_t n)
 {
+	const uint8_t *p = buf;
+
 	while (n > 0) {
-		ssize_t w = write(f->fd, p, n);
+		ssize_t w = write(fd, p, n);
 
 		if (w < 0) {
 			if (errno == EINTR)
@@ -91,7 +93,7 @@ static int file_flush(struct sink *s)
 
 	if (!f->len)
 		return f->err;
-	err = write_all(f, f->buf, f->len);
+	err = sink__write_all(f->fd, f->buf, f->len);
 	f->len = 0;
 	if (err && !f->err) {
 		f->err = err;
@@ -132,7 +134,7 @@ static int file_write(struct sink *s, const char *tag, size_t tag_len, uint64_t 
 		memcpy(tmp + hl, tag, tag_len);
 		sink__event_time(tmp + hl + tag_len, ts_ns);
 		memcpy(tmp + hl + tag_len + 10, map, len);
-		err = write_all(f, tmp, need);
+		err = sink__write_all(f->fd, tmp, need);
 		free(tmp);
 		if (err) {
 			f->lost++;

@@ -985,22 +985,6 @@ out:
 
 /* ---- spool ---- */
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Crash-safe: the complete message is in DIR/<seq>.fwd (fsync'd, renamed, dir fsync'd). */
 static int spool_write(struct fwd *s, uint64_t seq, const uint8_t *msg, size_t len)
 {
@@ -1012,7 +996,7 @@ static int spool_write(struct fwd *s, uint64_t seq, const uint8_t *msg, size_t l
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	err = write_all(fd, msg, len);
+	err = sink__write_all(fd, msg, len);
 	if (!err && s->o.spool_fsync && fsync(fd) < 0)
 		err = -errno;
 	if (close(fd) < 0 && !err)

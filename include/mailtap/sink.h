@@ -53,5 +53,7 @@ struct sink *sink_file__open(const char *path);
 void sink__event_time(uint8_t out[10], uint64_t ts_ns);
 /* Writes the msgpack header of a string of N bytes (n < 2^32); returns its length, 1..5. */
 size_t sink__str_header(uint8_t out[5], size_t n);
+/* write(2) until all N bytes are written (retries EINTR and short writes); negative errno. */
+int sink__write_all(int fd, const void *buf, size_t n);
 
 #endif
