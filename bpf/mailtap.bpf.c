@@ -20,7 +20,8 @@
  * into the UMEM in copy and zero-copy mode. If the driver has no metadata support
  * (bpf_xdp_adjust_meta fails) meta_err counts it and userspace stamps at receive.
  *
- * Counters: per-CPU, enum mailtap_stat (include/mailtap_abi.h) with its invariants.
+ * Counters: one per-CPU struct mailtap_stats (include/mailtap_abi.h), looked up once per
+ * packet, indexed by enum mailtap_stat, with its invariants.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -49,9 +50,9 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MAILTAP_STAT__MAX);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct mailtap_stat_val);
+	__type(value, struct mailtap_stats);
 } mailtap_stats SEC(".maps");
 
 /* The verdicts of mail_parse.h are mailtap_stat class counters. */
@@ -62,13 +63,12 @@ struct {
 #define MAIL_V_OTHER_PORT MAILTAP_STAT_OTHER_PORT
 #define MAIL_MAX_IPV6_EXT MAILTAP_MAX_IPV6_EXT
 
-static __always_inline void count(__u32 stat, __u64 bytes)
+/* One map lookup per packet: all counters of this CPU sit in one value. */
+static __always_inline void count(struct mailtap_stats *s, __u32 stat, __u64 bytes)
 {
-	struct mailtap_stat_val *v = bpf_map_lookup_elem(&mailtap_stats, &stat);
-
-	if (v) {
-		v->packets++;
-		v->bytes += bytes;
+	if (stat < MAILTAP_STAT__MAX) {
+		s->c[stat].packets++;
+		s->c[stat].bytes += bytes;
 	}
 }
 
@@ -91,24 +91,28 @@ int mailtap_xdp(struct xdp_md *ctx)
 	__u64 bytes = data_end - data;
 	int frag = 0, vlans = 0, ipver = 0;
 	struct mailtap_meta *meta;
-	__u32 v;
+	struct mailtap_stats *s;
+	__u32 v, zero = 0;
 	long ret;
 
-	count(MAILTAP_STAT_SEEN, bytes);
+	s = bpf_map_lookup_elem(&mailtap_stats, &zero);
+	if (!s)
+		return XDP_PASS; /* cannot happen: a one-entry array always has key 0 */
+	count(s, MAILTAP_STAT_SEEN, bytes);
 	v = mail_classify(&c, &frag, &vlans, &ipver);
-	count(v, bytes);
+	count(s, v, bytes);
 	if (vlans)
-		count(MAILTAP_STAT_VLAN, bytes);
+		count(s, MAILTAP_STAT_VLAN, bytes);
 	if (ipver == 4)
-		count(MAILTAP_STAT_IPV4, bytes);
+		count(s, MAILTAP_STAT_IPV4, bytes);
 	else if (ipver == 6)
-		count(MAILTAP_STAT_IPV6, bytes);
+		count(s, MAILTAP_STAT_IPV6, bytes);
 	if (v != MAIL_V_MATCH) {
-		count(MAILTAP_STAT_PASSED, bytes);
+		count(s, MAILTAP_STAT_PASSED, bytes);
 		return XDP_PASS;
 	}
 	if (frag)
-		count(MAILTAP_STAT_FRAG, bytes);
+		count(s, MAILTAP_STAT_FRAG, bytes);
 
 	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*meta)) == 0) {
 		meta = (void *)(long)ctx->data_meta;
@@ -117,20 +121,20 @@ int mailtap_xdp(struct xdp_md *ctx)
 			meta->ts_ns = bpf_ktime_get_ns();
 			meta->flags = frag ? MAILTAP_META_F_FRAG : 0;
 			meta->magic = MAILTAP_META_MAGIC;
-			count(MAILTAP_STAT_META, bytes);
+			count(s, MAILTAP_STAT_META, bytes);
 		} else {
-			count(MAILTAP_STAT_META_ERR, bytes);
+			count(s, MAILTAP_STAT_META_ERR, bytes);
 		}
 	} else {
-		count(MAILTAP_STAT_META_ERR, bytes);
+		count(s, MAILTAP_STAT_META_ERR, bytes);
 	}
 
 	ret = bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
 	if (ret == XDP_REDIRECT) {
-		count(MAILTAP_STAT_REDIRECTED, bytes);
+		count(s, MAILTAP_STAT_REDIRECTED, bytes);
 	} else {
-		count(MAILTAP_STAT_NO_XSK, bytes);
-		count(MAILTAP_STAT_PASSED, bytes);
+		count(s, MAILTAP_STAT_NO_XSK, bytes);
+		count(s, MAILTAP_STAT_PASSED, bytes);
 	}
 	return ret;
 }

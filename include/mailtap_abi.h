@@ -73,10 +73,15 @@
 enum mailtap_stat { MAILTAP_STATS(MAILTAP_STAT_ENUM_) MAILTAP_STAT__MAX };
 #undef MAILTAP_STAT_ENUM_
 
-/* Value of one mailtap_stats entry, per CPU. */
+/* One counter, per CPU. */
 struct mailtap_stat_val {
 	__u64 packets;
 	__u64 bytes; /* frame bytes (data_end - data) */
+};
+
+/* The single value (key 0) of the per-CPU mailtap_stats array: one lookup per packet. */
+struct mailtap_stats {
+	struct mailtap_stat_val c[MAILTAP_STAT__MAX];
 };
 
 /*
@@ -98,6 +103,7 @@ struct mailtap_meta {
 #include <stddef.h>
 
 _Static_assert(sizeof(struct mailtap_stat_val) == 16, "mailtap_stat_val layout");
+_Static_assert(sizeof(struct mailtap_stats) % 8 == 0, "per-CPU values are 8-byte rounded");
 _Static_assert(sizeof(struct mailtap_meta) == 16, "mailtap_meta layout");
 _Static_assert(sizeof(struct mailtap_meta) % 4 == 0, "XDP metadata must be a multiple of 4");
 _Static_assert(MAILTAP_PORT_WORDS *MAILTAP_PORT_WORD_BITS == MAILTAP_PORT_BITS, "port set");

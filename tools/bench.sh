@@ -75,7 +75,7 @@ else
 fi
 if [ -x tools/bench_xdp.sh ] && [ "$(id -u)" = 0 ] && [ "${BENCH_QUICK:-0}" != 1 ]; then
 	echo "--- bench_xdp"
-	BUILD=$B bash tools/bench_xdp.sh || true
+	BUILD=$B bash tools/bench_xdp.sh --rounds 21 --repeat 300000 || true
 	echo "--- bench_live"
 	BUILD=$B bash tools/bench_live.sh || true
 fi

@@ -3,6 +3,10 @@
  * bench_xdp: BPF_PROG_TEST_RUN cost of mailtap's XDP program per packet, for mail and
  * non-mail frames, as a ratio to an empty XDP program (return XDP_PASS) measured in the
  * same run. Each figure is the median of ROUNDS rounds of REPEAT runs in the kernel.
+ * Two more baselines show the floor any AF_XDP steering program pays: "redirect only"
+ * (bpf_redirect_map into the same XSKMAP, nothing else) and "redirect + timestamp"
+ * (bpf_xdp_adjust_meta, bpf_ktime_get_ns into the metadata, then the redirect), built
+ * here from raw instructions so the floor and the program share the run and the map.
  *
  * bench_xdp [OBJ] [--repeat N] [--rounds N]   (OBJ default $BUILD/mailtap.bpf.o)
  *
@@ -12,6 +16,7 @@
  * redirect_map fallback (empty XSKMAP), but not the bpf_ktime_get_ns() call.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +77,52 @@ static void mk_l4(struct frame *f, uint16_t sport, uint16_t dport, int tcp)
 	f->n += 20;
 }
 
+#define INSN(c, d, s_, o, i)                                                                       \
+	{                                                                                          \
+		.code = (c), .dst_reg = (d), .src_reg = (s_), .off = (o), .imm = (i)               \
+	}
+#define MD_OFF(f) ((__s16)offsetof(struct xdp_md, f))
+
+/* bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS), with or without first
+ * writing bpf_ktime_get_ns() into 16 bytes of XDP metadata as mailtap_xdp does. */
+static int load_floor(int xsks_fd, int with_meta)
+{
+	struct bpf_insn meta[] = {
+	    INSN(BPF_ALU64 | BPF_MOV | BPF_X, 6, 1, 0, 0),   /* r6 = ctx */
+	    INSN(BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, -16), /* r2 = -16 */
+	    INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_xdp_adjust_meta),
+	    INSN(BPF_JMP | BPF_JNE | BPF_K, 0, 0, 8, 0), /* failed: redirect */
+	    INSN(BPF_LDX | BPF_MEM | BPF_W, 7, 6, MD_OFF(data_meta), 0),
+	    INSN(BPF_LDX | BPF_MEM | BPF_W, 3, 6, MD_OFF(data), 0),
+	    INSN(BPF_ALU64 | BPF_MOV | BPF_X, 4, 7, 0, 0),
+	    INSN(BPF_ALU64 | BPF_ADD | BPF_K, 4, 0, 0, 16),
+	    INSN(BPF_JMP | BPF_JGT | BPF_X, 4, 3, 3, 0), /* meta + 16 > data */
+	    INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ktime_get_ns),
+	    INSN(BPF_STX | BPF_MEM | BPF_DW, 7, 0, 0, 0),  /* meta->ts_ns = r0 */
+	    INSN(BPF_ST | BPF_MEM | BPF_DW, 7, 0, 8, 1),   /* flags/magic */
+	    INSN(BPF_ALU64 | BPF_MOV | BPF_X, 1, 6, 0, 0), /* r1 = ctx */
+	};
+	struct bpf_insn redir[] = {
+	    INSN(BPF_LDX | BPF_MEM | BPF_W, 2, 1, MD_OFF(rx_queue_index), 0),
+	    INSN(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, xsks_fd),
+	    INSN(0, 0, 0, 0, 0),
+	    INSN(BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, XDP_PASS),
+	    INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_redirect_map),
+	    INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+	struct bpf_insn prog[sizeof(meta) / sizeof(meta[0]) + sizeof(redir) / sizeof(redir[0])];
+	size_t n = 0;
+
+	if (with_meta) {
+		memcpy(prog, meta, sizeof(meta));
+		n = sizeof(meta) / sizeof(meta[0]);
+	}
+	memcpy(prog + n, redir, sizeof(redir));
+	n += sizeof(redir) / sizeof(redir[0]);
+	return bpf_prog_load(BPF_PROG_TYPE_XDP, with_meta ? "floor_meta" : "floor_redir", "GPL",
+			     prog, n, NULL);
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -79,23 +130,32 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Median ns/run over rounds. */
-static double measure(int fd, const struct frame *f, unsigned int repeat, int rounds)
-{
+struct bcase {
+	const char *name;
+	int fd;
+	const struct frame *f;
 	uint64_t d[32];
-	int r;
+};
+
+/* Median ns/run of every case over rounds; the cases take turns within each round so
+ * that frequency or load drift hits the baselines and the program alike. */
+static void measure(struct bcase *c, int n, unsigned int repeat, int rounds)
+{
+	int r, i;
 
 	for (r = 0; r < rounds; r++) {
-		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f->b, .data_size_in = (__u32)f->n,
-			    .repeat = repeat);
-		if (bpf_prog_test_run_opts(fd, &o)) {
-			fprintf(stderr, "bench_xdp: test run: %s\n", strerror(errno));
-			exit(1);
+		for (i = 0; i < n; i++) {
+			LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = c[i].f->b,
+				    .data_size_in = (__u32)c[i].f->n, .repeat = repeat);
+			if (bpf_prog_test_run_opts(c[i].fd, &o)) {
+				fprintf(stderr, "bench_xdp: test run: %s\n", strerror(errno));
+				exit(1);
+			}
+			c[i].d[r] = o.duration;
 		}
-		d[r] = o.duration;
 	}
-	qsort(d, (size_t)rounds, sizeof(d[0]), cmp_u64);
-	return (double)d[rounds / 2];
+	for (i = 0; i < n; i++)
+		qsort(c[i].d, (size_t)rounds, sizeof(c[i].d[0]), cmp_u64);
 }
 
 int main(int argc, char **argv)
@@ -104,7 +164,7 @@ int main(int argc, char **argv)
 	char path[4096];
 	const char *obj_path = NULL;
 	unsigned int repeat = 1000000;
-	int rounds = 5, i, prog_fd, empty_fd, ports_fd;
+	int rounds = 5, i, prog_fd, empty_fd, ports_fd, xsks_fd, redir_fd, meta_fd;
 	struct bpf_insn empty[] = {
 	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS},
 	    {.code = BPF_JMP | BPF_EXIT},
@@ -113,6 +173,7 @@ int main(int argc, char **argv)
 	struct bpf_object *obj;
 	struct bpf_program *p;
 	struct frame fr[6];
+	struct bcase bc[9];
 	double base;
 
 	for (i = 1; i < argc; i++) {
@@ -138,8 +199,11 @@ int main(int argc, char **argv)
 	p = bpf_object__find_program_by_name(obj, MAILTAP_PROG_NAME);
 	prog_fd = p ? bpf_program__fd(p) : -1;
 	ports_fd = bpf_object__find_map_fd_by_name(obj, MAILTAP_MAP_PORTS);
+	xsks_fd = bpf_object__find_map_fd_by_name(obj, MAILTAP_MAP_XSKS);
 	empty_fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "empty_xdp", "GPL", empty, 2, NULL);
-	if (prog_fd < 0 || ports_fd < 0 || empty_fd < 0) {
+	redir_fd = xsks_fd >= 0 ? load_floor(xsks_fd, 0) : -1;
+	meta_fd = xsks_fd >= 0 ? load_floor(xsks_fd, 1) : -1;
+	if (prog_fd < 0 || ports_fd < 0 || empty_fd < 0 || redir_fd < 0 || meta_fd < 0) {
 		fprintf(stderr, "bench_xdp: setup failed: %s\n", strerror(errno));
 		return 1;
 	}
@@ -167,16 +231,23 @@ int main(int argc, char **argv)
 	memset(fr[5].b + fr[5].n, 0, 28);
 	fr[5].n += 28;
 
-	base = measure(empty_fd, &fr[0], repeat, rounds);
+	bc[0] = (struct bcase){"empty XDP program (baseline)", empty_fd, &fr[0], {0}};
+	bc[1] = (struct bcase){"floor: redirect only", redir_fd, &fr[0], {0}};
+	bc[2] = (struct bcase){"floor: redirect + timestamp", meta_fd, &fr[0], {0}};
+	for (i = 0; i < 6; i++)
+		bc[3 + i] = (struct bcase){fr[i].name, prog_fd, &fr[i], {0}};
+	measure(bc, 9, repeat, rounds);
+	base = (double)bc[0].d[rounds / 2];
 	printf("bench_xdp: BPF_PROG_TEST_RUN, repeat %u, median of %d rounds\n", repeat, rounds);
 	printf("%-32s %10s %8s\n", "frame", "ns/pkt", "ratio");
-	printf("%-32s %10.1f %8.2f\n", "empty XDP program (baseline)", base, 1.0);
-	for (i = 0; i < 6; i++) {
-		double ns = measure(prog_fd, &fr[i], repeat, rounds);
+	for (i = 0; i < 9; i++) {
+		double ns = (double)bc[i].d[rounds / 2];
 
-		printf("%-32s %10.1f %8.2f\n", fr[i].name, ns, base > 0 ? ns / base : 0.0);
+		printf("%-32s %10.1f %8.2f\n", bc[i].name, ns, base > 0 ? ns / base : 0.0);
 	}
 	close(empty_fd);
+	close(redir_fd);
+	close(meta_fd);
 	bpf_object__close(obj);
 	return 0;
 }

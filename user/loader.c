@@ -326,31 +326,33 @@ int loader__set_ports(struct loader *l, const uint16_t *ports, size_t n)
 int loader__read_stats_fd(int stats_fd, uint64_t *pk, uint64_t *by)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	struct mailtap_stat_val *v;
-	__u32 k;
-	int c, err = 0;
+	struct mailtap_stats *v;
+	__u32 zero = 0, k;
+	int c;
 
 	if (ncpu <= 0)
 		return ncpu ? ncpu : -EINVAL;
 	v = calloc((size_t)ncpu, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
+	if (bpf_map_lookup_elem(stats_fd, &zero, v)) {
+		int err = -errno;
+
+		free(v);
+		return err;
+	}
 	for (k = 0; k < MAILTAP_STAT__MAX; k++) {
 		pk[k] = 0;
 		if (by)
 			by[k] = 0;
-		if (bpf_map_lookup_elem(stats_fd, &k, v)) {
-			err = -errno;
-			break;
-		}
 		for (c = 0; c < ncpu; c++) {
-			pk[k] += v[c].packets;
+			pk[k] += v[c].c[k].packets;
 			if (by)
-				by[k] += v[c].bytes;
+				by[k] += v[c].c[k].bytes;
 		}
 	}
 	free(v);
-	return err;
+	return 0;
 }
 
 int loader__read_stats(const struct loader *l, uint64_t *pk, uint64_t *by)
@@ -426,7 +428,7 @@ static int open_pinned(struct loader *l, const struct loader_opts *o)
 	if (l->ports_fd < 0)
 		return l->ports_fd;
 	l->stats_fd = open_pinned_map(o->pinned_dir, MAILTAP_MAP_STATS, BPF_MAP_TYPE_PERCPU_ARRAY,
-				      4, sizeof(struct mailtap_stat_val), MAILTAP_STAT__MAX, NULL);
+				      4, sizeof(struct mailtap_stats), 1, NULL);
 	if (l->stats_fd < 0)
 		return l->stats_fd;
 	if (bpf_xdp_query_id(l->ifindex, 0, &prog_id) == 0 && prog_id == 0)
@@ -505,7 +507,8 @@ static int load_attach(struct loader *l, const struct loader_opts *o)
 	if (l->attached == XDP_MODE_UNSPEC) {
 		/* libxdp reads the attached program back by id, which needs CAP_SYS_ADMIN (a
 		 * container with CAP_BPF + CAP_NET_ADMIN has not). Netlink tells the mode and the
-		 * id without privileges: if the attached program is ours, it is attached directly. */
+		 * id without privileges: if the attached program is ours, it is attached directly.
+		 */
 		LIBBPF_OPTS(bpf_xdp_query_opts, q);
 
 		if (bpf_xdp_query(l->ifindex, 0, &q) == 0) {
@@ -613,13 +616,13 @@ void loader__close(struct loader *l)
 		if (l->attached != XDP_MODE_UNSPEC) {
 			err = -EOPNOTSUPP;
 			if (l->legacy) {
-				/* Attached directly: detach through netlink, replacing our own program
-				 * fd only (XDP_FLAGS_REPLACE). This needs CAP_NET_ADMIN alone, so it
-				 * still works after --user dropped the rest; libxdp's detach looks
-				 * the program up by id, which needs CAP_SYS_ADMIN. */
+				/* Attached directly: detach through netlink, replacing our own
+				 * program fd only (XDP_FLAGS_REPLACE). This needs CAP_NET_ADMIN
+				 * alone, so it still works after --user dropped the rest; libxdp's
+				 * detach looks the program up by id, which needs CAP_SYS_ADMIN. */
 				LIBBPF_OPTS(bpf_xdp_attach_opts, xo,
 					    .old_prog_fd = xdp_program__fd(l->prog));
-				__u32 fl = l->attached == XDP_MODE_SKB	  ? XDP_FLAGS_SKB_MODE
+				__u32 fl = l->attached == XDP_MODE_SKB	? XDP_FLAGS_SKB_MODE
 					   : l->attached == XDP_MODE_HW ? XDP_FLAGS_HW_MODE
 									: XDP_FLAGS_DRV_MODE;
 

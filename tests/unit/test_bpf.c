@@ -175,29 +175,27 @@ struct stat_expect {
 
 static void zero_stats(void)
 {
-	size_t sz = sizeof(struct mailtap_stat_val) * (size_t)ncpus;
-	void *zero = calloc(1, sz);
-	__u32 k;
+	void *zero = calloc((size_t)ncpus, sizeof(struct mailtap_stats));
+	__u32 k = 0;
 
 	assert_non_null(zero);
-	for (k = 0; k < MAILTAP_STAT__MAX; k++)
-		assert_int_equal(bpf_map_update_elem(stats_fd, &k, zero, BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(stats_fd, &k, zero, BPF_ANY), 0);
 	free(zero);
 }
 
 static void read_stats(uint64_t pk[MAILTAP_STAT__MAX], uint64_t by[MAILTAP_STAT__MAX])
 {
-	struct mailtap_stat_val *v = calloc((size_t)ncpus, sizeof(*v));
-	__u32 k;
+	struct mailtap_stats *v = calloc((size_t)ncpus, sizeof(*v));
+	__u32 k = 0;
 	int c;
 
 	assert_non_null(v);
+	assert_int_equal(bpf_map_lookup_elem(stats_fd, &k, v), 0);
 	for (k = 0; k < MAILTAP_STAT__MAX; k++) {
-		assert_int_equal(bpf_map_lookup_elem(stats_fd, &k, v), 0);
 		pk[k] = by[k] = 0;
 		for (c = 0; c < ncpus; c++) {
-			pk[k] += v[c].packets;
-			by[k] += v[c].bytes;
+			pk[k] += v[c].c[k].packets;
+			by[k] += v[c].c[k].bytes;
 		}
 	}
 	free(v);
