@@ -132,8 +132,7 @@ static void m_begin_msg(void *u, unsigned depth)
 	if (depth || a->msgfile)
 		return;
 	a->msgfile = files__open(a->s, a->cfg->rfc822_files ? a->cfg->rfc822_files : a->cfg->files,
-				 a->ts, "SMTP", a->is_orig,
-				 smtp_parser__mime_depth(a->p));
+				 a->ts, "SMTP", a->is_orig, smtp_parser__mime_depth(a->p));
 	if (!a->msgfile)
 		return;
 	files__set_mime_type(a->msgfile, "message/rfc822");
@@ -189,6 +188,25 @@ static void m_data(void *u, const uint8_t *buf, size_t len)
 		files__data(a->file, buf, len, a->ts);
 }
 
+/* Decoded bytes matter to the entity's file only until it is sniffed, unless it is hashed
+ * or extracted; a file not opened yet needs its first bytes (files__open at first data). */
+static bool m_data_wanted(void *u)
+{
+	struct app_smtp *a = u;
+
+	if (!a->cfg->files || a->file_refused)
+		return false;
+	return !a->file || files__wants_bytes(a->file);
+}
+
+static void m_skip(void *u, uint64_t len)
+{
+	struct app_smtp *a = u;
+
+	if (len && entity_file(a))
+		files__skip(a->file, len, a->ts);
+}
+
 static void m_gap(void *u, uint64_t len)
 {
 	struct app_smtp *a = u;
@@ -235,6 +253,8 @@ static const struct mime_cb mime_cbs = {
     .end = m_end,
     .weird = m_weird,
     .raw = m_raw,
+    .data_wanted = m_data_wanted,
+    .skip = m_skip,
 };
 
 /* ---- message bodies ---- */

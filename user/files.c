@@ -502,6 +502,29 @@ void files__data(struct mt_file *f, const uint8_t *buf, size_t len, uint64_t ts_
 	ext_write(f, buf + n, len - n);
 }
 
+bool files__wants_bytes(const struct mt_file *f)
+{
+	int i;
+
+	if (!f)
+		return false;
+	if (!f->mime_done || f->ext == EXT_PENDING || f->ext == EXT_WRITING)
+		return true;
+	if (!f->hashes_dropped)
+		for (i = 0; i < H_N; i++)
+			if (f->md[i])
+				return true;
+	return false;
+}
+
+void files__skip(struct mt_file *f, uint64_t len, uint64_t ts_ns)
+{
+	if (!f || !len)
+		return;
+	f->last = ts_ns;
+	f->seen += len;
+}
+
 void files__gap(struct mt_file *f, uint64_t len, uint64_t ts_ns)
 {
 	int i;

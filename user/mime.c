@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "mailtap/bits.h"
+#include "mailtap/scan.h"
 #include "mailtap/mime.h"
 
 enum ctype { CT_MULTIPART, CT_MESSAGE, CT_TEXT, CT_OTHER };
@@ -72,6 +73,9 @@ struct mime_msg {
 	/* decoded data waiting for cb.data */
 	uint8_t out[4096]; /* small: one per open message (an open DATA session costs it) */
 	size_t olen;
+	/* the consumer wants no more bytes of this entity (cb.data_wanted): olen counts
+	 * decoded bytes that are not written, flushed as cb.skip */
+	bool skip;
 	/* weirds reported once per message */
 	bool w_depth, w_hdr, w_ents, w_lf, w_cr, w_long;
 	struct mime_stats stats;
@@ -171,16 +175,32 @@ static void flush_out(struct mime_msg *m)
 	if (!m->olen)
 		return;
 	m->stats.bytes_out += m->olen;
-	if (m->cb.data)
-		m->cb.data(m->cb.u, m->out, m->olen);
+	if (m->skip) {
+		m->stats.bytes_skipped += m->olen;
+		m->cb.skip(m->cb.u, m->olen);
+	} else {
+		if (m->cb.data)
+			m->cb.data(m->cb.u, m->out, m->olen);
+		if (m->cb.data_wanted && m->cb.skip && !m->cb.data_wanted(m->cb.u))
+			m->skip = true;
+	}
 	m->olen = 0;
+}
+
+/* The end of an entity (or the start of one): the next one's bytes are wanted again. */
+static void end_skip(struct mime_msg *m)
+{
+	flush_out(m);
+	m->skip = false;
 }
 
 static void out_byte(struct mime_msg *m, uint8_t c)
 {
 	if (m->olen == sizeof(m->out))
 		flush_out(m);
-	m->out[m->olen++] = c;
+	if (!m->skip)
+		m->out[m->olen] = c;
+	m->olen++;
 }
 
 static void out_bytes(struct mime_msg *m, const uint8_t *p, size_t n)
@@ -194,9 +214,27 @@ static void out_bytes(struct mime_msg *m, const uint8_t *p, size_t n)
 		}
 		if (k > n)
 			k = n;
-		memcpy(m->out + m->olen, p, k);
+		if (!m->skip)
+			memcpy(m->out + m->olen, p, k);
 		m->olen += k;
 		p += k;
+		n -= k;
+	}
+}
+
+/* Skip mode: n decoded bytes counted, flushed at the same points as written ones. */
+static void out_count(struct mime_msg *m, size_t n)
+{
+	while (n) {
+		size_t k = sizeof(m->out) - m->olen;
+
+		if (!k) {
+			flush_out(m);
+			continue;
+		}
+		if (k > n)
+			k = n;
+		m->olen += k;
 		n -= k;
 	}
 }
@@ -413,9 +451,11 @@ static size_t unescape_uri(const uint8_t *in, size_t n, uint8_t *out)
 				out[o++] = (uint8_t)((mt_hexval(p[0]) << 4) + mt_hexval(p[1]));
 				++p;
 			} else if (end - p >= 5 && p[0] == 'u' && mt_hexval(p[1]) >= 0 &&
-				   mt_hexval(p[2]) >= 0 && mt_hexval(p[3]) >= 0 && mt_hexval(p[4]) >= 0) {
+				   mt_hexval(p[2]) >= 0 && mt_hexval(p[3]) >= 0 &&
+				   mt_hexval(p[4]) >= 0) {
 				if (!(p[1] == '0' && p[2] == '0'))
-					out[o++] = (uint8_t)((mt_hexval(p[1]) << 4) + mt_hexval(p[2]));
+					out[o++] =
+					    (uint8_t)((mt_hexval(p[1]) << 4) + mt_hexval(p[2]));
 				out[o++] = (uint8_t)((mt_hexval(p[3]) << 4) + mt_hexval(p[4]));
 				p += 4;
 			} else {
@@ -728,8 +768,8 @@ static bool param_decoded(const uint8_t *v, size_t n, const char *want, uint8_t 
 			for (; k < ve; k++) {
 				if (star && v[k] == '%' && k + 2 < ve && mt_hexval(v[k + 1]) >= 0 &&
 				    mt_hexval(v[k + 2]) >= 0) {
-					out[o++] =
-					    (uint8_t)(mt_hexval(v[k + 1]) * 16 + mt_hexval(v[k + 2]));
+					out[o++] = (uint8_t)(mt_hexval(v[k + 1]) * 16 +
+							     mt_hexval(v[k + 2]));
 					k += 2;
 				} else {
 					out[o++] = v[k];
@@ -1105,9 +1145,20 @@ static void b64_decode(struct mime_msg *m, struct ent *e, const uint8_t *d, size
 {
 	size_t i = 0;
 
+	/* nobody wants the bytes: a run of plain characters only advances the group and counts
+	 * its output (the group's values no longer matter); anything else takes the paths
+	 * below, which count instead of writing in skip mode */
+	if (m->skip && !e->b64_after_pad && mt_b64_plain(d, len)) {
+		size_t t = e->b64_next + len;
+
+		out_count(m, t / 4 * 3);
+		e->b64_next = (int)(t % 4);
+		return;
+	}
+
 	/* fast path: whole groups of valid characters without padding, straight into the
 	 * output buffer (no per-group bounds check: the run is cut to the room left) */
-	while (e->b64_next == 0 && !e->b64_after_pad && i + 4 <= len) {
+	while (!m->skip && e->b64_next == 0 && !e->b64_after_pad && i + 4 <= len) {
 		size_t groups = (len - i) / 4, room = (sizeof(m->out) - m->olen) / 3, g;
 		const uint8_t *p = d + i;
 		uint8_t *o;
@@ -1278,7 +1329,7 @@ static bool ent_push(struct mime_msg *m, unsigned depth, enum cenc enc)
 	free(m->ct_val);
 	m->cd_val = m->ct_val = NULL;
 	m->stats.entities++;
-	flush_out(m);
+	end_skip(m);
 	if (m->cb.begin)
 		m->cb.begin(m->cb.u, depth);
 	return true;
@@ -1363,6 +1414,7 @@ static void end_of_data(struct mime_msg *m, unsigned i)
 			b64_finish(m, e);
 		flush_out(m);
 	}
+	end_skip(m);
 	if (m->cb.end)
 		m->cb.end(m->cb.u);
 }
@@ -1525,12 +1577,7 @@ static void feed_data(struct mime_msg *m, const uint8_t *d, size_t len)
 		}
 		room = max - m->llen;
 		lim = len < room + 1 ? len : room + 1;
-		{
-			const uint8_t *lf = memchr(d, '\n', lim);
-			const uint8_t *cr = memchr(d, '\r', lf ? (size_t)(lf - d) : lim);
-
-			k = cr ? (size_t)(cr - d) : lf ? (size_t)(lf - d) : lim;
-		}
+		k = mt_scan_eol(d, lim);
 		if (k < lim) {
 			if (m->llen == 0) {
 				deliver_unit(m, d, k, true, false);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 #include "mailtap/bits.h"
+#include "mailtap/scan.h"
 #include "mailtap/smtp.h"
 
 /* Commands, as Zeek's SMTP_cmd.def (order matters: ParseCmd accepts every word from EHLO on). */
@@ -1626,22 +1627,20 @@ static size_t data_stream(struct smtp_parser *p, struct dir_state *ds, const cha
 		/* The line's content up to its end. */
 		{
 			const char *s = buf + off;
-			size_t n = len - off, k;
-			const char *lf = memchr(s, '\n', n);
-			const char *cr = memchr(s, '\r', lf ? (size_t)(lf - s) : n);
-			const char *e = cr ? cr : lf;
-
-			k = e ? (size_t)(e - s) : n;
+			size_t n = len - off, k = mt_scan_eol(s, n);
+			const char *e = k < n ? s + k : NULL;
 			ev_line_add(p, s, k);
 			off += k;
 			/* Zeek's ContentLine analyzer cuts lines at 16 MiB - 100 with this weird;
 			 * DATA is streamed here, so only the weird is kept (once per line) */
-			if (p->d_line_len <= SMTP_ZEEK_MAX_LINE && p->d_line_len + k > SMTP_ZEEK_MAX_LINE)
+			if (p->d_line_len <= SMTP_ZEEK_MAX_LINE &&
+			    p->d_line_len + k > SMTP_ZEEK_MAX_LINE)
 				weird(p, "contentline_size_exceeded", NULL, "SMTP");
 			p->d_line_len += k;
 			if (!e)
 				break;
-			if (e == cr && e + 1 == lf) { /* CRLF: the line leaves unchanged */
+			if (*e == '\r' && k + 1 < n &&
+			    e[1] == '\n') { /* CRLF: the line leaves unchanged */
 				off += 2;
 				if (p->cb.event) { /* the event after the line's bytes, always */
 					FLUSH();
@@ -1653,7 +1652,7 @@ static size_t data_stream(struct smtp_parser *p, struct dir_state *ds, const cha
 			FLUSH();
 			off++;
 			span = off;
-			if (e == lf) {
+			if (*e == '\n') {
 				data_eol(p, EOL_LF, orig, false);
 			} else if (off < len && buf[off] == '\n') {
 				off++;

@@ -51,6 +51,12 @@ void files__set_parent(struct mt_file *f, const char *parent_fuid);
 /* An extra analyzer name for the `analyzers` set (e.g. "X509"). */
 void files__add_analyzer(struct mt_file *f, const char *name);
 void files__data(struct mt_file *f, const uint8_t *buf, size_t len, uint64_t ts_ns);
+/* Whether the content of further bytes still matters: mime type not sniffed yet, a hash
+ * running, or extraction on. When false, files__skip() may replace files__data(). */
+bool files__wants_bytes(const struct mt_file *f);
+/* `len` bytes of the file were seen, content not needed (!files__wants_bytes(f)): counts
+ * them as files__data() would. */
+void files__skip(struct mt_file *f, uint64_t len, uint64_t ts_ns);
 /* `len` bytes of the file were lost: missing_bytes, hashes no longer reported. */
 void files__gap(struct mt_file *f, uint64_t len, uint64_t ts_ns);
 /* Writes the files record and frees f. */

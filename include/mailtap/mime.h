@@ -69,6 +69,12 @@ struct mime_cb {
 	void (*raw)(void *u, const uint8_t *buf, size_t len);
 	/* Zeek's mime_event (not weird.log): category "illegal format" / "illegal encoding". */
 	void (*event)(void *u, const char *category, const char *detail);
+	/* Both or neither. After each data() call: false when the consumer needs no more of the
+	 * current entity's bytes (no hash, no extraction, mime type already sniffed). The rest
+	 * of the entity is then decoded only as far as counting and anomalies need (weirds,
+	 * events and stats as before) and arrives as skip(len) instead of data(). */
+	bool (*data_wanted)(void *u);
+	void (*skip)(void *u, uint64_t len);
 };
 
 struct mime_msg;
@@ -108,6 +114,7 @@ struct mime_stats {
 	uint64_t qp_errors;		/* illegal quoted-printable sequences */
 	uint64_t format_errors;		/* Zeek "illegal format" events */
 	uint64_t bytes_in, bytes_out;	/* message bytes fed, decoded bytes delivered */
+	uint64_t bytes_skipped;		/* of bytes_out: counted only (cb.skip), not written */
 	uint64_t gap_bytes;
 };
 void mime_msg__stats(const struct mime_msg *m, struct mime_stats *st);

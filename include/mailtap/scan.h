@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Byte scans the line splitters and decoders share (SMTP DATA, MIME framing, base64): one
+ * pass, 16 bytes at a time with SSE2 (the x86-64 baseline), a byte loop elsewhere. They
+ * read only s[0..n). */
+#ifndef MAILTAP_SCAN_H
+#define MAILTAP_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#ifdef __SSE2__
+static inline unsigned mt_scan_eol_mask_(__m128i v)
+{
+	__m128i cr = _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'));
+	__m128i lf = _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'));
+
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(cr, lf));
+}
+#endif
+
+/* Offset of the first CR or LF in s[0..n), n if none: the line end of Zeek's ContentLine
+ * analyzer (CR_as_EOL | LF_as_EOL) in one pass instead of a memchr per character. */
+static inline size_t mt_scan_eol(const void *buf, size_t n)
+{
+	const uint8_t *s = buf;
+	size_t i = 0;
+
+#ifdef __SSE2__
+	for (; i + 16 <= n; i += 16) {
+		unsigned m =
+		    mt_scan_eol_mask_(_mm_loadu_si128((const __m128i *)(const void *)(s + i)));
+
+		if (m)
+			return i + (size_t)__builtin_ctz(m);
+	}
+	if (i < n && n >= 16) { /* the tail: one overlapping load, bytes already seen masked */
+		unsigned m =
+		    mt_scan_eol_mask_(_mm_loadu_si128((const __m128i *)(const void *)(s + n - 16)));
+
+		m &= ~0u << (16 - (n - i));
+		return m ? n - 16 + (size_t)__builtin_ctz(m) : n;
+	}
+#endif
+	for (; i < n; i++)
+		if (s[i] == '\r' || s[i] == '\n')
+			return i;
+	return n;
+}
+
+#ifdef __SSE2__
+/* 0xffff when all 16 bytes are in A-Z a-z 0-9 + / (signed compares after a bias put each
+ * range at the bottom of the signed byte range). */
+static inline unsigned mt_b64_plain_mask_(__m128i v)
+{
+	__m128i letter =
+	    _mm_add_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8((char)(-128 - 'a')));
+	__m128i digit = _mm_add_epi8(v, _mm_set1_epi8((char)(-128 - '0')));
+	__m128i ok = _mm_or_si128(_mm_cmplt_epi8(letter, _mm_set1_epi8(-128 + 26)),
+				  _mm_cmplt_epi8(digit, _mm_set1_epi8(-128 + 10)));
+
+	ok = _mm_or_si128(ok, _mm_cmpeq_epi8(v, _mm_set1_epi8('+')));
+	ok = _mm_or_si128(ok, _mm_cmpeq_epi8(v, _mm_set1_epi8('/')));
+	return (unsigned)_mm_movemask_epi8(ok);
+}
+#endif
+
+/* True when every byte of s[0..n) is a base64 alphabet character (no '=', no white space). */
+static inline bool mt_b64_plain(const void *buf, size_t n)
+{
+	const uint8_t *s = buf;
+	size_t i = 0;
+
+#ifdef __SSE2__
+	for (; i + 16 <= n; i += 16)
+		if (mt_b64_plain_mask_(_mm_loadu_si128((const __m128i *)(const void *)(s + i))) !=
+		    0xffff)
+			return false;
+	if (i < n && n >= 16)
+		return mt_b64_plain_mask_(
+			   _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16))) == 0xffff;
+#endif
+	for (; i < n; i++) {
+		uint8_t c = s[i], l = (uint8_t)(c | 0x20);
+
+		if (!((l >= 'a' && l <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/'))
+			return false;
+	}
+	return true;
+}
+
+#endif
