@@ -270,47 +270,60 @@ static bool sig_plaintext(const uint8_t *b, size_t n)
 }
 
 /* Marks in reach[] every position reachable from the marked ones through
- * ([\x0d\x0a[:blank:]]*(<!--.*-->)?[\x0d\x0a[:blank:]]*)*  (forward-only, one pass). */
-static void close_ws_comments(const uint8_t *b, size_t n, uint8_t *reach)
+ * ([\x0d\x0a[:blank:]]*(<!--.*-->)?[\x0d\x0a[:blank:]]*)*  (forward-only, one pass).
+ * hi is the highest marked position; returns the new one (nothing beyond it is marked, so
+ * the pass stops there: on binary content, at once). */
+static size_t close_ws_comments(const uint8_t *b, size_t n, uint8_t *reach, size_t hi)
 {
 	size_t p, q;
 	bool marked = false;
 
-	for (p = 0; p <= n; p++) {
+	for (p = 0; p <= n && p <= hi; p++) {
 		if (!reach[p])
 			continue;
-		if (p < n && is_wsnl(b[p]))
+		if (p < n && is_wsnl(b[p])) {
 			reach[p + 1] = 1;
+			if (p + 1 > hi)
+				hi = p + 1;
+		}
 		/* The ends reachable from a later comment start are a subset of those from the
 		 * first one: mark them once (linear time). */
 		if (!marked && has(b, n, p, "<!--")) {
 			marked = true;
-			for (q = find(b, n, p + 4, "-->"); q < n; q = find(b, n, q + 1, "-->"))
+			for (q = find(b, n, p + 4, "-->"); q < n; q = find(b, n, q + 1, "-->")) {
 				reach[q + 3] = 1;
+				if (q + 3 > hi)
+					hi = q + 3;
+			}
 		}
 	}
+	return hi;
 }
 
 /* The prefix shared by Zeek's HTML/XML signatures:
- * ^BOM?(ws/comments)*(<\?xml .*\?>)?(ws/comments)*  -> reach[] of possible tag starts. */
-static void markup_prefix(const uint8_t *b, size_t n, uint8_t *reach, bool with_decl)
+ * ^BOM?(ws/comments)*(<\?xml .*\?>)?(ws/comments)*  -> reach[] of possible tag starts.
+ * Returns the highest reachable position (reach[] is set up to it only). */
+static size_t markup_prefix(const uint8_t *b, size_t n, uint8_t *reach, bool with_decl)
 {
-	size_t p, q;
+	size_t p, q, hi = bom3(b, n);
 
 	memset(reach, 0, n + 1);
 	reach[0] = 1;
-	reach[bom3(b, n)] = 1;
-	close_ws_comments(b, n, reach);
+	reach[hi] = 1;
+	hi = close_ws_comments(b, n, reach, hi);
 	if (!with_decl)
-		return;
-	for (p = 0; p < n; p++) {
+		return hi;
+	for (p = 0; p < n && p <= hi; p++) {
 		if (!reach[p] || !has(b, n, p, "<?xml "))
 			continue;
-		for (q = find(b, n, p + 6, "?>"); q < n; q = find(b, n, q + 1, "?>"))
+		for (q = find(b, n, p + 6, "?>"); q < n; q = find(b, n, q + 1, "?>")) {
 			reach[q + 2] = 1;
+			if (q + 2 > hi)
+				hi = q + 2;
+		}
 		break; /* later declarations reach a subset of these ends */
 	}
-	close_ws_comments(b, n, reach);
+	return close_ws_comments(b, n, reach, hi);
 }
 
 static bool tag_at(const uint8_t *b, size_t n, size_t p, const char *name, bool need_space)
@@ -333,8 +346,9 @@ static int sig_html(const uint8_t *b, size_t n, uint8_t *reach)
 	int best = -1000;
 	size_t p, i;
 
-	markup_prefix(b, n, reach, true);
-	for (p = 0; p < n; p++) {
+	size_t hi = markup_prefix(b, n, reach, true);
+
+	for (p = 0; p < n && p <= hi; p++) {
 		if (!reach[p] || b[p] != '<')
 			continue;
 		i = p + 1;
@@ -370,8 +384,9 @@ static bool sig_xml(const uint8_t *b, size_t n, uint8_t *reach)
 	static const char pat[] = "<?xml ";
 	size_t p, i, k;
 
-	markup_prefix(b, n, reach, false);
-	for (p = 0; p < n; p++) {
+	size_t hi = markup_prefix(b, n, reach, false);
+
+	for (p = 0; p < n && p <= hi; p++) {
 		if (!reach[p])
 			continue;
 		i = p;

@@ -44,9 +44,21 @@ struct reasm_buf {
 	uint32_t ring_len;
 };
 
+/* Freed direction buffers and retention rings (4 KiB .. 128 KiB, powers of two) are kept
+ * for reuse: a bulk transfer acks every few segments, and each ack that empties the ring
+ * used to free it and the next segment to malloc it again. At most REASM_CACHE_DEPTH blocks
+ * per size, about 2 MiB per pool at worst; they do not count as bytes_in_use. */
+#define REASM_CACHE_CLASSES 6
+#define REASM_CACHE_DEPTH 8
+struct reasm_cache {
+	void *blk[REASM_CACHE_DEPTH];
+	unsigned n;
+};
+
 struct reasm_pool {
 	struct reasm_limits lim;
 	struct reasm_stats st;
+	struct reasm_cache bufs, rings[REASM_CACHE_CLASSES];
 };
 
 _Static_assert(sizeof(struct reasm_dir) <= 56, "reasm_dir must stay small");
@@ -63,8 +75,19 @@ struct reasm_pool *reasm_pool__new(const struct reasm_limits *l)
 	return p;
 }
 
+static void cache_drain(struct reasm_cache *c)
+{
+	while (c->n)
+		free(c->blk[--c->n]);
+}
+
 void reasm_pool__free(struct reasm_pool *p)
 {
+	if (!p)
+		return;
+	cache_drain(&p->bufs);
+	for (int i = 0; i < REASM_CACHE_CLASSES; i++)
+		cache_drain(&p->rings[i]);
 	free(p);
 }
 
@@ -106,6 +129,49 @@ static void pool_free(struct reasm_pool *p, void *m, size_t n)
 	p->st.bytes_in_use -= n;
 }
 
+/* The cache for a block of n bytes: direction buffers, and rings of a cached size. */
+static struct reasm_cache *cache_for(struct reasm_pool *p, size_t n)
+{
+	size_t sz = REASM_RING_MIN;
+
+	if (n == sizeof(struct reasm_buf))
+		return &p->bufs;
+	for (int i = 0; i < REASM_CACHE_CLASSES; i++, sz *= 2)
+		if (n == sz)
+			return &p->rings[i];
+	return NULL;
+}
+
+static void *pool_get(struct reasm_pool *p, size_t n)
+{
+	struct reasm_cache *c = cache_for(p, n);
+
+	if (!c || !c->n)
+		return pool_alloc(p, n);
+	if (p->lim.max_total_bytes && p->st.bytes_in_use + n > p->lim.max_total_bytes) {
+		p->st.limit_memcap++;
+		return NULL;
+	}
+	p->st.bytes_in_use += n;
+	if (p->st.bytes_in_use > p->st.bytes_peak)
+		p->st.bytes_peak = p->st.bytes_in_use;
+	return c->blk[--c->n];
+}
+
+static void pool_put(struct reasm_pool *p, void *m, size_t n)
+{
+	struct reasm_cache *c = cache_for(p, n);
+
+	if (!m)
+		return;
+	if (!c || c->n == REASM_CACHE_DEPTH) {
+		pool_free(p, m, n);
+		return;
+	}
+	c->blk[c->n++] = m;
+	p->st.bytes_in_use -= n;
+}
+
 /* ---- helpers ---- */
 
 static int64_t rel_of(const struct reasm_dir *r, uint32_t seq, uint64_t ref)
@@ -125,7 +191,7 @@ static void weird(const struct reasm_dir *r, const struct reasm_cb *cb, const ch
 static struct reasm_buf *get_buf(struct reasm_dir *r, struct reasm_pool *p)
 {
 	if (!r->buf) {
-		r->buf = pool_alloc(p, sizeof(*r->buf));
+		r->buf = pool_get(p, sizeof(*r->buf));
 		if (r->buf)
 			memset(r->buf, 0, sizeof(*r->buf));
 	}
@@ -138,7 +204,7 @@ static void ring_clear(struct reasm_dir *r, struct reasm_pool *p)
 
 	if (!b)
 		return;
-	pool_free(p, b->ring, b->ring_cap);
+	pool_put(p, b->ring, b->ring_cap);
 	b->ring = NULL;
 	b->ring_cap = b->ring_start = b->ring_len = 0;
 }
@@ -153,7 +219,7 @@ static void maybe_release(struct reasm_dir *r, struct reasm_pool *p)
 	if (b->ring_len)
 		return;
 	ring_clear(r, p);
-	pool_free(p, b, sizeof(*b));
+	pool_put(p, b, sizeof(*b));
 	r->buf = NULL;
 }
 
@@ -234,7 +300,7 @@ static void ring_push(struct reasm_dir *r, struct reasm_pool *p, const uint8_t *
 			cap *= 2;
 		if (cap > p->lim.max_retain_bytes)
 			cap = p->lim.max_retain_bytes;
-		nr = pool_alloc(p, cap);
+		nr = pool_get(p, cap);
 		if (!nr) {
 			ring_clear(r, p);
 			return;
@@ -249,7 +315,7 @@ static void ring_push(struct reasm_dir *r, struct reasm_pool *p, const uint8_t *
 				memcpy(nr + head, b->ring, b->ring_len - head);
 			}
 		}
-		pool_free(p, b->ring, b->ring_cap);
+		pool_put(p, b->ring, b->ring_cap);
 		b->ring = nr;
 		b->ring_cap = cap;
 		b->ring_start = 0;
@@ -795,7 +861,7 @@ void reasm__close(struct reasm_dir *r, struct reasm_pool *p, const struct reasm_
 	free_segs(r, p);
 	ring_clear(r, p);
 	if (r->buf) {
-		pool_free(p, r->buf, sizeof(*r->buf));
+		pool_put(p, r->buf, sizeof(*r->buf));
 		r->buf = NULL;
 	}
 	if (!(r->flags & REASM_F_EOF)) {

@@ -68,28 +68,42 @@ static inline unsigned mt_b64_plain_mask_(__m128i v)
 }
 #endif
 
-/* True when every byte of s[0..n) is a base64 alphabet character (no '=', no white space). */
-static inline bool mt_b64_plain(const void *buf, size_t n)
+/* Length of the longest prefix of s[0..n) made of base64 alphabet characters (no '=', no
+ * white space). */
+static inline size_t mt_b64_span(const void *buf, size_t n)
 {
 	const uint8_t *s = buf;
 	size_t i = 0;
 
 #ifdef __SSE2__
-	for (; i + 16 <= n; i += 16)
-		if (mt_b64_plain_mask_(_mm_loadu_si128((const __m128i *)(const void *)(s + i))) !=
-		    0xffff)
-			return false;
-	if (i < n && n >= 16)
-		return mt_b64_plain_mask_(
-			   _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16))) == 0xffff;
+	for (; i + 16 <= n; i += 16) {
+		unsigned m =
+		    mt_b64_plain_mask_(_mm_loadu_si128((const __m128i *)(const void *)(s + i)));
+
+		if (m != 0xffff)
+			return i + (size_t)__builtin_ctz(~m);
+	}
+	if (i < n && n >= 16) { /* the tail: one overlapping load, bytes already seen set */
+		unsigned m = mt_b64_plain_mask_(
+		    _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16)));
+
+		m |= ~(~0u << (16 - (n - i)));
+		return m == 0xffff ? n : n - 16 + (size_t)__builtin_ctz(~m);
+	}
 #endif
 	for (; i < n; i++) {
 		uint8_t c = s[i], l = (uint8_t)(c | 0x20);
 
 		if (!((l >= 'a' && l <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/'))
-			return false;
+			return i;
 	}
-	return true;
+	return n;
+}
+
+/* True when every byte of s[0..n) is a base64 alphabet character. */
+static inline bool mt_b64_plain(const void *buf, size_t n)
+{
+	return mt_b64_span(buf, n) == n;
 }
 
 #endif

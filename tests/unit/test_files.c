@@ -58,7 +58,7 @@ static int cap_close(struct sink *s)
 }
 
 static const struct sink_ops cap_ops = {
-	.name = "cap", .write = cap_write, .flush = cap_flush, .close = cap_close};
+    .name = "cap", .write = cap_write, .flush = cap_flush, .close = cap_close};
 
 struct env {
 	struct cap_sink cap;
@@ -683,6 +683,11 @@ static void test_mimesniff(void **state)
 	      "text/x-diff"),
 	    S("[section]\r\nkey=value\r\n", "text/ini"),
 	    S("\xef\xbb\xbfHello there, world", "text/plain"),
+	    /* reachability through BOMs, white space, comments and an XML declaration */
+	    S("<!-- a --> <!-- b -->\r\n\t<?xml version=\"1.0\"?>\n <!-- c --><html>", "text/html"),
+	    S("\xef\xbb\xbf \r\n<?xml version=\"1.0\"?><a/>", "application/xml"),
+	    S("<!-- a long comment with <html> inside --> <body>", "text/html"),
+	    S("x <html> after a character the prefix cannot reach", "text/plain"),
 	};
 	size_t i;
 

@@ -62,7 +62,7 @@ static void test_b64_plain(void **st)
 	for (off = 0; off < 16; off++)
 		for (n = 0; n <= 80; n++) {
 			for (p = 0; p < sizeof(buf); p++)
-				buf[p] = (uint8_t)"QUJDREVGR0hJSktMz+/9"[p % 20];
+				buf[p] = (uint8_t) "QUJDREVGR0hJSktMz+/9"[p % 20];
 			assert_true(mt_b64_plain(buf + off, n));
 			for (p = 0; p < n; p += 1 + n / 7) {
 				uint8_t keep = buf[off + p];
@@ -70,7 +70,10 @@ static void test_b64_plain(void **st)
 				for (c = 0; c < 256; c++) {
 					buf[off + p] = (uint8_t)c;
 					if (mt_b64_plain(buf + off, n) != ref_plain(buf + off, n))
-						fail_msg("byte %d at %zu of %zu (offset %zu)", c, p, n, off);
+						fail_msg("byte %d at %zu of %zu (offset %zu)", c, p,
+							 n, off);
+					assert_int_equal(mt_b64_span(buf + off, n),
+							 ref_plain(buf + off, n) ? n : p);
 				}
 				buf[off + p] = keep;
 			}
