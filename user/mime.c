@@ -1566,21 +1566,13 @@ static void bdat_weird(struct mime_msg *m, bool *once, const char *name, size_t 
 static size_t b64_skip_lines(struct mime_msg *m, const uint8_t *d, size_t len, size_t max)
 {
 	struct ent *e = m->n ? &m->st[m->n - 1] : NULL;
-	size_t off = 0, chars = 0, lines = 0, t;
+	size_t off, chars, lines, t;
 
 	if (!m->skip || m->llen || m->cr_pending || m->ended || !e || e->in_header ||
 	    e->type == CT_MULTIPART || e->type == CT_MESSAGE || e->enc != CE_BASE64 || !e->b64_on ||
 	    e->b64_after_pad)
 		return 0;
-	while (off < len) {
-		size_t n = len - off, k = mt_b64_span(d + off, n < max + 2 ? n : max + 2);
-
-		if (!k || k > max || k + 2 > n || d[off + k] != '\r' || d[off + k + 1] != '\n')
-			break;
-		chars += k;
-		lines++;
-		off += k + 2;
-	}
+	off = mt_scan_b64_lines(d, len, max, &chars, &lines);
 	if (!off)
 		return 0;
 	m->stats.lines += lines;

@@ -1566,24 +1566,6 @@ static void cr_resolve(struct smtp_parser *p, struct dir_state *ds, int c)
 		anomaly(p, SMTP_ANOM_BARE_CR, "smtp_bare_cr_in_data", NULL);
 }
 
-/* Length of the longest prefix of s[0..n) (s at the start of a line) made of whole lines that
- * end with CRLF, hold no other CR or LF, do not begin with '.' and are shorter than Zeek's
- * ContentLine limit: the DATA lines that need nothing but passing on. */
-static size_t data_plain_lines(const char *s, size_t n)
-{
-	size_t off = 0;
-
-	while (off < n && s[off] != '.') {
-		size_t k = mt_scan_eol(s + off, n - off);
-
-		if (k + 1 >= n - off || s[off + k] != '\r' || s[off + k + 1] != '\n' ||
-		    k > SMTP_ZEEK_MAX_LINE)
-			break;
-		off += k + 2;
-	}
-	return off;
-}
-
 /* Streams DATA bytes from buf[off..len). Returns the new offset; stops when DATA ends.
  * Lines that need no change (no leading dot, CRLF ends) leave as one span of the input. */
 static size_t data_stream(struct smtp_parser *p, struct dir_state *ds, const char *buf, size_t off,
@@ -1615,7 +1597,8 @@ static size_t data_stream(struct smtp_parser *p, struct dir_state *ds, const cha
 		if (p->d_bol && !p->d_dot && c != '.' && !p->cb.event) {
 			/* Plain lines (CRLF ends, no leading dot) leave unchanged with nothing to
 			 * do per line but what data_eol does for the last one: one tight pass. */
-			size_t n = len - off, k = data_plain_lines(buf + off, n);
+			size_t n = len - off,
+			       k = mt_scan_plain_lines(buf + off, n, SMTP_ZEEK_MAX_LINE);
 
 			if (k) {
 				off += k;

@@ -106,4 +106,19 @@ static inline bool mt_b64_plain(const void *buf, size_t n)
 	return mt_b64_span(buf, n) == n;
 }
 
+/* Whole-line scans (user/scan.c), AVX2 when the CPU has it. s is at the start of a line. */
+
+/* Length of the longest prefix of s[0..n) made of whole lines that end with CRLF, hold no
+ * other CR or LF, do not begin with '.' and have at most max bytes before the CRLF: the SMTP
+ * DATA lines that need nothing but passing on. */
+size_t mt_scan_plain_lines(const void *s, size_t n, size_t max);
+/* Length of the longest prefix of s[0..n) made of whole lines of 1..max base64 alphabet bytes
+ * ending with CRLF; *chars: the alphabet bytes in them, *lines: how many lines. */
+size_t mt_scan_b64_lines(const void *s, size_t n, size_t max, size_t *chars, size_t *lines);
+
+enum { MT_SCAN_BASE = 1, MT_SCAN_AVX2 = 2 };
+/* The implementation in use; force one (tests). false: not available on this CPU or build. */
+int mt_scan__impl(void);
+bool mt_scan__force(int which);
+
 #endif

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * Whole-line scans for the two bulk paths (SMTP DATA plain lines, MIME base64 lines counted
+ * in skip mode), built twice: with the SSE2 primitives of scan.h (the x86-64 baseline) and,
+ * on x86-64, with 32-byte AVX2 ones. The AVX2 build is chosen at start when the CPU has it
+ * (__builtin_cpu_supports); both give the same result on every input (tests/unit/test_scan.c
+ * runs both).
+ */
+#include "mailtap/scan.h"
+
+/* The line loops, written once over the two primitives. */
+#define MT_SCAN_LINES(attr, plain_name, b64_name, eol, span)                                       \
+	attr static size_t plain_name(const uint8_t *s, size_t n, size_t max)                      \
+	{                                                                                          \
+		size_t off = 0;                                                                    \
+                                                                                                   \
+		while (off < n && s[off] != '.') {                                                 \
+			size_t k = eol(s + off, n - off);                                          \
+                                                                                                   \
+			if (k + 1 >= n - off || s[off + k] != '\r' || s[off + k + 1] != '\n' ||    \
+			    k > max)                                                               \
+				break;                                                             \
+			off += k + 2;                                                              \
+		}                                                                                  \
+		return off;                                                                        \
+	}                                                                                          \
+	attr static size_t b64_name(const uint8_t *s, size_t n, size_t max, size_t *chars,         \
+				    size_t *lines)                                                 \
+	{                                                                                          \
+		size_t off = 0, c = 0, l = 0;                                                      \
+                                                                                                   \
+		while (off < n) {                                                                  \
+			size_t r = n - off, k = span(s + off, r < max + 2 ? r : max + 2);          \
+                                                                                                   \
+			if (!k || k > max || k + 2 > r || s[off + k] != '\r' ||                    \
+			    s[off + k + 1] != '\n')                                                \
+				break;                                                             \
+			c += k;                                                                    \
+			l++;                                                                       \
+			off += k + 2;                                                              \
+		}                                                                                  \
+		*chars = c;                                                                        \
+		*lines = l;                                                                        \
+		return off;                                                                        \
+	}
+
+MT_SCAN_LINES(, plain_lines_base, b64_lines_base, mt_scan_eol, mt_b64_span)
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define MT_AVX2 __attribute__((target("avx2")))
+#define HAVE_AVX2_BUILD 1
+
+MT_AVX2 static inline unsigned eol_mask32(__m256i v)
+{
+	__m256i cr = _mm256_cmpeq_epi8(v, _mm256_set1_epi8('\r'));
+	__m256i lf = _mm256_cmpeq_epi8(v, _mm256_set1_epi8('\n'));
+
+	return (unsigned)_mm256_movemask_epi8(_mm256_or_si256(cr, lf));
+}
+
+/* All ones where the byte is in A-Z a-z 0-9 + / (see mt_b64_plain_mask_). */
+MT_AVX2 static inline unsigned b64_mask32(__m256i v)
+{
+	__m256i letter = _mm256_add_epi8(_mm256_or_si256(v, _mm256_set1_epi8(0x20)),
+					 _mm256_set1_epi8((char)(-128 - 'a')));
+	__m256i digit = _mm256_add_epi8(v, _mm256_set1_epi8((char)(-128 - '0')));
+	__m256i ok = _mm256_or_si256(_mm256_cmpgt_epi8(_mm256_set1_epi8(-128 + 26), letter),
+				     _mm256_cmpgt_epi8(_mm256_set1_epi8(-128 + 10), digit));
+
+	ok = _mm256_or_si256(ok, _mm256_cmpeq_epi8(v, _mm256_set1_epi8('+')));
+	ok = _mm256_or_si256(ok, _mm256_cmpeq_epi8(v, _mm256_set1_epi8('/')));
+	return (unsigned)_mm256_movemask_epi8(ok);
+}
+
+MT_AVX2 static inline size_t eol_avx2(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 32 <= n; i += 32) {
+		unsigned m = eol_mask32(_mm256_loadu_si256((const __m256i *)(const void *)(s + i)));
+
+		if (m)
+			return i + (size_t)__builtin_ctz(m);
+	}
+	return i + mt_scan_eol(s + i, n - i);
+}
+
+MT_AVX2 static inline size_t span_avx2(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 32 <= n; i += 32) {
+		unsigned m = b64_mask32(_mm256_loadu_si256((const __m256i *)(const void *)(s + i)));
+
+		if (m != 0xffffffffu)
+			return i + (size_t)__builtin_ctz(~m);
+	}
+	return i + mt_b64_span(s + i, n - i);
+}
+
+MT_SCAN_LINES(MT_AVX2, plain_lines_avx2, b64_lines_avx2, eol_avx2, span_avx2)
+#endif
+
+static size_t (*plain_fn)(const uint8_t *, size_t, size_t) = plain_lines_base;
+static size_t (*b64_fn)(const uint8_t *, size_t, size_t, size_t *, size_t *) = b64_lines_base;
+static int impl = MT_SCAN_BASE;
+
+static bool avx2_usable(void)
+{
+#ifdef HAVE_AVX2_BUILD
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx2");
+#else
+	return false;
+#endif
+}
+
+bool mt_scan__force(int which)
+{
+	if (which == MT_SCAN_AVX2) {
+#ifdef HAVE_AVX2_BUILD
+		if (!avx2_usable())
+			return false;
+		plain_fn = plain_lines_avx2;
+		b64_fn = b64_lines_avx2;
+		impl = MT_SCAN_AVX2;
+		return true;
+#else
+		return false;
+#endif
+	}
+	plain_fn = plain_lines_base;
+	b64_fn = b64_lines_base;
+	impl = MT_SCAN_BASE;
+	return true;
+}
+
+int mt_scan__impl(void)
+{
+	return impl;
+}
+
+__attribute__((constructor)) static void scan_init(void)
+{
+	mt_scan__force(MT_SCAN_AVX2);
+}
+
+size_t mt_scan_plain_lines(const void *s, size_t n, size_t max)
+{
+	return plain_fn(s, n, max);
+}
+
+size_t mt_scan_b64_lines(const void *s, size_t n, size_t max, size_t *chars, size_t *lines)
+{
+	return b64_fn(s, n, max, chars, lines);
+}
