@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /* libFuzzer target for mime.c (and mimesniff.c on the decoded bodies): the first byte picks
  * the framing, small limits and a split position; the rest is the message, fed in two pieces
- * and byte by byte. Both runs must give the same entities, data and weirds. */
+ * and byte by byte. Both runs must give the same entities, data and weirds. A third run has
+ * the consumer stop wanting each entity's bytes after the first 256 (skip mode): same
+ * entities, weirds and mime types, and data + skipped bytes equal to the data of the first. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +13,8 @@
 #include "mailtap/mimesniff.h"
 
 struct acc {
-	EVP_MD_CTX *md;
-	uint64_t begins, ends, headers, weirds, data, raw;
+	EVP_MD_CTX *md, *mdd; /* structure (entities, headers, weirds, mime types); data bytes */
+	uint64_t begins, ends, headers, weirds, data, raw, skipped, ent_data;
 	uint8_t bof[256];
 	size_t bof_len;
 };
@@ -21,6 +24,7 @@ static void f_begin(void *u, unsigned depth)
 	struct acc *a = u;
 
 	a->begins++;
+	a->ent_data = 0;
 	EVP_DigestUpdate(a->md, "B", 1);
 	EVP_DigestUpdate(a->md, &depth, sizeof(depth));
 	a->bof_len = 0;
@@ -56,7 +60,8 @@ static void f_data(void *u, const uint8_t *b, size_t n)
 	size_t k = sizeof(a->bof) - a->bof_len;
 
 	a->data += n;
-	EVP_DigestUpdate(a->md, b, n); /* chunking may differ; bytes may not */
+	a->ent_data += n;
+	EVP_DigestUpdate(a->mdd, b, n); /* chunking may differ; bytes may not */
 	if (k > n)
 		k = n;
 	memcpy(a->bof + a->bof_len, b, k);
@@ -84,6 +89,22 @@ static void f_weird(void *u, const char *name, const char *addl)
 		EVP_DigestUpdate(a->md, addl, strlen(addl));
 }
 
+static bool f_data_wanted(void *u)
+{
+	struct acc *a = u;
+
+	return a->ent_data < sizeof(a->bof);
+}
+
+static void f_skip(void *u, uint64_t n)
+{
+	struct acc *a = u;
+
+	if (!n || a->ent_data < sizeof(a->bof))
+		abort(); /* skip only after the consumer said no */
+	a->skipped += n;
+}
+
 static void f_raw(void *u, const uint8_t *b, size_t n)
 {
 	struct acc *a = u;
@@ -92,7 +113,8 @@ static void f_raw(void *u, const uint8_t *b, size_t n)
 }
 
 static void run(const uint8_t *d, size_t len, size_t step, size_t split, int bdat,
-		const struct mime_limits *lim, unsigned char out[EVP_MAX_MD_SIZE], struct acc *a)
+		const struct mime_limits *lim, unsigned char out[EVP_MAX_MD_SIZE], struct acc *a,
+		bool skip)
 {
 	struct mime_cb cb = {.u = a,
 			     .begin = f_begin,
@@ -107,8 +129,14 @@ static void run(const uint8_t *d, size_t len, size_t step, size_t split, int bda
 	size_t i;
 
 	memset(a, 0, sizeof(*a));
+	if (skip) {
+		cb.data_wanted = f_data_wanted;
+		cb.skip = f_skip;
+	}
 	a->md = EVP_MD_CTX_new();
+	a->mdd = EVP_MD_CTX_new();
 	EVP_DigestInit_ex(a->md, EVP_sha256(), NULL);
+	EVP_DigestInit_ex(a->mdd, EVP_sha256(), NULL);
 	m = mime_msg__new(&cb, lim);
 	if (!m)
 		abort();
@@ -123,14 +151,16 @@ static void run(const uint8_t *d, size_t len, size_t step, size_t split, int bda
 	mime_msg__end(m);
 	mime_msg__free(m);
 	EVP_DigestFinal_ex(a->md, out, &ol);
+	EVP_DigestFinal_ex(a->mdd, out + 32, &ol);
 	EVP_MD_CTX_free(a->md);
+	EVP_MD_CTX_free(a->mdd);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	unsigned char h1[EVP_MAX_MD_SIZE], h2[EVP_MAX_MD_SIZE];
+	unsigned char h1[2 * EVP_MAX_MD_SIZE], h2[2 * EVP_MAX_MD_SIZE], h3[2 * EVP_MAX_MD_SIZE];
 	struct mime_limits lim;
-	struct acc a1, a2;
+	struct acc a1, a2, a3;
 	int bdat;
 	size_t split;
 
@@ -148,14 +178,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size -= 2;
 	if (split > size)
 		split = size;
-	run(data, size, 0, split, bdat, &lim, h1, &a1);
+	run(data, size, 0, split, bdat, &lim, h1, &a1, false);
 	/* BDAT's CR-at-chunk-end rule depends on chunking: compare only DATA framing */
 	if (!bdat) {
-		run(data, size, 1, 0, bdat, &lim, h2, &a2);
-		if (memcmp(h1, h2, 32) || a1.data != a2.data || a1.begins != a2.begins ||
+		run(data, size, 1, 0, bdat, &lim, h2, &a2, false);
+		if (memcmp(h1, h2, 64) || a1.data != a2.data || a1.begins != a2.begins ||
 		    a1.raw != a2.raw)
 			abort();
 	}
+	run(data, size, 0, split, bdat, &lim, h3, &a3, true);
+	if (memcmp(h1, h3, 32) || a3.data + a3.skipped != a1.data || a1.weirds != a3.weirds ||
+	    a1.raw != a3.raw)
+		abort();
 	if (a1.begins != a1.ends)
 		abort();
 	return 0;
