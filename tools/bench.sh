@@ -3,6 +3,7 @@
 # make bench: benchmarks, every figure a ratio to a baseline measured in the same run on the
 # same input. Prints one table and writes build/bench.json.
 #   BENCH_SESSIONS (default 4000), BENCH_ATTACH (bytes, default 120000), BENCH_RUNS (best of, 3)
+#   BENCH_MIX (gen_smtp_pcap --mix, default plain=55,attach=20,pipe=10,bdat=10,starttls=3,tls465=2)
 #   BENCH_TSHARK=0 to skip tshark; BENCH_QUICK=1 for a tiny input (used by make test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +32,8 @@ best_time() { # runs a command RUNS times, prints the best wall time in seconds
 row() { rows+=("$1|$2|$3|$4"); printf '%-46s %14s %14s %10s\n' "$1" "$2" "$3" "$4"; }
 
 echo "mailtap benchmarks ($(nproc) cores, $(date -u +%F))"
-$B/tools/gen_smtp_pcap -o "$W/bench.pcap" -n "$SESS" -c 64 -a "$ATT" --seed 7 2>"$W/gen.txt"
+$B/tools/gen_smtp_pcap -o "$W/bench.pcap" -n "$SESS" -c 64 -a "$ATT" --seed 7 \
+	${BENCH_MIX:+--mix "$BENCH_MIX"} 2>"$W/gen.txt"
 cat "$W/gen.txt"
 SIZE=$(stat -c %s "$W/bench.pcap")
 MB=$(echo "$SIZE / 1000000" | bc -l)

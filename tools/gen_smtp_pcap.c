@@ -3,10 +3,15 @@
  * Each session is a full TCP connection (handshake, data with ACKs, FIN exchange) carrying a
  * real SMTP dialogue; sessions run C at a time, their packets interleaved.
  *   gen_smtp_pcap -o FILE [-n SESSIONS] [-c CONCURRENT] [-a ATTACH_BYTES] [-m SMALL_BYTES]
- *                 [--mix plain=60,attach=20,pipe=10,bdat=10] [--seed N] [--mss N]
+ *                 [--mix plain=55,attach=20,pipe=10,bdat=10,starttls=3,tls465=2] [--seed N]
+ *                 [--mss N]
  * Message kinds: plain (a small text mail), attach (multipart with a base64 attachment of
  * ATTACH_BYTES random bytes), pipe (PIPELINING: envelope and DATA in one write), bdat
- * (CHUNKING: the message in BDAT chunks). */
+ * (CHUNKING: the message in BDAT chunks), starttls (port 587: EHLO, STARTTLS, then a TLS 1.2
+ * handshake with a real certificate and the mail as encrypted records), tls465 (port 465:
+ * TLS from the first byte). The TLS records are well-formed (ClientHello with SNI, ServerHello,
+ * Certificate, ServerKeyExchange, ChangeCipherSpec, Finished, application data, alert); what
+ * they "encrypt" is random bytes of the size the mail would have. */
 #include <errno.h>
 #include <getopt.h>
 #include <pcap/pcap.h>
@@ -16,8 +21,55 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum kind { K_PLAIN, K_ATTACH, K_PIPE, K_BDAT, K__N };
-static const char *const kind_names[K__N] = { "plain", "attach", "pipe", "bdat" };
+enum kind { K_PLAIN, K_ATTACH, K_PIPE, K_BDAT, K_STARTTLS, K_TLS465, K__N };
+static const char *const kind_names[K__N] = { "plain", "attach",   "pipe",
+					      "bdat",  "starttls", "tls465" };
+
+/* The server certificate of the TLS sessions: self-signed, EC P-256, CN=mx.example.net. */
+static const uint8_t bench_cert_der[] = {
+  0x30, 0x82, 0x01, 0xee, 0x30, 0x82, 0x01, 0x93, 0xa0, 0x03, 0x02, 0x01,
+  0x02, 0x02, 0x14, 0x1c, 0x19, 0x43, 0xef, 0x43, 0x20, 0x42, 0xd0, 0x28,
+  0x25, 0x8e, 0x2a, 0xa6, 0x0a, 0xea, 0x8f, 0xed, 0xb0, 0xe0, 0x12, 0x30,
+  0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02, 0x30,
+  0x35, 0x31, 0x17, 0x30, 0x15, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x0e,
+  0x6d, 0x78, 0x2e, 0x65, 0x78, 0x61, 0x6d, 0x70, 0x6c, 0x65, 0x2e, 0x6e,
+  0x65, 0x74, 0x31, 0x1a, 0x30, 0x18, 0x06, 0x03, 0x55, 0x04, 0x0a, 0x0c,
+  0x11, 0x6d, 0x61, 0x69, 0x6c, 0x74, 0x61, 0x70, 0x20, 0x62, 0x65, 0x6e,
+  0x63, 0x68, 0x6d, 0x61, 0x72, 0x6b, 0x30, 0x1e, 0x17, 0x0d, 0x32, 0x36,
+  0x31, 0x31, 0x32, 0x32, 0x32, 0x30, 0x31, 0x30, 0x34, 0x39, 0x5a, 0x17,
+  0x0d, 0x33, 0x36, 0x31, 0x31, 0x31, 0x39, 0x32, 0x30, 0x31, 0x30, 0x34,
+  0x39, 0x5a, 0x30, 0x35, 0x31, 0x17, 0x30, 0x15, 0x06, 0x03, 0x55, 0x04,
+  0x03, 0x0c, 0x0e, 0x6d, 0x78, 0x2e, 0x65, 0x78, 0x61, 0x6d, 0x70, 0x6c,
+  0x65, 0x2e, 0x6e, 0x65, 0x74, 0x31, 0x1a, 0x30, 0x18, 0x06, 0x03, 0x55,
+  0x04, 0x0a, 0x0c, 0x11, 0x6d, 0x61, 0x69, 0x6c, 0x74, 0x61, 0x70, 0x20,
+  0x62, 0x65, 0x6e, 0x63, 0x68, 0x6d, 0x61, 0x72, 0x6b, 0x30, 0x59, 0x30,
+  0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08,
+  0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04,
+  0xaf, 0x67, 0x26, 0x31, 0x56, 0xf7, 0x5d, 0x7a, 0x4e, 0x54, 0x72, 0x32,
+  0xaa, 0x59, 0xa1, 0x30, 0x3b, 0x2f, 0xa9, 0xd0, 0x4d, 0xbb, 0x4d, 0x78,
+  0xb9, 0xe4, 0xca, 0xf1, 0x66, 0x82, 0xb2, 0x5e, 0x98, 0x78, 0xa8, 0xc5,
+  0x59, 0xfa, 0x88, 0xe7, 0xb3, 0xba, 0x51, 0x62, 0xd0, 0x32, 0xf4, 0x7e,
+  0xd5, 0xd2, 0xd4, 0x10, 0xfe, 0x94, 0xcf, 0xb6, 0x37, 0x7a, 0x72, 0x84,
+  0x2d, 0xec, 0x4a, 0x0a, 0xa3, 0x81, 0x80, 0x30, 0x7e, 0x30, 0x1d, 0x06,
+  0x03, 0x55, 0x1d, 0x0e, 0x04, 0x16, 0x04, 0x14, 0x32, 0xf8, 0x7a, 0xb8,
+  0x8b, 0xac, 0x6c, 0x76, 0x04, 0xdd, 0x33, 0x69, 0x83, 0x94, 0x02, 0x64,
+  0xa0, 0xe0, 0x95, 0x00, 0x30, 0x1f, 0x06, 0x03, 0x55, 0x1d, 0x23, 0x04,
+  0x18, 0x30, 0x16, 0x80, 0x14, 0x32, 0xf8, 0x7a, 0xb8, 0x8b, 0xac, 0x6c,
+  0x76, 0x04, 0xdd, 0x33, 0x69, 0x83, 0x94, 0x02, 0x64, 0xa0, 0xe0, 0x95,
+  0x00, 0x30, 0x0f, 0x06, 0x03, 0x55, 0x1d, 0x13, 0x01, 0x01, 0xff, 0x04,
+  0x05, 0x30, 0x03, 0x01, 0x01, 0xff, 0x30, 0x2b, 0x06, 0x03, 0x55, 0x1d,
+  0x11, 0x04, 0x24, 0x30, 0x22, 0x82, 0x0e, 0x6d, 0x78, 0x2e, 0x65, 0x78,
+  0x61, 0x6d, 0x70, 0x6c, 0x65, 0x2e, 0x6e, 0x65, 0x74, 0x82, 0x10, 0x6d,
+  0x61, 0x69, 0x6c, 0x2e, 0x65, 0x78, 0x61, 0x6d, 0x70, 0x6c, 0x65, 0x2e,
+  0x6e, 0x65, 0x74, 0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d,
+  0x04, 0x03, 0x02, 0x03, 0x49, 0x00, 0x30, 0x46, 0x02, 0x21, 0x00, 0x80,
+  0x1b, 0x6c, 0xd2, 0xb0, 0xc7, 0x8a, 0xff, 0x2a, 0x07, 0xb5, 0xe3, 0x91,
+  0x5d, 0x7d, 0x83, 0x9f, 0x55, 0x70, 0x05, 0x30, 0x65, 0xbe, 0xa6, 0x4c,
+  0xf2, 0x97, 0xc8, 0xbc, 0x6c, 0x1a, 0x31, 0x02, 0x21, 0x00, 0xab, 0x8d,
+  0xcc, 0x70, 0x3e, 0xb9, 0x9a, 0x54, 0xb7, 0xca, 0xb7, 0x72, 0x2a, 0xd4,
+  0xec, 0xfb, 0x2e, 0x49, 0x99, 0x6e, 0x74, 0xd3, 0x11, 0x2e, 0xd7, 0x18,
+  0xe0, 0x50, 0x6d, 0x59, 0x34, 0x0e
+};
 
 struct msg {
 	int from_client;
@@ -27,7 +79,7 @@ struct msg {
 
 struct sess {
 	uint32_t cli_ip, srv_ip;
-	uint16_t cport;
+	uint16_t cport, sport;
 	uint32_t cseq, sseq; /* next sequence numbers */
 	struct msg *msgs;
 	int n_msgs, cur;
@@ -70,7 +122,7 @@ static void emit(const struct sess *s, int from_client, uint8_t flags, uint32_t 
 	struct pcap_pkthdr h;
 	size_t iplen = 20 + 20 + len;
 	uint32_t sip = from_client ? s->cli_ip : s->srv_ip, dip = from_client ? s->srv_ip : s->cli_ip;
-	uint16_t sp = from_client ? s->cport : 25, dp = from_client ? 25 : s->cport;
+	uint16_t sp = from_client ? s->cport : s->sport, dp = from_client ? s->sport : s->cport;
 	uint8_t *ip = f + 14, *tcp = f + 34;
 
 	memset(f, 0, 54);
@@ -125,6 +177,211 @@ static void add(struct sess *s, int from_client, const char *fmt, ...)
 	s->msgs[s->n_msgs++] = (struct msg){ from_client, p, (size_t)n };
 }
 
+/* ---- binary messages (TLS records) ---- */
+
+struct buf {
+	uint8_t *p;
+	size_t n, cap;
+};
+
+static void put(struct buf *b, const void *d, size_t n)
+{
+	if (b->n + n > b->cap) {
+		b->cap = (b->n + n) * 2 + 256;
+		b->p = realloc(b->p, b->cap);
+		if (!b->p)
+			exit(1);
+	}
+	memcpy(b->p + b->n, d, n);
+	b->n += n;
+}
+
+static void put8(struct buf *b, unsigned v)
+{
+	uint8_t x = (uint8_t)v;
+
+	put(b, &x, 1);
+}
+
+static void put16(struct buf *b, unsigned v)
+{
+	put8(b, v >> 8), put8(b, v);
+}
+
+static void put24(struct buf *b, size_t v)
+{
+	put8(b, (unsigned)(v >> 16)), put8(b, (unsigned)(v >> 8)), put8(b, (unsigned)v);
+}
+
+static void put_rand(struct buf *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		put8(b, (unsigned)(rnd() >> 24));
+}
+
+/* Patches the 16- or 24-bit length of what follows position at (len bytes wide). */
+static void patch_len(struct buf *b, size_t at, int width)
+{
+	size_t v = b->n - at - (size_t)width;
+
+	for (int i = 0; i < width; i++)
+		b->p[at + (size_t)i] = (uint8_t)(v >> (8 * (width - 1 - i)));
+}
+
+/* One TLS record of `type` around the bytes the callback appends. */
+static size_t rec_open(struct buf *b, unsigned type, unsigned version)
+{
+	size_t at;
+
+	put8(b, type);
+	put16(b, version);
+	at = b->n;
+	put16(b, 0);
+	return at;
+}
+
+static void add_bin(struct sess *s, int from_client, struct buf *b)
+{
+	s->msgs = realloc(s->msgs, sizeof(*s->msgs) * (size_t)(s->n_msgs + 1));
+	s->msgs[s->n_msgs++] = (struct msg){ from_client, (char *)b->p, b->n };
+	memset(b, 0, sizeof(*b));
+}
+
+/* Encrypted application data: records of at most 16 KiB carrying `n` bytes (+ GCM's 8-byte
+ * nonce and 16-byte tag). */
+static void add_appdata(struct sess *s, int from_client, size_t n)
+{
+	struct buf b = { 0 };
+
+	do {
+		size_t k = n > 16384 ? 16384 : n, at = rec_open(&b, 23, 0x0303);
+
+		put_rand(&b, k + 24);
+		patch_len(&b, at, 2);
+		n -= k;
+	} while (n);
+	add_bin(s, from_client, &b);
+}
+
+/* A TLS 1.2 handshake (ECDHE-ECDSA-AES128-GCM-SHA256), then `mail` bytes each way as
+ * application data in `turns` exchanges, then the client's close_notify. */
+static void add_tls(struct sess *s, int idx, int turns, size_t mail)
+{
+	static const uint16_t suites[] = { 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9,
+					   0xcca8, 0x009e, 0x009c, 0x002f, 0x0035 };
+	static const uint16_t sigalgs[] = { 0x0403, 0x0804, 0x0401, 0x0503,
+					    0x0805, 0x0501, 0x0806, 0x0601 };
+	struct buf b = { 0 };
+	size_t rec, hs, ext, at, at2;
+	char sni[64];
+	int n = snprintf(sni, sizeof(sni), "mx%d.example.net", idx % 7);
+
+	/* ClientHello */
+	rec = rec_open(&b, 22, 0x0301);
+	put8(&b, 1);
+	hs = b.n;
+	put24(&b, 0);
+	put16(&b, 0x0303);
+	put_rand(&b, 32);
+	put8(&b, 0);
+	put16(&b, sizeof(suites));
+	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)
+		put16(&b, suites[i]);
+	put8(&b, 1), put8(&b, 0);
+	ext = b.n;
+	put16(&b, 0);
+	put16(&b, 0x0000); /* server_name */
+	put16(&b, (unsigned)n + 5), put16(&b, (unsigned)n + 3), put8(&b, 0), put16(&b, (unsigned)n);
+	put(&b, sni, (size_t)n);
+	put16(&b, 0x000a), put16(&b, 8), put16(&b, 6); /* supported_groups */
+	put16(&b, 0x001d), put16(&b, 0x0017), put16(&b, 0x0018);
+	put16(&b, 0x000b), put16(&b, 2), put8(&b, 1), put8(&b, 0); /* ec_point_formats */
+	put16(&b, 0x000d), put16(&b, sizeof(sigalgs) + 2), put16(&b, sizeof(sigalgs));
+	for (size_t i = 0; i < sizeof(sigalgs) / sizeof(sigalgs[0]); i++)
+		put16(&b, sigalgs[i]);
+	put16(&b, 0x0023), put16(&b, 0);		    /* session_ticket */
+	put16(&b, 0x0017), put16(&b, 0);		    /* extended_master_secret */
+	put16(&b, 0xff01), put16(&b, 1), put8(&b, 0); /* renegotiation_info */
+	patch_len(&b, ext, 2);
+	patch_len(&b, hs, 3);
+	patch_len(&b, rec, 2);
+	add_bin(s, 1, &b);
+
+	/* ServerHello, Certificate, ServerKeyExchange, ServerHelloDone */
+	rec = rec_open(&b, 22, 0x0303);
+	put8(&b, 2);
+	hs = b.n;
+	put24(&b, 0);
+	put16(&b, 0x0303);
+	put_rand(&b, 32);
+	put8(&b, 32);
+	put_rand(&b, 32);
+	put16(&b, 0xc02b);
+	put8(&b, 0);
+	ext = b.n;
+	put16(&b, 0);
+	put16(&b, 0xff01), put16(&b, 1), put8(&b, 0);
+	put16(&b, 0x000b), put16(&b, 2), put8(&b, 1), put8(&b, 0);
+	put16(&b, 0x0017), put16(&b, 0);
+	patch_len(&b, ext, 2);
+	patch_len(&b, hs, 3);
+	put8(&b, 11);
+	put24(&b, sizeof(bench_cert_der) + 6);
+	put24(&b, sizeof(bench_cert_der) + 3);
+	put24(&b, sizeof(bench_cert_der));
+	put(&b, bench_cert_der, sizeof(bench_cert_der));
+	put8(&b, 12);
+	hs = b.n;
+	put24(&b, 0);
+	put8(&b, 3), put16(&b, 0x0017); /* named_curve secp256r1 */
+	put8(&b, 65), put8(&b, 4);
+	put_rand(&b, 64);
+	put16(&b, 0x0403);
+	at = b.n;
+	put16(&b, 0);
+	put_rand(&b, 71);
+	patch_len(&b, at, 2);
+	patch_len(&b, hs, 3);
+	put8(&b, 14), put24(&b, 0);
+	patch_len(&b, rec, 2);
+	add_bin(s, 0, &b);
+
+	/* ClientKeyExchange, ChangeCipherSpec, Finished (encrypted) */
+	rec = rec_open(&b, 22, 0x0303);
+	put8(&b, 16);
+	put24(&b, 66);
+	put8(&b, 65), put8(&b, 4);
+	put_rand(&b, 64);
+	patch_len(&b, rec, 2);
+	rec = rec_open(&b, 20, 0x0303);
+	put8(&b, 1);
+	patch_len(&b, rec, 2);
+	rec = rec_open(&b, 22, 0x0303);
+	put_rand(&b, 40);
+	patch_len(&b, rec, 2);
+	add_bin(s, 1, &b);
+
+	/* ChangeCipherSpec, Finished */
+	rec = rec_open(&b, 20, 0x0303);
+	put8(&b, 1);
+	patch_len(&b, rec, 2);
+	at2 = rec_open(&b, 22, 0x0303);
+	put_rand(&b, 40);
+	patch_len(&b, at2, 2);
+	add_bin(s, 0, &b);
+
+	/* the SMTP dialogue, encrypted: server banner/replies, client commands and the mail */
+	for (int t = 0; t < turns; t++) {
+		add_appdata(s, 0, 40 + rnd() % 80);
+		add_appdata(s, 1, t == turns - 1 ? mail : 20 + rnd() % 40);
+	}
+	add_appdata(s, 0, 40);
+	rec = rec_open(&b, 21, 0x0303); /* close_notify, encrypted */
+	put_rand(&b, 26);
+	patch_len(&b, rec, 2);
+	add_bin(s, 1, &b);
+}
+
 static char *base64_block(size_t raw)
 {
 	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -162,10 +419,21 @@ static void build(struct sess *s, enum kind k, int idx, size_t attach, size_t sm
 		 "..a line starting with a dot, stuffed\r\nmore text more text more text more text "
 		 "more text more text more text more text more text more text more text\r\n");
 	blen = strlen(body);
+	s->sport = k == K_TLS465 ? 465 : k == K_STARTTLS ? 587 : 25;
+	if (k == K_TLS465) {
+		add_tls(s, idx, 6, blen + 300);
+		return;
+	}
 	add(s, 0, "220 mx%d.example.net ESMTP ready\r\n", idx % 7);
 	add(s, 1, "EHLO client%d.example.org\r\n", idx);
 	add(s, 0, "250-mx.example.net\r\n250-PIPELINING\r\n250-CHUNKING\r\n250-8BITMIME\r\n"
-		  "250 SIZE 52428800\r\n");
+		  "%s250 SIZE 52428800\r\n", k == K_STARTTLS ? "250-STARTTLS\r\n" : "");
+	if (k == K_STARTTLS) {
+		add(s, 1, "STARTTLS\r\n");
+		add(s, 0, "220 2.0.0 Ready to start TLS\r\n");
+		add_tls(s, idx, 6, blen + 300);
+		return;
+	}
 	if (k == K_ATTACH)
 		att = base64_block(attach);
 	if (k == K_PIPE) {
@@ -309,7 +577,7 @@ int main(int argc, char **argv)
 	const char *out = NULL;
 	long sessions = 1000, conc = 50;
 	size_t attach = 200000, small = 600;
-	int mix[K__N] = { 60, 20, 10, 10 }, total, c;
+	int mix[K__N] = { 55, 20, 10, 10, 3, 2 }, total = 0, c;
 	struct sess *act;
 	pcap_t *p;
 	long started = 0, live = 0;
@@ -358,12 +626,15 @@ int main(int argc, char **argv)
 			break;
 		}
 		default:
-			fprintf(stderr, "usage: gen_smtp_pcap -o FILE [-n N] [-c C] [-a BYTES] [-m BYTES] "
-					"[--mix plain=60,attach=20,pipe=10,bdat=10] [--seed N] [--mss N]\n");
+			fprintf(stderr,
+				"usage: gen_smtp_pcap -o FILE [-n N] [-c C] [-a BYTES] [-m BYTES] "
+				"[--mix plain=55,attach=20,pipe=10,bdat=10,starttls=3,tls465=2] "
+				"[--seed N] [--mss N]\n");
 			return 2;
 		}
 	}
-	total = mix[0] + mix[1] + mix[2] + mix[3];
+	for (int k = 0; k < K__N; k++)
+		total += mix[k];
 	if (!out || sessions < 1 || conc < 1 || total <= 0 || mss < 64 || mss > 9000) {
 		fprintf(stderr, "gen_smtp_pcap: need -o FILE and sane -n/-c/--mix/--mss\n");
 		return 2;
