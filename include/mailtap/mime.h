@@ -11,6 +11,7 @@
 #ifndef MAILTAP_MIME_H
 #define MAILTAP_MIME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
