@@ -816,7 +816,10 @@ static void test_helpers(void **state)
 	check_ips("10.0.0.1", true, "10.0.0.1");
 	/* Zeek's regex finds "00.1.1.1" (leading zeros are valid) and "192.168.1.25" */
 	check_ips("ip 300.1.1.1 and 192.168.1.256", false, "0.1.1.1,192.168.1.25");
+	check_ips("from [::ffff:10.1.2.3] (fe80::1) by a.b [1::2:3:4:5:6:7]", true,
+		  "::ffff:10.1.2.3,fe80::1,1::2:3:4:5:6:7");
 }
+
 
 /* ---- golden: Zeek baselines for corpus traces ---- */
 
