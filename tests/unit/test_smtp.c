@@ -820,7 +820,6 @@ static void test_helpers(void **state)
 		  "::ffff:10.1.2.3,fe80::1,1::2:3:4:5:6:7");
 }
 
-
 /* ---- golden: Zeek baselines for corpus traces ---- */
 
 static const char *corpus(void)
@@ -1622,14 +1621,14 @@ static void test_overlong_lines(void **state)
 	memcpy(banner + 5000, "\r\n", 3);
 	memset(junk, 'A', 5000);
 	memcpy(junk + 5000, "\r\n", 3);
-	segs[n++] = (struct seg){ MT_RESP, banner };
-	segs[n++] = (struct seg){ MT_RESP, junk };
-	segs[n++] = (struct seg){ MT_ORIG, "EHLO Simone\r\n" };
-	segs[n++] = (struct seg){ MT_RESP, "250 ok\r\n" };
-	segs[n++] = (struct seg){ MT_ORIG, "MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n" };
-	segs[n++] = (struct seg){ MT_RESP, "250 ok\r\n250 ok\r\n354 go\r\n" };
-	segs[n++] = (struct seg){ MT_ORIG, "Subject: long\r\n\r\nbody\r\n.\r\n" };
-	segs[n++] = (struct seg){ MT_RESP, "250 queued\r\n" };
+	segs[n++] = (struct seg){MT_RESP, banner};
+	segs[n++] = (struct seg){MT_RESP, junk};
+	segs[n++] = (struct seg){MT_ORIG, "EHLO Simone\r\n"};
+	segs[n++] = (struct seg){MT_RESP, "250 ok\r\n"};
+	segs[n++] = (struct seg){MT_ORIG, "MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n"};
+	segs[n++] = (struct seg){MT_RESP, "250 ok\r\n250 ok\r\n354 go\r\n"};
+	segs[n++] = (struct seg){MT_ORIG, "Subject: long\r\n\r\nbody\r\n.\r\n"};
+	segs[n++] = (struct seg){MT_RESP, "250 queued\r\n"};
 	free(run_all(segs, (size_t)n)); /* whole, every split position, byte by byte */
 	assert_int_equal(count_stream("smtp"), 1);
 	r = nth("smtp", 0);
