@@ -263,6 +263,32 @@ static void add_appdata(struct sess *s, int from_client, size_t n)
 	add_bin(s, from_client, &b);
 }
 
+/* ChangeCipherSpec, then the encrypted Finished (40 bytes with AES-GCM). */
+static void put_ccs_finished(struct buf *b)
+{
+	size_t rec = rec_open(b, 20, 0x0303);
+
+	put8(b, 1);
+	patch_len(b, rec, 2);
+	rec = rec_open(b, 22, 0x0303);
+	put_rand(b, 40);
+	patch_len(b, rec, 2);
+}
+
+/* Opens a hello handshake message (type 1 or 2): version TLS 1.2 and a random; returns where
+ * its 24-bit length goes. */
+static size_t hello_open(struct buf *b, unsigned type)
+{
+	size_t hs;
+
+	put8(b, type);
+	hs = b->n;
+	put24(b, 0);
+	put16(b, 0x0303);
+	put_rand(b, 32);
+	return hs;
+}
+
 /* A TLS 1.2 handshake (ECDHE-ECDSA-AES128-GCM-SHA256), then `mail` bytes each way as
  * application data in `turns` exchanges, then the client's close_notify. */
 static void add_tls(struct sess *s, int idx, int turns, size_t mail)
@@ -272,17 +298,13 @@ static void add_tls(struct sess *s, int idx, int turns, size_t mail)
 	static const uint16_t sigalgs[] = { 0x0403, 0x0804, 0x0401, 0x0503,
 					    0x0805, 0x0501, 0x0806, 0x0601 };
 	struct buf b = { 0 };
-	size_t rec, hs, ext, at, at2;
+	size_t rec, hs, ext, at;
 	char sni[64];
 	int n = snprintf(sni, sizeof(sni), "mx%d.example.net", idx % 7);
 
 	/* ClientHello */
 	rec = rec_open(&b, 22, 0x0301);
-	put8(&b, 1);
-	hs = b.n;
-	put24(&b, 0);
-	put16(&b, 0x0303);
-	put_rand(&b, 32);
+	hs = hello_open(&b, 1);
 	put8(&b, 0);
 	put16(&b, sizeof(suites));
 	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)
@@ -309,11 +331,7 @@ static void add_tls(struct sess *s, int idx, int turns, size_t mail)
 
 	/* ServerHello, Certificate, ServerKeyExchange, ServerHelloDone */
 	rec = rec_open(&b, 22, 0x0303);
-	put8(&b, 2);
-	hs = b.n;
-	put24(&b, 0);
-	put16(&b, 0x0303);
-	put_rand(&b, 32);
+	hs = hello_open(&b, 2);
 	put8(&b, 32);
 	put_rand(&b, 32);
 	put16(&b, 0xc02b);
@@ -353,21 +371,11 @@ static void add_tls(struct sess *s, int idx, int turns, size_t mail)
 	put8(&b, 65), put8(&b, 4);
 	put_rand(&b, 64);
 	patch_len(&b, rec, 2);
-	rec = rec_open(&b, 20, 0x0303);
-	put8(&b, 1);
-	patch_len(&b, rec, 2);
-	rec = rec_open(&b, 22, 0x0303);
-	put_rand(&b, 40);
-	patch_len(&b, rec, 2);
+	put_ccs_finished(&b);
 	add_bin(s, 1, &b);
 
 	/* ChangeCipherSpec, Finished */
-	rec = rec_open(&b, 20, 0x0303);
-	put8(&b, 1);
-	patch_len(&b, rec, 2);
-	at2 = rec_open(&b, 22, 0x0303);
-	put_rand(&b, 40);
-	patch_len(&b, at2, 2);
+	put_ccs_finished(&b);
 	add_bin(s, 0, &b);
 
 	/* the SMTP dialogue, encrypted: server banner/replies, client commands and the mail */

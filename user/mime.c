@@ -203,39 +203,24 @@ static void out_byte(struct mime_msg *m, uint8_t c)
 	m->olen++;
 }
 
+/* p NULL: count only (skip mode's base64 runs); flushed at the same points either way. */
 static void out_bytes(struct mime_msg *m, const uint8_t *p, size_t n)
 {
-	while (n) {
+	size_t done = 0;
+
+	while (done < n) {
 		size_t k = sizeof(m->out) - m->olen;
 
 		if (!k) {
 			flush_out(m);
 			continue;
 		}
-		if (k > n)
-			k = n;
-		if (!m->skip)
-			memcpy(m->out + m->olen, p, k);
+		if (k > n - done)
+			k = n - done;
+		if (p && !m->skip)
+			memcpy(m->out + m->olen, p + done, k);
 		m->olen += k;
-		p += k;
-		n -= k;
-	}
-}
-
-/* Skip mode: n decoded bytes counted, flushed at the same points as written ones. */
-static void out_count(struct mime_msg *m, size_t n)
-{
-	while (n) {
-		size_t k = sizeof(m->out) - m->olen;
-
-		if (!k) {
-			flush_out(m);
-			continue;
-		}
-		if (k > n)
-			k = n;
-		m->olen += k;
-		n -= k;
+		done += k;
 	}
 }
 
@@ -1151,7 +1136,7 @@ static void b64_decode(struct mime_msg *m, struct ent *e, const uint8_t *d, size
 	if (m->skip && !e->b64_after_pad && mt_b64_plain(d, len)) {
 		size_t t = e->b64_next + len;
 
-		out_count(m, t / 4 * 3);
+		out_bytes(m, NULL, t / 4 * 3);
 		e->b64_next = (int)(t % 4);
 		return;
 	}
@@ -1579,7 +1564,7 @@ static size_t b64_skip_lines(struct mime_msg *m, const uint8_t *d, size_t len, s
 	if (m->cb.raw)
 		m->cb.raw(m->cb.u, d, off);
 	t = (size_t)e->b64_next + chars;
-	out_count(m, t / 4 * 3);
+	out_bytes(m, NULL, t / 4 * 3);
 	e->b64_next = (int)(t % 4);
 	return off;
 }

@@ -59,7 +59,7 @@ MT_AVX2 static inline unsigned eol_mask32(__m256i v)
 	return (unsigned)_mm256_movemask_epi8(_mm256_or_si256(cr, lf));
 }
 
-/* All ones where the byte is in A-Z a-z 0-9 + / (see mt_b64_plain_mask_). */
+/* Bit i set when byte i is in A-Z a-z 0-9 + / (the AVX2 form of mt_b64_misses_, inverted). */
 MT_AVX2 static inline unsigned b64_mask32(__m256i v)
 {
 	__m256i letter = _mm256_add_epi8(_mm256_or_si256(v, _mm256_set1_epi8(0x20)),

@@ -13,48 +13,18 @@
 #endif
 
 #ifdef __SSE2__
-static inline unsigned mt_scan_eol_mask_(__m128i v)
+/* Bit i set when byte i of v is CR or LF. */
+static inline unsigned mt_eol_hits_(__m128i v)
 {
 	__m128i cr = _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'));
 	__m128i lf = _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'));
 
 	return (unsigned)_mm_movemask_epi8(_mm_or_si128(cr, lf));
 }
-#endif
 
-/* Offset of the first CR or LF in s[0..n), n if none: the line end of Zeek's ContentLine
- * analyzer (CR_as_EOL | LF_as_EOL) in one pass instead of a memchr per character. */
-static inline size_t mt_scan_eol(const void *buf, size_t n)
-{
-	const uint8_t *s = buf;
-	size_t i = 0;
-
-#ifdef __SSE2__
-	for (; i + 16 <= n; i += 16) {
-		unsigned m =
-		    mt_scan_eol_mask_(_mm_loadu_si128((const __m128i *)(const void *)(s + i)));
-
-		if (m)
-			return i + (size_t)__builtin_ctz(m);
-	}
-	if (i < n && n >= 16) { /* the tail: one overlapping load, bytes already seen masked */
-		unsigned m =
-		    mt_scan_eol_mask_(_mm_loadu_si128((const __m128i *)(const void *)(s + n - 16)));
-
-		m &= ~0u << (16 - (n - i));
-		return m ? n - 16 + (size_t)__builtin_ctz(m) : n;
-	}
-#endif
-	for (; i < n; i++)
-		if (s[i] == '\r' || s[i] == '\n')
-			return i;
-	return n;
-}
-
-#ifdef __SSE2__
-/* 0xffff when all 16 bytes are in A-Z a-z 0-9 + / (signed compares after a bias put each
- * range at the bottom of the signed byte range). */
-static inline unsigned mt_b64_plain_mask_(__m128i v)
+/* Bit i set when byte i of v is not in A-Z a-z 0-9 + / (signed compares after a bias put
+ * each range at the bottom of the signed byte range). */
+static inline unsigned mt_b64_misses_(__m128i v)
 {
 	__m128i letter =
 	    _mm_add_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8((char)(-128 - 'a')));
@@ -64,40 +34,73 @@ static inline unsigned mt_b64_plain_mask_(__m128i v)
 
 	ok = _mm_or_si128(ok, _mm_cmpeq_epi8(v, _mm_set1_epi8('+')));
 	ok = _mm_or_si128(ok, _mm_cmpeq_epi8(v, _mm_set1_epi8('/')));
-	return (unsigned)_mm_movemask_epi8(ok);
+	return ~(unsigned)_mm_movemask_epi8(ok) & 0xffffu;
 }
 #endif
+
+static inline bool mt_is_eol_(uint8_t c)
+{
+	return c == '\r' || c == '\n';
+}
+
+static inline bool mt_not_b64_(uint8_t c)
+{
+	uint8_t l = (uint8_t)(c | 0x20);
+
+	return !((l >= 'a' && l <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/');
+}
+
+/* Offset of the first byte of s[0..n) that hit1 holds for, n if none; hits16 is the same
+ * test on 16 bytes at once, as a bit mask. Always inlined, so both tests are too. */
+#ifdef __SSE2__
+typedef unsigned (*mt_hits16_fn)(__m128i);
+
+static inline __attribute__((always_inline)) size_t
+mt_find_first_(const uint8_t *s, size_t n, mt_hits16_fn hits16, bool (*hit1)(uint8_t))
+{
+	size_t i = 0;
+
+	for (; i + 16 <= n; i += 16) {
+		unsigned m = hits16(_mm_loadu_si128((const __m128i *)(const void *)(s + i)));
+
+		if (m)
+			return i + (size_t)__builtin_ctz(m);
+	}
+	if (i < n && n >= 16) { /* the tail: one overlapping load, bytes already seen masked */
+		unsigned m = hits16(_mm_loadu_si128((const __m128i *)(const void *)(s + n - 16)));
+
+		m &= ~0u << (16 - (n - i));
+		return m ? n - 16 + (size_t)__builtin_ctz(m) : n;
+	}
+	for (; i < n; i++)
+		if (hit1(s[i]))
+			return i;
+	return n;
+}
+#define MT_FIND_FIRST_(s, n, hits16, hit1) mt_find_first_(s, n, hits16, hit1)
+#else
+static inline size_t mt_find_first_(const uint8_t *s, size_t n, bool (*hit1)(uint8_t))
+{
+	for (size_t i = 0; i < n; i++)
+		if (hit1(s[i]))
+			return i;
+	return n;
+}
+#define MT_FIND_FIRST_(s, n, hits16, hit1) mt_find_first_(s, n, hit1)
+#endif
+
+/* Offset of the first CR or LF in s[0..n), n if none: the line end of Zeek's ContentLine
+ * analyzer (CR_as_EOL | LF_as_EOL) in one pass instead of a memchr per character. */
+static inline size_t mt_scan_eol(const void *buf, size_t n)
+{
+	return MT_FIND_FIRST_((const uint8_t *)buf, n, mt_eol_hits_, mt_is_eol_);
+}
 
 /* Length of the longest prefix of s[0..n) made of base64 alphabet characters (no '=', no
  * white space). */
 static inline size_t mt_b64_span(const void *buf, size_t n)
 {
-	const uint8_t *s = buf;
-	size_t i = 0;
-
-#ifdef __SSE2__
-	for (; i + 16 <= n; i += 16) {
-		unsigned m =
-		    mt_b64_plain_mask_(_mm_loadu_si128((const __m128i *)(const void *)(s + i)));
-
-		if (m != 0xffff)
-			return i + (size_t)__builtin_ctz(~m);
-	}
-	if (i < n && n >= 16) { /* the tail: one overlapping load, bytes already seen set */
-		unsigned m = mt_b64_plain_mask_(
-		    _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16)));
-
-		m |= ~(~0u << (16 - (n - i)));
-		return m == 0xffff ? n : n - 16 + (size_t)__builtin_ctz(~m);
-	}
-#endif
-	for (; i < n; i++) {
-		uint8_t c = s[i], l = (uint8_t)(c | 0x20);
-
-		if (!((l >= 'a' && l <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/'))
-			return i;
-	}
-	return n;
+	return MT_FIND_FIRST_((const uint8_t *)buf, n, mt_b64_misses_, mt_not_b64_);
 }
 
 /* True when every byte of s[0..n) is a base64 alphabet character. */
