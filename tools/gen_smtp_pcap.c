@@ -300,7 +300,9 @@ static void add_tls(struct sess *s, int idx, int turns, size_t mail)
 	struct buf b = { 0 };
 	size_t rec, hs, ext, at;
 	char sni[64];
-	int n = snprintf(sni, sizeof(sni), "mx%d.example.net", idx % 7);
+	/* the certificate names mx. and mail.example.net: sni_matches_cert true for some */
+	int n = idx % 3 ? snprintf(sni, sizeof(sni), "mx%d.example.net", idx % 7)
+			: snprintf(sni, sizeof(sni), "%s.example.net", idx % 2 ? "mx" : "mail");
 
 	/* ClientHello */
 	rec = rec_open(&b, 22, 0x0301);

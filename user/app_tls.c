@@ -49,6 +49,7 @@ struct app_tls {
 	struct x509_info host;
 	bool have_host;
 	bool have_server_chain;
+	int sni_match; /* sni_matches_cert: -1 unknown, 0, 1 (parsed, or from the cache's memo) */
 	unsigned max_fps;
 	uint64_t fps_dropped;
 	uint64_t cert_ts;     /* time of the certificate being parsed, for x509 weirds */
@@ -157,9 +158,8 @@ static void log_ssl(struct app_tls *a)
 		return;
 	a->logged = true;
 	si->sni_matches_cert = -1;
-	if (a->have_host && si->server_name)
-		si->sni_matches_cert =
-		    x509__hostname_matches(&a->host, si->server_name, strlen(si->server_name));
+	if (a->sni_match >= 0)
+		si->sni_matches_cert = a->sni_match;
 	rec_ssl__write(a->s->rec, a->s->uid, a->s->id, si);
 }
 
@@ -435,11 +435,18 @@ static void one_cert(struct app_tls *a, bool client, unsigned idx, struct tls_by
 	/* Already logged within the dedup period (and so known to parse): only its fingerprint
 	 * is needed, unless it is the host certificate we must check the SNI against. */
 	x509__sha256_hex(c.p, c.len, fp);
-	if (x509_cache__contains(cfg->x509_dedup, fp, host, client, ts) &&
-	    !(want_host && a->si.server_name)) {
-		push_fp(a, client, fp);
-		a->x509_cached++;
-		return;
+	if (x509_cache__contains(cfg->x509_dedup, fp, host, client, ts)) {
+		int m = want_host && a->si.server_name
+			    ? x509_cache__sni_get(cfg->x509_dedup, fp, a->si.server_name)
+			    : -1;
+
+		if (!(want_host && a->si.server_name) || m >= 0) {
+			push_fp(a, client, fp);
+			a->x509_cached++;
+			if (m >= 0)
+				a->sni_match = m;
+			return;
+		}
 	}
 	a->cert_ts = ts;
 	err = x509__parse(c.p, c.len, cfg->lim.max_list, &xi, file_weird, a);
@@ -460,6 +467,12 @@ static void one_cert(struct app_tls *a, bool client, unsigned idx, struct tls_by
 	if (!x509_cache__seen(cfg->x509_dedup, xi.fingerprint, xi.host_cert, xi.client_cert, ts))
 		rec_x509__write(a->s->rec, ts, &xi);
 	if (want_host) {
+		if (a->si.server_name) {
+			a->sni_match = x509__hostname_matches(&xi, a->si.server_name,
+							      strlen(a->si.server_name));
+			x509_cache__sni_put(cfg->x509_dedup, xi.fingerprint, a->si.server_name,
+					    a->sni_match == 1);
+		}
 		a->host = xi;
 		a->have_host = true;
 		return;
@@ -611,6 +624,7 @@ static void *app_new(struct mt_session *s, const void *cfgp)
 	a->client_dir = MT_ORIG;
 	a->si.sni_matches_cert = -1;
 	a->host.bc_path_len = -1;
+	a->sni_match = -1;
 	a->max_fps = cfg->lim.max_certs ? 4u * cfg->lim.max_certs : 128;
 	cb.u = a;
 	a->p = tls_parser__new(&cb, &cfg->lim);

@@ -16,6 +16,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "mailtap/bits.h"
 #include "mailtap/x509.h"
 
 /* Zeek reads OpenSSL's printouts through a 2048-byte buffer. */
@@ -402,12 +403,23 @@ struct x509_slot {
 	uint64_t created_ns;
 };
 
+/* One remembered sni_matches_cert answer: (host certificate, SNI) -> match. */
+#define X509_SNI_MEMO 256
+#define X509_SNI_MAX 64
+struct x509_sni_memo {
+	uint8_t fp[32];
+	uint8_t len; /* SNI bytes; 0: empty slot */
+	bool match;
+	char sni[X509_SNI_MAX];
+};
+
 struct x509_cache {
 	struct x509_slot *slots;
 	size_t cap; /* power of two */
 	size_t used;
 	uint32_t max_entries;
 	uint64_t expire_ns;
+	struct x509_sni_memo *memo; /* X509_SNI_MEMO entries, direct-mapped; allocated on use */
 };
 
 struct x509_cache *x509_cache__new(uint32_t max_entries, uint64_t expire_ns)
@@ -434,6 +446,7 @@ void x509_cache__free(struct x509_cache *c)
 {
 	if (!c)
 		return;
+	free(c->memo);
 	free(c->slots);
 	free(c);
 }
@@ -484,10 +497,15 @@ static int grow(struct x509_cache *c)
 	return 0;
 }
 
-static void make_key(uint8_t key[33], const char fingerprint[65], bool host_cert, bool client_cert)
+static void fp_bytes(uint8_t out[32], const char fingerprint[65])
 {
 	for (int i = 0; i < 32; i++)
-		key[i] = (uint8_t)(unhex(fingerprint[2 * i]) << 4 | unhex(fingerprint[2 * i + 1]));
+		out[i] = (uint8_t)(unhex(fingerprint[2 * i]) << 4 | unhex(fingerprint[2 * i + 1]));
+}
+
+static void make_key(uint8_t key[33], const char fingerprint[65], bool host_cert, bool client_cert)
+{
+	fp_bytes(key, fingerprint);
 	key[32] = (uint8_t)(0x80 | (host_cert ? 1 : 0) | (client_cert ? 2 : 0));
 }
 
@@ -532,4 +550,51 @@ bool x509_cache__seen(struct x509_cache *c, const char fingerprint[65], bool hos
 	s->created_ns = now_ns;
 	c->used++;
 	return false;
+}
+
+/* ---------------------------------------------------------------- SNI match memo */
+
+static struct x509_sni_memo *memo_slot(const struct x509_cache *c, const uint8_t fp[32],
+				       const char *sni, size_t len)
+{
+	uint64_t h;
+
+	memcpy(&h, fp, sizeof(h));
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)sni[i]) * 0x100000001b3ULL;
+	return &c->memo[mt_mix64(h) % X509_SNI_MEMO];
+}
+
+int x509_cache__sni_get(const struct x509_cache *c, const char fingerprint[65], const char *sni)
+{
+	size_t len = strlen(sni);
+	const struct x509_sni_memo *m;
+	uint8_t fp[32];
+
+	if (!c || !c->memo || !len || len > X509_SNI_MAX)
+		return -1;
+	fp_bytes(fp, fingerprint);
+	m = memo_slot(c, fp, sni, len);
+	if (m->len != len || memcmp(m->fp, fp, 32) || memcmp(m->sni, sni, len))
+		return -1;
+	return m->match;
+}
+
+void x509_cache__sni_put(struct x509_cache *c, const char fingerprint[65], const char *sni,
+			 bool match)
+{
+	size_t len = strlen(sni);
+	struct x509_sni_memo *m;
+	uint8_t fp[32];
+
+	if (!c || !len || len > X509_SNI_MAX)
+		return;
+	if (!c->memo && !(c->memo = calloc(X509_SNI_MEMO, sizeof(*c->memo))))
+		return;
+	fp_bytes(fp, fingerprint);
+	m = memo_slot(c, fp, sni, len);
+	memcpy(m->fp, fp, 32);
+	memcpy(m->sni, sni, len);
+	m->len = (uint8_t)len;
+	m->match = match;
 }

@@ -70,5 +70,11 @@ bool x509_cache__seen(struct x509_cache *c, const char fingerprint[65], bool hos
  * hundreds of microseconds with OpenSSL 3.0). */
 bool x509_cache__contains(const struct x509_cache *c, const char fingerprint[65], bool host_cert,
 			  bool client_cert, uint64_t now_ns);
+/* sni_matches_cert memo: whether a host certificate matches an SNI depends on the two
+ * only, so the answer is remembered (256 slots, direct-mapped, SNI up to 64 bytes) and a
+ * cached certificate needs no OpenSSL parse for it either. get: 1, 0, or -1 unknown. */
+int x509_cache__sni_get(const struct x509_cache *c, const char fingerprint[65], const char *sni);
+void x509_cache__sni_put(struct x509_cache *c, const char fingerprint[65], const char *sni,
+			 bool match);
 
 #endif

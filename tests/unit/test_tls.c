@@ -1081,6 +1081,49 @@ static void test_x509_dedup(void **state)
 	free_capfile(&cf);
 }
 
+/* The sni_matches_cert memo of the x509 cache. */
+static void test_x509_sni_memo(void **state)
+{
+	static const char fp1[65] =
+	    "1d573fd49bd52c3a56891f0a8ce0b89bff8ab63092a0d6c66d2396ddb2af0443";
+	static const char fp2[65] =
+	    "0000000000000000000000000000000000000000000000000000000000000001";
+	struct x509_cache *c = x509_cache__new(1000, 86400ull * 1000000000ull);
+	char longsni[80];
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(x509_cache__sni_get(c, fp1, "mx.example.net"), -1);
+	x509_cache__sni_put(c, fp1, "mx.example.net", true);
+	x509_cache__sni_put(c, fp1, "mx1.example.net", false);
+	assert_int_equal(x509_cache__sni_get(c, fp1, "mx.example.net"), 1);
+	assert_int_equal(x509_cache__sni_get(c, fp1, "mx1.example.net"), 0);
+	assert_int_equal(x509_cache__sni_get(c, fp2, "mx.example.net"), -1); /* other cert */
+	assert_int_equal(x509_cache__sni_get(c, fp1, "mx.example.ne"), -1);  /* other name */
+	assert_int_equal(x509_cache__sni_get(c, fp1, ""), -1);
+	memset(longsni, 'a', sizeof(longsni) - 1);
+	longsni[sizeof(longsni) - 1] = 0;
+	x509_cache__sni_put(c, fp1, longsni, true); /* too long to remember */
+	assert_int_equal(x509_cache__sni_get(c, fp1, longsni), -1);
+	/* a slot taken by another pair answers "unknown", never the other pair's answer */
+	for (int i = 0; i < 2000; i++) {
+		char sni[32];
+
+		snprintf(sni, sizeof(sni), "h%d.example.net", i);
+		x509_cache__sni_put(c, fp2, sni, i & 1);
+	}
+	for (int i = 0; i < 2000; i++) {
+		char sni[32];
+		int m;
+
+		snprintf(sni, sizeof(sni), "h%d.example.net", i);
+		m = x509_cache__sni_get(c, fp2, sni);
+		assert_true(m == -1 || m == (i & 1));
+	}
+	x509_cache__free(c);
+	assert_int_equal(x509_cache__sni_get(NULL, fp1, "mx.example.net"), -1);
+}
+
 /* ------------------------------------------------------------ synthetic handshakes */
 
 /* A tiny builder for records. */
@@ -1704,6 +1747,7 @@ int main(void)
 	    cmocka_unit_test(test_arkime_starttls),
 	    cmocka_unit_test(test_suricata_startssl),
 	    cmocka_unit_test(test_x509_dedup),
+	    cmocka_unit_test(test_x509_sni_memo),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
