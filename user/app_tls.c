@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mailtap/bits.h"
 #include "mailtap/files.h"
 #include "mailtap/rec.h"
 #include "mailtap/session.h"
@@ -140,11 +141,9 @@ static char *dup_bytes(struct tls_bytes b)
 
 static void hexstr(struct tls_bytes b, char *out, size_t cap)
 {
-	size_t i;
+	size_t n = b.len < (cap - 1) / 2 ? b.len : (cap - 1) / 2;
 
-	for (i = 0; i < b.len && 2 * i + 2 < cap; i++)
-		snprintf(out + 2 * i, 3, "%02x", b.p[i]);
-	out[2 * i] = 0;
+	mt_hex(b.p, n, out);
 }
 
 /* ---------------------------------------------------------------- logging */

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <string.h>
 #include "mailtap/community_id.h"
+#include "mailtap/digest.h"
 
 int community_id__v1(const struct conn_id *id, uint16_t seed, char out[COMMUNITY_ID_LEN])
 {
@@ -36,7 +37,7 @@ int community_id__v1(const struct conn_id *id, uint16_t seed, char out[COMMUNITY
 	buf[n++] = (uint8_t)pa;
 	buf[n++] = (uint8_t)(pb >> 8);
 	buf[n++] = (uint8_t)pb;
-	if (!EVP_Digest(buf, n, md, &mdlen, EVP_sha1(), NULL) || mdlen != 20) {
+	if (!EVP_Digest(buf, n, md, &mdlen, mt_md(MT_SHA1), NULL) || mdlen != 20) {
 		out[0] = '\0';
 		return 0;
 	}

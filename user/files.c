@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "mailtap/bits.h"
+#include "mailtap/digest.h"
 #include "mailtap/files.h"
 #include "mailtap/ids.h"
 #include "mailtap/log.h"
@@ -378,19 +380,19 @@ struct mt_file *files__open(struct mt_session *s, const struct files_cfg *cfg, u
 	if (cfg->md5) {
 		f->md[H_MD5] = EVP_MD_CTX_new();
 		if (f->md[H_MD5])
-			EVP_DigestInit_ex(f->md[H_MD5], EVP_md5(), NULL);
+			EVP_DigestInit_ex(f->md[H_MD5], mt_md(MT_MD5), NULL);
 		add_analyzer(f, "MD5");
 	}
 	if (cfg->sha1) {
 		f->md[H_SHA1] = EVP_MD_CTX_new();
 		if (f->md[H_SHA1])
-			EVP_DigestInit_ex(f->md[H_SHA1], EVP_sha1(), NULL);
+			EVP_DigestInit_ex(f->md[H_SHA1], mt_md(MT_SHA1), NULL);
 		add_analyzer(f, "SHA1");
 	}
 	if (cfg->sha256) {
 		f->md[H_SHA256] = EVP_MD_CTX_new();
 		if (f->md[H_SHA256])
-			EVP_DigestInit_ex(f->md[H_SHA256], EVP_sha256(), NULL);
+			EVP_DigestInit_ex(f->md[H_SHA256], mt_md(MT_SHA256), NULL);
 		add_analyzer(f, "SHA256");
 	}
 	if (cfg->extract_dir && cfg->extract_dir[0] &&
@@ -548,18 +550,6 @@ void files__gap(struct mt_file *f, uint64_t len, uint64_t ts_ns)
 	ext_hole(f, len);
 }
 
-static void hex(const unsigned char *d, unsigned n, char *out)
-{
-	static const char hx[] = "0123456789abcdef";
-	unsigned i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hx[d[i] >> 4];
-		out[2 * i + 1] = hx[d[i] & 15];
-	}
-	out[2 * n] = 0;
-}
-
 static void file_free(struct mt_file *f)
 {
 	int i;
@@ -637,7 +627,7 @@ void files__close(struct mt_file *f, uint64_t ts_ns)
 		if (f->hashes_dropped || !f->md[i])
 			continue;
 		if (EVP_DigestFinal_ex(f->md[i], d, &dl) == 1)
-			hex(d, dl, hx_out[i]);
+			mt_hex(d, dl, hx_out[i]);
 	}
 	fi.md5 = hx_out[H_MD5][0] ? hx_out[H_MD5] : NULL;
 	fi.sha1 = hx_out[H_SHA1][0] ? hx_out[H_SHA1] : NULL;

@@ -1260,7 +1260,6 @@ static void finish_prepare(struct fwd *s, struct batch *b, int spooled, long r)
 
 static void sha512_hex(const void *const *parts, const size_t *lens, int n, char out[129])
 {
-	static const char hx[] = "0123456789abcdef";
 	unsigned char md[64];
 	unsigned int mdlen = 0;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -1272,11 +1271,7 @@ static void sha512_hex(const void *const *parts, const size_t *lens, int n, char
 		EVP_DigestFinal_ex(ctx, md, &mdlen);
 	}
 	EVP_MD_CTX_free(ctx);
-	for (int i = 0; i < 64; i++) {
-		out[2 * i] = hx[md[i] >> 4];
-		out[2 * i + 1] = hx[md[i] & 15];
-	}
-	out[128] = '\0';
+	mt_hex(md, 64, out);
 }
 
 /* Waits for fd events or the deadline; -ETIMEDOUT, -ECANCELED (stop) or revents. */
@@ -1381,8 +1376,7 @@ static int handshake(struct fwd *s, int fd, uint64_t deadline)
 		memcpy(rnd, &a, 8);
 		memcpy(rnd + 8, &b, 8);
 	}
-	for (int i = 0; i < 16; i++)
-		snprintf(salt + 2 * i, 3, "%02x", rnd[i]);
+	mt_hex(rnd, 16, salt);
 	{
 		const void *p[4] = {salt, s->self_hostname, helo.nonce, s->shared_key};
 		size_t l[4] = {32, hl, helo.nonce_len, kl};

@@ -21,6 +21,8 @@
 
 #include <openssl/evp.h>
 
+#include "mailtap/bits.h"
+#include "mailtap/digest.h"
 #include "mailtap/tls.h"
 
 #define SSLV20 0x0002
@@ -1233,9 +1235,7 @@ static void hex_digest(const EVP_MD *md, const char *s, size_t len, char *out, s
 
 	if (!EVP_Digest(s, len, dg, &dl, md, NULL))
 		dl = 0;
-	for (size_t i = 0; i < nbytes && i < dl; i++)
-		snprintf(out + 2 * i, 3, "%02x", dg[i]);
-	out[2 * (nbytes < dl ? nbytes : dl)] = 0;
+	mt_hex(dg, nbytes < dl ? nbytes : dl, out);
 }
 
 /* A growing string in a fixed buffer; overflow marks it bad. */
@@ -1296,7 +1296,7 @@ int tls__ja3(const struct tls_client_hello *h, char out[33])
 		sb_printf(&s, i ? "-%u" : "%u", h->point_formats[i]);
 	if (s.bad)
 		return -EINVAL;
-	hex_digest(EVP_md5(), buf, s.len, out, 16);
+	hex_digest(mt_md(MT_MD5), buf, s.len, out, 16);
 	return 0;
 }
 
@@ -1313,7 +1313,7 @@ int tls__ja3s(const struct tls_server_hello *h, char out[33])
 	sb_list16(&s, h->exts, h->n_exts, false);
 	if (s.bad)
 		return -EINVAL;
-	hex_digest(EVP_md5(), buf, s.len, out, 16);
+	hex_digest(mt_md(MT_MD5), buf, s.len, out, 16);
 	return 0;
 }
 
@@ -1377,7 +1377,7 @@ static void trunc_sha256(const char *s, size_t len, char out[13])
 		memcpy(out, "000000000000", 13);
 		return;
 	}
-	hex_digest(EVP_sha256(), s, len, out, 6);
+	hex_digest(mt_md(MT_SHA256), s, len, out, 6);
 }
 
 int tls__ja4(const struct tls_client_hello *h, char out[37])

@@ -17,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "mailtap/bits.h"
+#include "mailtap/digest.h"
 #include "mailtap/x509.h"
 
 /* Zeek reads OpenSSL's printouts through a 2048-byte buffer. */
@@ -27,12 +28,11 @@ void x509__sha256_hex(const uint8_t *buf, size_t len, char out[65])
 	unsigned char dg[EVP_MAX_MD_SIZE];
 	unsigned int dl = 0;
 
-	if (!EVP_Digest(buf, len, dg, &dl, EVP_sha256(), NULL) || dl != 32) {
+	if (!EVP_Digest(buf, len, dg, &dl, mt_md(MT_SHA256), NULL) || dl != 32) {
 		out[0] = 0;
 		return;
 	}
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", dg[i]);
+	mt_hex(dg, 32, out);
 }
 
 /* BIO_gets() of what was printed into bio, like Zeek does (first line, < 2048 bytes). */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Small pure helpers several modules share: 64-bit mixing (flow and worker hashing, id and
- * jitter generators) and hex digits (MIME and SMTP decoders). */
+ * jitter generators), hex digits (MIME and SMTP decoders) and hex strings (digests). */
 #ifndef MAILTAP_BITS_H
 #define MAILTAP_BITS_H
 
@@ -38,6 +38,19 @@ static inline int mt_hexval(int c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+/* Lowercase hex of in[0..n) into out[0..2n], NUL-terminated (digests, fingerprints, ids):
+ * a table, not snprintf("%02x") per byte. */
+static inline void mt_hex(const uint8_t *in, size_t n, char *out)
+{
+	static const char hx[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hx[in[i] >> 4];
+		out[2 * i + 1] = hx[in[i] & 15];
+	}
+	out[2 * n] = 0;
 }
 
 /*

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 #include <string.h>
+#include "mailtap/bits.h"
 #include "mailtap/ids.h"
 
 static void test_b64_16(void **st)
@@ -22,6 +23,19 @@ static void test_b64_16(void **st)
 	assert_string_equal(out, "AAAAAAAAAAAAAAAAAAAAAA==");
 	mt_ids__b64_16(ones, out);
 	assert_string_equal(out, "/////////////////////w==");
+}
+
+static void test_hex(void **st)
+{
+	static const uint8_t in[] = {0x00, 0x01, 0x7f, 0x80, 0xab, 0xff};
+	char out[2 * sizeof(in) + 1];
+
+	(void)st;
+	memset(out, 'x', sizeof(out));
+	mt_hex(in, sizeof(in), out);
+	assert_string_equal(out, "00017f80abff");
+	mt_hex(in, 0, out);
+	assert_string_equal(out, "");
 }
 
 static void test_uid_seeded(void **st)
@@ -54,6 +68,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_b64_16),
+	    cmocka_unit_test(test_hex),
 	    cmocka_unit_test(test_uid_seeded),
 	};
 
