@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "mailtap/bits.h"
-#include "mailtap/scan.h"
 #include "mailtap/mime.h"
+#include "mailtap/scan.h"
 
 enum ctype { CT_MULTIPART, CT_MESSAGE, CT_TEXT, CT_OTHER };
 enum cenc { CE_7BIT, CE_8BIT, CE_BINARY, CE_QP, CE_BASE64, CE_OTHER };
