@@ -695,8 +695,12 @@ static bool param_decoded(const uint8_t *v, size_t n, const char *want, uint8_t 
 			k++;
 			if (k < a + al && v[k] >= '0' && v[k] <= '9') {
 				sec = 0;
-				while (k < a + al && v[k] >= '0' && v[k] <= '9')
-					sec = sec * 10 + (v[k++] - '0');
+				/* capped: a section past 10^8 can never be the next one */
+				while (k < a + al && v[k] >= '0' && v[k] <= '9') {
+					if (sec < 100000000)
+						sec = sec * 10 + (v[k] - '0');
+					k++;
+				}
 				if (k < a + al && v[k] == '*') {
 					star = true;
 					k++;
@@ -1131,9 +1135,10 @@ static void b64_decode(struct mime_msg *m, struct ent *e, const uint8_t *d, size
 	size_t i = 0;
 
 	/* nobody wants the bytes: a run of plain characters only advances the group and counts
-	 * its output (the group's values no longer matter); anything else takes the paths
-	 * below, which count instead of writing in skip mode */
-	if (m->skip && !e->b64_after_pad && mt_b64_plain(d, len)) {
+	 * its output (the group's values no longer matter), unless a '=' is pending in the
+	 * group (its end then emits fewer bytes and ignores what follows); anything else takes
+	 * the paths below, which count instead of writing in skip mode */
+	if (m->skip && !e->b64_after_pad && !e->b64_pad && mt_b64_plain(d, len)) {
 		size_t t = e->b64_next + len;
 
 		out_bytes(m, NULL, t / 4 * 3);
@@ -1555,7 +1560,7 @@ static size_t b64_skip_lines(struct mime_msg *m, const uint8_t *d, size_t len, s
 
 	if (!m->skip || m->llen || m->cr_pending || m->ended || !e || e->in_header ||
 	    e->type == CT_MULTIPART || e->type == CT_MESSAGE || e->enc != CE_BASE64 || !e->b64_on ||
-	    e->b64_after_pad)
+	    e->b64_after_pad || e->b64_pad)
 		return 0;
 	off = mt_scan_b64_lines(d, len, max, &chars, &lines);
 	if (!off)

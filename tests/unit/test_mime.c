@@ -417,6 +417,10 @@ static void test_filenames(void **state)
 	     "ct.txt", "cd.txt"},
 	    /* %u escape and "%%" (Zeek's unescape_URI) */
 	    {"Content-Disposition: attachment; filename=\"a%u0041%%41\"\r\n", "aAA", "a%u0041%%41"},
+	    /* a section number past any count (found by fuzz_mime: it overflowed a long) */
+	    {"Content-Disposition: attachment;\r\n filename*0=\"a\";\r\n"
+	     " filename*99999999999999999999999=\"b\"\r\n",
+	     NULL, "a"},
 	};
 	size_t i;
 
@@ -576,7 +580,7 @@ static void test_skip_mode(void **state)
 {
 	static const uint64_t wants[] = {0, 1, 4096, 5000};
 	struct mime_cb cb_skip = tr_cb_proto;
-	char *msgs[4], line[128];
+	char *msgs[5], line[128];
 	size_t n = 0, k, w, i;
 	struct tr t = {0};
 
@@ -613,6 +617,17 @@ static void test_skip_mode(void **state)
 		memset(&t, 0, sizeof(t));
 	}
 	msgs[n++] = strdup("Content-Transfer-Encoding: base64\r\n\r\nSG!Vs\r\nbG8*=\r\nQUJD\r\n");
+	/* past 4 KiB, a '=' in an unfinished group, then plain lines (found by fuzz_mime: the
+	 * group's end emits fewer bytes and the groups after it are ignored) */
+	tr_add(&t, "Content-Transfer-Encoding: base64\r\n\r\n");
+	for (i = 0; i < 80; i++)
+		tr_add(
+		    &t,
+		    "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAx\r\n");
+	tr_add(&t, "QU=\r\nQUJDREVG\r\nQUJDREVG\r\nQUJDREVG\r\n");
+	msgs[n++] = strdup(t.s);
+	free(t.s);
+	memset(&t, 0, sizeof(t));
 	cb_skip.data_wanted = tr_data_wanted;
 	cb_skip.skip = tr_skip;
 	for (k = 0; k < n; k++) {
