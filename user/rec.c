@@ -43,7 +43,7 @@ struct rec {
 };
 
 /* Streams that are written only when asked for. */
-static const char *const optin_streams[] = { "smtp_events", NULL };
+static const char *const optin_streams[] = {"smtp_events", NULL};
 
 struct rec *rec__new(struct rec_out *out)
 {
@@ -147,8 +147,8 @@ static void put_str_limited(struct rec *r, const char *s, size_t len)
 	}
 	if (l->max_total_string_bytes) {
 		uint64_t left = r->str_bytes < l->max_total_string_bytes
-					? l->max_total_string_bytes - r->str_bytes
-					: 0;
+				    ? l->max_total_string_bytes - r->str_bytes
+				    : 0;
 
 		if (len > left) {
 			len = (size_t)left;
@@ -197,7 +197,7 @@ void rec_out__set_limits(struct rec_out *o, const struct rec_limits *l)
 
 void rec__begin(struct rec *r, const char *stream, uint64_t ts_ns)
 {
-	static const uint8_t map16[3] = { 0xde, 0, 0 };
+	static const uint8_t map16[3] = {0xde, 0, 0};
 
 	msgpack_sbuffer_clear(&r->sb);
 	r->lim = r->out->lim;
@@ -269,7 +269,8 @@ void rec__double(struct rec *r, const char *key, double v)
 
 void rec__time(struct rec *r, const char *key, uint64_t ts_ns)
 {
-	rec__double(r, key, (double)(ts_ns / 1000000000ULL) + (double)(ts_ns % 1000000000ULL) / 1e9);
+	rec__double(r, key,
+		    (double)(ts_ns / 1000000000ULL) + (double)(ts_ns % 1000000000ULL) / 1e9);
 }
 
 void rec__interval(struct rec *r, const char *key, uint64_t d_ns)
@@ -293,7 +294,7 @@ void rec__port(struct rec *r, const char *key, uint16_t port)
 
 void rec__arr_begin(struct rec *r, const char *key)
 {
-	static const uint8_t arr32[5] = { 0xdd, 0, 0, 0, 0 };
+	static const uint8_t arr32[5] = {0xdd, 0, 0, 0, 0};
 
 	put_key(r, key);
 	r->arr_off = r->sb.size;
@@ -348,8 +349,8 @@ void rec__arr_end(struct rec *r)
 static void log_id(const char *stream, char *buf, size_t len)
 {
 	static const char *const known[][2] = {
-		{ "conn", "Conn::LOG" }, { "smtp", "SMTP::LOG" }, { "files", "Files::LOG" },
-		{ "ssl", "SSL::LOG" },	 { "x509", "X509::LOG" }, { "weird", "Weird::LOG" },
+	    {"conn", "Conn::LOG"}, {"smtp", "SMTP::LOG"}, {"files", "Files::LOG"},
+	    {"ssl", "SSL::LOG"},   {"x509", "X509::LOG"}, {"weird", "Weird::LOG"},
 	};
 	size_t i;
 
@@ -457,17 +458,20 @@ int rec_out__emit(struct rec_out *o, const char *stream, uint64_t ts_ns, const u
 		  size_t len)
 {
 	char tag[128];
-	int n, err = 0;
+	size_t sl = strlen(stream), n = o->prefix_len + 1 + sl;
+	int err = 0;
 
 	if (!rec_out__wants(o, stream))
 		return 0;
-	n = snprintf(tag, sizeof(tag), "%s.%s", o->prefix, stream);
-	if (n < 0 || (size_t)n >= sizeof(tag))
+	if (n >= sizeof(tag))
 		return -ENAMETOOLONG;
+	memcpy(tag, o->prefix, o->prefix_len); /* "<prefix>.<stream>" without stdio */
+	tag[o->prefix_len] = '.';
+	memcpy(tag + o->prefix_len + 1, stream, sl + 1);
 	pthread_mutex_lock(&o->lock);
 	o->count++;
 	for (int i = 0; i < o->n_sinks; i++) {
-		int e = sink__write(o->sinks[i], tag, (size_t)n, ts_ns, map, len);
+		int e = sink__write(o->sinks[i], tag, n, ts_ns, map, len);
 
 		if (e && !err)
 			err = e;

@@ -780,6 +780,20 @@ static void script_request(struct smtp_parser *p, const char *cmd, size_t clen, 
 	}
 }
 
+/* "%d " for a reply code 0..999 without stdio (once per reply). Returns the length. */
+static int fmt_code(char *out, int code)
+{
+	int n = 0;
+
+	if (code >= 100)
+		out[n++] = (char)('0' + code / 100);
+	if (code >= 10)
+		out[n++] = (char)('0' + code / 10 % 10);
+	out[n++] = (char)('0' + code % 10);
+	out[n++] = ' ';
+	return n;
+}
+
 /* event smtp_reply (main.zeek, priorities 5 and -5). */
 static void script_reply(struct smtp_parser *p, int code, const char *cmd, const char *msg,
 			 size_t mlen, bool cont)
@@ -791,7 +805,8 @@ static void script_reply(struct smtp_parser *p, int code, const char *cmd, const
 		return;
 	lr = malloc(mlen + 16);
 	if (lr) {
-		int n = snprintf(lr, 16, "%d ", code);
+		int n =
+		    code >= 0 && code <= 999 ? fmt_code(lr, code) : snprintf(lr, 16, "%d ", code);
 
 		memcpy(lr + n, msg, mlen);
 		lr[n + mlen] = 0;

@@ -5,7 +5,7 @@
 #include <string.h>
 #include "mailtap/types.h"
 
-static const uint8_t v4_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+static const uint8_t v4_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 void mt_addr__from_v4(struct mt_addr *a, const uint8_t v4[4])
 {
@@ -23,10 +23,33 @@ bool mt_addr__is_v4(const struct mt_addr *a)
 	return memcmp(a->b, v4_prefix, 12) == 0;
 }
 
+/* Dotted quad without stdio (glibc's inet_ntop formats IPv4 with sprintf: ~1700
+ * instructions, 8 times per SMTP session). buf has room for 16 bytes. */
+static size_t fmt_v4(const uint8_t *b, char *buf)
+{
+	char *p = buf;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned v = b[i];
+
+		if (v >= 100)
+			*p++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*p++ = (char)('0' + v / 10 % 10);
+		*p++ = (char)('0' + v % 10);
+		if (i < 3)
+			*p++ = '.';
+	}
+	*p = '\0';
+	return (size_t)(p - buf);
+}
+
 size_t mt_addr__fmt(const struct mt_addr *a, char *buf, size_t len)
 {
 	const char *r;
 
+	if (mt_addr__is_v4(a) && len >= 16)
+		return fmt_v4(a->b + 12, buf);
 	if (mt_addr__is_v4(a))
 		r = inet_ntop(AF_INET, a->b + 12, buf, len);
 	else

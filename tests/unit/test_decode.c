@@ -5,20 +5,27 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdint.h>
+#include <string.h>
 #include <pcap/dlt.h>
 #include "mailtap/decode.h"
+#include "mailtap/types.h"
 #include "frames.h"
 
-static const uint8_t A4[4] = { 10, 0, 0, 1 }, B4[4] = { 10, 0, 0, 2 };
-static const uint8_t A6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
-static const uint8_t B6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 };
+static const uint8_t A4[4] = {10, 0, 0, 1}, B4[4] = {10, 0, 0, 2};
+static const uint8_t A6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+static const uint8_t B6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 2};
 static const char PL[] = "EHLO x\r\n"; /* SMTP command as payload */
 
 static enum decode_result run(const struct fr *f, int linktype, struct pkt *p)
 {
-	struct pkt_raw raw = { .ts_ns = 5, .data = f->b, .caplen = (uint32_t)f->len,
-			       .wirelen = (uint32_t)f->len, .linktype = linktype };
+	struct pkt_raw raw = {.ts_ns = 5,
+			      .data = f->b,
+			      .caplen = (uint32_t)f->len,
+			      .wirelen = (uint32_t)f->len,
+			      .linktype = linktype};
 
 	return decode__packet(&raw, p, NULL);
 }
@@ -175,8 +182,10 @@ static void test_truncation_everywhere(void **st)
 	build_v4(&f, 0x8100, 0x8100, 8);
 	for (size_t n = 0; n < f.len; n++) {
 		uint8_t *copy = malloc(n ? n : 1);
-		struct pkt_raw raw = { .data = copy, .caplen = (uint32_t)n,
-				       .wirelen = (uint32_t)f.len, .linktype = DLT_EN10MB };
+		struct pkt_raw raw = {.data = copy,
+				      .caplen = (uint32_t)n,
+				      .wirelen = (uint32_t)f.len,
+				      .linktype = DLT_EN10MB};
 		enum decode_result r;
 
 		memcpy(copy, f.b, n);
@@ -197,7 +206,7 @@ static void test_bad_headers(void **st)
 {
 	struct fr f;
 	struct pkt p;
-	struct decode_stats ds = { 0 };
+	struct decode_stats ds = {0};
 	struct pkt_raw raw;
 
 	(void)st;
@@ -210,22 +219,51 @@ static void test_bad_headers(void **st)
 	build_v4(&f, 0, 0, 0);
 	f.b[14 + 20 + 12] = 0xf0; /* data offset 60 > segment */
 	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_BAD_TCP);
-	raw = (struct pkt_raw){ .data = f.b, .caplen = 10, .wirelen = 10, .linktype = DLT_EN10MB };
+	raw = (struct pkt_raw){.data = f.b, .caplen = 10, .wirelen = 10, .linktype = DLT_EN10MB};
 	decode__packet(&raw, &p, &ds);
 	assert_int_equal(ds.packets, 1);
 	assert_int_equal(ds.result[DECODE_TRUNC_L2], 1);
 	assert_string_equal(decode__result_name(DECODE_TRUNC_L2), "truncated_link_header");
 }
 
+/* mt_addr__fmt formats IPv4 itself: the same text as inet_ntop for every byte value in every
+ * position, and inet_ntop's answer when the buffer is short. */
+static void test_addr_fmt_v4(void **state)
+{
+	char a[64], b[64];
+	uint8_t v[4];
+	struct mt_addr m;
+	size_t n;
+
+	(void)state;
+	for (unsigned x = 0; x < 256; x++)
+		for (int pos = 0; pos < 4; pos++) {
+			memset(v, (int)(x * 7 % 256), sizeof(v));
+			v[pos] = (uint8_t)x;
+			mt_addr__from_v4(&m, v);
+			n = mt_addr__fmt(&m, a, sizeof(a));
+			assert_int_equal(n, strlen(a));
+			assert_non_null(inet_ntop(AF_INET, v, b, sizeof(b)));
+			assert_string_equal(a, b);
+		}
+	v[0] = 255, v[1] = 255, v[2] = 255, v[3] = 255;
+	mt_addr__from_v4(&m, v);
+	assert_int_equal(mt_addr__fmt(&m, a, 16), 15);
+	assert_string_equal(a, "255.255.255.255");
+	assert_int_equal(mt_addr__fmt(&m, a, 8), 0); /* too short: empty, as before */
+	assert_string_equal(a, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ipv4_plain_vlan_qinq),
-		cmocka_unit_test(test_ipv6_ext),
-		cmocka_unit_test(test_other_linktypes),
-		cmocka_unit_test(test_non_tcp_and_fragments),
-		cmocka_unit_test(test_truncation_everywhere),
-		cmocka_unit_test(test_bad_headers),
+	    cmocka_unit_test(test_ipv4_plain_vlan_qinq),
+	    cmocka_unit_test(test_ipv6_ext),
+	    cmocka_unit_test(test_other_linktypes),
+	    cmocka_unit_test(test_addr_fmt_v4),
+	    cmocka_unit_test(test_non_tcp_and_fragments),
+	    cmocka_unit_test(test_truncation_everywhere),
+	    cmocka_unit_test(test_bad_headers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
