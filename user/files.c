@@ -358,7 +358,11 @@ struct mt_file *files__open(struct mt_session *s, const struct files_cfg *cfg, u
 		return NULL;
 	}
 	bof = cfg->bof_size > MIMESNIFF_BOF_DEFAULT ? MIMESNIFF_BOF_DEFAULT : cfg->bof_size;
-	f = calloc(1, sizeof(*f) + bof);
+	/* the header zeroed, not the bof buffer: only its first bof_len bytes are ever read
+	 * (clearing 4 KiB per file was 4% of a small-mail capture) */
+	f = malloc(sizeof(*f) + bof);
+	if (f)
+		memset(f, 0, sizeof(*f));
 	if (!f) {
 		atomic_fetch_sub(&st_in_flight, 1);
 		errno = ENOMEM;
