@@ -1130,19 +1130,31 @@ static void b64_group_done(struct mime_msg *m, struct ent *e)
 	e->b64_pad = 0;
 }
 
+/* Skip mode: nobody wants the bytes, so a run of plain characters only advances the group
+ * and counts its output (the group's values no longer matter). Not while a '=' is pending in
+ * the group or after one: the group's end then emits fewer bytes and ignores what follows. */
+static bool b64_can_count(const struct mime_msg *m, const struct ent *e)
+{
+	return m->skip && !e->b64_after_pad && !e->b64_pad;
+}
+
+/* n plain characters, counted (b64_can_count). */
+static void b64_count(struct mime_msg *m, struct ent *e, size_t n)
+{
+	size_t t = (size_t)e->b64_next + n;
+
+	out_bytes(m, NULL, t / 4 * 3);
+	e->b64_next = (int)(t % 4);
+}
+
 static void b64_decode(struct mime_msg *m, struct ent *e, const uint8_t *d, size_t len)
 {
 	size_t i = 0;
 
-	/* nobody wants the bytes: a run of plain characters only advances the group and counts
-	 * its output (the group's values no longer matter), unless a '=' is pending in the
-	 * group (its end then emits fewer bytes and ignores what follows); anything else takes
-	 * the paths below, which count instead of writing in skip mode */
-	if (m->skip && !e->b64_after_pad && !e->b64_pad && mt_b64_plain(d, len)) {
-		size_t t = e->b64_next + len;
-
-		out_bytes(m, NULL, t / 4 * 3);
-		e->b64_next = (int)(t % 4);
+	/* anything but a plain run takes the paths below, which count instead of writing in
+	 * skip mode */
+	if (b64_can_count(m, e) && mt_b64_plain(d, len)) {
+		b64_count(m, e, len);
 		return;
 	}
 
@@ -1549,18 +1561,16 @@ static void bdat_weird(struct mime_msg *m, bool *once, const char *name, size_t 
 	}
 }
 
-/* DATA: lines end at CRLF, LF or CR (Zeek ContentLine_Analyzer, CR_as_EOL|LF_as_EOL). */
 /* Skip mode in a base64 body: a run of lines "plain base64{1,max}CRLF" is what deliver_unit
  * would take line by line without effect but counting (no such line can be a boundary: the
  * alphabet has no '-'). Counted here in one pass; returns the bytes consumed. */
 static size_t b64_skip_lines(struct mime_msg *m, const uint8_t *d, size_t len, size_t max)
 {
 	struct ent *e = m->n ? &m->st[m->n - 1] : NULL;
-	size_t off, chars, lines, t;
+	size_t off, chars, lines;
 
-	if (!m->skip || m->llen || m->cr_pending || m->ended || !e || e->in_header ||
-	    e->type == CT_MULTIPART || e->type == CT_MESSAGE || e->enc != CE_BASE64 || !e->b64_on ||
-	    e->b64_after_pad || e->b64_pad)
+	if (m->llen || m->cr_pending || m->ended || !e || e->in_header || e->type == CT_MULTIPART ||
+	    e->type == CT_MESSAGE || e->enc != CE_BASE64 || !e->b64_on || !b64_can_count(m, e))
 		return 0;
 	off = mt_scan_b64_lines(d, len, max, &chars, &lines);
 	if (!off)
@@ -1568,12 +1578,11 @@ static size_t b64_skip_lines(struct mime_msg *m, const uint8_t *d, size_t len, s
 	m->stats.lines += lines;
 	if (m->cb.raw)
 		m->cb.raw(m->cb.u, d, off);
-	t = (size_t)e->b64_next + chars;
-	out_bytes(m, NULL, t / 4 * 3);
-	e->b64_next = (int)(t % 4);
+	b64_count(m, e, chars);
 	return off;
 }
 
+/* DATA: lines end at CRLF, LF or CR (Zeek ContentLine_Analyzer, CR_as_EOL|LF_as_EOL). */
 static void feed_data(struct mime_msg *m, const uint8_t *d, size_t len)
 {
 	size_t max = m->lim.max_line ? m->lim.max_line : 4096;
