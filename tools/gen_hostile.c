@@ -50,6 +50,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "synth_frame.h"
+
 #define TH_FIN 0x01
 #define TH_SYN 0x02
 #define TH_RST 0x04
@@ -97,11 +99,6 @@ static void die(const char *what)
 	exit(1);
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 static void write_frame_at(const uint8_t *f, uint32_t len, uint64_t ts_us)
 {
@@ -136,56 +133,34 @@ static void write_frame(const uint8_t *f, uint32_t len)
 	write_frame_at(f, len, now_us);
 }
 
-static uint16_t ip_csum(const uint8_t *p, size_t n)
-{
-	uint32_t s = 0;
-
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
 /* One TCP segment. The payload is either copied from data, or (data NULL) already in
  * the frame buffer at tcp_payload(). */
 static uint8_t frame_buf[14 + 20 + 20 + MAX_PAYLOAD];
 static uint8_t *tcp_payload(void)
 {
-	return frame_buf + 54;
+	return frame_buf + SYNTH_HDR_LEN;
 }
 
 static void segment(struct conn *c, int from_client, uint8_t flags, const void *data, size_t len)
 {
-	uint8_t *f = frame_buf, *ip = f + 14, *tcp = f + 34;
-	size_t iplen = 40 + len;
-	uint32_t sip = from_client ? c->cip : c->sip, dip = from_client ? c->sip : c->cip;
-	uint16_t sp = from_client ? c->cport : c->sport, dp = from_client ? c->sport : c->cport;
 	uint32_t *seq = from_client ? &c->cseq : &c->sseq, ack = from_client ? c->sseq : c->cseq;
-	uint16_t sum;
+	struct synth_tcp t = {
+	    .from_client = from_client,
+	    .sip = from_client ? c->cip : c->sip,
+	    .dip = from_client ? c->sip : c->cip,
+	    .sport = from_client ? c->cport : c->sport,
+	    .dport = from_client ? c->sport : c->cport,
+	    .seq = *seq,
+	    .ack = (flags & TH_ACK) ? ack : 0,
+	    .flags = flags,
+	    .ip_frag = SYNTH_IP_DF,
+	};
 
-	memset(f, 0, 54);
-	f[0] = 2, f[5] = from_client ? 2 : 1, f[6] = 2, f[11] = from_client ? 1 : 2;
-	f[12] = 0x08;
-	ip[0] = 0x45;
-	ip[2] = (uint8_t)(iplen >> 8), ip[3] = (uint8_t)iplen;
-	ip[6] = 0x40;
-	ip[8] = 64, ip[9] = 6;
-	put32(ip + 12, sip);
-	put32(ip + 16, dip);
-	sum = ip_csum(ip, 20);
-	ip[10] = (uint8_t)(sum >> 8), ip[11] = (uint8_t)sum;
-	tcp[0] = (uint8_t)(sp >> 8), tcp[1] = (uint8_t)sp;
-	tcp[2] = (uint8_t)(dp >> 8), tcp[3] = (uint8_t)dp;
-	put32(tcp + 4, *seq);
-	put32(tcp + 8, (flags & TH_ACK) ? ack : 0);
-	tcp[12] = 0x50;
-	tcp[13] = flags;
-	tcp[14] = 0xff, tcp[15] = 0xff;
+	synth_tcp4(frame_buf, &t, 20 + len);
 	if (data && len)
-		memcpy(tcp + 20, data, len);
+		memcpy(tcp_payload(), data, len);
 	*seq += (uint32_t)len + ((flags & TH_SYN) ? 1 : 0) + ((flags & TH_FIN) ? 1 : 0);
-	write_frame(f, (uint32_t)(54 + len));
+	write_frame(frame_buf, (uint32_t)(SYNTH_HDR_LEN + len));
 }
 
 static void conn_init(struct conn *c, uint32_t cip, uint16_t cport, uint32_t sip, uint16_t sport)
@@ -752,35 +727,26 @@ static void scen_bigheader(uint64_t bytes)
 static void scen_fragflood(uint64_t n, uint64_t bytes)
 {
 	size_t len = bytes > MAX_PAYLOAD ? MAX_PAYLOAD : (size_t)bytes & ~(size_t)7;
-	uint8_t *f = frame_buf, *ip = f + 14, *tcp = f + 34;
 
 	if (len < 24)
 		len = 24;
 	for (uint64_t i = 0; i < n; i++) {
-		size_t iplen = 20 + len;
-		uint16_t sum;
+		struct synth_tcp t = {
+		    .from_client = 1,
+		    .sip = flood_ip(i),
+		    .dip = SERVER_IP,
+		    .sport = flood_port(i),
+		    .dport = 25,
+		    .flags = TH_ACK | TH_PSH,
+		    .ip_id = (uint16_t)i,
+		    .ip_frag = SYNTH_IP_MF, /* offset 0 */
+		};
 
-		memset(f, 0, 54);
-		f[0] = 2, f[5] = 2, f[6] = 2, f[11] = 1;
-		f[12] = 0x08;
-		ip[0] = 0x45;
-		ip[2] = (uint8_t)(iplen >> 8), ip[3] = (uint8_t)iplen;
-		ip[4] = (uint8_t)(i >> 8), ip[5] = (uint8_t)i; /* identification */
-		ip[6] = 0x20;				       /* MF, offset 0 */
-		ip[8] = 64, ip[9] = 6;
-		put32(ip + 12, flood_ip(i));
-		put32(ip + 16, SERVER_IP);
-		sum = ip_csum(ip, 20);
-		ip[10] = (uint8_t)(sum >> 8), ip[11] = (uint8_t)sum;
-		tcp[0] = (uint8_t)(flood_port(i) >> 8), tcp[1] = (uint8_t)flood_port(i);
-		tcp[3] = 25;
-		put32(tcp + 4, (uint32_t)rnd());
-		put32(tcp + 8, (uint32_t)rnd());
-		tcp[12] = 0x50;
-		tcp[13] = TH_ACK | TH_PSH;
-		tcp[14] = 0xff, tcp[15] = 0xff;
-		memset(tcp + 20, 'f', len - 20);
-		write_frame(f, (uint32_t)(34 + len));
+		t.seq = (uint32_t)rnd();
+		t.ack = (uint32_t)rnd();
+		synth_tcp4(frame_buf, &t, len);
+		memset(tcp_payload(), 'f', len - 20);
+		write_frame(frame_buf, (uint32_t)(34 + len));
 	}
 	normal_session(flood_ip(n + 1), 50013);
 }

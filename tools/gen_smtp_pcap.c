@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "synth_frame.h"
+
 enum kind { K_PLAIN, K_ATTACH, K_PIPE, K_BDAT, K_STARTTLS, K_TLS465, K__N };
 static const char *const kind_names[K__N] = { "plain", "attach",   "pipe",
 					      "bdat",  "starttls", "tls465" };
@@ -102,55 +104,26 @@ static uint64_t now_us = 1700000000ULL * 1000000ULL;
 static uint32_t mss = 1448;
 static uint64_t n_packets, n_bytes;
 
-static uint16_t csum(const uint8_t *p, size_t n)
-{
-	uint32_t s = 0;
-
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		s += (uint32_t)(p[n - 1] << 8);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
 static void emit(const struct sess *s, int from_client, uint8_t flags, uint32_t seq, uint32_t ack,
 		 const char *data, size_t len)
 {
 	static uint8_t f[65536];
 	struct pcap_pkthdr h;
+	struct synth_tcp t = {
+	    .from_client = from_client,
+	    .sip = from_client ? s->cli_ip : s->srv_ip,
+	    .dip = from_client ? s->srv_ip : s->cli_ip,
+	    .sport = from_client ? s->cport : s->sport,
+	    .dport = from_client ? s->sport : s->cport,
+	    .seq = seq,
+	    .ack = ack,
+	    .flags = flags,
+	    .ip_frag = SYNTH_IP_DF,
+	};
 	size_t iplen = 20 + 20 + len;
-	uint32_t sip = from_client ? s->cli_ip : s->srv_ip, dip = from_client ? s->srv_ip : s->cli_ip;
-	uint16_t sp = from_client ? s->cport : s->sport, dp = from_client ? s->sport : s->cport;
-	uint8_t *ip = f + 14, *tcp = f + 34;
 
-	memset(f, 0, 54);
-	f[0] = 2, f[5] = from_client ? 2 : 1, f[6] = 2, f[11] = from_client ? 1 : 2;
-	f[12] = 0x08;
-	ip[0] = 0x45;
-	ip[2] = (uint8_t)(iplen >> 8), ip[3] = (uint8_t)iplen;
-	ip[6] = 0x40;
-	ip[8] = 64, ip[9] = 6;
-	for (int i = 0; i < 4; i++) {
-		ip[12 + i] = (uint8_t)(sip >> (24 - 8 * i));
-		ip[16 + i] = (uint8_t)(dip >> (24 - 8 * i));
-	}
-	{
-		uint16_t c = csum(ip, 20);
-
-		ip[10] = (uint8_t)(c >> 8), ip[11] = (uint8_t)c;
-	}
-	tcp[0] = (uint8_t)(sp >> 8), tcp[1] = (uint8_t)sp;
-	tcp[2] = (uint8_t)(dp >> 8), tcp[3] = (uint8_t)dp;
-	for (int i = 0; i < 4; i++) {
-		tcp[4 + i] = (uint8_t)(seq >> (24 - 8 * i));
-		tcp[8 + i] = (uint8_t)(ack >> (24 - 8 * i));
-	}
-	tcp[12] = 0x50;
-	tcp[13] = flags;
-	tcp[14] = 0xff, tcp[15] = 0xff;
-	memcpy(tcp + 20, data, len);
+	synth_tcp4(f, &t, 20 + len);
+	memcpy(f + SYNTH_HDR_LEN, data, len);
 	now_us += 7;
 	h.ts.tv_sec = (time_t)(now_us / 1000000ULL);
 	h.ts.tv_usec = (suseconds_t)(now_us % 1000000ULL);
