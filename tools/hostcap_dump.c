@@ -30,8 +30,9 @@ static void usage(void)
 			"       [--ring-bytes N] [--ready FILE] [-v]\n");
 }
 
-static void print_stats(struct hostcap *h)
+static void print_stats(void *src)
 {
+	struct hostcap *h = src;
 	struct hostcap_stats st;
 	unsigned int i;
 
@@ -46,44 +47,49 @@ static void print_stats(struct hostcap *h)
 	       hostcap__xdp_mode(h), hostcap__clock(h), hostcap__created_clsact(h));
 }
 
+static void *src_open(const void *o)
+{
+	return hostcap__open(o);
+}
+
+static int src_run(void *h, pkt_handler cb, void *u, volatile sig_atomic_t *stop)
+{
+	return hostcap__run(h, cb, u, stop);
+}
+
+static void src_close(void *h)
+{
+	hostcap__close(h);
+}
+
+static const struct dump_source source = {"host capture", src_open, src_run, print_stats,
+					  src_close};
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 	    {"interface", required_argument, NULL, 'i'},
-	    {"write", required_argument, NULL, 'w'},
-	    {"count", required_argument, NULL, 'c'},
-	    {"timeout", required_argument, NULL, 't'},
 	    {"xdp-mode", required_argument, NULL, 'm'},
-	    {"ports", required_argument, NULL, 'p'},
 	    {"snaplen", required_argument, NULL, 's'},
 	    {"ring-bytes", required_argument, NULL, 'R'},
-	    {"ready", required_argument, NULL, 'r'},
-	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
+	    DUMP_COMMON_OPTS,
 	    {0},
 	};
-	uint16_t ports[DUMP_MAX_PORTS];
-	const char *out = NULL, *ready = NULL;
-	struct dump dp = {0};
+	struct dump_args a = {0};
 	struct hostcap_opts o;
-	struct hostcap *h;
-	unsigned int timeout = 0;
-	int c, err;
+	int c, r;
 
 	hostcap_opts__default(&o);
-	while ((c = getopt_long(argc, argv, "i:w:c:t:m:p:s:R:r:vh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:m:s:R:h" DUMP_COMMON_SHORT, lo, NULL)) != -1) {
+		if ((r = dump__common_opt(c, optarg, &a, "hostcap_dump")) != 0) {
+			if (r < 0)
+				return 2;
+			continue;
+		}
 		switch (c) {
 		case 'i':
 			o.ifname = optarg;
-			break;
-		case 'w':
-			out = optarg;
-			break;
-		case 'c':
-			dp.max = strtoull(optarg, NULL, 10);
-			break;
-		case 't':
-			timeout = (unsigned int)strtoul(optarg, NULL, 10);
 			break;
 		case 'm':
 			if (loader__parse_mode(optarg, &o.xdp_mode)) {
@@ -91,55 +97,24 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'p':
-			if (dump__parse_ports(optarg, ports, &o.n_ports)) {
-				fprintf(stderr, "hostcap_dump: bad --ports %s\n", optarg);
-				return 2;
-			}
-			o.ports = ports;
-			break;
 		case 's':
 			o.snaplen = (uint32_t)strtoul(optarg, NULL, 10);
 			break;
 		case 'R':
 			o.ring_bytes = (uint32_t)strtoul(optarg, NULL, 10);
 			break;
-		case 'r':
-			ready = optarg;
-			break;
-		case 'v':
-			log__set_level(LOG_DEBUG);
-			break;
 		default:
 			usage();
 			return c == 'h' ? 0 : 2;
 		}
 	}
-	if (!o.ifname || !out) {
+	if (!o.ifname || !a.out) {
 		usage();
 		return 2;
 	}
-	dump__signals();
-	if (dump__open(&dp, "hostcap_dump", out, MAILTAP_HOST_SNAP_MAX))
-		return 1;
-	h = hostcap__open(&o);
-	if (!h) {
-		fprintf(stderr, "hostcap_dump: cannot open host capture on %s: %s\n", o.ifname,
-			strerror(errno));
-		dump__close(&dp);
-		return 1;
+	if (a.n_ports) {
+		o.ports = a.ports;
+		o.n_ports = a.n_ports;
 	}
-	dump__ready(ready);
-	if (timeout)
-		alarm(timeout);
-	err = hostcap__run(h, dump__on_pkt, &dp, &dump_stop);
-	pcap_dump_flush(dp.d);
-	print_stats(h);
-	hostcap__close(h);
-	dump__close(&dp);
-	if (err) {
-		fprintf(stderr, "hostcap_dump: %s\n", strerror(-err));
-		return 1;
-	}
-	return 0;
+	return dump__capture("hostcap_dump", o.ifname, &a, MAILTAP_HOST_SNAP_MAX, &source, &o);
 }

@@ -32,8 +32,9 @@ static void usage(void)
 		"       [--ready FILE] [-v]\n");
 }
 
-static void print_stats(struct xsk_source *s)
+static void print_stats(void *src)
 {
+	struct xsk_source *s = src;
 	struct xsk_queue_stats qs;
 	struct xsk_stats st;
 	unsigned int i;
@@ -57,48 +58,54 @@ static void print_stats(struct xsk_source *s)
 	       loader__attached_mode(xsk_source__loader(s)));
 }
 
+static void *src_open(const void *o)
+{
+	return xsk_source__open(o);
+}
+
+static int src_run(void *s, pkt_handler cb, void *u, volatile sig_atomic_t *stop)
+{
+	return xsk_source__run(s, cb, u, stop);
+}
+
+static void src_close(void *s)
+{
+	xsk_source__close(s);
+}
+
+static const struct dump_source source = {"live capture", src_open, src_run, print_stats,
+					  src_close};
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 	    {"interface", required_argument, NULL, 'i'},
-	    {"write", required_argument, NULL, 'w'},
-	    {"count", required_argument, NULL, 'c'},
-	    {"timeout", required_argument, NULL, 't'},
 	    {"queues", required_argument, NULL, 'q'},
 	    {"xdp-mode", required_argument, NULL, 'm'},
 	    {"bind", required_argument, NULL, 'b'},
 	    {"pinned", required_argument, NULL, 'P'},
-	    {"ports", required_argument, NULL, 'p'},
 	    {"frames", required_argument, NULL, 'f'},
 	    {"frame-size", required_argument, NULL, 'F'},
 	    {"busy-poll", required_argument, NULL, 'B'},
-	    {"ready", required_argument, NULL, 'r'},
-	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
+	    DUMP_COMMON_OPTS,
 	    {0},
 	};
-	uint16_t ports[DUMP_MAX_PORTS];
-	const char *out = NULL, *ready = NULL;
-	struct dump dp = {0};
-	struct xsk_source *s;
+	struct dump_args a = {0};
 	struct xsk_opts o;
-	unsigned int timeout = 0;
-	int c, err;
+	int c, r;
 
 	xsk_opts__default(&o);
-	while ((c = getopt_long(argc, argv, "i:w:c:t:q:m:b:P:p:f:F:B:r:vh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:q:m:b:P:f:F:B:h" DUMP_COMMON_SHORT, lo, NULL)) !=
+	       -1) {
+		if ((r = dump__common_opt(c, optarg, &a, "xsk_dump")) != 0) {
+			if (r < 0)
+				return 2;
+			continue;
+		}
 		switch (c) {
 		case 'i':
 			o.ifname = optarg;
-			break;
-		case 'w':
-			out = optarg;
-			break;
-		case 'c':
-			dp.max = strtoull(optarg, NULL, 10);
-			break;
-		case 't':
-			timeout = (unsigned int)strtoul(optarg, NULL, 10);
 			break;
 		case 'q':
 			o.queues = atoi(optarg);
@@ -118,13 +125,6 @@ int main(int argc, char **argv)
 		case 'P':
 			o.pinned_dir = optarg;
 			break;
-		case 'p':
-			if (dump__parse_ports(optarg, ports, &o.n_ports)) {
-				fprintf(stderr, "xsk_dump: bad --ports %s\n", optarg);
-				return 2;
-			}
-			o.ports = ports;
-			break;
 		case 'f':
 			o.frames = (uint32_t)strtoul(optarg, NULL, 10);
 			break;
@@ -134,42 +134,18 @@ int main(int argc, char **argv)
 		case 'B':
 			o.busy_poll = atoi(optarg);
 			break;
-		case 'r':
-			ready = optarg;
-			break;
-		case 'v':
-			log__set_level(LOG_DEBUG);
-			break;
 		default:
 			usage();
 			return c == 'h' ? 0 : 2;
 		}
 	}
-	if (!o.ifname || !out) {
+	if (!o.ifname || !a.out) {
 		usage();
 		return 2;
 	}
-	dump__signals();
-	if (dump__open(&dp, "xsk_dump", out, 65535))
-		return 1;
-	s = xsk_source__open(&o);
-	if (!s) {
-		fprintf(stderr, "xsk_dump: cannot open live capture on %s: %s\n", o.ifname,
-			strerror(errno));
-		dump__close(&dp);
-		return 1;
+	if (a.n_ports) {
+		o.ports = a.ports;
+		o.n_ports = a.n_ports;
 	}
-	dump__ready(ready);
-	if (timeout)
-		alarm(timeout);
-	err = xsk_source__run(s, dump__on_pkt, &dp, &dump_stop);
-	pcap_dump_flush(dp.d);
-	print_stats(s);
-	xsk_source__close(s);
-	dump__close(&dp);
-	if (err) {
-		fprintf(stderr, "xsk_dump: %s\n", strerror(-err));
-		return 1;
-	}
-	return 0;
+	return dump__capture("xsk_dump", o.ifname, &a, 65535, &source, &o);
 }
