@@ -238,6 +238,21 @@ static uint16_t flood_port(uint64_t i)
 }
 #define SERVER_IP 0xc0000219u /* 192.0.2.25 */
 
+/* MAIL FROM alice, RCPT TO bob, both accepted; then, unless msg is NULL, DATA, 354 and msg
+ * (the message's first bytes; smtp_finish ends it). */
+static void mail_to_bob(struct conn *c, const char *msg)
+{
+	conn_str(c, 1, "MAIL FROM:<alice@example.org>\r\n");
+	conn_str(c, 0, "250 2.1.0 Ok\r\n");
+	conn_str(c, 1, "RCPT TO:<bob@example.net>\r\n");
+	conn_str(c, 0, "250 2.1.5 Ok\r\n");
+	if (!msg)
+		return;
+	conn_str(c, 1, "DATA\r\n");
+	conn_str(c, 0, "354 go ahead\r\n");
+	conn_str(c, 1, msg);
+}
+
 static void smtp_envelope(struct conn *c, int n_rcpt)
 {
 	conn_str(c, 0, "220 mx.example.net ESMTP ready\r\n");
@@ -412,13 +427,7 @@ static void scen_longline(uint64_t bytes, int in_data)
 		conn_stream(&c, 1, bytes, fill_a, NULL);
 		conn_str(&c, 1, "\r\n");
 		conn_str(&c, 0, "500 5.5.2 Line too long\r\n");
-		conn_str(&c, 1, "MAIL FROM:<alice@example.org>\r\n");
-		conn_str(&c, 0, "250 2.1.0 Ok\r\n");
-		conn_str(&c, 1, "RCPT TO:<bob@example.net>\r\n");
-		conn_str(&c, 0, "250 2.1.5 Ok\r\n");
-		conn_str(&c, 1, "DATA\r\n");
-		conn_str(&c, 0, "354 go ahead\r\n");
-		conn_str(&c, 1, "Subject: after the long line\r\n\r\nbody");
+		mail_to_bob(&c, "Subject: after the long line\r\n\r\nbody");
 		smtp_finish(&c);
 	} else {
 		smtp_envelope(&c, 1);
@@ -761,10 +770,7 @@ static void scen_bdat(uint64_t bytes)
 	conn_str(&c, 0, "220 mx.example.net ESMTP ready\r\n");
 	conn_str(&c, 1, "EHLO client.example.org\r\n");
 	conn_str(&c, 0, "250-mx.example.net\r\n250 CHUNKING\r\n");
-	conn_str(&c, 1, "MAIL FROM:<alice@example.org>\r\n");
-	conn_str(&c, 0, "250 2.1.0 Ok\r\n");
-	conn_str(&c, 1, "RCPT TO:<bob@example.net>\r\n");
-	conn_str(&c, 0, "250 2.1.5 Ok\r\n");
+	mail_to_bob(&c, NULL);
 	conn_str(&c, 1, "BDAT 9223372036854775807 LAST\r\nSubject: huge chunk\r\n\r\n");
 	conn_stream(&c, 1, bytes, fill_a, NULL);
 	conn_close(&c);
@@ -809,13 +815,7 @@ static void scen_repeat(uint64_t bytes)
 	conn_str(&c, 0, "250 mx.example.net\r\n");
 	conn_stream(&c, !from_server, bytes, fill_pat, &p);
 	conn_str(&c, !from_server, "\r\n");
-	conn_str(&c, 1, "MAIL FROM:<alice@example.org>\r\n");
-	conn_str(&c, 0, "250 2.1.0 Ok\r\n");
-	conn_str(&c, 1, "RCPT TO:<bob@example.net>\r\n");
-	conn_str(&c, 0, "250 2.1.5 Ok\r\n");
-	conn_str(&c, 1, "DATA\r\n");
-	conn_str(&c, 0, "354 go ahead\r\n");
-	conn_str(&c, 1, "Subject: after the pattern\r\n\r\nbody");
+	mail_to_bob(&c, "Subject: after the pattern\r\n\r\nbody");
 	smtp_finish(&c);
 	normal_session(flood_ip(17), 50017);
 }
