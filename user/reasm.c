@@ -102,22 +102,31 @@ const struct reasm_limits *reasm_pool__limits(const struct reasm_pool *p)
 	return &p->lim;
 }
 
-static void *pool_alloc(struct reasm_pool *p, size_t n)
+/* Charges n bytes against max_total_bytes; false (counted) when that would pass it. */
+static bool pool_charge(struct reasm_pool *p, size_t n)
 {
-	void *m;
-
 	if (p->lim.max_total_bytes && p->st.bytes_in_use + n > p->lim.max_total_bytes) {
 		p->st.limit_memcap++;
-		return NULL;
-	}
-	m = malloc(n);
-	if (!m) {
-		p->st.alloc_fail++;
-		return NULL;
+		return false;
 	}
 	p->st.bytes_in_use += n;
 	if (p->st.bytes_in_use > p->st.bytes_peak)
 		p->st.bytes_peak = p->st.bytes_in_use;
+	return true;
+}
+
+static void *pool_alloc(struct reasm_pool *p, size_t n)
+{
+	void *m;
+
+	if (!pool_charge(p, n))
+		return NULL;
+	m = malloc(n);
+	if (!m) {
+		p->st.bytes_in_use -= n;
+		p->st.alloc_fail++;
+		return NULL;
+	}
 	return m;
 }
 
@@ -148,14 +157,7 @@ static void *pool_get(struct reasm_pool *p, size_t n)
 
 	if (!c || !c->n)
 		return pool_alloc(p, n);
-	if (p->lim.max_total_bytes && p->st.bytes_in_use + n > p->lim.max_total_bytes) {
-		p->st.limit_memcap++;
-		return NULL;
-	}
-	p->st.bytes_in_use += n;
-	if (p->st.bytes_in_use > p->st.bytes_peak)
-		p->st.bytes_peak = p->st.bytes_in_use;
-	return c->blk[--c->n];
+	return pool_charge(p, n) ? c->blk[--c->n] : NULL;
 }
 
 static void pool_put(struct reasm_pool *p, void *m, size_t n)

@@ -733,6 +733,42 @@ static void test_idle_memory(void **state)
 	fx_free(f);
 }
 
+/* Freed buffers and rings are kept for reuse (a bounded cache per pool): a connection that
+ * sends and gets acked over and over takes them back without counting them twice, and the
+ * memcap still applies to them (here it holds exactly one buffer and one ring). */
+static void test_buffer_reuse(void **state)
+{
+	struct reasm_limits lim = REASM_LIMITS_DEFAULT;
+	struct reasm_stats st;
+	struct fx *f;
+	uint32_t seq = 1;
+
+	(void)state;
+	lim.max_total_bytes = 48 + 4096;
+	f = fx_new(&lim);
+	reasm__packet(&f->r[0], &f->cb, 0, PKT_TCP_SYN, 0, 0);
+	for (int i = 0; i < 200; i++, seq += 5) {
+		osend(f, seq, "abc\r\n");
+		reasm_pool__stats(f->p, &st);
+		assert_int_equal(st.bytes_in_use, 48 + 4096); /* buffer + smallest ring */
+		rack(f, seq + 5);
+		reasm_pool__stats(f->p, &st);
+		assert_int_equal(st.bytes_in_use, 0);
+		f->s.pos[0] = 0; /* the delivery log, not the pool */
+	}
+	reasm_pool__stats(f->p, &st);
+	assert_int_equal(st.limit_memcap, 0);
+	assert_int_equal(st.bytes_peak, 48 + 4096);
+	/* a second direction at the same time does not fit: refused, counted, cache or not */
+	osend(f, seq, "abc\r\n");
+	reasm__packet(&f->r[1], &f->cb, 0, PKT_TCP_ACK, 3, 0);
+	reasm__data(&f->r[1], f->p, &f->cb, 0, PKT_TCP_ACK, (const uint8_t *)"xyz", 3, 3, 0);
+	reasm_pool__stats(f->p, &st);
+	assert_true(st.limit_memcap > 0);
+	assert_true(st.bytes_in_use <= lim.max_total_bytes);
+	fx_free(f);
+}
+
 static void test_rst(void **state)
 {
 	struct fx *f = fx_new(NULL);
@@ -945,6 +981,7 @@ int main(void)
 	    cmocka_unit_test(test_segment_cap),
 	    cmocka_unit_test(test_memcap_many_flows),
 	    cmocka_unit_test(test_idle_memory),
+	    cmocka_unit_test(test_buffer_reuse),
 	    cmocka_unit_test(test_rst),
 	    cmocka_unit_test(test_rel_interface),
 	    cmocka_unit_test(test_pcap_bdat_gap),
