@@ -1569,8 +1569,9 @@ static size_t b64_skip_lines(struct mime_msg *m, const uint8_t *d, size_t len, s
 	struct ent *e = m->n ? &m->st[m->n - 1] : NULL;
 	size_t off, chars, lines;
 
-	if (m->llen || m->cr_pending || m->ended || !e || e->in_header || e->type == CT_MULTIPART ||
-	    e->type == CT_MESSAGE || e->enc != CE_BASE64 || !e->b64_on || !b64_can_count(m, e))
+	if (!m->skip || m->llen || m->cr_pending || m->ended || !e || e->in_header ||
+	    e->type == CT_MULTIPART || e->type == CT_MESSAGE || e->enc != CE_BASE64 || !e->b64_on ||
+	    !b64_can_count(m, e))
 		return 0;
 	off = mt_scan_b64_lines(d, len, max, &chars, &lines);
 	if (!off)
