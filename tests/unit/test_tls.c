@@ -1288,6 +1288,16 @@ static void feed_all(void *p, enum mt_dir d, const struct bld *b, uint64_t ts)
 	assert_int_equal(app_tls_ops.feed(p, d, b->b, b->n, ts), (ssize_t)b->n);
 }
 
+/* One handshake message of type t in its own record, fed in direction d; m is emptied. */
+static void send_hs(void *p, enum mt_dir d, unsigned t, struct bld *m, uint64_t ts)
+{
+	struct bld b = {.n = 0};
+
+	hs_record(&b, t, m);
+	feed_all(p, d, &b, ts);
+	m->n = 0;
+}
+
 /* ClientHello, ServerHello(1.3), CCS both ways, encrypted records: version TLSv13 from
  * supported_versions, curve from key_share, established at the first ciphertext record once both
  * sides are encrypted, session id equal but no resumption for 1.3. */
@@ -1348,17 +1358,11 @@ static void test_hrr(void **state)
 	env_init(&e);
 	p = app_tls_ops.new(&e.s, &e.cfg);
 	tls13_client_hello(&m, "a.example");
-	hs_record(&b, 1, &m);
-	feed_all(p, MT_ORIG, &b, 1000);
-	b.n = m.n = 0;
+	send_hs(p, MT_ORIG, 1, &m, 1000);
 	tls13_server_hello(&m, true, 24);
-	hs_record(&b, 2, &m);
-	feed_all(p, MT_RESP, &b, 2000);
-	b.n = m.n = 0;
+	send_hs(p, MT_RESP, 2, &m, 2000);
 	tls13_client_hello(&m, "b.example");
-	hs_record(&b, 1, &m);
-	feed_all(p, MT_ORIG, &b, 3000);
-	b.n = m.n = 0;
+	send_hs(p, MT_ORIG, 1, &m, 3000);
 	tls13_server_hello(&m, false, 24);
 	hs_record(&b, 2, &m);
 	record(&b, 23, junk, sizeof(junk));
@@ -1403,9 +1407,7 @@ static void test_resumed_alert(void **state)
 	u16(&m, 35);
 	u16(&m, 4);
 	put(&m, "TKT!", 4);
-	hs_record(&b, 1, &m);
-	feed_all(p, MT_ORIG, &b, 1000);
-	b.n = m.n = 0;
+	send_hs(p, MT_ORIG, 1, &m, 1000);
 	u16(&m, 0x0303);
 	for (int i = 0; i < 32; i++)
 		u8(&m, 2);
@@ -1523,7 +1525,7 @@ static void test_sslv2(void **state)
 static void test_many_names(void **state)
 {
 	struct env e;
-	struct bld b = {.n = 0}, m = {.n = 0};
+	struct bld m = {.n = 0};
 	void *p;
 
 	env_init(&e);
@@ -1547,8 +1549,7 @@ static void test_many_names(void **state)
 	u8(&m, 0);
 	u16(&m, 5);
 	put(&m, "bb.ex", 5);
-	hs_record(&b, 1, &m);
-	feed_all(p, MT_ORIG, &b, 1000);
+	send_hs(p, MT_ORIG, 1, &m, 1000);
 	app_tls_ops.end(p, 2000);
 	app_tls_ops.free(p);
 	assert_string_equal(get(nth(&e.cap, "ssl", 0), "server_name"), "a.ex");
@@ -1561,23 +1562,18 @@ static void test_many_names(void **state)
 static void test_flipped(void **state)
 {
 	struct env e;
-	struct bld b = {.n = 0}, m = {.n = 0};
+	struct bld m = {.n = 0};
 	void *p;
 
 	env_init(&e);
 	p = app_tls_ops.new(&e.s, &e.cfg);
 	tls13_client_hello(&m, "x.example");
-	hs_record(&b, 1, &m);
-	feed_all(p, MT_RESP, &b, 1000);
-	b.n = m.n = 0;
+	send_hs(p, MT_RESP, 1, &m, 1000);
 	tls13_server_hello(&m, false, 29);
-	hs_record(&b, 2, &m);
-	feed_all(p, MT_ORIG, &b, 2000);
+	send_hs(p, MT_ORIG, 2, &m, 2000);
 	/* and a second ClientHello from the originator flips back: weird */
-	b.n = m.n = 0;
 	tls13_client_hello(&m, "x.example");
-	hs_record(&b, 1, &m);
-	feed_all(p, MT_ORIG, &b, 3000);
+	send_hs(p, MT_ORIG, 1, &m, 3000);
 	app_tls_ops.end(p, 4000);
 	app_tls_ops.free(p);
 	assert_string_equal(get(nth(&e.cap, "ssl", 0), "ssl_history"), "^Cs^C");
@@ -1633,7 +1629,7 @@ static const uint8_t ec_cert_der[] = {
 static void test_ec_cert(void **state)
 {
 	struct env e;
-	struct bld b = {.n = 0}, m = {.n = 0};
+	struct bld m = {.n = 0};
 	void *p;
 	const struct line *x, *s;
 	size_t n = sizeof(ec_cert_der);
@@ -1642,16 +1638,13 @@ static void test_ec_cert(void **state)
 	p = app_tls_ops.new(&e.s, &e.cfg);
 	/* ClientHello with SNI mail.example.org */
 	tls13_client_hello(&m, "mail.example.org");
-	hs_record(&b, 1, &m);
-	feed_all(p, MT_ORIG, &b, 1000);
-	b.n = m.n = 0;
+	send_hs(p, MT_ORIG, 1, &m, 1000);
 	u24(&m, (unsigned)(2 * (n + 3)));
 	u24(&m, (unsigned)n);
 	put(&m, ec_cert_der, n);
 	u24(&m, (unsigned)n);
 	put(&m, ec_cert_der, n);
-	hs_record(&b, 11, &m);
-	feed_all(p, MT_RESP, &b, 2000);
+	send_hs(p, MT_RESP, 11, &m, 2000);
 	app_tls_ops.end(p, 3000);
 	app_tls_ops.free(p);
 	assert_int_equal(count(&e.cap, "x509"), 2);
