@@ -3,6 +3,7 @@
 # The whole test suite: every unit test binary (build/tests/test_*), then every tests/suites/*.sh
 # in name order. A suite exits 0 (pass), 249 (skipped: it says why) or anything else (fail).
 # Output of each is in tests/out/<name>.log; failures are shown. Ends with "N passed, N failed".
+# Each runs at most MAILTAP_TEST_TIMEOUT seconds (default 1200): a hang fails (exit 124).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -12,14 +13,16 @@ mkdir -p "$OUT"
 pass=0 fail=0 skip=0
 failed=()
 only=${1:-}
+LIMIT=${MAILTAP_TEST_TIMEOUT:-1200}
 
 run_one() {
 	local name=$1
 	shift
 	local log="$OUT/$name.log" rc start end
 	start=$(date +%s)
-	"$@" >"$log" 2>&1 </dev/null
+	timeout -k 30 "$LIMIT" "$@" >"$log" 2>&1 </dev/null
 	rc=$?
+	[ $rc -eq 124 ] && echo "timed out after ${LIMIT}s" >>"$log"
 	end=$(date +%s)
 	case $rc in
 	0)
