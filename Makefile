@@ -5,11 +5,16 @@
 #   make bench       benchmark suite (ratios against baselines measured in the same run)
 #   make fuzz        libFuzzer targets for FUZZ_SECONDS each
 #   make SANITIZE=1  ASan+UBSan build in build-san/
+#   make SANITIZE=thread  ThreadSanitizer build in build-tsan/ (the worker and capture threads)
 #   make V=1         show commands
 BUILD ?= build
 ifeq ($(SANITIZE),1)
 BUILD := build-san
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+ifeq ($(SANITIZE),thread)
+BUILD := build-tsan
+SAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
 endif
 PREFIX ?= /usr/local
 DESTDIR ?=

@@ -2,7 +2,9 @@
 /* mailtap: command line, sources, sinks and signals. The only file that knows every module. */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +107,7 @@ struct opts {
 	uint16_t port_list[256];
 	int stats_interval; /* seconds; -1: default (60 live, 0 offline) */
 	int workers;
+	int capture_threads; /* --capture-threads: AF_XDP capture threads (1: this thread) */
 	int ports_given;
 	int exit_now; /* --help / --version printed: nothing else to do */
 	const char *user;
@@ -172,6 +175,7 @@ enum {
 	OPT_LOG_FIELD_CONT,
 	OPT_LOG_TOTAL_CONT,
 	OPT_WORKERS,
+	OPT_CAPTURE_THREADS,
 	OPT_FWD_BLOCK_MS,
 	OPT_FWD_USER,
 	OPT_FWD_PASSWORD,
@@ -250,6 +254,7 @@ static const struct option long_opts[] = {
 	{ "log-max-field-container-elements", required_argument, NULL, OPT_LOG_FIELD_CONT },
 	{ "log-max-total-container-elements", required_argument, NULL, OPT_LOG_TOTAL_CONT },
 	{ "workers", required_argument, NULL, OPT_WORKERS },
+	{ "capture-threads", required_argument, NULL, OPT_CAPTURE_THREADS },
 	{ "forward-block-ms", required_argument, NULL, OPT_FWD_BLOCK_MS },
 	{ "forward-user", required_argument, NULL, OPT_FWD_USER },
 	{ "forward-password", required_argument, NULL, OPT_FWD_PASSWORD },
@@ -287,6 +292,8 @@ static void usage(FILE *f)
 		"      --xdp-mode M         native | skb | auto (default auto)\n"
 		"      --bind M             copy | zerocopy | auto (default auto)\n"
 		"      --queues N           AF_XDP sockets on rx queues 0..N-1 (default: all)\n"
+		"      --capture-threads N  N threads share the sockets out, each hands its packets to\n"
+		"                           the workers (default 1; at most one per queue)\n"
 		"      --frames N           UMEM frames per queue (default 4096)\n"
 		"      --frame-size N       2048 or 4096 (default 4096)\n"
 		"      --rx-ring N, --fill-ring N  ring sizes, powers of 2 (default 2048)\n"
@@ -410,6 +417,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	rec_limits__default(&o->logl);
 	o->stats_interval = -1;
 	o->workers = 1;
+	o->capture_threads = 1;
 	while ((c = getopt_long(argc, argv, "r:i:w:o:f:vqh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
@@ -743,6 +751,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return -EINVAL;
 			o->workers = (int)v;
 			break;
+		case OPT_CAPTURE_THREADS:
+			if (parse_u64("--capture-threads", optarg, 1, XSK_MAX_QUEUES, &v) < 0)
+				return -EINVAL;
+			o->capture_threads = (int)v;
+			break;
 		case OPT_FWD_BLOCK_MS:
 			if (parse_u64("--forward-block-ms", optarg, 0, 3600000, &v) < 0)
 				return -EINVAL;
@@ -810,6 +823,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		pr_warn("give exactly one of -r FILE or -i IFACE (see --help)\n");
 		return -EINVAL;
 	}
+	if (o->capture_threads > 1 && (!o->iface || o->capture_host)) {
+		pr_warn("--capture-threads needs -i IFACE in mirror mode (AF_XDP sockets)\n");
+		return -EINVAL;
+	}
+	if (o->capture_threads > 1 && o->xsk.queues > 0 && o->capture_threads > o->xsk.queues) {
+		pr_warn("--capture-threads %d: more threads than the %d queues of --queues\n",
+			o->capture_threads, o->xsk.queues);
+		return -EINVAL;
+	}
 	if (o->n_outputs == 0)
 		o->outputs[o->n_outputs++] = "-";
 	if (o->stats_interval < 0)
@@ -872,6 +894,7 @@ static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t ts)
 
 	struct files_stats fs;
 	struct fwd_stats fw, sum;
+	struct workers_stats wst;
 	int n_fwd = 0;
 
 	an_stats(a, &es);
@@ -884,7 +907,10 @@ static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t ts)
 		mt_add_u64s(&sum, &fw, sizeof(fw));
 		n_fwd++;
 	}
-	rec_stats__write(a->stats_rec, ts, &es, have_xs ? &xs : NULL, &fs, n_fwd ? &sum : NULL);
+	if (a->ws)
+		workers__stats(a->ws, &wst);
+	rec_stats__write(a->stats_rec, ts, &es, have_xs ? &xs : NULL, a->ws ? &wst : NULL, &fs,
+			 n_fwd ? &sum : NULL);
 }
 
 /* After the capture is set up and the outputs are open: what is left of root is given up.
@@ -941,6 +967,32 @@ static int host_run(void *h, pkt_handler cb, void *u, volatile sig_atomic_t *sto
 	return hostcap__run(h, cb, u, stop);
 }
 
+/* Once a second in live capture: SIGHUP's reopen and the stats record when it is due. */
+static void every_second(const struct opts *o, struct analysis *an, const struct live_source *ls,
+			 uint64_t now, uint64_t *last_stats)
+{
+	if (reopen_flag) {
+		reopen_flag = 0;
+		rec_out__reopen(an->out);
+		pr_info("outputs reopened (SIGHUP)\n");
+	}
+	if (o->stats_interval && now - *last_stats >= (uint64_t)o->stats_interval * 1000000000ULL) {
+		write_stats(an, ls->xsk, now);
+		*last_stats = now;
+	}
+}
+
+static void end_capture(const struct opts *o, struct analysis *an, const struct live_source *ls)
+{
+	struct itimerval it;
+
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_REAL, &it, NULL);
+	an_finish(an);
+	if (o->stats_interval)
+		write_stats(an, ls->xsk, realtime_ns());
+}
+
 /* The capture loop: the source runs until SIGALRM (every second: timeouts, stats records,
  * SIGHUP's reopen) or SIGINT/SIGTERM; then every connection ends and its records go out. */
 static int capture_loop(const struct opts *o, struct analysis *an, const struct live_source *ls)
@@ -961,24 +1013,113 @@ static int capture_loop(const struct opts *o, struct analysis *an, const struct 
 		}
 		err = 0;
 		now = realtime_ns();
-		if (reopen_flag) {
-			reopen_flag = 0;
-			rec_out__reopen(an->out);
-			pr_info("outputs reopened (SIGHUP)\n");
-		}
 		an_tick(an, now);
-		if (o->stats_interval &&
-		    now - last_stats >= (uint64_t)o->stats_interval * 1000000000ULL) {
-			write_stats(an, ls->xsk, now);
-			last_stats = now;
+		every_second(o, an, ls, now, &last_stats);
+	}
+	end_capture(o, an, ls);
+	return err ? 1 : 0;
+}
+
+/* --capture-threads N: thread k runs part k of the AF_XDP sockets and hands its packets to
+ * the workers as producer k. The main thread takes the signals; once a second it wakes every
+ * capture thread, which ticks the workers from its own rings. */
+struct cap_thread {
+	struct analysis *an;
+	struct xsk_source *src;
+	unsigned int k, n;
+	pthread_t thr;
+	atomic_int wake; /* set by the main thread: leave run_part, tick */
+	int err;
+};
+
+/* The capture threads stop (set by the main thread, or by a capture thread that failed). */
+static atomic_int cap_stop;
+
+static int cap_packet(void *u, const struct pkt_raw *raw)
+{
+	struct cap_thread *c = u;
+
+	return workers__packet_from(c->an->ws, (int)c->k, raw);
+}
+
+static void *cap_main(void *arg)
+{
+	struct cap_thread *c = arg;
+
+	while (!atomic_load(&cap_stop)) {
+		int err = xsk_source__run_part(c->src, c->k, c->n, cap_packet, c, &c->wake);
+
+		if (err) {
+			c->err = err;
+			atomic_store(&cap_stop, 1); /* the main thread sees it within 100 ms */
+			break;
+		}
+		/* cleared after the return: a stop stored before the wake is seen above */
+		atomic_store(&c->wake, 0);
+		workers__tick_from(c->an->ws, (int)c->k, realtime_ns());
+	}
+	return NULL;
+}
+
+static int capture_threads(const struct opts *o, struct analysis *an, const struct live_source *ls)
+{
+	struct itimerval it = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	unsigned int n = (unsigned int)o->capture_threads, started = 0, k;
+	struct cap_thread *c;
+	uint64_t last_stats = realtime_ns();
+	sigset_t all, old;
+	int rc = 0;
+
+	if (n > xsk_source__queue_count(ls->xsk))
+		n = xsk_source__queue_count(ls->xsk); /* at most one thread per queue */
+	c = calloc(n, sizeof(*c));
+	if (!c) {
+		pr_warn("capture threads: %s\n", strerror(ENOMEM));
+		end_capture(o, an, ls);
+		return 1;
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old); /* the capture threads take no signal */
+	atomic_store(&cap_stop, 0);
+	for (k = 0; k < n; k++, started++) {
+		int err;
+
+		c[k] = (struct cap_thread){ .an = an, .src = ls->xsk, .k = k, .n = n };
+		err = pthread_create(&c[k].thr, NULL, cap_main, &c[k]);
+		if (err) {
+			pr_warn("cannot start capture thread %u: %s\n", k, strerror(err));
+			atomic_store(&cap_stop, 1);
+			rc = 1;
+			break;
 		}
 	}
-	memset(&it, 0, sizeof(it));
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pr_info("%u capture threads, %d workers\n", n, workers__count(an->ws));
 	setitimer(ITIMER_REAL, &it, NULL);
-	an_finish(an);
-	if (o->stats_interval)
-		write_stats(an, ls->xsk, realtime_ns());
-	return err ? 1 : 0;
+	while (!stop_flag && !atomic_load(&cap_stop)) {
+		if (!wake_flag) {
+			nanosleep(&(struct timespec){ 0, 100000000 }, NULL); /* signals cut it short */
+			continue;
+		}
+		wake_flag = 0;
+		for (k = 0; k < started; k++)
+			atomic_store(&c[k].wake, 1);
+		every_second(o, an, ls, realtime_ns(), &last_stats);
+	}
+	atomic_store(&cap_stop, 1);
+	for (k = 0; k < started; k++)
+		atomic_store(&c[k].wake, 1);
+	for (k = 0; k < started; k++) {
+		pthread_join(c[k].thr, NULL);
+		if (c[k].err) {
+			pr_warn("capture on %s (thread %u) failed: %s\n", o->iface, k,
+				strerror(-c[k].err));
+			rc = 1;
+		}
+	}
+	free(c);
+	end_capture(o, an, ls); /* the workers finish once every capture thread is joined */
+	return rc;
 }
 
 /* Host mode: XDP on ingress + TC on egress copy into a ring buffer, every packet passes. */
@@ -1018,7 +1159,7 @@ static int run_live(const struct opts *o, struct analysis *an)
 	}
 	pr_info("capturing on %s (%u queues, %s bind)\n", o->iface, xsk_source__queue_count(src),
 		xsk_source__bind_mode(src));
-	rc = capture_loop(o, an, &ls);
+	rc = o->capture_threads > 1 ? capture_threads(o, an, &ls) : capture_loop(o, an, &ls);
 	if (o->print_stats)
 		print_xsk_stats(src);
 	xsk_source__close(src);
@@ -1109,8 +1250,9 @@ int main(int argc, char **argv)
 	rec_out__set_limits(out, &o.logl);
 	an.stats_rec = rec__new(out);
 	an.out = out;
-	if (o.workers > 1) {
-		an.ws = workers__new(o.workers, &o.eng, &o.parsers, out, 0);
+	if (o.workers > 1 || o.capture_threads > 1) {
+		/* capture threads hand packets over to workers (one ring per thread and worker) */
+		an.ws = workers__new(o.workers, o.capture_threads, &o.eng, &o.parsers, out, 0);
 	} else {
 		eng = engine__new(&o.eng, out);
 		if (eng && !(parsers = parsers__register(eng, &o.parsers))) {

@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /* stats records: every counter that explains where packets went, so that they add up:
  * XDP seen = redirected + passed; redirected = delivered + kernel drops (xsk_*);
- * delivered = pkts_proc = decoded + decode failures. */
+ * delivered = pkts_proc = decoded + decode failures; with workers, what was handed over
+ * (workers_enqueued) + frames too big for a ring (workers_oversize) = what came in. */
 #include <stdio.h>
 #include "mailtap/files.h"
 #include "mailtap/rec.h"
 #include "mailtap/rec_stats.h"
 #include "mailtap/sink_fwd.h"
+#include "mailtap/workers.h"
 #include "mailtap/xsk.h"
 
 void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *es,
-		      const struct xsk_stats *xs, const struct files_stats *fs,
-		      const struct fwd_stats *fw)
+		      const struct xsk_stats *xs, const struct workers_stats *ws,
+		      const struct files_stats *fs, const struct fwd_stats *fw)
 {
 	uint64_t dropped = 0;
 
@@ -65,6 +67,11 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *
 	rec__u64(r, "parser_errors", es->parser_errors);
 	rec__u64(r, "records_conn", es->records_conn);
 	rec__u64(r, "records_weird", es->records_weird);
+	if (ws) {
+		rec__u64(r, "workers_enqueued", ws->enqueued);
+		rec__u64(r, "workers_ring_waits", ws->waits);
+		rec__u64(r, "workers_oversize", ws->oversize);
+	}
 	if (fs) {
 		rec__u64(r, "files_opened", fs->opened);
 		rec__u64(r, "files_refused", fs->refused);

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: BSD-3-Clause
-/* Workers: one thread and one engine each, fed by the capture thread through an SPSC byte
- * ring of variable-length slots [hdr | frame], 8-byte aligned. The producer publishes with a
- * release store of `head`, the consumer with a release store of `tail`; each side caches the
- * other's index and only reloads it when it looks full/empty. Waiting is a short spin, then
- * 20 us sleeps: no locks, no syscalls on the fast path. */
+/* Workers: one thread and one engine each, fed by P producers (capture threads) through one
+ * single-producer single-consumer byte ring per (producer, worker) pair. A ring holds
+ * variable-length slots [hdr | frame], 8-byte aligned. The producer publishes with a release
+ * store of `head`, the consumer with a release store of `tail`; each side caches the other's
+ * index and only reloads it when it looks full/empty. Waiting is a short spin, then 20 us
+ * sleeps: no locks, no syscalls on the fast path. A worker with several rings takes, of the
+ * slots at their heads, the one with the earliest timestamp. */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -17,7 +19,7 @@
 #include "mailtap/parsers.h"
 #include "mailtap/workers.h"
 
-enum slot_kind { SLOT_PKT = 1, SLOT_TICK, SLOT_WRAP, SLOT_FINISH, SLOT_SYNC };
+enum slot_kind { SLOT_PKT = 1, SLOT_TICK, SLOT_WRAP, SLOT_FINISH };
 
 struct slot {
 	uint32_t kind;
@@ -29,30 +31,40 @@ struct slot {
 
 #define ALIGN8(x) (((x) + 7) & ~(size_t)7)
 
-struct worker {
-	struct workers *ws;
-	int index;
-	struct engine *eng;
-	struct parsers *parsers;
-	pthread_t thread;
-	uint8_t *ring;
+/* One producer's ring into one worker. */
+struct ring {
+	uint8_t *mem;
 	size_t cap;
+	bool finished; /* consumer side: the FINISH slot was taken */
 	/* producer side */
 	_Alignas(64) _Atomic size_t head;
 	size_t tail_cache;
 	/* consumer side */
 	_Alignas(64) _Atomic size_t tail;
 	size_t head_cache;
-	_Atomic uint64_t processed; /* SYNC slots seen, for drain */
+};
+
+/* One producer: its counters, written by its thread only. */
+struct lane {
+	_Alignas(64) struct workers_stats st;
+};
+
+struct worker {
+	struct workers *ws;
+	int index;
+	struct engine *eng;
+	struct parsers *parsers;
+	pthread_t thread;
+	struct ring *rings; /* [ws->np], one per producer */
 	int done;
 };
 
 struct workers {
-	int n;
+	int n;	/* workers */
+	int np; /* producers */
 	struct worker *w;
+	struct lane *lanes;
 	uint64_t hash_seed;
-	uint64_t syncs;
-	struct workers_stats st;
 };
 
 static void pause_briefly(unsigned *spins)
@@ -72,51 +84,45 @@ static void pause_briefly(unsigned *spins)
 
 /* Reserves `need` contiguous bytes; returns the offset. Writes a wrap slot when the end of
  * the ring is too short. Waits while the consumer has not freed enough. */
-static size_t ring_reserve(struct workers *ws, struct worker *w, size_t need)
+static size_t ring_reserve(struct lane *l, struct ring *r, size_t need)
 {
-	size_t head = atomic_load_explicit(&w->head, memory_order_relaxed);
+	size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
 	unsigned spins = 0;
 	bool waited = false;
 
 	for (;;) {
-		size_t off = head % w->cap, room_end = w->cap - off;
+		size_t off = head % r->cap, room_end = r->cap - off;
 		size_t want = need <= room_end ? need : room_end + need;
 
-		if (head + want - w->tail_cache <= w->cap) {
+		if (head + want - r->tail_cache <= r->cap) {
 			if (need > room_end) {
-				struct slot *s = (struct slot *)(w->ring + off);
+				struct slot *s = (struct slot *)(r->mem + off);
 
 				s->kind = SLOT_WRAP;
 				head += room_end;
-				atomic_store_explicit(&w->head, head, memory_order_release);
+				atomic_store_explicit(&r->head, head, memory_order_release);
 				continue;
 			}
 			return off;
 		}
-		w->tail_cache = atomic_load_explicit(&w->tail, memory_order_acquire);
-		if (head + want - w->tail_cache <= w->cap)
+		r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
+		if (head + want - r->tail_cache <= r->cap)
 			continue;
 		if (!waited) {
-			ws->st.waits++;
+			l->st.waits++;
 			waited = true;
 		}
 		pause_briefly(&spins);
 	}
 }
 
-static void ring_publish(struct worker *w, size_t len)
-{
-	size_t head = atomic_load_explicit(&w->head, memory_order_relaxed);
-
-	atomic_store_explicit(&w->head, head + len, memory_order_release);
-}
-
-static void push(struct workers *ws, struct worker *w, uint32_t kind, uint64_t ts,
+static void push(struct lane *l, struct ring *r, uint32_t kind, uint64_t ts,
 		 const struct pkt_raw *raw)
 {
 	size_t len = raw ? raw->caplen : 0, need = ALIGN8(sizeof(struct slot) + len);
-	size_t off = ring_reserve(ws, w, need);
-	struct slot *s = (struct slot *)(w->ring + off);
+	size_t off = ring_reserve(l, r, need);
+	struct slot *s = (struct slot *)(r->mem + off);
+	size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
 
 	s->kind = kind;
 	s->len = (uint32_t)len;
@@ -125,29 +131,75 @@ static void push(struct workers *ws, struct worker *w, uint32_t kind, uint64_t t
 	s->linktype = raw ? raw->linktype : 0;
 	if (len)
 		memcpy(s + 1, raw->data, len);
-	ring_publish(w, need);
+	atomic_store_explicit(&r->head, head + need, memory_order_release);
+}
+
+/* Consumer: the slot at the ring's head, or NULL when it is empty. Wrap slots are taken here. */
+static struct slot *ring_peek(struct ring *r)
+{
+	for (;;) {
+		size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+		struct slot *s;
+
+		if (tail == r->head_cache) {
+			r->head_cache = atomic_load_explicit(&r->head, memory_order_acquire);
+			if (tail == r->head_cache)
+				return NULL;
+		}
+		s = (struct slot *)(r->mem + tail % r->cap);
+		if (s->kind != SLOT_WRAP)
+			return s;
+		atomic_store_explicit(&r->tail, tail + (r->cap - tail % r->cap),
+				      memory_order_release);
+	}
+}
+
+static void ring_pop(struct ring *r, const struct slot *s)
+{
+	size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+
+	atomic_store_explicit(&r->tail, tail + ALIGN8(sizeof(*s) + s->len), memory_order_release);
+}
+
+/* The next slot of the worker's rings: with one producer, its head; with several, the head
+ * with the earliest timestamp (FINISH first: it only comes after the producer's last slot). */
+static struct slot *next_slot(struct worker *w, struct ring **from)
+{
+	struct slot *best = NULL;
+
+	for (int p = 0; p < w->ws->np; p++) {
+		struct ring *r = &w->rings[p];
+		struct slot *s;
+
+		if (r->finished || !(s = ring_peek(r)))
+			continue;
+		if (s->kind == SLOT_FINISH) {
+			*from = r;
+			return s;
+		}
+		if (!best || s->ts_ns < best->ts_ns) {
+			best = s;
+			*from = r;
+		}
+	}
+	return best;
 }
 
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	unsigned spins = 0;
+	int open = w->ws->np;
 
-	for (;;) {
-		size_t tail = atomic_load_explicit(&w->tail, memory_order_relaxed);
-		struct slot *s;
-		size_t step;
+	while (open) {
+		struct ring *r = NULL;
+		struct slot *s = next_slot(w, &r);
 
-		if (tail == w->head_cache) {
-			w->head_cache = atomic_load_explicit(&w->head, memory_order_acquire);
-			if (tail == w->head_cache) {
-				pause_briefly(&spins);
-				continue;
-			}
+		if (!s) {
+			pause_briefly(&spins);
+			continue;
 		}
 		spins = 0;
-		s = (struct slot *)(w->ring + tail % w->cap);
-		step = ALIGN8(sizeof(*s) + s->len);
 		switch (s->kind) {
 		case SLOT_PKT: {
 			struct pkt_raw raw = { .ts_ns = s->ts_ns, .data = (const uint8_t *)(s + 1),
@@ -160,19 +212,15 @@ static void *worker_main(void *arg)
 		case SLOT_TICK:
 			engine__tick(w->eng, s->ts_ns);
 			break;
-		case SLOT_WRAP:
-			step = w->cap - tail % w->cap;
-			break;
-		case SLOT_SYNC:
-			atomic_fetch_add_explicit(&w->processed, 1, memory_order_release);
-			break;
 		case SLOT_FINISH:
-			engine__finish(w->eng);
-			atomic_store_explicit(&w->tail, tail + step, memory_order_release);
-			return NULL;
+			r->finished = true;
+			open--;
+			break;
 		}
-		atomic_store_explicit(&w->tail, tail + step, memory_order_release);
+		ring_pop(r, s);
 	}
+	engine__finish(w->eng);
+	return NULL;
 }
 
 /* Symmetric: the same for both directions of a connection. */
@@ -192,38 +240,34 @@ static int pick_worker(const struct workers *ws, const struct pkt_raw *raw)
 	return (int)(mt_mix64(ha + hb) % (uint64_t)ws->n);
 }
 
-int workers__packet(void *arg, const struct pkt_raw *raw)
+int workers__packet_from(struct workers *ws, int producer, const struct pkt_raw *raw)
 {
-	struct workers *ws = arg;
-	int i = pick_worker(ws, raw);
-	struct worker *w = &ws->w[i];
+	struct lane *l = &ws->lanes[producer];
+	struct ring *r = &ws->w[pick_worker(ws, raw)].rings[producer];
 
-	if (ALIGN8(sizeof(struct slot) + raw->caplen) * 2 > w->cap) {
-		ws->st.oversize++;
+	if (ALIGN8(sizeof(struct slot) + raw->caplen) * 2 > r->cap) {
+		l->st.oversize++;
 		return 0;
 	}
-	push(ws, w, SLOT_PKT, raw->ts_ns, raw);
-	ws->st.enqueued++;
+	push(l, r, SLOT_PKT, raw->ts_ns, raw);
+	l->st.enqueued++;
 	return 0;
+}
+
+int workers__packet(void *arg, const struct pkt_raw *raw)
+{
+	return workers__packet_from(arg, 0, raw);
+}
+
+void workers__tick_from(struct workers *ws, int producer, uint64_t now_ns)
+{
+	for (int i = 0; i < ws->n; i++)
+		push(&ws->lanes[producer], &ws->w[i].rings[producer], SLOT_TICK, now_ns, NULL);
 }
 
 void workers__tick(struct workers *ws, uint64_t now_ns)
 {
-	for (int i = 0; i < ws->n; i++)
-		push(ws, &ws->w[i], SLOT_TICK, now_ns, NULL);
-}
-
-void workers__drain(struct workers *ws)
-{
-	ws->syncs++;
-	for (int i = 0; i < ws->n; i++)
-		push(ws, &ws->w[i], SLOT_SYNC, 0, NULL);
-	for (int i = 0; i < ws->n; i++) {
-		unsigned spins = 0;
-
-		while (atomic_load_explicit(&ws->w[i].processed, memory_order_acquire) < ws->syncs)
-			pause_briefly(&spins);
-	}
+	workers__tick_from(ws, 0, now_ns);
 }
 
 void workers__finish(struct workers *ws)
@@ -231,7 +275,8 @@ void workers__finish(struct workers *ws)
 	for (int i = 0; i < ws->n; i++) {
 		if (ws->w[i].done)
 			continue;
-		push(ws, &ws->w[i], SLOT_FINISH, 0, NULL);
+		for (int p = 0; p < ws->np; p++)
+			push(&ws->lanes[p], &ws->w[i].rings[p], SLOT_FINISH, 0, NULL);
 		pthread_join(ws->w[i].thread, NULL);
 		ws->w[i].done = 1;
 	}
@@ -248,12 +293,15 @@ void workers__engine_stats(struct workers *ws, struct engine_stats *st)
 	}
 }
 
-/* every field of engine_stats is a uint64_t counter: summed as an array */
+/* every field of engine_stats and workers_stats is a uint64_t counter: summed as an array */
 _Static_assert(sizeof(struct engine_stats) % sizeof(uint64_t) == 0, "engine_stats");
+_Static_assert(sizeof(struct workers_stats) % sizeof(uint64_t) == 0, "workers_stats");
 
 void workers__stats(const struct workers *ws, struct workers_stats *st)
 {
-	*st = ws->st;
+	memset(st, 0, sizeof(*st));
+	for (int p = 0; p < ws->np; p++)
+		mt_add_u64s(st, &ws->lanes[p].st, sizeof(*st));
 }
 
 struct engine *workers__engine(struct workers *ws, int i)
@@ -266,21 +314,51 @@ int workers__count(const struct workers *ws)
 	return ws->n;
 }
 
-struct workers *workers__new(int n, const struct engine_cfg *cfg, const struct parsers_cfg *pc,
-			     struct rec_out *out, size_t ring_bytes)
+int workers__producers(const struct workers *ws)
+{
+	return ws->np;
+}
+
+/* Stops the threads of workers [0, started) and marks every worker done. */
+static void stop_started(struct workers *ws, int started)
+{
+	for (int i = 0; i < started; i++) {
+		for (int p = 0; p < ws->np; p++)
+			push(&ws->lanes[p], &ws->w[i].rings[p], SLOT_FINISH, 0, NULL);
+		pthread_join(ws->w[i].thread, NULL);
+	}
+	for (int i = 0; i < ws->n; i++)
+		ws->w[i].done = 1;
+}
+
+struct workers *workers__new(int n, int producers, const struct engine_cfg *cfg,
+			     const struct parsers_cfg *pc, struct rec_out *out, size_t ring_bytes)
 {
 	struct workers *ws = calloc(1, sizeof(*ws));
 	int err = 0;
 
-	if (!ws || n < 1)
-		goto nomem;
+	if (!ws || n < 1 || producers < 1) {
+		free(ws);
+		errno = ws ? EINVAL : ENOMEM;
+		return NULL;
+	}
 	ws->n = n;
+	ws->np = producers;
 	ws->hash_seed = cfg->seeded ? cfg->seed * 0x9e3779b97f4a7c15ULL + 1 : (uint64_t)time(NULL);
 	ws->w = calloc((size_t)n, sizeof(*ws->w));
-	if (!ws->w)
+	ws->lanes = aligned_alloc(64, sizeof(*ws->lanes) * (size_t)producers);
+	if (!ws->w || !ws->lanes)
 		goto nomem;
-	if (!ring_bytes)
-		ring_bytes = 8u << 20;
+	for (int i = 0; i < n; i++)
+		ws->w[i].done = 1; /* until its thread runs */
+	memset(ws->lanes, 0, sizeof(*ws->lanes) * (size_t)producers);
+	if (!ring_bytes) {
+		/* 8 MiB into each worker, shared out among the producers (at least 1 MiB each) */
+		ring_bytes = (8u << 20) / (size_t)producers;
+		if (ring_bytes < (1u << 20))
+			ring_bytes = 1u << 20;
+	}
+	ring_bytes = ALIGN8(ring_bytes);
 	for (int i = 0; i < n; i++) {
 		struct worker *w = &ws->w[i];
 		struct engine_cfg c = *cfg;
@@ -293,10 +371,17 @@ struct workers *workers__new(int n, const struct engine_cfg *cfg, const struct p
 		c.frag.max_datagrams = cfg->frag.max_datagrams / (uint32_t)n ? cfg->frag.max_datagrams / (uint32_t)n : 1;
 		w->ws = ws;
 		w->index = i;
-		w->cap = ring_bytes;
-		w->ring = aligned_alloc(64, ring_bytes);
+		w->rings = aligned_alloc(64, sizeof(*w->rings) * (size_t)producers);
+		if (!w->rings)
+			goto nomem;
+		memset(w->rings, 0, sizeof(*w->rings) * (size_t)producers);
+		for (int p = 0; p < producers; p++) {
+			w->rings[p].cap = ring_bytes;
+			if (!(w->rings[p].mem = aligned_alloc(64, ring_bytes)))
+				goto nomem;
+		}
 		w->eng = engine__new(&c, out);
-		if (!w->ring || !w->eng)
+		if (!w->eng)
 			goto nomem;
 		if (pc && !(w->parsers = parsers__register(w->eng, pc)))
 			goto nomem;
@@ -305,23 +390,16 @@ struct workers *workers__new(int n, const struct engine_cfg *cfg, const struct p
 		err = pthread_create(&ws->w[i].thread, NULL, worker_main, &ws->w[i]);
 		if (err) {
 			pr_warn("cannot start worker %d: %s\n", i, strerror(err));
-			for (int k = 0; k < i; k++)
-				push(ws, &ws->w[k], SLOT_FINISH, 0, NULL), pthread_join(ws->w[k].thread, NULL),
-					ws->w[k].done = 1;
-			for (int k = i; k < n; k++)
-				ws->w[k].done = 1;
+			stop_started(ws, i);
 			workers__free(ws);
 			errno = err;
 			return NULL;
 		}
+		ws->w[i].done = 0;
 	}
 	return ws;
 nomem:
-	if (ws) {
-		for (int i = 0; ws->w && i < n; i++)
-			ws->w[i].done = 1;
-		workers__free(ws);
-	}
+	workers__free(ws);
 	errno = ENOMEM;
 	return NULL;
 }
@@ -330,12 +408,16 @@ void workers__free(struct workers *ws)
 {
 	if (!ws)
 		return;
-	workers__finish(ws);
+	if (ws->w)
+		workers__finish(ws);
 	for (int i = 0; ws->w && i < ws->n; i++) {
 		engine__free(ws->w[i].eng);
 		parsers__free(ws->w[i].parsers);
-		free(ws->w[i].ring);
+		for (int p = 0; ws->w[i].rings && p < ws->np; p++)
+			free(ws->w[i].rings[p].mem);
+		free(ws->w[i].rings);
 	}
 	free(ws->w);
+	free(ws->lanes);
 	free(ws);
 }

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +47,9 @@ struct xq {
 	size_t area_size;
 	uint64_t *free; /* stack of free frame addresses */
 	uint32_t n_free;
-	uint64_t delivered, meta_ts;
+	/* written by the queue's capture thread only, read by the stats (relaxed atomics) */
+	_Atomic uint64_t delivered, meta_ts;
+	int64_t mono_to_real; /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns, at this queue's last poll */
 	bool zc;
 };
 
@@ -57,7 +60,6 @@ struct xsk_source {
 	struct xq *q;
 	unsigned int nq;
 	struct pollfd *pfd;
-	int64_t mono_to_real; /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
 };
 
 void xsk_opts__default(struct xsk_opts *o)
@@ -375,7 +377,7 @@ static int rx_batch(struct xsk_source *s, struct xq *q, pkt_handler cb, void *u)
 {
 	const uint32_t fsz = s->o.frame_size;
 	uint32_t n, i, idx = 0;
-	uint64_t now = 0;
+	uint64_t now = 0, delivered = 0, stamped = 0;
 	int ret = 0;
 
 	n = xsk_ring_cons__peek(&q->rx, s->o.batch, &idx);
@@ -396,8 +398,8 @@ static int rx_batch(struct xsk_source *s, struct xq *q, pkt_handler cb, void *u)
 		if (off >= sizeof(m)) {
 			memcpy(&m, data - sizeof(m), sizeof(m));
 			if (m.magic == MAILTAP_META_MAGIC) {
-				pr.ts_ns = m.ts_ns + (uint64_t)s->mono_to_real;
-				q->meta_ts++;
+				pr.ts_ns = m.ts_ns + (uint64_t)q->mono_to_real;
+				stamped++;
 				/* Stale bytes must never pass for a stamp later. */
 				memset(data - sizeof(m), 0, sizeof(m));
 			}
@@ -409,10 +411,16 @@ static int rx_batch(struct xsk_source *s, struct xq *q, pkt_handler cb, void *u)
 		}
 		if (!ret) {
 			ret = cb(u, &pr);
-			q->delivered++;
+			delivered++;
 		}
 		q->free[q->n_free++] = addr - off;
 	}
+	atomic_store_explicit(&q->delivered,
+			      atomic_load_explicit(&q->delivered, memory_order_relaxed) + delivered,
+			      memory_order_relaxed);
+	atomic_store_explicit(&q->meta_ts,
+			      atomic_load_explicit(&q->meta_ts, memory_order_relaxed) + stamped,
+			      memory_order_relaxed);
 	xsk_ring_cons__release(&q->rx, n);
 	refill(s, q);
 	if (xsk_ring_prod__needs_wakeup(&q->fq))
@@ -420,16 +428,20 @@ static int rx_batch(struct xsk_source *s, struct xq *q, pkt_handler cb, void *u)
 	return ret < 0 ? ret : (int)n;
 }
 
-int xsk_source__run(struct xsk_source *s, pkt_handler cb, void *u, volatile sig_atomic_t *stop)
+/* Sockets [first, end) until *sig_stop (a signal flag, this thread) or *thr_stop (set by
+ * another thread) becomes non-zero; either may be NULL. */
+static int rx_loop(struct xsk_source *s, unsigned int first, unsigned int end, pkt_handler cb,
+		   void *u, volatile sig_atomic_t *sig_stop, const atomic_int *thr_stop)
 {
 	unsigned int i;
 	int got, r;
 
-	while (!*stop) {
-		s->mono_to_real =
-		    (int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)clock_ns(CLOCK_MONOTONIC);
+	while (!(sig_stop && *sig_stop) && !(thr_stop && atomic_load(thr_stop))) {
+		int64_t m2r = (int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)clock_ns(CLOCK_MONOTONIC);
+
 		got = 0;
-		for (i = 0; i < s->nq; i++) {
+		for (i = first; i < end; i++) {
+			s->q[i].mono_to_real = m2r;
 			r = rx_batch(s, &s->q[i], cb, u);
 			if (r < 0)
 				return r;
@@ -437,7 +449,7 @@ int xsk_source__run(struct xsk_source *s, pkt_handler cb, void *u, volatile sig_
 		}
 		if (got || s->o.busy_poll > 0)
 			continue;
-		r = poll(s->pfd, s->nq, s->o.poll_ms);
+		r = poll(s->pfd + first, end - first, s->o.poll_ms);
 		if (r < 0 && errno != EINTR) {
 			r = -errno;
 			pr_warn("live capture: poll: %s\n", strerror(-r));
@@ -445,6 +457,25 @@ int xsk_source__run(struct xsk_source *s, pkt_handler cb, void *u, volatile sig_
 		}
 	}
 	return 0;
+}
+
+int xsk_source__run_part(struct xsk_source *s, unsigned int part, unsigned int parts,
+			 pkt_handler cb, void *u, const atomic_int *stop)
+{
+	unsigned int first, end;
+
+	if (!parts || part >= parts)
+		return -EINVAL;
+	first = (unsigned int)((uint64_t)s->nq * part / parts);
+	end = (unsigned int)((uint64_t)s->nq * (part + 1) / parts);
+	if (first == end)
+		return -EINVAL;
+	return rx_loop(s, first, end, cb, u, NULL, stop);
+}
+
+int xsk_source__run(struct xsk_source *s, pkt_handler cb, void *u, volatile sig_atomic_t *stop)
+{
+	return rx_loop(s, 0, s->nq, cb, u, stop, NULL);
 }
 
 int xsk_source__queue_stats(struct xsk_source *s, unsigned int i, struct xsk_queue_stats *qs)
@@ -458,8 +489,8 @@ int xsk_source__queue_stats(struct xsk_source *s, unsigned int i, struct xsk_que
 	q = &s->q[i];
 	memset(qs, 0, sizeof(*qs));
 	qs->queue_id = q->qid;
-	qs->delivered = q->delivered;
-	qs->meta_ts = q->meta_ts;
+	qs->delivered = atomic_load_explicit(&q->delivered, memory_order_relaxed);
+	qs->meta_ts = atomic_load_explicit(&q->meta_ts, memory_order_relaxed);
 	if (getsockopt(xsk_socket__fd(q->xsk), SOL_XDP, XDP_STATISTICS, &xs, &len))
 		return -errno;
 	qs->rx_dropped = xs.rx_dropped;

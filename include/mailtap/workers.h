@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Analysis workers: N engines, each on its own thread, fed through a lock-free single-producer
- * single-consumer ring. Packets are assigned by a symmetric hash of the connection's
- * addresses and ports, so both directions of a connection reach the same worker, whatever
- * source or queue they came from. Records of all workers go to the one shared rec_out. */
+/* Analysis workers: N engines, each on its own thread, fed by P producers (capture threads)
+ * through lock-free single-producer single-consumer rings, one per (producer, worker) pair.
+ * Packets are assigned by a symmetric hash of the connection's addresses and ports, so both
+ * directions of a connection reach the same worker, whatever source, queue or capture thread
+ * they came from. A worker with several producers takes the earliest of the packets waiting
+ * at its rings' heads. Records of all workers go to the one shared rec_out. */
 #ifndef MAILTAP_WORKERS_H
 #define MAILTAP_WORKERS_H
 
@@ -20,23 +22,29 @@ struct workers_stats {
 	uint64_t oversize;   /* frames larger than a ring slot can hold (dropped, counted) */
 };
 
-/* n >= 1 engines; ring_bytes per worker (default 8 MiB when 0). NULL with errno set. */
-struct workers *workers__new(int n, const struct engine_cfg *cfg, const struct parsers_cfg *pc,
-			     struct rec_out *out, size_t ring_bytes);
-/* pkt_handler: copies the frame to its worker's ring (waits while the ring is full). */
+/* n >= 1 engines fed by producers >= 1 threads; ring_bytes per (producer, worker) ring
+ * (0: 8 MiB / producers, at least 1 MiB). NULL with errno set. */
+struct workers *workers__new(int n, int producers, const struct engine_cfg *cfg,
+			     const struct parsers_cfg *pc, struct rec_out *out, size_t ring_bytes);
+/* Producer p (one thread per p): copies the frame to the ring of its worker (waits while that
+ * ring is full). Always 0. */
+int workers__packet_from(struct workers *w, int producer, const struct pkt_raw *raw);
+/* pkt_handler: workers__packet_from producer 0. */
 int workers__packet(void *w, const struct pkt_raw *raw);
-/* Clock tick for every worker (live capture without traffic). */
-void workers__tick(struct workers *w, uint64_t now_ns);
-/* Waits until every packet handed in so far was processed. */
-void workers__drain(struct workers *w);
-/* End of input: every worker ends its connections; waits for them. */
+/* Clock tick from producer p for every worker (live capture without traffic). */
+void workers__tick_from(struct workers *w, int producer, uint64_t now_ns);
+void workers__tick(struct workers *w, uint64_t now_ns); /* producer 0 */
+/* End of input: every worker ends its connections; waits for them. Called when no producer
+ * thread runs any more (after they were joined). */
 void workers__finish(struct workers *w);
 /* Sum of the engines' counters (consistent after drain/finish; approximate while running). */
 void workers__engine_stats(struct workers *w, struct engine_stats *st);
+/* Summed over the producers (each producer's counters are written by its thread only). */
 void workers__stats(const struct workers *w, struct workers_stats *st);
 /* The engine of worker i (for its record builder); i < n. */
 struct engine *workers__engine(struct workers *w, int i);
 int workers__count(const struct workers *w);
+int workers__producers(const struct workers *w);
 void workers__free(struct workers *w);
 
 #endif

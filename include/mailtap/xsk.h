@@ -9,6 +9,7 @@
 #define MAILTAP_XSK_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "mailtap/pkt.h"
@@ -87,6 +88,14 @@ struct xsk_source *xsk_source__open(const struct xsk_opts *o);
  * metadata timestamp converted to CLOCK_REALTIME, or the receive time if none.
  */
 int xsk_source__run(struct xsk_source *s, pkt_handler cb, void *u, volatile sig_atomic_t *stop);
+/*
+ * The same over part `part` of `parts` (contiguous ranges of the sockets: with 4 queues and
+ * 2 parts, queues 0-1 and 2-3), for one capture thread per part: each socket's rings, UMEM
+ * and counters are touched by its part's thread only. -EINVAL when the part has no queue.
+ * *stop is set by another thread (an atomic, not a signal flag).
+ */
+int xsk_source__run_part(struct xsk_source *s, unsigned int part, unsigned int parts,
+			 pkt_handler cb, void *u, const atomic_int *stop);
 
 int xsk_source__stats(struct xsk_source *s, struct xsk_stats *st);
 unsigned int xsk_source__queue_count(const struct xsk_source *s);

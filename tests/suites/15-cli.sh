@@ -33,6 +33,10 @@ echo "not a pcap" >"$T/junk"
 expect_rc 2 "not a capture" $M -r "$T/junk" -w "$T/x"
 expect_rc 2 "bad filter" $M -r $Z/zeek/traces/smtp.pcap -f "tcp port" -w "$T/x"
 expect_rc 1 "unwritable output" $M -r $Z/zeek/traces/smtp.pcap -w /nonexistent/dir/x
+expect_rc 1 "--capture-threads with -r" $M -r $Z/zeek/traces/smtp.pcap --capture-threads 2
+grep -q "capture-threads needs -i" "$T/err" && ok "--capture-threads with -r: message" || bad "--capture-threads message: $(cat "$T/err")"
+expect_rc 1 "--capture-threads above --queues" $M -i lo --queues 2 --capture-threads 3
+expect_rc 1 "--capture-threads 0" $M -i lo --capture-threads 0
 
 # Truncated capture: the error names the offset; the records before it are written.
 head -c 9000 $Z/zeek/traces/smtp.pcap >"$T/trunc.pcap"

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # --workers N gives the same records as one worker (as sets: the order across workers and
 # the random ids differ), on every SMTP capture of the corpus and on a generated capture
-# with 500 interleaved sessions.
+# with 500 interleaved sessions. Then the handoff under ThreadSanitizer (make
+# SANITIZE=thread): test_workers (concurrent producers) and --workers 3 on the generated
+# capture, which must report no race and give the same records.
 set -u
 cd "$(dirname "$0")/../.."
 B=${BUILD:-build}
@@ -40,4 +42,16 @@ for f in "$T/gen.pcap" $(find ../shared/corpus -name '*.pcap' -size -2M | grep -
 	fi
 done
 echo "workers: $n captures compared, $fails differ"
-[ $fails -eq 0 ] && [ $n -gt 10 ]
+[ $fails -eq 0 ] && [ $n -gt 10 ] || exit 1
+
+TS=build-tsan
+make --no-print-directory -j2 SANITIZE=thread $TS/mailtap $TS/tests/test_workers >/dev/null || exit 1
+export TSAN_OPTIONS="halt_on_error=1 exitcode=66"
+$TS/tests/test_workers >"$T/tw.log" 2>&1 || { cat "$T/tw.log"; echo "FAIL test_workers under TSan"; exit 1; }
+"$B/mailtap" -r "$T/gen.pcap" --seed 1 -w "$T/1.mp" 2>/dev/null
+$TS/mailtap -r "$T/gen.pcap" --seed 1 --workers 3 -w "$T/3.mp" 2>"$T/tsan.log" ||
+	{ head -40 "$T/tsan.log"; echo "FAIL mailtap --workers 3 under TSan"; exit 1; }
+canon "$T/1.mp" >"$T/1.txt"
+canon "$T/3.mp" >"$T/3.txt"
+cmp -s "$T/1.txt" "$T/3.txt" || { echo "FAIL records differ under TSan"; exit 1; }
+echo "TSan: test_workers and --workers 3 ($(wc -l <"$T/3.txt") records) without a race report"
