@@ -119,6 +119,13 @@ size_t mt_scan_plain_lines(const void *s, size_t n, size_t max);
  * ending with CRLF; *chars: the alphabet bytes in them, *lines: how many lines. */
 size_t mt_scan_b64_lines(const void *s, size_t n, size_t max, size_t *chars, size_t *lines);
 
+/* Base64 decoding of whole 32-character blocks of the alphabet (no '=', no other byte):
+ * decodes blocks from s (at most n characters) into out, 24 bytes per block, and stops at the
+ * first block holding anything else, or when out has fewer than 32 bytes of room (out_room).
+ * Returns the characters consumed (a multiple of 32); 0 in the base build, where the
+ * caller's scalar loop does everything. Bytes of out beyond 24 * blocks may be written. */
+size_t mt_b64_decode_blocks(const void *s, size_t n, uint8_t *out, size_t out_room);
+
 enum { MT_SCAN_BASE = 1, MT_SCAN_AVX2 = 2 };
 /* The implementation in use; force one (tests). false: not available on this CPU or build. */
 int mt_scan__impl(void);

@@ -177,12 +177,98 @@ static void test_line_scans(void **st)
 	assert_true(mt_scan__force(saved));
 }
 
+static int ref_b64_val(uint8_t c)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *p = c ? strchr(a, c) : NULL;
+
+	return p ? (int)(p - a) : -1;
+}
+
+/* mt_b64_decode_blocks: in the AVX2 build, whole blocks up to the first one holding a byte
+ * outside the alphabet (each of the 256 values tried at several places) or up to the room of
+ * the output, each decoded as a byte-by-byte decoder does; 0 in the base build. */
+static void test_b64_decode_blocks(void **st)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	int saved = mt_scan__impl();
+	uint8_t in[300], out[300], want[300];
+	uint32_t x = 11;
+
+	(void)st;
+	assert_true(mt_scan__force(MT_SCAN_BASE));
+	memset(in, 'A', sizeof(in));
+	assert_int_equal(mt_b64_decode_blocks(in, sizeof(in), out, sizeof(out)), 0);
+	if (!mt_scan__force(MT_SCAN_AVX2)) {
+		print_message("AVX2 not available: base implementation only\n");
+		assert_true(mt_scan__force(saved));
+		return;
+	}
+	/* every byte value at every place of a block */
+	for (int c = 0; c < 256; c++)
+		for (size_t p = 0; p < 32; p++) {
+			for (size_t i = 0; i < 64; i++)
+				in[i] = (uint8_t)b64[(i * 7 + (size_t)c) % 64];
+			in[p] = (uint8_t)c;
+			assert_int_equal(mt_b64_decode_blocks(in, 64, out, sizeof(out)),
+					 ref_b64_val((uint8_t)c) >= 0 ? 64 : 0);
+		}
+	for (int round = 0; round < 4000; round++) {
+		size_t n = 0, room, bad = SIZE_MAX, got, blocks, off = (size_t)round % 7;
+
+		x = x * 1103515245 + 12345;
+		n = (x >> 8) % 260;
+		for (size_t i = 0; i < n; i++) {
+			x = x * 1103515245 + 12345;
+			in[off + i] = (uint8_t)b64[(x >> 12) % 64];
+		}
+		if (n && round % 3) {
+			x = x * 1103515245 + 12345;
+			bad = (x >> 7) % n;
+			in[off + bad] = (uint8_t)(round % 3 == 1 ? (x >> 20) % 256 : '=');
+		}
+		room = round % 5 ? sizeof(out) : (size_t)round % 120;
+		memset(out, 0xee, sizeof(out));
+		got = mt_b64_decode_blocks(in + off, n, out, room);
+		blocks = n / 32;
+		for (size_t b = 0; b < n / 32; b++) {
+			bool clean = true;
+
+			for (size_t i = b * 32; i < b * 32 + 32; i++)
+				clean = clean && ref_b64_val(in[off + i]) >= 0;
+			if (!clean) {
+				blocks = b;
+				break;
+			}
+		}
+		while (blocks && room < 32 + (blocks - 1) * 24)
+			blocks--;
+		if (got != blocks * 32)
+			fail_msg("round %d: %zu consumed, want %zu (n %zu, room %zu, bad %zu)", round,
+				 got, blocks * 32, n, room, bad);
+		for (size_t i = 0; i < got; i += 4) {
+			uint32_t v = (uint32_t)ref_b64_val(in[off + i]) << 18 |
+				     (uint32_t)ref_b64_val(in[off + i + 1]) << 12 |
+				     (uint32_t)ref_b64_val(in[off + i + 2]) << 6 |
+				     (uint32_t)ref_b64_val(in[off + i + 3]);
+
+			want[i / 4 * 3] = (uint8_t)(v >> 16);
+			want[i / 4 * 3 + 1] = (uint8_t)(v >> 8);
+			want[i / 4 * 3 + 2] = (uint8_t)v;
+		}
+		assert_memory_equal(out, want, got / 4 * 3);
+	}
+	assert_true(mt_scan__force(saved));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_eol),
 	    cmocka_unit_test(test_b64_plain),
 	    cmocka_unit_test(test_line_scans),
+	    cmocka_unit_test(test_b64_decode_blocks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
