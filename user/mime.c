@@ -1170,7 +1170,9 @@ static void b64_decode(struct mime_msg *m, struct ent *e, const uint8_t *d, size
 			continue;
 		}
 		/* whole 32-character blocks in one SIMD step each, when the CPU has it */
-		g = mt_b64_decode_blocks(d + i, len - i, m->out + m->olen, sizeof(m->out) - m->olen);
+		g = groups >= 8 ? mt_b64_decode_blocks(d + i, len - i, m->out + m->olen,
+						       sizeof(m->out) - m->olen)
+				: 0;
 		if (g) {
 			m->olen += (uint32_t)(g / 4 * 3);
 			i += g;
