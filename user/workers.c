@@ -44,10 +44,19 @@ struct ring {
 	size_t head_cache;
 };
 
-/* One producer: its counters, written by its thread only. */
+/* One producer: its counters (struct workers_stats), written by its thread only, read by
+ * others: relaxed atomics, added with a plain load and store (no locked instruction). */
 struct lane {
-	_Alignas(64) struct workers_stats st;
+	_Alignas(64) _Atomic uint64_t enqueued;
+	_Atomic uint64_t waits;
+	_Atomic uint64_t oversize;
 };
+
+static void lane_inc(_Atomic uint64_t *c)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
 
 struct worker {
 	struct workers *ws;
@@ -57,6 +66,9 @@ struct worker {
 	pthread_t thread;
 	struct ring *rings; /* [ws->np], one per producer */
 	int done;
+	/* the engine's counters as of its last tick, for readers on other threads */
+	pthread_mutex_t snap_mu;
+	struct engine_stats snap;
 };
 
 struct workers {
@@ -109,7 +121,7 @@ static size_t ring_reserve(struct lane *l, struct ring *r, size_t need)
 		if (head + want - r->tail_cache <= r->cap)
 			continue;
 		if (!waited) {
-			l->st.waits++;
+			lane_inc(&l->waits);
 			waited = true;
 		}
 		pause_briefly(&spins);
@@ -211,6 +223,9 @@ static void *worker_main(void *arg)
 		}
 		case SLOT_TICK:
 			engine__tick(w->eng, s->ts_ns);
+			pthread_mutex_lock(&w->snap_mu);
+			engine__stats(w->eng, &w->snap);
+			pthread_mutex_unlock(&w->snap_mu);
 			break;
 		case SLOT_FINISH:
 			r->finished = true;
@@ -246,11 +261,11 @@ int workers__packet_from(struct workers *ws, int producer, const struct pkt_raw 
 	struct ring *r = &ws->w[pick_worker(ws, raw)].rings[producer];
 
 	if (ALIGN8(sizeof(struct slot) + raw->caplen) * 2 > r->cap) {
-		l->st.oversize++;
+		lane_inc(&l->oversize);
 		return 0;
 	}
 	push(l, r, SLOT_PKT, raw->ts_ns, raw);
-	l->st.enqueued++;
+	lane_inc(&l->enqueued);
 	return 0;
 }
 
@@ -286,22 +301,33 @@ void workers__engine_stats(struct workers *ws, struct engine_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	for (int i = 0; i < ws->n; i++) {
+		struct worker *w = &ws->w[i];
 		struct engine_stats e;
 
-		engine__stats(ws->w[i].eng, &e);
+		if (w->done) {
+			engine__stats(w->eng, &e); /* its thread has ended */
+		} else {
+			pthread_mutex_lock(&w->snap_mu);
+			e = w->snap;
+			pthread_mutex_unlock(&w->snap_mu);
+		}
 		mt_add_u64s(st, &e, sizeof(e));
 	}
 }
 
-/* every field of engine_stats and workers_stats is a uint64_t counter: summed as an array */
+/* every field of engine_stats is a uint64_t counter: summed as an array */
 _Static_assert(sizeof(struct engine_stats) % sizeof(uint64_t) == 0, "engine_stats");
-_Static_assert(sizeof(struct workers_stats) % sizeof(uint64_t) == 0, "workers_stats");
 
 void workers__stats(const struct workers *ws, struct workers_stats *st)
 {
 	memset(st, 0, sizeof(*st));
-	for (int p = 0; p < ws->np; p++)
-		mt_add_u64s(st, &ws->lanes[p].st, sizeof(*st));
+	for (int p = 0; p < ws->np; p++) {
+		struct lane *l = &ws->lanes[p];
+
+		st->enqueued += atomic_load_explicit(&l->enqueued, memory_order_relaxed);
+		st->waits += atomic_load_explicit(&l->waits, memory_order_relaxed);
+		st->oversize += atomic_load_explicit(&l->oversize, memory_order_relaxed);
+	}
 }
 
 struct engine *workers__engine(struct workers *ws, int i)
@@ -371,6 +397,7 @@ struct workers *workers__new(int n, int producers, const struct engine_cfg *cfg,
 		c.frag.max_datagrams = cfg->frag.max_datagrams / (uint32_t)n ? cfg->frag.max_datagrams / (uint32_t)n : 1;
 		w->ws = ws;
 		w->index = i;
+		pthread_mutex_init(&w->snap_mu, NULL);
 		w->rings = aligned_alloc(64, sizeof(*w->rings) * (size_t)producers);
 		if (!w->rings)
 			goto nomem;
@@ -416,6 +443,7 @@ void workers__free(struct workers *ws)
 		for (int p = 0; ws->w[i].rings && p < ws->np; p++)
 			free(ws->w[i].rings[p].mem);
 		free(ws->w[i].rings);
+		pthread_mutex_destroy(&ws->w[i].snap_mu);
 	}
 	free(ws->w);
 	free(ws->lanes);

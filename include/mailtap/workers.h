@@ -37,7 +37,8 @@ void workers__tick(struct workers *w, uint64_t now_ns); /* producer 0 */
 /* End of input: every worker ends its connections; waits for them. Called when no producer
  * thread runs any more (after they were joined). */
 void workers__finish(struct workers *w);
-/* Sum of the engines' counters (consistent after drain/finish; approximate while running). */
+/* Sum of the engines' counters: exact after finish; while the workers run, as of each one's
+ * last tick (live capture ticks once a second), read without racing the worker. */
 void workers__engine_stats(struct workers *w, struct engine_stats *st);
 /* Summed over the producers (each producer's counters are written by its thread only). */
 void workers__stats(const struct workers *w, struct workers_stats *st);
