@@ -410,6 +410,26 @@ else
 	echo "skip 7: no $BUILD/mailtap or no corpus"
 fi
 
+echo "== 8. the sender thread and two workers under ThreadSanitizer"
+if [ -x build-tsan/mailtap ]; then
+	start_rx ts --unix "$T/ts.sock" --dump "$T/ts.fwd.jsonl" || exit 1
+	"$BUILD/tools/gen_smtp_pcap" -o "$T/ts.pcap" -n 300 -c 30 -a 20000 --seed 3 2>/dev/null
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66" timeout 120 build-tsan/mailtap -r "$T/ts.pcap" \
+		--workers 2 -o "forward:unix:$T/ts.sock" --forward-compress 2>"$T/ts.err"
+	rc=$?
+	stop_rx "$RXPID"
+	in=$(kv in "$T/ts.err")
+	if [ $rc -eq 0 ] && [ -n "$in" ] && [ "$in" -gt 0 ] && [ "$(kv acked "$T/ts.err")" = "$in" ] &&
+		[ "$(wc -l <"$T/ts.fwd.jsonl")" -eq "$in" ]; then
+		ok "TSan: --workers 2 -o forward (gzip): $in records acked and received, no race report"
+	else
+		fail "TSan forward run: exit $rc, in=$in acked=$(kv acked "$T/ts.err")"
+		grep -A12 'WARNING: ThreadSanitizer' "$T/ts.err" | head -n 30
+	fi
+else
+	echo "skip 8: build-tsan/mailtap not built (25-workers builds it)"
+fi
+
 echo
 if [ $FAILS -gt 0 ]; then
 	echo "$FAILS forward test(s) failed"
