@@ -29,7 +29,6 @@ struct rec_out {
 struct rec {
 	struct rec_out *out;
 	msgpack_sbuffer sb;
-	msgpack_packer pk;
 	const char *stream;
 	uint64_t ts_ns;
 	uint32_t n_fields;
@@ -40,6 +39,7 @@ struct rec {
 	struct rec_limits lim;
 	uint64_t str_bytes, cont_elems;
 	bool str_trunc, cont_trunc;
+	bool oom; /* the buffer could not grow: the record is dropped at rec__end */
 };
 
 /* Streams that are written only when asked for. */
@@ -53,7 +53,6 @@ struct rec *rec__new(struct rec_out *out)
 		return NULL;
 	r->out = out;
 	msgpack_sbuffer_init(&r->sb);
-	msgpack_packer_init(&r->pk, &r->sb, msgpack_sbuffer_write);
 	return r;
 }
 
@@ -65,9 +64,117 @@ void rec__free(struct rec *r)
 	free(r);
 }
 
+/* Room for n more bytes in the record's buffer (msgpack_sbuffer's growth rule: the buffer
+ * stays an sbuffer). false when out of memory: the record is then dropped at rec__end. */
+static bool reserve(struct rec *r, size_t n)
+{
+	msgpack_sbuffer *sb = &r->sb;
+	size_t nsize;
+	char *tmp;
+
+	if (sb->alloc - sb->size >= n)
+		return true;
+	if (r->oom)
+		return false;
+	nsize = sb->alloc ? sb->alloc * 2 : MSGPACK_SBUFFER_INIT_SIZE;
+	while (nsize < sb->size + n)
+		nsize *= 2;
+	tmp = realloc(sb->data, nsize);
+	if (!tmp) {
+		r->oom = true;
+		return false;
+	}
+	sb->data = tmp;
+	sb->alloc = nsize;
+	return true;
+}
+
 static void put_raw(struct rec *r, const void *p, size_t n)
 {
-	msgpack_sbuffer_write(&r->sb, p, n);
+	if (reserve(r, n)) {
+		memcpy(r->sb.data + r->sb.size, p, n);
+		r->sb.size += n;
+	}
+}
+
+/*
+ * msgpack values written straight into the buffer: the same bytes as msgpack-c's
+ * msgpack_pack_* (smallest form of each integer, str8 from 32 bytes on, doubles as float 64),
+ * without a callback per piece.
+ */
+
+/* The header of a str of len bytes (the one sink_file/sink_fwd write too). */
+static void put_strhdr(struct rec *r, size_t len)
+{
+	if (reserve(r, 5))
+		r->sb.size += sink__str_header((uint8_t *)r->sb.data + r->sb.size, len);
+}
+
+static void put_strb(struct rec *r, const void *s, size_t len)
+{
+	if (!reserve(r, len + 5))
+		return;
+	put_strhdr(r, len);
+	memcpy(r->sb.data + r->sb.size, s, len);
+	r->sb.size += len;
+}
+
+/* A type byte followed by the n low bytes of v, big-endian. */
+static void put_typed(struct rec *r, uint8_t type, uint64_t v, int n)
+{
+	uint8_t *o;
+
+	if (!reserve(r, 9))
+		return;
+	o = (uint8_t *)r->sb.data + r->sb.size;
+	o[0] = type;
+	for (int i = 0; i < n; i++)
+		o[1 + i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+	r->sb.size += 1 + (size_t)n;
+}
+
+static void put_u64(struct rec *r, uint64_t v)
+{
+	if (v < 128) {
+		uint8_t b = (uint8_t)v;
+
+		put_raw(r, &b, 1);
+	} else if (v < 256) {
+		put_typed(r, 0xcc, v, 1);
+	} else if (v < 65536) {
+		put_typed(r, 0xcd, v, 2);
+	} else if (v <= UINT32_MAX) {
+		put_typed(r, 0xce, v, 4);
+	} else {
+		put_typed(r, 0xcf, v, 8);
+	}
+}
+
+static void put_i64(struct rec *r, int64_t v)
+{
+	if (v >= 0) {
+		put_u64(r, (uint64_t)v);
+	} else if (v >= -32) {
+		uint8_t b = (uint8_t)v; /* negative fixint */
+
+		put_raw(r, &b, 1);
+	} else if (v >= INT8_MIN) {
+		put_typed(r, 0xd0, (uint64_t)v, 1);
+	} else if (v >= INT16_MIN) {
+		put_typed(r, 0xd1, (uint64_t)v, 2);
+	} else if (v >= INT32_MIN) {
+		put_typed(r, 0xd2, (uint64_t)v, 4);
+	} else {
+		put_typed(r, 0xd3, (uint64_t)v, 8);
+	}
+}
+
+static void put_double(struct rec *r, double d)
+{
+	uint64_t v;
+
+	memcpy(&v, &d, sizeof(v));
+	put_typed(r, 0xcb, v, 8);
 }
 
 /* Writes s as a msgpack str; invalid UTF-8 bytes become the 4-character text \xNN. */
@@ -83,8 +190,7 @@ static void put_str(struct rec *r, const char *s, size_t len)
 			break;
 		}
 	if (ascii) {
-		msgpack_pack_str(&r->pk, len);
-		msgpack_pack_str_body(&r->pk, s, len);
+		put_strb(r, s, len);
 		return;
 	}
 	/* First pass: how long is the escaped form? Second pass: write it. */
@@ -132,7 +238,7 @@ static void put_str(struct rec *r, const char *s, size_t len)
 			}
 		}
 		if (pass == 0)
-			msgpack_pack_str(&r->pk, len + extra);
+			put_strhdr(r, len + extra);
 	}
 }
 
@@ -175,10 +281,7 @@ static bool elem_ok(struct rec *r)
 
 static void put_key(struct rec *r, const char *key)
 {
-	size_t n = strlen(key);
-
-	msgpack_pack_str(&r->pk, n);
-	msgpack_pack_str_body(&r->pk, key, n);
+	put_strb(r, key, strlen(key));
 	r->n_fields++;
 }
 
@@ -209,6 +312,7 @@ void rec__begin(struct rec *r, const char *stream, uint64_t ts_ns)
 	}
 	r->str_bytes = r->cont_elems = 0;
 	r->str_trunc = r->cont_trunc = false;
+	r->oom = false;
 	r->stream = stream;
 	r->ts_ns = ts_ns;
 	r->n_fields = 0;
@@ -243,28 +347,27 @@ void rec__cstr(struct rec *r, const char *key, const char *s)
 void rec__u64(struct rec *r, const char *key, uint64_t v)
 {
 	put_key(r, key);
-	msgpack_pack_uint64(&r->pk, v);
+	put_u64(r, v);
 }
 
 void rec__i64(struct rec *r, const char *key, int64_t v)
 {
 	put_key(r, key);
-	msgpack_pack_int64(&r->pk, v);
+	put_i64(r, v);
 }
 
 void rec__bool(struct rec *r, const char *key, bool v)
 {
+	uint8_t b = v ? 0xc3 : 0xc2;
+
 	put_key(r, key);
-	if (v)
-		msgpack_pack_true(&r->pk);
-	else
-		msgpack_pack_false(&r->pk);
+	put_raw(r, &b, 1);
 }
 
 void rec__double(struct rec *r, const char *key, double v)
 {
 	put_key(r, key);
-	msgpack_pack_double(&r->pk, v);
+	put_double(r, v);
 }
 
 void rec__time(struct rec *r, const char *key, uint64_t ts_ns)
@@ -330,7 +433,7 @@ void rec__arr_u64(struct rec *r, uint64_t v)
 {
 	if (!elem_ok(r))
 		return;
-	msgpack_pack_uint64(&r->pk, v);
+	put_u64(r, v);
 	r->arr_n++;
 }
 
@@ -338,6 +441,8 @@ void rec__arr_end(struct rec *r)
 {
 	uint8_t *h = (uint8_t *)r->sb.data + r->arr_off;
 
+	if (r->oom)
+		return; /* the header may not have been written: the record is dropped */
 	h[1] = (uint8_t)(r->arr_n >> 24);
 	h[2] = (uint8_t)(r->arr_n >> 16);
 	h[3] = (uint8_t)(r->arr_n >> 8);
@@ -386,6 +491,11 @@ int rec__end(struct rec *r)
 	if (!r->open)
 		return -EINVAL;
 	r->open = false;
+	if (r->oom) { /* a piece could not be written: no half record goes out */
+		msgpack_sbuffer_clear(&r->sb);
+		pr_warn("record of stream %s dropped: out of memory\n", stream);
+		return -ENOMEM;
+	}
 	h[1] = (uint8_t)(r->n_fields >> 8);
 	h[2] = (uint8_t)r->n_fields;
 	err = rec_out__emit(r->out, r->stream, r->ts_ns, (const uint8_t *)r->sb.data, r->sb.size);

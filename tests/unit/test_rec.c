@@ -159,12 +159,116 @@ static void test_str_header(void **st)
 	}
 }
 
+/* Every value type at the edges of its encodings: rec writes the bytes msgpack-c's packer
+ * writes (after the record's map16 header). */
+static void test_values_like_msgpack_c(void **st)
+{
+	static const uint64_t u[] = {0, 1, 127, 128, 255, 256, 65535, 65536, 4294967295ULL,
+				     4294967296ULL, UINT64_MAX};
+	static const int64_t i64[] = {0, 5, -1, -32, -33, -128, -129, -32768, -32769, INT32_MIN,
+				      (int64_t)INT32_MIN - 1, INT64_MIN, INT64_MAX, 200, 70000};
+	static const size_t sl[] = {0, 1, 31, 32, 255, 256, 65535, 65536};
+	static const double d[] = {0.0, -1.5, 1254722767.49206, 1e300};
+	static char str[65536];
+	char path[] = "/tmp/mailtap-test-rec-XXXXXX";
+	int fd = mkstemp(path);
+	struct sink *s;
+	struct rec_out *o;
+	struct rec *r;
+	msgpack_sbuffer want;
+	msgpack_packer pk;
+	char key[32];
+	uint32_t n = 0;
+	FILE *f;
+	long len;
+	uint8_t *got;
+	size_t i;
+
+	(void)st;
+	assert_true(fd >= 0);
+	close(fd);
+	memset(str, 'x', sizeof(str));
+	s = sink_file__open(path);
+	o = rec_out__new("mailtap");
+	rec_out__add_sink(o, s);
+	rec_out__set_limits(o, &(struct rec_limits){ 0 }); /* no string limit */
+	r = rec__new(o);
+	msgpack_sbuffer_init(&want);
+	msgpack_packer_init(&pk, &want, msgpack_sbuffer_write);
+	rec__begin(r, "t", 1000000000ULL);
+	msgpack_pack_str(&pk, 2);
+	msgpack_pack_str_body(&pk, "ts", 2);
+	msgpack_pack_double(&pk, 1.0);
+	n++;
+#define KEY(fmt, v)                                                                         \
+	do {                                                                                   \
+		snprintf(key, sizeof(key), fmt, v);                                            \
+		msgpack_pack_str(&pk, strlen(key));                                            \
+		msgpack_pack_str_body(&pk, key, strlen(key));                                  \
+		n++;                                                                           \
+	} while (0)
+	for (i = 0; i < sizeof(u) / sizeof(u[0]); i++) {
+		KEY("u%zu", i);
+		rec__u64(r, key, u[i]);
+		msgpack_pack_uint64(&pk, u[i]);
+	}
+	for (i = 0; i < sizeof(i64) / sizeof(i64[0]); i++) {
+		KEY("i%zu", i);
+		rec__i64(r, key, i64[i]);
+		msgpack_pack_int64(&pk, i64[i]);
+	}
+	for (i = 0; i < sizeof(sl) / sizeof(sl[0]); i++) {
+		KEY("s%zu", i);
+		rec__str(r, key, str, sl[i]);
+		msgpack_pack_str(&pk, sl[i]);
+		msgpack_pack_str_body(&pk, str, sl[i]);
+	}
+	for (i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
+		KEY("d%zu", i);
+		rec__double(r, key, d[i]);
+		msgpack_pack_double(&pk, d[i]);
+	}
+	KEY("%s", "t");
+	rec__bool(r, key, true);
+	msgpack_pack_true(&pk);
+	KEY("%s", "f");
+	rec__bool(r, key, false);
+	msgpack_pack_false(&pk);
+#undef KEY
+	assert_int_equal(rec__end(r), 0);
+	rec__free(r);
+	rec_out__free(o);
+	sink__close(s);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	got = malloc((size_t)len);
+	fseek(f, 0, SEEK_SET);
+	assert_int_equal(fread(got, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	unlink(path);
+	/* the file entry ends with the record: map16 header, then the pairs */
+	assert_true((size_t)len > want.size + 3);
+	assert_int_equal(n, 1 + 11 + 15 + 8 + 4 + 2);
+	{
+		const uint8_t *rec = got + len - (long)want.size - 3;
+		uint8_t hdr[3] = {0xde, (uint8_t)(n >> 8), (uint8_t)n};
+
+		assert_memory_equal(rec, hdr, 3);
+		assert_memory_equal(rec + 3, want.data, want.size);
+	}
+	free(got);
+	msgpack_sbuffer_destroy(&want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_reserved_event_time),
 		cmocka_unit_test(test_str_header),
+		cmocka_unit_test(test_values_like_msgpack_c),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
