@@ -244,6 +244,26 @@ nl_cleanup() {
 	exit $rc
 }
 
+# nl_two_flow_queues PCAP: for the 4-queue suites. XPS on the injection end: a frame sent
+# from CPU 0 leaves on tx queue 1, from CPU 1 on tx queue 3, and veth hands it to the capture
+# end's rx queue of the same index. Writes NL_TMP/exp.pcap (PCAP's mail-port frames) and
+# splits PCAP into a.pcap (flow A: 10.10.1.4 <-> 74.53.140.153, to replay from CPU 0), b.pcap
+# (flow B: 192.168.133.100 <-> .102, from CPU 1) and rest.pcap; sets NL_A and NL_B (their
+# filters).
+nl_two_flow_queues() {
+	[ "$(nproc)" -ge 2 ] || nl_skip "needs 2 CPUs (XPS steering)"
+	ip netns exec "$NL_NS" sh -c "
+		for q in 0 1 2 3; do echo 0 > /sys/class/net/$NL_INJ/queues/tx-\$q/xps_cpus; done
+		echo 1 > /sys/class/net/$NL_INJ/queues/tx-1/xps_cpus
+		echo 2 > /sys/class/net/$NL_INJ/queues/tx-3/xps_cpus" || nl_skip "cannot configure XPS"
+	NL_A='host 10.10.1.4 and host 74.53.140.153'
+	NL_B='host 192.168.133.100 and host 192.168.133.102'
+	nl_pcap_filter "$1" "$NL_TMP/exp.pcap" 'tcp port 25 or tcp port 465 or tcp port 587'
+	nl_pcap_filter "$1" "$NL_TMP/a.pcap" "$NL_A"
+	nl_pcap_filter "$1" "$NL_TMP/b.pcap" "$NL_B"
+	nl_pcap_filter "$1" "$NL_TMP/rest.pcap" "not ($NL_A) and not ($NL_B)"
+}
+
 # nl_pcap_filter IN OUT FILTER: tcpdump -r IN -w OUT FILTER
 nl_pcap_filter() {
 	tcpdump -r "$1" -w "$2" "$3" 2>/dev/null || nl_fail "tcpdump filter $3 on $1"

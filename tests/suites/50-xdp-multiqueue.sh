@@ -17,20 +17,9 @@ DUMP=$BUILD/tools/xsk_dump
 [ -x "$DUMP" ] || nl_fail "$DUMP not built"
 
 nl_setup 4
-# XPS: a frame sent from CPU 0 leaves the injection end on tx queue 1, from CPU 1 on tx
-# queue 3; veth hands it to the capture end's rx queue of the same index.
-[ "$(nproc)" -ge 2 ] || nl_skip "needs 2 CPUs (XPS steering)"
-ip netns exec "$NL_NS" sh -c "
-	for q in 0 1 2 3; do echo 0 > /sys/class/net/$NL_INJ/queues/tx-\$q/xps_cpus; done
-	echo 1 > /sys/class/net/$NL_INJ/queues/tx-1/xps_cpus
-	echo 2 > /sys/class/net/$NL_INJ/queues/tx-3/xps_cpus" || nl_skip "cannot configure XPS"
-
-A='host 10.10.1.4 and host 74.53.140.153'
-B='host 192.168.133.100 and host 192.168.133.102'
-nl_pcap_filter "$PCAP" "$NL_TMP/exp.pcap" 'tcp port 25 or tcp port 465 or tcp port 587'
-nl_pcap_filter "$PCAP" "$NL_TMP/a.pcap" "$A"
-nl_pcap_filter "$PCAP" "$NL_TMP/b.pcap" "$B"
-nl_pcap_filter "$PCAP" "$NL_TMP/rest.pcap" "not ($A) and not ($B)"
+nl_two_flow_queues "$PCAP"
+A=$NL_A
+B=$NL_B
 want=$(tcpdump -r "$NL_TMP/exp.pcap" 2>/dev/null | wc -l)
 want_a=$(tcpdump -r "$NL_TMP/exp.pcap" "$A" 2>/dev/null | wc -l)
 want_b=$(tcpdump -r "$NL_TMP/exp.pcap" "$B" 2>/dev/null | wc -l)
