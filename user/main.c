@@ -1045,10 +1045,12 @@ static int cap_packet(void *u, const struct pkt_raw *raw)
 static void *cap_main(void *arg)
 {
 	struct cap_thread *c = arg;
+	int err = privs__drop_thread(); /* receiving needs none of what the main thread kept */
 
+	if (err)
+		pr_warn("capture thread %u: cannot drop its capabilities: %s\n", c->k, strerror(-err));
 	while (!atomic_load(&cap_stop)) {
-		int err = xsk_source__run_part(c->src, c->k, c->n, cap_packet, c, &c->wake);
-
+		err = xsk_source__run_part(c->src, c->k, c->n, cap_packet, c, &c->wake);
 		if (err) {
 			c->err = err;
 			atomic_store(&cap_stop, 1); /* the main thread sees it within 100 ms */

@@ -72,6 +72,11 @@ static int set_caps(uint64_t keep)
 	return err;
 }
 
+int privs__drop_thread(void)
+{
+	return set_caps(0);
+}
+
 static const int allowed[] = {
 	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(pread64),
 	SCMP_SYS(pwrite64), SCMP_SYS(lseek), SCMP_SYS(close), SCMP_SYS(fstat),
@@ -94,7 +99,7 @@ static const int allowed[] = {
 	SCMP_SYS(gettid), SCMP_SYS(getpid), SCMP_SYS(tgkill), SCMP_SYS(getuid),
 	SCMP_SYS(geteuid), SCMP_SYS(getgid), SCMP_SYS(getegid), SCMP_SYS(uname),
 	SCMP_SYS(clone), SCMP_SYS(clone3), SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
-	SCMP_SYS(prctl), SCMP_SYS(bpf), SCMP_SYS(ioctl), SCMP_SYS(restart_syscall),
+	SCMP_SYS(prctl), SCMP_SYS(capget), SCMP_SYS(capset), SCMP_SYS(bpf), SCMP_SYS(ioctl), SCMP_SYS(restart_syscall),
 	SCMP_SYS(sysinfo), SCMP_SYS(getrlimit), SCMP_SYS(prlimit64), SCMP_SYS(pipe2),
 	SCMP_SYS(eventfd2), SCMP_SYS(membarrier), SCMP_SYS(sched_getaffinity),
 	SCMP_SYS(readlinkat), SCMP_SYS(faccessat), SCMP_SYS(faccessat2), SCMP_SYS(access),
@@ -115,6 +120,10 @@ static int install_seccomp(void)
 		if (err)
 			break;
 	}
+	/* every thread of the process (workers, capture threads, the Forward sender), not only
+	 * this one: the kernel syncs the filter and no_new_privs to them (TSYNC) */
+	if (!err)
+		err = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	if (!err)
 		err = seccomp_load(ctx);
 	seccomp_release(ctx);

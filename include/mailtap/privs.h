@@ -17,6 +17,9 @@ struct privs_opts {
 
 /* Drops privileges as described. 0 or -errno, with the reason logged. */
 int privs__drop(const struct privs_opts *o);
+/* Clears every capability of the calling thread (capabilities are per thread): for threads
+ * started after privs__drop, which would otherwise inherit what the main thread kept. */
+int privs__drop_thread(void);
 /* Makes the permitted capabilities effective. The installed binary carries file capabilities
  * without the effective bit (setcap ...+p), so exec works where the container or unit grants
  * only some of them (a "+ep" binary fails to exec then); mailtap raises what it got. */
