@@ -11,6 +11,7 @@
 #include <string.h>
 #include "mailtap/community_id.h"
 #include "mailtap/engine.h"
+#include "mailtap/md5mb.h"
 #include "mailtap/ids.h"
 #include "mailtap/log.h"
 #include "mailtap/rec.h"
@@ -47,6 +48,7 @@ struct engine {
 	struct rec_out *out;
 	struct rec *rec;
 	struct mt_ids ids;
+	struct md5mb_pool md5; /* the MD5 streams of this engine's files */
 	struct engine_net nets[ENGINE_MAX_NETS * 2];
 	int n_nets;
 	struct flow_table *flows;
@@ -505,6 +507,7 @@ static struct flow_app *app_get(struct engine *e, struct flow *f)
 	a->sess.id = &f->id;
 	a->sess.rec = e->rec;
 	a->sess.ids = &e->ids;
+	a->sess.md5 = &e->md5;
 	a->sess.start_ts = f->start_ts;
 	a->sess.local_orig = is_local(e, &f->id.orig_h);
 	a->sess.local_resp = is_local(e, &f->id.resp_h);
@@ -597,6 +600,7 @@ struct engine *engine__new(const struct engine_cfg *cfg, struct rec_out *out)
 		e->n_nets = cfg->n_nets + priv.n_nets;
 	}
 	mt_ids__init(&e->ids, cfg->seeded, cfg->seed);
+	md5mb_pool_init(&e->md5);
 	mt_ids__init(&hs, cfg->seeded, cfg->seed ^ 0x5a5a5a5a5a5a5a5aULL);
 	e->rec = rec__new(out);
 	e->flows = flow_table__new(&cfg->flow, mt_ids__next(&hs), flow_finish, flow_weird, e);

@@ -21,6 +21,7 @@
 #include "mailtap/bits.h"
 #include "mailtap/digest.h"
 #include "mailtap/files.h"
+#include "mailtap/md5mb.h"
 #include "mailtap/ids.h"
 #include "mailtap/log.h"
 #include "mailtap/mimesniff.h"
@@ -58,7 +59,9 @@ struct mt_file {
 	bool has_total;
 	char an[FILES_MAX_ANALYZERS][FILES_ANALYZER_LEN];
 	unsigned n_an;
-	EVP_MD_CTX *md[H_N];
+	EVP_MD_CTX *md[H_N]; /* SHA-1, SHA-256 (md[H_MD5] stays NULL: MD5 is `md5`) */
+	struct md5mb md5;
+	bool md5_on;
 	bool hashes_dropped;
 	enum ext_state ext;
 	int dirfd, fd;
@@ -382,9 +385,9 @@ struct mt_file *files__open(struct mt_session *s, const struct files_cfg *cfg, u
 		snprintf(f->fuid, sizeof(f->fuid), "F%llu",
 			 (unsigned long long)atomic_load(&st_opened));
 	if (cfg->md5) {
-		f->md[H_MD5] = EVP_MD_CTX_new();
-		if (f->md[H_MD5])
-			EVP_DigestInit_ex(f->md[H_MD5], mt_md(MT_MD5), NULL);
+		/* many files at once side by side (md5mb.h): the worker's pool */
+		md5mb_init(&f->md5, s ? s->md5 : NULL);
+		f->md5_on = true;
 		add_analyzer(f, "MD5");
 	}
 	if (cfg->sha1) {
@@ -480,10 +483,13 @@ void files__data(struct mt_file *f, const uint8_t *buf, size_t len, uint64_t ts_
 	if (!f || !len)
 		return;
 	f->last = ts_ns;
-	if (!f->hashes_dropped)
+	if (!f->hashes_dropped) {
+		if (f->md5_on)
+			md5mb_update(&f->md5, buf, len);
 		for (i = 0; i < H_N; i++)
 			if (f->md[i])
 				EVP_DigestUpdate(f->md[i], buf, len);
+	}
 	was_writing = f->ext == EXT_WRITING;
 	if (!f->mime_done && f->bof_len < f->bof_cap) {
 		n = f->bof_cap - f->bof_len;
@@ -516,10 +522,13 @@ bool files__wants_bytes(const struct mt_file *f)
 		return false;
 	if (!f->mime_done || f->ext == EXT_PENDING || f->ext == EXT_WRITING)
 		return true;
-	if (!f->hashes_dropped)
+	if (!f->hashes_dropped) {
+		if (f->md5_on)
+			return true;
 		for (i = 0; i < H_N; i++)
 			if (f->md[i])
 				return true;
+	}
 	return false;
 }
 
@@ -549,6 +558,9 @@ void files__gap(struct mt_file *f, uint64_t len, uint64_t ts_ns)
 			EVP_MD_CTX_free(f->md[i]);
 			f->md[i] = NULL;
 		}
+		if (f->md5_on)
+			md5mb_abandon(&f->md5);
+		f->md5_on = false;
 	}
 	f->missing += len;
 	ext_hole(f, len);
@@ -560,6 +572,8 @@ static void file_free(struct mt_file *f)
 
 	for (i = 0; i < H_N; i++)
 		EVP_MD_CTX_free(f->md[i]);
+	if (f->md5_on)
+		md5mb_abandon(&f->md5);
 	if (f->fd >= 0) {
 		close(f->fd);
 		unlinkat(f->dirfd, f->tmp_name, 0);
@@ -628,6 +642,12 @@ void files__close(struct mt_file *f, uint64_t ts_ns)
 		unsigned dl = 0;
 
 		hx_out[i][0] = 0;
+		if (i == H_MD5 && f->md5_on && !f->hashes_dropped) {
+			f->md5_on = false;
+			if (md5mb_final(&f->md5, d))
+				mt_hex(d, 16, hx_out[i]);
+			continue;
+		}
 		if (f->hashes_dropped || !f->md[i])
 			continue;
 		if (EVP_DigestFinal_ex(f->md[i], d, &dl) == 1)
