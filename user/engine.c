@@ -716,6 +716,7 @@ void engine__stats(const struct engine *e, struct engine_stats *st)
 	flow_table__stats(e->flows, &st->flow);
 	reasm_pool__stats(e->pool, &st->reasm);
 	frag__stats(e->frags, &st->frag);
+	st->md5 = e->md5.st;
 }
 
 void engine__free(struct engine *e)
