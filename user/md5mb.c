@@ -2,10 +2,10 @@
 /*
  * MD5 of many streams at once (include/mailtap/md5mb.h). MD5 is a chain of 64 dependent steps
  * per 64-byte block, so one stream cannot go faster than the chain's latency (OpenSSL's
- * assembly: about 4.3 cycles a byte here). Eight streams go through the same steps side by
- * side in the 32-bit lanes of AVX2 registers: the same latency for eight blocks at a time.
- * Streams keep their unhashed bytes (up to a cap) until seven others have bytes waiting too;
- * whatever cannot wait goes through the one-stream code.
+ * assembly: about 4.3 cycles a byte here). 16 streams (AVX-512F) or 8 (AVX2) go through the
+ * same steps side by side in the 32-bit lanes of one register: about the same latency for
+ * 16 or 8 blocks at a time. Streams keep their unhashed bytes (up to a cap) until enough
+ * others have bytes waiting too; whatever cannot wait goes through the one-stream code.
  */
 #define OPENSSL_SUPPRESS_DEPRECATED /* MD5_Update: see md5_blocks */
 #include <openssl/md5.h>
@@ -134,29 +134,142 @@ MB_AVX512 static void md5_x16(uint32_t *h[LANES], const uint8_t *p[LANES], size_
 		for (int j = 0; j < 4; j++)
 			h[l][j] = st[j][l];
 }
+
+/* The same on 8 lanes with AVX2 (CPUs without AVX-512): F in three ops, the rotate in three;
+ * the words come from two 8x8 transposes of the lanes' blocks. */
+#define MB_AVX2 __attribute__((target("avx2")))
+#define VROL8(x, s) _mm256_or_si256(_mm256_slli_epi32((x), (s)), _mm256_srli_epi32((x), 32 - (s)))
+#define VSTEP8(f, a, b, c, d, w, k, s)                                                            \
+	(a) = _mm256_add_epi32(                                                                    \
+	    (b), VROL8(_mm256_add_epi32(_mm256_add_epi32((a), (f)),                                \
+					_mm256_add_epi32((w), _mm256_set1_epi32((int)(k)))),       \
+		       (s)))
+#define G1(b, c, d) _mm256_xor_si256((d), _mm256_and_si256((b), _mm256_xor_si256((c), (d))))
+#define G2(b, c, d) _mm256_xor_si256((c), _mm256_and_si256((d), _mm256_xor_si256((b), (c))))
+#define G3(b, c, d) _mm256_xor_si256(_mm256_xor_si256((b), (c)), (d))
+#define G4(b, c, d) _mm256_xor_si256((c), _mm256_or_si256((b), _mm256_xor_si256((d), ones)))
+
+/* r[i]: 8 words of lane i; out: r[j] holds word j of every lane. */
+MB_AVX2 static inline void transpose8(__m256i r[8])
+{
+	__m256i t[8], u[8];
+
+	for (int i = 0; i < 8; i += 2) {
+		t[i] = _mm256_unpacklo_epi32(r[i], r[i + 1]);
+		t[i + 1] = _mm256_unpackhi_epi32(r[i], r[i + 1]);
+	}
+	for (int i = 0; i < 8; i += 4) {
+		u[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]);
+		u[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);
+		u[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]);
+		u[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
+	}
+	for (int i = 0; i < 4; i++) {
+		r[i] = _mm256_permute2x128_si256(u[i], u[i + 4], 0x20);
+		r[i + 4] = _mm256_permute2x128_si256(u[i], u[i + 4], 0x31);
+	}
+}
+
+MB_AVX2 static void md5_x8(uint32_t *h[LANES], const uint8_t *p[LANES], size_t nblocks)
+{
+	const __m256i ones = _mm256_set1_epi32(-1);
+	uint32_t st[4][8];
+	__m256i a, b, c, d;
+
+	for (int l = 0; l < 8; l++)
+		for (int j = 0; j < 4; j++)
+			st[j][l] = h[l][j];
+	a = _mm256_loadu_si256((const __m256i *)(const void *)st[0]);
+	b = _mm256_loadu_si256((const __m256i *)(const void *)st[1]);
+	c = _mm256_loadu_si256((const __m256i *)(const void *)st[2]);
+	d = _mm256_loadu_si256((const __m256i *)(const void *)st[3]);
+	for (size_t blk = 0; blk < nblocks; blk++) {
+		__m256i w[16], lo[8], hi[8], a0 = a, b0 = b, c0 = c, d0 = d;
+
+		for (int l = 0; l < 8; l++) {
+			const uint8_t *q = p[l] + 64 * blk;
+
+			lo[l] = _mm256_loadu_si256((const __m256i *)(const void *)q);
+			hi[l] = _mm256_loadu_si256((const __m256i *)(const void *)(q + 32));
+		}
+		transpose8(lo);
+		transpose8(hi);
+		for (int j = 0; j < 8; j++) {
+			w[j] = lo[j];
+			w[j + 8] = hi[j];
+		}
+		for (int i = 0; i < 16; i += 4) {
+			VSTEP8(G1(b, c, d), a, b, c, d, w[i], K[i], 7);
+			VSTEP8(G1(a, b, c), d, a, b, c, w[i + 1], K[i + 1], 12);
+			VSTEP8(G1(d, a, b), c, d, a, b, w[i + 2], K[i + 2], 17);
+			VSTEP8(G1(c, d, a), b, c, d, a, w[i + 3], K[i + 3], 22);
+		}
+		for (int i = 16; i < 32; i += 4) {
+			VSTEP8(G2(b, c, d), a, b, c, d, w[(5 * i + 1) & 15], K[i], 5);
+			VSTEP8(G2(a, b, c), d, a, b, c, w[(5 * i + 6) & 15], K[i + 1], 9);
+			VSTEP8(G2(d, a, b), c, d, a, b, w[(5 * i + 11) & 15], K[i + 2], 14);
+			VSTEP8(G2(c, d, a), b, c, d, a, w[(5 * i + 16) & 15], K[i + 3], 20);
+		}
+		for (int i = 32; i < 48; i += 4) {
+			VSTEP8(G3(b, c, d), a, b, c, d, w[(3 * i + 5) & 15], K[i], 4);
+			VSTEP8(G3(a, b, c), d, a, b, c, w[(3 * i + 8) & 15], K[i + 1], 11);
+			VSTEP8(G3(d, a, b), c, d, a, b, w[(3 * i + 11) & 15], K[i + 2], 16);
+			VSTEP8(G3(c, d, a), b, c, d, a, w[(3 * i + 14) & 15], K[i + 3], 23);
+		}
+		for (int i = 48; i < 64; i += 4) {
+			VSTEP8(G4(b, c, d), a, b, c, d, w[(7 * i) & 15], K[i], 6);
+			VSTEP8(G4(a, b, c), d, a, b, c, w[(7 * i + 7) & 15], K[i + 1], 10);
+			VSTEP8(G4(d, a, b), c, d, a, b, w[(7 * i + 14) & 15], K[i + 2], 15);
+			VSTEP8(G4(c, d, a), b, c, d, a, w[(7 * i + 21) & 15], K[i + 3], 21);
+		}
+		a = _mm256_add_epi32(a, a0);
+		b = _mm256_add_epi32(b, b0);
+		c = _mm256_add_epi32(c, c0);
+		d = _mm256_add_epi32(d, d0);
+	}
+	_mm256_storeu_si256((__m256i *)(void *)st[0], a);
+	_mm256_storeu_si256((__m256i *)(void *)st[1], b);
+	_mm256_storeu_si256((__m256i *)(void *)st[2], c);
+	_mm256_storeu_si256((__m256i *)(void *)st[3], d);
+	for (int l = 0; l < 8; l++)
+		for (int j = 0; j < 4; j++)
+			h[l][j] = st[j][l];
+}
 #endif
 
 /* ---- streams and the pool ---- */
 
-static bool cpu_lanes;
+static int cpu_lanes; /* 16 (AVX-512F), 8 (AVX2) or 0 */
 
 __attribute__((constructor)) static void md5mb_cpu(void)
 {
 #ifdef HAVE_MB
 	__builtin_cpu_init();
-	cpu_lanes = __builtin_cpu_supports("avx512f");
+	cpu_lanes = __builtin_cpu_supports("avx512f") ? 16 : __builtin_cpu_supports("avx2") ? 8 : 0;
 #endif
 }
 
 void md5mb_pool_init(struct md5mb_pool *p)
 {
 	memset(p, 0, sizeof(*p));
+	p->lanes = cpu_lanes;
 	p->solo = !cpu_lanes;
+}
+
+bool md5mb_pool_set_lanes(struct md5mb_pool *p, int lanes)
+{
+	if (lanes != 8 && lanes != 16)
+		return false;
+	if (lanes > cpu_lanes)
+		return false;
+	p->lanes = lanes;
+	p->solo = false;
+	return true;
 }
 
 void md5mb_pool_set_multi(struct md5mb_pool *p, bool on)
 {
-	p->solo = !on || !cpu_lanes;
+	p->solo = !on || !p->lanes;
 }
 
 void md5mb_init(struct md5mb *s, struct md5mb_pool *pool)
@@ -226,16 +339,19 @@ static void run_lanes(struct md5mb_pool *p)
 	uint32_t idle[LANES][4], *h[LANES];
 	const uint8_t *d[LANES];
 	size_t nb = SIZE_MAX;
-	int k = p->nready < LANES ? p->nready : LANES;
+	int k = p->nready < p->lanes ? p->nready : p->lanes;
 
-	for (int i = 0; i < LANES; i++) {
+	for (int i = 0; i < p->lanes; i++) {
 		l[i] = i < k ? p->ready[i] : NULL;
 		h[i] = l[i] ? l[i]->h : idle[i];
 		d[i] = l[i] ? l[i]->buf : zeros;
 		if (l[i] && l[i]->n / 64 < nb)
 			nb = l[i]->n / 64;
 	}
-	md5_x16(h, d, nb);
+	if (p->lanes == 16)
+		md5_x16(h, d, nb);
+	else
+		md5_x8(h, d, nb);
 	p->st.lane_runs++;
 	p->st.lane_blocks += (uint64_t)k * nb;
 	for (int i = 0; i < k; i++)
@@ -337,7 +453,7 @@ void md5mb_update(struct md5mb *s, const void *data, size_t n)
 		if (s->n >= MD5MB_READY_MIN)
 			ready_add(s);
 #ifdef HAVE_MB
-		while (p->nready >= LANES)
+		while (p->nready >= p->lanes)
 			run_lanes(p);
 		/* full (or the pool is): with enough company now, else on its own */
 		if ((s->n == MD5MB_STREAM_CAP || p->pending > MD5MB_POOL_CAP) &&

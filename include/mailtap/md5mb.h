@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * MD5 of many streams at once (user/md5mb.c): each stream keeps the bytes it was given until
- * seven other streams have bytes waiting too, then eight go through AVX2 side by side; what
- * cannot wait (a stream at its cap, the end of a stream, a CPU without AVX2) goes through
- * one-stream code. The digests are MD5's, whatever the interleaving.
+ * enough other streams have bytes waiting too, then 16 (AVX-512F) or 8 (AVX2) go through the
+ * lanes of one register side by side; what cannot wait (a stream at its cap without company,
+ * the end of a stream, a CPU with neither) goes through one-stream code (OpenSSL's block
+ * function). The digests are MD5's, whatever the interleaving.
  *
  * The streams of one engine share its pool, used by the engine's thread only.
  */
@@ -41,7 +42,8 @@ struct md5mb_pool {
 	int nready;
 	size_t pending; /* bytes kept by all its streams */
 	size_t alloc;	/* their buffers' sizes */
-	bool solo;	/* one-stream code only (no AVX2, or forced by tests) */
+	int lanes;	/* streams per pass: 16 (AVX-512F), 8 (AVX2) */
+	bool solo;	/* one-stream code only (neither, or forced by tests) */
 	struct md5mb_stats st;
 };
 
@@ -57,8 +59,10 @@ struct md5mb {
 };
 
 void md5mb_pool_init(struct md5mb_pool *p);
-/* Tests: one-stream code only (on = false) or eight-stream passes when the CPU has AVX2. */
+/* Tests: one-stream code only (on = false) or passes when the CPU has AVX2 or AVX-512F. */
 void md5mb_pool_set_multi(struct md5mb_pool *p, bool on);
+/* Tests: passes of 8 (AVX2) or 16 (AVX-512F) streams; false when the CPU cannot. */
+bool md5mb_pool_set_lanes(struct md5mb_pool *p, int lanes);
 
 void md5mb_init(struct md5mb *s, struct md5mb_pool *pool);
 void md5mb_update(struct md5mb *s, const void *p, size_t n);
