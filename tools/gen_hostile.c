@@ -144,17 +144,11 @@ static uint8_t *tcp_payload(void)
 static void segment(struct conn *c, int from_client, uint8_t flags, const void *data, size_t len)
 {
 	uint32_t *seq = from_client ? &c->cseq : &c->sseq, ack = from_client ? c->sseq : c->cseq;
-	struct synth_tcp t = {
-	    .from_client = from_client,
-	    .sip = from_client ? c->cip : c->sip,
-	    .dip = from_client ? c->sip : c->cip,
-	    .sport = from_client ? c->cport : c->sport,
-	    .dport = from_client ? c->sport : c->cport,
-	    .seq = *seq,
-	    .ack = (flags & TH_ACK) ? ack : 0,
-	    .flags = flags,
-	    .ip_frag = SYNTH_IP_DF,
-	};
+	struct synth_tcp t = synth_tcp_dir(from_client, c->cip, c->cport, c->sip, c->sport);
+
+	t.seq = *seq;
+	t.ack = (flags & TH_ACK) ? ack : 0;
+	t.flags = flags;
 
 	synth_tcp4(frame_buf, &t, 20 + len);
 	if (data && len)

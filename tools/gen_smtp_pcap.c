@@ -109,18 +109,12 @@ static void emit(const struct sess *s, int from_client, uint8_t flags, uint32_t 
 {
 	static uint8_t f[65536];
 	struct pcap_pkthdr h;
-	struct synth_tcp t = {
-	    .from_client = from_client,
-	    .sip = from_client ? s->cli_ip : s->srv_ip,
-	    .dip = from_client ? s->srv_ip : s->cli_ip,
-	    .sport = from_client ? s->cport : s->sport,
-	    .dport = from_client ? s->sport : s->cport,
-	    .seq = seq,
-	    .ack = ack,
-	    .flags = flags,
-	    .ip_frag = SYNTH_IP_DF,
-	};
+	struct synth_tcp t = synth_tcp_dir(from_client, s->cli_ip, s->cport, s->srv_ip, s->sport);
 	size_t iplen = 20 + 20 + len;
+
+	t.seq = seq;
+	t.ack = ack;
+	t.flags = flags;
 
 	synth_tcp4(f, &t, 20 + len);
 	memcpy(f + SYNTH_HDR_LEN, data, len);

@@ -25,6 +25,23 @@ struct synth_tcp {
 	uint16_t ip_id, ip_frag; /* identification; flags and offset (SYNTH_IP_DF, ...) */
 };
 
+/* A segment between a client and a server, in one direction (from_client or not): addresses,
+ * ports and MACs set, don't-fragment; seq, ack, flags are the caller's. */
+static inline struct synth_tcp synth_tcp_dir(int from_client, uint32_t cip, uint16_t cport,
+					     uint32_t sip, uint16_t sport)
+{
+	struct synth_tcp t = {
+	    .from_client = from_client,
+	    .sip = from_client ? cip : sip,
+	    .dip = from_client ? sip : cip,
+	    .sport = from_client ? cport : sport,
+	    .dport = from_client ? sport : cport,
+	    .ip_frag = SYNTH_IP_DF,
+	};
+
+	return t;
+}
+
 static inline void synth_put16(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)(v >> 8), p[1] = (uint8_t)v;
