@@ -110,15 +110,20 @@ MT_SCAN_LINES(MT_AVX2, plain_lines_tail, b64_lines_tail, eol_avx2, span_avx2)
  * ends the run. Lines longer than max end it too. The last partial block goes through the
  * line-by-line loop above. Same results as the base build on every input (test_scan).
  */
-MT_AVX2 static size_t plain_lines_avx2(const uint8_t *s, size_t n, size_t max)
+/* The block walk of both AVX2 line loops; `b64` (a constant where it is inlined) picks the
+ * events (bytes outside the alphabet, else CR and LF), rejects empty lines and counts; plain
+ * text instead stops before a line that begins with '.'. */
+MT_AVX2 static inline __attribute__((always_inline)) size_t
+block_lines(const uint8_t *s, size_t n, size_t max, bool b64, size_t *chars, size_t *lines)
 {
-	size_t ls = 0, i = 0;	/* ls: start of the current line */
-	unsigned carry = 0;	/* bit 0 of the next block is the LF of a CRLF across blocks */
+	size_t ls = 0, i = 0, c = 0, l = 0, tc = 0, tl = 0; /* ls: start of the current line */
+	unsigned carry = 0; /* bit 0 of the next block is the LF of a CRLF across blocks */
 
-	if (!n || s[0] == '.')
-		return 0;
+	if (!b64 && n && s[0] == '.')
+		goto out;
 	for (; i + 32 <= n; i += 32) {
-		unsigned ev = eol_mask32(_mm256_loadu_si256((const __m256i *)(const void *)(s + i)));
+		__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(s + i));
+		unsigned ev = b64 ? ~b64_mask32(v) : eol_mask32(v);
 
 		ev &= ~carry;
 		carry = 0;
@@ -126,55 +131,45 @@ MT_AVX2 static size_t plain_lines_avx2(const uint8_t *s, size_t n, size_t max)
 			unsigned b = (unsigned)__builtin_ctz(ev);
 			size_t q = i + b;
 
-			if (s[q] != '\r' || q + 1 >= n || s[q + 1] != '\n' || q - ls > max)
-				return ls;
+			/* b64: q - ls - 1 >= max is an empty line (wraps) or one longer than max */
+			if (s[q] != '\r' || q + 1 >= n || s[q + 1] != '\n' ||
+			    (b64 ? q - ls - 1 >= max : q - ls > max))
+				goto out;
+			c += q - ls;
+			l++;
 			ls = q + 2;
-			if (ls < n && s[ls] == '.')
-				return ls;
-			ev &= ev - 1;	    /* the CR */
-			ev &= ~(2u << b);   /* the LF (none when b = 31: it is in the next block) */
+			if (!b64 && ls < n && s[ls] == '.')
+				goto out;
+			ev &= ev - 1;	  /* the CR */
+			ev &= ~(2u << b); /* the LF (none when b = 31: it is in the next block) */
 			carry = b == 31;
 		}
 		if ((ptrdiff_t)(i + 32 - ls) > (ptrdiff_t)max)
-			return ls; /* no line end within max */
+			goto out; /* no line end within max */
 	}
-	return ls >= n ? ls : ls + plain_lines_tail(s + ls, n - ls, max);
+	if (ls < n) {
+		if (b64)
+			ls += b64_lines_tail(s + ls, n - ls, max, &tc, &tl);
+		else
+			ls += plain_lines_tail(s + ls, n - ls, max);
+	}
+out:
+	*chars = c + tc;
+	*lines = l + tl;
+	return ls;
+}
+
+MT_AVX2 static size_t plain_lines_avx2(const uint8_t *s, size_t n, size_t max)
+{
+	size_t c, l;
+
+	return block_lines(s, n, max, false, &c, &l);
 }
 
 MT_AVX2 static size_t b64_lines_avx2(const uint8_t *s, size_t n, size_t max, size_t *chars,
 				     size_t *lines)
 {
-	size_t ls = 0, i = 0, c = 0, l = 0, tc = 0, tl = 0;
-	unsigned carry = 0;
-
-	for (; i + 32 <= n; i += 32) {
-		unsigned ev = ~b64_mask32(_mm256_loadu_si256((const __m256i *)(const void *)(s + i)));
-
-		ev &= ~carry;
-		carry = 0;
-		while (ev) {
-			unsigned b = (unsigned)__builtin_ctz(ev);
-			size_t q = i + b;
-
-			/* q - ls - 1 >= max: an empty line (wraps) or one longer than max */
-			if (s[q] != '\r' || q + 1 >= n || s[q + 1] != '\n' || q - ls - 1 >= max)
-				goto out;
-			c += q - ls;
-			l++;
-			ls = q + 2;
-			ev &= ev - 1;
-			ev &= ~(2u << b);
-			carry = b == 31;
-		}
-		if ((ptrdiff_t)(i + 32 - ls) > (ptrdiff_t)max)
-			goto out;
-	}
-	if (ls < n)
-		ls += b64_lines_tail(s + ls, n - ls, max, &tc, &tl);
-out:
-	*chars = c + tc;
-	*lines = l + tl;
-	return ls;
+	return block_lines(s, n, max, true, chars, lines);
 }
 
 /*
