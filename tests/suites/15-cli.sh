@@ -37,6 +37,7 @@ expect_rc 1 "--capture-threads with -r" $M -r $Z/zeek/traces/smtp.pcap --capture
 grep -q "capture-threads needs -i" "$T/err" && ok "--capture-threads with -r: message" || bad "--capture-threads message: $(cat "$T/err")"
 expect_rc 1 "--capture-threads above --queues" $M -i lo --queues 2 --capture-threads 3
 expect_rc 1 "--capture-threads 0" $M -i lo --capture-threads 0
+expect_rc 1 "--capture-threads in host mode" $M -i lo --capture host --capture-threads 2
 
 # Truncated capture: the error names the offset; the records before it are written.
 head -c 9000 $Z/zeek/traces/smtp.pcap >"$T/trunc.pcap"
