@@ -13,6 +13,9 @@
 #include "mailtap/log.h"
 #include "mailtap/pcapfile.h"
 
+/* The stdio buffer an offline capture is read through (see open_input). */
+#define PCAPFILE_READ_BUF (256 * 1024)
+
 struct pcapfile {
 	pcap_t *pcap;
 	char *path;
@@ -20,6 +23,7 @@ struct pcapfile {
 	uint64_t packets, bytes;
 	uint64_t offset; /* bytes of the file consumed so far (classic pcap), for error messages */
 	struct instream *stream; /* pipes and gzip: our reader (NULL for plain files) */
+	char *iobuf; /* plain files: the stdio buffer, freed after pcap_close */
 	int is_pcapng;
 };
 
@@ -115,7 +119,7 @@ static int in_close(void *cookie)
 
 /* Opens path (or "-" for stdin) as a FILE, decompressing gzip. Regular files that are not gzip
  * go through stdio directly (fastest); everything else through struct instream. */
-static FILE *open_input(const char *path, struct instream **stream)
+static FILE *open_input(const char *path, struct instream **stream, char **iobuf)
 {
 	cookie_io_functions_t io = { .read = in_read, .close = in_close };
 	struct instream *in;
@@ -140,8 +144,16 @@ static FILE *open_input(const char *path, struct instream **stream)
 			FILE *f = fdopen(fd, "rb");
 
 			free(in);
-			if (!f)
+			if (!f) {
 				close(fd);
+				return NULL;
+			}
+			/* stdio's default buffer is st_blksize (4 KiB): a read(2) per 4 KiB was a
+			 * fifth of an offline run. glibc ignores setvbuf's size without a buffer. */
+			(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+			*iobuf = malloc(PCAPFILE_READ_BUF);
+			if (*iobuf)
+				(void)setvbuf(f, *iobuf, _IOFBF, PCAPFILE_READ_BUF);
 			return f;
 		}
 	} else {
@@ -190,7 +202,7 @@ struct pcapfile *pcapfile__open(const char *path, const char *filter)
 		err = -ENOMEM;
 		goto fail;
 	}
-	in = open_input(path, &f->stream);
+	in = open_input(path, &f->stream, &f->iobuf);
 	if (!in) {
 		err = -errno;
 		pr_warn("cannot read %s: %s\n", path, strerror(-err));
@@ -225,6 +237,7 @@ struct pcapfile *pcapfile__open(const char *path, const char *filter)
 fail:
 	if (f->pcap)
 		pcap_close(f->pcap);
+	free(f->iobuf); /* after the FILE that used it is closed */
 	free(f->path);
 	free(f);
 	errno = -err;
@@ -291,6 +304,7 @@ void pcapfile__close(struct pcapfile *f)
 	if (!f)
 		return;
 	pcap_close(f->pcap);
+	free(f->iobuf);
 	free(f->path);
 	free(f);
 }
