@@ -11,7 +11,7 @@
 #include <string.h>
 #include "mailtap/community_id.h"
 #include "mailtap/engine.h"
-#include "mailtap/md5mb.h"
+#include "mailtap/hashmb.h"
 #include "mailtap/ids.h"
 #include "mailtap/log.h"
 #include "mailtap/rec.h"
@@ -48,7 +48,7 @@ struct engine {
 	struct rec_out *out;
 	struct rec *rec;
 	struct mt_ids ids;
-	struct md5mb_pool md5; /* the MD5 streams of this engine's files */
+	struct hashmb_pool hashes; /* the MD5/SHA-1 streams of this engine's files */
 	struct engine_net nets[ENGINE_MAX_NETS * 2];
 	int n_nets;
 	struct flow_table *flows;
@@ -507,7 +507,7 @@ static struct flow_app *app_get(struct engine *e, struct flow *f)
 	a->sess.id = &f->id;
 	a->sess.rec = e->rec;
 	a->sess.ids = &e->ids;
-	a->sess.md5 = &e->md5;
+	a->sess.hashes = &e->hashes;
 	a->sess.start_ts = f->start_ts;
 	a->sess.local_orig = is_local(e, &f->id.orig_h);
 	a->sess.local_resp = is_local(e, &f->id.resp_h);
@@ -600,7 +600,7 @@ struct engine *engine__new(const struct engine_cfg *cfg, struct rec_out *out)
 		e->n_nets = cfg->n_nets + priv.n_nets;
 	}
 	mt_ids__init(&e->ids, cfg->seeded, cfg->seed);
-	md5mb_pool_init(&e->md5);
+	hashmb_pool_init(&e->hashes);
 	mt_ids__init(&hs, cfg->seeded, cfg->seed ^ 0x5a5a5a5a5a5a5a5aULL);
 	e->rec = rec__new(out);
 	e->flows = flow_table__new(&cfg->flow, mt_ids__next(&hs), flow_finish, flow_weird, e);
@@ -716,7 +716,7 @@ void engine__stats(const struct engine *e, struct engine_stats *st)
 	flow_table__stats(e->flows, &st->flow);
 	reasm_pool__stats(e->pool, &st->reasm);
 	frag__stats(e->frags, &st->frag);
-	st->md5 = e->md5.st;
+	st->hashes = e->hashes.st;
 }
 
 void engine__free(struct engine *e)

@@ -21,7 +21,7 @@
 #include "mailtap/bits.h"
 #include "mailtap/digest.h"
 #include "mailtap/files.h"
-#include "mailtap/md5mb.h"
+#include "mailtap/hashmb.h"
 #include "mailtap/ids.h"
 #include "mailtap/log.h"
 #include "mailtap/mimesniff.h"
@@ -59,9 +59,9 @@ struct mt_file {
 	bool has_total;
 	char an[FILES_MAX_ANALYZERS][FILES_ANALYZER_LEN];
 	unsigned n_an;
-	EVP_MD_CTX *md[H_N]; /* SHA-1, SHA-256 (md[H_MD5] stays NULL: MD5 is `md5`) */
-	struct md5mb md5;
-	bool md5_on;
+	EVP_MD_CTX *md[H_N]; /* SHA-256 (md[H_MD5], md[H_SHA1] stay NULL: they are `mb`) */
+	struct hashmb mb;    /* MD5 and SHA-1 */
+	bool mb_on;
 	bool hashes_dropped;
 	enum ext_state ext;
 	int dirfd, fd;
@@ -384,18 +384,16 @@ struct mt_file *files__open(struct mt_session *s, const struct files_cfg *cfg, u
 	else
 		snprintf(f->fuid, sizeof(f->fuid), "F%llu",
 			 (unsigned long long)atomic_load(&st_opened));
-	if (cfg->md5) {
-		/* many files at once side by side (md5mb.h): the worker's pool */
-		md5mb_init(&f->md5, s ? s->md5 : NULL);
-		f->md5_on = true;
+	if (cfg->md5 || cfg->sha1) {
+		/* many files at once side by side (hashmb.h): the worker's pool */
+		hashmb_init(&f->mb, s ? s->hashes : NULL,
+			    (cfg->md5 ? HASHMB_MD5 : 0) | (cfg->sha1 ? HASHMB_SHA1 : 0));
+		f->mb_on = true;
+	}
+	if (cfg->md5)
 		add_analyzer(f, "MD5");
-	}
-	if (cfg->sha1) {
-		f->md[H_SHA1] = EVP_MD_CTX_new();
-		if (f->md[H_SHA1])
-			EVP_DigestInit_ex(f->md[H_SHA1], mt_md(MT_SHA1), NULL);
+	if (cfg->sha1)
 		add_analyzer(f, "SHA1");
-	}
 	if (cfg->sha256) {
 		f->md[H_SHA256] = EVP_MD_CTX_new();
 		if (f->md[H_SHA256])
@@ -484,8 +482,8 @@ void files__data(struct mt_file *f, const uint8_t *buf, size_t len, uint64_t ts_
 		return;
 	f->last = ts_ns;
 	if (!f->hashes_dropped) {
-		if (f->md5_on)
-			md5mb_update(&f->md5, buf, len);
+		if (f->mb_on)
+			hashmb_update(&f->mb, buf, len);
 		for (i = 0; i < H_N; i++)
 			if (f->md[i])
 				EVP_DigestUpdate(f->md[i], buf, len);
@@ -523,7 +521,7 @@ bool files__wants_bytes(const struct mt_file *f)
 	if (!f->mime_done || f->ext == EXT_PENDING || f->ext == EXT_WRITING)
 		return true;
 	if (!f->hashes_dropped) {
-		if (f->md5_on)
+		if (f->mb_on)
 			return true;
 		for (i = 0; i < H_N; i++)
 			if (f->md[i])
@@ -558,9 +556,9 @@ void files__gap(struct mt_file *f, uint64_t len, uint64_t ts_ns)
 			EVP_MD_CTX_free(f->md[i]);
 			f->md[i] = NULL;
 		}
-		if (f->md5_on)
-			md5mb_abandon(&f->md5);
-		f->md5_on = false;
+		if (f->mb_on)
+			hashmb_abandon(&f->mb);
+		f->mb_on = false;
 	}
 	f->missing += len;
 	ext_hole(f, len);
@@ -572,8 +570,8 @@ static void file_free(struct mt_file *f)
 
 	for (i = 0; i < H_N; i++)
 		EVP_MD_CTX_free(f->md[i]);
-	if (f->md5_on)
-		md5mb_abandon(&f->md5);
+	if (f->mb_on)
+		hashmb_abandon(&f->mb);
 	if (f->fd >= 0) {
 		close(f->fd);
 		unlinkat(f->dirfd, f->tmp_name, 0);
@@ -637,17 +635,24 @@ void files__close(struct mt_file *f, uint64_t ts_ns)
 	fi.total_bytes = f->total;
 	fi.missing_bytes = f->missing;
 	fi.parent_fuid = f->parent[0] ? f->parent : NULL;
+	for (i = 0; i < H_N; i++)
+		hx_out[i][0] = 0;
+	if (f->mb_on && !f->hashes_dropped) {
+		unsigned char m5[16], s1[20];
+		unsigned algs = f->mb.algs;
+
+		f->mb_on = false;
+		if (hashmb_final(&f->mb, m5, s1)) {
+			if (algs & HASHMB_MD5)
+				mt_hex(m5, sizeof(m5), hx_out[H_MD5]);
+			if (algs & HASHMB_SHA1)
+				mt_hex(s1, sizeof(s1), hx_out[H_SHA1]);
+		}
+	}
 	for (i = 0; i < H_N; i++) {
 		unsigned char d[EVP_MAX_MD_SIZE];
 		unsigned dl = 0;
 
-		hx_out[i][0] = 0;
-		if (i == H_MD5 && f->md5_on && !f->hashes_dropped) {
-			f->md5_on = false;
-			if (md5mb_final(&f->md5, d))
-				mt_hex(d, 16, hx_out[i]);
-			continue;
-		}
 		if (f->hashes_dropped || !f->md[i])
 			continue;
 		if (EVP_DigestFinal_ex(f->md[i], d, &dl) == 1)

@@ -64,8 +64,8 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *
 	rec__u64(r, "frag_evicted", es->frag.evicted);
 	rec__u64(r, "frag_dropped", es->frag.dropped);
 	rec__u64(r, "frag_inconsistent", es->frag.inconsistent);
-	rec__u64(r, "md5_lane_blocks", es->md5.lane_blocks);
-	rec__u64(r, "md5_solo_blocks", es->md5.solo_blocks);
+	rec__u64(r, "hash_lane_blocks", es->hashes.lane_blocks);
+	rec__u64(r, "hash_solo_blocks", es->hashes.solo_blocks);
 	rec__u64(r, "parser_errors", es->parser_errors);
 	rec__u64(r, "records_conn", es->records_conn);
 	rec__u64(r, "records_weird", es->records_weird);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
-/* md5mb: RFC 1321's test vectors; many streams fed in random pieces and random order, some
- * abandoned, each digest equal to OpenSSL's MD5 of the same bytes, with 16-stream (AVX-512F)
- * and 8-stream (AVX2) passes and without; the pool's bounds under many unfinished streams. */
+/* hashmb: RFC 1321's and FIPS 180's test vectors; many streams (MD5, SHA-1 or both) fed in
+ * random pieces and random order, some abandoned, each digest equal to OpenSSL's of the same
+ * bytes, with 16-stream (AVX-512F) and 8-stream (AVX2) MD5 passes and without, SHA-1 three at
+ * a time (SHA-NI) and one by one; the pool's bounds under many unfinished streams. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,11 +11,11 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
-#include "mailtap/md5mb.h"
+#include "mailtap/hashmb.h"
 
-static void hex(const uint8_t d[16], char out[33])
+static void hex(const uint8_t *d, size_t n, char *out)
 {
-	for (int i = 0; i < 16; i++)
+	for (size_t i = 0; i < n; i++)
 		snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
@@ -31,41 +32,84 @@ static void test_rfc1321(void **st)
 	    {"12345678901234567890123456789012345678901234567890123456789012345678901234567890",
 	     "57edf4a22be3c955ac49da2e2107b67a"},
 	};
-	struct md5mb_pool pool;
-	struct md5mb s;
+	struct hashmb_pool pool;
+	struct hashmb s;
 	uint8_t d[16];
 	char h[33];
 
 	(void)st;
-	md5mb_pool_init(&pool);
+	hashmb_pool_init(&pool);
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		md5mb_init(&s, i % 2 ? &pool : NULL);
+		hashmb_init(&s, i % 2 ? &pool : NULL, HASHMB_MD5);
 		for (const char *p = v[i][0]; *p; p++) /* a byte at a time */
-			md5mb_update(&s, p, 1);
-		assert_true(md5mb_final(&s, d));
-		hex(d, h);
+			hashmb_update(&s, p, 1);
+		assert_true(hashmb_final(&s, d, NULL));
+		hex(d, 16, h);
 		assert_string_equal(h, v[i][1]);
 	}
 	assert_int_equal(pool.pending, 0);
 	assert_int_equal(pool.alloc, 0);
 }
 
+/* FIPS 180-2 appendix A (and the million a's), with the pool and without, whole and in
+ * pieces of 7 bytes. */
+static void test_fips180(void **st)
+{
+	static const char *const v[][2] = {
+	    {"", "da39a3ee5e6b4b0d3255bfef95601890afd80709"},
+	    {"abc", "a9993e364706816aba3e25717850c26c9cd0d89d"},
+	    {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+	     "84983e441c3bd26ebaae4aa1f95129e5e54670f1"},
+	};
+	static char million[1000000];
+	struct hashmb_pool pool;
+	struct hashmb s;
+	uint8_t d[20];
+	char h[41];
+
+	(void)st;
+	hashmb_pool_init(&pool);
+	for (size_t i = 0; i < 2 * sizeof(v) / sizeof(v[0]); i++) {
+		const char *m = v[i / 2][0];
+		size_t n = strlen(m);
+
+		hashmb_init(&s, i % 2 ? &pool : NULL, HASHMB_SHA1);
+		for (size_t o = 0; o < n; o += 7)
+			hashmb_update(&s, m + o, n - o < 7 ? n - o : 7);
+		assert_true(hashmb_final(&s, NULL, d));
+		hex(d, 20, h);
+		assert_string_equal(h, v[i / 2][1]);
+	}
+	memset(million, 'a', sizeof(million));
+	hashmb_init(&s, &pool, HASHMB_SHA1 | HASHMB_MD5);
+	hashmb_update(&s, million, sizeof(million));
+	assert_true(hashmb_final(&s, NULL, d));
+	hex(d, 20, h);
+	assert_string_equal(h, "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
+	assert_int_equal(pool.pending, 0);
+	assert_int_equal(pool.alloc, 0);
+}
+
 #define NS 40
 
-static void interleaved(int lanes, uint32_t seed)
+static void interleaved(int lanes, bool sha_ni, uint32_t seed)
 {
 	static uint8_t data[NS][60000];
-	struct md5mb_pool pool;
-	struct md5mb s[NS];
+	struct hashmb_pool pool;
+	struct hashmb s[NS];
 	size_t len[NS], off[NS];
 	bool open[NS], abandon[NS];
 	uint32_t x = seed;
 	int left = NS;
 
-	md5mb_pool_init(&pool);
-	md5mb_pool_set_multi(&pool, lanes > 0);
-	if (lanes > 0 && !md5mb_pool_set_lanes(&pool, lanes)) {
+	hashmb_pool_init(&pool);
+	hashmb_pool_set_multi(&pool, lanes > 0);
+	if (lanes > 0 && !hashmb_pool_set_lanes(&pool, lanes)) {
 		print_message("%d lanes not available on this CPU\n", lanes);
+		return;
+	}
+	if (!hashmb_pool_set_sha_ni(&pool, sha_ni)) {
+		print_message("no SHA extensions on this CPU\n");
 		return;
 	}
 	for (int i = 0; i < NS; i++) {
@@ -78,7 +122,9 @@ static void interleaved(int lanes, uint32_t seed)
 		off[i] = 0;
 		open[i] = true;
 		abandon[i] = i % 11 == 5;
-		md5mb_init(&s[i], &pool);
+		/* both, MD5 only, SHA-1 only: one pool, passes of mixed streams */
+		hashmb_init(&s[i], &pool,
+			    i % 3 == 0 ? HASHMB_MD5 | HASHMB_SHA1 : i % 3 == 1 ? HASHMB_MD5 : HASHMB_SHA1);
 	}
 	while (left) {
 		int i;
@@ -92,21 +138,25 @@ static void interleaved(int lanes, uint32_t seed)
 		piece = (x >> 4) % 9000 + 1;
 		if (piece > len[i] - off[i])
 			piece = len[i] - off[i];
-		md5mb_update(&s[i], data[i] + off[i], piece);
+		hashmb_update(&s[i], data[i] + off[i], piece);
 		off[i] += piece;
 		if (abandon[i] && off[i] > len[i] / 2) {
-			md5mb_abandon(&s[i]);
+			hashmb_abandon(&s[i]);
 			open[i] = false;
 			left--;
 		} else if (off[i] == len[i]) {
-			uint8_t got[16], want[16];
-			unsigned wl = 0;
+			uint8_t got[16], want[16], got1[20], want1[20];
+			unsigned wl = 0, algs = s[i].algs;
 
-			assert_true(md5mb_final(&s[i], got));
+			assert_true(hashmb_final(&s[i], got, got1));
 			assert_int_equal(EVP_Digest(data[i], len[i], want, &wl, EVP_md5(), NULL), 1);
-			if (memcmp(got, want, 16))
-				fail_msg("stream %d (%zu bytes, %d lanes): digest differs", i, len[i],
+			assert_int_equal(EVP_Digest(data[i], len[i], want1, &wl, EVP_sha1(), NULL), 1);
+			if ((algs & HASHMB_MD5) && memcmp(got, want, 16))
+				fail_msg("stream %d (%zu bytes, %d lanes): MD5 differs", i, len[i],
 					 lanes);
+			if ((algs & HASHMB_SHA1) && memcmp(got1, want1, 20))
+				fail_msg("stream %d (%zu bytes, %d lanes, SHA-NI %d): SHA-1 differs",
+					 i, len[i], lanes, sha_ni);
 			open[i] = false;
 			left--;
 		}
@@ -124,9 +174,11 @@ static void test_interleaved(void **st)
 {
 	(void)st;
 	for (uint32_t seed = 1; seed <= 6; seed++) {
-		interleaved(16, seed);
-		interleaved(8, seed);
-		interleaved(0, seed);
+		interleaved(16, true, seed);
+		interleaved(8, true, seed);
+		interleaved(16, false, seed);
+		interleaved(8, false, seed);
+		interleaved(0, false, seed);
 	}
 }
 
@@ -134,20 +186,20 @@ static void test_interleaved(void **st)
 static void test_bounds(void **st)
 {
 	enum { N = 600 };
-	static struct md5mb s[N];
+	static struct hashmb s[N];
 	static uint8_t b[8000];
-	struct md5mb_pool pool;
+	struct hashmb_pool pool;
 
 	(void)st;
-	md5mb_pool_init(&pool);
+	hashmb_pool_init(&pool);
 	for (int i = 0; i < N; i++) {
-		md5mb_init(&s[i], &pool);
-		md5mb_update(&s[i], b, sizeof(b));
-		assert_true(pool.pending <= MD5MB_POOL_CAP + MD5MB_STREAM_CAP);
-		assert_true(pool.alloc <= MD5MB_POOL_CAP + MD5MB_STREAM_CAP + (size_t)N * MD5MB_MIN_BUF);
+		hashmb_init(&s[i], &pool, HASHMB_MD5 | HASHMB_SHA1);
+		hashmb_update(&s[i], b, sizeof(b));
+		assert_true(pool.pending <= HASHMB_POOL_CAP + HASHMB_STREAM_CAP);
+		assert_true(pool.alloc <= HASHMB_POOL_CAP + HASHMB_STREAM_CAP + (size_t)N * HASHMB_MIN_BUF);
 	}
 	for (int i = 0; i < N; i++)
-		md5mb_abandon(&s[i]);
+		hashmb_abandon(&s[i]);
 	assert_int_equal(pool.pending, 0);
 	assert_int_equal(pool.alloc, 0);
 }
@@ -156,6 +208,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc1321),
+		cmocka_unit_test(test_fips180),
 		cmocka_unit_test(test_interleaved),
 		cmocka_unit_test(test_bounds),
 	};
