@@ -20,6 +20,11 @@
 #include "mailtap/mime.h"
 #include "mailtap/scan.h"
 
+/* Base64 bodies are decoded across line ends in runs of whole lines of at most MIME_B64_RUN
+ * bytes (b64_run_lines), when at least MIME_B64_RUN_MIN bytes are at hand. */
+#define MIME_B64_RUN 8192
+#define MIME_B64_RUN_MIN 256
+
 enum ctype { CT_MULTIPART, CT_MESSAGE, CT_TEXT, CT_OTHER };
 enum cenc { CE_7BIT, CE_8BIT, CE_BINARY, CE_QP, CE_BASE64, CE_OTHER };
 enum bnd { NOT_BOUNDARY, BOUNDARY, CLOSING_BOUNDARY };
@@ -1197,6 +1202,10 @@ static void b64_decode(struct mime_msg *m, struct ent *e, const uint8_t *d, size
 		if (g < groups)
 			break;
 	}
+	if (i < len && b64_can_count(m, e) && mt_b64_plain(d + i, len - i)) {
+		b64_count(m, e, len - i); /* skip mode began in a flush above */
+		return;
+	}
 	for (; i < len; i++) {
 		uint8_t ch = d[i];
 		int8_t k = b64_table[ch];
@@ -1570,25 +1579,34 @@ static void bdat_weird(struct mime_msg *m, bool *once, const char *name, size_t 
 	}
 }
 
-/* Skip mode in a base64 body: a run of lines "plain base64{1,max}CRLF" is what deliver_unit
- * would take line by line without effect but counting (no such line can be a boundary: the
- * alphabet has no '-'). Counted here in one pass; returns the bytes consumed. */
-static size_t b64_skip_lines(struct mime_msg *m, const uint8_t *d, size_t len, size_t max)
+/* A base64 body: a run of lines "plain base64{1,max}CRLF" is what deliver_unit would hand
+ * line by line to b64_decode with nothing else happening (no such line can be a boundary:
+ * the alphabet has no '-'). Taken here in one go: counted in skip mode; else joined (at most
+ * MIME_B64_RUN bytes of input) and decoded across line ends, 32 characters a step where a
+ * line-by-line decoder stops at each line's end. Returns the bytes consumed. */
+static size_t b64_run_lines(struct mime_msg *m, const uint8_t *d, size_t len, size_t max)
 {
+	static _Thread_local uint8_t joined[MIME_B64_RUN];
 	struct ent *e = m->n ? &m->st[m->n - 1] : NULL;
 	size_t off, chars, lines;
 
-	if (!m->skip || m->llen || m->cr_pending || m->ended || !e || e->in_header ||
-	    e->type == CT_MULTIPART || e->type == CT_MESSAGE || e->enc != CE_BASE64 || !e->b64_on ||
-	    !b64_can_count(m, e))
+	if (m->llen || m->cr_pending || m->ended || !e || e->in_header ||
+	    e->type == CT_MULTIPART || e->type == CT_MESSAGE || e->enc != CE_BASE64 || !e->b64_on)
 		return 0;
-	off = mt_scan_b64_lines(d, len, max, &chars, &lines);
+	if (m->skip ? !b64_can_count(m, e)
+		    : e->b64_next || e->b64_pad || e->b64_after_pad || len < MIME_B64_RUN_MIN)
+		return 0;
+	off = mt_scan_b64_lines(d, m->skip || len < sizeof(joined) ? len : sizeof(joined), max,
+				&chars, &lines);
 	if (!off)
 		return 0;
 	m->stats.lines += lines;
 	if (m->cb.raw)
 		m->cb.raw(m->cb.u, d, off);
-	b64_count(m, e, chars);
+	if (m->skip)
+		b64_count(m, e, chars);
+	else
+		b64_decode(m, e, joined, mt_drop_crlf(d, off, joined));
 	return off;
 }
 
@@ -1598,7 +1616,7 @@ static void feed_data(struct mime_msg *m, const uint8_t *d, size_t len)
 	size_t max = m->lim.max_line ? m->lim.max_line : 4096;
 
 	while (len && !m->err) {
-		size_t room, k, lim, bulk = b64_skip_lines(m, d, len, max);
+		size_t room, k, lim, bulk = b64_run_lines(m, d, len, max);
 
 		if (bulk) {
 			d += bulk;

@@ -7,6 +7,7 @@
  * runs both).
  */
 #include <stddef.h>
+#include <string.h>
 #include "mailtap/scan.h"
 
 /* The line loops, written once over the two primitives. */
@@ -226,6 +227,47 @@ static size_t b64_decode_none(const uint8_t *s, size_t n, uint8_t *out, size_t r
 	return 0;
 }
 
+static size_t drop_crlf_base(const uint8_t *p, size_t n, uint8_t *out)
+{
+	size_t i = 0, o = 0;
+
+	while (i < n) {
+		size_t k = mt_scan_eol(p + i, n - i);
+
+		memcpy(out + o, p + i, k);
+		o += k;
+		i += k;
+		while (i < n && (p[i] == '\r' || p[i] == '\n'))
+			i++;
+	}
+	return o;
+}
+
+#ifdef HAVE_AVX2_BUILD
+/* 64 bytes a step: the bytes other than CR and LF gathered to the front of a register
+ * (VPCOMPRESSB) and stored; the next step's store goes where they end. */
+__attribute__((target("avx512f,avx512bw,avx512vbmi2"))) static size_t
+drop_crlf_vbmi2(const uint8_t *p, size_t n, uint8_t *out)
+{
+	const __m512i cr = _mm512_set1_epi8('\r'), lf = _mm512_set1_epi8('\n');
+	size_t i = 0, o = 0;
+
+	for (; i + 64 <= n; i += 64) {
+		__m512i v = _mm512_loadu_si512((const void *)(p + i));
+		__mmask64 keep = _mm512_cmpneq_epi8_mask(v, cr) & _mm512_cmpneq_epi8_mask(v, lf);
+		unsigned k = (unsigned)__builtin_popcountll(keep);
+
+		/* the masked store writes exactly the kept bytes: out needs no slack */
+		_mm512_mask_storeu_epi8(out + o, k == 64 ? ~0ull : (1ull << k) - 1,
+					_mm512_maskz_compress_epi8(keep, v));
+		o += k;
+	}
+	return o + drop_crlf_base(p + i, n - i, out + o);
+}
+#endif
+
+static size_t (*join_fn)(const uint8_t *, size_t, uint8_t *) = drop_crlf_base;
+
 static size_t (*plain_fn)(const uint8_t *, size_t, size_t) = plain_lines_base;
 static size_t (*b64_fn)(const uint8_t *, size_t, size_t, size_t *, size_t *) = b64_lines_base;
 static size_t (*dec_fn)(const uint8_t *, size_t, uint8_t *, size_t) = b64_decode_none;
@@ -250,6 +292,9 @@ bool mt_scan__force(int which)
 		plain_fn = plain_lines_avx2;
 		b64_fn = b64_lines_avx2;
 		dec_fn = b64_decode_avx2;
+		join_fn = __builtin_cpu_supports("avx512vbmi2") && __builtin_cpu_supports("avx512bw")
+			      ? drop_crlf_vbmi2
+			      : drop_crlf_base;
 		impl = MT_SCAN_AVX2;
 		return true;
 #else
@@ -259,6 +304,7 @@ bool mt_scan__force(int which)
 	plain_fn = plain_lines_base;
 	b64_fn = b64_lines_base;
 	dec_fn = b64_decode_none;
+	join_fn = drop_crlf_base;
 	impl = MT_SCAN_BASE;
 	return true;
 }
@@ -281,6 +327,12 @@ size_t mt_scan_plain_lines(const void *s, size_t n, size_t max)
 size_t mt_scan_b64_lines(const void *s, size_t n, size_t max, size_t *chars, size_t *lines)
 {
 	return b64_fn(s, n, max, chars, lines);
+}
+
+
+size_t mt_drop_crlf(const void *s, size_t n, uint8_t *out)
+{
+	return join_fn(s, n, out);
 }
 
 size_t mt_b64_decode_blocks(const void *s, size_t n, uint8_t *out, size_t out_room)

@@ -119,6 +119,10 @@ size_t mt_scan_plain_lines(const void *s, size_t n, size_t max);
  * ending with CRLF; *chars: the alphabet bytes in them, *lines: how many lines. */
 size_t mt_scan_b64_lines(const void *s, size_t n, size_t max, size_t *chars, size_t *lines);
 
+/* Copies s[0..n) without its CR and LF bytes to out (room for n bytes); returns the bytes
+ * copied. Joins the lines of a run mt_scan_b64_lines found, for decoding across line ends. */
+size_t mt_drop_crlf(const void *s, size_t n, uint8_t *out);
+
 /* Base64 decoding of whole 32-character blocks of the alphabet (no '=', no other byte):
  * decodes blocks from s (at most n characters) into out, 24 bytes per block, and stops at the
  * first block holding anything else, or when out has fewer than 32 bytes of room (out_room).

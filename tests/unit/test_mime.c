@@ -372,6 +372,57 @@ static void test_base64_oddities(void **state)
 	free(got);
 }
 
+/* Base64 bodies long enough to be decoded in runs of whole lines joined across line ends
+ * (mime.c b64_run_lines): lines of every length, groups across line ends, in a multipart
+ * whose boundary follows; then garbage and '=' mid-body. Whole, every split and byte by byte
+ * (run_all: the last goes line by line) give the same transcript, and the bytes decoded are
+ * the ones encoded. */
+static void test_base64_runs(void **state)
+{
+	static const size_t widths[] = { 76, 76, 13, 76, 1, 2, 76, 80, 4, 75, 64, 3 };
+	uint8_t raw[2500];
+	char enc[3400], *msg, *got;
+	struct tr t = {0};
+	size_t n, o, w;
+	uint32_t x = 3;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(raw); i++) {
+		x = x * 1103515245 + 12345;
+		raw[i] = (uint8_t)(x >> 16);
+	}
+	n = (size_t)EVP_EncodeBlock((unsigned char *)enc, raw, sizeof(raw));
+	for (int variant = 0; variant < 2; variant++) {
+		tr_add(&t, "Content-Type: multipart/mixed; boundary=\"zz\"\r\n\r\n--zz\r\n"
+			   "Content-Transfer-Encoding: base64\r\n\r\n");
+		for (o = 0, w = 0; o < n; o += widths[w++ % 12]) {
+			size_t k = n - o < widths[w % 12] ? n - o : widths[w % 12];
+
+			if (variant == 1 && w == 20)
+				tr_add(&t, "QUJ*DREVG\r\n"); /* garbage, and a group across lines */
+			if (variant == 1 && w == 30)
+				tr_add(&t, "QQ==QUJD\r\n"); /* '=' mid-body: decoding ends there */
+			tr_add(&t, "%.*s\r\n", (int)k, enc + o);
+		}
+		tr_add(&t, "--zz\r\n\r\nplain\r\n--zz--\r\n");
+		msg = t.s;
+		memset(&t, 0, sizeof(t));
+		got = run_all(msg, NULL, MIME_FRAMING_DATA);
+		if (variant == 0) {
+			assert_non_null(strstr(got, end_line(raw, sizeof(raw))));
+			assert_null(strstr(got, "weird"));
+		} else {
+			assert_non_null(strstr(got, "[character 42 ignored by Base64 decoding]"));
+			/* decoding stopped at the padding (no second report: Zeek's once per entity) */
+			assert_null(strstr(got, "end len=25"));
+			assert_non_null(strstr(got, "end len=1009 "));
+		}
+		assert_non_null(strstr(got, end_line("plain", 5)));
+		free(got);
+		free(msg);
+	}
+}
+
 static void test_qp_oddities(void **state)
 {
 	char *got = run_all("Content-Transfer-Encoding: Quoted-Printable\r\n\r\n"
@@ -1596,7 +1647,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_simple_message),	cmocka_unit_test(test_multipart),
-	    cmocka_unit_test(test_base64_oddities),	cmocka_unit_test(test_qp_oddities),
+	    cmocka_unit_test(test_base64_oddities),
+	    cmocka_unit_test(test_base64_runs),
+	    cmocka_unit_test(test_qp_oddities),
 	    cmocka_unit_test(test_filenames),		cmocka_unit_test(test_message_rfc822),
 	    cmocka_unit_test(test_bdat_framing),	cmocka_unit_test(test_header_limit),
 	    cmocka_unit_test(test_deep_nesting),	cmocka_unit_test(test_garbage_base64_100mb),

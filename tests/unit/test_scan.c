@@ -262,6 +262,55 @@ static void test_b64_decode_blocks(void **st)
 	assert_true(mt_scan__force(saved));
 }
 
+/* mt_drop_crlf: both implementations equal a byte loop, for random lengths and offsets with
+ * CR and LF anywhere (runs of them, at 64-byte edges, none, all); nothing written beyond the
+ * bytes kept. */
+static void test_drop_crlf(void **st)
+{
+	static const int impls[] = { MT_SCAN_BASE, MT_SCAN_AVX2 };
+	int saved = mt_scan__impl();
+	uint8_t in[700], out[720], want[700];
+	uint32_t x = 5;
+
+	(void)st;
+	for (int k = 0; k < 2; k++) {
+		if (!mt_scan__force(impls[k])) {
+			print_message("implementation %d not available\n", impls[k]);
+			continue;
+		}
+		for (int round = 0; round < 6000; round++) {
+			size_t n, w = 0, got, off = (size_t)round % 9;
+			unsigned density = (unsigned)round % 6; /* 0: none ... 5: all */
+
+			x = x * 1103515245 + 12345;
+			n = (x >> 8) % (sizeof(in) - 9);
+			for (size_t i = 0; i < n; i++) {
+				uint8_t c;
+
+				x = x * 1103515245 + 12345;
+				c = (uint8_t)(x >> 16);
+				if (density == 5 || (density && (x >> 4) % 16 < density * 2))
+					c = (x >> 9) & 1 ? '\r' : '\n';
+				else if (c == '\r' || c == '\n')
+					c = 'x';
+				in[off + i] = c;
+				if (c != '\r' && c != '\n')
+					want[w++] = c;
+			}
+			memset(out, 0xa5, sizeof(out));
+			got = mt_drop_crlf(in + off, n, out);
+			if (got != w)
+				fail_msg("impl %d round %d: %zu kept, want %zu", impls[k], round, got, w);
+			assert_memory_equal(out, want, w);
+			for (size_t i = w; i < sizeof(out); i++)
+				if (out[i] != 0xa5)
+					fail_msg("impl %d round %d: byte %zu written past the end", impls[k],
+						 round, i);
+		}
+	}
+	assert_true(mt_scan__force(saved));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -269,6 +318,7 @@ int main(void)
 	    cmocka_unit_test(test_b64_plain),
 	    cmocka_unit_test(test_line_scans),
 	    cmocka_unit_test(test_b64_decode_blocks),
+	    cmocka_unit_test(test_drop_crlf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
