@@ -190,6 +190,70 @@ static bool lit_match(const struct lit_sig *s, const uint8_t *b, size_t n)
 	return true;
 }
 
+#define NLITS (sizeof(lits) / sizeof(lits[0]))
+_Static_assert(NLITS < 255, "lit indexes are bytes");
+
+/* The literal signatures at offset 0 by their first byte (both cases for the case-insensitive
+ * ones), in table order: by_first[first[c] .. first[c + 1]). The others (at an offset) are
+ * in at_off. Built once at start. */
+static uint8_t first[257], by_first[2 * NLITS], at_off[NLITS], n_at_off;
+
+static uint8_t fold(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+}
+
+__attribute__((constructor)) static void lits_index(void)
+{
+	unsigned n = 0;
+
+	for (unsigned c = 0; c < 256; c++) {
+		first[c] = (uint8_t)n;
+		for (unsigned i = 0; i < NLITS; i++) {
+			uint8_t b = (uint8_t)lits[i].bytes[0];
+
+			if (lits[i].off == 0 &&
+			    (lits[i].icase ? fold(b) == fold((uint8_t)c) : b == c))
+				by_first[n++] = (uint8_t)i;
+		}
+	}
+	first[256] = (uint8_t)n;
+	for (unsigned i = 0; i < NLITS; i++)
+		if (lits[i].off != 0)
+			at_off[n_at_off++] = (uint8_t)i;
+}
+
+/* The strongest literal signature that matches (the first in table order on a tie), as the
+ * whole table tried in order would give. */
+static void lits_match(const uint8_t *b, size_t n, const char **best, int *bs)
+{
+	int bi = -1, bstr = 0;
+	unsigned j;
+
+	for (j = first[b[0]]; j < first[b[0] + 1]; j++) {
+		unsigned i = by_first[j];
+
+		if ((bi < 0 || lits[i].strength > bstr) && lit_match(&lits[i], b, n)) {
+			bi = (int)i;
+			bstr = lits[i].strength;
+		}
+	}
+	for (j = 0; j < n_at_off; j++) {
+		unsigned i = at_off[j];
+
+		if ((bi < 0 || lits[i].strength > bstr ||
+		     (lits[i].strength == bstr && (int)i < bi)) &&
+		    lit_match(&lits[i], b, n)) {
+			bi = (int)i;
+			bstr = lits[i].strength;
+		}
+	}
+	if (bi >= 0 && bstr > *bs) {
+		*best = lits[bi].mime;
+		*bs = bstr;
+	}
+}
+
 static bool is_space(uint8_t c)
 {
 	return c == ' ' || (c >= '\t' && c <= '\r');
@@ -659,16 +723,13 @@ const char *mimesniff__detect(const uint8_t *b, size_t n, int *strength)
 	uint8_t reach[MIMESNIFF_BOF_DEFAULT + 1];
 	const char *best = NULL, *m;
 	int bs = -1000, st;
-	size_t i;
 
 	if (!b || n == 0)
 		return NULL;
 	if (n > MIMESNIFF_BOF_DEFAULT)
 		n = MIMESNIFF_BOF_DEFAULT;
 
-	for (i = 0; i < sizeof(lits) / sizeof(lits[0]); i++)
-		if (lit_match(&lits[i], b, n))
-			consider(&best, &bs, lits[i].mime, lits[i].strength);
+	lits_match(b, n, &best, &bs);
 
 	if (sig_plaintext(b, n))
 		consider(&best, &bs, "text/plain", -20);
