@@ -392,24 +392,44 @@ static bool in_set(int c, const char *set)
 	return c && strchr(set, c) != NULL;
 }
 
-/* One match of /(^|[<,:[:blank:]])[^<,:[:blank:]@]+"@"[^>,;[:blank:]]+([>,;[:blank:]]|$)/
- * at t (find_all() tries every offset, where ^ matches too). Returns its length or 0. */
-static size_t email_match(const char *s, size_t len, size_t t)
-{
-	size_t i = t, j;
+/* The e-mail regex's character classes, as tables (NUL is in none). */
+static const bool c_lead[256] = {['<'] = 1, [','] = 1, [':'] = 1, [' '] = 1, ['\t'] = 1};
+static const bool c_local_end[256] = {['<'] = 1, [','] = 1, [':'] = 1,
+				      [' '] = 1, ['\t'] = 1, ['@'] = 1};
+static const bool c_domain_end[256] = {['>'] = 1, [','] = 1, [';'] = 1, [' '] = 1, ['\t'] = 1};
+static const bool c_cleaned[256] = {['<'] = 1, ['>'] = 1, [','] = 1, [':'] = 1,
+				    [';'] = 1, [' '] = 1, ['\t'] = 1};
+#define IN_CLASS(tbl, c) ((tbl)[(unsigned char)(c)])
 
-	if (in_set(s[i], "<,: \t"))
+/* One match of /(^|[<,:[:blank:]])[^<,:[:blank:]@]+"@"[^>,;[:blank:]]+([>,;[:blank:]]|$)/
+ * at t (find_all() tries every offset, where ^ matches too). Returns its length, or 0 and in
+ * *next the first offset after t that may match: the offsets inside a local part that ended
+ * without '@', or with an empty domain, end the same way (linear, not quadratic, in a long
+ * run without '@'). */
+static size_t email_match(const char *s, size_t len, size_t t, size_t *next)
+{
+	size_t i = t, j, at;
+
+	*next = t + 1;
+	if (IN_CLASS(c_lead, s[i]))
 		i++;
 	j = i;
-	while (j < len && !in_set(s[j], "<,: \t@"))
-		j++;
-	if (j == i || j >= len || s[j] != '@')
-		return 0;
-	i = ++j;
-	while (j < len && !in_set(s[j], ">,; \t"))
+	while (j < len && !IN_CLASS(c_local_end, s[j]))
 		j++;
 	if (j == i)
 		return 0;
+	if (j >= len || s[j] != '@') {
+		*next = j;
+		return 0;
+	}
+	at = j;
+	i = ++j;
+	while (j < len && !IN_CLASS(c_domain_end, s[j]))
+		j++;
+	if (j == i) {
+		*next = at;
+		return 0;
+	}
 	if (j < len)
 		j++; /* the terminator */
 	return j - t;
@@ -420,17 +440,20 @@ static void each_email(const char *s, size_t len, void (*fn)(void *u, const char
 		       void *u)
 {
 	char buf[1024];
+	size_t t = 0, next;
 
-	for (size_t t = 0; t < len; t++) {
-		size_t m = email_match(s, len, t), k = 0;
+	while (t < len) {
+		size_t m = email_match(s, len, t, &next), k = 0;
 
-		if (!m)
+		if (!m) {
+			t = next;
 			continue;
+		}
 		for (size_t i = t; i < t + m && k < sizeof(buf); i++)
-			if (!in_set(s[i], "<>,:; \t"))
+			if (!IN_CLASS(c_cleaned, s[i]))
 				buf[k++] = s[i];
 		fn(u, buf, k);
-		t += m - 1;
+		t += m;
 	}
 }
 
