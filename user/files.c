@@ -144,7 +144,7 @@ static void add_analyzer(struct mt_file *f, const char *name)
 			return;
 	if (f->n_an >= FILES_MAX_ANALYZERS)
 		return;
-	snprintf(f->an[f->n_an++], FILES_ANALYZER_LEN, "%s", name);
+	mt_strcpy_cut(f->an[f->n_an++], FILES_ANALYZER_LEN, name);
 }
 
 /* The extraction of f is removed: its bytes are no longer extracted, and the part of
@@ -336,7 +336,7 @@ static void sniff(struct mt_file *f, uint64_t ts_ns)
 		const char *m = mimesniff__detect(f->bof, f->bof_len, NULL);
 
 		if (m)
-			snprintf(f->mime, sizeof(f->mime), "%s", m);
+			mt_strcpy_cut(f->mime, sizeof(f->mime), m);
 		f->mime_done = true;
 	}
 	ext_decide(f, ts_ns);
@@ -378,7 +378,7 @@ struct mt_file *files__open(struct mt_session *s, const struct files_cfg *cfg, u
 	f->is_orig = is_orig;
 	f->depth = depth;
 	f->fd = f->dirfd = -1;
-	snprintf(f->source, sizeof(f->source), "%s", source);
+	mt_strcpy_cut(f->source, sizeof(f->source), source);
 	if (s && s->ids)
 		mt_ids__make(s->ids, 'F', f->fuid);
 	else
@@ -445,7 +445,7 @@ void files__set_mime_type(struct mt_file *f, const char *mime)
 {
 	if (!f || !mime)
 		return;
-	snprintf(f->mime, sizeof(f->mime), "%s", mime);
+	mt_strcpy_cut(f->mime, sizeof(f->mime), mime);
 	f->mime_done = true;
 	if (f->ext == EXT_PENDING)
 		ext_decide(f, f->last);
@@ -463,7 +463,7 @@ void files__set_parent(struct mt_file *f, const char *parent_fuid)
 {
 	if (!f || !parent_fuid)
 		return;
-	snprintf(f->parent, sizeof(f->parent), "%s", parent_fuid);
+	mt_strcpy_cut(f->parent, sizeof(f->parent), parent_fuid);
 }
 
 void files__add_analyzer(struct mt_file *f, const char *name)

@@ -417,11 +417,15 @@ size_t flow__service(const struct flow *f, char *buf, size_t len)
 		buf[0] = '\0';
 	for (int i = 0; i < f->n_services; i++) {
 		const char *s = f->services[i] == FLOW_SVC_SMTP ? "smtp" : "ssl";
-		int w = snprintf(buf + n, len - n, "%s%s", n ? "," : "", s);
+		size_t sl = strlen(s);
 
-		if (w < 0 || (size_t)w >= len - n)
-			break;
-		n += (size_t)w;
+		if ((n ? 1 : 0) + sl >= len - n)
+			break; /* whole names only */
+		if (n)
+			buf[n++] = ',';
+		memcpy(buf + n, s, sl);
+		n += sl;
+		buf[n] = '\0';
 	}
 	return n;
 }

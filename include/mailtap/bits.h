@@ -1,11 +1,24 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Small pure helpers several modules share: 64-bit mixing (flow and worker hashing, id and
- * jitter generators), hex digits (MIME and SMTP decoders) and hex strings (digests). */
+ * jitter generators), hex digits (MIME and SMTP decoders), hex strings (digests) and a
+ * bounded string copy (what snprintf(dst, size, "%s", src) does, without the format). */
 #ifndef MAILTAP_BITS_H
 #define MAILTAP_BITS_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+/* Copies src into dst[size] (size > 0), cut to size - 1 bytes, always NUL-terminated;
+ * returns the bytes copied. */
+static inline size_t mt_strcpy_cut(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return n;
+}
 
 /* MurmurHash3's 64-bit finalizer: every input bit affects every output bit. */
 static inline uint64_t mt_mix64(uint64_t x)
