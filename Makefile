@@ -115,6 +115,11 @@ bench: deps
 fuzz: deps
 	$(Q)BUILD=$(BUILD) tools/fuzz.sh
 
+# Profile-guided, link-time optimized binaries in build-release/ (tools/release.sh).
+release: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) tools/release.sh
+
 SYSTEMDDIR ?= /lib/systemd/system
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/mailtap \
@@ -133,6 +138,6 @@ install: all
 		install -m 0644 deploy/systemd/mailtap.default $(DESTDIR)/etc/default/mailtap
 
 clean:
-	rm -rf $(BUILD) build-san build-fuzz
+	rm -rf $(BUILD) build-san build-fuzz build-release
 
-.PHONY: all deps tests test demo bench fuzz install clean
+.PHONY: all deps tests test demo bench fuzz release install clean

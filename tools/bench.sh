@@ -75,6 +75,30 @@ echo "  (to the buffered loop: md5+sha1 $(printf %.2f "$(echo "$t_loopbuf / $t_m
 t_w2=$(best_time $B/mailtap -r "$W/bench.pcap" -w /dev/null --workers 2)
 row "mailtap -r --workers 2 (scaling vs 1)" "$(printf %.1f "$(echo "$MB / $t_w2" | bc -l)")" \
 	"$(printf %.0f "$(echo "$PKTS / $t_w2" | bc -l)")" "x$(printf %.2f "$(echo "$t_mt / $t_w2" | bc -l)")"
+if [ -n "${t_ts:-}" ]; then
+	echo "  (vs tshark: hashing off x$(printf %.1f "$(echo "$t_ts / $t_nohash" | bc -l)"), 2 workers x$(printf %.1f "$(echo "$t_ts / $t_w2" | bc -l)"))"
+fi
+# The release build (make release: profile-guided, link-time optimized), same input, same
+# baselines. BENCH_RELEASE=0 skips it (it builds for about 20 s).
+if [ "${BENCH_RELEASE:-1}" = 1 ] && [ "${BENCH_QUICK:-0}" != 1 ] &&
+	BUILD=$B RELEASE="$W/release" tools/release.sh >"$W/release.txt" 2>&1; then
+	RB=$W/release
+	t_rmt=$(best_time $RB/mailtap -r "$W/bench.pcap" -w /dev/null)
+	row "release: mailtap -r" "$(printf %.1f "$(echo "$MB / $t_rmt" | bc -l)")" \
+		"$(printf %.0f "$(echo "$PKTS / $t_rmt" | bc -l)")" "$(printf %.2f "$(echo "$t_loop / $t_rmt" | bc -l)")"
+	t_rno=$(best_time $RB/mailtap -r "$W/bench.pcap" -w /dev/null --hashes none)
+	row "release: mailtap -r, hashing off" "$(printf %.1f "$(echo "$MB / $t_rno" | bc -l)")" \
+		"$(printf %.0f "$(echo "$PKTS / $t_rno" | bc -l)")" "$(printf %.2f "$(echo "$t_loop / $t_rno" | bc -l)")"
+	t_rw2=$(best_time $RB/mailtap -r "$W/bench.pcap" -w /dev/null --workers 2)
+	row "release: --workers 2 (scaling vs 1)" "$(printf %.1f "$(echo "$MB / $t_rw2" | bc -l)")" \
+		"$(printf %.0f "$(echo "$PKTS / $t_rw2" | bc -l)")" "x$(printf %.2f "$(echo "$t_rmt / $t_rw2" | bc -l)")"
+	if [ -n "${t_ts:-}" ]; then
+		echo "  (release vs tshark: x$(printf %.1f "$(echo "$t_ts / $t_rmt" | bc -l)"), hashing off x$(printf %.1f "$(echo "$t_ts / $t_rno" | bc -l)"), 2 workers x$(printf %.1f "$(echo "$t_ts / $t_rw2" | bc -l)"))"
+	fi
+elif [ "${BENCH_RELEASE:-1}" = 1 ] && [ "${BENCH_QUICK:-0}" != 1 ]; then
+	echo "--- release build failed:"
+	tail -5 "$W/release.txt"
+fi
 # Module micro-benchmarks print their own ratio lines (quick: tiny inputs, make test).
 q=${BENCH_QUICK:-0}
 run_tool() {

@@ -136,7 +136,7 @@ static void flows_100k(bool prior)
 	struct reasm_pool *p = reasm_pool__new(&lim);
 	struct reasm_dir(*r)[2];
 	struct reasm_cb cb = {.data = b_data, .gap = b_gap_ok}; /* close flushes: gaps */
-	struct reasm_stats st;
+	struct reasm_stats st = {0};
 	static uint8_t seg[MSS];
 	long rss0, rss1;
 	double t0, t1;
