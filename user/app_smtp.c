@@ -292,6 +292,16 @@ static void cb_body_data(void *u, const uint8_t *buf, size_t len, uint64_t ts)
 	}
 }
 
+static size_t cb_body_lines(void *u, const uint8_t *buf, size_t len, uint64_t ts)
+{
+	struct app_smtp *a = u;
+
+	if (!a->mime)
+		return 0;
+	a->ts = ts;
+	return mime_msg__feed_lines(a->mime, buf, len);
+}
+
 static void cb_body_gap(void *u, uint64_t len, uint64_t ts)
 {
 	struct app_smtp *a = u;
@@ -338,6 +348,7 @@ static void *app_new(struct mt_session *s, const void *cfgp)
 	    .starttls = cb_starttls,
 	    .body_begin = cb_body_begin,
 	    .body_data = cb_body_data,
+	    .body_lines = cb_body_lines,
 	    .body_gap = cb_body_gap,
 	    .body_end = cb_body_end,
 	};

@@ -1780,6 +1780,20 @@ int mime_msg__feed(struct mime_msg *m, const uint8_t *buf, size_t len)
 	return m->err;
 }
 
+size_t mime_msg__feed_lines(struct mime_msg *m, const uint8_t *buf, size_t len)
+{
+	size_t k;
+
+	if (!m || m->err || m->ended || m->fr != MIME_FRAMING_DATA)
+		return 0;
+	k = b64_run_lines(m, buf, len, m->lim.max_line ? m->lim.max_line : 4096);
+	if (k) {
+		m->stats.bytes_in += k;
+		flush_out(m);
+	}
+	return k;
+}
+
 static void flush_partial(struct mime_msg *m)
 {
 	m->cr_pending = false;

@@ -1503,11 +1503,16 @@ static void process_line(struct smtp_parser *p, enum mt_dir d, const char *line,
 
 /* ---- DATA streaming ---- */
 
-static void body(struct smtp_parser *p, const char *buf, size_t n)
+static void body_count(struct smtp_parser *p, size_t n)
 {
 	p->msg_bytes += n;
 	if (p->tx)
 		p->tx->msg_size = p->msg_bytes;
+}
+
+static void body(struct smtp_parser *p, const char *buf, size_t n)
+{
+	body_count(p, n);
 	if (p->cb.body_data && n)
 		p->cb.body_data(p->cb.u, (const uint8_t *)buf, n, p->ts);
 }
@@ -1634,10 +1639,21 @@ static size_t data_stream(struct smtp_parser *p, struct dir_state *ds, const cha
 			begin_data(p, orig, ST_IN_DATA);
 		if (p->d_bol && !p->d_dot && c != '.' && !p->cb.event) {
 			/* Plain lines (CRLF ends, no leading dot) leave unchanged with nothing to
-			 * do per line but what data_eol does for the last one: one tight pass. */
-			size_t n = len - off,
-			       k = mt_scan_plain_lines(buf + off, n, SMTP_ZEEK_MAX_LINE);
+			 * do per line but what data_eol does for the last one: one tight pass,
+			 * the consumer's own when it has one (a base64 body), else ours. */
+			size_t n = len - off, k = 0;
 
+			if (p->cb.body_lines) {
+				FLUSH();
+				span = off;
+				k = p->cb.body_lines(p->cb.u, (const uint8_t *)buf + off, n, p->ts);
+				if (k) {
+					body_count(p, k);
+					span = off + k;
+				}
+			}
+			if (!k)
+				k = mt_scan_plain_lines(buf + off, n, SMTP_ZEEK_MAX_LINE);
 			if (k) {
 				off += k;
 				p->d_line_len = 0;

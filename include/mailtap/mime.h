@@ -84,6 +84,11 @@ struct mime_msg *mime_msg__new(const struct mime_cb *cb, const struct mime_limit
 /* Message bytes in arbitrary chunks. Consumes everything (keeps at most max_line bytes of
  * a partial line). 0 or -errno (sticky). */
 int mime_msg__feed(struct mime_msg *m, const uint8_t *buf, size_t len);
+/* Whole lines at the start of buf (DATA framing): takes a prefix of them in one pass when
+ * the message is in a base64 body and they are base64 alphabet lines ending with CRLF, as
+ * feed() would; returns the bytes taken (0: none; feed() the rest). For a caller that
+ * checks lines itself (SMTP DATA), so that the bytes are scanned once. */
+size_t mime_msg__feed_lines(struct mime_msg *m, const uint8_t *buf, size_t len);
 /* `len` message bytes were lost. */
 void mime_msg__gap(struct mime_msg *m, uint64_t len);
 /* End of the message: ends every open entity. */

@@ -160,6 +160,11 @@ struct smtp_cb {
 	 * bytes as sent, for a line framing of Zeek's BDAT rules). */
 	void (*body_begin)(void *u, uint64_t ts, bool is_orig, bool bdat);
 	void (*body_data)(void *u, const uint8_t *buf, size_t len, uint64_t ts);
+	/* Optional (DATA only): whole lines at the start of buf, each ending with CRLF, with no
+	 * other CR or LF and none beginning with '.', which body_data would get unchanged: the
+	 * consumer may take a prefix of them in one pass of its own (a base64 body) and returns
+	 * the bytes it took; the rest (0: all) comes through body_data. Scans such lines once. */
+	size_t (*body_lines)(void *u, const uint8_t *buf, size_t len, uint64_t ts);
 	void (*body_gap)(void *u, uint64_t len, uint64_t ts);
 	void (*body_end)(void *u, uint64_t ts);
 };
