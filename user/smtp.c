@@ -1757,24 +1757,20 @@ static void bdat_bytes(struct smtp_parser *p, const char *s, size_t n)
  * *bare_cr (the line ends with a CR not followed by LF here), or returns n with *eol_len = 0. */
 static size_t find_eol(const char *s, size_t n, size_t *eol_len, bool *bare_cr)
 {
+	size_t i = mt_scan_eol(s, n); /* the first CR or LF */
+
 	*bare_cr = false;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\n') {
-			*eol_len = 1;
-			return i;
-		}
-		if (s[i] == '\r') {
-			if (i + 1 < n && s[i + 1] == '\n') {
-				*eol_len = 2;
-			} else {
-				*eol_len = 1;
-				*bare_cr = true;
-			}
-			return i;
-		}
+	if (i == n) {
+		*eol_len = 0;
+		return n;
 	}
-	*eol_len = 0;
-	return n;
+	if (s[i] == '\r' && !(i + 1 < n && s[i + 1] == '\n')) {
+		*eol_len = 1;
+		*bare_cr = true;
+	} else {
+		*eol_len = s[i] == '\r' ? 2 : 1;
+	}
+	return i;
 }
 
 static bool in_chunk(const struct smtp_parser *p, bool is_sender)
