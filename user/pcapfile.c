@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -154,6 +155,9 @@ static FILE *open_input(const char *path, struct instream **stream, char **iobuf
 			*iobuf = malloc(PCAPFILE_READ_BUF);
 			if (*iobuf)
 				(void)setvbuf(f, *iobuf, _IOFBF, PCAPFILE_READ_BUF);
+			/* one thread reads it: no lock per fread (libpcap does two a packet, and
+			 * with worker threads running glibc takes the lock for real) */
+			__fsetlocking(f, FSETLOCKING_BYCALLER);
 			return f;
 		}
 	} else {
@@ -181,10 +185,12 @@ static FILE *open_input(const char *path, struct instream **stream, char **iobuf
 	}
 plain:
 	c = fopencookie(in, "rb", io);
-	if (!c)
+	if (!c) {
 		in_close(in);
-	else
+	} else {
 		*stream = in;
+		__fsetlocking(c, FSETLOCKING_BYCALLER);
+	}
 	return c;
 }
 
