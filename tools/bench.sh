@@ -67,6 +67,10 @@ if [ -x "$B/tools/bench_mime" ] && [ "$SEEN" -gt 0 ]; then
 	row "md5+sha1 alone over its $((SEEN / 1000000)) MB of files (floor)" \
 		"$(printf %.1f "$(echo "$MB / $t_floor" | bc -l)")" "-" \
 		"$(printf %.2f "$(echo "$t_loop / $t_floor" | bc -l)")"
+	t_floormb=$($B/tools/bench_mime --floor-mb "$SEEN")
+	row "the same, 16 files side by side (hashmb floor)" \
+		"$(printf %.1f "$(echo "$MB / $t_floormb" | bc -l)")" "-" \
+		"$(printf %.2f "$(echo "$t_loop / $t_floormb" | bc -l)")"
 fi
 t_nohash=$(best_time $B/mailtap -r "$W/bench.pcap" -w /dev/null --hashes none)
 row "mailtap -r, hashing off" "$(printf %.1f "$(echo "$MB / $t_nohash" | bc -l)")" \
@@ -75,8 +79,11 @@ echo "  (to the buffered loop: md5+sha1 $(printf %.2f "$(echo "$t_loopbuf / $t_m
 t_w2=$(best_time $B/mailtap -r "$W/bench.pcap" -w /dev/null --workers 2)
 row "mailtap -r --workers 2 (scaling vs 1)" "$(printf %.1f "$(echo "$MB / $t_w2" | bc -l)")" \
 	"$(printf %.0f "$(echo "$PKTS / $t_w2" | bc -l)")" "x$(printf %.2f "$(echo "$t_mt / $t_w2" | bc -l)")"
+t_w2n=$(best_time $B/mailtap -r "$W/bench.pcap" -w /dev/null --workers 2 --hashes none)
+row "mailtap -r --workers 2, hashing off (vs 1)" "$(printf %.1f "$(echo "$MB / $t_w2n" | bc -l)")" \
+	"$(printf %.0f "$(echo "$PKTS / $t_w2n" | bc -l)")" "x$(printf %.2f "$(echo "$t_nohash / $t_w2n" | bc -l)")"
 if [ -n "${t_ts:-}" ]; then
-	echo "  (vs tshark: hashing off x$(printf %.1f "$(echo "$t_ts / $t_nohash" | bc -l)"), 2 workers x$(printf %.1f "$(echo "$t_ts / $t_w2" | bc -l)"))"
+	echo "  (vs tshark: hashing off x$(printf %.1f "$(echo "$t_ts / $t_nohash" | bc -l)"), 2 workers x$(printf %.1f "$(echo "$t_ts / $t_w2" | bc -l)"), 2 workers hashing off x$(printf %.1f "$(echo "$t_ts / $t_w2n" | bc -l)"))"
 fi
 # The release build (make release: profile-guided, link-time optimized), same input, same
 # baselines. BENCH_RELEASE=0 skips it (it builds for about 20 s).
@@ -92,8 +99,11 @@ if [ "${BENCH_RELEASE:-1}" = 1 ] && [ "${BENCH_QUICK:-0}" != 1 ] &&
 	t_rw2=$(best_time $RB/mailtap -r "$W/bench.pcap" -w /dev/null --workers 2)
 	row "release: --workers 2 (scaling vs 1)" "$(printf %.1f "$(echo "$MB / $t_rw2" | bc -l)")" \
 		"$(printf %.0f "$(echo "$PKTS / $t_rw2" | bc -l)")" "x$(printf %.2f "$(echo "$t_rmt / $t_rw2" | bc -l)")"
+	t_rw2n=$(best_time $RB/mailtap -r "$W/bench.pcap" -w /dev/null --workers 2 --hashes none)
+	row "release: --workers 2, hashing off (vs 1)" "$(printf %.1f "$(echo "$MB / $t_rw2n" | bc -l)")" \
+		"$(printf %.0f "$(echo "$PKTS / $t_rw2n" | bc -l)")" "x$(printf %.2f "$(echo "$t_rno / $t_rw2n" | bc -l)")"
 	if [ -n "${t_ts:-}" ]; then
-		echo "  (release vs tshark: x$(printf %.1f "$(echo "$t_ts / $t_rmt" | bc -l)"), hashing off x$(printf %.1f "$(echo "$t_ts / $t_rno" | bc -l)"), 2 workers x$(printf %.1f "$(echo "$t_ts / $t_rw2" | bc -l)"))"
+		echo "  (release vs tshark: x$(printf %.1f "$(echo "$t_ts / $t_rmt" | bc -l)"), hashing off x$(printf %.1f "$(echo "$t_ts / $t_rno" | bc -l)"), 2 workers x$(printf %.1f "$(echo "$t_ts / $t_rw2" | bc -l)"), 2 workers hashing off x$(printf %.1f "$(echo "$t_ts / $t_rw2n" | bc -l)"))"
 	fi
 elif [ "${BENCH_RELEASE:-1}" = 1 ] && [ "${BENCH_QUICK:-0}" != 1 ]; then
 	echo "--- release build failed:"
