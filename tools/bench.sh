@@ -48,13 +48,10 @@ t_loopbuf=$(best_time $B/tools/bench_pcap_loop --stdio-buf 262144 "$W/bench.pcap
 row "libpcap loop, 256 KiB buffer (mailtap's read)" \
 	"$(printf %.1f "$(echo "$MB / $t_loopbuf" | bc -l)")" \
 	"$(printf %.0f "$(echo "$PKTS / $t_loopbuf" | bc -l)")" "$(printf %.2f "$(echo "$t_loop / $t_loopbuf" | bc -l)")"
-t_mt=$(best_time $B/mailtap -r "$W/bench.pcap" -w /dev/null)
-row "mailtap -r, records to /dev/null" "$(printf %.1f "$(echo "$MB / $t_mt" | bc -l)")" \
-	"$(printf %.0f "$(echo "$PKTS / $t_mt" | bc -l)")" "$(printf %.2f "$(echo "$t_loop / $t_mt" | bc -l)")"
 if [ "${BENCH_TSHARK:-1}" = 1 ] && command -v tshark >/dev/null && [ "${BENCH_QUICK:-0}" != 1 ]; then
 	t_ts=$(RUNS=1 best_time tshark -r "$W/bench.pcap" -Y smtp)
-	row "tshark -r -Y smtp (mailtap's speed-up)" "$(printf %.1f "$(echo "$MB / $t_ts" | bc -l)")" \
-		"$(printf %.0f "$(echo "$PKTS / $t_ts" | bc -l)")" "x$(printf %.1f "$(echo "$t_ts / $t_mt" | bc -l)")"
+	row "tshark -r -Y smtp" "$(printf %.1f "$(echo "$MB / $t_ts" | bc -l)")" \
+		"$(printf %.0f "$(echo "$PKTS / $t_ts" | bc -l)")" "$(printf %.2f "$(echo "$t_loop / $t_ts" | bc -l)")"
 fi
 # md5 + sha1 on: the attachment bytes set a hashing floor. Its time on this capture: MD5+SHA-1
 # alone over as many bytes as the capture's mail files have (seen_bytes of the files records).
@@ -72,42 +69,39 @@ if [ -x "$B/tools/bench_mime" ] && [ "$SEEN" -gt 0 ]; then
 		"$(printf %.1f "$(echo "$MB / $t_floormb" | bc -l)")" "-" \
 		"$(printf %.2f "$(echo "$t_loop / $t_floormb" | bc -l)")"
 fi
-t_nohash=$(best_time $B/mailtap -r "$W/bench.pcap" -w /dev/null --hashes none)
-row "mailtap -r, hashing off" "$(printf %.1f "$(echo "$MB / $t_nohash" | bc -l)")" \
-	"$(printf %.0f "$(echo "$PKTS / $t_nohash" | bc -l)")" "$(printf %.2f "$(echo "$t_loop / $t_nohash" | bc -l)")"
-echo "  (to the buffered loop: md5+sha1 $(printf %.2f "$(echo "$t_loopbuf / $t_mt" | bc -l)"), hashing off $(printf %.2f "$(echo "$t_loopbuf / $t_nohash" | bc -l)"))"
-t_w2=$(best_time $B/mailtap -r "$W/bench.pcap" -w /dev/null --workers 2)
-row "mailtap -r --workers 2 (scaling vs 1)" "$(printf %.1f "$(echo "$MB / $t_w2" | bc -l)")" \
-	"$(printf %.0f "$(echo "$PKTS / $t_w2" | bc -l)")" "x$(printf %.2f "$(echo "$t_mt / $t_w2" | bc -l)")"
-t_w2n=$(best_time $B/mailtap -r "$W/bench.pcap" -w /dev/null --workers 2 --hashes none)
-row "mailtap -r --workers 2, hashing off (vs 1)" "$(printf %.1f "$(echo "$MB / $t_w2n" | bc -l)")" \
-	"$(printf %.0f "$(echo "$PKTS / $t_w2n" | bc -l)")" "x$(printf %.2f "$(echo "$t_nohash / $t_w2n" | bc -l)")"
-if [ -n "${t_ts:-}" ]; then
-	echo "  (vs tshark: hashing off x$(printf %.1f "$(echo "$t_ts / $t_nohash" | bc -l)"), 2 workers x$(printf %.1f "$(echo "$t_ts / $t_w2" | bc -l)"), 2 workers hashing off x$(printf %.1f "$(echo "$t_ts / $t_w2n" | bc -l)"))"
-fi
+
+# mailtap_rows LABEL BIN: one build's four runs (md5+sha1 and hashing off, one and two
+# workers), as ratios to the loops; two workers as the speed-up over one; tshark's time over
+# mailtap's.
+mailtap_rows() {
+	local label=$1 bin=$2 t1 t1n t2 t2n
+	t1=$(best_time "$bin" -r "$W/bench.pcap" -w /dev/null)
+	row "${label}mailtap -r, md5+sha1 (default)" "$(printf %.1f "$(echo "$MB / $t1" | bc -l)")" \
+		"$(printf %.0f "$(echo "$PKTS / $t1" | bc -l)")" "$(printf %.2f "$(echo "$t_loop / $t1" | bc -l)")"
+	t1n=$(best_time "$bin" -r "$W/bench.pcap" -w /dev/null --hashes none)
+	row "${label}mailtap -r, hashing off" "$(printf %.1f "$(echo "$MB / $t1n" | bc -l)")" \
+		"$(printf %.0f "$(echo "$PKTS / $t1n" | bc -l)")" "$(printf %.2f "$(echo "$t_loop / $t1n" | bc -l)")"
+	echo "  (to the buffered loop: md5+sha1 $(printf %.2f "$(echo "$t_loopbuf / $t1" | bc -l)"), hashing off $(printf %.2f "$(echo "$t_loopbuf / $t1n" | bc -l)"))"
+	t2=$(best_time "$bin" -r "$W/bench.pcap" -w /dev/null --workers 2)
+	row "${label}mailtap -r --workers 2 (vs 1)" "$(printf %.1f "$(echo "$MB / $t2" | bc -l)")" \
+		"$(printf %.0f "$(echo "$PKTS / $t2" | bc -l)")" "x$(printf %.2f "$(echo "$t1 / $t2" | bc -l)")"
+	t2n=$(best_time "$bin" -r "$W/bench.pcap" -w /dev/null --workers 2 --hashes none)
+	row "${label}mailtap --workers 2, hashing off (vs 1)" "$(printf %.1f "$(echo "$MB / $t2n" | bc -l)")" \
+		"$(printf %.0f "$(echo "$PKTS / $t2n" | bc -l)")" "x$(printf %.2f "$(echo "$t1n / $t2n" | bc -l)")"
+	if [ -n "${t_ts:-}" ]; then
+		echo "  (${label}mailtap faster than tshark: x$(printf %.1f "$(echo "$t_ts / $t1" | bc -l)"), hashing off x$(printf %.1f "$(echo "$t_ts / $t1n" | bc -l)"), 2 workers x$(printf %.1f "$(echo "$t_ts / $t2" | bc -l)"), 2 workers hashing off x$(printf %.1f "$(echo "$t_ts / $t2n" | bc -l)"))"
+	fi
+}
+mailtap_rows "" "$B/mailtap"
 # The release build (make release: profile-guided, link-time optimized), same input, same
 # baselines. BENCH_RELEASE=0 skips it (it builds for about 20 s).
-if [ "${BENCH_RELEASE:-1}" = 1 ] && [ "${BENCH_QUICK:-0}" != 1 ] &&
-	BUILD=$B RELEASE="$W/release" tools/release.sh >"$W/release.txt" 2>&1; then
-	RB=$W/release
-	t_rmt=$(best_time $RB/mailtap -r "$W/bench.pcap" -w /dev/null)
-	row "release: mailtap -r" "$(printf %.1f "$(echo "$MB / $t_rmt" | bc -l)")" \
-		"$(printf %.0f "$(echo "$PKTS / $t_rmt" | bc -l)")" "$(printf %.2f "$(echo "$t_loop / $t_rmt" | bc -l)")"
-	t_rno=$(best_time $RB/mailtap -r "$W/bench.pcap" -w /dev/null --hashes none)
-	row "release: mailtap -r, hashing off" "$(printf %.1f "$(echo "$MB / $t_rno" | bc -l)")" \
-		"$(printf %.0f "$(echo "$PKTS / $t_rno" | bc -l)")" "$(printf %.2f "$(echo "$t_loop / $t_rno" | bc -l)")"
-	t_rw2=$(best_time $RB/mailtap -r "$W/bench.pcap" -w /dev/null --workers 2)
-	row "release: --workers 2 (scaling vs 1)" "$(printf %.1f "$(echo "$MB / $t_rw2" | bc -l)")" \
-		"$(printf %.0f "$(echo "$PKTS / $t_rw2" | bc -l)")" "x$(printf %.2f "$(echo "$t_rmt / $t_rw2" | bc -l)")"
-	t_rw2n=$(best_time $RB/mailtap -r "$W/bench.pcap" -w /dev/null --workers 2 --hashes none)
-	row "release: --workers 2, hashing off (vs 1)" "$(printf %.1f "$(echo "$MB / $t_rw2n" | bc -l)")" \
-		"$(printf %.0f "$(echo "$PKTS / $t_rw2n" | bc -l)")" "x$(printf %.2f "$(echo "$t_rno / $t_rw2n" | bc -l)")"
-	if [ -n "${t_ts:-}" ]; then
-		echo "  (release vs tshark: x$(printf %.1f "$(echo "$t_ts / $t_rmt" | bc -l)"), hashing off x$(printf %.1f "$(echo "$t_ts / $t_rno" | bc -l)"), 2 workers x$(printf %.1f "$(echo "$t_ts / $t_rw2" | bc -l)"), 2 workers hashing off x$(printf %.1f "$(echo "$t_ts / $t_rw2n" | bc -l)"))"
+if [ "${BENCH_RELEASE:-1}" = 1 ] && [ "${BENCH_QUICK:-0}" != 1 ]; then
+	if BUILD=$B RELEASE="$W/release" tools/release.sh >"$W/release.txt" 2>&1; then
+		mailtap_rows "release: " "$W/release/mailtap"
+	else
+		echo "--- release build failed:"
+		tail -5 "$W/release.txt"
 	fi
-elif [ "${BENCH_RELEASE:-1}" = 1 ] && [ "${BENCH_QUICK:-0}" != 1 ]; then
-	echo "--- release build failed:"
-	tail -5 "$W/release.txt"
 fi
 # Module micro-benchmarks print their own ratio lines (quick: tiny inputs, make test).
 q=${BENCH_QUICK:-0}
