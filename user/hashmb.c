@@ -86,6 +86,7 @@ static void one_blocks(unsigned algs, uint32_t h[4], uint32_t h1[5], const uint8
 /* ---- sixteen streams ---- */
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define MB_AVX512 __attribute__((target("avx512f")))
 #define HAVE_MB 1
@@ -378,7 +379,14 @@ __attribute__((constructor)) static void hashmb_cpu(void)
 #ifdef HAVE_MB
 	__builtin_cpu_init();
 	cpu_lanes = __builtin_cpu_supports("avx512f") ? 16 : __builtin_cpu_supports("avx2") ? 8 : 0;
-	cpu_sha = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1");
+	{
+		/* SHA extensions: CPUID.(EAX=7,ECX=0):EBX bit 29 (clang's __builtin_cpu_supports
+		 * has no "sha") */
+		unsigned a, b, c, d;
+
+		cpu_sha = __builtin_cpu_supports("sse4.1") && __get_cpuid_count(7, 0, &a, &b, &c, &d) &&
+			  (b >> 29 & 1);
+	}
 #endif
 }
 
