@@ -184,7 +184,14 @@ static void put_str(struct rec *r, const char *s, size_t len)
 	size_t i, extra = 0;
 	bool ascii = true;
 
-	for (i = 0; i < len; i++)
+	for (i = 0; i + 8 <= len; i += 8) { /* eight bytes a step until one has a high bit */
+		uint64_t w;
+
+		memcpy(&w, p + i, 8);
+		if (w & 0x8080808080808080ull)
+			break;
+	}
+	for (; i < len; i++)
 		if (p[i] & 0x80) {
 			ascii = false;
 			break;

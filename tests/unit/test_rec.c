@@ -57,6 +57,14 @@ static void test_roundtrip(void **st)
 		rec__conn(r, "CabcDEF123", &id);
 		rec__u64(r, "trans_depth", 1);
 		rec__cstr(r, "subject", "caf\xc3\xa9 \xff!"); /* valid UTF-8, then a bad byte */
+		{ /* a bad byte in the first, second and fourth 8-byte word of an ASCII string */
+			char esc[42];
+
+			memset(esc, 'a', 41);
+			esc[41] = 0;
+			esc[2 + 13 * i] = (char)0xff;
+			rec__cstr(r, "escaped", esc);
+		}
 		rec__arr_begin(r, "rcptto");
 		rec__arr_cstr(r, "a@b");
 		rec__arr_cstr(r, "c@d");
@@ -111,6 +119,17 @@ static void test_roundtrip(void **st)
 		v = get(m, "subject");
 		assert_int_equal(v->via.str.size, strlen("caf\xc3\xa9 \\xff!"));
 		assert_memory_equal(v->via.str.ptr, "caf\xc3\xa9 \\xff!", v->via.str.size);
+		{
+			char want[48];
+			int pos = 2 + 13 * records;
+
+			memset(want, 'a', sizeof(want));
+			memcpy(want + pos, "\\xff", 4);
+			v = get(m, "escaped");
+			assert_true(v && v->type == MSGPACK_OBJECT_STR);
+			assert_int_equal(v->via.str.size, 44);
+			assert_memory_equal(v->via.str.ptr, want, 44);
+		}
 		v = get(m, "rcptto");
 		assert_int_equal(v->type, MSGPACK_OBJECT_ARRAY);
 		assert_int_equal(v->via.array.size, 2);
@@ -118,7 +137,7 @@ static void test_roundtrip(void **st)
 		assert_int_equal(v->type, MSGPACK_OBJECT_BOOLEAN);
 		v = get(m, "duration");
 		assert_true(v->via.f64 == 1.5);
-		assert_int_equal(m->via.map.size, 11);
+		assert_int_equal(m->via.map.size, 12);
 		records++;
 	}
 	assert_int_equal(records, 3);
