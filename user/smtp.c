@@ -196,16 +196,29 @@ static void strset_free(struct smtp_strset *set)
 	memset(set, 0, sizeof(*set));
 }
 
+/* ASCII case-insensitive equality of n bytes (strncasecmp in the C locale, inlined: commands
+ * are matched against a list of verbs). */
+static inline bool ci_same(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+
+		if (x != y && ((x | 0x20) != (y | 0x20) || (x | 0x20) < 'a' || (x | 0x20) > 'z'))
+			return false;
+	}
+	return true;
+}
+
 static bool ci_prefix(const char *s, size_t n, const char *pfx)
 {
 	size_t l = strlen(pfx);
 
-	return n >= l && !strncasecmp(s, pfx, l);
+	return n >= l && ci_same(s, pfx, l);
 }
 
 static bool ci_eq(const char *s, size_t n, const char *w)
 {
-	return strlen(w) == n && !strncasecmp(s, w, n);
+	return strlen(w) == n && ci_same(s, w, n);
 }
 
 static bool is_blank(int c)
