@@ -148,7 +148,9 @@ block_lines(const uint8_t *s, size_t n, size_t max, bool b64, size_t *chars, siz
 		if ((ptrdiff_t)(i + 32 - ls) > (ptrdiff_t)max)
 			goto out; /* no line end within max */
 	}
-	if (ls < n) {
+	/* the rest, if it holds a line end: most calls end in a partial line, which the
+	 * line-by-line loop would check to its end before finding no CRLF */
+	if (ls < n && memchr(s + ls, '\n', n - ls)) {
 		if (b64)
 			ls += b64_lines_tail(s + ls, n - ls, max, &tc, &tl);
 		else
