@@ -209,14 +209,16 @@ static inline bool ci_same(const char *a, const char *b, size_t n)
 	return true;
 }
 
-static bool ci_prefix(const char *s, size_t n, const char *pfx)
+/* Inlined, so that strlen of the literal they are given is a constant. */
+static inline __attribute__((always_inline)) bool ci_prefix(const char *s, size_t n,
+							     const char *pfx)
 {
 	size_t l = strlen(pfx);
 
 	return n >= l && ci_same(s, pfx, l);
 }
 
-static bool ci_eq(const char *s, size_t n, const char *w)
+static inline __attribute__((always_inline)) bool ci_eq(const char *s, size_t n, const char *w)
 {
 	return strlen(w) == n && ci_same(s, w, n);
 }
@@ -2103,7 +2105,8 @@ static void ip_first_cb(void *u, const char *ip)
 		snprintf(c->ip, sizeof(c->ip), "%s", ip);
 }
 
-static bool hname(const char *name, size_t n, const char *w)
+static inline __attribute__((always_inline)) bool hname(const char *name, size_t n,
+							 const char *w)
 {
 	return ci_eq(name, n, w);
 }
