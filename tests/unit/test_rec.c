@@ -10,8 +10,30 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include "mailtap/rec.h"
 #include "mailtap/sink.h"
+
+/* realloc that fails on demand (as in test_hashmb.c): realloc_ok >= 0: that many more succeed,
+ * then every one fails. Not under a sanitizer. */
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define HAVE_REALLOC_FAULTS 1
+void *__libc_realloc(void *p, size_t n);
+void *realloc(void *p, size_t n);
+static int realloc_ok = -1;
+
+void *realloc(void *p, size_t n)
+{
+	if (realloc_ok == 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (realloc_ok > 0)
+		realloc_ok--;
+	return __libc_realloc(p, n);
+}
+#endif
 
 static const msgpack_object *get(const msgpack_object *m, const char *k)
 {
@@ -281,6 +303,76 @@ static void test_values_like_msgpack_c(void **st)
 	msgpack_sbuffer_destroy(&want);
 }
 
+/* A record whose buffer cannot grow is dropped whole (-ENOMEM): nothing reaches the sink, no
+ * half map; the next record is written as usual. */
+static void test_no_memory(void **st)
+{
+#ifdef HAVE_REALLOC_FAULTS
+	char path[] = "/tmp/mailtap-test-rec-oom-XXXXXX";
+	int fd = mkstemp(path);
+	static char big[5000], buf[1 << 16];
+	struct sink *s;
+	struct rec_out *o;
+	struct rec *r;
+	struct stat sb;
+	msgpack_unpacked u;
+	size_t n, off = 0;
+	int records = 0;
+	FILE *f;
+
+	(void)st;
+	assert_true(fd >= 0);
+	close(fd);
+	s = sink_file__open(path);
+	assert_non_null(s);
+	o = rec_out__new("mailtap");
+	rec_out__add_sink(o, s);
+	r = rec__new(o);
+	memset(big, 'x', sizeof(big) - 1);
+	rec__begin(r, "weird", 1000000000ULL);
+	rec__cstr(r, "name", "before");
+	assert_int_equal(rec__end(r), 0);
+	rec__begin(r, "weird", 2000000000ULL);
+	realloc_ok = 0;
+	/* five fields of 4096 bytes (the per-field cap): more than the 8 KiB buffer holds, so it
+	 * must grow, and cannot */
+	rec__cstr(r, "name", big);
+	rec__cstr(r, "addl", big);
+	rec__cstr(r, "peer", big);
+	rec__cstr(r, "source", big);
+	rec__cstr(r, "uid", big);
+	realloc_ok = -1;
+	assert_int_equal(rec__end(r), -ENOMEM);
+	rec__begin(r, "weird", 3000000000ULL);
+	rec__cstr(r, "name", "after");
+	assert_int_equal(rec__end(r), 0);
+	rec__free(r);
+	assert_int_equal(sink__close(s), 0);
+	rec_out__free(o);
+	assert_int_equal(stat(path, &sb), 0);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	unlink(path);
+	assert_true(n > 0 && n < 1000); /* the big record is not there */
+	msgpack_unpacked_init(&u);
+	while (msgpack_unpack_next(&u, buf, n, &off) == MSGPACK_UNPACK_SUCCESS) {
+		const msgpack_object *m = &u.data.via.array.ptr[2], *v = get(m, "name");
+
+		assert_non_null(v);
+		assert_memory_equal(v->via.str.ptr, records ? "after" : "before", v->via.str.size);
+		records++;
+	}
+	msgpack_unpacked_destroy(&u);
+	assert_int_equal(records, 2);
+	assert_int_equal(off, n);
+#else
+	(void)st;
+	print_message("realloc faults not available under a sanitizer\n");
+#endif
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -288,6 +380,7 @@ int main(void)
 		cmocka_unit_test(test_reserved_event_time),
 		cmocka_unit_test(test_str_header),
 		cmocka_unit_test(test_values_like_msgpack_c),
+		cmocka_unit_test(test_no_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
