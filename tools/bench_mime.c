@@ -186,8 +186,8 @@ static void bench_streams(const uint8_t *raw, size_t n)
 	static const struct {
 		const char *name;
 		unsigned algs;
-	} v[] = { { "MD5", HASHMB_MD5 }, { "SHA-1", HASHMB_SHA1 },
-		  { "MD5+SHA-1", HASHMB_MD5 | HASHMB_SHA1 } };
+	} v[] = {
+	    {"MD5", HASHMB_MD5}, {"SHA-1", HASHMB_SHA1}, {"MD5+SHA-1", HASHMB_MD5 | HASHMB_SHA1}};
 
 	printf("%d files at once (hashmb) vs one at a time (OpenSSL), %zu MiB:\n", NSTREAMS,
 	       n >> 20);
@@ -235,7 +235,8 @@ int main(int argc, char **argv)
 				raw[i] = (uint8_t)x;
 			}
 			for (int k = 0; k < 3; k++) {
-				t = mb ? run_streams(raw, n, HASHMB_MD5 | HASHMB_SHA1) : run_hashes(raw, n);
+				t = mb ? run_streams(raw, n, HASHMB_MD5 | HASHMB_SHA1)
+				       : run_hashes(raw, n);
 				th = t < th ? t : th;
 			}
 			printf("%.6f\n", th);

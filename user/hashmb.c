@@ -17,16 +17,14 @@
 #include "mailtap/hashmb.h"
 
 static const uint32_t K[64] = {
-	0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613,
-	0xfd469501, 0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193,
-	0xa679438e, 0x49b40821, 0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d,
-	0x02441453, 0xd8a1e681, 0xe7d3fbc8, 0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed,
-	0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a, 0xfffa3942, 0x8771f681, 0x6d9d6122,
-	0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70, 0x289b7ec6, 0xeaa127fa,
-	0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665, 0xf4292244,
-	0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
-	0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb,
-	0xeb86d391,
+    0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
+    0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
+    0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8,
+    0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed, 0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a,
+    0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70,
+    0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
+    0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
+    0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391,
 };
 
 /* ---- one stream ---- */
@@ -93,12 +91,12 @@ static void one_blocks(unsigned algs, uint32_t h[4], uint32_t h1[5], const uint8
 #define LANES 16
 
 /* One MD5 step on 16 lanes: F as one ternary-logic op, the rotate as one op. */
-#define VSTEP(imm, a, b, c, d, w, k, s)                                                           \
+#define VSTEP(imm, a, b, c, d, w, k, s)                                                            \
 	(a) = _mm512_add_epi32(                                                                    \
 	    (b), _mm512_rol_epi32(                                                                 \
-		     _mm512_add_epi32(_mm512_add_epi32((a), _mm512_ternarylogic_epi32((b), (c),    \
-										      (d), (imm))), \
-				      _mm512_add_epi32((w), _mm512_set1_epi32((int)(k)))),         \
+		     _mm512_add_epi32(                                                             \
+			 _mm512_add_epi32((a), _mm512_ternarylogic_epi32((b), (c), (d), (imm))),   \
+			 _mm512_add_epi32((w), _mm512_set1_epi32((int)(k)))),                      \
 		     (s)))
 #define F1 0xca /* b ? c : d */
 #define F2 0xe4 /* d ? b : c */
@@ -199,7 +197,7 @@ MB_AVX512 static void md5_x16(uint32_t *h[LANES], const uint8_t *p[LANES], size_
  * the words come from two 8x8 transposes of the lanes' blocks. */
 #define MB_AVX2 __attribute__((target("avx2")))
 #define VROL8(x, s) _mm256_or_si256(_mm256_slli_epi32((x), (s)), _mm256_srli_epi32((x), 32 - (s)))
-#define VSTEP8(f, a, b, c, d, w, k, s)                                                            \
+#define VSTEP8(f, a, b, c, d, w, k, s)                                                             \
 	(a) = _mm256_add_epi32(                                                                    \
 	    (b), VROL8(_mm256_add_epi32(_mm256_add_epi32((a), (f)),                                \
 					_mm256_add_epi32((w), _mm256_set1_epi32((int)(k)))),       \
@@ -309,7 +307,8 @@ sha1_ni(const int n, uint32_t *h[SHA_MAXN], const uint8_t *p[SHA_MAXN], size_t n
 	__m128i abcd[SHA_MAXN], e0[SHA_MAXN];
 
 	for (int k = 0; k < n; k++) {
-		abcd[k] = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(const void *)h[k]), 0x1b);
+		abcd[k] =
+		    _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(const void *)h[k]), 0x1b);
 		e0[k] = _mm_set_epi32((int)h[k][4], 0, 0, 0);
 	}
 	for (size_t b = 0; b < nblocks; b++) {
@@ -322,14 +321,16 @@ sha1_ni(const int n, uint32_t *h[SHA_MAXN], const uint8_t *p[SHA_MAXN], size_t n
 			e00[k] = e0[k];
 			for (int j = 0; j < 4; j++)
 				w[k][j] = _mm_shuffle_epi8(
-				    _mm_loadu_si128((const __m128i *)(const void *)(q + 16 * j)), bswap);
+				    _mm_loadu_si128((const __m128i *)(const void *)(q + 16 * j)),
+				    bswap);
 		}
 #pragma GCC unroll 20
 		for (int g = 0; g < 20; g++) {
 #pragma GCC unroll 3
 			for (int k = 0; k < n; k++) {
 				if (g >= 4) {
-					__m128i t = _mm_sha1msg1_epu32(w[k][g & 3], w[k][(g + 1) & 3]);
+					__m128i t =
+					    _mm_sha1msg1_epu32(w[k][g & 3], w[k][(g + 1) & 3]);
 
 					t = _mm_xor_si128(t, w[k][(g + 2) & 3]);
 					w[k][g & 3] = _mm_sha1msg2_epu32(t, w[k][(g + 3) & 3]);
@@ -384,8 +385,8 @@ __attribute__((constructor)) static void hashmb_cpu(void)
 		 * has no "sha") */
 		unsigned a, b, c, d;
 
-		cpu_sha = __builtin_cpu_supports("sse4.1") && __get_cpuid_count(7, 0, &a, &b, &c, &d) &&
-			  (b >> 29 & 1);
+		cpu_sha = __builtin_cpu_supports("sse4.1") &&
+			  __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b >> 29 & 1);
 	}
 #endif
 }
@@ -620,7 +621,8 @@ void hashmb_update(struct hashmb *s, const void *data, size_t n)
 		if (take > n)
 			take = n;
 		if (!grow(s, take)) {
-			s->failed = true; /* hashmb_final says so: no digest rather than a wrong one */
+			s->failed =
+			    true; /* hashmb_final says so: no digest rather than a wrong one */
 			return;
 		}
 		memcpy(s->buf + s->n, q, take);

@@ -1590,8 +1590,8 @@ static size_t b64_run_lines(struct mime_msg *m, const uint8_t *d, size_t len, si
 	struct ent *e = m->n ? &m->st[m->n - 1] : NULL;
 	size_t off, chars, lines;
 
-	if (m->llen || m->cr_pending || m->ended || !e || e->in_header ||
-	    e->type == CT_MULTIPART || e->type == CT_MESSAGE || e->enc != CE_BASE64 || !e->b64_on)
+	if (m->llen || m->cr_pending || m->ended || !e || e->in_header || e->type == CT_MULTIPART ||
+	    e->type == CT_MESSAGE || e->enc != CE_BASE64 || !e->b64_on)
 		return 0;
 	if (m->skip ? !b64_can_count(m, e)
 		    : e->b64_next || e->b64_pad || e->b64_after_pad || len < MIME_B64_RUN_MIN)

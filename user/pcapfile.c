@@ -24,7 +24,7 @@ struct pcapfile {
 	uint64_t packets, bytes;
 	uint64_t offset; /* bytes of the file consumed so far (classic pcap), for error messages */
 	struct instream *stream; /* pipes and gzip: our reader (NULL for plain files) */
-	char *iobuf; /* plain files: the stdio buffer, freed after pcap_close */
+	char *iobuf;		 /* plain files: the stdio buffer, freed after pcap_close */
 	int is_pcapng;
 };
 
@@ -150,7 +150,8 @@ static FILE *open_input(const char *path, struct instream **stream, char **iobuf
 				return NULL;
 			}
 			/* stdio's default buffer is st_blksize (4 KiB): a read(2) per 4 KiB was a
-			 * fifth of an offline run. glibc ignores setvbuf's size without a buffer. */
+			 * fifth of an offline run. glibc ignores setvbuf's size without a buffer.
+			 */
 			(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 			*iobuf = malloc(PCAPFILE_READ_BUF);
 			if (*iobuf)

@@ -294,9 +294,10 @@ bool mt_scan__force(int which)
 		plain_fn = plain_lines_avx2;
 		b64_fn = b64_lines_avx2;
 		dec_fn = b64_decode_avx2;
-		join_fn = __builtin_cpu_supports("avx512vbmi2") && __builtin_cpu_supports("avx512bw")
-			      ? drop_crlf_vbmi2
-			      : drop_crlf_base;
+		join_fn =
+		    __builtin_cpu_supports("avx512vbmi2") && __builtin_cpu_supports("avx512bw")
+			? drop_crlf_vbmi2
+			: drop_crlf_base;
 		impl = MT_SCAN_AVX2;
 		return true;
 #else
@@ -330,7 +331,6 @@ size_t mt_scan_b64_lines(const void *s, size_t n, size_t max, size_t *chars, siz
 {
 	return b64_fn(s, n, max, chars, lines);
 }
-
 
 size_t mt_drop_crlf(const void *s, size_t n, uint8_t *out)
 {

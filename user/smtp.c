@@ -211,7 +211,7 @@ static inline bool ci_same(const char *a, const char *b, size_t n)
 
 /* Inlined, so that strlen of the literal they are given is a constant. */
 static inline __attribute__((always_inline)) bool ci_prefix(const char *s, size_t n,
-							     const char *pfx)
+							    const char *pfx)
 {
 	size_t l = strlen(pfx);
 
@@ -409,11 +409,11 @@ static bool in_set(int c, const char *set)
 
 /* The e-mail regex's character classes, as tables (NUL is in none). */
 static const bool c_lead[256] = {['<'] = 1, [','] = 1, [':'] = 1, [' '] = 1, ['\t'] = 1};
-static const bool c_local_end[256] = {['<'] = 1, [','] = 1, [':'] = 1,
-				      [' '] = 1, ['\t'] = 1, ['@'] = 1};
+static const bool c_local_end[256] = {
+    ['<'] = 1, [','] = 1, [':'] = 1, [' '] = 1, ['\t'] = 1, ['@'] = 1};
 static const bool c_domain_end[256] = {['>'] = 1, [','] = 1, [';'] = 1, [' '] = 1, ['\t'] = 1};
-static const bool c_cleaned[256] = {['<'] = 1, ['>'] = 1, [','] = 1, [':'] = 1,
-				    [';'] = 1, [' '] = 1, ['\t'] = 1};
+static const bool c_cleaned[256] = {
+    ['<'] = 1, ['>'] = 1, [','] = 1, [':'] = 1, [';'] = 1, [' '] = 1, ['\t'] = 1};
 #define IN_CLASS(tbl, c) ((tbl)[(unsigned char)(c)])
 
 /* One match of /(^|[<,:[:blank:]])[^<,:[:blank:]@]+"@"[^>,;[:blank:]]+([>,;[:blank:]]|$)/
@@ -2105,8 +2105,7 @@ static void ip_first_cb(void *u, const char *ip)
 		snprintf(c->ip, sizeof(c->ip), "%s", ip);
 }
 
-static inline __attribute__((always_inline)) bool hname(const char *name, size_t n,
-							 const char *w)
+static inline __attribute__((always_inline)) bool hname(const char *name, size_t n, const char *w)
 {
 	return ci_eq(name, n, w);
 }

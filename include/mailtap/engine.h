@@ -57,7 +57,7 @@ struct engine_stats {
 	struct flow_stats flow;
 	struct reasm_stats reasm;
 	struct frag_stats frag;
-	struct hashmb_stats hashes;			/* file blocks hashed side by side / alone */
+	struct hashmb_stats hashes;	/* file blocks hashed side by side / alone */
 	uint64_t not_mail_port;		/* TCP packets of other ports */
 	uint64_t parser_errors;		/* parsers that failed (sticky error) */
 	uint64_t records_weird;

@@ -55,10 +55,10 @@ struct hashmb_pool {
 
 struct hashmb {
 	struct hashmb_pool *pool; /* NULL: one-stream code, nothing kept */
-	uint32_t h[4];	/* MD5 state */
-	uint32_t h1[5]; /* SHA-1 state */
-	unsigned algs;	/* HASHMB_MD5 | HASHMB_SHA1 */
-	uint64_t len;	/* bytes given so far */
+	uint32_t h[4];		  /* MD5 state */
+	uint32_t h1[5];		  /* SHA-1 state */
+	unsigned algs;		  /* HASHMB_MD5 | HASHMB_SHA1 */
+	uint64_t len;		  /* bytes given so far */
 	uint8_t *buf; /* bytes not hashed yet (HASHMB_STREAM_CAP, allocated at first use) */
 	uint32_t n;   /* ... how many */
 	uint32_t cap; /* size of buf */

@@ -25,7 +25,7 @@ struct mt_session {
 	const struct conn_id *id;  /* originator/responder as decided by the flow table */
 	struct rec *rec;	   /* the worker's record builder: rec__begin .. rec__end */
 	struct mt_ids *ids;	   /* fuid generator (mt_ids__make(ids, 'F', buf)) */
-	struct hashmb_pool *hashes;   /* the worker's MD5/SHA-1 streams (NULL: one at a time) */
+	struct hashmb_pool *hashes; /* the worker's MD5/SHA-1 streams (NULL: one at a time) */
 	uint64_t start_ts;	   /* ts of the connection's first packet (ns) */
 	int local_orig, local_resp; /* 1, 0, or -1 when --local-nets is not set */
 	void *engine;		   /* private to the engine */

@@ -146,7 +146,9 @@ static void interleaved(int lanes, bool sha_ni, uint32_t seed)
 		abandon[i] = i % 11 == 5;
 		/* both, MD5 only, SHA-1 only: one pool, passes of mixed streams */
 		hashmb_init(&s[i], &pool,
-			    i % 3 == 0 ? HASHMB_MD5 | HASHMB_SHA1 : i % 3 == 1 ? HASHMB_MD5 : HASHMB_SHA1);
+			    i % 3 == 0	 ? HASHMB_MD5 | HASHMB_SHA1
+			    : i % 3 == 1 ? HASHMB_MD5
+					 : HASHMB_SHA1);
 	}
 	while (left) {
 		int i;
@@ -171,14 +173,17 @@ static void interleaved(int lanes, bool sha_ni, uint32_t seed)
 			unsigned wl = 0, algs = s[i].algs;
 
 			assert_true(hashmb_final(&s[i], got, got1));
-			assert_int_equal(EVP_Digest(data[i], len[i], want, &wl, EVP_md5(), NULL), 1);
-			assert_int_equal(EVP_Digest(data[i], len[i], want1, &wl, EVP_sha1(), NULL), 1);
+			assert_int_equal(EVP_Digest(data[i], len[i], want, &wl, EVP_md5(), NULL),
+					 1);
+			assert_int_equal(EVP_Digest(data[i], len[i], want1, &wl, EVP_sha1(), NULL),
+					 1);
 			if ((algs & HASHMB_MD5) && memcmp(got, want, 16))
 				fail_msg("stream %d (%zu bytes, %d lanes): MD5 differs", i, len[i],
 					 lanes);
 			if ((algs & HASHMB_SHA1) && memcmp(got1, want1, 20))
-				fail_msg("stream %d (%zu bytes, %d lanes, SHA-NI %d): SHA-1 differs",
-					 i, len[i], lanes, sha_ni);
+				fail_msg(
+				    "stream %d (%zu bytes, %d lanes, SHA-NI %d): SHA-1 differs", i,
+				    len[i], lanes, sha_ni);
 			open[i] = false;
 			left--;
 		}
@@ -218,7 +223,8 @@ static void test_bounds(void **st)
 		hashmb_init(&s[i], &pool, HASHMB_MD5 | HASHMB_SHA1);
 		hashmb_update(&s[i], b, sizeof(b));
 		assert_true(pool.pending <= HASHMB_POOL_CAP + HASHMB_STREAM_CAP);
-		assert_true(pool.alloc <= HASHMB_POOL_CAP + HASHMB_STREAM_CAP + (size_t)N * HASHMB_MIN_BUF);
+		assert_true(pool.alloc <=
+			    HASHMB_POOL_CAP + HASHMB_STREAM_CAP + (size_t)N * HASHMB_MIN_BUF);
 	}
 	for (int i = 0; i < N; i++)
 		hashmb_abandon(&s[i]);
@@ -276,11 +282,9 @@ static void test_no_memory(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rfc1321),
-		cmocka_unit_test(test_fips180),
-		cmocka_unit_test(test_interleaved),
-		cmocka_unit_test(test_bounds),
-		cmocka_unit_test(test_no_memory),
+	    cmocka_unit_test(test_rfc1321),	cmocka_unit_test(test_fips180),
+	    cmocka_unit_test(test_interleaved), cmocka_unit_test(test_bounds),
+	    cmocka_unit_test(test_no_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -379,7 +379,7 @@ static void test_base64_oddities(void **state)
  * the ones encoded. */
 static void test_base64_runs(void **state)
 {
-	static const size_t widths[] = { 76, 76, 13, 76, 1, 2, 76, 80, 4, 75, 64, 3 };
+	static const size_t widths[] = {76, 76, 13, 76, 1, 2, 76, 80, 4, 75, 64, 3};
 	uint8_t raw[2500];
 	char enc[3400], *msg, *got;
 	struct tr t = {0};
@@ -413,7 +413,8 @@ static void test_base64_runs(void **state)
 			assert_null(strstr(got, "weird"));
 		} else {
 			assert_non_null(strstr(got, "[character 42 ignored by Base64 decoding]"));
-			/* decoding stopped at the padding (no second report: Zeek's once per entity) */
+			/* decoding stopped at the padding (no second report: Zeek's once per
+			 * entity) */
 			assert_null(strstr(got, "end len=25"));
 			assert_non_null(strstr(got, "end len=1009 "));
 		}
@@ -1646,17 +1647,16 @@ static void test_corpus_suricata(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_simple_message),	cmocka_unit_test(test_multipart),
-	    cmocka_unit_test(test_base64_oddities),
-	    cmocka_unit_test(test_base64_runs),
-	    cmocka_unit_test(test_qp_oddities),
-	    cmocka_unit_test(test_filenames),		cmocka_unit_test(test_message_rfc822),
-	    cmocka_unit_test(test_bdat_framing),	cmocka_unit_test(test_header_limit),
-	    cmocka_unit_test(test_deep_nesting),	cmocka_unit_test(test_garbage_base64_100mb),
-	    cmocka_unit_test(test_skip_mode),		cmocka_unit_test(test_corpus_smtp_pcap),
-	    cmocka_unit_test(test_corpus_entity_bytes), cmocka_unit_test(test_corpus_bdat),
-	    cmocka_unit_test(test_corpus_8bitmime),	cmocka_unit_test(test_corpus_rfc822),
-	    cmocka_unit_test(test_corpus_gap),		cmocka_unit_test(test_corpus_suricata),
+	    cmocka_unit_test(test_simple_message),	 cmocka_unit_test(test_multipart),
+	    cmocka_unit_test(test_base64_oddities),	 cmocka_unit_test(test_base64_runs),
+	    cmocka_unit_test(test_qp_oddities),		 cmocka_unit_test(test_filenames),
+	    cmocka_unit_test(test_message_rfc822),	 cmocka_unit_test(test_bdat_framing),
+	    cmocka_unit_test(test_header_limit),	 cmocka_unit_test(test_deep_nesting),
+	    cmocka_unit_test(test_garbage_base64_100mb), cmocka_unit_test(test_skip_mode),
+	    cmocka_unit_test(test_corpus_smtp_pcap),	 cmocka_unit_test(test_corpus_entity_bytes),
+	    cmocka_unit_test(test_corpus_bdat),		 cmocka_unit_test(test_corpus_8bitmime),
+	    cmocka_unit_test(test_corpus_rfc822),	 cmocka_unit_test(test_corpus_gap),
+	    cmocka_unit_test(test_corpus_suricata),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

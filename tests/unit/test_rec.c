@@ -376,11 +376,9 @@ static void test_no_memory(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_reserved_event_time),
-		cmocka_unit_test(test_str_header),
-		cmocka_unit_test(test_values_like_msgpack_c),
-		cmocka_unit_test(test_no_memory),
+	    cmocka_unit_test(test_roundtrip),  cmocka_unit_test(test_reserved_event_time),
+	    cmocka_unit_test(test_str_header), cmocka_unit_test(test_values_like_msgpack_c),
+	    cmocka_unit_test(test_no_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

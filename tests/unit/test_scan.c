@@ -267,7 +267,7 @@ static void test_b64_decode_blocks(void **st)
  * bytes kept. */
 static void test_drop_crlf(void **st)
 {
-	static const int impls[] = { MT_SCAN_BASE, MT_SCAN_AVX2 };
+	static const int impls[] = {MT_SCAN_BASE, MT_SCAN_AVX2};
 	int saved = mt_scan__impl();
 	uint8_t in[700], out[720], want[700];
 	uint32_t x = 5;
@@ -300,12 +300,13 @@ static void test_drop_crlf(void **st)
 			memset(out, 0xa5, sizeof(out));
 			got = mt_drop_crlf(in + off, n, out);
 			if (got != w)
-				fail_msg("impl %d round %d: %zu kept, want %zu", impls[k], round, got, w);
+				fail_msg("impl %d round %d: %zu kept, want %zu", impls[k], round,
+					 got, w);
 			assert_memory_equal(out, want, w);
 			for (size_t i = w; i < sizeof(out); i++)
 				if (out[i] != 0xa5)
-					fail_msg("impl %d round %d: byte %zu written past the end", impls[k],
-						 round, i);
+					fail_msg("impl %d round %d: byte %zu written past the end",
+						 impls[k], round, i);
 		}
 	}
 	assert_true(mt_scan__force(saved));
@@ -314,10 +315,8 @@ static void test_drop_crlf(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_eol),
-	    cmocka_unit_test(test_b64_plain),
-	    cmocka_unit_test(test_line_scans),
-	    cmocka_unit_test(test_b64_decode_blocks),
+	    cmocka_unit_test(test_eol),	       cmocka_unit_test(test_b64_plain),
+	    cmocka_unit_test(test_line_scans), cmocka_unit_test(test_b64_decode_blocks),
 	    cmocka_unit_test(test_drop_crlf),
 	};
 

@@ -766,7 +766,8 @@ static void test_long_line(void **state)
  * ones; the attachment's digest and size, and msg_size, are the bytes sent. */
 static void test_bulk_body(void **state)
 {
-	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	uint8_t raw[3000], d[16];
 	char *data = malloc(8192), want_md5[33], want_size[24], *all;
 	size_t o = 0, msg_end;
@@ -781,11 +782,11 @@ static void test_bulk_body(void **state)
 		raw[i] = (uint8_t)(x >> 16);
 	}
 	o += (size_t)sprintf(data + o, "Subject: bulk\r\nMIME-Version: 1.0\r\n"
-				      "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
-				      "--b1\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
-				      "..dot-stuffed\r\n--b1\r\n"
-				      "Content-Type: application/octet-stream\r\n"
-				      "Content-Transfer-Encoding: base64\r\n\r\n");
+				       "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+				       "--b1\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+				       "..dot-stuffed\r\n--b1\r\n"
+				       "Content-Type: application/octet-stream\r\n"
+				       "Content-Transfer-Encoding: base64\r\n\r\n");
 	for (size_t i = 0; i < sizeof(raw); i += 3) { /* 3000 = 1000 groups, 76 a line */
 		uint32_t v = (uint32_t)raw[i] << 16 | (uint32_t)raw[i + 1] << 8 | raw[i + 2];
 
