@@ -32,7 +32,6 @@
 #define FILES_ANALYZER_LEN 16
 #define FILES_MIME_LEN 128
 
-enum hash_kind { H_MD5, H_SHA1, H_SHA256, H_N };
 
 enum ext_state {
 	EXT_NONE,    /* not extracted */
@@ -59,9 +58,9 @@ struct mt_file {
 	bool has_total;
 	char an[FILES_MAX_ANALYZERS][FILES_ANALYZER_LEN];
 	unsigned n_an;
-	EVP_MD_CTX *md[H_N]; /* SHA-256 (md[H_MD5], md[H_SHA1] stay NULL: they are `mb`) */
-	struct hashmb mb;    /* MD5 and SHA-1 */
-	bool mb_on;
+	struct hashmb mb;    /* MD5 and SHA-1 (with other files of the worker: hashmb.h) */
+	bool mb_on;	     /* mb is initialised and not yet finished or abandoned */
+	EVP_MD_CTX *sha256;
 	bool hashes_dropped;
 	enum ext_state ext;
 	int dirfd, fd;
@@ -395,9 +394,9 @@ struct mt_file *files__open(struct mt_session *s, const struct files_cfg *cfg, u
 	if (cfg->sha1)
 		add_analyzer(f, "SHA1");
 	if (cfg->sha256) {
-		f->md[H_SHA256] = EVP_MD_CTX_new();
-		if (f->md[H_SHA256])
-			EVP_DigestInit_ex(f->md[H_SHA256], mt_md(MT_SHA256), NULL);
+		f->sha256 = EVP_MD_CTX_new();
+		if (f->sha256)
+			EVP_DigestInit_ex(f->sha256, mt_md(MT_SHA256), NULL);
 		add_analyzer(f, "SHA256");
 	}
 	if (cfg->extract_dir && cfg->extract_dir[0] &&
@@ -476,7 +475,6 @@ void files__data(struct mt_file *f, const uint8_t *buf, size_t len, uint64_t ts_
 {
 	bool was_writing;
 	size_t n = 0;
-	int i;
 
 	if (!f || !len)
 		return;
@@ -484,9 +482,8 @@ void files__data(struct mt_file *f, const uint8_t *buf, size_t len, uint64_t ts_
 	if (!f->hashes_dropped) {
 		if (f->mb_on)
 			hashmb_update(&f->mb, buf, len);
-		for (i = 0; i < H_N; i++)
-			if (f->md[i])
-				EVP_DigestUpdate(f->md[i], buf, len);
+		if (f->sha256)
+			EVP_DigestUpdate(f->sha256, buf, len);
 	}
 	was_writing = f->ext == EXT_WRITING;
 	if (!f->mime_done && f->bof_len < f->bof_cap) {
@@ -514,20 +511,11 @@ void files__data(struct mt_file *f, const uint8_t *buf, size_t len, uint64_t ts_
 
 bool files__wants_bytes(const struct mt_file *f)
 {
-	int i;
-
 	if (!f)
 		return false;
 	if (!f->mime_done || f->ext == EXT_PENDING || f->ext == EXT_WRITING)
 		return true;
-	if (!f->hashes_dropped) {
-		if (f->mb_on)
-			return true;
-		for (i = 0; i < H_N; i++)
-			if (f->md[i])
-				return true;
-	}
-	return false;
+	return !f->hashes_dropped && (f->mb_on || f->sha256);
 }
 
 void files__skip(struct mt_file *f, uint64_t len, uint64_t ts_ns)
@@ -540,8 +528,6 @@ void files__skip(struct mt_file *f, uint64_t len, uint64_t ts_ns)
 
 void files__gap(struct mt_file *f, uint64_t len, uint64_t ts_ns)
 {
-	int i;
-
 	if (!f || !len)
 		return;
 	f->last = ts_ns;
@@ -552,10 +538,8 @@ void files__gap(struct mt_file *f, uint64_t len, uint64_t ts_ns)
 	if (!f->hashes_dropped) {
 		f->hashes_dropped = true;
 		atomic_fetch_add(&st_gaps, 1);
-		for (i = 0; i < H_N; i++) {
-			EVP_MD_CTX_free(f->md[i]);
-			f->md[i] = NULL;
-		}
+		EVP_MD_CTX_free(f->sha256);
+		f->sha256 = NULL;
 		if (f->mb_on)
 			hashmb_abandon(&f->mb);
 		f->mb_on = false;
@@ -566,10 +550,7 @@ void files__gap(struct mt_file *f, uint64_t len, uint64_t ts_ns)
 
 static void file_free(struct mt_file *f)
 {
-	int i;
-
-	for (i = 0; i < H_N; i++)
-		EVP_MD_CTX_free(f->md[i]);
+	EVP_MD_CTX_free(f->sha256);
 	if (f->mb_on)
 		hashmb_abandon(&f->mb);
 	if (f->fd >= 0) {
@@ -591,7 +572,7 @@ void files__abort(struct mt_file *f)
 
 void files__close(struct mt_file *f, uint64_t ts_ns)
 {
-	char hx_out[H_N][EVP_MAX_MD_SIZE * 2 + 1];
+	char md5[33] = "", sha1[41] = "", sha256[65] = "";
 	const char *an[FILES_MAX_ANALYZERS];
 	struct files_info fi;
 	unsigned i;
@@ -635,8 +616,6 @@ void files__close(struct mt_file *f, uint64_t ts_ns)
 	fi.total_bytes = f->total;
 	fi.missing_bytes = f->missing;
 	fi.parent_fuid = f->parent[0] ? f->parent : NULL;
-	for (i = 0; i < H_N; i++)
-		hx_out[i][0] = 0;
 	if (f->mb_on && !f->hashes_dropped) {
 		unsigned char m5[16], s1[20];
 		unsigned algs = f->mb.algs;
@@ -644,23 +623,21 @@ void files__close(struct mt_file *f, uint64_t ts_ns)
 		f->mb_on = false;
 		if (hashmb_final(&f->mb, m5, s1)) {
 			if (algs & HASHMB_MD5)
-				mt_hex(m5, sizeof(m5), hx_out[H_MD5]);
+				mt_hex(m5, sizeof(m5), md5);
 			if (algs & HASHMB_SHA1)
-				mt_hex(s1, sizeof(s1), hx_out[H_SHA1]);
+				mt_hex(s1, sizeof(s1), sha1);
 		}
 	}
-	for (i = 0; i < H_N; i++) {
-		unsigned char d[EVP_MAX_MD_SIZE];
+	if (f->sha256 && !f->hashes_dropped) {
+		unsigned char d[32];
 		unsigned dl = 0;
 
-		if (f->hashes_dropped || !f->md[i])
-			continue;
-		if (EVP_DigestFinal_ex(f->md[i], d, &dl) == 1)
-			mt_hex(d, dl, hx_out[i]);
+		if (EVP_DigestFinal_ex(f->sha256, d, &dl) == 1 && dl == sizeof(d))
+			mt_hex(d, dl, sha256);
 	}
-	fi.md5 = hx_out[H_MD5][0] ? hx_out[H_MD5] : NULL;
-	fi.sha1 = hx_out[H_SHA1][0] ? hx_out[H_SHA1] : NULL;
-	fi.sha256 = hx_out[H_SHA256][0] ? hx_out[H_SHA256] : NULL;
+	fi.md5 = md5[0] ? md5 : NULL;
+	fi.sha1 = sha1[0] ? sha1 : NULL;
+	fi.sha256 = sha256[0] ? sha256 : NULL;
 	fi.extracted_cutoff = -1;
 	if (f->ext == EXT_WRITING || f->ext == EXT_CUT) {
 		fi.extracted = f->ext_name;
