@@ -90,7 +90,7 @@ $(BUILD)/tools/%: tools/%.c $(wildcard tools/*.h) $(BUILD)/libmailtap.a $(HDRS) 
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmailtap.a $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmailtap.a $(HDRS) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmailtap.a $(HDRS) $(wildcard tests/unit/*.h) | $(BUILD)/tests
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmailtap.a $(LDLIBS) -lcmocka
 

@@ -11,29 +11,8 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
-#include <errno.h>
 #include "mailtap/hashmb.h"
-
-/* realloc that fails on demand: the executable's realloc stands in for glibc's everywhere
- * (hashmb.c's calls included); realloc_ok >= 0: that many more succeed, then every one fails.
- * Not under a sanitizer, whose allocator must see every call. */
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-#define HAVE_REALLOC_FAULTS 1
-void *__libc_realloc(void *p, size_t n);
-void *realloc(void *p, size_t n);
-static int realloc_ok = -1;
-
-void *realloc(void *p, size_t n)
-{
-	if (realloc_ok == 0) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	if (realloc_ok > 0)
-		realloc_ok--;
-	return __libc_realloc(p, n);
-}
-#endif
+#include "realloc_fault.h"
 
 static void hex(const uint8_t *d, size_t n, char *out)
 {

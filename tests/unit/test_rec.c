@@ -10,30 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <errno.h>
-#include <sys/stat.h>
 #include "mailtap/rec.h"
 #include "mailtap/sink.h"
-
-/* realloc that fails on demand (as in test_hashmb.c): realloc_ok >= 0: that many more succeed,
- * then every one fails. Not under a sanitizer. */
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-#define HAVE_REALLOC_FAULTS 1
-void *__libc_realloc(void *p, size_t n);
-void *realloc(void *p, size_t n);
-static int realloc_ok = -1;
-
-void *realloc(void *p, size_t n)
-{
-	if (realloc_ok == 0) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	if (realloc_ok > 0)
-		realloc_ok--;
-	return __libc_realloc(p, n);
-}
-#endif
+#include "realloc_fault.h"
 
 static const msgpack_object *get(const msgpack_object *m, const char *k)
 {
@@ -47,28 +26,72 @@ static const msgpack_object *get(const msgpack_object *m, const char *k)
 	return NULL;
 }
 
-static void test_roundtrip(void **st)
-{
-	char path[] = "/tmp/mailtap-test-rec-XXXXXX";
-	int fd = mkstemp(path);
+/* A record builder writing through the file sink to a temporary file. */
+struct tmp_out {
+	char path[40];
 	struct sink *s;
 	struct rec_out *o;
 	struct rec *r;
-	struct conn_id id;
+};
+
+static void tmp_out_open(struct tmp_out *t, const struct rec_limits *lim)
+{
+	int fd;
+
+	snprintf(t->path, sizeof(t->path), "/tmp/mailtap-test-rec-XXXXXX");
+	fd = mkstemp(t->path);
+	assert_true(fd >= 0);
+	close(fd);
+	t->s = sink_file__open(t->path);
+	assert_non_null(t->s);
+	t->o = rec_out__new("mailtap");
+	assert_non_null(t->o);
+	rec_out__add_sink(t->o, t->s);
+	if (lim)
+		rec_out__set_limits(t->o, lim);
+	t->r = rec__new(t->o);
+	assert_non_null(t->r);
+}
+
+/* Closes the builder, output and sink; returns the file's bytes (*len of them; the caller
+ * frees them) and removes the file. */
+static uint8_t *tmp_out_close(struct tmp_out *t, size_t *len)
+{
 	FILE *f;
-	static char buf[1 << 16];
+	long n;
+	uint8_t *b;
+
+	rec__free(t->r);
+	assert_int_equal(sink__close(t->s), 0);
+	rec_out__free(t->o);
+	f = fopen(t->path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n >= 0);
+	rewind(f);
+	b = malloc((size_t)n + 1);
+	assert_non_null(b);
+	assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	unlink(t->path);
+	*len = (size_t)n;
+	return b;
+}
+
+static void test_roundtrip(void **st)
+{
+	struct tmp_out t;
+	struct rec *r;
+	struct conn_id id;
+	uint8_t *buf;
 	size_t n, off = 0;
 	msgpack_unpacked u;
 	int records = 0;
 
 	(void)st;
-	assert_true(fd >= 0);
-	close(fd);
-	s = sink_file__open(path);
-	assert_non_null(s);
-	o = rec_out__new("mailtap");
-	rec_out__add_sink(o, s);
-	r = rec__new(o);
+	tmp_out_open(&t, NULL);
+	r = t.r;
 	memset(&id, 0, sizeof(id));
 	mt_addr__parse(&id.orig_h, "10.0.0.1");
 	mt_addr__parse(&id.resp_h, "2001:db8::2");
@@ -98,17 +121,10 @@ static void test_roundtrip(void **st)
 	/* an opt-in stream is dropped unless enabled */
 	rec__begin(r, "smtp_events", 1);
 	rec__end(r);
-	assert_int_equal(rec_out__count(o), 3);
-	rec__free(r);
-	assert_int_equal(sink__close(s), 0);
-	rec_out__free(o);
-
-	f = fopen(path, "rb");
-	n = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
-	unlink(path);
+	assert_int_equal(rec_out__count(t.o), 3);
+	buf = tmp_out_close(&t, &n);
 	msgpack_unpacked_init(&u);
-	while (msgpack_unpack_next(&u, buf, n, &off) == MSGPACK_UNPACK_SUCCESS) {
+	while (msgpack_unpack_next(&u, (const char *)buf, n, &off) == MSGPACK_UNPACK_SUCCESS) {
 		const msgpack_object *e = &u.data, *m, *v;
 
 		assert_int_equal(e->type, MSGPACK_OBJECT_ARRAY);
@@ -165,6 +181,7 @@ static void test_roundtrip(void **st)
 	assert_int_equal(records, 3);
 	assert_int_equal(off, n);
 	msgpack_unpacked_destroy(&u);
+	free(buf);
 }
 
 static void test_reserved_event_time(void **st)
@@ -211,29 +228,20 @@ static void test_values_like_msgpack_c(void **st)
 	static const size_t sl[] = {0, 1, 31, 32, 255, 256, 65535, 65536};
 	static const double d[] = {0.0, -1.5, 1254722767.49206, 1e300};
 	static char str[65536];
-	char path[] = "/tmp/mailtap-test-rec-XXXXXX";
-	int fd = mkstemp(path);
-	struct sink *s;
-	struct rec_out *o;
+	struct tmp_out t;
 	struct rec *r;
 	msgpack_sbuffer want;
 	msgpack_packer pk;
 	char key[32];
 	uint32_t n = 0;
-	FILE *f;
-	long len;
+	size_t len;
 	uint8_t *got;
 	size_t i;
 
 	(void)st;
-	assert_true(fd >= 0);
-	close(fd);
 	memset(str, 'x', sizeof(str));
-	s = sink_file__open(path);
-	o = rec_out__new("mailtap");
-	rec_out__add_sink(o, s);
-	rec_out__set_limits(o, &(struct rec_limits){ 0 }); /* no string limit */
-	r = rec__new(o);
+	tmp_out_open(&t, &(struct rec_limits){ 0 }); /* no string limit */
+	r = t.r;
 	msgpack_sbuffer_init(&want);
 	msgpack_packer_init(&pk, &want, msgpack_sbuffer_write);
 	rec__begin(r, "t", 1000000000ULL);
@@ -277,23 +285,12 @@ static void test_values_like_msgpack_c(void **st)
 	msgpack_pack_false(&pk);
 #undef KEY
 	assert_int_equal(rec__end(r), 0);
-	rec__free(r);
-	rec_out__free(o);
-	sink__close(s);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	got = malloc((size_t)len);
-	fseek(f, 0, SEEK_SET);
-	assert_int_equal(fread(got, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
-	unlink(path);
+	got = tmp_out_close(&t, &len);
 	/* the file entry ends with the record: map16 header, then the pairs */
-	assert_true((size_t)len > want.size + 3);
+	assert_true(len > want.size + 3);
 	assert_int_equal(n, 1 + 11 + 15 + 8 + 4 + 2);
 	{
-		const uint8_t *rec = got + len - (long)want.size - 3;
+		const uint8_t *rec = got + len - want.size - 3;
 		uint8_t hdr[3] = {0xde, (uint8_t)(n >> 8), (uint8_t)n};
 
 		assert_memory_equal(rec, hdr, 3);
@@ -308,26 +305,17 @@ static void test_values_like_msgpack_c(void **st)
 static void test_no_memory(void **st)
 {
 #ifdef HAVE_REALLOC_FAULTS
-	char path[] = "/tmp/mailtap-test-rec-oom-XXXXXX";
-	int fd = mkstemp(path);
-	static char big[5000], buf[1 << 16];
-	struct sink *s;
-	struct rec_out *o;
+	static char big[5000];
+	struct tmp_out t;
 	struct rec *r;
-	struct stat sb;
 	msgpack_unpacked u;
 	size_t n, off = 0;
+	uint8_t *buf;
 	int records = 0;
-	FILE *f;
 
 	(void)st;
-	assert_true(fd >= 0);
-	close(fd);
-	s = sink_file__open(path);
-	assert_non_null(s);
-	o = rec_out__new("mailtap");
-	rec_out__add_sink(o, s);
-	r = rec__new(o);
+	tmp_out_open(&t, NULL);
+	r = t.r;
 	memset(big, 'x', sizeof(big) - 1);
 	rec__begin(r, "weird", 1000000000ULL);
 	rec__cstr(r, "name", "before");
@@ -346,18 +334,10 @@ static void test_no_memory(void **st)
 	rec__begin(r, "weird", 3000000000ULL);
 	rec__cstr(r, "name", "after");
 	assert_int_equal(rec__end(r), 0);
-	rec__free(r);
-	assert_int_equal(sink__close(s), 0);
-	rec_out__free(o);
-	assert_int_equal(stat(path, &sb), 0);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	n = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
-	unlink(path);
+	buf = tmp_out_close(&t, &n);
 	assert_true(n > 0 && n < 1000); /* the big record is not there */
 	msgpack_unpacked_init(&u);
-	while (msgpack_unpack_next(&u, buf, n, &off) == MSGPACK_UNPACK_SUCCESS) {
+	while (msgpack_unpack_next(&u, (const char *)buf, n, &off) == MSGPACK_UNPACK_SUCCESS) {
 		const msgpack_object *m = &u.data.via.array.ptr[2], *v = get(m, "name");
 
 		assert_non_null(v);
@@ -367,6 +347,7 @@ static void test_no_memory(void **st)
 	msgpack_unpacked_destroy(&u);
 	assert_int_equal(records, 2);
 	assert_int_equal(off, n);
+	free(buf);
 #else
 	(void)st;
 	print_message("realloc faults not available under a sanitizer\n");
