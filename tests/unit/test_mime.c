@@ -424,6 +424,41 @@ static void test_base64_runs(void **state)
 	}
 }
 
+/* A base64 body of 27 KB in one piece is decoded in several joined runs (MIME_B64_RUN is
+ * 8 KiB of input): the same transcript whole, in 1000-byte pieces and byte by byte, and the
+ * bytes decoded are the ones encoded. */
+static void test_base64_long_runs(void **state)
+{
+	static uint8_t raw[20000];
+	static char enc[27000];
+	struct tr t = {0};
+	char *whole, *o;
+	size_t len, n;
+	uint32_t x = 17;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(raw); i++) {
+		x = x * 1103515245 + 12345;
+		raw[i] = (uint8_t)(x >> 16);
+	}
+	n = (size_t)EVP_EncodeBlock((unsigned char *)enc, raw, sizeof(raw));
+	assert_true(n < sizeof(enc));
+	tr_add(&t, "Content-Transfer-Encoding: base64\r\n\r\n");
+	for (size_t i = 0; i < n; i += 76)
+		tr_add(&t, "%.*s\r\n", (int)(n - i < 76 ? n - i : 76), enc + i);
+	len = strlen(t.s);
+	whole = run(t.s, len, len, 0, NULL, MIME_FRAMING_DATA);
+	assert_non_null(strstr(whole, end_line(raw, sizeof(raw))));
+	o = run(t.s, len, 0, 1000, NULL, MIME_FRAMING_DATA);
+	assert_string_equal(o, whole);
+	free(o);
+	o = run(t.s, len, 0, 1, NULL, MIME_FRAMING_DATA);
+	assert_string_equal(o, whole);
+	free(o);
+	free(whole);
+	free(t.s);
+}
+
 static void test_qp_oddities(void **state)
 {
 	char *got = run_all("Content-Transfer-Encoding: Quoted-Printable\r\n\r\n"
@@ -1649,6 +1684,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_simple_message),	 cmocka_unit_test(test_multipart),
 	    cmocka_unit_test(test_base64_oddities),	 cmocka_unit_test(test_base64_runs),
+	    cmocka_unit_test(test_base64_long_runs),
 	    cmocka_unit_test(test_qp_oddities),		 cmocka_unit_test(test_filenames),
 	    cmocka_unit_test(test_message_rfc822),	 cmocka_unit_test(test_bdat_framing),
 	    cmocka_unit_test(test_header_limit),	 cmocka_unit_test(test_deep_nesting),
