@@ -32,7 +32,6 @@
 #define FILES_ANALYZER_LEN 16
 #define FILES_MIME_LEN 128
 
-
 enum ext_state {
 	EXT_NONE,    /* not extracted */
 	EXT_PENDING, /* waiting for the mime type (extract_types filter) */
@@ -58,8 +57,8 @@ struct mt_file {
 	bool has_total;
 	char an[FILES_MAX_ANALYZERS][FILES_ANALYZER_LEN];
 	unsigned n_an;
-	struct hashmb mb;    /* MD5 and SHA-1 (with other files of the worker: hashmb.h) */
-	bool mb_on;	     /* mb is initialised and not yet finished or abandoned */
+	struct hashmb mb; /* MD5 and SHA-1 (with other files of the worker: hashmb.h) */
+	bool mb_on;	  /* mb is initialised and not yet finished or abandoned */
 	EVP_MD_CTX *sha256;
 	bool hashes_dropped;
 	enum ext_state ext;

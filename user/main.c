@@ -1048,7 +1048,8 @@ static void *cap_main(void *arg)
 	int err = privs__drop_thread(); /* receiving needs none of what the main thread kept */
 
 	if (err)
-		pr_warn("capture thread %u: cannot drop its capabilities: %s\n", c->k, strerror(-err));
+		pr_warn("capture thread %u: cannot drop its capabilities: %s\n", c->k,
+			strerror(-err));
 	while (!atomic_load(&cap_stop)) {
 		err = xsk_source__run_part(c->src, c->k, c->n, cap_packet, c, &c->wake);
 		if (err) {

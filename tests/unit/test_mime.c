@@ -1682,17 +1682,16 @@ static void test_corpus_suricata(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_simple_message),	 cmocka_unit_test(test_multipart),
-	    cmocka_unit_test(test_base64_oddities),	 cmocka_unit_test(test_base64_runs),
-	    cmocka_unit_test(test_base64_long_runs),
-	    cmocka_unit_test(test_qp_oddities),		 cmocka_unit_test(test_filenames),
-	    cmocka_unit_test(test_message_rfc822),	 cmocka_unit_test(test_bdat_framing),
-	    cmocka_unit_test(test_header_limit),	 cmocka_unit_test(test_deep_nesting),
-	    cmocka_unit_test(test_garbage_base64_100mb), cmocka_unit_test(test_skip_mode),
-	    cmocka_unit_test(test_corpus_smtp_pcap),	 cmocka_unit_test(test_corpus_entity_bytes),
-	    cmocka_unit_test(test_corpus_bdat),		 cmocka_unit_test(test_corpus_8bitmime),
-	    cmocka_unit_test(test_corpus_rfc822),	 cmocka_unit_test(test_corpus_gap),
-	    cmocka_unit_test(test_corpus_suricata),
+	    cmocka_unit_test(test_simple_message),	cmocka_unit_test(test_multipart),
+	    cmocka_unit_test(test_base64_oddities),	cmocka_unit_test(test_base64_runs),
+	    cmocka_unit_test(test_base64_long_runs),	cmocka_unit_test(test_qp_oddities),
+	    cmocka_unit_test(test_filenames),		cmocka_unit_test(test_message_rfc822),
+	    cmocka_unit_test(test_bdat_framing),	cmocka_unit_test(test_header_limit),
+	    cmocka_unit_test(test_deep_nesting),	cmocka_unit_test(test_garbage_base64_100mb),
+	    cmocka_unit_test(test_skip_mode),		cmocka_unit_test(test_corpus_smtp_pcap),
+	    cmocka_unit_test(test_corpus_entity_bytes), cmocka_unit_test(test_corpus_bdat),
+	    cmocka_unit_test(test_corpus_8bitmime),	cmocka_unit_test(test_corpus_rfc822),
+	    cmocka_unit_test(test_corpus_gap),		cmocka_unit_test(test_corpus_suricata),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -240,7 +240,7 @@ static void test_values_like_msgpack_c(void **st)
 
 	(void)st;
 	memset(str, 'x', sizeof(str));
-	tmp_out_open(&t, &(struct rec_limits){ 0 }); /* no string limit */
+	tmp_out_open(&t, &(struct rec_limits){0}); /* no string limit */
 	r = t.r;
 	msgpack_sbuffer_init(&want);
 	msgpack_packer_init(&pk, &want, msgpack_sbuffer_write);
@@ -249,12 +249,12 @@ static void test_values_like_msgpack_c(void **st)
 	msgpack_pack_str_body(&pk, "ts", 2);
 	msgpack_pack_double(&pk, 1.0);
 	n++;
-#define KEY(fmt, v)                                                                         \
-	do {                                                                                   \
-		snprintf(key, sizeof(key), fmt, v);                                            \
-		msgpack_pack_str(&pk, strlen(key));                                            \
-		msgpack_pack_str_body(&pk, key, strlen(key));                                  \
-		n++;                                                                           \
+#define KEY(fmt, v)                                                                                \
+	do {                                                                                       \
+		snprintf(key, sizeof(key), fmt, v);                                                \
+		msgpack_pack_str(&pk, strlen(key));                                                \
+		msgpack_pack_str_body(&pk, key, strlen(key));                                      \
+		n++;                                                                               \
 	} while (0)
 	for (i = 0; i < sizeof(u) / sizeof(u[0]); i++) {
 		KEY("u%zu", i);
