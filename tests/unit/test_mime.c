@@ -372,6 +372,17 @@ static void test_base64_oddities(void **state)
 	free(got);
 }
 
+/* n pseudo-random bytes (an LCG from seed): attachments and garbage for the decoders. */
+static void rand_fill(void *buf, size_t n, uint32_t seed)
+{
+	uint8_t *p = buf;
+
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1103515245 + 12345;
+		p[i] = (uint8_t)(seed >> 16);
+	}
+}
+
 /* Base64 bodies long enough to be decoded in runs of whole lines joined across line ends
  * (mime.c b64_run_lines): lines of every length, groups across line ends, in a multipart
  * whose boundary follows; then garbage and '=' mid-body. Whole, every split and byte by byte
@@ -384,13 +395,9 @@ static void test_base64_runs(void **state)
 	char enc[3400], *msg, *got;
 	struct tr t = {0};
 	size_t n, o, w;
-	uint32_t x = 3;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(raw); i++) {
-		x = x * 1103515245 + 12345;
-		raw[i] = (uint8_t)(x >> 16);
-	}
+	rand_fill(raw, sizeof(raw), 3);
 	n = (size_t)EVP_EncodeBlock((unsigned char *)enc, raw, sizeof(raw));
 	for (int variant = 0; variant < 2; variant++) {
 		tr_add(&t, "Content-Type: multipart/mixed; boundary=\"zz\"\r\n\r\n--zz\r\n"
@@ -434,13 +441,9 @@ static void test_base64_long_runs(void **state)
 	struct tr t = {0};
 	char *whole, *o;
 	size_t len, n;
-	uint32_t x = 17;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(raw); i++) {
-		x = x * 1103515245 + 12345;
-		raw[i] = (uint8_t)(x >> 16);
-	}
+	rand_fill(raw, sizeof(raw), 17);
 	n = (size_t)EVP_EncodeBlock((unsigned char *)enc, raw, sizeof(raw));
 	assert_true(n < sizeof(enc));
 	tr_add(&t, "Content-Transfer-Encoding: base64\r\n\r\n");
@@ -756,13 +759,9 @@ static void test_garbage_base64_100mb(void **state)
 	struct mime_msg *m;
 	struct mime_stats st;
 	size_t i, total = 100u << 20, before, peak = 0;
-	uint32_t x = 12345;
 	clock_t c0 = clock();
 
-	for (i = 0; i < sizeof(chunk); i++) {
-		x = x * 1103515245 + 12345;
-		chunk[i] = (char)(x >> 16); /* random bytes, newlines included */
-	}
+	rand_fill(chunk, sizeof(chunk), 12345); /* random bytes, newlines included */
 	cb.u = &t;
 	before = heap_used();
 	m = mime_msg__new(&cb, NULL);
