@@ -88,16 +88,22 @@ static void one_blocks(unsigned algs, uint32_t h[4], uint32_t h1[5], const uint8
 #include <immintrin.h>
 #define MB_AVX512 __attribute__((target("avx512f")))
 #define HAVE_MB 1
-#define LANES 16
+#define LANES 32 /* the most streams of a pass */
 
-/* One MD5 step on 16 lanes: F as one ternary-logic op, the rotate as one op. */
+/* One MD5 step on 16 lanes: F as one ternary-logic op, the rotate as one op. a + w + k does
+ * not wait for b, the step before's result; the empty asm keeps the compiler from folding it
+ * back into the chain, which then runs F, add, rotate, add: four ops where it ran five (MD5
+ * on 16 lanes is bound by that chain's latency, not by the number of ops). */
 #define VSTEP(imm, a, b, c, d, w, k, s)                                                            \
-	(a) = _mm512_add_epi32(                                                                    \
-	    (b), _mm512_rol_epi32(                                                                 \
-		     _mm512_add_epi32(                                                             \
-			 _mm512_add_epi32((a), _mm512_ternarylogic_epi32((b), (c), (d), (imm))),   \
-			 _mm512_add_epi32((w), _mm512_set1_epi32((int)(k)))),                      \
-		     (s)))
+	do {                                                                                       \
+		__m512i t_ =                                                                       \
+		    _mm512_add_epi32((a), _mm512_add_epi32((w), _mm512_set1_epi32((int)(k))));     \
+		__asm__("" : "+v"(t_));                                                            \
+		(a) = _mm512_add_epi32(                                                            \
+		    (b), _mm512_rol_epi32(_mm512_add_epi32(t_, _mm512_ternarylogic_epi32(          \
+								   (b), (c), (d), (imm))),         \
+					  (s)));                                                   \
+	} while (0)
 #define F1 0xca /* b ? c : d */
 #define F2 0xe4 /* d ? b : c */
 #define F3 0x96 /* b ^ c ^ d */
@@ -135,62 +141,129 @@ MB_AVX512 static inline void transpose16(__m512i r[16])
 	}
 }
 
-/* nblocks blocks of each of 16 streams: state h[lane], data p[lane]; each block's words are
- * loaded a lane at a time and transposed. */
-MB_AVX512 static void md5_x16(uint32_t *h[LANES], const uint8_t *p[LANES], size_t nblocks)
-{
-	uint32_t st[4][LANES];
-	__m512i a, b, c, d;
+/* The 64 steps of one block, STEP(f, a, b, c, d, word index, k, s) each. */
+#define MD5_STEPS(STEP)                                                                            \
+	do {                                                                                       \
+		for (int i = 0; i < 16; i += 4) {                                                  \
+			STEP(F1, a, b, c, d, i, K[i], 7);                                          \
+			STEP(F1, d, a, b, c, i + 1, K[i + 1], 12);                                 \
+			STEP(F1, c, d, a, b, i + 2, K[i + 2], 17);                                 \
+			STEP(F1, b, c, d, a, i + 3, K[i + 3], 22);                                 \
+		}                                                                                  \
+		for (int i = 16; i < 32; i += 4) {                                                 \
+			STEP(F2, a, b, c, d, (5 * i + 1) & 15, K[i], 5);                           \
+			STEP(F2, d, a, b, c, (5 * i + 6) & 15, K[i + 1], 9);                       \
+			STEP(F2, c, d, a, b, (5 * i + 11) & 15, K[i + 2], 14);                     \
+			STEP(F2, b, c, d, a, (5 * i + 16) & 15, K[i + 3], 20);                     \
+		}                                                                                  \
+		for (int i = 32; i < 48; i += 4) {                                                 \
+			STEP(F3, a, b, c, d, (3 * i + 5) & 15, K[i], 4);                           \
+			STEP(F3, d, a, b, c, (3 * i + 8) & 15, K[i + 1], 11);                      \
+			STEP(F3, c, d, a, b, (3 * i + 11) & 15, K[i + 2], 16);                     \
+			STEP(F3, b, c, d, a, (3 * i + 14) & 15, K[i + 3], 23);                     \
+		}                                                                                  \
+		for (int i = 48; i < 64; i += 4) {                                                 \
+			STEP(F4, a, b, c, d, (7 * i) & 15, K[i], 6);                               \
+			STEP(F4, d, a, b, c, (7 * i + 7) & 15, K[i + 1], 10);                      \
+			STEP(F4, c, d, a, b, (7 * i + 14) & 15, K[i + 2], 15);                     \
+			STEP(F4, b, c, d, a, (7 * i + 21) & 15, K[i + 3], 21);                     \
+		}                                                                                  \
+	} while (0)
 
-	for (int l = 0; l < LANES; l++)
-		for (int j = 0; j < 4; j++)
-			st[j][l] = h[l][j];
-	a = _mm512_loadu_si512(st[0]);
-	b = _mm512_loadu_si512(st[1]);
-	c = _mm512_loadu_si512(st[2]);
-	d = _mm512_loadu_si512(st[3]);
+/* Block blk of the 16 streams p[0..16) as 16 registers, word j of every lane in w[j]: each
+ * lane's block loaded, then transposed. */
+MB_AVX512 static inline void load_words16(__m512i w[16], const uint8_t *const *p, size_t blk)
+{
+	for (int l = 0; l < 16; l++)
+		w[l] = _mm512_loadu_si512((const void *)(p[l] + 64 * blk));
+	transpose16(w);
+}
+
+/* Word j of the MD5 states of h[0..16) as a register (and back). */
+MB_AVX512 static inline __m512i state_get16(uint32_t *const *h, int j)
+{
+	uint32_t v[16];
+
+	for (int l = 0; l < 16; l++)
+		v[l] = h[l][j];
+	return _mm512_loadu_si512(v);
+}
+
+MB_AVX512 static inline void state_put16(uint32_t *const *h, int j, __m512i x)
+{
+	uint32_t v[16];
+
+	_mm512_storeu_si512(v, x);
+	for (int l = 0; l < 16; l++)
+		h[l][j] = v[l];
+}
+
+#define STEP16(f, a, b, c, d, wi, k, s) VSTEP(f, a, b, c, d, w[wi], k, s)
+
+/* nblocks blocks of each of 16 streams: state h[lane], data p[lane]. */
+MB_AVX512 static void md5_x16(uint32_t *h[16], const uint8_t *p[16], size_t nblocks)
+{
+	__m512i a = state_get16(h, 0), b = state_get16(h, 1), c = state_get16(h, 2),
+		d = state_get16(h, 3);
+
 	for (size_t blk = 0; blk < nblocks; blk++) {
 		__m512i w[16], a0 = a, b0 = b, c0 = c, d0 = d;
 
-		for (int l = 0; l < LANES; l++)
-			w[l] = _mm512_loadu_si512((const void *)(p[l] + 64 * blk));
-		transpose16(w);
-		for (int i = 0; i < 16; i += 4) {
-			VSTEP(F1, a, b, c, d, w[i], K[i], 7);
-			VSTEP(F1, d, a, b, c, w[i + 1], K[i + 1], 12);
-			VSTEP(F1, c, d, a, b, w[i + 2], K[i + 2], 17);
-			VSTEP(F1, b, c, d, a, w[i + 3], K[i + 3], 22);
-		}
-		for (int i = 16; i < 32; i += 4) {
-			VSTEP(F2, a, b, c, d, w[(5 * i + 1) & 15], K[i], 5);
-			VSTEP(F2, d, a, b, c, w[(5 * i + 6) & 15], K[i + 1], 9);
-			VSTEP(F2, c, d, a, b, w[(5 * i + 11) & 15], K[i + 2], 14);
-			VSTEP(F2, b, c, d, a, w[(5 * i + 16) & 15], K[i + 3], 20);
-		}
-		for (int i = 32; i < 48; i += 4) {
-			VSTEP(F3, a, b, c, d, w[(3 * i + 5) & 15], K[i], 4);
-			VSTEP(F3, d, a, b, c, w[(3 * i + 8) & 15], K[i + 1], 11);
-			VSTEP(F3, c, d, a, b, w[(3 * i + 11) & 15], K[i + 2], 16);
-			VSTEP(F3, b, c, d, a, w[(3 * i + 14) & 15], K[i + 3], 23);
-		}
-		for (int i = 48; i < 64; i += 4) {
-			VSTEP(F4, a, b, c, d, w[(7 * i) & 15], K[i], 6);
-			VSTEP(F4, d, a, b, c, w[(7 * i + 7) & 15], K[i + 1], 10);
-			VSTEP(F4, c, d, a, b, w[(7 * i + 14) & 15], K[i + 2], 15);
-			VSTEP(F4, b, c, d, a, w[(7 * i + 21) & 15], K[i + 3], 21);
-		}
+		load_words16(w, p, blk);
+		MD5_STEPS(STEP16);
 		a = _mm512_add_epi32(a, a0);
 		b = _mm512_add_epi32(b, b0);
 		c = _mm512_add_epi32(c, c0);
 		d = _mm512_add_epi32(d, d0);
 	}
-	_mm512_storeu_si512(st[0], a);
-	_mm512_storeu_si512(st[1], b);
-	_mm512_storeu_si512(st[2], c);
-	_mm512_storeu_si512(st[3], d);
-	for (int l = 0; l < LANES; l++)
-		for (int j = 0; j < 4; j++)
-			h[l][j] = st[j][l];
+	state_put16(h, 0, a);
+	state_put16(h, 1, b);
+	state_put16(h, 2, c);
+	state_put16(h, 3, d);
+}
+
+#define STEP32(f, a, b, c, d, wi, k, s)                                                            \
+	do {                                                                                       \
+		VSTEP(f, a[0], b[0], c[0], d[0], w[0][wi], k, s);                                  \
+		VSTEP(f, a[1], b[1], c[1], d[1], w[1][wi], k, s);                                  \
+	} while (0)
+
+/* The same on 32 streams: two registers of 16 lanes whose steps alternate, so that each
+ * one's chain runs while the other's waits. */
+MB_AVX512 static void md5_x32(uint32_t *h[32], const uint8_t *p[32], size_t nblocks)
+{
+	__m512i a[2], b[2], c[2], d[2];
+
+	for (int g = 0; g < 2; g++) {
+		a[g] = state_get16(h + 16 * g, 0);
+		b[g] = state_get16(h + 16 * g, 1);
+		c[g] = state_get16(h + 16 * g, 2);
+		d[g] = state_get16(h + 16 * g, 3);
+	}
+	for (size_t blk = 0; blk < nblocks; blk++) {
+		__m512i w[2][16], a0[2], b0[2], c0[2], d0[2];
+
+		for (int g = 0; g < 2; g++) {
+			load_words16(w[g], p + 16 * g, blk);
+			a0[g] = a[g];
+			b0[g] = b[g];
+			c0[g] = c[g];
+			d0[g] = d[g];
+		}
+		MD5_STEPS(STEP32);
+		for (int g = 0; g < 2; g++) {
+			a[g] = _mm512_add_epi32(a[g], a0[g]);
+			b[g] = _mm512_add_epi32(b[g], b0[g]);
+			c[g] = _mm512_add_epi32(c[g], c0[g]);
+			d[g] = _mm512_add_epi32(d[g], d0[g]);
+		}
+	}
+	for (int g = 0; g < 2; g++) {
+		state_put16(h + 16 * g, 0, a[g]);
+		state_put16(h + 16 * g, 1, b[g]);
+		state_put16(h + 16 * g, 2, c[g]);
+		state_put16(h + 16 * g, 3, d[g]);
+	}
 }
 
 /* The same on 8 lanes with AVX2 (CPUs without AVX-512): F in three ops, the rotate in three;
@@ -198,10 +271,12 @@ MB_AVX512 static void md5_x16(uint32_t *h[LANES], const uint8_t *p[LANES], size_
 #define MB_AVX2 __attribute__((target("avx2")))
 #define VROL8(x, s) _mm256_or_si256(_mm256_slli_epi32((x), (s)), _mm256_srli_epi32((x), 32 - (s)))
 #define VSTEP8(f, a, b, c, d, w, k, s)                                                             \
-	(a) = _mm256_add_epi32(                                                                    \
-	    (b), VROL8(_mm256_add_epi32(_mm256_add_epi32((a), (f)),                                \
-					_mm256_add_epi32((w), _mm256_set1_epi32((int)(k)))),       \
-		       (s)))
+	do {                                                                                       \
+		__m256i t_ =                                                                       \
+		    _mm256_add_epi32((a), _mm256_add_epi32((w), _mm256_set1_epi32((int)(k))));     \
+		__asm__("" : "+x"(t_));                                                            \
+		(a) = _mm256_add_epi32((b), VROL8(_mm256_add_epi32(t_, (f)), (s)));                \
+	} while (0)
 #define G1(b, c, d) _mm256_xor_si256((d), _mm256_and_si256((b), _mm256_xor_si256((c), (d))))
 #define G2(b, c, d) _mm256_xor_si256((c), _mm256_and_si256((d), _mm256_xor_si256((b), (c))))
 #define G3(b, c, d) _mm256_xor_si256(_mm256_xor_si256((b), (c)), (d))
@@ -372,14 +447,14 @@ MB_SHA static void sha1_ni_x2(uint32_t *h[SHA_MAXN], const uint8_t *p[SHA_MAXN],
 
 /* ---- streams and the pool ---- */
 
-static int cpu_lanes; /* 16 (AVX-512F), 8 (AVX2) or 0 */
+static int cpu_lanes; /* 32 (AVX-512F: two registers of 16), 8 (AVX2) or 0 */
 static bool cpu_sha;  /* SHA extensions (and SSE4.1) */
 
 __attribute__((constructor)) static void hashmb_cpu(void)
 {
 #ifdef HAVE_MB
 	__builtin_cpu_init();
-	cpu_lanes = __builtin_cpu_supports("avx512f") ? 16 : __builtin_cpu_supports("avx2") ? 8 : 0;
+	cpu_lanes = __builtin_cpu_supports("avx512f") ? 32 : __builtin_cpu_supports("avx2") ? 8 : 0;
 	{
 		/* SHA extensions: CPUID.(EAX=7,ECX=0):EBX bit 29 (clang's __builtin_cpu_supports
 		 * has no "sha") */
@@ -409,7 +484,7 @@ bool hashmb_pool_set_sha_ni(struct hashmb_pool *p, bool on)
 
 bool hashmb_pool_set_lanes(struct hashmb_pool *p, int lanes)
 {
-	if (lanes != 8 && lanes != 16)
+	if (lanes != 8 && lanes != 16 && lanes != 32)
 		return false;
 	if (lanes > cpu_lanes)
 		return false;
@@ -507,9 +582,9 @@ static void sha1_streams(struct hashmb_pool *p, struct hashmb **l, int k, size_t
 		sha1_blocks(l[i]->h1, l[i]->buf, nb);
 }
 
-/* The ready streams (up to 16) side by side, as many blocks as each of them has: MD5 in the
- * lanes of one register (idle lanes hash zeros into a state nobody reads), SHA-1 three
- * streams at a time. */
+/* The ready streams (up to the pool's lanes) side by side, as many blocks as each of them
+ * has: MD5 in the lanes of one register, or of two when more than 16 streams are ready
+ * (idle lanes hash zeros into a state nobody reads), SHA-1 three streams at a time. */
 static void run_lanes(struct hashmb_pool *p)
 {
 	static const uint8_t zeros[HASHMB_STREAM_CAP];
@@ -531,7 +606,11 @@ static void run_lanes(struct hashmb_pool *p)
 		if (l[i] && (l[i]->algs & HASHMB_SHA1))
 			s1[n1++] = l[i];
 	}
-	if (md5 && p->lanes == 16)
+	if (k > 16)
+		p->st.wide_runs++;
+	if (md5 && k > 16)
+		md5_x32(h, d, nb);
+	else if (md5 && p->lanes >= 16)
 		md5_x16(h, d, nb);
 	else if (md5)
 		md5_x8(h, d, nb);

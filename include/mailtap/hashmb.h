@@ -2,7 +2,8 @@
 /*
  * MD5 and SHA-1 of many streams at once (user/hashmb.c): each stream keeps the bytes it was
  * given until enough other streams have bytes waiting too; then their blocks are hashed side
- * by side: MD5 in the lanes of one register, 16 streams (AVX-512F) or 8 (AVX2), SHA-1 three
+ * by side: MD5 in the lanes of registers, 32 streams (two AVX-512F registers whose steps
+ * alternate, one's latency hidden behind the other's) or 8 (AVX2), SHA-1 three
  * streams interleaved through the SHA extensions (SHA-NI). What cannot wait (a stream at its
  * cap without company, the end of a stream, a CPU with neither) goes through one-stream code
  * (OpenSSL's block functions). The digests are MD5's and SHA-1's, whatever the interleaving.
@@ -37,6 +38,7 @@ struct hashmb_stats {
 	uint64_t lane_runs;   /* side-by-side passes */
 	uint64_t lane_blocks; /* 64-byte blocks of streams hashed in them */
 	uint64_t solo_blocks; /* blocks hashed one stream at a time */
+	uint64_t wide_runs;   /* passes of more than 16 streams (MD5 in two registers) */
 };
 
 struct hashmb;
@@ -47,7 +49,7 @@ struct hashmb_pool {
 	int nready;
 	size_t pending; /* bytes kept by all its streams */
 	size_t alloc;	/* their buffers' sizes */
-	int lanes;	/* streams per pass: 16 (AVX-512F), 8 (AVX2) */
+	int lanes;	/* streams per pass at most: 32 (AVX-512F), 8 (AVX2) */
 	bool solo;	/* one-stream code only (neither, or forced by tests) */
 	bool sha_ni;	/* SHA-1 of a pass three streams at a time (else one by one) */
 	struct hashmb_stats st;
@@ -69,7 +71,7 @@ struct hashmb {
 void hashmb_pool_init(struct hashmb_pool *p);
 /* Tests: one-stream code only (on = false) or passes when the CPU has AVX2 or AVX-512F. */
 void hashmb_pool_set_multi(struct hashmb_pool *p, bool on);
-/* Tests: passes of 8 (AVX2) or 16 (AVX-512F) streams; false when the CPU cannot. */
+/* Tests: passes of 8 (AVX2), 16 or 32 (AVX-512F) streams; false when the CPU cannot. */
 bool hashmb_pool_set_lanes(struct hashmb_pool *p, int lanes);
 /* Tests: SHA-1 of a pass three at a time with SHA-NI (false when the CPU has none) or one by
  * one through OpenSSL. */
