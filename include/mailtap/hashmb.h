@@ -2,11 +2,12 @@
 /*
  * MD5 and SHA-1 of many streams at once (user/hashmb.c): each stream keeps the bytes it was
  * given until enough other streams have bytes waiting too; then their blocks are hashed side
- * by side: MD5 in the lanes of registers, 32 streams (two AVX-512F registers whose steps
- * alternate, one's latency hidden behind the other's) or 8 (AVX2), SHA-1 three
- * streams interleaved through the SHA extensions (SHA-NI). What cannot wait (a stream at its
- * cap without company, the end of a stream, a CPU with neither) goes through one-stream code
- * (OpenSSL's block functions). The digests are MD5's and SHA-1's, whatever the interleaving.
+ * by side in the 32-bit lanes of vector registers: 32 streams in two AVX-512 registers whose
+ * steps alternate (one's latency hidden behind the other's), 16 in one, or 8 with AVX2 (MD5
+ * only). A pass with few SHA-1 streams hashes them three at a time through the SHA extensions
+ * (SHA-NI). What cannot wait (a stream at its cap without company, the end of a stream, a CPU
+ * with none of these) goes through one-stream code (OpenSSL's block functions). The digests
+ * are MD5's and SHA-1's, whatever the interleaving.
  *
  * The streams of one engine share its pool, used by the engine's thread only.
  */
@@ -29,16 +30,20 @@
 /* A full stream joins a pass with at least this many ready streams, else goes alone. */
 #define HASHMB_LANES_MIN 4
 #define HASHMB_MAX_READY 64
+/* SHA-1 of a pass goes in AVX-512 lanes (16 streams at 7 GB/s, 32 at 8 GB/s here) when it has
+ * this many streams; fewer go three at a time through SHA-NI (4.3 GB/s). */
+#define HASHMB_SHA_WIDE_MIN 10
 
 /* What a stream computes (hashmb_init). */
 #define HASHMB_MD5 1u
 #define HASHMB_SHA1 2u
 
 struct hashmb_stats {
-	uint64_t lane_runs;   /* side-by-side passes */
-	uint64_t lane_blocks; /* 64-byte blocks of streams hashed in them */
-	uint64_t solo_blocks; /* blocks hashed one stream at a time */
-	uint64_t wide_runs;   /* passes of more than 16 streams (MD5 in two registers) */
+	uint64_t lane_runs;	/* side-by-side passes */
+	uint64_t lane_blocks;	/* 64-byte blocks of streams hashed in them */
+	uint64_t solo_blocks;	/* blocks hashed one stream at a time */
+	uint64_t wide_runs;	/* passes of more than 16 streams (MD5 in two registers) */
+	uint64_t sha_lane_runs; /* passes whose SHA-1 went in AVX-512 lanes */
 };
 
 struct hashmb;
@@ -52,6 +57,7 @@ struct hashmb_pool {
 	int lanes;	/* streams per pass at most: 32 (AVX-512F), 8 (AVX2) */
 	bool solo;	/* one-stream code only (neither, or forced by tests) */
 	bool sha_ni;	/* SHA-1 of a pass three streams at a time (else one by one) */
+	bool sha_wide;	/* SHA-1 of a pass in AVX-512 lanes (HASHMB_SHA_WIDE_MIN streams or more) */
 	struct hashmb_stats st;
 };
 
@@ -76,6 +82,8 @@ bool hashmb_pool_set_lanes(struct hashmb_pool *p, int lanes);
 /* Tests: SHA-1 of a pass three at a time with SHA-NI (false when the CPU has none) or one by
  * one through OpenSSL. */
 bool hashmb_pool_set_sha_ni(struct hashmb_pool *p, bool on);
+/* Tests: SHA-1 in AVX-512 lanes (on by default with AVX-512BW); false when the CPU cannot. */
+bool hashmb_pool_set_sha_wide(struct hashmb_pool *p, bool on);
 
 /* algs: HASHMB_MD5, HASHMB_SHA1 or both (not 0). */
 void hashmb_init(struct hashmb *s, struct hashmb_pool *pool, unsigned algs);

@@ -93,8 +93,12 @@ static void test_fips180(void **st)
 
 #define NS 40
 
-/* Returns the pool's passes of more than 16 streams. */
-static uint64_t interleaved(int lanes, bool sha_ni, uint32_t seed)
+/* The pool's passes of more than 16 streams, and those whose SHA-1 went in vector lanes. */
+struct runs {
+	uint64_t wide, sha_lanes;
+};
+
+static struct runs interleaved(int lanes, bool sha_ni, bool sha_wide, uint32_t seed)
 {
 	static uint8_t data[NS][60000];
 	struct hashmb_pool pool;
@@ -103,16 +107,21 @@ static uint64_t interleaved(int lanes, bool sha_ni, uint32_t seed)
 	bool open[NS], abandon[NS];
 	uint32_t x = seed;
 	int left = NS;
+	struct runs none = {0, 0};
 
 	hashmb_pool_init(&pool);
 	hashmb_pool_set_multi(&pool, lanes > 0);
 	if (lanes > 0 && !hashmb_pool_set_lanes(&pool, lanes)) {
 		print_message("%d lanes not available on this CPU\n", lanes);
-		return 0;
+		return none;
 	}
 	if (!hashmb_pool_set_sha_ni(&pool, sha_ni)) {
 		print_message("no SHA extensions on this CPU\n");
-		return 0;
+		return none;
+	}
+	if (!hashmb_pool_set_sha_wide(&pool, sha_wide)) {
+		print_message("no AVX-512BW on this CPU\n");
+		return none;
 	}
 	for (int i = 0; i < NS; i++) {
 		x = x * 1103515245 + 12345;
@@ -178,29 +187,42 @@ static uint64_t interleaved(int lanes, bool sha_ni, uint32_t seed)
 		assert_true(pool.st.lane_blocks > 0);
 	if (lanes <= 16)
 		assert_int_equal(pool.st.wide_runs, 0);
-	return pool.st.wide_runs;
+	if (!sha_wide)
+		assert_int_equal(pool.st.sha_lane_runs, 0);
+	return (struct runs){pool.st.wide_runs, pool.st.sha_lane_runs};
 }
 
 static void test_interleaved(void **st)
 {
 	struct hashmb_pool cpu;
-	uint64_t wide = 0;
+	uint64_t wide = 0, sha_lanes = 0;
 
 	(void)st;
 	for (uint32_t seed = 1; seed <= 6; seed++) {
-		wide += interleaved(32, true, seed);
-		wide += interleaved(32, false, seed);
-		interleaved(16, true, seed);
-		interleaved(8, true, seed);
-		interleaved(16, false, seed);
-		interleaved(8, false, seed);
-		interleaved(0, false, seed);
+		struct runs r;
+
+		/* every way a pass can hash: MD5 in 32, 16 or 8 lanes; SHA-1 in vector lanes,
+		 * three at a time with SHA-NI or one by one */
+		for (int lanes = 32; lanes >= 8; lanes /= 2) {
+			r = interleaved(lanes, true, true, seed);
+			wide += r.wide;
+			sha_lanes += r.sha_lanes;
+			r = interleaved(lanes, false, true, seed);
+			sha_lanes += r.sha_lanes;
+			interleaved(lanes, true, false, seed);
+			interleaved(lanes, false, false, seed);
+		}
+		interleaved(0, false, false, seed);
 	}
 	hashmb_pool_init(&cpu);
 	if (cpu.lanes == 32) /* two registers' passes ran, and were checked */
 		assert_true(wide > 0);
 	else
 		print_message("no 32-lane passes on this CPU\n");
+	if (cpu.sha_wide) /* and SHA-1 in lanes */
+		assert_true(sha_lanes > 0);
+	else
+		print_message("no SHA-1 in vector lanes on this CPU\n");
 }
 
 /* 600 unfinished streams of 8000 bytes each: what they keep stays within the pool's caps. */
