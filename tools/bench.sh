@@ -65,7 +65,7 @@ if [ -x "$B/tools/bench_mime" ] && [ "$SEEN" -gt 0 ]; then
 		"$(printf %.1f "$(echo "$MB / $t_floor" | bc -l)")" "-" \
 		"$(printf %.2f "$(echo "$t_loop / $t_floor" | bc -l)")"
 	t_floormb=$($B/tools/bench_mime --floor-mb "$SEEN")
-	row "the same, 16 files side by side (hashmb floor)" \
+	row "the same, 32 files side by side (hashmb floor)" \
 		"$(printf %.1f "$(echo "$MB / $t_floormb" | bc -l)")" "-" \
 		"$(printf %.2f "$(echo "$t_loop / $t_floormb" | bc -l)")"
 fi
