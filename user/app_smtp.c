@@ -428,6 +428,14 @@ static void app_free(void *pa)
 	free(a);
 }
 
+/* Nothing pending: app_end and app_free would write no record. */
+static bool app_idle(const void *pa)
+{
+	const struct app_smtp *a = pa;
+
+	return !a->mime && !a->file && !a->msgfile && smtp_parser__idle(a->p);
+}
+
 const struct app_parser_ops app_smtp_ops = {
     .name = "smtp",
     .max_unit = SMTP_MAX_UNIT,
@@ -436,5 +444,6 @@ const struct app_parser_ops app_smtp_ops = {
     .gap = app_gap,
     .eof = app_eof,
     .end = app_end,
+    .idle = app_idle,
     .free = app_free,
 };

@@ -478,8 +478,15 @@ static void r_eof(void *u, enum mt_dir d, uint64_t ts)
 	if (!a || a->eof_done[d])
 		return;
 	a->eof_done[d] = 1;
-	if (a->state == APP_ACTIVE)
-		a->reg->ops->eof(a->parser, d, ts);
+	if (a->state != APP_ACTIVE)
+		return;
+	a->reg->ops->eof(a->parser, d, ts);
+	if (a->eof_done[!d] && a->state == APP_ACTIVE && !a->handoff_to && a->reg->ops->idle &&
+	    a->reg->ops->idle(a->parser)) {
+		x->e->st.parsers_ended_early++;
+		parser_stop(a, ts);
+		a->state = APP_DONE;
+	}
 }
 
 static void r_weird(void *u, enum mt_dir d, const char *name, const char *addl, uint64_t ts)

@@ -1185,12 +1185,14 @@ static void print_stats(struct analysis *a)
 				(unsigned long long)st.decode.result[i]);
 	fprintf(stderr,
 		"mailtap: flows created %llu, peak %llu, evicted %llu, reused %llu; "
-		"records conn %llu weird %llu; reassembly gaps %llu (%llu bytes), peak %llu bytes\n",
+		"records conn %llu weird %llu; reassembly gaps %llu (%llu bytes), peak %llu bytes; "
+		"parsers failed %llu, ended at close %llu\n",
 		(unsigned long long)st.flow.created, (unsigned long long)st.flow.peak,
 		(unsigned long long)st.flow.evicted, (unsigned long long)st.flow.reused,
 		(unsigned long long)st.records_conn, (unsigned long long)st.records_weird,
 		(unsigned long long)st.reasm.gaps, (unsigned long long)st.reasm.gap_bytes,
-		(unsigned long long)st.reasm.bytes_peak);
+		(unsigned long long)st.reasm.bytes_peak, (unsigned long long)st.parser_errors,
+		(unsigned long long)st.parsers_ended_early);
 	fprintf(stderr,
 		"mailtap: file hashing: %llu blocks side by side in %llu passes (%llu of more than 16 "
 		"files, SHA-1 in vector lanes in %llu), %llu one file at a time\n",

@@ -67,6 +67,7 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *
 	rec__u64(r, "hash_lane_blocks", es->hashes.lane_blocks);
 	rec__u64(r, "hash_solo_blocks", es->hashes.solo_blocks);
 	rec__u64(r, "parser_errors", es->parser_errors);
+	rec__u64(r, "parsers_ended_early", es->parsers_ended_early);
 	rec__u64(r, "records_conn", es->records_conn);
 	rec__u64(r, "records_weird", es->records_weird);
 	if (ws) {

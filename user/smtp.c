@@ -1973,6 +1973,13 @@ void smtp_parser__end(struct smtp_parser *p, uint64_t ts)
 		smtp_message(p);
 }
 
+bool smtp_parser__idle(const struct smtp_parser *p)
+{
+	/* what smtp_parser__end would do: end an open message, write a record with client
+	 * activity */
+	return !p->in_mail && (!p->tx || !p->tx->has_client_activity);
+}
+
 bool smtp_parser__done(const struct smtp_parser *p)
 {
 	return p->done;

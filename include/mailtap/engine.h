@@ -60,6 +60,7 @@ struct engine_stats {
 	struct hashmb_stats hashes;	/* file blocks hashed side by side / alone */
 	uint64_t not_mail_port;		/* TCP packets of other ports */
 	uint64_t parser_errors;		/* parsers that failed (sticky error) */
+	uint64_t parsers_ended_early;	/* idle parsers ended when both directions had (idle op) */
 	uint64_t records_weird;
 	uint64_t records_conn;
 };

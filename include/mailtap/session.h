@@ -66,6 +66,12 @@ struct app_parser_ops {
 	/* Connection end (or handoff): write every record still pending. */
 	void (*end)(void *p, uint64_t ts_ns);
 	void (*free)(void *p);
+	/* Optional: true when end() would write nothing and change nothing (no open message,
+	 * file or record). Once both directions have ended and the parser is idle, the engine
+	 * ends and frees it at once rather than when the connection is removed (tcp_close_delay
+	 * later): the records are the same, and a busy sensor does not keep the parser state
+	 * of every connection closed in the last 5 s. */
+	bool (*idle)(const void *p);
 };
 
 #endif

@@ -182,6 +182,8 @@ void smtp_parser__eof(struct smtp_parser *p, enum mt_dir d, uint64_t ts);
 /* Connection end: ends an open message, writes the pending record (Zeek's finalize_smtp). */
 void smtp_parser__end(struct smtp_parser *p, uint64_t ts);
 void smtp_parser__free(struct smtp_parser *p);
+/* True when smtp_parser__end would do nothing: no open message, no record to write. */
+bool smtp_parser__idle(const struct smtp_parser *p);
 /* True once STARTTLS was accepted (feed() returns the offset right after the 220 reply and
  * consumes nothing more) or the analyzer was disabled (feed() swallows everything). */
 bool smtp_parser__done(const struct smtp_parser *p);

@@ -323,14 +323,32 @@ static void tfeed(struct tconn *c, enum mt_dir d, const uint8_t *buf, size_t len
 	assert_true(c->plen[d] < app_smtp_ops.max_unit);
 }
 
+/* Connections whose parser said idle after both ends (and so wrote nothing more), and the
+ * others. */
+static int g_idle_ends, g_busy_ends;
+
+/* Both directions end, then the connection. The engine ends an idle parser at once, so idle
+ * must mean that end() and free() write no record: checked on every connection. */
 static void tconn_finish(struct tconn *c, uint64_t ts)
 {
+	bool idle = false;
+	int before;
+
 	if (!c->handed_off) {
 		app_smtp_ops.eof(c->app, MT_ORIG, ts);
 		app_smtp_ops.eof(c->app, MT_RESP, ts);
+		idle = app_smtp_ops.idle(c->app);
 	}
+	before = cap.n;
 	app_smtp_ops.end(c->app, ts);
 	app_smtp_ops.free(c->app);
+	if (idle && cap.n != before)
+		fail_msg("idle parser wrote %d records at its end, the first: %s", cap.n - before,
+			 cap.recs[before]);
+	if (idle)
+		g_idle_ends++;
+	else if (!c->handed_off)
+		g_busy_ends++;
 	free(c->pend[0]);
 	free(c->pend[1]);
 	free(c);
@@ -511,6 +529,56 @@ static void test_basic_dialogue(void **state)
 	assert_false(has_weird("smtp_bare_lf_in_data"));
 	g_cfg.events = false;
 	free(all);
+}
+
+/* Whether the parser is idle once both directions have ended: after a finished message or
+ * QUIT it is, and the engine may end it then; with a message open, or a transaction the
+ * client began, its end still writes records. */
+static const struct seg cut_in_data[] = {
+    S("220 mx\r\n"),
+    C("HELO a\r\n"),
+    S("250 ok\r\n"),
+    C("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n"),
+    S("250 ok\r\n250 ok\r\n354 go\r\n"),
+    C("Subject: cut\r\n\r\nhalf a bo"),
+};
+static const struct seg cut_after_mail[] = {
+    S("220 mx\r\n"), C("HELO a\r\n"), S("250 ok\r\n"), C("MAIL FROM:<a@example.org>\r\n"),
+    S("250 ok\r\n"),
+};
+static const struct seg done_no_quit[] = {
+    S("220 mx\r\n"),
+    C("HELO a\r\n"),
+    S("250 ok\r\n"),
+    C("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n"),
+    S("250 ok\r\n250 ok\r\n354 go\r\n"),
+    C("Subject: x\r\n\r\nbody\r\n.\r\n"),
+    S("250 queued\r\n"),
+};
+
+/* Runs a dialogue once; true when its parser was idle at the end. Checks that a busy one's
+ * end wrote an smtp record. */
+static bool ends_idle(const struct seg *segs, size_t n)
+{
+	int idle = g_idle_ends, busy = g_busy_ends, smtp;
+	char *o = run(segs, n, 0, 0);
+
+	free(o);
+	assert_int_equal(g_idle_ends - idle + g_busy_ends - busy, 1);
+	smtp = count_stream("smtp");
+	if (g_busy_ends > busy)
+		assert_true(smtp > 0);
+	return g_idle_ends > idle;
+}
+
+static void test_idle_at_close(void **state)
+{
+	(void)state;
+	g_cfg.events = false;
+	assert_true(ends_idle(basic, sizeof(basic) / sizeof(basic[0])));
+	assert_true(ends_idle(done_no_quit, sizeof(done_no_quit) / sizeof(done_no_quit[0])));
+	assert_false(ends_idle(cut_in_data, sizeof(cut_in_data) / sizeof(cut_in_data[0])));
+	assert_false(ends_idle(cut_after_mail, sizeof(cut_after_mail) / sizeof(cut_after_mail[0])));
 }
 
 /* Smuggling: a bare LF inside DATA and "\n.\r\n" as the end of data (a strict server reads on
@@ -1711,6 +1779,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_helpers),
 	    cmocka_unit_test(test_basic_dialogue),
+	    cmocka_unit_test(test_idle_at_close),
 	    cmocka_unit_test(test_smuggling),
 	    cmocka_unit_test(test_smuggling_cr),
 	    cmocka_unit_test(test_bdat),
