@@ -2,6 +2,7 @@
 /* mailtap: command line, sources, sinks and signals. The only file that knows every module. */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -1214,6 +1215,22 @@ static struct sink *open_output(const struct opts *o, const char *spec)
 	return sink_file__open(spec);
 }
 
+/* glibc's heap by default gives memory back (trims its top) as soon as 128 KiB are free
+ * there, and grows again by what each request needs: with sessions ending all the time the
+ * top goes up and down, and every page it gets again is a page fault (20000 small sessions:
+ * 10% more time). Kept: 8 MiB at the top, grown 1 MiB at a time; blocks from 4 MiB go to
+ * mmap. An operator's GLIBC_TUNABLES for malloc wins. */
+static void tune_malloc(void)
+{
+	const char *t = getenv("GLIBC_TUNABLES");
+
+	if (t && strstr(t, "glibc.malloc."))
+		return;
+	mallopt(M_TOP_PAD, 1 << 20);
+	mallopt(M_TRIM_THRESHOLD, 8 << 20);
+	mallopt(M_MMAP_THRESHOLD, 4 << 20);
+}
+
 int main(int argc, char **argv)
 {
 	struct sink *sinks[MAX_OUTPUTS] = { 0 };
@@ -1227,6 +1244,7 @@ int main(int argc, char **argv)
 	int err = 0, rc = 0;
 
 	memset(&o, 0, sizeof(o));
+	tune_malloc();
 	privs__raise_permitted();
 	if (parse_args(argc, argv, &o) < 0)
 		return 1;
