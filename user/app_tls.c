@@ -701,6 +701,14 @@ static void app_free(void *p)
 	free(a);
 }
 
+/* Nothing pending: the ssl record is written (at establishment) or there is none to write. */
+static bool app_idle(const void *p)
+{
+	const struct app_tls *a = p;
+
+	return a->logged || !a->have_session;
+}
+
 const struct app_parser_ops app_tls_ops = {
     .name = "ssl",
     .max_unit = TLS_MAX_UNIT,
@@ -709,5 +717,6 @@ const struct app_parser_ops app_tls_ops = {
     .gap = app_gap,
     .eof = app_eof,
     .end = app_end,
+    .idle = app_idle,
     .free = app_free,
 };

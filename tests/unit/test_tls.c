@@ -531,11 +531,15 @@ static void *start(struct env *e, const struct conn *c)
 	return p;
 }
 
+/* Connections whose parser said idle once both directions had ended, and the others. */
+static int g_idle_ends, g_busy_ends;
+
 /* Feeds one connection; returns the first feed error (0 if none). */
 static int run(struct env *e, const struct conn *c, enum mode m, size_t split_at)
 {
 	void *p = start(e, c);
-	int err = 0;
+	int err = 0, before;
+	bool idle;
 	size_t off = 0;
 	uint64_t last_ts = 0;
 
@@ -602,8 +606,18 @@ static int run(struct env *e, const struct conn *c, enum mode m, size_t split_at
 	}
 	app_tls_ops.eof(p, MT_ORIG, last_ts);
 	app_tls_ops.eof(p, MT_RESP, last_ts);
+	/* the engine ends an idle parser once both directions have: its end must write nothing */
+	idle = app_tls_ops.idle(p);
+	before = e->cap.n + e->cap.n_weirds;
 	app_tls_ops.end(p, last_ts + 1000);
 	app_tls_ops.free(p);
+	if (idle && e->cap.n + e->cap.n_weirds != before)
+		fail_msg("idle TLS parser wrote %d records at its end",
+			 e->cap.n + e->cap.n_weirds - before);
+	if (idle)
+		g_idle_ends++;
+	else
+		g_busy_ends++;
 	return err;
 }
 
@@ -1325,6 +1339,7 @@ static void test_tls13(void **state)
 	feed_all(p, MT_ORIG, &c, 3000);
 	assert_int_equal(count(&e.cap, "ssl"), 1); /* logged at established */
 	feed_all(p, MT_ORIG, &c, 4000);		   /* ignored afterwards */
+	assert_true(app_tls_ops.idle(p));	   /* nothing left for the end */
 	app_tls_ops.end(p, 5000);
 	app_tls_ops.free(p);
 	assert_int_equal(count(&e.cap, "ssl"), 1);
@@ -1347,6 +1362,31 @@ static void test_tls13(void **state)
 
 /* HelloRetryRequest: 'j' in the history, the second ClientHello, curve from the final key
  * share; no CCS: application data after a TLS 1.3 ServerHello switches to ciphertext. */
+/* A handshake cut after the ClientHello: its record is still to be written, so the parser is
+ * not idle, and its end writes it (established F). */
+static void test_idle_at_close(void **state)
+{
+	struct env e;
+	struct bld m = {.n = 0};
+	void *p;
+
+	(void)state;
+	env_init(&e);
+	p = app_tls_ops.new(&e.s, &e.cfg);
+	assert_true(app_tls_ops.idle(p)); /* nothing seen, nothing to write */
+	tls13_client_hello(&m, "a.example");
+	send_hs(p, MT_ORIG, 1, &m, 1000);
+	app_tls_ops.eof(p, MT_ORIG, 2000);
+	app_tls_ops.eof(p, MT_RESP, 2000);
+	assert_false(app_tls_ops.idle(p));
+	assert_int_equal(count(&e.cap, "ssl"), 0);
+	app_tls_ops.end(p, 3000);
+	app_tls_ops.free(p);
+	assert_int_equal(count(&e.cap, "ssl"), 1);
+	assert_string_equal(get(nth(&e.cap, "ssl", 0), "established"), "F");
+	env_fini(&e);
+}
+
 static void test_hrr(void **state)
 {
 	struct env e;
@@ -1725,6 +1765,7 @@ int main(void)
 	    cmocka_unit_test(test_names_probe),
 	    cmocka_unit_test(test_tls13),
 	    cmocka_unit_test(test_hrr),
+	    cmocka_unit_test(test_idle_at_close),
 	    cmocka_unit_test(test_resumed_alert),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_sslv2),
