@@ -402,38 +402,28 @@ MB_AVX2 static void md5_x8(uint32_t *h[LANES], const uint8_t *p[LANES], size_t n
 		(b) = _mm512_rol_epi32((b), 30);                                                   \
 	} while (0)
 
+/* Rounds t .. t + 4, the names rotating back to where they were. */
+#define SHA1_FIVE(ROUND, f, k, t)                                                                  \
+	do {                                                                                       \
+		ROUND(f, k, t, a, b, c, d, e);                                                     \
+		ROUND(f, k, (t) + 1, e, a, b, c, d);                                               \
+		ROUND(f, k, (t) + 2, d, e, a, b, c);                                               \
+		ROUND(f, k, (t) + 3, c, d, e, a, b);                                               \
+		ROUND(f, k, (t) + 4, b, c, d, e, a);                                               \
+	} while (0)
+
 /* The 80 rounds of one block, ROUND(f, k, t, a, b, c, d, e) each: rounds 0-15 read word t,
  * later ones compute it first. */
 #define SHA1_ROUNDS(ROUND)                                                                         \
 	do {                                                                                       \
-		for (int t = 0; t < 20; t += 5) {                                                  \
-			ROUND(F1, SHA_K1, t, a, b, c, d, e);                                       \
-			ROUND(F1, SHA_K1, t + 1, e, a, b, c, d);                                   \
-			ROUND(F1, SHA_K1, t + 2, d, e, a, b, c);                                   \
-			ROUND(F1, SHA_K1, t + 3, c, d, e, a, b);                                   \
-			ROUND(F1, SHA_K1, t + 4, b, c, d, e, a);                                   \
-		}                                                                                  \
-		for (int t = 20; t < 40; t += 5) {                                                 \
-			ROUND(SCH, SHA_K2, t, a, b, c, d, e);                                      \
-			ROUND(SCH, SHA_K2, t + 1, e, a, b, c, d);                                  \
-			ROUND(SCH, SHA_K2, t + 2, d, e, a, b, c);                                  \
-			ROUND(SCH, SHA_K2, t + 3, c, d, e, a, b);                                  \
-			ROUND(SCH, SHA_K2, t + 4, b, c, d, e, a);                                  \
-		}                                                                                  \
-		for (int t = 40; t < 60; t += 5) {                                                 \
-			ROUND(SMAJ, SHA_K3, t, a, b, c, d, e);                                     \
-			ROUND(SMAJ, SHA_K3, t + 1, e, a, b, c, d);                                 \
-			ROUND(SMAJ, SHA_K3, t + 2, d, e, a, b, c);                                 \
-			ROUND(SMAJ, SHA_K3, t + 3, c, d, e, a, b);                                 \
-			ROUND(SMAJ, SHA_K3, t + 4, b, c, d, e, a);                                 \
-		}                                                                                  \
-		for (int t = 60; t < 80; t += 5) {                                                 \
-			ROUND(SCH, SHA_K4, t, a, b, c, d, e);                                      \
-			ROUND(SCH, SHA_K4, t + 1, e, a, b, c, d);                                  \
-			ROUND(SCH, SHA_K4, t + 2, d, e, a, b, c);                                  \
-			ROUND(SCH, SHA_K4, t + 3, c, d, e, a, b);                                  \
-			ROUND(SCH, SHA_K4, t + 4, b, c, d, e, a);                                  \
-		}                                                                                  \
+		for (int t = 0; t < 20; t += 5)                                                    \
+			SHA1_FIVE(ROUND, F1, SHA_K1, t);                                           \
+		for (int t = 20; t < 40; t += 5)                                                   \
+			SHA1_FIVE(ROUND, SCH, SHA_K2, t);                                          \
+		for (int t = 40; t < 60; t += 5)                                                   \
+			SHA1_FIVE(ROUND, SMAJ, SHA_K3, t);                                         \
+		for (int t = 60; t < 80; t += 5)                                                   \
+			SHA1_FIVE(ROUND, SCH, SHA_K4, t);                                          \
 	} while (0)
 
 #define SROUND16(f, k, t, a, b, c, d, e) SR(f, k, (t) < 16 ? w[(t)&15] : SW(w, t), a, b, c, d, e)
