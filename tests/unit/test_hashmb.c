@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "mailtap/hashmb.h"
-#include "realloc_fault.h"
+#include "alloc_fault.h"
 
 static void hex(const uint8_t *d, size_t n, char *out)
 {
@@ -253,7 +253,7 @@ static void test_bounds(void **st)
  * its right digests. */
 static void test_no_memory(void **st)
 {
-#ifdef HAVE_REALLOC_FAULTS
+#ifdef HAVE_ALLOC_FAULTS
 	static uint8_t b[3000];
 	struct hashmb_pool pool;
 	struct hashmb s1, s2, ok;
@@ -268,16 +268,16 @@ static void test_no_memory(void **st)
 	hashmb_update(&ok, b, 1000);
 	/* no buffer at all */
 	hashmb_init(&s1, &pool, HASHMB_MD5 | HASHMB_SHA1);
-	realloc_ok = 0;
+	alloc_ok = 0;
 	hashmb_update(&s1, b, 300);
-	realloc_ok = -1;
+	alloc_ok = -1;
 	assert_false(hashmb_final(&s1, m5, s5));
 	/* the first buffer, then none when it must grow */
 	hashmb_init(&s2, &pool, HASHMB_SHA1);
-	realloc_ok = 1;
+	alloc_ok = 1;
 	hashmb_update(&s2, b, 100);
 	hashmb_update(&s2, b + 100, 2000);
-	realloc_ok = -1;
+	alloc_ok = -1;
 	hashmb_update(&s2, b + 2100, 100); /* nothing more once it failed */
 	assert_false(hashmb_final(&s2, NULL, s5));
 	hashmb_update(&ok, b + 1000, 2000);
@@ -291,7 +291,7 @@ static void test_no_memory(void **st)
 	assert_int_equal(pool.nready, 0);
 #else
 	(void)st;
-	print_message("realloc faults not available under a sanitizer\n");
+	print_message("allocation faults not available under a sanitizer\n");
 #endif
 }
 

@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include "mailtap/rec.h"
 #include "mailtap/sink.h"
-#include "realloc_fault.h"
+#include "alloc_fault.h"
 
 static const msgpack_object *get(const msgpack_object *m, const char *k)
 {
@@ -304,7 +304,7 @@ static void test_values_like_msgpack_c(void **st)
  * half map; the next record is written as usual. */
 static void test_no_memory(void **st)
 {
-#ifdef HAVE_REALLOC_FAULTS
+#ifdef HAVE_ALLOC_FAULTS
 	static char big[5000];
 	struct tmp_out t;
 	struct rec *r;
@@ -321,7 +321,7 @@ static void test_no_memory(void **st)
 	rec__cstr(r, "name", "before");
 	assert_int_equal(rec__end(r), 0);
 	rec__begin(r, "weird", 2000000000ULL);
-	realloc_ok = 0;
+	alloc_ok = 0;
 	/* five fields of 4096 bytes (the per-field cap): more than the 8 KiB buffer holds, so it
 	 * must grow, and cannot */
 	rec__cstr(r, "name", big);
@@ -329,7 +329,7 @@ static void test_no_memory(void **st)
 	rec__cstr(r, "peer", big);
 	rec__cstr(r, "source", big);
 	rec__cstr(r, "uid", big);
-	realloc_ok = -1;
+	alloc_ok = -1;
 	assert_int_equal(rec__end(r), -ENOMEM);
 	rec__begin(r, "weird", 3000000000ULL);
 	rec__cstr(r, "name", "after");
@@ -350,7 +350,7 @@ static void test_no_memory(void **st)
 	free(buf);
 #else
 	(void)st;
-	print_message("realloc faults not available under a sanitizer\n");
+	print_message("allocation faults not available under a sanitizer\n");
 #endif
 }
 
