@@ -393,9 +393,13 @@ struct mt_file *files__open(struct mt_session *s, const struct files_cfg *cfg, u
 	if (cfg->sha1)
 		add_analyzer(f, "SHA1");
 	if (cfg->sha256) {
+		/* without memory for it (the context or OpenSSL's state behind it) the file has
+		 * no sha256, as with a gap: never an update through a half-made context */
 		f->sha256 = EVP_MD_CTX_new();
-		if (f->sha256)
-			EVP_DigestInit_ex(f->sha256, mt_md(MT_SHA256), NULL);
+		if (f->sha256 && EVP_DigestInit_ex(f->sha256, mt_md(MT_SHA256), NULL) != 1) {
+			EVP_MD_CTX_free(f->sha256);
+			f->sha256 = NULL;
+		}
 		add_analyzer(f, "SHA256");
 	}
 	if (cfg->extract_dir && cfg->extract_dir[0] &&

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* Out of memory anywhere on the packet path: captures of the corpus (SMTP with attachments,
+ * BDAT with a gap, STARTTLS with a certificate chain, implicit TLS on 465) replayed through
+ * the whole engine (flows, reassembly, SMTP, MIME, files, TLS, x509, records) while every
+ * allocation fails in turn: the N-th and every one after it, for N from 0 until the replay
+ * needs fewer (alloc_fault.h). Setup may fail too (the record output, the engine, the
+ * parsers). Whatever fails, nothing crashes, every record written is a whole msgpack map, no
+ * file stays counted as open, and freeing everything gives back every block taken. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <msgpack.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mailtap/engine.h"
+#include "mailtap/files.h"
+#include "mailtap/log.h"
+#include "mailtap/parsers.h"
+#include "mailtap/rec.h"
+#include "mailtap/sink.h"
+#include "alloc_fault.h"
+
+struct capture {
+	struct pkt_raw *pkts;
+	size_t n;
+};
+
+/* The records of a replay: each must unpack as one whole map. */
+struct check_sink {
+	struct sink base;
+	uint64_t records;
+};
+
+static int cs_write(struct sink *s, const char *tag, size_t tl, uint64_t ts, const uint8_t *map,
+		    size_t len)
+{
+	msgpack_unpacked u;
+	size_t off = 0;
+
+	(void)tag, (void)tl, (void)ts;
+#ifdef HAVE_ALLOC_FAULTS
+	alloc_harness++;
+#endif
+	msgpack_unpacked_init(&u);
+	assert_int_equal(msgpack_unpack_next(&u, (const char *)map, len, &off),
+			 MSGPACK_UNPACK_SUCCESS);
+	assert_int_equal(u.data.type, MSGPACK_OBJECT_MAP);
+	assert_int_equal(off, len);
+	msgpack_unpacked_destroy(&u);
+#ifdef HAVE_ALLOC_FAULTS
+	alloc_harness--;
+#endif
+	((struct check_sink *)s)->records++;
+	return 0;
+}
+
+static int cs_flush(struct sink *s)
+{
+	(void)s;
+	return 0;
+}
+
+static const struct sink_ops cs_ops = {
+    .name = "check", .write = cs_write, .flush = cs_flush, .close = cs_flush};
+
+static const char *corpus(void)
+{
+	const char *c = getenv("MAILTAP_CORPUS");
+
+	return c ? c : "../shared/corpus";
+}
+
+/* The capture's packets in memory; false when it is not there. */
+static bool load(const char *rel, struct capture *c)
+{
+	char path[512], err[PCAP_ERRBUF_SIZE];
+	struct pcap_pkthdr *h;
+	const u_char *d;
+	pcap_t *p;
+
+	snprintf(path, sizeof(path), "%s/%s", corpus(), rel);
+	p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, err);
+	if (!p)
+		return false;
+	memset(c, 0, sizeof(*c));
+	while (pcap_next_ex(p, &h, &d) == 1) {
+		struct pkt_raw *r;
+		uint8_t *copy = malloc(h->caplen ? h->caplen : 1);
+
+		c->pkts = realloc(c->pkts, (c->n + 1) * sizeof(*c->pkts));
+		assert_non_null(c->pkts);
+		assert_non_null(copy);
+		memcpy(copy, d, h->caplen);
+		r = &c->pkts[c->n++];
+		r->data = copy;
+		r->caplen = h->caplen;
+		r->wirelen = h->len;
+		r->linktype = pcap_datalink(p);
+		r->ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ULL + (uint64_t)h->ts.tv_usec;
+	}
+	pcap_close(p);
+	return c->n > 0;
+}
+
+static void unload(struct capture *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free((void *)c->pkts[i].data);
+	free(c->pkts);
+}
+
+/* Replays the capture through a new engine; returns how many allocations were made to fail. */
+static long replay(const struct capture *c, struct check_sink *cs)
+{
+	struct engine_cfg cfg;
+	struct parsers_cfg pc;
+	struct rec_out *out;
+	struct engine *e = NULL;
+	struct parsers *ps = NULL;
+
+	out = rec_out__new("mailtap");
+	if (out && rec_out__add_sink(out, &cs->base) == 0) {
+		rec_out__enable(out, "smtp_events");
+		engine_cfg__default(&cfg);
+		cfg.seeded = true;
+		cfg.seed = 1;
+		e = engine__new(&cfg, out);
+	}
+	if (e) {
+		parsers_cfg__default(&pc);
+		ps = parsers__register(e, &pc);
+	}
+	if (ps) {
+		for (size_t i = 0; i < c->n; i++)
+			engine__packet(e, &c->pkts[i]);
+		engine__finish(e);
+	}
+	engine__free(e);
+	parsers__free(ps);
+	rec_out__free(out);
+#ifdef HAVE_ALLOC_FAULTS
+	return alloc_failures;
+#else
+	return 0;
+#endif
+}
+
+#ifdef HAVE_ALLOC_FAULTS
+/* One replay with allocation `ok` failing (-1: none); false once nothing failed. */
+static bool replay_failing(const char *name, const struct capture *c, int ok, uint64_t *records)
+{
+	struct check_sink cs = {.base = {&cs_ops}};
+	struct files_stats fs;
+	long live0 = alloc_live, failed;
+
+	alloc_failures = 0;
+	alloc_ok = ok;
+	failed = replay(c, &cs);
+	alloc_ok = -1;
+	if (alloc_live != live0)
+		fail_msg("%s, allocation %d failing: %ld blocks not given back", name, ok,
+			 alloc_live - live0);
+	files__stats(&fs);
+	if (fs.in_flight)
+		fail_msg("%s, allocation %d failing: %llu files still open", name, ok,
+			 (unsigned long long)fs.in_flight);
+	*records = cs.records;
+	return failed > 0;
+}
+#endif
+
+/* min_allocs: what the replay takes at least (a check that the sweep ran through it). */
+static void sweep(const char *rel, int min_allocs)
+{
+#ifdef HAVE_ALLOC_FAULTS
+	struct capture c;
+	uint64_t all, some, fewer = 0;
+	int ok = 0;
+
+	if (!load(rel, &c)) {
+		print_message("skip: %s/%s not found\n", corpus(), rel);
+		return;
+	}
+	/* once without failures and without counting: what stays allocated after its first
+	 * use (OpenSSL's providers and tables) is there before the sweep measures */
+	{
+		struct check_sink cs = {.base = {&cs_ops}};
+
+		replay(&c, &cs);
+	}
+	assert_false(replay_failing(rel, &c, -1, &all));
+	assert_true(all > 0);
+	while (replay_failing(rel, &c, ok, &some)) {
+		if (some < all)
+			fewer++;
+		ok++;
+	}
+	assert_int_equal(some, all); /* the run without failures writes everything again */
+	print_message("%s: %d allocations each failed in turn; %llu replays wrote fewer than "
+		      "%llu records\n",
+		      rel, ok, (unsigned long long)fewer, (unsigned long long)all);
+	assert_true(ok >= min_allocs);
+	assert_true(fewer > 0);
+	unload(&c);
+#else
+	(void)rel, (void)min_allocs;
+	print_message("allocation faults not available under a sanitizer\n");
+#endif
+}
+
+static void test_smtp_attachments(void **st)
+{
+	(void)st;
+	sweep("zeek/traces/smtp.pcap", 100);
+}
+
+static void test_bdat_gap(void **st)
+{
+	(void)st;
+	sweep("zeek/traces/smtp/smtp-bdat-gap.pcap", 50);
+}
+
+static void test_starttls_certificates(void **st)
+{
+	(void)st;
+	sweep("zeek/traces/tls/smtp-starttls.pcap", 100);
+}
+
+static void test_smtp_errors_465(void **st)
+{
+	(void)st;
+	sweep("suricata-verify/smtp-errors/smtperr.pcap", 100);
+}
+
+/* A test that failed mid-sweep left failures on: the next one starts clean. */
+static int reset(void **st)
+{
+	(void)st;
+#ifdef HAVE_ALLOC_FAULTS
+	alloc_ok = -1;
+	alloc_harness = 0;
+#endif
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup(test_smtp_attachments, reset),
+	    cmocka_unit_test_setup(test_bdat_gap, reset),
+	    cmocka_unit_test_setup(test_starttls_certificates, reset),
+	    cmocka_unit_test_setup(test_smtp_errors_465, reset),
+	};
+
+	log__set_level(LOG_WARN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
