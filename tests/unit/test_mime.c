@@ -26,6 +26,7 @@
 #include "mailtap/rec.h"
 #include "mailtap/session.h"
 #include "mailtap/sink.h"
+#include "rand_fill.h"
 
 #define CORPUS "/work/shared/corpus/"
 #define ZB CORPUS "zeek/baselines/"
@@ -370,17 +371,6 @@ static void test_base64_oddities(void **state)
 		      MIME_FRAMING_DATA);
 	assert_non_null(strstr(got, "[character -23 ignored by Base64 decoding]"));
 	free(got);
-}
-
-/* n pseudo-random bytes (an LCG from seed): attachments and garbage for the decoders. */
-static void rand_fill(void *buf, size_t n, uint32_t seed)
-{
-	uint8_t *p = buf;
-
-	for (size_t i = 0; i < n; i++) {
-		seed = seed * 1103515245 + 12345;
-		p[i] = (uint8_t)(seed >> 16);
-	}
 }
 
 /* Base64 bodies long enough to be decoded in runs of whole lines joined across line ends

@@ -27,6 +27,18 @@
 #include "mailtap/session.h"
 #include "mailtap/sink.h"
 #include "mailtap/smtp.h"
+#include "alloc_fault.h"
+#include "rand_fill.h"
+
+/* The test's own allocations (recording what the parsers write) never fail (alloc_fault.h). */
+static void harness(int d)
+{
+#ifdef HAVE_ALLOC_FAULTS
+	alloc_harness += d;
+#else
+	(void)d;
+#endif
+}
 
 /* ---- captured records: "stream|key=value|key=value..." with Zeek ASCII values ---- */
 
@@ -142,6 +154,7 @@ static int cap_write(struct sink *s, const char *tag, size_t tag_len, uint64_t t
 
 	(void)s;
 	(void)ts;
+	harness(1);
 	if (dot)
 		sb_put(&b, dot + 1, tag_len - (size_t)(dot + 1 - tag));
 	else
@@ -160,6 +173,7 @@ static int cap_write(struct sink *s, const char *tag, size_t tag_len, uint64_t t
 	}
 	msgpack_unpacked_destroy(&u);
 	cap_add(b.s);
+	harness(-1);
 	return 0;
 }
 
@@ -243,6 +257,7 @@ static void t_weird(struct mt_session *s, uint64_t ts, const char *name, const c
 	char t[32];
 
 	(void)s;
+	harness(1);
 	snprintf(t, sizeof(t), "weird|ts=%llu", (unsigned long long)ts);
 	sb_cstr(&b, t);
 	sb_cstr(&b, "|name=");
@@ -250,6 +265,7 @@ static void t_weird(struct mt_session *s, uint64_t ts, const char *name, const c
 	sb_cstr(&b, "|addl=");
 	sb_cstr(&b, addl ? addl : "-");
 	cap_add(b.s);
+	harness(-1);
 }
 
 static int t_handoff(struct mt_session *s, const char *parser)
@@ -276,7 +292,8 @@ static void env_init(void)
 	g_cfg.files = &g_fcfg;
 }
 
-static struct tconn *tconn_new(const char *oh, uint16_t op, const char *rh, uint16_t rp)
+/* A connection without its parser. */
+static struct tconn *tconn_make(const char *oh, uint16_t op, const char *rh, uint16_t rp)
 {
 	struct tconn *c = calloc(1, sizeof(*c));
 
@@ -295,6 +312,13 @@ static struct tconn *tconn_new(const char *oh, uint16_t op, const char *rh, uint
 	c->s.confirm = t_confirm;
 	c->s.weird = t_weird;
 	c->s.handoff = t_handoff;
+	return c;
+}
+
+static struct tconn *tconn_new(const char *oh, uint16_t op, const char *rh, uint16_t rp)
+{
+	struct tconn *c = tconn_make(oh, op, rh, rp);
+
 	c->app = app_smtp_ops.new(&c->s, &g_cfg);
 	assert_non_null(c->app);
 	return c;
@@ -832,38 +856,44 @@ static void test_long_line(void **state)
  * offset and byte by byte give the same records (run_all), so the bulk paths (SMTP's plain-
  * line scan handing whole lines to MIME's base64 runs, body_lines) agree with the per-byte
  * ones; the attachment's digest and size, and msg_size, are the bytes sent. */
+/* A multipart message (DATA, dot-stuffed, ending with ".\r\n") whose second part is raw[]
+ * in base64 lines of 76 characters; *msg_end: its size before the final dot line. */
+static void bulk_message(struct sbuf *data, const uint8_t *raw, size_t n, size_t *msg_end)
+{
+	char line[80];
+
+	sb_cstr(data, "Subject: bulk\r\nMIME-Version: 1.0\r\n"
+		      "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+		      "--b1\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+		      "..dot-stuffed\r\n--b1\r\n"
+		      "Content-Type: application/octet-stream\r\n"
+		      "Content-Disposition: attachment; filename=\"a.bin\"\r\n"
+		      "Content-Transfer-Encoding: base64\r\n\r\n");
+	for (size_t i = 0; i < n; i += 57) { /* 57 bytes: a 76-character line */
+		int k =
+		    EVP_EncodeBlock((unsigned char *)line, raw + i, (int)(n - i < 57 ? n - i : 57));
+
+		assert_true(k > 0 && (size_t)k + 2 < sizeof(line));
+		sb_put(data, line, (size_t)k);
+		sb_cstr(data, "\r\n");
+	}
+	sb_cstr(data, "--b1--\r\n");
+	*msg_end = data->n;
+	sb_cstr(data, ".\r\n");
+}
+
 static void test_bulk_body(void **state)
 {
 	uint8_t raw[3000], d[16];
-	char line[80], want_md5[33], want_size[24], *all;
+	char want_md5[33], want_size[24], *all;
 	struct sbuf data = {0};
 	size_t msg_end;
 	unsigned dl;
-	uint32_t x = 9;
 	int found = 0;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(raw); i++) {
-		x = x * 1103515245 + 12345;
-		raw[i] = (uint8_t)(x >> 16);
-	}
-	sb_cstr(&data, "Subject: bulk\r\nMIME-Version: 1.0\r\n"
-		       "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
-		       "--b1\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
-		       "..dot-stuffed\r\n--b1\r\n"
-		       "Content-Type: application/octet-stream\r\n"
-		       "Content-Transfer-Encoding: base64\r\n\r\n");
-	for (size_t i = 0; i < sizeof(raw); i += 57) { /* 57 bytes: a 76-character line */
-		int n = EVP_EncodeBlock((unsigned char *)line, raw + i,
-					(int)(sizeof(raw) - i < 57 ? sizeof(raw) - i : 57));
-
-		assert_true(n > 0 && (size_t)n + 2 < sizeof(line));
-		sb_put(&data, line, (size_t)n);
-		sb_cstr(&data, "\r\n");
-	}
-	sb_cstr(&data, "--b1--\r\n");
-	msg_end = data.n;
-	sb_cstr(&data, ".\r\n");
+	rand_fill(raw, sizeof(raw), 9);
+	bulk_message(&data, raw, sizeof(raw), &msg_end);
 	{
 		const struct seg segs[] = {
 		    S("220 mx\r\n"),
@@ -890,6 +920,128 @@ static void test_bulk_body(void **state)
 	assert_string_equal(fld(nth("smtp", 0), "msg_size"), want_size);
 	free(all);
 	free(data.s);
+}
+
+/* Every allocation of a session failing in turn (alloc_fault.h): the N-th and every one after
+ * it fail, for N from 0 until the session needs fewer. The parser may give up (feed returns
+ * an error: the engine stops feeding it and ends it, as here) or write fewer records, but it
+ * must not crash, every record it writes must be whole, and ending and freeing it must give
+ * back everything it took (alloc_live back where it was). */
+#ifdef HAVE_ALLOC_FAULTS
+static int oom_failed_feeds;
+
+/* One session with allocation `ok` failing; false once the session took fewer allocations
+ * (nothing failed). */
+static bool oom_run(const struct seg *segs, size_t n, int ok)
+{
+	struct tconn *c;
+	uint64_t ts = 1000000000ull * 1700000000ull;
+	long live0;
+	bool dead = false, failed;
+
+	harness(1);
+	cap_reset();
+	live0 = alloc_live;
+	c = tconn_make("10.0.0.1", 40000, "10.0.0.2", 25);
+	harness(-1);
+	alloc_failures = 0;
+	alloc_ok = ok;
+	c->app = app_smtp_ops.new(&c->s, &g_cfg);
+	for (size_t i = 0; c->app && !dead && i < n; i++) {
+		size_t l = strlen(segs[i].text);
+		enum mt_dir d = segs[i].d;
+		ssize_t r;
+
+		ts += 1000000;
+		harness(1); /* the engine's kept tail is the harness's */
+		c->pend[d] = realloc(c->pend[d], c->plen[d] + l + 1);
+		assert_non_null(c->pend[d]);
+		memcpy(c->pend[d] + c->plen[d], segs[i].text, l);
+		c->plen[d] += l;
+		harness(-1);
+		r = app_smtp_ops.feed(c->app, d, c->pend[d], c->plen[d], ts);
+		if (r < 0) {
+			dead = true; /* the engine's parser_failed: no more feeding */
+			oom_failed_feeds++;
+			break;
+		}
+		assert_true((size_t)r <= c->plen[d]);
+		memmove(c->pend[d], c->pend[d] + r, c->plen[d] - (size_t)r);
+		c->plen[d] -= (size_t)r;
+	}
+	if (c->app) {
+		if (!dead) {
+			app_smtp_ops.eof(c->app, MT_ORIG, ts);
+			app_smtp_ops.eof(c->app, MT_RESP, ts);
+		}
+		app_smtp_ops.end(c->app, ts);
+		app_smtp_ops.free(c->app);
+	}
+	failed = alloc_failures > 0;
+	alloc_ok = -1;
+	harness(1);
+	free(c->pend[0]);
+	free(c->pend[1]);
+	free(c);
+	cap_reset();
+	harness(-1);
+	if (alloc_live != live0)
+		fail_msg("allocation %d failing: %ld blocks not given back", ok,
+			 alloc_live - live0);
+	return failed;
+}
+#endif
+
+static void test_no_memory(void **state)
+{
+#ifdef HAVE_ALLOC_FAULTS
+	uint8_t raw[5000];
+	struct sbuf data = {0};
+	size_t msg_end;
+	int ok = 0;
+
+	(void)state;
+	g_cfg.events = true;
+	rand_fill(raw, sizeof(raw), 21);
+	bulk_message(&data, raw, sizeof(raw), &msg_end);
+	{
+		const struct seg segs[] = {
+		    S("220 mx\r\n"),
+		    C("EHLO c.example\r\n"),
+		    S("250-mx\r\n250-PIPELINING\r\n250-AUTH PLAIN LOGIN\r\n250 CHUNKING\r\n"),
+		    C("AUTH PLAIN AHVzZXIAcGFzcw==\r\n"),
+		    S("235 ok\r\n"),
+		    C("MAIL FROM:<a@b.example>\r\nRCPT TO:<d@e.example>\r\nDATA\r\n"),
+		    S("250 ok\r\n250 ok\r\n354 go\r\n"),
+		    C("Received: from a.example (a.example [192.0.2.7])\r\n\tby mx; Mon, 1 Jan "
+		      "2024\r\n"
+		      "From: A <a@b.example>\r\nTo: d@e.example\r\nMessage-ID: <m1@b.example>\r\n"),
+		    {MT_ORIG, data.s},
+		    S("250 ok\r\n"),
+		    /* a second message, still open at the end */
+		    C("MAIL FROM:<a@b.example>\r\nRCPT TO:<d@e.example>\r\nDATA\r\n"),
+		    S("250 ok\r\n250 ok\r\n354 go\r\n"),
+		    C("Subject: cut\r\nContent-Type: text/plain\r\n\r\nhalf a bo"),
+		};
+		size_t n = sizeof(segs) / sizeof(segs[0]);
+
+		/* once without failures: buffers kept across sessions (the record builder's)
+		 * exist before the sweep measures */
+		assert_false(oom_run(segs, n, -1));
+		while (oom_run(segs, n, ok))
+			ok++;
+	}
+	/* every allocation of the session failed once (about 90), and some made the
+	 * parser give up */
+	print_message("%d allocations, %d runs ended by a failed feed\n", ok, oom_failed_feeds);
+	assert_true(ok > 50);
+	assert_true(oom_failed_feeds > 0);
+	g_cfg.events = false;
+	free(data.s);
+#else
+	(void)state;
+	print_message("allocation faults not available under a sanitizer\n");
+#endif
 }
 
 /* ---- Zeek script helpers ---- */
@@ -1790,6 +1942,7 @@ int main(void)
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_long_line),
 	    cmocka_unit_test(test_bulk_body),
+	    cmocka_unit_test(test_no_memory),
 	    cmocka_unit_test(test_golden_basic),
 	    cmocka_unit_test(test_golden_bdat),
 	    cmocka_unit_test(test_golden_bdat_0_last),
