@@ -1,21 +1,26 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /* Out of memory anywhere on the packet path: captures of the corpus (SMTP with attachments,
- * BDAT with a gap, STARTTLS with a certificate chain, implicit TLS on 465) replayed through
+ * BDAT chunked, pipelined and with a gap, a nested message, STARTTLS with a certificate
+ * chain, implicit TLS on 465) replayed through
  * the whole engine (flows, reassembly, SMTP, MIME, files, TLS, x509, records) while every
  * allocation fails in turn: the N-th and every one after it, for N from 0 until the replay
  * needs fewer (alloc_fault.h). Setup may fail too (the record output, the engine, the
  * parsers). Whatever fails, nothing crashes, every record written is a whole msgpack map, no
- * file stays counted as open, and freeing everything gives back every block taken. */
+ * file stays counted as open, and freeing everything gives back every block taken; with
+ * extraction on, no temporary file is left in the directory. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <msgpack.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "mailtap/engine.h"
 #include "mailtap/files.h"
 #include "mailtap/log.h"
@@ -113,6 +118,9 @@ static void unload(struct capture *c)
 	free(c->pkts);
 }
 
+/* With a directory: also whole-message files, SHA-256 and every file extracted there. */
+static const char *extract_dir;
+
 /* Replays the capture through a new engine; returns how many allocations were made to fail. */
 static long replay(const struct capture *c, struct check_sink *cs)
 {
@@ -132,6 +140,11 @@ static long replay(const struct capture *c, struct check_sink *cs)
 	}
 	if (e) {
 		parsers_cfg__default(&pc);
+		if (extract_dir) {
+			pc.smtp.rfc822_msg_file = true;
+			pc.files.sha256 = true;
+			pc.files.extract_dir = extract_dir;
+		}
 		ps = parsers__register(e, &pc);
 	}
 	if (ps) {
@@ -150,6 +163,29 @@ static long replay(const struct capture *c, struct check_sink *cs)
 }
 
 #ifdef HAVE_ALLOC_FAULTS
+/* Files extracted whole or not at all: no temporary file left in the directory (emptied for
+ * the next replay, which extracts the same names). */
+static void clean_extracted(const char *name, int ok)
+{
+	DIR *d;
+	struct dirent *de;
+
+	if (!extract_dir)
+		return;
+	alloc_harness++;
+	d = opendir(extract_dir);
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (!strncmp(de->d_name, ".tmp-", 5))
+			fail_msg("%s, allocation %d failing: %s left behind", name, ok, de->d_name);
+		assert_int_equal(unlinkat(dirfd(d), de->d_name, 0), 0);
+	}
+	closedir(d);
+	alloc_harness--;
+}
+
 /* One replay with allocation `ok` failing (-1: none); false once nothing failed. */
 static bool replay_failing(const char *name, const struct capture *c, int ok, uint64_t *records)
 {
@@ -164,6 +200,7 @@ static bool replay_failing(const char *name, const struct capture *c, int ok, ui
 	if (alloc_live != live0)
 		fail_msg("%s, allocation %d failing: %ld blocks not given back", name, ok,
 			 alloc_live - live0);
+	clean_extracted(name, ok);
 	files__stats(&fs);
 	if (fs.in_flight)
 		fail_msg("%s, allocation %d failing: %llu files still open", name, ok,
@@ -191,6 +228,7 @@ static void sweep(const char *rel, int min_allocs)
 		struct check_sink cs = {.base = {&cs_ops}};
 
 		replay(&c, &cs);
+		clean_extracted(rel, -1);
 	}
 	assert_false(replay_failing(rel, &c, -1, &all));
 	assert_true(all > 0);
@@ -224,6 +262,33 @@ static void test_bdat_gap(void **st)
 	sweep("zeek/traces/smtp/smtp-bdat-gap.pcap", 50);
 }
 
+static void test_bdat_chunks(void **st)
+{
+	(void)st;
+	sweep("zeek/traces/smtp/rfc3030-bdat-multipart-chunked.pcap", 50);
+	sweep("zeek/traces/smtp/smtp-bdat-pipeline-8bitmime.pcap", 50);
+}
+
+static void test_nested_message(void **st)
+{
+	(void)st;
+	sweep("zeek/traces/smtp-attachment-msg.pcap", 30);
+}
+
+/* The same with whole-message files, SHA-256 and extraction to disk. */
+static void test_extraction(void **st)
+{
+	char dir[] = "/tmp/mailtap-nomem-XXXXXX";
+
+	(void)st;
+	assert_non_null(mkdtemp(dir));
+	extract_dir = dir;
+	sweep("zeek/traces/smtp.pcap", 100);
+	sweep("zeek/traces/smtp/smtp-bdat-gap.pcap", 50);
+	extract_dir = NULL;
+	assert_int_equal(rmdir(dir), 0);
+}
+
 static void test_starttls_certificates(void **st)
 {
 	(void)st;
@@ -252,6 +317,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup(test_smtp_attachments, reset),
 	    cmocka_unit_test_setup(test_bdat_gap, reset),
+	    cmocka_unit_test_setup(test_bdat_chunks, reset),
+	    cmocka_unit_test_setup(test_nested_message, reset),
+	    cmocka_unit_test_setup(test_extraction, reset),
 	    cmocka_unit_test_setup(test_starttls_certificates, reset),
 	    cmocka_unit_test_setup(test_smtp_errors_465, reset),
 	};
