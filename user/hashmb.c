@@ -672,6 +672,24 @@ static void ready_add(struct hashmb *s)
 	p->ready[p->nready++] = s;
 }
 
+/* s first in the ready list (so that the next pass takes it), whatever it has waiting;
+ * false when the list is full without it. */
+static bool ready_first(struct hashmb *s)
+{
+	struct hashmb_pool *p = s->pool;
+	struct hashmb *o;
+
+	ready_add(s);
+	if (s->ready < 0)
+		return false;
+	o = p->ready[0];
+	p->ready[0] = s;
+	p->ready[s->ready] = o;
+	o->ready = s->ready;
+	s->ready = 0;
+	return true;
+}
+
 static void ready_del(struct hashmb *s)
 {
 	struct hashmb_pool *p = s->pool;
@@ -926,6 +944,17 @@ bool hashmb_final(struct hashmb *s, uint8_t md5[16], uint8_t sha1[20])
 		release(s);
 		return false;
 	}
+#ifdef HAVE_MB
+	/* The last blocks, when there are enough of them and enough waiting company, in a pass
+	 * (the others' blocks move on with them) rather than through OpenSSL one stream at a
+	 * time. A worker that sees half the files has more of these left (passes of 32 are
+	 * rarer): two workers 6% faster on the benchmark capture, one unchanged. */
+	while (s->pool && !s->pool->solo && s->n >= 64 * HASHMB_FINAL_BLOCKS &&
+	       s->pool->nready + (s->ready < 0) >= HASHMB_FINAL_COMPANY && ready_first(s)) {
+		s->pool->st.final_runs++;
+		run_lanes(s->pool);
+	}
+#endif
 	if (s->buf)
 		solo(s);
 	rest = s->n; /* < 64 */

@@ -1196,10 +1196,11 @@ static void print_stats(struct analysis *a)
 		(unsigned long long)st.parsers_ended_early);
 	fprintf(stderr,
 		"mailtap: file hashing: %llu blocks side by side in %llu passes (%llu of more than 16 "
-		"files, SHA-1 in vector lanes in %llu), %llu one file at a time\n",
+		"files, SHA-1 in vector lanes in %llu, %llu for a file's last blocks), %llu one file "
+		"at a time\n",
 		(unsigned long long)st.hashes.lane_blocks, (unsigned long long)st.hashes.lane_runs,
 		(unsigned long long)st.hashes.wide_runs, (unsigned long long)st.hashes.sha_lane_runs,
-		(unsigned long long)st.hashes.solo_blocks);
+		(unsigned long long)st.hashes.final_runs, (unsigned long long)st.hashes.solo_blocks);
 }
 
 static struct sink *open_output(const struct opts *o, const char *spec)

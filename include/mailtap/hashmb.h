@@ -30,6 +30,10 @@
 /* A full stream joins a pass with at least this many ready streams, else goes alone. */
 #define HASHMB_LANES_MIN 4
 #define HASHMB_MAX_READY 64
+/* A stream that ends with at least this many whole blocks waiting joins a pass when, with it,
+ * at least HASHMB_FINAL_COMPANY streams are ready; else they are hashed on their own. */
+#define HASHMB_FINAL_BLOCKS 8
+#define HASHMB_FINAL_COMPANY 12
 /* SHA-1 of a pass goes in AVX-512 lanes (16 streams at 7 GB/s, 32 at 8 GB/s here) when it has
  * this many streams; fewer go three at a time through SHA-NI (4.3 GB/s). */
 #define HASHMB_SHA_WIDE_MIN 10
@@ -44,6 +48,7 @@ struct hashmb_stats {
 	uint64_t solo_blocks;	/* blocks hashed one stream at a time */
 	uint64_t wide_runs;	/* passes of more than 16 streams (MD5 in two registers) */
 	uint64_t sha_lane_runs; /* passes whose SHA-1 went in AVX-512 lanes */
+	uint64_t final_runs;	/* passes for the last blocks of a stream that ended */
 };
 
 struct hashmb;
