@@ -773,7 +773,8 @@ static void sha1_streams(struct hashmb_pool *p, struct hashmb **l, int k, size_t
 
 /* The ready streams (up to the pool's lanes) side by side, as many blocks as each of them
  * has: MD5 in the lanes of one register, or of two when more than 16 streams are ready
- * (idle lanes hash zeros into a state nobody reads), SHA-1 three streams at a time. */
+ * (idle lanes hash zeros into a state nobody reads); SHA-1 the same way, or three streams at
+ * a time through SHA-NI when fewer than HASHMB_SHA_WIDE_MIN need it (sha1_streams). */
 static void run_lanes(struct hashmb_pool *p)
 {
 	struct hashmb *l[LANES], *s1[LANES];
