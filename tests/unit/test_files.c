@@ -22,8 +22,9 @@
 #include "mailtap/rec.h"
 #include "mailtap/session.h"
 #include "mailtap/sink.h"
+#include "corpus.h"
 
-#define BASE "/work/shared/corpus/zeek/baselines/scripts.base.frameworks.file-analysis.smtp/"
+#define BASE CORPUS "zeek/baselines/scripts.base.frameworks.file-analysis.smtp/"
 
 /* ---- a sink that keeps the last record ---- */
 struct cap_sink {

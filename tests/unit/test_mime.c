@@ -27,8 +27,8 @@
 #include "mailtap/session.h"
 #include "mailtap/sink.h"
 #include "rand_fill.h"
+#include "corpus.h"
 
-#define CORPUS "/work/shared/corpus/"
 #define ZB CORPUS "zeek/baselines/"
 
 /* ======================= a transcript of every callback ======================= */

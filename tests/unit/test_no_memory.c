@@ -28,6 +28,7 @@
 #include "mailtap/rec.h"
 #include "mailtap/sink.h"
 #include "alloc_fault.h"
+#include "corpus.h"
 
 struct capture {
 	struct pkt_raw *pkts;
@@ -72,12 +73,6 @@ static int cs_flush(struct sink *s)
 static const struct sink_ops cs_ops = {
     .name = "check", .write = cs_write, .flush = cs_flush, .close = cs_flush};
 
-static const char *corpus(void)
-{
-	const char *c = getenv("MAILTAP_CORPUS");
-
-	return c ? c : "../shared/corpus";
-}
 
 /* The capture's packets in memory; false when it is not there. */
 static bool load(const char *rel, struct capture *c)
@@ -87,7 +82,7 @@ static bool load(const char *rel, struct capture *c)
 	const u_char *d;
 	pcap_t *p;
 
-	snprintf(path, sizeof(path), "%s/%s", corpus(), rel);
+	snprintf(path, sizeof(path), "%s/%s", corpus_dir(), rel);
 	p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, err);
 	if (!p)
 		return false;
@@ -219,7 +214,7 @@ static void sweep(const char *rel, int min_allocs)
 	int ok = 0;
 
 	if (!load(rel, &c)) {
-		print_message("skip: %s/%s not found\n", corpus(), rel);
+		print_message("skip: %s/%s not found\n", corpus_dir(), rel);
 		return;
 	}
 	/* once without failures and without counting: what stays allocated after its first

@@ -16,6 +16,7 @@
 
 #include "mailtap/pkt.h"
 #include "mailtap/reasm.h"
+#include "corpus.h"
 
 #define MAXW 64
 
@@ -882,18 +883,12 @@ static int replay_pcap(const char *path, struct fx *f)
 	return n;
 }
 
-static const char *corpus(void)
-{
-	const char *c = getenv("MAILTAP_CORPUS");
-
-	return c ? c : "../shared/corpus";
-}
 
 static bool open_trace(struct fx *f, const char *rel)
 {
 	char path[512];
 
-	snprintf(path, sizeof(path), "%s/zeek/traces/%s", corpus(), rel);
+	snprintf(path, sizeof(path), "%s/zeek/traces/%s", corpus_dir(), rel);
 	return replay_pcap(path, f) > 0;
 }
 

@@ -29,6 +29,7 @@
 #include "mailtap/smtp.h"
 #include "alloc_fault.h"
 #include "rand_fill.h"
+#include "corpus.h"
 
 /* The test's own allocations (recording what the parsers write) never fail (alloc_fault.h). */
 static void harness(int d)
@@ -1107,12 +1108,6 @@ static void test_helpers(void **state)
 
 /* ---- golden: Zeek baselines for corpus traces ---- */
 
-static const char *corpus(void)
-{
-	const char *c = getenv("MAILTAP_CORPUS");
-
-	return c ? c : "../shared/corpus";
-}
 
 static struct tconn *conns;
 
@@ -1364,14 +1359,14 @@ static void golden_smtp(const char *name, const char *trace)
 	struct brow rows[64];
 	int n_names, n, used[MAX_RECS] = {0};
 
-	snprintf(path, sizeof(path), "%s/zeek/traces/%s", corpus(), trace);
+	snprintf(path, sizeof(path), "%s/zeek/traces/%s", corpus_dir(), trace);
 	env_init();
 	if (replay(path)) {
 		print_message("skip %s: %s not found\n", name, path);
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/zeek/baselines/scripts.base.protocols.smtp.%s/smtp.log",
-		 corpus(), name);
+		 corpus_dir(), name);
 	n = read_baseline(path, names, &n_names, rows, 64);
 	assert_true(n >= 0);
 	assert_int_equal(n, count_stream("smtp"));
@@ -1436,7 +1431,7 @@ static void golden_weird(const char *name)
 	int n_got = 0;
 
 	snprintf(path, sizeof(path), "%s/zeek/baselines/scripts.base.protocols.smtp.%s/weird.log",
-		 corpus(), name);
+		 corpus_dir(), name);
 	n = read_baseline(path, names, &n_names, rows, 64);
 	if (n < 0)
 		n = 0;
@@ -1548,7 +1543,7 @@ static void test_golden_events(void **st)
 
 	(void)st;
 	snprintf(path, sizeof(path),
-		 "%s/zeek/baselines/scripts.policy.misc.dump-events/smtp-events.log", corpus());
+		 "%s/zeek/baselines/scripts.policy.misc.dump-events/smtp-events.log", corpus_dir());
 	f = fopen(path, "r");
 	if (!f) {
 		print_message("skip: %s not found\n", path);
@@ -1577,7 +1572,7 @@ static void test_golden_events(void **st)
 	g_cfg.events = true;
 	g_cfg.events_show_auth = true;
 	env_init();
-	snprintf(path, sizeof(path), "%s/zeek/traces/smtp.pcap", corpus());
+	snprintf(path, sizeof(path), "%s/zeek/traces/smtp.pcap", corpus_dir());
 	assert_int_equal(replay(path), 0);
 	g_cfg.events = false;
 	g_cfg.events_show_auth = false;
@@ -1673,7 +1668,7 @@ static void test_golden_address_limits(void **st)
 	const char *r;
 
 	(void)st;
-	snprintf(path, sizeof(path), "%s/zeek/traces/smtp/smtp-many-addresses.pcap.gz", corpus());
+	snprintf(path, sizeof(path), "%s/zeek/traces/smtp/smtp-many-addresses.pcap.gz", corpus_dir());
 	gz = gzopen(path, "rb");
 	if (!gz) {
 		print_message("skip: %s not found\n", path);
@@ -1726,7 +1721,7 @@ static void golden_files(const char *name, const char *file)
 	int n_names, n, nm = 0, n_map = 0;
 
 	snprintf(path, sizeof(path), "%s/zeek/baselines/scripts.base.protocols.smtp.%s/%s",
-		 corpus(), name, file);
+		 corpus_dir(), name, file);
 	n = read_baseline(path, names, &n_names, rows, 64);
 	assert_true(n > 0);
 	for (int j = 0; j < cap.n && nm < 64; j++)
@@ -1801,7 +1796,7 @@ static void test_golden_files(void **st)
 		char path[512];
 		int before = golden_mismatch;
 
-		snprintf(path, sizeof(path), "%s/zeek/traces/%s", corpus(), t[i].trace);
+		snprintf(path, sizeof(path), "%s/zeek/traces/%s", corpus_dir(), t[i].trace);
 		g_cfg.rfc822_msg_file = t[i].rfc822;
 		env_init();
 		if (replay(path)) {
@@ -1855,7 +1850,7 @@ static void test_replay_splits(void **st)
 		char path[512], *ref = NULL;
 
 		g_cfg.events = i % 2 == 0;
-		snprintf(path, sizeof(path), "%s/zeek/traces/%s", corpus(), traces[i / 2]);
+		snprintf(path, sizeof(path), "%s/zeek/traces/%s", corpus_dir(), traces[i / 2]);
 		for (int mode = 0; mode < 3; mode++) {
 			char *o;
 

@@ -32,8 +32,8 @@
 #include "mailtap/sink.h"
 #include "mailtap/tls.h"
 #include "mailtap/x509.h"
+#include "corpus.h"
 
-#define CORPUS "/work/shared/corpus/"
 
 /* ------------------------------------------------------------ captured records */
 
