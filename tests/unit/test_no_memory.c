@@ -30,6 +30,10 @@
 #include "alloc_fault.h"
 #include "corpus.h"
 
+/* With a directory: also whole-message files, SHA-256 and every file extracted there. */
+static const char *extract_dir;
+
+#ifdef HAVE_ALLOC_FAULTS
 struct capture {
 	struct pkt_raw *pkts;
 	size_t n;
@@ -48,18 +52,14 @@ static int cs_write(struct sink *s, const char *tag, size_t tl, uint64_t ts, con
 	size_t off = 0;
 
 	(void)tag, (void)tl, (void)ts;
-#ifdef HAVE_ALLOC_FAULTS
-	alloc_harness++;
-#endif
+	alloc_harness_enter();
 	msgpack_unpacked_init(&u);
 	assert_int_equal(msgpack_unpack_next(&u, (const char *)map, len, &off),
 			 MSGPACK_UNPACK_SUCCESS);
 	assert_int_equal(u.data.type, MSGPACK_OBJECT_MAP);
 	assert_int_equal(off, len);
 	msgpack_unpacked_destroy(&u);
-#ifdef HAVE_ALLOC_FAULTS
-	alloc_harness--;
-#endif
+	alloc_harness_leave();
 	((struct check_sink *)s)->records++;
 	return 0;
 }
@@ -72,7 +72,6 @@ static int cs_flush(struct sink *s)
 
 static const struct sink_ops cs_ops = {
     .name = "check", .write = cs_write, .flush = cs_flush, .close = cs_flush};
-
 
 /* The capture's packets in memory; false when it is not there. */
 static bool load(const char *rel, struct capture *c)
@@ -113,9 +112,6 @@ static void unload(struct capture *c)
 	free(c->pkts);
 }
 
-/* With a directory: also whole-message files, SHA-256 and every file extracted there. */
-static const char *extract_dir;
-
 /* Replays the capture through a new engine; returns how many allocations were made to fail. */
 static long replay(const struct capture *c, struct check_sink *cs)
 {
@@ -150,14 +146,9 @@ static long replay(const struct capture *c, struct check_sink *cs)
 	engine__free(e);
 	parsers__free(ps);
 	rec_out__free(out);
-#ifdef HAVE_ALLOC_FAULTS
 	return alloc_failures;
-#else
-	return 0;
-#endif
 }
 
-#ifdef HAVE_ALLOC_FAULTS
 /* Files extracted whole or not at all: no temporary file left in the directory (emptied for
  * the next replay, which extracts the same names). */
 static void clean_extracted(const char *name, int ok)
@@ -167,7 +158,7 @@ static void clean_extracted(const char *name, int ok)
 
 	if (!extract_dir)
 		return;
-	alloc_harness++;
+	alloc_harness_enter();
 	d = opendir(extract_dir);
 	assert_non_null(d);
 	while ((de = readdir(d))) {
@@ -178,7 +169,7 @@ static void clean_extracted(const char *name, int ok)
 		assert_int_equal(unlinkat(dirfd(d), de->d_name, 0), 0);
 	}
 	closedir(d);
-	alloc_harness--;
+	alloc_harness_leave();
 }
 
 /* One replay with allocation `ok` failing (-1: none); false once nothing failed. */
@@ -203,12 +194,10 @@ static bool replay_failing(const char *name, const struct capture *c, int ok, ui
 	*records = cs.records;
 	return failed > 0;
 }
-#endif
 
 /* min_allocs: what the replay takes at least (a check that the sweep ran through it). */
 static void sweep(const char *rel, int min_allocs)
 {
-#ifdef HAVE_ALLOC_FAULTS
 	struct capture c;
 	uint64_t all, some, fewer = 0;
 	int ok = 0;
@@ -239,11 +228,14 @@ static void sweep(const char *rel, int min_allocs)
 	assert_true(ok >= min_allocs);
 	assert_true(fewer > 0);
 	unload(&c);
+}
 #else
+static void sweep(const char *rel, int min_allocs)
+{
 	(void)rel, (void)min_allocs;
 	print_message("allocation faults not available under a sanitizer\n");
-#endif
 }
+#endif
 
 static void test_smtp_attachments(void **st)
 {

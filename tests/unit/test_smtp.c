@@ -31,16 +31,6 @@
 #include "rand_fill.h"
 #include "corpus.h"
 
-/* The test's own allocations (recording what the parsers write) never fail (alloc_fault.h). */
-static void harness(int d)
-{
-#ifdef HAVE_ALLOC_FAULTS
-	alloc_harness += d;
-#else
-	(void)d;
-#endif
-}
-
 /* ---- captured records: "stream|key=value|key=value..." with Zeek ASCII values ---- */
 
 #define MAX_RECS 4096
@@ -155,7 +145,7 @@ static int cap_write(struct sink *s, const char *tag, size_t tag_len, uint64_t t
 
 	(void)s;
 	(void)ts;
-	harness(1);
+	alloc_harness_enter();
 	if (dot)
 		sb_put(&b, dot + 1, tag_len - (size_t)(dot + 1 - tag));
 	else
@@ -174,7 +164,7 @@ static int cap_write(struct sink *s, const char *tag, size_t tag_len, uint64_t t
 	}
 	msgpack_unpacked_destroy(&u);
 	cap_add(b.s);
-	harness(-1);
+	alloc_harness_leave();
 	return 0;
 }
 
@@ -258,7 +248,7 @@ static void t_weird(struct mt_session *s, uint64_t ts, const char *name, const c
 	char t[32];
 
 	(void)s;
-	harness(1);
+	alloc_harness_enter();
 	snprintf(t, sizeof(t), "weird|ts=%llu", (unsigned long long)ts);
 	sb_cstr(&b, t);
 	sb_cstr(&b, "|name=");
@@ -266,7 +256,7 @@ static void t_weird(struct mt_session *s, uint64_t ts, const char *name, const c
 	sb_cstr(&b, "|addl=");
 	sb_cstr(&b, addl ? addl : "-");
 	cap_add(b.s);
-	harness(-1);
+	alloc_harness_leave();
 }
 
 static int t_handoff(struct mt_session *s, const char *parser)
@@ -940,11 +930,11 @@ static bool oom_run(const struct seg *segs, size_t n, int ok)
 	long live0;
 	bool dead = false, failed;
 
-	harness(1);
+	alloc_harness_enter();
 	cap_reset();
 	live0 = alloc_live;
 	c = tconn_make("10.0.0.1", 40000, "10.0.0.2", 25);
-	harness(-1);
+	alloc_harness_leave();
 	alloc_failures = 0;
 	alloc_ok = ok;
 	c->app = app_smtp_ops.new(&c->s, &g_cfg);
@@ -954,12 +944,12 @@ static bool oom_run(const struct seg *segs, size_t n, int ok)
 		ssize_t r;
 
 		ts += 1000000;
-		harness(1); /* the engine's kept tail is the harness's */
+		alloc_harness_enter(); /* the engine's kept tail is the harness's */
 		c->pend[d] = realloc(c->pend[d], c->plen[d] + l + 1);
 		assert_non_null(c->pend[d]);
 		memcpy(c->pend[d] + c->plen[d], segs[i].text, l);
 		c->plen[d] += l;
-		harness(-1);
+		alloc_harness_leave();
 		r = app_smtp_ops.feed(c->app, d, c->pend[d], c->plen[d], ts);
 		if (r < 0) {
 			dead = true; /* the engine's parser_failed: no more feeding */
@@ -980,12 +970,12 @@ static bool oom_run(const struct seg *segs, size_t n, int ok)
 	}
 	failed = alloc_failures > 0;
 	alloc_ok = -1;
-	harness(1);
+	alloc_harness_enter();
 	free(c->pend[0]);
 	free(c->pend[1]);
 	free(c);
 	cap_reset();
-	harness(-1);
+	alloc_harness_leave();
 	if (alloc_live != live0)
 		fail_msg("allocation %d failing: %ld blocks not given back", ok,
 			 alloc_live - live0);
@@ -1107,7 +1097,6 @@ static void test_helpers(void **state)
 }
 
 /* ---- golden: Zeek baselines for corpus traces ---- */
-
 
 static struct tconn *conns;
 
@@ -1668,7 +1657,8 @@ static void test_golden_address_limits(void **st)
 	const char *r;
 
 	(void)st;
-	snprintf(path, sizeof(path), "%s/zeek/traces/smtp/smtp-many-addresses.pcap.gz", corpus_dir());
+	snprintf(path, sizeof(path), "%s/zeek/traces/smtp/smtp-many-addresses.pcap.gz",
+		 corpus_dir());
 	gz = gzopen(path, "rb");
 	if (!gz) {
 		print_message("skip: %s not found\n", path);
