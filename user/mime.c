@@ -1584,7 +1584,7 @@ static void bdat_weird(struct mime_msg *m, bool *once, const char *name, size_t 
  * the alphabet has no '-'). Taken here in one go: counted in skip mode; else joined (at most
  * MIME_B64_RUN bytes of input) and decoded across line ends, 32 characters a step where a
  * line-by-line decoder stops at each line's end. Returns the bytes consumed. */
-static size_t b64_run_lines(struct mime_msg *m, const uint8_t *d, size_t len, size_t max)
+static size_t b64_run_lines(struct mime_msg *m, const uint8_t *d, size_t len)
 {
 	static _Thread_local uint8_t joined[MIME_B64_RUN];
 	struct ent *e = m->n ? &m->st[m->n - 1] : NULL;
@@ -1596,8 +1596,8 @@ static size_t b64_run_lines(struct mime_msg *m, const uint8_t *d, size_t len, si
 	if (m->skip ? !b64_can_count(m, e)
 		    : e->b64_next || e->b64_pad || e->b64_after_pad || len < MIME_B64_RUN_MIN)
 		return 0;
-	off = mt_scan_b64_lines(d, m->skip || len < sizeof(joined) ? len : sizeof(joined), max,
-				&chars, &lines);
+	off = mt_scan_b64_lines(d, m->skip || len < sizeof(joined) ? len : sizeof(joined),
+				m->lim.max_line, &chars, &lines);
 	if (!off)
 		return 0;
 	m->stats.lines += lines;
@@ -1613,10 +1613,10 @@ static size_t b64_run_lines(struct mime_msg *m, const uint8_t *d, size_t len, si
 /* DATA: lines end at CRLF, LF or CR (Zeek ContentLine_Analyzer, CR_as_EOL|LF_as_EOL). */
 static void feed_data(struct mime_msg *m, const uint8_t *d, size_t len)
 {
-	size_t max = m->lim.max_line ? m->lim.max_line : 4096;
+	size_t max = m->lim.max_line; /* never 0: mime_msg__new */
 
 	while (len && !m->err) {
-		size_t room, k, lim, bulk = b64_run_lines(m, d, len, max);
+		size_t room, k, lim, bulk = b64_run_lines(m, d, len);
 
 		if (bulk) {
 			d += bulk;
@@ -1669,7 +1669,7 @@ static void feed_data(struct mime_msg *m, const uint8_t *d, size_t len)
 /* BDAT: Zeek SMTP_BDAT_Analyzer::DeliverStream line rules. */
 static void feed_bdat(struct mime_msg *m, const uint8_t *d, size_t len)
 {
-	size_t max = m->lim.max_line ? m->lim.max_line : 4096, i;
+	size_t max = m->lim.max_line, i; /* never 0: mime_msg__new */
 
 	if (m->llen && m->line[m->llen - 1] == '\r' && (len == 0 || d[0] != '\n')) {
 		bdat_weird(m, &m->w_cr, "smtp_bdat_line_cr_only", 0);
@@ -1786,7 +1786,7 @@ size_t mime_msg__feed_lines(struct mime_msg *m, const uint8_t *buf, size_t len)
 
 	if (!m || m->err || m->ended || m->fr != MIME_FRAMING_DATA)
 		return 0;
-	k = b64_run_lines(m, buf, len, m->lim.max_line ? m->lim.max_line : 4096);
+	k = b64_run_lines(m, buf, len);
 	if (k) {
 		m->stats.bytes_in += k;
 		flush_out(m);
