@@ -481,8 +481,7 @@ static void r_eof(void *u, enum mt_dir d, uint64_t ts)
 	if (a->state != APP_ACTIVE)
 		return;
 	a->reg->ops->eof(a->parser, d, ts);
-	if (a->eof_done[!d] && a->state == APP_ACTIVE && !a->handoff_to && a->reg->ops->idle &&
-	    a->reg->ops->idle(a->parser)) {
+	if (a->eof_done[!d] && !a->handoff_to && a->reg->ops->idle && a->reg->ops->idle(a->parser)) {
 		x->e->st.parsers_ended_early++;
 		parser_stop(a, ts);
 		a->state = APP_DONE;
