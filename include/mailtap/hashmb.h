@@ -5,9 +5,9 @@
  * by side in the 32-bit lanes of vector registers: 32 streams in two AVX-512 registers whose
  * steps alternate (one's latency hidden behind the other's), 16 in one, or 8 with AVX2 (MD5
  * only). A pass with few SHA-1 streams hashes them three at a time through the SHA extensions
- * (SHA-NI). What cannot wait (a stream at its cap without company, the end of a stream, a CPU
- * with none of these) goes through one-stream code (OpenSSL's block functions). The digests
- * are MD5's and SHA-1's, whatever the interleaving.
+ * (SHA-NI). What cannot wait (a stream at its cap without company, the end of a stream with
+ * few blocks left or little company, a CPU with none of these) goes through one-stream code
+ * (OpenSSL's block functions). The digests are MD5's and SHA-1's, whatever the interleaving.
  *
  * The streams of one engine share its pool, used by the engine's thread only.
  */
