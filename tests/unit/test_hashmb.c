@@ -13,6 +13,7 @@
 #include <string.h>
 #include "mailtap/hashmb.h"
 #include "alloc_fault.h"
+#include "rand_fill.h"
 
 static void hex(const uint8_t *d, size_t n, char *out)
 {
@@ -228,6 +229,99 @@ static void test_interleaved(void **st)
 		print_message("no SHA-1 in vector lanes on this CPU\n");
 }
 
+/* A pool with 32 lanes, SHA-1 in lanes and SHA-NI; false (and a message) when the CPU lacks
+ * one of them. */
+static bool wide_pool(struct hashmb_pool *pool)
+{
+	hashmb_pool_init(pool);
+	if (!hashmb_pool_set_lanes(pool, 32) || !hashmb_pool_set_sha_wide(pool, true) ||
+	    !hashmb_pool_set_sha_ni(pool, true)) {
+		print_message("no 32 lanes, AVX-512BW or SHA-NI on this CPU\n");
+		return false;
+	}
+	return true;
+}
+
+/* Ends streams s[0..n) (stream i was given len[i] bytes of data + i) and checks their SHA-1. */
+static void final_sha1(struct hashmb *s, int n, const uint8_t *data, const size_t *len)
+{
+	for (int i = 0; i < n; i++) {
+		uint8_t got[20], want[20];
+		unsigned wl = 0;
+
+		assert_true(hashmb_final(&s[i], NULL, got));
+		assert_int_equal(EVP_Digest(data + i, len[i], want, &wl, EVP_sha1(), NULL), 1);
+		assert_memory_equal(got, want, 20);
+	}
+}
+
+/* HASHMB_SHA_WIDE_MIN: a pass with 9 SHA-1 streams hashes them through SHA-NI, with 10 in
+ * vector lanes. The pass comes when one stream reaches its cap with the others waiting. */
+static void test_sha_wide_min(void **st)
+{
+	static uint8_t data[HASHMB_STREAM_CAP + 64];
+	struct hashmb_pool pool;
+	struct hashmb s[HASHMB_SHA_WIDE_MIN];
+	size_t len[HASHMB_SHA_WIDE_MIN];
+
+	(void)st;
+	rand_fill(data, sizeof(data), 5);
+	for (int n = HASHMB_SHA_WIDE_MIN - 1; n <= HASHMB_SHA_WIDE_MIN; n++) {
+		if (!wide_pool(&pool))
+			return;
+		for (int i = 0; i < n; i++) {
+			hashmb_init(&s[i], &pool, HASHMB_SHA1);
+			len[i] = HASHMB_READY_MIN;
+			hashmb_update(&s[i], data + i, len[i]);
+		}
+		assert_int_equal(pool.st.lane_runs, 0);
+		hashmb_update(&s[0], data + HASHMB_READY_MIN, HASHMB_STREAM_CAP - HASHMB_READY_MIN);
+		len[0] = HASHMB_STREAM_CAP;
+		assert_int_equal(pool.st.lane_runs, 1);
+		assert_int_equal(pool.st.sha_lane_runs, n >= HASHMB_SHA_WIDE_MIN);
+		final_sha1(s, n, data, len);
+	}
+}
+
+/* HASHMB_FINAL_BLOCKS and HASHMB_FINAL_COMPANY: a stream that ends with 8 blocks waiting and
+ * 11 others ready joins a pass; with 7 blocks, or 10 others, it goes alone. */
+static void test_final_pass(void **st)
+{
+	static const struct {
+		size_t blocks;
+		int others;
+		bool pass;
+	} c[] = {
+	    {HASHMB_FINAL_BLOCKS, HASHMB_FINAL_COMPANY - 1, true},
+	    {HASHMB_FINAL_BLOCKS - 1, HASHMB_FINAL_COMPANY - 1, false},
+	    {HASHMB_FINAL_BLOCKS, HASHMB_FINAL_COMPANY - 2, false},
+	};
+	static uint8_t data[HASHMB_READY_MIN + 64];
+	struct hashmb_pool pool;
+	struct hashmb s[HASHMB_FINAL_COMPANY];
+	size_t len[HASHMB_FINAL_COMPANY];
+
+	(void)st;
+	rand_fill(data, sizeof(data), 6);
+	for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		int n = c[k].others + 1;
+
+		if (!wide_pool(&pool))
+			return;
+		for (int i = 0; i < n; i++) {
+			hashmb_init(&s[i], &pool, HASHMB_SHA1);
+			/* stream 0 ends with its blocks and 5 bytes; the others wait, ready */
+			len[i] = i ? HASHMB_READY_MIN : c[k].blocks * 64 + 5;
+			hashmb_update(&s[i], data + i, len[i]);
+		}
+		assert_int_equal(pool.nready, c[k].others);
+		final_sha1(s, 1, data, len);
+		assert_int_equal(pool.st.final_runs, c[k].pass);
+		assert_int_equal(pool.st.solo_blocks, c[k].pass ? 0 : c[k].blocks);
+		final_sha1(s + 1, n - 1, data + 1, len + 1);
+	}
+}
+
 /* 600 unfinished streams of 8000 bytes each: what they keep stays within the pool's caps. */
 static void test_bounds(void **st)
 {
@@ -302,7 +396,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_rfc1321),	cmocka_unit_test(test_fips180),
-	    cmocka_unit_test(test_interleaved), cmocka_unit_test(test_bounds),
+	    cmocka_unit_test(test_interleaved), cmocka_unit_test(test_sha_wide_min),
+	    cmocka_unit_test(test_final_pass),	cmocka_unit_test(test_bounds),
 	    cmocka_unit_test(test_no_memory),
 	};
 
