@@ -36,13 +36,23 @@ struct ip6_frag_hdr {
 	__be32 identification;
 };
 
+/* mail_classify's result: the verdict in the low byte, then what was seen on the way. */
+#define MAIL_R_VERDICT(r) ((r) & 0xff)
+#define MAIL_R_FRAG 0x100 /* a fragment of a TCP-capable datagram */
+#define MAIL_R_VLAN 0x200 /* one or two VLAN tags */
+#define MAIL_R_IPV4 0x400 /* EtherType IPv4 */
+#define MAIL_R_IPV6 0x800 /* EtherType IPv6 */
+_Static_assert(MAIL_V_MATCH < 0x100 && MAIL_V_PARSE_ERR < 0x100 && MAIL_V_NON_IP < 0x100 &&
+		   MAIL_V_NON_TCP < 0x100 && MAIL_V_OTHER_PORT < 0x100,
+	       "verdicts fit in MAIL_R_VERDICT");
+
 struct cursor {
 	void *pos;
 	void *end;
 };
 
 /* Returns the EtherType after the Ethernet header and up to two VLAN tags, or -1. */
-static __always_inline int mail_parse_eth(struct cursor *c, int *vlans)
+static __always_inline int mail_parse_eth(struct cursor *c, __u32 *vlan)
 {
 	struct ethhdr *eth = c->pos;
 	struct vlan_hdr *vh;
@@ -62,7 +72,7 @@ static __always_inline int mail_parse_eth(struct cursor *c, int *vlans)
 			return -1;
 		c->pos = vh + 1;
 		proto = vh->encap_proto;
-		(*vlans)++;
+		*vlan = MAIL_R_VLAN;
 	}
 	return bpf_ntohs(proto);
 }
@@ -80,7 +90,7 @@ static __always_inline __u32 mail_parse_tcp(struct cursor *c)
 	return MAIL_V_OTHER_PORT;
 }
 
-static __always_inline __u32 mail_parse_ipv4(struct cursor *c, int *frag)
+static __always_inline __u32 mail_parse_ipv4(struct cursor *c)
 {
 	struct iphdr *iph = c->pos;
 	__u32 hlen;
@@ -95,10 +105,8 @@ static __always_inline __u32 mail_parse_ipv4(struct cursor *c, int *frag)
 	c->pos += hlen;
 	if (iph->protocol != IPPROTO_TCP)
 		return MAIL_V_NON_TCP;
-	if (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET)) {
-		*frag = 1;
-		return MAIL_V_MATCH;
-	}
+	if (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET))
+		return MAIL_V_MATCH | MAIL_R_FRAG;
 	return mail_parse_tcp(c);
 }
 
@@ -109,7 +117,7 @@ static __always_inline int mail_ipv6_tcp_capable(__u8 nh)
 	       nh == IPPROTO_AH;
 }
 
-static __always_inline __u32 mail_parse_ipv6(struct cursor *c, int *frag)
+static __always_inline __u32 mail_parse_ipv6(struct cursor *c)
 {
 	struct ipv6hdr *ip6 = c->pos;
 	struct ipv6_opt_hdr *oh;
@@ -154,8 +162,7 @@ static __always_inline __u32 mail_parse_ipv6(struct cursor *c, int *frag)
 			if (fh->frag_off & bpf_htons(IP6_OFFSET | IP6_MF)) {
 				if (!mail_ipv6_tcp_capable(nh))
 					return MAIL_V_NON_TCP;
-				*frag = 1;
-				return MAIL_V_MATCH;
+				return MAIL_V_MATCH | MAIL_R_FRAG;
 			}
 			break;
 		default:
@@ -165,22 +172,20 @@ static __always_inline __u32 mail_parse_ipv6(struct cursor *c, int *frag)
 	return MAIL_V_PARSE_ERR; /* more than MAIL_MAX_IPV6_EXT extension headers */
 }
 
-/* The verdict for a frame; *vlans counts VLAN tags, *ipver is 4, 6 or 0 (not IP). */
-static __always_inline __u32 mail_classify(struct cursor *c, int *frag, int *vlans, int *ipver)
+/* The verdict for a frame (MAIL_R_VERDICT) with the MAIL_R_* flags: one value, so the
+ * compiler keeps one register live across the port lookups instead of spilling three. */
+static __always_inline __u32 mail_classify(struct cursor *c)
 {
-	int proto = mail_parse_eth(c, vlans);
+	__u32 vlan = 0;
+	int proto = mail_parse_eth(c, &vlan);
 
 	if (proto < 0)
-		return MAIL_V_PARSE_ERR;
-	if (proto == ETH_P_IP) {
-		*ipver = 4;
-		return mail_parse_ipv4(c, frag);
-	}
-	if (proto == ETH_P_IPV6) {
-		*ipver = 6;
-		return mail_parse_ipv6(c, frag);
-	}
-	return MAIL_V_NON_IP;
+		return MAIL_V_PARSE_ERR | vlan;
+	if (proto == ETH_P_IP)
+		return mail_parse_ipv4(c) | MAIL_R_IPV4 | vlan;
+	if (proto == ETH_P_IPV6)
+		return mail_parse_ipv6(c) | MAIL_R_IPV6 | vlan;
+	return MAIL_V_NON_IP | vlan;
 }
 
 #endif

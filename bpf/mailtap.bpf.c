@@ -89,29 +89,31 @@ int mailtap_xdp(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct cursor c = {.pos = data, .end = data_end};
 	__u64 bytes = data_end - data;
-	int frag = 0, vlans = 0, ipver = 0;
 	struct mailtap_meta *meta;
 	struct mailtap_stats *s;
-	__u32 v, zero = 0;
+	__u32 r, v, zero = 0;
 	long ret;
 
+	/* classified first: with s and the flags not yet live, nothing is spilled around the
+	 * port lookups (non-mail TCP 39 -> 34 ns/packet, 1.36x -> 1.22x an empty program) */
+	r = mail_classify(&c);
+	v = MAIL_R_VERDICT(r);
 	s = bpf_map_lookup_elem(&mailtap_stats, &zero);
 	if (!s)
 		return XDP_PASS; /* cannot happen: a one-entry array always has key 0 */
 	count(s, MAILTAP_STAT_SEEN, bytes);
-	v = mail_classify(&c, &frag, &vlans, &ipver);
 	count(s, v, bytes);
-	if (vlans)
+	if (r & MAIL_R_VLAN)
 		count(s, MAILTAP_STAT_VLAN, bytes);
-	if (ipver == 4)
+	if (r & MAIL_R_IPV4)
 		count(s, MAILTAP_STAT_IPV4, bytes);
-	else if (ipver == 6)
+	else if (r & MAIL_R_IPV6)
 		count(s, MAILTAP_STAT_IPV6, bytes);
 	if (v != MAIL_V_MATCH) {
 		count(s, MAILTAP_STAT_PASSED, bytes);
 		return XDP_PASS;
 	}
-	if (frag)
+	if (r & MAIL_R_FRAG)
 		count(s, MAILTAP_STAT_FRAG, bytes);
 
 	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*meta)) == 0) {
@@ -119,7 +121,7 @@ int mailtap_xdp(struct xdp_md *ctx)
 		data = (void *)(long)ctx->data;
 		if ((void *)(meta + 1) <= data) {
 			meta->ts_ns = bpf_ktime_get_ns();
-			meta->flags = frag ? MAILTAP_META_F_FRAG : 0;
+			meta->flags = r & MAIL_R_FRAG ? MAILTAP_META_F_FRAG : 0;
 			meta->magic = MAILTAP_META_MAGIC;
 			count(s, MAILTAP_STAT_META, bytes);
 		} else {

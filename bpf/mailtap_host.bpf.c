@@ -99,17 +99,17 @@ static __always_inline int mail_port_in_set(__u16 port)
 
 #include "mail_parse.h"
 
-/* Returns the class counter (MATCHED, PARSE_ERR, NON_IP, NON_TCP, OTHER_PORT). */
-static __always_inline __u32 classify(void *data, void *data_end, int *frag)
+/* Counts and returns mail_classify's result: MAIL_R_VERDICT is the class counter (MATCHED,
+ * PARSE_ERR, NON_IP, NON_TCP, OTHER_PORT). */
+static __always_inline __u32 classify(void *data, void *data_end)
 {
 	struct cursor c = {.pos = data, .end = data_end};
-	int vlans = 0, ipver = 0;
-	__u32 v = mail_classify(&c, frag, &vlans, &ipver);
+	__u32 r = mail_classify(&c);
 
-	if (vlans)
+	if (r & MAIL_R_VLAN)
 		count(MAILTAP_HOST_STAT_VLAN);
-	count(v);
-	return v;
+	count(MAIL_R_VERDICT(r));
+	return r;
 }
 
 /* The scratch slot of this CPU for one hook. */
@@ -170,12 +170,14 @@ int mailtap_host_xdp(struct xdp_md *ctx)
 	struct scratch *s;
 	__u32 wire;
 	__u64 cap;
-	int frag = 0;
+	__u32 r, frag;
 
 	count(MAILTAP_HOST_STAT_SEEN);
 	count(MAILTAP_HOST_STAT_INGRESS);
-	if (classify(data, data_end, &frag) != MAILTAP_HOST_STAT_MATCHED)
+	r = classify(data, data_end);
+	if (MAIL_R_VERDICT(r) != MAILTAP_HOST_STAT_MATCHED)
 		return XDP_PASS;
+	frag = r & MAIL_R_FRAG;
 	if (frag)
 		count(MAILTAP_HOST_STAT_FRAG);
 	wire = bpf_xdp_get_buff_len(ctx);
@@ -196,16 +198,17 @@ int mailtap_host_tc(struct __sk_buff *skb)
 	struct scratch *s;
 	__u32 wire = skb->len, want;
 	__u64 cap;
-	int frag = 0;
+	__u32 r, frag;
 
 	count(MAILTAP_HOST_STAT_SEEN);
 	count(MAILTAP_HOST_STAT_EGRESS);
 	want = wire < TC_PULL_LEN ? wire : TC_PULL_LEN;
 	if (skb->data_end - skb->data < want)
 		bpf_skb_pull_data(skb, want);
-	if (classify((void *)(long)skb->data, (void *)(long)skb->data_end, &frag) !=
-	    MAILTAP_HOST_STAT_MATCHED)
+	r = classify((void *)(long)skb->data, (void *)(long)skb->data_end);
+	if (MAIL_R_VERDICT(r) != MAILTAP_HOST_STAT_MATCHED)
 		return TC_ACT_UNSPEC;
+	frag = r & MAIL_R_FRAG;
 	if (frag)
 		count(MAILTAP_HOST_STAT_FRAG);
 	cap = cap_of(wire);
