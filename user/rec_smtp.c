@@ -5,14 +5,21 @@
 #include "mailtap/rec.h"
 #include "mailtap/smtp.h"
 
+static void strset_items(struct rec *r, const char *key, const struct smtp_strset *s)
+{
+	const char *v = NULL;
+	uint32_t len = 0;
+
+	rec__arr_begin(r, key);
+	while ((v = smtp_strset__next(s, v, &len)))
+		rec__arr_str(r, v, len);
+	rec__arr_end(r);
+}
+
 static void strset(struct rec *r, const char *key, const struct smtp_strset *s)
 {
-	if (!s->present)
-		return;
-	rec__arr_begin(r, key);
-	for (uint32_t i = 0; i < s->n; i++)
-		rec__arr_cstr(r, s->v[i]);
-	rec__arr_end(r);
+	if (s->present)
+		strset_items(r, key, s);
 }
 
 void rec_smtp__tx(struct rec *r, const char *uid, const struct conn_id *id,
@@ -45,10 +52,7 @@ void rec_smtp__tx(struct rec *r, const char *uid, const struct conn_id *id,
 	}
 	rec__cstr(r, "user_agent", tx->user_agent);
 	rec__bool(r, "tls", tx->tls);
-	rec__arr_begin(r, "fuids");
-	for (uint32_t i = 0; i < tx->fuids.n; i++)
-		rec__arr_cstr(r, tx->fuids.v[i]);
-	rec__arr_end(r);
+	strset_items(r, "fuids", &tx->fuids);
 
 	if (extra) {
 		rec__cstr(r, "auth_mechanism", tx->auth_mechanism);

@@ -157,42 +157,52 @@ static void set_str(char **dst, const char *s, size_t n)
 
 static bool strset_has(const struct smtp_strset *set, const char *s, size_t n)
 {
-	for (uint32_t i = 0; i < set->n; i++)
-		if (strlen(set->v[i]) == n && !memcmp(set->v[i], s, n))
+	const char *v = NULL;
+	uint32_t len = 0;
+
+	while ((v = smtp_strset__next(set, v, &len)))
+		if (len == n && !memcmp(v, s, n))
 			return true;
 	return false;
 }
 
-/* Adds s unless present. 0 or -ENOMEM. */
+/* Adds s (up to its first NUL) unless present. 0 or -ENOMEM. */
 static int strset_add(struct smtp_strset *set, const char *s, size_t n)
 {
-	char **nv;
-	char *d;
+	uint32_t len;
+	size_t need;
 
 	set->present = true;
+	n = strnlen(s, n);
 	if (strset_has(set, s, n))
 		return 0;
-	if (set->n == set->cap) {
-		uint32_t cap = set->cap ? set->cap * 2 : 4;
-
-		nv = realloc(set->v, cap * sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;
-		set->v = nv;
-		set->cap = cap;
-	}
-	d = dupn(s, n);
-	if (!d)
+	need = (size_t)set->len + sizeof(len) + n + 1;
+	if (n > UINT32_MAX / 2 || need > UINT32_MAX / 2)
 		return -ENOMEM;
-	set->v[set->n++] = d;
+	if (need > set->cap) {
+		size_t cap = set->cap ? set->cap : 64;
+		char *nb;
+
+		while (cap < need)
+			cap *= 2;
+		nb = realloc(set->buf, cap);
+		if (!nb)
+			return -ENOMEM;
+		set->buf = nb;
+		set->cap = (uint32_t)cap;
+	}
+	len = (uint32_t)n;
+	memcpy(set->buf + set->len, &len, sizeof(len));
+	memcpy(set->buf + set->len + sizeof(len), s, n);
+	set->buf[set->len + sizeof(len) + n] = 0;
+	set->len = (uint32_t)need;
+	set->n++;
 	return 0;
 }
 
 static void strset_free(struct smtp_strset *set)
 {
-	for (uint32_t i = 0; i < set->n; i++)
-		free(set->v[i]);
-	free(set->v);
+	free(set->buf);
 	memset(set, 0, sizeof(*set));
 }
 
@@ -301,7 +311,8 @@ static void tx_free(struct smtp_tx *tx)
 	free(tx->first_received);
 	free(tx->second_received);
 	free(tx->last_reply);
-	free(tx->path);
+	if (tx->path != tx->path_inline)
+		free(tx->path);
 	free(tx->user_agent);
 	strset_free(&tx->fuids);
 	free(tx->auth_mechanism);
@@ -312,11 +323,14 @@ static void tx_free(struct smtp_tx *tx)
 static int path_add(struct smtp_tx *tx, const struct mt_addr *a)
 {
 	if (tx->n_path == tx->cap_path) {
-		uint32_t cap = tx->cap_path ? tx->cap_path * 2 : 4;
-		struct mt_addr *np = realloc(tx->path, cap * sizeof(*np));
+		uint32_t cap = tx->cap_path * 2;
+		bool inl = tx->path == tx->path_inline;
+		struct mt_addr *np = realloc(inl ? NULL : tx->path, cap * sizeof(*np));
 
 		if (!np)
 			return -ENOMEM;
+		if (inl)
+			memcpy(np, tx->path_inline, sizeof(tx->path_inline));
 		tx->path = np;
 		tx->cap_path = cap;
 	}
@@ -337,7 +351,8 @@ static struct smtp_tx *new_tx(struct smtp_parser *p)
 	tx->trans_depth = p->messages_transferred + 1;
 	if (p->helo)
 		tx->helo = strdup(p->helo);
-	tx->path = NULL;
+	tx->path = tx->path_inline;
+	tx->cap_path = SMTP_PATH_INLINE;
 	path_add(tx, &p->id->resp_h);
 	path_add(tx, &p->id->orig_h);
 	tx->process_received_from = true;
@@ -841,15 +856,24 @@ static void script_reply(struct smtp_parser *p, int code, const char *cmd, const
 	set_session(p);
 	if (!p->tx)
 		return;
-	lr = malloc(mlen + 16);
+	/* the reply's allocation is reused: most sessions have one transaction and ten replies */
+	lr = p->tx->last_reply;
+	if (mlen + 16 > p->tx->last_reply_cap) {
+		size_t cap = mlen + 16 < 128 ? 128 : mlen + 16;
+
+		lr = malloc(cap);
+		if (lr) {
+			free(p->tx->last_reply);
+			p->tx->last_reply = lr;
+			p->tx->last_reply_cap = (uint32_t)cap;
+		}
+	}
 	if (lr) {
 		int n =
 		    code >= 0 && code <= 999 ? fmt_code(lr, code) : snprintf(lr, 16, "%d ", code);
 
 		memcpy(lr + n, msg, mlen);
 		lr[n + mlen] = 0;
-		free(p->tx->last_reply);
-		p->tx->last_reply = lr;
 	}
 	if (!strcmp(cmd, ".") || (!cont && !strcmp(cmd, "BDAT") && p->bdat_last_observed)) {
 		p->messages_transferred++;

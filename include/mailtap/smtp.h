@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 #include "mailtap/files.h"
 #include "mailtap/mime.h"
@@ -71,12 +72,31 @@ void smtp_cfg__default(struct smtp_cfg *c);
 /* Largest line app_smtp_ops asks the engine to keep (its max_unit). */
 #define SMTP_MAX_UNIT 65536
 
-/* An insertion-ordered set of strings (Zeek set[string] / vector[string]). */
+/* An insertion-ordered set of strings (Zeek set[string] / vector[string]), in one buffer:
+ * each string is its length (4 bytes, host order), its bytes and a NUL. A string is kept up
+ * to its first NUL (as a C string is read). Walk it with smtp_strset__next. */
 struct smtp_strset {
-	char **v;
-	uint32_t n, cap;
-	bool present; /* the field exists (Zeek: initialised, may be empty) */
+	char *buf;
+	uint32_t len, cap; /* bytes of buf used / allocated */
+	uint32_t n;	   /* strings */
+	bool present;	   /* the field exists (Zeek: initialised, may be empty) */
 };
+
+/* The string after prev (NULL: the first) and its length in *len, which must still hold
+ * prev's; NULL after the last. for (s = NULL; (s = smtp_strset__next(set, s, &len));) */
+static inline const char *smtp_strset__next(const struct smtp_strset *set, const char *prev,
+					    uint32_t *len)
+{
+	size_t off = prev ? (size_t)(prev - set->buf) + *len + 1 : 0;
+
+	if (off >= set->len)
+		return NULL;
+	memcpy(len, set->buf + off, sizeof(*len));
+	return set->buf + off + sizeof(*len);
+}
+
+/* Path hops kept in the transaction itself (client, server and two Received hops). */
+#define SMTP_PATH_INLINE 4
 
 /* One smtp record (Zeek SMTP::Info). Strings are NUL-terminated; NULL means unset. */
 struct smtp_tx {
@@ -88,7 +108,7 @@ struct smtp_tx {
 	bool has_x_originating_ip;
 	struct mt_addr x_originating_ip;
 	char *first_received, *second_received, *last_reply;
-	struct mt_addr *path;
+	struct mt_addr *path; /* path_inline until it holds more */
 	uint32_t n_path, cap_path;
 	char *user_agent;
 	bool tls;
@@ -110,6 +130,10 @@ struct smtp_tx {
 	/* Script state (not logged). */
 	bool process_received_from, has_client_activity, process_smtp_headers;
 	unsigned entity_count;
+
+	/* Storage: last_reply's allocation (reused by the next reply), the first path hops. */
+	uint32_t last_reply_cap;
+	struct mt_addr path_inline[SMTP_PATH_INLINE];
 };
 
 #define SMTP_ANOM_BARE_LF 0x01 /* bare LF inside DATA */

@@ -246,7 +246,7 @@ static void test_smtp_attachments(void **st)
 static void test_bdat_gap(void **st)
 {
 	(void)st;
-	sweep("zeek/traces/smtp/smtp-bdat-gap.pcap", 50);
+	sweep("zeek/traces/smtp/smtp-bdat-gap.pcap", 30);
 }
 
 static void test_bdat_chunks(void **st)
@@ -271,7 +271,7 @@ static void test_extraction(void **st)
 	assert_non_null(mkdtemp(dir));
 	extract_dir = dir;
 	sweep("zeek/traces/smtp.pcap", 100);
-	sweep("zeek/traces/smtp/smtp-bdat-gap.pcap", 50);
+	sweep("zeek/traces/smtp/smtp-bdat-gap.pcap", 30);
 	extract_dir = NULL;
 	assert_int_equal(rmdir(dir), 0);
 }
@@ -296,6 +296,7 @@ static int reset(void **st)
 	alloc_ok = -1;
 	alloc_harness = 0;
 #endif
+	extract_dir = NULL; /* test_extraction failed before it cleared it */
 	return 0;
 }
 

@@ -469,8 +469,12 @@ static bool has_weird(const char *name)
 	return false;
 }
 
+#define LONG_TAIL                                                                                  \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"                         \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
 /* A pipelined session: EHLO with multi-line reply, AUTH PLAIN, two messages, the second
- * pipelined, a dot-stuffed line, a folded header, CC split, Received path. */
+ * pipelined, a dot-stuffed line, a folded header, CC split, a Received path of six hops. */
 static const struct seg basic[] = {
     S("220-mx.example.com ESMTP\r\n220 ready\r\n"),
     C("EHLO client.example.org\r\n"),
@@ -483,6 +487,9 @@ static const struct seg basic[] = {
       "RCPT TO:<carol@example.com>\r\nDATA\r\n"),
     S("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"),
     C("Received: from a.example.org (a.example.org [192.0.2.7])\r\n\tby mx; Mon, 1 Jan 2024\r\n"
+      "Received: from b.example.org ([192.0.2.8]) by a.example.org\r\n"
+      "Received: from c.example.org ([192.0.2.9]) by b.example.org\r\n"
+      "Received: from d.example.org ([192.0.2.10]) by c.example.org\r\n"
       "From: Alice <alice@example.org>\r\nTo: \"Bob, B.\" <bob@example.com>, carol@example.com\r\n"
       "Cc: dave@example.com\r\nSubject: Hello\r\n world\r\nMessage-ID: <m1@example.org>\r\n"
       "X-Originating-IP: [198.51.100.9]\r\nUser-Agent: test/1.0\r\n\r\n"
@@ -491,7 +498,8 @@ static const struct seg basic[] = {
     C("MAIL FROM:<alice@example.org>\r\nRCPT TO:<erin@example.com>\r\nDATA\r\n"),
     S("250 Ok\r\n250 Ok\r\n354 go\r\n"),
     C("Subject: second\r\n\r\nbody\r\n.\r\nQUIT\r\n"),
-    S("250 Ok: queued as A2\r\n221 Bye\r\n"),
+    /* longer than the first allocation of last_reply (128 bytes) */
+    S("250 Ok: queued as A2 " LONG_TAIL "\r\n221 Bye\r\n"),
 };
 
 static void test_basic_dialogue(void **state)
@@ -513,7 +521,8 @@ static void test_basic_dialogue(void **state)
 	assert_string_equal(fld(r, "cc"), "dave@example.com");
 	assert_string_equal(fld(r, "msg_id"), "<m1@example.org>");
 	assert_string_equal(fld(r, "x_originating_ip"), "198.51.100.9");
-	assert_string_equal(fld(r, "path"), "10.0.0.2,10.0.0.1,192.0.2.7");
+	/* six hops: more than SMTP_PATH_INLINE, so the path moved out of the transaction */
+	assert_string_equal(fld(r, "path"), "10.0.0.2,10.0.0.1,192.0.2.7,192.0.2.8,192.0.2.9,192.0.2.10");
 	assert_string_equal(fld(r, "last_reply"), "250 2.0.0 Ok: queued as A1");
 	assert_string_equal(fld(r, "user_agent"), "test/1.0");
 	assert_string_equal(fld(r, "tls"), "F");
@@ -529,7 +538,7 @@ static void test_basic_dialogue(void **state)
 	assert_string_equal(fld(r, "helo"), "client.example.org");
 	assert_string_equal(fld(r, "rcptto"), "erin@example.com");
 	assert_string_equal(fld(r, "subject"), "second");
-	assert_string_equal(fld(r, "last_reply"), "250 Ok: queued as A2");
+	assert_string_equal(fld(r, "last_reply"), "250 Ok: queued as A2 " LONG_TAIL);
 	assert_string_equal(fld(r, "path"), "10.0.0.2,10.0.0.1");
 	assert_string_equal(fld(r, "msg_size"), "25");
 	/* Events: greeting replies carry ">", the credentials never appear. */
