@@ -116,7 +116,7 @@ struct smtp_parser {
 	/* Script state (SMTP::State). */
 	struct smtp_tx *tx; /* c$smtp */
 	bool have_state;    /* c$smtp_state */
-	char *helo;
+	struct smtp_str helo;
 	unsigned messages_transferred;
 	bool trans_mail_from_seen, trans_rcpt_to_seen, bdat_last_observed;
 	unsigned invalid_transactions;
@@ -126,7 +126,7 @@ struct smtp_parser {
 	char *entity_filename;
 
 	/* Beyond Zeek. */
-	char *auth_mech;
+	struct smtp_str auth_mech;
 	int auth_success;
 	struct smtp_strset exts;
 	uint64_t msg_bytes;
@@ -149,10 +149,25 @@ static char *dupn(const char *s, size_t n)
 	return d;
 }
 
-static void set_str(char **dst, const char *s, size_t n)
+static void set_cstr(char **dst, const char *s, size_t n)
 {
 	free(*dst);
 	*dst = dupn(s, n);
+}
+
+static void str_free(struct smtp_str *d)
+{
+	free(d->s);
+	d->s = NULL;
+	d->n = 0;
+}
+
+/* n is at most a line (SMTP_MAX_UNIT) */
+static void set_str(struct smtp_str *d, const char *s, size_t n)
+{
+	free(d->s);
+	d->s = dupn(s, n);
+	d->n = d->s ? (uint32_t)n : 0;
 }
 
 static bool strset_has(const struct smtp_strset *set, const char *s, size_t n)
@@ -166,14 +181,13 @@ static bool strset_has(const struct smtp_strset *set, const char *s, size_t n)
 	return false;
 }
 
-/* Adds s (up to its first NUL) unless present. 0 or -ENOMEM. */
+/* Adds s unless present. 0 or -ENOMEM. */
 static int strset_add(struct smtp_strset *set, const char *s, size_t n)
 {
 	uint32_t len;
 	size_t need;
 
 	set->present = true;
-	n = strnlen(s, n);
 	if (strset_has(set, s, n))
 		return 0;
 	need = (size_t)set->len + sizeof(len) + n + 1;
@@ -297,26 +311,26 @@ static void tx_free(struct smtp_tx *tx)
 {
 	if (!tx)
 		return;
-	free(tx->helo);
-	free(tx->mailfrom);
+	str_free(&tx->helo);
+	str_free(&tx->mailfrom);
 	strset_free(&tx->rcptto);
 	strset_free(&tx->to);
 	strset_free(&tx->cc);
-	free(tx->date);
-	free(tx->from);
-	free(tx->reply_to);
-	free(tx->msg_id);
-	free(tx->in_reply_to);
-	free(tx->subject);
-	free(tx->first_received);
-	free(tx->second_received);
-	free(tx->last_reply);
+	str_free(&tx->date);
+	str_free(&tx->from);
+	str_free(&tx->reply_to);
+	str_free(&tx->msg_id);
+	str_free(&tx->in_reply_to);
+	str_free(&tx->subject);
+	str_free(&tx->first_received);
+	str_free(&tx->second_received);
+	str_free(&tx->last_reply);
 	if (tx->path != tx->path_inline)
 		free(tx->path);
-	free(tx->user_agent);
+	str_free(&tx->user_agent);
 	strset_free(&tx->fuids);
-	free(tx->auth_mechanism);
-	free(tx->body_param);
+	str_free(&tx->auth_mechanism);
+	str_free(&tx->body_param);
 	free(tx);
 }
 
@@ -349,8 +363,8 @@ static struct smtp_tx *new_tx(struct smtp_parser *p)
 	}
 	tx->ts = p->ts;
 	tx->trans_depth = p->messages_transferred + 1;
-	if (p->helo)
-		tx->helo = strdup(p->helo);
+	if (p->helo.s)
+		set_str(&tx->helo, p->helo.s, p->helo.n);
 	tx->path = tx->path_inline;
 	tx->cap_path = SMTP_PATH_INLINE;
 	path_add(tx, &p->id->resp_h);
@@ -375,9 +389,9 @@ static void set_session(struct smtp_parser *p)
 
 static void write_tx(struct smtp_parser *p, struct smtp_tx *tx)
 {
-	if (p->auth_mech)
-		tx->auth_mechanism = strdup(p->auth_mech);
-	tx->auth_success = p->auth_mech ? p->auth_success : -1;
+	if (p->auth_mech.s)
+		set_str(&tx->auth_mechanism, p->auth_mech.s, p->auth_mech.n);
+	tx->auth_success = p->auth_mech.s ? p->auth_success : -1;
 	tx->server_extensions = &p->exts;
 	if (p->cb.tx)
 		p->cb.tx(p->cb.u, tx);
@@ -808,13 +822,15 @@ static void script_request(struct smtp_parser *p, const char *cmd, size_t clen, 
 			tx_invalid(p, "rcpt to missing mail from");
 	} else if (ci_eq(cmd, clen, "MAIL") && ci_prefix(arg, alen, "FROM:")) {
 		char a[1024];
+		size_t an;
 
 		smtp_message(p);
 		tx = p->tx;
 		if (!tx)
 			return;
-		if (smtp__first_email_addr(arg, alen, a, sizeof(a)))
-			set_str(&tx->mailfrom, a, strlen(a));
+		an = smtp__first_email_addr(arg, alen, a, sizeof(a));
+		if (an)
+			set_str(&tx->mailfrom, a, an);
 		mail_params(tx, arg, alen);
 		tx->has_client_activity = true;
 		p->trans_mail_from_seen = true;
@@ -857,14 +873,14 @@ static void script_reply(struct smtp_parser *p, int code, const char *cmd, const
 	if (!p->tx)
 		return;
 	/* the reply's allocation is reused: most sessions have one transaction and ten replies */
-	lr = p->tx->last_reply;
+	lr = p->tx->last_reply.s;
 	if (mlen + 16 > p->tx->last_reply_cap) {
 		size_t cap = mlen + 16 < 128 ? 128 : mlen + 16;
 
 		lr = malloc(cap);
 		if (lr) {
-			free(p->tx->last_reply);
-			p->tx->last_reply = lr;
+			str_free(&p->tx->last_reply);
+			p->tx->last_reply.s = lr;
 			p->tx->last_reply_cap = (uint32_t)cap;
 		}
 	}
@@ -874,6 +890,7 @@ static void script_reply(struct smtp_parser *p, int code, const char *cmd, const
 
 		memcpy(lr + n, msg, mlen);
 		lr[n + mlen] = 0;
+		p->tx->last_reply.n = (uint32_t)((size_t)n + mlen);
 	}
 	if (!strcmp(cmd, ".") || (!cont && !strcmp(cmd, "BDAT") && p->bdat_last_observed)) {
 		p->messages_transferred++;
@@ -1425,13 +1442,10 @@ static void sender_line(struct smtp_parser *p, const char *line, size_t length, 
 	/* Extra fields: AUTH mechanism. */
 	if (code == CMD_AUTH) {
 		size_t w = word_len(line, (size_t)(eol - line));
-		char *m = dupn(line, w);
-
-		if (m) {
+		set_str(&p->auth_mech, line, w);
+		if (p->auth_mech.s) {
 			for (size_t i = 0; i < w; i++)
-				m[i] = (char)toupper((unsigned char)m[i]);
-			free(p->auth_mech);
-			p->auth_mech = m;
+				p->auth_mech.s[i] = (char)toupper((unsigned char)p->auth_mech.s[i]);
 			p->auth_success = -1;
 		}
 	}
@@ -2052,7 +2066,7 @@ void smtp_parser__add_fuid(struct smtp_parser *p, const char *fuid)
 		strset_add(&p->tx->fuids, fuid, strlen(fuid));
 }
 
-static void set_hdr(struct smtp_parser *p, char **dst, const char *v, size_t n)
+static void set_hdr(struct smtp_parser *p, struct smtp_str *dst, const char *v, size_t n)
 {
 	if (p->lim->max_header_value && n > p->lim->max_header_value) {
 		n = p->lim->max_header_value;
@@ -2154,10 +2168,10 @@ void smtp_parser__header(struct smtp_parser *p, const char *name, size_t nlen, c
 		if (hname(name, nlen, "MESSAGE-ID")) {
 			set_hdr(p, &tx->msg_id, v, vlen);
 		} else if (hname(name, nlen, "RECEIVED")) {
-			if (tx->first_received) {
-				free(tx->second_received);
+			if (tx->first_received.s) {
+				str_free(&tx->second_received);
 				tx->second_received = tx->first_received;
-				tx->first_received = NULL;
+				tx->first_received = (struct smtp_str){NULL, 0};
 			}
 			set_hdr(p, &tx->first_received, v, vlen);
 		} else if (hname(name, nlen, "IN-REPLY-TO")) {
@@ -2234,7 +2248,7 @@ void smtp_parser__header(struct smtp_parser *p, const char *name, size_t nlen, c
 			char fn[1024];
 			size_t n = smtp__filename_from_header(v, vlen, fn, sizeof(fn));
 
-			set_str(&p->entity_filename, fn, n);
+			set_cstr(&p->entity_filename, fn, n);
 		}
 	}
 }
@@ -2341,9 +2355,9 @@ void smtp_parser__free(struct smtp_parser *p)
 	free(p->dir[0].lbuf);
 	free(p->dir[1].lbuf);
 	free(p->ev_line);
-	free(p->helo);
+	str_free(&p->helo);
 	free(p->entity_filename);
-	free(p->auth_mech);
+	str_free(&p->auth_mech);
 	strset_free(&p->exts);
 	free(p);
 }

@@ -374,15 +374,25 @@ static void tconn_finish(struct tconn *c, uint64_t ts)
 struct seg {
 	enum mt_dir d;
 	const char *text;
+	size_t len; /* 0: strlen(text); CN/SN give it, for text holding NUL bytes */
 };
+
+static size_t seg_len(const struct seg *g)
+{
+	return g->len ? g->len : strlen(g->text);
+}
 
 #define C(s)                                                                                       \
 	{                                                                                          \
-		MT_ORIG, s                                                                         \
+		MT_ORIG, s, 0                                                                      \
 	}
 #define S(s)                                                                                       \
 	{                                                                                          \
-		MT_RESP, s                                                                         \
+		MT_RESP, s, 0                                                                      \
+	}
+#define CN(s)                                                                                      \
+	{                                                                                          \
+		MT_ORIG, s, sizeof(s) - 1                                                          \
 	}
 
 /* Runs a dialogue; mode 0 whole, 1 each segment split at k, 2 byte by byte. Returns all
@@ -397,7 +407,7 @@ static char *run(const struct seg *segs, size_t n, int mode, size_t k)
 	c = tconn_new("10.0.0.1", 40000, "10.0.0.2", 25);
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *t = (const uint8_t *)segs[i].text;
-		size_t l = strlen(segs[i].text);
+		size_t l = seg_len(&segs[i]);
 
 		ts += 1000000;
 		if (mode == 0 || (mode == 1 && (k == 0 || k >= l))) {
@@ -426,8 +436,8 @@ static char *run_all(const struct seg *segs, size_t n)
 	size_t maxl = 0;
 
 	for (size_t i = 0; i < n; i++)
-		if (strlen(segs[i].text) > maxl)
-			maxl = strlen(segs[i].text);
+		if (seg_len(&segs[i]) > maxl)
+			maxl = seg_len(&segs[i]);
 	for (size_t k = 1; k < maxl; k++) {
 		o = run(segs, n, 1, k);
 		if (strcmp(whole, o))
@@ -593,6 +603,41 @@ static bool ends_idle(const struct seg *segs, size_t n)
 	if (g_busy_ends > busy)
 		assert_true(smtp > 0);
 	return g_idle_ends > idle;
+}
+
+/* NUL bytes stay in the fields, as in Zeek's strings: "MAIL FROM:<\0x@y>" must not log an empty
+ * mailfrom (a C string would end each field at its first NUL and hide the rest). */
+static const struct seg nul_dialogue[] = {
+    S("220 mx ready\r\n"),
+    CN("EHLO cl\0ient.example\r\n"),
+    S("250 mx\r\n"),
+    CN("MAIL FROM:<\0evil@evil.example>\r\n"),
+    S("250 ok\r\n"),
+    CN("RCPT TO:<a\0b@x.example>\r\nRCPT TO:<a\0c@x.example>\r\nRCPT TO:<a\0b@x.example>\r\n"),
+    S("250 ok\r\n250 ok\r\n250 ok\r\n"),
+    C("DATA\r\n"),
+    S("354 go\r\n"),
+    CN("Subject: hi\0there\r\nFrom: a\0b@evil.example\r\nTo: c\0d@x.example\r\n\r\nbody\r\n.\r\n"),
+    S("250 queued\0 as Q1\r\n"),
+    C("QUIT\r\n"),
+    S("221 bye\r\n"),
+};
+
+static void test_nul_bytes_kept(void **state)
+{
+	const char *r;
+
+	(void)state;
+	free(run_all(nul_dialogue, sizeof(nul_dialogue) / sizeof(nul_dialogue[0])));
+	assert_int_equal(count_stream("smtp"), 1);
+	r = nth("smtp", 0);
+	assert_string_equal(fld(r, "helo"), "cl\\x00ient.example");
+	assert_string_equal(fld(r, "mailfrom"), "\\x00evil@evil.example");
+	/* the third RCPT repeats the first: a set keeps it once */
+	assert_string_equal(fld(r, "rcptto"), "a\\x00b@x.example,a\\x00c@x.example");
+	assert_string_equal(fld(r, "subject"), "hi\\x00there");
+	assert_string_equal(fld(r, "from"), "a\\x00b@evil.example");
+	assert_string_equal(fld(r, "to"), "c\\x00d@x.example");
 }
 
 static void test_idle_at_close(void **state)
@@ -899,7 +944,7 @@ static void test_bulk_body(void **state)
 		    S("220 mx\r\n"),
 		    C("EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n"),
 		    S("250 hi\r\n250 ok\r\n250 ok\r\n354 go\r\n"),
-		    {MT_ORIG, data.s},
+		    {MT_ORIG, data.s, 0},
 		    S("250 ok\r\n"),
 		    C("QUIT\r\n"),
 		    S("221 bye\r\n"),
@@ -948,7 +993,7 @@ static bool oom_run(const struct seg *segs, size_t n, int ok)
 	alloc_ok = ok;
 	c->app = app_smtp_ops.new(&c->s, &g_cfg);
 	for (size_t i = 0; c->app && !dead && i < n; i++) {
-		size_t l = strlen(segs[i].text);
+		size_t l = seg_len(&segs[i]);
 		enum mt_dir d = segs[i].d;
 		ssize_t r;
 
@@ -1016,7 +1061,7 @@ static void test_no_memory(void **state)
 		    C("Received: from a.example (a.example [192.0.2.7])\r\n\tby mx; Mon, 1 Jan "
 		      "2024\r\n"
 		      "From: A <a@b.example>\r\nTo: d@e.example\r\nMessage-ID: <m1@b.example>\r\n"),
-		    {MT_ORIG, data.s},
+		    {MT_ORIG, data.s, 0},
 		    S("250 ok\r\n"),
 		    /* a second message, still open at the end */
 		    C("MAIL FROM:<a@b.example>\r\nRCPT TO:<d@e.example>\r\nDATA\r\n"),
@@ -1902,14 +1947,14 @@ static void test_overlong_lines(void **state)
 	memcpy(banner + 5000, "\r\n", 3);
 	memset(junk, 'A', 5000);
 	memcpy(junk + 5000, "\r\n", 3);
-	segs[n++] = (struct seg){MT_RESP, banner};
-	segs[n++] = (struct seg){MT_RESP, junk};
-	segs[n++] = (struct seg){MT_ORIG, "EHLO Simone\r\n"};
-	segs[n++] = (struct seg){MT_RESP, "250 ok\r\n"};
-	segs[n++] = (struct seg){MT_ORIG, "MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n"};
-	segs[n++] = (struct seg){MT_RESP, "250 ok\r\n250 ok\r\n354 go\r\n"};
-	segs[n++] = (struct seg){MT_ORIG, "Subject: long\r\n\r\nbody\r\n.\r\n"};
-	segs[n++] = (struct seg){MT_RESP, "250 queued\r\n"};
+	segs[n++] = (struct seg){MT_RESP, banner, 0};
+	segs[n++] = (struct seg){MT_RESP, junk, 0};
+	segs[n++] = (struct seg){MT_ORIG, "EHLO Simone\r\n", 0};
+	segs[n++] = (struct seg){MT_RESP, "250 ok\r\n", 0};
+	segs[n++] = (struct seg){MT_ORIG, "MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n", 0};
+	segs[n++] = (struct seg){MT_RESP, "250 ok\r\n250 ok\r\n354 go\r\n", 0};
+	segs[n++] = (struct seg){MT_ORIG, "Subject: long\r\n\r\nbody\r\n.\r\n", 0};
+	segs[n++] = (struct seg){MT_RESP, "250 queued\r\n", 0};
 	free(run_all(segs, (size_t)n)); /* whole, every split position, byte by byte */
 	assert_int_equal(count_stream("smtp"), 1);
 	r = nth("smtp", 0);
@@ -1925,6 +1970,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_helpers),
 	    cmocka_unit_test(test_basic_dialogue),
+	    cmocka_unit_test(test_nul_bytes_kept),
 	    cmocka_unit_test(test_idle_at_close),
 	    cmocka_unit_test(test_smuggling),
 	    cmocka_unit_test(test_smuggling_cr),
