@@ -158,6 +158,7 @@ static void m_headers_done(void *u, const struct mime_entity_info *e)
 static bool entity_file(struct app_smtp *a)
 {
 	const char *fn;
+	size_t fn_len;
 
 	if (a->file)
 		return true;
@@ -171,9 +172,9 @@ static bool entity_file(struct app_smtp *a)
 		a->file_refused = true;
 		return false;
 	}
-	fn = smtp_parser__entity_filename(a->p);
+	fn = smtp_parser__entity_filename(a->p, &fn_len);
 	if (fn)
-		files__set_filename(a->file, fn, strlen(fn));
+		files__set_filename(a->file, fn, fn_len);
 	smtp_parser__add_fuid(a->p, files__fuid(a->file));
 	if (a->msgfile)
 		files__set_parent(a->file, files__fuid(a->msgfile));

@@ -123,7 +123,7 @@ struct smtp_parser {
 	bool analyzer_id; /* confirmation seen */
 	unsigned mime_depth;
 	bool has_entity;
-	char *entity_filename;
+	struct smtp_str entity_filename;
 
 	/* Beyond Zeek. */
 	struct smtp_str auth_mech;
@@ -147,12 +147,6 @@ static char *dupn(const char *s, size_t n)
 	memcpy(d, s, n);
 	d[n] = 0;
 	return d;
-}
-
-static void set_cstr(char **dst, const char *s, size_t n)
-{
-	free(*dst);
-	*dst = dupn(s, n);
 }
 
 static void str_free(struct smtp_str *d)
@@ -374,8 +368,7 @@ static struct smtp_tx *new_tx(struct smtp_parser *p)
 	tx->auth_success = -1;
 	/* c$smtp$entity belongs to the record: a new record has none */
 	p->has_entity = false;
-	free(p->entity_filename);
-	p->entity_filename = NULL;
+	str_free(&p->entity_filename);
 	return tx;
 }
 
@@ -2030,8 +2023,7 @@ void smtp_parser__entity_begin(struct smtp_parser *p)
 	/* entities.zeek (priority 10) */
 	if (p->tx) {
 		p->has_entity = true;
-		free(p->entity_filename);
-		p->entity_filename = NULL;
+		str_free(&p->entity_filename);
 	}
 	if (p->have_state)
 		p->mime_depth++;
@@ -2044,8 +2036,7 @@ void smtp_parser__entity_end(struct smtp_parser *p)
 {
 	if (p->tx && p->has_entity) {
 		p->has_entity = false;
-		free(p->entity_filename);
-		p->entity_filename = NULL;
+		str_free(&p->entity_filename);
 	}
 }
 
@@ -2054,9 +2045,10 @@ unsigned smtp_parser__mime_depth(const struct smtp_parser *p)
 	return p->mime_depth;
 }
 
-const char *smtp_parser__entity_filename(const struct smtp_parser *p)
+const char *smtp_parser__entity_filename(const struct smtp_parser *p, size_t *len)
 {
-	return p->has_entity ? p->entity_filename : NULL;
+	*len = p->has_entity ? p->entity_filename.n : 0;
+	return p->has_entity ? p->entity_filename.s : NULL;
 }
 
 void smtp_parser__add_fuid(struct smtp_parser *p, const char *fuid)
@@ -2248,7 +2240,7 @@ void smtp_parser__header(struct smtp_parser *p, const char *name, size_t nlen, c
 			char fn[1024];
 			size_t n = smtp__filename_from_header(v, vlen, fn, sizeof(fn));
 
-			set_cstr(&p->entity_filename, fn, n);
+			set_str(&p->entity_filename, fn, n);
 		}
 	}
 }
@@ -2356,7 +2348,7 @@ void smtp_parser__free(struct smtp_parser *p)
 	free(p->dir[1].lbuf);
 	free(p->ev_line);
 	str_free(&p->helo);
-	free(p->entity_filename);
+	str_free(&p->entity_filename);
 	str_free(&p->auth_mech);
 	strset_free(&p->exts);
 	free(p);

@@ -228,8 +228,8 @@ void smtp_parser__header(struct smtp_parser *p, const char *name, size_t nlen, c
 /* Session-wide entity counter (Zeek smtp_state$mime_depth): the files' depth. */
 unsigned smtp_parser__mime_depth(const struct smtp_parser *p);
 /* The current entity's filename from Content-Disposition/Content-Type (Zeek entities.zeek),
- * or NULL. */
-const char *smtp_parser__entity_filename(const struct smtp_parser *p);
+ * with its length in *len (NUL bytes kept), or NULL. */
+const char *smtp_parser__entity_filename(const struct smtp_parser *p, size_t *len);
 /* A file of the current message: its fuid joins the record's fuids (unless tls). */
 void smtp_parser__add_fuid(struct smtp_parser *p, const char *fuid);
 

@@ -606,7 +606,8 @@ static bool ends_idle(const struct seg *segs, size_t n)
 }
 
 /* NUL bytes stay in the fields, as in Zeek's strings: "MAIL FROM:<\0x@y>" must not log an empty
- * mailfrom (a C string would end each field at its first NUL and hide the rest). */
+ * mailfrom, nor filename="a.pdf\0.exe" the name a.pdf (a C string would end each field at its
+ * first NUL and hide the rest). */
 static const struct seg nul_dialogue[] = {
     S("220 mx ready\r\n"),
     CN("EHLO cl\0ient.example\r\n"),
@@ -617,7 +618,10 @@ static const struct seg nul_dialogue[] = {
     S("250 ok\r\n250 ok\r\n250 ok\r\n"),
     C("DATA\r\n"),
     S("354 go\r\n"),
-    CN("Subject: hi\0there\r\nFrom: a\0b@evil.example\r\nTo: c\0d@x.example\r\n\r\nbody\r\n.\r\n"),
+    CN("Subject: hi\0there\r\nFrom: a\0b@evil.example\r\nTo: c\0d@x.example\r\n"
+       "Content-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\n\r\nbody\r\n--XX\r\n"
+       "Content-Disposition: attachment; filename=\"invoice.pdf\0.exe\"\r\n\r\nAAAA\r\n"
+       "--XX--\r\n.\r\n"),
     S("250 queued\0 as Q1\r\n"),
     C("QUIT\r\n"),
     S("221 bye\r\n"),
@@ -638,6 +642,9 @@ static void test_nul_bytes_kept(void **state)
 	assert_string_equal(fld(r, "subject"), "hi\\x00there");
 	assert_string_equal(fld(r, "from"), "a\\x00b@evil.example");
 	assert_string_equal(fld(r, "to"), "c\\x00d@x.example");
+	/* the attachment's name: what a filename rule must see is the ".exe" */
+	assert_int_equal(count_stream("files"), 2);
+	assert_string_equal(fld(nth("files", 1), "filename"), "invoice.pdf\\x00.exe");
 }
 
 static void test_idle_at_close(void **state)
