@@ -139,6 +139,13 @@ static char *dup_bytes(struct tls_bytes b)
 	return s;
 }
 
+/* The x509 cache keys the SNI check by the name as a C string: a name holding a NUL byte
+ * ("a.example\0.evil") is checked anew each time, never under its first part. */
+static bool sni_cacheable(const struct ssl_info *si)
+{
+	return si->server_name && strlen(si->server_name) == si->server_name_len;
+}
+
 static void hexstr(struct tls_bytes b, char *out, size_t cap)
 {
 	size_t n = b.len < (cap - 1) / 2 ? b.len : (cap - 1) / 2;
@@ -252,6 +259,7 @@ static void cb_client_hello(void *u, enum mt_dir d, const struct tls_client_hell
 	if (h->n_sni > 0) {
 		free(si->server_name);
 		si->server_name = dup_bytes(h->sni);
+		si->server_name_len = si->server_name ? (uint32_t)h->sni.len : 0;
 		if (h->n_sni > 1) {
 			char buf[256];
 
@@ -435,7 +443,7 @@ static void one_cert(struct app_tls *a, bool client, unsigned idx, struct tls_by
 	 * is needed, unless it is the host certificate we must check the SNI against. */
 	x509__sha256_hex(c.p, c.len, fp);
 	if (x509_cache__contains(cfg->x509_dedup, fp, host, client, ts)) {
-		int m = want_host && a->si.server_name
+		int m = want_host && sni_cacheable(&a->si)
 			    ? x509_cache__sni_get(cfg->x509_dedup, fp, a->si.server_name)
 			    : -1;
 
@@ -468,9 +476,10 @@ static void one_cert(struct app_tls *a, bool client, unsigned idx, struct tls_by
 	if (want_host) {
 		if (a->si.server_name) {
 			a->sni_match = x509__hostname_matches(&xi, a->si.server_name,
-							      strlen(a->si.server_name));
-			x509_cache__sni_put(cfg->x509_dedup, xi.fingerprint, a->si.server_name,
-					    a->sni_match == 1);
+							      a->si.server_name_len);
+			if (sni_cacheable(&a->si))
+				x509_cache__sni_put(cfg->x509_dedup, xi.fingerprint,
+						    a->si.server_name, a->sni_match == 1);
 		}
 		a->host = xi;
 		a->have_host = true;

@@ -24,7 +24,7 @@ int rec_ssl__write(struct rec *r, const char *uid, const struct conn_id *id,
 	opt_str(r, "cipher", si->cipher);
 	opt_str(r, "curve", si->curve);
 	if (si->server_name)
-		rec__cstr(r, "server_name", si->server_name);
+		rec__str(r, "server_name", si->server_name, si->server_name_len);
 	rec__bool(r, "resumed", si->resumed);
 	opt_str(r, "last_alert", si->last_alert);
 	if (si->next_protocol)

@@ -242,7 +242,8 @@ struct ssl_info {
 	char version[24];
 	char cipher[64];
 	char curve[40];
-	char *server_name; /* malloc'd or NULL */
+	char *server_name; /* malloc'd or NULL; NUL bytes kept (Zeek logs them as \x00) */
+	uint32_t server_name_len;
 	bool resumed;
 	char last_alert[40];
 	char *next_protocol; /* malloc'd or NULL */

@@ -71,8 +71,16 @@ static void render(const msgpack_object *o, char *out, size_t cap)
 	case MSGPACK_OBJECT_FLOAT64:
 		snprintf(out, cap, "%.6f", o->via.f64);
 		break;
-	case MSGPACK_OBJECT_STR:
-		snprintf(out, cap, "%.*s", (int)o->via.str.size, o->via.str.ptr);
+	case MSGPACK_OBJECT_STR: /* control bytes (NUL included) as \xNN */
+		for (uint32_t i = 0; i < o->via.str.size && len + 5 < cap; i++) {
+			uint8_t c = (uint8_t)o->via.str.ptr[i];
+
+			if (c < 0x20)
+				len += (size_t)snprintf(out + len, cap - len, "\\x%02x", c);
+			else
+				out[len++] = (char)c;
+		}
+		out[len] = 0;
 		break;
 	case MSGPACK_OBJECT_ARRAY:
 		if (o->via.array.size == 0) {
@@ -1193,10 +1201,9 @@ static void record(struct bld *out, unsigned ct, const void *p, size_t n)
 
 /* TLS 1.3 ClientHello: GREASE cipher, SNI "mail.example.org", ALPN "smtp", supported_versions
  * {GREASE, 1.3, 1.2}, key_share x25519, sig algs, PSK modes. */
-static void tls13_client_hello(struct bld *ch, const char *sni)
+static void tls13_client_hello_n(struct bld *ch, const char *sni, size_t sl)
 {
 	struct bld e = {.n = 0}, x = {.n = 0};
-	size_t sl = strlen(sni);
 
 	u16(ch, 0x0303);
 	for (int i = 0; i < 32; i++)
@@ -1257,6 +1264,11 @@ static void tls13_client_hello(struct bld *ch, const char *sni)
 	u16(ch, (unsigned)x.n);
 	put(ch, x.b, x.n);
 	(void)e;
+}
+
+static void tls13_client_hello(struct bld *ch, const char *sni)
+{
+	tls13_client_hello_n(ch, sni, strlen(sni));
 }
 
 static void tls13_server_hello(struct bld *sh, bool hrr, unsigned group)
@@ -1364,6 +1376,32 @@ static void test_tls13(void **state)
  * share; no CCS: application data after a TLS 1.3 ServerHello switches to ciphertext. */
 /* A handshake cut after the ClientHello: its record is still to be written, so the parser is
  * not idle, and its end writes it (established F). */
+/* A server_name holding a NUL byte is logged whole, as Zeek does (\x00): a C string would log
+ * "mail.example.org" for "mail.example.org\0.evil.example". */
+static void test_sni_nul(void **state)
+{
+	static const char sni[] = "mail.example.org\0.evil.example";
+	struct env e;
+	struct bld ch = {.n = 0}, sh = {.n = 0}, c = {.n = 0}, s = {.n = 0};
+	void *p;
+
+	(void)state;
+	env_init(&e);
+	tls13_client_hello_n(&ch, sni, sizeof(sni) - 1);
+	tls13_server_hello(&sh, false, 29);
+	hs_record(&c, 1, &ch);
+	hs_record(&s, 2, &sh);
+	p = app_tls_ops.new(&e.s, &e.cfg);
+	feed_all(p, MT_ORIG, &c, 1000);
+	feed_all(p, MT_RESP, &s, 2000);
+	app_tls_ops.end(p, 5000);
+	app_tls_ops.free(p);
+	assert_int_equal(count(&e.cap, "ssl"), 1);
+	assert_string_equal(get(nth(&e.cap, "ssl", 0), "server_name"),
+			    "mail.example.org\\x00.evil.example");
+	env_fini(&e);
+}
+
 static void test_idle_at_close(void **state)
 {
 	struct env e;
@@ -1764,6 +1802,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_names_probe),
 	    cmocka_unit_test(test_tls13),
+	    cmocka_unit_test(test_sni_nul),
 	    cmocka_unit_test(test_hrr),
 	    cmocka_unit_test(test_idle_at_close),
 	    cmocka_unit_test(test_resumed_alert),
