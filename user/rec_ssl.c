@@ -50,13 +50,13 @@ int rec_ssl__write(struct rec *r, const char *uid, const struct conn_id *id,
 	return rec__end(r);
 }
 
-static void str_arr(struct rec *r, const char *key, char **a, unsigned n)
+static void str_arr(struct rec *r, const char *key, const struct x509_str *a, unsigned n)
 {
 	if (!n)
 		return;
 	rec__arr_begin(r, key);
 	for (unsigned i = 0; i < n; i++)
-		rec__arr_cstr(r, a[i]);
+		rec__arr_str(r, a[i].s, a[i].n);
 	rec__arr_end(r);
 }
 

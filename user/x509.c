@@ -125,10 +125,11 @@ static void key_info(X509 *cert, struct x509_info *xi)
 	EVP_PKEY_free(pkey);
 }
 
-static int push_str(char ***arr, unsigned *n, unsigned max, const char *s, size_t len,
+static int push_str(struct x509_str **arr, unsigned *n, unsigned max, const char *s, size_t len,
 		    unsigned *dropped)
 {
-	char **na;
+	struct x509_str *na;
+	char *d;
 
 	if (*n >= max) {
 		if (dropped)
@@ -139,17 +140,20 @@ static int push_str(char ***arr, unsigned *n, unsigned max, const char *s, size_
 	if (!na)
 		return -ENOMEM;
 	*arr = na;
-	na[*n] = strndup(s, len);
-	if (!na[*n])
+	d = malloc(len + 1);
+	if (!d)
 		return -ENOMEM;
+	memcpy(d, s, len);
+	d[len] = 0;
+	na[*n] = (struct x509_str){d, (uint32_t)len};
 	(*n)++;
 	return 0;
 }
 
-static void free_strs(char **a, unsigned n)
+static void free_strs(struct x509_str *a, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
-		free(a[i]);
+		free(a[i].s);
 	free(a);
 }
 

@@ -1761,6 +1761,40 @@ static void test_ec_cert(void **state)
 	env_fini(&e);
 }
 
+/* The EC certificate with its SAN DNS name turned into "*.example\0org" (the signature is not
+ * checked): san.dns keeps the NUL byte, as Zeek logs it, and the name matches no SNI. */
+static void test_san_nul(void **state)
+{
+	static const uint8_t want[] = {0x82, 0x0d, '*', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.'};
+	uint8_t der[sizeof(ec_cert_der)];
+	struct env e;
+	struct bld m = {.n = 0};
+	size_t n = sizeof(der), at = 0;
+	void *p;
+
+	(void)state;
+	memcpy(der, ec_cert_der, n);
+	for (size_t i = 0; i + sizeof(want) <= n && !at; i++)
+		if (!memcmp(der + i, want, sizeof(want)))
+			at = i + sizeof(want) - 1;
+	assert_true(at > 0);
+	der[at] = 0;
+	env_init(&e);
+	p = app_tls_ops.new(&e.s, &e.cfg);
+	tls13_client_hello(&m, "mail.example.org");
+	send_hs(p, MT_ORIG, 1, &m, 1000);
+	u24(&m, (unsigned)(n + 3));
+	u24(&m, (unsigned)n);
+	put(&m, der, n);
+	send_hs(p, MT_RESP, 11, &m, 2000);
+	app_tls_ops.end(p, 3000);
+	app_tls_ops.free(p);
+	assert_int_equal(count(&e.cap, "x509"), 1);
+	assert_string_equal(get(nth(&e.cap, "x509", 0), "san.dns"), "*.example\\x00org");
+	assert_string_equal(get(nth(&e.cap, "ssl", 0), "sni_matches_cert"), "F");
+	env_fini(&e);
+}
+
 static void test_names_probe(void **state)
 {
 	char buf[24];
@@ -1809,6 +1843,7 @@ int main(void)
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_sslv2),
 	    cmocka_unit_test(test_ec_cert),
+	    cmocka_unit_test(test_san_nul),
 	    cmocka_unit_test(test_flipped),
 	    cmocka_unit_test(test_many_names),
 	    cmocka_unit_test(test_zeek_starttls),
