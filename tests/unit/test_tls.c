@@ -1271,6 +1271,7 @@ static void tls13_client_hello(struct bld *ch, const char *sni)
 	tls13_client_hello_n(ch, sni, strlen(sni));
 }
 
+
 static void tls13_server_hello(struct bld *sh, bool hrr, unsigned group)
 {
 	static const uint8_t hrr_rand[32] = {
@@ -1323,6 +1324,23 @@ static void send_hs(void *p, enum mt_dir d, unsigned t, struct bld *m, uint64_t 
 	feed_all(p, d, &b, ts);
 	m->n = 0;
 }
+
+/* One connection: a ClientHello with sni (sl bytes) and a Certificate message holding der. */
+static void cert_conn(struct env *e, const char *sni, size_t sl, const uint8_t *der, size_t n)
+{
+	struct bld m = {.n = 0};
+	void *p = app_tls_ops.new(&e->s, &e->cfg);
+
+	tls13_client_hello_n(&m, sni, sl);
+	send_hs(p, MT_ORIG, 1, &m, 1000);
+	u24(&m, (unsigned)(n + 3));
+	u24(&m, (unsigned)n);
+	put(&m, der, n);
+	send_hs(p, MT_RESP, 11, &m, 2000);
+	app_tls_ops.end(p, 3000);
+	app_tls_ops.free(p);
+}
+
 
 /* ClientHello, ServerHello(1.3), CCS both ways, encrypted records: version TLSv13 from
  * supported_versions, curve from key_share, established at the first ciphertext record once both
@@ -1768,9 +1786,7 @@ static void test_san_nul(void **state)
 	static const uint8_t want[] = {0x82, 0x0d, '*', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.'};
 	uint8_t der[sizeof(ec_cert_der)];
 	struct env e;
-	struct bld m = {.n = 0};
 	size_t n = sizeof(der), at = 0;
-	void *p;
 
 	(void)state;
 	memcpy(der, ec_cert_der, n);
@@ -1780,15 +1796,7 @@ static void test_san_nul(void **state)
 	assert_true(at > 0);
 	der[at] = 0;
 	env_init(&e);
-	p = app_tls_ops.new(&e.s, &e.cfg);
-	tls13_client_hello(&m, "mail.example.org");
-	send_hs(p, MT_ORIG, 1, &m, 1000);
-	u24(&m, (unsigned)(n + 3));
-	u24(&m, (unsigned)n);
-	put(&m, der, n);
-	send_hs(p, MT_RESP, 11, &m, 2000);
-	app_tls_ops.end(p, 3000);
-	app_tls_ops.free(p);
+	cert_conn(&e, "mail.example.org", 16, der, n);
 	assert_int_equal(count(&e.cap, "x509"), 1);
 	assert_string_equal(get(nth(&e.cap, "x509", 0), "san.dns"), "*.example\\x00org");
 	assert_string_equal(get(nth(&e.cap, "ssl", 0), "sni_matches_cert"), "F");
@@ -1831,6 +1839,28 @@ static void test_names_probe(void **state)
 	assert_false(x509__check_hostname("MX.example.org", 14, "mx.example.org", 14));
 }
 
+/* The cache remembers sni_matches_cert per (certificate, SNI as a C string): an SNI holding a
+ * NUL must not be answered under its first part. */
+static void test_sni_nul_cache(void **state)
+{
+	static const char bad[] = "mail.example.org\0.evil.example";
+	struct env e;
+
+	(void)state;
+	env_init(&e);
+	e.dedup = x509_cache__new(1000, 86400ull * 1000000000ull);
+	e.cfg.x509_dedup = e.dedup;
+	cert_conn(&e, "mail.example.org", 16, ec_cert_der, sizeof(ec_cert_der));
+	cert_conn(&e, bad, sizeof(bad) - 1, ec_cert_der, sizeof(ec_cert_der));
+	cert_conn(&e, "mail.example.org", 16, ec_cert_der, sizeof(ec_cert_der));
+	assert_int_equal(count(&e.cap, "ssl"), 3);
+	assert_int_equal(count(&e.cap, "x509"), 1); /* deduplicated: the cache was used */
+	assert_string_equal(get(nth(&e.cap, "ssl", 0), "sni_matches_cert"), "T");
+	assert_string_equal(get(nth(&e.cap, "ssl", 1), "sni_matches_cert"), "F");
+	assert_string_equal(get(nth(&e.cap, "ssl", 2), "sni_matches_cert"), "T");
+	env_fini(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1856,6 +1886,7 @@ int main(void)
 	    cmocka_unit_test(test_suricata_startssl),
 	    cmocka_unit_test(test_x509_dedup),
 	    cmocka_unit_test(test_x509_sni_memo),
+	    cmocka_unit_test(test_sni_nul_cache),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
