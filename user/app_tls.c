@@ -305,6 +305,7 @@ static void cb_server_hello(void *u, enum mt_dir d, const struct tls_server_hell
 	if (h->has_alpn) {
 		free(si->next_protocol);
 		si->next_protocol = dup_bytes(h->alpn);
+		si->next_protocol_len = si->next_protocol ? (uint32_t)h->alpn.len : 0;
 	}
 	if (h->has_psk && a->client_psk_seen)
 		si->resumed = true;

@@ -28,7 +28,7 @@ int rec_ssl__write(struct rec *r, const char *uid, const struct conn_id *id,
 	rec__bool(r, "resumed", si->resumed);
 	opt_str(r, "last_alert", si->last_alert);
 	if (si->next_protocol)
-		rec__cstr(r, "next_protocol", si->next_protocol);
+		rec__str(r, "next_protocol", si->next_protocol, si->next_protocol_len);
 	rec__bool(r, "established", si->established);
 	rec__str(r, "ssl_history", si->history, si->history_len);
 	if (si->have_chains) {

@@ -246,7 +246,8 @@ struct ssl_info {
 	uint32_t server_name_len;
 	bool resumed;
 	char last_alert[40];
-	char *next_protocol; /* malloc'd or NULL */
+	char *next_protocol; /* malloc'd or NULL; NUL bytes kept */
+	uint32_t next_protocol_len;
 	bool established;
 	char history[256];
 	unsigned history_len;

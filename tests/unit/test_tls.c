@@ -1272,7 +1272,9 @@ static void tls13_client_hello(struct bld *ch, const char *sni)
 }
 
 
-static void tls13_server_hello(struct bld *sh, bool hrr, unsigned group)
+/* alpn (alen bytes): the ALPN extension with that one protocol; NULL: none. */
+static void tls13_server_hello_alpn(struct bld *sh, bool hrr, unsigned group, const char *alpn,
+				    size_t alen)
 {
 	static const uint8_t hrr_rand[32] = {
 	    0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C,
@@ -1306,8 +1308,20 @@ static void tls13_server_hello(struct bld *sh, bool hrr, unsigned group)
 		for (int i = 0; i < 32; i++)
 			u8(&x, i);
 	}
+	if (alpn) {
+		u16(&x, 16);
+		u16(&x, (unsigned)alen + 3);
+		u16(&x, (unsigned)alen + 1);
+		u8(&x, (unsigned)alen);
+		put(&x, alpn, alen);
+	}
 	u16(sh, (unsigned)x.n);
 	put(sh, x.b, x.n);
+}
+
+static void tls13_server_hello(struct bld *sh, bool hrr, unsigned group)
+{
+	tls13_server_hello_alpn(sh, hrr, group, NULL, 0);
 }
 
 static void feed_all(void *p, enum mt_dir d, const struct bld *b, uint64_t ts)
@@ -1395,7 +1409,7 @@ static void test_tls13(void **state)
 /* A handshake cut after the ClientHello: its record is still to be written, so the parser is
  * not idle, and its end writes it (established F). */
 /* A server_name holding a NUL byte is logged whole, as Zeek does (\x00): a C string would log
- * "mail.example.org" for "mail.example.org\0.evil.example". */
+ * "mail.example.org" for "mail.example.org\0.evil.example". The same for the server's ALPN. */
 static void test_sni_nul(void **state)
 {
 	static const char sni[] = "mail.example.org\0.evil.example";
@@ -1406,7 +1420,7 @@ static void test_sni_nul(void **state)
 	(void)state;
 	env_init(&e);
 	tls13_client_hello_n(&ch, sni, sizeof(sni) - 1);
-	tls13_server_hello(&sh, false, 29);
+	tls13_server_hello_alpn(&sh, false, 29, "sm\0tp", 5);
 	hs_record(&c, 1, &ch);
 	hs_record(&s, 2, &sh);
 	p = app_tls_ops.new(&e.s, &e.cfg);
@@ -1417,6 +1431,7 @@ static void test_sni_nul(void **state)
 	assert_int_equal(count(&e.cap, "ssl"), 1);
 	assert_string_equal(get(nth(&e.cap, "ssl", 0), "server_name"),
 			    "mail.example.org\\x00.evil.example");
+	assert_string_equal(get(nth(&e.cap, "ssl", 0), "next_protocol"), "sm\\x00tp");
 	env_fini(&e);
 }
 
