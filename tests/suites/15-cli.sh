@@ -101,5 +101,41 @@ grep -q "byte offset 0" "$T/err" && ok "cat corrupt offset" || bad "cat corrupt:
 printf '\x81\xa1a\x01' >"$T/map.mp"
 expect_rc 1 "cat non-entry" $C "$T/map.mp"
 
+# malloc settings at start (docs/operations.md): three mallopt calls, none when the operator's
+# GLIBC_TUNABLES sets malloc tunables. A preloaded mallopt counts them.
+cat >"$T/mo.c" <<'MO'
+#include <stdio.h>
+#include <stdlib.h>
+static int calls;
+int mallopt(int param, int value)
+{
+	(void)param, (void)value;
+	return ++calls > 0;
+}
+__attribute__((destructor)) static void report(void)
+{
+	const char *f = getenv("MALLOPT_COUNT");
+	FILE *o = f ? fopen(f, "w") : NULL;
+
+	if (o) {
+		fprintf(o, "%d\n", calls);
+		fclose(o);
+	}
+}
+MO
+if cc -shared -fPIC -o "$T/mo.so" "$T/mo.c" 2>"$T/err"; then
+	# (a sanitizer build wants its runtime first unless told otherwise)
+	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+	MALLOPT_COUNT=$T/n1 LD_PRELOAD=$T/mo.so $M -r $Z/zeek/traces/smtp.pcap -w /dev/null
+	MALLOPT_COUNT=$T/n2 LD_PRELOAD=$T/mo.so GLIBC_TUNABLES=glibc.malloc.trim_threshold=1048576 \
+		$M -r $Z/zeek/traces/smtp.pcap -w /dev/null
+	[ "$(cat "$T/n1" 2>/dev/null)" = 3 ] && ok "malloc settings at start" ||
+		bad "mallopt calls: $(cat "$T/n1" 2>/dev/null), wanted 3"
+	[ "$(cat "$T/n2" 2>/dev/null)" = 0 ] && ok "GLIBC_TUNABLES malloc: mailtap's settings off" ||
+		bad "mallopt calls with GLIBC_TUNABLES: $(cat "$T/n2" 2>/dev/null), wanted 0"
+else
+	bad "cannot build the mallopt counter: $(head -c 300 "$T/err")"
+fi
+
 echo "cli: $fails failure(s)"
 [ $fails -eq 0 ]
