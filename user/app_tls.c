@@ -127,23 +127,11 @@ static void set_curve(struct app_tls *a, uint16_t c)
 	snprintf(a->si.curve, sizeof(a->si.curve), "%s", tls__curve_name(c, buf, sizeof(buf)));
 }
 
-static char *dup_bytes(struct tls_bytes b)
-{
-	char *s = malloc(b.len + 1);
-
-	if (s) {
-		if (b.len)
-			memcpy(s, b.p, b.len);
-		s[b.len] = 0;
-	}
-	return s;
-}
-
 /* The x509 cache keys the SNI check by the name as a C string: a name holding a NUL byte
  * ("a.example\0.evil") is checked anew each time, never under its first part. */
 static bool sni_cacheable(const struct ssl_info *si)
 {
-	return si->server_name && strlen(si->server_name) == si->server_name_len;
+	return si->server_name.s && strlen(si->server_name.s) == si->server_name.n;
 }
 
 static void hexstr(struct tls_bytes b, char *out, size_t cap)
@@ -257,9 +245,7 @@ static void cb_client_hello(void *u, enum mt_dir d, const struct tls_client_hell
 	if (h->has_psk)
 		a->client_psk_seen = true;
 	if (h->n_sni > 0) {
-		free(si->server_name);
-		si->server_name = dup_bytes(h->sni);
-		si->server_name_len = si->server_name ? (uint32_t)h->sni.len : 0;
+		mt_str__set(&si->server_name, h->sni.p, h->sni.len);
 		if (h->n_sni > 1) {
 			char buf[256];
 
@@ -303,9 +289,7 @@ static void cb_server_hello(void *u, enum mt_dir d, const struct tls_server_hell
 	if (h->has_key_share)
 		set_curve(a, h->key_share_group);
 	if (h->has_alpn) {
-		free(si->next_protocol);
-		si->next_protocol = dup_bytes(h->alpn);
-		si->next_protocol_len = si->next_protocol ? (uint32_t)h->alpn.len : 0;
+		mt_str__set(&si->next_protocol, h->alpn.p, h->alpn.len);
 	}
 	if (h->has_psk && a->client_psk_seen)
 		si->resumed = true;
@@ -445,10 +429,10 @@ static void one_cert(struct app_tls *a, bool client, unsigned idx, struct tls_by
 	x509__sha256_hex(c.p, c.len, fp);
 	if (x509_cache__contains(cfg->x509_dedup, fp, host, client, ts)) {
 		int m = want_host && sni_cacheable(&a->si)
-			    ? x509_cache__sni_get(cfg->x509_dedup, fp, a->si.server_name)
+			    ? x509_cache__sni_get(cfg->x509_dedup, fp, a->si.server_name.s)
 			    : -1;
 
-		if (!(want_host && a->si.server_name) || m >= 0) {
+		if (!(want_host && a->si.server_name.s) || m >= 0) {
 			push_fp(a, client, fp);
 			a->x509_cached++;
 			if (m >= 0)
@@ -475,12 +459,12 @@ static void one_cert(struct app_tls *a, bool client, unsigned idx, struct tls_by
 	if (!x509_cache__seen(cfg->x509_dedup, xi.fingerprint, xi.host_cert, xi.client_cert, ts))
 		rec_x509__write(a->s->rec, ts, &xi);
 	if (want_host) {
-		if (a->si.server_name) {
-			a->sni_match = x509__hostname_matches(&xi, a->si.server_name,
-							      a->si.server_name_len);
+		if (a->si.server_name.s) {
+			a->sni_match = x509__hostname_matches(&xi, a->si.server_name.s,
+							      a->si.server_name.n);
 			if (sni_cacheable(&a->si))
 				x509_cache__sni_put(cfg->x509_dedup, xi.fingerprint,
-						    a->si.server_name, a->sni_match == 1);
+						    a->si.server_name.s, a->sni_match == 1);
 		}
 		a->host = xi;
 		a->have_host = true;
@@ -702,8 +686,8 @@ static void app_free(void *p)
 	if (!a)
 		return;
 	tls_parser__free(a->p);
-	free(a->si.server_name);
-	free(a->si.next_protocol);
+	mt_str__free(&a->si.server_name);
+	mt_str__free(&a->si.next_protocol);
 	free(a->si.server_fps);
 	free(a->si.client_fps);
 	if (a->have_host)

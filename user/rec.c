@@ -351,6 +351,12 @@ void rec__cstr(struct rec *r, const char *key, const char *s)
 		rec__str(r, key, s, strlen(s));
 }
 
+void rec__mstr(struct rec *r, const char *key, const struct mt_str *s)
+{
+	if (s->s)
+		rec__str(r, key, s->s, s->n);
+}
+
 void rec__u64(struct rec *r, const char *key, uint64_t v)
 {
 	put_key(r, key);

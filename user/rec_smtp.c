@@ -16,12 +16,6 @@ static void strset_items(struct rec *r, const char *key, const struct smtp_strse
 	rec__arr_end(r);
 }
 
-static void str(struct rec *r, const char *key, const struct smtp_str *s)
-{
-	if (s->s)
-		rec__str(r, key, s->s, s->n);
-}
-
 static void strset(struct rec *r, const char *key, const struct smtp_strset *s)
 {
 	if (s->present)
@@ -34,39 +28,39 @@ void rec_smtp__tx(struct rec *r, const char *uid, const struct conn_id *id,
 	rec__begin(r, "smtp", tx->ts);
 	rec__conn(r, uid, id);
 	rec__u64(r, "trans_depth", tx->trans_depth);
-	str(r, "helo", &tx->helo);
-	str(r, "mailfrom", &tx->mailfrom);
+	rec__mstr(r, "helo", &tx->helo);
+	rec__mstr(r, "mailfrom", &tx->mailfrom);
 	strset(r, "rcptto", &tx->rcptto);
-	str(r, "date", &tx->date);
-	str(r, "from", &tx->from);
+	rec__mstr(r, "date", &tx->date);
+	rec__mstr(r, "from", &tx->from);
 	strset(r, "to", &tx->to);
 	strset(r, "cc", &tx->cc);
-	str(r, "reply_to", &tx->reply_to);
-	str(r, "msg_id", &tx->msg_id);
-	str(r, "in_reply_to", &tx->in_reply_to);
-	str(r, "subject", &tx->subject);
+	rec__mstr(r, "reply_to", &tx->reply_to);
+	rec__mstr(r, "msg_id", &tx->msg_id);
+	rec__mstr(r, "in_reply_to", &tx->in_reply_to);
+	rec__mstr(r, "subject", &tx->subject);
 	if (tx->has_x_originating_ip)
 		rec__addr(r, "x_originating_ip", &tx->x_originating_ip);
-	str(r, "first_received", &tx->first_received);
-	str(r, "second_received", &tx->second_received);
-	str(r, "last_reply", &tx->last_reply);
+	rec__mstr(r, "first_received", &tx->first_received);
+	rec__mstr(r, "second_received", &tx->second_received);
+	rec__mstr(r, "last_reply", &tx->last_reply);
 	if (tx->n_path) {
 		rec__arr_begin(r, "path");
 		for (uint32_t i = 0; i < tx->n_path; i++)
 			rec__arr_addr(r, &tx->path[i]);
 		rec__arr_end(r);
 	}
-	str(r, "user_agent", &tx->user_agent);
+	rec__mstr(r, "user_agent", &tx->user_agent);
 	rec__bool(r, "tls", tx->tls);
 	strset_items(r, "fuids", &tx->fuids);
 
 	if (extra) {
-		str(r, "auth_mechanism", &tx->auth_mechanism);
+		rec__mstr(r, "auth_mechanism", &tx->auth_mechanism);
 		if (tx->auth_mechanism.s && tx->auth_success >= 0)
 			rec__bool(r, "auth_success", tx->auth_success == 1);
 		if (tx->has_size_param)
 			rec__u64(r, "size_param", tx->size_param);
-		str(r, "body_param", &tx->body_param);
+		rec__mstr(r, "body_param", &tx->body_param);
 		if (tx->smtputf8)
 			rec__bool(r, "smtputf8", true);
 		if (tx->has_msg_size) {

@@ -23,12 +23,10 @@ int rec_ssl__write(struct rec *r, const char *uid, const struct conn_id *id,
 	opt_str(r, "version", si->version);
 	opt_str(r, "cipher", si->cipher);
 	opt_str(r, "curve", si->curve);
-	if (si->server_name)
-		rec__str(r, "server_name", si->server_name, si->server_name_len);
+	rec__mstr(r, "server_name", &si->server_name);
 	rec__bool(r, "resumed", si->resumed);
 	opt_str(r, "last_alert", si->last_alert);
-	if (si->next_protocol)
-		rec__str(r, "next_protocol", si->next_protocol, si->next_protocol_len);
+	rec__mstr(r, "next_protocol", &si->next_protocol);
 	rec__bool(r, "established", si->established);
 	rec__str(r, "ssl_history", si->history, si->history_len);
 	if (si->have_chains) {
@@ -50,7 +48,7 @@ int rec_ssl__write(struct rec *r, const char *uid, const struct conn_id *id,
 	return rec__end(r);
 }
 
-static void str_arr(struct rec *r, const char *key, const struct x509_str *a, unsigned n)
+static void str_arr(struct rec *r, const char *key, const struct mt_str *a, unsigned n)
 {
 	if (!n)
 		return;

@@ -116,17 +116,17 @@ struct smtp_parser {
 	/* Script state (SMTP::State). */
 	struct smtp_tx *tx; /* c$smtp */
 	bool have_state;    /* c$smtp_state */
-	struct smtp_str helo;
+	struct mt_str helo;
 	unsigned messages_transferred;
 	bool trans_mail_from_seen, trans_rcpt_to_seen, bdat_last_observed;
 	unsigned invalid_transactions;
 	bool analyzer_id; /* confirmation seen */
 	unsigned mime_depth;
 	bool has_entity;
-	struct smtp_str entity_filename;
+	struct mt_str entity_filename;
 
 	/* Beyond Zeek. */
-	struct smtp_str auth_mech;
+	struct mt_str auth_mech;
 	int auth_success;
 	struct smtp_strset exts;
 	uint64_t msg_bytes;
@@ -149,20 +149,6 @@ static char *dupn(const char *s, size_t n)
 	return d;
 }
 
-static void str_free(struct smtp_str *d)
-{
-	free(d->s);
-	d->s = NULL;
-	d->n = 0;
-}
-
-/* n is at most a line (SMTP_MAX_UNIT) */
-static void set_str(struct smtp_str *d, const char *s, size_t n)
-{
-	free(d->s);
-	d->s = dupn(s, n);
-	d->n = d->s ? (uint32_t)n : 0;
-}
 
 static bool strset_has(const struct smtp_strset *set, const char *s, size_t n)
 {
@@ -305,26 +291,26 @@ static void tx_free(struct smtp_tx *tx)
 {
 	if (!tx)
 		return;
-	str_free(&tx->helo);
-	str_free(&tx->mailfrom);
+	mt_str__free(&tx->helo);
+	mt_str__free(&tx->mailfrom);
 	strset_free(&tx->rcptto);
 	strset_free(&tx->to);
 	strset_free(&tx->cc);
-	str_free(&tx->date);
-	str_free(&tx->from);
-	str_free(&tx->reply_to);
-	str_free(&tx->msg_id);
-	str_free(&tx->in_reply_to);
-	str_free(&tx->subject);
-	str_free(&tx->first_received);
-	str_free(&tx->second_received);
-	str_free(&tx->last_reply);
+	mt_str__free(&tx->date);
+	mt_str__free(&tx->from);
+	mt_str__free(&tx->reply_to);
+	mt_str__free(&tx->msg_id);
+	mt_str__free(&tx->in_reply_to);
+	mt_str__free(&tx->subject);
+	mt_str__free(&tx->first_received);
+	mt_str__free(&tx->second_received);
+	mt_str__free(&tx->last_reply);
 	if (tx->path != tx->path_inline)
 		free(tx->path);
-	str_free(&tx->user_agent);
+	mt_str__free(&tx->user_agent);
 	strset_free(&tx->fuids);
-	str_free(&tx->auth_mechanism);
-	str_free(&tx->body_param);
+	mt_str__free(&tx->auth_mechanism);
+	mt_str__free(&tx->body_param);
 	free(tx);
 }
 
@@ -358,7 +344,7 @@ static struct smtp_tx *new_tx(struct smtp_parser *p)
 	tx->ts = p->ts;
 	tx->trans_depth = p->messages_transferred + 1;
 	if (p->helo.s)
-		set_str(&tx->helo, p->helo.s, p->helo.n);
+		mt_str__set(&tx->helo, p->helo.s, p->helo.n);
 	tx->path = tx->path_inline;
 	tx->cap_path = SMTP_PATH_INLINE;
 	path_add(tx, &p->id->resp_h);
@@ -368,7 +354,7 @@ static struct smtp_tx *new_tx(struct smtp_parser *p)
 	tx->auth_success = -1;
 	/* c$smtp$entity belongs to the record: a new record has none */
 	p->has_entity = false;
-	str_free(&p->entity_filename);
+	mt_str__free(&p->entity_filename);
 	return tx;
 }
 
@@ -383,7 +369,7 @@ static void set_session(struct smtp_parser *p)
 static void write_tx(struct smtp_parser *p, struct smtp_tx *tx)
 {
 	if (p->auth_mech.s)
-		set_str(&tx->auth_mechanism, p->auth_mech.s, p->auth_mech.n);
+		mt_str__set(&tx->auth_mechanism, p->auth_mech.s, p->auth_mech.n);
 	tx->auth_success = p->auth_mech.s ? p->auth_success : -1;
 	tx->server_extensions = &p->exts;
 	if (p->cb.tx)
@@ -776,7 +762,7 @@ static void mail_params(struct smtp_tx *tx, const char *a, size_t n)
 			tx->has_size_param = true;
 			tx->size_param = v;
 		} else if (ci_prefix(a + s, e - s, "BODY=")) {
-			set_str(&tx->body_param, a + s + 5, e - s - 5);
+			mt_str__set(&tx->body_param, a + s + 5, e - s - 5);
 		} else if (ci_eq(a + s, e - s, "SMTPUTF8")) {
 			tx->smtputf8 = true;
 		}
@@ -801,8 +787,8 @@ static void script_request(struct smtp_parser *p, const char *cmd, size_t clen, 
 	if (!tx)
 		return;
 	if (ci_eq(cmd, clen, "HELO") || ci_eq(cmd, clen, "EHLO")) {
-		set_str(&p->helo, arg, alen);
-		set_str(&tx->helo, arg, alen);
+		mt_str__set(&p->helo, arg, alen);
+		mt_str__set(&tx->helo, arg, alen);
 	} else if (ci_eq(cmd, clen, "RCPT") && ci_prefix(arg, alen, "TO:")) {
 		struct addr_ctx c = {p, &tx->rcptto, p->lim->max_rcptto,
 				     "smtp_too_many_rcptto_addresses", false};
@@ -823,7 +809,7 @@ static void script_request(struct smtp_parser *p, const char *cmd, size_t clen, 
 			return;
 		an = smtp__first_email_addr(arg, alen, a, sizeof(a));
 		if (an)
-			set_str(&tx->mailfrom, a, an);
+			mt_str__set(&tx->mailfrom, a, an);
 		mail_params(tx, arg, alen);
 		tx->has_client_activity = true;
 		p->trans_mail_from_seen = true;
@@ -872,7 +858,7 @@ static void script_reply(struct smtp_parser *p, int code, const char *cmd, const
 
 		lr = malloc(cap);
 		if (lr) {
-			str_free(&p->tx->last_reply);
+			mt_str__free(&p->tx->last_reply);
 			p->tx->last_reply.s = lr;
 			p->tx->last_reply_cap = (uint32_t)cap;
 		}
@@ -1435,7 +1421,7 @@ static void sender_line(struct smtp_parser *p, const char *line, size_t length, 
 	/* Extra fields: AUTH mechanism. */
 	if (code == CMD_AUTH) {
 		size_t w = word_len(line, (size_t)(eol - line));
-		set_str(&p->auth_mech, line, w);
+		mt_str__set(&p->auth_mech, line, w);
 		if (p->auth_mech.s) {
 			for (size_t i = 0; i < w; i++)
 				p->auth_mech.s[i] = (char)toupper((unsigned char)p->auth_mech.s[i]);
@@ -2023,7 +2009,7 @@ void smtp_parser__entity_begin(struct smtp_parser *p)
 	/* entities.zeek (priority 10) */
 	if (p->tx) {
 		p->has_entity = true;
-		str_free(&p->entity_filename);
+		mt_str__free(&p->entity_filename);
 	}
 	if (p->have_state)
 		p->mime_depth++;
@@ -2036,7 +2022,7 @@ void smtp_parser__entity_end(struct smtp_parser *p)
 {
 	if (p->tx && p->has_entity) {
 		p->has_entity = false;
-		str_free(&p->entity_filename);
+		mt_str__free(&p->entity_filename);
 	}
 }
 
@@ -2058,13 +2044,13 @@ void smtp_parser__add_fuid(struct smtp_parser *p, const char *fuid)
 		strset_add(&p->tx->fuids, fuid, strlen(fuid));
 }
 
-static void set_hdr(struct smtp_parser *p, struct smtp_str *dst, const char *v, size_t n)
+static void set_hdr(struct smtp_parser *p, struct mt_str *dst, const char *v, size_t n)
 {
 	if (p->lim->max_header_value && n > p->lim->max_header_value) {
 		n = p->lim->max_header_value;
 		weird(p, "smtp_header_value_truncated", NULL, "SMTP");
 	}
-	set_str(dst, v, n);
+	mt_str__set(dst, v, n);
 }
 
 struct mime_addr_ctx {
@@ -2161,9 +2147,9 @@ void smtp_parser__header(struct smtp_parser *p, const char *name, size_t nlen, c
 			set_hdr(p, &tx->msg_id, v, vlen);
 		} else if (hname(name, nlen, "RECEIVED")) {
 			if (tx->first_received.s) {
-				str_free(&tx->second_received);
+				mt_str__free(&tx->second_received);
 				tx->second_received = tx->first_received;
-				tx->first_received = (struct smtp_str){NULL, 0};
+				tx->first_received = (struct mt_str){NULL, 0};
 			}
 			set_hdr(p, &tx->first_received, v, vlen);
 		} else if (hname(name, nlen, "IN-REPLY-TO")) {
@@ -2240,7 +2226,7 @@ void smtp_parser__header(struct smtp_parser *p, const char *name, size_t nlen, c
 			char fn[1024];
 			size_t n = smtp__filename_from_header(v, vlen, fn, sizeof(fn));
 
-			set_str(&p->entity_filename, fn, n);
+			mt_str__set(&p->entity_filename, fn, n);
 		}
 	}
 }
@@ -2347,9 +2333,9 @@ void smtp_parser__free(struct smtp_parser *p)
 	free(p->dir[0].lbuf);
 	free(p->dir[1].lbuf);
 	free(p->ev_line);
-	str_free(&p->helo);
-	str_free(&p->entity_filename);
-	str_free(&p->auth_mech);
+	mt_str__free(&p->helo);
+	mt_str__free(&p->entity_filename);
+	mt_str__free(&p->auth_mech);
 	strset_free(&p->exts);
 	free(p);
 }

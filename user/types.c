@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
-/* Address helpers: IPv4 kept as IPv4-mapped IPv6 so both families share one key type. */
+/* Address helpers: IPv4 kept as IPv4-mapped IPv6 so both families share one key type. Record
+ * strings with their length. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include "mailtap/types.h"
 
@@ -80,4 +82,26 @@ int mt_addr__parse(struct mt_addr *a, const char *s)
 int mt_addr__cmp(const struct mt_addr *x, const struct mt_addr *y)
 {
 	return memcmp(x->b, y->b, 16);
+}
+
+int mt_str__set(struct mt_str *d, const void *s, size_t n)
+{
+	char *c = n <= UINT32_MAX ? malloc(n + 1) : NULL;
+
+	free(d->s);
+	d->s = c;
+	d->n = c ? (uint32_t)n : 0;
+	if (!c)
+		return -ENOMEM;
+	if (n)
+		memcpy(c, s, n);
+	c[n] = 0;
+	return 0;
+}
+
+void mt_str__free(struct mt_str *d)
+{
+	free(d->s);
+	d->s = NULL;
+	d->n = 0;
 }

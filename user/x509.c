@@ -125,11 +125,10 @@ static void key_info(X509 *cert, struct x509_info *xi)
 	EVP_PKEY_free(pkey);
 }
 
-static int push_str(struct x509_str **arr, unsigned *n, unsigned max, const char *s, size_t len,
+static int push_str(struct mt_str **arr, unsigned *n, unsigned max, const char *s, size_t len,
 		    unsigned *dropped)
 {
-	struct x509_str *na;
-	char *d;
+	struct mt_str *na;
 
 	if (*n >= max) {
 		if (dropped)
@@ -140,20 +139,17 @@ static int push_str(struct x509_str **arr, unsigned *n, unsigned max, const char
 	if (!na)
 		return -ENOMEM;
 	*arr = na;
-	d = malloc(len + 1);
-	if (!d)
+	na[*n] = (struct mt_str){NULL, 0};
+	if (mt_str__set(&na[*n], s, len) < 0)
 		return -ENOMEM;
-	memcpy(d, s, len);
-	d[len] = 0;
-	na[*n] = (struct x509_str){d, (uint32_t)len};
 	(*n)++;
 	return 0;
 }
 
-static void free_strs(struct x509_str *a, unsigned n)
+static void free_strs(struct mt_str *a, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
-		free(a[i].s);
+		mt_str__free(&a[i]);
 	free(a);
 }
 

@@ -28,6 +28,7 @@ void rec__begin(struct rec *r, const char *stream, uint64_t ts_ns);
 void rec__conn(struct rec *r, const char *uid, const struct conn_id *id);
 void rec__str(struct rec *r, const char *key, const char *s, size_t len);
 void rec__cstr(struct rec *r, const char *key, const char *s); /* nothing if s == NULL */
+void rec__mstr(struct rec *r, const char *key, const struct mt_str *s); /* nothing if unset */
 void rec__u64(struct rec *r, const char *key, uint64_t v);
 void rec__i64(struct rec *r, const char *key, int64_t v);
 void rec__bool(struct rec *r, const char *key, bool v);

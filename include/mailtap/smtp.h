@@ -72,14 +72,6 @@ void smtp_cfg__default(struct smtp_cfg *c);
 /* Largest line app_smtp_ops asks the engine to keep (its max_unit). */
 #define SMTP_MAX_UNIT 65536
 
-/* A string field: its bytes and their number; s == NULL: unset. NUL bytes are kept, as in
- * Zeek's strings (a C string would end the field at the first one, and "MAIL FROM:<\0x@y>"
- * would hide the address); s[n] is 0 all the same. */
-struct smtp_str {
-	char *s;
-	uint32_t n;
-};
-
 /* An insertion-ordered set of strings (Zeek set[string] / vector[string]), in one buffer:
  * each string is its length (4 bytes, host order), its bytes and a NUL. Walk it with
  * smtp_strset__next. */
@@ -110,24 +102,24 @@ static inline const char *smtp_strset__next(const struct smtp_strset *set, const
 struct smtp_tx {
 	uint64_t ts;
 	unsigned trans_depth;
-	struct smtp_str helo, mailfrom;
+	struct mt_str helo, mailfrom;
 	struct smtp_strset rcptto, to, cc;
-	struct smtp_str date, from, reply_to, msg_id, in_reply_to, subject;
+	struct mt_str date, from, reply_to, msg_id, in_reply_to, subject;
 	bool has_x_originating_ip;
 	struct mt_addr x_originating_ip;
-	struct smtp_str first_received, second_received, last_reply;
+	struct mt_str first_received, second_received, last_reply;
 	struct mt_addr *path; /* path_inline until it holds more */
 	uint32_t n_path, cap_path;
-	struct smtp_str user_agent;
+	struct mt_str user_agent;
 	bool tls;
 	struct smtp_strset fuids;
 
 	/* Beyond Zeek (docs/smtp.md). */
-	struct smtp_str auth_mechanism; /* last AUTH mechanism of the session */
+	struct mt_str auth_mechanism; /* last AUTH mechanism of the session */
 	int auth_success;     /* -1 unknown / no AUTH, 0 failed, 1 succeeded */
 	bool has_size_param;
 	uint64_t size_param; /* MAIL FROM SIZE= */
-	struct smtp_str body_param; /* MAIL FROM BODY= */
+	struct mt_str body_param; /* MAIL FROM BODY= */
 	bool smtputf8;	     /* MAIL FROM SMTPUTF8 */
 	bool bdat;	     /* message sent with BDAT */
 	bool has_msg_size;

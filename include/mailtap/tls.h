@@ -242,12 +242,10 @@ struct ssl_info {
 	char version[24];
 	char cipher[64];
 	char curve[40];
-	char *server_name; /* malloc'd or NULL; NUL bytes kept (Zeek logs them as \x00) */
-	uint32_t server_name_len;
+	struct mt_str server_name; /* NUL bytes kept (Zeek logs them as \x00) */
 	bool resumed;
 	char last_alert[40];
-	char *next_protocol; /* malloc'd or NULL; NUL bytes kept */
-	uint32_t next_protocol_len;
+	struct mt_str next_protocol;
 	bool established;
 	char history[256];
 	unsigned history_len;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Small value types shared by every layer: addresses, the connection 4-tuple, directions. */
+/* Small value types shared by every layer: addresses, the connection 4-tuple, directions,
+ * strings of records. */
 #ifndef MAILTAP_TYPES_H
 #define MAILTAP_TYPES_H
 
@@ -29,6 +30,19 @@ struct conn_id {
 #define MT_ADDR_STRLEN 46
 /* Longest uid/fuid: one letter + base62 of 96 bits (17 digits) + NUL. */
 #define MT_UID_LEN 20
+
+/* A string of a record: its bytes and their number; s == NULL: unset. NUL bytes are kept, as
+ * in Zeek's strings (a C string would end the field at the first one: "MAIL FROM:<\0x@y>"
+ * would hide the address); s[n] is 0 all the same. */
+struct mt_str {
+	char *s;
+	uint32_t n;
+};
+
+/* Copies n bytes (at most UINT32_MAX) into d, freeing what it held; on failure d is unset.
+ * Returns 0 or -ENOMEM. */
+int mt_str__set(struct mt_str *d, const void *s, size_t n);
+void mt_str__free(struct mt_str *d);
 
 void mt_addr__from_v4(struct mt_addr *a, const uint8_t v4[4]);
 void mt_addr__from_v6(struct mt_addr *a, const uint8_t v6[16]);

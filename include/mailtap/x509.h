@@ -11,13 +11,6 @@
 #include "mailtap/types.h"
 
 /* Fields of one certificate. Strings are NUL-terminated and malloc'd (or NULL = unset). */
-/* A SAN entry: its bytes (NUL bytes kept: "www.a.example\0.evil" is logged whole, as Zeek
- * does) and their number; s[n] is 0. */
-struct x509_str {
-	char *s;
-	uint32_t n;
-};
-
 struct x509_info {
 	char fingerprint[65]; /* sha256 of the DER, lowercase hex (X509::hash_function) */
 	unsigned version;     /* X509_get_version + 1 */
@@ -33,7 +26,7 @@ struct x509_info {
 	char *exponent;	      /* RSA public exponent, decimal */
 	char *curve;	      /* EC group name, e.g. prime256v1 */
 	bool has_san;	      /* subjectAltName extension parsed */
-	struct x509_str *san_dns, *san_uri, *san_email;
+	struct mt_str *san_dns, *san_uri, *san_email; /* NUL bytes kept */
 	unsigned n_san_dns, n_san_uri, n_san_email;
 	struct mt_addr *san_ip;
 	unsigned n_san_ip;
