@@ -46,19 +46,21 @@
 		return off;                                                                        \
 	}
 
-MT_SCAN_LINES(, plain_lines_base, b64_lines_base, mt_scan_eol, mt_b64_span)
+MT_SCAN_LINES(, plain_lines_base, b64_lines_base, mt_scan_eol_nul, mt_b64_span)
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define MT_AVX2 __attribute__((target("avx2")))
 #define HAVE_AVX2_BUILD 1
 
-MT_AVX2 static inline unsigned eol_mask32(__m256i v)
+/* Bit i set when byte i is CR, LF or NUL: the events of plain DATA lines. */
+MT_AVX2 static inline unsigned eol_nul_mask32(__m256i v)
 {
 	__m256i cr = _mm256_cmpeq_epi8(v, _mm256_set1_epi8('\r'));
 	__m256i lf = _mm256_cmpeq_epi8(v, _mm256_set1_epi8('\n'));
+	__m256i nul = _mm256_cmpeq_epi8(v, _mm256_setzero_si256());
 
-	return (unsigned)_mm256_movemask_epi8(_mm256_or_si256(cr, lf));
+	return (unsigned)_mm256_movemask_epi8(_mm256_or_si256(_mm256_or_si256(cr, lf), nul));
 }
 
 /* Bit i set when byte i is in A-Z a-z 0-9 + / (the AVX2 form of mt_b64_misses_, inverted). */
@@ -75,17 +77,18 @@ MT_AVX2 static inline unsigned b64_mask32(__m256i v)
 	return (unsigned)_mm256_movemask_epi8(ok);
 }
 
-MT_AVX2 static inline size_t eol_avx2(const uint8_t *s, size_t n)
+MT_AVX2 static inline size_t eol_nul_avx2(const uint8_t *s, size_t n)
 {
 	size_t i = 0;
 
 	for (; i + 32 <= n; i += 32) {
-		unsigned m = eol_mask32(_mm256_loadu_si256((const __m256i *)(const void *)(s + i)));
+		unsigned m =
+		    eol_nul_mask32(_mm256_loadu_si256((const __m256i *)(const void *)(s + i)));
 
 		if (m)
 			return i + (size_t)__builtin_ctz(m);
 	}
-	return i + mt_scan_eol(s + i, n - i);
+	return i + mt_scan_eol_nul(s + i, n - i);
 }
 
 MT_AVX2 static inline size_t span_avx2(const uint8_t *s, size_t n)
@@ -101,18 +104,19 @@ MT_AVX2 static inline size_t span_avx2(const uint8_t *s, size_t n)
 	return i + mt_b64_span(s + i, n - i);
 }
 
-MT_SCAN_LINES(MT_AVX2, plain_lines_tail, b64_lines_tail, eol_avx2, span_avx2)
+MT_SCAN_LINES(MT_AVX2, plain_lines_tail, b64_lines_tail, eol_nul_avx2, span_avx2)
 
 /*
  * The AVX2 line loops go over 32-byte blocks, not lines: a block gives a bit mask of its
- * "events" (CR or LF for plain text; anything outside the base64 alphabet for base64), and
- * only the events are looked at, one per line end. Each must be a CR followed by an LF that
- * ends a line of the allowed length; the LF's bit is then dropped. The first other event
- * ends the run. Lines longer than max end it too. The last partial block goes through the
- * line-by-line loop above. Same results as the base build on every input (test_scan).
+ * "events" (CR, LF or NUL for plain text; anything outside the base64 alphabet for
+ * base64), and only the events are looked at, one per line end. Each must be a CR followed
+ * by an LF that ends a line of the allowed length; the LF's bit is then dropped. The first
+ * other event ends the run. Lines longer than max end it too. The last partial block goes
+ * through the line-by-line loop above. Same results as the base build on every input
+ * (test_scan).
  */
 /* The block walk of both AVX2 line loops; `b64` (a constant where it is inlined) picks the
- * events (bytes outside the alphabet, else CR and LF), rejects empty lines and counts; plain
+ * events (bytes outside the alphabet, else CR, LF and NUL), rejects empty lines and counts; plain
  * text instead stops before a line that begins with '.'. */
 MT_AVX2 static inline __attribute__((always_inline)) size_t
 block_lines(const uint8_t *s, size_t n, size_t max, bool b64, size_t *chars, size_t *lines)
@@ -124,7 +128,7 @@ block_lines(const uint8_t *s, size_t n, size_t max, bool b64, size_t *chars, siz
 		goto out;
 	for (; i + 32 <= n; i += 32) {
 		__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(s + i));
-		unsigned ev = b64 ? ~b64_mask32(v) : eol_mask32(v);
+		unsigned ev = b64 ? ~b64_mask32(v) : eol_nul_mask32(v);
 
 		ev &= ~carry;
 		carry = 0;

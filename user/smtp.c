@@ -133,6 +133,7 @@ struct smtp_parser {
 	uint32_t msg_anom;
 	bool msg_bdat;
 	bool single_cr_weird; /* line_terminated_with_single_CR written */
+	bool nul_weird;	      /* NUL_in_line written */
 	size_t cur_feed_len;  /* bytes of the feed being processed (DPD size) */
 };
 
@@ -1614,6 +1615,27 @@ static void data_eod(struct smtp_parser *p, enum eol e, bool orig)
 	request_event(p, ".", 1, ".", 1);
 }
 
+/* Offset of the first CR or LF in s[0..n), n if none. A NUL byte before it gives
+ * ContentLine's NUL_in_line, once per connection (the same one pass while none was seen).
+ * Every line of either direction is scanned here; BDAT chunk bytes, which Zeek delivers past
+ * its line splitter, are not. Zeek also drops the first NUL of each direction from its line;
+ * mailtap keeps every byte (docs/smtp.md). */
+static inline __attribute__((always_inline)) size_t line_end(struct smtp_parser *p, const char *s,
+							     size_t n)
+{
+	size_t k;
+
+	if (p->nul_weird)
+		return mt_scan_eol(s, n);
+	k = mt_scan_eol_nul(s, n);
+	if (k < n && !s[k]) {
+		p->nul_weird = true;
+		weird(p, "NUL_in_line", NULL, NULL);
+		k += 1 + mt_scan_eol(s + k + 1, n - k - 1);
+	}
+	return k;
+}
+
 /* A bare CR ended the last line; c is the next byte (-1: end of stream). ContentLine's
  * line_terminated_with_single_CR (once per connection) unless another line end follows; in
  * DATA, the smuggling indicators. */
@@ -1670,9 +1692,9 @@ static size_t data_stream(struct smtp_parser *p, struct dir_state *ds, const cha
 		if (!p->in_mail)
 			begin_data(p, orig, ST_IN_DATA);
 		if (p->d_bol && !p->d_dot && c != '.' && !p->cb.event) {
-			/* Plain lines (CRLF ends, no leading dot) leave unchanged with nothing to
-			 * do per line but what data_eol does for the last one: one tight pass,
-			 * the consumer's own when it has one (a base64 body), else ours. */
+			/* Plain lines (CRLF ends, no leading dot, no NUL) leave unchanged with
+			 * nothing to do per line but what data_eol does for the last one: one tight
+			 * pass, the consumer's own when it has one (a base64 body), else ours. */
 			size_t n = len - off, k = 0;
 
 			if (p->cb.body_lines) {
@@ -1728,7 +1750,7 @@ static size_t data_stream(struct smtp_parser *p, struct dir_state *ds, const cha
 		/* The line's content up to its end. */
 		{
 			const char *s = buf + off;
-			size_t n = len - off, k = mt_scan_eol(s, n);
+			size_t n = len - off, k = line_end(p, s, n);
 			const char *e = k < n ? s + k : NULL;
 			ev_line_add(p, s, k);
 			off += k;
@@ -1787,9 +1809,10 @@ static void bdat_bytes(struct smtp_parser *p, const char *s, size_t n)
 
 /* Finds the end of a line in s[0..n): returns its length and sets *eol_len (1 or 2) and
  * *bare_cr (the line ends with a CR not followed by LF here), or returns n with *eol_len = 0. */
-static size_t find_eol(const char *s, size_t n, size_t *eol_len, bool *bare_cr)
+static size_t find_eol(struct smtp_parser *p, const char *s, size_t n, size_t *eol_len,
+		       bool *bare_cr)
 {
-	size_t i = mt_scan_eol(s, n); /* the first CR or LF */
+	size_t i = line_end(p, s, n); /* the first CR or LF */
 
 	*bare_cr = false;
 	if (i == n) {
@@ -1858,7 +1881,7 @@ ssize_t smtp_parser__feed(struct smtp_parser *p, enum mt_dir d, const uint8_t *u
 			off = data_stream(p, ds, buf, off, len, orig);
 			continue;
 		}
-		n = find_eol(buf + off, len - off, &eol_len, &cr_end);
+		n = find_eol(p, buf + off, len - off, &eol_len, &cr_end);
 		if (ds->discard) {
 			/* the tail of a line cut at max_line is not a line of its own (Suricata's
 			 * discard_till_lf); parsing it would look like a protocol violation */

@@ -22,6 +22,14 @@ static inline unsigned mt_eol_hits_(__m128i v)
 	return (unsigned)_mm_movemask_epi8(_mm_or_si128(cr, lf));
 }
 
+/* Bit i set when byte i of v is CR, LF or NUL. */
+static inline unsigned mt_eol_nul_hits_(__m128i v)
+{
+	__m128i nul = _mm_cmpeq_epi8(v, _mm_setzero_si128());
+
+	return mt_eol_hits_(v) | (unsigned)_mm_movemask_epi8(nul);
+}
+
 /* Bit i set when byte i of v is not in A-Z a-z 0-9 + / (signed compares after a bias put
  * each range at the bottom of the signed byte range). */
 static inline unsigned mt_b64_misses_(__m128i v)
@@ -41,6 +49,11 @@ static inline unsigned mt_b64_misses_(__m128i v)
 static inline bool mt_is_eol_(uint8_t c)
 {
 	return c == '\r' || c == '\n';
+}
+
+static inline bool mt_is_eol_nul_(uint8_t c)
+{
+	return c == '\r' || c == '\n' || c == 0;
 }
 
 static inline bool mt_not_b64_(uint8_t c)
@@ -96,6 +109,13 @@ static inline size_t mt_scan_eol(const void *buf, size_t n)
 	return MT_FIND_FIRST_((const uint8_t *)buf, n, mt_eol_hits_, mt_is_eol_);
 }
 
+/* Offset of the first CR, LF or NUL byte in s[0..n), n if none: where a DATA line stops
+ * being plain (the NUL for Zeek's NUL_in_line). */
+static inline size_t mt_scan_eol_nul(const void *buf, size_t n)
+{
+	return MT_FIND_FIRST_((const uint8_t *)buf, n, mt_eol_nul_hits_, mt_is_eol_nul_);
+}
+
 /* Length of the longest prefix of s[0..n) made of base64 alphabet characters (no '=', no
  * white space). */
 static inline size_t mt_b64_span(const void *buf, size_t n)
@@ -112,8 +132,8 @@ static inline bool mt_b64_plain(const void *buf, size_t n)
 /* Whole-line scans (user/scan.c), AVX2 when the CPU has it. s is at the start of a line. */
 
 /* Length of the longest prefix of s[0..n) made of whole lines that end with CRLF, hold no
- * other CR or LF, do not begin with '.' and have at most max bytes before the CRLF: the SMTP
- * DATA lines that need nothing but passing on. */
+ * other CR or LF and no NUL, do not begin with '.' and have at most max bytes before the
+ * CRLF: the SMTP DATA lines that need nothing but passing on. */
 size_t mt_scan_plain_lines(const void *s, size_t n, size_t max);
 /* Length of the longest prefix of s[0..n) made of whole lines of 1..max base64 alphabet bytes
  * ending with CRLF; *chars: the alphabet bytes in them, *lines: how many lines. */

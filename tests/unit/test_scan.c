@@ -82,12 +82,20 @@ static void test_b64_plain(void **st)
 }
 
 /* References for the whole-line scans, byte by byte. */
+static size_t ref_eol_nul(const uint8_t *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '\r' || s[i] == '\n' || s[i] == 0)
+			return i;
+	return n;
+}
+
 static size_t ref_plain_lines(const uint8_t *s, size_t n, size_t max)
 {
 	size_t off = 0;
 
 	while (off < n && s[off] != '.') {
-		size_t k = ref_eol(s + off, n - off);
+		size_t k = ref_eol_nul(s + off, n - off);
 
 		if (k > max || off + k + 2 > n || s[off + k] != '\r' || s[off + k + 1] != '\n')
 			break;
@@ -113,8 +121,8 @@ static size_t ref_b64_lines(const uint8_t *s, size_t n, size_t max, size_t *char
 	}
 }
 
-/* Random runs of lines (base64, text, dots, bare CR/LF, over-long lines, cut ends) through
- * both implementations: each equals the reference. */
+/* Random runs of lines (base64, text, dots, bare CR/LF, NUL bytes, over-long lines, cut
+ * ends) through both implementations: each equals the reference. */
 static void test_line_scans(void **st)
 {
 	static const char b64[] =
@@ -150,6 +158,8 @@ static void test_line_scans(void **st)
 					buf[n] = '.';
 				if (defect == 2 && len)
 					buf[n + (x >> 3) % len] = (uint8_t)(x >> 24);
+				if (defect == 5 && len)
+					buf[n + (x >> 3) % len] = 0;
 				n += len;
 				buf[n++] = defect == 3 ? '\n' : '\r';
 				if (defect != 4)

@@ -394,6 +394,10 @@ static size_t seg_len(const struct seg *g)
 	{                                                                                          \
 		MT_ORIG, s, sizeof(s) - 1                                                          \
 	}
+#define SN(s)                                                                                      \
+	{                                                                                          \
+		MT_RESP, s, sizeof(s) - 1                                                          \
+	}
 
 /* Runs a dialogue; mode 0 whole, 1 each segment split at k, 2 byte by byte. Returns all
  * records joined by newlines (caller frees). */
@@ -532,7 +536,8 @@ static void test_basic_dialogue(void **state)
 	assert_string_equal(fld(r, "msg_id"), "<m1@example.org>");
 	assert_string_equal(fld(r, "x_originating_ip"), "198.51.100.9");
 	/* six hops: more than SMTP_PATH_INLINE, so the path moved out of the transaction */
-	assert_string_equal(fld(r, "path"), "10.0.0.2,10.0.0.1,192.0.2.7,192.0.2.8,192.0.2.9,192.0.2.10");
+	assert_string_equal(fld(r, "path"),
+			    "10.0.0.2,10.0.0.1,192.0.2.7,192.0.2.8,192.0.2.9,192.0.2.10");
 	assert_string_equal(fld(r, "last_reply"), "250 2.0.0 Ok: queued as A1");
 	assert_string_equal(fld(r, "user_agent"), "test/1.0");
 	assert_string_equal(fld(r, "tls"), "F");
@@ -622,7 +627,7 @@ static const struct seg nul_dialogue[] = {
        "Content-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\n\r\nbody\r\n--XX\r\n"
        "Content-Disposition: attachment; filename=\"invoice.pdf\0.exe\"\r\n\r\nAAAA\r\n"
        "--XX--\r\n.\r\n"),
-    S("250 queued\0 as Q1\r\n"),
+    SN("250 queued\0 as Q1\r\n"),
     C("QUIT\r\n"),
     S("221 bye\r\n"),
 };
@@ -645,6 +650,93 @@ static void test_nul_bytes_kept(void **state)
 	/* the attachment's name: what a filename rule must see is the ".exe" */
 	assert_int_equal(count_stream("files"), 2);
 	assert_string_equal(fld(nth("files", 1), "filename"), "invoice.pdf\\x00.exe");
+}
+
+static int count_weird(const char *name)
+{
+	int n = 0;
+
+	for (int i = 0; i < cap.n; i++)
+		n += is_stream(cap.recs[i], "weird") && !strcmp(fld(cap.recs[i], "name"), name);
+	return n;
+}
+
+#define B64_LINE "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0\r\n"
+
+/* A NUL in a plain DATA line (the bulk pass must stop there), nowhere else. */
+static const struct seg nul_in_text[] = {
+    S("220 mx\r\n"),
+    C("HELO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n"),
+    S("250 hi\r\n250 ok\r\n250 ok\r\n354 go\r\n"),
+    CN("Subject: x\r\n\r\nline one, long enough for a block or two of the scan\r\nline two\r\n"
+       "line\0three\r\nline four\r\n.\r\n"),
+    S("250 ok\r\n"),
+    C("QUIT\r\n"),
+    S("221 bye\r\n"),
+};
+
+/* A NUL in the fifth line of a base64 attachment (the bulk base64 pass must stop there). */
+static const struct seg nul_in_b64[] = {
+    S("220 mx\r\n"),
+    C("HELO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n"),
+    S("250 hi\r\n250 ok\r\n250 ok\r\n354 go\r\n"),
+    CN("Content-Type: application/octet-stream\r\n"
+       "Content-Transfer-Encoding: base64\r\n\r\n" B64_LINE B64_LINE B64_LINE B64_LINE
+       "QUJD\0REVG\r\n" B64_LINE B64_LINE ".\r\n"),
+    S("250 ok\r\n"),
+    C("QUIT\r\n"),
+    S("221 bye\r\n"),
+};
+
+/* NUL bytes only inside a BDAT chunk: Zeek delivers chunks plain, past its NUL check. */
+static const struct seg nul_in_chunk[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\n"),
+    S("250 hi\r\n250 ok\r\n250 ok\r\n"),
+    CN("BDAT 23 LAST\r\nSubject: a\0b\r\n\r\nbo\0dy\r\n"),
+    S("250 ok\r\n"),
+    C("QUIT\r\n"),
+    S("221 bye\r\n"),
+};
+
+/* Only the server's greeting holds a NUL. */
+static const struct seg nul_in_greeting[] = {
+    SN("220 mx\0 ready\r\n"), C("HELO c\r\n"), S("250 hi\r\n"), C("QUIT\r\n"), S("221 bye\r\n"),
+};
+
+/* ContentLine's NUL_in_line: one weird per connection for a NUL anywhere in the lines of
+ * either direction (commands, replies, DATA text, base64 bodies), none for NULs in BDAT
+ * chunks or for no NUL at all. With and without the parser's events (without them DATA
+ * takes the bulk passes, which must stop at the NUL); every split of every segment. */
+static void test_nul_in_line(void **state)
+{
+	static const struct {
+		const struct seg *segs;
+		size_t n;
+		int weirds;
+	} cases[] = {
+	    {nul_dialogue, sizeof(nul_dialogue) / sizeof(nul_dialogue[0]), 1},
+	    {nul_in_text, sizeof(nul_in_text) / sizeof(nul_in_text[0]), 1},
+	    {nul_in_b64, sizeof(nul_in_b64) / sizeof(nul_in_b64[0]), 1},
+	    {nul_in_chunk, sizeof(nul_in_chunk) / sizeof(nul_in_chunk[0]), 0},
+	    {nul_in_greeting, sizeof(nul_in_greeting) / sizeof(nul_in_greeting[0]), 1},
+	    {basic, sizeof(basic) / sizeof(basic[0]), 0},
+	};
+
+	(void)state;
+	for (int ev = 0; ev < 2; ev++) {
+		g_cfg.events = ev;
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			free(run_all(cases[i].segs, cases[i].n));
+			if (count_weird("NUL_in_line") != cases[i].weirds)
+				fail_msg("case %zu, events %d: %d NUL_in_line weirds, want %d", i,
+					 ev, count_weird("NUL_in_line"), cases[i].weirds);
+		}
+	}
+	g_cfg.events = false;
+	/* the bytes stay: the text line reaches the message whole */
+	free(run_all(nul_in_text, sizeof(nul_in_text) / sizeof(nul_in_text[0])));
+	assert_string_equal(fld(nth("smtp", 0), "msg_size"), "101");
 }
 
 static void test_idle_at_close(void **state)
@@ -1978,6 +2070,7 @@ int main(void)
 	    cmocka_unit_test(test_helpers),
 	    cmocka_unit_test(test_basic_dialogue),
 	    cmocka_unit_test(test_nul_bytes_kept),
+	    cmocka_unit_test(test_nul_in_line),
 	    cmocka_unit_test(test_idle_at_close),
 	    cmocka_unit_test(test_smuggling),
 	    cmocka_unit_test(test_smuggling_cr),
