@@ -135,12 +135,13 @@ static void run_smtp(const struct smtp_cfg *cfg, const struct buf *c, const stru
 	smtp_parser__free(p);
 }
 
-static void w_noop(struct mt_session *s, uint64_t ts, const char *n, const char *a)
+static void w_noop(struct mt_session *s, uint64_t ts, const char *n, const char *a, size_t al)
 {
 	(void)s;
 	(void)ts;
 	(void)n;
 	(void)a;
+	(void)al;
 }
 
 static void c_noop(struct mt_session *s, const char *svc)

@@ -54,7 +54,7 @@ static void a_weird_src(struct app_smtp *a, uint64_t ts, const char *name, const
 	if (a->s->weird_src)
 		a->s->weird_src(a->s, ts, name, addl, source);
 	else if (a->s->weird)
-		a->s->weird(a->s, ts, name, addl);
+		a->s->weird(a->s, ts, name, addl, addl ? strlen(addl) : 0);
 }
 
 static void a_weird(struct app_smtp *a, uint64_t ts, const char *name, const char *addl)

@@ -85,10 +85,16 @@ static void set_session(struct app_tls *a, uint64_t ts)
 	}
 }
 
-static void weird(struct app_tls *a, uint64_t ts, const char *name, const char *addl)
+static void weird_n(struct app_tls *a, uint64_t ts, const char *name, const char *addl,
+		    size_t addl_len)
 {
 	if (a->s->weird)
-		a->s->weird(a->s, ts, name, addl);
+		a->s->weird(a->s, ts, name, addl, addl_len);
+}
+
+static void weird(struct app_tls *a, uint64_t ts, const char *name, const char *addl)
+{
+	weird_n(a, ts, name, addl, addl ? strlen(addl) : 0);
 }
 
 static void add_history(struct app_tls *a, bool client, char ch, uint64_t ts)
@@ -171,8 +177,20 @@ static void cb_record(void *u, enum mt_dir d, uint8_t type, uint16_t version, ui
 		weird(a, ts, "ssl_early_application_data", NULL);
 }
 
-/* Zeek's cat(names) of the host names: "[a, b]" (cut at the buffer size). */
-static void many_names(struct tls_bytes list, char *out, size_t cap)
+/* Appends n bytes of s to out[*len..cap - 1) (room kept for the closing bracket); false
+ * when they do not all fit (out is then filled up to there). */
+static bool names_put(char *out, size_t cap, size_t *len, const void *s, size_t n)
+{
+	size_t room = cap - 1 - *len;
+
+	memcpy(out + *len, s, n < room ? n : room);
+	*len += n < room ? n : room;
+	return n <= room;
+}
+
+/* Zeek's cat(names) of the host names: "[a, b]", names byte for byte (NUL bytes too), cut at
+ * cap bytes. Returns the length. */
+static size_t many_names(struct tls_bytes list, char *out, size_t cap)
 {
 	size_t off = 0, len = 1;
 	bool first = true;
@@ -186,19 +204,15 @@ static void many_names(struct tls_bytes list, char *out, size_t cap)
 		if (n > list.len - off)
 			break;
 		if (type == 0) {
-			int k = snprintf(out + len, cap - len, "%s%.*s", first ? "" : ", ", (int)n,
-					 (const char *)list.p + off);
-
-			if (k < 0 || (size_t)k >= cap - len) {
-				len = cap - 2;
+			if ((!first && !names_put(out, cap, &len, ", ", 2)) ||
+			    !names_put(out, cap, &len, list.p + off, n))
 				break;
-			}
-			len += (size_t)k;
 			first = false;
 		}
 		off += n;
 	}
-	snprintf(out + len, cap - len, "]");
+	out[len++] = ']';
+	return len;
 }
 
 /* Zeek's check_flipped(): a ClientHello from the responder (or a ServerHello from the
@@ -249,8 +263,8 @@ static void cb_client_hello(void *u, enum mt_dir d, const struct tls_client_hell
 		if (h->n_sni > 1) {
 			char buf[256];
 
-			many_names(h->sni_list, buf, sizeof(buf));
-			weird(a, ts, "SSL_many_server_names", buf);
+			weird_n(a, ts, "SSL_many_server_names", buf,
+				many_names(h->sni_list, buf, sizeof(buf)));
 		}
 	}
 	/* ssl_client_hello */

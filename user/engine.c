@@ -151,8 +151,10 @@ static int is_local(const struct engine *e, const struct mt_addr *a)
 
 /* ---- records ----------------------------------------------------------------------- */
 
-static void write_weird(struct engine *e, const char *uid, const struct conn_id *id,
-			uint64_t ts, const char *name, const char *addl, const char *source)
+/* addl: addl_len bytes (NUL bytes kept), none when empty. */
+static void write_weird_n(struct engine *e, const char *uid, const struct conn_id *id,
+			  uint64_t ts, const char *name, const char *addl, size_t addl_len,
+			  const char *source)
 {
 	struct rec *r = e->rec;
 
@@ -160,12 +162,19 @@ static void write_weird(struct engine *e, const char *uid, const struct conn_id 
 	if (uid)
 		rec__conn(r, uid, id);
 	rec__cstr(r, "name", name);
-	rec__cstr(r, "addl", addl && *addl ? addl : NULL);
+	if (addl && addl_len)
+		rec__str(r, "addl", addl, addl_len);
 	rec__bool(r, "notice", false);
 	rec__cstr(r, "peer", "mailtap");
 	rec__cstr(r, "source", source);
 	rec__end(r);
 	e->st.records_weird++;
+}
+
+static void write_weird(struct engine *e, const char *uid, const struct conn_id *id,
+			uint64_t ts, const char *name, const char *addl, const char *source)
+{
+	write_weird_n(e, uid, id, ts, name, addl, addl ? strlen(addl) : 0, source);
 }
 
 static void write_conn(struct engine *e, struct flow *f)
@@ -229,20 +238,27 @@ static const char *const limit_weirds[] = {
 	"smtp_excessive_pending_cmds", "smtp_excessive_invalid_mail_transactions", NULL
 };
 
-static void sess_weird_src(struct mt_session *s, uint64_t ts, const char *name, const char *addl,
-			   const char *source)
+static void sess_weird_n(struct mt_session *s, uint64_t ts, const char *name, const char *addl,
+			 size_t addl_len, const char *source)
 {
 	struct flow_app *a = s->engine;
 
 	for (int i = 0; limit_weirds[i]; i++)
 		if (!strcmp(limit_weirds[i], name))
 			flow__limit_reached(a->flow);
-	write_weird(a->e, a->flow->uid, &a->flow->id, ts, name, addl, source);
+	write_weird_n(a->e, a->flow->uid, &a->flow->id, ts, name, addl, addl_len, source);
 }
 
-static void sess_weird(struct mt_session *s, uint64_t ts, const char *name, const char *addl)
+static void sess_weird_src(struct mt_session *s, uint64_t ts, const char *name, const char *addl,
+			   const char *source)
 {
-	sess_weird_src(s, ts, name, addl, NULL);
+	sess_weird_n(s, ts, name, addl, addl ? strlen(addl) : 0, source);
+}
+
+static void sess_weird(struct mt_session *s, uint64_t ts, const char *name, const char *addl,
+		       size_t addl_len)
+{
+	sess_weird_n(s, ts, name, addl, addl_len, NULL);
 }
 
 static void sess_violation(struct mt_session *s, const char *service)

@@ -33,8 +33,10 @@ struct mt_session {
 	/* The parser recognised its protocol: adds `service` to conn's service list (once,
 	 * in confirmation order: "smtp" then "ssl" gives "smtp,ssl"). */
 	void (*confirm)(struct mt_session *s, const char *service);
-	/* A weird.log record for this connection (name as Zeek's, addl may be NULL). */
-	void (*weird)(struct mt_session *s, uint64_t ts_ns, const char *name, const char *addl);
+	/* A weird.log record for this connection (name as Zeek's). addl: addl_len bytes, which
+	 * may hold NUL bytes (NULL or empty: no addl). */
+	void (*weird)(struct mt_session *s, uint64_t ts_ns, const char *name, const char *addl,
+		      size_t addl_len);
 	/* Hands both directions of the stream, from the byte after the current feed's return
 	 * value on, to the parser named `parser` (STARTTLS -> "ssl"). The current parser gets
 	 * end() and free() once its feed() returns. 0 or -ENOENT. */

@@ -63,12 +63,14 @@ static void s_confirm(struct mt_session *s, const char *svc)
 	(void)svc;
 }
 
-static void s_weird(struct mt_session *s, uint64_t ts, const char *name, const char *addl)
+static void s_weird(struct mt_session *s, uint64_t ts, const char *name, const char *addl,
+		    size_t addl_len)
 {
 	(void)s;
 	(void)ts;
 	(void)name;
 	(void)addl;
+	(void)addl_len;
 }
 
 static int handed;

@@ -21,12 +21,14 @@ static void f_confirm(struct mt_session *s, const char *service)
 	(void)service;
 }
 
-static void f_weird(struct mt_session *s, uint64_t ts, const char *name, const char *addl)
+static void f_weird(struct mt_session *s, uint64_t ts, const char *name, const char *addl,
+		    size_t addl_len)
 {
 	(void)s;
 	(void)ts;
 	(void)name;
 	(void)addl;
+	(void)addl_len;
 }
 
 static int f_handoff(struct mt_session *s, const char *parser)

@@ -242,7 +242,8 @@ static void t_confirm(struct mt_session *s, const char *service)
 	c->confirmed++;
 }
 
-static void t_weird(struct mt_session *s, uint64_t ts, const char *name, const char *addl)
+static void t_weird(struct mt_session *s, uint64_t ts, const char *name, const char *addl,
+		    size_t addl_len)
 {
 	struct sbuf b = {0};
 	char t[32];
@@ -254,7 +255,10 @@ static void t_weird(struct mt_session *s, uint64_t ts, const char *name, const c
 	sb_cstr(&b, "|name=");
 	sb_cstr(&b, name);
 	sb_cstr(&b, "|addl=");
-	sb_cstr(&b, addl ? addl : "-");
+	if (addl)
+		sb_esc(&b, addl, addl_len, false);
+	else
+		sb_cstr(&b, "-");
 	cap_add(b.s);
 	alloc_harness_leave();
 }

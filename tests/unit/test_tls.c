@@ -50,10 +50,26 @@ struct cap {
 	struct sink sink;
 	struct line recs[MAX_RECS];
 	int n;
-	char weirds[16][256];
+	char weirds[16][512];
 	int n_weirds;
 	int confirms;
 };
+
+/* s[0..n) with control bytes (NUL included) as \xNN, cut to fit out[cap]. */
+static void esc_bytes(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t len = 0;
+
+	for (size_t i = 0; i < n && len + 5 < cap; i++) {
+		uint8_t c = (uint8_t)s[i];
+
+		if (c < 0x20)
+			len += (size_t)snprintf(out + len, cap - len, "\\x%02x", c);
+		else
+			out[len++] = (char)c;
+	}
+	out[len] = 0;
+}
 
 static void render(const msgpack_object *o, char *out, size_t cap)
 {
@@ -71,16 +87,8 @@ static void render(const msgpack_object *o, char *out, size_t cap)
 	case MSGPACK_OBJECT_FLOAT64:
 		snprintf(out, cap, "%.6f", o->via.f64);
 		break;
-	case MSGPACK_OBJECT_STR: /* control bytes (NUL included) as \xNN */
-		for (uint32_t i = 0; i < o->via.str.size && len + 5 < cap; i++) {
-			uint8_t c = (uint8_t)o->via.str.ptr[i];
-
-			if (c < 0x20)
-				len += (size_t)snprintf(out + len, cap - len, "\\x%02x", c);
-			else
-				out[len++] = (char)c;
-		}
-		out[len] = 0;
+	case MSGPACK_OBJECT_STR:
+		esc_bytes(o->via.str.ptr, o->via.str.size, out, cap);
 		break;
 	case MSGPACK_OBJECT_ARRAY:
 		if (o->via.array.size == 0) {
@@ -220,12 +228,16 @@ static void s_confirm(struct mt_session *s, const char *service)
 	e->cap.confirms++;
 }
 
-static void s_weird(struct mt_session *s, uint64_t ts, const char *name, const char *addl)
+static void s_weird(struct mt_session *s, uint64_t ts, const char *name, const char *addl,
+		    size_t addl_len)
 {
 	struct env *e = (struct env *)((char *)s - offsetof(struct env, s));
+	char a[400];
 
+	esc_bytes(addl ? addl : "-", addl ? addl_len : 1, a, sizeof(a));
 	if (e->cap.n_weirds < 16)
-		snprintf(e->cap.weirds[e->cap.n_weirds++], 256, "%s|%s", name, addl ? addl : "-");
+		snprintf(e->cap.weirds[e->cap.n_weirds++], sizeof(e->cap.weirds[0]), "%s|%s", name,
+			 a);
 }
 
 static int s_handoff(struct mt_session *s, const char *parser)
@@ -1631,9 +1643,10 @@ static void test_sslv2(void **state)
 	env_fini(&e);
 }
 
-/* Two host names in server_name: the first is server_name, weird SSL_many_server_names with
- * Zeek's cat() of the list. */
-static void test_many_names(void **state)
+/* A TLS 1.2 ClientHello whose server_name lists two host names a[0..an) and b[0..bn); returns
+ * the one weird it gives (SSL_many_server_names), rendered, and the ssl record's server_name. */
+static void two_names(const char *a, size_t an, const char *b, size_t bn, char *weird, size_t wcap,
+		      char *server_name, size_t scap)
 {
 	struct env e;
 	struct bld m = {.n = 0};
@@ -1649,24 +1662,45 @@ static void test_many_names(void **state)
 	u16(&m, 0xc02f);
 	u8(&m, 1);
 	u8(&m, 0);
-	/* extensions: server_name = [host_name "a.ex", host_name "bb.ex"] */
-	u16(&m, 4 + 2 + 7 + 8);
+	/* extensions: server_name = [host_name a, host_name b] */
+	u16(&m, (uint16_t)(4 + 2 + 3 + an + 3 + bn));
 	u16(&m, 0);
-	u16(&m, 2 + 7 + 8);
-	u16(&m, 7 + 8);
+	u16(&m, (uint16_t)(2 + 3 + an + 3 + bn));
+	u16(&m, (uint16_t)(3 + an + 3 + bn));
 	u8(&m, 0);
-	u16(&m, 4);
-	put(&m, "a.ex", 4);
+	u16(&m, (uint16_t)an);
+	put(&m, a, an);
 	u8(&m, 0);
-	u16(&m, 5);
-	put(&m, "bb.ex", 5);
+	u16(&m, (uint16_t)bn);
+	put(&m, b, bn);
 	send_hs(p, MT_ORIG, 1, &m, 1000);
 	app_tls_ops.end(p, 2000);
 	app_tls_ops.free(p);
-	assert_string_equal(get(nth(&e.cap, "ssl", 0), "server_name"), "a.ex");
 	assert_int_equal(e.cap.n_weirds, 1);
-	assert_string_equal(e.cap.weirds[0], "SSL_many_server_names|[a.ex, bb.ex]");
+	snprintf(weird, wcap, "%s", e.cap.weirds[0]);
+	snprintf(server_name, scap, "%s", get(nth(&e.cap, "ssl", 0), "server_name"));
 	env_fini(&e);
+}
+
+/* Two host names in server_name: the first is server_name, weird SSL_many_server_names with
+ * Zeek's cat() of the list, NUL bytes kept (cut at 256 bytes, with its closing bracket). */
+static void test_many_names(void **state)
+{
+	char w[512], sn[256], longa[300], want[512];
+
+	(void)state;
+	two_names("a.ex", 4, "bb.ex", 5, w, sizeof(w), sn, sizeof(sn));
+	assert_string_equal(sn, "a.ex");
+	assert_string_equal(w, "SSL_many_server_names|[a.ex, bb.ex]");
+	two_names("a\0.ex", 5, "bb.ex", 5, w, sizeof(w), sn, sizeof(sn));
+	assert_string_equal(sn, "a\\x00.ex");
+	assert_string_equal(w, "SSL_many_server_names|[a\\x00.ex, bb.ex]");
+	/* 200 + 100 bytes of names: 254 bytes of the list after "[", then "]" */
+	memset(longa, 'a', 200);
+	memset(longa + 200, 'b', 100);
+	two_names(longa, 200, longa + 200, 100, w, sizeof(w), sn, sizeof(sn));
+	snprintf(want, sizeof(want), "SSL_many_server_names|[%.200s, %.52s]", longa, longa + 200);
+	assert_string_equal(w, want);
 }
 
 /* A ClientHello from the responder flips the roles ('^', upper case for the responder). */
