@@ -105,6 +105,8 @@ int mailtap_xdp(struct xdp_md *ctx)
 	count(s, v, bytes);
 	if (r & MAIL_R_VLAN)
 		count(s, MAILTAP_STAT_VLAN, bytes);
+	if (r & (MAIL_R_MPLS | MAIL_R_PPPOE)) /* one test on the common path */
+		count(s, r & MAIL_R_MPLS ? MAILTAP_STAT_MPLS : MAILTAP_STAT_PPPOE, bytes);
 	if (r & MAIL_R_IPV4)
 		count(s, MAILTAP_STAT_IPV4, bytes);
 	else if (r & MAIL_R_IPV6)

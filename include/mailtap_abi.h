@@ -50,7 +50,7 @@
  *   seen    = redirected + passed
  *   matched = redirected + no_xsk
  *   seen    = matched + parse_err + non_ip + non_tcp + other_port
- * ipv4, ipv6, vlan, frag, meta, meta_err classify packets and add up to nothing.
+ * ipv4, ipv6, vlan, mpls, pppoe, frag, meta, meta_err classify packets and add up to nothing.
  */
 #define MAILTAP_STATS(X)                                                                           \
 	X(SEEN, "seen", "packets the program ran on")                                              \
@@ -62,12 +62,14 @@
 	X(NON_IP, "non_ip", "neither IPv4 nor IPv6 (ARP, ...) (passed)")                           \
 	X(NON_TCP, "non_tcp", "IP but not TCP (UDP, ICMP, ...) (passed)")                          \
 	X(OTHER_PORT, "other_port", "TCP with neither port in the set (passed)")                   \
-	X(IPV4, "ipv4", "EtherType IPv4 (after VLAN tags), well-formed or not")                    \
-	X(IPV6, "ipv6", "EtherType IPv6 (after VLAN tags), well-formed or not")                    \
+	X(IPV4, "ipv4", "IPv4 after the link headers (VLAN, MPLS, PPPoE), well-formed or not")     \
+	X(IPV6, "ipv6", "IPv6 after the link headers (VLAN, MPLS, PPPoE), well-formed or not")     \
 	X(VLAN, "vlan", "packets with one or two VLAN tags")                                       \
 	X(FRAG, "frag", "TCP fragments (IPv4 or IPv6), all steered")                               \
 	X(META, "meta", "matched packets given an XDP metadata timestamp")                         \
-	X(META_ERR, "meta_err", "matched packets where bpf_xdp_adjust_meta failed")
+	X(META_ERR, "meta_err", "matched packets where bpf_xdp_adjust_meta failed")                 \
+	X(MPLS, "mpls", "packets with an MPLS label stack")                                        \
+	X(PPPOE, "pppoe", "PPPoE session packets")
 
 #define MAILTAP_STAT_ENUM_(id, name, desc) MAILTAP_STAT_##id,
 enum mailtap_stat { MAILTAP_STATS(MAILTAP_STAT_ENUM_) MAILTAP_STAT__MAX };

@@ -23,6 +23,14 @@ const char *decode__result_name(enum decode_result r)
 #define ETH_P_8021AD_ 0x88a8
 #define ETH_P_QINQ1_ 0x9100
 #define ETH_P_ETAG_ 0x893f
+#define ETH_P_MPLS_UC_ 0x8847
+#define ETH_P_MPLS_MC_ 0x8848
+#define ETH_P_PPP_SES_ 0x8864
+#define PPP_IPV4_ 0x0021
+#define PPP_IPV6_ 0x0057
+/* Labels of an MPLS stack followed before giving up (not_ip), as the XDP parser
+ * (bpf/mail_parse.h MAIL_MAX_MPLS_LABELS). */
+#define MPLS_MAX_LABELS 8
 
 #ifndef DLT_LINUX_SLL2
 #define DLT_LINUX_SLL2 276
@@ -196,6 +204,37 @@ static enum decode_result decode_ip(const uint8_t *p, const uint8_t *end, struct
 	}
 }
 
+/* An MPLS label stack (RFC 3032), then IPv4 or IPv6 by the version after the bottom label
+ * (Zeek's MPLS analyzer); a deeper stack is not followed. */
+static enum decode_result decode_mpls(const uint8_t *p, const uint8_t *end, struct pkt *o)
+{
+	for (int i = 0; i < MPLS_MAX_LABELS; i++) {
+		if (end - p < 4)
+			return DECODE_TRUNC_L2;
+		p += 4;
+		if (p[-2] & 1) /* bottom of stack */
+			return decode_ip(p, end, o);
+	}
+	return DECODE_NOT_IP;
+}
+
+/* A PPPoE session header (RFC 2516) and PPP's protocol field: IPv4 or IPv6. */
+static enum decode_result decode_pppoe(const uint8_t *p, const uint8_t *end, struct pkt *o)
+{
+	if (end - p < 8)
+		return DECODE_TRUNC_L2;
+	if (p[0] != 0x11 || p[1] != 0)
+		return DECODE_NOT_IP;
+	switch (rd16(p + 6)) {
+	case PPP_IPV4_:
+		return decode_ipv4(p + 8, end, o);
+	case PPP_IPV6_:
+		return decode_ipv6(p + 8, end, o);
+	default:
+		return DECODE_NOT_IP;
+	}
+}
+
 static enum decode_result decode_ethertype(uint16_t type, const uint8_t *p, const uint8_t *end,
 					   struct pkt *o)
 {
@@ -228,6 +267,11 @@ static enum decode_result decode_ethertype(uint16_t type, const uint8_t *p, cons
 			if (++tags > 8)
 				return DECODE_NOT_IP;
 			break;
+		case ETH_P_MPLS_UC_:
+		case ETH_P_MPLS_MC_:
+			return decode_mpls(p, end, o);
+		case ETH_P_PPP_SES_:
+			return decode_pppoe(p, end, o);
 		default:
 			return DECODE_NOT_IP;
 		}

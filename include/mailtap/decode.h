@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* L2-L4 decoding: Ethernet (802.1Q/802.1ad, QinQ, 802.1BR E-tag), Linux cooked SLL/SLL2,
- * raw IP, BSD loopback/NULL -> IPv4 (options) / IPv6 (extension headers) -> TCP (options).
- * Bounds are checked before every read; the result points into the frame. */
+/* L2-L4 decoding: Ethernet (802.1Q/802.1ad, QinQ, 802.1BR E-tag, then an MPLS label stack or
+ * a PPPoE session), Linux cooked SLL/SLL2, raw IP, BSD loopback/NULL -> IPv4 (options) / IPv6
+ * (extension headers) -> TCP (options). Bounds are checked before every read; the result
+ * points into the frame. */
 #ifndef MAILTAP_DECODE_H
 #define MAILTAP_DECODE_H
 

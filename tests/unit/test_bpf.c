@@ -354,6 +354,99 @@ static void test_vlan(void **state)
 		   (struct stat_expect[]){PASS_AS(MAILTAP_STAT_PARSE_ERR), END_EXPECT});
 }
 
+/* Replaces the EtherType just written by type (what mpls() or pppoe() appends). */
+static void ethertype(struct frame *f, uint16_t type)
+{
+	f->n -= 2;
+	put16(f, type);
+}
+
+/* n MPLS labels; the last one has the bottom-of-stack bit when bos. */
+static void mpls(struct frame *f, int n, int bos)
+{
+	for (int i = 0; i < n; i++) {
+		uint32_t l = htonl((uint32_t)(16 + i) << 12 | (uint32_t)(bos && i == n - 1) << 8 | 64);
+
+		put(f, &l, 4);
+	}
+}
+
+/* A PPPoE session header (session 0x1234) and PPP protocol ppp. */
+static void pppoe(struct frame *f, uint16_t ppp)
+{
+	put(f, (uint8_t[]){0x11, 0x00, 0x12, 0x34}, 4);
+	put16(f, 0); /* length: not checked */
+	put16(f, ppp);
+}
+
+#define MPLS_AS(st)                                                                                \
+	PASS_AS(st), {                                                                             \
+		MAILTAP_STAT_MPLS, 1                                                               \
+	}
+
+/* MPLS label stacks (one to eight labels, over a VLAN tag too) and PPPoE sessions in front of
+ * IPv4 or IPv6: mail is matched by its inner ports; deeper stacks, non-IP payloads, PPP
+ * control traffic and cut headers are passed. The same frames as test_decode's. */
+static void test_mpls_pppoe(void **state)
+{
+	struct frame f;
+
+	NEED_PROG();
+	eth(&f, 0x0800), ethertype(&f, 0x8847), mpls(&f, 1, 1), ipv4(&f, 6, 0, 0, 0),
+	    tcp(&f, 40000, 25, 5), fix_len(&f);
+	run_expect("mpls ipv4 ->25", &f, XDP_PASS,
+		   (struct stat_expect[]){M4, {MAILTAP_STAT_MPLS, 1}, END_EXPECT});
+	eth(&f, 0x0800), vlan(&f, 0x8100, 10, 0x8848), mpls(&f, 3, 1), ipv6(&f, 6),
+	    tcp(&f, 587, 40000, 5), fix_len(&f);
+	run_expect("vlan mpls(3) ipv6 587->", &f, XDP_PASS,
+		   (struct stat_expect[]){
+		       M6, {MAILTAP_STAT_MPLS, 1}, {MAILTAP_STAT_VLAN, 1}, END_EXPECT});
+	eth(&f, 0x0800), ethertype(&f, 0x8847), mpls(&f, 8, 1), ipv4(&f, 6, 0, 0, 0),
+	    tcp(&f, 40000, 465, 5), fix_len(&f);
+	run_expect("mpls(8) ipv4 ->465", &f, XDP_PASS,
+		   (struct stat_expect[]){M4, {MAILTAP_STAT_MPLS, 1}, END_EXPECT});
+	eth(&f, 0x0800), ethertype(&f, 0x8847), mpls(&f, 1, 1), ipv4(&f, 6, 0, 0, 0),
+	    tcp(&f, 40000, 80, 5), fix_len(&f);
+	run_expect("mpls ipv4 ->80", &f, XDP_PASS,
+		   (struct stat_expect[]){
+		       MPLS_AS(MAILTAP_STAT_OTHER_PORT), {MAILTAP_STAT_IPV4, 1}, END_EXPECT});
+	eth(&f, 0x0800), ethertype(&f, 0x8847), mpls(&f, 9, 1), ipv4(&f, 6, 0, 0, 0),
+	    tcp(&f, 40000, 25, 5), fix_len(&f);
+	run_expect("mpls(9) ipv4 ->25", &f, XDP_PASS,
+		   (struct stat_expect[]){MPLS_AS(MAILTAP_STAT_NON_IP), END_EXPECT});
+	/* a pseudowire control word (first nibble 0), then an Ethernet frame */
+	eth(&f, 0x0800), ethertype(&f, 0x8847), mpls(&f, 2, 1), put(&f, (uint8_t[4]){0}, 4),
+	    put(&f, f.b, 14);
+	run_expect("mpls control word", &f, XDP_PASS,
+		   (struct stat_expect[]){MPLS_AS(MAILTAP_STAT_NON_IP), END_EXPECT});
+	eth(&f, 0x0800), ethertype(&f, 0x8847), mpls(&f, 2, 0);
+	run_expect("mpls cut before the bottom", &f, XDP_PASS,
+		   (struct stat_expect[]){MPLS_AS(MAILTAP_STAT_PARSE_ERR), END_EXPECT});
+	eth(&f, 0x0800), ethertype(&f, 0x8864), pppoe(&f, 0x0021), ipv4(&f, 6, 0, 0, 0),
+	    tcp(&f, 40000, 25, 5), fix_len(&f);
+	run_expect("pppoe ipv4 ->25", &f, XDP_PASS,
+		   (struct stat_expect[]){M4, {MAILTAP_STAT_PPPOE, 1}, END_EXPECT});
+	eth(&f, 0x0800), vlan(&f, 0x88a8, 7, 0x8864), pppoe(&f, 0x0057), ipv6(&f, 6),
+	    tcp(&f, 25, 40000, 5), fix_len(&f);
+	run_expect("vlan pppoe ipv6 25->", &f, XDP_PASS,
+		   (struct stat_expect[]){
+		       M6, {MAILTAP_STAT_PPPOE, 1}, {MAILTAP_STAT_VLAN, 1}, END_EXPECT});
+	eth(&f, 0x0800), ethertype(&f, 0x8864), pppoe(&f, 0xc021), put(&f, "LCPLCPLCP", 9);
+	run_expect("pppoe lcp", &f, XDP_PASS,
+		   (struct stat_expect[]){
+		       PASS_AS(MAILTAP_STAT_NON_IP), {MAILTAP_STAT_PPPOE, 1}, END_EXPECT});
+	eth(&f, 0x0800), ethertype(&f, 0x8864), pppoe(&f, 0x0021);
+	f.n -= 1;
+	run_expect("pppoe cut", &f, XDP_PASS,
+		   (struct stat_expect[]){
+		       PASS_AS(MAILTAP_STAT_PARSE_ERR), {MAILTAP_STAT_PPPOE, 1}, END_EXPECT});
+	/* the 0x9100 tag (pre-standard QinQ) is a VLAN tag, as user/decode.c reads it */
+	eth(&f, 0x0800), vlan(&f, 0x9100, 20, 0x0800), ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5),
+	    fix_len(&f);
+	run_expect("0x9100 ipv4 ->25", &f, XDP_PASS,
+		   (struct stat_expect[]){M4, {MAILTAP_STAT_VLAN, 1}, END_EXPECT});
+}
+
 static void test_ipv4_fragments(void **state)
 {
 	struct frame f;
@@ -661,7 +754,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_vlan),      cmocka_unit_test(test_ipv4_fragments),
 	    cmocka_unit_test(test_ipv6),      cmocka_unit_test(test_not_ours),
 	    cmocka_unit_test(test_truncated), cmocka_unit_test(test_port_set_runtime),
-	    cmocka_unit_test(test_meta),
+	    cmocka_unit_test(test_meta),      cmocka_unit_test(test_mpls_pppoe),
 	};
 
 	if (argc > 1)

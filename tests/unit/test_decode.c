@@ -226,6 +226,81 @@ static void test_bad_headers(void **st)
 	assert_string_equal(decode__result_name(DECODE_TRUNC_L2), "truncated_link_header");
 }
 
+/* An MPLS stack of `labels` labels (bottom-of-stack on the last one only when bos), or a
+ * PPPoE session header with PPP protocol ppp (labels < 0), over an optional VLAN tag, then
+ * IPv4 (v6 = 0) or IPv6 and the TCP segment. */
+static void build_encap(struct fr *f, uint16_t vlan, int labels, bool bos, uint16_t ppp, int v6)
+{
+	f->len = 0;
+	fr_eth(f, vlan ? 0x8100 : 0, vlan, 0, 0, labels >= 0 ? 0x8847 : 0x8864);
+	if (labels >= 0) {
+		for (int i = 0; i < labels; i++)
+			fr_u32(f, (uint32_t)(1000 + i) << 12 | (bos && i == labels - 1) << 8 | 64);
+	} else {
+		fr_u8(f, 0x11);
+		fr_u8(f, 0);
+		fr_u16(f, 0x1234);
+		fr_u16(f, (uint16_t)(2 + (v6 ? 40 : 20) + fr_tcp_len(-1, sizeof(PL) - 1)));
+		fr_u16(f, ppp);
+	}
+	if (v6)
+		fr_ipv6(f, A6, B6, 6, fr_tcp_len(-1, sizeof(PL) - 1), 0);
+	else
+		fr_ipv4(f, A4, B4, 6, fr_tcp_len(-1, sizeof(PL) - 1), 0, 0x4000);
+	fr_tcp(f, 40000, 25, 1000, 2000, PKT_TCP_ACK | PKT_TCP_PSH, 512, -1, PL, sizeof(PL) - 1);
+}
+
+/* MPLS (one to eight labels, IPv4 or IPv6 after the bottom one, over a VLAN tag too) and
+ * PPPoE sessions (PPP IPv4 and IPv6) decode to the inner TCP segment; a stack deeper than
+ * eight labels, a non-IP payload, PPP control traffic or a PPPoE discovery code do not;
+ * every cut of the headers is a truncation. */
+static void test_mpls_pppoe(void **st)
+{
+	struct fr f;
+	struct pkt p;
+
+	(void)st;
+	for (int v6 = 0; v6 < 2; v6++) {
+		for (int n = 1; n <= 8; n++) {
+			build_encap(&f, n == 2 ? 7 : 0, n, true, 0, v6);
+			assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+			check_tcp(&p, v6);
+			assert_int_equal(p.vlan[0], n == 2 ? 7 : 0);
+		}
+		build_encap(&f, 0, -1, false, v6 ? 0x0057 : 0x0021, v6);
+		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+		check_tcp(&p, v6);
+	}
+	build_encap(&f, 0, 9, true, 0, 0); /* the bottom label is the ninth */
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_IP);
+	build_encap(&f, 0, 3, true, 0, 0);
+	f.b[14 + 12] = 0x00; /* after the stack: a pseudowire control word, not IP */
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_IP);
+	build_encap(&f, 0, -1, false, 0xc021, 0); /* LCP */
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_IP);
+	build_encap(&f, 0, -1, false, 0x0021, 0);
+	f.b[15] = 0x09; /* PADI, a discovery code */
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_IP);
+	build_encap(&f, 0, -1, false, 0x0021, 0);
+	f.b[14] = 0x21; /* version 2 */
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_IP);
+	/* a label stack whose bottom never comes before the capture ends */
+	build_encap(&f, 0, 2, false, 0, 0);
+	f.len = 14 + 8;
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_TRUNC_L2);
+	for (int k = 0; k < 2; k++) {
+		build_encap(&f, 0, k ? -1 : 3, !k, 0x0021, 0);
+		for (size_t n = 14; n < 14 + (k ? 8 : 12); n++) {
+			struct fr g = f;
+
+			g.len = n;
+			assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_TRUNC_L2);
+		}
+		f.len = 14 + (k ? 8 : 12); /* the headers whole, nothing after them */
+		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_TRUNC_IP);
+	}
+}
+
 /* mt_addr__fmt formats IPv4 itself: the same text as inet_ntop for every byte value in every
  * position, and inet_ntop's answer when the buffer is short. */
 static void test_addr_fmt_v4(void **state)
@@ -264,6 +339,7 @@ int main(void)
 	    cmocka_unit_test(test_non_tcp_and_fragments),
 	    cmocka_unit_test(test_truncation_everywhere),
 	    cmocka_unit_test(test_bad_headers),
+	    cmocka_unit_test(test_mpls_pppoe),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
