@@ -4,9 +4,12 @@
  * mailtap_host.bpf.c: host mode): Ethernet, up to two VLAN tags (802.1Q/802.1ad/0x9100), an
  * MPLS label stack (up to MAIL_MAX_MPLS_LABELS labels, IPv4 or IPv6 after the bottom one) or
  * a PPPoE session header (PPP IPv4 or IPv6), IPv4 with options, IPv6 with up to
- * MAIL_MAX_IPV6_EXT extension headers, TCP. Every header is checked
- * against the end before it is read. Fragments of TCP-capable datagrams are steered whatever
- * their ports (non-first fragments have none): userspace reassembles them.
+ * MAIL_MAX_IPV6_EXT extension headers, TCP; and one level of tunnel in between (mirror mode):
+ * VXLAN (UDP 4789) or Geneve (UDP 6081) carrying Ethernet, GRE carrying Ethernet
+ * (transparent bridging, ERSPAN types I, II and III) or IP, whose inner packet
+ * (mail_classify_tunnel) decides the verdict. Every header is checked against the end before
+ * it is read. Fragments of TCP-capable datagrams are steered whatever their ports (non-first
+ * fragments have none): userspace reassembles them.
  *
  * The including program defines, before including this file:
  *   MAIL_V_MATCH, MAIL_V_PARSE_ERR, MAIL_V_NON_IP, MAIL_V_NON_TCP, MAIL_V_OTHER_PORT
@@ -32,6 +35,20 @@
 #endif
 #define MAIL_PPP_IPV4 0x0021
 #define MAIL_PPP_IPV6 0x0057
+#define MAIL_VXLAN_PORT 4789
+#define MAIL_GENEVE_PORT 6081
+#define MAIL_ETH_P_TEB 0x6558	  /* transparent Ethernet bridging */
+#define MAIL_ETH_P_ERSPAN 0x88BE  /* ERSPAN type I (no sequence number) or II */
+#define MAIL_ETH_P_ERSPAN3 0x22EB /* ERSPAN type III */
+#define MAIL_GRE_CSUM 0x8000
+#define MAIL_GRE_KEY 0x2000
+#define MAIL_GRE_SEQ 0x1000
+#define MAIL_GRE_ROUTING 0x4000
+#define MAIL_GRE_VERSION 0x0007
+/* Internal results of the outer IP layer (never returned by mail_classify): a UDP or GRE
+ * payload that may be a tunnel, at the cursor. */
+#define MAIL_V_INNER_GRE 0xfd
+#define MAIL_V_INNER_UDP 0xfe
 /* Labels of an MPLS stack followed before giving up (non_ip); user/decode.c has the same. */
 #define MAIL_MAX_MPLS_LABELS 8
 #define IP_MF 0x2000
@@ -65,13 +82,14 @@ struct ip6_frag_hdr {
 #define MAIL_R_VERDICT(r) ((r) & 0xff)
 #define MAIL_R_FRAG 0x100 /* a fragment of a TCP-capable datagram */
 #define MAIL_R_VLAN 0x200 /* one or two VLAN tags */
-#define MAIL_R_IPV4 0x400 /* EtherType IPv4 */
-#define MAIL_R_IPV6 0x800 /* EtherType IPv6 */
-#define MAIL_R_MPLS 0x1000  /* an MPLS label stack */
+#define MAIL_R_IPV4 0x400 /* IPv4 after the link headers (outside a tunnel) */
+#define MAIL_R_IPV6 0x800 /* IPv6 after the link headers (outside a tunnel) */
+#define MAIL_R_MPLS 0x1000 /* an MPLS label stack */
 #define MAIL_R_PPPOE 0x2000 /* a PPPoE session header */
-_Static_assert(MAIL_V_MATCH < 0x100 && MAIL_V_PARSE_ERR < 0x100 && MAIL_V_NON_IP < 0x100 &&
-		   MAIL_V_NON_TCP < 0x100 && MAIL_V_OTHER_PORT < 0x100,
-	       "verdicts fit in MAIL_R_VERDICT");
+#define MAIL_R_TUNNEL 0x4000 /* VXLAN, Geneve or GRE around the packet that decided */
+_Static_assert(MAIL_V_MATCH < 0xfd && MAIL_V_PARSE_ERR < 0xfd && MAIL_V_NON_IP < 0xfd &&
+		   MAIL_V_NON_TCP < 0xfd && MAIL_V_OTHER_PORT < 0xfd,
+	       "verdicts fit in MAIL_R_VERDICT, below the internal MAIL_V_INNER_*");
 
 struct cursor {
 	void *pos;
@@ -164,7 +182,20 @@ static __always_inline __u32 mail_parse_tcp(struct cursor *c)
 	return MAIL_V_OTHER_PORT;
 }
 
-static __always_inline __u32 mail_parse_ipv4(struct cursor *c)
+/* A UDP header at the cursor whose destination port is a tunnel's (VXLAN, Geneve): other
+ * UDP stays on the fast path, without the call to the tunnel parser. */
+static __always_inline int mail_udp_tunnel(struct cursor *c)
+{
+	struct udphdr *uh = c->pos;
+
+	if ((void *)(uh + 1) > c->end)
+		return 0;
+	return uh->dest == bpf_htons(MAIL_VXLAN_PORT) || uh->dest == bpf_htons(MAIL_GENEVE_PORT);
+}
+
+/* outer: a UDP datagram to a tunnel port or a GRE payload (not a fragment) is returned as
+ * MAIL_V_INNER_UDP/GRE with the cursor on it, for the tunnel parser. */
+static __always_inline __u32 mail_parse_ipv4(struct cursor *c, int outer)
 {
 	struct iphdr *iph = c->pos;
 	__u32 hlen;
@@ -177,8 +208,15 @@ static __always_inline __u32 mail_parse_ipv4(struct cursor *c)
 	if (c->pos + hlen > c->end)
 		return MAIL_V_PARSE_ERR;
 	c->pos += hlen;
-	if (iph->protocol != IPPROTO_TCP)
+	if (iph->protocol != IPPROTO_TCP) {
+		if (outer && !(iph->frag_off & bpf_htons(IP_MF | IP_OFFSET))) {
+			if (iph->protocol == IPPROTO_UDP && mail_udp_tunnel(c))
+				return MAIL_V_INNER_UDP;
+			if (iph->protocol == IPPROTO_GRE)
+				return MAIL_V_INNER_GRE;
+		}
 		return MAIL_V_NON_TCP;
+	}
 	if (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET))
 		return MAIL_V_MATCH | MAIL_R_FRAG;
 	return mail_parse_tcp(c);
@@ -191,7 +229,7 @@ static __always_inline int mail_ipv6_tcp_capable(__u8 nh)
 	       nh == IPPROTO_AH;
 }
 
-static __always_inline __u32 mail_parse_ipv6(struct cursor *c)
+static __always_inline __u32 mail_parse_ipv6(struct cursor *c, int outer)
 {
 	struct ipv6hdr *ip6 = c->pos;
 	struct ipv6_opt_hdr *oh;
@@ -239,6 +277,10 @@ static __always_inline __u32 mail_parse_ipv6(struct cursor *c)
 				return MAIL_V_MATCH | MAIL_R_FRAG;
 			}
 			break;
+		case IPPROTO_UDP:
+			return outer && mail_udp_tunnel(c) ? MAIL_V_INNER_UDP : MAIL_V_NON_TCP;
+		case IPPROTO_GRE:
+			return outer ? MAIL_V_INNER_GRE : MAIL_V_NON_TCP;
 		default:
 			return MAIL_V_NON_TCP;
 		}
@@ -246,9 +288,92 @@ static __always_inline __u32 mail_parse_ipv6(struct cursor *c)
 	return MAIL_V_PARSE_ERR; /* more than MAIL_MAX_IPV6_EXT extension headers */
 }
 
+/* The tunnel header at the cursor (after the outer IP header: inner is MAIL_V_INNER_UDP or
+ * MAIL_V_INNER_GRE). Returns 1 when an Ethernet frame follows, ETH_P_IP or
+ * ETH_P_IPV6 when an IP packet follows (GRE, Geneve), 0 when this is no tunnel of ours
+ * (another UDP port, a GRE version or payload we do not read), -1 when cut off. */
+static __always_inline int mail_parse_tunnel(struct cursor *c, __u32 inner)
+{
+	__u8 *h = c->pos;
+	__u16 flags, proto;
+	__u32 len;
+
+	if (inner == MAIL_V_INNER_UDP) {
+		struct udphdr *uh = c->pos;
+
+		if ((void *)(uh + 1) > c->end)
+			return -1;
+		if (uh->dest != bpf_htons(MAIL_VXLAN_PORT) &&
+		    uh->dest != bpf_htons(MAIL_GENEVE_PORT))
+			return 0;
+		c->pos = uh + 1;
+		h = c->pos;
+		if ((void *)(h + 8) > c->end)
+			return -1;
+		if (uh->dest == bpf_htons(MAIL_VXLAN_PORT)) {
+			c->pos = h + 8; /* flags (I), reserved, VNI, reserved */
+			return 1;
+		}
+		if (h[0] >> 6 != 0) /* Geneve version 0 only */
+			return 0;
+		len = 8 + (__u32)(h[0] & 0x3f) * 4; /* options in 4-byte words */
+		proto = (__u16)(h[2] << 8 | h[3]);
+		if (c->pos + len > c->end)
+			return -1;
+		c->pos += len;
+		if (proto == MAIL_ETH_P_TEB)
+			return 1;
+		return proto == ETH_P_IP || proto == ETH_P_IPV6 ? proto : 0;
+	}
+	if ((void *)(h + 4) > c->end)
+		return -1;
+	flags = (__u16)(h[0] << 8 | h[1]);
+	proto = (__u16)(h[2] << 8 | h[3]);
+	if (flags & (MAIL_GRE_VERSION | MAIL_GRE_ROUTING))
+		return 0; /* PPTP's enhanced GRE, source routing */
+	len = 4 + (flags & MAIL_GRE_CSUM ? 4 : 0) + (flags & MAIL_GRE_KEY ? 4 : 0) +
+	      (flags & MAIL_GRE_SEQ ? 4 : 0);
+	if (proto == MAIL_ETH_P_ERSPAN && (flags & MAIL_GRE_SEQ))
+		len += 8; /* type II header; type I has none */
+	if (c->pos + len > c->end)
+		return -1;
+	c->pos += len;
+	if (proto == MAIL_ETH_P_ERSPAN3) {
+		h = c->pos;
+		if ((void *)(h + 12) > c->end)
+			return -1;
+		len = 12 + (h[11] & 1 ? 8 : 0); /* O: a platform-specific subheader follows */
+		if (c->pos + len > c->end)
+			return -1;
+		c->pos += len;
+		return 1;
+	}
+	if (proto == MAIL_ETH_P_TEB || proto == MAIL_ETH_P_ERSPAN)
+		return 1;
+	return proto == ETH_P_IP || proto == ETH_P_IPV6 ? proto : 0;
+}
+
+/* After the VLAN tags, an MPLS stack or a PPPoE header: the EtherType of what follows
+ * (ETH_P_IP, ETH_P_IPV6) or 0 for anything else, -1 if cut off; *fl gets MAIL_R_MPLS or
+ * MAIL_R_PPPOE. */
+static __always_inline int mail_parse_shim(struct cursor *c, int proto, __u32 *fl)
+{
+	if (proto == ETH_P_MPLS_UC || proto == ETH_P_MPLS_MC) {
+		*fl |= MAIL_R_MPLS;
+		return mail_parse_mpls(c);
+	}
+	if (proto == ETH_P_PPP_SES) {
+		*fl |= MAIL_R_PPPOE;
+		return mail_parse_pppoe(c);
+	}
+	return 0;
+}
+
 /* The verdict for a frame (MAIL_R_VERDICT) with the MAIL_R_* flags: one value, so the
- * compiler keeps one register live across the port lookups instead of spilling three. */
-static __always_inline __u32 mail_classify(struct cursor *c)
+ * compiler keeps one register live across the port lookups instead of spilling three. With
+ * tunnels (a constant), a UDP or GRE payload that may be a tunnel comes back as
+ * MAIL_V_INNER_UDP or MAIL_V_INNER_GRE with the cursor on it, for mail_classify_tunnel. */
+static __always_inline __u32 mail_classify(struct cursor *c, int tunnels)
 {
 	__u32 fl = 0;
 	int proto = mail_parse_eth(c, &fl);
@@ -257,23 +382,40 @@ static __always_inline __u32 mail_classify(struct cursor *c)
 		return MAIL_V_PARSE_ERR | fl;
 	/* IP right after the link header, the common case, costs no test more */
 	if (proto != ETH_P_IP && proto != ETH_P_IPV6) {
-		if (proto == ETH_P_MPLS_UC || proto == ETH_P_MPLS_MC) {
-			fl |= MAIL_R_MPLS;
-			proto = mail_parse_mpls(c);
-		} else if (proto == ETH_P_PPP_SES) {
-			fl |= MAIL_R_PPPOE;
-			proto = mail_parse_pppoe(c);
-		} else {
-			return MAIL_V_NON_IP | fl;
-		}
-		if (proto < 0)
-			return MAIL_V_PARSE_ERR | fl;
+		proto = mail_parse_shim(c, proto, &fl);
+		if (proto <= 0)
+			return (proto < 0 ? MAIL_V_PARSE_ERR : MAIL_V_NON_IP) | fl;
 	}
 	if (proto == ETH_P_IP)
-		return mail_parse_ipv4(c) | MAIL_R_IPV4 | fl;
-	if (proto == ETH_P_IPV6)
-		return mail_parse_ipv6(c) | MAIL_R_IPV6 | fl;
-	return MAIL_V_NON_IP | fl;
+		return mail_parse_ipv4(c, tunnels) | MAIL_R_IPV4 | fl;
+	return mail_parse_ipv6(c, tunnels) | MAIL_R_IPV6 | fl;
+}
+
+/* The verdict of the packet inside a tunnel whose header is at the cursor (kind:
+ * MAIL_V_INNER_UDP or MAIL_V_INNER_GRE from mail_classify): VXLAN, Geneve or GRE around
+ * Ethernet (VLAN tags, no further shim) or IP, parsed as above but no deeper tunnel; with
+ * MAIL_R_TUNNEL when there was one. Something else in UDP or GRE is MAIL_V_NON_TCP. The
+ * including program calls it from a function of its own (verified once, apart from the
+ * outer parse: the two together are more paths than the verifier takes). */
+static __always_inline __u32 mail_classify_tunnel(struct cursor *c, __u32 kind)
+{
+	__u32 ifl = 0;
+	int proto = mail_parse_tunnel(c, kind);
+
+	if (proto < 0)
+		return MAIL_V_PARSE_ERR;
+	if (proto == 0)
+		return MAIL_V_NON_TCP;
+	if (proto == 1) {
+		proto = mail_parse_eth(c, &ifl);
+		if (proto < 0)
+			return MAIL_V_PARSE_ERR | MAIL_R_TUNNEL;
+		if (proto != ETH_P_IP && proto != ETH_P_IPV6)
+			return MAIL_V_NON_IP | MAIL_R_TUNNEL;
+	}
+	if (proto == ETH_P_IP)
+		return mail_parse_ipv4(c, 0) | MAIL_R_TUNNEL;
+	return mail_parse_ipv6(c, 0) | MAIL_R_TUNNEL;
 }
 
 #endif

@@ -29,6 +29,7 @@
 #include <linux/ipv6.h>
 #include <linux/pkt_cls.h>
 #include <linux/tcp.h>
+#include <linux/udp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -104,7 +105,7 @@ static __always_inline int mail_port_in_set(__u16 port)
 static __always_inline __u32 classify(void *data, void *data_end)
 {
 	struct cursor c = {.pos = data, .end = data_end};
-	__u32 r = mail_classify(&c);
+	__u32 r = mail_classify(&c, 0); /* a host's own traffic: no tunnels */
 
 	if (r & MAIL_R_VLAN)
 		count(MAILTAP_HOST_STAT_VLAN);

@@ -50,7 +50,8 @@
  *   seen    = redirected + passed
  *   matched = redirected + no_xsk
  *   seen    = matched + parse_err + non_ip + non_tcp + other_port
- * ipv4, ipv6, vlan, mpls, pppoe, frag, meta, meta_err classify packets and add up to nothing.
+ * ipv4, ipv6, vlan, mpls, pppoe, tunnel, frag, meta, meta_err classify packets and add up to
+ * nothing.
  */
 #define MAILTAP_STATS(X)                                                                           \
 	X(SEEN, "seen", "packets the program ran on")                                              \
@@ -69,7 +70,8 @@
 	X(META, "meta", "matched packets given an XDP metadata timestamp")                         \
 	X(META_ERR, "meta_err", "matched packets where bpf_xdp_adjust_meta failed")                 \
 	X(MPLS, "mpls", "packets with an MPLS label stack")                                        \
-	X(PPPOE, "pppoe", "PPPoE session packets")
+	X(PPPOE, "pppoe", "PPPoE session packets")                                                 \
+	X(TUNNEL, "tunnel", "VXLAN, Geneve or GRE packets whose inner packet was parsed")
 
 #define MAILTAP_STAT_ENUM_(id, name, desc) MAILTAP_STAT_##id,
 enum mailtap_stat { MAILTAP_STATS(MAILTAP_STAT_ENUM_) MAILTAP_STAT__MAX };

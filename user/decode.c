@@ -28,6 +28,14 @@ const char *decode__result_name(enum decode_result r)
 #define ETH_P_PPP_SES_ 0x8864
 #define PPP_IPV4_ 0x0021
 #define PPP_IPV6_ 0x0057
+#define VXLAN_PORT_ 4789
+#define GENEVE_PORT_ 6081
+#define ETH_P_TEB_ 0x6558
+#define ETH_P_ERSPAN_ 0x88be
+#define ETH_P_ERSPAN3_ 0x22eb
+#ifndef IPPROTO_GRE
+#define IPPROTO_GRE 47
+#endif
 /* Labels of an MPLS stack followed before giving up (not_ip), as the XDP parser
  * (bpf/mail_parse.h MAIL_MAX_MPLS_LABELS). */
 #define MPLS_MAX_LABELS 8
@@ -95,6 +103,10 @@ static enum decode_result decode_tcp(const uint8_t *p, const uint8_t *end, uint3
 	return DECODE_OK;
 }
 
+static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, struct pkt *o);
+static enum decode_result decode_ethertype(uint16_t type, const uint8_t *p, const uint8_t *end,
+					   struct pkt *o);
+
 static enum decode_result decode_ipv4(const uint8_t *p, const uint8_t *end, struct pkt *o)
 {
 	uint32_t hl, tot;
@@ -120,11 +132,11 @@ static enum decode_result decode_ipv4(const uint8_t *p, const uint8_t *end, stru
 	frag = rd16(p + 6);
 	if ((frag & 0x3fff) != 0) /* MF set or offset != 0 */
 		return DECODE_FRAGMENT;
-	if (o->l4proto != IPPROTO_TCP)
-		return DECODE_NOT_TCP;
 	/* Ethernet padding may make the frame longer than tot; a snap length shorter. */
 	if ((uint32_t)(end - p) > tot)
 		end = p + tot;
+	if (o->l4proto != IPPROTO_TCP)
+		return decode_tunnel(p + hl, end, o);
 	return decode_tcp(p + hl, end, tot - hl, o);
 }
 
@@ -183,10 +195,10 @@ static enum decode_result decode_ipv6(const uint8_t *p, const uint8_t *end, stru
 	return DECODE_BAD_IP6_EXT;
 done:
 	o->l4proto = nh;
-	if (nh != IPPROTO_TCP)
-		return DECODE_NOT_TCP;
 	if ((long)off > end - p)
-		return DECODE_TRUNC_IP;
+		return nh == IPPROTO_TCP ? DECODE_TRUNC_IP : DECODE_NOT_TCP;
+	if (nh != IPPROTO_TCP)
+		return decode_tunnel(p + off, end, o);
 	return decode_tcp(p + off, end, plen + 40 - off, o);
 }
 
@@ -202,6 +214,82 @@ static enum decode_result decode_ip(const uint8_t *p, const uint8_t *end, struct
 	default:
 		return DECODE_NOT_IP;
 	}
+}
+
+/* The packet inside a tunnel: VXLAN or Geneve in a UDP datagram to their port, GRE (RFC 2784,
+ * 2890; ERSPAN types I, II, III). p is the outer IP packet's payload (UDP or GRE, o->l4proto),
+ * o holds the outer addresses. Anything else, or a tunnel inside a tunnel, is not_tcp. */
+static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, struct pkt *o)
+{
+	uint16_t flags, proto = 0;
+	uint32_t len;
+	uint8_t type;
+
+	if (o->tun_type || (o->l4proto != IPPROTO_UDP && o->l4proto != IPPROTO_GRE))
+		return DECODE_NOT_TCP;
+	if (o->l4proto == IPPROTO_UDP) {
+		uint16_t dport;
+
+		if (end - p < 8)
+			return DECODE_NOT_TCP;
+		dport = rd16(p + 2);
+		if (dport != VXLAN_PORT_ && dport != GENEVE_PORT_)
+			return DECODE_NOT_TCP;
+		o->tun_sport = rd16(p);
+		o->tun_dport = dport;
+		p += 8;
+		if (end - p < 8)
+			return DECODE_TRUNC_TUNNEL;
+		if (dport == VXLAN_PORT_) {
+			type = PKT_TUN_VXLAN;
+			proto = ETH_P_TEB_;
+			len = 8;
+		} else {
+			if (p[0] >> 6 != 0) /* Geneve version 0 only */
+				return DECODE_NOT_TCP;
+			type = PKT_TUN_GENEVE;
+			proto = rd16(p + 2);
+			len = 8 + (uint32_t)(p[0] & 0x3f) * 4;
+		}
+	} else {
+		if (end - p < 4)
+			return DECODE_TRUNC_TUNNEL;
+		flags = rd16(p);
+		proto = rd16(p + 2);
+		if (flags & 0x4007) /* source routing; a version other than 0 (PPTP) */
+			return DECODE_NOT_TCP;
+		type = PKT_TUN_GRE;
+		len = 4 + (flags & 0x8000 ? 4 : 0) + (flags & 0x2000 ? 4 : 0) +
+		      (flags & 0x1000 ? 4 : 0);
+		if (proto == ETH_P_ERSPAN_ && (flags & 0x1000))
+			len += 8; /* type II header; type I has none */
+		if (proto == ETH_P_ERSPAN3_) {
+			if (end - p < (long)len + 12)
+				return DECODE_TRUNC_TUNNEL;
+			len += 12 + (p[len + 11] & 1 ? 8 : 0); /* O: a platform subheader */
+			proto = ETH_P_TEB_;
+		}
+		if (proto == ETH_P_ERSPAN_)
+			proto = ETH_P_TEB_;
+	}
+	if (end - p < (long)len)
+		return DECODE_TRUNC_TUNNEL;
+	if (proto != ETH_P_TEB_ && proto != ETH_P_IP_ && proto != ETH_P_IPV6_)
+		return DECODE_NOT_TCP;
+	p += len;
+	/* the inner packet, as Zeek's inner Packet: its own link header and VLAN tags */
+	o->tun_type = type;
+	o->tun_src = o->src;
+	o->tun_dst = o->dst;
+	if (type == PKT_TUN_GRE)
+		o->tun_sport = o->tun_dport = 0;
+	o->vlan[0] = o->vlan[1] = 0;
+	if (proto == ETH_P_TEB_) {
+		if (end - p < 14)
+			return DECODE_TRUNC_L2;
+		return decode_ethertype(rd16(p + 12), p + 14, end, o);
+	}
+	return proto == ETH_P_IP_ ? decode_ipv4(p, end, o) : decode_ipv6(p, end, o);
 }
 
 /* An MPLS label stack (RFC 3032), then IPv4 or IPv6 by the version after the bottom label
@@ -269,9 +357,10 @@ static enum decode_result decode_ethertype(uint16_t type, const uint8_t *p, cons
 			break;
 		case ETH_P_MPLS_UC_:
 		case ETH_P_MPLS_MC_:
-			return decode_mpls(p, end, o);
+			/* not inside a tunnel: the XDP parser does not follow them there */
+			return o->tun_type ? DECODE_NOT_IP : decode_mpls(p, end, o);
 		case ETH_P_PPP_SES_:
-			return decode_pppoe(p, end, o);
+			return o->tun_type ? DECODE_NOT_IP : decode_pppoe(p, end, o);
 		default:
 			return DECODE_NOT_IP;
 		}

@@ -447,6 +447,141 @@ static void test_mpls_pppoe(void **state)
 		   (struct stat_expect[]){M4, {MAILTAP_STAT_VLAN, 1}, END_EXPECT});
 }
 
+/* An Ethernet header appended (inside a tunnel), EtherType type. */
+static void eth_in(struct frame *f, uint16_t type)
+{
+	static const uint8_t macs[12] = {2, 0, 0, 0, 0, 4, 2, 0, 0, 0, 0, 3};
+
+	put(f, macs, sizeof(macs));
+	put16(f, type);
+}
+
+/* The tunnel headers of test_decode's test_tunnels, after an outer IPv4 header. */
+static void vxlan(struct frame *f, uint16_t dport)
+{
+	udp(f, 49152, dport);
+	put(f, (uint8_t[8]){0x08, 0, 0, 0, 0, 0x10, 0x92, 0}, 8);
+}
+
+static void geneve(struct frame *f)
+{
+	udp(f, 49152, 6081);
+	put(f, (uint8_t[16]){2, 0, 0x65, 0x58, 0, 0x10, 0x92, 0, 1, 1, 1, 1, 0xde, 0xad, 0xbe, 0xef},
+	    16);
+}
+
+static void gre(struct frame *f, uint16_t flags, uint16_t proto)
+{
+	put16(f, flags);
+	put16(f, proto);
+	if (flags & 0x8000)
+		put(f, (uint8_t[4]){0}, 4);
+	if (flags & 0x2000)
+		put(f, (uint8_t[4]){0, 0, 0, 7}, 4);
+	if (flags & 0x1000)
+		put(f, (uint8_t[4]){0, 0, 0, 1}, 4);
+	if (proto == 0x88be && (flags & 0x1000))
+		put(f, (uint8_t[8]){0x10, 0, 0, 0x64}, 8);
+	if (proto == 0x22eb)
+		put(f, (uint8_t[20]){0x20, 0, 0, 0x64, [11] = 1}, 20); /* O: 8 more bytes */
+}
+
+#define T4                                                                                         \
+	M4, {                                                                                      \
+		MAILTAP_STAT_TUNNEL, 1                                                             \
+	}
+#define TUN_AS(st)                                                                                 \
+	PASS_AS(st), {MAILTAP_STAT_IPV4, 1}, {                                                     \
+		MAILTAP_STAT_TUNNEL, 1                                                             \
+	}
+
+/* VXLAN, Geneve, GRE (Ethernet with checksum and key, IP), ERSPAN I, II, III: the mail inside
+ * is matched by its own ports (outer IPv4 counted, the tunnel too); a non-mail or non-TCP
+ * inner packet, a tunnel inside the tunnel, another UDP port or GRE version, and cut tunnel
+ * headers are passed. The same frames as test_decode's test_tunnels. */
+static void test_tunnels(void **state)
+{
+	struct frame f;
+
+	NEED_PROG();
+	eth(&f, 0x0800), ipv4(&f, 17, 0x4000, 0, 0), vxlan(&f, 4789), eth_in(&f, 0x0800),
+	    ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
+	run_expect("vxlan ipv4 ->25", &f, XDP_PASS, (struct stat_expect[]){T4, END_EXPECT});
+	eth(&f, 0x0800), ipv4(&f, 17, 0x4000, 0, 0), vxlan(&f, 4789), eth_in(&f, 0x8100),
+	    put16(&f, 33), put16(&f, 0x86dd), ipv6(&f, 6), tcp(&f, 587, 40000, 5), fix_len(&f);
+	run_expect("vxlan vlan ipv6 587->", &f, XDP_PASS, (struct stat_expect[]){T4, END_EXPECT});
+	eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), geneve(&f), eth_in(&f, 0x0800), ipv4(&f, 6, 0, 0, 0),
+	    tcp(&f, 40000, 465, 5), fix_len(&f);
+	run_expect("geneve ipv4 ->465", &f, XDP_PASS, (struct stat_expect[]){T4, END_EXPECT});
+	eth(&f, 0x0800), ipv4(&f, 47, 0, 0, 0), gre(&f, 0xa000, 0x6558), eth_in(&f, 0x0800),
+	    ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
+	run_expect("gre(csum, key) teb ipv4 ->25", &f, XDP_PASS,
+		   (struct stat_expect[]){T4, END_EXPECT});
+	eth(&f, 0x0800), ipv4(&f, 47, 0, 0, 0), gre(&f, 0, 0x86dd), ipv6(&f, 6),
+	    tcp(&f, 40000, 25, 5), fix_len(&f);
+	run_expect("gre ipv6 ->25", &f, XDP_PASS, (struct stat_expect[]){T4, END_EXPECT});
+	eth(&f, 0x0800), ipv4(&f, 47, 0, 0, 0), gre(&f, 0, 0x88be), eth_in(&f, 0x0800),
+	    ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
+	run_expect("erspan I ipv4 ->25", &f, XDP_PASS, (struct stat_expect[]){T4, END_EXPECT});
+	eth(&f, 0x0800), ipv4(&f, 47, 0, 0, 0), gre(&f, 0x1000, 0x88be), eth_in(&f, 0x0800),
+	    ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
+	run_expect("erspan II ipv4 ->25", &f, XDP_PASS, (struct stat_expect[]){T4, END_EXPECT});
+	eth(&f, 0x0800), ipv4(&f, 47, 0, 0, 0), gre(&f, 0x1000, 0x22eb), eth_in(&f, 0x0800),
+	    ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
+	run_expect("erspan III ipv4 ->25", &f, XDP_PASS, (struct stat_expect[]){T4, END_EXPECT});
+	/* an inner IPv4 fragment of TCP: steered, as outside a tunnel */
+	eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), vxlan(&f, 4789), eth_in(&f, 0x0800),
+	    ipv4(&f, 6, 0x2000 /* MF */, 0, 0), tcp(&f, 40000, 80, 5), fix_len(&f);
+	run_expect("vxlan ipv4 fragment", &f, XDP_PASS,
+		   (struct stat_expect[]){T4, {MAILTAP_STAT_FRAG, 1}, END_EXPECT});
+	/* inner non-mail TCP, inner UDP */
+	eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), vxlan(&f, 4789), eth_in(&f, 0x0800),
+	    ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 443, 5), fix_len(&f);
+	run_expect("vxlan ipv4 ->443", &f, XDP_PASS,
+		   (struct stat_expect[]){TUN_AS(MAILTAP_STAT_OTHER_PORT), END_EXPECT});
+	eth(&f, 0x0800), ipv4(&f, 47, 0, 0, 0), gre(&f, 0, 0x0800), ipv4(&f, 17, 0, 0, 0),
+	    udp(&f, 5000, 53), fix_len(&f);
+	run_expect("gre ipv4 udp", &f, XDP_PASS,
+		   (struct stat_expect[]){TUN_AS(MAILTAP_STAT_NON_TCP), END_EXPECT});
+	/* VXLAN inside GRE: one level only */
+	eth(&f, 0x0800), ipv4(&f, 47, 0, 0, 0), gre(&f, 0, 0x0800), ipv4(&f, 17, 0, 0, 0),
+	    vxlan(&f, 4789), eth_in(&f, 0x0800), ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5),
+	    fix_len(&f);
+	run_expect("vxlan in gre", &f, XDP_PASS,
+		   (struct stat_expect[]){TUN_AS(MAILTAP_STAT_NON_TCP), END_EXPECT});
+	/* MPLS inside a tunnel: not followed */
+	eth(&f, 0x0800), ipv4(&f, 47, 0, 0, 0), gre(&f, 0, 0x6558), eth_in(&f, 0x8847),
+	    put(&f, (uint8_t[4]){0, 0x10, 0x01, 64}, 4), ipv4(&f, 6, 0, 0, 0),
+	    tcp(&f, 40000, 25, 5), fix_len(&f);
+	run_expect("mpls in gre", &f, XDP_PASS,
+		   (struct stat_expect[]){TUN_AS(MAILTAP_STAT_NON_IP), END_EXPECT});
+	/* not tunnels: another UDP port, GRE version 1, GRE carrying PPP */
+	eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), vxlan(&f, 4790), eth_in(&f, 0x0800),
+	    ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
+	run_expect("udp 4790", &f, XDP_PASS,
+		   (struct stat_expect[]){PASS_AS(MAILTAP_STAT_NON_TCP), {MAILTAP_STAT_IPV4, 1},
+					  END_EXPECT});
+	eth(&f, 0x0800), ipv4(&f, 47, 0, 0, 0), gre(&f, 1, 0x880b), put(&f, "PPPPPPPP", 8);
+	run_expect("gre version 1", &f, XDP_PASS,
+		   (struct stat_expect[]){PASS_AS(MAILTAP_STAT_NON_TCP), {MAILTAP_STAT_IPV4, 1},
+					  END_EXPECT});
+	eth(&f, 0x0800), ipv4(&f, 47, 0, 0, 0), gre(&f, 0, 0x880b), put(&f, "PPPPPPPP", 8);
+	run_expect("gre ppp", &f, XDP_PASS,
+		   (struct stat_expect[]){PASS_AS(MAILTAP_STAT_NON_TCP), {MAILTAP_STAT_IPV4, 1},
+					  END_EXPECT});
+	/* cut: a VXLAN header of 4 bytes, a GRE header with its key missing */
+	eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), vxlan(&f, 4789);
+	f.n -= 4;
+	run_expect("vxlan cut", &f, XDP_PASS,
+		   (struct stat_expect[]){PASS_AS(MAILTAP_STAT_PARSE_ERR), {MAILTAP_STAT_IPV4, 1},
+					  END_EXPECT});
+	eth(&f, 0x0800), ipv4(&f, 47, 0, 0, 0), gre(&f, 0x2000, 0x6558);
+	f.n -= 2;
+	run_expect("gre cut", &f, XDP_PASS,
+		   (struct stat_expect[]){PASS_AS(MAILTAP_STAT_PARSE_ERR), {MAILTAP_STAT_IPV4, 1},
+					  END_EXPECT});
+}
+
 static void test_ipv4_fragments(void **state)
 {
 	struct frame f;
@@ -755,6 +890,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_ipv6),      cmocka_unit_test(test_not_ours),
 	    cmocka_unit_test(test_truncated), cmocka_unit_test(test_port_set_runtime),
 	    cmocka_unit_test(test_meta),      cmocka_unit_test(test_mpls_pppoe),
+	    cmocka_unit_test(test_tunnels),
 	};
 
 	if (argc > 1)

@@ -301,6 +301,171 @@ static void test_mpls_pppoe(void **st)
 	}
 }
 
+static const uint8_t OA4[4] = {172, 16, 0, 1}, OB4[4] = {172, 16, 0, 2};
+
+enum tun_kind { T_VXLAN, T_GENEVE, T_GRE_TEB, T_GRE_IP, T_ERSPAN1, T_ERSPAN2, T_ERSPAN3 };
+
+/* The inner frame: Ethernet (a VLAN tag when vlan) + IPv4 (or IPv6) + TCP to port 25. */
+static void inner(struct fr *f, uint16_t vlan, int v6, int eth)
+{
+	if (eth)
+		fr_eth(f, vlan ? 0x8100 : 0, vlan, 0, 0, v6 ? 0x86dd : 0x0800);
+	if (v6)
+		fr_ipv6(f, A6, B6, 6, fr_tcp_len(-1, sizeof(PL) - 1), 0);
+	else
+		fr_ipv4(f, A4, B4, 6, fr_tcp_len(-1, sizeof(PL) - 1), 0, 0x4000);
+	fr_tcp(f, 40000, 25, 1000, 2000, PKT_TCP_ACK | PKT_TCP_PSH, 512, -1, PL, sizeof(PL) - 1);
+}
+
+/* Outer Ethernet (tag 9) + IPv4 172.16.0.1 -> .2 + the tunnel header of kind, then inner().
+ * Returns the offset of the inner frame. */
+static size_t build_tun(struct fr *f, enum tun_kind k, int v6, uint16_t ivlan)
+{
+	/* UDP + VXLAN; UDP + Geneve + an option; GRE + checksum + key; GRE; GRE (ERSPAN I);
+	 * GRE + sequence + ERSPAN II; GRE + sequence + ERSPAN III + its subheader */
+	static const size_t hdr_len[] = {16, 24, 12, 4, 4, 16, 28};
+	size_t at;
+	struct fr in = {.len = 0};
+	size_t t;
+
+	inner(&in, ivlan, v6, k != T_GRE_IP);
+	t = hdr_len[k];
+	f->len = 0;
+	fr_eth(f, 0x8100, 9, 0, 0, 0x0800);
+	fr_ipv4(f, OA4, OB4, k <= T_GENEVE ? 17 : 47, t + in.len, 0, 0x4000);
+	switch (k) {
+	case T_VXLAN:
+	case T_GENEVE:
+		fr_u16(f, 49152);
+		fr_u16(f, k == T_VXLAN ? 4789 : 6081);
+		fr_u16(f, (uint16_t)(t + in.len));
+		fr_u16(f, 0);
+		if (k == T_VXLAN) {
+			fr_u32(f, 0x08000000);
+			fr_u32(f, 4242u << 8);
+		} else {
+			fr_u8(f, 2); /* two words of options */
+			fr_u8(f, 0);
+			fr_u16(f, 0x6558);
+			fr_u32(f, 4242u << 8);
+			fr_u32(f, 0x01010101);
+			fr_u32(f, 0xdeadbeef);
+		}
+		break;
+	case T_GRE_TEB: /* checksum and key */
+		fr_u16(f, 0xa000);
+		fr_u16(f, 0x6558);
+		fr_u32(f, 0);
+		fr_u32(f, 7);
+		break;
+	case T_GRE_IP:
+		fr_u16(f, 0);
+		fr_u16(f, v6 ? 0x86dd : 0x0800);
+		break;
+	case T_ERSPAN1:
+		fr_u16(f, 0);
+		fr_u16(f, 0x88be);
+		break;
+	case T_ERSPAN2:
+		fr_u16(f, 0x1000);
+		fr_u16(f, 0x88be);
+		fr_u32(f, 1);
+		fr_u32(f, 0x10000064);
+		fr_u32(f, 0);
+		break;
+	case T_ERSPAN3: /* with the platform-specific subheader (O) */
+		fr_u16(f, 0x1000);
+		fr_u16(f, 0x22eb);
+		fr_u32(f, 1);
+		fr_u32(f, 0x20000064);
+		fr_u32(f, 0);
+		fr_u32(f, 1);
+		fr_u32(f, 0);
+		fr_u32(f, 0);
+		break;
+	}
+	at = f->len;
+	fr_bytes(f, in.b, in.len);
+	return at;
+}
+
+/* VXLAN, Geneve (with options), GRE (checksum and key; Ethernet or IP) and ERSPAN I, II, III
+ * (with its subheader) around IPv4 or IPv6 mail: the inner TCP packet, the inner frame's VLAN
+ * tag (the outer one is the tunnel's), the tunnel's endpoints; no tunnel inside a tunnel, no
+ * MPLS inside one, other UDP and GRE not followed, every cut of the tunnel header reported. */
+static void test_tunnels(void **st)
+{
+	static const uint8_t types[] = {PKT_TUN_VXLAN, PKT_TUN_GENEVE, PKT_TUN_GRE, PKT_TUN_GRE,
+					PKT_TUN_GRE, PKT_TUN_GRE, PKT_TUN_GRE};
+	static const uint16_t dports[] = {4789, 6081, 0, 0, 0, 0, 0};
+	struct fr f, g;
+	struct pkt p;
+	char buf[64];
+
+	(void)st;
+	for (int k = T_VXLAN; k <= T_ERSPAN3; k++) {
+		for (int v6 = 0; v6 < 2; v6++) {
+			size_t at = build_tun(&f, (enum tun_kind)k, v6, k == T_VXLAN ? 33 : 0);
+
+			if (run(&f, DLT_EN10MB, &p) != DECODE_OK)
+				fail_msg("kind %d v6 %d: %s", k, v6,
+					 decode__result_name(run(&f, DLT_EN10MB, &p)));
+			check_tcp(&p, v6);
+			assert_int_equal(p.tun_type, types[k]);
+			assert_int_equal(p.vlan[0], k == T_VXLAN ? 33 : 0);
+			mt_addr__fmt(&p.tun_src, buf, sizeof(buf));
+			assert_string_equal(buf, "172.16.0.1");
+			mt_addr__fmt(&p.tun_dst, buf, sizeof(buf));
+			assert_string_equal(buf, "172.16.0.2");
+			assert_int_equal(p.tun_sport, k <= T_GENEVE ? 49152 : 0);
+			assert_int_equal(p.tun_dport, dports[k]);
+			/* every cut of the tunnel header (after the outer IP and UDP headers) */
+			for (size_t n = 14 + 4 + 20 + (k <= T_GENEVE ? 8 : 0); n < at; n++) {
+				g = f;
+				g.len = n;
+				assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_TRUNC_TUNNEL);
+			}
+		}
+	}
+	/* another UDP port: not followed */
+	build_tun(&f, T_VXLAN, 0, 0);
+	f.b[14 + 4 + 20 + 3] = 53;
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+	assert_int_equal(p.tun_type, 0);
+	/* GRE version 1 (PPTP) and routing present: not followed */
+	build_tun(&f, T_GRE_IP, 0, 0);
+	f.b[14 + 4 + 20 + 1] = 1;
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+	build_tun(&f, T_GRE_IP, 0, 0);
+	f.b[14 + 4 + 20] = 0x40;
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+	/* a GRE payload that is neither Ethernet nor IP */
+	build_tun(&f, T_GRE_IP, 0, 0);
+	f.b[14 + 4 + 20 + 2] = 0x88, f.b[14 + 4 + 20 + 3] = 0x0b; /* PPP */
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+	/* Geneve version 1 */
+	build_tun(&f, T_GENEVE, 0, 0);
+	f.b[14 + 4 + 20 + 8] |= 0x40;
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+	/* a tunnel inside the tunnel: VXLAN in GRE over IP */
+	{
+		struct fr in;
+
+		build_tun(&in, T_VXLAN, 0, 0);
+		f.len = 0;
+		fr_eth(&f, 0, 0, 0, 0, 0x0800);
+		fr_ipv4(&f, OB4, OA4, 47, 4 + in.len - 14, 0, 0);
+		fr_u16(&f, 0);
+		fr_u16(&f, 0x0800);
+		fr_bytes(&f, in.b + 18, in.len - 18); /* the VXLAN packet's IP header on */
+		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+	}
+	/* MPLS inside a tunnel: not followed, as the XDP parser */
+	build_tun(&f, T_GRE_TEB, 0, 0);
+	f.b[14 + 4 + 20 + 12 + 12] = 0x88, f.b[14 + 4 + 20 + 12 + 13] = 0x47;
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_IP);
+}
+
 /* mt_addr__fmt formats IPv4 itself: the same text as inet_ntop for every byte value in every
  * position, and inet_ntop's answer when the buffer is short. */
 static void test_addr_fmt_v4(void **state)
@@ -340,6 +505,7 @@ int main(void)
 	    cmocka_unit_test(test_truncation_everywhere),
 	    cmocka_unit_test(test_bad_headers),
 	    cmocka_unit_test(test_mpls_pppoe),
+	    cmocka_unit_test(test_tunnels),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
