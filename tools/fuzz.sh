@@ -3,7 +3,7 @@
 # make fuzz: builds every tests/fuzz/fuzz_*.c with libFuzzer + ASan + UBSan, replays the
 # regression inputs in tests/fuzz/regress/<target>/ (crashers found earlier), then fuzzes each
 # target for FUZZ_SECONDS (default 60) from its seeds: tests/fuzz/corpus/<target>/ and, for
-# fuzz_pipeline, the corpus' captures. New crashers land in build-fuzz/crashes/<target>/.
+# fuzz_pipeline, the corpus' captures and generated ones in tunnels (gen_smtp_pcap --encap). New crashers land in build-fuzz/crashes/<target>/.
 #   FUZZ_SECONDS=N  FUZZ_TARGETS="fuzz_smtp fuzz_tls"  FUZZ_JOBS=1
 set -u
 cd "$(dirname "$0")/.."
@@ -15,7 +15,7 @@ CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefin
 SRCS=$(ls user/*.c | grep -v '^user/main.c$')
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1
-make --no-print-directory -s build/mailtap >/dev/null 2>&1 || true # skeleton header
+make --no-print-directory -s build/mailtap build/tools/gen_smtp_pcap >/dev/null 2>&1 || true # skeleton header
 cc -O2 -o "$OUT/pcap2fuzz" tools/pcap2fuzz.c -lpcap || exit 1
 
 targets=${FUZZ_TARGETS:-$(grep -l LLVMFuzzerTestOneInput tests/fuzz/*.c | xargs -n1 basename | sed 's/\.c$//')}
@@ -47,6 +47,15 @@ for t in $targets; do
 			i=$((i + 1))
 			[ -s "$corpus/pcap-$i" ] || "$OUT/pcap2fuzz" "$p" "$corpus/pcap-$i" 2>/dev/null
 		done < <(find ../shared/corpus -name '*.pcap' -size -200k | sort)
+	fi
+	if [ "$t" = fuzz_pipeline ] && [ -x build/tools/gen_smtp_pcap ]; then
+		# mail in tunnels and behind MPLS/PPPoE, which the corpus has none of
+		for k in vxlan geneve gre erspan2 erspan3 mpls pppoe; do
+			[ -s "$corpus/encap-$k" ] && continue
+			build/tools/gen_smtp_pcap -o "$OUT/encap-$k.pcap" -n 2 -c 2 -a 2000 -m 200 \
+				--seed 3 --encap "$k" >/dev/null 2>&1 &&
+				"$OUT/pcap2fuzz" "$OUT/encap-$k.pcap" "$corpus/encap-$k" 2>/dev/null
+		done
 	fi
 	"$OUT/$t" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
 		-artifact_prefix="$OUT/crashes/$t/" -print_final_stats=1 "$corpus" \

@@ -11,6 +11,7 @@
 #include <string.h>
 #include "mailtap/community_id.h"
 #include "mailtap/engine.h"
+#include "mailtap/tunnels.h"
 #include "mailtap/hashmb.h"
 #include "mailtap/ids.h"
 #include "mailtap/log.h"
@@ -206,6 +207,14 @@ static void write_conn(struct engine *e, struct flow *f)
 	rec__u64(r, "orig_ip_bytes", f->ep[MT_ORIG].ip_bytes);
 	rec__u64(r, "resp_pkts", f->ep[MT_RESP].pkts);
 	rec__u64(r, "resp_ip_bytes", f->ep[MT_RESP].ip_bytes);
+	if (f->tunnel) {
+		char tuid[MT_UID_LEN];
+
+		tunnels__uid(e->cfg.tunnels, f->tunnel, tuid);
+		rec__arr_begin(r, "tunnel_parents");
+		rec__arr_cstr(r, tuid);
+		rec__arr_end(r);
+	}
 	rec__u64(r, "ip_proto", 6);
 	if (e->cfg.community_id) {
 		community_id__v1(&f->id, e->cfg.community_id_seed, cid);
@@ -563,6 +572,10 @@ static void flow_finish(void *u, struct flow *f, uint64_t now)
 		f->app = NULL;
 	}
 	write_conn(e, f);
+	if (f->tunnel) {
+		tunnels__put(e->cfg.tunnels, f->tunnel);
+		f->tunnel = 0;
+	}
 }
 
 static const char *const tcp_weird_names[] = {
@@ -696,10 +709,12 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 	f = flow_table__packet(e->flows, &p, &res, make_uid);
 	if (!f)
 		return 0;
-	if (!f->rd_init) {
+	if (!f->rd_init) { /* a new connection */
 		reasm__init(&f->rd[MT_ORIG], MT_ORIG);
 		reasm__init(&f->rd[MT_RESP], MT_RESP);
 		f->rd_init = 1;
+		if (p.tun_type && e->cfg.tunnels)
+			f->tunnel = tunnels__get(e->cfg.tunnels, &p, p.ts_ns);
 	}
 	x.e = e;
 	x.f = f;
@@ -720,6 +735,13 @@ void engine__tick(struct engine *e, uint64_t now_ns)
 	if (now_ns > e->now)
 		e->now = now_ns;
 	flow_table__expire(e->flows, e->now);
+	if (e->cfg.tunnels)
+		tunnels__tick(e->cfg.tunnels, e->now);
+}
+
+uint64_t engine__now(const struct engine *e)
+{
+	return e->now;
 }
 
 struct rec *engine__rec(struct engine *e)

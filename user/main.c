@@ -23,6 +23,7 @@
 #include "mailtap/rec_stats.h"
 #include "mailtap/sink.h"
 #include "mailtap/sink_fwd.h"
+#include "mailtap/tunnels.h"
 #include "mailtap/workers.h"
 #include "mailtap/xsk.h"
 
@@ -55,6 +56,7 @@ static void on_signal(int sig)
 struct analysis {
 	struct engine *eng;
 	struct workers *ws;
+	struct tunnels *tunnels;
 	struct rec *stats_rec;
 	struct rec_out *out;
 };
@@ -80,6 +82,9 @@ static void an_finish(struct analysis *a)
 		workers__finish(a->ws);
 	else
 		engine__finish(a->eng);
+	/* every connection has ended: the UDP tunnels close with the run */
+	if (a->tunnels)
+		tunnels__finish(a->tunnels, a->ws ? workers__now(a->ws) : engine__now(a->eng));
 }
 
 static void an_stats(struct analysis *a, struct engine_stats *st)
@@ -99,6 +104,7 @@ struct opts {
 	const char *tag_prefix;
 	int print_stats;
 	struct engine_cfg eng;
+	struct tunnels_limits tun;
 	struct fwd_opts fwd;
 	struct xsk_opts xsk;
 	struct hostcap_opts host;
@@ -123,6 +129,8 @@ enum {
 	OPT_COMMUNITY_ID,
 	OPT_TAG_PREFIX,
 	OPT_MAX_FLOWS,
+	OPT_MAX_TUNNELS,
+	OPT_TUNNEL_EXPIRE,
 	OPT_REASM_OOO,
 	OPT_REASM_SEGS,
 	OPT_REASM_TOTAL,
@@ -203,6 +211,8 @@ static const struct option long_opts[] = {
 	{ "community-id", optional_argument, NULL, OPT_COMMUNITY_ID },
 	{ "tag-prefix", required_argument, NULL, OPT_TAG_PREFIX },
 	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
+	{ "max-tunnels", required_argument, NULL, OPT_MAX_TUNNELS },
+	{ "tunnel-expire", required_argument, NULL, OPT_TUNNEL_EXPIRE },
 	{ "reasm-max-ooo-bytes", required_argument, NULL, OPT_REASM_OOO },
 	{ "reasm-max-segments", required_argument, NULL, OPT_REASM_SEGS },
 	{ "reasm-max-total-bytes", required_argument, NULL, OPT_REASM_TOTAL },
@@ -340,6 +350,8 @@ static void usage(FILE *f)
 		"      --no-x509-files      no files records for certificates (Zeek's default)\n"
 		"Limits:\n"
 		"      --max-flows N        tracked connections (default 1000000; LRU evicted)\n"
+		"      --max-tunnels N      tracked VXLAN/Geneve/GRE tunnels (default 4096)\n"
+		"      --tunnel-expire SECS Zeek's Tunnel::expiration_interval (default 3600)\n"
 		"      --reasm-max-ooo-bytes N    out-of-order bytes per direction (default 1048576)\n"
 		"      --reasm-max-segments N     out-of-order segments per direction (default 1024)\n"
 		"      --reasm-max-total-bytes N  all reassembly memory (default 268435456)\n"
@@ -411,6 +423,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	int c;
 
 	engine_cfg__default(&o->eng);
+	tunnels_limits__default(&o->tun);
 	fwd_opts__default(&o->fwd);
 	xsk_opts__default(&o->xsk);
 	hostcap_opts__default(&o->host);
@@ -482,6 +495,16 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (parse_u64("--max-flows", optarg, 1, 100000000, &v) < 0)
 				return -EINVAL;
 			o->eng.flow.max_flows = (uint32_t)v;
+			break;
+		case OPT_MAX_TUNNELS:
+			if (parse_u64("--max-tunnels", optarg, 1, 65535, &v) < 0)
+				return -EINVAL;
+			o->tun.max = (uint32_t)v;
+			break;
+		case OPT_TUNNEL_EXPIRE:
+			if (parse_u64("--tunnel-expire", optarg, 1, 365ULL * 86400, &v) < 0)
+				return -EINVAL;
+			o->tun.expire_ns = v * 1000000000ULL;
 			break;
 		case OPT_REASM_OOO:
 			if (parse_u64("--reasm-max-ooo-bytes", optarg, 0, UINT32_MAX, &v) < 0)
@@ -1201,6 +1224,17 @@ static void print_stats(struct analysis *a)
 		(unsigned long long)st.hashes.lane_blocks, (unsigned long long)st.hashes.lane_runs,
 		(unsigned long long)st.hashes.wide_runs, (unsigned long long)st.hashes.sha_lane_runs,
 		(unsigned long long)st.hashes.final_runs, (unsigned long long)st.hashes.solo_blocks);
+	if (a->tunnels) {
+		struct tunnels_stats ts;
+
+		tunnels__stats(a->tunnels, &ts);
+		if (ts.discovered || ts.full)
+			fprintf(stderr,
+				"mailtap: tunnels discovered %llu, expired %llu, closed %llu, no room "
+				"%llu\n",
+				(unsigned long long)ts.discovered, (unsigned long long)ts.expired,
+				(unsigned long long)ts.closed, (unsigned long long)ts.full);
+	}
 }
 
 static struct sink *open_output(const struct opts *o, const char *spec)
@@ -1280,6 +1314,8 @@ int main(int argc, char **argv)
 	rec_out__set_limits(out, &o.logl);
 	an.stats_rec = rec__new(out);
 	an.out = out;
+	an.tunnels = tunnels__new(&o.tun, out, o.eng.seeded, o.eng.seed);
+	o.eng.tunnels = an.tunnels;
 	if (o.workers > 1 || o.capture_threads > 1) {
 		/* capture threads hand packets over to workers (one ring per thread and worker) */
 		an.ws = workers__new(o.workers, o.capture_threads, &o.eng, &o.parsers, out, 0);
@@ -1291,7 +1327,7 @@ int main(int argc, char **argv)
 		}
 		an.eng = eng;
 	}
-	if ((!an.eng && !an.ws) || !an.stats_rec) {
+	if ((!an.eng && !an.ws) || !an.stats_rec || !an.tunnels) {
 		pr_warn("cannot set up the analysis engine: %s\n", strerror(errno));
 		rc = 1;
 		goto done;
@@ -1325,6 +1361,7 @@ int main(int argc, char **argv)
 done:
 	workers__free(an.ws);
 	engine__free(eng);
+	tunnels__free(an.tunnels);
 	parsers__free(parsers);
 	rec__free(an.stats_rec);
 	pcapfile__close(pf);

@@ -304,6 +304,16 @@ void workers__finish(struct workers *ws)
 	}
 }
 
+uint64_t workers__now(struct workers *ws)
+{
+	uint64_t now = 0;
+
+	for (int i = 0; i < ws->n; i++)
+		if (ws->w[i].done && engine__now(ws->w[i].eng) > now)
+			now = engine__now(ws->w[i].eng);
+	return now;
+}
+
 void workers__engine_stats(struct workers *ws, struct engine_stats *st)
 {
 	memset(st, 0, sizeof(*st));

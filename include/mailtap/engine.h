@@ -25,6 +25,8 @@ struct engine_net {
 	uint8_t prefix; /* in IPv6 bits (IPv4 /24 is 96 + 24) */
 };
 
+struct tunnels;
+
 struct engine_cfg {
 	struct flow_limits flow;
 	struct reasm_limits reasm;
@@ -39,6 +41,7 @@ struct engine_cfg {
 	bool seeded;			/* --seed: deterministic uids, fuids and hashing */
 	uint64_t seed;
 	bool tcp_weirds;		/* weird records for TCP anomalies (once per conn and name) */
+	struct tunnels *tunnels;	/* shared by every engine (tunnels.h); NULL: not tracked */
 };
 
 void engine_cfg__default(struct engine_cfg *c);
@@ -78,6 +81,8 @@ void engine__tick(struct engine *e, uint64_t now_ns);
 struct rec *engine__rec(struct engine *e);
 /* End of input: ends every connection and writes its records. */
 void engine__finish(struct engine *e);
+/* The time of the last packet (or tick) the engine saw. */
+uint64_t engine__now(const struct engine *e);
 void engine__stats(const struct engine *e, struct engine_stats *st);
 void engine__free(struct engine *e);
 

@@ -37,6 +37,8 @@ void workers__tick(struct workers *w, uint64_t now_ns); /* producer 0 */
 /* End of input: every worker ends its connections; waits for them. Called when no producer
  * thread runs any more (after they were joined). */
 void workers__finish(struct workers *w);
+/* After workers__finish: the latest time any worker's engine saw. */
+uint64_t workers__now(struct workers *w);
 /* Sum of the engines' counters: exact after finish; while the workers run, as of each one's
  * last tick (live capture ticks once a second), read without racing the worker. */
 void workers__engine_stats(struct workers *w, struct engine_stats *st);

@@ -12,6 +12,7 @@
 #include "mailtap/log.h"
 #include "mailtap/rec.h"
 #include "mailtap/sink.h"
+#include "mailtap/tunnels.h"
 #include "fuzz_parsers.h"
 #include "../unit/record_check.h"
 
@@ -52,6 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct check_sink cs = { .base = { &cs_ops } };
 	struct rec_out *out = rec_out__new("mailtap");
 	struct engine_cfg cfg;
+	struct tunnels_limits tl = { .max = 4, .expire_ns = 10000000 }; /* 10 packets */
 	struct engine *e;
 	uint64_t ts = 1700000000ULL * 1000000000ULL;
 	size_t off = 0;
@@ -64,6 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.reasm.max_total_bytes = 1 << 20;
 	rec_out__add_sink(out, &cs.base);
 	rec_out__enable(out, "smtp_events");
+	cfg.tunnels = tunnels__new(&tl, out, true, 1);
 	e = engine__new(&cfg, out);
 	fuzz_register_parsers(e);
 	while (off + 3 <= size) {
@@ -82,7 +85,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += n;
 	}
 	engine__finish(e);
+	tunnels__finish(cfg.tunnels, ts);
 	engine__free(e);
+	tunnels__free(cfg.tunnels);
 	rec_out__free(out);
 	return 0;
 }
