@@ -4,14 +4,16 @@
  * real SMTP dialogue; sessions run C at a time, their packets interleaved.
  *   gen_smtp_pcap -o FILE [-n SESSIONS] [-c CONCURRENT] [-a ATTACH_BYTES] [-m SMALL_BYTES]
  *                 [--mix plain=55,attach=20,pipe=10,bdat=10,starttls=3,tls465=2] [--seed N]
- *                 [--mss N]
+ *                 [--mss N] [--encap vxlan|geneve|gre|erspan2|erspan3|mpls|pppoe]
  * Message kinds: plain (a small text mail), attach (multipart with a base64 attachment of
  * ATTACH_BYTES random bytes), pipe (PIPELINING: envelope and DATA in one write), bdat
  * (CHUNKING: the message in BDAT chunks), starttls (port 587: EHLO, STARTTLS, then a TLS 1.2
  * handshake with a real certificate and the mail as encrypted records), tls465 (port 465:
  * TLS from the first byte). The TLS records are well-formed (ClientHello with SNI, ServerHello,
  * Certificate, ServerKeyExchange, ChangeCipherSpec, Finished, application data, alert); what
- * they "encrypt" is random bytes of the size the mail would have. */
+ * they "encrypt" is random bytes of the size the mail would have. --encap wraps every frame
+ * in a tunnel (VXLAN, Geneve with an option, GRE with a key, ERSPAN type II or III) from one
+ * mirror source, or puts an MPLS stack or a PPPoE header in front of IP. */
 #include <errno.h>
 #include <getopt.h>
 #include <pcap/pcap.h>
@@ -104,10 +106,106 @@ static uint64_t now_us = 1700000000ULL * 1000000ULL;
 static uint32_t mss = 1448;
 static uint64_t n_packets, n_bytes;
 
+/* --encap: every frame wrapped as a mirror port or provider link delivers it. The tunnels
+ * run from a mirror source 172.16.0.1 to the sensor 172.16.0.2, both directions of every
+ * session through the same one (as a switch's ERSPAN session or a cloud traffic mirror). */
+enum encap { E_NONE, E_VXLAN, E_GENEVE, E_GRE, E_ERSPAN2, E_ERSPAN3, E_MPLS, E_PPPOE, E__N };
+static const char *const encap_names[E__N] = { "none",	  "vxlan", "geneve", "gre",
+					       "erspan2", "erspan3", "mpls", "pppoe" };
+static enum encap encap;
+static uint32_t gre_seq;
+
+/* An outer Ethernet + IPv4 header for proto carrying payload bytes, at g; returns its length. */
+static size_t outer4(uint8_t *g, uint8_t proto, size_t payload)
+{
+	uint8_t *ip = g + 14;
+
+	memset(g, 0, 34);
+	g[0] = 2, g[5] = 0x22, g[6] = 2, g[11] = 0x11;
+	g[12] = 0x08;
+	ip[0] = 0x45;
+	synth_put16(ip + 2, (uint32_t)(20 + payload));
+	ip[6] = 0x40; /* DF */
+	ip[8] = 64, ip[9] = proto;
+	synth_put32(ip + 12, 0xac100001u);
+	synth_put32(ip + 16, 0xac100002u);
+	synth_put16(ip + 10, synth_csum(ip, 20));
+	return 34;
+}
+
+/* Wraps frame f[0..n) (Ethernet + IPv4) into g; returns the new length. */
+static size_t wrap(uint8_t *g, const uint8_t *f, size_t n)
+{
+	size_t h, t;
+
+	switch (encap) {
+	case E_VXLAN:
+	case E_GENEVE:
+		t = 8 + (encap == E_GENEVE ? 16 : 8); /* UDP + Geneve with one 8-byte option */
+		h = outer4(g, 17, t + n);
+		synth_put16(g + h, 49152);
+		synth_put16(g + h + 2, encap == E_VXLAN ? 4789 : 6081);
+		synth_put16(g + h + 4, (uint32_t)(t + n));
+		synth_put16(g + h + 6, 0);
+		memset(g + h + 8, 0, t - 8);
+		if (encap == E_VXLAN) {
+			g[h + 8] = 0x08; /* I: the VNI is valid */
+			synth_put32(g + h + 12, 4242u << 8);
+		} else {
+			g[h + 8] = 2; /* version 0, two words of options */
+			synth_put16(g + h + 10, 0x6558);
+			synth_put32(g + h + 12, 4242u << 8);
+			synth_put16(g + h + 16, 0x0101); /* option class */
+			g[h + 18] = 0x01;		 /* type */
+			g[h + 19] = 1;			 /* one word of data */
+		}
+		memcpy(g + h + t, f, n);
+		return h + t + n;
+	case E_GRE:
+	case E_ERSPAN2:
+	case E_ERSPAN3:
+		t = encap == E_GRE ? 8 : encap == E_ERSPAN2 ? 16 : 20;
+		h = outer4(g, 47, t + n);
+		memset(g + h, 0, t);
+		if (encap == E_GRE) { /* a key, transparent Ethernet bridging */
+			synth_put16(g + h, 0x2000);
+			synth_put16(g + h + 2, 0x6558);
+			synth_put32(g + h + 4, 7);
+		} else { /* a sequence number, then the ERSPAN header */
+			synth_put16(g + h, 0x1000);
+			synth_put16(g + h + 2, encap == E_ERSPAN2 ? 0x88be : 0x22eb);
+			synth_put32(g + h + 4, gre_seq++);
+			g[h + 8] = encap == E_ERSPAN2 ? 0x10 : 0x20; /* version 1 / 2 */
+			g[h + 9] = 100;				  /* session */
+		}
+		memcpy(g + h + t, f, n);
+		return h + t + n;
+	case E_MPLS: /* two labels between the Ethernet header and IP */
+		memcpy(g, f, 12);
+		synth_put16(g + 12, 0x8847);
+		synth_put32(g + 14, 100u << 12 | 64);
+		synth_put32(g + 18, 200u << 12 | 1u << 8 | 64);
+		memcpy(g + 22, f + 14, n - 14);
+		return n + 8;
+	case E_PPPOE:
+		memcpy(g, f, 12);
+		synth_put16(g + 12, 0x8864);
+		g[14] = 0x11, g[15] = 0;
+		synth_put16(g + 16, 0x0042);
+		synth_put16(g + 18, (uint32_t)(n - 14 + 2));
+		synth_put16(g + 20, 0x0021);
+		memcpy(g + 22, f + 14, n - 14);
+		return n + 8;
+	default:
+		memcpy(g, f, n);
+		return n;
+	}
+}
+
 static void emit(const struct sess *s, int from_client, uint8_t flags, uint32_t seq, uint32_t ack,
 		 const char *data, size_t len)
 {
-	static uint8_t f[65536];
+	static uint8_t f[65536], g[65536 + 128];
 	struct pcap_pkthdr h;
 	struct synth_tcp t = synth_tcp_dir(from_client, s->cli_ip, s->cport, s->srv_ip, s->sport);
 	size_t iplen = 20 + 20 + len;
@@ -122,7 +220,12 @@ static void emit(const struct sess *s, int from_client, uint8_t flags, uint32_t 
 	h.ts.tv_sec = (time_t)(now_us / 1000000ULL);
 	h.ts.tv_usec = (suseconds_t)(now_us % 1000000ULL);
 	h.caplen = h.len = (bpf_u_int32)(14 + iplen);
-	pcap_dump((u_char *)dumper, &h, f);
+	if (encap) {
+		h.caplen = h.len = (bpf_u_int32)wrap(g, f, 14 + iplen);
+		pcap_dump((u_char *)dumper, &h, g);
+	} else {
+		pcap_dump((u_char *)dumper, &h, f);
+	}
 	n_packets++;
 	n_bytes += h.caplen;
 }
@@ -550,6 +653,7 @@ int main(int argc, char **argv)
 	static const struct option lo[] = { { "mix", required_argument, NULL, 'x' },
 					    { "seed", required_argument, NULL, 's' },
 					    { "mss", required_argument, NULL, 'M' },
+					    { "encap", required_argument, NULL, 'e' },
 					    { NULL, 0, NULL, 0 } };
 	const char *out = NULL;
 	long sessions = 1000, conc = 50;
@@ -582,6 +686,16 @@ int main(int argc, char **argv)
 		case 'M':
 			mss = (uint32_t)atol(optarg);
 			break;
+		case 'e':
+			for (c = 0; c < E__N && strcmp(optarg, encap_names[c]); c++)
+				;
+			if (c == E__N) {
+				fprintf(stderr, "gen_smtp_pcap: --encap: none, vxlan, geneve, gre, "
+						"erspan2, erspan3, mpls or pppoe\n");
+				return 2;
+			}
+			encap = (enum encap)c;
+			break;
 		case 'x': {
 			char *d = strdup(optarg), *tok, *save = NULL;
 
@@ -606,7 +720,8 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 				"usage: gen_smtp_pcap -o FILE [-n N] [-c C] [-a BYTES] [-m BYTES] "
 				"[--mix plain=55,attach=20,pipe=10,bdat=10,starttls=3,tls465=2] "
-				"[--seed N] [--mss N]\n");
+				"[--seed N] [--mss N] "
+				"[--encap vxlan|geneve|gre|erspan2|erspan3|mpls|pppoe]\n");
 			return 2;
 		}
 	}

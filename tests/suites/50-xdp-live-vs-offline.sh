@@ -12,6 +12,8 @@
 # build/tools/xsk_dump (the same XDP + AF_XDP source) writes a pcap that `mailtap -r` reads.
 # Skipped files (said at the end): no Ethernet link type, or frames longer than the veth
 # MTU 3400 allows (TSO/GRO-sized frames need XDP multi-buffer, not supported). Also fails on any AF_XDP drop.
+# Then captures of tools/gen_smtp_pcap --encap (VXLAN, Geneve, GRE, ERSPAN II/III, MPLS, PPPoE),
+# whole, the same way: the XDP program must find the mail inside them as userspace does.
 # MAILTAP_LIVE_FILES=N limits the run to the first N files (quick runs).
 set -u
 cd "$(dirname "$0")/../.."
@@ -183,6 +185,38 @@ for f in "${files[@]:0:$max}"; do
 		printf 'DIFF  %s\n%s\n' "$name" "$nrec"
 	fi
 done
+
+# Encapsulated mail (tools/gen_smtp_pcap --encap): the XDP program must find the mail inside
+# VXLAN, Geneve, GRE, ERSPAN II/III and behind MPLS or PPPoE, as userspace does offline.
+# The whole file is replayed (its frames are all mail, none matches tcpdump's port filter).
+if [ $live = 1 ]; then
+	for enc in vxlan geneve gre erspan2 erspan3 mpls pppoe; do
+		name="generated --encap $enc"
+		rm -f "$NL_TMP"/m.* "$NL_TMP"/off.* "$NL_TMP"/live.*
+		"$BUILD/tools/gen_smtp_pcap" -o "$NL_TMP/m.pcap" -n 24 -c 6 -a 20000 --seed 11 \
+			--encap "$enc" >/dev/null 2>&1 || nl_fail "gen_smtp_pcap --encap $enc"
+		nmail=$(tcpdump -r "$NL_TMP/m.pcap" 2>/dev/null | wc -l)
+		"$MT" -r "$NL_TMP/m.pcap" --seed 1 -w - 2>/dev/null | "$CAT" >"$NL_TMP/off.json"
+		nl_bg "$MT" -i "$NL_CAP" --seed 1 -w "$NL_TMP/live.msgpack" 2>"$NL_TMP/live.err"
+		pid=$!
+		for ((i = 0; i < 100; i++)); do nl_xdp_attached && break; sleep 0.1; done
+		sleep 0.3
+		nl_replay "$NL_TMP/m.pcap" --pps 20000
+		sleep 0.5
+		kill -TERM "$pid"
+		nl_wait_pid "$pid" 30 || { cat "$NL_TMP/live.err"; nl_fail "$name: live capture failed"; }
+		"$CAT" <"$NL_TMP/live.msgpack" >"$NL_TMP/live.json"
+		if ! grep -q '"_path":"smtp"' "$NL_TMP/off.json"; then
+			n_fail=$((n_fail + 1)); failed+=("$name (no smtp record offline)")
+		elif nrec=$(compare "$NL_TMP/off.json" "$NL_TMP/live.json"); then
+			n_ok=$((n_ok + 1))
+			printf 'ok    %-70s %5d frames %4d records\n' "$name" "$nmail" "$nrec"
+		else
+			n_fail=$((n_fail + 1)); failed+=("$name")
+			printf 'DIFF  %s\n%s\n' "$name" "$nrec"
+		fi
+	done
+fi
 echo
 echo "skipped ${n_skip}:"
 printf '  %s\n' "${skipped[@]}"

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Encapsulated mail, offline: a generated capture (tools/gen_smtp_pcap, STARTTLS and 465
+# sessions too) and the same capture wrapped in VXLAN, Geneve, GRE, ERSPAN II and III, or
+# behind MPLS and PPPoE (--encap) give the same smtp, files, ssl, x509 and conn records (with
+# --seed, uids included); through a tunnel every conn record names it in tunnel_parents and
+# the tunnel stream has Zeek's records for it: DISCOVER, then CLOSE at the end for VXLAN and
+# Geneve, with the mirror source and sensor as endpoints. Also with two workers, and with
+# --max-tunnels 1 and two tunnels (the second gets no tunnel_parents, counted).
+# The live side (XDP) of the same captures: 50-xdp-live-vs-offline.
+set -u
+cd "$(dirname "$0")/../.."
+B=${BUILD:-build}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fails=0
+ok() { echo "ok   $*"; }
+bad() { echo "FAIL $*"; fails=$((fails + 1)); }
+
+# check KIND BASE.json ENC.json: the records of ENC equal BASE's but for the tunnel's
+cat >"$T/cmp.py" <<'EOF'
+import json, sys
+def load(p):
+    return [json.loads(l) for l in open(p) if l.strip()]
+kind, base, enc = sys.argv[1], load(sys.argv[2]), load(sys.argv[3])
+base = [r for r in base if r["_path"] != "stats"]
+enc = [r for r in enc if r["_path"] != "stats"]
+tun = [r for r in enc if r["_path"] == "tunnel"]
+tunneled = kind not in ("mpls", "pppoe")
+rest, conns = [], 0
+for r in enc:
+    if r["_path"] == "tunnel":
+        continue
+    r = dict(r)
+    if r["_path"] == "conn":
+        conns += 1
+        tp = r.pop("tunnel_parents", None)
+        want = [tun[0]["uid"]] if tunneled and tun else None
+        if tp != want:
+            sys.exit("conn %s: tunnel_parents %s, want %s" % (r["uid"], tp, want))
+    rest.append(json.dumps(r, sort_keys=True))
+a = sorted(json.dumps(r, sort_keys=True) for r in base)
+if sorted(rest) != a:
+    for x in [x for x in sorted(rest) if x not in set(a)][:3]:
+        print("  encapsulated only:", x[:300])
+    for x in [x for x in a if x not in set(rest)][:3]:
+        print("  plain only:       ", x[:300])
+    sys.exit("records differ")
+if not tunneled:
+    if tun:
+        sys.exit("tunnel records for %s" % kind)
+else:
+    udp = kind in ("vxlan", "geneve")
+    acts = [t["action"] for t in tun]
+    if acts != (["Tunnel::DISCOVER", "Tunnel::CLOSE"] if udp else ["Tunnel::DISCOVER"]):
+        sys.exit("tunnel actions %s" % acts)
+    typ = {"vxlan": "Tunnel::VXLAN", "geneve": "Tunnel::GENEVE"}.get(kind, "Tunnel::GRE")
+    ports = (49152, 4789 if kind == "vxlan" else 6081) if udp else (0, 0)
+    for t in tun:
+        got = (t["tunnel_type"], t["id.orig_h"], t["id.resp_h"], t["id.orig_p"], t["id.resp_p"])
+        if got != (typ, "172.16.0.1", "172.16.0.2") + ports or t["uid"] != tun[0]["uid"]:
+            sys.exit("tunnel record %s" % t)
+print("%d records (%d conn), %d tunnel" % (len(rest), conns, len(tun)))
+EOF
+
+gen() { # gen KIND OUT
+	"$B/tools/gen_smtp_pcap" -o "$2" -n 40 -c 8 -a 30000 --seed 21 \
+		--mix plain=30,attach=30,pipe=10,bdat=10,starttls=10,tls465=10 --encap "$1" >/dev/null 2>&1
+}
+gen none "$T/none.pcap" || { echo "FAIL gen_smtp_pcap"; exit 1; }
+"$B/mailtap" -r "$T/none.pcap" --seed 1 -w - 2>/dev/null | "$B/mailtap-cat" >"$T/none.json"
+grep -q '"_path":"ssl"' "$T/none.json" && grep -q '"_path":"files"' "$T/none.json" ||
+	{ echo "FAIL the plain capture gives no ssl or files records"; exit 1; }
+for k in vxlan geneve gre erspan2 erspan3 mpls pppoe; do
+	gen "$k" "$T/$k.pcap" || { bad "$k: gen_smtp_pcap"; continue; }
+	"$B/mailtap" -r "$T/$k.pcap" --seed 1 -w - 2>/dev/null | "$B/mailtap-cat" >"$T/$k.json"
+	if r=$(python3 "$T/cmp.py" "$k" "$T/none.json" "$T/$k.json" 2>&1); then
+		ok "$k: $r"
+	else
+		bad "$k: $r"
+	fi
+done
+
+# two workers: the same records as one worker's (compared as 25-workers does: without the
+# per-worker uids, x509 as a set of certificates; the DISCOVER's ts without, as the worker
+# that registers the tunnel first may hold a later connection than the other), and one tunnel
+# shared by both workers' connections
+strip() { python3 -c '
+import json, sys
+ids = ("uid", "fuid", "fuids", "parent_fuid", "tunnel_parents")
+rows, certs = [], set()
+for l in open(sys.argv[1]):
+    r = {k: v for k, v in json.loads(l).items() if k not in ids}
+    if r["_path"] == "stats":
+        continue
+    if r["_path"] == "x509" or (r["_path"] == "tunnel" and r["action"] == "Tunnel::DISCOVER"):
+        r.pop("ts", None)
+        certs.add(json.dumps(r, sort_keys=True))
+    else:
+        rows.append(json.dumps(r, sort_keys=True))
+print("\n".join(sorted(rows) + sorted(certs)))' "$1"; }
+"$B/mailtap" -r "$T/vxlan.pcap" --seed 1 --workers 2 -w - 2>/dev/null | "$B/mailtap-cat" >"$T/w2.json"
+n1=$(grep -c '"_path":"tunnel"' "$T/w2.json")
+nt=$(python3 -c '
+import json, sys
+s = {tuple(json.loads(l).get("tunnel_parents", [])) for l in open(sys.argv[1]) if "\"conn\"" in l}
+print(len(s))' "$T/w2.json")
+if [ "$(strip "$T/w2.json" | md5sum)" = "$(strip "$T/vxlan.json" | md5sum)" ] && [ "$n1" = 2 ] && [ "$nt" = 1 ]; then
+	ok "vxlan, two workers: same records, one tunnel named by every conn"
+else
+	bad "vxlan, two workers: tunnel records $n1, distinct tunnel_parents $nt"
+fi
+
+# --max-tunnels 1 and two tunnels: the first keeps its records, the second's connections
+# have no tunnel_parents, and --stats says how many found no room
+python3 - "$T/vxlan.pcap" "$T/gre.pcap" "$T/two.pcap" <<'EOF'
+import struct, sys
+def frames(p):
+    d = open(p, "rb").read()
+    o, out = 24, []
+    while o + 16 <= len(d):
+        sec, us, incl, orig = struct.unpack("<IIII", d[o:o + 16])
+        out.append((sec, us, d[o:o + 16 + incl]))
+        o += 16 + incl
+    return d[:24], out
+h, a = frames(sys.argv[1])
+_, b = frames(sys.argv[2])
+# the GRE copy's sessions start after the VXLAN ones (its clients moved to other ports)
+b = [(s + 10, u, f[:16] + f[16:]) for s, u, f in b]
+with open(sys.argv[3], "wb") as o:
+    o.write(h)
+    for s, u, f in a:
+        o.write(f)
+    for s, u, f in b:
+        o.write(struct.pack("<II", s, u) + f[8:])
+EOF
+"$B/mailtap" -r "$T/two.pcap" --seed 1 --max-tunnels 1 --stats -w - 2>"$T/two.err" | "$B/mailtap-cat" >"$T/two.json"
+with=$(grep '"_path":"conn"' "$T/two.json" | grep -c tunnel_parents)
+without=$(grep '"_path":"conn"' "$T/two.json" | grep -vc tunnel_parents)
+room=$(sed -n 's/.*no room \([0-9]*\).*/\1/p' "$T/two.err")
+if [ "$with" -gt 0 ] && [ "$without" -gt 0 ] && [ "${room:-0}" -gt 0 ] &&
+	[ "$(grep -c '"_path":"tunnel"' "$T/two.json")" = 2 ]; then
+	ok "--max-tunnels 1: $with conns through the tracked tunnel, $without without, $room counted"
+else
+	bad "--max-tunnels 1: with $with, without $without, no room '${room:-}'"
+	cat "$T/two.err"
+fi
+
+[ $fails -eq 0 ] || { echo "17-encap: $fails failed"; exit 1; }
+echo "17-encap: all passed"
