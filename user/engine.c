@@ -11,12 +11,12 @@
 #include <string.h>
 #include "mailtap/community_id.h"
 #include "mailtap/engine.h"
-#include "mailtap/tunnels.h"
 #include "mailtap/hashmb.h"
 #include "mailtap/ids.h"
 #include "mailtap/log.h"
 #include "mailtap/rec.h"
 #include "mailtap/tls.h"
+#include "mailtap/tunnels.h"
 
 struct parser_reg {
 	const struct app_parser_ops *ops;

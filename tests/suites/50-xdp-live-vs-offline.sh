@@ -114,6 +114,32 @@ with open(src, "rb") as f, open(dst, "wb") as o:
 EOF2
 }
 
+# live_capture PCAP NAME: `mailtap -i` on the veth while PCAP is replayed at 20,000 frames
+# a second; its records in $NL_TMP/live.json.
+live_capture() {
+	nl_bg "$MT" -i "$NL_CAP" --seed 1 -w "$NL_TMP/live.msgpack" 2>"$NL_TMP/live.err"
+	local pid=$! i
+	for ((i = 0; i < 100; i++)); do nl_xdp_attached && break; sleep 0.1; done
+	sleep 0.3
+	nl_replay "$1" --pps 20000
+	sleep 0.5
+	kill -TERM "$pid"
+	nl_wait_pid "$pid" 30 || { cat "$NL_TMP/live.err"; nl_fail "$2: live capture failed"; }
+	"$CAT" <"$NL_TMP/live.msgpack" >"$NL_TMP/live.json"
+}
+
+# judge NAME FRAMES: off.json against live.json, counted and said
+judge() {
+	local nrec
+	if nrec=$(compare "$NL_TMP/off.json" "$NL_TMP/live.json"); then
+		n_ok=$((n_ok + 1))
+		printf 'ok    %-70s %5d frames %4d records\n' "$1" "$2" "$nrec"
+	else
+		n_fail=$((n_fail + 1)); failed+=("$1")
+		printf 'DIFF  %s\n%s\n' "$1" "$nrec"
+	fi
+}
+
 n_ok=0 n_fail=0 n_skip=0 n_time=0 failed=() skipped=() timing=()
 max=${MAILTAP_LIVE_FILES:-100000}
 mapfile -t files < <(find "$NL_CORPUS" \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' \) | sort)
@@ -131,23 +157,16 @@ for f in "${files[@]:0:$max}"; do
 	fi
 	"$MT" -r "$f" --seed 1 -w - 2>/dev/null | "$CAT" >"$NL_TMP/off.json"
 	if [ $live = 1 ]; then
-		nl_bg "$MT" -i "$NL_CAP" --seed 1 -w "$NL_TMP/live.msgpack" 2>"$NL_TMP/live.err"
-		pid=$!
-		for ((i = 0; i < 100; i++)); do nl_xdp_attached && break; sleep 0.1; done
-		sleep 0.3
+		live_capture "$NL_TMP/m.pcap" "$name"
 	else
 		nl_bg "$DUMP" -i "$NL_CAP" -w "$NL_TMP/live.pcap" --timeout 120 --ready "$NL_TMP/ready" \
 			>"$NL_TMP/live.stats" 2>"$NL_TMP/live.err"
 		pid=$!
 		nl_wait_file "$NL_TMP/ready" 10 || { cat "$NL_TMP/live.err"; nl_fail "capture did not start"; }
-	fi
-	nl_replay "$NL_TMP/m.pcap" --pps 20000
-	sleep 0.5
-	kill -TERM "$pid"
-	nl_wait_pid "$pid" 30 || { cat "$NL_TMP/live.err"; nl_fail "$name: live capture failed"; }
-	if [ $live = 1 ]; then
-		"$CAT" <"$NL_TMP/live.msgpack" >"$NL_TMP/live.json"
-	else
+		nl_replay "$NL_TMP/m.pcap" --pps 20000
+		sleep 0.5
+		kill -TERM "$pid"
+		nl_wait_pid "$pid" 30 || { cat "$NL_TMP/live.err"; nl_fail "$name: live capture failed"; }
 		drops=$(( $(nl_stat "$NL_TMP/live.stats" xsk.rx_dropped) + $(nl_stat "$NL_TMP/live.stats" xsk.rx_ring_full) ))
 		got=$(nl_stat "$NL_TMP/live.stats" xsk.delivered)
 		if [ "$drops" -ne 0 ] || [ "$got" -ne "$nmail" ]; then
@@ -177,13 +196,7 @@ for f in "${files[@]:0:$max}"; do
 		fi
 		continue
 	fi
-	if nrec=$(compare "$NL_TMP/off.json" "$NL_TMP/live.json"); then
-		n_ok=$((n_ok + 1))
-		printf 'ok    %-70s %5d frames %4d records\n' "$name" "$nmail" "$nrec"
-	else
-		n_fail=$((n_fail + 1)); failed+=("$name")
-		printf 'DIFF  %s\n%s\n' "$name" "$nrec"
-	fi
+	judge "$name" "$nmail"
 done
 
 # Encapsulated mail (tools/gen_smtp_pcap --encap): the XDP program must find the mail inside
@@ -197,23 +210,11 @@ if [ $live = 1 ]; then
 			--encap "$enc" >/dev/null 2>&1 || nl_fail "gen_smtp_pcap --encap $enc"
 		nmail=$(tcpdump -r "$NL_TMP/m.pcap" 2>/dev/null | wc -l)
 		"$MT" -r "$NL_TMP/m.pcap" --seed 1 -w - 2>/dev/null | "$CAT" >"$NL_TMP/off.json"
-		nl_bg "$MT" -i "$NL_CAP" --seed 1 -w "$NL_TMP/live.msgpack" 2>"$NL_TMP/live.err"
-		pid=$!
-		for ((i = 0; i < 100; i++)); do nl_xdp_attached && break; sleep 0.1; done
-		sleep 0.3
-		nl_replay "$NL_TMP/m.pcap" --pps 20000
-		sleep 0.5
-		kill -TERM "$pid"
-		nl_wait_pid "$pid" 30 || { cat "$NL_TMP/live.err"; nl_fail "$name: live capture failed"; }
-		"$CAT" <"$NL_TMP/live.msgpack" >"$NL_TMP/live.json"
-		if ! grep -q '"_path":"smtp"' "$NL_TMP/off.json"; then
-			n_fail=$((n_fail + 1)); failed+=("$name (no smtp record offline)")
-		elif nrec=$(compare "$NL_TMP/off.json" "$NL_TMP/live.json"); then
-			n_ok=$((n_ok + 1))
-			printf 'ok    %-70s %5d frames %4d records\n' "$name" "$nmail" "$nrec"
+		live_capture "$NL_TMP/m.pcap" "$name"
+		if grep -q '"_path":"smtp"' "$NL_TMP/off.json"; then
+			judge "$name" "$nmail"
 		else
-			n_fail=$((n_fail + 1)); failed+=("$name")
-			printf 'DIFF  %s\n%s\n' "$name" "$nrec"
+			n_fail=$((n_fail + 1)); failed+=("$name (no smtp record offline)")
 		fi
 	done
 fi
