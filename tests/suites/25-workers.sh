@@ -54,4 +54,12 @@ $TS/mailtap -r "$T/gen.pcap" --seed 1 --workers 3 -w "$T/3.mp" 2>"$T/tsan.log" |
 canon "$T/1.mp" >"$T/1.txt"
 canon "$T/3.mp" >"$T/3.txt"
 cmp -s "$T/1.txt" "$T/3.txt" || { echo "FAIL records differ under TSan"; exit 1; }
-echo "TSan: test_workers and --workers 3 ($(wc -l <"$T/3.txt") records) without a race report"
+# the tunnel table the workers share (one mutex): mail in VXLAN, three workers
+"$B/tools/gen_smtp_pcap" -o "$T/vx.pcap" -n 200 -c 20 -a 5000 --seed 9 --encap vxlan 2>/dev/null
+$TS/mailtap -r "$T/vx.pcap" --seed 1 --workers 3 -w "$T/vx.mp" 2>"$T/tsan2.log" ||
+	{ head -40 "$T/tsan2.log"; echo "FAIL mailtap --workers 3 on VXLAN under TSan"; exit 1; }
+tun=$("$B/mailtap-cat" -s tunnel "$T/vx.mp" | grep -c DISCOVER)
+named=$("$B/mailtap-cat" -s conn "$T/vx.mp" | grep -c tunnel_parents)
+[ "$tun" = 1 ] && [ "$named" = 200 ] ||
+	{ echo "FAIL VXLAN under TSan: $tun DISCOVER records, $named of 200 conns name the tunnel"; exit 1; }
+echo "TSan: test_workers and --workers 3 ($(wc -l <"$T/3.txt") records) and VXLAN with the shared tunnel table ($named conns) without a race report"
