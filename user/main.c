@@ -910,7 +910,7 @@ static void print_xsk_stats(struct xsk_source *src)
 /* fwd_stats is summed over the Forward outputs as an array of uint64_t counters. */
 _Static_assert(sizeof(struct fwd_stats) % sizeof(uint64_t) == 0, "fwd_stats");
 
-static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t ts)
+static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t now)
 {
 	struct engine_stats es;
 	struct xsk_stats xs;
@@ -919,6 +919,7 @@ static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t ts)
 	struct files_stats fs;
 	struct fwd_stats fw, sum;
 	struct workers_stats wst;
+	struct tunnels_stats ts;
 	int n_fwd = 0;
 
 	an_stats(a, &es);
@@ -933,8 +934,10 @@ static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t ts)
 	}
 	if (a->ws)
 		workers__stats(a->ws, &wst);
-	rec_stats__write(a->stats_rec, ts, &es, have_xs ? &xs : NULL, a->ws ? &wst : NULL, &fs,
-			 n_fwd ? &sum : NULL);
+	if (a->tunnels)
+		tunnels__stats(a->tunnels, &ts);
+	rec_stats__write(a->stats_rec, now, &es, have_xs ? &xs : NULL, a->ws ? &wst : NULL, &fs,
+			 n_fwd ? &sum : NULL, a->tunnels ? &ts : NULL);
 }
 
 /* After the capture is set up and the outputs are open: what is left of root is given up.

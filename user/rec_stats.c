@@ -8,12 +8,14 @@
 #include "mailtap/rec.h"
 #include "mailtap/rec_stats.h"
 #include "mailtap/sink_fwd.h"
+#include "mailtap/tunnels.h"
 #include "mailtap/workers.h"
 #include "mailtap/xsk.h"
 
 void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *es,
 		      const struct xsk_stats *xs, const struct workers_stats *ws,
-		      const struct files_stats *fs, const struct fwd_stats *fw)
+		      const struct files_stats *fs, const struct fwd_stats *fw,
+		      const struct tunnels_stats *tun)
 {
 	uint64_t dropped = 0;
 
@@ -85,6 +87,13 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *
 		rec__u64(r, "files_extract_cutoffs", fs->extract_cutoffs);
 		rec__u64(r, "files_extract_total_limit", fs->extract_total_limit);
 		rec__u64(r, "files_extract_errors", fs->extract_errors);
+	}
+	if (tun) {
+		rec__u64(r, "tunnels_active", tun->active);
+		rec__u64(r, "tunnels_discovered", tun->discovered);
+		rec__u64(r, "tunnels_expired", tun->expired);
+		rec__u64(r, "tunnels_closed", tun->closed);
+		rec__u64(r, "tunnels_full", tun->full);
 	}
 	if (fw) {
 		rec__u64(r, "forward_records_in", fw->records_in);

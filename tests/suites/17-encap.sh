@@ -134,15 +134,20 @@ with open(sys.argv[3], "wb") as o:
     for s, u, f in b:
         o.write(struct.pack("<II", s, u) + f[8:])
 EOF
-"$B/mailtap" -r "$T/two.pcap" --seed 1 --max-tunnels 1 --stats -w - 2>"$T/two.err" | "$B/mailtap-cat" >"$T/two.json"
+# (in --stats and in the stats record's tunnels_full)
+"$B/mailtap" -r "$T/two.pcap" --seed 1 --max-tunnels 1 --stats --stats-interval 3600 -w - \
+	2>"$T/two.err" | "$B/mailtap-cat" >"$T/two.json"
 with=$(grep '"_path":"conn"' "$T/two.json" | grep -c tunnel_parents)
 without=$(grep '"_path":"conn"' "$T/two.json" | grep -vc tunnel_parents)
 room=$(sed -n 's/.*no room \([0-9]*\).*/\1/p' "$T/two.err")
-if [ "$with" -gt 0 ] && [ "$without" -gt 0 ] && [ "${room:-0}" -gt 0 ] &&
+full=$(python3 -c '
+import json, sys
+print([json.loads(l) for l in open(sys.argv[1]) if "\"stats\"" in l][-1]["tunnels_full"])' "$T/two.json")
+if [ "$with" -gt 0 ] && [ "$without" -gt 0 ] && [ "${room:-0}" -gt 0 ] && [ "$full" = "$room" ] &&
 	[ "$(grep -c '"_path":"tunnel"' "$T/two.json")" = 2 ]; then
-	ok "--max-tunnels 1: $with conns through the tracked tunnel, $without without, $room counted"
+	ok "--max-tunnels 1: $with conns through the tracked tunnel, $without without, $room counted (tunnels_full $full)"
 else
-	bad "--max-tunnels 1: with $with, without $without, no room '${room:-}'"
+	bad "--max-tunnels 1: with $with, without $without, no room '${room:-}', tunnels_full '$full'"
 	cat "$T/two.err"
 fi
 
