@@ -225,7 +225,7 @@ static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, st
 	uint32_t len;
 	uint8_t type;
 
-	if (o->tun_type || (o->l4proto != IPPROTO_UDP && o->l4proto != IPPROTO_GRE))
+	if (o->tun.type || (o->l4proto != IPPROTO_UDP && o->l4proto != IPPROTO_GRE))
 		return DECODE_NOT_TCP;
 	if (o->l4proto == IPPROTO_UDP) {
 		uint16_t dport;
@@ -235,8 +235,8 @@ static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, st
 		dport = rd16(p + 2);
 		if (dport != VXLAN_PORT_ && dport != GENEVE_PORT_)
 			return DECODE_NOT_TCP;
-		o->tun_sport = rd16(p);
-		o->tun_dport = dport;
+		o->tun.sport = rd16(p);
+		o->tun.dport = dport;
 		p += 8;
 		if (end - p < 8)
 			return DECODE_TRUNC_TUNNEL;
@@ -278,11 +278,11 @@ static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, st
 		return DECODE_NOT_TCP;
 	p += len;
 	/* the inner packet, as Zeek's inner Packet: its own link header and VLAN tags */
-	o->tun_type = type;
-	o->tun_src = o->src;
-	o->tun_dst = o->dst;
+	o->tun.type = type;
+	o->tun.src = o->src;
+	o->tun.dst = o->dst;
 	if (type == PKT_TUN_GRE)
-		o->tun_sport = o->tun_dport = 0;
+		o->tun.sport = o->tun.dport = 0;
 	o->vlan[0] = o->vlan[1] = 0;
 	if (proto == ETH_P_TEB_) {
 		if (end - p < 14)
@@ -358,9 +358,9 @@ static enum decode_result decode_ethertype(uint16_t type, const uint8_t *p, cons
 		case ETH_P_MPLS_UC_:
 		case ETH_P_MPLS_MC_:
 			/* not inside a tunnel: the XDP parser does not follow them there */
-			return o->tun_type ? DECODE_NOT_IP : decode_mpls(p, end, o);
+			return o->tun.type ? DECODE_NOT_IP : decode_mpls(p, end, o);
 		case ETH_P_PPP_SES_:
-			return o->tun_type ? DECODE_NOT_IP : decode_pppoe(p, end, o);
+			return o->tun.type ? DECODE_NOT_IP : decode_pppoe(p, end, o);
 		default:
 			return DECODE_NOT_IP;
 		}
@@ -374,6 +374,7 @@ enum decode_result decode__packet(const struct pkt_raw *raw, struct pkt *o, stru
 	uint32_t fam;
 
 	memset(o, 0, offsetof(struct pkt, payload));
+	o->tun.type = 0;
 	o->ts_ns = raw->ts_ns;
 	o->payload = NULL;
 	o->payload_len = o->payload_wire_len = 0;

@@ -682,6 +682,7 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 		size_t len;
 		const char *wname;
 		struct pkt_raw whole;
+		struct pkt_tunnel tun;
 		int r;
 
 		if (!p.l3 || p.l4proto != IPPROTO_TCP)
@@ -693,8 +694,11 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 			return 0;
 		whole = (struct pkt_raw){ .ts_ns = raw->ts_ns, .data = dg, .caplen = (uint32_t)len,
 					  .wirelen = (uint32_t)len, .linktype = 12 /* DLT_RAW */ };
+		tun = p.tun; /* the tunnel the last fragment came through: the datagram's */
 		if (decode__packet(&whole, &p, NULL) != DECODE_OK)
 			return 0;
+		if (!p.tun.type)
+			p.tun = tun;
 		break;
 	}
 	default:
@@ -713,7 +717,7 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 		reasm__init(&f->rd[MT_ORIG], MT_ORIG);
 		reasm__init(&f->rd[MT_RESP], MT_RESP);
 		f->rd_init = 1;
-		if (p.tun_type && e->cfg.tunnels)
+		if (p.tun.type && e->cfg.tunnels)
 			f->tunnel = tunnels__get(e->cfg.tunnels, &p, p.ts_ns);
 	}
 	x.e = e;

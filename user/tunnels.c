@@ -224,14 +224,14 @@ uint16_t tunnels__get(struct tunnels *t, const struct pkt *p, uint64_t ts)
 	uint32_t h, ref;
 	struct tun *u;
 
-	if (!p->tun_type)
+	if (!p->tun.type)
 		return 0;
-	h = key_hash(t, p->tun_type, &p->tun_src, p->tun_sport, &p->tun_dst, p->tun_dport);
+	h = key_hash(t, p->tun.type, &p->tun.src, p->tun.sport, &p->tun.dst, p->tun.dport);
 	pthread_mutex_lock(&t->mu);
 	expire(t, ts);
 	for (ref = t->bucket[h & t->mask]; ref; ref = t->slot[ref - 1].next)
-		if (t->slot[ref - 1].hash == h && same(&t->slot[ref - 1], p->tun_type, &p->tun_src,
-						       p->tun_sport, &p->tun_dst, p->tun_dport))
+		if (t->slot[ref - 1].hash == h && same(&t->slot[ref - 1], p->tun.type, &p->tun.src,
+						       p->tun.sport, &p->tun.dst, p->tun.dport))
 			break;
 	if (!ref) {
 		if (!t->free_head) {
@@ -243,13 +243,13 @@ uint16_t tunnels__get(struct tunnels *t, const struct pkt *p, uint64_t ts)
 		u = &t->slot[ref - 1];
 		t->free_head = u->next;
 		memset(u, 0, sizeof(*u));
-		u->type = p->tun_type;
+		u->type = p->tun.type;
 		u->hash = h;
-		u->id.orig_h = p->tun_src;
-		u->id.resp_h = p->tun_dst;
-		u->id.orig_p = p->tun_sport;
-		u->id.resp_p = p->tun_dport;
-		u->id.proto = p->tun_type == PKT_TUN_GRE ? IPPROTO_GRE : IPPROTO_UDP;
+		u->id.orig_h = p->tun.src;
+		u->id.resp_h = p->tun.dst;
+		u->id.orig_p = p->tun.sport;
+		u->id.resp_p = p->tun.dport;
+		u->id.proto = p->tun.type == PKT_TUN_GRE ? IPPROTO_GRE : IPPROTO_UDP;
 		mt_ids__make(&t->ids, 'C', u->uid);
 		u->next = t->bucket[h & t->mask];
 		t->bucket[h & t->mask] = ref;

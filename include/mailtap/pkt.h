@@ -31,6 +31,14 @@ typedef int (*pkt_handler)(void *u, const struct pkt_raw *p);
 #define PKT_TUN_GENEVE 2
 #define PKT_TUN_GRE 3
 
+/* The tunnel around an IP packet (one level), as Zeek's EncapsulatingConn: the outer
+ * addresses, and the UDP ports of VXLAN and Geneve (0 for GRE). */
+struct pkt_tunnel {
+	uint8_t type; /* PKT_TUN_*, 0: none */
+	uint16_t sport, dport;
+	struct mt_addr src, dst;
+};
+
 /* A decoded TCP/IP packet. Pointers point into the frame (no copy). */
 struct pkt {
 	uint64_t ts_ns;
@@ -40,7 +48,6 @@ struct pkt {
 	uint8_t l4proto;	/* IPPROTO_* */
 	uint16_t vlan[2];	/* outer, inner VLAN id of the frame around the IP packet; 0 = none */
 	uint32_t ip_len;	/* IP total length (v4) / 40 + payload length (v6), as Zeek's ip_bytes */
-	uint8_t tun_type;	/* the tunnel around the IP packet: PKT_TUN_*, 0 for none */
 	/* TCP */
 	uint32_t seq, ack;
 	uint16_t win;
@@ -52,10 +59,7 @@ struct pkt {
 	uint32_t payload_wire_len; /* payload length per the IP header (>= payload_len if truncated) */
 	const uint8_t *l3;	/* the IP header (set for every IP packet, fragments included) */
 	uint32_t l3_len;	/* captured bytes from l3 on */
-	/* Set when tun_type is (one level of tunnel), as Zeek's EncapsulatingConn: the outer
-	 * addresses, and the UDP ports of VXLAN and Geneve (0 for GRE). Not cleared otherwise. */
-	uint16_t tun_sport, tun_dport;
-	struct mt_addr tun_src, tun_dst;
+	struct pkt_tunnel tun;	/* tun.type is always set; the rest only with it */
 };
 
 #endif

@@ -38,7 +38,7 @@ struct tunnels *tunnels__new(const struct tunnels_limits *l, struct rec_out *out
 			     uint64_t seed);
 void tunnels__free(struct tunnels *t);
 
-/* A new connection whose first packet p came through a tunnel (p->tun_type != 0), at ts_ns:
+/* A new connection whose first packet p came through a tunnel (p->tun.type != 0), at ts_ns:
  * registers the tunnel (a tunnel record when it is new or had expired) and returns a
  * reference to it (1..65535) for the connection, to give back with tunnels__put; 0 when there
  * is no room. Also expires tunnels idle since before ts_ns - expire_ns. */

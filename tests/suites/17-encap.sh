@@ -5,8 +5,9 @@
 # behind MPLS and PPPoE (--encap) give the same smtp, files, ssl, x509 and conn records (with
 # --seed, uids included); through a tunnel every conn record names it in tunnel_parents and
 # the tunnel stream has Zeek's records for it: DISCOVER, then CLOSE at the end for VXLAN and
-# Geneve, with the mirror source and sensor as endpoints. Also with two workers, and with
-# --max-tunnels 1 and two tunnels (the second gets no tunnel_parents, counted).
+# Geneve, with the mirror source and sensor as endpoints. Also inner IP fragments in VXLAN,
+# two workers, and --max-tunnels 1 with two tunnels (the second gets no tunnel_parents,
+# counted).
 # The live side (XDP) of the same captures: 50-xdp-live-vs-offline.
 set -u
 cd "$(dirname "$0")/../.."
@@ -80,6 +81,40 @@ for k in vxlan geneve gre erspan2 erspan3 mpls pppoe; do
 		bad "$k: $r"
 	fi
 done
+
+# inner IP fragments: a small capture's TCP packets, SYNs included, cut into 16-byte fragments
+# (tests/fragment_pcap.py), each put in VXLAN with scapy: a connection whose first packet is a
+# reassembled datagram still has its tunnel, and the records are the plain capture's with
+# tunnel_parents
+"$B/tools/gen_smtp_pcap" -o "$T/small.pcap" -n 6 -c 3 -a 2000 -m 300 --seed 4 \
+	--mix plain=50,attach=50 >/dev/null 2>&1
+"$B/mailtap" -r "$T/small.pcap" --seed 1 -w - 2>/dev/null | "$B/mailtap-cat" >"$T/small.json"
+/usr/bin/python3 tests/fragment_pcap.py "$T/small.pcap" "$T/frag.pcap" --size 16 >/dev/null 2>&1 &&
+	/usr/bin/python3 - "$T/frag.pcap" "$T/vxfrag.pcap" <<'EOF' || bad "vxlan around fragments: scapy"
+import logging, sys
+logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+from scapy.all import IP, UDP, Ether, PcapReader, PcapWriter
+from scapy.layers.vxlan import VXLAN
+w = PcapWriter(sys.argv[2], sync=True)
+for p in PcapReader(sys.argv[1]):
+    q = (Ether(src="02:00:00:00:00:11", dst="02:00:00:00:00:22") /
+         IP(src="172.16.0.1", dst="172.16.0.2", flags="DF") /
+         UDP(sport=49152, dport=4789) / VXLAN(vni=4242) / p)
+    q.time = p.time
+    w.write(q)
+EOF
+if [ -s "$T/vxfrag.pcap" ]; then
+	"$B/mailtap" -r "$T/vxfrag.pcap" --seed 1 --stats-interval 3600 -w - 2>/dev/null |
+		"$B/mailtap-cat" >"$T/vxfrag.json"
+	nfrag=$(python3 -c '
+import json, sys
+print([json.loads(l) for l in open(sys.argv[1]) if "\"stats\"" in l][-1]["frag_reassembled"])' "$T/vxfrag.json")
+	if [ "${nfrag:-0}" -gt 0 ] && r=$(python3 "$T/cmp.py" vxlan "$T/small.json" "$T/vxfrag.json" 2>&1); then
+		ok "vxlan around inner fragments, SYNs too ($nfrag datagrams reassembled): $r"
+	else
+		bad "vxlan around inner fragments (reassembled ${nfrag:-?}): $r"
+	fi
+fi
 
 # two workers: the same records as one worker's (compared as 25-workers does: without the
 # per-worker uids, x509 as a set of certificates; the DISCOVER's ts without, as the worker

@@ -411,14 +411,14 @@ static void test_tunnels(void **st)
 				fail_msg("kind %d v6 %d: %s", k, v6,
 					 decode__result_name(run(&f, DLT_EN10MB, &p)));
 			check_tcp(&p, v6);
-			assert_int_equal(p.tun_type, types[k]);
+			assert_int_equal(p.tun.type, types[k]);
 			assert_int_equal(p.vlan[0], k == T_VXLAN ? 33 : 0);
-			mt_addr__fmt(&p.tun_src, buf, sizeof(buf));
+			mt_addr__fmt(&p.tun.src, buf, sizeof(buf));
 			assert_string_equal(buf, "172.16.0.1");
-			mt_addr__fmt(&p.tun_dst, buf, sizeof(buf));
+			mt_addr__fmt(&p.tun.dst, buf, sizeof(buf));
 			assert_string_equal(buf, "172.16.0.2");
-			assert_int_equal(p.tun_sport, k <= T_GENEVE ? 49152 : 0);
-			assert_int_equal(p.tun_dport, dports[k]);
+			assert_int_equal(p.tun.sport, k <= T_GENEVE ? 49152 : 0);
+			assert_int_equal(p.tun.dport, dports[k]);
 			/* every cut of the tunnel header (after the outer IP and UDP headers) */
 			for (size_t n = 14 + 4 + 20 + (k <= T_GENEVE ? 8 : 0); n < at; n++) {
 				g = f;
@@ -431,7 +431,7 @@ static void test_tunnels(void **st)
 	build_tun(&f, T_VXLAN, 0, 0);
 	f.b[14 + 4 + 20 + 3] = 53;
 	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
-	assert_int_equal(p.tun_type, 0);
+	assert_int_equal(p.tun.type, 0);
 	/* GRE version 1 (PPTP) and routing present: not followed */
 	build_tun(&f, T_GRE_IP, 0, 0);
 	f.b[14 + 4 + 20 + 1] = 1;

@@ -101,11 +101,11 @@ static struct pkt tp(uint8_t type, uint8_t a, uint16_t pa, uint8_t b, uint16_t p
 	struct pkt p;
 
 	memset(&p, 0, sizeof(p));
-	p.tun_type = type;
-	mt_addr__from_v4(&p.tun_src, (const uint8_t[4]){10, 9, 0, a});
-	mt_addr__from_v4(&p.tun_dst, (const uint8_t[4]){10, 9, 0, b});
-	p.tun_sport = pa;
-	p.tun_dport = pb;
+	p.tun.type = type;
+	mt_addr__from_v4(&p.tun.src, (const uint8_t[4]){10, 9, 0, a});
+	mt_addr__from_v4(&p.tun.dst, (const uint8_t[4]){10, 9, 0, b});
+	p.tun.sport = pa;
+	p.tun.dport = pb;
 	return p;
 }
 
@@ -115,12 +115,12 @@ static void want(char *w, size_t n, double ts, const char *uid, const struct pkt
 {
 	char a[64], b[64];
 
-	mt_addr__fmt(&p->tun_src, a, sizeof(a));
-	mt_addr__fmt(&p->tun_dst, b, sizeof(b));
+	mt_addr__fmt(&p->tun.src, a, sizeof(a));
+	mt_addr__fmt(&p->tun.dst, b, sizeof(b));
 	snprintf(w, n,
 		 "tunnel|ts=%.1f|uid=%s|id.orig_h=%s|id.orig_p=%u|id.resp_h=%s|id.resp_p=%u|"
 		 "tunnel_type=%s|action=%s",
-		 ts, uid, a, p->tun_sport, b, p->tun_dport, type, action);
+		 ts, uid, a, p->tun.sport, b, p->tun.dport, type, action);
 }
 
 /* One tunnel whichever way its packets go (VXLAN's endpoints reversed), another for GRE
