@@ -513,6 +513,12 @@ static void test_tunnels(void **state)
 	eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), geneve(&f), eth_in(&f, 0x0800), ipv4(&f, 6, 0, 0, 0),
 	    tcp(&f, 40000, 465, 5), fix_len(&f);
 	run_expect("geneve ipv4 ->465", &f, XDP_PASS, (struct stat_expect[]){T4, END_EXPECT});
+	/* Geneve carrying IPv6 itself (protocol 0x86dd, no options, no inner Ethernet) */
+	eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), udp(&f, 40000, 6081),
+	    put(&f, (uint8_t[8]){0, 0, 0x86, 0xdd, 0, 0, 7, 0}, 8), ipv6(&f, 6),
+	    tcp(&f, 40000, 587, 5), fix_len(&f);
+	run_expect("geneve ipv6 (no ethernet) ->587", &f, XDP_PASS,
+		   (struct stat_expect[]){T4, END_EXPECT});
 	eth(&f, 0x0800), ipv4(&f, 47, 0, 0, 0), gre(&f, 0xa000, 0x6558), eth_in(&f, 0x0800),
 	    ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
 	run_expect("gre(csum, key) teb ipv4 ->25", &f, XDP_PASS,

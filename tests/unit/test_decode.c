@@ -447,6 +447,26 @@ static void test_tunnels(void **st)
 	build_tun(&f, T_GENEVE, 0, 0);
 	f.b[14 + 4 + 20 + 8] |= 0x40;
 	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+	/* Geneve carrying IPv6 itself (protocol 0x86dd, no inner Ethernet) */
+	{
+		struct fr in = {.len = 0};
+
+		inner(&in, 0, 1, 0);
+		f.len = 0;
+		fr_eth(&f, 0, 0, 0, 0, 0x0800);
+		fr_ipv4(&f, OA4, OB4, 17, 8 + 8 + in.len, 0, 0);
+		fr_u16(&f, 40000);
+		fr_u16(&f, 6081);
+		fr_u16(&f, (uint16_t)(16 + in.len));
+		fr_u16(&f, 0);
+		fr_u32(&f, 0x000086dd); /* no options */
+		fr_u32(&f, 7u << 8);
+		fr_bytes(&f, in.b, in.len);
+		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+		check_tcp(&p, 1);
+		assert_int_equal(p.tun.type, PKT_TUN_GENEVE);
+		assert_int_equal(p.tun.sport, 40000);
+	}
 	/* a tunnel inside the tunnel: VXLAN in GRE over IP */
 	{
 		struct fr in;
