@@ -150,7 +150,6 @@ static char *dupn(const char *s, size_t n)
 	return d;
 }
 
-
 static bool strset_has(const struct smtp_strset *set, const char *s, size_t n)
 {
 	const char *v = NULL;

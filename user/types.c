@@ -88,15 +88,15 @@ int mt_str__set(struct mt_str *d, const void *s, size_t n)
 {
 	char *c = n <= UINT32_MAX ? malloc(n + 1) : NULL;
 
+	if (c) { /* copied before d's old bytes go: s may point into them */
+		if (n)
+			memcpy(c, s, n);
+		c[n] = 0;
+	}
 	free(d->s);
 	d->s = c;
 	d->n = c ? (uint32_t)n : 0;
-	if (!c)
-		return -ENOMEM;
-	if (n)
-		memcpy(c, s, n);
-	c[n] = 0;
-	return 0;
+	return c ? 0 : -ENOMEM;
 }
 
 void mt_str__free(struct mt_str *d)

@@ -39,8 +39,8 @@ struct mt_str {
 	uint32_t n;
 };
 
-/* Copies n bytes (at most UINT32_MAX) into d, freeing what it held; on failure d is unset.
- * Returns 0 or -ENOMEM. */
+/* Copies n bytes (at most UINT32_MAX) into d, freeing what it held (s may point into it); on
+ * failure d is unset. Returns 0 or -ENOMEM. */
 int mt_str__set(struct mt_str *d, const void *s, size_t n);
 void mt_str__free(struct mt_str *d);
 

@@ -302,6 +302,34 @@ static void test_values_like_msgpack_c(void **st)
 
 /* A record whose buffer cannot grow is dropped whole (-ENOMEM): nothing reaches the sink, no
  * half map; the next record is written as usual. */
+/* mt_str__set: bytes and length kept, NUL bytes included and a NUL after them; replacing a
+ * string with a part of itself; the empty string is set, not unset; out of memory leaves it
+ * unset. */
+static void test_mt_str(void **st)
+{
+	struct mt_str m = {NULL, 0};
+
+	(void)st;
+	assert_int_equal(mt_str__set(&m, "ab\0cd", 5), 0);
+	assert_int_equal(m.n, 5);
+	assert_memory_equal(m.s, "ab\0cd\0", 6);
+	assert_int_equal(mt_str__set(&m, m.s + 3, 2), 0); /* from its own bytes */
+	assert_int_equal(m.n, 2);
+	assert_string_equal(m.s, "cd");
+	assert_int_equal(mt_str__set(&m, "", 0), 0);
+	assert_non_null(m.s);
+	assert_int_equal(m.n, 0);
+#ifdef HAVE_ALLOC_FAULTS
+	alloc_ok = 0;
+	assert_int_equal(mt_str__set(&m, "x", 1), -ENOMEM);
+	alloc_ok = -1;
+	assert_null(m.s);
+	assert_int_equal(m.n, 0);
+#endif
+	mt_str__free(&m);
+	assert_null(m.s);
+}
+
 static void test_no_memory(void **st)
 {
 #ifdef HAVE_ALLOC_FAULTS
@@ -359,7 +387,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_roundtrip),  cmocka_unit_test(test_reserved_event_time),
 	    cmocka_unit_test(test_str_header), cmocka_unit_test(test_values_like_msgpack_c),
-	    cmocka_unit_test(test_no_memory),
+	    cmocka_unit_test(test_no_memory),  cmocka_unit_test(test_mt_str),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
