@@ -14,6 +14,7 @@
 #include "mailtap/rec.h"
 #include "mailtap/sink.h"
 #include "mailtap/tunnels.h"
+#include "alloc_fault.h"
 
 #define S 1000000000ULL
 
@@ -242,12 +243,57 @@ static void test_full(void **st)
 	done(t);
 }
 
+/* Allocations failing in turn while the table is made (alloc_fault.h): tunnels__new returns
+ * NULL with ENOMEM and leaks nothing, until enough succeed; the table then works. */
+static void test_no_memory(void **st)
+{
+	struct tunnels_limits l;
+	struct pkt v = tp(PKT_TUN_VXLAN, 1, 49152, 2, 4789);
+	int failed = 0;
+
+	(void)st;
+#ifndef HAVE_ALLOC_FAULTS
+	skip();
+#else
+	tunnels_limits__default(&l);
+	alloc_harness++;
+	memset(&cap, 0, sizeof(cap));
+	cap.sink.ops = &cap_ops;
+	out = rec_out__new("mailtap");
+	assert_int_equal(rec_out__add_sink(out, &cap.sink), 0);
+	alloc_harness--;
+	for (int k = 0;; k++) {
+		long live = alloc_live;
+		struct tunnels *t;
+
+		alloc_ok = k;
+		errno = 0;
+		t = tunnels__new(&l, out, true, 1);
+		alloc_ok = -1;
+		if (!t) {
+			assert_int_equal(errno, ENOMEM);
+			assert_int_equal(alloc_live, live);
+			failed++;
+			continue;
+		}
+		assert_int_not_equal(tunnels__get(t, &v, S), 0);
+		tunnels__free(t);
+		assert_int_equal(alloc_live, live);
+		break;
+	}
+	assert_true(failed >= 3); /* the table, the buckets, the record builder */
+	assert_int_equal(cap.n, 1);
+	rec_out__free(out);
+#endif
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_discover_close),
 	    cmocka_unit_test(test_expire),
 	    cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_no_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
