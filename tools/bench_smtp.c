@@ -135,8 +135,10 @@ static void run_smtp(const struct smtp_cfg *cfg, const struct buf *c, const stru
 	smtp_parser__free(p);
 }
 
-static void w_noop(struct mt_session *s, uint64_t ts, const char *n, const char *a, size_t al)
+static void w_noop(struct mt_session *s, uint64_t ts, const char *n, const char *a, size_t al,
+		   const char *src)
 {
+	(void)src;
 	(void)s;
 	(void)ts;
 	(void)n;

@@ -51,10 +51,8 @@ static void a_weird_src(struct app_smtp *a, uint64_t ts, const char *name, const
 		}
 	if (a->n_weirds < APP_SMTP_WEIRD_SLOTS)
 		a->weirds[a->n_weirds++] = h;
-	if (a->s->weird_src)
-		a->s->weird_src(a->s, ts, name, addl, source);
-	else if (a->s->weird)
-		a->s->weird(a->s, ts, name, addl, addl ? strlen(addl) : 0);
+	if (a->s->weird)
+		a->s->weird(a->s, ts, name, addl, addl ? strlen(addl) : 0, source);
 }
 
 static void a_weird(struct app_smtp *a, uint64_t ts, const char *name, const char *addl)

@@ -89,7 +89,7 @@ static void weird_n(struct app_tls *a, uint64_t ts, const char *name, const char
 		    size_t addl_len)
 {
 	if (a->s->weird)
-		a->s->weird(a->s, ts, name, addl, addl_len);
+		a->s->weird(a->s, ts, name, addl, addl_len, NULL);
 }
 
 static void weird(struct app_tls *a, uint64_t ts, const char *name, const char *addl)

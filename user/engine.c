@@ -247,8 +247,8 @@ static const char *const limit_weirds[] = {
 	"smtp_excessive_pending_cmds", "smtp_excessive_invalid_mail_transactions", NULL
 };
 
-static void sess_weird_n(struct mt_session *s, uint64_t ts, const char *name, const char *addl,
-			 size_t addl_len, const char *source)
+static void sess_weird(struct mt_session *s, uint64_t ts, const char *name, const char *addl,
+		       size_t addl_len, const char *source)
 {
 	struct flow_app *a = s->engine;
 
@@ -256,18 +256,6 @@ static void sess_weird_n(struct mt_session *s, uint64_t ts, const char *name, co
 		if (!strcmp(limit_weirds[i], name))
 			flow__limit_reached(a->flow);
 	write_weird_n(a->e, a->flow->uid, &a->flow->id, ts, name, addl, addl_len, source);
-}
-
-static void sess_weird_src(struct mt_session *s, uint64_t ts, const char *name, const char *addl,
-			   const char *source)
-{
-	sess_weird_n(s, ts, name, addl, addl ? strlen(addl) : 0, source);
-}
-
-static void sess_weird(struct mt_session *s, uint64_t ts, const char *name, const char *addl,
-		       size_t addl_len)
-{
-	sess_weird_n(s, ts, name, addl, addl_len, NULL);
 }
 
 static void sess_violation(struct mt_session *s, const char *service)
@@ -546,7 +534,6 @@ static struct flow_app *app_get(struct engine *e, struct flow *f)
 	a->sess.confirm = sess_confirm;
 	a->sess.weird = sess_weird;
 	a->sess.handoff = sess_handoff;
-	a->sess.weird_src = sess_weird_src;
 	a->sess.violation = sess_violation;
 	f->app = a;
 	return a;

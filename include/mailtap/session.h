@@ -34,16 +34,14 @@ struct mt_session {
 	 * in confirmation order: "smtp" then "ssl" gives "smtp,ssl"). */
 	void (*confirm)(struct mt_session *s, const char *service);
 	/* A weird.log record for this connection (name as Zeek's). addl: addl_len bytes, which
-	 * may hold NUL bytes (NULL or empty: no addl). */
+	 * may hold NUL bytes (NULL or empty: no addl); source: Zeek's weird.log `source`, the
+	 * analyzer's name ("SMTP", "SMTP_BDAT"), or NULL. */
 	void (*weird)(struct mt_session *s, uint64_t ts_ns, const char *name, const char *addl,
-		      size_t addl_len);
+		      size_t addl_len, const char *source);
 	/* Hands both directions of the stream, from the byte after the current feed's return
 	 * value on, to the parser named `parser` (STARTTLS -> "ssl"). The current parser gets
 	 * end() and free() once its feed() returns. 0 or -ENOENT. */
 	int (*handoff)(struct mt_session *s, const char *parser);
-	/* weird() with Zeek's weird.log `source` (the analyzer's name, "SMTP", "SMTP_BDAT"). */
-	void (*weird_src)(struct mt_session *s, uint64_t ts_ns, const char *name, const char *addl,
-			  const char *source);
 	/* The parser gave up on a protocol violation (Zeek's DPD disables the analyzer): the
 	 * service is removed from conn's service list, as Zeek does by default. */
 	void (*violation)(struct mt_session *s, const char *service);

@@ -243,7 +243,7 @@ static void t_confirm(struct mt_session *s, const char *service)
 }
 
 static void t_weird(struct mt_session *s, uint64_t ts, const char *name, const char *addl,
-		    size_t addl_len)
+		    size_t addl_len, const char *source)
 {
 	struct sbuf b = {0};
 	char t[32];
@@ -259,6 +259,10 @@ static void t_weird(struct mt_session *s, uint64_t ts, const char *name, const c
 		sb_esc(&b, addl, addl_len, false);
 	else
 		sb_cstr(&b, "-");
+	if (source) {
+		sb_cstr(&b, "|source=");
+		sb_cstr(&b, source);
+	}
 	cap_add(b.s);
 	alloc_harness_leave();
 }
@@ -479,12 +483,28 @@ static const char *nth(const char *stream, int k)
 	return NULL;
 }
 
-static bool has_weird(const char *name)
+/* The first weird record named name, NULL if none. */
+static const char *find_weird(const char *name)
 {
 	for (int i = 0; i < cap.n; i++)
 		if (is_stream(cap.recs[i], "weird") && !strcmp(fld(cap.recs[i], "name"), name))
-			return true;
-	return false;
+			return cap.recs[i];
+	return NULL;
+}
+
+static bool has_weird(const char *name)
+{
+	return find_weird(name) != NULL;
+}
+
+/* The same, failing when there is none. */
+static const char *weird_rec(const char *name)
+{
+	const char *r = find_weird(name);
+
+	if (!r)
+		fail_msg("no weird %s", name);
+	return r;
 }
 
 #define LONG_TAIL                                                                                  \
@@ -740,6 +760,8 @@ static void test_nul_in_line(void **state)
 	g_cfg.events = false;
 	/* the bytes stay: the text line reaches the message whole */
 	free(run_all(nul_in_text, sizeof(nul_in_text) / sizeof(nul_in_text[0])));
+	/* ContentLine's weird names no analyzer (Zeek's source empty) */
+	assert_null(strstr(weird_rec("NUL_in_line"), "|source="));
 	assert_string_equal(fld(nth("smtp", 0), "msg_size"), "101");
 }
 
@@ -774,6 +796,7 @@ static void test_smuggling(void **state)
 	all = run_all(smuggle, sizeof(smuggle) / sizeof(smuggle[0]));
 	assert_true(has_weird("smtp_bare_lf_in_data"));
 	assert_true(has_weird("smtp_nonstandard_end_of_data"));
+	assert_non_null(strstr(weird_rec("smtp_bare_lf_in_data"), "|source=SMTP"));
 	/* Zeek's reading: the message ends at the first "\r\n.\r\n"; the smuggled MAIL FROM
 	 * starts a new transaction whose "DATA" never comes. */
 	r = nth("smtp", 0);

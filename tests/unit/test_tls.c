@@ -229,11 +229,12 @@ static void s_confirm(struct mt_session *s, const char *service)
 }
 
 static void s_weird(struct mt_session *s, uint64_t ts, const char *name, const char *addl,
-		    size_t addl_len)
+		    size_t addl_len, const char *source)
 {
 	struct env *e = (struct env *)((char *)s - offsetof(struct env, s));
 	char a[400];
 
+	(void)source; /* the TLS parser names none */
 	esc_bytes(addl ? addl : "-", addl ? addl_len : 1, a, sizeof(a));
 	if (e->cap.n_weirds < 16)
 		snprintf(e->cap.weirds[e->cap.n_weirds++], sizeof(e->cap.weirds[0]), "%s|%s", name,
