@@ -124,19 +124,7 @@ static inline uint16_t rd16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-/* Parses the fragment: key, offset, more-fragments, payload. 0 or -EINVAL. */
-struct fparse {
-	uint8_t v6, proto;
-	uint8_t src[16], dst[16]; /* IPv4: 4 bytes, zero padded (the key hashes 16) */
-	uint32_t id, off;
-	bool more;
-	const uint8_t *pl;
-	uint32_t pl_len;
-	uint32_t hdr_len;  /* bytes of header kept for the datagram (without IPv6's frag hdr) */
-	uint32_t nh_off;   /* IPv6: the next-header byte preceding the fragment header */
-};
-
-static int parse(const uint8_t *p, size_t len, struct fparse *f)
+int frag__parse(const uint8_t *p, size_t len, struct frag_info *f)
 {
 	memset(f, 0, sizeof(*f));
 	if (len < 20)
@@ -200,7 +188,7 @@ static int parse(const uint8_t *p, size_t len, struct fparse *f)
 	return -EINVAL;
 }
 
-static struct dgram *find(struct frag_table *t, const struct fparse *f)
+static struct dgram *find(struct frag_table *t, const struct frag_info *f)
 {
 	struct dgram *d = t->buckets[bucket(f->src, f->dst, f->id)];
 	size_t al = f->v6 ? 16 : 4;
@@ -279,7 +267,7 @@ static int add_range(struct dgram *d, uint32_t s, uint32_t e, const uint8_t *dat
 int frag__add(struct frag_table *t, const uint8_t *l3, size_t l3_len, uint64_t ts,
 	      const uint8_t **out, size_t *out_len, const char **weird)
 {
-	struct fparse f;
+	struct frag_info f;
 	struct dgram *d;
 	uint32_t end;
 	int ov;
@@ -287,7 +275,7 @@ int frag__add(struct frag_table *t, const uint8_t *l3, size_t l3_len, uint64_t t
 	*weird = NULL;
 	t->st.fragments++;
 	frag__expire(t, ts);
-	if (parse(l3, l3_len, &f) < 0) {
+	if (frag__parse(l3, l3_len, &f) < 0) {
 		t->st.dropped++;
 		*weird = "incompletely_captured_fragment";
 		return -EINVAL;

@@ -76,6 +76,10 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *
 		rec__u64(r, "workers_enqueued", ws->enqueued);
 		rec__u64(r, "workers_ring_waits", ws->waits);
 		rec__u64(r, "workers_oversize", ws->oversize);
+		rec__u64(r, "workers_frags_steered", ws->frags_steered);
+		rec__u64(r, "workers_frags_held", ws->frags_held);
+		rec__u64(r, "workers_frags_unported", ws->frags_unported);
+		rec__u64(r, "workers_frags_evicted", ws->frags_evicted);
 	}
 	if (fs) {
 		rec__u64(r, "files_opened", fs->opened);

@@ -15,6 +15,7 @@
 #include <time.h>
 #include "mailtap/bits.h"
 #include "mailtap/decode.h"
+#include "mailtap/fragsteer.h"
 #include "mailtap/log.h"
 #include "mailtap/parsers.h"
 #include "mailtap/workers.h"
@@ -47,11 +48,15 @@ struct ring {
 };
 
 /* One producer: its counters (struct workers_stats), written by its thread only, read by
- * others: relaxed atomics, added with a plain load and store (no locked instruction). */
+ * others: relaxed atomics, added with a plain load and store (no locked instruction); and its
+ * fragment steering, used by its thread only. */
 struct lane {
 	_Alignas(64) _Atomic uint64_t enqueued;
 	_Atomic uint64_t waits;
 	_Atomic uint64_t oversize;
+	struct workers *ws;
+	int p;
+	struct fragsteer *steer;
 };
 
 static void lane_inc(_Atomic uint64_t *c)
@@ -79,6 +84,9 @@ struct workers {
 	struct worker *w;
 	struct lane *lanes;
 	uint64_t hash_seed;
+	/* worker 0 runs on the producer's thread (workers_cfg.reader_share) */
+	bool inline0;
+	uint32_t share0; /* its part of the hash space, of 2^32 */
 };
 
 static void pause_briefly(unsigned *spins)
@@ -199,6 +207,14 @@ static struct slot *next_slot(struct worker *w, struct ring **from)
 	return best;
 }
 
+/* The engine's counters for readers on other threads (after a tick). */
+static void snapshot(struct worker *w)
+{
+	pthread_mutex_lock(&w->snap_mu);
+	engine__stats(w->eng, &w->snap);
+	pthread_mutex_unlock(&w->snap_mu);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -230,9 +246,7 @@ static void *worker_main(void *arg)
 		}
 		case SLOT_TICK:
 			engine__tick(w->eng, s->ts_ns);
-			pthread_mutex_lock(&w->snap_mu);
-			engine__stats(w->eng, &w->snap);
-			pthread_mutex_unlock(&w->snap_mu);
+			snapshot(w);
 			break;
 		case SLOT_FINISH:
 			r->finished = true;
@@ -245,34 +259,81 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* Symmetric: the same for both directions of a connection. */
-static int pick_worker(const struct workers *ws, const struct pkt_raw *raw)
+/* The worker of a connection: symmetric, the same for both directions. With an inline
+ * worker 0, it takes share0 of the hash space and the others share the rest evenly. */
+static int pick(const struct workers *ws, const struct mt_addr *src, uint16_t sport,
+		const struct mt_addr *dst, uint16_t dport)
 {
-	struct pkt p;
-	uint64_t a[2], b[2], ha, hb;
+	uint64_t a[2], b[2], ha, hb, h;
 
-	if (ws->n == 1)
+	memcpy(a, src->b, 16);
+	memcpy(b, dst->b, 16);
+	ha = mt_mix64(a[0] ^ ws->hash_seed) ^ mt_mix64(a[1] + sport);
+	hb = mt_mix64(b[0] ^ ws->hash_seed) ^ mt_mix64(b[1] + dport);
+	h = mt_mix64(ha + hb);
+	if (!ws->inline0)
+		return (int)(h % (uint64_t)ws->n);
+	if ((uint32_t)(h >> 32) < ws->share0)
 		return 0;
-	if (decode__packet(raw, &p, NULL) != DECODE_OK)
-		return 0;
-	memcpy(a, p.src.b, 16);
-	memcpy(b, p.dst.b, 16);
-	ha = mt_mix64(a[0] ^ ws->hash_seed) ^ mt_mix64(a[1] + p.sport);
-	hb = mt_mix64(b[0] ^ ws->hash_seed) ^ mt_mix64(b[1] + p.dport);
-	return (int)(mt_mix64(ha + hb) % (uint64_t)ws->n);
+	return 1 + (int)((uint32_t)h % (uint32_t)(ws->n - 1));
+}
+
+static int pick_cb(void *ctx, const struct mt_addr *src, uint16_t sport,
+		   const struct mt_addr *dst, uint16_t dport)
+{
+	struct lane *l = ctx;
+
+	return pick(l->ws, src, sport, dst, dport);
+}
+
+/* Hands the frame to worker i: into its ring, or, for an inline worker 0, to its engine. */
+static void deliver(struct lane *l, int i, const struct pkt_raw *raw)
+{
+	struct workers *ws = l->ws;
+	struct ring *r;
+
+	if (i == 0 && ws->inline0) {
+		lane_inc(&l->enqueued);
+		engine__packet(ws->w[0].eng, raw);
+		return;
+	}
+	r = &ws->w[i].rings[l->p];
+	if (ALIGN8(sizeof(struct slot) + raw->caplen) * 2 > r->cap) {
+		lane_inc(&l->oversize);
+		return;
+	}
+	push(l, r, SLOT_PKT, raw->ts_ns, raw);
+	lane_inc(&l->enqueued);
+}
+
+static void deliver_cb(void *ctx, int i, const struct pkt_raw *raw)
+{
+	deliver(ctx, i, raw);
 }
 
 int workers__packet_from(struct workers *ws, int producer, const struct pkt_raw *raw)
 {
 	struct lane *l = &ws->lanes[producer];
-	struct ring *r = &ws->w[pick_worker(ws, raw)].rings[producer];
+	struct pkt p;
+	int i = 0;
 
-	if (ALIGN8(sizeof(struct slot) + raw->caplen) * 2 > r->cap) {
-		lane_inc(&l->oversize);
-		return 0;
+	if (ws->n > 1) {
+		switch (decode__packet(raw, &p, NULL)) {
+		case DECODE_OK:
+			i = pick(ws, &p.src, p.sport, &p.dst, p.dport);
+			break;
+		case DECODE_FRAGMENT:
+			/* only the datagram's first fragment knows the ports: steered */
+			if (p.l3) {
+				fragsteer__packet(l->steer, raw, p.l3, p.l3_len);
+				return 0;
+			}
+			break;
+		default:
+			break; /* the engine counts it, any worker will do */
+		}
 	}
-	push(l, r, SLOT_PKT, raw->ts_ns, raw);
-	lane_inc(&l->enqueued);
+	deliver(l, i, raw);
 	return 0;
 }
 
@@ -283,8 +344,14 @@ int workers__packet(void *arg, const struct pkt_raw *raw)
 
 void workers__tick_from(struct workers *ws, int producer, uint64_t now_ns)
 {
-	for (int i = 0; i < ws->n; i++)
+	for (int i = 0; i < ws->n; i++) {
+		if (i == 0 && ws->inline0) {
+			engine__tick(ws->w[0].eng, now_ns);
+			snapshot(&ws->w[0]);
+			continue;
+		}
 		push(&ws->lanes[producer], &ws->w[i].rings[producer], SLOT_TICK, now_ns, NULL);
+	}
 }
 
 void workers__tick(struct workers *ws, uint64_t now_ns)
@@ -292,14 +359,32 @@ void workers__tick(struct workers *ws, uint64_t now_ns)
 	workers__tick_from(ws, 0, now_ns);
 }
 
+/* Ends worker i: its thread, or, inline, its engine on this thread. */
+static void finish_one(struct workers *ws, int i)
+{
+	if (i == 0 && ws->inline0) {
+		engine__finish(ws->w[0].eng);
+		return;
+	}
+	for (int p = 0; p < ws->np; p++)
+		push(&ws->lanes[p], &ws->w[i].rings[p], SLOT_FINISH, 0, NULL);
+	pthread_join(ws->w[i].thread, NULL);
+}
+
 void workers__finish(struct workers *ws)
 {
+	bool running = false;
+
+	for (int i = 0; i < ws->n; i++)
+		running |= !ws->w[i].done;
+	/* the fragments still held go first, by their addresses */
+	for (int p = 0; running && p < ws->np; p++)
+		if (ws->lanes[p].steer)
+			fragsteer__flush(ws->lanes[p].steer);
 	for (int i = 0; i < ws->n; i++) {
 		if (ws->w[i].done)
 			continue;
-		for (int p = 0; p < ws->np; p++)
-			push(&ws->lanes[p], &ws->w[i].rings[p], SLOT_FINISH, 0, NULL);
-		pthread_join(ws->w[i].thread, NULL);
+		finish_one(ws, i);
 		ws->w[i].done = 1;
 	}
 }
@@ -344,6 +429,15 @@ void workers__stats(const struct workers *ws, struct workers_stats *st)
 		st->enqueued += atomic_load_explicit(&l->enqueued, memory_order_relaxed);
 		st->waits += atomic_load_explicit(&l->waits, memory_order_relaxed);
 		st->oversize += atomic_load_explicit(&l->oversize, memory_order_relaxed);
+		if (l->steer) { /* read after the producer's thread ended, or by that thread */
+			struct fragsteer_stats f;
+
+			fragsteer__stats(l->steer, &f);
+			st->frags_steered += f.fragments;
+			st->frags_held += f.held;
+			st->frags_unported += f.unported;
+			st->frags_evicted += f.evicted;
+		}
 	}
 }
 
@@ -365,7 +459,7 @@ int workers__producers(const struct workers *ws)
 /* Stops the threads of workers [0, started) and marks every worker done. */
 static void stop_started(struct workers *ws, int started)
 {
-	for (int i = 0; i < started; i++) {
+	for (int i = ws->inline0 ? 1 : 0; i < started; i++) {
 		for (int p = 0; p < ws->np; p++)
 			push(&ws->lanes[p], &ws->w[i].rings[p], SLOT_FINISH, 0, NULL);
 		pthread_join(ws->w[i].thread, NULL);
@@ -374,27 +468,66 @@ static void stop_started(struct workers *ws, int started)
 		ws->w[i].done = 1;
 }
 
+/* Worker i's part of the process-wide limits: its part of the connections (share percent for
+ * an inline worker 0, the rest evenly), but never less than a quarter of an even part. The
+ * parts add up to 1. */
+static double limits_part(int n, unsigned share, int i)
+{
+	double w[64], sum = 0, floor = 100.0 / (4.0 * n);
+
+	if (!share || n > 64)
+		return 1.0 / n;
+	for (int k = 0; k < n; k++) {
+		w[k] = k == 0 ? share : (100.0 - share) / (n - 1);
+		if (w[k] < floor)
+			w[k] = floor;
+		sum += w[k];
+	}
+	return w[i] / sum;
+}
+
 struct workers *workers__new(int n, int producers, const struct engine_cfg *cfg,
-			     const struct parsers_cfg *pc, struct rec_out *out, size_t ring_bytes)
+			     const struct parsers_cfg *pc, struct rec_out *out,
+			     const struct workers_cfg *wc)
 {
 	struct workers *ws = calloc(1, sizeof(*ws));
+	size_t ring_bytes = wc ? wc->ring_bytes : 0;
+	unsigned share = wc ? wc->reader_share : 0;
+	struct frag_limits fl = cfg->frag;
 	int err = 0;
 
-	if (!ws || n < 1 || producers < 1) {
+	if (!ws || n < 1 || producers < 1 || share > 100 || (share && (producers > 1 || n < 2))) {
 		free(ws);
 		errno = ws ? EINVAL : ENOMEM;
 		return NULL;
 	}
 	ws->n = n;
 	ws->np = producers;
+	ws->inline0 = share > 0;
+	ws->share0 = (uint32_t)(((uint64_t)share << 32) / 100 - (share == 100));
 	ws->hash_seed = cfg->seeded ? cfg->seed * 0x9e3779b97f4a7c15ULL + 1 : (uint64_t)time(NULL);
 	ws->w = calloc((size_t)n, sizeof(*ws->w));
 	ws->lanes = aligned_alloc(64, sizeof(*ws->lanes) * (size_t)producers);
+	if (ws->lanes)
+		memset(ws->lanes, 0, sizeof(*ws->lanes) * (size_t)producers);
 	if (!ws->w || !ws->lanes)
 		goto nomem;
 	for (int i = 0; i < n; i++)
 		ws->w[i].done = 1; /* until its thread runs */
-	memset(ws->lanes, 0, sizeof(*ws->lanes) * (size_t)producers);
+	/* each producer steers fragments with its part of the fragment limits */
+	fl.max_datagrams = cfg->frag.max_datagrams / (uint32_t)producers;
+	if (fl.max_datagrams < 64)
+		fl.max_datagrams = 64;
+	fl.max_bytes = cfg->frag.max_bytes / (uint64_t)producers;
+	if (fl.max_bytes < (256u << 10))
+		fl.max_bytes = 256u << 10;
+	for (int p = 0; p < producers; p++) {
+		ws->lanes[p].ws = ws;
+		ws->lanes[p].p = p;
+		if (n > 1 && !(ws->lanes[p].steer = fragsteer__new(&fl, pick_cb, deliver_cb,
+								    &ws->lanes[p])))
+			goto nomem;
+	}
 	if (!ring_bytes) {
 		/* 8 MiB into each worker, shared out among the producers (at least 1 MiB each) */
 		ring_bytes = (8u << 20) / (size_t)producers;
@@ -405,13 +538,18 @@ struct workers *workers__new(int n, int producers, const struct engine_cfg *cfg,
 	for (int i = 0; i < n; i++) {
 		struct worker *w = &ws->w[i];
 		struct engine_cfg c = *cfg;
+		double part = limits_part(n, share, i);
 
 		c.seed = cfg->seed + (uint64_t)i; /* distinct, deterministic ids per worker */
 		/* the process-wide limits are shared out: every worker gets its part */
-		c.flow.max_flows = cfg->flow.max_flows / (uint32_t)n ? cfg->flow.max_flows / (uint32_t)n : 1;
-		c.reasm.max_total_bytes = cfg->reasm.max_total_bytes / (uint64_t)n;
-		c.frag.max_bytes = cfg->frag.max_bytes / (uint64_t)n;
-		c.frag.max_datagrams = cfg->frag.max_datagrams / (uint32_t)n ? cfg->frag.max_datagrams / (uint32_t)n : 1;
+		c.flow.max_flows = (uint32_t)(cfg->flow.max_flows * part);
+		if (!c.flow.max_flows)
+			c.flow.max_flows = 1;
+		c.reasm.max_total_bytes = (uint64_t)((double)cfg->reasm.max_total_bytes * part);
+		c.frag.max_bytes = (uint64_t)((double)cfg->frag.max_bytes * part);
+		c.frag.max_datagrams = (uint32_t)(cfg->frag.max_datagrams * part);
+		if (!c.frag.max_datagrams)
+			c.frag.max_datagrams = 1;
 		w->ws = ws;
 		w->index = i;
 		pthread_mutex_init(&w->snap_mu, NULL);
@@ -419,7 +557,7 @@ struct workers *workers__new(int n, int producers, const struct engine_cfg *cfg,
 		if (!w->rings)
 			goto nomem;
 		memset(w->rings, 0, sizeof(*w->rings) * (size_t)producers);
-		for (int p = 0; p < producers; p++) {
+		for (int p = 0; p < producers && !(i == 0 && ws->inline0); p++) {
 			w->rings[p].cap = ring_bytes;
 			if (!(w->rings[p].mem = aligned_alloc(64, ring_bytes)))
 				goto nomem;
@@ -430,7 +568,9 @@ struct workers *workers__new(int n, int producers, const struct engine_cfg *cfg,
 		if (pc && !(w->parsers = parsers__register(w->eng, pc)))
 			goto nomem;
 	}
-	for (int i = 0; i < n; i++) {
+	if (ws->inline0)
+		ws->w[0].done = 0; /* runs on the producer's thread */
+	for (int i = ws->inline0 ? 1 : 0; i < n; i++) {
 		err = pthread_create(&ws->w[i].thread, NULL, worker_main, &ws->w[i]);
 		if (err) {
 			pr_warn("cannot start worker %d: %s\n", i, strerror(err));
@@ -462,6 +602,8 @@ void workers__free(struct workers *ws)
 		free(ws->w[i].rings);
 		pthread_mutex_destroy(&ws->w[i].snap_mu);
 	}
+	for (int p = 0; ws->lanes && p < ws->np; p++)
+		fragsteer__free(ws->lanes[p].steer);
 	free(ws->w);
 	free(ws->lanes);
 	free(ws);

@@ -6,6 +6,7 @@
 #ifndef MAILTAP_FRAG_H
 #define MAILTAP_FRAG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,21 @@ struct frag_stats {
 };
 
 struct frag_table;
+
+/* A fragment's key (addresses, protocol, identification), place and payload. */
+struct frag_info {
+	uint8_t v6, proto;
+	uint8_t src[16], dst[16]; /* IPv4: 4 bytes, zero padded (the key hashes 16) */
+	uint32_t id, off;
+	bool more;
+	const uint8_t *pl;
+	uint32_t pl_len;
+	uint32_t hdr_len; /* bytes of header kept for the datagram (without IPv6's frag hdr) */
+	uint32_t nh_off;  /* IPv6: the next-header byte preceding the fragment header */
+};
+/* Parses the fragment at l3 (IPv4, or IPv6 with a fragment header within 8 extension
+ * headers), l3_len bytes captured. 0 or -EINVAL. */
+int frag__parse(const uint8_t *l3, size_t l3_len, struct frag_info *f);
 
 struct frag_table *frag__new(const struct frag_limits *l);
 void frag__free(struct frag_table *t);

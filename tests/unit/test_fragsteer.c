@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* Fragment steering (fragsteer.h): in every order, all fragments of a TCP datagram reach the
+ * worker its ports choose, each once, those before the first fragment held and handed over
+ * in arrival order just before it; other protocols, the timeout, the limits, a first fragment
+ * without ports and the end of input send by the addresses, and a datagram once sent that way
+ * stays with it; IPv6 alike; out of memory loses no fragment. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "mailtap/fragsteer.h"
+#include "alloc_fault.h"
+
+#define BY_ADDRS 99
+#define S 1000000000ULL
+
+/* What the steering sent: the worker and the frame's timestamp (which names the fragment). */
+static struct {
+	int dest[64];
+	uint64_t ts[64];
+	int n;
+} sent;
+
+/* Ports choose worker (sport + dport) % 7; no ports: BY_ADDRS. The addresses must be the
+ * datagram's, in the fragment's order. */
+static int pick(void *ctx, const struct mt_addr *src, uint16_t sport, const struct mt_addr *dst,
+		uint16_t dport)
+{
+	struct mt_addr a, b;
+
+	(void)ctx;
+	mt_addr__from_v4(&a, (const uint8_t[]){ 10, 0, 0, 1 });
+	mt_addr__from_v4(&b, (const uint8_t[]){ 10, 0, 0, 2 });
+	if (!mt_addr__cmp(src, &a))
+		assert_int_equal(mt_addr__cmp(dst, &b), 0);
+	if (!sport && !dport)
+		return BY_ADDRS;
+	return (sport + dport) % 7;
+}
+
+static void send_cb(void *ctx, int dest, const struct pkt_raw *raw)
+{
+	(void)ctx;
+	alloc_harness++;
+	assert_true(sent.n < 64);
+	assert_true(raw->caplen >= 20);
+	sent.dest[sent.n] = dest;
+	sent.ts[sent.n++] = raw->ts_ns;
+	alloc_harness--;
+}
+
+/* An IPv4 fragment of datagram `id` (protocol proto) carrying payload bytes [off, off+len):
+ * the payload begins with the TCP ports 25 -> 1030 (worker (25 + 1030) % 7 = 5). */
+static size_t v4frag(uint8_t *b, uint16_t id, uint8_t proto, uint32_t off, uint32_t len,
+		     int more)
+{
+	uint16_t fo = (uint16_t)((off / 8) | (more ? 0x2000 : 0));
+
+	memset(b, 0, 20 + len);
+	b[0] = 0x45;
+	b[2] = (uint8_t)((20 + len) >> 8);
+	b[3] = (uint8_t)(20 + len);
+	b[4] = (uint8_t)(id >> 8);
+	b[5] = (uint8_t)id;
+	b[6] = (uint8_t)(fo >> 8);
+	b[7] = (uint8_t)fo;
+	b[9] = proto;
+	b[12] = 10, b[15] = 1;
+	b[16] = 10, b[19] = 2;
+	if (off == 0 && len >= 4) {
+		b[21] = 25;
+		b[22] = 1030 >> 8, b[23] = 1030 & 255;
+	}
+	return 20 + len;
+}
+
+#define PORTS_WORKER ((25 + 1030) % 7)
+
+static void add(struct fragsteer *fs, uint64_t ts, uint16_t id, uint8_t proto, uint32_t off,
+		uint32_t len, int more)
+{
+	uint8_t b[2048];
+	size_t n = v4frag(b, id, proto, off, len, more);
+	struct pkt_raw raw = { .ts_ns = ts, .data = b, .caplen = (uint32_t)n, .wirelen = (uint32_t)n,
+			       .linktype = 12 };
+
+	fragsteer__packet(fs, &raw, b, n);
+}
+
+static struct fragsteer *new_fs(uint32_t max_datagrams, uint64_t max_bytes)
+{
+	struct frag_limits l = { .max_datagrams = max_datagrams, .max_bytes = max_bytes,
+				 .timeout_ns = 30 * S };
+
+	memset(&sent, 0, sizeof(sent));
+	return fragsteer__new(&l, pick, send_cb, NULL);
+}
+
+/* Every order of four fragments (ts = the fragment's index). */
+static void test_all_orders(void **st)
+{
+	int perm[24][4], np = 0;
+
+	(void)st;
+	for (int a = 0; a < 4; a++)
+		for (int b = 0; b < 4; b++)
+			for (int c = 0; c < 4; c++)
+				for (int d = 0; d < 4; d++)
+					if (a != b && a != c && a != d && b != c && b != d && c != d) {
+						perm[np][0] = a, perm[np][1] = b;
+						perm[np][2] = c, perm[np][3] = d;
+						np++;
+					}
+	assert_int_equal(np, 24);
+	for (int p = 0; p < np; p++) {
+		struct fragsteer *fs = new_fs(16, 1 << 20);
+		struct fragsteer_stats s;
+		int first_at = -1;
+
+		for (int k = 0; k < 4; k++) {
+			int f = perm[p][k];
+
+			if (f == 0)
+				first_at = k;
+			add(fs, (uint64_t)f, 7, 6, (uint32_t)f * 64, 64, f < 3);
+			/* nothing leaves before the first fragment came */
+			assert_int_equal(sent.n, first_at < 0 ? 0 : k + 1);
+		}
+		/* held ones in arrival order, then the first, then the later ones */
+		for (int k = 0; k < 4; k++) {
+			assert_int_equal(sent.dest[k], PORTS_WORKER);
+			assert_int_equal(sent.ts[k], (uint64_t)perm[p][k]);
+		}
+		fragsteer__stats(fs, &s);
+		assert_int_equal(s.fragments, 4);
+		assert_int_equal(s.held, (uint64_t)first_at);
+		assert_int_equal(s.unported, 0);
+		assert_int_equal(s.held_bytes, 0);
+		fragsteer__free(fs);
+	}
+}
+
+/* Not TCP: sent at once, by the addresses. A first fragment too short for the ports: by the
+ * addresses too, and the rest of its datagram follows it. */
+static void test_other_protocols_and_no_ports(void **st)
+{
+	struct fragsteer *fs = new_fs(16, 1 << 20);
+	struct fragsteer_stats s;
+
+	(void)st;
+	add(fs, 1, 1, 17, 64, 64, 1); /* UDP, not the first */
+	assert_int_equal(sent.n, 1);
+	assert_int_equal(sent.dest[0], BY_ADDRS);
+	add(fs, 2, 2, 6, 8, 8, 0);    /* held */
+	add(fs, 3, 2, 6, 0, 0, 1);    /* the first, without a byte of TCP header */
+	add(fs, 4, 2, 6, 16, 8, 0);
+	assert_int_equal(sent.n, 4);
+	for (int k = 1; k < 4; k++) {
+		assert_int_equal(sent.dest[k], BY_ADDRS);
+		assert_int_equal(sent.ts[k], (uint64_t)k + 1);
+	}
+	fragsteer__stats(fs, &s);
+	assert_int_equal(s.unported, 2); /* the UDP one and the short first fragment */
+	assert_int_equal(s.held, 1);
+	fragsteer__free(fs);
+}
+
+/* A datagram is forgotten at its first fragment's time plus the timeout: its held fragment
+ * goes by the addresses then (not a nanosecond before); a first fragment after that starts a
+ * new datagram. */
+static void test_timeout(void **st)
+{
+	struct fragsteer *fs = new_fs(16, 1 << 20);
+	struct fragsteer_stats s;
+
+	(void)st;
+	add(fs, 1 * S, 3, 6, 64, 64, 0);
+	add(fs, 31 * S - 1, 4, 6, 64, 64, 0); /* another datagram, just before the timeout */
+	assert_int_equal(sent.n, 0);
+	add(fs, 31 * S, 5, 6, 64, 64, 0);
+	assert_int_equal(sent.n, 1);
+	assert_int_equal(sent.dest[0], BY_ADDRS);
+	assert_int_equal(sent.ts[0], 1 * S);
+	add(fs, 31 * S, 3, 6, 0, 64, 1);
+	assert_int_equal(sent.n, 2);
+	assert_int_equal(sent.dest[1], PORTS_WORKER);
+	/* the end of input: the two still held go by the addresses, oldest first */
+	fragsteer__flush(fs);
+	assert_int_equal(sent.n, 4);
+	assert_int_equal(sent.ts[2], 31 * S - 1);
+	assert_int_equal(sent.ts[3], 31 * S);
+	assert_int_equal(sent.dest[2], BY_ADDRS);
+	assert_int_equal(sent.dest[3], BY_ADDRS);
+	fragsteer__stats(fs, &s);
+	assert_int_equal(s.unported, 3);
+	assert_int_equal(s.held_bytes, 0);
+	fragsteer__free(fs);
+}
+
+/* The limits: a third datagram in a table of two makes the oldest go by its addresses; held
+ * bytes past the limit do the same to the datagram holding longest. A datagram that went by
+ * its addresses stays with them when its first fragment comes. */
+static void test_limits(void **st)
+{
+	struct fragsteer *fs = new_fs(2, 1 << 20);
+	struct fragsteer_stats s;
+	size_t one;
+
+	(void)st;
+	add(fs, 1, 1, 6, 64, 64, 0);
+	add(fs, 2, 2, 6, 64, 64, 0);
+	assert_int_equal(sent.n, 0);
+	add(fs, 3, 3, 6, 64, 64, 0); /* datagram 1 leaves */
+	assert_int_equal(sent.n, 1);
+	assert_int_equal(sent.ts[0], 1);
+	assert_int_equal(sent.dest[0], BY_ADDRS);
+	fragsteer__stats(fs, &s);
+	assert_int_equal(s.evicted, 1);
+	one = s.held_bytes / 2; /* what one held 84-byte frame takes */
+	fragsteer__free(fs);
+
+	fs = new_fs(16, 3 * one);
+	add(fs, 1, 1, 6, 64, 64, 1);
+	add(fs, 2, 2, 6, 64, 64, 1);
+	add(fs, 3, 1, 6, 128, 64, 0);
+	assert_int_equal(sent.n, 0);
+	add(fs, 4, 3, 6, 64, 64, 0); /* a fourth frame: datagram 1 (two frames) leaves */
+	assert_int_equal(sent.n, 2);
+	assert_int_equal(sent.ts[0], 1);
+	assert_int_equal(sent.ts[1], 3);
+	add(fs, 5, 1, 6, 0, 64, 1); /* its first fragment follows them */
+	assert_int_equal(sent.n, 3);
+	for (int k = 0; k < 3; k++)
+		assert_int_equal(sent.dest[k], BY_ADDRS);
+	add(fs, 6, 2, 6, 0, 64, 1); /* datagram 2 was not touched: by its ports */
+	assert_int_equal(sent.n, 5);
+	assert_int_equal(sent.dest[3], PORTS_WORKER);
+	assert_int_equal(sent.ts[3], 2);
+	assert_int_equal(sent.dest[4], PORTS_WORKER);
+	fragsteer__stats(fs, &s);
+	assert_int_equal(s.evicted, 1);
+	assert_true(s.peak_held_bytes <= 3 * one);
+	fragsteer__free(fs); /* datagram 3's frame is dropped unsent, and freed */
+}
+
+/* An IPv6 datagram: the fragment header after a hop-by-hop header; the ports in the first. */
+static void test_ipv6(void **st)
+{
+	struct fragsteer *fs = new_fs(16, 1 << 20);
+	uint8_t b[200];
+
+	(void)st;
+	for (int f = 1; f >= 0; f--) {
+		struct pkt_raw raw;
+
+		memset(b, 0, sizeof(b));
+		b[0] = 0x60;
+		b[5] = 8 + 8 + 32; /* payload length */
+		b[6] = 0;	   /* hop-by-hop */
+		b[8] = 0x20, b[9] = 0x01, b[23] = 1;
+		b[24] = 0x20, b[25] = 0x01, b[39] = 2;
+		b[40] = 44; /* hop-by-hop: next is the fragment header, 8 bytes */
+		b[48] = 6;  /* fragment header: TCP */
+		b[50] = (uint8_t)((f * 32) >> 8);
+		b[51] = (uint8_t)((f * 32) | (f == 0));
+		b[55] = 9; /* id */
+		if (f == 0)
+			b[57] = 25, b[58] = 1030 >> 8, b[59] = 1030 & 255;
+		raw = (struct pkt_raw){ .ts_ns = (uint64_t)(2 - f), .data = b, .caplen = 88,
+					.wirelen = 88, .linktype = 12 };
+		fragsteer__packet(fs, &raw, b, 88);
+	}
+	assert_int_equal(sent.n, 2);
+	assert_int_equal(sent.dest[0], PORTS_WORKER);
+	assert_int_equal(sent.dest[1], PORTS_WORKER);
+	assert_int_equal(sent.ts[0], 1);
+	fragsteer__free(fs);
+}
+
+/* Allocations failing in turn: fragsteer__new gives NULL and leaks nothing; a fragment that
+ * cannot be held or remembered is sent at once (by the addresses), none is lost. */
+static void test_no_memory(void **st)
+{
+	(void)st;
+#ifndef HAVE_ALLOC_FAULTS
+	skip();
+#else
+	for (int ok = 0;; ok++) {
+		long live = alloc_live;
+		struct fragsteer *fs;
+
+		alloc_ok = ok;
+		fs = new_fs(16, 1 << 20);
+		if (!fs) {
+			alloc_ok = -1;
+			assert_int_equal(alloc_live, live);
+			continue;
+		}
+		alloc_ok = 0; /* no datagram, no held frame */
+		add(fs, 1, 1, 6, 64, 64, 0);
+		add(fs, 2, 1, 6, 0, 64, 1);
+		alloc_ok = -1;
+		assert_int_equal(sent.n, 2);
+		assert_int_equal(sent.dest[0], BY_ADDRS);
+		assert_int_equal(sent.dest[1], PORTS_WORKER); /* the first knows its ports */
+		fragsteer__free(fs);
+		assert_int_equal(alloc_live, live);
+		break;
+	}
+#endif
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_all_orders),
+		cmocka_unit_test(test_other_protocols_and_no_ports),
+		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_no_memory),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* Fragment steering (fragsteer.h). Datagrams are kept in a hash table and in arrival order
+ * (to forget them after the timeout, or the oldest when the table is full); those with held
+ * frames are also in a list of their own, oldest first, which is flushed from its head when
+ * the held bytes would pass the limit. A datagram flushed by its addresses keeps that choice,
+ * so its fragments still meet in one worker. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mailtap/fragsteer.h"
+
+#define FRAGSTEER_MAX_BUCKETS 65536
+
+struct held {
+	struct held *next;
+	struct pkt_raw raw;
+	uint8_t data[];
+};
+
+struct group {
+	struct group *hnext;	      /* bucket chain */
+	struct group *older, *younger; /* arrival order */
+	struct group *hold_prev, *hold_next; /* groups with held frames, oldest first */
+	uint8_t v6, proto;
+	uint8_t src[16], dst[16];
+	uint32_t id;
+	uint64_t first_ts;
+	int dest; /* the worker, or -1 while the first fragment has not come */
+	struct held *head, *tail;
+	uint64_t bytes; /* held */
+};
+
+struct fragsteer {
+	struct frag_limits lim;
+	fragsteer_pick_fn pick;
+	fragsteer_send_fn send;
+	void *ctx;
+	struct group **buckets;
+	uint32_t mask, n;
+	struct group *oldest, *youngest;
+	struct group *hold_first, *hold_last;
+	struct fragsteer_stats st;
+};
+
+struct fragsteer *fragsteer__new(const struct frag_limits *l, fragsteer_pick_fn pick,
+				 fragsteer_send_fn send, void *ctx)
+{
+	struct fragsteer *fs = calloc(1, sizeof(*fs));
+	uint32_t nb = 64;
+
+	if (!fs)
+		return NULL;
+	while (nb < l->max_datagrams && nb < FRAGSTEER_MAX_BUCKETS)
+		nb <<= 1;
+	fs->buckets = calloc(nb, sizeof(*fs->buckets));
+	if (!fs->buckets) {
+		free(fs);
+		errno = ENOMEM;
+		return NULL;
+	}
+	fs->mask = nb - 1;
+	fs->lim = *l;
+	fs->pick = pick;
+	fs->send = send;
+	fs->ctx = ctx;
+	return fs;
+}
+
+static uint32_t bucket(const struct fragsteer *fs, const uint8_t *src, const uint8_t *dst,
+		       uint32_t id)
+{
+	uint32_t h = id * 2654435761u;
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ src[i] ^ (uint32_t)dst[i] << 8) * 16777619u;
+	return (h ^ h >> 16) & fs->mask;
+}
+
+static void addrs(const uint8_t *src, const uint8_t *dst, uint8_t v6, struct mt_addr *s,
+		  struct mt_addr *d)
+{
+	if (v6) {
+		mt_addr__from_v6(s, src);
+		mt_addr__from_v6(d, dst);
+	} else {
+		mt_addr__from_v4(s, src);
+		mt_addr__from_v4(d, dst);
+	}
+}
+
+/* The worker the addresses alone choose. */
+static int by_addrs(struct fragsteer *fs, const uint8_t *src, const uint8_t *dst, uint8_t v6)
+{
+	struct mt_addr s, d;
+
+	addrs(src, dst, v6, &s, &d);
+	return fs->pick(fs->ctx, &s, 0, &d, 0);
+}
+
+static void hold_unlink(struct fragsteer *fs, struct group *g)
+{
+	if (g->hold_prev)
+		g->hold_prev->hold_next = g->hold_next;
+	else
+		fs->hold_first = g->hold_next;
+	if (g->hold_next)
+		g->hold_next->hold_prev = g->hold_prev;
+	else
+		fs->hold_last = g->hold_prev;
+	g->hold_prev = g->hold_next = NULL;
+}
+
+/* Sends the group's held frames to dest, in arrival order, and frees them. */
+static void release(struct fragsteer *fs, struct group *g, int dest)
+{
+	struct held *h = g->head, *next;
+
+	if (!h)
+		return;
+	for (; h; h = next) {
+		next = h->next;
+		fs->send(fs->ctx, dest, &h->raw);
+		free(h);
+	}
+	fs->st.held_bytes -= g->bytes;
+	g->bytes = 0;
+	g->head = g->tail = NULL;
+	hold_unlink(fs, g);
+}
+
+/* The group's held frames go where its addresses send them, and so will the rest of it. */
+static void flush_by_addrs(struct fragsteer *fs, struct group *g)
+{
+	if (g->dest < 0) {
+		g->dest = by_addrs(fs, g->src, g->dst, g->v6);
+		for (struct held *h = g->head; h; h = h->next)
+			fs->st.unported++;
+	}
+	release(fs, g, g->dest);
+}
+
+static void forget(struct fragsteer *fs, struct group *g)
+{
+	struct group **pp = &fs->buckets[bucket(fs, g->src, g->dst, g->id)];
+
+	flush_by_addrs(fs, g);
+	while (*pp != g)
+		pp = &(*pp)->hnext;
+	*pp = g->hnext;
+	if (g->older)
+		g->older->younger = g->younger;
+	else
+		fs->oldest = g->younger;
+	if (g->younger)
+		g->younger->older = g->older;
+	else
+		fs->youngest = g->older;
+	fs->n--;
+	free(g);
+}
+
+static struct group *find(struct fragsteer *fs, const struct frag_info *f)
+{
+	size_t al = f->v6 ? 16 : 4;
+
+	for (struct group *g = fs->buckets[bucket(fs, f->src, f->dst, f->id)]; g; g = g->hnext)
+		if (g->id == f->id && g->v6 == f->v6 && g->proto == f->proto &&
+		    !memcmp(g->src, f->src, al) && !memcmp(g->dst, f->dst, al))
+			return g;
+	return NULL;
+}
+
+static struct group *add(struct fragsteer *fs, const struct frag_info *f, uint64_t ts)
+{
+	struct group *g;
+	uint32_t b;
+
+	if (fs->n >= fs->lim.max_datagrams && fs->oldest) {
+		fs->st.evicted++;
+		forget(fs, fs->oldest);
+	}
+	if (!(g = calloc(1, sizeof(*g))))
+		return NULL;
+	g->v6 = f->v6;
+	g->proto = f->proto;
+	memcpy(g->src, f->src, 16);
+	memcpy(g->dst, f->dst, 16);
+	g->id = f->id;
+	g->first_ts = ts;
+	g->dest = -1;
+	b = bucket(fs, f->src, f->dst, f->id);
+	g->hnext = fs->buckets[b];
+	fs->buckets[b] = g;
+	g->older = fs->youngest;
+	if (fs->youngest)
+		fs->youngest->younger = g;
+	else
+		fs->oldest = g;
+	fs->youngest = g;
+	fs->n++;
+	return g;
+}
+
+/* Keeps a copy of the frame in the group; false when it cannot (no memory, too large). */
+static bool hold(struct fragsteer *fs, struct group *g, const struct pkt_raw *raw)
+{
+	uint64_t need = sizeof(struct held) + raw->caplen;
+	struct held *h;
+
+	if (need > fs->lim.max_bytes)
+		return false;
+	/* make room: the datagrams holding frames longest go by their addresses */
+	while (fs->st.held_bytes + need > fs->lim.max_bytes && fs->hold_first) {
+		fs->st.evicted++;
+		flush_by_addrs(fs, fs->hold_first);
+	}
+	if (!(h = malloc(need)))
+		return false;
+	h->next = NULL;
+	h->raw = *raw;
+	h->raw.data = h->data;
+	memcpy(h->data, raw->data, raw->caplen);
+	if (g->tail) {
+		g->tail->next = h;
+	} else {
+		g->head = h;
+		g->hold_prev = fs->hold_last;
+		if (fs->hold_last)
+			fs->hold_last->hold_next = g;
+		else
+			fs->hold_first = g;
+		fs->hold_last = g;
+	}
+	g->tail = h;
+	g->bytes += need;
+	fs->st.held_bytes += need;
+	if (fs->st.held_bytes > fs->st.peak_held_bytes)
+		fs->st.peak_held_bytes = fs->st.held_bytes;
+	fs->st.held++;
+	return true;
+}
+
+void fragsteer__packet(struct fragsteer *fs, const struct pkt_raw *raw, const uint8_t *l3,
+		       size_t l3_len)
+{
+	struct frag_info f;
+	struct group *g;
+
+	fs->st.fragments++;
+	while (fs->oldest && fs->oldest->first_ts + fs->lim.timeout_ns <= raw->ts_ns)
+		forget(fs, fs->oldest);
+	if (frag__parse(l3, l3_len, &f) < 0) {
+		/* no key: the engine drops it (and says so); any worker will do */
+		fs->st.unported++;
+		fs->send(fs->ctx, 0, raw);
+		return;
+	}
+	if (f.proto != 6 /* TCP */) {
+		fs->st.unported++;
+		fs->send(fs->ctx, by_addrs(fs, f.src, f.dst, f.v6), raw);
+		return;
+	}
+	g = find(fs, &f);
+	if (g && g->dest >= 0) {
+		fs->send(fs->ctx, g->dest, raw);
+		return;
+	}
+	if (f.off == 0) {
+		int dest;
+
+		if (f.pl_len >= 4) {
+			struct mt_addr s, d;
+
+			addrs(f.src, f.dst, f.v6, &s, &d);
+			dest = fs->pick(fs->ctx, &s, (uint16_t)(f.pl[0] << 8 | f.pl[1]), &d,
+					(uint16_t)(f.pl[2] << 8 | f.pl[3]));
+		} else {
+			dest = by_addrs(fs, f.src, f.dst, f.v6);
+			fs->st.unported++;
+		}
+		if (!g)
+			g = add(fs, &f, raw->ts_ns);
+		if (g) {
+			g->dest = dest;
+			release(fs, g, dest);
+		}
+		fs->send(fs->ctx, dest, raw);
+		return;
+	}
+	if (!g)
+		g = add(fs, &f, raw->ts_ns);
+	if (g && hold(fs, g, raw))
+		return;
+	/* cannot hold it: this datagram goes by its addresses from now on */
+	fs->st.unported++;
+	if (g) {
+		flush_by_addrs(fs, g);
+		fs->send(fs->ctx, g->dest, raw);
+	} else {
+		fs->send(fs->ctx, by_addrs(fs, f.src, f.dst, f.v6), raw);
+	}
+}
+
+void fragsteer__flush(struct fragsteer *fs)
+{
+	while (fs->oldest)
+		forget(fs, fs->oldest);
+}
+
+void fragsteer__stats(const struct fragsteer *fs, struct fragsteer_stats *st)
+{
+	*st = fs->st;
+}
+
+void fragsteer__free(struct fragsteer *fs)
+{
+	if (!fs)
+		return;
+	while (fs->oldest) { /* without sending: what is held is dropped */
+		struct group *g = fs->oldest;
+
+		fs->oldest = g->younger;
+		for (struct held *h = g->head, *next; h; h = next) {
+			next = h->next;
+			free(h);
+		}
+		free(g);
+	}
+	free(fs->buckets);
+	free(fs);
+}
