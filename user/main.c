@@ -68,18 +68,6 @@ static int an_packet(void *u, const struct pkt_raw *raw)
 	return a->ws ? workers__packet(a->ws, raw) : engine__packet(a->eng, raw);
 }
 
-/* Offline with n workers: the percentage of connections the reading thread analyses. Its
- * reading and handing over cost about 0.44 of what analysing all connections costs (measured
- * on the bench capture, hashing on and off alike: the thread waits for neither side at 28%
- * with 2 workers), so it takes (1 - (n - 1) * 0.44) / n: 28% of 2, and with 3 or more it only
- * reads. */
-static unsigned reader_share_default(int n)
-{
-	int pct = (100 - (n - 1) * 44) / n;
-
-	return pct > 0 ? (unsigned)pct : 0;
-}
-
 static void an_tick(struct analysis *a, uint64_t now)
 {
 	if (a->ws)
@@ -127,7 +115,6 @@ struct opts {
 	int stats_interval; /* seconds; -1: default (60 live, 0 offline) */
 	int workers;
 	int capture_threads; /* --capture-threads: AF_XDP capture threads (1: this thread) */
-	int reader_share;    /* --reader-share: percent; -1: the default for the mode */
 	int ports_given;
 	int exit_now; /* --help / --version printed: nothing else to do */
 	const char *user;
@@ -197,7 +184,6 @@ enum {
 	OPT_LOG_FIELD_CONT,
 	OPT_LOG_TOTAL_CONT,
 	OPT_WORKERS,
-	OPT_READER_SHARE,
 	OPT_CAPTURE_THREADS,
 	OPT_FWD_BLOCK_MS,
 	OPT_FWD_USER,
@@ -279,7 +265,6 @@ static const struct option long_opts[] = {
 	{ "log-max-field-container-elements", required_argument, NULL, OPT_LOG_FIELD_CONT },
 	{ "log-max-total-container-elements", required_argument, NULL, OPT_LOG_TOTAL_CONT },
 	{ "workers", required_argument, NULL, OPT_WORKERS },
-	{ "reader-share", required_argument, NULL, OPT_READER_SHARE },
 	{ "capture-threads", required_argument, NULL, OPT_CAPTURE_THREADS },
 	{ "forward-block-ms", required_argument, NULL, OPT_FWD_BLOCK_MS },
 	{ "forward-user", required_argument, NULL, OPT_FWD_USER },
@@ -347,9 +332,6 @@ static void usage(FILE *f)
 		"Analysis:\n"
 		"      --seed N             deterministic uids/fuids (tests)\n"
 		"      --workers N          analysis threads, flows split by a symmetric hash (default 1)\n"
-		"      --reader-share PCT   with -r and --workers N: the reading thread is the first\n"
-		"                           worker and analyses PCT%% of the connections (default\n"
-		"                           28 with 2 workers, else 0: it only reads; live: 0)\n"
 		"      --local-nets LIST    CIDRs for local_orig/local_resp (Zeek Site::local_nets)\n"
 		"      --no-private-local   private address space is not local (Zeek's\n"
 		"                           Site::private_address_space_is_local = F)\n"
@@ -450,7 +432,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->stats_interval = -1;
 	o->workers = 1;
 	o->capture_threads = 1;
-	o->reader_share = -1;
 	while ((c = getopt_long(argc, argv, "r:i:w:o:f:vqh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
@@ -794,11 +775,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return -EINVAL;
 			o->workers = (int)v;
 			break;
-		case OPT_READER_SHARE:
-			if (parse_u64("--reader-share", optarg, 0, 100, &v) < 0)
-				return -EINVAL;
-			o->reader_share = (int)v;
-			break;
 		case OPT_CAPTURE_THREADS:
 			if (parse_u64("--capture-threads", optarg, 1, XSK_MAX_QUEUES, &v) < 0)
 				return -EINVAL;
@@ -869,10 +845,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (!!o->read_file + !!o->iface != 1) {
 		pr_warn("give exactly one of -r FILE or -i IFACE (see --help)\n");
-		return -EINVAL;
-	}
-	if (o->reader_share > 0 && !o->read_file) {
-		pr_warn("--reader-share is for -r FILE: a live capture thread only captures\n");
 		return -EINVAL;
 	}
 	if (o->capture_threads > 1 && (!o->iface || o->capture_host)) {
@@ -1349,12 +1321,7 @@ int main(int argc, char **argv)
 	o.eng.tunnels = an.tunnels;
 	if (o.workers > 1 || o.capture_threads > 1) {
 		/* capture threads hand packets over to workers (one ring per thread and worker) */
-		struct workers_cfg wc = { .ring_bytes = 0 };
-
-		if (o.read_file && o.workers > 1)
-			wc.reader_share = o.reader_share >= 0 ? (unsigned)o.reader_share
-							    : reader_share_default(o.workers);
-		an.ws = workers__new(o.workers, o.capture_threads, &o.eng, &o.parsers, out, &wc);
+		an.ws = workers__new(o.workers, o.capture_threads, &o.eng, &o.parsers, out, 0);
 	} else {
 		eng = engine__new(&o.eng, out);
 		if (eng && !(parsers = parsers__register(eng, &o.parsers))) {

@@ -84,9 +84,6 @@ struct workers {
 	struct worker *w;
 	struct lane *lanes;
 	uint64_t hash_seed;
-	/* worker 0 runs on the producer's thread (workers_cfg.reader_share) */
-	bool inline0;
-	uint32_t share0; /* its part of the hash space, of 2^32 */
 };
 
 static void pause_briefly(unsigned *spins)
@@ -207,14 +204,6 @@ static struct slot *next_slot(struct worker *w, struct ring **from)
 	return best;
 }
 
-/* The engine's counters for readers on other threads (after a tick). */
-static void snapshot(struct worker *w)
-{
-	pthread_mutex_lock(&w->snap_mu);
-	engine__stats(w->eng, &w->snap);
-	pthread_mutex_unlock(&w->snap_mu);
-}
-
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -246,7 +235,9 @@ static void *worker_main(void *arg)
 		}
 		case SLOT_TICK:
 			engine__tick(w->eng, s->ts_ns);
-			snapshot(w);
+			pthread_mutex_lock(&w->snap_mu);
+			engine__stats(w->eng, &w->snap);
+			pthread_mutex_unlock(&w->snap_mu);
 			break;
 		case SLOT_FINISH:
 			r->finished = true;
@@ -259,23 +250,17 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* The worker of a connection: symmetric, the same for both directions. With an inline
- * worker 0, it takes share0 of the hash space and the others share the rest evenly. */
+/* The worker of a connection: symmetric, the same for both directions. */
 static int pick(const struct workers *ws, const struct mt_addr *src, uint16_t sport,
 		const struct mt_addr *dst, uint16_t dport)
 {
-	uint64_t a[2], b[2], ha, hb, h;
+	uint64_t a[2], b[2], ha, hb;
 
 	memcpy(a, src->b, 16);
 	memcpy(b, dst->b, 16);
 	ha = mt_mix64(a[0] ^ ws->hash_seed) ^ mt_mix64(a[1] + sport);
 	hb = mt_mix64(b[0] ^ ws->hash_seed) ^ mt_mix64(b[1] + dport);
-	h = mt_mix64(ha + hb);
-	if (!ws->inline0)
-		return (int)(h % (uint64_t)ws->n);
-	if ((uint32_t)(h >> 32) < ws->share0)
-		return 0;
-	return 1 + (int)((uint32_t)h % (uint32_t)(ws->n - 1));
+	return (int)(mt_mix64(ha + hb) % (uint64_t)ws->n);
 }
 
 static int pick_cb(void *ctx, const struct mt_addr *src, uint16_t sport,
@@ -286,18 +271,11 @@ static int pick_cb(void *ctx, const struct mt_addr *src, uint16_t sport,
 	return pick(l->ws, src, sport, dst, dport);
 }
 
-/* Hands the frame to worker i: into its ring, or, for an inline worker 0, to its engine. */
+/* Hands the frame to worker i (into its ring). */
 static void deliver(struct lane *l, int i, const struct pkt_raw *raw)
 {
-	struct workers *ws = l->ws;
-	struct ring *r;
+	struct ring *r = &l->ws->w[i].rings[l->p];
 
-	if (i == 0 && ws->inline0) {
-		lane_inc(&l->enqueued);
-		engine__packet(ws->w[0].eng, raw);
-		return;
-	}
-	r = &ws->w[i].rings[l->p];
 	if (ALIGN8(sizeof(struct slot) + raw->caplen) * 2 > r->cap) {
 		lane_inc(&l->oversize);
 		return;
@@ -344,31 +322,13 @@ int workers__packet(void *arg, const struct pkt_raw *raw)
 
 void workers__tick_from(struct workers *ws, int producer, uint64_t now_ns)
 {
-	for (int i = 0; i < ws->n; i++) {
-		if (i == 0 && ws->inline0) {
-			engine__tick(ws->w[0].eng, now_ns);
-			snapshot(&ws->w[0]);
-			continue;
-		}
+	for (int i = 0; i < ws->n; i++)
 		push(&ws->lanes[producer], &ws->w[i].rings[producer], SLOT_TICK, now_ns, NULL);
-	}
 }
 
 void workers__tick(struct workers *ws, uint64_t now_ns)
 {
 	workers__tick_from(ws, 0, now_ns);
-}
-
-/* Ends worker i: its thread, or, inline, its engine on this thread. */
-static void finish_one(struct workers *ws, int i)
-{
-	if (i == 0 && ws->inline0) {
-		engine__finish(ws->w[0].eng);
-		return;
-	}
-	for (int p = 0; p < ws->np; p++)
-		push(&ws->lanes[p], &ws->w[i].rings[p], SLOT_FINISH, 0, NULL);
-	pthread_join(ws->w[i].thread, NULL);
 }
 
 void workers__finish(struct workers *ws)
@@ -384,7 +344,9 @@ void workers__finish(struct workers *ws)
 	for (int i = 0; i < ws->n; i++) {
 		if (ws->w[i].done)
 			continue;
-		finish_one(ws, i);
+		for (int p = 0; p < ws->np; p++)
+			push(&ws->lanes[p], &ws->w[i].rings[p], SLOT_FINISH, 0, NULL);
+		pthread_join(ws->w[i].thread, NULL);
 		ws->w[i].done = 1;
 	}
 }
@@ -459,7 +421,7 @@ int workers__producers(const struct workers *ws)
 /* Stops the threads of workers [0, started) and marks every worker done. */
 static void stop_started(struct workers *ws, int started)
 {
-	for (int i = ws->inline0 ? 1 : 0; i < started; i++) {
+	for (int i = 0; i < started; i++) {
 		for (int p = 0; p < ws->np; p++)
 			push(&ws->lanes[p], &ws->w[i].rings[p], SLOT_FINISH, 0, NULL);
 		pthread_join(ws->w[i].thread, NULL);
@@ -468,43 +430,20 @@ static void stop_started(struct workers *ws, int started)
 		ws->w[i].done = 1;
 }
 
-/* Worker i's part of the process-wide limits: its part of the connections (share percent for
- * an inline worker 0, the rest evenly), but never less than a quarter of an even part. The
- * parts add up to 1. */
-static double limits_part(int n, unsigned share, int i)
-{
-	double w[64], sum = 0, floor = 100.0 / (4.0 * n);
-
-	if (!share || n > 64)
-		return 1.0 / n;
-	for (int k = 0; k < n; k++) {
-		w[k] = k == 0 ? share : (100.0 - share) / (n - 1);
-		if (w[k] < floor)
-			w[k] = floor;
-		sum += w[k];
-	}
-	return w[i] / sum;
-}
-
 struct workers *workers__new(int n, int producers, const struct engine_cfg *cfg,
-			     const struct parsers_cfg *pc, struct rec_out *out,
-			     const struct workers_cfg *wc)
+			     const struct parsers_cfg *pc, struct rec_out *out, size_t ring_bytes)
 {
 	struct workers *ws = calloc(1, sizeof(*ws));
-	size_t ring_bytes = wc ? wc->ring_bytes : 0;
-	unsigned share = wc ? wc->reader_share : 0;
 	struct frag_limits fl = cfg->frag;
 	int err = 0;
 
-	if (!ws || n < 1 || producers < 1 || share > 100 || (share && (producers > 1 || n < 2))) {
+	if (!ws || n < 1 || producers < 1) {
 		free(ws);
 		errno = ws ? EINVAL : ENOMEM;
 		return NULL;
 	}
 	ws->n = n;
 	ws->np = producers;
-	ws->inline0 = share > 0;
-	ws->share0 = (uint32_t)(((uint64_t)share << 32) / 100 - (share == 100));
 	ws->hash_seed = cfg->seeded ? cfg->seed * 0x9e3779b97f4a7c15ULL + 1 : (uint64_t)time(NULL);
 	ws->w = calloc((size_t)n, sizeof(*ws->w));
 	ws->lanes = aligned_alloc(64, sizeof(*ws->lanes) * (size_t)producers);
@@ -538,18 +477,13 @@ struct workers *workers__new(int n, int producers, const struct engine_cfg *cfg,
 	for (int i = 0; i < n; i++) {
 		struct worker *w = &ws->w[i];
 		struct engine_cfg c = *cfg;
-		double part = limits_part(n, share, i);
 
 		c.seed = cfg->seed + (uint64_t)i; /* distinct, deterministic ids per worker */
 		/* the process-wide limits are shared out: every worker gets its part */
-		c.flow.max_flows = (uint32_t)(cfg->flow.max_flows * part);
-		if (!c.flow.max_flows)
-			c.flow.max_flows = 1;
-		c.reasm.max_total_bytes = (uint64_t)((double)cfg->reasm.max_total_bytes * part);
-		c.frag.max_bytes = (uint64_t)((double)cfg->frag.max_bytes * part);
-		c.frag.max_datagrams = (uint32_t)(cfg->frag.max_datagrams * part);
-		if (!c.frag.max_datagrams)
-			c.frag.max_datagrams = 1;
+		c.flow.max_flows = cfg->flow.max_flows / (uint32_t)n ? cfg->flow.max_flows / (uint32_t)n : 1;
+		c.reasm.max_total_bytes = cfg->reasm.max_total_bytes / (uint64_t)n;
+		c.frag.max_bytes = cfg->frag.max_bytes / (uint64_t)n;
+		c.frag.max_datagrams = cfg->frag.max_datagrams / (uint32_t)n ? cfg->frag.max_datagrams / (uint32_t)n : 1;
 		w->ws = ws;
 		w->index = i;
 		pthread_mutex_init(&w->snap_mu, NULL);
@@ -557,7 +491,7 @@ struct workers *workers__new(int n, int producers, const struct engine_cfg *cfg,
 		if (!w->rings)
 			goto nomem;
 		memset(w->rings, 0, sizeof(*w->rings) * (size_t)producers);
-		for (int p = 0; p < producers && !(i == 0 && ws->inline0); p++) {
+		for (int p = 0; p < producers; p++) {
 			w->rings[p].cap = ring_bytes;
 			if (!(w->rings[p].mem = aligned_alloc(64, ring_bytes)))
 				goto nomem;
@@ -568,9 +502,7 @@ struct workers *workers__new(int n, int producers, const struct engine_cfg *cfg,
 		if (pc && !(w->parsers = parsers__register(w->eng, pc)))
 			goto nomem;
 	}
-	if (ws->inline0)
-		ws->w[0].done = 0; /* runs on the producer's thread */
-	for (int i = ws->inline0 ? 1 : 0; i < n; i++) {
+	for (int i = 0; i < n; i++) {
 		err = pthread_create(&ws->w[i].thread, NULL, worker_main, &ws->w[i]);
 		if (err) {
 			pr_warn("cannot start worker %d: %s\n", i, strerror(err));

@@ -27,20 +27,11 @@ struct workers_stats {
 	uint64_t frags_evicted;	 /* datagrams given up early for the steering limits */
 };
 
-struct workers_cfg {
-	/* bytes per (producer, worker) ring (0: 8 MiB / producers, at least 1 MiB) */
-	size_t ring_bytes;
-	/* 0: every worker has a thread of its own. 1-100 (one producer only, n >= 2): worker 0
-	 * runs on the producer's thread, which reads and also analyses this percentage of the
-	 * connections (by the hash); the other workers share the rest evenly. */
-	unsigned reader_share;
-};
-
-/* n >= 1 engines fed by producers >= 1 threads (wc NULL: the defaults). NULL with errno
- * set. */
+/* n >= 1 engines fed by producers >= 1 threads; ring_bytes per (producer, worker) ring
+ * (0: 8 MiB / producers, at least 1 MiB). With n > 1, each producer steers IP fragments
+ * (fragsteer.h). NULL with errno set. */
 struct workers *workers__new(int n, int producers, const struct engine_cfg *cfg,
-			     const struct parsers_cfg *pc, struct rec_out *out,
-			     const struct workers_cfg *wc);
+			     const struct parsers_cfg *pc, struct rec_out *out, size_t ring_bytes);
 /* Producer p (one thread per p): copies the frame to the ring of its worker (waits while that
  * ring is full). Always 0. */
 int workers__packet_from(struct workers *w, int producer, const struct pkt_raw *raw);

@@ -2,12 +2,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # --workers N gives the same records as one worker (as sets: the order across workers and
 # the random ids differ), on every SMTP capture of the corpus and on a generated capture
-# with 500 interleaved sessions, half of them with the reading thread as a worker
-# (--reader-share), and on captures with fragmented segments. Then the handoff under
-# ThreadSanitizer (make SANITIZE=thread): test_workers (concurrent producers, the reading
-# thread as a worker) and --workers 3 on the generated
-# capture (the reading thread analysing 30% of the connections), which must report no race
-# and give the same records.
+# with 500 interleaved sessions, and on captures with fragmented segments. Then the handoff
+# under ThreadSanitizer (make SANITIZE=thread): test_workers (concurrent producers) and
+# --workers 3 on the generated capture, which must report no race and give the same records.
 set -u
 cd "$(dirname "$0")/../.."
 B=${BUILD:-build}
@@ -35,8 +32,7 @@ fails=0 n=0
 for f in "$T/gen.pcap" $(find ../shared/corpus -name '*.pcap' -size -2M | grep -iE 'smtp|mime|bdat|mail' | sort | head -60); do
 	n=$((n + 1))
 	"$B/mailtap" -r "$f" --seed 1 -w "$T/1.mp" 2>/dev/null
-	# every other capture with the reading thread as one of the workers
-	"$B/mailtap" -r "$f" --seed 1 --workers 3 --reader-share $((n % 2 * 40)) -w "$T/3.mp" 2>/dev/null
+	"$B/mailtap" -r "$f" --seed 1 --workers 3 -w "$T/3.mp" 2>/dev/null
 	canon "$T/1.mp" >"$T/1.txt"
 	canon "$T/3.mp" >"$T/3.txt"
 	if ! cmp -s "$T/1.txt" "$T/3.txt"; then
@@ -50,8 +46,8 @@ echo "workers: $n captures compared, $fails differ"
 
 # IP fragments: only a datagram's first fragment carries the ports that choose the worker.
 # Every data segment cut into 200-byte fragments (the SYNs are not), in order and reversed
-# (the later fragments come first: held until the first, fragsteer.h), into 3 workers, with
-# the reading thread a worker (--reader-share 30) and without: the records of one worker.
+# (the later fragments come first: held until the first, fragsteer.h), into 3 workers: the
+# records of one worker.
 "$B/tools/gen_smtp_pcap" -o "$T/g50.pcap" -n 50 -c 10 -a 3000 --seed 3 2>/dev/null
 for order in "" --reverse; do
 	/usr/bin/python3 tests/fragment_pcap.py "$T/g50.pcap" "$T/frag.pcap" --size 200 $order >/dev/null ||
@@ -59,20 +55,18 @@ for order in "" --reverse; do
 	"$B/mailtap" -r "$T/frag.pcap" --seed 1 -w "$T/1.mp" 2>/dev/null
 	canon "$T/1.mp" >"$T/1.txt"
 	[ "$(grep -c '"_path": "smtp"' "$T/1.txt")" -ge 45 ] || { echo "FAIL fragmented capture: too few smtp records"; exit 1; }
-	for share in 0 30; do
-		"$B/mailtap" -r "$T/frag.pcap" --seed 1 --workers 3 --reader-share $share -w "$T/3.mp" --stats-interval 3600 2>/dev/null
-		canon "$T/3.mp" | grep -v '"_path": "stats"' >"$T/3.txt"
-		if ! cmp -s <(grep -v '"_path": "stats"' "$T/1.txt") "$T/3.txt"; then
-			echo "FAIL fragments ${order:-in order}, --reader-share $share: records differ with 3 workers"
-			diff <(grep -v '"_path": "stats"' "$T/1.txt") "$T/3.txt" | head -4 | cut -c1-300
-			exit 1
-		fi
-		held=$("$B/mailtap-cat" -s stats "$T/3.mp" | python3 -c 'import sys, json; r = json.loads(sys.stdin.readline()); print(r["workers_frags_steered"], r["workers_frags_held"], r["workers_frags_unported"])')
-		echo "fragments ${order:-in order}, --reader-share $share: same records with 3 workers (steered, held, unported: $held)"
-		set -- $held
-		[ "$1" -gt 500 ] && [ "$3" = 0 ] || { echo "FAIL fragment counters"; exit 1; }
-		if [ -n "$order" ]; then [ "$2" -gt 0 ]; else [ "$2" = 0 ]; fi || { echo "FAIL fragments held: $2"; exit 1; }
-	done
+	"$B/mailtap" -r "$T/frag.pcap" --seed 1 --workers 3 -w "$T/3.mp" --stats-interval 3600 2>/dev/null
+	canon "$T/3.mp" | grep -v '"_path": "stats"' >"$T/3.txt"
+	if ! cmp -s "$T/1.txt" "$T/3.txt"; then
+		echo "FAIL fragments ${order:-in order}: records differ with 3 workers"
+		diff "$T/1.txt" "$T/3.txt" | head -4 | cut -c1-300
+		exit 1
+	fi
+	held=$("$B/mailtap-cat" -s stats "$T/3.mp" | python3 -c 'import sys, json; r = json.loads(sys.stdin.readline()); print(r["workers_frags_steered"], r["workers_frags_held"], r["workers_frags_unported"], r["decode_ip_fragment"])')
+	echo "fragments ${order:-in order}: same records with 3 workers (steered, held, unported, decode_ip_fragment: $held)"
+	set -- $held
+	[ "$1" -gt 500 ] && [ "$3" = 0 ] && [ "$1" = "$4" ] || { echo "FAIL fragment counters"; exit 1; }
+	if [ -n "$order" ]; then [ "$2" -gt 0 ]; else [ "$2" = 0 ]; fi || { echo "FAIL fragments held: $2"; exit 1; }
 done
 
 TS=build-tsan
@@ -80,11 +74,16 @@ make --no-print-directory -j2 SANITIZE=thread $TS/mailtap $TS/tests/test_workers
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66"
 $TS/tests/test_workers >"$T/tw.log" 2>&1 || { cat "$T/tw.log"; echo "FAIL test_workers under TSan"; exit 1; }
 "$B/mailtap" -r "$T/gen.pcap" --seed 1 -w "$T/1.mp" 2>/dev/null
-$TS/mailtap -r "$T/gen.pcap" --seed 1 --workers 3 --reader-share 30 -w "$T/3.mp" 2>"$T/tsan.log" ||
+$TS/mailtap -r "$T/gen.pcap" --seed 1 --workers 3 -w "$T/3.mp" 2>"$T/tsan.log" ||
 	{ head -40 "$T/tsan.log"; echo "FAIL mailtap --workers 3 under TSan"; exit 1; }
 canon "$T/1.mp" >"$T/1.txt"
 canon "$T/3.mp" >"$T/3.txt"
 cmp -s "$T/1.txt" "$T/3.txt" || { echo "FAIL records differ under TSan"; exit 1; }
+# fragments held by the reading thread, handed over later: the reversed capture from above
+"$B/mailtap" -r "$T/frag.pcap" --seed 1 -w "$T/1.mp" 2>/dev/null
+$TS/mailtap -r "$T/frag.pcap" --seed 1 --workers 3 -w "$T/f3.mp" 2>"$T/tsan3.log" ||
+	{ head -40 "$T/tsan3.log"; echo "FAIL mailtap --workers 3 on fragments under TSan"; exit 1; }
+cmp -s <(canon "$T/1.mp") <(canon "$T/f3.mp") || { echo "FAIL fragment records differ under TSan"; exit 1; }
 # the tunnel table the workers share (one mutex): mail in VXLAN, three workers
 "$B/tools/gen_smtp_pcap" -o "$T/vx.pcap" -n 200 -c 20 -a 5000 --seed 9 --encap vxlan 2>/dev/null
 $TS/mailtap -r "$T/vx.pcap" --seed 1 --workers 3 -w "$T/vx.mp" 2>"$T/tsan2.log" ||
@@ -93,4 +92,4 @@ tun=$("$B/mailtap-cat" -s tunnel "$T/vx.mp" | grep -c DISCOVER)
 named=$("$B/mailtap-cat" -s conn "$T/vx.mp" | grep -c tunnel_parents)
 [ "$tun" = 1 ] && [ "$named" = 200 ] ||
 	{ echo "FAIL VXLAN under TSan: $tun DISCOVER records, $named of 200 conns name the tunnel"; exit 1; }
-echo "TSan: test_workers and --workers 3 ($(wc -l <"$T/3.txt") records) and VXLAN with the shared tunnel table ($named conns) without a race report"
+echo "TSan: test_workers and --workers 3 ($(wc -l <"$T/3.txt") records), reversed fragments, and VXLAN with the shared tunnel table ($named conns) without a race report"

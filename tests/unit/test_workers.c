@@ -8,7 +8,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <cmocka.h>
-#include <errno.h>
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
@@ -84,8 +83,7 @@ static void *producer_main(void *arg)
 
 static struct sink *sink;
 
-static struct workers *new_workers(int n, int producers, size_t ring_bytes, unsigned share,
-				   struct rec_out **out)
+static struct workers *new_workers(int n, int producers, size_t ring_bytes, struct rec_out **out)
 {
 	struct engine_cfg cfg;
 	struct sink *s = sink = sink_file__open("/dev/null");
@@ -98,17 +96,14 @@ static struct workers *new_workers(int n, int producers, size_t ring_bytes, unsi
 	engine_cfg__default(&cfg);
 	cfg.seeded = true;
 	cfg.seed = 1;
-	ws = workers__new(n, producers, &cfg, NULL, *out, &(struct workers_cfg){ .ring_bytes = ring_bytes, .reader_share = share });
+	ws = workers__new(n, producers, &cfg, NULL, *out, ring_bytes);
 	assert_non_null(ws);
 	assert_int_equal(workers__producers(ws), producers);
 	return ws;
 }
 
-/* Runs `active` producer threads of `producers` at once into n workers (the first of them on
- * the producer's thread, with `share` percent of the connections, when share > 0). Returns
- * the connections each worker had in flows[]. */
-static void run_producers_share(int n, int producers, int active, size_t ring_bytes,
-				unsigned share, uint64_t *flows)
+/* Runs `active` producer threads of `producers` at once into n workers. */
+static void run_producers(int n, int producers, int active, size_t ring_bytes)
 {
 	struct producer pr[8];
 	pthread_t thr[8];
@@ -116,7 +111,7 @@ static void run_producers_share(int n, int producers, int active, size_t ring_by
 	struct engine_stats es;
 	struct workers_stats st;
 	struct rec_out *out;
-	struct workers *ws = new_workers(n, producers, ring_bytes, share, &out);
+	struct workers *ws = new_workers(n, producers, ring_bytes, &out);
 	uint64_t pushed = 0;
 
 	pthread_barrier_init(&start, NULL, (unsigned)active);
@@ -142,19 +137,10 @@ static void run_producers_share(int n, int producers, int active, size_t ring_by
 	assert_int_equal(es.reasm.gaps, 0);
 	assert_int_equal(es.reasm.overlaps, 0);
 	assert_int_equal(es.reasm.delivered_bytes, (uint64_t)active * FLOWS * SEGS * SEG_LEN);
-	for (int i = 0; flows && i < n; i++) {
-		engine__stats(workers__engine(ws, i), &es);
-		flows[i] = es.flow.created;
-	}
 	workers__free(ws);
 	rec_out__free(out);
 	sink__close(sink);
 	pthread_barrier_destroy(&start);
-}
-
-static void run_producers(int n, int producers, int active, size_t ring_bytes)
-{
-	run_producers_share(n, producers, active, ring_bytes, 0, NULL);
 }
 
 static void test_one_producer(void **state)
@@ -177,35 +163,10 @@ static void test_idle_producers(void **state)
 	run_producers(3, 4, 1, 0);
 }
 
-/* The producer's thread as worker 0 (--reader-share): every packet once and in order as
- * above; worker 0 gets about its share of the connections, the others the rest evenly; 100%:
- * all of them. Only one producer, and at least 2 workers, can have it. */
-static void test_reader_share(void **state)
-{
-	struct engine_cfg cfg;
-	struct rec_out *out = rec_out__new("mailtap");
-	uint64_t flows[3];
-
-	(void)state;
-	run_producers_share(3, 1, 1, 64 << 10, 50, flows);
-	assert_int_equal(flows[0] + flows[1] + flows[2], FLOWS);
-	assert_in_range(flows[0], FLOWS / 4, FLOWS * 3 / 4);
-	assert_true(flows[1] > 0 && flows[2] > 0);
-	run_producers_share(2, 1, 1, 0, 100, flows);
-	assert_int_equal(flows[0], FLOWS);
-	assert_int_equal(flows[1], 0);
-	engine_cfg__default(&cfg);
-	assert_null(workers__new(2, 2, &cfg, NULL, out, &(struct workers_cfg){ .reader_share = 10 }));
-	assert_int_equal(errno, EINVAL);
-	assert_null(workers__new(1, 1, &cfg, NULL, out, &(struct workers_cfg){ .reader_share = 10 }));
-	assert_null(workers__new(2, 1, &cfg, NULL, out, &(struct workers_cfg){ .reader_share = 101 }));
-	rec_out__free(out);
-}
-
 static void test_oversize(void **state)
 {
 	struct rec_out *out;
-	struct workers *ws = new_workers(1, 2, 4096, 0, &out);
+	struct workers *ws = new_workers(1, 2, 4096, &out);
 	struct workers_stats st;
 	static uint8_t big[3000];
 	struct pkt_raw raw = { .ts_ns = 1, .data = big, .caplen = sizeof(big),
@@ -230,7 +191,6 @@ int main(void)
 		cmocka_unit_test(test_one_producer),
 		cmocka_unit_test(test_concurrent_producers),
 		cmocka_unit_test(test_idle_producers),
-		cmocka_unit_test(test_reader_share),
 		cmocka_unit_test(test_oversize),
 	};
 
