@@ -9,7 +9,9 @@
  * (transparent bridging, ERSPAN types I, II and III) or IP, whose inner packet
  * (mail_classify_tunnel) decides the verdict. Every header is checked against the end before
  * it is read. Fragments of TCP-capable datagrams are steered whatever their ports (non-first
- * fragments have none): userspace reassembles them.
+ * fragments have none): userspace reassembles them. In mirror mode so are fragments of outer
+ * UDP and GRE datagrams: a tunnel packet may be fragmented on its way (ERSPAN from a switch
+ * without a larger MTU), and only the whole datagram shows the inner packet.
  *
  * The including program defines, before including this file:
  *   MAIL_V_MATCH, MAIL_V_PARSE_ERR, MAIL_V_NON_IP, MAIL_V_NON_TCP, MAIL_V_OTHER_PORT
@@ -80,7 +82,7 @@ struct ip6_frag_hdr {
 
 /* mail_classify's result: the verdict in the low byte, then what was seen on the way. */
 #define MAIL_R_VERDICT(r) ((r) & 0xff)
-#define MAIL_R_FRAG 0x100 /* a fragment of a TCP-capable datagram */
+#define MAIL_R_FRAG 0x100 /* a fragment of a TCP-capable (or, outer, UDP or GRE) datagram */
 #define MAIL_R_VLAN 0x200 /* one or two VLAN tags */
 #define MAIL_R_IPV4 0x400 /* IPv4 after the link headers (outside a tunnel) */
 #define MAIL_R_IPV6 0x800 /* IPv6 after the link headers (outside a tunnel) */
@@ -209,11 +211,13 @@ static __always_inline __u32 mail_parse_ipv4(struct cursor *c, int outer)
 		return MAIL_V_PARSE_ERR;
 	c->pos += hlen;
 	if (iph->protocol != IPPROTO_TCP) {
-		if (outer && !(iph->frag_off & bpf_htons(IP_MF | IP_OFFSET))) {
-			if (iph->protocol == IPPROTO_UDP && mail_udp_tunnel(c))
-				return MAIL_V_INNER_UDP;
+		if (outer && (iph->protocol == IPPROTO_UDP || iph->protocol == IPPROTO_GRE)) {
+			if (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET))
+				return MAIL_V_MATCH | MAIL_R_FRAG; /* perhaps a tunnel's */
 			if (iph->protocol == IPPROTO_GRE)
 				return MAIL_V_INNER_GRE;
+			if (mail_udp_tunnel(c))
+				return MAIL_V_INNER_UDP;
 		}
 		return MAIL_V_NON_TCP;
 	}
@@ -272,9 +276,10 @@ static __always_inline __u32 mail_parse_ipv6(struct cursor *c, int outer)
 			nh = fh->nexthdr;
 			/* An atomic fragment (offset 0, no M flag) is a whole packet. */
 			if (fh->frag_off & bpf_htons(IP6_OFFSET | IP6_MF)) {
-				if (!mail_ipv6_tcp_capable(nh))
-					return MAIL_V_NON_TCP;
-				return MAIL_V_MATCH | MAIL_R_FRAG;
+				if (mail_ipv6_tcp_capable(nh) ||
+				    (outer && (nh == IPPROTO_UDP || nh == IPPROTO_GRE)))
+					return MAIL_V_MATCH | MAIL_R_FRAG;
+				return MAIL_V_NON_TCP;
 			}
 			break;
 		case IPPROTO_UDP:

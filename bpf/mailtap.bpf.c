@@ -13,7 +13,9 @@
  * MF set or offset != 0; IPv6: a Fragment header, not atomic, whose next header is TCP
  * or an extension header that can precede TCP (Routing, Destination Options, AH)) is
  * steered to userspace whatever its ports, so userspace can reassemble the datagram and
- * filter by port afterwards. TCP fragments are rare; the cost is small.
+ * filter by port afterwards. TCP fragments are rare; the cost is small. Fragments of UDP
+ * and GRE datagrams (outside a tunnel) are steered too: they may be a fragmented tunnel
+ * packet, whose inner ports only the reassembled datagram shows.
  *
  * Timestamp: each steered packet gets a struct mailtap_meta (bpf_ktime_get_ns,
  * CLOCK_MONOTONIC) in the XDP metadata area in front of the frame; AF_XDP copies it

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Writes a copy of a capture with every IPv4/IPv6 TCP packet larger than SIZE fragmented into
 SIZE-byte fragments (in reverse order when --reverse), for the fragment reassembly test.
-Usage: fragment_pcap.py IN OUT [--size 64] [--reverse] [--overlap]"""
+With --any, every IP packet larger than SIZE whatever it carries (the outer IP header of a
+tunnel packet: VXLAN, Geneve, GRE, ERSPAN).
+Usage: fragment_pcap.py IN OUT [--size 64] [--reverse] [--overlap] [--any]"""
 import argparse
 import logging
 
@@ -17,6 +19,7 @@ def main():
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--reverse", action="store_true")
     ap.add_argument("--overlap", action="store_true", help="also send a duplicate first fragment")
+    ap.add_argument("--any", action="store_true", help="not only packets scapy sees TCP in")
     ap.add_argument("--drop-last", action="store_true", help="never send a datagram's last fragment")
     a = ap.parse_args()
     w = PcapWriter(a.out, sync=True)
@@ -24,9 +27,10 @@ def main():
     for p in PcapReader(a.inp):
         n += 1
         frags = None
-        if IP in p and TCP in p and len(p[IP]) > a.size + 20:
+        tcp = TCP in p or a.any
+        if IP in p and tcp and len(p[IP]) > a.size + 20:
             frags = fragment(p[IP], fragsize=a.size)
-        elif IPv6 in p and TCP in p and len(p[IPv6]) > a.size + 48:
+        elif IPv6 in p and tcp and len(p[IPv6]) > a.size + 48:
             q = p[IPv6].copy()
             q.remove_payload()
             del q.nh, q.plen  # recomputed: the fragment header comes next

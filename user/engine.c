@@ -664,7 +664,8 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 	case DECODE_OK:
 		break;
 	case DECODE_FRAGMENT: {
-		/* a fragment of a TCP datagram: reassemble, then go on with the whole datagram */
+		/* a fragment of a TCP datagram, or of an outer UDP or GRE datagram that may be a
+		 * tunnel packet: reassemble, then go on with the whole datagram */
 		const uint8_t *dg;
 		size_t len;
 		const char *wname;
@@ -672,7 +673,8 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 		struct pkt_tunnel tun;
 		int r;
 
-		if (!p.l3 || p.l4proto != IPPROTO_TCP)
+		if (!p.l3 || !(p.l4proto == IPPROTO_TCP ||
+			       (!p.tun.type && (p.l4proto == IPPROTO_UDP || p.l4proto == IPPROTO_GRE))))
 			return 0;
 		r = frag__add(e->frags, p.l3, p.l3_len, raw->ts_ns, &dg, &len, &wname);
 		if (wname && e->cfg.tcp_weirds)

@@ -3,13 +3,18 @@
  * (to forget them after the timeout, or the oldest when the table is full); those with held
  * frames are also in a list of their own, oldest first, which is flushed from its head when
  * the held bytes would pass the limit. A datagram flushed by its addresses keeps that choice,
- * so its fragments still meet in one worker. */
+ * so its fragments still meet in one worker. A datagram is forgotten as soon as all its bytes
+ * have come, so that its identification can serve the next one. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "mailtap/decode.h"
 #include "mailtap/fragsteer.h"
 
 #define FRAGSTEER_MAX_BUCKETS 65536
+/* Bytes of a first fragment read for a tunnel's inner headers (outer IP, UDP or GRE, the
+ * tunnel header with Geneve's options, the inner link, IP and TCP headers). */
+#define FRAGSTEER_PEEK 768
 
 struct held {
 	struct held *next;
@@ -28,6 +33,8 @@ struct group {
 	int dest; /* the worker, or -1 while the first fragment has not come */
 	struct held *head, *tail;
 	uint64_t bytes; /* held */
+	uint32_t got;	/* payload bytes of the fragments seen (overlaps counted twice) */
+	uint32_t total; /* the datagram's payload length, once its last fragment came */
 };
 
 struct fragsteer {
@@ -95,6 +102,43 @@ static int by_addrs(struct fragsteer *fs, const uint8_t *src, const uint8_t *dst
 
 	addrs(src, dst, v6, &s, &d);
 	return fs->pick(fs->ctx, &s, 0, &d, 0);
+}
+
+static inline void wr16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* A UDP or GRE datagram's first fragment: the worker of the connection inside, when it is a
+ * tunnel packet. Its start is decoded from a copy whose IP header says it is whole (IPv6:
+ * without the fragment header), so the decoder reads the tunnel as in an unfragmented packet,
+ * its payload cut short. -1 when no TCP connection shows. */
+static int inner_dest(struct fragsteer *fs, const uint8_t *l3, const struct frag_info *f)
+{
+	uint8_t b[FRAGSTEER_PEEK];
+	uint32_t pl = f->pl_len, n;
+	struct pkt_raw raw;
+	struct pkt p;
+
+	if (f->hdr_len > sizeof(b))
+		return -1;
+	if (pl > sizeof(b) - f->hdr_len)
+		pl = (uint32_t)sizeof(b) - f->hdr_len;
+	memcpy(b, l3, f->hdr_len);
+	memcpy(b + f->hdr_len, f->pl, pl);
+	n = f->hdr_len + pl;
+	if (f->v6) {
+		b[f->nh_off] = f->proto; /* the fragment header is left out */
+		wr16(b + 4, n - 40);
+	} else {
+		wr16(b + 2, n);
+		b[6] = b[7] = 0; /* no flags, offset 0 (the checksum is not checked) */
+	}
+	raw = (struct pkt_raw){ .data = b, .caplen = n, .wirelen = n, .linktype = 12 /* raw */ };
+	if (decode__packet(&raw, &p, NULL) != DECODE_OK || !p.tun.type)
+		return -1;
+	return fs->pick(fs->ctx, &p.src, p.sport, &p.dst, p.dport);
 }
 
 static void hold_unlink(struct fragsteer *fs, struct group *g)
@@ -240,6 +284,17 @@ static bool hold(struct fragsteer *fs, struct group *g, const struct pkt_raw *ra
 	return true;
 }
 
+/* Counts the fragment into its datagram; true when all its bytes have come. The datagram is
+ * then forgotten: its identification may come again with a new datagram (a tunnel's outer
+ * pair sends thousands a second, and the 16-bit IPv4 identification wraps). */
+static bool done(struct group *g, const struct frag_info *f)
+{
+	g->got += f->pl_len;
+	if (!f->more)
+		g->total = f->off + f->pl_len;
+	return g->total && g->got >= g->total;
+}
+
 void fragsteer__packet(struct fragsteer *fs, const struct pkt_raw *raw, const uint8_t *l3,
 		       size_t l3_len)
 {
@@ -255,7 +310,7 @@ void fragsteer__packet(struct fragsteer *fs, const struct pkt_raw *raw, const ui
 		fs->send(fs->ctx, 0, raw);
 		return;
 	}
-	if (f.proto != 6 /* TCP */) {
+	if (f.proto != 6 /* TCP */ && f.proto != 17 /* UDP */ && f.proto != 47 /* GRE */) {
 		fs->st.unported++;
 		fs->send(fs->ctx, by_addrs(fs, f.src, f.dst, f.v6), raw);
 		return;
@@ -263,18 +318,23 @@ void fragsteer__packet(struct fragsteer *fs, const struct pkt_raw *raw, const ui
 	g = find(fs, &f);
 	if (g && g->dest >= 0) {
 		fs->send(fs->ctx, g->dest, raw);
+		if (done(g, &f))
+			forget(fs, g);
 		return;
 	}
 	if (f.off == 0) {
-		int dest;
+		int dest = -1;
 
-		if (f.pl_len >= 4) {
+		if (f.proto != 6) {
+			dest = inner_dest(fs, l3, &f);
+		} else if (f.pl_len >= 4) {
 			struct mt_addr s, d;
 
 			addrs(f.src, f.dst, f.v6, &s, &d);
 			dest = fs->pick(fs->ctx, &s, (uint16_t)(f.pl[0] << 8 | f.pl[1]), &d,
 					(uint16_t)(f.pl[2] << 8 | f.pl[3]));
-		} else {
+		}
+		if (dest < 0) {
 			dest = by_addrs(fs, f.src, f.dst, f.v6);
 			fs->st.unported++;
 		}
@@ -285,17 +345,23 @@ void fragsteer__packet(struct fragsteer *fs, const struct pkt_raw *raw, const ui
 			release(fs, g, dest);
 		}
 		fs->send(fs->ctx, dest, raw);
+		if (g && done(g, &f))
+			forget(fs, g);
 		return;
 	}
 	if (!g)
 		g = add(fs, &f, raw->ts_ns);
-	if (g && hold(fs, g, raw))
+	if (g && hold(fs, g, raw)) {
+		(void)done(g, &f); /* not without its first fragment */
 		return;
+	}
 	/* cannot hold it: this datagram goes by its addresses from now on */
 	fs->st.unported++;
 	if (g) {
 		flush_by_addrs(fs, g);
 		fs->send(fs->ctx, g->dest, raw);
+		if (done(g, &f))
+			forget(fs, g);
 	} else {
 		fs->send(fs->ctx, by_addrs(fs, f.src, f.dst, f.v6), raw);
 	}

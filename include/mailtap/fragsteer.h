@@ -4,10 +4,15 @@
  * ports. A producer keeps one steering table: a TCP datagram's fragments that come before its
  * first fragment are held (copied) until it comes, then sent, in arrival order, ahead of it
  * to the worker its ports choose; later fragments of the datagram follow that choice. So the
- * worker reassembles exactly what one engine would have. A datagram is forgotten after the
- * fragment timeout of its first arrival. Fragments whose ports never show (the timeout, the
- * limits, the end of input, a first fragment too short) are sent where the addresses alone
- * (ports 0) choose, as are fragments of other protocols: the engine drops those anyway. */
+ * worker reassembles exactly what one engine would have. A UDP or GRE datagram (the engine
+ * reassembles those too: they may be tunnel packets) is steered the same way, by the TCP
+ * connection its first fragment shows inside a tunnel. A datagram is forgotten once all its
+ * bytes have come (its identification may be used again soon: a tunnel's outer address pair
+ * carries thousands of datagrams a second), or after the fragment timeout of its first
+ * arrival. Fragments whose ports never show (the timeout, the
+ * limits, the end of input, a first fragment too short, UDP or GRE that is no tunnel of
+ * ours) are sent where the addresses alone (ports 0) choose, as are fragments of other
+ * protocols: the engine drops those anyway. */
 #ifndef MAILTAP_FRAGSTEER_H
 #define MAILTAP_FRAGSTEER_H
 

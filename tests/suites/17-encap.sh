@@ -6,8 +6,8 @@
 # --seed, uids included); through a tunnel every conn record names it in tunnel_parents and
 # the tunnel stream has Zeek's records for it: DISCOVER, then CLOSE at the end for VXLAN and
 # Geneve, with the mirror source and sensor as endpoints. Also inner IP fragments in VXLAN,
-# two workers, and --max-tunnels 1 with two tunnels (the second gets no tunnel_parents,
-# counted).
+# fragmented outer IP datagrams of every tunnel kind, two and three workers, and
+# --max-tunnels 1 with two tunnels (the second gets no tunnel_parents, counted).
 # The live side (XDP) of the same captures: 50-xdp-live-vs-offline.
 set -u
 cd "$(dirname "$0")/../.."
@@ -116,6 +116,27 @@ print([json.loads(l) for l in open(sys.argv[1]) if "\"stats\"" in l][-1]["frag_r
 	fi
 fi
 
+# outer IP fragments: every tunnel packet's outer IP datagram cut into 256-byte fragments,
+# the last first (a switch sending ERSPAN over a path with a 1500-byte MTU fragments it):
+# reassembled before the tunnel is read, the records are the unfragmented capture's
+frag_stat() { python3 -c '
+import json, sys
+print([json.loads(l) for l in open(sys.argv[1]) if "\"stats\"" in l][-1]["frag_reassembled"])' "$1"; }
+for k in vxlan geneve gre erspan2 erspan3; do
+	[ -s "$T/$k.pcap" ] || continue
+	if ! /usr/bin/python3 tests/fragment_pcap.py "$T/$k.pcap" "$T/of-$k.pcap" --size 256 --reverse --any >/dev/null 2>&1; then
+		bad "$k, outer fragments: fragment_pcap.py"
+		continue
+	fi
+	"$B/mailtap" -r "$T/of-$k.pcap" --seed 1 --stats-interval 3600 -w - 2>/dev/null | "$B/mailtap-cat" >"$T/of-$k.json"
+	nfrag=$(frag_stat "$T/of-$k.json")
+	if [ "${nfrag:-0}" -gt 100 ] && r=$(python3 "$T/cmp.py" "$k" "$T/none.json" "$T/of-$k.json" 2>&1); then
+		ok "$k, outer fragments reversed ($nfrag datagrams reassembled): $r"
+	else
+		bad "$k, outer fragments (reassembled ${nfrag:-?}): $r"
+	fi
+done
+
 # two workers: the same records as one worker's (compared as 25-workers does: without the
 # per-worker uids, x509 as a set of certificates; the DISCOVER's ts without, as the worker
 # that registers the tunnel first may hold a later connection than the other), and one tunnel
@@ -144,6 +165,23 @@ if [ "$(strip "$T/w2.json" | md5sum)" = "$(strip "$T/vxlan.json" | md5sum)" ] &&
 	ok "vxlan, two workers: same records, one tunnel named by every conn"
 else
 	bad "vxlan, two workers: tunnel records $n1, distinct tunnel_parents $nt"
+fi
+
+# three workers on the reversed outer fragments: each fragment reaches the worker of the
+# connection inside (held until the first fragment shows it)
+if [ -s "$T/of-vxlan.pcap" ]; then
+	"$B/mailtap" -r "$T/of-vxlan.pcap" --seed 1 --workers 3 --stats-interval 3600 -w - 2>/dev/null |
+		"$B/mailtap-cat" >"$T/of-w3.json"
+	held=$(python3 -c '
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1]) if "\"stats\"" in l][-1]
+print(r["workers_frags_held"], r["workers_frags_unported"])' "$T/of-w3.json")
+	if [ "$(strip "$T/of-w3.json" | md5sum)" = "$(strip "$T/vxlan.json" | md5sum)" ] &&
+		[ "${held%% *}" -gt 0 ] && [ "${held##* }" = 0 ]; then
+		ok "vxlan outer fragments, three workers: same records (fragments held, by address: $held)"
+	else
+		bad "vxlan outer fragments, three workers (held, by address: $held)"
+	fi
 fi
 
 # --max-tunnels 1 and two tunnels: the first keeps its records, the second's connections

@@ -12,8 +12,9 @@
 # build/tools/xsk_dump (the same XDP + AF_XDP source) writes a pcap that `mailtap -r` reads.
 # Skipped files (said at the end): no Ethernet link type, or frames longer than the veth
 # MTU 3400 allows (TSO/GRO-sized frames need XDP multi-buffer, not supported). Also fails on any AF_XDP drop.
-# Then captures of tools/gen_smtp_pcap --encap (VXLAN, Geneve, GRE, ERSPAN II/III, MPLS, PPPoE),
-# whole, the same way: the XDP program must find the mail inside them as userspace does.
+# Then captures of tools/gen_smtp_pcap --encap (VXLAN, Geneve, GRE, ERSPAN II/III, MPLS, PPPoE,
+# and VXLAN and ERSPAN II with fragmented outer datagrams), whole, the same way: the XDP
+# program must find the mail inside them as userspace does.
 # MAILTAP_LIVE_FILES=N limits the run to the first N files (quick runs).
 set -u
 cd "$(dirname "$0")/../.."
@@ -203,11 +204,18 @@ done
 # VXLAN, Geneve, GRE, ERSPAN II/III and behind MPLS or PPPoE, as userspace does offline.
 # The whole file is replayed (its frames are all mail, none matches tcpdump's port filter).
 if [ $live = 1 ]; then
-	for enc in vxlan geneve gre erspan2 erspan3 mpls pppoe; do
+	# "-frag": every outer IP datagram cut into 512-byte fragments, the last first (the XDP
+	# program steers UDP and GRE fragments: only the whole datagram shows the mail inside)
+	for enc in vxlan geneve gre erspan2 erspan3 mpls pppoe vxlan-frag erspan2-frag; do
 		name="generated --encap $enc"
 		rm -f "$NL_TMP"/m.* "$NL_TMP"/off.* "$NL_TMP"/live.*
 		"$BUILD/tools/gen_smtp_pcap" -o "$NL_TMP/m.pcap" -n 24 -c 6 -a 20000 --seed 11 \
-			--encap "$enc" >/dev/null 2>&1 || nl_fail "gen_smtp_pcap --encap $enc"
+			--encap "${enc%-frag}" >/dev/null 2>&1 || nl_fail "gen_smtp_pcap --encap $enc"
+		if [ "$enc" != "${enc%-frag}" ]; then
+			mv "$NL_TMP/m.pcap" "$NL_TMP/m.whole"
+			/usr/bin/python3 tests/fragment_pcap.py "$NL_TMP/m.whole" "$NL_TMP/m.pcap" \
+				--size 512 --reverse --any >/dev/null 2>&1 || nl_fail "fragment_pcap.py $enc"
+		fi
 		nmail=$(tcpdump -r "$NL_TMP/m.pcap" 2>/dev/null | wc -l)
 		"$MT" -r "$NL_TMP/m.pcap" --seed 1 -w - 2>/dev/null | "$CAT" >"$NL_TMP/off.json"
 		live_capture "$NL_TMP/m.pcap" "$name"

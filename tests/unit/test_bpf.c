@@ -605,11 +605,26 @@ static void test_ipv4_fragments(void **state)
 	eth(&f, 0x0800), ipv4(&f, 6, 0x2000 | 7, 8, 0x01), put(&f, "payload.", 8), fix_len(&f);
 	run_expect("ipv4 middle frag with options", &f, XDP_PASS,
 		   (struct stat_expect[]){M4, {MAILTAP_STAT_FRAG, 1}, END_EXPECT});
-	/* UDP fragment: not ours. */
+	/* UDP and GRE fragments, first and later: perhaps a tunnel packet's, steered */
 	eth(&f, 0x0800), ipv4(&f, 17, 0x2000, 0, 0), udp(&f, 53, 25), fix_len(&f);
-	run_expect("ipv4 udp frag", &f, XDP_PASS,
+	run_expect("ipv4 udp first frag", &f, XDP_PASS,
+		   (struct stat_expect[]){M4, {MAILTAP_STAT_FRAG, 1}, END_EXPECT});
+	eth(&f, 0x0800), ipv4(&f, 17, 185, 0, 0), put(&f, "payload.", 8), fix_len(&f);
+	run_expect("ipv4 udp last frag", &f, XDP_PASS,
+		   (struct stat_expect[]){M4, {MAILTAP_STAT_FRAG, 1}, END_EXPECT});
+	eth(&f, 0x0800), ipv4(&f, 47, 0x2000 | 3, 0, 0), put(&f, "payload.", 8), fix_len(&f);
+	run_expect("ipv4 gre middle frag", &f, XDP_PASS,
+		   (struct stat_expect[]){M4, {MAILTAP_STAT_FRAG, 1}, END_EXPECT});
+	/* ICMP fragment: not ours */
+	eth(&f, 0x0800), ipv4(&f, 1, 0x2000, 0, 0), put(&f, "payload.", 8), fix_len(&f);
+	run_expect("ipv4 icmp frag", &f, XDP_PASS,
 		   (struct stat_expect[]){
 		       PASS_AS(MAILTAP_STAT_NON_TCP), {MAILTAP_STAT_IPV4, 1}, END_EXPECT});
+	/* a UDP fragment inside a tunnel: one level of tunnel only, not steered */
+	eth(&f, 0x0800), ipv4(&f, 47, 0, 0, 0), gre(&f, 0, 0x0800), ipv4(&f, 17, 0x2000, 0, 0),
+	    udp(&f, 5000, 4789), fix_len(&f);
+	run_expect("gre ipv4 udp frag", &f, XDP_PASS,
+		   (struct stat_expect[]){TUN_AS(MAILTAP_STAT_NON_TCP), END_EXPECT});
 }
 
 static void test_ipv6(void **state)
@@ -645,9 +660,15 @@ static void test_ipv6(void **state)
 	run_expect("ipv6 atomic frag ->80", &f, XDP_PASS,
 		   (struct stat_expect[]){
 		       PASS_AS(MAILTAP_STAT_OTHER_PORT), {MAILTAP_STAT_IPV6, 1}, END_EXPECT});
-	/* UDP fragment */
+	/* UDP and GRE fragments: perhaps a tunnel packet's, steered; ICMPv6: not ours */
 	eth(&f, 0x86dd), ipv6(&f, 44), ip6frag(&f, 17, 10, 1), put(&f, "payload.", 8), fix_len(&f);
 	run_expect("ipv6 udp frag", &f, XDP_PASS,
+		   (struct stat_expect[]){M6, {MAILTAP_STAT_FRAG, 1}, END_EXPECT});
+	eth(&f, 0x86dd), ipv6(&f, 44), ip6frag(&f, 47, 0, 1), put(&f, "payload.", 8), fix_len(&f);
+	run_expect("ipv6 gre frag", &f, XDP_PASS,
+		   (struct stat_expect[]){M6, {MAILTAP_STAT_FRAG, 1}, END_EXPECT});
+	eth(&f, 0x86dd), ipv6(&f, 44), ip6frag(&f, 58, 10, 1), put(&f, "payload.", 8), fix_len(&f);
+	run_expect("ipv6 icmpv6 frag", &f, XDP_PASS,
 		   (struct stat_expect[]){
 		       PASS_AS(MAILTAP_STAT_NON_TCP), {MAILTAP_STAT_IPV6, 1}, END_EXPECT});
 	/* Seven Destination Options headers: more than MAILTAP_MAX_IPV6_EXT */

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /* Fragment steering (fragsteer.h): in every order, all fragments of a TCP datagram reach the
  * worker its ports choose, each once, those before the first fragment held and handed over
- * in arrival order just before it; other protocols, the timeout, the limits, a first fragment
- * without ports and the end of input send by the addresses, and a datagram once sent that way
- * stays with it; IPv6 alike; out of memory loses no fragment. */
+ * in arrival order just before it; a fragmented VXLAN packet goes where the connection inside
+ * goes, other UDP by the addresses; other protocols, the timeout, the limits, a first
+ * fragment without ports and the end of input send by the addresses, and a datagram once
+ * sent that way stays with it; IPv6 alike; out of memory loses no fragment. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <cmocka.h>
 #include "mailtap/fragsteer.h"
 #include "alloc_fault.h"
+#include "frames.h"
 
 #define BY_ADDRS 99
 #define S 1000000000ULL
@@ -142,15 +144,40 @@ static void test_all_orders(void **st)
 	}
 }
 
-/* Not TCP: sent at once, by the addresses. A first fragment too short for the ports: by the
- * addresses too, and the rest of its datagram follows it. */
+/* Two datagrams with the same identification one after the other (in order): the first is
+ * forgotten once complete, so the second goes by its own ports, not the first's. */
+static void test_id_reused(void **st)
+{
+	struct fragsteer *fs = new_fs(16, 1 << 20);
+
+	(void)st;
+	for (int k = 0; k < 2; k++) {
+		uint8_t b[200];
+		size_t n = v4frag(b, 7, 6, 0, 64, 1);
+		struct pkt_raw raw = { .ts_ns = (uint64_t)k * 2, .data = b, .caplen = (uint32_t)n,
+				       .wirelen = (uint32_t)n, .linktype = 12 };
+
+		b[20] = 0, b[21] = (uint8_t)(25 + k); /* source port 25, then 26 */
+		fragsteer__packet(fs, &raw, b, n);
+		add(fs, (uint64_t)k * 2 + 1, 7, 6, 64, 64, 0);
+	}
+	assert_int_equal(sent.n, 4);
+	assert_int_equal(sent.dest[0], PORTS_WORKER);
+	assert_int_equal(sent.dest[1], PORTS_WORKER);
+	assert_int_equal(sent.dest[2], (26 + 1030) % 7);
+	assert_int_equal(sent.dest[3], (26 + 1030) % 7);
+	fragsteer__free(fs);
+}
+
+/* Not TCP, UDP or GRE (ICMP): sent at once, by the addresses. A first fragment too short for
+ * the ports: by the addresses too, and the rest of its datagram follows it. */
 static void test_other_protocols_and_no_ports(void **st)
 {
 	struct fragsteer *fs = new_fs(16, 1 << 20);
 	struct fragsteer_stats s;
 
 	(void)st;
-	add(fs, 1, 1, 17, 64, 64, 1); /* UDP, not the first */
+	add(fs, 1, 1, 1, 64, 64, 1); /* ICMP, not the first */
 	assert_int_equal(sent.n, 1);
 	assert_int_equal(sent.dest[0], BY_ADDRS);
 	add(fs, 2, 2, 6, 8, 8, 0);    /* held */
@@ -162,7 +189,7 @@ static void test_other_protocols_and_no_ports(void **st)
 		assert_int_equal(sent.ts[k], (uint64_t)k + 1);
 	}
 	fragsteer__stats(fs, &s);
-	assert_int_equal(s.unported, 2); /* the UDP one and the short first fragment */
+	assert_int_equal(s.unported, 2); /* the ICMP one and the short first fragment */
 	assert_int_equal(s.held, 1);
 	fragsteer__free(fs);
 }
@@ -245,6 +272,64 @@ static void test_limits(void **st)
 	fragsteer__free(fs); /* datagram 3's frame is dropped unsent, and freed */
 }
 
+/* A VXLAN packet (outer 10.0.0.1 -> 10.0.0.2, UDP 4789; inside 192.0.2.5:40000 ->
+ * 192.0.2.9:25) cut into two fragments at byte 256 of the UDP datagram, the second first:
+ * both go where the inner connection goes. The same to UDP port 53: by the addresses. */
+static void test_tunnel_fragments(void **st)
+{
+	static const uint8_t o1[4] = { 10, 0, 0, 1 }, o2[4] = { 10, 0, 0, 2 };
+	static const uint8_t i1[4] = { 192, 0, 2, 5 }, i2[4] = { 192, 0, 2, 9 };
+	char pl[601];
+	struct fr in, out;
+
+	(void)st;
+	memset(pl, 'x', 600);
+	pl[600] = 0;
+	in.len = 0; /* the inner frame */
+	fr_eth(&in, 0, 0, 0, 0, 0x0800);
+	fr_ipv4(&in, i1, i2, 6, fr_tcp_len(-1, 600), 0, 0x4000);
+	fr_tcp(&in, 40000, 25, 1, 1, 0x18, 65535, -1, pl, 600);
+	for (int port = 4789, k = 0; k < 2; port = 53, k++) {
+		struct fragsteer *fs = new_fs(16, 1 << 20);
+		size_t udp_len = 8 + 8 + in.len;
+		uint8_t f1[300], f2[1000];
+		size_t n1, n2;
+		struct pkt_raw raw;
+
+		out.len = 0; /* the whole outer datagram, IPv4 from byte 0 */
+		fr_ipv4(&out, o1, o2, 17, udp_len, 0, 0);
+		fr_u16(&out, 49152);
+		fr_u16(&out, (uint16_t)port);
+		fr_u16(&out, (uint16_t)udp_len);
+		fr_u16(&out, 0);
+		fr_u32(&out, 0x08000000); /* VXLAN: the VNI is valid */
+		fr_u32(&out, 42 << 8);
+		fr_bytes(&out, in.b, in.len);
+		/* fragment 1: 20 + 256 bytes, MF; fragment 2: the rest at offset 256 */
+		n1 = 20 + 256;
+		memcpy(f1, out.b, n1);
+		f1[2] = (uint8_t)(n1 >> 8), f1[3] = (uint8_t)n1;
+		f1[6] = 0x20, f1[7] = 0;
+		n2 = 20 + (out.len - n1);
+		memcpy(f2, out.b, 20);
+		memcpy(f2 + 20, out.b + n1, out.len - n1);
+		f2[2] = (uint8_t)(n2 >> 8), f2[3] = (uint8_t)n2;
+		f2[6] = 0, f2[7] = 256 / 8;
+		raw = (struct pkt_raw){ .ts_ns = 1, .data = f2, .caplen = (uint32_t)n2,
+					.wirelen = (uint32_t)n2, .linktype = 12 };
+		fragsteer__packet(fs, &raw, f2, n2);
+		assert_int_equal(sent.n, 0); /* held */
+		raw = (struct pkt_raw){ .ts_ns = 2, .data = f1, .caplen = (uint32_t)n1,
+					.wirelen = (uint32_t)n1, .linktype = 12 };
+		fragsteer__packet(fs, &raw, f1, n1);
+		assert_int_equal(sent.n, 2);
+		assert_int_equal(sent.ts[0], 1);
+		for (int j = 0; j < 2; j++)
+			assert_int_equal(sent.dest[j], port == 4789 ? (40000 + 25) % 7 : BY_ADDRS);
+		fragsteer__free(fs);
+	}
+}
+
 /* An IPv6 datagram: the fragment header after a hop-by-hop header; the ports in the first. */
 static void test_ipv6(void **st)
 {
@@ -319,6 +404,8 @@ int main(void)
 		cmocka_unit_test(test_other_protocols_and_no_ports),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_id_reused),
+		cmocka_unit_test(test_tunnel_fragments),
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_no_memory),
 	};
