@@ -18,10 +18,7 @@ struct range {
 
 struct dgram {
 	struct dgram *hnext, *lnext, *lprev;
-	uint8_t v6;
-	uint8_t proto;
-	uint8_t src[16], dst[16];
-	uint32_t id;
+	struct frag_key key;
 	uint64_t first_ts;
 	uint8_t *buf;
 	uint32_t cap;
@@ -65,18 +62,29 @@ struct frag_table *frag__new(const struct frag_limits *l)
 	return t;
 }
 
-static unsigned bucket(const uint8_t *src, const uint8_t *dst, uint32_t id)
+uint32_t frag_key__hash(const struct frag_key *k)
 {
-	uint32_t h = id * 2654435761u;
+	uint32_t h = k->id * 2654435761u ^ (uint32_t)k->proto << 8 ^ k->v6;
 
 	for (int i = 0; i < 16; i++)
-		h = (h ^ src[i] ^ (uint32_t)dst[i] << 8) * 16777619u;
-	return h & 1023;
+		h = (h ^ k->src[i] ^ (uint32_t)k->dst[i] << 8) * 16777619u;
+	return h ^ h >> 16;
+}
+
+bool frag_key__eq(const struct frag_key *a, const struct frag_key *b)
+{
+	return a->id == b->id && a->v6 == b->v6 && a->proto == b->proto &&
+	       !memcmp(a->src, b->src, 16) && !memcmp(a->dst, b->dst, 16);
+}
+
+static unsigned bucket(const struct frag_key *k)
+{
+	return frag_key__hash(k) & 1023;
 }
 
 static void drop(struct frag_table *t, struct dgram *d)
 {
-	struct dgram **pp = &t->buckets[bucket(d->src, d->dst, d->id)];
+	struct dgram **pp = &t->buckets[bucket(&d->key)];
 
 	while (*pp && *pp != d)
 		pp = &(*pp)->hnext;
@@ -136,10 +144,10 @@ int frag__parse(const uint8_t *p, size_t len, struct frag_info *f)
 			return -EINVAL;
 		if (tot < len)
 			len = tot;
-		f->proto = p[9];
-		memcpy(f->src, p + 12, 4);
-		memcpy(f->dst, p + 16, 4);
-		f->id = rd16(p + 4);
+		f->key.proto = p[9];
+		memcpy(f->key.src, p + 12, 4);
+		memcpy(f->key.dst, p + 16, 4);
+		f->key.id = rd16(p + 4);
 		f->off = (fo & 0x1fff) * 8u;
 		f->more = fo & 0x2000;
 		f->hdr_len = hl;
@@ -155,9 +163,9 @@ int frag__parse(const uint8_t *p, size_t len, struct frag_info *f)
 			return -EINVAL;
 		if (plen + 40 < len)
 			len = plen + 40;
-		f->v6 = 1;
-		memcpy(f->src, p + 8, 16);
-		memcpy(f->dst, p + 24, 16);
+		f->key.v6 = 1;
+		memcpy(f->key.src, p + 8, 16);
+		memcpy(f->key.dst, p + 24, 16);
 		for (int i = 0; i < 8; i++) {
 			if (nh == 44) {
 				uint16_t fo;
@@ -165,8 +173,8 @@ int frag__parse(const uint8_t *p, size_t len, struct frag_info *f)
 				if (off + 8 > len)
 					return -EINVAL;
 				fo = rd16(p + off + 2);
-				f->proto = p[off];
-				f->id = (uint32_t)p[off + 4] << 24 | (uint32_t)p[off + 5] << 16 |
+				f->key.proto = p[off];
+				f->key.id = (uint32_t)p[off + 4] << 24 | (uint32_t)p[off + 5] << 16 |
 					(uint32_t)p[off + 6] << 8 | p[off + 7];
 				f->off = fo & 0xfff8;
 				f->more = fo & 1;
@@ -190,12 +198,10 @@ int frag__parse(const uint8_t *p, size_t len, struct frag_info *f)
 
 static struct dgram *find(struct frag_table *t, const struct frag_info *f)
 {
-	struct dgram *d = t->buckets[bucket(f->src, f->dst, f->id)];
-	size_t al = f->v6 ? 16 : 4;
+	struct dgram *d = t->buckets[bucket(&f->key)];
 
 	for (; d; d = d->hnext)
-		if (d->id == f->id && d->v6 == f->v6 && d->proto == f->proto &&
-		    !memcmp(d->src, f->src, al) && !memcmp(d->dst, f->dst, al) && al)
+		if (frag_key__eq(&d->key, &f->key))
 			return d;
 	return NULL;
 }
@@ -297,14 +303,10 @@ int frag__add(struct frag_table *t, const uint8_t *l3, size_t l3_len, uint64_t t
 			t->st.dropped++;
 			return -ENOSPC;
 		}
-		d->v6 = f.v6;
-		d->proto = f.proto;
-		memcpy(d->src, f.src, 16);
-		memcpy(d->dst, f.dst, 16);
-		d->id = f.id;
+		d->key = f.key;
 		d->first_ts = ts;
-		d->hnext = t->buckets[bucket(f.src, f.dst, f.id)];
-		t->buckets[bucket(f.src, f.dst, f.id)] = d;
+		d->hnext = t->buckets[bucket(&f.key)];
+		t->buckets[bucket(&f.key)] = d;
 		d->lprev = t->young;
 		if (t->young)
 			t->young->lnext = d;
@@ -375,7 +377,7 @@ int frag__add(struct frag_table *t, const uint8_t *l3, size_t l3_len, uint64_t t
 	/* build the datagram: header of the first fragment + payload */
 	memcpy(t->out, d->hdr, d->hdr_len);
 	memcpy(t->out + d->hdr_len, d->buf, d->total);
-	if (!d->v6) {
+	if (!d->key.v6) {
 		uint32_t tot = d->hdr_len + d->total;
 
 		t->out[2] = (uint8_t)(tot >> 8);
@@ -386,7 +388,7 @@ int frag__add(struct frag_table *t, const uint8_t *l3, size_t l3_len, uint64_t t
 	} else {
 		uint32_t plen = d->hdr_len - 40 + d->total;
 
-		t->out[d->nh_off] = d->proto; /* the fragment header is gone */
+		t->out[d->nh_off] = d->key.proto; /* the fragment header is gone */
 		t->out[4] = (uint8_t)(plen >> 8);
 		t->out[5] = (uint8_t)plen;
 	}

@@ -26,9 +26,7 @@ struct group {
 	struct group *hnext;	      /* bucket chain */
 	struct group *older, *younger; /* arrival order */
 	struct group *hold_prev, *hold_next; /* groups with held frames, oldest first */
-	uint8_t v6, proto;
-	uint8_t src[16], dst[16];
-	uint32_t id;
+	struct frag_key key;
 	uint64_t first_ts;
 	int dest; /* the worker, or -1 while the first fragment has not come */
 	struct held *head, *tail;
@@ -73,35 +71,31 @@ struct fragsteer *fragsteer__new(const struct frag_limits *l, fragsteer_pick_fn 
 	return fs;
 }
 
-static uint32_t bucket(const struct fragsteer *fs, const uint8_t *src, const uint8_t *dst,
-		       uint32_t id)
+static uint32_t bucket(const struct fragsteer *fs, const struct frag_key *k)
 {
-	uint32_t h = id * 2654435761u;
-
-	for (int i = 0; i < 16; i++)
-		h = (h ^ src[i] ^ (uint32_t)dst[i] << 8) * 16777619u;
-	return (h ^ h >> 16) & fs->mask;
+	return frag_key__hash(k) & fs->mask;
 }
 
-static void addrs(const uint8_t *src, const uint8_t *dst, uint8_t v6, struct mt_addr *s,
-		  struct mt_addr *d)
-{
-	if (v6) {
-		mt_addr__from_v6(s, src);
-		mt_addr__from_v6(d, dst);
-	} else {
-		mt_addr__from_v4(s, src);
-		mt_addr__from_v4(d, dst);
-	}
-}
-
-/* The worker the addresses alone choose. */
-static int by_addrs(struct fragsteer *fs, const uint8_t *src, const uint8_t *dst, uint8_t v6)
+/* The worker of the datagram's addresses and these ports (0, 0: the addresses alone). */
+static int pick_key(struct fragsteer *fs, const struct frag_key *k, uint16_t sport,
+		    uint16_t dport)
 {
 	struct mt_addr s, d;
 
-	addrs(src, dst, v6, &s, &d);
-	return fs->pick(fs->ctx, &s, 0, &d, 0);
+	if (k->v6) {
+		mt_addr__from_v6(&s, k->src);
+		mt_addr__from_v6(&d, k->dst);
+	} else {
+		mt_addr__from_v4(&s, k->src);
+		mt_addr__from_v4(&d, k->dst);
+	}
+	return fs->pick(fs->ctx, &s, sport, &d, dport);
+}
+
+/* The worker the addresses alone choose. */
+static int by_addrs(struct fragsteer *fs, const struct frag_key *k)
+{
+	return pick_key(fs, k, 0, 0);
 }
 
 static inline void wr16(uint8_t *p, uint32_t v)
@@ -128,8 +122,8 @@ static int inner_dest(struct fragsteer *fs, const uint8_t *l3, const struct frag
 	memcpy(b, l3, f->hdr_len);
 	memcpy(b + f->hdr_len, f->pl, pl);
 	n = f->hdr_len + pl;
-	if (f->v6) {
-		b[f->nh_off] = f->proto; /* the fragment header is left out */
+	if (f->key.v6) {
+		b[f->nh_off] = f->key.proto; /* the fragment header is left out */
 		wr16(b + 4, n - 40);
 	} else {
 		wr16(b + 2, n);
@@ -176,7 +170,7 @@ static void release(struct fragsteer *fs, struct group *g, int dest)
 static void flush_by_addrs(struct fragsteer *fs, struct group *g)
 {
 	if (g->dest < 0) {
-		g->dest = by_addrs(fs, g->src, g->dst, g->v6);
+		g->dest = by_addrs(fs, &g->key);
 		for (struct held *h = g->head; h; h = h->next)
 			fs->st.unported++;
 	}
@@ -185,7 +179,7 @@ static void flush_by_addrs(struct fragsteer *fs, struct group *g)
 
 static void forget(struct fragsteer *fs, struct group *g)
 {
-	struct group **pp = &fs->buckets[bucket(fs, g->src, g->dst, g->id)];
+	struct group **pp = &fs->buckets[bucket(fs, &g->key)];
 
 	flush_by_addrs(fs, g);
 	while (*pp != g)
@@ -205,11 +199,8 @@ static void forget(struct fragsteer *fs, struct group *g)
 
 static struct group *find(struct fragsteer *fs, const struct frag_info *f)
 {
-	size_t al = f->v6 ? 16 : 4;
-
-	for (struct group *g = fs->buckets[bucket(fs, f->src, f->dst, f->id)]; g; g = g->hnext)
-		if (g->id == f->id && g->v6 == f->v6 && g->proto == f->proto &&
-		    !memcmp(g->src, f->src, al) && !memcmp(g->dst, f->dst, al))
+	for (struct group *g = fs->buckets[bucket(fs, &f->key)]; g; g = g->hnext)
+		if (frag_key__eq(&g->key, &f->key))
 			return g;
 	return NULL;
 }
@@ -225,14 +216,10 @@ static struct group *add(struct fragsteer *fs, const struct frag_info *f, uint64
 	}
 	if (!(g = calloc(1, sizeof(*g))))
 		return NULL;
-	g->v6 = f->v6;
-	g->proto = f->proto;
-	memcpy(g->src, f->src, 16);
-	memcpy(g->dst, f->dst, 16);
-	g->id = f->id;
+	g->key = f->key;
 	g->first_ts = ts;
 	g->dest = -1;
-	b = bucket(fs, f->src, f->dst, f->id);
+	b = bucket(fs, &f->key);
 	g->hnext = fs->buckets[b];
 	fs->buckets[b] = g;
 	g->older = fs->youngest;
@@ -310,9 +297,10 @@ void fragsteer__packet(struct fragsteer *fs, const struct pkt_raw *raw, const ui
 		fs->send(fs->ctx, 0, raw);
 		return;
 	}
-	if (f.proto != 6 /* TCP */ && f.proto != 17 /* UDP */ && f.proto != 47 /* GRE */) {
+	if (f.key.proto != 6 /* TCP */ && f.key.proto != 17 /* UDP */ &&
+	    f.key.proto != 47 /* GRE */) {
 		fs->st.unported++;
-		fs->send(fs->ctx, by_addrs(fs, f.src, f.dst, f.v6), raw);
+		fs->send(fs->ctx, by_addrs(fs, &f.key), raw);
 		return;
 	}
 	g = find(fs, &f);
@@ -325,17 +313,14 @@ void fragsteer__packet(struct fragsteer *fs, const struct pkt_raw *raw, const ui
 	if (f.off == 0) {
 		int dest = -1;
 
-		if (f.proto != 6) {
+		if (f.key.proto != 6) {
 			dest = inner_dest(fs, l3, &f);
 		} else if (f.pl_len >= 4) {
-			struct mt_addr s, d;
-
-			addrs(f.src, f.dst, f.v6, &s, &d);
-			dest = fs->pick(fs->ctx, &s, (uint16_t)(f.pl[0] << 8 | f.pl[1]), &d,
+			dest = pick_key(fs, &f.key, (uint16_t)(f.pl[0] << 8 | f.pl[1]),
 					(uint16_t)(f.pl[2] << 8 | f.pl[3]));
 		}
 		if (dest < 0) {
-			dest = by_addrs(fs, f.src, f.dst, f.v6);
+			dest = by_addrs(fs, &f.key);
 			fs->st.unported++;
 		}
 		if (!g)
@@ -363,7 +348,7 @@ void fragsteer__packet(struct fragsteer *fs, const struct pkt_raw *raw, const ui
 		if (done(g, &f))
 			forget(fs, g);
 	} else {
-		fs->send(fs->ctx, by_addrs(fs, f.src, f.dst, f.v6), raw);
+		fs->send(fs->ctx, by_addrs(fs, &f.key), raw);
 	}
 }
 

@@ -30,11 +30,19 @@ struct frag_stats {
 
 struct frag_table;
 
-/* A fragment's key (addresses, protocol, identification), place and payload. */
-struct frag_info {
+/* What the fragments of one datagram share (RFC 791, RFC 8200). */
+struct frag_key {
 	uint8_t v6, proto;
-	uint8_t src[16], dst[16]; /* IPv4: 4 bytes, zero padded (the key hashes 16) */
-	uint32_t id, off;
+	uint8_t src[16], dst[16]; /* IPv4: 4 bytes, zero padded */
+	uint32_t id;
+};
+uint32_t frag_key__hash(const struct frag_key *k);
+bool frag_key__eq(const struct frag_key *a, const struct frag_key *b);
+
+/* A fragment's key, place and payload. */
+struct frag_info {
+	struct frag_key key;
+	uint32_t off;
 	bool more;
 	const uint8_t *pl;
 	uint32_t pl_len;
