@@ -118,6 +118,22 @@ static inline size_t fr_tcp_len(int wscale, size_t plen)
 	return (wscale >= 0 ? 24 : 20) + plen;
 }
 
+/* An IPv4 fragment (no link header) 10.0.0.1 -> 10.0.0.2 of datagram `id`, protocol proto,
+ * carrying bytes [off, off+len) of the datagram's payload pl; MF set when more. Returns its
+ * length. */
+static inline size_t fr_v4frag(uint8_t *b, uint16_t id, uint8_t proto, const uint8_t *pl,
+			       uint32_t off, uint32_t len, int more)
+{
+	static const uint8_t s[4] = { 10, 0, 0, 1 }, d[4] = { 10, 0, 0, 2 };
+	struct fr f = { .len = 0 };
+
+	fr_ipv4(&f, s, d, proto, len, 0, (uint16_t)((off / 8) | (more ? 0x2000 : 0)));
+	f.b[5] = (uint8_t)id, f.b[4] = (uint8_t)(id >> 8);
+	fr_bytes(&f, pl + off, len);
+	memcpy(b, f.b, f.len);
+	return f.len;
+}
+
 /* A whole Ethernet/IPv4/TCP frame. */
 static inline void fr_v4tcp(struct fr *f, const uint8_t s[4], const uint8_t d[4], uint16_t sp,
 			    uint16_t dp, uint32_t seq, uint32_t ack, uint8_t flags, const char *pl)

@@ -9,27 +9,13 @@
 #include <errno.h>
 #include <string.h>
 #include "mailtap/frag.h"
+#include "frames.h"
 
-/* An IPv4 fragment of datagram `id` with payload bytes [off, off+len) of `pl`. */
+/* An IPv4 TCP fragment of datagram `id` with payload bytes [off, off+len) of `pl`. */
 static size_t v4frag(uint8_t *b, uint16_t id, const uint8_t *pl, uint32_t off, uint32_t len,
 		     int more)
 {
-	uint16_t fo = (uint16_t)((off / 8) | (more ? 0x2000 : 0));
-
-	memset(b, 0, 20);
-	b[0] = 0x45;
-	b[2] = (uint8_t)((20 + len) >> 8);
-	b[3] = (uint8_t)(20 + len);
-	b[4] = (uint8_t)(id >> 8);
-	b[5] = (uint8_t)id;
-	b[6] = (uint8_t)(fo >> 8);
-	b[7] = (uint8_t)fo;
-	b[8] = 64;
-	b[9] = 6;
-	b[12] = 10, b[15] = 1;
-	b[16] = 10, b[19] = 2;
-	memcpy(b + 20, pl + off, len);
-	return 20 + len;
+	return fr_v4frag(b, id, 6, pl, off, len, more);
 }
 
 static void test_all_orders(void **st)

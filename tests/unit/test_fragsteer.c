@@ -58,24 +58,9 @@ static void send_cb(void *ctx, int dest, const struct pkt_raw *raw)
 static size_t v4frag(uint8_t *b, uint16_t id, uint8_t proto, uint32_t off, uint32_t len,
 		     int more)
 {
-	uint16_t fo = (uint16_t)((off / 8) | (more ? 0x2000 : 0));
+	static const uint8_t pl[2048] = { 0, 25, 1030 >> 8, 1030 & 255 };
 
-	memset(b, 0, 20 + len);
-	b[0] = 0x45;
-	b[2] = (uint8_t)((20 + len) >> 8);
-	b[3] = (uint8_t)(20 + len);
-	b[4] = (uint8_t)(id >> 8);
-	b[5] = (uint8_t)id;
-	b[6] = (uint8_t)(fo >> 8);
-	b[7] = (uint8_t)fo;
-	b[9] = proto;
-	b[12] = 10, b[15] = 1;
-	b[16] = 10, b[19] = 2;
-	if (off == 0 && len >= 4) {
-		b[21] = 25;
-		b[22] = 1030 >> 8, b[23] = 1030 & 255;
-	}
-	return 20 + len;
+	return fr_v4frag(b, id, proto, pl, off, len, more);
 }
 
 #define PORTS_WORKER ((25 + 1030) % 7)
@@ -272,15 +257,36 @@ static void test_limits(void **st)
 	fragsteer__free(fs); /* datagram 3's frame is dropped unsent, and freed */
 }
 
+/* A fragment of the UDP datagram `udp` from 10.0.0.1 to 10.0.0.2 (IPv6: 2001::1 to 2001::2,
+ * with a fragment header): bytes [off, off+len). Returns its length. */
+static size_t udp_frag(uint8_t *b, const struct fr *udp, int v6, uint32_t off, uint32_t len,
+		       int more)
+{
+	static const uint8_t s6[16] = { 0x20, 0x01, [15] = 1 }, d6[16] = { 0x20, 0x01, [15] = 2 };
+	struct fr f = { .len = 0 };
+
+	if (!v6)
+		return fr_v4frag(b, 77, 17, udp->b, off, len, more);
+	fr_ipv6(&f, s6, d6, 44, 8 + len, 0);
+	fr_u8(&f, 17);
+	fr_u8(&f, 0);
+	fr_u16(&f, (uint16_t)(off | !!more));
+	fr_u32(&f, 77);
+	fr_bytes(&f, udp->b + off, len);
+	memcpy(b, f.b, f.len);
+	return f.len;
+}
+
 /* A VXLAN packet (outer 10.0.0.1 -> 10.0.0.2, UDP 4789; inside 192.0.2.5:40000 ->
  * 192.0.2.9:25) cut into two fragments at byte 256 of the UDP datagram, the second first:
- * both go where the inner connection goes. The same to UDP port 53: by the addresses. */
+ * both go where the inner connection goes; the same over IPv6 (the fragment header left out
+ * of the copy that is decoded). The same to UDP port 53: by the addresses. */
 static void test_tunnel_fragments(void **st)
 {
-	static const uint8_t o1[4] = { 10, 0, 0, 1 }, o2[4] = { 10, 0, 0, 2 };
 	static const uint8_t i1[4] = { 192, 0, 2, 5 }, i2[4] = { 192, 0, 2, 9 };
+	static const struct { int v6, port; } cases[] = { { 0, 4789 }, { 1, 4789 }, { 0, 53 } };
 	char pl[601];
-	struct fr in, out;
+	struct fr in, udp;
 
 	(void)st;
 	memset(pl, 'x', 600);
@@ -289,43 +295,34 @@ static void test_tunnel_fragments(void **st)
 	fr_eth(&in, 0, 0, 0, 0, 0x0800);
 	fr_ipv4(&in, i1, i2, 6, fr_tcp_len(-1, 600), 0, 0x4000);
 	fr_tcp(&in, 40000, 25, 1, 1, 0x18, 65535, -1, pl, 600);
-	for (int port = 4789, k = 0; k < 2; port = 53, k++) {
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 		struct fragsteer *fs = new_fs(16, 1 << 20);
-		size_t udp_len = 8 + 8 + in.len;
-		uint8_t f1[300], f2[1000];
-		size_t n1, n2;
+		size_t udp_len = 8 + 8 + in.len, n;
+		uint8_t b[1000];
 		struct pkt_raw raw;
 
-		out.len = 0; /* the whole outer datagram, IPv4 from byte 0 */
-		fr_ipv4(&out, o1, o2, 17, udp_len, 0, 0);
-		fr_u16(&out, 49152);
-		fr_u16(&out, (uint16_t)port);
-		fr_u16(&out, (uint16_t)udp_len);
-		fr_u16(&out, 0);
-		fr_u32(&out, 0x08000000); /* VXLAN: the VNI is valid */
-		fr_u32(&out, 42 << 8);
-		fr_bytes(&out, in.b, in.len);
-		/* fragment 1: 20 + 256 bytes, MF; fragment 2: the rest at offset 256 */
-		n1 = 20 + 256;
-		memcpy(f1, out.b, n1);
-		f1[2] = (uint8_t)(n1 >> 8), f1[3] = (uint8_t)n1;
-		f1[6] = 0x20, f1[7] = 0;
-		n2 = 20 + (out.len - n1);
-		memcpy(f2, out.b, 20);
-		memcpy(f2 + 20, out.b + n1, out.len - n1);
-		f2[2] = (uint8_t)(n2 >> 8), f2[3] = (uint8_t)n2;
-		f2[6] = 0, f2[7] = 256 / 8;
-		raw = (struct pkt_raw){ .ts_ns = 1, .data = f2, .caplen = (uint32_t)n2,
-					.wirelen = (uint32_t)n2, .linktype = 12 };
-		fragsteer__packet(fs, &raw, f2, n2);
+		udp.len = 0; /* the whole UDP datagram */
+		fr_u16(&udp, 49152);
+		fr_u16(&udp, (uint16_t)cases[c].port);
+		fr_u16(&udp, (uint16_t)udp_len);
+		fr_u16(&udp, 0);
+		fr_u32(&udp, 0x08000000); /* VXLAN: the VNI is valid */
+		fr_u32(&udp, 42 << 8);
+		fr_bytes(&udp, in.b, in.len);
+		n = udp_frag(b, &udp, cases[c].v6, 256, (uint32_t)(udp.len - 256), 0);
+		raw = (struct pkt_raw){ .ts_ns = 1, .data = b, .caplen = (uint32_t)n,
+					.wirelen = (uint32_t)n, .linktype = 12 };
+		fragsteer__packet(fs, &raw, b, n);
 		assert_int_equal(sent.n, 0); /* held */
-		raw = (struct pkt_raw){ .ts_ns = 2, .data = f1, .caplen = (uint32_t)n1,
-					.wirelen = (uint32_t)n1, .linktype = 12 };
-		fragsteer__packet(fs, &raw, f1, n1);
+		n = udp_frag(b, &udp, cases[c].v6, 0, 256, 1);
+		raw = (struct pkt_raw){ .ts_ns = 2, .data = b, .caplen = (uint32_t)n,
+					.wirelen = (uint32_t)n, .linktype = 12 };
+		fragsteer__packet(fs, &raw, b, n);
 		assert_int_equal(sent.n, 2);
 		assert_int_equal(sent.ts[0], 1);
 		for (int j = 0; j < 2; j++)
-			assert_int_equal(sent.dest[j], port == 4789 ? (40000 + 25) % 7 : BY_ADDRS);
+			assert_int_equal(sent.dest[j],
+					 cases[c].port == 4789 ? (40000 + 25) % 7 : BY_ADDRS);
 		fragsteer__free(fs);
 	}
 }
