@@ -17,6 +17,7 @@
 #include "mailtap/rec.h"
 #include "mailtap/tls.h"
 #include "mailtap/tunnels.h"
+#include "mailtap/tunparents.h"
 
 struct parser_reg {
 	const struct app_parser_ops *ops;
@@ -55,6 +56,7 @@ struct engine {
 	struct flow_table *flows;
 	struct reasm_pool *pool;
 	struct frag_table *frags;
+	struct tun_parents *tpar;  /* NULL when tunnels are not tracked */
 	struct parser_reg parsers[ENGINE_MAX_PARSERS];
 	int n_parsers;
 	struct reasm_cb rcb;
@@ -208,12 +210,15 @@ static void write_conn(struct engine *e, struct flow *f)
 	rec__u64(r, "resp_pkts", f->ep[MT_RESP].pkts);
 	rec__u64(r, "resp_ip_bytes", f->ep[MT_RESP].ip_bytes);
 	if (f->tunnel) {
-		char tuid[MT_UID_LEN];
+		char tuid[TUN_PARENTS_MAX][MT_UID_LEN];
+		int n = tun_parents__uids(e->tpar, f, tuid);
 
-		tunnels__uid(e->cfg.tunnels, f->tunnel, tuid);
-		rec__arr_begin(r, "tunnel_parents");
-		rec__arr_cstr(r, tuid);
-		rec__arr_end(r);
+		if (n > 0) { /* 0: its tunnel found no room (TUNNELS_NO_ROOM) */
+			rec__arr_begin(r, "tunnel_parents");
+			for (int i = 0; i < n; i++)
+				rec__arr_cstr(r, tuid[i]);
+			rec__arr_end(r);
+		}
 	}
 	rec__u64(r, "ip_proto", 6);
 	if (e->cfg.community_id) {
@@ -559,10 +564,8 @@ static void flow_finish(void *u, struct flow *f, uint64_t now)
 		f->app = NULL;
 	}
 	write_conn(e, f);
-	if (f->tunnel) {
-		tunnels__put(e->cfg.tunnels, f->tunnel);
-		f->tunnel = 0;
-	}
+	if (f->tunnel)
+		tun_parents__end(e->tpar, f);
 }
 
 static const char *const tcp_weird_names[] = {
@@ -628,7 +631,9 @@ struct engine *engine__new(const struct engine_cfg *cfg, struct rec_out *out)
 	e->flows = flow_table__new(&cfg->flow, mt_ids__next(&hs), flow_finish, flow_weird, e);
 	e->pool = reasm_pool__new(&cfg->reasm);
 	e->frags = frag__new(&cfg->frag);
-	if (!e->rec || !e->flows || !e->pool || !e->frags) {
+	if (cfg->tunnels)
+		e->tpar = tun_parents__new(cfg->tunnels);
+	if (!e->rec || !e->flows || !e->pool || !e->frags || (cfg->tunnels && !e->tpar)) {
 		engine__free(e);
 		errno = ENOMEM;
 		return NULL;
@@ -706,9 +711,9 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 		reasm__init(&f->rd[MT_ORIG], MT_ORIG);
 		reasm__init(&f->rd[MT_RESP], MT_RESP);
 		f->rd_init = 1;
-		if (p.tun.type && e->cfg.tunnels)
-			f->tunnel = tunnels__get(e->cfg.tunnels, &p, p.ts_ns);
 	}
+	if (p.tun.type && e->tpar) /* a new connection's tunnel, or one it changed to */
+		tun_parents__packet(e->tpar, f, &p, p.ts_ns);
 	x.e = e;
 	x.f = f;
 	cb = e->rcb;
@@ -753,6 +758,8 @@ void engine__stats(const struct engine *e, struct engine_stats *st)
 	flow_table__stats(e->flows, &st->flow);
 	reasm_pool__stats(e->pool, &st->reasm);
 	frag__stats(e->frags, &st->frag);
+	if (e->tpar)
+		tun_parents__stats(e->tpar, &st->tunpar);
 	st->hashes = e->hashes.st;
 }
 
@@ -763,6 +770,7 @@ void engine__free(struct engine *e)
 	flow_table__free(e->flows);
 	reasm_pool__free(e->pool);
 	frag__free(e->frags);
+	tun_parents__free(e->tpar);
 	rec__free(e->rec);
 	free(e);
 }

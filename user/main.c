@@ -497,7 +497,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->eng.flow.max_flows = (uint32_t)v;
 			break;
 		case OPT_MAX_TUNNELS:
-			if (parse_u64("--max-tunnels", optarg, 1, 65535, &v) < 0)
+			if (parse_u64("--max-tunnels", optarg, 1, TUNNELS_NO_ROOM - 1, &v) < 0)
 				return -EINVAL;
 			o->tun.max = (uint32_t)v;
 			break;

@@ -98,6 +98,10 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *
 		rec__u64(r, "tunnels_expired", tun->expired);
 		rec__u64(r, "tunnels_closed", tun->closed);
 		rec__u64(r, "tunnels_full", tun->full);
+		rec__u64(r, "tunnel_changes", es->tunpar.changes);
+		rec__u64(r, "tunnel_multi_conns", es->tunpar.multi);
+		rec__u64(r, "tunnel_multi_conns_active", es->tunpar.multi_active);
+		rec__u64(r, "tunnel_parents_full", es->tunpar.full);
 	}
 	if (fw) {
 		rec__u64(r, "forward_records_in", fw->records_in);

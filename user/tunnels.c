@@ -55,8 +55,8 @@ struct tunnels *tunnels__new(const struct tunnels_limits *l, struct rec_out *out
 	t->lim = *l;
 	if (!t->lim.max)
 		t->lim.max = 1;
-	if (t->lim.max > 65535) /* a reference fits a flow's 16 bits */
-		t->lim.max = 65535;
+	if (t->lim.max > TUNNELS_NO_ROOM - 1) /* a reference fits a flow's 16 bits */
+		t->lim.max = TUNNELS_NO_ROOM - 1;
 	while (nb < t->lim.max && nb < (1u << 30))
 		nb <<= 1;
 	t->mask = nb - 1;
@@ -269,6 +269,12 @@ uint16_t tunnels__get(struct tunnels *t, const struct pkt *p, uint64_t ts)
 	u->refs++;
 	pthread_mutex_unlock(&t->mu);
 	return (uint16_t)ref;
+}
+
+bool tunnels__same(const struct tunnels *t, uint32_t ref, const struct pkt *p)
+{
+	return same(&t->slot[ref - 1], p->tun.type, &p->tun.src, p->tun.sport, &p->tun.dst,
+		    p->tun.dport);
 }
 
 void tunnels__uid(struct tunnels *t, uint32_t ref, char uid[MT_UID_LEN])

@@ -14,6 +14,7 @@
 #include "mailtap/pkt.h"
 #include "mailtap/reasm.h"
 #include "mailtap/session.h"
+#include "mailtap/tunparents.h"
 
 struct rec_out;
 
@@ -61,6 +62,7 @@ struct engine_stats {
 	struct reasm_stats reasm;
 	struct frag_stats frag;
 	struct hashmb_stats hashes;	/* file blocks hashed side by side / alone */
+	struct tun_parents_stats tunpar; /* connections that changed tunnel */
 	uint64_t not_mail_port;		/* TCP packets of other ports */
 	uint64_t parser_errors;		/* parsers that failed (sticky error) */
 	uint64_t parsers_ended_early;	/* idle parsers ended when both directions had (idle op) */

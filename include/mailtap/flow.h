@@ -45,7 +45,8 @@ struct flow {
 	struct flow *dprev, *dnext;   /* short-deadline list (attempt/close) */
 	uint64_t deadline;	      /* ns; 0 when not on a deadline list */
 	struct conn_id id;	      /* orig/resp as decided (Zeek's flip rules) */
-	uint16_t tunnel;	      /* tunnels.h reference of its tunnel, 0: none (in id's padding) */
+	uint16_t tunnel;	      /* tunnels.h reference of its last tunnel (tunparents.h), 0: none,
+				 * TUNNELS_NO_ROOM: its first found no room (in id's padding) */
 	uint64_t start_ts;	      /* first packet */
 	uint64_t last_ts;	      /* Zeek's LastTime (duration) */
 	uint64_t seen_ts;	      /* last packet of any kind (idle timeout) */

@@ -7,8 +7,8 @@
  * the end of the run for the UDP-based ones (Zeek closes those with their outer UDP
  * connection; IP tunnels such as GRE are only ever expired).
  *
- * One table serves every worker (a mutex inside; it is used once per new connection and per
- * connection end, not per packet). At most `max` tunnels are tracked; a connection through
+ * One table serves every worker (a mutex inside; it is used once per new connection, per
+ * change of a connection's tunnel and per connection end, not per packet: tunparents.h). At most `max` tunnels are tracked; a connection through
  * one more gets no tunnel_parents and counts in `full`. */
 #ifndef MAILTAP_TUNNELS_H
 #define MAILTAP_TUNNELS_H
@@ -21,7 +21,7 @@ struct rec_out;
 struct tunnels;
 
 struct tunnels_limits {
-	uint32_t max;	    /* tunnels tracked at once (default 4096, at most 65535) */
+	uint32_t max;	    /* tunnels tracked at once (default 4096, at most 65534) */
 	uint64_t expire_ns; /* Tunnel::expiration_interval (default 1 h) */
 };
 
@@ -38,11 +38,18 @@ struct tunnels *tunnels__new(const struct tunnels_limits *l, struct rec_out *out
 			     uint64_t seed);
 void tunnels__free(struct tunnels *t);
 
+/* A flow's tunnel reference when its tunnel found no room (tunnels__get returned 0). */
+#define TUNNELS_NO_ROOM 0xffff
+
 /* A new connection whose first packet p came through a tunnel (p->tun.type != 0), at ts_ns:
  * registers the tunnel (a tunnel record when it is new or had expired) and returns a
- * reference to it (1..65535) for the connection, to give back with tunnels__put; 0 when there
+ * reference to it (1..65534) for the connection, to give back with tunnels__put; 0 when there
  * is no room. Also expires tunnels idle since before ts_ns - expire_ns. */
 uint16_t tunnels__get(struct tunnels *t, const struct pkt *p, uint64_t ts_ns);
+/* Whether p came through tunnel ref (from tunnels__get, not yet put), in either direction.
+ * Takes no lock: what it reads is set before the reference is handed out and stays while it
+ * is held. */
+bool tunnels__same(const struct tunnels *t, uint32_t ref, const struct pkt *p);
 /* Copies the uid of tunnel ref (from tunnels__get, not yet put) to uid. */
 void tunnels__uid(struct tunnels *t, uint32_t ref, char uid[MT_UID_LEN]);
 /* The connection holding ref has ended. */

@@ -7,7 +7,8 @@
 # the tunnel stream has Zeek's records for it: DISCOVER, then CLOSE at the end for VXLAN and
 # Geneve, with the mirror source and sensor as endpoints. Also inner IP fragments in VXLAN,
 # fragmented outer IP datagrams of every tunnel kind, two and three workers, and
-# --max-tunnels 1 with two tunnels (the second gets no tunnel_parents, counted).
+# --max-tunnels 1 with two tunnels (the second gets no tunnel_parents, counted), and
+# connections through two tunnels, or outside one at first (tunnel_parents as Zeek's set).
 # The live side (XDP) of the same captures: 50-xdp-live-vs-offline.
 set -u
 cd "$(dirname "$0")/../.."
@@ -223,6 +224,82 @@ else
 	bad "--max-tunnels 1: with $with, without $without, no room '${room:-}', tunnels_full '$full'"
 	cat "$T/two.err"
 fi
+
+# a connection through two tunnels (two mirror sessions, one at each end: the client's packets
+# come in VXLAN from 172.16.0.1, the server's from 172.16.0.3) names both in tunnel_parents,
+# as Zeek's set over the connection's life; both tunnels DISCOVER at their first packet and
+# CLOSE at the end. A connection whose first packets (SYN, SYN-ACK) came outside any tunnel
+# names the tunnel its later ones came through. The other records are the plain capture's,
+# with one worker and with two.
+/usr/bin/python3 - "$T/none.pcap" "$T/m2.pcap" "$T/late.pcap" <<'EOF2' || bad "two mirror sessions: scapy"
+import logging, sys
+logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+from scapy.all import IP, UDP, TCP, Ether, PcapReader, PcapWriter
+from scapy.layers.vxlan import VXLAN
+def vx(p, src, vni):
+    q = (Ether(src="02:00:00:00:00:11", dst="02:00:00:00:00:22") /
+         IP(src=src, dst="172.16.0.2", flags="DF") / UDP(sport=49152, dport=4789) /
+         VXLAN(vni=vni) / p)
+    q.time = p.time
+    return q
+m2, late = PcapWriter(sys.argv[2], sync=True), PcapWriter(sys.argv[3], sync=True)
+for p in PcapReader(sys.argv[1]):
+    to_srv = p[TCP].dport in (25, 465, 587)
+    m2.write(vx(p, "172.16.0.1" if to_srv else "172.16.0.3", 4242 if to_srv else 4243))
+    late.write(p if p[TCP].flags & 0x02 else vx(p, "172.16.0.1", 4242))
+EOF2
+cat >"$T/two_tun.py" <<'EOF2'
+import json, sys
+def load(p):
+    return [json.loads(l) for l in open(p) if l.strip() and '"_path":"stats"' not in l]
+mode, base, got = sys.argv[1], load(sys.argv[2]), load(sys.argv[3])
+tun = [r for r in got if r["_path"] == "tunnel"]
+disc = {t["id.orig_h"]: t["uid"] for t in tun if t["action"] == "Tunnel::DISCOVER"}
+want_src = ["172.16.0.1", "172.16.0.3"] if mode == "m2" else ["172.16.0.1"]
+if sorted(disc) != want_src or sorted(t["action"] for t in tun) != \
+        ["Tunnel::CLOSE"] * len(want_src) + ["Tunnel::DISCOVER"] * len(want_src):
+    sys.exit("tunnel records %s" % [(t["id.orig_h"], t["action"]) for t in tun])
+want = sorted(disc[s] for s in want_src)
+ids = ("uid", "fuid", "fuids", "parent_fuid")
+rest, n = [], 0
+for r in got:
+    if r["_path"] == "tunnel":
+        continue
+    r = {k: v for k, v in r.items() if k not in ids}
+    if r["_path"] == "conn":
+        n += 1
+        tp = sorted(r.pop("tunnel_parents", []))
+        if tp != want:
+            sys.exit("conn %s:%s: tunnel_parents %s, want %s" % (r["id.orig_h"], r["id.orig_p"], tp, want))
+    rest.append(json.dumps(r, sort_keys=True))
+a = [json.dumps({k: v for k, v in r.items() if k not in ids}, sort_keys=True) for r in base]
+# with two workers each logs the certificates it saw: x509 compare as a set, without ts
+def norm(rows):
+    x = {json.dumps({k: v for k, v in json.loads(j).items() if k != "ts"}, sort_keys=True)
+         for j in rows if '"_path": "x509"' in j}
+    return sorted(j for j in rows if '"_path": "x509"' not in j), x
+if norm(rest) != norm(a):
+    sys.exit("records differ")
+print("%d conns name %d tunnels" % (n, len(want)))
+EOF2
+for m in m2 late; do
+	[ -s "$T/$m.pcap" ] || continue
+	for w in 1 2; do
+		"$B/mailtap" -r "$T/$m.pcap" --seed 1 --workers $w --stats-interval 3600 -w - 2>/dev/null |
+			"$B/mailtap-cat" >"$T/$m-w$w.json"
+		st=$(python3 -c '
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1]) if "\"stats\"" in l][-1]
+print(r["tunnel_changes"], r["tunnel_multi_conns"], r["tunnel_multi_conns_active"], r["tunnel_parents_full"])' "$T/$m-w$w.json")
+		want_multi=$([ $m = m2 ] && echo 40 || echo 0)
+		if r=$(python3 "$T/two_tun.py" $m "$T/none.json" "$T/$m-w$w.json" 2>&1) &&
+			[ "$(echo "$st" | cut -d' ' -f2-)" = "$want_multi 0 0" ]; then
+			ok "$m, $w worker(s): $r (changes, connections, active, full: $st)"
+		else
+			bad "$m, $w worker(s): $r (changes, connections, active, full: $st)"
+		fi
+	done
+done
 
 [ $fails -eq 0 ] || { echo "17-encap: $fails failed"; exit 1; }
 echo "17-encap: all passed"

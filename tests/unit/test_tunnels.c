@@ -2,7 +2,8 @@
 /* The tunnel table (tunnels.h): one uid per tunnel whichever direction its packets take,
  * Tunnel::DISCOVER once, EXPIRE after expire_ns without a new connection (and DISCOVER again
  * when one comes), CLOSE at the end for VXLAN and Geneve but not for GRE, references that keep
- * an expired tunnel's uid, the table's limit. */
+ * an expired tunnel's uid, the table's limit. And the set of tunnels each connection came
+ * through (tunparents.h): Zeek's tunnel_parents over a connection's life, its limits. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include "mailtap/rec.h"
 #include "mailtap/sink.h"
 #include "mailtap/tunnels.h"
+#include "mailtap/tunparents.h"
 #include "alloc_fault.h"
 
 #define S 1000000000ULL
@@ -33,6 +35,9 @@ static int cap_write(struct sink *s, const char *tag, size_t tag_len, uint64_t t
 	size_t o;
 
 	(void)ts_ns;
+#ifdef HAVE_ALLOC_FAULTS
+	alloc_harness++; /* the test's own reading of the record: never made to fail */
+#endif
 	assert_true(c->n < 64);
 	o = (size_t)snprintf(c->recs[c->n], sizeof(c->recs[0]), "%.*s", (int)(tag_len - 8),
 			     tag + 8);
@@ -57,6 +62,9 @@ static int cap_write(struct sink *s, const char *tag, size_t tag_len, uint64_t t
 	}
 	msgpack_unpacked_destroy(&u);
 	c->n++;
+#ifdef HAVE_ALLOC_FAULTS
+	alloc_harness--;
+#endif
 	return 0;
 }
 
@@ -287,6 +295,232 @@ static void test_no_memory(void **st)
 #endif
 }
 
+/* p through tunnel q, for connection f of set s at second sec */
+static void tpkt(struct tun_parents *s, struct flow *f, const struct pkt *q, uint64_t sec)
+{
+	tun_parents__packet(s, f, q, sec * S);
+}
+
+/* f's tunnel_parents as "uid,uid,..." */
+static void parents(struct tun_parents *s, const struct flow *f, char *buf, size_t n)
+{
+	char u[TUN_PARENTS_MAX][MT_UID_LEN];
+	int k = tun_parents__uids(s, f, u);
+
+	buf[0] = 0;
+	for (int i = 0; i < k; i++)
+		snprintf(buf + strlen(buf), n - strlen(buf), "%s%s", i ? "," : "", u[i]);
+}
+
+/* One tunnel: the flow's reference is the whole set, no entry. Two mirror sessions (the
+ * client's packets through one tunnel, the server's through another, turn about): both
+ * tunnels, DISCOVERed at their first packet, in the order first seen; a packet outside any
+ * tunnel adds nothing. A connection that began outside a tunnel gets the tunnel it moved to.
+ * Every reference given back at the end: both tunnels CLOSE, nothing left active. */
+static void test_parents_change(void **st)
+{
+	struct tunnels *t = new_table(8);
+	struct tun_parents *s = tun_parents__new(t);
+	struct pkt a = tp(PKT_TUN_VXLAN, 1, 49152, 2, 4789), ar = tp(PKT_TUN_VXLAN, 2, 4789, 1, 49152);
+	struct pkt b = tp(PKT_TUN_VXLAN, 3, 49152, 2, 4789), none = tp(0, 0, 0, 0, 0);
+	struct flow f1, f2, f3;
+	struct tun_parents_stats ps;
+	struct tunnels_stats ts;
+	char ua[MT_UID_LEN], ub[MT_UID_LEN], got[256], w[256];
+
+	(void)st;
+	assert_non_null(s);
+	memset(&f1, 0, sizeof(f1));
+	memset(&f2, 0, sizeof(f2));
+	memset(&f3, 0, sizeof(f3));
+	tpkt(s, &f1, &a, 1);
+	tpkt(s, &f1, &ar, 1); /* the same tunnel the other way */
+	assert_int_not_equal(f1.tunnel, 0);
+	tunnels__uid(t, f1.tunnel, ua);
+	parents(s, &f1, got, sizeof(got));
+	assert_string_equal(got, ua);
+	tun_parents__stats(s, &ps);
+	assert_int_equal(ps.changes, 0);
+	assert_int_equal(ps.multi, 0);
+
+	tpkt(s, &f2, &a, 2);
+	tpkt(s, &f2, &b, 2);
+	tunnels__uid(t, f2.tunnel, ub);
+	assert_string_not_equal(ua, ub);
+	for (int i = 0; i < 10; i++) {
+		tpkt(s, &f2, i % 2 ? &b : &a, 3);
+		tpkt(s, &f2, &none, 3);
+	}
+	parents(s, &f2, got, sizeof(got));
+	snprintf(w, sizeof(w), "%s,%s", ua, ub);
+	assert_string_equal(got, w);
+	assert_int_equal(cap.n, 2); /* DISCOVER a, DISCOVER b */
+	assert_non_null(strstr(cap.recs[1], ub));
+	assert_non_null(strstr(cap.recs[1], "action=Tunnel::DISCOVER"));
+	tun_parents__stats(s, &ps);
+	assert_int_equal(ps.changes, 11); /* a -> b, then each of the ten but the first */
+	assert_int_equal(ps.multi, 1);
+	assert_int_equal(ps.multi_active, 1);
+
+	tpkt(s, &f3, &none, 4); /* no tunnel at first: nothing */
+	assert_int_equal(f3.tunnel, 0);
+	assert_int_equal(tun_parents__uids(s, &f3, (char[TUN_PARENTS_MAX][MT_UID_LEN]){ { 0 } }), 0);
+	tpkt(s, &f3, &b, 5);
+	parents(s, &f3, got, sizeof(got));
+	assert_string_equal(got, ub);
+
+	tun_parents__end(s, &f1);
+	tun_parents__end(s, &f2);
+	tun_parents__end(s, &f3);
+	assert_int_equal(f2.tunnel, 0);
+	tun_parents__stats(s, &ps);
+	assert_int_equal(ps.multi_active, 0);
+	tunnels__finish(t, 10 * S);
+	tunnels__stats(t, &ts);
+	assert_int_equal(ts.closed, 2);
+	assert_int_equal(ts.active, 0); /* no reference left behind */
+	tun_parents__free(s);
+	done(t);
+}
+
+/* The limits: a connection through more than TUN_PARENTS_MAX tunnels keeps the first ones
+ * (the rest counted in full); a tunnel table without room; 3000 connections with two tunnels each grow the set's hash and all leave it at their end. */
+static void test_parents_limits(void **st)
+{
+	struct tunnels *t = new_table(TUN_PARENTS_MAX + 4);
+	struct tun_parents *s = tun_parents__new(t);
+	static struct flow fl[3000];
+	char u[TUN_PARENTS_MAX][MT_UID_LEN];
+	struct tun_parents_stats ps;
+	struct tunnels_stats ts;
+	struct flow f;
+	struct pkt q;
+
+	(void)st;
+	memset(&f, 0, sizeof(f));
+	for (int i = 0; i < TUN_PARENTS_MAX + 2; i++) {
+		q = tp(PKT_TUN_GRE, (uint8_t)(10 + i), 0, 2, 0);
+		tpkt(s, &f, &q, 1);
+	}
+	assert_int_equal(tun_parents__uids(s, &f, u), TUN_PARENTS_MAX);
+	tun_parents__stats(s, &ps);
+	assert_int_equal(ps.full, 2);
+	tunnels__stats(t, &ts);
+	assert_int_equal(ts.discovered, TUN_PARENTS_MAX);
+	tun_parents__end(s, &f);
+	tunnels__finish(t, 2 * S);
+	tun_parents__free(s);
+	done(t);
+
+	/* room for one tunnel: a connection's second tunnel is refused once (the tunnel table
+	 * counts it once, whatever number of packets come through it), and one whose first
+	 * tunnel found no room gets none, nor asks again */
+	t = new_table(1);
+	s = tun_parents__new(t);
+	memset(&f, 0, sizeof(f));
+	memset(&fl[0], 0, sizeof(fl[0]));
+	q = tp(PKT_TUN_VXLAN, 1, 1, 2, 4789);
+	tpkt(s, &f, &q, 1);
+	q = tp(PKT_TUN_VXLAN, 3, 1, 2, 4789);
+	for (int i = 0; i < 5; i++) {
+		tpkt(s, &f, &q, 1);
+		tpkt(s, &fl[0], &q, 1);
+	}
+	assert_int_equal(fl[0].tunnel, TUNNELS_NO_ROOM);
+	assert_int_equal(tun_parents__uids(s, &f, u), 1);
+	assert_int_equal(tun_parents__uids(s, &fl[0], u), 0);
+	tun_parents__stats(s, &ps);
+	assert_int_equal(ps.multi_active, 1);
+	assert_int_equal(ps.full, 5);
+	tunnels__stats(t, &ts);
+	assert_int_equal(ts.full, 2); /* f's second tunnel, fl[0]'s first */
+	tun_parents__end(s, &f);
+	tun_parents__end(s, &fl[0]);
+	assert_int_equal(fl[0].tunnel, 0);
+	tun_parents__free(s);
+	tunnels__finish(t, 2 * S);
+	tunnels__stats(t, &ts);
+	assert_int_equal(ts.active, 0);
+	done(t);
+
+	t = new_table(2);
+	s = tun_parents__new(t);
+	memset(fl, 0, sizeof(fl));
+	for (int i = 0; i < 3000; i++) {
+		q = tp(PKT_TUN_VXLAN, 1, 1, 2, 4789);
+		tpkt(s, &fl[i], &q, 1);
+		q = tp(PKT_TUN_VXLAN, 3, 1, 2, 4789);
+		tpkt(s, &fl[i], &q, 1);
+	}
+	tun_parents__stats(s, &ps);
+	assert_int_equal(ps.multi_active, 3000);
+	for (int i = 0; i < 3000; i++) {
+		char got[256];
+
+		parents(s, &fl[i], got, sizeof(got));
+		assert_non_null(strchr(got, ','));
+		if (i % 2)
+			tun_parents__end(s, &fl[i]);
+	}
+	tun_parents__stats(s, &ps);
+	assert_int_equal(ps.multi_active, 1500);
+	tun_parents__free(s); /* the rest given back here */
+	tunnels__finish(t, 2 * S);
+	tunnels__stats(t, &ts);
+	assert_int_equal(ts.active, 0);
+	done(t);
+}
+
+/* Allocations failing in turn while a second tunnel is added (the set's hash, its entry, the
+ * tunnel's record): the tunnel is counted in full and the connection keeps its first, or it
+ * gets both; nothing leaks. */
+static void test_parents_no_memory(void **st)
+{
+	(void)st;
+#ifndef HAVE_ALLOC_FAULTS
+	skip();
+#else
+	for (int k = 0;; k++) {
+		struct tunnels *t;
+		struct tun_parents *s;
+		struct pkt a = tp(PKT_TUN_VXLAN, 1, 1, 2, 4789), b = tp(PKT_TUN_VXLAN, 3, 1, 2, 4789);
+		char u[TUN_PARENTS_MAX][MT_UID_LEN];
+		struct tun_parents_stats ps;
+		struct flow f;
+		long live;
+		int n;
+
+		live = alloc_live;
+		alloc_harness++;
+		t = new_table(4);
+		alloc_harness--;
+		s = tun_parents__new(t);
+		assert_non_null(s);
+		memset(&f, 0, sizeof(f));
+		tpkt(s, &f, &a, 1);
+		alloc_ok = k;
+		tpkt(s, &f, &b, 1);
+		alloc_ok = -1;
+		n = tun_parents__uids(s, &f, u);
+		tun_parents__stats(s, &ps);
+		tun_parents__end(s, &f);
+		tun_parents__free(s);
+		alloc_harness++;
+		done(t);
+		alloc_harness--;
+		assert_int_equal(alloc_live, live);
+		if (n == 1) { /* the hash or the entry: counted, the first tunnel kept */
+			assert_int_equal(ps.full, 1);
+			assert_int_equal(ps.multi, 0);
+			continue;
+		}
+		assert_int_equal(n, 2);
+		assert_true(k >= 2); /* the hash and the entry */
+		break;
+	}
+#endif
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,6 +528,9 @@ int main(void)
 	    cmocka_unit_test(test_expire),
 	    cmocka_unit_test(test_full),
 	    cmocka_unit_test(test_no_memory),
+	    cmocka_unit_test(test_parents_change),
+	    cmocka_unit_test(test_parents_limits),
+	    cmocka_unit_test(test_parents_no_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
