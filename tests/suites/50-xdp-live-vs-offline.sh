@@ -205,12 +205,29 @@ done
 # The whole file is replayed (its frames are all mail, none matches tcpdump's port filter).
 if [ $live = 1 ]; then
 	# "-frag": every outer IP datagram cut into 512-byte fragments, the last first (the XDP
-	# program steers UDP and GRE fragments: only the whole datagram shows the mail inside)
-	for enc in vxlan geneve gre erspan2 erspan3 mpls pppoe vxlan-frag erspan2-frag; do
+	# program steers UDP and GRE fragments: only the whole datagram shows the mail inside);
+	# "vxlan-2mirror": two mirror sessions, the clients' packets in VXLAN from one source and
+	# the servers' from another (every connection names both tunnels: 17-encap)
+	for enc in vxlan geneve gre erspan2 erspan3 mpls pppoe vxlan-frag erspan2-frag vxlan-2mirror; do
 		name="generated --encap $enc"
 		rm -f "$NL_TMP"/m.* "$NL_TMP"/off.* "$NL_TMP"/live.*
 		"$BUILD/tools/gen_smtp_pcap" -o "$NL_TMP/m.pcap" -n 24 -c 6 -a 20000 --seed 11 \
-			--encap "${enc%-frag}" >/dev/null 2>&1 || nl_fail "gen_smtp_pcap --encap $enc"
+			--encap "${enc%%-*}" >/dev/null 2>&1 || nl_fail "gen_smtp_pcap --encap $enc"
+		if [ "$enc" = vxlan-2mirror ]; then
+			mv "$NL_TMP/m.pcap" "$NL_TMP/m.whole"
+			/usr/bin/python3 - "$NL_TMP/m.whole" "$NL_TMP/m.pcap" <<'EOF2' || nl_fail "scapy $enc"
+import logging, sys
+logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+from scapy.all import IP, TCP, UDP, PcapReader, PcapWriter
+w = PcapWriter(sys.argv[2], sync=True)
+for p in PcapReader(sys.argv[1]):
+    if p[TCP].sport in (25, 465, 587):  # the server's packets: another mirror source
+        p[IP].src = "172.16.0.3"
+        del p[IP].chksum
+        del p[UDP].chksum
+    w.write(p)
+EOF2
+		fi
 		if [ "$enc" != "${enc%-frag}" ]; then
 			mv "$NL_TMP/m.pcap" "$NL_TMP/m.whole"
 			/usr/bin/python3 tests/fragment_pcap.py "$NL_TMP/m.whole" "$NL_TMP/m.pcap" \
