@@ -56,6 +56,25 @@ for t in $targets; do
 				--seed 3 --encap "$k" >/dev/null 2>&1 &&
 				"$OUT/pcap2fuzz" "$OUT/encap-$k.pcap" "$corpus/encap-$k" 2>/dev/null
 		done
+		# two mirror sessions: the servers' packets come in VXLAN from another source, so
+		# each connection changes tunnel (tunnel_parents names both: user/tunparents.c)
+		if [ ! -s "$corpus/encap-vxlan-2mirror" ] &&
+			build/tools/gen_smtp_pcap -o "$OUT/encap-2m.pcap" -n 2 -c 2 -a 2000 -m 200 \
+				--seed 3 --encap vxlan >/dev/null 2>&1; then
+			python3 - "$OUT/encap-2m.pcap" <<'EOF2' &&
+import struct, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+o = 24
+while o + 16 <= len(d):
+    n = struct.unpack_from("<I", d, o + 8)[0]
+    f = o + 16  # Ethernet, IPv4, UDP, VXLAN, Ethernet, IPv4 (20 bytes), TCP
+    if n >= 86 and struct.unpack_from(">H", d, f + 84)[0] in (25, 465, 587):
+        d[f + 29] = 3  # outer source 172.16.0.3
+    o = f + n
+open(sys.argv[1], "wb").write(d)
+EOF2
+				"$OUT/pcap2fuzz" "$OUT/encap-2m.pcap" "$corpus/encap-vxlan-2mirror" 2>/dev/null
+		fi
 	fi
 	"$OUT/$t" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
 		-artifact_prefix="$OUT/crashes/$t/" -print_final_stats=1 "$corpus" \
