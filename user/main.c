@@ -115,7 +115,6 @@ struct opts {
 	int stats_interval; /* seconds; -1: default (60 live, 0 offline) */
 	int workers;
 	int capture_threads; /* --capture-threads: AF_XDP capture threads (1: this thread) */
-	bool single_reader;  /* --single-reader: -r with workers through one reading thread */
 	int ports_given;
 	int exit_now; /* --help / --version printed: nothing else to do */
 	const char *user;
@@ -185,7 +184,6 @@ enum {
 	OPT_LOG_FIELD_CONT,
 	OPT_LOG_TOTAL_CONT,
 	OPT_WORKERS,
-	OPT_SINGLE_READER,
 	OPT_CAPTURE_THREADS,
 	OPT_FWD_BLOCK_MS,
 	OPT_FWD_USER,
@@ -267,7 +265,6 @@ static const struct option long_opts[] = {
 	{ "log-max-field-container-elements", required_argument, NULL, OPT_LOG_FIELD_CONT },
 	{ "log-max-total-container-elements", required_argument, NULL, OPT_LOG_TOTAL_CONT },
 	{ "workers", required_argument, NULL, OPT_WORKERS },
-	{ "single-reader", no_argument, NULL, OPT_SINGLE_READER },
 	{ "capture-threads", required_argument, NULL, OPT_CAPTURE_THREADS },
 	{ "forward-block-ms", required_argument, NULL, OPT_FWD_BLOCK_MS },
 	{ "forward-user", required_argument, NULL, OPT_FWD_USER },
@@ -334,9 +331,7 @@ static void usage(FILE *f)
 		"      --spool-max-bytes N  spool size cap (default 1 GiB)\n"
 		"Analysis:\n"
 		"      --seed N             deterministic uids/fuids (tests)\n"
-		"      --workers N          analysis threads, flows split by a symmetric hash (default 1);\n"
-		"                           with -r FILE each reads the file itself\n"
-		"      --single-reader      with -r and --workers: one thread reads, hands packets over\n"
+		"      --workers N          analysis threads, flows split by a symmetric hash (default 1)\n"
 		"      --local-nets LIST    CIDRs for local_orig/local_resp (Zeek Site::local_nets)\n"
 		"      --no-private-local   private address space is not local (Zeek's\n"
 		"                           Site::private_address_space_is_local = F)\n"
@@ -779,9 +774,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (parse_u64("--workers", optarg, 1, 64, &v) < 0)
 				return -EINVAL;
 			o->workers = (int)v;
-			break;
-		case OPT_SINGLE_READER:
-			o->single_reader = true;
 			break;
 		case OPT_CAPTURE_THREADS:
 			if (parse_u64("--capture-threads", optarg, 1, XSK_MAX_QUEUES, &v) < 0)
@@ -1285,8 +1277,6 @@ int main(int argc, char **argv)
 	struct parsers *parsers = NULL;
 	struct analysis an = { 0 };
 	struct pcapfile *pf = NULL;
-	struct pcapfile *pfs[64] = { NULL }; /* with file readers: worker i's, pfs[0] = pf */
-	bool file_readers;
 	struct sigaction sa;
 	struct opts o;
 	int err = 0, rc = 0;
@@ -1329,13 +1319,7 @@ int main(int argc, char **argv)
 	an.out = out;
 	an.tunnels = tunnels__new(&o.tun, out, o.eng.seeded, o.eng.seed);
 	o.eng.tunnels = an.tunnels;
-	/* offline from a plain file, every worker reads it itself (no reading thread, no rings);
-	 * from stdin, a pipe or gzip one thread reads and hands packets over */
-	file_readers = o.read_file && o.workers > 1 && !o.single_reader &&
-		       pcapfile__can_reopen(o.read_file);
-	if (file_readers) {
-		an.ws = workers__new_files(o.workers, &o.eng, &o.parsers, out);
-	} else if (o.workers > 1 || o.capture_threads > 1) {
+	if (o.workers > 1 || o.capture_threads > 1) {
 		/* capture threads hand packets over to workers (one ring per thread and worker) */
 		an.ws = workers__new(o.workers, o.capture_threads, &o.eng, &o.parsers, out, 0);
 	} else {
@@ -1358,22 +1342,11 @@ int main(int argc, char **argv)
 			rc = 2;
 			goto done;
 		}
-		pfs[0] = pf;
-		for (int i = 1; file_readers && i < o.workers; i++) {
-			if (!(pfs[i] = pcapfile__open(o.read_file, o.filter))) {
-				rc = 2;
-				goto done;
-			}
-			pcapfile__quiet(pfs[i]);
-		}
 		if (drop_privs(&o, false) < 0) {
 			rc = 1;
 			goto done;
 		}
-		if (file_readers)
-			err = workers__run_files(an.ws, pfs, &stop_flag);
-		else
-			err = pcapfile__run(pf, an_packet, &an, &stop_flag);
+		err = pcapfile__run(pf, an_packet, &an, &stop_flag);
 		if (err == -EBADMSG)
 			rc = 2; /* records so far are still written below */
 		else if (err && err != -EINTR)
@@ -1395,8 +1368,6 @@ done:
 	parsers__free(parsers);
 	rec__free(an.stats_rec);
 	pcapfile__close(pf);
-	for (int i = 1; i < 64; i++)
-		pcapfile__close(pfs[i]);
 	/* The Forward sink reports its counters itself when it closes. */
 	for (int i = 0; i < o.n_outputs; i++) {
 		fwd_sinks[i] = NULL;

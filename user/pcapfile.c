@@ -26,7 +26,6 @@ struct pcapfile {
 	struct instream *stream; /* pipes and gzip: our reader (NULL for plain files) */
 	char *iobuf;		 /* plain files: the stdio buffer, freed after pcap_close */
 	int is_pcapng;
-	bool quiet;
 };
 
 /* A stream over a file descriptor for pipes, FIFOs, stdin and gzip input: the bytes sniffed
@@ -257,29 +256,6 @@ int pcapfile__linktype(const struct pcapfile *f)
 	return pcap_datalink(f->pcap);
 }
 
-bool pcapfile__can_reopen(const char *path)
-{
-	uint8_t magic[2];
-	struct stat st;
-	bool ok;
-	int fd;
-
-	if (!strcmp(path, "-"))
-		return false;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && pread(fd, magic, 2, 0) == 2 &&
-	     !(magic[0] == 0x1f && magic[1] == 0x8b);
-	close(fd);
-	return ok;
-}
-
-void pcapfile__quiet(struct pcapfile *f)
-{
-	f->quiet = true;
-}
-
 int pcapfile__run(struct pcapfile *f, pkt_handler cb, void *u, volatile sig_atomic_t *stop)
 {
 	struct pcap_pkthdr *h;
@@ -301,8 +277,6 @@ int pcapfile__run(struct pcapfile *f, pkt_handler cb, void *u, volatile sig_atom
 		if (r == PCAP_ERROR && stop && *stop)
 			return -EINTR; /* interrupted in the middle of a record */
 		if (r == PCAP_ERROR) {
-			if (f->quiet)
-				return -EBADMSG;
 			pr_warn("%s: truncated or corrupt capture after packet %llu (byte offset "
 				"%llu): %s\n",
 				f->path, (unsigned long long)f->packets,

@@ -18,7 +18,6 @@
 #include "mailtap/fragsteer.h"
 #include "mailtap/log.h"
 #include "mailtap/parsers.h"
-#include "mailtap/pcapfile.h"
 #include "mailtap/workers.h"
 
 enum slot_kind { SLOT_PKT = 1, SLOT_TICK, SLOT_WRAP, SLOT_FINISH };
@@ -74,10 +73,6 @@ struct worker {
 	pthread_t thread;
 	struct ring *rings; /* [ws->np], one per producer */
 	int done;
-	/* workers__run_files: the capture this worker reads itself, and its result */
-	struct pcapfile *pf;
-	int run_err;
-	bool on_caller; /* its thread could not start: run on workers__run_files' thread */
 	/* the engine's counters as of its last tick, for readers on other threads */
 	pthread_mutex_t snap_mu;
 	struct engine_stats snap;
@@ -85,9 +80,7 @@ struct worker {
 
 struct workers {
 	int n;	/* workers */
-	int np; /* producers; with files, one per worker: lane i is worker i's own reader */
-	bool files; /* workers__new_files: each worker reads the capture itself, no rings */
-	volatile sig_atomic_t *stop;
+	int np; /* producers */
 	struct worker *w;
 	struct lane *lanes;
 	uint64_t hash_seed;
@@ -319,20 +312,10 @@ static int pick_cb(void *ctx, const struct mt_addr *src, uint16_t sport,
 	return pick(l->ws, src, sport, dst, dport);
 }
 
-/* Hands the frame to worker i (into its ring). With files, lane p is worker p's own reader,
- * which sees every packet: it analyses the ones for its worker and passes over the rest. */
+/* Hands the frame to worker i (into its ring). */
 static void deliver(struct lane *l, int i, const struct pkt_raw *raw)
 {
-	struct ring *r;
-
-	if (l->ws->files) {
-		if (i == l->p) {
-			engine__packet(l->ws->w[i].eng, raw);
-			lane_inc(&l->enqueued);
-		}
-		return;
-	}
-	r = &l->ws->w[i].rings[l->p];
+	struct ring *r = &l->ws->w[i].rings[l->p];
 
 	if (ALIGN8(sizeof(struct slot) + raw->caplen) * 2 > r->cap) {
 		lane_inc(&l->oversize);
@@ -452,9 +435,7 @@ void workers__stats(const struct workers *ws, struct workers_stats *st)
 		st->enqueued += atomic_load_explicit(&l->enqueued, memory_order_relaxed);
 		st->waits += atomic_load_explicit(&l->waits, memory_order_relaxed);
 		st->oversize += atomic_load_explicit(&l->oversize, memory_order_relaxed);
-		/* with files every reader steers every fragment alike: worker 0's counts once */
-		if (l->steer && !(ws->files && p > 0)) {
-			/* read after the producer's thread ended, or by that thread */
+		if (l->steer) { /* read after the producer's thread ended, or by that thread */
 			struct fragsteer_stats f;
 
 			fragsteer__stats(l->steer, &f);
@@ -496,10 +477,8 @@ static void stop_started(struct workers *ws, int started)
 		ws->w[i].done = 1;
 }
 
-/* workers__new, or with files workers__new_files (no rings, no threads yet). */
-static struct workers *create(int n, int producers, const struct engine_cfg *cfg,
-			      const struct parsers_cfg *pc, struct rec_out *out, size_t ring_bytes,
-			      bool files)
+struct workers *workers__new(int n, int producers, const struct engine_cfg *cfg,
+			     const struct parsers_cfg *pc, struct rec_out *out, size_t ring_bytes)
 {
 	struct workers *ws = calloc(1, sizeof(*ws));
 	struct frag_limits fl = cfg->frag;
@@ -512,7 +491,6 @@ static struct workers *create(int n, int producers, const struct engine_cfg *cfg
 	}
 	ws->n = n;
 	ws->np = producers;
-	ws->files = files;
 	pthread_mutex_init(&ws->end_mu, NULL);
 	pthread_cond_init(&ws->end_cv, NULL);
 	ws->hash_seed = cfg->seeded ? cfg->seed * 0x9e3779b97f4a7c15ULL + 1 : (uint64_t)time(NULL);
@@ -524,16 +502,13 @@ static struct workers *create(int n, int producers, const struct engine_cfg *cfg
 		goto nomem;
 	for (int i = 0; i < n; i++)
 		ws->w[i].done = 1; /* until its thread runs */
-	/* each producer steers fragments with its part of the fragment limits (a worker that
-	 * reads the file itself sees all of them: the whole limits) */
-	if (!files) {
-		fl.max_datagrams = cfg->frag.max_datagrams / (uint32_t)producers;
-		if (fl.max_datagrams < 64)
-			fl.max_datagrams = 64;
-		fl.max_bytes = cfg->frag.max_bytes / (uint64_t)producers;
-		if (fl.max_bytes < (256u << 10))
-			fl.max_bytes = 256u << 10;
-	}
+	/* each producer steers fragments with its part of the fragment limits */
+	fl.max_datagrams = cfg->frag.max_datagrams / (uint32_t)producers;
+	if (fl.max_datagrams < 64)
+		fl.max_datagrams = 64;
+	fl.max_bytes = cfg->frag.max_bytes / (uint64_t)producers;
+	if (fl.max_bytes < (256u << 10))
+		fl.max_bytes = 256u << 10;
 	for (int p = 0; p < producers; p++) {
 		ws->lanes[p].ws = ws;
 		ws->lanes[p].p = p;
@@ -561,16 +536,14 @@ static struct workers *create(int n, int producers, const struct engine_cfg *cfg
 		w->ws = ws;
 		w->index = i;
 		pthread_mutex_init(&w->snap_mu, NULL);
-		if (!files) {
-			w->rings = aligned_alloc(64, sizeof(*w->rings) * (size_t)producers);
-			if (!w->rings)
+		w->rings = aligned_alloc(64, sizeof(*w->rings) * (size_t)producers);
+		if (!w->rings)
+			goto nomem;
+		memset(w->rings, 0, sizeof(*w->rings) * (size_t)producers);
+		for (int p = 0; p < producers; p++) {
+			w->rings[p].cap = ring_bytes;
+			if (!(w->rings[p].mem = aligned_alloc(64, ring_bytes)))
 				goto nomem;
-			memset(w->rings, 0, sizeof(*w->rings) * (size_t)producers);
-			for (int p = 0; p < producers; p++) {
-				w->rings[p].cap = ring_bytes;
-				if (!(w->rings[p].mem = aligned_alloc(64, ring_bytes)))
-					goto nomem;
-			}
 		}
 		w->eng = engine__new(&c, out);
 		if (!w->eng)
@@ -578,7 +551,7 @@ static struct workers *create(int n, int producers, const struct engine_cfg *cfg
 		if (pc && !(w->parsers = parsers__register(w->eng, pc)))
 			goto nomem;
 	}
-	for (int i = 0; !files && i < n; i++) {
+	for (int i = 0; i < n; i++) {
 		err = pthread_create(&ws->w[i].thread, NULL, worker_main, &ws->w[i]);
 		if (err) {
 			pr_warn("cannot start worker %d: %s\n", i, strerror(err));
@@ -594,84 +567,6 @@ nomem:
 	workers__free(ws);
 	errno = ENOMEM;
 	return NULL;
-}
-
-struct workers *workers__new(int n, int producers, const struct engine_cfg *cfg,
-			     const struct parsers_cfg *pc, struct rec_out *out, size_t ring_bytes)
-{
-	return create(n, producers, cfg, pc, out, ring_bytes, false);
-}
-
-struct workers *workers__new_files(int n, const struct engine_cfg *cfg,
-				   const struct parsers_cfg *pc, struct rec_out *out)
-{
-	return create(n, n, cfg, pc, out, 0, true);
-}
-
-static int file_packet(void *u, const struct pkt_raw *raw)
-{
-	struct lane *l = u;
-
-	return workers__packet_from(l->ws, l->p, raw);
-}
-
-/* A worker that reads the capture itself: to its end, then its held fragments (by their
- * addresses, as every reader decides alike). */
-static void file_read(struct worker *w)
-{
-	struct lane *l = &w->ws->lanes[w->index];
-
-	w->run_err = pcapfile__run(w->pf, file_packet, l, w->ws->stop);
-	if (l->steer)
-		fragsteer__flush(l->steer);
-}
-
-static void *file_main(void *arg)
-{
-	file_read(arg);
-	end_of_input(arg);
-	return NULL;
-}
-
-int workers__run_files(struct workers *ws, struct pcapfile *const *pf,
-		       volatile sig_atomic_t *stop)
-{
-	if (!ws->files)
-		return -EINVAL;
-	ws->stop = stop;
-	for (int i = 0; i < ws->n; i++) {
-		int err;
-
-		ws->w[i].pf = pf[i];
-		err = pthread_create(&ws->w[i].thread, NULL, file_main, &ws->w[i]);
-		if (err) { /* its part is read on this thread once the others have started */
-			pr_warn("cannot start worker %d (%s): this thread does its part\n", i,
-				strerror(err));
-			ws->w[i].on_caller = true;
-		}
-	}
-	for (int i = 0; i < ws->n; i++) {
-		if (!ws->w[i].on_caller)
-			continue;
-		file_read(&ws->w[i]);
-		pthread_mutex_lock(&ws->end_mu);
-		ws->end_arrived++;
-		pthread_mutex_unlock(&ws->end_mu);
-	}
-	settle_end(ws, ws->n);
-	for (int i = 0; i < ws->n; i++) {
-		if (ws->w[i].on_caller) {
-			engine__tick(ws->w[i].eng, ws->end_ns);
-			engine__finish(ws->w[i].eng);
-		} else {
-			pthread_join(ws->w[i].thread, NULL);
-		}
-		ws->w[i].done = 1;
-	}
-	for (int i = 0; i < ws->n; i++)
-		if (ws->w[i].run_err)
-			return ws->w[i].run_err;
-	return 0;
 }
 
 void workers__free(struct workers *ws)

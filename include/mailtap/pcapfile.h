@@ -5,7 +5,6 @@
 #define MAILTAP_PCAPFILE_H
 
 #include <signal.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include "mailtap/pkt.h"
 
@@ -19,12 +18,6 @@ struct pcapfile_stats {
 /* filter: a tcpdump expression or NULL. NULL + errno on failure (message logged). */
 struct pcapfile *pcapfile__open(const char *path, const char *filter);
 int pcapfile__linktype(const struct pcapfile *f);
-/* Whether path is a plain (regular, uncompressed) file, which can be opened and read more
- * than once at the same time (workers__run_files). */
-bool pcapfile__can_reopen(const char *path);
-/* pcapfile__run reports a truncated or corrupt file through its result only, without a
- * message (another reader of the same file says it). */
-void pcapfile__quiet(struct pcapfile *f);
 /* Reads every packet into cb until EOF, *stop, or cb's error. Returns 0 at a clean EOF,
  * -EBADMSG for a truncated or corrupt file (message with the packet number and offset),
  * -EINTR when stopped, or cb's error. */

@@ -8,13 +8,11 @@
 #ifndef MAILTAP_WORKERS_H
 #define MAILTAP_WORKERS_H
 
-#include <signal.h>
 #include <stdint.h>
 #include "mailtap/engine.h"
 #include "mailtap/pkt.h"
 
 struct parsers_cfg;
-struct pcapfile;
 struct rec_out;
 struct workers;
 
@@ -34,18 +32,6 @@ struct workers_stats {
  * (fragsteer.h). NULL with errno set. */
 struct workers *workers__new(int n, int producers, const struct engine_cfg *cfg,
 			     const struct parsers_cfg *pc, struct rec_out *out, size_t ring_bytes);
-/* Offline from a capture every worker can open for itself (pcapfile__can_reopen): n engines,
- * no rings and no threads until workers__run_files. */
-struct workers *workers__new_files(int n, const struct engine_cfg *cfg,
-				   const struct parsers_cfg *pc, struct rec_out *out);
-/* Each worker i reads pf[i] (the same capture, opened n times) on a thread of its own and
- * analyses the packets the hash gives it; every reader steers fragments alike (its own
- * fragsteer with the whole fragment limits) and passes over the other workers' packets. No
- * reading thread, no ring, no copy: the workers share nothing on the packet path. Returns
- * once every worker has reached the end and ended its connections: pcapfile__run's result
- * (the first reader's error), or -errno when a thread could not start. */
-int workers__run_files(struct workers *ws, struct pcapfile *const *pf,
-		       volatile sig_atomic_t *stop);
 /* Producer p (one thread per p): copies the frame to the ring of its worker (waits while that
  * ring is full). Always 0. */
 int workers__packet_from(struct workers *w, int producer, const struct pkt_raw *raw);

@@ -2,9 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # --workers N gives the same records as one worker (as sets: the order across workers and
 # the random ids differ), on every SMTP capture of the corpus and on a generated capture
-# with 500 interleaved sessions, and on captures with fragmented segments; in both offline
-# modes: each worker reading the file itself (the default for a plain file) and one thread
-# reading and handing packets over through the rings (--single-reader, and what stdin gets).
+# with 500 interleaved sessions, on captures with fragmented segments, and from a pipe.
 # A truncated file: the same records as one worker up to the cut, one message, exit 2. Then
 # under ThreadSanitizer (make SANITIZE=thread): test_workers (concurrent producers) and
 # --workers 3 on the generated capture, which must report no race and give the same records.
@@ -35,16 +33,14 @@ fails=0 n=0
 for f in "$T/gen.pcap" $(find ../shared/corpus -name '*.pcap' -size -2M | grep -iE 'smtp|mime|bdat|mail' | sort | head -60); do
 	n=$((n + 1))
 	"$B/mailtap" -r "$f" --seed 1 -w "$T/1.mp" 2>/dev/null
+	"$B/mailtap" -r "$f" --seed 1 --workers 3 -w "$T/3.mp" 2>/dev/null
 	canon "$T/1.mp" >"$T/1.txt"
-	for mode in "" --single-reader; do
-		"$B/mailtap" -r "$f" --seed 1 --workers 3 $mode -w "$T/3.mp" 2>/dev/null
-		canon "$T/3.mp" >"$T/3.txt"
-		if ! cmp -s "$T/1.txt" "$T/3.txt"; then
-			echo "FAIL $f: records differ with 3 workers $mode"
-			diff "$T/1.txt" "$T/3.txt" | head -4 | cut -c1-300
-			fails=$((fails + 1))
-		fi
-	done
+	canon "$T/3.mp" >"$T/3.txt"
+	if ! cmp -s "$T/1.txt" "$T/3.txt"; then
+		echo "FAIL $f: records differ with 3 workers"
+		diff "$T/1.txt" "$T/3.txt" | head -4 | cut -c1-300
+		fails=$((fails + 1))
+	fi
 done
 echo "workers: $n captures compared, $fails differ"
 [ $fails -eq 0 ] && [ $n -gt 10 ] || exit 1
@@ -60,23 +56,21 @@ for order in "" --reverse; do
 	"$B/mailtap" -r "$T/frag.pcap" --seed 1 -w "$T/1.mp" 2>/dev/null
 	canon "$T/1.mp" >"$T/1.txt"
 	[ "$(grep -c '"_path": "smtp"' "$T/1.txt")" -ge 45 ] || { echo "FAIL fragmented capture: too few smtp records"; exit 1; }
-	for mode in "" --single-reader; do
-		"$B/mailtap" -r "$T/frag.pcap" --seed 1 --workers 3 $mode -w "$T/3.mp" --stats-interval 3600 2>/dev/null
-		canon "$T/3.mp" | grep -v '"_path": "stats"' >"$T/3.txt"
-		if ! cmp -s "$T/1.txt" "$T/3.txt"; then
-			echo "FAIL fragments ${order:-in order}: records differ with 3 workers $mode"
-			diff "$T/1.txt" "$T/3.txt" | head -4 | cut -c1-300
-			exit 1
-		fi
-		held=$("$B/mailtap-cat" -s stats "$T/3.mp" | python3 -c 'import sys, json; r = json.loads(sys.stdin.readline()); print(r["workers_frags_steered"], r["workers_frags_held"], r["workers_frags_unported"], r["decode_ip_fragment"], r["workers_enqueued"], r["pkts_proc"])')
-		echo "fragments ${order:-in order}: same records with 3 workers $mode (steered, held, unported, decode_ip_fragment, enqueued, pkts_proc: $held)"
-		set -- $held
-		[ "$1" -gt 500 ] && [ "$3" = 0 ] && [ "$1" = "$4" ] && [ "$5" = "$6" ] || { echo "FAIL fragment counters"; exit 1; }
-		if [ -n "$order" ]; then [ "$2" -gt 0 ]; else [ "$2" = 0 ]; fi || { echo "FAIL fragments held: $2"; exit 1; }
-	done
+	"$B/mailtap" -r "$T/frag.pcap" --seed 1 --workers 3 -w "$T/3.mp" --stats-interval 3600 2>/dev/null
+	canon "$T/3.mp" | grep -v '"_path": "stats"' >"$T/3.txt"
+	if ! cmp -s "$T/1.txt" "$T/3.txt"; then
+		echo "FAIL fragments ${order:-in order}: records differ with 3 workers"
+		diff "$T/1.txt" "$T/3.txt" | head -4 | cut -c1-300
+		exit 1
+	fi
+	held=$("$B/mailtap-cat" -s stats "$T/3.mp" | python3 -c 'import sys, json; r = json.loads(sys.stdin.readline()); print(r["workers_frags_steered"], r["workers_frags_held"], r["workers_frags_unported"], r["decode_ip_fragment"], r["workers_enqueued"], r["pkts_proc"])')
+	echo "fragments ${order:-in order}: same records with 3 workers (steered, held, unported, decode_ip_fragment, enqueued, pkts_proc: $held)"
+	set -- $held
+	[ "$1" -gt 500 ] && [ "$3" = 0 ] && [ "$1" = "$4" ] && [ "$5" = "$6" ] || { echo "FAIL fragment counters"; exit 1; }
+	if [ -n "$order" ]; then [ "$2" -gt 0 ]; else [ "$2" = 0 ]; fi || { echo "FAIL fragments held: $2"; exit 1; }
 done
 
-# standard input cannot be read twice: one reading thread hands the packets over
+# from a pipe (a cookie stream, read as it comes)
 "$B/mailtap" -r "$T/gen.pcap" --seed 1 -w "$T/1.mp" 2>/dev/null
 "$B/mailtap" -r - --seed 1 --workers 2 -w "$T/2.mp" --stats-interval 3600 <"$T/gen.pcap" 2>/dev/null
 cmp -s <(canon "$T/1.mp") <(canon "$T/2.mp" | grep -v '"_path": "stats"') ||
@@ -91,14 +85,14 @@ head -c $((sz * 2 / 3)) "$T/gen.pcap" >"$T/cut.pcap"
 rc1=$?
 # (the connections still open end at the time of the capture's last packet in every worker,
 # not at that of the worker's own last packet: the files' durations say it)
-for mode in "" --single-reader; do
-	"$B/mailtap" -r "$T/cut.pcap" --seed 1 --workers 3 $mode -w "$T/3.mp" 2>"$T/3.err"
+for w in 2 3; do
+	"$B/mailtap" -r "$T/cut.pcap" --seed 1 --workers $w -w "$T/3.mp" 2>"$T/3.err"
 	rc3=$?
 	if [ $rc1 = 2 ] && [ $rc3 = 2 ] && [ "$(grep -c truncated "$T/3.err")" = 1 ] &&
 		cmp -s <(canon "$T/1.mp") <(canon "$T/3.mp") && cmp -s "$T/1.err" "$T/3.err"; then
-		echo "truncated capture, 3 workers $mode: same records and message as one worker, exit 2"
+		echo "truncated capture, $w workers: same records and message as one worker, exit 2"
 	else
-		echo "FAIL truncated capture $mode: exit $rc1 / $rc3, messages:"; cat "$T/1.err" "$T/3.err"; exit 1
+		echo "FAIL truncated capture, $w workers: exit $rc1 / $rc3, messages:"; cat "$T/1.err" "$T/3.err"; exit 1
 	fi
 done
 
@@ -109,16 +103,14 @@ $TS/tests/test_workers >"$T/tw.log" 2>&1 || { cat "$T/tw.log"; echo "FAIL test_w
 "$B/mailtap" -r "$T/gen.pcap" --seed 1 -w "$T/1.mp" 2>/dev/null
 canon "$T/1.mp" >"$T/1.txt"
 "$B/mailtap" -r "$T/frag.pcap" --seed 1 -w "$T/f1.mp" 2>/dev/null
-for mode in "" --single-reader; do
-	$TS/mailtap -r "$T/gen.pcap" --seed 1 --workers 3 $mode -w "$T/3.mp" 2>"$T/tsan.log" ||
-		{ head -40 "$T/tsan.log"; echo "FAIL mailtap --workers 3 $mode under TSan"; exit 1; }
-	canon "$T/3.mp" >"$T/3.txt"
-	cmp -s "$T/1.txt" "$T/3.txt" || { echo "FAIL records differ under TSan $mode"; exit 1; }
-	# fragments held, handed over later: the reversed capture from above
-	$TS/mailtap -r "$T/frag.pcap" --seed 1 --workers 3 $mode -w "$T/f3.mp" 2>"$T/tsan3.log" ||
-		{ head -40 "$T/tsan3.log"; echo "FAIL mailtap --workers 3 $mode on fragments under TSan"; exit 1; }
-	cmp -s <(canon "$T/f1.mp") <(canon "$T/f3.mp") || { echo "FAIL fragment records differ under TSan $mode"; exit 1; }
-done
+$TS/mailtap -r "$T/gen.pcap" --seed 1 --workers 3 -w "$T/3.mp" 2>"$T/tsan.log" ||
+	{ head -40 "$T/tsan.log"; echo "FAIL mailtap --workers 3 under TSan"; exit 1; }
+canon "$T/3.mp" >"$T/3.txt"
+cmp -s "$T/1.txt" "$T/3.txt" || { echo "FAIL records differ under TSan"; exit 1; }
+# fragments held by the reading thread, handed over later: the reversed capture from above
+$TS/mailtap -r "$T/frag.pcap" --seed 1 --workers 3 -w "$T/f3.mp" 2>"$T/tsan3.log" ||
+	{ head -40 "$T/tsan3.log"; echo "FAIL mailtap --workers 3 on fragments under TSan"; exit 1; }
+cmp -s <(canon "$T/f1.mp") <(canon "$T/f3.mp") || { echo "FAIL fragment records differ under TSan"; exit 1; }
 # the tunnel table the workers share (one mutex): mail in VXLAN, three workers
 "$B/tools/gen_smtp_pcap" -o "$T/vx.pcap" -n 200 -c 20 -a 5000 --seed 9 --encap vxlan 2>/dev/null
 $TS/mailtap -r "$T/vx.pcap" --seed 1 --workers 3 -w "$T/vx.mp" 2>"$T/tsan2.log" ||
@@ -127,4 +119,4 @@ tun=$("$B/mailtap-cat" -s tunnel "$T/vx.mp" | grep -c DISCOVER)
 named=$("$B/mailtap-cat" -s conn "$T/vx.mp" | grep -c tunnel_parents)
 [ "$tun" = 1 ] && [ "$named" = 200 ] ||
 	{ echo "FAIL VXLAN under TSan: $tun DISCOVER records, $named of 200 conns name the tunnel"; exit 1; }
-echo "TSan: test_workers and --workers 3 ($(wc -l <"$T/3.txt") records), reversed fragments (each with both offline modes), and VXLAN with the shared tunnel table ($named conns) without a race report"
+echo "TSan: test_workers and --workers 3 ($(wc -l <"$T/3.txt") records), reversed fragments, and VXLAN with the shared tunnel table ($named conns) without a race report"

@@ -3,12 +3,10 @@
  * producers is processed exactly once and in its producer's order (no reassembly gap or
  * out-of-order segment in any connection), through ring wraps and full rings; producers that
  * never push do not hold up the end; frames too large for a ring are counted, not queued.
- * Workers that each read the same capture file (workers__run_files): every packet analysed
- * by exactly one of them, and every engine ends at the capture's last packet. */
+ * At the end every engine ends its connections at the time of the last mail packet. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <cmocka.h>
 #include <pthread.h>
@@ -16,7 +14,6 @@
 #include <unistd.h>
 #include "frames.h"
 #include "mailtap/engine.h"
-#include "mailtap/pcapfile.h"
 #include "mailtap/rec.h"
 #include "mailtap/sink.h"
 #include "mailtap/workers.h"
@@ -189,39 +186,21 @@ static void test_oversize(void **state)
 	sink__close(sink);
 }
 
-/* A capture of FLOWS connections like producer_main's, the last 5 left open (no FIN), then
- * packets of other connections on port 80 at the end: read by 3 workers each for itself. */
-static void test_file_readers(void **state)
+/* FLOWS connections like producer_main's, the last 5 left open (no FIN), then packets of
+ * other connections on port 80, into 3 workers: every engine ends its connections at the
+ * last mail packet (as one engine would), not at its own last one. */
+static void test_end_time(void **state)
 {
 	static const uint8_t srv[4] = { 192, 0, 2, 1 };
-	char path[] = "/tmp/test_workers_XXXXXX", pl[SEG_LEN + 1];
-	uint64_t ts = 1700000000ULL * 1000000000ULL, pkts = 0, last_mail = 0;
-	struct pcapfile *pf[3];
+	uint64_t ts = 1700000000ULL * 1000000000ULL, last_mail;
+	struct producer pr = { .p = 0 };
 	struct engine_stats es;
-	struct workers_stats st;
-	struct engine_cfg cfg;
 	struct rec_out *out;
-	struct workers *ws;
+	char pl[SEG_LEN + 1];
 	struct fr f;
-	FILE *w;
-	int fd;
 
 	(void)state;
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	w = fdopen(fd, "wb");
-	assert_non_null(w);
-	/* classic pcap, microseconds, Ethernet */
-	fwrite("\xd4\xc3\xb2\xa1\x02\x00\x04\x00\0\0\0\0\0\0\0\0\xff\xff\x00\x00\x01\x00\x00\x00",
-	       1, 24, w);
-#define PUT(ts_) do { \
-		uint32_t h[4] = { (uint32_t)((ts_) / 1000000000ULL), \
-				  (uint32_t)((ts_) % 1000000000ULL / 1000), (uint32_t)f.len, \
-				  (uint32_t)f.len }; \
-		fwrite(h, 4, 4, w); \
-		fwrite(f.b, 1, f.len, w); \
-		pkts++; \
-	} while (0)
+	pr.ws = new_workers(3, 1, 0, &out);
 	memset(pl, 'x', SEG_LEN);
 	pl[SEG_LEN] = '\0';
 	for (int c = 0; c < FLOWS; c++) {
@@ -230,19 +209,19 @@ static void test_file_readers(void **state)
 		uint32_t cs = 1001, ss = 5001;
 
 		fr_v4tcp(&f, cli, srv, sp, 25, 1000, 0, 0x02, NULL);
-		PUT(ts += 1000);
+		push_frame(&pr, &f, ts += 1000);
 		fr_v4tcp(&f, srv, cli, 25, sp, 5000, cs, 0x12, NULL);
-		PUT(ts += 1000);
+		push_frame(&pr, &f, ts += 1000);
 		for (int k = 0; k < SEGS; k++) {
 			fr_v4tcp(&f, cli, srv, sp, 25, cs, ss, 0x18, pl);
-			PUT(ts += 1000);
+			push_frame(&pr, &f, ts += 1000);
 			cs += SEG_LEN;
 		}
 		if (c < FLOWS - 5) {
 			fr_v4tcp(&f, cli, srv, sp, 25, cs, ss, 0x11, NULL);
-			PUT(ts += 1000);
+			push_frame(&pr, &f, ts += 1000);
 			fr_v4tcp(&f, srv, cli, 25, sp, ss, cs + 1, 0x11, NULL);
-			PUT(ts += 1000);
+			push_frame(&pr, &f, ts += 1000);
 		}
 	}
 	last_mail = ts;
@@ -250,49 +229,23 @@ static void test_file_readers(void **state)
 		uint8_t cli[4] = { 10, 2, 0, (uint8_t)c };
 
 		fr_v4tcp(&f, cli, srv, 5000, 80, 1, 0, 0x02, NULL);
-		PUT(ts += 1000000);
+		push_frame(&pr, &f, ts += 1000000);
 	}
-#undef PUT
-	assert_int_equal(fclose(w), 0);
-
-	sink = sink_file__open("/dev/null");
-	out = rec_out__new("mailtap");
-	assert_int_equal(rec_out__add_sink(out, sink), 0);
-	engine_cfg__default(&cfg);
-	cfg.seeded = true;
-	cfg.seed = 1;
-	assert_true(pcapfile__can_reopen(path));
-	assert_false(pcapfile__can_reopen("-"));
-	ws = workers__new_files(3, &cfg, NULL, out);
-	assert_non_null(ws);
-	for (int i = 0; i < 3; i++)
-		assert_non_null(pf[i] = pcapfile__open(path, NULL));
-	assert_int_equal(workers__run_files(ws, pf, NULL), 0);
-	workers__engine_stats(ws, &es);
-	workers__stats(ws, &st);
-	assert_int_equal(st.enqueued, pkts);
-	assert_int_equal(st.waits, 0);
-	assert_int_equal(es.decode.packets, pkts);
+	workers__finish(pr.ws);
+	workers__engine_stats(pr.ws, &es);
 	assert_int_equal(es.flow.created, FLOWS);
 	assert_int_equal(es.records_conn, FLOWS);
-	assert_int_equal(es.reasm.delivered_bytes, (uint64_t)FLOWS * SEGS * SEG_LEN);
-	assert_int_equal(es.reasm.gaps, 0);
-	for (int i = 0; i < 3; i++) /* each ended at the last mail packet, not at its own */
-		assert_int_equal(engine__now(workers__engine(ws, i)), last_mail);
-	/* a worker per connection: each of the 3 got some */
 	for (int i = 0; i < 3; i++) {
 		struct engine_stats e;
 
-		engine__stats(workers__engine(ws, i), &e);
-		assert_true(e.flow.created > 0);
+		engine__stats(workers__engine(pr.ws, i), &e);
+		assert_true(e.flow.created > 0); /* each worker had connections */
+		assert_int_equal(engine__now(workers__engine(pr.ws, i)), last_mail);
 	}
-	workers__finish(ws); /* nothing left to do: no hang */
-	workers__free(ws);
-	for (int i = 0; i < 3; i++)
-		pcapfile__close(pf[i]);
+	workers__finish(pr.ws); /* again: nothing left to do, no hang */
+	workers__free(pr.ws);
 	rec_out__free(out);
 	sink__close(sink);
-	unlink(path);
 }
 
 int main(void)
@@ -302,7 +255,7 @@ int main(void)
 		cmocka_unit_test(test_concurrent_producers),
 		cmocka_unit_test(test_idle_producers),
 		cmocka_unit_test(test_oversize),
-		cmocka_unit_test(test_file_readers),
+		cmocka_unit_test(test_end_time),
 	};
 
 	alarm(120); /* a lost slot shows as a worker waiting for ever: fail instead of hanging */
