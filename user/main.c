@@ -1237,6 +1237,13 @@ static void print_stats(struct analysis *a)
 				"%llu\n",
 				(unsigned long long)ts.discovered, (unsigned long long)ts.expired,
 				(unsigned long long)ts.closed, (unsigned long long)ts.full);
+		if (st.tunpar.multi)
+			fprintf(stderr,
+				"mailtap: connections through more than one tunnel %llu (%llu packets "
+				"changed tunnel, %llu through a tunnel left out of tunnel_parents)\n",
+				(unsigned long long)st.tunpar.multi,
+				(unsigned long long)st.tunpar.changes,
+				(unsigned long long)st.tunpar.full);
 	}
 }
 
