@@ -49,11 +49,10 @@ void tun_parents__free(struct tun_parents *s)
 	free(s);
 }
 
-static uint32_t slot_of(const struct tun_parents *s, const struct flow *f)
+/* A flow's place in a table of mask + 1 buckets (its address, multiplied: the high bits). */
+static uint32_t slot(const struct flow *f, uint32_t mask)
 {
-	uint64_t h = (uint64_t)(uintptr_t)f * 0x9e3779b97f4a7c15ULL;
-
-	return (uint32_t)(h >> 32) & s->mask;
+	return (uint32_t)(((uint64_t)(uintptr_t)f * 0x9e3779b97f4a7c15ULL) >> 32) & mask;
 }
 
 static struct tp_entry **find(struct tun_parents *s, const struct flow *f)
@@ -62,7 +61,7 @@ static struct tp_entry **find(struct tun_parents *s, const struct flow *f)
 
 	if (!s->bucket)
 		return NULL;
-	for (pp = &s->bucket[slot_of(s, f)]; *pp; pp = &(*pp)->next)
+	for (pp = &s->bucket[slot(f, s->mask)]; *pp; pp = &(*pp)->next)
 		if ((*pp)->f == f)
 			return pp;
 	return NULL;
@@ -84,8 +83,7 @@ static int reserve(struct tun_parents *s)
 	for (uint32_t i = 0; s->bucket && i <= s->mask; i++)
 		while (s->bucket[i]) {
 			struct tp_entry *x = s->bucket[i];
-			uint64_t h = (uint64_t)(uintptr_t)x->f * 0x9e3779b97f4a7c15ULL;
-			uint32_t j = (uint32_t)(h >> 32) & (nb - 1);
+			uint32_t j = slot(x->f, nb - 1);
 
 			s->bucket[i] = x->next;
 			x->next = nbk[j];
@@ -131,8 +129,8 @@ void tun_parents__packet(struct tun_parents *s, struct flow *f, const struct pkt
 		}
 		x->f = f;
 		x->ref[x->n++] = f->tunnel;
-		x->next = s->bucket[slot_of(s, f)];
-		s->bucket[slot_of(s, f)] = x;
+		x->next = s->bucket[slot(f, s->mask)];
+		s->bucket[slot(f, s->mask)] = x;
 		s->st.multi++;
 		s->st.multi_active++;
 	}
