@@ -95,8 +95,7 @@ static int reserve(struct tun_parents *s)
 	return 0;
 }
 
-void tun_parents__packet(struct tun_parents *s, struct flow *f, const struct pkt *p,
-			 uint64_t ts_ns)
+void tun_parents__packet(struct tun_parents *s, struct flow *f, const struct pkt *p, uint64_t ts_ns)
 {
 	struct tp_entry **pp, *x;
 	uint16_t ref;

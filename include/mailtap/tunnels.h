@@ -8,8 +8,9 @@
  * connection; IP tunnels such as GRE are only ever expired).
  *
  * One table serves every worker (a mutex inside; it is used once per new connection, per
- * change of a connection's tunnel and per connection end, not per packet: tunparents.h). At most `max` tunnels are tracked; a connection through
- * one more gets no tunnel_parents and counts in `full`. */
+ * change of a connection's tunnel and per connection end, not per packet: tunparents.h).
+ * At most `max` tunnels are tracked; a connection through one more gets no tunnel_parents
+ * and counts in `full`. */
 #ifndef MAILTAP_TUNNELS_H
 #define MAILTAP_TUNNELS_H
 

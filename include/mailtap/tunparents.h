@@ -26,10 +26,10 @@ struct tunnels;
 struct tun_parents;
 
 struct tun_parents_stats {
-	uint64_t changes;     /* packets through another tunnel than their connection's last */
-	uint64_t multi;	      /* connections that came through more than one tunnel */
+	uint64_t changes;      /* packets through another tunnel than their connection's last */
+	uint64_t multi;	       /* connections that came through more than one tunnel */
 	uint64_t multi_active; /* such connections tracked now */
-	uint64_t full;	      /* tunnels not added: a connection's set or memory was full */
+	uint64_t full;	       /* packets of a tunnel not added: a set, the tunnels or memory full */
 };
 
 /* NULL and errno set on failure. */

@@ -384,7 +384,8 @@ static void test_parents_change(void **st)
 }
 
 /* The limits: a connection through more than TUN_PARENTS_MAX tunnels keeps the first ones
- * (the rest counted in full); a tunnel table without room; 3000 connections with two tunnels each grow the set's hash and all leave it at their end. */
+ * (the rest counted in full); a tunnel table without room; 3000 connections with two
+ * tunnels each grow the set's hash and all leave it at their end. */
 static void test_parents_limits(void **st)
 {
 	struct tunnels *t = new_table(TUN_PARENTS_MAX + 4);
