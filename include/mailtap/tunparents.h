@@ -29,7 +29,7 @@ struct tun_parents_stats {
 	uint64_t changes;      /* packets through another tunnel than their connection's last */
 	uint64_t multi;	       /* connections that came through more than one tunnel */
 	uint64_t multi_active; /* such connections tracked now */
-	uint64_t full; /* packets of a tunnel not added: a set, the tunnels or memory full */
+	uint64_t full;	       /* packets of a tunnel left out: set, tunnel table or memory full */
 };
 
 /* NULL and errno set on failure. */
