@@ -270,6 +270,22 @@ static int add_range(struct dgram *d, uint32_t s, uint32_t e, const uint8_t *dat
 	return ov;
 }
 
+void frag__mark_whole(uint8_t *l3, const struct frag_info *f, uint32_t len)
+{
+	if (!f->key.v6) {
+		l3[2] = (uint8_t)(len >> 8);
+		l3[3] = (uint8_t)len;
+		l3[6] = l3[7] = 0; /* no fragmentation any more */
+		l3[10] = l3[11] = 0;
+	} else {
+		uint32_t plen = len - 40;
+
+		l3[f->nh_off] = f->key.proto; /* the fragment header is gone */
+		l3[4] = (uint8_t)(plen >> 8);
+		l3[5] = (uint8_t)plen;
+	}
+}
+
 int frag__add(struct frag_table *t, const uint8_t *l3, size_t l3_len, uint64_t ts,
 	      const uint8_t **out, size_t *out_len, const char **weird)
 {
@@ -377,21 +393,9 @@ int frag__add(struct frag_table *t, const uint8_t *l3, size_t l3_len, uint64_t t
 	/* build the datagram: header of the first fragment + payload */
 	memcpy(t->out, d->hdr, d->hdr_len);
 	memcpy(t->out + d->hdr_len, d->buf, d->total);
-	if (!d->key.v6) {
-		uint32_t tot = d->hdr_len + d->total;
-
-		t->out[2] = (uint8_t)(tot >> 8);
-		t->out[3] = (uint8_t)tot;
-		t->out[6] = 0; /* no fragmentation any more */
-		t->out[7] = 0;
-		t->out[10] = t->out[11] = 0;
-	} else {
-		uint32_t plen = d->hdr_len - 40 + d->total;
-
-		t->out[d->nh_off] = d->key.proto; /* the fragment header is gone */
-		t->out[4] = (uint8_t)(plen >> 8);
-		t->out[5] = (uint8_t)plen;
-	}
+	frag__mark_whole(t->out, &(struct frag_info){ .key = d->key, .hdr_len = d->hdr_len,
+						  .nh_off = d->nh_off },
+			 d->hdr_len + d->total);
 	*out = t->out;
 	*out_len = d->hdr_len + d->total;
 	t->st.reassembled++;

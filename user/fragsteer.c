@@ -98,12 +98,6 @@ static int by_addrs(struct fragsteer *fs, const struct frag_key *k)
 	return pick_key(fs, k, 0, 0);
 }
 
-static inline void wr16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 /* A UDP or GRE datagram's first fragment: the worker of the connection inside, when it is a
  * tunnel packet. Its start is decoded from a copy whose IP header says it is whole (IPv6:
  * without the fragment header), so the decoder reads the tunnel as in an unfragmented packet,
@@ -122,13 +116,7 @@ static int inner_dest(struct fragsteer *fs, const uint8_t *l3, const struct frag
 	memcpy(b, l3, f->hdr_len);
 	memcpy(b + f->hdr_len, f->pl, pl);
 	n = f->hdr_len + pl;
-	if (f->key.v6) {
-		b[f->nh_off] = f->key.proto; /* the fragment header is left out */
-		wr16(b + 4, n - 40);
-	} else {
-		wr16(b + 2, n);
-		b[6] = b[7] = 0; /* no flags, offset 0 (the checksum is not checked) */
-	}
+	frag__mark_whole(b, f, n);
 	raw = (struct pkt_raw){ .data = b, .caplen = n, .wirelen = n, .linktype = 12 /* raw */ };
 	if (decode__packet(&raw, &p, NULL) != DECODE_OK || !p.tun.type)
 		return -1;

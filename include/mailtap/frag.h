@@ -52,6 +52,11 @@ struct frag_info {
 /* Parses the fragment at l3 (IPv4, or IPv6 with a fragment header within 8 extension
  * headers), l3_len bytes captured. 0 or -EINVAL. */
 int frag__parse(const uint8_t *l3, size_t l3_len, struct frag_info *f);
+/* Makes l3, a first fragment's header (f->hdr_len bytes: IPv6 without its fragment header)
+ * followed by payload, the header of a whole datagram of len bytes: IPv4 total length, no
+ * flags, offset 0, checksum 0 (not checked); IPv6 payload length, and the next header that
+ * named the fragment header (f->nh_off) set to the protocol. */
+void frag__mark_whole(uint8_t *l3, const struct frag_info *f, uint32_t len);
 
 struct frag_table *frag__new(const struct frag_limits *l);
 void frag__free(struct frag_table *t);
