@@ -5,7 +5,8 @@
  * (OpenSSL's assembly: about 4.3 cycles a byte here). 16 streams (AVX-512F) or 8 (AVX2) go
  * through the same steps side by side in the 32-bit lanes of one register: about the same
  * latency for 16 or 8 blocks at a time; two registers' steps alternated hide each other's
- * latency (32 streams: 10 GB/s here, 16: 7 GB/s). SHA-1 goes the same way in AVX-512 lanes
+ * latency (AVX-512F, 32 streams: 10 GB/s here, 16: 7 GB/s; AVX2 on Zen 3, 16 streams:
+ * 4.1 GB/s, 8: 3.0 GB/s). SHA-1 goes the same way in AVX-512 lanes
  * (32 streams: 8 GB/s, 16: 7 GB/s). With the SHA extensions one SHA-1 stream is
  * latency-bound (one SHA1RNDS4 waits for the one before): three interleaved fill the unit,
  * 4.3 GB/s, which is what a pass with fewer than HASHMB_SHA_WIDE_MIN SHA-1 streams uses.
@@ -284,6 +285,10 @@ MB_AVX512 static void md5_x32(uint32_t *h[32], const uint8_t *p[32], size_t nblo
 #define G2(b, c, d) _mm256_xor_si256((c), _mm256_and_si256((d), _mm256_xor_si256((b), (c))))
 #define G3(b, c, d) _mm256_xor_si256(_mm256_xor_si256((b), (c)), (d))
 #define G4(b, c, d) _mm256_xor_si256((c), _mm256_or_si256((b), _mm256_xor_si256((d), ones)))
+/* MD5_STEPS names F by its ternary-logic constant: the same function in AVX2 ops (f is a
+ * constant, so only one branch is compiled). */
+#define G8(f, b, c, d)                                                                             \
+	((f) == F1 ? G1(b, c, d) : (f) == F2 ? G2(b, c, d) : (f) == F3 ? G3(b, c, d) : G4(b, c, d))
 
 /* r[i]: 8 words of lane i; out: r[j] holds word j of every lane. */
 MB_AVX2 static inline void transpose8(__m256i r[8])
@@ -306,70 +311,112 @@ MB_AVX2 static inline void transpose8(__m256i r[8])
 	}
 }
 
+/* Block blk of the 8 streams p[0..8) as 16 registers, word j of every lane in w[j]. */
+MB_AVX2 static inline void load_words8(__m256i w[16], const uint8_t *const *p, size_t blk)
+{
+	__m256i lo[8], hi[8];
+
+	for (int l = 0; l < 8; l++) {
+		const uint8_t *q = p[l] + 64 * blk;
+
+		lo[l] = _mm256_loadu_si256((const __m256i *)(const void *)q);
+		hi[l] = _mm256_loadu_si256((const __m256i *)(const void *)(q + 32));
+	}
+	transpose8(lo);
+	transpose8(hi);
+	for (int j = 0; j < 8; j++) {
+		w[j] = lo[j];
+		w[j + 8] = hi[j];
+	}
+}
+
+/* Word j of the MD5 states of h[0..8) as a register (and back). */
+MB_AVX2 static inline __m256i state_get8(uint32_t *const *h, int j)
+{
+	uint32_t v[8];
+
+	for (int l = 0; l < 8; l++)
+		v[l] = h[l][j];
+	return _mm256_loadu_si256((const __m256i *)(const void *)v);
+}
+
+MB_AVX2 static inline void state_put8(uint32_t *const *h, int j, __m256i x)
+{
+	uint32_t v[8];
+
+	_mm256_storeu_si256((__m256i *)(void *)v, x);
+	for (int l = 0; l < 8; l++)
+		h[l][j] = v[l];
+}
+
+#define STEP8(f, a, b, c, d, wi, k, s) VSTEP8(G8(f, b, c, d), a, b, c, d, w[wi], k, s)
+
 MB_AVX2 static void md5_x8(uint32_t *h[LANES], const uint8_t *p[LANES], size_t nblocks)
 {
 	const __m256i ones = _mm256_set1_epi32(-1);
-	uint32_t st[4][8];
-	__m256i a, b, c, d;
+	__m256i a = state_get8(h, 0), b = state_get8(h, 1), c = state_get8(h, 2),
+		d = state_get8(h, 3);
 
-	for (int l = 0; l < 8; l++)
-		for (int j = 0; j < 4; j++)
-			st[j][l] = h[l][j];
-	a = _mm256_loadu_si256((const __m256i *)(const void *)st[0]);
-	b = _mm256_loadu_si256((const __m256i *)(const void *)st[1]);
-	c = _mm256_loadu_si256((const __m256i *)(const void *)st[2]);
-	d = _mm256_loadu_si256((const __m256i *)(const void *)st[3]);
 	for (size_t blk = 0; blk < nblocks; blk++) {
-		__m256i w[16], lo[8], hi[8], a0 = a, b0 = b, c0 = c, d0 = d;
+		__m256i w[16], a0 = a, b0 = b, c0 = c, d0 = d;
 
-		for (int l = 0; l < 8; l++) {
-			const uint8_t *q = p[l] + 64 * blk;
-
-			lo[l] = _mm256_loadu_si256((const __m256i *)(const void *)q);
-			hi[l] = _mm256_loadu_si256((const __m256i *)(const void *)(q + 32));
-		}
-		transpose8(lo);
-		transpose8(hi);
-		for (int j = 0; j < 8; j++) {
-			w[j] = lo[j];
-			w[j + 8] = hi[j];
-		}
-		for (int i = 0; i < 16; i += 4) {
-			VSTEP8(G1(b, c, d), a, b, c, d, w[i], K[i], 7);
-			VSTEP8(G1(a, b, c), d, a, b, c, w[i + 1], K[i + 1], 12);
-			VSTEP8(G1(d, a, b), c, d, a, b, w[i + 2], K[i + 2], 17);
-			VSTEP8(G1(c, d, a), b, c, d, a, w[i + 3], K[i + 3], 22);
-		}
-		for (int i = 16; i < 32; i += 4) {
-			VSTEP8(G2(b, c, d), a, b, c, d, w[(5 * i + 1) & 15], K[i], 5);
-			VSTEP8(G2(a, b, c), d, a, b, c, w[(5 * i + 6) & 15], K[i + 1], 9);
-			VSTEP8(G2(d, a, b), c, d, a, b, w[(5 * i + 11) & 15], K[i + 2], 14);
-			VSTEP8(G2(c, d, a), b, c, d, a, w[(5 * i + 16) & 15], K[i + 3], 20);
-		}
-		for (int i = 32; i < 48; i += 4) {
-			VSTEP8(G3(b, c, d), a, b, c, d, w[(3 * i + 5) & 15], K[i], 4);
-			VSTEP8(G3(a, b, c), d, a, b, c, w[(3 * i + 8) & 15], K[i + 1], 11);
-			VSTEP8(G3(d, a, b), c, d, a, b, w[(3 * i + 11) & 15], K[i + 2], 16);
-			VSTEP8(G3(c, d, a), b, c, d, a, w[(3 * i + 14) & 15], K[i + 3], 23);
-		}
-		for (int i = 48; i < 64; i += 4) {
-			VSTEP8(G4(b, c, d), a, b, c, d, w[(7 * i) & 15], K[i], 6);
-			VSTEP8(G4(a, b, c), d, a, b, c, w[(7 * i + 7) & 15], K[i + 1], 10);
-			VSTEP8(G4(d, a, b), c, d, a, b, w[(7 * i + 14) & 15], K[i + 2], 15);
-			VSTEP8(G4(c, d, a), b, c, d, a, w[(7 * i + 21) & 15], K[i + 3], 21);
-		}
+		load_words8(w, p, blk);
+		MD5_STEPS(STEP8);
 		a = _mm256_add_epi32(a, a0);
 		b = _mm256_add_epi32(b, b0);
 		c = _mm256_add_epi32(c, c0);
 		d = _mm256_add_epi32(d, d0);
 	}
-	_mm256_storeu_si256((__m256i *)(void *)st[0], a);
-	_mm256_storeu_si256((__m256i *)(void *)st[1], b);
-	_mm256_storeu_si256((__m256i *)(void *)st[2], c);
-	_mm256_storeu_si256((__m256i *)(void *)st[3], d);
-	for (int l = 0; l < 8; l++)
-		for (int j = 0; j < 4; j++)
-			h[l][j] = st[j][l];
+	state_put8(h, 0, a);
+	state_put8(h, 1, b);
+	state_put8(h, 2, c);
+	state_put8(h, 3, d);
+}
+
+#define STEP8X2(f, a, b, c, d, wi, k, s)                                                           \
+	do {                                                                                       \
+		VSTEP8(G8(f, b[0], c[0], d[0]), a[0], b[0], c[0], d[0], w[0][wi], k, s);           \
+		VSTEP8(G8(f, b[1], c[1], d[1]), a[1], b[1], c[1], d[1], w[1][wi], k, s);           \
+	} while (0)
+
+/* 16 streams with AVX2: two registers of 8 lanes whose steps alternate, as md5_x32 does with
+ * AVX-512. One register's chain leaves most of the vector units idle (a step is about ten
+ * ops, its chain about six), so the second register's steps run in its shadow. */
+MB_AVX2 static void md5_x8x2(uint32_t *h[LANES], const uint8_t *p[LANES], size_t nblocks)
+{
+	const __m256i ones = _mm256_set1_epi32(-1);
+	__m256i a[2], b[2], c[2], d[2];
+
+	for (int g = 0; g < 2; g++) {
+		a[g] = state_get8(h + 8 * g, 0);
+		b[g] = state_get8(h + 8 * g, 1);
+		c[g] = state_get8(h + 8 * g, 2);
+		d[g] = state_get8(h + 8 * g, 3);
+	}
+	for (size_t blk = 0; blk < nblocks; blk++) {
+		__m256i w[2][16], a0[2], b0[2], c0[2], d0[2];
+
+		for (int g = 0; g < 2; g++) {
+			load_words8(w[g], p + 8 * g, blk);
+			a0[g] = a[g];
+			b0[g] = b[g];
+			c0[g] = c[g];
+			d0[g] = d[g];
+		}
+		MD5_STEPS(STEP8X2);
+		for (int g = 0; g < 2; g++) {
+			a[g] = _mm256_add_epi32(a[g], a0[g]);
+			b[g] = _mm256_add_epi32(b[g], b0[g]);
+			c[g] = _mm256_add_epi32(c[g], c0[g]);
+			d[g] = _mm256_add_epi32(d[g], d0[g]);
+		}
+	}
+	for (int g = 0; g < 2; g++) {
+		state_put8(h + 8 * g, 0, a[g]);
+		state_put8(h + 8 * g, 1, b[g]);
+		state_put8(h + 8 * g, 2, c[g]);
+		state_put8(h + 8 * g, 3, d[g]);
+	}
 }
 
 /* SHA-1 of 16 streams in the lanes of AVX-512 registers (BW for the byte swap). One round
@@ -587,7 +634,8 @@ MB_SHA static void sha1_ni_x2(uint32_t *h[SHA_MAXN], const uint8_t *p[SHA_MAXN],
 
 /* ---- streams and the pool ---- */
 
-static int cpu_lanes; /* 32 (AVX-512F: two registers of 16), 8 (AVX2) or 0 */
+static int cpu_lanes; /* 32 (AVX-512F: two registers of 16), 16 (AVX2: two of 8) or 0 */
+static bool cpu_512;  /* AVX-512F */
 static bool cpu_sha;  /* SHA extensions (and SSE4.1) */
 static bool cpu_bw;   /* AVX-512BW (SHA-1 in lanes) */
 
@@ -595,7 +643,8 @@ __attribute__((constructor)) static void hashmb_cpu(void)
 {
 #ifdef HAVE_MB
 	__builtin_cpu_init();
-	cpu_lanes = __builtin_cpu_supports("avx512f") ? 32 : __builtin_cpu_supports("avx2") ? 8 : 0;
+	cpu_512 = __builtin_cpu_supports("avx512f");
+	cpu_lanes = cpu_512 ? 32 : __builtin_cpu_supports("avx2") ? 16 : 0;
 	cpu_bw = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
 	{
 		/* SHA extensions: CPUID.(EAX=7,ECX=0):EBX bit 29 (clang's __builtin_cpu_supports
@@ -612,6 +661,7 @@ void hashmb_pool_init(struct hashmb_pool *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->lanes = cpu_lanes;
+	p->avx2 = !cpu_512;
 	p->solo = !cpu_lanes;
 	p->sha_ni = cpu_sha;
 	p->sha_wide = cpu_bw;
@@ -637,10 +687,20 @@ bool hashmb_pool_set_lanes(struct hashmb_pool *p, int lanes)
 {
 	if (lanes != 8 && lanes != 16 && lanes != 32)
 		return false;
-	if (lanes > cpu_lanes)
+	if (lanes > cpu_lanes || (lanes > 16 && p->avx2))
 		return false;
 	p->lanes = lanes;
 	p->solo = false;
+	return true;
+}
+
+bool hashmb_pool_set_avx2(struct hashmb_pool *p, bool on)
+{
+	if (!cpu_lanes || (!on && !cpu_512))
+		return false;
+	p->avx2 = on;
+	if (on && p->lanes > 16)
+		p->lanes = 16;
 	return true;
 }
 
@@ -772,7 +832,7 @@ static void sha1_streams(struct hashmb_pool *p, struct hashmb **l, int k, size_t
 }
 
 /* The ready streams (up to the pool's lanes) side by side, as many blocks as each of them
- * has: MD5 in the lanes of one register, or of two when more than 16 streams are ready
+ * has: MD5 in the lanes of one register, or of two when more than 16 (AVX2: 8) are ready
  * (idle lanes hash zeros into a state nobody reads); SHA-1 the same way, or three streams at
  * a time through SHA-NI when fewer than HASHMB_SHA_WIDE_MIN need it (sha1_streams). */
 static void run_lanes(struct hashmb_pool *p)
@@ -795,14 +855,17 @@ static void run_lanes(struct hashmb_pool *p)
 		if (l[i] && (l[i]->algs & HASHMB_SHA1))
 			s1[n1++] = l[i];
 	}
-	if (k > 16)
-		p->st.wide_runs++;
-	if (md5 && k > 16)
+	if (md5 && k > 16) {
 		md5_x32(h, d, nb);
-	else if (md5 && p->lanes >= 16)
+		p->st.wide_runs++;
+	} else if (md5 && !p->avx2 && p->lanes >= 16) {
 		md5_x16(h, d, nb);
-	else if (md5)
+	} else if (md5 && k > 8) {
+		md5_x8x2(h, d, nb);
+		p->st.wide_runs++;
+	} else if (md5) {
 		md5_x8(h, d, nb);
+	}
 	sha1_streams(p, s1, n1, nb);
 	p->st.lane_runs++;
 	p->st.lane_blocks += (uint64_t)k * nb;

@@ -1221,8 +1221,8 @@ static void print_stats(struct analysis *a)
 		(unsigned long long)st.reasm.bytes_peak, (unsigned long long)st.parser_errors,
 		(unsigned long long)st.parsers_ended_early);
 	fprintf(stderr,
-		"mailtap: file hashing: %llu blocks side by side in %llu passes (%llu of more than 16 "
-		"files, SHA-1 in vector lanes in %llu, %llu for a file's last blocks), %llu one file "
+		"mailtap: file hashing: %llu blocks side by side in %llu passes (MD5 in two registers in "
+		"%llu, SHA-1 in vector lanes in %llu, %llu for a file's last blocks), %llu one file "
 		"at a time\n",
 		(unsigned long long)st.hashes.lane_blocks, (unsigned long long)st.hashes.lane_runs,
 		(unsigned long long)st.hashes.wide_runs, (unsigned long long)st.hashes.sha_lane_runs,

@@ -46,7 +46,8 @@ struct hashmb_stats {
 	uint64_t lane_runs;	/* side-by-side passes */
 	uint64_t lane_blocks;	/* 64-byte blocks of streams hashed in them */
 	uint64_t solo_blocks;	/* blocks hashed one stream at a time */
-	uint64_t wide_runs;	/* passes of more than 16 streams (MD5 in two registers) */
+	uint64_t wide_runs;	/* passes whose MD5 went in two registers (more than 16 streams
+				 * with AVX-512F, more than 8 with AVX2) */
 	uint64_t sha_lane_runs; /* passes whose SHA-1 went in AVX-512 lanes */
 	uint64_t final_runs;	/* passes for the last blocks of a stream that ended */
 };
@@ -59,7 +60,8 @@ struct hashmb_pool {
 	int nready;
 	size_t pending; /* bytes kept by all its streams */
 	size_t alloc;	/* their buffers' sizes */
-	int lanes;	/* streams per pass at most: 32 (AVX-512F), 8 (AVX2) */
+	int lanes;	/* streams per pass at most: 32 (AVX-512F), 16 (AVX2) */
+	bool avx2;	/* MD5 passes with the AVX2 kernels (no AVX-512F, or forced by tests) */
 	bool solo;	/* one-stream code only (neither, or forced by tests) */
 	bool sha_ni;	/* SHA-1 of a pass three streams at a time (else one by one) */
 	bool sha_wide;	/* SHA-1 of a pass in AVX-512 lanes (HASHMB_SHA_WIDE_MIN streams or more) */
@@ -82,8 +84,11 @@ struct hashmb {
 void hashmb_pool_init(struct hashmb_pool *p);
 /* Tests: one-stream code only (on = false) or passes when the CPU has AVX2 or AVX-512F. */
 void hashmb_pool_set_multi(struct hashmb_pool *p, bool on);
-/* Tests: passes of 8 (AVX2), 16 or 32 (AVX-512F) streams; false when the CPU cannot. */
+/* Tests: passes of 8 or 16 (AVX2), 16 or 32 (AVX-512F) streams; false when the CPU cannot. */
 bool hashmb_pool_set_lanes(struct hashmb_pool *p, int lanes);
+/* Tests: MD5 passes with the AVX2 kernels on an AVX-512F CPU too (lanes at most 16); false
+ * when the CPU has no AVX2, or for off without AVX-512F. */
+bool hashmb_pool_set_avx2(struct hashmb_pool *p, bool on);
 /* Tests: SHA-1 of a pass three at a time with SHA-NI (false when the CPU has none) or one by
  * one through OpenSSL. */
 bool hashmb_pool_set_sha_ni(struct hashmb_pool *p, bool on);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /* hashmb: RFC 1321's and FIPS 180's test vectors; many streams (MD5, SHA-1 or both) fed in
  * random pieces and random order, some abandoned, each digest equal to OpenSSL's of the same
- * bytes, with 16-stream (AVX-512F) and 8-stream (AVX2) MD5 passes and without, SHA-1 three at
- * a time (SHA-NI) and one by one; the pool's bounds under many unfinished streams. */
+ * bytes, with 32- and 16-stream (AVX-512F) and 16- and 8-stream (AVX2) MD5 passes and without,
+ * SHA-1 three at a time (SHA-NI) and one by one; the pool's bounds under many unfinished
+ * streams. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -94,12 +95,12 @@ static void test_fips180(void **st)
 
 #define NS 40
 
-/* The pool's passes of more than 16 streams, and those whose SHA-1 went in vector lanes. */
+/* The pool's passes with MD5 in two registers, and those whose SHA-1 went in vector lanes. */
 struct runs {
 	uint64_t wide, sha_lanes, finals;
 };
 
-static struct runs interleaved(int lanes, bool sha_ni, bool sha_wide, uint32_t seed)
+static struct runs interleaved(int lanes, bool avx2, bool sha_ni, bool sha_wide, uint32_t seed)
 {
 	static uint8_t data[NS][60000];
 	struct hashmb_pool pool;
@@ -112,8 +113,13 @@ static struct runs interleaved(int lanes, bool sha_ni, bool sha_wide, uint32_t s
 
 	hashmb_pool_init(&pool);
 	hashmb_pool_set_multi(&pool, lanes > 0);
+	if (lanes > 0 && !hashmb_pool_set_avx2(&pool, avx2)) {
+		print_message("no %s on this CPU\n", avx2 ? "AVX2" : "AVX-512F");
+		return none;
+	}
 	if (lanes > 0 && !hashmb_pool_set_lanes(&pool, lanes)) {
-		print_message("%d lanes not available on this CPU\n", lanes);
+		print_message("%d lanes (%s) not available on this CPU\n", lanes,
+			      avx2 ? "AVX2" : "AVX-512F");
 		return none;
 	}
 	if (!hashmb_pool_set_sha_ni(&pool, sha_ni)) {
@@ -149,8 +155,8 @@ static struct runs interleaved(int lanes, bool sha_ni, bool sha_wide, uint32_t s
 		if (!open[i])
 			continue;
 		x = x * 1103515245 + 12345;
-		/* with 32 lanes, small pieces: many streams ready at once before one fills */
-		piece = (x >> 4) % (lanes == 32 ? 1500 : 9000) + 1;
+		/* with 16 or 32 lanes, small pieces: many streams ready at once before one fills */
+		piece = (x >> 4) % (lanes >= 16 ? 1500 : 9000) + 1;
 		if (piece > len[i] - off[i])
 			piece = len[i] - off[i];
 		hashmb_update(&s[i], data[i] + off[i], piece);
@@ -169,8 +175,8 @@ static struct runs interleaved(int lanes, bool sha_ni, bool sha_wide, uint32_t s
 			assert_int_equal(EVP_Digest(data[i], len[i], want1, &wl, EVP_sha1(), NULL),
 					 1);
 			if ((algs & HASHMB_MD5) && memcmp(got, want, 16))
-				fail_msg("stream %d (%zu bytes, %d lanes): MD5 differs", i, len[i],
-					 lanes);
+				fail_msg("stream %d (%zu bytes, %d lanes, AVX2 %d): MD5 differs", i,
+					 len[i], lanes, avx2);
 			if ((algs & HASHMB_SHA1) && memcmp(got1, want1, 20))
 				fail_msg(
 				    "stream %d (%zu bytes, %d lanes, SHA-NI %d): SHA-1 differs", i,
@@ -186,7 +192,7 @@ static struct runs interleaved(int lanes, bool sha_ni, bool sha_wide, uint32_t s
 		assert_int_equal(pool.st.lane_runs, 0);
 	else
 		assert_true(pool.st.lane_blocks > 0);
-	if (lanes <= 16)
+	if (lanes <= 8 || (lanes == 16 && !avx2)) /* MD5 in one register */
 		assert_int_equal(pool.st.wide_runs, 0);
 	if (!sha_wide)
 		assert_int_equal(pool.st.sha_lane_runs, 0);
@@ -196,31 +202,33 @@ static struct runs interleaved(int lanes, bool sha_ni, bool sha_wide, uint32_t s
 static void test_interleaved(void **st)
 {
 	struct hashmb_pool cpu;
-	uint64_t wide = 0, sha_lanes = 0, finals = 0;
+	uint64_t wide = 0, wide2 = 0, sha_lanes = 0, finals = 0;
 
 	(void)st;
 	for (uint32_t seed = 1; seed <= 6; seed++) {
 		struct runs r;
 
-		/* every way a pass can hash: MD5 in 32, 16 or 8 lanes; SHA-1 in vector lanes,
-		 * three at a time with SHA-NI or one by one */
-		for (int lanes = 32; lanes >= 8; lanes /= 2) {
-			r = interleaved(lanes, true, true, seed);
-			wide += r.wide;
-			sha_lanes += r.sha_lanes;
-			finals += r.finals;
-			r = interleaved(lanes, false, true, seed);
-			sha_lanes += r.sha_lanes;
-			interleaved(lanes, true, false, seed);
-			interleaved(lanes, false, false, seed);
+		/* every way a pass can hash: MD5 in 32, 16 or 8 lanes (AVX-512F), 16 or 8
+		 * (AVX2); SHA-1 in vector lanes, three at a time with SHA-NI or one by one */
+		for (int v = 0; v < 2; v++) {
+			for (int lanes = v ? 16 : 32; lanes >= 8; lanes /= 2) {
+				for (int k = 0; k < 4; k++) {
+					r = interleaved(lanes, v, k < 2, k % 2 == 0, seed);
+					*(v ? &wide2 : &wide) += r.wide;
+					sha_lanes += r.sha_lanes;
+					finals += r.finals;
+				}
+			}
 		}
-		interleaved(0, false, false, seed);
+		interleaved(0, false, false, false, seed);
 	}
 	hashmb_pool_init(&cpu);
 	if (cpu.lanes == 32) /* two registers' passes ran, and were checked */
 		assert_true(wide > 0);
 	else
 		print_message("no 32-lane passes on this CPU\n");
+	if (cpu.lanes) /* two AVX2 registers too (16 lanes) */
+		assert_true(wide2 > 0);
 	if (cpu.lanes) /* streams that ended took their last blocks into passes */
 		assert_true(finals > 0);
 	if (cpu.sha_wide) /* and SHA-1 in lanes */
