@@ -250,6 +250,43 @@ static size_t drop_crlf_base(const uint8_t *p, size_t n, uint8_t *out)
 }
 
 #ifdef HAVE_AVX2_BUILD
+/* Without VBMI2 (AVX2 CPUs): 32 bytes a step, the steps' loads at fixed offsets (no step waits
+ * for the one before to find its CR or LF). A block whose CR/LF bytes form one run (none, or
+ * a line's CRLF: always so in a run of base64 lines of 31 characters or more) leaves as two
+ * stores: the block where the output ends, then from its first CR/LF on, the bytes after the
+ * run (the second store's bytes beyond the block are overwritten by the next step's). Other
+ * blocks go a byte at a time. Loads and stores stay below n: a step starts only with 64 bytes
+ * left, and the output never passes the input. */
+__attribute__((target("avx2,bmi,popcnt"))) static size_t drop_crlf_avx2(const uint8_t *p, size_t n,
+									uint8_t *out)
+{
+	const __m256i cr = _mm256_set1_epi8('\r'), lf = _mm256_set1_epi8('\n');
+	size_t i = 0, o = 0;
+
+	for (; i + 64 <= n; i += 32) {
+		__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
+		uint32_t m = (uint32_t)_mm256_movemask_epi8(
+		    _mm256_or_si256(_mm256_cmpeq_epi8(v, cr), _mm256_cmpeq_epi8(v, lf)));
+		unsigned j = m ? (unsigned)__builtin_ctz(m) : 32,
+			 len = (unsigned)__builtin_popcount(m);
+		uint64_t run = (uint64_t)m >> j;
+
+		if (run & (run + 1)) { /* more than one run */
+			for (unsigned k = 0; k < 32; k++) {
+				out[o] = p[i + k];
+				o += p[i + k] != '\r' && p[i + k] != '\n';
+			}
+			continue;
+		}
+		_mm256_storeu_si256((__m256i *)(void *)(out + o), v);
+		_mm256_storeu_si256(
+		    (__m256i *)(void *)(out + o + j),
+		    _mm256_loadu_si256((const __m256i *)(const void *)(p + i + j + len)));
+		o += 32 - len;
+	}
+	return o + drop_crlf_base(p + i, n - i, out + o);
+}
+
 /* 64 bytes a step: the bytes other than CR and LF gathered to the front of a register
  * (VPCOMPRESSB) and stored; the next step's store goes where they end. */
 __attribute__((target("avx512f,avx512bw,avx512vbmi2"))) static size_t
@@ -291,18 +328,18 @@ static bool avx2_usable(void)
 
 bool mt_scan__force(int which)
 {
-	if (which == MT_SCAN_AVX2) {
+	if (which == MT_SCAN_AVX2 || which == MT_SCAN_AVX2_ONLY) {
 #ifdef HAVE_AVX2_BUILD
 		if (!avx2_usable())
 			return false;
 		plain_fn = plain_lines_avx2;
 		b64_fn = b64_lines_avx2;
 		dec_fn = b64_decode_avx2;
-		join_fn =
-		    __builtin_cpu_supports("avx512vbmi2") && __builtin_cpu_supports("avx512bw")
-			? drop_crlf_vbmi2
-			: drop_crlf_base;
-		impl = MT_SCAN_AVX2;
+		join_fn = which == MT_SCAN_AVX2 && __builtin_cpu_supports("avx512vbmi2") &&
+				  __builtin_cpu_supports("avx512bw")
+			      ? drop_crlf_vbmi2
+			      : drop_crlf_avx2;
+		impl = which;
 		return true;
 #else
 		return false;

@@ -140,7 +140,8 @@ size_t mt_scan_plain_lines(const void *s, size_t n, size_t max);
 size_t mt_scan_b64_lines(const void *s, size_t n, size_t max, size_t *chars, size_t *lines);
 
 /* Copies s[0..n) without its CR and LF bytes to out (room for n bytes); returns the bytes
- * copied. Joins the lines of a run mt_scan_b64_lines found, for decoding across line ends. */
+ * copied. out[ret..n) may be written too (the AVX2 code stores 32 bytes a step), nothing
+ * beyond. Joins the lines of a run mt_scan_b64_lines found, for decoding across line ends. */
 size_t mt_drop_crlf(const void *s, size_t n, uint8_t *out);
 
 /* Base64 decoding of whole 32-character blocks of the alphabet (no '=', no other byte):
@@ -150,7 +151,9 @@ size_t mt_drop_crlf(const void *s, size_t n, uint8_t *out);
  * caller's scalar loop does everything. Bytes of out beyond 24 * blocks may be written. */
 size_t mt_b64_decode_blocks(const void *s, size_t n, uint8_t *out, size_t out_room);
 
-enum { MT_SCAN_BASE = 1, MT_SCAN_AVX2 = 2 };
+/* MT_SCAN_AVX2 uses AVX-512 (VBMI2) where the CPU has it; MT_SCAN_AVX2_ONLY does not (so
+ * that the AVX2 code is tested on such CPUs too). */
+enum { MT_SCAN_BASE = 1, MT_SCAN_AVX2 = 2, MT_SCAN_AVX2_ONLY = 3 };
 /* The implementation in use; force one (tests). false: not available on this CPU or build. */
 int mt_scan__impl(void);
 bool mt_scan__force(int which);
