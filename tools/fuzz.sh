@@ -18,13 +18,25 @@ export UBSAN_OPTIONS=print_stacktrace=1
 make --no-print-directory -s build/mailtap build/tools/gen_smtp_pcap >/dev/null 2>&1 || true # skeleton header
 cc -O2 -o "$OUT/pcap2fuzz" tools/pcap2fuzz.c -lpcap || exit 1
 
+# The sources every target links, compiled once (instrumented, without libFuzzer's main) and
+# in parallel, not once per target: the targets then only link.
+mkdir -p "$OUT/obj"
+OBJCFLAGS=${CFLAGS/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,}
+if ! printf '%s\n' $SRCS tests/fuzz/fuzz_parsers.c |
+	xargs -P "$(nproc)" -I{} sh -c 'o="$1/obj/$(basename "$2" .c).o"; clang $3 -c "$2" -o "$o" 2>"$o.log" || { cat "$o.log"; exit 1; }' \
+		sh "$OUT" {} "$OBJCFLAGS"; then
+	echo "fuzz: the sources do not build"
+	exit 1
+fi
+OBJS=$(for f in $SRCS; do echo "$OUT/obj/$(basename "$f" .c).o"; done)
+
 targets=${FUZZ_TARGETS:-$(grep -l LLVMFuzzerTestOneInput tests/fuzz/*.c | xargs -n1 basename | sed 's/\.c$//')}
 fails=0
 summary=()
 for t in $targets; do
 	extra=""
-	case $t in fuzz_pipeline) extra=tests/fuzz/fuzz_parsers.c ;; esac
-	if ! clang $CFLAGS "tests/fuzz/$t.c" $extra $SRCS $LIBS -o "$OUT/$t" 2>"$OUT/$t.build.log"; then
+	case $t in fuzz_pipeline) extra=$OUT/obj/fuzz_parsers.o ;; esac
+	if ! clang $CFLAGS "tests/fuzz/$t.c" $extra $OBJS $LIBS -o "$OUT/$t" 2>"$OUT/$t.build.log"; then
 		echo "fuzz: $t does not build:"
 		tail -20 "$OUT/$t.build.log"
 		fails=$((fails + 1))
