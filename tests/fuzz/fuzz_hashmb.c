@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /* libFuzzer target for hashmb.c, differential: the input schedules up to 40 streams of one
  * pool (which algorithms each computes, pieces of which sizes arrive in which order, which
- * streams end early or are abandoned) and the pool's kernels (32, 16 or 8 lanes, SHA-1 in
- * vector lanes or not, SHA-NI or not). Every digest must equal OpenSSL's over the same bytes,
+ * streams end early or are abandoned) and the pool's kernels (32, 16 or 8 lanes, the AVX2
+ * ones or not, SHA-1 in vector lanes or not, SHA-NI or not). Every digest must equal OpenSSL's over the same bytes,
  * and the pool must be empty at the end. The bytes themselves are pseudo-random (an LCG of the
  * stream and offset): the schedule is what reaches the pass logic. */
 #include <stdbool.h>
@@ -67,7 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t size)
 		return 0;
 	hashmb_pool_init(&pool);
 	hashmb_pool_set_multi(&pool, !(d[0] & 0x80));
-	hashmb_pool_set_lanes(&pool, lanes[d[0] & 3]); /* false when the CPU cannot: its own */
+	hashmb_pool_set_avx2(&pool, d[0] & 0x10);      /* false when the CPU cannot: its own */
+	hashmb_pool_set_lanes(&pool, lanes[d[0] & 3]); /* the same */
 	hashmb_pool_set_sha_wide(&pool, !(d[0] & 4));
 	hashmb_pool_set_sha_ni(&pool, !(d[0] & 8));
 	n = 1 + d[1] % NS;
