@@ -26,13 +26,13 @@ ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 # UAPI headers (linux/*.h) need the multiarch asm/ directory, which clang -target bpf does not search.
 BPF_SYS_INCLUDES := -idirafter /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null || gcc -dumpmachine)
 
-PKGS := libpcap msgpack libcrypto zlib libxdp libbpf libseccomp libcap
+PKGS := libpcap msgpack libssl libcrypto zlib libxdp libbpf libseccomp libcap
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wstrict-prototypes -Wwrite-strings \
 	  -Wno-unused-parameter -D_GNU_SOURCE -Iinclude -I$(BUILD) $(SAN_FLAGS) \
 	  $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDFLAGS += $(SAN_FLAGS)
-LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lmsgpackc -lcrypto -lz -lxdp -lbpf) -lelf -lpthread
+LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lmsgpackc -lssl -lcrypto -lz -lxdp -lbpf) -lelf -lpthread
 
 ifeq ($(V),1)
 Q :=

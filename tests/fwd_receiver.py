@@ -14,7 +14,9 @@ Modes: serve (default) and check (verifies an --out file against an expected id 
 serve: --unix PATH | --tcp HOST:PORT, --out FILE (one line per record:
   "<conn> <chunk> <tag> <id>"), --log FILE, --no-ack, --stall-ms T (hold acks for T ms from
   start, then send them), --die-after N (exit after the Nth message, records written, not
-  acked), --shared-key K [--server-hostname H] [--user NAME:PASS ...], --ready FILE.
+  acked), --shared-key K [--server-hostname H] [--user NAME:PASS ...], --ready FILE,
+  --tls-cert FILE --tls-key FILE (TLS, as in_forward's "tls on") [--tls-client-ca FILE:
+  a client certificate is required and must chain to it].
   --dump FILE appends every record as a canonical JSON line [tag, ts_ns, record].
 check: check --out FILE --ids A:B [--ids C:D ...] [--allow-missing A:B] -- prints counters,
   exits 1 when an id is missing or a duplicate is not a resend of the same chunk.
@@ -29,6 +31,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -39,7 +42,8 @@ import msgpack
 BUFFER_MAX = 6144000  # in_forward buffer_max_size default
 lock = threading.Lock()
 state = {"messages": 0, "records": 0, "acks": 0, "violations": 0, "conns": 0,
-         "bytes": 0, "modes": {}, "split_msgs": 0, "multi_msg_reads": 0, "auth_refused": 0}
+         "bytes": 0, "modes": {}, "split_msgs": 0, "multi_msg_reads": 0, "auth_refused": 0,
+         "tls_refused": 0}
 
 
 class Violation(Exception):
@@ -377,10 +381,10 @@ def write_stats(args):
         return
     with open(args.stats, "a") as f:
         f.write("pid=%d messages=%d records=%d acks=%d violations=%d conns=%d bytes=%d "
-                "split_msgs=%d multi_msg_reads=%d auth_refused=%d modes=%s\n"
+                "split_msgs=%d multi_msg_reads=%d auth_refused=%d tls_refused=%d modes=%s\n"
                 % (os.getpid(), state["messages"], state["records"], state["acks"],
                    state["violations"], state["conns"], state["bytes"], state["split_msgs"],
-                   state["multi_msg_reads"], state["auth_refused"],
+                   state["multi_msg_reads"], state["auth_refused"], state["tls_refused"],
                    ",".join("%s:%d" % kv for kv in sorted(state["modes"].items()))))
 
 
@@ -410,9 +414,31 @@ def serve(args):
         os._exit(0)
     signal.signal(signal.SIGTERM, term)
     signal.signal(signal.SIGINT, term)
+    tls = None
+    if args.tls_cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.tls_client_ca:
+            tls.verify_mode = ssl.CERT_REQUIRED
+            tls.load_verify_locations(args.tls_client_ca)
     if args.ready:
         open(args.ready, "w").close()
     n = 0
+
+    def tls_then_serve(conn, cid):
+        try:
+            conn.settimeout(10)
+            conn = tls.wrap_socket(conn, server_side=True)
+            conn.settimeout(None)
+        except (ssl.SSLError, OSError) as e:
+            with lock:
+                state["tls_refused"] += 1
+            log(args, "conn %s TLS refused: %s" % (cid, e))
+            conn.close()
+            return
+        log(args, "conn %s TLS %s" % (cid, conn.version()))
+        serve_conn(args, conn, cid)
+
     while True:
         conn, _ = ls.accept()
         n += 1
@@ -420,7 +446,8 @@ def serve(args):
         with lock:
             state["conns"] += 1
         log(args, "conn %s open" % cid)
-        threading.Thread(target=serve_conn, args=(args, conn, cid), daemon=True).start()
+        threading.Thread(target=tls_then_serve if tls else serve_conn, args=(args, conn, cid)
+                         if not tls else (conn, cid), daemon=True).start()
 
 
 def parse_range(s):
@@ -500,6 +527,9 @@ def main():
     ap.add_argument("--shared-key")
     ap.add_argument("--server-hostname", default="fwd-receiver")
     ap.add_argument("--user", action="append")
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
+    ap.add_argument("--tls-client-ca")
     ap.add_argument("--max-message", type=int, default=1048576)
     ap.add_argument("--read-size", type=int, default=65536)
     ap.add_argument("--lax", dest="strict", action="store_false",

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 OUT=build-fuzz
 SECS=${FUZZ_SECONDS:-60}
 mkdir -p "$OUT"
-LIBS="$(pkg-config --libs libpcap msgpack libcrypto zlib libxdp libbpf libseccomp libcap 2>/dev/null) -lelf -lpthread -lm"
+LIBS="$(pkg-config --libs libpcap msgpack libssl libcrypto zlib libxdp libbpf libseccomp libcap 2>/dev/null) -lelf -lpthread -lm"
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=gnu11 -D_GNU_SOURCE -Iinclude -Ibuild -Itests/fuzz -w"
 SRCS=$(ls user/*.c | grep -v '^user/main.c$')
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1

@@ -112,7 +112,10 @@ static void progress(FILE *pf, struct sink *s, uint64_t written)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: fwd_send -o forward:unix:PATH|forward:tcp:HOST:PORT [-n N] [--first-id K]\n"
+		"usage: fwd_send -o forward:unix:PATH|forward:tcp:HOST:PORT|forward:tls:HOST:PORT "
+		"[-n N]\n"
+		"  [--first-id K] [--tls-ca FILE] [--tls-name NAME] [--tls-cert FILE] [--tls-key "
+		"FILE]\n"
 		"  [--mode forward|packed|gzip] [--batch-records N] [--batch-bytes N]\n"
 		"  [--flush-ms N] [--max-message N] [--queue-bytes N]\n"
 		"  [--policy drop-oldest|drop-newest|block] [--block-ms N] [--inflight N]\n"
@@ -153,6 +156,10 @@ int main(int argc, char **argv)
 	    {"pause-after", 1, 0, 'A'},
 	    {"progress", 1, 0, 'g'},
 	    {"gzip-level", 1, 0, 'z'},
+	    {"tls-ca", 1, 0, 1001},
+	    {"tls-name", 1, 0, 1002},
+	    {"tls-cert", 1, 0, 1003},
+	    {"tls-key", 1, 0, 1004},
 	    {0, 0, 0, 0},
 	};
 	struct fwd_opts o;
@@ -239,6 +246,18 @@ int main(int argc, char **argv)
 			break;
 		case 'H':
 			o.self_hostname = optarg;
+			break;
+		case 1001:
+			o.tls_ca = optarg;
+			break;
+		case 1002:
+			o.tls_name = optarg;
+			break;
+		case 1003:
+			o.tls_cert = optarg;
+			break;
+		case 1004:
+			o.tls_key = optarg;
 			break;
 		case 't':
 			tags = (unsigned)strtoul(optarg, NULL, 0);

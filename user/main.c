@@ -188,6 +188,10 @@ enum {
 	OPT_FWD_BLOCK_MS,
 	OPT_FWD_USER,
 	OPT_FWD_PASSWORD,
+	OPT_FWD_TLS_CA,
+	OPT_FWD_TLS_NAME,
+	OPT_FWD_TLS_CERT,
+	OPT_FWD_TLS_KEY,
 	OPT_USER,
 	OPT_SECCOMP,
 	OPT_FRAG_DATAGRAMS,
@@ -269,6 +273,10 @@ static const struct option long_opts[] = {
 	{ "forward-block-ms", required_argument, NULL, OPT_FWD_BLOCK_MS },
 	{ "forward-user", required_argument, NULL, OPT_FWD_USER },
 	{ "forward-password", required_argument, NULL, OPT_FWD_PASSWORD },
+	{ "forward-tls-ca", required_argument, NULL, OPT_FWD_TLS_CA },
+	{ "forward-tls-name", required_argument, NULL, OPT_FWD_TLS_NAME },
+	{ "forward-tls-cert", required_argument, NULL, OPT_FWD_TLS_CERT },
+	{ "forward-tls-key", required_argument, NULL, OPT_FWD_TLS_KEY },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "seccomp", no_argument, NULL, OPT_SECCOMP },
 	{ "frag-max-datagrams", required_argument, NULL, OPT_FRAG_DATAGRAMS },
@@ -288,7 +296,7 @@ static const struct option long_opts[] = {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: mailtap (-r FILE | -i IFACE) [-w FILE|-] [-o forward:unix:PATH|forward:tcp:HOST:PORT] [options]\n"
+		"usage: mailtap (-r FILE | -i IFACE) [-w FILE|-] [-o forward:unix:PATH|forward:tcp:HOST:PORT|forward:tls:HOST:PORT] [options]\n"
 		"\n"
 		"Input:\n"
 		"  -r, --read FILE          read a pcap/pcapng file (gzip ok; - = stdin)\n"
@@ -313,7 +321,7 @@ static void usage(FILE *f)
 		"      --stats-interval S   a stats record every S seconds (default 60 live, 0 offline)\n"
 		"Output (several may be given; default -w -):\n"
 		"  -w, --write FILE|-       msgpack Fluent Forward entries to FILE or stdout\n"
-		"  -o, --output SPEC        forward:unix:PATH or forward:tcp:HOST:PORT\n"
+		"  -o, --output SPEC        forward:unix:PATH, forward:tcp:HOST:PORT or forward:tls:HOST:PORT\n"
 		"      --tag-prefix P       tag prefix (default mailtap: tags mailtap.conn, ...)\n"
 		"Forward output (docs/forward.md):\n"
 		"      --forward-mode M     forward | packed | gzip (default packed)\n"
@@ -325,6 +333,9 @@ static void usage(FILE *f)
 		"      --forward-policy P   drop-oldest | drop-newest | block, when the queue is full\n"
 		"      --forward-shared-key K     secure-forward handshake (TCP)\n"
 		"      --forward-user U, --forward-password P  in_forward security.users\n"
+		"      --forward-tls-ca FILE      forward:tls: CA certificates (PEM; default: the system's)\n"
+		"      --forward-tls-name NAME    name the server's certificate must carry (default: HOST)\n"
+		"      --forward-tls-cert FILE, --forward-tls-key FILE  client certificate and key (PEM)\n"
 		"      --forward-block-ms N with --forward-policy block: wait at most N ms (0: no limit)\n"
 		"      --forward-close-timeout-ms N  wait for acks at exit (default 10000)\n"
 		"      --spool DIR          on-disk spool: batches survive outages and restarts\n"
@@ -447,8 +458,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return -EINVAL;
 			}
 			if (c == 'o' && strncmp(optarg, "forward:", 8)) {
-				pr_warn("unknown output '%s' (expected forward:unix:PATH or "
-					"forward:tcp:HOST:PORT)\n", optarg);
+				pr_warn("unknown output '%s' (expected forward:unix:PATH, "
+					"forward:tcp:HOST:PORT or forward:tls:HOST:PORT)\n", optarg);
 				return -EINVAL;
 			}
 			o->outputs[o->n_outputs++] = optarg;
@@ -790,6 +801,18 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_FWD_PASSWORD:
 			o->fwd.password = optarg;
+			break;
+		case OPT_FWD_TLS_CA:
+			o->fwd.tls_ca = optarg;
+			break;
+		case OPT_FWD_TLS_NAME:
+			o->fwd.tls_name = optarg;
+			break;
+		case OPT_FWD_TLS_CERT:
+			o->fwd.tls_cert = optarg;
+			break;
+		case OPT_FWD_TLS_KEY:
+			o->fwd.tls_key = optarg;
 			break;
 		case OPT_FRAG_DATAGRAMS:
 			if (parse_u64("--frag-max-datagrams", optarg, 1, 10000000, &v) < 0)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-3-Clause
-/* Fluent Forward sink: one encoder, two connectors (TCP, unix SOCK_STREAM).
+/* Fluent Forward sink: one encoder, three connectors (TCP, TLS over TCP, unix SOCK_STREAM).
  *
  * write() (the packet path) appends [EventTime, map] entries to a per-tag batch under a
  * mutex and seals the batch when it is full; it never touches the network. A sender thread
@@ -14,12 +14,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +36,10 @@
 #include <unistd.h>
 
 #include <msgpack.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <zlib.h>
 
 #include "mailtap/bits.h"
@@ -76,8 +82,11 @@ struct fwd {
 	struct fwd_opts o;
 	char *spec;
 	int is_unix;
+	int is_tls;	   /* forward:tls: (TCP) */
 	char *path;	   /* unix */
 	char *host, *port; /* tcp */
+	SSL_CTX *tls;	   /* is_tls: CA, client certificate, TLS 1.2 or later */
+	char *tls_ca, *tls_name, *tls_cert, *tls_key;
 	char *spool_dir;
 	char *shared_key, *self_hostname, *username, *password;
 	size_t entries_cap; /* largest entries payload of one message */
@@ -102,6 +111,8 @@ struct fwd {
 
 	/* sender-thread state */
 	int fd;
+	SSL *ssl;		/* with is_tls, on fd */
+	int tls_read_wants_out; /* SSL_read asked for POLLOUT (renegotiation) */
 	struct batch *cur;
 	size_t cur_off;
 	struct fwd_reader *rd;
@@ -271,16 +282,16 @@ int fwd_stats__format(const struct fwd_stats *st, char *buf, size_t len)
 	    " unacked_at_close=%" PRIu64 " msgs_sent=%" PRIu64 " msgs_resent=%" PRIu64
 	    " msgs_acked=%" PRIu64 " acks_unknown=%" PRIu64 " bytes_sent=%" PRIu64
 	    " connects=%" PRIu64 " connect_failures=%" PRIu64 " disconnects=%" PRIu64
-	    " ack_timeouts=%" PRIu64 " handshake_failures=%" PRIu64 " compress_fallbacks=%" PRIu64
-	    " spool_errors=%" PRIu64 " mem_bytes=%" PRIu64 " mem_bytes_max=%" PRIu64
-	    " spool_bytes=%" PRIu64 " batches_queued=%" PRIu64,
+	    " ack_timeouts=%" PRIu64 " handshake_failures=%" PRIu64 " tls_failures=%" PRIu64
+	    " compress_fallbacks=%" PRIu64 " spool_errors=%" PRIu64 " mem_bytes=%" PRIu64
+	    " mem_bytes_max=%" PRIu64 " spool_bytes=%" PRIu64 " batches_queued=%" PRIu64,
 	    st->records_in, st->records_recovered, st->records_acked, st->records_dropped,
 	    st->records_oversize, st->records_spool_lost, st->records_pending, st->records_spooled,
 	    st->records_unacked_at_close, st->messages_sent, st->messages_resent,
 	    st->messages_acked, st->acks_unknown, st->bytes_sent, st->connects,
 	    st->connect_failures, st->disconnects, st->ack_timeouts, st->handshake_failures,
-	    st->compress_fallbacks, st->spool_errors, st->mem_bytes, st->mem_bytes_max,
-	    st->spool_bytes, st->batches_queued);
+	    st->tls_failures, st->compress_fallbacks, st->spool_errors, st->mem_bytes,
+	    st->mem_bytes_max, st->spool_bytes, st->batches_queued);
 }
 
 /* ---- encoder ---- */
@@ -1304,49 +1315,106 @@ static int wait_fd(struct fwd *s, int fd, short ev, uint64_t deadline)
 	}
 }
 
-static int send_blocking(struct fwd *s, int fd, const uint8_t *p, size_t n, uint64_t deadline)
+/* An OpenSSL call's failure: -EAGAIN with *want (POLLIN or POLLOUT) to wait for, or -errno. */
+static int tls_err(SSL *ssl, int r, short *want)
 {
-	while (n) {
+	switch (SSL_get_error(ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		*want = POLLIN;
+		return -EAGAIN;
+	case SSL_ERROR_WANT_WRITE:
+		*want = POLLOUT;
+		return -EAGAIN;
+	case SSL_ERROR_ZERO_RETURN:
+		return -ECONNRESET;
+	case SSL_ERROR_SYSCALL:
+		return errno && errno != EAGAIN ? -errno : -ECONNRESET;
+	default:
+		return -EPROTO;
+	}
+}
+
+/* One send on the connection (TLS when ssl): bytes written, -EAGAIN (wait for *want) or
+ * -errno. Partial writes as with send(): SSL_MODE_ENABLE_PARTIAL_WRITE. */
+static ssize_t io_send(SSL *ssl, int fd, const uint8_t *p, size_t n, short *want)
+{
+	int r;
+
+	if (!ssl) {
 		ssize_t w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				return -errno;
-			int r = wait_fd(s, fd, POLLOUT, deadline);
+		*want = POLLOUT;
+		return w >= 0 ? w : errno == EINTR ? -EAGAIN : -errno;
+	}
+	ERR_clear_error();
+	r = SSL_write(ssl, p, n > INT_MAX ? INT_MAX : (int)n);
+	return r > 0 ? r : tls_err(ssl, r, want);
+}
+
+/* One receive: bytes read, 0 when the peer closed, -EAGAIN (wait for *want) or -errno. */
+static ssize_t io_recv(SSL *ssl, int fd, uint8_t *buf, size_t n, short *want)
+{
+	int r;
+
+	if (!ssl) {
+		ssize_t got = recv(fd, buf, n, MSG_DONTWAIT);
+
+		*want = POLLIN;
+		return got >= 0 ? got : errno == EINTR ? -EAGAIN : -errno;
+	}
+	ERR_clear_error();
+	r = SSL_read(ssl, buf, n > INT_MAX ? INT_MAX : (int)n);
+	if (r > 0)
+		return r;
+	if (SSL_get_error(ssl, r) == SSL_ERROR_ZERO_RETURN)
+		return 0;
+	return tls_err(ssl, r, want);
+}
+
+static int send_blocking(struct fwd *s, int fd, SSL *ssl, const uint8_t *p, size_t n,
+			 uint64_t deadline)
+{
+	while (n) {
+		short want = POLLOUT;
+		ssize_t w = io_send(ssl, fd, p, n, &want);
+
+		if (w == -EAGAIN) {
+			int r = wait_fd(s, fd, want, deadline);
 
 			if (r < 0)
 				return r;
 			continue;
 		}
+		if (w < 0)
+			return (int)w;
 		p += w;
 		n -= (size_t)w;
 	}
 	return 0;
 }
 
-static int recv_msg(struct fwd *s, int fd, struct fwd_msg *m, uint64_t deadline)
+static int recv_msg(struct fwd *s, int fd, SSL *ssl, struct fwd_msg *m, uint64_t deadline)
 {
 	uint8_t buf[1024];
 
 	for (;;) {
 		int r = fwd_reader__next(s->rd, m);
+		short want = POLLIN;
 		ssize_t n;
 
 		if (r)
 			return r < 0 ? r : 0;
-		r = wait_fd(s, fd, POLLIN, deadline);
-		if (r < 0)
-			return r;
-		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		n = io_recv(ssl, fd, buf, sizeof(buf), &want);
 		if (n == 0)
 			return -ECONNRESET;
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				continue;
-			return -errno;
+		if (n == -EAGAIN) {
+			r = wait_fd(s, fd, want, deadline);
+			if (r < 0)
+				return r;
+			continue;
 		}
+		if (n < 0)
+			return (int)n;
 		r = fwd_reader__feed(s->rd, buf, (size_t)n);
 		if (r)
 			return r;
@@ -1354,7 +1422,7 @@ static int recv_msg(struct fwd *s, int fd, struct fwd_msg *m, uint64_t deadline)
 }
 
 /* Secure forward: HELO from the server, our PING, its PONG (digests checked both ways). */
-static int handshake(struct fwd *s, int fd, uint64_t deadline)
+static int handshake(struct fwd *s, int fd, SSL *ssl, uint64_t deadline)
 {
 	struct fwd_msg helo, pong;
 	char salt[33], digest[129], pdigest[129] = "", check[129];
@@ -1365,7 +1433,7 @@ static int handshake(struct fwd *s, int fd, uint64_t deadline)
 	       pos = 0;
 	int err;
 
-	err = recv_msg(s, fd, &helo, deadline);
+	err = recv_msg(s, fd, ssl, &helo, deadline);
 	if (err)
 		return err;
 	if (helo.type != FWD_MSG_HELO)
@@ -1399,11 +1467,11 @@ static int handshake(struct fwd *s, int fd, uint64_t deadline)
 	pos += put_str(ping + pos, digest, 128);
 	pos += put_str(ping + pos, user, ul);
 	pos += put_str(ping + pos, pdigest, strlen(pdigest));
-	err = send_blocking(s, fd, ping, pos, deadline);
+	err = send_blocking(s, fd, ssl, ping, pos, deadline);
 	free(ping);
 	if (err)
 		return err;
-	err = recv_msg(s, fd, &pong, deadline);
+	err = recv_msg(s, fd, ssl, &pong, deadline);
 	if (err)
 		return err;
 	if (pong.type != FWD_MSG_PONG)
@@ -1443,11 +1511,66 @@ static int connect_fd(struct fwd *s, int fd, const struct sockaddr *sa, socklen_
 	return soerr ? -soerr : 0;
 }
 
-/* Connect (+ handshake). Returns a non-blocking fd or -errno. Runs unlocked. */
-static int do_connect(struct fwd *s)
+/* The TLS handshake on a connected fd: the server's certificate must chain to the CA
+ * (--forward-tls-ca, else the system's) and name tls_name or the host (DNS name, or IP
+ * address when it is one). *out: the session. */
+static int tls_start(struct fwd *s, int fd, SSL **out, uint64_t deadline)
+{
+	const char *name = s->tls_name ? s->tls_name : s->host;
+	unsigned char ip[16];
+	SSL *ssl = SSL_new(s->tls);
+	int ok;
+
+	if (!ssl)
+		return -ENOMEM;
+	if (inet_pton(AF_INET, name, ip) == 1 || inet_pton(AF_INET6, name, ip) == 1)
+		ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name);
+	else
+		ok = SSL_set1_host(ssl, name) && SSL_set_tlsext_host_name(ssl, name);
+	if (!ok || !SSL_set_fd(ssl, fd)) {
+		SSL_free(ssl);
+		return -ENOMEM;
+	}
+	for (;;) {
+		short want = POLLIN;
+		int r, e;
+
+		ERR_clear_error();
+		r = SSL_connect(ssl);
+		if (r == 1) {
+			*out = ssl;
+			return 0;
+		}
+		e = tls_err(ssl, r, &want);
+		if (e == -EAGAIN) {
+			e = wait_fd(s, fd, want, deadline);
+			if (e >= 0)
+				continue;
+		} else if (!__atomic_load_n(&s->st.tls_failures, __ATOMIC_RELAXED) ||
+			   log__level() >= LOG_DEBUG) {
+			long v = SSL_get_verify_result(ssl);
+			unsigned long le = ERR_peek_error();
+			char why[256] = "";
+
+			if (le)
+				ERR_error_string_n(le, why, sizeof(why));
+			pr_warn("forward: TLS handshake with %s failed: %s\n", s->spec,
+				v != X509_V_OK ? X509_verify_cert_error_string(v)
+				: *why	       ? why
+					       : strerror(-e));
+		}
+		SSL_free(ssl);
+		return e == -ECANCELED || e == -ETIMEDOUT ? e : -EPROTO;
+	}
+}
+
+/* Connect (+ TLS, + handshake). Returns a non-blocking fd (and *sslp with TLS) or -errno.
+ * Runs unlocked. */
+static int do_connect(struct fwd *s, SSL **sslp)
 {
 	uint64_t deadline = mono_ns() + (uint64_t)s->o.connect_timeout_ms * 1000000ULL;
 	int fd = -1, err;
+	SSL *ssl = NULL;
 
 	if (s->is_unix) {
 		struct sockaddr_un sun = {.sun_family = AF_UNIX};
@@ -1482,18 +1605,39 @@ static int do_connect(struct fwd *s)
 		}
 		freeaddrinfo(ai);
 	}
+	if (!err && s->tls) {
+		err = tls_start(s, fd, &ssl, deadline);
+		if (err && err != -ECANCELED)
+			__atomic_add_fetch(&s->st.tls_failures, 1, __ATOMIC_RELAXED);
+	}
 	if (!err && s->shared_key) {
 		fwd_reader__reset(s->rd);
-		err = handshake(s, fd, deadline);
+		err = handshake(s, fd, ssl, deadline);
 		if (err && err != -ECANCELED)
 			__atomic_add_fetch(&s->st.handshake_failures, 1, __ATOMIC_RELAXED);
 	}
 	if (err) {
+		SSL_free(ssl);
 		if (fd >= 0)
 			close(fd);
 		return err;
 	}
+	*sslp = ssl;
 	return fd;
+}
+
+/* Closes the connection (a TLS session first: close_notify if the socket takes it now). */
+static void conn_close(struct fwd *s)
+{
+	if (s->ssl) {
+		ERR_clear_error();
+		(void)SSL_shutdown(s->ssl);
+		SSL_free(s->ssl);
+		s->ssl = NULL;
+	}
+	s->tls_read_wants_out = 0;
+	close(s->fd);
+	s->fd = -1;
 }
 
 /* Connection lost: everything in flight goes back to READY, in queue order. Mutex held. */
@@ -1502,8 +1646,7 @@ static void disconnect(struct fwd *s, const char *why, int err)
 	uint64_t d;
 
 	if (s->fd >= 0) {
-		close(s->fd);
-		s->fd = -1;
+		conn_close(s);
 		s->st.disconnects++;
 		pr_info("forward: %s: connection lost (%s%s%s), resending unacked messages\n",
 			s->spec, why, err ? ": " : "", err ? strerror(-err) : "");
@@ -1568,7 +1711,13 @@ static void *sender_main(void *arg)
 {
 	struct fwd *s = arg;
 	uint8_t rbuf[4096];
+	sigset_t pipe;
 
+	/* OpenSSL writes to the socket without MSG_NOSIGNAL: a peer gone makes EPIPE, not a
+	 * SIGPIPE that would kill a program that did not ignore it */
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, NULL);
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		uint64_t now = mono_ns(), tmo_ns = (uint64_t)FWD_POLL_MAX_MS * 1000000ULL;
@@ -1599,10 +1748,11 @@ static void *sender_main(void *arg)
 
 		/* 2. connect when there is something to send */
 		if (s->fd < 0 && has_ready(s) && now >= s->next_connect) {
+			SSL *ssl = NULL;
 			int fd;
 
 			pthread_mutex_unlock(&s->mu);
-			fd = do_connect(s);
+			fd = do_connect(s, &ssl);
 			pthread_mutex_lock(&s->mu);
 			if (fd == -ECANCELED)
 				continue;
@@ -1616,6 +1766,7 @@ static void *sender_main(void *arg)
 				continue;
 			}
 			s->fd = fd;
+			s->ssl = ssl;
 			s->st.connects++;
 			fwd_reader__reset(s->rd);
 			continue;
@@ -1685,11 +1836,12 @@ static void *sender_main(void *arg)
 		p[0] = (struct pollfd){.fd = s->efd, .events = POLLIN};
 		if (s->fd >= 0) {
 			p[1] = (struct pollfd){.fd = s->fd, .events = POLLIN};
-			if (s->cur)
+			if (s->cur || s->tls_read_wants_out)
 				p[1].events |= POLLOUT;
 			np = 2;
 		}
-		int fd = s->fd;
+		int fd = s->fd, read_on_out = s->tls_read_wants_out;
+		SSL *ssl = s->ssl;
 		struct batch *cur = s->cur;
 		size_t off = s->cur_off;
 
@@ -1707,34 +1859,47 @@ static void *sender_main(void *arg)
 		const char *why = NULL;
 		ssize_t sent = 0;
 
+		short want = 0;
+
 		if (pr > 0 && np == 2 && cur && (p[1].revents & POLLOUT)) {
-			sent = send(fd, cur->msg + off, cur->msg_len - off,
-				    MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (sent < 0) {
-				if (errno == EAGAIN || errno == EINTR) {
-					sent = 0;
-				} else {
-					err = -errno;
-					why = "send";
-				}
+			sent = io_send(ssl, fd, cur->msg + off, cur->msg_len - off, &want);
+			if (sent == -EAGAIN) {
+				sent = 0;
+			} else if (sent < 0) {
+				err = (int)sent;
+				sent = 0;
+				why = "send";
 			}
 		}
-		if (!why && pr > 0 && np == 2 && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-			ssize_t n = recv(fd, rbuf, sizeof(rbuf), MSG_DONTWAIT);
+		if (!why && pr > 0 && np == 2 &&
+		    ((p[1].revents & (POLLIN | POLLHUP | POLLERR)) ||
+		     (read_on_out && (p[1].revents & POLLOUT)))) {
+			/* until there is nothing more: TLS may hold decrypted bytes that poll()
+			 * does not see */
+			for (;;) {
+				ssize_t n = io_recv(ssl, fd, rbuf, sizeof(rbuf), &want);
 
-			if (n == 0) {
-				why = "closed by receiver";
-			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-				err = -errno;
-				why = "recv";
-			} else if (n > 0) {
-				err = fwd_reader__feed(s->rd, rbuf, (size_t)n);
-				if (err)
-					why = "bad reply";
+				read_on_out = n == -EAGAIN && want == POLLOUT;
+				if (n == -EAGAIN)
+					break;
+				if (n == 0) {
+					why = "closed by receiver";
+				} else if (n < 0) {
+					err = (int)n;
+					why = "recv";
+				} else {
+					err = fwd_reader__feed(s->rd, rbuf, (size_t)n);
+					if (err)
+						why = "bad reply";
+				}
+				if (why || !ssl)
+					break;
 			}
 			/* acks are applied under the lock below */
 		}
 		pthread_mutex_lock(&s->mu);
+		if (s->fd == fd)
+			s->tls_read_wants_out = read_on_out;
 		if (sent > 0) {
 			s->cur_off += (size_t)sent;
 			s->st.bytes_sent += (uint64_t)sent;
@@ -1773,10 +1938,8 @@ static void *sender_main(void *arg)
 		if (why)
 			disconnect(s, why, err);
 	}
-	if (s->fd >= 0) {
-		close(s->fd);
-		s->fd = -1;
-	}
+	if (s->fd >= 0)
+		conn_close(s);
 	if (s->cur) {
 		s->cur->busy = 0;
 		s->cur = NULL;
@@ -1844,6 +2007,11 @@ static void free_all(struct fwd *s)
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->space);
 	pthread_cond_destroy(&s->drained);
+	SSL_CTX_free(s->tls);
+	free(s->tls_ca);
+	free(s->tls_name);
+	free(s->tls_cert);
+	free(s->tls_key);
 	free(s->spec);
 	free(s->path);
 	free(s->host);
@@ -1946,6 +2114,45 @@ static char *dup_opt(const char *s, int *err)
 	return d;
 }
 
+/* The client context of forward:tls: TLS 1.2 or later, the server verified against
+ * --forward-tls-ca (a PEM file of CA certificates) or the system's CAs, a client certificate
+ * when --forward-tls-cert is given (its key from --forward-tls-key, else the same file). */
+static int tls_setup(struct fwd *s)
+{
+	const char *what = NULL;
+	unsigned long e;
+	char why[256] = "";
+
+	s->tls = SSL_CTX_new(TLS_client_method());
+	if (!s->tls)
+		return -ENOMEM;
+	SSL_CTX_set_min_proto_version(s->tls, TLS1_2_VERSION);
+	SSL_CTX_set_verify(s->tls, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_mode(s->tls,
+			 SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	ERR_clear_error();
+	if (s->tls_ca ? !SSL_CTX_load_verify_locations(s->tls, s->tls_ca, NULL)
+		      : !SSL_CTX_set_default_verify_paths(s->tls))
+		what = s->tls_ca ? s->tls_ca : "the system's CA certificates";
+	else if (s->tls_cert && !SSL_CTX_use_certificate_chain_file(s->tls, s->tls_cert))
+		what = s->tls_cert;
+	else if (s->tls_cert &&
+		 (!SSL_CTX_use_PrivateKey_file(s->tls, s->tls_key ? s->tls_key : s->tls_cert,
+					       SSL_FILETYPE_PEM) ||
+		  !SSL_CTX_check_private_key(s->tls)))
+		what = s->tls_key ? s->tls_key : s->tls_cert;
+	else if (s->tls_key && !s->tls_cert)
+		what = "--forward-tls-key without --forward-tls-cert";
+	if (!what)
+		return 0;
+	e = ERR_peek_error();
+	if (e)
+		ERR_error_string_n(e, why, sizeof(why));
+	pr_warn("forward: TLS setup for %s: cannot use %s%s%s\n", s->spec, what, *why ? ": " : "",
+		why);
+	return -EINVAL;
+}
+
 static int parse_spec(struct fwd *s, const char *spec)
 {
 	const char *p = spec;
@@ -1962,10 +2169,11 @@ static int parse_spec(struct fwd *s, const char *spec)
 		s->path = strdup(p);
 		return s->path ? 0 : -ENOMEM;
 	}
-	if (!strncmp(p, "tcp:", 4)) {
+	if (!strncmp(p, "tcp:", 4) || !strncmp(p, "tls:", 4)) {
 		const char *colon;
 		size_t hl;
 
+		s->is_tls = p[1] == 'l';
 		p += 4;
 		if (!strncmp(p, "//", 2))
 			p += 2;
@@ -2025,9 +2233,10 @@ struct sink *sink_fwd__open(const char *spec, const struct fwd_opts *o)
 	}
 	err = parse_spec(s, spec);
 	if (err) {
-		pr_warn("forward: bad output '%s' (want forward:unix:PATH or "
-			"forward:tcp:HOST:PORT)\n",
-			spec);
+		pr_warn(
+		    "forward: bad output '%s' (want forward:unix:PATH, forward:tcp:HOST:PORT or "
+		    "forward:tls:HOST:PORT)\n",
+		    spec);
 		goto fail;
 	}
 	if (s->o.mode > FWD_MODE_COMPRESSED || s->o.policy > FWD_BLOCK || !s->o.batch_records ||
@@ -2038,6 +2247,12 @@ struct sink *sink_fwd__open(const char *spec, const struct fwd_opts *o)
 	    s->o.queue_max_bytes < 65536 ||
 	    (s->is_unix == 0 && s->o.shared_key == NULL && s->o.username)) {
 		pr_warn("forward: invalid options for %s\n", spec);
+		err = -EINVAL;
+		goto fail;
+	}
+	if (!s->is_tls && (s->o.tls_ca || s->o.tls_name || s->o.tls_cert || s->o.tls_key)) {
+		pr_warn("forward: the TLS options need a forward:tls:HOST:PORT output, not %s\n",
+			spec);
 		err = -EINVAL;
 		goto fail;
 	}
@@ -2060,6 +2275,21 @@ struct sink *sink_fwd__open(const char *spec, const struct fwd_opts *o)
 	s->password = dup_opt(s->o.password, &err);
 	if (err)
 		goto fail;
+	s->tls_ca = dup_opt(s->o.tls_ca, &err);
+	s->tls_name = dup_opt(s->o.tls_name, &err);
+	s->tls_cert = dup_opt(s->o.tls_cert, &err);
+	s->tls_key = dup_opt(s->o.tls_key, &err);
+	if (err)
+		goto fail;
+	s->o.tls_ca = s->tls_ca;
+	s->o.tls_name = s->tls_name;
+	s->o.tls_cert = s->tls_cert;
+	s->o.tls_key = s->tls_key;
+	if (s->is_tls) {
+		err = tls_setup(s);
+		if (err)
+			goto fail;
+	}
 	s->o.spool_dir = s->spool_dir;
 	s->o.shared_key = s->shared_key;
 	s->o.self_hostname = s->self_hostname;

@@ -52,6 +52,11 @@ struct fwd_opts {
 	const char *self_hostname;   /* NULL: gethostname() */
 	const char *username;	     /* NULL: "" (in_forward security.users) */
 	const char *password;	     /* NULL: "" */
+	/* forward:tls: only */
+	const char *tls_ca;   /* PEM CA certificates the server's must chain to; NULL: system */
+	const char *tls_name; /* name (or IP) the certificate must carry; NULL: the HOST */
+	const char *tls_cert; /* NULL: no client certificate (PEM chain) */
+	const char *tls_key;  /* its key (PEM); NULL: in tls_cert */
 };
 
 struct fwd_stats {
@@ -73,6 +78,7 @@ struct fwd_stats {
 	uint64_t disconnects;	   /* connection lost (peer closed, error, protocol) */
 	uint64_t ack_timeouts;
 	uint64_t handshake_failures;
+	uint64_t tls_failures;		   /* TLS handshake failed (certificate, name, protocol) */
 	uint64_t compress_fallbacks;	   /* gzip output too large: sent uncompressed */
 	uint64_t spool_errors;		   /* spool write failures (batch kept in memory) */
 	uint64_t mem_bytes;		   /* record bytes held in memory now */
@@ -89,7 +95,8 @@ int fwd_opts__parse_policy(const char *s, enum fwd_policy *p);
 /* "forward" | "packed" | "gzip" (or "compressed") -> 0 or -EINVAL. */
 int fwd_opts__parse_mode(const char *s, enum fwd_mode *m);
 
-/* spec: "forward:unix:PATH" or "forward:tcp:HOST:PORT" (HOST may be "[v6]"); the
+/* spec: "forward:unix:PATH", "forward:tcp:HOST:PORT" or "forward:tls:HOST:PORT" (HOST may
+ * be "[v6]"); the
  * "forward:" prefix is optional. Strings in o are copied. Does not wait for the receiver:
  * connecting is the sender thread's job. With a spool, batches left by an earlier run are
  * queued first. NULL with errno set (EINVAL bad spec/options, ENOLCK spool in use, ...). */

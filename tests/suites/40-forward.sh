@@ -10,6 +10,9 @@
 #   5. backpressure: receiver that stalls or never acks; drop-newest, drop-oldest, block
 #   6. close() with no receiver returns within its timeout
 #   7. the mailtap binary on the corpus: -w FILE and -o forward carry the same records
+#   8. the sender thread and two workers under ThreadSanitizer
+#   9. TLS (forward:tls:): delivery with shared_key through a receiver killed mid-stream,
+#      server certificate and name checked, client certificates, mailtap -o forward:tls:
 # Every step is bounded by `timeout`; everything started is killed and removed on exit.
 set -u
 cd "$(dirname "$0")/../.."
@@ -428,6 +431,133 @@ if [ -x build-tsan/mailtap ]; then
 	fi
 else
 	echo "skip 8: build-tsan/mailtap not built (25-workers builds it)"
+fi
+
+echo "== 9. TLS"
+if command -v openssl >/dev/null; then
+	# a CA, a server certificate for fwd.test and 127.0.0.1, a client CA and a client
+	# certificate; another CA that signed nothing here
+	C=$T/tls
+	mkdir -p "$C"
+	mk_ca() { openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$C/$1.key" -out "$C/$1.pem" -days 2 -subj "/CN=$1" 2>>"$C/err"; }
+	mk_cert() { # name ca san
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+			-keyout "$C/$1.key" -out "$C/$1.csr" -subj "/CN=$1" 2>>"$C/err" &&
+			printf 'subjectAltName=%s\n' "$3" >"$C/$1.ext" &&
+			openssl x509 -req -in "$C/$1.csr" -CA "$C/$2.pem" -CAkey "$C/$2.key" \
+				-CAcreateserial -out "$C/$1.pem" -days 2 -extfile "$C/$1.ext" 2>>"$C/err"
+	}
+	mk_ca ca && mk_ca other && mk_ca clientca &&
+		mk_cert srv ca "DNS:fwd.test,IP:127.0.0.1" && mk_cert client clientca "DNS:sensor" ||
+		{ fail "TLS: cannot make test certificates"; cat "$C/err"; }
+	TLSRX=(--tls-cert "$C/srv.pem" --tls-key "$C/srv.key")
+
+	# 9a. 20000 records, gzip, shared_key, through a receiver that dies twice mid-stream
+	N=20000
+	"$SEND" -o "forward:tls:127.0.0.1:$PORT" -n $N --rate 8000 --batch-records 250 \
+		--flush-ms 200 --backoff-min-ms 50 --backoff-max-ms 400 --close-timeout-ms 20000 \
+		--mode gzip --shared-key s3cr3t --tls-ca "$C/ca.pem" >"$T/tls.send" \
+		2>"$T/tls.send.err" &
+	SPID=$!
+	PIDS+=("$SPID")
+	for d in 5 9; do
+		start_rx tls --tcp "127.0.0.1:$PORT" --out "$T/tls.out" --die-after $d \
+			--shared-key s3cr3t --read-size 700 "${TLSRX[@]}" || exit 1
+		for _ in $(seq 200); do kill -0 "$RXPID" 2>/dev/null || break; sleep 0.05; done
+		wait "$RXPID" 2>/dev/null
+		sleep 0.3
+	done
+	start_rx tls --tcp "127.0.0.1:$PORT" --out "$T/tls.out" --shared-key s3cr3t \
+		--read-size 700 "${TLSRX[@]}" || exit 1
+	wait "$SPID"
+	rc=$?
+	stop_rx "$RXPID"
+	$RX check --out "$T/tls.out" --ids 0:$N >"$T/tls.check"
+	c=$?
+	if [ $rc -eq 0 ] && [ $c -eq 0 ] && balance "$T/tls.send" &&
+		[ "$(kv acked "$T/tls.send")" = $N ] && [ "$(kv msgs_resent "$T/tls.send")" -gt 0 ] &&
+		[ "$(kv tls_failures "$T/tls.send")" = 0 ] && grep -q ' TLS TLSv1.[23]' "$T/tls.log" &&
+		! grep -q VIOLATION "$T/tls.log"; then
+		ok "TLS + shared_key + gzip: all $N records through 2 receiver deaths, resent chunks only, $(grep -o ' TLS TLSv1.[23]' "$T/tls.log" | sort -u | tr -d '\n')"
+	else
+		fail "TLS delivery (send rc=$rc check=$c)"
+		cat "$T/tls.check"
+		tail -n 5 "$T/tls.send.err" "$T/tls.err"
+	fi
+
+	# 9b. the server's certificate is checked: a wrong name, a CA that did not sign it, and
+	# the system's CAs refuse it; nothing is sent, tls_failures counts the attempts
+	start_rx tlsbad --tcp "127.0.0.1:$PORT" --out "$T/tlsbad.out" "${TLSRX[@]}" || exit 1
+	bad=0
+	for args in "--tls-ca $C/ca.pem --tls-name other.test" "--tls-ca $C/other.pem" ""; do
+		# shellcheck disable=SC2086
+		timeout 30 "$SEND" -o "forward:tls:127.0.0.1:$PORT" -n 10 $args \
+			--backoff-max-ms 200 --close-timeout-ms 1000 >"$T/tlsbad.send" 2>"$T/tlsbad.err"
+		r=$?
+		if [ $r -eq 3 ] && [ "$(kv acked "$T/tlsbad.send")" = 0 ] &&
+			[ "$(kv tls_failures "$T/tlsbad.send")" -gt 0 ] &&
+			[ "$(kv connects "$T/tlsbad.send")" = 0 ] &&
+			grep -q 'TLS handshake with .* failed' "$T/tlsbad.err"; then
+			bad=$((bad + 1))
+		else
+			echo "    refused? '$args': rc=$r"
+			cat "$T/tlsbad.send" "$T/tlsbad.err" | tail -n 4
+		fi
+	done
+	# the same name through the IP address it is issued for: accepted
+	timeout 30 "$SEND" -o "forward:tls:localhost:$PORT" -n 10 --tls-ca "$C/ca.pem" \
+		--tls-name 127.0.0.1 >"$T/tlsip.send" 2>"$T/tlsip.err"
+	r=$?
+	stop_rx "$RXPID"
+	if [ $bad -eq 3 ] && [ $r -eq 0 ] && [ "$(kv acked "$T/tlsip.send")" = 10 ] &&
+		[ "$(cat "$T/tlsbad.out" 2>/dev/null | wc -l)" = 10 ]; then
+		ok "TLS: wrong name, unknown CA and the system's CAs refused (nothing sent); the certificate's IP address accepted"
+	else
+		fail "TLS certificate checks ($bad of 3 refused, IP name rc=$r)"
+	fi
+
+	# 9c. client certificates: a receiver that requires one refuses a sender without it
+	start_rx tlscl --tcp "127.0.0.1:$PORT" --out "$T/tlscl.out" "${TLSRX[@]}" \
+		--tls-client-ca "$C/clientca.pem" || exit 1
+	timeout 30 "$SEND" -o "forward:tls:127.0.0.1:$PORT" -n 10 --tls-ca "$C/ca.pem" \
+		--backoff-max-ms 200 --close-timeout-ms 1000 >"$T/tlscl1.send" 2>"$T/tlscl1.err"
+	r1=$?
+	timeout 30 "$SEND" -o "forward:tls:127.0.0.1:$PORT" -n 1000 --tls-ca "$C/ca.pem" \
+		--tls-cert "$C/client.pem" --tls-key "$C/client.key" >"$T/tlscl2.send" 2>"$T/tlscl2.err"
+	r2=$?
+	stop_rx "$RXPID"
+	if [ $r1 -eq 3 ] && [ "$(kv acked "$T/tlscl1.send")" = 0 ] &&
+		[ "$(kv tls_refused "$T/tlscl.stats")" -gt 0 ] && [ $r2 -eq 0 ] &&
+		[ "$(kv acked "$T/tlscl2.send")" = 1000 ]; then
+		ok "TLS client certificate: refused without one ($(kv tls_refused "$T/tlscl.stats") attempts), 1000 records acked with it"
+	else
+		fail "TLS client certificate (rc=$r1/$r2)"
+		tail -n 3 "$T/tlscl1.send" "$T/tlscl2.send" "$T/tlscl.log"
+	fi
+
+	# 9d. mailtap itself: the records of -w and of -o forward:tls: are the same
+	p=$T/tlsmt.pcap
+	if [ -x "$BUILD/mailtap" ] &&
+		"$BUILD/tools/gen_smtp_pcap" -o "$p" -n 300 -c 20 -a 20000 --seed 5 2>/dev/null; then
+		start_rx tlsmt --tcp "127.0.0.1:$PORT" --dump "$T/tlsmt.fwd.jsonl" "${TLSRX[@]}" ||
+			exit 1
+		timeout 60 "$BUILD/mailtap" -r "$p" -w "$T/tlsmt.file" \
+			-o "forward:tls:127.0.0.1:$PORT" --forward-tls-ca "$C/ca.pem" \
+			--forward-tls-name fwd.test >/dev/null 2>"$T/tlsmt.err"
+		r=$?
+		stop_rx "$RXPID"
+		$RX filedump --file "$T/tlsmt.file" | sort >"$T/a"
+		sort "$T/tlsmt.fwd.jsonl" >"$T/b"
+		if [ $r -eq 0 ] && [ -s "$T/a" ] && cmp -s "$T/a" "$T/b"; then
+			ok "mailtap -o forward:tls: on $(basename "$p"): $(wc -l <"$T/a") records, the same as -w"
+		else
+			fail "mailtap -o forward:tls: (rc=$r, $(wc -l <"$T/a") vs $(wc -l <"$T/b") records)"
+			tail -n 3 "$T/tlsmt.err"
+		fi
+	fi
+else
+	fail "TLS: no openssl command (tools/install-deps.sh installs it)"
 fi
 
 echo

@@ -310,6 +310,9 @@ static void test_options_and_specs(void **state)
 	    "forward:tcp:host:99999",
 	    "forward:tcp:host:12x",
 	    "forward:tcp:::1:24224",
+	    "forward:tls:host",
+	    "forward:tls::24224",
+	    "tls:host:0",
 	    "forward:unix:",
 	    "file:/x",
 	    "forward:unix:/"
@@ -322,10 +325,8 @@ static void test_options_and_specs(void **state)
 		assert_int_equal(errno, EINVAL);
 	}
 	static const char *const good[] = {
-	    "forward:tcp:[::1]:24224",
-	    "tcp:127.0.0.1:24224",
-	    "forward:unix:/nonexistent/s",
-	    "unix:///nonexistent/s",
+	    "forward:tcp:[::1]:24224", "tcp:127.0.0.1:24224",	  "forward:unix:/nonexistent/s",
+	    "unix:///nonexistent/s",   "forward:tls:[::1]:24224", "tls://localhost:24224",
 	};
 	o.close_timeout_ms = 50;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -360,6 +361,30 @@ static void test_options_and_specs(void **state)
 
 	o.batch_records = 0;
 	assert_null(sink_fwd__open("forward:unix:/x", &o));
+	assert_int_equal(errno, EINVAL);
+	o.batch_records = 2000;
+
+	/* TLS options only with forward:tls:, and files that can be used */
+	o.tls_name = "fwd.example";
+	errno = 0;
+	assert_null(sink_fwd__open("forward:tcp:127.0.0.1:24224", &o));
+	assert_int_equal(errno, EINVAL);
+	assert_null(sink_fwd__open("forward:unix:/x", &o));
+	assert_int_equal(errno, EINVAL);
+	s = sink_fwd__open("forward:tls:127.0.0.1:24224", &o);
+	assert_non_null(s);
+	assert_int_equal(sink__close(s), 0);
+	o.tls_ca = "/nonexistent/ca.pem";
+	errno = 0;
+	assert_null(sink_fwd__open("forward:tls:127.0.0.1:24224", &o));
+	assert_int_equal(errno, EINVAL);
+	o.tls_ca = NULL;
+	o.tls_key = "/nonexistent/key.pem"; /* a key without a certificate */
+	assert_null(sink_fwd__open("forward:tls:127.0.0.1:24224", &o));
+	assert_int_equal(errno, EINVAL);
+	o.tls_key = NULL;
+	o.tls_cert = "/nonexistent/cert.pem";
+	assert_null(sink_fwd__open("forward:tls:127.0.0.1:24224", &o));
 	assert_int_equal(errno, EINVAL);
 }
 
