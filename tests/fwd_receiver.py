@@ -16,7 +16,7 @@ serve: --unix PATH | --tcp HOST:PORT, --out FILE (one line per record:
   start, then send them), --die-after N (exit after the Nth message, records written, not
   acked), --shared-key K [--server-hostname H] [--user NAME:PASS ...], --ready FILE,
   --tls-cert FILE --tls-key FILE (TLS, as in_forward's "tls on") [--tls-client-ca FILE:
-  a client certificate is required and must chain to it].
+  a client certificate is required and must chain to it] [--tls12: TLS 1.2 at most].
   --dump FILE appends every record as a canonical JSON line [tag, ts_ns, record].
 check: check --out FILE --ids A:B [--ids C:D ...] [--allow-missing A:B] -- prints counters,
   exits 1 when an id is missing or a duplicate is not a resend of the same chunk.
@@ -418,6 +418,8 @@ def serve(args):
     if args.tls_cert:
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.tls12:
+            tls.maximum_version = ssl.TLSVersion.TLSv1_2
         if args.tls_client_ca:
             tls.verify_mode = ssl.CERT_REQUIRED
             tls.load_verify_locations(args.tls_client_ca)
@@ -530,6 +532,7 @@ def main():
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     ap.add_argument("--tls-client-ca")
+    ap.add_argument("--tls12", action="store_true", help="TLS 1.2 at most")
     ap.add_argument("--max-message", type=int, default=1048576)
     ap.add_argument("--read-size", type=int, default=65536)
     ap.add_argument("--lax", dest="strict", action="store_false",

@@ -113,6 +113,7 @@ struct fwd {
 	int fd;
 	SSL *ssl;		/* with is_tls, on fd */
 	int tls_read_wants_out; /* SSL_read asked for POLLOUT (renegotiation) */
+	int tls_write_wants_in; /* SSL_write asked for POLLIN: retried when input comes */
 	struct batch *cur;
 	size_t cur_off;
 	struct fwd_reader *rd;
@@ -1626,16 +1627,19 @@ static int do_connect(struct fwd *s, SSL **sslp)
 	return fd;
 }
 
-/* Closes the connection (a TLS session first: close_notify if the socket takes it now). */
-static void conn_close(struct fwd *s)
+/* Closes the connection. A TLS session that ends in order (the sink closing) first sends
+ * close_notify if the socket takes it now; after an error OpenSSL must not be asked to. */
+static void conn_close(struct fwd *s, bool orderly)
 {
 	if (s->ssl) {
 		ERR_clear_error();
-		(void)SSL_shutdown(s->ssl);
+		if (orderly)
+			(void)SSL_shutdown(s->ssl);
 		SSL_free(s->ssl);
 		s->ssl = NULL;
 	}
 	s->tls_read_wants_out = 0;
+	s->tls_write_wants_in = 0;
 	close(s->fd);
 	s->fd = -1;
 }
@@ -1646,7 +1650,7 @@ static void disconnect(struct fwd *s, const char *why, int err)
 	uint64_t d;
 
 	if (s->fd >= 0) {
-		conn_close(s);
+		conn_close(s, false);
 		s->st.disconnects++;
 		pr_info("forward: %s: connection lost (%s%s%s), resending unacked messages\n",
 			s->spec, why, err ? ": " : "", err ? strerror(-err) : "");
@@ -1836,11 +1840,12 @@ static void *sender_main(void *arg)
 		p[0] = (struct pollfd){.fd = s->efd, .events = POLLIN};
 		if (s->fd >= 0) {
 			p[1] = (struct pollfd){.fd = s->fd, .events = POLLIN};
-			if (s->cur || s->tls_read_wants_out)
+			if ((s->cur && !s->tls_write_wants_in) || s->tls_read_wants_out)
 				p[1].events |= POLLOUT;
 			np = 2;
 		}
-		int fd = s->fd, read_on_out = s->tls_read_wants_out;
+		int fd = s->fd, read_on_out = s->tls_read_wants_out,
+		    write_on_in = s->tls_write_wants_in;
 		SSL *ssl = s->ssl;
 		struct batch *cur = s->cur;
 		size_t off = s->cur_off;
@@ -1861,8 +1866,10 @@ static void *sender_main(void *arg)
 
 		short want = 0;
 
-		if (pr > 0 && np == 2 && cur && (p[1].revents & POLLOUT)) {
+		if (pr > 0 && np == 2 && cur &&
+		    (p[1].revents & (write_on_in ? POLLIN | POLLHUP | POLLERR : POLLOUT))) {
 			sent = io_send(ssl, fd, cur->msg + off, cur->msg_len - off, &want);
+			write_on_in = sent == -EAGAIN && want == POLLIN;
 			if (sent == -EAGAIN) {
 				sent = 0;
 			} else if (sent < 0) {
@@ -1898,8 +1905,10 @@ static void *sender_main(void *arg)
 			/* acks are applied under the lock below */
 		}
 		pthread_mutex_lock(&s->mu);
-		if (s->fd == fd)
+		if (s->fd == fd) {
 			s->tls_read_wants_out = read_on_out;
+			s->tls_write_wants_in = write_on_in;
+		}
 		if (sent > 0) {
 			s->cur_off += (size_t)sent;
 			s->st.bytes_sent += (uint64_t)sent;
@@ -1939,7 +1948,7 @@ static void *sender_main(void *arg)
 			disconnect(s, why, err);
 	}
 	if (s->fd >= 0)
-		conn_close(s);
+		conn_close(s, true);
 	if (s->cur) {
 		s->cur->busy = 0;
 		s->cur = NULL;

@@ -536,12 +536,12 @@ if command -v openssl >/dev/null; then
 		tail -n 3 "$T/tlscl1.send" "$T/tlscl2.send" "$T/tlscl.log"
 	fi
 
-	# 9d. mailtap itself: the records of -w and of -o forward:tls: are the same
+	# 9d. mailtap itself: the records of -w and of -o forward:tls: are the same (TLS 1.2 here)
 	p=$T/tlsmt.pcap
 	if [ -x "$BUILD/mailtap" ] &&
 		"$BUILD/tools/gen_smtp_pcap" -o "$p" -n 300 -c 20 -a 20000 --seed 5 2>/dev/null; then
-		start_rx tlsmt --tcp "127.0.0.1:$PORT" --dump "$T/tlsmt.fwd.jsonl" "${TLSRX[@]}" ||
-			exit 1
+		start_rx tlsmt --tcp "127.0.0.1:$PORT" --dump "$T/tlsmt.fwd.jsonl" "${TLSRX[@]}" \
+			--tls12 || exit 1
 		timeout 60 "$BUILD/mailtap" -r "$p" -w "$T/tlsmt.file" \
 			-o "forward:tls:127.0.0.1:$PORT" --forward-tls-ca "$C/ca.pem" \
 			--forward-tls-name fwd.test >/dev/null 2>"$T/tlsmt.err"
@@ -549,8 +549,9 @@ if command -v openssl >/dev/null; then
 		stop_rx "$RXPID"
 		$RX filedump --file "$T/tlsmt.file" | sort >"$T/a"
 		sort "$T/tlsmt.fwd.jsonl" >"$T/b"
-		if [ $r -eq 0 ] && [ -s "$T/a" ] && cmp -s "$T/a" "$T/b"; then
-			ok "mailtap -o forward:tls: on $(basename "$p"): $(wc -l <"$T/a") records, the same as -w"
+		if [ $r -eq 0 ] && [ -s "$T/a" ] && cmp -s "$T/a" "$T/b" &&
+			grep -q ' TLS TLSv1.2' "$T/tlsmt.log"; then
+			ok "mailtap -o forward:tls: (TLS 1.2) on $(basename "$p"): $(wc -l <"$T/a") records, the same as -w"
 		else
 			fail "mailtap -o forward:tls: (rc=$r, $(wc -l <"$T/a") vs $(wc -l <"$T/b") records)"
 			tail -n 3 "$T/tlsmt.err"
