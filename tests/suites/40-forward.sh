@@ -13,6 +13,7 @@
 #   8. the sender thread and two workers under ThreadSanitizer
 #   9. TLS (forward:tls:): delivery with shared_key through a receiver killed mid-stream,
 #      server certificate and name checked, client certificates, mailtap -o forward:tls:
+#      (also under ThreadSanitizer)
 # Every step is bounded by `timeout`; everything started is killed and removed on exit.
 set -u
 cd "$(dirname "$0")/../.."
@@ -556,6 +557,27 @@ if command -v openssl >/dev/null; then
 			fail "mailtap -o forward:tls: (rc=$r, $(wc -l <"$T/a") vs $(wc -l <"$T/b") records)"
 			tail -n 3 "$T/tlsmt.err"
 		fi
+	fi
+	# 9e. the TLS sender thread beside two workers under ThreadSanitizer
+	if [ -x build-tsan/mailtap ] && [ -s "$p" ]; then
+		start_rx tlsts --tcp "127.0.0.1:$PORT" --dump "$T/tlsts.jsonl" "${TLSRX[@]}" \
+			--shared-key k || exit 1
+		TSAN_OPTIONS="halt_on_error=1 exitcode=66" timeout 120 build-tsan/mailtap -r "$p" \
+			--workers 2 -o "forward:tls:127.0.0.1:$PORT" --forward-tls-ca "$C/ca.pem" \
+			--forward-shared-key k --forward-compress 2>"$T/tlsts.err"
+		r=$?
+		stop_rx "$RXPID"
+		in=$(kv in "$T/tlsts.err")
+		if [ $r -eq 0 ] && [ -n "$in" ] && [ "$in" -gt 0 ] &&
+			[ "$(kv acked "$T/tlsts.err")" = "$in" ] &&
+			[ "$(wc -l <"$T/tlsts.jsonl")" -eq "$in" ]; then
+			ok "TSan: --workers 2 -o forward:tls: (gzip, shared key): $in records acked and received, no race report"
+		else
+			fail "TSan TLS forward run: exit $r, in=$in acked=$(kv acked "$T/tlsts.err")"
+			grep -A12 'WARNING: ThreadSanitizer' "$T/tlsts.err" | head -n 30
+		fi
+	else
+		echo "skip 9e: build-tsan/mailtap not built (25-workers builds it)"
 	fi
 else
 	fail "TLS: no openssl command (tools/install-deps.sh installs it)"
