@@ -49,6 +49,7 @@
 #define MAIL_GRE_VERSION 0x0007
 /* Internal results of the outer IP layer (never returned by mail_classify): a UDP or GRE
  * payload that may be a tunnel, at the cursor. */
+#define MAIL_V_INNER_PW 0xfc
 #define MAIL_V_INNER_GRE 0xfd
 #define MAIL_V_INNER_UDP 0xfe
 /* Labels of an MPLS stack followed before giving up (non_ip); user/decode.c has the same. */
@@ -89,8 +90,8 @@ struct ip6_frag_hdr {
 #define MAIL_R_MPLS 0x1000 /* an MPLS label stack */
 #define MAIL_R_PPPOE 0x2000 /* a PPPoE session header */
 #define MAIL_R_TUNNEL 0x4000 /* VXLAN, Geneve or GRE around the packet that decided */
-_Static_assert(MAIL_V_MATCH < 0xfd && MAIL_V_PARSE_ERR < 0xfd && MAIL_V_NON_IP < 0xfd &&
-		   MAIL_V_NON_TCP < 0xfd && MAIL_V_OTHER_PORT < 0xfd,
+_Static_assert(MAIL_V_MATCH < 0xfc && MAIL_V_PARSE_ERR < 0xfc && MAIL_V_NON_IP < 0xfc &&
+		   MAIL_V_NON_TCP < 0xfc && MAIL_V_OTHER_PORT < 0xfc,
 	       "verdicts fit in MAIL_R_VERDICT, below the internal MAIL_V_INNER_*");
 
 struct cursor {
@@ -99,8 +100,10 @@ struct cursor {
 };
 
 /* After an MPLS label stack: ETH_P_IP or ETH_P_IPV6 by the IP version of what follows the
- * bottom label, 0 for anything else or a deeper stack, -1 if cut off. */
-static __always_inline int mail_parse_mpls(struct cursor *c)
+ * bottom label; with pw, 1 for a pseudowire control word (first nibble 0, RFC 4385: an
+ * Ethernet frame follows it, the cursor on that frame); 0 for anything else or a deeper
+ * stack, -1 if cut off. */
+static __always_inline int mail_parse_mpls(struct cursor *c, int pw)
 {
 	__u8 *l, *ip;
 	int i;
@@ -120,6 +123,10 @@ static __always_inline int mail_parse_mpls(struct cursor *c)
 			return ETH_P_IP;
 		if (*ip >> 4 == 6)
 			return ETH_P_IPV6;
+		if (*ip >> 4 == 0 && pw) {
+			c->pos = ip + 4;
+			return 1;
+		}
 		return 0;
 	}
 	return 0;
@@ -359,13 +366,13 @@ static __always_inline int mail_parse_tunnel(struct cursor *c, __u32 inner)
 }
 
 /* After the VLAN tags, an MPLS stack or a PPPoE header: the EtherType of what follows
- * (ETH_P_IP, ETH_P_IPV6) or 0 for anything else, -1 if cut off; *fl gets MAIL_R_MPLS or
- * MAIL_R_PPPOE. */
-static __always_inline int mail_parse_shim(struct cursor *c, int proto, __u32 *fl)
+ * (ETH_P_IP, ETH_P_IPV6), 1 for an Ethernet pseudowire (with pw), or 0 for anything else, -1
+ * if cut off; *fl gets MAIL_R_MPLS or MAIL_R_PPPOE. */
+static __always_inline int mail_parse_shim(struct cursor *c, int proto, __u32 *fl, int pw)
 {
 	if (proto == ETH_P_MPLS_UC || proto == ETH_P_MPLS_MC) {
 		*fl |= MAIL_R_MPLS;
-		return mail_parse_mpls(c);
+		return mail_parse_mpls(c, pw);
 	}
 	if (proto == ETH_P_PPP_SES) {
 		*fl |= MAIL_R_PPPOE;
@@ -387,9 +394,11 @@ static __always_inline __u32 mail_classify(struct cursor *c, int tunnels)
 		return MAIL_V_PARSE_ERR | fl;
 	/* IP right after the link header, the common case, costs no test more */
 	if (proto != ETH_P_IP && proto != ETH_P_IPV6) {
-		proto = mail_parse_shim(c, proto, &fl);
+		proto = mail_parse_shim(c, proto, &fl, tunnels);
 		if (proto <= 0)
 			return (proto < 0 ? MAIL_V_PARSE_ERR : MAIL_V_NON_IP) | fl;
+		if (proto == 1) /* an Ethernet pseudowire: mail_classify_tunnel, kind PW */
+			return MAIL_V_INNER_PW | fl;
 	}
 	if (proto == ETH_P_IP)
 		return mail_parse_ipv4(c, tunnels) | MAIL_R_IPV4 | fl;
@@ -399,28 +408,33 @@ static __always_inline __u32 mail_classify(struct cursor *c, int tunnels)
 /* The verdict of the packet inside a tunnel whose header is at the cursor (kind:
  * MAIL_V_INNER_UDP or MAIL_V_INNER_GRE from mail_classify): VXLAN, Geneve or GRE around
  * Ethernet (VLAN tags, no further shim) or IP, parsed as above but no deeper tunnel; with
- * MAIL_R_TUNNEL when there was one. Something else in UDP or GRE is MAIL_V_NON_TCP. The
+ * MAIL_R_TUNNEL when there was one. Something else in UDP or GRE is MAIL_V_NON_TCP. Kind
+ * MAIL_V_INNER_PW: the Ethernet frame of an MPLS pseudowire at the cursor, parsed the same
+ * way, but it is no tunnel: its VLAN flag and IP version count as an outer packet's. The
  * including program calls it from a function of its own (verified once, apart from the
  * outer parse: the two together are more paths than the verifier takes). */
 static __always_inline __u32 mail_classify_tunnel(struct cursor *c, __u32 kind)
 {
-	__u32 ifl = 0;
-	int proto = mail_parse_tunnel(c, kind);
+	__u32 ifl = 0, fl;
+	int pw = kind == MAIL_V_INNER_PW, proto = 1;
 
-	if (proto < 0)
-		return MAIL_V_PARSE_ERR;
-	if (proto == 0)
-		return MAIL_V_NON_TCP;
-	if (proto == 1) {
-		proto = mail_parse_eth(c, &ifl);
+	if (!pw) {
+		proto = mail_parse_tunnel(c, kind);
 		if (proto < 0)
-			return MAIL_V_PARSE_ERR | MAIL_R_TUNNEL;
-		if (proto != ETH_P_IP && proto != ETH_P_IPV6)
-			return MAIL_V_NON_IP | MAIL_R_TUNNEL;
+			return MAIL_V_PARSE_ERR;
+		if (proto == 0)
+			return MAIL_V_NON_TCP;
 	}
+	if (proto == 1)
+		proto = mail_parse_eth(c, &ifl);
+	fl = pw ? ifl : MAIL_R_TUNNEL; /* a pseudowire's frame: its VLAN tags count */
+	if (proto < 0)
+		return MAIL_V_PARSE_ERR | fl;
 	if (proto == ETH_P_IP)
-		return mail_parse_ipv4(c, 0) | MAIL_R_TUNNEL;
-	return mail_parse_ipv6(c, 0) | MAIL_R_TUNNEL;
+		return mail_parse_ipv4(c, 0) | fl | (pw ? MAIL_R_IPV4 : 0);
+	if (proto == ETH_P_IPV6)
+		return mail_parse_ipv6(c, 0) | fl | (pw ? MAIL_R_IPV6 : 0);
+	return MAIL_V_NON_IP | fl;
 }
 
 #endif

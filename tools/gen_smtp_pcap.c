@@ -4,7 +4,7 @@
  * real SMTP dialogue; sessions run C at a time, their packets interleaved.
  *   gen_smtp_pcap -o FILE [-n SESSIONS] [-c CONCURRENT] [-a ATTACH_BYTES] [-m SMALL_BYTES]
  *                 [--mix plain=55,attach=20,pipe=10,bdat=10,starttls=3,tls465=2] [--seed N]
- *                 [--mss N] [--encap vxlan|geneve|gre|erspan2|erspan3|mpls|pppoe]
+ *                 [--mss N] [--encap vxlan|geneve|gre|erspan2|erspan3|mpls|mpls-pw|pppoe]
  * Message kinds: plain (a small text mail), attach (multipart with a base64 attachment of
  * ATTACH_BYTES random bytes), pipe (PIPELINING: envelope and DATA in one write), bdat
  * (CHUNKING: the message in BDAT chunks), starttls (port 587: EHLO, STARTTLS, then a TLS 1.2
@@ -109,11 +109,11 @@ static uint64_t n_packets, n_bytes;
 /* --encap: every frame wrapped as a mirror port or provider link delivers it. The tunnels
  * run from a mirror source 172.16.0.1 to the sensor 172.16.0.2, both directions of every
  * session through the same one (as a switch's ERSPAN session or a cloud traffic mirror). */
-enum encap { E_NONE, E_VXLAN, E_GENEVE, E_GRE, E_ERSPAN2, E_ERSPAN3, E_MPLS, E_PPPOE, E__N };
-static const char *const encap_names[E__N] = { "none",	  "vxlan", "geneve", "gre",
-					       "erspan2", "erspan3", "mpls", "pppoe" };
+enum encap { E_NONE, E_VXLAN, E_GENEVE, E_GRE, E_ERSPAN2, E_ERSPAN3, E_MPLS, E_PPPOE, E_MPLS_PW, E__N };
+static const char *const encap_names[E__N] = { "none",	  "vxlan", "geneve", "gre",    "erspan2",
+					       "erspan3", "mpls",  "pppoe",  "mpls-pw" };
 static enum encap encap;
-static uint32_t gre_seq;
+static uint32_t gre_seq, pw_seq;
 
 /* An outer Ethernet + IPv4 header for proto carrying payload bytes, at g; returns its length. */
 static size_t outer4(uint8_t *g, uint8_t proto, size_t payload)
@@ -187,6 +187,14 @@ static size_t wrap(uint8_t *g, const uint8_t *f, size_t n)
 		synth_put32(g + 18, 200u << 12 | 1u << 8 | 64);
 		memcpy(g + 22, f + 14, n - 14);
 		return n + 8;
+	case E_MPLS_PW: /* a provider's Ethernet, one label, a control word, the whole frame */
+		memset(g, 0, 12);
+		g[0] = 2, g[5] = 0x44, g[6] = 2, g[11] = 0x33;
+		synth_put16(g + 12, 0x8847);
+		synth_put32(g + 14, 300u << 12 | 1u << 8 | 64);
+		synth_put32(g + 18, ++pw_seq & 0xffff); /* first nibble 0, sequence number */
+		memcpy(g + 22, f, n);
+		return n + 22;
 	case E_PPPOE:
 		memcpy(g, f, 12);
 		synth_put16(g + 12, 0x8864);
@@ -691,7 +699,7 @@ int main(int argc, char **argv)
 				;
 			if (c == E__N) {
 				fprintf(stderr, "gen_smtp_pcap: --encap: none, vxlan, geneve, gre, "
-						"erspan2, erspan3, mpls or pppoe\n");
+						"erspan2, erspan3, mpls, mpls-pw or pppoe\n");
 				return 2;
 			}
 			encap = (enum encap)c;
@@ -721,7 +729,7 @@ int main(int argc, char **argv)
 				"usage: gen_smtp_pcap -o FILE [-n N] [-c C] [-a BYTES] [-m BYTES] "
 				"[--mix plain=55,attach=20,pipe=10,bdat=10,starttls=3,tls465=2] "
 				"[--seed N] [--mss N] "
-				"[--encap vxlan|geneve|gre|erspan2|erspan3|mpls|pppoe]\n");
+				"[--encap vxlan|geneve|gre|erspan2|erspan3|mpls|mpls-pw|pppoe]\n");
 			return 2;
 		}
 	}

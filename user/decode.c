@@ -105,7 +105,7 @@ static enum decode_result decode_tcp(const uint8_t *p, const uint8_t *end, uint3
 
 static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, struct pkt *o);
 static enum decode_result decode_ethertype(uint16_t type, const uint8_t *p, const uint8_t *end,
-					   struct pkt *o);
+					   struct pkt *o, bool inner);
 
 static enum decode_result decode_ipv4(const uint8_t *p, const uint8_t *end, struct pkt *o)
 {
@@ -225,7 +225,7 @@ static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, st
 	uint32_t len;
 	uint8_t type;
 
-	if (o->tun.type || (o->l4proto != IPPROTO_UDP && o->l4proto != IPPROTO_GRE))
+	if (o->tun.type || o->pw || (o->l4proto != IPPROTO_UDP && o->l4proto != IPPROTO_GRE))
 		return DECODE_NOT_TCP;
 	if (o->l4proto == IPPROTO_UDP) {
 		uint16_t dport;
@@ -287,21 +287,32 @@ static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, st
 	if (proto == ETH_P_TEB_) {
 		if (end - p < 14)
 			return DECODE_TRUNC_L2;
-		return decode_ethertype(rd16(p + 12), p + 14, end, o);
+		return decode_ethertype(rd16(p + 12), p + 14, end, o, true);
 	}
 	return proto == ETH_P_IP_ ? decode_ipv4(p, end, o) : decode_ipv6(p, end, o);
 }
 
 /* An MPLS label stack (RFC 3032), then IPv4 or IPv6 by the version after the bottom label
- * (Zeek's MPLS analyzer); a deeper stack is not followed. */
+ * (Zeek's MPLS analyzer), or, where that nibble is 0, a pseudowire control word (RFC 4385)
+ * and an Ethernet frame (RFC 4448, as Suricata reads it). The frame is the packet from then
+ * on, as a tunnel's inner one: its own VLAN tags, no further MPLS, PPPoE or tunnel. A deeper
+ * stack is not followed. The XDP parser does the same (bpf/mail_parse.h). */
 static enum decode_result decode_mpls(const uint8_t *p, const uint8_t *end, struct pkt *o)
 {
 	for (int i = 0; i < MPLS_MAX_LABELS; i++) {
 		if (end - p < 4)
 			return DECODE_TRUNC_L2;
 		p += 4;
-		if (p[-2] & 1) /* bottom of stack */
-			return decode_ip(p, end, o);
+		if (!(p[-2] & 1)) /* not the bottom of the stack */
+			continue;
+		if (p < end && p[0] >> 4 == 0) {
+			if (end - p < 4 + 14)
+				return DECODE_TRUNC_L2;
+			o->vlan[0] = o->vlan[1] = 0;
+			o->pw = 1;
+			return decode_ethertype(rd16(p + 4 + 12), p + 4 + 14, end, o, true);
+		}
+		return decode_ip(p, end, o);
 	}
 	return DECODE_NOT_IP;
 }
@@ -323,8 +334,10 @@ static enum decode_result decode_pppoe(const uint8_t *p, const uint8_t *end, str
 	}
 }
 
+/* inner: a tunnel's or a pseudowire's frame, where no MPLS or PPPoE is followed (as the XDP
+ * parser). */
 static enum decode_result decode_ethertype(uint16_t type, const uint8_t *p, const uint8_t *end,
-					   struct pkt *o)
+					   struct pkt *o, bool inner)
 {
 	int tags = 0;
 
@@ -358,9 +371,9 @@ static enum decode_result decode_ethertype(uint16_t type, const uint8_t *p, cons
 		case ETH_P_MPLS_UC_:
 		case ETH_P_MPLS_MC_:
 			/* not inside a tunnel: the XDP parser does not follow them there */
-			return o->tun.type ? DECODE_NOT_IP : decode_mpls(p, end, o);
+			return inner ? DECODE_NOT_IP : decode_mpls(p, end, o);
 		case ETH_P_PPP_SES_:
-			return o->tun.type ? DECODE_NOT_IP : decode_pppoe(p, end, o);
+			return inner ? DECODE_NOT_IP : decode_pppoe(p, end, o);
 		default:
 			return DECODE_NOT_IP;
 		}
@@ -387,21 +400,21 @@ enum decode_result decode__packet(const struct pkt_raw *raw, struct pkt *o, stru
 			r = DECODE_TRUNC_L2;
 			break;
 		}
-		r = decode_ethertype(rd16(p + 12), p + 14, end, o);
+		r = decode_ethertype(rd16(p + 12), p + 14, end, o, false);
 		break;
 	case DLT_LINUX_SLL:
 		if (end - p < 16) {
 			r = DECODE_TRUNC_L2;
 			break;
 		}
-		r = decode_ethertype(rd16(p + 14), p + 16, end, o);
+		r = decode_ethertype(rd16(p + 14), p + 16, end, o, false);
 		break;
 	case DLT_LINUX_SLL2:
 		if (end - p < 20) {
 			r = DECODE_TRUNC_L2;
 			break;
 		}
-		r = decode_ethertype(rd16(p), p + 20, end, o);
+		r = decode_ethertype(rd16(p), p + 20, end, o, false);
 		break;
 	case 101: /* LINKTYPE_RAW */
 	case 12:  /* DLT_RAW on Linux/most BSDs */

@@ -678,8 +678,11 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 		struct pkt_tunnel tun;
 		int r;
 
+		/* UDP and GRE only where a tunnel could be inside (not in a tunnel, nor in a
+		 * pseudowire: decode follows none there, nor does the XDP parser) */
 		if (!p.l3 || !(p.l4proto == IPPROTO_TCP ||
-			       (!p.tun.type && (p.l4proto == IPPROTO_UDP || p.l4proto == IPPROTO_GRE))))
+			       (!p.tun.type && !p.pw &&
+				(p.l4proto == IPPROTO_UDP || p.l4proto == IPPROTO_GRE))))
 			return 0;
 		r = frag__add(e->frags, p.l3, p.l3_len, raw->ts_ns, &dg, &len, &wname);
 		if (wname && e->cfg.tcp_weirds)

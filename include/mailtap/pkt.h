@@ -54,6 +54,7 @@ struct pkt {
 	uint8_t tcp_flags;	/* PKT_TCP_* */
 	uint8_t tcp_hdr_len;
 	uint8_t wscale;		/* window scale option, 0xff if absent */
+	uint8_t pw;		/* the frame came in an MPLS pseudowire (no tunnel is followed) */
 	const uint8_t *payload;
 	uint32_t payload_len;	/* payload bytes present in the frame */
 	uint32_t payload_wire_len; /* payload length per the IP header (>= payload_len if truncated) */

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Encapsulated mail, offline: a generated capture (tools/gen_smtp_pcap, STARTTLS and 465
 # sessions too) and the same capture wrapped in VXLAN, Geneve, GRE, ERSPAN II and III, or
-# behind MPLS and PPPoE (--encap) give the same smtp, files, ssl, x509 and conn records (with
-# --seed, uids included); through a tunnel every conn record names it in tunnel_parents and
+# behind MPLS (IP, or an Ethernet pseudowire with a control word) and PPPoE (--encap) give the
+# same smtp, files, ssl, x509 and conn records (with --seed, uids included); through a
+# tunnel every conn record names it in tunnel_parents and
 # the tunnel stream has Zeek's records for it: DISCOVER, then CLOSE at the end for VXLAN and
 # Geneve, with the mirror source and sensor as endpoints. Also inner IP fragments in VXLAN,
 # fragmented outer IP datagrams of every tunnel kind, two and three workers, and
@@ -28,7 +29,7 @@ kind, base, enc = sys.argv[1], load(sys.argv[2]), load(sys.argv[3])
 base = [r for r in base if r["_path"] != "stats"]
 enc = [r for r in enc if r["_path"] != "stats"]
 tun = [r for r in enc if r["_path"] == "tunnel"]
-tunneled = kind not in ("mpls", "pppoe")
+tunneled = kind not in ("mpls", "mpls-pw", "pppoe")
 rest, conns = [], 0
 for r in enc:
     if r["_path"] == "tunnel":
@@ -73,7 +74,7 @@ gen none "$T/none.pcap" || { echo "FAIL gen_smtp_pcap"; exit 1; }
 "$B/mailtap" -r "$T/none.pcap" --seed 1 -w - 2>/dev/null | "$B/mailtap-cat" >"$T/none.json"
 grep -q '"_path":"ssl"' "$T/none.json" && grep -q '"_path":"files"' "$T/none.json" ||
 	{ echo "FAIL the plain capture gives no ssl or files records"; exit 1; }
-for k in vxlan geneve gre erspan2 erspan3 mpls pppoe; do
+for k in vxlan geneve gre erspan2 erspan3 mpls mpls-pw pppoe; do
 	gen "$k" "$T/$k.pcap" || { bad "$k: gen_smtp_pcap"; continue; }
 	"$B/mailtap" -r "$T/$k.pcap" --seed 1 -w - 2>/dev/null | "$B/mailtap-cat" >"$T/$k.json"
 	if r=$(python3 "$T/cmp.py" "$k" "$T/none.json" "$T/$k.json" 2>&1); then

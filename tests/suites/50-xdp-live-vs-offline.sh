@@ -201,18 +201,22 @@ for f in "${files[@]:0:$max}"; do
 done
 
 # Encapsulated mail (tools/gen_smtp_pcap --encap): the XDP program must find the mail inside
-# VXLAN, Geneve, GRE, ERSPAN II/III and behind MPLS or PPPoE, as userspace does offline.
+# VXLAN, Geneve, GRE, ERSPAN II/III and behind MPLS (IP, or an Ethernet pseudowire) or PPPoE,
+# as userspace does offline.
 # The whole file is replayed (its frames are all mail, none matches tcpdump's port filter).
 if [ $live = 1 ]; then
 	# "-frag": every outer IP datagram cut into 512-byte fragments, the last first (the XDP
 	# program steers UDP and GRE fragments: only the whole datagram shows the mail inside);
 	# "vxlan-2mirror": two mirror sessions, the clients' packets in VXLAN from one source and
 	# the servers' from another (every connection names both tunnels: 17-encap)
-	for enc in vxlan geneve gre erspan2 erspan3 mpls pppoe vxlan-frag erspan2-frag vxlan-2mirror; do
+	for enc in vxlan geneve gre erspan2 erspan3 mpls mpls-pw pppoe vxlan-frag erspan2-frag \
+		vxlan-2mirror; do
 		name="generated --encap $enc"
+		genc=${enc%-frag}
+		genc=${genc%-2mirror}
 		rm -f "$NL_TMP"/m.* "$NL_TMP"/off.* "$NL_TMP"/live.*
 		"$BUILD/tools/gen_smtp_pcap" -o "$NL_TMP/m.pcap" -n 24 -c 6 -a 20000 --seed 11 \
-			--encap "${enc%%-*}" >/dev/null 2>&1 || nl_fail "gen_smtp_pcap --encap $enc"
+			--encap "$genc" >/dev/null 2>&1 || nl_fail "gen_smtp_pcap --encap $enc"
 		if [ "$enc" = vxlan-2mirror ]; then
 			mv "$NL_TMP/m.pcap" "$NL_TMP/m.whole"
 			/usr/bin/python3 - "$NL_TMP/m.whole" "$NL_TMP/m.pcap" <<'EOF2' || nl_fail "scapy $enc"

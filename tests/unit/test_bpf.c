@@ -354,6 +354,15 @@ static void test_vlan(void **state)
 		   (struct stat_expect[]){PASS_AS(MAILTAP_STAT_PARSE_ERR), END_EXPECT});
 }
 
+/* An inner Ethernet header (a pseudowire's frame), appended. */
+static void ieth(struct frame *f, uint16_t type)
+{
+	static const uint8_t macs[12] = {2, 0, 0, 0, 0, 4, 2, 0, 0, 0, 0, 3};
+
+	put(f, macs, sizeof(macs));
+	put16(f, type);
+}
+
 /* Replaces the EtherType just written by type (what mpls() or pppoe() appends). */
 static void ethertype(struct frame *f, uint16_t type)
 {
@@ -414,11 +423,38 @@ static void test_mpls_pppoe(void **state)
 	    tcp(&f, 40000, 25, 5), fix_len(&f);
 	run_expect("mpls(9) ipv4 ->25", &f, XDP_PASS,
 		   (struct stat_expect[]){MPLS_AS(MAILTAP_STAT_NON_IP), END_EXPECT});
-	/* a pseudowire control word (first nibble 0), then an Ethernet frame */
+	/* a pseudowire control word (first nibble 0), then an Ethernet frame: here one whose
+	 * EtherType is MPLS again, which is not followed */
 	eth(&f, 0x0800), ethertype(&f, 0x8847), mpls(&f, 2, 1), put(&f, (uint8_t[4]){0}, 4),
 	    put(&f, f.b, 14);
-	run_expect("mpls control word", &f, XDP_PASS,
+	run_expect("mpls control word, mpls", &f, XDP_PASS,
 		   (struct stat_expect[]){MPLS_AS(MAILTAP_STAT_NON_IP), END_EXPECT});
+	/* Ethernet pseudowires: the customer's frame is matched by its ports, its VLAN tag and
+	 * IP version counted; a tunnel in it is not followed; a cut inner header is an error */
+	eth(&f, 0x0800), ethertype(&f, 0x8847), mpls(&f, 2, 1), put(&f, (uint8_t[4]){0, 0, 0, 7}, 4),
+	    ieth(&f, 0x0800), ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
+	run_expect("mpls pw ipv4 ->25", &f, XDP_PASS,
+		   (struct stat_expect[]){M4, {MAILTAP_STAT_MPLS, 1}, END_EXPECT});
+	eth(&f, 0x0800), ethertype(&f, 0x8847), mpls(&f, 1, 1), put(&f, (uint8_t[4]){0}, 4),
+	    ieth(&f, 0x0800), vlan(&f, 0x8100, 12, 0x86dd), ipv6(&f, 6), tcp(&f, 587, 40000, 5),
+	    fix_len(&f);
+	run_expect("mpls pw vlan ipv6 587->", &f, XDP_PASS,
+		   (struct stat_expect[]){M6, {MAILTAP_STAT_MPLS, 1}, {MAILTAP_STAT_VLAN, 1},
+					  END_EXPECT});
+	eth(&f, 0x0800), ethertype(&f, 0x8847), mpls(&f, 1, 1), put(&f, (uint8_t[4]){0}, 4),
+	    ieth(&f, 0x0800), ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 80, 5), fix_len(&f);
+	run_expect("mpls pw ipv4 ->80", &f, XDP_PASS,
+		   (struct stat_expect[]){MPLS_AS(MAILTAP_STAT_OTHER_PORT), {MAILTAP_STAT_IPV4, 1},
+					  END_EXPECT});
+	eth(&f, 0x0800), ethertype(&f, 0x8847), mpls(&f, 1, 1), put(&f, (uint8_t[4]){0}, 4),
+	    ieth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), udp(&f, 49152, 4789), fix_len(&f);
+	run_expect("mpls pw ipv4 udp ->4789", &f, XDP_PASS,
+		   (struct stat_expect[]){MPLS_AS(MAILTAP_STAT_NON_TCP), {MAILTAP_STAT_IPV4, 1},
+					  END_EXPECT});
+	eth(&f, 0x0800), ethertype(&f, 0x8847), mpls(&f, 1, 1), put(&f, (uint8_t[4]){0}, 4),
+	    put(&f, f.b, 10);
+	run_expect("mpls pw cut in the inner header", &f, XDP_PASS,
+		   (struct stat_expect[]){MPLS_AS(MAILTAP_STAT_PARSE_ERR), END_EXPECT});
 	eth(&f, 0x0800), ethertype(&f, 0x8847), mpls(&f, 2, 0);
 	run_expect("mpls cut before the bottom", &f, XDP_PASS,
 		   (struct stat_expect[]){MPLS_AS(MAILTAP_STAT_PARSE_ERR), END_EXPECT});

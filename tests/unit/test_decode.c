@@ -274,7 +274,7 @@ static void test_mpls_pppoe(void **st)
 	build_encap(&f, 0, 9, true, 0, 0); /* the bottom label is the ninth */
 	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_IP);
 	build_encap(&f, 0, 3, true, 0, 0);
-	f.b[14 + 12] = 0x00; /* after the stack: a pseudowire control word, not IP */
+	f.b[14 + 12] = 0x50; /* after the stack: neither IP nor a control word */
 	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_IP);
 	build_encap(&f, 0, -1, false, 0xc021, 0); /* LCP */
 	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_IP);
@@ -393,6 +393,66 @@ static size_t build_tun(struct fr *f, enum tun_kind k, int v6, uint16_t ivlan)
  * (with its subheader) around IPv4 or IPv6 mail: the inner TCP packet, the inner frame's VLAN
  * tag (the outer one is the tunnel's), the tunnel's endpoints; no tunnel inside a tunnel, no
  * MPLS inside one, other UDP and GRE not followed, every cut of the tunnel header reported. */
+/* An Ethernet pseudowire (RFC 4448): outer Ethernet (a tag when ovlan), two labels, a control
+ * word (RFC 4385), then the frame `in`. */
+static void build_pw(struct fr *f, uint16_t ovlan, const struct fr *in)
+{
+	f->len = 0;
+	fr_eth(f, ovlan ? 0x8100 : 0, ovlan, 0, 0, 0x8847);
+	fr_u32(f, 1000u << 12 | 64);
+	fr_u32(f, 1001u << 12 | 1u << 8 | 64);
+	fr_u32(f, 7); /* control word: first nibble 0, sequence 7 */
+	memcpy(f->b + f->len, in->b, in->len);
+	f->len += in->len;
+}
+
+/* The customer's frame of an Ethernet pseudowire (IPv4 or IPv6, its own VLAN tag or none)
+ * decodes to its TCP segment, with its tag and not the provider's, and no tunnel; inside it
+ * no MPLS, PPPoE or tunnel is followed (as the XDP parser); every cut of the control word
+ * and of the inner Ethernet header is a truncation. The same frames as test_bpf's. */
+static void test_mpls_pw(void **st)
+{
+	struct fr f, in;
+	struct pkt p;
+
+	(void)st;
+	for (int v6 = 0; v6 < 2; v6++) {
+		for (int tag = 0; tag < 2; tag++) {
+			in.len = 0;
+			inner(&in, tag ? 12 : 0, v6, 1);
+			build_pw(&f, 5, &in);
+			assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+			check_tcp(&p, v6);
+			assert_int_equal(p.vlan[0], tag ? 12 : 0);
+			assert_int_equal(p.tun.type, 0);
+			assert_int_equal(p.pw, 1);
+		}
+	}
+	/* VXLAN in the pseudowire's frame: not followed */
+	build_tun(&in, T_VXLAN, 0, 0);
+	build_pw(&f, 0, &in);
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+	/* MPLS and PPPoE in it: not followed */
+	for (int k = 0; k < 2; k++) {
+		in.len = 0;
+		build_encap(&in, 0, k ? -1 : 1, true, 0x0021, 0);
+		build_pw(&f, 0, &in);
+		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_IP);
+	}
+	/* cuts: in the control word and the inner Ethernet header; then nothing after it */
+	in.len = 0;
+	inner(&in, 0, 0, 1);
+	build_pw(&f, 0, &in);
+	for (size_t n = 14 + 8 + 1; n < 14 + 8 + 4 + 14; n++) {
+		struct fr g = f;
+
+		g.len = n;
+		assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_TRUNC_L2);
+	}
+	f.len = 14 + 8 + 4 + 14;
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_TRUNC_IP);
+}
+
 static void test_tunnels(void **st)
 {
 	static const uint8_t types[] = {PKT_TUN_VXLAN, PKT_TUN_GENEVE, PKT_TUN_GRE, PKT_TUN_GRE,
@@ -524,7 +584,7 @@ int main(void)
 	    cmocka_unit_test(test_non_tcp_and_fragments),
 	    cmocka_unit_test(test_truncation_everywhere),
 	    cmocka_unit_test(test_bad_headers),
-	    cmocka_unit_test(test_mpls_pppoe),
+	    cmocka_unit_test(test_mpls_pppoe), cmocka_unit_test(test_mpls_pw),
 	    cmocka_unit_test(test_tunnels),
 	};
 
