@@ -47,8 +47,8 @@
 #define MAIL_GRE_SEQ 0x1000
 #define MAIL_GRE_ROUTING 0x4000
 #define MAIL_GRE_VERSION 0x0007
-/* Internal results of the outer IP layer (never returned by mail_classify): a UDP or GRE
- * payload that may be a tunnel, at the cursor. */
+/* Internal results of the outer parse (never returned by mail_classify): a UDP or GRE
+ * payload that may be a tunnel, or an MPLS pseudowire's Ethernet frame, at the cursor. */
 #define MAIL_V_INNER_PW 0xfc
 #define MAIL_V_INNER_GRE 0xfd
 #define MAIL_V_INNER_UDP 0xfe

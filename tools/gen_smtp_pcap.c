@@ -109,7 +109,18 @@ static uint64_t n_packets, n_bytes;
 /* --encap: every frame wrapped as a mirror port or provider link delivers it. The tunnels
  * run from a mirror source 172.16.0.1 to the sensor 172.16.0.2, both directions of every
  * session through the same one (as a switch's ERSPAN session or a cloud traffic mirror). */
-enum encap { E_NONE, E_VXLAN, E_GENEVE, E_GRE, E_ERSPAN2, E_ERSPAN3, E_MPLS, E_PPPOE, E_MPLS_PW, E__N };
+enum encap {
+	E_NONE,
+	E_VXLAN,
+	E_GENEVE,
+	E_GRE,
+	E_ERSPAN2,
+	E_ERSPAN3,
+	E_MPLS,
+	E_PPPOE,
+	E_MPLS_PW,
+	E__N
+};
 static const char *const encap_names[E__N] = { "none",	  "vxlan", "geneve", "gre",    "erspan2",
 					       "erspan3", "mpls",  "pppoe",  "mpls-pw" };
 static enum encap encap;

@@ -431,8 +431,9 @@ static void test_mpls_pppoe(void **state)
 		   (struct stat_expect[]){MPLS_AS(MAILTAP_STAT_NON_IP), END_EXPECT});
 	/* Ethernet pseudowires: the customer's frame is matched by its ports, its VLAN tag and
 	 * IP version counted; a tunnel in it is not followed; a cut inner header is an error */
-	eth(&f, 0x0800), ethertype(&f, 0x8847), mpls(&f, 2, 1), put(&f, (uint8_t[4]){0, 0, 0, 7}, 4),
-	    ieth(&f, 0x0800), ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
+	eth(&f, 0x0800), ethertype(&f, 0x8847), mpls(&f, 2, 1),
+	    put(&f, (uint8_t[4]){0, 0, 0, 7}, 4), ieth(&f, 0x0800), ipv4(&f, 6, 0, 0, 0),
+	    tcp(&f, 40000, 25, 5), fix_len(&f);
 	run_expect("mpls pw ipv4 ->25", &f, XDP_PASS,
 		   (struct stat_expect[]){M4, {MAILTAP_STAT_MPLS, 1}, END_EXPECT});
 	eth(&f, 0x0800), ethertype(&f, 0x8847), mpls(&f, 1, 1), put(&f, (uint8_t[4]){0}, 4),
