@@ -7,7 +7,8 @@
 # tunnel every conn record names it in tunnel_parents and
 # the tunnel stream has Zeek's records for it: DISCOVER, then CLOSE at the end for VXLAN and
 # Geneve, with the mirror source and sensor as endpoints. Also inner IP fragments in VXLAN,
-# fragmented outer IP datagrams of every tunnel kind, two and three workers, and
+# fragmented outer IP datagrams of every tunnel kind, fragments in a pseudowire (TCP
+# reassembled, VXLAN not followed), two and three workers, and
 # --max-tunnels 1 with two tunnels (the second gets no tunnel_parents, counted), and
 # connections through two tunnels, or outside one at first (tunnel_parents as Zeek's set).
 # The live side (XDP) of the same captures: 50-xdp-live-vs-offline.
@@ -105,12 +106,14 @@ for p in PcapReader(sys.argv[1]):
     q.time = p.time
     w.write(q)
 EOF
+# frag_stat FILE.json: the last stats record's frag_reassembled
+frag_stat() { python3 -c '
+import json, sys
+print([json.loads(l) for l in open(sys.argv[1]) if "\"stats\"" in l][-1]["frag_reassembled"])' "$1"; }
 if [ -s "$T/vxfrag.pcap" ]; then
 	"$B/mailtap" -r "$T/vxfrag.pcap" --seed 1 --stats-interval 3600 -w - 2>/dev/null |
 		"$B/mailtap-cat" >"$T/vxfrag.json"
-	nfrag=$(python3 -c '
-import json, sys
-print([json.loads(l) for l in open(sys.argv[1]) if "\"stats\"" in l][-1]["frag_reassembled"])' "$T/vxfrag.json")
+	nfrag=$(frag_stat "$T/vxfrag.json")
 	if [ "${nfrag:-0}" -gt 0 ] && r=$(python3 "$T/cmp.py" vxlan "$T/small.json" "$T/vxfrag.json" 2>&1); then
 		ok "vxlan around inner fragments, SYNs too ($nfrag datagrams reassembled): $r"
 	else
@@ -118,12 +121,50 @@ print([json.loads(l) for l in open(sys.argv[1]) if "\"stats\"" in l][-1]["frag_r
 	fi
 fi
 
+# Ethernet pseudowire around fragments (fragment_pcap.py cuts the IP right after Ethernet;
+# the frames are wrapped after): TCP fragments are reassembled, the records are the plain
+# capture's; UDP fragments (of VXLAN datagrams) are not, as no tunnel is followed inside a
+# pseudowire (nor by the XDP program)
+pw_wrap() { /usr/bin/python3 - "$1" "$2" <<'EOF2'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+out, o = [d[:24]], 24
+while o + 16 <= len(d):
+    ts, us, cap, wire = struct.unpack_from("<IIII", d, o)
+    f = d[o + 16:o + 16 + cap]
+    pw = (bytes([2, 0, 0, 0, 0, 0x44, 2, 0, 0, 0, 0, 0x33, 0x88, 0x47]) +
+          struct.pack(">II", 300 << 12 | 1 << 8 | 64, 7))
+    out.append(struct.pack("<IIII", ts, us, cap + len(pw), wire + len(pw)) + pw + f)
+    o += 16 + cap
+open(sys.argv[2], "wb").write(b"".join(out))
+EOF2
+}
+if [ -s "$T/frag.pcap" ] && pw_wrap "$T/frag.pcap" "$T/pwfrag.pcap"; then
+	"$B/mailtap" -r "$T/pwfrag.pcap" --seed 1 --stats-interval 3600 -w - 2>/dev/null |
+		"$B/mailtap-cat" >"$T/pwfrag.json"
+	nfrag=$(frag_stat "$T/pwfrag.json")
+	if [ "${nfrag:-0}" -gt 0 ] && r=$(python3 "$T/cmp.py" mpls-pw "$T/small.json" "$T/pwfrag.json" 2>&1); then
+		ok "pseudowire around TCP fragments ($nfrag datagrams reassembled): $r"
+	else
+		bad "pseudowire around TCP fragments (reassembled ${nfrag:-?}): $r"
+	fi
+fi
+if [ -s "$T/vxlan.pcap" ] &&
+	/usr/bin/python3 tests/fragment_pcap.py "$T/vxlan.pcap" "$T/vxf.pcap" --size 256 --any >/dev/null 2>&1 &&
+	pw_wrap "$T/vxf.pcap" "$T/pwvxf.pcap"; then
+	"$B/mailtap" -r "$T/pwvxf.pcap" --seed 1 --stats-interval 3600 -w - 2>/dev/null |
+		"$B/mailtap-cat" >"$T/pwvxf.json"
+	nfrag=$(frag_stat "$T/pwvxf.json")
+	if [ "$nfrag" = 0 ] && ! grep -q '"_path":"\(smtp\|conn\|tunnel\)"' "$T/pwvxf.json"; then
+		ok "pseudowire around VXLAN fragments: not reassembled, no records (no tunnel inside a pseudowire)"
+	else
+		bad "pseudowire around VXLAN fragments: $nfrag reassembled, $(grep -c '"_path":"\(smtp\|conn\)"' "$T/pwvxf.json") records"
+	fi
+fi
+
 # outer IP fragments: every tunnel packet's outer IP datagram cut into 256-byte fragments,
 # the last first (a switch sending ERSPAN over a path with a 1500-byte MTU fragments it):
 # reassembled before the tunnel is read, the records are the unfragmented capture's
-frag_stat() { python3 -c '
-import json, sys
-print([json.loads(l) for l in open(sys.argv[1]) if "\"stats\"" in l][-1]["frag_reassembled"])' "$1"; }
 for k in vxlan geneve gre erspan2 erspan3; do
 	[ -s "$T/$k.pcap" ] || continue
 	if ! /usr/bin/python3 tests/fragment_pcap.py "$T/$k.pcap" "$T/of-$k.pcap" --size 256 --reverse --any >/dev/null 2>&1; then
