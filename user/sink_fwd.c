@@ -86,7 +86,7 @@ struct fwd {
 	char *path;	   /* unix */
 	char *host, *port; /* tcp */
 	SSL_CTX *tls;	   /* is_tls: CA, client certificate, TLS 1.2 or later */
-	char *tls_ca, *tls_name, *tls_cert, *tls_key;
+	char *tls_name;	   /* the name the server's certificate must carry (NULL: host) */
 	char *spool_dir;
 	char *shared_key, *self_hostname, *username, *password;
 	size_t entries_cap; /* largest entries payload of one message */
@@ -2017,10 +2017,7 @@ static void free_all(struct fwd *s)
 	pthread_cond_destroy(&s->space);
 	pthread_cond_destroy(&s->drained);
 	SSL_CTX_free(s->tls);
-	free(s->tls_ca);
 	free(s->tls_name);
-	free(s->tls_cert);
-	free(s->tls_key);
 	free(s->spec);
 	free(s->path);
 	free(s->host);
@@ -2125,8 +2122,9 @@ static char *dup_opt(const char *s, int *err)
 
 /* The client context of forward:tls: TLS 1.2 or later, the server verified against
  * --forward-tls-ca (a PEM file of CA certificates) or the system's CAs, a client certificate
- * when --forward-tls-cert is given (its key from --forward-tls-key, else the same file). */
-static int tls_setup(struct fwd *s)
+ * when --forward-tls-cert is given (its key from --forward-tls-key, else the same file). The
+ * files are read here, once: the sink keeps none of their names. */
+static int tls_setup(struct fwd *s, const struct fwd_opts *o)
 {
 	const char *what = NULL;
 	unsigned long e;
@@ -2140,17 +2138,17 @@ static int tls_setup(struct fwd *s)
 	SSL_CTX_set_mode(s->tls,
 			 SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	ERR_clear_error();
-	if (s->tls_ca ? !SSL_CTX_load_verify_locations(s->tls, s->tls_ca, NULL)
+	if (o->tls_ca ? !SSL_CTX_load_verify_locations(s->tls, o->tls_ca, NULL)
 		      : !SSL_CTX_set_default_verify_paths(s->tls))
-		what = s->tls_ca ? s->tls_ca : "the system's CA certificates";
-	else if (s->tls_cert && !SSL_CTX_use_certificate_chain_file(s->tls, s->tls_cert))
-		what = s->tls_cert;
-	else if (s->tls_cert &&
-		 (!SSL_CTX_use_PrivateKey_file(s->tls, s->tls_key ? s->tls_key : s->tls_cert,
+		what = o->tls_ca ? o->tls_ca : "the system's CA certificates";
+	else if (o->tls_cert && !SSL_CTX_use_certificate_chain_file(s->tls, o->tls_cert))
+		what = o->tls_cert;
+	else if (o->tls_cert &&
+		 (!SSL_CTX_use_PrivateKey_file(s->tls, o->tls_key ? o->tls_key : o->tls_cert,
 					       SSL_FILETYPE_PEM) ||
 		  !SSL_CTX_check_private_key(s->tls)))
-		what = s->tls_key ? s->tls_key : s->tls_cert;
-	else if (s->tls_key && !s->tls_cert)
+		what = o->tls_key ? o->tls_key : o->tls_cert;
+	else if (o->tls_key && !o->tls_cert)
 		what = "--forward-tls-key without --forward-tls-cert";
 	if (!what)
 		return 0;
@@ -2284,21 +2282,17 @@ struct sink *sink_fwd__open(const char *spec, const struct fwd_opts *o)
 	s->password = dup_opt(s->o.password, &err);
 	if (err)
 		goto fail;
-	s->tls_ca = dup_opt(s->o.tls_ca, &err);
 	s->tls_name = dup_opt(s->o.tls_name, &err);
-	s->tls_cert = dup_opt(s->o.tls_cert, &err);
-	s->tls_key = dup_opt(s->o.tls_key, &err);
 	if (err)
 		goto fail;
-	s->o.tls_ca = s->tls_ca;
-	s->o.tls_name = s->tls_name;
-	s->o.tls_cert = s->tls_cert;
-	s->o.tls_key = s->tls_key;
 	if (s->is_tls) {
-		err = tls_setup(s);
+		err = tls_setup(s, &s->o);
 		if (err)
 			goto fail;
 	}
+	/* read by tls_setup; the caller's strings are not kept */
+	s->o.tls_ca = s->o.tls_cert = s->o.tls_key = NULL;
+	s->o.tls_name = s->tls_name;
 	s->o.spool_dir = s->spool_dir;
 	s->o.shared_key = s->shared_key;
 	s->o.self_hostname = s->self_hostname;

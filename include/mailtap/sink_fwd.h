@@ -52,7 +52,7 @@ struct fwd_opts {
 	const char *self_hostname;   /* NULL: gethostname() */
 	const char *username;	     /* NULL: "" (in_forward security.users) */
 	const char *password;	     /* NULL: "" */
-	/* forward:tls: only */
+	/* forward:tls: only; the three files are read by sink_fwd__open */
 	const char *tls_ca;   /* PEM CA certificates the server's must chain to; NULL: system */
 	const char *tls_name; /* name (or IP) the certificate must carry; NULL: the HOST */
 	const char *tls_cert; /* NULL: no client certificate (PEM chain) */
