@@ -427,7 +427,7 @@ def serve(args):
         open(args.ready, "w").close()
     n = 0
 
-    def tls_then_serve(conn, cid):
+    def tls_then_serve(args, conn, cid):
         try:
             conn.settimeout(10)
             conn = tls.wrap_socket(conn, server_side=True)
@@ -448,8 +448,8 @@ def serve(args):
         with lock:
             state["conns"] += 1
         log(args, "conn %s open" % cid)
-        threading.Thread(target=tls_then_serve if tls else serve_conn, args=(args, conn, cid)
-                         if not tls else (conn, cid), daemon=True).start()
+        threading.Thread(target=tls_then_serve if tls else serve_conn, args=(args, conn, cid),
+                         daemon=True).start()
 
 
 def parse_range(s):

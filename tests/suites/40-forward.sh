@@ -12,7 +12,8 @@
 #   7. the mailtap binary on the corpus: -w FILE and -o forward carry the same records
 #   8. the sender thread and two workers under ThreadSanitizer
 #   9. TLS (forward:tls:): delivery with shared_key through a receiver killed mid-stream,
-#      server certificate and name checked, client certificates, mailtap -o forward:tls:
+#      server certificate and name checked, a peer without TLS and a silent one, client
+#      certificates, mailtap -o forward:tls:
 #      (also under ThreadSanitizer)
 # Every step is bounded by `timeout`; everything started is killed and removed on exit.
 set -u
@@ -78,6 +79,25 @@ stop_rx() {
 	done
 	kill -9 "$1" 2>/dev/null
 	wait "$1" 2>/dev/null
+}
+# tsan_forward NAME PCAP WHAT ARGS...: build-tsan/mailtap -r PCAP --workers 2 ARGS... to the
+# receiver started as NAME with --dump $T/NAME.jsonl (stopped here): every record acked and
+# received, no race report
+tsan_forward() {
+	local name=$1 pcap=$2 what=$3 r in
+	shift 3
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66" timeout 120 build-tsan/mailtap -r "$pcap" \
+		--workers 2 "$@" 2>"$T/$name.err"
+	r=$?
+	stop_rx "$RXPID"
+	in=$(kv in "$T/$name.err")
+	if [ $r -eq 0 ] && [ -n "$in" ] && [ "$in" -gt 0 ] && [ "$(kv acked "$T/$name.err")" = "$in" ] &&
+		[ "$(wc -l <"$T/$name.jsonl")" -eq "$in" ]; then
+		ok "TSan: --workers 2 $what: $in records acked and received, no race report"
+	else
+		fail "TSan $what: exit $r, in=$in acked=$(kv acked "$T/$name.err")"
+		grep -A12 'WARNING: ThreadSanitizer' "$T/$name.err" | head -n 30
+	fi
 }
 # invariant on a fwd_send output file: offered + recovered == acked + dropped + oversize +
 # spool_lost + unacked_at_close
@@ -416,20 +436,10 @@ fi
 
 echo "== 8. the sender thread and two workers under ThreadSanitizer"
 if [ -x build-tsan/mailtap ]; then
-	start_rx ts --unix "$T/ts.sock" --dump "$T/ts.fwd.jsonl" || exit 1
+	start_rx ts --unix "$T/ts.sock" --dump "$T/ts.jsonl" || exit 1
 	"$BUILD/tools/gen_smtp_pcap" -o "$T/ts.pcap" -n 300 -c 30 -a 20000 --seed 3 2>/dev/null
-	TSAN_OPTIONS="halt_on_error=1 exitcode=66" timeout 120 build-tsan/mailtap -r "$T/ts.pcap" \
-		--workers 2 -o "forward:unix:$T/ts.sock" --forward-compress 2>"$T/ts.err"
-	rc=$?
-	stop_rx "$RXPID"
-	in=$(kv in "$T/ts.err")
-	if [ $rc -eq 0 ] && [ -n "$in" ] && [ "$in" -gt 0 ] && [ "$(kv acked "$T/ts.err")" = "$in" ] &&
-		[ "$(wc -l <"$T/ts.fwd.jsonl")" -eq "$in" ]; then
-		ok "TSan: --workers 2 -o forward (gzip): $in records acked and received, no race report"
-	else
-		fail "TSan forward run: exit $rc, in=$in acked=$(kv acked "$T/ts.err")"
-		grep -A12 'WARNING: ThreadSanitizer' "$T/ts.err" | head -n 30
-	fi
+	tsan_forward ts "$T/ts.pcap" "-o forward (gzip)" -o "forward:unix:$T/ts.sock" \
+		--forward-compress
 else
 	echo "skip 8: build-tsan/mailtap not built (25-workers builds it)"
 fi
@@ -518,6 +528,42 @@ if command -v openssl >/dev/null; then
 		fail "TLS certificate checks ($bad of 3 refused, IP name rc=$r)"
 	fi
 
+	# 9b'. hostile or broken peers: a Forward receiver without TLS (it takes the ClientHello
+	# for msgpack and hangs up), and one that accepts and never answers: nothing sent, the
+	# failures counted, close() within its timeout
+	start_rx tlsplain --tcp "127.0.0.1:$PORT" --out "$T/tlsplain.out" || exit 1
+	timeout 30 "$SEND" -o "forward:tls:127.0.0.1:$PORT" -n 10 --tls-ca "$C/ca.pem" \
+		--backoff-max-ms 200 --close-timeout-ms 1000 >"$T/tlsplain.send" 2>"$T/tlsplain.err"
+	r1=$?
+	stop_rx "$RXPID"
+	$PY -c 'import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+held = []
+while True:
+    held.append(s.accept()[0])' "$PORT" &
+	MUTE=$!
+	PIDS+=("$MUTE")
+	sleep 0.3
+	t0=$(date +%s%N)
+	timeout 30 "$SEND" -o "forward:tls:127.0.0.1:$PORT" -n 10 --tls-ca "$C/ca.pem" \
+		--close-timeout-ms 1000 >"$T/tlsmute.send" 2>"$T/tlsmute.err"
+	r2=$?
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	kill "$MUTE" 2>/dev/null
+	wait "$MUTE" 2>/dev/null
+	if [ $r1 -eq 3 ] && [ "$(kv acked "$T/tlsplain.send")" = 0 ] &&
+		[ "$(kv tls_failures "$T/tlsplain.send")" -gt 0 ] && [ ! -s "$T/tlsplain.out" ] &&
+		[ $r2 -eq 3 ] && [ "$(kv acked "$T/tlsmute.send")" = 0 ] &&
+		[ "$(kv unacked_at_close "$T/tlsmute.send")" = 10 ] && [ $ms -lt 6000 ]; then
+		ok "TLS to a receiver without TLS: refused $(kv tls_failures "$T/tlsplain.send") times, nothing sent; to a silent peer: close() after ${ms} ms, 10 unacked counted"
+	else
+		fail "TLS with a broken peer (rc=$r1/$r2, ${ms} ms)"
+		tail -n 3 "$T/tlsplain.send" "$T/tlsmute.send"
+	fi
+
 	# 9c. client certificates: a receiver that requires one refuses a sender without it
 	start_rx tlscl --tcp "127.0.0.1:$PORT" --out "$T/tlscl.out" "${TLSRX[@]}" \
 		--tls-client-ca "$C/clientca.pem" || exit 1
@@ -562,20 +608,9 @@ if command -v openssl >/dev/null; then
 	if [ -x build-tsan/mailtap ] && [ -s "$p" ]; then
 		start_rx tlsts --tcp "127.0.0.1:$PORT" --dump "$T/tlsts.jsonl" "${TLSRX[@]}" \
 			--shared-key k || exit 1
-		TSAN_OPTIONS="halt_on_error=1 exitcode=66" timeout 120 build-tsan/mailtap -r "$p" \
-			--workers 2 -o "forward:tls:127.0.0.1:$PORT" --forward-tls-ca "$C/ca.pem" \
-			--forward-shared-key k --forward-compress 2>"$T/tlsts.err"
-		r=$?
-		stop_rx "$RXPID"
-		in=$(kv in "$T/tlsts.err")
-		if [ $r -eq 0 ] && [ -n "$in" ] && [ "$in" -gt 0 ] &&
-			[ "$(kv acked "$T/tlsts.err")" = "$in" ] &&
-			[ "$(wc -l <"$T/tlsts.jsonl")" -eq "$in" ]; then
-			ok "TSan: --workers 2 -o forward:tls: (gzip, shared key): $in records acked and received, no race report"
-		else
-			fail "TSan TLS forward run: exit $r, in=$in acked=$(kv acked "$T/tlsts.err")"
-			grep -A12 'WARNING: ThreadSanitizer' "$T/tlsts.err" | head -n 30
-		fi
+		tsan_forward tlsts "$p" "-o forward:tls: (gzip, shared key)" \
+			-o "forward:tls:127.0.0.1:$PORT" --forward-tls-ca "$C/ca.pem" \
+			--forward-shared-key k --forward-compress
 	else
 		echo "skip 9e: build-tsan/mailtap not built (25-workers builds it)"
 	fi
