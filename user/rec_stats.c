@@ -111,6 +111,13 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *
 		rec__u64(r, "forward_messages_resent", fw->messages_resent);
 		rec__u64(r, "forward_disconnects", fw->disconnects);
 		rec__u64(r, "forward_spool_bytes", fw->spool_bytes);
+		rec__u64(r, "forward_connects", fw->connects);
+		rec__u64(r, "forward_connect_failures", fw->connect_failures);
+		rec__u64(r, "forward_handshake_failures", fw->handshake_failures);
+		rec__u64(r, "forward_tls_failures", fw->tls_failures);
+		rec__u64(r, "forward_ack_timeouts", fw->ack_timeouts);
+		rec__u64(r, "forward_records_oversize", fw->records_oversize);
+		rec__u64(r, "forward_spool_errors", fw->spool_errors);
 	}
 	rec__end(r);
 }

@@ -593,6 +593,13 @@ while True:
 			-o "forward:tls:127.0.0.1:$PORT" --forward-tls-ca "$C/ca.pem" \
 			--forward-tls-name fwd.test >/dev/null 2>"$T/tlsmt.err"
 		r=$?
+		# the same receiver under a name its certificate does not carry: refused, and the
+		# stats record says so (the capture ends 2 s after its last packet: attempts made)
+		(cat "$p"; sleep 2) | timeout 60 "$BUILD/mailtap" -r - -w "$T/tlsbadname.file" \
+			--stats-interval 3600 -o "forward:tls:127.0.0.1:$PORT" \
+			--forward-tls-ca "$C/ca.pem" --forward-tls-name wrong.test \
+			--forward-close-timeout-ms 500 >/dev/null 2>"$T/tlsbadname.err"
+		rb=$?
 		stop_rx "$RXPID"
 		$RX filedump --file "$T/tlsmt.file" | sort >"$T/a"
 		sort "$T/tlsmt.fwd.jsonl" >"$T/b"
@@ -602,6 +609,16 @@ while True:
 		else
 			fail "mailtap -o forward:tls: (rc=$r, $(wc -l <"$T/a") vs $(wc -l <"$T/b") records)"
 			tail -n 3 "$T/tlsmt.err"
+		fi
+		stat_of() { "$BUILD/mailtap-cat" -s stats "$T/tlsbadname.file" | tail -n 1 |
+			grep -o "\"$1\":[0-9]*" | cut -d: -f2; }
+		if [ $rb -eq 3 ] && [ "$(stat_of forward_tls_failures)" -gt 0 ] &&
+			[ "$(stat_of forward_connects)" = 0 ] && [ "$(stat_of forward_records_acked)" = 0 ] &&
+			[ "$(stat_of forward_records_in)" -gt 0 ]; then
+			ok "mailtap -o forward:tls: with a wrong name: exit 3, stats record forward_tls_failures $(stat_of forward_tls_failures), forward_connects 0, nothing acked"
+		else
+			fail "mailtap -o forward:tls: with a wrong name (rc=$rb, tls_failures '$(stat_of forward_tls_failures)', connects '$(stat_of forward_connects)')"
+			tail -n 3 "$T/tlsbadname.err"
 		fi
 	fi
 	# 9e. the TLS sender thread beside two workers under ThreadSanitizer
