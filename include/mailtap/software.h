@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Mail software detection, as Zeek's policy/protocols/smtp/software.zeek (loaded by Zeek's
+ * local.zeek) with base/frameworks/software/main.zeek:
+ *   - the webmail test behind smtp's is_webmail (software__webmail_ua);
+ *   - Zeek's version parser Software::parse (sw_parser__parse), its regular expressions as
+ *     hand-written matchers with Zeek's matching rule (no allocation);
+ *   - Software::found/register: a table of the software seen per host, so that a host's
+ *     client is logged when first seen, when its version changes, and again after the host's
+ *     entry expired (Software::tracked &create_expire=1day);
+ *   - the software record (Zeek software.log, Software::Info).
+ * One struct software per worker (no locking), owned by the parser set (user/parsers.c). */
+#ifndef MAILTAP_SOFTWARE_H
+#define MAILTAP_SOFTWARE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "mailtap/types.h"
+
+/* SMTP::webmail_user_agents: is this USER-AGENT value a webmail interface's? */
+bool software__webmail_ua(const char *s, size_t n);
+
+/* Software::Version. A field is set when its bit is in `has`; addl may be set and empty. */
+enum { SW_MAJOR = 1, SW_MINOR = 2, SW_MINOR2 = 4, SW_MINOR3 = 8, SW_ADDL = 16 };
+struct sw_version {
+	unsigned has;
+	uint64_t major, minor, minor2, minor3;
+	const char *addl;
+	size_t addl_len;
+};
+
+/* Software::Description without the unparsed string. name and addl point into the parser's
+ * scratch space or the parsed string: valid until the next parse. */
+struct sw_desc {
+	const char *name;
+	size_t name_len;
+	struct sw_version v;
+};
+
+/* Software::cmp_versions: -1, 0 or 1 (addl compared as strcmp does). */
+int sw_version__cmp(const struct sw_version *a, const struct sw_version *b);
+
+/* The compiled expressions and scratch space of Software::parse. */
+struct sw_parser;
+/* max_len: bytes of a version string parsed (a longer one is parsed cut to its first
+ * max_len bytes: some expressions take time quadratic in the length, as Zeek's; real client
+ * strings are far shorter). NULL with errno set. */
+struct sw_parser *sw_parser__new(size_t max_len);
+void sw_parser__free(struct sw_parser *p);
+/* Software::parse(s): 0, or -E2BIG when s was cut to max_len (d is still filled). */
+int sw_parser__parse(struct sw_parser *p, const char *s, size_t n, struct sw_desc *d);
+
+/* ---- per-worker detection ---- */
+
+struct software_cfg {
+	bool enabled;	    /* is_webmail in smtp records and the software stream (true) */
+	uint32_t max_hosts; /* hosts tracked at once; the oldest is forgotten (65536) */
+	uint64_t expire_ns; /* Software::tracked &create_expire (1 day) */
+	uint32_t max_ua;    /* bytes of a user agent parsed (256) */
+};
+/* Software names remembered per host; a further one replaces the oldest. */
+#define SOFTWARE_NAMES_PER_HOST 8
+
+void software_cfg__default(struct software_cfg *c);
+
+struct software;
+struct software *software__new(const struct software_cfg *c);
+void software__free(struct software *sw);
+
+/* Zeek's SMTP::Software type names. */
+enum sw_type { SW_MAIL_CLIENT, SW_WEBMAIL_SERVER };
+
+/* Software::found for a client found in mail: host runs `ua` (the smtp record's user_agent)
+ * as type t, seen at now_ns. Returns true when a software record is due (new on the host,
+ * or its version changed); *d then holds the parsed description (valid until the next
+ * call). Host is expected to be local (Software::asset_tracking): the caller checks. */
+bool software__found(struct software *sw, const struct mt_addr *host, enum sw_type t,
+		     const char *ua, size_t ua_len, uint64_t now_ns, struct sw_desc *d);
+
+struct rec;
+/* The software record (Software::Info): ts host software_type name version.* unparsed_version. */
+void software__write(struct rec *r, uint64_t ts_ns, const struct mt_addr *host, enum sw_type t,
+		     const struct sw_desc *d, const char *ua, size_t ua_len);
+
+/* Process-wide counters (all workers). */
+struct software_stats {
+	uint64_t found;	       /* software__found calls */
+	uint64_t logged;       /* software records due */
+	uint64_t parsed;       /* strings parsed (the rest were known for their host) */
+	uint64_t parse_cut;    /* strings parsed cut to max_ua */
+	uint64_t hosts;	       /* hosts tracked now */
+	uint64_t hosts_evicted; /* forgotten before their expiry: max_hosts */
+};
+void software__stats(struct software_stats *out);
+
+#endif
