@@ -5,6 +5,7 @@
  *   gen_smtp_pcap -o FILE [-n SESSIONS] [-c CONCURRENT] [-a ATTACH_BYTES] [-m SMALL_BYTES]
  *                 [--mix plain=55,attach=20,pipe=10,bdat=10,starttls=3,tls465=2] [--seed N]
  *                 [--mss N] [--encap vxlan|geneve|gre|erspan2|erspan3|mpls|mpls-pw|pppoe]
+ *                 [--user-agents]
  * Message kinds: plain (a small text mail), attach (multipart with a base64 attachment of
  * ATTACH_BYTES random bytes), pipe (PIPELINING: envelope and DATA in one write), bdat
  * (CHUNKING: the message in BDAT chunks), starttls (port 587: EHLO, STARTTLS, then a TLS 1.2
@@ -13,9 +14,13 @@
  * Certificate, ServerKeyExchange, ChangeCipherSpec, Finished, application data, alert); what
  * they "encrypt" is random bytes of the size the mail would have. --encap wraps every frame
  * in a tunnel (VXLAN, Geneve with an option, GRE with a key, ERSPAN type II or III) from one
- * mirror source, or puts an MPLS stack or a PPPoE header in front of IP. */
+ * mirror source, or puts an MPLS stack or a PPPoE header in front of IP. --user-agents gives
+ * each message a User-Agent or X-Mailer header, from five clients in turn (one a webmail,
+ * whose attachment messages were received "via HTTP"; one whose version changes), as mail
+ * clients write them. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <pcap/pcap.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -104,6 +109,32 @@ static uint64_t rnd(void)
 static pcap_dumper_t *dumper;
 static uint64_t now_us = 1700000000ULL * 1000000ULL;
 static uint32_t mss = 1448;
+static bool user_agents;
+
+/* The client header of message idx (--user-agents), else "". */
+static const char *user_agent(int idx)
+{
+	static char buf[160];
+
+	if (!user_agents)
+		return "";
+	switch (idx % 5) {
+	case 0:
+		snprintf(buf, sizeof(buf),
+			 "User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:115.0) "
+			 "Gecko/20100101 Thunderbird/115.%d.0\r\n",
+			 (idx / 5) % 3);
+		return buf;
+	case 1:
+		return "X-Mailer: Microsoft Outlook 16.0\r\n";
+	case 2:
+		return "X-Mailer: Apple Mail (2.3654.120.0.1.13)\r\n";
+	case 3:
+		return "User-Agent: SquirrelMail/1.4.22\r\n";
+	default:
+		return "User-Agent: Roundcube Webmail/1.6.5\r\n";
+	}
+}
 static uint64_t n_packets, n_bytes;
 
 /* --encap: every frame wrapped as a mirror port or provider link delivers it. The tunnels
@@ -549,9 +580,9 @@ static void build(struct sess *s, enum kind k, int idx, size_t attach, size_t sm
 	if (k == K_BDAT) {
 		char msg[4096];
 		int n = snprintf(msg, sizeof(msg),
-				 "From: Sender <sender%d@example.org>\r\nTo: <rcpt%d@example.net>\r\n"
+				 "%sFrom: Sender <sender%d@example.org>\r\nTo: <rcpt%d@example.net>\r\n"
 				 "Subject: bdat message %d\r\nMessage-ID: <%d@gen>\r\n\r\n%s",
-				 idx, idx, idx, idx, body);
+				 user_agent(idx), idx, idx, idx, idx, body);
 		int half = n / 2;
 
 		add(s, 1, "BDAT %d\r\n%.*s", half, half, msg);
@@ -565,8 +596,8 @@ static void build(struct sess *s, enum kind k, int idx, size_t attach, size_t sm
 		}
 		if (k == K_ATTACH)
 			add(s, 1,
-			    "Received: from client%d.example.org (client [10.1.2.3]) by mx.example.net\r\n"
-			    "From: Sender <sender%d@example.org>\r\nTo: Rcpt <rcpt%d@example.net>\r\n"
+			    "Received: from client%d.example.org (client [10.1.2.3]) by mx.example.net%s\r\n"
+			    "%sFrom: Sender <sender%d@example.org>\r\nTo: Rcpt <rcpt%d@example.net>\r\n"
 			    "Subject: attachment %d\r\nDate: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
 			    "Message-ID: <%d@gen>\r\nMIME-Version: 1.0\r\n"
 			    "Content-Type: multipart/mixed; boundary=\"BOUNDARY\"\r\n\r\n"
@@ -574,13 +605,14 @@ static void build(struct sess *s, enum kind k, int idx, size_t attach, size_t sm
 			    "Content-Type: application/octet-stream; name=\"file%d.bin\"\r\n"
 			    "Content-Disposition: attachment; filename=\"file%d.bin\"\r\n"
 			    "Content-Transfer-Encoding: base64\r\n\r\n%s--BOUNDARY--\r\n.\r\n",
-			    idx, idx, idx, idx, idx, body, idx, idx, att);
+			    idx, user_agents && idx % 5 == 3 ? " via HTTP" : "", user_agent(idx), idx, idx,
+			    idx, idx, body, idx, idx, att);
 		else
 			add(s, 1,
-			    "From: Sender <sender%d@example.org>\r\nTo: Rcpt <rcpt%d@example.net>\r\n"
+			    "%sFrom: Sender <sender%d@example.org>\r\nTo: Rcpt <rcpt%d@example.net>\r\n"
 			    "Subject: plain %d\r\nDate: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
 			    "Message-ID: <%d@gen>\r\n\r\n%s.\r\n",
-			    idx, idx, idx, idx, body);
+			    user_agent(idx), idx, idx, idx, idx, body);
 		add(s, 0, "250 2.0.0 Ok: queued as Q%d\r\n", idx);
 	}
 	add(s, 1, "QUIT\r\n");
@@ -673,6 +705,7 @@ int main(int argc, char **argv)
 					    { "seed", required_argument, NULL, 's' },
 					    { "mss", required_argument, NULL, 'M' },
 					    { "encap", required_argument, NULL, 'e' },
+					    { "user-agents", no_argument, NULL, 'u' },
 					    { NULL, 0, NULL, 0 } };
 	const char *out = NULL;
 	long sessions = 1000, conc = 50;
@@ -704,6 +737,9 @@ int main(int argc, char **argv)
 			break;
 		case 'M':
 			mss = (uint32_t)atol(optarg);
+			break;
+		case 'u':
+			user_agents = true;
 			break;
 		case 'e':
 			for (c = 0; c < E__N && strcmp(optarg, encap_names[c]); c++)
@@ -740,7 +776,8 @@ int main(int argc, char **argv)
 				"usage: gen_smtp_pcap -o FILE [-n N] [-c C] [-a BYTES] [-m BYTES] "
 				"[--mix plain=55,attach=20,pipe=10,bdat=10,starttls=3,tls465=2] "
 				"[--seed N] [--mss N] "
-				"[--encap vxlan|geneve|gre|erspan2|erspan3|mpls|mpls-pw|pppoe]\n");
+				"[--encap vxlan|geneve|gre|erspan2|erspan3|mpls|mpls-pw|pppoe] "
+				"[--user-agents]\n");
 			return 2;
 		}
 	}
