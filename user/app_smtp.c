@@ -62,12 +62,39 @@ static void a_weird(struct app_smtp *a, uint64_t ts, const char *name, const cha
 
 /* ---- smtp_parser callbacks ---- */
 
+/* policy/protocols/smtp/software.zeek's log_smtp: a message with a user agent from a local
+ * originator names the software of its client, the earliest hop of the Received path (for a
+ * webmail message whose first Received says "via HTTP", the hop before it). Software::found
+ * tracks local hosts only (asset_tracking = LOCAL_HOSTS). */
+static void software_of(struct app_smtp *a, const struct smtp_tx *tx)
+{
+	struct mt_session *s = a->s;
+	enum sw_type t = tx->is_webmail ? SW_WEBMAIL_SERVER : SW_MAIL_CLIENT;
+	const struct mt_addr *host;
+	struct sw_desc d;
+
+	if (!a->cfg->sw || !tx->user_agent.s || !tx->n_path || s->local_orig != 1)
+		return;
+	host = &tx->path[tx->n_path - 1];
+	if (tx->is_webmail && tx->first_received.s && tx->n_path >= 2 &&
+	    memmem(tx->first_received.s, tx->first_received.n, "via HTTP", 8))
+		host = &tx->path[tx->n_path - 2];
+	if (s->is_local(s, host) != 1)
+		return;
+	if (software__found(a->cfg->sw, host, t, tx->user_agent.s, tx->user_agent.n, a->ts, &d))
+		software__write(s->rec, a->ts, host, t, &d, tx->user_agent.s, tx->user_agent.n);
+}
+
 static void cb_tx(void *u, const struct smtp_tx *tx)
 {
 	struct app_smtp *a = u;
 
-	if (a->s->rec)
-		rec_smtp__tx(a->s->rec, a->s->uid, a->s->id, tx, a->cfg->extra_fields);
+	if (!a->s->rec)
+		return;
+	rec_smtp__tx(a->s->rec, a->s->uid, a->s->id, tx, a->cfg->extra_fields,
+		     a->cfg->software.enabled);
+	if (a->cfg->software.enabled)
+		software_of(a, tx);
 }
 
 static void cb_weird(void *u, uint64_t ts, const char *name, const char *addl, const char *source)

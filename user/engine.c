@@ -263,6 +263,13 @@ static void sess_weird(struct mt_session *s, uint64_t ts, const char *name, cons
 	write_weird_n(a->e, a->flow->uid, &a->flow->id, ts, name, addl, addl_len, source);
 }
 
+static int sess_is_local(struct mt_session *s, const struct mt_addr *addr)
+{
+	struct flow_app *a = s->engine;
+
+	return is_local(a->e, addr);
+}
+
 static void sess_violation(struct mt_session *s, const char *service)
 {
 	struct flow_app *a = s->engine;
@@ -537,6 +544,7 @@ static struct flow_app *app_get(struct engine *e, struct flow *f)
 	a->sess.local_resp = is_local(e, &f->id.resp_h);
 	a->sess.engine = a;
 	a->sess.confirm = sess_confirm;
+	a->sess.is_local = sess_is_local;
 	a->sess.weird = sess_weird;
 	a->sess.handoff = sess_handoff;
 	a->sess.violation = sess_violation;

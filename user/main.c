@@ -59,6 +59,7 @@ struct analysis {
 	struct tunnels *tunnels;
 	struct rec *stats_rec;
 	struct rec_out *out;
+	bool software; /* the software stream is on: its counters in the stats record */
 };
 
 static int an_packet(void *u, const struct pkt_raw *raw)
@@ -201,6 +202,10 @@ enum {
 	OPT_CAPTURE,
 	OPT_SNAPLEN,
 	OPT_RING_BYTES,
+	OPT_NO_SOFTWARE,
+	OPT_SOFTWARE_MAX_HOSTS,
+	OPT_SOFTWARE_EXPIRE,
+	OPT_SOFTWARE_UA_MAX,
 };
 
 static const struct option long_opts[] = {
@@ -264,6 +269,10 @@ static const struct option long_opts[] = {
 	{ "mime-max-header-bytes", required_argument, NULL, OPT_MIME_MAX_HEADER },
 	{ "no-fingerprints", no_argument, NULL, OPT_NO_FINGERPRINTS },
 	{ "no-x509-files", no_argument, NULL, OPT_NO_X509_FILES },
+	{ "no-software", no_argument, NULL, OPT_NO_SOFTWARE },
+	{ "software-max-hosts", required_argument, NULL, OPT_SOFTWARE_MAX_HOSTS },
+	{ "software-expire", required_argument, NULL, OPT_SOFTWARE_EXPIRE },
+	{ "software-ua-max", required_argument, NULL, OPT_SOFTWARE_UA_MAX },
 	{ "log-max-field-string-bytes", required_argument, NULL, OPT_LOG_FIELD_STR },
 	{ "log-max-total-string-bytes", required_argument, NULL, OPT_LOG_TOTAL_STR },
 	{ "log-max-field-container-elements", required_argument, NULL, OPT_LOG_FIELD_CONT },
@@ -359,6 +368,8 @@ static void usage(FILE *f)
 		"      --extract-types LIST only these mime types (default all)\n"
 		"      --no-fingerprints    no ja3/ja3s/ja4/ja4s fields in ssl records\n"
 		"      --no-x509-files      no files records for certificates (Zeek's default)\n"
+		"      --no-software        no software stream and no is_webmail in smtp records\n"
+		"                           (Zeek without policy/protocols/smtp/software)\n"
 		"Limits:\n"
 		"      --max-flows N        tracked connections (default 1000000; LRU evicted)\n"
 		"      --max-tunnels N      tracked VXLAN/Geneve/GRE tunnels (default 4096)\n"
@@ -374,6 +385,9 @@ static void usage(FILE *f)
 		"      --smtp-max-line N    command/reply line bytes (default 4096)\n"
 		"      --smtp-max-pending N pipelined commands awaiting replies (default 1000)\n"
 		"      --max-files N        files in flight (default 10000)\n"
+		"      --software-max-hosts N hosts whose mail clients are remembered (default 65536)\n"
+		"      --software-expire SECS a host's clients are logged again after (default 86400)\n"
+		"      --software-ua-max N  bytes of a user agent parsed for its version (default 256)\n"
 		"      --mime-max-depth N   MIME nesting (default 100)\n"
 		"      --mime-max-header-bytes N  header block of an entity (default 65536)\n"
 		"      --log-max-field-string-bytes N, --log-max-total-string-bytes N,\n"
@@ -767,6 +781,24 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_NO_X509_FILES:
 			o->parsers.tls.log_x509_in_files = false;
 			break;
+		case OPT_NO_SOFTWARE:
+			o->parsers.smtp.software.enabled = false;
+			break;
+		case OPT_SOFTWARE_MAX_HOSTS:
+			if (parse_u64("--software-max-hosts", optarg, 1, 10000000, &v) < 0)
+				return -EINVAL;
+			o->parsers.smtp.software.max_hosts = (uint32_t)v;
+			break;
+		case OPT_SOFTWARE_EXPIRE:
+			if (parse_u64("--software-expire", optarg, 1, 365 * 86400, &v) < 0)
+				return -EINVAL;
+			o->parsers.smtp.software.expire_ns = v * 1000000000ULL;
+			break;
+		case OPT_SOFTWARE_UA_MAX:
+			if (parse_u64("--software-ua-max", optarg, 16, 65536, &v) < 0)
+				return -EINVAL;
+			o->parsers.smtp.software.max_ua = (uint32_t)v;
+			break;
 		case OPT_LOG_FIELD_STR:
 		case OPT_LOG_TOTAL_STR:
 		case OPT_LOG_FIELD_CONT:
@@ -943,6 +975,7 @@ static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t now
 	struct fwd_stats fw, sum;
 	struct workers_stats wst;
 	struct tunnels_stats ts;
+	struct software_stats sws;
 	int n_fwd = 0;
 
 	an_stats(a, &es);
@@ -959,8 +992,10 @@ static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t now
 		workers__stats(a->ws, &wst);
 	if (a->tunnels)
 		tunnels__stats(a->tunnels, &ts);
+	software__stats(&sws);
 	rec_stats__write(a->stats_rec, now, &es, have_xs ? &xs : NULL, a->ws ? &wst : NULL, &fs,
-			 n_fwd ? &sum : NULL, a->tunnels ? &ts : NULL);
+			 n_fwd ? &sum : NULL, a->tunnels ? &ts : NULL,
+			 a->software ? &sws : NULL);
 }
 
 /* After the capture is set up and the outputs are open: what is left of root is given up.
@@ -1250,6 +1285,18 @@ static void print_stats(struct analysis *a)
 		(unsigned long long)st.hashes.lane_blocks, (unsigned long long)st.hashes.lane_runs,
 		(unsigned long long)st.hashes.wide_runs, (unsigned long long)st.hashes.sha_lane_runs,
 		(unsigned long long)st.hashes.final_runs, (unsigned long long)st.hashes.solo_blocks);
+	if (a->software) {
+		struct software_stats sw;
+
+		software__stats(&sw);
+		if (sw.found)
+			fprintf(stderr,
+				"mailtap: mail clients seen %llu, parsed %llu (%llu cut), software "
+				"records %llu; hosts %llu, forgotten early %llu\n",
+				(unsigned long long)sw.found, (unsigned long long)sw.parsed,
+				(unsigned long long)sw.parse_cut, (unsigned long long)sw.logged,
+				(unsigned long long)sw.hosts, (unsigned long long)sw.hosts_evicted);
+	}
 	if (a->tunnels) {
 		struct tunnels_stats ts;
 
@@ -1346,6 +1393,7 @@ int main(int argc, char **argv)
 		rec_out__enable(out, "smtp_events");
 	rec_out__set_limits(out, &o.logl);
 	an.stats_rec = rec__new(out);
+	an.software = o.parsers.smtp.software.enabled;
 	an.out = out;
 	an.tunnels = tunnels__new(&o.tun, out, o.eng.seeded, o.eng.seed);
 	o.eng.tunnels = an.tunnels;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include "mailtap/engine.h"
 #include "mailtap/parsers.h"
+#include "mailtap/software.h"
 #include "mailtap/x509.h"
 
 void parsers_cfg__default(struct parsers_cfg *c)
@@ -48,6 +49,16 @@ struct parsers *parsers__register(struct engine *e, const struct parsers_cfg *tm
 			return NULL;
 		}
 	}
+	p->c.smtp.sw = NULL;
+	if (p->c.smtp.software.enabled) {
+		p->c.smtp.sw = software__new(&p->c.smtp.software);
+		if (!p->c.smtp.sw) {
+			x509_cache__free(p->c.tls.x509_dedup);
+			free(p);
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
 	err = engine__add_parser(e, &app_smtp_ops, &p->c.smtp);
 	if (!err)
 		err = engine__add_parser(e, &app_tls_ops, &p->c.tls);
@@ -64,5 +75,6 @@ void parsers__free(struct parsers *p)
 	if (!p)
 		return;
 	x509_cache__free(p->c.tls.x509_dedup);
+	software__free(p->c.smtp.sw);
 	free(p);
 }

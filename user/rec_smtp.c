@@ -23,7 +23,7 @@ static void strset(struct rec *r, const char *key, const struct smtp_strset *s)
 }
 
 void rec_smtp__tx(struct rec *r, const char *uid, const struct conn_id *id,
-		  const struct smtp_tx *tx, bool extra)
+		  const struct smtp_tx *tx, bool extra, bool webmail)
 {
 	rec__begin(r, "smtp", tx->ts);
 	rec__conn(r, uid, id);
@@ -53,6 +53,8 @@ void rec_smtp__tx(struct rec *r, const char *uid, const struct conn_id *id,
 	rec__mstr(r, "user_agent", &tx->user_agent);
 	rec__bool(r, "tls", tx->tls);
 	strset_items(r, "fuids", &tx->fuids);
+	if (webmail)
+		rec__bool(r, "is_webmail", tx->is_webmail);
 
 	if (extra) {
 		rec__mstr(r, "auth_mechanism", &tx->auth_mechanism);

@@ -8,6 +8,7 @@
 #include "mailtap/rec.h"
 #include "mailtap/rec_stats.h"
 #include "mailtap/sink_fwd.h"
+#include "mailtap/software.h"
 #include "mailtap/tunnels.h"
 #include "mailtap/workers.h"
 #include "mailtap/xsk.h"
@@ -15,7 +16,7 @@
 void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *es,
 		      const struct xsk_stats *xs, const struct workers_stats *ws,
 		      const struct files_stats *fs, const struct fwd_stats *fw,
-		      const struct tunnels_stats *tun)
+		      const struct tunnels_stats *tun, const struct software_stats *sws)
 {
 	uint64_t dropped = 0;
 
@@ -118,6 +119,14 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *
 		rec__u64(r, "forward_ack_timeouts", fw->ack_timeouts);
 		rec__u64(r, "forward_records_oversize", fw->records_oversize);
 		rec__u64(r, "forward_spool_errors", fw->spool_errors);
+	}
+	if (sws) {
+		rec__u64(r, "software_found", sws->found);
+		rec__u64(r, "software_logged", sws->logged);
+		rec__u64(r, "software_parsed", sws->parsed);
+		rec__u64(r, "software_parse_cut", sws->parse_cut);
+		rec__u64(r, "software_hosts", sws->hosts);
+		rec__u64(r, "software_hosts_evicted", sws->hosts_evicted);
 	}
 	rec__end(r);
 }

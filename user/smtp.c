@@ -2201,6 +2201,11 @@ void smtp_parser__header(struct smtp_parser *p, const char *name, size_t nlen, c
 			set_hdr(p, &tx->user_agent, v, vlen);
 		}
 	}
+	/* policy/protocols/smtp/software.zeek (priority 4): the user agent kept so far, when
+	 * this header is a USER-AGENT, names a webmail interface. */
+	if (p->cfg->software.enabled && tx->user_agent.s && hname(name, nlen, "USER-AGENT") &&
+	    software__webmail_ua(tx->user_agent.s, tx->user_agent.n))
+		tx->is_webmail = true;
 	/* main.zeek priority 3: the Received path (mail_path_capture = ALL_HOSTS). */
 	if (hname(name, nlen, "RECEIVED") && tx->process_received_from &&
 	    tx->process_smtp_headers) {
@@ -2311,6 +2316,8 @@ void smtp_cfg__default(struct smtp_cfg *c)
 	c->events_show_auth = false;
 	mime_limits__default(&c->mime);
 	c->files = NULL;
+	software_cfg__default(&c->software);
+	c->sw = NULL;
 }
 
 struct smtp_parser *smtp_parser__new(const struct smtp_cfg *cfg, const struct smtp_cb *cb,

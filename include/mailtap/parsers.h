@@ -22,7 +22,8 @@ struct parsers_cfg {
  * certificates). */
 void parsers_cfg__default(struct parsers_cfg *c);
 /* One engine's parsers: a copy of the configuration and the engine's own x509 dedup cache
- * (X509::known_log_certs, one per worker thread: no locking). */
+ * (X509::known_log_certs) and software table (Software::tracked), one per worker thread: no
+ * locking. */
 struct parsers;
 
 /* Registers "smtp" and "ssl" with the engine. Free with parsers__free after the engine.

@@ -30,6 +30,9 @@ struct mt_session {
 	int local_orig, local_resp; /* 1, 0, or -1 when --local-nets is not set */
 	void *engine;		   /* private to the engine */
 
+	/* Site::is_local_addr(a): 1, 0, or -1 as local_orig. */
+	int (*is_local)(struct mt_session *s, const struct mt_addr *a);
+
 	/* The parser recognised its protocol: adds `service` to conn's service list (once,
 	 * in confirmation order: "smtp" then "ssl" gives "smtp,ssl"). */
 	void (*confirm)(struct mt_session *s, const char *service);

@@ -26,6 +26,7 @@
 #include "mailtap/files.h"
 #include "mailtap/mime.h"
 #include "mailtap/session.h"
+#include "mailtap/software.h"
 #include "mailtap/types.h"
 
 /* Every limit, with its default. Zeek's option names in brackets. */
@@ -64,6 +65,11 @@ struct smtp_cfg {
 	struct mime_limits mime;	  /* the MIME parser's limits */
 	const struct files_cfg *files;	  /* NULL: no file analysis (fuids stay empty) */
 	const struct files_cfg *rfc822_files; /* for the whole-message files; NULL: files */
+	/* Zeek's policy/protocols/smtp/software.zeek (loaded by local.zeek): is_webmail and
+	 * the software stream (software.enabled, true). sw: the worker's table, made by
+	 * parsers__register; NULL: no software records. */
+	struct software_cfg software;
+	struct software *sw;
 };
 
 /* Fills c with the defaults above (mime limits from mime_limits__default). */
@@ -113,6 +119,7 @@ struct smtp_tx {
 	struct mt_str user_agent;
 	bool tls;
 	struct smtp_strset fuids;
+	bool is_webmail; /* policy/protocols/smtp/software.zeek */
 
 	/* Beyond Zeek (docs/smtp.md). */
 	struct mt_str auth_mechanism; /* last AUTH mechanism of the session */
@@ -242,9 +249,10 @@ void smtp__extract_ips(const char *s, size_t len, bool check_wrapping,
 
 /* Record encoding (user/rec_smtp.c). */
 struct rec;
-/* One "smtp" record. extra: also the fields beyond Zeek. */
+/* One "smtp" record. extra: also the fields beyond Zeek; webmail: Zeek's is_webmail
+ * (policy/protocols/smtp/software.zeek). */
 void rec_smtp__tx(struct rec *r, const char *uid, const struct conn_id *id,
-		  const struct smtp_tx *tx, bool extra);
+		  const struct smtp_tx *tx, bool extra, bool webmail);
 /* One "smtp_events" record. */
 void rec_smtp__event(struct rec *r, const char *uid, const struct conn_id *id,
 		     const struct smtp_event *ev);
