@@ -2,8 +2,7 @@
 /* Mail software detection, as Zeek's policy/protocols/smtp/software.zeek (loaded by Zeek's
  * local.zeek) with base/frameworks/software/main.zeek:
  *   - the webmail test behind smtp's is_webmail (software__webmail_ua);
- *   - Zeek's version parser Software::parse (sw_parser__parse), its regular expressions as
- *     hand-written matchers with Zeek's matching rule (no allocation);
+ *   - versions through Zeek's parser Software::parse (include/mailtap/swparse.h);
  *   - Software::found/register: a table of the software seen per host, so that a host's
  *     client is logged when first seen, when its version changes, and again after the host's
  *     entry expired (Software::tracked &create_expire=1day);
@@ -15,40 +14,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "mailtap/swparse.h"
 #include "mailtap/types.h"
 
 /* SMTP::webmail_user_agents: is this USER-AGENT value a webmail interface's? */
 bool software__webmail_ua(const char *s, size_t n);
-
-/* Software::Version. A field is set when its bit is in `has`; addl may be set and empty. */
-enum { SW_MAJOR = 1, SW_MINOR = 2, SW_MINOR2 = 4, SW_MINOR3 = 8, SW_ADDL = 16 };
-struct sw_version {
-	unsigned has;
-	uint64_t major, minor, minor2, minor3;
-	const char *addl;
-	size_t addl_len;
-};
-
-/* Software::Description without the unparsed string. name and addl point into the parser's
- * scratch space or the parsed string: valid until the next parse. */
-struct sw_desc {
-	const char *name;
-	size_t name_len;
-	struct sw_version v;
-};
-
-/* Software::cmp_versions: -1, 0 or 1 (addl compared as strcmp does). */
-int sw_version__cmp(const struct sw_version *a, const struct sw_version *b);
-
-/* The compiled expressions and scratch space of Software::parse. */
-struct sw_parser;
-/* max_len: bytes of a version string parsed (a longer one is parsed cut to its first
- * max_len bytes: some expressions take time quadratic in the length, as Zeek's; real client
- * strings are far shorter). NULL with errno set. */
-struct sw_parser *sw_parser__new(size_t max_len);
-void sw_parser__free(struct sw_parser *p);
-/* Software::parse(s): 0, or -E2BIG when s was cut to max_len (d is still filled). */
-int sw_parser__parse(struct sw_parser *p, const char *s, size_t n, struct sw_desc *d);
 
 /* ---- per-worker detection ---- */
 
@@ -84,11 +54,11 @@ void software__write(struct rec *r, uint64_t ts_ns, const struct mt_addr *host, 
 
 /* Process-wide counters (all workers). */
 struct software_stats {
-	uint64_t found;	       /* software__found calls */
-	uint64_t logged;       /* software records due */
-	uint64_t parsed;       /* strings parsed (the rest were known for their host) */
-	uint64_t parse_cut;    /* strings parsed cut to max_ua */
-	uint64_t hosts;	       /* hosts tracked now */
+	uint64_t found;		/* software__found calls */
+	uint64_t logged;	/* software records due */
+	uint64_t parsed;	/* strings parsed (the rest were known for their host) */
+	uint64_t parse_cut;	/* strings parsed cut to max_ua */
+	uint64_t hosts;		/* hosts tracked now */
 	uint64_t hosts_evicted; /* forgotten before their expiry: max_hosts */
 };
 void software__stats(struct software_stats *out);

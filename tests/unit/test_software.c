@@ -42,12 +42,12 @@ static const struct vec zeek_vectors[] = {
     {"curl/7.15.1 (i486-pc-linux-gnu) libcurl/7.15.1 OpenSSL/0.9.8a zlib/1.2.3 libidn/0.5.18",
      "curl", 7, 15, 1, U, "i486-pc-linux-gnu"},
     {"Apache", "Apache", U, U, U, U, NULL},
-    {"Zope/(Zope 2.7.8-final, python 2.3.5, darwin) ZServer/1.1 Plone/Unknown", "Zope/(Zope", 2,
-     7, 8, U, "final"},
+    {"Zope/(Zope 2.7.8-final, python 2.3.5, darwin) ZServer/1.1 Plone/Unknown", "Zope/(Zope", 2, 7,
+     8, U, "final"},
     {"The Bat! (v2.00.9) Personal", "The Bat!", 2, 0, 9, U, "Personal"},
     {"Flash/10,2,153,1", "Flash", 10, 2, 153, 1, NULL},
-    {"Flash%20Player/26.0.0.137 CFNetwork/811.5.4 Darwin/16.6.0 (x86_64)", "Flash", 26, 0, 0,
-     137, "CFNetwork/811"},
+    {"Flash%20Player/26.0.0.137 CFNetwork/811.5.4 Darwin/16.6.0 (x86_64)", "Flash", 26, 0, 0, 137,
+     "CFNetwork/811"},
     {"mt2/1.2.3.967 Oct 13 2010-13:40:24 ord-pixel-x2 pid 0x35a3 13731", "mt2", 1, 2, 3, 967,
      "Oct"},
     {"CacheFlyServe v26b", "CacheFlyServe", 26, U, U, U, "b"},
@@ -60,8 +60,7 @@ static const struct vec zeek_vectors[] = {
     {"Mozilla/5.0 (Macintosh; U; Intel Mac OS X 10_6_7; en-US) AppleWebKit/534.16 (KHTML, like "
      "Gecko) Chrome/10.0.648.205 Safari/534.16",
      "Chrome", 10, 0, 648, 205, NULL},
-    {"Opera/9.80 (Windows NT 6.1; U; sv) Presto/2.7.62 Version/11.01", "Opera", 11, 1, U, U,
-     NULL},
+    {"Opera/9.80 (Windows NT 6.1; U; sv) Presto/2.7.62 Version/11.01", "Opera", 11, 1, U, U, NULL},
     {"Mozilla/5.0 (Windows; U; Windows NT 5.1; de; rv:1.9.2.11) Gecko/20101013 Lightning/1.0b2 "
      "Thunderbird/3.1.5",
      "Thunderbird", 3, 1, 5, U, NULL},
@@ -80,10 +79,10 @@ static const struct vec zeek_vectors[] = {
     {"Opera/9.80 (J2ME/MIDP; Opera Mini/9.80 (S60; SymbOS; Opera Mobi/23.348; U; en) "
      "Presto/2.5.25 Version/10.54",
      "Opera Mini", 10, 54, U, U, NULL},
-    {"Opera/9.80 (J2ME/MIDP; Opera Mini/5.0.18741/18.794; U; en) Presto/2.4.15", "Opera Mini", 5,
-     0, 18741, U, NULL},
-    {"Opera/9.80 (Windows NT 5.1; Opera Mobi/49; U; en) Presto/2.4.18 Version/10.00",
-     "Opera Mobi", 10, 0, U, U, NULL},
+    {"Opera/9.80 (J2ME/MIDP; Opera Mini/5.0.18741/18.794; U; en) Presto/2.4.15", "Opera Mini", 5, 0,
+     18741, U, NULL},
+    {"Opera/9.80 (Windows NT 5.1; Opera Mobi/49; U; en) Presto/2.4.18 Version/10.00", "Opera Mobi",
+     10, 0, U, U, NULL},
     {"Mozilla/4.0 (compatible; MSIE 8.0; Android 2.2.2; Linux; Opera Mobi/ADR-1103311355; en) "
      "Opera 11.00",
      "Opera", 11, 0, U, U, NULL},
@@ -99,18 +98,17 @@ static const struct vec zeek_vectors[] = {
      "2.0.50727; .NET CLR 3.5.30729; .NET CLR 3.0.30729; Media Center PC 6.0; Tablet PC 2.0; "
      "InfoPath.2; InfoPath.3)",
      "MSIE", 8, 0, U, U, NULL},
-    {"Mozilla/5.0 (compatible; MSIE 9.0; Windows NT 6.1; WOW64; Trident/5.0)", "MSIE", 9, 0, U,
-     U, NULL},
+    {"Mozilla/5.0 (compatible; MSIE 9.0; Windows NT 6.1; WOW64; Trident/5.0)", "MSIE", 9, 0, U, U,
+     NULL},
     {"Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 6.1; WOW64; Trident/5.0; SLCC2; .NET CLR "
      "2.0.50727; .NET CLR 3.5.30729; .NET CLR 3.0.30729; Media Center PC 6.0; .NET4.0C; "
      ".NET4.0E; InfoPath.3; Creative AutoUpdate v1.40.02)",
      "MSIE", 9, 0, U, U, NULL},
-    {"Mozilla/5.0 (compatible; MSIE 10.0; Windows NT 6.1; WOW64; Trident/6.0)", "MSIE", 10, 0,
-     U, U, NULL},
-    {"Mozilla/5.0 (Windows NT 6.3; Trident/7.0; rv:11.0) like Gecko", "MSIE", 11, 0, U, U,
+    {"Mozilla/5.0 (compatible; MSIE 10.0; Windows NT 6.1; WOW64; Trident/6.0)", "MSIE", 10, 0, U, U,
      NULL},
-    {"Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 6.3; Trident/7.0; .NET4.0E; .NET4.0C)",
-     "MSIE", 11, 0, U, U, NULL},
+    {"Mozilla/5.0 (Windows NT 6.3; Trident/7.0; rv:11.0) like Gecko", "MSIE", 11, 0, U, U, NULL},
+    {"Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 6.3; Trident/7.0; .NET4.0E; .NET4.0C)", "MSIE",
+     11, 0, U, U, NULL},
     {"The Bat! (3.0.1 RC3) Professional", "The Bat!", 3, 0, 1, U, "RC3"},
     {"Total Commander", "Total Commander", U, U, U, U, NULL},
     {"(vsFTPd 2.0.5)", "vsFTPd", 2, 0, 5, U, NULL},
@@ -118,15 +116,15 @@ static const struct vec zeek_vectors[] = {
     {"Mozilla/5.0 (Macintosh; U; PPC Mac OS X; en) AppleWebKit/420+ (KHTML, like Gecko) "
      "AdobeAIR/1.0",
      "AdobeAIR", 1, 0, U, U, NULL},
-    {"Mozilla/5.0 (Windows; U; en) AppleWebKit/420+ (KHTML, like Gecko) AdobeAIR/1.0",
-     "AdobeAIR", 1, 0, U, U, NULL},
+    {"Mozilla/5.0 (Windows; U; en) AppleWebKit/420+ (KHTML, like Gecko) AdobeAIR/1.0", "AdobeAIR",
+     1, 0, U, U, NULL},
     /* Zeek's \\x escapes, turned into % escapes, then unescaped as a URI */
     {"\\xe6\\xbc\\xab\\xe7\\x94\\xbb\\xe4\\xba\\xba 2.6.2 rv:1.2 (iPhone; iOS 10.3.2; en_US)",
      "\xe6\xbc\xab\xe7\x94\xbb\xe4\xba\xba", 2, 6, 2, U, "rv:1"},
     {"%E6%9C%89%E9%81%93%E8%AF%8D%E5%85%B8/128 CFNetwork/760.2.6 Darwin/15.3.0 (x86_64)",
      "\xe6\x9c\x89\xe9\x81\x93\xe8\xaf\x8d\xe5\x85\xb8", 128, U, U, U, "CFNetwork/760"},
-    {"QQ%E9%82%AE%E7%AE%B1/5.3.2.8 CFNetwork/811.5.4 Darwin/16.6.0",
-     "QQ\xe9\x82\xae\xe7\xae\xb1", 5, 3, 2, 8, "CFNetwork/811"},
+    {"QQ%E9%82%AE%E7%AE%B1/5.3.2.8 CFNetwork/811.5.4 Darwin/16.6.0", "QQ\xe9\x82\xae\xe7\xae\xb1",
+     5, 3, 2, 8, "CFNetwork/811"},
     {"Mozilla/5.0 (Windows Phone 10.0; Android 6.0.1) AppleWebKit/537.36 (KHTML, like Gecko) "
      "Chrome/52.0.2743.116 Mobile Safari/537.36 Edge/15.15063",
      "Edge", 15, 15063, U, U, NULL},
@@ -172,7 +170,8 @@ static void check(const struct vec *t, const struct sw_desc *d)
 	for (int i = 0; i < 4; i++) {
 		if ((want[i] == U) != !(d->v.has & bits[i]))
 			fail_msg("'%s': version part %d %s, want %s", t->ua, i,
-				 (d->v.has & bits[i]) ? "set" : "unset", want[i] == U ? "unset" : "set");
+				 (d->v.has & bits[i]) ? "set" : "unset",
+				 want[i] == U ? "unset" : "set");
 		if (want[i] != U && got[i] != (uint64_t)want[i])
 			fail_msg("'%s': version part %d = %llu, want %lld", t->ua, i,
 				 (unsigned long long)got[i], want[i]);
@@ -180,8 +179,8 @@ static void check(const struct vec *t, const struct sw_desc *d)
 	if (!t->addl != !(d->v.has & SW_ADDL))
 		fail_msg("'%s': addl %s, want %s", t->ua, (d->v.has & SW_ADDL) ? "set" : "unset",
 			 t->addl ? t->addl : "unset");
-	if (t->addl && (strlen(t->addl) != d->v.addl_len ||
-			memcmp(t->addl, d->v.addl, d->v.addl_len)))
+	if (t->addl &&
+	    (strlen(t->addl) != d->v.addl_len || memcmp(t->addl, d->v.addl, d->v.addl_len)))
 		fail_msg("'%s': addl '%.*s', want '%s'", t->ua, (int)d->v.addl_len, d->v.addl,
 			 t->addl);
 }
@@ -248,13 +247,21 @@ static void test_cut_and_hostile(void **st)
 static void test_webmail(void **st)
 {
 	static const char *const yes[] = {
-	    "iPlanet Messenger Express 5.2", "Sun Java(tm) System Messenger Express 6.3",
-	    "Internet Messaging Program (IMP) H3 (4.1.4)", "SquirrelMail/1.4.22",
-	    "NeoMail 1.0", "Zimbra 8.8 (ZimbraWebClient - FF115 (Linux)/8.8.15_GA_4581)",
+	    "iPlanet Messenger Express 5.2",
+	    "Sun Java(tm) System Messenger Express 6.3",
+	    "Internet Messaging Program (IMP) H3 (4.1.4)",
+	    "SquirrelMail/1.4.22",
+	    "NeoMail 1.0",
+	    "Zimbra 8.8 (ZimbraWebClient - FF115 (Linux)/8.8.15_GA_4581)",
 	};
 	static const char *const no[] = {
-	    "Thunderbird", "squirrelmail/1.4", " SquirrelMail", "x iPlanet Messenger",
-	    "(imp)", "Microsoft Outlook 16.0", "",
+	    "Thunderbird",
+	    "squirrelmail/1.4",
+	    " SquirrelMail",
+	    "x iPlanet Messenger",
+	    "(imp)",
+	    "Microsoft Outlook 16.0",
+	    "",
 	};
 
 	(void)st;
@@ -329,8 +336,8 @@ static void test_register(void **st)
 	assert_false(found(sw, 1, "Thunderbird/3.1.5", 200));
 	/* a different string with the same name and version: parsed, not logged */
 	assert_false(found(sw, 1, "Thunderbird/3.1.5 ", 300));
-	assert_true(found(sw, 1, "Thunderbird/3.1.6", 400)); /* version_change */
-	assert_true(found(sw, 1, "Thunderbird/3.1.5", 500)); /* changed back */
+	assert_true(found(sw, 1, "Thunderbird/3.1.6", 400));   /* version_change */
+	assert_true(found(sw, 1, "Thunderbird/3.1.5", 500));   /* changed back */
 	assert_true(found(sw, 1, "Apple Mail (2.1084)", 600)); /* another name */
 	assert_false(found(sw, 1, "Thunderbird/3.1.5", 700));
 	assert_true(found(sw, 2, "Thunderbird/3.1.5", 800)); /* another host */
@@ -364,9 +371,9 @@ static void test_register(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_zeek_vectors),   cmocka_unit_test(test_mail_clients),
+	    cmocka_unit_test(test_zeek_vectors),    cmocka_unit_test(test_mail_clients),
 	    cmocka_unit_test(test_cut_and_hostile), cmocka_unit_test(test_webmail),
-	    cmocka_unit_test(test_cmp_versions),   cmocka_unit_test(test_register),
+	    cmocka_unit_test(test_cmp_versions),    cmocka_unit_test(test_register),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
