@@ -8,7 +8,7 @@ set -euo pipefail
 PKGS=(
 	build-essential pkg-config clang llvm lld
 	libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev libseccomp-dev libcap-dev
-	libmsgpack-dev libpcap-dev libssl-dev openssl libcmocka-dev
+	libmsgpack-dev libpcap-dev libssl-dev openssl ca-certificates libcmocka-dev
 	iproute2 tcpreplay tshark tcpdump swaks libnet-ssleay-perl postfix
 	python3 python3-msgpack python3-scapy time
 	libclang-rt-14-dev valgrind bc linux-perf

@@ -70,6 +70,9 @@ void tls_cfg__default(struct tls_cfg *c)
 	c->x509_dedup = NULL;
 	c->relog_known_certificates_after_ns = 86400ull * 1000000000ull;
 	c->known_log_certs_maximum_size = 1000000;
+	c->cert_roots = NULL;
+	certval_cfg__default(&c->certval_cfg);
+	c->certval = NULL;
 }
 
 static bool is_client(const struct app_tls *a, enum mt_dir d)
@@ -505,6 +508,16 @@ static void cb_certificates(void *u, enum mt_dir d, const struct tls_bytes *cert
 		}
 		a->si.have_chains = true;
 		one_cert(a, orig, i, certs[i], ts);
+	}
+	/* validate-certs.zeek: the server's chain, once */
+	if (!orig && !a->have_server_chain && a->cfg->certval && n) {
+		struct certval_cert cc[16];
+		unsigned k = 0;
+
+		for (unsigned i = 0; i < n && k < 16; i++)
+			if (certs[i].len)
+				cc[k++] = (struct certval_cert){certs[i].p, certs[i].len};
+		a->si.validation_status = certval__validate(a->cfg->certval, cc, k, ts);
 	}
 	/* cert_chain[0] is the first server certificate file, parsed or not */
 	if (!orig)

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include "mailtap/certval.h"
 #include "mailtap/bits.h"
 #include "mailtap/engine.h"
 #include "mailtap/hostcap.h"
@@ -60,6 +61,7 @@ struct analysis {
 	struct rec *stats_rec;
 	struct rec_out *out;
 	bool software; /* the software stream is on: its counters in the stats record */
+	bool certval;  /* validation_status is on: its counters too */
 };
 
 static int an_packet(void *u, const struct pkt_raw *raw)
@@ -96,6 +98,9 @@ static void an_stats(struct analysis *a, struct engine_stats *st)
 		engine__stats(a->eng, st);
 }
 
+/* Debian's ca-certificates: Mozilla's list of roots, as Zeek's SSL::root_certs. */
+#define DEFAULT_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
+
 struct opts {
 	const char *read_file;
 	const char *iface;
@@ -121,6 +126,8 @@ struct opts {
 	const char *user;
 	int seccomp;
 	int events_smtp;
+	const char *ssl_ca_file; /* roots for validation_status (NULL: the default file) */
+	int no_validate_certs;
 };
 
 enum {
@@ -206,6 +213,10 @@ enum {
 	OPT_SOFTWARE_MAX_HOSTS,
 	OPT_SOFTWARE_EXPIRE,
 	OPT_SOFTWARE_UA_MAX,
+	OPT_SSL_CA_FILE,
+	OPT_NO_VALIDATE_CERTS,
+	OPT_SSL_MAX_CHAINS,
+	OPT_SSL_MAX_INTERMEDIATES,
 };
 
 static const struct option long_opts[] = {
@@ -273,6 +284,10 @@ static const struct option long_opts[] = {
 	{ "software-max-hosts", required_argument, NULL, OPT_SOFTWARE_MAX_HOSTS },
 	{ "software-expire", required_argument, NULL, OPT_SOFTWARE_EXPIRE },
 	{ "software-ua-max", required_argument, NULL, OPT_SOFTWARE_UA_MAX },
+	{ "ssl-ca-file", required_argument, NULL, OPT_SSL_CA_FILE },
+	{ "no-validate-certs", no_argument, NULL, OPT_NO_VALIDATE_CERTS },
+	{ "ssl-max-validated-chains", required_argument, NULL, OPT_SSL_MAX_CHAINS },
+	{ "ssl-max-intermediates", required_argument, NULL, OPT_SSL_MAX_INTERMEDIATES },
 	{ "log-max-field-string-bytes", required_argument, NULL, OPT_LOG_FIELD_STR },
 	{ "log-max-total-string-bytes", required_argument, NULL, OPT_LOG_TOTAL_STR },
 	{ "log-max-field-container-elements", required_argument, NULL, OPT_LOG_FIELD_CONT },
@@ -370,6 +385,10 @@ static void usage(FILE *f)
 		"      --no-x509-files      no files records for certificates (Zeek's default)\n"
 		"      --no-software        no software stream and no is_webmail in smtp records\n"
 		"                           (Zeek without policy/protocols/smtp/software)\n"
+		"      --ssl-ca-file FILE   trusted roots (PEM) for ssl's validation_status (default\n"
+		"                           " DEFAULT_CA_FILE ")\n"
+		"      --no-validate-certs  no validation_status (Zeek without\n"
+		"                           policy/protocols/ssl/validate-certs)\n"
 		"Limits:\n"
 		"      --max-flows N        tracked connections (default 1000000; LRU evicted)\n"
 		"      --max-tunnels N      tracked VXLAN/Geneve/GRE tunnels (default 4096)\n"
@@ -388,6 +407,9 @@ static void usage(FILE *f)
 		"      --software-max-hosts N hosts whose mail clients are remembered (default 65536)\n"
 		"      --software-expire SECS a host's clients are logged again after (default 86400)\n"
 		"      --software-ua-max N  bytes of a user agent parsed for its version (default 256)\n"
+		"      --ssl-max-validated-chains N  verdicts remembered (default 10000; 5 min unused)\n"
+		"      --ssl-max-intermediates N  intermediate chains kept for validation (default\n"
+		"                           1000; 0: none, as Zeek's ssl_cache_intermediate_ca = F)\n"
 		"      --mime-max-depth N   MIME nesting (default 100)\n"
 		"      --mime-max-header-bytes N  header block of an entity (default 65536)\n"
 		"      --log-max-field-string-bytes N, --log-max-total-string-bytes N,\n"
@@ -784,6 +806,22 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_NO_SOFTWARE:
 			o->parsers.smtp.software.enabled = false;
 			break;
+		case OPT_SSL_CA_FILE:
+			o->ssl_ca_file = optarg;
+			break;
+		case OPT_NO_VALIDATE_CERTS:
+			o->no_validate_certs = 1;
+			break;
+		case OPT_SSL_MAX_CHAINS:
+			if (parse_u64("--ssl-max-validated-chains", optarg, 1, 10000000, &v) < 0)
+				return -EINVAL;
+			o->parsers.tls.certval_cfg.max_chains = (uint32_t)v;
+			break;
+		case OPT_SSL_MAX_INTERMEDIATES:
+			if (parse_u64("--ssl-max-intermediates", optarg, 0, 1000000, &v) < 0)
+				return -EINVAL;
+			o->parsers.tls.certval_cfg.max_intermediates = (uint32_t)v;
+			break;
 		case OPT_SOFTWARE_MAX_HOSTS:
 			if (parse_u64("--software-max-hosts", optarg, 1, 10000000, &v) < 0)
 				return -EINVAL;
@@ -976,6 +1014,7 @@ static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t now
 	struct workers_stats wst;
 	struct tunnels_stats ts;
 	struct software_stats sws;
+	struct certval_stats cvs;
 	int n_fwd = 0;
 
 	an_stats(a, &es);
@@ -993,9 +1032,10 @@ static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t now
 	if (a->tunnels)
 		tunnels__stats(a->tunnels, &ts);
 	software__stats(&sws);
+	certval__stats(&cvs);
 	rec_stats__write(a->stats_rec, now, &es, have_xs ? &xs : NULL, a->ws ? &wst : NULL, &fs,
-			 n_fwd ? &sum : NULL, a->tunnels ? &ts : NULL,
-			 a->software ? &sws : NULL);
+			 n_fwd ? &sum : NULL, a->tunnels ? &ts : NULL, a->software ? &sws : NULL,
+			 a->certval ? &cvs : NULL);
 }
 
 /* After the capture is set up and the outputs are open: what is left of root is given up.
@@ -1285,6 +1325,17 @@ static void print_stats(struct analysis *a)
 		(unsigned long long)st.hashes.lane_blocks, (unsigned long long)st.hashes.lane_runs,
 		(unsigned long long)st.hashes.wide_runs, (unsigned long long)st.hashes.sha_lane_runs,
 		(unsigned long long)st.hashes.final_runs, (unsigned long long)st.hashes.solo_blocks);
+	if (a->certval) {
+		struct certval_stats cv;
+
+		certval__stats(&cv);
+		if (cv.validations)
+			fprintf(stderr,
+				"mailtap: server chains validated %llu (%llu verified, %llu ok, %llu "
+				"with remembered intermediates)\n",
+				(unsigned long long)cv.validations, (unsigned long long)cv.verified,
+				(unsigned long long)cv.ok, (unsigned long long)cv.via_intermediates);
+	}
 	if (a->software) {
 		struct software_stats sw;
 
@@ -1356,6 +1407,7 @@ int main(int argc, char **argv)
 	struct pcapfile *pf = NULL;
 	struct sigaction sa;
 	struct opts o;
+	struct certval_roots *roots = NULL;
 	int err = 0, rc = 0;
 
 	memset(&o, 0, sizeof(o));
@@ -1392,6 +1444,23 @@ int main(int argc, char **argv)
 	if (o.events_smtp)
 		rec_out__enable(out, "smtp_events");
 	rec_out__set_limits(out, &o.logl);
+	/* validate-certs: the roots are read now, before any privilege is given up */
+	if (!o.no_validate_certs) {
+		const char *ca = o.ssl_ca_file ? o.ssl_ca_file : DEFAULT_CA_FILE;
+
+		roots = certval_roots__load(ca);
+		if (!roots && o.ssl_ca_file) {
+			pr_warn("cannot load trusted roots from --ssl-ca-file %s: %s\n", ca,
+				strerror(errno));
+			rc = 1;
+			goto done;
+		}
+		if (!roots)
+			pr_info("no trusted roots in %s: ssl records without validation_status\n",
+				ca);
+		o.parsers.tls.cert_roots = roots;
+		an.certval = roots != NULL;
+	}
 	an.stats_rec = rec__new(out);
 	an.software = o.parsers.smtp.software.enabled;
 	an.out = out;
@@ -1453,5 +1522,6 @@ done:
 			rc = 3;
 	}
 	rec_out__free(out);
+	certval_roots__free(roots);
 	return rc;
 }

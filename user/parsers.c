@@ -2,6 +2,7 @@
 /* The parser set: SMTP (with MIME and files) and SSL/TLS, registered with an engine. */
 #include <errno.h>
 #include <stdlib.h>
+#include "mailtap/certval.h"
 #include "mailtap/engine.h"
 #include "mailtap/parsers.h"
 #include "mailtap/software.h"
@@ -49,10 +50,19 @@ struct parsers *parsers__register(struct engine *e, const struct parsers_cfg *tm
 			return NULL;
 		}
 	}
+	p->c.tls.certval = NULL;
+	if (p->c.tls.cert_roots &&
+	    !(p->c.tls.certval = certval__new(&p->c.tls.certval_cfg, p->c.tls.cert_roots))) {
+		x509_cache__free(p->c.tls.x509_dedup);
+		free(p);
+		errno = ENOMEM;
+		return NULL;
+	}
 	p->c.smtp.sw = NULL;
 	if (p->c.smtp.software.enabled) {
 		p->c.smtp.sw = software__new(&p->c.smtp.software);
 		if (!p->c.smtp.sw) {
+			certval__free(p->c.tls.certval);
 			x509_cache__free(p->c.tls.x509_dedup);
 			free(p);
 			errno = ENOMEM;
@@ -76,5 +86,6 @@ void parsers__free(struct parsers *p)
 		return;
 	x509_cache__free(p->c.tls.x509_dedup);
 	software__free(p->c.smtp.sw);
+	certval__free(p->c.tls.certval);
 	free(p);
 }

@@ -41,6 +41,7 @@ int rec_ssl__write(struct rec *r, const char *uid, const struct conn_id *id,
 	}
 	if (si->sni_matches_cert >= 0)
 		rec__bool(r, "sni_matches_cert", si->sni_matches_cert == 1);
+	rec__cstr(r, "validation_status", si->validation_status);
 	opt_str(r, "ja3", si->ja3);
 	opt_str(r, "ja3s", si->ja3s);
 	opt_str(r, "ja4", si->ja4);

@@ -9,6 +9,7 @@
 #include "mailtap/rec_stats.h"
 #include "mailtap/sink_fwd.h"
 #include "mailtap/software.h"
+#include "mailtap/certval.h"
 #include "mailtap/tunnels.h"
 #include "mailtap/workers.h"
 #include "mailtap/xsk.h"
@@ -16,7 +17,8 @@
 void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *es,
 		      const struct xsk_stats *xs, const struct workers_stats *ws,
 		      const struct files_stats *fs, const struct fwd_stats *fw,
-		      const struct tunnels_stats *tun, const struct software_stats *sws)
+		      const struct tunnels_stats *tun, const struct software_stats *sws,
+		      const struct certval_stats *cvs)
 {
 	uint64_t dropped = 0;
 
@@ -127,6 +129,12 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *
 		rec__u64(r, "software_parse_cut", sws->parse_cut);
 		rec__u64(r, "software_hosts", sws->hosts);
 		rec__u64(r, "software_hosts_evicted", sws->hosts_evicted);
+	}
+	if (cvs) {
+		rec__u64(r, "ssl_validations", cvs->validations);
+		rec__u64(r, "ssl_chains_verified", cvs->verified);
+		rec__u64(r, "ssl_chains_ok", cvs->ok);
+		rec__u64(r, "ssl_chains_ok_via_intermediates", cvs->via_intermediates);
 	}
 	rec__end(r);
 }

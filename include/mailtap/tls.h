@@ -22,8 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "mailtap/types.h"
+#include "mailtap/certval.h"
 #include "mailtap/files.h"
+#include "mailtap/types.h"
 
 /* Largest unit the engine needs to present: one TLS record (5 + 2^14 + 2048). feed() streams
  * records, so this is only advisory. */
@@ -203,6 +204,7 @@ int tls__ja4s(const struct tls_server_hello *h, char out[26]);
 /* ---- the "ssl" app parser (user/app_tls.c) ---- */
 
 struct x509_cache;
+struct certval;
 
 struct tls_cfg {
 	struct tls_limits lim;
@@ -226,6 +228,12 @@ struct tls_cfg {
 	 * X509::known_log_certs_maximum_size (default 1000000). */
 	uint64_t relog_known_certificates_after_ns;
 	uint32_t known_log_certs_maximum_size;
+	/* validation_status (policy/protocols/ssl/validate-certs.zeek): the trusted roots,
+	 * loaded and owned by main (NULL: no validation), the settings of each worker's caches,
+	 * and the worker's validator, made by parsers__register. */
+	const struct certval_roots *cert_roots;
+	struct certval_cfg certval_cfg;
+	struct certval *certval;
 };
 
 void tls_cfg__default(struct tls_cfg *c);
@@ -257,6 +265,7 @@ struct ssl_info {
 	char (*client_fps)[65];
 	unsigned n_client_fps;
 	int sni_matches_cert; /* -1 unset, 0, 1 */
+	const char *validation_status; /* OpenSSL's verdict on the server chain; NULL unset */
 	char ja3[33], ja3s[33], ja4[37], ja4s[26];
 };
 

@@ -2,7 +2,8 @@
 /* libFuzzer target for the "ssl" app parser (tls.c, x509.c, app_tls.c, rec_ssl.c).
  *
  * Input: one control byte (bit 0: feed byte by byte, bit 1: tiny limits, bit 2: start with a
- * valid ClientHello header so the fuzzer reaches the handshake parsers faster), then chunks:
+ * valid ClientHello header so the fuzzer reaches the handshake parsers faster, bit 3: validate
+ * server chains against the system's roots, certval.c), then chunks:
  * a header byte (bit 7: direction, bits 0-6: length) followed by that many bytes. */
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct rec_out *out;
 	static struct rec *rec;
 	static struct x509_cache *dedup;
+	static struct certval *val; /* the system's roots, when it has them */
 	static const uint8_t ch_hdr[] = {0x16, 0x03, 0x01};
 	struct mt_ids ids;
 	struct conn_id id;
@@ -59,6 +61,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		out = rec_out__new("fuzz");
 		rec = rec__new(out);
 		dedup = x509_cache__new(64, 1000000);
+		struct certval_roots *roots =
+		    certval_roots__load("/etc/ssl/certs/ca-certificates.crt");
+		struct certval_cfg vc;
+
+		certval_cfg__default(&vc);
+		vc.max_chains = 16;
+		vc.max_intermediates = 4;
+		val = roots ? certval__new(&vc, roots) : NULL; /* roots kept for the process */
 	}
 	if (size < 1)
 		return 0;
@@ -78,6 +88,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.handoff = f_handoff;
 	tls_cfg__default(&cfg);
 	cfg.x509_dedup = dedup;
+	if (ctl & 8)
+		cfg.certval = val;
 	if (ctl & 2) {
 		cfg.lim.max_handshake_msg = 64;
 		cfg.lim.max_list = 2;

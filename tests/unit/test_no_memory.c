@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "mailtap/certval.h"
 #include "mailtap/engine.h"
 #include "mailtap/files.h"
 #include "mailtap/log.h"
@@ -107,6 +108,9 @@ static void unload(struct capture *c)
 	free(c->pkts);
 }
 
+/* Trusted roots for validation_status (test_starttls_certificates), loaded outside the sweep. */
+static struct certval_roots *roots;
+
 /* Replays the capture through a new engine; returns how many allocations were made to fail. */
 static long replay(const struct capture *c, struct check_sink *cs)
 {
@@ -126,6 +130,7 @@ static long replay(const struct capture *c, struct check_sink *cs)
 	}
 	if (e) {
 		parsers_cfg__default(&pc);
+		pc.tls.cert_roots = roots;
 		if (extract_dir) {
 			pc.smtp.rfc822_msg_file = true;
 			pc.files.sha256 = true;
@@ -275,6 +280,14 @@ static void test_starttls_certificates(void **st)
 {
 	(void)st;
 	sweep("zeek/traces/tls/smtp-starttls.pcap", 100);
+	/* again with chain validation: a root store of one certificate is enough to make
+	 * OpenSSL verify the chain (and fail to find its issuer) */
+	roots = certval_roots__load("/etc/ssl/certs/ca-certificates.crt");
+	if (roots) {
+		sweep("zeek/traces/tls/smtp-starttls.pcap", 100);
+		certval_roots__free(roots);
+		roots = NULL;
+	}
 }
 
 static void test_smtp_errors_465(void **st)
