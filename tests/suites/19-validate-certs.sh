@@ -5,7 +5,8 @@
 # sessions, the server's chain is taken from the capture with tshark and verified with
 # `openssl verify` at the time of its Certificate message, against the same roots; the two
 # verdicts must be the same string. Also: the generated certificate given as the only root
-# ("certificate is not yet valid": the sessions are older than it), --no-validate-certs, an
+# ("certificate is not yet valid": the sessions are older than it), the same as nobody under
+# seccomp (the roots are read before privileges go), --no-validate-certs, an
 # unreadable --ssl-ca-file (exit 1), and the counters (one verification for 40 sessions that
 # show the same chain).
 set -u
@@ -106,6 +107,17 @@ if [ -n "$m" ] && [ "$m" = "$o" ]; then
 	ok "generated, its certificate as the only root: '$(echo "$m" | head -1 | cut -d' ' -f3-)' as openssl verify"
 else
 	bad "generated with its own root: mailtap [$(echo "$m" | head -3)] openssl [$(echo "$o" | head -3)]"
+fi
+
+# the roots are read before privileges go; validation needs no system call seccomp refuses
+if [ "$(id -u)" = 0 ]; then
+	a=$(mine "$T/g.pcap" --ssl-ca-file "$T/leaf.pem")
+	b=$(mine "$T/g.pcap" --ssl-ca-file "$T/leaf.pem" --user nobody --seccomp)
+	if [ -n "$a" ] && [ "$a" = "$b" ]; then
+		ok "--user nobody --seccomp: the same $(echo "$b" | wc -l) statuses"
+	else
+		bad "--user nobody --seccomp: [$(echo "$b" | head -2)] vs [$(echo "$a" | head -2)]"
+	fi
 fi
 
 # 3. switches, errors, counters
