@@ -13,9 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/evp.h>
 
 #include "mailtap/bits.h"
 #include "mailtap/files.h"
+#include "mailtap/knownset.h"
 #include "mailtap/rec.h"
 #include "mailtap/session.h"
 #include "mailtap/tls.h"
@@ -55,6 +57,11 @@ struct app_tls {
 	uint64_t fps_dropped;
 	uint64_t cert_ts;     /* time of the certificate being parsed, for x509 weirds */
 	uint64_t x509_cached; /* certificates not parsed again (dedup cache hit) */
+	/* known-certs.zeek: the host certificate of a local server not yet known, logged at
+	 * ssl_established (key: server address + SHA-1 of the certificate) */
+	bool kc_pending;
+	uint8_t kc_key[16 + 20];
+	char *kc_subject, *kc_issuer, *kc_serial;
 };
 
 void tls_cfg__default(struct tls_cfg *c)
@@ -73,6 +80,10 @@ void tls_cfg__default(struct tls_cfg *c)
 	c->cert_roots = NULL;
 	certval_cfg__default(&c->certval_cfg);
 	c->certval = NULL;
+	c->known_certs = true;
+	c->known_certs_max = 100000;
+	c->known_certs_expire_ns = 86400ull * 1000000000ull;
+	c->known_certs_set = NULL;
 }
 
 static bool is_client(const struct app_tls *a, enum mt_dir d)
@@ -421,6 +432,48 @@ static void push_fp(struct app_tls *a, bool client, const char fp[65])
 	(*n)++;
 }
 
+/* known-certs.zeek's ssl_established handler, its first half: the host certificate c of a
+ * local server, parsed (xi) or known to parse (NULL: parsed here, once per server,
+ * certificate and expiry), is remembered if the server is not known to offer it. */
+static void known_cert_seen(struct app_tls *a, struct tls_bytes c, const struct x509_info *xi,
+			    uint64_t ts)
+{
+	const struct tls_cfg *cfg = a->cfg;
+	struct x509_info parsed;
+	unsigned int n = 0;
+
+	if (!cfg->known_certs_set || a->s->local_resp != 1 || a->kc_pending)
+		return;
+	memcpy(a->kc_key, a->s->id->resp_h.b, 16);
+	if (EVP_Digest(c.p, c.len, a->kc_key + 16, &n, EVP_sha1(), NULL) != 1 || n != 20 ||
+	    knownset__contains(cfg->known_certs_set, a->kc_key, sizeof(a->kc_key), ts))
+		return;
+	if (!xi) {
+		if (x509__parse(c.p, c.len, cfg->lim.max_list, &parsed, NULL, NULL) < 0) {
+			x509_info__free(&parsed);
+			return;
+		}
+		xi = &parsed;
+	}
+	a->kc_subject = xi->subject ? strdup(xi->subject) : NULL;
+	a->kc_issuer = xi->issuer ? strdup(xi->issuer) : NULL;
+	a->kc_serial = xi->serial ? strdup(xi->serial) : NULL;
+	a->kc_pending = true;
+	if (xi == &parsed)
+		x509_info__free(&parsed);
+}
+
+/* ... and its second: at ssl_established, logged once per (server, certificate) and day. */
+static void known_cert_established(struct app_tls *a, uint64_t ts)
+{
+	if (!a->kc_pending)
+		return;
+	a->kc_pending = false;
+	if (knownset__add(a->cfg->known_certs_set, a->kc_key, sizeof(a->kc_key), ts))
+		rec_known_certs__write(a->s->rec, ts, &a->s->id->resp_h, a->s->id->resp_p,
+				       a->kc_subject, a->kc_issuer, a->kc_serial);
+}
+
 static void one_cert(struct app_tls *a, bool client, unsigned idx, struct tls_bytes c, uint64_t ts)
 {
 	const struct tls_cfg *cfg = a->cfg;
@@ -454,6 +507,8 @@ static void one_cert(struct app_tls *a, bool client, unsigned idx, struct tls_by
 			a->x509_cached++;
 			if (m >= 0)
 				a->sni_match = m;
+			if (want_host)
+				known_cert_seen(a, c, NULL, ts);
 			return;
 		}
 	}
@@ -476,6 +531,7 @@ static void one_cert(struct app_tls *a, bool client, unsigned idx, struct tls_by
 	if (!x509_cache__seen(cfg->x509_dedup, xi.fingerprint, xi.host_cert, xi.client_cert, ts))
 		rec_x509__write(a->s->rec, ts, &xi);
 	if (want_host) {
+		known_cert_seen(a, c, &xi, ts);
 		if (a->si.server_name.s) {
 			a->sni_match = x509__hostname_matches(&xi, a->si.server_name.s,
 							      a->si.server_name.n);
@@ -579,6 +635,7 @@ static void cb_established(void *u, uint64_t ts)
 	set_session(a, ts);
 	a->si.established = true;
 	log_ssl(a);
+	known_cert_established(a, ts);
 	if (a->cfg->disable_after_established)
 		a->done = true;
 }
@@ -719,6 +776,9 @@ static void app_free(void *p)
 	free(a->si.client_fps);
 	if (a->have_host)
 		x509_info__free(&a->host);
+	free(a->kc_subject);
+	free(a->kc_issuer);
+	free(a->kc_serial);
 	free(a);
 }
 

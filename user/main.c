@@ -217,6 +217,9 @@ enum {
 	OPT_NO_VALIDATE_CERTS,
 	OPT_SSL_MAX_CHAINS,
 	OPT_SSL_MAX_INTERMEDIATES,
+	OPT_NO_KNOWN_CERTS,
+	OPT_KNOWN_CERTS_MAX,
+	OPT_KNOWN_CERTS_EXPIRE,
 };
 
 static const struct option long_opts[] = {
@@ -288,6 +291,9 @@ static const struct option long_opts[] = {
 	{ "no-validate-certs", no_argument, NULL, OPT_NO_VALIDATE_CERTS },
 	{ "ssl-max-validated-chains", required_argument, NULL, OPT_SSL_MAX_CHAINS },
 	{ "ssl-max-intermediates", required_argument, NULL, OPT_SSL_MAX_INTERMEDIATES },
+	{ "no-known-certs", no_argument, NULL, OPT_NO_KNOWN_CERTS },
+	{ "known-certs-max", required_argument, NULL, OPT_KNOWN_CERTS_MAX },
+	{ "known-certs-expire", required_argument, NULL, OPT_KNOWN_CERTS_EXPIRE },
 	{ "log-max-field-string-bytes", required_argument, NULL, OPT_LOG_FIELD_STR },
 	{ "log-max-total-string-bytes", required_argument, NULL, OPT_LOG_TOTAL_STR },
 	{ "log-max-field-container-elements", required_argument, NULL, OPT_LOG_FIELD_CONT },
@@ -389,6 +395,8 @@ static void usage(FILE *f)
 		"                           " DEFAULT_CA_FILE ")\n"
 		"      --no-validate-certs  no validation_status (Zeek without\n"
 		"                           policy/protocols/ssl/validate-certs)\n"
+		"      --no-known-certs     no known_certs stream (Zeek without\n"
+		"                           policy/protocols/ssl/known-certs)\n"
 		"Limits:\n"
 		"      --max-flows N        tracked connections (default 1000000; LRU evicted)\n"
 		"      --max-tunnels N      tracked VXLAN/Geneve/GRE tunnels (default 4096)\n"
@@ -408,6 +416,8 @@ static void usage(FILE *f)
 		"      --software-expire SECS a host's clients are logged again after (default 86400)\n"
 		"      --software-ua-max N  bytes of a user agent parsed for its version (default 256)\n"
 		"      --ssl-max-validated-chains N  verdicts remembered (default 10000; 5 min unused)\n"
+		"      --known-certs-max N, --known-certs-expire SECS  (server, certificate) pairs\n"
+		"                           remembered (default 100000), logged again after (86400)\n"
 		"      --ssl-max-intermediates N  intermediate chains kept for validation (default\n"
 		"                           1000; 0: none, as Zeek's ssl_cache_intermediate_ca = F)\n"
 		"      --mime-max-depth N   MIME nesting (default 100)\n"
@@ -816,6 +826,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (parse_u64("--ssl-max-validated-chains", optarg, 1, 10000000, &v) < 0)
 				return -EINVAL;
 			o->parsers.tls.certval_cfg.max_chains = (uint32_t)v;
+			break;
+		case OPT_NO_KNOWN_CERTS:
+			o->parsers.tls.known_certs = false;
+			break;
+		case OPT_KNOWN_CERTS_MAX:
+			if (parse_u64("--known-certs-max", optarg, 1, 10000000, &v) < 0)
+				return -EINVAL;
+			o->parsers.tls.known_certs_max = (uint32_t)v;
+			break;
+		case OPT_KNOWN_CERTS_EXPIRE:
+			if (parse_u64("--known-certs-expire", optarg, 1, 365 * 86400, &v) < 0)
+				return -EINVAL;
+			o->parsers.tls.known_certs_expire_ns = v * 1000000000ULL;
 			break;
 		case OPT_SSL_MAX_INTERMEDIATES:
 			if (parse_u64("--ssl-max-intermediates", optarg, 0, 1000000, &v) < 0)

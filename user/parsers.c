@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include "mailtap/certval.h"
 #include "mailtap/engine.h"
+#include "mailtap/knownset.h"
 #include "mailtap/parsers.h"
 #include "mailtap/software.h"
 #include "mailtap/x509.h"
@@ -58,10 +59,21 @@ struct parsers *parsers__register(struct engine *e, const struct parsers_cfg *tm
 		errno = ENOMEM;
 		return NULL;
 	}
+	p->c.tls.known_certs_set = NULL;
+	if (p->c.tls.known_certs &&
+	    !(p->c.tls.known_certs_set =
+		  knownset__new(p->c.tls.known_certs_max, p->c.tls.known_certs_expire_ns))) {
+		certval__free(p->c.tls.certval);
+		x509_cache__free(p->c.tls.x509_dedup);
+		free(p);
+		errno = ENOMEM;
+		return NULL;
+	}
 	p->c.smtp.sw = NULL;
 	if (p->c.smtp.software.enabled) {
 		p->c.smtp.sw = software__new(&p->c.smtp.software);
 		if (!p->c.smtp.sw) {
+			knownset__free(p->c.tls.known_certs_set);
 			certval__free(p->c.tls.certval);
 			x509_cache__free(p->c.tls.x509_dedup);
 			free(p);
@@ -87,5 +99,6 @@ void parsers__free(struct parsers *p)
 	x509_cache__free(p->c.tls.x509_dedup);
 	software__free(p->c.smtp.sw);
 	certval__free(p->c.tls.certval);
+	knownset__free(p->c.tls.known_certs_set);
 	free(p);
 }

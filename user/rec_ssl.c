@@ -98,3 +98,17 @@ int rec_x509__write(struct rec *r, uint64_t ts_ns, const struct x509_info *xi)
 	rec__bool(r, "client_cert", xi->client_cert);
 	return rec__end(r);
 }
+
+int rec_known_certs__write(struct rec *r, uint64_t ts_ns, const struct mt_addr *host, uint16_t port,
+			   const char *subject, const char *issuer, const char *serial)
+{
+	if (!r)
+		return 0;
+	rec__begin(r, "known_certs", ts_ns);
+	rec__addr(r, "host", host);
+	rec__u64(r, "port_num", port);
+	rec__cstr(r, "subject", subject);
+	rec__cstr(r, "issuer_subject", issuer);
+	rec__cstr(r, "serial", serial);
+	return rec__end(r);
+}

@@ -205,6 +205,7 @@ int tls__ja4s(const struct tls_server_hello *h, char out[26]);
 
 struct x509_cache;
 struct certval;
+struct knownset;
 
 struct tls_cfg {
 	struct tls_limits lim;
@@ -234,6 +235,13 @@ struct tls_cfg {
 	const struct certval_roots *cert_roots;
 	struct certval_cfg certval_cfg;
 	struct certval *certval;
+	/* known_certs (policy/protocols/ssl/known-certs.zeek): on (true), at most max keys
+	 * (100000) of (server, certificate SHA-1) each logged again after expire_ns (1 day,
+	 * Known::cert_store_expiry); the worker's set, made by parsers__register. */
+	bool known_certs;
+	uint32_t known_certs_max;
+	uint64_t known_certs_expire_ns;
+	struct knownset *known_certs_set;
 };
 
 void tls_cfg__default(struct tls_cfg *c);
@@ -276,5 +284,9 @@ int rec_ssl__write(struct rec *r, const char *uid, const struct conn_id *id,
 		   const struct ssl_info *si);
 /* Writes one "x509" record (no uid/id, as Zeek). */
 int rec_x509__write(struct rec *r, uint64_t ts_ns, const struct x509_info *xi);
+/* Writes one "known_certs" record (Known::CertsInfo). */
+int rec_known_certs__write(struct rec *r, uint64_t ts_ns, const struct mt_addr *host,
+			   uint16_t port, const char *subject, const char *issuer,
+			   const char *serial);
 
 #endif

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* A set of keys with a creation-time expiry (Zeek's &create_expire): a chained hash table and
+ * a list in creation order, whose head expires or is evicted first. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include "mailtap/bits.h"
+#include "mailtap/knownset.h"
+
+struct key {
+	uint8_t k[KNOWNSET_KEY_MAX];
+	uint8_t len;
+	uint64_t created;
+	struct key *hnext, *newer;
+};
+
+struct knownset {
+	struct key **buckets;
+	size_t mask, n;
+	struct key *oldest, *newest;
+	uint32_t max_keys;
+	uint64_t expire_ns, seed, evicted;
+};
+
+struct knownset *knownset__new(uint32_t max_keys, uint64_t expire_ns)
+{
+	struct knownset *s = calloc(1, sizeof(*s));
+
+	if (!s) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->max_keys = max_keys ? max_keys : 1;
+	s->expire_ns = expire_ns;
+	s->mask = 255;
+	s->buckets = calloc(s->mask + 1, sizeof(*s->buckets));
+	if (!s->buckets) {
+		free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (getrandom(&s->seed, sizeof(s->seed), GRND_NONBLOCK) != sizeof(s->seed))
+		s->seed = (uint64_t)(uintptr_t)s;
+	return s;
+}
+
+void knownset__free(struct knownset *s)
+{
+	struct key *k, *next;
+
+	if (!s)
+		return;
+	for (k = s->oldest; k; k = next) {
+		next = k->newer;
+		free(k);
+	}
+	free(s->buckets);
+	free(s);
+}
+
+static size_t hash(const struct knownset *s, const uint8_t *k, size_t len)
+{
+	uint64_t h = s->seed ^ len;
+
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t w = 0;
+
+		memcpy(&w, k + i, len - i < 8 ? len - i : 8);
+		h = mt_mix64(h ^ w);
+	}
+	return (size_t)h;
+}
+
+static struct key **slot_of(struct knownset *s, const uint8_t *k, size_t len)
+{
+	struct key **pp = &s->buckets[hash(s, k, len) & s->mask];
+
+	while (*pp && ((*pp)->len != len || memcmp((*pp)->k, k, len)))
+		pp = &(*pp)->hnext;
+	return pp;
+}
+
+/* Removes the oldest key. */
+static void drop_oldest(struct knownset *s)
+{
+	struct key *k = s->oldest, **pp = slot_of(s, k->k, k->len);
+
+	*pp = k->hnext;
+	s->oldest = k->newer;
+	if (!s->oldest)
+		s->newest = NULL;
+	s->n--;
+	free(k);
+}
+
+static void grow(struct knownset *s)
+{
+	size_t ncap = (s->mask + 1) * 2;
+	struct key **nb = calloc(ncap, sizeof(*nb));
+
+	if (!nb)
+		return;
+	free(s->buckets);
+	s->buckets = nb;
+	s->mask = ncap - 1;
+	for (struct key *k = s->oldest; k; k = k->newer) {
+		struct key **pp = &nb[hash(s, k->k, k->len) & s->mask];
+
+		k->hnext = *pp;
+		*pp = k;
+	}
+}
+
+static void expire(struct knownset *s, uint64_t now)
+{
+	while (s->oldest && now > s->oldest->created && now - s->oldest->created >= s->expire_ns)
+		drop_oldest(s);
+}
+
+bool knownset__contains(struct knownset *s, const void *key, size_t len, uint64_t now)
+{
+	if (len > KNOWNSET_KEY_MAX)
+		len = KNOWNSET_KEY_MAX;
+	expire(s, now);
+	return *slot_of(s, key, len) != NULL;
+}
+
+bool knownset__add(struct knownset *s, const void *key, size_t len, uint64_t now)
+{
+	struct key **pp, *k;
+
+	if (len > KNOWNSET_KEY_MAX)
+		len = KNOWNSET_KEY_MAX;
+	expire(s, now);
+	pp = slot_of(s, key, len);
+	if (*pp)
+		return false;
+	if (s->n >= s->max_keys) {
+		drop_oldest(s);
+		s->evicted++;
+		pp = slot_of(s, key, len);
+	}
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return true;
+	memcpy(k->k, key, len);
+	k->len = (uint8_t)len;
+	k->created = now;
+	k->hnext = *pp;
+	*pp = k;
+	if (s->newest)
+		s->newest->newer = k;
+	else
+		s->oldest = k;
+	s->newest = k;
+	if (++s->n > s->mask + 1)
+		grow(s);
+	return true;
+}
+
+uint64_t knownset__evicted(const struct knownset *s)
+{
+	return s ? s->evicted : 0;
+}
