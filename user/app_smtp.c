@@ -73,7 +73,7 @@ static void software_of(struct app_smtp *a, const struct smtp_tx *tx)
 	const struct mt_addr *host;
 	struct sw_desc d;
 
-	if (!a->cfg->sw || !tx->user_agent.s || !tx->n_path || s->local_orig != 1)
+	if (!a->cfg->sw || !s->is_local || !tx->user_agent.s || !tx->n_path || s->local_orig != 1)
 		return;
 	host = &tx->path[tx->n_path - 1];
 	if (tx->is_webmail && tx->first_received.s && tx->n_path >= 2 &&

@@ -13,7 +13,8 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 # x509 records: each worker deduplicates certificates on its own (as Zeek workers with
 # X509::known_log_certs_use_broker=F), so a certificate seen by several workers is logged once
-# by each, at its own first sighting: compared as a set of certificates, without ts.
+# by each, at its own first sighting: compared as a set of certificates, without ts. The same
+# for known_certs (without the port of the sighting) and software: per-worker tables.
 canon() { # msgpack file -> sorted JSON records without the random ids
 	"$B/mailtap-cat" "$1" | python3 -c '
 import sys, json
@@ -21,8 +22,9 @@ ids = ("uid", "fuid", "fuids", "parent_fuid")
 rows, certs = [], set()
 for l in sys.stdin:
     r = {k: v for k, v in json.loads(l).items() if k not in ids}
-    if r.get("_path") == "x509":
+    if r.get("_path") in ("x509", "known_certs", "software"):
         r.pop("ts", None)
+        r.pop("port_num", None)
         certs.add(json.dumps(r, sort_keys=True))
     else:
         rows.append(json.dumps(r, sort_keys=True))
