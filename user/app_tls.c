@@ -10,6 +10,7 @@
  *    first of a Certificate message, application/x-x509-ca-cert for the others; analyzers
  *    MD5/SHA1/SHA256/X509) and an x509 record (deduplicated like X509::known_log_certs). */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -463,15 +464,31 @@ static void known_cert_seen(struct app_tls *a, struct tls_bytes c, const struct 
 		x509_info__free(&parsed);
 }
 
+static _Atomic uint64_t kc_logged, kc_evicted;
+
 /* ... and its second: at ssl_established, logged once per (server, certificate) and day. */
 static void known_cert_established(struct app_tls *a, uint64_t ts)
 {
+	struct knownset *set = a->cfg->known_certs_set;
+	uint64_t ev;
+
 	if (!a->kc_pending)
 		return;
 	a->kc_pending = false;
-	if (knownset__add(a->cfg->known_certs_set, a->kc_key, sizeof(a->kc_key), ts))
+	ev = knownset__evicted(set);
+	if (knownset__add(set, a->kc_key, sizeof(a->kc_key), ts)) {
 		rec_known_certs__write(a->s->rec, ts, &a->s->id->resp_h, a->s->id->resp_p,
 				       a->kc_subject, a->kc_issuer, a->kc_serial);
+		atomic_fetch_add(&kc_logged, 1);
+	}
+	if (knownset__evicted(set) != ev)
+		atomic_fetch_add(&kc_evicted, knownset__evicted(set) - ev);
+}
+
+void app_tls__known_certs_stats(struct known_certs_stats *out)
+{
+	out->logged = atomic_load(&kc_logged);
+	out->evicted = atomic_load(&kc_evicted);
 }
 
 static void one_cert(struct app_tls *a, bool client, unsigned idx, struct tls_bytes c, uint64_t ts)

@@ -62,6 +62,7 @@ struct analysis {
 	struct rec_out *out;
 	bool software; /* the software stream is on: its counters in the stats record */
 	bool certval;  /* validation_status is on: its counters too */
+	bool known_certs;
 };
 
 static int an_packet(void *u, const struct pkt_raw *raw)
@@ -1038,6 +1039,7 @@ static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t now
 	struct tunnels_stats ts;
 	struct software_stats sws;
 	struct certval_stats cvs;
+	struct known_certs_stats kcs;
 	int n_fwd = 0;
 
 	an_stats(a, &es);
@@ -1056,9 +1058,10 @@ static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t now
 		tunnels__stats(a->tunnels, &ts);
 	software__stats(&sws);
 	certval__stats(&cvs);
+	app_tls__known_certs_stats(&kcs);
 	rec_stats__write(a->stats_rec, now, &es, have_xs ? &xs : NULL, a->ws ? &wst : NULL, &fs,
 			 n_fwd ? &sum : NULL, a->tunnels ? &ts : NULL, a->software ? &sws : NULL,
-			 a->certval ? &cvs : NULL);
+			 a->certval ? &cvs : NULL, a->known_certs ? &kcs : NULL);
 }
 
 /* After the capture is set up and the outputs are open: what is left of root is given up.
@@ -1486,6 +1489,7 @@ int main(int argc, char **argv)
 	}
 	an.stats_rec = rec__new(out);
 	an.software = o.parsers.smtp.software.enabled;
+	an.known_certs = o.parsers.tls.known_certs;
 	an.out = out;
 	an.tunnels = tunnels__new(&o.tun, out, o.eng.seeded, o.eng.seed);
 	o.eng.tunnels = an.tunnels;

@@ -10,6 +10,7 @@
 #include "mailtap/sink_fwd.h"
 #include "mailtap/software.h"
 #include "mailtap/certval.h"
+#include "mailtap/tls.h"
 #include "mailtap/tunnels.h"
 #include "mailtap/workers.h"
 #include "mailtap/xsk.h"
@@ -18,7 +19,7 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *
 		      const struct xsk_stats *xs, const struct workers_stats *ws,
 		      const struct files_stats *fs, const struct fwd_stats *fw,
 		      const struct tunnels_stats *tun, const struct software_stats *sws,
-		      const struct certval_stats *cvs)
+		      const struct certval_stats *cvs, const struct known_certs_stats *kcs)
 {
 	uint64_t dropped = 0;
 
@@ -135,6 +136,10 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *
 		rec__u64(r, "ssl_chains_verified", cvs->verified);
 		rec__u64(r, "ssl_chains_ok", cvs->ok);
 		rec__u64(r, "ssl_chains_ok_via_intermediates", cvs->via_intermediates);
+	}
+	if (kcs) {
+		rec__u64(r, "known_certs_logged", kcs->logged);
+		rec__u64(r, "known_certs_evicted", kcs->evicted);
 	}
 	rec__end(r);
 }

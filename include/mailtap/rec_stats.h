@@ -15,14 +15,15 @@ struct workers_stats;
 struct tunnels_stats;
 struct software_stats;
 struct certval_stats;
+struct known_certs_stats;
 
 /* Writes one stats record. xs (live capture), ws (worker threads), fs (file analysis), fw
- * (Forward outputs, summed), tun (the tunnel table), sws (software detection) and cvs
- * (certificate validation) may be NULL. */
+ * (Forward outputs, summed), tun (the tunnel table), sws (software detection), cvs
+ * (certificate validation) and kcs (known_certs) may be NULL. */
 void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *es,
 		      const struct xsk_stats *xs, const struct workers_stats *ws,
 		      const struct files_stats *fs, const struct fwd_stats *fw,
 		      const struct tunnels_stats *tun, const struct software_stats *sws,
-		      const struct certval_stats *cvs);
+		      const struct certval_stats *cvs, const struct known_certs_stats *kcs);
 
 #endif

@@ -248,6 +248,12 @@ void tls_cfg__default(struct tls_cfg *c);
 
 struct app_parser_ops;
 extern const struct app_parser_ops app_tls_ops;
+/* Process-wide counters of the known_certs stream. */
+struct known_certs_stats {
+	uint64_t logged;  /* known_certs records written */
+	uint64_t evicted; /* (server, certificate) pairs forgotten early: known_certs_max */
+};
+void app_tls__known_certs_stats(struct known_certs_stats *out);
 
 /* ---- ssl record (user/rec_ssl.c) ---- */
 

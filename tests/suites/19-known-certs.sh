@@ -82,11 +82,14 @@ span=$(tshark -r "$T/g.pcap" -T fields -e frame.time_epoch 2>/dev/null | sed -n 
 	awk 'NR==1{a=$1} NR==2{printf "%d", $1-a}')
 b=$("$B/mailtap" -r "$T/g.pcap" -w - --known-certs-expire 1 | "$B/mailtap-cat" -s known_certs - | wc -l)
 c=$("$B/mailtap" -r "$T/g.pcap" -w - --no-known-certs | "$B/mailtap-cat" -s known_certs - | wc -l)
+# the counter of records written
+st=$("$B/mailtap" -r "$T/g.pcap" -w - --known-certs-expire 1 --stats-interval 3600 |
+	"$B/mailtap-cat" -s stats - | tail -n 1 | grep -o '"known_certs_logged":[0-9]*' | cut -d: -f2)
 "$B/mailtap" -r "$T/g.pcap" -w - | "$B/mailtap-cat" >"$T/g.json"
-if [ "$a" = 1 ] && python3 "$T/check.py" "$T/g.json" >/dev/null && [ "$b" = 2 ] && [ "$c" = 0 ]; then
+if [ "$a" = 1 ] && python3 "$T/check.py" "$T/g.json" >/dev/null && [ "$b" = 2 ] && [ "$c" = 0 ] && [ "$st" = 2 ]; then
 	ok "generated: one server, one certificate: 1 record; --known-certs-expire 1 over ${span} s: $b; --no-known-certs: 0"
 else
-	bad "generated: $a records, $b with expire 1 (${span} s), $c with --no-known-certs"
+	bad "generated: $a records, $b with expire 1 (${span} s), $c with --no-known-certs, known_certs_logged '$st'"
 fi
 
 [ $fails -eq 0 ]
