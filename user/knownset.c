@@ -13,6 +13,7 @@ struct key {
 	uint8_t len;
 	uint64_t created;
 	struct key *hnext, *newer;
+	uint64_t value[]; /* value_size bytes, 8-aligned */
 };
 
 struct knownset {
@@ -21,9 +22,10 @@ struct knownset {
 	struct key *oldest, *newest;
 	uint32_t max_keys;
 	uint64_t expire_ns, seed, evicted;
+	size_t value_size;
 };
 
-struct knownset *knownset__new(uint32_t max_keys, uint64_t expire_ns)
+struct knownset *knownset__new(uint32_t max_keys, uint64_t expire_ns, size_t value_size)
 {
 	struct knownset *s = calloc(1, sizeof(*s));
 
@@ -33,6 +35,7 @@ struct knownset *knownset__new(uint32_t max_keys, uint64_t expire_ns)
 	}
 	s->max_keys = max_keys ? max_keys : 1;
 	s->expire_ns = expire_ns;
+	s->value_size = value_size;
 	s->mask = 255;
 	s->buckets = calloc(s->mask + 1, sizeof(*s->buckets));
 	if (!s->buckets) {
@@ -126,7 +129,7 @@ bool knownset__contains(struct knownset *s, const void *key, size_t len, uint64_
 	return *slot_of(s, key, len) != NULL;
 }
 
-bool knownset__add(struct knownset *s, const void *key, size_t len, uint64_t now)
+void *knownset__get(struct knownset *s, const void *key, size_t len, uint64_t now, bool *is_new)
 {
 	struct key **pp, *k;
 
@@ -134,16 +137,17 @@ bool knownset__add(struct knownset *s, const void *key, size_t len, uint64_t now
 		len = KNOWNSET_KEY_MAX;
 	expire(s, now);
 	pp = slot_of(s, key, len);
+	*is_new = !*pp;
 	if (*pp)
-		return false;
+		return (*pp)->value;
 	if (s->n >= s->max_keys) {
 		drop_oldest(s);
 		s->evicted++;
 		pp = slot_of(s, key, len);
 	}
-	k = calloc(1, sizeof(*k));
+	k = calloc(1, sizeof(*k) + s->value_size);
 	if (!k)
-		return true;
+		return NULL;
 	memcpy(k->k, key, len);
 	k->len = (uint8_t)len;
 	k->created = now;
@@ -156,7 +160,20 @@ bool knownset__add(struct knownset *s, const void *key, size_t len, uint64_t now
 	s->newest = k;
 	if (++s->n > s->mask + 1)
 		grow(s);
-	return true;
+	return k->value;
+}
+
+bool knownset__add(struct knownset *s, const void *key, size_t len, uint64_t now)
+{
+	bool is_new;
+
+	/* out of memory: new (the record is written) */
+	return !knownset__get(s, key, len, now, &is_new) || is_new;
+}
+
+size_t knownset__count(const struct knownset *s)
+{
+	return s ? s->n : 0;
 }
 
 uint64_t knownset__evicted(const struct knownset *s)

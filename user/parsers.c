@@ -62,7 +62,7 @@ struct parsers *parsers__register(struct engine *e, const struct parsers_cfg *tm
 	p->c.tls.known_certs_set = NULL;
 	if (p->c.tls.known_certs &&
 	    !(p->c.tls.known_certs_set =
-		  knownset__new(p->c.tls.known_certs_max, p->c.tls.known_certs_expire_ns))) {
+		  knownset__new(p->c.tls.known_certs_max, p->c.tls.known_certs_expire_ns, 0))) {
 		certval__free(p->c.tls.certval);
 		x509_cache__free(p->c.tls.x509_dedup);
 		free(p);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include "mailtap/bits.h"
+#include "mailtap/knownset.h"
 #include "mailtap/rec.h"
 #include "mailtap/software.h"
 
@@ -41,11 +42,8 @@ struct sw_entry {
 	unsigned has;
 };
 
+/* A host's software (the value of its key, the address, in the table). */
 struct sw_host {
-	struct mt_addr addr;
-	uint64_t created;
-	struct sw_host *hnext;	       /* bucket chain */
-	struct sw_host *newer, *older; /* by creation: the oldest expires first */
 	uint8_t n, next_slot;
 	struct sw_entry e[SOFTWARE_NAMES_PER_HOST];
 };
@@ -53,10 +51,7 @@ struct sw_host {
 struct software {
 	struct software_cfg cfg;
 	struct sw_parser *parser;
-	struct sw_host **buckets;
-	size_t mask;
-	size_t n_hosts;
-	struct sw_host *oldest, *newest;
+	struct knownset *hosts; /* Software::tracked: address -> struct sw_host */
 	uint64_t seed;
 };
 
@@ -79,12 +74,9 @@ struct software *software__new(const struct software_cfg *c)
 		return NULL;
 	}
 	sw->cfg = *c;
-	if (!sw->cfg.max_hosts)
-		sw->cfg.max_hosts = 1;
-	sw->mask = 255;
-	sw->buckets = calloc(sw->mask + 1, sizeof(*sw->buckets));
+	sw->hosts = knownset__new(c->max_hosts, c->expire_ns, sizeof(struct sw_host));
 	sw->parser = sw_parser__new(c->max_ua);
-	if (!sw->buckets || !sw->parser) {
+	if (!sw->hosts || !sw->parser) {
 		software__free(sw);
 		errno = ENOMEM;
 		return NULL;
@@ -96,16 +88,10 @@ struct software *software__new(const struct software_cfg *c)
 
 void software__free(struct software *sw)
 {
-	struct sw_host *h, *next;
-
 	if (!sw)
 		return;
-	for (h = sw->oldest; h; h = next) {
-		next = h->newer;
-		free(h);
-	}
-	atomic_fetch_sub(&st_hosts, sw->n_hosts);
-	free(sw->buckets);
+	atomic_fetch_sub(&st_hosts, knownset__count(sw->hosts));
+	knownset__free(sw->hosts);
 	sw_parser__free(sw->parser);
 	free(sw);
 }
@@ -132,84 +118,17 @@ static uint64_t bytes_hash(uint64_t seed, const void *p, size_t n)
 	return mt_mix64(h);
 }
 
-static struct sw_host **slot_of(struct software *sw, const struct mt_addr *a)
-{
-	struct sw_host **pp = &sw->buckets[bytes_hash(sw->seed, a->b, 16) & sw->mask];
-
-	while (*pp && memcmp((*pp)->addr.b, a->b, 16))
-		pp = &(*pp)->hnext;
-	return pp;
-}
-
-static void host_remove(struct software *sw, struct sw_host *h)
-{
-	struct sw_host **pp = slot_of(sw, &h->addr);
-
-	*pp = h->hnext;
-	if (h->older)
-		h->older->newer = h->newer;
-	else
-		sw->oldest = h->newer;
-	if (h->newer)
-		h->newer->older = h->older;
-	else
-		sw->newest = h->older;
-	sw->n_hosts--;
-	atomic_fetch_sub(&st_hosts, 1);
-	free(h);
-}
-
-static void grow(struct software *sw)
-{
-	size_t ncap = (sw->mask + 1) * 2;
-	struct sw_host **nb = calloc(ncap, sizeof(*nb));
-
-	if (!nb)
-		return; /* longer chains, still correct */
-	free(sw->buckets);
-	sw->buckets = nb;
-	sw->mask = ncap - 1;
-	for (struct sw_host *h = sw->oldest; h; h = h->newer) {
-		struct sw_host **pp = &nb[bytes_hash(sw->seed, h->addr.b, 16) & sw->mask];
-
-		h->hnext = *pp;
-		*pp = h;
-	}
-}
-
-/* The host's set, made (empty) if it has none or it expired. NULL: out of memory. */
+/* The host's software, made (empty) if it has none or its entry expired (&create_expire: an
+ * entry goes expire_ns after it was made, however busy the host). NULL: out of memory. */
 static struct sw_host *host_get(struct software *sw, const struct mt_addr *a, uint64_t now)
 {
-	struct sw_host **pp, *h;
+	size_t n0 = knownset__count(sw->hosts);
+	uint64_t ev0 = knownset__evicted(sw->hosts);
+	bool is_new;
+	struct sw_host *h = knownset__get(sw->hosts, a->b, sizeof(a->b), now, &is_new);
 
-	/* &create_expire: a set goes expire_ns after it was made, however busy the host. */
-	while ((h = sw->oldest) && now > h->created && now - h->created >= sw->cfg.expire_ns)
-		host_remove(sw, h);
-	pp = slot_of(sw, a);
-	if (*pp)
-		return *pp;
-	if (sw->n_hosts >= sw->cfg.max_hosts && sw->oldest) {
-		host_remove(sw, sw->oldest);
-		atomic_fetch_add(&st_evicted, 1);
-		pp = slot_of(sw, a);
-	}
-	h = calloc(1, sizeof(*h));
-	if (!h)
-		return NULL;
-	h->addr = *a;
-	h->created = now;
-	h->hnext = *pp;
-	*pp = h;
-	h->older = sw->newest;
-	if (sw->newest)
-		sw->newest->newer = h;
-	else
-		sw->oldest = h;
-	sw->newest = h;
-	sw->n_hosts++;
-	atomic_fetch_add(&st_hosts, 1);
-	if (sw->n_hosts > sw->mask + 1)
-		grow(sw);
+	atomic_fetch_add(&st_hosts, knownset__count(sw->hosts) - n0); /* wraps down as well */
+	atomic_fetch_add(&st_evicted, knownset__evicted(sw->hosts) - ev0);
 	return h;
 }
 

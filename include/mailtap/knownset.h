@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* A set of keys that each stay for a fixed time after they were added, as Zeek's
- * `set[...] &create_expire=...` (Known::certs and its kin): add() says whether the key is new,
- * so that a record is written once per key and interval. Bounded: at most max_keys, the oldest
- * forgotten first. One per worker (no locking). */
+ * `set[...] &create_expire=...` (Known::certs, Software::tracked): add() says whether the key
+ * is new, so that a record is written once per key and interval; a key may carry a value of
+ * a fixed size (get()). Bounded: at most max_keys, the oldest forgotten first. One per worker
+ * (no locking). */
 #ifndef MAILTAP_KNOWNSET_H
 #define MAILTAP_KNOWNSET_H
 
@@ -13,14 +14,19 @@
 #define KNOWNSET_KEY_MAX 40
 
 struct knownset;
-/* NULL with errno set. */
-struct knownset *knownset__new(uint32_t max_keys, uint64_t expire_ns);
+/* value_size: bytes of zeroed value each key carries (0: none). NULL with errno set. */
+struct knownset *knownset__new(uint32_t max_keys, uint64_t expire_ns, size_t value_size);
 void knownset__free(struct knownset *s);
 /* Adds key (len <= KNOWNSET_KEY_MAX) at now_ns: true when it was not in the set (new, or its
  * time ran out); false when it is there. Out of memory: true (the record is written). */
 bool knownset__add(struct knownset *s, const void *key, size_t len, uint64_t now_ns);
 /* Is key in the set at now_ns (without adding it)? */
 bool knownset__contains(struct knownset *s, const void *key, size_t len, uint64_t now_ns);
+/* The value of key, added (zeroed) at now_ns if it was not there; *is_new says which. NULL:
+ * out of memory. Valid until the next call. */
+void *knownset__get(struct knownset *s, const void *key, size_t len, uint64_t now_ns, bool *is_new);
+/* Keys in the set now. */
+size_t knownset__count(const struct knownset *s);
 /* Keys forgotten before their time (max_keys). */
 uint64_t knownset__evicted(const struct knownset *s);
 

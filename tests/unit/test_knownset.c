@@ -3,6 +3,7 @@
  * Known::certs): new once, not again within the time however often seen, new again after it;
  * the oldest forgotten first when full; time going back expires nothing. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,7 +15,7 @@
 
 static void test_expiry_and_bound(void **st)
 {
-	struct knownset *s = knownset__new(2, 100 * S);
+	struct knownset *s = knownset__new(2, 100 * S, 0);
 
 	(void)st;
 	assert_non_null(s);
@@ -32,11 +33,25 @@ static void test_expiry_and_bound(void **st)
 	assert_true(knownset__contains(s, "ab", 2, 130 * S));
 	/* many keys: the table grows, every one found */
 	knownset__free(s);
-	s = knownset__new(5000, 100 * S);
+	s = knownset__new(5000, 100 * S, sizeof(uint32_t));
 	for (uint32_t i = 0; i < 5000; i++)
 		assert_true(knownset__add(s, &i, sizeof(i), 200 * S));
-	for (uint32_t i = 0; i < 5000; i++)
-		assert_true(knownset__contains(s, &i, sizeof(i), 201 * S));
+	for (uint32_t i = 0; i < 5000; i++) {
+		bool is_new;
+		uint32_t *v = knownset__get(s, &i, sizeof(i), 201 * S, &is_new);
+
+		assert_non_null(v);
+		assert_false(is_new);
+		assert_int_equal(*v, 0); /* zeroed when made */
+		*v = i + 1;
+	}
+	for (uint32_t i = 0; i < 5000; i++) {
+		bool is_new;
+
+		assert_int_equal(*(uint32_t *)knownset__get(s, &i, sizeof(i), 202 * S, &is_new),
+				 i + 1);
+	}
+	assert_int_equal(knownset__count(s), 5000);
 	assert_int_equal(knownset__evicted(s), 0);
 	knownset__free(s);
 }
