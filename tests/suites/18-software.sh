@@ -15,12 +15,7 @@
 #    local, no software record; --no-software: neither the stream nor is_webmail.
 set -u
 cd "$(dirname "$0")/../.."
-B=${BUILD:-build}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fails=$((fails + 1)); }
+. tests/suite-lib.sh
 CORPUS=../shared/corpus
 
 # 1. Zeek's smtp.pcap

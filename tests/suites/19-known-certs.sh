@@ -11,12 +11,7 @@
 #    record; with --known-certs-expire 1, two; --no-known-certs none.
 set -u
 cd "$(dirname "$0")/../.."
-B=${BUILD:-build}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fails=$((fails + 1)); }
+. tests/suite-lib.sh
 
 cat >"$T/check.py" <<'EOF2'
 import json, sys

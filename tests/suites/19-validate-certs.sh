@@ -11,12 +11,7 @@
 # show the same chain).
 set -u
 cd "$(dirname "$0")/../.."
-B=${BUILD:-build}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fails=$((fails + 1)); }
+. tests/suite-lib.sh
 CA=/etc/ssl/certs/ca-certificates.crt
 command -v tshark >/dev/null && command -v openssl >/dev/null || {
 	echo "tshark and openssl are needed (tools/install-deps.sh installs them)"
