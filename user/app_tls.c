@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "mailtap/bits.h"
+#include "mailtap/digest.h"
 #include "mailtap/files.h"
 #include "mailtap/knownset.h"
 #include "mailtap/rec.h"
@@ -446,7 +447,7 @@ static void known_cert_seen(struct app_tls *a, struct tls_bytes c, const struct 
 	if (!cfg->known_certs_set || a->s->local_resp != 1 || a->kc_pending)
 		return;
 	memcpy(a->kc_key, a->s->id->resp_h.b, 16);
-	if (EVP_Digest(c.p, c.len, a->kc_key + 16, &n, EVP_sha1(), NULL) != 1 || n != 20 ||
+	if (EVP_Digest(c.p, c.len, a->kc_key + 16, &n, mt_md(MT_SHA1), NULL) != 1 || n != 20 ||
 	    knownset__contains(cfg->known_certs_set, a->kc_key, sizeof(a->kc_key), ts))
 		return;
 	if (!xi) {

@@ -14,6 +14,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include "mailtap/certval.h"
+#include "mailtap/digest.h"
 
 /* The roots are read at start as DER, with the canonical hash of each subject (as a hashed
  * certificate directory names them), and decoded only when a verification asks for that
@@ -417,7 +418,7 @@ static bool name_key(const X509_NAME *name, uint8_t key[32])
 	size_t len;
 
 	return name && X509_NAME_get0_der((X509_NAME *)name, &der, &len) == 1 &&
-	       EVP_Digest(der, len, key, NULL, EVP_sha256(), NULL) == 1;
+	       EVP_Digest(der, len, key, NULL, mt_md(MT_SHA256), NULL) == 1;
 }
 
 static struct inter_entry *inter_find(struct certval *v, const uint8_t key[32])
@@ -477,7 +478,7 @@ const char *certval__validate(struct certval *v, const struct certval_cert *cert
 		return NULL;
 	/* the chain's key: SHA-256 over each certificate's length and DER */
 	md = EVP_MD_CTX_new();
-	ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
+	ok = md && EVP_DigestInit_ex(md, mt_md(MT_SHA256), NULL) == 1;
 	for (unsigned i = 0; ok && i < n; i++) {
 		uint64_t l = certs[i].len;
 

@@ -62,22 +62,9 @@ void knownset__free(struct knownset *s)
 	free(s);
 }
 
-static size_t hash(const struct knownset *s, const uint8_t *k, size_t len)
-{
-	uint64_t h = s->seed ^ len;
-
-	for (size_t i = 0; i < len; i += 8) {
-		uint64_t w = 0;
-
-		memcpy(&w, k + i, len - i < 8 ? len - i : 8);
-		h = mt_mix64(h ^ w);
-	}
-	return (size_t)h;
-}
-
 static struct key **slot_of(struct knownset *s, const uint8_t *k, size_t len)
 {
-	struct key **pp = &s->buckets[hash(s, k, len) & s->mask];
+	struct key **pp = &s->buckets[(size_t)mt_hash_bytes(s->seed, k, len) & s->mask];
 
 	while (*pp && ((*pp)->len != len || memcmp((*pp)->k, k, len)))
 		pp = &(*pp)->hnext;
@@ -108,7 +95,7 @@ static void grow(struct knownset *s)
 	s->buckets = nb;
 	s->mask = ncap - 1;
 	for (struct key *k = s->oldest; k; k = k->newer) {
-		struct key **pp = &nb[hash(s, k->k, k->len) & s->mask];
+		struct key **pp = &nb[(size_t)mt_hash_bytes(s->seed, k->k, k->len) & s->mask];
 
 		k->hnext = *pp;
 		*pp = k;

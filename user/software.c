@@ -96,28 +96,6 @@ void software__free(struct software *sw)
 	free(sw);
 }
 
-static uint64_t bytes_hash(uint64_t seed, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ULL);
-
-	while (n >= 8) {
-		uint64_t w;
-
-		memcpy(&w, b, 8);
-		h = mt_mix64(h ^ w);
-		b += 8;
-		n -= 8;
-	}
-	if (n) {
-		uint64_t w = 0;
-
-		memcpy(&w, b, n);
-		h = mt_mix64(h ^ w ^ 0xff);
-	}
-	return mt_mix64(h);
-}
-
 /* The host's software, made (empty) if it has none or its entry expired (&create_expire: an
  * entry goes expire_ns after it was made, however busy the host). NULL: out of memory. */
 static struct sw_host *host_get(struct software *sw, const struct mt_addr *a, uint64_t now)
@@ -142,7 +120,7 @@ static void entry_set(struct software *sw, struct sw_entry *e, uint64_t name_h, 
 	e->num[1] = v->minor;
 	e->num[2] = v->minor2;
 	e->num[3] = v->minor3;
-	e->addl_h = (v->has & SW_ADDL) ? bytes_hash(sw->seed, v->addl, v->addl_len) : 0;
+	e->addl_h = (v->has & SW_ADDL) ? mt_hash_bytes(sw->seed, v->addl, v->addl_len) : 0;
 }
 
 /* cmp_versions(old, new) == 0 */
@@ -157,7 +135,7 @@ static bool entry_same(const struct software *sw, const struct sw_entry *e,
 	for (int i = 0; i < 4; i++)
 		if ((v->has & bits[i]) && e->num[i] != num[i])
 			return false;
-	return !(v->has & SW_ADDL) || e->addl_h == bytes_hash(sw->seed, v->addl, v->addl_len);
+	return !(v->has & SW_ADDL) || e->addl_h == mt_hash_bytes(sw->seed, v->addl, v->addl_len);
 }
 
 bool software__found(struct software *sw, const struct mt_addr *host, enum sw_type t,
@@ -171,7 +149,7 @@ bool software__found(struct software *sw, const struct mt_addr *host, enum sw_ty
 	atomic_fetch_add(&st_found, 1);
 	h = host_get(sw, host, now_ns);
 	(void)t; /* not part of the key: Zeek keys a host's software by name */
-	ua_h = bytes_hash(sw->seed, ua, ua_len);
+	ua_h = mt_hash_bytes(sw->seed, ua, ua_len);
 	if (h)
 		for (i = 0; i < h->n; i++)
 			if (h->e[i].ua_h == ua_h)
@@ -183,7 +161,7 @@ bool software__found(struct software *sw, const struct mt_addr *host, enum sw_ty
 		atomic_fetch_add(&st_logged, 1);
 		return true;
 	}
-	name_h = bytes_hash(sw->seed, d->name, d->name_len);
+	name_h = mt_hash_bytes(sw->seed, d->name, d->name_len);
 	for (i = 0; i < h->n; i++) {
 		e = &h->e[i];
 		if (e->name_h != name_h)

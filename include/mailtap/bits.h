@@ -31,6 +31,25 @@ static inline uint64_t mt_mix64(uint64_t x)
 	return x;
 }
 
+/* A seeded 64-bit hash of n bytes (hash tables keyed by strings or addresses; not for
+ * anything an attacker must not be able to collide without knowing the seed). */
+static inline uint64_t mt_hash_bytes(uint64_t seed, const void *p, size_t n)
+{
+	const uint8_t *b = (const uint8_t *)p;
+	uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ULL), w;
+
+	for (; n >= 8; b += 8, n -= 8) {
+		memcpy(&w, b, 8);
+		h = mt_mix64(h ^ w);
+	}
+	if (n) {
+		w = 0;
+		memcpy(&w, b, n);
+		h = mt_mix64(h ^ w ^ 0xff);
+	}
+	return mt_mix64(h);
+}
+
 /* SplitMix64: advances *x and returns the next value of its sequence. */
 static inline uint64_t mt_splitmix64(uint64_t *x)
 {
