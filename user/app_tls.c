@@ -585,10 +585,10 @@ static void cb_certificates(void *u, enum mt_dir d, const struct tls_bytes *cert
 	}
 	/* validate-certs.zeek: the server's chain, once */
 	if (!orig && !a->have_server_chain && a->cfg->certval && n) {
-		struct certval_cert cc[16];
+		struct certval_cert cc[CERTVAL_MAX_CHAIN];
 		unsigned k = 0;
 
-		for (unsigned i = 0; i < n && k < 16; i++)
+		for (unsigned i = 0; i < n && k < CERTVAL_MAX_CHAIN; i++)
 			if (certs[i].len)
 				cc[k++] = (struct certval_cert){certs[i].p, certs[i].len};
 		a->si.validation_status = certval__validate(a->cfg->certval, cc, k, ts);

@@ -34,6 +34,10 @@ struct certval;
 struct certval *certval__new(const struct certval_cfg *c, const struct certval_roots *roots);
 void certval__free(struct certval *v);
 
+/* Certificates of a chain the TLS parser hands over: all it keeps (tls_limits.max_certs,
+ * 32, no option). */
+#define CERTVAL_MAX_CHAIN 32
+
 /* One certificate of a chain, as DER. */
 struct certval_cert {
 	const uint8_t *der;
