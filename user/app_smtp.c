@@ -4,8 +4,11 @@
  * (user/files.c) whose fuid joins the record; records go out through the session's builder. */
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include "mailtap/bits.h"
 #include "mailtap/files.h"
+#include "mailtap/intel.h"
 #include "mailtap/mime.h"
 #include "mailtap/rec.h"
 #include "mailtap/session.h"
@@ -138,6 +141,116 @@ static void cb_event(void *u, const struct smtp_event *ev)
 		rec_smtp__event(a->s->rec, a->s->uid, a->s->id, ev);
 }
 
+/* ---- intelligence (policy/frameworks/intel/seen/smtp.zeek) ---- */
+
+#define INTEL_FROM_MAX 64 /* addresses of a From header looked up (a set: each once) */
+
+struct from_set {
+	struct app_smtp *a;
+	struct intel_seen *w;
+	uint32_t n;
+	uint64_t h[INTEL_FROM_MAX];
+};
+
+static void intel_from_cb(void *u, const char *addr, size_t n)
+{
+	struct from_set *fs = u;
+	uint64_t h = mt_hash_bytes(0, addr, n);
+
+	for (uint32_t i = 0; i < fs->n; i++)
+		if (fs->h[i] == h)
+			return;
+	if (fs->n == INTEL_FROM_MAX)
+		return;
+	fs->h[fs->n++] = h;
+	intel__seen(fs->a->cfg->intel, fs->a->s->rec, fs->w, INTEL_EMAIL, addr, n);
+}
+
+/* extract_first_email_addr() of s, looked up as an EMAIL. */
+static void intel_first_email(struct app_smtp *a, struct intel_seen *w, const char *s,
+			      size_t n)
+{
+	char buf[1024];
+	size_t k = smtp__first_email_addr(s, n, buf, sizeof(buf));
+
+	intel__seen(a->cfg->intel, a->s->rec, w, INTEL_EMAIL, buf, k);
+}
+
+/* mime_end_entity: the transaction's addresses, hosts and user agent as Zeek's seen/smtp.zeek
+ * looks them up at the end of every MIME entity. Cc and Reply-To are looked up by their
+ * first address, as To is (Zeek looks up the header text, which matches no EMAIL item
+ * unless it is a bare address: docs/intel.md). */
+static void intel_entity_end(struct app_smtp *a)
+{
+	const struct intel *in = a->cfg->intel;
+	const struct smtp_tx *tx = smtp_parser__tx(a->p);
+	struct intel_seen w = {.ts_ns = a->ts, .uid = a->s->uid, .id = a->s->id};
+	struct rec *r = a->s->rec;
+	const char *e;
+	uint32_t n;
+
+	if (!tx || !r)
+		return;
+	if (intel__has_addr(in)) {
+		w.where = INTEL_SMTP_IN_RECEIVED_HEADER;
+		for (uint32_t i = 0; i < tx->n_path; i++)
+			intel__seen_addr(in, r, &w, &tx->path[i]);
+		w.where = INTEL_SMTP_IN_X_ORIGINATING_IP_HEADER;
+		if (tx->has_x_originating_ip)
+			intel__seen_addr(in, r, &w, &tx->x_originating_ip);
+	}
+	if (intel__has(in, INTEL_SOFTWARE) && tx->user_agent.s) {
+		w.where = INTEL_SMTP_IN_HEADER;
+		intel__seen(in, r, &w, INTEL_SOFTWARE, tx->user_agent.s, tx->user_agent.n);
+	}
+	if (!intel__has(in, INTEL_EMAIL))
+		return;
+	if (tx->mailfrom.s) {
+		w.where = INTEL_SMTP_IN_MAIL_FROM;
+		intel__seen(in, r, &w, INTEL_EMAIL, tx->mailfrom.s, tx->mailfrom.n);
+	}
+	w.where = INTEL_SMTP_IN_RCPT_TO;
+	for (e = NULL; (e = smtp_strset__next(&tx->rcptto, e, &n));)
+		intel__seen(in, r, &w, INTEL_EMAIL, e, n);
+	if (tx->from.s) {
+		struct from_set fs = {.a = a, .w = &w};
+
+		w.where = INTEL_SMTP_IN_FROM;
+		smtp__each_email_addr(tx->from.s, tx->from.n, intel_from_cb, &fs);
+	}
+	w.where = INTEL_SMTP_IN_TO;
+	for (e = NULL; (e = smtp_strset__next(&tx->to, e, &n));)
+		intel_first_email(a, &w, e, n);
+	w.where = INTEL_SMTP_IN_CC;
+	for (e = NULL; (e = smtp_strset__next(&tx->cc, e, &n));)
+		intel_first_email(a, &w, e, n);
+	if (tx->reply_to.s) {
+		w.where = INTEL_SMTP_IN_REPLY_TO;
+		intel_first_email(a, &w, tx->reply_to.s, tx->reply_to.n);
+	}
+}
+
+/* SMTP::describe(c$smtp), the file_desc of an SMTP file's intel records. */
+static size_t smtp_describe(const struct smtp_tx *tx, char *buf, size_t cap)
+{
+	const char *one_to;
+	uint32_t n = 0;
+	int k;
+
+	if (!tx || !tx->mailfrom.s || !tx->rcptto.present ||
+	    !(one_to = smtp_strset__next(&tx->rcptto, NULL, &n)))
+		return 0;
+	k = snprintf(buf, cap, "%.*s -> %.*s", (int)tx->mailfrom.n, tx->mailfrom.s, (int)n,
+		     one_to);
+	if (k >= 0 && (size_t)k < cap && tx->rcptto.n > 1)
+		k += snprintf(buf + k, cap - (size_t)k, " (plus %u others)", tx->rcptto.n - 1);
+	if (k >= 0 && (size_t)k < cap && tx->subject.s && tx->subject.n > 20)
+		k += snprintf(buf + k, cap - (size_t)k, ": %.21s...", tx->subject.s);
+	if (k < 0)
+		return 0;
+	return (size_t)k < cap ? (size_t)k : cap - 1;
+}
+
 /* ---- MIME callbacks ---- */
 
 static void m_begin(void *u, unsigned depth)
@@ -197,6 +310,13 @@ static bool entity_file(struct app_smtp *a)
 		a->file_refused = true;
 		return false;
 	}
+	if (intel__has(a->cfg->files->intel, INTEL_FILE_NAME) ||
+	    intel__has(a->cfg->files->intel, INTEL_FILE_HASH)) {
+		char desc[512];
+
+		files__set_desc(a->file, desc,
+				smtp_describe(smtp_parser__tx(a->p), desc, sizeof(desc)));
+	}
 	fn = smtp_parser__entity_filename(a->p, &fn_len);
 	if (fn)
 		files__set_filename(a->file, fn, fn_len);
@@ -251,6 +371,8 @@ static void m_end(void *u)
 	}
 	a->file_refused = false;
 	smtp_parser__entity_end(a->p);
+	if (a->cfg->intel)
+		intel_entity_end(a);
 }
 
 /* The message as sent (Zeek's Rfc822MsgDataIn). */

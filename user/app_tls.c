@@ -19,6 +19,7 @@
 #include "mailtap/bits.h"
 #include "mailtap/digest.h"
 #include "mailtap/files.h"
+#include "mailtap/intel.h"
 #include "mailtap/knownset.h"
 #include "mailtap/rec.h"
 #include "mailtap/session.h"
@@ -64,6 +65,9 @@ struct app_tls {
 	bool kc_pending;
 	uint8_t kc_key[16 + 20];
 	char *kc_subject, *kc_issuer, *kc_serial;
+	/* intel (seen/ssl.zeek): the host certificate's CN and fuid, for ssl_established */
+	char *intel_cn;
+	char host_fuid[MT_UID_LEN];
 };
 
 void tls_cfg__default(struct tls_cfg *c)
@@ -282,6 +286,16 @@ static void cb_client_hello(void *u, enum mt_dir d, const struct tls_client_hell
 			weird_n(a, ts, "SSL_many_server_names", buf,
 				many_names(h->sni_list, buf, sizeof(buf)));
 		}
+		/* seen/ssl.zeek: ssl_extension_server_name */
+		if (intel__has(a->cfg->intel, INTEL_DOMAIN) && a->s->rec) {
+			struct intel_seen w = {.ts_ns = ts,
+					       .where = INTEL_SSL_IN_SERVER_NAME,
+					       .uid = a->s->uid,
+					       .id = a->s->id};
+
+			intel__seen(a->cfg->intel, a->s->rec, &w, INTEL_DOMAIN, si->server_name.s,
+				    si->server_name.n);
+		}
 	}
 	/* ssl_client_hello */
 	if (h->session_id.len > 0) {
@@ -492,19 +506,107 @@ void app_tls__known_certs_stats(struct known_certs_stats *out)
 	out->evicted = atomic_load(&kc_evicted);
 }
 
+/* Files::describe of a certificate file (base/protocols/ssl/files.zeek): the server's
+ * address and port, as cat() prints them ("192.0.2.1:465/tcp"). */
+static size_t tls_describe(const struct app_tls *a, char *buf, size_t cap)
+{
+	char h[64];
+	int k;
+
+	mt_addr__fmt(&a->s->id->resp_h, h, sizeof(h));
+	k = snprintf(buf, cap, "%s:%u/tcp", h, a->s->id->resp_p);
+	return k < 0 ? 0 : (size_t)k < cap ? (size_t)k : cap - 1;
+}
+
+/* seen/x509.zeek for one certificate (a file of its own): its SHA-1 (CERT_HASH), the DNS
+ * names of its subjectAltName (DOMAIN) and the emailAddress of its subject (EMAIL); and
+ * for seen/ssl.zeek the host certificate's CN, looked up at ssl_established. xi: the
+ * parsed certificate, or NULL when the x509 cache spared its parsing (it parses). */
+static void intel_cert(struct app_tls *a, struct tls_bytes c, const struct x509_info *xi,
+		       bool host, bool want_host, const char *fuid, uint64_t ts)
+{
+	const struct intel *in = a->cfg->intel;
+	struct x509_info parsed;
+	char desc[80];
+	struct intel_seen w = {
+	    .ts_ns = ts,
+	    .where = INTEL_X509_IN_CERT,
+	    .uid = a->s->uid,
+	    .id = a->s->id,
+	    .fuid = fuid[0] ? fuid : NULL,
+	    .file_mime_type = host ? "application/x-x509-user-cert" : "application/x-x509-ca-cert",
+	    .file_desc = desc,
+	};
+	bool names = intel__has(in, INTEL_EMAIL) || intel__has(in, INTEL_DOMAIN);
+
+	if (!a->s->rec)
+		return;
+	if (!w.fuid)
+		w.file_mime_type = w.file_desc = NULL;
+	tls_describe(a, desc, sizeof(desc));
+	if (want_host)
+		mt_strcpy_cut(a->host_fuid, sizeof(a->host_fuid), fuid);
+	if (names && !xi) {
+		if (x509__parse(c.p, c.len, a->cfg->lim.max_list, &parsed, NULL, NULL) < 0) {
+			x509_info__free(&parsed);
+			return;
+		}
+		xi = &parsed;
+	}
+	if (xi && intel__has(in, INTEL_EMAIL) && xi->subject) {
+		/* sub(subject, /^.*emailAddress=/, ""), then sub(email, /,.*$/, "") */
+		const char *e = NULL, *p = xi->subject;
+
+		while ((p = strstr(p, "emailAddress=")))
+			e = p += 13;
+		if (e)
+			intel__seen(in, a->s->rec, &w, INTEL_EMAIL, e, strcspn(e, ","));
+	}
+	if (xi && intel__has(in, INTEL_DOMAIN)) {
+		for (unsigned i = 0; i < xi->n_san_dns; i++)
+			intel__seen(in, a->s->rec, &w, INTEL_DOMAIN, xi->san_dns[i].s,
+				    xi->san_dns[i].n);
+		if (want_host) {
+			char cn[1024];
+			int n = x509__cn(xi, cn, sizeof(cn));
+
+			free(a->intel_cn);
+			a->intel_cn = n >= 0 ? strdup(cn) : NULL;
+		}
+	}
+	if (intel__has(in, INTEL_CERT_HASH)) {
+		unsigned char d[20];
+		unsigned int n = 0;
+		char hex[41];
+
+		if (EVP_Digest(c.p, c.len, d, &n, mt_md(MT_SHA1), NULL) == 1 && n == 20) {
+			mt_hex(d, 20, hex);
+			intel__seen(in, a->s->rec, &w, INTEL_CERT_HASH, hex, 40);
+		}
+	}
+	if (xi == &parsed)
+		x509_info__free(&parsed);
+}
+
 static void one_cert(struct app_tls *a, bool client, unsigned idx, struct tls_bytes c, uint64_t ts)
 {
 	const struct tls_cfg *cfg = a->cfg;
 	bool host = idx == 0;
 	bool want_host = !client && host && !a->have_server_chain;
 	struct x509_info xi;
-	char fp[65];
+	char fp[65], fuid[MT_UID_LEN] = "";
 	int err;
 
 	if (cfg->log_x509_in_files) {
 		struct mt_file *f = files__open(a->s, &cfg->files, ts, "SSL", client, 0);
 
 		if (f) {
+			mt_strcpy_cut(fuid, sizeof(fuid), files__fuid(f));
+			if (cfg->intel) {
+				char desc[80];
+
+				files__set_desc(f, desc, tls_describe(a, desc, sizeof(desc)));
+			}
 			files__set_mime_type(f, host ? "application/x-x509-user-cert"
 						     : "application/x-x509-ca-cert");
 			files__add_analyzer(f, "X509");
@@ -527,6 +629,8 @@ static void one_cert(struct app_tls *a, bool client, unsigned idx, struct tls_by
 				a->sni_match = m;
 			if (want_host)
 				known_cert_seen(a, c, NULL, ts);
+			if (cfg->intel)
+				intel_cert(a, c, NULL, host, want_host, fuid, ts);
 			return;
 		}
 	}
@@ -548,6 +652,8 @@ static void one_cert(struct app_tls *a, bool client, unsigned idx, struct tls_by
 	/* file_state_remove: x509 record, deduplicated */
 	if (!x509_cache__seen(cfg->x509_dedup, xi.fingerprint, xi.host_cert, xi.client_cert, ts))
 		rec_x509__write(a->s->rec, ts, &xi);
+	if (cfg->intel)
+		intel_cert(a, c, &xi, host, want_host, fuid, ts);
 	if (want_host) {
 		known_cert_seen(a, c, &xi, ts);
 		if (a->si.server_name.s) {
@@ -654,6 +760,17 @@ static void cb_established(void *u, uint64_t ts)
 	a->si.established = true;
 	log_ssl(a);
 	known_cert_established(a, ts);
+	/* seen/ssl.zeek: ssl_established, the host certificate's CN with its fuid */
+	if (a->intel_cn && a->s->rec) {
+		struct intel_seen w = {.ts_ns = ts,
+				       .where = INTEL_X509_IN_CERT,
+				       .uid = a->s->uid,
+				       .id = a->s->id,
+				       .fuid = a->host_fuid[0] ? a->host_fuid : NULL};
+
+		intel__seen(a->cfg->intel, a->s->rec, &w, INTEL_DOMAIN, a->intel_cn,
+			    strlen(a->intel_cn));
+	}
 	if (a->cfg->disable_after_established)
 		a->done = true;
 }
@@ -797,6 +914,7 @@ static void app_free(void *p)
 	free(a->kc_subject);
 	free(a->kc_issuer);
 	free(a->kc_serial);
+	free(a->intel_cn);
 	free(a);
 }
 

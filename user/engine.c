@@ -11,6 +11,7 @@
 #include <string.h>
 #include "mailtap/community_id.h"
 #include "mailtap/engine.h"
+#include "mailtap/intel.h"
 #include "mailtap/hashmb.h"
 #include "mailtap/ids.h"
 #include "mailtap/log.h"
@@ -168,7 +169,7 @@ static void write_weird_n(struct engine *e, const char *uid, const struct conn_i
 	if (addl && addl_len)
 		rec__str(r, "addl", addl, addl_len);
 	rec__bool(r, "notice", false);
-	rec__cstr(r, "peer", "mailtap");
+	rec__cstr(r, "peer", rec__node());
 	rec__cstr(r, "source", source);
 	rec__end(r);
 	e->st.records_weird++;
@@ -722,6 +723,14 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 		reasm__init(&f->rd[MT_ORIG], MT_ORIG);
 		reasm__init(&f->rd[MT_RESP], MT_RESP);
 		f->rd_init = 1;
+	}
+	if (res.established && intel__has_addr(e->cfg.intel) && e->rec) {
+		struct intel_seen w = {.ts_ns = p.ts_ns, .uid = f->uid, .id = &f->id};
+
+		w.where = INTEL_CONN_IN_ORIG;
+		intel__seen_addr(e->cfg.intel, e->rec, &w, &f->id.orig_h);
+		w.where = INTEL_CONN_IN_RESP;
+		intel__seen_addr(e->cfg.intel, e->rec, &w, &f->id.resp_h);
 	}
 	if (p.tun.type && e->tpar) /* a new connection's tunnel, or one it changed to */
 		tun_parents__packet(e->tpar, f, &p, p.ts_ns);

@@ -21,6 +21,7 @@
 #include "mailtap/bits.h"
 #include "mailtap/digest.h"
 #include "mailtap/files.h"
+#include "mailtap/intel.h"
 #include "mailtap/hashmb.h"
 #include "mailtap/ids.h"
 #include "mailtap/log.h"
@@ -51,6 +52,7 @@ struct mt_file {
 	unsigned depth;
 	char *filename;
 	size_t filename_len;
+	char *desc; /* Files::describe (intel's file_desc) */
 	char mime[FILES_MIME_LEN];
 	bool mime_done; /* set by the protocol or sniffed: no more sniffing */
 	uint64_t seen, missing, total;
@@ -423,6 +425,26 @@ const char *files__mime_type(const struct mt_file *f)
 	return f && f->mime[0] ? f->mime : NULL;
 }
 
+/* Intel::seen with $f: the file's fuid, mime type and description, and its connection
+ * (files.zeek's extend_match: a file of one connection names it). */
+static void file_intel(struct mt_file *f, uint64_t ts, enum intel_type t, enum intel_where w,
+		       const char *s, size_t n)
+{
+	struct intel_seen sn = {
+	    .ts_ns = ts,
+	    .where = w,
+	    .fuid = f->fuid,
+	    .file_mime_type = f->mime[0] ? f->mime : NULL,
+	    .file_desc = f->desc ? f->desc : "",
+	};
+
+	if (!f->s || !f->s->rec)
+		return;
+	sn.uid = f->s->uid;
+	sn.id = f->s->id;
+	intel__seen(f->cfg->intel, f->s->rec, &sn, t, s, n);
+}
+
 void files__set_filename(struct mt_file *f, const char *name, size_t len)
 {
 	char *p;
@@ -441,6 +463,20 @@ void files__set_filename(struct mt_file *f, const char *name, size_t len)
 	free(f->filename);
 	f->filename = p;
 	f->filename_len = len;
+	if (intel__has(f->cfg->intel, INTEL_FILE_NAME))
+		file_intel(f, f->ts, INTEL_FILE_NAME, INTEL_FILES_IN_NAME, p, len);
+}
+
+void files__set_desc(struct mt_file *f, const char *desc, size_t len)
+{
+	char *p;
+
+	if (!f || !desc || !(p = malloc(len + 1)))
+		return;
+	memcpy(p, desc, len);
+	p[len] = 0;
+	free(f->desc);
+	f->desc = p;
 }
 
 void files__set_mime_type(struct mt_file *f, const char *mime)
@@ -563,6 +599,7 @@ static void file_free(struct mt_file *f)
 	if (f->dirfd >= 0)
 		close(f->dirfd);
 	free(f->filename);
+	free(f->desc);
 	free(f);
 	atomic_fetch_sub(&st_in_flight, 1);
 }
@@ -583,8 +620,7 @@ void files__close(struct mt_file *f, uint64_t ts_ns)
 	if (!f)
 		return;
 	/* Zeek: duration = last_active - ts, last_active moved by data and gaps only (not by
-	 * the end of the file): ts_ns is not used for it. */
-	(void)ts_ns;
+	 * the end of the file): ts_ns is not used for it, only for intel's file_hash. */
 	if (!f->mime_done && (f->seen || f->missing))
 		sniff(f, f->last);
 	if (f->ext == EXT_PENDING)
@@ -641,6 +677,15 @@ void files__close(struct mt_file *f, uint64_t ts_ns)
 	fi.md5 = md5[0] ? md5 : NULL;
 	fi.sha1 = sha1[0] ? sha1 : NULL;
 	fi.sha256 = sha256[0] ? sha256 : NULL;
+	/* file-hashes.zeek: each hash as it is computed (file_hash), before the record */
+	if (intel__has(f->cfg->intel, INTEL_FILE_HASH)) {
+		if (fi.md5)
+			file_intel(f, ts_ns, INTEL_FILE_HASH, INTEL_FILES_IN_HASH, md5, 32);
+		if (fi.sha1)
+			file_intel(f, ts_ns, INTEL_FILE_HASH, INTEL_FILES_IN_HASH, sha1, 40);
+		if (fi.sha256)
+			file_intel(f, ts_ns, INTEL_FILE_HASH, INTEL_FILES_IN_HASH, sha256, 64);
+	}
 	fi.extracted_cutoff = -1;
 	if (f->ext == EXT_WRITING || f->ext == EXT_CUT) {
 		fi.extracted = f->ext_name;

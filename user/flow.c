@@ -522,6 +522,7 @@ struct pctx {
 	uint32_t base_seq, ack_seq;
 	uint32_t len;
 	bool do_close, gen_event;
+	bool established; /* Zeek's connection_established with both endpoints established */
 };
 
 #define F_SYN(c) ((c)->fl & PKT_TCP_SYN)
@@ -777,6 +778,8 @@ static void update_inactive(struct pctx *c)
 			else if (peer->state == TCP_INACTIVE)
 				weird(c, "unsolicited_SYN_response");
 			set_state(c, e, TCP_ESTABLISHED);
+			if (peer->state != TCP_PARTIAL)
+				c->established = peer->state == TCP_ESTABLISHED;
 		}
 	}
 	if (F_FIN(c)) {
@@ -1111,7 +1114,9 @@ struct flow *flow_table__packet(struct flow_table *t, const struct pkt *p,
 	c.ep->pkts++;
 	c.ep->ip_bytes += p->ip_len;
 	res->is_orig = is_orig;
+	res->established = false;
 	tcp_process(&c, res);
+	res->established = c.established;
 	if (f->hist_truncated == 1) {
 		f->hist_truncated = 2;
 		t->st.history_truncated++;

@@ -14,6 +14,7 @@
 #include "mailtap/certval.h"
 #include "mailtap/bits.h"
 #include "mailtap/engine.h"
+#include "mailtap/intel.h"
 #include "mailtap/hostcap.h"
 #include "mailtap/log.h"
 #include "mailtap/parsers.h"
@@ -30,6 +31,7 @@
 
 #define MAILTAP_VERSION "0.1.0"
 #define MAX_OUTPUTS 8
+#define MAX_INTEL_FILES 16
 
 static volatile sig_atomic_t stop_flag;	/* SIGINT/SIGTERM: finish */
 static volatile sig_atomic_t wake_flag;	/* SIGALRM tick or stop: leave the capture loop */
@@ -63,6 +65,7 @@ struct analysis {
 	bool software; /* the software stream is on: its counters in the stats record */
 	bool certval;  /* validation_status is on: its counters too */
 	bool known_certs;
+	bool intel; /* intel files loaded: their counters too */
 };
 
 static int an_packet(void *u, const struct pkt_raw *raw)
@@ -128,6 +131,10 @@ struct opts {
 	int seccomp;
 	int events_smtp;
 	const char *ssl_ca_file; /* roots for validation_status (NULL: the default file) */
+	const char *intel_files[MAX_INTEL_FILES]; /* --intel-file */
+	int n_intel_files;
+	struct intel_limits intel_lim;
+	const char *node_name;
 	int no_validate_certs;
 };
 
@@ -221,6 +228,9 @@ enum {
 	OPT_NO_KNOWN_CERTS,
 	OPT_KNOWN_CERTS_MAX,
 	OPT_KNOWN_CERTS_EXPIRE,
+	OPT_INTEL_FILE,
+	OPT_INTEL_MAX_ITEMS,
+	OPT_NODE_NAME,
 };
 
 static const struct option long_opts[] = {
@@ -293,6 +303,9 @@ static const struct option long_opts[] = {
 	{ "ssl-max-validated-chains", required_argument, NULL, OPT_SSL_MAX_CHAINS },
 	{ "ssl-max-intermediates", required_argument, NULL, OPT_SSL_MAX_INTERMEDIATES },
 	{ "no-known-certs", no_argument, NULL, OPT_NO_KNOWN_CERTS },
+	{ "intel-file", required_argument, NULL, OPT_INTEL_FILE },
+	{ "intel-max-items", required_argument, NULL, OPT_INTEL_MAX_ITEMS },
+	{ "node-name", required_argument, NULL, OPT_NODE_NAME },
 	{ "known-certs-max", required_argument, NULL, OPT_KNOWN_CERTS_MAX },
 	{ "known-certs-expire", required_argument, NULL, OPT_KNOWN_CERTS_EXPIRE },
 	{ "log-max-field-string-bytes", required_argument, NULL, OPT_LOG_FIELD_STR },
@@ -398,6 +411,10 @@ static void usage(FILE *f)
 		"                           policy/protocols/ssl/validate-certs)\n"
 		"      --no-known-certs     no known_certs stream (Zeek without\n"
 		"                           policy/protocols/ssl/known-certs)\n"
+		"      --intel-file FILE    indicators in Zeek's intel format (Intel::read_files;\n"
+		"                           repeatable): matches become intel records\n"
+		"      --node-name NAME     this sensor in records: weird's peer, intel's seen.node\n"
+		"                           (Zeek's peer_description; default mailtap)\n"
 		"Limits:\n"
 		"      --max-flows N        tracked connections (default 1000000; LRU evicted)\n"
 		"      --max-tunnels N      tracked VXLAN/Geneve/GRE tunnels (default 4096)\n"
@@ -421,6 +438,7 @@ static void usage(FILE *f)
 		"                           remembered (default 100000), logged again after (86400)\n"
 		"      --ssl-max-intermediates N  intermediate chains kept for validation (default\n"
 		"                           1000; 0: none, as Zeek's ssl_cache_intermediate_ca = F)\n"
+		"      --intel-max-items N  indicators kept from the intel files (default 4000000)\n"
 		"      --mime-max-depth N   MIME nesting (default 100)\n"
 		"      --mime-max-header-bytes N  header block of an entity (default 65536)\n"
 		"      --log-max-field-string-bytes N, --log-max-total-string-bytes N,\n"
@@ -487,6 +505,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	hostcap_opts__default(&o->host);
 	parsers_cfg__default(&o->parsers);
 	rec_limits__default(&o->logl);
+	intel_limits__default(&o->intel_lim);
 	o->stats_interval = -1;
 	o->workers = 1;
 	o->capture_threads = 1;
@@ -820,6 +839,25 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_SSL_CA_FILE:
 			o->ssl_ca_file = optarg;
 			break;
+		case OPT_INTEL_FILE:
+			if (o->n_intel_files == MAX_INTEL_FILES) {
+				pr_warn("at most %d --intel-file\n", MAX_INTEL_FILES);
+				return -EINVAL;
+			}
+			o->intel_files[o->n_intel_files++] = optarg;
+			break;
+		case OPT_INTEL_MAX_ITEMS:
+			if (parse_u64("--intel-max-items", optarg, 1, 1000000000, &v) < 0)
+				return -EINVAL;
+			o->intel_lim.max_items = v;
+			break;
+		case OPT_NODE_NAME:
+			if (!*optarg || strlen(optarg) > 64) {
+				pr_warn("--node-name: 1 to 64 bytes\n");
+				return -EINVAL;
+			}
+			o->node_name = optarg;
+			break;
 		case OPT_NO_VALIDATE_CERTS:
 			o->no_validate_certs = 1;
 			break;
@@ -1040,6 +1078,7 @@ static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t now
 	struct software_stats sws;
 	struct certval_stats cvs;
 	struct known_certs_stats kcs;
+	struct intel_stats ins;
 	int n_fwd = 0;
 
 	an_stats(a, &es);
@@ -1059,9 +1098,11 @@ static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t now
 	software__stats(&sws);
 	certval__stats(&cvs);
 	app_tls__known_certs_stats(&kcs);
+	intel__stats(&ins);
 	rec_stats__write(a->stats_rec, now, &es, have_xs ? &xs : NULL, a->ws ? &wst : NULL, &fs,
 			 n_fwd ? &sum : NULL, a->tunnels ? &ts : NULL, a->software ? &sws : NULL,
-			 a->certval ? &cvs : NULL, a->known_certs ? &kcs : NULL);
+			 a->certval ? &cvs : NULL, a->known_certs ? &kcs : NULL,
+			 a->intel ? &ins : NULL);
 }
 
 /* After the capture is set up and the outputs are open: what is left of root is given up.
@@ -1362,6 +1403,17 @@ static void print_stats(struct analysis *a)
 				(unsigned long long)cv.validations, (unsigned long long)cv.verified,
 				(unsigned long long)cv.ok, (unsigned long long)cv.via_intermediates);
 	}
+	if (a->intel) {
+		struct intel_stats in;
+
+		intel__stats(&in);
+		fprintf(stderr,
+			"mailtap: intel items %llu (%llu lines skipped, %llu over the limit), "
+			"lookups %llu, matches %llu\n",
+			(unsigned long long)in.items, (unsigned long long)in.lines_skipped,
+			(unsigned long long)in.items_dropped, (unsigned long long)in.lookups,
+			(unsigned long long)in.matches);
+	}
 	if (a->software) {
 		struct software_stats sw;
 
@@ -1434,6 +1486,7 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 	struct opts o;
 	struct certval_roots *roots = NULL;
+	struct intel *intel = NULL;
 	int err = 0, rc = 0;
 
 	memset(&o, 0, sizeof(o));
@@ -1486,6 +1539,34 @@ int main(int argc, char **argv)
 				ca);
 		o.parsers.tls.cert_roots = roots;
 		an.certval = roots != NULL;
+	}
+	/* Intel::read_files: read now, before any privilege is given up; read-only after */
+	rec__set_node(o.node_name);
+	if (o.n_intel_files) {
+		char err[512];
+
+		intel = intel__new(&o.intel_lim);
+		if (!intel) {
+			pr_warn("cannot set up the intel store: %s\n", strerror(errno));
+			rc = 1;
+			goto done;
+		}
+		for (int i = 0; i < o.n_intel_files; i++) {
+			long n = intel__load_file(intel, o.intel_files[i], stderr, err, sizeof(err));
+
+			if (n < 0) {
+				pr_warn("%s\n", err);
+				rc = 1;
+				goto done;
+			}
+			pr_info("intel: %ld items from %s\n", n, o.intel_files[i]);
+		}
+		o.eng.intel = intel;
+		o.parsers.smtp.intel = intel;
+		o.parsers.files.intel = intel;
+		o.parsers.tls.intel = intel;
+		o.parsers.tls.files.intel = intel;
+		an.intel = true;
 	}
 	an.stats_rec = rec__new(out);
 	an.software = o.parsers.smtp.software.enabled;
@@ -1550,5 +1631,6 @@ done:
 	}
 	rec_out__free(out);
 	certval_roots__free(roots);
+	intel__free(intel);
 	return rc;
 }

@@ -480,6 +480,18 @@ static void log_id(const char *stream, char *buf, size_t len)
 	snprintf(buf, len, "%s::LOG", stream);
 }
 
+static const char *node_name = "mailtap";
+
+void rec__set_node(const char *name)
+{
+	node_name = name && *name ? name : "mailtap";
+}
+
+const char *rec__node(void)
+{
+	return node_name;
+}
+
 static void truncation_weird(struct rec *r, const char *stream, uint64_t ts, const char *name)
 {
 	char addl[64];
@@ -489,7 +501,7 @@ static void truncation_weird(struct rec *r, const char *stream, uint64_t ts, con
 	rec__cstr(r, "name", name);
 	rec__cstr(r, "addl", addl);
 	rec__bool(r, "notice", false);
-	rec__cstr(r, "peer", "mailtap");
+	rec__cstr(r, "peer", node_name);
 	rec__end(r);
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include "mailtap/files.h"
 #include "mailtap/rec.h"
+#include "mailtap/intel.h"
 #include "mailtap/rec_stats.h"
 #include "mailtap/sink_fwd.h"
 #include "mailtap/software.h"
@@ -19,12 +20,13 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *
 		      const struct xsk_stats *xs, const struct workers_stats *ws,
 		      const struct files_stats *fs, const struct fwd_stats *fw,
 		      const struct tunnels_stats *tun, const struct software_stats *sws,
-		      const struct certval_stats *cvs, const struct known_certs_stats *kcs)
+		      const struct certval_stats *cvs, const struct known_certs_stats *kcs,
+		      const struct intel_stats *ins)
 {
 	uint64_t dropped = 0;
 
 	rec__begin(r, "stats", ts_ns);
-	rec__cstr(r, "peer", "mailtap");
+	rec__cstr(r, "peer", rec__node());
 	rec__u64(r, "pkts_proc", es->decode.packets);
 	rec__u64(r, "bytes_recv", es->decode.bytes);
 	if (xs) {
@@ -140,6 +142,13 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *
 	if (kcs) {
 		rec__u64(r, "known_certs_logged", kcs->logged);
 		rec__u64(r, "known_certs_evicted", kcs->evicted);
+	}
+	if (ins) {
+		rec__u64(r, "intel_items", ins->items);
+		rec__u64(r, "intel_lines_skipped", ins->lines_skipped);
+		rec__u64(r, "intel_items_dropped", ins->items_dropped);
+		rec__u64(r, "intel_lookups", ins->lookups);
+		rec__u64(r, "intel_matches", ins->matches);
 	}
 	rec__end(r);
 }

@@ -500,6 +500,12 @@ static void first_cb(void *u, const char *a, size_t n)
 	c->n = n;
 }
 
+void smtp__each_email_addr(const char *s, size_t len,
+			   void (*fn)(void *u, const char *a, size_t n), void *u)
+{
+	each_email(s, len, fn, u);
+}
+
 size_t smtp__first_email_addr(const char *s, size_t len, char *out, size_t outlen)
 {
 	struct first_ctx c = {.out = out, .outlen = outlen};
@@ -2046,6 +2052,11 @@ void smtp_parser__entity_end(struct smtp_parser *p)
 		p->has_entity = false;
 		mt_str__free(&p->entity_filename);
 	}
+}
+
+const struct smtp_tx *smtp_parser__tx(const struct smtp_parser *p)
+{
+	return p->tx;
 }
 
 unsigned smtp_parser__mime_depth(const struct smtp_parser *p)

@@ -375,25 +375,34 @@ bool x509__hostname_matches(const struct x509_info *xi, const char *host, size_t
 		GENERAL_NAMES_free(names);
 		return m;
 	}
-	X509_NAME *subj = X509_get_subject_name(cert);
-	int last = -1, j = -1;
+	char buf[ZEEK_BUF];
+	int n = x509__cn(xi, buf, sizeof(buf));
 
+	if (n < 0)
+		return false;
+	return x509__check_hostname(host, len, buf, (size_t)n);
+}
+
+int x509__cn(const struct x509_info *xi, char *buf, size_t cap)
+{
+	X509 *cert = xi->handle;
+	X509_NAME *subj;
+	int last = -1, j = -1, n;
+	BIO *bio;
+
+	if (!cert || cap < 2 || !(subj = X509_get_subject_name(cert)))
+		return -1;
 	while ((j = X509_NAME_get_index_by_NID(subj, NID_commonName, j)) >= 0)
 		last = j;
-	if (last < 0)
-		return false;
-	BIO *bio = BIO_new(BIO_s_mem());
-	char buf[ZEEK_BUF];
-	int n;
-
-	if (!bio)
-		return false;
+	if (last < 0 || !(bio = BIO_new(BIO_s_mem())))
+		return -1;
 	ASN1_STRING_print(bio, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, last)));
-	n = BIO_gets(bio, buf, sizeof(buf));
+	n = BIO_gets(bio, buf, (int)(cap > INT32_MAX ? INT32_MAX : cap));
 	BIO_free(bio);
 	if (n < 0)
 		n = 0;
-	return x509__check_hostname(host, len, buf, (size_t)n);
+	buf[n] = 0;
+	return n;
 }
 
 /* ---------------------------------------------------------------- dedup cache */

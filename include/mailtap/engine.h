@@ -43,6 +43,9 @@ struct engine_cfg {
 	uint64_t seed;
 	bool tcp_weirds;		/* weird records for TCP anomalies (once per conn and name) */
 	struct tunnels *tunnels;	/* shared by every engine (tunnels.h); NULL: not tracked */
+	/* Zeek's seen/conn-established.zeek: both addresses of an established connection are
+	 * looked up (Conn::IN_ORIG, Conn::IN_RESP); NULL: no intelligence. */
+	const struct intel *intel;
 };
 
 void engine_cfg__default(struct engine_cfg *c);

@@ -32,6 +32,10 @@ struct files_cfg {
 	uint32_t bof_size;	     /* bytes sniffed for mime_type (Zeek: 4096; max 4096) */
 	uint32_t max_filename;	     /* longest filename kept (longer ones are cut, counted) */
 	const char *extract_sources; /* comma-separated sources to extract ("SMTP"); NULL = all */
+	/* Zeek's policy/frameworks/intel/seen file-names.zeek and file-hashes.zeek: a file's
+	 * name (Files::IN_NAME, when set) and each of its hashes (Files::IN_HASH, at close)
+	 * are looked up here. NULL: no intelligence. */
+	const struct intel *intel;
 };
 
 void files_cfg__default(struct files_cfg *c);
@@ -43,7 +47,10 @@ struct mt_file;
 struct mt_file *files__open(struct mt_session *s, const struct files_cfg *cfg, uint64_t ts_ns,
 			    const char *source, bool is_orig, unsigned depth);
 const char *files__fuid(const struct mt_file *f);
+/* Sets the filename; with intel FILE_NAME items, looks it up (Files::IN_NAME). */
 void files__set_filename(struct mt_file *f, const char *name, size_t len);
+/* Files::describe(f): the intel record's file_desc (set it before the filename). */
+void files__set_desc(struct mt_file *f, const char *desc, size_t len);
 /* A mime type known from the protocol (certificates); otherwise sniffed from content. */
 void files__set_mime_type(struct mt_file *f, const char *mime);
 void files__set_total_bytes(struct mt_file *f, uint64_t total);

@@ -101,6 +101,8 @@ struct flow_pkt_result {
 	bool ack_valid;
 	uint64_t rel_ack;	/* relative ack of the peer's stream */
 	bool fin, rst;
+	bool established; /* this packet established the connection (Zeek's
+			   * connection_established, both endpoints ESTABLISHED) */
 };
 
 /* Called for every flow leaving the table (timeout, eviction, reuse, flush). The flow is

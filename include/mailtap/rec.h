@@ -18,6 +18,11 @@
 struct rec;
 struct rec_out;
 
+/* The sensor's name in records (Zeek's peer_description: weird's `peer`, intel's
+ * `seen.node`, stats' `peer`); "mailtap" unless set. Set once, before records are made. */
+void rec__set_node(const char *name);
+const char *rec__node(void);
+
 struct rec *rec__new(struct rec_out *out);
 void rec__free(struct rec *r);
 

@@ -70,6 +70,9 @@ struct smtp_cfg {
 	 * parsers__register; NULL: no software records. */
 	struct software_cfg software;
 	struct software *sw;
+	/* Zeek's policy/frameworks/intel/seen smtp.zeek (and the files' names and hashes, through
+	 * files_cfg.intel): the store, loaded by main; NULL: no intelligence. */
+	const struct intel *intel;
 };
 
 /* Fills c with the defaults above (mime limits from mime_limits__default). */
@@ -224,6 +227,9 @@ void smtp_parser__entity_begin(struct smtp_parser *p);
 void smtp_parser__entity_end(struct smtp_parser *p);
 void smtp_parser__header(struct smtp_parser *p, const char *name, size_t nlen, const char *value,
 			 size_t vlen, uint64_t ts);
+/* The open transaction (Zeek's c$smtp), NULL between transactions. Valid until the next
+ * call into the parser. */
+const struct smtp_tx *smtp_parser__tx(const struct smtp_parser *p);
 /* Session-wide entity counter (Zeek smtp_state$mime_depth): the files' depth. */
 unsigned smtp_parser__mime_depth(const struct smtp_parser *p);
 /* The current entity's filename from Content-Disposition/Content-Type (Zeek entities.zeek),
@@ -241,6 +247,9 @@ int smtp__probe(enum mt_dir d, const uint8_t *buf, size_t len);
 /* Zeek script helpers, exported for tests. */
 /* extract_first_email_addr(); writes at most outlen-1 bytes. Returns length or 0 if none. */
 size_t smtp__first_email_addr(const char *s, size_t len, char *out, size_t outlen);
+/* extract_email_addrs_vec(): calls fn for each address, cleaned, in order. */
+void smtp__each_email_addr(const char *s, size_t len,
+			   void (*fn)(void *u, const char *a, size_t n), void *u);
 /* extract_filename_from_content_disposition(); result NUL-terminated. Returns length. */
 size_t smtp__filename_from_header(const char *s, size_t len, char *out, size_t outlen);
 /* extract_ip_addresses(s, check_wrapping): calls fn for each address text in order. */

@@ -242,6 +242,9 @@ struct tls_cfg {
 	uint32_t known_certs_max;
 	uint64_t known_certs_expire_ns;
 	struct knownset *known_certs_set;
+	/* Zeek's policy/frameworks/intel/seen ssl.zeek and x509.zeek: the store, loaded by
+	 * main (the certificates' hashes go through files.intel); NULL: no intelligence. */
+	const struct intel *intel;
 };
 
 void tls_cfg__default(struct tls_cfg *c);

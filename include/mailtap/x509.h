@@ -50,6 +50,9 @@ void x509_info__free(struct x509_info *xi);
 /* Zeek's x509_check_cert_hostname() != "": SAN DNS names if a SAN is present, else the last CN;
  * RFC 6125 style left-most-label wildcards, at the third level or deeper, case-sensitive. */
 bool x509__hostname_matches(const struct x509_info *xi, const char *host, size_t len);
+/* Zeek's certificate$cn: the last CN of the subject as ASN1_STRING_print shows it, into buf
+ * (NUL-terminated, cut at cap-1). Its length, or -1 when the subject has no CN. */
+int x509__cn(const struct x509_info *xi, char *buf, size_t cap);
 /* Zeek's check_hostname() for one name (exported for tests). */
 bool x509__check_hostname(const char *host, size_t hlen, const char *name, size_t nlen);
 

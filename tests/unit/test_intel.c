@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* intel: Zeek's intelligence store and its files. Strings match case-insensitively and keep
+ * every source once; an address matches its ADDR item and every SUBNET that holds it (IPv4
+ * and IPv6 apart); the loader reads Zeek's format (#fields in any order, #separator, \xNN
+ * escapes, unset and empty fields) and skips the lines it cannot use, counted; the limits
+ * hold; the record carries Intel::Info's fields. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <msgpack.h>
+#include "mailtap/intel.h"
+#include "mailtap/rec.h"
+#include "mailtap/sink.h"
+
+static struct intel *with(const char *text, long want, struct intel_limits *lim)
+{
+	char path[] = "/tmp/test_intel_XXXXXX", err[256] = "";
+	int fd = mkstemp(path);
+	struct intel *in = intel__new(lim);
+	long n;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	assert_non_null(in);
+	n = intel__load_file(in, path, NULL, err, sizeof(err));
+	unlink(path);
+	if (n != want)
+		fprintf(stderr, "loaded %ld (want %ld): %s\n", n, want, err);
+	assert_int_equal(n, want);
+	return in;
+}
+
+static bool find(const struct intel *in, enum intel_type t, const char *s, struct intel_hit *h)
+{
+	return intel__find(in, t, s, strlen(s), h);
+}
+
+static bool find_addr(const struct intel *in, const char *a, struct intel_hit *h)
+{
+	struct mt_addr x;
+
+	assert_int_equal(mt_addr__parse(&x, a), 0);
+	return intel__find_addr(in, &x, h);
+}
+
+static void test_strings(void **st)
+{
+	struct intel *in = with("#fields\tindicator\tindicator_type\tmeta.source\n"
+				"Bad@Example.COM\tIntel::EMAIL\tfeedA\n"
+				"bad@example.com\tIntel::EMAIL\tfeedB\n"
+				"bad@example.com\tIntel::EMAIL\tfeedA\n" /* the same source again */
+				"evil.example\tIntel::DOMAIN\tfeedC\n"
+				"0123456789abcdef0123456789abcdef\tIntel::FILE_HASH\tfeedA\n",
+				5, NULL);
+	struct intel_hit h;
+
+	(void)st;
+	assert_int_equal(intel__items(in), 3);
+	assert_true(find(in, INTEL_EMAIL, "BAD@example.com", &h));
+	assert_int_equal(h.types, 1u << INTEL_EMAIL);
+	assert_int_equal(h.n_sources, 2);
+	/* the type is part of the key */
+	assert_false(find(in, INTEL_DOMAIN, "bad@example.com", &h));
+	assert_true(find(in, INTEL_DOMAIN, "EVIL.example", &h));
+	assert_false(find(in, INTEL_DOMAIN, "evil.example.", &h));
+	assert_false(find(in, INTEL_DOMAIN, "x.evil.example", &h)); /* Zeek: exact names only */
+	assert_true(find(in, INTEL_FILE_HASH, "0123456789ABCDEF0123456789ABCDEF", &h));
+	assert_true(intel__has(in, INTEL_EMAIL));
+	assert_false(intel__has(in, INTEL_URL));
+	assert_false(intel__has_addr(in));
+	intel__free(in);
+}
+
+static void test_addresses(void **st)
+{
+	struct intel *in = with("#fields\tindicator_type\tmeta.source\tindicator\n"
+				"Intel::ADDR\ta\t192.0.2.7\n"
+				"Intel::SUBNET\tb\t192.0.2.0/24\n"
+				"Intel::SUBNET\tc\t192.0.0.0/8\n"
+				"Intel::SUBNET\td\t192.0.2.77/32\n"
+				"Intel::ADDR\ta\t2001:DB8::1\n"
+				"Intel::SUBNET\te\t2001:db8::/32\n"
+				"Intel::SUBNET\tf\t10.1.2.3/8\n", /* host bits masked, as Zeek */
+				7, NULL);
+	struct intel_hit h;
+
+	(void)st;
+	assert_true(find_addr(in, "192.0.2.7", &h));
+	assert_int_equal(h.types, (1u << INTEL_ADDR) | (1u << INTEL_SUBNET));
+	assert_int_equal(h.n_sources, 3); /* a, b, c */
+	assert_true(find_addr(in, "192.0.2.77", &h));
+	assert_int_equal(h.types, 1u << INTEL_SUBNET);
+	assert_int_equal(h.n_sources, 3); /* b, c, d */
+	assert_true(find_addr(in, "192.200.1.1", &h));
+	assert_int_equal(h.n_sources, 1);
+	assert_false(find_addr(in, "193.0.2.7", &h));
+	assert_true(find_addr(in, "10.200.0.1", &h));
+	/* an IPv6 address in no v4 subnet, and the other way round */
+	assert_true(find_addr(in, "2001:db8::1", &h));
+	assert_int_equal(h.types, (1u << INTEL_ADDR) | (1u << INTEL_SUBNET));
+	assert_true(find_addr(in, "2001:db8:ffff::9", &h));
+	assert_int_equal(h.types, 1u << INTEL_SUBNET);
+	assert_false(find_addr(in, "2001:db9::1", &h));
+	assert_false(find_addr(in, "::ffff:0:0", &h));
+	intel__free(in);
+}
+
+static void test_format(void **st)
+{
+	struct intel_stats s0, s1;
+	struct intel_hit h;
+	struct intel *in;
+
+	(void)st;
+	intel__stats(&s0);
+	in = with("#separator \\x2c\n"
+		  "# a comment\n"
+		  "#fields,indicator,indicator_type,meta.source,meta.desc\n"
+		  "a\\x2cb@example.com,Intel::EMAIL,src,escaped separator\r\n"
+		  "\n"
+		  "x@example.com,Intel::NOPE,src,unknown type\n"
+		  "y@example.com,Intel::EMAIL,-,no source\n"
+		  "-,Intel::EMAIL,src,no indicator\n"
+		  "300.1.1.1,Intel::ADDR,src,bad address\n"
+		  "10.0.0.0/33,Intel::SUBNET,src,bad subnet\n"
+		  "short,Intel::EMAIL\n"
+		  "EMAIL,EMAIL,src,the type without its module\n",
+		  2, NULL);
+	intel__stats(&s1);
+	assert_int_equal(s1.lines_skipped - s0.lines_skipped, 6);
+	assert_true(find(in, INTEL_EMAIL, "a,b@example.com", &h));
+	assert_true(find(in, INTEL_EMAIL, "email", &h));
+	intel__free(in);
+}
+
+static void test_errors(void **st)
+{
+	char err[256];
+	struct intel *in = intel__new(NULL);
+
+	(void)st;
+	assert_int_equal(intel__load_file(in, "/nonexistent/intel.dat", NULL, err, sizeof(err)),
+			 -ENOENT);
+	assert_non_null(strstr(err, "/nonexistent/intel.dat"));
+	intel__free(in);
+	in = with("#fields\tindicator\tmeta.source\n", -EINVAL, NULL); /* no indicator_type */
+	intel__free(in);
+	in = with("1.2.3.4\tIntel::ADDR\tsrc\n", -EINVAL, NULL); /* data before #fields */
+	intel__free(in);
+	in = with("", -EINVAL, NULL);
+	intel__free(in);
+}
+
+static void test_limits(void **st)
+{
+	struct intel_limits lim;
+	struct intel_hit h;
+	struct intel *in;
+	char *big = malloc(200000);
+	size_t n;
+
+	(void)st;
+	intel_limits__default(&lim);
+	lim.max_items = 2;
+	lim.max_indicator = 16;
+	lim.max_line = 100;
+	n = (size_t)sprintf(big, "#fields\tindicator\tindicator_type\tmeta.source\n"
+				 "a@b\tIntel::EMAIL\ts\n"
+				 "a@b\tIntel::EMAIL\tt\n" /* a source more is not an item more */
+				 "0123456789abcdefX\tIntel::DOMAIN\ts\n"
+				 "c@d\tIntel::EMAIL\ts\n"
+				 "e@f\tIntel::EMAIL\ts\n");
+	memset(big + n, 'x', 150000);
+	strcpy(big + n + 150000, "\tIntel::EMAIL\ts\ng@h\tIntel::EMAIL\ts\n");
+	in = with(big, 3, &lim);
+	assert_int_equal(intel__items(in), 2);
+	assert_true(find(in, INTEL_EMAIL, "c@d", &h));
+	assert_false(find(in, INTEL_EMAIL, "e@f", &h));
+	assert_false(find(in, INTEL_EMAIL, "g@h", &h));
+	assert_int_equal(intel__insert(in, INTEL_EMAIL, "", 0, "s", 1), -EINVAL);
+	intel__free(in);
+	free(big);
+	/* many items: the table grows, all found */
+	in = intel__new(NULL);
+	for (int i = 0; i < 50000; i++) {
+		char b[32];
+
+		n = (size_t)snprintf(b, sizeof(b), "host%d.example", i);
+		assert_int_equal(
+		    intel__insert(in, INTEL_DOMAIN, b, n, i & 1 ? "odd" : "even", i & 1 ? 3 : 4),
+		    0);
+	}
+	for (int i = 0; i < 50000; i++) {
+		char b[32];
+
+		snprintf(b, sizeof(b), "HOST%d.example", i);
+		assert_true(find(in, INTEL_DOMAIN, b, &h));
+		assert_int_equal(h.source_len[0], i & 1 ? 3 : 4);
+	}
+	intel__free(in);
+}
+
+/* The record: Intel::Info's columns, sources sorted, matched types by name. */
+static uint8_t outbuf[4096];
+static size_t outlen;
+
+static int cap_write(struct sink *s, const char *tag, size_t tag_len, uint64_t ts_ns,
+		     const uint8_t *b, size_t n)
+{
+	(void)s, (void)tag, (void)tag_len, (void)ts_ns;
+	if (outlen + n <= sizeof(outbuf)) {
+		memcpy(outbuf + outlen, b, n);
+		outlen += n;
+	}
+	return 0;
+}
+
+static int cap_flush(struct sink *s)
+{
+	(void)s;
+	return 0;
+}
+
+static void test_record(void **st)
+{
+	struct intel *in = with("#fields\tindicator\tindicator_type\tmeta.source\n"
+				"198.51.100.0/24\tIntel::SUBNET\tzeta\n"
+				"198.51.100.9\tIntel::ADDR\talpha\n",
+				2, NULL);
+	struct conn_id id = {.orig_p = 1234, .resp_p = 25};
+	struct intel_seen w = {.ts_ns = 1500000000ULL * 1000000000ULL,
+			       .where = INTEL_CONN_IN_RESP,
+			       .uid = "Cabc",
+			       .id = &id,
+			       .fuid = "Fxyz",
+			       .file_mime_type = "text/plain",
+			       .file_desc = "d"};
+	struct sink_ops ops = {
+	    .name = "cap", .write = cap_write, .flush = cap_flush, .close = cap_flush};
+	struct sink sk = {.ops = &ops};
+	struct rec_out *o = rec_out__new("t");
+	struct rec *r;
+	msgpack_unpacked u;
+	size_t off = 0;
+	char *json = NULL;
+	bool found = false;
+
+	(void)st;
+	assert_int_equal(mt_addr__parse(&id.orig_h, "192.0.2.1"), 0);
+	assert_int_equal(mt_addr__parse(&id.resp_h, "198.51.100.9"), 0);
+	rec_out__add_sink(o, &sk);
+	r = rec__new(o);
+	assert_true(intel__seen_addr(in, r, &w, &id.resp_h));
+	assert_false(intel__seen_addr(in, r, &w, &id.orig_h));
+	rec__free(r);
+	msgpack_unpacked_init(&u);
+	while (msgpack_unpack_next(&u, (const char *)outbuf, outlen, &off) ==
+	       MSGPACK_UNPACK_SUCCESS) {
+		char buf[2048];
+
+		msgpack_object_print_buffer(buf, sizeof(buf), u.data);
+		if (strstr(buf, "seen.indicator")) {
+			found = true;
+			json = strdup(buf);
+		}
+	}
+	msgpack_unpacked_destroy(&u);
+	assert_true(found);
+	assert_non_null(strstr(json, "\"seen.indicator\"=>\"198.51.100.9\""));
+	assert_non_null(strstr(json, "\"seen.indicator_type\"=>\"Intel::ADDR\""));
+	assert_non_null(strstr(json, "\"seen.where\"=>\"Conn::IN_RESP\""));
+	assert_non_null(strstr(json, "\"seen.node\"=>\"mailtap\""));
+	assert_non_null(strstr(json, "\"matched\"=>[\"Intel::ADDR\", \"Intel::SUBNET\"]"));
+	assert_non_null(strstr(json, "\"sources\"=>[\"alpha\", \"zeta\"]"));
+	assert_non_null(strstr(json, "\"uid\"=>\"Cabc\""));
+	assert_non_null(strstr(json, "\"fuid\"=>\"Fxyz\""));
+	assert_non_null(strstr(json, "\"file_mime_type\"=>\"text/plain\""));
+	assert_non_null(strstr(json, "\"file_desc\"=>\"d\""));
+	free(json);
+	rec_out__free(o);
+	intel__free(in);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_strings), cmocka_unit_test(test_addresses),
+	    cmocka_unit_test(test_format),  cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_limits),  cmocka_unit_test(test_record),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,758 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* The intelligence store: Zeek's Intel::data_store (host_data, subnet_data, string_data) as
+ * one open-addressing hash table over items whose keys are bytes:
+ *   - a string item: its lowercased indicator (Zeek: "All intelligence is case insensitive");
+ *   - an ADDR item: the 16 bytes of the address;
+ *   - a SUBNET item: the 16 bytes of the masked network and its prefix length (0..128, IPv4
+ *     as v4-mapped: /8 is 104);
+ *   - a source name (meta.source), interned once, which items point to.
+ * An item keeps its sources (Zeek's MetaDataTable, by source) as a list of links. An address
+ * is looked up as itself and under each subnet prefix length the store holds (at most 129).
+ * The intel record is written here too (Intel::Info with files.zeek's fields). */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mailtap/bits.h"
+#include "mailtap/intel.h"
+#include "mailtap/rec.h"
+
+#define KIND_SOURCE INTEL_NTYPES /* an interned source name */
+#define WARN_LINES 10		 /* bad lines reported per file */
+#define SEED 0x6d61696c74617069ULL
+
+static const char *const type_names[INTEL_NTYPES] = {
+    "Intel::ADDR",	  "Intel::SUBNET",    "Intel::URL",	  "Intel::SOFTWARE",
+    "Intel::EMAIL",	  "Intel::DOMAIN",    "Intel::USER_NAME", "Intel::CERT_HASH",
+    "Intel::PUBKEY_HASH", "Intel::FILE_HASH", "Intel::FILE_NAME",
+};
+
+static const char *const where_names[INTEL_NWHERE] = {
+    "Conn::IN_ORIG",	   "Conn::IN_RESP",
+    "Files::IN_HASH",	   "Files::IN_NAME",
+    "SMTP::IN_MAIL_FROM",  "SMTP::IN_RCPT_TO",
+    "SMTP::IN_FROM",	   "SMTP::IN_TO",
+    "SMTP::IN_CC",	   "SMTP::IN_RECEIVED_HEADER",
+    "SMTP::IN_REPLY_TO",   "SMTP::IN_X_ORIGINATING_IP_HEADER",
+    "SMTP::IN_MESSAGE",	   "SMTP::IN_HEADER",
+    "SSL::IN_SERVER_NAME", "X509::IN_CERT",
+};
+
+const char *intel_type__name(enum intel_type t)
+{
+	return (unsigned)t < INTEL_NTYPES ? type_names[t] : "-";
+}
+
+const char *intel_where__name(enum intel_where w)
+{
+	return (unsigned)w < INTEL_NWHERE ? where_names[w] : "-";
+}
+
+int intel_type__parse(const char *s, size_t n)
+{
+	if (n > 7 && !memcmp(s, "Intel::", 7))
+		s += 7, n -= 7;
+	for (int t = 0; t < INTEL_NTYPES; t++)
+		if (strlen(type_names[t] + 7) == n && !memcmp(type_names[t] + 7, s, n))
+			return t;
+	return -1;
+}
+
+void intel_limits__default(struct intel_limits *l)
+{
+	l->max_items = 4000000;
+	l->max_indicator = 4096;
+	l->max_line = 65536;
+}
+
+struct item {
+	uint64_t h;
+	uint32_t key_off, key_len;
+	uint32_t src_head; /* first link + 1 (0: none) */
+	uint8_t kind;	   /* enum intel_type or KIND_SOURCE */
+};
+
+struct link {
+	uint32_t src;  /* item index of the source name */
+	uint32_t next; /* link + 1 */
+};
+
+struct intel {
+	struct intel_limits lim;
+	struct item *items; /* [0] unused: slot value 0 is empty */
+	uint32_t n_items, cap_items;
+	uint32_t *slots;
+	uint32_t mask;
+	char *keys;
+	size_t keys_len, keys_cap;
+	struct link *links;
+	uint32_t n_links, cap_links;
+	uint64_t n_indicators;
+	uint32_t types;	       /* bit per type with items */
+	uint8_t prefixes[129]; /* subnet prefix lengths present */
+};
+
+/* Zeek's to_lower: ASCII only. */
+static inline uint8_t ascii_lower(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+}
+
+static _Atomic uint64_t st_items, st_skipped, st_dropped, st_lookups, st_matches;
+
+struct intel *intel__new(const struct intel_limits *l)
+{
+	struct intel *in = calloc(1, sizeof(*in));
+
+	if (!in)
+		return NULL;
+	if (l)
+		in->lim = *l;
+	else
+		intel_limits__default(&in->lim);
+	in->mask = 1023;
+	in->slots = calloc(in->mask + 1, sizeof(*in->slots));
+	in->cap_items = 256;
+	in->items = malloc(in->cap_items * sizeof(*in->items));
+	if (!in->slots || !in->items) {
+		intel__free(in);
+		errno = ENOMEM;
+		return NULL;
+	}
+	in->n_items = 1;
+	return in;
+}
+
+void intel__free(struct intel *in)
+{
+	if (!in)
+		return;
+	atomic_fetch_sub_explicit(&st_items, in->n_indicators, memory_order_relaxed);
+	free(in->slots);
+	free(in->items);
+	free(in->keys);
+	free(in->links);
+	free(in);
+}
+
+bool intel__has(const struct intel *in, enum intel_type t)
+{
+	return in && (in->types & (1u << t));
+}
+
+bool intel__has_addr(const struct intel *in)
+{
+	return in && (in->types & ((1u << INTEL_ADDR) | (1u << INTEL_SUBNET)));
+}
+
+uint64_t intel__items(const struct intel *in)
+{
+	return in ? in->n_indicators : 0;
+}
+
+static uint32_t lookup(const struct intel *in, uint8_t kind, const void *key, size_t n, uint64_t h)
+{
+	for (uint32_t i = (uint32_t)h & in->mask;; i = (i + 1) & in->mask) {
+		uint32_t s = in->slots[i];
+		const struct item *it;
+
+		if (!s)
+			return 0;
+		it = &in->items[s];
+		if (it->h == h && it->kind == kind && it->key_len == n &&
+		    !memcmp(in->keys + it->key_off, key, n))
+			return s;
+	}
+}
+
+static uint64_t key_hash(uint8_t kind, const void *key, size_t n)
+{
+	return mt_hash_bytes(SEED + kind, key, n);
+}
+
+static int grow_slots(struct intel *in)
+{
+	uint32_t nmask = in->mask * 2 + 1;
+	uint32_t *ns = calloc((size_t)nmask + 1, sizeof(*ns));
+
+	if (!ns)
+		return -ENOMEM;
+	for (uint32_t s = 1; s < in->n_items; s++) {
+		uint32_t i = (uint32_t)in->items[s].h & nmask;
+
+		while (ns[i])
+			i = (i + 1) & nmask;
+		ns[i] = s;
+	}
+	free(in->slots);
+	in->slots = ns;
+	in->mask = nmask;
+	return 0;
+}
+
+/* The item of (kind, key), added when absent. Index, or 0 on allocation failure. */
+static uint32_t intern(struct intel *in, uint8_t kind, const void *key, size_t n, bool *added)
+{
+	uint64_t h = key_hash(kind, key, n);
+	uint32_t s = lookup(in, kind, key, n, h), i;
+	struct item *it;
+
+	*added = false;
+	if (s)
+		return s;
+	if ((uint64_t)(in->n_items + 1) * 4 > (uint64_t)(in->mask + 1) * 3 && grow_slots(in))
+		return 0;
+	if (in->n_items == in->cap_items) {
+		struct item *ni = realloc(in->items, (size_t)in->cap_items * 2 * sizeof(*ni));
+
+		if (!ni)
+			return 0;
+		in->items = ni;
+		in->cap_items *= 2;
+	}
+	if (in->keys_len + n > in->keys_cap) {
+		size_t cap = in->keys_cap ? in->keys_cap : 4096;
+		char *nk;
+
+		while (cap < in->keys_len + n)
+			cap *= 2;
+		if (cap > UINT32_MAX || !(nk = realloc(in->keys, cap)))
+			return 0;
+		in->keys = nk;
+		in->keys_cap = cap;
+	}
+	memcpy(in->keys + in->keys_len, key, n);
+	s = in->n_items++;
+	it = &in->items[s];
+	it->h = h;
+	it->key_off = (uint32_t)in->keys_len;
+	it->key_len = (uint32_t)n;
+	it->src_head = 0;
+	it->kind = kind;
+	in->keys_len += n;
+	for (i = (uint32_t)h & in->mask; in->slots[i]; i = (i + 1) & in->mask)
+		;
+	in->slots[i] = s;
+	*added = true;
+	return s;
+}
+
+static void v4_mapped_prefix(const struct mt_addr *a, unsigned *plen)
+{
+	if (mt_addr__is_v4(a))
+		*plen += 96;
+}
+
+static void mask_addr(struct mt_addr *a, unsigned plen)
+{
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned bits = plen > i * 8 ? plen - i * 8 : 0;
+
+		if (bits < 8)
+			a->b[i] &= (uint8_t)(0xff00 >> bits);
+	}
+}
+
+/* "10.0.0.0/8" -> network and prefix length in v6 terms. */
+static int parse_subnet(const char *s, size_t n, uint8_t key[17])
+{
+	char buf[64];
+	const char *slash;
+	struct mt_addr a;
+	unsigned plen = 0;
+	size_t i;
+
+	if (n >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	slash = strchr(buf, '/');
+	if (!slash || !slash[1] || strlen(slash + 1) > 3)
+		return -EINVAL;
+	for (i = 1; slash[i]; i++) {
+		if (slash[i] < '0' || slash[i] > '9')
+			return -EINVAL;
+		plen = plen * 10 + (unsigned)(slash[i] - '0');
+	}
+	buf[slash - buf] = 0;
+	if (mt_addr__parse(&a, buf))
+		return -EINVAL;
+	if (plen > (mt_addr__is_v4(&a) ? 32u : 128u))
+		return -EINVAL;
+	v4_mapped_prefix(&a, &plen);
+	mask_addr(&a, plen);
+	memcpy(key, a.b, 16);
+	key[16] = (uint8_t)plen;
+	return 0;
+}
+
+static int add_source(struct intel *in, uint32_t item, uint32_t src)
+{
+	for (uint32_t l = in->items[item].src_head; l; l = in->links[l - 1].next)
+		if (in->links[l - 1].src == src)
+			return 0; /* meta_tbl[meta$source] = meta: one per source */
+	if (in->n_links == in->cap_links) {
+		uint32_t cap = in->cap_links ? in->cap_links * 2 : 256;
+		struct link *nl = realloc(in->links, (size_t)cap * sizeof(*nl));
+
+		if (!nl)
+			return -ENOMEM;
+		in->links = nl;
+		in->cap_links = cap;
+	}
+	in->links[in->n_links] = (struct link){.src = src, .next = in->items[item].src_head};
+	in->items[item].src_head = ++in->n_links;
+	return 0;
+}
+
+int intel__insert(struct intel *in, enum intel_type t, const char *ind, size_t n,
+		  const char *source, size_t source_len)
+{
+	uint8_t key[17], *lower = NULL;
+	const void *k;
+	size_t kn;
+	uint32_t item, src;
+	bool added, src_added;
+	int err = 0;
+
+	if ((unsigned)t >= INTEL_NTYPES || !n || !source_len)
+		return -EINVAL;
+	if (n > in->lim.max_indicator || source_len > in->lim.max_indicator)
+		return -E2BIG;
+	if (t == INTEL_ADDR) {
+		char buf[64];
+		struct mt_addr a;
+
+		if (n >= sizeof(buf))
+			return -EINVAL;
+		memcpy(buf, ind, n);
+		buf[n] = 0;
+		if (mt_addr__parse(&a, buf))
+			return -EINVAL;
+		memcpy(key, a.b, 16);
+		k = key;
+		kn = 16;
+	} else if (t == INTEL_SUBNET) {
+		if (parse_subnet(ind, n, key))
+			return -EINVAL;
+		k = key;
+		kn = 17;
+	} else {
+		lower = malloc(n);
+		if (!lower)
+			return -ENOMEM;
+		for (size_t i = 0; i < n; i++)
+			lower[i] = (uint8_t)ascii_lower((uint8_t)ind[i]);
+		k = lower;
+		kn = n;
+	}
+	item = lookup(in, (uint8_t)t, k, kn, key_hash((uint8_t)t, k, kn));
+	if (!item && in->n_indicators >= in->lim.max_items) {
+		free(lower);
+		atomic_fetch_add_explicit(&st_dropped, 1, memory_order_relaxed);
+		return -ENOSPC;
+	}
+	src = intern(in, KIND_SOURCE, source, source_len, &src_added);
+	if (src)
+		item = intern(in, (uint8_t)t, k, kn, &added);
+	free(lower);
+	if (!src || !item)
+		return -ENOMEM;
+	if (added) {
+		in->n_indicators++;
+		in->types |= 1u << t;
+		if (t == INTEL_SUBNET)
+			in->prefixes[key[16]] = 1;
+		atomic_fetch_add_explicit(&st_items, 1, memory_order_relaxed);
+	}
+	err = add_source(in, item, src);
+	return err;
+}
+
+static void hit_add(const struct intel *in, struct intel_hit *h, uint32_t item)
+{
+	const struct item *it = &in->items[item];
+
+	h->types |= 1u << it->kind;
+	for (uint32_t l = it->src_head; l; l = in->links[l - 1].next) {
+		const struct item *s = &in->items[in->links[l - 1].src];
+		const char *name = in->keys + s->key_off;
+		uint32_t j;
+
+		for (j = 0; j < h->n_sources; j++)
+			if (h->sources[j] == name)
+				break;
+		if (j == h->n_sources && h->n_sources < INTEL_HIT_MAX_SOURCES) {
+			h->sources[h->n_sources] = name;
+			h->source_len[h->n_sources++] = s->key_len;
+		}
+	}
+}
+
+bool intel__find(const struct intel *in, enum intel_type t, const char *s, size_t n,
+		 struct intel_hit *h)
+{
+	uint8_t buf[512], *lower = buf;
+	uint32_t item;
+
+	memset(h, 0, sizeof(*h) - sizeof(h->sources) - sizeof(h->source_len));
+	if (!in || !(in->types & (1u << t)) || n > in->lim.max_indicator)
+		return false;
+	atomic_fetch_add_explicit(&st_lookups, 1, memory_order_relaxed);
+	if (n > sizeof(buf) && !(lower = malloc(n)))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		lower[i] = (uint8_t)ascii_lower((uint8_t)s[i]);
+	item = lookup(in, (uint8_t)t, lower, n, key_hash((uint8_t)t, lower, n));
+	if (lower != buf)
+		free(lower);
+	if (item)
+		hit_add(in, h, item);
+	return item != 0;
+}
+
+bool intel__find_addr(const struct intel *in, const struct mt_addr *a, struct intel_hit *h)
+{
+	uint32_t item;
+
+	memset(h, 0, sizeof(*h) - sizeof(h->sources) - sizeof(h->source_len));
+	if (!intel__has_addr(in))
+		return false;
+	atomic_fetch_add_explicit(&st_lookups, 1, memory_order_relaxed);
+	if (in->types & (1u << INTEL_ADDR)) {
+		item = lookup(in, INTEL_ADDR, a->b, 16, key_hash(INTEL_ADDR, a->b, 16));
+		if (item)
+			hit_add(in, h, item);
+	}
+	if (in->types & (1u << INTEL_SUBNET)) {
+		unsigned lo = mt_addr__is_v4(a) ? 96 : 0;
+
+		for (unsigned p = lo; p <= 128; p++) {
+			uint8_t key[17];
+			struct mt_addr m = *a;
+
+			if (!in->prefixes[p])
+				continue;
+			mask_addr(&m, p);
+			memcpy(key, m.b, 16);
+			key[16] = (uint8_t)p;
+			item = lookup(in, INTEL_SUBNET, key, 17, key_hash(INTEL_SUBNET, key, 17));
+			if (item)
+				hit_add(in, h, item);
+		}
+	}
+	return h->types != 0;
+}
+
+/* ---- the intel record ---- */
+
+static void write_hit(struct rec *r, const struct intel_seen *w, const char *ind, size_t n,
+		      enum intel_type t, const struct intel_hit *h)
+{
+	uint32_t order[INTEL_HIT_MAX_SOURCES];
+
+	rec__begin(r, "intel", w->ts_ns);
+	if (w->uid)
+		rec__conn(r, w->uid, w->id);
+	rec__str(r, "seen.indicator", ind, n);
+	rec__cstr(r, "seen.indicator_type", intel_type__name(t));
+	rec__cstr(r, "seen.where", intel_where__name(w->where));
+	rec__cstr(r, "seen.node", rec__node());
+	rec__arr_begin(r, "matched");
+	for (int k = 0; k < INTEL_NTYPES; k++)
+		if (h->types & (1u << k))
+			rec__arr_cstr(r, intel_type__name(k));
+	rec__arr_end(r);
+	/* a set[string]: sorted, so that runs compare */
+	for (uint32_t i = 0; i < h->n_sources; i++) {
+		uint32_t j = i;
+
+		while (j > 0) {
+			uint32_t a = order[j - 1];
+			size_t la = h->source_len[a], lb = h->source_len[i];
+			int c = memcmp(h->sources[a], h->sources[i], la < lb ? la : lb);
+
+			if (c < 0 || (c == 0 && la <= lb))
+				break;
+			order[j] = a;
+			j--;
+		}
+		order[j] = i;
+	}
+	rec__arr_begin(r, "sources");
+	for (uint32_t i = 0; i < h->n_sources; i++)
+		rec__arr_str(r, h->sources[order[i]], h->source_len[order[i]]);
+	rec__arr_end(r);
+	rec__cstr(r, "fuid", w->fuid);
+	rec__cstr(r, "file_mime_type", w->file_mime_type);
+	rec__cstr(r, "file_desc", w->file_desc);
+	rec__end(r);
+	atomic_fetch_add_explicit(&st_matches, 1, memory_order_relaxed);
+}
+
+bool intel__seen(const struct intel *in, struct rec *r, const struct intel_seen *w,
+		 enum intel_type t, const char *s, size_t n)
+{
+	struct intel_hit h;
+
+	if (!intel__find(in, t, s, n, &h))
+		return false;
+	if (r)
+		write_hit(r, w, s, n, t, &h);
+	return true;
+}
+
+bool intel__seen_addr(const struct intel *in, struct rec *r, const struct intel_seen *w,
+		      const struct mt_addr *a)
+{
+	struct intel_hit h;
+	char buf[64];
+	size_t n;
+
+	if (!intel__find_addr(in, a, &h))
+		return false;
+	n = mt_addr__fmt(a, buf, sizeof(buf));
+	if (r)
+		write_hit(r, w, buf, n, INTEL_ADDR, &h);
+	return true;
+}
+
+void intel__stats(struct intel_stats *o)
+{
+	o->items = atomic_load_explicit(&st_items, memory_order_relaxed);
+	o->lines_skipped = atomic_load_explicit(&st_skipped, memory_order_relaxed);
+	o->items_dropped = atomic_load_explicit(&st_dropped, memory_order_relaxed);
+	o->lookups = atomic_load_explicit(&st_lookups, memory_order_relaxed);
+	o->matches = atomic_load_explicit(&st_matches, memory_order_relaxed);
+}
+
+/* ---- Zeek intel files (the input framework's ASCII reader) ---- */
+
+/* Zeek's ASCII reader unescapes \xNN in string fields. In place; returns the new length. */
+static size_t unescape(char *s, size_t n)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '\\' && i + 3 < n && s[i + 1] == 'x' && mt_hexval(s[i + 2]) >= 0 &&
+		    mt_hexval(s[i + 3]) >= 0) {
+			s[o++] = (char)(mt_hexval(s[i + 2]) * 16 + mt_hexval(s[i + 3]));
+			i += 3;
+		} else {
+			s[o++] = s[i];
+		}
+	}
+	return o;
+}
+
+struct loader {
+	struct intel *in;
+	const char *path;
+	FILE *warn;
+	unsigned long line;
+	unsigned warned;
+	char sep;
+	int col_ind, col_type, col_src, ncols;
+};
+
+static void bad_line(struct loader *L, const char *why)
+{
+	atomic_fetch_add_explicit(&st_skipped, 1, memory_order_relaxed);
+	if (L->warn && L->warned++ < WARN_LINES)
+		fprintf(L->warn, "mailtap: intel %s:%lu: %s, line skipped\n", L->path, L->line,
+			why);
+}
+
+/* Splits s[0..n) at sep into at most max fields. */
+static int split(char *s, size_t n, char sep, char **f, size_t *fl, int max)
+{
+	int k = 0;
+	size_t start = 0;
+
+	for (size_t i = 0; i <= n && k < max; i++)
+		if (i == n || s[i] == sep) {
+			f[k] = s + start;
+			fl[k++] = i - start;
+			start = i + 1;
+		}
+	return k;
+}
+
+#define MAX_COLS 64
+
+static int header(struct loader *L, char *s, size_t n, char *err, size_t errlen)
+{
+	char *f[MAX_COLS];
+	size_t fl[MAX_COLS];
+	int k;
+
+	if (n > 10 && !memcmp(s, "#separator", 10)) {
+		const char *v = s + 10;
+		size_t vn = n - 10;
+
+		while (vn && (*v == ' ' || *v == '\t'))
+			v++, vn--;
+		if (vn == 4 && v[0] == '\\' && v[1] == 'x' && mt_hexval(v[2]) >= 0 &&
+		    mt_hexval(v[3]) >= 0)
+			L->sep = (char)(mt_hexval(v[2]) * 16 + mt_hexval(v[3]));
+		else if (vn == 1)
+			L->sep = v[0];
+		return 0;
+	}
+	if (n < 7 || memcmp(s, "#fields", 7) || (n > 7 && s[7] != L->sep))
+		return 0; /* a comment, #types, #set_separator, ... */
+	k = split(s, n, L->sep, f, fl, MAX_COLS);
+	L->col_ind = L->col_type = L->col_src = -1;
+	for (int i = 1; i < k; i++) {
+		if (fl[i] == 9 && !memcmp(f[i], "indicator", 9))
+			L->col_ind = i - 1;
+		else if (fl[i] == 14 && !memcmp(f[i], "indicator_type", 14))
+			L->col_type = i - 1;
+		else if (fl[i] == 11 && !memcmp(f[i], "meta.source", 11))
+			L->col_src = i - 1;
+	}
+	L->ncols = k - 1;
+	if (L->col_ind < 0 || L->col_type < 0 || L->col_src < 0) {
+		snprintf(err, errlen,
+			 "intel %s:%lu: the #fields line lacks indicator, indicator_type or "
+			 "meta.source",
+			 L->path, L->line);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static bool unset(const char *s, size_t n)
+{
+	return n == 0 || (n == 1 && s[0] == '-') || (n == 7 && !memcmp(s, "(empty)", 7));
+}
+
+static int data_line(struct loader *L, char *s, size_t n)
+{
+	char *f[MAX_COLS];
+	size_t fl[MAX_COLS];
+	int k = split(s, n, L->sep, f, fl, MAX_COLS), t, err;
+	int need = L->col_ind;
+
+	if (L->col_type > need)
+		need = L->col_type;
+	if (L->col_src > need)
+		need = L->col_src;
+	if (k <= need) {
+		bad_line(L, "not enough fields");
+		return 0;
+	}
+	if (unset(f[L->col_ind], fl[L->col_ind])) {
+		bad_line(L, "no indicator");
+		return 0;
+	}
+	if (unset(f[L->col_src], fl[L->col_src])) {
+		bad_line(L, "no meta.source");
+		return 0;
+	}
+	t = intel_type__parse(f[L->col_type], fl[L->col_type]);
+	if (t < 0) {
+		bad_line(L, "unknown indicator_type");
+		return 0;
+	}
+	fl[L->col_ind] = unescape(f[L->col_ind], fl[L->col_ind]);
+	fl[L->col_src] = unescape(f[L->col_src], fl[L->col_src]);
+	err = intel__insert(L->in, (enum intel_type)t, f[L->col_ind], fl[L->col_ind], f[L->col_src],
+			    fl[L->col_src]);
+	switch (err) {
+	case 0:
+		return 1;
+	case -EINVAL:
+		bad_line(L, t == INTEL_ADDR	? "bad address"
+			    : t == INTEL_SUBNET ? "bad subnet"
+						: "bad indicator");
+		return 0;
+	case -E2BIG:
+		bad_line(L, "indicator longer than --intel-max-indicator");
+		return 0;
+	case -ENOSPC:
+		bad_line(L, "--intel-max-items reached");
+		return 0;
+	default:
+		return err;
+	}
+}
+
+long intel__load_file(struct intel *in, const char *path, FILE *warn, char *err, size_t errlen)
+{
+	struct loader L = {.in = in, .path = path, .warn = warn, .sep = '\t', .col_ind = -1};
+	size_t cap = (size_t)in->lim.max_line + 2, n;
+	char *buf;
+	FILE *fp;
+	long added = 0;
+	int rc = 0, ch;
+
+	fp = fopen(path, "r");
+	if (!fp) {
+		int e = errno;
+
+		snprintf(err, errlen, "intel: cannot open %s: %s", path, strerror(e));
+		return -e;
+	}
+	buf = malloc(cap);
+	if (!buf) {
+		fclose(fp);
+		snprintf(err, errlen, "intel: out of memory reading %s", path);
+		return -ENOMEM;
+	}
+	for (;;) {
+		bool too_long = false;
+
+		n = 0;
+		while ((ch = getc(fp)) != EOF && ch != '\n') {
+			if (n < cap - 1)
+				buf[n++] = (char)ch;
+			else
+				too_long = true;
+		}
+		if (ch == EOF && n == 0 && !too_long)
+			break;
+		L.line++;
+		if (n && buf[n - 1] == '\r')
+			n--;
+		buf[n] = 0;
+		if (too_long) {
+			bad_line(&L, "line longer than --intel-max-line");
+		} else if (n && buf[0] == '#') {
+			rc = header(&L, buf, n, err, errlen);
+			if (rc)
+				break;
+		} else if (n) {
+			if (L.col_ind < 0) {
+				snprintf(err, errlen, "intel %s:%lu: data before the #fields line",
+					 path, L.line);
+				rc = -EINVAL;
+				break;
+			}
+			rc = data_line(&L, buf, n);
+			if (rc < 0) {
+				snprintf(err, errlen, "intel %s:%lu: %s", path, L.line,
+					 strerror(-rc));
+				break;
+			}
+			added += rc;
+			rc = 0;
+		}
+		if (ch == EOF)
+			break;
+	}
+	if (!rc && ferror(fp)) {
+		rc = -EIO;
+		snprintf(err, errlen, "intel: error reading %s", path);
+	}
+	if (!rc && L.col_ind < 0) {
+		rc = -EINVAL;
+		snprintf(err, errlen, "intel %s: no #fields line", path);
+	}
+	if (warn && L.warned > WARN_LINES)
+		fprintf(warn, "mailtap: intel %s: %u more lines skipped\n", path,
+			L.warned - WARN_LINES);
+	free(buf);
+	fclose(fp);
+	return rc ? rc : added;
+}
