@@ -13,6 +13,7 @@
 #include "mailtap/rec.h"
 #include "mailtap/session.h"
 #include "mailtap/smtp.h"
+#include "mailtap/urlfind.h"
 
 /* Weird names already written for this connection (Zeek's Weird framework logs a name once
  * per connection). */
@@ -28,6 +29,7 @@ struct app_smtp {
 	struct mt_file *msgfile; /* the whole message (rfc822_msg_file) */
 	bool is_orig;		 /* direction of the message */
 	uint64_t ts;
+	struct intel_urls *urls; /* intel URL items loaded: the entity's URLs (seen/smtp-url-extraction) */
 	uint32_t weirds[APP_SMTP_WEIRD_SLOTS];
 	uint32_t n_weirds;
 	uint64_t weirds_dropped; /* repeats not written */
@@ -251,6 +253,44 @@ static size_t smtp_describe(const struct smtp_tx *tx, char *buf, size_t cap)
 	return (size_t)k < cap ? (size_t)k : cap - 1;
 }
 
+/* seen/smtp-url-extraction.zeek: the URLs of every SMTP file's bytes, each looked up once
+ * per entity (Zeek: once per 1 KiB chunk, missing those a chunk boundary cuts). */
+#define INTEL_URLS_SEEN 256
+
+struct intel_urls {
+	uint32_t n_seen;
+	uint64_t seen[INTEL_URLS_SEEN];
+	struct urlfind f;
+};
+
+static void url_cb(void *u, const char *url, size_t n)
+{
+	struct app_smtp *a = u;
+	struct intel_urls *iu = a->urls;
+	uint64_t h = mt_hash_bytes(0, url, n);
+	struct intel_seen w = {.ts_ns = a->ts,
+			       .where = INTEL_SMTP_IN_MESSAGE,
+			       .uid = a->s->uid,
+			       .id = a->s->id};
+
+	for (uint32_t i = 0; i < iu->n_seen; i++)
+		if (iu->seen[i] == h)
+			return;
+	if (iu->n_seen < INTEL_URLS_SEEN)
+		iu->seen[iu->n_seen++] = h;
+	if (a->s->rec)
+		intel__seen(a->cfg->intel, a->s->rec, &w, INTEL_URL, url, n);
+}
+
+static void urls_end(struct app_smtp *a)
+{
+	if (!a->urls)
+		return;
+	urlfind__end(&a->urls->f, url_cb, a);
+	urlfind__init(&a->urls->f);
+	a->urls->n_seen = 0;
+}
+
 /* ---- MIME callbacks ---- */
 
 static void m_begin(void *u, unsigned depth)
@@ -259,6 +299,7 @@ static void m_begin(void *u, unsigned depth)
 
 	(void)depth;
 	a->file_refused = false;
+	urls_end(a);
 	smtp_parser__entity_begin(a->p);
 }
 
@@ -330,6 +371,8 @@ static void m_data(void *u, const uint8_t *buf, size_t len)
 {
 	struct app_smtp *a = u;
 
+	if (a->urls)
+		urlfind__feed(&a->urls->f, buf, len, url_cb, a);
 	if (len && entity_file(a))
 		files__data(a->file, buf, len, a->ts);
 }
@@ -340,6 +383,8 @@ static bool m_data_wanted(void *u)
 {
 	struct app_smtp *a = u;
 
+	if (a->urls)
+		return true; /* URLs are looked for in every byte */
 	if (!a->cfg->files || a->file_refused)
 		return false;
 	return !a->file || files__wants_bytes(a->file);
@@ -365,6 +410,7 @@ static void m_end(void *u)
 {
 	struct app_smtp *a = u;
 
+	urls_end(a);
 	if (a->file) {
 		files__close(a->file, a->ts);
 		a->file = NULL;
@@ -514,6 +560,14 @@ static void *app_new(struct mt_session *s, const void *cfgp)
 		return NULL;
 	a->s = s;
 	a->cfg = cfg;
+	if (intel__has(cfg->intel, INTEL_URL)) {
+		a->urls = calloc(1, sizeof(*a->urls));
+		if (!a->urls) {
+			free(a);
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
 	cb.u = a;
 	if (cfg->events)
 		cb.event = cb_event;
@@ -521,6 +575,7 @@ static void *app_new(struct mt_session *s, const void *cfgp)
 	if (!a->p) {
 		int err = errno;
 
+		free(a->urls);
 		free(a);
 		errno = err;
 		return NULL;
@@ -573,6 +628,7 @@ static void app_free(void *pa)
 	if (a->msgfile)
 		files__close(a->msgfile, a->ts);
 	smtp_parser__free(a->p);
+	free(a->urls);
 	free(a);
 }
 

@@ -680,23 +680,31 @@ static int data_line(struct loader *L, char *s, size_t n)
 
 long intel__load_file(struct intel *in, const char *path, FILE *warn, char *err, size_t errlen)
 {
-	struct loader L = {.in = in, .path = path, .warn = warn, .sep = '\t', .col_ind = -1};
-	size_t cap = (size_t)in->lim.max_line + 2, n;
-	char *buf;
-	FILE *fp;
-	long added = 0;
-	int rc = 0, ch;
+	FILE *fp = fopen(path, "r");
+	long n;
 
-	fp = fopen(path, "r");
 	if (!fp) {
 		int e = errno;
 
 		snprintf(err, errlen, "intel: cannot open %s: %s", path, strerror(e));
 		return -e;
 	}
+	n = intel__load_fp(in, fp, path, warn, err, errlen);
+	fclose(fp);
+	return n;
+}
+
+long intel__load_fp(struct intel *in, FILE *fp, const char *path, FILE *warn, char *err,
+		    size_t errlen)
+{
+	struct loader L = {.in = in, .path = path, .warn = warn, .sep = '\t', .col_ind = -1};
+	size_t cap = (size_t)in->lim.max_line + 2, n;
+	char *buf;
+	long added = 0;
+	int rc = 0, ch;
+
 	buf = malloc(cap);
 	if (!buf) {
-		fclose(fp);
 		snprintf(err, errlen, "intel: out of memory reading %s", path);
 		return -ENOMEM;
 	}
@@ -753,6 +761,5 @@ long intel__load_file(struct intel *in, const char *path, FILE *warn, char *err,
 		fprintf(warn, "mailtap: intel %s: %u more lines skipped\n", path,
 			L.warned - WARN_LINES);
 	free(buf);
-	fclose(fp);
 	return rc ? rc : added;
 }

@@ -82,6 +82,9 @@ void intel__free(struct intel *in);
  * open), -EINVAL (no #fields line before the data, or a required column missing), with a
  * message in err. */
 long intel__load_file(struct intel *in, const char *path, FILE *warn, char *err, size_t errlen);
+/* The same from an open stream (not closed); path names it in messages. */
+long intel__load_fp(struct intel *in, FILE *fp, const char *path, FILE *warn, char *err,
+		    size_t errlen);
 /* Intel::insert of one item (tests, and the loader). 0, -EINVAL (bad address, subnet or
  * empty indicator), -E2BIG (max_indicator), -ENOSPC (max_items). */
 int intel__insert(struct intel *in, enum intel_type t, const char *indicator, size_t n,

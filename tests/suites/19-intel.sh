@@ -268,6 +268,21 @@ else
 	bad "--workers 2: intel records differ"
 fi
 
+# URLs in message bodies (seen/smtp-url-extraction.zeek): Zeek's smtp.pcap has an HTML part
+# whose two namespace URLs stand in quotes; each is found once per entity, whatever the
+# hashing (base64 parts are decoded for it), and a URL in other letter case matches.
+printf '#fields\tindicator\tindicator_type\tmeta.source\nWWW.W3.ORG/TR/REC-html40\tIntel::URL\tu\nschemas.microsoft.com/office/2004/12/omml\tIntel::URL\tu\nschemas.microsoft.com\tIntel::URL\tu\n' >"$T/url.dat"
+sp=../shared/corpus/zeek/traces/smtp.pcap
+u1=$("$B/mailtap" -r "$sp" -w - --intel-file "$T/url.dat" 2>/dev/null | "$B/mailtap-cat" -s intel - |
+	grep -c '"seen.where":"SMTP::IN_MESSAGE"')
+u2=$("$B/mailtap" -r "$sp" -w - --hashes none --intel-file "$T/url.dat" 2>/dev/null |
+	"$B/mailtap-cat" -s intel - | grep '"seen.where":"SMTP::IN_MESSAGE"' | grep -o '"seen.indicator":"[^"]*"' | sort | tr '\n' ' ')
+if [ "$u1" = 2 ] && [ "$u2" = '"seen.indicator":"schemas.microsoft.com/office/2004/12/omml" "seen.indicator":"www.w3.org/TR/REC-html40" ' ]; then
+	ok "URLs in message bodies: the 2 of smtp.pcap's HTML part, once each, also with --hashes none"
+else
+	bad "URLs in message bodies: $u1 records; with --hashes none: $u2"
+fi
+
 # indicators that occur nowhere; no --intel-file: no stream, no counters
 printf '#fields\tindicator\tindicator_type\tmeta.source\n203.0.113.9\tIntel::ADDR\tx\nno@where.invalid\tIntel::EMAIL\tx\n' >"$T/none.dat"
 a=$("$B/mailtap" -r "$T/gen.pcap" -w - --intel-file "$T/none.dat" 2>/dev/null | "$B/mailtap-cat" -s intel - | wc -l)

@@ -19,6 +19,7 @@
 #include "mailtap/intel.h"
 #include "mailtap/rec.h"
 #include "mailtap/sink.h"
+#include "mailtap/urlfind.h"
 
 static struct intel *with(const char *text, long want, struct intel_limits *lim)
 {
@@ -290,12 +291,69 @@ static void test_record(void **st)
 	intel__free(in);
 }
 
+/* URLs: the same in one piece or byte by byte; Zeek's schemes in any case; the end at bytes
+ * no URL holds, trailing punctuation dropped; runs too long give none. */
+struct got {
+	char s[8][128];
+	int n;
+};
+
+static void got_cb(void *u, const char *url, size_t n)
+{
+	struct got *g = u;
+
+	if (g->n < 8 && n < 128) {
+		memcpy(g->s[g->n], url, n);
+		g->s[g->n++][n] = 0;
+	}
+}
+
+static void test_urls(void **st)
+{
+	static const char text[] =
+	    "see http://evil.example/a-b?c=d. and <a href=\"HTTPS://my-host.example/x\">"
+	    "x</a>\r\nftp://f.example\r\nmailto:x http:// http:///nohost "
+	    "zhttp://z.example/(p)), end https://last.example";
+	static const char *want[] = {"evil.example/a-b?c=d", "my-host.example/x", "f.example",
+				     "z.example/(p", "last.example"};
+	struct urlfind f;
+	struct got a = {.n = 0}, b = {.n = 0};
+	char *big;
+
+	(void)st;
+	urlfind__init(&f);
+	urlfind__feed(&f, (const uint8_t *)text, strlen(text), got_cb, &a);
+	urlfind__end(&f, got_cb, &a);
+	urlfind__init(&f);
+	for (size_t i = 0; i < strlen(text); i++)
+		urlfind__feed(&f, (const uint8_t *)text + i, 1, got_cb, &b);
+	urlfind__end(&f, got_cb, &b);
+	assert_int_equal(a.n, 5);
+	assert_int_equal(b.n, 5);
+	for (int i = 0; i < 5; i++) {
+		assert_string_equal(a.s[i], want[i]);
+		assert_string_equal(b.s[i], want[i]);
+	}
+	big = malloc(URLFIND_MAX + 64);
+	memcpy(big, "http://", 7);
+	memset(big + 7, 'a', URLFIND_MAX);
+	memcpy(big + 7 + URLFIND_MAX, " http://ok.example", 18);
+	a.n = 0;
+	urlfind__init(&f);
+	urlfind__feed(&f, (const uint8_t *)big, URLFIND_MAX + 25, got_cb, &a);
+	urlfind__end(&f, got_cb, &a);
+	assert_int_equal(a.n, 1);
+	assert_string_equal(a.s[0], "ok.example");
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_strings), cmocka_unit_test(test_addresses),
 	    cmocka_unit_test(test_format),  cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_limits),  cmocka_unit_test(test_record),
+	    cmocka_unit_test(test_urls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
