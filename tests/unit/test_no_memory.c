@@ -23,6 +23,7 @@
 #include "mailtap/certval.h"
 #include "mailtap/engine.h"
 #include "mailtap/files.h"
+#include "mailtap/intel.h"
 #include "mailtap/log.h"
 #include "mailtap/parsers.h"
 #include "mailtap/rec.h"
@@ -110,6 +111,8 @@ static void unload(struct capture *c)
 
 /* Trusted roots for validation_status (test_starttls_certificates), loaded outside the sweep. */
 static struct certval_roots *roots;
+/* Indicators that match everywhere in the captures (test_intel), loaded outside the sweep. */
+static struct intel *intel;
 
 /* Replays the capture through a new engine; returns how many allocations were made to fail. */
 static long replay(const struct capture *c, struct check_sink *cs)
@@ -128,11 +131,13 @@ static long replay(const struct capture *c, struct check_sink *cs)
 		cfg.seed = 1;
 		if (roots) /* every server local: known_certs records too */
 			engine_cfg__parse_nets(&cfg, "0.0.0.0/0,::/0");
+		cfg.intel = intel;
 		e = engine__new(&cfg, out);
 	}
 	if (e) {
 		parsers_cfg__default(&pc);
 		pc.tls.cert_roots = roots;
+		pc.smtp.intel = pc.files.intel = pc.tls.intel = pc.tls.files.intel = intel;
 		if (extract_dir) {
 			pc.smtp.rfc822_msg_file = true;
 			pc.files.sha256 = true;
@@ -292,6 +297,33 @@ static void test_starttls_certificates(void **st)
 	}
 }
 
+/* With intelligence: every address in a subnet, the messages' URLs, envelope addresses,
+ * the SNI and names of the certificates: intel records from connections, SMTP fields, URLs
+ * found in the bodies, files and certificates. */
+static void test_intel(void **st)
+{
+	static const char dat[] =
+	    "#fields\tindicator\tindicator_type\tmeta.source\n"
+	    "0.0.0.0/0\tIntel::SUBNET\tall\n::/0\tIntel::SUBNET\tall\n"
+	    "www.w3.org/TR/REC-html40\tIntel::URL\tu\n"
+	    "gurpartap@patriots.in\tIntel::EMAIL\te\nraj_deol2002in@yahoo.co.in\tIntel::EMAIL\te\n"
+	    "NEWS.TXT\tIntel::FILE_NAME\tn\nmail.icir.org\tIntel::DOMAIN\td\n"
+	    "Microsoft Office Outlook 12.0\tIntel::SOFTWARE\ts\n";
+	FILE *fp = fmemopen((void *)dat, sizeof(dat) - 1, "r");
+	char err[128];
+
+	(void)st;
+	assert_non_null(fp);
+	intel = intel__new(NULL);
+	assert_non_null(intel);
+	assert_int_equal(intel__load_fp(intel, fp, "mem", NULL, err, sizeof(err)), 8);
+	fclose(fp);
+	sweep("zeek/traces/smtp.pcap", 100);
+	sweep("zeek/traces/tls/smtp-starttls.pcap", 100);
+	intel__free(intel);
+	intel = NULL;
+}
+
 static void test_smtp_errors_465(void **st)
 {
 	(void)st;
@@ -320,6 +352,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_extraction, reset),
 	    cmocka_unit_test_setup(test_starttls_certificates, reset),
 	    cmocka_unit_test_setup(test_smtp_errors_465, reset),
+	    cmocka_unit_test_setup(test_intel, reset),
 	};
 
 	log__set_level(LOG_WARN);
