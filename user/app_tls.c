@@ -21,6 +21,7 @@
 #include "mailtap/files.h"
 #include "mailtap/intel.h"
 #include "mailtap/knownset.h"
+#include "mailtap/notice.h"
 #include "mailtap/rec.h"
 #include "mailtap/session.h"
 #include "mailtap/tls.h"
@@ -68,6 +69,11 @@ struct app_tls {
 	/* intel (seen/ssl.zeek): the host certificate's CN and fuid, for ssl_established */
 	char *intel_cn;
 	char host_fuid[MT_UID_LEN];
+	/* validate-certs.zeek's notice for a chain that did not validate, raised at
+	 * ssl_finishing (when the ssl record is written) */
+	const char *nt_status;
+	char *nt_subject;
+	char nt_sha1[41];
 };
 
 void tls_cfg__default(struct tls_cfg *c)
@@ -170,7 +176,34 @@ static void hexstr(struct tls_bytes b, char *out, size_t cap)
 /* ---------------------------------------------------------------- logging */
 
 /* hook ssl_finishing + log_record */
-static void log_ssl(struct app_tls *a)
+/* validate-certs.zeek's ssl_finishing: SSL::Invalid_Server_Cert for a server chain that did
+ * not validate, once per (server, port, certificate, status) and suppression interval. */
+static void invalid_cert_notice(struct app_tls *a, uint64_t ts)
+{
+	char msg[256], id[256], h[64];
+	struct notice_info n = {
+	    .ts_ns = ts,
+	    .note = "SSL::Invalid_Server_Cert",
+	    .msg = msg,
+	    .sub = a->nt_subject,
+	    .uid = a->s->uid,
+	    .id = a->s->id,
+	    .fuid = a->host_fuid[0] ? a->host_fuid : NULL,
+	    .identifier = id,
+	};
+	int k;
+
+	snprintf(msg, sizeof(msg), "SSL certificate validation failed with (%s)", a->nt_status);
+	mt_addr__fmt(&a->s->id->resp_h, h, sizeof(h));
+	/* cat(resp_h, resp_p, hash, validation_code): the status stands for the code */
+	k = snprintf(id, sizeof(id), "%s%u/tcp%s%s", h, a->s->id->resp_p, a->nt_sha1,
+		     a->nt_status);
+	n.identifier_len = k < 0 ? 0 : (size_t)k < sizeof(id) ? (size_t)k : sizeof(id) - 1;
+	notice__raise(a->s->rec, &n);
+	a->nt_status = NULL;
+}
+
+static void log_ssl(struct app_tls *a, uint64_t ts)
 {
 	struct ssl_info *si = &a->si;
 
@@ -180,6 +213,8 @@ static void log_ssl(struct app_tls *a)
 	si->sni_matches_cert = -1;
 	if (a->sni_match >= 0)
 		si->sni_matches_cert = a->sni_match;
+	if (a->nt_status)
+		invalid_cert_notice(a, ts);
 	rec_ssl__write(a->s->rec, a->s->uid, a->s->id, si);
 }
 
@@ -544,8 +579,6 @@ static void intel_cert(struct app_tls *a, struct tls_bytes c, const struct x509_
 	if (!w.fuid)
 		w.file_mime_type = w.file_desc = NULL;
 	tls_describe(a, desc, sizeof(desc));
-	if (want_host)
-		mt_strcpy_cut(a->host_fuid, sizeof(a->host_fuid), fuid);
 	if (names && !xi) {
 		if (x509__parse(c.p, c.len, a->cfg->lim.max_list, &parsed, NULL, NULL) < 0) {
 			x509_info__free(&parsed);
@@ -614,6 +647,8 @@ static void one_cert(struct app_tls *a, bool client, unsigned idx, struct tls_by
 			files__close(f, ts);
 		}
 	}
+	if (want_host) /* cert_chain[0]$fuid (intel, notices) */
+		mt_strcpy_cut(a->host_fuid, sizeof(a->host_fuid), fuid);
 	/* Already logged within the dedup period (and so known to parse): only its fingerprint
 	 * is needed, unless it is the host certificate we must check the SNI against. */
 	x509__sha256_hex(c.p, c.len, fp);
@@ -670,6 +705,32 @@ static void one_cert(struct app_tls *a, bool client, unsigned idx, struct tls_by
 	x509_info__free(&xi);
 }
 
+/* The notice's sub (the host certificate's subject, parsed if the x509 cache spared it) and
+ * identifier (its SHA-1), kept until ssl_finishing. */
+static void invalid_cert_prepare(struct app_tls *a, const uint8_t *der, size_t len)
+{
+	struct x509_info parsed;
+	const struct x509_info *xi = a->have_host ? &a->host : NULL;
+	unsigned char d[20];
+	unsigned int n = 0;
+
+	if (!xi) {
+		if (x509__parse(der, len, a->cfg->lim.max_list, &parsed, NULL, NULL) < 0) {
+			x509_info__free(&parsed);
+			return; /* Zeek: no cert_chain[0]$x509, no validation */
+		}
+		xi = &parsed;
+	}
+	if (EVP_Digest(der, len, d, &n, mt_md(MT_SHA1), NULL) == 1 && n == 20) {
+		mt_hex(d, 20, a->nt_sha1);
+		free(a->nt_subject);
+		a->nt_subject = xi->subject ? strdup(xi->subject) : NULL;
+		a->nt_status = a->si.validation_status;
+	}
+	if (xi == &parsed)
+		x509_info__free(&parsed);
+}
+
 static void cb_certificates(void *u, enum mt_dir d, const struct tls_bytes *certs, unsigned n,
 			    uint64_t ts)
 {
@@ -698,6 +759,9 @@ static void cb_certificates(void *u, enum mt_dir d, const struct tls_bytes *cert
 			if (certs[i].len)
 				cc[k++] = (struct certval_cert){certs[i].p, certs[i].len};
 		a->si.validation_status = certval__validate(a->cfg->certval, cc, k, ts);
+		if (a->si.validation_status && strcmp(a->si.validation_status, "ok") &&
+		    notice__enabled() && k)
+			invalid_cert_prepare(a, cc[0].der, cc[0].len);
 	}
 	/* cert_chain[0] is the first server certificate file, parsed or not */
 	if (!orig)
@@ -758,7 +822,7 @@ static void cb_established(void *u, uint64_t ts)
 		return;
 	set_session(a, ts);
 	a->si.established = true;
-	log_ssl(a);
+	log_ssl(a, ts);
 	known_cert_established(a, ts);
 	/* seen/ssl.zeek: ssl_established, the host certificate's CN with its fuid */
 	if (a->intel_cn && a->s->rec) {
@@ -791,7 +855,7 @@ static void cb_violation(void *u, enum mt_dir d, const char *reason, uint64_t ts
 		return;
 	/* analyzer_violation_info: log what we have; the analyzer is removed. */
 	weird(a, ts, "ssl_protocol_violation", reason);
-	log_ssl(a);
+	log_ssl(a, ts);
 	a->done = true;
 	a->failed = true;
 }
@@ -894,7 +958,7 @@ static void app_end(void *p, uint64_t ts)
 {
 	struct app_tls *a = p;
 
-	log_ssl(a);
+	log_ssl(a, ts);
 	a->done = true;
 }
 
@@ -915,6 +979,7 @@ static void app_free(void *p)
 	free(a->kc_issuer);
 	free(a->kc_serial);
 	free(a->intel_cn);
+	free(a->nt_subject);
 	free(a);
 }
 

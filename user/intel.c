@@ -15,6 +15,7 @@
 #include <string.h>
 #include "mailtap/bits.h"
 #include "mailtap/intel.h"
+#include "mailtap/notice.h"
 #include "mailtap/rec.h"
 
 #define KIND_SOURCE INTEL_NTYPES /* an interned source name */
@@ -48,6 +49,16 @@ const char *intel_where__name(enum intel_where w)
 	return (unsigned)w < INTEL_NWHERE ? where_names[w] : "-";
 }
 
+int intel_where__parse(const char *s, size_t n)
+{
+	if (n == 18 && !memcmp(s, "Intel::IN_ANYWHERE", 18))
+		return INTEL_NWHERE;
+	for (int w = 0; w < INTEL_NWHERE; w++)
+		if (strlen(where_names[w]) == n && !memcmp(where_names[w], s, n))
+			return w;
+	return -1;
+}
+
 int intel_type__parse(const char *s, size_t n)
 {
 	if (n > 7 && !memcmp(s, "Intel::", 7))
@@ -73,8 +84,9 @@ struct item {
 };
 
 struct link {
-	uint32_t src;  /* item index of the source name */
-	uint32_t next; /* link + 1 */
+	uint32_t src;	       /* item index of the source name */
+	uint32_t next;	       /* link + 1 */
+	uint32_t notice_where; /* meta.do_notice at meta.if_in: a bit per enum intel_where */
 };
 
 struct intel {
@@ -286,11 +298,23 @@ static int parse_subnet(const char *s, size_t n, uint8_t key[17])
 	return 0;
 }
 
-static int add_source(struct intel *in, uint32_t item, uint32_t src)
+static uint32_t notice_bits(const struct intel_meta *m)
+{
+	if (!m || !m->do_notice)
+		return 0;
+	if (m->if_in < 0 || m->if_in >= INTEL_NWHERE)
+		return (1u << INTEL_NWHERE) - 1; /* Intel::IN_ANYWHERE */
+	return 1u << m->if_in;
+}
+
+static int add_source(struct intel *in, uint32_t item, uint32_t src, const struct intel_meta *m)
 {
 	for (uint32_t l = in->items[item].src_head; l; l = in->links[l - 1].next)
-		if (in->links[l - 1].src == src)
-			return 0; /* meta_tbl[meta$source] = meta: one per source */
+		if (in->links[l - 1].src == src) {
+			/* meta_tbl[meta$source] = meta: one per source, the last wins */
+			in->links[l - 1].notice_where = notice_bits(m);
+			return 0;
+		}
 	if (in->n_links == in->cap_links) {
 		uint32_t cap = in->cap_links ? in->cap_links * 2 : 256;
 		struct link *nl = realloc(in->links, (size_t)cap * sizeof(*nl));
@@ -300,13 +324,20 @@ static int add_source(struct intel *in, uint32_t item, uint32_t src)
 		in->links = nl;
 		in->cap_links = cap;
 	}
-	in->links[in->n_links] = (struct link){.src = src, .next = in->items[item].src_head};
+	in->links[in->n_links] = (struct link){
+	    .src = src, .next = in->items[item].src_head, .notice_where = notice_bits(m)};
 	in->items[item].src_head = ++in->n_links;
 	return 0;
 }
 
 int intel__insert(struct intel *in, enum intel_type t, const char *ind, size_t n,
 		  const char *source, size_t source_len)
+{
+	return intel__insert_meta(in, t, ind, n, source, source_len, NULL);
+}
+
+int intel__insert_meta(struct intel *in, enum intel_type t, const char *ind, size_t n,
+		       const char *source, size_t source_len, const struct intel_meta *m)
 {
 	uint8_t key[17], *lower = NULL;
 	const void *k;
@@ -365,7 +396,7 @@ int intel__insert(struct intel *in, enum intel_type t, const char *ind, size_t n
 			in->prefixes[key[16]] = 1;
 		atomic_fetch_add_explicit(&st_items, 1, memory_order_relaxed);
 	}
-	err = add_source(in, item, src);
+	err = add_source(in, item, src, m);
 	return err;
 }
 
@@ -376,6 +407,8 @@ static void hit_add(const struct intel *in, struct intel_hit *h, uint32_t item)
 	h->types |= 1u << it->kind;
 	for (uint32_t l = it->src_head; l; l = in->links[l - 1].next) {
 		const struct item *s = &in->items[in->links[l - 1].src];
+
+		h->notice_where |= in->links[l - 1].notice_where;
 		const char *name = in->keys + s->key_off;
 		uint32_t j;
 
@@ -446,6 +479,39 @@ bool intel__find_addr(const struct intel *in, const struct mt_addr *a, struct in
 
 /* ---- the intel record ---- */
 
+/* do_notice.zeek: Intel::Notice, its identifier the indicator and the connection's two
+ * addresses, the lower first (without a connection none: never suppressed). */
+static void intel_notice(struct rec *r, const struct intel_seen *w, const char *ind, size_t n)
+{
+	char msg[512], sub[512], id[600];
+	struct notice_info nt = {.ts_ns = w->ts_ns,
+				 .note = "Intel::Notice",
+				 .msg = msg,
+				 .sub = sub,
+				 .uid = w->uid,
+				 .id = w->uid ? w->id : NULL};
+	int k;
+
+	snprintf(msg, sizeof(msg), "Intel hit on %.*s at %s", (int)n, ind,
+		 intel_where__name(w->where));
+	snprintf(sub, sizeof(sub), "%.*s", (int)n, ind);
+	if (nt.id) {
+		const struct mt_addr *lo = &nt.id->orig_h, *hi = &nt.id->resp_h;
+		char a[64], b[64];
+
+		if (memcmp(lo->b, hi->b, 16) >= 0) {
+			lo = &nt.id->resp_h;
+			hi = &nt.id->orig_h;
+		}
+		mt_addr__fmt(lo, a, sizeof(a));
+		mt_addr__fmt(hi, b, sizeof(b));
+		k = snprintf(id, sizeof(id), "%.*s%s%s", (int)(n < 400 ? n : 400), ind, a, b);
+		nt.identifier = id;
+		nt.identifier_len = k < 0 ? 0 : (size_t)k < sizeof(id) ? (size_t)k : sizeof(id) - 1;
+	}
+	notice__raise(r, &nt);
+}
+
 static void write_hit(struct rec *r, const struct intel_seen *w, const char *ind, size_t n,
 		      enum intel_type t, const struct intel_hit *h)
 {
@@ -488,6 +554,8 @@ static void write_hit(struct rec *r, const struct intel_seen *w, const char *ind
 	rec__cstr(r, "file_desc", w->file_desc);
 	rec__end(r);
 	atomic_fetch_add_explicit(&st_matches, 1, memory_order_relaxed);
+	if (h->notice_where & (1u << w->where))
+		intel_notice(r, w, ind, n);
 }
 
 bool intel__seen(const struct intel *in, struct rec *r, const struct intel_seen *w,
@@ -552,7 +620,7 @@ struct loader {
 	unsigned long line;
 	unsigned warned;
 	char sep;
-	int col_ind, col_type, col_src, ncols;
+	int col_ind, col_type, col_src, col_notice, col_ifin, ncols;
 };
 
 static void bad_line(struct loader *L, const char *why)
@@ -602,7 +670,7 @@ static int header(struct loader *L, char *s, size_t n, char *err, size_t errlen)
 	if (n < 7 || memcmp(s, "#fields", 7) || (n > 7 && s[7] != L->sep))
 		return 0; /* a comment, #types, #set_separator, ... */
 	k = split(s, n, L->sep, f, fl, MAX_COLS);
-	L->col_ind = L->col_type = L->col_src = -1;
+	L->col_ind = L->col_type = L->col_src = L->col_notice = L->col_ifin = -1;
 	for (int i = 1; i < k; i++) {
 		if (fl[i] == 9 && !memcmp(f[i], "indicator", 9))
 			L->col_ind = i - 1;
@@ -610,6 +678,10 @@ static int header(struct loader *L, char *s, size_t n, char *err, size_t errlen)
 			L->col_type = i - 1;
 		else if (fl[i] == 11 && !memcmp(f[i], "meta.source", 11))
 			L->col_src = i - 1;
+		else if (fl[i] == 14 && !memcmp(f[i], "meta.do_notice", 14))
+			L->col_notice = i - 1;
+		else if (fl[i] == 10 && !memcmp(f[i], "meta.if_in", 10))
+			L->col_ifin = i - 1;
 	}
 	L->ncols = k - 1;
 	if (L->col_ind < 0 || L->col_type < 0 || L->col_src < 0) {
@@ -632,6 +704,7 @@ static int data_line(struct loader *L, char *s, size_t n)
 	char *f[MAX_COLS];
 	size_t fl[MAX_COLS];
 	int k = split(s, n, L->sep, f, fl, MAX_COLS), t, err;
+	struct intel_meta meta = {.do_notice = false, .if_in = INTEL_NWHERE};
 	int need = L->col_ind;
 
 	if (L->col_type > need)
@@ -655,10 +728,26 @@ static int data_line(struct loader *L, char *s, size_t n)
 		bad_line(L, "unknown indicator_type");
 		return 0;
 	}
+	if (L->col_notice >= 0 && L->col_notice < k &&
+	    !unset(f[L->col_notice], fl[L->col_notice])) {
+		if (fl[L->col_notice] != 1 ||
+		    (f[L->col_notice][0] != 'T' && f[L->col_notice][0] != 'F')) {
+			bad_line(L, "meta.do_notice is not T or F");
+			return 0;
+		}
+		meta.do_notice = f[L->col_notice][0] == 'T';
+	}
+	if (L->col_ifin >= 0 && L->col_ifin < k && !unset(f[L->col_ifin], fl[L->col_ifin])) {
+		meta.if_in = intel_where__parse(f[L->col_ifin], fl[L->col_ifin]);
+		if (meta.if_in < 0) {
+			bad_line(L, "unknown meta.if_in");
+			return 0;
+		}
+	}
 	fl[L->col_ind] = unescape(f[L->col_ind], fl[L->col_ind]);
 	fl[L->col_src] = unescape(f[L->col_src], fl[L->col_src]);
-	err = intel__insert(L->in, (enum intel_type)t, f[L->col_ind], fl[L->col_ind], f[L->col_src],
-			    fl[L->col_src]);
+	err = intel__insert_meta(L->in, (enum intel_type)t, f[L->col_ind], fl[L->col_ind],
+				 f[L->col_src], fl[L->col_src], &meta);
 	switch (err) {
 	case 0:
 		return 1;

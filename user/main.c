@@ -15,6 +15,7 @@
 #include "mailtap/bits.h"
 #include "mailtap/engine.h"
 #include "mailtap/intel.h"
+#include "mailtap/notice.h"
 #include "mailtap/hostcap.h"
 #include "mailtap/log.h"
 #include "mailtap/parsers.h"
@@ -135,6 +136,7 @@ struct opts {
 	int n_intel_files;
 	struct intel_limits intel_lim;
 	const char *node_name;
+	struct notice_cfg notice;
 	int no_validate_certs;
 };
 
@@ -231,6 +233,9 @@ enum {
 	OPT_INTEL_FILE,
 	OPT_INTEL_MAX_ITEMS,
 	OPT_NODE_NAME,
+	OPT_NO_NOTICE,
+	OPT_NOTICE_SUPPRESS,
+	OPT_NOTICE_MAX_SUPPRESSED,
 };
 
 static const struct option long_opts[] = {
@@ -306,6 +311,9 @@ static const struct option long_opts[] = {
 	{ "intel-file", required_argument, NULL, OPT_INTEL_FILE },
 	{ "intel-max-items", required_argument, NULL, OPT_INTEL_MAX_ITEMS },
 	{ "node-name", required_argument, NULL, OPT_NODE_NAME },
+	{ "no-notice", no_argument, NULL, OPT_NO_NOTICE },
+	{ "notice-suppress", required_argument, NULL, OPT_NOTICE_SUPPRESS },
+	{ "notice-max-suppressed", required_argument, NULL, OPT_NOTICE_MAX_SUPPRESSED },
 	{ "known-certs-max", required_argument, NULL, OPT_KNOWN_CERTS_MAX },
 	{ "known-certs-expire", required_argument, NULL, OPT_KNOWN_CERTS_EXPIRE },
 	{ "log-max-field-string-bytes", required_argument, NULL, OPT_LOG_FIELD_STR },
@@ -415,6 +423,9 @@ static void usage(FILE *f)
 		"                           repeatable): matches become intel records\n"
 		"      --node-name NAME     this sensor in records: weird's peer, intel's seen.node\n"
 		"                           (Zeek's peer_description; default mailtap)\n"
+		"      --no-notice          no notice stream (SSL::Invalid_Server_Cert, Intel::Notice)\n"
+		"      --notice-suppress SECS  a notice is not repeated within (Zeek's\n"
+		"                           Notice::default_suppression_interval; default 3600, 0: always)\n"
 		"Limits:\n"
 		"      --max-flows N        tracked connections (default 1000000; LRU evicted)\n"
 		"      --max-tunnels N      tracked VXLAN/Geneve/GRE tunnels (default 4096)\n"
@@ -439,6 +450,7 @@ static void usage(FILE *f)
 		"      --ssl-max-intermediates N  intermediate chains kept for validation (default\n"
 		"                           1000; 0: none, as Zeek's ssl_cache_intermediate_ca = F)\n"
 		"      --intel-max-items N  indicators kept from the intel files (default 4000000)\n"
+		"      --notice-max-suppressed N  notices remembered for suppression (default 100000)\n"
 		"      --mime-max-depth N   MIME nesting (default 100)\n"
 		"      --mime-max-header-bytes N  header block of an entity (default 65536)\n"
 		"      --log-max-field-string-bytes N, --log-max-total-string-bytes N,\n"
@@ -506,6 +518,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	parsers_cfg__default(&o->parsers);
 	rec_limits__default(&o->logl);
 	intel_limits__default(&o->intel_lim);
+	notice_cfg__default(&o->notice);
 	o->stats_interval = -1;
 	o->workers = 1;
 	o->capture_threads = 1;
@@ -851,6 +864,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return -EINVAL;
 			o->intel_lim.max_items = v;
 			break;
+		case OPT_NO_NOTICE:
+			o->notice.enabled = false;
+			break;
+		case OPT_NOTICE_SUPPRESS:
+			if (parse_u64("--notice-suppress", optarg, 0, 365 * 86400, &v) < 0)
+				return -EINVAL;
+			o->notice.suppress_ns = v * 1000000000ULL;
+			break;
+		case OPT_NOTICE_MAX_SUPPRESSED:
+			if (parse_u64("--notice-max-suppressed", optarg, 1, 10000000, &v) < 0)
+				return -EINVAL;
+			o->notice.max_suppressed = (uint32_t)v;
+			break;
 		case OPT_NODE_NAME:
 			if (!*optarg || strlen(optarg) > 64) {
 				pr_warn("--node-name: 1 to 64 bytes\n");
@@ -1079,6 +1105,7 @@ static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t now
 	struct certval_stats cvs;
 	struct known_certs_stats kcs;
 	struct intel_stats ins;
+	struct notice_stats nts;
 	int n_fwd = 0;
 
 	an_stats(a, &es);
@@ -1099,10 +1126,11 @@ static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t now
 	certval__stats(&cvs);
 	app_tls__known_certs_stats(&kcs);
 	intel__stats(&ins);
+	notice__stats(&nts);
 	rec_stats__write(a->stats_rec, now, &es, have_xs ? &xs : NULL, a->ws ? &wst : NULL, &fs,
 			 n_fwd ? &sum : NULL, a->tunnels ? &ts : NULL, a->software ? &sws : NULL,
 			 a->certval ? &cvs : NULL, a->known_certs ? &kcs : NULL,
-			 a->intel ? &ins : NULL);
+			 a->intel ? &ins : NULL, notice__enabled() ? &nts : NULL);
 }
 
 /* After the capture is set up and the outputs are open: what is left of root is given up.
@@ -1542,6 +1570,11 @@ int main(int argc, char **argv)
 	}
 	/* Intel::read_files: read now, before any privilege is given up; read-only after */
 	rec__set_node(o.node_name);
+	if (notice__init(&o.notice) < 0) {
+		pr_warn("cannot set up notice suppression: %s\n", strerror(ENOMEM));
+		rc = 1;
+		goto done;
+	}
 	if (o.n_intel_files) {
 		char err[512];
 
@@ -1632,5 +1665,6 @@ done:
 	rec_out__free(out);
 	certval_roots__free(roots);
 	intel__free(intel);
+	notice__fini();
 	return rc;
 }

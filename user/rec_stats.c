@@ -7,6 +7,7 @@
 #include "mailtap/files.h"
 #include "mailtap/rec.h"
 #include "mailtap/intel.h"
+#include "mailtap/notice.h"
 #include "mailtap/rec_stats.h"
 #include "mailtap/sink_fwd.h"
 #include "mailtap/software.h"
@@ -21,7 +22,7 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *
 		      const struct files_stats *fs, const struct fwd_stats *fw,
 		      const struct tunnels_stats *tun, const struct software_stats *sws,
 		      const struct certval_stats *cvs, const struct known_certs_stats *kcs,
-		      const struct intel_stats *ins)
+		      const struct intel_stats *ins, const struct notice_stats *nts)
 {
 	uint64_t dropped = 0;
 
@@ -149,6 +150,11 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *
 		rec__u64(r, "intel_items_dropped", ins->items_dropped);
 		rec__u64(r, "intel_lookups", ins->lookups);
 		rec__u64(r, "intel_matches", ins->matches);
+	}
+	if (nts) {
+		rec__u64(r, "notices", nts->raised);
+		rec__u64(r, "notices_suppressed", nts->suppressed);
+		rec__u64(r, "notices_evicted", nts->evicted);
 	}
 	rec__end(r);
 }

@@ -85,6 +85,15 @@ long intel__load_file(struct intel *in, const char *path, FILE *warn, char *err,
 /* The same from an open stream (not closed); path names it in messages. */
 long intel__load_fp(struct intel *in, FILE *fp, const char *path, FILE *warn, char *err,
 		    size_t errlen);
+/* An item's metadata beyond its source (policy/frameworks/intel/do_notice.zeek): a match
+ * raises an Intel::Notice when do_notice is set and it was seen at if_in (INTEL_NWHERE:
+ * Intel::IN_ANYWHERE). The same source inserted again replaces it, as Zeek's meta table. */
+struct intel_meta {
+	bool do_notice;
+	int if_in;
+};
+int intel__insert_meta(struct intel *in, enum intel_type t, const char *indicator, size_t n,
+		       const char *source, size_t source_len, const struct intel_meta *m);
 /* Intel::insert of one item (tests, and the loader). 0, -EINVAL (bad address, subnet or
  * empty indicator), -E2BIG (max_indicator), -ENOSPC (max_items). */
 int intel__insert(struct intel *in, enum intel_type t, const char *indicator, size_t n,
@@ -100,6 +109,7 @@ uint64_t intel__items(const struct intel *in);
 #define INTEL_HIT_MAX_SOURCES 32
 struct intel_hit {
 	uint32_t types;
+	uint32_t notice_where; /* a bit per enum intel_where where an item asks for a notice */
 	uint32_t n_sources;
 	const char *sources[INTEL_HIT_MAX_SOURCES]; /* into the store */
 	uint32_t source_len[INTEL_HIT_MAX_SOURCES];
@@ -123,7 +133,8 @@ struct intel_seen {
 };
 
 struct rec;
-/* Intel::seen: looks the indicator up and writes an intel record on a match. */
+/* Intel::seen: looks the indicator up and writes an intel record on a match, and an
+ * Intel::Notice (notice.h) when a matching item asks for one at this place. */
 bool intel__seen(const struct intel *in, struct rec *r, const struct intel_seen *w,
 		 enum intel_type t, const char *s, size_t n);
 bool intel__seen_addr(const struct intel *in, struct rec *r, const struct intel_seen *w,

@@ -17,15 +17,17 @@ struct software_stats;
 struct certval_stats;
 struct known_certs_stats;
 struct intel_stats;
+struct notice_stats;
 
 /* Writes one stats record. xs (live capture), ws (worker threads), fs (file analysis), fw
  * (Forward outputs, summed), tun (the tunnel table), sws (software detection), cvs
- * (certificate validation), kcs (known_certs) and ins (intelligence) may be NULL. */
+ * (certificate validation), kcs (known_certs), ins (intelligence) and nts (notices) may be
+ * NULL. */
 void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *es,
 		      const struct xsk_stats *xs, const struct workers_stats *ws,
 		      const struct files_stats *fs, const struct fwd_stats *fw,
 		      const struct tunnels_stats *tun, const struct software_stats *sws,
 		      const struct certval_stats *cvs, const struct known_certs_stats *kcs,
-		      const struct intel_stats *ins);
+		      const struct intel_stats *ins, const struct notice_stats *nts);
 
 #endif

@@ -25,6 +25,7 @@
 #include "mailtap/files.h"
 #include "mailtap/intel.h"
 #include "mailtap/log.h"
+#include "mailtap/notice.h"
 #include "mailtap/parsers.h"
 #include "mailtap/rec.h"
 #include "mailtap/sink.h"
@@ -123,6 +124,14 @@ static long replay(const struct capture *c, struct check_sink *cs)
 	struct engine *e = NULL;
 	struct parsers *ps = NULL;
 
+	/* notices (invalid server chains, intel items with do_notice) with their suppression
+	 * table, which is the process's: set up and torn down with each replay */
+	if (roots || intel) {
+		struct notice_cfg nc;
+
+		notice_cfg__default(&nc);
+		notice__init(&nc);
+	}
 	out = rec_out__new("mailtap");
 	if (out && rec_out__add_sink(out, &cs->base) == 0) {
 		rec_out__enable(out, "smtp_events");
@@ -153,6 +162,7 @@ static long replay(const struct capture *c, struct check_sink *cs)
 	engine__free(e);
 	parsers__free(ps);
 	rec_out__free(out);
+	notice__fini();
 	return alloc_failures;
 }
 
@@ -303,8 +313,8 @@ static void test_starttls_certificates(void **st)
 static void test_intel(void **st)
 {
 	static const char dat[] =
-	    "#fields\tindicator\tindicator_type\tmeta.source\n"
-	    "0.0.0.0/0\tIntel::SUBNET\tall\n::/0\tIntel::SUBNET\tall\n"
+	    "#fields\tindicator\tindicator_type\tmeta.source\tmeta.do_notice\n"
+	    "0.0.0.0/0\tIntel::SUBNET\tall\tT\n::/0\tIntel::SUBNET\tall\tF\n"
 	    "www.w3.org/TR/REC-html40\tIntel::URL\tu\n"
 	    "gurpartap@patriots.in\tIntel::EMAIL\te\nraj_deol2002in@yahoo.co.in\tIntel::EMAIL\te\n"
 	    "NEWS.TXT\tIntel::FILE_NAME\tn\nmail.icir.org\tIntel::DOMAIN\td\n"

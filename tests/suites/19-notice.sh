@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# notice (Zeek's notice.log) for what mailtap raises: SSL::Invalid_Server_Cert
+# (policy/protocols/ssl/validate-certs.zeek) and Intel::Notice (policy/frameworks/intel/
+# do_notice.zeek), with Zeek's suppression (Notice::default_suppression_interval, an hour).
+# The expected notices are computed from the other records of the same run:
+#  - every ssl record whose validation_status is not "ok" is a candidate; its identifier is
+#    (server, port, host certificate, status); the first of each identifier within the hour
+#    is a notice with that connection, its msg, the host certificate's subject (the x509
+#    record) as sub and its file (the files record whose sha256 is the fingerprint) as fuid;
+#    with --notice-suppress 0 every candidate is one;
+#  - with intel items that ask for notices (meta.do_notice, meta.if_in), every intel record of
+#    such an item at such a place is a candidate, its identifier the indicator and the two
+#    addresses; the first of each is a notice "Intel hit on X at WHERE".
+# For every capture of the corpus and generated TLS sessions; then --workers 2 gives the same
+# notices (one suppression table), --no-notice none, and the counters add up.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/suite-lib.sh
+
+cat >"$T/notice.py" <<'EOF2'
+import ipaddress, json, sys
+
+def load(p):
+    return [json.loads(l) for l in open(p)]
+
+def mk(base, out):
+    recs = load(base)
+    smtp = [r for r in recs if r["_path"] == "smtp" and r.get("mailfrom")]
+    conn = [r for r in recs if r["_path"] == "conn"]
+    with open(out, "w") as f:
+        f.write("#fields\tindicator\tindicator_type\tmeta.source\tmeta.do_notice\tmeta.if_in\n")
+        if smtp:
+            f.write("%s\tIntel::EMAIL\ta\tT\t-\n" % smtp[0]["mailfrom"])
+        if conn:
+            f.write("%s\tIntel::ADDR\tb\tT\tConn::IN_ORIG\n" % conn[0]["id.orig_h"])
+            f.write("%s\tIntel::ADDR\tc\tF\t-\n" % conn[-1]["id.resp_h"])
+    print(1 if (smtp or conn) else 0)
+
+def items(p):
+    it = {}
+    for l in open(p):
+        if l.startswith("#"):
+            continue
+        v, t, src, dn, ifin = l.rstrip("\n").split("\t")
+        it.setdefault((t, v.lower()), []).append((dn == "T", ifin))
+    return it
+
+def check(run, itemsfile, suppress):
+    recs = load(run)
+    notices = [r for r in recs if r["_path"] == "notice"]
+    want = []
+    x509 = {r["fingerprint"]: r for r in recs if r["_path"] == "x509"}
+    certfile = {(r["uid"], r.get("sha256")): r["fuid"] for r in recs
+                if r["_path"] == "files" and r.get("source") == "SSL"}
+    for s in recs:
+        if s["_path"] != "ssl" or s.get("validation_status") in (None, "ok") or not s.get("cert_chain_fps"):
+            continue
+        fp = s["cert_chain_fps"][0]
+        want.append(("SSL::Invalid_Server_Cert", s["uid"],
+                     (s["id.resp_h"], s["id.resp_p"], fp, s["validation_status"]),
+                     "SSL certificate validation failed with (%s)" % s["validation_status"],
+                     x509.get(fp, {}).get("certificate.subject"), certfile.get((s["uid"], fp)),
+                     s["ts"]))
+    it = items(itemsfile) if itemsfile else {}
+    for r in recs:
+        if r["_path"] != "intel":
+            continue
+        t, v = r["seen.indicator_type"], r["seen.indicator"]
+        keys = [(t, v.lower())]
+        if t == "Intel::ADDR":
+            keys = [("Intel::ADDR", v)]
+        if not any(dn and (ifin == "-" or ifin == r["seen.where"]) for k in keys for dn, ifin in it.get(k, [])):
+            continue
+        a, b = sorted([ipaddress.ip_address(r["id.orig_h"]), ipaddress.ip_address(r["id.resp_h"])],
+                      key=lambda x: x.packed if x.version == 6 else b"\0" * 10 + b"\xff\xff" + x.packed)
+        want.append(("Intel::Notice", r["uid"], (v, str(a), str(b)),
+                     "Intel hit on %s at %s" % (v, r["seen.where"]), v, None, r["ts"]))
+    # suppression: not again within the hour after the one logged
+    last, exp = {}, []
+    for w in sorted(want, key=lambda w: w[6]):
+        k = (w[0], w[2])
+        if suppress and k in last and w[6] < last[k] + 3600:
+            continue
+        last[k] = w[6]
+        exp.append(w)
+    got = sorted((n["note"], n["uid"], n["msg"], n.get("sub"), n.get("fuid")) for n in notices)
+    e = sorted((w[0], w[1], w[3], w[4], w[5]) for w in exp)
+    if got != e:
+        return "notices %s, expected %s" % (got[:3], e[:3])
+    for n in notices:
+        if n["src"] != n["id.orig_h"] or n["dst"] != n["id.resp_h"] or n["p"] != n["id.resp_p"] \
+           or n["actions"] != ["Notice::ACTION_LOG"] or n["proto"] != "tcp":
+            return "notice fields: %s" % n
+    print(len(notices), len(want))
+
+if sys.argv[1] == "mk":
+    mk(sys.argv[2], sys.argv[3])
+else:
+    r = check(sys.argv[2], sys.argv[3] if sys.argv[3] != "-" else None, sys.argv[4] == "1")
+    if r:
+        sys.exit(r)
+EOF2
+
+"$B/tools/gen_smtp_pcap" -o "$T/gen.pcap" -n 80 -c 4 --mix plain=2,starttls=1,tls465=1 --seed 3 \
+	>/dev/null 2>&1
+n=0 tot=0 cand=0 all=0
+while IFS= read -r p; do
+	"$B/mailtap" -r "$p" -w - --seed 1 2>/dev/null | "$B/mailtap-cat" - >"$T/a.json"
+	[ "$(python3 "$T/notice.py" mk "$T/a.json" "$T/i.dat")" = 1 ] || continue
+	n=$((n + 1))
+	"$B/mailtap" -r "$p" -w - --seed 1 --intel-file "$T/i.dat" 2>/dev/null | "$B/mailtap-cat" - >"$T/b.json"
+	if c=$(python3 "$T/notice.py" check "$T/b.json" "$T/i.dat" 1 2>&1); then
+		tot=$((tot + ${c% *})) cand=$((cand + ${c#* }))
+	else
+		bad "$(basename "$p"): $c"
+	fi
+	"$B/mailtap" -r "$p" -w - --seed 1 --notice-suppress 0 2>/dev/null | "$B/mailtap-cat" - >"$T/c.json"
+	if c=$(python3 "$T/notice.py" check "$T/c.json" - 0 2>&1); then
+		all=$((all + ${c% *}))
+	else
+		bad "$(basename "$p") --notice-suppress 0: $c"
+	fi
+done < <(find ../shared/corpus -name '*.pcap' | sort; echo "$T/gen.pcap")
+if [ $fails = 0 ] && [ $tot -gt 0 ] && [ $all -gt 0 ]; then
+	ok "$n captures: $tot notices of $cand candidates (invalid server chains, intel items with do_notice), each as computed from the records; $all invalid-chain notices without suppression"
+else
+	bad "$n captures: $tot notices, $cand candidates, $all without suppression"
+fi
+
+"$B/mailtap" -r "$T/gen.pcap" -w - --seed 1 --stats-interval 3600 | "$B/mailtap-cat" - >"$T/g.json"
+"$B/mailtap" -r "$T/gen.pcap" -w - --seed 1 --workers 2 | "$B/mailtap-cat" -s notice - >"$T/w.json"
+# which connection raises a notice first depends on the workers' order (as in a Zeek
+# cluster): the notices compare by what identifies them (server, port, message, subject)
+key='import json,sys
+for l in sys.stdin:
+    r = json.loads(l)
+    if r["_path"] == "notice":
+        print(r["note"], r["dst"], r["p"], r["msg"], r.get("sub"))'
+g=$(python3 -c "$key" <"$T/g.json" | sort | md5sum)
+w=$(python3 -c "$key" <"$T/w.json" | sort | md5sum)
+nn=$(grep -c '"_path":"notice"' "$T/g.json")
+st=$(grep '"_path":"stats"' "$T/g.json" | tail -n 1)
+sn=$(echo "$st" | grep -o '"notices":[0-9]*' | cut -d: -f2)
+ss=$(echo "$st" | grep -o '"notices_suppressed":[0-9]*' | cut -d: -f2)
+bad_ssl=$(grep '"_path":"ssl"' "$T/g.json" | grep '"validation_status"' | grep -vc '"validation_status":"ok"')
+nono=$("$B/mailtap" -r "$T/gen.pcap" -w - --no-notice --stats-interval 3600 | "$B/mailtap-cat" - | grep -c '"_path":"notice"\|"notices"')
+if [ "$g" = "$w" ] && [ "$nn" -gt 0 ] && [ "$sn" = "$nn" ] && [ $((sn + ss)) = "$bad_ssl" ] && [ "$nono" = 0 ]; then
+	ok "generated: $nn notices, the same servers and messages with --workers 2 (one suppression table); notices $sn + suppressed $ss = $bad_ssl invalid chains; --no-notice: none"
+else
+	bad "generated: $nn notices (workers alike: $([ "$g" = "$w" ] && echo yes || echo no)), counters $sn + $ss vs $bad_ssl, --no-notice $nono"
+fi
+
+[ $fails -eq 0 ]

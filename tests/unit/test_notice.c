@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* notice: Zeek's NOTICE() suppression (the same note and identifier not logged again within
+ * the interval, logged again after it; other notes and identifiers apart; no identifier:
+ * never suppressed; interval 0: nothing suppressed; the table's bound) and the record's
+ * Notice::Info fields. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+#include <msgpack.h>
+#include "mailtap/notice.h"
+#include "mailtap/rec.h"
+#include "mailtap/sink.h"
+
+#define S 1000000000ULL
+
+static char last[4096];
+static unsigned n_rec;
+
+static int cap_write(struct sink *s, const char *tag, size_t tl, uint64_t ts, const uint8_t *b,
+		     size_t n)
+{
+	msgpack_unpacked u;
+	size_t off = 0;
+
+	(void)s, (void)tag, (void)tl, (void)ts;
+	msgpack_unpacked_init(&u);
+	assert_int_equal(msgpack_unpack_next(&u, (const char *)b, n, &off), MSGPACK_UNPACK_SUCCESS);
+	msgpack_object_print_buffer(last, sizeof(last), u.data);
+	msgpack_unpacked_destroy(&u);
+	n_rec++;
+	return 0;
+}
+
+static int cap_flush(struct sink *s)
+{
+	(void)s;
+	return 0;
+}
+
+static const struct sink_ops ops = {
+    .name = "cap", .write = cap_write, .flush = cap_flush, .close = cap_flush};
+static struct sink sk = {.ops = &ops};
+
+static bool raise_at(struct rec *r, const char *note, const char *ident, uint64_t ts)
+{
+	struct notice_info n = {.ts_ns = ts,
+				.note = note,
+				.msg = "m",
+				.identifier = ident,
+				.identifier_len = ident ? strlen(ident) : 0};
+
+	return notice__raise(r, &n);
+}
+
+static void test_suppression(void **st)
+{
+	struct notice_cfg c;
+	struct notice_stats s0, s1;
+	struct rec_out *o = rec_out__new("t");
+	struct rec *r;
+
+	(void)st;
+	rec_out__add_sink(o, &sk);
+	r = rec__new(o);
+	notice_cfg__default(&c);
+	assert_int_equal(notice__init(&c), 0);
+	notice__stats(&s0);
+	assert_true(raise_at(r, "A::X", "id1", 100 * S));
+	assert_false(raise_at(r, "A::X", "id1", 200 * S));
+	assert_true(raise_at(r, "A::Y", "id1", 200 * S)); /* another note */
+	assert_true(raise_at(r, "A::X", "id2", 200 * S)); /* another identifier */
+	assert_true(raise_at(r, "A::X", NULL, 200 * S));  /* no identifier: never suppressed */
+	assert_true(raise_at(r, "A::X", NULL, 200 * S));
+	assert_false(raise_at(r, "A::X", "id1", 3699 * S));
+	assert_true(raise_at(r, "A::X", "id1", 3700 * S)); /* an hour after the first */
+	notice__stats(&s1);
+	assert_int_equal(s1.raised - s0.raised, 6);
+	assert_int_equal(s1.suppressed - s0.suppressed, 2);
+	/* interval 0: every notice */
+	c.suppress_ns = 0;
+	assert_int_equal(notice__init(&c), 0);
+	assert_true(raise_at(r, "A::X", "id1", 100 * S));
+	assert_true(raise_at(r, "A::X", "id1", 100 * S));
+	/* a bound of 2: the oldest identifier is forgotten */
+	notice_cfg__default(&c);
+	c.max_suppressed = 2;
+	assert_int_equal(notice__init(&c), 0);
+	assert_true(raise_at(r, "A::X", "a", 10 * S));
+	assert_true(raise_at(r, "A::X", "b", 10 * S));
+	assert_true(raise_at(r, "A::X", "c", 10 * S));
+	assert_true(raise_at(r, "A::X", "a", 11 * S));
+	assert_false(raise_at(r, "A::X", "c", 11 * S));
+	/* off: nothing */
+	c.enabled = false;
+	assert_int_equal(notice__init(&c), 0);
+	assert_false(raise_at(r, "A::X", "z", 10 * S));
+	notice__fini();
+	rec__free(r);
+	rec_out__free(o);
+}
+
+static void test_record(void **st)
+{
+	struct notice_cfg c;
+	struct rec_out *o = rec_out__new("t");
+	struct conn_id id = {.orig_p = 40000, .resp_p = 465};
+	struct notice_info n = {.ts_ns = 1500000000ULL * S,
+				.note = "SSL::Invalid_Server_Cert",
+				.msg = "SSL certificate validation failed with (x)",
+				.sub = "CN=a",
+				.uid = "Cabc",
+				.id = &id,
+				.fuid = "Fxyz"};
+	struct rec *r;
+
+	(void)st;
+	assert_int_equal(mt_addr__parse(&id.orig_h, "192.0.2.1"), 0);
+	assert_int_equal(mt_addr__parse(&id.resp_h, "198.51.100.2"), 0);
+	rec_out__add_sink(o, &sk);
+	r = rec__new(o);
+	notice_cfg__default(&c);
+	assert_int_equal(notice__init(&c), 0);
+	n_rec = 0;
+	assert_true(notice__raise(r, &n));
+	assert_int_equal(n_rec, 1);
+	static const char *const want[] = {"\"note\"=>\"SSL::Invalid_Server_Cert\"",
+					   "\"sub\"=>\"CN=a\"",
+					   "\"uid\"=>\"Cabc\"",
+					   "\"fuid\"=>\"Fxyz\"",
+					   "\"proto\"=>\"tcp\"",
+					   "\"src\"=>\"192.0.2.1\"",
+					   "\"dst\"=>\"198.51.100.2\"",
+					   "\"p\"=>465",
+					   "\"actions\"=>[\"Notice::ACTION_LOG\"]",
+					   "\"email_dest\"=>[]",
+					   "\"suppress_for\"=>3600",
+					   "\"peer_descr\"=>\"mailtap\"",
+					   "\"id.resp_p\"=>465"};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (!strstr(last, want[i]))
+			fail_msg("%s not in %s", want[i], last);
+	notice__fini();
+	rec__free(r);
+	rec_out__free(o);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_suppression),
+	    cmocka_unit_test(test_record),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
