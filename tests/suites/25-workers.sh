@@ -14,7 +14,9 @@ trap 'rm -rf "$T"' EXIT
 # x509 records: each worker deduplicates certificates on its own (as Zeek workers with
 # X509::known_log_certs_use_broker=F), so a certificate seen by several workers is logged once
 # by each, at its own first sighting: compared as a set of certificates, without ts. The same
-# for known_certs (without the port of the sighting) and software: per-worker tables.
+# for known_certs (without the port of the sighting) and software: per-worker tables. Notices:
+# one suppression table, but which connection raises a notice first depends on the workers'
+# order: compared as a set of what identifies them (note, msg, sub, server and port).
 canon() { # msgpack file -> sorted JSON records without the random ids
 	"$B/mailtap-cat" "$1" | python3 -c '
 import sys, json
@@ -26,6 +28,8 @@ for l in sys.stdin:
         r.pop("ts", None)
         r.pop("port_num", None)
         certs.add(json.dumps(r, sort_keys=True))
+    elif r.get("_path") == "notice":
+        certs.add(json.dumps([r.get(k) for k in ("note", "msg", "sub", "dst", "p")]))
     else:
         rows.append(json.dumps(r, sort_keys=True))
 print("\n".join(sorted(rows) + sorted(certs)))'
