@@ -72,7 +72,8 @@ struct app_tls {
 	/* validate-certs.zeek's notice for a chain that did not validate, raised at
 	 * ssl_finishing (when the ssl record is written) */
 	const char *nt_status;
-	char *nt_subject;
+	uint8_t *nt_der; /* the host certificate, parsed for its subject only when not suppressed */
+	size_t nt_der_len;
 	char nt_sha1[41];
 };
 
@@ -181,11 +182,11 @@ static void hexstr(struct tls_bytes b, char *out, size_t cap)
 static void invalid_cert_notice(struct app_tls *a, uint64_t ts)
 {
 	char msg[256], id[256], h[64];
+	struct x509_info xi;
 	struct notice_info n = {
 	    .ts_ns = ts,
 	    .note = "SSL::Invalid_Server_Cert",
 	    .msg = msg,
-	    .sub = a->nt_subject,
 	    .uid = a->s->uid,
 	    .id = a->s->id,
 	    .fuid = a->host_fuid[0] ? a->host_fuid : NULL,
@@ -193,13 +194,19 @@ static void invalid_cert_notice(struct app_tls *a, uint64_t ts)
 	};
 	int k;
 
-	snprintf(msg, sizeof(msg), "SSL certificate validation failed with (%s)", a->nt_status);
 	mt_addr__fmt(&a->s->id->resp_h, h, sizeof(h));
 	/* cat(resp_h, resp_p, hash, validation_code): the status stands for the code */
 	k = snprintf(id, sizeof(id), "%s%u/tcp%s%s", h, a->s->id->resp_p, a->nt_sha1,
 		     a->nt_status);
 	n.identifier_len = k < 0 ? 0 : (size_t)k < sizeof(id) ? (size_t)k : sizeof(id) - 1;
-	notice__raise(a->s->rec, &n);
+	if (!notice__suppressed(&n)) {
+		snprintf(msg, sizeof(msg), "SSL certificate validation failed with (%s)",
+			 a->nt_status);
+		if (x509__parse(a->nt_der, a->nt_der_len, a->cfg->lim.max_list, &xi, NULL, NULL) == 0)
+			n.sub = xi.subject;
+		notice__write(a->s->rec, &n);
+		x509_info__free(&xi);
+	}
 	a->nt_status = NULL;
 }
 
@@ -705,30 +712,23 @@ static void one_cert(struct app_tls *a, bool client, unsigned idx, struct tls_by
 	x509_info__free(&xi);
 }
 
-/* The notice's sub (the host certificate's subject, parsed if the x509 cache spared it) and
- * identifier (its SHA-1), kept until ssl_finishing. */
+/* The notice's identifier (the host certificate's SHA-1) and the certificate itself, whose
+ * subject is the notice's sub if it is not suppressed, kept until ssl_finishing. */
 static void invalid_cert_prepare(struct app_tls *a, const uint8_t *der, size_t len)
 {
-	struct x509_info parsed;
-	const struct x509_info *xi = a->have_host ? &a->host : NULL;
 	unsigned char d[20];
 	unsigned int n = 0;
+	uint8_t *copy;
 
-	if (!xi) {
-		if (x509__parse(der, len, a->cfg->lim.max_list, &parsed, NULL, NULL) < 0) {
-			x509_info__free(&parsed);
-			return; /* Zeek: no cert_chain[0]$x509, no validation */
-		}
-		xi = &parsed;
-	}
-	if (EVP_Digest(der, len, d, &n, mt_md(MT_SHA1), NULL) == 1 && n == 20) {
-		mt_hex(d, 20, a->nt_sha1);
-		free(a->nt_subject);
-		a->nt_subject = xi->subject ? strdup(xi->subject) : NULL;
-		a->nt_status = a->si.validation_status;
-	}
-	if (xi == &parsed)
-		x509_info__free(&parsed);
+	if (EVP_Digest(der, len, d, &n, mt_md(MT_SHA1), NULL) != 1 || n != 20 ||
+	    !(copy = malloc(len)))
+		return;
+	memcpy(copy, der, len);
+	free(a->nt_der);
+	a->nt_der = copy;
+	a->nt_der_len = len;
+	mt_hex(d, 20, a->nt_sha1);
+	a->nt_status = a->si.validation_status;
 }
 
 static void cb_certificates(void *u, enum mt_dir d, const struct tls_bytes *certs, unsigned n,
@@ -979,7 +979,7 @@ static void app_free(void *p)
 	free(a->kc_issuer);
 	free(a->kc_serial);
 	free(a->intel_cn);
-	free(a->nt_subject);
+	free(a->nt_der);
 	free(a);
 }
 

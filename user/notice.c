@@ -48,7 +48,7 @@ bool notice__enabled(void)
 }
 
 /* Whether (note, identifier) is being suppressed at ts; if not, it is from now on. */
-static bool suppressed(const struct notice_info *n)
+static bool suppressed_at(const struct notice_info *n)
 {
 	uint64_t key[2], ev;
 	size_t nl = strlen(n->note);
@@ -68,14 +68,27 @@ static bool suppressed(const struct notice_info *n)
 	return !is_new;
 }
 
+bool notice__suppressed(const struct notice_info *n)
+{
+	if (suppressed_at(n)) {
+		atomic_fetch_add_explicit(&st_suppressed, 1, memory_order_relaxed);
+		return true;
+	}
+	return false;
+}
+
 bool notice__raise(struct rec *r, const struct notice_info *n)
 {
+	if (!cfg.enabled || !r || notice__suppressed(n))
+		return false;
+	notice__write(r, n);
+	return true;
+}
+
+void notice__write(struct rec *r, const struct notice_info *n)
+{
 	if (!cfg.enabled || !r)
-		return false;
-	if (suppressed(n)) {
-		atomic_fetch_add_explicit(&st_suppressed, 1, memory_order_relaxed);
-		return false;
-	}
+		return;
 	rec__begin(r, "notice", n->ts_ns);
 	if (n->uid)
 		rec__conn(r, n->uid, n->id);
@@ -101,7 +114,6 @@ bool notice__raise(struct rec *r, const struct notice_info *n)
 	rec__interval(r, "suppress_for", cfg.suppress_ns);
 	rec__end(r);
 	atomic_fetch_add_explicit(&st_raised, 1, memory_order_relaxed);
-	return true;
 }
 
 void notice__stats(struct notice_stats *o)

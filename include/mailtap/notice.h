@@ -46,6 +46,11 @@ struct notice_info {
 struct rec;
 /* NOTICE(n): written unless suppressed. true when written. */
 bool notice__raise(struct rec *r, const struct notice_info *n);
+/* The two halves of notice__raise, for a notice whose fields are dear to make (parsing a
+ * certificate for its subject): true when n (its note, identifier and ts) is suppressed,
+ * counted; otherwise it is from now on, and the caller writes it with notice__write. */
+bool notice__suppressed(const struct notice_info *n);
+void notice__write(struct rec *r, const struct notice_info *n);
 
 struct notice_stats {
 	uint64_t raised;     /* notice records written */
