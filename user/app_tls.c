@@ -196,13 +196,13 @@ static void invalid_cert_notice(struct app_tls *a, uint64_t ts)
 
 	mt_addr__fmt(&a->s->id->resp_h, h, sizeof(h));
 	/* cat(resp_h, resp_p, hash, validation_code): the status stands for the code */
-	k = snprintf(id, sizeof(id), "%s%u/tcp%s%s", h, a->s->id->resp_p, a->nt_sha1,
-		     a->nt_status);
+	k = snprintf(id, sizeof(id), "%s%u/tcp%s%s", h, a->s->id->resp_p, a->nt_sha1, a->nt_status);
 	n.identifier_len = k < 0 ? 0 : (size_t)k < sizeof(id) ? (size_t)k : sizeof(id) - 1;
 	if (!notice__suppressed(&n)) {
 		snprintf(msg, sizeof(msg), "SSL certificate validation failed with (%s)",
 			 a->nt_status);
-		if (x509__parse(a->nt_der, a->nt_der_len, a->cfg->lim.max_list, &xi, NULL, NULL) == 0)
+		if (x509__parse(a->nt_der, a->nt_der_len, a->cfg->lim.max_list, &xi, NULL, NULL) ==
+		    0)
 			n.sub = xi.subject;
 		notice__write(a->s->rec, &n);
 		x509_info__free(&xi);
@@ -564,8 +564,58 @@ static size_t tls_describe(const struct app_tls *a, char *buf, size_t cap)
  * names of its subjectAltName (DOMAIN) and the emailAddress of its subject (EMAIL); and
  * for seen/ssl.zeek the host certificate's CN, looked up at ssl_established. xi: the
  * parsed certificate, or NULL when the x509 cache spared its parsing (it parses). */
-static void intel_cert(struct app_tls *a, struct tls_bytes c, const struct x509_info *xi,
-		       bool host, bool want_host, const char *fuid, uint64_t ts)
+/* The names of a certificate that match an item (the subject's emailAddress, SAN DNS names)
+ * and its CN when that matches: fixed for a certificate while the store is (it does not
+ * change), so remembered by fingerprint and replayed for a certificate the x509 cache
+ * spared from parsing. Direct-mapped, one per worker: a collision parses again. */
+#define CERTMEMO_SLOTS 1024
+
+struct certmemo_slot {
+	char fp[65];	/* "": empty */
+	uint8_t *names; /* [type][u16 length][bytes] ... */
+	size_t len;
+	char *cn;
+};
+
+struct intel_certmemo {
+	struct certmemo_slot s[CERTMEMO_SLOTS];
+};
+
+struct intel_certmemo *intel_certmemo__new(void)
+{
+	return calloc(1, sizeof(struct intel_certmemo));
+}
+
+void intel_certmemo__free(struct intel_certmemo *m)
+{
+	if (!m)
+		return;
+	for (unsigned i = 0; i < CERTMEMO_SLOTS; i++) {
+		free(m->s[i].names);
+		free(m->s[i].cn);
+	}
+	free(m);
+}
+
+/* A match to remember: appended to the slot's names (dropped when memory fails: the slot
+ * is then not kept). */
+static bool memo_add(struct certmemo_slot *m, enum intel_type t, const char *s, size_t n)
+{
+	uint8_t *nb;
+	uint16_t l = (uint16_t)(n > UINT16_MAX ? UINT16_MAX : n);
+
+	if (!(nb = realloc(m->names, m->len + 3 + l)))
+		return false;
+	nb[m->len] = (uint8_t)t;
+	memcpy(nb + m->len + 1, &l, 2);
+	memcpy(nb + m->len + 3, s, l);
+	m->names = nb;
+	m->len += 3 + l;
+	return true;
+}
+
+static void intel_cert(struct app_tls *a, struct tls_bytes c, const struct x509_info *xi, bool host,
+		       bool want_host, const char *fuid, const char *fp, uint64_t ts)
 {
 	const struct intel *in = a->cfg->intel;
 	struct x509_info parsed;
@@ -580,12 +630,39 @@ static void intel_cert(struct app_tls *a, struct tls_bytes c, const struct x509_
 	    .file_desc = desc,
 	};
 	bool names = intel__has(in, INTEL_EMAIL) || intel__has(in, INTEL_DOMAIN);
+	struct certmemo_slot *m = NULL;
+	struct rec *r = a->s->rec;
 
-	if (!a->s->rec)
+	if (!r)
 		return;
 	if (!w.fuid)
 		w.file_mime_type = w.file_desc = NULL;
 	tls_describe(a, desc, sizeof(desc));
+	if (names && a->cfg->intel_memo) {
+		m = &a->cfg->intel_memo->s[mt_hash_bytes(0, fp, 64) % CERTMEMO_SLOTS];
+		if (!strcmp(m->fp, fp)) { /* remembered: the same records without parsing */
+			for (size_t o = 0; o + 3 <= m->len;) {
+				uint16_t l;
+
+				memcpy(&l, m->names + o + 1, 2);
+				intel__seen(in, r, &w, (enum intel_type)m->names[o],
+					    (const char *)m->names + o + 3, l);
+				o += 3 + (size_t)l;
+			}
+			if (want_host) {
+				free(a->intel_cn);
+				a->intel_cn = m->cn ? strdup(m->cn) : NULL;
+			}
+			names = false;
+		} else { /* this certificate's slot from now on */
+			m->fp[0] = 0;
+			free(m->names);
+			free(m->cn);
+			m->names = NULL;
+			m->cn = NULL;
+			m->len = 0;
+		}
+	}
 	if (names && !xi) {
 		if (x509__parse(c.p, c.len, a->cfg->lim.max_list, &parsed, NULL, NULL) < 0) {
 			x509_info__free(&parsed);
@@ -593,26 +670,45 @@ static void intel_cert(struct app_tls *a, struct tls_bytes c, const struct x509_
 		}
 		xi = &parsed;
 	}
-	if (xi && intel__has(in, INTEL_EMAIL) && xi->subject) {
-		/* sub(subject, /^.*emailAddress=/, ""), then sub(email, /,.*$/, "") */
-		const char *e = NULL, *p = xi->subject;
+	if (names) {
+		bool kept = true;
 
-		while ((p = strstr(p, "emailAddress=")))
-			e = p += 13;
-		if (e)
-			intel__seen(in, a->s->rec, &w, INTEL_EMAIL, e, strcspn(e, ","));
-	}
-	if (xi && intel__has(in, INTEL_DOMAIN)) {
-		for (unsigned i = 0; i < xi->n_san_dns; i++)
-			intel__seen(in, a->s->rec, &w, INTEL_DOMAIN, xi->san_dns[i].s,
-				    xi->san_dns[i].n);
-		if (want_host) {
-			char cn[1024];
-			int n = x509__cn(xi, cn, sizeof(cn));
+		if (intel__has(in, INTEL_EMAIL) && xi->subject) {
+			/* sub(subject, /^.*emailAddress=/, ""), then sub(email, /,.*$/, "") */
+			const char *e = NULL, *p = xi->subject;
 
-			free(a->intel_cn);
-			a->intel_cn = n >= 0 ? strdup(cn) : NULL;
+			while ((p = strstr(p, "emailAddress=")))
+				e = p += 13;
+			if (e && intel__seen(in, r, &w, INTEL_EMAIL, e, strcspn(e, ",")) && m)
+				kept &= memo_add(m, INTEL_EMAIL, e, strcspn(e, ","));
 		}
+		if (intel__has(in, INTEL_DOMAIN)) {
+			struct intel_hit h;
+			char cn[1024];
+			int n;
+
+			for (unsigned i = 0; i < xi->n_san_dns; i++)
+				if (intel__seen(in, r, &w, INTEL_DOMAIN, xi->san_dns[i].s,
+						xi->san_dns[i].n) &&
+				    m)
+					kept &= memo_add(m, INTEL_DOMAIN, xi->san_dns[i].s,
+							 xi->san_dns[i].n);
+			/* seen/ssl.zeek looks the host certificate's CN up at ssl_established */
+			n = x509__cn(xi, cn, sizeof(cn));
+			if (n >= 0 && intel__find(in, INTEL_DOMAIN, cn, (size_t)n, &h)) {
+				if (m && !(m->cn = strdup(cn)))
+					kept = false;
+				if (want_host) {
+					free(a->intel_cn);
+					a->intel_cn = strdup(cn);
+				}
+			} else if (want_host) {
+				free(a->intel_cn);
+				a->intel_cn = NULL;
+			}
+		}
+		if (m && kept)
+			memcpy(m->fp, fp, 65);
 	}
 	if (intel__has(in, INTEL_CERT_HASH)) {
 		unsigned char d[20];
@@ -621,7 +717,7 @@ static void intel_cert(struct app_tls *a, struct tls_bytes c, const struct x509_
 
 		if (EVP_Digest(c.p, c.len, d, &n, mt_md(MT_SHA1), NULL) == 1 && n == 20) {
 			mt_hex(d, 20, hex);
-			intel__seen(in, a->s->rec, &w, INTEL_CERT_HASH, hex, 40);
+			intel__seen(in, r, &w, INTEL_CERT_HASH, hex, 40);
 		}
 	}
 	if (xi == &parsed)
@@ -672,7 +768,7 @@ static void one_cert(struct app_tls *a, bool client, unsigned idx, struct tls_by
 			if (want_host)
 				known_cert_seen(a, c, NULL, ts);
 			if (cfg->intel)
-				intel_cert(a, c, NULL, host, want_host, fuid, ts);
+				intel_cert(a, c, NULL, host, want_host, fuid, fp, ts);
 			return;
 		}
 	}
@@ -695,12 +791,12 @@ static void one_cert(struct app_tls *a, bool client, unsigned idx, struct tls_by
 	if (!x509_cache__seen(cfg->x509_dedup, xi.fingerprint, xi.host_cert, xi.client_cert, ts))
 		rec_x509__write(a->s->rec, ts, &xi);
 	if (cfg->intel)
-		intel_cert(a, c, &xi, host, want_host, fuid, ts);
+		intel_cert(a, c, &xi, host, want_host, fuid, xi.fingerprint, ts);
 	if (want_host) {
 		known_cert_seen(a, c, &xi, ts);
 		if (a->si.server_name.s) {
-			a->sni_match = x509__hostname_matches(&xi, a->si.server_name.s,
-							      a->si.server_name.n);
+			a->sni_match =
+			    x509__hostname_matches(&xi, a->si.server_name.s, a->si.server_name.n);
 			if (sni_cacheable(&a->si))
 				x509_cache__sni_put(cfg->x509_dedup, xi.fingerprint,
 						    a->si.server_name.s, a->sni_match == 1);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include "mailtap/certval.h"
 #include "mailtap/engine.h"
+#include "mailtap/intel.h"
 #include "mailtap/knownset.h"
 #include "mailtap/parsers.h"
 #include "mailtap/software.h"
@@ -69,10 +70,21 @@ struct parsers *parsers__register(struct engine *e, const struct parsers_cfg *tm
 		errno = ENOMEM;
 		return NULL;
 	}
+	p->c.tls.intel_memo = NULL;
+	if ((intel__has(p->c.tls.intel, INTEL_EMAIL) || intel__has(p->c.tls.intel, INTEL_DOMAIN)) &&
+	    !(p->c.tls.intel_memo = intel_certmemo__new())) {
+		knownset__free(p->c.tls.known_certs_set);
+		certval__free(p->c.tls.certval);
+		x509_cache__free(p->c.tls.x509_dedup);
+		free(p);
+		errno = ENOMEM;
+		return NULL;
+	}
 	p->c.smtp.sw = NULL;
 	if (p->c.smtp.software.enabled) {
 		p->c.smtp.sw = software__new(&p->c.smtp.software);
 		if (!p->c.smtp.sw) {
+			intel_certmemo__free(p->c.tls.intel_memo);
 			knownset__free(p->c.tls.known_certs_set);
 			certval__free(p->c.tls.certval);
 			x509_cache__free(p->c.tls.x509_dedup);
@@ -100,5 +112,6 @@ void parsers__free(struct parsers *p)
 	software__free(p->c.smtp.sw);
 	certval__free(p->c.tls.certval);
 	knownset__free(p->c.tls.known_certs_set);
+	intel_certmemo__free(p->c.tls.intel_memo);
 	free(p);
 }

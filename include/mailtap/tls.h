@@ -243,9 +243,16 @@ struct tls_cfg {
 	uint64_t known_certs_expire_ns;
 	struct knownset *known_certs_set;
 	/* Zeek's policy/frameworks/intel/seen ssl.zeek and x509.zeek: the store, loaded by
-	 * main (the certificates' hashes go through files.intel); NULL: no intelligence. */
+	 * main (the certificates' hashes go through files.intel); NULL: no intelligence. The
+	 * worker's memo of each certificate's matching names (made by parsers__register when
+	 * EMAIL or DOMAIN items are loaded), so that a cached certificate is not parsed for
+	 * them. */
 	const struct intel *intel;
+	struct intel_certmemo *intel_memo;
 };
+
+struct intel_certmemo *intel_certmemo__new(void);
+void intel_certmemo__free(struct intel_certmemo *m);
 
 void tls_cfg__default(struct tls_cfg *c);
 

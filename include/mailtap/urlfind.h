@@ -5,8 +5,9 @@
  * URLs as in one piece.
  *
  * A URL is "http://", "https://" or "ftp://" (any letter case) followed by at least one byte
- * that may stand in a URL (not a blank, CR, LF, ", ', <, >, \, ^, `, {, | or }), up to the
- * first byte that may not; a trailing . , ; : ! ? or ) is not part of it. It is reported
+ * that may stand in a URL (not a control, blank, DEL, ", ', <, >, \, ^, `, {, | or }), up to
+ * the first byte that may not; a trailing . , ; : ! ? or ) is not part of it, nor is a "://"
+ * inside it the start of another. It is reported
  * without its scheme, as Zeek's indicator format has it. Zeek's regex differs (docs/intel.md):
  * it stops only at a blank (so a URL at a line end runs into the next line, one in HTML into
  * the markup) and cuts host names at their first '-'. */
@@ -17,12 +18,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Longest URL (scheme included) reported; a longer run of URL bytes gives none. */
+/* Longest URL (without its scheme) reported; a longer one gives none. */
 #define URLFIND_MAX 2048
+/* Bytes kept from the previous chunks: a scheme ("https") and "://" cut by a boundary. */
+#define URLFIND_TAIL 8
 
 struct urlfind {
-	size_t n;      /* bytes of the current run kept in tok */
-	bool too_long; /* the current run passed URLFIND_MAX */
+	bool in_url;   /* a URL's body is open (tok) */
+	bool too_long; /* ... and passed URLFIND_MAX */
+	size_t n;      /* bytes of the body in tok */
+	size_t tail_len;
+	uint8_t tail[URLFIND_TAIL];
 	char tok[URLFIND_MAX];
 };
 
@@ -30,8 +36,8 @@ typedef void (*urlfind_fn)(void *u, const char *url, size_t len);
 
 static inline void urlfind__init(struct urlfind *f)
 {
-	f->n = 0;
-	f->too_long = false;
+	f->in_url = f->too_long = false;
+	f->n = f->tail_len = 0;
 }
 void urlfind__feed(struct urlfind *f, const uint8_t *buf, size_t len, urlfind_fn fn, void *u);
 /* The end of the text: a URL that ends with it is reported. */

@@ -170,6 +170,22 @@ def check(base, withintel, itemsfile):
             f("SMTP::IN_REPLY_TO", "Intel::EMAIL", first_email(c.get("reply_to")))
     got = Counter()
     x509_rows = 0
+    # per connection: every certificate's SAN names that match, and the host certificate's
+    # CN when it matches and the session was established (a certificate the x509 cache spared
+    # from parsing included: its names are remembered)
+    x509 = {r["fingerprint"]: r for r in recs if r["_path"] == "x509"}
+    x509_want, x509_got = Counter(), Counter()
+    for c in recs:
+        if c["_path"] != "ssl":
+            continue
+        for fp in c.get("cert_chain_fps", []) + c.get("client_cert_chain_fps", []):
+            for d in x509.get(fp, {}).get("san.dns", []):
+                if match("Intel::DOMAIN", d):
+                    x509_want[c["uid"]] += 1
+        h = x509.get((c.get("cert_chain_fps") or [None])[0], {})
+        m = re.findall(r'(?:^|,)CN=([^,]*)', h.get("certificate.subject", ""))
+        if c.get("established") and m and match("Intel::DOMAIN", m[0]):
+            x509_want[c["uid"]] += 1
     unlogged = [0]
     smtp_uids = {c["uid"] for c in recs if c["_path"] in ("smtp", "conn")}
     for r in rows:
@@ -179,6 +195,7 @@ def check(base, withintel, itemsfile):
             if not match("Intel::DOMAIN", k[3]):
                 return "X509 domain row %s matches no item" % (k,)
             x509_rows += 1
+            x509_got[k[1]] += 1
             continue
         if k[0].startswith("SMTP::"):
             k2 = k
@@ -205,6 +222,8 @@ def check(base, withintel, itemsfile):
     for k in least:
         if not got[k]:
             return "%s: no record" % (k,)
+    if x509_got != x509_want:
+        return "certificate names: %s, want %s" % (dict(x509_got), dict(x509_want))
     print(len(rows), sum(want.values()), len(least), x509_rows, unlogged[0])
 
 if sys.argv[1] == "mk":
