@@ -740,8 +740,20 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 	cb.u = &x;
 	d = res.is_orig ? MT_ORIG : MT_RESP;
 	reasm__packet(&f->rd[d], &cb, p.seq, p.tcp_flags, p.payload_wire_len, p.ts_ns);
-	if (p.tcp_flags & PKT_TCP_ACK)
+	if (p.tcp_flags & PKT_TCP_ACK) {
+		/* AckReceived's test_active: both endpoints established, deliveries not given up */
+		bool active = f->ep[MT_ORIG].state == TCP_ESTABLISHED &&
+			      f->ep[MT_RESP].state == TCP_ESTABLISHED &&
+			      !reasm__skipping(&f->rd[!d]);
+		uint64_t missed = active ? reasm__missed(&f->rd[!d]) : 0;
+
 		reasm__ack(&f->rd[!d], e->pool, &cb, p.ack, p.tcp_flags, p.ts_ns);
+		if (active) {
+			e->st.ack_events++;
+			if (reasm__missed(&f->rd[!d]) > missed)
+				e->st.gap_events++;
+		}
+	}
 	if (p.payload_wire_len && !(p.tcp_flags & PKT_TCP_RST))
 		reasm__data(&f->rd[d], e->pool, &cb, p.seq, p.tcp_flags, p.payload, p.payload_len,
 			    p.payload_wire_len, p.ts_ns);

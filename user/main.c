@@ -67,12 +67,21 @@ struct analysis {
 	bool certval;  /* validation_status is on: its counters too */
 	bool known_certs;
 	bool intel; /* intel files loaded: their counters too */
+	/* capture_loss (Zeek's policy/misc/capture-loss.zeek): a measurement initial_ns after
+	 * the first packet (network time), then every interval_ns; 0: off */
+	uint64_t cl_initial_ns, cl_interval_ns;
+	double cl_too_much; /* percent for CaptureLoss::Too_Much_Loss */
+	uint64_t cl_next, cl_last_ts, cl_last_acks, cl_last_gaps;
 };
+
+static void capture_loss_tick(struct analysis *a, uint64_t now);
 
 static int an_packet(void *u, const struct pkt_raw *raw)
 {
 	struct analysis *a = u;
 
+	if (a->cl_interval_ns && raw->ts_ns >= a->cl_next)
+		capture_loss_tick(a, raw->ts_ns);
 	return a->ws ? workers__packet(a->ws, raw) : engine__packet(a->eng, raw);
 }
 
@@ -101,6 +110,49 @@ static void an_stats(struct analysis *a, struct engine_stats *st)
 		workers__engine_stats(a->ws, st);
 	else
 		engine__stats(a->eng, st);
+}
+
+/* CaptureLoss::take_measurement at network time `now`: the first call (the first packet, or
+ * the first second of a live capture) schedules the first measurement; a due one writes the
+ * capture_loss record of the ACKs and gap events since the last, and the notices. With
+ * worker threads the counters are the workers' latest snapshots. */
+static void capture_loss_tick(struct analysis *a, uint64_t now)
+{
+	struct engine_stats es;
+	uint64_t acks, gaps;
+	double pct;
+
+	if (!a->cl_next) {
+		a->cl_last_ts = now;
+		a->cl_next = now + a->cl_initial_ns;
+		return;
+	}
+	if (now < a->cl_next)
+		return;
+	an_stats(a, &es);
+	acks = es.ack_events - a->cl_last_acks;
+	gaps = es.gap_events - a->cl_last_gaps;
+	pct = acks ? 100.0 * (double)gaps / (double)acks : 0.0;
+	rec_capture_loss__write(a->stats_rec, now, now - a->cl_last_ts, gaps, acks, pct);
+	if (pct >= a->cl_too_much) {
+		char msg[128];
+		struct notice_info n = {.ts_ns = now, .note = "CaptureLoss::Too_Much_Loss", .msg = msg};
+
+		snprintf(msg, sizeof(msg),
+			 "The capture loss script detected an estimated loss rate above %.3f%%", pct);
+		notice__raise(a->stats_rec, &n);
+	}
+	if (acks < 1) { /* CaptureLoss::minimum_acks */
+		struct notice_info n = {.ts_ns = now,
+					.note = "CaptureLoss::Too_Little_Traffic",
+					.msg = "Only observed 0 TCP ACKs and was expecting at least 1."};
+
+		notice__raise(a->stats_rec, &n);
+	}
+	a->cl_last_ts = now;
+	a->cl_last_acks = es.ack_events;
+	a->cl_last_gaps = es.gap_events;
+	a->cl_next = now + a->cl_interval_ns;
 }
 
 /* Debian's ca-certificates: Mozilla's list of roots, as Zeek's SSL::root_certs. */
@@ -137,6 +189,8 @@ struct opts {
 	struct intel_limits intel_lim;
 	const char *node_name;
 	struct notice_cfg notice;
+	uint64_t cl_interval, cl_initial; /* seconds; interval 0: no capture_loss */
+	double cl_too_much;
 	int no_validate_certs;
 };
 
@@ -236,6 +290,10 @@ enum {
 	OPT_NO_NOTICE,
 	OPT_NOTICE_SUPPRESS,
 	OPT_NOTICE_MAX_SUPPRESSED,
+	OPT_NO_CAPTURE_LOSS,
+	OPT_CAPTURE_LOSS_INTERVAL,
+	OPT_CAPTURE_LOSS_INITIAL,
+	OPT_CAPTURE_LOSS_TOO_MUCH,
 };
 
 static const struct option long_opts[] = {
@@ -314,6 +372,10 @@ static const struct option long_opts[] = {
 	{ "no-notice", no_argument, NULL, OPT_NO_NOTICE },
 	{ "notice-suppress", required_argument, NULL, OPT_NOTICE_SUPPRESS },
 	{ "notice-max-suppressed", required_argument, NULL, OPT_NOTICE_MAX_SUPPRESSED },
+	{ "no-capture-loss", no_argument, NULL, OPT_NO_CAPTURE_LOSS },
+	{ "capture-loss-interval", required_argument, NULL, OPT_CAPTURE_LOSS_INTERVAL },
+	{ "capture-loss-initial", required_argument, NULL, OPT_CAPTURE_LOSS_INITIAL },
+	{ "capture-loss-too-much", required_argument, NULL, OPT_CAPTURE_LOSS_TOO_MUCH },
 	{ "known-certs-max", required_argument, NULL, OPT_KNOWN_CERTS_MAX },
 	{ "known-certs-expire", required_argument, NULL, OPT_KNOWN_CERTS_EXPIRE },
 	{ "log-max-field-string-bytes", required_argument, NULL, OPT_LOG_FIELD_STR },
@@ -424,6 +486,10 @@ static void usage(FILE *f)
 		"      --node-name NAME     this sensor in records: weird's peer, intel's seen.node\n"
 		"                           (Zeek's peer_description; default mailtap)\n"
 		"      --no-notice          no notice stream (SSL::Invalid_Server_Cert, Intel::Notice)\n"
+		"      --no-capture-loss    no capture_loss stream (Zeek without misc/capture-loss)\n"
+		"      --capture-loss-interval SECS, --capture-loss-initial SECS  capture_loss\n"
+		"                           measurements every (default 900), the first after (60)\n"
+		"      --capture-loss-too-much PCT  loss for CaptureLoss::Too_Much_Loss (default 10)\n"
 		"      --notice-suppress SECS  a notice is not repeated within (Zeek's\n"
 		"                           Notice::default_suppression_interval; default 3600, 0: always)\n"
 		"Limits:\n"
@@ -519,6 +585,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	rec_limits__default(&o->logl);
 	intel_limits__default(&o->intel_lim);
 	notice_cfg__default(&o->notice);
+	o->cl_interval = 900; /* CaptureLoss::watch_interval */
+	o->cl_initial = 60;   /* CaptureLoss::initial_watch_interval */
+	o->cl_too_much = 10;  /* CaptureLoss::too_much_loss */
 	o->stats_interval = -1;
 	o->workers = 1;
 	o->capture_threads = 1;
@@ -864,6 +933,24 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return -EINVAL;
 			o->intel_lim.max_items = v;
 			break;
+		case OPT_NO_CAPTURE_LOSS:
+			o->cl_interval = 0;
+			break;
+		case OPT_CAPTURE_LOSS_INTERVAL:
+			if (parse_u64("--capture-loss-interval", optarg, 1, 365 * 86400, &v) < 0)
+				return -EINVAL;
+			o->cl_interval = v;
+			break;
+		case OPT_CAPTURE_LOSS_INITIAL:
+			if (parse_u64("--capture-loss-initial", optarg, 1, 365 * 86400, &v) < 0)
+				return -EINVAL;
+			o->cl_initial = v;
+			break;
+		case OPT_CAPTURE_LOSS_TOO_MUCH:
+			if (parse_u64("--capture-loss-too-much", optarg, 0, 100, &v) < 0)
+				return -EINVAL;
+			o->cl_too_much = (double)v;
+			break;
 		case OPT_NO_NOTICE:
 			o->notice.enabled = false;
 			break;
@@ -1196,6 +1283,8 @@ static void every_second(const struct opts *o, struct analysis *an, const struct
 		rec_out__reopen(an->out);
 		pr_info("outputs reopened (SIGHUP)\n");
 	}
+	if (an->cl_interval_ns) /* live: network time is the clock */
+		capture_loss_tick(an, now);
 	if (o->stats_interval && now - *last_stats >= (uint64_t)o->stats_interval * 1000000000ULL) {
 		write_stats(an, ls->xsk, now);
 		*last_stats = now;
@@ -1602,6 +1691,9 @@ int main(int argc, char **argv)
 		an.intel = true;
 	}
 	an.stats_rec = rec__new(out);
+	an.cl_interval_ns = o.cl_interval * 1000000000ULL;
+	an.cl_initial_ns = o.cl_initial * 1000000000ULL;
+	an.cl_too_much = o.cl_too_much;
 	an.software = o.parsers.smtp.software.enabled;
 	an.known_certs = o.parsers.tls.known_certs;
 	an.out = out;

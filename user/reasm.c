@@ -878,6 +878,11 @@ uint64_t reasm__missed(const struct reasm_dir *r)
 	return r->missed;
 }
 
+bool reasm__skipping(const struct reasm_dir *r)
+{
+	return (r->flags & REASM_F_SKIP) != 0;
+}
+
 uint64_t reasm__pending(const struct reasm_dir *r)
 {
 	return r->buf ? r->buf->ooo_bytes : 0;

@@ -78,6 +78,8 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *
 	rec__u64(r, "parser_errors", es->parser_errors);
 	rec__u64(r, "parsers_ended_early", es->parsers_ended_early);
 	rec__u64(r, "records_conn", es->records_conn);
+	rec__u64(r, "tcp_ack_events", es->ack_events);
+	rec__u64(r, "tcp_gap_events", es->gap_events);
 	rec__u64(r, "records_weird", es->records_weird);
 	if (ws) {
 		rec__u64(r, "workers_enqueued", ws->enqueued);
@@ -156,5 +158,17 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *
 		rec__u64(r, "notices_suppressed", nts->suppressed);
 		rec__u64(r, "notices_evicted", nts->evicted);
 	}
+	rec__end(r);
+}
+
+void rec_capture_loss__write(struct rec *r, uint64_t ts_ns, uint64_t delta_ns, uint64_t gaps,
+			     uint64_t acks, double percent_lost)
+{
+	rec__begin(r, "capture_loss", ts_ns);
+	rec__interval(r, "ts_delta", delta_ns);
+	rec__cstr(r, "peer", rec__node());
+	rec__u64(r, "gaps", gaps);
+	rec__u64(r, "acks", acks);
+	rec__double(r, "percent_lost", percent_lost);
 	rec__end(r);
 }

@@ -71,6 +71,11 @@ struct engine_stats {
 	uint64_t parsers_ended_early;	/* idle parsers ended when both directions had (idle op) */
 	uint64_t records_weird;
 	uint64_t records_conn;
+	/* Zeek's get_gap_stats() (TCP_Reassembler::AckReceived): ACKs seen while both endpoints
+	 * were established, and those of them that acknowledged bytes never seen (the base of
+	 * the capture_loss stream). */
+	uint64_t ack_events;
+	uint64_t gap_events;
 };
 
 struct engine;

@@ -174,6 +174,8 @@ void reasm__close(struct reasm_dir *r, struct reasm_pool *p, const struct reasm_
 /* Bytes skipped as ACKED or LIMIT gaps (not CLOSE gaps). Zeek's conn.log missed_bytes is the
  * sum of ACKED gaps reported while both endpoints were clean: the flow table filters. */
 uint64_t reasm__missed(const struct reasm_dir *r);
+/* The direction gave up delivering (above_hole_data_without_any_acks: Zeek's skip_deliveries). */
+bool reasm__skipping(const struct reasm_dir *r);
 /* Out-of-order bytes buffered now. */
 uint64_t reasm__pending(const struct reasm_dir *r);
 /* Zeek's TCP_Endpoint::Size(): bytes sent by this direction per sequence space (conn.log

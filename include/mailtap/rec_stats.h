@@ -30,4 +30,9 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *
 		      const struct certval_stats *cvs, const struct known_certs_stats *kcs,
 		      const struct intel_stats *ins, const struct notice_stats *nts);
 
+/* One capture_loss record (Zeek capture_loss.log, CaptureLoss::Info): ts ts_delta peer gaps
+ * acks percent_lost. */
+void rec_capture_loss__write(struct rec *r, uint64_t ts_ns, uint64_t delta_ns, uint64_t gaps,
+			     uint64_t acks, double percent_lost);
+
 #endif

@@ -190,7 +190,7 @@ ids = ("uid", "fuid", "fuids", "parent_fuid", "tunnel_parents")
 rows, certs = [], set()
 for l in open(sys.argv[1]):
     r = {k: v for k, v in json.loads(l).items() if k not in ids}
-    if r["_path"] == "stats":
+    if r["_path"] in ("stats", "capture_loss") or r.get("note", "").startswith("CaptureLoss::"):
         continue
     if r["_path"] in ("x509", "known_certs", "software") or (
             r["_path"] == "tunnel" and r["action"] == "Tunnel::DISCOVER"):

@@ -61,9 +61,13 @@ def norm(r, other_has_duration):
         r.pop("orig_bytes", None)
         r.pop("resp_bytes", None)
     return json.dumps(r, sort_keys=True)
-# The stats stream (counters of the capture itself) exists only live.
-off = [r for r in load(sys.argv[1]) if r.get("_path") != "stats"]
-live = [r for r in load(sys.argv[2]) if r.get("_path") != "stats"]
+# The stats stream (counters of the capture itself) exists only live; capture_loss and its
+# notices are measurements on the clock of each run (network time: the file's, or now).
+def measured(r):
+    return r.get("_path") in ("stats", "capture_loss") or \
+        (r.get("_path") == "notice" and r.get("note", "").startswith("CaptureLoss::"))
+off = [r for r in load(sys.argv[1]) if not measured(r)]
+live = [r for r in load(sys.argv[2]) if not measured(r)]
 key = lambda r: (r.get("_path", ""), r.get("uid", ""), r.get("fuid", ""))
 dur = {}
 for r in off + live:

@@ -57,6 +57,8 @@ def load(path):
     recs, stats = [], []
     for line in open(path):
         r = json.loads(line)
+        if r["_path"] == "capture_loss" or r.get("note", "").startswith("CaptureLoss::"):
+            continue  # measurements on each run's clock
         (stats if r["_path"] == "stats" else recs).append(r)
     return recs, stats
 def norm(r):

@@ -22,7 +22,9 @@ drop = ("ts", "uid", "fuid", "fuids", "duration")
 def load(p):
     rows = [json.loads(l) for l in open(p)]
     return sorted(json.dumps({k: v for k, v in r.items() if k not in drop}, sort_keys=True)
-                  for r in rows if r["_path"] != "stats"), [r for r in rows if r["_path"] == "stats"]
+                  for r in rows if r["_path"] not in ("stats", "capture_loss") and
+                  not r.get("note", "").startswith("CaptureLoss::")), \
+        [r for r in rows if r["_path"] == "stats"]
 off, _ = load(sys.argv[1])
 live, st = load(sys.argv[2])
 if not off or live != off:

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# capture_loss (Zeek's capture_loss.log, policy/misc/capture-loss.zeek, loaded by local.zeek):
+# ACKs seen while both endpoints were established, and those that acknowledged data never
+# seen (gap events), per measurement interval of network time.
+#  - A generated capture, and a copy with K client data segments removed from K
+#    connections, mid-stream: no loss in the first; in the second exactly K gap events (the
+#    first ACK above each hole), K connections with missed_bytes, and the records, whose
+#    acks and gaps add up to the stats counters; percent_lost = 100 * gaps / acks.
+#  - Two late SYNs 100 s apart after the traffic, measurements every 50 s: one at each, the
+#    second with no ACK (CaptureLoss::Too_Little_Traffic); a threshold of 0 gives CaptureLoss::Too_Much_Loss
+#    with Zeek's message; --no-capture-loss: none.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/suite-lib.sh
+K=7
+"$B/tools/gen_smtp_pcap" -o "$T/g.pcap" -n 60 -c 4 -a 20000 --mix plain=1,attach=2 --seed 9 \
+	>/dev/null 2>&1
+/usr/bin/python3 - "$T/g.pcap" "$T/loss.pcap" "$T/late.pcap" "$K" <<'EOF2' || { echo "FAIL drop script"; exit 1; }
+import logging, sys
+logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+from scapy.all import IP, TCP, Ether, PcapReader, PcapWriter, raw
+inp, out, late, k = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+pkts = list(PcapReader(inp))
+data = {}
+for i, p in enumerate(pkts):
+    if TCP in p and p[TCP].dport in (25, 465, 587) and len(p[TCP].payload) > 0:
+        data.setdefault((p[IP].src, p[TCP].sport), []).append(i)
+drop = set()
+for conn, idx in data.items():
+    if len(idx) >= 12 and len(drop) < k:
+        drop.add(idx[len(idx) // 2])
+assert len(drop) == k, len(drop)
+w = PcapWriter(out, sync=True)
+for i, p in enumerate(pkts):
+    if i not in drop:
+        w.write(p)
+w.close()
+# two SYNs of a new connection, 100 s and 200 s after the last packet
+t = float(pkts[-1].time)
+w = PcapWriter(late, sync=True)
+for d in (100, 200):
+    s = Ether() / IP(src="10.9.9.9", dst="192.168.0.1") / TCP(sport=40000 + d, dport=25, flags="S", seq=1)
+    s.time = t + d
+    w.write(s)
+w.close()
+EOF2
+mergecap -a -w "$T/loss2.pcap" "$T/loss.pcap" "$T/late.pcap"
+mergecap -a -w "$T/g2.pcap" "$T/g.pcap" "$T/late.pcap"
+
+cat >"$T/check.py" <<'EOF2'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+want_gaps = int(sys.argv[2])
+cl = [r for r in recs if r["_path"] == "capture_loss"]
+st = [r for r in recs if r["_path"] == "stats"][-1]
+conn_missed = sum(1 for r in recs if r["_path"] == "conn" and r.get("missed_bytes", 0) > 0)
+notes = [r for r in recs if r["_path"] == "notice"]
+if len(cl) != 2:
+    sys.exit("%d capture_loss records, want 2 (at the late SYNs)" % len(cl))
+a, b = cl
+if a["acks"] != st["tcp_ack_events"] or a["gaps"] != st["tcp_gap_events"]:
+    sys.exit("first record %s, counters %s/%s" % (a, st["tcp_ack_events"], st["tcp_gap_events"]))
+if a["gaps"] != want_gaps or conn_missed != want_gaps:
+    sys.exit("gaps %d, connections with missed_bytes %d, want %d" % (a["gaps"], conn_missed, want_gaps))
+if abs(a["percent_lost"] - round(100.0 * a["gaps"] / a["acks"], 6)) > 1e-9 or a["acks"] < 100:
+    sys.exit("percent_lost %s for %d/%d" % (a["percent_lost"], a["gaps"], a["acks"]))
+if b["acks"] != 0 or b["gaps"] != 0 or abs(b["ts_delta"] - 100.0) > 1e-6 or b["peer"] != "mailtap":
+    sys.exit("second record %s" % b)
+tl = [n for n in notes if n["note"] == "CaptureLoss::Too_Little_Traffic"]
+if len(tl) != 1 or tl[0]["msg"] != "Only observed 0 TCP ACKs and was expecting at least 1." or tl[0]["ts"] != b["ts"]:
+    sys.exit("Too_Little_Traffic notices %s" % tl)
+tm = [n for n in notes if n["note"] == "CaptureLoss::Too_Much_Loss"]
+if sys.argv[3] == "0":
+    m = "The capture loss script detected an estimated loss rate above %.3f%%" % a["percent_lost"]
+    if len(tm) != 2 or tm[0]["msg"] != m:
+        sys.exit("Too_Much_Loss notices %s, want %r" % (tm, m))
+elif tm:
+    sys.exit("Too_Much_Loss below the threshold: %s" % tm)
+print(a["acks"], a["gaps"], "%.3f" % a["percent_lost"])
+EOF2
+CL="--capture-loss-interval 50 --stats-interval 86400"
+"$B/mailtap" -r "$T/g2.pcap" -w - $CL | "$B/mailtap-cat" - >"$T/g.json"
+"$B/mailtap" -r "$T/loss2.pcap" -w - $CL | "$B/mailtap-cat" - >"$T/l.json"
+"$B/mailtap" -r "$T/loss2.pcap" -w - $CL --capture-loss-too-much 0 |
+	"$B/mailtap-cat" - >"$T/l0.json"
+if r0=$(python3 "$T/check.py" "$T/g.json" 0 10) && r1=$(python3 "$T/check.py" "$T/l.json" $K 10) &&
+	r2=$(python3 "$T/check.py" "$T/l0.json" $K 0); then
+	ok "no loss: acks/gaps/percent $r0; $K segments removed: $r1 ($K connections with missed_bytes); a measurement at each late SYN, the second without ACKs (Too_Little_Traffic); threshold 0: Too_Much_Loss"
+else
+	bad "capture_loss: ${r0:-} ${r1:-} ${r2:-}"
+fi
+n=$("$B/mailtap" -r "$T/loss2.pcap" -w - --no-capture-loss | "$B/mailtap-cat" - | grep -c '"capture_loss"\|CaptureLoss')
+# a measurement every second of network time over the generated traffic: the acks add up
+"$B/tools/gen_smtp_pcap" -o "$T/s1.pcap" -n 60 -c 4 --seed 9 >/dev/null 2>&1
+editcap -t 5 "$T/s1.pcap" "$T/s2.pcap" >/dev/null && mergecap -a -w "$T/s.pcap" "$T/s1.pcap" "$T/s2.pcap" "$T/late.pcap"
+"$B/mailtap" -r "$T/s.pcap" -w - --capture-loss-initial 1 --capture-loss-interval 1 --stats-interval 86400 |
+	"$B/mailtap-cat" - >"$T/s.json"
+sum=$(python3 -c '
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1])]
+cl = [x for x in r if x["_path"] == "capture_loss"]
+st = [x for x in r if x["_path"] == "stats"][-1]
+ok = sum(x["acks"] for x in cl) == st["tcp_ack_events"] and all(x["ts_delta"] >= 1 for x in cl[1:])
+print(len(cl) if ok and len(cl) >= 3 else 0)' "$T/s.json")
+if [ "$n" = 0 ] && [ "$sum" -ge 3 ]; then
+	ok "--capture-loss-interval 1: $sum measurements whose acks add up to tcp_ack_events; --no-capture-loss: none"
+else
+	bad "--no-capture-loss: $n records; interval 1: '$sum'"
+fi
+[ $fails -eq 0 ]
