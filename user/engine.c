@@ -745,13 +745,11 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 		bool active = f->ep[MT_ORIG].state == TCP_ESTABLISHED &&
 			      f->ep[MT_RESP].state == TCP_ESTABLISHED &&
 			      !reasm__skipping(&f->rd[!d]);
-		uint64_t missed = active ? reasm__missed(&f->rd[!d]) : 0;
+		uint64_t missing = reasm__ack(&f->rd[!d], e->pool, &cb, p.ack, p.tcp_flags, p.ts_ns);
 
-		reasm__ack(&f->rd[!d], e->pool, &cb, p.ack, p.tcp_flags, p.ts_ns);
 		if (active) {
 			e->st.ack_events++;
-			if (reasm__missed(&f->rd[!d]) > missed)
-				e->st.gap_events++;
+			e->st.gap_events += missing != 0;
 		}
 	}
 	if (p.payload_wire_len && !(p.tcp_flags & PKT_TCP_RST))

@@ -80,7 +80,7 @@ static int an_packet(void *u, const struct pkt_raw *raw)
 {
 	struct analysis *a = u;
 
-	if (a->cl_interval_ns && raw->ts_ns >= a->cl_next)
+	if (__builtin_expect(a->cl_interval_ns && raw->ts_ns >= a->cl_next, 0))
 		capture_loss_tick(a, raw->ts_ns);
 	return a->ws ? workers__packet(a->ws, raw) : engine__packet(a->eng, raw);
 }

@@ -17,7 +17,7 @@
 #define REASM_F_PROVISIONAL 0x02 /* base guessed from the peer's ACK (Zeek init_peer) */
 #define REASM_F_PARTIAL 0x04	 /* started without a SYN */
 #define REASM_F_RST 0x08	 /* this side sent a RST */
-#define REASM_F_SKIP 0x10	 /* gave up: above_hole_data_without_any_acks */
+/* REASM_F_SKIP 0x10 (reasm.h): gave up, above_hole_data_without_any_acks */
 #define REASM_F_EOF 0x20	 /* eof() called */
 
 /* First retention ring size: a few full-size segments, grown by doubling. */
@@ -568,20 +568,21 @@ static void ack_rel(struct reasm_dir *r, struct reasm_pool *p, const struct reas
 	check_eof(r, cb, ts_ns);
 }
 
-void reasm__ack(struct reasm_dir *r, struct reasm_pool *p, const struct reasm_cb *cb, uint32_t ack,
-		uint8_t tcp_flags, uint64_t ts_ns)
+uint64_t reasm__ack(struct reasm_dir *r, struct reasm_pool *p, const struct reasm_cb *cb,
+		    uint32_t ack, uint8_t tcp_flags, uint64_t ts_ns)
 {
+	uint64_t missed;
 	int64_t rel;
 
 	if (!r || !p || !(tcp_flags & PKT_TCP_ACK))
-		return;
+		return 0;
 	if (!(r->flags & REASM_F_STARTED)) {
 		/* Zeek's init_peer, redone on every ACK while the peer stays silent. */
 		r->isn = ack - 1;
 		r->last = 0;
 		r->ack = 0;
 		r->flags |= REASM_F_PROVISIONAL | REASM_F_PARTIAL;
-		return;
+		return 0;
 	}
 	rel = rel_of(r, ack, r->ack);
 	if (rel < 0) {
@@ -593,7 +594,9 @@ void reasm__ack(struct reasm_dir *r, struct reasm_pool *p, const struct reasm_cb
 		    (uint64_t)rel > r->ack)
 			r->ack = (uint64_t)rel;
 	}
+	missed = r->missed;
 	ack_rel(r, p, cb, (uint64_t)rel, ts_ns);
+	return r->missed - missed;
 }
 
 /* Delivers new in-order bytes [next, e) from the packet; buffered segments inside that range
@@ -878,10 +881,6 @@ uint64_t reasm__missed(const struct reasm_dir *r)
 	return r->missed;
 }
 
-bool reasm__skipping(const struct reasm_dir *r)
-{
-	return (r->flags & REASM_F_SKIP) != 0;
-}
 
 uint64_t reasm__pending(const struct reasm_dir *r)
 {

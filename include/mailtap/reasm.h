@@ -131,9 +131,10 @@ void reasm__packet(struct reasm_dir *r, const struct reasm_cb *cb, uint32_t seq,
 		   uint32_t len, uint64_t ts_ns);
 
 /* The OTHER side's ACK field, for this direction (call with the peer's reasm_dir), when
- * PKT_TCP_ACK is set. Holes below it can never be filled: gaps, then delivery of what follows. */
-void reasm__ack(struct reasm_dir *r, struct reasm_pool *p, const struct reasm_cb *cb, uint32_t ack,
-		uint8_t tcp_flags, uint64_t ts_ns);
+ * PKT_TCP_ACK is set. Holes below it can never be filled: gaps, then delivery of what follows.
+ * Returns the bytes it acknowledged that were never seen (Zeek's TrimToSeq: a gap event). */
+uint64_t reasm__ack(struct reasm_dir *r, struct reasm_pool *p, const struct reasm_cb *cb,
+		    uint32_t ack, uint8_t tcp_flags, uint64_t ts_ns);
 
 /* Payload of a packet sent by this direction, after reasm__packet. caplen = bytes present,
  * len = bytes on the wire (a truncated payload is not used: weird "truncated_tcp_payload").
@@ -175,7 +176,11 @@ void reasm__close(struct reasm_dir *r, struct reasm_pool *p, const struct reasm_
  * sum of ACKED gaps reported while both endpoints were clean: the flow table filters. */
 uint64_t reasm__missed(const struct reasm_dir *r);
 /* The direction gave up delivering (above_hole_data_without_any_acks: Zeek's skip_deliveries). */
-bool reasm__skipping(const struct reasm_dir *r);
+#define REASM_F_SKIP 0x10
+static inline bool reasm__skipping(const struct reasm_dir *r)
+{
+	return (r->flags & REASM_F_SKIP) != 0;
+}
 /* Out-of-order bytes buffered now. */
 uint64_t reasm__pending(const struct reasm_dir *r);
 /* Zeek's TCP_Endpoint::Size(): bytes sent by this direction per sequence space (conn.log
