@@ -76,7 +76,6 @@ static void software_of(struct app_smtp *a, const struct smtp_tx *tx)
 	struct mt_session *s = a->s;
 	enum sw_type t = tx->is_webmail ? SW_WEBMAIL_SERVER : SW_MAIL_CLIENT;
 	const struct mt_addr *host;
-	struct sw_desc d;
 
 	if (!a->cfg->sw || !s->is_local || !tx->user_agent.s || !tx->n_path || s->local_orig != 1)
 		return;
@@ -86,8 +85,8 @@ static void software_of(struct app_smtp *a, const struct smtp_tx *tx)
 		host = &tx->path[tx->n_path - 2];
 	if (s->is_local(s, host) != 1)
 		return;
-	if (software__found(a->cfg->sw, host, t, tx->user_agent.s, tx->user_agent.n, a->ts, &d))
-		software__write(s->rec, a->ts, host, t, &d, tx->user_agent.s, tx->user_agent.n);
+	software__found_write(a->cfg->sw, s->rec, host, t, tx->user_agent.s, tx->user_agent.n,
+			      a->ts);
 }
 
 static void cb_tx(void *u, const struct smtp_tx *tx)

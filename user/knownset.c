@@ -2,6 +2,7 @@
 /* A set of keys with a creation-time expiry (Zeek's &create_expire): a chained hash table and
  * a list in creation order, whose head expires or is evicted first. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -23,7 +24,31 @@ struct knownset {
 	uint32_t max_keys;
 	uint64_t expire_ns, seed, evicted;
 	size_t value_size;
+	pthread_mutex_t *mu; /* knownset__share: shared by threads */
 };
+
+static inline void lock(const struct knownset *s)
+{
+	if (s->mu)
+		pthread_mutex_lock(s->mu);
+}
+
+static inline void unlock(const struct knownset *s)
+{
+	if (s->mu)
+		pthread_mutex_unlock(s->mu);
+}
+
+int knownset__share(struct knownset *s)
+{
+	if (s->mu)
+		return 0;
+	s->mu = malloc(sizeof(*s->mu));
+	if (!s->mu)
+		return -ENOMEM;
+	pthread_mutex_init(s->mu, NULL);
+	return 0;
+}
 
 struct knownset *knownset__new(uint32_t max_keys, uint64_t expire_ns, size_t value_size)
 {
@@ -57,6 +82,10 @@ void knownset__free(struct knownset *s)
 	for (k = s->oldest; k; k = next) {
 		next = k->newer;
 		free(k);
+	}
+	if (s->mu) {
+		pthread_mutex_destroy(s->mu);
+		free(s->mu);
 	}
 	free(s->buckets);
 	free(s);
@@ -110,13 +139,30 @@ static void expire(struct knownset *s, uint64_t now)
 
 bool knownset__contains(struct knownset *s, const void *key, size_t len, uint64_t now)
 {
+	bool in;
+
 	if (len > KNOWNSET_KEY_MAX)
 		len = KNOWNSET_KEY_MAX;
+	lock(s);
 	expire(s, now);
-	return *slot_of(s, key, len) != NULL;
+	in = *slot_of(s, key, len) != NULL;
+	unlock(s);
+	return in;
 }
 
+static void *get(struct knownset *s, const void *key, size_t len, uint64_t now, bool *is_new);
+
 void *knownset__get(struct knownset *s, const void *key, size_t len, uint64_t now, bool *is_new)
+{
+	void *v;
+
+	lock(s);
+	v = get(s, key, len, now, is_new);
+	unlock(s);
+	return v;
+}
+
+static void *get(struct knownset *s, const void *key, size_t len, uint64_t now, bool *is_new)
 {
 	struct key **pp, *k;
 
@@ -160,10 +206,24 @@ bool knownset__add(struct knownset *s, const void *key, size_t len, uint64_t now
 
 size_t knownset__count(const struct knownset *s)
 {
-	return s ? s->n : 0;
+	size_t n;
+
+	if (!s)
+		return 0;
+	lock(s);
+	n = s->n;
+	unlock(s);
+	return n;
 }
 
 uint64_t knownset__evicted(const struct knownset *s)
 {
-	return s ? s->evicted : 0;
+	uint64_t n;
+
+	if (!s)
+		return 0;
+	lock(s);
+	n = s->evicted;
+	unlock(s);
+	return n;
 }

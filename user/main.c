@@ -1604,6 +1604,7 @@ int main(int argc, char **argv)
 	struct opts o;
 	struct certval_roots *roots = NULL;
 	struct intel *intel = NULL;
+	struct parsers_shared *shared = NULL;
 	int err = 0, rc = 0;
 
 	memset(&o, 0, sizeof(o));
@@ -1700,8 +1701,12 @@ int main(int argc, char **argv)
 	an.tunnels = tunnels__new(&o.tun, out, o.eng.seeded, o.eng.seed);
 	o.eng.tunnels = an.tunnels;
 	if (o.workers > 1 || o.capture_threads > 1) {
-		/* capture threads hand packets over to workers (one ring per thread and worker) */
-		an.ws = workers__new(o.workers, o.capture_threads, &o.eng, &o.parsers, out, 0);
+		/* capture threads hand packets over to workers (one ring per thread and worker);
+		 * what is logged once (x509, known_certs, software) is decided in tables they share */
+		shared = parsers_shared__new(&o.parsers);
+		o.parsers.shared = shared;
+		if (shared)
+			an.ws = workers__new(o.workers, o.capture_threads, &o.eng, &o.parsers, out, 0);
 	} else {
 		eng = engine__new(&o.eng, out);
 		if (eng && !(parsers = parsers__register(eng, &o.parsers))) {
@@ -1746,6 +1751,7 @@ done:
 	engine__free(eng);
 	tunnels__free(an.tunnels);
 	parsers__free(parsers);
+	parsers_shared__free(shared);
 	rec__free(an.stats_rec);
 	pcapfile__close(pf);
 	/* The Forward sink reports its counters itself when it closes. */

@@ -4,6 +4,7 @@
  * Software::register, the software record; versions come from swparse.c. See
  * include/mailtap/software.h. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,7 @@ struct software {
 	struct sw_parser *parser;
 	struct knownset *hosts; /* Software::tracked: address -> struct sw_host */
 	uint64_t seed;
+	pthread_mutex_t *mu; /* software__share: shared by the workers */
 };
 
 static _Atomic uint64_t st_found, st_logged, st_parsed, st_parse_cut, st_hosts, st_evicted;
@@ -92,6 +94,10 @@ void software__free(struct software *sw)
 		return;
 	atomic_fetch_sub(&st_hosts, knownset__count(sw->hosts));
 	knownset__free(sw->hosts);
+	if (sw->mu) {
+		pthread_mutex_destroy(sw->mu);
+		free(sw->mu);
+	}
 	sw_parser__free(sw->parser);
 	free(sw);
 }
@@ -207,6 +213,32 @@ void software__write(struct rec *r, uint64_t ts_ns, const struct mt_addr *host, 
 		rec__str(r, "version.addl", v->addl, v->addl_len);
 	rec__str(r, "unparsed_version", ua, ua_len);
 	rec__end(r);
+}
+
+int software__share(struct software *sw)
+{
+	if (sw->mu)
+		return 0;
+	if (!(sw->mu = malloc(sizeof(*sw->mu))))
+		return -ENOMEM;
+	pthread_mutex_init(sw->mu, NULL);
+	return 0;
+}
+
+bool software__found_write(struct software *sw, struct rec *r, const struct mt_addr *host,
+			   enum sw_type t, const char *ua, size_t ua_len, uint64_t now_ns)
+{
+	struct sw_desc d;
+	bool due;
+
+	if (sw->mu)
+		pthread_mutex_lock(sw->mu);
+	due = software__found(sw, host, t, ua, ua_len, now_ns, &d);
+	if (due)
+		software__write(r, now_ns, host, t, &d, ua, ua_len);
+	if (sw->mu)
+		pthread_mutex_unlock(sw->mu);
+	return due;
 }
 
 void software__stats(struct software_stats *o)

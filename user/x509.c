@@ -2,6 +2,7 @@
 /* X.509 certificate fields for x509 records, as Zeek's X509 file analyzer extracts them
  * (src/file_analysis/analyzer/x509/X509.cc, OpenSSL 3 code paths), using OpenSSL only. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -429,7 +430,30 @@ struct x509_cache {
 	uint32_t max_entries;
 	uint64_t expire_ns;
 	struct x509_sni_memo *memo; /* X509_SNI_MEMO entries, direct-mapped; allocated on use */
+	pthread_mutex_t *mu;	    /* x509_cache__share: shared by the workers */
 };
+
+static inline void c_lock(const struct x509_cache *c)
+{
+	if (c->mu)
+		pthread_mutex_lock(c->mu);
+}
+
+static inline void c_unlock(const struct x509_cache *c)
+{
+	if (c->mu)
+		pthread_mutex_unlock(c->mu);
+}
+
+int x509_cache__share(struct x509_cache *c)
+{
+	if (c->mu)
+		return 0;
+	if (!(c->mu = malloc(sizeof(*c->mu))))
+		return -ENOMEM;
+	pthread_mutex_init(c->mu, NULL);
+	return 0;
+}
 
 struct x509_cache *x509_cache__new(uint32_t max_entries, uint64_t expire_ns)
 {
@@ -455,6 +479,10 @@ void x509_cache__free(struct x509_cache *c)
 {
 	if (!c)
 		return;
+	if (c->mu) {
+		pthread_mutex_destroy(c->mu);
+		free(c->mu);
+	}
 	free(c->memo);
 	free(c->slots);
 	free(c);
@@ -518,8 +546,8 @@ static void make_key(uint8_t key[33], const char fingerprint[65], bool host_cert
 	key[32] = (uint8_t)(0x80 | (host_cert ? 1 : 0) | (client_cert ? 2 : 0));
 }
 
-bool x509_cache__contains(const struct x509_cache *c, const char fingerprint[65], bool host_cert,
-			  bool client_cert, uint64_t now_ns)
+static bool contains(const struct x509_cache *c, const char fingerprint[65], bool host_cert,
+		     bool client_cert, uint64_t now_ns)
 {
 	uint8_t key[33];
 	const struct x509_slot *s;
@@ -532,8 +560,8 @@ bool x509_cache__contains(const struct x509_cache *c, const char fingerprint[65]
 	       now_ns - s->created_ns < c->expire_ns;
 }
 
-bool x509_cache__seen(struct x509_cache *c, const char fingerprint[65], bool host_cert,
-		      bool client_cert, uint64_t now_ns)
+static bool seen(struct x509_cache *c, const char fingerprint[65], bool host_cert,
+		 bool client_cert, uint64_t now_ns)
 {
 	uint8_t key[33];
 	struct x509_slot *s;
@@ -574,7 +602,7 @@ static struct x509_sni_memo *memo_slot(const struct x509_cache *c, const uint8_t
 	return &c->memo[mt_mix64(h) % X509_SNI_MEMO];
 }
 
-int x509_cache__sni_get(const struct x509_cache *c, const char fingerprint[65], const char *sni)
+static int sni_get(const struct x509_cache *c, const char fingerprint[65], const char *sni)
 {
 	size_t len = strlen(sni);
 	const struct x509_sni_memo *m;
@@ -589,8 +617,8 @@ int x509_cache__sni_get(const struct x509_cache *c, const char fingerprint[65], 
 	return m->match;
 }
 
-void x509_cache__sni_put(struct x509_cache *c, const char fingerprint[65], const char *sni,
-			 bool match)
+static void sni_put(struct x509_cache *c, const char fingerprint[65], const char *sni,
+		    bool match)
 {
 	size_t len = strlen(sni);
 	struct x509_sni_memo *m;
@@ -606,4 +634,53 @@ void x509_cache__sni_put(struct x509_cache *c, const char fingerprint[65], const
 	memcpy(m->sni, sni, len);
 	m->len = (uint8_t)len;
 	m->match = match;
+}
+
+/* The calls, under the lock when the cache is shared. */
+bool x509_cache__contains(const struct x509_cache *c, const char fingerprint[65], bool host_cert,
+			  bool client_cert, uint64_t now_ns)
+{
+	bool r;
+
+	if (!c)
+		return false;
+	c_lock(c);
+	r = contains(c, fingerprint, host_cert, client_cert, now_ns);
+	c_unlock(c);
+	return r;
+}
+
+bool x509_cache__seen(struct x509_cache *c, const char fingerprint[65], bool host_cert,
+		      bool client_cert, uint64_t now_ns)
+{
+	bool r;
+
+	if (!c)
+		return false;
+	c_lock(c);
+	r = seen(c, fingerprint, host_cert, client_cert, now_ns);
+	c_unlock(c);
+	return r;
+}
+
+int x509_cache__sni_get(const struct x509_cache *c, const char fingerprint[65], const char *sni)
+{
+	int r;
+
+	if (!c)
+		return -1;
+	c_lock(c);
+	r = sni_get(c, fingerprint, sni);
+	c_unlock(c);
+	return r;
+}
+
+void x509_cache__sni_put(struct x509_cache *c, const char fingerprint[65], const char *sni,
+			 bool match)
+{
+	if (!c)
+		return;
+	c_lock(c);
+	sni_put(c, fingerprint, sni, match);
+	c_unlock(c);
 }

@@ -16,6 +16,9 @@
 struct knownset;
 /* value_size: bytes of zeroed value each key carries (0: none). NULL with errno set. */
 struct knownset *knownset__new(uint32_t max_keys, uint64_t expire_ns, size_t value_size);
+/* From now on every call takes the set's lock: one set for several threads. 0 or -ENOMEM. A
+ * value knownset__get returned is then only safe while nothing else uses the set. */
+int knownset__share(struct knownset *s);
 void knownset__free(struct knownset *s);
 /* Adds key (len <= KNOWNSET_KEY_MAX) at now_ns: true when it was not in the set (new, or its
  * time ran out); false when it is there. Out of memory: true (the record is written). */

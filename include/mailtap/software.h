@@ -51,6 +51,13 @@ struct rec;
 /* The software record (Software::Info): ts host software_type name version.* unparsed_version. */
 void software__write(struct rec *r, uint64_t ts_ns, const struct mt_addr *host, enum sw_type t,
 		     const struct sw_desc *d, const char *ua, size_t ua_len);
+/* software__found, and the record when one is due, in one call: under the table's lock when
+ * it is shared (*d lives in the table's parser until the next call). true: written. */
+bool software__found_write(struct software *sw, struct rec *r, const struct mt_addr *host,
+			   enum sw_type t, const char *ua, size_t ua_len, uint64_t now_ns);
+/* From now on software__found_write takes the table's lock: one table for all workers (as
+ * Zeek's cluster registers software on its manager). 0 or -ENOMEM. */
+int software__share(struct software *sw);
 
 /* Process-wide counters (all workers). */
 struct software_stats {

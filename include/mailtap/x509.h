@@ -65,6 +65,9 @@ void x509__sha256_hex(const uint8_t *buf, size_t len, char out[65]);
 struct x509_cache;
 struct x509_cache *x509_cache__new(uint32_t max_entries, uint64_t expire_ns);
 void x509_cache__free(struct x509_cache *c);
+/* From now on every call takes the cache's lock: one cache for all workers (Zeek's
+ * X509::known_log_certs_use_broker). 0 or -ENOMEM. */
+int x509_cache__share(struct x509_cache *c);
 /* true: already logged (skip). false: log it; it is remembered if there is room. */
 bool x509_cache__seen(struct x509_cache *c, const char fingerprint[65], bool host_cert,
 		      bool client_cert, uint64_t now_ns);

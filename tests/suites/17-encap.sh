@@ -181,7 +181,7 @@ for k in vxlan geneve gre erspan2 erspan3; do
 done
 
 # two workers: the same records as one worker's (compared as 25-workers does: without the
-# per-worker uids, x509, known_certs, software and notices as sets; the DISCOVER's ts without, as the worker
+# per-worker uids; x509, known_certs and software without ts, notices by what identifies them; the DISCOVER's ts without, as the worker
 # that registers the tunnel first may hold a later connection than the other), and one tunnel
 # shared by both workers' connections
 strip() { python3 -c '
@@ -192,8 +192,11 @@ for l in open(sys.argv[1]):
     r = {k: v for k, v in json.loads(l).items() if k not in ids}
     if r["_path"] in ("stats", "capture_loss") or r.get("note", "").startswith("CaptureLoss::"):
         continue
-    if r["_path"] in ("x509", "known_certs", "software") or (
-            r["_path"] == "tunnel" and r["action"] == "Tunnel::DISCOVER"):
+    if r["_path"] in ("x509", "known_certs", "software"):  # shared tables: as many, ts apart
+        r.pop("ts", None)
+        r.pop("port_num", None)
+        rows.append(json.dumps(r, sort_keys=True))
+    elif r["_path"] == "tunnel" and r["action"] == "Tunnel::DISCOVER":
         r.pop("ts", None)
         r.pop("port_num", None)
         certs.add(json.dumps(r, sort_keys=True))

@@ -11,12 +11,12 @@ cd "$(dirname "$0")/../.."
 B=${BUILD:-build}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-# x509 records: each worker deduplicates certificates on its own (as Zeek workers with
-# X509::known_log_certs_use_broker=F), so a certificate seen by several workers is logged once
-# by each, at its own first sighting: compared as a set of certificates, without ts. The same
-# for known_certs (without the port of the sighting) and software: per-worker tables. Notices:
-# one suppression table, but which connection raises a notice first depends on the workers'
-# order: compared as a set of what identifies them (note, msg, sub, server and port).
+# x509, known_certs and software records: the workers share the tables that log them once
+# (as a Zeek cluster does), so there are as many as with one worker, but which connection
+# shows a certificate or client first depends on the workers' order: compared without ts (and
+# known_certs without the port of the sighting), as many as one worker's. Notices: one
+# suppression table, the same question: compared by what identifies them (note, msg, sub,
+# server and port).
 canon() { # msgpack file -> sorted JSON records without the random ids
 	"$B/mailtap-cat" "$1" | python3 -c '
 import sys, json
@@ -29,7 +29,7 @@ for l in sys.stdin:
     if r.get("_path") in ("x509", "known_certs", "software"):
         r.pop("ts", None)
         r.pop("port_num", None)
-        certs.add(json.dumps(r, sort_keys=True))
+        rows.append(json.dumps(r, sort_keys=True))
     elif r.get("_path") == "notice":
         certs.add(json.dumps([r.get(k) for k in ("note", "msg", "sub", "dst", "p")]))
     else:
