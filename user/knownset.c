@@ -8,6 +8,7 @@
 #include <sys/random.h>
 #include "mailtap/bits.h"
 #include "mailtap/knownset.h"
+#include "mailtap/optlock.h"
 
 struct key {
 	uint8_t k[KNOWNSET_KEY_MAX];
@@ -29,25 +30,17 @@ struct knownset {
 
 static inline void lock(const struct knownset *s)
 {
-	if (s->mu)
-		pthread_mutex_lock(s->mu);
+	mt_optlock__lock(s->mu);
 }
 
 static inline void unlock(const struct knownset *s)
 {
-	if (s->mu)
-		pthread_mutex_unlock(s->mu);
+	mt_optlock__unlock(s->mu);
 }
 
 int knownset__share(struct knownset *s)
 {
-	if (s->mu)
-		return 0;
-	s->mu = malloc(sizeof(*s->mu));
-	if (!s->mu)
-		return -ENOMEM;
-	pthread_mutex_init(s->mu, NULL);
-	return 0;
+	return mt_optlock__share(&s->mu);
 }
 
 struct knownset *knownset__new(uint32_t max_keys, uint64_t expire_ns, size_t value_size)
@@ -83,10 +76,7 @@ void knownset__free(struct knownset *s)
 		next = k->newer;
 		free(k);
 	}
-	if (s->mu) {
-		pthread_mutex_destroy(s->mu);
-		free(s->mu);
-	}
+	mt_optlock__free(s->mu);
 	free(s->buckets);
 	free(s);
 }

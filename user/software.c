@@ -12,6 +12,7 @@
 #include "mailtap/bits.h"
 #include "mailtap/knownset.h"
 #include "mailtap/rec.h"
+#include "mailtap/optlock.h"
 #include "mailtap/software.h"
 
 /* ---- the webmail test ---- */
@@ -94,10 +95,7 @@ void software__free(struct software *sw)
 		return;
 	atomic_fetch_sub(&st_hosts, knownset__count(sw->hosts));
 	knownset__free(sw->hosts);
-	if (sw->mu) {
-		pthread_mutex_destroy(sw->mu);
-		free(sw->mu);
-	}
+	mt_optlock__free(sw->mu);
 	sw_parser__free(sw->parser);
 	free(sw);
 }
@@ -217,12 +215,7 @@ void software__write(struct rec *r, uint64_t ts_ns, const struct mt_addr *host, 
 
 int software__share(struct software *sw)
 {
-	if (sw->mu)
-		return 0;
-	if (!(sw->mu = malloc(sizeof(*sw->mu))))
-		return -ENOMEM;
-	pthread_mutex_init(sw->mu, NULL);
-	return 0;
+	return mt_optlock__share(&sw->mu);
 }
 
 bool software__found_write(struct software *sw, struct rec *r, const struct mt_addr *host,
@@ -231,13 +224,11 @@ bool software__found_write(struct software *sw, struct rec *r, const struct mt_a
 	struct sw_desc d;
 	bool due;
 
-	if (sw->mu)
-		pthread_mutex_lock(sw->mu);
+	mt_optlock__lock(sw->mu);
 	due = software__found(sw, host, t, ua, ua_len, now_ns, &d);
 	if (due)
 		software__write(r, now_ns, host, t, &d, ua, ua_len);
-	if (sw->mu)
-		pthread_mutex_unlock(sw->mu);
+	mt_optlock__unlock(sw->mu);
 	return due;
 }
 

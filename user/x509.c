@@ -19,6 +19,7 @@
 
 #include "mailtap/bits.h"
 #include "mailtap/digest.h"
+#include "mailtap/optlock.h"
 #include "mailtap/x509.h"
 
 /* Zeek reads OpenSSL's printouts through a 2048-byte buffer. */
@@ -435,24 +436,17 @@ struct x509_cache {
 
 static inline void c_lock(const struct x509_cache *c)
 {
-	if (c->mu)
-		pthread_mutex_lock(c->mu);
+	mt_optlock__lock(c->mu);
 }
 
 static inline void c_unlock(const struct x509_cache *c)
 {
-	if (c->mu)
-		pthread_mutex_unlock(c->mu);
+	mt_optlock__unlock(c->mu);
 }
 
 int x509_cache__share(struct x509_cache *c)
 {
-	if (c->mu)
-		return 0;
-	if (!(c->mu = malloc(sizeof(*c->mu))))
-		return -ENOMEM;
-	pthread_mutex_init(c->mu, NULL);
-	return 0;
+	return mt_optlock__share(&c->mu);
 }
 
 struct x509_cache *x509_cache__new(uint32_t max_entries, uint64_t expire_ns)
@@ -479,10 +473,7 @@ void x509_cache__free(struct x509_cache *c)
 {
 	if (!c)
 		return;
-	if (c->mu) {
-		pthread_mutex_destroy(c->mu);
-		free(c->mu);
-	}
+	mt_optlock__free(c->mu);
 	free(c->memo);
 	free(c->slots);
 	free(c);
