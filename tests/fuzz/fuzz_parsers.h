@@ -6,6 +6,9 @@
 #include "mailtap/engine.h"
 
 /* Defined in tests/fuzz/fuzz_parsers.c, which tools/fuzz.sh links when the parsers exist. */
+/* The intel store of the pipeline targets (also for engine_cfg.intel). */
+struct intel;
+const struct intel *fuzz_intel(void);
 void fuzz_register_parsers(struct engine *e);
 
 #endif

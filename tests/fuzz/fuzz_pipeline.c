@@ -67,6 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rec_out__add_sink(out, &cs.base);
 	rec_out__enable(out, "smtp_events");
 	cfg.tunnels = tunnels__new(&tl, out, true, 1);
+	cfg.intel = fuzz_intel();
 	e = engine__new(&cfg, out);
 	fuzz_register_parsers(e);
 	while (off + 3 <= size) {
