@@ -83,9 +83,11 @@ cmp -s "$T/a.mp" "$T/f.mp" && ok "--seed deterministic" || bad "--seed not deter
 # Filter: port 25 only keeps the two mail connections.
 n=$($M -r $Z/zeek/traces/smtp.pcap -f "tcp port 25" | $C -s conn | wc -l)
 [ "$n" -eq 2 ] && ok "filter" || bad "filter gave $n conn records"
-# --ports: nothing on 9999
-n=$($M -r $Z/zeek/traces/smtp.pcap --ports 9999 | $C | wc -l)
-[ "$n" -eq 0 ] && ok "--ports" || bad "--ports 9999 gave $n records"
+# --ports: nothing on 9999 (but the capture_loss measurement of an interval without ACKs and
+# its CaptureLoss::Too_Little_Traffic notice: the capture spans years)
+n=$($M -r $Z/zeek/traces/smtp.pcap --ports 9999 | $C | grep -vc '"_path":"capture_loss"\|"note":"CaptureLoss::Too_Little_Traffic"')
+cl=$($M -r $Z/zeek/traces/smtp.pcap --ports 9999 | $C -s capture_loss | grep -c '"acks":0,')
+[ "$n" -eq 0 ] && [ "$cl" -eq 1 ] && ok "--ports" || bad "--ports 9999 gave $n records ($cl capture_loss)"
 
 # mailtap-cat: JSON shape, columns, corrupt and truncated input with offsets.
 $C -s conn "$T/a.mp" | head -1 | grep -q '^{"_path":"conn","ts":' && ok "cat JSON shape" || bad "cat JSON shape"
