@@ -12,6 +12,7 @@
 #include "mailtap/community_id.h"
 #include "mailtap/engine.h"
 #include "mailtap/intel.h"
+#include "mailtap/knownset.h"
 #include "mailtap/hashmb.h"
 #include "mailtap/ids.h"
 #include "mailtap/log.h"
@@ -262,6 +263,25 @@ static void sess_weird(struct mt_session *s, uint64_t ts, const char *name, cons
 		if (!strcmp(limit_weirds[i], name))
 			flow__limit_reached(a->flow);
 	write_weird_n(a->e, a->flow->uid, &a->flow->id, ts, name, addl, addl_len, source);
+}
+
+/* known-hosts.zeek's connection_established: each local address of the connection (orig,
+ * then resp) is logged if the shared set does not hold it (Known::host_store, put_unique
+ * with host_store_expiry). */
+static void known_hosts(struct engine *e, struct flow *f, uint64_t ts)
+{
+	const struct mt_addr *h[2] = {&f->id.orig_h, &f->id.resp_h};
+
+	for (int i = 0; i < 2; i++) {
+		if (i == 1 && !mt_addr__cmp(h[0], h[1]))
+			break; /* set(orig_h, resp_h): one element */
+		if (is_local(e, h[i]) != 1 || !knownset__add(e->cfg.known_hosts, h[i]->b, 16, ts))
+			continue;
+		rec__begin(e->rec, "known_hosts", ts);
+		rec__addr(e->rec, "host", h[i]);
+		rec__end(e->rec);
+		e->st.records_known_hosts++;
+	}
 }
 
 static int sess_is_local(struct mt_session *s, const struct mt_addr *addr)
@@ -724,6 +744,8 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 		reasm__init(&f->rd[MT_RESP], MT_RESP);
 		f->rd_init = 1;
 	}
+	if (res.established && e->cfg.known_hosts && e->rec)
+		known_hosts(e, f, p.ts_ns);
 	if (res.established && intel__has_addr(e->cfg.intel) && e->rec) {
 		struct intel_seen w = {.ts_ns = p.ts_ns, .uid = f->uid, .id = &f->id};
 

@@ -15,6 +15,7 @@
 #include "mailtap/bits.h"
 #include "mailtap/engine.h"
 #include "mailtap/intel.h"
+#include "mailtap/knownset.h"
 #include "mailtap/notice.h"
 #include "mailtap/hostcap.h"
 #include "mailtap/log.h"
@@ -190,6 +191,9 @@ struct opts {
 	const char *node_name;
 	struct notice_cfg notice;
 	uint64_t cl_interval, cl_initial; /* seconds; interval 0: no capture_loss */
+	bool known_hosts;
+	uint32_t known_hosts_max;
+	uint64_t known_hosts_expire; /* seconds */
 	double cl_too_much;
 	int no_validate_certs;
 };
@@ -294,6 +298,9 @@ enum {
 	OPT_CAPTURE_LOSS_INTERVAL,
 	OPT_CAPTURE_LOSS_INITIAL,
 	OPT_CAPTURE_LOSS_TOO_MUCH,
+	OPT_NO_KNOWN_HOSTS,
+	OPT_KNOWN_HOSTS_MAX,
+	OPT_KNOWN_HOSTS_EXPIRE,
 };
 
 static const struct option long_opts[] = {
@@ -376,6 +383,9 @@ static const struct option long_opts[] = {
 	{ "capture-loss-interval", required_argument, NULL, OPT_CAPTURE_LOSS_INTERVAL },
 	{ "capture-loss-initial", required_argument, NULL, OPT_CAPTURE_LOSS_INITIAL },
 	{ "capture-loss-too-much", required_argument, NULL, OPT_CAPTURE_LOSS_TOO_MUCH },
+	{ "no-known-hosts", no_argument, NULL, OPT_NO_KNOWN_HOSTS },
+	{ "known-hosts-max", required_argument, NULL, OPT_KNOWN_HOSTS_MAX },
+	{ "known-hosts-expire", required_argument, NULL, OPT_KNOWN_HOSTS_EXPIRE },
 	{ "known-certs-max", required_argument, NULL, OPT_KNOWN_CERTS_MAX },
 	{ "known-certs-expire", required_argument, NULL, OPT_KNOWN_CERTS_EXPIRE },
 	{ "log-max-field-string-bytes", required_argument, NULL, OPT_LOG_FIELD_STR },
@@ -487,6 +497,8 @@ static void usage(FILE *f)
 		"                           (Zeek's peer_description; default mailtap)\n"
 		"      --no-notice          no notice stream (SSL::Invalid_Server_Cert, Intel::Notice)\n"
 		"      --no-capture-loss    no capture_loss stream (Zeek without misc/capture-loss)\n"
+		"      --no-known-hosts     no known_hosts stream (Zeek without\n"
+		"                           policy/protocols/conn/known-hosts)\n"
 		"      --capture-loss-interval SECS, --capture-loss-initial SECS  capture_loss\n"
 		"                           measurements every (default 900), the first after (60)\n"
 		"      --capture-loss-too-much PCT  loss for CaptureLoss::Too_Much_Loss (default 10)\n"
@@ -517,6 +529,8 @@ static void usage(FILE *f)
 		"                           1000; 0: none, as Zeek's ssl_cache_intermediate_ca = F)\n"
 		"      --intel-max-items N  indicators kept from the intel files (default 4000000)\n"
 		"      --notice-max-suppressed N  notices remembered for suppression (default 100000)\n"
+		"      --known-hosts-max N, --known-hosts-expire SECS  local hosts remembered\n"
+		"                           (default 100000), logged again after (86400)\n"
 		"      --mime-max-depth N   MIME nesting (default 100)\n"
 		"      --mime-max-header-bytes N  header block of an entity (default 65536)\n"
 		"      --log-max-field-string-bytes N, --log-max-total-string-bytes N,\n"
@@ -588,6 +602,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->cl_interval = 900; /* CaptureLoss::watch_interval */
 	o->cl_initial = 60;   /* CaptureLoss::initial_watch_interval */
 	o->cl_too_much = 10;  /* CaptureLoss::too_much_loss */
+	o->known_hosts = true;
+	o->known_hosts_max = 100000;
+	o->known_hosts_expire = 86400; /* Known::host_store_expiry */
 	o->stats_interval = -1;
 	o->workers = 1;
 	o->capture_threads = 1;
@@ -932,6 +949,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (parse_u64("--intel-max-items", optarg, 1, 1000000000, &v) < 0)
 				return -EINVAL;
 			o->intel_lim.max_items = v;
+			break;
+		case OPT_NO_KNOWN_HOSTS:
+			o->known_hosts = false;
+			break;
+		case OPT_KNOWN_HOSTS_MAX:
+			if (parse_u64("--known-hosts-max", optarg, 1, 10000000, &v) < 0)
+				return -EINVAL;
+			o->known_hosts_max = (uint32_t)v;
+			break;
+		case OPT_KNOWN_HOSTS_EXPIRE:
+			if (parse_u64("--known-hosts-expire", optarg, 1, 365 * 86400, &v) < 0)
+				return -EINVAL;
+			o->known_hosts_expire = v;
 			break;
 		case OPT_NO_CAPTURE_LOSS:
 			o->cl_interval = 0;
@@ -1605,6 +1635,7 @@ int main(int argc, char **argv)
 	struct certval_roots *roots = NULL;
 	struct intel *intel = NULL;
 	struct parsers_shared *shared = NULL;
+	struct knownset *known_hosts = NULL;
 	int err = 0, rc = 0;
 
 	memset(&o, 0, sizeof(o));
@@ -1691,6 +1722,16 @@ int main(int argc, char **argv)
 		o.parsers.tls.files.intel = intel;
 		an.intel = true;
 	}
+	/* Known::host_store: one set for every engine */
+	if (o.known_hosts) {
+		known_hosts = knownset__new(o.known_hosts_max, o.known_hosts_expire * 1000000000ULL, 0);
+		if (!known_hosts || knownset__share(known_hosts) < 0) {
+			pr_warn("cannot set up the known_hosts set: %s\n", strerror(ENOMEM));
+			rc = 1;
+			goto done;
+		}
+		o.eng.known_hosts = known_hosts;
+	}
 	an.stats_rec = rec__new(out);
 	an.cl_interval_ns = o.cl_interval * 1000000000ULL;
 	an.cl_initial_ns = o.cl_initial * 1000000000ULL;
@@ -1752,6 +1793,7 @@ done:
 	tunnels__free(an.tunnels);
 	parsers__free(parsers);
 	parsers_shared__free(shared);
+	knownset__free(known_hosts);
 	rec__free(an.stats_rec);
 	pcapfile__close(pf);
 	/* The Forward sink reports its counters itself when it closes. */

@@ -46,6 +46,10 @@ struct engine_cfg {
 	/* Zeek's seen/conn-established.zeek: both addresses of an established connection are
 	 * looked up (Conn::IN_ORIG, Conn::IN_RESP); NULL: no intelligence. */
 	const struct intel *intel;
+	/* Zeek's policy/protocols/conn/known-hosts.zeek: the local addresses of established
+	 * connections, each logged once per the set's expiry (a knownset every engine shares,
+	 * made by main); NULL: no known_hosts stream. */
+	struct knownset *known_hosts;
 };
 
 void engine_cfg__default(struct engine_cfg *c);
@@ -76,6 +80,7 @@ struct engine_stats {
 	 * the capture_loss stream). */
 	uint64_t ack_events;
 	uint64_t gap_events;
+	uint64_t records_known_hosts;
 };
 
 struct engine;
