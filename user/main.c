@@ -73,6 +73,7 @@ struct analysis {
 	uint64_t cl_initial_ns, cl_interval_ns;
 	double cl_too_much; /* percent for CaptureLoss::Too_Much_Loss */
 	uint64_t cl_next, cl_last_ts, cl_last_acks, cl_last_gaps;
+	bool offline; /* reading a file: the workers' counters are synced for a measurement */
 };
 
 static void capture_loss_tick(struct analysis *a, uint64_t now);
@@ -116,7 +117,8 @@ static void an_stats(struct analysis *a, struct engine_stats *st)
 /* CaptureLoss::take_measurement at network time `now`: the first call (the first packet, or
  * the first second of a live capture) schedules the first measurement; a due one writes the
  * capture_loss record of the ACKs and gap events since the last, and the notices. With
- * worker threads the counters are the workers' latest snapshots. */
+ * worker threads the counters are, reading a file, those of every packet before this one
+ * (the workers catch up first), live the workers' latest (at most a second old). */
 static void capture_loss_tick(struct analysis *a, uint64_t now)
 {
 	struct engine_stats es;
@@ -130,6 +132,8 @@ static void capture_loss_tick(struct analysis *a, uint64_t now)
 	}
 	if (now < a->cl_next)
 		return;
+	if (a->ws && a->offline)
+		workers__sync_stats(a->ws);
 	an_stats(a, &es);
 	acks = es.ack_events - a->cl_last_acks;
 	gaps = es.gap_events - a->cl_last_gaps;
@@ -1763,6 +1767,7 @@ int main(int argc, char **argv)
 	}
 
 	if (o.read_file) {
+		an.offline = true;
 		pf = pcapfile__open(o.read_file, o.filter);
 		if (!pf) {
 			rc = 2;

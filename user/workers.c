@@ -20,7 +20,8 @@
 #include "mailtap/parsers.h"
 #include "mailtap/workers.h"
 
-enum slot_kind { SLOT_PKT = 1, SLOT_TICK, SLOT_WRAP, SLOT_FINISH };
+/* SLOT_SNAP: publish the engine's counters now (workers__sync_stats), nothing else. */
+enum slot_kind { SLOT_PKT = 1, SLOT_TICK, SLOT_WRAP, SLOT_FINISH, SLOT_SNAP };
 
 struct slot {
 	uint32_t kind;
@@ -76,6 +77,7 @@ struct worker {
 	/* the engine's counters as of its last tick, for readers on other threads */
 	pthread_mutex_t snap_mu;
 	struct engine_stats snap;
+	_Atomic uint64_t snaps; /* SLOT_SNAP slots handled */
 };
 
 struct workers {
@@ -279,6 +281,12 @@ static void *worker_main(void *arg)
 			engine__stats(w->eng, &w->snap);
 			pthread_mutex_unlock(&w->snap_mu);
 			break;
+		case SLOT_SNAP:
+			pthread_mutex_lock(&w->snap_mu);
+			engine__stats(w->eng, &w->snap);
+			pthread_mutex_unlock(&w->snap_mu);
+			atomic_fetch_add_explicit(&w->snaps, 1, memory_order_release);
+			break;
 		case SLOT_FINISH:
 			r->finished = true;
 			open--;
@@ -370,6 +378,23 @@ void workers__tick_from(struct workers *ws, int producer, uint64_t now_ns)
 void workers__tick(struct workers *ws, uint64_t now_ns)
 {
 	workers__tick_from(ws, 0, now_ns);
+}
+
+void workers__sync_stats(struct workers *ws)
+{
+	uint64_t want[ws->n];
+
+	for (int i = 0; i < ws->n; i++) {
+		want[i] = atomic_load_explicit(&ws->w[i].snaps, memory_order_acquire) + 1;
+		push(&ws->lanes[0], &ws->w[i].rings[0], SLOT_SNAP, 0, NULL);
+	}
+	for (int i = 0; i < ws->n; i++) {
+		unsigned spins = 0;
+
+		while (!ws->w[i].done &&
+		       atomic_load_explicit(&ws->w[i].snaps, memory_order_acquire) < want[i])
+			pause_briefly(&spins);
+	}
 }
 
 void workers__finish(struct workers *ws)

@@ -40,6 +40,10 @@ int workers__packet(void *w, const struct pkt_raw *raw);
 /* Clock tick from producer p for every worker (live capture without traffic). */
 void workers__tick_from(struct workers *w, int producer, uint64_t now_ns);
 void workers__tick(struct workers *w, uint64_t now_ns); /* producer 0 */
+/* Offline (one producer): every worker publishes its counters once it has handled every
+ * packet handed to it so far; returns when all have (workers__engine_stats then reads the
+ * counters of all packets before this call, as one engine's would be). */
+void workers__sync_stats(struct workers *w);
 /* End of input: every worker ends its connections; waits for them. Called when no producer
  * thread runs any more (after they were joined). */
 void workers__finish(struct workers *w);

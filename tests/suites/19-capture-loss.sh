@@ -10,6 +10,8 @@
 #  - Two late SYNs 100 s apart after the traffic, measurements every 50 s: one at each, the
 #    second with no ACK (CaptureLoss::Too_Little_Traffic); a threshold of 0 gives CaptureLoss::Too_Much_Loss
 #    with Zeek's message; --no-capture-loss: none.
+#  - --workers 3: the same capture_loss records and notices as one worker (the workers catch up
+#    with the file before each measurement).
 set -u
 cd "$(dirname "$0")/../.."
 . tests/suite-lib.sh
@@ -107,5 +109,16 @@ if [ "$n" = 0 ] && [ "$sum" -ge 3 ]; then
 	ok "--capture-loss-interval 1: $sum measurements whose acks add up to tcp_ack_events; --no-capture-loss: none"
 else
 	bad "--no-capture-loss: $n records; interval 1: '$sum'"
+fi
+one=$("$B/mailtap" -r "$T/s.pcap" -w - --capture-loss-initial 1 --capture-loss-interval 1 |
+	"$B/mailtap-cat" - | grep '"capture_loss"\|CaptureLoss::' | md5sum)
+three=$("$B/mailtap" -r "$T/s.pcap" -w - --capture-loss-initial 1 --capture-loss-interval 1 --workers 3 |
+	"$B/mailtap-cat" - | grep '"capture_loss"\|CaptureLoss::' | md5sum)
+lone=$("$B/mailtap" -r "$T/loss2.pcap" -w - $CL | "$B/mailtap-cat" - | grep '"capture_loss"\|CaptureLoss::' | md5sum)
+lthree=$("$B/mailtap" -r "$T/loss2.pcap" -w - $CL --workers 3 | "$B/mailtap-cat" - | grep '"capture_loss"\|CaptureLoss::' | md5sum)
+if [ "$one" = "$three" ] && [ "$lone" = "$lthree" ]; then
+	ok "--workers 3: the same capture_loss records and notices as one worker"
+else
+	bad "--workers 3: capture_loss records differ from one worker's"
 fi
 [ $fails -eq 0 ]
