@@ -174,14 +174,21 @@ static void test_limits(void **st)
 	lim.max_items = 2;
 	lim.max_indicator = 16;
 	lim.max_line = 100;
-	n = (size_t)sprintf(big, "#fields\tindicator\tindicator_type\tmeta.source\n"
-				 "a@b\tIntel::EMAIL\ts\n"
-				 "a@b\tIntel::EMAIL\tt\n" /* a source more is not an item more */
-				 "0123456789abcdefX\tIntel::DOMAIN\ts\n"
-				 "c@d\tIntel::EMAIL\ts\n"
-				 "e@f\tIntel::EMAIL\ts\n");
-	memset(big + n, 'x', 150000);
-	strcpy(big + n + 150000, "\tIntel::EMAIL\ts\ng@h\tIntel::EMAIL\ts\n");
+	static const char head[] = "#fields\tindicator\tindicator_type\tmeta.source\n"
+				   "a@b\tIntel::EMAIL\ts\n"
+				   "a@b\tIntel::EMAIL\tt\n" /* a source more is not an item more */
+				   "0123456789abcdefX\tIntel::DOMAIN\ts\n"
+				   "c@d\tIntel::EMAIL\ts\n"
+				   "e@f\tIntel::EMAIL\ts\n";
+	static const char tail[] = "\tIntel::EMAIL\ts\ng@h\tIntel::EMAIL\ts\n";
+	const size_t cap = 200000, run = 150000;
+
+	assert_non_null(big);
+	n = sizeof(head) - 1;
+	assert_true(n + run + sizeof(tail) <= cap);
+	memcpy(big, head, n);
+	memset(big + n, 'x', run); /* one line longer than max_line */
+	memcpy(big + n + run, tail, sizeof(tail)); /* with its NUL */
 	in = with(big, 3, &lim);
 	assert_int_equal(intel__items(in), 2);
 	assert_true(find(in, INTEL_EMAIL, "c@d", &h));
