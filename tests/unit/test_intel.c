@@ -141,6 +141,26 @@ static void test_format(void **st)
 	assert_true(find(in, INTEL_EMAIL, "a,b@example.com", &h));
 	assert_true(find(in, INTEL_EMAIL, "email", &h));
 	intel__free(in);
+	/* do_notice.zeek's meta fields: T/F only, if_in a known place; a match says where it asks
+	 * for a notice (anywhere: every place); the same source again replaces its meta */
+	in = with("#fields\tindicator\tindicator_type\tmeta.source\tmeta.do_notice\tmeta.if_in\n"
+		  "a@x\tIntel::EMAIL\ts1\tT\tSMTP::IN_FROM\n"
+		  "b@x\tIntel::EMAIL\ts1\tT\t-\n"
+		  "c@x\tIntel::EMAIL\ts1\tF\tIntel::IN_ANYWHERE\n"
+		  "d@x\tIntel::EMAIL\ts1\tmaybe\t-\n"
+		  "e@x\tIntel::EMAIL\ts1\tT\tSMTP::IN_NOWHERE\n"
+		  "c@x\tIntel::EMAIL\ts2\tT\tSMTP::IN_TO\n",
+		  4, NULL);
+	assert_true(find(in, INTEL_EMAIL, "a@x", &h));
+	assert_int_equal(h.notice_where, 1u << INTEL_SMTP_IN_FROM);
+	assert_true(find(in, INTEL_EMAIL, "b@x", &h));
+	assert_int_equal(h.notice_where, (1u << INTEL_NWHERE) - 1);
+	assert_true(find(in, INTEL_EMAIL, "c@x", &h));
+	assert_int_equal(h.notice_where, 1u << INTEL_SMTP_IN_TO); /* s2's; s1 asks for none */
+	assert_int_equal(h.n_sources, 2);
+	assert_false(find(in, INTEL_EMAIL, "d@x", &h));
+	assert_false(find(in, INTEL_EMAIL, "e@x", &h));
+	intel__free(in);
 }
 
 static void test_errors(void **st)
@@ -187,7 +207,7 @@ static void test_limits(void **st)
 	n = sizeof(head) - 1;
 	assert_true(n + run + sizeof(tail) <= cap);
 	memcpy(big, head, n);
-	memset(big + n, 'x', run); /* one line longer than max_line */
+	memset(big + n, 'x', run);		   /* one line longer than max_line */
 	memcpy(big + n + run, tail, sizeof(tail)); /* with its NUL */
 	in = with(big, 3, &lim);
 	assert_int_equal(intel__items(in), 2);
