@@ -12,6 +12,7 @@
 #include "mailtap/community_id.h"
 #include "mailtap/engine.h"
 #include "mailtap/intel.h"
+#include "mailtap/known_services.h"
 #include "mailtap/knownset.h"
 #include "mailtap/hashmb.h"
 #include "mailtap/ids.h"
@@ -59,6 +60,7 @@ struct engine {
 	struct reasm_pool *pool;
 	struct frag_table *frags;
 	struct tun_parents *tpar;  /* NULL when tunnels are not tracked */
+	struct known_services_queue *ksq; /* known_services: commits five minutes ahead */
 	struct parser_reg parsers[ENGINE_MAX_PARSERS];
 	int n_parsers;
 	struct reasm_cb rcb;
@@ -237,14 +239,44 @@ static void write_conn(struct engine *e, struct flow *f)
 
 /* ---- parsers ----------------------------------------------------------------------- */
 
+/* known-services.zeek's known_services_done, at a protocol's confirmation and when the
+ * connection is removed: a local responder that did the handshake, was seen
+ * mid-connection, or closed (has_active_service) gets its confirmed services committed,
+ * or the service "" five minutes later when there is none. */
+static void known_services_done(struct engine *e, struct flow *f, uint64_t ts)
+{
+	const struct tcp_ep *r = &f->ep[MT_RESP];
+	const char *svc[KNOWN_SERVICES_MAX_SVC];
+	int n = 0;
+
+	if (is_local(e, &f->id.resp_h) != 1)
+		return;
+	if (r->state != TCP_ESTABLISHED && r->state != TCP_CLOSED && r->state != TCP_PARTIAL &&
+	    !memchr(f->history, 'h', f->hist_len))
+		return;
+	f->ks_done = 1;
+	for (int i = 0; i < f->n_services && n < KNOWN_SERVICES_MAX_SVC; i++)
+		svc[n++] = f->services[i] == FLOW_SVC_SMTP ? "SMTP" : "SSL";
+	if (!n)
+		e->st.records_known_services += known_services_queue__defer(
+			e->ksq, e->cfg.known_services, e->rec, ts, &f->id.resp_h, f->id.resp_p);
+	else if (known_services__commit(e->cfg.known_services, e->rec, ts, &f->id.resp_h,
+					f->id.resp_p, svc, n))
+		e->st.records_known_services++;
+}
+
 static void sess_confirm(struct mt_session *s, const char *service)
 {
 	struct flow_app *a = s->engine;
+	bool added = false;
 
 	if (!strcmp(service, "smtp"))
-		flow__confirm(a->flow, FLOW_SVC_SMTP);
+		added = flow__confirm(a->flow, FLOW_SVC_SMTP);
 	else if (!strcmp(service, "ssl"))
-		flow__confirm(a->flow, FLOW_SVC_SSL);
+		added = flow__confirm(a->flow, FLOW_SVC_SSL);
+	/* analyzer_confirmation_info: every confirmation, whether or not one was logged */
+	if (added && a->e->ksq)
+		known_services_done(a->e, a->flow, a->e->now);
 }
 
 /* Weirds that Zeek raises through Analyzer::LimitReachedWeird, which also adds 'X' to the
@@ -593,6 +625,9 @@ static void flow_finish(void *u, struct flow *f, uint64_t now)
 		f->app = NULL;
 	}
 	write_conn(e, f);
+	/* connection_state_remove: a connection none of whose protocols was logged */
+	if (e->ksq && !f->ks_done)
+		known_services_done(e, f, now);
 	if (f->tunnel)
 		tun_parents__end(e->tpar, f);
 }
@@ -662,7 +697,10 @@ struct engine *engine__new(const struct engine_cfg *cfg, struct rec_out *out)
 	e->frags = frag__new(&cfg->frag);
 	if (cfg->tunnels)
 		e->tpar = tun_parents__new(cfg->tunnels);
-	if (!e->rec || !e->flows || !e->pool || !e->frags || (cfg->tunnels && !e->tpar)) {
+	if (cfg->known_services)
+		e->ksq = known_services_queue__new();
+	if (!e->rec || !e->flows || !e->pool || !e->frags || (cfg->tunnels && !e->tpar) ||
+	    (cfg->known_services && !e->ksq)) {
 		engine__free(e);
 		errno = ENOMEM;
 		return NULL;
@@ -736,6 +774,9 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 	}
 	e->now = p.ts_ns;
 	flow_table__expire(e->flows, p.ts_ns);
+	if (e->ksq && known_services_queue__next(e->ksq) <= p.ts_ns)
+		e->st.records_known_services += known_services_queue__run(
+			e->ksq, e->cfg.known_services, e->rec, p.ts_ns, false);
 	f = flow_table__packet(e->flows, &p, &res, make_uid);
 	if (!f)
 		return 0;
@@ -785,6 +826,9 @@ void engine__tick(struct engine *e, uint64_t now_ns)
 	if (now_ns > e->now)
 		e->now = now_ns;
 	flow_table__expire(e->flows, e->now);
+	if (e->ksq)
+		e->st.records_known_services += known_services_queue__run(
+			e->ksq, e->cfg.known_services, e->rec, e->now, false);
 	if (e->cfg.tunnels)
 		tunnels__tick(e->cfg.tunnels, e->now);
 }
@@ -802,6 +846,10 @@ struct rec *engine__rec(struct engine *e)
 void engine__finish(struct engine *e)
 {
 	flow_table__flush(e->flows, e->now);
+	/* Zeek runs its pending timers when it terminates: the scheduled commits too */
+	if (e->ksq)
+		e->st.records_known_services += known_services_queue__run(
+			e->ksq, e->cfg.known_services, e->rec, e->now, true);
 }
 
 void engine__stats(const struct engine *e, struct engine_stats *st)
@@ -823,6 +871,7 @@ void engine__free(struct engine *e)
 	reasm_pool__free(e->pool);
 	frag__free(e->frags);
 	tun_parents__free(e->tpar);
+	known_services_queue__free(e->ksq);
 	rec__free(e->rec);
 	free(e);
 }

@@ -390,13 +390,15 @@ void flow__limit_reached(struct flow *f)
 	add_history(f, 'X');
 }
 
-void flow__confirm(struct flow *f, enum flow_service svc)
+bool flow__confirm(struct flow *f, enum flow_service svc)
 {
 	for (int i = 0; i < f->n_services; i++)
 		if (f->services[i] == svc)
-			return;
-	if (f->n_services < sizeof(f->services))
-		f->services[f->n_services++] = (uint8_t)svc;
+			return false;
+	if (f->n_services >= sizeof(f->services))
+		return false;
+	f->services[f->n_services++] = (uint8_t)svc;
+	return true;
 }
 
 void flow__unconfirm(struct flow *f, enum flow_service svc)

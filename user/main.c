@@ -198,6 +198,9 @@ struct opts {
 	bool known_hosts;
 	uint32_t known_hosts_max;
 	uint64_t known_hosts_expire; /* seconds */
+	bool known_services;
+	uint32_t known_services_max;
+	uint64_t known_services_expire; /* seconds */
 	double cl_too_much;
 	int no_validate_certs;
 };
@@ -305,6 +308,9 @@ enum {
 	OPT_NO_KNOWN_HOSTS,
 	OPT_KNOWN_HOSTS_MAX,
 	OPT_KNOWN_HOSTS_EXPIRE,
+	OPT_NO_KNOWN_SERVICES,
+	OPT_KNOWN_SERVICES_MAX,
+	OPT_KNOWN_SERVICES_EXPIRE,
 };
 
 static const struct option long_opts[] = {
@@ -390,6 +396,9 @@ static const struct option long_opts[] = {
 	{ "no-known-hosts", no_argument, NULL, OPT_NO_KNOWN_HOSTS },
 	{ "known-hosts-max", required_argument, NULL, OPT_KNOWN_HOSTS_MAX },
 	{ "known-hosts-expire", required_argument, NULL, OPT_KNOWN_HOSTS_EXPIRE },
+	{ "no-known-services", no_argument, NULL, OPT_NO_KNOWN_SERVICES },
+	{ "known-services-max", required_argument, NULL, OPT_KNOWN_SERVICES_MAX },
+	{ "known-services-expire", required_argument, NULL, OPT_KNOWN_SERVICES_EXPIRE },
 	{ "known-certs-max", required_argument, NULL, OPT_KNOWN_CERTS_MAX },
 	{ "known-certs-expire", required_argument, NULL, OPT_KNOWN_CERTS_EXPIRE },
 	{ "log-max-field-string-bytes", required_argument, NULL, OPT_LOG_FIELD_STR },
@@ -503,6 +512,8 @@ static void usage(FILE *f)
 		"      --no-capture-loss    no capture_loss stream (Zeek without misc/capture-loss)\n"
 		"      --no-known-hosts     no known_hosts stream (Zeek without\n"
 		"                           policy/protocols/conn/known-hosts)\n"
+		"      --no-known-services  no known_services stream (Zeek without\n"
+		"                           policy/protocols/conn/known-services)\n"
 		"      --capture-loss-interval SECS, --capture-loss-initial SECS  capture_loss\n"
 		"                           measurements every (default 900), the first after (60)\n"
 		"      --capture-loss-too-much PCT  loss for CaptureLoss::Too_Much_Loss (default 10)\n"
@@ -535,6 +546,8 @@ static void usage(FILE *f)
 		"      --notice-max-suppressed N  notices remembered for suppression (default 100000)\n"
 		"      --known-hosts-max N, --known-hosts-expire SECS  local hosts remembered\n"
 		"                           (default 100000), logged again after (86400)\n"
+		"      --known-services-max N, --known-services-expire SECS  (host, port, service)\n"
+		"                           remembered (default 100000), logged again after (86400)\n"
 		"      --mime-max-depth N   MIME nesting (default 100)\n"
 		"      --mime-max-header-bytes N  header block of an entity (default 65536)\n"
 		"      --log-max-field-string-bytes N, --log-max-total-string-bytes N,\n"
@@ -609,6 +622,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->known_hosts = true;
 	o->known_hosts_max = 100000;
 	o->known_hosts_expire = 86400; /* Known::host_store_expiry */
+	o->known_services = true;
+	o->known_services_max = 100000;
+	o->known_services_expire = 86400; /* Known::service_store_expiry */
 	o->stats_interval = -1;
 	o->workers = 1;
 	o->capture_threads = 1;
@@ -966,6 +982,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (parse_u64("--known-hosts-expire", optarg, 1, 365 * 86400, &v) < 0)
 				return -EINVAL;
 			o->known_hosts_expire = v;
+			break;
+		case OPT_NO_KNOWN_SERVICES:
+			o->known_services = false;
+			break;
+		case OPT_KNOWN_SERVICES_MAX:
+			if (parse_u64("--known-services-max", optarg, 1, 10000000, &v) < 0)
+				return -EINVAL;
+			o->known_services_max = (uint32_t)v;
+			break;
+		case OPT_KNOWN_SERVICES_EXPIRE:
+			if (parse_u64("--known-services-expire", optarg, 1, 365 * 86400, &v) < 0)
+				return -EINVAL;
+			o->known_services_expire = v;
 			break;
 		case OPT_NO_CAPTURE_LOSS:
 			o->cl_interval = 0;
@@ -1639,7 +1668,7 @@ int main(int argc, char **argv)
 	struct certval_roots *roots = NULL;
 	struct intel *intel = NULL;
 	struct parsers_shared *shared = NULL;
-	struct knownset *known_hosts = NULL;
+	struct knownset *known_hosts = NULL, *known_services = NULL;
 	int err = 0, rc = 0;
 
 	memset(&o, 0, sizeof(o));
@@ -1736,6 +1765,17 @@ int main(int argc, char **argv)
 		}
 		o.eng.known_hosts = known_hosts;
 	}
+	/* Known::service_store: (host, port, service) for every engine */
+	if (o.known_services) {
+		known_services = knownset__new(o.known_services_max,
+					       o.known_services_expire * 1000000000ULL, 0);
+		if (!known_services || knownset__share(known_services) < 0) {
+			pr_warn("cannot set up the known_services set: %s\n", strerror(ENOMEM));
+			rc = 1;
+			goto done;
+		}
+		o.eng.known_services = known_services;
+	}
 	an.stats_rec = rec__new(out);
 	an.cl_interval_ns = o.cl_interval * 1000000000ULL;
 	an.cl_initial_ns = o.cl_initial * 1000000000ULL;
@@ -1799,6 +1839,7 @@ done:
 	parsers__free(parsers);
 	parsers_shared__free(shared);
 	knownset__free(known_hosts);
+	knownset__free(known_services);
 	rec__free(an.stats_rec);
 	pcapfile__close(pf);
 	/* The Forward sink reports its counters itself when it closes. */

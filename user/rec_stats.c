@@ -81,6 +81,7 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *
 	rec__u64(r, "tcp_ack_events", es->ack_events);
 	rec__u64(r, "tcp_gap_events", es->gap_events);
 	rec__u64(r, "records_known_hosts", es->records_known_hosts);
+	rec__u64(r, "records_known_services", es->records_known_services);
 	rec__u64(r, "records_weird", es->records_weird);
 	if (ws) {
 		rec__u64(r, "workers_enqueued", ws->enqueued);

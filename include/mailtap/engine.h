@@ -50,6 +50,10 @@ struct engine_cfg {
 	 * connections, each logged once per the set's expiry (a knownset every engine shares,
 	 * made by main); NULL: no known_hosts stream. */
 	struct knownset *known_hosts;
+	/* policy/protocols/conn/known-services.zeek: local responders' confirmed services,
+	 * (host, port, service) triplets in a knownset every engine shares (made by main);
+	 * NULL: no known_services stream. */
+	struct knownset *known_services;
 };
 
 void engine_cfg__default(struct engine_cfg *c);
@@ -81,6 +85,7 @@ struct engine_stats {
 	uint64_t ack_events;
 	uint64_t gap_events;
 	uint64_t records_known_hosts;
+	uint64_t records_known_services;
 };
 
 struct engine;

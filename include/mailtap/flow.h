@@ -63,7 +63,8 @@ struct flow {
 	uint8_t n_services;
 	uint8_t dl_kind;	      /* which short deadline the flow is waiting for */
 	uint8_t rd_init;	      /* rd[] initialised */
-	uint8_t services[4];	      /* enum flow_service, in confirmation order */
+	uint8_t services[3];	      /* enum flow_service, in confirmation order */
+	uint8_t ks_done;	      /* known_services: this connection's service was logged */
 	uint16_t vlan[2];
 	uint32_t weird_names_seen;    /* TCP weirds already written (once per connection) */
 	uint64_t missed_bytes;
@@ -131,8 +132,8 @@ void flow_table__stats(const struct flow_table *t, struct flow_stats *st);
 void flow__gap(struct flow *f, bool is_orig, uint64_t len);
 /* A limit was reached (Zeek's Analyzer::LimitReachedWeird): history 'X', once. */
 void flow__limit_reached(struct flow *f);
-/* Adds a confirmed service (once, in order). */
-void flow__confirm(struct flow *f, enum flow_service svc);
+/* Adds a confirmed service (once, in order): true when it was not there. */
+bool flow__confirm(struct flow *f, enum flow_service svc);
 /* Removes a service again (its analyzer was disabled by a protocol violation). */
 void flow__unconfirm(struct flow *f, enum flow_service svc);
 /* conn.log fields derived from the state. */

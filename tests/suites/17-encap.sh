@@ -192,7 +192,7 @@ for l in open(sys.argv[1]):
     r = {k: v for k, v in json.loads(l).items() if k not in ids}
     if r["_path"] in ("stats", "capture_loss") or r.get("note", "").startswith("CaptureLoss::"):
         continue
-    if r["_path"] in ("x509", "known_certs", "software", "known_hosts"):  # shared: ts apart
+    if r["_path"] in ("x509", "known_certs", "software", "known_hosts", "known_services"):  # shared: ts apart
         r.pop("ts", None)
         r.pop("port_num", None)
         rows.append(json.dumps(r, sort_keys=True))

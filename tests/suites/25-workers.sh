@@ -26,7 +26,7 @@ for l in sys.stdin:
     r = {k: v for k, v in json.loads(l).items() if k not in ids}
     if r.get("_path") == "capture_loss" or r.get("note", "").startswith("CaptureLoss::"):
         continue  # the counters of the workers as of the moment of the measurement
-    if r.get("_path") in ("x509", "known_certs", "software", "known_hosts"):
+    if r.get("_path") in ("x509", "known_certs", "software", "known_hosts", "known_services"):
         r.pop("ts", None)
         r.pop("port_num", None)
         rows.append(json.dumps(r, sort_keys=True))

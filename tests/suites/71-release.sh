@@ -34,7 +34,7 @@ nkey='s/^\({"_path":"notice"\).*\("note":"[^"]*","msg":"[^"]*","sub":"[^"]*","sr
 # capture_loss: the workers' counters as of the moment of the measurement
 # known_hosts, x509, known_certs: logged once by the shared tables, at the first sighting of
 # whichever worker: without ts
-nts='/"_path":"\(known_hosts\|x509\|known_certs\|software\)"/s/"ts":[0-9.e+-]*,//'
+nts='/"_path":"\(known_hosts\|x509\|known_certs\|software\|known_services\)"/s/"ts":[0-9.e+-]*,//'
 "$B/mailtap-cat" "$W/a.mp" | grep -v '"capture_loss"\|CaptureLoss::' | sed "$nkey" | sed "$nts" | sort >"$W/a.txt"
 "$B/mailtap-cat" "$W/c.mp" | grep -v '"capture_loss"\|CaptureLoss::' | sed "$nkey" | sed "$nts" | sort >"$W/c.txt"
 if cmp -s "$W/a.txt" "$W/c.txt" && [ -s "$W/a.txt" ]; then

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The known_services stream: Zeek's policy/protocols/conn/known-services.zeek (loaded by
+ * local.zeek). A local responder that did the TCP handshake (or was seen mid-connection)
+ * and ran a confirmed protocol is logged once per (host, port, service) and expiry, as
+ * Known::service_store keeps it: `ts host port_num port_proto service`, the service names
+ * as Zeek's analyzers have them ("SMTP", "SSL"). A connection that ends without a protocol
+ * gives the service "" five minutes of network time later (the script's schedule).
+ *
+ * The set of triplets is a knownset every engine shares (main makes it); the five-minute
+ * queue is one per engine, bounded: when it is full its oldest entry is committed at once
+ * (the record is the same, only written earlier). */
+#ifndef MAILTAP_KNOWN_SERVICES_H
+#define MAILTAP_KNOWN_SERVICES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "mailtap/types.h"
+
+struct knownset;
+struct rec;
+
+/* Zeek's `schedule 5min { service_info_commit(info) }` for connections without a protocol. */
+#define KNOWN_SERVICES_DELAY_NS (300ULL * 1000000000ULL)
+/* Entries waiting for their five minutes, per engine. */
+#define KNOWN_SERVICES_QUEUE_MAX 4096
+
+#define KNOWN_SERVICES_MAX_SVC 4
+
+/* service_info_commit + known_service_add: writes one known_services record (at ts) with
+ * the services of svc[] (n of them, "" allowed) that the set did not hold for host:port
+ * and adds them; nothing when every one is known. Returns true when a record was
+ * written. */
+bool known_services__commit(struct knownset *set, struct rec *r, uint64_t ts,
+			    const struct mt_addr *host, uint16_t port, const char *const *svc,
+			    int n);
+
+struct known_services_queue;
+
+struct known_services_queue *known_services_queue__new(void);
+void known_services_queue__free(struct known_services_queue *q);
+/* Schedules the service "" of host:port, stamped ts, for ts + KNOWN_SERVICES_DELAY_NS; a
+ * full queue first commits its oldest entry. Returns the records written. */
+unsigned known_services_queue__defer(struct known_services_queue *q, struct knownset *set,
+				     struct rec *r, uint64_t ts, const struct mt_addr *host,
+				     uint16_t port);
+/* Commits the entries due at now_ns (all of them with all: the end of input, as Zeek
+ * runs its pending timers when it terminates). Returns the records written. */
+unsigned known_services_queue__run(struct known_services_queue *q, struct knownset *set,
+				   struct rec *r, uint64_t now_ns, bool all);
+/* The earliest due time (UINT64_MAX: empty): the engine's cheap test per packet. */
+uint64_t known_services_queue__next(const struct known_services_queue *q);
+
+#endif

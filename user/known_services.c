@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* known_services records (known_services.h): the commit of known-services.zeek against a
+ * shared set of (host, port, service) triplets, and a bounded per-engine queue for the
+ * commits its script schedules five minutes ahead. */
+#include <stdlib.h>
+#include <string.h>
+#include "mailtap/known_services.h"
+#include "mailtap/knownset.h"
+#include "mailtap/rec.h"
+
+/* host (16) + port (2, big-endian) + the service name */
+#define KEY_SVC_MAX (KNOWNSET_KEY_MAX - 18)
+
+bool known_services__commit(struct knownset *set, struct rec *r, uint64_t ts,
+			    const struct mt_addr *host, uint16_t port, const char *const *svc,
+			    int n)
+{
+	const char *fresh[KNOWN_SERVICES_MAX_SVC];
+	uint8_t key[KNOWNSET_KEY_MAX];
+	int nf = 0;
+
+	memcpy(key, host->b, 16);
+	key[16] = (uint8_t)(port >> 8);
+	key[17] = (uint8_t)port;
+	for (int i = 0; i < n && i < KNOWN_SERVICES_MAX_SVC; i++) {
+		size_t len = strlen(svc[i]);
+
+		if (len > KEY_SVC_MAX)
+			len = KEY_SVC_MAX;
+		memcpy(key + 18, svc[i], len);
+		if (knownset__add(set, key, 18 + len, ts))
+			fresh[nf++] = svc[i];
+	}
+	if (!nf)
+		return false;
+	rec__begin(r, "known_services", ts);
+	rec__addr(r, "host", host);
+	rec__port(r, "port_num", port);
+	rec__cstr(r, "port_proto", "tcp");
+	rec__arr_begin(r, "service");
+	for (int i = 0; i < nf; i++)
+		rec__arr_cstr(r, fresh[i]);
+	rec__arr_end(r);
+	rec__end(r);
+	return true;
+}
+
+struct pending {
+	uint64_t ts;
+	struct mt_addr host;
+	uint16_t port;
+};
+
+/* a ring in time order: entries are added with the engine's clock, which only goes on */
+struct known_services_queue {
+	struct pending *ring;
+	unsigned head, n;
+};
+
+struct known_services_queue *known_services_queue__new(void)
+{
+	struct known_services_queue *q = calloc(1, sizeof(*q));
+
+	if (!q)
+		return NULL;
+	q->ring = calloc(KNOWN_SERVICES_QUEUE_MAX, sizeof(*q->ring));
+	if (!q->ring) {
+		free(q);
+		return NULL;
+	}
+	return q;
+}
+
+void known_services_queue__free(struct known_services_queue *q)
+{
+	if (!q)
+		return;
+	free(q->ring);
+	free(q);
+}
+
+static unsigned commit_oldest(struct known_services_queue *q, struct knownset *set, struct rec *r)
+{
+	static const char *const empty[1] = {""};
+	const struct pending *p = &q->ring[q->head];
+	bool w = known_services__commit(set, r, p->ts, &p->host, p->port, empty, 1);
+
+	q->head = (q->head + 1) % KNOWN_SERVICES_QUEUE_MAX;
+	q->n--;
+	return w;
+}
+
+unsigned known_services_queue__defer(struct known_services_queue *q, struct knownset *set,
+				     struct rec *r, uint64_t ts, const struct mt_addr *host,
+				     uint16_t port)
+{
+	unsigned w = 0;
+	struct pending *p;
+
+	if (q->n == KNOWN_SERVICES_QUEUE_MAX)
+		w = commit_oldest(q, set, r);
+	p = &q->ring[(q->head + q->n) % KNOWN_SERVICES_QUEUE_MAX];
+	p->ts = ts;
+	p->host = *host;
+	p->port = port;
+	q->n++;
+	return w;
+}
+
+uint64_t known_services_queue__next(const struct known_services_queue *q)
+{
+	return q->n ? q->ring[q->head].ts + KNOWN_SERVICES_DELAY_NS : UINT64_MAX;
+}
+
+unsigned known_services_queue__run(struct known_services_queue *q, struct knownset *set,
+				   struct rec *r, uint64_t now_ns, bool all)
+{
+	unsigned w = 0;
+
+	while (q->n && (all || known_services_queue__next(q) <= now_ns))
+		w += commit_oldest(q, set, r);
+	return w;
+}
