@@ -565,13 +565,15 @@ static size_t tls_describe(const struct app_tls *a, char *buf, size_t cap)
  * for seen/ssl.zeek the host certificate's CN, looked up at ssl_established. xi: the
  * parsed certificate, or NULL when the x509 cache spared its parsing (it parses). */
 /* The names of a certificate that match an item (the subject's emailAddress, SAN DNS names)
- * and its CN when that matches: fixed for a certificate while the store is (it does not
- * change), so remembered by fingerprint and replayed for a certificate the x509 cache
- * spared from parsing. Direct-mapped, one per worker: a collision parses again. */
+ * and its CN when that matches: fixed for a certificate while the store is, so remembered
+ * by fingerprint and the store's generation (a reloaded store makes them stale) and
+ * replayed for a certificate the x509 cache spared from parsing. Direct-mapped, one per
+ * worker: a collision parses again. */
 #define CERTMEMO_SLOTS 1024
 
 struct certmemo_slot {
 	char fp[65];	/* "": empty */
+	uint64_t gen;	/* intel__generation when it was kept */
 	uint8_t *names; /* [type][u16 length][bytes] ... */
 	size_t len;
 	char *cn;
@@ -629,6 +631,7 @@ static void intel_cert(struct app_tls *a, struct tls_bytes c, const struct x509_
 	    .file_mime_type = host ? "application/x-x509-user-cert" : "application/x-x509-ca-cert",
 	    .file_desc = desc,
 	};
+	uint64_t gen = intel__generation(in); /* before the lookups: a reload meanwhile is seen */
 	bool names = intel__has(in, INTEL_EMAIL) || intel__has(in, INTEL_DOMAIN);
 	struct certmemo_slot *m = NULL;
 	struct rec *r = a->s->rec;
@@ -640,7 +643,8 @@ static void intel_cert(struct app_tls *a, struct tls_bytes c, const struct x509_
 	tls_describe(a, desc, sizeof(desc));
 	if (names && a->cfg->intel_memo) {
 		m = &a->cfg->intel_memo->s[mt_hash_bytes(0, fp, 64) % CERTMEMO_SLOTS];
-		if (!strcmp(m->fp, fp)) { /* remembered: the same records without parsing */
+		if (!strcmp(m->fp, fp) && m->gen == gen) {
+			/* remembered: the same records without parsing */
 			for (size_t o = 0; o + 3 <= m->len;) {
 				uint16_t l;
 
@@ -707,8 +711,10 @@ static void intel_cert(struct app_tls *a, struct tls_bytes c, const struct x509_
 				a->intel_cn = NULL;
 			}
 		}
-		if (m && kept)
+		if (m && kept) {
 			memcpy(m->fp, fp, 65);
+			m->gen = gen;
+		}
 	}
 	if (intel__has(in, INTEL_CERT_HASH)) {
 		unsigned char d[20];

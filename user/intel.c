@@ -10,6 +10,7 @@
  * is looked up as itself and under each subnet prefix length the store holds (at most 129).
  * The intel record is written here too (Intel::Info with files.zeek's fields). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,7 +90,7 @@ struct link {
 	uint32_t notice_where; /* meta.do_notice at meta.if_in: a bit per enum intel_where */
 };
 
-struct intel {
+struct intel_db {
 	struct intel_limits lim;
 	struct item *items; /* [0] unused: slot value 0 is empty */
 	uint32_t n_items, cap_items;
@@ -110,11 +111,14 @@ static inline uint8_t ascii_lower(uint8_t c)
 	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
 }
 
-static _Atomic uint64_t st_items, st_skipped, st_dropped, st_lookups, st_matches;
+static _Atomic uint64_t st_items, st_skipped, st_dropped, st_lookups, st_matches, st_reloads,
+    st_reload_errors;
 
-struct intel *intel__new(const struct intel_limits *l)
+static void db_free(struct intel_db *in);
+
+static struct intel_db *db_new(const struct intel_limits *l)
 {
-	struct intel *in = calloc(1, sizeof(*in));
+	struct intel_db *in = calloc(1, sizeof(*in));
 
 	if (!in)
 		return NULL;
@@ -127,7 +131,7 @@ struct intel *intel__new(const struct intel_limits *l)
 	in->cap_items = 256;
 	in->items = malloc(in->cap_items * sizeof(*in->items));
 	if (!in->slots || !in->items) {
-		intel__free(in);
+		db_free(in);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -135,7 +139,7 @@ struct intel *intel__new(const struct intel_limits *l)
 	return in;
 }
 
-void intel__free(struct intel *in)
+static void db_free(struct intel_db *in)
 {
 	if (!in)
 		return;
@@ -147,22 +151,8 @@ void intel__free(struct intel *in)
 	free(in);
 }
 
-bool intel__has(const struct intel *in, enum intel_type t)
-{
-	return in && (in->types & (1u << t));
-}
-
-bool intel__has_addr(const struct intel *in)
-{
-	return in && (in->types & ((1u << INTEL_ADDR) | (1u << INTEL_SUBNET)));
-}
-
-uint64_t intel__items(const struct intel *in)
-{
-	return in ? in->n_indicators : 0;
-}
-
-static uint32_t lookup(const struct intel *in, uint8_t kind, const void *key, size_t n, uint64_t h)
+static uint32_t lookup(const struct intel_db *in, uint8_t kind, const void *key, size_t n,
+		       uint64_t h)
 {
 	for (uint32_t i = (uint32_t)h & in->mask;; i = (i + 1) & in->mask) {
 		uint32_t s = in->slots[i];
@@ -182,7 +172,7 @@ static uint64_t key_hash(uint8_t kind, const void *key, size_t n)
 	return mt_hash_bytes(SEED + kind, key, n);
 }
 
-static int grow_slots(struct intel *in)
+static int grow_slots(struct intel_db *in)
 {
 	uint32_t nmask = in->mask * 2 + 1;
 	uint32_t *ns = calloc((size_t)nmask + 1, sizeof(*ns));
@@ -203,7 +193,7 @@ static int grow_slots(struct intel *in)
 }
 
 /* The item of (kind, key), added when absent. Index, or 0 on allocation failure. */
-static uint32_t intern(struct intel *in, uint8_t kind, const void *key, size_t n, bool *added)
+static uint32_t intern(struct intel_db *in, uint8_t kind, const void *key, size_t n, bool *added)
 {
 	uint64_t h = key_hash(kind, key, n);
 	uint32_t s = lookup(in, kind, key, n, h), i;
@@ -307,7 +297,7 @@ static uint32_t notice_bits(const struct intel_meta *m)
 	return 1u << m->if_in;
 }
 
-static int add_source(struct intel *in, uint32_t item, uint32_t src, const struct intel_meta *m)
+static int add_source(struct intel_db *in, uint32_t item, uint32_t src, const struct intel_meta *m)
 {
 	for (uint32_t l = in->items[item].src_head; l; l = in->links[l - 1].next)
 		if (in->links[l - 1].src == src) {
@@ -330,14 +320,8 @@ static int add_source(struct intel *in, uint32_t item, uint32_t src, const struc
 	return 0;
 }
 
-int intel__insert(struct intel *in, enum intel_type t, const char *ind, size_t n,
-		  const char *source, size_t source_len)
-{
-	return intel__insert_meta(in, t, ind, n, source, source_len, NULL);
-}
-
-int intel__insert_meta(struct intel *in, enum intel_type t, const char *ind, size_t n,
-		       const char *source, size_t source_len, const struct intel_meta *m)
+static int db_insert(struct intel_db *in, enum intel_type t, const char *ind, size_t n,
+		     const char *source, size_t source_len, const struct intel_meta *m)
 {
 	uint8_t key[17], *lower = NULL;
 	const void *k;
@@ -400,7 +384,7 @@ int intel__insert_meta(struct intel *in, enum intel_type t, const char *ind, siz
 	return err;
 }
 
-static void hit_add(const struct intel *in, struct intel_hit *h, uint32_t item)
+static void hit_add(const struct intel_db *in, struct intel_hit *h, uint32_t item)
 {
 	const struct item *it = &in->items[item];
 
@@ -422,14 +406,14 @@ static void hit_add(const struct intel *in, struct intel_hit *h, uint32_t item)
 	}
 }
 
-bool intel__find(const struct intel *in, enum intel_type t, const char *s, size_t n,
-		 struct intel_hit *h)
+static bool db_find(const struct intel_db *in, enum intel_type t, const char *s, size_t n,
+		    struct intel_hit *h)
 {
 	uint8_t buf[512], *lower = buf;
 	uint32_t item;
 
 	memset(h, 0, sizeof(*h) - sizeof(h->sources) - sizeof(h->source_len));
-	if (!in || !(in->types & (1u << t)) || n > in->lim.max_indicator)
+	if (!(in->types & (1u << t)) || n > in->lim.max_indicator)
 		return false;
 	atomic_fetch_add_explicit(&st_lookups, 1, memory_order_relaxed);
 	if (n > sizeof(buf) && !(lower = malloc(n)))
@@ -444,12 +428,12 @@ bool intel__find(const struct intel *in, enum intel_type t, const char *s, size_
 	return item != 0;
 }
 
-bool intel__find_addr(const struct intel *in, const struct mt_addr *a, struct intel_hit *h)
+static bool db_find_addr(const struct intel_db *in, const struct mt_addr *a, struct intel_hit *h)
 {
 	uint32_t item;
 
 	memset(h, 0, sizeof(*h) - sizeof(h->sources) - sizeof(h->source_len));
-	if (!intel__has_addr(in))
+	if (!(in->types & ((1u << INTEL_ADDR) | (1u << INTEL_SUBNET))))
 		return false;
 	atomic_fetch_add_explicit(&st_lookups, 1, memory_order_relaxed);
 	if (in->types & (1u << INTEL_ADDR)) {
@@ -558,16 +542,138 @@ static void write_hit(struct rec *r, const struct intel_seen *w, const char *ind
 		intel_notice(r, w, ind, n);
 }
 
+/* ---- the handle: the store in use, replaced whole by intel__replace ---- */
+
+struct intel {
+	pthread_rwlock_t lock; /* read: a lookup and its record; write: intel__replace */
+	struct intel_db *db;
+	_Atomic uint32_t types; /* the store's, read without the lock (intel__has) */
+	_Atomic uint64_t gen;	/* intel__replace count */
+};
+
+static void rdlock(const struct intel *in)
+{
+	pthread_rwlock_rdlock((pthread_rwlock_t *)&in->lock);
+}
+
+static void unlock(const struct intel *in)
+{
+	pthread_rwlock_unlock((pthread_rwlock_t *)&in->lock);
+}
+
+struct intel *intel__new(const struct intel_limits *l)
+{
+	struct intel *in = calloc(1, sizeof(*in));
+	pthread_rwlockattr_t at;
+
+	if (!in || !(in->db = db_new(l))) {
+		free(in);
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* a replacement waits for the lookups under way, not for every later one */
+	pthread_rwlockattr_init(&at);
+	pthread_rwlockattr_setkind_np(&at, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&in->lock, &at);
+	pthread_rwlockattr_destroy(&at);
+	return in;
+}
+
+void intel__free(struct intel *in)
+{
+	if (!in)
+		return;
+	db_free(in->db);
+	pthread_rwlock_destroy(&in->lock);
+	free(in);
+}
+
+bool intel__has(const struct intel *in, enum intel_type t)
+{
+	return in && (atomic_load_explicit(&in->types, memory_order_relaxed) & (1u << t));
+}
+
+bool intel__has_addr(const struct intel *in)
+{
+	return in && (atomic_load_explicit(&in->types, memory_order_relaxed) &
+		      ((1u << INTEL_ADDR) | (1u << INTEL_SUBNET)));
+}
+
+uint64_t intel__items(const struct intel *in)
+{
+	uint64_t n;
+
+	if (!in)
+		return 0;
+	rdlock(in);
+	n = in->db->n_indicators;
+	unlock(in);
+	return n;
+}
+
+uint64_t intel__generation(const struct intel *in)
+{
+	return in ? atomic_load_explicit(&in->gen, memory_order_acquire) : 0;
+}
+
+int intel__insert(struct intel *in, enum intel_type t, const char *ind, size_t n,
+		  const char *source, size_t source_len)
+{
+	return intel__insert_meta(in, t, ind, n, source, source_len, NULL);
+}
+
+int intel__insert_meta(struct intel *in, enum intel_type t, const char *ind, size_t n,
+		       const char *source, size_t source_len, const struct intel_meta *m)
+{
+	int err = db_insert(in->db, t, ind, n, source, source_len, m);
+
+	atomic_store_explicit(&in->types, in->db->types, memory_order_relaxed);
+	return err;
+}
+
+bool intel__find(const struct intel *in, enum intel_type t, const char *s, size_t n,
+		 struct intel_hit *h)
+{
+	bool found;
+
+	if (!intel__has(in, t)) {
+		memset(h, 0, sizeof(*h) - sizeof(h->sources) - sizeof(h->source_len));
+		return false;
+	}
+	rdlock(in);
+	found = db_find(in->db, t, s, n, h);
+	unlock(in);
+	return found;
+}
+
+bool intel__find_addr(const struct intel *in, const struct mt_addr *a, struct intel_hit *h)
+{
+	bool found;
+
+	if (!intel__has_addr(in)) {
+		memset(h, 0, sizeof(*h) - sizeof(h->sources) - sizeof(h->source_len));
+		return false;
+	}
+	rdlock(in);
+	found = db_find_addr(in->db, a, h);
+	unlock(in);
+	return found;
+}
+
 bool intel__seen(const struct intel *in, struct rec *r, const struct intel_seen *w,
 		 enum intel_type t, const char *s, size_t n)
 {
 	struct intel_hit h;
+	bool found;
 
-	if (!intel__find(in, t, s, n, &h))
+	if (!intel__has(in, t))
 		return false;
-	if (r)
+	rdlock(in); /* the hit's sources are the store's until the record is written */
+	found = db_find(in->db, t, s, n, &h);
+	if (found && r)
 		write_hit(r, w, s, n, t, &h);
-	return true;
+	unlock(in);
+	return found;
 }
 
 bool intel__seen_addr(const struct intel *in, struct rec *r, const struct intel_seen *w,
@@ -576,13 +682,32 @@ bool intel__seen_addr(const struct intel *in, struct rec *r, const struct intel_
 	struct intel_hit h;
 	char buf[64];
 	size_t n;
+	bool found;
 
-	if (!intel__find_addr(in, a, &h))
+	if (!intel__has_addr(in))
 		return false;
-	n = mt_addr__fmt(a, buf, sizeof(buf));
-	if (r)
+	rdlock(in);
+	found = db_find_addr(in->db, a, &h);
+	if (found && r) {
+		n = mt_addr__fmt(a, buf, sizeof(buf));
 		write_hit(r, w, buf, n, INTEL_ADDR, &h);
-	return true;
+	}
+	unlock(in);
+	return found;
+}
+
+void intel__replace(struct intel *in, struct intel *fresh)
+{
+	struct intel_db *old;
+
+	pthread_rwlock_wrlock(&in->lock);
+	old = in->db;
+	in->db = fresh->db;
+	atomic_store_explicit(&in->types, in->db->types, memory_order_relaxed);
+	atomic_fetch_add_explicit(&in->gen, 1, memory_order_release);
+	pthread_rwlock_unlock(&in->lock);
+	fresh->db = old;
+	atomic_store_explicit(&fresh->types, old->types, memory_order_relaxed);
 }
 
 void intel__stats(struct intel_stats *o)
@@ -592,6 +717,8 @@ void intel__stats(struct intel_stats *o)
 	o->items_dropped = atomic_load_explicit(&st_dropped, memory_order_relaxed);
 	o->lookups = atomic_load_explicit(&st_lookups, memory_order_relaxed);
 	o->matches = atomic_load_explicit(&st_matches, memory_order_relaxed);
+	o->reloads = atomic_load_explicit(&st_reloads, memory_order_relaxed);
+	o->reload_errors = atomic_load_explicit(&st_reload_errors, memory_order_relaxed);
 }
 
 /* ---- Zeek intel files (the input framework's ASCII reader) ---- */
@@ -787,7 +914,7 @@ long intel__load_fp(struct intel *in, FILE *fp, const char *path, FILE *warn, ch
 		    size_t errlen)
 {
 	struct loader L = {.in = in, .path = path, .warn = warn, .sep = '\t', .col_ind = -1};
-	size_t cap = (size_t)in->lim.max_line + 2, n;
+	size_t cap = (size_t)in->db->lim.max_line + 2, n;
 	char *buf;
 	long added = 0;
 	int rc = 0, ch;
@@ -851,4 +978,32 @@ long intel__load_fp(struct intel *in, FILE *fp, const char *path, FILE *warn, ch
 			L.warned - WARN_LINES);
 	free(buf);
 	return rc ? rc : added;
+}
+
+long intel__reload(struct intel *in, const char *const *paths, int n, FILE *warn, char *err,
+		   size_t errlen)
+{
+	/* the limits never change, and only one thread replaces the store */
+	struct intel *fresh = intel__new(&in->db->lim);
+	long total = 0;
+
+	if (!fresh) {
+		snprintf(err, errlen, "intel: out of memory for a new store");
+		atomic_fetch_add_explicit(&st_reload_errors, 1, memory_order_relaxed);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < n; i++) {
+		long k = intel__load_file(fresh, paths[i], warn, err, errlen);
+
+		if (k < 0) {
+			intel__free(fresh);
+			atomic_fetch_add_explicit(&st_reload_errors, 1, memory_order_relaxed);
+			return k;
+		}
+		total += k;
+	}
+	intel__replace(in, fresh);
+	atomic_fetch_add_explicit(&st_reloads, 1, memory_order_relaxed);
+	intel__free(fresh); /* the store it replaced */
+	return total;
 }

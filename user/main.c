@@ -15,6 +15,7 @@
 #include "mailtap/bits.h"
 #include "mailtap/engine.h"
 #include "mailtap/intel.h"
+#include "mailtap/intel_reread.h"
 #include "mailtap/knownset.h"
 #include "mailtap/notice.h"
 #include "mailtap/hostcap.h"
@@ -68,6 +69,7 @@ struct analysis {
 	bool certval;  /* validation_status is on: its counters too */
 	bool known_certs;
 	bool intel; /* intel files loaded: their counters too */
+	struct intel_reread *intel_rr; /* live: the files reread when they change */
 	/* capture_loss (Zeek's policy/misc/capture-loss.zeek): a measurement initial_ns after
 	 * the first packet (network time), then every interval_ns; 0: off */
 	uint64_t cl_initial_ns, cl_interval_ns;
@@ -191,6 +193,7 @@ struct opts {
 	const char *ssl_ca_file; /* roots for validation_status (NULL: the default file) */
 	const char *intel_files[MAX_INTEL_FILES]; /* --intel-file */
 	int n_intel_files;
+	bool intel_reread; /* live: reread changed intel files (default on) */
 	struct intel_limits intel_lim;
 	const char *node_name;
 	struct notice_cfg notice;
@@ -309,6 +312,7 @@ enum {
 	OPT_KNOWN_HOSTS_MAX,
 	OPT_KNOWN_HOSTS_EXPIRE,
 	OPT_NO_KNOWN_SERVICES,
+	OPT_NO_INTEL_REREAD,
 	OPT_KNOWN_SERVICES_MAX,
 	OPT_KNOWN_SERVICES_EXPIRE,
 };
@@ -397,6 +401,7 @@ static const struct option long_opts[] = {
 	{ "known-hosts-max", required_argument, NULL, OPT_KNOWN_HOSTS_MAX },
 	{ "known-hosts-expire", required_argument, NULL, OPT_KNOWN_HOSTS_EXPIRE },
 	{ "no-known-services", no_argument, NULL, OPT_NO_KNOWN_SERVICES },
+	{ "no-intel-reread", no_argument, NULL, OPT_NO_INTEL_REREAD },
 	{ "known-services-max", required_argument, NULL, OPT_KNOWN_SERVICES_MAX },
 	{ "known-services-expire", required_argument, NULL, OPT_KNOWN_SERVICES_EXPIRE },
 	{ "known-certs-max", required_argument, NULL, OPT_KNOWN_CERTS_MAX },
@@ -505,7 +510,9 @@ static void usage(FILE *f)
 		"      --no-known-certs     no known_certs stream (Zeek without\n"
 		"                           policy/protocols/ssl/known-certs)\n"
 		"      --intel-file FILE    indicators in Zeek's intel format (Intel::read_files;\n"
-		"                           repeatable): matches become intel records\n"
+		"                           repeatable): matches become intel records; live, the\n"
+		"                           files are reread when they change or on SIGHUP\n"
+		"      --no-intel-reread    live: the intel files are read once, at start\n"
 		"      --node-name NAME     this sensor in records: weird's peer, intel's seen.node\n"
 		"                           (Zeek's peer_description; default mailtap)\n"
 		"      --no-notice          no notice stream (SSL::Invalid_Server_Cert, Intel::Notice)\n"
@@ -615,6 +622,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	parsers_cfg__default(&o->parsers);
 	rec_limits__default(&o->logl);
 	intel_limits__default(&o->intel_lim);
+	o->intel_reread = true;
 	notice_cfg__default(&o->notice);
 	o->cl_interval = 900; /* CaptureLoss::watch_interval */
 	o->cl_initial = 60;   /* CaptureLoss::initial_watch_interval */
@@ -986,6 +994,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_NO_KNOWN_SERVICES:
 			o->known_services = false;
 			break;
+		case OPT_NO_INTEL_REREAD:
+			o->intel_reread = false;
+			break;
 		case OPT_KNOWN_SERVICES_MAX:
 			if (parse_u64("--known-services-max", optarg, 1, 10000000, &v) < 0)
 				return -EINVAL;
@@ -1341,11 +1352,15 @@ static int host_run(void *h, pkt_handler cb, void *u, volatile sig_atomic_t *sto
 static void every_second(const struct opts *o, struct analysis *an, const struct live_source *ls,
 			 uint64_t now, uint64_t *last_stats)
 {
-	if (reopen_flag) {
+	bool hup = reopen_flag;
+
+	if (hup) {
 		reopen_flag = 0;
 		rec_out__reopen(an->out);
 		pr_info("outputs reopened (SIGHUP)\n");
 	}
+	/* Input::REREAD: changed intel files (or SIGHUP) give a new store */
+	intel_reread__tick(an->intel_rr, hup);
 	if (an->cl_interval_ns) /* live: network time is the clock */
 		capture_loss_tick(an, now);
 	if (o->stats_interval && now - *last_stats >= (uint64_t)o->stats_interval * 1000000000ULL) {
@@ -1754,6 +1769,12 @@ int main(int argc, char **argv)
 		o.parsers.tls.intel = intel;
 		o.parsers.tls.files.intel = intel;
 		an.intel = true;
+		if (o.iface && o.intel_reread &&
+		    !(an.intel_rr = intel_reread__new(intel, o.intel_files, o.n_intel_files))) {
+			pr_warn("cannot set up intel rereading: %s\n", strerror(errno));
+			rc = 1;
+			goto done;
+		}
 	}
 	/* Known::host_store: one set for every engine */
 	if (o.known_hosts) {
@@ -1840,6 +1861,7 @@ done:
 	parsers_shared__free(shared);
 	knownset__free(known_hosts);
 	knownset__free(known_services);
+	intel_reread__free(an.intel_rr); /* before the store it replaces */
 	rec__free(an.stats_rec);
 	pcapfile__close(pf);
 	/* The Forward sink reports its counters itself when it closes. */

@@ -115,8 +115,8 @@ struct parsers *parsers__register(struct engine *e, const struct parsers_cfg *tm
 	if (p->c.tls.cert_roots &&
 	    !(p->c.tls.certval = certval__new(&p->c.tls.certval_cfg, p->c.tls.cert_roots)))
 		goto nomem;
-	if ((intel__has(p->c.tls.intel, INTEL_EMAIL) || intel__has(p->c.tls.intel, INTEL_DOMAIN)) &&
-	    !(p->c.tls.intel_memo = intel_certmemo__new()))
+	/* with any intel: a reloaded store may bring EMAIL or DOMAIN items */
+	if (p->c.tls.intel && !(p->c.tls.intel_memo = intel_certmemo__new()))
 		goto nomem;
 	err = engine__add_parser(e, &app_smtp_ops, &p->c.smtp);
 	if (!err)

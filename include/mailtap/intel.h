@@ -4,10 +4,12 @@
  * ASCII input format), looked up where Zeek's seen scripts look them up, and an `intel`
  * record (Zeek intel.log, Intel::Info) for every match.
  *
- * The store is built once at start (intel__load_file) and is read-only afterwards: every
- * worker looks up in the same store without locking. Matching is Zeek's: strings compare
- * case-insensitively (ASCII), an address matches its ADDR items and every SUBNET item that
- * holds it. */
+ * The store is built at start (intel__load_file) and read by every worker; intel__reload
+ * builds a new one from the files aside and puts it in place of the old (a read-write lock:
+ * each lookup, with the record it writes, holds it for reading; the swap, for writing), as
+ * Zeek rereads its intel files when they change (Input::REREAD). Matching is Zeek's: strings
+ * compare case-insensitively (ASCII), an address matches its ADDR items and every SUBNET
+ * item that holds it. */
 #ifndef MAILTAP_INTEL_H
 #define MAILTAP_INTEL_H
 
@@ -94,7 +96,8 @@ struct intel_meta {
 };
 int intel__insert_meta(struct intel *in, enum intel_type t, const char *indicator, size_t n,
 		       const char *source, size_t source_len, const struct intel_meta *m);
-/* Intel::insert of one item (tests, and the loader). 0, -EINVAL (bad address, subnet or
+/* Intel::insert of one item (tests, and the loader), only while no other thread uses the
+ * store (before it is shared, or on a store being built for intel__replace). 0, -EINVAL (bad address, subnet or
  * empty indicator), -E2BIG (max_indicator), -ENOSPC (max_items). */
 int intel__insert(struct intel *in, enum intel_type t, const char *indicator, size_t n,
 		  const char *source, size_t source_len);
@@ -115,7 +118,8 @@ struct intel_hit {
 	uint32_t source_len[INTEL_HIT_MAX_SOURCES];
 };
 
-/* Intel::find + get_items for a string of type t (t != ADDR/SUBNET). */
+/* Intel::find + get_items for a string of type t (t != ADDR/SUBNET). The hit's sources
+ * point into the store: valid until it is replaced. */
 bool intel__find(const struct intel *in, enum intel_type t, const char *s, size_t n,
 		 struct intel_hit *h);
 /* ... for an address: its ADDR item and every SUBNET holding it. */
@@ -140,6 +144,19 @@ bool intel__seen(const struct intel *in, struct rec *r, const struct intel_seen 
 bool intel__seen_addr(const struct intel *in, struct rec *r, const struct intel_seen *w,
 		      const struct mt_addr *a);
 
+/* Puts fresh's store in place of in's (waiting for the lookups under way) and leaves the
+ * old one in fresh, to be freed; the generation goes up. */
+void intel__replace(struct intel *in, struct intel *fresh);
+/* Builds a store from the files (intel__load_file each, with in's limits) and puts it in
+ * place of in's: items gone from the files are gone (Zeek only adds). On an error (a file
+ * that cannot be read, or without #fields) in keeps its store and the error is returned
+ * (-errno, message in err); otherwise the items of the new store. One thread at a time. */
+long intel__reload(struct intel *in, const char *const *paths, int n, FILE *warn, char *err,
+		   size_t errlen);
+/* How many times the store was replaced: what was remembered from it (a certificate's
+ * matching names) is stale when this changed. */
+uint64_t intel__generation(const struct intel *in);
+
 /* Process-wide counters. */
 struct intel_stats {
 	uint64_t items;		/* indicators in the store */
@@ -147,6 +164,8 @@ struct intel_stats {
 	uint64_t items_dropped; /* items beyond max_items */
 	uint64_t lookups;	/* indicators looked up */
 	uint64_t matches;	/* intel records written */
+	uint64_t reloads;	/* stores replaced by intel__reload */
+	uint64_t reload_errors; /* intel__reload calls that kept the store */
 };
 void intel__stats(struct intel_stats *out);
 

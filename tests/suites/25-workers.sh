@@ -4,7 +4,8 @@
 # the random ids differ), on every SMTP capture of the corpus and on a generated capture
 # with 500 interleaved sessions, on captures with fragmented segments, and from a pipe.
 # A truncated file: the same records as one worker up to the cut, one message, exit 2. Then
-# under ThreadSanitizer (make SANITIZE=thread): test_workers (concurrent producers) and
+# under ThreadSanitizer (make SANITIZE=thread): test_workers (concurrent producers),
+# test_intel (the intel store replaced while two threads look up in it) and
 # --workers 3 on the generated capture, which must report no race and give the same records.
 set -u
 cd "$(dirname "$0")/../.."
@@ -105,9 +106,11 @@ for w in 2 3; do
 done
 
 TS=build-tsan
-make --no-print-directory -j2 SANITIZE=thread $TS/mailtap $TS/tests/test_workers >/dev/null || exit 1
+make --no-print-directory -j2 SANITIZE=thread $TS/mailtap $TS/tests/test_workers $TS/tests/test_intel >/dev/null || exit 1
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66"
 $TS/tests/test_workers >"$T/tw.log" 2>&1 || { cat "$T/tw.log"; echo "FAIL test_workers under TSan"; exit 1; }
+# the intel store replaced while two threads look up in it (test_reload_concurrent)
+$TS/tests/test_intel >"$T/ti.log" 2>&1 || { cat "$T/ti.log"; echo "FAIL test_intel under TSan"; exit 1; }
 "$B/mailtap" -r "$T/gen.pcap" --seed 1 -w "$T/1.mp" 2>/dev/null
 canon "$T/1.mp" >"$T/1.txt"
 "$B/mailtap" -r "$T/frag.pcap" --seed 1 -w "$T/f1.mp" 2>/dev/null
@@ -127,4 +130,4 @@ tun=$("$B/mailtap-cat" -s tunnel "$T/vx.mp" | grep -c DISCOVER)
 named=$("$B/mailtap-cat" -s conn "$T/vx.mp" | grep -c tunnel_parents)
 [ "$tun" = 1 ] && [ "$named" = 200 ] ||
 	{ echo "FAIL VXLAN under TSan: $tun DISCOVER records, $named of 200 conns name the tunnel"; exit 1; }
-echo "TSan: test_workers and --workers 3 ($(wc -l <"$T/3.txt") records), reversed fragments, and VXLAN with the shared tunnel table ($named conns) without a race report"
+echo "TSan: test_workers, test_intel (the store replaced under lookups) and --workers 3 ($(wc -l <"$T/3.txt") records), reversed fragments, and VXLAN with the shared tunnel table ($named conns) without a race report"

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <msgpack.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include "mailtap/intel.h"
 #include "mailtap/rec.h"
 #include "mailtap/sink.h"
@@ -374,13 +376,156 @@ static void test_urls(void **st)
 	free(big);
 }
 
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	fclose(f);
+}
+
+#define HDR "#fields\tindicator\tindicator_type\tmeta.source\n"
+
+/* intel__reload: the new store replaces the old (items gone from the files are gone, the
+ * types follow), the generation goes up; a file without #fields or one missing keeps the
+ * store and its generation; the counters. */
+static void test_reload(void **st)
+{
+	char p1[] = "/tmp/test_intel_XXXXXX", p2[] = "/tmp/test_intel_XXXXXX", err[256];
+	const char *paths[2] = {p1, p2};
+	struct intel *in;
+	struct intel_hit h;
+	struct intel_stats s0, s1;
+
+	(void)st;
+	close(mkstemp(p1));
+	close(mkstemp(p2));
+	write_file(p1, HDR "a@example.com\tIntel::EMAIL\tsrc1\n10.0.0.0/8\tIntel::SUBNET\tsrc1\n");
+	write_file(p2, HDR "b@example.com\tIntel::EMAIL\tsrc2\n");
+	in = intel__new(NULL);
+	assert_int_equal(intel__load_file(in, p1, NULL, err, sizeof(err)), 2);
+	assert_int_equal(intel__load_file(in, p2, NULL, err, sizeof(err)), 1);
+	assert_int_equal(intel__generation(in), 0);
+	intel__stats(&s0);
+	assert_true(find(in, INTEL_EMAIL, "a@example.com", &h));
+	assert_true(find_addr(in, "10.1.2.3", &h));
+
+	write_file(p1, HDR "c@example.com\tIntel::EMAIL\tsrc1\n");
+	assert_int_equal(intel__reload(in, paths, 2, NULL, err, sizeof(err)), 2);
+	assert_int_equal(intel__generation(in), 1);
+	assert_false(find(in, INTEL_EMAIL, "a@example.com", &h)); /* gone from the file */
+	assert_false(intel__has_addr(in));
+	assert_false(find_addr(in, "10.1.2.3", &h));
+	assert_true(find(in, INTEL_EMAIL, "C@example.com", &h));
+	assert_int_equal(h.n_sources, 1);
+	assert_memory_equal(h.sources[0], "src1", 4);
+	assert_true(find(in, INTEL_EMAIL, "b@example.com", &h));
+	assert_int_equal(intel__items(in), 2);
+
+	/* broken: the store stays */
+	write_file(p2, "b@example.com\tIntel::EMAIL\tsrc2\n");
+	assert_int_equal(intel__reload(in, paths, 2, NULL, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, p2));
+	unlink(p1);
+	assert_int_equal(intel__reload(in, paths, 2, NULL, err, sizeof(err)), -ENOENT);
+	assert_int_equal(intel__generation(in), 1);
+	assert_true(find(in, INTEL_EMAIL, "c@example.com", &h));
+	assert_true(find(in, INTEL_EMAIL, "b@example.com", &h));
+	intel__stats(&s1);
+	assert_int_equal(s1.reloads - s0.reloads, 1);
+	assert_int_equal(s1.reload_errors - s0.reload_errors, 2);
+	assert_int_equal(s1.items, s0.items - 1); /* 3 items before, 2 now */
+	unlink(p2);
+	intel__free(in);
+}
+
+static _Atomic unsigned long null_writes;
+
+static int null_write(struct sink *s, const char *tag, size_t tag_len, uint64_t ts_ns,
+		      const uint8_t *b, size_t n)
+{
+	(void)s, (void)tag, (void)tag_len, (void)ts_ns, (void)b, (void)n;
+	atomic_fetch_add(&null_writes, 1);
+	return 0;
+}
+
+static const struct sink_ops null_ops = {
+    .name = "null", .write = null_write, .flush = cap_flush, .close = cap_flush};
+static struct sink null_sink = {.ops = &null_ops};
+
+struct reader {
+	struct intel *in;
+	struct rec *r;
+	_Atomic bool *stop;
+	unsigned long found_a, found_b;
+};
+
+static void *read_loop(void *u)
+{
+	struct reader *rd = u;
+	struct intel_seen w = {.where = INTEL_SMTP_IN_FROM};
+
+	while (!atomic_load(rd->stop)) {
+		rd->found_a += intel__seen(rd->in, rd->r, &w, INTEL_EMAIL, "a@example.com", 13);
+		rd->found_b += intel__seen(rd->in, rd->r, &w, INTEL_EMAIL, "b@example.com", 13);
+	}
+	return NULL;
+}
+
+/* Lookups (with their records) in two threads while the store is replaced 50 times: every
+ * lookup sees one store or the other, whole (ASan/TSan builds check the memory). */
+static void test_reload_concurrent(void **st)
+{
+	char p[] = "/tmp/test_intel_XXXXXX", err[256];
+	const char *paths[1] = {p};
+	struct rec_out *o = rec_out__new("t");
+	struct intel *in = intel__new(NULL);
+	struct reader rd[2];
+	pthread_t th[2];
+	_Atomic bool stop = false;
+
+	(void)st;
+	close(mkstemp(p));
+	write_file(p, HDR "a@example.com\tIntel::EMAIL\tsrc\n");
+	assert_int_equal(intel__load_file(in, p, NULL, err, sizeof(err)), 1);
+	rec_out__add_sink(o, &null_sink);
+	for (int i = 0; i < 2; i++) {
+		rd[i] = (struct reader){.in = in, .r = rec__new(o), .stop = &stop};
+		assert_int_equal(pthread_create(&th[i], NULL, read_loop, &rd[i]), 0);
+	}
+	for (int k = 0; k < 50; k++) {
+		write_file(p, k % 2 ? HDR "a@example.com\tIntel::EMAIL\tsrc\n"
+				    : HDR "b@example.com\tIntel::EMAIL\tsrc\n");
+		assert_int_equal(intel__reload(in, paths, 1, NULL, err, sizeof(err)), 1);
+		usleep(200);
+	}
+	atomic_store(&stop, true);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		assert_true(rd[i].found_a + rd[i].found_b > 0);
+		rec__free(rd[i].r);
+	}
+	assert_int_equal(intel__generation(in), 50);
+	assert_int_equal(atomic_load(&null_writes),
+			 rd[0].found_a + rd[0].found_b + rd[1].found_a + rd[1].found_b);
+	unlink(p);
+	rec_out__free(o);
+	intel__free(in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_strings), cmocka_unit_test(test_addresses),
-	    cmocka_unit_test(test_format),  cmocka_unit_test(test_errors),
-	    cmocka_unit_test(test_limits),  cmocka_unit_test(test_record),
+	    cmocka_unit_test(test_strings),
+	    cmocka_unit_test(test_addresses),
+	    cmocka_unit_test(test_format),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_record),
 	    cmocka_unit_test(test_urls),
+	    cmocka_unit_test(test_reload),
+	    cmocka_unit_test(test_reload_concurrent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
