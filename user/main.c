@@ -76,6 +76,7 @@ struct analysis {
 	double cl_too_much; /* percent for CaptureLoss::Too_Much_Loss */
 	uint64_t cl_next, cl_last_ts, cl_last_acks, cl_last_gaps;
 	bool offline; /* reading a file: the workers' counters are synced for a measurement */
+	struct stats_prev stats_prev; /* the totals of the last stats record */
 };
 
 static void capture_loss_tick(struct analysis *a, uint64_t now);
@@ -1252,12 +1253,24 @@ static void print_xsk_stats(struct xsk_source *src)
 /* fwd_stats is summed over the Forward outputs as an array of uint64_t counters. */
 _Static_assert(sizeof(struct fwd_stats) % sizeof(uint64_t) == 0, "fwd_stats");
 
+/* Resident memory now (Zeek's stats.log mem), from /proc/self/statm; 0 when unreadable. */
+static uint64_t resident_bytes(void)
+{
+	unsigned long long size, rss;
+	FILE *f = fopen("/proc/self/statm", "r");
+	int n;
+
+	if (!f)
+		return 0;
+	n = fscanf(f, "%llu %llu", &size, &rss);
+	fclose(f);
+	return n == 2 ? rss * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
 static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t now)
 {
 	struct engine_stats es;
 	struct xsk_stats xs;
-	bool have_xs = src && xsk_source__stats(src, &xs) == 0;
-
 	struct files_stats fs;
 	struct fwd_stats fw, sum;
 	struct workers_stats wst;
@@ -1267,9 +1280,12 @@ static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t now
 	struct known_certs_stats kcs;
 	struct intel_stats ins;
 	struct notice_stats nts;
+	struct stats_sources s = {.es = &es, .fs = &fs, .live = !a->offline};
 	int n_fwd = 0;
 
 	an_stats(a, &es);
+	if (src && xsk_source__stats(src, &xs) == 0)
+		s.xs = &xs;
 	files__stats(&fs);
 	memset(&sum, 0, sizeof(sum));
 	for (int i = 0; i < MAX_OUTPUTS; i++) {
@@ -1279,19 +1295,33 @@ static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t now
 		mt_add_u64s(&sum, &fw, sizeof(fw));
 		n_fwd++;
 	}
-	if (a->ws)
+	if (n_fwd)
+		s.fw = &sum;
+	if (a->ws) {
 		workers__stats(a->ws, &wst);
-	if (a->tunnels)
+		s.ws = &wst;
+	}
+	if (a->tunnels) {
 		tunnels__stats(a->tunnels, &ts);
+		s.tun = &ts;
+	}
 	software__stats(&sws);
 	certval__stats(&cvs);
 	app_tls__known_certs_stats(&kcs);
 	intel__stats(&ins);
 	notice__stats(&nts);
-	rec_stats__write(a->stats_rec, now, &es, have_xs ? &xs : NULL, a->ws ? &wst : NULL, &fs,
-			 n_fwd ? &sum : NULL, a->tunnels ? &ts : NULL, a->software ? &sws : NULL,
-			 a->certval ? &cvs : NULL, a->known_certs ? &kcs : NULL,
-			 a->intel ? &ins : NULL, notice__enabled() ? &nts : NULL);
+	s.sws = a->software ? &sws : NULL;
+	s.cvs = a->certval ? &cvs : NULL;
+	s.kcs = a->known_certs ? &kcs : NULL;
+	s.ins = a->intel ? &ins : NULL;
+	s.nts = notice__enabled() ? &nts : NULL;
+	s.mem_bytes = resident_bytes();
+	if (s.live) {
+		uint64_t net = a->ws ? workers__now(a->ws) : engine__now(a->eng);
+
+		s.pkt_lag_ns = net && now > net ? now - net : 0;
+	}
+	rec_stats__write(a->stats_rec, now, &s, &a->stats_prev);
 }
 
 /* After the capture is set up and the outputs are open: what is left of root is given up.

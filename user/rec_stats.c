@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
-/* stats records: every counter that explains where packets went, so that they add up:
- * XDP seen = redirected + passed; redirected = delivered + kernel drops (xsk_*);
- * delivered = pkts_proc = decoded + decode failures; with workers, what was handed over
- * (workers_enqueued) + frames too big for a ring (workers_oversize) = what came in. */
+/* stats records: Zeek's Stats::Info, then every counter that explains where packets went,
+ * so that they add up: XDP seen = redirected + passed; redirected = delivered + kernel drops
+ * (xsk_*); delivered = pkts_proc_total = decoded + decode failures; with workers, what was
+ * handed over (workers_enqueued) + frames too big for a ring (workers_oversize) = what came
+ * in. */
 #include <stdio.h>
 #include "mailtap/files.h"
 #include "mailtap/rec.h"
@@ -17,23 +18,57 @@
 #include "mailtap/workers.h"
 #include "mailtap/xsk.h"
 
-void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct engine_stats *es,
-		      const struct xsk_stats *xs, const struct workers_stats *ws,
-		      const struct files_stats *fs, const struct fwd_stats *fw,
-		      const struct tunnels_stats *tun, const struct software_stats *sws,
-		      const struct certval_stats *cvs, const struct known_certs_stats *kcs,
-		      const struct intel_stats *ins, const struct notice_stats *nts)
+static uint64_t since(uint64_t now, uint64_t *prev)
 {
-	uint64_t dropped = 0;
+	uint64_t d = now >= *prev ? now - *prev : now; /* a counter that started over */
+
+	*prev = now;
+	return d;
+}
+
+void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct stats_sources *s,
+		      struct stats_prev *prev)
+{
+	const struct engine_stats *es = s->es;
+	const struct xsk_stats *xs = s->xs;
+	const struct workers_stats *ws = s->ws;
+	const struct files_stats *fs = s->fs;
+	const struct fwd_stats *fw = s->fw;
+	const struct tunnels_stats *tun = s->tun;
+	const struct software_stats *sws = s->sws;
+	const struct certval_stats *cvs = s->cvs;
+	const struct known_certs_stats *kcs = s->kcs;
+	const struct intel_stats *ins = s->ins;
+	const struct notice_stats *nts = s->nts;
+	uint64_t dropped = xs ? xs->rx_dropped + xs->rx_ring_full : 0;
 
 	rec__begin(r, "stats", ts_ns);
+	/* Stats::Info */
 	rec__cstr(r, "peer", rec__node());
-	rec__u64(r, "pkts_proc", es->decode.packets);
-	rec__u64(r, "bytes_recv", es->decode.bytes);
+	if (s->mem_bytes)
+		rec__u64(r, "mem", s->mem_bytes / 1000000);
+	rec__u64(r, "pkts_proc", since(es->decode.packets, &prev->pkts));
+	rec__u64(r, "bytes_recv", since(es->decode.bytes, &prev->bytes));
 	if (xs) {
-		dropped = xs->rx_dropped + xs->rx_ring_full;
-		rec__u64(r, "pkts_dropped", dropped);
-		rec__u64(r, "pkts_link", xs->xdp[MAILTAP_STAT_SEEN]);
+		rec__u64(r, "pkts_dropped", since(dropped, &prev->dropped));
+		rec__u64(r, "pkts_link", since(xs->xdp[MAILTAP_STAT_SEEN], &prev->link));
+	}
+	if (s->live)
+		rec__interval(r, "pkt_lag", s->pkt_lag_ns);
+	rec__u64(r, "active_tcp_conns", es->flow.active);
+	rec__u64(r, "tcp_conns", since(es->flow.created, &prev->conns));
+	if (fs) {
+		rec__u64(r, "files", since(fs->opened, &prev->files));
+		rec__u64(r, "active_files", fs->in_flight);
+	}
+	rec__u64(r, "reassem_tcp_size", es->reasm.bytes_in_use);
+	rec__u64(r, "reassem_frag_size", es->frag.in_use_bytes);
+	/* mailtap's: totals */
+	rec__u64(r, "pkts_proc_total", es->decode.packets);
+	rec__u64(r, "bytes_recv_total", es->decode.bytes);
+	if (xs) {
+		rec__u64(r, "pkts_dropped_total", dropped);
+		rec__u64(r, "pkts_link_total", xs->xdp[MAILTAP_STAT_SEEN]);
 		for (int i = 0; i < MAILTAP_STAT__MAX; i++) {
 			char key[64];
 

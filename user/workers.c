@@ -77,6 +77,7 @@ struct worker {
 	/* the engine's counters as of its last tick, for readers on other threads */
 	pthread_mutex_t snap_mu;
 	struct engine_stats snap;
+	uint64_t snap_now; /* engine__now at the snapshot */
 	_Atomic uint64_t snaps; /* SLOT_SNAP slots handled */
 };
 
@@ -279,11 +280,13 @@ static void *worker_main(void *arg)
 			engine__tick(w->eng, s->ts_ns);
 			pthread_mutex_lock(&w->snap_mu);
 			engine__stats(w->eng, &w->snap);
+			w->snap_now = engine__now(w->eng);
 			pthread_mutex_unlock(&w->snap_mu);
 			break;
 		case SLOT_SNAP:
 			pthread_mutex_lock(&w->snap_mu);
 			engine__stats(w->eng, &w->snap);
+			w->snap_now = engine__now(w->eng);
 			pthread_mutex_unlock(&w->snap_mu);
 			atomic_fetch_add_explicit(&w->snaps, 1, memory_order_release);
 			break;
@@ -424,9 +427,20 @@ uint64_t workers__now(struct workers *ws)
 {
 	uint64_t now = 0;
 
-	for (int i = 0; i < ws->n; i++)
-		if (ws->w[i].done && engine__now(ws->w[i].eng) > now)
-			now = engine__now(ws->w[i].eng);
+	for (int i = 0; i < ws->n; i++) {
+		struct worker *w = &ws->w[i];
+		uint64_t t;
+
+		if (w->done) {
+			t = engine__now(w->eng); /* its thread has ended */
+		} else {
+			pthread_mutex_lock(&w->snap_mu);
+			t = w->snap_now;
+			pthread_mutex_unlock(&w->snap_mu);
+		}
+		if (t > now)
+			now = t;
+	}
 	return now;
 }
 

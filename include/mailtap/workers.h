@@ -47,7 +47,8 @@ void workers__sync_stats(struct workers *w);
 /* End of input: every worker ends its connections; waits for them. Called when no producer
  * thread runs any more (after they were joined). */
 void workers__finish(struct workers *w);
-/* After workers__finish: the latest time any worker's engine saw. */
+/* The latest time any worker's engine saw: after workers__finish exactly, before it as of
+ * each worker's last snapshot (its last tick, about a second old at most). */
 uint64_t workers__now(struct workers *w);
 /* Sum of the engines' counters: exact after finish; while the workers run, as of each one's
  * last tick (live capture ticks once a second), read without racing the worker. */

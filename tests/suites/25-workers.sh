@@ -72,8 +72,8 @@ for order in "" --reverse; do
 		diff "$T/1.txt" "$T/3.txt" | head -4 | cut -c1-300
 		exit 1
 	fi
-	held=$("$B/mailtap-cat" -s stats "$T/3.mp" | python3 -c 'import sys, json; r = json.loads(sys.stdin.readline()); print(r["workers_frags_steered"], r["workers_frags_held"], r["workers_frags_unported"], r["decode_ip_fragment"], r["workers_enqueued"], r["pkts_proc"])')
-	echo "fragments ${order:-in order}: same records with 3 workers (steered, held, unported, decode_ip_fragment, enqueued, pkts_proc: $held)"
+	held=$("$B/mailtap-cat" -s stats "$T/3.mp" | python3 -c 'import sys, json; r = json.loads(sys.stdin.readline()); print(r["workers_frags_steered"], r["workers_frags_held"], r["workers_frags_unported"], r["decode_ip_fragment"], r["workers_enqueued"], r["pkts_proc_total"])')
+	echo "fragments ${order:-in order}: same records with 3 workers (steered, held, unported, decode_ip_fragment, enqueued, pkts_proc_total: $held)"
 	set -- $held
 	[ "$1" -gt 500 ] && [ "$3" = 0 ] && [ "$1" = "$4" ] && [ "$5" = "$6" ] || { echo "FAIL fragment counters"; exit 1; }
 	if [ -n "$order" ]; then [ "$2" -gt 0 ]; else [ "$2" = 0 ]; fi || { echo "FAIL fragments held: $2"; exit 1; }

@@ -430,7 +430,7 @@ done
 ms=$((($(date +%s%N) - t0) / 1000000))
 wait $MP
 brc=$?
-pp=$(st "$T/fw-block.mp" pkts_proc)
+pp=$(st "$T/fw-block.mp" pkts_proc_total)
 if [ $alive = 1 ] && [ $ms -le 2500 ] && [ "$brc" = 3 ] && [ "$pp" -lt "$N" ] &&
 	[ "$(n conn "$T/fw-block.mp")" = "$pp" ]; then
 	ok "block: stalled after $pp packets, SIGTERM -> exit 3 after ${ms} ms (close timeout 1500), every flow seen has its conn record in the -w file"
@@ -634,9 +634,9 @@ sleep 1.5
 kill -TERM $MP 2>/dev/null
 wait $MP
 prc=$?
-pp=$(st "$T/pipe.mp" pkts_proc 2>/dev/null)
+pp=$(st "$T/pipe.mp" pkts_proc_total 2>/dev/null)
 [ "${pp:-0}" = 1000 ] && ok "-r - on an open pipe: 1000 SYNs written, processed before SIGTERM" ||
-	bad "-r - on an open pipe: pkts_proc '${pp:-none}', exit $prc: $(head -c 100 "$T/pipe.err")"
+	bad "-r - on an open pipe: pkts_proc_total '${pp:-none}', exit $prc: $(head -c 100 "$T/pipe.err")"
 
 echo
 if [ ${#XF[@]} -gt 0 ]; then

@@ -200,7 +200,7 @@ if st:
     want(x.get("xdp_seen") == x.get("xdp_redirected", 0) + x.get("xdp_passed", 0), "seen != redirected + passed")
     want(x.get("xdp_redirected") == x.get("xsk_delivered"), "redirected != delivered")
     want(x.get("xsk_rx_dropped", 0) == 0 and x.get("xsk_rx_ring_full", 0) == 0, "AF_XDP drops")
-    want(x.get("pkts_dropped", 0) == 0, "pkts_dropped")
+    want(x.get("pkts_dropped_total", 0) == 0, "pkts_dropped_total")
 for e in errs:
     print("  " + e)
 sys.exit(1 if errs else 0)

@@ -80,14 +80,14 @@ if a != b:
 print(f"{len(a)} records equal ({len([r for r in off if r['_path'] == 'smtp'])} smtp), "
       f"{len(stats)} stats records")
 s = stats[-1]
-for k in ("xsk_queues", "xsk_delivered", "pkts_proc", "pkts_dropped", "xdp_redirected"):
+for k in ("xsk_queues", "xsk_delivered", "pkts_proc_total", "pkts_dropped_total", "xdp_redirected"):
     print(f"  {k} = {s.get(k)}")
 assert len(stats) >= min_stats, "want %d stats records, got %d" % (min_stats, len(stats))
 assert s["xsk_queues"] == 4, s["xsk_queues"]
 assert s["xsk_delivered"] == want, "delivered %d, want %d" % (s["xsk_delivered"], want)
 assert s["xdp_redirected"] == want, "redirected %d, want %d" % (s["xdp_redirected"], want)
-assert s["pkts_proc"] == want, "processed %d, want %d" % (s["pkts_proc"], want)
-assert s["pkts_dropped"] == 0, s["pkts_dropped"]
+assert s["pkts_proc_total"] == want, "processed %d, want %d" % (s["pkts_proc_total"], want)
+assert s["pkts_dropped_total"] == 0, s["pkts_dropped_total"]
 EOF
 }
 

@@ -34,9 +34,9 @@ if not off or live != off:
         if x not in off: print("live only:   ", x[:300])
     sys.exit("demo records differ from mailtap -r's")
 s = st[-1] if st else sys.exit("no stats record")
-if s["xdp_seen"] != s["xdp_redirected"] + s["xdp_passed"] or s["xdp_redirected"] != s["pkts_proc"] \
-        or s["pkts_proc"] == 0 or s["xdp_passed"] == 0:
-    sys.exit("demo counters: %s" % {k: s[k] for k in ("xdp_seen", "xdp_redirected", "xdp_passed", "pkts_proc")})
+if s["xdp_seen"] != s["xdp_redirected"] + s["xdp_passed"] or s["xdp_redirected"] != s["pkts_proc_total"] \
+        or s["pkts_proc_total"] == 0 or s["xdp_passed"] == 0:
+    sys.exit("demo counters: %s" % {k: s[k] for k in ("xdp_seen", "xdp_redirected", "xdp_passed", "pkts_proc_total")})
 print("demo: %d records as mailtap -r's; xdp_seen %d = redirected %d + passed %d"
       % (len(live), s["xdp_seen"], s["xdp_redirected"], s["xdp_passed"]))
 PY
