@@ -106,12 +106,14 @@ static void cb_weird(void *u, uint64_t ts, const char *name, const char *addl, c
 	a_weird_src(u, ts, name, addl, source);
 }
 
-/* Zeek's DPD: an analyzer disabled by a violation loses its service in conn.log. */
+/* analyzer_violation_info (analyzer.log), and Zeek's DPD: an analyzer disabled by a
+ * violation loses its service in conn.log. */
 static void cb_violation(void *u, uint64_t ts, const char *reason, bool disabled)
 {
 	struct app_smtp *a = u;
 
-	(void)ts, (void)reason;
+	if (a->s->analyzer_violation)
+		a->s->analyzer_violation(a->s, ts, "SMTP", reason);
 	if (disabled && a->s->violation)
 		a->s->violation(a->s, "smtp");
 }

@@ -955,8 +955,9 @@ static void cb_violation(void *u, enum mt_dir d, const char *reason, uint64_t ts
 
 	if (a->done)
 		return;
-	/* analyzer_violation_info: log what we have; the analyzer is removed. */
-	weird(a, ts, "ssl_protocol_violation", reason);
+	/* analyzer_violation_info: analyzer.log, then what we have; the analyzer is removed. */
+	if (a->s->analyzer_violation)
+		a->s->analyzer_violation(a->s, ts, "SSL", reason);
 	log_ssl(a, ts);
 	a->done = true;
 	a->failed = true;

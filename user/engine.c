@@ -40,6 +40,7 @@ struct flow_app {
 	const char *handoff_to;
 	uint8_t state;
 	uint8_t eof_done[2];
+	uint8_t violations; /* analyzer records written */
 };
 
 /* What the reassembly callbacks get: the connection (its app state may not exist yet). */
@@ -98,6 +99,7 @@ void engine_cfg__default(struct engine_cfg *c)
 	engine_cfg__set_port(c->ports, 587, true);
 	engine_cfg__set_port(c->tls_ports, 465, true);
 	c->tcp_weirds = true;
+	c->analyzer_log = true; /* Analyzer::Logging::enable */
 	c->private_is_local = true;
 }
 
@@ -333,6 +335,32 @@ static void sess_violation(struct mt_session *s, const char *service)
 		flow__unconfirm(a->flow, FLOW_SVC_SSL);
 }
 
+/* Analyzer::Logging's analyzer_violation_info handler: Analyzer::Logging::Info. Zeek's
+ * failure_data is not kept (the parsers do not hand over the bytes). */
+static void sess_analyzer_violation(struct mt_session *s, uint64_t ts, const char *analyzer,
+				    const char *reason)
+{
+	struct flow_app *a = s->engine;
+	struct engine *e = a->e;
+	struct rec *r = e->rec;
+
+	if (!e->cfg.analyzer_log || !r)
+		return;
+	if (a->violations >= ENGINE_ANALYZER_MAX_PER_CONN) {
+		e->st.analyzer_suppressed++;
+		return;
+	}
+	a->violations++;
+	rec__begin(r, "analyzer", ts);
+	rec__cstr(r, "cause", "violation");
+	rec__cstr(r, "analyzer_kind", "protocol");
+	rec__cstr(r, "analyzer_name", analyzer);
+	rec__conn(r, a->flow->uid, &a->flow->id);
+	rec__cstr(r, "failure_reason", reason);
+	rec__end(r);
+	e->st.records_analyzer++;
+}
+
 static const struct parser_reg *find_parser(const struct engine *e, const char *name)
 {
 	for (int i = 0; i < e->n_parsers; i++)
@@ -477,7 +505,8 @@ static void app_feed(struct flow_app *a, enum mt_dir d, const uint8_t *buf, size
 failed:
 	write_weird(a->e, a->flow->uid, &a->flow->id, ts, "parser_failed", a->reg->ops->name,
 		    NULL);
-violated: /* a protocol violation: the parser wrote its own weird (Zeek's analyzer removal) */
+violated: /* a protocol violation: the parser reported it (analyzer record), Zeek removes the
+	  * analyzer */
 	a->e->st.parser_errors++;
 	parser_stop(a, ts);
 	a->state = APP_FAILED;
@@ -601,6 +630,7 @@ static struct flow_app *app_get(struct engine *e, struct flow *f)
 	a->sess.weird = sess_weird;
 	a->sess.handoff = sess_handoff;
 	a->sess.violation = sess_violation;
+	a->sess.analyzer_violation = sess_analyzer_violation;
 	f->app = a;
 	return a;
 }

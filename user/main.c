@@ -314,6 +314,7 @@ enum {
 	OPT_KNOWN_HOSTS_EXPIRE,
 	OPT_NO_KNOWN_SERVICES,
 	OPT_NO_INTEL_REREAD,
+	OPT_NO_ANALYZER_LOG,
 	OPT_KNOWN_SERVICES_MAX,
 	OPT_KNOWN_SERVICES_EXPIRE,
 };
@@ -403,6 +404,7 @@ static const struct option long_opts[] = {
 	{ "known-hosts-expire", required_argument, NULL, OPT_KNOWN_HOSTS_EXPIRE },
 	{ "no-known-services", no_argument, NULL, OPT_NO_KNOWN_SERVICES },
 	{ "no-intel-reread", no_argument, NULL, OPT_NO_INTEL_REREAD },
+	{ "no-analyzer-log", no_argument, NULL, OPT_NO_ANALYZER_LOG },
 	{ "known-services-max", required_argument, NULL, OPT_KNOWN_SERVICES_MAX },
 	{ "known-services-expire", required_argument, NULL, OPT_KNOWN_SERVICES_EXPIRE },
 	{ "known-certs-max", required_argument, NULL, OPT_KNOWN_CERTS_MAX },
@@ -522,6 +524,7 @@ static void usage(FILE *f)
 		"                           policy/protocols/conn/known-hosts)\n"
 		"      --no-known-services  no known_services stream (Zeek without\n"
 		"                           policy/protocols/conn/known-services)\n"
+		"      --no-analyzer-log    no analyzer stream (Zeek's Analyzer::Logging::enable = F)\n"
 		"      --capture-loss-interval SECS, --capture-loss-initial SECS  capture_loss\n"
 		"                           measurements every (default 900), the first after (60)\n"
 		"      --capture-loss-too-much PCT  loss for CaptureLoss::Too_Much_Loss (default 10)\n"
@@ -997,6 +1000,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_NO_INTEL_REREAD:
 			o->intel_reread = false;
+			break;
+		case OPT_NO_ANALYZER_LOG:
+			o->eng.analyzer_log = false;
 			break;
 		case OPT_KNOWN_SERVICES_MAX:
 			if (parse_u64("--known-services-max", optarg, 1, 10000000, &v) < 0)

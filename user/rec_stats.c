@@ -117,6 +117,8 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct stats_sources 
 	rec__u64(r, "tcp_gap_events", es->gap_events);
 	rec__u64(r, "records_known_hosts", es->records_known_hosts);
 	rec__u64(r, "records_known_services", es->records_known_services);
+	rec__u64(r, "records_analyzer", es->records_analyzer);
+	rec__u64(r, "analyzer_suppressed", es->analyzer_suppressed);
 	rec__u64(r, "records_weird", es->records_weird);
 	if (ws) {
 		rec__u64(r, "workers_enqueued", ws->enqueued);

@@ -20,6 +20,9 @@ struct rec_out;
 
 #define ENGINE_MAX_NETS 128
 #define ENGINE_MAX_PARSERS 4
+/* analyzer records per connection (Zeek has no bound; a server can answer every line with
+ * a violation): the rest are counted, analyzer_suppressed */
+#define ENGINE_ANALYZER_MAX_PER_CONN 8
 
 struct engine_net {
 	struct mt_addr addr;
@@ -54,6 +57,9 @@ struct engine_cfg {
 	 * (host, port, service) triplets in a knownset every engine shares (made by main);
 	 * NULL: no known_services stream. */
 	struct knownset *known_services;
+	/* Zeek's Analyzer::Logging (analyzer.log): a record per protocol violation, at most
+	 * ENGINE_ANALYZER_MAX_PER_CONN a connection. */
+	bool analyzer_log;
 };
 
 void engine_cfg__default(struct engine_cfg *c);
@@ -86,6 +92,8 @@ struct engine_stats {
 	uint64_t gap_events;
 	uint64_t records_known_hosts;
 	uint64_t records_known_services;
+	uint64_t records_analyzer;
+	uint64_t analyzer_suppressed; /* beyond ENGINE_ANALYZER_MAX_PER_CONN */
 };
 
 struct engine;

@@ -48,6 +48,12 @@ struct mt_session {
 	/* The parser gave up on a protocol violation (Zeek's DPD disables the analyzer): the
 	 * service is removed from conn's service list, as Zeek does by default. */
 	void (*violation)(struct mt_session *s, const char *service);
+	/* Zeek's analyzer_violation_info, logged by Analyzer::Logging (analyzer.log): the
+	 * parser's analyzer (Zeek's name: "SMTP", "SSL") met data that breaks its protocol,
+	 * for reason (Zeek's text). Whether the analyzer goes on is the parser's business
+	 * (violation() above when it stops). May be NULL. */
+	void (*analyzer_violation)(struct mt_session *s, uint64_t ts_ns, const char *analyzer,
+				   const char *reason);
 };
 
 struct app_parser_ops {

@@ -52,6 +52,8 @@ struct cap {
 	int n;
 	char weirds[16][512];
 	int n_weirds;
+	char violations[4][512]; /* "ANALYZER|reason" */
+	int n_violations;
 	int confirms;
 };
 
@@ -241,6 +243,17 @@ static void s_weird(struct mt_session *s, uint64_t ts, const char *name, const c
 			 a);
 }
 
+static void s_analyzer_violation(struct mt_session *s, uint64_t ts, const char *analyzer,
+				 const char *reason)
+{
+	struct env *e = (struct env *)((char *)s - offsetof(struct env, s));
+
+	(void)ts;
+	if (e->cap.n_violations < 4)
+		snprintf(e->cap.violations[e->cap.n_violations++], sizeof(e->cap.violations[0]),
+			 "%s|%s", analyzer, reason);
+}
+
 static int s_handoff(struct mt_session *s, const char *parser)
 {
 	return -ENOENT;
@@ -264,6 +277,7 @@ static void env_init(struct env *e)
 	e->s.local_orig = e->s.local_resp = -1;
 	e->s.confirm = s_confirm;
 	e->s.weird = s_weird;
+	e->s.analyzer_violation = s_analyzer_violation;
 	e->s.handoff = s_handoff;
 }
 
@@ -929,9 +943,10 @@ static void implicit_tls_plain_server(const char *pcap, const char *ja3, const c
 		assert_string_equal(get(s, "ja3"), ja3);
 	if (ja4)
 		assert_string_equal(get(s, "ja4"), ja4);
-	assert_int_equal(e.cap.n_weirds, 1);
-	assert_string_equal(e.cap.weirds[0], "ssl_protocol_violation|Invalid version late in TLS "
-					     "connection. Packet reported version: 12848");
+	assert_int_equal(e.cap.n_weirds, 0);
+	assert_int_equal(e.cap.n_violations, 1);
+	assert_string_equal(e.cap.violations[0], "SSL|Invalid version late in TLS "
+						 "connection. Packet reported version: 12848");
 	env_fini(&e);
 	free_capfile(&cf);
 }
@@ -958,8 +973,8 @@ static void test_suricata_protodetect(void **state)
 	implicit_tls_plain_server(pcap, NULL, NULL);
 }
 
-/* STARTTLS answered by "220 2tart" lines instead of TLS: a weird, no ssl record, not
- * confirmed, feed fails with -EPROTO. */
+/* STARTTLS answered by "220 2tart" lines instead of TLS: an analyzer violation (no weird),
+ * no ssl record, not confirmed, feed fails with -EPROTO. */
 static void test_protocol_change_failed(void **state)
 {
 	const char *pcap = CORPUS "suricata-verify/protocol-change-failed-event/input.pcap";
@@ -979,11 +994,11 @@ static void test_protocol_change_failed(void **state)
 	assert_int_equal(err, -EPROTO);
 	assert_int_equal(e.cap.confirms, 0);
 	assert_int_equal(e.cap.n, 0);
-	assert_int_equal(e.cap.n_weirds, 1);
+	assert_int_equal(e.cap.n_weirds, 0);
+	assert_int_equal(e.cap.n_violations, 1);
 	/* "220 2tart": head1/head2 = '2','0' -> 0x3230 */
-	assert_string_equal(
-	    e.cap.weirds[0],
-	    "ssl_protocol_violation|Invalid version in TLS connection. Version: 12848");
+	assert_string_equal(e.cap.violations[0],
+			    "SSL|Invalid version in TLS connection. Version: 12848");
 	env_fini(&e);
 	free_capfile(&cf);
 }

@@ -94,7 +94,8 @@ def tuple_of(r):
 def virtual_eve(recs):
     """Suricata-shaped events (nested dicts) from mailtap records: smtp events (one per smtp
     record), fileinfo events (one per named MIME entity file), anomaly events (one per weird,
-    named by mailtap's weird name: see ANOMALY in mapping.py), flow events (one per conn)."""
+    named by mailtap's weird name, or analyzer:NAME for an analyzer record: see ANOMALY in
+    mapping.py), flow events (one per conn)."""
     files = {r["fuid"]: r for r in recs if r.get("_path") == "files"}
     evs = []
     for r in recs:
@@ -138,6 +139,11 @@ def virtual_eve(recs):
         elif p == "weird":
             ev = tuple_of(r)
             ev.update({"event_type": "anomaly", "anomaly": {"weird": r.get("name")}, "_rec": r})
+            evs.append(ev)
+        elif p == "analyzer":  # a protocol violation: "analyzer:SSL", "analyzer:SMTP"
+            ev = tuple_of(r)
+            ev.update({"event_type": "anomaly",
+                       "anomaly": {"weird": "analyzer:" + r.get("analyzer_name", "")}, "_rec": r})
             evs.append(ev)
         elif p == "conn":
             ev = tuple_of(r)

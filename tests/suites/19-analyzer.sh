@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# analyzer (Zeek 7's analyzer.log, base/frameworks/analyzer/logging.zeek): a record per
+# protocol violation of the SMTP or SSL analyzer. Every capture of the corpus: each record has
+# exactly Analyzer::Logging::Info's fields (cause violation, analyzer_kind protocol,
+# analyzer_name SMTP or SSL) and the uid of a conn record; the captures with violations give
+# the records Zeek's analyzers would (names and texts listed below); no weird
+# ssl_protocol_violation is left. A scapy session whose server answers 30 commands with lines
+# without a reply code after 12 KB of mail (past DPD::ignore_violations_after, so SMTP
+# analysis goes on): 8 records (the bound a connection) and analyzer_suppressed 22;
+# --no-analyzer-log: none.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/suite-lib.sh
+C=../shared/corpus
+
+cat >"$T/check.py" <<'EOF2'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+uids = {r["uid"] for r in recs if r["_path"] == "conn"}
+keys = {"_path", "ts", "cause", "analyzer_kind", "analyzer_name", "uid", "id.orig_h",
+        "id.orig_p", "id.resp_h", "id.resp_p", "failure_reason"}
+out = []
+for r in recs:
+    if r["_path"] == "weird" and r["name"] == "ssl_protocol_violation":
+        sys.exit("weird ssl_protocol_violation")
+    if r["_path"] != "analyzer":
+        continue
+    if set(r) != keys or r["cause"] != "violation" or r["analyzer_kind"] != "protocol" \
+            or r["analyzer_name"] not in ("SMTP", "SSL") or r["uid"] not in uids:
+        sys.exit("bad record %s" % r)
+    out.append("%s|%s" % (r["analyzer_name"], r["failure_reason"]))
+print("\n".join(out))
+EOF2
+n=0 tot=0
+declare -A want=(
+	[suricata-verify/protocol-change-failed-event/input.pcap]="SSL|Invalid version in TLS connection. Version: 21588"
+	[suricata-verify/smtp-errors/smtperr.pcap]="SMTP|reply code -1 out of range SMTP|reply code -1 out of range SSL|Invalid version in TLS connection. Version: 12848"
+	[suricata-verify/smtp-tls-protodetect/input.pcap]="SSL|Invalid version late in TLS connection. Packet reported version: 12848"
+	[arkime/smtp-decrypted.pcap]="SSL|Invalid version in TLS connection. Version: 18508 SSL|Invalid version in TLS connection. Version: 18508"
+)
+while IFS= read -r p; do
+	"$B/mailtap" -r "$p" -w - 2>/dev/null | "$B/mailtap-cat" - >"$T/a.json"
+	grep -q '"_path":"conn"' "$T/a.json" || continue
+	n=$((n + 1))
+	if ! got=$(python3 "$T/check.py" "$T/a.json" 2>&1); then
+		bad "${p#$C/}: $got"
+		continue
+	fi
+	k=${p#$C/}
+	[ -n "$got" ] && tot=$((tot + $(echo "$got" | wc -l)))
+	if [ -n "${want[$k]+x}" ]; then
+		[ "$(echo "$got" | sort | tr '\n' ' ')" = "$(echo "${want[$k]}" | sed 's/ \(SMTP\|SSL\)|/\n\1|/g' | sort | tr '\n' ' ')" ] ||
+			bad "$k: got '$(echo "$got" | tr '\n' ';')', want '${want[$k]}'"
+		unset "want[$k]"
+	fi
+done < <(find "$C" -name '*.pcap' -o -name '*.pcapng' | sort)
+[ ${#want[@]} = 0 ] || bad "not found: ${!want[*]}"
+[ $fails = 0 ] && [ $tot -gt 0 ] && ok "$n captures: $tot analyzer records with Zeek's fields and texts, no ssl_protocol_violation weird"
+
+/usr/bin/python3 - "$T/v.pcap" <<'EOF2'
+import sys
+from scapy.all import Ether, IP, TCP, wrpcap
+c, s, cp = "10.1.0.1", "10.1.0.2", 40001
+pk, t = [], [1000.0]
+seq = {c: 100, s: 500}
+def seg(src, data=b"", fl="PA"):
+    dst = s if src == c else c
+    sp, dp = (cp, 25) if src == c else (25, cp)
+    p = Ether() / IP(src=src, dst=dst) / TCP(sport=sp, dport=dp, flags=fl, seq=seq[src],
+                                           ack=seq[dst]) / data
+    t[0] += 0.001
+    p.time = t[0]
+    pk.append(p)
+    seq[src] += len(data) + (1 if "S" in fl or "F" in fl else 0)
+seg(c, fl="S"); seq[c] = 101
+p = Ether() / IP(src=s, dst=c) / TCP(sport=25, dport=cp, flags="SA", seq=500, ack=101)
+p.time = 1000.0015; pk.append(p); seq[s] = 501
+seg(c, fl="A")
+seg(s, b"220 mx.example ESMTP\r\n")
+for cmd, rep in ((b"EHLO a\r\n", b"250 mx\r\n"), (b"MAIL FROM:<a@example.com>\r\n", b"250 ok\r\n"),
+                 (b"RCPT TO:<b@example.com>\r\n", b"250 ok\r\n"), (b"DATA\r\n", b"354 go\r\n")):
+    seg(c, cmd); seg(s, rep)
+body = b"Subject: x\r\n\r\n" + b"".join(b"line %05d of filler text for the size\r\n" % i for i in range(300))
+for i in range(0, len(body), 1400):
+    seg(c, body[i:i + 1400])
+seg(c, b".\r\n"); seg(s, b"250 queued\r\n")
+for i in range(30):
+    seg(c, b"NOOP\r\n"); seg(s, b"xx not a reply\r\n")
+seg(c, b"QUIT\r\n"); seg(s, b"221 bye\r\n")
+seg(c, fl="FA"); seg(s, fl="FA"); seg(c, fl="A")
+wrpcap(sys.argv[1], pk)
+EOF2
+"$B/mailtap" -r "$T/v.pcap" -w - --stats-interval 3600 | "$B/mailtap-cat" - >"$T/v.json"
+nv=$(grep -c '"_path":"analyzer"' "$T/v.json")
+sup=$(grep '"_path":"stats"' "$T/v.json" | grep -o '"analyzer_suppressed":[0-9]*' | cut -d: -f2)
+ra=$(grep '"_path":"stats"' "$T/v.json" | grep -o '"records_analyzer":[0-9]*' | cut -d: -f2)
+smtp=$(grep -c '"_path":"smtp"' "$T/v.json")
+off=$("$B/mailtap" -r "$T/v.pcap" -w - --no-analyzer-log | "$B/mailtap-cat" -s analyzer - | wc -l)
+if [ "$nv" = 8 ] && [ "$ra" = 8 ] && [ "$sup" = 22 ] && [ "$smtp" = 1 ] && [ "$off" = 0 ] &&
+	grep '"_path":"analyzer"' "$T/v.json" | head -n 1 | grep -q '"analyzer_name":"SMTP".*"failure_reason":"reply code -1 out of range"'; then
+	ok "30 violations past 12 KB: SMTP analysis goes on, 8 analyzer records, analyzer_suppressed 22; --no-analyzer-log none"
+else
+	bad "30 violations: $nv records (stats $ra), suppressed '$sup', smtp records $smtp, --no-analyzer-log $off"
+fi
+[ $fails -eq 0 ]
