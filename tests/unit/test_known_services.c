@@ -17,37 +17,10 @@
 #include "mailtap/knownset.h"
 #include "mailtap/rec.h"
 #include "mailtap/sink.h"
+#include "last_record.h"
 
 #define S 1000000000ULL
 
-static char last[4096], last_tag[64];
-static unsigned n_rec;
-
-static int cap_write(struct sink *s, const char *tag, size_t tl, uint64_t ts, const uint8_t *b,
-		     size_t n)
-{
-	msgpack_unpacked u;
-	size_t off = 0;
-
-	(void)s, (void)ts;
-	snprintf(last_tag, sizeof(last_tag), "%.*s", (int)tl, tag);
-	msgpack_unpacked_init(&u);
-	assert_int_equal(msgpack_unpack_next(&u, (const char *)b, n, &off), MSGPACK_UNPACK_SUCCESS);
-	msgpack_object_print_buffer(last, sizeof(last), u.data);
-	msgpack_unpacked_destroy(&u);
-	n_rec++;
-	return 0;
-}
-
-static int cap_flush(struct sink *s)
-{
-	(void)s;
-	return 0;
-}
-
-static const struct sink_ops ops = {
-    .name = "cap", .write = cap_write, .flush = cap_flush, .close = cap_flush};
-static struct sink sk = {.ops = &ops};
 
 static struct mt_addr v4(uint8_t last_octet)
 {
@@ -65,33 +38,33 @@ static void test_commit(void **st)
 	const char *smtp[] = {"SMTP"}, *ssl[] = {"SSL"}, *both[] = {"SMTP", "SSL"}, *none[] = {""};
 
 	(void)st;
-	rec_out__add_sink(o, &sk);
+	rec_out__add_sink(o, &rec_sink);
 	r = rec__new(o);
-	n_rec = 0;
+	rec_count = 0;
 	assert_true(known_services__commit(set, r, 100 * S, &h1, 587, smtp, 1));
-	assert_string_equal(last_tag, "t.known_services");
-	assert_non_null(strstr(last, "\"host\"=>\"10.0.0.1\""));
-	assert_non_null(strstr(last, "\"port_num\"=>587"));
-	assert_non_null(strstr(last, "\"port_proto\"=>\"tcp\""));
-	assert_non_null(strstr(last, "\"service\"=>[\"SMTP\"]"));
+	assert_string_equal(rec_tag, "t.known_services");
+	assert_non_null(strstr(rec_last, "\"host\"=>\"10.0.0.1\""));
+	assert_non_null(strstr(rec_last, "\"port_num\"=>587"));
+	assert_non_null(strstr(rec_last, "\"port_proto\"=>\"tcp\""));
+	assert_non_null(strstr(rec_last, "\"service\"=>[\"SMTP\"]"));
 	/* the same again: nothing; SMTP and SSL: only SSL is new */
 	assert_false(known_services__commit(set, r, 101 * S, &h1, 587, smtp, 1));
 	assert_true(known_services__commit(set, r, 102 * S, &h1, 587, both, 2));
-	assert_non_null(strstr(last, "\"service\"=>[\"SSL\"]"));
+	assert_non_null(strstr(rec_last, "\"service\"=>[\"SSL\"]"));
 	assert_false(known_services__commit(set, r, 103 * S, &h1, 587, both, 2));
 	/* another port, another host: new */
 	assert_true(known_services__commit(set, r, 104 * S, &h1, 25, ssl, 1));
 	assert_true(known_services__commit(set, r, 104 * S, &h2, 587, both, 2));
-	assert_non_null(strstr(last, "\"service\"=>[\"SMTP\", \"SSL\"]"));
+	assert_non_null(strstr(rec_last, "\"service\"=>[\"SMTP\", \"SSL\"]"));
 	/* the empty service is one of its own */
 	assert_true(known_services__commit(set, r, 105 * S, &h1, 587, none, 1));
-	assert_non_null(strstr(last, "\"service\"=>[\"\"]"));
+	assert_non_null(strstr(rec_last, "\"service\"=>[\"\"]"));
 	assert_false(known_services__commit(set, r, 106 * S, &h1, 587, none, 1));
 	/* a day after it was added, SMTP of h1:587 is logged again; SSL (added at 102) not yet */
 	assert_false(known_services__commit(set, r, (100 + 86399) * S, &h1, 587, smtp, 1));
 	assert_true(known_services__commit(set, r, (100 + 86400) * S, &h1, 587, both, 2));
-	assert_non_null(strstr(last, "\"service\"=>[\"SMTP\"]"));
-	assert_int_equal(n_rec, 6);
+	assert_non_null(strstr(rec_last, "\"service\"=>[\"SMTP\"]"));
+	assert_int_equal(rec_count, 6);
 	rec__free(r);
 	rec_out__free(o);
 	knownset__free(set);
@@ -106,9 +79,9 @@ static void test_queue(void **st)
 	struct mt_addr h1 = v4(1), h2 = v4(2);
 
 	(void)st;
-	rec_out__add_sink(o, &sk);
+	rec_out__add_sink(o, &rec_sink);
 	r = rec__new(o);
-	n_rec = 0;
+	rec_count = 0;
 	assert_int_equal(known_services_queue__next(q), UINT64_MAX);
 	assert_int_equal(known_services_queue__defer(q, set, r, 10 * S, &h1, 25), 0);
 	assert_int_equal(known_services_queue__defer(q, set, r, 20 * S, &h2, 25), 0);
@@ -116,28 +89,28 @@ static void test_queue(void **st)
 	assert_int_equal(known_services_queue__next(q), 310 * S);
 	/* not before its time */
 	assert_int_equal(known_services_queue__run(q, set, r, 309 * S, false), 0);
-	assert_int_equal(n_rec, 0);
+	assert_int_equal(rec_count, 0);
 	assert_int_equal(known_services_queue__run(q, set, r, 310 * S, false), 1);
-	assert_non_null(strstr(last, "\"ts\"=>10.0")); /* stamped when it was deferred */
-	assert_non_null(strstr(last, "\"host\"=>\"10.0.0.1\""));
+	assert_non_null(strstr(rec_last, "\"ts\"=>10.0")); /* stamped when it was deferred */
+	assert_non_null(strstr(rec_last, "\"host\"=>\"10.0.0.1\""));
 	assert_int_equal(known_services_queue__next(q), 320 * S);
 	/* the end of input: the rest, h1 a second time known already */
 	assert_int_equal(known_services_queue__run(q, set, r, 100 * S, true), 1);
-	assert_non_null(strstr(last, "\"host\"=>\"10.0.0.2\""));
+	assert_non_null(strstr(rec_last, "\"host\"=>\"10.0.0.2\""));
 	assert_int_equal(known_services_queue__next(q), UINT64_MAX);
-	assert_int_equal(n_rec, 2);
+	assert_int_equal(rec_count, 2);
 
 	/* full: the oldest is committed at once, nothing is lost */
-	n_rec = 0;
+	rec_count = 0;
 	for (unsigned i = 0; i < KNOWN_SERVICES_QUEUE_MAX; i++)
 		assert_int_equal(
 		    known_services_queue__defer(q, set, r, 1000 * S, &h1, (uint16_t)(i + 1000)), 0);
-	assert_int_equal(n_rec, 0);
+	assert_int_equal(rec_count, 0);
 	assert_int_equal(known_services_queue__defer(q, set, r, 1001 * S, &h2, 9), 1);
-	assert_non_null(strstr(last, "\"port_num\"=>1000"));
+	assert_non_null(strstr(rec_last, "\"port_num\"=>1000"));
 	assert_int_equal(known_services_queue__run(q, set, r, 0, true), KNOWN_SERVICES_QUEUE_MAX);
-	assert_non_null(strstr(last, "\"port_num\"=>9"));
-	assert_int_equal(n_rec, KNOWN_SERVICES_QUEUE_MAX + 1);
+	assert_non_null(strstr(rec_last, "\"port_num\"=>9"));
+	assert_int_equal(rec_count, KNOWN_SERVICES_QUEUE_MAX + 1);
 	known_services_queue__free(q);
 	rec__free(r);
 	rec_out__free(o);

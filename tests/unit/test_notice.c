@@ -15,36 +15,10 @@
 #include "mailtap/notice.h"
 #include "mailtap/rec.h"
 #include "mailtap/sink.h"
+#include "last_record.h"
 
 #define S 1000000000ULL
 
-static char last[4096];
-static unsigned n_rec;
-
-static int cap_write(struct sink *s, const char *tag, size_t tl, uint64_t ts, const uint8_t *b,
-		     size_t n)
-{
-	msgpack_unpacked u;
-	size_t off = 0;
-
-	(void)s, (void)tag, (void)tl, (void)ts;
-	msgpack_unpacked_init(&u);
-	assert_int_equal(msgpack_unpack_next(&u, (const char *)b, n, &off), MSGPACK_UNPACK_SUCCESS);
-	msgpack_object_print_buffer(last, sizeof(last), u.data);
-	msgpack_unpacked_destroy(&u);
-	n_rec++;
-	return 0;
-}
-
-static int cap_flush(struct sink *s)
-{
-	(void)s;
-	return 0;
-}
-
-static const struct sink_ops ops = {
-    .name = "cap", .write = cap_write, .flush = cap_flush, .close = cap_flush};
-static struct sink sk = {.ops = &ops};
 
 static bool raise_at(struct rec *r, const char *note, const char *ident, uint64_t ts)
 {
@@ -65,7 +39,7 @@ static void test_suppression(void **st)
 	struct rec *r;
 
 	(void)st;
-	rec_out__add_sink(o, &sk);
+	rec_out__add_sink(o, &rec_sink);
 	r = rec__new(o);
 	notice_cfg__default(&c);
 	assert_int_equal(notice__init(&c), 0);
@@ -121,13 +95,13 @@ static void test_record(void **st)
 	(void)st;
 	assert_int_equal(mt_addr__parse(&id.orig_h, "192.0.2.1"), 0);
 	assert_int_equal(mt_addr__parse(&id.resp_h, "198.51.100.2"), 0);
-	rec_out__add_sink(o, &sk);
+	rec_out__add_sink(o, &rec_sink);
 	r = rec__new(o);
 	notice_cfg__default(&c);
 	assert_int_equal(notice__init(&c), 0);
-	n_rec = 0;
+	rec_count = 0;
 	assert_true(notice__raise(r, &n));
-	assert_int_equal(n_rec, 1);
+	assert_int_equal(rec_count, 1);
 	static const char *const want[] = {"\"note\"=>\"SSL::Invalid_Server_Cert\"",
 					   "\"sub\"=>\"CN=a\"",
 					   "\"uid\"=>\"Cabc\"",
@@ -142,8 +116,8 @@ static void test_record(void **st)
 					   "\"peer_descr\"=>\"mailtap\"",
 					   "\"id.resp_p\"=>465"};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		if (!strstr(last, want[i]))
-			fail_msg("%s not in %s", want[i], last);
+		if (!strstr(rec_last, want[i]))
+			fail_msg("%s not in %s", want[i], rec_last);
 	notice__fini();
 	rec__free(r);
 	rec_out__free(o);
