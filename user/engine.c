@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include "mailtap/bits.h"
 #include "mailtap/community_id.h"
 #include "mailtap/engine.h"
 #include "mailtap/intel.h"
@@ -62,6 +63,8 @@ struct engine {
 	struct frag_table *frags;
 	struct tun_parents *tpar;  /* NULL when tunnels are not tracked */
 	struct known_services_queue *ksq; /* known_services: commits five minutes ahead */
+	/* weird.zeek's weird_ignore (10 min) and did_log (1 day) for flow weirds */
+	struct knownset *weird_ignore, *weird_did_log;
 	struct parser_reg parsers[ENGINE_MAX_PARSERS];
 	int n_parsers;
 	struct reasm_cb rcb;
@@ -176,6 +179,44 @@ static void write_weird_n(struct engine *e, const char *uid, const struct conn_i
 	rec__bool(r, "notice", false);
 	rec__cstr(r, "peer", rec__node());
 	rec__cstr(r, "source", source);
+	rec__end(r);
+	e->st.records_weird++;
+}
+
+/* The weirds of IP fragments are Zeek's flow weirds (FragReassembler::Weird: the datagram's
+ * addresses, ports 0/unknown, no uid), which weird.zeek logs by Weird::actions:
+ * fragment_inconsistency and fragment_overlap are ACTION_LOG_PER_ORIG (a name once per
+ * source address a day, did_log), the others ACTION_LOG; every weird logged is then held
+ * back for ten minutes per name and "src -> dst" (weird_ignore). Per engine, as each Zeek
+ * worker keeps its own sets; bounded (ENGINE_WEIRD_STATE_MAX each, the oldest forgotten). */
+static void write_flow_weird(struct engine *e, uint64_t ts, const char *name,
+			     const struct mt_addr *src, const struct mt_addr *dst)
+{
+	uint8_t key[8 + 16 + 16];
+	uint64_t h = mt_hash_bytes(0, name, strlen(name));
+	bool per_orig = !strcmp(name, "fragment_inconsistency") || !strcmp(name, "fragment_overlap");
+	struct rec *r = e->rec;
+
+	memcpy(key, &h, 8);
+	memcpy(key + 8, src->b, 16);
+	memcpy(key + 24, dst->b, 16);
+	if (knownset__contains(e->weird_ignore, key, sizeof(key), ts)) {
+		e->st.weirds_held_back++;
+		return;
+	}
+	if (per_orig && !knownset__add(e->weird_did_log, key, 24, ts)) {
+		e->st.weirds_held_back++;
+		return;
+	}
+	knownset__add(e->weird_ignore, key, sizeof(key), ts);
+	rec__begin(r, "weird", ts);
+	rec__addr(r, "id.orig_h", src);
+	rec__port(r, "id.orig_p", 0);
+	rec__addr(r, "id.resp_h", dst);
+	rec__port(r, "id.resp_p", 0);
+	rec__cstr(r, "name", name);
+	rec__bool(r, "notice", false);
+	rec__cstr(r, "peer", rec__node());
 	rec__end(r);
 	e->st.records_weird++;
 }
@@ -729,8 +770,10 @@ struct engine *engine__new(const struct engine_cfg *cfg, struct rec_out *out)
 		e->tpar = tun_parents__new(cfg->tunnels);
 	if (cfg->known_services)
 		e->ksq = known_services_queue__new();
+	e->weird_ignore = knownset__new(ENGINE_WEIRD_STATE_MAX, 600 * 1000000000ULL, 0);
+	e->weird_did_log = knownset__new(ENGINE_WEIRD_STATE_MAX, 86400 * 1000000000ULL, 0);
 	if (!e->rec || !e->flows || !e->pool || !e->frags || (cfg->tunnels && !e->tpar) ||
-	    (cfg->known_services && !e->ksq)) {
+	    (cfg->known_services && !e->ksq) || !e->weird_ignore || !e->weird_did_log) {
 		engine__free(e);
 		errno = ENOMEM;
 		return NULL;
@@ -783,7 +826,7 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 			return 0;
 		r = frag__add(e->frags, p.l3, p.l3_len, raw->ts_ns, &dg, &len, &wname);
 		if (wname && e->cfg.tcp_weirds)
-			write_weird(e, NULL, NULL, raw->ts_ns, wname, NULL, NULL);
+			write_flow_weird(e, raw->ts_ns, wname, &p.src, &p.dst);
 		if (r != 1)
 			return 0;
 		whole = (struct pkt_raw){ .ts_ns = raw->ts_ns, .data = dg, .caplen = (uint32_t)len,
@@ -902,6 +945,8 @@ void engine__free(struct engine *e)
 	frag__free(e->frags);
 	tun_parents__free(e->tpar);
 	known_services_queue__free(e->ksq);
+	knownset__free(e->weird_ignore);
+	knownset__free(e->weird_did_log);
 	rec__free(e->rec);
 	free(e);
 }

@@ -23,6 +23,8 @@ struct rec_out;
 /* analyzer records per connection (Zeek has no bound; a server can answer every line with
  * a violation): the rest are counted, analyzer_suppressed */
 #define ENGINE_ANALYZER_MAX_PER_CONN 8
+/* weird.zeek's weird_ignore and did_log sets for flow weirds (IP fragments), each */
+#define ENGINE_WEIRD_STATE_MAX 10000
 
 struct engine_net {
 	struct mt_addr addr;
@@ -94,6 +96,7 @@ struct engine_stats {
 	uint64_t records_known_services;
 	uint64_t records_analyzer;
 	uint64_t analyzer_suppressed; /* beyond ENGINE_ANALYZER_MAX_PER_CONN */
+	uint64_t weirds_held_back;    /* flow weirds weird.zeek would not log again yet */
 };
 
 struct engine;

@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # IP fragment reassembly: captures whose TCP packets were cut into 64-byte fragments (IPv4,
 # delivered in reverse order; IPv6) give exactly the records of the original capture; a
-# duplicated fragment gives a fragment_overlap weird and the same records otherwise; a memory
-# cap too small for any datagram drops them, counted.
+# duplicated fragment gives fragment_overlap weirds as Zeek's flow weirds (addresses, ports 0,
+# once per source address as weird.zeek's ACTION_LOG_PER_ORIG, the rest held back and
+# counted) and the same records otherwise; a memory cap too small for any datagram drops
+# them, counted.
 set -u
 cd "$(dirname "$0")/../.."
 B=${BUILD:-build}
@@ -43,8 +45,21 @@ check() { # name original fragmented-args...
 check ipv4-reverse "$Z/smtp.pcap" --reverse
 check ipv6 "$Z/smtp-attachment-msg.pcap"
 check ipv4-overlap "$Z/smtp.pcap" --overlap
-n=$("$B/mailtap-cat" -s weird "$T/f.mp" | grep -c '"name":"fragment_overlap"')
-[ "$n" -gt 0 ] && ok "overlap weirds ($n)" || bad "no fragment_overlap weird"
+# fragment weirds are Zeek's flow weirds: the addresses, ports 0, no uid; fragment_overlap is
+# ACTION_LOG_PER_ORIG in weird.zeek: once per source address (a day), the rest held back
+"$B/mailtap-cat" "$T/f.mp" >"$T/f.json"
+if r=$(python3 - "$T/f.json" <<'EOF2'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+ws = [r for r in recs if r["_path"] == "weird" and r["name"] == "fragment_overlap"]
+held = [r for r in recs if r["_path"] == "stats"][-1]["weirds_held_back"]
+origs = [r["id.orig_h"] for r in ws]
+if not ws or held == 0 or len(set(origs)) != len(origs) or any(
+        "uid" in r or r["id.orig_p"] != 0 or r["id.resp_p"] != 0 or "id.resp_h" not in r for r in ws):
+    sys.exit("%d weirds (%d sources), %d held back: %s" % (len(ws), len(set(origs)), held, ws[:2]))
+print("%d fragment_overlap weirds, one per source address, with the addresses and ports 0; %d held back" % (len(ws), held))
+EOF2
+); then ok "$r"; else bad "overlap weirds: $r"; fi
 # datagrams that never complete, at most one kept at a time: each new one evicts the last
 /usr/bin/python3 tests/fragment_pcap.py "$Z/smtp.pcap" "$T/incomplete.pcap" --drop-last >/dev/null
 "$B/mailtap" -r "$T/incomplete.pcap" --frag-max-datagrams 1 --stats-interval 1 -w "$T/c.mp"
