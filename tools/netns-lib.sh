@@ -47,6 +47,22 @@ nl_require_bpffs() {
 	fi
 }
 
+# nl_require_mailtap: MT and CAT set to the built mailtap and mailtap-cat (fails when they
+# are not built; skips when this mailtap has no live capture).
+nl_require_mailtap() {
+	MT=$BUILD/mailtap
+	CAT=$BUILD/mailtap-cat
+	[ -x "$MT" ] && [ -x "$CAT" ] || nl_fail "$MT / $CAT not built"
+	"$MT" --help 2>&1 | grep -q -- '--xdp-mode' || nl_skip "this mailtap has no live capture (-i)"
+}
+
+# PCAP=$(nl_corpus_file PATH) || exit: $NL_CORPUS/PATH, or exit 249 (skip, said on stderr)
+# when the corpus does not have it.
+nl_corpus_file() {
+	[ -r "$NL_CORPUS/$1" ] || { echo "SKIP: corpus not found: $NL_CORPUS/$1" >&2; exit 249; }
+	echo "$NL_CORPUS/$1"
+}
+
 nl_exec() {
 	nsenter --net="/run/netns/$NL_NS" -- "$@"
 }

@@ -17,12 +17,8 @@ source tools/netns-lib.sh
 nl_require_root
 nl_require_tools tcpreplay nsenter python3
 nl_require_bpffs
-PCAP=$NL_CORPUS/zeek/traces/smtp.pcap
-[ -r "$PCAP" ] || nl_skip "corpus not found: $PCAP"
-MT=$BUILD/mailtap
-CAT=$BUILD/mailtap-cat
-[ -x "$MT" ] && [ -x "$CAT" ] || nl_fail "$MT / $CAT not built"
-"$MT" --help 2>&1 | grep -q -- '--xdp-mode' || nl_skip "this mailtap has no live capture (-i)"
+PCAP=$(nl_corpus_file zeek/traces/smtp.pcap) || exit
+nl_require_mailtap
 
 nl_setup 1
 A=gurpartap@patriots.in
