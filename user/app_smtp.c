@@ -13,6 +13,7 @@
 #include "mailtap/rec.h"
 #include "mailtap/session.h"
 #include "mailtap/smtp.h"
+#include "mailtap/smtp_blocklist.h"
 #include "mailtap/urlfind.h"
 
 /* Weird names already written for this connection (Zeek's Weird framework logs a name once
@@ -116,6 +117,15 @@ static void cb_violation(void *u, uint64_t ts, const char *reason, bool disabled
 		a->s->analyzer_violation(a->s, ts, "SMTP", reason);
 	if (disabled && a->s->violation)
 		a->s->violation(a->s, "smtp");
+}
+
+/* policy/protocols/smtp/blocklists.zeek's smtp_reply handler (--smtp-blocklists) */
+static void cb_reply(void *u, uint64_t ts, unsigned code, const char *msg, size_t len)
+{
+	struct app_smtp *a = u;
+
+	if (a->s->rec)
+		smtp_blocklist__reply(a->s->rec, ts, a->s->uid, a->s->id, code, msg, len);
 }
 
 static void cb_confirm(void *u, uint64_t ts)
@@ -572,6 +582,8 @@ static void *app_new(struct mt_session *s, const void *cfgp)
 	cb.u = a;
 	if (cfg->events)
 		cb.event = cb_event;
+	if (cfg->blocklists)
+		cb.reply = cb_reply;
 	a->p = smtp_parser__new(cfg, &cb, s->id);
 	if (!a->p) {
 		int err = errno;

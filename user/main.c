@@ -254,6 +254,7 @@ enum {
 	OPT_SMTP_MAX_LINE,
 	OPT_SMTP_MAX_PENDING,
 	OPT_SMTP_NO_EXTRA,
+	OPT_SMTP_BLOCKLISTS,
 	OPT_EVENTS,
 	OPT_RFC822_FILES,
 	OPT_HASHES,
@@ -368,6 +369,7 @@ static const struct option long_opts[] = {
 	{ "smtp-max-line", required_argument, NULL, OPT_SMTP_MAX_LINE },
 	{ "smtp-max-pending", required_argument, NULL, OPT_SMTP_MAX_PENDING },
 	{ "smtp-no-extra-fields", no_argument, NULL, OPT_SMTP_NO_EXTRA },
+	{ "smtp-blocklists", no_argument, NULL, OPT_SMTP_BLOCKLISTS },
 	{ "events", required_argument, NULL, OPT_EVENTS },
 	{ "rfc822-msg-files", no_argument, NULL, OPT_RFC822_FILES },
 	{ "hashes", required_argument, NULL, OPT_HASHES },
@@ -495,6 +497,8 @@ static void usage(FILE *f)
 		"      --no-tcp-weirds      no weird records for TCP state anomalies\n"
 		"      --events smtp        the smtp_events stream (Zeek's SMTP analyzer events)\n"
 		"      --smtp-no-extra-fields     only Zeek's smtp fields (docs/smtp.md)\n"
+		"      --smtp-blocklists    notices for error replies naming a spam block list (Zeek's\n"
+		"                           policy/protocols/smtp/blocklists.zeek)\n"
 		"      --rfc822-msg-files   a files record for each whole message (Zeek's\n"
 		"                           SMTP::enable_rfc822_msg_file_analysis)\n"
 		"      --hashes LIST        md5,sha1,sha256 or none for mail entities (default md5,sha1)\n"
@@ -884,6 +888,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (parse_u64("--smtp-max-pending", optarg, 1, 1000000, &v) < 0)
 				return -EINVAL;
 			o->parsers.smtp.lim.max_pending_cmds = (uint32_t)v;
+			break;
+		case OPT_SMTP_BLOCKLISTS:
+			o->parsers.smtp.blocklists = true;
 			break;
 		case OPT_SMTP_NO_EXTRA:
 			o->parsers.smtp.extra_fields = false;

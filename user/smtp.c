@@ -1507,6 +1507,8 @@ static void receiver_line(struct smtp_parser *p, const char *line, size_t length
 		}
 		if (!p->disabled)
 			script_reply(p, code, cmd, msg, (size_t)(eol - msg), cont);
+		if (!p->disabled && p->cb.reply)
+			p->cb.reply(p->cb.u, p->ts, (unsigned)code, msg, (size_t)(eol - msg));
 	}
 	/* Extra fields: EHLO keywords (not the greeting line). */
 	if (p->last_replied_cmd == CMD_EHLO && code == 250 && !p->reply_first_line &&

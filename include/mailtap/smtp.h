@@ -62,6 +62,9 @@ struct smtp_cfg {
 					   * analyzer, as Zeek's base/frameworks/analyzer/dpd.zeek
 					   * (true) */
 	uint32_t dpd_ignore_after;	  /* [DPD::ignore_violations_after] (10240; 0: always) */
+	bool blocklists;		  /* notices for replies that name a spam block list, as
+					   * Zeek's policy/protocols/smtp/blocklists.zeek (false:
+					   * Zeek does not load it by default) */
 	struct mime_limits mime;	  /* the MIME parser's limits */
 	const struct files_cfg *files;	  /* NULL: no file analysis (fuids stay empty) */
 	const struct files_cfg *rfc822_files; /* for the whole-message files; NULL: files */
@@ -190,6 +193,9 @@ struct smtp_cb {
 	void (*starttls)(void *u, uint64_t ts);
 	/* Opt-in event stream; NULL = off (and no cost). */
 	void (*event)(void *u, const struct smtp_event *ev);
+	/* Zeek's smtp_reply for the policy scripts: each reply line (msg: the text after the
+	 * code and its separator) while the analyzer runs; NULL = off. */
+	void (*reply)(void *u, uint64_t ts, unsigned code, const char *msg, size_t len);
 	/* The message body (after dot-unstuffing, CRLF line ends; BDAT (bdat true): the chunk
 	 * bytes as sent, for a line framing of Zeek's BDAT rules). */
 	void (*body_begin)(void *u, uint64_t ts, bool is_orig, bool bdat);

@@ -51,6 +51,7 @@ void fuzz_register_parsers(struct engine *e)
 		parsers_cfg__default(&c);
 		c.smtp.events = true;
 		c.smtp.rfc822_msg_file = true;
+		c.smtp.blocklists = true;
 		c.files.sha256 = true;
 		c.tls.cert_roots = certval_roots__load("/etc/ssl/certs/ca-certificates.crt");
 		c.smtp.intel = c.files.intel = c.tls.intel = c.tls.files.intel = fuzz_intel();

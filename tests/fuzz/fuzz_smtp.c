@@ -113,6 +113,7 @@ static uint64_t run(const uint8_t *data, size_t size, bool events)
 	hsink.h = 0xcbf29ce484222325ULL;
 	cfg.events = events;
 	cfg.events_show_auth = data[0] & 2;
+	cfg.blocklists = data[0] & 4;
 	mt_ids__init(&ids, 1, 1);
 	id.orig_p = 40000;
 	id.resp_p = 25;

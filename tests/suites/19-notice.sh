@@ -14,6 +14,10 @@
 #    addresses; the first of each is a notice "Intel hit on X at WHERE".
 # For every capture of the corpus and generated TLS sessions; then --workers 2 gives the same
 # notices (one suppression table), --no-notice none, and the counters add up.
+# --smtp-blocklists (policy/protocols/smtp/blocklists.zeek): a scapy capture of three sessions
+# whose servers refuse with block list texts: the originator named first in the text gives
+# SMTP::Blocklist_Blocked_Host, another address SMTP::Blocklist_Error_Message, a 421 none;
+# each notice carries its connection's uid; without the option none.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/suite-lib.sh
@@ -149,6 +153,58 @@ if [ "$g" = "$w" ] && [ "$nn" -gt 0 ] && [ "$sn" = "$nn" ] && [ $((sn + ss)) = "
 	ok "generated: $nn notices, the same servers and messages with --workers 2 (one suppression table); notices $sn + suppressed $ss = $bad_ssl invalid chains; --no-notice: none"
 else
 	bad "generated: $nn notices (workers alike: $([ "$g" = "$w" ] && echo yes || echo no)), counters $sn + $ss vs $bad_ssl, --no-notice $nono"
+fi
+
+# --smtp-blocklists: three sessions from 10.2.0.1, 10.2.0.2 and 10.2.0.3 to 10.2.0.25
+/usr/bin/python3 - "$T/bl.pcap" <<'EOF2'
+import sys
+from scapy.all import Ether, IP, TCP, wrpcap
+pk, t = [], [2000.0]
+def session(c, cp, refusal):
+    s = "10.2.0.25"
+    seq = {c: 100, s: 500}
+    def seg(src, data=b"", fl="PA"):
+        dst = s if src == c else c
+        sp, dp = (cp, 25) if src == c else (25, cp)
+        p = Ether() / IP(src=src, dst=dst) / TCP(sport=sp, dport=dp, flags=fl, seq=seq[src],
+                                               ack=seq[dst]) / data
+        t[0] += 0.001
+        p.time = t[0]
+        pk.append(p)
+        seq[src] += len(data) + (1 if "S" in fl or "F" in fl else 0)
+    seg(c, fl="S")
+    seq[c] = 100
+    seg(s, fl="SA")
+    seq[c], seq[s] = 101, 501
+    seg(c, fl="A")
+    seg(s, b"220 mx ESMTP\r\n")
+    seg(c, b"EHLO a\r\n"); seg(s, b"250 mx\r\n")
+    seg(c, b"MAIL FROM:<a@example.com>\r\n"); seg(s, refusal)
+    seg(c, b"QUIT\r\n"); seg(s, b"221 bye\r\n")
+    seg(c, fl="FA"); seg(s, fl="FA"); seg(c, fl="A")
+session("10.2.0.1", 40001, b"554 5.7.1 Client host [10.2.0.1] blocked using zen.spamhaus.org; "
+        b"https://www.spamhaus.org/query/ip/10.2.0.1\r\n")
+session("10.2.0.2", 40002, b"550 5.7.1 192.0.2.99 listed, see http://www.spamcop.net/bl.shtml\r\n")
+session("10.2.0.3", 40003, b"421 4.7.0 too busy, see https://www.spamhaus.org/\r\n")
+wrpcap(sys.argv[1], pk)
+EOF2
+"$B/mailtap" -r "$T/bl.pcap" -w - --smtp-blocklists | "$B/mailtap-cat" - >"$T/bl.json"
+off=$("$B/mailtap" -r "$T/bl.pcap" -w - | "$B/mailtap-cat" -s notice - | wc -l)
+if r=$(python3 - "$T/bl.json" <<'EOF2'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+uid = {r["id.orig_h"]: r["uid"] for r in recs if r["_path"] == "conn"}
+got = sorted((r["note"], r["src"], r["msg"], r["uid"] == uid.get(r["src"])) for r in recs
+             if r["_path"] == "notice")
+want = [("SMTP::Blocklist_Blocked_Host", "10.2.0.1", "10.2.0.1 is on an SMTP block list", True),
+        ("SMTP::Blocklist_Error_Message", "10.2.0.2",
+         "10.2.0.2 received an error message mentioning an SMTP block list", True)]
+sys.exit(0 if got == want else "got %s" % got)
+EOF2
+) && [ "$off" = 0 ]; then
+	ok "--smtp-blocklists: Blocklist_Blocked_Host for the listed originator, Blocklist_Error_Message for another address, none for a 421; none without the option"
+else
+	bad "--smtp-blocklists: $r; without the option $off notices"
 fi
 
 [ $fails -eq 0 ]
