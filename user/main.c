@@ -255,6 +255,7 @@ enum {
 	OPT_SMTP_MAX_PENDING,
 	OPT_SMTP_NO_EXTRA,
 	OPT_SMTP_BLOCKLISTS,
+	OPT_SMTP_NO_AUTH_USER,
 	OPT_EVENTS,
 	OPT_RFC822_FILES,
 	OPT_HASHES,
@@ -370,6 +371,7 @@ static const struct option long_opts[] = {
 	{ "smtp-max-pending", required_argument, NULL, OPT_SMTP_MAX_PENDING },
 	{ "smtp-no-extra-fields", no_argument, NULL, OPT_SMTP_NO_EXTRA },
 	{ "smtp-blocklists", no_argument, NULL, OPT_SMTP_BLOCKLISTS },
+	{ "smtp-no-auth-user", no_argument, NULL, OPT_SMTP_NO_AUTH_USER },
 	{ "events", required_argument, NULL, OPT_EVENTS },
 	{ "rfc822-msg-files", no_argument, NULL, OPT_RFC822_FILES },
 	{ "hashes", required_argument, NULL, OPT_HASHES },
@@ -497,6 +499,7 @@ static void usage(FILE *f)
 		"      --no-tcp-weirds      no weird records for TCP state anomalies\n"
 		"      --events smtp        the smtp_events stream (Zeek's SMTP analyzer events)\n"
 		"      --smtp-no-extra-fields     only Zeek's smtp fields (docs/smtp.md)\n"
+		"      --smtp-no-auth-user  no auth_user field (the login name of a cleartext AUTH)\n"
 		"      --smtp-blocklists    notices for error replies naming a spam block list (Zeek's\n"
 		"                           policy/protocols/smtp/blocklists.zeek)\n"
 		"      --rfc822-msg-files   a files record for each whole message (Zeek's\n"
@@ -891,6 +894,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_SMTP_BLOCKLISTS:
 			o->parsers.smtp.blocklists = true;
+			break;
+		case OPT_SMTP_NO_AUTH_USER:
+			o->parsers.smtp.auth_user = false;
 			break;
 		case OPT_SMTP_NO_EXTRA:
 			o->parsers.smtp.extra_fields = false;

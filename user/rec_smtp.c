@@ -58,6 +58,7 @@ void rec_smtp__tx(struct rec *r, const char *uid, const struct conn_id *id,
 
 	if (extra) {
 		rec__mstr(r, "auth_mechanism", &tx->auth_mechanism);
+		rec__mstr(r, "auth_user", &tx->auth_user);
 		if (tx->auth_mechanism.s && tx->auth_success >= 0)
 			rec__bool(r, "auth_success", tx->auth_success == 1);
 		if (tx->has_size_param)

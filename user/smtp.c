@@ -128,6 +128,10 @@ struct smtp_parser {
 	/* Beyond Zeek. */
 	struct mt_str auth_mech;
 	int auth_success;
+	struct mt_str auth_user; /* the login name the AUTH exchange gave (never its secret) */
+	uint8_t auth_answers;	 /* client answers since the AUTH command */
+	bool auth_ir;		 /* the AUTH command carried an initial response */
+	bool auth_ask_user;	 /* the last 334 challenge asked for a user name ("Username:") */
 	struct smtp_strset exts;
 	uint64_t msg_bytes;
 	uint32_t msg_anom;
@@ -310,6 +314,7 @@ static void tx_free(struct smtp_tx *tx)
 	mt_str__free(&tx->user_agent);
 	strset_free(&tx->fuids);
 	mt_str__free(&tx->auth_mechanism);
+	mt_str__free(&tx->auth_user);
 	mt_str__free(&tx->body_param);
 	free(tx);
 }
@@ -370,6 +375,8 @@ static void write_tx(struct smtp_parser *p, struct smtp_tx *tx)
 {
 	if (p->auth_mech.s)
 		mt_str__set(&tx->auth_mechanism, p->auth_mech.s, p->auth_mech.n);
+	if (p->auth_user.s && p->cfg->auth_user)
+		mt_str__set(&tx->auth_user, p->auth_user.s, p->auth_user.n);
 	tx->auth_success = p->auth_mech.s ? p->auth_success : -1;
 	tx->server_extensions = &p->exts;
 	if (p->cb.tx)
@@ -1394,6 +1401,100 @@ static bool process_bdat_arg(struct smtp_parser *p, const char *arg, size_t n, b
 	return true;
 }
 
+/* Base64 of one AUTH token (RFC 4648, '=' padding; decoding stops at the first byte out of
+ * the alphabet). Returns the bytes written to out (at most room). */
+static size_t auth_b64(const char *s, size_t n, uint8_t *out, size_t room)
+{
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		int v = c >= 'A' && c <= 'Z'   ? c - 'A'
+			: c >= 'a' && c <= 'z' ? c - 'a' + 26
+			: c >= '0' && c <= '9' ? c - '0' + 52
+			: c == '+'	       ? 62
+			: c == '/'	       ? 63
+					       : -1;
+
+		if (v < 0)
+			break;
+		acc = acc << 6 | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (k == room)
+				break;
+			out[k++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return k;
+}
+
+/* The login name in one AUTH token (the command's initial response, or the answer to the
+ * server's 334), by mechanism: PLAIN ("authzid NUL authcid NUL password": authcid), LOGIN
+ * (its first token is the name, the second the password), CRAM-MD5 ("name digest"),
+ * XOAUTH2 ("user=NAME ^A auth=..."), OAUTHBEARER ("n,a=NAME,..."). The decoded bytes, which
+ * may hold a password, are wiped. */
+static void auth_token(struct smtp_parser *p, const char *tok, size_t n, unsigned index)
+{
+	uint8_t buf[SMTP_AUTH_USER_MAX * 2 + 64];
+	const char *mech = p->auth_mech.s ? p->auth_mech.s : "";
+	const uint8_t *u = NULL, *e;
+	size_t k, un = 0;
+
+	if (!p->cfg->auth_user || index != 0 || !n)
+		return;
+	k = auth_b64(tok, n, buf, sizeof(buf));
+	if (!strcmp(mech, "PLAIN")) {
+		const uint8_t *z1 = memchr(buf, 0, k), *z2;
+
+		if (z1 && (z2 = memchr(z1 + 1, 0, k - (size_t)(z1 + 1 - buf)))) {
+			u = z1 + 1;
+			un = (size_t)(z2 - u);
+		}
+	} else if (!strcmp(mech, "LOGIN")) {
+		/* the name only where it cannot be the password: the command's initial response,
+		 * or the answer to a challenge that asked for a user name (a reply out of step
+		 * with its command would otherwise hand over the password) */
+		if (p->state != ST_IN_AUTH || p->auth_ask_user) {
+			u = buf;
+			un = k;
+		}
+	} else if (!strcmp(mech, "CRAM-MD5")) {
+		/* "name SP 32 hex digits" (RFC 2195) */
+		e = memchr(buf, ' ', k);
+		if (e && k - (size_t)(e + 1 - buf) == 32) {
+			u = buf;
+			un = (size_t)(e - buf);
+			for (const uint8_t *h = e + 1; h < buf + k; h++)
+				if (!isxdigit(*h))
+					u = NULL;
+		}
+	} else if (!strcmp(mech, "XOAUTH2")) {
+		if (k > 5 && !memcmp(buf, "user=", 5)) {
+			u = buf + 5;
+			e = memchr(u, 0x01, k - 5);
+			un = e ? (size_t)(e - u) : k - 5;
+		}
+	} else if (!strcmp(mech, "OAUTHBEARER")) {
+		const uint8_t *a = k > 3 ? memmem(buf, k, ",a=", 3) : NULL;
+
+		if (a) {
+			u = a + 3;
+			e = memchr(u, ',', k - (size_t)(u - buf));
+			un = e ? (size_t)(e - u) : k - (size_t)(u - buf);
+		}
+	}
+	if (u && un) {
+		if (un > SMTP_AUTH_USER_MAX)
+			un = SMTP_AUTH_USER_MAX;
+		mt_str__set(&p->auth_user, (const char *)u, un);
+	}
+	explicit_bzero(buf, sizeof(buf));
+}
+
 /* A sender line outside DATA (ProcessLine, is_sender). */
 static void sender_line(struct smtp_parser *p, const char *line, size_t length, bool orig)
 {
@@ -1408,6 +1509,9 @@ static void sender_line(struct smtp_parser *p, const char *line, size_t length, 
 		cmd_len = 2;
 		code = CMD_AUTH_ANSWER;
 		new_cmd(p, code);
+		/* LOGIN after an initial response: the answer is the password */
+		if (p->auth_answers < 255)
+			auth_token(p, line, word_len(line, length), p->auth_answers++ + p->auth_ir);
 	} else {
 		cmd = line;
 		cmd_len = word_len(line, length);
@@ -1428,10 +1532,20 @@ static void sender_line(struct smtp_parser *p, const char *line, size_t length, 
 	if (code == CMD_AUTH) {
 		size_t w = word_len(line, (size_t)(eol - line));
 		mt_str__set(&p->auth_mech, line, w);
+		mt_str__free(&p->auth_user);
+		p->auth_answers = 0;
+		p->auth_ir = false;
 		if (p->auth_mech.s) {
+			const char *ir = skip_ws(line + w, eol);
+
 			for (size_t i = 0; i < w; i++)
 				p->auth_mech.s[i] = (char)toupper((unsigned char)p->auth_mech.s[i]);
 			p->auth_success = -1;
+			/* an initial response ("=" is an empty one) */
+			if (ir < eol) {
+				p->auth_ir = true;
+				auth_token(p, ir, word_len(ir, (size_t)(eol - ir)), 0);
+			}
 		}
 	}
 	if (code == CMD_BDAT) {
@@ -1453,6 +1567,14 @@ static void receiver_line(struct smtp_parser *p, const char *line, size_t length
 	if (length >= 3 && isdigit((unsigned char)line[0]) && isdigit((unsigned char)line[1]) &&
 	    isdigit((unsigned char)line[2]))
 		code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+	if (code == 334 && p->cfg->auth_user) {
+		/* an AUTH challenge: does it ask for the user name? (LOGIN's "VXNlcm5hbWU6") */
+		uint8_t chal[16];
+		const char *c = skip_ws(line + 3, eol);
+		size_t k = auth_b64(c, word_len(c, (size_t)(eol - c)), chal, sizeof(chal));
+
+		p->auth_ask_user = k >= 4 && !strncasecmp((const char *)chal, "user", 4);
+	}
 	if (code < 100 || code > 599) {
 		unexpected(p, false, "reply code out of range", line, length);
 		/* a line cut at max_line cannot be judged: Zeek would have seen all of it */
@@ -2327,6 +2449,7 @@ void smtp_cfg__default(struct smtp_cfg *c)
 	c->dpd_ignore_after = 10240;
 	c->extra_fields = true;
 	c->events_show_auth = false;
+	c->auth_user = true;
 	mime_limits__default(&c->mime);
 	c->files = NULL;
 	software_cfg__default(&c->software);
@@ -2378,6 +2501,7 @@ void smtp_parser__free(struct smtp_parser *p)
 	mt_str__free(&p->helo);
 	mt_str__free(&p->entity_filename);
 	mt_str__free(&p->auth_mech);
+	mt_str__free(&p->auth_user);
 	strset_free(&p->exts);
 	free(p);
 }

@@ -29,6 +29,9 @@
 #include "mailtap/software.h"
 #include "mailtap/types.h"
 
+/* Bytes kept of an AUTH login name (auth_user). */
+#define SMTP_AUTH_USER_MAX 256
+
 /* Every limit, with its default. Zeek's option names in brackets. */
 struct smtp_limits {
 	uint32_t max_line;   /* command/reply line bytes (4096; at most SMTP_MAX_UNIT) */
@@ -62,6 +65,7 @@ struct smtp_cfg {
 					   * analyzer, as Zeek's base/frameworks/analyzer/dpd.zeek
 					   * (true) */
 	uint32_t dpd_ignore_after;	  /* [DPD::ignore_violations_after] (10240; 0: always) */
+	bool auth_user;			  /* extra field auth_user: the AUTH login name (true) */
 	bool blocklists;		  /* notices for replies that name a spam block list, as
 					   * Zeek's policy/protocols/smtp/blocklists.zeek (false:
 					   * Zeek does not load it by default) */
@@ -129,6 +133,8 @@ struct smtp_tx {
 
 	/* Beyond Zeek (docs/smtp.md). */
 	struct mt_str auth_mechanism; /* last AUTH mechanism of the session */
+	struct mt_str auth_user;      /* its login name (PLAIN, LOGIN, CRAM-MD5, XOAUTH2,
+				       * OAUTHBEARER), never the secret */
 	int auth_success;     /* -1 unknown / no AUTH, 0 failed, 1 succeeded */
 	bool has_size_param;
 	uint64_t size_param; /* MAIL FROM SIZE= */

@@ -540,6 +540,110 @@ static const struct seg basic[] = {
     S("250 Ok: queued as A2 " LONG_TAIL "\r\n221 Bye\r\n"),
 };
 
+/* auth_user: the login name of AUTH PLAIN (initial response or answer), LOGIN (the answer to
+ * a "Username:" challenge, or its initial response), CRAM-MD5 ("name digest", the digest
+ * checked), XOAUTH2, OAUTHBEARER; never the password: a LOGIN answer to "Password:" or to a
+ * challenge that names nothing, a reply out of step with its command (the server's reply to
+ * EHLO missing: the "Username:" challenge goes to EHLO, the name is taken for an unknown
+ * command and the password answers AUTH's 334), a CRAM-MD5 token without a digest. */
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define AUTH_TAIL                                                                                  \
+	C("MAIL FROM:<a@example.org>\r\n"), S("250 ok\r\n"), C("RCPT TO:<b@example.org>\r\n"),     \
+	    S("250 ok\r\n"), C("DATA\r\n"), S("354 go\r\n"), C("Subject: x\r\n\r\nhi\r\n.\r\n"),   \
+	    S("250 queued\r\n"), C("QUIT\r\n"), S("221 bye\r\n")
+
+static const char *auth_user_of(const struct seg *segs, size_t n, const char *secret)
+{
+	static char user[512];
+	char *all = run_all(segs, n);
+
+	assert_int_equal(count_stream("smtp"), 1);
+	snprintf(user, sizeof(user), "%s", fld(nth("smtp", 0), "auth_user"));
+	if (secret && strstr(all, secret))
+		fail_msg("the secret %s is in a record:\n%s", secret, all);
+	free(all);
+	return user;
+}
+
+static void test_auth_user(void **state)
+{
+	const struct seg plain_ir[] = {S("220 mx\r\n"), C("EHLO c\r\n"), S("250 mx\r\n"),
+				       C("AUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHMzY3JldCE=\r\n"),
+				       S("235 ok\r\n"), AUTH_TAIL};
+	const struct seg plain_answer[] = {S("220 mx\r\n"), C("EHLO c\r\n"), S("250 mx\r\n"),
+					   C("AUTH PLAIN\r\n"), S("334 \r\n"),
+					   C("AGFsaWNlQGV4YW1wbGUub3JnAHMzY3JldCE=\r\n"),
+					   S("235 ok\r\n"), AUTH_TAIL};
+	const struct seg login[] = {S("220 mx\r\n"), C("EHLO c\r\n"), S("250 mx\r\n"),
+				    C("AUTH LOGIN\r\n"), S("334 VXNlcm5hbWU6\r\n"), C("Ym9i\r\n"),
+				    S("334 UGFzc3dvcmQ6\r\n"), C("aHVudGVyMg==\r\n"),
+				    S("235 ok\r\n"), AUTH_TAIL};
+	const struct seg login_ir[] = {S("220 mx\r\n"), C("EHLO c\r\n"), S("250 mx\r\n"),
+				       C("AUTH LOGIN Ym9i\r\n"), S("334 UGFzc3dvcmQ6\r\n"),
+				       C("aHVudGVyMg==\r\n"), S("235 ok\r\n"), AUTH_TAIL};
+	const struct seg login_unnamed[] = {S("220 mx\r\n"), C("EHLO c\r\n"), S("250 mx\r\n"),
+					    C("AUTH LOGIN\r\n"), S("334 \r\n"), C("Ym9i\r\n"),
+					    S("334 \r\n"), C("aHVudGVyMg==\r\n"), S("235 ok\r\n"),
+					    AUTH_TAIL};
+	const struct seg login_out_of_step[] = {S("220 mx\r\n"), C("EHLO c\r\n"),
+						C("AUTH LOGIN\r\n"), S("334 VXNlcm5hbWU6\r\n"),
+						C("Ym9i\r\n"), S("334 UGFzc3dvcmQ6\r\n"),
+						C("aHVudGVyMg==\r\n"), S("235 ok\r\n"), AUTH_TAIL};
+	const struct seg cram[] = {
+	    S("220 mx\r\n"), C("EHLO c\r\n"), S("250 mx\r\n"), C("AUTH CRAM-MD5\r\n"),
+	    S("334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n"),
+	    C("Y2Fyb2wgMDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\r\n"), S("235 ok\r\n"),
+	    AUTH_TAIL};
+	const struct seg cram_bad[] = {S("220 mx\r\n"), C("EHLO c\r\n"), S("250 mx\r\n"),
+				       C("AUTH CRAM-MD5\r\n"), S("334 PDE+\r\n"),
+				       C("Y2Fyb2wgbm90LWEtZGlnZXN0\r\n"), S("535 no\r\n"),
+				       AUTH_TAIL};
+	/* "carol 0123abcd": hex, not 32 digits; "carol " and 32 'z': 32, not hex */
+	const struct seg cram_short[] = {S("220 mx\r\n"), C("EHLO c\r\n"), S("250 mx\r\n"),
+					 C("AUTH CRAM-MD5\r\n"), S("334 PDE+\r\n"),
+					 C("Y2Fyb2wgMDEyM2FiY2Q=\r\n"), S("535 no\r\n"), AUTH_TAIL};
+	const struct seg cram_nothex[] = {
+	    S("220 mx\r\n"), C("EHLO c\r\n"), S("250 mx\r\n"), C("AUTH CRAM-MD5\r\n"),
+	    S("334 PDE+\r\n"), C("Y2Fyb2wgenp6enp6enp6enp6enp6enp6enp6enp6enp6enp6eno=\r\n"),
+	    S("535 no\r\n"), AUTH_TAIL};
+	const struct seg xoauth2[] = {
+	    S("220 mx\r\n"), C("EHLO c\r\n"), S("250 mx\r\n"),
+	    C("AUTH XOAUTH2 dXNlcj1kYXZlQGV4YW1wbGUuY29tAWF1dGg9QmVhcmVyIHRvawEB\r\n"),
+	    S("235 ok\r\n"), AUTH_TAIL};
+	const struct seg oauthbearer[] = {
+	    S("220 mx\r\n"), C("EHLO c\r\n"), S("250 mx\r\n"),
+	    C("AUTH OAUTHBEARER bixhPWVyaW5AZXhhbXBsZS5jb20sAWhvc3Q9eAFhdXRoPUJlYXJlciB0AQE=\r\n"),
+	    S("235 ok\r\n"), AUTH_TAIL};
+	const struct seg login_long[] = {S("220 mx\r\n"), C("EHLO c\r\n"), S("250 mx\r\n"),
+					 C("AUTH LOGIN eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4\r\n"), S("334 UGFzc3dvcmQ6\r\n"),
+					 C("aHVudGVyMg==\r\n"), S("235 ok\r\n"), AUTH_TAIL};
+	char x256[257];
+
+	(void)state;
+	assert_string_equal(auth_user_of(plain_ir, ARRAY_LEN(plain_ir), "s3cret"), "alice@example.org");
+	assert_string_equal(auth_user_of(plain_answer, ARRAY_LEN(plain_answer), "s3cret"),
+			    "alice@example.org");
+	assert_string_equal(auth_user_of(login, ARRAY_LEN(login), "hunter2"), "bob");
+	assert_string_equal(auth_user_of(login_ir, ARRAY_LEN(login_ir), "hunter2"), "bob");
+	assert_string_equal(auth_user_of(login_unnamed, ARRAY_LEN(login_unnamed), "hunter2"), "-");
+	assert_string_equal(auth_user_of(login_out_of_step, ARRAY_LEN(login_out_of_step), "hunter2"),
+			    "-");
+	assert_string_equal(auth_user_of(cram, ARRAY_LEN(cram), NULL), "carol");
+	assert_string_equal(auth_user_of(cram_bad, ARRAY_LEN(cram_bad), "not-a-digest"), "-");
+	assert_string_equal(auth_user_of(cram_short, ARRAY_LEN(cram_short), "0123abcd"), "-");
+	assert_string_equal(auth_user_of(cram_nothex, ARRAY_LEN(cram_nothex), "zzzz"), "-");
+	assert_string_equal(auth_user_of(xoauth2, ARRAY_LEN(xoauth2), "Bearer"), "dave@example.com");
+	assert_string_equal(auth_user_of(oauthbearer, ARRAY_LEN(oauthbearer), "Bearer"),
+			    "erin@example.com");
+	memset(x256, 'x', 256);
+	x256[256] = 0;
+	assert_string_equal(auth_user_of(login_long, ARRAY_LEN(login_long), "hunter2"), x256);
+	/* off: no field */
+	g_cfg.auth_user = false;
+	assert_string_equal(auth_user_of(plain_ir, ARRAY_LEN(plain_ir), "s3cret"), "-");
+	g_cfg.auth_user = true;
+}
+
 static void test_basic_dialogue(void **state)
 {
 	char *all;
@@ -2096,6 +2200,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_helpers),
 	    cmocka_unit_test(test_basic_dialogue),
+	    cmocka_unit_test(test_auth_user),
 	    cmocka_unit_test(test_nul_bytes_kept),
 	    cmocka_unit_test(test_nul_in_line),
 	    cmocka_unit_test(test_idle_at_close),
