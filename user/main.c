@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include "mailtap/capture_loss.h"
 #include "mailtap/certval.h"
 #include "mailtap/bits.h"
 #include "mailtap/engine.h"
@@ -70,11 +71,7 @@ struct analysis {
 	bool known_certs;
 	bool intel; /* intel files loaded: their counters too */
 	struct intel_reread *intel_rr; /* live: the files reread when they change */
-	/* capture_loss (Zeek's policy/misc/capture-loss.zeek): a measurement initial_ns after
-	 * the first packet (network time), then every interval_ns; 0: off */
-	uint64_t cl_initial_ns, cl_interval_ns;
-	double cl_too_much; /* percent for CaptureLoss::Too_Much_Loss */
-	uint64_t cl_next, cl_last_ts, cl_last_acks, cl_last_gaps;
+	struct capture_loss cl; /* Zeek's policy/misc/capture-loss.zeek */
 	bool offline; /* reading a file: the workers' counters are synced for a measurement */
 	struct stats_prev stats_prev; /* the totals of the last stats record */
 };
@@ -85,7 +82,7 @@ static int an_packet(void *u, const struct pkt_raw *raw)
 {
 	struct analysis *a = u;
 
-	if (__builtin_expect(a->cl_interval_ns && raw->ts_ns >= a->cl_next, 0))
+	if (__builtin_expect(capture_loss__due(&a->cl, raw->ts_ns), 0))
 		capture_loss_tick(a, raw->ts_ns);
 	return a->ws ? workers__packet(a->ws, raw) : engine__packet(a->eng, raw);
 }
@@ -117,50 +114,19 @@ static void an_stats(struct analysis *a, struct engine_stats *st)
 		engine__stats(a->eng, st);
 }
 
-/* CaptureLoss::take_measurement at network time `now`: the first call (the first packet, or
- * the first second of a live capture) schedules the first measurement; a due one writes the
- * capture_loss record of the ACKs and gap events since the last, and the notices. With
- * worker threads the counters are, reading a file, those of every packet before this one
- * (the workers catch up first), live the workers' latest (at most a second old). */
+/* capture_loss at network time now (capture_loss.h): with worker threads the counters are,
+ * reading a file, those of every packet before this one (the workers catch up first), live
+ * the workers' latest (at most a second old). */
 static void capture_loss_tick(struct analysis *a, uint64_t now)
 {
 	struct engine_stats es;
-	uint64_t acks, gaps;
-	double pct;
 
-	if (!a->cl_next) {
-		a->cl_last_ts = now;
-		a->cl_next = now + a->cl_initial_ns;
-		return;
-	}
-	if (now < a->cl_next)
+	if (!capture_loss__tick(&a->cl, now))
 		return;
 	if (a->ws && a->offline)
 		workers__sync_stats(a->ws);
 	an_stats(a, &es);
-	acks = es.ack_events - a->cl_last_acks;
-	gaps = es.gap_events - a->cl_last_gaps;
-	pct = acks ? 100.0 * (double)gaps / (double)acks : 0.0;
-	rec_capture_loss__write(a->stats_rec, now, now - a->cl_last_ts, gaps, acks, pct);
-	if (pct >= a->cl_too_much) {
-		char msg[128];
-		struct notice_info n = {.ts_ns = now, .note = "CaptureLoss::Too_Much_Loss", .msg = msg};
-
-		snprintf(msg, sizeof(msg),
-			 "The capture loss script detected an estimated loss rate above %.3f%%", pct);
-		notice__raise(a->stats_rec, &n);
-	}
-	if (acks < 1) { /* CaptureLoss::minimum_acks */
-		struct notice_info n = {.ts_ns = now,
-					.note = "CaptureLoss::Too_Little_Traffic",
-					.msg = "Only observed 0 TCP ACKs and was expecting at least 1."};
-
-		notice__raise(a->stats_rec, &n);
-	}
-	a->cl_last_ts = now;
-	a->cl_last_acks = es.ack_events;
-	a->cl_last_gaps = es.gap_events;
-	a->cl_next = now + a->cl_interval_ns;
+	capture_loss__measure(&a->cl, a->stats_rec, now, es.ack_events, es.gap_events);
 }
 
 /* Debian's ca-certificates: Mozilla's list of roots, as Zeek's SSL::root_certs. */
@@ -1410,7 +1376,7 @@ static void every_second(const struct opts *o, struct analysis *an, const struct
 	}
 	/* Input::REREAD: changed intel files (or SIGHUP) give a new store */
 	intel_reread__tick(an->intel_rr, hup);
-	if (an->cl_interval_ns) /* live: network time is the clock */
+	if (capture_loss__due(&an->cl, now)) /* live: network time is the clock */
 		capture_loss_tick(an, now);
 	if (o->stats_interval && now - *last_stats >= (uint64_t)o->stats_interval * 1000000000ULL) {
 		write_stats(an, ls->xsk, now);
@@ -1847,9 +1813,10 @@ int main(int argc, char **argv)
 		o.eng.known_services = known_services;
 	}
 	an.stats_rec = rec__new(out);
-	an.cl_interval_ns = o.cl_interval * 1000000000ULL;
-	an.cl_initial_ns = o.cl_initial * 1000000000ULL;
-	an.cl_too_much = o.cl_too_much;
+	capture_loss__init(&an.cl, &(struct capture_loss_cfg){
+					    .initial_ns = o.cl_initial * 1000000000ULL,
+					    .interval_ns = o.cl_interval * 1000000000ULL,
+					    .too_much = o.cl_too_much});
 	an.software = o.parsers.smtp.software.enabled;
 	an.known_certs = o.parsers.tls.known_certs;
 	an.out = out;

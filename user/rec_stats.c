@@ -202,15 +202,3 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct stats_sources 
 	}
 	rec__end(r);
 }
-
-void rec_capture_loss__write(struct rec *r, uint64_t ts_ns, uint64_t delta_ns, uint64_t gaps,
-			     uint64_t acks, double percent_lost)
-{
-	rec__begin(r, "capture_loss", ts_ns);
-	rec__interval(r, "ts_delta", delta_ns);
-	rec__cstr(r, "peer", rec__node());
-	rec__u64(r, "gaps", gaps);
-	rec__u64(r, "acks", acks);
-	rec__double(r, "percent_lost", percent_lost);
-	rec__end(r);
-}

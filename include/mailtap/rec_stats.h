@@ -54,9 +54,4 @@ struct stats_prev {
 void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct stats_sources *s,
 		      struct stats_prev *prev);
 
-/* One capture_loss record (Zeek capture_loss.log, CaptureLoss::Info): ts ts_delta peer gaps
- * acks percent_lost. */
-void rec_capture_loss__write(struct rec *r, uint64_t ts_ns, uint64_t delta_ns, uint64_t gaps,
-			     uint64_t acks, double percent_lost);
-
 #endif
