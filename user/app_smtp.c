@@ -119,6 +119,17 @@ static void cb_violation(void *u, uint64_t ts, const char *reason, bool disabled
 		a->s->violation(a->s, "smtp");
 }
 
+/* Beyond Zeek's seen scripts: the login name of a cleartext AUTH as a USER_NAME, where
+ * SMTP::IN_AUTH (docs/intel.md). */
+static void cb_auth_user(void *u, uint64_t ts, const char *name, size_t len)
+{
+	struct app_smtp *a = u;
+	struct intel_seen w = {
+	    .ts_ns = ts, .where = INTEL_SMTP_IN_AUTH, .uid = a->s->uid, .id = a->s->id};
+
+	intel__seen(a->cfg->intel, a->s->rec, &w, INTEL_USER_NAME, name, len);
+}
+
 /* policy/protocols/smtp/blocklists.zeek's smtp_reply handler (--smtp-blocklists) */
 static void cb_reply(void *u, uint64_t ts, unsigned code, const char *msg, size_t len)
 {
@@ -584,6 +595,8 @@ static void *app_new(struct mt_session *s, const void *cfgp)
 		cb.event = cb_event;
 	if (cfg->blocklists)
 		cb.reply = cb_reply;
+	if (cfg->intel)
+		cb.auth_user = cb_auth_user;
 	a->p = smtp_parser__new(cfg, &cb, s->id);
 	if (!a->p) {
 		int err = errno;

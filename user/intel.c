@@ -38,6 +38,7 @@ static const char *const where_names[INTEL_NWHERE] = {
     "SMTP::IN_REPLY_TO",   "SMTP::IN_X_ORIGINATING_IP_HEADER",
     "SMTP::IN_MESSAGE",	   "SMTP::IN_HEADER",
     "SSL::IN_SERVER_NAME", "X509::IN_CERT",
+    "SMTP::IN_AUTH",
 };
 
 const char *intel_type__name(enum intel_type t)

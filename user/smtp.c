@@ -1491,6 +1491,8 @@ static void auth_token(struct smtp_parser *p, const char *tok, size_t n, unsigne
 		if (un > SMTP_AUTH_USER_MAX)
 			un = SMTP_AUTH_USER_MAX;
 		mt_str__set(&p->auth_user, (const char *)u, un);
+		if (p->auth_user.s && p->cb.auth_user)
+			p->cb.auth_user(p->cb.u, p->ts, p->auth_user.s, p->auth_user.n);
 	}
 	explicit_bzero(buf, sizeof(buf));
 }

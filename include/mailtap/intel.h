@@ -53,6 +53,7 @@ enum intel_where {
 	INTEL_SMTP_IN_HEADER,
 	INTEL_SSL_IN_SERVER_NAME,
 	INTEL_X509_IN_CERT,
+	INTEL_SMTP_IN_AUTH, /* mailtap's: the login name of a cleartext AUTH (USER_NAME) */
 	INTEL_NWHERE
 };
 

@@ -199,6 +199,8 @@ struct smtp_cb {
 	void (*starttls)(void *u, uint64_t ts);
 	/* Opt-in event stream; NULL = off (and no cost). */
 	void (*event)(void *u, const struct smtp_event *ev);
+	/* The AUTH exchange gave a login name (auth_user): for intelligence (USER_NAME). */
+	void (*auth_user)(void *u, uint64_t ts, const char *name, size_t len);
 	/* Zeek's smtp_reply for the policy scripts: each reply line (msg: the text after the
 	 * code and its separator) while the analyzer runs; NULL = off. */
 	void (*reply)(void *u, uint64_t ts, unsigned code, const char *msg, size_t len);

@@ -330,4 +330,15 @@ else
 	bad "broken intel files: exits $r1 $r2 $r3 $r4: $(cat "$T/e1" "$T/e2" "$T/e3" "$T/e4")"
 fi
 
+# USER_NAME at SMTP::IN_AUTH (mailtap's place): the AUTH LOGIN name of zeek's smtp.pcap, in
+# another case; none with --smtp-no-auth-user
+printf '#fields\tindicator\tindicator_type\tmeta.source\nGurpartap@Patriots.in\tIntel::USER_NAME\tleaks\n' >"$T/user.dat"
+u=$("$B/mailtap" -r ../shared/corpus/zeek/traces/smtp.pcap -w - --intel-file "$T/user.dat" 2>/dev/null | "$B/mailtap-cat" -s intel -)
+un=$("$B/mailtap" -r ../shared/corpus/zeek/traces/smtp.pcap -w - --intel-file "$T/user.dat" --smtp-no-auth-user 2>/dev/null | "$B/mailtap-cat" -s intel - | wc -l)
+if [ "$(echo "$u" | grep -c .)" = 1 ] && echo "$u" | grep -q '"seen.indicator":"gurpartap@patriots.in","seen.indicator_type":"Intel::USER_NAME","seen.where":"SMTP::IN_AUTH".*"sources":\["leaks"\]' && [ "$un" = 0 ]; then
+	ok "USER_NAME: the AUTH login name matched at SMTP::IN_AUTH, once; none with --smtp-no-auth-user"
+else
+	bad "USER_NAME: '$u', with --smtp-no-auth-user $un"
+fi
+
 [ $fails -eq 0 ]
