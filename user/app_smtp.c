@@ -109,12 +109,13 @@ static void cb_weird(void *u, uint64_t ts, const char *name, const char *addl, c
 
 /* analyzer_violation_info (analyzer.log), and Zeek's DPD: an analyzer disabled by a
  * violation loses its service in conn.log. */
-static void cb_violation(void *u, uint64_t ts, const char *reason, bool disabled)
+static void cb_violation(void *u, uint64_t ts, const char *reason, const char *data, size_t len,
+			 bool disabled)
 {
 	struct app_smtp *a = u;
 
 	if (a->s->analyzer_violation)
-		a->s->analyzer_violation(a->s, ts, "SMTP", reason);
+		a->s->analyzer_violation(a->s, ts, "SMTP", reason, data, len);
 	if (disabled && a->s->violation)
 		a->s->violation(a->s, "smtp");
 }

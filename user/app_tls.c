@@ -957,7 +957,7 @@ static void cb_violation(void *u, enum mt_dir d, const char *reason, uint64_t ts
 		return;
 	/* analyzer_violation_info: analyzer.log, then what we have; the analyzer is removed. */
 	if (a->s->analyzer_violation)
-		a->s->analyzer_violation(a->s, ts, "SSL", reason);
+		a->s->analyzer_violation(a->s, ts, "SSL", reason, NULL, 0);
 	log_ssl(a, ts);
 	a->done = true;
 	a->failed = true;

@@ -376,10 +376,10 @@ static void sess_violation(struct mt_session *s, const char *service)
 		flow__unconfirm(a->flow, FLOW_SVC_SSL);
 }
 
-/* Analyzer::Logging's analyzer_violation_info handler: Analyzer::Logging::Info. Zeek's
- * failure_data is not kept (the parsers do not hand over the bytes). */
+/* Analyzer::Logging's analyzer_violation_info handler: Analyzer::Logging::Info, failure_data
+ * cut at Analyzer::Logging::failure_data_max_size (40). */
 static void sess_analyzer_violation(struct mt_session *s, uint64_t ts, const char *analyzer,
-				    const char *reason)
+				    const char *reason, const char *data, size_t len)
 {
 	struct flow_app *a = s->engine;
 	struct engine *e = a->e;
@@ -398,6 +398,8 @@ static void sess_analyzer_violation(struct mt_session *s, uint64_t ts, const cha
 	rec__cstr(r, "analyzer_name", analyzer);
 	rec__conn(r, a->flow->uid, &a->flow->id);
 	rec__cstr(r, "failure_reason", reason);
+	if (data && len)
+		rec__str(r, "failure_data", data, len < 40 ? len : 40);
 	rec__end(r);
 	e->st.records_analyzer++;
 }

@@ -1306,7 +1306,7 @@ static void new_reply(struct smtp_parser *p, int code, bool orig)
 
 /* AnalyzerViolation() and DPD's reaction (dpd.zeek: disable within ignore_violations_after
  * bytes of the connection). */
-static void violation(struct smtp_parser *p, const char *reason)
+static void violation(struct smtp_parser *p, const char *reason, const char *data, size_t len)
 {
 	uint64_t size = p->dir[0].off + p->dir[1].off + p->cur_feed_len;
 	bool dis = p->cfg->dpd_violations &&
@@ -1319,7 +1319,7 @@ static void violation(struct smtp_parser *p, const char *reason)
 			end_data(p);
 	}
 	if (p->cb.violation)
-		p->cb.violation(p->cb.u, p->ts, reason, dis);
+		p->cb.violation(p->cb.u, p->ts, reason, data, len, dis);
 }
 
 /* util::get_word(), util::skip_whitespace() */
@@ -1581,7 +1581,7 @@ static void receiver_line(struct smtp_parser *p, const char *line, size_t length
 		unexpected(p, false, "reply code out of range", line, length);
 		/* a line cut at max_line cannot be judged: Zeek would have seen all of it */
 		if (!p->line_cut)
-			violation(p, "reply code -1 out of range");
+			violation(p, "reply code -1 out of range", line, length);
 		return;
 	}
 	if (p->pending_reply && code != p->pending_reply) {

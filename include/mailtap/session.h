@@ -50,10 +50,11 @@ struct mt_session {
 	void (*violation)(struct mt_session *s, const char *service);
 	/* Zeek's analyzer_violation_info, logged by Analyzer::Logging (analyzer.log): the
 	 * parser's analyzer (Zeek's name: "SMTP", "SSL") met data that breaks its protocol,
-	 * for reason (Zeek's text). Whether the analyzer goes on is the parser's business
-	 * (violation() above when it stops). May be NULL. */
+	 * for reason (Zeek's text); data, len: the bytes at fault where Zeek gives them (NULL,
+	 * 0: none). Whether the analyzer goes on is the parser's business (violation() above
+	 * when it stops). May be NULL. */
 	void (*analyzer_violation)(struct mt_session *s, uint64_t ts_ns, const char *analyzer,
-				   const char *reason);
+				   const char *reason, const char *data, size_t len);
 };
 
 struct app_parser_ops {

@@ -189,9 +189,11 @@ struct smtp_cb {
 	void (*tx)(void *u, const struct smtp_tx *tx);
 	/* source: "SMTP" (analyzer), "SMTP_BDAT" (BDAT helper) or NULL ("-", script weirds). */
 	void (*weird)(void *u, uint64_t ts, const char *name, const char *addl, const char *source);
-	/* Zeek's AnalyzerViolation; disabled: the analyzer stops (DPD), the owner should take
-	 * "smtp" out of the connection's services if it was confirmed (analyzer_failed). */
-	void (*violation)(void *u, uint64_t ts, const char *reason, bool disabled);
+	/* Zeek's AnalyzerViolation (data: the line at fault, len bytes); disabled: the analyzer
+	 * stops (DPD), the owner should take "smtp" out of the connection's services if it was
+	 * confirmed (analyzer_failed). */
+	void (*violation)(void *u, uint64_t ts, const char *reason, const char *data, size_t len,
+			  bool disabled);
 	/* Zeek's AnalyzerConfirmation (first command seen). */
 	void (*confirm)(void *u, uint64_t ts);
 	/* 220 reply to STARTTLS: the rest of both streams is TLS. The current feed returns right

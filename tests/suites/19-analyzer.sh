@@ -3,7 +3,7 @@
 # analyzer (Zeek 7's analyzer.log, base/frameworks/analyzer/logging.zeek): a record per
 # protocol violation of the SMTP or SSL analyzer. Every capture of the corpus: each record has
 # exactly Analyzer::Logging::Info's fields (cause violation, analyzer_kind protocol,
-# analyzer_name SMTP or SSL) and the uid of a conn record; the captures with violations give
+# analyzer_name SMTP or SSL, failure_data the SMTP line at fault) and the uid of a conn record; the captures with violations give
 # the records Zeek's analyzers would (names and texts listed below); no weird
 # ssl_protocol_violation is left. A scapy session whose server answers 30 commands with lines
 # without a reply code after 12 KB of mail (past DPD::ignore_violations_after, so SMTP
@@ -26,8 +26,11 @@ for r in recs:
         sys.exit("weird ssl_protocol_violation")
     if r["_path"] != "analyzer":
         continue
-    if set(r) != keys or r["cause"] != "violation" or r["analyzer_kind"] != "protocol" \
-            or r["analyzer_name"] not in ("SMTP", "SSL") or r["uid"] not in uids:
+    # SMTP gives the line at fault (Zeek's failure_data, at most 40 bytes), SSL none
+    want = keys | {"failure_data"} if r.get("analyzer_name") == "SMTP" else keys
+    if set(r) != want or r["cause"] != "violation" or r["analyzer_kind"] != "protocol" \
+            or r["analyzer_name"] not in ("SMTP", "SSL") or r["uid"] not in uids \
+            or len(r.get("failure_data", "").encode("utf-8", "surrogateescape")) > 4 * 40:
         sys.exit("bad record %s" % r)
     out.append("%s|%s" % (r["analyzer_name"], r["failure_reason"]))
 print("\n".join(out))
@@ -98,7 +101,7 @@ ra=$(grep '"_path":"stats"' "$T/v.json" | grep -o '"records_analyzer":[0-9]*' | 
 smtp=$(grep -c '"_path":"smtp"' "$T/v.json")
 off=$("$B/mailtap" -r "$T/v.pcap" -w - --no-analyzer-log | "$B/mailtap-cat" -s analyzer - | wc -l)
 if [ "$nv" = 8 ] && [ "$ra" = 8 ] && [ "$sup" = 22 ] && [ "$smtp" = 1 ] && [ "$off" = 0 ] &&
-	grep '"_path":"analyzer"' "$T/v.json" | head -n 1 | grep -q '"analyzer_name":"SMTP".*"failure_reason":"reply code -1 out of range"'; then
+	grep '"_path":"analyzer"' "$T/v.json" | head -n 1 | grep -q '"analyzer_name":"SMTP".*"failure_reason":"reply code -1 out of range","failure_data":"xx not a reply"}'; then
 	ok "30 violations past 12 KB: SMTP analysis goes on, 8 analyzer records, analyzer_suppressed 22; --no-analyzer-log none"
 else
 	bad "30 violations: $nv records (stats $ra), suppressed '$sup', smtp records $smtp, --no-analyzer-log $off"

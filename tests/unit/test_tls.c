@@ -244,11 +244,13 @@ static void s_weird(struct mt_session *s, uint64_t ts, const char *name, const c
 }
 
 static void s_analyzer_violation(struct mt_session *s, uint64_t ts, const char *analyzer,
-				 const char *reason)
+				 const char *reason, const char *data, size_t len)
 {
 	struct env *e = (struct env *)((char *)s - offsetof(struct env, s));
 
 	(void)ts;
+	assert_null(data); /* Zeek's SSL analyzer gives no data */
+	assert_int_equal(len, 0);
 	if (e->cap.n_violations < 4)
 		snprintf(e->cap.violations[e->cap.n_violations++], sizeof(e->cap.violations[0]),
 			 "%s|%s", analyzer, reason);
