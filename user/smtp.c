@@ -1432,22 +1432,79 @@ static size_t auth_b64(const char *s, size_t n, uint8_t *out, size_t room)
 	return k;
 }
 
+static uint32_t le32(const uint8_t *b)
+{
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+/* One NTLM security buffer (len, maxlen, offset) at b + at, within the k-byte message, as
+ * UTF-8 (UTF-16LE when unicode, else one byte a character) appended to out. */
+static size_t ntlm_field(const uint8_t *b, size_t k, size_t at, bool unicode, char *out,
+			 size_t o, size_t room)
+{
+	size_t len = (size_t)b[at] | (size_t)b[at + 1] << 8, off = le32(b + at + 4);
+
+	if (off > k || len > k - off)
+		return o;
+	for (size_t i = 0; i < len && o + 4 < room; i += unicode ? 2 : 1) {
+		unsigned c = unicode ? (i + 1 < len ? b[off + i] | (unsigned)b[off + i + 1] << 8 : 0)
+				     : b[off + i];
+
+		if (c >= 0xd800 && c < 0xe000)
+			c = '?'; /* surrogates: not a name's business */
+		if (c < 0x80) {
+			out[o++] = (char)c;
+		} else if (c < 0x800) {
+			out[o++] = (char)(0xc0 | c >> 6);
+			out[o++] = (char)(0x80 | (c & 0x3f));
+		} else {
+			out[o++] = (char)(0xe0 | c >> 12);
+			out[o++] = (char)(0x80 | (c >> 6 & 0x3f));
+			out[o++] = (char)(0x80 | (c & 0x3f));
+		}
+	}
+	return o;
+}
+
+/* NTLM's AUTHENTICATE message (type 3): "DOMAIN\user" (or "user"), from its domain and user
+ * security buffers. The message carries no password, only responses to the challenge. */
+static size_t ntlm_user(const uint8_t *b, size_t k, char *out, size_t room)
+{
+	bool unicode;
+	size_t o, end;
+
+	if (k < 64 || memcmp(b, "NTLMSSP", 8) || le32(b + 8) != 3)
+		return 0;
+	unicode = le32(b + 60) & 1; /* NTLMSSP_NEGOTIATE_UNICODE */
+	o = ntlm_field(b, k, 28, unicode, out, 0, room);
+	if (o)
+		out[o++] = '\\';
+	end = ntlm_field(b, k, 36, unicode, out, o, room);
+	return end == o ? 0 : end; /* no user name: none */
+}
+
 /* The login name in one AUTH token (the command's initial response, or the answer to the
  * server's 334), by mechanism: PLAIN ("authzid NUL authcid NUL password": authcid), LOGIN
  * (its first token is the name, the second the password), CRAM-MD5 ("name digest"),
- * XOAUTH2 ("user=NAME ^A auth=..."), OAUTHBEARER ("n,a=NAME,..."). The decoded bytes, which
- * may hold a password, are wiped. */
+ * XOAUTH2 ("user=NAME ^A auth=..."), OAUTHBEARER ("n,a=NAME,..."), NTLM (the type 3
+ * message, whichever token it is). The decoded bytes, which may hold a password, are
+ * wiped. */
 static void auth_token(struct smtp_parser *p, const char *tok, size_t n, unsigned index)
 {
-	uint8_t buf[SMTP_AUTH_USER_MAX * 2 + 64];
+	uint8_t buf[3072];
+	char name[SMTP_AUTH_USER_MAX * 3];
 	const char *mech = p->auth_mech.s ? p->auth_mech.s : "";
 	const uint8_t *u = NULL, *e;
 	size_t k, un = 0;
+	bool ntlm = !strcmp(mech, "NTLM");
 
-	if (!p->cfg->auth_user || index != 0 || !n)
+	if (!p->cfg->auth_user || (index != 0 && !ntlm) || !n)
 		return;
 	k = auth_b64(tok, n, buf, sizeof(buf));
-	if (!strcmp(mech, "PLAIN")) {
+	if (ntlm) {
+		un = ntlm_user(buf, k, name, sizeof(name));
+		u = un ? (const uint8_t *)name : NULL;
+	} else if (!strcmp(mech, "PLAIN")) {
 		const uint8_t *z1 = memchr(buf, 0, k), *z2;
 
 		if (z1 && (z2 = memchr(z1 + 1, 0, k - (size_t)(z1 + 1 - buf)))) {

@@ -134,7 +134,7 @@ struct smtp_tx {
 	/* Beyond Zeek (docs/smtp.md). */
 	struct mt_str auth_mechanism; /* last AUTH mechanism of the session */
 	struct mt_str auth_user;      /* its login name (PLAIN, LOGIN, CRAM-MD5, XOAUTH2,
-				       * OAUTHBEARER), never the secret */
+				       * OAUTHBEARER, NTLM's DOMAIN\user), never the secret */
 	int auth_success;     /* -1 unknown / no AUTH, 0 failed, 1 succeeded */
 	bool has_size_param;
 	uint64_t size_param; /* MAIL FROM SIZE= */

@@ -617,6 +617,23 @@ static void test_auth_user(void **state)
 	const struct seg login_long[] = {S("220 mx\r\n"), C("EHLO c\r\n"), S("250 mx\r\n"),
 					 C("AUTH LOGIN eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4\r\n"), S("334 UGFzc3dvcmQ6\r\n"),
 					 C("aHVudGVyMg==\r\n"), S("235 ok\r\n"), AUTH_TAIL};
+	const struct seg ntlm_ir[] = {S("220 mx\r\n"), C("EHLO c\r\n"), S("250 mx\r\n"),
+				       C("AUTH NTLM TlRMTVNTUAABAAAAB7IAAAAAAAAAAAAAAAAAAAAAAAA=\r\n"), S("334 TlRMTVNTUAACAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\r\n"),
+				       C("TlRMTVNTUAADAAAAGAAYAFgAAAAYABgAcAAAAAgACABAAAAACgAKAEgAAAAGAAYAUgAAAAAAAAAAAAAAAQAAAEMATwBSAFAAYQBsAGkAYwBlAFcAUwAxAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAABEREREREREREREREREREREREREREREREQ==\r\n"), S("235 ok\r\n"), AUTH_TAIL};
+	const struct seg ntlm[] = {S("220 mx\r\n"), C("EHLO c\r\n"), S("250 mx\r\n"),
+				    C("AUTH NTLM\r\n"), S("334 \r\n"), C("TlRMTVNTUAABAAAAB7IAAAAAAAAAAAAAAAAAAAAAAAA=\r\n"),
+				    S("334 TlRMTVNTUAACAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\r\n"), C("TlRMTVNTUAADAAAAGAAYAFoAAAAYABgAcgAAAAgACABAAAAADAAMAEgAAAAGAAYAVAAAAAAAAAAAAAAAAQAAAEMATwBSAFAASgD8AHIAZwBlAG4AVwBTADEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAERERERERERERERERERERERERERERERER\r\n"), S("235 ok\r\n"),
+				    AUTH_TAIL};
+	const struct seg ntlm_nodomain[] = {S("220 mx\r\n"), C("EHLO c\r\n"), S("250 mx\r\n"),
+					     C("AUTH NTLM TlRMTVNTUAABAAAAB7IAAAAAAAAAAAAAAAAAAAAAAAA=\r\n"), S("334 TlRMTVNTUAACAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\r\n"),
+					     C("TlRMTVNTUAADAAAAGAAYAEwAAAAYABgAZAAAAAAAAABAAAAABgAGAEAAAAAGAAYARgAAAAAAAAAAAAAAAQAAAGIAbwBiAFcAUwAxAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAABEREREREREREREREREREREREREREREREQ==\r\n"), S("235 ok\r\n"), AUTH_TAIL};
+	const struct seg ntlm_oem[] = {S("220 mx\r\n"), C("EHLO c\r\n"), S("250 mx\r\n"),
+					C("AUTH NTLM TlRMTVNTUAABAAAAB7IAAAAAAAAAAAAAAAAAAAAAAAA=\r\n"), S("334 TlRMTVNTUAACAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\r\n"),
+					C("TlRMTVNTUAADAAAAGAAYAEkAAAAYABgAYQAAAAMAAwBAAAAABAAEAEMAAAACAAIARwAAAAAAAAAAAAAAAgAAAE9MRGNhcmxXUwAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAABEREREREREREREREREREREREREREREREQ==\r\n"), S("235 ok\r\n"), AUTH_TAIL};
+	/* the first 80 base64 characters of alice's message: its buffers point past the end */
+	const struct seg ntlm_cut[] = {S("220 mx\r\n"), C("EHLO c\r\n"), S("250 mx\r\n"),
+					C("AUTH NTLM TlRMTVNTUAABAAAAB7IAAAAAAAAAAAAAAAAAAAAAAAA=\r\n"), S("334 TlRMTVNTUAACAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\r\n"),
+					C("TlRMTVNTUAADAAAAGAAYAFgAAAAYABgAcAAAAAgACABAAAAACgAKAEgAAAAGAAYAUgAAAAAAAAAAAAAAAQAAAEMA\r\n"), S("535 no\r\n"), AUTH_TAIL};
 	char x256[257];
 
 	(void)state;
@@ -638,6 +655,12 @@ static void test_auth_user(void **state)
 	memset(x256, 'x', 256);
 	x256[256] = 0;
 	assert_string_equal(auth_user_of(login_long, ARRAY_LEN(login_long), "hunter2"), x256);
+	/* NTLM: the AUTHENTICATE message's domain and user, UTF-16 or OEM, whichever token */
+	assert_string_equal(auth_user_of(ntlm_ir, ARRAY_LEN(ntlm_ir), NULL), "CORP\\alice");
+	assert_string_equal(auth_user_of(ntlm, ARRAY_LEN(ntlm), NULL), "CORP\\J\\xc3\\xbcrgen");
+	assert_string_equal(auth_user_of(ntlm_nodomain, ARRAY_LEN(ntlm_nodomain), NULL), "bob");
+	assert_string_equal(auth_user_of(ntlm_oem, ARRAY_LEN(ntlm_oem), NULL), "OLD\\carl");
+	assert_string_equal(auth_user_of(ntlm_cut, ARRAY_LEN(ntlm_cut), NULL), "-");
 	/* off: no field */
 	g_cfg.auth_user = false;
 	assert_string_equal(auth_user_of(plain_ir, ARRAY_LEN(plain_ir), "s3cret"), "-");
