@@ -97,6 +97,7 @@ void tls_cfg__default(struct tls_cfg *c)
 	c->known_certs_max = 100000;
 	c->known_certs_expire_ns = 86400ull * 1000000000ull;
 	c->known_certs_set = NULL;
+	c->known_tracking = MT_TRACK_LOCAL;
 }
 
 static bool is_client(const struct app_tls *a, enum mt_dir d)
@@ -500,7 +501,8 @@ static void known_cert_seen(struct app_tls *a, struct tls_bytes c, const struct 
 	struct x509_info parsed;
 	unsigned int n = 0;
 
-	if (!cfg->known_certs_set || a->s->local_resp != 1 || a->kc_pending)
+	if (!cfg->known_certs_set || !mt_tracking__match(cfg->known_tracking, a->s->local_resp) ||
+	    a->kc_pending)
 		return;
 	memcpy(a->kc_key, a->s->id->resp_h.b, 16);
 	if (EVP_Digest(c.p, c.len, a->kc_key + 16, &n, mt_md(MT_SHA1), NULL) != 1 || n != 20 ||

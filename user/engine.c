@@ -292,7 +292,7 @@ static void known_services_done(struct engine *e, struct flow *f, uint64_t ts)
 	const char *svc[KNOWN_SERVICES_MAX_SVC];
 	int n = 0;
 
-	if (is_local(e, &f->id.resp_h) != 1)
+	if (!mt_tracking__match(e->cfg.known_tracking, is_local(e, &f->id.resp_h)))
 		return;
 	if (r->state != TCP_ESTABLISHED && r->state != TCP_CLOSED && r->state != TCP_PARTIAL &&
 	    !memchr(f->history, 'h', f->hist_len))
@@ -350,7 +350,8 @@ static void known_hosts(struct engine *e, struct flow *f, uint64_t ts)
 	for (int i = 0; i < 2; i++) {
 		if (i == 1 && !mt_addr__cmp(h[0], h[1]))
 			break; /* set(orig_h, resp_h): one element */
-		if (is_local(e, h[i]) != 1 || !knownset__add(e->cfg.known_hosts, h[i]->b, 16, ts))
+		if (!mt_tracking__match(e->cfg.known_tracking, is_local(e, h[i])) ||
+		    !knownset__add(e->cfg.known_hosts, h[i]->b, 16, ts))
 			continue;
 		rec__begin(e->rec, "known_hosts", ts);
 		rec__addr(e->rec, "host", h[i]);

@@ -282,6 +282,7 @@ enum {
 	OPT_KNOWN_HOSTS_EXPIRE,
 	OPT_NO_KNOWN_SERVICES,
 	OPT_NO_INTEL_REREAD,
+	OPT_KNOWN_TRACKING,
 	OPT_NO_ANALYZER_LOG,
 	OPT_KNOWN_SERVICES_MAX,
 	OPT_KNOWN_SERVICES_EXPIRE,
@@ -374,6 +375,7 @@ static const struct option long_opts[] = {
 	{ "known-hosts-expire", required_argument, NULL, OPT_KNOWN_HOSTS_EXPIRE },
 	{ "no-known-services", no_argument, NULL, OPT_NO_KNOWN_SERVICES },
 	{ "no-intel-reread", no_argument, NULL, OPT_NO_INTEL_REREAD },
+	{ "known-tracking", required_argument, NULL, OPT_KNOWN_TRACKING },
 	{ "no-analyzer-log", no_argument, NULL, OPT_NO_ANALYZER_LOG },
 	{ "known-services-max", required_argument, NULL, OPT_KNOWN_SERVICES_MAX },
 	{ "known-services-expire", required_argument, NULL, OPT_KNOWN_SERVICES_EXPIRE },
@@ -497,6 +499,9 @@ static void usage(FILE *f)
 		"                           policy/protocols/conn/known-hosts)\n"
 		"      --no-known-services  no known_services stream (Zeek without\n"
 		"                           policy/protocols/conn/known-services)\n"
+		"      --known-tracking local|remote|all  hosts the known_hosts, known_services and\n"
+		"                           known_certs streams follow (Zeek's Known::*_tracking;\n"
+		"                           default local)\n"
 		"      --no-analyzer-log    no analyzer stream (Zeek's Analyzer::Logging::enable = F)\n"
 		"      --capture-loss-interval SECS, --capture-loss-initial SECS  capture_loss\n"
 		"                           measurements every (default 900), the first after (60)\n"
@@ -980,6 +985,23 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_NO_INTEL_REREAD:
 			o->intel_reread = false;
 			break;
+		case OPT_KNOWN_TRACKING: {
+			enum mt_tracking t;
+
+			if (!strcmp(optarg, "local"))
+				t = MT_TRACK_LOCAL;
+			else if (!strcmp(optarg, "remote"))
+				t = MT_TRACK_REMOTE;
+			else if (!strcmp(optarg, "all"))
+				t = MT_TRACK_ALL;
+			else {
+				pr_warn("--known-tracking: '%s' is not local, remote or all\n", optarg);
+				return -EINVAL;
+			}
+			o->eng.known_tracking = t;
+			o->parsers.tls.known_tracking = t;
+			break;
+		}
 		case OPT_NO_ANALYZER_LOG:
 			o->eng.analyzer_log = false;
 			break;

@@ -55,6 +55,7 @@ struct engine_cfg {
 	 * connections, each logged once per the set's expiry (a knownset every engine shares,
 	 * made by main); NULL: no known_hosts stream. */
 	struct knownset *known_hosts;
+	enum mt_tracking known_tracking; /* Known::host_tracking, service_tracking (local) */
 	/* policy/protocols/conn/known-services.zeek: local responders' confirmed services,
 	 * (host, port, service) triplets in a knownset every engine shares (made by main);
 	 * NULL: no known_services stream. */

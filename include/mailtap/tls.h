@@ -242,6 +242,7 @@ struct tls_cfg {
 	uint32_t known_certs_max;
 	uint64_t known_certs_expire_ns;
 	struct knownset *known_certs_set;
+	enum mt_tracking known_tracking; /* Known::cert_tracking (local) */
 	/* Zeek's policy/frameworks/intel/seen ssl.zeek and x509.zeek: the store, loaded by
 	 * main (the certificates' hashes go through files.intel); NULL: no intelligence. The
 	 * worker's memo of each certificate's matching names (made by parsers__register when

@@ -53,4 +53,14 @@ size_t mt_addr__fmt(const struct mt_addr *a, char *buf, size_t len);
 int mt_addr__parse(struct mt_addr *a, const char *s);
 int mt_addr__cmp(const struct mt_addr *x, const struct mt_addr *y);
 
+/* Zeek's Host (base/utils/directions-and-hosts.zeek) for Known::host_tracking,
+ * service_tracking and cert_tracking: which hosts the known_* streams follow. */
+enum mt_tracking { MT_TRACK_LOCAL = 0, MT_TRACK_REMOTE, MT_TRACK_ALL };
+
+/* addr_matches_host(): is_local as Site::is_local_addr (1; 0 or -1: not local). */
+static inline int mt_tracking__match(enum mt_tracking t, int is_local)
+{
+	return t == MT_TRACK_ALL || (t == MT_TRACK_LOCAL) == (is_local == 1);
+}
+
 #endif

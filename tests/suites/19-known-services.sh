@@ -10,7 +10,10 @@
 # connection's conn record, before the one after); the STARTTLS and 465 sessions of a
 # generated capture: SMTP and SSL for 587, SSL for 465; --workers 3 the same triplets;
 # --known-services-expire 1 on the capture twice 100 s apart: each twice; the counter;
-# --no-known-services: none.
+# --no-known-services: none. --known-tracking (Zeek's Known::host_tracking, service_tracking,
+# cert_tracking) on zeek's smtp-starttls.pcap, a local client and a remote server: local
+# gives the client's known_hosts only, remote the server's known_hosts, known_services (SMTP,
+# SSL) and known_certs, all both.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/suite-lib.sh
@@ -115,4 +118,18 @@ if [ "$a" = 4 ] && [ "$b" = 8 ] && python3 "$T/ks.py" "$T/e.json" 1 >/dev/null &
 else
 	bad "twice 100 s apart: $a, $b with expire 1, workers alike: $([ "$w" = "$o" ] && echo yes || echo no), --no-known-services $c, counter '$st'"
 fi
+st=../shared/corpus/zeek/traces/tls/smtp-starttls.pcap
+kt() { "$B/mailtap" -r "$st" -w - --known-tracking "$1" | "$B/mailtap-cat" - |
+	grep '"_path":"known_' | sed 's/"ts":[0-9.]*,//; s/"subject".*$//' | sort | tr '\n' ' '; }
+l=$(kt local) r=$(kt remote) a=$(kt all)
+wl='{"_path":"known_hosts","host":"192.168.4.149"} '
+wr='{"_path":"known_certs","host":"74.125.142.26","port_num":25, {"_path":"known_hosts","host":"74.125.142.26"} {"_path":"known_services","host":"74.125.142.26","port_num":25,"port_proto":"tcp","service":["SMTP"]} {"_path":"known_services","host":"74.125.142.26","port_num":25,"port_proto":"tcp","service":["SSL"]} '
+wa=$(echo "$wl$wr" | tr ' ' '\n' | grep . | sort | tr '\n' ' ')
+if [ "$l" = "$wl" ] && [ "$r" = "$wr" ] && [ "$(echo "$a" | tr ' ' '\n' | grep . | sort | tr '\n' ' ')" = "$wa" ] &&
+	! "$B/mailtap" -r "$st" -w /dev/null --known-tracking none 2>/dev/null; then
+	ok "--known-tracking: local the client, remote the server (hosts, services, certificate), all both; a bad value refused"
+else
+	bad "--known-tracking: local '$l', remote '$r', all '$a'"
+fi
+
 [ $fails -eq 0 ]
