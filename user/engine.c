@@ -320,6 +320,17 @@ static void sess_confirm(struct mt_session *s, const char *service)
 	/* analyzer_confirmation_info: every confirmation, whether or not one was logged */
 	if (added && a->e->ksq)
 		known_services_done(a->e, a->flow, a->e->now);
+	if (added && a->e->cfg.analyzer_log && a->e->cfg.analyzer_confirmations && a->e->rec) {
+		struct rec *r = a->e->rec;
+
+		rec__begin(r, "analyzer", a->e->now);
+		rec__cstr(r, "cause", "confirmation");
+		rec__cstr(r, "analyzer_kind", "protocol");
+		rec__cstr(r, "analyzer_name", !strcmp(service, "smtp") ? "SMTP" : "SSL");
+		rec__conn(r, a->flow->uid, &a->flow->id);
+		rec__end(r);
+		a->e->st.records_analyzer++;
+	}
 }
 
 /* Weirds that Zeek raises through Analyzer::LimitReachedWeird, which also adds 'X' to the

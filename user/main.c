@@ -284,6 +284,7 @@ enum {
 	OPT_NO_INTEL_REREAD,
 	OPT_KNOWN_TRACKING,
 	OPT_NO_ANALYZER_LOG,
+	OPT_ANALYZER_CONFIRMATIONS,
 	OPT_KNOWN_SERVICES_MAX,
 	OPT_KNOWN_SERVICES_EXPIRE,
 };
@@ -377,6 +378,7 @@ static const struct option long_opts[] = {
 	{ "no-intel-reread", no_argument, NULL, OPT_NO_INTEL_REREAD },
 	{ "known-tracking", required_argument, NULL, OPT_KNOWN_TRACKING },
 	{ "no-analyzer-log", no_argument, NULL, OPT_NO_ANALYZER_LOG },
+	{ "analyzer-log-confirmations", no_argument, NULL, OPT_ANALYZER_CONFIRMATIONS },
 	{ "known-services-max", required_argument, NULL, OPT_KNOWN_SERVICES_MAX },
 	{ "known-services-expire", required_argument, NULL, OPT_KNOWN_SERVICES_EXPIRE },
 	{ "known-certs-max", required_argument, NULL, OPT_KNOWN_CERTS_MAX },
@@ -503,6 +505,8 @@ static void usage(FILE *f)
 		"                           known_certs streams follow (Zeek's Known::*_tracking;\n"
 		"                           default local)\n"
 		"      --no-analyzer-log    no analyzer stream (Zeek's Analyzer::Logging::enable = F)\n"
+		"      --analyzer-log-confirmations  also a record per protocol confirmation\n"
+		"                           (Analyzer::Logging::include_confirmations = T)\n"
 		"      --capture-loss-interval SECS, --capture-loss-initial SECS  capture_loss\n"
 		"                           measurements every (default 900), the first after (60)\n"
 		"      --capture-loss-too-much PCT  loss for CaptureLoss::Too_Much_Loss (default 10)\n"
@@ -1004,6 +1008,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		}
 		case OPT_NO_ANALYZER_LOG:
 			o->eng.analyzer_log = false;
+			break;
+		case OPT_ANALYZER_CONFIRMATIONS:
+			o->eng.analyzer_confirmations = true;
 			break;
 		case OPT_KNOWN_SERVICES_MAX:
 			if (parse_u64("--known-services-max", optarg, 1, 10000000, &v) < 0)

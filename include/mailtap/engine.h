@@ -63,6 +63,9 @@ struct engine_cfg {
 	/* Zeek's Analyzer::Logging (analyzer.log): a record per protocol violation, at most
 	 * ENGINE_ANALYZER_MAX_PER_CONN a connection. */
 	bool analyzer_log;
+	/* ... and a record per protocol confirmation (Analyzer::Logging::include_confirmations,
+	 * false) */
+	bool analyzer_confirmations;
 };
 
 void engine_cfg__default(struct engine_cfg *c);

@@ -8,7 +8,10 @@
 # ssl_protocol_violation is left. A scapy session whose server answers 30 commands with lines
 # without a reply code after 12 KB of mail (past DPD::ignore_violations_after, so SMTP
 # analysis goes on): 8 records (the bound a connection) and analyzer_suppressed 22;
-# --no-analyzer-log: none.
+# --no-analyzer-log: none. --analyzer-log-confirmations on zeek's smtp-starttls.pcap (with
+# --known-tracking remote, so that known_services logs the remote server): a
+# confirmation record for SMTP, then SSL, at the times known_services logs them, with the
+# connection's uid; none without the option.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/suite-lib.sh
@@ -106,4 +109,25 @@ if [ "$nv" = 8 ] && [ "$ra" = 8 ] && [ "$sup" = 22 ] && [ "$smtp" = 1 ] && [ "$o
 else
 	bad "30 violations: $nv records (stats $ra), suppressed '$sup', smtp records $smtp, --no-analyzer-log $off"
 fi
+st=../shared/corpus/zeek/traces/tls/smtp-starttls.pcap
+"$B/mailtap" -r "$st" -w - --analyzer-log-confirmations --known-tracking remote | "$B/mailtap-cat" - >"$T/c.json"
+noc=$("$B/mailtap" -r "$st" -w - | "$B/mailtap-cat" -s analyzer - | wc -l)
+if python3 - "$T/c.json" <<'EOF2' && [ "$noc" = 0 ]; then
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+uid = [r["uid"] for r in recs if r["_path"] == "conn"][0]
+conf = [(r["analyzer_name"], r["ts"], r["uid"] == uid, r["analyzer_kind"], sorted(r))
+        for r in recs if r["_path"] == "analyzer"]
+ks = [r["ts"] for r in recs if r["_path"] == "known_services"]
+keys = sorted(["_path", "ts", "cause", "analyzer_kind", "analyzer_name", "uid", "id.orig_h",
+               "id.orig_p", "id.resp_h", "id.resp_p"])
+want = [("SMTP", ks[0], True, "protocol", keys), ("SSL", ks[1], True, "protocol", keys)]
+sys.exit(0 if conf == want and all(r["cause"] == "confirmation" for r in recs
+                                   if r["_path"] == "analyzer") else "got %s" % conf)
+EOF2
+	ok "--analyzer-log-confirmations: SMTP then SSL confirmed, with the uid, at known_services' times; none without it"
+else
+	bad "--analyzer-log-confirmations: $(grep analyzer "$T/c.json" | head -3); without $noc"
+fi
+
 [ $fails -eq 0 ]
