@@ -2344,6 +2344,14 @@ static void ip_first_cb(void *u, const char *ip)
 		snprintf(c->ip, sizeof(c->ip), "%s", ip);
 }
 
+bool smtp__first_ip(const char *s, size_t len, struct mt_addr *out)
+{
+	struct ip_first c = {.n = 0};
+
+	smtp__extract_ips(s, len, false, ip_first_cb, &c);
+	return c.n && mt_addr__parse(out, c.ip) == 0;
+}
+
 static inline __attribute__((always_inline)) bool hname(const char *name, size_t n, const char *w)
 {
 	return ci_eq(name, n, w);
@@ -2385,10 +2393,7 @@ void smtp_parser__header(struct smtp_parser *p, const char *name, size_t nlen, c
 			split_addrs(p, &tx->cc, p->lim->max_cc, "smtp_too_many_cc_addresses", v,
 				    vlen);
 		} else if (hname(name, nlen, "X-ORIGINATING-IP")) {
-			struct ip_first c = {.n = 0};
-
-			smtp__extract_ips(v, vlen, false, ip_first_cb, &c);
-			if (c.n && mt_addr__parse(&tx->x_originating_ip, c.ip) == 0)
+			if (smtp__first_ip(v, vlen, &tx->x_originating_ip))
 				tx->has_x_originating_ip = true;
 		} else if (hname(name, nlen, "X-MAILER") || hname(name, nlen, "USER-AGENT") ||
 			   hname(name, nlen, "X-USER-AGENT")) {

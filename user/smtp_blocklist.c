@@ -41,25 +41,9 @@ bool smtp_blocklist__match(const char *msg, size_t n)
 	return false;
 }
 
-struct first_ip {
-	char text[64];
-	bool found;
-};
-
-static void take_first(void *u, const char *ip)
-{
-	struct first_ip *f = u;
-
-	if (!f->found) {
-		snprintf(f->text, sizeof(f->text), "%s", ip);
-		f->found = true;
-	}
-}
-
 bool smtp_blocklist__reply(struct rec *r, uint64_t ts, const char *uid, const struct conn_id *id,
 			   unsigned code, const char *msg, size_t n)
 {
-	struct first_ip ip = {.found = false};
 	struct mt_addr a;
 	char orig[64], text[256], sub[1024];
 	bool listed;
@@ -68,8 +52,7 @@ bool smtp_blocklist__reply(struct rec *r, uint64_t ts, const char *uid, const st
 	if (code < 400 || code == 421 || !smtp_blocklist__match(msg, n))
 		return false;
 	/* extract_ip_addresses(msg): is the first one the originator? */
-	smtp__extract_ips(msg, n, false, take_first, &ip);
-	listed = ip.found && !mt_addr__parse(&a, ip.text) && !mt_addr__cmp(&a, &id->orig_h);
+	listed = smtp__first_ip(msg, n, &a) && !mt_addr__cmp(&a, &id->orig_h);
 	mt_addr__fmt(&id->orig_h, orig, sizeof(orig));
 	nt.note = listed ? "SMTP::Blocklist_Blocked_Host" : "SMTP::Blocklist_Error_Message";
 	snprintf(text, sizeof(text),

@@ -271,6 +271,8 @@ size_t smtp__filename_from_header(const char *s, size_t len, char *out, size_t o
 /* extract_ip_addresses(s, check_wrapping): calls fn for each address text in order. */
 void smtp__extract_ips(const char *s, size_t len, bool check_wrapping,
 		       void (*fn)(void *u, const char *ip), void *u);
+/* extract_ip_addresses(s)[0] as addr: the first address of the text, into out. */
+bool smtp__first_ip(const char *s, size_t len, struct mt_addr *out);
 
 /* Record encoding (user/rec_smtp.c). */
 struct rec;

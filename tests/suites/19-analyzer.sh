@@ -64,37 +64,25 @@ done < <(find "$C" -name '*.pcap' -o -name '*.pcapng' | sort)
 [ ${#want[@]} = 0 ] || bad "not found: ${!want[*]}"
 [ $fails = 0 ] && [ $tot -gt 0 ] && ok "$n captures: $tot analyzer records with Zeek's fields and texts, no ssl_protocol_violation weird"
 
-/usr/bin/python3 - "$T/v.pcap" <<'EOF2'
+PYTHONPATH=tests /usr/bin/python3 - "$T/v.pcap" <<'EOF2'
 import sys
-from scapy.all import Ether, IP, TCP, wrpcap
-c, s, cp = "10.1.0.1", "10.1.0.2", 40001
-pk, t = [], [1000.0]
-seq = {c: 100, s: 500}
-def seg(src, data=b"", fl="PA"):
-    dst = s if src == c else c
-    sp, dp = (cp, 25) if src == c else (25, cp)
-    p = Ether() / IP(src=src, dst=dst) / TCP(sport=sp, dport=dp, flags=fl, seq=seq[src],
-                                           ack=seq[dst]) / data
-    t[0] += 0.001
-    p.time = t[0]
-    pk.append(p)
-    seq[src] += len(data) + (1 if "S" in fl or "F" in fl else 0)
-seg(c, fl="S"); seq[c] = 101
-p = Ether() / IP(src=s, dst=c) / TCP(sport=25, dport=cp, flags="SA", seq=500, ack=101)
-p.time = 1000.0015; pk.append(p); seq[s] = 501
-seg(c, fl="A")
-seg(s, b"220 mx.example ESMTP\r\n")
+from scapy.all import wrpcap
+from tcp_session import TcpSession
+pk = []
+x = TcpSession(pk, "10.1.0.1", 40001, "10.1.0.2", 25, t0=1000.0)
+x.handshake()
+x.srv(b"220 mx.example ESMTP\r\n")
 for cmd, rep in ((b"EHLO a\r\n", b"250 mx\r\n"), (b"MAIL FROM:<a@example.com>\r\n", b"250 ok\r\n"),
                  (b"RCPT TO:<b@example.com>\r\n", b"250 ok\r\n"), (b"DATA\r\n", b"354 go\r\n")):
-    seg(c, cmd); seg(s, rep)
+    x.cli(cmd); x.srv(rep)
 body = b"Subject: x\r\n\r\n" + b"".join(b"line %05d of filler text for the size\r\n" % i for i in range(300))
 for i in range(0, len(body), 1400):
-    seg(c, body[i:i + 1400])
-seg(c, b".\r\n"); seg(s, b"250 queued\r\n")
+    x.cli(body[i:i + 1400])
+x.cli(b".\r\n"); x.srv(b"250 queued\r\n")
 for i in range(30):
-    seg(c, b"NOOP\r\n"); seg(s, b"xx not a reply\r\n")
-seg(c, b"QUIT\r\n"); seg(s, b"221 bye\r\n")
-seg(c, fl="FA"); seg(s, fl="FA"); seg(c, fl="A")
+    x.cli(b"NOOP\r\n"); x.srv(b"xx not a reply\r\n")
+x.cli(b"QUIT\r\n"); x.srv(b"221 bye\r\n")
+x.close()
 wrpcap(sys.argv[1], pk)
 EOF2
 "$B/mailtap" -r "$T/v.pcap" -w - --stats-interval 3600 | "$B/mailtap-cat" - >"$T/v.json"

@@ -156,32 +156,19 @@ else
 fi
 
 # --smtp-blocklists: three sessions from 10.2.0.1, 10.2.0.2 and 10.2.0.3 to 10.2.0.25
-/usr/bin/python3 - "$T/bl.pcap" <<'EOF2'
+PYTHONPATH=tests /usr/bin/python3 - "$T/bl.pcap" <<'EOF2'
 import sys
-from scapy.all import Ether, IP, TCP, wrpcap
-pk, t = [], [2000.0]
+from scapy.all import wrpcap
+from tcp_session import TcpSession
+pk = []
 def session(c, cp, refusal):
-    s = "10.2.0.25"
-    seq = {c: 100, s: 500}
-    def seg(src, data=b"", fl="PA"):
-        dst = s if src == c else c
-        sp, dp = (cp, 25) if src == c else (25, cp)
-        p = Ether() / IP(src=src, dst=dst) / TCP(sport=sp, dport=dp, flags=fl, seq=seq[src],
-                                               ack=seq[dst]) / data
-        t[0] += 0.001
-        p.time = t[0]
-        pk.append(p)
-        seq[src] += len(data) + (1 if "S" in fl or "F" in fl else 0)
-    seg(c, fl="S")
-    seq[c] = 100
-    seg(s, fl="SA")
-    seq[c], seq[s] = 101, 501
-    seg(c, fl="A")
-    seg(s, b"220 mx ESMTP\r\n")
-    seg(c, b"EHLO a\r\n"); seg(s, b"250 mx\r\n")
-    seg(c, b"MAIL FROM:<a@example.com>\r\n"); seg(s, refusal)
-    seg(c, b"QUIT\r\n"); seg(s, b"221 bye\r\n")
-    seg(c, fl="FA"); seg(s, fl="FA"); seg(c, fl="A")
+    x = TcpSession(pk, c, cp, "10.2.0.25", 25, t0=2000.0 + len(pk) * 0.001)
+    x.handshake()
+    x.srv(b"220 mx ESMTP\r\n")
+    x.cli(b"EHLO a\r\n"); x.srv(b"250 mx\r\n")
+    x.cli(b"MAIL FROM:<a@example.com>\r\n"); x.srv(refusal)
+    x.cli(b"QUIT\r\n"); x.srv(b"221 bye\r\n")
+    x.close()
 session("10.2.0.1", 40001, b"554 5.7.1 Client host [10.2.0.1] blocked using zen.spamhaus.org; "
         b"https://www.spamhaus.org/query/ip/10.2.0.1\r\n")
 session("10.2.0.2", 40002, b"550 5.7.1 192.0.2.99 listed, see http://www.spamcop.net/bl.shtml\r\n")
