@@ -534,13 +534,13 @@ struct workers *workers__new(int n, int producers, const struct engine_cfg *cfg,
 	pthread_cond_init(&ws->end_cv, NULL);
 	ws->hash_seed = cfg->seeded ? cfg->seed * 0x9e3779b97f4a7c15ULL + 1 : (uint64_t)time(NULL);
 	ws->w = calloc((size_t)n, sizeof(*ws->w));
+	for (int i = 0; ws->w && i < n; i++)
+		ws->w[i].done = 1; /* until its thread runs: workers__free joins no other */
 	ws->lanes = aligned_alloc(64, sizeof(*ws->lanes) * (size_t)producers);
 	if (ws->lanes)
 		memset(ws->lanes, 0, sizeof(*ws->lanes) * (size_t)producers);
 	if (!ws->w || !ws->lanes)
 		goto nomem;
-	for (int i = 0; i < n; i++)
-		ws->w[i].done = 1; /* until its thread runs */
 	/* each producer steers fragments with its part of the fragment limits */
 	fl.max_datagrams = cfg->frag.max_datagrams / (uint32_t)producers;
 	if (fl.max_datagrams < 64)

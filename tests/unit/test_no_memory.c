@@ -29,6 +29,7 @@
 #include "mailtap/parsers.h"
 #include "mailtap/rec.h"
 #include "mailtap/sink.h"
+#include "mailtap/workers.h"
 #include "alloc_fault.h"
 #include "corpus.h"
 #include "record_check.h"
@@ -340,6 +341,69 @@ static void test_smtp_errors_465(void **st)
 	sweep("suricata-verify/smtp-errors/smtperr.pcap", 100);
 }
 
+/* Starting workers (their rings, fragment steering, engines, parsers and threads) with every
+ * allocation failing in turn: no crash, ENOMEM, nothing left allocated; then they start and
+ * analyse a capture as one engine does. */
+static void test_workers_setup(void **st)
+{
+#ifdef HAVE_ALLOC_FAULTS
+	struct check_sink cs = {.base = {&cs_ops}};
+	struct engine_cfg cfg;
+	struct parsers_cfg pc;
+	struct capture c;
+	struct rec_out *out;
+	struct workers *ws;
+	int ok = 0;
+
+	(void)st;
+	if (!load("zeek/traces/smtp.pcap", &c)) {
+		print_message("skip: %s/zeek/traces/smtp.pcap not found\n", corpus_dir());
+		return;
+	}
+	out = rec_out__new("mailtap");
+	assert_non_null(out);
+	assert_int_equal(rec_out__add_sink(out, &cs.base), 0);
+	engine_cfg__default(&cfg);
+	cfg.seeded = true;
+	cfg.seed = 1;
+	parsers_cfg__default(&pc);
+	/* two threads started and joined first: glibc keeps their stacks, with the thread
+	 * memory it allocated, for the next threads, which then allocate nothing */
+	ws = workers__new(2, 2, &cfg, &pc, out, 1u << 16);
+	assert_non_null(ws);
+	workers__free(ws);
+	for (;; ok++) {
+		long live0 = alloc_live;
+
+		alloc_failures = 0;
+		alloc_ok = ok;
+		errno = 0;
+		ws = workers__new(2, 2, &cfg, &pc, out, 1u << 16);
+		alloc_ok = -1;
+		if (ws)
+			break;
+		if (errno != ENOMEM || !alloc_failures)
+			fail_msg("workers__new, allocation %d failing: %s, %ld failed", ok,
+				 strerror(errno), alloc_failures);
+		if (alloc_live != live0)
+			fail_msg("workers__new, allocation %d failing: %ld blocks not given back", ok,
+				 alloc_live - live0);
+	}
+	print_message("workers__new: %d allocations each failed in turn\n", ok);
+	assert_true(ok >= 10);
+	for (size_t i = 0; i < c.n; i++)
+		assert_int_equal(workers__packet_from(ws, 0, &c.pkts[i]), 0);
+	workers__finish(ws);
+	workers__free(ws);
+	assert_true(cs.records > 0);
+	rec_out__free(out);
+	unload(&c);
+#else
+	(void)st;
+	print_message("allocation faults not available under a sanitizer\n");
+#endif
+}
+
 /* A test that failed mid-sweep left failures on: the next one starts clean. */
 static int reset(void **st)
 {
@@ -363,6 +427,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_starttls_certificates, reset),
 	    cmocka_unit_test_setup(test_smtp_errors_465, reset),
 	    cmocka_unit_test_setup(test_intel, reset),
+	    cmocka_unit_test_setup(test_workers_setup, reset),
 	};
 
 	log__set_level(LOG_WARN);
