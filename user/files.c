@@ -26,6 +26,8 @@
 #include "mailtap/ids.h"
 #include "mailtap/log.h"
 #include "mailtap/mimesniff.h"
+#include "mailtap/pe.h"
+#include "mailtap/rec_pe.h"
 #include "mailtap/rec_files.h"
 #include "mailtap/session.h"
 
@@ -70,6 +72,8 @@ struct mt_file {
 	uint64_t ext_off;     /* offset in the extracted file, holes included */
 	uint64_t ext_written; /* bytes written */
 	bool ext_cut;
+	struct pe *pe;	/* Zeek's PE analyzer: application/x-dosexec files */
+	bool pe_tried;
 	uint32_t bof_cap, bof_len;
 	uint8_t bof[];
 };
@@ -95,6 +99,8 @@ void files_cfg__default(struct files_cfg *c)
 	c->bof_size = MIMESNIFF_BOF_DEFAULT;
 	c->max_filename = 1024;
 	c->extract_sources = NULL;
+	c->pe = true;
+	c->pe_max_sections = PE_MAX_SECTIONS_DEFAULT;
 }
 
 void files__stats(struct files_stats *o)
@@ -110,6 +116,7 @@ void files__stats(struct files_stats *o)
 	o->extract_cutoffs = atomic_load(&st_ext_cutoffs);
 	o->extract_total_limit = atomic_load(&st_ext_total);
 	o->extract_errors = atomic_load(&st_ext_errors);
+	pe__stats(&o->pe);
 }
 
 /* Is `item` (len bytes) one of the comma-separated, case-insensitive entries of list? */
@@ -342,6 +349,20 @@ static void sniff(struct mt_file *f, uint64_t ts_ns)
 	ext_decide(f, ts_ns);
 }
 
+/* Zeek's base/files/pe registers its analyzer for application/x-dosexec: attached when the
+ * mime type is sniffed, it gets the buffered start of the file at once (the DOS header's ts). */
+static void pe_begin(struct mt_file *f, uint64_t ts_ns)
+{
+	if (f->pe_tried || !f->mime_done || !f->cfg->pe || strcmp(f->mime, "application/x-dosexec"))
+		return;
+	f->pe_tried = true;
+	f->pe = pe__new(f->cfg->pe_max_sections);
+	if (!f->pe)
+		return;
+	add_analyzer(f, "PE");
+	pe__data(f->pe, f->bof, f->bof_len, ts_ns);
+}
+
 struct mt_file *files__open(struct mt_session *s, const struct files_cfg *cfg, uint64_t ts_ns,
 			    const char *source, bool is_orig, unsigned depth)
 {
@@ -512,12 +533,13 @@ void files__add_analyzer(struct mt_file *f, const char *name)
 
 void files__data(struct mt_file *f, const uint8_t *buf, size_t len, uint64_t ts_ns)
 {
-	bool was_writing;
+	bool was_writing, pe_before;
 	size_t n = 0;
 
 	if (!f || !len)
 		return;
 	f->last = ts_ns;
+	pe_before = f->pe != NULL;
 	if (!f->hashes_dropped) {
 		if (f->mb_on)
 			hashmb_update(&f->mb, buf, len);
@@ -535,17 +557,28 @@ void files__data(struct mt_file *f, const uint8_t *buf, size_t len, uint64_t ts_
 	if (was_writing) {
 		f->seen += len;
 		ext_write(f, buf, len);
-		if (!f->mime_done && f->bof_len == f->bof_cap)
+		if (!f->mime_done && f->bof_len == f->bof_cap) {
 			sniff(f, ts_ns);
-		return;
+			pe_begin(f, ts_ns);
+		}
+	} else {
+		/* Extraction pending on the mime type: the decision writes the bof buffer (all
+		 * the data so far), then the rest of this chunk goes out directly. */
+		f->seen += n;
+		if (!f->mime_done && f->bof_len == f->bof_cap) {
+			sniff(f, ts_ns);
+			pe_begin(f, ts_ns);
+		}
+		f->seen += len - n;
+		ext_write(f, buf + n, len - n);
 	}
-	/* Extraction pending on the mime type: the decision writes the bof buffer (all the data
-	 * so far), then the rest of this chunk goes out directly. */
-	f->seen += n;
-	if (!f->mime_done && f->bof_len == f->bof_cap)
-		sniff(f, ts_ns);
-	f->seen += len - n;
-	ext_write(f, buf + n, len - n);
+	/* the PE analyzer: the whole chunk, or what follows the bof buffer it started with */
+	if (f->pe && !pe__done(f->pe)) {
+		if (pe_before)
+			pe__data(f->pe, buf, len, ts_ns);
+		else if (len > n)
+			pe__data(f->pe, buf + n, len - n, ts_ns);
+	}
 }
 
 bool files__wants_bytes(const struct mt_file *f)
@@ -553,6 +586,8 @@ bool files__wants_bytes(const struct mt_file *f)
 	if (!f)
 		return false;
 	if (!f->mime_done || f->ext == EXT_PENDING || f->ext == EXT_WRITING)
+		return true;
+	if (f->pe && !pe__done(f->pe))
 		return true;
 	return !f->hashes_dropped && (f->mb_on || f->sha256);
 }
@@ -572,8 +607,11 @@ void files__gap(struct mt_file *f, uint64_t len, uint64_t ts_ns)
 	f->last = ts_ns;
 	/* Zeek: a gap ends the bof buffer (mime type from what was seen) and removes the hash
 	 * analyzers (Hash::Undelivered returns false): no md5/sha1/sha256 for this file. */
-	if (!f->mime_done)
+	if (!f->mime_done) {
 		sniff(f, ts_ns);
+		pe_begin(f, ts_ns);
+	}
+	pe__stop(f->pe); /* PE's Undelivered: the analyzer is removed */
 	if (!f->hashes_dropped) {
 		f->hashes_dropped = true;
 		atomic_fetch_add(&st_gaps, 1);
@@ -592,6 +630,7 @@ static void file_free(struct mt_file *f)
 	EVP_MD_CTX_free(f->sha256);
 	if (f->mb_on)
 		hashmb_abandon(&f->mb);
+	pe__free(f->pe);
 	if (f->fd >= 0) {
 		close(f->fd);
 		unlinkat(f->dirfd, f->tmp_name, 0);
@@ -621,8 +660,10 @@ void files__close(struct mt_file *f, uint64_t ts_ns)
 		return;
 	/* Zeek: duration = last_active - ts, last_active moved by data and gaps only (not by
 	 * the end of the file): ts_ns is not used for it, only for intel's file_hash. */
-	if (!f->mime_done && (f->seen || f->missing))
+	if (!f->mime_done && (f->seen || f->missing)) {
 		sniff(f, f->last);
+		pe_begin(f, ts_ns); /* at the end of the file, as Zeek's EndOfFile */
+	}
 	if (f->ext == EXT_PENDING)
 		f->ext = EXT_NONE;
 	ext_finish(f);
@@ -696,6 +737,9 @@ void files__close(struct mt_file *f, uint64_t ts_ns)
 			fi.extracted_size = f->ext_off;
 		}
 	}
+	/* pe.zeek's file_state_remove handler (priority -5) writes before files.log's (-10) */
+	if (f->pe && pe__info(f->pe) && f->s && f->s->rec)
+		rec_pe__write(f->s->rec, pe__info(f->pe), f->fuid);
 	if (f->s && f->s->rec) {
 		rec_files__write(f->s->rec, &fi);
 		atomic_fetch_add(&st_records, 1);

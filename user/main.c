@@ -257,6 +257,8 @@ enum {
 	OPT_SNAPLEN,
 	OPT_RING_BYTES,
 	OPT_NO_SOFTWARE,
+	OPT_NO_PE,
+	OPT_PE_MAX_SECTIONS,
 	OPT_SOFTWARE_MAX_HOSTS,
 	OPT_SOFTWARE_EXPIRE,
 	OPT_SOFTWARE_UA_MAX,
@@ -353,6 +355,8 @@ static const struct option long_opts[] = {
 	{ "no-fingerprints", no_argument, NULL, OPT_NO_FINGERPRINTS },
 	{ "no-x509-files", no_argument, NULL, OPT_NO_X509_FILES },
 	{ "no-software", no_argument, NULL, OPT_NO_SOFTWARE },
+	{ "no-pe", no_argument, NULL, OPT_NO_PE },
+	{ "pe-max-sections", required_argument, NULL, OPT_PE_MAX_SECTIONS },
 	{ "software-max-hosts", required_argument, NULL, OPT_SOFTWARE_MAX_HOSTS },
 	{ "software-expire", required_argument, NULL, OPT_SOFTWARE_EXPIRE },
 	{ "software-ua-max", required_argument, NULL, OPT_SOFTWARE_UA_MAX },
@@ -483,6 +487,7 @@ static void usage(FILE *f)
 		"      --no-x509-files      no files records for certificates (Zeek's default)\n"
 		"      --no-software        no software stream and no is_webmail in smtp records\n"
 		"                           (Zeek without policy/protocols/smtp/software)\n"
+		"      --no-pe              no PE analysis of executables (no pe stream, no PE analyzer)\n"
 		"      --ssl-ca-file FILE   trusted roots (PEM) for ssl's validation_status (default\n"
 		"                           " DEFAULT_CA_FILE ")\n"
 		"      --no-validate-certs  no validation_status (Zeek without\n"
@@ -527,6 +532,7 @@ static void usage(FILE *f)
 		"      --smtp-max-line N    command/reply line bytes (default 4096)\n"
 		"      --smtp-max-pending N pipelined commands awaiting replies (default 1000)\n"
 		"      --max-files N        files in flight (default 10000)\n"
+		"      --pe-max-sections N  section names kept per executable (default 1000)\n"
 		"      --software-max-hosts N hosts whose mail clients are remembered (default 65536)\n"
 		"      --software-expire SECS a host's clients are logged again after (default 86400)\n"
 		"      --software-ua-max N  bytes of a user agent parsed for its version (default 256)\n"
@@ -954,6 +960,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_NO_SOFTWARE:
 			o->parsers.smtp.software.enabled = false;
+			break;
+		case OPT_NO_PE:
+			o->parsers.files.pe = false;
+			break;
+		case OPT_PE_MAX_SECTIONS:
+			if (parse_u64("--pe-max-sections", optarg, 1, 65535, &v) < 0)
+				return -EINVAL;
+			o->parsers.files.pe_max_sections = (uint32_t)v;
 			break;
 		case OPT_SSL_CA_FILE:
 			o->ssl_ca_file = optarg;

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "mailtap/pe.h"
 #include "mailtap/types.h"
 
 struct mt_session;
@@ -36,6 +37,10 @@ struct files_cfg {
 	 * name (Files::IN_NAME, when set) and each of its hashes (Files::IN_HASH, at close)
 	 * are looked up here. NULL: no intelligence. */
 	const struct intel *intel;
+	/* Zeek's base/files/pe: application/x-dosexec files get the PE analyzer ("PE" in
+	 * analyzers) and a `pe` record (pe.h). pe_max_sections: section names kept per file. */
+	bool pe;
+	uint32_t pe_max_sections;
 };
 
 void files_cfg__default(struct files_cfg *c);
@@ -121,6 +126,7 @@ struct files_stats {
 	uint64_t extract_cutoffs;     /* files cut at extract_max_file */
 	uint64_t extract_total_limit; /* files cut or skipped at extract_max_total */
 	uint64_t extract_errors;      /* open/write/rename failures (disk full, EACCES, ...) */
+	struct pe_stats pe;	      /* the PE analyzer's (pe.h) */
 };
 void files__stats(struct files_stats *out);
 
