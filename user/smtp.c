@@ -465,25 +465,50 @@ static size_t email_match(const char *s, size_t len, size_t t, size_t *next)
 	return j - t;
 }
 
-/* Calls fn for each address of extract_email_addrs_vec() (cleaned of [<>,:;[:blank:]]). */
+/* Calls fn for each address of extract_email_addrs_vec() (cleaned of [<>,:;[:blank:]]), whole
+ * as Zeek's (s is bounded by its caller: a command line by max_line). The cleaned characters are
+ * mostly the match's lead and terminator: an address without others inside is passed from s. */
 static void each_email(const char *s, size_t len, void (*fn)(void *u, const char *a, size_t n),
 		       void *u)
 {
-	char buf[1024];
+	char sbuf[1024];
 	size_t t = 0, next;
 
 	while (t < len) {
-		size_t m = email_match(s, len, t, &next), k = 0;
+		size_t m = email_match(s, len, t, &next), a, e, i, k = 0, cap = sizeof(sbuf);
+		char *buf = sbuf;
 
 		if (!m) {
 			t = next;
 			continue;
 		}
-		for (size_t i = t; i < t + m && k < sizeof(buf); i++)
+		a = t;
+		e = t + m;
+		t = e;
+		while (a < e && IN_CLASS(c_cleaned, s[a]))
+			a++;
+		while (e > a && IN_CLASS(c_cleaned, s[e - 1]))
+			e--;
+		for (i = a; i < e && !IN_CLASS(c_cleaned, s[i]); i++)
+			;
+		if (i == e) {
+			fn(u, s + a, e - a);
+			continue;
+		}
+		if (e - a > cap) {
+			char *b = malloc(e - a);
+
+			if (b) { /* else no memory: the address as far as sbuf holds, not none */
+				buf = b;
+				cap = e - a;
+			}
+		}
+		for (i = a; i < e && k < cap; i++)
 			if (!IN_CLASS(c_cleaned, s[i]))
 				buf[k++] = s[i];
 		fn(u, buf, k);
-		t += m;
+		if (buf != sbuf)
+			free(buf);
 	}
 }
 
@@ -728,8 +753,8 @@ struct addr_ctx {
 static void rcpt_cb(void *u, const char *a, size_t n)
 {
 	struct addr_ctx *c = u;
-	char buf[1024];
-	size_t k = 0;
+	char sbuf[1024] = "", *buf = sbuf; /* "": for the compiler, which cannot tell k > 0 */
+	size_t k = 0, cap = sizeof(sbuf);
 
 	if (c->stop)
 		return;
@@ -738,8 +763,20 @@ static void rcpt_cb(void *u, const char *a, size_t n)
 		c->stop = true;
 		return;
 	}
-	/* gsub(/ORCPT=rfc822;?/, "") */
-	for (size_t i = 0; i < n && k < sizeof(buf);) {
+	/* gsub(/ORCPT=rfc822;?/, ""), on the whole address (Zeek logs it whole) */
+	if (!memmem(a, n, "ORCPT=rfc822", 12)) {
+		strset_add(c->set, a, n);
+		return;
+	}
+	if (n > cap) {
+		char *b = malloc(n);
+
+		if (b) { /* else no memory: the address as far as sbuf holds, not none */
+			buf = b;
+			cap = n;
+		}
+	}
+	for (size_t i = 0; i < n && k < cap;) {
 		if (n - i >= 12 && !memcmp(a + i, "ORCPT=rfc822", 12)) {
 			i += 12;
 			if (i < n && a[i] == ';')
@@ -749,6 +786,25 @@ static void rcpt_cb(void *u, const char *a, size_t n)
 		buf[k++] = a[i++];
 	}
 	strset_add(c->set, buf, k);
+	if (buf != sbuf)
+		free(buf);
+}
+
+struct mailfrom_ctx {
+	struct smtp_tx *tx;
+	bool got;
+};
+
+/* The first address of MAIL FROM (extract_first_email_addr()); an empty one sets nothing. */
+static void mailfrom_cb(void *u, const char *a, size_t n)
+{
+	struct mailfrom_ctx *c = u;
+
+	if (c->got)
+		return;
+	c->got = true;
+	if (n)
+		mt_str__set(&c->tx->mailfrom, a, n);
 }
 
 /* Extra fields: MAIL FROM parameters. */
@@ -813,16 +869,15 @@ static void script_request(struct smtp_parser *p, const char *cmd, size_t clen, 
 		if (p->cfg->mail_transaction_validation && !p->trans_mail_from_seen)
 			tx_invalid(p, "rcpt to missing mail from");
 	} else if (ci_eq(cmd, clen, "MAIL") && ci_prefix(arg, alen, "FROM:")) {
-		char a[1024];
-		size_t an;
+		struct mailfrom_ctx mc = {0};
 
 		smtp_message(p);
 		tx = p->tx;
 		if (!tx)
 			return;
-		an = smtp__first_email_addr(arg, alen, a, sizeof(a));
-		if (an)
-			mt_str__set(&tx->mailfrom, a, an);
+		/* extract_first_email_addr(), whole: the line limit bounds it */
+		mc.tx = tx;
+		each_email(arg, alen, mailfrom_cb, &mc);
 		mail_params(tx, arg, alen);
 		tx->has_client_activity = true;
 		p->trans_mail_from_seen = true;
@@ -2050,6 +2105,19 @@ ssize_t smtp_parser__feed(struct smtp_parser *p, enum mt_dir d, const uint8_t *u
 				continue;
 			}
 		}
+		if (ds->discard) {
+			/* The tail of a line cut at max_line is not a line of its own (Suricata's
+			 * discard_till_lf); parsing it would look like a protocol violation. It is
+			 * dropped before DATA or BDAT bytes are looked for: the tail of a cut DATA
+			 * command is not message text, as when the line is seen at once. */
+			n = find_eol(p, buf + off, len - off, &eol_len, &cr_end);
+			off += n + eol_len;
+			if (eol_len) {
+				ds->discard = false;
+				ds->skip_lf = ds->cr_pending = cr_end;
+			}
+			continue;
+		}
 		if (in_chunk(p, is_sender)) {
 			uint64_t k = len - off;
 
@@ -2070,18 +2138,10 @@ ssize_t smtp_parser__feed(struct smtp_parser *p, enum mt_dir d, const uint8_t *u
 			continue;
 		}
 		n = find_eol(p, buf + off, len - off, &eol_len, &cr_end);
-		if (ds->discard) {
-			/* the tail of a line cut at max_line is not a line of its own (Suricata's
-			 * discard_till_lf); parsing it would look like a protocol violation */
-			off += n + eol_len;
-			if (eol_len) {
-				ds->discard = false;
-				ds->skip_lf = ds->cr_pending = cr_end;
-			}
-			continue;
-		}
 		if (!eol_len) {
-			/* No line end: carry the bytes over, up to max_line. */
+			/* No line end: carry the bytes over, up to max_line. The line is cut only
+			 * when a byte past max_line is not its end: a line of max_line bytes whose
+			 * end comes with the next feed is whole, as when seen at once. */
 			size_t room = p->lim->max_line - ds->lbuf_len;
 			size_t k = n < room ? n : room;
 
@@ -2093,7 +2153,7 @@ ssize_t smtp_parser__feed(struct smtp_parser *p, enum mt_dir d, const uint8_t *u
 			memcpy(ds->lbuf + ds->lbuf_len, buf + off, k);
 			ds->lbuf_len += (uint32_t)k;
 			off += k;
-			if (ds->lbuf_len >= p->lim->max_line) {
+			if (n > room) { /* the rest, from off, is dropped as discard */
 				weird(p, "contentline_size_exceeded", NULL, "SMTP");
 				ds->lbuf_len = 0;
 				ds->discard = true;

@@ -13,8 +13,9 @@
  *
  * Byte feeding follows session.h: feed() returns the bytes consumed; an unfinished command or
  * reply line is left unconsumed and presented again with the next bytes (at most max_line bytes:
- * at that size a line is cut, weird "contentline_size_exceeded"). DATA and BDAT contents are
- * streamed, never buffered, whatever their line lengths. */
+ * a longer line is cut there, weird "contentline_size_exceeded", and its rest dropped up to its
+ * end, whatever the segmentation). DATA and BDAT contents are streamed, never buffered,
+ * whatever their line lengths. */
 #ifndef MAILTAP_SMTP_H
 #define MAILTAP_SMTP_H
 

@@ -1653,7 +1653,7 @@ static void golden_smtp(const char *name, const char *trace)
 {
 	char path[512], names[40][32];
 	struct brow rows[64];
-	int n_names, n, used[MAX_RECS] = {0};
+	int n_names = 0, n, used[MAX_RECS] = {0};
 
 	snprintf(path, sizeof(path), "%s/zeek/traces/%s", corpus_dir(), trace);
 	env_init();
@@ -1722,7 +1722,7 @@ static void golden_weird(const char *name)
 {
 	char path[512], names[40][32], b[1024];
 	struct brow rows[64];
-	int n_names, n, nc = 0, name_col = -1, addl_col = -1;
+	int n_names = 0, n, nc = 0, name_col = -1, addl_col = -1;
 	char *want[64], *got[256];
 	int n_got = 0;
 
@@ -2218,6 +2218,122 @@ static void test_overlong_lines(void **state)
 	assert_true(count_stream("weird") >= 1); /* contentline_size_exceeded */
 }
 
+/* A DATA command line longer than max_line whose tail comes after its first max_line bytes
+ * (split between feeds, byte by byte): the tail is dropped up to the line end, as when the line
+ * is seen at once, never read as message text, and the command after the message (the second
+ * MAIL FROM) is parsed. */
+static void test_cut_data_line(void **state)
+{
+	static char data[5100];
+	struct seg segs[16];
+	const char *r;
+	int n = 0;
+
+	(void)state;
+	memcpy(data, "DATA", 4);
+	memset(data + 4, ' ', 5000);
+	memcpy(data + 5004, "\r\n", 3);
+	segs[n++] = (struct seg)S("220 mx ESMTP\r\n");
+	segs[n++] = (struct seg)C("EHLO c.example\r\n");
+	segs[n++] = (struct seg)S("250-mx\r\n250 CHUNKING\r\n");
+	segs[n++] = (struct seg)C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\n");
+	segs[n++] = (struct seg)S("250 ok\r\n250 ok\r\n");
+	segs[n++] = (struct seg){MT_ORIG, data, 0};
+	segs[n++] = (struct seg)S("354 go\r\n");
+	segs[n++] = (struct seg)C("Subject: one\r\n\r\nbody\r\n.\r\n");
+	segs[n++] = (struct seg)S("250 ok\r\n");
+	segs[n++] = (struct seg)C("MAIL FROM:<x@y.z>\r\nRCPT TO:<q@r.s>\r\nDATA\r\n");
+	segs[n++] = (struct seg)S("250 ok\r\n250 ok\r\n354 go\r\n");
+	segs[n++] = (struct seg)C("Subject: two\r\n\r\nb2\r\n.\r\n");
+	segs[n++] = (struct seg)S("250 ok\r\n");
+	free(run_all(segs, (size_t)n)); /* whole, every split position, byte by byte */
+	assert_int_equal(count_stream("smtp"), 2);
+	r = nth("smtp", 0);
+	assert_string_equal(fld(r, "subject"), "one");
+	assert_string_equal(fld(r, "msg_size"), "22");
+	r = nth("smtp", 1);
+	assert_string_equal(fld(r, "mailfrom"), "x@y.z");
+	assert_string_equal(fld(r, "rcptto"), "q@r.s");
+	assert_string_equal(fld(r, "subject"), "two");
+	assert_true(has_weird("contentline_size_exceeded"));
+	assert_false(has_weird("smtp_mail_transaction_invalid"));
+}
+
+/* A command and a reply line of exactly max_line bytes are whole however they are split, their
+ * line end alone in the next feed included; one byte more and they are cut, however split. */
+static void test_line_max_exact(void **state)
+{
+	static char cmd[4200], reply[4200];
+	size_t ml = g_cfg.lim.max_line;
+
+	(void)state;
+	assert_true(ml + 3 <= sizeof(cmd));
+	for (size_t extra = 0; extra < 2; extra++) {
+		struct seg segs[] = {
+		    S("220 mx\r\n"),
+		    C("EHLO c\r\n"),
+		    S("250 ok\r\n"),
+		    {MT_ORIG, cmd, 0},
+		    {MT_RESP, reply, 0},
+		    C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n"),
+		    S("250 ok\r\n250 ok\r\n354 go\r\n"),
+		    C("Subject: s\r\n\r\nx\r\n.\r\n"),
+		    S("250 ok\r\n"),
+		};
+
+		memcpy(cmd, "NOOP ", 5);
+		memset(cmd + 5, 'n', ml + extra - 5);
+		memcpy(cmd + ml + extra, "\r\n", 3);
+		memcpy(reply, "250 ", 4);
+		memset(reply + 4, 'r', ml + extra - 4);
+		memcpy(reply + ml + extra, "\r\n", 3);
+		free(run_all(segs, sizeof(segs) / sizeof(segs[0])));
+		assert_int_equal(has_weird("contentline_size_exceeded"), extra == 1);
+		assert_int_equal(count_stream("smtp"), 1);
+		assert_string_equal(fld(nth("smtp", 0), "mailfrom"), "a@b.c");
+	}
+}
+
+/* MAIL FROM and RCPT TO addresses are logged whole up to the line limit, as Zeek logs them
+ * (rec.c's field limit applies at output): a 2000-byte mailfrom, a 2000-byte rcptto and a
+ * 1500-byte ORCPT one, whose ';' is cleaned and "ORCPT=rfc822" removed. */
+static void test_long_address(void **state)
+{
+	static char mail[2100], rcpt[3600], want_from[2100], want_rcpt[3600];
+	const char *r;
+	size_t o = 0;
+
+	(void)state;
+	memset(want_from, 'a', 2000);
+	memcpy(want_from + 2000, "@b.c", 5);
+	snprintf(mail, sizeof(mail), "MAIL FROM:<%.2004s>\r\n", want_from);
+	memset(want_rcpt, 'r', 2000);
+	memcpy(want_rcpt + 2000, "@e.f,", 5);
+	memset(want_rcpt + 2005, 's', 1500);
+	memcpy(want_rcpt + 3505, "@g.h", 5);
+	o += (size_t)snprintf(rcpt, sizeof(rcpt), "RCPT TO:<%.2004s> ORCPT=rfc822;", want_rcpt);
+	snprintf(rcpt + o, sizeof(rcpt) - o, "%.1504s\r\n", want_rcpt + 2005);
+	{
+		struct seg segs[] = {
+		    S("220 mx\r\n"),
+		    C("EHLO c\r\n"),
+		    S("250 ok\r\n"),
+		    {MT_ORIG, mail, 0},
+		    {MT_ORIG, rcpt, 0},
+		    C("DATA\r\n"),
+		    S("250 ok\r\n250 ok\r\n354 go\r\n"),
+		    C("Subject: s\r\n\r\nx\r\n.\r\n"),
+		    S("250 ok\r\n"),
+		};
+
+		free(run_all(segs, sizeof(segs) / sizeof(segs[0])));
+	}
+	assert_int_equal(count_stream("smtp"), 1);
+	r = nth("smtp", 0);
+	assert_string_equal(fld(r, "mailfrom"), want_from);
+	assert_string_equal(fld(r, "rcptto"), want_rcpt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2253,6 +2369,9 @@ int main(void)
 	    cmocka_unit_test(test_golden_files),
 	    cmocka_unit_test(test_replay_splits),
 	    cmocka_unit_test(test_overlong_lines),
+	    cmocka_unit_test(test_cut_data_line),
+	    cmocka_unit_test(test_line_max_exact),
+	    cmocka_unit_test(test_long_address),
 	};
 	int r;
 
