@@ -121,6 +121,17 @@ static struct pe *feed(const uint8_t *b, size_t n, size_t step, uint64_t ts)
 	return p;
 }
 
+/* The image parsed in chunks of `step` bytes (0: whole), every chunk seen at ts 1. */
+static struct pe *parse(const struct img *m, size_t step)
+{
+	size_t n;
+	uint8_t *b = build(m, &n);
+	struct pe *p = feed(b, n, step ? step : n, 1);
+
+	free(b);
+	return p;
+}
+
 static void test_pe32plus(void **st)
 {
 	struct img m = exe64();
@@ -163,8 +174,6 @@ static void test_pe32plus(void **st)
 static void test_pe32(void **st)
 {
 	struct img m = exe64();
-	size_t n;
-	uint8_t *b;
 	struct pe *p;
 	const struct pe_info *in;
 
@@ -172,8 +181,7 @@ static void test_pe32(void **st)
 	m.magic = 0x10b, m.soh = 224, m.machine = 0x14c, m.chars = 0x102; /* 32BIT_MACHINE */
 	m.dll = 0x0480; /* FORCE_INTEGRITY, NO_SEH */
 	m.sizes[0] = 1, m.sizes[1] = 0, m.sizes[4] = 0x2000, m.sizes[6] = 0;
-	b = build(&m, &n);
-	p = feed(b, n, n, 1);
+	p = parse(&m, 0);
 	in = pe__info(p);
 	assert_non_null(in);
 	assert_int_equal(in->machine, 0x14c);
@@ -191,7 +199,6 @@ static void test_pe32(void **st)
 	assert_false(in->has_debug_data);
 	assert_int_equal(in->n_sections, 3);
 	pe__free(p);
-	free(b);
 }
 
 /* 0x107 (ROM): neither PE32 nor PE32+ in Zeek's grammar: a 4-byte image base, no base of
@@ -199,14 +206,11 @@ static void test_pe32(void **st)
 static void test_rom_magic(void **st)
 {
 	struct img m = exe64();
-	size_t n;
-	uint8_t *b;
 	struct pe *p;
 
 	(void)st;
 	m.magic = 0x107, m.soh = 28 + 48 + 8 * 16;
-	b = build(&m, &n);
-	p = feed(b, n, 100, 1);
+	p = parse(&m, 100);
 	assert_non_null(pe__info(p));
 	assert_true(pe__info(p)->has_optional);
 	assert_int_equal(pe__info(p)->os_major, 6);
@@ -214,22 +218,18 @@ static void test_rom_magic(void **st)
 	assert_true(pe__info(p)->has_import_table);
 	assert_true(pe__info(p)->has_section_names);
 	pe__free(p);
-	free(b);
 }
 
 /* Another magic: no optional header event, but the grammar goes on to the sections. */
 static void test_bad_magic(void **st)
 {
 	struct img m = exe64();
-	size_t n;
-	uint8_t *b;
 	struct pe *p;
 	const struct pe_info *in;
 
 	(void)st;
 	m.magic = 0x1234, m.soh = 28 + 48 + 8 * 16;
-	b = build(&m, &n);
-	p = feed(b, n, n, 1);
+	p = parse(&m, 0);
 	in = pe__info(p);
 	assert_non_null(in);
 	assert_false(in->has_optional);
@@ -238,7 +238,6 @@ static void test_bad_magic(void **st)
 	assert_true(in->has_section_names);
 	assert_int_equal(in->n_sections, 3);
 	pe__free(p);
-	free(b);
 }
 
 /* Optional headers whose fields do not fit: the analysis ends after the file header. */
@@ -250,14 +249,11 @@ static void test_short_optional(void **st)
 
 	(void)st;
 	for (size_t i = 0; i < sizeof(sohs) / sizeof(sohs[0]); i++) {
-		size_t n;
-		uint8_t *b;
 		struct pe *p;
 
 		m.soh = sohs[i];
-		b = build(&m, &n);
 		pe__stats(&s0);
-		p = feed(b, n, 33, 1);
+		p = parse(&m, 33);
 		pe__stats(&s1);
 		assert_int_equal(s1.optional_bad - s0.optional_bad, 1);
 		assert_non_null(pe__info(p));
@@ -266,23 +262,18 @@ static void test_short_optional(void **st)
 		assert_false(pe__info(p)->has_section_names);
 		assert_true(pe__done(p));
 		pe__free(p);
-		free(b);
 	}
 	/* counts of RVAs that do not fit in SizeOfOptionalHeader, one of them 8 bytes once
 	 * multiplied in 32 bits */
 	for (int i = 0; i < 2; i++) {
-		size_t n;
-		uint8_t *b;
 		struct pe *p;
 
 		m = exe64();
 		m.nrva = i ? 0x20000001u : 0xffffffffu;
-		b = build(&m, &n);
-		p = feed(b, n, n, 1);
+		p = parse(&m, 0);
 		assert_false(pe__info(p)->has_optional);
 		assert_false(pe__info(p)->has_section_names);
 		pe__free(p);
-		free(b);
 	}
 }
 
@@ -290,39 +281,31 @@ static void test_short_optional(void **st)
 static void test_object(void **st)
 {
 	struct img m = exe64();
-	size_t n;
-	uint8_t *b;
 	struct pe *p;
 
 	(void)st;
 	m.soh = 0;
-	b = build(&m, &n);
-	p = feed(b, n, n, 1);
+	p = parse(&m, 0);
 	assert_non_null(pe__info(p));
 	assert_false(pe__info(p)->is_exe);
 	assert_false(pe__info(p)->has_optional);
 	assert_false(pe__info(p)->has_section_names);
 	pe__free(p);
-	free(b);
 }
 
 /* e_lfanew below 64: the NT headers follow the DOS header, where Zeek's grammar reads them. */
 static void test_lfanew_small(void **st)
 {
 	struct img m = exe64();
-	size_t n;
-	uint8_t *b;
 	struct pe *p;
 
 	(void)st;
 	m.lfanew = 12;
-	b = build(&m, &n);
-	p = feed(b, n, 5, 1);
+	p = parse(&m, 5);
 	assert_non_null(pe__info(p));
 	assert_int_equal(pe__info(p)->machine, 0x8664);
 	assert_int_equal(pe__info(p)->n_sections, 3);
 	pe__free(p);
-	free(b);
 }
 
 /* A stub longer than binpac's flow buffer: no file header, no record. One just below is
