@@ -54,6 +54,12 @@
 #define FWD_REPLY_MAX 4096 /* largest reply (ack, HELO, PONG) we accept */
 #define FWD_POLL_MAX_MS 1000
 #define FWD_BLOCK_SLICE_MS 100 /* a blocked write() checks for sink_fwd__interrupt() */
+/* Spool files are read back up to this size whatever max_message_bytes is now: a restart
+ * with a smaller --forward-max-message must not take the messages of the earlier run for
+ * corrupt. in_forward's buffer_max_size (6144000) is above the CLI's largest (6000000). */
+#define FWD_SPOOL_FILE_MAX 6144000
+#define FWD_SPOOL_RETRY_MS 1000 /* a batch whose spool write failed is written again */
+#define FWD_DRAIN_MAX 65536	/* bytes read from a lost connection for its last acks */
 
 enum bstate { B_OPEN, B_RAW, B_READY, B_INFLIGHT };
 
@@ -89,7 +95,9 @@ struct fwd {
 	char *tls_name;	   /* the name the server's certificate must carry (NULL: host) */
 	char *spool_dir;
 	char *shared_key, *self_hostname, *username, *password;
-	size_t entries_cap; /* largest entries payload of one message */
+	size_t entries_cap;    /* largest entries payload of one message */
+	size_t batch_max;      /* largest batch (framing included) one record may need */
+	size_t spool_read_max; /* largest spool file read back */
 	int spool_lock_fd;
 
 	pthread_mutex_t mu;
@@ -116,6 +124,8 @@ struct fwd {
 	int tls_write_wants_in; /* SSL_write asked for POLLIN: retried when input comes */
 	struct batch *cur;
 	size_t cur_off;
+	uint64_t cur_moved;	 /* monotonic ns when cur was taken or last written further */
+	uint64_t spool_retry_at; /* monotonic ns of the next spool retry; 0: none waits */
 	struct fwd_reader *rd;
 	uint64_t next_connect;
 	uint32_t backoff_ms;
@@ -285,14 +295,15 @@ int fwd_stats__format(const struct fwd_stats *st, char *buf, size_t len)
 	    " connects=%" PRIu64 " connect_failures=%" PRIu64 " disconnects=%" PRIu64
 	    " ack_timeouts=%" PRIu64 " handshake_failures=%" PRIu64 " tls_failures=%" PRIu64
 	    " compress_fallbacks=%" PRIu64 " spool_errors=%" PRIu64 " mem_bytes=%" PRIu64
-	    " mem_bytes_max=%" PRIu64 " spool_bytes=%" PRIu64 " batches_queued=%" PRIu64,
+	    " mem_bytes_max=%" PRIu64 " spool_bytes=%" PRIu64 " batches_queued=%" PRIu64
+	    " lost_at_close=%" PRIu64,
 	    st->records_in, st->records_recovered, st->records_acked, st->records_dropped,
 	    st->records_oversize, st->records_spool_lost, st->records_pending, st->records_spooled,
 	    st->records_unacked_at_close, st->messages_sent, st->messages_resent,
 	    st->messages_acked, st->acks_unknown, st->bytes_sent, st->connects,
 	    st->connect_failures, st->disconnects, st->ack_timeouts, st->handshake_failures,
 	    st->tls_failures, st->compress_fallbacks, st->spool_errors, st->mem_bytes,
-	    st->mem_bytes_max, st->spool_bytes, st->batches_queued);
+	    st->mem_bytes_max, st->spool_bytes, st->batches_queued, st->records_lost_at_close);
 }
 
 /* ---- encoder ---- */
@@ -823,17 +834,42 @@ static int over_limit(const struct fwd *s, size_t need)
 	return 0;
 }
 
+/* Whether `need` more bytes would fit once every queued batch that may be dropped is: not
+ * the batches being filled (they are not queued) nor those the sender works on (busy). */
+static int fits_after_drops(const struct fwd *s, size_t need)
+{
+	uint64_t mem = s->st.mem_bytes, disk = s->st.spool_bytes;
+
+	for (const struct batch *b = s->head; b; b = b->next) {
+		if (!b->busy) {
+			mem -= b->mem;
+			disk -= b->disk;
+		}
+	}
+	if (mem + need > s->o.queue_max_bytes)
+		return 0;
+	if (s->spool_dir && disk + mem + need > s->o.spool_max_bytes)
+		return 0;
+	return 1;
+}
+
 /* Applies the full-queue policy until `need` more bytes fit. 0 or -ENOBUFS (record dropped). */
 static int make_room(struct fwd *s, size_t need)
 {
 	struct timespec dl;
-	int have_dl = 0;
+	int have_dl = 0, checked = 0;
 
 	while (over_limit(s, need)) {
 		struct batch *b;
 
 		switch (s->o.policy) {
 		case FWD_DROP_OLDEST:
+			/* Dropping batches for a record that is refused anyway would lose them
+			 * for nothing: first check that dropping is enough. The mutex is held
+			 * throughout, so nothing becomes droppable meanwhile. */
+			if (!checked && !fits_after_drops(s, need))
+				goto drop_newest;
+			checked = 1;
 			for (b = s->head; b && b->busy; b = b->next)
 				;
 			if (!b)
@@ -935,7 +971,9 @@ static int fwd_write(struct sink *sk, const char *tag, size_t tag_len, uint64_t 
 		return -EINVAL;
 	cap = s->entries_cap - tag_len;
 	pthread_mutex_lock(&s->mu);
-	if (need > cap) {
+	/* Larger than a message, or than half the queue (see batch_max): refused alone, before
+	 * the policy could drop or wait for anything on its account. */
+	if (need > cap || need + FWD_MSG_OVERHEAD + tag_len > s->batch_max) {
 		s->st.records_oversize++;
 		err = -EMSGSIZE;
 		goto out;
@@ -1031,6 +1069,7 @@ static int spool_write(struct fwd *s, uint64_t seq, const uint8_t *msg, size_t l
 	return err;
 }
 
+/* The whole file: 0, -ENODATA (empty, or not a regular file), -EFBIG (over max) or -errno. */
 static int read_file(const char *path, uint8_t **out, size_t *len, size_t max)
 {
 	struct stat sb;
@@ -1040,9 +1079,15 @@ static int read_file(const char *path, uint8_t **out, size_t *len, size_t max)
 
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &sb) < 0 || sb.st_size <= 0 || (uint64_t)sb.st_size > max) {
+	if (fstat(fd, &sb) < 0)
+		err = -errno;
+	else if (sb.st_size <= 0)
+		err = -ENODATA;
+	else if ((uint64_t)sb.st_size > max)
+		err = -EFBIG;
+	if (err) {
 		close(fd);
-		return -EINVAL;
+		return err;
 	}
 	buf = malloc((size_t)sb.st_size);
 	if (!buf) {
@@ -1126,7 +1171,7 @@ static int spool_recover(struct fwd *s)
 	DIR *d = opendir(s->spool_dir);
 	struct dirent *de;
 	uint64_t *seqs = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0, cap = 0, n_big = 0;
 	int err = 0;
 
 	if (!d)
@@ -1166,19 +1211,32 @@ static int spool_recover(struct fwd *s)
 		struct batch *b;
 		uint32_t recs;
 		char chunk[FWD_CHUNK_MAX + 1];
+		int rc;
 
 		spool_path(s, seqs[i], path, sizeof(path), 0);
 		if (seqs[i] >= s->next_seq)
 			s->next_seq = seqs[i] + 1;
-		if (read_file(path, &m, &len, s->o.max_message_bytes) ||
-		    parse_spooled(m, len, chunk, &recs)) {
+		/* Read with the fixed limit, not max_message_bytes: a message spooled by a run
+		 * with a larger --forward-max-message is valid, and is sent as it is. */
+		rc = read_file(path, &m, &len, s->spool_read_max);
+		if (!rc && parse_spooled(m, len, chunk, &recs))
+			rc = -EBADMSG;
+		free(m);
+		if (rc == -EBADMSG || rc == -ENODATA) {
 			pr_warn("forward: spool file %s is not a Forward message, removed\n", path);
 			s->st.spool_errors++;
-			free(m);
 			unlink(path);
 			continue;
 		}
-		free(m);
+		if (rc) {
+			/* too large to be one of ours, or unreadable now: not ours to delete */
+			pr_warn("forward: spool file %s cannot be used: %s (left in place)\n", path,
+				strerror(-rc));
+			s->st.spool_errors++;
+			continue;
+		}
+		if (len > s->o.max_message_bytes)
+			n_big++;
 		b = calloc(1, sizeof(*b));
 		if (!b) {
 			err = -ENOMEM;
@@ -1198,6 +1256,10 @@ static int spool_recover(struct fwd *s)
 	if (n)
 		pr_info("forward: %" PRIu64 " records in %" PRIu64 " spooled messages to resend\n",
 			s->st.records_recovered, s->st.batches_queued);
+	if (n_big)
+		pr_info("forward: %zu of them larger than the message limit (%zu bytes), sent as "
+			"they are\n",
+			n_big, s->o.max_message_bytes);
 out:
 	free(seqs);
 	closedir(d);
@@ -1254,8 +1316,11 @@ static void finish_prepare(struct fwd *s, struct batch *b, int spooled, long r)
 	free(b->raw);
 	b->raw = NULL;
 	b->raw_len = b->raw_cap = 0;
-	if (s->spool_dir && !spooled)
+	if (s->spool_dir && !spooled) {
 		s->st.spool_errors++;
+		if (!s->spool_retry_at)
+			s->spool_retry_at = mono_ns() + FWD_SPOOL_RETRY_MS * 1000000ULL;
+	}
 	if (spooled) {
 		b->disk = b->msg_len;
 		s->st.spool_bytes += b->disk;
@@ -1268,6 +1333,36 @@ static void finish_prepare(struct fwd *s, struct batch *b, int spooled, long r)
 	b->st = B_READY;
 	b->busy = 0;
 	pthread_cond_broadcast(&s->space);
+}
+
+/* Writes again a batch that a failed spool write left only in memory (a crash would lose
+ * it, and so would close()). Under a new sequence number: whatever stood in the way of the
+ * first name (a stale .tmp- entry) is not met again; the order of recovery is by number,
+ * so this one then comes after those spooled meanwhile, as after any resend. 0 or -errno.
+ * Mutex held when `unlock` (the sender thread), which it drops for the write. */
+static int spool_retry(struct fwd *s, struct batch *b, bool unlock)
+{
+	uint64_t seq = s->next_seq++;
+	int err;
+
+	b->busy = 1; /* neither sent nor dropped meanwhile */
+	if (unlock)
+		pthread_mutex_unlock(&s->mu);
+	err = spool_write(s, seq, b->msg, b->msg_len);
+	if (unlock)
+		pthread_mutex_lock(&s->mu);
+	b->busy = 0;
+	if (err)
+		return err;
+	b->seq = seq;
+	b->disk = b->msg_len;
+	s->st.spool_bytes += b->disk;
+	s->st.records_spooled += b->records;
+	mem_sub(s, b, b->mem);
+	free(b->msg); /* reloaded from the spool when sent */
+	b->msg = NULL;
+	pthread_cond_broadcast(&s->space);
+	return 0;
 }
 
 static void sha512_hex(const void *const *parts, const size_t *lens, int n, char out[129])
@@ -1690,6 +1785,42 @@ static void handle_ack(struct fwd *s, const struct fwd_msg *m)
 	s->st.acks_unknown++;
 }
 
+/* Applies the replies read so far: each ack retires its batch. With `drain` (the connection
+ * is being given up) a plain socket is first read to its end, EOF, EAGAIN or error, without
+ * waiting: acks that arrived before the loss must count, else disconnect() would queue
+ * their batches again and the receiver would get them twice. A TLS session is not read
+ * after a failure (OpenSSL forbids further I/O); its read loop went up to the failure and
+ * what it read is in the reader. 0, or -EPROTO/-EMSGSIZE for a reply that is not an ack
+ * (the acks before it are applied). Mutex held. */
+static int take_acks(struct fwd *s, bool drain)
+{
+	size_t budget = FWD_DRAIN_MAX; /* a peer that keeps sending cannot hold us here */
+	uint8_t buf[1024];
+	struct fwd_msg m;
+	int r;
+
+	for (;;) {
+		ssize_t n;
+
+		while ((r = fwd_reader__next(s->rd, &m)) > 0) {
+			if (m.type != FWD_MSG_ACK)
+				return -EPROTO;
+			handle_ack(s, &m);
+		}
+		if (r < 0 || !drain || s->ssl || s->fd < 0 || !budget)
+			return r;
+		n = recv(s->fd, buf, sizeof(buf) < budget ? sizeof(buf) : budget, MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 0;
+		budget -= (size_t)n;
+		r = fwd_reader__feed(s->rd, buf, (size_t)n);
+		if (r)
+			return r;
+	}
+}
+
 static void seal_due(struct fwd *s, uint64_t now)
 {
 	uint64_t iv = (uint64_t)s->o.flush_interval_ms * 1000000ULL;
@@ -1750,6 +1881,30 @@ static void *sender_main(void *arg)
 			continue;
 		}
 
+		/* 1b. spool again, one a pass, what a failed spool write left in memory (only
+		 * a READY batch: one being sent or in flight waits, it may come back) */
+		if (s->spool_retry_at && now >= s->spool_retry_at) {
+			struct batch *todo = NULL;
+			int left = 0;
+
+			for (b = s->head; b && !todo; b = b->next) {
+				if (b->disk || !b->msg)
+					continue; /* spooled, or not encoded yet */
+				left = 1;
+				if (b->st == B_READY && !b->busy)
+					todo = b;
+			}
+			if (!left) {
+				s->spool_retry_at = 0; /* acked or dropped meanwhile */
+			} else if (!todo || spool_retry(s, todo, true)) {
+				if (todo)
+					pr_debug("forward: spool write retry failed\n");
+				s->spool_retry_at = mono_ns() + FWD_SPOOL_RETRY_MS * 1000000ULL;
+			}
+			if (todo)
+				continue;
+		}
+
 		/* 2. connect when there is something to send */
 		if (s->fd < 0 && has_ready(s) && now >= s->next_connect) {
 			SSL *ssl = NULL;
@@ -1784,6 +1939,7 @@ static void *sender_main(void *arg)
 				b->busy = 1;
 				s->cur = b;
 				s->cur_off = 0;
+				s->cur_moved = now;
 				if (!b->msg) {
 					char path[PATH_MAX];
 					uint8_t *m = NULL;
@@ -1792,19 +1948,27 @@ static void *sender_main(void *arg)
 
 					spool_path(s, b->seq, path, sizeof(path), 0);
 					pthread_mutex_unlock(&s->mu);
-					err = read_file(path, &m, &len, s->o.max_message_bytes);
+					err = read_file(path, &m, &len, s->spool_read_max);
 					pthread_mutex_lock(&s->mu);
 					if (err) {
-						pr_warn("forward: spool file %s lost: %s\n", path,
-							strerror(-err));
+						pr_warn("forward: spool file %s lost: %s%s\n", path,
+							strerror(-err),
+							err == -ENOENT ? "" : " (left in place)");
 						s->cur = NULL;
 						b->busy = 0;
 						s->st.records_spool_lost += b->records;
+						if (err != -ENOENT) {
+							/* unreadable now, perhaps not at the
+							 * next start: not deleted */
+							s->st.spool_bytes -= b->disk;
+							b->disk = 0;
+						}
 						retire(s, b);
 						continue;
 					}
 					b->msg = m;
 					b->msg_len = len;
+					s->cur_moved = mono_ns();
 				}
 			}
 		}
@@ -1830,6 +1994,7 @@ static void *sender_main(void *arg)
 
 				if (due <= now) {
 					s->st.ack_timeouts++;
+					take_acks(s, true);
 					disconnect(s, "ack timeout", 0);
 					continue;
 				}
@@ -1837,6 +2002,25 @@ static void *sender_main(void *arg)
 					tmo_ns = due - now;
 			}
 		}
+		if (s->fd >= 0 && s->cur) {
+			/* A receiver that stopped reading never acks: with the first message
+			 * stuck half written nothing is in flight, so the ack timeout above
+			 * would never see it. The same limit applies to the write. */
+			uint64_t due = s->cur_moved + (uint64_t)s->o.ack_timeout_ms * 1000000ULL;
+
+			if (due <= now) {
+				s->st.ack_timeouts++;
+				take_acks(s, true);
+				disconnect(s, "write timeout", 0);
+				continue;
+			}
+			if (due - now < tmo_ns)
+				tmo_ns = due - now;
+		}
+		if (s->spool_retry_at && s->spool_retry_at <= now)
+			tmo_ns = 0;
+		else if (s->spool_retry_at && s->spool_retry_at - now < tmo_ns)
+			tmo_ns = s->spool_retry_at - now;
 		p[0] = (struct pollfd){.fd = s->efd, .events = POLLIN};
 		if (s->fd >= 0) {
 			p[1] = (struct pollfd){.fd = s->fd, .events = POLLIN};
@@ -1866,19 +2050,9 @@ static void *sender_main(void *arg)
 
 		short want = 0;
 
-		if (pr > 0 && np == 2 && cur &&
-		    (p[1].revents & (write_on_in ? POLLIN | POLLHUP | POLLERR : POLLOUT))) {
-			sent = io_send(ssl, fd, cur->msg + off, cur->msg_len - off, &want);
-			write_on_in = sent == -EAGAIN && want == POLLIN;
-			if (sent == -EAGAIN) {
-				sent = 0;
-			} else if (sent < 0) {
-				err = (int)sent;
-				sent = 0;
-				why = "send";
-			}
-		}
-		if (!why && pr > 0 && np == 2 &&
+		/* Replies before the write: a peer that acked and hung up fails the write, and
+		 * a TLS session cannot be read after a failure. */
+		if (pr > 0 && np == 2 &&
 		    ((p[1].revents & (POLLIN | POLLHUP | POLLERR)) ||
 		     (read_on_out && (p[1].revents & POLLOUT)))) {
 			/* until there is nothing more: TLS may hold decrypted bytes that poll()
@@ -1902,7 +2076,20 @@ static void *sender_main(void *arg)
 				if (why || !ssl)
 					break;
 			}
-			/* acks are applied under the lock below */
+			/* acks are applied under the lock below, even when the connection
+			 * is lost: what was read before the loss counts */
+		}
+		if (!why && pr > 0 && np == 2 && cur &&
+		    (p[1].revents & (write_on_in ? POLLIN | POLLHUP | POLLERR : POLLOUT))) {
+			sent = io_send(ssl, fd, cur->msg + off, cur->msg_len - off, &want);
+			write_on_in = sent == -EAGAIN && want == POLLIN;
+			if (sent == -EAGAIN) {
+				sent = 0;
+			} else if (sent < 0) {
+				err = (int)sent;
+				sent = 0;
+				why = "send";
+			}
 		}
 		pthread_mutex_lock(&s->mu);
 		if (s->fd == fd) {
@@ -1911,6 +2098,7 @@ static void *sender_main(void *arg)
 		}
 		if (sent > 0) {
 			s->cur_off += (size_t)sent;
+			s->cur_moved = mono_ns();
 			s->st.bytes_sent += (uint64_t)sent;
 			if (s->cur_off == cur->msg_len) {
 				cur->st = B_INFLIGHT;
@@ -1927,19 +2115,12 @@ static void *sender_main(void *arg)
 				s->cur = NULL;
 			}
 		}
-		if (!why && s->fd >= 0) {
-			struct fwd_msg m;
-			int r;
+		if (s->fd >= 0) {
+			/* on a loss, the acks read and, on a plain socket, still readable
+			 * retire their batches before disconnect() requeues the rest */
+			int r = take_acks(s, why != NULL);
 
-			while ((r = fwd_reader__next(s->rd, &m)) > 0) {
-				if (m.type == FWD_MSG_ACK) {
-					handle_ack(s, &m);
-				} else {
-					r = -EPROTO;
-					break;
-				}
-			}
-			if (r < 0) {
+			if (r < 0 && !why) {
 				err = r;
 				why = "bad reply";
 			}
@@ -2034,6 +2215,7 @@ int sink_fwd__close(struct sink *sk, struct fwd_stats *final)
 {
 	struct fwd *s = (struct fwd *)sk;
 	int err = wait_drained(s, s->o.close_timeout_ms);
+	uint64_t lost = 0;
 	char line[1024];
 
 	pthread_mutex_lock(&s->mu);
@@ -2057,15 +2239,35 @@ int sink_fwd__close(struct sink *sk, struct fwd_stats *final)
 				finish_prepare(s, b, spooled, r);
 			}
 		}
+		/* a batch whose spool write failed (now or earlier, READY or in flight) is
+		 * only in memory: one more try, else it is lost with the process */
+		for (struct batch *b = s->head; b; b = b->next) {
+			int e = !b->disk && b->msg ? spool_retry(s, b, false) : 0;
+
+			if (e)
+				pr_warn("forward: spool write failed again at exit: %s\n",
+					strerror(-e));
+		}
 	}
+	for (struct batch *b = s->head; b; b = b->next)
+		if (!b->disk)
+			lost += b->records;
 	s->st.records_unacked_at_close = s->st.records_pending;
+	s->st.records_lost_at_close = lost;
 	if (final)
 		*final = s->st;
 	fwd_stats__format(&s->st, line, sizeof(line));
 	pr_info("forward %s: %s\n", s->spec, line);
-	if (s->st.records_pending)
-		pr_warn("forward: %s: %" PRIu64 " records not acked at exit%s\n", s->spec,
-			s->st.records_pending, s->spool_dir ? " (kept in the spool)" : " (lost)");
+	if (s->st.records_pending && !s->spool_dir)
+		pr_warn("forward: %s: %" PRIu64 " records not acked at exit (lost)\n", s->spec,
+			s->st.records_pending);
+	else if (s->st.records_pending && !lost)
+		pr_warn("forward: %s: %" PRIu64 " records not acked at exit (kept in the spool)\n",
+			s->spec, s->st.records_pending);
+	else if (s->st.records_pending)
+		pr_warn("forward: %s: %" PRIu64 " records not acked at exit (%" PRIu64
+			" kept in the spool, %" PRIu64 " lost: the spool write failed)\n",
+			s->spec, s->st.records_pending, s->st.records_pending - lost, lost);
 	free_all(s);
 	return err;
 }
@@ -2272,6 +2474,22 @@ struct sink *sink_fwd__open(const char *spec, const struct fwd_opts *o)
 	/* a small queue still holds two batches: one filling, one in flight */
 	if (s->o.batch_bytes > s->o.queue_max_bytes / 2)
 		s->o.batch_bytes = s->o.queue_max_bytes / 2;
+	/* A record whose batch of its own (framing included) needs more than half the queue,
+	 * or half the spool cap, is refused as oversize. The queue could take it only by
+	 * emptying most of itself: drop-oldest would throw away the batches in flight, block
+	 * would wait until the queue is nearly empty (for ever while other tags keep writing),
+	 * and past the whole queue it would drop everything and still refuse it, or block for
+	 * ever. Half is the batch cap above: one batch filling, one in flight. */
+	{
+		uint64_t lim = s->o.queue_max_bytes;
+
+		if (s->o.spool_dir && s->o.spool_max_bytes < lim)
+			lim = s->o.spool_max_bytes;
+		s->batch_max = (size_t)(lim / 2);
+	}
+	s->spool_read_max = FWD_SPOOL_FILE_MAX;
+	if (s->o.max_message_bytes > s->spool_read_max)
+		s->spool_read_max = s->o.max_message_bytes;
 	if (gethostname(host, sizeof(host)) < 0)
 		snprintf(host, sizeof(host), "mailtap");
 	host[sizeof(host) - 1] = '\0';

@@ -64,7 +64,7 @@ struct fwd_stats {
 	uint64_t records_recovered;  /* found in the spool at open */
 	uint64_t records_acked;	     /* in acked messages */
 	uint64_t records_dropped;    /* by the full-queue policy (incl. block timeouts) */
-	uint64_t records_oversize;   /* larger than one message can carry: refused */
+	uint64_t records_oversize;   /* larger than one message, or half the queue: refused */
 	uint64_t records_spool_lost; /* spool file unreadable/corrupt */
 	uint64_t records_pending;    /* held now (in batches not acked) */
 	uint64_t records_spooled;    /* written to the spool (durable) so far */
@@ -76,16 +76,19 @@ struct fwd_stats {
 	uint64_t connects;	   /* successful connections */
 	uint64_t connect_failures; /* connect or handshake failed */
 	uint64_t disconnects;	   /* connection lost (peer closed, error, protocol) */
-	uint64_t ack_timeouts;
+	uint64_t ack_timeouts; /* no ack, or a message not written further, for ack_timeout_ms */
 	uint64_t handshake_failures;
 	uint64_t tls_failures;		   /* TLS handshake failed (certificate, name, protocol) */
 	uint64_t compress_fallbacks;	   /* gzip output too large: sent uncompressed */
-	uint64_t spool_errors;		   /* spool write failures (batch kept in memory) */
+	uint64_t spool_errors;		   /* spool write failures (batch kept in memory, retried),
+					    * spool files not recovered at open */
 	uint64_t mem_bytes;		   /* record bytes held in memory now */
 	uint64_t mem_bytes_max;		   /* high-water mark of mem_bytes */
 	uint64_t spool_bytes;		   /* bytes in the spool now */
 	uint64_t batches_queued;	   /* sealed batches not yet acked */
 	uint64_t records_unacked_at_close; /* left when close() gave up (still spooled if spool) */
+	uint64_t records_lost_at_close;	   /* of those, not on disk: all without a spool, and
+					    * with one those whose spool write kept failing */
 };
 
 /* Fills o with the defaults documented above. */

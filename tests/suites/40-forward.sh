@@ -19,6 +19,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
+TSAN_BUILD=${TSAN_BUILD:-build-tsan} # the ThreadSanitizer build of steps 8 and 9e
 SEND=$BUILD/tools/fwd_send
 PY=/usr/bin/python3
 RX="$PY tests/fwd_receiver.py"
@@ -80,13 +81,13 @@ stop_rx() {
 	kill -9 "$1" 2>/dev/null
 	wait "$1" 2>/dev/null
 }
-# tsan_forward NAME PCAP WHAT ARGS...: build-tsan/mailtap -r PCAP --workers 2 ARGS... to the
+# tsan_forward NAME PCAP WHAT ARGS...: $TSAN_BUILD/mailtap -r PCAP --workers 2 ARGS... to the
 # receiver started as NAME with --dump $T/NAME.jsonl (stopped here): every record acked and
 # received, no race report
 tsan_forward() {
 	local name=$1 pcap=$2 what=$3 r in
 	shift 3
-	TSAN_OPTIONS="halt_on_error=1 exitcode=66" timeout 120 build-tsan/mailtap -r "$pcap" \
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66" timeout 120 "$TSAN_BUILD/mailtap" -r "$pcap" \
 		--workers 2 "$@" 2>"$T/$name.err"
 	r=$?
 	stop_rx "$RXPID"
@@ -435,13 +436,13 @@ else
 fi
 
 echo "== 8. the sender thread and two workers under ThreadSanitizer"
-if [ -x build-tsan/mailtap ]; then
+if [ -x "$TSAN_BUILD/mailtap" ]; then
 	start_rx ts --unix "$T/ts.sock" --dump "$T/ts.jsonl" || exit 1
 	"$BUILD/tools/gen_smtp_pcap" -o "$T/ts.pcap" -n 300 -c 30 -a 20000 --seed 3 2>/dev/null
 	tsan_forward ts "$T/ts.pcap" "-o forward (gzip)" -o "forward:unix:$T/ts.sock" \
 		--forward-compress
 else
-	echo "skip 8: build-tsan/mailtap not built (25-workers builds it)"
+	echo "skip 8: $TSAN_BUILD/mailtap not built (25-workers builds it)"
 fi
 
 echo "== 9. TLS"
@@ -622,14 +623,14 @@ while True:
 		fi
 	fi
 	# 9e. the TLS sender thread beside two workers under ThreadSanitizer
-	if [ -x build-tsan/mailtap ] && [ -s "$p" ]; then
+	if [ -x "$TSAN_BUILD/mailtap" ] && [ -s "$p" ]; then
 		start_rx tlsts --tcp "127.0.0.1:$PORT" --dump "$T/tlsts.jsonl" "${TLSRX[@]}" \
 			--shared-key k || exit 1
 		tsan_forward tlsts "$p" "-o forward:tls: (gzip, shared key)" \
 			-o "forward:tls:127.0.0.1:$PORT" --forward-tls-ca "$C/ca.pem" \
 			--forward-shared-key k --forward-compress
 	else
-		echo "skip 9e: build-tsan/mailtap not built (25-workers builds it)"
+		echo "skip 9e: $TSAN_BUILD/mailtap not built (25-workers builds it)"
 	fi
 else
 	fail "TLS: no openssl command (tools/install-deps.sh installs it)"

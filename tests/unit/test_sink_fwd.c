@@ -2,7 +2,9 @@
 /* Forward sink: the reply reader (whole, split at every byte, byte by byte), the message
  * encoder (exact bytes, every mode, gzip round trip), spec parsing, the full-queue policies,
  * the spool across a close/reopen, and delivery to an in-process acking receiver that drops
- * the first connection without acking. */
+ * the first connection without acking. Regressions: acks read before a lost connection,
+ * a first message stuck half written, records too large for the queue, drop-oldest that
+ * cannot make room, spool files from a larger max_message_bytes, failed spool writes. */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -13,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <time.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -469,6 +474,7 @@ static void test_policies_no_receiver(void **state)
 	assert_int_equal(st.records_dropped, (uint64_t)refused);
 	assert_int_equal(st.records_in + st.records_dropped, 20000);
 	assert_int_equal(st.records_unacked_at_close, st.records_in);
+	assert_int_equal(st.records_lost_at_close, st.records_in); /* no spool */
 	assert_true(st.mem_bytes_max <= q);
 	assert_true(st.mem_bytes_max > q - 1024);
 
@@ -806,6 +812,507 @@ static void test_deliver_with_resend(void **state)
 	rmdir(dir);
 }
 
+/* ---- a scripted peer for the loss cases ---- */
+
+enum peer_first {
+	PEER_NORMAL,   /* every connection: read, ack each message */
+	PEER_ACKCLOSE, /* connection 1: read one message, wait for `go`, ack it, hang up */
+	PEER_NOREAD,   /* connection 1: accepted, never read (held open) */
+};
+
+struct peer {
+	int lfd;
+	enum peer_first first;
+	int go, got_first, closed_first; /* __atomic */
+	int idle_fd;
+	pthread_mutex_t mu;
+	uint64_t records, messages, dups;
+	char chunks[64][FWD_CHUNK_MAX + 1];
+	int n_chunks;
+	char dir[48], path[64], spec[96];
+};
+
+static int wait_flag(const int *flag, int ms)
+{
+	for (int i = 0; i < ms && !__atomic_load_n(flag, __ATOMIC_ACQUIRE); i++)
+		usleep(1000);
+	return __atomic_load_n(flag, __ATOMIC_ACQUIRE);
+}
+
+/* Reads and acks messages on fd; with ackclose, the first one only, then hangs up. */
+static void peer_serve(struct peer *x, int fd, int ackclose)
+{
+	msgpack_unpacker up;
+	msgpack_unpacked res;
+	char buf[65536];
+	ssize_t n;
+
+	msgpack_unpacker_init(&up, 65536);
+	msgpack_unpacked_init(&res);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		msgpack_unpacker_reserve_buffer(&up, (size_t)n);
+		memcpy(msgpack_unpacker_buffer(&up), buf, (size_t)n);
+		msgpack_unpacker_buffer_consumed(&up, (size_t)n);
+		while (msgpack_unpacker_next(&up, &res) == MSGPACK_UNPACK_SUCCESS) {
+			const msgpack_object *chunk = &res.data.via.array.ptr[2].via.map.ptr[0].val;
+			uint8_t ack[64] = {0x81, 0xa3, 'a', 'c', 'k', 0xa0};
+			size_t cl = chunk->via.str.size;
+
+			pthread_mutex_lock(&x->mu);
+			x->messages++;
+			x->records += count_entries(&res.data);
+			for (int i = 0; i < x->n_chunks; i++)
+				if (!strncmp(x->chunks[i], chunk->via.str.ptr, cl) &&
+				    !x->chunks[i][cl])
+					x->dups++;
+			if (x->n_chunks < 64 && cl <= FWD_CHUNK_MAX) {
+				memcpy(x->chunks[x->n_chunks], chunk->via.str.ptr, cl);
+				x->chunks[x->n_chunks++][cl] = '\0';
+			}
+			pthread_mutex_unlock(&x->mu);
+			if (ackclose) {
+				__atomic_store_n(&x->got_first, 1, __ATOMIC_RELEASE);
+				wait_flag(&x->go, 10000);
+			}
+			ack[5] = (uint8_t)(0xa0 | cl);
+			memcpy(ack + 6, chunk->via.str.ptr, cl);
+			if (write(fd, ack, 6 + cl) < 0 || ackclose)
+				goto out;
+		}
+	}
+out:
+	msgpack_unpacked_destroy(&res);
+	msgpack_unpacker_destroy(&up);
+	close(fd);
+	if (ackclose)
+		__atomic_store_n(&x->closed_first, 1, __ATOMIC_RELEASE);
+}
+
+static void *peer_main(void *arg)
+{
+	struct peer *x = arg;
+
+	for (int conn = 1;; conn++) {
+		int fd = accept(x->lfd, NULL, NULL);
+
+		if (fd < 0)
+			return NULL;
+		if (conn == 1 && x->first == PEER_NOREAD)
+			x->idle_fd = fd;
+		else
+			peer_serve(x, fd, conn == 1 && x->first == PEER_ACKCLOSE);
+	}
+}
+
+/* A temporary directory for the socket DIR/s (and a spool); peer_start() listens on it. */
+static void peer_init(struct peer *x, enum peer_first first)
+{
+	memset(x, 0, sizeof(*x));
+	x->first = first;
+	x->idle_fd = -1;
+	x->lfd = -1;
+	pthread_mutex_init(&x->mu, NULL);
+	snprintf(x->dir, sizeof(x->dir), "/tmp/test_sink_fwd_peer.XXXXXX");
+	assert_non_null(mkdtemp(x->dir));
+	snprintf(x->path, sizeof(x->path), "%s/s", x->dir);
+	snprintf(x->spec, sizeof(x->spec), "forward:unix:%s", x->path);
+}
+
+static void peer_start(struct peer *x, pthread_t *t)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", x->path);
+	x->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(x->lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(listen(x->lfd, 4), 0);
+	assert_int_equal(pthread_create(t, NULL, peer_main, x), 0);
+}
+
+static void peer_stop(struct peer *x, pthread_t t)
+{
+	shutdown(x->lfd, SHUT_RDWR);
+	close(x->lfd);
+	pthread_join(t, NULL);
+	if (x->idle_fd >= 0)
+		close(x->idle_fd);
+	unlink(x->path);
+	pthread_mutex_destroy(&x->mu);
+}
+
+/* The receiver acks message 1 and hangs up while the sender is busy (here: spooling message
+ * 2 into a FIFO the test holds). When the sender comes back, the ack and the hang-up are
+ * both there: the write of message 2 fails, and the ack must still retire message 1 (it
+ * was resent before, a duplicate). */
+static void test_acks_before_loss(void **state)
+{
+	struct peer x;
+	struct fwd_opts o;
+	struct fwd_stats st;
+	char spool[128], fifo[192];
+	struct sink *s;
+	pthread_t t;
+	int rfd, i;
+
+	(void)state;
+	make_rec();
+	peer_init(&x, PEER_ACKCLOSE);
+	peer_start(&x, &t);
+	snprintf(spool, sizeof(spool), "%s/spool", x.dir);
+	fwd_opts__default(&o);
+	o.spool_dir = spool;
+	o.spool_fsync = true; /* fsync() of the FIFO fails: message 2 is kept in memory */
+	o.batch_records = 300;
+	o.flush_interval_ms = 60000;
+	o.backoff_min_ms = 10;
+	o.backoff_max_ms = 50;
+	o.close_timeout_ms = 5000;
+	s = sink_fwd__open(x.spec, &o);
+	assert_non_null(s);
+	/* message 2 gets sequence number 1 */
+	snprintf(fifo, sizeof(fifo), "%s/.tmp-0000000000000001", spool);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	rfd = open(fifo, O_RDONLY | O_NONBLOCK);
+	assert_true(rfd >= 0);
+	fcntl(rfd, F_SETPIPE_SZ, 4096); /* message 2 (80 KB) cannot fit: the write blocks */
+	for (i = 0; i < 300; i++)
+		assert_int_equal(sink__write(s, "t", 1, 1700000000000000000ULL, rec, rec_len), 0);
+	assert_true(wait_flag(&x.got_first, 5000));
+	for (i = 0; i < 300; i++)
+		assert_int_equal(sink__write(s, "t", 1, 1700000000000000000ULL, rec, rec_len), 0);
+	/* the sender is blocked writing message 2 into the full pipe */
+	for (i = 0; i < 5000; i++) {
+		int queued = 0;
+
+		if (ioctl(rfd, FIONREAD, &queued) == 0 && queued >= fcntl(rfd, F_GETPIPE_SZ))
+			break;
+		usleep(1000);
+	}
+	assert_true(i < 5000);
+	__atomic_store_n(&x.go, 1, __ATOMIC_RELEASE);
+	assert_true(wait_flag(&x.closed_first, 5000));
+	/* let the sender go on: it finds the ack and the hang-up at once */
+	for (i = 0; i < 5000; i++) {
+		char buf[4096];
+		ssize_t n = read(rfd, buf, sizeof(buf));
+
+		if (n == 0)
+			break;
+		if (n < 0)
+			usleep(1000);
+	}
+	assert_true(i < 5000);
+	close(rfd);
+	assert_int_equal(sink_fwd__close(s, &st), 0);
+	assert_int_equal(st.records_acked, 600);
+	assert_int_equal(st.messages_resent, 0);
+	assert_int_equal(st.disconnects, 1);
+	peer_stop(&x, t); /* joined: its counters are final */
+	assert_int_equal(x.dups, 0);
+	assert_int_equal(x.messages, 2);
+	assert_int_equal(x.records, 600);
+	rm_tree(spool);
+	rmdir(x.dir);
+}
+
+/* A receiver that accepts and never reads, with a first message larger than the socket
+ * buffers: nothing is ever in flight, so only a write timeout notices. */
+static void test_write_stall_timeout(void **state)
+{
+	struct peer x;
+	struct fwd_opts o;
+	struct fwd_stats st;
+	struct sink *s;
+	pthread_t t;
+
+	(void)state;
+	make_rec();
+	peer_init(&x, PEER_NOREAD);
+	peer_start(&x, &t);
+	fwd_opts__default(&o);
+	o.batch_bytes = 900000; /* far above a unix socket's 208 KiB buffer */
+	o.batch_records = 100000;
+	o.ack_timeout_ms = 300;
+	o.backoff_min_ms = 10;
+	o.backoff_max_ms = 50;
+	o.close_timeout_ms = 5000;
+	s = sink_fwd__open(x.spec, &o);
+	assert_non_null(s);
+	for (int i = 0; i < 3400; i++)
+		assert_int_equal(sink__write(s, "t", 1, 1700000000000000000ULL, rec, rec_len), 0);
+	assert_int_equal(sink_fwd__close(s, &st), 0);
+	assert_int_equal(st.records_acked, 3400);
+	assert_true(st.ack_timeouts >= 1);
+	assert_true(st.disconnects >= 1);
+	peer_stop(&x, t);
+	assert_int_equal(x.records, 3400);
+	rmdir(x.dir);
+}
+
+/* {"pad": str32(pad)}: 10 + pad bytes */
+static uint8_t *make_pad_rec(size_t pad, size_t *len)
+{
+	uint8_t *p = malloc(10 + pad);
+
+	p[0] = 0x81;
+	p[1] = 0xa3;
+	memcpy(p + 2, "pad", 3);
+	p[5] = 0xdb;
+	p[6] = (uint8_t)(pad >> 24);
+	p[7] = (uint8_t)(pad >> 16);
+	p[8] = (uint8_t)(pad >> 8);
+	p[9] = (uint8_t)pad;
+	memset(p + 10, 'x', pad);
+	*len = 10 + pad;
+	return p;
+}
+
+/* A record whose batch would need more than half the queue (or of the spool cap) is refused
+ * alone as oversize: nothing dropped, no wait. A record that fits is taken. */
+static void test_oversize_for_queue(void **state)
+{
+	const size_t q = 256 * 1024;
+	/* entry = 11 + record; a batch of its own adds 160 + the tag (1) */
+	const size_t half_rec = q / 2 - 160 - 1 - 11;
+	struct fwd_opts o;
+	struct fwd_stats st;
+	struct timespec t0, t1;
+	struct sink *s;
+	uint8_t *big;
+	size_t len;
+
+	(void)state;
+	make_rec();
+	fwd_opts__default(&o);
+	o.queue_max_bytes = q;
+	o.batch_records = 10;
+	o.close_timeout_ms = 50;
+	o.backoff_min_ms = 1000;
+	o.backoff_max_ms = 1000;
+	for (int pol = 0; pol < 2; pol++) {
+		o.policy = pol ? FWD_BLOCK : FWD_DROP_OLDEST;
+		o.block_max_ms = 2000; /* bounds the test if block waits */
+		s = sink_fwd__open("forward:unix:/nonexistent/fwd.sock", &o);
+		assert_non_null(s);
+		for (int i = 0; i < 100; i++)
+			assert_int_equal(sink__write(s, "t", 1, 1, rec, rec_len), 0);
+		/* larger than the whole queue, smaller than a message */
+		big = make_pad_rec(300000, &len);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_int_equal(sink__write(s, "t", 1, 1, big, len), -EMSGSIZE);
+		free(big);
+		/* one byte over half the queue: it would fit now, but is refused */
+		big = make_pad_rec(half_rec + 1 - 10, &len);
+		assert_int_equal(sink__write(s, "t", 1, 1, big, len), -EMSGSIZE);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		assert_true(t1.tv_sec - t0.tv_sec < 1);
+		sink_fwd__stats(s, &st);
+		assert_int_equal(st.records_oversize, 2);
+		assert_int_equal(st.records_dropped, 0);
+		assert_int_equal(st.records_pending, 100);
+		free(big);
+		/* exactly half: taken */
+		big = make_pad_rec(half_rec - 10, &len);
+		assert_int_equal(sink__write(s, "t", 1, 1, big, len), 0);
+		free(big);
+		assert_int_equal(sink_fwd__close(s, &st), -ETIMEDOUT);
+		assert_int_equal(st.records_in, 101);
+		assert_int_equal(st.records_dropped, 0);
+	}
+
+	/* with a spool, half its cap when that is smaller */
+	char dir[] = "/tmp/test_sink_fwd_ovs.XXXXXX";
+
+	assert_non_null(mkdtemp(dir));
+	o.policy = FWD_DROP_OLDEST;
+	o.spool_dir = dir;
+	o.spool_fsync = false;
+	o.spool_max_bytes = 128 * 1024;
+	s = sink_fwd__open("forward:unix:/nonexistent/fwd.sock", &o);
+	assert_non_null(s);
+	big = make_pad_rec(64 * 1024 - 160 - 1 - 11 + 1 - 10, &len);
+	assert_int_equal(sink__write(s, "t", 1, 1, big, len), -EMSGSIZE);
+	free(big);
+	big = make_pad_rec(64 * 1024 - 160 - 1 - 11 - 10, &len);
+	assert_int_equal(sink__write(s, "t", 1, 1, big, len), 0);
+	free(big);
+	assert_int_equal(sink_fwd__close(s, &st), -ETIMEDOUT);
+	assert_int_equal(st.records_oversize, 1);
+	assert_int_equal(st.records_in, 1);
+	rm_tree(dir);
+}
+
+/* drop-oldest drops queued batches only when that makes room: when the batches being filled
+ * (which cannot be dropped) hold too much, the new record alone is refused. */
+static void test_drop_oldest_only_if_enough(void **state)
+{
+	const size_t q = 256 * 1024;
+	struct fwd_opts o;
+	struct fwd_stats st;
+	struct sink *s;
+	uint8_t *r, *big;
+	size_t len, blen;
+	char tag[8];
+
+	(void)state;
+	make_rec();
+	fwd_opts__default(&o);
+	o.queue_max_bytes = q;
+	o.batch_records = 10;
+	o.flush_interval_ms = 60000; /* the open batches stay open */
+	o.close_timeout_ms = 50;
+	o.backoff_min_ms = 1000;
+	o.backoff_max_ms = 1000;
+	o.policy = FWD_DROP_OLDEST;
+	s = sink_fwd__open("forward:unix:/nonexistent/fwd.sock", &o);
+	assert_non_null(s);
+	/* two sealed batches (droppable, ~5.7 KB), then 30 open batches of 9 records (~205 KB) */
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(sink__write(s, "old", 3, 1, rec, rec_len), 0);
+	r = make_pad_rec(740, &len);
+	for (int k = 0; k < 30; k++) {
+		snprintf(tag, sizeof(tag), "t%02d", k);
+		for (int i = 0; i < 9; i++)
+			assert_int_equal(sink__write(s, tag, 3, 1, r, len), 0);
+	}
+	free(r);
+	sink_fwd__stats(s, &st);
+	assert_int_equal(st.records_pending, 290);
+	assert_true(st.mem_bytes > q / 2 + 64 * 1024);
+	/* over the limit now, and still over it with the sealed batches dropped */
+	blen = q - st.mem_bytes + 16 * 1024;
+	big = make_pad_rec(blen, &len);
+	assert_int_equal(sink__write(s, "big", 3, 1, big, len), -ENOBUFS);
+	free(big);
+	sink_fwd__stats(s, &st);
+	assert_int_equal(st.records_dropped, 1);
+	assert_int_equal(st.records_pending, 290);
+	assert_int_equal(sink_fwd__close(s, &st), -ETIMEDOUT);
+	assert_int_equal(st.records_unacked_at_close, 290);
+}
+
+/* Messages spooled under a larger max_message_bytes are recovered and sent after a restart
+ * with the default; a file too large to be one of ours is left alone. */
+static void test_spool_larger_messages(void **state)
+{
+	struct peer x;
+	struct fwd_opts o;
+	struct fwd_stats st;
+	char spool[128], junk[192];
+	struct sink *s;
+	pthread_t t;
+	FILE *f;
+
+	(void)state;
+	make_rec();
+	peer_init(&x, PEER_NORMAL);
+	snprintf(spool, sizeof(spool), "%s/spool", x.dir);
+	fwd_opts__default(&o);
+	o.spool_dir = spool;
+	o.spool_fsync = false;
+	o.max_message_bytes = 2000000;
+	o.batch_bytes = 1500000;
+	o.batch_records = 100000;
+	o.close_timeout_ms = 50;
+	o.backoff_min_ms = 1000;
+	o.backoff_max_ms = 1000;
+	s = sink_fwd__open(x.spec, &o); /* nobody listens yet */
+	assert_non_null(s);
+	for (int i = 0; i < 6000; i++)
+		assert_int_equal(sink__write(s, "t", 1, 1700000000000000000ULL, rec, rec_len), 0);
+	assert_int_equal(sink_fwd__close(s, &st), -ETIMEDOUT);
+	assert_int_equal(st.records_spooled, 6000);
+	assert_int_equal(count_spool(spool), 2);
+	/* not a message of ours: larger than any */
+	snprintf(junk, sizeof(junk), "%s/00000000000000f0.fwd", spool);
+	f = fopen(junk, "w");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 7000000 - 1, SEEK_SET), 0);
+	fputc(0, f);
+	fclose(f);
+
+	peer_start(&x, &t);
+	fwd_opts__default(&o);
+	o.spool_dir = spool;
+	o.spool_fsync = false;
+	o.close_timeout_ms = 5000;
+	s = sink_fwd__open(x.spec, &o);
+	assert_non_null(s);
+	sink_fwd__stats(s, &st);
+	assert_int_equal(st.records_recovered, 6000);
+	assert_int_equal(st.spool_errors, 1); /* the junk file, left in place */
+	assert_int_equal(sink_fwd__close(s, &st), 0);
+	assert_int_equal(st.records_acked, 6000);
+	assert_int_equal(count_spool(spool), 1);
+	assert_int_equal(access(junk, F_OK), 0);
+	peer_stop(&x, t);
+	assert_int_equal(x.records, 6000);
+	rm_tree(spool);
+	rmdir(x.dir);
+}
+
+/* Spool writes that fail (a directory where the temporary file goes): retried at close and
+ * periodically; what still is not on disk is reported lost. */
+static void test_spool_write_failure(void **state)
+{
+	struct fwd_opts o;
+	struct fwd_stats st;
+	struct sink *s;
+	char path[256];
+
+	(void)state;
+	make_rec();
+	fwd_opts__default(&o);
+	o.spool_fsync = false;
+	o.batch_records = 100;
+	o.close_timeout_ms = 50;
+	o.backoff_min_ms = 1000;
+	o.backoff_max_ms = 1000;
+	for (int round = 0; round < 3; round++) {
+		char dir[] = "/tmp/test_sink_fwd_spf.XXXXXX";
+		/* round 0 and 1: the first write fails; round 2: all of them do */
+		int blocked = round == 2 ? 64 : 1;
+
+		assert_non_null(mkdtemp(dir));
+		for (int i = 0; i < blocked; i++) {
+			snprintf(path, sizeof(path), "%s/.tmp-%016x", dir, i);
+			assert_int_equal(mkdir(path, 0700), 0);
+		}
+		o.spool_dir = dir;
+		s = sink_fwd__open("forward:unix:/nonexistent/fwd.sock", &o);
+		assert_non_null(s);
+		for (int i = 0; i < 300; i++)
+			assert_int_equal(sink__write(s, "t", 1, 1, rec, rec_len), 0);
+		if (round == 1) {
+			/* the sender retries on its own, within about a second */
+			int i;
+
+			for (i = 0; i < 5000; i++) {
+				sink_fwd__stats(s, &st);
+				if (st.records_spooled == 300)
+					break;
+				usleep(1000);
+			}
+			assert_true(i < 5000);
+		}
+		assert_int_equal(sink_fwd__close(s, &st), -ETIMEDOUT);
+		assert_int_equal(st.records_unacked_at_close, 300);
+		assert_int_equal(st.spool_errors, round == 2 ? 3 : 1);
+		assert_int_equal(st.records_spooled, round == 2 ? 0 : 300);
+		assert_int_equal(st.records_lost_at_close, round == 2 ? 300 : 0);
+		for (int i = 0; i < blocked; i++) {
+			snprintf(path, sizeof(path), "%s/.tmp-%016x", dir, i);
+			rmdir(path);
+		}
+		s = sink_fwd__open("forward:unix:/nonexistent/fwd.sock", &o);
+		assert_non_null(s);
+		sink_fwd__stats(s, &st);
+		assert_int_equal(st.records_recovered, round == 2 ? 0 : 300);
+		sink_fwd__close(s, NULL);
+		rm_tree(dir);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -819,6 +1326,12 @@ int main(void)
 	    cmocka_unit_test(test_spool_reopen),
 	    cmocka_unit_test(test_spool_cap),
 	    cmocka_unit_test(test_deliver_with_resend),
+	    cmocka_unit_test(test_acks_before_loss),
+	    cmocka_unit_test(test_write_stall_timeout),
+	    cmocka_unit_test(test_oversize_for_queue),
+	    cmocka_unit_test(test_drop_oldest_only_if_enough),
+	    cmocka_unit_test(test_spool_larger_messages),
+	    cmocka_unit_test(test_spool_write_failure),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
