@@ -5,6 +5,7 @@
  * non-zero exit, after everything before it was printed. */
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,18 +31,64 @@ static void usage(FILE *f)
 		   "  -r FILE     input file with -c\n");
 }
 
+/* Bytes of a valid UTF-8 sequence at s (n bytes left), 0 when s[0] does not start one. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t k;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		k = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		k = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		k = 4;
+	else
+		return 0;
+	if (k > n)
+		return 0;
+	for (size_t i = 1; i < k; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0) ||
+	    (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))
+		return 0; /* overlong, surrogate, above U+10FFFF */
+	return k;
+}
+
+/* A JSON string as Zeek's JSON writer makes it (json_escape_utf8): valid UTF-8 as it is,
+ * \b \f \n \r \t and the JSON escapes of '"' and '\\'; every other control byte and every
+ * byte that is not part of valid UTF-8 as the text \xNN. mailtap's records already carry such
+ * bytes as that text; this keeps any input (an older file, another producer) valid JSON. */
 static void json_str(FILE *o, const char *s, size_t n)
 {
-	putc('"', o);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+	const unsigned char *u = (const unsigned char *)s;
 
+	putc('"', o);
+	for (size_t i = 0; i < n;) {
+		unsigned char c = u[i];
+		size_t k = utf8_len(u + i, n - i);
+
+		if (k > 1) {
+			fwrite(u + i, 1, k, o);
+			i += k;
+			continue;
+		}
+		i++;
 		switch (c) {
 		case '"':
 			fputs("\\\"", o);
 			break;
 		case '\\':
 			fputs("\\\\", o);
+			break;
+		case '\b':
+			fputs("\\b", o);
+			break;
+		case '\f':
+			fputs("\\f", o);
 			break;
 		case '\n':
 			fputs("\\n", o);
@@ -53,8 +100,8 @@ static void json_str(FILE *o, const char *s, size_t n)
 			fputs("\\t", o);
 			break;
 		default:
-			if (c < 0x20)
-				fprintf(o, "\\u%04x", c);
+			if (c < 0x20 || k == 0)
+				fprintf(o, "\\\\x%02x", c);
 			else
 				putc(c, o);
 		}
@@ -62,24 +109,32 @@ static void json_str(FILE *o, const char *s, size_t n)
 	putc('"', o);
 }
 
-/* Zeek prints times and intervals with 6 decimals. */
+/* The shortest form that reads back as the same double, as Zeek's JSON writer (rapidjson)
+ * prints them; integral values keep a ".0", so that a time stays a JSON float. */
 static void print_double(FILE *o, double d)
 {
 	char buf[64];
-	int n;
 
 	if (!isfinite(d)) {
 		fputs("null", o); /* JSON has no NaN or infinity */
 		return;
 	}
-	n = snprintf(buf, sizeof(buf), "%.6f", d);
-	if (n < 0 || (size_t)n >= sizeof(buf)) {
-		fprintf(o, "%.17g", d); /* too large for fixed notation */
-		return;
+	for (int p = 1; p <= 17; p++) {
+		snprintf(buf, sizeof(buf), "%.*g", p, d);
+		if (strtod(buf, NULL) == d) {
+			const char *x = strpbrk(buf, "eE");
+			int e = x ? atoi(x + 1) : -1;
+
+			/* %g chose an exponent for a number JSON readers expect written out
+			 * (1e+03 for 1000): the same digits in fixed notation */
+			if (e >= 0 && e < 17)
+				snprintf(buf, sizeof(buf), "%.*f", p - 1 - e > 0 ? p - 1 - e : 0, d);
+			break;
+		}
 	}
-	while (n > 2 && buf[n - 1] == '0' && buf[n - 2] != '.')
-		buf[--n] = '\0';
 	fputs(buf, o);
+	if (!strpbrk(buf, ".eE"))
+		fputs(".0", o);
 }
 
 static void json_value(FILE *o, const msgpack_object *v)
@@ -132,6 +187,25 @@ static void json_value(FILE *o, const msgpack_object *v)
 	}
 }
 
+/* A string in a TSV column: control bytes (a tab would split the line) and bytes that are not
+ * valid UTF-8 as the text \xNN, as in Zeek's TSV logs. */
+static void tsv_str(FILE *o, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_len(u + i, n - i);
+
+		if (k == 0 || (k == 1 && u[i] < 0x20)) {
+			fprintf(o, "\\x%02x", u[i]);
+			i++;
+		} else {
+			fwrite(u + i, 1, k, o);
+			i += k;
+		}
+	}
+}
+
 /* zeek-cut style: T/F, "-" unset, "(empty)" empty set, sets joined with ','. */
 static void tsv_value(FILE *o, const msgpack_object *v)
 {
@@ -144,7 +218,7 @@ static void tsv_value(FILE *o, const msgpack_object *v)
 		fprintf(o, "%.6f", v->via.f64);
 		break;
 	case MSGPACK_OBJECT_STR:
-		fwrite(v->via.str.ptr, 1, v->via.str.size, o);
+		tsv_str(o, v->via.str.ptr, v->via.str.size);
 		break;
 	case MSGPACK_OBJECT_ARRAY:
 		if (!v->via.array.size)
@@ -174,6 +248,24 @@ static const msgpack_object *map_get(const msgpack_object *m, const char *key)
 	return NULL;
 }
 
+/* Whether every map key in o (to MAX_DEPTH) is a string: JSON has no other keys. */
+static bool keys_are_strings(const msgpack_object *o, int depth)
+{
+	if (depth > 64)
+		return false;
+	if (o->type == MSGPACK_OBJECT_ARRAY) {
+		for (uint32_t i = 0; i < o->via.array.size; i++)
+			if (!keys_are_strings(&o->via.array.ptr[i], depth + 1))
+				return false;
+	} else if (o->type == MSGPACK_OBJECT_MAP) {
+		for (uint32_t i = 0; i < o->via.map.size; i++)
+			if (o->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR ||
+			    !keys_are_strings(&o->via.map.ptr[i].val, depth + 1))
+				return false;
+	}
+	return true;
+}
+
 /* Checks one entry; returns the record map, or NULL with *why set. */
 static const msgpack_object *check_entry(const msgpack_object *e, const char **why,
 					 const char **stream, size_t *stream_len)
@@ -199,6 +291,10 @@ static const msgpack_object *check_entry(const msgpack_object *e, const char **w
 	}
 	if (rec->type != MSGPACK_OBJECT_MAP) {
 		*why = "record is not a map";
+		return NULL;
+	}
+	if (!keys_are_strings(rec, 0)) {
+		*why = "a map key in the record is not a string";
 		return NULL;
 	}
 	if (tag->via.str.size == 0) {

@@ -40,6 +40,7 @@ struct rec {
 	uint64_t str_bytes, cont_elems;
 	bool str_trunc, cont_trunc;
 	bool oom; /* the buffer could not grow: the record is dropped at rec__end */
+	bool quiet; /* a truncation weird being written: it raises none of its own */
 };
 
 /* Streams that are written only when asked for. */
@@ -177,26 +178,35 @@ static void put_double(struct rec *r, double d)
 	put_typed(r, 0xcb, v, 8);
 }
 
-/* Writes s as a msgpack str; invalid UTF-8 bytes become the 4-character text \xNN. */
+/* Control bytes a string keeps as they are (Zeek's JSON writer: \b \f \n \r \t). */
+static bool ctl_kept(uint8_t c)
+{
+	return c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t';
+}
+
+/* Writes s as a msgpack str as Zeek's JSON writer (json_escape_utf8) has the value: valid
+ * UTF-8 as it is; bytes that are not part of valid UTF-8, and control bytes other than
+ * \b \f \n \r \t, as the 4-character text \xNN. */
 static void put_str(struct rec *r, const char *s, size_t len)
 {
 	const uint8_t *p = (const uint8_t *)s;
 	size_t i, extra = 0;
-	bool ascii = true;
+	bool plain = true;
 
-	for (i = 0; i + 8 <= len; i += 8) { /* eight bytes a step until one has a high bit */
+	/* eight bytes a step until one has a high bit or is below 0x20 */
+	for (i = 0; i + 8 <= len; i += 8) {
 		uint64_t w;
 
 		memcpy(&w, p + i, 8);
-		if (w & 0x8080808080808080ull)
+		if ((w | ((w - 0x2020202020202020ull) & ~w)) & 0x8080808080808080ull)
 			break;
 	}
 	for (; i < len; i++)
-		if (p[i] & 0x80) {
-			ascii = false;
+		if ((p[i] & 0x80) || (p[i] < 0x20 && !ctl_kept(p[i]))) {
+			plain = false;
 			break;
 		}
-	if (ascii) {
+	if (plain) {
 		put_strb(r, s, len);
 		return;
 	}
@@ -206,7 +216,9 @@ static void put_str(struct rec *r, const char *s, size_t len)
 			uint8_t c = p[i];
 			size_t n = 0;
 
-			if (c < 0x80)
+			if (c < 0x20 && !ctl_kept(c))
+				n = 0;
+			else if (c < 0x80)
 				n = 1;
 			else if (c >= 0xc2 && c <= 0xdf)
 				n = 2;
@@ -497,12 +509,16 @@ static void truncation_weird(struct rec *r, const char *stream, uint64_t ts, con
 	char addl[64];
 
 	log_id(stream, addl, sizeof(addl));
+	/* under the same limits, so with tiny ones its own strings are cut too (as in Zeek's
+	 * field-length-limiting test), but that raises no weird about the weird: no loop */
+	r->quiet = true;
 	rec__begin(r, "weird", ts);
 	rec__cstr(r, "name", name);
 	rec__cstr(r, "addl", addl);
 	rec__bool(r, "notice", false);
 	rec__cstr(r, "peer", node_name);
 	rec__end(r);
+	r->quiet = false;
 }
 
 int rec__end(struct rec *r)
@@ -525,9 +541,9 @@ int rec__end(struct rec *r)
 	h[2] = (uint8_t)r->n_fields;
 	err = rec_out__emit(r->out, r->stream, r->ts_ns, (const uint8_t *)r->sb.data, r->sb.size);
 	msgpack_sbuffer_clear(&r->sb);
-	if (st)
+	if (st && !r->quiet)
 		truncation_weird(r, stream, ts, "log_string_field_truncated");
-	if (ct)
+	if (ct && !r->quiet)
 		truncation_weird(r, stream, ts, "log_container_field_truncated");
 	return err;
 }

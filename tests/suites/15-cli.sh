@@ -102,6 +102,41 @@ expect_rc 1 "cat corrupt" $C "$T/bad.mp"
 grep -q "byte offset 0" "$T/err" && ok "cat corrupt offset" || bad "cat corrupt: $(cat "$T/err")"
 printf '\x81\xa1a\x01' >"$T/map.mp"
 expect_rc 1 "cat non-entry" $C "$T/map.mp"
+# entries another producer could write: JSON out whatever the bytes (Zeek's JSON writer's
+# escaping: control bytes and bytes outside valid UTF-8 as the text \xNN), doubles in their
+# shortest round-trip form with a ".0" kept on integral ones, a map key that is not a string
+# refused with a clear error
+/usr/bin/python3 - "$T" <<'PY'
+import msgpack, struct, sys
+t = sys.argv[1]
+et = msgpack.ExtType(0, struct.pack(">II", 1, 0))
+# the str keeps the raw bytes: packed as bytes in a str container
+pk = msgpack.Packer(use_bin_type=True)
+body = pk.pack(["mailtap.smtp", et, {"s": b"a\x00b\x01\x7f\t\xc3\xa9\xff\xc3("}])
+body = body.replace(b"\xc4\x0e", b"\xae", 1)  # bin8 of 14 bytes -> fixstr 14
+body += pk.pack(["mailtap.smtp", et, {"b": b"\xfe\x00", "d1": 1e-7, "d2": 1000.0,
+                                        "d3": 1700000000.123456789, "d4": 0.004}])
+open(t + "/odd.mp", "wb").write(body)
+open(t + "/key.mp", "wb").write(pk.pack(["mailtap.smtp", et, {1: 2}]))
+PY
+$C "$T/odd.mp" >"$T/odd.json" 2>"$T/err"
+if python3 -c '
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1])]
+want_s = "a\\x00b\\x01\x7f\t\u00e9\\xff\\xc3("
+raw = open(sys.argv[1]).read().split("\n")[1]
+assert r[0]["s"] == want_s, r[0]["s"]
+assert r[1]["b"] == "\\xfe\\x00", r[1]["b"]
+assert r[1]["d1"] == 1e-7 and r[1]["d3"] == 1700000000.123456789 and r[1]["d4"] == 0.004
+assert "\"d2\":1000.0," in raw and "\"d4\":0.004}" in raw, raw
+' "$T/odd.json"; then
+	ok "cat: control and non-UTF-8 bytes as \\xNN, doubles in their shortest form"
+else
+	bad "cat odd strings and doubles: $(cat "$T/odd.json")"
+fi
+expect_rc 1 "cat non-string key" $C "$T/key.mp"
+grep -q "a map key in the record is not a string" "$T/err" && ok "cat non-string key error" ||
+	bad "cat non-string key: $(cat "$T/err")"
 
 # malloc settings at start (docs/operations.md): three mallopt calls, none when the operator's
 # GLIBC_TUNABLES sets malloc tunables. A preloaded mallopt counts them.

@@ -382,12 +382,156 @@ static void test_no_memory(void **st)
 #endif
 }
 
+/* A sink that keeps every record's msgpack map. */
+struct keep_sink {
+	struct sink base;
+	uint8_t *map[8];
+	size_t len[8];
+	char tag[8][32];
+	int n;
+};
+
+static int keep_write(struct sink *sk, const char *tag, size_t tl, uint64_t ts, const uint8_t *m,
+		      size_t len)
+{
+	struct keep_sink *k = (struct keep_sink *)sk;
+
+	(void)ts;
+	assert_true(k->n < 8); /* a runaway of records fails here */
+	k->map[k->n] = malloc(len);
+	assert_non_null(k->map[k->n]);
+	memcpy(k->map[k->n], m, len);
+	k->len[k->n] = len;
+	snprintf(k->tag[k->n], sizeof(k->tag[0]), "%.*s", (int)tl, tag);
+	k->n++;
+	return 0;
+}
+
+static int keep_flush(struct sink *sk)
+{
+	(void)sk;
+	return 0;
+}
+
+static const struct sink_ops keep_ops = {
+    .name = "keep", .write = keep_write, .flush = keep_flush, .close = keep_flush};
+
+/* Field `k` of record i, a string, into buf. */
+static const char *keep_str(struct keep_sink *ks, int i, const char *k, char *buf, size_t cap)
+{
+	msgpack_unpacked u;
+	size_t off = 0;
+	const msgpack_object *v;
+
+	msgpack_unpacked_init(&u);
+	assert_int_equal(msgpack_unpack_next(&u, (const char *)ks->map[i], ks->len[i], &off),
+			 MSGPACK_UNPACK_SUCCESS);
+	v = get(&u.data, k);
+	assert_non_null(v);
+	assert_int_equal(v->type, MSGPACK_OBJECT_STR);
+	assert_true(v->via.str.size < cap);
+	memcpy(buf, v->via.str.ptr, v->via.str.size);
+	buf[v->via.str.size] = '\0';
+	msgpack_unpacked_destroy(&u);
+	return buf;
+}
+
+static void keep_free(struct keep_sink *ks)
+{
+	for (int i = 0; i < ks->n; i++)
+		free(ks->map[i]);
+}
+
+/* Strings as Zeek's JSON writer has them: valid UTF-8 and \b \f \n \r \t as they are,
+ * other control bytes and bytes outside valid UTF-8 as the text \xNN (Zeek's
+ * ascii-json-utf8 baseline), on the byte loop and on the eight-bytes-a-step path. */
+static void test_strings(void **st)
+{
+	static const struct {
+		const char *in;
+		size_t len;
+		const char *want;
+	} cases[] = {
+	    {"a\x00" "b", 3, "a\\x00b"},
+	    {"\b\f\n\r\t\x00\x15", 7, "\b\f\n\r\t\\x00\\x15"},
+	    {"\x7f~", 2, "\x7f~"},
+	    {"caf\xc3\xa9 \x01" "ctl", 10, "caf\xc3\xa9 \\x01ctl"},
+	    {"\xc3(", 2, "\\xc3("},
+	    {"\xf0(\x8c(", 4, "\\xf0(\\x8c("},
+	    {"abcdefghijklmnop\x1b" "qrstuvwx", 25, "abcdefghijklmnop\\x1bqrstuvwx"},
+	    {"abcdefghijklmnopqrstuvwx", 24, "abcdefghijklmnopqrstuvwx"},
+	};
+	struct keep_sink ks = {.base = {.ops = &keep_ops}};
+	struct rec_out *o = rec_out__new("mailtap");
+	struct rec *r = rec__new(o);
+	char buf[128];
+
+	(void)st;
+	rec_out__add_sink(o, &ks.base);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		rec__begin(r, "smtp", 1);
+		rec__str(r, "s", cases[i].in, cases[i].len);
+		assert_int_equal(rec__end(r), 0);
+		assert_string_equal(keep_str(&ks, ks.n - 1, "s", buf, sizeof(buf)), cases[i].want);
+		keep_free(&ks);
+		ks.n = 0;
+	}
+	rec__free(r);
+	rec_out__free(o);
+}
+
+/* Limits smaller than the truncation weird's own strings: the weird is cut too, as in Zeek's
+ * field-length-limiting test, and raises no weird of its own (it used to recurse until the
+ * stack ran out). */
+static void test_tiny_limits(void **st)
+{
+	struct keep_sink ks = {.base = {.ops = &keep_ops}};
+	struct rec_out *o = rec_out__new("mailtap");
+	struct rec *r = rec__new(o);
+	struct rec_limits l;
+	char buf[64];
+
+	(void)st;
+	rec_out__add_sink(o, &ks.base);
+	rec_limits__default(&l);
+	l.max_field_string_bytes = 5;
+	l.max_field_container_elements = 1;
+	rec_out__set_limits(o, &l);
+	rec__begin(r, "smtp", 1);
+	rec__cstr(r, "subject", "a long subject");
+	rec__arr_begin(r, "rcptto");
+	rec__arr_cstr(r, "a");
+	rec__arr_cstr(r, "b");
+	rec__arr_end(r);
+	assert_int_equal(rec__end(r), 0);
+	assert_int_equal(ks.n, 3); /* the record and its two weirds, no more */
+	assert_string_equal(keep_str(&ks, 0, "subject", buf, sizeof(buf)), "a lon");
+	assert_string_equal(ks.tag[1], "mailtap.weird");
+	assert_string_equal(keep_str(&ks, 1, "name", buf, sizeof(buf)), "log_s");
+	assert_string_equal(keep_str(&ks, 1, "addl", buf, sizeof(buf)), "SMTP:");
+	assert_string_equal(keep_str(&ks, 2, "name", buf, sizeof(buf)), "log_c");
+	keep_free(&ks);
+	ks.n = 0;
+	l.max_field_string_bytes = 4096;
+	l.max_total_string_bytes = 3;
+	rec_out__set_limits(o, &l);
+	rec__begin(r, "smtp", 1);
+	rec__cstr(r, "subject", "a long subject");
+	assert_int_equal(rec__end(r), 0);
+	assert_int_equal(ks.n, 2);
+	assert_string_equal(keep_str(&ks, 1, "name", buf, sizeof(buf)), "log");
+	keep_free(&ks);
+	rec__free(r);
+	rec_out__free(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_roundtrip),  cmocka_unit_test(test_reserved_event_time),
 	    cmocka_unit_test(test_str_header), cmocka_unit_test(test_values_like_msgpack_c),
 	    cmocka_unit_test(test_no_memory),  cmocka_unit_test(test_mt_str),
+	    cmocka_unit_test(test_strings),    cmocka_unit_test(test_tiny_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
