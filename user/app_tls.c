@@ -19,6 +19,7 @@
 #include "mailtap/bits.h"
 #include "mailtap/digest.h"
 #include "mailtap/files.h"
+#include "mailtap/ids.h"
 #include "mailtap/intel.h"
 #include "mailtap/knownset.h"
 #include "mailtap/notice.h"
@@ -60,6 +61,7 @@ struct app_tls {
 	unsigned max_fps;
 	uint64_t fps_dropped;
 	uint64_t cert_ts;     /* time of the certificate being parsed, for x509 weirds */
+	char cert_fuid[MT_UID_LEN]; /* its fuid ("" until one is needed: no files record) */
 	uint64_t x509_cached; /* certificates not parsed again (dedup cache hit) */
 	/* known-certs.zeek: the host certificate of a local server not yet known, logged at
 	 * ssl_established (key: server address + SHA-1 of the certificate) */
@@ -465,11 +467,18 @@ static void cb_handshake(void *u, enum mt_dir d, uint8_t type, uint32_t len, uin
 	add_history(a, client, history_letter(a, type), ts);
 }
 
+/* The X509 file analyzer's weirds (Reporter::Weird(GetFile(), ...)): file weirds of the
+ * certificate being parsed, with its fuid. Zeek gives every certificate a file; without a
+ * files record here (log_x509_in_files off, or the in-flight limit) one is made for it. */
 static void file_weird(void *u, const char *name, const char *addl)
 {
 	struct app_tls *a = u;
 
-	weird(a, a->cert_ts, name, addl);
+	if (!a->s->file_weird)
+		return;
+	if (!a->cert_fuid[0] && a->s->ids)
+		mt_ids__make(a->s->ids, 'F', a->cert_fuid);
+	a->s->file_weird(a->s, a->cert_ts, name, a->cert_fuid, addl);
 }
 
 static void push_fp(struct app_tls *a, bool client, const char fp[65])
@@ -781,9 +790,10 @@ static void one_cert(struct app_tls *a, bool client, unsigned idx, struct tls_by
 		}
 	}
 	a->cert_ts = ts;
+	memcpy(a->cert_fuid, fuid, sizeof(fuid));
 	err = x509__parse(c.p, c.len, cfg->lim.max_list, &xi, file_weird, a);
 	if (err == -EINVAL) {
-		weird(a, ts, "x509_cert_parse_error", NULL);
+		file_weird(a, "x509_cert_parse_error", NULL);
 		x509_info__free(&xi);
 		return;
 	}
@@ -882,7 +892,8 @@ static void cb_server_curve(void *u, uint16_t curve, uint64_t ts)
 	set_curve(a, curve);
 }
 
-static void cb_alert(void *u, enum mt_dir d, uint8_t level, uint8_t desc, uint64_t ts)
+/* desc: also an SSLv2 error code (level 255), named from the same table as Zeek does */
+static void cb_alert(void *u, enum mt_dir d, uint8_t level, uint16_t desc, uint64_t ts)
 {
 	struct app_tls *a = u;
 	char buf[24];
@@ -939,8 +950,12 @@ static void cb_established(void *u, uint64_t ts)
 		intel__seen(a->cfg->intel, a->s->rec, &w, INTEL_DOMAIN, a->intel_cn,
 			    strlen(a->intel_cn));
 	}
-	if (a->cfg->disable_after_established)
+	if (a->cfg->disable_after_established) {
+		/* Zeek removes the analyzer: the rest of this chunk is not parsed either, so that
+		 * nothing depends on where the stream was cut */
 		a->done = true;
+		tls_parser__stop(a->p);
+	}
 }
 
 static void cb_weird(void *u, const char *name, const char *addl, uint64_t ts)

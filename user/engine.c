@@ -351,6 +351,29 @@ static void sess_weird(struct mt_session *s, uint64_t ts, const char *name, cons
 	write_weird_n(a->e, a->flow->uid, &a->flow->id, ts, name, addl, addl_len, source);
 }
 
+/* File weirds (struct mt_session's file_weird): weird.zeek's file_weird puts the fuid in
+ * addl and sets no identifier, so do_weird holds every logged name back for ten minutes
+ * (weird_ignore[name, ""]); the names raised so far take the default ACTION_LOG. */
+static void sess_file_weird(struct mt_session *s, uint64_t ts, const char *name,
+			    const char *fuid, const char *addl)
+{
+	struct engine *e = ((struct flow_app *)s->engine)->e;
+	uint64_t key = mt_hash_bytes(0, name, strlen(name)); /* 8 bytes: not a flow weird's key */
+	char buf[256];
+	int n;
+
+	if (knownset__contains(e->weird_ignore, &key, sizeof(key), ts)) {
+		e->st.weirds_held_back++;
+		return;
+	}
+	knownset__add(e->weird_ignore, &key, sizeof(key), ts);
+	n = snprintf(buf, sizeof(buf), "%s%s%s", fuid ? fuid : "",
+		     addl && *addl && fuid && *fuid ? ": " : "", addl ? addl : "");
+	if (n < 0)
+		n = 0;
+	write_weird_n(e, NULL, NULL, ts, name, buf, strnlen(buf, (size_t)n), NULL);
+}
+
 /* known-hosts.zeek's connection_established: each local address of the connection (orig,
  * then resp) is logged if the shared set does not hold it (Known::host_store, put_unique
  * with host_store_expiry). */
@@ -683,6 +706,7 @@ static struct flow_app *app_get(struct engine *e, struct flow *f)
 	a->sess.confirm = sess_confirm;
 	a->sess.is_local = sess_is_local;
 	a->sess.weird = sess_weird;
+	a->sess.file_weird = sess_file_weird;
 	a->sess.handoff = sess_handoff;
 	a->sess.violation = sess_violation;
 	a->sess.analyzer_violation = sess_analyzer_violation;

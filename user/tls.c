@@ -82,6 +82,7 @@ struct tls_parser {
 	bool failed;
 	bool had_gap;
 	bool established;
+	bool stopped; /* tls_parser__stop() */
 	/* scratch lists for the hello being parsed */
 	uint32_t *ciphers;
 	uint16_t *exts, *groups, *sig_algs, *versions, *key_shares;
@@ -180,7 +181,8 @@ const char *tls__curve_name(uint16_t c, char *buf, size_t len)
 	return name_or_grease(curve_names, ARRAY_SIZE(curve_names), c, buf, len);
 }
 
-const char *tls__alert_name(uint8_t a, char *buf, size_t len)
+/* Also SSLv2 error codes (16 bit): Zeek's alert_descriptions has a default of "unknown-N". */
+const char *tls__alert_name(uint16_t a, char *buf, size_t len)
 {
 	const char *n = lookup(alert_names, ARRAY_SIZE(alert_names), a);
 
@@ -879,8 +881,12 @@ static void v2_record(struct tls_parser *p, enum mt_dir d, uint64_t ts)
 				p->cb.established(p->cb.u, ts);
 		}
 	} else if (s->type == V2_ERROR) {
+		/* V2Error: error_code = (head3 << 8) | head4, reported as proc_alert(rec, -1,
+		 * error_code) */
+		uint16_t code = (uint16_t)(s->hdr[3] << 8 | s->hdr[4]);
+
 		if (p->cb.alert)
-			p->cb.alert(p->cb.u, d, 255, 0, ts);
+			p->cb.alert(p->cb.u, d, 255, code, ts);
 	} else {
 		char buf[64];
 
@@ -1103,7 +1109,7 @@ ssize_t tls_parser__feed(struct tls_parser *p, enum mt_dir d, const uint8_t *buf
 		return -EINVAL;
 	if (p->failed)
 		return -EPROTO;
-	if (p->had_gap)
+	if (p->had_gap || p->stopped)
 		return (ssize_t)len;
 	s = &p->dir[d];
 	while (i < len) {
@@ -1138,9 +1144,17 @@ ssize_t tls_parser__feed(struct tls_parser *p, enum mt_dir d, const uint8_t *buf
 			end_record(p, d, ts_ns);
 			if (p->failed)
 				return -EPROTO;
+			if (p->stopped) /* the rest of the chunk is not parsed */
+				return (ssize_t)len;
 		}
 	}
 	return (ssize_t)len;
+}
+
+void tls_parser__stop(struct tls_parser *p)
+{
+	if (p)
+		p->stopped = true;
 }
 
 void tls_parser__gap(struct tls_parser *p, enum mt_dir d, uint64_t len)

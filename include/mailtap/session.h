@@ -41,6 +41,12 @@ struct mt_session {
 	 * analyzer's name ("SMTP", "SMTP_BDAT"), or NULL. */
 	void (*weird)(struct mt_session *s, uint64_t ts_ns, const char *name, const char *addl,
 		      size_t addl_len, const char *source);
+	/* A weird.log record about a file of this connection (Zeek's Reporter::Weird(file, ...)
+	 * and weird.zeek's file_weird): no uid or id, addl the file's fuid, or "<fuid>: <addl>"
+	 * when addl (NUL-terminated) is not NULL or empty. Written as weird.zeek's do_weird
+	 * writes such a weird (no identifier): once per name every ten minutes. May be NULL. */
+	void (*file_weird)(struct mt_session *s, uint64_t ts_ns, const char *name,
+			   const char *fuid, const char *addl);
 	/* Hands both directions of the stream, from the byte after the current feed's return
 	 * value on, to the parser named `parser` (STARTTLS -> "ssl"). The current parser gets
 	 * end() and free() once its feed() returns. 0 or -ENOENT. */

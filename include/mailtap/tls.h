@@ -144,10 +144,14 @@ struct tls_cb {
 	/* ServerKeyExchange with a named curve (ECDHE/ECDH_anon suites). */
 	void (*server_curve)(void *u, uint16_t curve, uint64_t ts_ns);
 	void (*client_key_exchange)(void *u, enum mt_dir d, uint64_t ts_ns);
-	void (*alert)(void *u, enum mt_dir d, uint8_t level, uint8_t desc, uint64_t ts_ns);
+	/* An alert (ssl_alert): level and description; for an SSLv2 ERROR record (Zeek's V2Error)
+	 * level is 255 and desc its 16-bit error code (head3 << 8 | head4), which Zeek looks up
+	 * in the same alert_descriptions table (tls__alert_name). */
+	void (*alert)(void *u, enum mt_dir d, uint8_t level, uint16_t desc, uint64_t ts_ns);
 	void (*ccs)(void *u, enum mt_dir d, uint64_t ts_ns);
 	void (*heartbeat)(void *u, enum mt_dir d, uint64_t ts_ns);
-	/* Both directions encrypted and a ciphertext record seen (ssl_established). Once. */
+	/* Both directions encrypted and a ciphertext record seen (ssl_established). Once. The
+	 * callback may call tls_parser__stop() (Zeek removing the analyzer there). */
 	void (*established)(void *u, uint64_t ts_ns);
 	/* Zeek-named weird. addl may be NULL. */
 	void (*weird)(void *u, const char *name, const char *addl, uint64_t ts_ns);
@@ -169,10 +173,16 @@ struct tls_parser;
 /* Returns NULL with errno set. cb and lim are copied. */
 struct tls_parser *tls_parser__new(const struct tls_cb *cb, const struct tls_limits *lim);
 void tls_parser__free(struct tls_parser *p);
-/* Consumes all len bytes (returns len) or returns -EPROTO after a violation (sticky) or
- * 0 after a gap (the parser ignores everything after a gap, as Zeek). */
+/* Consumes all len bytes (returns len) or returns -EPROTO after a violation (sticky). After a
+ * gap or tls_parser__stop() the bytes are consumed without being parsed (Zeek ignores
+ * everything after a gap). */
 ssize_t tls_parser__feed(struct tls_parser *p, enum mt_dir d, const uint8_t *buf, size_t len,
 			 uint64_t ts_ns);
+/* Stops the parser for good (SSL::disable_analyzer_after_detection at ssl_established): the
+ * feed() in progress returns at once, consuming the rest of its bytes unparsed, and so do
+ * later feeds, whatever the bytes are (the outcome does not depend on how the stream was
+ * cut). Callable from a callback. */
+void tls_parser__stop(struct tls_parser *p);
 /* Zeek stops analysing a connection after any content gap. */
 void tls_parser__gap(struct tls_parser *p, enum mt_dir d, uint64_t len);
 void tls_parser__eof(struct tls_parser *p, enum mt_dir d);
@@ -191,7 +201,7 @@ int tls__probe(const uint8_t *buf, size_t len);
 const char *tls__version_name(uint16_t v, char *buf, size_t len);
 const char *tls__cipher_name(uint32_t c, char *buf, size_t len);
 const char *tls__curve_name(uint16_t c, char *buf, size_t len);
-const char *tls__alert_name(uint8_t a, char *buf, size_t len);
+const char *tls__alert_name(uint16_t a, char *buf, size_t len);
 bool tls__is_grease(uint32_t v);
 
 /* Fingerprints. out sizes: JA3/JA3S 33 (md5 hex), JA4 37, JA4S 26. Return 0 or -EINVAL

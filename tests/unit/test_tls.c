@@ -25,14 +25,17 @@
 #include <msgpack.h>
 #include <pcap/pcap.h>
 
+#include "mailtap/engine.h"
 #include "mailtap/files.h"
 #include "mailtap/ids.h"
+#include "mailtap/pkt.h"
 #include "mailtap/rec.h"
 #include "mailtap/session.h"
 #include "mailtap/sink.h"
 #include "mailtap/tls.h"
 #include "mailtap/x509.h"
 #include "corpus.h"
+#include "frames.h"
 
 
 /* ------------------------------------------------------------ captured records */
@@ -52,6 +55,8 @@ struct cap {
 	int n;
 	char weirds[16][512];
 	int n_weirds;
+	char fweirds[16][256]; /* file weirds: "name|fuid|addl" */
+	int n_fweirds;
 	char violations[4][512]; /* "ANALYZER|reason" */
 	int n_violations;
 	int confirms;
@@ -204,6 +209,8 @@ static char *dump(const struct cap *c)
 	}
 	for (int i = 0; i < c->n_weirds; i++)
 		len += (size_t)snprintf(s + len, cap - len, "weird %s\n", c->weirds[i]);
+	for (int i = 0; i < c->n_fweirds; i++)
+		len += (size_t)snprintf(s + len, cap - len, "file_weird %s\n", c->fweirds[i]);
 	len += (size_t)snprintf(s + len, cap - len, "confirms %d\n", c->confirms);
 	assert_true(len < cap);
 	return s;
@@ -243,6 +250,17 @@ static void s_weird(struct mt_session *s, uint64_t ts, const char *name, const c
 			 a);
 }
 
+static void s_file_weird(struct mt_session *s, uint64_t ts, const char *name, const char *fuid,
+			 const char *addl)
+{
+	struct env *e = (struct env *)((char *)s - offsetof(struct env, s));
+
+	(void)ts;
+	if (e->cap.n_fweirds < 16)
+		snprintf(e->cap.fweirds[e->cap.n_fweirds++], sizeof(e->cap.fweirds[0]), "%s|%s|%s",
+			 name, fuid, addl && *addl ? addl : "-");
+}
+
 static void s_analyzer_violation(struct mt_session *s, uint64_t ts, const char *analyzer,
 				 const char *reason, const char *data, size_t len)
 {
@@ -279,6 +297,7 @@ static void env_init(struct env *e)
 	e->s.local_orig = e->s.local_resp = -1;
 	e->s.confirm = s_confirm;
 	e->s.weird = s_weird;
+	e->s.file_weird = s_file_weird;
 	e->s.analyzer_violation = s_analyzer_violation;
 	e->s.handoff = s_handoff;
 }
@@ -645,12 +664,12 @@ static int run(struct env *e, const struct conn *c, enum mode m, size_t split_at
 	app_tls_ops.eof(p, MT_RESP, last_ts);
 	/* the engine ends an idle parser once both directions have: its end must write nothing */
 	idle = app_tls_ops.idle(p);
-	before = e->cap.n + e->cap.n_weirds;
+	before = e->cap.n + e->cap.n_weirds + e->cap.n_fweirds;
 	app_tls_ops.end(p, last_ts + 1000);
 	app_tls_ops.free(p);
-	if (idle && e->cap.n + e->cap.n_weirds != before)
+	if (idle && e->cap.n + e->cap.n_weirds + e->cap.n_fweirds != before)
 		fail_msg("idle TLS parser wrote %d records at its end",
-			 e->cap.n + e->cap.n_weirds - before);
+			 e->cap.n + e->cap.n_weirds + e->cap.n_fweirds - before);
 	if (idle)
 		g_idle_ends++;
 	else
@@ -1661,6 +1680,55 @@ static void test_sslv2(void **state)
 	env_fini(&e);
 }
 
+/* SSLv2 ERROR record: Zeek's V2Error reports error_code = head3 << 8 | head4 as an alert
+ * description, named by SSL::alert_descriptions with its default "unknown-N" (code 1,
+ * NO-CIPHER-ERROR: "unknown-1"); 'L' in the history as any client alert. */
+static void sslv2_error(uint8_t h3, uint8_t h4, const char *want)
+{
+	/* CLIENT-HELLO 3.1 (as test_sslv2), SERVER-HELLO 2.0 without certificate, one cipher,
+	 * 16-byte connection id */
+	static const uint8_t ch[] = {0x80, 0x1f, 0x01, 0x03, 0x01, 0x00, 0x06, 0x00, 0x00,
+				     0x00, 0x10, 0x01, 0x00, 0x80, 0x00, 0x00, 0x2f, 1,
+				     2,	   3,	 4,    5,    6,	   7,	 8,    9,    10,
+				     11,   12,	 13,   14,   15,   16};
+	uint8_t sh[2 + 30] = {0x80, 0x1e, 0x04, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00,
+			      0x00, 0x03, 0x00, 0x10, 0x01, 0x00, 0x80};
+	const uint8_t err[] = {0x80, 0x03, 0x00, h3, h4};
+	struct env e;
+	void *p;
+	const struct line *l;
+
+	memset(sh + 16, 0x44, 16);
+	env_init(&e);
+	p = app_tls_ops.new(&e.s, &e.cfg);
+	assert_int_equal(app_tls_ops.feed(p, MT_ORIG, ch, sizeof(ch), 1000), (ssize_t)sizeof(ch));
+	assert_int_equal(app_tls_ops.feed(p, MT_RESP, sh, sizeof(sh), 2000), (ssize_t)sizeof(sh));
+	assert_int_equal(app_tls_ops.feed(p, MT_ORIG, err, sizeof(err), 3000), (ssize_t)sizeof(err));
+	app_tls_ops.end(p, 4000);
+	app_tls_ops.free(p);
+	l = nth(&e.cap, "ssl", 0);
+	assert_non_null(l);
+	assert_string_equal(get(l, "version"), "SSLv2");
+	assert_string_equal(get(l, "ssl_history"), "CsL");
+	assert_string_equal(get(l, "last_alert"), want);
+	assert_int_equal(e.cap.n_weirds, 0);
+	assert_int_equal(e.cap.n_violations, 0);
+	env_fini(&e);
+}
+
+static void test_sslv2_error(void **state)
+{
+	char buf[24];
+
+	(void)state;
+	sslv2_error(0x00, 0x01, "unknown-1");
+	sslv2_error(0x00, 0x04, "unknown-4");
+	sslv2_error(0x00, 0x00, "close_notify"); /* code 0 is in the table */
+	sslv2_error(0x00, 0x28, "handshake_failure");
+	sslv2_error(0x01, 0x00, "unknown-256"); /* 16 bits, not the low byte */
+	assert_string_equal(tls__alert_name(0x0101, buf, sizeof(buf)), "unknown-257");
+}
+
 /* A TLS 1.2 ClientHello whose server_name lists two host names a[0..an) and b[0..bn); returns
  * the one weird it gives (SSL_many_server_names), rendered, and the ssl record's server_name. */
 static void two_names(const char *a, size_t an, const char *b, size_t bn, char *weird, size_t wcap,
@@ -1870,6 +1938,259 @@ static void test_san_nul(void **state)
 	env_fini(&e);
 }
 
+/* ec_cert_der with its IPv6 SAN entry (87 10 + 16 bytes) turned into two iPAddress entries of
+ * 3 and 11 bytes (the signature is not checked). */
+static void san_ip_cert(uint8_t der[sizeof(ec_cert_der)])
+{
+	static const uint8_t v6[] = {0x87, 0x10, 0x20, 0x01, 0x0d, 0xb8};
+	size_t at = 0;
+
+	memcpy(der, ec_cert_der, sizeof(ec_cert_der));
+	for (size_t i = 0; i + sizeof(v6) <= sizeof(ec_cert_der) && !at; i++)
+		if (!memcmp(der + i, v6, sizeof(v6)))
+			at = i;
+	assert_true(at > 0);
+	der[at + 1] = 0x03;
+	der[at + 5] = 0x87;
+	der[at + 6] = 0x0b;
+}
+
+/* The X509 analyzer's weirds are file weirds of the certificate (Zeek's Reporter::Weird(GetFile(),
+ * ...)): no connection weird, the certificate's fuid (the one of its files record), the SAN IP
+ * length as the extra value; x509_cert_parse_error too. Without files records the certificate
+ * still has a fuid. */
+static void test_x509_file_weirds(void **state)
+{
+	static const uint8_t junk[] = {0x30, 0x03, 0x02, 0x01, 0x01};
+	uint8_t der[sizeof(ec_cert_der)];
+	char want[256];
+	const char *fuid;
+	struct env e;
+
+	(void)state;
+	san_ip_cert(der);
+	env_init(&e);
+	cert_conn(&e, "mail.example.org", 16, der, sizeof(der));
+	assert_int_equal(count(&e.cap, "x509"), 1);
+	assert_string_equal(get(nth(&e.cap, "x509", 0), "san.ip"), "192.0.2.1");
+	assert_int_equal(e.cap.n_weirds, 0); /* no connection weird */
+	assert_int_equal(e.cap.n_fweirds, 2);
+	fuid = get(nth(&e.cap, "files", 0), "fuid");
+	assert_true(fuid[0] == 'F');
+	snprintf(want, sizeof(want), "x509_san_ip_length|%s|3", fuid);
+	assert_string_equal(e.cap.fweirds[0], want);
+	snprintf(want, sizeof(want), "x509_san_ip_length|%s|11", fuid);
+	assert_string_equal(e.cap.fweirds[1], want);
+	env_fini(&e);
+
+	env_init(&e);
+	cert_conn(&e, "mail.example.org", 16, junk, sizeof(junk));
+	assert_int_equal(count(&e.cap, "x509"), 0);
+	assert_int_equal(count(&e.cap, "files"), 1);
+	assert_int_equal(e.cap.n_weirds, 0);
+	assert_int_equal(e.cap.n_fweirds, 1);
+	snprintf(want, sizeof(want), "x509_cert_parse_error|%s|-",
+		 get(nth(&e.cap, "files", 0), "fuid"));
+	assert_string_equal(e.cap.fweirds[0], want);
+	env_fini(&e);
+
+	/* basicConstraints whose value is a SET, not a SEQUENCE */
+	{
+		static const uint8_t bc[] = {0x04, 0x08, 0x30, 0x06, 0x01, 0x01, 0xff};
+		uint8_t d2[sizeof(ec_cert_der)];
+		size_t at = 0;
+
+		memcpy(d2, ec_cert_der, sizeof(d2));
+		for (size_t i = 0; i + sizeof(bc) <= sizeof(d2) && !at; i++)
+			if (!memcmp(d2 + i, bc, sizeof(bc)))
+				at = i + 2;
+		assert_true(at > 0);
+		d2[at] = 0x31;
+		env_init(&e);
+		cert_conn(&e, "mail.example.org", 16, d2, sizeof(d2));
+		assert_int_equal(count(&e.cap, "x509"), 1);
+		assert_string_equal(get(nth(&e.cap, "x509", 0), "basic_constraints.ca"), "-");
+		assert_int_equal(e.cap.n_weirds, 0);
+		assert_int_equal(e.cap.n_fweirds, 1);
+		snprintf(want, sizeof(want), "x509_invalid_basic_constraint|%s|-",
+			 get(nth(&e.cap, "files", 0), "fuid"));
+		assert_string_equal(e.cap.fweirds[0], want);
+		env_fini(&e);
+	}
+
+	env_init(&e);
+	e.cfg.log_x509_in_files = false;
+	cert_conn(&e, "mail.example.org", 16, der, sizeof(der));
+	assert_int_equal(count(&e.cap, "files"), 0);
+	assert_int_equal(e.cap.n_weirds, 0);
+	assert_int_equal(e.cap.n_fweirds, 2);
+	assert_true(e.cap.fweirds[0][strlen("x509_san_ip_length|")] == 'F');
+	/* one fuid for the certificate */
+	assert_memory_equal(e.cap.fweirds[0], e.cap.fweirds[1], strlen(e.cap.fweirds[0]) - 1);
+	env_fini(&e);
+}
+
+/* One TLS packet of the engine test's connection (client 10.0.0.1:cport, server
+ * 10.0.0.2:465). */
+static void eng_pkt(struct engine *eng, uint64_t ts, bool client, uint16_t cport, uint32_t seq,
+		    uint32_t ack, uint8_t flags, const void *pl, size_t plen)
+{
+	static const uint8_t c[4] = {10, 0, 0, 1}, s[4] = {10, 0, 0, 2};
+	static struct fr f;
+	struct pkt_raw raw;
+
+	f.len = 0;
+	fr_eth(&f, 0, 0, 0, 0, 0x0800);
+	fr_ipv4(&f, client ? c : s, client ? s : c, 6, fr_tcp_len(-1, plen), 0, 0x4000);
+	fr_tcp(&f, client ? cport : 465, client ? 465 : cport, seq, ack, flags, 65535, -1, pl, plen);
+	raw = (struct pkt_raw){.ts_ns = ts, .data = f.b, .caplen = (uint32_t)f.len,
+			       .wirelen = (uint32_t)f.len, .linktype = DLT_EN10MB};
+	engine__packet(eng, &raw);
+}
+
+/* A connection on 465 at ts whose server certificate gives two x509_san_ip_length. */
+static void eng_cert_conn(struct engine *eng, uint64_t ts, uint16_t cport, const uint8_t *der,
+			  size_t n)
+{
+	struct bld m = {.n = 0}, c = {.n = 0}, s = {.n = 0};
+	uint32_t cs = 1000, ss = 5000;
+
+	tls13_client_hello(&m, "mail.example.org");
+	hs_record(&c, 1, &m);
+	m.n = 0;
+	u24(&m, (unsigned)(n + 3));
+	u24(&m, (unsigned)n);
+	put(&m, der, n);
+	hs_record(&s, 11, &m);
+	eng_pkt(eng, ts, true, cport, cs, 0, PKT_TCP_SYN, NULL, 0);
+	eng_pkt(eng, ts + 1000, false, cport, ss, cs + 1, PKT_TCP_SYN | PKT_TCP_ACK, NULL, 0);
+	eng_pkt(eng, ts + 2000, true, cport, cs + 1, ss + 1, PKT_TCP_ACK, NULL, 0);
+	eng_pkt(eng, ts + 3000, true, cport, cs + 1, ss + 1, PKT_TCP_ACK | PKT_TCP_PSH, c.b, c.n);
+	eng_pkt(eng, ts + 4000, false, cport, ss + 1, cs + 1 + (uint32_t)c.n,
+		PKT_TCP_ACK | PKT_TCP_PSH, s.b, s.n);
+}
+
+/* Through the engine: file weirds have no uid or id, addl "<fuid>: <length>"; weird.zeek's
+ * file_weird sets no identifier, so each name is then held back for ten minutes
+ * (weird_ignore[name, ""]) whatever the file or connection. */
+static void test_engine_file_weirds(void **state)
+{
+	uint8_t der[sizeof(ec_cert_der)];
+	struct engine_cfg cfg;
+	struct engine_stats st;
+	struct engine *eng;
+	struct env e;
+	const uint64_t t0 = 1700000000ull * 1000000000ull, min = 60ull * 1000000000ull;
+	int n = 0;
+
+	(void)state;
+	san_ip_cert(der);
+	env_init(&e);
+	engine_cfg__default(&cfg);
+	cfg.seeded = true;
+	cfg.seed = 1;
+	eng = engine__new(&cfg, e.out);
+	assert_non_null(eng);
+	assert_int_equal(engine__add_parser(eng, &app_tls_ops, &e.cfg), 0);
+	eng_cert_conn(eng, t0, 40000, der, sizeof(der));	      /* written: length 3 */
+	eng_cert_conn(eng, t0 + min, 40001, der, sizeof(der));      /* held back */
+	eng_cert_conn(eng, t0 + 11 * min, 40002, der, sizeof(der)); /* ten minutes later */
+	engine__stats(eng, &st);
+	engine__finish(eng);
+	for (int i = 0; i < e.cap.n; i++) {
+		const struct line *l = &e.cap.recs[i];
+		const char *fuid = NULL;
+		char want[64];
+
+		if (strcmp(l->stream, "weird") || strcmp(get(l, "name"), "x509_san_ip_length"))
+			continue;
+		assert_string_equal(get(l, "uid"), "-");
+		assert_string_equal(get(l, "id.orig_h"), "-");
+		assert_string_equal(get(l, "source"), "-");
+		/* the fuid of the files record just before (same connection) */
+		for (int j = i - 1; j >= 0 && !fuid; j--)
+			if (!strcmp(e.cap.recs[j].stream, "files"))
+				fuid = get(&e.cap.recs[j], "fuid");
+		assert_non_null(fuid);
+		snprintf(want, sizeof(want), "%s: 3", fuid);
+		assert_string_equal(get(l, "addl"), want);
+		assert_string_equal(get(l, "ts"), n ? "1700000660.000004" : "1700000000.000004");
+		n++;
+	}
+	assert_int_equal(n, 2);
+	assert_int_equal(st.weirds_held_back, 4);
+	engine__free(eng);
+	env_fini(&e);
+}
+
+/* A record that breaks the protocol after ssl_established, in the same chunk as the record
+ * that established the connection or in a later one: the analyzer is gone either way
+ * (SSL::disable_analyzer_after_detection), no violation, the bytes consumed. */
+static void test_late_bad_record(void **state)
+{
+	static const uint8_t ccs = 1, bad[] = {0x17, 0x99, 0x99, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o'};
+	struct conn *c = calloc(1, sizeof(*c));
+	struct bld m = {.n = 0}, b = {.n = 0};
+	uint8_t fin[40];
+	struct env e;
+	char *ref;
+	int err;
+
+	(void)state;
+	assert_non_null(c);
+	tls13_client_hello(&m, "mx.example.org");
+	hs_record(&b, 1, &m);
+	add_chunk(c, MT_ORIG, b.b, b.n, 1000);
+	/* ServerHello TLS 1.2 (no supported_versions), ServerHelloDone */
+	m.n = b.n = 0;
+	u16(&m, 0x0303);
+	for (int i = 0; i < 32; i++)
+		u8(&m, 0x22);
+	u8(&m, 0);
+	u16(&m, 0xc02f);
+	u8(&m, 0);
+	hs_record(&b, 2, &m);
+	m.n = 0;
+	hs_record(&b, 14, &m);
+	add_chunk(c, MT_RESP, b.b, b.n, 2000);
+	/* ClientKeyExchange, CCS, encrypted Finished */
+	m.n = b.n = 0;
+	for (int i = 0; i < 10; i++)
+		u8(&m, 0);
+	hs_record(&b, 16, &m);
+	record(&b, 20, &ccs, 1);
+	memset(fin, 0xaa, sizeof(fin));
+	record(&b, 22, fin, sizeof(fin));
+	add_chunk(c, MT_ORIG, b.b, b.n, 3000);
+	/* CCS, encrypted Finished (established), then a record with a bad version */
+	b.n = 0;
+	record(&b, 20, &ccs, 1);
+	memset(fin, 0xbb, sizeof(fin));
+	record(&b, 22, fin, sizeof(fin));
+	put(&b, bad, sizeof(bad));
+	add_chunk(c, MT_RESP, b.b, b.n, 4000);
+	/* every cut (and coalescing) gives the same result and error code as per packet */
+	ref = check_splits(c, &err, &e);
+	assert_int_equal(err, 0);
+	assert_int_equal(count(&e.cap, "ssl"), 1);
+	assert_string_equal(get(nth(&e.cap, "ssl", 0), "established"), "T");
+	assert_string_equal(get(nth(&e.cap, "ssl", 0), "ssl_history"), "CsnGIi");
+	assert_int_equal(e.cap.n_violations, 0);
+	free(ref);
+	env_fini(&e);
+
+	/* with the analyzer kept after establishment, the bad record is a violation */
+	env_init(&e);
+	e.cfg.disable_after_established = false;
+	assert_int_equal(run(&e, c, M_PACKETS, 0), -EPROTO);
+	assert_int_equal(e.cap.n_violations, 1);
+	assert_int_equal(count(&e.cap, "ssl"), 1);
+	env_fini(&e);
+	for (int i = 0; i < c->n; i++)
+		free(c->ch[i].p);
+	free(c);
+}
+
 static void test_names_probe(void **state)
 {
 	char buf[24];
@@ -1939,6 +2260,10 @@ int main(void)
 	    cmocka_unit_test(test_resumed_alert),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_sslv2),
+	    cmocka_unit_test(test_sslv2_error),
+	    cmocka_unit_test(test_x509_file_weirds),
+	    cmocka_unit_test(test_engine_file_weirds),
+	    cmocka_unit_test(test_late_bad_record),
 	    cmocka_unit_test(test_ec_cert),
 	    cmocka_unit_test(test_san_nul),
 	    cmocka_unit_test(test_flipped),
