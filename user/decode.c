@@ -103,11 +103,18 @@ static enum decode_result decode_tcp(const uint8_t *p, const uint8_t *end, uint3
 	return DECODE_OK;
 }
 
-static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, struct pkt *o);
+static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, uint32_t cut,
+					struct pkt *o);
 static enum decode_result decode_ethertype(uint16_t type, const uint8_t *p, const uint8_t *end,
-					   struct pkt *o, bool inner);
+					   uint32_t cut, struct pkt *o, bool inner);
 
-static enum decode_result decode_ipv4(const uint8_t *p, const uint8_t *end, struct pkt *o)
+/* Every IP header is checked against the packet's length on the wire, as Zeek's IP analyzer
+ * does (IP.cc: a total length past it is weird truncated_IP_len, the packet dropped): cut is
+ * how many bytes of the frame the snap length left out (wirelen - caplen), so that `end - p
+ * + cut` is what the wire carried from p on (a tunnel's inner packet: up to the end of the
+ * outer one, as Zeek's inner packet's wire length). A short snap length alone is fine. */
+static enum decode_result decode_ipv4(const uint8_t *p, const uint8_t *end, uint32_t cut,
+				      struct pkt *o)
 {
 	uint32_t hl, tot;
 	uint16_t frag;
@@ -120,6 +127,8 @@ static enum decode_result decode_ipv4(const uint8_t *p, const uint8_t *end, stru
 	o->l3_len = (uint32_t)(end - p);
 	hl = (uint32_t)(p[0] & 0x0f) * 4;
 	tot = rd16(p + 2);
+	if (tot && (uint64_t)(end - p) + cut < tot)
+		return DECODE_IP_LEN;
 	if (hl < 20 || tot < hl)
 		return DECODE_BAD_IP;
 	if ((uint32_t)(end - p) < hl)
@@ -136,11 +145,12 @@ static enum decode_result decode_ipv4(const uint8_t *p, const uint8_t *end, stru
 	if ((uint32_t)(end - p) > tot)
 		end = p + tot;
 	if (o->l4proto != IPPROTO_TCP)
-		return decode_tunnel(p + hl, end, o);
+		return decode_tunnel(p + hl, end, cut, o);
 	return decode_tcp(p + hl, end, tot - hl, o);
 }
 
-static enum decode_result decode_ipv6(const uint8_t *p, const uint8_t *end, struct pkt *o)
+static enum decode_result decode_ipv6(const uint8_t *p, const uint8_t *end, uint32_t cut,
+				      struct pkt *o)
 {
 	uint32_t plen, off = 40;
 	uint8_t nh;
@@ -152,6 +162,8 @@ static enum decode_result decode_ipv6(const uint8_t *p, const uint8_t *end, stru
 	o->l3 = p;
 	o->l3_len = (uint32_t)(end - p);
 	plen = rd16(p + 4);
+	if ((uint64_t)(end - p) + cut < plen + 40)
+		return DECODE_IP_LEN;
 	nh = p[6];
 	o->ip_ver = 6;
 	o->ip_len = plen + 40;
@@ -198,19 +210,20 @@ done:
 	if ((long)off > end - p)
 		return nh == IPPROTO_TCP ? DECODE_TRUNC_IP : DECODE_NOT_TCP;
 	if (nh != IPPROTO_TCP)
-		return decode_tunnel(p + off, end, o);
+		return decode_tunnel(p + off, end, cut, o);
 	return decode_tcp(p + off, end, plen + 40 - off, o);
 }
 
-static enum decode_result decode_ip(const uint8_t *p, const uint8_t *end, struct pkt *o)
+static enum decode_result decode_ip(const uint8_t *p, const uint8_t *end, uint32_t cut,
+				    struct pkt *o)
 {
 	if (end - p < 1)
 		return DECODE_TRUNC_IP;
 	switch (p[0] >> 4) {
 	case 4:
-		return decode_ipv4(p, end, o);
+		return decode_ipv4(p, end, cut, o);
 	case 6:
-		return decode_ipv6(p, end, o);
+		return decode_ipv6(p, end, cut, o);
 	default:
 		return DECODE_NOT_IP;
 	}
@@ -219,7 +232,8 @@ static enum decode_result decode_ip(const uint8_t *p, const uint8_t *end, struct
 /* The packet inside a tunnel: VXLAN or Geneve in a UDP datagram to their port, GRE (RFC 2784,
  * 2890; ERSPAN types I, II, III). p is the outer IP packet's payload (UDP or GRE, o->l4proto),
  * o holds the outer addresses. Anything else, or a tunnel inside a tunnel, is not_tcp. */
-static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, struct pkt *o)
+static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, uint32_t cut,
+				       struct pkt *o)
 {
 	uint16_t flags, proto = 0;
 	uint32_t len;
@@ -287,9 +301,9 @@ static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, st
 	if (proto == ETH_P_TEB_) {
 		if (end - p < 14)
 			return DECODE_TRUNC_L2;
-		return decode_ethertype(rd16(p + 12), p + 14, end, o, true);
+		return decode_ethertype(rd16(p + 12), p + 14, end, cut, o, true);
 	}
-	return proto == ETH_P_IP_ ? decode_ipv4(p, end, o) : decode_ipv6(p, end, o);
+	return proto == ETH_P_IP_ ? decode_ipv4(p, end, cut, o) : decode_ipv6(p, end, cut, o);
 }
 
 /* An MPLS label stack (RFC 3032), then IPv4 or IPv6 by the version after the bottom label
@@ -297,7 +311,8 @@ static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, st
  * and an Ethernet frame (RFC 4448, as Suricata reads it). The frame is the packet from then
  * on, as a tunnel's inner one: its own VLAN tags, no further MPLS, PPPoE or tunnel. A deeper
  * stack is not followed. The XDP parser does the same (bpf/mail_parse.h). */
-static enum decode_result decode_mpls(const uint8_t *p, const uint8_t *end, struct pkt *o)
+static enum decode_result decode_mpls(const uint8_t *p, const uint8_t *end, uint32_t cut,
+				      struct pkt *o)
 {
 	for (int i = 0; i < MPLS_MAX_LABELS; i++) {
 		if (end - p < 4)
@@ -310,15 +325,16 @@ static enum decode_result decode_mpls(const uint8_t *p, const uint8_t *end, stru
 				return DECODE_TRUNC_L2;
 			o->vlan[0] = o->vlan[1] = 0;
 			o->pw = 1;
-			return decode_ethertype(rd16(p + 4 + 12), p + 4 + 14, end, o, true);
+			return decode_ethertype(rd16(p + 4 + 12), p + 4 + 14, end, cut, o, true);
 		}
-		return decode_ip(p, end, o);
+		return decode_ip(p, end, cut, o);
 	}
 	return DECODE_NOT_IP;
 }
 
 /* A PPPoE session header (RFC 2516) and PPP's protocol field: IPv4 or IPv6. */
-static enum decode_result decode_pppoe(const uint8_t *p, const uint8_t *end, struct pkt *o)
+static enum decode_result decode_pppoe(const uint8_t *p, const uint8_t *end, uint32_t cut,
+				       struct pkt *o)
 {
 	if (end - p < 8)
 		return DECODE_TRUNC_L2;
@@ -326,9 +342,9 @@ static enum decode_result decode_pppoe(const uint8_t *p, const uint8_t *end, str
 		return DECODE_NOT_IP;
 	switch (rd16(p + 6)) {
 	case PPP_IPV4_:
-		return decode_ipv4(p + 8, end, o);
+		return decode_ipv4(p + 8, end, cut, o);
 	case PPP_IPV6_:
-		return decode_ipv6(p + 8, end, o);
+		return decode_ipv6(p + 8, end, cut, o);
 	default:
 		return DECODE_NOT_IP;
 	}
@@ -337,16 +353,16 @@ static enum decode_result decode_pppoe(const uint8_t *p, const uint8_t *end, str
 /* inner: a tunnel's or a pseudowire's frame, where no MPLS or PPPoE is followed (as the XDP
  * parser). */
 static enum decode_result decode_ethertype(uint16_t type, const uint8_t *p, const uint8_t *end,
-					   struct pkt *o, bool inner)
+					   uint32_t cut, struct pkt *o, bool inner)
 {
 	int tags = 0;
 
 	for (;;) {
 		switch (type) {
 		case ETH_P_IP_:
-			return decode_ipv4(p, end, o);
+			return decode_ipv4(p, end, cut, o);
 		case ETH_P_IPV6_:
-			return decode_ipv6(p, end, o);
+			return decode_ipv6(p, end, cut, o);
 		case ETH_P_8021Q_:
 		case ETH_P_8021AD_:
 		case ETH_P_QINQ1_:
@@ -371,9 +387,9 @@ static enum decode_result decode_ethertype(uint16_t type, const uint8_t *p, cons
 		case ETH_P_MPLS_UC_:
 		case ETH_P_MPLS_MC_:
 			/* not inside a tunnel: the XDP parser does not follow them there */
-			return inner ? DECODE_NOT_IP : decode_mpls(p, end, o);
+			return inner ? DECODE_NOT_IP : decode_mpls(p, end, cut, o);
 		case ETH_P_PPP_SES_:
-			return inner ? DECODE_NOT_IP : decode_pppoe(p, end, o);
+			return inner ? DECODE_NOT_IP : decode_pppoe(p, end, cut, o);
 		default:
 			return DECODE_NOT_IP;
 		}
@@ -383,6 +399,8 @@ static enum decode_result decode_ethertype(uint16_t type, const uint8_t *p, cons
 enum decode_result decode__packet(const struct pkt_raw *raw, struct pkt *o, struct decode_stats *st)
 {
 	const uint8_t *p = raw->data, *end = raw->data + raw->caplen;
+	/* bytes of the frame the snap length left out */
+	uint32_t cut = raw->wirelen > raw->caplen ? raw->wirelen - raw->caplen : 0;
 	enum decode_result r;
 	uint32_t fam;
 
@@ -400,28 +418,28 @@ enum decode_result decode__packet(const struct pkt_raw *raw, struct pkt *o, stru
 			r = DECODE_TRUNC_L2;
 			break;
 		}
-		r = decode_ethertype(rd16(p + 12), p + 14, end, o, false);
+		r = decode_ethertype(rd16(p + 12), p + 14, end, cut, o, false);
 		break;
 	case DLT_LINUX_SLL:
 		if (end - p < 16) {
 			r = DECODE_TRUNC_L2;
 			break;
 		}
-		r = decode_ethertype(rd16(p + 14), p + 16, end, o, false);
+		r = decode_ethertype(rd16(p + 14), p + 16, end, cut, o, false);
 		break;
 	case DLT_LINUX_SLL2:
 		if (end - p < 20) {
 			r = DECODE_TRUNC_L2;
 			break;
 		}
-		r = decode_ethertype(rd16(p), p + 20, end, o, false);
+		r = decode_ethertype(rd16(p), p + 20, end, cut, o, false);
 		break;
 	case 101: /* LINKTYPE_RAW */
 	case 12:  /* DLT_RAW on Linux/most BSDs */
 	case 14:  /* DLT_RAW on OpenBSD */
 	case DLT_IPV4:
 	case DLT_IPV6:
-		r = decode_ip(p, end, o);
+		r = decode_ip(p, end, cut, o);
 		break;
 	case DLT_NULL:
 	case DLT_LOOP:
@@ -435,11 +453,11 @@ enum decode_result decode__packet(const struct pkt_raw *raw, struct pkt *o, stru
 		if (fam > 0xffff)
 			fam = __builtin_bswap32(fam);
 		if (fam == 2)
-			r = decode_ipv4(p + 4, end, o);
+			r = decode_ipv4(p + 4, end, cut, o);
 		else if (fam == 24 || fam == 28 || fam == 30 || fam == 10)
-			r = decode_ipv6(p + 4, end, o);
+			r = decode_ipv6(p + 4, end, cut, o);
 		else
-			r = decode_ip(p + 4, end, o);
+			r = decode_ip(p + 4, end, cut, o);
 		break;
 	default:
 		r = DECODE_LINKTYPE;

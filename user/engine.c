@@ -221,6 +221,29 @@ static void write_flow_weird(struct engine *e, uint64_t ts, const char *name,
 	e->st.records_weird++;
 }
 
+/* A weird of a packet Zeek's packet analysis drops before it has an IP header to name
+ * (session::Manager::Weird without ip_hdr: Reporter's net_weird): no uid, no id, the
+ * analyzer's name as source, "_in_tunnel" appended inside a tunnel. weird.zeek holds each
+ * name back for ten minutes (weird_ignore[name, ""], the key file weirds use too). */
+static void write_net_weird(struct engine *e, uint64_t ts, const char *name, const char *source)
+{
+	uint64_t key = mt_hash_bytes(0, name, strlen(name)); /* 8 bytes: not a flow weird's key */
+	struct rec *r = e->rec;
+
+	if (knownset__contains(e->weird_ignore, &key, sizeof(key), ts)) {
+		e->st.weirds_held_back++;
+		return;
+	}
+	knownset__add(e->weird_ignore, &key, sizeof(key), ts);
+	rec__begin(r, "weird", ts);
+	rec__cstr(r, "name", name);
+	rec__bool(r, "notice", false);
+	rec__cstr(r, "peer", rec__node());
+	rec__cstr(r, "source", source);
+	rec__end(r);
+	e->st.records_weird++;
+}
+
 static void write_weird(struct engine *e, const char *uid, const struct conn_id *id,
 			uint64_t ts, const char *name, const char *addl, const char *source)
 {
@@ -251,7 +274,7 @@ static void write_conn(struct engine *e, struct flow *f)
 		rec__bool(r, "local_resp", lr);
 	rec__u64(r, "missed_bytes", f->missed_bytes);
 	if (f->hist_len)
-		rec__cstr(r, "history", f->history);
+		rec__str(r, "history", flow__history(f), f->hist_len);
 	rec__u64(r, "orig_pkts", f->ep[MT_ORIG].pkts);
 	rec__u64(r, "orig_ip_bytes", f->ep[MT_ORIG].ip_bytes);
 	rec__u64(r, "resp_pkts", f->ep[MT_RESP].pkts);
@@ -295,7 +318,7 @@ static void known_services_done(struct engine *e, struct flow *f, uint64_t ts)
 	if (!mt_tracking__match(e->cfg.known_tracking, is_local(e, &f->id.resp_h)))
 		return;
 	if (r->state != TCP_ESTABLISHED && r->state != TCP_CLOSED && r->state != TCP_PARTIAL &&
-	    !memchr(f->history, 'h', f->hist_len))
+	    !memchr(flow__history(f), 'h', f->hist_len))
 		return;
 	f->ks_done = 1;
 	for (int i = 0; i < f->n_services && n < KNOWN_SERVICES_MAX_SVC; i++)
@@ -347,7 +370,7 @@ static void sess_weird(struct mt_session *s, uint64_t ts, const char *name, cons
 
 	for (int i = 0; limit_weirds[i]; i++)
 		if (!strcmp(limit_weirds[i], name))
-			flow__limit_reached(a->flow);
+			flow__limit_reached(a->e->flows, a->flow);
 	write_weird_n(a->e, a->flow->uid, &a->flow->id, ts, name, addl, addl_len, source);
 }
 
@@ -648,7 +671,7 @@ static void r_gap(void *u, enum mt_dir d, uint64_t len, enum reasm_gap_why why, 
 
 	/* Zeek's content_gap: only while both endpoints are established or closing cleanly */
 	if (why == REASM_GAP_ACKED && ep_clean(o) && ep_clean(r))
-		flow__gap(f, d == MT_ORIG, len);
+		flow__gap(x->e->flows, f, d == MT_ORIG, len);
 	if (a && a->state == APP_ACTIVE) {
 		a->tail_len[d] = 0; /* a partial unit before a hole is useless */
 		a->reg->ops->gap(a->parser, d, len, ts);
@@ -673,10 +696,19 @@ static void r_eof(void *u, enum mt_dir d, uint64_t ts)
 	}
 }
 
+static void flow_weird(void *u, struct flow *f, uint64_t ts, const char *name);
+
+/* Reassembly weirds: a TCP weird name goes through flow_weird's once-per-connection rule
+ * (the TCP state weirds themselves come from the flow table only: reasm.h). */
 static void r_weird(void *u, enum mt_dir d, const char *name, const char *addl, uint64_t ts)
 {
 	struct rctx *x = u;
 
+	(void)d;
+	if (!addl) {
+		flow_weird(x->e, x->f, ts, name);
+		return;
+	}
 	if (x->e->cfg.tcp_weirds)
 		write_weird(x->e, x->f->uid, &x->f->id, ts, name, addl, NULL);
 }
@@ -749,8 +781,11 @@ static const char *const tcp_weird_names[] = {
 	"inappropriate_FIN", "data_before_established", "SYN_after_partial", "SYN_after_close",
 	"FIN_advanced_last_seq", "SYN_after_reset", "FIN_after_reset", "data_after_reset",
 	"TCP_christmas", "baroque_SYN", "SYN_with_data", "TCP_scale_range",
-	"truncated_tcp_payload", NULL
+	"truncated_tcp_payload", "above_hole_data_without_any_acks", NULL
 };
+_Static_assert(sizeof(tcp_weird_names) / sizeof(tcp_weird_names[0]) - 1 <=
+		       sizeof(((struct flow *)0)->weird_names_seen) * 8,
+	       "one bit of weird_names_seen per name");
 
 /* TCP state weirds: once per connection and name (Zeek's ACTION_LOG_PER_CONN). */
 static void flow_weird(void *u, struct flow *f, uint64_t ts, const char *name)
@@ -876,6 +911,12 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 			p.tun = tun;
 		break;
 	}
+	case DECODE_IP_LEN:
+		/* an IP length past the packet's length on the wire: Zeek's IP analyzer drops it */
+		if (e->cfg.tcp_weirds)
+			write_net_weird(e, raw->ts_ns,
+					p.tun.type ? "truncated_IP_len_in_tunnel" : "truncated_IP_len", "IP");
+		return 0;
 	default:
 		return 0;
 	}
@@ -929,6 +970,7 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 	if (p.payload_wire_len && !(p.tcp_flags & PKT_TCP_RST))
 		reasm__data(&f->rd[d], e->pool, &cb, p.seq, p.tcp_flags, p.payload, p.payload_len,
 			    p.payload_wire_len, p.ts_ns);
+	flow__packet_done(e->flows, f, &res); /* EOFs, then the close (Zeek's order) */
 	return 0;
 }
 

@@ -43,6 +43,9 @@ enum deadline_kind { DL_NONE = 0, DL_ATTEMPT, DL_CLOSE, DL_LINGER };
  * which --max-flows bounds. */
 #define FLOW_SLAB 1024
 
+/* docs/performance.md: an idle tracked connection within 512 bytes with its hash bucket */
+_Static_assert(sizeof(struct flow) <= 480, "struct flow grew past its budget");
+
 struct flow_slab {
 	struct flow_slab *next;
 	struct flow f[FLOW_SLAB];
@@ -244,6 +247,8 @@ struct flow_table *flow_table__new(const struct flow_limits *l, uint64_t hash_se
 	return t;
 }
 
+static void hist_free(struct flow_table *t, struct flow *f);
+
 static void flow_remove(struct flow_table *t, struct flow *f, uint64_t now)
 {
 	struct flow **pp = &t->buckets[f->hash & t->mask];
@@ -254,11 +259,11 @@ static void flow_remove(struct flow_table *t, struct flow *f, uint64_t now)
 		*pp = f->hnext;
 	lru_unlink(t, f);
 	dl_unlink(t, f);
-	f->removed = 1;
 	t->st.active--;
 	t->st.removed++;
 	if (t->finish)
 		t->finish(t->u, f, now);
+	hist_free(t, f);
 	flow_release(t, f);
 }
 
@@ -338,14 +343,70 @@ void flow_table__expire(struct flow_table *t, uint64_t now)
 
 /* ---- history ----------------------------------------------------------------------- */
 
-static void add_history(struct flow *f, char c)
+/* Bytes of the out-of-line copy of a history of len letters: powers of two from 64, the
+ * last one just large enough for FLOW_HIST_MAX. */
+static size_t hist_heap_size(uint32_t len)
 {
-	if (f->hist_len >= FLOW_HIST_MAX) {
-		f->hist_truncated = 1;
-		return;
+	size_t n = 64;
+
+	while (n < (size_t)len + 1)
+		n *= 2;
+	return n < FLOW_HIST_MAX + 1 ? n : FLOW_HIST_MAX + 1;
+}
+
+static void hist_cut(struct flow_table *t, struct flow *f)
+{
+	if (!(f->bits & FLOW_B_HIST_CUT)) {
+		f->bits |= FLOW_B_HIST_CUT;
+		t->st.history_truncated++;
 	}
-	f->history[f->hist_len++] = c;
-	f->history[f->hist_len] = '\0';
+}
+
+/* Zeek's Connection::AddHistory (within FLOW_HIST_MAX and FLOW_HIST_HEAP_MAX). */
+static void add_history(struct flow_table *t, struct flow *f, char c)
+{
+	uint32_t len = f->hist_len;
+	char *h;
+
+	if (len < FLOW_HIST_INLINE) {
+		h = f->hist.in;
+	} else if (len >= FLOW_HIST_MAX) {
+		hist_cut(t, f);
+		return;
+	} else {
+		size_t have = len == FLOW_HIST_INLINE ? 0 : hist_heap_size(len);
+		size_t want = hist_heap_size(len + 1);
+
+		if (want > have) {
+			if (t->st.history_heap_bytes - have + want > FLOW_HIST_HEAP_MAX) {
+				hist_cut(t, f);
+				return;
+			}
+			h = have ? realloc(f->hist.heap, want) : malloc(want);
+			if (!h) {
+				hist_cut(t, f);
+				return;
+			}
+			if (!have)
+				memcpy(h, f->hist.in, len + 1);
+			f->hist.heap = h;
+			t->st.history_heap_bytes += want - have;
+		}
+		h = f->hist.heap;
+	}
+	h[len] = c;
+	h[len + 1] = '\0';
+	f->hist_len = (uint16_t)(len + 1);
+}
+
+static void hist_free(struct flow_table *t, struct flow *f)
+{
+	if (f->hist_len > FLOW_HIST_INLINE) {
+		t->st.history_heap_bytes -= hist_heap_size(f->hist_len);
+		free(f->hist.heap);
+	}
+	f->hist_len = 0;
+	f->hist.in[0] = '\0';
 }
 
 static inline char dir_code(bool is_orig, char c)
@@ -354,40 +415,42 @@ static inline char dir_code(bool is_orig, char c)
 }
 
 /* Zeek's TCP_Endpoint::CheckHistory: true if already seen; adds the letter otherwise. */
-static bool check_history(struct flow *f, bool is_orig, uint32_t mask, char code)
+static bool check_history(struct flow_table *t, struct flow *f, bool is_orig, uint32_t mask,
+			  char code)
 {
 	if (!is_orig)
 		mask <<= 16;
 	if (f->hist_seen & mask)
 		return true;
 	f->hist_seen |= mask;
-	add_history(f, dir_code(is_orig, code));
+	add_history(t, f, dir_code(is_orig, code));
 	return false;
 }
 
 /* Zeek's ScaledHistoryEntry: a letter at the 1st, 10th, 100th ... occurrence. */
-static void scaled_history(struct flow *f, bool is_orig, char code, uint32_t *cnt)
+static void scaled_history(struct flow_table *t, struct flow *f, bool is_orig, char code,
+			   uint32_t *cnt)
 {
 	uint32_t c = ++*cnt;
 
 	while (c >= 10 && c % 10 == 0)
 		c /= 10;
 	if (c == 1)
-		add_history(f, dir_code(is_orig, code));
+		add_history(t, f, dir_code(is_orig, code));
 }
 
-void flow__gap(struct flow *f, bool is_orig, uint64_t len)
+void flow__gap(struct flow_table *t, struct flow *f, bool is_orig, uint64_t len)
 {
 	f->missed_bytes += len;
-	scaled_history(f, is_orig, 'G', &f->ep[is_orig ? MT_ORIG : MT_RESP].gap_cnt);
+	scaled_history(t, f, is_orig, 'G', &f->ep[is_orig ? MT_ORIG : MT_RESP].gap_cnt);
 }
 
-void flow__limit_reached(struct flow *f)
+void flow__limit_reached(struct flow_table *t, struct flow *f)
 {
 	if (f->hist_seen & HIST_UNKNOWN_PKT)
 		return;
 	f->hist_seen |= HIST_UNKNOWN_PKT;
-	add_history(f, 'X');
+	add_history(t, f, 'X');
 }
 
 bool flow__confirm(struct flow *f, enum flow_service svc)
@@ -439,12 +502,23 @@ static inline uint64_t full_seq(uint32_t seq, uint32_t wraps)
 	return ((uint64_t)wraps << 32) | seq;
 }
 
+/* Zeek's TCP_Endpoint::NoDataAcked: nothing of this endpoint's was acked, allowing for the
+ * SYN's octet. In the full 64-bit sequence space (start_seq is the 32-bit start, as Zeek's
+ * StartSeqI64), so start + 1 past 2^32 needs a wrap of the ack to match. */
+static bool no_data_acked(const struct tcp_ep *e)
+{
+	uint64_t ack64 = full_seq(e->ack_seq, e->ack_wraps);
+
+	return ack64 == e->start_seq || ack64 == (uint64_t)e->start_seq + 1;
+}
+
 static uint64_t ep_size(const struct tcp_ep *e, const struct tcp_ep *peer)
 {
 	uint64_t size, last64, ack64;
 
+	/* a half-open connection discovered and aborted: its sequence numbers say nothing */
 	if (e->prev_state == TCP_SYN_SENT && e->state == TCP_RESET && peer->state == TCP_INACTIVE &&
-	    e->ack_seq != e->start_seq) /* ! NoDataAcked() */
+	    !no_data_acked(e))
 		return 0;
 	last64 = full_seq(e->last_seq, e->seq_wraps);
 	ack64 = full_seq(e->ack_seq, e->ack_wraps);
@@ -496,7 +570,7 @@ const char *flow__conn_state(const struct flow *f)
 	}
 	if (os == TCP_RESET) {
 		if (r_inactive)
-			return history_rstos0(f->history) ? "RSTOS0" : "OTH";
+			return history_rstos0(flow__history(f)) ? "RSTOS0" : "OTH";
 		return "RSTO";
 	}
 	if (rs == TCP_CLOSED && os == TCP_CLOSED)
@@ -622,35 +696,35 @@ static void update_history(struct pctx *c, uint64_t rel_seq)
 
 	if (bits > 1) {
 		if (F_FIN(c) && F_RST(c))
-			check_history(f, c->is_orig, HIST_FIN_RST_PKT, 'I');
+			check_history(c->t, f, c->is_orig, HIST_FIN_RST_PKT, 'I');
 		else
-			check_history(f, c->is_orig, HIST_MULTI_FLAG_PKT, 'Q');
+			check_history(c->t, f, c->is_orig, HIST_MULTI_FLAG_PKT, 'Q');
 	} else if (bits == 1) {
 		if (F_SYN(c)) {
 			char code = F_ACK(c) ? 'H' : 'S';
 
-			if (check_history(f, c->is_orig, HIST_SYN_PKT, code) &&
+			if (check_history(c->t, f, c->is_orig, HIST_SYN_PKT, code) &&
 			    (uint32_t)rel_seq != e->hist_last_syn)
-				add_history(f, dir_code(c->is_orig, code));
+				add_history(c->t, f, dir_code(c->is_orig, code));
 			e->hist_last_syn = (uint32_t)rel_seq;
 		}
 		if (F_FIN(c)) {
-			if (check_history(f, c->is_orig, HIST_FIN_PKT, 'F') &&
+			if (check_history(c->t, f, c->is_orig, HIST_FIN_PKT, 'F') &&
 			    (uint32_t)(rel_seq + c->len) != e->hist_last_fin)
-				add_history(f, dir_code(c->is_orig, 'F'));
+				add_history(c->t, f, dir_code(c->is_orig, 'F'));
 			e->hist_last_fin = (uint32_t)(rel_seq + c->len);
 		}
 		if (F_RST(c)) {
-			if (check_history(f, c->is_orig, HIST_RST_PKT, 'R') &&
+			if (check_history(c->t, f, c->is_orig, HIST_RST_PKT, 'R') &&
 			    (uint32_t)rel_seq != e->hist_last_rst)
-				add_history(f, dir_code(c->is_orig, 'R'));
+				add_history(c->t, f, dir_code(c->is_orig, 'R'));
 			e->hist_last_rst = (uint32_t)rel_seq;
 		}
 	} else {
 		if (c->len)
-			check_history(f, c->is_orig, HIST_DATA_PKT, 'D');
+			check_history(c->t, f, c->is_orig, HIST_DATA_PKT, 'D');
 		else if (F_ACK(c))
-			check_history(f, c->is_orig, HIST_ACK_PKT, 'A');
+			check_history(c->t, f, c->is_orig, HIST_ACK_PKT, 'A');
 	}
 }
 
@@ -661,7 +735,7 @@ static void update_window(struct pctx *c)
 	uint32_t window = (uint32_t)c->p->win << scale;
 
 	if (window == 0 && !F_RST(c) && c->peer->state != TCP_CLOSED && e->state != TCP_RESET)
-		scaled_history(c->f, c->is_orig, 'W', &e->win0_cnt);
+		scaled_history(c->t, c->f, c->is_orig, 'W', &e->win0_cnt);
 	if (!F_SYN(c) && !F_FIN(c) && !F_RST(c) && e->state != TCP_CLOSED &&
 	    e->state != TCP_RESET) {
 		if (seq_delta(c->base_seq, e->window_seq) >= 0 &&
@@ -744,7 +818,7 @@ static int32_t update_last_seq(struct pctx *c, uint32_t last_seq)
 	else if (d > 0)
 		update_last_seq_raw(e, last_seq);
 	else if (d <= 0 && c->len > 0)
-		scaled_history(c->f, c->is_orig, 'T', &e->rxmt_cnt);
+		scaled_history(c->t, c->f, c->is_orig, 'T', &e->rxmt_cnt);
 	return d;
 }
 
@@ -888,20 +962,73 @@ static void update_reset(struct pctx *c)
 		weird(c, "data_after_reset");
 }
 
-static void connection_closed(struct pctx *c)
+/* Zeek's TCPSessionAdapter::DataPending for direction d (TCP_Reassembler::DataPending): not
+ * everything up to the last sequence number seen (but a FIN's) was delivered, or the peer
+ * holds data not yet acked (its retained or buffered bytes; not when d was reset). In the
+ * reassembler's relative space, which is Zeek's start + DataSeq() against LastSeq(). */
+static bool data_pending(const struct flow *f, int d)
 {
-	struct tcp_ep *e = c->ep, *peer = c->peer;
-	struct flow *f = c->f;
+	const struct reasm_dir *r = &f->rd[d];
+
+	if (!f->rd_init || reasm__skipping(r))
+		return false;
+	if (r->last < r->next)
+		return false;
+	if (r->next != r->last - 1 && r->next != r->last)
+		return true;
+	return f->ep[d].state != TCP_RESET && reasm__has_blocks(&f->rd[!d]);
+}
+
+/* Zeek's TCPSessionAdapter::ConnectionClosed for the direction d that closed. */
+static void connection_closed(struct flow_table *t, struct flow *f, int d)
+{
+	struct tcp_ep *e = &f->ep[d], *peer = &f->ep[!d];
 	bool complete;
 
+	if (data_pending(f, d)) {
+		f->bits |= FLOW_B_CLOSE_DEFERRED; /* not closed yet: more data to deliver */
+		return;
+	}
+	f->bits &= (uint8_t)~FLOW_B_CLOSE_DEFERRED;
 	if (e->did_close)
 		return;
 	e->did_close = 1;
 	complete = e->state == TCP_RESET || peer->did_close || peer->state == TCP_INACTIVE;
 	if (complete)
-		dl_set(c->t, f, DL_CLOSE, f->last_ts + c->t->lim.close_delay_ns);
+		dl_set(t, f, DL_CLOSE, f->last_ts + t->lim.close_delay_ns);
 	else
-		dl_set(c->t, f, DL_LINGER, f->last_ts + c->t->lim.linger_ns);
+		dl_set(t, f, DL_LINGER, f->last_ts + t->lim.linger_ns);
+}
+
+/* Zeek's TCP_Reassembler::CheckEOF and TCPSessionAdapter::EndpointEOF for direction d. */
+static void check_eof(struct flow_table *t, struct flow *f, int d)
+{
+	const struct tcp_ep *e = &f->ep[d];
+
+	if (f->bits & (FLOW_B_EOF << d))
+		return;
+	if (!e->fin_seen && e->state != TCP_CLOSED && e->state != TCP_RESET)
+		return;
+	if (data_pending(f, d))
+		return;
+	f->bits |= (uint8_t)(FLOW_B_EOF << d);
+	if (f->bits & FLOW_B_CLOSE_DEFERRED) {
+		connection_closed(t, f, d);
+		f->bits &= (uint8_t)~FLOW_B_CLOSE_DEFERRED;
+	}
+}
+
+void flow__packet_done(struct flow_table *t, struct flow *f, const struct flow_pkt_result *res)
+{
+	int d = res->is_orig ? MT_ORIG : MT_RESP;
+
+	if (!f->rd_init)
+		return;
+	if (res->ack_valid)
+		check_eof(t, f, !d); /* AckReceived */
+	check_eof(t, f, d);
+	if (res->do_close)
+		connection_closed(t, f, d);
 }
 
 static void tcp_process(struct pctx *c, struct flow_pkt_result *res)
@@ -991,9 +1118,11 @@ static void tcp_process(struct pctx *c, struct flow_pkt_result *res)
 	}
 	res->fin = F_FIN(c) != 0;
 	res->rst = F_RST(c) != 0;
-	if (c->do_close)
-		connection_closed(c);
-	else if (f->dl_kind == DL_LINGER)
+	/* ConnectionClosed comes after the payload: flow__packet_done, with reassembly */
+	res->do_close = c->do_close && f->rd_init;
+	if (c->do_close && !f->rd_init)
+		connection_closed(c->t, f, c->is_orig ? MT_ORIG : MT_RESP);
+	else if (!c->do_close && f->dl_kind == DL_LINGER)
 		dl_set(c->t, f, DL_LINGER, f->last_ts + c->t->lim.linger_ns);
 }
 
@@ -1086,7 +1215,7 @@ struct flow *flow_table__packet(struct flow_table *t, const struct pkt *p,
 		if (uid_fn)
 			uid_fn(t->u, f->uid);
 		if (flip)
-			add_history(f, '^');
+			add_history(t, f, '^');
 		f->hnext = t->buckets[h & t->mask];
 		t->buckets[h & t->mask] = f;
 		t->st.created++;
@@ -1119,9 +1248,5 @@ struct flow *flow_table__packet(struct flow_table *t, const struct pkt *p,
 	res->established = false;
 	tcp_process(&c, res);
 	res->established = c.established;
-	if (f->hist_truncated == 1) {
-		f->hist_truncated = 2;
-		t->st.history_truncated++;
-	}
 	return f;
 }

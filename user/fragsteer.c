@@ -117,7 +117,9 @@ static int inner_dest(struct fragsteer *fs, const uint8_t *l3, const struct frag
 	memcpy(b + f->hdr_len, f->pl, pl);
 	n = f->hdr_len + pl;
 	frag__mark_whole(b, f, n);
-	raw = (struct pkt_raw){ .data = b, .caplen = n, .wirelen = n, .linktype = 12 /* raw */ };
+	/* the copy is cut short as by a snap length: the wire length is unknown (UINT32_MAX
+	 * keeps the decoder's IP-length-past-the-wire check off for the packet inside) */
+	raw = (struct pkt_raw){ .data = b, .caplen = n, .wirelen = UINT32_MAX, .linktype = 12 };
 	if (decode__packet(&raw, &p, NULL) != DECODE_OK || !p.tun.type)
 		return -1;
 	return fs->pick(fs->ctx, &p.src, p.sport, &p.dst, p.dport);

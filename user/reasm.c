@@ -511,18 +511,17 @@ void reasm__packet(struct reasm_dir *r, const struct reasm_cb *cb, uint32_t seq,
 	if (tcp_flags & PKT_TCP_RST)
 		seg_len -= len;
 
+	/* The TCP state weirds of these rules (SYN_seq_jump, TCP_seq_underflow_or_misorder) are
+	 * the flow table's, raised by Zeek's endpoint states (user/flow.c): not raised here. */
 	if (!(r->flags & REASM_F_STARTED)) {
 		start(r, seq, tcp_flags, seg_len);
 	} else if ((tcp_flags & PKT_TCP_SYN) && seq != r->isn) {
-		weird(r, cb, "SYN_seq_jump", NULL, ts_ns);
 		/* Zeek re-bases on the new SYN; we can only while nothing was delivered. */
 		if (r->next == 1 && !r->buf && !r->missed)
 			start(r, seq, tcp_flags, seg_len);
 	}
 
 	rel = rel_of(r, seq, r->last);
-	if (rel < 0 && !(tcp_flags & PKT_TCP_RST))
-		weird(r, cb, "TCP_seq_underflow_or_misorder", NULL, ts_ns);
 	if ((tcp_flags & PKT_TCP_FIN) && rel + seg_len > 0)
 		r->fin = (uint64_t)(rel + seg_len);
 
@@ -586,8 +585,7 @@ uint64_t reasm__ack(struct reasm_dir *r, struct reasm_pool *p, const struct reas
 	}
 	rel = rel_of(r, ack, r->ack);
 	if (rel < 0) {
-		weird(r, cb, "TCP_ack_underflow_or_misorder", NULL, ts_ns);
-		rel = 0;
+		rel = 0; /* TCP_ack_underflow_or_misorder: the flow table's weird */
 	} else if (!(tcp_flags & PKT_TCP_RST)) {
 		/* An ack of 0 far ahead is more likely broken than a wrap landing on 0. */
 		if (!(ack == 0 && rel - (int64_t)r->ack > REASM_TOO_LARGE_DELTA) &&
@@ -798,10 +796,8 @@ int reasm__data(struct reasm_dir *r, struct reasm_pool *p, const struct reasm_cb
 		return 0;
 	if (!(r->flags & REASM_F_STARTED))
 		reasm__packet(r, NULL, seq, tcp_flags, len, ts_ns);
-	if (caplen < len) {
-		weird(r, cb, "truncated_tcp_payload", NULL, ts_ns);
-		return 0;
-	}
+	if (caplen < len)
+		return 0; /* truncated_tcp_payload: the flow table's weird */
 	rel = rel_of(r, seq, r->last);
 	if (tcp_flags & PKT_TCP_SYN)
 		rel++;
@@ -881,6 +877,11 @@ uint64_t reasm__missed(const struct reasm_dir *r)
 	return r->missed;
 }
 
+
+bool reasm__has_blocks(const struct reasm_dir *r)
+{
+	return r->buf && (r->buf->head || r->buf->ring_len);
+}
 
 uint64_t reasm__pending(const struct reasm_dir *r)
 {

@@ -11,7 +11,9 @@
 #include <stdint.h>
 #include "mailtap/pkt.h"
 
-/* Why a packet was not decoded, or was decoded with a remark. One counter each. */
+/* Why a packet was not decoded, or was decoded with a remark. One counter each. IP_LEN: an IP
+ * total length (IPv6: payload length + 40) past the packet's length on the wire (its wirelen,
+ * not its caplen), which Zeek's IP analyzer drops with the weird truncated_IP_len. */
 #define DECODE_RESULTS(X)                                                                          \
 	X(OK, "ok")                                                                                \
 	X(LINKTYPE, "unsupported_linktype")                                                        \

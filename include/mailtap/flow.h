@@ -35,7 +35,17 @@ struct tcp_ep {
 	uint64_t pkts, ip_bytes;
 };
 
-#define FLOW_HIST_MAX 30
+/* The history string (conn.log history) grows without limit in Zeek. Here its first
+ * FLOW_HIST_INLINE letters live in the flow; a longer one (RST or FIN storms, many scaled
+ * letters: rare) moves to a heap copy freed with the flow, up to FLOW_HIST_MAX letters: one
+ * more than Zeek's Log::default_max_field_string_bytes, so that with the default logging
+ * limits the record is Zeek's (the field cut to 4096 bytes and the weird
+ * log_string_field_truncated, user/rec.c). Out-of-line copies of one flow table take at most
+ * FLOW_HIST_HEAP_MAX bytes together. A letter past either bound is dropped and the flow
+ * counted once in flow_stats.history_truncated. docs/records.md. */
+#define FLOW_HIST_INLINE 31
+#define FLOW_HIST_MAX 4097
+#define FLOW_HIST_HEAP_MAX (16u << 20)
 
 struct flow_app; /* the engine's per-connection application state */
 
@@ -52,14 +62,15 @@ struct flow {
 	uint64_t seen_ts;	      /* last packet of any kind (idle timeout) */
 	uint32_t hash;
 	uint32_t hist_seen;	      /* Zeek's hist_seen mask */
+	union {			      /* the history: flow__history() */
+		char in[FLOW_HIST_INLINE + 1]; /* while hist_len <= FLOW_HIST_INLINE */
+		char *heap;		       /* longer: its copy on the heap */
+	} hist;
 	char uid[MT_UID_LEN];
-	char history[FLOW_HIST_MAX + 1];
-	uint8_t hist_len;
-	uint8_t hist_truncated;
+	uint16_t hist_len;
+	uint8_t bits;		      /* FLOW_B_* */
 	uint8_t is_partial;
-	uint8_t first_packet_seen;
 	uint8_t seen_first_ack;
-	uint8_t removed;
 	uint8_t n_services;
 	uint8_t dl_kind;	      /* which short deadline the flow is waiting for */
 	uint8_t rd_init;	      /* rd[] initialised */
@@ -76,6 +87,11 @@ struct flow {
 	struct flow_app *app;	      /* allocated at the first payload byte */
 };
 
+/* struct flow's bits */
+#define FLOW_B_HIST_CUT 0x1	  /* a history letter was dropped (counted once) */
+#define FLOW_B_CLOSE_DEFERRED 0x2 /* Zeek's close_deferred: a close waits for data pending */
+#define FLOW_B_EOF 0x4		  /* << dir: Zeek's did_EOF of that direction's reassembler */
+
 enum flow_service { FLOW_SVC_SMTP = 1, FLOW_SVC_SSL = 2 };
 
 struct flow_limits {
@@ -90,7 +106,8 @@ void flow_limits__default(struct flow_limits *l);
 struct flow_stats {
 	uint64_t created, removed, evicted, active, peak;
 	uint64_t reused, expired_idle, expired_close, expired_attempt;
-	uint64_t history_truncated;
+	uint64_t history_truncated; /* flows whose history lost letters (FLOW_HIST_MAX/HEAP_MAX) */
+	uint64_t history_heap_bytes; /* out-of-line history copies now */
 	uint64_t buckets;
 };
 
@@ -104,6 +121,7 @@ struct flow_pkt_result {
 	bool fin, rst;
 	bool established; /* this packet established the connection (Zeek's
 			   * connection_established, both endpoints ESTABLISHED) */
+	bool do_close;	  /* the sender closed (FIN/RST): flow__packet_done decides when */
 };
 
 /* Called for every flow leaving the table (timeout, eviction, reuse, flush). The flow is
@@ -124,14 +142,27 @@ void flow_table__expire(struct flow_table *t, uint64_t now_ns);
 struct flow *flow_table__packet(struct flow_table *t, const struct pkt *p,
 				struct flow_pkt_result *res,
 				void (*uid_fn)(void *u, char uid[MT_UID_LEN]));
+/* After the packet's reassembly (reasm__packet/ack/data on f->rd, which the caller keeps:
+ * f->rd_init), Zeek's end of TCPSessionAdapter::Process: the EOF checks of the acked and the
+ * sending direction (TCP_Reassembler::CheckEOF, EndpointEOF), then ConnectionClosed for a
+ * packet that closed its direction, deferred while that direction has data pending
+ * (DataPending: not everything up to its FIN delivered, or the peer holding data not acked).
+ * A deferred close is done at the next EOF of either direction, as Zeek's. Without f->rd_init
+ * the flow table closes at once (no reassembly: nothing is ever pending). */
+void flow__packet_done(struct flow_table *t, struct flow *f, const struct flow_pkt_result *res);
 /* Ends every flow (end of input). */
 void flow_table__flush(struct flow_table *t, uint64_t now_ns);
 void flow_table__stats(const struct flow_table *t, struct flow_stats *st);
 
+/* The conn.log history string (NUL-terminated, hist_len letters). */
+static inline const char *flow__history(const struct flow *f)
+{
+	return f->hist_len > FLOW_HIST_INLINE ? f->hist.heap : f->hist.in;
+}
 /* History letters from outside the state machine: a content gap ('G'/'g', scaled). */
-void flow__gap(struct flow *f, bool is_orig, uint64_t len);
+void flow__gap(struct flow_table *t, struct flow *f, bool is_orig, uint64_t len);
 /* A limit was reached (Zeek's Analyzer::LimitReachedWeird): history 'X', once. */
-void flow__limit_reached(struct flow *f);
+void flow__limit_reached(struct flow_table *t, struct flow *f);
 /* Adds a confirmed service (once, in order): true when it was not there. */
 bool flow__confirm(struct flow *f, enum flow_service svc);
 /* Removes a service again (its analyzer was disabled by a protocol violation). */

@@ -126,7 +126,10 @@ struct reasm_cb {
 void reasm__init(struct reasm_dir *r, enum mt_dir d);
 
 /* Every packet sent by this direction, payload or not (a pure ACK's seq matters to Zeek's
- * retransmission rule). len = payload length on the wire (pkt->payload_wire_len). */
+ * retransmission rule). len = payload length on the wire (pkt->payload_wire_len).
+ * The raw interface raises no TCP state weird (SYN_seq_jump, TCP_seq_underflow_or_misorder,
+ * TCP_ack_underflow_or_misorder, truncated_tcp_payload): those are the flow table's, from
+ * Zeek's endpoint states, so each has one source (user/flow.c). */
 void reasm__packet(struct reasm_dir *r, const struct reasm_cb *cb, uint32_t seq, uint8_t tcp_flags,
 		   uint32_t len, uint64_t ts_ns);
 
@@ -137,7 +140,8 @@ uint64_t reasm__ack(struct reasm_dir *r, struct reasm_pool *p, const struct reas
 		    uint32_t ack, uint8_t tcp_flags, uint64_t ts_ns);
 
 /* Payload of a packet sent by this direction, after reasm__packet. caplen = bytes present,
- * len = bytes on the wire (a truncated payload is not used: weird "truncated_tcp_payload").
+ * len = bytes on the wire (a truncated payload is not used; the flow table raises Zeek's
+ * weird "truncated_tcp_payload").
  * Returns 0, or -EINVAL on a NULL argument. Never fails on memory: limits become gaps. */
 int reasm__data(struct reasm_dir *r, struct reasm_pool *p, const struct reasm_cb *cb, uint32_t seq,
 		uint8_t tcp_flags, const uint8_t *data, uint32_t caplen, uint32_t len,
@@ -145,8 +149,7 @@ int reasm__data(struct reasm_dir *r, struct reasm_pool *p, const struct reasm_cb
 
 /* ---- Relative-offset interface, for a flow table that already computes Zeek's relative
  * sequence numbers (user/flow.c: struct flow_pkt_result). Use it instead of reasm__packet,
- * reasm__ack and reasm__data; 't'/'T' and the seq/ack underflow weirds are then the flow
- * table's. Per packet of direction d, after the flow table's state machine:
+ * reasm__ack and reasm__data; 't'/'T' are then the flow table's. Per packet of direction d, after the flow table's state machine:
  *   if (res.ack_valid) reasm__rel_ack(&rs[!d], ..., res.rel_ack, flags, ts);
  *   if (res.deliver)   reasm__rel_data(&rs[d], ..., res.rel_data_seq, payload, len, ts);
  *   if (res.fin)       reasm__rel_fin(&rs[d], cb, res.rel_data_seq + len + 1, ts);
@@ -181,6 +184,9 @@ static inline bool reasm__skipping(const struct reasm_dir *r)
 {
 	return (r->flags & REASM_F_SKIP) != 0;
 }
+/* Bytes held: buffered above a hole, or delivered and retained until acked (Zeek's
+ * TCP_Reassembler::HasUndeliveredData, its block list not empty). */
+bool reasm__has_blocks(const struct reasm_dir *r);
 /* Out-of-order bytes buffered now. */
 uint64_t reasm__pending(const struct reasm_dir *r);
 /* Zeek's TCP_Endpoint::Size(): bytes sent by this direction per sequence space (conn.log

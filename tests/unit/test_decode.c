@@ -30,6 +30,19 @@ static enum decode_result run(const struct fr *f, int linktype, struct pkt *p)
 	return decode__packet(&raw, p, NULL);
 }
 
+/* The first n bytes of f as a capture keeps them: its snap length cut the rest, the wire
+ * carried all of f. */
+static enum decode_result run_snap(const struct fr *f, size_t n, int linktype, struct pkt *p)
+{
+	struct pkt_raw raw = {.ts_ns = 5,
+			      .data = f->b,
+			      .caplen = (uint32_t)n,
+			      .wirelen = (uint32_t)f->len,
+			      .linktype = linktype};
+
+	return decode__packet(&raw, p, NULL);
+}
+
 static void check_tcp(const struct pkt *p, int v6)
 {
 	char buf[64];
@@ -479,11 +492,16 @@ static void test_tunnels(void **st)
 			assert_string_equal(buf, "172.16.0.2");
 			assert_int_equal(p.tun.sport, k <= T_GENEVE ? 49152 : 0);
 			assert_int_equal(p.tun.dport, dports[k]);
-			/* every cut of the tunnel header (after the outer IP and UDP headers) */
+			/* every cut of the tunnel header (after the outer IP and UDP headers) by
+			 * the snap length; the same frame cut on the wire has an outer IP length
+			 * past it (Zeek's truncated_IP_len) */
 			for (size_t n = 14 + 4 + 20 + (k <= T_GENEVE ? 8 : 0); n < at; n++) {
+				assert_int_equal(run_snap(&f, n, DLT_EN10MB, &p),
+						 DECODE_TRUNC_TUNNEL);
 				g = f;
 				g.len = n;
-				assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_TRUNC_TUNNEL);
+				assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_IP_LEN);
+				assert_int_equal(p.tun.type, 0);
 			}
 		}
 	}
@@ -534,7 +552,7 @@ static void test_tunnels(void **st)
 		build_tun(&in, T_VXLAN, 0, 0);
 		f.len = 0;
 		fr_eth(&f, 0, 0, 0, 0, 0x0800);
-		fr_ipv4(&f, OB4, OA4, 47, 4 + in.len - 14, 0, 0);
+		fr_ipv4(&f, OB4, OA4, 47, 4 + in.len - 18, 0, 0);
 		fr_u16(&f, 0);
 		fr_u16(&f, 0x0800);
 		fr_bytes(&f, in.b + 18, in.len - 18); /* the VXLAN packet's IP header on */
@@ -544,6 +562,96 @@ static void test_tunnels(void **st)
 	build_tun(&f, T_GRE_TEB, 0, 0);
 	f.b[14 + 4 + 20 + 12 + 12] = 0x88, f.b[14 + 4 + 20 + 12 + 13] = 0x47;
 	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_IP);
+}
+
+/* An IP total length (IPv6: payload length + 40) past the packet's length on the wire is
+ * Zeek's truncated_IP_len: the packet is not decoded, wherever the IP header is (plain,
+ * VLAN, raw IP, a tunnel's inner packet), and before a fragment is recognised. A snap length
+ * shorter than the packet is no such thing: the payload is only cut. Ethernet padding (wire
+ * longer than the IP length) is fine. */
+static void test_ip_len_past_wire(void **st)
+{
+	struct fr f;
+	struct pkt p;
+	size_t ip_at;
+
+	(void)st;
+	for (int v6 = 0; v6 < 2; v6++) {
+		f.len = 0;
+		fr_eth(&f, 0, 0, 0, 0, v6 ? 0x86dd : 0x0800);
+		ip_at = f.len;
+		if (v6)
+			fr_ipv6(&f, A6, B6, 6, fr_tcp_len(7, sizeof(PL) - 1), 0);
+		else
+			fr_ipv4(&f, A4, B4, 6, fr_tcp_len(7, sizeof(PL) - 1), 0, 0x4000);
+		fr_tcp(&f, 40000, 25, 1000, 2000, PKT_TCP_ACK | PKT_TCP_PSH, 512, 7, PL,
+		       sizeof(PL) - 1);
+		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+		/* the last payload byte not on the wire */
+		assert_int_equal(run_snap(&f, f.len - 1, DLT_EN10MB, &p), DECODE_OK);
+		assert_int_equal(p.payload_len + 1, p.payload_wire_len);
+		{
+			struct fr g = f;
+
+			g.len--;
+			assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_IP_LEN);
+			/* the length field one more than the frame */
+			g = f;
+			if (v6)
+				g.b[ip_at + 5]++;
+			else
+				g.b[ip_at + 3]++;
+			assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_IP_LEN);
+			/* ... and a snap length: the wire is what counts */
+			{
+				struct pkt_raw raw = {.data = g.b, .caplen = (uint32_t)g.len - 4,
+						      .wirelen = (uint32_t)g.len + 1,
+						      .linktype = DLT_EN10MB};
+
+				assert_int_equal(decode__packet(&raw, &p, NULL), DECODE_OK);
+				raw.wirelen = (uint32_t)g.len;
+				assert_int_equal(decode__packet(&raw, &p, NULL), DECODE_IP_LEN);
+			}
+			/* padding after the IP packet */
+			g = f;
+			memset(g.b + g.len, 0, 6);
+			g.len += 6;
+			assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_OK);
+			/* raw IP */
+			g.len = 0;
+			fr_bytes(&g, f.b + ip_at, f.len - ip_at - 1);
+			assert_int_equal(run(&g, DLT_RAW, &p), DECODE_IP_LEN);
+		}
+	}
+	/* a fragment whose length passes the wire: dropped before fragment handling */
+	f.len = 0;
+	fr_eth(&f, 0, 0, 0, 0, 0x0800);
+	fr_ipv4(&f, A4, B4, 6, 100, 0, 0x2000 /* MF */);
+	memset(f.b + f.len, 'x', 60);
+	f.len += 60;
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_IP_LEN);
+	memset(f.b + f.len, 'x', 40);
+	f.len += 40;
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_FRAGMENT);
+	/* a tunnel's inner packet whose length passes the outer packet's end: in the tunnel */
+	{
+		struct fr in = {.len = 0};
+
+		inner(&in, 0, 0, 0);
+		in.b[2 + 1] += 4; /* the inner IPv4 total length, 4 more than it carries */
+		f.len = 0;
+		fr_eth(&f, 0, 0, 0, 0, 0x0800);
+		fr_ipv4(&f, OA4, OB4, 47, 4 + in.len, 0, 0);
+		fr_u16(&f, 0);
+		fr_u16(&f, 0x0800);
+		fr_bytes(&f, in.b, in.len);
+		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_IP_LEN);
+		assert_int_equal(p.tun.type, PKT_TUN_GRE);
+		in.b[2 + 1] -= 4;
+		memcpy(f.b + f.len - in.len, in.b, in.len);
+		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+		assert_int_equal(p.tun.type, PKT_TUN_GRE);
+	}
 }
 
 /* mt_addr__fmt formats IPv4 itself: the same text as inet_ntop for every byte value in every
@@ -586,6 +694,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_headers),
 	    cmocka_unit_test(test_mpls_pppoe), cmocka_unit_test(test_mpls_pw),
 	    cmocka_unit_test(test_tunnels),
+	    cmocka_unit_test(test_ip_len_past_wire),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,6 +26,7 @@ struct ctx {
 	int finished;
 	char last_state[8];
 	char last_hist[FLOW_HIST_MAX + 1];
+	uint32_t last_hist_len;
 	uint64_t last_orig_bytes, last_resp_bytes;
 };
 
@@ -36,7 +37,8 @@ static void on_finish(void *u, struct flow *f, uint64_t now)
 	(void)now;
 	c->finished++;
 	snprintf(c->last_state, sizeof(c->last_state), "%s", flow__conn_state(f));
-	snprintf(c->last_hist, sizeof(c->last_hist), "%s", f->history);
+	snprintf(c->last_hist, sizeof(c->last_hist), "%s", flow__history(f));
+	c->last_hist_len = f->hist_len;
 	c->last_orig_bytes = flow__size(f, true);
 	c->last_resp_bytes = flow__size(f, false);
 }
@@ -101,6 +103,77 @@ static struct flow *pk(struct ctx *c, int to_srv, uint8_t flags, uint32_t seq, u
 	return flow_table__packet(c->t, &p, res ? res : &r, uid);
 }
 
+/* A RST from the client of connection `port`, at t_ms, with sequence number seq. */
+static void rst(struct ctx *c, uint16_t port, uint32_t seq, uint64_t t_ms)
+{
+	struct pkt p;
+	struct flow_pkt_result r;
+
+	memset(&p, 0, sizeof(p));
+	p.ts_ns = t_ms * 1000000ULL;
+	mt_addr__from_v4(&p.src, CLI);
+	mt_addr__from_v4(&p.dst, SRV);
+	p.sport = port;
+	p.dport = 25;
+	p.ip_ver = 4;
+	p.l4proto = IPPROTO_TCP;
+	p.tcp_flags = R;
+	p.seq = seq;
+	p.wscale = 0xff;
+	p.ip_len = 40;
+	assert_non_null(flow_table__packet(c->t, &p, &r, uid));
+}
+
+/* Zeek appends history letters without a limit: past the FLOW_HIST_INLINE letters in the flow
+ * the history moves to the heap (freed with the flow), up to FLOW_HIST_MAX letters; a letter
+ * past that, or past FLOW_HIST_HEAP_MAX bytes of heap copies in the table, is dropped and the
+ * flow counted once in history_truncated. struct flow stays within its budget. */
+static void test_history_bounds(void **st)
+{
+	struct ctx *c = new_ctx(10000);
+	struct flow_stats fs;
+	struct flow *f;
+	uint16_t port;
+	size_t len;
+
+	(void)st;
+	assert_true(sizeof(struct flow) <= 480);
+	f = pk(c, 1, S, 100, 0, 0, 0, NULL);
+	pk(c, 0, S | A, 500, 101, 0, 1, NULL);
+	pk(c, 1, A, 101, 501, 0, 2, NULL);
+	for (uint32_t i = 0; i < 40; i++)
+		rst(c, 40000, 101 + i * 10, 3);
+	assert_int_equal(f->hist_len, 43);
+	assert_string_equal(flow__history(f), "ShARRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRR");
+	flow_table__stats(c->t, &fs);
+	assert_int_equal(fs.history_heap_bytes, 64);
+	for (uint32_t i = 40; i < FLOW_HIST_MAX + 100; i++)
+		rst(c, 40000, 101 + i * 10, 3);
+	len = strlen(flow__history(f));
+	assert_int_equal(len, FLOW_HIST_MAX);
+	assert_int_equal(f->hist_len, FLOW_HIST_MAX);
+	assert_memory_equal(flow__history(f), "ShARRR", 6);
+	flow_table__stats(c->t, &fs);
+	assert_int_equal(fs.history_truncated, 1);
+	assert_int_equal(fs.history_heap_bytes, FLOW_HIST_MAX + 1);
+	flow_table__flush(c->t, 4);
+	assert_int_equal(c->last_hist_len, FLOW_HIST_MAX);
+	flow_table__stats(c->t, &fs);
+	assert_int_equal(fs.history_heap_bytes, 0);
+	/* the table's bound: connections of 2048 letters (4 KiB copies) until it is reached */
+	for (port = 1; port < 5000; port++)
+		for (uint32_t i = 0; i < 2048; i++)
+			rst(c, port, 1000 + i, 5);
+	flow_table__stats(c->t, &fs);
+	assert_true(fs.history_heap_bytes <= FLOW_HIST_HEAP_MAX);
+	assert_true(fs.history_heap_bytes > FLOW_HIST_HEAP_MAX - 4096);
+	assert_int_equal(fs.history_truncated, 1 + 4999 - FLOW_HIST_HEAP_MAX / 4096);
+	flow_table__flush(c->t, 6);
+	flow_table__stats(c->t, &fs);
+	assert_int_equal(fs.history_heap_bytes, 0);
+	free_ctx(c);
+}
+
 static void test_full_session_sf(void **st)
 {
 	struct ctx *c = new_ctx(10);
@@ -123,7 +196,7 @@ static void test_full_session_sf(void **st)
 	pk(c, 0, F | A, 551, 112, 0, 8, NULL);
 	pk(c, 1, A, 112, 552, 0, 9, NULL);
 	assert_string_equal(flow__conn_state(f), "SF");
-	assert_string_equal(f->history, "ShAdDTFf"); /* no pure ACK from the server: no a */
+	assert_string_equal(flow__history(f), "ShAdDTFf"); /* no pure ACK from the server: no a */
 	assert_int_equal(flow__size(f, true), 10);
 	assert_int_equal(flow__size(f, false), 50);
 	assert_int_equal(f->ep[MT_ORIG].pkts, 6);
@@ -221,7 +294,7 @@ static void test_midstream_flip(void **st)
 	assert_int_equal(f->id.orig_p, 40000);
 	pk(c, 1, A | P, 700, 5030, 10, 1, &r);
 	assert_true(r.is_orig);
-	assert_string_equal(f->history, "^dD");
+	assert_string_equal(flow__history(f), "^dD");
 	assert_string_equal(flow__conn_state(f), "OTH");
 	assert_int_equal(flow__size(f, false), 30);
 	/* lone SYN-ACK from the server: flipped too */
@@ -229,7 +302,7 @@ static void test_midstream_flip(void **st)
 	c = new_ctx(10);
 	f = pk(c, 0, S | A, 500, 101, 0, 0, &r);
 	assert_false(r.is_orig);
-	assert_string_equal(f->history, "^h");
+	assert_string_equal(flow__history(f), "^h");
 	free_ctx(c);
 }
 
@@ -243,7 +316,7 @@ static void test_reuse_and_eviction(void **st)
 	f1 = pk(c, 1, S, 100, 0, 0, 0, NULL);
 	f2 = pk(c, 1, S, 100, 0, 0, 1, NULL); /* retransmitted SYN: same connection */
 	assert_ptr_equal(f1, f2);
-	assert_string_equal(f1->history, "S");
+	assert_string_equal(flow__history(f1), "S");
 	pk(c, 1, S, 90000, 0, 0, 2, NULL);    /* new ISN: connection reuse */
 	assert_int_equal(c->finished, 1);
 	flow_table__stats(c->t, &fs);
@@ -373,6 +446,7 @@ int main(void)
 		cmocka_unit_test(test_many_flows),
 		cmocka_unit_test(test_community_id_vectors),
 		cmocka_unit_test(test_uid_seeded),
+		cmocka_unit_test(test_history_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -394,9 +394,10 @@ static void test_midstream(void **state)
 	osend(f, 5000, "MAIL FROM:<a@b>\r\n");
 	assert_int_equal(f->s.pos[0], 17);
 	assert_memory_equal(f->buf[0], "MAIL FROM:<a@b>\r\n", 17);
-	/* before the start: dropped, Zeek's weird */
+	/* before the start: dropped; Zeek's weird TCP_seq_underflow_or_misorder is the flow
+	 * table's (user/flow.c), the reassembler raises no TCP state weird */
 	osend(f, 4990, "0123456789");
-	assert_int_equal(count_weird(&f->s, "TCP_seq_underflow_or_misorder"), 1);
+	assert_int_equal(f->s.nweird, 0);
 	assert_int_equal(f->s.pos[0], 17);
 	osend(f, 5017, "RCPT TO:<c@d>\r\n");
 	assert_int_equal(f->s.pos[0], 32);

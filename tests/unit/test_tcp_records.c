@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* The TCP layer through the engine, records as written: TCP state weirds once per connection
+ * from one source (the flow table), no SYN_seq_jump where Zeek's responder is still
+ * INACTIVE, a packet whose IP length passes its wire length dropped with Zeek's net weird
+ * truncated_IP_len, sizes of a half-open connection aborted by a RST (Zeek's NoDataAcked),
+ * histories longer than the flow's inline letters, and a close deferred while data is
+ * pending. The scenarios of the review's scapy captures (t2..t8), built with frames.h. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <msgpack.h>
+#include <pcap/dlt.h>
+#include "mailtap/engine.h"
+#include "mailtap/flow.h"
+#include "mailtap/rec.h"
+#include "mailtap/sink.h"
+#include "frames.h"
+
+#define MAX_RECS 64
+
+struct cap {
+	struct sink sink;
+	char *recs[MAX_RECS]; /* "stream {msgpack as printed}" */
+	int n;
+};
+
+static int cap_write(struct sink *s, const char *tag, size_t tl, uint64_t ts, const uint8_t *b,
+		     size_t n)
+{
+	struct cap *c = (struct cap *)s;
+	char buf[16384];
+	msgpack_unpacked u;
+	size_t off = 0;
+	int k;
+
+	(void)ts;
+	assert_true(c->n < MAX_RECS);
+	k = snprintf(buf, sizeof(buf), "%.*s ", (int)(tl > 8 ? tl - 8 : tl), tl > 8 ? tag + 8 : tag);
+	msgpack_unpacked_init(&u);
+	assert_int_equal(msgpack_unpack_next(&u, (const char *)b, n, &off), MSGPACK_UNPACK_SUCCESS);
+	msgpack_object_print_buffer(buf + k, sizeof(buf) - (size_t)k, u.data);
+	msgpack_unpacked_destroy(&u);
+	c->recs[c->n++] = strdup(buf);
+	return 0;
+}
+
+static int cap_nop(struct sink *s)
+{
+	(void)s;
+	return 0;
+}
+
+static const struct sink_ops cap_ops = {
+    .name = "cap", .write = cap_write, .flush = cap_nop, .close = cap_nop};
+
+struct run {
+	struct cap cap;
+	struct rec_out *out;
+	struct engine *eng;
+	struct engine_stats st;
+	uint64_t t;
+};
+
+static void run_start(struct run *r)
+{
+	struct engine_cfg cfg;
+
+	memset(r, 0, sizeof(*r));
+	r->cap.sink.ops = &cap_ops;
+	r->out = rec_out__new("mailtap");
+	assert_non_null(r->out);
+	assert_int_equal(rec_out__add_sink(r->out, &r->cap.sink), 0);
+	engine_cfg__default(&cfg);
+	cfg.seeded = true;
+	cfg.seed = 1;
+	r->eng = engine__new(&cfg, r->out);
+	assert_non_null(r->eng);
+	r->t = 1000ull * 1000000000ull;
+}
+
+static void run_end(struct run *r)
+{
+	engine__stats(r->eng, &r->st);
+	engine__finish(r->eng);
+}
+
+static void run_free(struct run *r)
+{
+	engine__free(r->eng);
+	rec_out__free(r->out);
+	for (int i = 0; i < r->cap.n; i++)
+		free(r->cap.recs[i]);
+}
+
+static const uint8_t CLI[4] = {10, 0, 0, 1}, SRV[4] = {10, 0, 0, 2};
+
+/* A frame 1 ms after the last: client (cli) or server, Ethernet + IPv4 + TCP. ip_extra is
+ * added to the IP total length (a length past the wire); cut bytes of it are left out of the
+ * capture (a snap length). */
+static void frame(struct run *r, int cli, uint8_t flags, uint32_t seq, uint32_t ack,
+		  const char *data, int ip_extra, size_t cut)
+{
+	size_t n = data ? strlen(data) : 0;
+	struct pkt_raw raw;
+	struct fr f = {.len = 0};
+
+	r->t += 1000000;
+	fr_eth(&f, 0, 0, 0, 0, 0x0800);
+	fr_ipv4(&f, cli ? CLI : SRV, cli ? SRV : CLI, 6, fr_tcp_len(-1, n) + (size_t)ip_extra, 0,
+		0x4000);
+	fr_tcp(&f, cli ? 40000 : 25, cli ? 25 : 40000, seq, ack, flags, 8192, -1, data, n);
+	raw = (struct pkt_raw){.ts_ns = r->t, .data = f.b, .caplen = (uint32_t)(f.len - cut),
+			       .wirelen = (uint32_t)f.len, .linktype = DLT_EN10MB};
+	assert_int_equal(engine__packet(r->eng, &raw), 0);
+}
+
+#define C(r, fl, seq, ack, d) frame(r, 1, fl, seq, ack, d, 0, 0)
+#define S(r, fl, seq, ack, d) frame(r, 0, fl, seq, ack, d, 0, 0)
+#define SYN PKT_TCP_SYN
+#define ACK PKT_TCP_ACK
+#define FIN PKT_TCP_FIN
+#define RST PKT_TCP_RST
+#define PSH PKT_TCP_PSH
+
+/* Records of a stream containing every one of the substrings (NULL-terminated). */
+static int count(const struct run *r, const char *stream, ...)
+{
+	int n = 0;
+
+	for (int i = 0; i < r->cap.n; i++) {
+		const char *rec = r->cap.recs[i];
+		size_t sl = strlen(stream);
+		bool all = !strncmp(rec, stream, sl) && rec[sl] == ' ';
+		va_list ap;
+		const char *sub;
+
+		va_start(ap, stream);
+		while (all && (sub = va_arg(ap, const char *)))
+			all = strstr(rec, sub) != NULL;
+		va_end(ap);
+		n += all;
+	}
+	return n;
+}
+
+static const char *find(const struct run *r, const char *stream)
+{
+	for (int i = 0; i < r->cap.n; i++)
+		if (!strncmp(r->cap.recs[i], stream, strlen(stream)))
+			return r->cap.recs[i];
+	return "";
+}
+
+/* The handshake and one exchange: client ISN 1000, server ISN 5000. */
+static void hello(struct run *r)
+{
+	C(r, SYN, 1000, 0, NULL);
+	S(r, SYN | ACK, 5000, 1001, NULL);
+	C(r, ACK, 1001, 5001, NULL);
+	C(r, ACK | PSH, 1001, 5001, "EHLO a\r\n");
+	S(r, ACK | PSH, 5001, 1009, "250 ok\r\n");
+}
+
+static void bye(struct run *r)
+{
+	C(r, FIN | ACK, 1009, 5009, NULL);
+	S(r, FIN | ACK, 5009, 1010, NULL);
+	C(r, ACK, 1010, 5010, NULL);
+}
+
+/* t2: data below the client's ISN three times: Zeek's TCP_seq_underflow_or_misorder, once for
+ * the connection (it was written twice at the first packet, then once per packet). */
+static void test_seq_underflow_once(void **st)
+{
+	struct run r;
+
+	(void)st;
+	run_start(&r);
+	hello(&r);
+	for (int i = 0; i < 3; i++)
+		C(&r, ACK | PSH, 900, 5009, "junkjunk");
+	bye(&r);
+	run_end(&r);
+	assert_int_equal(count(&r, "weird", NULL), 1);
+	assert_int_equal(count(&r, "weird", "\"TCP_seq_underflow_or_misorder\"",
+			       "\"ts\"=>1000.006", "\"uid\"=>", NULL), 1);
+	assert_int_equal(count(&r, "conn", "\"orig_bytes\"=>8", "\"history\"=>\"ShADdTFf\"", NULL),
+			 1);
+	run_free(&r);
+}
+
+/* t3: acks below the client's ISN: TCP_ack_underflow_or_misorder once. */
+static void test_ack_underflow_once(void **st)
+{
+	struct run r;
+
+	(void)st;
+	run_start(&r);
+	hello(&r);
+	for (int i = 0; i < 3; i++)
+		S(&r, ACK, 5009, 900, NULL);
+	bye(&r);
+	run_end(&r);
+	assert_int_equal(count(&r, "weird", NULL), 1);
+	assert_int_equal(count(&r, "weird", "\"TCP_ack_underflow_or_misorder\"", NULL), 1);
+	run_free(&r);
+}
+
+/* t6: the client's SYN, a bare ACK of the server with another sequence number, then its
+ * SYN-ACK: Zeek's responder is still INACTIVE after the zero-length ACK, so the SYN-ACK starts
+ * it and there is no SYN_seq_jump (the reassembler raised one). */
+static void test_no_syn_seq_jump_after_bare_ack(void **st)
+{
+	struct run r;
+
+	(void)st;
+	run_start(&r);
+	C(&r, SYN, 1000, 0, NULL);
+	S(&r, ACK, 7777, 1001, NULL);
+	S(&r, SYN | ACK, 5000, 1001, NULL);
+	C(&r, ACK, 1001, 5001, NULL);
+	C(&r, ACK | PSH, 1001, 5001, "EHLO a\r\n");
+	S(&r, ACK | PSH, 5001, 1009, "250 ok\r\n");
+	bye(&r);
+	run_end(&r);
+	assert_int_equal(count(&r, "weird", NULL), 0);
+	assert_int_equal(count(&r, "conn", "\"resp_bytes\"=>8", "\"conn_state\"=>\"SF\"",
+			       "\"history\"=>\"SahADdFf\"", NULL),
+			 1);
+	run_free(&r);
+}
+
+/* t5: an IP total length past the frame on the wire: Zeek's IP analyzer drops the packet
+ * with the net weird truncated_IP_len (no uid, no id, source IP), held back for ten minutes;
+ * the connection's sizes are those of the other packets. A snap length cutting the payload is
+ * no such thing: truncated_tcp_payload, once for the connection. */
+static void test_ip_len_past_wire(void **st)
+{
+	struct run r;
+	const char *w;
+
+	(void)st;
+	run_start(&r);
+	hello(&r);
+	frame(&r, 1, ACK | PSH, 1009, 5009, "MAIL FROM:", 1490 - 10, 0);
+	frame(&r, 1, ACK | PSH, 1009, 5009, "MAIL FROM:", 1, 0); /* held back */
+	bye(&r);
+	run_end(&r);
+	assert_int_equal(count(&r, "weird", NULL), 1);
+	w = find(&r, "weird");
+	assert_non_null(strstr(w, "\"name\"=>\"truncated_IP_len\""));
+	assert_non_null(strstr(w, "\"source\"=>\"IP\""));
+	assert_null(strstr(w, "uid"));
+	assert_null(strstr(w, "id.orig_h"));
+	assert_int_equal(count(&r, "conn", "\"orig_bytes\"=>8", "\"orig_pkts\"=>5",
+			       "\"history\"=>\"ShADdFf\"", NULL),
+			 1);
+	assert_int_equal(r.st.weirds_held_back, 1);
+	run_free(&r);
+
+	run_start(&r);
+	hello(&r);
+	frame(&r, 1, ACK | PSH, 1009, 5009, "MAIL FROM:", 0, 4);
+	frame(&r, 1, ACK | PSH, 1019, 5009, "RCPT TO:<", 0, 4);
+	frame(&r, 1, ACK | PSH, 1028, 5009, "DATA\r\n", 0, 2);
+	run_end(&r);
+	assert_int_equal(count(&r, "weird", NULL), 1);
+	assert_int_equal(count(&r, "weird", "\"truncated_tcp_payload\"", "\"uid\"=>", NULL), 1);
+	run_free(&r);
+}
+
+/* t7: a SYN, a bare ACK of it (ack = ISN + 1), and the client's RST: Zeek's NoDataAcked()
+ * (ack == start or start + 1) holds, so the client's size is its sequence span, 499. */
+static void test_half_open_rst_size(void **st)
+{
+	struct run r;
+
+	(void)st;
+	run_start(&r);
+	C(&r, SYN, 1000, 0, NULL);
+	S(&r, ACK, 7777, 1001, NULL);
+	C(&r, RST, 1500, 0, NULL);
+	run_end(&r);
+	assert_int_equal(count(&r, "conn", "\"orig_bytes\"=>499", "\"resp_bytes\"=>0",
+			       "\"conn_state\"=>\"RSTOS0\"", "\"history\"=>\"SaR\"", NULL),
+			 1);
+	run_free(&r);
+	/* the same with the RST's sequence number past 2^32: a wrap in the 64-bit span */
+	run_start(&r);
+	C(&r, SYN, 0xfffffff0u, 0, NULL);
+	S(&r, ACK, 7777, 0xfffffff1u, NULL);
+	C(&r, RST, 0xfffffff0u + 500, 0, NULL);
+	run_end(&r);
+	assert_int_equal(count(&r, "conn", "\"orig_bytes\"=>499", NULL), 1);
+	run_free(&r);
+	/* data acked (ack past ISN + 1): the half-open rule, size 0 */
+	run_start(&r);
+	C(&r, SYN, 1000, 0, NULL);
+	S(&r, ACK, 7777, 1101, NULL);
+	C(&r, RST, 1500, 0, NULL);
+	run_end(&r);
+	assert_int_equal(count(&r, "conn", "\"orig_bytes\"=>0", NULL), 1);
+	run_free(&r);
+}
+
+/* t4: 40 RSTs with new sequence numbers after the exchange: Zeek appends an R for each, the
+ * history is 45 letters (it was cut at 30). */
+static void test_long_history(void **st)
+{
+	char want[128] = "\"history\"=>\"ShADd";
+	struct run r;
+
+	(void)st;
+	run_start(&r);
+	hello(&r);
+	for (int i = 0; i < 40; i++) {
+		C(&r, RST, 1009 + (uint32_t)i * 10, 0, NULL);
+		strcat(want, "R");
+	}
+	strcat(want, "\"");
+	run_end(&r);
+	assert_int_equal(count(&r, "conn", want, "\"conn_state\"=>\"RSTO\"", NULL), 1);
+	assert_int_equal(r.st.flow.history_truncated, 0);
+	run_free(&r);
+}
+
+/* t8: a one-sided capture whose client FIN comes while a segment is missing; ten seconds
+ * later the client retransmits it. Zeek's ConnectionClosed defers the close while the
+ * direction has data pending (DataPending), and the EOF after the hole is filled closes it:
+ * one connection (it was removed 5 s after the FIN and the retransmission made a second). */
+static void test_close_waits_for_pending_data(void **st)
+{
+	struct run r;
+
+	(void)st;
+	run_start(&r);
+	C(&r, SYN, 1000, 0, NULL);
+	C(&r, ACK, 1001, 5001, NULL);
+	C(&r, ACK | PSH, 1001, 5001, "EHLO a\r\n");
+	C(&r, ACK | PSH, 1019, 5001, "RCPT TO:<b>\r\n"); /* [1009, 1019) lost */
+	C(&r, FIN | ACK, 1032, 5001, NULL);
+	r.t += 9999000000ull; /* 10 s after the FIN */
+	C(&r, ACK | PSH, 1009, 5001, "MAIL FROM:");
+	r.t += 199000000ull; /* 0.2 s later */
+	C(&r, FIN | ACK, 1032, 5001, NULL);
+	/* closed now: removed tcp_close_delay (5 s) after its last packet */
+	r.t += 6ull * 1000000000ull;
+	engine__tick(r.eng, r.t);
+	assert_int_equal(count(&r, "conn", NULL), 1);
+	run_end(&r);
+	assert_int_equal(count(&r, "conn", NULL), 1);
+	assert_int_equal(count(&r, "conn", "\"duration\"=>10.204", "\"orig_bytes\"=>31",
+			       "\"conn_state\"=>\"SH\"", "\"history\"=>\"SADFT\"",
+			       "\"orig_pkts\"=>7", NULL),
+			 1);
+	run_free(&r);
+	/* the hole never filled: the close waits, one connection at the end */
+	run_start(&r);
+	C(&r, SYN, 1000, 0, NULL);
+	C(&r, ACK, 1001, 5001, NULL);
+	C(&r, ACK | PSH, 1001, 5001, "EHLO a\r\n");
+	C(&r, ACK | PSH, 1019, 5001, "RCPT TO:<b>\r\n");
+	C(&r, FIN | ACK, 1032, 5001, NULL);
+	r.t += 60ull * 1000000000ull;
+	engine__tick(r.eng, r.t);
+	assert_int_equal(count(&r, "conn", NULL), 0);
+	run_end(&r);
+	assert_int_equal(count(&r, "conn", "\"history\"=>\"SADF\"", NULL), 1);
+	run_free(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_seq_underflow_once),
+	    cmocka_unit_test(test_ack_underflow_once),
+	    cmocka_unit_test(test_no_syn_seq_jump_after_bare_ack),
+	    cmocka_unit_test(test_ip_len_past_wire),
+	    cmocka_unit_test(test_half_open_rst_size),
+	    cmocka_unit_test(test_long_history),
+	    cmocka_unit_test(test_close_waits_for_pending_data),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
