@@ -803,6 +803,12 @@ static void flow_weird(void *u, struct flow *f, uint64_t ts, const char *name)
 			return;
 		f->weird_names_seen |= 1u << i;
 	}
+	/* weird.zeek's ACTION_IGNORE: raised by the TCP analyzer, never logged */
+	if (!strcmp(name, "unsolicited_SYN_response") || !strcmp(name, "spontaneous_FIN") ||
+	    !strcmp(name, "spontaneous_RST") || !strcmp(name, "FIN_after_reset")) {
+		e->st.weirds_held_back++;
+		return;
+	}
 	write_weird(e, f->uid, &f->id, ts, name, NULL, NULL);
 }
 

@@ -96,6 +96,8 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct stats_sources 
 	rec__u64(r, "flows_peak", es->flow.peak);
 	rec__u64(r, "flows_evicted", es->flow.evicted);
 	rec__u64(r, "flows_reused", es->flow.reused);
+	rec__u64(r, "flows_history_truncated", es->flow.history_truncated);
+	rec__u64(r, "flows_history_heap_bytes", es->flow.history_heap_bytes);
 	rec__u64(r, "reasm_bytes", es->reasm.bytes_in_use);
 	rec__u64(r, "reasm_bytes_peak", es->reasm.bytes_peak);
 	rec__u64(r, "reasm_gaps", es->reasm.gaps);

@@ -374,6 +374,28 @@ static void test_close_waits_for_pending_data(void **st)
 	run_free(&r);
 }
 
+/* weird.zeek's ACTION_IGNORE names (unsolicited_SYN_response, spontaneous_FIN/RST,
+ * FIN_after_reset) are raised by the TCP analyzer but never logged: a SYN-ACK out of nowhere,
+ * then a FIN after the client's RST; counted as held back. */
+static void test_ignored_weirds(void **st)
+{
+	struct run r;
+
+	(void)st;
+	run_start(&r);
+	S(&r, SYN | ACK, 5000, 1001, NULL);
+	C(&r, ACK, 1001, 5001, NULL);
+	C(&r, ACK | PSH, 1001, 5001, "EHLO a\r\n");
+	C(&r, RST, 1009, 0, NULL);
+	C(&r, FIN | ACK, 1009, 5001, NULL);
+	run_end(&r);
+	assert_int_equal(count(&r, "weird", "unsolicited_SYN_response", NULL), 0);
+	assert_int_equal(count(&r, "weird", "FIN_after_reset", NULL), 0);
+	assert_int_equal(count(&r, "weird", "spontaneous_", NULL), 0);
+	assert_true(r.st.weirds_held_back >= 1);
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -384,6 +406,7 @@ int main(void)
 	    cmocka_unit_test(test_half_open_rst_size),
 	    cmocka_unit_test(test_long_history),
 	    cmocka_unit_test(test_close_waits_for_pending_data),
+	    cmocka_unit_test(test_ignored_weirds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
