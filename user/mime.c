@@ -8,8 +8,11 @@
  * Entities form a stack: stack[0] is the message, stack[i+1] the current child of
  * stack[i]. A line goes down the stack from the top-level entity: an entity in its headers
  * takes it; a multipart entity checks it against its boundary, then hands it to its child;
- * a leaf decodes it. Memory: one line (max_line), one header (max_header_bytes + max_line),
- * max_depth + 1 entities, each with its boundary and filenames; nothing grows with the body. */
+ * a leaf decodes it. A DATA line longer than max_line goes down in pieces: the first decides
+ * where the line goes (enum midline), the others follow it. Memory: one line (max_line), one
+ * header (max_header_bytes + max_line), max_depth + 1 entities, each with its boundary and
+ * filenames, max_line + QP_CARRY bytes once a quoted-printable line was cut; nothing grows with
+ * the body. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,15 +22,32 @@
 #include "mailtap/bits.h"
 #include "mailtap/mime.h"
 #include "mailtap/scan.h"
+#include "mailtap/uri.h"
 
 /* Base64 bodies are decoded across line ends in runs of whole lines of at most MIME_B64_RUN
  * bytes (b64_run_lines), when at least MIME_B64_RUN_MIN bytes are at hand. */
 #define MIME_B64_RUN 8192
 #define MIME_B64_RUN_MIN 256
 
+/* Quoted-printable: the most bytes at the end of a cut piece of a line held for the next
+ * piece (qp_piece). */
+#define QP_CARRY 64
+
 enum ctype { CT_MULTIPART, CT_MESSAGE, CT_TEXT, CT_OTHER };
 enum cenc { CE_7BIT, CE_8BIT, CE_BINARY, CE_QP, CE_BASE64, CE_OTHER };
 enum bnd { NOT_BOUNDARY, BOUNDARY, CLOSING_BOUNDARY };
+
+/* What the first piece of a line cut at max_line was (DATA framing), for the pieces after it:
+ * Zeek's ContentLine delivers the line whole, so they go where the first went. */
+enum midline {
+	MID_NONE,   /* no line in progress (or not cut) */
+	MID_HEADER, /* a header line of the deepest entity: the rest is more of that header */
+	MID_BODY,   /* a body line of entity mid_ent: the rest is decoded there */
+	MID_IGNORE, /* the end of a header block, a boundary, a preamble or epilogue line */
+	/* the first bnd_got bytes of the closing delimiter of multipart entity mid_ent ("--"
+	 * boundary "--", longer than a piece): a boundary or not, depending on the rest */
+	MID_BOUNDARY,
+};
 
 /* Event kinds reported once per entity through cb.event (all are counted). */
 enum { EV_QP_HEX = 1, EV_QP_CTL = 2 };
@@ -41,8 +61,8 @@ struct ent {
 	enum cenc enc;
 	char type_s[32], sub_s[64], enc_s[32];
 	bool has_enc_s;
-	char *boundary;
-	size_t blen;
+	char *boundary; /* "--" boundary "--": the closing delimiter line */
+	size_t blen;	/* of the boundary alone */
 	/* Zeek Base64Converter */
 	bool b64_on;
 	uint8_t b64_group[4];
@@ -65,6 +85,16 @@ struct mime_msg {
 	uint8_t *line;
 	size_t llen, lcap;
 	bool cr_pending; /* DATA: a CR ended the last line; swallow a following LF */
+	/* DATA: a piece of the line in progress went through cut at max_line (enum midline) */
+	uint8_t mid;
+	unsigned mid_ent;
+	size_t bnd_got;
+	/* quoted-printable: the end of the last piece held for the rest of its line (qp_piece),
+	 * and a buffer joining it to the next piece */
+	uint8_t qpc[QP_CARRY];
+	size_t qpc_len;
+	uint8_t *qpj;
+	size_t qpj_cap;
 	/* entity stack */
 	struct ent *st;
 	unsigned n, cap;
@@ -419,47 +449,6 @@ static long get_value(const uint8_t *d, size_t len, char **val, size_t *vlen, bo
 
 /* ---- filenames ---- */
 
-/* Zeek's unescape_URI (without its weirds). */
-static size_t unescape_uri(const uint8_t *in, size_t n, uint8_t *out)
-{
-	const uint8_t *p = in, *end = in + n;
-	size_t o = 0;
-
-	while (p < end) {
-		if (*p == '%') {
-			++p;
-			if (p == end) {
-				out[o++] = '%';
-				break;
-			} else if (p + 1 == end) {
-				out[o++] = '%';
-				out[o++] = *p;
-				break;
-			} else if (*p == '%') {
-				--p; /* ignore the first '%' */
-			} else if (mt_hexval(p[0]) >= 0 && mt_hexval(p[1]) >= 0) {
-				out[o++] = (uint8_t)((mt_hexval(p[0]) << 4) + mt_hexval(p[1]));
-				++p;
-			} else if (end - p >= 5 && p[0] == 'u' && mt_hexval(p[1]) >= 0 &&
-				   mt_hexval(p[2]) >= 0 && mt_hexval(p[3]) >= 0 &&
-				   mt_hexval(p[4]) >= 0) {
-				if (!(p[1] == '0' && p[2] == '0'))
-					out[o++] =
-					    (uint8_t)((mt_hexval(p[1]) << 4) + mt_hexval(p[2]));
-				out[o++] = (uint8_t)((mt_hexval(p[3]) << 4) + mt_hexval(p[4]));
-				p += 4;
-			} else {
-				out[o++] = '%';
-				out[o++] = *p;
-			}
-		} else {
-			out[o++] = *p;
-		}
-		++p;
-	}
-	return o;
-}
-
 /* Zeek: /name[[:blank:]]*\*?=/ (ci) present at p? Returns the match end (after the '='
  * and the blanks that follow) or 0. */
 static size_t name_eq_at(const uint8_t *v, size_t n, size_t p, bool star)
@@ -528,7 +517,7 @@ static bool zeek_filename(const uint8_t *v, size_t n, bool is_cd, uint8_t *out, 
 			a = last;
 		}
 	}
-	*olen = unescape_uri(v + a, b - a, out);
+	*olen = mt_unescape_uri(v + a, b - a, out, b - a);
 	return true;
 }
 
@@ -869,9 +858,15 @@ static void parse_params(struct mime_msg *m, struct ent *e, const uint8_t *d, si
 				continue;
 			}
 			free(e->boundary);
-			e->boundary = val;
+			e->boundary = malloc(vlen + 5);
 			e->blen = vlen;
-			val = NULL;
+			if (!e->boundary) {
+				set_err(m, -ENOMEM);
+			} else {
+				memcpy(e->boundary, "--", 2);
+				memcpy(e->boundary + 2, val, vlen);
+				memcpy(e->boundary + 2 + vlen, "--", 3);
+			}
 		} else {
 			o = get_value(d, len, &val, &vlen, false);
 		}
@@ -1310,6 +1305,59 @@ static void qp_decode(struct mime_msg *m, struct ent *e, const uint8_t *d, size_
 	}
 }
 
+/* The bytes at the end of a piece of a cut line that depend on what follows in the line:
+ * "=" or "=X" (an escape the cut may have split: "=" then two hex digits is one byte), and a
+ * run of blanks with the "=" before it (blanks that end the line are dropped, and "=" then
+ * nothing but blanks is a soft line break). Every '=' starts an escape (none is a hex digit),
+ * so the ones held are never part of an earlier one. */
+static size_t qp_hold(const uint8_t *d, size_t len)
+{
+	size_t b = len;
+
+	while (b > 0 && (d[b - 1] == ' ' || d[b - 1] == '\t'))
+		b--;
+	if (b > 0 && d[b - 1] == '=')
+		return len - b + 1;
+	if (b == len && len >= 2 && d[len - 2] == '=')
+		return 2;
+	return len - b;
+}
+
+/* A quoted-printable line or piece of one (fragment: more of the line follows). The end of a
+ * piece that depends on the rest of the line (qp_hold) waits in m->qpc and is decoded with
+ * the next piece, so that a line cut at max_line decodes as Zeek decodes it whole, except
+ * for more than QP_CARRY held bytes (a run of over 63 blanks at the cut): the ones before
+ * the last QP_CARRY are decoded as if more than blanks followed them in the line. A line
+ * that never ends (end of message, gap) has its held bytes decoded by line_over(). */
+static void qp_piece(struct mime_msg *m, struct ent *e, const uint8_t *d, size_t len, bool fragment)
+{
+	size_t hold;
+
+	if (m->qpc_len) {
+		size_t n = m->qpc_len + len;
+
+		if (!grow(m, &m->qpj, &m->qpj_cap, n, (size_t)m->lim.max_line + QP_CARRY)) {
+			m->qpc_len = 0;
+			return;
+		}
+		memcpy(m->qpj, m->qpc, m->qpc_len);
+		memcpy(m->qpj + m->qpc_len, d, len);
+		m->qpc_len = 0;
+		d = m->qpj;
+		len = n;
+	}
+	if (!fragment) {
+		qp_decode(m, e, d, len, false);
+		return;
+	}
+	hold = qp_hold(d, len);
+	if (hold > QP_CARRY)
+		hold = QP_CARRY;
+	qp_decode(m, e, d, len - hold, true);
+	memcpy(m->qpc, d + len - hold, hold);
+	m->qpc_len = hold;
+}
+
 /* ---- entities ---- */
 
 static void ent_free_fields(struct ent *e)
@@ -1450,7 +1498,7 @@ static enum bnd check_boundary(const struct ent *e, const uint8_t *d, size_t len
 	d += 2;
 	len -= 2;
 	for (i = 0; i < len && i < e->blen; ++i)
-		if (d[i] != (uint8_t)e->boundary[i])
+		if (d[i] != (uint8_t)e->boundary[2 + i])
 			return NOT_BOUNDARY;
 	if (i < e->blen)
 		return NOT_BOUNDARY;
@@ -1468,7 +1516,7 @@ static void decode_line(struct mime_msg *m, unsigned i, const uint8_t *d, size_t
 
 	switch (e->enc) {
 	case CE_QP:
-		qp_decode(m, e, d, len, fragment);
+		qp_piece(m, e, d, len, fragment);
 		break;
 	case CE_BASE64:
 		if (e->b64_on)
@@ -1494,21 +1542,44 @@ static void decode_line(struct mime_msg *m, unsigned i, const uint8_t *d, size_t
 	}
 }
 
-/* One line (or cut piece of one) through the entity stack (Zeek MIME_Entity::Deliver). */
-static void deliver_unit(struct mime_msg *m, const uint8_t *d, size_t len, bool trailing,
-			 bool fragment)
+/* Is the first piece of a cut line a proper prefix of e's closing delimiter ("--" boundary
+ * "--")? Then the rest of the line says whether it is a delimiter (bnd_rest). */
+static bool bnd_undecided(const struct ent *e, const uint8_t *d, size_t len)
 {
-	unsigned i = 0;
+	return e->boundary && len < e->blen + 4 && !memcmp(d, e->boundary, len);
+}
 
-	m->stats.lines++;
-	if (m->cb.raw) {
-		if (len)
-			m->cb.raw(m->cb.u, d, len);
-		if (trailing)
-			m->cb.raw(m->cb.u, (const uint8_t *)"\r\n", 2);
+static void route_rest(struct mime_msg *m, const uint8_t *d, size_t len, bool trailing,
+		       bool fragment);
+static int route_from(struct mime_msg *m, unsigned start, const uint8_t *d, size_t len,
+		      bool trailing, bool fragment);
+
+/* A line or a piece of one, where the line in progress says (deliver_unit). */
+static void route_unit(struct mime_msg *m, unsigned start, const uint8_t *d, size_t len,
+		       bool trailing, bool fragment)
+{
+	if (m->mid == MID_NONE) {
+		int mid = route_from(m, start, d, len, trailing, fragment);
+
+		if (fragment)
+			m->mid = (uint8_t)mid;
+	} else {
+		route_rest(m, d, len, trailing, fragment);
+		if (!fragment)
+			m->mid = MID_NONE;
 	}
-	if (m->ended || m->n == 0)
-		return;
+}
+
+/* A line, or the first piece of one cut at max_line, through the entity stack from entity
+ * `start` down (Zeek MIME_Entity::Deliver). Returns what the line is to the entities (enum
+ * midline). */
+static int route_from(struct mime_msg *m, unsigned start, const uint8_t *d, size_t len,
+		      bool trailing, bool fragment)
+{
+	unsigned i = start;
+
+	if (i >= m->n)
+		return MID_IGNORE;
 	for (;;) {
 		struct ent *e = &m->st[i];
 
@@ -1519,26 +1590,33 @@ static void deliver_unit(struct mime_msg *m, const uint8_t *d, size_t len, bool 
 				headers_done(m, e);
 				if (!e->ended)
 					begin_body(m, i);
-			} else if (is_lws(d[0])) {
-				cont_header(m, e, d, len);
-			} else {
-				new_header(m, e, d, len);
+				return MID_IGNORE;
 			}
-			return;
+			if (is_lws(d[0]))
+				cont_header(m, e, d, len);
+			else
+				new_header(m, e, d, len);
+			return MID_HEADER;
 		}
 		if (e->type == CT_MULTIPART) {
-			enum bnd b = check_boundary(e, d, len);
+			enum bnd b;
 
+			if (fragment && bnd_undecided(e, d, len)) {
+				m->mid_ent = i;
+				m->bnd_got = len;
+				return MID_BOUNDARY;
+			}
+			b = check_boundary(e, d, len);
 			if (b == BOUNDARY) {
 				end_child(m, i);
 				if (!m->st[i].ended)
 					begin_child(m, i);
-				return;
+				return MID_IGNORE;
 			}
 			if (b == CLOSING_BOUNDARY) {
 				end_child(m, i);
 				end_of_data(m, i);
-				return;
+				return MID_IGNORE;
 			}
 		}
 		if (e->type == CT_MULTIPART || e->type == CT_MESSAGE) {
@@ -1546,11 +1624,122 @@ static void deliver_unit(struct mime_msg *m, const uint8_t *d, size_t len, bool 
 				i++;
 				continue;
 			}
-			return; /* preamble, epilogue, or past max_depth: ignored */
+			return MID_IGNORE; /* preamble, epilogue, or past max_depth: ignored */
 		}
 		decode_line(m, i, d, len, trailing, fragment);
+		m->mid_ent = i;
+		return MID_BODY;
+	}
+}
+
+/* The line held as a possible delimiter of multipart entity mid_ent (MID_BOUNDARY) goes on
+ * with d[0, len); more: the line goes on after it (else it ended: its line end, or without
+ * one). Zeek checks the whole line (MIME_Entity::CheckBoundaryDelimiter): once the boundary
+ * and what follows it decide, the line is a delimiter (the rest of it ignored) or it is not
+ * and goes to the current child, as the pieces it came in (regenerated from the boundary:
+ * the bytes held are its first bnd_got). */
+static void bnd_rest(struct mime_msg *m, const uint8_t *d, size_t len, bool trailing, bool fragment,
+		     bool more)
+{
+	unsigned i = m->mid_ent;
+	const struct ent *e = &m->st[i];
+	const uint8_t *t = (const uint8_t *)e->boundary;
+	size_t tl = e->blen + 4, got = m->bnd_got, j = 0, o, k, max = m->lim.max_line;
+
+	while (j < len && got + j < tl && d[j] == t[got + j])
+		j++;
+	if (j == len && got + j < tl && more) {
+		m->bnd_got += len;
 		return;
 	}
+	if (got + j >= e->blen + 2) {
+		/* "--" boundary: a delimiter, closing when "--" follows */
+		m->mid = MID_IGNORE;
+		end_child(m, i);
+		if (got + j >= tl)
+			end_of_data(m, i);
+		else if (!m->st[i].ended)
+			begin_child(m, i);
+		return;
+	}
+	m->mid = MID_NONE;
+	for (o = 0; o < got; o += k) {
+		k = got - o < max ? got - o : max;
+		route_unit(m, i + 1, t + o, k, false, true);
+	}
+	if (d)
+		route_unit(m, i + 1, d, len, trailing, fragment);
+}
+
+/* A later piece of a cut line: more of the header or body line its first piece began (never a
+ * new header, the end of the headers or a boundary, as Zeek, which sees the line whole). */
+static void route_rest(struct mime_msg *m, const uint8_t *d, size_t len, bool trailing,
+		       bool fragment)
+{
+	struct ent *e;
+	size_t ws = 0;
+
+	switch (m->mid) {
+	case MID_HEADER:
+		e = &m->st[m->n - 1];
+		if (!e->in_header)
+			return;
+		if (m->hdr_active) {
+			cont_header(m, e, d, len); /* max_header_bytes as for a continuation line */
+			return;
+		}
+		/* the line so far was white space only (cont_header took it as the start of a
+		 * header without its leading white space): Zeek's header is what follows */
+		while (ws < len && is_lws(d[ws]))
+			ws++;
+		new_header(m, e, d + ws, len - ws);
+		return;
+	case MID_BODY:
+		if (m->mid_ent < m->n)
+			decode_line(m, m->mid_ent, d, len, trailing, fragment);
+		return;
+	case MID_BOUNDARY:
+		if (m->mid_ent < m->n)
+			bnd_rest(m, d, len, trailing, fragment, fragment);
+		return;
+	default:
+		return;
+	}
+}
+
+/* The line in progress ended without its line end (end of message, gap): a possible
+ * delimiter is decided on what came, quoted-printable bytes held for the rest of the line are
+ * decoded as they are. */
+static void line_over(struct mime_msg *m)
+{
+	/* a possible delimiter: decided on what came (each step hands the line to a child) */
+	while (m->mid == MID_BOUNDARY && m->mid_ent < m->n)
+		bnd_rest(m, NULL, 0, false, true, false);
+	if (m->qpc_len && m->mid == MID_BODY && m->mid_ent < m->n) {
+		size_t n = m->qpc_len;
+
+		m->qpc_len = 0;
+		qp_decode(m, &m->st[m->mid_ent], m->qpc, n, true);
+	}
+	m->qpc_len = 0;
+	m->mid = MID_NONE;
+}
+
+/* One line, or a piece of one: fragment says that more of the line follows (a line longer
+ * than max_line is passed on in pieces of max_line bytes, DATA framing). */
+static void deliver_unit(struct mime_msg *m, const uint8_t *d, size_t len, bool trailing,
+			 bool fragment)
+{
+	m->stats.lines++;
+	if (m->cb.raw) {
+		if (len)
+			m->cb.raw(m->cb.u, d, len);
+		if (trailing)
+			m->cb.raw(m->cb.u, (const uint8_t *)"\r\n", 2);
+	}
+	if (m->ended || m->n == 0)
+		return;
+	route_unit(m, 0, d, len, trailing, fragment);
 }
 
 /* ---- framing ---- */
@@ -1590,8 +1779,8 @@ static size_t b64_run_lines(struct mime_msg *m, const uint8_t *d, size_t len)
 	struct ent *e = m->n ? &m->st[m->n - 1] : NULL;
 	size_t off, chars, lines;
 
-	if (m->llen || m->cr_pending || m->ended || !e || e->in_header || e->type == CT_MULTIPART ||
-	    e->type == CT_MESSAGE || e->enc != CE_BASE64 || !e->b64_on)
+	if (m->llen || m->cr_pending || m->mid || m->ended || !e || e->in_header ||
+	    e->type == CT_MULTIPART || e->type == CT_MESSAGE || e->enc != CE_BASE64 || !e->b64_on)
 		return 0;
 	if (m->skip ? !b64_can_count(m, e)
 		    : e->b64_next || e->b64_pad || e->b64_after_pad || len < MIME_B64_RUN_MIN)
@@ -1803,6 +1992,7 @@ static void flush_partial(struct mime_msg *m)
 		m->llen = 0;
 		deliver_unit(m, m->line, n, false, true);
 	}
+	line_over(m);
 }
 
 void mime_msg__gap(struct mime_msg *m, uint64_t len)
@@ -1845,6 +2035,7 @@ void mime_msg__free(struct mime_msg *m)
 		ent_free_fields(&m->st[k]);
 	free(m->st);
 	free(m->line);
+	free(m->qpj);
 	free(m->hdr);
 	free(m->cd_val);
 	free(m->ct_val);

@@ -22,6 +22,7 @@
 #include "mailtap/bits.h"
 #include "mailtap/scan.h"
 #include "mailtap/smtp.h"
+#include "mailtap/uri.h"
 
 /* Commands, as Zeek's SMTP_cmd.def (order matters: ParseCmd accepts every word from EHLO on). */
 /* clang-format off */
@@ -725,17 +726,8 @@ size_t smtp__filename_from_header(const char *s, size_t len, char *out, size_t o
 			len -= last + 1;
 		}
 	}
-	/* unescape_URI() */
-	for (i = 0, n = 0; i < len && n + 1 < outlen; i++) {
-		if (s[i] == '%' && i + 2 < len + 0 && mt_hexval((unsigned char)s[i + 1]) >= 0 &&
-		    mt_hexval((unsigned char)s[i + 2]) >= 0) {
-			out[n++] = (char)(mt_hexval((unsigned char)s[i + 1]) * 16 +
-					  mt_hexval((unsigned char)s[i + 2]));
-			i += 2;
-		} else {
-			out[n++] = s[i];
-		}
-	}
+	/* unescape_URI() (uri.h), cut to outlen - 1 bytes */
+	n = mt_unescape_uri((const uint8_t *)s, len, (uint8_t *)out, outlen - 1);
 	out[n] = 0;
 	return n;
 }

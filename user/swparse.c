@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "mailtap/swparse.h"
+#include "mailtap/uri.h"
 
 /* ---- the expressions ----
  *
@@ -613,51 +614,17 @@ static struct sl gsub_bsx(struct sw_parser *p, struct sl s)
 	return (struct sl){d, n};
 }
 
-static int hexval(int c)
-{
-	return isdigit(c) ? c - '0' : (tolower(c) - 'a' + 10);
-}
-
-/* unescape_URI (the HTTP analyzer's, without its weirds). */
+/* unescape_URI (the HTTP analyzer's, without its weirds: uri.h). */
 static struct sl unescape_uri(struct sw_parser *p, struct sl s)
 {
-	const unsigned char *l = (const unsigned char *)s.p, *end = l + s.n;
-	char *d = p->scratch + p->used, *o = d;
+	char *d = p->scratch + p->used;
+	size_t n;
 
 	if (!memchr(s.p, '%', s.n) || p->used + s.n > p->cap)
 		return s;
-	while (l < end) {
-		if (*l == '%') {
-			++l;
-			if (l == end) {
-				*o++ = '%';
-				break;
-			} else if (l + 1 == end) {
-				*o++ = '%';
-				*o++ = (char)*l;
-				break;
-			} else if (*l == '%') {
-				--l; /* a double '%': the first is dropped */
-			} else if (isxdigit(l[0]) && isxdigit(l[1])) {
-				*o++ = (char)((hexval(l[0]) << 4) + hexval(l[1]));
-				++l;
-			} else if (end - l >= 5 && l[0] == 'u' && isxdigit(l[1]) &&
-				   isxdigit(l[2]) && isxdigit(l[3]) && isxdigit(l[4])) {
-				if (!(l[1] == '0' && l[2] == '0'))
-					*o++ = (char)((hexval(l[1]) << 4) + hexval(l[2]));
-				*o++ = (char)((hexval(l[3]) << 4) + hexval(l[4]));
-				l += 4;
-			} else {
-				*o++ = '%';
-				*o++ = (char)*l;
-			}
-		} else {
-			*o++ = (char)*l;
-		}
-		++l;
-	}
-	p->used += (size_t)(o - d);
-	return (struct sl){d, (size_t)(o - d)};
+	n = mt_unescape_uri((const uint8_t *)s.p, s.n, (uint8_t *)d, s.n);
+	p->used += n;
+	return (struct sl){d, n};
 }
 
 static struct sl strip(struct sl s)

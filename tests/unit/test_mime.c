@@ -596,6 +596,315 @@ static void test_header_limit(void **state)
 	free(msg);
 }
 
+/* ======================= lines longer than max_line (DATA) ======================= */
+
+/* Zeek's ContentLine delivers a DATA line whole; mime.c passes a line longer than max_line on
+ * in pieces that must stay one line. The transcript with lines cut at max_line (whole, every
+ * split, byte by byte: run_all) equals the one with lines never cut. Returns the latter. */
+static char *as_whole_lines(const char *msg, uint32_t max_line)
+{
+	struct mime_limits lim, big;
+	size_t len = strlen(msg);
+	char *ref, *got;
+
+	mime_limits__default(&lim);
+	lim.max_line = max_line;
+	mime_limits__default(&big);
+	big.max_line = 1u << 20;
+	ref = run(msg, len, len, 0, &big, MIME_FRAMING_DATA);
+	got = run_all(msg, &lim, MIME_FRAMING_DATA);
+	if (strcmp(got, ref))
+		fail_msg("max_line %u differs from whole lines:\n--- cut\n%s--- whole\n%s",
+			 max_line, got, ref);
+	free(got);
+	return ref;
+}
+
+/* Appends n bytes c to the text t builds; returns the text. */
+static char *fill(struct tr *t, char c, size_t n)
+{
+	char *p = malloc(n + 1);
+
+	assert_non_null(p);
+	memset(p, c, n);
+	p[n] = 0;
+	tr_add(t, "%s", p);
+	free(p);
+	return t->s;
+}
+
+static int count_of(const char *s, const char *what)
+{
+	int n = 0;
+
+	for (; (s = strstr(s, what)); s++)
+		n++;
+	return n;
+}
+
+/* The reviewer's three evasions at the default max_line (4096): a Content-Disposition longer
+ * than 4096 bytes whose filename comes after the cut; a header padded so that
+ * "Content-Transfer-Encoding: base64" starts the second piece; a text line of 4096 'x' then
+ * "--BB" (a fake boundary starting a fake part). Each gives Zeek's whole-line result, however
+ * the message is split. */
+static void test_long_lines_evasions(void **state)
+{
+	struct tr t = {0};
+	char *got;
+	size_t pad;
+
+	(void)state;
+	/* the filename after the cut */
+	tr_add(&t, "Content-Type: multipart/mixed; boundary=BB\r\n\r\n--BB\r\n"
+		   "Content-Type: application/octet-stream\r\n"
+		   "Content-Disposition: attachment; x=\"");
+	fill(&t, 'A', 4200);
+	tr_add(&t, "\"; filename=\"evil.exe\"\r\n\r\nMZ\r\n--BB--\r\n");
+	got = as_whole_lines(t.s, 4096);
+	assert_non_null(strstr(got, "fn=[evil.exe]"));
+	free(got);
+	tr_free(&t);
+
+	/* a header at the cut: "Content-Transfer-Encoding: base64" is part of X-Pad */
+	tr_add(&t, "X-Pad: ");
+	pad = 4096 - strlen("X-Pad: ");
+	fill(&t, 'A', pad);
+	tr_add(&t, "Content-Transfer-Encoding: base64\r\nContent-Type: text/plain\r\n\r\n"
+		   "TVqQAAMAAAAEAAAA\r\n");
+	got = as_whole_lines(t.s, 4096);
+	assert_null(strstr(got, "header 0 [Content-Transfer-Encoding]"));
+	assert_non_null(strstr(got, "AAAAContent-Transfer-Encoding: base64]\n"));
+	assert_non_null(strstr(got, "enc=- "));
+	assert_non_null(strstr(got, end_line("TVqQAAMAAAAEAAAA\r\n", 18)));
+	free(got);
+	tr_free(&t);
+
+	/* a boundary at the cut: no part "hidden.exe", the text part holds it all */
+	tr_add(&t, "Content-Type: multipart/mixed; boundary=BB\r\n\r\n--BB\r\n"
+		   "Content-Type: text/plain\r\n\r\n");
+	fill(&t, 'x', 4096);
+	tr_add(&t, "--BB\r\nContent-Type: application/octet-stream\r\n"
+		   "Content-Disposition: attachment; filename=\"hidden.exe\"\r\n\r\n"
+		   "MZ-payload-bytes\r\n--BB--\r\n");
+	got = as_whole_lines(t.s, 4096);
+	assert_null(strstr(got, "hidden.exe]"));
+	assert_int_equal(count_of(got, "begin 1\n"), 1);
+	assert_non_null(strstr(got, "end len=4216 "));
+	free(got);
+	tr_free(&t);
+}
+
+/* The same rules with a small max_line on every kind of line, each cut at every position
+ * (max_line 3 to 13): header lines and their continuations (one starting with white space
+ * only), the end of a header block, boundary lines with text after the boundary, preamble and
+ * epilogue, base64 and 8bit bodies, a message/rfc822 child; boundaries longer than max_line
+ * (held until the rest of the line decides), a line that only starts like one (it goes to the
+ * child, as it came), closing delimiters, and a nested multipart whose boundary starts with
+ * its parent's; a message whose last line has no line end. */
+static void test_long_lines(void **state)
+{
+	static const char *const msgs[] = {
+	    "Subject: a subject longer than the line limit\r\n"
+	    "X-Folded: first part of a folded header\r\n"
+	    "   and its continuation, long as well\r\n"
+	    "Content-Type: multipart/mixed;\r\n"
+	    " boundary=\"0123456789abcdefghijklmnopqrstuv\"\r\n"
+	    "\r\n"
+	    "preamble line, long enough to be cut\r\n"
+	    "--0123456789abcdefghijklmnopqrstuv and text after it\r\n"
+	    "Content-Type: text/plain; name=\"a long name for a file.txt\"\r\n"
+	    "\r\n"
+	    "--0123456789abcdefghijklmnopqrst is not the boundary\r\n"
+	    "--0123456789abcdefghij\r\n"
+	    "text --0123456789abcdefghijklmnopqrstuv\r\n"
+	    "--0123456789abcdefghijklmnopqrstuv-x\r\n"
+	    "Content-Transfer-Encoding: base64\r\n"
+	    "Content-Disposition: attachment; filename=\"b.bin\"; size=123456789\r\n"
+	    "\r\n"
+	    "SGVsbG8sIHdvcmxkIQ==\r\n"
+	    "--0123456789abcdefghijklmnopqrstuv\r\n"
+	    "Content-Type: message/rfc822\r\n"
+	    "\r\n"
+	    "Subject: the inner message, with a long subject\r\n"
+	    "\r\n"
+	    "inner body line that is longer than the limit\r\n"
+	    "--0123456789abcdefghijklmnopqrstuv\r\n"
+	    "Content-Type: multipart/alternative; "
+	    "boundary=\"0123456789abcdefghijklmnopqrstuXY\"\r\n"
+	    "\r\n"
+	    "--0123456789abcdefghijklmnopqrstuXY\r\n"
+	    "\r\n"
+	    "inner part\r\n"
+	    "--0123456789abcdefghijklmnopqrstuXY--\r\n"
+	    "--0123456789abcdefghijklmnopqrstuv-- and an epilogue after it\r\n"
+	    "epilogue line, long enough to be cut\r\n",
+	    /* a header line of white space only, then one starting with it */
+	    "     \t      \r\n"
+	    "          X-Late: header after white space\r\n"
+	    "\r\n"
+	    "body\r\n",
+	    /* no line end at the end: the last line ends with the message */
+	    "Content-Type: multipart/mixed; boundary=\"0123456789abcdefghijklmnopqrstuv\"\r\n"
+	    "\r\n"
+	    "--0123456789abcdefghijklmnopqrstuv\r\n"
+	    "\r\n"
+	    "text\r\n"
+	    "--0123456789abcdefghijklm",
+	    "Content-Type: multipart/mixed; boundary=\"0123456789abcdefghijklmnopqrstuv\"\r\n"
+	    "\r\n"
+	    "--0123456789abcdefghijklmnopqrstuv\r\n"
+	    "\r\n"
+	    "text\r\n"
+	    "--0123456789abcdefghijklmnopqrstuv-",
+	};
+	char *got;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++)
+		for (uint32_t ml = 3; ml <= 13; ml += 2)
+			free(as_whole_lines(msgs[i], ml));
+	got = as_whole_lines(msgs[0], 5);
+	/* what the whole lines give: 7 entities, the text part holds the lines that are not
+	 * delimiters, the closing delimiters close */
+	assert_int_equal(count_of(got, "begin "), 7);
+	assert_non_null(strstr(got, "fn=[b.bin]"));
+	assert_non_null(strstr(got, end_line("Hello, world!", 13)));
+	assert_non_null(strstr(got, "header 2 [Subject] [the inner message, with a long subject]"));
+	free(got);
+	got = as_whole_lines(msgs[1], 4);
+	assert_non_null(strstr(got, "header 0 [X-Late] [header after white space]"));
+	free(got);
+}
+
+/* The end of a header block ("\0..." in the header) and a gap in the middle of a cut line:
+ * the rest of the first is ignored (not body text), the second flushes what the line held
+ * (quoted-printable bytes, a delimiter's start) before the gap. Compared with lines never cut,
+ * at every split. */
+static char *run_gap(const char *msg, size_t len, size_t at, uint32_t max_line, size_t split)
+{
+	struct tr t = {0};
+	struct mime_cb cb = *tr_cbs;
+	struct mime_limits lim;
+	struct mime_msg *m;
+	char *s;
+
+	mime_limits__default(&lim);
+	lim.max_line = max_line;
+	cb.u = &t;
+	m = mime_msg__new(&cb, &lim);
+	assert_non_null(m);
+	if (split < at) {
+		assert_int_equal(mime_msg__feed(m, (const uint8_t *)msg, split), 0);
+		assert_int_equal(mime_msg__feed(m, (const uint8_t *)msg + split, at - split), 0);
+	} else {
+		assert_int_equal(mime_msg__feed(m, (const uint8_t *)msg, at), 0);
+	}
+	mime_msg__gap(m, 100);
+	if (split > at) {
+		assert_int_equal(mime_msg__feed(m, (const uint8_t *)msg + at, split - at), 0);
+		assert_int_equal(mime_msg__feed(m, (const uint8_t *)msg + split, len - split), 0);
+	} else {
+		assert_int_equal(mime_msg__feed(m, (const uint8_t *)msg + at, len - at), 0);
+	}
+	mime_msg__end(m);
+	mime_msg__free(m);
+	s = strdup(t.s ? t.s : "");
+	tr_free(&t);
+	return s;
+}
+
+static void test_long_lines_nul_gap(void **state)
+{
+	static const char nul[] = "Subject: x\r\n"
+				  "\0 the rest of the header block's last line\r\n"
+				  "body\r\n";
+	static const char gap[] = "Content-Type: multipart/mixed; boundary=\"0123456789abcdef\"\r\n"
+				  "\r\n"
+				  "--0123456789abcdef\r\n"
+				  "Content-Transfer-Encoding: quoted-printable\r\n"
+				  "\r\n"
+				  "abc=4"
+				  "1 after the gap\r\n"
+				  "--0123456789abcdef\r\n"
+				  "\r\n"
+				  "--0123456789ab"
+				  "cdef-- after the gap\r\n"
+				  "--0123456789abcdef--\r\n";
+	size_t len = sizeof(nul) - 1, glen = sizeof(gap) - 1;
+	size_t at1 = (size_t)(strstr(gap, "abc=4") - gap) + 5;
+	size_t at2 = (size_t)(strstr(gap, "--0123456789ab\x63") - gap);
+	char *ref, *got;
+
+	(void)state;
+	ref = run_gap(nul, len, len, 1u << 20, 0);
+	assert_non_null(strstr(ref, end_line("body\r\n", 6)));
+	for (uint32_t ml = 2; ml <= 9; ml++)
+		for (size_t sp = 0; sp <= len; sp++) {
+			got = run_gap(nul, len, len, ml, sp);
+			if (strcmp(got, ref))
+				fail_msg("max_line %u split %zu:\n%s--- whole lines\n%s", ml, sp,
+					 got, ref);
+			free(got);
+		}
+	free(ref);
+	at2 += 14;
+	for (int g = 0; g < 2; g++) {
+		size_t at = g ? at2 : at1;
+
+		ref = run_gap(gap, glen, at, 1u << 20, 0);
+		assert_non_null(strstr(ref, "gap 100\n"));
+		for (uint32_t ml = 3; ml <= 9; ml++)
+			for (size_t sp = 0; sp <= glen; sp++) {
+				got = run_gap(gap, glen, at, ml, sp);
+				if (strcmp(got, ref))
+					fail_msg(
+					    "gap %d max_line %u split %zu:\n%s--- whole lines\n%s",
+					    g, ml, sp, got, ref);
+				free(got);
+			}
+		free(ref);
+	}
+}
+
+/* Quoted-printable lines cut at max_line: an escape "=XX" or a soft line break "=" with
+ * trailing blanks at any position of the cut decodes as in the whole line (the reviewer's
+ * 4107-byte file first: "=41" at bytes 4094..4096 of a line). */
+static void test_qp_cut_lines(void **state)
+{
+	static const char *const lines[] = {
+	    "abcdefgh=41ijklmnop=4A=4a=\r\n",
+	    "soft break after blanks=   \t \r\n",
+	    "trailing blanks dropped  \t   \r\n",
+	    "= =4 =4G == =\r\n",
+	    "x=41=\r\nsecond line of the soft break \r\n",
+	    "blanks then text   \t  and more=20=\r\n",
+	    "==41===42=====\r\n",
+	};
+	struct tr t = {0};
+	char *got;
+
+	(void)state;
+	tr_add(&t,
+	       "Content-Type: multipart/mixed; boundary=BB\r\n\r\n--BB\r\n"
+	       "Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n");
+	fill(&t, 'a', 4094);
+	tr_add(&t, "=41bbbbbbbbbb\r\n--BB--\r\n");
+	got = as_whole_lines(t.s, 4096);
+	assert_non_null(strstr(got, "end len=4107 md5=cb29e54b23a0544f1b4297b2133618c6\n"));
+	free(got);
+	tr_free(&t);
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		tr_add(&t, "Content-Transfer-Encoding: quoted-printable\r\n\r\n%s%s", lines[i],
+		       lines[i]);
+		for (uint32_t ml = 2; ml <= 34; ml++)
+			free(as_whole_lines(t.s, ml));
+		tr_free(&t);
+	}
+	/* the held bytes of a line that never ends are decoded as they are */
+	free(as_whole_lines("Content-Transfer-Encoding: quoted-printable\r\n\r\nabc=4", 4));
+	free(as_whole_lines("Content-Transfer-Encoding: quoted-printable\r\n\r\nabc=  ", 4));
+}
+
 static size_t heap_used(void)
 {
 	struct mallinfo2 mi = mallinfo2();
@@ -1676,6 +1985,8 @@ int main(void)
 	    cmocka_unit_test(test_base64_long_runs),	cmocka_unit_test(test_qp_oddities),
 	    cmocka_unit_test(test_filenames),		cmocka_unit_test(test_message_rfc822),
 	    cmocka_unit_test(test_bdat_framing),	cmocka_unit_test(test_header_limit),
+	    cmocka_unit_test(test_long_lines_evasions), cmocka_unit_test(test_long_lines),
+	    cmocka_unit_test(test_long_lines_nul_gap),	cmocka_unit_test(test_qp_cut_lines),
 	    cmocka_unit_test(test_deep_nesting),	cmocka_unit_test(test_garbage_base64_100mb),
 	    cmocka_unit_test(test_skip_mode),		cmocka_unit_test(test_corpus_smtp_pcap),
 	    cmocka_unit_test(test_corpus_entity_bytes), cmocka_unit_test(test_corpus_bdat),

@@ -803,6 +803,42 @@ static void test_nul_bytes_kept(void **state)
 	assert_string_equal(fld(nth("files", 1), "filename"), "invoice.pdf\\x00.exe");
 }
 
+/* The files record's filename (and the name intel looks up as Files::IN_NAME) through Zeek's
+ * whole unescape_URI: "%uXXXX" (a 00 high byte left out) and "%%" (the first '%' dropped), not
+ * only "%XX": "evil%u002eexe" is evil.exe. And a Content-Disposition header longer than the
+ * MIME line limit (4096) keeps its filename after the cut. */
+static void test_filename_unescape(void **state)
+{
+	static char data[6000];
+	struct seg segs[8];
+	int n = 0, len;
+
+	(void)state;
+	len = snprintf(
+	    data, sizeof(data),
+	    "Content-Type: multipart/mixed; boundary=BB\r\n\r\n"
+	    "--BB\r\nContent-Disposition: attachment; filename=\"evil%%u002eexe\"\r\n\r\nA\r\n"
+	    "--BB\r\nContent-Disposition: attachment; filename=\"a%%%%41.exe\"\r\n\r\nB\r\n"
+	    "--BB\r\nContent-Type: application/octet-stream; name=x%%u4142%%2E%%zz%%\r\n"
+	    "\r\nC\r\n"
+	    "--BB\r\nContent-Disposition: attachment; x=\"");
+	memset(data + len, 'A', 4200);
+	len += 4200;
+	snprintf(data + len, sizeof(data) - (size_t)len,
+		 "\"; filename=\"long.exe\"\r\n\r\nD\r\n--BB--\r\n.\r\n");
+	segs[n++] = (struct seg)S("220 mx\r\n");
+	segs[n++] = (struct seg)C("HELO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n");
+	segs[n++] = (struct seg)S("250 hi\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+	segs[n++] = (struct seg){MT_ORIG, data, 0};
+	segs[n++] = (struct seg)S("250 ok\r\n");
+	free(run_all(segs, (size_t)n)); /* whole, every split position, byte by byte */
+	assert_int_equal(count_stream("files"), 4);
+	assert_string_equal(fld(nth("files", 0), "filename"), "evil.exe");
+	assert_string_equal(fld(nth("files", 1), "filename"), "aA.exe");
+	assert_string_equal(fld(nth("files", 2), "filename"), "xAB.%zz%");
+	assert_string_equal(fld(nth("files", 3), "filename"), "long.exe");
+}
+
 static int count_weird(const char *name)
 {
 	int n = 0;
@@ -1382,6 +1418,20 @@ static void test_helpers(void **state)
 	smtp__filename_from_header("attachment; filename*=UTF-8''r%C3%A9sum%C3%A9.txt", 50, out,
 				   sizeof(out));
 	assert_string_equal(out, "r\xc3\xa9sum\xc3\xa9.txt");
+	/* Zeek's unescape_URI: %uXXXX (a 00 high byte left out), "%%" drops the first '%' (the
+	 * second starts an escape), a '%' or "%X" at the end and other '%'s stay */
+	smtp__filename_from_header("attachment; filename=\"evil%u002eexe\"", 36, out, sizeof(out));
+	assert_string_equal(out, "evil.exe");
+	smtp__filename_from_header("attachment; filename=\"a%%41%u4142.exe\"", 38, out,
+				   sizeof(out));
+	assert_string_equal(out, "aAAB.exe");
+	smtp__filename_from_header("name=%zz%u41%4", 14, out, sizeof(out));
+	assert_string_equal(out, "%zz%u41%4");
+	smtp__filename_from_header("name=ab%", 8, out, sizeof(out));
+	assert_string_equal(out, "ab%");
+	/* cut to the buffer: the first bytes of the whole result */
+	assert_int_equal(smtp__filename_from_header("name=%41%u4243%44", 17, out, 4), 3);
+	assert_string_equal(out, "ABC");
 
 	assert_int_equal(smtp__probe(MT_RESP, (const uint8_t *)"220 mx ESMTP\r\n", 14), 1);
 	assert_int_equal(smtp__probe(MT_RESP, (const uint8_t *)" 220-mx\r\n", 9), 1);
@@ -2352,6 +2402,7 @@ int main(void)
 	    cmocka_unit_test(test_gap),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_long_line),
+	    cmocka_unit_test(test_filename_unescape),
 	    cmocka_unit_test(test_bulk_body),
 	    cmocka_unit_test(test_no_memory),
 	    cmocka_unit_test(test_golden_basic),
