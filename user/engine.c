@@ -18,6 +18,7 @@
 #include "mailtap/hashmb.h"
 #include "mailtap/ids.h"
 #include "mailtap/log.h"
+#include "mailtap/notice.h"
 #include "mailtap/rec.h"
 #include "mailtap/tls.h"
 #include "mailtap/tunnels.h"
@@ -164,9 +165,10 @@ static int is_local(const struct engine *e, const struct mt_addr *a)
 /* ---- records ----------------------------------------------------------------------- */
 
 /* addl: addl_len bytes (NUL bytes kept), none when empty. */
-static void write_weird_n(struct engine *e, const char *uid, const struct conn_id *id,
-			  uint64_t ts, const char *name, const char *addl, size_t addl_len,
-			  const char *source)
+/* notice: weird.zeek turned it into a Weird::Activity notice (its notice actions). */
+static void write_weird_notice(struct engine *e, const char *uid, const struct conn_id *id,
+			       uint64_t ts, const char *name, const char *addl, size_t addl_len,
+			       const char *source, bool notice)
 {
 	struct rec *r = e->rec;
 
@@ -176,11 +178,18 @@ static void write_weird_n(struct engine *e, const char *uid, const struct conn_i
 	rec__cstr(r, "name", name);
 	if (addl && addl_len)
 		rec__str(r, "addl", addl, addl_len);
-	rec__bool(r, "notice", false);
+	rec__bool(r, "notice", notice);
 	rec__cstr(r, "peer", rec__node());
 	rec__cstr(r, "source", source);
 	rec__end(r);
 	e->st.records_weird++;
+}
+
+static void write_weird_n(struct engine *e, const char *uid, const struct conn_id *id,
+			  uint64_t ts, const char *name, const char *addl, size_t addl_len,
+			  const char *source)
+{
+	write_weird_notice(e, uid, id, ts, name, addl, addl_len, source, false);
 }
 
 /* The weirds of IP fragments are Zeek's flow weirds (FragReassembler::Weird: the datagram's
@@ -791,6 +800,7 @@ _Static_assert(sizeof(tcp_weird_names) / sizeof(tcp_weird_names[0]) - 1 <=
 static void flow_weird(void *u, struct flow *f, uint64_t ts, const char *name)
 {
 	struct engine *e = u;
+	bool per_orig, notice;
 	int i;
 
 	if (!e->cfg.tcp_weirds)
@@ -809,7 +819,28 @@ static void flow_weird(void *u, struct flow *f, uint64_t ts, const char *name)
 		e->st.weirds_held_back++;
 		return;
 	}
-	write_weird(e, f->uid, &f->id, ts, name, NULL, NULL);
+	/* ACTION_LOG_PER_ORIG (did_log) and ACTION_NOTICE_PER_ORIG (did_notice): a name once
+	 * per originator a day, the notice one as a Weird::Activity notice too */
+	per_orig = !strcmp(name, "SYN_with_data") || !strcmp(name, "connection_originator_SYN_ack");
+	notice = !strcmp(name, "SYN_after_partial");
+	if (per_orig || notice) {
+		uint8_t key[24];
+		uint64_t h = mt_hash_bytes(notice ? 0x6e6f74696365ULL : 0, name, strlen(name));
+
+		memcpy(key, &h, 8);
+		memcpy(key + 8, f->id.orig_h.b, 16);
+		if (!knownset__add(e->weird_did_log, key, sizeof(key), ts)) {
+			e->st.weirds_held_back++;
+			return;
+		}
+	}
+	if (notice && notice__enabled()) {
+		struct notice_info n = {
+		    .ts_ns = ts, .note = "Weird::Activity", .msg = name, .uid = f->uid, .id = &f->id};
+
+		notice__raise(e->rec, &n);
+	}
+	write_weird_notice(e, f->uid, &f->id, ts, name, NULL, 0, NULL, notice);
 }
 
 static void make_uid(void *u, char uid[MT_UID_LEN])

@@ -17,6 +17,7 @@
 #include <pcap/dlt.h>
 #include "mailtap/engine.h"
 #include "mailtap/flow.h"
+#include "mailtap/notice.h"
 #include "mailtap/rec.h"
 #include "mailtap/sink.h"
 #include "frames.h"
@@ -98,6 +99,7 @@ static void run_free(struct run *r)
 }
 
 static const uint8_t CLI[4] = {10, 0, 0, 1}, SRV[4] = {10, 0, 0, 2};
+static uint16_t cport = 40000; /* the client's port */
 
 /* A frame 1 ms after the last: client (cli) or server, Ethernet + IPv4 + TCP. ip_extra is
  * added to the IP total length (a length past the wire); cut bytes of it are left out of the
@@ -113,7 +115,7 @@ static void frame(struct run *r, int cli, uint8_t flags, uint32_t seq, uint32_t 
 	fr_eth(&f, 0, 0, 0, 0, 0x0800);
 	fr_ipv4(&f, cli ? CLI : SRV, cli ? SRV : CLI, 6, fr_tcp_len(-1, n) + (size_t)ip_extra, 0,
 		0x4000);
-	fr_tcp(&f, cli ? 40000 : 25, cli ? 25 : 40000, seq, ack, flags, 8192, -1, data, n);
+	fr_tcp(&f, cli ? cport : 25, cli ? 25 : cport, seq, ack, flags, 8192, -1, data, n);
 	raw = (struct pkt_raw){.ts_ns = r->t, .data = f.b, .caplen = (uint32_t)(f.len - cut),
 			       .wirelen = (uint32_t)f.len, .linktype = DLT_EN10MB};
 	assert_int_equal(engine__packet(r->eng, &raw), 0);
@@ -396,6 +398,41 @@ static void test_ignored_weirds(void **st)
 	run_free(&r);
 }
 
+/* weird.zeek's per-originator actions: SYN_with_data (ACTION_LOG_PER_ORIG) once for a
+ * client's two connections; SYN_after_partial (ACTION_NOTICE_PER_ORIG) a weird with notice T
+ * and a Weird::Activity notice, once per client too. */
+static void test_weird_per_orig(void **st)
+{
+	struct notice_cfg nc;
+	struct run r;
+
+	(void)st;
+	notice_cfg__default(&nc);
+	assert_int_equal(notice__init(&nc), 0);
+	run_start(&r);
+	for (int k = 0; k < 2; k++) {
+		cport = (uint16_t)(40000 + k);
+		C(&r, SYN, 1000, 0, "x");
+		S(&r, SYN | ACK, 5000, 1002, NULL);
+		C(&r, ACK, 1002, 5001, NULL);
+		bye(&r);
+	}
+	for (int k = 0; k < 2; k++) { /* midstream, then a SYN from the client at its start */
+		cport = (uint16_t)(41000 + k);
+		C(&r, ACK | PSH, 7000, 9000, "DATA\r\n");
+		C(&r, SYN, 6999, 0, NULL); /* Zeek's start of a partial endpoint: seq - 1 */
+	}
+	cport = 40000;
+	run_end(&r);
+	assert_int_equal(count(&r, "weird", "\"SYN_with_data\"", "\"notice\"=>false", NULL), 1);
+	assert_int_equal(count(&r, "weird", "\"SYN_after_partial\"", "\"notice\"=>true", NULL), 1);
+	assert_int_equal(count(&r, "notice", "\"note\"=>\"Weird::Activity\"",
+			       "\"msg\"=>\"SYN_after_partial\"", "\"uid\"=>", NULL),
+			 1);
+	run_free(&r);
+	notice__fini();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -407,6 +444,7 @@ int main(void)
 	    cmocka_unit_test(test_long_history),
 	    cmocka_unit_test(test_close_waits_for_pending_data),
 	    cmocka_unit_test(test_ignored_weirds),
+	    cmocka_unit_test(test_weird_per_orig),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
