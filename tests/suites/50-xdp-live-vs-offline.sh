@@ -10,8 +10,9 @@
 # the delivered frames are compared byte for byte).
 # Live side: `mailtap -i` when this mailtap has it (--xdp-mode in --help); until then
 # build/tools/xsk_dump (the same XDP + AF_XDP source) writes a pcap that `mailtap -r` reads.
-# Skipped files (said at the end): no Ethernet link type, or frames longer than the veth
-# MTU 3400 allows (TSO/GRO-sized frames need XDP multi-buffer, not supported). Also fails on any AF_XDP drop.
+# Skipped files (said at the end): no Ethernet link type, frames longer than the veth
+# MTU 3400 allows (TSO/GRO-sized frames need XDP multi-buffer, not supported), or frames cut
+# by a snap length (a replay cannot send the bytes that were not captured). Also fails on any AF_XDP drop.
 # Then captures of tools/gen_smtp_pcap --encap (VXLAN, Geneve, GRE, ERSPAN II/III, MPLS, PPPoE,
 # and VXLAN and ERSPAN II with fragmented outer datagrams), whole, the same way: the XDP
 # program must find the mail inside them as userspace does.
@@ -159,6 +160,21 @@ for f in "${files[@]:0:$max}"; do
 	[ "$nmail" -gt 0 ] || { n_skip=$((n_skip + 1)); skipped+=("$name (no mail-port frames)"); continue; }
 	if [ "$(tcpdump -r "$NL_TMP/m.pcap" greater $((MTU + 19)) 2>/dev/null | wc -l)" -gt 0 ]; then
 		n_skip=$((n_skip + 1)); skipped+=("$name (frames > $((MTU + 18)) bytes)"); continue
+	fi
+	# frames captured shorter than they were on the wire (a snap length): a replay sends only
+	# the captured bytes, so live an IP length past the frame is Zeek's truncated_IP_len
+	# (the packet dropped) where the file's wire length makes it a truncated payload
+	if [ "$(python3 -c '
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+e = "<" if b[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+o, n = 24, 0
+while o + 16 <= len(b):
+    incl, orig = struct.unpack_from(e + "II", b, o + 8)
+    n += incl < orig
+    o += 16 + incl
+print(n)' "$NL_TMP/m.pcap")" -gt 0 ]; then
+		n_skip=$((n_skip + 1)); skipped+=("$name (frames cut by a snap length)"); continue
 	fi
 	"$MT" -r "$f" --seed 1 -w - 2>/dev/null | "$CAT" >"$NL_TMP/off.json"
 	if [ $live = 1 ]; then
