@@ -926,11 +926,16 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 		const char *wname;
 		struct pkt_raw whole;
 		struct pkt_tunnel tun;
+		uint16_t vlan[2];
+		uint8_t pw;
 		int r;
 
 		/* UDP and GRE only where a tunnel could be inside (not in a tunnel, nor in a
-		 * pseudowire: decode follows none there, nor does the XDP parser) */
+		 * pseudowire: decode follows none there, nor does the XDP parser); IPv6: also an
+		 * extension header after the fragment header (hop-by-hop, routing, destination
+		 * options, AH), whose chain is parsed in the whole datagram, as Zeek does */
 		if (!p.l3 || !(p.l4proto == IPPROTO_TCP ||
+			       (p.ip_ver == 6 && frag__v6_ext(p.l4proto)) ||
 			       (!p.tun.type && !p.pw &&
 				(p.l4proto == IPPROTO_UDP || p.l4proto == IPPROTO_GRE))))
 			return 0;
@@ -941,11 +946,21 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 			return 0;
 		whole = (struct pkt_raw){ .ts_ns = raw->ts_ns, .data = dg, .caplen = (uint32_t)len,
 					  .wirelen = (uint32_t)len, .linktype = 12 /* DLT_RAW */ };
-		tun = p.tun; /* the tunnel the last fragment came through: the datagram's */
+		/* the tunnel, VLAN tags and pseudowire the last fragment came with: the
+		 * datagram's (Zeek reassembles within the Packet, which keeps its vlan) */
+		tun = p.tun;
+		memcpy(vlan, p.vlan, sizeof(vlan));
+		pw = p.pw;
 		if (decode__packet(&whole, &p, NULL) != DECODE_OK)
 			return 0;
-		if (!p.tun.type)
+		if (p.tun.type && (tun.type || pw))
+			return 0; /* a tunnel in a tunnel or pseudowire (behind IPv6 extension
+				   * headers): not followed, as in a whole packet */
+		if (!p.tun.type) { /* else the inner frame's own tags, as for a whole packet */
 			p.tun = tun;
+			memcpy(p.vlan, vlan, sizeof(vlan));
+			p.pw = pw;
+		}
 		break;
 	}
 	case DECODE_IP_LEN:

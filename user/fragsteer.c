@@ -15,6 +15,10 @@
 /* Bytes of a first fragment read for a tunnel's inner headers (outer IP, UDP or GRE, the
  * tunnel header with Geneve's options, the inner link, IP and TCP headers). */
 #define FRAGSTEER_PEEK 768
+/* Disjoint payload ranges of a datagram tracked to know when all its bytes have come. */
+#define FRAGSTEER_RANGES 16
+/* As frag.c, which drops larger fragments and unaligned ones before the last. */
+#define FRAGSTEER_MAX_PAYLOAD 65535
 
 struct held {
 	struct held *next;
@@ -31,8 +35,10 @@ struct group {
 	int dest; /* the worker, or -1 while the first fragment has not come */
 	struct held *head, *tail;
 	uint64_t bytes; /* held */
-	uint32_t got;	/* payload bytes of the fragments seen (overlaps counted twice) */
 	uint32_t total; /* the datagram's payload length, once its last fragment came */
+	uint8_t n_ranges; /* payload ranges seen, merged (a duplicate is not counted twice) */
+	bool lost;	  /* more disjoint ranges than kept: forgotten only by timeout or room */
+	struct { uint32_t s, e; } r[FRAGSTEER_RANGES];
 };
 
 struct fragsteer {
@@ -261,15 +267,64 @@ static bool hold(struct fragsteer *fs, struct group *g, const struct pkt_raw *ra
 	return true;
 }
 
+/* An IPv6 first fragment: the protocol after the extension headers that follow its fragment
+ * header (at most 8, as frag__parse before it), *l4 its offset in the payload; -1 when the
+ * chain is cut off or too long. */
+static int v6_chain(const struct frag_info *f, uint32_t *l4)
+{
+	uint32_t off = 0;
+	uint8_t nh = f->key.proto;
+
+	for (int i = 0; frag__v6_ext(nh); i++) {
+		uint32_t len;
+
+		if (i == 8 || off + 2 > f->pl_len)
+			return -1;
+		/* AH: length in 4-byte units, minus 2; the others: 8-byte units, minus 1 */
+		len = nh == 51 ? ((uint32_t)f->pl[off + 1] + 2) * 4
+			       : ((uint32_t)f->pl[off + 1] + 1) * 8;
+		nh = f->pl[off];
+		off += len;
+	}
+	*l4 = off;
+	return nh;
+}
+
 /* Counts the fragment into its datagram; true when all its bytes have come. The datagram is
  * then forgotten: its identification may come again with a new datagram (a tunnel's outer
  * pair sends thousands a second, and the 16-bit IPv4 identification wraps). */
 static bool done(struct group *g, const struct frag_info *f)
 {
-	g->got += f->pl_len;
-	if (!f->more)
-		g->total = f->off + f->pl_len;
-	return g->total && g->got >= g->total;
+	uint32_t s = f->off, e = f->off + f->pl_len, i, j;
+
+	if (e > FRAGSTEER_MAX_PAYLOAD || (f->more && (f->pl_len % 8)))
+		return false; /* the engine drops it */
+	if (!f->more && !g->total)
+		g->total = e; /* the first last fragment wins, as in frag.c */
+	if (s < e && !g->lost) {
+		/* merge [s,e) with the ranges it touches, keeping them disjoint */
+		for (i = j = 0; i < g->n_ranges; i++) {
+			if (g->r[i].s <= e && s <= g->r[i].e) {
+				if (g->r[i].s < s)
+					s = g->r[i].s;
+				if (g->r[i].e > e)
+					e = g->r[i].e;
+			} else {
+				g->r[j++] = g->r[i];
+			}
+		}
+		g->n_ranges = (uint8_t)j;
+		if (j < FRAGSTEER_RANGES) {
+			g->r[j].s = s;
+			g->r[j].e = e;
+			g->n_ranges++;
+		} else {
+			g->lost = true;
+		}
+	}
+	/* complete as frag.c sees it: one range, [0,total) */
+	return g->total && !g->lost && g->n_ranges == 1 && g->r[0].s == 0 &&
+	       g->r[0].e == g->total;
 }
 
 void fragsteer__packet(struct fragsteer *fs, const struct pkt_raw *raw, const uint8_t *l3,
@@ -288,7 +343,7 @@ void fragsteer__packet(struct fragsteer *fs, const struct pkt_raw *raw, const ui
 		return;
 	}
 	if (f.key.proto != 6 /* TCP */ && f.key.proto != 17 /* UDP */ &&
-	    f.key.proto != 47 /* GRE */) {
+	    f.key.proto != 47 /* GRE */ && !(f.key.v6 && frag__v6_ext(f.key.proto))) {
 		fs->st.unported++;
 		fs->send(fs->ctx, by_addrs(fs, &f.key), raw);
 		return;
@@ -301,13 +356,15 @@ void fragsteer__packet(struct fragsteer *fs, const struct pkt_raw *raw, const ui
 		return;
 	}
 	if (f.off == 0) {
+		uint32_t l4 = 0;
 		int dest = -1;
+		int proto = f.key.v6 ? v6_chain(&f, &l4) : f.key.proto;
 
-		if (f.key.proto != 6) {
+		if (proto == 17 || proto == 47) {
 			dest = inner_dest(fs, l3, &f);
-		} else if (f.pl_len >= 4) {
-			dest = pick_key(fs, &f.key, (uint16_t)(f.pl[0] << 8 | f.pl[1]),
-					(uint16_t)(f.pl[2] << 8 | f.pl[3]));
+		} else if (proto == 6 && f.pl_len >= l4 + 4) {
+			dest = pick_key(fs, &f.key, (uint16_t)(f.pl[l4] << 8 | f.pl[l4 + 1]),
+					(uint16_t)(f.pl[l4 + 2] << 8 | f.pl[l4 + 3]));
 		}
 		if (dest < 0) {
 			dest = by_addrs(fs, &f.key);

@@ -39,6 +39,13 @@ struct frag_key {
 uint32_t frag_key__hash(const struct frag_key *k);
 bool frag_key__eq(const struct frag_key *a, const struct frag_key *b);
 
+/* IPv6 extension headers that may follow a fragment header in a datagram of ours (hop-by-hop,
+ * routing, destination options, AH): its chain is parsed once the datagram is whole. */
+static inline bool frag__v6_ext(uint8_t nh)
+{
+	return nh == 0 || nh == 43 || nh == 60 || nh == 51;
+}
+
 /* A fragment's key, place and payload. */
 struct frag_info {
 	struct frag_key key;

@@ -4,8 +4,10 @@
 # delivered in reverse order; IPv6) give exactly the records of the original capture; a
 # duplicated fragment gives fragment_overlap weirds as Zeek's flow weirds (addresses, ports 0,
 # once per source address as weird.zeek's ACTION_LOG_PER_ORIG, the rest held back and
-# counted) and the same records otherwise; a memory cap too small for any datagram drops
-# them, counted.
+# counted) and the same records otherwise; VLAN tags are kept; IPv6 extension headers after
+# the fragment header are parsed once whole; with two workers, fragments (duplicated, or
+# behind extension headers) reach their connection's worker; a memory cap too small for any
+# datagram drops them, counted.
 set -u
 cd "$(dirname "$0")/../.."
 B=${BUILD:-build}
@@ -31,7 +33,8 @@ check() { # name original fragmented-args...
 	shift 2
 	/usr/bin/python3 tests/fragment_pcap.py "$orig" "$T/$name.pcap" "$@" >/dev/null || { bad "$name: scapy"; return; }
 	"$B/mailtap" -r "$orig" --seed 1 -w "$T/o.mp"
-	"$B/mailtap" -r "$T/$name.pcap" --seed 1 --stats-interval 1 -w "$T/f.mp"
+	# shellcheck disable=SC2086 # $W: extra options, word-split
+	"$B/mailtap" -r "$T/$name.pcap" --seed 1 --stats-interval 1 ${W:-} -w "$T/f.mp"
 	canon "$T/o.mp" >"$T/o.txt"
 	canon "$T/f.mp" >"$T/f.txt"
 	grep -q '"_path": "smtp"' "$T/o.txt" || { bad "$name: reference has no smtp record"; return; }
@@ -60,6 +63,19 @@ if not ws or held == 0 or len(set(origs)) != len(origs) or any(
 print("%d fragment_overlap weirds, one per source address, with the addresses and ports 0; %d held back" % (len(ws), held))
 EOF2
 ); then ok "$r"; else bad "overlap weirds: $r"; fi
+# the reassembled datagram keeps the frame's VLAN tag (conn's vlan, from the first packet:
+# a fragmented SYN), as Zeek's Packet does
+/usr/bin/python3 tests/fragment_pcap.py "$Z/smtp.pcap" "$T/vlan.pcap" --size 65535 --vlan 100 >/dev/null
+check ipv4-vlan "$T/vlan.pcap" --vlan 100 --reverse --size 32 # the SYN too
+grep -q '"vlan": 100' "$T/o.txt" && ok "ipv4-vlan: reference has the vlan" || bad "ipv4-vlan: no vlan in the reference"
+# IPv6 with a Destination Options header after the fragment header, before TCP: reassembled,
+# its chain parsed; and with two workers, steered by the ports behind it
+/usr/bin/python3 tests/fragment_pcap.py "$Z/smtp-attachment-msg.pcap" "$T/dstopt.pcap" --size 65535 --dstopt >/dev/null
+check ipv6-dstopt "$T/dstopt.pcap"
+W="--workers 2" check ipv6-dstopt-workers "$T/dstopt.pcap" --reverse
+# a first fragment again after the last: with two workers, the datagram is not forgotten (its
+# steering) before its middle fragments come
+W="--workers 2" check ipv4-dup-workers "$Z/smtp.pcap" --dup-after-last
 # datagrams that never complete, at most one kept at a time: each new one evicts the last
 /usr/bin/python3 tests/fragment_pcap.py "$Z/smtp.pcap" "$T/incomplete.pcap" --drop-last >/dev/null
 "$B/mailtap" -r "$T/incomplete.pcap" --frag-max-datagrams 1 --stats-interval 1 -w "$T/c.mp"

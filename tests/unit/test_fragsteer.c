@@ -361,6 +361,92 @@ static void test_ipv6(void **st)
 	fragsteer__free(fs);
 }
 
+/* A duplicated first fragment after the last one: the datagram's bytes are not all there
+ * until the middle one comes, which still goes with it (a count of payload bytes would reach
+ * the total early and forget the datagram, the middle one held then sent by the addresses);
+ * once all have come the datagram is forgotten, its identification free again. */
+static void test_duplicate(void **st)
+{
+	struct fragsteer *fs = new_fs(16, 1 << 20);
+	struct fragsteer_stats s;
+
+	(void)st;
+	add(fs, 0, 7, 6, 0, 64, 1);
+	add(fs, 1, 7, 6, 128, 64, 0);
+	add(fs, 2, 7, 6, 0, 64, 1); /* the duplicate */
+	add(fs, 3, 7, 6, 64, 64, 1);
+	assert_int_equal(sent.n, 4);
+	for (int k = 0; k < 4; k++) {
+		assert_int_equal(sent.dest[k], PORTS_WORKER);
+		assert_int_equal(sent.ts[k], (uint64_t)k);
+	}
+	/* overlapping, not equal: [0,64) [32,96) [96,160) [128,192) */
+	add(fs, 4, 8, 6, 0, 64, 1);
+	add(fs, 5, 8, 6, 128, 64, 0);
+	add(fs, 6, 8, 6, 32, 64, 1);
+	add(fs, 7, 8, 6, 96, 64, 1);
+	assert_int_equal(sent.n, 8);
+	for (int k = 4; k < 8; k++)
+		assert_int_equal(sent.dest[k], PORTS_WORKER);
+	fragsteer__stats(fs, &s);
+	assert_int_equal(s.unported, 0);
+	assert_int_equal(s.held_bytes, 0);
+	/* both complete: forgotten, a later fragment of id 7 is a new datagram (held) */
+	add(fs, 8, 7, 6, 64, 64, 1);
+	assert_int_equal(sent.n, 8);
+	fragsteer__free(fs);
+}
+
+/* IPv6 fragments whose fragment header is followed by a destination options header (then an
+ * AH), then TCP: the first fragment's ports are found behind them; the later fragment, come
+ * first, is held and goes with it. */
+static void test_ipv6_ext_after_frag(void **st)
+{
+	static const uint8_t nhs[] = { 60, 51, 43, 0 };
+
+	(void)st;
+	for (size_t i = 0; i < sizeof(nhs); i++) {
+		struct fragsteer *fs = new_fs(16, 1 << 20);
+		struct fragsteer_stats s;
+		uint8_t b[200];
+
+		for (int f = 1; f >= 0; f--) {
+			struct pkt_raw raw;
+
+			memset(b, 0, sizeof(b));
+			b[0] = 0x60;
+			b[5] = 8 + 48; /* payload length: fragment header, 48 bytes */
+			b[6] = 44;
+			b[8] = 0x20, b[9] = 0x01, b[23] = 1;
+			b[24] = 0x20, b[25] = 0x01, b[39] = 2;
+			b[40] = nhs[i]; /* fragment header: an extension header next */
+			b[42] = (uint8_t)((f * 48) >> 8);
+			b[43] = (uint8_t)((f * 48) | (f == 0));
+			b[47] = 9; /* id */
+			if (f == 0) {
+				/* a 16-byte header (then a 12-byte AH after options), then TCP */
+				uint32_t o = 48;
+
+				b[o] = nhs[i] == 60 ? 51 : 6, o += 16;
+				b[o - 15] = nhs[i] == 51 ? 2 : 1; /* AH: 4-byte units, minus 2 */
+				if (nhs[i] == 60)
+					b[o] = 6, b[o + 1] = 1, o += 12;
+				b[o + 1] = 25, b[o + 2] = 1030 >> 8, b[o + 3] = 1030 & 255;
+			}
+			raw = (struct pkt_raw){ .ts_ns = (uint64_t)(2 - f), .data = b,
+						.caplen = 96, .wirelen = 96, .linktype = 12 };
+			fragsteer__packet(fs, &raw, b, 96);
+		}
+		assert_int_equal(sent.n, 2);
+		assert_int_equal(sent.dest[0], PORTS_WORKER);
+		assert_int_equal(sent.dest[1], PORTS_WORKER);
+		assert_int_equal(sent.ts[0], 1);
+		fragsteer__stats(fs, &s);
+		assert_int_equal(s.unported, 0);
+		fragsteer__free(fs);
+	}
+}
+
 /* Allocations failing in turn: fragsteer__new gives NULL and leaks nothing; a fragment that
  * cannot be held or remembered is sent at once (by the addresses), none is lost. */
 static void test_no_memory(void **st)
@@ -404,6 +490,8 @@ int main(void)
 		cmocka_unit_test(test_id_reused),
 		cmocka_unit_test(test_tunnel_fragments),
 		cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_duplicate),
+		cmocka_unit_test(test_ipv6_ext_after_frag),
 		cmocka_unit_test(test_no_memory),
 	};
 
