@@ -53,13 +53,17 @@ def main():
         elif a.vlan is not None and (IP in p or IPv6 in p):
             p = link(p, (p[IP] if IP in p else p[IPv6]).copy())
         p.time = t
-        if IP in p and tcp and len(p[IP]) > a.size + 20:
-            frags = fragment(p[IP], fragsize=a.size)
-        elif IPv6 in p and tcp and len(p[IPv6]) > a.size + 48:
-            q = p[IPv6].copy()
+        # the datagram as its IP length says, without the Ethernet padding of short frames
+        # (scapy keeps it in p[IP]: fragmenting it would add bytes to the TCP segment)
+        ip = IP(raw(p[IP])[:p[IP].len]) if IP in p else None
+        ip6 = IPv6(raw(p[IPv6])[:p[IPv6].plen + 40]) if IPv6 in p else None
+        if ip is not None and tcp and len(ip) > a.size + 20:
+            frags = fragment(ip, fragsize=a.size)
+        elif ip6 is not None and tcp and len(ip6) > a.size + 48:
+            q = ip6.copy()
             q.remove_payload()
             del q.nh, q.plen  # recomputed: the fragment header comes next
-            q = q / IPv6ExtHdrFragment(nh=p[IPv6].nh) / p[IPv6].payload
+            q = q / IPv6ExtHdrFragment(nh=ip6.nh) / ip6.payload
             frags = fragment6(q, a.size + 48)
         if not frags:
             w.write(p)

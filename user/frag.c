@@ -9,7 +9,7 @@
 #include "mailtap/frag.h"
 
 #define FRAG_MAX_PAYLOAD 65535
-#define FRAG_MAX_RANGES 64
+#define FRAG_MAX_RANGES 64 /* disjoint received ranges per datagram: at most 63 */
 #define FRAG_HDR_MAX 512
 
 struct range {
@@ -211,6 +211,15 @@ static bool complete(const struct dgram *d)
 	return d->total && d->n_ranges == 1 && d->r[0].start == 0 && d->r[0].end == d->total;
 }
 
+/* Whether [s,e) overlaps or adjoins a received range, so that adding it makes no new one. */
+static bool touches(const struct dgram *d, uint32_t s, uint32_t e)
+{
+	for (uint32_t i = 0; i < d->n_ranges; i++)
+		if (d->r[i].start <= e && s <= d->r[i].end)
+			return true;
+	return false;
+}
+
 /* Adds [s,e) to the ranges, copying only bytes not seen before. Returns overlap status:
  * 0 none, 1 overlap with equal bytes, 2 overlap with different bytes. */
 static int add_range(struct dgram *d, uint32_t s, uint32_t e, const uint8_t *data)
@@ -360,7 +369,10 @@ int frag__add(struct frag_table *t, const uint8_t *l3, size_t l3_len, uint64_t t
 		d->buf = nb;
 		d->cap = ncap;
 	}
-	if (d->n_ranges >= FRAG_MAX_RANGES - 1) {
+	/* a bounded number of disjoint ranges (Zeek has no such limit): a fragment that would
+	 * make one more is not taken, the datagram is dropped and counted; one that merges with
+	 * a held range (the usual case: fragments in any order fill the gaps) always is */
+	if (d->n_ranges >= FRAG_MAX_RANGES - 1 && f.pl_len && !touches(d, f.off, end)) {
 		t->st.dropped++;
 		drop(t, d);
 		return -ENOSPC;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # IP fragment reassembly: captures whose TCP packets were cut into 64-byte fragments (IPv4,
-# delivered in reverse order; IPv6) give exactly the records of the original capture; a
+# delivered in reverse order; IPv6), or into 16- and 24-byte ones, give exactly the records
+# of the original capture; a
 # duplicated fragment gives fragment_overlap weirds as Zeek's flow weirds (addresses, ports 0,
 # once per source address as weird.zeek's ACTION_LOG_PER_ORIG, the rest held back and
 # counted) and the same records otherwise; VLAN tags are kept; IPv6 extension headers after
@@ -46,6 +47,10 @@ check() { # name original fragmented-args...
 	[ "$n" -gt 0 ] && ok "$name: $n datagrams reassembled" || bad "$name: nothing reassembled"
 }
 check ipv4-reverse "$Z/smtp.pcap" --reverse
+# tiny fragments: up to 94 for a datagram, in order and reversed (the 60-byte frames of
+# pure ACKs carry Ethernet padding that must not become data)
+check ipv4-16 "$Z/smtp.pcap" --size 16
+check ipv4-24-reverse "$Z/smtp.pcap" --size 24 --reverse
 check ipv6 "$Z/smtp-attachment-msg.pcap"
 check ipv4-overlap "$Z/smtp.pcap" --overlap
 # fragment weirds are Zeek's flow weirds: the addresses, ports 0, no uid; fragment_overlap is

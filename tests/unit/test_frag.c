@@ -114,12 +114,61 @@ static void test_limits_and_timeout(void **st)
 	frag__free(t);
 }
 
+/* At most FRAG_MAX_RANGES - 1 (63) disjoint ranges per datagram: a fragment that merges
+ * with a held range never counts against the limit (filling the gaps of 63 ranges completes
+ * the datagram, as in Zeek, which has no such limit); a 64th disjoint range drops the
+ * datagram, counted in `dropped`, and nothing is ever delivered with holes. */
+static void test_range_limit(void **st)
+{
+	uint8_t pl[1016], b[64];
+	struct frag_limits l;
+	struct frag_table *t;
+	struct frag_stats s;
+	const uint8_t *out = NULL;
+	size_t out_len = 0;
+	const char *w;
+	int r = 0;
+
+	(void)st;
+	for (int i = 0; i < (int)sizeof(pl); i++)
+		pl[i] = (uint8_t)(i * 13 + 1);
+	frag_limits__default(&l);
+	t = frag__new(&l);
+	for (uint32_t k = 0; k < 63; k++) /* 63 disjoint 8-byte ranges: 0, 16, ..., 992 */
+		assert_int_equal(frag__add(t, b, v4frag(b, 5, pl, k * 16, 8, 1), 1, &out,
+					   &out_len, &w), 0);
+	for (uint32_t k = 0; k < 62; k++) /* the gaps: each merges, none is dropped */
+		assert_int_equal(frag__add(t, b, v4frag(b, 5, pl, k * 16 + 8, 8, 1), 2, &out,
+					   &out_len, &w), 0);
+	r = frag__add(t, b, v4frag(b, 5, pl, 1000, 16, 0), 3, &out, &out_len, &w);
+	assert_int_equal(r, 1);
+	assert_int_equal(out_len, 20 + sizeof(pl));
+	assert_memory_equal(out + 20, pl, sizeof(pl));
+	frag__stats(t, &s);
+	assert_int_equal(s.dropped, 0);
+
+	/* 64 disjoint ranges: the datagram is dropped and counted */
+	for (uint32_t k = 0; k < 64; k++)
+		r = frag__add(t, b, v4frag(b, 6, pl, k * 16, 8, 1), 4, &out, &out_len, &w);
+	assert_int_equal(r, -ENOSPC);
+	frag__stats(t, &s);
+	assert_int_equal(s.dropped, 1);
+	/* what follows cannot complete it with what was dropped */
+	for (uint32_t k = 0; k < 62; k++)
+		assert_int_equal(frag__add(t, b, v4frag(b, 6, pl, k * 16 + 8, 8, 1), 5, &out,
+					   &out_len, &w), 0);
+	assert_int_equal(frag__add(t, b, v4frag(b, 6, pl, 1000, 16, 0), 6, &out, &out_len, &w),
+			 0);
+	frag__free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_all_orders),
 		cmocka_unit_test(test_overlap_first_wins),
 		cmocka_unit_test(test_limits_and_timeout),
+		cmocka_unit_test(test_range_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
