@@ -234,16 +234,26 @@ static void write_flow_weird(struct engine *e, uint64_t ts, const char *name,
  * (session::Manager::Weird without ip_hdr: Reporter's net_weird): no uid, no id, the
  * analyzer's name as source, "_in_tunnel" appended inside a tunnel. weird.zeek holds each
  * name back for ten minutes (weird_ignore[name, ""], the key file weirds use too). */
-static void write_net_weird(struct engine *e, uint64_t ts, const char *name, const char *source)
+/* weird.zeek's weird_ignore[name, ""] (a weird with no identifier: net and file weirds):
+ * true when the name was logged in the last ten minutes (counted), else it is from now. */
+static bool held_by_name(struct engine *e, const char *name, uint64_t ts)
 {
 	uint64_t key = mt_hash_bytes(0, name, strlen(name)); /* 8 bytes: not a flow weird's key */
-	struct rec *r = e->rec;
 
 	if (knownset__contains(e->weird_ignore, &key, sizeof(key), ts)) {
 		e->st.weirds_held_back++;
-		return;
+		return true;
 	}
 	knownset__add(e->weird_ignore, &key, sizeof(key), ts);
+	return false;
+}
+
+static void write_net_weird(struct engine *e, uint64_t ts, const char *name, const char *source)
+{
+	struct rec *r = e->rec;
+
+	if (held_by_name(e, name, ts))
+		return;
 	rec__begin(r, "weird", ts);
 	rec__cstr(r, "name", name);
 	rec__bool(r, "notice", false);
@@ -390,15 +400,11 @@ static void sess_file_weird(struct mt_session *s, uint64_t ts, const char *name,
 			    const char *fuid, const char *addl)
 {
 	struct engine *e = ((struct flow_app *)s->engine)->e;
-	uint64_t key = mt_hash_bytes(0, name, strlen(name)); /* 8 bytes: not a flow weird's key */
 	char buf[256];
 	int n;
 
-	if (knownset__contains(e->weird_ignore, &key, sizeof(key), ts)) {
-		e->st.weirds_held_back++;
+	if (held_by_name(e, name, ts))
 		return;
-	}
-	knownset__add(e->weird_ignore, &key, sizeof(key), ts);
 	n = snprintf(buf, sizeof(buf), "%s%s%s", fuid ? fuid : "",
 		     addl && *addl && fuid && *fuid ? ": " : "", addl ? addl : "");
 	if (n < 0)
