@@ -58,6 +58,8 @@ def main():
         ip = IP(raw(p[IP])[:p[IP].len]) if IP in p else None
         ip6 = IPv6(raw(p[IPv6])[:p[IPv6].plen + 40]) if IPv6 in p else None
         if ip is not None and tcp and len(ip) > a.size + 20:
+            ip.flags = int(ip.flags) & ~2  # a router fragments only without DF (else: Zeek's fragment_with_DF)
+            del ip.chksum
             frags = fragment(ip, fragsize=a.size)
         elif ip6 is not None and tcp and len(ip6) > a.size + 48:
             q = ip6.copy()

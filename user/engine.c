@@ -194,8 +194,9 @@ static void write_weird_n(struct engine *e, const char *uid, const struct conn_i
 
 /* The weirds of IP fragments are Zeek's flow weirds (FragReassembler::Weird: the datagram's
  * addresses, ports 0/unknown, no uid), which weird.zeek logs by Weird::actions:
- * fragment_inconsistency and fragment_overlap are ACTION_LOG_PER_ORIG (a name once per
- * source address a day, did_log), the others ACTION_LOG; every weird logged is then held
+ * fragment_inconsistency, fragment_overlap, fragment_size_inconsistency and
+ * excessively_small_fragment are ACTION_LOG_PER_ORIG (a name once per source address a day,
+ * did_log), the others ACTION_LOG; every weird logged is then held
  * back for ten minutes per name and "src -> dst" (weird_ignore). Per engine, as each Zeek
  * worker keeps its own sets; bounded (ENGINE_WEIRD_STATE_MAX each, the oldest forgotten). */
 static void write_flow_weird(struct engine *e, uint64_t ts, const char *name,
@@ -203,7 +204,9 @@ static void write_flow_weird(struct engine *e, uint64_t ts, const char *name,
 {
 	uint8_t key[8 + 16 + 16];
 	uint64_t h = mt_hash_bytes(0, name, strlen(name));
-	bool per_orig = !strcmp(name, "fragment_inconsistency") || !strcmp(name, "fragment_overlap");
+	bool per_orig = !strcmp(name, "fragment_inconsistency") || !strcmp(name, "fragment_overlap") ||
+			!strcmp(name, "fragment_size_inconsistency") ||
+			!strcmp(name, "excessively_small_fragment");
 	struct rec *r = e->rec;
 
 	memcpy(key, &h, 8);
@@ -929,7 +932,7 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 		 * tunnel packet: reassemble, then go on with the whole datagram */
 		const uint8_t *dg;
 		size_t len;
-		const char *wname;
+		struct frag_weirds fw;
 		struct pkt_raw whole;
 		struct pkt_tunnel tun;
 		uint16_t vlan[2];
@@ -945,9 +948,9 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 			       (!p.tun.type && !p.pw &&
 				(p.l4proto == IPPROTO_UDP || p.l4proto == IPPROTO_GRE))))
 			return 0;
-		r = frag__add(e->frags, p.l3, p.l3_len, raw->ts_ns, &dg, &len, &wname);
-		if (wname && e->cfg.tcp_weirds)
-			write_flow_weird(e, raw->ts_ns, wname, &p.src, &p.dst);
+		r = frag__add(e->frags, p.l3, p.l3_len, raw->ts_ns, &dg, &len, &fw);
+		for (unsigned i = 0; i < fw.n && e->cfg.tcp_weirds; i++)
+			write_flow_weird(e, raw->ts_ns, fw.name[i], &p.src, &p.dst);
 		if (r != 1)
 			return 0;
 		whole = (struct pkt_raw){ .ts_ns = raw->ts_ns, .data = dg, .caplen = (uint32_t)len,

@@ -28,6 +28,7 @@ struct dgram {
 	uint8_t hdr[FRAG_HDR_MAX]; /* IP header (+ unfragmentable part) of the first fragment */
 	uint32_t hdr_len;
 	uint32_t nh_off;	   /* IPv6: offset of the next-header byte to patch */
+	uint32_t first_hdr_len;	   /* header length of the fragment that began it (Zeek's) */
 };
 
 struct frag_table {
@@ -142,6 +143,9 @@ int frag__parse(const uint8_t *p, size_t len, struct frag_info *f)
 
 		if (hl < 20 || tot < hl || len < hl)
 			return -EINVAL;
+		f->ip_len = tot;
+		f->cut = len < tot;
+		f->df = fo & 0x4000;
 		if (tot < len)
 			len = tot;
 		f->key.proto = p[9];
@@ -161,6 +165,8 @@ int frag__parse(const uint8_t *p, size_t len, struct frag_info *f)
 
 		if (len < 40)
 			return -EINVAL;
+		f->ip_len = plen + 40;
+		f->cut = len < plen + 40;
 		if (plen + 40 < len)
 			len = plen + 40;
 		f->key.v6 = 1;
@@ -206,9 +212,29 @@ static struct dgram *find(struct frag_table *t, const struct frag_info *f)
 	return NULL;
 }
 
-static bool complete(const struct dgram *d)
+static void weird(struct frag_weirds *w, const char *name)
 {
-	return d->total && d->n_ranges == 1 && d->r[0].start == 0 && d->r[0].end == d->total;
+	for (unsigned i = 0; i < w->n; i++)
+		if (w->name[i] == name)
+			return;
+	if (w->n < FRAG_WEIRDS_MAX)
+		w->name[w->n++] = name;
+}
+
+/* The datagram's size once its bytes from offset 0 are whole (frag__whole_size), else 0. */
+static uint32_t whole_size(struct dgram *d, struct frag_weirds *w)
+{
+	uint32_t r0_end = 0;
+	bool bad;
+
+	for (uint32_t i = 0; i < d->n_ranges; i++)
+		if (d->r[i].start == 0)
+			r0_end = d->r[i].end;
+	if (!frag__whole_size(&d->total, r0_end, d->n_ranges > 1, &bad))
+		return 0;
+	if (bad)
+		weird(w, "fragment_size_inconsistency");
+	return d->total;
 }
 
 /* Whether [s,e) overlaps or adjoins a received range, so that adding it makes no new one. */
@@ -296,25 +322,26 @@ void frag__mark_whole(uint8_t *l3, const struct frag_info *f, uint32_t len)
 }
 
 int frag__add(struct frag_table *t, const uint8_t *l3, size_t l3_len, uint64_t ts,
-	      const uint8_t **out, size_t *out_len, const char **weird)
+	      const uint8_t **out, size_t *out_len, struct frag_weirds *w)
 {
 	struct frag_info f;
 	struct dgram *d;
 	uint32_t end;
 	int ov;
 
-	*weird = NULL;
+	w->n = 0;
 	t->st.fragments++;
 	frag__expire(t, ts);
-	if (frag__parse(l3, l3_len, &f) < 0) {
+	/* Zeek's IP analyzer: a fragment not captured whole is not reassembled */
+	if (frag__parse(l3, l3_len, &f) < 0 || f.cut) {
 		t->st.dropped++;
-		*weird = "incompletely_captured_fragment";
+		weird(w, "incompletely_captured_fragment");
 		return -EINVAL;
 	}
 	end = f.off + f.pl_len;
-	if (end > FRAG_MAX_PAYLOAD || (f.more && (f.pl_len % 8))) {
+	if (end > FRAG_MAX_PAYLOAD) { /* past any IP datagram: Zeek's weird, then dropped */
 		t->st.dropped++;
-		*weird = "excessively_large_fragment";
+		weird(w, "excessively_large_fragment");
 		return -EMSGSIZE;
 	}
 	d = find(t, &f);
@@ -330,6 +357,7 @@ int frag__add(struct frag_table *t, const uint8_t *l3, size_t l3_len, uint64_t t
 		}
 		d->key = f.key;
 		d->first_ts = ts;
+		d->first_hdr_len = f.hdr_len;
 		d->hnext = t->buckets[bucket(&f.key)];
 		t->buckets[bucket(&f.key)] = d;
 		d->lprev = t->young;
@@ -377,14 +405,19 @@ int frag__add(struct frag_table *t, const uint8_t *l3, size_t l3_len, uint64_t t
 		drop(t, d);
 		return -ENOSPC;
 	}
-	if (!f.more) {
-		if (d->total && d->total != end) {
-			*weird = "fragment_inconsistency";
-			t->st.inconsistent++;
-		} else {
-			d->total = end;
-		}
-	}
+	/* FragReassembler::AddFragment's checks, in its order (the protocol is in the key) */
+	if (f.hdr_len != d->first_hdr_len)
+		weird(w, "fragment_protocol_inconsistency");
+	if (f.df)
+		weird(w, "fragment_with_DF"); /* Linux path MTU discovery for UDP, for one */
+	if (!f.more && d->total && end != d->total)
+		weird(w, "fragment_size_inconsistency");
+	else if (f.more && f.ip_len < 64)
+		weird(w, "excessively_small_fragment");
+	if (end > 64000)
+		weird(w, "excessively_large_fragment");
+	if (frag__size_rule(&d->total, end, f.more))
+		weird(w, "fragment_size_inconsistency");
 	if (f.off == 0 && !d->hdr_len) { /* the first copy of the header wins */
 		memcpy(d->hdr, l3, f.hdr_len);
 		d->hdr_len = f.hdr_len;
@@ -393,16 +426,13 @@ int frag__add(struct frag_table *t, const uint8_t *l3, size_t l3_len, uint64_t t
 	ov = f.pl_len ? add_range(d, f.off, end, f.pl) : 0;
 	if (ov) {
 		t->st.overlaps++;
-		if (ov == 2) {
+		if (ov == 2)
 			t->st.inconsistent++;
-			*weird = "fragment_inconsistency";
-		} else if (!*weird) {
-			*weird = "fragment_overlap";
-		}
+		weird(w, ov == 2 ? "fragment_inconsistency" : "fragment_overlap");
 	}
-	if (!complete(d) || !d->hdr_len)
+	if (!d->hdr_len || !whole_size(d, w))
 		return 0;
-	/* build the datagram: header of the first fragment + payload */
+	/* build the datagram: header of the first fragment + its payload up to the size */
 	memcpy(t->out, d->hdr, d->hdr_len);
 	memcpy(t->out + d->hdr_len, d->buf, d->total);
 	frag__mark_whole(t->out, &(struct frag_info){ .key = d->key, .hdr_len = d->hdr_len,

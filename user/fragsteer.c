@@ -17,7 +17,7 @@
 #define FRAGSTEER_PEEK 768
 /* Disjoint payload ranges of a datagram tracked to know when all its bytes have come. */
 #define FRAGSTEER_RANGES 16
-/* As frag.c, which drops larger fragments and unaligned ones before the last. */
+/* As frag.c, which drops larger fragments. */
 #define FRAGSTEER_MAX_PAYLOAD 65535
 
 struct held {
@@ -295,12 +295,12 @@ static int v6_chain(const struct frag_info *f, uint32_t *l4)
  * pair sends thousands a second, and the 16-bit IPv4 identification wraps). */
 static bool done(struct group *g, const struct frag_info *f)
 {
-	uint32_t s = f->off, e = f->off + f->pl_len, i, j;
+	uint32_t s = f->off, e = f->off + f->pl_len, i, j, r0_end = 0;
+	bool bad;
 
-	if (e > FRAGSTEER_MAX_PAYLOAD || (f->more && (f->pl_len % 8)))
+	if (e > FRAGSTEER_MAX_PAYLOAD || f->cut)
 		return false; /* the engine drops it */
-	if (!f->more && !g->total)
-		g->total = e; /* the first last fragment wins, as in frag.c */
+	(void)frag__size_rule(&g->total, e, f->more); /* the size as frag.c keeps it */
 	if (s < e && !g->lost) {
 		/* merge [s,e) with the ranges it touches, keeping them disjoint */
 		for (i = j = 0; i < g->n_ranges; i++) {
@@ -322,9 +322,13 @@ static bool done(struct group *g, const struct frag_info *f)
 			g->lost = true;
 		}
 	}
-	/* complete as frag.c sees it: one range, [0,total) */
-	return g->total && !g->lost && g->n_ranges == 1 && g->r[0].s == 0 &&
-	       g->r[0].e == g->total;
+	/* whole as frag.c sees it */
+	if (g->lost)
+		return false;
+	for (i = 0; i < g->n_ranges; i++)
+		if (g->r[i].s == 0)
+			r0_end = g->r[i].e;
+	return frag__whole_size(&g->total, r0_end, g->n_ranges > 1, &bad) != 0;
 }
 
 void fragsteer__packet(struct fragsteer *fs, const struct pkt_raw *raw, const uint8_t *l3,

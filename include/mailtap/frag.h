@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* IPv4 and IPv6 fragment reassembly with bounded memory: datagrams are keyed by addresses,
  * protocol and identification; the first copy of every byte wins (overlaps with different
- * bytes are reported, as Zeek's fragment_inconsistency); a datagram is dropped when it is not
- * complete within the timeout, or when a limit would be exceeded. */
+ * bytes are reported, as Zeek's fragment_inconsistency); the size and weird rules are Zeek's
+ * (Frag.cc); a datagram is dropped when it is not complete within the timeout, or when a
+ * limit would be exceeded. */
 #ifndef MAILTAP_FRAG_H
 #define MAILTAP_FRAG_H
 
@@ -55,6 +56,9 @@ struct frag_info {
 	uint32_t pl_len;
 	uint32_t hdr_len; /* bytes of header kept for the datagram (without IPv6's frag hdr) */
 	uint32_t nh_off;  /* IPv6: the next-header byte preceding the fragment header */
+	uint32_t ip_len;  /* the IP length field: IPv4 total length, IPv6 payload length + 40 */
+	bool cut;	  /* fewer bytes captured than ip_len: not reassembled, as in Zeek */
+	bool df;	  /* IPv4 don't-fragment flag */
 };
 /* Parses the fragment at l3 (IPv4, or IPv6 with a fragment header within 8 extension
  * headers), l3_len bytes captured. 0 or -EINVAL. */
@@ -65,14 +69,62 @@ int frag__parse(const uint8_t *l3, size_t l3_len, struct frag_info *f);
  * named the fragment header (f->nh_off) set to the protocol. */
 void frag__mark_whole(uint8_t *l3, const struct frag_info *f, uint32_t len);
 
+/* Zeek's FragReassembler::AddFragment size rules: the first last fragment sets the datagram's
+ * payload size (*total, 0 while unknown), a later last fragment with another end, or any
+ * fragment ending past a known size, is fragment_size_inconsistency (returns true) and the
+ * larger end wins. */
+static inline bool frag__size_rule(uint32_t *total, uint32_t end, bool more)
+{
+	bool bad = false;
+
+	if (!more) {
+		if (!*total) {
+			*total = end;
+		} else if (end != *total) {
+			bad = true;
+			if (end > *total)
+				*total = end;
+		}
+	}
+	if (*total && end > *total) {
+		bad = true;
+		*total = end;
+	}
+	return bad;
+}
+
+/* Zeek's FragReassembler::BlockInserted: r0_end the end of the bytes received from offset 0
+ * (0: none), beyond whether bytes were received past a hole after them. The datagram is
+ * whole when they reach the size; when they reach it with bytes beyond a hole, or go past it,
+ * the size becomes their end (*bad: fragment_size_inconsistency). Returns the size once
+ * whole, else 0. */
+static inline uint32_t frag__whole_size(uint32_t *total, uint32_t r0_end, bool beyond, bool *bad)
+{
+	*bad = false;
+	if (!*total || !r0_end || r0_end < *total)
+		return 0;
+	if (beyond || r0_end > *total) {
+		*bad = true;
+		*total = r0_end;
+	}
+	return *total;
+}
+
+/* The flow weirds one fragment raised, in Zeek's order, each name once. */
+#define FRAG_WEIRDS_MAX 8
+struct frag_weirds {
+	unsigned n;
+	const char *name[FRAG_WEIRDS_MAX];
+};
+
 struct frag_table *frag__new(const struct frag_limits *l);
 void frag__free(struct frag_table *t);
 /* l3: the IP header of a fragment (IPv4, or IPv6 with a fragment header), l3_len bytes
  * captured. Returns 1 with *out and *out_len = the whole datagram (valid until the next call)
  * when this fragment completes it, 0 when it was stored, -EINVAL/-ENOSPC/-EMSGSIZE when it
- * was dropped (*weird = Zeek's weird name, or NULL). */
+ * was dropped; *w = the weirds Zeek's FragReassembler and IP analyzer raise for it. */
 int frag__add(struct frag_table *t, const uint8_t *l3, size_t l3_len, uint64_t ts_ns,
-	      const uint8_t **out, size_t *out_len, const char **weird);
+	      const uint8_t **out, size_t *out_len, struct frag_weirds *w);
 /* Drops datagrams older than the timeout. */
 void frag__expire(struct frag_table *t, uint64_t now_ns);
 void frag__stats(const struct frag_table *t, struct frag_stats *st);

@@ -397,6 +397,33 @@ static void test_duplicate(void **st)
 	fragsteer__free(fs);
 }
 
+/* Forgotten when frag.c completes the datagram by Zeek's size rules: bytes beyond a hole past
+ * the last fragment's end (the datagram ends where its bytes from 0 end), and a fragment before
+ * the last going past its end (the size grows). A later fragment of the id is then held as a
+ * new datagram's. */
+static void test_size_rules(void **st)
+{
+	struct fragsteer *fs = new_fs(16, 1 << 20);
+
+	(void)st;
+	add(fs, 0, 7, 6, 256, 64, 1); /* beyond the hole [128,256) */
+	add(fs, 1, 7, 6, 64, 64, 0);  /* the last: [64,128) */
+	add(fs, 2, 7, 6, 0, 64, 1);   /* whole at 128 bytes */
+	assert_int_equal(sent.n, 3);
+	add(fs, 3, 7, 6, 64, 64, 1);
+	assert_int_equal(sent.n, 3); /* a new datagram of id 7: held */
+
+	add(fs, 4, 9, 6, 64, 64, 0);  /* the last: 128 bytes */
+	add(fs, 5, 9, 6, 192, 64, 1); /* past the end: 256 now */
+	add(fs, 6, 9, 6, 0, 64, 1);   /* the first: 4 5 6 go */
+	assert_int_equal(sent.n, 6);
+	add(fs, 7, 9, 6, 128, 64, 1); /* whole */
+	assert_int_equal(sent.n, 7);
+	add(fs, 8, 9, 6, 64, 64, 1);
+	assert_int_equal(sent.n, 7);
+	fragsteer__free(fs);
+}
+
 /* IPv6 fragments whose fragment header is followed by a destination options header (then an
  * AH), then TCP: the first fragment's ports are found behind them; the later fragment, come
  * first, is held and goes with it. */
@@ -491,6 +518,7 @@ int main(void)
 		cmocka_unit_test(test_tunnel_fragments),
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_duplicate),
+		cmocka_unit_test(test_size_rules),
 		cmocka_unit_test(test_ipv6_ext_after_frag),
 		cmocka_unit_test(test_no_memory),
 	};
