@@ -1530,10 +1530,96 @@ static size_t ntlm_user(const uint8_t *b, size_t k, char *out, size_t room)
 	return end == o ? 0 : end; /* no user name: none */
 }
 
+/* DIGEST-MD5's digest-response (RFC 2831): the value of its username directive, a quoted
+ * string (backslash escapes) or a token, among comma-separated name=value directives with
+ * optional blanks. The unquoted name goes to out (room bytes); its length, 0 if none. */
+static size_t digest_user(const uint8_t *b, size_t k, char *out, size_t room)
+{
+	size_t i = 0;
+
+	while (i < k) {
+		size_t name, name_len, n = 0;
+		bool user;
+
+		while (i < k && (b[i] == ' ' || b[i] == '\t' || b[i] == ','))
+			i++;
+		name = i;
+		while (i < k && b[i] != '=' && b[i] != ',' && b[i] != ' ' && b[i] != '\t')
+			i++;
+		name_len = i - name;
+		while (i < k && (b[i] == ' ' || b[i] == '\t'))
+			i++;
+		if (i >= k || b[i] != '=') {
+			while (i < k && b[i] != ',') /* not a directive: skip it */
+				i++;
+			continue;
+		}
+		i++;
+		while (i < k && (b[i] == ' ' || b[i] == '\t'))
+			i++;
+		user = name_len == 8 && !strncasecmp((const char *)b + name, "username", 8);
+		if (i < k && b[i] == '"') {
+			for (i++; i < k && b[i] != '"'; i++) {
+				if (b[i] == '\\' && i + 1 < k)
+					i++;
+				if (user && n < room)
+					out[n++] = (char)b[i];
+			}
+			if (i >= k)
+				return 0; /* no closing quote */
+			i++;
+		} else {
+			for (; i < k && b[i] != ',' && b[i] != ' ' && b[i] != '\t'; i++)
+				if (user && n < room)
+					out[n++] = (char)b[i];
+		}
+		if (user)
+			return n;
+	}
+	return 0;
+}
+
+/* SCRAM's client-first-message (RFC 5802): gs2 header ("n,," "y,," "p=cb,," with an optional
+ * "a=authzid" between the commas), then "n=saslname,r=nonce", saslname with "=2C" for ','
+ * and "=3D" for '='. The name goes to out; its length, 0 if malformed. */
+static size_t scram_user(const uint8_t *b, size_t k, char *out, size_t room)
+{
+	const uint8_t *end = b + k, *p = memchr(b, ',', k);
+	size_t n = 0;
+
+	if (!p || !(p = memchr(p + 1, ',', (size_t)(end - p - 1))))
+		return 0;
+	p++;
+	if (end - p > 2 && p[0] == 'm' && p[1] == '=') /* reserved-mext: skipped */
+		if (!(p = memchr(p, ',', (size_t)(end - p))) || ++p >= end)
+			return 0;
+	if (end - p < 3 || p[0] != 'n' || p[1] != '=')
+		return 0;
+	for (p += 2; p < end && *p != ','; p++) {
+		char c = (char)*p;
+
+		if (c == '=') {
+			if (end - p < 3)
+				return 0;
+			if (p[1] == '2' && (p[2] == 'C' || p[2] == 'c'))
+				c = ',';
+			else if (p[1] == '3' && (p[2] == 'D' || p[2] == 'd'))
+				c = '=';
+			else
+				return 0; /* not a saslname */
+			p += 2;
+		}
+		if (n < room)
+			out[n++] = c;
+	}
+	return p < end ? n : 0; /* ",r=nonce" must follow */
+}
+
 /* The login name in one AUTH token (the command's initial response, or the answer to the
  * server's 334), by mechanism: PLAIN ("authzid NUL authcid NUL password": authcid), LOGIN
  * (its first token is the name, the second the password), CRAM-MD5 ("name digest"),
- * XOAUTH2 ("user=NAME ^A auth=..."), OAUTHBEARER ("n,a=NAME,..."), NTLM (the type 3
+ * XOAUTH2 ("user=NAME ^A auth=..."), OAUTHBEARER ("n,a=NAME,..."), DIGEST-MD5 (the
+ * digest-response's username), SCRAM-* (the client-first-message's n=), NTLM (the type 3
  * message, whichever token it is). The decoded bytes, which may hold a password, are
  * wiped. */
 static void auth_token(struct smtp_parser *p, const char *tok, size_t n, unsigned index)
@@ -1582,6 +1668,12 @@ static void auth_token(struct smtp_parser *p, const char *tok, size_t n, unsigne
 			e = memchr(u, 0x01, k - 5);
 			un = e ? (size_t)(e - u) : k - 5;
 		}
+	} else if (!strcmp(mech, "DIGEST-MD5")) {
+		un = digest_user(buf, k, name, sizeof(name));
+		u = un ? (const uint8_t *)name : NULL;
+	} else if (!strncmp(mech, "SCRAM-", 6)) {
+		un = scram_user(buf, k, name, sizeof(name));
+		u = un ? (const uint8_t *)name : NULL;
 	} else if (!strcmp(mech, "OAUTHBEARER")) {
 		const uint8_t *a = k > 3 ? memmem(buf, k, ",a=", 3) : NULL;
 

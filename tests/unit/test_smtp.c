@@ -542,7 +542,7 @@ static const struct seg basic[] = {
 
 /* auth_user: the login name of AUTH PLAIN (initial response or answer), LOGIN (the answer to
  * a "Username:" challenge, or its initial response), CRAM-MD5 ("name digest", the digest
- * checked), XOAUTH2, OAUTHBEARER; never the password: a LOGIN answer to "Password:" or to a
+ * checked), DIGEST-MD5, SCRAM-*, XOAUTH2, OAUTHBEARER; never the password: a LOGIN answer to "Password:" or to a
  * challenge that names nothing, a reply out of step with its command (the server's reply to
  * EHLO missing: the "Username:" challenge goes to EHLO, the name is taken for an unknown
  * command and the password answers AUTH's 334), a CRAM-MD5 token without a digest. */
@@ -634,9 +634,42 @@ static void test_auth_user(void **state)
 	const struct seg ntlm_cut[] = {S("220 mx\r\n"), C("EHLO c\r\n"), S("250 mx\r\n"),
 					C("AUTH NTLM TlRMTVNTUAABAAAAB7IAAAAAAAAAAAAAAAAAAAAAAAA=\r\n"), S("334 TlRMTVNTUAACAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\r\n"),
 					C("TlRMTVNTUAADAAAAGAAYAFgAAAAYABgAcAAAAAgACABAAAAACgAKAEgAAAAGAAYAUgAAAAAAAAAAAAAAAQAAAEMA\r\n"), S("535 no\r\n"), AUTH_TAIL};
+	/* DIGEST-MD5: RFC 2831's example response, answered rspauth; a quoted name with escapes
+	 * after blanks around '=' and a name in another case */
+	const struct seg digest[] = {
+	    S("220 mx\r\n"), C("EHLO c\r\n"), S("250 mx\r\n"), C("AUTH DIGEST-MD5\r\n"),
+	    S("334 cmVhbG09ImVsd29vZC5pbm5vc29mdC5jb20iLG5vbmNlPSJPQTZNRzl0RVFHbTJoaCI=\r\n"),
+	    C("Y2hhcnNldD11dGYtOCx1c2VybmFtZT0iY2hyaXMiLHJlYWxtPSJlbHdvb2QuaW5ub3NvZnQuY29tIixub25jZT0iT0E2TUc5dEVRR20yaGgiLG5jPTAwMDAwMDAxLGNub25jZT0iT0E2TUhYaDZWcVRyUmsiLGRpZ2VzdC11cmk9InNtdHAvZWx3b29kLmlubm9zb2Z0LmNvbSIscmVzcG9uc2U9ZDM4OGRhZDkwZDRiYmQ3NjBhMTUyMzIxZjIxNDNhZjcscW9wPWF1dGg=\r\n"),
+	    S("334 cnNwYXV0aD1lYTQwZjYwMzM1YzQyN2I1NTI3Yjg0ZGJhYmNkZmZm\r\n"), C("\r\n"),
+	    S("235 ok\r\n"), AUTH_TAIL};
+	const struct seg digest_escaped[] = {
+	    S("220 mx\r\n"), C("EHLO c\r\n"), S("250 mx\r\n"), C("AUTH DIGEST-MD5\r\n"),
+	    S("334 bm9uY2U9Im4i\r\n"), C("cmVhbG09IngiICwgVXNlck5hbWUgPSAiZnJcImVkXFx4Iixub25jZT0ibiI=\r\n"),
+	    S("535 no\r\n"), AUTH_TAIL};
+	/* SCRAM: the client-first-message, as initial response or answer; =2C and =3D; a bad
+	 * escape is no name */
+	const struct seg scram_ir[] = {S("220 mx\r\n"), C("EHLO c\r\n"), S("250 mx\r\n"),
+				       C("AUTH SCRAM-SHA-256 biwsbj11c2VyLHI9ZnlrbytkMmxiYkZnT05Sdjlxa3hkYXdM\r\n"),
+				       S("334 cj1meWtvK2QybGJiRmdPTlJ2OXFreGRhd0wzcmZjTkhZSlkxWlZ2V1ZzN2oscz1RU1hDUitRNnNlazhiZjkyLGk9NDA5Ng==\r\n"),
+				       C("Yz1iaXdzLHI9ZnlrbytkMmxiYkZnT05Sdjlxa3hkYXdMM3JmY05IWUpZMVpWdldWczdqLHA9djBYOHYzQnoyVDBDSkdiSlF5RjBUK0hJNFRzPQ==\r\n"),
+				       S("334 dj1ybUY5cHFWOFM3c3VBb1pXamE0ZEpSa0ZzS1E9\r\n"), C("\r\n"),
+				       S("235 ok\r\n"), AUTH_TAIL};
+	const struct seg scram_answer[] = {S("220 mx\r\n"), C("EHLO c\r\n"), S("250 mx\r\n"),
+					   C("AUTH SCRAM-SHA-1-PLUS\r\n"), S("334 \r\n"),
+					   C("cD10bHMtdW5pcXVlLGE9YWRtaW4sbj11cz0yQ2VyPTNEMSxyPWFiYw==\r\n"),
+					   S("535 no\r\n"), AUTH_TAIL};
+	const struct seg scram_bad[] = {S("220 mx\r\n"), C("EHLO c\r\n"), S("250 mx\r\n"),
+					C("AUTH SCRAM-SHA-1 biwsbj11cz00MSxyPWFiYw==\r\n"),
+					S("535 no\r\n"), AUTH_TAIL};
 	char x256[257];
 
 	(void)state;
+	assert_string_equal(auth_user_of(digest, ARRAY_LEN(digest), "d388dad9"), "chris");
+	assert_string_equal(auth_user_of(digest_escaped, ARRAY_LEN(digest_escaped), NULL),
+			    "fr\"ed\\x");
+	assert_string_equal(auth_user_of(scram_ir, ARRAY_LEN(scram_ir), "fyko"), "user");
+	assert_string_equal(auth_user_of(scram_answer, ARRAY_LEN(scram_answer), NULL), "us,er=1");
+	assert_string_equal(auth_user_of(scram_bad, ARRAY_LEN(scram_bad), NULL), "-");
 	assert_string_equal(auth_user_of(plain_ir, ARRAY_LEN(plain_ir), "s3cret"), "alice@example.org");
 	assert_string_equal(auth_user_of(plain_answer, ARRAY_LEN(plain_answer), "s3cret"),
 			    "alice@example.org");
