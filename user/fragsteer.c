@@ -6,6 +6,7 @@
  * so its fragments still meet in one worker. A datagram is forgotten as soon as all its bytes
  * have come, so that its identification can serve the next one. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include "mailtap/decode.h"
@@ -41,6 +42,28 @@ struct group {
 	struct { uint32_t s, e; } r[FRAGSTEER_RANGES];
 };
 
+/* struct fragsteer_stats as the steering thread keeps them: other threads read them while it
+ * runs (the periodic stats record with capture threads), so each is a relaxed atomic, written
+ * by the steering thread only (a plain load and store: no locked instruction). */
+struct counters {
+	_Atomic uint64_t fragments, held, unported, evicted, held_bytes, peak_held_bytes;
+};
+
+static uint64_t cnt_get(const _Atomic uint64_t *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+static void cnt_set(_Atomic uint64_t *c, uint64_t v)
+{
+	atomic_store_explicit(c, v, memory_order_relaxed);
+}
+
+static void cnt_add(_Atomic uint64_t *c, uint64_t n)
+{
+	cnt_set(c, cnt_get(c) + n);
+}
+
 struct fragsteer {
 	struct frag_limits lim;
 	fragsteer_pick_fn pick;
@@ -50,7 +73,7 @@ struct fragsteer {
 	uint32_t mask, n;
 	struct group *oldest, *youngest;
 	struct group *hold_first, *hold_last;
-	struct fragsteer_stats st;
+	struct counters st;
 };
 
 struct fragsteer *fragsteer__new(const struct frag_limits *l, fragsteer_pick_fn pick,
@@ -156,7 +179,7 @@ static void release(struct fragsteer *fs, struct group *g, int dest)
 		fs->send(fs->ctx, dest, &h->raw);
 		free(h);
 	}
-	fs->st.held_bytes -= g->bytes;
+	cnt_set(&fs->st.held_bytes, cnt_get(&fs->st.held_bytes) - g->bytes);
 	g->bytes = 0;
 	g->head = g->tail = NULL;
 	hold_unlink(fs, g);
@@ -168,7 +191,7 @@ static void flush_by_addrs(struct fragsteer *fs, struct group *g)
 	if (g->dest < 0) {
 		g->dest = by_addrs(fs, &g->key);
 		for (struct held *h = g->head; h; h = h->next)
-			fs->st.unported++;
+			cnt_add(&fs->st.unported, 1);
 	}
 	release(fs, g, g->dest);
 }
@@ -207,7 +230,7 @@ static struct group *add(struct fragsteer *fs, const struct frag_info *f, uint64
 	uint32_t b;
 
 	if (fs->n >= fs->lim.max_datagrams && fs->oldest) {
-		fs->st.evicted++;
+		cnt_add(&fs->st.evicted, 1);
 		forget(fs, fs->oldest);
 	}
 	if (!(g = calloc(1, sizeof(*g))))
@@ -237,8 +260,8 @@ static bool hold(struct fragsteer *fs, struct group *g, const struct pkt_raw *ra
 	if (need > fs->lim.max_bytes)
 		return false;
 	/* make room: the datagrams holding frames longest go by their addresses */
-	while (fs->st.held_bytes + need > fs->lim.max_bytes && fs->hold_first) {
-		fs->st.evicted++;
+	while (cnt_get(&fs->st.held_bytes) + need > fs->lim.max_bytes && fs->hold_first) {
+		cnt_add(&fs->st.evicted, 1);
 		flush_by_addrs(fs, fs->hold_first);
 	}
 	if (!(h = malloc(need)))
@@ -260,10 +283,10 @@ static bool hold(struct fragsteer *fs, struct group *g, const struct pkt_raw *ra
 	}
 	g->tail = h;
 	g->bytes += need;
-	fs->st.held_bytes += need;
-	if (fs->st.held_bytes > fs->st.peak_held_bytes)
-		fs->st.peak_held_bytes = fs->st.held_bytes;
-	fs->st.held++;
+	cnt_add(&fs->st.held_bytes, need);
+	if (cnt_get(&fs->st.held_bytes) > cnt_get(&fs->st.peak_held_bytes))
+		cnt_set(&fs->st.peak_held_bytes, cnt_get(&fs->st.held_bytes));
+	cnt_add(&fs->st.held, 1);
 	return true;
 }
 
@@ -337,18 +360,18 @@ void fragsteer__packet(struct fragsteer *fs, const struct pkt_raw *raw, const ui
 	struct frag_info f;
 	struct group *g;
 
-	fs->st.fragments++;
+	cnt_add(&fs->st.fragments, 1);
 	while (fs->oldest && fs->oldest->first_ts + fs->lim.timeout_ns <= raw->ts_ns)
 		forget(fs, fs->oldest);
 	if (frag__parse(l3, l3_len, &f) < 0) {
 		/* no key: the engine drops it (and says so); any worker will do */
-		fs->st.unported++;
+		cnt_add(&fs->st.unported, 1);
 		fs->send(fs->ctx, 0, raw);
 		return;
 	}
 	if (f.key.proto != 6 /* TCP */ && f.key.proto != 17 /* UDP */ &&
 	    f.key.proto != 47 /* GRE */ && !(f.key.v6 && frag__v6_ext(f.key.proto))) {
-		fs->st.unported++;
+		cnt_add(&fs->st.unported, 1);
 		fs->send(fs->ctx, by_addrs(fs, &f.key), raw);
 		return;
 	}
@@ -372,7 +395,7 @@ void fragsteer__packet(struct fragsteer *fs, const struct pkt_raw *raw, const ui
 		}
 		if (dest < 0) {
 			dest = by_addrs(fs, &f.key);
-			fs->st.unported++;
+			cnt_add(&fs->st.unported, 1);
 		}
 		if (!g)
 			g = add(fs, &f, raw->ts_ns);
@@ -392,7 +415,7 @@ void fragsteer__packet(struct fragsteer *fs, const struct pkt_raw *raw, const ui
 		return;
 	}
 	/* cannot hold it: this datagram goes by its addresses from now on */
-	fs->st.unported++;
+	cnt_add(&fs->st.unported, 1);
 	if (g) {
 		flush_by_addrs(fs, g);
 		fs->send(fs->ctx, g->dest, raw);
@@ -411,7 +434,12 @@ void fragsteer__flush(struct fragsteer *fs)
 
 void fragsteer__stats(const struct fragsteer *fs, struct fragsteer_stats *st)
 {
-	*st = fs->st;
+	st->fragments = cnt_get(&fs->st.fragments);
+	st->held = cnt_get(&fs->st.held);
+	st->unported = cnt_get(&fs->st.unported);
+	st->evicted = cnt_get(&fs->st.evicted);
+	st->held_bytes = cnt_get(&fs->st.held_bytes);
+	st->peak_held_bytes = cnt_get(&fs->st.peak_held_bytes);
 }
 
 void fragsteer__free(struct fragsteer *fs)

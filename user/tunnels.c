@@ -2,7 +2,12 @@
 /* Tunnel tracking (tunnels.h): a fixed array of slots, a chained hash on the tunnel's
  * endpoints (either direction), and the active tunnels in a list ordered by their last new
  * connection, which expiry takes from the front. A reference is a slot number + 1; a slot
- * stays while a connection names it, even once expired. */
+ * stays while a connection names it, even once expired.
+ *
+ * The workers call with their own network times, one behind another now and then: a
+ * tunnel's time only goes forward (the latest connection's, whichever worker saw it first),
+ * and the list stays in time order (active_place), so no tunnel expires for the older time of
+ * a worker that lags behind. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -167,17 +172,25 @@ static void active_unlink(struct tunnels *t, uint32_t ref)
 	u->prev_a = u->next_a = 0;
 }
 
-static void active_append(struct tunnels *t, uint32_t ref)
+/* Puts tunnel ref (not in the list) after the last one whose time is not later than its own:
+ * at the tail, unless a worker behind the others named it (then a few steps back). */
+static void active_place(struct tunnels *t, uint32_t ref)
 {
 	struct tun *u = &t->slot[ref - 1];
+	uint32_t after = t->a_tail;
 
-	u->prev_a = t->a_tail;
-	u->next_a = 0;
-	if (t->a_tail)
-		t->slot[t->a_tail - 1].next_a = ref;
+	while (after && t->slot[after - 1].last_ts > u->last_ts)
+		after = t->slot[after - 1].prev_a;
+	u->prev_a = after;
+	u->next_a = after ? t->slot[after - 1].next_a : t->a_head;
+	if (u->next_a)
+		t->slot[u->next_a - 1].prev_a = ref;
+	else
+		t->a_tail = ref;
+	if (after)
+		t->slot[after - 1].next_a = ref;
 	else
 		t->a_head = ref;
-	t->a_tail = ref;
 }
 
 static void slot_free(struct tunnels *t, uint32_t ref)
@@ -256,16 +269,19 @@ uint16_t tunnels__get(struct tunnels *t, const struct pkt *p, uint64_t ts)
 		t->st.active++;
 	}
 	u = &t->slot[ref - 1];
-	if (u->active) {
-		active_unlink(t, ref);
-	} else {
+	if (!u->active) {
 		/* new, or expired and seen again: Zeek's Tunnel::register logs it anew */
 		u->active = true;
 		t->st.discovered++;
 		tun_write(t, u, ts, "Tunnel::DISCOVER");
+		u->last_ts = ts;
+		active_place(t, ref);
+	} else if (ts > u->last_ts) {
+		/* only forward: a worker behind the others must not make it look idle longer */
+		active_unlink(t, ref);
+		u->last_ts = ts;
+		active_place(t, ref);
 	}
-	u->last_ts = ts;
-	active_append(t, ref);
 	u->refs++;
 	pthread_mutex_unlock(&t->mu);
 	return (uint16_t)ref;

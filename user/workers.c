@@ -3,19 +3,25 @@
  * single-producer single-consumer byte ring per (producer, worker) pair. A ring holds
  * variable-length slots [hdr | frame], 8-byte aligned. The producer publishes with a release
  * store of `head`, the consumer with a release store of `tail`; each side caches the other's
- * index and only reloads it when it looks full/empty. Waiting is a short spin, then 20 us
- * sleeps: no locks, no syscalls on the fast path. A worker with several rings takes, of the
- * slots at their heads, the one with the earliest timestamp. */
+ * index and only reloads it when it looks full/empty. A producer waiting for room spins, then
+ * sleeps 20 us at a time; a worker without slots spins, then sleeps on a futex that the
+ * producers ring (worker_idle): no locks, no syscalls on the fast path. A worker with several
+ * rings takes, of the slots at their heads, the one with the earliest timestamp. */
 #include <errno.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 #include "mailtap/bits.h"
 #include "mailtap/decode.h"
 #include "mailtap/fragsteer.h"
+#include "mailtap/knownset.h"
 #include "mailtap/log.h"
 #include "mailtap/parsers.h"
 #include "mailtap/workers.h"
@@ -34,6 +40,10 @@ struct slot {
 #define ALIGN8(x) (((x) + 7) & ~(size_t)7)
 /* Bytes of the next slot a worker prefetches (about one full-size packet). */
 #define WORKERS_PREFETCH 1536
+/* Rounds of an idle worker's spinning (pause, then sched_yield) before it sleeps. */
+#define WORKERS_SPINS 128
+/* The longest a worker sleeps without slots: bounds a wake its producer missed (worker_idle) */
+#define WORKERS_NAP_NS 10000000
 
 /* One producer's ring into one worker. */
 struct ring {
@@ -79,6 +89,10 @@ struct worker {
 	struct engine_stats snap;
 	uint64_t snap_now; /* engine__now at the snapshot */
 	_Atomic uint64_t snaps; /* SLOT_SNAP slots handled */
+	/* 1 while the worker sleeps (or is about to) for want of slots: the futex word the
+	 * producers read after each slot they publish (its own line: read by them all) */
+	_Alignas(64) _Atomic uint32_t asleep;
+	_Atomic uint64_t naps; /* its sleeps (workers_stats) */
 };
 
 struct workers {
@@ -96,6 +110,9 @@ struct workers {
 	int end_arrived;
 	bool end_known;
 	uint64_t end_ns;
+	/* weird.zeek's weird_ignore and did_log: one pair for all workers (engine_cfg), so that
+	 * a weird one engine would hold back is held back whichever worker logged it */
+	struct knownset *weird_ignore, *weird_did_log;
 };
 
 /* A worker at the end of its input: waits for the time of the end, then ends its
@@ -144,10 +161,20 @@ static void pause_briefly(unsigned *spins)
 	nanosleep(&(struct timespec){ 0, 20000 }, NULL);
 }
 
-/* Reserves `need` contiguous bytes; returns the offset. Writes a wrap slot when the end of
- * the ring is too short. Waits while the consumer has not freed enough. */
-static size_t ring_reserve(struct lane *l, struct ring *r, size_t need)
+/* Wakes worker w if it sleeps (worker_idle). Only the caller that clears `asleep` calls the
+ * kernel. */
+static void wake(struct worker *w)
 {
+	if (atomic_exchange_explicit(&w->asleep, 0, memory_order_relaxed))
+		syscall(SYS_futex, (uint32_t *)&w->asleep, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* Reserves `need` contiguous bytes in worker w's ring from lane l; returns the offset. Writes
+ * a wrap slot when the end of the ring is too short. Waits while the consumer has not freed
+ * enough. */
+static size_t ring_reserve(struct lane *l, struct worker *w, size_t need)
+{
+	struct ring *r = &w->rings[l->p];
 	size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
 	unsigned spins = 0;
 	bool waited = false;
@@ -173,16 +200,20 @@ static size_t ring_reserve(struct lane *l, struct ring *r, size_t need)
 		if (!waited) {
 			lane_inc(&l->waits);
 			waited = true;
+			/* a full ring whose worker sleeps: it missed a wake (worker_idle) */
+			wake(w);
 		}
 		pause_briefly(&spins);
 	}
 }
 
-static void push(struct lane *l, struct ring *r, uint32_t kind, uint64_t ts,
+/* Lane l's slot into worker w's ring; wakes the worker if it sleeps. */
+static void push(struct lane *l, struct worker *w, uint32_t kind, uint64_t ts,
 		 const struct pkt_raw *raw)
 {
+	struct ring *r = &w->rings[l->p];
 	size_t len = raw ? raw->caplen : 0, need = ALIGN8(sizeof(struct slot) + len);
-	size_t off = ring_reserve(l, r, need);
+	size_t off = ring_reserve(l, w, need);
 	struct slot *s = (struct slot *)(r->mem + off);
 	size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
 
@@ -194,6 +225,9 @@ static void push(struct lane *l, struct ring *r, uint32_t kind, uint64_t ts,
 	if (len)
 		memcpy(s + 1, raw->data, len);
 	atomic_store_explicit(&r->head, head + need, memory_order_release);
+	/* a plain load of a line that changes only when the worker falls asleep or wakes */
+	if (__builtin_expect(atomic_load_explicit(&w->asleep, memory_order_relaxed), 0))
+		wake(w);
 }
 
 /* Consumer: the slot at the ring's head, or NULL when it is empty. Wrap slots are taken here. */
@@ -247,6 +281,29 @@ static struct slot *next_slot(struct worker *w, struct ring **from)
 	return best;
 }
 
+/* A worker without slots: spins WORKERS_SPINS rounds (slots come again at once while the
+ * producers are busy), then sleeps on `asleep` until a producer publishes a slot (push wakes
+ * it) or WORKERS_NAP_NS passes. The producers' check of `asleep` after their release store of
+ * `head` takes no fence (a locked instruction per packet), so a slot published just as the
+ * worker falls asleep can go unseen by both sides; the timeout bounds that, and the
+ * producer's next slot or a full ring (ring_reserve) wakes it sooner. An idle worker so wakes
+ * a hundred times a second (with the 20 us sleeps it had before: some 10,000 times). */
+static void worker_idle(struct worker *w, unsigned *spins)
+{
+	struct ring *r;
+
+	if (*spins < WORKERS_SPINS) {
+		pause_briefly(spins);
+		return;
+	}
+	atomic_store(&w->asleep, 1); /* seq_cst: before the rings are looked at again */
+	if (!next_slot(w, &r))
+		syscall(SYS_futex, (uint32_t *)&w->asleep, FUTEX_WAIT_PRIVATE, 1,
+			&(struct timespec){ 0, WORKERS_NAP_NS }, NULL, 0);
+	atomic_store_explicit(&w->asleep, 0, memory_order_relaxed);
+	lane_inc(&w->naps);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -258,7 +315,7 @@ static void *worker_main(void *arg)
 		struct slot *s = next_slot(w, &r);
 
 		if (!s) {
-			pause_briefly(&spins);
+			worker_idle(w, &spins);
 			continue;
 		}
 		spins = 0;
@@ -332,7 +389,7 @@ static void deliver(struct lane *l, int i, const struct pkt_raw *raw)
 		lane_inc(&l->oversize);
 		return;
 	}
-	push(l, r, SLOT_PKT, raw->ts_ns, raw);
+	push(l, &l->ws->w[i], SLOT_PKT, raw->ts_ns, raw);
 	lane_inc(&l->enqueued);
 }
 
@@ -375,7 +432,7 @@ int workers__packet(void *arg, const struct pkt_raw *raw)
 void workers__tick_from(struct workers *ws, int producer, uint64_t now_ns)
 {
 	for (int i = 0; i < ws->n; i++)
-		push(&ws->lanes[producer], &ws->w[i].rings[producer], SLOT_TICK, now_ns, NULL);
+		push(&ws->lanes[producer], &ws->w[i], SLOT_TICK, now_ns, NULL);
 }
 
 void workers__tick(struct workers *ws, uint64_t now_ns)
@@ -389,7 +446,7 @@ void workers__sync_stats(struct workers *ws)
 
 	for (int i = 0; i < ws->n; i++) {
 		want[i] = atomic_load_explicit(&ws->w[i].snaps, memory_order_acquire) + 1;
-		push(&ws->lanes[0], &ws->w[i].rings[0], SLOT_SNAP, 0, NULL);
+		push(&ws->lanes[0], &ws->w[i], SLOT_SNAP, 0, NULL);
 	}
 	for (int i = 0; i < ws->n; i++) {
 		unsigned spins = 0;
@@ -412,7 +469,7 @@ void workers__finish(struct workers *ws)
 			fragsteer__flush(ws->lanes[p].steer);
 	for (int i = 0; i < ws->n; i++)
 		for (int p = 0; !ws->w[i].done && p < ws->np; p++)
-			push(&ws->lanes[p], &ws->w[i].rings[p], SLOT_FINISH, 0, NULL);
+			push(&ws->lanes[p], &ws->w[i], SLOT_FINISH, 0, NULL);
 	if (running)
 		settle_end(ws, running);
 	for (int i = 0; i < ws->n; i++) {
@@ -444,8 +501,19 @@ uint64_t workers__now(struct workers *ws)
 	return now;
 }
 
+/* The high-water marks of engine_stats: of the workers, the largest (their peaks came at
+ * different times: a sum was never in use at once). Every other field is summed. */
+static const size_t peak_fields[] = {
+	offsetof(struct engine_stats, flow.peak),
+	offsetof(struct engine_stats, reasm.bytes_peak),
+	offsetof(struct engine_stats, frag.peak_bytes),
+};
+#define N_PEAKS (sizeof(peak_fields) / sizeof(peak_fields[0]))
+
 void workers__engine_stats(struct workers *ws, struct engine_stats *st)
 {
+	uint64_t peak[N_PEAKS] = { 0 };
+
 	memset(st, 0, sizeof(*st));
 	for (int i = 0; i < ws->n; i++) {
 		struct worker *w = &ws->w[i];
@@ -459,10 +527,20 @@ void workers__engine_stats(struct workers *ws, struct engine_stats *st)
 			pthread_mutex_unlock(&w->snap_mu);
 		}
 		mt_add_u64s(st, &e, sizeof(e));
+		for (size_t k = 0; k < N_PEAKS; k++) {
+			uint64_t v;
+
+			memcpy(&v, (const char *)&e + peak_fields[k], sizeof(v));
+			if (v > peak[k])
+				peak[k] = v;
+		}
 	}
+	for (size_t k = 0; k < N_PEAKS; k++)
+		memcpy((char *)st + peak_fields[k], &peak[k], sizeof(peak[k]));
 }
 
-/* every field of engine_stats is a uint64_t counter: summed as an array */
+/* every field of engine_stats is a uint64_t counter: summed as an array (the peaks then
+ * replaced) */
 _Static_assert(sizeof(struct engine_stats) % sizeof(uint64_t) == 0, "engine_stats");
 
 void workers__stats(const struct workers *ws, struct workers_stats *st)
@@ -474,7 +552,7 @@ void workers__stats(const struct workers *ws, struct workers_stats *st)
 		st->enqueued += atomic_load_explicit(&l->enqueued, memory_order_relaxed);
 		st->waits += atomic_load_explicit(&l->waits, memory_order_relaxed);
 		st->oversize += atomic_load_explicit(&l->oversize, memory_order_relaxed);
-		if (l->steer) { /* read after the producer's thread ended, or by that thread */
+		if (l->steer) { /* each counter read on its own while the producer runs */
 			struct fragsteer_stats f;
 
 			fragsteer__stats(l->steer, &f);
@@ -484,6 +562,8 @@ void workers__stats(const struct workers *ws, struct workers_stats *st)
 			st->frags_evicted += f.evicted;
 		}
 	}
+	for (int i = 0; i < ws->n; i++)
+		st->naps += atomic_load_explicit(&ws->w[i].naps, memory_order_relaxed);
 }
 
 struct engine *workers__engine(struct workers *ws, int i)
@@ -509,11 +589,21 @@ static void stop_started(struct workers *ws, int started)
 	pthread_mutex_unlock(&ws->end_mu);
 	for (int i = 0; i < started; i++) {
 		for (int p = 0; p < ws->np; p++)
-			push(&ws->lanes[p], &ws->w[i].rings[p], SLOT_FINISH, 0, NULL);
+			push(&ws->lanes[p], &ws->w[i], SLOT_FINISH, 0, NULL);
 		pthread_join(ws->w[i].thread, NULL);
 	}
 	for (int i = 0; i < ws->n; i++)
 		ws->w[i].done = 1;
+}
+
+/* A worker's part of a process-wide cap. At least 1: to reasm a max_total_bytes of 0 means
+ * no limit, so 3 bytes among 4 workers must be 1 byte each, not unlimited. A cap of 0 (no
+ * limit where a module has that meaning) stays 0. */
+static uint64_t share_cap(uint64_t cap, int n)
+{
+	if (!cap)
+		return 0;
+	return cap / (uint64_t)n ? cap / (uint64_t)n : 1;
 }
 
 struct workers *workers__new(int n, int producers, const struct engine_cfg *cfg,
@@ -533,7 +623,9 @@ struct workers *workers__new(int n, int producers, const struct engine_cfg *cfg,
 	pthread_mutex_init(&ws->end_mu, NULL);
 	pthread_cond_init(&ws->end_cv, NULL);
 	ws->hash_seed = cfg->seeded ? cfg->seed * 0x9e3779b97f4a7c15ULL + 1 : (uint64_t)time(NULL);
-	ws->w = calloc((size_t)n, sizeof(*ws->w));
+	ws->w = aligned_alloc(64, sizeof(*ws->w) * (size_t)n); /* `asleep` on a line of its own */
+	if (ws->w)
+		memset(ws->w, 0, sizeof(*ws->w) * (size_t)n);
 	for (int i = 0; ws->w && i < n; i++)
 		ws->w[i].done = 1; /* until its thread runs: workers__free joins no other */
 	ws->lanes = aligned_alloc(64, sizeof(*ws->lanes) * (size_t)producers);
@@ -562,16 +654,32 @@ struct workers *workers__new(int n, int producers, const struct engine_cfg *cfg,
 			ring_bytes = 1u << 20;
 	}
 	ring_bytes = ALIGN8(ring_bytes);
+	/* weird.zeek's sets: one pair, as one engine has (unless the caller gave one) */
+	if (n > 1 && !cfg->weird_ignore) {
+		ws->weird_ignore = knownset__new(ENGINE_WEIRD_STATE_MAX, ENGINE_WEIRD_IGNORE_NS, 0);
+		if (!ws->weird_ignore || knownset__share(ws->weird_ignore) < 0)
+			goto nomem;
+	}
+	if (n > 1 && !cfg->weird_did_log) {
+		ws->weird_did_log = knownset__new(ENGINE_WEIRD_STATE_MAX, ENGINE_WEIRD_DID_LOG_NS,
+						  0);
+		if (!ws->weird_did_log || knownset__share(ws->weird_did_log) < 0)
+			goto nomem;
+	}
 	for (int i = 0; i < n; i++) {
 		struct worker *w = &ws->w[i];
 		struct engine_cfg c = *cfg;
 
 		c.seed = cfg->seed + (uint64_t)i; /* distinct, deterministic ids per worker */
 		/* the process-wide limits are shared out: every worker gets its part */
-		c.flow.max_flows = cfg->flow.max_flows / (uint32_t)n ? cfg->flow.max_flows / (uint32_t)n : 1;
-		c.reasm.max_total_bytes = cfg->reasm.max_total_bytes / (uint64_t)n;
-		c.frag.max_bytes = cfg->frag.max_bytes / (uint64_t)n;
-		c.frag.max_datagrams = cfg->frag.max_datagrams / (uint32_t)n ? cfg->frag.max_datagrams / (uint32_t)n : 1;
+		c.flow.max_flows = (uint32_t)share_cap(cfg->flow.max_flows, n);
+		c.reasm.max_total_bytes = share_cap(cfg->reasm.max_total_bytes, n);
+		c.frag.max_bytes = share_cap(cfg->frag.max_bytes, n);
+		c.frag.max_datagrams = (uint32_t)share_cap(cfg->frag.max_datagrams, n);
+		if (ws->weird_ignore)
+			c.weird_ignore = ws->weird_ignore;
+		if (ws->weird_did_log)
+			c.weird_did_log = ws->weird_did_log;
 		w->ws = ws;
 		w->index = i;
 		pthread_mutex_init(&w->snap_mu, NULL);
@@ -624,6 +732,8 @@ void workers__free(struct workers *ws)
 	}
 	for (int p = 0; ws->lanes && p < ws->np; p++)
 		fragsteer__free(ws->lanes[p].steer);
+	knownset__free(ws->weird_ignore); /* after the engines that used them */
+	knownset__free(ws->weird_did_log);
 	free(ws->w);
 	free(ws->lanes);
 	pthread_cond_destroy(&ws->end_cv);

@@ -25,6 +25,9 @@ struct rec_out;
 #define ENGINE_ANALYZER_MAX_PER_CONN 8
 /* weird.zeek's weird_ignore and did_log sets for flow weirds (IP fragments), each */
 #define ENGINE_WEIRD_STATE_MAX 10000
+/* ... and their create_expire: weird_ignore 10 min, did_log (and did_notice) a day */
+#define ENGINE_WEIRD_IGNORE_NS (600 * 1000000000ULL)
+#define ENGINE_WEIRD_DID_LOG_NS (86400 * 1000000000ULL)
 
 struct engine_net {
 	struct mt_addr addr;
@@ -60,6 +63,10 @@ struct engine_cfg {
 	 * (host, port, service) triplets in a knownset every engine shares (made by main);
 	 * NULL: no known_services stream. */
 	struct knownset *known_services;
+	/* weird.zeek's weird_ignore and did_log sets (ENGINE_WEIRD_*), shared (knownset__share)
+	 * by every engine so that N workers hold back the weirds one engine would (made by
+	 * workers__new); NULL: the engine makes its own. */
+	struct knownset *weird_ignore, *weird_did_log;
 	/* Zeek's Analyzer::Logging (analyzer.log): a record per protocol violation, at most
 	 * ENGINE_ANALYZER_MAX_PER_CONN a connection. */
 	bool analyzer_log;
@@ -91,9 +98,9 @@ struct engine_stats {
 	uint64_t parsers_ended_early;	/* idle parsers ended when both directions had (idle op) */
 	uint64_t records_weird;
 	uint64_t records_conn;
-	/* Zeek's get_gap_stats() (TCP_Reassembler::AckReceived): ACKs seen while both endpoints
-	 * were established, and those of them that acknowledged bytes never seen (the base of
-	 * the capture_loss stream). */
+	/* Zeek's get_gap_stats() (TCP_Reassembler::AckReceived): ACKs that acknowledged beyond
+	 * every earlier one of their direction while both endpoints were established, and those
+	 * of them that acknowledged bytes never seen (the base of the capture_loss stream). */
 	uint64_t ack_events;
 	uint64_t gap_events;
 	uint64_t records_known_hosts;

@@ -47,6 +47,8 @@ void fragsteer__packet(struct fragsteer *fs, const struct pkt_raw *raw, const ui
 		       size_t l3_len);
 /* End of input: every held fragment is sent (by its addresses), every datagram forgotten. */
 void fragsteer__flush(struct fragsteer *fs);
+/* Any thread, also while another steers: each counter as of some moment (read on its own, not
+ * a snapshot of all at once). */
 void fragsteer__stats(const struct fragsteer *fs, struct fragsteer_stats *st);
 
 #endif

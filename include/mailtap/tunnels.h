@@ -45,7 +45,12 @@ void tunnels__free(struct tunnels *t);
 /* A new connection whose first packet p came through a tunnel (p->tun.type != 0), at ts_ns:
  * registers the tunnel (a tunnel record when it is new or had expired) and returns a
  * reference to it (1..65534) for the connection, to give back with tunnels__put; 0 when there
- * is no room. Also expires tunnels idle since before ts_ns - expire_ns. */
+ * is no room. Also expires tunnels idle since before ts_ns - expire_ns. ts_ns may be older
+ * than an earlier call's (a worker behind another): a tunnel's time never goes back, so what
+ * the later time kept alive does not expire. What can still differ from one engine's run:
+ * the DISCOVER record is of the connection that came first in real time (its time, and which
+ * end is orig), and a worker ahead can expire a tunnel that one behind then names again
+ * (EXPIRE, then DISCOVER at the older time). */
 uint16_t tunnels__get(struct tunnels *t, const struct pkt *p, uint64_t ts_ns);
 /* Whether p came through tunnel ref (from tunnels__get, not yet put), in either direction.
  * Takes no lock: what it reads is set before the reference is handed out and stays while it

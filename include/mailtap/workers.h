@@ -4,7 +4,10 @@
  * Packets are assigned by a symmetric hash of the connection's addresses and ports, so both
  * directions of a connection reach the same worker, whatever source, queue or capture thread
  * they came from. A worker with several producers takes the earliest of the packets waiting
- * at its rings' heads. Records of all workers go to the one shared rec_out. */
+ * at its rings' heads; one without packets sleeps until a producer hands it one. Records of
+ * all workers go to the one shared rec_out. The engines share weird.zeek's weird sets
+ * (engine_cfg's weird_ignore, weird_did_log: made here) besides what the caller shares
+ * through engine_cfg (tunnels, known_hosts, known_services) and parsers_cfg. */
 #ifndef MAILTAP_WORKERS_H
 #define MAILTAP_WORKERS_H
 
@@ -25,6 +28,9 @@ struct workers_stats {
 	uint64_t frags_held;	 /* ... of them held until the datagram's first fragment */
 	uint64_t frags_unported; /* handed over by their addresses alone */
 	uint64_t frags_evicted;	 /* datagrams given up early for the steering limits */
+	/* summed over the workers: times a worker found no packet and slept (until a producer
+	 * handed it one, or 10 ms) */
+	uint64_t naps;
 };
 
 /* n >= 1 engines fed by producers >= 1 threads; ring_bytes per (producer, worker) ring
@@ -50,10 +56,12 @@ void workers__finish(struct workers *w);
 /* The latest time any worker's engine saw: after workers__finish exactly, before it as of
  * each worker's last snapshot (its last tick, about a second old at most). */
 uint64_t workers__now(struct workers *w);
-/* Sum of the engines' counters: exact after finish; while the workers run, as of each one's
- * last tick (live capture ticks once a second), read without racing the worker. */
+/* Sum of the engines' counters, but of the high-water marks (flow.peak, reasm.bytes_peak,
+ * frag.peak_bytes) the largest worker's: exact after finish; while the workers run, as of
+ * each one's last tick (live capture ticks once a second), read without racing the worker. */
 void workers__engine_stats(struct workers *w, struct engine_stats *st);
-/* Summed over the producers (each producer's counters are written by its thread only). */
+/* Summed over the producers (each producer's counters are written by its thread only, and
+ * read here while it runs: each one on its own), naps over the workers. */
 void workers__stats(const struct workers *w, struct workers_stats *st);
 /* The engine of worker i (for its record builder); i < n. */
 struct engine *workers__engine(struct workers *w, int i);

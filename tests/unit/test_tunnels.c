@@ -223,6 +223,54 @@ static void test_expire(void **st)
 	done(t);
 }
 
+/* Workers, each with its own network time, share the table: one behind the others names
+ * tunnels at older times than they were last named. A tunnel's time never goes back (it went
+ * back to the older time, and the tunnel expired 10 s after it where one engine closes it at
+ * the end), and the list stays in time order (a tunnel moved to its end with an older time
+ * than the one before it hid the expiry of those behind it). expire_ns is 100 s. */
+static void test_times_out_of_order(void **st)
+{
+	struct tunnels *t = new_table(8);
+	struct pkt a = tp(PKT_TUN_VXLAN, 1, 1, 2, 4789), b = tp(PKT_TUN_VXLAN, 3, 1, 4, 4789);
+	char ua[MT_UID_LEN], w[512];
+	uint16_t r;
+
+	(void)st;
+	r = tunnels__get(t, &a, 105 * S); /* DISCOVER */
+	tunnels__uid(t, r, ua);
+	tunnels__get(t, &a, 100 * S); /* a worker behind: still 105 s */
+	tunnels__get(t, &a, 203 * S); /* idle 98 s since 105 s, not 103 s since 100 s */
+	assert_int_equal(cap.n, 1);
+	want(w, sizeof(w), 105.0, ua, &a, "Tunnel::VXLAN", "Tunnel::DISCOVER");
+	assert_string_equal(cap.recs[0], w);
+	/* a at 203 s, b at 260 s, a again at 250 s (behind b, ahead of a's 203 s): a goes before
+	 * b, and expires 100 s after 250 s although b has not */
+	tunnels__get(t, &b, 260 * S);
+	tunnels__get(t, &a, 250 * S);
+	tunnels__tick(t, 351 * S);
+	assert_int_equal(cap.n, 3);
+	want(w, sizeof(w), 350.0, ua, &a, "Tunnel::VXLAN", "Tunnel::EXPIRE");
+	assert_string_equal(cap.recs[2], w);
+	/* named again by a worker behind (at 255 s, before b's 260 s): DISCOVER, in front of b,
+	 * so it expires first (b's 100 s have not run out at 358 s) */
+	tunnels__get(t, &a, 255 * S);
+	assert_int_equal(cap.n, 4);
+	want(w, sizeof(w), 255.0, ua, &a, "Tunnel::VXLAN", "Tunnel::DISCOVER");
+	assert_string_equal(cap.recs[3], w);
+	tunnels__tick(t, 358 * S);
+	assert_int_equal(cap.n, 5);
+	want(w, sizeof(w), 355.0, ua, &a, "Tunnel::VXLAN", "Tunnel::EXPIRE");
+	assert_string_equal(cap.recs[4], w);
+	tunnels__tick(t, 340 * S); /* a worker behind again: nothing */
+	assert_int_equal(cap.n, 5);
+	tunnels__tick(t, 361 * S);
+	assert_int_equal(cap.n, 6);
+	assert_non_null(strstr(cap.recs[5], "ts=360.0|"));
+	assert_non_null(strstr(cap.recs[5], "id.orig_h=10.9.0.3|"));
+	assert_non_null(strstr(cap.recs[5], "action=Tunnel::EXPIRE"));
+	done(t);
+}
+
 /* A full table: the next tunnel gets no reference (counted); a slot freed by expiry and
  * release takes it. */
 static void test_full(void **st)
@@ -528,6 +576,7 @@ int main(void)
 	    cmocka_unit_test(test_discover_close),
 	    cmocka_unit_test(test_expire),
 	    cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_times_out_of_order),
 	    cmocka_unit_test(test_no_memory),
 	    cmocka_unit_test(test_parents_change),
 	    cmocka_unit_test(test_parents_limits),

@@ -3,9 +3,13 @@
  * producers is processed exactly once and in its producer's order (no reassembly gap or
  * out-of-order segment in any connection), through ring wraps and full rings; producers that
  * never push do not hold up the end; frames too large for a ring are counted, not queued.
- * At the end every engine ends its connections at the time of the last mail packet. */
+ * At the end every engine ends its connections at the time of the last mail packet. The
+ * workers hold weirds back in one pair of weird.zeek sets, as one engine; their peaks are the
+ * largest worker's, not a sum; idle workers sleep; the fragment steering's counters are read
+ * while a capture thread steers (a race under ThreadSanitizer, 25-workers.sh, before). */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <cmocka.h>
@@ -248,6 +252,211 @@ static void test_end_time(void **state)
 	sink__close(sink);
 }
 
+static const uint8_t fa[4] = { 10, 0, 0, 1 }, fb[4] = { 10, 0, 0, 2 }; /* fr_v4frag's */
+
+/* A TCP segment fa:sp -> fb:25 (seq, ACK flag) carrying SEG_LEN bytes, cut into IP fragments
+ * [0, 64) and [64, end) (overlap: a third one, [32, 80), repeats bytes of both): pushed as
+ * raw IP frames. None is excessively_small_fragment (under 64 bytes of IP, not the last). */
+static void push_frags(struct producer *pr, uint16_t id, uint16_t sp, uint32_t seq, bool overlap,
+		       uint64_t ts)
+{
+	struct fr t = { .len = 0 };
+	uint8_t pl[SEG_LEN];
+	uint8_t b[256];
+	struct pkt_raw raw = { .data = b, .linktype = 12 /* DLT_RAW */ };
+	uint32_t cut[][2] = { { 0, 64 }, { 32, 48 }, { 64, 20 + SEG_LEN - 64 } };
+
+	memset(pl, 'f', sizeof(pl));
+	fr_tcp(&t, sp, 25, seq, 5001, 0x10, 65535, -1, pl, sizeof(pl));
+	for (int k = 0; k < 3; k++) {
+		if (k == 1 && !overlap)
+			continue;
+		raw.caplen = raw.wirelen = (uint32_t)fr_v4frag(b, id, 6, t.b, cut[k][0], cut[k][1],
+							       k < 2);
+		raw.ts_ns = ts + (uint64_t)k;
+		assert_int_equal(workers__packet_from(pr->ws, pr->p, &raw), 0);
+	}
+}
+
+/* 12 connections fa -> fb:25, a second apart, each with data on its SYN (SYN_with_data: once
+ * per originator a day, did_log) and a segment in overlapping fragments (fragment_overlap:
+ * once per source address a day, did_log): into n workers, the engines' summed counters. */
+static void weirds_of(int n, struct engine_stats *es)
+{
+	uint64_t ts = 1700000000ULL * 1000000000ULL;
+	struct producer pr = { .p = 0 };
+	struct rec_out *out;
+	struct fr f;
+	int busy = 0;
+
+	pr.ws = new_workers(n, 1, 0, &out);
+	for (int c = 0; c < 12; c++) {
+		uint16_t sp = (uint16_t)(40000 + c);
+
+		fr_v4tcp(&f, fa, fb, sp, 25, 1000, 0, 0x02, "hello");
+		push_frame(&pr, &f, ts += 1000000000ULL);
+		fr_v4tcp(&f, fb, fa, 25, sp, 5000, 1006, 0x12, NULL);
+		push_frame(&pr, &f, ts += 1000);
+		push_frags(&pr, (uint16_t)c, sp, 1006, true, ts += 1000);
+	}
+	workers__finish(pr.ws);
+	workers__engine_stats(pr.ws, es);
+	for (int i = 0; i < n; i++) {
+		struct engine_stats e;
+
+		engine__stats(workers__engine(pr.ws, i), &e);
+		busy += e.flow.created > 0;
+	}
+	assert_int_equal(busy, n); /* every worker had some of them */
+	workers__free(pr.ws);
+	rec_out__free(out);
+	sink__close(sink);
+}
+
+/* The weirds one engine holds back are held back with 3 workers: once each, not once per
+ * worker (each worker had kept its own sets). */
+static void test_shared_weirds(void **state)
+{
+	struct engine_stats one, three;
+
+	(void)state;
+	weirds_of(1, &one);
+	weirds_of(3, &three);
+	assert_int_equal(one.records_weird, 2); /* SYN_with_data, fragment_overlap */
+	assert_true(one.weirds_held_back >= 22); /* the 11 repeats of each, and ignored names */
+	assert_int_equal(three.records_weird, one.records_weird);
+	assert_int_equal(three.weirds_held_back, one.weirds_held_back);
+	assert_int_equal(three.frag.overlaps, one.frag.overlaps);
+}
+
+/* 8 connections fa -> fb:25, 400 s apart (each gone before the next: reset, and past the
+ * inactivity timeout), with a segment past a gap (held by the reassembly) in two IP fragments
+ * (held until both came). One engine has one connection at a time; so has each of 2 workers:
+ * the peaks of the two, not their sum. */
+static void test_peaks(void **state)
+{
+	uint64_t ts = 1700000000ULL * 1000000000ULL;
+	struct producer pr = { .p = 0 };
+	uint64_t flows = 0, reasm = 0, frag = 0;
+	struct engine_stats es;
+	struct rec_out *out;
+	struct fr f;
+	int busy = 0;
+
+	(void)state;
+	pr.ws = new_workers(2, 1, 0, &out);
+	for (int c = 0; c < 8; c++) {
+		uint16_t sp = (uint16_t)(40000 + c);
+
+		fr_v4tcp(&f, fa, fb, sp, 25, 1000, 0, 0x02, NULL);
+		push_frame(&pr, &f, ts += 400000000000ULL);
+		fr_v4tcp(&f, fb, fa, 25, sp, 5000, 1001, 0x12, NULL);
+		push_frame(&pr, &f, ts += 1000);
+		fr_v4tcp(&f, fa, fb, sp, 25, 1001, 5001, 0x10, NULL);
+		push_frame(&pr, &f, ts += 1000);
+		push_frags(&pr, (uint16_t)c, sp, 1001 + 500, false, ts += 1000);
+		fr_v4tcp(&f, fa, fb, sp, 25, 1001, 5001, 0x04, NULL);
+		push_frame(&pr, &f, ts += 1000);
+	}
+	workers__finish(pr.ws);
+	workers__engine_stats(pr.ws, &es);
+	for (int i = 0; i < 2; i++) {
+		struct engine_stats e;
+
+		engine__stats(workers__engine(pr.ws, i), &e);
+		busy += e.flow.created > 0 && e.reasm.bytes_peak > 0 && e.frag.peak_bytes > 0;
+		flows = e.flow.peak > flows ? e.flow.peak : flows;
+		reasm = e.reasm.bytes_peak > reasm ? e.reasm.bytes_peak : reasm;
+		frag = e.frag.peak_bytes > frag ? e.frag.peak_bytes : frag;
+	}
+	assert_int_equal(busy, 2); /* both had a peak of their own: a sum would show */
+	assert_int_equal(es.flow.created, 8);
+	assert_int_equal(es.flow.peak, 1);
+	assert_int_equal(flows, 1);
+	assert_int_equal(es.reasm.bytes_peak, reasm);
+	assert_int_equal(es.frag.peak_bytes, frag);
+	workers__free(pr.ws);
+	rec_out__free(out);
+	sink__close(sink);
+}
+
+/* Idle workers sleep until a producer wakes them, or 10 ms at most: in 300 ms two workers
+ * sleep some 60 times (with the 20 us sleeps before, some 6,000). Counted, not timed: a slow
+ * machine makes fewer sleeps, never more. Then a producer's packets and the end still reach
+ * them. */
+static void test_idle(void **state)
+{
+	struct producer pr = { .p = 0 };
+	struct workers_stats st;
+	struct engine_stats es;
+	struct rec_out *out;
+	struct fr f;
+
+	(void)state;
+	pr.ws = new_workers(2, 1, 0, &out);
+	usleep(300000);
+	workers__stats(pr.ws, &st);
+	assert_true(st.naps >= 2);
+	assert_true(st.naps <= 100);
+	for (int c = 0; c < 8; c++) {
+		fr_v4tcp(&f, fa, fb, (uint16_t)(40000 + c), 25, 1000, 0, 0x02, NULL);
+		push_frame(&pr, &f, 1000 + (uint64_t)c);
+	}
+	workers__sync_stats(pr.ws); /* the sleeping workers woke for them */
+	workers__engine_stats(pr.ws, &es);
+	assert_int_equal(es.flow.created, 8);
+	workers__finish(pr.ws);
+	workers__free(pr.ws);
+	rec_out__free(out);
+	sink__close(sink);
+}
+
+/* Capture threads: producer 1 steers fragments on its thread while the main thread reads
+ * the counters (a stats record: workers__stats), as --capture-threads 2 --workers 2 does
+ * once a second. Under ThreadSanitizer (25-workers.sh) that read raced the steering. */
+static atomic_int steering;
+
+static void *steer_main(void *arg)
+{
+	struct workers *ws = arg;
+	uint8_t pl[64] = { 0 }, b[256];
+	uint64_t ts = 1700000000ULL * 1000000000ULL;
+
+	for (int i = 0; i < 20000; i++) {
+		/* a later fragment: held until its first fragment (never) or the limits */
+		size_t n = fr_v4frag(b, (uint16_t)i, 6, pl, 8, 16, 1);
+		struct pkt_raw raw = { .ts_ns = ts += 1000, .data = b, .caplen = (uint32_t)n,
+				       .wirelen = (uint32_t)n, .linktype = 12 };
+
+		workers__packet_from(ws, 1, &raw);
+	}
+	atomic_store(&steering, 0);
+	return NULL;
+}
+
+static void test_frag_stats_while_steering(void **state)
+{
+	struct rec_out *out;
+	struct workers *ws = new_workers(2, 2, 0, &out);
+	struct workers_stats st;
+	pthread_t t;
+
+	(void)state;
+	atomic_store(&steering, 1);
+	assert_int_equal(pthread_create(&t, NULL, steer_main, ws), 0);
+	do /* each counter as of some moment: nothing to check but the race */
+		workers__stats(ws, &st);
+	while (atomic_load(&steering));
+	pthread_join(t, NULL);
+	workers__finish(ws);
+	workers__stats(ws, &st);
+	assert_int_equal(st.frags_steered, 20000);
+	assert_int_equal(st.frags_held, 20000);
+	workers__free(ws);
+	rec_out__free(out);
+	sink__close(sink);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +465,10 @@ int main(void)
 		cmocka_unit_test(test_idle_producers),
 		cmocka_unit_test(test_oversize),
 		cmocka_unit_test(test_end_time),
+		cmocka_unit_test(test_shared_weirds),
+		cmocka_unit_test(test_peaks),
+		cmocka_unit_test(test_idle),
+		cmocka_unit_test(test_frag_stats_while_steering),
 	};
 
 	alarm(120); /* a lost slot shows as a worker waiting for ever: fail instead of hanging */
