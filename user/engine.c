@@ -114,7 +114,7 @@ int engine_cfg__parse_nets(struct engine_cfg *c, const char *s)
 	while (*s) {
 		const char *comma = strchr(s, ',');
 		size_t n = comma ? (size_t)(comma - s) : strlen(s);
-		char *slash, *end;
+		char *slash;
 		struct engine_net *net;
 		long pfx;
 		bool v4;
@@ -132,8 +132,14 @@ int engine_cfg__parse_nets(struct engine_cfg *c, const char *s)
 		v4 = mt_addr__is_v4(&net->addr);
 		pfx = v4 ? 32 : 128;
 		if (slash) {
-			pfx = strtol(slash + 1, &end, 10);
-			if (*end || pfx < 0 || pfx > (v4 ? 32 : 128))
+			/* one to three digits and nothing else: strtol would take "" (so
+			 * "10.0.0.0/" was /0, every address local), blanks and a sign */
+			const char *d = slash + 1;
+
+			pfx = 0;
+			for (; *d >= '0' && *d <= '9' && d - slash <= 3; d++)
+				pfx = pfx * 10 + (*d - '0');
+			if (d == slash + 1 || *d || pfx > (v4 ? 32 : 128))
 				return -EINVAL;
 		}
 		net->prefix = (uint8_t)(v4 ? 96 + pfx : pfx);
@@ -197,8 +203,10 @@ static void write_weird_n(struct engine *e, const char *uid, const struct conn_i
  * fragment_inconsistency, fragment_overlap, fragment_size_inconsistency and
  * excessively_small_fragment are ACTION_LOG_PER_ORIG (a name once per source address a day,
  * did_log), the others ACTION_LOG; every weird logged is then held
- * back for ten minutes per name and "src -> dst" (weird_ignore). Per engine, as each Zeek
- * worker keeps its own sets; bounded (ENGINE_WEIRD_STATE_MAX each, the oldest forgotten). */
+ * back for ten minutes per name and "src -> dst" (weird_ignore). One pair of sets for all
+ * workers (engine_cfg), so that they hold back what one engine would: the weird is logged by
+ * the add that finds the key new, not by the check before it (two workers can pass that at
+ * once); bounded (ENGINE_WEIRD_STATE_MAX each, the oldest forgotten). */
 static void write_flow_weird(struct engine *e, uint64_t ts, const char *name,
 			     const struct mt_addr *src, const struct mt_addr *dst)
 {
@@ -220,7 +228,10 @@ static void write_flow_weird(struct engine *e, uint64_t ts, const char *name,
 		e->st.weirds_held_back++;
 		return;
 	}
-	knownset__add(e->weird_ignore, key, sizeof(key), ts);
+	if (!knownset__add(e->weird_ignore, key, sizeof(key), ts)) {
+		e->st.weirds_held_back++; /* another worker logged it since the check above */
+		return;
+	}
 	rec__begin(r, "weird", ts);
 	rec__addr(r, "id.orig_h", src);
 	rec__port(r, "id.orig_p", 0);
@@ -238,16 +249,17 @@ static void write_flow_weird(struct engine *e, uint64_t ts, const char *name,
  * analyzer's name as source, "_in_tunnel" appended inside a tunnel. weird.zeek holds each
  * name back for ten minutes (weird_ignore[name, ""], the key file weirds use too). */
 /* weird.zeek's weird_ignore[name, ""] (a weird with no identifier: net and file weirds):
- * true when the name was logged in the last ten minutes (counted), else it is from now. */
+ * true when the name was logged in the last ten minutes (counted), else it is from now. One
+ * call that checks and adds: the workers share the set, and between a check and an add two of
+ * them could both find the name new. */
 static bool held_by_name(struct engine *e, const char *name, uint64_t ts)
 {
 	uint64_t key = mt_hash_bytes(0, name, strlen(name)); /* 8 bytes: not a flow weird's key */
 
-	if (knownset__contains(e->weird_ignore, &key, sizeof(key), ts)) {
+	if (!knownset__add(e->weird_ignore, &key, sizeof(key), ts)) {
 		e->st.weirds_held_back++;
 		return true;
 	}
-	knownset__add(e->weird_ignore, &key, sizeof(key), ts);
 	return false;
 }
 
@@ -889,8 +901,14 @@ struct engine *engine__new(const struct engine_cfg *cfg, struct rec_out *out)
 		e->tpar = tun_parents__new(cfg->tunnels);
 	if (cfg->known_services)
 		e->ksq = known_services_queue__new();
-	e->weird_ignore = knownset__new(ENGINE_WEIRD_STATE_MAX, 600 * 1000000000ULL, 0);
-	e->weird_did_log = knownset__new(ENGINE_WEIRD_STATE_MAX, 86400 * 1000000000ULL, 0);
+	/* the pair every worker shares (cfg, workers.c: a weird is held back whichever worker
+	 * logged it), else the engine's own */
+	e->weird_ignore = cfg->weird_ignore ? cfg->weird_ignore
+					    : knownset__new(ENGINE_WEIRD_STATE_MAX,
+							    ENGINE_WEIRD_IGNORE_NS, 0);
+	e->weird_did_log = cfg->weird_did_log ? cfg->weird_did_log
+					      : knownset__new(ENGINE_WEIRD_STATE_MAX,
+							      ENGINE_WEIRD_DID_LOG_NS, 0);
 	if (!e->rec || !e->flows || !e->pool || !e->frags || (cfg->tunnels && !e->tpar) ||
 	    (cfg->known_services && !e->ksq) || !e->weird_ignore || !e->weird_did_log) {
 		engine__free(e);
@@ -1021,9 +1039,13 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 		bool active = f->ep[MT_ORIG].state == TCP_ESTABLISHED &&
 			      f->ep[MT_RESP].state == TCP_ESTABLISHED &&
 			      !reasm__skipping(&f->rd[!d]);
-		uint64_t missing = reasm__ack(&f->rd[!d], e->pool, &cb, p.ack, p.tcp_flags, p.ts_ns);
+		bool fresh;
+		uint64_t missing = reasm__ack_fresh(&f->rd[!d], e->pool, &cb, p.ack, p.tcp_flags,
+						    p.ts_ns, &fresh);
 
-		if (active) {
+		/* Zeek counts an ACK only when it acknowledges past trim_seq (TCP_Reassembler.cc
+		 * AckReceived: `if ( seq <= trim_seq ) return;` comes before ++tot_ack_events) */
+		if (active && fresh) {
 			e->st.ack_events++;
 			e->st.gap_events += missing != 0;
 		}
@@ -1086,8 +1108,10 @@ void engine__free(struct engine *e)
 	frag__free(e->frags);
 	tun_parents__free(e->tpar);
 	known_services_queue__free(e->ksq);
-	knownset__free(e->weird_ignore);
-	knownset__free(e->weird_did_log);
+	if (e->weird_ignore != e->cfg.weird_ignore) /* its own, not the shared pair */
+		knownset__free(e->weird_ignore);
+	if (e->weird_did_log != e->cfg.weird_did_log)
+		knownset__free(e->weird_did_log);
 	rec__free(e->rec);
 	free(e);
 }

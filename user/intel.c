@@ -9,11 +9,15 @@
  * An item keeps its sources (Zeek's MetaDataTable, by source) as a list of links. An address
  * is looked up as itself and under each subnet prefix length the store holds (at most 129).
  * The intel record is written here too (Intel::Info with files.zeek's fields). */
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include "mailtap/bits.h"
 #include "mailtap/intel.h"
 #include "mailtap/notice.h"
@@ -63,10 +67,10 @@ int intel_where__parse(const char *s, size_t n)
 
 int intel_type__parse(const char *s, size_t n)
 {
-	if (n > 7 && !memcmp(s, "Intel::", 7))
-		s += 7, n -= 7;
+	/* the enum's full name only: Zeek's input manager knows no "EMAIL", and skips the line
+	 * (Manager::ValueToVal: not a valid enum) */
 	for (int t = 0; t < INTEL_NTYPES; t++)
-		if (strlen(type_names[t] + 7) == n && !memcmp(type_names[t] + 7, s, n))
+		if (strlen(type_names[t]) == n && !memcmp(type_names[t], s, n))
 			return t;
 	return -1;
 }
@@ -468,33 +472,45 @@ static bool db_find_addr(const struct intel_db *in, const struct mt_addr *a, str
  * addresses, the lower first (without a connection none: never suppressed). */
 static void intel_notice(struct rec *r, const struct intel_seen *w, const char *ind, size_t n)
 {
-	char msg[512], sub[512], id[600];
+	static const char pre[] = "Intel hit on ", at[] = " at ";
+	const char *where = intel_where__name(w->where);
+	size_t wl = strlen(where), ml = sizeof(pre) - 1 + n + sizeof(at) - 1 + wl;
 	struct notice_info nt = {.ts_ns = w->ts_ns,
 				 .note = "Intel::Notice",
-				 .msg = msg,
-				 .sub = sub,
+				 .sub = n ? ind : "", /* $sub=s$indicator, whole */
+				 .sub_len = n,
 				 .uid = w->uid,
 				 .id = w->uid ? w->id : NULL};
-	int k;
+	/* the message and the identifier whole, as Zeek's fmt and cat make them (the record
+	 * cuts only at the logging limit): an indicator may be as long as --intel-max-indicator */
+	char *buf = malloc(ml + n + 2 * 64), *msg = buf, *id;
+	size_t k;
 
-	snprintf(msg, sizeof(msg), "Intel hit on %.*s at %s", (int)n, ind,
-		 intel_where__name(w->where));
-	snprintf(sub, sizeof(sub), "%.*s", (int)n, ind);
+	if (!buf)
+		return; /* no memory: no notice */
+	memcpy(msg, pre, sizeof(pre) - 1);
+	memcpy(msg + sizeof(pre) - 1, ind, n);
+	memcpy(msg + sizeof(pre) - 1 + n, at, sizeof(at) - 1);
+	memcpy(msg + ml - wl, where, wl);
+	nt.msg = msg;
+	nt.msg_len = ml;
 	if (nt.id) {
 		const struct mt_addr *lo = &nt.id->orig_h, *hi = &nt.id->resp_h;
-		char a[64], b[64];
 
 		if (memcmp(lo->b, hi->b, 16) >= 0) {
 			lo = &nt.id->resp_h;
 			hi = &nt.id->orig_h;
 		}
-		mt_addr__fmt(lo, a, sizeof(a));
-		mt_addr__fmt(hi, b, sizeof(b));
-		k = snprintf(id, sizeof(id), "%.*s%s%s", (int)(n < 400 ? n : 400), ind, a, b);
+		/* cat(s$indicator, lower address, higher address) */
+		id = buf + ml;
+		memcpy(id, ind, n);
+		k = n + mt_addr__fmt(lo, id + n, 64);
+		k += mt_addr__fmt(hi, id + k, 64);
 		nt.identifier = id;
-		nt.identifier_len = k < 0 ? 0 : (size_t)k < sizeof(id) ? (size_t)k : sizeof(id) - 1;
+		nt.identifier_len = k;
 	}
 	notice__raise(r, &nt);
+	free(buf);
 }
 
 static void write_hit(struct rec *r, const struct intel_seen *w, const char *ind, size_t n,
@@ -827,6 +843,22 @@ static bool unset(const char *s, size_t n)
 	return n == 0 || (n == 1 && s[0] == '-') || (n == 7 && !memcmp(s, "(empty)", 7));
 }
 
+/* A bool field as Zeek's ASCII formatter reads it (threading/formatters/Ascii.cc ParseValue,
+ * TYPE_BOOL): "-" exactly is unset (-2); else without the blanks around it "T" or "1" is
+ * true, "F" or "0" false, anything else (an empty field too) -1: the line is skipped. */
+static int parse_bool(const char *s, size_t n)
+{
+	if (n == 1 && s[0] == '-')
+		return -2;
+	while (n && isspace((unsigned char)*s))
+		s++, n--;
+	while (n && isspace((unsigned char)s[n - 1]))
+		n--;
+	if (n != 1)
+		return -1;
+	return s[0] == 'T' || s[0] == '1' ? 1 : s[0] == 'F' || s[0] == '0' ? 0 : -1;
+}
+
 static int data_line(struct loader *L, char *s, size_t n)
 {
 	char *f[MAX_COLS];
@@ -853,17 +885,24 @@ static int data_line(struct loader *L, char *s, size_t n)
 	}
 	t = intel_type__parse(f[L->col_type], fl[L->col_type]);
 	if (t < 0) {
-		bad_line(L, "unknown indicator_type");
+		bool bare = false;
+
+		for (int i = 0; i < INTEL_NTYPES && !bare; i++)
+			bare = strlen(type_names[i] + 7) == fl[L->col_type] &&
+			       !memcmp(type_names[i] + 7, f[L->col_type], fl[L->col_type]);
+		bad_line(L, bare ? "indicator_type without its module (Intel::ADDR, Intel::EMAIL, "
+				   "...: Zeek knows no other enum names)"
+				 : "unknown indicator_type");
 		return 0;
 	}
-	if (L->col_notice >= 0 && L->col_notice < k &&
-	    !unset(f[L->col_notice], fl[L->col_notice])) {
-		if (fl[L->col_notice] != 1 ||
-		    (f[L->col_notice][0] != 'T' && f[L->col_notice][0] != 'F')) {
-			bad_line(L, "meta.do_notice is not T or F");
+	if (L->col_notice >= 0 && L->col_notice < k) {
+		int b = parse_bool(f[L->col_notice], fl[L->col_notice]);
+
+		if (b == -1) {
+			bad_line(L, "meta.do_notice is not T, F, 1 or 0");
 			return 0;
 		}
-		meta.do_notice = f[L->col_notice][0] == 'T';
+		meta.do_notice = b == 1;
 	}
 	if (L->col_ifin >= 0 && L->col_ifin < k && !unset(f[L->col_ifin], fl[L->col_ifin])) {
 		meta.if_in = intel_where__parse(f[L->col_ifin], fl[L->col_ifin]);
@@ -897,13 +936,44 @@ static int data_line(struct loader *L, char *s, size_t n)
 
 long intel__load_file(struct intel *in, const char *path, FILE *warn, char *err, size_t errlen)
 {
-	FILE *fp = fopen(path, "r");
+	/* O_NONBLOCK: a FIFO without a writer would block the open, and a rereading's loader
+	 * with it, which shutdown joins (intel_reread__free); only a regular file is read (a
+	 * FIFO, a device or a directory is refused before any read, at start and rereading) */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat sb;
+	FILE *fp;
 	long n;
 
-	if (!fp) {
+	if (fd < 0) {
 		int e = errno;
 
 		snprintf(err, errlen, "intel: cannot open %s: %s", path, strerror(e));
+		return -e;
+	}
+	if (fstat(fd, &sb) < 0) {
+		int e = errno;
+
+		close(fd);
+		snprintf(err, errlen, "intel: cannot stat %s: %s", path, strerror(e));
+		return -e;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		close(fd);
+		snprintf(err, errlen, "intel: %s is a %s, not a regular file: not read", path,
+			 S_ISFIFO(sb.st_mode)	? "FIFO"
+			 : S_ISDIR(sb.st_mode)	? "directory"
+			 : S_ISSOCK(sb.st_mode) ? "socket"
+						: "device");
+		return -EINVAL;
+	}
+	/* a regular file never blocks; the flag is dropped all the same for the stdio reads */
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	fp = fdopen(fd, "r");
+	if (!fp) {
+		int e = errno;
+
+		close(fd);
+		snprintf(err, errlen, "intel: cannot read %s: %s", path, strerror(e));
 		return -e;
 	}
 	n = intel__load_fp(in, fp, path, warn, err, errlen);
@@ -941,6 +1011,17 @@ long intel__load_fp(struct intel *in, FILE *fp, const char *path, FILE *warn, ch
 		if (n && buf[n - 1] == '\r')
 			n--;
 		buf[n] = 0;
+		if (L.line == 1 && n >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3)) {
+			/* Zeek's reader skips no byte order mark: it would take the line for
+			 * the field names (it does not start with '#'), one column off, and
+			 * no line after would give an item */
+			snprintf(err, errlen,
+				 "intel %s:1: the file starts with a UTF-8 byte order mark (an "
+				 "editor's); Zeek's reader does not skip one: save it without",
+				 path);
+			rc = -EINVAL;
+			break;
+		}
 		if (too_long) {
 			bad_line(&L, "line longer than --intel-max-line");
 		} else if (n && buf[0] == '#') {
@@ -968,7 +1049,7 @@ long intel__load_fp(struct intel *in, FILE *fp, const char *path, FILE *warn, ch
 	}
 	if (!rc && ferror(fp)) {
 		rc = -EIO;
-		snprintf(err, errlen, "intel: error reading %s", path);
+		snprintf(err, errlen, "intel: error reading %s: %s", path, strerror(errno));
 	}
 	if (!rc && L.col_ind < 0) {
 		rc = -EINVAL;

@@ -1,45 +1,62 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /* known_services records (known_services.h): the commit of known-services.zeek against a
- * shared set of (host, port, service) triplets, and a bounded per-engine queue for the
- * commits its script schedules five minutes ahead. */
+ * shared set of (host, port) entries, each with the flags of its services, and a bounded
+ * per-engine queue for the commits its script schedules five minutes ahead. */
 #include <stdlib.h>
 #include <string.h>
 #include "mailtap/known_services.h"
 #include "mailtap/knownset.h"
 #include "mailtap/rec.h"
 
-/* host (16) + port (2, big-endian) + the service name */
-#define KEY_SVC_MAX (KNOWNSET_KEY_MAX - 18)
+/* The service names engines commit, a flag each in the set's (host, port) entry. */
+static const char *const names[] = {"", "SMTP", "SSL"};
+
+static int name_bit(const char *svc)
+{
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(svc, names[i]))
+			return (int)i;
+	return -1;
+}
 
 bool known_services__commit(struct knownset *set, struct rec *r, uint64_t ts,
 			    const struct mt_addr *host, uint16_t port, const char *const *svc,
 			    int n)
 {
-	const char *fresh[KNOWN_SERVICES_MAX_SVC];
-	uint8_t key[KNOWNSET_KEY_MAX];
-	int nf = 0;
+	uint8_t key[18]; /* host (16) + port (2, big-endian) */
+	uint32_t want = 0, fresh;
 
 	memcpy(key, host->b, 16);
 	key[16] = (uint8_t)(port >> 8);
 	key[17] = (uint8_t)port;
 	for (int i = 0; i < n && i < KNOWN_SERVICES_MAX_SVC; i++) {
-		size_t len = strlen(svc[i]);
+		int b = name_bit(svc[i]);
 
-		if (len > KEY_SVC_MAX)
-			len = KEY_SVC_MAX;
-		memcpy(key + 18, svc[i], len);
-		if (knownset__add(set, key, 18 + len, ts))
-			fresh[nf++] = svc[i];
+		if (b >= 0)
+			want |= 1u << b;
 	}
-	if (!nf)
+	if (!want)
+		return false;
+	/* known-services.zeek's check() and known_service_add: the (host, port) entry of
+	 * `Known::services: table[addr, port] of set[string] &create_expire=1day` is made
+	 * with the first service and expires with all of them; the record names the services
+	 * the entry did not hold yet */
+	fresh = knownset__add_bits(set, key, sizeof(key), ts, want);
+	if (!fresh)
 		return false;
 	rec__begin(r, "known_services", ts);
 	rec__addr(r, "host", host);
 	rec__port(r, "port_num", port);
 	rec__cstr(r, "port_proto", "tcp");
 	rec__arr_begin(r, "service");
-	for (int i = 0; i < nf; i++)
-		rec__arr_cstr(r, fresh[i]);
+	for (int i = 0; i < n && i < KNOWN_SERVICES_MAX_SVC; i++) {
+		int b = name_bit(svc[i]);
+
+		if (b >= 0 && (fresh & (1u << b))) {
+			rec__arr_cstr(r, svc[i]);
+			fresh &= ~(1u << b); /* a name given twice is one element of the set */
+		}
+	}
 	rec__arr_end(r);
 	rec__end(r);
 	return true;

@@ -13,6 +13,8 @@
 struct key {
 	uint8_t k[KNOWNSET_KEY_MAX];
 	uint8_t len;
+	uint8_t dead;  /* expired, out of the table, still in the creation list (find()) */
+	uint32_t bits; /* knownset__add_bits (dead and bits: in what was padding) */
 	uint64_t created;
 	struct key *hnext, *newer;
 	uint64_t value[]; /* value_size bytes, 8-aligned */
@@ -23,6 +25,7 @@ struct knownset {
 	size_t mask, n;
 	struct key *oldest, *newest;
 	uint32_t max_keys;
+	size_t dead; /* buried keys in the list: n counts them (the bound holds their memory) */
 	uint64_t expire_ns, seed, evicted;
 	size_t value_size;
 	pthread_mutex_t *mu; /* knownset__share: shared by threads */
@@ -93,9 +96,15 @@ static struct key **slot_of(struct knownset *s, const uint8_t *k, size_t len)
 /* Removes the oldest key. */
 static void drop_oldest(struct knownset *s)
 {
-	struct key *k = s->oldest, **pp = slot_of(s, k->k, k->len);
+	struct key *k = s->oldest;
 
-	*pp = k->hnext;
+	if (k->dead) {
+		s->dead--;
+	} else {
+		struct key **pp = slot_of(s, k->k, k->len);
+
+		*pp = k->hnext;
+	}
 	s->oldest = k->newer;
 	if (!s->oldest)
 		s->newest = NULL;
@@ -116,15 +125,46 @@ static void grow(struct knownset *s)
 	for (struct key *k = s->oldest; k; k = k->newer) {
 		struct key **pp = &nb[(size_t)mt_hash_bytes(s->seed, k->k, k->len) & s->mask];
 
+		if (k->dead)
+			continue;
 		k->hnext = *pp;
 		*pp = k;
 	}
 }
 
+static bool expired(const struct knownset *s, const struct key *k, uint64_t now)
+{
+	return now > k->created && now - k->created >= s->expire_ns;
+}
+
+/* Frees the expired keys from the oldest in creation order, and stops at the first one that
+ * is not: with time going back (a packet out of order, a worker behind another) nothing
+ * expires. The walk is only the memory's: a key made later than now (a packet stamped in the
+ * future, a worker ahead) stops it, and the keys behind it, which Zeek expires each on its
+ * own, are expired when they are looked up (find()); their memory waits for that key's
+ * time, or for the bound, which forgets it first. O(1) amortised. */
 static void expire(struct knownset *s, uint64_t now)
 {
-	while (s->oldest && now > s->oldest->created && now - s->oldest->created >= s->expire_ns)
+	while (s->oldest && (s->oldest->dead || expired(s, s->oldest, now)))
 		drop_oldest(s);
+}
+
+/* The key's slot (*slot NULL: not there), after the walk; a key there whose time ran out
+ * (behind one from the future) is taken out of the table as though the walk had freed it,
+ * and stays in the list until it comes first (dead). */
+static struct key **find(struct knownset *s, const void *key, size_t len, uint64_t now)
+{
+	struct key **pp, *k;
+
+	expire(s, now);
+	pp = slot_of(s, key, len);
+	k = *pp;
+	if (k && expired(s, k, now)) {
+		*pp = k->hnext;
+		k->dead = 1;
+		s->dead++;
+	}
+	return pp;
 }
 
 bool knownset__contains(struct knownset *s, const void *key, size_t len, uint64_t now)
@@ -134,38 +174,36 @@ bool knownset__contains(struct knownset *s, const void *key, size_t len, uint64_
 	if (len > KNOWNSET_KEY_MAX)
 		len = KNOWNSET_KEY_MAX;
 	lock(s);
-	expire(s, now);
-	in = *slot_of(s, key, len) != NULL;
+	in = *find(s, key, len, now) != NULL;
 	unlock(s);
 	return in;
 }
 
-static void *get(struct knownset *s, const void *key, size_t len, uint64_t now, bool *is_new);
+static struct key *get(struct knownset *s, const void *key, size_t len, uint64_t now, bool *is_new);
 
 void *knownset__get(struct knownset *s, const void *key, size_t len, uint64_t now, bool *is_new)
 {
-	void *v;
+	struct key *k;
 
 	lock(s);
-	v = get(s, key, len, now, is_new);
+	k = get(s, key, len, now, is_new);
 	unlock(s);
-	return v;
+	return k ? k->value : NULL;
 }
 
-static void *get(struct knownset *s, const void *key, size_t len, uint64_t now, bool *is_new)
+static struct key *get(struct knownset *s, const void *key, size_t len, uint64_t now, bool *is_new)
 {
 	struct key **pp, *k;
 
 	if (len > KNOWNSET_KEY_MAX)
 		len = KNOWNSET_KEY_MAX;
-	expire(s, now);
-	pp = slot_of(s, key, len);
+	pp = find(s, key, len, now);
 	*is_new = !*pp;
 	if (*pp)
-		return (*pp)->value;
+		return *pp;
 	if (s->n >= s->max_keys) {
+		s->evicted += !s->oldest->dead;
 		drop_oldest(s);
-		s->evicted++;
 		pp = slot_of(s, key, len);
 	}
 	k = calloc(1, sizeof(*k) + s->value_size);
@@ -183,7 +221,7 @@ static void *get(struct knownset *s, const void *key, size_t len, uint64_t now, 
 	s->newest = k;
 	if (++s->n > s->mask + 1)
 		grow(s);
-	return k->value;
+	return k;
 }
 
 bool knownset__add(struct knownset *s, const void *key, size_t len, uint64_t now)
@@ -194,6 +232,25 @@ bool knownset__add(struct knownset *s, const void *key, size_t len, uint64_t now
 	return !knownset__get(s, key, len, now, &is_new) || is_new;
 }
 
+uint32_t knownset__add_bits(struct knownset *s, const void *key, size_t len, uint64_t now,
+			    uint32_t bits)
+{
+	struct key *k;
+	uint32_t fresh;
+	bool is_new;
+
+	lock(s);
+	k = get(s, key, len, now, &is_new);
+	if (!k) {
+		unlock(s);
+		return bits; /* out of memory: all new (the record is written) */
+	}
+	fresh = bits & ~k->bits;
+	k->bits |= bits;
+	unlock(s);
+	return fresh;
+}
+
 size_t knownset__count(const struct knownset *s)
 {
 	size_t n;
@@ -201,7 +258,7 @@ size_t knownset__count(const struct knownset *s)
 	if (!s)
 		return 0;
 	lock(s);
-	n = s->n;
+	n = s->n - s->dead;
 	unlock(s);
 	return n;
 }

@@ -21,6 +21,7 @@ void notice_cfg__default(struct notice_cfg *c)
 	c->enabled = true;
 	c->suppress_ns = 3600ULL * 1000000000ULL;
 	c->max_suppressed = 100000;
+	c->peer_descr = NULL;
 }
 
 int notice__init(const struct notice_cfg *c)
@@ -98,14 +99,16 @@ void notice__write(struct rec *r, const struct notice_info *n)
 	if (n->id)
 		rec__cstr(r, "proto", "tcp");
 	rec__cstr(r, "note", n->note);
-	rec__cstr(r, "msg", n->msg);
-	rec__cstr(r, "sub", n->sub);
+	if (n->msg)
+		rec__str(r, "msg", n->msg, n->msg_len ? n->msg_len : strlen(n->msg));
+	if (n->sub)
+		rec__str(r, "sub", n->sub, n->sub_len ? n->sub_len : strlen(n->sub));
 	if (n->id) {
 		rec__addr(r, "src", &n->id->orig_h);
 		rec__addr(r, "dst", &n->id->resp_h);
 		rec__port(r, "p", n->id->resp_p);
 	}
-	rec__cstr(r, "peer_descr", rec__node());
+	rec__cstr(r, "peer_descr", cfg.peer_descr); /* none unless a node name was given */
 	rec__arr_begin(r, "actions");
 	rec__arr_cstr(r, "Notice::ACTION_LOG");
 	rec__arr_end(r);

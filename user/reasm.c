@@ -544,14 +544,19 @@ void reasm__packet(struct reasm_dir *r, const struct reasm_cb *cb, uint32_t seq,
 	check_eof(r, cb, ts_ns);
 }
 
+/* Zeek's AckReceived: an ACK at or past the FIN stands for the byte before it (the FIN's
+ * octet is no data). */
+static uint64_t fin_clamp(const struct reasm_dir *r, uint64_t rel)
+{
+	return r->fin && rel >= r->fin ? r->fin - 1 : rel;
+}
+
 /* Everything below rel (clamped to the FIN) was acknowledged: Zeek's AckReceived/TrimToSeq. */
 static void ack_rel(struct reasm_dir *r, struct reasm_pool *p, const struct reasm_cb *cb,
 		    uint64_t rel, uint64_t ts_ns)
 {
-	uint64_t upto = rel;
+	uint64_t upto = fin_clamp(r, rel);
 
-	if (r->fin && upto >= r->fin)
-		upto = r->fin - 1;
 	if (upto > r->next) {
 		if ((r->flags & REASM_F_PARTIAL) && upto <= 2) {
 			/* Zeek: the faked SYN octet (or a keep-alive's) of a partial connection. */
@@ -570,9 +575,17 @@ static void ack_rel(struct reasm_dir *r, struct reasm_pool *p, const struct reas
 uint64_t reasm__ack(struct reasm_dir *r, struct reasm_pool *p, const struct reasm_cb *cb,
 		    uint32_t ack, uint8_t tcp_flags, uint64_t ts_ns)
 {
-	uint64_t missed;
+	return reasm__ack_fresh(r, p, cb, ack, tcp_flags, ts_ns, NULL);
+}
+
+uint64_t reasm__ack_fresh(struct reasm_dir *r, struct reasm_pool *p, const struct reasm_cb *cb,
+			  uint32_t ack, uint8_t tcp_flags, uint64_t ts_ns, bool *fresh)
+{
+	uint64_t missed, before;
 	int64_t rel;
 
+	if (fresh)
+		*fresh = false;
 	if (!r || !p || !(tcp_flags & PKT_TCP_ACK))
 		return 0;
 	if (!(r->flags & REASM_F_STARTED)) {
@@ -583,6 +596,8 @@ uint64_t reasm__ack(struct reasm_dir *r, struct reasm_pool *p, const struct reas
 		r->flags |= REASM_F_PROVISIONAL | REASM_F_PARTIAL;
 		return 0;
 	}
+	/* Zeek's trim_seq starts at 1 (Reassembler(1, ...)): an ACK of the SYN alone is no news. */
+	before = r->ack > 1 ? r->ack : 1;
 	rel = rel_of(r, ack, r->ack);
 	if (rel < 0) {
 		rel = 0; /* TCP_ack_underflow_or_misorder: the flow table's weird */
@@ -592,6 +607,11 @@ uint64_t reasm__ack(struct reasm_dir *r, struct reasm_pool *p, const struct reas
 		    (uint64_t)rel > r->ack)
 			r->ack = (uint64_t)rel;
 	}
+	/* AckReceived returns at `seq <= trim_seq` (after the FIN clamp) before it counts: the
+	 * highest ack before this one, clamped alike, stands for trim_seq (a RST's ack, which
+	 * Zeek trims with too, comes from an endpoint no longer established: never counted). */
+	if (fresh)
+		*fresh = fin_clamp(r, (uint64_t)rel) > fin_clamp(r, before);
 	missed = r->missed;
 	ack_rel(r, p, cb, (uint64_t)rel, ts_ns);
 	return r->missed - missed;

@@ -45,7 +45,7 @@ bool smtp_blocklist__reply(struct rec *r, uint64_t ts, const char *uid, const st
 			   unsigned code, const char *msg, size_t n)
 {
 	struct mt_addr a;
-	char orig[64], text[256], sub[1024];
+	char orig[64], text[256];
 	bool listed;
 	struct notice_info nt = {.ts_ns = ts, .uid = uid, .id = id};
 
@@ -59,9 +59,10 @@ bool smtp_blocklist__reply(struct rec *r, uint64_t ts, const char *uid, const st
 		 listed ? "%s is on an SMTP block list"
 			: "%s received an error message mentioning an SMTP block list",
 		 orig);
-	snprintf(sub, sizeof(sub), "%.*s", (int)(n < sizeof(sub) ? n : sizeof(sub) - 1), msg);
 	nt.msg = text;
-	nt.sub = sub;
+	/* $sub=msg: the whole reply text, NULs and all (the record cuts at the logging limit) */
+	nt.sub = n ? msg : "";
+	nt.sub_len = n;
 	nt.identifier = orig; /* cat(c$id$orig_h) */
 	nt.identifier_len = strlen(orig);
 	notice__raise(r, &nt);

@@ -59,7 +59,7 @@ enum intel_where {
 
 const char *intel_type__name(enum intel_type t);   /* "Intel::EMAIL" */
 const char *intel_where__name(enum intel_where w); /* "SMTP::IN_FROM" */
-/* "Intel::EMAIL" (or "EMAIL") -> INTEL_EMAIL; -1 when unknown. */
+/* "Intel::EMAIL" -> INTEL_EMAIL; -1 when unknown (a name without its module too, as Zeek). */
 int intel_type__parse(const char *s, size_t n);
 
 /* Limits of the store, with their defaults. */
@@ -82,8 +82,8 @@ void intel__free(struct intel *in);
  * be used (unknown type, bad address or subnet, missing source, too long) are skipped and
  * counted; the first few are reported on `warn` (NULL: silent) as FILE:LINE: reason.
  * Returns the number of lines that gave an item, or -errno: -ENOENT/-EACCES... (cannot
- * open), -EINVAL (no #fields line before the data, or a required column missing), with a
- * message in err. */
+ * open), -EINVAL (not a regular file, a UTF-8 byte order mark, no #fields line before the
+ * data, or a required column missing), with a message in err. */
 long intel__load_file(struct intel *in, const char *path, FILE *warn, char *err, size_t errlen);
 /* The same from an open stream (not closed); path names it in messages. */
 long intel__load_fp(struct intel *in, FILE *fp, const char *path, FILE *warn, char *err,

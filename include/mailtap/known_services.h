@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The known_services stream: Zeek's policy/protocols/conn/known-services.zeek (loaded by
  * local.zeek). A local responder that did the TCP handshake (or was seen mid-connection)
- * and ran a confirmed protocol is logged once per (host, port, service) and expiry, as
- * Known::service_store keeps it: `ts host port_num port_proto service`, the service names
- * as Zeek's analyzers have them ("SMTP", "SSL"). A connection that ends without a protocol
- * gives the service "" five minutes of network time later (the script's schedule).
+ * and ran a confirmed protocol logs the services its port did not have yet: `ts host
+ * port_num port_proto service`, the service names as Zeek's analyzers have them ("SMTP",
+ * "SSL"). A connection that ends without a protocol gives the service "" five minutes of
+ * network time later (the script's schedule). Zeek's default (`Known::use_service_store = F`)
+ * keeps `Known::services: table[addr, port] of set[string] &create_expire=1day`: the
+ * (host, port) entry is made with its first service and expires as a whole, a day later
+ * however many services joined it since; then each is logged again.
  *
- * The set of triplets is a knownset every engine shares (main makes it); the five-minute
- * queue is one per engine, bounded: when it is full its oldest entry is committed at once
- * (the record is the same, only written earlier). */
+ * The set of (host, port) entries, each with a flag per service, is a knownset every engine
+ * shares (main makes it; knownset__add_bits); the five-minute queue is one per engine,
+ * bounded: when it is full its oldest entry is committed at once (the record is the same,
+ * only written earlier). */
 #ifndef MAILTAP_KNOWN_SERVICES_H
 #define MAILTAP_KNOWN_SERVICES_H
 
@@ -27,9 +31,9 @@ struct rec;
 #define KNOWN_SERVICES_MAX_SVC 4
 
 /* service_info_commit + known_service_add: writes one known_services record (at ts) with
- * the services of svc[] (n of them, "" allowed) that the set did not hold for host:port
- * and adds them; nothing when every one is known. Returns true when a record was
- * written. */
+ * the services of svc[] (n of them: "", "SMTP" or "SSL", the names engines give; others are
+ * not tracked) that the set's entry for host:port did not hold and adds them; nothing when
+ * every one is known. Returns true when a record was written. */
 bool known_services__commit(struct knownset *set, struct rec *r, uint64_t ts,
 			    const struct mt_addr *host, uint16_t port, const char *const *svc,
 			    int n);

@@ -2,8 +2,11 @@
 /* A set of keys that each stay for a fixed time after they were added, as Zeek's
  * `set[...] &create_expire=...` (Known::certs, Software::tracked): add() says whether the key
  * is new, so that a record is written once per key and interval; a key may carry a value of
- * a fixed size (get()). Bounded: at most max_keys, the oldest forgotten first. One per worker
- * (no locking). */
+ * a fixed size (get()) or a set of flags (add_bits()). Bounded: at most max_keys, the oldest
+ * forgotten first. Each key expires on its own, at its creation time + expire_ns: time going
+ * back expires nothing, and a key stamped in the future (a bogus packet time, a worker ahead
+ * of another) holds back no other's expiry. One per worker (no locking) unless shared
+ * (knownset__share). */
 #ifndef MAILTAP_KNOWNSET_H
 #define MAILTAP_KNOWNSET_H
 
@@ -23,6 +26,12 @@ void knownset__free(struct knownset *s);
 /* Adds key (len <= KNOWNSET_KEY_MAX) at now_ns: true when it was not in the set (new, or its
  * time ran out); false when it is there. Out of memory: true (the record is written). */
 bool knownset__add(struct knownset *s, const void *key, size_t len, uint64_t now_ns);
+/* A key that carries a set of up to 32 flags, which expire with it as a whole (Zeek's
+ * `table[...] of set[...] &create_expire=...`, as Known::services): adds key at now_ns if it
+ * is not there (new, or its time ran out: no flags then) and sets `bits`. Returns the bits that
+ * were not set before (0: all were). Out of memory: all of bits (the record is written). */
+uint32_t knownset__add_bits(struct knownset *s, const void *key, size_t len, uint64_t now_ns,
+			    uint32_t bits);
 /* Is key in the set at now_ns (without adding it)? */
 bool knownset__contains(struct knownset *s, const void *key, size_t len, uint64_t now_ns);
 /* The value of key, added (zeroed) at now_ns if it was not there; *is_new says which. NULL:

@@ -23,6 +23,11 @@ struct notice_cfg {
 	uint64_t suppress_ns;	 /* Notice::default_suppression_interval (1 hour; 0: never) */
 	uint32_t max_suppressed; /* (note, identifier) pairs remembered (100000; the oldest
 				  * goes first) */
+	/* peer_descr of every notice: the node name given (--node-name). NULL (the default):
+	 * not logged, as a standalone Zeek, whose apply_policy sets it only under
+	 * `@if ( Cluster::is_enabled() )` (base/frameworks/notice/main.zeek). Not copied: it
+	 * must live as long as the stream. */
+	const char *peer_descr;
 };
 void notice_cfg__default(struct notice_cfg *c);
 
@@ -35,7 +40,11 @@ bool notice__enabled(void);
 struct notice_info {
 	uint64_t ts_ns;
 	const char *note; /* "SSL::Invalid_Server_Cert" */
+	/* msg_len, sub_len: their bytes, whole (NULs and all: the record writes \x00 and cuts
+	 * at Zeek's logging limit, not before); 0 = up to the NUL (then a string of none must
+	 * be "", not bytes that go on). */
 	const char *msg, *sub;
+	size_t msg_len, sub_len;
 	const char *uid;	  /* with id: the connection ($conn) */
 	const struct conn_id *id; /* src, dst, p and proto follow from it */
 	const char *fuid, *file_mime_type, *file_desc;

@@ -138,6 +138,13 @@ void reasm__packet(struct reasm_dir *r, const struct reasm_cb *cb, uint32_t seq,
  * Returns the bytes it acknowledged that were never seen (Zeek's TrimToSeq: a gap event). */
 uint64_t reasm__ack(struct reasm_dir *r, struct reasm_pool *p, const struct reasm_cb *cb,
 		    uint32_t ack, uint8_t tcp_flags, uint64_t ts_ns);
+/* reasm__ack, and *fresh (may be NULL): did the ACK, an ACK at or past the FIN taken as one of
+ * the byte before it, acknowledge beyond every earlier ACK (from 1: the SYN's)? Zeek's
+ * TCP_Reassembler::AckReceived counts only those (`if ( seq <= trim_seq ) return;` before
+ * ++tot_ack_events): repeated, old and handshake ACKs are no ACK events, and a gap event is
+ * a fresh ACK that also acknowledged bytes never seen. */
+uint64_t reasm__ack_fresh(struct reasm_dir *r, struct reasm_pool *p, const struct reasm_cb *cb,
+			  uint32_t ack, uint8_t tcp_flags, uint64_t ts_ns, bool *fresh);
 
 /* Payload of a packet sent by this direction, after reasm__packet. caplen = bytes present,
  * len = bytes on the wire (a truncated payload is not used; the flow table raises Zeek's

@@ -12,6 +12,11 @@
 #    with Zeek's message; --no-capture-loss: none.
 #  - --workers 3: the same capture_loss records and notices as one worker (the workers catch up
 #    with the file before each measurement).
+#  - Only ACKs that acknowledge beyond every earlier one of their direction count (Zeek's
+#    TCP_Reassembler::AckReceived returns at `seq <= trim_seq` before ++tot_ack_events): a
+#    scapy session with one server segment missing, whose client ACKs above the hole twice,
+#    then with data: 3 ACK events (the ACK above the hole, one gap; the two after new data),
+#    not the 9 packets with ACK while both sides were established.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/suite-lib.sh
@@ -120,5 +125,39 @@ if [ "$one" = "$three" ] && [ "$lone" = "$lthree" ]; then
 	ok "--workers 3: the same capture_loss records and notices as one worker"
 else
 	bad "--workers 3: capture_loss records differ from one worker's"
+fi
+/usr/bin/python3 - "$T/ack.pcap" <<'EOF2' || bad "ack script"
+import sys
+from scapy.all import IP, TCP, UDP, Ether, wrpcap
+C, S, cp = "10.0.0.1", "10.0.0.2", 40000
+pk, t = [], [1000.0]
+def add(src, fl, seq, ack, data=b""):
+    a, b, sp, dp = (C, S, cp, 25) if src == "c" else (S, C, 25, cp)
+    p = Ether() / IP(src=a, dst=b) / TCP(sport=sp, dport=dp, flags=fl, seq=seq, ack=ack) / data
+    p.time = t[0]
+    t[0] += 0.01
+    pk.append(p)
+cs, ss = 1001, 5001
+add("c", "S", 1000, 0); add("s", "SA", 5000, cs); add("c", "A", cs, ss)
+b1, b2, b3 = b"220-mx line one\r\n", b"220-mx line two\r\n", b"220 mx ready\r\n"
+add("s", "PA", ss, cs, b1)                     # ack 1: the SYN's, no event
+add("s", "PA", ss + len(b1) + len(b2), cs, b3)  # b2 never seen
+end = ss + len(b1) + len(b2) + len(b3)
+add("c", "A", cs, end)                          # above the hole: an event, a gap
+add("c", "A", cs, end)                          # the same again: none
+add("c", "PA", cs, end, b"EHLO x\r\n")        # still the same: none
+add("s", "PA", end, cs + 8, b"250 ok\r\n")    # acks EHLO: an event
+add("c", "A", cs + 8, end + 8)                  # acks 250: an event
+u = Ether() / IP(src="10.0.0.9", dst="10.0.0.8") / UDP(sport=1, dport=2) / b"x"
+u.time = 1061.0                                 # the first measurement, a minute on
+pk.append(u)
+wrpcap(sys.argv[1], pk)
+EOF2
+ack=$("$B/mailtap" -r "$T/ack.pcap" -w - | "$B/mailtap-cat" -s capture_loss - |
+	grep -o '"gaps":[0-9]*,"acks":[0-9]*')
+if [ "$ack" = '"gaps":1,"acks":3' ]; then
+	ok "only fresh ACKs count: a hole acked twice, then new data both ways: 3 ACK events, 1 gap"
+else
+	bad "fresh ACKs: '$ack', want gaps 1, acks 3"
 fi
 [ $fails -eq 0 ]

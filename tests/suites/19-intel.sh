@@ -12,7 +12,9 @@
 #  - no record that is not one of these, each with the matched type and source;
 #  - the same other records as the run without intel.
 # Then: indicators that occur nowhere give no record; --workers 2 gives the same intel
-# records; the stats counters add up; a broken intel file is refused (exit 1, FILE:LINE).
+# records; the stats counters add up; a broken intel file is refused (exit 1, FILE:LINE), as
+# are one with a UTF-8 byte order mark (named as such) and a FIFO or a directory (at once,
+# before any read: a FIFO without a writer used to block).
 set -u
 cd "$(dirname "$0")/../.."
 . tests/suite-lib.sh
@@ -321,13 +323,22 @@ printf '#fields\tindicator\tindicator_type\tmeta.source\n300.0.0.1\tIntel::ADDR\
 "$B/mailtap" -r "$T/gen.pcap" -w /dev/null --intel-file "$T/bad2.dat" 2>"$T/e2"; r2=$?
 "$B/mailtap" -r "$T/gen.pcap" -w /dev/null --intel-file "$T/missing.dat" 2>"$T/e3"; r3=$?
 "$B/mailtap" -r "$T/gen.pcap" -w /dev/null --intel-file "$T/bad3.dat" 2>"$T/e4"; r4=$?
+# a byte order mark, a FIFO (no writer: it used to block the start) and a directory
+printf '\xef\xbb\xbf#fields\tindicator\tindicator_type\tmeta.source\n' >"$T/bom.dat"
+mkfifo "$T/fifo.dat"
+timeout 20 "$B/mailtap" -r "$T/gen.pcap" -w /dev/null --intel-file "$T/bom.dat" 2>"$T/e5"; r5=$?
+timeout 20 "$B/mailtap" -r "$T/gen.pcap" -w /dev/null --intel-file "$T/fifo.dat" 2>"$T/e6"; r6=$?
+timeout 20 "$B/mailtap" -r "$T/gen.pcap" -w /dev/null --intel-file "$T" 2>"$T/e7"; r7=$?
 if [ $r1 = 1 ] && grep -q 'bad1.dat:1: data before the #fields line' "$T/e1" &&
 	[ $r2 = 1 ] && grep -q 'bad2.dat:1: the #fields line lacks' "$T/e2" &&
 	[ $r3 = 1 ] && grep -q 'cannot open .*missing.dat' "$T/e3" &&
-	[ $r4 = 0 ] && grep -q 'bad3.dat:2: bad address, line skipped' "$T/e4"; then
-	ok "broken intel files refused with FILE:LINE (exit 1); a bad line skipped and named"
+	[ $r4 = 0 ] && grep -q 'bad3.dat:2: bad address, line skipped' "$T/e4" &&
+	[ $r5 = 1 ] && grep -q 'bom.dat:1: the file starts with a UTF-8 byte order mark' "$T/e5" &&
+	[ $r6 = 1 ] && grep -q 'fifo.dat is a FIFO, not a regular file' "$T/e6" &&
+	[ $r7 = 1 ] && grep -q 'is a directory, not a regular file' "$T/e7"; then
+	ok "broken intel files refused with FILE:LINE (exit 1), a byte order mark named, a FIFO or directory refused at once; a bad line skipped and named"
 else
-	bad "broken intel files: exits $r1 $r2 $r3 $r4: $(cat "$T/e1" "$T/e2" "$T/e3" "$T/e4")"
+	bad "broken intel files: exits $r1 $r2 $r3 $r4 $r5 $r6 $r7: $(cat "$T/e1" "$T/e2" "$T/e3" "$T/e4" "$T/e5" "$T/e6" "$T/e7")"
 fi
 
 # USER_NAME at SMTP::IN_AUTH (mailtap's place): the AUTH LOGIN name of zeek's smtp.pcap, in

@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # known_services (Zeek's policy/protocols/conn/known-services.zeek, loaded by local.zeek): a
 # local responder that did the handshake or spoke logs each confirmed service (SMTP, SSL) of
-# its port once a day; a connection without a protocol logs the service "" five minutes of
+# its port once a day (the (host, port) entry of Known::services expires as a whole, a day
+# after it was made); a connection without a protocol logs the service "" five minutes of
 # network time after it was removed. For every capture of the corpus with every address
 # local: the (host, port, service) triplets computed from the conn records of the same run,
-# none twice within a day. A scapy capture: the "" record of a handshake-only connection is
+# none twice within its entry's day. A scapy capture: the "" record of a handshake-only connection is
 # stamped with its removal and written only once five minutes have passed (after the next
 # connection's conn record, before the one after); the STARTTLS and 465 sessions of a
 # generated capture: SMTP and SSL for 587, SSL for 465; --workers 3 the same triplets;
@@ -13,7 +14,8 @@
 # --no-known-services: none. --known-tracking (Zeek's Known::host_tracking, service_tracking,
 # cert_tracking) on zeek's smtp-starttls.pcap, a local client and a remote server: local
 # gives the client's known_hosts only, remote the server's known_hosts, known_services (SMTP,
-# SSL) and known_certs, all both.
+# SSL) and known_certs, all both. The same server's SMTP at T0, SSL at T0 + 20 h, then both
+# at T0 + 25 h: both logged again (the entry made at T0 expired with SSL in it).
 set -u
 cd "$(dirname "$0")/../.."
 . tests/suite-lib.sh
@@ -40,17 +42,20 @@ for c in recs:
     elif "h" in hist or (spoke and "r" not in resp):
         want.add((c["id.resp_h"], c["id.resp_p"], ""))
 seen = defaultdict(list)
-for r in recs:
-    if r["_path"] == "known_services":
-        if r["port_proto"] != "tcp" or not r["service"]:
-            sys.exit("bad record %s" % r)
-        for s in r["service"]:
-            seen[(r["host"], r["port_num"], s)].append(r["ts"])
-for k, ts in seen.items():
-    ts.sort()
-    for a, b in zip(ts, ts[1:]):
-        if b - a < expire:
-            sys.exit("%s logged twice within %s s" % (k, expire))
+# Known::services: table[addr, port] of set[string] &create_expire: the (host, port) entry is
+# made with its first service, and a service is logged again only once the entry expired
+entry = {}
+for r in sorted((r for r in recs if r["_path"] == "known_services"), key=lambda r: r["ts"]):
+    if r["port_proto"] != "tcp" or not r["service"]:
+        sys.exit("bad record %s" % r)
+    hp = (r["host"], r["port_num"])
+    if hp not in entry or r["ts"] - entry[hp][0] >= expire:
+        entry[hp] = (r["ts"], set())
+    for s in r["service"]:
+        if s in entry[hp][1]:
+            sys.exit("%s %s logged twice within %s s of its entry" % (hp, s, expire))
+        entry[hp][1].add(s)
+        seen[hp + (s,)].append(r["ts"])
 if set(seen) != want:
     sys.exit("known_services extra %s, missing %s"
              % (sorted(set(seen) - want)[:4], sorted(want - set(seen))[:4]))
@@ -132,4 +137,17 @@ else
 	bad "--known-tracking: local '$l', remote '$r', all '$a'"
 fi
 
+# Known::services' (host, port) entry expires as a whole: SMTP (the capture cut before
+# STARTTLS) at T0, the whole STARTTLS session at T0 + 20 h (SSL joins the entry), and again
+# at T0 + 25 h: the entry made at T0 has expired, so SMTP and SSL are both logged again
+editcap -r "$st" "$T/k1.pcap" 1-9 >/dev/null && editcap -t 72000 "$st" "$T/k2.pcap" &&
+	editcap -t 90000 "$st" "$T/k3.pcap" && mergecap -a -w "$T/k.pcap" "$T/k1.pcap" "$T/k2.pcap" "$T/k3.pcap"
+e=$("$B/mailtap" -r "$T/k.pcap" -w - --known-tracking all | "$B/mailtap-cat" -s known_services - |
+	grep -o '"ts":[0-9]*\|"service":\[[^]]*\]' | paste -sd' ')
+we='"ts":1400168396 "service":["SMTP"] "ts":1400240397 "service":["SSL"] "ts":1400258396 "service":["SMTP"] "ts":1400258397 "service":["SSL"]'
+if [ "$e" = "$we" ]; then
+	ok "a (host, port) entry expires whole: SMTP at T0, SSL at T0 + 20 h, both again at T0 + 25 h"
+else
+	bad "entry expiry: '$e', want '$we'"
+fi
 [ $fails -eq 0 ]

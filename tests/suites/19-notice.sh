@@ -14,10 +14,11 @@
 #    addresses; the first of each is a notice "Intel hit on X at WHERE".
 # For every capture of the corpus and generated TLS sessions; then --workers 2 gives the same
 # notices (one suppression table), --no-notice none, and the counters add up.
-# --smtp-blocklists (policy/protocols/smtp/blocklists.zeek): a scapy capture of three sessions
+# --smtp-blocklists (policy/protocols/smtp/blocklists.zeek): a scapy capture of four sessions
 # whose servers refuse with block list texts: the originator named first in the text gives
 # SMTP::Blocklist_Blocked_Host, another address SMTP::Blocklist_Error_Message, a 421 none;
-# each notice carries its connection's uid; without the option none.
+# each notice carries its connection's uid and the whole text as sub (one of 1500 bytes and
+# more), and no peer_descr (a standalone Zeek sets none); without the option none.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/suite-lib.sh
@@ -173,6 +174,7 @@ session("10.2.0.1", 40001, b"554 5.7.1 Client host [10.2.0.1] blocked using zen.
         b"https://www.spamhaus.org/query/ip/10.2.0.1\r\n")
 session("10.2.0.2", 40002, b"550 5.7.1 192.0.2.99 listed, see http://www.spamcop.net/bl.shtml\r\n")
 session("10.2.0.3", 40003, b"421 4.7.0 too busy, see https://www.spamhaus.org/\r\n")
+session("10.2.0.4", 40004, b"550 5.7.1 see spamcop.net/bl " + b"x" * 1500 + b"\r\n")
 wrpcap(sys.argv[1], pk)
 EOF2
 "$B/mailtap" -r "$T/bl.pcap" -w - --smtp-blocklists | "$B/mailtap-cat" - >"$T/bl.json"
@@ -181,17 +183,32 @@ if r=$(python3 - "$T/bl.json" <<'EOF2'
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
 uid = {r["id.orig_h"]: r["uid"] for r in recs if r["_path"] == "conn"}
-got = sorted((r["note"], r["src"], r["msg"], r["uid"] == uid.get(r["src"])) for r in recs
-             if r["_path"] == "notice")
+notices = [r for r in recs if r["_path"] == "notice"]
+got = sorted((r["note"], r["src"], r["msg"], r["uid"] == uid.get(r["src"])) for r in notices)
 want = [("SMTP::Blocklist_Blocked_Host", "10.2.0.1", "10.2.0.1 is on an SMTP block list", True),
         ("SMTP::Blocklist_Error_Message", "10.2.0.2",
-         "10.2.0.2 received an error message mentioning an SMTP block list", True)]
-sys.exit(0 if got == want else "got %s" % got)
+         "10.2.0.2 received an error message mentioning an SMTP block list", True),
+        ("SMTP::Blocklist_Error_Message", "10.2.0.4",
+         "10.2.0.4 received an error message mentioning an SMTP block list", True)]
+if got != want:
+    sys.exit("got %s" % got)
+# $sub=msg: the whole reply text (1500 bytes and more); no peer_descr (a standalone Zeek's)
+long = [r.get("sub", "") for r in notices if r["src"] == "10.2.0.4"]
+if long != ["5.7.1 see spamcop.net/bl " + "x" * 1500]:
+    sys.exit("sub of the long reply: %d bytes" % len(long[0]) if long else "no sub")
+if any("peer_descr" in r for r in notices):
+    sys.exit("peer_descr without a node name")
 EOF2
 ) && [ "$off" = 0 ]; then
-	ok "--smtp-blocklists: Blocklist_Blocked_Host for the listed originator, Blocklist_Error_Message for another address, none for a 421; none without the option"
+	ok "--smtp-blocklists: Blocklist_Blocked_Host for the listed originator, Blocklist_Error_Message for another address (sub the whole text, 1500 bytes and more), none for a 421; none without the option; no peer_descr"
 else
 	bad "--smtp-blocklists: $r; without the option $off notices"
 fi
+
+# with --node-name, peer_descr is that name (Zeek's peer_description in a cluster)
+pd=$("$B/mailtap" -r "$T/bl.pcap" -w - --smtp-blocklists --node-name sensor7 |
+	"$B/mailtap-cat" -s notice -c peer_descr - | sort -u)
+[ "$pd" = sensor7 ] && ok "--node-name sensor7: every notice's peer_descr" ||
+	bad "--node-name sensor7: peer_descr '$pd'"
 
 [ $fails -eq 0 ]

@@ -15,13 +15,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <msgpack.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include "mailtap/intel.h"
+#include "mailtap/intel_reread.h"
+#include "mailtap/notice.h"
 #include "mailtap/rec.h"
 #include "mailtap/sink.h"
 #include "mailtap/urlfind.h"
+#include "last_record.h"
 
 static struct intel *with(const char *text, long want, struct intel_limits *lim)
 {
@@ -136,23 +140,32 @@ static void test_format(void **st)
 		  "300.1.1.1,Intel::ADDR,src,bad address\n"
 		  "10.0.0.0/33,Intel::SUBNET,src,bad subnet\n"
 		  "short,Intel::EMAIL\n"
-		  "EMAIL,EMAIL,src,the type without its module\n",
-		  2, NULL);
+		  "EMAIL,EMAIL,src,the type without its module: no enum Zeek knows\n",
+		  1, NULL);
 	intel__stats(&s1);
-	assert_int_equal(s1.lines_skipped - s0.lines_skipped, 6);
+	assert_int_equal(s1.lines_skipped - s0.lines_skipped, 7);
 	assert_true(find(in, INTEL_EMAIL, "a,b@example.com", &h));
-	assert_true(find(in, INTEL_EMAIL, "email", &h));
+	assert_false(find(in, INTEL_EMAIL, "email", &h));
 	intel__free(in);
-	/* do_notice.zeek's meta fields: T/F only, if_in a known place; a match says where it asks
-	 * for a notice (anywhere: every place); the same source again replaces its meta */
+	/* do_notice.zeek's meta fields: do_notice a bool as Zeek's ASCII formatter reads one (T or
+	 * 1, F or 0, blanks around it stripped; "-" unset, anything else skips the line), if_in a
+	 * known place; a match says where it asks for a notice (anywhere: every place); the same
+	 * source again replaces its meta */
 	in = with("#fields\tindicator\tindicator_type\tmeta.source\tmeta.do_notice\tmeta.if_in\n"
 		  "a@x\tIntel::EMAIL\ts1\tT\tSMTP::IN_FROM\n"
 		  "b@x\tIntel::EMAIL\ts1\tT\t-\n"
 		  "c@x\tIntel::EMAIL\ts1\tF\tIntel::IN_ANYWHERE\n"
 		  "d@x\tIntel::EMAIL\ts1\tmaybe\t-\n"
 		  "e@x\tIntel::EMAIL\ts1\tT\tSMTP::IN_NOWHERE\n"
-		  "c@x\tIntel::EMAIL\ts2\tT\tSMTP::IN_TO\n",
-		  4, NULL);
+		  "c@x\tIntel::EMAIL\ts2\tT\tSMTP::IN_TO\n"
+		  "f@x\tIntel::EMAIL\ts1\t1\t-\n"
+		  "g@x\tIntel::EMAIL\ts1\t0\t-\n"
+		  "h@x\tIntel::EMAIL\ts1\t  T \t-\n"
+		  "i@x\tIntel::EMAIL\ts1\t -\t-\n"
+		  "j@x\tIntel::EMAIL\ts1\t\t-\n"
+		  "k@x\tIntel::EMAIL\ts1\t-\t-\n"
+		  "l@x\tIntel::EMAIL\ts1\tTT\t-\n",
+		  8, NULL);
 	assert_true(find(in, INTEL_EMAIL, "a@x", &h));
 	assert_int_equal(h.notice_where, 1u << INTEL_SMTP_IN_FROM);
 	assert_true(find(in, INTEL_EMAIL, "b@x", &h));
@@ -162,6 +175,17 @@ static void test_format(void **st)
 	assert_int_equal(h.n_sources, 2);
 	assert_false(find(in, INTEL_EMAIL, "d@x", &h));
 	assert_false(find(in, INTEL_EMAIL, "e@x", &h));
+	assert_true(find(in, INTEL_EMAIL, "f@x", &h));
+	assert_int_equal(h.notice_where, (1u << INTEL_NWHERE) - 1);
+	assert_true(find(in, INTEL_EMAIL, "g@x", &h));
+	assert_int_equal(h.notice_where, 0);
+	assert_true(find(in, INTEL_EMAIL, "h@x", &h));
+	assert_int_equal(h.notice_where, (1u << INTEL_NWHERE) - 1);
+	assert_false(find(in, INTEL_EMAIL, "i@x", &h)); /* " -" is no unset field */
+	assert_false(find(in, INTEL_EMAIL, "j@x", &h)); /* nor is an empty one */
+	assert_true(find(in, INTEL_EMAIL, "k@x", &h));
+	assert_int_equal(h.notice_where, 0);
+	assert_false(find(in, INTEL_EMAIL, "l@x", &h));
 	intel__free(in);
 }
 
@@ -181,6 +205,107 @@ static void test_errors(void **st)
 	intel__free(in);
 	in = with("", -EINVAL, NULL);
 	intel__free(in);
+}
+
+/* Intel::Notice (do_notice.zeek): `Intel hit on INDICATOR at WHERE` and $sub the indicator,
+ * whole (NULs written \x00 by the record), and the identifier from the whole indicator and
+ * both addresses: two indicators alike in their first 400 bytes are two notices. */
+static void test_notice_whole(void **st)
+{
+	const size_t L = 1000;
+	char *file = malloc(4 * L), *a = malloc(L + 8), *b = malloc(L + 8), *want = malloc(2 * L);
+	struct conn_id id = {.orig_p = 1234, .resp_p = 25};
+	struct intel_seen w = {.ts_ns = 1500000000ULL * 1000000000ULL,
+			       .where = INTEL_SMTP_IN_FROM,
+			       .uid = "Cabc",
+			       .id = &id};
+	struct notice_cfg nc;
+	struct rec_out *o = rec_out__new("t");
+	struct rec *r;
+	struct intel *in;
+	size_t k;
+
+	(void)st;
+	assert_int_equal(mt_addr__parse(&id.orig_h, "198.51.100.9"), 0);
+	assert_int_equal(mt_addr__parse(&id.resp_h, "192.0.2.1"), 0);
+	memset(a, 'a', L);
+	memcpy(a + L, "@x.ab", 6);
+	memcpy(b, a, L);
+	memcpy(b + L, "@y.ab", 6);
+	k = (size_t)sprintf(file,
+			    "#fields\tindicator\tindicator_type\tmeta.source\tmeta.do_notice\n"
+			    "%s\tIntel::EMAIL\ts\tT\n%s\tIntel::EMAIL\ts\tT\n",
+			    a, b);
+	sprintf(file + k, "n\\x00l@x\tIntel::EMAIL\ts\t1\n");
+	in = with(file, 3, NULL);
+	rec_out__add_sink(o, &rec_sink);
+	r = rec__new(o);
+	notice_cfg__default(&nc);
+	assert_int_equal(notice__init(&nc), 0);
+	rec_count = 0;
+	assert_true(intel__seen(in, r, &w, INTEL_EMAIL, a, L + 5));
+	assert_int_equal(rec_count, 2); /* intel, notice */
+	assert_string_equal(rec_tag, "t.notice");
+	snprintf(want, 2 * L, "\"msg\"=>\"Intel hit on %s at SMTP::IN_FROM\"", a);
+	assert_non_null(strstr(rec_last, want));
+	snprintf(want, 2 * L, "\"sub\"=>\"%s\"", a);
+	assert_non_null(strstr(rec_last, want));
+	assert_true(intel__seen(in, r, &w, INTEL_EMAIL, b, L + 5));
+	assert_int_equal(rec_count, 4); /* another identifier: not suppressed */
+	/* the same again: suppressed */
+	assert_true(intel__seen(in, r, &w, INTEL_EMAIL, a, L + 5));
+	assert_int_equal(rec_count, 5);
+	/* a NUL in it (matched whatever the letter case) */
+	assert_true(intel__seen(in, r, &w, INTEL_EMAIL, "N\0L@x", 5));
+	assert_int_equal(rec_count, 7);
+	assert_non_null(strstr(rec_last, "\"msg\"=>\"Intel hit on N\\x00L@x at SMTP::IN_FROM\""));
+	assert_non_null(strstr(rec_last, "\"sub\"=>\"N\\x00L@x\""));
+	notice__fini();
+	rec__free(r);
+	rec_out__free(o);
+	intel__free(in);
+	free(file);
+	free(a);
+	free(b);
+	free(want);
+}
+
+/* A UTF-8 byte order mark is refused with a message that says so (Zeek's reader does not skip
+ * one); a FIFO, a directory or a device is refused at once, before any read: a FIFO without a
+ * writer used to block the load, and a rereading's loader with it (joined at shutdown). */
+static void test_not_intel_files(void **st)
+{
+	char dir[] = "/tmp/test_intel_XXXXXX", fifo[64], err[256] = "";
+	const char *paths[1] = {fifo};
+	struct intel *in;
+	struct intel_reread *rr;
+
+	(void)st;
+	in = with("\xef\xbb\xbf#fields\tindicator\tindicator_type\tmeta.source\n"
+		  "a@b\tIntel::EMAIL\ts\n",
+		  -EINVAL, NULL);
+	intel__free(in);
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	in = intel__new(NULL);
+	alarm(10); /* a hang fails the test */
+	assert_int_equal(intel__load_file(in, fifo, NULL, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "is a FIFO, not a regular file"));
+	assert_int_equal(intel__load_file(in, dir, NULL, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "is a directory"));
+	assert_int_equal(intel__load_file(in, "/dev/zero", NULL, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "is a device"));
+	/* a forced rereading of the FIFO ends (the store kept), and so does the shutdown */
+	rr = intel_reread__new(in, paths, 1);
+	assert_non_null(rr);
+	assert_int_equal(intel_reread__tick(rr, true), 1);
+	intel_reread__free(rr);
+	alarm(0);
+	assert_int_equal(intel__generation(in), 0);
+	intel__free(in);
+	unlink(fifo);
+	rmdir(dir);
 }
 
 static void test_limits(void **st)
@@ -521,6 +646,8 @@ int main(void)
 	    cmocka_unit_test(test_addresses),
 	    cmocka_unit_test(test_format),
 	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_not_intel_files),
+	    cmocka_unit_test(test_notice_whole),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_record),
 	    cmocka_unit_test(test_urls),

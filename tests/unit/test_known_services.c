@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
-/* known_services: the commit logs only the services a (host, port) did not have yet, each
- * again after the expiry; the five-minute queue commits an entry when its time comes (not
- * before), all of them at the end, and its oldest at once when it is full; the records'
- * Known::ServicesInfo fields. */
+/* known_services: the commit logs only the services a (host, port) did not have yet, all of
+ * them again once the (host, port) entry expired, a day after it was made; the five-minute
+ * queue commits an entry when its time comes (not before), all of them at the end, and its
+ * oldest at once when it is full; the records' Known::ServicesInfo fields. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -60,11 +60,23 @@ static void test_commit(void **st)
 	assert_true(known_services__commit(set, r, 105 * S, &h1, 587, none, 1));
 	assert_non_null(strstr(rec_last, "\"service\"=>[\"\"]"));
 	assert_false(known_services__commit(set, r, 106 * S, &h1, 587, none, 1));
-	/* a day after it was added, SMTP of h1:587 is logged again; SSL (added at 102) not yet */
-	assert_false(known_services__commit(set, r, (100 + 86399) * S, &h1, 587, smtp, 1));
+	/* the (host, port) entry made at 100 s expires as a whole a day later (Known::services,
+	 * &create_expire=1day): SSL, added at 102 s, and "" go with SMTP */
+	assert_false(known_services__commit(set, r, (100 + 86399) * S, &h1, 587, both, 2));
 	assert_true(known_services__commit(set, r, (100 + 86400) * S, &h1, 587, both, 2));
-	assert_non_null(strstr(rec_last, "\"service\"=>[\"SMTP\"]"));
-	assert_int_equal(rec_count, 6);
+	assert_non_null(strstr(rec_last, "\"service\"=>[\"SMTP\", \"SSL\"]"));
+	assert_true(known_services__commit(set, r, (100 + 86401) * S, &h1, 587, none, 1));
+	assert_int_equal(rec_count, 7);
+	/* the review's case: SMTP at T0, SSL at T0 + 20 h, then at T0 + 25 h both again (the
+	 * entry made at T0 expired, SSL with it), each at its confirmation */
+	assert_true(known_services__commit(set, r, 1000000 * S, &h2, 25, smtp, 1));
+	assert_true(known_services__commit(set, r, (1000000 + 20 * 3600) * S, &h2, 25, ssl, 1));
+	assert_true(known_services__commit(set, r, (1000000 + 25 * 3600) * S, &h2, 25, smtp, 1));
+	assert_true(
+	    known_services__commit(set, r, (1000000 + 25 * 3600 + 1) * S, &h2, 25, both, 2));
+	assert_non_null(strstr(rec_last, "\"service\"=>[\"SSL\"]"));
+	assert_false(known_services__commit(set, r, (1000000 + 44 * 3600) * S, &h2, 25, both, 2));
+	assert_int_equal(rec_count, 11);
 	rec__free(r);
 	rec_out__free(o);
 	knownset__free(set);

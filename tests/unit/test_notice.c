@@ -2,7 +2,7 @@
 /* notice: Zeek's NOTICE() suppression (the same note and identifier not logged again within
  * the interval, logged again after it; other notes and identifiers apart; no identifier:
  * never suppressed; interval 0: nothing suppressed; the table's bound) and the record's
- * Notice::Info fields. */
+ * Notice::Info fields (peer_descr only with a node name; msg and sub whole, with lengths). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -113,11 +113,55 @@ static void test_record(void **st)
 					   "\"actions\"=>[\"Notice::ACTION_LOG\"]",
 					   "\"email_dest\"=>[]",
 					   "\"suppress_for\"=>3600",
-					   "\"peer_descr\"=>\"mailtap\"",
 					   "\"id.resp_p\"=>465"};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		if (!strstr(rec_last, want[i]))
 			fail_msg("%s not in %s", want[i], rec_last);
+	/* peer_descr: unset, as a standalone Zeek's (notice/main.zeek sets it only in a
+	 * cluster); the node name when one was given */
+	assert_null(strstr(rec_last, "peer_descr"));
+	c.peer_descr = "mx-sensor-2";
+	assert_int_equal(notice__init(&c), 0);
+	assert_true(notice__raise(r, &n));
+	assert_non_null(strstr(rec_last, "\"peer_descr\"=>\"mx-sensor-2\""));
+	notice__fini();
+	rec__free(r);
+	rec_out__free(o);
+}
+
+/* msg and sub with their lengths: whole, past a NUL (written \x00) and past any length of
+ * their own (1500 bytes here; the record cuts only at Zeek's logging limit). */
+static void test_lengths(void **st)
+{
+	struct notice_cfg c;
+	struct rec_out *o = rec_out__new("t");
+	char sub[1500], want[1600];
+	struct notice_info n = {.ts_ns = 1500000000ULL * S,
+				.note = "A::X",
+				.msg = "a\0b",
+				.msg_len = 3,
+				.sub = sub,
+				.sub_len = sizeof(sub)};
+	struct rec *r;
+
+	(void)st;
+	memset(sub, 'y', sizeof(sub));
+	memcpy(sub + sizeof(sub) - 5, "\0tail", 5);
+	rec_out__add_sink(o, &rec_sink);
+	r = rec__new(o);
+	notice_cfg__default(&c);
+	assert_int_equal(notice__init(&c), 0);
+	assert_true(notice__raise(r, &n));
+	assert_non_null(strstr(rec_last, "\"msg\"=>\"a\\x00b\""));
+	snprintf(want, sizeof(want), "\"sub\"=>\"%.*s\\x00tail\"", (int)sizeof(sub) - 5, sub);
+	assert_non_null(strstr(rec_last, want));
+	/* 0: up to the NUL, as before */
+	n.msg = "plain";
+	n.msg_len = 0;
+	n.sub = "";
+	n.sub_len = 0;
+	assert_true(notice__raise(r, &n));
+	assert_non_null(strstr(rec_last, "\"msg\"=>\"plain\", \"sub\"=>\"\""));
 	notice__fini();
 	rec__free(r);
 	rec_out__free(o);
@@ -128,6 +172,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_suppression),
 	    cmocka_unit_test(test_record),
+	    cmocka_unit_test(test_lengths),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -548,6 +548,56 @@ static void test_fin_clamp_and_eof(void **state)
 	fx_free(f);
 }
 
+/* The ACK events of Zeek's capture loss (TCP_Reassembler::AckReceived: nothing counted at
+ * `seq <= trim_seq`, trim_seq from 1, an ACK of the FIN clamped to the byte before it): only
+ * an ACK beyond every earlier one is fresh; a gap comes with a fresh ACK. */
+static void test_ack_fresh(void **state)
+{
+	struct fx *f = fx_new(NULL);
+	bool fresh = true;
+
+#define ACK(a) reasm__ack_fresh(&f->r[0], f->p, &f->cb, (a), PKT_TCP_ACK, 0, &fresh)
+	(void)state;
+	reasm__packet(&f->r[0], &f->cb, 1000, PKT_TCP_SYN, 0, 0);
+	assert_int_equal(ACK(1001), 0); /* the SYN-ACK: 1, trim_seq's start */
+	assert_false(fresh);
+	osend(f, 1001, "AAAAAAAAAA"); /* [1,11) */
+	osend(f, 1021, "CCCCCCCCCC"); /* [21,31): hole [11,21) */
+	assert_int_equal(ACK(1011), 0);
+	assert_true(fresh);
+	assert_int_equal(ACK(1011), 0); /* the same again */
+	assert_false(fresh);
+	assert_int_equal(ACK(1005), 0); /* an old one */
+	assert_false(fresh);
+	assert_int_equal(ACK(1031), 10); /* past the hole: fresh, and a gap */
+	assert_true(fresh);
+	assert_int_equal(ACK(1031), 0);
+	assert_false(fresh);
+	/* a FIN at 31: its ACK (32) stands for 31, no news; with data unseen before it, news */
+	reasm__packet(&f->r[0], &f->cb, 1031, PKT_TCP_ACK | PKT_TCP_FIN, 0, 0);
+	assert_int_equal(ACK(1032), 0);
+	assert_false(fresh);
+	assert_int_equal(f->s.eof[0], 1);
+	fx_free(f);
+	f = fx_new(NULL);
+	reasm__packet(&f->r[0], &f->cb, 1000, PKT_TCP_SYN, 0, 0);
+	osend(f, 1001, "AAAAAAAAAA");
+	reasm__packet(&f->r[0], &f->cb, 1015, PKT_TCP_ACK | PKT_TCP_FIN, 0, 0);
+	assert_int_equal(ACK(1016), 4);
+	assert_true(fresh);
+	assert_int_equal(ACK(1017), 0); /* beyond the FIN: still the byte before it */
+	assert_false(fresh);
+	/* reasm__ack is the same without the answer */
+	assert_int_equal(reasm__ack(&f->r[0], f->p, &f->cb, 1016, PKT_TCP_ACK, 0), 0);
+	fx_free(f);
+	/* the acked side silent so far: no stream to acknowledge yet (Zeek's init_peer) */
+	f = fx_new(NULL);
+	assert_int_equal(ACK(5000), 0);
+	assert_false(fresh);
+#undef ACK
+	fx_free(f);
+}
+
 static void test_rexmit_rule(void **state)
 {
 	struct fx *f = fx_new(NULL);
@@ -970,6 +1020,7 @@ int main(void)
 	    cmocka_unit_test(test_gap_at_close),
 	    cmocka_unit_test(test_close_no_flush),
 	    cmocka_unit_test(test_fin_clamp_and_eof),
+	    cmocka_unit_test(test_ack_fresh),
 	    cmocka_unit_test(test_rexmit_rule),
 	    cmocka_unit_test(test_ooo_conflict_first_wins),
 	    cmocka_unit_test(test_above_hole_without_acks),

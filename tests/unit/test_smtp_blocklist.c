@@ -2,7 +2,7 @@
 /* smtp_blocklist: SMTP::blocklist_error_messages (each list, case-sensitive, the dyndns
  * wildcard), which replies count (a code of 400 or more, not 421), Blocklist_Blocked_Host
  * when the first address of the text is the originator's (else Blocklist_Error_Message),
- * and the notice's fields and suppression per originator. */
+ * and the notice's fields (sub the whole reply text) and suppression per originator. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -95,6 +95,22 @@ static void test_notices(void **st)
 	assert_non_null(strstr(
 	    rec_last,
 	    "\"msg\"=>\"198.51.100.25 received an error message mentioning an SMTP block list\""));
+	/* $sub=msg: the whole text, however long, a NUL in it written \x00 */
+	{
+		char text[1500], want[1600];
+		struct conn_id id3 = id;
+
+		mt_addr__parse(&id3.orig_h, "192.0.2.77");
+		memset(text, 'z', sizeof(text));
+		memcpy(text, "5.7.1 see spamhaus.org/ ", 24);
+		memcpy(text + sizeof(text) - 4, "\0end", 4);
+		assert_true(
+		    smtp_blocklist__reply(r, 50 * S, "Cxyz", &id3, 550, text, sizeof(text)));
+		assert_int_equal(rec_count, 4);
+		snprintf(want, sizeof(want), "\"sub\"=>\"%.*s\\x00end\"", (int)sizeof(text) - 4,
+			 text);
+		assert_non_null(strstr(rec_last, want));
+	}
 	notice__fini();
 	rec__free(r);
 	rec_out__free(o);
