@@ -265,7 +265,8 @@ static void emit(const struct sess *s, int from_client, uint8_t flags, uint32_t 
 	t.flags = flags;
 
 	synth_tcp4(f, &t, 20 + len);
-	memcpy(f + SYNTH_HDR_LEN, data, len);
+	if (len) /* data may be NULL then: memcpy's arguments must be valid even for 0 bytes */
+		memcpy(f + SYNTH_HDR_LEN, data, len);
 	now_us += 7;
 	h.ts.tv_sec = (time_t)(now_us / 1000000ULL);
 	h.ts.tv_usec = (suseconds_t)(now_us % 1000000ULL);

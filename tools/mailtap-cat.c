@@ -2,14 +2,19 @@
 /* mailtap-cat: prints mailtap's msgpack output (Fluent Forward entries [tag, time, record]) as
  * JSON lines shaped like Zeek's JSON logs, with "_path" added; or, with -c, tab-separated
  * columns like zeek-cut. A corrupt or truncated input is reported with its byte offset and a
- * non-zero exit, after everything before it was printed. */
+ * non-zero exit, after everything before it was printed.
+ *
+ * Entries are printed straight from their bytes, not through msgpack-c's object tree: that
+ * takes 24 bytes per value (an 8 MB entry of small values cost 200 MB), and its unpacker
+ * stops at 32 levels of nesting with the same error as for corrupt bytes. */
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
-#include <msgpack.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_COLS 64
@@ -23,12 +28,18 @@ struct cat_opts {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: mailtap-cat [-s STREAM] [-t] [-c FIELD...] [FILE|-]\n"
-		   "  -s STREAM   only records of this stream (conn, smtp, files, ssl, x509, weird, ...)\n"
-		   "  -t          add the Forward tag as \"_tag\"\n"
-		   "  -c FIELD... tab-separated columns instead of JSON (like zeek-cut); the rest of\n"
-		   "              the arguments are field names, read from stdin unless -r FILE\n"
-		   "  -r FILE     input file with -c\n");
+	fprintf(f,
+		"usage: mailtap-cat [-s STREAM] [-t] [FILE|-]\n"
+		"       mailtap-cat [-s STREAM] [-r FILE] -c FIELD[,FIELD...] [FIELD...] [-- FILE|-]\n"
+		"  -s STREAM   only records of this stream (conn, smtp, files, ssl, x509, weird, ...)\n"
+		"  -t          add the Forward tag as \"_tag\"\n"
+		"  -c FIELDS   tab-separated columns instead of JSON (like zeek-cut), at most %d: a\n"
+		"              comma-separated list, and the arguments after it up to the next\n"
+		"              option or \"--\" (-c uid,history and -c uid history are the same)\n"
+		"  -r FILE     input file: the same as FILE, which after -c must follow \"--\"\n"
+		"Options go in any order. Input: FILE or -r FILE (one of them), else standard input.\n"
+		"Exit status: 0; 1 corrupt or truncated input; 2 usage, read or write error.\n",
+		MAX_COLS);
 }
 
 /* Bytes of a valid UTF-8 sequence at s (n bytes left), 0 when s[0] does not start one. */
@@ -137,182 +148,18 @@ static void print_double(FILE *o, double d)
 		fputs(".0", o);
 }
 
-static void json_value(FILE *o, const msgpack_object *v)
-{
-	switch (v->type) {
-	case MSGPACK_OBJECT_NIL:
-		fputs("null", o);
-		break;
-	case MSGPACK_OBJECT_BOOLEAN:
-		fputs(v->via.boolean ? "true" : "false", o);
-		break;
-	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		fprintf(o, "%llu", (unsigned long long)v->via.u64);
-		break;
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		fprintf(o, "%lld", (long long)v->via.i64);
-		break;
-	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64:
-		print_double(o, v->via.f64);
-		break;
-	case MSGPACK_OBJECT_STR:
-		json_str(o, v->via.str.ptr, v->via.str.size);
-		break;
-	case MSGPACK_OBJECT_BIN:
-		json_str(o, v->via.bin.ptr, v->via.bin.size);
-		break;
-	case MSGPACK_OBJECT_ARRAY:
-		putc('[', o);
-		for (uint32_t i = 0; i < v->via.array.size; i++) {
-			if (i)
-				putc(',', o);
-			json_value(o, &v->via.array.ptr[i]);
-		}
-		putc(']', o);
-		break;
-	case MSGPACK_OBJECT_MAP:
-		putc('{', o);
-		for (uint32_t i = 0; i < v->via.map.size; i++) {
-			if (i)
-				putc(',', o);
-			json_value(o, &v->via.map.ptr[i].key);
-			putc(':', o);
-			json_value(o, &v->via.map.ptr[i].val);
-		}
-		putc('}', o);
-		break;
-	default:
-		fputs("null", o);
-	}
-}
-
-/* A string in a TSV column: control bytes (a tab would split the line) and bytes that are not
- * valid UTF-8 as the text \xNN, as in Zeek's TSV logs. */
-static void tsv_str(FILE *o, const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-
-	for (size_t i = 0; i < n;) {
-		size_t k = utf8_len(u + i, n - i);
-
-		if (k == 0 || (k == 1 && u[i] < 0x20)) {
-			fprintf(o, "\\x%02x", u[i]);
-			i++;
-		} else {
-			fwrite(u + i, 1, k, o);
-			i += k;
-		}
-	}
-}
-
-/* zeek-cut style: T/F, "-" unset, "(empty)" empty set, sets joined with ','. */
-static void tsv_value(FILE *o, const msgpack_object *v)
-{
-	switch (v->type) {
-	case MSGPACK_OBJECT_BOOLEAN:
-		putc(v->via.boolean ? 'T' : 'F', o);
-		break;
-	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64:
-		fprintf(o, "%.6f", v->via.f64);
-		break;
-	case MSGPACK_OBJECT_STR:
-		tsv_str(o, v->via.str.ptr, v->via.str.size);
-		break;
-	case MSGPACK_OBJECT_ARRAY:
-		if (!v->via.array.size)
-			fputs("(empty)", o);
-		for (uint32_t i = 0; i < v->via.array.size; i++) {
-			if (i)
-				putc(',', o);
-			tsv_value(o, &v->via.array.ptr[i]);
-		}
-		break;
-	default:
-		json_value(o, v);
-	}
-}
-
-static const msgpack_object *map_get(const msgpack_object *m, const char *key)
-{
-	size_t kl = strlen(key);
-
-	for (uint32_t i = 0; i < m->via.map.size; i++) {
-		const msgpack_object *k = &m->via.map.ptr[i].key;
-
-		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == kl &&
-		    !memcmp(k->via.str.ptr, key, kl))
-			return &m->via.map.ptr[i].val;
-	}
-	return NULL;
-}
-
-/* Whether every map key in o (to MAX_DEPTH) is a string: JSON has no other keys. */
-static bool keys_are_strings(const msgpack_object *o, int depth)
-{
-	if (depth > 64)
-		return false;
-	if (o->type == MSGPACK_OBJECT_ARRAY) {
-		for (uint32_t i = 0; i < o->via.array.size; i++)
-			if (!keys_are_strings(&o->via.array.ptr[i], depth + 1))
-				return false;
-	} else if (o->type == MSGPACK_OBJECT_MAP) {
-		for (uint32_t i = 0; i < o->via.map.size; i++)
-			if (o->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR ||
-			    !keys_are_strings(&o->via.map.ptr[i].val, depth + 1))
-				return false;
-	}
-	return true;
-}
-
-/* Checks one entry; returns the record map, or NULL with *why set. */
-static const msgpack_object *check_entry(const msgpack_object *e, const char **why,
-					 const char **stream, size_t *stream_len)
-{
-	const msgpack_object *tag, *t, *rec;
-	const char *dot;
-
-	if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 3) {
-		*why = "entry is not an array of 3 [tag, time, record]";
-		return NULL;
-	}
-	tag = &e->via.array.ptr[0];
-	t = &e->via.array.ptr[1];
-	rec = &e->via.array.ptr[2];
-	if (tag->type != MSGPACK_OBJECT_STR) {
-		*why = "tag is not a string";
-		return NULL;
-	}
-	if (!(t->type == MSGPACK_OBJECT_EXT && t->via.ext.type == 0 && t->via.ext.size == 8) &&
-	    t->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
-		*why = "time is not an EventTime (ext 0, 8 bytes) or integer";
-		return NULL;
-	}
-	if (rec->type != MSGPACK_OBJECT_MAP) {
-		*why = "record is not a map";
-		return NULL;
-	}
-	if (!keys_are_strings(rec, 0)) {
-		*why = "a map key in the record is not a string";
-		return NULL;
-	}
-	if (tag->via.str.size == 0) {
-		*why = "tag is empty";
-		return NULL;
-	}
-	dot = memrchr(tag->via.str.ptr, '.', tag->via.str.size);
-	*stream = dot ? dot + 1 : tag->via.str.ptr;
-	*stream_len = tag->via.str.size - (size_t)(*stream - tag->via.str.ptr);
-	return rec;
-}
-
 #define MAX_ENTRY (64u << 20) /* largest entry accepted */
-#define MAX_DEPTH 64
+#define MAX_DEPTH 64	      /* containers nested in one entry, its own array included */
+
+/* mp_extent's results besides 1 (complete) and 0 (more bytes needed) */
+#define MP_CORRUPT (-1)
+#define MP_TOO_DEEP (-2)
 
 /* The extent of the msgpack object at p without allocating (msgpack-c preallocates containers
  * by their declared length, so a hostile header could claim gigabytes). Returns 1 and *used
- * when complete, 0 when more bytes are needed, -1 when invalid. */
+ * when complete, 0 when more bytes are needed, MP_CORRUPT when invalid, MP_TOO_DEEP with
+ * *used at the container that nests deeper than MAX_DEPTH. Everything below reads only
+ * entries it accepted: every length and count in them is within their bytes. */
 static int mp_extent(const uint8_t *p, size_t len, size_t *used)
 {
 	uint64_t left[MAX_DEPTH + 1];
@@ -350,7 +197,7 @@ static int mp_extent(const uint8_t *p, size_t len, size_t *used)
 			int lenbytes = 0;
 
 			if (c == 0xc1)
-				return -1;
+				return MP_CORRUPT;
 			if (c >= 0xca && c <= 0xd8) {
 				body = fixed[c];
 			} else {
@@ -361,7 +208,7 @@ static int mp_extent(const uint8_t *p, size_t len, size_t *used)
 				case 0xc7: lenbytes = 1; break; /* ext 8 */
 				case 0xc8: lenbytes = 2; break; /* ext 16 */
 				case 0xc9: lenbytes = 4; break; /* ext 32 */
-				default: return -1;
+				default: return MP_CORRUPT;
 				}
 				if (off + 1 + (size_t)lenbytes > len)
 					return 0;
@@ -379,15 +226,16 @@ static int mp_extent(const uint8_t *p, size_t len, size_t *used)
 			}
 		}
 		if (body > MAX_ENTRY || kids > MAX_ENTRY)
-			return -1;
+			return MP_CORRUPT;
+		if (kids && depth == MAX_DEPTH) {
+			*used = off;
+			return MP_TOO_DEEP;
+		}
 		off += hl + (size_t)body;
 		if (off > MAX_ENTRY)
-			return -1;
-		if (kids) {
-			if (depth == MAX_DEPTH)
-				return -1;
+			return MP_CORRUPT;
+		if (kids)
 			left[++depth] = kids;
-		}
 	}
 	if (off > len)
 		return 0;
@@ -395,19 +243,344 @@ static int mp_extent(const uint8_t *p, size_t len, size_t *used)
 	return 1;
 }
 
-static void print_entry(const msgpack_object *e, const msgpack_object *rec, const char *stream,
-			size_t sl, const struct cat_opts *co)
+/* One msgpack value, as msgpack-c would unpack it (a signed integer that is not negative is
+ * MP_UINT, a float32 a double, any ext MP_EXT). */
+enum mp_type {
+	MP_NIL, MP_BOOL, MP_UINT, MP_INT, MP_FLOAT, MP_STR, MP_BIN, MP_ARRAY, MP_MAP, MP_EXT,
+};
+
+struct mp_val {
+	enum mp_type type;
+	bool b;
+	uint64_t u;	    /* MP_UINT; the elements of MP_ARRAY, the pairs of MP_MAP */
+	int64_t i;	    /* MP_INT */
+	double f;	    /* MP_FLOAT */
+	const uint8_t *ptr; /* the data of MP_STR, MP_BIN, MP_EXT */
+	size_t len;
+	int ext_type; /* MP_EXT */
+};
+
+static uint64_t be(const uint8_t *p, int n)
 {
+	uint64_t v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Reads the value at p (inside an entry mp_extent accepted) into *v. Returns its size, but
+ * for an array or map only its header's: the elements follow. */
+static size_t mp_read(const uint8_t *p, struct mp_val *v)
+{
+	static const uint8_t w[4] = { 1, 2, 4, 8 };
+	uint8_t c = p[0];
+	int k;
+
+	memset(v, 0, sizeof(*v));
+	if (c <= 0x7f || c >= 0xe0) {
+		v->type = c <= 0x7f ? MP_UINT : MP_INT;
+		v->u = c;
+		v->i = (int8_t)c;
+		return 1;
+	}
+	if (c <= 0x9f) { /* fixmap, fixarray */
+		v->type = c <= 0x8f ? MP_MAP : MP_ARRAY;
+		v->u = c & 0x0f;
+		return 1;
+	}
+	if (c <= 0xbf) { /* fixstr */
+		v->type = MP_STR;
+		v->ptr = p + 1;
+		v->len = c & 0x1f;
+		return 1 + v->len;
+	}
+	switch (c) {
+	case 0xc0:
+		v->type = MP_NIL;
+		return 1;
+	case 0xc2:
+	case 0xc3:
+		v->type = MP_BOOL;
+		v->b = c == 0xc3;
+		return 1;
+	case 0xc4: case 0xc5: case 0xc6: /* bin 8/16/32 */
+	case 0xd9: case 0xda: case 0xdb: /* str 8/16/32 */
+		k = c >= 0xd9 ? w[c - 0xd9] : w[c - 0xc4];
+		v->type = c >= 0xd9 ? MP_STR : MP_BIN;
+		v->len = be(p + 1, k);
+		v->ptr = p + 1 + k;
+		return 1 + (size_t)k + v->len;
+	case 0xc7: case 0xc8: case 0xc9: /* ext 8/16/32 */
+		k = w[c - 0xc7];
+		v->type = MP_EXT;
+		v->len = be(p + 1, k);
+		v->ext_type = (int8_t)p[1 + k];
+		v->ptr = p + 2 + k;
+		return 2 + (size_t)k + v->len;
+	case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8: /* fixext 1..16 */
+		v->type = MP_EXT;
+		v->len = (size_t)1 << (c - 0xd4);
+		v->ext_type = (int8_t)p[1];
+		v->ptr = p + 2;
+		return 2 + v->len;
+	case 0xca: {
+		uint32_t b = (uint32_t)be(p + 1, 4);
+		float x;
+
+		memcpy(&x, &b, sizeof(x));
+		v->type = MP_FLOAT;
+		v->f = x;
+		return 5;
+	}
+	case 0xcb: {
+		uint64_t b = be(p + 1, 8);
+
+		memcpy(&v->f, &b, sizeof(v->f));
+		v->type = MP_FLOAT;
+		return 9;
+	}
+	case 0xcc: case 0xcd: case 0xce: case 0xcf:
+		k = w[c - 0xcc];
+		v->type = MP_UINT;
+		v->u = be(p + 1, k);
+		return 1 + (size_t)k;
+	case 0xd0: case 0xd1: case 0xd2: case 0xd3:
+		k = w[c - 0xd0];
+		v->u = be(p + 1, k);
+		if (k < 8 && v->u >> (8 * k - 1)) /* sign-extend */
+			v->u |= ~0ULL << (8 * k);
+		v->i = (int64_t)v->u;
+		v->type = v->i < 0 ? MP_INT : MP_UINT;
+		return 1 + (size_t)k;
+	case 0xdc: case 0xdd: case 0xde: case 0xdf:
+		k = c & 1 ? 4 : 2;
+		v->type = c >= 0xde ? MP_MAP : MP_ARRAY;
+		v->u = be(p + 1, k);
+		return 1 + (size_t)k;
+	}
+	return 1; /* 0xc1: mp_extent refused it */
+}
+
+/* The size of the whole value at p, elements included. */
+static size_t mp_skip(const uint8_t *p)
+{
+	struct mp_val v;
+	size_t n = mp_read(p, &v);
+	uint64_t kids = v.type == MP_ARRAY ? v.u : v.type == MP_MAP ? 2 * v.u : 0;
+
+	for (uint64_t i = 0; i < kids; i++)
+		n += mp_skip(p + n);
+	return n;
+}
+
+/* Writes the value at p as JSON; returns its size. */
+static size_t json_value(FILE *o, const uint8_t *p)
+{
+	struct mp_val v;
+	size_t n = mp_read(p, &v);
+
+	switch (v.type) {
+	case MP_NIL:
+		fputs("null", o);
+		break;
+	case MP_BOOL:
+		fputs(v.b ? "true" : "false", o);
+		break;
+	case MP_UINT:
+		fprintf(o, "%llu", (unsigned long long)v.u);
+		break;
+	case MP_INT:
+		fprintf(o, "%lld", (long long)v.i);
+		break;
+	case MP_FLOAT:
+		print_double(o, v.f);
+		break;
+	case MP_STR:
+	case MP_BIN:
+		json_str(o, (const char *)v.ptr, v.len);
+		break;
+	case MP_ARRAY:
+		putc('[', o);
+		for (uint64_t i = 0; i < v.u; i++) {
+			if (i)
+				putc(',', o);
+			n += json_value(o, p + n);
+		}
+		putc(']', o);
+		break;
+	case MP_MAP:
+		putc('{', o);
+		for (uint64_t i = 0; i < v.u; i++) {
+			if (i)
+				putc(',', o);
+			n += json_value(o, p + n);
+			putc(':', o);
+			n += json_value(o, p + n);
+		}
+		putc('}', o);
+		break;
+	default:
+		fputs("null", o); /* ext */
+	}
+	return n;
+}
+
+static void tsv_str(FILE *o, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_len(u + i, n - i);
+
+		if (k == 0 || (k == 1 && u[i] < 0x20)) {
+			fprintf(o, "\\x%02x", u[i]);
+			i++;
+		} else {
+			fwrite(u + i, 1, k, o);
+			i += k;
+		}
+	}
+}
+
+/* zeek-cut style: T/F, "-" unset, "(empty)" empty set, sets joined with ','. */
+
+/* zeek-cut style: T/F, "-" unset, "(empty)" empty set, sets joined with ','; returns the
+ * value's size. */
+static size_t tsv_value(FILE *o, const uint8_t *p)
+{
+	struct mp_val v;
+	size_t n = mp_read(p, &v);
+
+	switch (v.type) {
+	case MP_BOOL:
+		putc(v.b ? 'T' : 'F', o);
+		break;
+	case MP_FLOAT:
+		fprintf(o, "%.6f", v.f);
+		break;
+	case MP_STR:
+		tsv_str(o, (const char *)v.ptr, v.len);
+		break;
+	case MP_ARRAY:
+		if (!v.u)
+			fputs("(empty)", o);
+		for (uint64_t i = 0; i < v.u; i++) {
+			if (i)
+				putc(',', o);
+			n += tsv_value(o, p + n);
+		}
+		break;
+	default:
+		return json_value(o, p);
+	}
+	return n;
+}
+
+/* Whether every map key in the value at p is a string (JSON has no other keys); *size gets
+ * the value's size. */
+static bool keys_are_strings(const uint8_t *p, size_t *size)
+{
+	struct mp_val v;
+	size_t n = mp_read(p, &v), k;
+
+	if (v.type == MP_ARRAY || v.type == MP_MAP) {
+		for (uint64_t i = 0; i < v.u; i++) {
+			if (v.type == MP_MAP) {
+				struct mp_val key;
+
+				mp_read(p + n, &key);
+				if (key.type != MP_STR)
+					return false;
+				n += mp_skip(p + n);
+			}
+			if (!keys_are_strings(p + n, &k))
+				return false;
+			n += k;
+		}
+	}
+	*size = n;
+	return true;
+}
+
+/* Checks the entry at p; returns its record map (*tag at its tag), or NULL with *why set. */
+static const uint8_t *check_entry(const uint8_t *p, const char **why, const uint8_t **tag,
+				  const char **stream, size_t *stream_len)
+{
+	struct mp_val e, t, tm, rec;
+	const uint8_t *r;
+	const char *dot, *ts;
+	size_t n, k;
+
+	n = mp_read(p, &e);
+	if (e.type != MP_ARRAY || e.u != 3) {
+		*why = "entry is not an array of 3 [tag, time, record]";
+		return NULL;
+	}
+	*tag = p + n;
+	mp_read(*tag, &t);
+	if (t.type != MP_STR) {
+		*why = "tag is not a string";
+		return NULL;
+	}
+	n += mp_skip(p + n);
+	mp_read(p + n, &tm);
+	if (!(tm.type == MP_EXT && tm.ext_type == 0 && tm.len == 8) && tm.type != MP_UINT) {
+		*why = "time is not an EventTime (ext 0, 8 bytes) or integer";
+		return NULL;
+	}
+	n += mp_skip(p + n);
+	r = p + n;
+	mp_read(r, &rec);
+	if (rec.type != MP_MAP) {
+		*why = "record is not a map";
+		return NULL;
+	}
+	if (!keys_are_strings(r, &k)) {
+		*why = "a map key in the record is not a string";
+		return NULL;
+	}
+	if (t.len == 0) {
+		*why = "tag is empty";
+		return NULL;
+	}
+	ts = (const char *)t.ptr;
+	dot = memrchr(ts, '.', t.len);
+	*stream = dot ? dot + 1 : ts;
+	*stream_len = t.len - (size_t)(*stream - ts);
+	return r;
+}
+
+static void print_entry(const uint8_t *tag, const uint8_t *rec, const char *stream, size_t sl,
+			const struct cat_opts *co)
+{
+	struct mp_val m, key;
+	size_t n;
+
 	if (co->stream && (strlen(co->stream) != sl || memcmp(co->stream, stream, sl)))
 		return;
+	n = mp_read(rec, &m);
 	if (co->n_cols) {
-		for (int i = 0; i < co->n_cols; i++) {
-			const msgpack_object *v = map_get(rec, co->cols[i]);
+		/* one pass over the record: the first value of each column's key */
+		const uint8_t *val[MAX_COLS] = { 0 };
+		size_t cl[MAX_COLS];
 
+		for (int i = 0; i < co->n_cols; i++)
+			cl[i] = strlen(co->cols[i]);
+		for (uint64_t j = 0; j < m.u; j++) {
+			size_t kn = mp_read(rec + n, &key); /* a string: check_entry saw to it */
+
+			for (int i = 0; i < co->n_cols; i++)
+				if (!val[i] && key.len == cl[i] && !memcmp(key.ptr, co->cols[i], cl[i]))
+					val[i] = rec + n + kn;
+			n += kn;
+			n += mp_skip(rec + n);
+		}
+		for (int i = 0; i < co->n_cols; i++) {
 			if (i)
 				putchar('\t');
-			if (v)
-				tsv_value(stdout, v);
+			if (val[i])
+				tsv_value(stdout, val[i]);
 			else
 				putchar('-');
 		}
@@ -418,57 +591,75 @@ static void print_entry(const msgpack_object *e, const msgpack_object *rec, cons
 	json_str(stdout, stream, sl);
 	if (co->with_tag) {
 		fputs(",\"_tag\":", stdout);
-		json_value(stdout, &e->via.array.ptr[0]);
+		json_value(stdout, tag);
 	}
-	for (uint32_t i = 0; i < rec->via.map.size; i++) {
+	for (uint64_t j = 0; j < m.u; j++) {
 		putchar(',');
-		json_value(stdout, &rec->via.map.ptr[i].key);
+		n += json_value(stdout, rec + n);
 		putchar(':');
-		json_value(stdout, &rec->via.map.ptr[i].val);
+		n += json_value(stdout, rec + n);
 	}
 	fputs("}\n", stdout);
+}
+
+/* After a write to stdout failed: the message, exit status 2. */
+static int out_error(void)
+{
+	int e = errno;
+
+	if (fflush(stdout) == EOF) /* the errno of a write, not of whatever ran since */
+		e = errno;
+	fprintf(stderr, "mailtap-cat: writing the output: %s\n", strerror(e ? e : EIO));
+	return 2;
 }
 
 static int cat(FILE *in, const char *name, const struct cat_opts *co)
 {
 	size_t cap = 1 << 16, len = 0, pos = 0, consumed = 0;
 	uint8_t *buf = malloc(cap);
-	msgpack_unpacked res;
 	int rc = 0, eof = 0;
+	bool out_failed = false;
 
-	if (!buf)
+	if (!buf) {
+		fprintf(stderr, "mailtap-cat: out of memory\n");
 		return 2;
-	msgpack_unpacked_init(&res);
+	}
 	while (!rc) {
-		size_t used = 0, off = 0;
+		size_t used = 0;
 		int r = mp_extent(buf + pos, len - pos, &used);
 
-		if (r < 0) {
+		if (r == MP_CORRUPT) {
 			fprintf(stderr, "mailtap-cat: %s: corrupt msgpack at byte offset %zu\n", name,
+				consumed);
+			rc = 1;
+			break;
+		}
+		if (r == MP_TOO_DEEP) {
+			fprintf(stderr,
+				"mailtap-cat: %s: nesting deeper than %d levels at byte offset %zu "
+				"(in the entry at byte offset %zu)\n", name, MAX_DEPTH, consumed + used,
 				consumed);
 			rc = 1;
 			break;
 		}
 		if (r == 1) {
 			const char *why = NULL, *stream = NULL;
+			const uint8_t *rec, *tag = NULL;
 			size_t sl = 0;
-			const msgpack_object *rec;
 
-			if (msgpack_unpack_next(&res, (const char *)buf + pos, used, &off) !=
-			    MSGPACK_UNPACK_SUCCESS) {
-				fprintf(stderr, "mailtap-cat: %s: corrupt msgpack at byte offset %zu\n",
-					name, consumed);
-				rc = 1;
-				break;
-			}
-			rec = check_entry(&res.data, &why, &stream, &sl);
+			rec = check_entry(buf + pos, &why, &tag, &stream, &sl);
 			if (!rec) {
 				fprintf(stderr, "mailtap-cat: %s: invalid entry at byte offset %zu: %s\n",
 					name, consumed, why);
 				rc = 1;
 				break;
 			}
-			print_entry(&res.data, rec, stream, sl, co);
+			print_entry(tag, rec, stream, sl, co);
+			if (ferror(stdout)) { /* a full disk, a closed pipe: no use going on */
+				rc = out_error();
+				out_failed = true;
+				break;
+			}
 			pos += used;
 			consumed += used;
 			continue;
@@ -499,6 +690,8 @@ static int cat(FILE *in, const char *name, const struct cat_opts *co)
 			}
 			nb = realloc(buf, cap * 2);
 			if (!nb) {
+				fprintf(stderr, "mailtap-cat: %s: out of memory for the entry at byte "
+						"offset %zu\n", name, consumed);
 				rc = 2;
 				break;
 			}
@@ -520,21 +713,72 @@ static int cat(FILE *in, const char *name, const struct cat_opts *co)
 			len += n;
 		}
 	}
-	msgpack_unpacked_destroy(&res);
 	free(buf);
-	fflush(stdout);
+	if (!out_failed && (fflush(stdout) == EOF || ferror(stdout)))
+		rc = out_error(); /* what was printed is not all there: that comes first */
 	return rc;
+}
+
+/* Adds the field names of one -c argument, a comma-separated list. 0, or 2 (the exit status)
+ * after a message. The names point into argv. */
+static int add_cols(struct cat_opts *co, char *list)
+{
+	for (char *p = list;;) {
+		char *comma = strchr(p, ',');
+
+		if (comma)
+			*comma = '\0';
+		if (!*p) {
+			fprintf(stderr, "mailtap-cat: -c: an empty field name (a comma at an end or "
+					"two in a row)\n");
+			return 2;
+		}
+		if (co->n_cols == MAX_COLS) {
+			fprintf(stderr, "mailtap-cat: -c: more than %d fields\n", MAX_COLS);
+			return 2;
+		}
+		co->cols[co->n_cols++] = p;
+		if (!comma)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+/* The input, given once: as FILE or as -r FILE. 0, or 2 after a message. */
+static int set_input(const char **file, const char *arg)
+{
+	if (*file) {
+		fprintf(stderr, "mailtap-cat: two inputs, '%s' and '%s': give one FILE or -r FILE"
+				" (after -c, a FILE goes after \"--\")\n", *file, arg);
+		return 2;
+	}
+	*file = arg;
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct cat_opts co = { 0 };
 	const char *file = NULL;
+	bool in_cols = false; /* the arguments after -c are its fields, to an option or "--" */
 	FILE *in;
 	int c, rc;
 
-	while ((c = getopt(argc, argv, "+s:tcr:h")) != -1) {
+	/* The leading '-': getopt hands back each argument that is not an option in its place
+	 * (as 1) instead of moving it to the end, so -c's fields end where the next option or
+	 * "--" starts, and options may follow them. */
+	while ((c = getopt(argc, argv, "-s:tc:r:h")) != -1) {
+		if (c != 1)
+			in_cols = false;
 		switch (c) {
+		case 1:
+			if (in_cols && strcmp(optarg, "-")) {
+				if (add_cols(&co, optarg))
+					return 2;
+			} else if (set_input(&file, optarg)) {
+				return 2;
+			}
+			break;
 		case 's':
 			co.stream = optarg;
 			break;
@@ -542,10 +786,18 @@ int main(int argc, char **argv)
 			co.with_tag = 1;
 			break;
 		case 'c':
-			co.n_cols = -1;
+			if (optarg[0] == '-') { /* getopt took the next option as the list */
+				fprintf(stderr, "mailtap-cat: -c needs field names before '%s'\n",
+					optarg);
+				return 2;
+			}
+			if (add_cols(&co, optarg))
+				return 2;
+			in_cols = true;
 			break;
 		case 'r':
-			file = optarg;
+			if (set_input(&file, optarg))
+				return 2;
 			break;
 		case 'h':
 			usage(stdout);
@@ -555,22 +807,25 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (co.n_cols == -1) {
-		co.n_cols = 0;
-		for (; optind < argc && co.n_cols < MAX_COLS; optind++)
-			co.cols[co.n_cols++] = argv[optind];
-		if (!co.n_cols) {
-			fprintf(stderr, "mailtap-cat: -c needs field names\n");
+	for (; optind < argc; optind++) /* after "--" */
+		if (set_input(&file, argv[optind]))
+			return 2;
+	if (!file || !strcmp(file, "-")) {
+		if (isatty(STDIN_FILENO)) {
+			fprintf(stderr, "mailtap-cat: standard input is a terminal: give a FILE or "
+					"-r FILE (after -c, a FILE goes after \"--\"), or pipe records "
+					"in\n");
 			return 2;
 		}
-	} else if (optind < argc) {
-		file = argv[optind++];
-	}
-	if (optind < argc) {
-		fprintf(stderr, "mailtap-cat: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
-	if (!file || !strcmp(file, "-")) {
+		/* "-c uid a.mp" reads standard input, with a column "a.mp": say so */
+		for (int i = 0; i < co.n_cols; i++) {
+			struct stat st;
+
+			if (!stat(co.cols[i], &st) && S_ISREG(st.st_mode))
+				fprintf(stderr, "mailtap-cat: note: '%s' is a field name here, the "
+						"input standard input; to read the file, put it after "
+						"\"--\" or give -r FILE\n", co.cols[i]);
+		}
 		in = stdin;
 		file = "-";
 	} else {
@@ -583,5 +838,9 @@ int main(int argc, char **argv)
 	rc = cat(in, file, &co);
 	if (in != stdin)
 		fclose(in);
+	if (fclose(stdout) == EOF && rc != 2) {
+		fprintf(stderr, "mailtap-cat: writing the output: %s\n", strerror(errno));
+		rc = 2;
+	}
 	return rc;
 }

@@ -1,26 +1,46 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /* File sink: Fluent Forward Message-mode entries [tag, EventTime, record] appended to a file
  * (or stdout). Records are buffered and written whole: a record never straddles two write
- * calls' worth of partial output that a reader could mistake for the end. */
+ * calls' worth of partial output that a reader could mistake for the end.
+ *
+ * A failed write (disk full, EFBIG, EIO, a reader gone) must not leave half a record with
+ * whole ones after it: mailtap-cat, fluent-bit and every other reader stop at the first
+ * entry that does not parse. So the buffer (whole records only) is kept until it is written
+ * out completely; a regular file is cut back to where the buffer began, a pipe or terminal,
+ * which cannot take bytes back, gets the rest of the buffer on the next try. Until that
+ * works, the records that do not fit any more are counted lost, and close() names them. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "mailtap/log.h"
 #include "mailtap/sink.h"
 
 #define FILE_BUF (256 * 1024)
+/* While writes fail, a full buffer is tried again at most this often when records arrive
+ * (flush, reopen and close always try): a disk that stays full must not cost a write and a
+ * truncate per record. */
+#define FILE_RETRY_NS 1000000000ULL
 
 struct sink_file {
 	struct sink base;
 	int fd;
 	int own_fd;
+	int regular; /* a regular file: a partial write can be cut off again */
 	char *path;
 	uint8_t *buf;
-	size_t len;
-	int err; /* sticky write error, reported once */
-	uint64_t records, bytes, lost;
+	size_t len, cap;
+	size_t done;	      /* bytes of buf already in the output (a partial write kept) */
+	uint64_t buf_records; /* whole records in buf */
+	off_t off;	      /* file offset where buf[0] goes: the end of the last whole record */
+	int err;	      /* first write error: close() returns it when records were lost */
+	int failing;	      /* the last write's -errno, 0 if it worked (reported as it changes) */
+	uint64_t retry_ns;    /* not before this (CLOCK_MONOTONIC) from file_write */
+	uint64_t records, written, bytes, lost; /* as in struct sink_file_stats */
 };
 
 size_t sink__str_header(uint8_t out[5], size_t n)
@@ -86,72 +106,162 @@ int sink__write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Where the next write lands, for a regular file (f->regular): with O_APPEND the end of the
+ * file (such a descriptor's offset moves there only with a write), else the offset. */
+static void file_locate(struct sink_file *f)
+{
+	struct stat st;
+	int fl = fcntl(f->fd, F_GETFL);
+	off_t o;
+
+	f->regular = 0;
+	if (fl < 0 || fstat(f->fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return;
+	o = (fl & O_APPEND) ? st.st_size : lseek(f->fd, 0, SEEK_CUR);
+	if (o < 0)
+		return;
+	f->off = o;
+	f->regular = 1;
+}
+
+/* After a write failed part of the way: cuts a regular file back to the end of its last whole
+ * record. Not when the file is not the length our writes made it (someone else truncated or
+ * wrote it: the cut would leave a hole of zeros or remove their bytes); then, as for a pipe,
+ * the rest of the buffer must follow what went out. */
+static bool file_cut(struct sink_file *f)
+{
+	struct stat st;
+
+	if (!f->regular || fstat(f->fd, &st) < 0 || st.st_size != f->off + (off_t)f->done)
+		return false;
+	return ftruncate(f->fd, f->off) == 0 && lseek(f->fd, f->off, SEEK_SET) == f->off;
+}
+
+/* Writes what of the buffer is not out yet. 0, or -errno with the buffer kept for the next
+ * try (whole, or with f->done bytes out if they could not be taken back). */
+static int file_push(struct sink_file *f)
+{
+	int err = 0;
+
+	while (f->done < f->len) {
+		ssize_t w = write(f->fd, f->buf + f->done, f->len - f->done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			err = w < 0 ? -errno : -EIO; /* 0 would loop for ever */
+			break;
+		}
+		f->done += (size_t)w;
+	}
+	if (!err) {
+		if (f->failing)
+			pr_warn("writing records to %s again (%llu records lost so far)\n", f->path,
+				(unsigned long long)f->lost);
+		f->failing = 0;
+		f->written += f->buf_records;
+		f->bytes += f->len;
+		f->len = f->done = 0;
+		f->buf_records = 0;
+		if (f->regular) { /* O_APPEND: the end; an outside truncation shows here too */
+			off_t o = lseek(f->fd, 0, SEEK_CUR);
+
+			if (o < 0)
+				f->regular = 0;
+			else
+				f->off = o;
+		}
+		if (f->cap > FILE_BUF) { /* it held one large record */
+			uint8_t *nb = realloc(f->buf, FILE_BUF);
+
+			if (nb) {
+				f->buf = nb;
+				f->cap = FILE_BUF;
+			}
+		}
+		return 0;
+	}
+	if (f->done && file_cut(f))
+		f->done = 0;
+	if (!f->err)
+		f->err = err;
+	if (!f->failing)
+		pr_warn("writing records to %s: %s (records are held and written when it works "
+			"again, those that do not fit counted lost)\n", f->path, strerror(-err));
+	f->failing = err;
+	f->retry_ns = mono_ns() + FILE_RETRY_NS;
+	return err;
+}
+
 static int file_flush(struct sink *s)
 {
 	struct sink_file *f = (struct sink_file *)s;
-	int err;
 
-	if (!f->len)
-		return f->err;
-	err = sink__write_all(f->fd, f->buf, f->len);
-	f->len = 0;
-	if (err && !f->err) {
-		f->err = err;
-		pr_warn("writing records to %s: %s\n", f->path, strerror(-err));
-	}
-	return err ? err : f->err;
+	return f->len ? file_push(f) : 0;
 }
 
 static int file_write(struct sink *s, const char *tag, size_t tag_len, uint64_t ts_ns,
 		      const uint8_t *map, size_t len)
 {
 	struct sink_file *f = (struct sink_file *)s;
-	uint8_t head[1 + 3 + 10];
+	uint8_t head[1 + 3 + 10], *p;
 	size_t hl = 0, need;
 	int err;
 
 	if (tag_len > 0xffff)
 		return -EINVAL;
+	f->records++;
 	head[hl++] = 0x93; /* fixarray of 3 */
 	hl += sink__str_header(head + hl, tag_len);
 	need = hl + tag_len + 10 + len;
-	if (f->len + need > FILE_BUF) {
-		err = file_flush(s);
+	if (f->len && f->len + need > FILE_BUF) {
+		err = f->failing && mono_ns() < f->retry_ns ? f->failing : file_push(f);
 		if (err) {
 			f->lost++;
 			return err;
 		}
 	}
-	if (need > FILE_BUF) {
-		/* Larger than the buffer: assemble it on the heap, write it in one go. */
-		uint8_t *tmp = malloc(need);
+	if (f->len + need > f->cap) {
+		/* Larger than the buffer (which is empty now): the buffer grows to hold it alone,
+		 * and goes back to its size once it is written. */
+		uint8_t *nb = realloc(f->buf, need);
 
-		if (!tmp) {
+		if (!nb) {
 			f->lost++;
+			if (!f->err)
+				f->err = -ENOMEM;
 			return -ENOMEM;
 		}
-		memcpy(tmp, head, hl);
-		memcpy(tmp + hl, tag, tag_len);
-		sink__event_time(tmp + hl + tag_len, ts_ns);
-		memcpy(tmp + hl + tag_len + 10, map, len);
-		err = sink__write_all(f->fd, tmp, need);
-		free(tmp);
-		if (err) {
-			f->lost++;
-			return err;
-		}
-	} else {
-		uint8_t *p = f->buf + f->len;
-
-		memcpy(p, head, hl);
-		memcpy(p + hl, tag, tag_len);
-		sink__event_time(p + hl + tag_len, ts_ns);
-		memcpy(p + hl + tag_len + 10, map, len);
-		f->len += need;
+		f->buf = nb;
+		f->cap = need;
 	}
-	f->records++;
-	f->bytes += need;
+	p = f->buf + f->len;
+	memcpy(p, head, hl);
+	memcpy(p + hl, tag, tag_len);
+	sink__event_time(p + hl + tag_len, ts_ns);
+	memcpy(p + hl + tag_len + 10, map, len);
+	f->len += need;
+	f->buf_records++;
+	/* A large record goes out at once, as before; if that fails it is held like any other. */
+	if (f->len > FILE_BUF && !(f->failing && mono_ns() < f->retry_ns))
+		file_push(f);
 	return 0;
+}
+
+/* The records held: lost when the output closes or changes. */
+static void file_drop(struct sink_file *f)
+{
+	f->lost += f->buf_records;
+	f->buf_records = 0;
+	f->len = f->done = 0;
 }
 
 static int file_close(struct sink *s)
@@ -159,8 +269,20 @@ static int file_close(struct sink *s)
 	struct sink_file *f = (struct sink_file *)s;
 	int err = file_flush(s);
 
+	if (err && f->done)
+		pr_warn("%s ends in part of a record (%s cannot be cut back): readers stop there\n",
+			f->path, f->regular ? "it changed under us and" : "a pipe or device");
+	if (err)
+		file_drop(f);
 	if (f->own_fd && close(f->fd) < 0 && !err)
 		err = -errno;
+	if (f->lost) {
+		pr_warn("%s: %llu of %llu records not written (first error: %s)\n", f->path,
+			(unsigned long long)f->lost, (unsigned long long)f->records,
+			strerror(-f->err));
+		if (!err)
+			err = f->err;
+	}
 	free(f->path);
 	free(f->buf);
 	free(f);
@@ -168,7 +290,8 @@ static int file_close(struct sink *s)
 }
 
 /* After logrotate moved the file away: write what is buffered to the old file, then
- * continue in a new file at the same path (appending, should it exist already). */
+ * continue in a new file at the same path (appending, should it exist already). What the old
+ * file did not take goes to the new one, unless part of a record is in the old one already. */
 static int file_reopen(struct sink *s)
 {
 	struct sink_file *f = (struct sink_file *)s;
@@ -183,9 +306,15 @@ static int file_reopen(struct sink *s)
 			strerror(-err));
 		return err;
 	}
+	if (f->done) {
+		pr_warn("the old %s ends in part of a record: its %llu records held are lost\n",
+			f->path, (unsigned long long)f->buf_records);
+		file_drop(f);
+	}
 	close(f->fd);
 	f->fd = fd;
-	f->err = 0;
+	file_locate(f);
+	f->retry_ns = 0; /* a new file: try it with the next record */
 	return err;
 }
 
@@ -206,6 +335,7 @@ struct sink *sink_file__open(const char *path)
 		return NULL;
 	f->base.ops = &file_ops;
 	f->buf = malloc(FILE_BUF);
+	f->cap = FILE_BUF;
 	f->path = strdup(path);
 	if (!f->buf || !f->path) {
 		err = -ENOMEM;
@@ -222,6 +352,7 @@ struct sink *sink_file__open(const char *path)
 		}
 		f->own_fd = 1;
 	}
+	file_locate(f);
 	return &f->base;
 fail:
 	free(f->buf);
@@ -229,4 +360,18 @@ fail:
 	free(f);
 	errno = -err;
 	return NULL;
+}
+
+int sink_file__stats(struct sink *s, struct sink_file_stats *st)
+{
+	const struct sink_file *f = (const struct sink_file *)s;
+
+	if (s->ops != &file_ops)
+		return -EINVAL;
+	st->records = f->records;
+	st->written = f->written;
+	st->bytes = f->bytes;
+	st->lost = f->lost;
+	st->held = f->buf_records;
+	return 0;
 }

@@ -46,8 +46,26 @@ static inline int sink__reopen(struct sink *s)
 }
 
 /* Fluent Forward Message-mode entries [tag, EventTime, map] into a file, or stdout for "-".
- * NULL with errno set on failure. */
+ * NULL with errno set on failure.
+ * Writes are buffered (256 KiB), and the output only ever gets whole records: when a write
+ * fails, a regular file is cut back to the end of the last whole record and the buffer is
+ * kept and tried again (with the next flush, reopen or close, or a full buffer, at most once a
+ * second); a pipe or device, which cannot be cut, gets the rest of the buffer then. Records
+ * that arrive while the buffer is full and cannot be written are refused and counted lost,
+ * as are those still held when the sink closes or reopens with part of a record out. close()
+ * reports the lost ones on stderr and returns the first error when there are any. */
 struct sink *sink_file__open(const char *path);
+
+/* A file sink's counters: records == written + lost + held. */
+struct sink_file_stats {
+	uint64_t records; /* given to write() */
+	uint64_t written; /* in the output, whole */
+	uint64_t bytes;	  /* the written records' bytes */
+	uint64_t lost;	  /* refused while writes failed, out of memory, or dropped held */
+	uint64_t held;	  /* in the buffer, not written yet */
+};
+/* 0, or -EINVAL when s is not a file sink. */
+int sink_file__stats(struct sink *s, struct sink_file_stats *st);
 
 /* Writes EventTime (ext type 0: be32 seconds, be32 nanoseconds) to out[10] as fixext8. */
 void sink__event_time(uint8_t out[10], uint64_t ts_ns);
