@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <openssl/asn1.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -137,14 +138,21 @@ struct certval_roots *certval_roots__load(const char *pem_file)
 	struct certval_roots *r = calloc(1, sizeof(*r));
 	BIO *bio = NULL;
 	X509_LOOKUP *lk;
+	struct stat st;
 	size_t cap = 0;
 	int err = ENOMEM;
 
 	if (!r)
 		goto fail;
+	/* a directory opens (fopen) and then reads as empty: say what it is */
+	if (stat(pem_file, &st) == 0 && S_ISDIR(st.st_mode)) {
+		err = EISDIR;
+		goto fail;
+	}
+	errno = 0;
 	bio = BIO_new_file(pem_file, "r");
 	if (!bio) {
-		err = ENOENT;
+		err = errno ? errno : ENOENT; /* fopen's reason: missing, not readable, ... */
 		goto fail;
 	}
 	for (;;) {
@@ -165,7 +173,7 @@ struct certval_roots *certval_roots__load(const char *pem_file)
 	BIO_free(bio);
 	bio = NULL;
 	if (!r->n) {
-		err = ENOENT;
+		err = ENODATA; /* readable, but not one PEM certificate in it */
 		goto fail;
 	}
 	r->store = X509_STORE_new();

@@ -127,8 +127,13 @@ int loader__check_ifname(const char *ifname, int *ifindex)
 {
 	unsigned int idx;
 
-	if (!ifname || !*ifname || strlen(ifname) >= IF_NAMESIZE) {
+	if (!ifname || !*ifname) {
 		pr_warn("live capture: no interface name given (-i IFACE)\n");
+		return -EINVAL;
+	}
+	if (strlen(ifname) >= IF_NAMESIZE) {
+		pr_warn("live capture: interface name '%s' is longer than %d bytes (-i IFACE)\n",
+			ifname, IF_NAMESIZE - 1);
 		return -EINVAL;
 	}
 	idx = if_nametoindex(ifname);

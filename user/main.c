@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /* mailtap: command line, sources, sinks and signals. The only file that knows every module. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -9,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 #include "mailtap/capture_loss.h"
 #include "mailtap/certval.h"
 #include "mailtap/bits.h"
@@ -132,10 +136,16 @@ static void capture_loss_tick(struct analysis *a, uint64_t now)
 /* Debian's ca-certificates: Mozilla's list of roots, as Zeek's SSL::root_certs. */
 #define DEFAULT_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
 
+/* An output as given: -w is a file (or - for stdout) whatever its name, -o a Forward spec. */
+struct output {
+	const char *spec;
+	bool fwd;
+};
+
 struct opts {
 	const char *read_file;
 	const char *iface;
-	const char *outputs[MAX_OUTPUTS];
+	struct output outputs[MAX_OUTPUTS];
 	int n_outputs;
 	const char *filter;
 	const char *tag_prefix;
@@ -148,7 +158,6 @@ struct opts {
 	int capture_host; /* --capture host: copy with XDP+TC instead of AF_XDP redirect */
 	struct parsers_cfg parsers;
 	struct rec_limits logl;
-	uint16_t port_list[256];
 	int stats_interval; /* seconds; -1: default (60 live, 0 offline) */
 	int workers;
 	int capture_threads; /* --capture-threads: AF_XDP capture threads (1: this thread) */
@@ -173,7 +182,18 @@ struct opts {
 	uint64_t known_services_expire; /* seconds */
 	double cl_too_much;
 	int no_validate_certs;
+	/* the first option given that only one kind of run uses, to refuse it elsewhere (an
+	 * option accepted and then ignored looks like it works) */
+	int live_opt;	/* live capture only (-i) */
+	int host_opt;	/* --capture host only */
+	int mirror_opt; /* mirror mode only (AF_XDP) */
+	int fwd_opt;	/* Forward outputs only (-o) */
+	int tls_opt;	/* forward:tls: outputs only */
 };
+
+/* The port set for the XDP programs, from --ports: every port, as the BPF side keeps a
+ * 65536-bit set (mailtap_abi.h). Static: 128 KiB is too much for main's stack. */
+static uint16_t port_list[65535];
 
 enum {
 	OPT_SEED = 256,
@@ -424,12 +444,13 @@ static void usage(FILE *f)
 		"Input:\n"
 		"  -r, --read FILE          read a pcap/pcapng file (gzip ok; - = stdin)\n"
 		"  -i, --interface IFACE    live capture (XDP + AF_XDP)\n"
-		"  -f, --filter EXPR        tcpdump filter expression (with -r)\n"
+		"  -f, --filter EXPR        tcpdump filter expression (with -r only)\n"
 		"      --ports LIST         mail ports tracked (default 25,465,587)\n"
-		"Live capture (docs/capture.md, docs/deployment.md):\n"
+		"Live capture, with -i only (docs/capture.md, docs/deployment.md):\n"
 		"      --capture MODE       mirror (AF_XDP, takes the mail packets: mirror/TAP port)\n"
 		"                           or host (XDP+TC copy, every packet passes: on the MTA host)\n"
-		"      --snaplen N          host mode: bytes copied per packet (default 65536)\n"
+		"      --snaplen N          host mode: bytes copied per packet, 64..65536\n"
+		"                           (default 65536)\n"
 		"      --ring-bytes N       host mode: ring buffer, power of 2 (default 16 MiB)\n"
 		"      --xdp-mode M         native | skb | auto (default auto)\n"
 		"      --bind M             copy | zerocopy | auto (default auto)\n"
@@ -441,12 +462,13 @@ static void usage(FILE *f)
 		"      --rx-ring N, --fill-ring N  ring sizes, powers of 2 (default 2048)\n"
 		"      --busy-poll USECS    busy polling (default 0: off)\n"
 		"      --pinned DIR         use maps pinned by an operator (bpftool), load nothing\n"
-		"      --stats-interval S   a stats record every S seconds (default 60 live, 0 offline)\n"
+
 		"Output (several may be given; default -w -):\n"
-		"  -w, --write FILE|-       msgpack Fluent Forward entries to FILE or stdout\n"
+		"  -w, --write FILE|-       msgpack Fluent Forward entries to FILE (any name) or\n"
+		"                           stdout\n"
 		"  -o, --output SPEC        forward:unix:PATH, forward:tcp:HOST:PORT or forward:tls:HOST:PORT\n"
 		"      --tag-prefix P       tag prefix (default mailtap: tags mailtap.conn, ...)\n"
-		"Forward output (docs/forward.md):\n"
+		"Forward output, with -o only (docs/forward.md):\n"
 		"      --forward-mode M     forward | packed | gzip (default packed)\n"
 		"      --forward-compress   same as --forward-mode gzip\n"
 		"      --forward-batch-records N  records per message (default 2000)\n"
@@ -461,7 +483,8 @@ static void usage(FILE *f)
 		"      --forward-tls-cert FILE, --forward-tls-key FILE  client certificate and key (PEM)\n"
 		"      --forward-block-ms N with --forward-policy block: wait at most N ms (0: no limit)\n"
 		"      --forward-close-timeout-ms N  wait for acks at exit (default 10000)\n"
-		"      --spool DIR          on-disk spool: batches survive outages and restarts\n"
+		"      --spool DIR          on-disk spool of the (one) -o output: batches survive\n"
+		"                           outages and restarts\n"
 		"      --spool-max-bytes N  spool size cap (default 1 GiB)\n"
 		"Analysis:\n"
 		"      --seed N             deterministic uids/fuids (tests)\n"
@@ -480,8 +503,11 @@ static void usage(FILE *f)
 		"                           SMTP::enable_rfc822_msg_file_analysis)\n"
 		"      --hashes LIST        md5,sha1,sha256 or none for mail entities (default md5,sha1)\n"
 		"      --rfc822-msg-hashes LIST   hashes of the whole-message files (default: --hashes)\n"
-		"      --extract-dir DIR    extract files as extract-<ts>-<source>-<fuid>\n"
-		"      --extract-max-file N, --extract-max-total N   bytes (default 100 MiB, no total)\n"
+		"      --extract-dir DIR    extract files as extract-<ts>-<source>-<fuid> (DIR\n"
+		"                           must be writable by mailtap's --user: checked at\n"
+		"                           start)\n"
+		"      --extract-max-file N, --extract-max-total N   bytes (default 100 MiB,\n"
+		"                           0: no total)\n"
 		"      --extract-types LIST only these mime types (default all)\n"
 		"      --no-fingerprints    no ja3/ja3s/ja4/ja4s fields in ssl records\n"
 		"      --no-x509-files      no files records for certificates (Zeek's default)\n"
@@ -498,8 +524,9 @@ static void usage(FILE *f)
 		"                           repeatable): matches become intel records; live, the\n"
 		"                           files are reread when they change or on SIGHUP\n"
 		"      --no-intel-reread    live: the intel files are read once, at start\n"
-		"      --node-name NAME     this sensor in records: weird's peer, intel's seen.node\n"
-		"                           (Zeek's peer_description; default mailtap)\n"
+		"      --node-name NAME     this sensor in records: weird's peer, intel's seen.node,\n"
+		"                           notice's peer_descr (Zeek's peer_description; default\n"
+		"                           mailtap, and no peer_descr)\n"
 		"      --no-notice          no notice stream (SSL::Invalid_Server_Cert, Intel::Notice)\n"
 		"      --no-capture-loss    no capture_loss stream (Zeek without misc/capture-loss)\n"
 		"      --no-known-hosts     no known_hosts stream (Zeek without\n"
@@ -517,7 +544,8 @@ static void usage(FILE *f)
 		"      --capture-loss-too-much PCT  loss for CaptureLoss::Too_Much_Loss (default 10)\n"
 		"      --notice-suppress SECS  a notice is not repeated within (Zeek's\n"
 		"                           Notice::default_suppression_interval; default 3600, 0: always)\n"
-		"Limits:\n"
+		"Limits (--max-flows, --reasm-max-total-bytes and --frag-max-* are shared out\n"
+		"among the --workers):\n"
 		"      --max-flows N        tracked connections (default 1000000; LRU evicted)\n"
 		"      --max-tunnels N      tracked VXLAN/Geneve/GRE tunnels (default 4096)\n"
 		"      --tunnel-expire SECS Zeek's Tunnel::expiration_interval (default 3600)\n"
@@ -545,15 +573,19 @@ static void usage(FILE *f)
 		"      --notice-max-suppressed N  notices remembered for suppression (default 100000)\n"
 		"      --known-hosts-max N, --known-hosts-expire SECS  local hosts remembered\n"
 		"                           (default 100000), logged again after (86400)\n"
-		"      --known-services-max N, --known-services-expire SECS  (host, port, service)\n"
+		"      --known-services-max N, --known-services-expire SECS  (host, port) entries\n"
 		"                           remembered (default 100000), logged again after (86400)\n"
 		"      --mime-max-depth N   MIME nesting (default 100)\n"
 		"      --mime-max-header-bytes N  header block of an entity (default 65536)\n"
 		"      --log-max-field-string-bytes N, --log-max-total-string-bytes N,\n"
 		"      --log-max-field-container-elements N, --log-max-total-container-elements N\n"
-		"                           Zeek's Log::default_max_* (4096, 256000, 100, 500; 0: none)\n"
+		"                           Zeek's Log::default_max_* (4096, 256000, 100, 500;\n"
+		"                           0: no limit)\n"
 		"Other:\n"
 		"      --stats              print counters to stderr at exit\n"
+		"      --stats-interval S   live: a stats record every S seconds and at exit\n"
+		"                           (default 60; 0: none); with -r: one at the end unless\n"
+		"                           S is 0 (the default)\n"
 		"      --user NAME          after setup, run as NAME with only the capabilities still\n"
 		"                           needed (docs/operations.md)\n"
 		"      --seccomp            confine packet processing to a syscall allow-list\n"
@@ -561,42 +593,212 @@ static void usage(FILE *f)
 		"  -h, --help, --version\n");
 }
 
+/* Decimal digits only, range-checked. strtoull(s, &end, 0) took octal ("--ports 025" was
+ * 21), hex, leading blanks and a sign (" -1" was 2^64 - 1). */
 static int parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
-	char *end;
-	unsigned long long v;
+	const char *p;
+	uint64_t v = 0;
+	bool over = false;
 
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || *end || *s == '-' || v < min || v > max) {
-		pr_warn("invalid value '%s' for %s (expected %llu..%llu)\n", s, opt,
-			(unsigned long long)min, (unsigned long long)max);
+	for (p = s; *p >= '0' && *p <= '9'; p++) {
+		unsigned int d = (unsigned int)(*p - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			over = true;
+		else
+			v = v * 10 + d;
+	}
+	if (p == s || *p || over || v < min || v > max) {
+		pr_warn("invalid value '%s' for %s (expected a decimal number %llu..%llu)\n", s,
+			opt, (unsigned long long)min, (unsigned long long)max);
 		return -EINVAL;
 	}
 	*out = v;
 	return 0;
 }
 
+/* "--name" of an option, for the messages of options that share a case. */
+static const char *opt_name(int c)
+{
+	static char buf[64];
+
+	for (const struct option *lo = long_opts; lo->name; lo++) {
+		if (lo->val == c) {
+			snprintf(buf, sizeof(buf), "--%s", lo->name);
+			return buf;
+		}
+	}
+	return "option";
+}
+
+/* --ports: a comma-separated list of 1..65535, at least one. 0 or -EINVAL (message given). */
 static int parse_ports(uint8_t *bitmap, const char *s)
 {
+	const char *list = s;
 	char buf[16];
+	int n_ports = 0;
 
 	memset(bitmap, 0, 65536 / 8);
-	while (*s) {
-		const char *comma = strchr(s, ',');
-		size_t n = comma ? (size_t)(comma - s) : strlen(s);
+	for (;;) {
+		size_t n = strcspn(s, ",");
 		uint64_t v;
 
-		if (n == 0 || n >= sizeof(buf))
+		if (n == 0 || n >= sizeof(buf)) {
+			pr_warn("invalid --ports '%s': %s (expected e.g. 25,465,587)\n", list,
+				n ? "an item is too long" : *list ? "an empty item" : "no port");
 			return -EINVAL;
+		}
 		memcpy(buf, s, n);
 		buf[n] = '\0';
 		if (parse_u64("--ports", buf, 1, 65535, &v) < 0)
 			return -EINVAL;
 		engine_cfg__set_port(bitmap, (uint16_t)v, true);
+		n_ports++;
+		s += n;
+		if (!*s)
+			break;
+		s++; /* the comma: an item must follow */
+	}
+	return n_ports;
+}
+
+/* --hashes, --rfc822-msg-hashes: md5, sha1, sha256 or none, comma-separated. */
+static int parse_hashes(const char *opt, const char *s, struct files_cfg *f)
+{
+	f->md5 = f->sha1 = f->sha256 = false;
+	while (*s) {
+		size_t n = strcspn(s, ",");
+
+		if (n == 3 && !strncmp(s, "md5", 3))
+			f->md5 = true;
+		else if (n == 4 && !strncmp(s, "sha1", 4))
+			f->sha1 = true;
+		else if (n == 6 && !strncmp(s, "sha256", 6))
+			f->sha256 = true;
+		else if (n && !(n == 4 && !strncmp(s, "none", 4))) {
+			pr_warn("unknown hash '%.*s' in %s (md5, sha1, sha256, none)\n", (int)n, s,
+				opt);
+			return -EINVAL;
+		}
 		s += n;
 		if (*s == ',')
 			s++;
+	}
+	return 0;
+}
+
+/* Remembers the first option of each kind that only some runs use (check_scope). */
+static void note_scope(struct opts *o, int c)
+{
+	int *first[2] = { NULL, NULL };
+
+	switch (c) {
+	case OPT_CAPTURE:
+	case OPT_XDP_MODE:
+	case OPT_NO_INTEL_REREAD:
+		first[0] = &o->live_opt;
+		break;
+	case OPT_SNAPLEN:
+	case OPT_RING_BYTES:
+		first[0] = &o->live_opt;
+		first[1] = &o->host_opt;
+		break;
+	case OPT_BIND:
+	case OPT_QUEUES:
+	case OPT_FRAMES:
+	case OPT_FRAME_SIZE:
+	case OPT_RX_RING:
+	case OPT_FILL_RING:
+	case OPT_BUSY_POLL:
+	case OPT_PINNED:
+		first[0] = &o->live_opt;
+		first[1] = &o->mirror_opt;
+		break;
+	case OPT_FWD_TLS_CA:
+	case OPT_FWD_TLS_NAME:
+	case OPT_FWD_TLS_CERT:
+	case OPT_FWD_TLS_KEY:
+		first[0] = &o->fwd_opt;
+		first[1] = &o->tls_opt;
+		break;
+	case OPT_FWD_MODE:
+	case OPT_FWD_COMPRESS:
+	case OPT_FWD_BATCH:
+	case OPT_FWD_FLUSH_MS:
+	case OPT_FWD_MAX_MSG:
+	case OPT_FWD_QUEUE:
+	case OPT_FWD_POLICY:
+	case OPT_FWD_KEY:
+	case OPT_FWD_CLOSE_MS:
+	case OPT_FWD_BLOCK_MS:
+	case OPT_FWD_USER:
+	case OPT_FWD_PASSWORD:
+	case OPT_SPOOL:
+	case OPT_SPOOL_MAX:
+		first[0] = &o->fwd_opt;
+		break;
+	default:
+		return;
+	}
+	for (int i = 0; i < 2; i++)
+		if (first[i] && !*first[i])
+			*first[i] = c;
+}
+
+/* After every option is read: refuse combinations where an option would do nothing or
+ * something other than asked. 0 or -EINVAL (message given). */
+static int check_scope(const struct opts *o)
+{
+	int n_fwd = 0, n_tls = 0;
+
+	if (o->read_file && o->live_opt) {
+		pr_warn("%s needs live capture (-i IFACE): reading a file (-r) it does nothing\n",
+			opt_name(o->live_opt));
+		return -EINVAL;
+	}
+	if (o->iface && o->filter) {
+		pr_warn("-f applies to -r only: live capture takes the packets of --ports, and no "
+			"filter is applied there\n");
+		return -EINVAL;
+	}
+	if (o->iface && o->capture_host && o->mirror_opt) {
+		pr_warn("%s is for mirror mode (AF_XDP sockets): --capture host does not use it\n",
+			opt_name(o->mirror_opt));
+		return -EINVAL;
+	}
+	if (o->iface && !o->capture_host && o->host_opt) {
+		pr_warn("%s is for --capture host: mirror mode does not use it\n",
+			opt_name(o->host_opt));
+		return -EINVAL;
+	}
+	for (int i = 0; i < o->n_outputs; i++) {
+		n_fwd += o->outputs[i].fwd;
+		n_tls += o->outputs[i].fwd && !strncmp(o->outputs[i].spec, "forward:tls:", 12);
+		for (int j = 0; j < i; j++) {
+			if (o->outputs[j].fwd != o->outputs[i].fwd ||
+			    strcmp(o->outputs[j].spec, o->outputs[i].spec))
+				continue;
+			pr_warn("output -%c %s given twice: every record would be written twice\n",
+				o->outputs[i].fwd ? 'o' : 'w', o->outputs[i].spec);
+			return -EINVAL;
+		}
+	}
+	if (o->fwd_opt && !n_fwd) {
+		pr_warn("%s is for Forward outputs (-o forward:...), and none is given\n",
+			opt_name(o->fwd_opt));
+		return -EINVAL;
+	}
+	if (o->tls_opt && !n_tls) {
+		pr_warn("%s is for forward:tls: outputs, and none is given\n",
+			opt_name(o->tls_opt));
+		return -EINVAL;
+	}
+	/* each Forward output locks its spool for itself: a second one would find it taken */
+	if (o->fwd.spool_dir && n_fwd > 1) {
+		pr_warn("--spool %s serves one Forward output, and %d are given (-o): run one "
+			"mailtap per spooled output\n", o->fwd.spool_dir, n_fwd);
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -624,18 +826,26 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->known_hosts_expire = 86400; /* Known::host_store_expiry */
 	o->known_services = true;
 	o->known_services_max = 100000;
-	o->known_services_expire = 86400; /* Known::service_store_expiry */
+	o->known_services_expire = 86400; /* Known::services' &create_expire=1day */
 	o->stats_interval = -1;
 	o->workers = 1;
 	o->capture_threads = 1;
 	while ((c = getopt_long(argc, argv, "r:i:w:o:f:vqh", long_opts, NULL)) != -1) {
+		note_scope(o, c);
 		switch (c) {
 		case 'r':
-			o->read_file = optarg;
+		case 'i': {
+			const char **dst = c == 'r' ? &o->read_file : &o->iface;
+
+			/* one input a run: a second one used to replace the first unsaid */
+			if (*dst) {
+				pr_warn("-%c given twice ('%s', then '%s'): one input a run\n", c,
+					*dst, optarg);
+				return -EINVAL;
+			}
+			*dst = optarg;
 			break;
-		case 'i':
-			o->iface = optarg;
-			break;
+		}
 		case 'w':
 		case 'o':
 			if (o->n_outputs >= MAX_OUTPUTS) {
@@ -647,7 +857,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 					"forward:tcp:HOST:PORT or forward:tls:HOST:PORT)\n", optarg);
 				return -EINVAL;
 			}
-			o->outputs[o->n_outputs++] = optarg;
+			/* -w is a file whatever its name: "forward:x" is a file name there */
+			o->outputs[o->n_outputs++] =
+				(struct output){ .spec = optarg, .fwd = c == 'o' };
 			break;
 		case 'f':
 			o->filter = optarg;
@@ -660,15 +872,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_PORTS:
 			o->ports_given = 1;
-			if (parse_ports(o->eng.ports, optarg) < 0) {
-				pr_warn("invalid --ports '%s' (expected e.g. 25,465,587)\n", optarg);
+			if (parse_ports(o->eng.ports, optarg) < 0)
 				return -EINVAL;
-			}
 			break;
 		case OPT_LOCAL_NETS:
 			if (engine_cfg__parse_nets(&o->eng, optarg) < 0) {
-				pr_warn("invalid --local-nets '%s' (expected CIDRs, comma-separated)\n",
-					optarg);
+				pr_warn("invalid --local-nets '%s' (expected CIDRs, comma-"
+					"separated, e.g. 10.0.0.0/8,2001:db8::/32)\n", optarg);
 				return -EINVAL;
 			}
 			break;
@@ -703,17 +913,18 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->tun.expire_ns = v * 1000000000ULL;
 			break;
 		case OPT_REASM_OOO:
-			if (parse_u64("--reasm-max-ooo-bytes", optarg, 0, UINT32_MAX, &v) < 0)
+			/* 1 at least: reasm takes 0 as no limit, which no one asks for with 0 */
+			if (parse_u64("--reasm-max-ooo-bytes", optarg, 1, UINT32_MAX, &v) < 0)
 				return -EINVAL;
 			o->eng.reasm.max_ooo_bytes = (uint32_t)v;
 			break;
 		case OPT_REASM_SEGS:
-			if (parse_u64("--reasm-max-segments", optarg, 0, UINT32_MAX, &v) < 0)
+			if (parse_u64("--reasm-max-segments", optarg, 1, UINT32_MAX, &v) < 0)
 				return -EINVAL;
 			o->eng.reasm.max_segments = (uint32_t)v;
 			break;
 		case OPT_REASM_TOTAL:
-			if (parse_u64("--reasm-max-total-bytes", optarg, 0, UINT64_MAX, &v) < 0)
+			if (parse_u64("--reasm-max-total-bytes", optarg, 1, UINT64_MAX, &v) < 0)
 				return -EINVAL;
 			o->eng.reasm.max_total_bytes = v;
 			break;
@@ -771,12 +982,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->fwd.close_timeout_ms = (uint32_t)v;
 			break;
 		case OPT_CAPTURE:
-			if (!strcmp(optarg, "host")) {
-				o->capture_host = 1;
-			} else if (strcmp(optarg, "mirror")) {
+			if (strcmp(optarg, "host") && strcmp(optarg, "mirror")) {
 				pr_warn("invalid --capture '%s' (mirror or host)\n", optarg);
 				return -EINVAL;
 			}
+			/* the last one counts: "--capture mirror" after the container's default
+			 * "--capture host" (deploy/docker-entrypoint.sh) is mirror mode */
+			o->capture_host = !strcmp(optarg, "host");
 			break;
 		case OPT_SNAPLEN:
 			if (parse_u64("--snaplen", optarg, 64, MAILTAP_HOST_SNAP_MAX, &v) < 0)
@@ -858,7 +1070,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				      : c == OPT_SMTP_MAX_PATH	 ? &l->max_path
 								 : &l->max_invalid_tx;
 
-			if (parse_u64("SMTP limit", optarg, 0, 10000000, &v) < 0)
+			/* 1 at least: the SMTP parser takes 0 as no limit, Zeek as none allowed */
+			if (parse_u64(opt_name(c), optarg, 1, 10000000, &v) < 0)
 				return -EINVAL;
 			*dst = (uint32_t)v;
 			break;
@@ -894,33 +1107,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->parsers.smtp.rfc822_msg_file = true;
 			break;
 		case OPT_HASHES:
-		case OPT_RFC822_HASHES: {
-			struct files_cfg *f = c == OPT_HASHES ? &o->parsers.files
-							       : &o->parsers.rfc822_files;
-			char buf[64], *tok, *save = NULL;
-
-			if (strlen(optarg) >= sizeof(buf))
+		case OPT_RFC822_HASHES:
+			if (parse_hashes(opt_name(c), optarg,
+					 c == OPT_HASHES ? &o->parsers.files
+							 : &o->parsers.rfc822_files) < 0)
 				return -EINVAL;
-			memcpy(buf, optarg, strlen(optarg) + 1);
-			f->md5 = f->sha1 = f->sha256 = false;
-			for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-				if (!strcmp(tok, "md5"))
-					f->md5 = true;
-				else if (!strcmp(tok, "sha1"))
-					f->sha1 = true;
-				else if (!strcmp(tok, "sha256"))
-					f->sha256 = true;
-				else if (strcmp(tok, "none")) {
-					pr_warn("unknown hash '%s' in --hashes (md5, sha1, sha256, "
-						"none)\n", tok);
-					return -EINVAL;
-				}
-			}
 			if (c == OPT_RFC822_HASHES)
 				o->parsers.rfc822_own_hashes = true;
 			break;
-		}
 		case OPT_EXTRACT_DIR:
+			if (!*optarg) {
+				pr_warn("--extract-dir: empty directory name\n");
+				return -EINVAL;
+			}
 			o->parsers.files.extract_dir = optarg;
 			break;
 		case OPT_EXTRACT_MAX_FILE:
@@ -929,6 +1128,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->parsers.files.extract_max_file = v;
 			break;
 		case OPT_EXTRACT_MAX_TOTAL:
+			/* 0: no total (the default) */
 			if (parse_u64("--extract-max-total", optarg, 0, UINT64_MAX, &v) < 0)
 				return -EINVAL;
 			o->parsers.files.extract_max_total = v;
@@ -1124,7 +1324,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				      : c == OPT_LOG_FIELD_CONT ? &o->logl.max_field_container_elements
 								 : &o->logl.max_total_container_elements;
 
-			if (parse_u64("log limit", optarg, 0, UINT32_MAX, &v) < 0)
+			if (parse_u64(opt_name(c), optarg, 0, UINT32_MAX, &v) < 0) /* 0: no limit */
 				return -EINVAL;
 			*dst = (uint32_t)v;
 			break;
@@ -1227,26 +1427,28 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->capture_threads, o->xsk.queues);
 		return -EINVAL;
 	}
+	if (check_scope(o) < 0)
+		return -EINVAL;
 	if (o->n_outputs == 0)
-		o->outputs[o->n_outputs++] = "-";
+		o->outputs[o->n_outputs++] = (struct output){ .spec = "-" };
 	if (o->stats_interval < 0)
 		o->stats_interval = o->iface ? 60 : 0;
-	/* the port set for the XDP program, from the same --ports */
+	/* the port set for the XDP programs, from the same --ports: all of them */
 	{
 		size_t n = 0;
 
-		for (uint32_t p = 1; p < 65536 && n < 256; p++)
+		for (uint32_t p = 1; p < 65536; p++)
 			if (engine_cfg__port(o->eng.ports, (uint16_t)p))
-				o->port_list[n++] = (uint16_t)p;
+				port_list[n++] = (uint16_t)p;
 		o->xsk.ifname = o->iface;
 		/* pinned mode: the operator's port map is left as it is unless --ports was given */
 		if (!o->xsk.pinned_dir || o->ports_given) {
-			o->xsk.ports = o->port_list;
+			o->xsk.ports = port_list;
 			o->xsk.n_ports = n;
 		}
 		o->host.ifname = o->iface;
 		o->host.xdp_mode = o->xsk.xdp_mode;
-		o->host.ports = o->port_list;
+		o->host.ports = port_list;
 		o->host.n_ports = n;
 	}
 	return 0;
@@ -1352,24 +1554,55 @@ static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t now
 	rec_stats__write(a->stats_rec, now, &s, &a->stats_prev);
 }
 
+/* --extract-dir must be a directory the user mailtap runs as can write: found at the first
+ * file instead, it was one warning in the middle of the run and every extraction lost. */
+static int check_extract_dir(const struct opts *o)
+{
+	const char *d = o->parsers.files.extract_dir;
+	struct stat st;
+	int err;
+
+	if (!d)
+		return 0;
+	if (stat(d, &st) < 0) {
+		err = -errno;
+		pr_warn("--extract-dir %s: %s\n", d, strerror(-err));
+		return err;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		pr_warn("--extract-dir %s: %s\n", d, strerror(ENOTDIR));
+		return -ENOTDIR;
+	}
+	if (faccessat(AT_FDCWD, d, W_OK | X_OK, AT_EACCESS) < 0) {
+		err = -errno;
+		pr_warn("--extract-dir %s: cannot create files there%s%s: %s\n", d,
+			o->user ? " as user " : "", o->user ? o->user : "", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
 /* After the capture is set up and the outputs are open: what is left of root is given up.
  * Live capture keeps CAP_NET_ADMIN and CAP_BPF to detach the XDP program at exit (libxdp
- * may rebuild its dispatcher); pinned mode and offline reading keep nothing. */
+ * may rebuild its dispatcher); pinned mode and offline reading keep nothing. Then what must
+ * be usable by the user mailtap runs as from now on is checked as that user. */
 static int drop_privs(const struct opts *o, bool live)
 {
 	struct privs_opts p = { .user = o->user, .seccomp = o->seccomp };
 
-	if (!o->user && !o->seccomp)
-		return 0;
-	if (live && o->capture_host)
-		p.keep = 1ULL << CAP_NET_ADMIN; /* tc filter removal; the XDP link needs nothing */
-	else if (live && !o->xsk.pinned_dir)
-		p.keep = (1ULL << CAP_NET_ADMIN) | (1ULL << CAP_BPF);
-	if (privs__drop(&p) < 0)
-		return -EPERM;
-	pr_info("running as %s with capabilities 0x%llx%s\n", o->user ? o->user : "(same user)",
-		(unsigned long long)privs__effective(), o->seccomp ? ", seccomp on" : "");
-	return 0;
+	if (o->user || o->seccomp) {
+		if (live && o->capture_host)
+			p.keep = 1ULL << CAP_NET_ADMIN; /* tc filter removal; the XDP link needs
+							 * nothing */
+		else if (live && !o->xsk.pinned_dir)
+			p.keep = (1ULL << CAP_NET_ADMIN) | (1ULL << CAP_BPF);
+		if (privs__drop(&p) < 0)
+			return -EPERM;
+		pr_info("running as %s with capabilities 0x%llx%s\n",
+			o->user ? o->user : "(same user)", (unsigned long long)privs__effective(),
+			o->seccomp ? ", seccomp on" : "");
+	}
+	return check_extract_dir(o);
 }
 
 /* Live capture: the AF_XDP loop, woken every second by SIGALRM to run timeouts and write
@@ -1699,17 +1932,95 @@ static void print_stats(struct analysis *a)
 	}
 }
 
-static struct sink *open_output(const struct opts *o, const char *spec)
+static struct sink *open_output(const struct opts *o, const struct output *out)
 {
 	struct sink *s;
 
-	if (!strncmp(spec, "forward:", 8)) {
-		s = sink_fwd__open(spec, &o->fwd);
+	if (out->fwd) {
+		s = sink_fwd__open(out->spec, &o->fwd);
 		if (!s)
-			pr_warn("cannot set up output %s: %s\n", spec, strerror(errno));
+			pr_warn("cannot set up output %s: %s\n", out->spec, strerror(errno));
 		return s;
 	}
-	return sink_file__open(spec);
+	return sink_file__open(out->spec);
+}
+
+/* The file behind -r/-w ("-": standard input/output), when there is one. */
+static bool file_id(const char *path, int std_fd, struct stat *st)
+{
+	return strcmp(path, "-") ? stat(path, st) == 0 : fstat(std_fd, st) == 0;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* A file that does not exist yet by the real path of its directory ("x.mp" and "./x.mp" are
+ * one file); its name as given when the directory cannot be resolved either. */
+static void new_file_name(const char *path, char *out, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX], *real;
+
+	if (slash && (size_t)(slash - path) >= sizeof(dir))
+		goto as_given;
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	real = realpath(dir, NULL);
+	if (!real)
+		goto as_given;
+	snprintf(out, len, "%s/%s", real, slash ? slash + 1 : path);
+	free(real);
+	return;
+as_given:
+	snprintf(out, len, "%s", path);
+}
+
+/* Before any output is opened (a file output is truncated at once): no -w may be the capture
+ * -r reads (it would be emptied before it is read), and no two -w the same file (every
+ * record twice, interleaved). Files that do not exist yet are compared by name. */
+static int check_files(const struct opts *o)
+{
+	struct stat in, a, b;
+	bool have_in = o->read_file && file_id(o->read_file, STDIN_FILENO, &in) &&
+		       S_ISREG(in.st_mode);
+
+	for (int i = 0; i < o->n_outputs; i++) {
+		const char *p = o->outputs[i].spec;
+		char pn[PATH_MAX + NAME_MAX + 2], qn[sizeof(pn)];
+		bool have_a;
+
+		if (o->outputs[i].fwd)
+			continue;
+		have_a = file_id(p, STDOUT_FILENO, &a);
+		if (!have_a)
+			new_file_name(p, pn, sizeof(pn));
+		if (have_a && have_in && same_file(&a, &in)) {
+			pr_warn("-w %s is the capture -r %s reads: writing it would destroy the "
+				"input\n", p, o->read_file);
+			return -EINVAL;
+		}
+		for (int j = 0; j < i; j++) {
+			const char *q = o->outputs[j].spec;
+
+			if (o->outputs[j].fwd)
+				continue;
+			if (!have_a)
+				new_file_name(q, qn, sizeof(qn));
+			if (have_a ? file_id(q, STDOUT_FILENO, &b) && same_file(&a, &b)
+				   : !strcmp(pn, qn)) {
+				pr_warn("-w %s and -w %s are the same file: every record would be "
+					"written twice\n", q, p);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
 }
 
 /* glibc's heap by default gives memory back (trims its top) as soon as 128 KiB are free
@@ -1759,6 +2070,19 @@ int main(int argc, char **argv)
 	sigaction(SIGALRM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* a -w file over RLIMIT_FSIZE: write(2) fails with EFBIG, reported, exit 3 (the signal
+	 * would kill mailtap without a word and lose the other outputs' records) */
+	signal(SIGXFSZ, SIG_IGN);
+
+	if (check_files(&o) < 0)
+		return 1;
+	/* the input before the outputs: a capture that cannot be read (or a bad -f) leaves an
+	 * existing -w file as it was */
+	if (o.read_file) {
+		pf = pcapfile__open(o.read_file, o.filter);
+		if (!pf)
+			return errno == EINVAL ? 1 : 2; /* a bad filter is a usage error */
+	}
 
 	out = rec_out__new(o.tag_prefix ? o.tag_prefix : "mailtap");
 	if (!out) {
@@ -1766,13 +2090,13 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	for (int i = 0; i < o.n_outputs; i++) {
-		sinks[i] = open_output(&o, o.outputs[i]);
+		sinks[i] = open_output(&o, &o.outputs[i]);
 		if (!sinks[i]) {
 			rc = 1;
 			goto done;
 		}
 		rec_out__add_sink(out, sinks[i]);
-		if (!strncmp(o.outputs[i], "forward:", 8))
+		if (o.outputs[i].fwd)
 			fwd_sinks[i] = sinks[i];
 	}
 	if (o.events_smtp)
@@ -1785,7 +2109,7 @@ int main(int argc, char **argv)
 		roots = certval_roots__load(ca);
 		if (!roots && o.ssl_ca_file) {
 			pr_warn("cannot load trusted roots from --ssl-ca-file %s: %s\n", ca,
-				strerror(errno));
+				errno == ENODATA ? "no PEM certificate in it" : strerror(errno));
 			rc = 1;
 			goto done;
 		}
@@ -1797,6 +2121,7 @@ int main(int argc, char **argv)
 	}
 	/* Intel::read_files: read now, before any privilege is given up; read-only after */
 	rec__set_node(o.node_name);
+	o.notice.peer_descr = o.node_name; /* NULL unless --node-name: none, as a standalone Zeek */
 	if (notice__init(&o.notice) < 0) {
 		pr_warn("cannot set up notice suppression: %s\n", strerror(ENOMEM));
 		rc = 1;
@@ -1844,7 +2169,7 @@ int main(int argc, char **argv)
 		}
 		o.eng.known_hosts = known_hosts;
 	}
-	/* Known::service_store: (host, port, service) for every engine */
+	/* Known::services: (host, port) with its set of services, for every engine */
 	if (o.known_services) {
 		known_services = knownset__new(o.known_services_max,
 					       o.known_services_expire * 1000000000ULL, 0);
@@ -1888,11 +2213,6 @@ int main(int argc, char **argv)
 
 	if (o.read_file) {
 		an.offline = true;
-		pf = pcapfile__open(o.read_file, o.filter);
-		if (!pf) {
-			rc = 2;
-			goto done;
-		}
 		if (drop_privs(&o, false) < 0) {
 			rc = 1;
 			goto done;

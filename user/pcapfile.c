@@ -19,13 +19,15 @@
 
 struct pcapfile {
 	pcap_t *pcap;
+	FILE *in; /* what libpcap reads: its position is the error messages' byte offset */
 	char *path;
 	int tsprec_nano;
-	uint64_t packets, bytes;
-	uint64_t offset; /* bytes of the file consumed so far (classic pcap), for error messages */
+	uint64_t packets, bytes; /* every record read, whether -f kept it or not */
+	uint64_t offset; /* the byte offset after the last record read, for error messages */
 	struct instream *stream; /* pipes and gzip: our reader (NULL for plain files) */
 	char *iobuf;		 /* plain files: the stdio buffer, freed after pcap_close */
-	int is_pcapng;
+	struct bpf_program prog; /* -f: applied here, not by libpcap, so every record counts */
+	int has_filter;
 };
 
 /* A stream over a file descriptor for pipes, FIFOs, stdin and gzip input: the bytes sniffed
@@ -38,6 +40,7 @@ struct instream {
 	uint8_t pre[2];
 	size_t pre_len, pre_off;
 	int gz, eof, z_end;
+	uint64_t pos; /* bytes handed to stdio (uncompressed), for ftell */
 	z_stream z;
 	uint8_t ibuf[65536];
 };
@@ -54,10 +57,8 @@ static ssize_t read_some(struct instream *in, int fd, void *buf, size_t len)
 	return r;
 }
 
-static ssize_t in_read(void *cookie, char *buf, size_t size)
+static ssize_t in_read_some(struct instream *in, char *buf, size_t size)
 {
-	struct instream *in = cookie;
-
 	if (!in->gz) {
 		if (in->pre_off < in->pre_len) {
 			size_t n = in->pre_len - in->pre_off;
@@ -107,6 +108,30 @@ static ssize_t in_read(void *cookie, char *buf, size_t size)
 	}
 }
 
+static ssize_t in_read(void *cookie, char *buf, size_t size)
+{
+	struct instream *in = cookie;
+	ssize_t r = in_read_some(in, buf, size);
+
+	if (r > 0)
+		in->pos += (uint64_t)r;
+	return r;
+}
+
+/* Only ftell's question (where are we?) is answered: the position in the capture as libpcap
+ * reads it, uncompressed. A real seek on a pipe or a gzip stream is refused as on a pipe. */
+static int in_seek(void *cookie, off64_t *off, int whence)
+{
+	struct instream *in = cookie;
+
+	if (whence != SEEK_CUR || *off != 0) {
+		errno = ESPIPE;
+		return -1;
+	}
+	*off = (off64_t)in->pos;
+	return 0;
+}
+
 static int in_close(void *cookie)
 {
 	struct instream *in = cookie;
@@ -122,7 +147,7 @@ static int in_close(void *cookie)
  * go through stdio directly (fastest); everything else through struct instream. */
 static FILE *open_input(const char *path, struct instream **stream, char **iobuf)
 {
-	cookie_io_functions_t io = { .read = in_read, .close = in_close };
+	cookie_io_functions_t io = { .read = in_read, .seek = in_seek, .close = in_close };
 	struct instream *in;
 	struct stat st;
 	FILE *c;
@@ -156,6 +181,9 @@ static FILE *open_input(const char *path, struct instream **stream, char **iobuf
 			*iobuf = malloc(PCAPFILE_READ_BUF);
 			if (*iobuf)
 				(void)setvbuf(f, *iobuf, _IOFBF, PCAPFILE_READ_BUF);
+			/* a seek tells glibc the file position: ftell (once a packet, for the
+			 * error messages) is then arithmetic, not an lseek(2) each time */
+			(void)fseeko(f, 0, SEEK_SET);
 			/* one thread reads it: no lock per fread (libpcap does two a packet, and
 			 * with worker threads running glibc takes the lock for real) */
 			__fsetlocking(f, FSETLOCKING_BYCALLER);
@@ -195,6 +223,15 @@ plain:
 	return c;
 }
 
+/* Where libpcap is in the capture (uncompressed): after the last record it returned, the
+ * start of the next one. pcap and pcapng alike, whatever blocks come between packets. */
+static uint64_t stream_pos(const struct pcapfile *f)
+{
+	off64_t pos = ftello(f->in);
+
+	return pos < 0 ? f->offset : (uint64_t)pos;
+}
+
 struct pcapfile *pcapfile__open(const char *path, const char *filter)
 {
 	char errbuf[PCAP_ERRBUF_SIZE] = "";
@@ -219,26 +256,22 @@ struct pcapfile *pcapfile__open(const char *path, const char *filter)
 	if (!f->pcap) {
 		pr_warn("%s: not a pcap or pcapng file: %s\n", path, errbuf);
 		fclose(in);
-		err = -EINVAL;
+		err = -EBADMSG;
 		goto fail;
 	}
+	f->in = in;
 	f->tsprec_nano = pcap_get_tstamp_precision(f->pcap) == PCAP_TSTAMP_PRECISION_NANO;
-	f->offset = 24;
+	f->offset = stream_pos(f);
 	if (filter && *filter) {
-		struct bpf_program prog;
-
-		if (pcap_compile(f->pcap, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
-			pr_warn("bad filter expression '%s': %s\n", filter, pcap_geterr(f->pcap));
+		/* Applied in pcapfile__run rather than by pcap_setfilter: libpcap would skip the
+		 * records the filter refuses, and the error messages' packet numbers with them. */
+		if (pcap_compile(f->pcap, &f->prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+			pr_warn("bad filter expression '%s' (-f): %s\n", filter,
+				pcap_geterr(f->pcap));
 			err = -EINVAL;
 			goto fail;
 		}
-		if (pcap_setfilter(f->pcap, &prog) < 0) {
-			pr_warn("cannot set filter '%s': %s\n", filter, pcap_geterr(f->pcap));
-			pcap_freecode(&prog);
-			err = -EINVAL;
-			goto fail;
-		}
-		pcap_freecode(&prog);
+		f->has_filter = 1;
 	}
 	return f;
 fail:
@@ -278,16 +311,20 @@ int pcapfile__run(struct pcapfile *f, pkt_handler cb, void *u, volatile sig_atom
 			return -EINTR; /* interrupted in the middle of a record */
 		if (r == PCAP_ERROR) {
 			pr_warn("%s: truncated or corrupt capture after packet %llu (byte offset "
-				"%llu): %s\n",
+				"%llu%s): %s\n",
 				f->path, (unsigned long long)f->packets,
-				(unsigned long long)f->offset, pcap_geterr(f->pcap));
+				(unsigned long long)f->offset,
+				f->stream && f->stream->gz ? " in the uncompressed data" : "",
+				pcap_geterr(f->pcap));
 			return -EBADMSG;
 		}
 		if (r == 0)
 			continue; /* cannot happen offline */
 		f->packets++;
 		f->bytes += h->caplen;
-		f->offset += 16 + h->caplen;
+		f->offset = stream_pos(f);
+		if (f->has_filter && !pcap_offline_filter(&f->prog, h, data))
+			continue;
 		raw.ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ULL +
 			    (f->tsprec_nano ? (uint64_t)h->ts.tv_usec
 					    : (uint64_t)h->ts.tv_usec * 1000ULL);
@@ -310,6 +347,8 @@ void pcapfile__close(struct pcapfile *f)
 {
 	if (!f)
 		return;
+	if (f->has_filter)
+		pcap_freecode(&f->prog);
 	pcap_close(f->pcap);
 	free(f->iobuf);
 	free(f->path);

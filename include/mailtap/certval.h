@@ -16,7 +16,9 @@
 
 struct certval_roots;
 /* PEM file of trusted roots (Zeek uses its copy of Mozilla's list; Debian's
- * /etc/ssl/certs/ca-certificates.crt is that list). NULL with errno set. */
+ * /etc/ssl/certs/ca-certificates.crt is that list). NULL with errno set: opening's reason
+ * (ENOENT, EACCES, ...), EISDIR for a directory, ENODATA for a file without a PEM
+ * certificate, ENOMEM. */
 struct certval_roots *certval_roots__load(const char *pem_file);
 void certval_roots__free(struct certval_roots *r);
 /* Roots loaded. */

@@ -15,11 +15,14 @@ struct pcapfile_stats {
 	uint64_t bytes;
 };
 
-/* filter: a tcpdump expression or NULL. NULL + errno on failure (message logged). */
+/* filter: a tcpdump expression or NULL. NULL + errno on failure (message logged): EINVAL for
+ * a bad filter expression, EBADMSG for input that is no pcap or pcapng capture, else what
+ * opening or reading the input gave. */
 struct pcapfile *pcapfile__open(const char *path, const char *filter);
 int pcapfile__linktype(const struct pcapfile *f);
 /* Reads every packet into cb until EOF, *stop, or cb's error. Returns 0 at a clean EOF,
- * -EBADMSG for a truncated or corrupt file (message with the packet number and offset),
+ * -EBADMSG for a truncated or corrupt file (message with the number of records read before
+ * it, the filter's refused ones included, and the byte offset where the bad one begins),
  * -EINTR when stopped, or cb's error. */
 int pcapfile__run(struct pcapfile *f, pkt_handler cb, void *u, volatile sig_atomic_t *stop);
 void pcapfile__stats(const struct pcapfile *f, struct pcapfile_stats *st);

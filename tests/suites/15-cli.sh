@@ -31,7 +31,8 @@ expect_rc 2 "missing file" $M -r "$T/nope.pcap" -w "$T/x"
 grep -q "nope.pcap" "$T/err" && ok "missing file named" || bad "missing file message"
 echo "not a pcap" >"$T/junk"
 expect_rc 2 "not a capture" $M -r "$T/junk" -w "$T/x"
-expect_rc 2 "bad filter" $M -r $Z/zeek/traces/smtp.pcap -f "tcp port" -w "$T/x"
+expect_rc 1 "bad filter: a usage error" $M -r $Z/zeek/traces/smtp.pcap -f "tcp port" -w "$T/x"
+grep -q "bad filter expression 'tcp port'" "$T/err" && ok "bad filter named" || bad "bad filter: $(cat "$T/err")"
 expect_rc 1 "unwritable output" $M -r $Z/zeek/traces/smtp.pcap -w /nonexistent/dir/x
 expect_rc 1 "--capture-threads with -r" $M -r $Z/zeek/traces/smtp.pcap --capture-threads 2
 grep -q "capture-threads needs -i" "$T/err" && ok "--capture-threads with -r: message" || bad "--capture-threads message: $(cat "$T/err")"
@@ -88,6 +89,144 @@ n=$($M -r $Z/zeek/traces/smtp.pcap -f "tcp port 25" | $C -s conn | wc -l)
 n=$($M -r $Z/zeek/traces/smtp.pcap --ports 9999 | $C | grep -vc '"_path":"capture_loss"\|"note":"CaptureLoss::Too_Little_Traffic"')
 cl=$($M -r $Z/zeek/traces/smtp.pcap --ports 9999 | $C -s capture_loss | grep -c '"acks":0,')
 [ "$n" -eq 0 ] && [ "$cl" -eq 1 ] && ok "--ports" || bad "--ports 9999 gave $n records ($cl capture_loss)"
+
+# expect_err RC WHAT TEXT command...: the exit status and a message that says TEXT.
+expect_err() {
+	local want=$1 what=$2 text=$3
+	shift 3
+	expect_rc "$want" "$what" "$@"
+	grep -qF -- "$text" "$T/err" && ok "$what: says '$text'" || bad "$what: message '$(head -c 300 "$T/err")', wanted '$text'"
+}
+S=$Z/zeek/traces/smtp.pcap
+AM=$(realpath "$M")
+
+# An output that is the input is refused before anything is truncated (-w opens with
+# O_TRUNC); so is the same output twice. The input is opened first: a bad -f or a missing
+# capture leaves an existing -w file as it was.
+cp "$S" "$T/v.pcap"
+expect_err 1 "-w = -r" "is the capture -r" $M -r "$T/v.pcap" -w "$T/v.pcap"
+cmp -s "$S" "$T/v.pcap" && ok "-w = -r: the capture is intact" || bad "-w = -r emptied the capture ($(stat -c %s "$T/v.pcap") bytes)"
+expect_err 1 "-w - = -r - (one file)" "is the capture -r" sh -c "$AM -r - -w - <'$T/v.pcap' 1<>'$T/v.pcap'"
+cmp -s "$S" "$T/v.pcap" && ok "-r - and -w - on one file: intact" || bad "-r -/-w - emptied the capture"
+ln -sf v.pcap "$T/link.pcap"
+expect_err 1 "-w through a symlink to -r" "is the capture -r" $M -r "$T/link.pcap" -w "$T/v.pcap"
+echo keep >"$T/keep.mp"
+expect_rc 1 "bad filter: -w file untouched" $M -r "$S" -f "tcp port" -w "$T/keep.mp"
+[ "$(cat "$T/keep.mp")" = keep ] && ok "bad filter: -w file kept" || bad "bad filter truncated the -w file"
+expect_rc 2 "missing capture: -w file untouched" $M -r "$T/nope.pcap" -w "$T/keep.mp"
+[ "$(cat "$T/keep.mp")" = keep ] && ok "missing capture: -w file kept" || bad "missing capture truncated the -w file"
+expect_err 1 "-w - twice" "given twice" $M -r "$S" -w - -w -
+expect_err 1 "-w FILE twice" "given twice" $M -r "$S" -w "$T/d1.mp" -w "$T/d1.mp"
+expect_err 1 "-w FILE and ./FILE (new)" "are the same file" sh -c "cd '$T' && $AM -r '$S' -w d2.mp -w ./d2.mp"
+[ ! -e "$T/d2.mp" ] && ok "-w FILE and ./FILE: nothing written" || bad "-w FILE and ./FILE: a file was made"
+: >"$T/d3.mp"
+ln -sf d3.mp "$T/d3link.mp"
+expect_err 1 "-w FILE and a symlink to it" "are the same file" $M -r "$S" -w "$T/d3.mp" -w "$T/d3link.mp"
+expect_err 1 "-w /dev/stdout and -w - (one pipe)" "are the same file" bash -o pipefail -c "$AM -r '$S' -w /dev/stdout -w - | cat >/dev/null"
+expect_rc 0 "-w two files" $M -r "$S" --seed 7 -w "$T/two1.mp" -w "$T/two2.mp"
+cmp -s "$T/two1.mp" "$T/two2.mp" && ok "-w two files: the same records" || bad "-w two files differ"
+expect_err 1 "-o twice" "given twice" $M -r "$S" -o forward:unix:"$T/s.sock" -o forward:unix:"$T/s.sock"
+# -w is a file whatever its name: forward:... there is not an output spec
+(cd "$T" && $AM -r "$S" --seed 7 -w forward:tcp:127.0.0.1:1) 2>"$T/err"
+cmp -s "$T/forward:tcp:127.0.0.1:1" "$T/two1.mp" && ok "-w forward:tcp:...: a file of that name" || bad "-w forward:...: $(cat "$T/err")"
+
+# Numbers: decimal digits only (strtoull's base 0 took octal, hex, blanks and signs).
+[ "$($M -r "$S" --ports 025 | $C -s conn | wc -l)" -eq 2 ] && ok "--ports 025 is port 25 (not octal 21)" || bad "--ports 025"
+expect_err 1 "--seed ' -1'" "invalid value ' -1' for --seed" $M -r "$S" --seed " -1"
+expect_err 1 "--seed 0x10" "invalid value '0x10' for --seed" $M -r "$S" --seed 0x10
+expect_err 1 "--max-flows +5" "for --max-flows" $M -r "$S" --max-flows +5
+expect_err 1 "--seed 2^64" "for --seed" $M -r "$S" --seed 18446744073709551616
+expect_err 1 "--ports ''" "invalid --ports ''" $M -r "$S" --ports ""
+expect_err 1 "--ports 25," "an empty item" $M -r "$S" --ports 25,
+for n in "10.0.0.0/" "10.0.0.0/ 16" "10.0.0.0/+8" "10.0.0.0/0x8"; do
+	expect_err 1 "--local-nets '$n'" "invalid --local-nets" $M -r "$S" --local-nets "$n"
+done
+[ "$($M -r "$S" --no-private-local --local-nets 10.0.0.0/8 | $C -s conn -c local_orig | tr -d '\n')" = TF ] &&
+	ok "--local-nets 10.0.0.0/8: 10.10.1.4 local, 192.168.133.100 not" || bad "--local-nets 10.0.0.0/8"
+
+# Caps where 0 meant no limit are 1 at least; divided among workers, each gets 1 at least.
+expect_err 1 "--reasm-max-total-bytes 0" "1..18446744073709551615" $M -r "$S" --reasm-max-total-bytes 0
+expect_rc 1 "--reasm-max-ooo-bytes 0" $M -r "$S" --reasm-max-ooo-bytes 0
+expect_rc 1 "--reasm-max-segments 0" $M -r "$S" --reasm-max-segments 0
+expect_err 1 "--smtp-max-rcptto 0" "for --smtp-max-rcptto" $M -r "$S" --smtp-max-rcptto 0
+memcap() { $M -r "$S" --reasm-max-total-bytes 3 --stats-interval 1 "$@" | $C -s stats | grep -o '"reasm_memcap_hits":[0-9]*' | cut -d: -f2; }
+m1=$(memcap) m4=$(memcap --workers 4)
+[ "${m1:-0}" -gt 0 ] && [ "$m1" = "$m4" ] && ok "--reasm-max-total-bytes 3 with --workers 4: 1 byte each, $m4 memcap hits as with one worker" ||
+	bad "--reasm-max-total-bytes 3: memcap hits $m1 with one worker, $m4 with 4"
+
+# Options a run would not use are refused, naming the option. (timeout: were one taken, the
+# live capture on lo would run until stopped.)
+expect_err 1 "-f with -i" "-f applies to -r only" timeout 20 $M -i lo -f "tcp port 25"
+expect_err 1 "--capture with -r" "--capture needs live capture (-i IFACE)" $M -r "$S" --capture host
+expect_err 1 "--xdp-mode with -r" "--xdp-mode needs live capture" $M -r "$S" --xdp-mode native
+expect_err 1 "--queues with -r" "--queues needs live capture" $M -r "$S" --queues 4
+expect_err 1 "--pinned with -r" "--pinned needs live capture" $M -r "$S" --pinned /x
+expect_err 1 "--queues in host mode" "--queues is for mirror mode" timeout 20 $M -i lo --capture host --queues 2
+expect_err 1 "--snaplen in mirror mode" "--snaplen is for --capture host" timeout 20 $M -i lo --snaplen 128
+expect_err 1 "--spool without -o" "--spool is for Forward outputs" $M -r "$S" --spool "$T/sp"
+expect_err 1 "--forward-tls-ca without -o" "--forward-tls-ca is for" $M -r "$S" --forward-tls-ca /etc/ssl/certs/ca-certificates.crt
+expect_err 1 "--forward-tls-ca with forward:unix:" "--forward-tls-ca is for forward:tls:" $M -r "$S" -o forward:unix:"$T/s.sock" --forward-tls-ca /etc/ssl/certs/ca-certificates.crt
+expect_err 1 "-r twice" "-r given twice" $M -r "$S" -r "$S"
+expect_err 1 "-i twice" "-i given twice" timeout 20 $M -i lo -i lo
+expect_err 1 "--spool with two Forward outputs" "serves one Forward output" $M -r "$S" --spool "$T/sp" -o forward:unix:"$T/a.sock" -o forward:unix:"$T/b.sock"
+[ ! -e "$T/sp" ] && ok "--spool with two outputs: refused before the spool is made" || bad "--spool with two outputs made the spool"
+
+# Messages name the option and say why.
+expect_rc 0 "--hashes longer than 63 bytes" $M -r "$S" --hashes md5,sha1,sha256,md5,sha1,sha256,md5,sha1,sha256,md5,sha1,sha256,none -w /dev/null
+expect_err 1 "--smtp-max-to x" "invalid value 'x' for --smtp-max-to" $M -r "$S" --smtp-max-to x
+expect_err 1 "--log-max-total-string-bytes x" "for --log-max-total-string-bytes" $M -r "$S" --log-max-total-string-bytes x
+expect_err 1 "--rfc822-msg-hashes bogus" "unknown hash 'bogus' in --rfc822-msg-hashes" $M -r "$S" --rfc822-msg-hashes md5,bogus
+expect_err 1 "--ssl-ca-file DIR" "--ssl-ca-file $T: Is a directory" $M -r "$S" --ssl-ca-file "$T"
+echo "no certificate" >"$T/nocert.pem"
+expect_err 1 "--ssl-ca-file without certificates" "no PEM certificate in it" $M -r "$S" --ssl-ca-file "$T/nocert.pem"
+expect_err 1 "-i with a 16-byte name" "is longer than 15 bytes" timeout 20 $M -i abcdefghijklmnop -w /dev/null
+mkdir -p "$T/intel.d"
+expect_rc 1 "--intel-file DIR" $M -r "$S" --intel-file "$T/intel.d"
+grep -q "$T/intel.d.*[Ii]s a directory" "$T/err" && ok "--intel-file DIR: says it is a directory" || bad "--intel-file DIR: $(cat "$T/err")"
+
+# --extract-dir is checked at start, as the user mailtap runs as.
+expect_err 1 "--extract-dir missing" "--extract-dir $T/nodir: No such file or directory" $M -r "$S" --extract-dir "$T/nodir" -w /dev/null
+expect_err 1 "--extract-dir a file" "Not a directory" $M -r "$S" --extract-dir "$S" -w /dev/null
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	mkdir -p "$T/xroot" && chmod 755 "$T/xroot" "$T"
+	expect_err 1 "--extract-dir not writable by --user" "cannot create files there as user nobody" $M -r "$S" --user nobody --extract-dir "$T/xroot" -w /dev/null
+	chmod 1777 "$T/xroot"
+	expect_rc 0 "--extract-dir writable by --user" $M -r "$S" --user nobody --extract-dir "$T/xroot" -w /dev/null
+fi
+
+# A -w file over the file size limit: EFBIG reported, exit 3 (SIGXFSZ would kill mailtap).
+(ulimit -f 2; exec $M -r "$S" -w "$T/fs.mp") 2>"$T/err"
+rc=$?
+[ $rc -eq 3 ] && grep -q "File too large" "$T/err" && ok "-w over ulimit -f: exit 3, EFBIG reported" || bad "-w over ulimit -f: exit $rc: $(cat "$T/err")"
+
+# Input errors: every record counts in the packet number (-f's refused ones too), the byte
+# offset is where libpcap is in the stream (pcapng too, uncompressed for gzip).
+head -c 9000 "$S" >"$T/tr.pcap"
+$M -r "$T/tr.pcap" -w /dev/null 2>"$T/e1"
+$M -r "$T/tr.pcap" -f "tcp port 9999" -w /dev/null 2>"$T/e2"
+grep -q "after packet 26 (byte offset 8964)" "$T/e1" && ok "truncated pcap: packet 26, offset 8964" || bad "truncated pcap: $(cat "$T/e1")"
+cmp -s "$T/e1" "$T/e2" && ok "-f leaves the packet number as it is" || bad "with -f: $(cat "$T/e2")"
+gzip -c "$T/tr.pcap" >"$T/tr.pcap.gz"
+$M -r "$T/tr.pcap.gz" -w /dev/null 2>"$T/e3"
+grep -q "after packet 26 (byte offset 8964 in the uncompressed data)" "$T/e3" && ok "truncated gzip: uncompressed offset" || bad "truncated gzip: $(cat "$T/e3")"
+if command -v editcap >/dev/null; then
+	editcap -F pcapng "$S" "$T/ng.pcapng"
+	# the end of the 5th packet block; cut 20 bytes into the next block
+	end=$(python3 -c '
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+off, n = 0, 0
+while off < len(d):
+    t, l = struct.unpack_from("<II", d, off)
+    off += l
+    n += t in (2, 3, 6)
+    if n == 5:
+        break
+print(off)' "$T/ng.pcapng")
+	head -c $((end + 20)) "$T/ng.pcapng" >"$T/ng5.pcapng"
+	$M -r "$T/ng5.pcapng" -f "tcp port 9999" -w /dev/null 2>"$T/e4"
+	grep -q "after packet 5 (byte offset $end)" "$T/e4" && ok "truncated pcapng (with -f): packet 5, offset $end" || bad "truncated pcapng, wanted offset $end: $(cat "$T/e4")"
+fi
 
 # mailtap-cat: JSON shape, columns, corrupt and truncated input with offsets.
 $C -s conn "$T/a.mp" | head -1 | grep -q '^{"_path":"conn","ts":' && ok "cat JSON shape" || bad "cat JSON shape"

@@ -160,7 +160,8 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert any("bpf" in
 
 # systemd
 if command -v systemd-analyze >/dev/null 2>&1; then
-	sed "s|/usr/bin/mailtap|$PWD/$BUILD/mailtap|" deploy/systemd/mailtap.service >"$T/mailtap.service"
+	case $BUILD in /*) mt=$BUILD/mailtap ;; *) mt=$PWD/$BUILD/mailtap ;; esac # BUILD=/tmp/x too
+	sed "s|/usr/bin/mailtap|$mt|" deploy/systemd/mailtap.service >"$T/mailtap.service"
 	if systemd-analyze verify --man=no "$T/mailtap.service" >"$T/sd.log" 2>&1 && [ ! -s "$T/sd.log" ]; then
 		ok "systemd unit (systemd-analyze verify)"
 	else
@@ -183,13 +184,36 @@ for m in deploy/man/mailtap.8 deploy/man/mailtap-cat.1; do
 		bad "$m"
 	fi
 done
-if [ -x "$BUILD/mailtap" ]; then
-	missing=""
-	for o in $("$BUILD/mailtap" --help 2>&1 | grep -oE -- '--[a-z0-9][a-z0-9-]*' | sort -u); do
-		grep -qF -- "$(echo "$o" | sed 's/-/\\-/g')" deploy/man/mailtap.8 || missing+=" $o"
+# man_lacks PAGE OPTION...: the options PAGE does not name. Whole names: "\-\-stats" must
+# not be found as the start of "\-\-stats\-interval" (or --spool in --spool-max-bytes), so
+# the name ends at the end of the line or at a character that cannot continue it (a blank, a
+# quote, "=", "[", ",", a font escape like "\fR", ...), never at a letter, digit or "\-".
+man_lacks() {
+	local page=$1 o re missing=""
+	shift
+	for o in "$@"; do
+		re=$(printf '%s' "$o" | sed 's/-/\\\\-/g')
+		grep -qE -- "${re}(\$|[^a-z0-9\\]|\\[^-])" "$page" || missing+=" $o"
 	done
+	echo "$missing"
+}
+if [ -x "$BUILD/mailtap" ]; then
+	opts=$("$BUILD/mailtap" --help 2>&1 | grep -oE -- '--[a-z0-9][a-z0-9-]*' | sort -u)
+	# shellcheck disable=SC2086
+	missing=$(man_lacks deploy/man/mailtap.8 $opts)
 	[ -z "$missing" ] && ok "mailtap.8 documents every option of mailtap --help" || bad "mailtap.8 lacks:$missing"
 fi
+# the check itself: a page naming only longer options lacks the shorter ones they begin with
+# (a substring match found --stats in --stats-interval); the ways the page writes a name
+# (end of line, " N", "\fR", "[=", ",") count
+printf '%s\n' '.BI \-\-stats\-interval " S"' '.B \-\-spool\-max\-bytes' \
+	'.BR \-r ", " \-\-read " \fIFILE\fR"' '.BR \-\-community\-id [ =\fIS\fR ]' \
+	'.BI \-\-rx\-ring " N\fR, " \-\-fill\-ring " N"' '.BR \-w ", " \-\-write' >"$T/cut.8"
+missing=$(man_lacks "$T/cut.8" --stats --stats-interval --spool --spool-max-bytes --read \
+	--community-id --rx-ring --fill-ring --write --ring-bytes)
+[ "$missing" = " --stats --spool --ring-bytes" ] &&
+	ok "the man check wants whole names: --stats, --spool are not in --stats-interval, --spool-max-bytes" ||
+	bad "the man check on a page of longer names lacks '$missing', wanted ' --stats --spool --ring-bytes'"
 for o in -s -t -c -r; do
 	grep -qF -- "\\$o" deploy/man/mailtap-cat.1 || bad "mailtap-cat.1 lacks $o"
 done
@@ -204,6 +228,22 @@ got=$(env -i MAILTAP_INTERFACE=eth0 MAILTAP_CAPTURE=host MAILTAP_OUTPUT=forward:
 	MAILTAP_ARGS="--stats --workers 2" sh -c 'sed "s|exec /usr/bin/mailtap|echo|" deploy/docker-entrypoint.sh | sh -s -- -v')
 [ "$got" = "-i eth0 --capture host -o forward:unix:/s --ports 25 --stats --workers 2 -v" ] &&
 	ok "entrypoint: $got" || bad "entrypoint gives: $got"
+# MAILTAP_ARGS is split, never globbed (a "*" in a directory of files stays a "*"); an input
+# on the command line replaces MAILTAP_INTERFACE (mailtap refuses two), -r also the
+# live-capture variables (mailtap refuses them with -r).
+mkdir -p "$T/glob" && touch "$T/glob/a" "$T/glob/b"
+sed 's#^exec /usr/bin/mailtap "\$@"$#printf "%s|" "$@"; echo#' deploy/docker-entrypoint.sh >"$T/ep.sh"
+ep() { (cd "$T/glob" && env -i MAILTAP_INTERFACE=eth0 MAILTAP_CAPTURE=host MAILTAP_XDP_MODE=skb \
+	MAILTAP_OUTPUT=forward:unix:/s MAILTAP_ARGS="--extract-types * --workers 2" sh "$T/ep.sh" "$@"); }
+got=$(ep -v)
+[ "$got" = "-i|eth0|--capture|host|-o|forward:unix:/s|--xdp-mode|skb|--extract-types|*|--workers|2|-v|" ] &&
+	ok "entrypoint: MAILTAP_ARGS not globbed: $got" || bad "entrypoint globbed MAILTAP_ARGS: $got"
+got=$(ep -i eth1)
+[ "$got" = "--capture|host|-o|forward:unix:/s|--xdp-mode|skb|--extract-types|*|--workers|2|-i|eth1|" ] &&
+	ok "entrypoint: -i replaces MAILTAP_INTERFACE: $got" || bad "entrypoint with -i: $got"
+got=$(ep -r /x.pcap)
+[ "$got" = "-o|forward:unix:/s|--extract-types|*|--workers|2|-r|/x.pcap|" ] &&
+	ok "entrypoint: -r leaves the live-capture variables out: $got" || bad "entrypoint with -r: $got"
 
 [ $fails -eq 0 ] || exit 1
 echo PASS

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -165,6 +166,37 @@ static void test_roots(void **st)
 	assert_int_equal(errno, ENOENT);
 }
 
+/* Each failure says what it is (--ssl-ca-file's message is its strerror): a directory and a
+ * file without a certificate were both "No such file or directory". */
+static void test_roots_errors(void **st)
+{
+	char dir[] = "/tmp/test_certval_dir.XXXXXX", file[64];
+	FILE *f;
+
+	(void)st;
+	assert_non_null(mkdtemp(dir));
+	errno = 0;
+	assert_null(certval_roots__load(dir));
+	assert_int_equal(errno, EISDIR);
+	snprintf(file, sizeof(file), "%s/none.pem", dir);
+	f = fopen(file, "w");
+	assert_non_null(f);
+	fputs("no certificate here\n-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+	      f);
+	fclose(f);
+	errno = 0;
+	assert_null(certval_roots__load(file));
+	assert_int_equal(errno, ENODATA);
+	if (geteuid() != 0) { /* root reads it anyway */
+		chmod(file, 0);
+		errno = 0;
+		assert_null(certval_roots__load(file));
+		assert_int_equal(errno, EACCES);
+	}
+	unlink(file);
+	rmdir(dir);
+}
+
 static void test_verdicts(void **st)
 {
 	struct certval_cfg c;
@@ -253,6 +285,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_roots),
+	    cmocka_unit_test(test_roots_errors),
 	    cmocka_unit_test(test_verdicts),
 	    cmocka_unit_test(test_cache),
 	    cmocka_unit_test(test_nothing),

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* The command line (user/main.c, compiled in here so that its static parser can be called)
+ * where a suite cannot see the result: the port set handed to the XDP and host programs
+ * holds every --ports port (it was cut at 256 without a word); numbers are decimal digits
+ * only; --local-nets prefixes are digits in range; the last --capture counts.
+ * tests/suites/15-cli.sh runs the binary. */
+#define main mailtap_main
+#include "../../user/main.c"
+#undef main
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+static struct opts o;
+
+/* parse_args on a fresh opts and getopt state; its return value. */
+static int parse(int argc, const char **argv)
+{
+	memset(&o, 0, sizeof(o));
+	optind = 0; /* glibc: start over, reinitialised */
+	return parse_args(argc, (char **)argv, &o);
+}
+
+static void test_all_ports_to_bpf(void **st)
+{
+	static char list[65536 * 6];
+	const char *argv[] = { "mailtap", "-i", "lo", "--ports", list };
+	size_t len = 0;
+
+	(void)st;
+	/* 1000 ports, every 7th from 1000: far more than the 256 the list used to hold */
+	for (int i = 0; i < 1000; i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%d", i ? "," : "",
+					1000 + 7 * i);
+	assert_int_equal(parse(5, argv), 0);
+	assert_int_equal(o.xsk.n_ports, 1000);
+	assert_int_equal(o.host.n_ports, 1000);
+	assert_ptr_equal(o.xsk.ports, o.host.ports);
+	for (int i = 0; i < 1000; i++) {
+		assert_int_equal(o.xsk.ports[i], 1000 + 7 * i);
+		assert_true(engine_cfg__port(o.eng.ports, (uint16_t)(1000 + 7 * i)));
+	}
+	/* all of them: 65535 ports */
+	len = 0;
+	for (int p = 1; p < 65536; p++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%d", p > 1 ? "," : "",
+					p);
+	assert_int_equal(parse(5, argv), 0);
+	assert_int_equal(o.xsk.n_ports, 65535);
+	assert_int_equal(o.host.n_ports, 65535);
+	assert_int_equal(o.host.ports[65534], 65535);
+}
+
+static void test_ports_refused(void **st)
+{
+	const char *bad[] = { "", ",", "25,", ",25", "25,,465", "0", "65536", "025x", " 25", "+25",
+			      "0x19", "-1" };
+	const char *argv[] = { "mailtap", "-r", "x.pcap", "--ports", NULL };
+
+	(void)st;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		argv[4] = bad[i];
+		assert_int_equal(parse(5, argv), -EINVAL);
+	}
+	argv[4] = "025"; /* decimal: 25, not octal 21 */
+	assert_int_equal(parse(5, argv), 0);
+	assert_true(engine_cfg__port(o.eng.ports, 25));
+	assert_false(engine_cfg__port(o.eng.ports, 21));
+}
+
+static void test_numbers(void **st)
+{
+	uint64_t v = 0;
+
+	(void)st;
+	assert_int_equal(parse_u64("--seed", "18446744073709551615", 0, UINT64_MAX, &v), 0);
+	assert_true(v == UINT64_MAX);
+	assert_int_equal(parse_u64("--seed", "010", 0, UINT64_MAX, &v), 0);
+	assert_int_equal(v, 10);
+	v = 7;
+	assert_int_equal(parse_u64("--seed", "18446744073709551616", 0, UINT64_MAX, &v), -EINVAL);
+	assert_int_equal(parse_u64("--seed", "99999999999999999999999", 0, UINT64_MAX, &v),
+			 -EINVAL);
+	assert_int_equal(parse_u64("--seed", " -1", 0, UINT64_MAX, &v), -EINVAL);
+	assert_int_equal(parse_u64("--seed", "-1", 0, UINT64_MAX, &v), -EINVAL);
+	assert_int_equal(parse_u64("--seed", "+1", 0, UINT64_MAX, &v), -EINVAL);
+	assert_int_equal(parse_u64("--seed", " 1", 0, UINT64_MAX, &v), -EINVAL);
+	assert_int_equal(parse_u64("--seed", "1 ", 0, UINT64_MAX, &v), -EINVAL);
+	assert_int_equal(parse_u64("--seed", "0x10", 0, UINT64_MAX, &v), -EINVAL);
+	assert_int_equal(parse_u64("--seed", "", 0, UINT64_MAX, &v), -EINVAL);
+	assert_int_equal(parse_u64("--workers", "65", 1, 64, &v), -EINVAL);
+	assert_int_equal(parse_u64("--workers", "0", 1, 64, &v), -EINVAL);
+	assert_int_equal(v, 7); /* untouched on error */
+}
+
+static void test_local_nets(void **st)
+{
+	const char *bad[] = { "10.0.0.0/", "10.0.0.0/ 16", "10.0.0.0/+8", "10.0.0.0/-0",
+			      "10.0.0.0/33", "10.0.0.0/8x", "10.0.0.0/0x8", "::/129", "::/0128",
+			      "10.0.0.0/8/8" };
+	struct engine_cfg c;
+
+	(void)st;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		engine_cfg__default(&c);
+		assert_int_equal(engine_cfg__parse_nets(&c, bad[i]), -EINVAL);
+	}
+	engine_cfg__default(&c);
+	assert_int_equal(engine_cfg__parse_nets(&c, "10.0.0.0/8,192.168.1.1,2001:db8::/032,::/0"),
+			 0);
+	assert_int_equal(c.n_nets, 4);
+	assert_int_equal(c.nets[0].prefix, 96 + 8);
+	assert_int_equal(c.nets[1].prefix, 128);
+	assert_int_equal(c.nets[2].prefix, 32);
+	assert_int_equal(c.nets[3].prefix, 0);
+}
+
+/* an option given again takes the later value: the container entrypoint puts the command
+ * line's flags after the variables' (--capture host by default) */
+static void test_last_capture_wins(void **st)
+{
+	const char *mirror[] = { "mailtap", "-i", "lo", "--capture", "host", "--capture", "mirror" };
+	const char *host[] = { "mailtap", "-i", "lo", "--capture", "mirror", "--capture", "host" };
+
+	(void)st;
+	assert_int_equal(parse(7, mirror), 0);
+	assert_int_equal(o.capture_host, 0);
+	assert_int_equal(parse(7, host), 0);
+	assert_int_equal(o.capture_host, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_all_ports_to_bpf),
+		cmocka_unit_test(test_ports_refused),
+		cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_local_nets),
+		cmocka_unit_test(test_last_capture_wins),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
