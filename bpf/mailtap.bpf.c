@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-3-Clause)
 /*
- * mailtap's XDP port filter. Parses Ethernet, up to two VLAN tags (802.1Q/802.1ad),
- * IPv4 (with options) or IPv6 (with extension headers) and TCP, with a bounds-checked
- * cursor. A TCP packet whose source or destination port is in the port set
+ * mailtap's XDP port filter. Parses Ethernet, up to 8 VLAN tags (802.1Q/802.1ad/0x9100) and
+ * 802.1BR E-tags, MPLS or PPPoE, IPv4 (with options) or IPv6 (with up to MAILTAP_MAX_IPV6_EXT
+ * extension headers), one level of tunnel, and TCP, with a bounds-checked cursor
+ * (bpf/mail_parse.h). A TCP packet whose source or destination port is in the port set
  * (mailtap_ports) goes to the AF_XDP socket of its receive queue:
  * bpf_redirect_map(&xsks_map, rx_queue_index, XDP_PASS), which falls back to XDP_PASS
  * when no socket is bound to that queue. Everything else gets XDP_PASS. Never XDP_DROP:
@@ -11,9 +12,9 @@
  * Fragments: a non-first fragment carries no ports, and a first fragment may be too
  * short to hold them. Rule: every fragment of a TCP datagram (IPv4: protocol TCP and
  * MF set or offset != 0; IPv6: a Fragment header, not atomic, whose next header is TCP
- * or an extension header that can precede TCP (Routing, Destination Options, AH)) is
- * steered to userspace whatever its ports, so userspace can reassemble the datagram and
- * filter by port afterwards. TCP fragments are rare; the cost is small. Fragments of UDP
+ * or an extension header that can precede TCP (Hop-by-Hop, Routing, Destination Options,
+ * AH)) is steered to userspace whatever its ports, so userspace can reassemble the datagram
+ * and filter by port afterwards. TCP fragments are rare; the cost is small. Fragments of UDP
  * and GRE datagrams (outside a tunnel) are steered too: they may be a fragmented tunnel
  * packet, whose inner ports only the reassembled datagram shows.
  *
@@ -94,7 +95,7 @@ static __always_inline int mail_port_in_set(__u16 port)
 __attribute__((noinline)) int mailtap_classify_tunnel(struct xdp_md *ctx, __u32 off, __u32 kind)
 {
 	void *data = (void *)(long)ctx->data;
-	struct cursor c = {.pos = data, .end = (void *)(long)ctx->data_end};
+	struct cursor c = {.pos = data, .end = (void *)(long)ctx->data_end, .base = data};
 
 	if (off > MAIL_MAX_TUNNEL_OFF)
 		return MAIL_V_PARSE_ERR;
@@ -107,7 +108,7 @@ int mailtap_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct cursor c = {.pos = data, .end = data_end};
+	struct cursor c = {.pos = data, .end = data_end, .base = data};
 	__u64 bytes = data_end - data;
 	struct mailtap_meta *meta;
 	struct mailtap_stats *s;

@@ -12,10 +12,12 @@
  * which lets the next tc filter run and, when there is none, sends the packet as usual
  * (TC_ACT_OK would end the filter chain and skip other tools' filters).
  *
- * Parsing: Ethernet, up to two VLAN tags, IPv4 (options) / IPv6 (up to
- * MAILTAP_HOST_MAX_IPV6_EXT extension headers), TCP; bounds-checked cursor.
- * TC: when the headers are not all in the skb's linear part, bpf_skb_pull_data makes
- * them so (the bytes do not change).
+ * Parsing: bpf/mail_parse.h, as the mirror program (without tunnels): Ethernet, up to 8 VLAN
+ * tags and E-tags, MPLS or PPPoE, IPv4 (options) / IPv6 (up to MAILTAP_HOST_MAX_IPV6_EXT
+ * extension headers), TCP; bounds-checked cursor.
+ * TC: when the first TC_PULL_LEN bytes are not all in the skb's linear part,
+ * bpf_skb_pull_data makes them so (the bytes do not change); headers past the linear part
+ * are a parse error.
  * Copy: the record is built in a per-CPU, per-hook slot of mth_scratch (a ring buffer
  * reservation must have a constant size; bpf_ringbuf_output takes a bounded length), so
  * a record takes only header + cap_len bytes of the ring.
@@ -104,7 +106,7 @@ static __always_inline int mail_port_in_set(__u16 port)
  * PARSE_ERR, NON_IP, NON_TCP, OTHER_PORT). */
 static __always_inline __u32 classify(void *data, void *data_end)
 {
-	struct cursor c = {.pos = data, .end = data_end};
+	struct cursor c = {.pos = data, .end = data_end, .base = data};
 	__u32 r = mail_classify(&c, 0); /* a host's own traffic: no tunnels */
 
 	if (r & MAIL_R_VLAN)

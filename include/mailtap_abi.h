@@ -41,8 +41,10 @@
 		25, 465, 587                                                                       \
 	}
 
-/* IPv6 extension headers the program walks before giving up (parse_err). */
-#define MAILTAP_MAX_IPV6_EXT 6
+/* IPv6 extension headers the program walks before giving up (parse_err); user/decode.c walks
+ * as many (a packet with more is bad_ipv6_extension_header there), so that live and offline
+ * runs keep the same packets. */
+#define MAILTAP_MAX_IPV6_EXT 16
 
 /*
  * Per-CPU counters. X(enum suffix, name, description). Invariants (every packet is
@@ -65,7 +67,7 @@
 	X(OTHER_PORT, "other_port", "TCP with neither port in the set (passed)")                   \
 	X(IPV4, "ipv4", "IPv4 after the link headers (VLAN, MPLS, PPPoE), well-formed or not")     \
 	X(IPV6, "ipv6", "IPv6 after the link headers (VLAN, MPLS, PPPoE), well-formed or not")     \
-	X(VLAN, "vlan", "packets with one or two VLAN tags")                                       \
+	X(VLAN, "vlan", "packets with VLAN tags (up to 8 tags and E-tags are followed)")           \
 	X(FRAG, "frag", "TCP fragments (IPv4 or IPv6), all steered")                               \
 	X(META, "meta", "matched packets given an XDP metadata timestamp")                         \
 	X(META_ERR, "meta_err", "matched packets where bpf_xdp_adjust_meta failed")                 \

@@ -27,8 +27,9 @@
 #define MAILTAP_HOST_SNAP_MAX 65536
 /* Default ring buffer size (bytes, power of 2, multiple of the page size). */
 #define MAILTAP_HOST_RB_DEFAULT (16u << 20)
-/* IPv6 extension headers walked before giving up (parse_err). */
-#define MAILTAP_HOST_MAX_IPV6_EXT 6
+/* IPv6 extension headers walked before giving up (parse_err): MAILTAP_MAX_IPV6_EXT, as
+ * user/decode.c (user/hostcap.c checks they are equal). */
+#define MAILTAP_HOST_MAX_IPV6_EXT 16
 
 enum mailtap_host_dir {
 	MAILTAP_HOST_DIR_INGRESS = 0, /* received: XDP */
@@ -74,7 +75,7 @@ struct mailtap_host_rec {
 	X(NON_TCP, "non_tcp", "IP but not TCP")                                                    \
 	X(OTHER_PORT, "other_port", "TCP with neither port in the set")                            \
 	X(FRAG, "frag", "TCP fragments (copied whatever their ports)")                             \
-	X(VLAN, "vlan", "packets with one or two VLAN tags in the frame")
+	X(VLAN, "vlan", "packets with VLAN tags in the frame")
 
 #define MAILTAP_HOST_STAT_ENUM_(id, name, desc) MAILTAP_HOST_STAT_##id,
 enum mailtap_host_stat { MAILTAP_HOST_STATS(MAILTAP_HOST_STAT_ENUM_) MAILTAP_HOST_STAT__MAX };

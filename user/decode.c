@@ -5,6 +5,7 @@
 #include <pcap/dlt.h>
 #include <string.h>
 #include "mailtap/decode.h"
+#include "mailtap_abi.h"
 
 static const char *const result_names[] = {
 #define X(n, s) s,
@@ -171,7 +172,9 @@ static enum decode_result decode_ipv6(const uint8_t *p, const uint8_t *end, uint
 	mt_addr__from_v6(&o->dst, p + 24);
 	if ((uint32_t)(end - p) > plen + 40)
 		end = p + plen + 40;
-	for (int n = 0; n < 16; n++) {
+	/* MAILTAP_MAX_IPV6_EXT extension headers, as the XDP parser (bpf/mail_parse.h), and one
+	 * round more for the header after them: a packet with more is dropped live and offline */
+	for (int n = 0; n <= MAILTAP_MAX_IPV6_EXT; n++) {
 		switch (nh) {
 		case 0:	 /* hop-by-hop */
 		case 43: /* routing */
@@ -370,6 +373,7 @@ static enum decode_result decode_ethertype(uint16_t type, const uint8_t *p, cons
 				return DECODE_TRUNC_L2;
 			if (tags < 2)
 				o->vlan[tags] = rd16(p) & 0x0fff;
+			/* 8 tags and E-tags in all, as the XDP parser (MAIL_MAX_L2_TAGS) */
 			if (++tags > 8)
 				return DECODE_NOT_IP;
 			type = rd16(p + 2);

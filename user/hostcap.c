@@ -42,6 +42,7 @@ struct hostcap {
 	int xdp_link_fd;
 	bool tc_attached;
 	bool clsact_created;
+	bool gone;		 /* the interface went away, and our tc filter and qdisc with it */
 	uint8_t xdp_attach_mode; /* XDP_ATTACHED_* */
 	bool tai;
 	int poll_ms;
@@ -114,19 +115,39 @@ static int check_caps(void)
 	return 0;
 }
 
+/* Is a filter with our handle and priority on the egress hook (a crashed run's, at start)? */
+static bool our_filter_there(struct hostcap *h)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = h->ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, q, .handle = HOSTCAP_TC_HANDLE, .priority = HOSTCAP_TC_PRIO);
+
+	return bpf_tc_query(&hook, &q) == 0;
+}
+
 /*
  * The lock (user/iflock.c, DIR/<netns inode>-<ifname>.host.lock) holds "pid clsact_created":
  * a live owner refuses a second host capture on the interface; a dead owner's clsact_created
- * passes to us, so the qdisc a crashed run created is still removed in the end.
+ * passes to us, so the qdisc a crashed run created is still removed in the end (while the
+ * crashed run's filter shows it was one).
  */
 static int take_lock(struct hostcap *h, const char *dir)
 {
 	unsigned long created;
 	int err = iflock__take(&h->lock, dir, h->ifname, "host.lock", "host capture", &created);
 
-	if (!err)
-		h->clsact_created = created != 0;
-	return err;
+	if (err)
+		return err;
+	/* A crashed run's filter outlives it (netlink, no link), so its qdisc is ours to remove
+	 * only while that filter is still there: a value in the lock without it (a file an
+	 * older mailtap could neither remove nor empty, a run that died between the two) must
+	 * not make us remove a qdisc that is someone else's by now, at exit or after a failed
+	 * start. */
+	h->clsact_created = created != 0 && our_filter_there(h);
+	if (created && !h->clsact_created)
+		pr_debug("host capture: %s: the lock says a previous run created the clsact qdisc, "
+			 "but its filter is gone: leaving the qdisc alone\n",
+			 h->ifname);
+	return 0;
 }
 
 static void write_lock(struct hostcap *h)
@@ -136,6 +157,8 @@ static void write_lock(struct hostcap *h)
 
 /* mth_ports has mailtap_ports' layout, so the loader's writer serves both. */
 _Static_assert(MAILTAP_HOST_PORT_WORDS == MAILTAP_PORT_WORDS, "port set layout");
+/* Both programs and user/decode.c follow as many IPv6 extension headers (live = offline). */
+_Static_assert(MAILTAP_HOST_MAX_IPV6_EXT == MAILTAP_MAX_IPV6_EXT, "IPv6 extension headers");
 
 int hostcap__set_ports(struct hostcap *h, const uint16_t *ports, size_t n)
 {
@@ -458,6 +481,15 @@ int hostcap__stats(struct hostcap *h, struct hostcap_stats *st)
 	return err;
 }
 
+int hostcap__check(struct hostcap *h)
+{
+	int err = loader__check_iface(h->ifindex, h->ifname, "host capture");
+
+	if (err)
+		h->gone = true;
+	return err;
+}
+
 const char *hostcap__xdp_mode(const struct hostcap *h)
 {
 	switch (h->xdp_attach_mode) {
@@ -489,7 +521,13 @@ void hostcap__close(struct hostcap *h)
 	/* Ingress first (the link fd), then egress: the mirror of the attach order. */
 	if (h->xdp_link_fd >= 0)
 		close(h->xdp_link_fd);
+	if (h->gone)
+		h->tc_attached = h->clsact_created = false; /* went with the interface */
 	detach_tc(h);
+	/* Nothing of ours is left to remove: say so in the lock at once (iflock__drop empties it
+	 * too), so that no later run acts on our value. */
+	if (h->lock.fd >= 0)
+		write_lock(h);
 	if (h->rb)
 		ring_buffer__free(h->rb);
 	if (h->skel)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -45,6 +46,7 @@ struct loader {
 	struct iflock lock;
 	__u32 stale_id; /* prog id a previous (dead) mailtap recorded in the lock file */
 	bool legacy;	/* attached without the dispatcher (kernel lacks BPF_PROG_TYPE_EXT) */
+	bool gone;	/* the interface went away: nothing left to detach */
 };
 
 static int lib_print(enum log_level lvl, const char *lib, const char *fmt, va_list ap)
@@ -144,6 +146,41 @@ int loader__check_ifname(const char *ifname, int *ifindex)
 	if (ifindex)
 		*ifindex = (int)idx;
 	return 0;
+}
+
+int loader__ifmtu(const char *ifname)
+{
+	struct ifreq ifr = {0};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), mtu = -1;
+
+	if (fd < 0)
+		return -1;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFMTU, &ifr) == 0)
+		mtu = ifr.ifr_mtu;
+	close(fd);
+	return mtu;
+}
+
+int loader__check_iface(int ifindex, const char *ifname, const char *who)
+{
+	char name[IF_NAMESIZE];
+
+	if (if_indextoname((unsigned int)ifindex, name) || (errno != ENXIO && errno != ENODEV))
+		return 0; /* there (perhaps renamed), or we cannot tell */
+	pr_warn("%s: interface %s (index %d) is gone: nothing more to capture there; stopping "
+		"with exit status 2 (a service manager starts mailtap again, once it is back)\n",
+		who, ifname, ifindex);
+	return -ENODEV;
+}
+
+int loader__check_present(struct loader *l)
+{
+	int err = loader__check_iface(l->ifindex, l->ifname, "live capture");
+
+	if (err)
+		l->gone = true; /* the program went with the interface */
+	return err;
 }
 
 int loader__check_bpffs(const char *dir)
@@ -492,6 +529,18 @@ static int load_attach(struct loader *l, const struct loader_opts *o)
 			pr_warn("live capture: %s has no native XDP support: use --xdp-mode skb or "
 				"auto\n",
 				l->ifname);
+		else if (err == -ERANGE)
+			/* The driver's word for a frame that does not fit the one page native XDP
+			 * gives it (veth: the peer's MTU); the program has no multi-buffer support.
+			 */
+			pr_warn(
+			    "live capture: %s: its MTU (%d) is too large for native XDP on this "
+			    "driver (frames must fit a page, about 3500 bytes): lower it (ip link "
+			    "set dev %s mtu 3500, on a veth the peer's too), or use --xdp-mode "
+			    "skb, where frames longer than a UMEM frame less its 256 bytes of "
+			    "headroom (3840 bytes with --frame-size 4096) are dropped (rx_dropped) "
+			    "(docs/capture.md)\n",
+			    l->ifname, loader__ifmtu(l->ifname), l->ifname);
 		else
 			pr_warn("live capture: attaching XDP to %s (mode %s): %s (-v shows "
 				"libbpf/libxdp details)\n",
@@ -618,7 +667,7 @@ void loader__close(struct loader *l)
 	if (!l)
 		return;
 	if (l->prog) {
-		if (l->attached != XDP_MODE_UNSPEC) {
+		if (l->attached != XDP_MODE_UNSPEC && !l->gone) {
 			err = -EOPNOTSUPP;
 			if (l->legacy) {
 				/* Attached directly: detach through netlink, replacing our own

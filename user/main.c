@@ -1626,6 +1626,7 @@ static void print_host_stats(struct hostcap *h)
 struct live_source {
 	void *h;
 	int (*run)(void *h, pkt_handler cb, void *u, volatile sig_atomic_t *stop);
+	int (*check)(void *h); /* 0, or -ENODEV once the interface is gone */
 	struct xsk_source *xsk; /* for the XDP/AF_XDP counters in stats records */
 };
 
@@ -1634,14 +1635,30 @@ static int xsk_run(void *h, pkt_handler cb, void *u, volatile sig_atomic_t *stop
 	return xsk_source__run(h, cb, u, stop);
 }
 
+static int xsk_check(void *h)
+{
+	return xsk_source__check(h);
+}
+
 static int host_run(void *h, pkt_handler cb, void *u, volatile sig_atomic_t *stop)
 {
 	return hostcap__run(h, cb, u, stop);
 }
 
-/* Once a second in live capture: SIGHUP's reopen and the stats record when it is due. */
-static void every_second(const struct opts *o, struct analysis *an, const struct live_source *ls,
-			 uint64_t now, uint64_t *last_stats)
+static int host_check(void *h)
+{
+	return hostcap__check(h);
+}
+
+/* Exit status when the capture interface went away: an input that ended, not a setup error.
+ * Non-zero, so that a service manager (Restart=on-failure) starts mailtap again. */
+#define EXIT_IFACE_GONE 2
+
+/* Once a second in live capture: SIGHUP's reopen and the stats record when it is due. Returns
+ * -ENODEV when the interface has gone away: without it the sockets and the ring buffer
+ * receive nothing more, and nothing else says so. */
+static int every_second(const struct opts *o, struct analysis *an, const struct live_source *ls,
+			uint64_t now, uint64_t *last_stats)
 {
 	bool hup = reopen_flag;
 
@@ -1658,6 +1675,7 @@ static void every_second(const struct opts *o, struct analysis *an, const struct
 		write_stats(an, ls->xsk, now);
 		*last_stats = now;
 	}
+	return ls->check(ls->h);
 }
 
 static void end_capture(const struct opts *o, struct analysis *an, const struct live_source *ls)
@@ -1686,13 +1704,20 @@ static int capture_loop(const struct opts *o, struct analysis *an, const struct 
 		wake_flag = 0;
 		err = ls->run(ls->h, an_packet, an, &wake_flag);
 		if (err && err != -EINTR) {
+			if (ls->check(ls->h) < 0) { /* the reason, said there */
+				end_capture(o, an, ls);
+				return EXIT_IFACE_GONE;
+			}
 			pr_warn("capture on %s failed: %s\n", o->iface, strerror(-err));
 			break;
 		}
 		err = 0;
 		now = realtime_ns();
 		an_tick(an, now);
-		every_second(o, an, ls, now, &last_stats);
+		if (every_second(o, an, ls, now, &last_stats) < 0) {
+			end_capture(o, an, ls);
+			return EXIT_IFACE_GONE;
+		}
 	}
 	end_capture(o, an, ls);
 	return err ? 1 : 0;
@@ -1785,7 +1810,10 @@ static int capture_threads(const struct opts *o, struct analysis *an, const stru
 		wake_flag = 0;
 		for (k = 0; k < started; k++)
 			atomic_store(&c[k].wake, 1);
-		every_second(o, an, ls, realtime_ns(), &last_stats);
+		if (every_second(o, an, ls, realtime_ns(), &last_stats) < 0) {
+			rc = EXIT_IFACE_GONE;
+			break;
+		}
 	}
 	atomic_store(&cap_stop, 1);
 	for (k = 0; k < started; k++)
@@ -1795,7 +1823,8 @@ static int capture_threads(const struct opts *o, struct analysis *an, const stru
 		if (c[k].err) {
 			pr_warn("capture on %s (thread %u) failed: %s\n", o->iface, k,
 				strerror(-c[k].err));
-			rc = 1;
+			if (!rc)
+				rc = ls->check(ls->h) < 0 ? EXIT_IFACE_GONE : 1;
 		}
 	}
 	free(c);
@@ -1807,7 +1836,7 @@ static int capture_threads(const struct opts *o, struct analysis *an, const stru
 static int run_host(const struct opts *o, struct analysis *an)
 {
 	struct hostcap *h = hostcap__open(&o->host);
-	struct live_source ls = { .h = h, .run = host_run };
+	struct live_source ls = { .h = h, .run = host_run, .check = host_check };
 	int rc;
 
 	if (!h)
@@ -1829,7 +1858,7 @@ static int run_host(const struct opts *o, struct analysis *an)
 static int run_live(const struct opts *o, struct analysis *an)
 {
 	struct xsk_source *src = xsk_source__open(&o->xsk);
-	struct live_source ls = { .h = src, .run = xsk_run, .xsk = src };
+	struct live_source ls = { .h = src, .run = xsk_run, .check = xsk_check, .xsk = src };
 	int rc;
 
 	if (!src)

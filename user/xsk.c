@@ -53,6 +53,14 @@ struct xq {
 	bool zc;
 };
 
+/* One queue's part of a receive round (rx_round): the descriptors peeked from its RX ring,
+ * and where the merge is in them. */
+struct xround {
+	uint32_t idx, n;	     /* first ring index, how many */
+	uint32_t next;		     /* the next one to hand on */
+	uint64_t delivered, stamped; /* handed on this round; stamped in XDP */
+};
+
 struct xsk_source {
 	struct xsk_opts o;
 	char ifname[64];
@@ -60,6 +68,11 @@ struct xsk_source {
 	struct xq *q;
 	unsigned int nq;
 	struct pollfd *pfd;
+	/* rx_round's, queue i's at [i] (frames: [i * batch, (i + 1) * batch)): capture threads
+	 * have ranges of queues of their own, so they share no entry */
+	struct pkt_raw *frames;
+	struct xround *round;
+	uint32_t *heap; /* queue indices, by the time of their next frame */
 };
 
 void xsk_opts__default(struct xsk_opts *o)
@@ -328,8 +341,18 @@ struct xsk_source *xsk_source__open(const struct xsk_opts *o)
 		err = -EINVAL;
 		goto fail;
 	}
-	if (s->nq > XSK_MAX_QUEUES)
-		s->nq = XSK_MAX_QUEUES;
+	/* Capturing on the first XSK_MAX_QUEUES would miss, without a word, whatever RSS puts
+	 * on the others: refuse, and say how to fit (only with all queues: --queues N <= the
+	 * limit is the operator's choice of queues). */
+	if (s->nq > XSK_MAX_QUEUES) {
+		pr_warn("live capture: %s has %u receive queues, more than the %d mailtap can "
+			"capture on (one AF_XDP socket and UMEM each): lower them (ethtool -L %s "
+			"combined %d), or spread traffic over the first N only (ethtool -X %s "
+			"equal N) and capture those (--queues N)\n",
+			o->ifname, nrx, XSK_MAX_QUEUES, o->ifname, XSK_MAX_QUEUES, o->ifname);
+		err = -E2BIG;
+		goto fail;
+	}
 
 	lo.ifname = o->ifname;
 	lo.mode = o->xdp_mode;
@@ -350,7 +373,10 @@ struct xsk_source *xsk_source__open(const struct xsk_opts *o)
 	}
 	s->q = calloc(s->nq, sizeof(*s->q));
 	s->pfd = calloc(s->nq, sizeof(*s->pfd));
-	if (!s->q || !s->pfd) {
+	s->frames = calloc((size_t)s->nq * o->batch, sizeof(*s->frames));
+	s->round = calloc(s->nq, sizeof(*s->round));
+	s->heap = calloc(s->nq, sizeof(*s->heap));
+	if (!s->q || !s->pfd || !s->frames || !s->round || !s->heap) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -372,10 +398,57 @@ fail:
 	return NULL;
 }
 
+/* The frame of descriptor d as the handler gets it: ts_ns from the XDP metadata stamp (which
+ * is then cleared: stale bytes must never pass for a stamp later), else 0. */
+static void frame_of(const struct xsk_source *s, const struct xq *q, const struct xdp_desc *d,
+		     struct pkt_raw *pr)
+{
+	uint64_t addr = xsk_umem__extract_addr(d->addr);
+	uint64_t off = addr % s->o.frame_size;
+	uint8_t *data = xsk_umem__get_data(q->area, addr);
+	struct mailtap_meta m;
+
+	*pr = (struct pkt_raw){
+	    .data = data, .caplen = d->len, .wirelen = d->len, .linktype = DLT_EN10MB_};
+	if (off >= sizeof(m)) {
+		memcpy(&m, data - sizeof(m), sizeof(m));
+		if (m.magic == MAILTAP_META_MAGIC) {
+			pr->ts_ns = m.ts_ns + (uint64_t)q->mono_to_real;
+			memset(data - sizeof(m), 0, sizeof(m));
+		}
+	}
+}
+
+static void add_relaxed(_Atomic uint64_t *c, uint64_t v)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+			      memory_order_relaxed);
+}
+
+/* Gives the n frames from ring index idx back: free list, fill ring, counters. */
+static void rx_release(struct xsk_source *s, struct xq *q, uint32_t idx, uint32_t n,
+		       uint64_t delivered, uint64_t stamped)
+{
+	const uint32_t fsz = s->o.frame_size;
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		uint64_t addr =
+		    xsk_umem__extract_addr(xsk_ring_cons__rx_desc(&q->rx, idx + i)->addr);
+
+		q->free[q->n_free++] = addr - addr % fsz;
+	}
+	add_relaxed(&q->delivered, delivered);
+	add_relaxed(&q->meta_ts, stamped);
+	xsk_ring_cons__release(&q->rx, n);
+	refill(s, q);
+	if (xsk_ring_prod__needs_wakeup(&q->fq))
+		kick(q);
+}
+
 /* One batch from one socket. Returns frames received, or the handler's -errno. */
 static int rx_batch(struct xsk_source *s, struct xq *q, pkt_handler cb, void *u)
 {
-	const uint32_t fsz = s->o.frame_size;
 	uint32_t n, i, idx = 0;
 	uint64_t now = 0, delivered = 0, stamped = 0;
 	int ret = 0;
@@ -387,24 +460,13 @@ static int rx_batch(struct xsk_source *s, struct xq *q, pkt_handler cb, void *u)
 		return 0;
 	}
 	for (i = 0; i < n; i++) {
-		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, idx + i);
-		uint64_t addr = xsk_umem__extract_addr(d->addr);
-		uint64_t off = addr % fsz;
-		uint8_t *data = xsk_umem__get_data(q->area, addr);
-		struct pkt_raw pr = {
-		    .data = data, .caplen = d->len, .wirelen = d->len, .linktype = DLT_EN10MB_};
-		struct mailtap_meta m;
+		struct pkt_raw pr;
 
-		if (off >= sizeof(m)) {
-			memcpy(&m, data - sizeof(m), sizeof(m));
-			if (m.magic == MAILTAP_META_MAGIC) {
-				pr.ts_ns = m.ts_ns + (uint64_t)q->mono_to_real;
-				stamped++;
-				/* Stale bytes must never pass for a stamp later. */
-				memset(data - sizeof(m), 0, sizeof(m));
-			}
-		}
-		if (!pr.ts_ns) {
+		/* after an error too: the stamp is cleared */
+		frame_of(s, q, xsk_ring_cons__rx_desc(&q->rx, idx + i), &pr);
+		if (pr.ts_ns) {
+			stamped++;
+		} else {
 			if (!now)
 				now = clock_ns(CLOCK_REALTIME);
 			pr.ts_ns = now;
@@ -413,19 +475,98 @@ static int rx_batch(struct xsk_source *s, struct xq *q, pkt_handler cb, void *u)
 			ret = cb(u, &pr);
 			delivered++;
 		}
-		q->free[q->n_free++] = addr - off;
 	}
-	atomic_store_explicit(&q->delivered,
-			      atomic_load_explicit(&q->delivered, memory_order_relaxed) + delivered,
-			      memory_order_relaxed);
-	atomic_store_explicit(&q->meta_ts,
-			      atomic_load_explicit(&q->meta_ts, memory_order_relaxed) + stamped,
-			      memory_order_relaxed);
-	xsk_ring_cons__release(&q->rx, n);
-	refill(s, q);
-	if (xsk_ring_prod__needs_wakeup(&q->fq))
-		kick(q);
+	rx_release(s, q, idx, n, delivered, stamped);
 	return ret < 0 ? ret : (int)n;
+}
+
+/* Does queue a's next frame come before queue b's (by time, then queue)? */
+static bool round_before(const struct xsk_source *s, uint32_t a, uint32_t b)
+{
+	uint64_t ta = s->frames[(size_t)a * s->o.batch + s->round[a].next].ts_ns;
+	uint64_t tb = s->frames[(size_t)b * s->o.batch + s->round[b].next].ts_ns;
+
+	return ta < tb || (ta == tb && a < b);
+}
+
+static void heap_down(const struct xsk_source *s, uint32_t *h, uint32_t n, uint32_t i)
+{
+	for (;;) {
+		uint32_t l = 2 * i + 1, m = i, t;
+
+		if (l < n && round_before(s, h[l], h[m]))
+			m = l;
+		if (l + 1 < n && round_before(s, h[l + 1], h[m]))
+			m = l + 1;
+		if (m == i)
+			return;
+		t = h[i], h[i] = h[m], h[m] = t;
+		i = m;
+	}
+}
+
+/*
+ * One batch from each of the sockets [first, end), handed on in the order of their XDP
+ * timestamps (each queue's frames are in order already: a k-way merge). Taken queue by
+ * queue, the frames of a connection whose directions RSS put on two queues would reach the
+ * engine a batch apart, a reply before its request. This orders what one round holds;
+ * across rounds, and across capture threads, nothing does: docs/capture.md, RSS. Returns
+ * frames received, or the handler's -errno.
+ */
+static int rx_round(struct xsk_source *s, unsigned int first, unsigned int end, pkt_handler cb,
+		    void *u)
+{
+	uint32_t *h = s->heap + first, nh = 0, qi, i;
+	uint64_t now = 0;
+	unsigned int k;
+	int ret = 0, got = 0;
+
+	for (k = first; k < end; k++) {
+		struct xq *q = &s->q[k];
+		struct xround *r = &s->round[k];
+		struct pkt_raw *f = s->frames + (size_t)k * s->o.batch;
+
+		r->next = 0;
+		r->delivered = r->stamped = 0;
+		r->n = xsk_ring_cons__peek(&q->rx, s->o.batch, &r->idx);
+		if (!r->n) {
+			if (s->o.busy_poll > 0 || xsk_ring_prod__needs_wakeup(&q->fq))
+				kick(q);
+			continue;
+		}
+		for (i = 0; i < r->n; i++) {
+			frame_of(s, q, xsk_ring_cons__rx_desc(&q->rx, r->idx + i), &f[i]);
+			if (f[i].ts_ns) {
+				r->stamped++;
+				continue;
+			}
+			if (!now) /* no metadata support: the time of the round, as rx_batch */
+				now = clock_ns(CLOCK_REALTIME);
+			f[i].ts_ns = now;
+		}
+		h[nh++] = k;
+		got += (int)r->n;
+	}
+	for (i = nh / 2; i-- > 0;)
+		heap_down(s, h, nh, i);
+	while (nh && !ret) {
+		struct xround *r;
+
+		qi = h[0];
+		r = &s->round[qi];
+		ret = cb(u, &s->frames[(size_t)qi * s->o.batch + r->next]);
+		r->delivered++;
+		if (++r->next == r->n)
+			h[0] = h[--nh];
+		heap_down(s, h, nh, 0);
+	}
+	for (k = first; k < end; k++) {
+		struct xround *r = &s->round[k];
+
+		if (r->n)
+			rx_release(s, &s->q[k], r->idx, r->n, r->delivered, r->stamped);
+	}
+	return ret < 0 ? ret : got;
 }
 
 /* Sockets [first, end) until *sig_stop (a signal flag, this thread) or *thr_stop (set by
@@ -439,14 +580,12 @@ static int rx_loop(struct xsk_source *s, unsigned int first, unsigned int end, p
 	while (!(sig_stop && *sig_stop) && !(thr_stop && atomic_load(thr_stop))) {
 		int64_t m2r = (int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)clock_ns(CLOCK_MONOTONIC);
 
-		got = 0;
-		for (i = first; i < end; i++) {
+		for (i = first; i < end; i++)
 			s->q[i].mono_to_real = m2r;
-			r = rx_batch(s, &s->q[i], cb, u);
-			if (r < 0)
-				return r;
-			got += r;
-		}
+		got = end - first == 1 ? rx_batch(s, &s->q[first], cb, u)
+				       : rx_round(s, first, end, cb, u);
+		if (got < 0)
+			return got;
 		if (got || s->o.busy_poll > 0)
 			continue;
 		r = poll(s->pfd + first, end - first, s->o.poll_ms);
@@ -529,6 +668,11 @@ int xsk_source__stats(struct xsk_source *s, struct xsk_stats *st)
 	return 0;
 }
 
+int xsk_source__check(struct xsk_source *s)
+{
+	return loader__check_present(s->ld);
+}
+
 unsigned int xsk_source__queue_count(const struct xsk_source *s)
 {
 	return s->nq;
@@ -556,5 +700,8 @@ void xsk_source__close(struct xsk_source *s)
 	loader__close(s->ld);
 	free(s->q);
 	free(s->pfd);
+	free(s->frames);
+	free(s->round);
+	free(s->heap);
 	free(s);
 }

@@ -54,6 +54,9 @@ struct hostcap *hostcap__open(const struct hostcap_opts *o);
  */
 int hostcap__run(struct hostcap *h, pkt_handler cb, void *u, volatile sig_atomic_t *stop);
 
+/* Once a second while capturing: 0, or -ENODEV (said) when the interface has gone away. */
+int hostcap__check(struct hostcap *h);
+
 int hostcap__stats(struct hostcap *h, struct hostcap_stats *st);
 /* Replaces the port set while running. Returns 0 or -errno. */
 int hostcap__set_ports(struct hostcap *h, const uint16_t *ports, size_t n);

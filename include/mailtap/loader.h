@@ -48,6 +48,11 @@ int loader__check_ifname(const char *ifname, int *ifindex);
 int loader__check_bpffs(const char *dir);
 int loader__check_caps(void);
 int loader__check_afxdp(void);
+/* The MTU of IFNAME (in our network namespace), or -1. */
+int loader__ifmtu(const char *ifname);
+/* 0 while the interface IFINDEX exists (or we cannot tell); -ENODEV, said with pr_warn (WHO
+ * first), once it is gone: deleted, or moved to another namespace. */
+int loader__check_iface(int ifindex, const char *ifname, const char *who);
 
 /* Loads+attaches (or opens pinned maps), sets the port set. NULL + errno, logged. */
 struct loader *loader__open(const struct loader_opts *o);
@@ -59,6 +64,8 @@ int loader__stats_fd(const struct loader *l);
 uint32_t loader__max_queues(const struct loader *l);
 /* The mode the program runs in ("native", "skb", "pinned: unknown" ...). */
 const char *loader__attached_mode(const struct loader *l);
+/* loader__check_iface for our interface; once it is gone, loader__close detaches nothing. */
+int loader__check_present(struct loader *l);
 
 /* Replaces the port set. Returns 0 or -errno. */
 int loader__set_ports(struct loader *l, const uint16_t *ports, size_t n);

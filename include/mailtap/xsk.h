@@ -22,7 +22,8 @@ enum xsk_bind_mode {
 	XSK_BIND_ZEROCOPY,
 };
 
-/* Most sockets (receive queues) one source opens. */
+/* Most sockets (receive queues) one source opens: an interface with more receive queues is
+ * refused, not captured in part (each socket has a UMEM of its own: 16 MiB by default). */
 #define XSK_MAX_QUEUES 64
 
 struct xsk_opts {
@@ -96,6 +97,10 @@ int xsk_source__run(struct xsk_source *s, pkt_handler cb, void *u, volatile sig_
  */
 int xsk_source__run_part(struct xsk_source *s, unsigned int part, unsigned int parts,
 			 pkt_handler cb, void *u, const atomic_int *stop);
+
+/* Once a second while capturing: 0, or -ENODEV (said) when the interface has gone away
+ * (its sockets then receive nothing more, and no poll says so). */
+int xsk_source__check(struct xsk_source *s);
 
 int xsk_source__stats(struct xsk_source *s, struct xsk_stats *st);
 unsigned int xsk_source__queue_count(const struct xsk_source *s);

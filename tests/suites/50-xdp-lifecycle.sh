@@ -4,7 +4,10 @@
 # clear messages for a missing interface, no bpffs, a missing capability, zero-copy on a
 # driver without it; a second capture on the same interface is refused; after kill -9 the
 # program stays attached and the next run removes the stale attachment; --xdp-mode skb
-# works; SIGTERM detaches and removes the lock.
+# works; SIGTERM detaches and removes the lock. A run that locked the file an owner had just
+# removed lets it go (the lock is the file at the path); more receive queues than mailtap
+# takes and an MTU too large for native XDP are refused with what to do; an interface that
+# goes away while mailtap captures ends it with exit status 2 and a message.
 set -u
 cd "$(dirname "$0")/../.."
 source tools/netns-lib.sh
@@ -77,4 +80,89 @@ rm -rf "$PIN"
 
 echo "- pinned mode without pins"
 expect_err "no pinned maps there" nl_exec "$DUMP" -i "$NL_CAP" --pinned /sys/fs/bpf/mailtap-none-$$ -w "$NL_TMP/e.pcap" --timeout 1
+
+echo "- a lock file removed under a waiting run is no lock: the file at the path is"
+# B opens the lock file while A holds it; its flock (slowed down) comes after A stopped and
+# removed the file and C created and locked a new one: B must not capture beside C.
+if command -v cc >/dev/null 2>&1; then
+	cat >"$NL_TMP/slowflock.c" <<'EOF'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <unistd.h>
+int flock(int fd, int op) /* waits SLOWFLOCK seconds first */
+{
+	static int (*real)(int, int);
+	const char *s = getenv("SLOWFLOCK");
+
+	if (!real)
+		real = (int (*)(int, int))dlsym(RTLD_NEXT, "flock");
+	if (s)
+		sleep((unsigned)atoi(s));
+	return real(fd, op);
+}
+EOF
+	cc -shared -fPIC -o "$NL_TMP/slowflock.so" "$NL_TMP/slowflock.c" -ldl || nl_fail "cc slowflock.so"
+	nl_bg "$DUMP" -i "$NL_CAP" -w "$NL_TMP/ra.pcap" --timeout 30 --ready "$NL_TMP/ra.ready" >/dev/null 2>&1
+	pa=$!
+	nl_wait_file "$NL_TMP/ra.ready" 10 || nl_fail "A did not start"
+	nl_bg env LD_PRELOAD="$NL_TMP/slowflock.so" SLOWFLOCK=3 "$DUMP" -i "$NL_CAP" \
+		-w "$NL_TMP/rb.pcap" --timeout 30 --ready "$NL_TMP/rb.ready" >/dev/null 2>"$NL_TMP/rb.err"
+	pb=$!
+	sleep 0.5
+	kill -TERM "$pa"
+	nl_wait_pid "$pa" 10 || nl_fail "A did not stop"
+	nl_bg "$DUMP" -i "$NL_CAP" -w "$NL_TMP/rc.pcap" --timeout 30 --ready "$NL_TMP/rc.ready" >/dev/null 2>"$NL_TMP/rc.err"
+	pc=$!
+	nl_wait_file "$NL_TMP/rc.ready" 10 || { cat "$NL_TMP/rc.err"; nl_fail "C did not start"; }
+	nl_wait_pid "$pb" 20
+	rc=$?
+	sed 's/^/    B: /' "$NL_TMP/rb.err"
+	[ "$rc" -ne 0 ] && [ ! -e "$NL_TMP/rb.ready" ] || nl_fail "B captures beside C"
+	grep -q "another mailtap (pid $pc) captures on $NL_CAP" "$NL_TMP/rb.err" ||
+		nl_fail "B did not find C's lock"
+	kill -0 "$pc" 2>/dev/null && nl_xdp_attached || nl_fail "C lost its capture"
+	kill -TERM "$pc"
+	nl_wait_pid "$pc" 10 || nl_fail "C did not stop"
+	nl_xdp_attached && nl_fail "XDP left after C"
+else
+	echo "  (skipped: no cc)"
+fi
+
+echo "- more receive queues than mailtap takes: refused, with what to do"
+ip -n "$NL_NS" link add mtmany numrxqueues 65 numtxqueues 65 type veth peer name mtmany-p \
+	numrxqueues 65 numtxqueues 65 || nl_fail "veth of 65 queues"
+ip -n "$NL_NS" link set mtmany up
+expect_err "mtmany has 65 receive queues, more than the 64 mailtap can capture on.*ethtool -L mtmany combined 64.*--queues N" \
+	nl_exec "$DUMP" -i mtmany -w "$NL_TMP/m.pcap" --timeout 1
+ip -n "$NL_NS" link show dev mtmany | grep -q prog/xdp && nl_fail "a refused start left XDP on mtmany"
+
+echo "- an MTU too large for native XDP: the MTU and what to do"
+nl_set_mtu 9000 || nl_fail "mtu 9000"
+expect_err "MTU (9000) is too large for native XDP.*--xdp-mode skb" \
+	nl_exec "$DUMP" -i "$NL_CAP" --xdp-mode native -w "$NL_TMP/j.pcap" --timeout 1
+nl_xdp_attached && nl_fail "a refused start left XDP attached"
+nl_set_mtu 1500 || nl_fail "mtu 1500"
+
+echo "- the interface goes away while mailtap captures: exit status 2, said"
+MT=$BUILD/mailtap
+[ -x "$MT" ] || nl_fail "$MT not built"
+ino=$(stat -L -c %i "/run/netns/$NL_NS")
+for args in "" "--capture-threads 2"; do
+	ip -n "$NL_NS" link add mtgone numrxqueues 2 numtxqueues 2 type veth peer name mtgone-p \
+		numrxqueues 2 numtxqueues 2 || nl_fail "veth mtgone"
+	ip -n "$NL_NS" link set mtgone up
+	# shellcheck disable=SC2086
+	nl_bg "$MT" -i mtgone $args -w "$NL_TMP/gone.mp" 2>"$NL_TMP/gone.err"
+	pg=$!
+	for ((i = 0; i < 100; i++)); do grep -q "capturing on" "$NL_TMP/gone.err" && break; sleep 0.1; done
+	grep -q "capturing on" "$NL_TMP/gone.err" || { cat "$NL_TMP/gone.err"; nl_fail "mailtap $args did not start"; }
+	ip -n "$NL_NS" link del mtgone
+	nl_wait_pid "$pg" 5
+	rc=$?
+	sed 's/^/    /' "$NL_TMP/gone.err"
+	[ "$rc" -eq 2 ] || nl_fail "mailtap $args: exit status $rc after the interface went away, want 2"
+	grep -q "interface mtgone (index [0-9]*) is gone" "$NL_TMP/gone.err" || nl_fail "not said"
+	[ -e "/run/mailtap/$ino-mtgone.lock" ] && nl_fail "lock file left"
+done
 echo "PASS"

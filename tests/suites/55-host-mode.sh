@@ -12,7 +12,11 @@
 #     records from both captures (mirror-mode view = tcpdump's capture).
 #  3. Cleanup: on SIGTERM the XDP program, the tc filter and the clsact qdisc it created go;
 #     a clsact qdisc that was there before stays; after kill -9 the XDP link is gone at once
-#     and the next run replaces the stale tc filter and still removes the clsact.
+#     and the next run replaces the stale tc filter and still removes the clsact. A lock file
+#     a run could not remove (--user: /run/mailtap is root's) holds no value, and a value
+#     without the filter of the run that wrote it (an older mailtap's file) makes no run
+#     remove another tool's clsact qdisc and filter. An interface that goes away ends the
+#     capture with exit status 2 and a message.
 #  4. Capabilities: CAP_NET_ADMIN + CAP_BPF + CAP_PERFMON are enough, and a start without
 #     one of them names it.
 set -u
@@ -243,6 +247,57 @@ nl_xdp_attached && nl_fail "XDP link survived kill -9"
 nl_exec "$DUMP" -i "$NL_CAP" -w "$NL_TMP/d.pcap" --timeout 1 >"$NL_TMP/d.stats" 2>&1 ||
 	{ cat "$NL_TMP/d.stats"; nl_fail "restart after kill -9"; }
 [ "$(tc_state | tr '\n' ' ')" = "0 0 " ] || nl_fail "restart did not clean up: $(tc_state)"
+echo "- after --user the lock file stays (root's directory), empty: the next run removes nothing"
+ino=$(stat -L -c %i "/run/netns/$NL_NS")
+lock=/run/mailtap/$ino-$NL_CAP.host.lock
+nl_bg "$MAILTAP" --capture host -i "$NL_CAP" --user nobody -w "$NL_TMP/u.mp" 2>"$NL_TMP/u.err"
+pu=${NL_PIDS[-1]}
+for ((i = 0; i < 100; i++)); do grep -q "capturing on" "$NL_TMP/u.err" && break; sleep 0.1; done
+grep -q "capturing on" "$NL_TMP/u.err" || { cat "$NL_TMP/u.err"; nl_fail "mailtap --user did not start"; }
+kill -TERM "$pu"
+nl_wait_pid "$pu" 10 || { cat "$NL_TMP/u.err"; nl_fail "mailtap --user"; }
+[ -e "$lock" ] || nl_fail "expected the lock file to stay after --user"
+[ -s "$lock" ] && nl_fail "the lock file holds '$(cat "$lock")' after a clean stop"
+[ "$(tc_state | tr '\n' ' ')" = "0 0 " ] || nl_fail "--user run left: $(tc_state)"
+other_tc() { # another tool's clsact qdisc and egress filter (pref 7)
+	local q f
+	q=$(nl_exec tc qdisc show dev "$NL_CAP" | grep -c clsact)
+	f=$(nl_exec tc filter show dev "$NL_CAP" egress | grep -c 'pref 7 bpf.*handle')
+	echo "$q $f"
+}
+nl_exec tc qdisc add dev "$NL_CAP" clsact || nl_fail "tc qdisc add"
+nl_exec tc filter add dev "$NL_CAP" egress pref 7 bpf obj "$BUILD/mailtap_host.bpf.o" sec tc da ||
+	nl_fail "another tool's filter"
+[ "$(other_tc)" = "1 1" ] || nl_fail "another tool's filter: $(other_tc)"
+nl_exec "$DUMP" -i "$NL_CAP" -w "$NL_TMP/f.pcap" --timeout 1 >"$NL_TMP/f.stats" 2>&1 ||
+	{ cat "$NL_TMP/f.stats"; nl_fail "run after --user"; }
+[ "$(nl_stat "$NL_TMP/f.stats" host.clsact_created)" = 0 ] || nl_fail "claims it created clsact"
+[ "$(other_tc)" = "1 1" ] || nl_fail "the other tool's clsact or filter is gone: $(other_tc)"
+echo "- a value in the lock without its run's filter (an older mailtap's file) is not acted on"
+printf '999999 1\n' >"$lock"
+nl_exec "$DUMP" -i "$NL_CAP" -w "$NL_TMP/g.pcap" --timeout 1 >"$NL_TMP/g.stats" 2>&1 ||
+	{ cat "$NL_TMP/g.stats"; nl_fail "run on an old lock file"; }
+[ "$(nl_stat "$NL_TMP/g.stats" host.clsact_created)" = 0 ] || nl_fail "took the old value"
+[ "$(other_tc)" = "1 1" ] || nl_fail "the other tool's clsact or filter is gone: $(other_tc)"
+nl_exec tc qdisc del dev "$NL_CAP" clsact
+rm -f "$lock"
+
+echo "- the interface goes away: exit status 2, said"
+ip -n "$NL_NS" link add mtgone type veth peer name mtgone-p || nl_fail "veth mtgone"
+ip -n "$NL_NS" link set mtgone up
+nl_bg "$MAILTAP" --capture host -i mtgone -w "$NL_TMP/gone.mp" 2>"$NL_TMP/gone.err"
+pg=${NL_PIDS[-1]}
+for ((i = 0; i < 100; i++)); do grep -q "capturing on" "$NL_TMP/gone.err" && break; sleep 0.1; done
+grep -q "capturing on" "$NL_TMP/gone.err" || { cat "$NL_TMP/gone.err"; nl_fail "mailtap did not start"; }
+ip -n "$NL_NS" link del mtgone
+nl_wait_pid "$pg" 5
+rc=$?
+sed 's/^/    /' "$NL_TMP/gone.err"
+[ "$rc" -eq 2 ] || nl_fail "exit status $rc after the interface went away, want 2"
+grep -q "interface mtgone (index [0-9]*) is gone" "$NL_TMP/gone.err" || nl_fail "not said"
+grep -q "detaching\|removing the clsact" "$NL_TMP/gone.err" && nl_fail "tried to detach from a gone interface"
+[ -e "/run/mailtap/$ino-mtgone.host.lock" ] && nl_fail "lock file left"
+
 echo "- capabilities: CAP_NET_ADMIN + CAP_BPF + CAP_PERFMON suffice; each is named when missing"
 nl_exec setpriv --inh-caps=-all --bounding-set=-all,+net_admin,+bpf,+perfmon \
 	"$DUMP" -i "$NL_CAP" -w "$NL_TMP/e.pcap" --timeout 1 >"$NL_TMP/e.stats" 2>&1 ||

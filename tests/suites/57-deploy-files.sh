@@ -174,6 +174,13 @@ fi
 grep -q '^AmbientCapabilities=CAP_BPF CAP_PERFMON CAP_NET_ADMIN' deploy/systemd/mailtap.service &&
 	grep -q '^ExecReload=/bin/kill -HUP $MAINPID' deploy/systemd/mailtap.service &&
 	! grep -qE '^User=root' deploy/systemd/mailtap.service && ok "unit: capabilities, reload = SIGHUP, not root" || bad "unit contents"
+# /run/mailtap (RuntimeDirectory=) holds the program id a crashed run left attached: removed
+# between the crash and the restart, the next run refuses to start next to that program.
+grep -q '^Restart=on-failure' deploy/systemd/mailtap.service &&
+	grep -q '^RuntimeDirectory=mailtap$' deploy/systemd/mailtap.service &&
+	grep -qE '^RuntimeDirectoryPreserve=(restart|yes)$' deploy/systemd/mailtap.service &&
+	ok "unit: restarted on failure, /run/mailtap kept across restarts" ||
+	bad "unit: /run/mailtap (the lock files) must survive a restart: RuntimeDirectoryPreserve=restart"
 
 # man pages
 for m in deploy/man/mailtap.8 deploy/man/mailtap-cat.1; do

@@ -342,12 +342,11 @@ static void test_vlan(void **state)
 					  {MAILTAP_STAT_IPV4, 1},
 					  {MAILTAP_STAT_VLAN, 1},
 					  END_EXPECT});
-	/* Three tags: more than we parse, passed as non-IP. */
+	/* Three tags: user/decode.c reads up to 8, and so does the program (test_l2_tags). */
 	eth(&f, 0x0800), vlan(&f, 0x88a8, 1, 0x0800), vlan(&f, 0x8100, 2, 0x0800),
 	    vlan(&f, 0x8100, 3, 0x0800), ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
 	run_expect("three tags", &f, XDP_PASS,
-		   (struct stat_expect[]){
-		       PASS_AS(MAILTAP_STAT_NON_IP), {MAILTAP_STAT_VLAN, 1}, END_EXPECT});
+		   (struct stat_expect[]){M4, {MAILTAP_STAT_VLAN, 1}, END_EXPECT});
 	/* A tag announced but cut off: only the 14-byte Ethernet header. */
 	eth(&f, 0x8100);
 	run_expect("truncated tag", &f, XDP_PASS,
@@ -482,6 +481,64 @@ static void test_mpls_pppoe(void **state)
 	    fix_len(&f);
 	run_expect("0x9100 ipv4 ->25", &f, XDP_PASS,
 		   (struct stat_expect[]){M4, {MAILTAP_STAT_VLAN, 1}, END_EXPECT});
+}
+
+/* Replaces the EtherType just written by the 802.1BR E-tag's and appends the tag (6 bytes)
+ * whose next EtherType is type. */
+static void etag(struct frame *f, uint16_t type)
+{
+	f->n -= 2;
+	put16(f, 0x893f);
+	put(f, (uint8_t[6]){0, 0x12, 0, 0, 0, 0}, 6);
+	put16(f, type);
+}
+
+/* Stacks of VLAN tags and E-tags: user/decode.c follows 8 in all, in any order, and so must
+ * the program, or a capture offline gives records a live run (non_ip) does not. */
+static void test_l2_tags(void **state)
+{
+	static const uint16_t tpids[] = {0x88a8, 0x8100, 0x9100, 0x8100, 0x8100, 0x88a8, 0x8100};
+	struct frame f;
+
+	NEED_PROG();
+	/* an E-tag alone is no VLAN tag */
+	eth(&f, 0x0800), etag(&f, 0x0800), ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5),
+	    fix_len(&f);
+	run_expect("etag ipv4 ->25", &f, XDP_PASS, (struct stat_expect[]){M4, END_EXPECT});
+	eth(&f, 0x0800), etag(&f, 0x8100), vlan(&f, 0x8100, 5, 0x86dd), ipv6(&f, 6),
+	    tcp(&f, 587, 40000, 5), fix_len(&f);
+	run_expect("etag vlan ipv6 587->", &f, XDP_PASS,
+		   (struct stat_expect[]){M6, {MAILTAP_STAT_VLAN, 1}, END_EXPECT});
+	/* 8: seven VLAN tags and an E-tag in the middle; then behind them an MPLS stack */
+	eth(&f, 0x0800);
+	for (int i = 0; i < 7; i++) {
+		vlan(&f, tpids[i], (uint16_t)(10 + i), 0x0800);
+		if (i == 3)
+			etag(&f, 0x0800);
+	}
+	ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
+	run_expect("8 tags ipv4 ->25", &f, XDP_PASS,
+		   (struct stat_expect[]){M4, {MAILTAP_STAT_VLAN, 1}, END_EXPECT});
+	eth(&f, 0x0800);
+	for (int i = 0; i < 8; i++)
+		vlan(&f, 0x8100, (uint16_t)(10 + i), 0x8847);
+	mpls(&f, 2, 1), ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 465, 5), fix_len(&f);
+	run_expect("8 tags mpls ipv4 ->465", &f, XDP_PASS,
+		   (struct stat_expect[]){
+		       M4, {MAILTAP_STAT_VLAN, 1}, {MAILTAP_STAT_MPLS, 1}, END_EXPECT});
+	/* 9: one more than user/decode.c follows (not_ip there) */
+	eth(&f, 0x0800);
+	for (int i = 0; i < 8; i++)
+		vlan(&f, 0x8100, (uint16_t)(10 + i), 0x0800);
+	etag(&f, 0x0800), ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
+	run_expect("9 tags", &f, XDP_PASS,
+		   (struct stat_expect[]){
+		       PASS_AS(MAILTAP_STAT_NON_IP), {MAILTAP_STAT_VLAN, 1}, END_EXPECT});
+	/* an E-tag cut off */
+	eth(&f, 0x0800), etag(&f, 0x0800);
+	f.n -= 1;
+	run_expect("etag cut", &f, XDP_PASS,
+		   (struct stat_expect[]){PASS_AS(MAILTAP_STAT_PARSE_ERR), END_EXPECT});
 }
 
 /* An Ethernet header appended (inside a tunnel), EtherType type. */
@@ -708,19 +765,90 @@ static void test_ipv6(void **state)
 	run_expect("ipv6 icmpv6 frag", &f, XDP_PASS,
 		   (struct stat_expect[]){
 		       PASS_AS(MAILTAP_STAT_NON_TCP), {MAILTAP_STAT_IPV6, 1}, END_EXPECT});
-	/* Seven Destination Options headers: more than MAILTAP_MAX_IPV6_EXT */
-	eth(&f, 0x86dd), ipv6(&f, 60);
-	for (int i = 0; i < 7; i++)
-		ip6ext(&f, i == 6 ? 6 : 60, 0);
-	tcp(&f, 40000, 25, 5), fix_len(&f);
-	run_expect("ipv6 too many ext", &f, XDP_PASS,
-		   (struct stat_expect[]){
-		       PASS_AS(MAILTAP_STAT_PARSE_ERR), {MAILTAP_STAT_IPV6, 1}, END_EXPECT});
+	/* Fragments whose next header is Hop-by-Hop (userspace reassembles them too:
+	 * frag__v6_ext), first and later */
+	eth(&f, 0x86dd), ipv6(&f, 44), ip6frag(&f, 0, 0, 1), ip6ext(&f, 6, 0),
+	    tcp(&f, 40000, 80, 5), fix_len(&f);
+	run_expect("ipv6 hbh-in-frag", &f, XDP_PASS,
+		   (struct stat_expect[]){M6, {MAILTAP_STAT_FRAG, 1}, END_EXPECT});
+	eth(&f, 0x86dd), ipv6(&f, 44), ip6frag(&f, 0, 100, 0), put(&f, "payload.", 8), fix_len(&f);
+	run_expect("ipv6 hbh-in-frag last", &f, XDP_PASS,
+		   (struct stat_expect[]){M6, {MAILTAP_STAT_FRAG, 1}, END_EXPECT});
+	/* ... and Routing, AH */
+	eth(&f, 0x86dd), ipv6(&f, 44), ip6frag(&f, 43, 0, 1), ip6ext(&f, 6, 0),
+	    tcp(&f, 40000, 80, 5), fix_len(&f);
+	run_expect("ipv6 rt-in-frag", &f, XDP_PASS,
+		   (struct stat_expect[]){M6, {MAILTAP_STAT_FRAG, 1}, END_EXPECT});
+	eth(&f, 0x86dd), ipv6(&f, 44), ip6frag(&f, 51, 10, 1), put(&f, "payload.", 8), fix_len(&f);
+	run_expect("ipv6 ah-in-frag", &f, XDP_PASS,
+		   (struct stat_expect[]){M6, {MAILTAP_STAT_FRAG, 1}, END_EXPECT});
 	/* No next header */
 	eth(&f, 0x86dd), ipv6(&f, 59), fix_len(&f);
 	run_expect("ipv6 no next", &f, XDP_PASS,
 		   (struct stat_expect[]){
 		       PASS_AS(MAILTAP_STAT_NON_TCP), {MAILTAP_STAT_IPV6, 1}, END_EXPECT});
+}
+
+/* n extension headers (Destination Options, Hop-by-Hop first, one Fragment header, atomic,
+ * when frag; 8 or 16 bytes each by big) and TCP ->25 behind them, after the link headers the
+ * caller wrote (EtherType 0x86dd last). */
+static void ipv6_n_ext(struct frame *f, int n, int frag, int big)
+{
+	ipv6(f, n ? 0 : 6);
+	for (int i = 0; i < n; i++) {
+		uint8_t next = i == n - 1 ? 6 : frag && i == n / 2 - 1 ? 44 : 60;
+
+		if (frag && i == n / 2)
+			ip6frag(f, next, 0, 0);
+		else
+			ip6ext(f, next, (uint8_t)(big && i % 2));
+	}
+	tcp(f, 40000, 25, 5), fix_len(f);
+}
+
+/* Up to MAILTAP_MAX_IPV6_EXT extension headers are followed, as user/decode.c does, whatever
+ * their kinds and sizes and whatever is in front of the IPv6 header; one more is parse_err
+ * (bad_ipv6_extension_header offline). Before, the loop spent one of its 6 rounds on TCP: 6
+ * headers were a parse error live and a connection offline. */
+static void test_ipv6_ext_limit(void **state)
+{
+	static const struct {
+		int n, frag, big;
+	} ok[] = {{5, 0, 0}, {6, 0, 0}, {6, 1, 1}, {15, 0, 1}, {16, 0, 0}, {16, 0, 1}, {16, 1, 1}};
+	char what[64];
+	struct frame f;
+
+	NEED_PROG();
+	assert_int_equal(MAILTAP_MAX_IPV6_EXT, 16);
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(what, sizeof(what), "ipv6 %d ext%s%s ->25", ok[i].n,
+			 ok[i].frag ? " (a fragment header)" : "", ok[i].big ? " (16 bytes)" : "");
+		eth(&f, 0x86dd), ipv6_n_ext(&f, ok[i].n, ok[i].frag, ok[i].big);
+		run_expect(what, &f, XDP_PASS, (struct stat_expect[]){M6, END_EXPECT});
+	}
+	/* behind 8 tags and an MPLS stack, and inside a tunnel */
+	eth(&f, 0x0800);
+	for (int i = 0; i < 8; i++)
+		vlan(&f, 0x8100, (uint16_t)(10 + i), i == 7 ? 0x8847 : 0x0800);
+	mpls(&f, 3, 1), ipv6_n_ext(&f, 16, 1, 1);
+	run_expect("8 tags mpls ipv6 16 ext ->25", &f, XDP_PASS,
+		   (struct stat_expect[]){
+		       M6, {MAILTAP_STAT_VLAN, 1}, {MAILTAP_STAT_MPLS, 1}, END_EXPECT});
+	eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), vxlan(&f, 4789), eth_in(&f, 0x86dd);
+	ipv6_n_ext(&f, 16, 0, 1);
+	f.l3 = 14, f.ipv = 4, fix_len(&f);
+	run_expect("vxlan ipv6 16 ext ->25", &f, XDP_PASS,
+		   (struct stat_expect[]){T4, END_EXPECT});
+	/* one more */
+	eth(&f, 0x86dd), ipv6_n_ext(&f, 17, 0, 0);
+	run_expect("ipv6 17 ext", &f, XDP_PASS,
+		   (struct stat_expect[]){
+		       PASS_AS(MAILTAP_STAT_PARSE_ERR), {MAILTAP_STAT_IPV6, 1}, END_EXPECT});
+	eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), vxlan(&f, 4789), eth_in(&f, 0x86dd);
+	ipv6_n_ext(&f, 17, 1, 0);
+	f.l3 = 14, f.ipv = 4, fix_len(&f);
+	run_expect("vxlan ipv6 17 ext", &f, XDP_PASS,
+		   (struct stat_expect[]){TUN_AS(MAILTAP_STAT_PARSE_ERR), END_EXPECT});
 }
 
 static void test_not_ours(void **state)
@@ -954,7 +1082,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_ipv6),      cmocka_unit_test(test_not_ours),
 	    cmocka_unit_test(test_truncated), cmocka_unit_test(test_port_set_runtime),
 	    cmocka_unit_test(test_meta),      cmocka_unit_test(test_mpls_pppoe),
-	    cmocka_unit_test(test_tunnels),
+	    cmocka_unit_test(test_tunnels),   cmocka_unit_test(test_l2_tags),
+	    cmocka_unit_test(test_ipv6_ext_limit),
 	};
 
 	if (argc > 1)

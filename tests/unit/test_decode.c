@@ -12,6 +12,7 @@
 #include <pcap/dlt.h>
 #include "mailtap/decode.h"
 #include "mailtap/types.h"
+#include "mailtap_abi.h"
 #include "frames.h"
 
 static const uint8_t A4[4] = {10, 0, 0, 1}, B4[4] = {10, 0, 0, 2};
@@ -111,6 +112,76 @@ static void test_ipv6_ext(void **st)
 		check_tcp(&p, 1);
 		assert_int_equal(p.wscale, 0xff);
 	}
+}
+
+/* The limits the XDP parser (bpf/mail_parse.h) has too, so that live and offline runs keep
+ * the same packets (test_bpf and test_hostbpf check the other side): up to
+ * MAILTAP_MAX_IPV6_EXT IPv6 extension headers, 8 VLAN tags and E-tags in all; a fragment
+ * whose next header is Hop-by-Hop is a fragment to reassemble. */
+static void test_limits_as_xdp(void **st)
+{
+	struct fr f;
+	struct pkt p;
+
+	(void)st;
+	assert_int_equal(MAILTAP_MAX_IPV6_EXT, 16);
+	for (int n = 15; n <= 17; n++) {
+		size_t ext = 0;
+
+		for (int i = 0; i < n; i++)
+			ext += i % 2 ? 16 : 8;
+		f.len = 0;
+		fr_eth(&f, 0, 0, 0, 0, 0x86dd);
+		fr_ipv6(&f, A6, B6, 0, ext + fr_tcp_len(-1, sizeof(PL) - 1), 0);
+		for (int i = 0; i < n; i++) {
+			fr_u8(&f, i == n - 1 ? 6 : 60);
+			fr_u8(&f, (uint8_t)(i % 2));
+			for (int k = 2; k < (i % 2 ? 16 : 8); k++)
+				fr_u8(&f, 0);
+		}
+		fr_tcp(&f, 40000, 25, 1000, 2000, PKT_TCP_ACK | PKT_TCP_PSH, 512, -1, PL,
+		       sizeof(PL) - 1);
+		if (n <= MAILTAP_MAX_IPV6_EXT) {
+			assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+			check_tcp(&p, 1);
+		} else {
+			assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_BAD_IP6_EXT);
+		}
+	}
+	for (int n = 7; n <= 9; n++) {
+		f.len = 0;
+		fr_eth(&f, 0, 0, 0, 0, 0x8100);
+		f.len -= 2;
+		for (int i = 0; i < n; i++) {
+			if (i == 3) { /* an E-tag among them */
+				fr_u16(&f, 0x893f);
+				fr_u32(&f, 0x00120000);
+				fr_u16(&f, 0);
+			} else {
+				fr_u16(&f, 0x8100);
+				fr_u16(&f, (uint16_t)(100 + i));
+			}
+		}
+		fr_u16(&f, 0x0800);
+		fr_ipv4(&f, A4, B4, 6, fr_tcp_len(-1, sizeof(PL) - 1), 0, 0x4000);
+		fr_tcp(&f, 40000, 25, 1000, 2000, PKT_TCP_ACK | PKT_TCP_PSH, 512, -1, PL,
+		       sizeof(PL) - 1);
+		if (n <= 8) {
+			assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+			check_tcp(&p, 0);
+			assert_int_equal(p.vlan[0], 100);
+		} else {
+			assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_IP);
+		}
+	}
+	f.len = 0;
+	fr_eth(&f, 0, 0, 0, 0, 0x86dd);
+	fr_ipv6(&f, A6, B6, 44, 8 + 8 + fr_tcp_len(-1, 8), 0);
+	fr_u8(&f, 0), fr_u8(&f, 0), fr_u16(&f, 1 /* M */), fr_u32(&f, 0x2a);
+	fr_u8(&f, 6), fr_u8(&f, 0), fr_u16(&f, 0), fr_u32(&f, 0);
+	fr_tcp(&f, 40000, 80, 1, 1, PKT_TCP_ACK | PKT_TCP_PSH, 512, -1, "12345678", 8);
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_FRAGMENT);
+	assert_int_equal(p.l4proto, 0);
 }
 
 static void test_other_linktypes(void **st)
@@ -687,6 +758,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ipv4_plain_vlan_qinq),
 	    cmocka_unit_test(test_ipv6_ext),
+	    cmocka_unit_test(test_limits_as_xdp),
 	    cmocka_unit_test(test_other_linktypes),
 	    cmocka_unit_test(test_addr_fmt_v4),
 	    cmocka_unit_test(test_non_tcp_and_fragments),

@@ -314,6 +314,130 @@ static void test_vlan_v6_frag(void **state)
 	env_free(e);
 }
 
+/* An Ethernet header, then n tags (a VLAN tag, or an 802.1BR E-tag every etag_every-th when
+ * etag_every), the last one announcing type. */
+static void eth_tags(struct fr *f, int n, int etag_every, uint16_t type)
+{
+	static const uint8_t macs[12] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2};
+
+	f->len = 0;
+	fr_bytes(f, macs, 12);
+	for (int i = 0; i < n; i++) {
+		if (etag_every && i % etag_every == etag_every - 1) {
+			fr_u16(f, 0x893f);
+			fr_u32(f, 0x00120000);
+			fr_u16(f, 0);
+		} else {
+			fr_u16(f, i ? 0x8100 : 0x88a8);
+			fr_u16(f, (uint16_t)(100 + i));
+		}
+	}
+	fr_u16(f, type);
+}
+
+/* IPv6 with n extension headers (Destination Options, Hop-by-Hop first, every third one 16
+ * bytes long) and TCP to port 25 carrying pl. */
+static void v6_ext_tcp(struct fr *f, int n, const char *pl)
+{
+	size_t plen = strlen(pl), ext = 0;
+	uint16_t plen_field;
+
+	for (int i = 0; i < n; i++)
+		ext += i % 3 == 2 ? 16 : 8;
+	plen_field = (uint16_t)(ext + fr_tcp_len(-1, plen));
+	fr_u32(f, 0x60000000);
+	fr_u16(f, plen_field);
+	fr_u8(f, n ? 0 : 6);
+	fr_u8(f, 64);
+	fr_bytes(f, A6, 16);
+	fr_bytes(f, B6, 16);
+	for (int i = 0; i < n; i++) {
+		int big = i % 3 == 2;
+
+		fr_u8(f, i == n - 1 ? 6 : 60);
+		fr_u8(f, (uint8_t)big);
+		for (int k = 2; k < (big ? 16 : 8); k++)
+			fr_u8(f, 0);
+	}
+	fr_tcp(f, 40001, 25, 1, 1, 0x18, 1000, -1, pl, plen);
+}
+
+/* Both hooks follow what user/decode.c follows, so that host mode keeps the packets an
+ * offline run of the same capture gives records for: 8 VLAN tags and E-tags in all, IPv6
+ * with up to MAILTAP_HOST_MAX_IPV6_EXT extension headers, fragments whose next header is
+ * Hop-by-Hop; one more tag or header is not copied. */
+static void test_tags_v6_ext(void **state)
+{
+	static const int copied[] = {MAILTAP_HOST_STAT_MATCHED, 1, MAILTAP_HOST_STAT_COPIED, 1, -1};
+	static const int vlan[] = {MAILTAP_HOST_STAT_MATCHED,
+				   1,
+				   MAILTAP_HOST_STAT_COPIED,
+				   1,
+				   MAILTAP_HOST_STAT_VLAN,
+				   1,
+				   -1};
+	static const int frag[] = {MAILTAP_HOST_STAT_MATCHED,
+				   1,
+				   MAILTAP_HOST_STAT_COPIED,
+				   1,
+				   MAILTAP_HOST_STAT_FRAG,
+				   1,
+				   -1};
+	static const int non_ip[] = {MAILTAP_HOST_STAT_NON_IP, 1, MAILTAP_HOST_STAT_VLAN, 1, -1};
+	static const int perr[] = {MAILTAP_HOST_STAT_PARSE_ERR, 1, -1};
+	static const char pl[] = "RCPT TO:<b@c>\r\n";
+	struct env *e;
+	struct fr f;
+	int h;
+
+	(void)state;
+	SKIP_IF_NEEDED();
+	assert_int_equal(MAILTAP_HOST_MAX_IPV6_EXT, 16);
+	e = env_new(MAILTAP_HOST_SNAP_MAX, MAILTAP_HOST_RB_DEFAULT);
+	for (h = XDP; h <= TC; h++) {
+		/* an E-tag alone: no VLAN tag */
+		eth_tags(&f, 1, 1, 0x0800);
+		fr_ipv4(&f, A4, B4, 6, fr_tcp_len(-1, sizeof(pl) - 1), 0, 0x4000);
+		fr_tcp(&f, 40001, 25, 1, 1, 0x18, 1000, -1, pl, sizeof(pl) - 1);
+		assert_int_equal(run(e, h, f.b, f.len, copied), 1);
+		check_rec(e, &recs[0], h, f.b, f.len, f.len, 0);
+		/* 8 tags, every third an E-tag */
+		eth_tags(&f, 8, 3, 0x0800);
+		fr_ipv4(&f, A4, B4, 6, fr_tcp_len(-1, sizeof(pl) - 1), 0, 0x4000);
+		fr_tcp(&f, 40001, 25, 1, 1, 0x18, 1000, -1, pl, sizeof(pl) - 1);
+		assert_int_equal(run(e, h, f.b, f.len, vlan), 1);
+		check_rec(e, &recs[0], h, f.b, f.len, f.len, 0);
+		/* 9 tags: not_ip in user/decode.c too */
+		eth_tags(&f, 9, 0, 0x0800);
+		fr_ipv4(&f, A4, B4, 6, fr_tcp_len(-1, sizeof(pl) - 1), 0, 0x4000);
+		fr_tcp(&f, 40001, 25, 1, 1, 0x18, 1000, -1, pl, sizeof(pl) - 1);
+		assert_int_equal(run(e, h, f.b, f.len, non_ip), 0);
+		/* 6 and 16 extension headers, behind a tag; 17 */
+		eth_tags(&f, 1, 0, 0x86dd);
+		v6_ext_tcp(&f, 6, pl);
+		assert_int_equal(run(e, h, f.b, f.len, vlan), 1);
+		check_rec(e, &recs[0], h, f.b, f.len, f.len, 0);
+		eth_tags(&f, 1, 0, 0x86dd);
+		v6_ext_tcp(&f, 16, pl);
+		assert_int_equal(run(e, h, f.b, f.len, vlan), 1);
+		check_rec(e, &recs[0], h, f.b, f.len, f.len, 0);
+		eth_tags(&f, 0, 0, 0x86dd);
+		v6_ext_tcp(&f, 17, pl);
+		assert_int_equal(run(e, h, f.b, f.len, perr), 0);
+		/* the first fragment of a datagram whose fragmentable part starts with Hop-by-Hop:
+		 * copied whatever its ports, userspace reassembles it */
+		f.len = 0;
+		fr_eth(&f, 0, 0, 0, 0, 0x86dd);
+		fr_ipv6(&f, A6, B6, 44, 8 + 8 + fr_tcp_len(-1, 8), 0);
+		fr_u8(&f, 0), fr_u8(&f, 0), fr_u16(&f, 1 /* M */), fr_u32(&f, 0x2a);
+		fr_u8(&f, 6), fr_u8(&f, 0), fr_u16(&f, 0), fr_u32(&f, 0);
+		fr_tcp(&f, 40001, 80, 1, 1, 0x18, 1000, -1, "12345678", 8);
+		assert_int_equal(run(e, h, f.b, f.len, frag), 1);
+		check_rec(e, &recs[0], h, f.b, f.len, f.len, MAILTAP_HOST_F_FRAG);
+	}
+	env_free(e);
+}
+
 static void test_port_set_runtime(void **state)
 {
 	static const int copied[] = {MAILTAP_HOST_STAT_MATCHED, 1, MAILTAP_HOST_STAT_COPIED, 1, -1};
@@ -404,6 +528,7 @@ int main(void)
 	    cmocka_unit_test(test_smtp_both_hooks),   cmocka_unit_test(test_not_copied),
 	    cmocka_unit_test(test_vlan_v6_frag),      cmocka_unit_test(test_port_set_runtime),
 	    cmocka_unit_test(test_snaplen_and_large), cmocka_unit_test(test_ring_full),
+	    cmocka_unit_test(test_tags_v6_ext),
 	};
 
 	if (geteuid() != 0)
