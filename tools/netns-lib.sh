@@ -156,6 +156,21 @@ nl_wait_pid() {
 	return 124
 }
 
+# nl_iface_gone PID ERR IFACE WHAT: once mailtap (PID, stderr in ERR) captures on IFACE (in
+# $NL_NS), deletes that link and expects exit status 2 within 5 s and the message that the
+# interface is gone.
+nl_iface_gone() {
+	local pid=$1 err=$2 ifc=$3 what=$4 i rc
+	for ((i = 0; i < 100; i++)); do grep -q "capturing on" "$err" && break; sleep 0.1; done
+	grep -q "capturing on" "$err" || { cat "$err"; nl_fail "$what did not start"; }
+	ip -n "$NL_NS" link del "$ifc"
+	nl_wait_pid "$pid" 5
+	rc=$?
+	sed 's/^/    /' "$err"
+	[ "$rc" -eq 2 ] || nl_fail "$what: exit status $rc after the interface went away, want 2"
+	grep -q "interface $ifc (index [0-9]*) is gone" "$err" || nl_fail "$what: not said"
+}
+
 # nl_replay PCAP [tcpreplay options]: replays into the injection end.
 nl_replay() {
 	local f=$1

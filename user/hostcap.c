@@ -19,6 +19,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "mailtap/bits.h"
 #include "mailtap/hostcap.h"
 #include "mailtap/iflock.h"
 #include "mailtap/log.h"
@@ -419,18 +420,11 @@ fail:
 	return NULL;
 }
 
-static int64_t clock_ns(clockid_t c)
-{
-	struct timespec ts;
-
-	clock_gettime(c, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void update_offset(struct hostcap *h)
 {
 	clockid_t c = h->tai ? CLOCK_TAI : CLOCK_BOOTTIME;
-	int64_t a = clock_ns(c), r = clock_ns(CLOCK_REALTIME), b = clock_ns(c);
+	int64_t a = (int64_t)mt_clock_ns(c), r = (int64_t)mt_clock_ns(CLOCK_REALTIME),
+		b = (int64_t)mt_clock_ns(c);
 
 	h->offset_ns = r - (a + (b - a) / 2);
 }

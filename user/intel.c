@@ -934,13 +934,17 @@ static int data_line(struct loader *L, char *s, size_t n)
 	}
 }
 
-long intel__load_file(struct intel *in, const char *path, FILE *warn, char *err, size_t errlen)
+long intel__load_file(struct intel *in, const char *path, bool streams, FILE *warn, char *err,
+		      size_t errlen)
 {
 	/* O_NONBLOCK: a FIFO without a writer would block the open, and a rereading's loader
-	 * with it, which shutdown joins (intel_reread__free); only a regular file is read (a
-	 * FIFO, a device or a directory is refused before any read, at start and rereading) */
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	 * with it, which shutdown joins (intel_reread__free); so rereading reads only a
+	 * regular file (a FIFO, a device or a directory is refused before any read). At start
+	 * (streams) a FIFO or character device is opened as such and waited for. */
 	struct stat sb;
+	int fd = streams && stat(path, &sb) == 0 && (S_ISFIFO(sb.st_mode) || S_ISCHR(sb.st_mode))
+			 ? open(path, O_RDONLY | O_CLOEXEC)
+			 : open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	FILE *fp;
 	long n;
 
@@ -957,7 +961,7 @@ long intel__load_file(struct intel *in, const char *path, FILE *warn, char *err,
 		snprintf(err, errlen, "intel: cannot stat %s: %s", path, strerror(e));
 		return -e;
 	}
-	if (!S_ISREG(sb.st_mode)) {
+	if (!S_ISREG(sb.st_mode) && !(streams && (S_ISFIFO(sb.st_mode) || S_ISCHR(sb.st_mode)))) {
 		close(fd);
 		snprintf(err, errlen, "intel: %s is a %s, not a regular file: not read", path,
 			 S_ISFIFO(sb.st_mode)	? "FIFO"
@@ -966,7 +970,8 @@ long intel__load_file(struct intel *in, const char *path, FILE *warn, char *err,
 						: "device");
 		return -EINVAL;
 	}
-	/* a regular file never blocks; the flag is dropped all the same for the stdio reads */
+	/* a regular file never blocks (a stream at start was opened blocking): the flag is
+	 * dropped for the stdio reads */
 	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	fp = fdopen(fd, "r");
 	if (!fp) {
@@ -1075,7 +1080,7 @@ long intel__reload(struct intel *in, const char *const *paths, int n, FILE *warn
 		return -ENOMEM;
 	}
 	for (int i = 0; i < n; i++) {
-		long k = intel__load_file(fresh, paths[i], warn, err, errlen);
+		long k = intel__load_file(fresh, paths[i], false, warn, err, errlen);
 
 		if (k < 0) {
 			intel__free(fresh);

@@ -1454,14 +1454,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static void print_xsk_stats(struct xsk_source *src)
 {
 	struct xsk_stats xs;
@@ -1686,7 +1678,7 @@ static void end_capture(const struct opts *o, struct analysis *an, const struct 
 	setitimer(ITIMER_REAL, &it, NULL);
 	an_finish(an);
 	if (o->stats_interval)
-		write_stats(an, ls->xsk, realtime_ns());
+		write_stats(an, ls->xsk, mt_clock_ns(CLOCK_REALTIME));
 }
 
 /* The capture loop: the source runs until SIGALRM (every second: timeouts, stats records,
@@ -1694,7 +1686,7 @@ static void end_capture(const struct opts *o, struct analysis *an, const struct 
 static int capture_loop(const struct opts *o, struct analysis *an, const struct live_source *ls)
 {
 	struct itimerval it = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
-	uint64_t last_stats = realtime_ns();
+	uint64_t last_stats = mt_clock_ns(CLOCK_REALTIME);
 	int err = 0;
 
 	setitimer(ITIMER_REAL, &it, NULL);
@@ -1712,7 +1704,7 @@ static int capture_loop(const struct opts *o, struct analysis *an, const struct 
 			break;
 		}
 		err = 0;
-		now = realtime_ns();
+		now = mt_clock_ns(CLOCK_REALTIME);
 		an_tick(an, now);
 		if (every_second(o, an, ls, now, &last_stats) < 0) {
 			end_capture(o, an, ls);
@@ -1762,7 +1754,7 @@ static void *cap_main(void *arg)
 		}
 		/* cleared after the return: a stop stored before the wake is seen above */
 		atomic_store(&c->wake, 0);
-		workers__tick_from(c->an->ws, (int)c->k, realtime_ns());
+		workers__tick_from(c->an->ws, (int)c->k, mt_clock_ns(CLOCK_REALTIME));
 	}
 	return NULL;
 }
@@ -1772,7 +1764,7 @@ static int capture_threads(const struct opts *o, struct analysis *an, const stru
 	struct itimerval it = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
 	unsigned int n = (unsigned int)o->capture_threads, started = 0, k;
 	struct cap_thread *c;
-	uint64_t last_stats = realtime_ns();
+	uint64_t last_stats = mt_clock_ns(CLOCK_REALTIME);
 	sigset_t all, old;
 	int rc = 0;
 
@@ -1810,7 +1802,7 @@ static int capture_threads(const struct opts *o, struct analysis *an, const stru
 		wake_flag = 0;
 		for (k = 0; k < started; k++)
 			atomic_store(&c[k].wake, 1);
-		if (every_second(o, an, ls, realtime_ns(), &last_stats) < 0) {
+		if (every_second(o, an, ls, mt_clock_ns(CLOCK_REALTIME), &last_stats) < 0) {
 			rc = EXIT_IFACE_GONE;
 			break;
 		}
@@ -2166,7 +2158,8 @@ int main(int argc, char **argv)
 			goto done;
 		}
 		for (int i = 0; i < o.n_intel_files; i++) {
-			long n = intel__load_file(intel, o.intel_files[i], stderr, err, sizeof(err));
+			long n = intel__load_file(intel, o.intel_files[i], true, stderr, err,
+						  sizeof(err));
 
 			if (n < 0) {
 				pr_warn("%s\n", err);
@@ -2253,7 +2246,7 @@ int main(int argc, char **argv)
 			rc = 2;
 		an_finish(&an);
 		if (o.stats_interval)
-			write_stats(&an, NULL, realtime_ns());
+			write_stats(&an, NULL, mt_clock_ns(CLOCK_REALTIME));
 	} else if (o.capture_host) {
 		rc = run_host(&o, &an);
 	} else {

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "mailtap/bits.h"
 #include "mailtap/log.h"
 #include "mailtap/sink.h"
 
@@ -106,12 +107,10 @@ int sink__write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
+/* Retries need no precision: the coarse clock. */
 static uint64_t mono_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	return mt_clock_ns(CLOCK_MONOTONIC_COARSE);
 }
 
 /* Where the next write lands, for a regular file (f->regular): with O_APPEND the end of the

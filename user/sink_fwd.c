@@ -142,10 +142,7 @@ static const struct sink_ops fwd_ops;
 
 static uint64_t mono_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	return mt_clock_ns(CLOCK_MONOTONIC);
 }
 
 static void abs_deadline(struct timespec *ts, uint32_t ms)

@@ -21,6 +21,7 @@
 #include <bpf/bpf.h>
 #include <xdp/xsk.h>
 
+#include "mailtap/bits.h"
 #include "mailtap/log.h"
 #include "mailtap/xsk.h"
 
@@ -166,14 +167,6 @@ static int rx_queue_count(const char *ifname)
 			n++;
 	closedir(d);
 	return n ? n : 1;
-}
-
-static uint64_t clock_ns(clockid_t c)
-{
-	struct timespec ts;
-
-	clock_gettime(c, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static void refill(struct xsk_source *s, struct xq *q)
@@ -468,7 +461,7 @@ static int rx_batch(struct xsk_source *s, struct xq *q, pkt_handler cb, void *u)
 			stamped++;
 		} else {
 			if (!now)
-				now = clock_ns(CLOCK_REALTIME);
+				now = mt_clock_ns(CLOCK_REALTIME);
 			pr.ts_ns = now;
 		}
 		if (!ret) {
@@ -541,7 +534,7 @@ static int rx_round(struct xsk_source *s, unsigned int first, unsigned int end, 
 				continue;
 			}
 			if (!now) /* no metadata support: the time of the round, as rx_batch */
-				now = clock_ns(CLOCK_REALTIME);
+				now = mt_clock_ns(CLOCK_REALTIME);
 			f[i].ts_ns = now;
 		}
 		h[nh++] = k;
@@ -578,7 +571,8 @@ static int rx_loop(struct xsk_source *s, unsigned int first, unsigned int end, p
 	int got, r;
 
 	while (!(sig_stop && *sig_stop) && !(thr_stop && atomic_load(thr_stop))) {
-		int64_t m2r = (int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)clock_ns(CLOCK_MONOTONIC);
+		int64_t m2r = (int64_t)mt_clock_ns(CLOCK_REALTIME) -
+			      (int64_t)mt_clock_ns(CLOCK_MONOTONIC);
 
 		for (i = first; i < end; i++)
 			s->q[i].mono_to_real = m2r;

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Small pure helpers several modules share: 64-bit mixing (flow and worker hashing, id and
- * jitter generators), hex digits (MIME and SMTP decoders), hex strings (digests) and a
- * bounded string copy (what snprintf(dst, size, "%s", src) does, without the format). */
+ * jitter generators), hex digits (MIME and SMTP decoders), hex strings (digests), a
+ * bounded string copy (what snprintf(dst, size, "%s", src) does, without the format) and a
+ * clock in nanoseconds. */
 #ifndef MAILTAP_BITS_H
 #define MAILTAP_BITS_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 /* Copies src into dst[size] (size > 0), cut to size - 1 bytes, always NUL-terminated;
  * returns the bytes copied. */
@@ -18,6 +20,15 @@ static inline size_t mt_strcpy_cut(char *dst, size_t size, const char *src)
 	memcpy(dst, src, n);
 	dst[n] = '\0';
 	return n;
+}
+
+/* Clock c (CLOCK_REALTIME, CLOCK_MONOTONIC...) in nanoseconds. */
+static inline uint64_t mt_clock_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 /* MurmurHash3's 64-bit finalizer: every input bit affects every output bit. */

@@ -81,10 +81,14 @@ void intel__free(struct intel *in);
  * separated, `#separator` honoured, other `#` lines ignored, `-` unset). Lines that cannot
  * be used (unknown type, bad address or subnet, missing source, too long) are skipped and
  * counted; the first few are reported on `warn` (NULL: silent) as FILE:LINE: reason.
+ * streams: a FIFO or character device is read too (at start: `--intel-file <(...)`,
+ * /dev/stdin; the open waits for a writer), else only a regular file (rereading in the
+ * background, which must never block: shutdown joins it).
  * Returns the number of lines that gave an item, or -errno: -ENOENT/-EACCES... (cannot
- * open), -EINVAL (not a regular file, a UTF-8 byte order mark, no #fields line before the
- * data, or a required column missing), with a message in err. */
-long intel__load_file(struct intel *in, const char *path, FILE *warn, char *err, size_t errlen);
+ * open), -EINVAL (not a file that may be read, a UTF-8 byte order mark, no #fields line
+ * before the data, or a required column missing), with a message in err. */
+long intel__load_file(struct intel *in, const char *path, bool streams, FILE *warn, char *err,
+		      size_t errlen);
 /* The same from an open stream (not closed); path names it in messages. */
 long intel__load_fp(struct intel *in, FILE *fp, const char *path, FILE *warn, char *err,
 		    size_t errlen);

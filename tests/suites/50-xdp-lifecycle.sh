@@ -154,15 +154,7 @@ for args in "" "--capture-threads 2"; do
 	ip -n "$NL_NS" link set mtgone up
 	# shellcheck disable=SC2086
 	nl_bg "$MT" -i mtgone $args -w "$NL_TMP/gone.mp" 2>"$NL_TMP/gone.err"
-	pg=$!
-	for ((i = 0; i < 100; i++)); do grep -q "capturing on" "$NL_TMP/gone.err" && break; sleep 0.1; done
-	grep -q "capturing on" "$NL_TMP/gone.err" || { cat "$NL_TMP/gone.err"; nl_fail "mailtap $args did not start"; }
-	ip -n "$NL_NS" link del mtgone
-	nl_wait_pid "$pg" 5
-	rc=$?
-	sed 's/^/    /' "$NL_TMP/gone.err"
-	[ "$rc" -eq 2 ] || nl_fail "mailtap $args: exit status $rc after the interface went away, want 2"
-	grep -q "interface mtgone (index [0-9]*) is gone" "$NL_TMP/gone.err" || nl_fail "not said"
+	nl_iface_gone $! "$NL_TMP/gone.err" mtgone "mailtap $args"
 	[ -e "/run/mailtap/$ino-mtgone.lock" ] && nl_fail "lock file left"
 done
 echo "PASS"

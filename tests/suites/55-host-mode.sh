@@ -286,15 +286,7 @@ echo "- the interface goes away: exit status 2, said"
 ip -n "$NL_NS" link add mtgone type veth peer name mtgone-p || nl_fail "veth mtgone"
 ip -n "$NL_NS" link set mtgone up
 nl_bg "$MAILTAP" --capture host -i mtgone -w "$NL_TMP/gone.mp" 2>"$NL_TMP/gone.err"
-pg=${NL_PIDS[-1]}
-for ((i = 0; i < 100; i++)); do grep -q "capturing on" "$NL_TMP/gone.err" && break; sleep 0.1; done
-grep -q "capturing on" "$NL_TMP/gone.err" || { cat "$NL_TMP/gone.err"; nl_fail "mailtap did not start"; }
-ip -n "$NL_NS" link del mtgone
-nl_wait_pid "$pg" 5
-rc=$?
-sed 's/^/    /' "$NL_TMP/gone.err"
-[ "$rc" -eq 2 ] || nl_fail "exit status $rc after the interface went away, want 2"
-grep -q "interface mtgone (index [0-9]*) is gone" "$NL_TMP/gone.err" || nl_fail "not said"
+nl_iface_gone "${NL_PIDS[-1]}" "$NL_TMP/gone.err" mtgone "mailtap --capture host"
 grep -q "detaching\|removing the clsact" "$NL_TMP/gone.err" && nl_fail "tried to detach from a gone interface"
 [ -e "/run/mailtap/$ino-mtgone.host.lock" ] && nl_fail "lock file left"
 

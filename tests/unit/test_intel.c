@@ -8,6 +8,8 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -38,7 +40,7 @@ static struct intel *with(const char *text, long want, struct intel_limits *lim)
 	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
 	close(fd);
 	assert_non_null(in);
-	n = intel__load_file(in, path, NULL, err, sizeof(err));
+	n = intel__load_file(in, path, false, NULL, err, sizeof(err));
 	unlink(path);
 	if (n != want)
 		fprintf(stderr, "loaded %ld (want %ld): %s\n", n, want, err);
@@ -195,7 +197,7 @@ static void test_errors(void **st)
 	struct intel *in = intel__new(NULL);
 
 	(void)st;
-	assert_int_equal(intel__load_file(in, "/nonexistent/intel.dat", NULL, err, sizeof(err)),
+	assert_int_equal(intel__load_file(in, "/nonexistent/intel.dat", false, NULL, err, sizeof(err)),
 			 -ENOENT);
 	assert_non_null(strstr(err, "/nonexistent/intel.dat"));
 	intel__free(in);
@@ -290,12 +292,28 @@ static void test_not_intel_files(void **st)
 	assert_int_equal(mkfifo(fifo, 0600), 0);
 	in = intel__new(NULL);
 	alarm(10); /* a hang fails the test */
-	assert_int_equal(intel__load_file(in, fifo, NULL, err, sizeof(err)), -EINVAL);
+	assert_int_equal(intel__load_file(in, fifo, false, NULL, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "is a FIFO, not a regular file"));
-	assert_int_equal(intel__load_file(in, dir, NULL, err, sizeof(err)), -EINVAL);
+	assert_int_equal(intel__load_file(in, dir, true, NULL, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "is a directory"));
-	assert_int_equal(intel__load_file(in, "/dev/zero", NULL, err, sizeof(err)), -EINVAL);
+	assert_int_equal(intel__load_file(in, "/dev/zero", false, NULL, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "is a device"));
+	/* at start (streams) a FIFO is read: --intel-file <(...) */
+	{
+		static const char data[] = "#fields\tindicator\tindicator_type\tmeta.source\n"
+					   "a@b\tIntel::EMAIL\ts\n";
+		pid_t pid = fork();
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			int fd = open(fifo, O_WRONLY);
+
+			_exit(fd >= 0 && write(fd, data, sizeof(data) - 1) ==
+						 (ssize_t)(sizeof(data) - 1) ? 0 : 1);
+		}
+		assert_int_equal(intel__load_file(in, fifo, true, NULL, err, sizeof(err)), 1);
+		assert_int_equal(waitpid(pid, NULL, 0), pid);
+	}
 	/* a forced rereading of the FIFO ends (the store kept), and so does the shutdown */
 	rr = intel_reread__new(in, paths, 1);
 	assert_non_null(rr);
@@ -529,8 +547,8 @@ static void test_reload(void **st)
 	write_file(p1, HDR "a@example.com\tIntel::EMAIL\tsrc1\n10.0.0.0/8\tIntel::SUBNET\tsrc1\n");
 	write_file(p2, HDR "b@example.com\tIntel::EMAIL\tsrc2\n");
 	in = intel__new(NULL);
-	assert_int_equal(intel__load_file(in, p1, NULL, err, sizeof(err)), 2);
-	assert_int_equal(intel__load_file(in, p2, NULL, err, sizeof(err)), 1);
+	assert_int_equal(intel__load_file(in, p1, false, NULL, err, sizeof(err)), 2);
+	assert_int_equal(intel__load_file(in, p2, false, NULL, err, sizeof(err)), 1);
 	assert_int_equal(intel__generation(in), 0);
 	intel__stats(&s0);
 	assert_true(find(in, INTEL_EMAIL, "a@example.com", &h));
@@ -613,7 +631,7 @@ static void test_reload_concurrent(void **st)
 	(void)st;
 	close(mkstemp(p));
 	write_file(p, HDR "a@example.com\tIntel::EMAIL\tsrc\n");
-	assert_int_equal(intel__load_file(in, p, NULL, err, sizeof(err)), 1);
+	assert_int_equal(intel__load_file(in, p, false, NULL, err, sizeof(err)), 1);
 	rec_out__add_sink(o, &null_sink);
 	for (int i = 0; i < 2; i++) {
 		rd[i] = (struct reader){.in = in, .r = rec__new(o), .stop = &stop};
