@@ -214,8 +214,8 @@ static void test_errors(void **st)
  * both addresses: two indicators alike in their first 400 bytes are two notices. */
 static void test_notice_whole(void **st)
 {
-	const size_t L = 1000;
-	char *file = malloc(4 * L), *a = malloc(L + 8), *b = malloc(L + 8), *want = malloc(2 * L);
+	const size_t L = 1000, file_size = 4 * L;
+	char *file = malloc(file_size), *a = malloc(L + 8), *b = malloc(L + 8), *want = malloc(2 * L);
 	struct conn_id id = {.orig_p = 1234, .resp_p = 25};
 	struct intel_seen w = {.ts_ns = 1500000000ULL * 1000000000ULL,
 			       .where = INTEL_SMTP_IN_FROM,
@@ -234,11 +234,13 @@ static void test_notice_whole(void **st)
 	memcpy(a + L, "@x.ab", 6);
 	memcpy(b, a, L);
 	memcpy(b + L, "@y.ab", 6);
-	k = (size_t)sprintf(file,
-			    "#fields\tindicator\tindicator_type\tmeta.source\tmeta.do_notice\n"
-			    "%s\tIntel::EMAIL\ts\tT\n%s\tIntel::EMAIL\ts\tT\n",
-			    a, b);
-	sprintf(file + k, "n\\x00l@x\tIntel::EMAIL\ts\t1\n");
+	k = (size_t)snprintf(file, file_size,
+			     "#fields\tindicator\tindicator_type\tmeta.source\tmeta.do_notice\n"
+			     "%s\tIntel::EMAIL\ts\tT\n%s\tIntel::EMAIL\ts\tT\n",
+			     a, b);
+	assert_true(k < file_size);
+	assert_true((size_t)snprintf(file + k, file_size - k,
+				     "n\\x00l@x\tIntel::EMAIL\ts\t1\n") < file_size - k);
 	in = with(file, 3, NULL);
 	rec_out__add_sink(o, &rec_sink);
 	r = rec__new(o);
