@@ -1166,9 +1166,19 @@ struct flow *flow_table__packet(struct flow_table *t, const struct pkt *p,
 	struct pctx c;
 	bool is_orig = true;
 
-	for (f = t->buckets[h & t->mask]; f; f = f->hnext)
-		if (f->hash == h && flow_match(f, p, &is_orig))
+	struct flow **pp = &t->buckets[h & t->mask];
+
+	/* A found flow moves to the front of its chain: closed connections wait out their
+	 * close delay in the table, and the next packet of this one need not walk them. */
+	for (; (f = *pp); pp = &f->hnext)
+		if (f->hash == h && flow_match(f, p, &is_orig)) {
+			if (pp != &t->buckets[h & t->mask]) {
+				*pp = f->hnext;
+				f->hnext = t->buckets[h & t->mask];
+				t->buckets[h & t->mask] = f;
+			}
 			break;
+		}
 	if (f && is_reuse(f, p, is_orig)) {
 		t->st.reused++;
 		flow_remove(t, f, p->ts_ns);

@@ -24,6 +24,9 @@ struct pcapfile {
 	int tsprec_nano;
 	uint64_t packets, bytes; /* every record read, whether -f kept it or not */
 	uint64_t offset; /* the byte offset after the last record read, for error messages */
+	uint32_t fixed_snap; /* a plain pcap 2.4 file: records are 16 + caplen bytes while caplen
+			      * is below this (libpcap's snapshot, which cuts longer ones); 0: ask
+			      * the stream (pcapng, gzip, pipes, libpcap's modified formats) */
 	struct instream *stream; /* pipes and gzip: our reader (NULL for plain files) */
 	char *iobuf;		 /* plain files: the stdio buffer, freed after pcap_close */
 	struct bpf_program prog; /* -f: applied here, not by libpcap, so every record counts */
@@ -232,6 +235,33 @@ static uint64_t stream_pos(const struct pcapfile *f)
 	return pos < 0 ? f->offset : (uint64_t)pos;
 }
 
+/* A classic pcap file, version 2.4, with the standard 16-byte record header (microsecond or
+ * nanosecond magic, either byte order) read straight from disk: each record libpcap returns
+ * took 16 + caplen bytes, unless libpcap cut it to its snapshot length. Returns that length
+ * (the position is then counted, not asked of stdio per packet), else 0. */
+static uint32_t fixed_records(const struct pcapfile *f)
+{
+	static const uint32_t magic[] = {0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1};
+	uint8_t h[8];
+	uint32_t m;
+	uint16_t major, minor;
+	int snap = pcap_snapshot(f->pcap);
+
+	if (f->stream || f->offset != 24 || snap <= 0 ||
+	    pread(fileno(f->in), h, sizeof(h), 0) != (ssize_t)sizeof(h))
+		return 0;
+	memcpy(&m, h, 4);
+	memcpy(&major, h + 4, 2);
+	memcpy(&minor, h + 6, 2);
+	if (m == magic[1] || m == magic[3]) {
+		major = (uint16_t)(major >> 8 | major << 8);
+		minor = (uint16_t)(minor >> 8 | minor << 8);
+	} else if (m != magic[0] && m != magic[2]) {
+		return 0;
+	}
+	return major == 2 && minor == 4 ? (uint32_t)snap : 0;
+}
+
 struct pcapfile *pcapfile__open(const char *path, const char *filter)
 {
 	char errbuf[PCAP_ERRBUF_SIZE] = "";
@@ -262,6 +292,7 @@ struct pcapfile *pcapfile__open(const char *path, const char *filter)
 	f->in = in;
 	f->tsprec_nano = pcap_get_tstamp_precision(f->pcap) == PCAP_TSTAMP_PRECISION_NANO;
 	f->offset = stream_pos(f);
+	f->fixed_snap = fixed_records(f);
 	if (filter && *filter) {
 		/* Applied in pcapfile__run rather than by pcap_setfilter: libpcap would skip the
 		 * records the filter refuses, and the error messages' packet numbers with them. */
@@ -322,7 +353,10 @@ int pcapfile__run(struct pcapfile *f, pkt_handler cb, void *u, volatile sig_atom
 			continue; /* cannot happen offline */
 		f->packets++;
 		f->bytes += h->caplen;
-		f->offset = stream_pos(f);
+		if (h->caplen < f->fixed_snap)
+			f->offset += 16 + (uint64_t)h->caplen;
+		else
+			f->offset = stream_pos(f);
 		if (f->has_filter && !pcap_offline_filter(&f->prog, h, data))
 			continue;
 		raw.ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ULL +
