@@ -29,8 +29,10 @@
 #include "mailtap/pcapfile.h"
 #include "mailtap/privs.h"
 #include <linux/capability.h>
+#include <pcap/dlt.h>
 #include "mailtap/rec.h"
 #include "mailtap/rec_stats.h"
+#include "mailtap/pktfilter.h"
 #include "mailtap/sink.h"
 #include "mailtap/sink_fwd.h"
 #include "mailtap/tunnels.h"
@@ -78,6 +80,8 @@ struct analysis {
 	struct capture_loss cl; /* Zeek's policy/misc/capture-loss.zeek */
 	bool offline; /* reading a file: the workers' counters are synced for a measurement */
 	struct stats_prev stats_prev; /* the totals of the last stats record */
+	struct pktfilter *filter; /* live -f, one capture thread (with several: each its own) */
+	uint64_t filtered;	  /* live -f: frames left out, capture threads' ones added at the end */
 };
 
 static void capture_loss_tick(struct analysis *a, uint64_t now);
@@ -86,6 +90,9 @@ static int an_packet(void *u, const struct pkt_raw *raw)
 {
 	struct analysis *a = u;
 
+	/* live -f (reading a file, pcapfile applies it) */
+	if (a->filter && !pktfilter__match(a->filter, raw))
+		return 0;
 	if (__builtin_expect(capture_loss__due(&a->cl, raw->ts_ns), 0))
 		capture_loss_tick(a, raw->ts_ns);
 	return a->ws ? workers__packet(a->ws, raw) : engine__packet(a->eng, raw);
@@ -444,7 +451,7 @@ static void usage(FILE *f)
 		"Input:\n"
 		"  -r, --read FILE          read a pcap/pcapng file (gzip ok; - = stdin)\n"
 		"  -i, --interface IFACE    live capture (XDP + AF_XDP)\n"
-		"  -f, --filter EXPR        tcpdump filter expression (with -r only)\n"
+		"  -f, --filter EXPR        tcpdump filter expression (live: on the frames of --ports)\n"
 		"      --ports LIST         mail ports tracked (default 25,465,587)\n"
 		"Live capture, with -i only (docs/capture.md, docs/deployment.md):\n"
 		"      --capture MODE       mirror (AF_XDP, takes the mail packets: mirror/TAP port)\n"
@@ -755,11 +762,6 @@ static int check_scope(const struct opts *o)
 	if (o->read_file && o->live_opt) {
 		pr_warn("%s needs live capture (-i IFACE): reading a file (-r) it does nothing\n",
 			opt_name(o->live_opt));
-		return -EINVAL;
-	}
-	if (o->iface && o->filter) {
-		pr_warn("-f applies to -r only: live capture takes the packets of --ports, and no "
-			"filter is applied there\n");
 		return -EINVAL;
 	}
 	if (o->iface && o->capture_host && o->mirror_opt) {
@@ -1642,6 +1644,9 @@ static int host_check(void *h)
 	return hostcap__check(h);
 }
 
+/* -f in live capture: the longest frame the filter is compiled for (libpcap's maximum) */
+#define LIVE_FILTER_SNAPLEN 262144
+
 /* Exit status when the capture interface went away: an input that ended, not a setup error.
  * Non-zero, so that a service manager (Restart=on-failure) starts mailtap again. */
 #define EXIT_IFACE_GONE 2
@@ -1725,6 +1730,7 @@ struct cap_thread {
 	pthread_t thr;
 	atomic_int wake; /* set by the main thread: leave run_part, tick */
 	int err;
+	struct pktfilter *filter; /* -f, this thread's (its own counter) */
 };
 
 /* The capture threads stop (set by the main thread, or by a capture thread that failed). */
@@ -1734,6 +1740,8 @@ static int cap_packet(void *u, const struct pkt_raw *raw)
 {
 	struct cap_thread *c = u;
 
+	if (c->filter && !pktfilter__match(c->filter, raw))
+		return 0;
 	return workers__packet_from(c->an->ws, (int)c->k, raw);
 }
 
@@ -1783,6 +1791,12 @@ static int capture_threads(const struct opts *o, struct analysis *an, const stru
 		int err;
 
 		c[k] = (struct cap_thread){ .an = an, .src = ls->xsk, .k = k, .n = n };
+		if (o->filter && !(c[k].filter = pktfilter__new(o->filter, DLT_EN10MB,
+								 LIVE_FILTER_SNAPLEN))) {
+			atomic_store(&cap_stop, 1); /* checked at start: only ENOMEM is left */
+			rc = 1;
+			break;
+		}
 		err = pthread_create(&c[k].thr, NULL, cap_main, &c[k]);
 		if (err) {
 			pr_warn("cannot start capture thread %u: %s\n", k, strerror(err));
@@ -1818,6 +1832,10 @@ static int capture_threads(const struct opts *o, struct analysis *an, const stru
 			if (!rc)
 				rc = ls->check(ls->h) < 0 ? EXIT_IFACE_GONE : 1;
 		}
+	}
+	for (k = 0; k < n; k++) {
+		an->filtered += pktfilter__refused(c[k].filter);
+		pktfilter__free(c[k].filter);
 	}
 	free(c);
 	end_capture(o, an, ls); /* the workers finish once every capture thread is joined */
@@ -2103,6 +2121,11 @@ int main(int argc, char **argv)
 		pf = pcapfile__open(o.read_file, o.filter);
 		if (!pf)
 			return errno == EINVAL ? 1 : 2; /* a bad filter is a usage error */
+	} else if (o.filter) {
+		/* live: AF_XDP and host mode give Ethernet frames */
+		an.filter = pktfilter__new(o.filter, DLT_EN10MB, LIVE_FILTER_SNAPLEN);
+		if (!an.filter)
+			return 1;
 	}
 
 	out = rec_out__new(o.tag_prefix ? o.tag_prefix : "mailtap");
@@ -2252,8 +2275,19 @@ int main(int argc, char **argv)
 	} else {
 		rc = run_live(&o, &an);
 	}
-	if (o.print_stats)
+	if (o.print_stats) {
 		print_stats(&an);
+		if (o.filter) {
+			struct pcapfile_stats ps = { 0 };
+
+			if (pf)
+				pcapfile__stats(pf, &ps);
+			fprintf(stderr, "mailtap: -f left out %llu %s\n",
+				(unsigned long long)(pf ? ps.filtered
+							: an.filtered + pktfilter__refused(an.filter)),
+				pf ? "packets of the file" : "frames");
+		}
+	}
 done:
 	workers__free(an.ws);
 	engine__free(eng);
@@ -2264,6 +2298,7 @@ done:
 	knownset__free(known_services);
 	intel_reread__free(an.intel_rr); /* before the store it replaces */
 	rec__free(an.stats_rec);
+	pktfilter__free(an.filter);
 	pcapfile__close(pf);
 	/* The Forward sink reports its counters itself when it closes. */
 	for (int i = 0; i < o.n_outputs; i++) {

@@ -13,6 +13,7 @@
 #include <zlib.h>
 #include "mailtap/log.h"
 #include "mailtap/pcapfile.h"
+#include "mailtap/pktfilter.h"
 
 /* The stdio buffer an offline capture is read through (see open_input). */
 #define PCAPFILE_READ_BUF (256 * 1024)
@@ -29,8 +30,7 @@ struct pcapfile {
 			      * the stream (pcapng, gzip, pipes, libpcap's modified formats) */
 	struct instream *stream; /* pipes and gzip: our reader (NULL for plain files) */
 	char *iobuf;		 /* plain files: the stdio buffer, freed after pcap_close */
-	struct bpf_program prog; /* -f: applied here, not by libpcap, so every record counts */
-	int has_filter;
+	struct pktfilter *filter; /* -f: applied here, not by libpcap, so every record counts */
 };
 
 /* A stream over a file descriptor for pipes, FIFOs, stdin and gzip input: the bytes sniffed
@@ -296,13 +296,12 @@ struct pcapfile *pcapfile__open(const char *path, const char *filter)
 	if (filter && *filter) {
 		/* Applied in pcapfile__run rather than by pcap_setfilter: libpcap would skip the
 		 * records the filter refuses, and the error messages' packet numbers with them. */
-		if (pcap_compile(f->pcap, &f->prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
-			pr_warn("bad filter expression '%s' (-f): %s\n", filter,
-				pcap_geterr(f->pcap));
-			err = -EINVAL;
+		f->filter = pktfilter__new(filter, pcap_datalink(f->pcap),
+					   (uint32_t)pcap_snapshot(f->pcap));
+		if (!f->filter) {
+			err = -errno;
 			goto fail;
 		}
-		f->has_filter = 1;
 	}
 	return f;
 fail:
@@ -357,14 +356,14 @@ int pcapfile__run(struct pcapfile *f, pkt_handler cb, void *u, volatile sig_atom
 			f->offset += 16 + (uint64_t)h->caplen;
 		else
 			f->offset = stream_pos(f);
-		if (f->has_filter && !pcap_offline_filter(&f->prog, h, data))
+		raw.data = data;
+		raw.caplen = h->caplen;
+		raw.wirelen = h->len;
+		if (f->filter && !pktfilter__match(f->filter, &raw))
 			continue;
 		raw.ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ULL +
 			    (f->tsprec_nano ? (uint64_t)h->ts.tv_usec
 					    : (uint64_t)h->ts.tv_usec * 1000ULL);
-		raw.data = data;
-		raw.caplen = h->caplen;
-		raw.wirelen = h->len;
 		err = cb(u, &raw);
 		if (err)
 			return err;
@@ -375,14 +374,14 @@ void pcapfile__stats(const struct pcapfile *f, struct pcapfile_stats *st)
 {
 	st->packets = f->packets;
 	st->bytes = f->bytes;
+	st->filtered = pktfilter__refused(f->filter);
 }
 
 void pcapfile__close(struct pcapfile *f)
 {
 	if (!f)
 		return;
-	if (f->has_filter)
-		pcap_freecode(&f->prog);
+	pktfilter__free(f->filter);
 	pcap_close(f->pcap);
 	free(f->iobuf);
 	free(f->path);

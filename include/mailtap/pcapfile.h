@@ -13,6 +13,7 @@ struct pcapfile;
 struct pcapfile_stats {
 	uint64_t packets;
 	uint64_t bytes;
+	uint64_t filtered; /* records -f left out (counted in packets and bytes) */
 };
 
 /* filter: a tcpdump expression or NULL. NULL + errno on failure (message logged): EINVAL for

@@ -156,7 +156,11 @@ m1=$(memcap) m4=$(memcap --workers 4)
 
 # Options a run would not use are refused, naming the option. (timeout: were one taken, the
 # live capture on lo would run until stopped.)
-expect_err 1 "-f with -i" "-f applies to -r only" timeout 20 $M -i lo -f "tcp port 25"
+# -f with -i is taken (tests/suites/50-xdp-replay.sh applies it live); a bad expression is
+# refused before the interface is touched, as with -r, and an existing -w file stays as it was
+echo keep >"$T/keep.mp"
+expect_err 1 "bad -f with -i" "bad filter expression 'tcp port' (-f)" timeout 20 $M -i lo -f "tcp port" -w "$T/keep.mp"
+[ "$(cat "$T/keep.mp")" = keep ] && ok "bad -f with -i: the -w file is untouched" || bad "bad -f with -i: the -w file changed"
 expect_err 1 "--capture with -r" "--capture needs live capture (-i IFACE)" $M -r "$S" --capture host
 expect_err 1 "--xdp-mode with -r" "--xdp-mode needs live capture" $M -r "$S" --xdp-mode native
 expect_err 1 "--queues with -r" "--queues needs live capture" $M -r "$S" --queues 4

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* -f: libpcap compiles the expression once (pcap_open_dead for the link type), and
+ * pcap_offline_filter runs the program on each frame. */
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdlib.h>
+#include "mailtap/log.h"
+#include "mailtap/pktfilter.h"
+
+struct pktfilter {
+	struct bpf_program prog;
+	uint64_t refused;
+};
+
+struct pktfilter *pktfilter__new(const char *expr, int linktype, uint32_t snaplen)
+{
+	struct pktfilter *pf = calloc(1, sizeof(*pf));
+	pcap_t *p;
+
+	if (!pf)
+		return NULL;
+	p = pcap_open_dead(linktype, (int)snaplen);
+	if (!p) {
+		free(pf);
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (pcap_compile(p, &pf->prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+		pr_warn("bad filter expression '%s' (-f): %s\n", expr, pcap_geterr(p));
+		pcap_close(p);
+		free(pf);
+		errno = EINVAL;
+		return NULL;
+	}
+	pcap_close(p); /* the program is ours: pcap_freecode frees it */
+	return pf;
+}
+
+bool pktfilter__match(struct pktfilter *pf, const struct pkt_raw *raw)
+{
+	struct pcap_pkthdr h = { .caplen = raw->caplen, .len = raw->wirelen };
+
+	if (pcap_offline_filter(&pf->prog, &h, raw->data))
+		return true;
+	pf->refused++;
+	return false;
+}
+
+uint64_t pktfilter__refused(const struct pktfilter *pf)
+{
+	return pf ? pf->refused : 0;
+}
+
+void pktfilter__free(struct pktfilter *pf)
+{
+	if (!pf)
+		return;
+	pcap_freecode(&pf->prog);
+	free(pf);
+}
