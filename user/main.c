@@ -82,9 +82,15 @@ struct analysis {
 	struct stats_prev stats_prev; /* the totals of the last stats record */
 	struct pktfilter *filter; /* live -f, one capture thread (with several: each its own) */
 	uint64_t filtered;	  /* live -f: frames left out, capture threads' ones added at the end */
+	/* reading a file: stats records by network time, as Zeek's stats.zeek schedules them
+	 * (the first when the first packet arrives, then every interval, the last at the end) */
+	uint64_t stats_every_ns, stats_next;
+	uint64_t last_ts; /* with them: the last packet's time, Zeek's network time at the end */
+	bool any_pkt;	  /* and whether there was one */
 };
 
 static void capture_loss_tick(struct analysis *a, uint64_t now);
+static void stats_tick(struct analysis *a, uint64_t now);
 
 static int an_packet(void *u, const struct pkt_raw *raw)
 {
@@ -95,6 +101,12 @@ static int an_packet(void *u, const struct pkt_raw *raw)
 		return 0;
 	if (__builtin_expect(capture_loss__due(&a->cl, raw->ts_ns), 0))
 		capture_loss_tick(a, raw->ts_ns);
+	if (a->stats_every_ns) {
+		a->last_ts = raw->ts_ns;
+		a->any_pkt = true;
+		if (__builtin_expect(raw->ts_ns >= a->stats_next, 0))
+			stats_tick(a, raw->ts_ns);
+	}
 	return a->ws ? workers__packet(a->ws, raw) : engine__packet(a->eng, raw);
 }
 
@@ -590,7 +602,7 @@ static void usage(FILE *f)
 		"                           0: no limit)\n"
 		"Other:\n"
 		"      --stats              print counters to stderr at exit\n"
-		"      --stats-interval S   live: a stats record every S seconds and at exit\n"
+		"      --stats-interval S   a stats record every S seconds (of the capture's time with -r)\n"
 		"                           (default 60; 0: none); with -r: one at the end unless\n"
 		"                           S is 0 (the default)\n"
 		"      --user NAME          after setup, run as NAME with only the capabilities still\n"
@@ -1548,6 +1560,17 @@ static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t now
 	rec_stats__write(a->stats_rec, now, &s, &a->stats_prev);
 }
 
+/* Reading a file: the stats record due at network time now, before the packet of that time
+ * (Zeek's timers fire as network time reaches them, before the packet is processed). With
+ * worker threads, their counters are those of every packet before this one. */
+static void stats_tick(struct analysis *a, uint64_t now)
+{
+	if (a->ws)
+		workers__sync_stats(a->ws);
+	write_stats(a, NULL, now);
+	a->stats_next = now + a->stats_every_ns;
+}
+
 /* --extract-dir must be a directory the user mailtap runs as can write: found at the first
  * file instead, it was one warning in the middle of the run and every extraction lost. */
 static int check_extract_dir(const struct opts *o)
@@ -2258,6 +2281,9 @@ int main(int argc, char **argv)
 
 	if (o.read_file) {
 		an.offline = true;
+		/* Zeek schedules the first at network time 0 + interval: any packet reaches it */
+		an.stats_every_ns = (uint64_t)o.stats_interval * 1000000000ULL;
+		an.stats_next = an.stats_every_ns;
 		if (drop_privs(&o, false) < 0) {
 			rc = 1;
 			goto done;
@@ -2268,8 +2294,13 @@ int main(int argc, char **argv)
 		else if (err && err != -EINTR)
 			rc = 2;
 		an_finish(&an);
-		if (o.stats_interval)
-			write_stats(&an, NULL, mt_clock_ns(CLOCK_REALTIME));
+		/* the last at the end of the input, at its network time (Zeek's pending check_stats
+		 * runs as it terminates); none for a capture without packets */
+		if (o.stats_interval && an.any_pkt) {
+			if (an.ws)
+				workers__sync_stats(an.ws);
+			write_stats(&an, NULL, an.last_ts);
+		}
 	} else if (o.capture_host) {
 		rc = run_host(&o, &an);
 	} else {

@@ -149,10 +149,42 @@ expect_err 1 "--reasm-max-total-bytes 0" "1..18446744073709551615" $M -r "$S" --
 expect_rc 1 "--reasm-max-ooo-bytes 0" $M -r "$S" --reasm-max-ooo-bytes 0
 expect_rc 1 "--reasm-max-segments 0" $M -r "$S" --reasm-max-segments 0
 expect_err 1 "--smtp-max-rcptto 0" "for --smtp-max-rcptto" $M -r "$S" --smtp-max-rcptto 0
-memcap() { $M -r "$S" --reasm-max-total-bytes 3 --stats-interval 1 "$@" | $C -s stats | grep -o '"reasm_memcap_hits":[0-9]*' | cut -d: -f2; }
+memcap() { $M -r "$S" --reasm-max-total-bytes 3 --stats-interval 1 "$@" | $C -s stats | tail -n 1 | grep -o '"reasm_memcap_hits":[0-9]*' | cut -d: -f2; }
 m1=$(memcap) m4=$(memcap --workers 4)
 [ "${m1:-0}" -gt 0 ] && [ "$m1" = "$m4" ] && ok "--reasm-max-total-bytes 3 with --workers 4: 1 byte each, $m4 memcap hits as with one worker" ||
 	bad "--reasm-max-total-bytes 3: memcap hits $m1 with one worker, $m4 with 4"
+
+# --stats-interval with -r: stats records by network time, as Zeek's stats.zeek schedules
+# them: the first at the first packet (counting nothing yet), then one when the capture's
+# time has moved on by the interval, the last at the end, at the last packet's time. The
+# per-interval counts add up to the totals, and worker threads give the same records.
+stats_ts() { $M -r "$S" --stats-interval 1 "$@" | $C -s stats -c ts,pkts_proc,pkts_proc_total,tcp_conns,flows_created; }
+s1=$(stats_ts) s2=$(stats_ts --workers 2)
+if r=$(python3 - "$S" "$s1" <<'EOF2'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+e = "<" if b[:4] == b"\xd4\xc3\xb2\xa1" else ">"
+ts, o = [], 24
+while o + 16 <= len(b):
+    sec, usec, incl = struct.unpack_from(e + "III", b, o)
+    ts.append(sec + usec / 1e6)
+    o += 16 + incl
+rows = [l.split("\t") for l in sys.argv[2].splitlines()]
+t = [float(r[0]) for r in rows]
+assert abs(t[0] - ts[0]) < 1e-6 and int(rows[0][1]) == 0, ("first", rows[0], ts[0])
+assert abs(t[-1] - ts[-1]) < 1e-6, ("last", rows[-1], ts[-1])
+assert sum(int(r[1]) for r in rows) == int(rows[-1][2]) == len(ts), "pkts_proc"
+assert sum(int(r[3]) for r in rows) == int(rows[-1][4]), "tcp_conns"
+for a, x in zip(t, t[1:-1]):
+    assert x - a >= 1, ("interval", a, x)
+print(len(rows))
+EOF2
+); then
+	[ "$s1" = "$s2" ] && ok "--stats-interval 1 -r: $r stats records by network time, counts adding up, the same with --workers 2" ||
+		bad "--stats-interval 1 -r: the records differ with --workers 2"
+else
+	bad "--stats-interval 1 -r: $r"
+fi
 
 # Options a run would not use are refused, naming the option. (timeout: were one taken, the
 # live capture on lo would run until stopped.)

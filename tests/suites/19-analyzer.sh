@@ -87,8 +87,8 @@ wrpcap(sys.argv[1], pk)
 EOF2
 "$B/mailtap" -r "$T/v.pcap" -w - --stats-interval 3600 | "$B/mailtap-cat" - >"$T/v.json"
 nv=$(grep -c '"_path":"analyzer"' "$T/v.json")
-sup=$(grep '"_path":"stats"' "$T/v.json" | grep -o '"analyzer_suppressed":[0-9]*' | cut -d: -f2)
-ra=$(grep '"_path":"stats"' "$T/v.json" | grep -o '"records_analyzer":[0-9]*' | cut -d: -f2)
+sup=$(grep '"_path":"stats"' "$T/v.json" | tail -n 1 | grep -o '"analyzer_suppressed":[0-9]*' | cut -d: -f2)
+ra=$(grep '"_path":"stats"' "$T/v.json" | tail -n 1 | grep -o '"records_analyzer":[0-9]*' | cut -d: -f2)
 smtp=$(grep -c '"_path":"smtp"' "$T/v.json")
 off=$("$B/mailtap" -r "$T/v.pcap" -w - --no-analyzer-log | "$B/mailtap-cat" -s analyzer - | wc -l)
 if [ "$nv" = 8 ] && [ "$ra" = 8 ] && [ "$sup" = 22 ] && [ "$smtp" = 1 ] && [ "$off" = 0 ] &&

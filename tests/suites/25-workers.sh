@@ -85,7 +85,7 @@ for order in "" --reverse "--reverse --overlap"; do
 		diff "$T/1.txt" "$T/3.txt" | head -4 | cut -c1-300
 		exit 1
 	fi
-	held=$("$B/mailtap-cat" -s stats "$T/3.mp" | python3 -c 'import sys, json; r = json.loads(sys.stdin.readline()); print(r["workers_frags_steered"], r["workers_frags_held"], r["workers_frags_unported"], r["decode_ip_fragment"], r["workers_enqueued"], r["pkts_proc_total"])')
+	held=$("$B/mailtap-cat" -s stats "$T/3.mp" | python3 -c 'import sys, json; r = json.loads(sys.stdin.readlines()[-1]); print(r["workers_frags_steered"], r["workers_frags_held"], r["workers_frags_unported"], r["decode_ip_fragment"], r["workers_enqueued"], r["pkts_proc_total"])')
 	ov=$(grep -c '"name": "fragment_overlap"' "$T/3.txt")
 	echo "fragments ${order:-in order}: same records with 3 workers ($ov fragment_overlap; steered, held, unported, decode_ip_fragment, enqueued, pkts_proc_total: $held)"
 	set -- $held
@@ -141,7 +141,7 @@ for i in range(8):
 wrpcap(d + "/peak.pcap", pk)
 EOF2
 peaks() { # flows_peak, reasm_bytes_peak of the stats record
-	"$B/mailtap-cat" -s stats "$1" | python3 -c 'import sys, json; r = json.loads(sys.stdin.readline()); print(r["flows_peak"], r["reasm_bytes_peak"])'
+	"$B/mailtap-cat" -s stats "$1" | python3 -c 'import sys, json; r = json.loads(sys.stdin.readlines()[-1]); print(r["flows_peak"], r["reasm_bytes_peak"])'
 }
 for f in synd:SYN_with_data x509w:x509_cert_parse_error peak:; do
 	name=${f#*:} f=${f%%:*}
