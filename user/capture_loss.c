@@ -2,6 +2,7 @@
 /* capture_loss records and notices (capture_loss.h). */
 #include <stdio.h>
 #include <string.h>
+#include "mailtap/bits.h"
 #include "mailtap/capture_loss.h"
 #include "mailtap/notice.h"
 #include "mailtap/rec.h"
@@ -25,7 +26,7 @@ bool capture_loss__tick(struct capture_loss *cl, uint64_t now)
 		return false;
 	if (!cl->next) {
 		cl->last_ts = now;
-		cl->next = now + cl->cfg.initial_ns;
+		cl->next = mt_add_sat64(now, cl->cfg.initial_ns);
 		if (!cl->next)
 			cl->next = 1;
 		return false;
@@ -67,5 +68,5 @@ void capture_loss__measure(struct capture_loss *cl, struct rec *r, uint64_t now,
 	cl->last_ts = now;
 	cl->last_acks = acks_total;
 	cl->last_gaps = gaps_total;
-	cl->next = now + cl->cfg.interval_ns;
+	cl->next = mt_add_sat64(now, cl->cfg.interval_ns);
 }

@@ -80,7 +80,7 @@ struct analysis {
 	struct capture_loss cl; /* Zeek's policy/misc/capture-loss.zeek */
 	bool offline; /* reading a file: the workers' counters are synced for a measurement */
 	struct stats_prev stats_prev; /* the totals of the last stats record */
-	struct pktfilter *filter; /* live -f, one capture thread (with several: each its own) */
+	struct pktfilter *filter; /* live -f (several capture threads: each shares it) */
 	uint64_t filtered;	  /* live -f: frames left out, capture threads' ones added at the end */
 	/* reading a file: stats records by network time, as Zeek's stats.zeek schedules them
 	 * (the first when the first packet arrives, then every interval, the last at the end) */
@@ -602,9 +602,8 @@ static void usage(FILE *f)
 		"                           0: no limit)\n"
 		"Other:\n"
 		"      --stats              print counters to stderr at exit\n"
-		"      --stats-interval S   a stats record every S seconds (of the capture's time with -r)\n"
-		"                           (default 60; 0: none); with -r: one at the end unless\n"
-		"                           S is 0 (the default)\n"
+		"      --stats-interval S   a stats record every S seconds (default 60; 0: none); with\n"
+		"                           -r, of the capture's time, as Zeek (default 0)\n"
 		"      --user NAME          after setup, run as NAME with only the capabilities still\n"
 		"                           needed (docs/operations.md)\n"
 		"      --seccomp            confine packet processing to a syscall allow-list\n"
@@ -1568,7 +1567,7 @@ static void stats_tick(struct analysis *a, uint64_t now)
 	if (a->ws)
 		workers__sync_stats(a->ws);
 	write_stats(a, NULL, now);
-	a->stats_next = now + a->stats_every_ns;
+	a->stats_next = mt_add_sat64(now, a->stats_every_ns);
 }
 
 /* --extract-dir must be a directory the user mailtap runs as can write: found at the first
@@ -1814,9 +1813,9 @@ static int capture_threads(const struct opts *o, struct analysis *an, const stru
 		int err;
 
 		c[k] = (struct cap_thread){ .an = an, .src = ls->xsk, .k = k, .n = n };
-		if (o->filter && !(c[k].filter = pktfilter__new(o->filter, DLT_EN10MB,
-								 LIVE_FILTER_SNAPLEN))) {
-			atomic_store(&cap_stop, 1); /* checked at start: only ENOMEM is left */
+		/* -f: the program compiled at start, a counter per thread */
+		if (an->filter && !(c[k].filter = pktfilter__share(an->filter))) {
+			atomic_store(&cap_stop, 1);
 			rc = 1;
 			break;
 		}

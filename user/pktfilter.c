@@ -4,23 +4,23 @@
 #include <errno.h>
 #include <pcap/pcap.h>
 #include <stdlib.h>
+#include <string.h>
 #include "mailtap/log.h"
 #include "mailtap/pktfilter.h"
 
 struct pktfilter {
-	struct bpf_program prog;
+	struct bpf_program prog;	 /* compiled here (pktfilter__new) */
+	const struct bpf_program *run; /* this one's, or the one it shares */
 	uint64_t refused;
 };
 
 struct pktfilter *pktfilter__new(const char *expr, int linktype, uint32_t snaplen)
 {
 	struct pktfilter *pf = calloc(1, sizeof(*pf));
-	pcap_t *p;
+	pcap_t *p = pf ? pcap_open_dead(linktype, (int)snaplen) : NULL;
 
-	if (!pf)
-		return NULL;
-	p = pcap_open_dead(linktype, (int)snaplen);
 	if (!p) {
+		pr_warn("-f: %s\n", strerror(ENOMEM));
 		free(pf);
 		errno = ENOMEM;
 		return NULL;
@@ -33,14 +33,27 @@ struct pktfilter *pktfilter__new(const char *expr, int linktype, uint32_t snaple
 		return NULL;
 	}
 	pcap_close(p); /* the program is ours: pcap_freecode frees it */
+	pf->run = &pf->prog;
 	return pf;
+}
+
+struct pktfilter *pktfilter__share(const struct pktfilter *pf)
+{
+	struct pktfilter *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		pr_warn("-f: %s\n", strerror(ENOMEM));
+		return NULL;
+	}
+	c->run = pf->run;
+	return c;
 }
 
 bool pktfilter__match(struct pktfilter *pf, const struct pkt_raw *raw)
 {
 	struct pcap_pkthdr h = { .caplen = raw->caplen, .len = raw->wirelen };
 
-	if (pcap_offline_filter(&pf->prog, &h, raw->data))
+	if (pcap_offline_filter(pf->run, &h, raw->data))
 		return true;
 	pf->refused++;
 	return false;
@@ -55,6 +68,7 @@ void pktfilter__free(struct pktfilter *pf)
 {
 	if (!pf)
 		return;
-	pcap_freecode(&pf->prog);
+	if (pf->run == &pf->prog)
+		pcap_freecode(&pf->prog);
 	free(pf);
 }

@@ -22,6 +22,13 @@ static inline size_t mt_strcpy_cut(char *dst, size_t size, const char *src)
 	return n;
 }
 
+/* a + b, at most UINT64_MAX: a timer's next time from a packet's (pcapng stamps are 64 bits,
+ * and libpcap passes any value on) must not wrap round to a time that is always due. */
+static inline uint64_t mt_add_sat64(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
 /* Clock c (CLOCK_REALTIME, CLOCK_MONOTONIC...) in nanoseconds. */
 static inline uint64_t mt_clock_ns(clockid_t c)
 {

@@ -13,10 +13,14 @@
 struct pktfilter;
 
 /* Compiles expr for frames of linktype (DLT_*) up to snaplen bytes. NULL with errno EINVAL
- * (a bad expression: message logged, naming -f) or ENOMEM. */
+ * (a bad expression) or ENOMEM, the message logged, naming -f. */
 struct pktfilter *pktfilter__new(const char *expr, int linktype, uint32_t snaplen);
-/* Whether the filter keeps the frame; counts the ones it refuses. One thread per filter:
- * give each capture thread its own (the counter). */
+/* Another filter running pf's program (compiled once: a host name in it is looked up once),
+ * with its own counter, for another thread. pf must outlive it. NULL (message logged) when
+ * out of memory. */
+struct pktfilter *pktfilter__share(const struct pktfilter *pf);
+/* Whether the filter keeps the frame; counts the ones it refuses. One thread per filter
+ * (the counter): give each capture thread a shared one. */
 bool pktfilter__match(struct pktfilter *pf, const struct pkt_raw *raw);
 uint64_t pktfilter__refused(const struct pktfilter *pf);
 void pktfilter__free(struct pktfilter *pf);

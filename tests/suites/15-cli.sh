@@ -185,10 +185,28 @@ EOF2
 else
 	bad "--stats-interval 1 -r: $r"
 fi
+# pcapng stamps near 2^64 ns: the next stats and capture_loss times stop at the largest
+# value instead of wrapping round to a time every later packet would reach
+python3 - "$T/far.pcapng" <<'EOF2'
+import struct, sys
+def blk(t, body):
+    body += b"\0" * (-len(body) % 4)
+    return struct.pack("<II", t, len(body) + 12) + body + struct.pack("<I", len(body) + 12)
+out = blk(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+out += blk(1, struct.pack("<HHI", 1, 0, 65535))
+frame = bytes(12) + b"\x08\x06" + bytes(28)  # ARP-sized, not IP
+for i in range(50):
+    ts = 18446744073000000 + i * 120 * 1000000  # microseconds, 2 minutes apart
+    out += blk(6, struct.pack("<IIIII", 0, ts >> 32, ts & 0xffffffff, len(frame), len(frame)) + frame)
+open(sys.argv[1], "wb").write(out)
+EOF2
+nfar=$($M -r "$T/far.pcapng" --stats-interval 60 --capture-loss-interval 60 | $C | grep -c '"_path":"\(stats\|capture_loss\)"')
+[ "$nfar" -le 4 ] && ok "stamps near 2^64 ns: $nfar stats and capture_loss records for 50 packets" ||
+	bad "stamps near 2^64 ns: $nfar stats and capture_loss records for 50 packets (timers wrapped)"
 
 # Options a run would not use are refused, naming the option. (timeout: were one taken, the
 # live capture on lo would run until stopped.)
-# -f with -i is taken (tests/suites/50-xdp-replay.sh applies it live); a bad expression is
+# -f with -i is taken (50-xdp-live-vs-offline and 51-xdp-capture-threads apply it live); a bad expression is
 # refused before the interface is touched, as with -r, and an existing -w file stays as it was
 echo keep >"$T/keep.mp"
 expect_err 1 "bad -f with -i" "bad filter expression 'tcp port' (-f)" timeout 20 $M -i lo -f "tcp port" -w "$T/keep.mp"
