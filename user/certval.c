@@ -66,6 +66,20 @@ static bool der_subject(const unsigned char *p, long len, const unsigned char **
 	return false;
 }
 
+/* Whether the store's certificate for name is x itself (not an equal one added before). */
+static bool store_holds(X509_STORE *st, const X509_NAME *name, const X509 *x)
+{
+	X509_OBJECT *o;
+	bool same;
+
+	if (!X509_STORE_lock(st))
+		return false;
+	o = X509_OBJECT_retrieve_by_subject(X509_STORE_get0_objects(st), X509_LU_X509, name);
+	same = o && X509_OBJECT_get0_X509(o) == x;
+	X509_STORE_unlock(st);
+	return same;
+}
+
 static int root_by_subject(X509_LOOKUP *ctx, X509_LOOKUP_TYPE type, const X509_NAME *name,
 			   X509_OBJECT *ret)
 {
@@ -88,9 +102,17 @@ static int root_by_subject(X509_LOOKUP *ctx, X509_LOOKUP_TYPE type, const X509_N
 		if (!x)
 			continue;
 		if (!X509_NAME_cmp(X509_get_subject_name(x), name) &&
-		    X509_STORE_add_cert(X509_LOOKUP_get_store(ctx), x) == 1 &&
-		    (found || X509_OBJECT_set1_X509(ret, x) == 1))
+		    X509_STORE_add_cert(X509_LOOKUP_get_store(ctx), x) == 1 && !found &&
+		    X509_OBJECT_set1_X509(ret, x) == 1) {
 			found = 1;
+			/* X509_STORE_CTX_get_by_subject takes its own reference to what a lookup
+			 * returns and never releases the lookup's (OpenSSL's own methods return
+			 * the store's object without one): give back the reference set1 took
+			 * while the store holds x, or each root found would stay after the
+			 * store is freed */
+			if (store_holds(X509_LOOKUP_get_store(ctx), name, x))
+				X509_free(x);
+		}
 		X509_free(x);
 	}
 	return found;

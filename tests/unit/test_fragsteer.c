@@ -45,12 +45,12 @@ static int pick(void *ctx, const struct mt_addr *src, uint16_t sport, const stru
 static void send_cb(void *ctx, int dest, const struct pkt_raw *raw)
 {
 	(void)ctx;
-	alloc_harness++;
+	alloc_harness_enter();
 	assert_true(sent.n < 64);
 	assert_true(raw->caplen >= 20);
 	sent.dest[sent.n] = dest;
 	sent.ts[sent.n++] = raw->ts_ns;
-	alloc_harness--;
+	alloc_harness_leave();
 }
 
 /* An IPv4 fragment of datagram `id` (protocol proto) carrying payload bytes [off, off+len):

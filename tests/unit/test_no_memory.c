@@ -37,6 +37,11 @@
 /* With a directory: also whole-message files, SHA-256 and every file extracted there. */
 static const char *extract_dir;
 
+/* Trusted roots for validation_status (test_starttls_certificates), loaded outside the sweep. */
+static struct certval_roots *roots;
+/* Indicators that match everywhere in the captures (test_intel), loaded outside the sweep. */
+static struct intel *intel;
+
 #ifdef HAVE_ALLOC_FAULTS
 struct capture {
 	struct pkt_raw *pkts;
@@ -111,10 +116,6 @@ static void unload(struct capture *c)
 	free(c->pkts);
 }
 
-/* Trusted roots for validation_status (test_starttls_certificates), loaded outside the sweep. */
-static struct certval_roots *roots;
-/* Indicators that match everywhere in the captures (test_intel), loaded outside the sweep. */
-static struct intel *intel;
 
 /* Replays the capture through a new engine; returns how many allocations were made to fail. */
 static long replay(const struct capture *c, struct check_sink *cs)
