@@ -244,12 +244,6 @@ static uint32_t intern(struct intel_db *in, uint8_t kind, const void *key, size_
 	return s;
 }
 
-static void v4_mapped_prefix(const struct mt_addr *a, unsigned *plen)
-{
-	if (mt_addr__is_v4(a))
-		*plen += 96;
-}
-
 static void mask_addr(struct mt_addr *a, unsigned plen)
 {
 	for (unsigned i = 0; i < 16; i++) {
@@ -268,6 +262,7 @@ static int parse_subnet(const char *s, size_t n, uint8_t key[17])
 	struct mt_addr a;
 	unsigned plen = 0;
 	size_t i;
+	bool v6;
 
 	if (n >= sizeof(buf))
 		return -EINVAL;
@@ -284,9 +279,13 @@ static int parse_subnet(const char *s, size_t n, uint8_t key[17])
 	buf[slash - buf] = 0;
 	if (mt_addr__parse(&a, buf))
 		return -EINVAL;
-	if (plen > (mt_addr__is_v4(&a) ? 32u : 128u))
+	/* the prefix counts in the notation's bits: an IPv4 one in the v4-mapped range's last
+	 * 32 (/8 is 104), an IPv6 one as written, ::ffff:0:0/96 too (Zeek's subnets) */
+	v6 = strchr(buf, ':') != NULL;
+	if (plen > (v6 ? 128u : 32u))
 		return -EINVAL;
-	v4_mapped_prefix(&a, &plen);
+	if (!v6)
+		plen += 96;
 	mask_addr(&a, plen);
 	memcpy(key, a.b, 16);
 	key[16] = (uint8_t)plen;
@@ -447,9 +446,8 @@ static bool db_find_addr(const struct intel_db *in, const struct mt_addr *a, str
 			hit_add(in, h, item);
 	}
 	if (in->types & (1u << INTEL_SUBNET)) {
-		unsigned lo = mt_addr__is_v4(a) ? 96 : 0;
-
-		for (unsigned p = lo; p <= 128; p++) {
+		/* every prefix: an IPv4 address is ::ffff:a.b.c.d, which ::/0 holds too */
+		for (unsigned p = 0; p <= 128; p++) {
 			uint8_t key[17];
 			struct mt_addr m = *a;
 

@@ -123,6 +123,30 @@ static void test_addresses(void **st)
 	intel__free(in);
 }
 
+/* Zeek holds an IPv4 address as ::ffff:a.b.c.d: an IPv6 subnet over that range (::/0,
+ * ::ffff:0:0/96) holds every IPv4 address, as matching_subnets finds it. */
+static void test_v6_subnets_hold_v4(void **st)
+{
+	struct intel *in = with("#fields\tindicator_type\tmeta.source\tindicator\n"
+				"Intel::SUBNET\tall\t::/0\n"
+				"Intel::SUBNET\tmapped\t::ffff:0:0/96\n"
+				"Intel::SUBNET\thigh\t8000::/1\n"
+				"Intel::SUBNET\tv4\t192.0.2.0/24\n",
+				4, NULL);
+	struct intel_hit h;
+
+	(void)st;
+	assert_true(find_addr(in, "192.0.2.7", &h));
+	assert_int_equal(h.n_sources, 3); /* all, mapped, v4 */
+	assert_true(find_addr(in, "198.51.100.1", &h));
+	assert_int_equal(h.n_sources, 2); /* all, mapped */
+	assert_true(find_addr(in, "2001:db8::1", &h));
+	assert_int_equal(h.n_sources, 1); /* all */
+	assert_true(find_addr(in, "fe80::1", &h));
+	assert_int_equal(h.n_sources, 2); /* all, high */
+	intel__free(in);
+}
+
 static void test_format(void **st)
 {
 	struct intel_stats s0, s1;
@@ -664,6 +688,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_strings),
 	    cmocka_unit_test(test_addresses),
+	    cmocka_unit_test(test_v6_subnets_hold_v4),
 	    cmocka_unit_test(test_format),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_not_intel_files),
