@@ -2295,11 +2295,8 @@ int main(int argc, char **argv)
 		an_finish(&an);
 		/* the last at the end of the input, at its network time (Zeek's pending check_stats
 		 * runs as it terminates); none for a capture without packets */
-		if (o.stats_interval && an.any_pkt) {
-			if (an.ws)
-				workers__sync_stats(an.ws);
+		if (o.stats_interval && an.any_pkt) /* the workers have finished: final counters */
 			write_stats(&an, NULL, an.last_ts);
-		}
 	} else if (o.capture_host) {
 		rc = run_host(&o, &an);
 	} else {
