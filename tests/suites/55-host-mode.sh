@@ -17,7 +17,8 @@
 #     without the filter of the run that wrote it (an older mailtap's file) makes no run
 #     remove another tool's clsact qdisc and filter. An interface that goes away ends the
 #     capture with exit status 2 and a message.
-#  4. Capabilities: CAP_NET_ADMIN + CAP_BPF + CAP_PERFMON are enough, and a start without
+#  4. -f: mailtap --capture host applies the filter to the copied frames (kept or left out).
+#  5. Capabilities: CAP_NET_ADMIN + CAP_BPF + CAP_PERFMON are enough, and a start without
 #     one of them names it.
 set -u
 cd "$(dirname "$0")/../.."
@@ -224,6 +225,36 @@ big=$(tshark -r "$NL_TMP/mtu9000/host.pcap" -T fields -e frame.len 2>/dev/null |
 echo "  largest captured frame: $big bytes"
 [ "${big:-0}" -gt 4096 ] || nl_fail "no frame above 4096 bytes at MTU 9000"
 
+
+# host_mail NAME FILTER: mailtap --capture host -i with -f FILTER while swaks sends a mail;
+# its records in $NL_TMP/NAME.json, its stderr (with --stats) in $NL_TMP/NAME.err
+host_mail() {
+	nl_bg "$MAILTAP" --capture host -i "$NL_CAP" -f "$2" --stats -w "$NL_TMP/$1.mp" 2>"$NL_TMP/$1.err"
+	local p=${NL_PIDS[-1]} i
+	for ((i = 0; i < 100; i++)); do grep -q "capturing on" "$NL_TMP/$1.err" && break; sleep 0.1; done
+	grep -q "capturing on" "$NL_TMP/$1.err" || { cat "$NL_TMP/$1.err"; nl_fail "mailtap -f '$2' did not start"; }
+	cli_exec timeout 30 swaks --server "$SRV" --helo client.mailtap.test --from sender@client.test \
+		--to nobody@mailtap.test --header "Subject: filter $1" >"$NL_TMP/$1.swaks" 2>&1 ||
+		{ cat "$NL_TMP/$1.swaks"; nl_fail "swaks ($1)"; }
+	sleep 1
+	kill -TERM "$p"
+	nl_wait_pid "$p" 10 || { cat "$NL_TMP/$1.err"; nl_fail "mailtap -f '$2'"; }
+	"$CAT" "$NL_TMP/$1.mp" >"$NL_TMP/$1.json"
+}
+echo "- -f in host mode: the filter runs on the frames the programs copied"
+ip -n "$NL_NS" link set dev "$NL_CAP" mtu 1500
+ip -n "$CLI_NS" link set dev "$NL_INJ" mtu 1500
+host_mail fkeep "tcp port 25 and host $CLI"
+host_mail fdrop "tcp port 25 and not host $CLI"
+grep -q '"_path":"smtp".*"subject":"filter fkeep"' "$NL_TMP/fkeep.json" ||
+	{ cat "$NL_TMP/fkeep.err"; nl_fail "-f 'host $CLI': no smtp record"; }
+kept_left=$(grep -o 'left out [0-9]* frames' "$NL_TMP/fkeep.err" | grep -o '[0-9]*')
+drop_left=$(grep -o 'left out [0-9]* frames' "$NL_TMP/fdrop.err" | grep -o '[0-9]*')
+[ "${kept_left:-x}" = 0 ] || nl_fail "-f 'host $CLI' left out '${kept_left:-no count}' frames"
+[ "${drop_left:-0}" -gt 10 ] || nl_fail "-f 'not host $CLI' left out '${drop_left:-no count}' frames"
+grep -q '"_path":"\(conn\|smtp\)"' "$NL_TMP/fdrop.json" &&
+	nl_fail "-f 'not host $CLI' still wrote conn or smtp records"
+echo "  host $CLI kept: the smtp record, nothing left out; not host $CLI: $drop_left frames left out, no record"
 
 echo "- a clsact qdisc that was there before stays"
 nl_exec tc qdisc add dev "$NL_CAP" clsact || nl_fail "tc qdisc add"
