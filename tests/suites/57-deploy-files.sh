@@ -252,5 +252,30 @@ got=$(ep -r /x.pcap)
 [ "$got" = "-o|forward:unix:/s|--extract-types|*|--workers|2|-r|/x.pcap|" ] &&
 	ok "entrypoint: -r leaves the live-capture variables out: $got" || bad "entrypoint with -r: $got"
 
+# The health probe takes the interface and mode from the running mailtap's command line: a
+# stand-in process named mailtap (a shell, kept from exec'ing its command) with flags as a
+# user passes them after the image name; the env variables say otherwise and must lose.
+cp /bin/sh "$T/mailtap"
+probe() { # ARGS...: the probe's output against a stand-in mailtap run with ARGS
+	"$T/mailtap" -c 'sleep 20; :' mailtap "$@" &
+	local p=$! out
+	sleep 0.2
+	out=$(MAILTAP_INTERFACE=mtnone0 MAILTAP_CAPTURE=mirror sh deploy/mailtap-health.sh 2>&1)
+	kill "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	echo "$out"
+}
+for args in "-i mtprobe9 --capture host" "--interface=mtprobe9 --capture=host" "-vimtprobe9 --capture mirror --capture host"; do
+	# shellcheck disable=SC2086 # the flags, word-split
+	out=$(probe $args)
+	case $out in
+	*"no XDP program on mtprobe9 yet (host mode, from its command line)"*)
+		ok "health probe, mailtap $args: checks mtprobe9 in host mode" ;;
+	*) bad "health probe, mailtap $args: $out" ;;
+	esac
+done
+out=$(probe -r /x.pcap)
+case $out in *"only reads files"*) ok "health probe: a -r run is no live capture" ;; *) bad "health probe with -r: $out" ;; esac
+
 [ $fails -eq 0 ] || exit 1
 echo PASS
