@@ -257,10 +257,12 @@ got=$(ep -r /x.pcap)
 # user passes them after the image name; the env variables say otherwise and must lose.
 cp /bin/sh "$T/mailtap"
 probe() { # ARGS...: the probe's output against a stand-in mailtap run with ARGS
-	"$T/mailtap" -c 'sleep 20; :' mailtap "$@" &
+	# its output away from the caller's $(...), which would wait for the sleep otherwise
+	"$T/mailtap" -c 'sleep 20; :' mailtap "$@" </dev/null >/dev/null 2>&1 &
 	local p=$! out
 	sleep 0.2
 	out=$(MAILTAP_INTERFACE=mtnone0 MAILTAP_CAPTURE=mirror sh deploy/mailtap-health.sh 2>&1)
+	pkill -P "$p" 2>/dev/null
 	kill "$p" 2>/dev/null
 	wait "$p" 2>/dev/null
 	echo "$out"
