@@ -59,6 +59,11 @@ struct engine {
 	struct hashmb_pool hashes; /* the MD5/SHA-1 streams of this engine's files */
 	struct engine_net nets[ENGINE_MAX_NETS * 2];
 	int n_nets;
+	/* nets as two 64-bit words of value and mask each: is_local is asked several times per
+	 * connection (conn's local_orig/local_resp, known_*, software), a memcmp a net was 1% */
+	struct {
+		uint64_t v[2], m[2];
+	} netm[ENGINE_MAX_NETS * 2];
 	struct flow_table *flows;
 	struct reasm_pool *pool;
 	struct frag_table *frags;
@@ -153,19 +158,30 @@ int engine_cfg__parse_nets(struct engine_cfg *c, const char *s)
 
 static int is_local(const struct engine *e, const struct mt_addr *a)
 {
+	uint64_t w[2];
+
 	if (!e->n_nets)
 		return -1;
-	for (int i = 0; i < e->n_nets; i++) {
-		const struct engine_net *n = &e->nets[i];
-		int full = n->prefix / 8, rest = n->prefix % 8;
-
-		if (memcmp(a->b, n->addr.b, (size_t)full))
-			continue;
-		if (rest && ((a->b[full] ^ n->addr.b[full]) & (0xff << (8 - rest))))
-			continue;
-		return 1;
-	}
+	memcpy(w, a->b, 16);
+	for (int i = 0; i < e->n_nets; i++)
+		if (!(((w[0] ^ e->netm[i].v[0]) & e->netm[i].m[0]) |
+		      ((w[1] ^ e->netm[i].v[1]) & e->netm[i].m[1])))
+			return 1;
 	return 0;
+}
+
+/* e->netm[i] from e->nets[i]: the prefix's bits of the address, in memory order. */
+static void net_mask(struct engine *e, int i)
+{
+	const struct engine_net *n = &e->nets[i];
+	uint8_t m[16] = {0};
+
+	for (int b = 0; b < n->prefix && b < 128; b++)
+		m[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+	memcpy(e->netm[i].m, m, 16);
+	memcpy(e->netm[i].v, n->addr.b, 16);
+	e->netm[i].v[0] &= e->netm[i].m[0];
+	e->netm[i].v[1] &= e->netm[i].m[1];
 }
 
 /* ---- records ----------------------------------------------------------------------- */
@@ -889,6 +905,8 @@ struct engine *engine__new(const struct engine_cfg *cfg, struct rec_out *out)
 		memcpy(e->nets, cfg->nets, sizeof(cfg->nets[0]) * (size_t)cfg->n_nets);
 		memcpy(e->nets + cfg->n_nets, priv.nets, sizeof(priv.nets[0]) * (size_t)priv.n_nets);
 		e->n_nets = cfg->n_nets + priv.n_nets;
+		for (int i = 0; i < e->n_nets; i++)
+			net_mask(e, i);
 	}
 	mt_ids__init(&e->ids, cfg->seeded, cfg->seed);
 	hashmb_pool_init(&e->hashes);

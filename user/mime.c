@@ -144,7 +144,9 @@ static int lower(int c)
 	return c >= 'A' && c <= 'Z' ? c + 32 : c;
 }
 
-static bool ci_eq(const uint8_t *s, size_t n, const char *t)
+/* Inlined: the literal's strlen is worked out at compile time. */
+static inline __attribute__((always_inline)) bool ci_eq(const uint8_t *s, size_t n,
+							const char *t)
 {
 	size_t i, l = strlen(t);
 

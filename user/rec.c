@@ -298,9 +298,18 @@ static bool elem_ok(struct rec *r)
 	return true;
 }
 
-static void put_key(struct rec *r, const char *key)
+static void put_key(struct rec *r, const char *key, size_t klen)
 {
-	put_strb(r, key, strlen(key));
+	/* Zeek's field names are shorter than 32 bytes: a fixstr, its header one byte */
+	if (klen < 32 && reserve(r, klen + 1)) {
+		uint8_t *o = (uint8_t *)r->sb.data + r->sb.size;
+
+		o[0] = (uint8_t)(0xa0 | klen);
+		memcpy(o + 1, key, klen);
+		r->sb.size += klen + 1;
+	} else {
+		put_strb(r, key, klen);
+	}
 	r->n_fields++;
 }
 
@@ -351,80 +360,80 @@ void rec__conn(struct rec *r, const char *uid, const struct conn_id *id)
 	rec__port(r, "id.resp_p", id->resp_p);
 }
 
-void rec__str(struct rec *r, const char *key, const char *s, size_t len)
+void rec__str_k(struct rec *r, const char *key, size_t klen, const char *s, size_t len)
 {
-	put_key(r, key);
+	put_key(r, key, klen);
 	put_str_limited(r, s, len);
 }
 
-void rec__cstr(struct rec *r, const char *key, const char *s)
+void rec__cstr_k(struct rec *r, const char *key, size_t klen, const char *s)
 {
 	if (s)
-		rec__str(r, key, s, strlen(s));
+		rec__str_k(r, key, klen, s, strlen(s));
 }
 
-void rec__mstr(struct rec *r, const char *key, const struct mt_str *s)
+void rec__mstr_k(struct rec *r, const char *key, size_t klen, const struct mt_str *s)
 {
 	if (s->s)
-		rec__str(r, key, s->s, s->n);
+		rec__str_k(r, key, klen, s->s, s->n);
 }
 
-void rec__u64(struct rec *r, const char *key, uint64_t v)
+void rec__u64_k(struct rec *r, const char *key, size_t klen, uint64_t v)
 {
-	put_key(r, key);
+	put_key(r, key, klen);
 	put_u64(r, v);
 }
 
-void rec__i64(struct rec *r, const char *key, int64_t v)
+void rec__i64_k(struct rec *r, const char *key, size_t klen, int64_t v)
 {
-	put_key(r, key);
+	put_key(r, key, klen);
 	put_i64(r, v);
 }
 
-void rec__bool(struct rec *r, const char *key, bool v)
+void rec__bool_k(struct rec *r, const char *key, size_t klen, bool v)
 {
 	uint8_t b = v ? 0xc3 : 0xc2;
 
-	put_key(r, key);
+	put_key(r, key, klen);
 	put_raw(r, &b, 1);
 }
 
-void rec__double(struct rec *r, const char *key, double v)
+void rec__double_k(struct rec *r, const char *key, size_t klen, double v)
 {
-	put_key(r, key);
+	put_key(r, key, klen);
 	put_double(r, v);
 }
 
-void rec__time(struct rec *r, const char *key, uint64_t ts_ns)
+void rec__time_k(struct rec *r, const char *key, size_t klen, uint64_t ts_ns)
 {
-	rec__double(r, key,
+	rec__double_k(r, key, klen,
 		    (double)(ts_ns / 1000000000ULL) + (double)(ts_ns % 1000000000ULL) / 1e9);
 }
 
-void rec__interval(struct rec *r, const char *key, uint64_t d_ns)
+void rec__interval_k(struct rec *r, const char *key, size_t klen, uint64_t d_ns)
 {
-	rec__time(r, key, d_ns);
+	rec__time_k(r, key, klen, d_ns);
 }
 
-void rec__addr(struct rec *r, const char *key, const struct mt_addr *a)
+void rec__addr_k(struct rec *r, const char *key, size_t klen, const struct mt_addr *a)
 {
 	char buf[MT_ADDR_STRLEN];
 	size_t n = mt_addr__fmt(a, buf, sizeof(buf));
 
-	put_key(r, key);
+	put_key(r, key, klen);
 	put_str(r, buf, n);
 }
 
-void rec__port(struct rec *r, const char *key, uint16_t port)
+void rec__port_k(struct rec *r, const char *key, size_t klen, uint16_t port)
 {
-	rec__u64(r, key, port);
+	rec__u64_k(r, key, klen, port);
 }
 
-void rec__arr_begin(struct rec *r, const char *key)
+void rec__arr_begin_k(struct rec *r, const char *key, size_t klen)
 {
 	static const uint8_t arr32[5] = {0xdd, 0, 0, 0, 0};
 
-	put_key(r, key);
+	put_key(r, key, klen);
 	r->arr_off = r->sb.size;
 	r->arr_n = 0;
 	put_raw(r, arr32, sizeof(arr32));

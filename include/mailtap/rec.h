@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "mailtap/types.h"
 
 struct rec;
@@ -31,19 +32,74 @@ void rec__free(struct rec *r);
 void rec__begin(struct rec *r, const char *stream, uint64_t ts_ns);
 /* "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p". */
 void rec__conn(struct rec *r, const char *uid, const struct conn_id *id);
-void rec__str(struct rec *r, const char *key, const char *s, size_t len);
-void rec__cstr(struct rec *r, const char *key, const char *s); /* nothing if s == NULL */
-void rec__mstr(struct rec *r, const char *key, const struct mt_str *s); /* nothing if unset */
-void rec__u64(struct rec *r, const char *key, uint64_t v);
-void rec__i64(struct rec *r, const char *key, int64_t v);
-void rec__bool(struct rec *r, const char *key, bool v);
-void rec__double(struct rec *r, const char *key, double v);
-void rec__time(struct rec *r, const char *key, uint64_t ts_ns);   /* float seconds */
-void rec__interval(struct rec *r, const char *key, uint64_t d_ns); /* float seconds */
-void rec__addr(struct rec *r, const char *key, const struct mt_addr *a);
-void rec__port(struct rec *r, const char *key, uint16_t port);
+/* The field writers take the key's length (rec__X_k); rec__X passes strlen(key), which the
+ * compiler works out for a literal key: no strlen per field. */
+void rec__str_k(struct rec *r, const char *key, size_t klen, const char *s, size_t len);
+void rec__cstr_k(struct rec *r, const char *key, size_t klen, const char *s);
+void rec__mstr_k(struct rec *r, const char *key, size_t klen, const struct mt_str *s);
+void rec__u64_k(struct rec *r, const char *key, size_t klen, uint64_t v);
+void rec__i64_k(struct rec *r, const char *key, size_t klen, int64_t v);
+void rec__bool_k(struct rec *r, const char *key, size_t klen, bool v);
+void rec__double_k(struct rec *r, const char *key, size_t klen, double v);
+void rec__time_k(struct rec *r, const char *key, size_t klen, uint64_t ts_ns);
+void rec__interval_k(struct rec *r, const char *key, size_t klen, uint64_t d_ns);
+void rec__addr_k(struct rec *r, const char *key, size_t klen, const struct mt_addr *a);
+void rec__port_k(struct rec *r, const char *key, size_t klen, uint16_t port);
+void rec__arr_begin_k(struct rec *r, const char *key, size_t klen);
+
+static inline void rec__str(struct rec *r, const char *key, const char *s, size_t len)
+{
+	rec__str_k(r, key, strlen(key), s, len);
+}
+/* nothing if s == NULL */
+static inline void rec__cstr(struct rec *r, const char *key, const char *s)
+{
+	rec__cstr_k(r, key, strlen(key), s);
+}
+/* nothing if unset */
+static inline void rec__mstr(struct rec *r, const char *key, const struct mt_str *s)
+{
+	rec__mstr_k(r, key, strlen(key), s);
+}
+static inline void rec__u64(struct rec *r, const char *key, uint64_t v)
+{
+	rec__u64_k(r, key, strlen(key), v);
+}
+static inline void rec__i64(struct rec *r, const char *key, int64_t v)
+{
+	rec__i64_k(r, key, strlen(key), v);
+}
+static inline void rec__bool(struct rec *r, const char *key, bool v)
+{
+	rec__bool_k(r, key, strlen(key), v);
+}
+static inline void rec__double(struct rec *r, const char *key, double v)
+{
+	rec__double_k(r, key, strlen(key), v);
+}
+/* float seconds */
+static inline void rec__time(struct rec *r, const char *key, uint64_t ts_ns)
+{
+	rec__time_k(r, key, strlen(key), ts_ns);
+}
+/* float seconds */
+static inline void rec__interval(struct rec *r, const char *key, uint64_t d_ns)
+{
+	rec__interval_k(r, key, strlen(key), d_ns);
+}
+static inline void rec__addr(struct rec *r, const char *key, const struct mt_addr *a)
+{
+	rec__addr_k(r, key, strlen(key), a);
+}
+static inline void rec__port(struct rec *r, const char *key, uint16_t port)
+{
+	rec__port_k(r, key, strlen(key), port);
+}
 /* Arrays (Zeek set/vector): begin, elements, end. Nesting is not supported. */
-void rec__arr_begin(struct rec *r, const char *key);
+static inline void rec__arr_begin(struct rec *r, const char *key)
+{
+	rec__arr_begin_k(r, key, strlen(key));
+}
 void rec__arr_str(struct rec *r, const char *s, size_t len);
 void rec__arr_cstr(struct rec *r, const char *s);
 void rec__arr_addr(struct rec *r, const struct mt_addr *a);
