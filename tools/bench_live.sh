@@ -8,6 +8,7 @@
 # kernel"). Prints the highest rate each one keeps up with.
 #   BENCH_LIVE_RATES  packets/s to try, 0 = --topspeed (default "20000 50000 100000 200000 0")
 #   BENCH_LIVE_SESSIONS  SMTP sessions in the replayed capture (default 400)
+#   BENCH_LIVE_ARGS  more mailtap options (e.g. "--rx-nap 0")
 set -u
 cd "$(dirname "$0")/.."
 source tools/netns-lib.sh
@@ -37,7 +38,8 @@ replay() { # replay RATE: prints achieved packets/s
 
 run_mailtap() { # prints: achieved lost
 	rm -f "$NL_TMP/mt.err"
-	nl_bg "$B/mailtap" -i "$NL_CAP" -w "$NL_TMP/rec.msgpack" --stats 2>"$NL_TMP/mt.err"
+	# shellcheck disable=SC2086 # the options, word-split
+	nl_bg "$B/mailtap" -i "$NL_CAP" -w "$NL_TMP/rec.msgpack" --stats ${BENCH_LIVE_ARGS:-} 2>"$NL_TMP/mt.err"
 	local pid=$! i
 	for ((i = 0; i < 100; i++)); do nl_xdp_attached && break; sleep 0.1; done
 	sleep 0.5

@@ -249,6 +249,7 @@ enum {
 	OPT_RX_RING,
 	OPT_FILL_RING,
 	OPT_BUSY_POLL,
+	OPT_RX_NAP,
 	OPT_PINNED,
 	OPT_STATS_INTERVAL,
 	OPT_SMTP_MAX_RCPTTO,
@@ -369,6 +370,7 @@ static const struct option long_opts[] = {
 	{ "rx-ring", required_argument, NULL, OPT_RX_RING },
 	{ "fill-ring", required_argument, NULL, OPT_FILL_RING },
 	{ "busy-poll", required_argument, NULL, OPT_BUSY_POLL },
+	{ "rx-nap", required_argument, NULL, OPT_RX_NAP },
 	{ "pinned", required_argument, NULL, OPT_PINNED },
 	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
 	{ "smtp-max-rcptto", required_argument, NULL, OPT_SMTP_MAX_RCPTTO },
@@ -480,6 +482,8 @@ static void usage(FILE *f)
 		"      --frame-size N       2048 or 4096 (default 4096)\n"
 		"      --rx-ring N, --fill-ring N  ring sizes, powers of 2 (default 2048)\n"
 		"      --busy-poll USECS    busy polling (default 0: off)\n"
+		"      --rx-nap USECS       while frames flow, wait USECS before looking again\n"
+		"                           instead of sleeping in poll() (default 500; 0: off)\n"
 		"      --pinned DIR         use maps pinned by an operator (bpftool), load nothing\n"
 
 		"Output (several may be given; default -w -):\n"
@@ -729,6 +733,7 @@ static void note_scope(struct opts *o, int c)
 	case OPT_RX_RING:
 	case OPT_FILL_RING:
 	case OPT_BUSY_POLL:
+	case OPT_RX_NAP:
 	case OPT_PINNED:
 		first[0] = &o->live_opt;
 		first[1] = &o->mirror_opt;
@@ -1062,6 +1067,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (parse_u64("--busy-poll", optarg, 0, 1000000, &v) < 0)
 				return -EINVAL;
 			o->xsk.busy_poll = (int)v;
+			break;
+		case OPT_RX_NAP:
+			if (parse_u64("--rx-nap", optarg, 0, 100000, &v) < 0)
+				return -EINVAL;
+			o->xsk.rx_nap_us = (uint32_t)v;
 			break;
 		case OPT_PINNED:
 			o->xsk.pinned_dir = optarg;
