@@ -96,6 +96,7 @@ int main(int argc, char **argv)
 	int c, r;
 
 	xsk_opts__default(&o);
+	o.rx_nap_us = 0; /* a dump tool: every frame as soon as it comes */
 	while ((c = getopt_long(argc, argv, "i:q:m:b:P:f:F:B:h" DUMP_COMMON_SHORT, lo, NULL)) !=
 	       -1) {
 		if ((r = dump__common_opt(c, optarg, &a, "xsk_dump")) != 0) {

@@ -482,8 +482,9 @@ static void usage(FILE *f)
 		"      --frame-size N       2048 or 4096 (default 4096)\n"
 		"      --rx-ring N, --fill-ring N  ring sizes, powers of 2 (default 2048)\n"
 		"      --busy-poll USECS    busy polling (default 0: off)\n"
-		"      --rx-nap USECS       while frames flow, wait USECS before looking again\n"
-		"                           instead of sleeping in poll() (default 500; 0: off)\n"
+		"      --rx-nap USECS       while frames flow, wait USECS (0..10000) before looking\n"
+		"                           again instead of sleeping in poll() (default 500; 0:\n"
+		"                           off); the RX ring holds what comes meanwhile\n"
 		"      --pinned DIR         use maps pinned by an operator (bpftool), load nothing\n"
 
 		"Output (several may be given; default -w -):\n"
@@ -1069,7 +1070,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->xsk.busy_poll = (int)v;
 			break;
 		case OPT_RX_NAP:
-			if (parse_u64("--rx-nap", optarg, 0, 100000, &v) < 0)
+			if (parse_u64("--rx-nap", optarg, 0, 10000, &v) < 0)
 				return -EINVAL;
 			o->xsk.rx_nap_us = (uint32_t)v;
 			break;

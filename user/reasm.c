@@ -60,6 +60,9 @@ struct reasm_cache {
 	void *blk[REASM_CACHE_DEPTH];
 	unsigned n, depth;
 };
+_Static_assert(REASM_CACHE_BYTES / REASM_RING_MIN <= REASM_CACHE_DEPTH &&
+		       REASM_CACHE_MIN_DEPTH <= REASM_CACHE_DEPTH,
+	       "every size's depth fits blk[]");
 
 struct reasm_pool {
 	struct reasm_limits lim;

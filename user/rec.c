@@ -300,7 +300,8 @@ static bool elem_ok(struct rec *r)
 
 static void put_key(struct rec *r, const char *key, size_t klen)
 {
-	/* Zeek's field names are shorter than 32 bytes: a fixstr, its header one byte */
+	/* most keys are shorter than 32 bytes: a fixstr, its header one byte (two stats keys
+	 * are 32 bytes long: str8, as sink__str_header writes it) */
 	if (klen < 32 && reserve(r, klen + 1)) {
 		uint8_t *o = (uint8_t *)r->sb.data + r->sb.size;
 

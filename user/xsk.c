@@ -589,11 +589,16 @@ static int rx_loop(struct xsk_source *s, unsigned int first, unsigned int end, p
 		/* Frames were flowing: nap, then look again. A socket sleeping in poll() is woken
 		 * by the kernel at the end of each of its receive batches, on the CPU that
 		 * received (with a veth, the sender's): at a few frames a batch that cost more
-		 * than the copy. One nap's frames wait in the RX ring (the default 500 us at 4 Mpps:
-		 * 2048 frames, the default ring); only a round that finds nothing after a nap goes to poll(). */
+		 * than the copy. A nap's frames wait in the RX ring, which must hold them (the
+		 * default 2048 frames: 500 us at 4 Mpps); only a round that finds nothing after a
+		 * nap goes to poll(). */
 		if (flowing && s->o.rx_nap_us) {
+			uint32_t us = s->o.rx_nap_us;
+
 			flowing = false;
-			nanosleep(&(struct timespec){ 0, (long)s->o.rx_nap_us * 1000 }, NULL);
+			nanosleep(&(struct timespec){ (time_t)(us / 1000000),
+						      (long)(us % 1000000) * 1000 },
+				  NULL);
 			continue;
 		}
 		r = poll(s->pfd + first, end - first, s->o.poll_ms);

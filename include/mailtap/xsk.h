@@ -38,9 +38,10 @@ struct xsk_opts {
 	uint32_t batch;	     /* descriptors per RX batch, default 64 */
 	int busy_poll;	     /* 0 (default): off; >0: SO_BUSY_POLL usecs, poll without sleeping */
 	int poll_ms;	     /* poll() timeout, default 100 ms: how soon *stop is seen */
-	/* after a round that found frames and one that found none, sleep this long and look
-	 * again before poll(): while frames flow the kernel need not wake us for each of its
-	 * batches (default 500; 0: straight to poll) */
+	/* after a round that found frames and one that found none, sleep this long (us) and
+	 * look again before poll(): while frames flow the kernel need not wake us for each of
+	 * its batches; the RX ring holds what comes meanwhile (default 500; 0: straight to
+	 * poll; no effect with busy_poll) */
 	uint32_t rx_nap_us;
 	const char *pinned_dir; /* NULL (default): load ourselves; else bpftool's pin dir */
 	const uint16_t *ports;	/* NULL: 25,465,587 when loading; pinned: map untouched */

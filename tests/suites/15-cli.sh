@@ -217,7 +217,7 @@ expect_err 1 "--queues with -r" "--queues needs live capture" $M -r "$S" --queue
 expect_err 1 "--pinned with -r" "--pinned needs live capture" $M -r "$S" --pinned /x
 expect_err 1 "--queues in host mode" "--queues is for mirror mode" timeout 20 $M -i lo --capture host --queues 2
 expect_err 1 "--rx-nap in host mode" "--rx-nap is for mirror mode" timeout 20 $M -i lo --capture host --rx-nap 50
-expect_err 1 "--rx-nap out of range" "invalid value '100001' for --rx-nap" timeout 20 $M -i lo --rx-nap 100001
+expect_err 1 "--rx-nap out of range" "invalid value '10001' for --rx-nap" timeout 20 $M -i lo --rx-nap 10001
 expect_err 1 "--snaplen in mirror mode" "--snaplen is for --capture host" timeout 20 $M -i lo --snaplen 128
 expect_err 1 "--spool without -o" "--spool is for Forward outputs" $M -r "$S" --spool "$T/sp"
 expect_err 1 "--forward-tls-ca without -o" "--forward-tls-ca is for" $M -r "$S" --forward-tls-ca /etc/ssl/certs/ca-certificates.crt

@@ -284,11 +284,24 @@ static void test_values_like_msgpack_c(void **st)
 	rec__bool(r, key, false);
 	msgpack_pack_false(&pk);
 #undef KEY
+	/* keys around the fixstr limit (32) and str8's (256): the same header as msgpack-c's */
+	for (i = 0; i < 4; i++) {
+		static const size_t kl[] = {31, 32, 255, 256};
+		char lk[257];
+
+		memset(lk, 'k', kl[i]);
+		lk[kl[i]] = 0;
+		rec__u64(r, lk, kl[i]);
+		msgpack_pack_str(&pk, kl[i]);
+		msgpack_pack_str_body(&pk, lk, kl[i]);
+		msgpack_pack_uint64(&pk, kl[i]);
+		n++;
+	}
 	assert_int_equal(rec__end(r), 0);
 	got = tmp_out_close(&t, &len);
 	/* the file entry ends with the record: map16 header, then the pairs */
 	assert_true(len > want.size + 3);
-	assert_int_equal(n, 1 + 11 + 15 + 8 + 4 + 2);
+	assert_int_equal(n, 1 + 11 + 15 + 8 + 4 + 2 + 4);
 	{
 		const uint8_t *rec = got + len - want.size - 3;
 		uint8_t hdr[3] = {0xde, (uint8_t)(n >> 8), (uint8_t)n};
