@@ -57,13 +57,13 @@ struct engine {
 	struct rec *rec;
 	struct mt_ids ids;
 	struct hashmb_pool hashes; /* the MD5/SHA-1 streams of this engine's files */
-	struct engine_net nets[ENGINE_MAX_NETS * 2];
-	int n_nets;
-	/* nets as two 64-bit words of value and mask each: is_local is asked several times per
-	 * connection (conn's local_orig/local_resp, known_*, software), a memcmp a net was 1% */
-	struct {
+	/* --local-nets and the private address space, as two 64-bit words of value and mask
+	 * each: is_local is asked several times per connection (conn's local_orig/local_resp,
+	 * known_*, software), a memcmp a net was 1% */
+	struct engine_netm {
 		uint64_t v[2], m[2];
 	} netm[ENGINE_MAX_NETS * 2];
+	int n_nets;
 	struct flow_table *flows;
 	struct reasm_pool *pool;
 	struct frag_table *frags;
@@ -170,18 +170,20 @@ static int is_local(const struct engine *e, const struct mt_addr *a)
 	return 0;
 }
 
-/* e->netm[i] from e->nets[i]: the prefix's bits of the address, in memory order. */
-static void net_mask(struct engine *e, int i)
+/* Appends n networks as masks: the prefix's bits of each address, in memory order. */
+static void add_nets(struct engine *e, const struct engine_net *nets, int n)
 {
-	const struct engine_net *n = &e->nets[i];
-	uint8_t m[16] = {0};
+	for (int i = 0; i < n; i++) {
+		struct engine_netm *o = &e->netm[e->n_nets++];
+		uint8_t m[16] = {0};
 
-	for (int b = 0; b < n->prefix && b < 128; b++)
-		m[b / 8] |= (uint8_t)(0x80 >> (b % 8));
-	memcpy(e->netm[i].m, m, 16);
-	memcpy(e->netm[i].v, n->addr.b, 16);
-	e->netm[i].v[0] &= e->netm[i].m[0];
-	e->netm[i].v[1] &= e->netm[i].m[1];
+		for (int b = 0; b < nets[i].prefix && b < 128; b++)
+			m[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+		memcpy(o->m, m, 16);
+		memcpy(o->v, nets[i].addr.b, 16);
+		o->v[0] &= o->m[0];
+		o->v[1] &= o->m[1];
+	}
 }
 
 /* ---- records ----------------------------------------------------------------------- */
@@ -902,11 +904,8 @@ struct engine *engine__new(const struct engine_cfg *cfg, struct rec_out *out)
 		memset(&priv, 0, sizeof(priv));
 		if (cfg->private_is_local)
 			engine_cfg__parse_nets(&priv, engine_private_address_space);
-		memcpy(e->nets, cfg->nets, sizeof(cfg->nets[0]) * (size_t)cfg->n_nets);
-		memcpy(e->nets + cfg->n_nets, priv.nets, sizeof(priv.nets[0]) * (size_t)priv.n_nets);
-		e->n_nets = cfg->n_nets + priv.n_nets;
-		for (int i = 0; i < e->n_nets; i++)
-			net_mask(e, i);
+		add_nets(e, cfg->nets, cfg->n_nets);
+		add_nets(e, priv.nets, priv.n_nets);
 	}
 	mt_ids__init(&e->ids, cfg->seeded, cfg->seed);
 	hashmb_pool_init(&e->hashes);

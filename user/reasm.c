@@ -172,7 +172,10 @@ static void *pool_get(struct reasm_pool *p, size_t n)
 
 	if (!c || !c->n)
 		return pool_alloc(p, n);
-	return pool_charge(p, n) ? c->blk[--c->n] : NULL;
+	if (!pool_charge(p, n))
+		return NULL;
+	p->st.cache_bytes -= n;
+	return c->blk[--c->n];
 }
 
 static void pool_put(struct reasm_pool *p, void *m, size_t n)
@@ -187,6 +190,7 @@ static void pool_put(struct reasm_pool *p, void *m, size_t n)
 	}
 	c->blk[c->n++] = m;
 	p->st.bytes_in_use -= n;
+	p->st.cache_bytes += n;
 }
 
 /* ---- helpers ---- */

@@ -72,6 +72,7 @@ struct reasm_stats {
 	uint64_t alloc_fail;	/* malloc failures (turned into gaps) */
 	uint64_t seq_underflow; /* payload before the stream start, dropped */
 	uint64_t gave_up;	/* directions stopped: above_hole_data_without_any_acks */
+	uint64_t cache_bytes;	/* freed buffers and rings kept for reuse (not in bytes_in_use) */
 };
 
 struct reasm_pool;

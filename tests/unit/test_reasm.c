@@ -821,6 +821,43 @@ static void test_buffer_reuse(void **state)
 	fx_free(f);
 }
 
+/* The reuse cache is bounded: 200 connections each take a buffer and a 4 KiB ring at once and
+ * give them back; the pool keeps 128 of each (512 KiB of rings of that size) and frees the
+ * rest, and what it keeps is counted apart from bytes_in_use. */
+static void test_cache_bound(void **state)
+{
+	struct reasm_dir *d = calloc(200, sizeof(*d));
+	struct reasm_stats st;
+	struct fx *f = fx_new(NULL);
+
+	(void)state;
+	for (int i = 0; i < 200; i++) {
+		reasm__init(&d[i], MT_ORIG);
+		reasm__packet(&d[i], &f->cb, 0, PKT_TCP_SYN, 0, 0);
+		reasm__packet(&d[i], &f->cb, 1, PKT_TCP_ACK, 5, 0);
+		reasm__data(&d[i], f->p, &f->cb, 1, PKT_TCP_ACK, (const uint8_t *)"abc\r\n", 5, 5,
+			    0);
+	}
+	reasm_pool__stats(f->p, &st);
+	assert_int_equal(st.bytes_in_use, 200 * (48 + 4096));
+	assert_int_equal(st.cache_bytes, 0);
+	for (int i = 0; i < 200; i++)
+		reasm__ack(&d[i], f->p, &f->cb, 6, PKT_TCP_ACK, 0);
+	reasm_pool__stats(f->p, &st);
+	assert_int_equal(st.bytes_in_use, 0);
+	assert_int_equal(st.cache_bytes, 128 * (48 + 4096));
+	/* taken back: out of the cache, into bytes_in_use */
+	reasm__packet(&d[0], &f->cb, 6, PKT_TCP_ACK, 5, 0);
+	reasm__data(&d[0], f->p, &f->cb, 6, PKT_TCP_ACK, (const uint8_t *)"def\r\n", 5, 5, 0);
+	reasm_pool__stats(f->p, &st);
+	assert_int_equal(st.bytes_in_use, 48 + 4096);
+	assert_int_equal(st.cache_bytes, 127 * (48 + 4096));
+	for (int i = 0; i < 200; i++)
+		reasm__close(&d[i], f->p, &f->cb, 0);
+	free(d);
+	fx_free(f);
+}
+
 static void test_rst(void **state)
 {
 	struct fx *f = fx_new(NULL);
@@ -1028,7 +1065,7 @@ int main(void)
 	    cmocka_unit_test(test_segment_cap),
 	    cmocka_unit_test(test_memcap_many_flows),
 	    cmocka_unit_test(test_idle_memory),
-	    cmocka_unit_test(test_buffer_reuse),
+	    cmocka_unit_test(test_buffer_reuse), cmocka_unit_test(test_cache_bound),
 	    cmocka_unit_test(test_rst),
 	    cmocka_unit_test(test_rel_interface),
 	    cmocka_unit_test(test_pcap_bdat_gap),
