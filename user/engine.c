@@ -69,7 +69,8 @@ struct engine {
 	struct frag_table *frags;
 	struct tun_parents *tpar;  /* NULL when tunnels are not tracked */
 	struct known_services_queue *ksq; /* known_services: commits five minutes ahead */
-	/* weird.zeek's weird_ignore (10 min) and did_log (1 day) for flow weirds */
+	/* weird.zeek's weird_ignore (10 min) and did_log (1 day) for connection, flow, net and
+	 * file weirds */
 	struct knownset *weird_ignore, *weird_did_log;
 	struct parser_reg parsers[ENGINE_MAX_PARSERS];
 	int n_parsers;
@@ -188,14 +189,64 @@ static void add_nets(struct engine *e, const struct engine_net *nets, int n)
 
 /* ---- records ----------------------------------------------------------------------- */
 
+/* weird.zeek's key of a connection weird in weird_ignore: [name, id_string(c$id)], the
+ * connection's addresses and ports (not its uid: a new connection on the same four-tuple is
+ * held back too). The name and ports hashed with a seed of their own (a flow weird's key has
+ * as many bytes: its name hashed with seed 0, then its two addresses). */
+static void conn_weird_key(uint8_t key[40], const char *name, const struct conn_id *id)
+{
+	uint64_t seed = 0x636f6e6e00000000ULL | (uint64_t)id->orig_p << 16 | id->resp_p;
+	uint64_t h = mt_hash_bytes(seed, name, strlen(name));
+
+	memcpy(key, &h, 8);
+	memcpy(key + 8, id->orig_h.b, 16);
+	memcpy(key + 24, id->resp_h.b, 16);
+}
+
+/* weird.zeek's weird_do_not_ignore_repeats: logged every time. */
+static bool weird_repeats(const char *name)
+{
+	return !strcmp(name, "bad_IP_checksum") || !strcmp(name, "bad_TCP_checksum") ||
+	       !strcmp(name, "bad_UDP_checksum") || !strcmp(name, "bad_ICMP_checksum");
+}
+
+/* Is [name, four-tuple] in weird_ignore, a weird logged in the last ten minutes (counted)? */
+static bool conn_weird_held(struct engine *e, const char *name, const struct conn_id *id,
+			    uint64_t ts)
+{
+	uint8_t key[40];
+
+	if (weird_repeats(name))
+		return false;
+	conn_weird_key(key, name, id);
+	if (!knownset__contains(e->weird_ignore, key, sizeof(key), ts))
+		return false;
+	e->st.weirds_held_back++;
+	return true;
+}
+
 /* addl: addl_len bytes (NUL bytes kept), none when empty. */
-/* notice: weird.zeek turned it into a Weird::Activity notice (its notice actions). */
+/* notice: weird.zeek turned it into a Weird::Activity notice (its notice actions).
+ * A connection weird (uid set) is held back for ten minutes per name and four-tuple, as
+ * weird.zeek's do_weird does with weird_ignore[name, id_string(c$id)] (unless it is one of
+ * weird_do_not_ignore_repeats): a weird raised again in the same connection, or in a new one
+ * on the same addresses and ports, is not logged again (counted in weirds_held_back). The
+ * add that finds the key new logs it: workers share the set. */
 static void write_weird_notice(struct engine *e, const char *uid, const struct conn_id *id,
 			       uint64_t ts, const char *name, const char *addl, size_t addl_len,
 			       const char *source, bool notice)
 {
 	struct rec *r = e->rec;
 
+	if (uid && !weird_repeats(name)) {
+		uint8_t key[40];
+
+		conn_weird_key(key, name, id);
+		if (!knownset__add(e->weird_ignore, key, sizeof(key), ts)) {
+			e->st.weirds_held_back++;
+			return;
+		}
+	}
 	rec__begin(r, "weird", ts);
 	if (uid)
 		rec__conn(r, uid, id);
@@ -858,6 +909,8 @@ static void flow_weird(void *u, struct flow *f, uint64_t ts, const char *name)
 		e->st.weirds_held_back++;
 		return;
 	}
+	if (conn_weird_held(e, name, &f->id, ts))
+		return;
 	/* ACTION_LOG_PER_ORIG (did_log) and ACTION_NOTICE_PER_ORIG (did_notice): a name once
 	 * per originator a day, the notice one as a Weird::Activity notice too */
 	per_orig = !strcmp(name, "SYN_with_data") || !strcmp(name, "connection_originator_SYN_ack");

@@ -107,8 +107,8 @@ struct engine_stats {
 	uint64_t records_known_services;
 	uint64_t records_analyzer;
 	uint64_t analyzer_suppressed; /* beyond ENGINE_ANALYZER_MAX_PER_CONN */
-	uint64_t weirds_held_back;    /* weirds weird.zeek would not log (again yet): flow, net and
-				       * file weirds in weird_ignore/did_log, ACTION_IGNORE names */
+	uint64_t weirds_held_back;    /* weirds weird.zeek would not log (again yet): connection, flow,
+				       * net and file weirds in weird_ignore/did_log, ACTION_IGNORE names */
 };
 
 struct engine;

@@ -435,6 +435,52 @@ static void test_weird_per_orig(void **st)
 	notice__fini();
 }
 
+/* One connection on 10.0.0.1:cport -> :25 sending MAIL FROM three times at the same sequence
+ * number, each with other bytes, before the server acks: rexmit_inconsistency at the second
+ * and the third. */
+static void rexmit_conn(struct run *r)
+{
+	hello(r);
+	C(r, ACK | PSH, 1009, 5009, "MAIL FROM:<a>\r\n");
+	C(r, ACK | PSH, 1009, 5009, "MAIL FROM:<b>\r\n");
+	C(r, ACK | PSH, 1009, 5009, "MAIL FROM:<c>\r\n");
+	S(r, ACK, 5009, 1024, NULL);
+	C(r, FIN | ACK, 1024, 5009, NULL);
+	S(r, FIN | ACK, 5009, 1025, NULL);
+	C(r, ACK, 1025, 5010, NULL);
+}
+
+/* weird.zeek's weird_ignore for connection weirds: [name, id_string(c$id)] for ten minutes
+ * from the weird logged. The repeat in the same connection is held back, and so is the weird
+ * of a new connection on the same four-tuple a minute later; one on another client port is
+ * logged, as is the four-tuple's weird again after eleven minutes. */
+static void test_conn_weird_held_per_tuple(void **st)
+{
+	static const uint16_t ports[] = {42000, 42000, 42001, 42000};
+	static const uint64_t gap_s[] = {0, 60, 1, 660};
+	struct run r;
+
+	(void)st;
+	run_start(&r);
+	for (int k = 0; k < 4; k++) {
+		r.t += gap_s[k] * 1000000000ull;
+		cport = ports[k];
+		rexmit_conn(&r);
+	}
+	cport = 40000;
+	run_end(&r);
+	assert_int_equal(count(&r, "conn", "\"history\"=>\"ShADdTaFf\"", NULL), 4);
+	assert_int_equal(count(&r, "weird", NULL), 3);
+	assert_int_equal(count(&r, "weird", "\"rexmit_inconsistency\"", "\"id.orig_p\"=>42000",
+			       NULL),
+			 2);
+	assert_int_equal(count(&r, "weird", "\"rexmit_inconsistency\"", "\"id.orig_p\"=>42001",
+			       NULL),
+			 1);
+	assert_int_equal(r.st.weirds_held_back, 5);
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -447,6 +493,7 @@ int main(void)
 	    cmocka_unit_test(test_close_waits_for_pending_data),
 	    cmocka_unit_test(test_ignored_weirds),
 	    cmocka_unit_test(test_weird_per_orig),
+	    cmocka_unit_test(test_conn_weird_held_per_tuple),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
