@@ -92,8 +92,12 @@ struct item {
 struct link {
 	uint32_t src;	       /* item index of the source name */
 	uint32_t next;	       /* link + 1 */
-	uint32_t notice_where; /* meta.do_notice at meta.if_in: a bit per enum intel_where */
+	/* meta.do_notice at meta.if_in: a bit per enum intel_where; LINK_WHITELIST: the
+	 * source's meta.whitelist */
+	uint32_t notice_where;
 };
+#define LINK_WHITELIST (1u << 31)
+_Static_assert(INTEL_NWHERE < 31, "a notice bit per place, and the whitelist bit");
 
 struct intel_db {
 	struct intel_limits lim;
@@ -116,8 +120,8 @@ static inline uint8_t ascii_lower(uint8_t c)
 	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
 }
 
-static _Atomic uint64_t st_items, st_skipped, st_dropped, st_lookups, st_matches, st_reloads,
-    st_reload_errors;
+static _Atomic uint64_t st_items, st_skipped, st_dropped, st_lookups, st_matches, st_whitelisted,
+    st_reloads, st_reload_errors;
 
 static void db_free(struct intel_db *in);
 
@@ -294,11 +298,13 @@ static int parse_subnet(const char *s, size_t n, uint8_t key[17])
 
 static uint32_t notice_bits(const struct intel_meta *m)
 {
+	uint32_t wl = m && m->whitelist ? LINK_WHITELIST : 0;
+
 	if (!m || !m->do_notice)
-		return 0;
+		return wl;
 	if (m->if_in < 0 || m->if_in >= INTEL_NWHERE)
-		return (1u << INTEL_NWHERE) - 1; /* Intel::IN_ANYWHERE */
-	return 1u << m->if_in;
+		return wl | ((1u << INTEL_NWHERE) - 1); /* Intel::IN_ANYWHERE */
+	return wl | 1u << m->if_in;
 }
 
 static int add_source(struct intel_db *in, uint32_t item, uint32_t src, const struct intel_meta *m)
@@ -396,8 +402,11 @@ static void hit_add(const struct intel_db *in, struct intel_hit *h, uint32_t ite
 	for (uint32_t l = it->src_head; l; l = in->links[l - 1].next) {
 		const struct item *s = &in->items[in->links[l - 1].src];
 
-		h->notice_where |= in->links[l - 1].notice_where;
+		uint32_t nw = in->links[l - 1].notice_where;
 		const char *name = in->keys + s->key_off;
+
+		h->notice_where |= nw & ~LINK_WHITELIST;
+		h->whitelisted |= !!(nw & LINK_WHITELIST);
 		uint32_t j;
 
 		for (j = 0; j < h->n_sources; j++)
@@ -511,8 +520,8 @@ static void intel_notice(struct rec *r, const struct intel_seen *w, const char *
 	free(buf);
 }
 
-static void write_hit(struct rec *r, const struct intel_seen *w, const char *ind, size_t n,
-		      enum intel_type t, const struct intel_hit *h)
+static void write_record(struct rec *r, const struct intel_seen *w, const char *ind, size_t n,
+			 enum intel_type t, const struct intel_hit *h)
 {
 	uint32_t order[INTEL_HIT_MAX_SOURCES];
 
@@ -553,6 +562,18 @@ static void write_hit(struct rec *r, const struct intel_seen *w, const char *ind
 	rec__cstr(r, "file_desc", w->file_desc);
 	rec__end(r);
 	atomic_fetch_add_explicit(&st_matches, 1, memory_order_relaxed);
+}
+
+/* Intel::match: the record (Intel::LOG) unless whitelist.zeek's extend_match hook breaks for
+ * a whitelisted item, and do_notice.zeek's notice, an event handler of its own that a
+ * whitelisted item does not stop. */
+static void write_hit(struct rec *r, const struct intel_seen *w, const char *ind, size_t n,
+		      enum intel_type t, const struct intel_hit *h)
+{
+	if (h->whitelisted)
+		atomic_fetch_add_explicit(&st_whitelisted, 1, memory_order_relaxed);
+	else
+		write_record(r, w, ind, n, t, h);
 	if (h->notice_where & (1u << w->where))
 		intel_notice(r, w, ind, n);
 }
@@ -732,6 +753,7 @@ void intel__stats(struct intel_stats *o)
 	o->items_dropped = atomic_load_explicit(&st_dropped, memory_order_relaxed);
 	o->lookups = atomic_load_explicit(&st_lookups, memory_order_relaxed);
 	o->matches = atomic_load_explicit(&st_matches, memory_order_relaxed);
+	o->whitelisted = atomic_load_explicit(&st_whitelisted, memory_order_relaxed);
 	o->reloads = atomic_load_explicit(&st_reloads, memory_order_relaxed);
 	o->reload_errors = atomic_load_explicit(&st_reload_errors, memory_order_relaxed);
 }
@@ -762,7 +784,7 @@ struct loader {
 	unsigned long line;
 	unsigned warned;
 	char sep;
-	int col_ind, col_type, col_src, col_notice, col_ifin, ncols;
+	int col_ind, col_type, col_src, col_notice, col_ifin, col_wl, ncols;
 };
 
 static void bad_line(struct loader *L, const char *why)
@@ -812,7 +834,7 @@ static int header(struct loader *L, char *s, size_t n, char *err, size_t errlen)
 	if (n < 7 || memcmp(s, "#fields", 7) || (n > 7 && s[7] != L->sep))
 		return 0; /* a comment, #types, #set_separator, ... */
 	k = split(s, n, L->sep, f, fl, MAX_COLS);
-	L->col_ind = L->col_type = L->col_src = L->col_notice = L->col_ifin = -1;
+	L->col_ind = L->col_type = L->col_src = L->col_notice = L->col_ifin = L->col_wl = -1;
 	for (int i = 1; i < k; i++) {
 		if (fl[i] == 9 && !memcmp(f[i], "indicator", 9))
 			L->col_ind = i - 1;
@@ -824,6 +846,8 @@ static int header(struct loader *L, char *s, size_t n, char *err, size_t errlen)
 			L->col_notice = i - 1;
 		else if (fl[i] == 10 && !memcmp(f[i], "meta.if_in", 10))
 			L->col_ifin = i - 1;
+		else if (fl[i] == 14 && !memcmp(f[i], "meta.whitelist", 14))
+			L->col_wl = i - 1;
 	}
 	L->ncols = k - 1;
 	if (L->col_ind < 0 || L->col_type < 0 || L->col_src < 0) {
@@ -862,7 +886,7 @@ static int data_line(struct loader *L, char *s, size_t n)
 	char *f[MAX_COLS];
 	size_t fl[MAX_COLS];
 	int k = split(s, n, L->sep, f, fl, MAX_COLS), t, err;
-	struct intel_meta meta = {.do_notice = false, .if_in = INTEL_NWHERE};
+	struct intel_meta meta = {.do_notice = false, .whitelist = false, .if_in = INTEL_NWHERE};
 	int need = L->col_ind;
 
 	if (L->col_type > need)
@@ -901,6 +925,15 @@ static int data_line(struct loader *L, char *s, size_t n)
 			return 0;
 		}
 		meta.do_notice = b == 1;
+	}
+	if (L->col_wl >= 0 && L->col_wl < k) {
+		int b = parse_bool(f[L->col_wl], fl[L->col_wl]);
+
+		if (b == -1) {
+			bad_line(L, "meta.whitelist is not T, F, 1 or 0");
+			return 0;
+		}
+		meta.whitelist = b == 1;
 	}
 	if (L->col_ifin >= 0 && L->col_ifin < k && !unset(f[L->col_ifin], fl[L->col_ifin])) {
 		meta.if_in = intel_where__parse(f[L->col_ifin], fl[L->col_ifin]);

@@ -199,6 +199,7 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct stats_sources 
 		rec__u64(r, "intel_items_dropped", ins->items_dropped);
 		rec__u64(r, "intel_lookups", ins->lookups);
 		rec__u64(r, "intel_matches", ins->matches);
+		rec__u64(r, "intel_whitelisted", ins->whitelisted);
 		rec__u64(r, "intel_reloads", ins->reloads);
 		rec__u64(r, "intel_reload_errors", ins->reload_errors);
 	}

@@ -94,9 +94,12 @@ long intel__load_fp(struct intel *in, FILE *fp, const char *path, FILE *warn, ch
 		    size_t errlen);
 /* An item's metadata beyond its source (policy/frameworks/intel/do_notice.zeek): a match
  * raises an Intel::Notice when do_notice is set and it was seen at if_in (INTEL_NWHERE:
- * Intel::IN_ANYWHERE). The same source inserted again replaces it, as Zeek's meta table. */
+ * Intel::IN_ANYWHERE). whitelist (policy/frameworks/intel/whitelist.zeek): a match with an
+ * item of any source whitelisted writes no intel record (its notices are still raised). The
+ * same source inserted again replaces it, as Zeek's meta table. */
 struct intel_meta {
 	bool do_notice;
+	bool whitelist;
 	int if_in;
 };
 int intel__insert_meta(struct intel *in, enum intel_type t, const char *indicator, size_t n,
@@ -118,6 +121,7 @@ uint64_t intel__items(const struct intel *in);
 struct intel_hit {
 	uint32_t types;
 	uint32_t notice_where; /* a bit per enum intel_where where an item asks for a notice */
+	bool whitelisted;      /* an item of some source is whitelisted: no intel record */
 	uint32_t n_sources;
 	const char *sources[INTEL_HIT_MAX_SOURCES]; /* into the store */
 	uint32_t source_len[INTEL_HIT_MAX_SOURCES];
@@ -142,8 +146,9 @@ struct intel_seen {
 };
 
 struct rec;
-/* Intel::seen: looks the indicator up and writes an intel record on a match, and an
- * Intel::Notice (notice.h) when a matching item asks for one at this place. */
+/* Intel::seen: looks the indicator up and writes an intel record on a match (none when a
+ * matching item is whitelisted), and an Intel::Notice (notice.h) when a matching item asks
+ * for one at this place. True on a match, whitelisted or not. */
 bool intel__seen(const struct intel *in, struct rec *r, const struct intel_seen *w,
 		 enum intel_type t, const char *s, size_t n);
 bool intel__seen_addr(const struct intel *in, struct rec *r, const struct intel_seen *w,
@@ -169,6 +174,7 @@ struct intel_stats {
 	uint64_t items_dropped; /* items beyond max_items */
 	uint64_t lookups;	/* indicators looked up */
 	uint64_t matches;	/* intel records written */
+	uint64_t whitelisted;	/* matches with a whitelisted item: no record written */
 	uint64_t reloads;	/* stores replaced by intel__reload */
 	uint64_t reload_errors; /* intel__reload calls that kept the store */
 };

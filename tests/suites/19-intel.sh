@@ -11,7 +11,8 @@
 #    at least one per SMTP transaction and field (Zeek looks at every MIME entity's end);
 #  - no record that is not one of these, each with the matched type and source;
 #  - the same other records as the run without intel.
-# Then: indicators that occur nowhere give no record; --workers 2 gives the same intel
+# Then: meta.whitelist holds a record back (not its notice); indicators that occur nowhere
+# give no record; --workers 2 gives the same intel
 # records; the stats counters add up; a broken intel file is refused (exit 1, FILE:LINE), as
 # are one with a UTF-8 byte order mark (named as such) and a FIFO or a directory (at once,
 # before any read: a FIFO without a writer used to block).
@@ -302,6 +303,20 @@ if [ "$u1" = 2 ] && [ "$u2" = '"seen.indicator":"schemas.microsoft.com/office/20
 	ok "URLs in message bodies: the 2 of smtp.pcap's HTML part, once each, also with --hashes none"
 else
 	bad "URLs in message bodies: $u1 records; with --hashes none: $u2"
+fi
+
+# meta.whitelist (policy/frameworks/intel/whitelist.zeek): the whitelisted URL of smtp.pcap
+# writes no intel record but still its do_notice notice; the other is written; counted
+printf '#fields\tindicator\tindicator_type\tmeta.source\tmeta.whitelist\tmeta.do_notice\nWWW.W3.ORG/TR/REC-html40\tIntel::URL\tu\tT\tT\nschemas.microsoft.com/office/2004/12/omml\tIntel::URL\tu\tF\tF\n' >"$T/wl.dat"
+"$B/mailtap" -r "$sp" -w - --intel-file "$T/wl.dat" --stats-interval 3600 2>/dev/null |
+	"$B/mailtap-cat" - >"$T/wl.json"
+w1=$(grep '"_path":"intel"' "$T/wl.json" | grep -o '"seen.indicator":"[^"]*"' | tr '\n' ' ')
+w2=$(grep '"_path":"notice"' "$T/wl.json" | grep -c '"msg":"Intel hit on www.w3.org/TR/REC-html40 at SMTP::IN_MESSAGE"')
+w3=$(grep '"_path":"stats"' "$T/wl.json" | tail -n 1 | grep -o '"intel_whitelisted":[0-9]*' | cut -d: -f2)
+if [ "$w1" = '"seen.indicator":"schemas.microsoft.com/office/2004/12/omml" ' ] && [ "$w2" = 1 ] && [ "$w3" = 1 ]; then
+	ok "meta.whitelist: the whitelisted URL writes no intel record but its notice, the other is written; intel_whitelisted 1"
+else
+	bad "meta.whitelist: intel records '$w1', notices $w2, intel_whitelisted '$w3'"
 fi
 
 # indicators that occur nowhere; no --intel-file: no stream, no counters

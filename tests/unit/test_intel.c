@@ -298,6 +298,84 @@ static void test_notice_whole(void **st)
 	free(want);
 }
 
+/* whitelist.zeek: meta.whitelist read as do_notice is (a bool; anything else skips the
+ * line); a match with a whitelisted item of any source writes no intel record and is counted,
+ * while do_notice's notice is still raised (an Intel::match handler of its own); the same
+ * source again replaces its whitelist bit with its meta. */
+static void test_whitelist(void **st)
+{
+	struct conn_id id = {.orig_p = 1234, .resp_p = 25};
+	struct intel_seen w = {.ts_ns = 1500000000ULL * 1000000000ULL,
+			       .where = INTEL_SMTP_IN_FROM,
+			       .uid = "Cabc",
+			       .id = &id};
+	struct intel_stats s0, s1;
+	struct notice_cfg nc;
+	struct rec_out *o = rec_out__new("t");
+	struct intel_hit h;
+	struct intel *in;
+	struct rec *r;
+
+	(void)st;
+	assert_int_equal(mt_addr__parse(&id.orig_h, "198.51.100.9"), 0);
+	assert_int_equal(mt_addr__parse(&id.resp_h, "192.0.2.1"), 0);
+	in = with("#fields\tindicator\tindicator_type\tmeta.source\tmeta.whitelist\t"
+		  "meta.do_notice\n"
+		  "a@x\tIntel::EMAIL\ts1\tT\tF\n"
+		  "b@x\tIntel::EMAIL\ts1\tF\tF\n"
+		  "b@x\tIntel::EMAIL\ts2\t1\tF\n" /* another source whitelists it */
+		  "c@x\tIntel::EMAIL\ts1\tT\tT\n"
+		  "d@x\tIntel::EMAIL\ts1\t-\tF\n"
+		  "e@x\tIntel::EMAIL\ts1\tyes\tF\n"
+		  "f@x\tIntel::EMAIL\ts1\tT\tF\n"
+		  "f@x\tIntel::EMAIL\ts1\t0\tF\n" /* the same source: its meta replaced */
+		  "10.1.0.0/16\tIntel::SUBNET\ts1\tT\tF\n"
+		  "10.1.2.3\tIntel::ADDR\ts2\tF\tF\n",
+		  9, NULL); /* lines that gave an item */
+	assert_true(find(in, INTEL_EMAIL, "a@x", &h));
+	assert_true(h.whitelisted);
+	assert_int_equal(h.notice_where, 0);
+	assert_true(find(in, INTEL_EMAIL, "b@x", &h));
+	assert_true(h.whitelisted);
+	assert_int_equal(h.n_sources, 2);
+	assert_true(find(in, INTEL_EMAIL, "c@x", &h));
+	assert_true(h.whitelisted);
+	assert_int_equal(h.notice_where, (1u << INTEL_NWHERE) - 1);
+	assert_true(find(in, INTEL_EMAIL, "d@x", &h));
+	assert_false(h.whitelisted);
+	assert_false(find(in, INTEL_EMAIL, "e@x", &h));
+	assert_true(find(in, INTEL_EMAIL, "f@x", &h));
+	assert_false(h.whitelisted);
+	assert_true(find_addr(in, "10.1.2.3", &h)); /* its subnet whitelisted */
+	assert_true(h.whitelisted);
+	assert_true(find_addr(in, "10.1.9.9", &h));
+	assert_true(h.whitelisted);
+
+	rec_out__add_sink(o, &rec_sink);
+	r = rec__new(o);
+	notice_cfg__default(&nc);
+	assert_int_equal(notice__init(&nc), 0);
+	rec_count = 0;
+	intel__stats(&s0);
+	assert_true(intel__seen(in, r, &w, INTEL_EMAIL, "A@x", 3));
+	assert_true(intel__seen(in, r, &w, INTEL_EMAIL, "b@x", 3));
+	assert_int_equal(rec_count, 0);
+	assert_true(intel__seen(in, r, &w, INTEL_EMAIL, "c@x", 3)); /* the notice only */
+	assert_int_equal(rec_count, 1);
+	assert_string_equal(rec_tag, "t.notice");
+	assert_non_null(strstr(rec_last, "\"msg\"=>\"Intel hit on c@x at SMTP::IN_FROM\""));
+	assert_true(intel__seen(in, r, &w, INTEL_EMAIL, "d@x", 3));
+	assert_int_equal(rec_count, 2);
+	assert_string_equal(rec_tag, "t.intel");
+	intel__stats(&s1);
+	assert_int_equal(s1.whitelisted - s0.whitelisted, 3);
+	assert_int_equal(s1.matches - s0.matches, 1);
+	notice__fini();
+	rec__free(r);
+	rec_out__free(o);
+	intel__free(in);
+}
+
 /* A UTF-8 byte order mark is refused with a message that says so (Zeek's reader does not skip
  * one); a FIFO, a directory or a device is refused at once, before any read: a FIFO without a
  * writer used to block the load, and a rereading's loader with it (joined at shutdown). */
@@ -693,6 +771,7 @@ int main(void)
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_not_intel_files),
 	    cmocka_unit_test(test_notice_whole),
+	    cmocka_unit_test(test_whitelist),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_record),
 	    cmocka_unit_test(test_urls),
