@@ -44,8 +44,10 @@ struct app_tls {
 	bool seen_client_hello;
 	bool unclear_alerted;
 	enum mt_dir client_dir;
-	/* resumption detection (main.zeek) */
-	char session_id[65];
+	/* resumption detection (main.zeek): the client's session id, whole (a hello may carry
+	 * up to 255 bytes, not the 32 the RFCs allow: compared as Zeek compares the strings) */
+	uint8_t session_id[255];
+	uint8_t session_id_len; /* 0: none */
 	bool ticket_empty_session_seen;
 	bool client_kex_seen;
 	bool client_psk_seen;
@@ -168,13 +170,6 @@ static void set_curve(struct app_tls *a, uint16_t c)
 static bool sni_cacheable(const struct ssl_info *si)
 {
 	return si->server_name.s && strlen(si->server_name.s) == si->server_name.n;
-}
-
-static void hexstr(struct tls_bytes b, char *out, size_t cap)
-{
-	size_t n = b.len < (cap - 1) / 2 ? b.len : (cap - 1) / 2;
-
-	mt_hex(b.p, n, out);
 }
 
 /* ---------------------------------------------------------------- logging */
@@ -349,7 +344,10 @@ static void cb_client_hello(void *u, enum mt_dir d, const struct tls_client_hell
 		for (size_t i = 0; zero && i < 32; i++)
 			zero = h->session_id.p[i] == 0;
 		if (!zero) {
-			hexstr(h->session_id, a->session_id, sizeof(a->session_id));
+			a->session_id_len = (uint8_t)(h->session_id.len < sizeof(a->session_id)
+							  ? h->session_id.len
+							  : sizeof(a->session_id));
+			memcpy(a->session_id, h->session_id.p, a->session_id_len);
 			a->ticket_empty_session_seen = false;
 		}
 	}
@@ -366,7 +364,7 @@ static void cb_server_hello(void *u, enum mt_dir d, const struct tls_server_hell
 {
 	struct app_tls *a = u;
 	struct ssl_info *si = &a->si;
-	char buf[24], sid[65];
+	char buf[24];
 
 	if (a->done)
 		return;
@@ -389,9 +387,9 @@ static void cb_server_hello(void *u, enum mt_dir d, const struct tls_server_hell
 		 tls__cipher_name(h->cipher, buf, sizeof(buf)));
 	if (h->is_hrr)
 		a->hrr_seen = true;
-	hexstr(h->session_id, sid, sizeof(sid));
-	if (a->session_id[0] && strcmp(a->session_id, sid) == 0 && a->version_num / 0xFF != 0x7F &&
-	    a->version_num != 0x0304)
+	if (a->session_id_len && h->session_id.len == a->session_id_len &&
+	    !memcmp(a->session_id, h->session_id.p, a->session_id_len) &&
+	    a->version_num / 0xFF != 0x7F && a->version_num != 0x0304)
 		si->resumed = true;
 	if (h->v2)
 		add_history(a, false, 's', ts);

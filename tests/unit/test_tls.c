@@ -1542,6 +1542,52 @@ static void test_hrr(void **state)
 	env_fini(&e);
 }
 
+/* main.zeek's resumption by session id compares the ids whole: a hello may carry up to 255
+ * bytes (the RFCs allow 32). A server's 40-byte id that differs from the client's in its
+ * last byte is no resumption (it was when only the first 32 bytes were kept); the same 40
+ * bytes are. */
+static void test_session_id_whole(void **state)
+{
+	for (int same = 0; same < 2; same++) {
+		struct env e;
+		struct bld b = {.n = 0}, m = {.n = 0};
+		static const uint8_t ccs = 1;
+		void *p;
+		const struct line *l;
+
+		env_init(&e);
+		p = app_tls_ops.new(&e.s, &e.cfg);
+		u16(&m, 0x0303); /* ClientHello TLS 1.2, a 40-byte session id */
+		for (int i = 0; i < 32; i++)
+			u8(&m, 1);
+		u8(&m, 40);
+		for (int i = 0; i < 40; i++)
+			u8(&m, (uint8_t)(0x40 + i));
+		u16(&m, 2);
+		u16(&m, 0xc02f);
+		u8(&m, 1);
+		u8(&m, 0);
+		send_hs(p, MT_ORIG, 1, &m, 1000);
+		u16(&m, 0x0303); /* ServerHello: the id again, or its last byte changed */
+		for (int i = 0; i < 32; i++)
+			u8(&m, 2);
+		u8(&m, 40);
+		for (int i = 0; i < 40; i++)
+			u8(&m, (uint8_t)(0x40 + i + (i == 39 && !same)));
+		u16(&m, 0xc02f);
+		u8(&m, 0);
+		hs_record(&b, 2, &m);
+		record(&b, 20, &ccs, 1);
+		feed_all(p, MT_RESP, &b, 2000);
+		app_tls_ops.end(p, 6000);
+		app_tls_ops.free(p);
+		l = nth(&e.cap, "ssl", 0);
+		assert_string_equal(get(l, "resumed"), same ? "T" : "F");
+		assert_string_equal(get(l, "version"), "TLSv12");
+		env_fini(&e);
+	}
+}
+
 /* TLS 1.2 with a session ticket and empty session id, server answers CCS without a
  * ClientKeyExchange: resumed. Alerts set last_alert ('l'). Unknown names. */
 static void test_resumed_alert(void **state)
@@ -2258,6 +2304,7 @@ int main(void)
 	    cmocka_unit_test(test_hrr),
 	    cmocka_unit_test(test_idle_at_close),
 	    cmocka_unit_test(test_resumed_alert),
+	    cmocka_unit_test(test_session_id_whole),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_sslv2),
 	    cmocka_unit_test(test_sslv2_error),
