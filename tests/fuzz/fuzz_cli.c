@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /* libFuzzer target for command-line parsing: the input is split on NUL bytes into arguments
- * and handed to mailtap's option parser (user/main.c's parse_args, which validates every
+ * and handed to mailtap's option parser (user/opts.c's opts__parse, which validates every
  * value: numbers, ports, CIDRs, modes, hash lists). It must reject or accept, never crash,
  * hang or read out of bounds. */
 #include <getopt.h>
@@ -8,9 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#define main mailtap_main
-#include "../../user/main.c"
-#undef main
+#include "mailtap/log.h"
+#include "mailtap/opts.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -38,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&o, 0, sizeof(o));
 	optind = 0; /* glibc: a full reset of getopt's state */
 	opterr = 0;
-	parse_args(argc, argv, &o);
+	opts__parse(&o, argc, argv);
 	free(buf);
 	return 0;
 }

@@ -279,15 +279,15 @@ done
 out=$(probe -r /x.pcap)
 case $out in *"only reads files"*) ok "health probe: a -r run is no live capture" ;; *) bad "health probe with -r: $out" ;; esac
 # The probe's parser knows which of mailtap's short options take a value ([irwof]): the
-# letters followed by one ':' in main.c's getopt string ('::', an optional value, must be
+# letters followed by one ':' in opts.c's getopt string ('::', an optional value, must be
 # attached), or a new one would be read as a flag
 # and its value as the next option.
-opts=$(sed -n 's/.*getopt_long(argc, argv, "\([^"]*\)".*/\1/p' user/main.c)
+opts=$(sed -n 's/.*getopt_long(argc, argv, "\([^"]*\)".*/\1/p' user/opts.c)
 want=$(printf '%s\n' "$opts" | grep -o '[[:alnum:]]::\?' | grep -v '::' | tr -d ':\n' | fold -w1 | sort | tr -d '\n')
 have=$(sed -n 's/^[[:space:]]*\[\([[:alnum:]]*\)\])$/\1/p' deploy/mailtap-health.sh | fold -w1 | sort | tr -d '\n')
 [ -n "$opts" ] && [ -n "$want" ] && [ "$want" = "$have" ] &&
-	ok "health probe: the short options with a value are main.c's ($want of $opts)" ||
-	bad "health probe: short options with a value [$have], main.c's getopt string \"$opts\" has [$want]"
+	ok "health probe: the short options with a value are opts.c's ($want of $opts)" ||
+	bad "health probe: short options with a value [$have], opts.c's getopt string \"$opts\" has [$want]"
 
 [ $fails -eq 0 ] || exit 1
 echo PASS

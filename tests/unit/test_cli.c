@@ -1,26 +1,28 @@
 // SPDX-License-Identifier: BSD-3-Clause
-/* The command line (user/main.c, compiled in here so that its static parser can be called)
- * where a suite cannot see the result: the port set handed to the XDP and host programs
- * holds every --ports port (it was cut at 256 without a word); numbers are decimal digits
- * only; --local-nets prefixes are digits in range; the last --capture counts.
- * tests/suites/15-cli.sh runs the binary. */
-#define main mailtap_main
-#include "../../user/main.c"
-#undef main
-
+/* The command line (user/opts.c) where a suite cannot see the result: the port set handed to
+ * the XDP and host programs holds every --ports port (it was cut at 256 without a word);
+ * numbers are decimal digits only; --local-nets prefixes are digits in range; the last
+ * --capture counts. tests/suites/15-cli.sh runs the binary. */
+#include <errno.h>
+#include <getopt.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <cmocka.h>
+#include "mailtap/engine.h"
+#include "mailtap/opts.h"
 
 static struct opts o;
 
-/* parse_args on a fresh opts and getopt state; its return value. */
+/* opts__parse on a fresh opts and getopt state; its return value. */
 static int parse(int argc, const char **argv)
 {
 	memset(&o, 0, sizeof(o));
 	optind = 0; /* glibc: start over, reinitialised */
-	return parse_args(argc, (char **)argv, &o);
+	return opts__parse(&o, argc, (char **)argv);
 }
 
 static void test_all_ports_to_bpf(void **st)
@@ -70,29 +72,37 @@ static void test_ports_refused(void **st)
 	assert_false(engine_cfg__port(o.eng.ports, 21));
 }
 
+/* Decimal digits only, range-checked: no sign, blank or base prefix, nothing past
+ * 2^64 - 1, and a leading 0 is not octal. */
 static void test_numbers(void **st)
 {
-	uint64_t v = 0;
+	const char *bad[] = { "18446744073709551616", "99999999999999999999999", " -1", "-1", "+1",
+			      " 1", "1 ", "0x10", "" };
+	const char *argv[] = { "mailtap", "-r", "x.pcap", "--seed", NULL, "--workers", NULL };
 
 	(void)st;
-	assert_int_equal(parse_u64("--seed", "18446744073709551615", 0, UINT64_MAX, &v), 0);
-	assert_true(v == UINT64_MAX);
-	assert_int_equal(parse_u64("--seed", "010", 0, UINT64_MAX, &v), 0);
-	assert_int_equal(v, 10);
-	v = 7;
-	assert_int_equal(parse_u64("--seed", "18446744073709551616", 0, UINT64_MAX, &v), -EINVAL);
-	assert_int_equal(parse_u64("--seed", "99999999999999999999999", 0, UINT64_MAX, &v),
-			 -EINVAL);
-	assert_int_equal(parse_u64("--seed", " -1", 0, UINT64_MAX, &v), -EINVAL);
-	assert_int_equal(parse_u64("--seed", "-1", 0, UINT64_MAX, &v), -EINVAL);
-	assert_int_equal(parse_u64("--seed", "+1", 0, UINT64_MAX, &v), -EINVAL);
-	assert_int_equal(parse_u64("--seed", " 1", 0, UINT64_MAX, &v), -EINVAL);
-	assert_int_equal(parse_u64("--seed", "1 ", 0, UINT64_MAX, &v), -EINVAL);
-	assert_int_equal(parse_u64("--seed", "0x10", 0, UINT64_MAX, &v), -EINVAL);
-	assert_int_equal(parse_u64("--seed", "", 0, UINT64_MAX, &v), -EINVAL);
-	assert_int_equal(parse_u64("--workers", "65", 1, 64, &v), -EINVAL);
-	assert_int_equal(parse_u64("--workers", "0", 1, 64, &v), -EINVAL);
-	assert_int_equal(v, 7); /* untouched on error */
+	argv[4] = "18446744073709551615";
+	assert_int_equal(parse(5, argv), 0);
+	assert_true(o.eng.seeded);
+	assert_true(o.eng.seed == UINT64_MAX);
+	argv[4] = "010";
+	assert_int_equal(parse(5, argv), 0);
+	assert_int_equal(o.eng.seed, 10);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		argv[4] = bad[i];
+		assert_int_equal(parse(5, argv), -EINVAL);
+	}
+	argv[3] = "--workers";
+	argv[4] = "5";
+	argv[6] = "65";
+	assert_int_equal(parse(7, argv), -EINVAL);
+	assert_int_equal(o.workers, 5); /* a refused value leaves the one before it */
+	argv[6] = "0";
+	assert_int_equal(parse(7, argv), -EINVAL);
+	assert_int_equal(o.workers, 5);
+	argv[6] = "64";
+	assert_int_equal(parse(7, argv), 0);
+	assert_int_equal(o.workers, 64);
 }
 
 static void test_local_nets(void **st)

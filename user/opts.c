@@ -1,0 +1,1288 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* The command line (opts.h): getopt_long over the options, each value checked, then the
+ * combinations a run refuses. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include "mailtap/engine.h"
+#include "mailtap/hostcap.h"
+#include "mailtap/loader.h"
+#include "mailtap/log.h"
+#include "mailtap/opts.h"
+#include "mailtap/sink_fwd.h"
+#include "mailtap/smtp.h"
+#include "mailtap/tunnels.h"
+#include "mailtap/xsk.h"
+
+#define MAILTAP_VERSION "0.1.0"
+
+/* The port set for the XDP programs, from --ports: every port, as the BPF side keeps a
+ * 65536-bit set (mailtap_abi.h). Static: 128 KiB is too much for main's stack. */
+static uint16_t port_list[65535];
+
+enum {
+	OPT_SEED = 256,
+	OPT_PORTS,
+	OPT_LOCAL_NETS,
+	OPT_COMMUNITY_ID,
+	OPT_TAG_PREFIX,
+	OPT_MAX_FLOWS,
+	OPT_MAX_TUNNELS,
+	OPT_TUNNEL_EXPIRE,
+	OPT_REASM_OOO,
+	OPT_REASM_SEGS,
+	OPT_REASM_TOTAL,
+	OPT_NO_TCP_WEIRDS,
+	OPT_NO_PRIVATE_LOCAL,
+	OPT_STATS,
+	OPT_VERSION,
+	OPT_FWD_MODE,
+	OPT_FWD_COMPRESS,
+	OPT_FWD_BATCH,
+	OPT_FWD_FLUSH_MS,
+	OPT_FWD_MAX_MSG,
+	OPT_FWD_QUEUE,
+	OPT_FWD_POLICY,
+	OPT_FWD_KEY,
+	OPT_FWD_CLOSE_MS,
+	OPT_SPOOL,
+	OPT_SPOOL_MAX,
+	OPT_XDP_MODE,
+	OPT_BIND,
+	OPT_QUEUES,
+	OPT_FRAMES,
+	OPT_FRAME_SIZE,
+	OPT_RX_RING,
+	OPT_FILL_RING,
+	OPT_BUSY_POLL,
+	OPT_RX_NAP,
+	OPT_PINNED,
+	OPT_STATS_INTERVAL,
+	OPT_SMTP_MAX_RCPTTO,
+	OPT_SMTP_MAX_TO,
+	OPT_SMTP_MAX_CC,
+	OPT_SMTP_MAX_PATH,
+	OPT_SMTP_MAX_INVALID,
+	OPT_SMTP_MAX_LINE,
+	OPT_SMTP_MAX_PENDING,
+	OPT_SMTP_NO_EXTRA,
+	OPT_SMTP_BLOCKLISTS,
+	OPT_SMTP_NO_AUTH_USER,
+	OPT_EVENTS,
+	OPT_RFC822_FILES,
+	OPT_HASHES,
+	OPT_EXTRACT_DIR,
+	OPT_EXTRACT_MAX_FILE,
+	OPT_EXTRACT_MAX_TOTAL,
+	OPT_EXTRACT_TYPES,
+	OPT_MAX_FILES,
+	OPT_MIME_MAX_DEPTH,
+	OPT_MIME_MAX_HEADER,
+	OPT_NO_FINGERPRINTS,
+	OPT_NO_X509_FILES,
+	OPT_LOG_FIELD_STR,
+	OPT_LOG_TOTAL_STR,
+	OPT_LOG_FIELD_CONT,
+	OPT_LOG_TOTAL_CONT,
+	OPT_WORKERS,
+	OPT_CAPTURE_THREADS,
+	OPT_FWD_BLOCK_MS,
+	OPT_FWD_USER,
+	OPT_FWD_PASSWORD,
+	OPT_FWD_TLS_CA,
+	OPT_FWD_TLS_NAME,
+	OPT_FWD_TLS_CERT,
+	OPT_FWD_TLS_KEY,
+	OPT_USER,
+	OPT_SECCOMP,
+	OPT_FRAG_DATAGRAMS,
+	OPT_FRAG_BYTES,
+	OPT_FRAG_TIMEOUT,
+	OPT_RFC822_HASHES,
+	OPT_CAPTURE,
+	OPT_SNAPLEN,
+	OPT_RING_BYTES,
+	OPT_NO_SOFTWARE,
+	OPT_NO_PE,
+	OPT_PE_MAX_SECTIONS,
+	OPT_SOFTWARE_MAX_HOSTS,
+	OPT_SOFTWARE_EXPIRE,
+	OPT_SOFTWARE_UA_MAX,
+	OPT_SSL_CA_FILE,
+	OPT_NO_VALIDATE_CERTS,
+	OPT_SSL_MAX_CHAINS,
+	OPT_SSL_MAX_INTERMEDIATES,
+	OPT_NO_KNOWN_CERTS,
+	OPT_KNOWN_CERTS_MAX,
+	OPT_KNOWN_CERTS_EXPIRE,
+	OPT_INTEL_FILE,
+	OPT_INTEL_MAX_ITEMS,
+	OPT_NODE_NAME,
+	OPT_NO_NOTICE,
+	OPT_NOTICE_SUPPRESS,
+	OPT_NOTICE_MAX_SUPPRESSED,
+	OPT_NO_CAPTURE_LOSS,
+	OPT_CAPTURE_LOSS_INTERVAL,
+	OPT_CAPTURE_LOSS_INITIAL,
+	OPT_CAPTURE_LOSS_TOO_MUCH,
+	OPT_NO_KNOWN_HOSTS,
+	OPT_KNOWN_HOSTS_MAX,
+	OPT_KNOWN_HOSTS_EXPIRE,
+	OPT_NO_KNOWN_SERVICES,
+	OPT_NO_INTEL_REREAD,
+	OPT_KNOWN_TRACKING,
+	OPT_NO_ANALYZER_LOG,
+	OPT_ANALYZER_CONFIRMATIONS,
+	OPT_KNOWN_SERVICES_MAX,
+	OPT_KNOWN_SERVICES_EXPIRE,
+};
+
+static const struct option long_opts[] = {
+	{ "read", required_argument, NULL, 'r' },
+	{ "interface", required_argument, NULL, 'i' },
+	{ "write", required_argument, NULL, 'w' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "filter", required_argument, NULL, 'f' },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "ports", required_argument, NULL, OPT_PORTS },
+	{ "local-nets", required_argument, NULL, OPT_LOCAL_NETS },
+	{ "community-id", optional_argument, NULL, OPT_COMMUNITY_ID },
+	{ "tag-prefix", required_argument, NULL, OPT_TAG_PREFIX },
+	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
+	{ "max-tunnels", required_argument, NULL, OPT_MAX_TUNNELS },
+	{ "tunnel-expire", required_argument, NULL, OPT_TUNNEL_EXPIRE },
+	{ "reasm-max-ooo-bytes", required_argument, NULL, OPT_REASM_OOO },
+	{ "reasm-max-segments", required_argument, NULL, OPT_REASM_SEGS },
+	{ "reasm-max-total-bytes", required_argument, NULL, OPT_REASM_TOTAL },
+	{ "no-tcp-weirds", no_argument, NULL, OPT_NO_TCP_WEIRDS },
+	{ "no-private-local", no_argument, NULL, OPT_NO_PRIVATE_LOCAL },
+	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "forward-mode", required_argument, NULL, OPT_FWD_MODE },
+	{ "forward-compress", no_argument, NULL, OPT_FWD_COMPRESS },
+	{ "forward-batch-records", required_argument, NULL, OPT_FWD_BATCH },
+	{ "forward-flush-ms", required_argument, NULL, OPT_FWD_FLUSH_MS },
+	{ "forward-max-message", required_argument, NULL, OPT_FWD_MAX_MSG },
+	{ "forward-queue-bytes", required_argument, NULL, OPT_FWD_QUEUE },
+	{ "forward-policy", required_argument, NULL, OPT_FWD_POLICY },
+	{ "forward-shared-key", required_argument, NULL, OPT_FWD_KEY },
+	{ "forward-close-timeout-ms", required_argument, NULL, OPT_FWD_CLOSE_MS },
+	{ "spool", required_argument, NULL, OPT_SPOOL },
+	{ "spool-max-bytes", required_argument, NULL, OPT_SPOOL_MAX },
+	{ "xdp-mode", required_argument, NULL, OPT_XDP_MODE },
+	{ "bind", required_argument, NULL, OPT_BIND },
+	{ "queues", required_argument, NULL, OPT_QUEUES },
+	{ "frames", required_argument, NULL, OPT_FRAMES },
+	{ "frame-size", required_argument, NULL, OPT_FRAME_SIZE },
+	{ "rx-ring", required_argument, NULL, OPT_RX_RING },
+	{ "fill-ring", required_argument, NULL, OPT_FILL_RING },
+	{ "busy-poll", required_argument, NULL, OPT_BUSY_POLL },
+	{ "rx-nap", required_argument, NULL, OPT_RX_NAP },
+	{ "pinned", required_argument, NULL, OPT_PINNED },
+	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
+	{ "smtp-max-rcptto", required_argument, NULL, OPT_SMTP_MAX_RCPTTO },
+	{ "smtp-max-to", required_argument, NULL, OPT_SMTP_MAX_TO },
+	{ "smtp-max-cc", required_argument, NULL, OPT_SMTP_MAX_CC },
+	{ "smtp-max-path", required_argument, NULL, OPT_SMTP_MAX_PATH },
+	{ "smtp-max-invalid-transactions", required_argument, NULL, OPT_SMTP_MAX_INVALID },
+	{ "smtp-max-line", required_argument, NULL, OPT_SMTP_MAX_LINE },
+	{ "smtp-max-pending", required_argument, NULL, OPT_SMTP_MAX_PENDING },
+	{ "smtp-no-extra-fields", no_argument, NULL, OPT_SMTP_NO_EXTRA },
+	{ "smtp-blocklists", no_argument, NULL, OPT_SMTP_BLOCKLISTS },
+	{ "smtp-no-auth-user", no_argument, NULL, OPT_SMTP_NO_AUTH_USER },
+	{ "events", required_argument, NULL, OPT_EVENTS },
+	{ "rfc822-msg-files", no_argument, NULL, OPT_RFC822_FILES },
+	{ "hashes", required_argument, NULL, OPT_HASHES },
+	{ "extract-dir", required_argument, NULL, OPT_EXTRACT_DIR },
+	{ "extract-max-file", required_argument, NULL, OPT_EXTRACT_MAX_FILE },
+	{ "extract-max-total", required_argument, NULL, OPT_EXTRACT_MAX_TOTAL },
+	{ "extract-types", required_argument, NULL, OPT_EXTRACT_TYPES },
+	{ "max-files", required_argument, NULL, OPT_MAX_FILES },
+	{ "mime-max-depth", required_argument, NULL, OPT_MIME_MAX_DEPTH },
+	{ "mime-max-header-bytes", required_argument, NULL, OPT_MIME_MAX_HEADER },
+	{ "no-fingerprints", no_argument, NULL, OPT_NO_FINGERPRINTS },
+	{ "no-x509-files", no_argument, NULL, OPT_NO_X509_FILES },
+	{ "no-software", no_argument, NULL, OPT_NO_SOFTWARE },
+	{ "no-pe", no_argument, NULL, OPT_NO_PE },
+	{ "pe-max-sections", required_argument, NULL, OPT_PE_MAX_SECTIONS },
+	{ "software-max-hosts", required_argument, NULL, OPT_SOFTWARE_MAX_HOSTS },
+	{ "software-expire", required_argument, NULL, OPT_SOFTWARE_EXPIRE },
+	{ "software-ua-max", required_argument, NULL, OPT_SOFTWARE_UA_MAX },
+	{ "ssl-ca-file", required_argument, NULL, OPT_SSL_CA_FILE },
+	{ "no-validate-certs", no_argument, NULL, OPT_NO_VALIDATE_CERTS },
+	{ "ssl-max-validated-chains", required_argument, NULL, OPT_SSL_MAX_CHAINS },
+	{ "ssl-max-intermediates", required_argument, NULL, OPT_SSL_MAX_INTERMEDIATES },
+	{ "no-known-certs", no_argument, NULL, OPT_NO_KNOWN_CERTS },
+	{ "intel-file", required_argument, NULL, OPT_INTEL_FILE },
+	{ "intel-max-items", required_argument, NULL, OPT_INTEL_MAX_ITEMS },
+	{ "node-name", required_argument, NULL, OPT_NODE_NAME },
+	{ "no-notice", no_argument, NULL, OPT_NO_NOTICE },
+	{ "notice-suppress", required_argument, NULL, OPT_NOTICE_SUPPRESS },
+	{ "notice-max-suppressed", required_argument, NULL, OPT_NOTICE_MAX_SUPPRESSED },
+	{ "no-capture-loss", no_argument, NULL, OPT_NO_CAPTURE_LOSS },
+	{ "capture-loss-interval", required_argument, NULL, OPT_CAPTURE_LOSS_INTERVAL },
+	{ "capture-loss-initial", required_argument, NULL, OPT_CAPTURE_LOSS_INITIAL },
+	{ "capture-loss-too-much", required_argument, NULL, OPT_CAPTURE_LOSS_TOO_MUCH },
+	{ "no-known-hosts", no_argument, NULL, OPT_NO_KNOWN_HOSTS },
+	{ "known-hosts-max", required_argument, NULL, OPT_KNOWN_HOSTS_MAX },
+	{ "known-hosts-expire", required_argument, NULL, OPT_KNOWN_HOSTS_EXPIRE },
+	{ "no-known-services", no_argument, NULL, OPT_NO_KNOWN_SERVICES },
+	{ "no-intel-reread", no_argument, NULL, OPT_NO_INTEL_REREAD },
+	{ "known-tracking", required_argument, NULL, OPT_KNOWN_TRACKING },
+	{ "no-analyzer-log", no_argument, NULL, OPT_NO_ANALYZER_LOG },
+	{ "analyzer-log-confirmations", no_argument, NULL, OPT_ANALYZER_CONFIRMATIONS },
+	{ "known-services-max", required_argument, NULL, OPT_KNOWN_SERVICES_MAX },
+	{ "known-services-expire", required_argument, NULL, OPT_KNOWN_SERVICES_EXPIRE },
+	{ "known-certs-max", required_argument, NULL, OPT_KNOWN_CERTS_MAX },
+	{ "known-certs-expire", required_argument, NULL, OPT_KNOWN_CERTS_EXPIRE },
+	{ "log-max-field-string-bytes", required_argument, NULL, OPT_LOG_FIELD_STR },
+	{ "log-max-total-string-bytes", required_argument, NULL, OPT_LOG_TOTAL_STR },
+	{ "log-max-field-container-elements", required_argument, NULL, OPT_LOG_FIELD_CONT },
+	{ "log-max-total-container-elements", required_argument, NULL, OPT_LOG_TOTAL_CONT },
+	{ "workers", required_argument, NULL, OPT_WORKERS },
+	{ "capture-threads", required_argument, NULL, OPT_CAPTURE_THREADS },
+	{ "forward-block-ms", required_argument, NULL, OPT_FWD_BLOCK_MS },
+	{ "forward-user", required_argument, NULL, OPT_FWD_USER },
+	{ "forward-password", required_argument, NULL, OPT_FWD_PASSWORD },
+	{ "forward-tls-ca", required_argument, NULL, OPT_FWD_TLS_CA },
+	{ "forward-tls-name", required_argument, NULL, OPT_FWD_TLS_NAME },
+	{ "forward-tls-cert", required_argument, NULL, OPT_FWD_TLS_CERT },
+	{ "forward-tls-key", required_argument, NULL, OPT_FWD_TLS_KEY },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "seccomp", no_argument, NULL, OPT_SECCOMP },
+	{ "frag-max-datagrams", required_argument, NULL, OPT_FRAG_DATAGRAMS },
+	{ "frag-max-bytes", required_argument, NULL, OPT_FRAG_BYTES },
+	{ "frag-timeout", required_argument, NULL, OPT_FRAG_TIMEOUT },
+	{ "rfc822-msg-hashes", required_argument, NULL, OPT_RFC822_HASHES },
+	{ "capture", required_argument, NULL, OPT_CAPTURE },
+	{ "snaplen", required_argument, NULL, OPT_SNAPLEN },
+	{ "ring-bytes", required_argument, NULL, OPT_RING_BYTES },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+void opts__usage(FILE *f)
+{
+	fprintf(f,
+		"usage: mailtap (-r FILE | -i IFACE) [-w FILE|-] [-o forward:unix:PATH|forward:tcp:HOST:PORT|forward:tls:HOST:PORT] [options]\n"
+		"\n"
+		"Input:\n"
+		"  -r, --read FILE          read a pcap/pcapng file (gzip ok; - = stdin)\n"
+		"  -i, --interface IFACE    live capture (XDP + AF_XDP)\n"
+		"  -f, --filter EXPR        tcpdump filter expression (live: on the frames of --ports)\n"
+		"      --ports LIST         mail ports tracked (default 25,465,587)\n"
+		"Live capture, with -i only (docs/capture.md, docs/deployment.md):\n"
+		"      --capture MODE       mirror (AF_XDP, takes the mail packets: mirror/TAP port)\n"
+		"                           or host (XDP+TC copy, every packet passes: on the MTA host)\n"
+		"      --snaplen N          host mode: bytes copied per packet, 64..65536\n"
+		"                           (default 65536)\n"
+		"      --ring-bytes N       host mode: ring buffer, power of 2 (default 16 MiB)\n"
+		"      --xdp-mode M         native | skb | auto (default auto)\n"
+		"      --bind M             copy | zerocopy | auto (default auto)\n"
+		"      --queues N           AF_XDP sockets on rx queues 0..N-1 (default: all)\n"
+		"      --capture-threads N  N threads share the sockets out, each hands its packets to\n"
+		"                           the workers (default 1; at most one per queue)\n"
+		"      --frames N           UMEM frames per queue (default 4096)\n"
+		"      --frame-size N       2048 or 4096 (default 4096)\n"
+		"      --rx-ring N, --fill-ring N  ring sizes, powers of 2 (default 2048)\n"
+		"      --busy-poll USECS    busy polling (default 0: off)\n"
+		"      --rx-nap USECS       while frames flow, wait USECS (0..10000) before looking\n"
+		"                           again instead of sleeping in poll() (default 500; 0:\n"
+		"                           off); the RX ring holds what comes meanwhile\n"
+		"      --pinned DIR         use maps pinned by an operator (bpftool), load nothing\n"
+
+		"Output (several may be given; default -w -):\n"
+		"  -w, --write FILE|-       msgpack Fluent Forward entries to FILE (any name) or\n"
+		"                           stdout\n"
+		"  -o, --output SPEC        forward:unix:PATH, forward:tcp:HOST:PORT or forward:tls:HOST:PORT\n"
+		"      --tag-prefix P       tag prefix (default mailtap: tags mailtap.conn, ...)\n"
+		"Forward output, with -o only (docs/forward.md):\n"
+		"      --forward-mode M     forward | packed | gzip (default packed)\n"
+		"      --forward-compress   same as --forward-mode gzip\n"
+		"      --forward-batch-records N  records per message (default 2000)\n"
+		"      --forward-flush-ms N       send a batch at the latest after N ms (default 1000)\n"
+		"      --forward-max-message N    bytes per message (default 1000000)\n"
+		"      --forward-queue-bytes N    records held in memory (default 64 MiB)\n"
+		"      --forward-policy P   drop-oldest | drop-newest | block, when the queue is full\n"
+		"      --forward-shared-key K     secure-forward handshake (TCP)\n"
+		"      --forward-user U, --forward-password P  in_forward security.users\n"
+		"      --forward-tls-ca FILE      forward:tls: CA certificates (PEM; default: the system's)\n"
+		"      --forward-tls-name NAME    name the server's certificate must carry (default: HOST)\n"
+		"      --forward-tls-cert FILE, --forward-tls-key FILE  client certificate and key (PEM)\n"
+		"      --forward-block-ms N with --forward-policy block: wait at most N ms (0: no limit)\n"
+		"      --forward-close-timeout-ms N  wait for acks at exit (default 10000)\n"
+		"      --spool DIR          on-disk spool of the (one) -o output: batches survive\n"
+		"                           outages and restarts\n"
+		"      --spool-max-bytes N  spool size cap (default 1 GiB)\n"
+		"Analysis:\n"
+		"      --seed N             deterministic uids/fuids (tests)\n"
+		"      --workers N          analysis threads, flows split by a symmetric hash (default 1)\n"
+		"      --local-nets LIST    CIDRs for local_orig/local_resp (Zeek Site::local_nets)\n"
+		"      --no-private-local   private address space is not local (Zeek's\n"
+		"                           Site::private_address_space_is_local = F)\n"
+		"      --community-id[=S]   add community_id to conn records (seed S, default 0)\n"
+		"      --no-tcp-weirds      no weird records for TCP state anomalies\n"
+		"      --events smtp        the smtp_events stream (Zeek's SMTP analyzer events)\n"
+		"      --smtp-no-extra-fields     only Zeek's smtp fields (docs/smtp.md)\n"
+		"      --smtp-no-auth-user  no auth_user field (the login name of a cleartext AUTH)\n"
+		"      --smtp-blocklists    notices for error replies naming a spam block list (Zeek's\n"
+		"                           policy/protocols/smtp/blocklists.zeek)\n"
+		"      --rfc822-msg-files   a files record for each whole message (Zeek's\n"
+		"                           SMTP::enable_rfc822_msg_file_analysis)\n"
+		"      --hashes LIST        md5,sha1,sha256 or none for mail entities (default md5,sha1)\n"
+		"      --rfc822-msg-hashes LIST   hashes of the whole-message files (default: --hashes)\n"
+		"      --extract-dir DIR    extract files as extract-<ts>-<source>-<fuid> (DIR\n"
+		"                           must be writable by mailtap's --user: checked at\n"
+		"                           start)\n"
+		"      --extract-max-file N, --extract-max-total N   bytes (default 100 MiB,\n"
+		"                           0: no total)\n"
+		"      --extract-types LIST only these mime types (default all)\n"
+		"      --no-fingerprints    no ja3/ja3s/ja4/ja4s fields in ssl records\n"
+		"      --no-x509-files      no files records for certificates (Zeek's default)\n"
+		"      --no-software        no software stream and no is_webmail in smtp records\n"
+		"                           (Zeek without policy/protocols/smtp/software)\n"
+		"      --no-pe              no PE analysis of executables (no pe stream, no PE analyzer)\n"
+		"      --ssl-ca-file FILE   trusted roots (PEM) for ssl's validation_status (default\n"
+		"                           " OPTS_DEFAULT_CA_FILE ")\n"
+		"      --no-validate-certs  no validation_status (Zeek without\n"
+		"                           policy/protocols/ssl/validate-certs)\n"
+		"      --no-known-certs     no known_certs stream (Zeek without\n"
+		"                           policy/protocols/ssl/known-certs)\n"
+		"      --intel-file FILE    indicators in Zeek's intel format (Intel::read_files;\n"
+		"                           repeatable): matches become intel records; live, the\n"
+		"                           files are reread when they change or on SIGHUP\n"
+		"      --no-intel-reread    live: the intel files are read once, at start\n"
+		"      --node-name NAME     this sensor in records: weird's peer, intel's seen.node,\n"
+		"                           notice's peer_descr (Zeek's peer_description; default\n"
+		"                           mailtap, and no peer_descr)\n"
+		"      --no-notice          no notice stream (SSL::Invalid_Server_Cert, Intel::Notice)\n"
+		"      --no-capture-loss    no capture_loss stream (Zeek without misc/capture-loss)\n"
+		"      --no-known-hosts     no known_hosts stream (Zeek without\n"
+		"                           policy/protocols/conn/known-hosts)\n"
+		"      --no-known-services  no known_services stream (Zeek without\n"
+		"                           policy/protocols/conn/known-services)\n"
+		"      --known-tracking local|remote|all  hosts the known_hosts, known_services and\n"
+		"                           known_certs streams follow (Zeek's Known::*_tracking;\n"
+		"                           default local)\n"
+		"      --no-analyzer-log    no analyzer stream (Zeek's Analyzer::Logging::enable = F)\n"
+		"      --analyzer-log-confirmations  also a record per protocol confirmation\n"
+		"                           (Analyzer::Logging::include_confirmations = T)\n"
+		"      --capture-loss-interval SECS, --capture-loss-initial SECS  capture_loss\n"
+		"                           measurements every (default 900), the first after (60)\n"
+		"      --capture-loss-too-much PCT  loss for CaptureLoss::Too_Much_Loss (default 10)\n"
+		"      --notice-suppress SECS  a notice is not repeated within (Zeek's\n"
+		"                           Notice::default_suppression_interval; default 3600, 0: always)\n"
+		"Limits (--max-flows, --reasm-max-total-bytes and --frag-max-* are shared out\n"
+		"among the --workers):\n"
+		"      --max-flows N        tracked connections (default 1000000; LRU evicted)\n"
+		"      --max-tunnels N      tracked VXLAN/Geneve/GRE tunnels (default 4096)\n"
+		"      --tunnel-expire SECS Zeek's Tunnel::expiration_interval (default 3600)\n"
+		"      --reasm-max-ooo-bytes N    out-of-order bytes per direction (default 1048576)\n"
+		"      --reasm-max-segments N     out-of-order segments per direction (default 1024)\n"
+		"      --reasm-max-total-bytes N  all reassembly memory (default 268435456)\n"
+		"      --frag-max-datagrams N, --frag-max-bytes N, --frag-timeout SECS\n"
+		"                           IP fragment reassembly (default 4096, 16 MiB, 30 s)\n"
+		"      --smtp-max-rcptto N, --smtp-max-to N, --smtp-max-cc N, --smtp-max-path N\n"
+		"                           Zeek's SMTP::max_* limits (default 1000 each)\n"
+		"      --smtp-max-invalid-transactions N  before SMTP analysis stops (default 25)\n"
+		"      --smtp-max-line N    command/reply line bytes (default 4096)\n"
+		"      --smtp-max-pending N pipelined commands awaiting replies (default 1000)\n"
+		"      --max-files N        files in flight (default 10000)\n"
+		"      --pe-max-sections N  section names kept per executable (default 1000)\n"
+		"      --software-max-hosts N hosts whose mail clients are remembered (default 65536)\n"
+		"      --software-expire SECS a host's clients are logged again after (default 86400)\n"
+		"      --software-ua-max N  bytes of a user agent parsed for its version (default 256)\n"
+		"      --ssl-max-validated-chains N  verdicts remembered (default 10000; 5 min unused)\n"
+		"      --known-certs-max N, --known-certs-expire SECS  (server, certificate) pairs\n"
+		"                           remembered (default 100000), logged again after (86400)\n"
+		"      --ssl-max-intermediates N  intermediate chains kept for validation (default\n"
+		"                           1000; 0: none, as Zeek's ssl_cache_intermediate_ca = F)\n"
+		"      --intel-max-items N  indicators kept from the intel files (default 4000000)\n"
+		"      --notice-max-suppressed N  notices remembered for suppression (default 100000)\n"
+		"      --known-hosts-max N, --known-hosts-expire SECS  local hosts remembered\n"
+		"                           (default 100000), logged again after (86400)\n"
+		"      --known-services-max N, --known-services-expire SECS  (host, port) entries\n"
+		"                           remembered (default 100000), logged again after (86400)\n"
+		"      --mime-max-depth N   MIME nesting (default 100)\n"
+		"      --mime-max-header-bytes N  header block of an entity (default 65536)\n"
+		"      --log-max-field-string-bytes N, --log-max-total-string-bytes N,\n"
+		"      --log-max-field-container-elements N, --log-max-total-container-elements N\n"
+		"                           Zeek's Log::default_max_* (4096, 256000, 100, 500;\n"
+		"                           0: no limit)\n"
+		"Other:\n"
+		"      --stats              print counters to stderr at exit\n"
+		"      --stats-interval S   a stats record every S seconds (default 60; 0: none); with\n"
+		"                           -r, of the capture's time, as Zeek (default 0)\n"
+		"      --user NAME          after setup, run as NAME with only the capabilities still\n"
+		"                           needed (docs/operations.md)\n"
+		"      --seccomp            confine packet processing to a syscall allow-list\n"
+		"  -v, --verbose / -q, --quiet\n"
+		"  -h, --help, --version\n");
+}
+
+/* Decimal digits only, range-checked. strtoull(s, &end, 0) took octal ("--ports 025" was
+ * 21), hex, leading blanks and a sign (" -1" was 2^64 - 1). */
+static int parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	const char *p;
+	uint64_t v = 0;
+	bool over = false;
+
+	for (p = s; *p >= '0' && *p <= '9'; p++) {
+		unsigned int d = (unsigned int)(*p - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			over = true;
+		else
+			v = v * 10 + d;
+	}
+	if (p == s || *p || over || v < min || v > max) {
+		pr_warn("invalid value '%s' for %s (expected a decimal number %llu..%llu)\n", s,
+			opt, (unsigned long long)min, (unsigned long long)max);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+/* "--name" of an option, for the messages of options that share a case. */
+static const char *opt_name(int c)
+{
+	static char buf[64];
+
+	for (const struct option *lo = long_opts; lo->name; lo++) {
+		if (lo->val == c) {
+			snprintf(buf, sizeof(buf), "--%s", lo->name);
+			return buf;
+		}
+	}
+	return "option";
+}
+
+/* --ports: a comma-separated list of 1..65535, at least one. 0 or -EINVAL (message given). */
+static int parse_ports(uint8_t *bitmap, const char *s)
+{
+	const char *list = s;
+	char buf[16];
+	int n_ports = 0;
+
+	memset(bitmap, 0, 65536 / 8);
+	for (;;) {
+		size_t n = strcspn(s, ",");
+		uint64_t v;
+
+		if (n == 0 || n >= sizeof(buf)) {
+			pr_warn("invalid --ports '%s': %s (expected e.g. 25,465,587)\n", list,
+				n ? "an item is too long" : *list ? "an empty item" : "no port");
+			return -EINVAL;
+		}
+		memcpy(buf, s, n);
+		buf[n] = '\0';
+		if (parse_u64("--ports", buf, 1, 65535, &v) < 0)
+			return -EINVAL;
+		engine_cfg__set_port(bitmap, (uint16_t)v, true);
+		n_ports++;
+		s += n;
+		if (!*s)
+			break;
+		s++; /* the comma: an item must follow */
+	}
+	return n_ports;
+}
+
+/* --hashes, --rfc822-msg-hashes: md5, sha1, sha256 or none, comma-separated. */
+static int parse_hashes(const char *opt, const char *s, struct files_cfg *f)
+{
+	f->md5 = f->sha1 = f->sha256 = false;
+	while (*s) {
+		size_t n = strcspn(s, ",");
+
+		if (n == 3 && !strncmp(s, "md5", 3))
+			f->md5 = true;
+		else if (n == 4 && !strncmp(s, "sha1", 4))
+			f->sha1 = true;
+		else if (n == 6 && !strncmp(s, "sha256", 6))
+			f->sha256 = true;
+		else if (n && !(n == 4 && !strncmp(s, "none", 4))) {
+			pr_warn("unknown hash '%.*s' in %s (md5, sha1, sha256, none)\n", (int)n, s,
+				opt);
+			return -EINVAL;
+		}
+		s += n;
+		if (*s == ',')
+			s++;
+	}
+	return 0;
+}
+
+/* Remembers the first option of each kind that only some runs use (check_scope). */
+static void note_scope(struct opts *o, int c)
+{
+	int *first[2] = { NULL, NULL };
+
+	switch (c) {
+	case OPT_CAPTURE:
+	case OPT_XDP_MODE:
+	case OPT_NO_INTEL_REREAD:
+		first[0] = &o->live_opt;
+		break;
+	case OPT_SNAPLEN:
+	case OPT_RING_BYTES:
+		first[0] = &o->live_opt;
+		first[1] = &o->host_opt;
+		break;
+	case OPT_BIND:
+	case OPT_QUEUES:
+	case OPT_FRAMES:
+	case OPT_FRAME_SIZE:
+	case OPT_RX_RING:
+	case OPT_FILL_RING:
+	case OPT_BUSY_POLL:
+	case OPT_RX_NAP:
+	case OPT_PINNED:
+		first[0] = &o->live_opt;
+		first[1] = &o->mirror_opt;
+		break;
+	case OPT_FWD_TLS_CA:
+	case OPT_FWD_TLS_NAME:
+	case OPT_FWD_TLS_CERT:
+	case OPT_FWD_TLS_KEY:
+		first[0] = &o->fwd_opt;
+		first[1] = &o->tls_opt;
+		break;
+	case OPT_FWD_MODE:
+	case OPT_FWD_COMPRESS:
+	case OPT_FWD_BATCH:
+	case OPT_FWD_FLUSH_MS:
+	case OPT_FWD_MAX_MSG:
+	case OPT_FWD_QUEUE:
+	case OPT_FWD_POLICY:
+	case OPT_FWD_KEY:
+	case OPT_FWD_CLOSE_MS:
+	case OPT_FWD_BLOCK_MS:
+	case OPT_FWD_USER:
+	case OPT_FWD_PASSWORD:
+	case OPT_SPOOL:
+	case OPT_SPOOL_MAX:
+		first[0] = &o->fwd_opt;
+		break;
+	default:
+		return;
+	}
+	for (int i = 0; i < 2; i++)
+		if (first[i] && !*first[i])
+			*first[i] = c;
+}
+
+/* After every option is read: refuse combinations where an option would do nothing or
+ * something other than asked. 0 or -EINVAL (message given). */
+static int check_scope(const struct opts *o)
+{
+	int n_fwd = 0, n_tls = 0;
+
+	if (o->read_file && o->live_opt) {
+		pr_warn("%s needs live capture (-i IFACE): reading a file (-r) it does nothing\n",
+			opt_name(o->live_opt));
+		return -EINVAL;
+	}
+	if (o->iface && o->capture_host && o->mirror_opt) {
+		pr_warn("%s is for mirror mode (AF_XDP sockets): --capture host does not use it\n",
+			opt_name(o->mirror_opt));
+		return -EINVAL;
+	}
+	if (o->iface && !o->capture_host && o->host_opt) {
+		pr_warn("%s is for --capture host: mirror mode does not use it\n",
+			opt_name(o->host_opt));
+		return -EINVAL;
+	}
+	for (int i = 0; i < o->n_outputs; i++) {
+		n_fwd += o->outputs[i].fwd;
+		n_tls += o->outputs[i].fwd && !strncmp(o->outputs[i].spec, "forward:tls:", 12);
+		for (int j = 0; j < i; j++) {
+			if (o->outputs[j].fwd != o->outputs[i].fwd ||
+			    strcmp(o->outputs[j].spec, o->outputs[i].spec))
+				continue;
+			pr_warn("output -%c %s given twice: every record would be written twice\n",
+				o->outputs[i].fwd ? 'o' : 'w', o->outputs[i].spec);
+			return -EINVAL;
+		}
+	}
+	if (o->fwd_opt && !n_fwd) {
+		pr_warn("%s is for Forward outputs (-o forward:...), and none is given\n",
+			opt_name(o->fwd_opt));
+		return -EINVAL;
+	}
+	if (o->tls_opt && !n_tls) {
+		pr_warn("%s is for forward:tls: outputs, and none is given\n",
+			opt_name(o->tls_opt));
+		return -EINVAL;
+	}
+	/* each Forward output locks its spool for itself: a second one would find it taken */
+	if (o->fwd.spool_dir && n_fwd > 1) {
+		pr_warn("--spool %s serves one Forward output, and %d are given (-o): run one "
+			"mailtap per spooled output\n", o->fwd.spool_dir, n_fwd);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int opts__parse(struct opts *o, int argc, char **argv)
+{
+	uint64_t v;
+	int c;
+
+	engine_cfg__default(&o->eng);
+	tunnels_limits__default(&o->tun);
+	fwd_opts__default(&o->fwd);
+	xsk_opts__default(&o->xsk);
+	hostcap_opts__default(&o->host);
+	parsers_cfg__default(&o->parsers);
+	rec_limits__default(&o->logl);
+	intel_limits__default(&o->intel_lim);
+	o->intel_reread = true;
+	notice_cfg__default(&o->notice);
+	o->cl_interval = 900; /* CaptureLoss::watch_interval */
+	o->cl_initial = 60;   /* CaptureLoss::initial_watch_interval */
+	o->cl_too_much = 10;  /* CaptureLoss::too_much_loss */
+	o->known_hosts = true;
+	o->known_hosts_max = 100000;
+	o->known_hosts_expire = 86400; /* Known::host_store_expiry */
+	o->known_services = true;
+	o->known_services_max = 100000;
+	o->known_services_expire = 86400; /* Known::services' &create_expire=1day */
+	o->stats_interval = -1;
+	o->workers = 1;
+	o->capture_threads = 1;
+	while ((c = getopt_long(argc, argv, "r:i:w:o:f:vqh", long_opts, NULL)) != -1) {
+		note_scope(o, c);
+		switch (c) {
+		case 'r':
+		case 'i': {
+			const char **dst = c == 'r' ? &o->read_file : &o->iface;
+
+			/* one input a run: a second one used to replace the first unsaid */
+			if (*dst) {
+				pr_warn("-%c given twice ('%s', then '%s'): one input a run\n", c,
+					*dst, optarg);
+				return -EINVAL;
+			}
+			*dst = optarg;
+			break;
+		}
+		case 'w':
+		case 'o':
+			if (o->n_outputs >= OPTS_MAX_OUTPUTS) {
+				pr_warn("at most %d outputs\n", OPTS_MAX_OUTPUTS);
+				return -EINVAL;
+			}
+			if (c == 'o' && strncmp(optarg, "forward:", 8)) {
+				pr_warn("unknown output '%s' (expected forward:unix:PATH, "
+					"forward:tcp:HOST:PORT or forward:tls:HOST:PORT)\n", optarg);
+				return -EINVAL;
+			}
+			/* -w is a file whatever its name: "forward:x" is a file name there */
+			o->outputs[o->n_outputs++] =
+				(struct opts_output){ .spec = optarg, .fwd = c == 'o' };
+			break;
+		case 'f':
+			o->filter = optarg;
+			break;
+		case OPT_SEED:
+			if (parse_u64("--seed", optarg, 0, UINT64_MAX, &v) < 0)
+				return -EINVAL;
+			o->eng.seeded = true;
+			o->eng.seed = v;
+			break;
+		case OPT_PORTS:
+			o->ports_given = 1;
+			if (parse_ports(o->eng.ports, optarg) < 0)
+				return -EINVAL;
+			break;
+		case OPT_LOCAL_NETS:
+			if (engine_cfg__parse_nets(&o->eng, optarg) < 0) {
+				pr_warn("invalid --local-nets '%s' (expected CIDRs, comma-"
+					"separated, e.g. 10.0.0.0/8,2001:db8::/32)\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_COMMUNITY_ID:
+			o->eng.community_id = true;
+			if (optarg) {
+				if (parse_u64("--community-id", optarg, 0, 65535, &v) < 0)
+					return -EINVAL;
+				o->eng.community_id_seed = (uint16_t)v;
+			}
+			break;
+		case OPT_TAG_PREFIX:
+			if (!*optarg || strlen(optarg) > 60) {
+				pr_warn("invalid --tag-prefix '%s'\n", optarg);
+				return -EINVAL;
+			}
+			o->tag_prefix = optarg;
+			break;
+		case OPT_MAX_FLOWS:
+			if (parse_u64("--max-flows", optarg, 1, 100000000, &v) < 0)
+				return -EINVAL;
+			o->eng.flow.max_flows = (uint32_t)v;
+			break;
+		case OPT_MAX_TUNNELS:
+			if (parse_u64("--max-tunnels", optarg, 1, TUNNELS_NO_ROOM - 1, &v) < 0)
+				return -EINVAL;
+			o->tun.max = (uint32_t)v;
+			break;
+		case OPT_TUNNEL_EXPIRE:
+			if (parse_u64("--tunnel-expire", optarg, 1, 365ULL * 86400, &v) < 0)
+				return -EINVAL;
+			o->tun.expire_ns = v * 1000000000ULL;
+			break;
+		case OPT_REASM_OOO:
+			/* 1 at least: reasm takes 0 as no limit, which no one asks for with 0 */
+			if (parse_u64("--reasm-max-ooo-bytes", optarg, 1, UINT32_MAX, &v) < 0)
+				return -EINVAL;
+			o->eng.reasm.max_ooo_bytes = (uint32_t)v;
+			break;
+		case OPT_REASM_SEGS:
+			if (parse_u64("--reasm-max-segments", optarg, 1, UINT32_MAX, &v) < 0)
+				return -EINVAL;
+			o->eng.reasm.max_segments = (uint32_t)v;
+			break;
+		case OPT_REASM_TOTAL:
+			if (parse_u64("--reasm-max-total-bytes", optarg, 1, UINT64_MAX, &v) < 0)
+				return -EINVAL;
+			o->eng.reasm.max_total_bytes = v;
+			break;
+		case OPT_NO_PRIVATE_LOCAL:
+			o->eng.private_is_local = false;
+			break;
+		case OPT_NO_TCP_WEIRDS:
+			o->eng.tcp_weirds = false;
+			break;
+		case OPT_STATS:
+			o->print_stats = 1;
+			break;
+		case OPT_FWD_MODE:
+			if (fwd_opts__parse_mode(optarg, &o->fwd.mode) < 0) {
+				pr_warn("invalid --forward-mode '%s' (forward, packed or gzip)\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_FWD_COMPRESS:
+			o->fwd.mode = FWD_MODE_COMPRESSED;
+			break;
+		case OPT_FWD_BATCH:
+			if (parse_u64("--forward-batch-records", optarg, 1, 1000000, &v) < 0)
+				return -EINVAL;
+			o->fwd.batch_records = (uint32_t)v;
+			break;
+		case OPT_FWD_FLUSH_MS:
+			if (parse_u64("--forward-flush-ms", optarg, 1, 3600000, &v) < 0)
+				return -EINVAL;
+			o->fwd.flush_interval_ms = (uint32_t)v;
+			break;
+		case OPT_FWD_MAX_MSG:
+			if (parse_u64("--forward-max-message", optarg, 4096, 6000000, &v) < 0)
+				return -EINVAL;
+			o->fwd.max_message_bytes = v;
+			break;
+		case OPT_FWD_QUEUE:
+			if (parse_u64("--forward-queue-bytes", optarg, 65536, 1ULL << 40, &v) < 0)
+				return -EINVAL;
+			o->fwd.queue_max_bytes = v;
+			break;
+		case OPT_FWD_POLICY:
+			if (fwd_opts__parse_policy(optarg, &o->fwd.policy) < 0) {
+				pr_warn("invalid --forward-policy '%s' (drop-oldest, drop-newest or "
+					"block)\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_FWD_KEY:
+			o->fwd.shared_key = optarg;
+			break;
+		case OPT_FWD_CLOSE_MS:
+			if (parse_u64("--forward-close-timeout-ms", optarg, 0, 3600000, &v) < 0)
+				return -EINVAL;
+			o->fwd.close_timeout_ms = (uint32_t)v;
+			break;
+		case OPT_CAPTURE:
+			if (strcmp(optarg, "host") && strcmp(optarg, "mirror")) {
+				pr_warn("invalid --capture '%s' (mirror or host)\n", optarg);
+				return -EINVAL;
+			}
+			/* the last one counts: "--capture mirror" after the container's default
+			 * "--capture host" (deploy/docker-entrypoint.sh) is mirror mode */
+			o->capture_host = !strcmp(optarg, "host");
+			break;
+		case OPT_SNAPLEN:
+			if (parse_u64("--snaplen", optarg, 64, MAILTAP_HOST_SNAP_MAX, &v) < 0)
+				return -EINVAL;
+			o->host.snaplen = (uint32_t)v;
+			break;
+		case OPT_RING_BYTES:
+			if (parse_u64("--ring-bytes", optarg, 4096, 1ULL << 30, &v) < 0 ||
+			    (v & (v - 1))) {
+				pr_warn("--ring-bytes must be a power of 2 between 4096 and 1 GiB\n");
+				return -EINVAL;
+			}
+			o->host.ring_bytes = (uint32_t)v;
+			break;
+		case OPT_XDP_MODE:
+			if (loader__parse_mode(optarg, &o->xsk.xdp_mode) < 0) {
+				pr_warn("invalid --xdp-mode '%s' (native, skb or auto)\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_BIND:
+			if (xsk__parse_bind(optarg, &o->xsk.bind) < 0) {
+				pr_warn("invalid --bind '%s' (copy, zerocopy or auto)\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_QUEUES:
+			if (parse_u64("--queues", optarg, 1, XSK_MAX_QUEUES, &v) < 0)
+				return -EINVAL;
+			o->xsk.queues = (int)v;
+			break;
+		case OPT_FRAMES:
+			if (parse_u64("--frames", optarg, 64, 1 << 20, &v) < 0)
+				return -EINVAL;
+			o->xsk.frames = (uint32_t)v;
+			break;
+		case OPT_FRAME_SIZE:
+			if (parse_u64("--frame-size", optarg, 2048, 4096, &v) < 0 ||
+			    (v != 2048 && v != 4096)) {
+				pr_warn("--frame-size must be 2048 or 4096\n");
+				return -EINVAL;
+			}
+			o->xsk.frame_size = (uint32_t)v;
+			break;
+		case OPT_RX_RING:
+		case OPT_FILL_RING:
+			if (parse_u64(c == OPT_RX_RING ? "--rx-ring" : "--fill-ring", optarg, 64,
+				      1 << 16, &v) < 0 || (v & (v - 1))) {
+				pr_warn("ring sizes must be powers of 2 between 64 and 65536\n");
+				return -EINVAL;
+			}
+			if (c == OPT_RX_RING)
+				o->xsk.rx_ring = (uint32_t)v;
+			else
+				o->xsk.fill_ring = (uint32_t)v;
+			break;
+		case OPT_BUSY_POLL:
+			if (parse_u64("--busy-poll", optarg, 0, 1000000, &v) < 0)
+				return -EINVAL;
+			o->xsk.busy_poll = (int)v;
+			break;
+		case OPT_RX_NAP:
+			if (parse_u64("--rx-nap", optarg, 0, 10000, &v) < 0)
+				return -EINVAL;
+			o->xsk.rx_nap_us = (uint32_t)v;
+			break;
+		case OPT_PINNED:
+			o->xsk.pinned_dir = optarg;
+			break;
+		case OPT_STATS_INTERVAL:
+			if (parse_u64("--stats-interval", optarg, 0, 86400, &v) < 0)
+				return -EINVAL;
+			o->stats_interval = (int)v;
+			break;
+		case OPT_SMTP_MAX_RCPTTO:
+		case OPT_SMTP_MAX_TO:
+		case OPT_SMTP_MAX_CC:
+		case OPT_SMTP_MAX_PATH:
+		case OPT_SMTP_MAX_INVALID: {
+			struct smtp_limits *l = &o->parsers.smtp.lim;
+			uint32_t *dst = c == OPT_SMTP_MAX_RCPTTO ? &l->max_rcptto
+				      : c == OPT_SMTP_MAX_TO	 ? &l->max_to
+				      : c == OPT_SMTP_MAX_CC	 ? &l->max_cc
+				      : c == OPT_SMTP_MAX_PATH	 ? &l->max_path
+								 : &l->max_invalid_tx;
+
+			/* 1 at least: the SMTP parser takes 0 as no limit, Zeek as none allowed */
+			if (parse_u64(opt_name(c), optarg, 1, 10000000, &v) < 0)
+				return -EINVAL;
+			*dst = (uint32_t)v;
+			break;
+		}
+		case OPT_SMTP_MAX_LINE:
+			if (parse_u64("--smtp-max-line", optarg, 512, SMTP_MAX_UNIT, &v) < 0)
+				return -EINVAL;
+			o->parsers.smtp.lim.max_line = (uint32_t)v;
+			break;
+		case OPT_SMTP_MAX_PENDING:
+			if (parse_u64("--smtp-max-pending", optarg, 1, 1000000, &v) < 0)
+				return -EINVAL;
+			o->parsers.smtp.lim.max_pending_cmds = (uint32_t)v;
+			break;
+		case OPT_SMTP_BLOCKLISTS:
+			o->parsers.smtp.blocklists = true;
+			break;
+		case OPT_SMTP_NO_AUTH_USER:
+			o->parsers.smtp.auth_user = false;
+			break;
+		case OPT_SMTP_NO_EXTRA:
+			o->parsers.smtp.extra_fields = false;
+			break;
+		case OPT_EVENTS:
+			if (strcmp(optarg, "smtp")) {
+				pr_warn("unknown --events '%s' (smtp)\n", optarg);
+				return -EINVAL;
+			}
+			o->parsers.smtp.events = true;
+			o->events_smtp = 1;
+			break;
+		case OPT_RFC822_FILES:
+			o->parsers.smtp.rfc822_msg_file = true;
+			break;
+		case OPT_HASHES:
+		case OPT_RFC822_HASHES:
+			if (parse_hashes(opt_name(c), optarg,
+					 c == OPT_HASHES ? &o->parsers.files
+							 : &o->parsers.rfc822_files) < 0)
+				return -EINVAL;
+			if (c == OPT_RFC822_HASHES)
+				o->parsers.rfc822_own_hashes = true;
+			break;
+		case OPT_EXTRACT_DIR:
+			if (!*optarg) {
+				pr_warn("--extract-dir: empty directory name\n");
+				return -EINVAL;
+			}
+			o->parsers.files.extract_dir = optarg;
+			break;
+		case OPT_EXTRACT_MAX_FILE:
+			if (parse_u64("--extract-max-file", optarg, 1, UINT64_MAX, &v) < 0)
+				return -EINVAL;
+			o->parsers.files.extract_max_file = v;
+			break;
+		case OPT_EXTRACT_MAX_TOTAL:
+			/* 0: no total (the default) */
+			if (parse_u64("--extract-max-total", optarg, 0, UINT64_MAX, &v) < 0)
+				return -EINVAL;
+			o->parsers.files.extract_max_total = v;
+			break;
+		case OPT_EXTRACT_TYPES:
+			o->parsers.files.extract_types = optarg;
+			break;
+		case OPT_MAX_FILES:
+			if (parse_u64("--max-files", optarg, 1, 10000000, &v) < 0)
+				return -EINVAL;
+			o->parsers.files.max_in_flight = (uint32_t)v;
+			o->parsers.tls.files.max_in_flight = (uint32_t)v;
+			break;
+		case OPT_MIME_MAX_DEPTH:
+			if (parse_u64("--mime-max-depth", optarg, 1, 100000, &v) < 0)
+				return -EINVAL;
+			o->parsers.smtp.mime.max_depth = (uint32_t)v;
+			break;
+		case OPT_MIME_MAX_HEADER:
+			if (parse_u64("--mime-max-header-bytes", optarg, 1024, 1 << 30, &v) < 0)
+				return -EINVAL;
+			o->parsers.smtp.mime.max_header_bytes = (uint32_t)v;
+			break;
+		case OPT_NO_FINGERPRINTS:
+			o->parsers.tls.fingerprints = false;
+			break;
+		case OPT_NO_X509_FILES:
+			o->parsers.tls.log_x509_in_files = false;
+			break;
+		case OPT_NO_SOFTWARE:
+			o->parsers.smtp.software.enabled = false;
+			break;
+		case OPT_NO_PE:
+			o->parsers.files.pe = false;
+			break;
+		case OPT_PE_MAX_SECTIONS:
+			if (parse_u64("--pe-max-sections", optarg, 1, 65535, &v) < 0)
+				return -EINVAL;
+			o->parsers.files.pe_max_sections = (uint32_t)v;
+			break;
+		case OPT_SSL_CA_FILE:
+			o->ssl_ca_file = optarg;
+			break;
+		case OPT_INTEL_FILE:
+			if (o->n_intel_files == OPTS_MAX_INTEL_FILES) {
+				pr_warn("at most %d --intel-file\n", OPTS_MAX_INTEL_FILES);
+				return -EINVAL;
+			}
+			o->intel_files[o->n_intel_files++] = optarg;
+			break;
+		case OPT_INTEL_MAX_ITEMS:
+			if (parse_u64("--intel-max-items", optarg, 1, 1000000000, &v) < 0)
+				return -EINVAL;
+			o->intel_lim.max_items = v;
+			break;
+		case OPT_NO_KNOWN_HOSTS:
+			o->known_hosts = false;
+			break;
+		case OPT_KNOWN_HOSTS_MAX:
+			if (parse_u64("--known-hosts-max", optarg, 1, 10000000, &v) < 0)
+				return -EINVAL;
+			o->known_hosts_max = (uint32_t)v;
+			break;
+		case OPT_KNOWN_HOSTS_EXPIRE:
+			if (parse_u64("--known-hosts-expire", optarg, 1, 365 * 86400, &v) < 0)
+				return -EINVAL;
+			o->known_hosts_expire = v;
+			break;
+		case OPT_NO_KNOWN_SERVICES:
+			o->known_services = false;
+			break;
+		case OPT_NO_INTEL_REREAD:
+			o->intel_reread = false;
+			break;
+		case OPT_KNOWN_TRACKING: {
+			enum mt_tracking t;
+
+			if (!strcmp(optarg, "local"))
+				t = MT_TRACK_LOCAL;
+			else if (!strcmp(optarg, "remote"))
+				t = MT_TRACK_REMOTE;
+			else if (!strcmp(optarg, "all"))
+				t = MT_TRACK_ALL;
+			else {
+				pr_warn("--known-tracking: '%s' is not local, remote or all\n", optarg);
+				return -EINVAL;
+			}
+			o->eng.known_tracking = t;
+			o->parsers.tls.known_tracking = t;
+			break;
+		}
+		case OPT_NO_ANALYZER_LOG:
+			o->eng.analyzer_log = false;
+			break;
+		case OPT_ANALYZER_CONFIRMATIONS:
+			o->eng.analyzer_confirmations = true;
+			break;
+		case OPT_KNOWN_SERVICES_MAX:
+			if (parse_u64("--known-services-max", optarg, 1, 10000000, &v) < 0)
+				return -EINVAL;
+			o->known_services_max = (uint32_t)v;
+			break;
+		case OPT_KNOWN_SERVICES_EXPIRE:
+			if (parse_u64("--known-services-expire", optarg, 1, 365 * 86400, &v) < 0)
+				return -EINVAL;
+			o->known_services_expire = v;
+			break;
+		case OPT_NO_CAPTURE_LOSS:
+			o->cl_interval = 0;
+			break;
+		case OPT_CAPTURE_LOSS_INTERVAL:
+			if (parse_u64("--capture-loss-interval", optarg, 1, 365 * 86400, &v) < 0)
+				return -EINVAL;
+			o->cl_interval = v;
+			break;
+		case OPT_CAPTURE_LOSS_INITIAL:
+			if (parse_u64("--capture-loss-initial", optarg, 1, 365 * 86400, &v) < 0)
+				return -EINVAL;
+			o->cl_initial = v;
+			break;
+		case OPT_CAPTURE_LOSS_TOO_MUCH:
+			if (parse_u64("--capture-loss-too-much", optarg, 0, 100, &v) < 0)
+				return -EINVAL;
+			o->cl_too_much = (double)v;
+			break;
+		case OPT_NO_NOTICE:
+			o->notice.enabled = false;
+			break;
+		case OPT_NOTICE_SUPPRESS:
+			if (parse_u64("--notice-suppress", optarg, 0, 365 * 86400, &v) < 0)
+				return -EINVAL;
+			o->notice.suppress_ns = v * 1000000000ULL;
+			break;
+		case OPT_NOTICE_MAX_SUPPRESSED:
+			if (parse_u64("--notice-max-suppressed", optarg, 1, 10000000, &v) < 0)
+				return -EINVAL;
+			o->notice.max_suppressed = (uint32_t)v;
+			break;
+		case OPT_NODE_NAME:
+			if (!*optarg || strlen(optarg) > 64) {
+				pr_warn("--node-name: 1 to 64 bytes\n");
+				return -EINVAL;
+			}
+			o->node_name = optarg;
+			break;
+		case OPT_NO_VALIDATE_CERTS:
+			o->no_validate_certs = 1;
+			break;
+		case OPT_SSL_MAX_CHAINS:
+			if (parse_u64("--ssl-max-validated-chains", optarg, 1, 10000000, &v) < 0)
+				return -EINVAL;
+			o->parsers.tls.certval_cfg.max_chains = (uint32_t)v;
+			break;
+		case OPT_NO_KNOWN_CERTS:
+			o->parsers.tls.known_certs = false;
+			break;
+		case OPT_KNOWN_CERTS_MAX:
+			if (parse_u64("--known-certs-max", optarg, 1, 10000000, &v) < 0)
+				return -EINVAL;
+			o->parsers.tls.known_certs_max = (uint32_t)v;
+			break;
+		case OPT_KNOWN_CERTS_EXPIRE:
+			if (parse_u64("--known-certs-expire", optarg, 1, 365 * 86400, &v) < 0)
+				return -EINVAL;
+			o->parsers.tls.known_certs_expire_ns = v * 1000000000ULL;
+			break;
+		case OPT_SSL_MAX_INTERMEDIATES:
+			if (parse_u64("--ssl-max-intermediates", optarg, 0, 1000000, &v) < 0)
+				return -EINVAL;
+			o->parsers.tls.certval_cfg.max_intermediates = (uint32_t)v;
+			break;
+		case OPT_SOFTWARE_MAX_HOSTS:
+			if (parse_u64("--software-max-hosts", optarg, 1, 10000000, &v) < 0)
+				return -EINVAL;
+			o->parsers.smtp.software.max_hosts = (uint32_t)v;
+			break;
+		case OPT_SOFTWARE_EXPIRE:
+			if (parse_u64("--software-expire", optarg, 1, 365 * 86400, &v) < 0)
+				return -EINVAL;
+			o->parsers.smtp.software.expire_ns = v * 1000000000ULL;
+			break;
+		case OPT_SOFTWARE_UA_MAX:
+			if (parse_u64("--software-ua-max", optarg, 16, 65536, &v) < 0)
+				return -EINVAL;
+			o->parsers.smtp.software.max_ua = (uint32_t)v;
+			break;
+		case OPT_LOG_FIELD_STR:
+		case OPT_LOG_TOTAL_STR:
+		case OPT_LOG_FIELD_CONT:
+		case OPT_LOG_TOTAL_CONT: {
+			uint32_t *dst = c == OPT_LOG_FIELD_STR	 ? &o->logl.max_field_string_bytes
+				      : c == OPT_LOG_TOTAL_STR	 ? &o->logl.max_total_string_bytes
+				      : c == OPT_LOG_FIELD_CONT ? &o->logl.max_field_container_elements
+								 : &o->logl.max_total_container_elements;
+
+			if (parse_u64(opt_name(c), optarg, 0, UINT32_MAX, &v) < 0) /* 0: no limit */
+				return -EINVAL;
+			*dst = (uint32_t)v;
+			break;
+		}
+		case OPT_WORKERS:
+			if (parse_u64("--workers", optarg, 1, 64, &v) < 0)
+				return -EINVAL;
+			o->workers = (int)v;
+			break;
+		case OPT_CAPTURE_THREADS:
+			if (parse_u64("--capture-threads", optarg, 1, XSK_MAX_QUEUES, &v) < 0)
+				return -EINVAL;
+			o->capture_threads = (int)v;
+			break;
+		case OPT_FWD_BLOCK_MS:
+			if (parse_u64("--forward-block-ms", optarg, 0, 3600000, &v) < 0)
+				return -EINVAL;
+			o->fwd.block_max_ms = (uint32_t)v;
+			break;
+		case OPT_FWD_USER:
+			o->fwd.username = optarg;
+			break;
+		case OPT_FWD_PASSWORD:
+			o->fwd.password = optarg;
+			break;
+		case OPT_FWD_TLS_CA:
+			o->fwd.tls_ca = optarg;
+			break;
+		case OPT_FWD_TLS_NAME:
+			o->fwd.tls_name = optarg;
+			break;
+		case OPT_FWD_TLS_CERT:
+			o->fwd.tls_cert = optarg;
+			break;
+		case OPT_FWD_TLS_KEY:
+			o->fwd.tls_key = optarg;
+			break;
+		case OPT_FRAG_DATAGRAMS:
+			if (parse_u64("--frag-max-datagrams", optarg, 1, 10000000, &v) < 0)
+				return -EINVAL;
+			o->eng.frag.max_datagrams = (uint32_t)v;
+			break;
+		case OPT_FRAG_BYTES:
+			if (parse_u64("--frag-max-bytes", optarg, 65536, 1ULL << 40, &v) < 0)
+				return -EINVAL;
+			o->eng.frag.max_bytes = v;
+			break;
+		case OPT_FRAG_TIMEOUT:
+			if (parse_u64("--frag-timeout", optarg, 1, 3600, &v) < 0)
+				return -EINVAL;
+			o->eng.frag.timeout_ns = v * 1000000000ULL;
+			break;
+		case OPT_USER:
+			o->user = optarg;
+			break;
+		case OPT_SECCOMP:
+			o->seccomp = 1;
+			break;
+		case OPT_SPOOL:
+			o->fwd.spool_dir = optarg;
+			break;
+		case OPT_SPOOL_MAX:
+			if (parse_u64("--spool-max-bytes", optarg, 65536, 1ULL << 50, &v) < 0)
+				return -EINVAL;
+			o->fwd.spool_max_bytes = v;
+			break;
+		case 'v':
+			log__set_level(LOG_DEBUG);
+			break;
+		case 'q':
+			log__set_level(LOG_WARN);
+			break;
+		case 'h':
+			opts__usage(stdout);
+			o->exit_now = 1;
+			return 0;
+		case OPT_VERSION:
+			printf("mailtap %s\n", MAILTAP_VERSION);
+			o->exit_now = 1;
+			return 0;
+		default:
+			opts__usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		pr_warn("unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (!!o->read_file + !!o->iface != 1) {
+		pr_warn("give exactly one of -r FILE or -i IFACE (see --help)\n");
+		return -EINVAL;
+	}
+	if (o->capture_threads > 1 && (!o->iface || o->capture_host)) {
+		pr_warn("--capture-threads needs -i IFACE in mirror mode (AF_XDP sockets)\n");
+		return -EINVAL;
+	}
+	if (o->capture_threads > 1 && o->xsk.queues > 0 && o->capture_threads > o->xsk.queues) {
+		pr_warn("--capture-threads %d: more threads than the %d queues of --queues\n",
+			o->capture_threads, o->xsk.queues);
+		return -EINVAL;
+	}
+	if (check_scope(o) < 0)
+		return -EINVAL;
+	if (o->n_outputs == 0)
+		o->outputs[o->n_outputs++] = (struct opts_output){ .spec = "-" };
+	if (o->stats_interval < 0)
+		o->stats_interval = o->iface ? 60 : 0;
+	/* the port set for the XDP programs, from the same --ports: all of them */
+	{
+		size_t n = 0;
+
+		for (uint32_t p = 1; p < 65536; p++)
+			if (engine_cfg__port(o->eng.ports, (uint16_t)p))
+				port_list[n++] = (uint16_t)p;
+		o->xsk.ifname = o->iface;
+		/* pinned mode: the operator's port map is left as it is unless --ports was given */
+		if (!o->xsk.pinned_dir || o->ports_given) {
+			o->xsk.ports = port_list;
+			o->xsk.n_ports = n;
+		}
+		o->host.ifname = o->iface;
+		o->host.xdp_mode = o->xsk.xdp_mode;
+		o->host.ports = port_list;
+		o->host.n_ports = n;
+	}
+	return 0;
+}
