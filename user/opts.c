@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: BSD-3-Clause
-/* The command line (opts.h): getopt_long over the options, each value checked, then the
- * combinations a run refuses. */
+/* The command line (opts.h): getopt_long over the options, each value checked (the numbers
+ * that go straight into a field through one table, num_opts), then the combinations a run
+ * refuses. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -450,6 +453,153 @@ static int parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,
 	return 0;
 }
 
+/* A numeric option: a decimal number min..max (parse_u64), times scale, stored in the field of
+ * struct opts at off, whose type is type. Written once, in num_opts[]; a number that is
+ * optional, goes to more than one field or must also be a power of 2 is a case of its own in
+ * opts__parse. */
+enum num_type { NUM_INT, NUM_U32, NUM_U64, NUM_DOUBLE };
+
+struct num_opt {
+	int id;		  /* getopt_long's value: OPT_* */
+	const char *name; /* in messages */
+	uint64_t min, max;
+	uint64_t scale; /* 1, or NS_PER_SEC: given in seconds, kept in nanoseconds */
+	size_t off;
+	enum num_type type;
+};
+
+#define NS_PER_SEC 1000000000ULL
+/* The type of the field f of struct opts, and the largest value it holds. */
+#define NUM_TYPE(f)                                                                               \
+	_Generic(((struct opts *)0)->f, int: NUM_INT, uint32_t: NUM_U32, uint64_t: NUM_U64,      \
+		 double: NUM_DOUBLE)
+#define NUM_TYPE_MAX(f)                                                                           \
+	_Generic(((struct opts *)0)->f, int: (uint64_t)INT_MAX, uint32_t: (uint64_t)UINT32_MAX,  \
+		 uint64_t: UINT64_MAX, double: 1ULL << 53)
+/* x, and a compile error unless cond holds */
+#define CHECKED(x, cond) ((x) + 0 * sizeof(char[(cond) ? 1 : -1]))
+/* A row: the field's type is looked up, and max (times scale) must fit in it. */
+#define NUM_SCALED(id_, name_, min_, max_, scale_, f_)                                            \
+	{ .id = (id_), .name = (name_), .min = (min_),                                            \
+	  .max = CHECKED(max_, (max_) <= NUM_TYPE_MAX(f_) / (scale_)), .scale = (scale_),          \
+	  .off = offsetof(struct opts, f_), .type = NUM_TYPE(f_) }
+#define NUM(id, name, min, max, f) NUM_SCALED(id, name, min, max, 1, f)
+#define NUM_NS(id, name, min, max, f) NUM_SCALED(id, name, min, max, NS_PER_SEC, f)
+
+static const struct num_opt num_opts[] = {
+	NUM(OPT_MAX_FLOWS, "--max-flows", 1, 100000000, eng.flow.max_flows),
+	NUM(OPT_MAX_TUNNELS, "--max-tunnels", 1, TUNNELS_NO_ROOM - 1, tun.max),
+	NUM_NS(OPT_TUNNEL_EXPIRE, "--tunnel-expire", 1, 365ULL * 86400, tun.expire_ns),
+	/* 1 at least: reasm takes 0 as no limit, which no one asks for with 0 */
+	NUM(OPT_REASM_OOO, "--reasm-max-ooo-bytes", 1, UINT32_MAX, eng.reasm.max_ooo_bytes),
+	NUM(OPT_REASM_SEGS, "--reasm-max-segments", 1, UINT32_MAX, eng.reasm.max_segments),
+	NUM(OPT_REASM_TOTAL, "--reasm-max-total-bytes", 1, UINT64_MAX, eng.reasm.max_total_bytes),
+	NUM(OPT_FWD_BATCH, "--forward-batch-records", 1, 1000000, fwd.batch_records),
+	NUM(OPT_FWD_FLUSH_MS, "--forward-flush-ms", 1, 3600000, fwd.flush_interval_ms),
+	NUM(OPT_FWD_MAX_MSG, "--forward-max-message", 4096, 6000000, fwd.max_message_bytes),
+	NUM(OPT_FWD_QUEUE, "--forward-queue-bytes", 65536, 1ULL << 40, fwd.queue_max_bytes),
+	NUM(OPT_FWD_CLOSE_MS, "--forward-close-timeout-ms", 0, 3600000, fwd.close_timeout_ms),
+	NUM(OPT_SNAPLEN, "--snaplen", 64, MAILTAP_HOST_SNAP_MAX, host.snaplen),
+	NUM(OPT_QUEUES, "--queues", 1, XSK_MAX_QUEUES, xsk.queues),
+	NUM(OPT_FRAMES, "--frames", 64, 1 << 20, xsk.frames),
+	NUM(OPT_BUSY_POLL, "--busy-poll", 0, 1000000, xsk.busy_poll),
+	NUM(OPT_RX_NAP, "--rx-nap", 0, 10000, xsk.rx_nap_us),
+	NUM(OPT_STATS_INTERVAL, "--stats-interval", 0, 86400, stats_interval),
+	/* 1 at least: the SMTP parser takes 0 as no limit, Zeek as none allowed */
+	NUM(OPT_SMTP_MAX_RCPTTO, "--smtp-max-rcptto", 1, 10000000, parsers.smtp.lim.max_rcptto),
+	NUM(OPT_SMTP_MAX_TO, "--smtp-max-to", 1, 10000000, parsers.smtp.lim.max_to),
+	NUM(OPT_SMTP_MAX_CC, "--smtp-max-cc", 1, 10000000, parsers.smtp.lim.max_cc),
+	NUM(OPT_SMTP_MAX_PATH, "--smtp-max-path", 1, 10000000, parsers.smtp.lim.max_path),
+	NUM(OPT_SMTP_MAX_INVALID, "--smtp-max-invalid-transactions", 1, 10000000,
+	    parsers.smtp.lim.max_invalid_tx),
+	NUM(OPT_SMTP_MAX_LINE, "--smtp-max-line", 512, SMTP_MAX_UNIT, parsers.smtp.lim.max_line),
+	NUM(OPT_SMTP_MAX_PENDING, "--smtp-max-pending", 1, 1000000,
+	    parsers.smtp.lim.max_pending_cmds),
+	NUM(OPT_EXTRACT_MAX_FILE, "--extract-max-file", 1, UINT64_MAX,
+	    parsers.files.extract_max_file),
+	/* 0: no total (the default) */
+	NUM(OPT_EXTRACT_MAX_TOTAL, "--extract-max-total", 0, UINT64_MAX,
+	    parsers.files.extract_max_total),
+	NUM(OPT_MIME_MAX_DEPTH, "--mime-max-depth", 1, 100000, parsers.smtp.mime.max_depth),
+	NUM(OPT_MIME_MAX_HEADER, "--mime-max-header-bytes", 1024, 1 << 30,
+	    parsers.smtp.mime.max_header_bytes),
+	NUM(OPT_PE_MAX_SECTIONS, "--pe-max-sections", 1, 65535, parsers.files.pe_max_sections),
+	NUM(OPT_INTEL_MAX_ITEMS, "--intel-max-items", 1, 1000000000, intel_lim.max_items),
+	NUM(OPT_KNOWN_HOSTS_MAX, "--known-hosts-max", 1, 10000000, known_hosts_max),
+	NUM(OPT_KNOWN_HOSTS_EXPIRE, "--known-hosts-expire", 1, 365 * 86400, known_hosts_expire),
+	NUM(OPT_KNOWN_SERVICES_MAX, "--known-services-max", 1, 10000000, known_services_max),
+	NUM(OPT_KNOWN_SERVICES_EXPIRE, "--known-services-expire", 1, 365 * 86400,
+	    known_services_expire),
+	NUM(OPT_CAPTURE_LOSS_INTERVAL, "--capture-loss-interval", 1, 365 * 86400, cl_interval),
+	NUM(OPT_CAPTURE_LOSS_INITIAL, "--capture-loss-initial", 1, 365 * 86400, cl_initial),
+	NUM(OPT_CAPTURE_LOSS_TOO_MUCH, "--capture-loss-too-much", 0, 100, cl_too_much),
+	NUM_NS(OPT_NOTICE_SUPPRESS, "--notice-suppress", 0, 365 * 86400, notice.suppress_ns),
+	NUM(OPT_NOTICE_MAX_SUPPRESSED, "--notice-max-suppressed", 1, 10000000,
+	    notice.max_suppressed),
+	NUM(OPT_SSL_MAX_CHAINS, "--ssl-max-validated-chains", 1, 10000000,
+	    parsers.tls.certval_cfg.max_chains),
+	NUM(OPT_KNOWN_CERTS_MAX, "--known-certs-max", 1, 10000000, parsers.tls.known_certs_max),
+	NUM_NS(OPT_KNOWN_CERTS_EXPIRE, "--known-certs-expire", 1, 365 * 86400,
+	       parsers.tls.known_certs_expire_ns),
+	NUM(OPT_SSL_MAX_INTERMEDIATES, "--ssl-max-intermediates", 0, 1000000,
+	    parsers.tls.certval_cfg.max_intermediates),
+	NUM(OPT_SOFTWARE_MAX_HOSTS, "--software-max-hosts", 1, 10000000,
+	    parsers.smtp.software.max_hosts),
+	NUM_NS(OPT_SOFTWARE_EXPIRE, "--software-expire", 1, 365 * 86400,
+	       parsers.smtp.software.expire_ns),
+	NUM(OPT_SOFTWARE_UA_MAX, "--software-ua-max", 16, 65536, parsers.smtp.software.max_ua),
+	/* 0: no limit */
+	NUM(OPT_LOG_FIELD_STR, "--log-max-field-string-bytes", 0, UINT32_MAX,
+	    logl.max_field_string_bytes),
+	NUM(OPT_LOG_TOTAL_STR, "--log-max-total-string-bytes", 0, UINT32_MAX,
+	    logl.max_total_string_bytes),
+	NUM(OPT_LOG_FIELD_CONT, "--log-max-field-container-elements", 0, UINT32_MAX,
+	    logl.max_field_container_elements),
+	NUM(OPT_LOG_TOTAL_CONT, "--log-max-total-container-elements", 0, UINT32_MAX,
+	    logl.max_total_container_elements),
+	NUM(OPT_WORKERS, "--workers", 1, 64, workers),
+	NUM(OPT_CAPTURE_THREADS, "--capture-threads", 1, XSK_MAX_QUEUES, capture_threads),
+	NUM(OPT_FWD_BLOCK_MS, "--forward-block-ms", 0, 3600000, fwd.block_max_ms),
+	NUM(OPT_FRAG_DATAGRAMS, "--frag-max-datagrams", 1, 10000000, eng.frag.max_datagrams),
+	NUM(OPT_FRAG_BYTES, "--frag-max-bytes", 65536, 1ULL << 40, eng.frag.max_bytes),
+	NUM_NS(OPT_FRAG_TIMEOUT, "--frag-timeout", 1, 3600, eng.frag.timeout_ns),
+	NUM(OPT_SPOOL_MAX, "--spool-max-bytes", 65536, 1ULL << 50, fwd.spool_max_bytes),
+};
+
+static const struct num_opt *num_opt_find(int id)
+{
+	for (size_t i = 0; i < sizeof(num_opts) / sizeof(num_opts[0]); i++)
+		if (num_opts[i].id == id)
+			return &num_opts[i];
+	return NULL;
+}
+
+/* Checks s for n and stores it. 0 or -EINVAL (message given; the field is left as it was). */
+static int num_opt_set(struct opts *o, const struct num_opt *n, const char *s)
+{
+	void *dst = (char *)o + n->off;
+	uint64_t v;
+
+	if (parse_u64(n->name, s, n->min, n->max, &v) < 0)
+		return -EINVAL;
+	v *= n->scale;
+	switch (n->type) {
+	case NUM_INT:
+		*(int *)dst = (int)v;
+		break;
+	case NUM_U32:
+		*(uint32_t *)dst = (uint32_t)v;
+		break;
+	case NUM_U64:
+		*(uint64_t *)dst = v;
+		break;
+	case NUM_DOUBLE:
+		*(double *)dst = (double)v;
+		break;
+	}
+	return 0;
+}
+
 /* "--name" of an option, for the messages of options that share a case. */
 static const char *opt_name(int c)
 {
@@ -725,37 +875,6 @@ int opts__parse(struct opts *o, int argc, char **argv)
 			}
 			o->tag_prefix = optarg;
 			break;
-		case OPT_MAX_FLOWS:
-			if (parse_u64("--max-flows", optarg, 1, 100000000, &v) < 0)
-				return -EINVAL;
-			o->eng.flow.max_flows = (uint32_t)v;
-			break;
-		case OPT_MAX_TUNNELS:
-			if (parse_u64("--max-tunnels", optarg, 1, TUNNELS_NO_ROOM - 1, &v) < 0)
-				return -EINVAL;
-			o->tun.max = (uint32_t)v;
-			break;
-		case OPT_TUNNEL_EXPIRE:
-			if (parse_u64("--tunnel-expire", optarg, 1, 365ULL * 86400, &v) < 0)
-				return -EINVAL;
-			o->tun.expire_ns = v * 1000000000ULL;
-			break;
-		case OPT_REASM_OOO:
-			/* 1 at least: reasm takes 0 as no limit, which no one asks for with 0 */
-			if (parse_u64("--reasm-max-ooo-bytes", optarg, 1, UINT32_MAX, &v) < 0)
-				return -EINVAL;
-			o->eng.reasm.max_ooo_bytes = (uint32_t)v;
-			break;
-		case OPT_REASM_SEGS:
-			if (parse_u64("--reasm-max-segments", optarg, 1, UINT32_MAX, &v) < 0)
-				return -EINVAL;
-			o->eng.reasm.max_segments = (uint32_t)v;
-			break;
-		case OPT_REASM_TOTAL:
-			if (parse_u64("--reasm-max-total-bytes", optarg, 1, UINT64_MAX, &v) < 0)
-				return -EINVAL;
-			o->eng.reasm.max_total_bytes = v;
-			break;
 		case OPT_NO_PRIVATE_LOCAL:
 			o->eng.private_is_local = false;
 			break;
@@ -774,26 +893,6 @@ int opts__parse(struct opts *o, int argc, char **argv)
 		case OPT_FWD_COMPRESS:
 			o->fwd.mode = FWD_MODE_COMPRESSED;
 			break;
-		case OPT_FWD_BATCH:
-			if (parse_u64("--forward-batch-records", optarg, 1, 1000000, &v) < 0)
-				return -EINVAL;
-			o->fwd.batch_records = (uint32_t)v;
-			break;
-		case OPT_FWD_FLUSH_MS:
-			if (parse_u64("--forward-flush-ms", optarg, 1, 3600000, &v) < 0)
-				return -EINVAL;
-			o->fwd.flush_interval_ms = (uint32_t)v;
-			break;
-		case OPT_FWD_MAX_MSG:
-			if (parse_u64("--forward-max-message", optarg, 4096, 6000000, &v) < 0)
-				return -EINVAL;
-			o->fwd.max_message_bytes = v;
-			break;
-		case OPT_FWD_QUEUE:
-			if (parse_u64("--forward-queue-bytes", optarg, 65536, 1ULL << 40, &v) < 0)
-				return -EINVAL;
-			o->fwd.queue_max_bytes = v;
-			break;
 		case OPT_FWD_POLICY:
 			if (fwd_opts__parse_policy(optarg, &o->fwd.policy) < 0) {
 				pr_warn("invalid --forward-policy '%s' (drop-oldest, drop-newest or "
@@ -804,11 +903,6 @@ int opts__parse(struct opts *o, int argc, char **argv)
 		case OPT_FWD_KEY:
 			o->fwd.shared_key = optarg;
 			break;
-		case OPT_FWD_CLOSE_MS:
-			if (parse_u64("--forward-close-timeout-ms", optarg, 0, 3600000, &v) < 0)
-				return -EINVAL;
-			o->fwd.close_timeout_ms = (uint32_t)v;
-			break;
 		case OPT_CAPTURE:
 			if (strcmp(optarg, "host") && strcmp(optarg, "mirror")) {
 				pr_warn("invalid --capture '%s' (mirror or host)\n", optarg);
@@ -817,11 +911,6 @@ int opts__parse(struct opts *o, int argc, char **argv)
 			/* the last one counts: "--capture mirror" after the container's default
 			 * "--capture host" (deploy/docker-entrypoint.sh) is mirror mode */
 			o->capture_host = !strcmp(optarg, "host");
-			break;
-		case OPT_SNAPLEN:
-			if (parse_u64("--snaplen", optarg, 64, MAILTAP_HOST_SNAP_MAX, &v) < 0)
-				return -EINVAL;
-			o->host.snaplen = (uint32_t)v;
 			break;
 		case OPT_RING_BYTES:
 			if (parse_u64("--ring-bytes", optarg, 4096, 1ULL << 30, &v) < 0 ||
@@ -843,16 +932,6 @@ int opts__parse(struct opts *o, int argc, char **argv)
 				return -EINVAL;
 			}
 			break;
-		case OPT_QUEUES:
-			if (parse_u64("--queues", optarg, 1, XSK_MAX_QUEUES, &v) < 0)
-				return -EINVAL;
-			o->xsk.queues = (int)v;
-			break;
-		case OPT_FRAMES:
-			if (parse_u64("--frames", optarg, 64, 1 << 20, &v) < 0)
-				return -EINVAL;
-			o->xsk.frames = (uint32_t)v;
-			break;
 		case OPT_FRAME_SIZE:
 			if (parse_u64("--frame-size", optarg, 2048, 4096, &v) < 0 ||
 			    (v != 2048 && v != 4096)) {
@@ -873,51 +952,8 @@ int opts__parse(struct opts *o, int argc, char **argv)
 			else
 				o->xsk.fill_ring = (uint32_t)v;
 			break;
-		case OPT_BUSY_POLL:
-			if (parse_u64("--busy-poll", optarg, 0, 1000000, &v) < 0)
-				return -EINVAL;
-			o->xsk.busy_poll = (int)v;
-			break;
-		case OPT_RX_NAP:
-			if (parse_u64("--rx-nap", optarg, 0, 10000, &v) < 0)
-				return -EINVAL;
-			o->xsk.rx_nap_us = (uint32_t)v;
-			break;
 		case OPT_PINNED:
 			o->xsk.pinned_dir = optarg;
-			break;
-		case OPT_STATS_INTERVAL:
-			if (parse_u64("--stats-interval", optarg, 0, 86400, &v) < 0)
-				return -EINVAL;
-			o->stats_interval = (int)v;
-			break;
-		case OPT_SMTP_MAX_RCPTTO:
-		case OPT_SMTP_MAX_TO:
-		case OPT_SMTP_MAX_CC:
-		case OPT_SMTP_MAX_PATH:
-		case OPT_SMTP_MAX_INVALID: {
-			struct smtp_limits *l = &o->parsers.smtp.lim;
-			uint32_t *dst = c == OPT_SMTP_MAX_RCPTTO ? &l->max_rcptto
-				      : c == OPT_SMTP_MAX_TO	 ? &l->max_to
-				      : c == OPT_SMTP_MAX_CC	 ? &l->max_cc
-				      : c == OPT_SMTP_MAX_PATH	 ? &l->max_path
-								 : &l->max_invalid_tx;
-
-			/* 1 at least: the SMTP parser takes 0 as no limit, Zeek as none allowed */
-			if (parse_u64(opt_name(c), optarg, 1, 10000000, &v) < 0)
-				return -EINVAL;
-			*dst = (uint32_t)v;
-			break;
-		}
-		case OPT_SMTP_MAX_LINE:
-			if (parse_u64("--smtp-max-line", optarg, 512, SMTP_MAX_UNIT, &v) < 0)
-				return -EINVAL;
-			o->parsers.smtp.lim.max_line = (uint32_t)v;
-			break;
-		case OPT_SMTP_MAX_PENDING:
-			if (parse_u64("--smtp-max-pending", optarg, 1, 1000000, &v) < 0)
-				return -EINVAL;
-			o->parsers.smtp.lim.max_pending_cmds = (uint32_t)v;
 			break;
 		case OPT_SMTP_BLOCKLISTS:
 			o->parsers.smtp.blocklists = true;
@@ -955,17 +991,6 @@ int opts__parse(struct opts *o, int argc, char **argv)
 			}
 			o->parsers.files.extract_dir = optarg;
 			break;
-		case OPT_EXTRACT_MAX_FILE:
-			if (parse_u64("--extract-max-file", optarg, 1, UINT64_MAX, &v) < 0)
-				return -EINVAL;
-			o->parsers.files.extract_max_file = v;
-			break;
-		case OPT_EXTRACT_MAX_TOTAL:
-			/* 0: no total (the default) */
-			if (parse_u64("--extract-max-total", optarg, 0, UINT64_MAX, &v) < 0)
-				return -EINVAL;
-			o->parsers.files.extract_max_total = v;
-			break;
 		case OPT_EXTRACT_TYPES:
 			o->parsers.files.extract_types = optarg;
 			break;
@@ -974,16 +999,6 @@ int opts__parse(struct opts *o, int argc, char **argv)
 				return -EINVAL;
 			o->parsers.files.max_in_flight = (uint32_t)v;
 			o->parsers.tls.files.max_in_flight = (uint32_t)v;
-			break;
-		case OPT_MIME_MAX_DEPTH:
-			if (parse_u64("--mime-max-depth", optarg, 1, 100000, &v) < 0)
-				return -EINVAL;
-			o->parsers.smtp.mime.max_depth = (uint32_t)v;
-			break;
-		case OPT_MIME_MAX_HEADER:
-			if (parse_u64("--mime-max-header-bytes", optarg, 1024, 1 << 30, &v) < 0)
-				return -EINVAL;
-			o->parsers.smtp.mime.max_header_bytes = (uint32_t)v;
 			break;
 		case OPT_NO_FINGERPRINTS:
 			o->parsers.tls.fingerprints = false;
@@ -997,11 +1012,6 @@ int opts__parse(struct opts *o, int argc, char **argv)
 		case OPT_NO_PE:
 			o->parsers.files.pe = false;
 			break;
-		case OPT_PE_MAX_SECTIONS:
-			if (parse_u64("--pe-max-sections", optarg, 1, 65535, &v) < 0)
-				return -EINVAL;
-			o->parsers.files.pe_max_sections = (uint32_t)v;
-			break;
 		case OPT_SSL_CA_FILE:
 			o->ssl_ca_file = optarg;
 			break;
@@ -1012,23 +1022,8 @@ int opts__parse(struct opts *o, int argc, char **argv)
 			}
 			o->intel_files[o->n_intel_files++] = optarg;
 			break;
-		case OPT_INTEL_MAX_ITEMS:
-			if (parse_u64("--intel-max-items", optarg, 1, 1000000000, &v) < 0)
-				return -EINVAL;
-			o->intel_lim.max_items = v;
-			break;
 		case OPT_NO_KNOWN_HOSTS:
 			o->known_hosts = false;
-			break;
-		case OPT_KNOWN_HOSTS_MAX:
-			if (parse_u64("--known-hosts-max", optarg, 1, 10000000, &v) < 0)
-				return -EINVAL;
-			o->known_hosts_max = (uint32_t)v;
-			break;
-		case OPT_KNOWN_HOSTS_EXPIRE:
-			if (parse_u64("--known-hosts-expire", optarg, 1, 365 * 86400, &v) < 0)
-				return -EINVAL;
-			o->known_hosts_expire = v;
 			break;
 		case OPT_NO_KNOWN_SERVICES:
 			o->known_services = false;
@@ -1059,46 +1054,11 @@ int opts__parse(struct opts *o, int argc, char **argv)
 		case OPT_ANALYZER_CONFIRMATIONS:
 			o->eng.analyzer_confirmations = true;
 			break;
-		case OPT_KNOWN_SERVICES_MAX:
-			if (parse_u64("--known-services-max", optarg, 1, 10000000, &v) < 0)
-				return -EINVAL;
-			o->known_services_max = (uint32_t)v;
-			break;
-		case OPT_KNOWN_SERVICES_EXPIRE:
-			if (parse_u64("--known-services-expire", optarg, 1, 365 * 86400, &v) < 0)
-				return -EINVAL;
-			o->known_services_expire = v;
-			break;
 		case OPT_NO_CAPTURE_LOSS:
 			o->cl_interval = 0;
 			break;
-		case OPT_CAPTURE_LOSS_INTERVAL:
-			if (parse_u64("--capture-loss-interval", optarg, 1, 365 * 86400, &v) < 0)
-				return -EINVAL;
-			o->cl_interval = v;
-			break;
-		case OPT_CAPTURE_LOSS_INITIAL:
-			if (parse_u64("--capture-loss-initial", optarg, 1, 365 * 86400, &v) < 0)
-				return -EINVAL;
-			o->cl_initial = v;
-			break;
-		case OPT_CAPTURE_LOSS_TOO_MUCH:
-			if (parse_u64("--capture-loss-too-much", optarg, 0, 100, &v) < 0)
-				return -EINVAL;
-			o->cl_too_much = (double)v;
-			break;
 		case OPT_NO_NOTICE:
 			o->notice.enabled = false;
-			break;
-		case OPT_NOTICE_SUPPRESS:
-			if (parse_u64("--notice-suppress", optarg, 0, 365 * 86400, &v) < 0)
-				return -EINVAL;
-			o->notice.suppress_ns = v * 1000000000ULL;
-			break;
-		case OPT_NOTICE_MAX_SUPPRESSED:
-			if (parse_u64("--notice-max-suppressed", optarg, 1, 10000000, &v) < 0)
-				return -EINVAL;
-			o->notice.max_suppressed = (uint32_t)v;
 			break;
 		case OPT_NODE_NAME:
 			if (!*optarg || strlen(optarg) > 64) {
@@ -1110,72 +1070,8 @@ int opts__parse(struct opts *o, int argc, char **argv)
 		case OPT_NO_VALIDATE_CERTS:
 			o->no_validate_certs = 1;
 			break;
-		case OPT_SSL_MAX_CHAINS:
-			if (parse_u64("--ssl-max-validated-chains", optarg, 1, 10000000, &v) < 0)
-				return -EINVAL;
-			o->parsers.tls.certval_cfg.max_chains = (uint32_t)v;
-			break;
 		case OPT_NO_KNOWN_CERTS:
 			o->parsers.tls.known_certs = false;
-			break;
-		case OPT_KNOWN_CERTS_MAX:
-			if (parse_u64("--known-certs-max", optarg, 1, 10000000, &v) < 0)
-				return -EINVAL;
-			o->parsers.tls.known_certs_max = (uint32_t)v;
-			break;
-		case OPT_KNOWN_CERTS_EXPIRE:
-			if (parse_u64("--known-certs-expire", optarg, 1, 365 * 86400, &v) < 0)
-				return -EINVAL;
-			o->parsers.tls.known_certs_expire_ns = v * 1000000000ULL;
-			break;
-		case OPT_SSL_MAX_INTERMEDIATES:
-			if (parse_u64("--ssl-max-intermediates", optarg, 0, 1000000, &v) < 0)
-				return -EINVAL;
-			o->parsers.tls.certval_cfg.max_intermediates = (uint32_t)v;
-			break;
-		case OPT_SOFTWARE_MAX_HOSTS:
-			if (parse_u64("--software-max-hosts", optarg, 1, 10000000, &v) < 0)
-				return -EINVAL;
-			o->parsers.smtp.software.max_hosts = (uint32_t)v;
-			break;
-		case OPT_SOFTWARE_EXPIRE:
-			if (parse_u64("--software-expire", optarg, 1, 365 * 86400, &v) < 0)
-				return -EINVAL;
-			o->parsers.smtp.software.expire_ns = v * 1000000000ULL;
-			break;
-		case OPT_SOFTWARE_UA_MAX:
-			if (parse_u64("--software-ua-max", optarg, 16, 65536, &v) < 0)
-				return -EINVAL;
-			o->parsers.smtp.software.max_ua = (uint32_t)v;
-			break;
-		case OPT_LOG_FIELD_STR:
-		case OPT_LOG_TOTAL_STR:
-		case OPT_LOG_FIELD_CONT:
-		case OPT_LOG_TOTAL_CONT: {
-			uint32_t *dst = c == OPT_LOG_FIELD_STR	 ? &o->logl.max_field_string_bytes
-				      : c == OPT_LOG_TOTAL_STR	 ? &o->logl.max_total_string_bytes
-				      : c == OPT_LOG_FIELD_CONT ? &o->logl.max_field_container_elements
-								 : &o->logl.max_total_container_elements;
-
-			if (parse_u64(opt_name(c), optarg, 0, UINT32_MAX, &v) < 0) /* 0: no limit */
-				return -EINVAL;
-			*dst = (uint32_t)v;
-			break;
-		}
-		case OPT_WORKERS:
-			if (parse_u64("--workers", optarg, 1, 64, &v) < 0)
-				return -EINVAL;
-			o->workers = (int)v;
-			break;
-		case OPT_CAPTURE_THREADS:
-			if (parse_u64("--capture-threads", optarg, 1, XSK_MAX_QUEUES, &v) < 0)
-				return -EINVAL;
-			o->capture_threads = (int)v;
-			break;
-		case OPT_FWD_BLOCK_MS:
-			if (parse_u64("--forward-block-ms", optarg, 0, 3600000, &v) < 0)
-				return -EINVAL;
-			o->fwd.block_max_ms = (uint32_t)v;
 			break;
 		case OPT_FWD_USER:
 			o->fwd.username = optarg;
@@ -1195,21 +1091,6 @@ int opts__parse(struct opts *o, int argc, char **argv)
 		case OPT_FWD_TLS_KEY:
 			o->fwd.tls_key = optarg;
 			break;
-		case OPT_FRAG_DATAGRAMS:
-			if (parse_u64("--frag-max-datagrams", optarg, 1, 10000000, &v) < 0)
-				return -EINVAL;
-			o->eng.frag.max_datagrams = (uint32_t)v;
-			break;
-		case OPT_FRAG_BYTES:
-			if (parse_u64("--frag-max-bytes", optarg, 65536, 1ULL << 40, &v) < 0)
-				return -EINVAL;
-			o->eng.frag.max_bytes = v;
-			break;
-		case OPT_FRAG_TIMEOUT:
-			if (parse_u64("--frag-timeout", optarg, 1, 3600, &v) < 0)
-				return -EINVAL;
-			o->eng.frag.timeout_ns = v * 1000000000ULL;
-			break;
 		case OPT_USER:
 			o->user = optarg;
 			break;
@@ -1218,11 +1099,6 @@ int opts__parse(struct opts *o, int argc, char **argv)
 			break;
 		case OPT_SPOOL:
 			o->fwd.spool_dir = optarg;
-			break;
-		case OPT_SPOOL_MAX:
-			if (parse_u64("--spool-max-bytes", optarg, 65536, 1ULL << 50, &v) < 0)
-				return -EINVAL;
-			o->fwd.spool_max_bytes = v;
 			break;
 		case 'v':
 			log__set_level(LOG_DEBUG);
@@ -1238,9 +1114,17 @@ int opts__parse(struct opts *o, int argc, char **argv)
 			printf("mailtap %s\n", MAILTAP_VERSION);
 			o->exit_now = 1;
 			return 0;
-		default:
-			opts__usage(stderr);
-			return -EINVAL;
+		default: {
+			const struct num_opt *n = num_opt_find(c);
+
+			if (!n) { /* '?': getopt_long has said what is wrong */
+				opts__usage(stderr);
+				return -EINVAL;
+			}
+			if (num_opt_set(o, n, optarg) < 0)
+				return -EINVAL;
+			break;
+		}
 		}
 	}
 	if (optind < argc) {
