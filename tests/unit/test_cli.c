@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /* The command line (user/opts.c) where a suite cannot see the result: the port set handed to
  * the XDP and host programs holds every --ports port (it was cut at 256 without a word);
- * numbers are decimal digits only; --local-nets prefixes are digits in range; the last
- * --capture counts. tests/suites/15-cli.sh runs the binary. */
+ * numbers are decimal digits only, and land in their field at its width and unit;
+ * --local-nets prefixes are digits in range; the last --capture counts.
+ * tests/suites/15-cli.sh runs the binary. */
 #include <errno.h>
 #include <getopt.h>
 #include <setjmp.h>
@@ -105,6 +106,45 @@ static void test_numbers(void **st)
 	assert_int_equal(o.workers, 64);
 }
 
+/* The numbers of opts.c's table land in their own field, at its width and unit, at the top
+ * of their range, and leave the fields beside them as they were. */
+static void test_numbers_stored(void **st)
+{
+	const char *base[] = { "mailtap", "-r", "x.pcap", "-o", "forward:unix:/x" };
+	const char *argv[] = { "mailtap", "-r", "x.pcap", "-o", "forward:unix:/x",
+			       "--reasm-max-ooo-bytes", "4294967295",
+			       "--reasm-max-total-bytes", "18446744073709551615",
+			       "--forward-queue-bytes", "1099511627776",
+			       "--stats-interval", "86400",
+			       "--capture-loss-too-much", "37",
+			       "--tunnel-expire", "31536000",
+			       "--frag-timeout", "3600",
+			       "--smtp-max-cc", "7",
+			       "--log-max-total-container-elements", "0" };
+	struct opts d;
+
+	(void)st;
+	assert_int_equal(parse(5, base), 0);
+	d = o;
+	assert_int_equal(parse((int)(sizeof(argv) / sizeof(argv[0])), argv), 0);
+	assert_int_equal(o.eng.reasm.max_ooo_bytes, UINT32_MAX); /* uint32_t */
+	assert_int_equal(o.eng.reasm.max_segments, d.eng.reasm.max_segments);
+	assert_true(o.eng.reasm.max_total_bytes == UINT64_MAX); /* uint64_t */
+	assert_true(o.fwd.queue_max_bytes == 1ULL << 40);	/* size_t */
+	assert_int_equal(o.fwd.policy, d.fwd.policy);
+	assert_int_equal(o.stats_interval, 86400); /* int */
+	assert_true(o.cl_too_much == 37.0);	   /* double */
+	assert_true(o.tun.expire_ns == 31536000ULL * 1000000000ULL); /* seconds kept in ns */
+	assert_int_equal(o.tun.max, d.tun.max);
+	assert_true(o.eng.frag.timeout_ns == 3600ULL * 1000000000ULL);
+	assert_int_equal(o.eng.frag.max_datagrams, d.eng.frag.max_datagrams);
+	assert_int_equal(o.parsers.smtp.lim.max_cc, 7);
+	assert_int_equal(o.parsers.smtp.lim.max_to, d.parsers.smtp.lim.max_to);
+	assert_int_equal(o.parsers.smtp.lim.max_path, d.parsers.smtp.lim.max_path);
+	assert_int_equal(o.logl.max_total_container_elements, 0);
+	assert_int_equal(o.logl.max_field_container_elements, d.logl.max_field_container_elements);
+}
+
 static void test_local_nets(void **st)
 {
 	const char *bad[] = { "10.0.0.0/", "10.0.0.0/ 16", "10.0.0.0/+8", "10.0.0.0/-0",
@@ -147,6 +187,7 @@ int main(void)
 		cmocka_unit_test(test_all_ports_to_bpf),
 		cmocka_unit_test(test_ports_refused),
 		cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_numbers_stored),
 		cmocka_unit_test(test_local_nets),
 		cmocka_unit_test(test_last_capture_wins),
 	};
