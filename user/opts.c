@@ -460,8 +460,7 @@ static int parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,
 enum num_type { NUM_INT, NUM_U32, NUM_U64, NUM_DOUBLE };
 
 struct num_opt {
-	int id;		  /* getopt_long's value: OPT_* */
-	const char *name; /* in messages */
+	int id; /* getopt_long's value: OPT_*; its name in messages is long_opts' */
 	uint64_t min, max;
 	uint64_t scale; /* 1, or NS_PER_SEC: given in seconds, kept in nanoseconds */
 	size_t off;
@@ -479,92 +478,91 @@ struct num_opt {
 /* x, and a compile error unless cond holds */
 #define CHECKED(x, cond) ((x) + 0 * sizeof(char[(cond) ? 1 : -1]))
 /* A row: the field's type is looked up, and max (times scale) must fit in it. */
-#define NUM_SCALED(id_, name_, min_, max_, scale_, f_)                                            \
-	{ .id = (id_), .name = (name_), .min = (min_),                                            \
+#define NUM_SCALED(id_, min_, max_, scale_, f_)                                                   \
+	{ .id = (id_), .min = (min_),                                                             \
 	  .max = CHECKED(max_, (max_) <= NUM_TYPE_MAX(f_) / (scale_)), .scale = (scale_),          \
 	  .off = offsetof(struct opts, f_), .type = NUM_TYPE(f_) }
-#define NUM(id, name, min, max, f) NUM_SCALED(id, name, min, max, 1, f)
-#define NUM_NS(id, name, min, max, f) NUM_SCALED(id, name, min, max, NS_PER_SEC, f)
+#define NUM(id, min, max, f) NUM_SCALED(id, min, max, 1, f)
+#define NUM_NS(id, min, max, f) NUM_SCALED(id, min, max, NS_PER_SEC, f)
 
 static const struct num_opt num_opts[] = {
-	NUM(OPT_MAX_FLOWS, "--max-flows", 1, 100000000, eng.flow.max_flows),
-	NUM(OPT_MAX_TUNNELS, "--max-tunnels", 1, TUNNELS_NO_ROOM - 1, tun.max),
-	NUM_NS(OPT_TUNNEL_EXPIRE, "--tunnel-expire", 1, 365ULL * 86400, tun.expire_ns),
+	NUM(OPT_MAX_FLOWS, 1, 100000000, eng.flow.max_flows),
+	NUM(OPT_MAX_TUNNELS, 1, TUNNELS_NO_ROOM - 1, tun.max),
+	NUM_NS(OPT_TUNNEL_EXPIRE, 1, 365ULL * 86400, tun.expire_ns),
 	/* 1 at least: reasm takes 0 as no limit, which no one asks for with 0 */
-	NUM(OPT_REASM_OOO, "--reasm-max-ooo-bytes", 1, UINT32_MAX, eng.reasm.max_ooo_bytes),
-	NUM(OPT_REASM_SEGS, "--reasm-max-segments", 1, UINT32_MAX, eng.reasm.max_segments),
-	NUM(OPT_REASM_TOTAL, "--reasm-max-total-bytes", 1, UINT64_MAX, eng.reasm.max_total_bytes),
-	NUM(OPT_FWD_BATCH, "--forward-batch-records", 1, 1000000, fwd.batch_records),
-	NUM(OPT_FWD_FLUSH_MS, "--forward-flush-ms", 1, 3600000, fwd.flush_interval_ms),
-	NUM(OPT_FWD_MAX_MSG, "--forward-max-message", 4096, 6000000, fwd.max_message_bytes),
-	NUM(OPT_FWD_QUEUE, "--forward-queue-bytes", 65536, 1ULL << 40, fwd.queue_max_bytes),
-	NUM(OPT_FWD_CLOSE_MS, "--forward-close-timeout-ms", 0, 3600000, fwd.close_timeout_ms),
-	NUM(OPT_SNAPLEN, "--snaplen", 64, MAILTAP_HOST_SNAP_MAX, host.snaplen),
-	NUM(OPT_QUEUES, "--queues", 1, XSK_MAX_QUEUES, xsk.queues),
-	NUM(OPT_FRAMES, "--frames", 64, 1 << 20, xsk.frames),
-	NUM(OPT_BUSY_POLL, "--busy-poll", 0, 1000000, xsk.busy_poll),
-	NUM(OPT_RX_NAP, "--rx-nap", 0, 10000, xsk.rx_nap_us),
-	NUM(OPT_STATS_INTERVAL, "--stats-interval", 0, 86400, stats_interval),
+	NUM(OPT_REASM_OOO, 1, UINT32_MAX, eng.reasm.max_ooo_bytes),
+	NUM(OPT_REASM_SEGS, 1, UINT32_MAX, eng.reasm.max_segments),
+	NUM(OPT_REASM_TOTAL, 1, UINT64_MAX, eng.reasm.max_total_bytes),
+	NUM(OPT_FWD_BATCH, 1, 1000000, fwd.batch_records),
+	NUM(OPT_FWD_FLUSH_MS, 1, 3600000, fwd.flush_interval_ms),
+	NUM(OPT_FWD_MAX_MSG, 4096, 6000000, fwd.max_message_bytes),
+	NUM(OPT_FWD_QUEUE, 65536, 1ULL << 40, fwd.queue_max_bytes),
+	NUM(OPT_FWD_CLOSE_MS, 0, 3600000, fwd.close_timeout_ms),
+	NUM(OPT_SNAPLEN, 64, MAILTAP_HOST_SNAP_MAX, host.snaplen),
+	NUM(OPT_QUEUES, 1, XSK_MAX_QUEUES, xsk.queues),
+	NUM(OPT_FRAMES, 64, 1 << 20, xsk.frames),
+	NUM(OPT_BUSY_POLL, 0, 1000000, xsk.busy_poll),
+	NUM(OPT_RX_NAP, 0, 10000, xsk.rx_nap_us),
+	NUM(OPT_STATS_INTERVAL, 0, 86400, stats_interval),
 	/* 1 at least: the SMTP parser takes 0 as no limit, Zeek as none allowed */
-	NUM(OPT_SMTP_MAX_RCPTTO, "--smtp-max-rcptto", 1, 10000000, parsers.smtp.lim.max_rcptto),
-	NUM(OPT_SMTP_MAX_TO, "--smtp-max-to", 1, 10000000, parsers.smtp.lim.max_to),
-	NUM(OPT_SMTP_MAX_CC, "--smtp-max-cc", 1, 10000000, parsers.smtp.lim.max_cc),
-	NUM(OPT_SMTP_MAX_PATH, "--smtp-max-path", 1, 10000000, parsers.smtp.lim.max_path),
-	NUM(OPT_SMTP_MAX_INVALID, "--smtp-max-invalid-transactions", 1, 10000000,
-	    parsers.smtp.lim.max_invalid_tx),
-	NUM(OPT_SMTP_MAX_LINE, "--smtp-max-line", 512, SMTP_MAX_UNIT, parsers.smtp.lim.max_line),
-	NUM(OPT_SMTP_MAX_PENDING, "--smtp-max-pending", 1, 1000000,
-	    parsers.smtp.lim.max_pending_cmds),
-	NUM(OPT_EXTRACT_MAX_FILE, "--extract-max-file", 1, UINT64_MAX,
-	    parsers.files.extract_max_file),
+	NUM(OPT_SMTP_MAX_RCPTTO, 1, 10000000, parsers.smtp.lim.max_rcptto),
+	NUM(OPT_SMTP_MAX_TO, 1, 10000000, parsers.smtp.lim.max_to),
+	NUM(OPT_SMTP_MAX_CC, 1, 10000000, parsers.smtp.lim.max_cc),
+	NUM(OPT_SMTP_MAX_PATH, 1, 10000000, parsers.smtp.lim.max_path),
+	NUM(OPT_SMTP_MAX_INVALID, 1, 10000000, parsers.smtp.lim.max_invalid_tx),
+	NUM(OPT_SMTP_MAX_LINE, 512, SMTP_MAX_UNIT, parsers.smtp.lim.max_line),
+	NUM(OPT_SMTP_MAX_PENDING, 1, 1000000, parsers.smtp.lim.max_pending_cmds),
+	NUM(OPT_EXTRACT_MAX_FILE, 1, UINT64_MAX, parsers.files.extract_max_file),
 	/* 0: no total (the default) */
-	NUM(OPT_EXTRACT_MAX_TOTAL, "--extract-max-total", 0, UINT64_MAX,
-	    parsers.files.extract_max_total),
-	NUM(OPT_MIME_MAX_DEPTH, "--mime-max-depth", 1, 100000, parsers.smtp.mime.max_depth),
-	NUM(OPT_MIME_MAX_HEADER, "--mime-max-header-bytes", 1024, 1 << 30,
-	    parsers.smtp.mime.max_header_bytes),
-	NUM(OPT_PE_MAX_SECTIONS, "--pe-max-sections", 1, 65535, parsers.files.pe_max_sections),
-	NUM(OPT_INTEL_MAX_ITEMS, "--intel-max-items", 1, 1000000000, intel_lim.max_items),
-	NUM(OPT_KNOWN_HOSTS_MAX, "--known-hosts-max", 1, 10000000, known_hosts_max),
-	NUM(OPT_KNOWN_HOSTS_EXPIRE, "--known-hosts-expire", 1, 365 * 86400, known_hosts_expire),
-	NUM(OPT_KNOWN_SERVICES_MAX, "--known-services-max", 1, 10000000, known_services_max),
-	NUM(OPT_KNOWN_SERVICES_EXPIRE, "--known-services-expire", 1, 365 * 86400,
-	    known_services_expire),
-	NUM(OPT_CAPTURE_LOSS_INTERVAL, "--capture-loss-interval", 1, 365 * 86400, cl_interval),
-	NUM(OPT_CAPTURE_LOSS_INITIAL, "--capture-loss-initial", 1, 365 * 86400, cl_initial),
-	NUM(OPT_CAPTURE_LOSS_TOO_MUCH, "--capture-loss-too-much", 0, 100, cl_too_much),
-	NUM_NS(OPT_NOTICE_SUPPRESS, "--notice-suppress", 0, 365 * 86400, notice.suppress_ns),
-	NUM(OPT_NOTICE_MAX_SUPPRESSED, "--notice-max-suppressed", 1, 10000000,
-	    notice.max_suppressed),
-	NUM(OPT_SSL_MAX_CHAINS, "--ssl-max-validated-chains", 1, 10000000,
-	    parsers.tls.certval_cfg.max_chains),
-	NUM(OPT_KNOWN_CERTS_MAX, "--known-certs-max", 1, 10000000, parsers.tls.known_certs_max),
-	NUM_NS(OPT_KNOWN_CERTS_EXPIRE, "--known-certs-expire", 1, 365 * 86400,
-	       parsers.tls.known_certs_expire_ns),
-	NUM(OPT_SSL_MAX_INTERMEDIATES, "--ssl-max-intermediates", 0, 1000000,
-	    parsers.tls.certval_cfg.max_intermediates),
-	NUM(OPT_SOFTWARE_MAX_HOSTS, "--software-max-hosts", 1, 10000000,
-	    parsers.smtp.software.max_hosts),
-	NUM_NS(OPT_SOFTWARE_EXPIRE, "--software-expire", 1, 365 * 86400,
-	       parsers.smtp.software.expire_ns),
-	NUM(OPT_SOFTWARE_UA_MAX, "--software-ua-max", 16, 65536, parsers.smtp.software.max_ua),
+	NUM(OPT_EXTRACT_MAX_TOTAL, 0, UINT64_MAX, parsers.files.extract_max_total),
+	NUM(OPT_MIME_MAX_DEPTH, 1, 100000, parsers.smtp.mime.max_depth),
+	NUM(OPT_MIME_MAX_HEADER, 1024, 1 << 30, parsers.smtp.mime.max_header_bytes),
+	NUM(OPT_PE_MAX_SECTIONS, 1, 65535, parsers.files.pe_max_sections),
+	NUM(OPT_INTEL_MAX_ITEMS, 1, 1000000000, intel_lim.max_items),
+	NUM(OPT_KNOWN_HOSTS_MAX, 1, 10000000, known_hosts_max),
+	NUM(OPT_KNOWN_HOSTS_EXPIRE, 1, 365 * 86400, known_hosts_expire),
+	NUM(OPT_KNOWN_SERVICES_MAX, 1, 10000000, known_services_max),
+	NUM(OPT_KNOWN_SERVICES_EXPIRE, 1, 365 * 86400, known_services_expire),
+	NUM(OPT_CAPTURE_LOSS_INTERVAL, 1, 365 * 86400, cl_interval),
+	NUM(OPT_CAPTURE_LOSS_INITIAL, 1, 365 * 86400, cl_initial),
+	NUM(OPT_CAPTURE_LOSS_TOO_MUCH, 0, 100, cl_too_much),
+	NUM_NS(OPT_NOTICE_SUPPRESS, 0, 365 * 86400, notice.suppress_ns),
+	NUM(OPT_NOTICE_MAX_SUPPRESSED, 1, 10000000, notice.max_suppressed),
+	NUM(OPT_SSL_MAX_CHAINS, 1, 10000000, parsers.tls.certval_cfg.max_chains),
+	NUM(OPT_KNOWN_CERTS_MAX, 1, 10000000, parsers.tls.known_certs_max),
+	NUM_NS(OPT_KNOWN_CERTS_EXPIRE, 1, 365 * 86400, parsers.tls.known_certs_expire_ns),
+	NUM(OPT_SSL_MAX_INTERMEDIATES, 0, 1000000, parsers.tls.certval_cfg.max_intermediates),
+	NUM(OPT_SOFTWARE_MAX_HOSTS, 1, 10000000, parsers.smtp.software.max_hosts),
+	NUM_NS(OPT_SOFTWARE_EXPIRE, 1, 365 * 86400, parsers.smtp.software.expire_ns),
+	NUM(OPT_SOFTWARE_UA_MAX, 16, 65536, parsers.smtp.software.max_ua),
 	/* 0: no limit */
-	NUM(OPT_LOG_FIELD_STR, "--log-max-field-string-bytes", 0, UINT32_MAX,
-	    logl.max_field_string_bytes),
-	NUM(OPT_LOG_TOTAL_STR, "--log-max-total-string-bytes", 0, UINT32_MAX,
-	    logl.max_total_string_bytes),
-	NUM(OPT_LOG_FIELD_CONT, "--log-max-field-container-elements", 0, UINT32_MAX,
-	    logl.max_field_container_elements),
-	NUM(OPT_LOG_TOTAL_CONT, "--log-max-total-container-elements", 0, UINT32_MAX,
-	    logl.max_total_container_elements),
-	NUM(OPT_WORKERS, "--workers", 1, 64, workers),
-	NUM(OPT_CAPTURE_THREADS, "--capture-threads", 1, XSK_MAX_QUEUES, capture_threads),
-	NUM(OPT_FWD_BLOCK_MS, "--forward-block-ms", 0, 3600000, fwd.block_max_ms),
-	NUM(OPT_FRAG_DATAGRAMS, "--frag-max-datagrams", 1, 10000000, eng.frag.max_datagrams),
-	NUM(OPT_FRAG_BYTES, "--frag-max-bytes", 65536, 1ULL << 40, eng.frag.max_bytes),
-	NUM_NS(OPT_FRAG_TIMEOUT, "--frag-timeout", 1, 3600, eng.frag.timeout_ns),
-	NUM(OPT_SPOOL_MAX, "--spool-max-bytes", 65536, 1ULL << 50, fwd.spool_max_bytes),
+	NUM(OPT_LOG_FIELD_STR, 0, UINT32_MAX, logl.max_field_string_bytes),
+	NUM(OPT_LOG_TOTAL_STR, 0, UINT32_MAX, logl.max_total_string_bytes),
+	NUM(OPT_LOG_FIELD_CONT, 0, UINT32_MAX, logl.max_field_container_elements),
+	NUM(OPT_LOG_TOTAL_CONT, 0, UINT32_MAX, logl.max_total_container_elements),
+	NUM(OPT_WORKERS, 1, 64, workers),
+	NUM(OPT_CAPTURE_THREADS, 1, XSK_MAX_QUEUES, capture_threads),
+	NUM(OPT_FWD_BLOCK_MS, 0, 3600000, fwd.block_max_ms),
+	NUM(OPT_FRAG_DATAGRAMS, 1, 10000000, eng.frag.max_datagrams),
+	NUM(OPT_FRAG_BYTES, 65536, 1ULL << 40, eng.frag.max_bytes),
+	NUM_NS(OPT_FRAG_TIMEOUT, 1, 3600, eng.frag.timeout_ns),
+	NUM(OPT_SPOOL_MAX, 65536, 1ULL << 50, fwd.spool_max_bytes),
 };
+
+/* "--name" of an option (long_opts), for the messages of the table's options and of those
+ * that share a case. */
+static const char *opt_name(int c)
+{
+	static char buf[64];
+
+	for (const struct option *lo = long_opts; lo->name; lo++) {
+		if (lo->val == c) {
+			snprintf(buf, sizeof(buf), "--%s", lo->name);
+			return buf;
+		}
+	}
+	return "option";
+}
 
 static const struct num_opt *num_opt_find(int id)
 {
@@ -580,7 +578,7 @@ static int num_opt_set(struct opts *o, const struct num_opt *n, const char *s)
 	void *dst = (char *)o + n->off;
 	uint64_t v;
 
-	if (parse_u64(n->name, s, n->min, n->max, &v) < 0)
+	if (parse_u64(opt_name(n->id), s, n->min, n->max, &v) < 0)
 		return -EINVAL;
 	v *= n->scale;
 	switch (n->type) {
@@ -598,20 +596,6 @@ static int num_opt_set(struct opts *o, const struct num_opt *n, const char *s)
 		break;
 	}
 	return 0;
-}
-
-/* "--name" of an option, for the messages of options that share a case. */
-static const char *opt_name(int c)
-{
-	static char buf[64];
-
-	for (const struct option *lo = long_opts; lo->name; lo++) {
-		if (lo->val == c) {
-			snprintf(buf, sizeof(buf), "--%s", lo->name);
-			return buf;
-		}
-	}
-	return "option";
 }
 
 /* --ports: a comma-separated list of 1..65535, at least one. 0 or -EINVAL (message given). */
