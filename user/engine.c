@@ -872,50 +872,79 @@ static void flow_finish(void *u, struct flow *f, uint64_t now)
 		tun_parents__end(e->tpar, f);
 }
 
-static const char *const tcp_weird_names[] = {
-	"SYN_seq_jump", "SYN_inside_connection", "TCP_seq_underflow_or_misorder",
-	"TCP_ack_underflow_or_misorder", "possible_split_routing", "connection_originator_SYN_ack",
-	"bad_SYN_ack", "simultaneous_open", "unsolicited_SYN_response", "spontaneous_FIN",
-	"spontaneous_RST", "repeated_SYN_with_ack", "repeated_SYN_reply_wo_ack",
-	"inappropriate_FIN", "data_before_established", "SYN_after_partial", "SYN_after_close",
-	"FIN_advanced_last_seq", "SYN_after_reset", "FIN_after_reset", "data_after_reset",
-	"TCP_christmas", "baroque_SYN", "SYN_with_data", "TCP_scale_range",
-	"truncated_tcp_payload", "above_hole_data_without_any_acks", NULL
+/* weird.zeek's Weird::actions for the TCP analyzer's weirds (ACTION_LOG unless named) */
+enum tcp_weird_action {
+	TW_LOG,
+	TW_IGNORE,	   /* ACTION_IGNORE: raised, never logged */
+	TW_LOG_PER_ORIG,   /* ACTION_LOG_PER_ORIG: a name once per originator a day (did_log) */
+	TW_NOTICE_PER_ORIG /* ACTION_NOTICE_PER_ORIG: the same (did_notice), and a notice */
 };
-_Static_assert(sizeof(tcp_weird_names) / sizeof(tcp_weird_names[0]) - 1 <=
-		       sizeof(((struct flow *)0)->weird_names_seen) * 8,
+
+static const struct {
+	const char *name;
+	enum tcp_weird_action act;
+} tcp_weirds[] = {
+	{ "SYN_seq_jump", TW_LOG },
+	{ "SYN_inside_connection", TW_LOG },
+	{ "TCP_seq_underflow_or_misorder", TW_LOG },
+	{ "TCP_ack_underflow_or_misorder", TW_LOG },
+	{ "possible_split_routing", TW_LOG },
+	{ "connection_originator_SYN_ack", TW_LOG_PER_ORIG },
+	{ "bad_SYN_ack", TW_LOG },
+	{ "simultaneous_open", TW_LOG },
+	{ "unsolicited_SYN_response", TW_IGNORE },
+	{ "spontaneous_FIN", TW_IGNORE },
+	{ "spontaneous_RST", TW_IGNORE },
+	{ "repeated_SYN_with_ack", TW_LOG },
+	{ "repeated_SYN_reply_wo_ack", TW_LOG },
+	{ "inappropriate_FIN", TW_LOG },
+	{ "data_before_established", TW_LOG },
+	{ "SYN_after_partial", TW_NOTICE_PER_ORIG },
+	{ "SYN_after_close", TW_LOG },
+	{ "FIN_advanced_last_seq", TW_LOG },
+	{ "SYN_after_reset", TW_LOG },
+	{ "FIN_after_reset", TW_IGNORE },
+	{ "data_after_reset", TW_LOG },
+	{ "TCP_christmas", TW_LOG },
+	{ "baroque_SYN", TW_LOG },
+	{ "SYN_with_data", TW_LOG_PER_ORIG },
+	{ "TCP_scale_range", TW_LOG },
+	{ "truncated_tcp_payload", TW_LOG },
+	{ "above_hole_data_without_any_acks", TW_LOG },
+};
+#define N_TCP_WEIRDS (sizeof(tcp_weirds) / sizeof(tcp_weirds[0]))
+_Static_assert(N_TCP_WEIRDS <= sizeof(((struct flow *)0)->weird_names_seen) * 8,
 	       "one bit of weird_names_seen per name");
 
-/* TCP state weirds: once per connection and name (Zeek's ACTION_LOG_PER_CONN). */
+/* A weird of the flow table or the reassembler. The TCP analyzer's (tcp_weirds) once per
+ * connection and name (Zeek's ACTION_LOG_PER_CONN), then by weird.zeek's actions; every one
+ * through weird_ignore (conn_weird_held, write_weird_notice). */
 static void flow_weird(void *u, struct flow *f, uint64_t ts, const char *name)
 {
 	struct engine *e = u;
-	bool per_orig, notice;
-	int i;
+	enum tcp_weird_action act = TW_LOG;
+	bool notice;
+	size_t i;
 
 	if (!e->cfg.tcp_weirds)
 		return;
-	for (i = 0; tcp_weird_names[i]; i++)
-		if (!strcmp(tcp_weird_names[i], name))
+	for (i = 0; i < N_TCP_WEIRDS; i++)
+		if (!strcmp(tcp_weirds[i].name, name))
 			break;
-	if (tcp_weird_names[i]) {
+	if (i < N_TCP_WEIRDS) {
 		if (f->weird_names_seen & (1u << i))
 			return;
 		f->weird_names_seen |= 1u << i;
+		act = tcp_weirds[i].act;
 	}
-	/* weird.zeek's ACTION_IGNORE: raised by the TCP analyzer, never logged */
-	if (!strcmp(name, "unsolicited_SYN_response") || !strcmp(name, "spontaneous_FIN") ||
-	    !strcmp(name, "spontaneous_RST") || !strcmp(name, "FIN_after_reset")) {
+	if (act == TW_IGNORE) {
 		e->st.weirds_held_back++;
 		return;
 	}
 	if (conn_weird_held(e, name, &f->id, ts))
 		return;
-	/* ACTION_LOG_PER_ORIG (did_log) and ACTION_NOTICE_PER_ORIG (did_notice): a name once
-	 * per originator a day, the notice one as a Weird::Activity notice too */
-	per_orig = !strcmp(name, "SYN_with_data") || !strcmp(name, "connection_originator_SYN_ack");
-	notice = !strcmp(name, "SYN_after_partial");
-	if (per_orig || notice) {
+	notice = act == TW_NOTICE_PER_ORIG;
+	if (act == TW_LOG_PER_ORIG || notice) {
 		uint8_t key[24];
 		uint64_t h = mt_hash_bytes(notice ? 0x6e6f74696365ULL : 0, name, strlen(name));
 
