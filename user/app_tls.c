@@ -44,10 +44,12 @@ struct app_tls {
 	bool seen_client_hello;
 	bool unclear_alerted;
 	enum mt_dir client_dir;
-	/* resumption detection (main.zeek): the client's session id, whole (a hello may carry
-	 * up to 255 bytes, not the 32 the RFCs allow: compared as Zeek compares the strings) */
+	/* resumption detection (main.zeek): the client's session id, compared whole as Zeek
+	 * compares the strings (a TLS hello may carry up to 255 bytes, not the 32 the RFCs
+	 * allow; an SSLv2 CLIENT-HELLO up to 65535): its length, and its first 255 bytes (a
+	 * ServerHello's id has at most 255, so a longer one never matches) */
 	uint8_t session_id[255];
-	uint8_t session_id_len; /* 0: none */
+	uint16_t session_id_len; /* 0: none */
 	bool ticket_empty_session_seen;
 	bool client_kex_seen;
 	bool client_psk_seen;
@@ -344,10 +346,10 @@ static void cb_client_hello(void *u, enum mt_dir d, const struct tls_client_hell
 		for (size_t i = 0; zero && i < 32; i++)
 			zero = h->session_id.p[i] == 0;
 		if (!zero) {
-			a->session_id_len = (uint8_t)(h->session_id.len < sizeof(a->session_id)
-							  ? h->session_id.len
-							  : sizeof(a->session_id));
-			memcpy(a->session_id, h->session_id.p, a->session_id_len);
+			a->session_id_len = (uint16_t)h->session_id.len;
+			memcpy(a->session_id, h->session_id.p,
+			       h->session_id.len < sizeof(a->session_id) ? h->session_id.len
+									 : sizeof(a->session_id));
 			a->ticket_empty_session_seen = false;
 		}
 	}
@@ -388,7 +390,8 @@ static void cb_server_hello(void *u, enum mt_dir d, const struct tls_server_hell
 	if (h->is_hrr)
 		a->hrr_seen = true;
 	if (a->session_id_len && h->session_id.len == a->session_id_len &&
-	    !memcmp(a->session_id, h->session_id.p, a->session_id_len) &&
+	    h->session_id.len <= sizeof(a->session_id) &&
+	    !memcmp(a->session_id, h->session_id.p, h->session_id.len) &&
 	    a->version_num / 0xFF != 0x7F && a->version_num != 0x0304)
 		si->resumed = true;
 	if (h->v2)

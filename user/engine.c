@@ -69,9 +69,13 @@ struct engine {
 	struct frag_table *frags;
 	struct tun_parents *tpar;  /* NULL when tunnels are not tracked */
 	struct known_services_queue *ksq; /* known_services: commits five minutes ahead */
-	/* weird.zeek's weird_ignore (10 min) and did_log (1 day) for connection, flow, net and
-	 * file weirds */
+	/* weird.zeek's weird_ignore (10 min) and did_log (1 day) for flow, net and file weirds
+	 * and the per-originator actions: shared by the workers (engine_cfg) */
 	struct knownset *weird_ignore, *weird_did_log;
+	/* ... and for connection weirds, keyed by name and four-tuple: this engine's own (a
+	 * four-tuple always reaches the same worker), apart so that a weird per connection does
+	 * not push the others' keys out: weird_ignore, and did_log for ACTION_LOG_PER_CONN */
+	struct knownset *conn_weird_ignore, *conn_did_log;
 	struct parser_reg parsers[ENGINE_MAX_PARSERS];
 	int n_parsers;
 	struct reasm_cb rcb;
@@ -189,10 +193,9 @@ static void add_nets(struct engine *e, const struct engine_net *nets, int n)
 
 /* ---- records ----------------------------------------------------------------------- */
 
-/* weird.zeek's key of a connection weird in weird_ignore: [name, id_string(c$id)], the
- * connection's addresses and ports (not its uid: a new connection on the same four-tuple is
- * held back too). The name and ports hashed with a seed of their own (a flow weird's key has
- * as many bytes: its name hashed with seed 0, then its two addresses). */
+/* weird.zeek's key of a connection weird in weird_ignore and did_log: [name,
+ * id_string(c$id)], the connection's addresses and ports (not its uid: a new connection on
+ * the same four-tuple is held back too). The name hashed with the ports as seed. */
 static void conn_weird_key(uint8_t key[40], const char *name, const struct conn_id *id)
 {
 	uint64_t seed = 0x636f6e6e00000000ULL | (uint64_t)id->orig_p << 16 | id->resp_p;
@@ -210,6 +213,14 @@ static bool weird_repeats(const char *name)
 	       !strcmp(name, "bad_UDP_checksum") || !strcmp(name, "bad_ICMP_checksum");
 }
 
+/* weird.zeek's ACTION_LOG_PER_CONN names mailtap raises: once per four-tuple a day. */
+static bool weird_per_conn(const char *name)
+{
+	return !strcmp(name, "simultaneous_open") ||
+	       !strcmp(name, "smtp_mail_transaction_invalid") ||
+	       !strcmp(name, "smtp_excessive_invalid_mail_transactions");
+}
+
 /* Is [name, four-tuple] in weird_ignore, a weird logged in the last ten minutes (counted)? */
 static bool conn_weird_held(struct engine *e, const char *name, const struct conn_id *id,
 			    uint64_t ts)
@@ -219,7 +230,7 @@ static bool conn_weird_held(struct engine *e, const char *name, const struct con
 	if (weird_repeats(name))
 		return false;
 	conn_weird_key(key, name, id);
-	if (!knownset__contains(e->weird_ignore, key, sizeof(key), ts))
+	if (!knownset__contains(e->conn_weird_ignore, key, sizeof(key), ts))
 		return false;
 	e->st.weirds_held_back++;
 	return true;
@@ -227,25 +238,31 @@ static bool conn_weird_held(struct engine *e, const char *name, const struct con
 
 /* addl: addl_len bytes (NUL bytes kept), none when empty. */
 /* notice: weird.zeek turned it into a Weird::Activity notice (its notice actions).
- * A connection weird (uid set) is held back for ten minutes per name and four-tuple, as
- * weird.zeek's do_weird does with weird_ignore[name, id_string(c$id)] (unless it is one of
- * weird_do_not_ignore_repeats): a weird raised again in the same connection, or in a new one
- * on the same addresses and ports, is not logged again (counted in weirds_held_back). The
- * add that finds the key new logs it: workers share the set. */
+ * A connection weird (uid set) goes through do_weird's steps for [name, id_string(c$id)]:
+ * held back while in weird_ignore (ten minutes from when it was written: a weird raised
+ * again in the same connection, or in a new one on the same addresses and ports); an
+ * ACTION_LOG_PER_CONN name once a day (did_log); then, unless it is one of
+ * weird_do_not_ignore_repeats, into weird_ignore. What is held back is counted in
+ * weirds_held_back. */
 static void write_weird_notice(struct engine *e, const char *uid, const struct conn_id *id,
 			       uint64_t ts, const char *name, const char *addl, size_t addl_len,
 			       const char *source, bool notice)
 {
 	struct rec *r = e->rec;
 
-	if (uid && !weird_repeats(name)) {
+	if (uid) {
 		uint8_t key[40];
 
+		if (conn_weird_held(e, name, id, ts))
+			return;
 		conn_weird_key(key, name, id);
-		if (!knownset__add(e->weird_ignore, key, sizeof(key), ts)) {
+		if (weird_per_conn(name) &&
+		    !knownset__add(e->conn_did_log, key, sizeof(key), ts)) {
 			e->st.weirds_held_back++;
 			return;
 		}
+		if (!weird_repeats(name))
+			knownset__add(e->conn_weird_ignore, key, sizeof(key), ts);
 	}
 	rec__begin(r, "weird", ts);
 	if (uid)
@@ -891,7 +908,7 @@ static const struct {
 	{ "possible_split_routing", TW_LOG },
 	{ "connection_originator_SYN_ack", TW_LOG_PER_ORIG },
 	{ "bad_SYN_ack", TW_LOG },
-	{ "simultaneous_open", TW_LOG },
+	{ "simultaneous_open", TW_LOG }, /* ACTION_LOG_PER_CONN: weird_per_conn */
 	{ "unsolicited_SYN_response", TW_IGNORE },
 	{ "spontaneous_FIN", TW_IGNORE },
 	{ "spontaneous_RST", TW_IGNORE },
@@ -917,8 +934,8 @@ _Static_assert(N_TCP_WEIRDS <= sizeof(((struct flow *)0)->weird_names_seen) * 8,
 	       "one bit of weird_names_seen per name");
 
 /* A weird of the flow table or the reassembler. The TCP analyzer's (tcp_weirds) once per
- * connection and name (Zeek's ACTION_LOG_PER_CONN), then by weird.zeek's actions; every one
- * through weird_ignore (conn_weird_held, write_weird_notice). */
+ * connection and name, then by weird.zeek's actions; every one through weird_ignore
+ * (conn_weird_held, write_weird_notice). */
 static void flow_weird(void *u, struct flow *f, uint64_t ts, const char *name)
 {
 	struct engine *e = u;
@@ -1008,8 +1025,12 @@ struct engine *engine__new(const struct engine_cfg *cfg, struct rec_out *out)
 	e->weird_did_log = cfg->weird_did_log ? cfg->weird_did_log
 					      : knownset__new(ENGINE_WEIRD_STATE_MAX,
 							      ENGINE_WEIRD_DID_LOG_NS, 0);
+	e->conn_weird_ignore =
+	    knownset__new(ENGINE_CONN_WEIRD_STATE_MAX, ENGINE_WEIRD_IGNORE_NS, 0);
+	e->conn_did_log = knownset__new(ENGINE_CONN_WEIRD_STATE_MAX, ENGINE_WEIRD_DID_LOG_NS, 0);
 	if (!e->rec || !e->flows || !e->pool || !e->frags || (cfg->tunnels && !e->tpar) ||
-	    (cfg->known_services && !e->ksq) || !e->weird_ignore || !e->weird_did_log) {
+	    (cfg->known_services && !e->ksq) || !e->weird_ignore || !e->weird_did_log ||
+	    !e->conn_weird_ignore || !e->conn_did_log) {
 		engine__free(e);
 		errno = ENOMEM;
 		return NULL;
@@ -1211,6 +1232,8 @@ void engine__free(struct engine *e)
 		knownset__free(e->weird_ignore);
 	if (e->weird_did_log != e->cfg.weird_did_log)
 		knownset__free(e->weird_did_log);
+	knownset__free(e->conn_weird_ignore);
+	knownset__free(e->conn_did_log);
 	rec__free(e->rec);
 	free(e);
 }

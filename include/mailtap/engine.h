@@ -23,8 +23,11 @@ struct rec_out;
 /* analyzer records per connection (Zeek has no bound; a server can answer every line with
  * a violation): the rest are counted, analyzer_suppressed */
 #define ENGINE_ANALYZER_MAX_PER_CONN 8
-/* weird.zeek's weird_ignore and did_log sets for flow weirds (IP fragments), each */
+/* weird.zeek's weird_ignore and did_log sets for flow, net and file weirds and the
+ * per-originator actions (shared by the workers), each */
 #define ENGINE_WEIRD_STATE_MAX 10000
+/* ... and each worker's own two for connection weirds (name and four-tuple) */
+#define ENGINE_CONN_WEIRD_STATE_MAX 32768
 /* ... and their create_expire: weird_ignore 10 min, did_log (and did_notice) a day */
 #define ENGINE_WEIRD_IGNORE_NS (600 * 1000000000ULL)
 #define ENGINE_WEIRD_DID_LOG_NS (86400 * 1000000000ULL)

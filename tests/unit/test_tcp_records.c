@@ -18,6 +18,7 @@
 #include "mailtap/engine.h"
 #include "mailtap/flow.h"
 #include "mailtap/notice.h"
+#include "mailtap/parsers.h"
 #include "mailtap/rec.h"
 #include "mailtap/sink.h"
 #include "frames.h"
@@ -451,13 +452,14 @@ static void rexmit_conn(struct run *r)
 }
 
 /* weird.zeek's weird_ignore for connection weirds: [name, id_string(c$id)] for ten minutes
- * from the weird logged. The repeat in the same connection is held back, and so is the weird
+ * from the weird written. The repeat in the same connection is held back, and so is the weird
  * of a new connection on the same four-tuple a minute later; one on another client port is
- * logged, as is the four-tuple's weird again after eleven minutes. */
+ * written, as is the four-tuple's weird again just over ten minutes after the first was
+ * written (the repeats held back in between did not restart the ten minutes). */
 static void test_conn_weird_held_per_tuple(void **st)
 {
 	static const uint16_t ports[] = {42000, 42000, 42001, 42000};
-	static const uint64_t gap_s[] = {0, 60, 1, 660};
+	static const uint64_t gap_s[] = {0, 60, 1, 549};
 	struct run r;
 
 	(void)st;
@@ -481,6 +483,71 @@ static void test_conn_weird_held_per_tuple(void **st)
 	run_free(&r);
 }
 
+/* The same through the flow table's TCP weirds (flow_weird): TCP_ack_underflow_or_misorder
+ * in a second connection on the same four-tuple a minute later is held back. */
+static void test_tcp_weird_held_per_tuple(void **st)
+{
+	struct run r;
+
+	(void)st;
+	run_start(&r);
+	for (int k = 0; k < 2; k++) {
+		r.t += 60ull * 1000000000ull;
+		cport = 42200;
+		hello(&r);
+		S(&r, ACK, 5009, 900, NULL);
+		bye(&r);
+	}
+	cport = 40000;
+	run_end(&r);
+	assert_int_equal(count(&r, "conn", NULL), 2);
+	assert_int_equal(count(&r, "weird", NULL), 1);
+	assert_int_equal(count(&r, "weird", "\"TCP_ack_underflow_or_misorder\"", NULL), 1);
+	assert_int_equal(r.st.weirds_held_back, 1);
+	run_free(&r);
+}
+
+/* weird.zeek's ACTION_LOG_PER_CONN (smtp_mail_transaction_invalid: RCPT without MAIL):
+ * did_log[name, id_string(c$id)] for a day. Twice in one connection, then again in a new
+ * connection on the same four-tuple eleven minutes later (past weird_ignore's ten): held back
+ * both times; a connection from another port writes it. */
+static void test_weird_per_conn(void **st)
+{
+	static const uint16_t ports[] = {42300, 42300, 42301};
+	struct parsers_cfg pc;
+	struct parsers *ps;
+	struct run r;
+
+	(void)st;
+	run_start(&r);
+	parsers_cfg__default(&pc);
+	ps = parsers__register(r.eng, &pc);
+	assert_non_null(ps);
+	for (int k = 0; k < 3; k++) {
+		r.t += 660ull * 1000000000ull;
+		cport = ports[k];
+		hello(&r);
+		C(&r, ACK | PSH, 1009, 5009, "RCPT TO:<a@b>\r\n");
+		S(&r, ACK | PSH, 5009, 1024, "503 no\r\n");
+		C(&r, ACK | PSH, 1024, 5017, "RCPT TO:<c@d>\r\n");
+		S(&r, ACK | PSH, 5017, 1039, "503 no\r\n");
+		C(&r, FIN | ACK, 1039, 5025, NULL);
+		S(&r, FIN | ACK, 5025, 1040, NULL);
+		C(&r, ACK, 1040, 5026, NULL);
+	}
+	cport = 40000;
+	run_end(&r);
+	assert_int_equal(count(&r, "weird", "\"smtp_mail_transaction_invalid\"", NULL), 2);
+	assert_int_equal(count(&r, "weird", "\"smtp_mail_transaction_invalid\"",
+			       "\"id.orig_p\"=>42300", NULL),
+			 1);
+	assert_int_equal(count(&r, "weird", "\"smtp_mail_transaction_invalid\"",
+			       "\"id.orig_p\"=>42301", NULL),
+			 1);
+	run_free(&r);
+	parsers__free(ps);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -494,6 +561,8 @@ int main(void)
 	    cmocka_unit_test(test_ignored_weirds),
 	    cmocka_unit_test(test_weird_per_orig),
 	    cmocka_unit_test(test_conn_weird_held_per_tuple),
+	    cmocka_unit_test(test_tcp_weird_held_per_tuple),
+	    cmocka_unit_test(test_weird_per_conn),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

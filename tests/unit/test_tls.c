@@ -1726,6 +1726,62 @@ static void test_sslv2(void **state)
 	env_fini(&e);
 }
 
+/* An SSLv2 CLIENT-HELLO's session id has a 16-bit length: one of 300 bytes never matches a
+ * ServerHello's (at most 255), even one that repeats its first 255 bytes (the length was
+ * kept in 8 bits: 300 became 255 and it matched); one of 255 bytes echoed is a resumption. */
+static void test_sslv2_session_id_whole(void **state)
+{
+	(void)state;
+	for (int k = 0; k < 2; k++) {
+		size_t sl = k ? 255 : 300, body = 1 + 2 + 2 + 2 + 2 + 3 + sl + 16;
+		uint8_t v2[2 + 1 + 2 + 2 + 2 + 2 + 3 + 300 + 16];
+		struct bld b = {.n = 0}, m = {.n = 0};
+		static const uint8_t ccs = 1;
+		struct env e;
+		size_t n = 0;
+		void *p;
+		const struct line *l;
+
+		v2[n++] = (uint8_t)(0x80 | body >> 8);
+		v2[n++] = (uint8_t)body;
+		v2[n++] = 1; /* CLIENT-HELLO, version 3.1, one cipher spec */
+		v2[n++] = 3;
+		v2[n++] = 1;
+		v2[n++] = 0;
+		v2[n++] = 3;
+		v2[n++] = (uint8_t)(sl >> 8);
+		v2[n++] = (uint8_t)sl;
+		v2[n++] = 0;
+		v2[n++] = 16;
+		v2[n++] = 0;
+		v2[n++] = 0;
+		v2[n++] = 0x2f;
+		for (size_t i = 0; i < sl; i++)
+			v2[n++] = (uint8_t)(i * 7 + 1);
+		for (int i = 0; i < 16; i++)
+			v2[n++] = (uint8_t)i;
+		env_init(&e);
+		p = app_tls_ops.new(&e.s, &e.cfg);
+		assert_int_equal(app_tls_ops.feed(p, MT_ORIG, v2, n, 1000), (ssize_t)n);
+		u16(&m, 0x0301); /* ServerHello: the client's first 255 bytes as its id */
+		for (int i = 0; i < 32; i++)
+			u8(&m, 2);
+		u8(&m, 255);
+		for (size_t i = 0; i < 255; i++)
+			u8(&m, (uint8_t)(i * 7 + 1));
+		u16(&m, 0x002f);
+		u8(&m, 0);
+		hs_record(&b, 2, &m);
+		record(&b, 20, &ccs, 1);
+		feed_all(p, MT_RESP, &b, 2000);
+		app_tls_ops.end(p, 6000);
+		app_tls_ops.free(p);
+		l = nth(&e.cap, "ssl", 0);
+		assert_string_equal(get(l, "resumed"), k ? "T" : "F");
+		env_fini(&e);
+	}
+}
+
 /* SSLv2 ERROR record: Zeek's V2Error reports error_code = head3 << 8 | head4 as an alert
  * description, named by SSL::alert_descriptions with its default "unknown-N" (code 1,
  * NO-CIPHER-ERROR: "unknown-1"); 'L' in the history as any client alert. */
@@ -2305,6 +2361,7 @@ int main(void)
 	    cmocka_unit_test(test_idle_at_close),
 	    cmocka_unit_test(test_resumed_alert),
 	    cmocka_unit_test(test_session_id_whole),
+	    cmocka_unit_test(test_sslv2_session_id_whole),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_sslv2),
 	    cmocka_unit_test(test_sslv2_error),
