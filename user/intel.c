@@ -881,6 +881,24 @@ static int parse_bool(const char *s, size_t n)
 	return s[0] == 'T' || s[0] == '1' ? 1 : s[0] == 'F' || s[0] == '0' ? 0 : -1;
 }
 
+/* A bool meta column (col < 0: not in the file; unset: false) into *out. False: the line is
+ * skipped (bad, named by msg). */
+static bool meta_bool(struct loader *L, char *const *f, const size_t *fl, int k, int col,
+		      const char *msg, bool *out)
+{
+	int b;
+
+	if (col < 0 || col >= k)
+		return true;
+	b = parse_bool(f[col], fl[col]);
+	if (b == -1) {
+		bad_line(L, msg);
+		return false;
+	}
+	*out = b == 1;
+	return true;
+}
+
 static int data_line(struct loader *L, char *s, size_t n)
 {
 	char *f[MAX_COLS];
@@ -917,24 +935,11 @@ static int data_line(struct loader *L, char *s, size_t n)
 				 : "unknown indicator_type");
 		return 0;
 	}
-	if (L->col_notice >= 0 && L->col_notice < k) {
-		int b = parse_bool(f[L->col_notice], fl[L->col_notice]);
-
-		if (b == -1) {
-			bad_line(L, "meta.do_notice is not T, F, 1 or 0");
-			return 0;
-		}
-		meta.do_notice = b == 1;
-	}
-	if (L->col_wl >= 0 && L->col_wl < k) {
-		int b = parse_bool(f[L->col_wl], fl[L->col_wl]);
-
-		if (b == -1) {
-			bad_line(L, "meta.whitelist is not T, F, 1 or 0");
-			return 0;
-		}
-		meta.whitelist = b == 1;
-	}
+	if (!meta_bool(L, f, fl, k, L->col_notice, "meta.do_notice is not T, F, 1 or 0",
+		       &meta.do_notice) ||
+	    !meta_bool(L, f, fl, k, L->col_wl, "meta.whitelist is not T, F, 1 or 0",
+		       &meta.whitelist))
+		return 0;
 	if (L->col_ifin >= 0 && L->col_ifin < k && !unset(f[L->col_ifin], fl[L->col_ifin])) {
 		meta.if_in = intel_where__parse(f[L->col_ifin], fl[L->col_ifin]);
 		if (meta.if_in < 0) {

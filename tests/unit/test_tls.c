@@ -1542,6 +1542,30 @@ static void test_hrr(void **state)
 	env_fini(&e);
 }
 
+/* The server's side of a resumption check: a ServerHello (version, random of 2s, the given
+ * session id, cipher 0x2f or c02f as given) and a CCS, then the end; the ssl record's
+ * `resumed`. Frees p. */
+static const char *server_resumes(struct env *e, void *p, uint16_t version, const uint8_t *sid,
+				  size_t sl, uint16_t cipher)
+{
+	struct bld b = {.n = 0}, m = {.n = 0};
+	static const uint8_t ccs = 1;
+
+	u16(&m, version);
+	for (int i = 0; i < 32; i++)
+		u8(&m, 2);
+	u8(&m, (uint8_t)sl);
+	put(&m, sid, sl);
+	u16(&m, cipher);
+	u8(&m, 0);
+	hs_record(&b, 2, &m);
+	record(&b, 20, &ccs, 1);
+	feed_all(p, MT_RESP, &b, 2000);
+	app_tls_ops.end(p, 6000);
+	app_tls_ops.free(p);
+	return get(nth(&e->cap, "ssl", 0), "resumed");
+}
+
 /* main.zeek's resumption by session id compares the ids whole: a hello may carry up to 255
  * bytes (the RFCs allow 32). A server's 40-byte id that differs from the client's in its
  * last byte is no resumption (it was when only the first 32 bytes were kept); the same 40
@@ -1550,40 +1574,28 @@ static void test_session_id_whole(void **state)
 {
 	for (int same = 0; same < 2; same++) {
 		struct env e;
-		struct bld b = {.n = 0}, m = {.n = 0};
-		static const uint8_t ccs = 1;
+		struct bld m = {.n = 0};
+		uint8_t sid[40];
 		void *p;
-		const struct line *l;
 
+		for (int i = 0; i < 40; i++)
+			sid[i] = (uint8_t)(0x40 + i);
 		env_init(&e);
 		p = app_tls_ops.new(&e.s, &e.cfg);
 		u16(&m, 0x0303); /* ClientHello TLS 1.2, a 40-byte session id */
 		for (int i = 0; i < 32; i++)
 			u8(&m, 1);
 		u8(&m, 40);
-		for (int i = 0; i < 40; i++)
-			u8(&m, (uint8_t)(0x40 + i));
+		put(&m, sid, 40);
 		u16(&m, 2);
 		u16(&m, 0xc02f);
 		u8(&m, 1);
 		u8(&m, 0);
 		send_hs(p, MT_ORIG, 1, &m, 1000);
-		u16(&m, 0x0303); /* ServerHello: the id again, or its last byte changed */
-		for (int i = 0; i < 32; i++)
-			u8(&m, 2);
-		u8(&m, 40);
-		for (int i = 0; i < 40; i++)
-			u8(&m, (uint8_t)(0x40 + i + (i == 39 && !same)));
-		u16(&m, 0xc02f);
-		u8(&m, 0);
-		hs_record(&b, 2, &m);
-		record(&b, 20, &ccs, 1);
-		feed_all(p, MT_RESP, &b, 2000);
-		app_tls_ops.end(p, 6000);
-		app_tls_ops.free(p);
-		l = nth(&e.cap, "ssl", 0);
-		assert_string_equal(get(l, "resumed"), same ? "T" : "F");
-		assert_string_equal(get(l, "version"), "TLSv12");
+		sid[39] += !same; /* the server's: the id again, or its last byte changed */
+		assert_string_equal(server_resumes(&e, p, 0x0303, sid, 40, 0xc02f),
+				    same ? "T" : "F");
+		assert_string_equal(get(nth(&e.cap, "ssl", 0), "version"), "TLSv12");
 		env_fini(&e);
 	}
 }
@@ -1735,12 +1747,9 @@ static void test_sslv2_session_id_whole(void **state)
 	for (int k = 0; k < 2; k++) {
 		size_t sl = k ? 255 : 300, body = 1 + 2 + 2 + 2 + 2 + 3 + sl + 16;
 		uint8_t v2[2 + 1 + 2 + 2 + 2 + 2 + 3 + 300 + 16];
-		struct bld b = {.n = 0}, m = {.n = 0};
-		static const uint8_t ccs = 1;
 		struct env e;
 		size_t n = 0;
 		void *p;
-		const struct line *l;
 
 		v2[n++] = (uint8_t)(0x80 | body >> 8);
 		v2[n++] = (uint8_t)body;
@@ -1763,21 +1772,9 @@ static void test_sslv2_session_id_whole(void **state)
 		env_init(&e);
 		p = app_tls_ops.new(&e.s, &e.cfg);
 		assert_int_equal(app_tls_ops.feed(p, MT_ORIG, v2, n, 1000), (ssize_t)n);
-		u16(&m, 0x0301); /* ServerHello: the client's first 255 bytes as its id */
-		for (int i = 0; i < 32; i++)
-			u8(&m, 2);
-		u8(&m, 255);
-		for (size_t i = 0; i < 255; i++)
-			u8(&m, (uint8_t)(i * 7 + 1));
-		u16(&m, 0x002f);
-		u8(&m, 0);
-		hs_record(&b, 2, &m);
-		record(&b, 20, &ccs, 1);
-		feed_all(p, MT_RESP, &b, 2000);
-		app_tls_ops.end(p, 6000);
-		app_tls_ops.free(p);
-		l = nth(&e.cap, "ssl", 0);
-		assert_string_equal(get(l, "resumed"), k ? "T" : "F");
+		/* the server's id: the client's first 255 bytes */
+		assert_string_equal(server_resumes(&e, p, 0x0301, v2 + 14, 255, 0x002f),
+				    k ? "T" : "F");
 		env_fini(&e);
 	}
 }
