@@ -213,56 +213,79 @@ static bool weird_repeats(const char *name)
 	       !strcmp(name, "bad_UDP_checksum") || !strcmp(name, "bad_ICMP_checksum");
 }
 
-/* weird.zeek's ACTION_LOG_PER_CONN names mailtap raises: once per four-tuple a day. */
-static bool weird_per_conn(const char *name)
+/* weird.zeek's Weird::actions, as far as mailtap raises the names (ACTION_LOG unless
+ * named: tcp_weirds, conn_weird_action) */
+enum weird_action {
+	WA_LOG,
+	WA_IGNORE,	    /* ACTION_IGNORE: raised, never logged */
+	WA_LOG_PER_CONN,    /* a name once per four-tuple a day (did_log) */
+	WA_LOG_PER_ORIG,    /* a name once per originator a day (did_log) */
+	WA_NOTICE_PER_ORIG, /* the same (did_notice), and a Weird::Activity notice */
+};
+
+/* The action of a connection weird that is not one of the TCP analyzer's (tcp_weirds). */
+static enum weird_action conn_weird_action(const char *name)
 {
-	return !strcmp(name, "simultaneous_open") ||
-	       !strcmp(name, "smtp_mail_transaction_invalid") ||
-	       !strcmp(name, "smtp_excessive_invalid_mail_transactions");
+	if (!strcmp(name, "smtp_mail_transaction_invalid") ||
+	    !strcmp(name, "smtp_excessive_invalid_mail_transactions"))
+		return WA_LOG_PER_CONN;
+	return WA_LOG;
 }
 
-/* Is [name, four-tuple] in weird_ignore, a weird logged in the last ten minutes (counted)? */
-static bool conn_weird_held(struct engine *e, const char *name, const struct conn_id *id,
-			    uint64_t ts)
+/* weird.zeek's do_weird for a connection weird, in its order: ACTION_IGNORE; held back
+ * while [name, id_string(c$id)] is in weird_ignore (ten minutes from when it was written: a
+ * weird raised again in the same connection, or in a new one on the same addresses and
+ * ports); the limiting actions' did_log / did_notice (per four-tuple in this engine's set,
+ * per originator in the shared one); then, unless it is one of weird_do_not_ignore_repeats,
+ * into weird_ignore. False: held back (counted in weirds_held_back). */
+static bool conn_weird_admit(struct engine *e, const char *name, const struct conn_id *id,
+			     uint64_t ts, enum weird_action act)
 {
+	bool repeats = weird_repeats(name);
 	uint8_t key[40];
 
-	if (weird_repeats(name))
-		return false;
+	if (act == WA_IGNORE)
+		goto held;
 	conn_weird_key(key, name, id);
-	if (!knownset__contains(e->conn_weird_ignore, key, sizeof(key), ts))
-		return false;
-	e->st.weirds_held_back++;
+	if (!repeats && knownset__contains(e->conn_weird_ignore, key, sizeof(key), ts))
+		goto held;
+	if (act == WA_LOG_PER_CONN && !knownset__add(e->conn_did_log, key, sizeof(key), ts))
+		goto held;
+	if (act == WA_LOG_PER_ORIG || act == WA_NOTICE_PER_ORIG) {
+		uint8_t okey[24];
+		uint64_t h = mt_hash_bytes(act == WA_NOTICE_PER_ORIG ? 0x6e6f74696365ULL : 0, name,
+					   strlen(name));
+
+		memcpy(okey, &h, 8);
+		memcpy(okey + 8, id->orig_h.b, 16);
+		if (!knownset__add(e->weird_did_log, okey, sizeof(okey), ts))
+			goto held;
+	}
+	if (!repeats)
+		knownset__add(e->conn_weird_ignore, key, sizeof(key), ts);
 	return true;
+held:
+	e->st.weirds_held_back++;
+	return false;
 }
 
-/* addl: addl_len bytes (NUL bytes kept), none when empty. */
-/* notice: weird.zeek turned it into a Weird::Activity notice (its notice actions).
- * A connection weird (uid set) goes through do_weird's steps for [name, id_string(c$id)]:
- * held back while in weird_ignore (ten minutes from when it was written: a weird raised
- * again in the same connection, or in a new one on the same addresses and ports); an
- * ACTION_LOG_PER_CONN name once a day (did_log); then, unless it is one of
- * weird_do_not_ignore_repeats, into weird_ignore. What is held back is counted in
- * weirds_held_back. */
+/* addl: addl_len bytes (NUL bytes kept), none when empty. A connection weird (uid set) is
+ * written if conn_weird_admit lets it through, after its Weird::Activity notice when its
+ * action is a notice one (`notice` true in the record). */
 static void write_weird_notice(struct engine *e, const char *uid, const struct conn_id *id,
 			       uint64_t ts, const char *name, const char *addl, size_t addl_len,
-			       const char *source, bool notice)
+			       const char *source, enum weird_action act)
 {
 	struct rec *r = e->rec;
+	bool notice = act == WA_NOTICE_PER_ORIG;
 
-	if (uid) {
-		uint8_t key[40];
+	if (uid && !conn_weird_admit(e, name, id, ts, act))
+		return;
+	if (notice && notice__enabled()) {
+		struct notice_info n = {
+		    .ts_ns = ts, .note = "Weird::Activity", .msg = name, .uid = uid, .id = id};
 
-		if (conn_weird_held(e, name, id, ts))
-			return;
-		conn_weird_key(key, name, id);
-		if (weird_per_conn(name) &&
-		    !knownset__add(e->conn_did_log, key, sizeof(key), ts)) {
-			e->st.weirds_held_back++;
-			return;
-		}
-		if (!weird_repeats(name))
-			knownset__add(e->conn_weird_ignore, key, sizeof(key), ts);
+		notice__raise(e->rec, &n);
 	}
 	rec__begin(r, "weird", ts);
 	if (uid)
@@ -281,7 +304,8 @@ static void write_weird_n(struct engine *e, const char *uid, const struct conn_i
 			  uint64_t ts, const char *name, const char *addl, size_t addl_len,
 			  const char *source)
 {
-	write_weird_notice(e, uid, id, ts, name, addl, addl_len, source, false);
+	write_weird_notice(e, uid, id, ts, name, addl, addl_len, source,
+			   uid ? conn_weird_action(name) : WA_LOG);
 }
 
 /* The weirds of IP fragments are Zeek's flow weirds (FragReassembler::Weird: the datagram's
@@ -889,58 +913,49 @@ static void flow_finish(void *u, struct flow *f, uint64_t now)
 		tun_parents__end(e->tpar, f);
 }
 
-/* weird.zeek's Weird::actions for the TCP analyzer's weirds (ACTION_LOG unless named) */
-enum tcp_weird_action {
-	TW_LOG,
-	TW_IGNORE,	   /* ACTION_IGNORE: raised, never logged */
-	TW_LOG_PER_ORIG,   /* ACTION_LOG_PER_ORIG: a name once per originator a day (did_log) */
-	TW_NOTICE_PER_ORIG /* ACTION_NOTICE_PER_ORIG: the same (did_notice), and a notice */
-};
-
+/* The TCP analyzer's weirds and weird.zeek's action for each */
 static const struct {
 	const char *name;
-	enum tcp_weird_action act;
+	enum weird_action act;
 } tcp_weirds[] = {
-	{ "SYN_seq_jump", TW_LOG },
-	{ "SYN_inside_connection", TW_LOG },
-	{ "TCP_seq_underflow_or_misorder", TW_LOG },
-	{ "TCP_ack_underflow_or_misorder", TW_LOG },
-	{ "possible_split_routing", TW_LOG },
-	{ "connection_originator_SYN_ack", TW_LOG_PER_ORIG },
-	{ "bad_SYN_ack", TW_LOG },
-	{ "simultaneous_open", TW_LOG }, /* ACTION_LOG_PER_CONN: weird_per_conn */
-	{ "unsolicited_SYN_response", TW_IGNORE },
-	{ "spontaneous_FIN", TW_IGNORE },
-	{ "spontaneous_RST", TW_IGNORE },
-	{ "repeated_SYN_with_ack", TW_LOG },
-	{ "repeated_SYN_reply_wo_ack", TW_LOG },
-	{ "inappropriate_FIN", TW_LOG },
-	{ "data_before_established", TW_LOG },
-	{ "SYN_after_partial", TW_NOTICE_PER_ORIG },
-	{ "SYN_after_close", TW_LOG },
-	{ "FIN_advanced_last_seq", TW_LOG },
-	{ "SYN_after_reset", TW_LOG },
-	{ "FIN_after_reset", TW_IGNORE },
-	{ "data_after_reset", TW_LOG },
-	{ "TCP_christmas", TW_LOG },
-	{ "baroque_SYN", TW_LOG },
-	{ "SYN_with_data", TW_LOG_PER_ORIG },
-	{ "TCP_scale_range", TW_LOG },
-	{ "truncated_tcp_payload", TW_LOG },
-	{ "above_hole_data_without_any_acks", TW_LOG },
+	{ "SYN_seq_jump", WA_LOG },
+	{ "SYN_inside_connection", WA_LOG },
+	{ "TCP_seq_underflow_or_misorder", WA_LOG },
+	{ "TCP_ack_underflow_or_misorder", WA_LOG },
+	{ "possible_split_routing", WA_LOG },
+	{ "connection_originator_SYN_ack", WA_LOG_PER_ORIG },
+	{ "bad_SYN_ack", WA_LOG },
+	{ "simultaneous_open", WA_LOG_PER_CONN },
+	{ "unsolicited_SYN_response", WA_IGNORE },
+	{ "spontaneous_FIN", WA_IGNORE },
+	{ "spontaneous_RST", WA_IGNORE },
+	{ "repeated_SYN_with_ack", WA_LOG },
+	{ "repeated_SYN_reply_wo_ack", WA_LOG },
+	{ "inappropriate_FIN", WA_LOG },
+	{ "data_before_established", WA_LOG },
+	{ "SYN_after_partial", WA_NOTICE_PER_ORIG },
+	{ "SYN_after_close", WA_LOG },
+	{ "FIN_advanced_last_seq", WA_LOG },
+	{ "SYN_after_reset", WA_LOG },
+	{ "FIN_after_reset", WA_IGNORE },
+	{ "data_after_reset", WA_LOG },
+	{ "TCP_christmas", WA_LOG },
+	{ "baroque_SYN", WA_LOG },
+	{ "SYN_with_data", WA_LOG_PER_ORIG },
+	{ "TCP_scale_range", WA_LOG },
+	{ "truncated_tcp_payload", WA_LOG },
+	{ "above_hole_data_without_any_acks", WA_LOG },
 };
 #define N_TCP_WEIRDS (sizeof(tcp_weirds) / sizeof(tcp_weirds[0]))
 _Static_assert(N_TCP_WEIRDS <= sizeof(((struct flow *)0)->weird_names_seen) * 8,
 	       "one bit of weird_names_seen per name");
 
 /* A weird of the flow table or the reassembler. The TCP analyzer's (tcp_weirds) once per
- * connection and name, then by weird.zeek's actions; every one through weird_ignore
- * (conn_weird_held, write_weird_notice). */
+ * connection and name; then weird.zeek's rules (write_weird_notice). */
 static void flow_weird(void *u, struct flow *f, uint64_t ts, const char *name)
 {
 	struct engine *e = u;
-	enum tcp_weird_action act = TW_LOG;
-	bool notice;
+	enum weird_action act;
 	size_t i;
 
 	if (!e->cfg.tcp_weirds)
@@ -953,32 +968,10 @@ static void flow_weird(void *u, struct flow *f, uint64_t ts, const char *name)
 			return;
 		f->weird_names_seen |= 1u << i;
 		act = tcp_weirds[i].act;
+	} else {
+		act = conn_weird_action(name);
 	}
-	if (act == TW_IGNORE) {
-		e->st.weirds_held_back++;
-		return;
-	}
-	if (conn_weird_held(e, name, &f->id, ts))
-		return;
-	notice = act == TW_NOTICE_PER_ORIG;
-	if (act == TW_LOG_PER_ORIG || notice) {
-		uint8_t key[24];
-		uint64_t h = mt_hash_bytes(notice ? 0x6e6f74696365ULL : 0, name, strlen(name));
-
-		memcpy(key, &h, 8);
-		memcpy(key + 8, f->id.orig_h.b, 16);
-		if (!knownset__add(e->weird_did_log, key, sizeof(key), ts)) {
-			e->st.weirds_held_back++;
-			return;
-		}
-	}
-	if (notice && notice__enabled()) {
-		struct notice_info n = {
-		    .ts_ns = ts, .note = "Weird::Activity", .msg = name, .uid = f->uid, .id = &f->id};
-
-		notice__raise(e->rec, &n);
-	}
-	write_weird_notice(e, f->uid, &f->id, ts, name, NULL, 0, NULL, notice);
+	write_weird_notice(e, f->uid, &f->id, ts, name, NULL, 0, NULL, act);
 }
 
 static void make_uid(void *u, char uid[MT_UID_LEN])
