@@ -92,9 +92,9 @@ struct item {
 struct link {
 	uint32_t src;	       /* item index of the source name */
 	uint32_t next;	       /* link + 1 */
-	/* meta.do_notice at meta.if_in: a bit per enum intel_where; LINK_WHITELIST: the
-	 * source's meta.whitelist */
-	uint32_t notice_where;
+	/* the source's meta, as bits: meta.do_notice at meta.if_in, a bit per enum
+	 * intel_where; LINK_WHITELIST, meta.whitelist */
+	uint32_t meta;
 };
 #define LINK_WHITELIST (1u << 31)
 _Static_assert(INTEL_NWHERE < 31, "a notice bit per place, and the whitelist bit");
@@ -296,7 +296,7 @@ static int parse_subnet(const char *s, size_t n, uint8_t key[17])
 	return 0;
 }
 
-static uint32_t notice_bits(const struct intel_meta *m)
+static uint32_t meta_bits(const struct intel_meta *m)
 {
 	uint32_t wl = m && m->whitelist ? LINK_WHITELIST : 0;
 
@@ -312,7 +312,7 @@ static int add_source(struct intel_db *in, uint32_t item, uint32_t src, const st
 	for (uint32_t l = in->items[item].src_head; l; l = in->links[l - 1].next)
 		if (in->links[l - 1].src == src) {
 			/* meta_tbl[meta$source] = meta: one per source, the last wins */
-			in->links[l - 1].notice_where = notice_bits(m);
+			in->links[l - 1].meta = meta_bits(m);
 			return 0;
 		}
 	if (in->n_links == in->cap_links) {
@@ -325,7 +325,7 @@ static int add_source(struct intel_db *in, uint32_t item, uint32_t src, const st
 		in->cap_links = cap;
 	}
 	in->links[in->n_links] = (struct link){
-	    .src = src, .next = in->items[item].src_head, .notice_where = notice_bits(m)};
+	    .src = src, .next = in->items[item].src_head, .meta = meta_bits(m)};
 	in->items[item].src_head = ++in->n_links;
 	return 0;
 }
@@ -402,7 +402,7 @@ static void hit_add(const struct intel_db *in, struct intel_hit *h, uint32_t ite
 	for (uint32_t l = it->src_head; l; l = in->links[l - 1].next) {
 		const struct item *s = &in->items[in->links[l - 1].src];
 
-		uint32_t nw = in->links[l - 1].notice_where;
+		uint32_t nw = in->links[l - 1].meta;
 		const char *name = in->keys + s->key_off;
 
 		h->notice_where |= nw & ~LINK_WHITELIST;
