@@ -115,6 +115,8 @@ void engine_cfg__default(struct engine_cfg *c)
 	c->tcp_weirds = true;
 	c->analyzer_log = true; /* Analyzer::Logging::enable */
 	c->private_is_local = true;
+	c->weird_state_max = ENGINE_WEIRD_STATE_MAX;
+	c->conn_weird_state_max = ENGINE_CONN_WEIRD_STATE_MAX;
 }
 
 int engine_cfg__parse_nets(struct engine_cfg *c, const char *s)
@@ -1013,14 +1015,14 @@ struct engine *engine__new(const struct engine_cfg *cfg, struct rec_out *out)
 	/* the pair every worker shares (cfg, workers.c: a weird is held back whichever worker
 	 * logged it), else the engine's own */
 	e->weird_ignore = cfg->weird_ignore ? cfg->weird_ignore
-					    : knownset__new(ENGINE_WEIRD_STATE_MAX,
+					    : knownset__new(cfg->weird_state_max,
 							    ENGINE_WEIRD_IGNORE_NS, 0);
 	e->weird_did_log = cfg->weird_did_log ? cfg->weird_did_log
-					      : knownset__new(ENGINE_WEIRD_STATE_MAX,
+					      : knownset__new(cfg->weird_state_max,
 							      ENGINE_WEIRD_DID_LOG_NS, 0);
 	e->conn_weird_ignore =
-	    knownset__new(ENGINE_CONN_WEIRD_STATE_MAX, ENGINE_WEIRD_IGNORE_NS, 0);
-	e->conn_did_log = knownset__new(ENGINE_CONN_WEIRD_STATE_MAX, ENGINE_WEIRD_DID_LOG_NS, 0);
+	    knownset__new(cfg->conn_weird_state_max, ENGINE_WEIRD_IGNORE_NS, 0);
+	e->conn_did_log = knownset__new(cfg->conn_weird_state_max, ENGINE_WEIRD_DID_LOG_NS, 0);
 	if (!e->rec || !e->flows || !e->pool || !e->frags || (cfg->tunnels && !e->tpar) ||
 	    (cfg->known_services && !e->ksq) || !e->weird_ignore || !e->weird_did_log ||
 	    !e->conn_weird_ignore || !e->conn_did_log) {
@@ -1210,6 +1212,14 @@ void engine__stats(const struct engine *e, struct engine_stats *st)
 	if (e->tpar)
 		tun_parents__stats(e->tpar, &st->tunpar);
 	st->hashes = e->hashes.st;
+	/* the connection sets are this engine's; the others only when it made them (the
+	 * workers count the shared pair once: workers__engine_stats) */
+	st->weird_state_evicted =
+	    knownset__evicted(e->conn_weird_ignore) + knownset__evicted(e->conn_did_log);
+	if (e->weird_ignore != e->cfg.weird_ignore)
+		st->weird_state_evicted += knownset__evicted(e->weird_ignore);
+	if (e->weird_did_log != e->cfg.weird_did_log)
+		st->weird_state_evicted += knownset__evicted(e->weird_did_log);
 }
 
 void engine__free(struct engine *e)

@@ -141,6 +141,8 @@ enum {
 	OPT_ANALYZER_CONFIRMATIONS,
 	OPT_KNOWN_SERVICES_MAX,
 	OPT_KNOWN_SERVICES_EXPIRE,
+	OPT_WEIRD_STATE_MAX,
+	OPT_CONN_WEIRD_STATE_MAX,
 };
 
 static const struct option long_opts[] = {
@@ -238,6 +240,8 @@ static const struct option long_opts[] = {
 	{ "analyzer-log-confirmations", no_argument, NULL, OPT_ANALYZER_CONFIRMATIONS },
 	{ "known-services-max", required_argument, NULL, OPT_KNOWN_SERVICES_MAX },
 	{ "known-services-expire", required_argument, NULL, OPT_KNOWN_SERVICES_EXPIRE },
+	{ "weird-state-max", required_argument, NULL, OPT_WEIRD_STATE_MAX },
+	{ "conn-weird-state-max", required_argument, NULL, OPT_CONN_WEIRD_STATE_MAX },
 	{ "known-certs-max", required_argument, NULL, OPT_KNOWN_CERTS_MAX },
 	{ "known-certs-expire", required_argument, NULL, OPT_KNOWN_CERTS_EXPIRE },
 	{ "log-max-field-string-bytes", required_argument, NULL, OPT_LOG_FIELD_STR },
@@ -411,6 +415,10 @@ void opts__usage(FILE *f)
 		"                           (default 100000), logged again after (86400)\n"
 		"      --known-services-max N, --known-services-expire SECS  (host, port) entries\n"
 		"                           remembered (default 100000), logged again after (86400)\n"
+		"      --weird-state-max N  weirds held back by name and addresses (weird.zeek's\n"
+		"                           weird_ignore, did_log; default 10000 in each set)\n"
+		"      --conn-weird-state-max N  ... by name and four-tuple, each worker's own\n"
+		"                           (default 32768 in each set)\n"
 		"      --mime-max-depth N   MIME nesting (default 100)\n"
 		"      --mime-max-header-bytes N  header block of an entity (default 65536)\n"
 		"      --log-max-field-string-bytes N, --log-max-total-string-bytes N,\n"
@@ -523,6 +531,8 @@ static const struct num_opt num_opts[] = {
 	NUM(OPT_KNOWN_HOSTS_EXPIRE, 1, 365 * 86400, known_hosts_expire),
 	NUM(OPT_KNOWN_SERVICES_MAX, 1, 10000000, known_services_max),
 	NUM(OPT_KNOWN_SERVICES_EXPIRE, 1, 365 * 86400, known_services_expire),
+	NUM(OPT_WEIRD_STATE_MAX, 1, 10000000, eng.weird_state_max),
+	NUM(OPT_CONN_WEIRD_STATE_MAX, 1, 10000000, eng.conn_weird_state_max),
 	NUM(OPT_CAPTURE_LOSS_INTERVAL, 1, 365 * 86400, cl_interval),
 	NUM(OPT_CAPTURE_LOSS_INITIAL, 1, 365 * 86400, cl_initial),
 	NUM(OPT_CAPTURE_LOSS_TOO_MUCH, 0, 100, cl_too_much),

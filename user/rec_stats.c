@@ -123,6 +123,7 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct stats_sources 
 	rec__u64(r, "analyzer_suppressed", es->analyzer_suppressed);
 	rec__u64(r, "records_weird", es->records_weird);
 	rec__u64(r, "weirds_held_back", es->weirds_held_back);
+	rec__u64(r, "weird_state_evicted", es->weird_state_evicted);
 	if (ws) {
 		rec__u64(r, "workers_enqueued", ws->enqueued);
 		rec__u64(r, "workers_ring_waits", ws->waits);

@@ -550,6 +550,11 @@ void workers__engine_stats(struct workers *ws, struct engine_stats *st)
 	}
 	for (size_t k = 0; k < N_PEAKS; k++)
 		memcpy((char *)st + peak_fields[k], &peak[k], sizeof(peak[k]));
+	/* the weird sets the workers share, once (each engine counted its own) */
+	if (ws->weird_ignore)
+		st->weird_state_evicted += knownset__evicted(ws->weird_ignore);
+	if (ws->weird_did_log)
+		st->weird_state_evicted += knownset__evicted(ws->weird_did_log);
 }
 
 /* every field of engine_stats is a uint64_t counter: summed as an array (the peaks then
@@ -669,13 +674,13 @@ struct workers *workers__new(int n, int producers, const struct engine_cfg *cfg,
 	ring_bytes = ALIGN8(ring_bytes);
 	/* weird.zeek's sets: one pair, as one engine has (unless the caller gave one) */
 	if (n > 1 && !cfg->weird_ignore) {
-		ws->weird_ignore = knownset__new(ENGINE_WEIRD_STATE_MAX, ENGINE_WEIRD_IGNORE_NS, 0);
+		ws->weird_ignore = knownset__new(cfg->weird_state_max, ENGINE_WEIRD_IGNORE_NS, 0);
 		if (!ws->weird_ignore || knownset__share(ws->weird_ignore) < 0)
 			goto nomem;
 	}
 	if (n > 1 && !cfg->weird_did_log) {
-		ws->weird_did_log = knownset__new(ENGINE_WEIRD_STATE_MAX, ENGINE_WEIRD_DID_LOG_NS,
-						  0);
+		ws->weird_did_log =
+		    knownset__new(cfg->weird_state_max, ENGINE_WEIRD_DID_LOG_NS, 0);
 		if (!ws->weird_did_log || knownset__share(ws->weird_did_log) < 0)
 			goto nomem;
 	}

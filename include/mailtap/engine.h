@@ -24,9 +24,11 @@ struct rec_out;
  * a violation): the rest are counted, analyzer_suppressed */
 #define ENGINE_ANALYZER_MAX_PER_CONN 8
 /* weird.zeek's weird_ignore and did_log sets for flow, net and file weirds and the
- * per-originator actions (shared by the workers), each */
+ * per-originator actions (shared by the workers), each: the default of
+ * engine_cfg.weird_state_max */
 #define ENGINE_WEIRD_STATE_MAX 10000
-/* ... and each worker's own two for connection weirds (name and four-tuple) */
+/* ... and each worker's own two for connection weirds (name and four-tuple): of
+ * engine_cfg.conn_weird_state_max */
 #define ENGINE_CONN_WEIRD_STATE_MAX 32768
 /* ... and their create_expire: weird_ignore 10 min, did_log (and did_notice) a day */
 #define ENGINE_WEIRD_IGNORE_NS (600 * 1000000000ULL)
@@ -70,6 +72,11 @@ struct engine_cfg {
 	 * by every engine so that N workers hold back the weirds one engine would (made by
 	 * workers__new); NULL: the engine makes its own. */
 	struct knownset *weird_ignore, *weird_did_log;
+	/* Keys in each of those two sets when the engine makes them (ENGINE_WEIRD_STATE_MAX), and
+	 * in each of the engine's own two for connection weirds (ENGINE_CONN_WEIRD_STATE_MAX):
+	 * the oldest key is forgotten first (its weird may be written again), counted in
+	 * weird_state_evicted. */
+	uint32_t weird_state_max, conn_weird_state_max;
 	/* Zeek's Analyzer::Logging (analyzer.log): a record per protocol violation, at most
 	 * ENGINE_ANALYZER_MAX_PER_CONN a connection. */
 	bool analyzer_log;
@@ -112,6 +119,7 @@ struct engine_stats {
 	uint64_t analyzer_suppressed; /* beyond ENGINE_ANALYZER_MAX_PER_CONN */
 	uint64_t weirds_held_back;    /* weirds weird.zeek would not log (again yet): connection, flow,
 				       * net and file weirds in weird_ignore/did_log, ACTION_IGNORE names */
+	uint64_t weird_state_evicted; /* keys those sets forgot before their time (*_state_max) */
 };
 
 struct engine;

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/../.."
 B=${BUILD:-build}
 M=$B/mailtap
 C=$B/mailtap-cat
-Z=../shared/corpus
+Z=$(realpath -m ../shared/corpus)
 [ -d "$Z" ] || { echo "../shared/corpus is missing"; exit 1; }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT

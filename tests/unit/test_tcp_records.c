@@ -70,6 +70,10 @@ struct run {
 	uint64_t t;
 };
 
+/* The engine's configuration for the next run_start (engine_cfg__default unless have_next_cfg). */
+static struct engine_cfg next_cfg;
+static bool have_next_cfg;
+
 static void run_start(struct run *r)
 {
 	struct engine_cfg cfg;
@@ -79,7 +83,11 @@ static void run_start(struct run *r)
 	r->out = rec_out__new("mailtap");
 	assert_non_null(r->out);
 	assert_int_equal(rec_out__add_sink(r->out, &r->cap.sink), 0);
-	engine_cfg__default(&cfg);
+	if (have_next_cfg)
+		cfg = next_cfg;
+	else
+		engine_cfg__default(&cfg);
+	have_next_cfg = false;
 	cfg.seeded = true;
 	cfg.seed = 1;
 	r->eng = engine__new(&cfg, r->out);
@@ -483,6 +491,43 @@ static void test_conn_weird_held_per_tuple(void **st)
 	run_free(&r);
 }
 
+/* The bound of the connection weird sets (conn_weird_state_max, the oldest forgotten first):
+ * with room for two four-tuples, the third pushes the first out, and the first four-tuple's
+ * weird a minute later is written again; the third's, still remembered, is held back. With
+ * room for three, nothing is forgotten: both are held back. */
+static void test_conn_weird_state_bound(void **st)
+{
+	static const uint16_t ports[] = {42500, 42501, 42502, 42500, 42502};
+
+	(void)st;
+	for (uint32_t room = 2; room <= 3; room++) {
+		struct run r;
+
+		engine_cfg__default(&next_cfg);
+		next_cfg.conn_weird_state_max = room;
+		have_next_cfg = true;
+		run_start(&r);
+		for (int k = 0; k < 5; k++) {
+			r.t += (k == 3 ? 60 : 1) * 1000000000ull;
+			cport = ports[k];
+			rexmit_conn(&r);
+		}
+		cport = 40000;
+		run_end(&r);
+		assert_int_equal(count(&r, "conn", NULL), 5);
+		assert_int_equal(count(&r, "weird", "\"rexmit_inconsistency\"",
+				       "\"id.orig_p\"=>42500", NULL),
+				 room == 2 ? 2 : 1);
+		assert_int_equal(count(&r, "weird", "\"rexmit_inconsistency\"",
+				       "\"id.orig_p\"=>42502", NULL),
+				 1);
+		assert_int_equal(count(&r, "weird", NULL), room == 2 ? 4 : 3);
+		/* weird_ignore: room 2 forgets 42500 for 42502, then 42501 for 42500 again */
+		assert_int_equal(r.st.weird_state_evicted, room == 2 ? 2 : 0);
+		run_free(&r);
+	}
+}
+
 /* The same through the flow table's TCP weirds (flow_weird): TCP_ack_underflow_or_misorder
  * in a second connection on the same four-tuple a minute later is held back. */
 static void test_tcp_weird_held_per_tuple(void **st)
@@ -561,6 +606,7 @@ int main(void)
 	    cmocka_unit_test(test_ignored_weirds),
 	    cmocka_unit_test(test_weird_per_orig),
 	    cmocka_unit_test(test_conn_weird_held_per_tuple),
+	    cmocka_unit_test(test_conn_weird_state_bound),
 	    cmocka_unit_test(test_tcp_weird_held_per_tuple),
 	    cmocka_unit_test(test_weird_per_conn),
 	};
