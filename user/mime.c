@@ -11,8 +11,7 @@
  * a leaf decodes it. A DATA line longer than max_line goes down in pieces: the first decides
  * where the line goes (enum midline), the others follow it. Memory: one line (max_line), one
  * header (max_header_bytes + max_line), max_depth + 1 entities, each with its boundary and
- * filenames, max_line + QP_CARRY bytes once a quoted-printable line was cut; nothing grows with
- * the body. */
+ * filenames; nothing grows with the body or with the line. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -29,9 +28,9 @@
 #define MIME_B64_RUN 8192
 #define MIME_B64_RUN_MIN 256
 
-/* Quoted-printable: the most bytes at the end of a cut piece of a line held for the next
- * piece (qp_piece). */
-#define QP_CARRY 64
+/* Quoted-printable: a run of blanks held at the end of a cut piece of a line (struct qp_held)
+ * is kept as the lengths of its stretches of one blank (SP or TAB), at most QP_STRETCHES. */
+#define QP_STRETCHES 32
 
 enum ctype { CT_MULTIPART, CT_MESSAGE, CT_TEXT, CT_OTHER };
 enum cenc { CE_7BIT, CE_8BIT, CE_BINARY, CE_QP, CE_BASE64, CE_OTHER };
@@ -51,6 +50,20 @@ enum midline {
 
 /* Event kinds reported once per entity through cb.event (all are counted). */
 enum { EV_QP_HEX = 1, EV_QP_CTL = 2 };
+
+/* Quoted-printable: the end of the pieces of a cut line so far whose decoding depends on the
+ * rest of the line (qp_piece): an '=' (eq 1), or '=' and a hex digit (eq 2, the digit in hex:
+ * one byte if another digit follows), and a run of blanks after the '=' or after bytes
+ * decoded already (dropped if nothing but blanks follows in the line; with the '=' before
+ * them, a soft line break). The run is the lengths of its stretches of one blank, SP and TAB
+ * alternating from `first`: exact for any length, up to QP_STRETCHES stretches. */
+struct qp_held {
+	uint8_t eq;
+	uint8_t hex;
+	uint8_t first;
+	unsigned nstretch;
+	size_t stretch[QP_STRETCHES];
+};
 
 struct ent {
 	unsigned depth;
@@ -89,12 +102,8 @@ struct mime_msg {
 	uint8_t mid;
 	unsigned mid_ent;
 	size_t bnd_got;
-	/* quoted-printable: the end of the last piece held for the rest of its line (qp_piece),
-	 * and a buffer joining it to the next piece */
-	uint8_t qpc[QP_CARRY];
-	size_t qpc_len;
-	uint8_t *qpj;
-	size_t qpj_cap;
+	/* quoted-printable: the end of the pieces so far held for the rest of their line */
+	struct qp_held qp;
 	/* entity stack */
 	struct ent *st;
 	unsigned n, cap;
@@ -1255,6 +1264,14 @@ static void qp_event(struct mime_msg *m, struct ent *e, unsigned kind, const cha
 	event(m, "illegal encoding", msg);
 }
 
+/* An '=' not followed by two hex digits: kept as it is (RFC 2045 6.7's robust decoder). */
+static void qp_bad_eq(struct mime_msg *m, struct ent *e)
+{
+	qp_event(m, e, EV_QP_HEX,
+		 "= is not followed by two hexadecimal digits in quoted-printable encoding");
+	out_byte(m, '=');
+}
+
 static void qp_decode(struct mime_msg *m, struct ent *e, const uint8_t *d, size_t len,
 		      bool fragment)
 {
@@ -1282,12 +1299,8 @@ static void qp_decode(struct mime_msg *m, struct ent *e, const uint8_t *d, size_
 						i += 2;
 					}
 				}
-				if (!legal) {
-					qp_event(m, e, EV_QP_HEX,
-						 "= is not followed by two hexadecimal digits in "
-						 "quoted-printable encoding");
-					out_byte(m, c);
-				}
+				if (!legal)
+					qp_bad_eq(m, e);
 			}
 		} else if ((c >= 33 && c <= 60) || (c >= 62 && c <= 126) || c == '\t' || c == ' ') {
 			out_byte(m, c);
@@ -1308,10 +1321,11 @@ static void qp_decode(struct mime_msg *m, struct ent *e, const uint8_t *d, size_
 }
 
 /* The bytes at the end of a piece of a cut line that depend on what follows in the line:
- * "=" or "=X" (an escape the cut may have split: "=" then two hex digits is one byte), and a
- * run of blanks with the "=" before it (blanks that end the line are dropped, and "=" then
- * nothing but blanks is a soft line break). Every '=' starts an escape (none is a hex digit),
- * so the ones held are never part of an earlier one. */
+ * "=" or "=X" with X a hex digit (an escape the cut may have split: "=" then two hex digits
+ * is one byte), and a run of blanks with the "=" before it (blanks that end the line are
+ * dropped, and "=" then nothing but blanks is a soft line break). Every '=' starts an escape
+ * (none is a hex digit), so the ones held are never part of an earlier one; "=" then a byte
+ * that is not a hex digit is decided without the rest. */
 static size_t qp_hold(const uint8_t *d, size_t len)
 {
 	size_t b = len;
@@ -1320,44 +1334,167 @@ static size_t qp_hold(const uint8_t *d, size_t len)
 		b--;
 	if (b > 0 && d[b - 1] == '=')
 		return len - b + 1;
-	if (b == len && len >= 2 && d[len - 2] == '=')
+	if (b == len && len >= 2 && d[len - 2] == '=' && mt_hexval(d[len - 1]) >= 0)
 		return 2;
 	return len - b;
 }
 
+static bool qp_held(const struct mime_msg *m)
+{
+	return m->qp.eq || m->qp.nstretch;
+}
+
+/* n blanks of one kind, as many as there are */
+static void out_blanks(struct mime_msg *m, uint8_t c, size_t n)
+{
+	uint8_t run[256];
+	size_t k;
+
+	memset(run, c, n < sizeof(run) ? n : sizeof(run));
+	for (; n; n -= k) {
+		k = n < sizeof(run) ? n : sizeof(run);
+		out_bytes(m, run, k);
+	}
+}
+
+/* The held bytes are inside their line (a byte that decides them follows, or the line ends
+ * without its line end): the '=' is not followed by two hex digits, the blanks are data. */
+static void qp_held_inside(struct mime_msg *m, struct ent *e)
+{
+	struct qp_held *h = &m->qp;
+	unsigned k;
+
+	if (h->eq)
+		qp_bad_eq(m, e);
+	if (h->eq == 2)
+		out_byte(m, h->hex);
+	for (k = 0; k < h->nstretch; k++)
+		out_blanks(m, k % 2 ? (h->first == ' ' ? '\t' : ' ') : h->first, h->stretch[k]);
+	h->eq = 0;
+	h->nstretch = 0;
+}
+
+/* The line ends after the held bytes (Zeek drops the blanks that end a line): "=" before them
+ * is a soft line break, "=X" an '=' not followed by two hex digits. */
+static void qp_held_end(struct mime_msg *m, struct ent *e)
+{
+	bool soft = m->qp.eq == 1;
+
+	if (m->qp.eq == 2) {
+		qp_bad_eq(m, e);
+		out_byte(m, m->qp.hex);
+	}
+	m->qp.eq = 0;
+	m->qp.nstretch = 0;
+	if (!soft) {
+		out_byte(m, '\r');
+		out_byte(m, '\n');
+	}
+}
+
+/* n more blanks c held. A stretch past QP_STRETCHES decodes the run so far (and the '=' before
+ * it) as inside the line: the one place a cut quoted-printable line decodes otherwise than
+ * the whole line. */
+static void qp_hold_blanks(struct mime_msg *m, struct ent *e, uint8_t c, size_t n)
+{
+	struct qp_held *h = &m->qp;
+	unsigned last = h->nstretch - 1;
+
+	if (h->nstretch && (last % 2 ? h->first != c : h->first == c)) {
+		h->stretch[last] += n;
+		return;
+	}
+	if (h->nstretch == QP_STRETCHES)
+		qp_held_inside(m, e);
+	if (!h->nstretch)
+		h->first = c;
+	h->stretch[h->nstretch++] = n;
+}
+
+/* The held bytes go on with the next piece of their line, d[0, len): takes the bytes that
+ * decide them, or all of d while they stay undecided. Returns the bytes taken. */
+static size_t qp_resume(struct mime_msg *m, struct ent *e, const uint8_t *d, size_t len)
+{
+	struct qp_held *h = &m->qp;
+	size_t i = 0, k;
+
+	while (i < len && qp_held(m)) {
+		uint8_t c = d[i];
+		int a;
+
+		if ((c == ' ' || c == '\t') && h->eq != 2) {
+			for (k = i + 1; k < len && d[k] == c; k++)
+				;
+			qp_hold_blanks(m, e, c, k - i);
+			i = k;
+			continue;
+		}
+		a = mt_hexval(c);
+		if (h->eq == 1 && !h->nstretch && a >= 0) {
+			h->eq = 2;
+			h->hex = c;
+			i++;
+		} else if (h->eq == 2 && a >= 0) {
+			out_byte(m, (uint8_t)((mt_hexval(h->hex) << 4) + a));
+			h->eq = 0;
+			i++;
+		} else {
+			qp_held_inside(m, e); /* c is decoded with the rest of d */
+		}
+	}
+	return i;
+}
+
+/* The held end of a piece, t[0, n) as qp_hold gives it: "=", "=X", blanks, "=" and blanks. */
+static void qp_hold_set(struct mime_msg *m, struct ent *e, const uint8_t *t, size_t n)
+{
+	size_t i, k;
+
+	if (n && t[0] == '=') {
+		m->qp.eq = 1;
+		if (n == 2 && t[1] != ' ' && t[1] != '\t') {
+			m->qp.eq = 2;
+			m->qp.hex = t[1];
+			return;
+		}
+		t++;
+		n--;
+	}
+	for (i = 0; i < n; i = k) {
+		for (k = i + 1; k < n && t[k] == t[i]; k++)
+			;
+		qp_hold_blanks(m, e, t[i], k - i);
+	}
+}
+
 /* A quoted-printable line or piece of one (fragment: more of the line follows). The end of a
- * piece that depends on the rest of the line (qp_hold) waits in m->qpc and is decoded with
- * the next piece, so that a line cut at max_line decodes as Zeek decodes it whole, except
- * for more than QP_CARRY held bytes (a run of over 63 blanks at the cut): the ones before
- * the last QP_CARRY are decoded as if more than blanks followed them in the line. A line
- * that never ends (end of message, gap) has its held bytes decoded by line_over(). */
+ * piece that depends on the rest of the line (qp_hold) is held in m->qp (struct qp_held, a
+ * run of blanks as the lengths of its stretches) and decided by the bytes after it, so that
+ * a line cut at max_line decodes as Zeek decodes it whole, except for a run of blanks across
+ * cuts in more than QP_STRETCHES stretches of SP and TAB (qp_hold_blanks). A line that never
+ * ends (end of message, gap) has its held bytes decoded by line_over(). */
 static void qp_piece(struct mime_msg *m, struct ent *e, const uint8_t *d, size_t len, bool fragment)
 {
 	size_t hold;
 
-	if (m->qpc_len) {
-		size_t n = m->qpc_len + len;
+	if (qp_held(m)) {
+		size_t i = qp_resume(m, e, d, len);
 
-		if (!grow(m, &m->qpj, &m->qpj_cap, n, (size_t)m->lim.max_line + QP_CARRY)) {
-			m->qpc_len = 0;
+		if (qp_held(m)) {
+			if (!fragment)
+				qp_held_end(m, e);
 			return;
 		}
-		memcpy(m->qpj, m->qpc, m->qpc_len);
-		memcpy(m->qpj + m->qpc_len, d, len);
-		m->qpc_len = 0;
-		d = m->qpj;
-		len = n;
+		d += i;
+		len -= i;
 	}
 	if (!fragment) {
 		qp_decode(m, e, d, len, false);
 		return;
 	}
 	hold = qp_hold(d, len);
-	if (hold > QP_CARRY)
-		hold = QP_CARRY;
 	qp_decode(m, e, d, len - hold, true);
-	memcpy(m->qpc, d + len - hold, hold);
-	m->qpc_len = hold;
+	qp_hold_set(m, e, d + len - hold, hold);
 }
 
 /* ---- entities ---- */
@@ -1717,13 +1854,10 @@ static void line_over(struct mime_msg *m)
 	/* a possible delimiter: decided on what came (each step hands the line to a child) */
 	while (m->mid == MID_BOUNDARY && m->mid_ent < m->n)
 		bnd_rest(m, NULL, 0, false, true, false);
-	if (m->qpc_len && m->mid == MID_BODY && m->mid_ent < m->n) {
-		size_t n = m->qpc_len;
-
-		m->qpc_len = 0;
-		qp_decode(m, &m->st[m->mid_ent], m->qpc, n, true);
-	}
-	m->qpc_len = 0;
+	if (qp_held(m) && m->mid == MID_BODY && m->mid_ent < m->n)
+		qp_held_inside(m, &m->st[m->mid_ent]);
+	m->qp.eq = 0;
+	m->qp.nstretch = 0;
 	m->mid = MID_NONE;
 }
 
@@ -2037,7 +2171,6 @@ void mime_msg__free(struct mime_msg *m)
 		ent_free_fields(&m->st[k]);
 	free(m->st);
 	free(m->line);
-	free(m->qpj);
 	free(m->hdr);
 	free(m->cd_val);
 	free(m->ct_val);
