@@ -2057,7 +2057,7 @@ struct mime_msg *mime_msg__new(const struct mime_cb *cb, const struct mime_limit
 		errno = ENOMEM;
 		return NULL;
 	}
-	/* everything but the 16 KiB output buffer, which is only read up to olen */
+	/* everything but the 4 KiB output buffer, which is only read up to olen */
 	memset(m, 0, offsetof(struct mime_msg, out));
 	memset(&m->olen, 0, sizeof(*m) - offsetof(struct mime_msg, olen));
 	if (cb)
