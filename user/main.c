@@ -82,7 +82,7 @@ struct analysis {
 	/* reading a file: stats records by network time, as Zeek's stats.zeek schedules them
 	 * (the first when the first packet arrives, then every interval, the last at the end) */
 	uint64_t stats_every_ns, stats_next;
-	uint64_t last_ts; /* with them: the last packet's time, Zeek's network time at the end */
+	uint64_t last_ts; /* the last packet's time, Zeek's network time at the end */
 	bool any_pkt;	  /* and whether there was one */
 };
 
@@ -98,12 +98,10 @@ static int an_packet(void *u, const struct pkt_raw *raw)
 		return 0;
 	if (__builtin_expect(capture_loss__due(&a->cl, raw->ts_ns), 0))
 		capture_loss_tick(a, raw->ts_ns);
-	if (a->stats_every_ns) {
-		a->last_ts = raw->ts_ns;
-		a->any_pkt = true;
-		if (__builtin_expect(raw->ts_ns >= a->stats_next, 0))
-			stats_tick(a, raw->ts_ns);
-	}
+	a->last_ts = raw->ts_ns;
+	a->any_pkt = true;
+	if (a->stats_every_ns && __builtin_expect(raw->ts_ns >= a->stats_next, 0))
+		stats_tick(a, raw->ts_ns);
 	return a->ws ? workers__packet(a->ws, raw) : engine__packet(a->eng, raw);
 }
 
@@ -145,6 +143,19 @@ static void capture_loss_tick(struct analysis *a, uint64_t now)
 		return;
 	if (a->ws && a->offline)
 		workers__sync_stats(a->ws);
+	an_stats(a, &es);
+	capture_loss__measure(&a->cl, a->stats_rec, now, es.ack_events, es.gap_events);
+}
+
+/* The measurement pending at the end (Zeek's scheduled take_measurement runs as it
+ * terminates, at the network time then), once every connection has ended: none before the
+ * first packet started the clock. */
+static void capture_loss_end(struct analysis *a, uint64_t now)
+{
+	struct engine_stats es;
+
+	if (!capture_loss__started(&a->cl))
+		return;
 	an_stats(a, &es);
 	capture_loss__measure(&a->cl, a->stats_rec, now, es.ack_events, es.gap_events);
 }
@@ -382,12 +393,15 @@ static int every_second(const struct opts *o, struct analysis *an, const struct 
 static void end_capture(const struct opts *o, struct analysis *an, const struct live_source *ls)
 {
 	struct itimerval it;
+	uint64_t now;
 
 	memset(&it, 0, sizeof(it));
 	setitimer(ITIMER_REAL, &it, NULL);
 	an_finish(an);
+	now = mt_clock_ns(CLOCK_REALTIME); /* live: network time is the clock */
+	capture_loss_end(an, now);
 	if (o->stats_interval)
-		write_stats(an, ls->xsk, mt_clock_ns(CLOCK_REALTIME));
+		write_stats(an, ls->xsk, now);
 }
 
 /* The capture loop: the source runs until SIGALRM (every second: timeouts, stats records,
@@ -975,9 +989,12 @@ int main(int argc, char **argv)
 		else if (err && err != -EINTR)
 			rc = 2;
 		an_finish(&an);
-		/* the last at the end of the input, at its network time (Zeek's pending check_stats
-		 * runs as it terminates); none for a capture without packets */
-		if (o.stats_interval && an.any_pkt) /* the workers have finished: final counters */
+		/* the last at the end of the input, at its network time (Zeek's pending
+		 * take_measurement and check_stats run as it terminates); none for a capture
+		 * without packets. The workers have finished: final counters. */
+		if (an.any_pkt)
+			capture_loss_end(&an, an.last_ts);
+		if (o.stats_interval && an.any_pkt)
 			write_stats(&an, NULL, an.last_ts);
 	} else if (o.capture_host) {
 		rc = run_host(&o, &an);

@@ -4,7 +4,8 @@
  * (CaptureLoss::Info: ts ts_delta peer gaps acks percent_lost) of the ACKs seen since the
  * last measurement and of those that acknowledged bytes never seen (Zeek's get_gap_stats());
  * CaptureLoss::Too_Much_Loss when the share reaches too_much percent, and
- * CaptureLoss::Too_Little_Traffic when no ACK was seen (minimum_acks 1). The owner supplies
+ * CaptureLoss::Too_Little_Traffic when no ACK was seen (minimum_acks 1); and the measurement
+ * pending at the end, as Zeek's timers run when it terminates. The owner supplies
  * the counters, as totals since start: it knows where they are (one engine, or workers
  * to bring up to date first). */
 #ifndef MAILTAP_CAPTURE_LOSS_H
@@ -42,7 +43,14 @@ static inline bool capture_loss__due(const struct capture_loss *cl, uint64_t now
  * later ones return true, and the owner then calls capture_loss__measure with the totals. */
 bool capture_loss__tick(struct capture_loss *cl, uint64_t now);
 
-/* CaptureLoss::take_measurement: the record and notices, through r. */
+/* Has the first packet started the clock (a measurement is pending)? */
+static inline bool capture_loss__started(const struct capture_loss *cl)
+{
+	return cl->cfg.interval_ns && cl->next;
+}
+
+/* CaptureLoss::take_measurement: the record and notices, through r. Also at the end of the
+ * capture once started (Zeek's pending measurement runs as it terminates). */
 void capture_loss__measure(struct capture_loss *cl, struct rec *r, uint64_t now,
 			   uint64_t acks_total, uint64_t gaps_total);
 
