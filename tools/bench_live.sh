@@ -5,8 +5,11 @@
 # with `mailtap -i` (XDP + AF_XDP, full analysis, records to a file) and once with an
 # AF_PACKET capture (`tcpdump -w /dev/null`) on the same veth. For each rate: frames lost by
 # mailtap (sent - delivered, plus AF_XDP drop counters) and dropped by tcpdump ("dropped by
-# kernel"). Prints the highest rate each one keeps up with.
+# kernel"). Then the same with `mailtap -i --capture host` (host mode: the XDP ingress hook
+# copies each mail frame into a BPF ring buffer; frames lost = sent - delivered). Prints the
+# highest rate each one keeps up with.
 #   BENCH_LIVE_RATES  packets/s to try, 0 = --topspeed (default "20000 50000 100000 200000 0")
+#   BENCH_LIVE_HOST   0: no host-mode rows (default 1)
 #   BENCH_LIVE_SESSIONS  SMTP sessions in the replayed capture (default 400)
 #   BENCH_LIVE_ARGS  more mailtap options (e.g. "--rx-nap 0")
 set -u
@@ -55,6 +58,24 @@ run_mailtap() { # prints: achieved lost
 	echo "${pps:-?} $((N - ${d:-0} + drops))"
 }
 
+run_host() { # prints: achieved lost
+	rm -f "$NL_TMP/mh.err"
+	# shellcheck disable=SC2086 # the options, word-split
+	nl_bg "$B/mailtap" -i "$NL_CAP" --capture host -w "$NL_TMP/rech.msgpack" --stats \
+		${BENCH_LIVE_ARGS:-} 2>"$NL_TMP/mh.err"
+	local pid=$! i
+	for ((i = 0; i < 100; i++)); do nl_xdp_attached && break; sleep 0.1; done
+	sleep 0.5
+	local pps
+	pps=$(replay "$1")
+	sleep 1
+	kill -TERM "$pid"
+	nl_wait_pid "$pid" 30 >/dev/null
+	local d
+	d=$(sed -n 's/.*host capture delivered \([0-9]*\).*/\1/p' "$NL_TMP/mh.err" | tail -n 1)
+	echo "${pps:-?} $((N - ${d:-0}))"
+}
+
 run_tcpdump() { # prints: achieved dropped
 	nl_bg tcpdump -i "$NL_CAP" -w /dev/null 2>"$NL_TMP/td.err"
 	local pid=$!
@@ -80,3 +101,12 @@ for r in $RATES; do
 	[ "$tl" = 0 ] && [ "$tp" != "?" ] && [ "$tp" -gt "$best_td" ] && best_td=$tp
 done
 echo "highest lossless rate: mailtap -i ${best_mt} pps, tcpdump (AF_PACKET) ${best_td} pps"
+[ "${BENCH_LIVE_HOST:-1}" = 0 ] && exit 0
+printf '%-12s %14s %12s\n' "target pps" "host pps" "host lost"
+best_h=0
+for r in $RATES; do
+	read -r hp hl < <(run_host "$r")
+	printf '%-12s %14s %12s\n' "$([ "$r" = 0 ] && echo topspeed || echo "$r")" "$hp" "$hl"
+	[ "$hl" = 0 ] && [ "$hp" != "?" ] && [ "$hp" -gt "$best_h" ] && best_h=$hp
+done
+echo "highest lossless rate: mailtap -i --capture host ${best_h} pps"
