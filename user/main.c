@@ -366,7 +366,8 @@ static int host_check(void *h)
  * Non-zero, so that a service manager (Restart=on-failure) starts mailtap again. */
 #define EXIT_IFACE_GONE 2
 
-/* Once a second in live capture: SIGHUP's reopen and the stats record when it is due. Returns
+/* Once a second in live capture: SIGHUP's reopen, the file outputs' buffers written, and the
+ * stats record when it is due. Returns
  * -ENODEV when the interface has gone away: without it the sockets and the ring buffer
  * receive nothing more, and nothing else says so. */
 static int every_second(const struct opts *o, struct analysis *an, const struct live_source *ls,
@@ -379,6 +380,7 @@ static int every_second(const struct opts *o, struct analysis *an, const struct 
 		rec_out__reopen(an->out);
 		pr_info("outputs reopened (SIGHUP)\n");
 	}
+	rec_out__tick(an->out); /* a quiet sensor's records reach -w FILE within a second */
 	/* Input::REREAD: changed intel files (or SIGHUP) give a new store */
 	intel_reread__tick(an->intel_rr, hup);
 	if (capture_loss__due(&an->cl, now)) /* live: network time is the clock */

@@ -649,6 +649,14 @@ void rec_out__reopen(struct rec_out *o)
 	pthread_mutex_unlock(&o->lock);
 }
 
+void rec_out__tick(struct rec_out *o)
+{
+	pthread_mutex_lock(&o->lock);
+	for (int i = 0; i < o->n_sinks; i++)
+		sink__tick(o->sinks[i]);
+	pthread_mutex_unlock(&o->lock);
+}
+
 uint64_t rec_out__count(const struct rec_out *o)
 {
 	return o->count;

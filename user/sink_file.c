@@ -207,6 +207,17 @@ static int file_flush(struct sink *s)
 	return f->len ? file_push(f) : 0;
 }
 
+/* Once a second live: what the buffer holds goes out (unless a failed write waits for its
+ * retry time). */
+static int file_tick(struct sink *s)
+{
+	struct sink_file *f = (struct sink_file *)s;
+
+	if (!f->len || (f->failing && mono_ns() < f->retry_ns))
+		return 0;
+	return file_push(f);
+}
+
 static int file_write(struct sink *s, const char *tag, size_t tag_len, uint64_t ts_ns,
 		      const uint8_t *map, size_t len)
 {
@@ -323,6 +334,7 @@ static const struct sink_ops file_ops = {
 	.flush = file_flush,
 	.close = file_close,
 	.reopen = file_reopen,
+	.tick = file_tick,
 };
 
 struct sink *sink_file__open(const char *path)

@@ -136,6 +136,9 @@ void rec_limits__default(struct rec_limits *l);
 void rec_out__set_limits(struct rec_out *o, const struct rec_limits *l);
 /* Reopens every sink (SIGHUP), between two records. */
 void rec_out__reopen(struct rec_out *o);
+/* Once a second live: every sink pushes out what has waited (sink_ops.tick), between two
+ * records. */
+void rec_out__tick(struct rec_out *o);
 /* Records handed to the sinks so far, in all streams. */
 uint64_t rec_out__count(const struct rec_out *o);
 

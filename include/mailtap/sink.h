@@ -21,6 +21,11 @@ struct sink_ops {
 	int (*close)(struct sink *s);
 	/* Optional: reopen the output (SIGHUP, after log rotation). NULL = nothing to do. */
 	int (*reopen)(struct sink *s);
+	/* Optional: about once a second while capturing live: push out what has waited (the
+	 * file sink writes its buffer, so that a quiet sensor's records reach the file within
+	 * a second and a kill loses no more), never waiting for a peer. NULL = nothing to do
+	 * (the Forward sink sends on its own interval). */
+	int (*tick)(struct sink *s);
 };
 
 struct sink {
@@ -44,10 +49,15 @@ static inline int sink__reopen(struct sink *s)
 {
 	return s->ops->reopen ? s->ops->reopen(s) : 0;
 }
+static inline int sink__tick(struct sink *s)
+{
+	return s->ops->tick ? s->ops->tick(s) : 0;
+}
 
 /* Fluent Forward Message-mode entries [tag, EventTime, map] into a file, or stdout for "-".
  * NULL with errno set on failure.
- * Writes are buffered (256 KiB), and the output only ever gets whole records: when a write
+ * Writes are buffered (256 KiB; written at the latest at the next tick, once a second live),
+ * and the output only ever gets whole records: when a write
  * fails, a regular file is cut back to the end of the last whole record and the buffer is
  * kept and tried again (with the next flush, reopen or close, or a full buffer, at most once a
  * second); a pipe or device, which cannot be cut, gets the rest of the buffer then. Records

@@ -9,7 +9,8 @@
 #   3. implicit TLS on 465 (Postfix wrapper mode).
 # Checks: the mails are delivered (Maildir), the records are as expected (smtp with
 # mailfrom/rcptto/subject for 1, smtp tls=true + ssl for 2, ssl without smtp for 3,
-# conn SF, or RSTO after TLS), the XDP/AF_XDP counters add up and nothing is dropped.
+# conn SF, or RSTO after TLS), the XDP/AF_XDP counters add up and nothing is dropped; the
+# plain session's smtp record is in the output file while mailtap still runs.
 set -u
 cd "$(dirname "$0")/../.."
 source tools/netns-lib.sh
@@ -148,6 +149,14 @@ for ((i = 0; i < 50; i++)); do
 done
 delivered=$(find "$P/mail/bob/new" -type f 2>/dev/null | wc -l)
 [ "$delivered" -eq 3 ] || { tail -20 "$NL_TMP/postfix.log"; nl_fail "$delivered of 3 mails delivered"; }
+# while mailtap still runs, the plain session's smtp record is in the file within seconds (the
+# output's buffer is written once a second, not only when 256 KiB gathered or at exit)
+for ((i = 0; i < 50; i++)); do
+	"$CAT" -s smtp "$NL_TMP/rec.msgpack" 2>/dev/null | grep -q '"subject":"mailtap plain"' && break
+	sleep 0.1
+done
+"$CAT" -s smtp "$NL_TMP/rec.msgpack" 2>/dev/null | grep -q '"subject":"mailtap plain"' ||
+	nl_fail "no smtp record in the output 5 s after the mail, while mailtap runs"
 sleep 1
 kill -TERM "$mt"
 nl_wait_pid "$mt" 15 || { cat "$NL_TMP/mailtap.err"; nl_fail "mailtap exit"; }

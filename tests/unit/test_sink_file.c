@@ -310,6 +310,36 @@ static void test_reopen(void **state)
 	unlink(path);
 }
 
+/* The live loop's tick: records that fill no buffer reach the file at the next tick (before,
+ * a quiet sensor's records waited in memory until 256 KiB gathered or mailtap ended, and a
+ * kill lost them); a tick with nothing held writes nothing. */
+static void test_tick(void **state)
+{
+	char path[64];
+	struct sink *s;
+	struct sink_file_stats st;
+	uint64_t n = 0, last;
+
+	tmp_path(path, sizeof(path));
+	s = sink_file__open(path);
+	assert_non_null(s);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(put(s, ++n, 100), 0);
+	assert_int_equal(file_size(path), 0); /* buffered */
+	assert_int_equal(sink__tick(s), 0);
+	assert_int_equal(check_file(path, &last), 3);
+	assert_int_equal(last, 3);
+	assert_int_equal(put(s, ++n, 100), 0);
+	assert_int_equal(sink__tick(s), 0);
+	assert_int_equal(sink__tick(s), 0);
+	assert_int_equal(check_file(path, &last), 4);
+	stats(s, &st);
+	assert_int_equal(st.written, 4);
+	assert_int_equal(st.held, 0);
+	assert_int_equal(sink__close(s), 0);
+	unlink(path);
+}
+
 /* A pipe cannot be cut back: after a partial write (a full non-blocking pipe) the rest of
  * the buffer follows what went out, so the stream stays whole. Without a reader (EPIPE)
  * everything held is lost at close, counted. */
@@ -386,6 +416,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_regular_file, teardown),
 	    cmocka_unit_test_teardown(test_close_failing, teardown),
 	    cmocka_unit_test_teardown(test_reopen, teardown),
+	    cmocka_unit_test_teardown(test_tick, teardown),
 	    cmocka_unit_test_teardown(test_pipe, teardown),
 	};
 
