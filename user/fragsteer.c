@@ -264,6 +264,8 @@ static bool hold(struct fragsteer *fs, struct group *g, const struct pkt_raw *ra
 		cnt_add(&fs->st.evicted, 1);
 		flush_by_addrs(fs, fs->hold_first);
 	}
+	if (g->dest >= 0)
+		return false; /* its own datagram went to make room: the frame follows it now */
 	if (!(h = malloc(need)))
 		return false;
 	h->next = NULL;

@@ -257,6 +257,40 @@ static void test_limits(void **st)
 	fragsteer__free(fs); /* datagram 3's frame is dropped unsent, and freed */
 }
 
+/* Room for one held frame: a datagram's second early fragment needs the room its first holds,
+ * so the datagram itself goes by its addresses. The new fragment is then sent at once, after
+ * the first: before, it was held in the datagram that already had a worker, and sent only
+ * when the datagram was forgotten (complete, or 30 s later), after the fragments that came
+ * after it. */
+static void test_evicts_own_datagram(void **st)
+{
+	struct fragsteer *fs = new_fs(16, 1 << 20);
+	struct fragsteer_stats s;
+	size_t one;
+
+	(void)st;
+	add(fs, 1, 1, 6, 64, 64, 1);
+	fragsteer__stats(fs, &s);
+	one = s.held_bytes;
+	fragsteer__free(fs);
+
+	fs = new_fs(16, one + one / 2);
+	add(fs, 1, 1, 6, 64, 64, 1);
+	assert_int_equal(sent.n, 0);
+	add(fs, 2, 1, 6, 128, 64, 1); /* no room but its own datagram's: both go now */
+	assert_int_equal(sent.n, 2);
+	add(fs, 3, 1, 6, 0, 64, 1);   /* the first fragment follows them */
+	add(fs, 4, 1, 6, 192, 64, 0); /* and the last: the datagram is complete */
+	assert_int_equal(sent.n, 4);
+	for (int k = 0; k < 4; k++) {
+		assert_int_equal(sent.ts[k], (uint64_t)k + 1);
+		assert_int_equal(sent.dest[k], BY_ADDRS);
+	}
+	fragsteer__stats(fs, &s);
+	assert_int_equal(s.held_bytes, 0);
+	fragsteer__free(fs);
+}
+
 /* A fragment of the UDP datagram `udp` from 10.0.0.1 to 10.0.0.2 (IPv6: 2001::1 to 2001::2,
  * with a fragment header): bytes [off, off+len). Returns its length. */
 static size_t udp_frag(uint8_t *b, const struct fr *udp, int v6, uint32_t off, uint32_t len,
@@ -514,6 +548,7 @@ int main(void)
 		cmocka_unit_test(test_other_protocols_and_no_ports),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_evicts_own_datagram),
 		cmocka_unit_test(test_id_reused),
 		cmocka_unit_test(test_tunnel_fragments),
 		cmocka_unit_test(test_ipv6),
