@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <msgpack.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -687,6 +688,69 @@ static void test_reload(void **st)
 	intel__free(in);
 }
 
+/* Ticks until the rereading under way has finished and been reported. */
+static void reread_wait(struct intel_reread *rr)
+{
+	for (int i = 0; i < 2000; i++) {
+		struct timespec ts = {0, 1000000};
+
+		nanosleep(&ts, NULL);
+		if (intel_reread__tick(rr, false) == 0 && !intel_reread__busy(rr))
+			return;
+	}
+	fail_msg("the rereading did not finish");
+}
+
+/* A feed written in place is read once it stopped changing for a tick: caught with its
+ * #fields line but no item yet (curl -o, a redirection), it is not read, nor while it
+ * grows; the next tick after the last change reads it whole. A SIGHUP (force) reads at
+ * once. */
+static void test_reread_settles(void **st)
+{
+	char p1[] = "/tmp/test_intel_XXXXXX";
+	const char *paths[1] = {p1};
+	char err[256];
+	struct intel *in;
+	struct intel_reread *rr;
+	struct intel_hit h;
+
+	(void)st;
+	close(mkstemp(p1));
+	write_file(p1, HDR "a@example.com\tIntel::EMAIL\ts\nb@example.com\tIntel::EMAIL\ts\n");
+	in = intel__new(NULL);
+	assert_int_equal(intel__load_file(in, p1, false, NULL, err, sizeof(err)), 2);
+	rr = intel_reread__new(in, paths, 1);
+	assert_non_null(rr);
+	assert_int_equal(intel_reread__tick(rr, false), 0); /* nothing changed */
+	write_file(p1, HDR);				   /* the writer has begun */
+	assert_int_equal(intel_reread__tick(rr, false), 0); /* changed: wait a tick */
+	write_file(p1, HDR "a@example.com\tIntel::EMAIL\ts\n");
+	assert_int_equal(intel_reread__tick(rr, false), 0); /* still changing */
+	write_file(p1, HDR "a@example.com\tIntel::EMAIL\ts\nc@example.com\tIntel::EMAIL\ts\n");
+	assert_int_equal(intel_reread__tick(rr, false), 0);
+	assert_int_equal(intel__generation(in), 0);
+	assert_true(find(in, INTEL_EMAIL, "b@example.com", &h)); /* the old store all along */
+	assert_int_equal(intel_reread__tick(rr, false), 1); /* a tick without change: read */
+	reread_wait(rr);
+	assert_int_equal(intel__generation(in), 1);
+	assert_int_equal(intel__items(in), 2);
+	assert_true(find(in, INTEL_EMAIL, "c@example.com", &h));
+	assert_false(find(in, INTEL_EMAIL, "b@example.com", &h));
+	/* chmod alone (the --user could not read it) changes the change time: read again */
+	assert_int_equal(chmod(p1, 0640), 0);
+	assert_int_equal(intel_reread__tick(rr, false), 0);
+	assert_int_equal(intel_reread__tick(rr, false), 1);
+	reread_wait(rr);
+	assert_int_equal(intel__generation(in), 2);
+	/* SIGHUP: at once, changed or not */
+	assert_int_equal(intel_reread__tick(rr, true), 1);
+	reread_wait(rr);
+	assert_int_equal(intel__generation(in), 3);
+	intel_reread__free(rr);
+	unlink(p1);
+	intel__free(in);
+}
+
 static _Atomic unsigned long null_writes;
 
 static int null_write(struct sink *s, const char *tag, size_t tag_len, uint64_t ts_ns,
@@ -776,6 +840,7 @@ int main(void)
 	    cmocka_unit_test(test_record),
 	    cmocka_unit_test(test_urls),
 	    cmocka_unit_test(test_reload),
+	    cmocka_unit_test(test_reread_settles),
 	    cmocka_unit_test(test_reload_concurrent),
 	};
 
