@@ -60,6 +60,9 @@
 #define FWD_SPOOL_FILE_MAX 6144000
 #define FWD_SPOOL_RETRY_MS 1000 /* a batch whose spool write failed is written again */
 #define FWD_DRAIN_MAX 65536	/* bytes read from a lost connection for its last acks */
+/* While flush() or close() waits for acks, a reconnect waits at most this long (whatever the
+ * backoff has grown to), so that a receiver back during the wait still gets the records. */
+#define FWD_DRAIN_RETRY_MS 1000
 
 enum bstate { B_OPEN, B_RAW, B_READY, B_INFLIGHT };
 
@@ -110,6 +113,7 @@ struct fwd {
 	int stop;
 	int interrupted; /* sink_fwd__interrupt(): no more blocking writes */
 	int flush_all;	 /* seal every open batch now */
+	int draining;	 /* flush()/close() callers waiting for acks (FWD_DRAIN_RETRY_MS) */
 
 	struct batch **open; /* max_tags */
 	uint32_t n_open;
@@ -1763,6 +1767,8 @@ static void disconnect(struct fwd *s, const char *why, int err)
 	}
 	s->n_inflight = 0;
 	d = s->backoff_ms / 2 + mt_splitmix64(&s->rng) % (s->backoff_ms / 2 + 1);
+	if (s->draining && d > FWD_DRAIN_RETRY_MS)
+		d = FWD_DRAIN_RETRY_MS; /* flush()/close() waits: not past its timeout */
 	s->next_connect = mono_ns() + d * 1000000ULL;
 	s->backoff_ms =
 	    s->backoff_ms * 2 > s->o.backoff_max_ms ? s->o.backoff_max_ms : s->backoff_ms * 2;
@@ -2144,6 +2150,11 @@ static int wait_drained(struct fwd *s, uint32_t ms)
 	abs_deadline(&dl, ms);
 	pthread_mutex_lock(&s->mu);
 	s->flush_all = 1;
+	/* The sender may be waiting out a reconnect delay of up to backoff_max_ms, longer than
+	 * this wait: it tries once now, and while we wait, again at least every
+	 * FWD_DRAIN_RETRY_MS (disconnect()). */
+	s->draining++;
+	s->next_connect = 0;
 	wake(s);
 	while ((s->head || s->n_open) && !s->stop) {
 		if (pthread_cond_timedwait(&s->drained, &s->mu, &dl) == ETIMEDOUT)
@@ -2155,6 +2166,7 @@ static int wait_drained(struct fwd *s, uint32_t ms)
 	}
 	int err = (s->head || s->n_open) ? -ETIMEDOUT : 0;
 
+	s->draining--;
 	pthread_mutex_unlock(&s->mu);
 	return err;
 }

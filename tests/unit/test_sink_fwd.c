@@ -26,6 +26,7 @@
 #include <msgpack.h>
 #include <zlib.h>
 
+#include "mailtap/bits.h"
 #include "mailtap/sink.h"
 #include "mailtap/sink_fwd.h"
 
@@ -1313,6 +1314,50 @@ static void test_spool_write_failure(void **state)
 	}
 }
 
+/* close() while the sender waits out a long reconnect delay: the receiver is back, and
+ * close() makes the sender try again at once instead of waiting its backoff (30 s here,
+ * three times close_timeout_ms). */
+static void test_close_retries_during_backoff(void **state)
+{
+	struct peer x;
+	struct fwd_opts o;
+	struct fwd_stats st;
+	struct sink *s;
+	pthread_t t;
+	int i;
+
+	(void)state;
+	make_rec();
+	peer_init(&x, PEER_NORMAL);
+	fwd_opts__default(&o);
+	o.batch_records = 100;
+	o.backoff_min_ms = 30000;
+	o.backoff_max_ms = 30000;
+	o.close_timeout_ms = 10000;
+	s = sink_fwd__open(x.spec, &o); /* nobody listens yet */
+	assert_non_null(s);
+	for (i = 0; i < 500; i++)
+		assert_int_equal(sink__write(s, "t", 1, 1700000000000000000ULL, rec, rec_len), 0);
+	for (i = 0; i < 5000; i++) {
+		sink_fwd__stats(s, &st);
+		if (st.connect_failures)
+			break;
+		usleep(1000);
+	}
+	assert_int_equal(st.connect_failures, 1); /* next try in 15-30 s */
+	peer_start(&x, &t);
+	uint64_t t0 = mt_clock_ns(CLOCK_MONOTONIC);
+
+	assert_int_equal(sink_fwd__close(s, &st), 0);
+	assert_true(mt_clock_ns(CLOCK_MONOTONIC) - t0 < 5000000000ULL);
+	assert_int_equal(st.connects, 1);
+	assert_int_equal(st.records_acked, 500);
+	assert_int_equal(st.records_lost_at_close, 0);
+	peer_stop(&x, t);
+	assert_int_equal(x.records, 500);
+	rmdir(x.dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1332,6 +1377,7 @@ int main(void)
 	    cmocka_unit_test(test_drop_oldest_only_if_enough),
 	    cmocka_unit_test(test_spool_larger_messages),
 	    cmocka_unit_test(test_spool_write_failure),
+	    cmocka_unit_test(test_close_retries_during_backoff),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
