@@ -826,17 +826,38 @@ static void seal(struct fwd *s, uint32_t i)
 	wake(s);
 }
 
+#define OVER_MEM 1   /* queue_max_bytes: records held in memory */
+#define OVER_SPOOL 2 /* spool_max_bytes: memory plus spool */
+
+/* The caps `need` more bytes would break: 0, or OVER_MEM and/or OVER_SPOOL. */
 static int over_limit(const struct fwd *s, size_t need)
 {
+	int over = 0;
+
 	if (s->st.mem_bytes + need > s->o.queue_max_bytes)
-		return 1;
+		over |= OVER_MEM;
 	if (s->spool_dir && s->st.spool_bytes + s->st.mem_bytes + need > s->o.spool_max_bytes)
-		return 1;
-	return 0;
+		over |= OVER_SPOOL;
+	return over;
 }
 
-/* Whether `need` more bytes would fit once every queued batch that may be dropped is: not
- * the batches being filled (they are not queued) nor those the sender works on (busy). */
+/* The batch drop-oldest drops for the caps in `over`: the oldest queued one the sender does
+ * not work on (busy), and for the memory cap alone the oldest of those holding memory. A
+ * batch only in the spool (mem 0) frees no memory: dropping it would lose durable records
+ * for nothing. NULL when there is none. */
+static struct batch *drop_victim(const struct fwd *s, int over)
+{
+	struct batch *b;
+
+	for (b = s->head; b && (b->busy || (!(over & OVER_SPOOL) && !b->mem)); b = b->next)
+		;
+	return b;
+}
+
+/* Whether `need` more bytes would fit once every batch drop_victim() may give is dropped:
+ * not the batches being filled (they are not queued) nor those the sender works on (busy).
+ * For the memory cap that is the memory of the others (spooled ones hold none); for the
+ * spool cap, while it is exceeded any of them goes, their memory and spool bytes alike. */
 static int fits_after_drops(const struct fwd *s, size_t need)
 {
 	uint64_t mem = s->st.mem_bytes, disk = s->st.spool_bytes;
@@ -858,9 +879,9 @@ static int fits_after_drops(const struct fwd *s, size_t need)
 static int make_room(struct fwd *s, size_t need)
 {
 	struct timespec dl;
-	int have_dl = 0, checked = 0;
+	int have_dl = 0, checked = 0, over;
 
-	while (over_limit(s, need)) {
+	while ((over = over_limit(s, need))) {
 		struct batch *b;
 
 		switch (s->o.policy) {
@@ -871,8 +892,7 @@ static int make_room(struct fwd *s, size_t need)
 			if (!checked && !fits_after_drops(s, need))
 				goto drop_newest;
 			checked = 1;
-			for (b = s->head; b && b->busy; b = b->next)
-				;
+			b = drop_victim(s, over);
 			if (!b)
 				goto drop_newest;
 			s->st.records_dropped += b->records;

@@ -23,7 +23,8 @@ enum fwd_mode {
 };
 
 enum fwd_policy {
-	FWD_DROP_OLDEST = 0, /* evict the oldest queued batch (its records counted dropped) */
+	FWD_DROP_OLDEST = 0, /* evict the oldest queued batch holding memory (the spool cap: the
+			      * oldest, spooled or not); its records counted dropped */
 	FWD_DROP_NEWEST = 1, /* refuse the record being written (counted dropped) */
 	FWD_BLOCK = 2,	     /* write() waits for space, up to block_max_ms (0: no limit) */
 };

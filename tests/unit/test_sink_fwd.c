@@ -1358,6 +1358,71 @@ static void test_close_retries_during_backoff(void **state)
 	rmdir(x.dir);
 }
 
+/* drop-oldest with a spool, the memory cap reached and the spool cap far: the spooled batches
+ * hold no memory, so dropping them would lose durable records and free nothing. The oldest
+ * batches that hold memory go instead (here: those whose spool write failed). */
+static void test_drop_oldest_keeps_spooled(void **state)
+{
+	char dir[] = "/tmp/test_sink_fwd_dos.XXXXXX", path[256];
+	const int blocked = 1024; /* spool writes of seq 10.. fail (a directory in the way) */
+	struct fwd_opts o;
+	struct fwd_stats st, st1;
+	struct sink *s;
+	int i;
+
+	(void)state;
+	make_rec();
+	assert_non_null(mkdtemp(dir));
+	for (i = 10; i < 10 + blocked; i++) {
+		snprintf(path, sizeof(path), "%s/.tmp-%016x", dir, i);
+		assert_int_equal(mkdir(path, 0700), 0);
+	}
+	fwd_opts__default(&o);
+	o.spool_dir = dir;
+	o.spool_fsync = false;
+	o.queue_max_bytes = 256 * 1024;
+	o.batch_records = 100;
+	o.close_timeout_ms = 50;
+	o.backoff_min_ms = 1000;
+	o.backoff_max_ms = 1000;
+	o.policy = FWD_DROP_OLDEST;
+	s = sink_fwd__open("forward:unix:/nonexistent/fwd.sock", &o);
+	assert_non_null(s);
+	/* ten batches (more than the memory cap together), each spooled before the next:
+	 * seq 0..9 */
+	for (int k = 1; k <= 10; k++) {
+		for (i = 0; i < 100; i++)
+			assert_int_equal(sink__write(s, "t", 1, 1, rec, rec_len), 0);
+		for (i = 0; i < 5000; i++) {
+			sink_fwd__stats(s, &st1);
+			if (st1.records_spooled == 100 * (uint64_t)k)
+				break;
+			usleep(1000);
+		}
+		assert_int_equal(st1.records_spooled, 100 * k);
+	}
+	assert_int_equal(st1.records_dropped, 0);
+	assert_int_equal(count_spool(dir), 10);
+	/* ~2.6 MB that cannot be spooled, through a 256 KiB memory cap */
+	for (i = 0; i < 10000; i++)
+		assert_int_equal(sink__write(s, "t", 1, 1, rec, rec_len), 0);
+	sink_fwd__stats(s, &st);
+	assert_true(st.records_dropped > 0);
+	assert_int_equal(st.records_dropped % 100, 0);
+	assert_true(st.mem_bytes_max <= o.queue_max_bytes);
+	/* the durable batches are all still there */
+	assert_int_equal(count_spool(dir), 10);
+	assert_int_equal(st.spool_bytes, st1.spool_bytes);
+	assert_true(st.records_pending >= 1000);
+	assert_int_equal(sink_fwd__close(s, &st), -ETIMEDOUT);
+	assert_int_equal(st.records_dropped + st.records_unacked_at_close, 11000);
+	for (i = 10; i < 10 + blocked; i++) {
+		snprintf(path, sizeof(path), "%s/.tmp-%016x", dir, i);
+		rmdir(path);
+	}
+	rm_tree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1378,6 +1443,7 @@ int main(void)
 	    cmocka_unit_test(test_spool_larger_messages),
 	    cmocka_unit_test(test_spool_write_failure),
 	    cmocka_unit_test(test_close_retries_during_backoff),
+	    cmocka_unit_test(test_drop_oldest_keeps_spooled),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
