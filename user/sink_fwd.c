@@ -1888,7 +1888,10 @@ static void *sender_main(void *arg)
 		if (s->stop)
 			break;
 
-		/* 1. encode (and spool) sealed batches, oldest first */
+		/* 1. encode (and spool) one sealed batch a pass, oldest first, then go on to
+		 * the other steps: under sustained load there is always one more to encode, and
+		 * connecting, sending, reading acks and the timeouts must not wait for the
+		 * backlog to end (step 4 does not sleep while one is left) */
 		for (b = s->head; b && b->st != B_RAW; b = b->next)
 			;
 		if (b && !b->busy) {
@@ -1901,7 +1904,9 @@ static void *sender_main(void *arg)
 			prepare(s, b, &spooled, &r);
 			pthread_mutex_lock(&s->mu);
 			finish_prepare(s, b, spooled, r);
-			continue;
+			if (s->stop)
+				continue;
+			now = mono_ns();
 		}
 
 		/* 1b. spool again, one a pass, what a failed spool write left in memory (only
@@ -1924,8 +1929,12 @@ static void *sender_main(void *arg)
 					pr_debug("forward: spool write retry failed\n");
 				s->spool_retry_at = mono_ns() + FWD_SPOOL_RETRY_MS * 1000000ULL;
 			}
-			if (todo)
-				continue;
+			if (todo) {
+				/* the next one in the next pass, after the other steps */
+				if (s->stop)
+					continue;
+				now = mono_ns();
+			}
 		}
 
 		/* 2. connect when there is something to send */
@@ -1996,7 +2005,12 @@ static void *sender_main(void *arg)
 			}
 		}
 
-		/* 4. sleep until I/O, a wake-up or the next deadline */
+		/* 4. sleep until I/O, a wake-up or the next deadline; not at all while a
+		 * sealed batch waits to be encoded (step 1, next pass) */
+		for (b = s->head; b && (b->st != B_RAW || b->busy); b = b->next)
+			;
+		if (b)
+			tmo_ns = 0;
 		for (uint32_t i = 0; i < s->n_open; i++) {
 			uint64_t due =
 			    s->open[i]->t_first + (uint64_t)s->o.flush_interval_ms * 1000000ULL;

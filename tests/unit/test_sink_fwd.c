@@ -1423,6 +1423,89 @@ static void test_drop_oldest_keeps_spooled(void **state)
 	rm_tree(dir);
 }
 
+/* Encoding does not hold up sending: while sealed batches wait to be encoded and spooled,
+ * the sender connects and sends those already done. The spool write of the first batch
+ * (seq 0) blocks on a FIFO until every batch is sealed, that of the last (seq N-1) blocks
+ * too: by then the receiver must have got messages. */
+static void test_encode_does_not_starve_send(void **state)
+{
+	enum { N = 12 };
+	struct peer x;
+	struct fwd_opts o;
+	struct fwd_stats st;
+	char spool[128], fifo[2][192];
+	struct sink *s;
+	pthread_t t;
+	int rfd[2], i, k;
+
+	(void)state;
+	make_rec();
+	peer_init(&x, PEER_NORMAL);
+	peer_start(&x, &t);
+	snprintf(spool, sizeof(spool), "%s/spool", x.dir);
+	fwd_opts__default(&o);
+	o.spool_dir = spool;
+	o.spool_fsync = true; /* fsync() of a FIFO fails: those two batches stay in memory */
+	o.batch_records = 100;
+	o.flush_interval_ms = 60000;
+	o.backoff_min_ms = 10;
+	o.backoff_max_ms = 50;
+	o.close_timeout_ms = 5000;
+	s = sink_fwd__open(x.spec, &o);
+	assert_non_null(s);
+	for (k = 0; k < 2; k++) {
+		snprintf(fifo[k], sizeof(fifo[k]), "%s/.tmp-%016x", spool, k ? N - 1 : 0);
+		assert_int_equal(mkfifo(fifo[k], 0600), 0);
+		rfd[k] = open(fifo[k], O_RDONLY | O_NONBLOCK);
+		assert_true(rfd[k] >= 0);
+		fcntl(rfd[k], F_SETPIPE_SZ, 4096); /* a 27 KB message does not fit */
+	}
+	for (i = 0; i < 100 * N; i++)
+		assert_int_equal(sink__write(s, "t", 1, 1700000000000000000ULL, rec, rec_len), 0);
+	for (k = 0; k < 2; k++) {
+		/* the sender is blocked writing batch k's spool file into the full pipe */
+		for (i = 0; i < 5000; i++) {
+			int queued = 0;
+
+			if (ioctl(rfd[k], FIONREAD, &queued) == 0 &&
+			    queued >= fcntl(rfd[k], F_GETPIPE_SZ))
+				break;
+			usleep(1000);
+		}
+		assert_true(i < 5000);
+		if (k == 1) {
+			/* N-2 batches were encoded meanwhile: some were sent */
+			for (i = 0; i < 3000; i++) {
+				pthread_mutex_lock(&x.mu);
+				uint64_t m = x.messages;
+
+				pthread_mutex_unlock(&x.mu);
+				if (m)
+					break;
+				usleep(1000);
+			}
+			assert_true(i < 3000);
+		}
+		for (i = 0; i < 5000; i++) {
+			char buf[4096];
+			ssize_t n = read(rfd[k], buf, sizeof(buf));
+
+			if (n == 0)
+				break;
+			if (n < 0)
+				usleep(1000);
+		}
+		assert_true(i < 5000);
+		close(rfd[k]);
+	}
+	assert_int_equal(sink_fwd__close(s, &st), 0);
+	assert_int_equal(st.records_acked, 100 * N);
+	peer_stop(&x, t);
+	assert_int_equal(x.records, 100 * N);
+	rm_tree(spool);
+	rmdir(x.dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1444,6 +1527,7 @@ int main(void)
 	    cmocka_unit_test(test_spool_write_failure),
 	    cmocka_unit_test(test_close_retries_during_backoff),
 	    cmocka_unit_test(test_drop_oldest_keeps_spooled),
+	    cmocka_unit_test(test_encode_does_not_starve_send),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
