@@ -7,8 +7,10 @@
  * whole ones after it: mailtap-cat, fluent-bit and every other reader stop at the first
  * entry that does not parse. So the buffer (whole records only) is kept until it is written
  * out completely; a regular file is cut back to where the buffer began, a pipe or terminal,
- * which cannot take bytes back, gets the rest of the buffer on the next try. Until that
- * works, the records that do not fit any more are counted lost, and close() names them. */
+ * which cannot take bytes back, gets the rest of the buffer on the next try. The whole records
+ * that went out before such a partial write stopped are written (the buffer keeps the end of
+ * each record to tell them), and leave the buffer. Until writes work again, the records that
+ * do not fit any more are counted lost, and close() names them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -26,6 +28,7 @@
  * (flush, reopen and close always try): a disk that stays full must not cost a write and a
  * truncate per record. */
 #define FILE_RETRY_NS 1000000000ULL
+#define FILE_ENDS 1024 /* record ends first kept (about 250 B a record); grows as needed */
 
 struct sink_file {
 	struct sink base;
@@ -37,6 +40,8 @@ struct sink_file {
 	size_t len, cap;
 	size_t done;	      /* bytes of buf already in the output (a partial write kept) */
 	uint64_t buf_records; /* whole records in buf */
+	size_t *ends;	      /* ends[i]: where record i of buf ends, for i < buf_records */
+	size_t ends_cap;
 	off_t off;	      /* file offset where buf[0] goes: the end of the last whole record */
 	int err;	      /* first write error: close() returns it when records were lost */
 	int failing;	      /* the last write's -errno, 0 if it worked (reported as it changes) */
@@ -144,6 +149,30 @@ static bool file_cut(struct sink_file *f)
 	return ftruncate(f->fd, f->off) == 0 && lseek(f->fd, f->off, SEEK_SET) == f->off;
 }
 
+/* After a write stopped part of the way and the f->done bytes out stay (not cut back): the
+ * whole records among them are in the output, written; they leave the buffer, which then
+ * starts with the record that went out in part, if done ends inside one (done > 0 then). */
+static void file_settle(struct sink_file *f)
+{
+	uint64_t k = 0, i;
+	size_t n;
+
+	while (k < f->buf_records && f->ends[k] <= f->done)
+		k++;
+	if (!k)
+		return;
+	n = f->ends[k - 1];
+	f->written += k;
+	f->bytes += n;
+	f->off += n; /* off + done: still where the output ends */
+	memmove(f->buf, f->buf + n, f->len - n);
+	f->len -= n;
+	f->done -= n;
+	f->buf_records -= k;
+	for (i = 0; i < f->buf_records; i++)
+		f->ends[i] = f->ends[i + k] - n;
+}
+
 /* Writes what of the buffer is not out yet. 0, or -errno with the buffer kept for the next
  * try (whole, or with f->done bytes out if they could not be taken back). */
 static int file_push(struct sink_file *f)
@@ -190,6 +219,7 @@ static int file_push(struct sink_file *f)
 	}
 	if (f->done && file_cut(f))
 		f->done = 0;
+	file_settle(f);
 	if (!f->err)
 		f->err = err;
 	if (!f->failing)
@@ -239,6 +269,18 @@ static int file_write(struct sink *s, const char *tag, size_t tag_len, uint64_t 
 			return err;
 		}
 	}
+	if (f->buf_records == f->ends_cap) {
+		size_t *ne = realloc(f->ends, 2 * f->ends_cap * sizeof(*ne));
+
+		if (!ne) {
+			f->lost++;
+			if (!f->err)
+				f->err = -ENOMEM;
+			return -ENOMEM;
+		}
+		f->ends = ne;
+		f->ends_cap *= 2;
+	}
 	if (f->len + need > f->cap) {
 		/* Larger than the buffer (which is empty now): the buffer grows to hold it alone,
 		 * and goes back to its size once it is written. */
@@ -259,14 +301,14 @@ static int file_write(struct sink *s, const char *tag, size_t tag_len, uint64_t 
 	sink__event_time(p + hl + tag_len, ts_ns);
 	memcpy(p + hl + tag_len + 10, map, len);
 	f->len += need;
-	f->buf_records++;
+	f->ends[f->buf_records++] = f->len;
 	/* A large record goes out at once, as before; if that fails it is held like any other. */
 	if (f->len > FILE_BUF && !(f->failing && mono_ns() < f->retry_ns))
 		file_push(f);
 	return 0;
 }
 
-/* The records held: lost when the output closes or changes. */
+/* The records held: lost when the output closes or changes (the first may be out in part). */
 static void file_drop(struct sink_file *f)
 {
 	f->lost += f->buf_records;
@@ -280,8 +322,10 @@ static int file_close(struct sink *s)
 	int err = file_flush(s);
 
 	if (err && f->done)
-		pr_warn("%s ends in part of a record (%s cannot be cut back): readers stop there\n",
-			f->path, f->regular ? "it changed under us and" : "a pipe or device");
+		pr_warn("%s ends in part of a record (%s cannot be cut back): readers stop there; "
+			"it and the %llu records after it are lost\n",
+			f->path, f->regular ? "it changed under us and" : "a pipe or device",
+			(unsigned long long)f->buf_records - 1);
 	if (err)
 		file_drop(f);
 	if (f->own_fd && close(f->fd) < 0 && !err)
@@ -295,6 +339,7 @@ static int file_close(struct sink *s)
 	}
 	free(f->path);
 	free(f->buf);
+	free(f->ends);
 	free(f);
 	return err;
 }
@@ -347,8 +392,10 @@ struct sink *sink_file__open(const char *path)
 	f->base.ops = &file_ops;
 	f->buf = malloc(FILE_BUF);
 	f->cap = FILE_BUF;
+	f->ends = malloc(FILE_ENDS * sizeof(*f->ends));
+	f->ends_cap = FILE_ENDS;
 	f->path = strdup(path);
-	if (!f->buf || !f->path) {
+	if (!f->buf || !f->ends || !f->path) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -367,6 +414,7 @@ struct sink *sink_file__open(const char *path)
 	return &f->base;
 fail:
 	free(f->buf);
+	free(f->ends);
 	free(f->path);
 	free(f);
 	errno = -err;

@@ -5,7 +5,9 @@
  * could not be kept are counted and make close() fail.
  * Writes are made to fail for real: RLIMIT_FSIZE (with SIGXFSZ ignored, write() past the
  * limit writes up to it and then fails with EFBIG, as a full disk does with ENOSPC), a
- * non-blocking pipe that is full (a partial write, then EAGAIN) and one without a reader. */
+ * non-blocking pipe that is full (a partial write, then EAGAIN) and one without a reader.
+ * The counters must be exact throughout: records == written + lost + held, where written are
+ * the whole records in the output (also those before a partial write that stays). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -81,6 +83,78 @@ static uint64_t check_whole(const uint8_t *b, size_t len, uint64_t *last)
 	if (last)
 		*last = prev;
 	return n;
+}
+
+/* The bytes a reader got from a stream that may end in part of an entry: the whole entries
+ * (checked as check_whole does) and then, unless the bytes end with one, the start of one. */
+static uint64_t whole_prefix(const uint8_t *b, size_t len, size_t *rest)
+{
+	msgpack_unpacked u;
+	size_t off = 0, end = 0;
+	uint64_t n;
+	msgpack_unpack_return r;
+
+	msgpack_unpacked_init(&u);
+	while ((r = msgpack_unpack_next(&u, (const char *)b, len, &off)) == MSGPACK_UNPACK_SUCCESS)
+		end = off;
+	msgpack_unpacked_destroy(&u);
+	assert_true(end == len || r == MSGPACK_UNPACK_CONTINUE);
+	n = check_whole(b, end, NULL);
+	*rest = len - end;
+	return n;
+}
+
+/* Reads what a non-blocking fd has, appending to *b. */
+static void drain(int fd, uint8_t **b, size_t *len, size_t *cap)
+{
+	ssize_t r;
+
+	do {
+		if (*cap - *len < 65536) {
+			*cap = *cap * 2 + 65536;
+			*b = realloc(*b, *cap);
+			assert_non_null(*b);
+		}
+		r = read(fd, *b + *len, *cap - *len);
+		if (r > 0)
+			*len += (size_t)r;
+	} while (r > 0);
+}
+
+/* sink__close(s) with stderr going to a file: its result, what it said in msg. */
+static int close_said(struct sink *s, char *msg, size_t n)
+{
+	FILE *t = tmpfile();
+	int err, saved = dup(STDERR_FILENO);
+	size_t got;
+
+	assert_non_null(t);
+	assert_true(saved >= 0);
+	fflush(stderr);
+	assert_true(dup2(fileno(t), STDERR_FILENO) >= 0);
+	err = sink__close(s);
+	fflush(stderr);
+	assert_true(dup2(saved, STDERR_FILENO) >= 0);
+	close(saved);
+	rewind(t);
+	got = fread(msg, 1, n - 1, t);
+	msg[got] = 0;
+	fclose(t);
+	fputs(msg, stderr);
+	return err;
+}
+
+/* The numbers in close()'s "N of M records not written"; 0 of 0 when it said nothing. */
+static void said_lost(const char *msg, unsigned long long *lost, unsigned long long *records)
+{
+	const char *p = strstr(msg, " records not written");
+
+	*lost = *records = 0;
+	if (!p)
+		return;
+	while (p > msg && p[-1] != ':')
+		p--;
+	assert_int_equal(sscanf(p, " %llu of %llu", lost, records), 2);
 }
 
 static uint8_t *slurp(const char *path, size_t *len)
@@ -410,6 +484,89 @@ static void test_pipe(void **state)
 	free(got);
 }
 
+/* A pipe whose reader stops after what the first, partial write put in it (64 KiB): the whole
+ * records in those bytes are written, the one cut in two and the rest lost. Before, the
+ * records written before a partial write were counted as held, and lost at close with the
+ * rest: "200 of 200 records not written" when the reader had 63. */
+static void test_pipe_reader_gone(void **state)
+{
+	int pfd[2], out = dup(STDOUT_FILENO);
+	struct sink *s;
+	struct sink_file_stats st;
+	uint8_t *got = NULL;
+	size_t got_len = 0, cap = 0, rest;
+	uint64_t n = 0, whole;
+
+	assert_true(out >= 0);
+	assert_int_equal(pipe(pfd), 0);
+	assert_true(fcntl(pfd[1], F_SETPIPE_SZ, 65536) >= 0);
+	assert_int_equal(fcntl(pfd[1], F_SETFL, O_NONBLOCK), 0);
+	assert_int_equal(fcntl(pfd[0], F_SETFL, O_NONBLOCK), 0);
+	fflush(stdout);
+	assert_true(dup2(pfd[1], STDOUT_FILENO) >= 0);
+	s = sink_file__open("-");
+	assert_non_null(s);
+	for (int i = 0; i < 200; i++) /* about 205 KB: one buffer */
+		assert_int_equal(put(s, ++n, PAD), 0);
+	assert_int_equal(sink__flush(s), -EAGAIN); /* 64 KiB went */
+	drain(pfd[0], &got, &got_len, &cap);
+	assert_int_equal(got_len, 65536);
+	whole = whole_prefix(got, got_len, &rest);
+	assert_true(whole > 0 && rest > 0); /* the stream ends in part of a record */
+	stats(s, &st);
+	assert_int_equal(st.written, whole);
+	assert_int_equal(st.held, 200 - whole);
+	assert_int_equal(st.lost, 0);
+	assert_int_equal(st.bytes, 65536 - rest);
+
+	close(pfd[0]); /* the reader is gone: nothing more goes out */
+	assert_int_equal(sink__flush(s), -EPIPE);
+	stats(s, &st);
+	assert_int_equal(st.written, whole);
+	assert_int_equal(sink__close(s), -EPIPE);
+	assert_true(dup2(out, STDOUT_FILENO) >= 0);
+	close(out);
+	close(pfd[1]);
+	free(got);
+}
+
+/* The same, with close() saying how many it lost: the record cut in two and those after it. */
+static void test_pipe_reader_gone_said(void **state)
+{
+	int pfd[2], out = dup(STDOUT_FILENO);
+	struct sink *s;
+	uint8_t *got = NULL;
+	size_t got_len = 0, cap = 0, rest;
+	uint64_t n = 0, whole;
+	unsigned long long lost, records;
+	char msg[1024];
+
+	assert_true(out >= 0);
+	assert_int_equal(pipe(pfd), 0);
+	assert_true(fcntl(pfd[1], F_SETPIPE_SZ, 65536) >= 0);
+	assert_int_equal(fcntl(pfd[1], F_SETFL, O_NONBLOCK), 0);
+	assert_int_equal(fcntl(pfd[0], F_SETFL, O_NONBLOCK), 0);
+	fflush(stdout);
+	assert_true(dup2(pfd[1], STDOUT_FILENO) >= 0);
+	s = sink_file__open("-");
+	assert_non_null(s);
+	for (int i = 0; i < 200; i++)
+		assert_int_equal(put(s, ++n, PAD), 0);
+	assert_int_equal(sink__flush(s), -EAGAIN);
+	drain(pfd[0], &got, &got_len, &cap);
+	whole = whole_prefix(got, got_len, &rest);
+	close(pfd[0]);
+	assert_int_equal(close_said(s, msg, sizeof(msg)), -EPIPE);
+	assert_true(dup2(out, STDOUT_FILENO) >= 0);
+	close(out);
+	close(pfd[1]);
+	free(got);
+	assert_non_null(strstr(msg, "ends in part of a record"));
+	said_lost(msg, &lost, &records);
+	assert_int_equal(records, 200);
+	assert_int_equal(lost, 200 - whole);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -418,6 +575,8 @@ int main(void)
 	    cmocka_unit_test_teardown(test_reopen, teardown),
 	    cmocka_unit_test_teardown(test_tick, teardown),
 	    cmocka_unit_test_teardown(test_pipe, teardown),
+	    cmocka_unit_test_teardown(test_pipe_reader_gone, teardown),
+	    cmocka_unit_test_teardown(test_pipe_reader_gone_said, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
