@@ -308,12 +308,28 @@ static int file_write(struct sink *s, const char *tag, size_t tag_len, uint64_t 
 	return 0;
 }
 
-/* The records held: lost when the output closes or changes (the first may be out in part). */
+/* The records held: lost when the output closes (the first may be out in part). */
 static void file_drop(struct sink_file *f)
 {
 	f->lost += f->buf_records;
 	f->buf_records = 0;
 	f->len = f->done = 0;
+}
+
+/* The record out in part (the first held, f->done > 0: file_settle) when the output changes:
+ * lost; the records after it stay held, for the new output. */
+static void file_drop_partial(struct sink_file *f)
+{
+	size_t n = f->ends[0];
+	uint64_t i;
+
+	f->lost++;
+	memmove(f->buf, f->buf + n, f->len - n);
+	f->len -= n;
+	f->done = 0;
+	f->buf_records--;
+	for (i = 0; i < f->buf_records; i++)
+		f->ends[i] = f->ends[i + 1] - n;
 }
 
 static int file_close(struct sink *s)
@@ -346,7 +362,8 @@ static int file_close(struct sink *s)
 
 /* After logrotate moved the file away: write what is buffered to the old file, then
  * continue in a new file at the same path (appending, should it exist already). What the old
- * file did not take goes to the new one, unless part of a record is in the old one already. */
+ * file did not take goes to the new one; a record the old one took in part (and could not
+ * take back) is lost, the records after it go to the new one. */
 static int file_reopen(struct sink *s)
 {
 	struct sink_file *f = (struct sink_file *)s;
@@ -362,9 +379,10 @@ static int file_reopen(struct sink *s)
 		return err;
 	}
 	if (f->done) {
-		pr_warn("the old %s ends in part of a record: its %llu records held are lost\n",
-			f->path, (unsigned long long)f->buf_records);
-		file_drop(f);
+		pr_warn("the old %s ends in part of a record: that record is lost, the %llu held "
+			"after it go to the new file\n",
+			f->path, (unsigned long long)f->buf_records - 1);
+		file_drop_partial(f);
 	}
 	close(f->fd);
 	f->fd = fd;

@@ -567,6 +567,74 @@ static void test_pipe_reader_gone_said(void **state)
 	assert_int_equal(lost, 200 - whole);
 }
 
+/* Reopen (SIGHUP) after a partial write to an output that cannot be cut back (a FIFO at the
+ * path; its reader gone): the whole records before the cut are written, the record cut in
+ * two is lost, and the records after it go to the new file. Records of 1024 bytes from n 128
+ * (two-byte n) end exactly at 64 KiB: then nothing is cut in two and nothing lost. Before,
+ * every record held was lost at the reopen. */
+static void reopen_fifo(size_t pad, uint64_t n0, int at_boundary)
+{
+	char path[64], old[80];
+	struct sink *s;
+	struct sink_file_stats st;
+	uint8_t *got = NULL;
+	size_t got_len = 0, cap = 0, rest;
+	uint64_t n = n0 - 1, whole, in_new, last;
+	int rfd, wfd;
+
+	tmp_path(path, sizeof(path));
+	snprintf(old, sizeof(old), "%s.1", path);
+	unlink(path);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	rfd = open(path, O_RDONLY | O_NONBLOCK);
+	assert_true(rfd >= 0);
+	assert_true(fcntl(rfd, F_SETPIPE_SZ, 65536) >= 0);
+	wfd = dup(rfd); /* the sink's descriptor will be the lowest free one: this */
+	close(wfd);
+	s = sink_file__open(path);
+	assert_non_null(s);
+	assert_int_equal(fcntl(wfd, F_SETFL, fcntl(wfd, F_GETFL) | O_NONBLOCK), 0);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(put(s, ++n, pad), 0);
+	assert_int_equal(sink__flush(s), -EAGAIN);
+	drain(rfd, &got, &got_len, &cap);
+	assert_int_equal(got_len, 65536);
+	whole = whole_prefix(got, got_len, &rest);
+	assert_int_equal(rest == 0, at_boundary);
+	stats(s, &st);
+	assert_int_equal(st.written, whole);
+	close(rfd);
+	assert_int_equal(sink__flush(s), -EPIPE);
+
+	assert_int_equal(rename(path, old), 0);
+	assert_int_equal(sink__reopen(s), -EPIPE); /* the old output took nothing more */
+	stats(s, &st);
+	assert_int_equal(st.written, whole);
+	assert_int_equal(st.lost, at_boundary ? 0 : 1);
+	assert_int_equal(st.held, 100 - whole - st.lost);
+	assert_int_equal(sink__flush(s), 0);
+	in_new = check_file(path, &last);
+	assert_int_equal(in_new, 100 - whole - st.lost); /* n rising, the last n: the rest */
+	assert_int_equal(last, n);
+	stats(s, &st);
+	assert_int_equal(st.written, whole + in_new);
+	assert_int_equal(st.held, 0);
+	assert_int_equal(sink__close(s), at_boundary ? 0 : -EAGAIN); /* the first error */
+	free(got);
+	unlink(old);
+	unlink(path);
+}
+
+static void test_reopen_partial(void **state)
+{
+	reopen_fifo(PAD, 1, 0);
+}
+
+static void test_reopen_at_boundary(void **state)
+{
+	reopen_fifo(988, 128, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -577,6 +645,8 @@ int main(void)
 	    cmocka_unit_test_teardown(test_pipe, teardown),
 	    cmocka_unit_test_teardown(test_pipe_reader_gone, teardown),
 	    cmocka_unit_test_teardown(test_pipe_reader_gone_said, teardown),
+	    cmocka_unit_test_teardown(test_reopen_partial, teardown),
+	    cmocka_unit_test_teardown(test_reopen_at_boundary, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
