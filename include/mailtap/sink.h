@@ -60,19 +60,25 @@ static inline int sink__tick(struct sink *s)
  * and the output only ever gets whole records: when a write
  * fails, a regular file is cut back to the end of the last whole record and the buffer is
  * kept and tried again (with the next flush, reopen or close, or a full buffer, at most once a
- * second); a pipe or device, which cannot be cut, gets the rest of the buffer then. Records
- * that arrive while the buffer is full and cannot be written are refused and counted lost,
- * as are those still held when the sink closes or reopens with part of a record out. close()
- * reports the lost ones on stderr and returns the first error when there are any. */
+ * second); a pipe or device, which cannot be cut, gets the rest of the buffer then (the whole
+ * records that went out before the write stopped are written, the record it cut in two is
+ * held until the rest of it follows). Records that arrive while the buffer is full and cannot
+ * be written are refused and counted lost, as are those still held when the sink closes with
+ * writes failing; a reopen with part of a record out loses that record, and the records held
+ * after it go to the new file. close() reports the lost ones on stderr and returns the first
+ * error when there are any. */
 struct sink *sink_file__open(const char *path);
 
-/* A file sink's counters: records == written + lost + held. */
+/* A file sink's counters, exact at all times: records == written + lost + held. */
 struct sink_file_stats {
 	uint64_t records; /* given to write() */
-	uint64_t written; /* in the output, whole */
+	uint64_t written; /* in the output, whole (the output took them: a pipe's reader that
+			   * exits drops what it had not read yet, which no writer sees) */
 	uint64_t bytes;	  /* the written records' bytes */
-	uint64_t lost;	  /* refused while writes failed, out of memory, or dropped held */
-	uint64_t held;	  /* in the buffer, not written yet */
+	uint64_t lost;	  /* refused while writes failed, out of memory, dropped held at close,
+			   * or out in part and never completed */
+	uint64_t held;	  /* in the buffer, not (whole) in the output yet; the first may be out
+			   * in part on a pipe or device */
 };
 /* 0, or -EINVAL when s is not a file sink. */
 int sink_file__stats(struct sink *s, struct sink_file_stats *st);
