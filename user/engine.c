@@ -409,7 +409,7 @@ static void write_conn(struct engine *e, struct flow *f)
 	if (flow__service(f, svc, sizeof(svc)))
 		rec__cstr(r, "service", svc);
 	if (dur > 0) {
-		rec__interval(r, "duration", dur);
+		rec__interval(r, "duration", (int64_t)dur);
 		rec__u64(r, "orig_bytes", flow__size(f, true));
 		rec__u64(r, "resp_bytes", flow__size(f, false));
 	}

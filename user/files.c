@@ -689,7 +689,7 @@ void files__close(struct mt_file *f, uint64_t ts_ns)
 	fi.mime_type = f->mime[0] ? f->mime : NULL;
 	fi.filename = f->filename;
 	fi.filename_len = f->filename_len;
-	fi.duration_ns = f->last - f->ts;
+	fi.duration_ns = (int64_t)(f->last - f->ts);
 	fi.is_orig = f->is_orig;
 	fi.seen_bytes = f->seen;
 	fi.has_total_bytes = f->has_total;

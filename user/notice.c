@@ -114,7 +114,7 @@ void notice__write(struct rec *r, const struct notice_info *n)
 	rec__arr_end(r);
 	rec__arr_begin(r, "email_dest");
 	rec__arr_end(r);
-	rec__interval(r, "suppress_for", cfg.suppress_ns);
+	rec__interval(r, "suppress_for", (int64_t)cfg.suppress_ns);
 	rec__end(r);
 	atomic_fetch_add_explicit(&st_raised, 1, memory_order_relaxed);
 }

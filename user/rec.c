@@ -411,9 +411,12 @@ void rec__time_k(struct rec *r, const char *key, size_t klen, uint64_t ts_ns)
 		    (double)(ts_ns / 1000000000ULL) + (double)(ts_ns % 1000000000ULL) / 1e9);
 }
 
-void rec__interval_k(struct rec *r, const char *key, size_t klen, uint64_t d_ns)
+void rec__interval_k(struct rec *r, const char *key, size_t klen, int64_t d_ns)
 {
-	rec__time_k(r, key, klen, d_ns);
+	uint64_t m = d_ns < 0 ? (uint64_t)0 - (uint64_t)d_ns : (uint64_t)d_ns;
+	double v = (double)(m / 1000000000ULL) + (double)(m % 1000000000ULL) / 1e9;
+
+	rec__double_k(r, key, klen, d_ns < 0 ? -v : v);
 }
 
 void rec__addr_k(struct rec *r, const char *key, size_t klen, const struct mt_addr *a)

@@ -54,7 +54,7 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct stats_sources 
 		rec__u64(r, "pkts_link", since(xs->xdp[MAILTAP_STAT_SEEN], &prev->link));
 	}
 	if (s->live)
-		rec__interval(r, "pkt_lag", s->pkt_lag_ns);
+		rec__interval(r, "pkt_lag", (int64_t)s->pkt_lag_ns);
 	rec__u64(r, "active_tcp_conns", es->flow.active);
 	rec__u64(r, "tcp_conns", since(es->flow.created, &prev->conns));
 	if (fs) {

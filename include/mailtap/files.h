@@ -96,7 +96,7 @@ struct files_info {
 	const char *mime_type;
 	const char *filename;
 	size_t filename_len;
-	uint64_t duration_ns;
+	int64_t duration_ns; /* last data - first (Zeek's last_active - ts: < 0 if time went back) */
 	int local_orig; /* 1, 0, -1 unset */
 	bool is_orig;
 	uint64_t seen_bytes;

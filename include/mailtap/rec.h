@@ -42,7 +42,9 @@ void rec__i64_k(struct rec *r, const char *key, size_t klen, int64_t v);
 void rec__bool_k(struct rec *r, const char *key, size_t klen, bool v);
 void rec__double_k(struct rec *r, const char *key, size_t klen, double v);
 void rec__time_k(struct rec *r, const char *key, size_t klen, uint64_t ts_ns);
-void rec__interval_k(struct rec *r, const char *key, size_t klen, uint64_t d_ns);
+/* Zeek's interval: seconds, negative when time went back (a later event with an earlier
+ * packet time) */
+void rec__interval_k(struct rec *r, const char *key, size_t klen, int64_t d_ns);
 void rec__addr_k(struct rec *r, const char *key, size_t klen, const struct mt_addr *a);
 void rec__port_k(struct rec *r, const char *key, size_t klen, uint16_t port);
 void rec__arr_begin_k(struct rec *r, const char *key, size_t klen);
@@ -83,7 +85,7 @@ static inline void rec__time(struct rec *r, const char *key, uint64_t ts_ns)
 	rec__time_k(r, key, strlen(key), ts_ns);
 }
 /* float seconds */
-static inline void rec__interval(struct rec *r, const char *key, uint64_t d_ns)
+static inline void rec__interval(struct rec *r, const char *key, int64_t d_ns)
 {
 	rec__interval_k(r, key, strlen(key), d_ns);
 }

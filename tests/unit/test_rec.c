@@ -115,7 +115,8 @@ static void test_roundtrip(void **st)
 		rec__arr_cstr(r, "c@d");
 		rec__arr_end(r);
 		rec__bool(r, "tls", false);
-		rec__interval(r, "duration", 1500000000ULL);
+		rec__interval(r, "duration", 1500000000LL);
+		rec__interval(r, "back", -2250000000LL); /* time went back: negative, as Zeek's */
 		assert_int_equal(rec__end(r), 0);
 	}
 	/* an opt-in stream is dropped unless enabled */
@@ -175,7 +176,9 @@ static void test_roundtrip(void **st)
 		assert_int_equal(v->type, MSGPACK_OBJECT_BOOLEAN);
 		v = get(m, "duration");
 		assert_true(v->via.f64 == 1.5);
-		assert_int_equal(m->via.map.size, 12);
+		v = get(m, "back");
+		assert_true(v && v->type == MSGPACK_OBJECT_FLOAT64 && v->via.f64 == -2.25);
+		assert_int_equal(m->via.map.size, 13);
 		records++;
 	}
 	assert_int_equal(records, 3);
