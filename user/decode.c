@@ -400,6 +400,25 @@ static enum decode_result decode_ethertype(uint16_t type, const uint8_t *p, cons
 	}
 }
 
+bool decode__linktype_ok(int linktype)
+{
+	switch (linktype) {
+	case DLT_EN10MB:
+	case DLT_LINUX_SLL:
+	case DLT_LINUX_SLL2:
+	case 101: /* LINKTYPE_RAW */
+	case 12:  /* DLT_RAW on Linux/most BSDs */
+	case 14:  /* DLT_RAW on OpenBSD */
+	case DLT_IPV4:
+	case DLT_IPV6:
+	case DLT_NULL:
+	case DLT_LOOP:
+		return true;
+	default:
+		return false;
+	}
+}
+
 enum decode_result decode__packet(const struct pkt_raw *raw, struct pkt *o, struct decode_stats *st)
 {
 	const uint8_t *p = raw->data, *end = raw->data + raw->caplen;

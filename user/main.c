@@ -31,6 +31,7 @@
 #include "mailtap/privs.h"
 #include <linux/capability.h>
 #include <pcap/dlt.h>
+#include <pcap/pcap.h>
 #include "mailtap/rec.h"
 #include "mailtap/rec_stats.h"
 #include "mailtap/pktfilter.h"
@@ -841,6 +842,16 @@ int main(int argc, char **argv)
 		pf = pcapfile__open(o.read_file, o.filter);
 		if (!pf)
 			return errno == EINVAL ? 1 : 2; /* a bad filter is a usage error */
+		if (!decode__linktype_ok(pcapfile__linktype(pf))) {
+			int lt = pcapfile__linktype(pf);
+			const char *name = pcap_datalink_val_to_name(lt);
+
+			pr_warn("%s: link type %d (%s) is not one mailtap decodes (Ethernet, Linux "
+				"cooked, raw IP, loopback): no packet of it would be analysed\n",
+				o.read_file, lt, name ? name : "unknown");
+			pcapfile__close(pf);
+			return 2;
+		}
 	} else if (o.filter) {
 		/* live: AF_XDP and host mode give Ethernet frames */
 		an.filter = pktfilter__new(o.filter, DLT_EN10MB, LIVE_FILTER_SNAPLEN);

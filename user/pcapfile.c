@@ -43,6 +43,7 @@ struct instream {
 	uint8_t pre[2];
 	size_t pre_len, pre_off;
 	int gz, eof, z_end;
+	int gz_cut; /* the input ended inside a gzip member */
 	uint64_t pos; /* bytes handed to stdio (uncompressed), for ftell */
 	z_stream z;
 	uint8_t ibuf[65536];
@@ -106,8 +107,13 @@ static ssize_t in_read_some(struct instream *in, char *buf, size_t size)
 		}
 		if (produced)
 			return (ssize_t)produced;
-		if (in->eof && in->z.avail_in == 0)
-			return 0; /* truncated gzip: end of input */
+		if (in->eof && in->z.avail_in == 0) {
+			/* the input ended inside a gzip member (its end and trailer missing): a
+			 * capture cut off, even where the cut falls between two records */
+			errno = EIO;
+			in->gz_cut = 1;
+			return -1;
+		}
 	}
 }
 
@@ -345,7 +351,9 @@ int pcapfile__run(struct pcapfile *f, pkt_handler cb, void *u, volatile sig_atom
 				f->path, (unsigned long long)f->packets,
 				(unsigned long long)f->offset,
 				f->stream && f->stream->gz ? " in the uncompressed data" : "",
-				pcap_geterr(f->pcap));
+				f->stream && f->stream->gz_cut
+				    ? "the gzip stream ends before its end (cut off)"
+				    : pcap_geterr(f->pcap));
 			return -EBADMSG;
 		}
 		if (r == 0)

@@ -8,6 +8,7 @@
 #ifndef MAILTAP_DECODE_H
 #define MAILTAP_DECODE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "mailtap/pkt.h"
 
@@ -46,5 +47,8 @@ const char *decode__result_name(enum decode_result r);
 /* Decodes p into out. Returns DECODE_OK (0) or the reason the packet is not a usable TCP
  * packet. Counts into st (may be NULL). */
 enum decode_result decode__packet(const struct pkt_raw *p, struct pkt *out, struct decode_stats *st);
+/* Is linktype (a DLT_ value) one decode__packet reads (Ethernet, Linux cooked v1 and v2, raw
+ * IP, BSD loopback)? Frames of any other give DECODE_LINKTYPE. */
+bool decode__linktype_ok(int linktype);
 
 #endif

@@ -266,6 +266,18 @@ cmp -s "$T/e1" "$T/e2" && ok "-f leaves the packet number as it is" || bad "with
 gzip -c "$T/tr.pcap" >"$T/tr.pcap.gz"
 $M -r "$T/tr.pcap.gz" -w /dev/null 2>"$T/e3"
 grep -q "after packet 26 (byte offset 8964 in the uncompressed data)" "$T/e3" && ok "truncated gzip: uncompressed offset" || bad "truncated gzip: $(cat "$T/e3")"
+# a link type decode does not read (147, USER0): exit 2 at once, named
+python3 -c 'import struct, sys; sys.stdout.buffer.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 147) + struct.pack("<IIII", 1, 0, 4, 4) + b"abcd")' >"$T/lt147.pcap"
+$M -r "$T/lt147.pcap" -w "$T/lt.mp" 2>"$T/e5"
+rc=$?
+[ $rc -eq 2 ] && grep -q "link type 147 (.*) is not one mailtap decodes" "$T/e5" && ok "link type 147: exit 2, named" ||
+	bad "link type 147: exit $rc, $(cat "$T/e5")"
+# a gzip capture cut off where a record ends (its trailer missing): truncated too, exit 2
+gzip -c "$S" | head -c -8 >"$T/cut.pcap.gz"
+$M -r "$T/cut.pcap.gz" -w /dev/null 2>"$T/e4"
+rc=$?
+[ $rc -eq 2 ] && grep -q "the gzip stream ends before its end" "$T/e4" && ok "gzip without its end: exit 2, said" ||
+	bad "gzip without its end: exit $rc, $(cat "$T/e4")"
 if command -v editcap >/dev/null; then
 	editcap -F pcapng "$S" "$T/ng.pcapng"
 	# the end of the 5th packet block; cut 20 bytes into the next block
