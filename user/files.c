@@ -189,6 +189,15 @@ static void ext_error(struct mt_file *f, const char *what, int err)
 
 static void ext_start(struct mt_file *f, uint64_t ts_ns)
 {
+	uint64_t tot = f->cfg->extract_max_total;
+
+	/* extract_max_total used up: no file at all (an empty one each would fill the
+	 * directory with names and cost two descriptors while open) */
+	if (tot && atomic_load(&ext_total_used) >= tot) {
+		atomic_fetch_add(&st_ext_total, 1);
+		f->ext = EXT_NONE;
+		return;
+	}
 	f->dirfd = open(f->cfg->extract_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (f->dirfd < 0) {
 		ext_error(f, "open directory", errno);
@@ -237,6 +246,14 @@ static uint64_t ext_allow(struct mt_file *f, uint64_t len)
 	return n;
 }
 
+/* n bytes ext_allow() let through and reserved of extract_max_total that will not be
+ * written (the write or seek failed): free again. */
+static void ext_release(struct mt_file *f, uint64_t n)
+{
+	if (f->cfg->extract_max_total && n)
+		atomic_fetch_sub(&ext_total_used, n);
+}
+
 static void ext_write(struct mt_file *f, const uint8_t *buf, size_t len)
 {
 	uint64_t n;
@@ -250,10 +267,12 @@ static void ext_write(struct mt_file *f, const uint8_t *buf, size_t len)
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
+			ext_release(f, n);
 			ext_error(f, "write", errno);
 			return;
 		}
 		if (w == 0) {
+			ext_release(f, n);
 			ext_error(f, "write", ENOSPC);
 			return;
 		}
@@ -275,7 +294,10 @@ static void ext_hole(struct mt_file *f, uint64_t len)
 		return;
 	n = ext_allow(f, len); /* holes count (FileExtract::default_limit_includes_missing) */
 	if (n && lseek(f->fd, (off_t)n, SEEK_CUR) < 0) {
-		ext_error(f, "seek", errno);
+		int err = errno;
+
+		ext_release(f, n);
+		ext_error(f, "seek", err);
 		return;
 	}
 	f->ext_off += n;

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -615,6 +617,82 @@ static void test_extract_errors(void **state)
 	env_free(e);
 }
 
+/* Files in tmpdir whose name begins with "extract-". */
+static int extracted_files(void)
+{
+	char cmd[160];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls %s | grep -c '^extract-'", tmpdir);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_int_equal(fscanf(p, "%d", &n), 1);
+	pclose(p);
+	return n;
+}
+
+/* extract_max_total (process-wide): a file that finds it used up gets no file at all (it
+ * made an empty one, named in the record); a write that fails gives back the part of the
+ * total it had reserved and not written (it was lost for the rest of the run). */
+static void test_extract_total(void **state)
+{
+	struct files_cfg cfg;
+	struct env *e = env_new();
+	struct mt_file *f;
+	struct files_stats st0, st1;
+	struct rlimit old, lim;
+	uint8_t big[1000];
+	int before = extracted_files();
+
+	files__stats(&st0);
+	files_cfg__default(&cfg);
+	cfg.extract_dir = tmpdir;
+	cfg.extract_max_total = 10;
+	f = files__open(&e->s, &cfg, 11000000000ull, "SMTP", true, 1);
+	files__data(f, (const uint8_t *)"abcdefgh", 8, 11000000000ull);
+	files__close(f, 11000000000ull);
+	assert_bool(e, "extracted_cutoff", 0);
+	reset_rec(e);
+	f = files__open(&e->s, &cfg, 12000000000ull, "SMTP", true, 2);
+	files__data(f, (const uint8_t *)"ijklm", 5, 12000000000ull);
+	files__close(f, 12000000000ull);
+	assert_bool(e, "extracted_cutoff", 1);
+	assert_u64(e, "extracted_size", 2);
+	reset_rec(e);
+	f = files__open(&e->s, &cfg, 13000000000ull, "SMTP", true, 3);
+	files__data(f, (const uint8_t *)"nop", 3, 13000000000ull);
+	files__close(f, 13000000000ull);
+	assert_null(field(e, "extracted"));
+	assert_null(field(e, "extracted_cutoff"));
+	assert_int_equal(extracted_files(), before + 2);
+	files__stats(&st1);
+	assert_int_equal(st1.extract_total_limit - st0.extract_total_limit, 2);
+
+	/* 990 bytes of the total free; a 1000-byte file under a 100-byte file size limit
+	 * fails at its 101st byte: the 900 reserved and not written are free again */
+	cfg.extract_max_total = 1000;
+	memset(big, 'z', sizeof(big));
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 100;
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	reset_rec(e);
+	f = files__open(&e->s, &cfg, 14000000000ull, "SMTP", true, 4);
+	files__data(f, big, 990, 14000000000ull);
+	files__close(f, 14000000000ull);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_null(field(e, "extracted"));
+	reset_rec(e);
+	f = files__open(&e->s, &cfg, 15000000000ull, "SMTP", true, 5);
+	files__data(f, big, 990, 15000000000ull);
+	files__close(f, 15000000000ull);
+	assert_bool(e, "extracted_cutoff", 0); /* all 990 fit */
+	assert_non_null(field(e, "extracted"));
+	env_free(e);
+}
+
 static void test_in_flight_limit(void **state)
 {
 	struct files_cfg cfg;
@@ -712,6 +790,7 @@ int main(void)
 	    cmocka_unit_test(test_extract),
 	    cmocka_unit_test(test_extract_filter),
 	    cmocka_unit_test(test_extract_errors),
+	    cmocka_unit_test(test_extract_total),
 	    cmocka_unit_test(test_in_flight_limit),
 	    cmocka_unit_test(test_mimesniff),
 	};
