@@ -4,7 +4,7 @@
 # every frame on port 25) is replayed with tcpreplay into a veth at increasing rates, once
 # with `mailtap -i` (XDP + AF_XDP, full analysis, records to a file) and once with an
 # AF_PACKET capture (`tcpdump -w /dev/null`) on the same veth. For each rate: frames lost by
-# mailtap (sent - delivered, plus AF_XDP drop counters) and dropped by tcpdump ("dropped by
+# mailtap (sent - delivered: a frame the kernel dropped was not delivered) and dropped by tcpdump ("dropped by
 # kernel"). Then the same with `mailtap -i --capture host` (host mode: the XDP ingress hook
 # copies each mail frame into a BPF ring buffer; frames lost = sent - delivered). Prints the
 # highest rate each one keeps up with.
@@ -39,41 +39,37 @@ replay() { # replay RATE: prints achieved packets/s
 	sed -n 's/.*Rated: .* \([0-9.]*\) pps.*/\1/p' "$NL_TMP/tr.log" | head -n 1 | cut -d. -f1
 }
 
-run_mailtap() { # prints: achieved lost
-	rm -f "$NL_TMP/mt.err"
+run_sensor() { # run_sensor ERRFILE RATE MAILTAP-ARGS...: mailtap -i runs while the capture is
+	# replayed at RATE; prints the achieved packets/s; --stats go to ERRFILE
+	local err=$1 rate=$2 i pid pps
+	shift 2
+	rm -f "$err"
 	# shellcheck disable=SC2086 # the options, word-split
-	nl_bg "$B/mailtap" -i "$NL_CAP" -w "$NL_TMP/rec.msgpack" --stats ${BENCH_LIVE_ARGS:-} 2>"$NL_TMP/mt.err"
-	local pid=$! i
+	nl_bg "$B/mailtap" -i "$NL_CAP" "$@" --stats ${BENCH_LIVE_ARGS:-} 2>"$err"
+	pid=$!
 	for ((i = 0; i < 100; i++)); do nl_xdp_attached && break; sleep 0.1; done
 	sleep 0.5
-	local pps
-	pps=$(replay "$1")
+	pps=$(replay "$rate")
 	sleep 1
 	kill -TERM "$pid"
 	nl_wait_pid "$pid" 30 >/dev/null
-	local line d drops
-	line=$(grep 'af_xdp' "$NL_TMP/mt.err" | tail -n 1)
-	d=$(echo "$line" | sed -n 's/.*delivered \([0-9]*\).*/\1/p')
-	drops=$(echo "$line" | awk '{for (i = 1; i < NF; i++) if ($i ~ /dropped|full|empty/) s += $(i + 1)} END {print s + 0}')
-	echo "${pps:-?} $((N - ${d:-0} + drops))"
+	echo "${pps:-?}"
+}
+
+# Frames lost: those of the capture never delivered to mailtap (a frame the kernel dropped,
+# rx_dropped or ring full, is one of them).
+run_mailtap() { # prints: achieved lost
+	local pps d
+	pps=$(run_sensor "$NL_TMP/mt.err" "$1" -w "$NL_TMP/rec.msgpack")
+	d=$(grep 'af_xdp' "$NL_TMP/mt.err" | tail -n 1 | sed -n 's/.*delivered \([0-9]*\).*/\1/p')
+	echo "$pps $((N - ${d:-0}))"
 }
 
 run_host() { # prints: achieved lost
-	rm -f "$NL_TMP/mh.err"
-	# shellcheck disable=SC2086 # the options, word-split
-	nl_bg "$B/mailtap" -i "$NL_CAP" --capture host -w "$NL_TMP/rech.msgpack" --stats \
-		${BENCH_LIVE_ARGS:-} 2>"$NL_TMP/mh.err"
-	local pid=$! i
-	for ((i = 0; i < 100; i++)); do nl_xdp_attached && break; sleep 0.1; done
-	sleep 0.5
-	local pps
-	pps=$(replay "$1")
-	sleep 1
-	kill -TERM "$pid"
-	nl_wait_pid "$pid" 30 >/dev/null
-	local d
+	local pps d
+	pps=$(run_sensor "$NL_TMP/mh.err" "$1" --capture host -w "$NL_TMP/rech.msgpack")
 	d=$(sed -n 's/.*host capture delivered \([0-9]*\).*/\1/p' "$NL_TMP/mh.err" | tail -n 1)
-	echo "${pps:-?} $((N - ${d:-0}))"
+	echo "$pps $((N - ${d:-0}))"
 }
 
 run_tcpdump() { # prints: achieved dropped
