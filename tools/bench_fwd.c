@@ -267,7 +267,7 @@ int main(int argc, char **argv)
 					  : FWD_MODE_FORWARD;
 			snprintf(path, sizeof(path), "%s/out.msgpack", dir);
 			t0 = now_s();
-			s = k == 0 ? sink_file__open(path) : sink_fwd__open(spec, &o);
+			s = k == 0 ? sink_file__open(path, false) : sink_fwd__open(spec, &o);
 			if (!s) {
 				perror("bench_fwd: open");
 				return 1;

@@ -702,7 +702,9 @@ static struct sink *open_output(const struct opts *o, const struct opts_output *
 			pr_warn("cannot set up output %s: %s\n", out->spec, strerror(errno));
 		return s;
 	}
-	return sink_file__open(out->spec);
+	/* live, a restart (Restart=on-failure, systemctl restart) continues the file: the
+	 * records of the runs before stay; a capture read offline writes its own */
+	return sink_file__open(out->spec, !o->read_file);
 }
 
 /* The file behind -r/-w ("-": standard input/output), when there is one. */

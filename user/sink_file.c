@@ -400,7 +400,7 @@ static const struct sink_ops file_ops = {
 	.tick = file_tick,
 };
 
-struct sink *sink_file__open(const char *path)
+struct sink *sink_file__open(const char *path, bool append)
 {
 	struct sink_file *f = calloc(1, sizeof(*f));
 	int err;
@@ -420,7 +420,8 @@ struct sink *sink_file__open(const char *path)
 	if (!strcmp(path, "-")) {
 		f->fd = STDOUT_FILENO;
 	} else {
-		f->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		f->fd = open(path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC) | O_CLOEXEC,
+			     0644);
 		if (f->fd < 0) {
 			err = -errno;
 			pr_warn("cannot open output %s: %s\n", path, strerror(-err));

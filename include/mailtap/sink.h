@@ -4,6 +4,7 @@
 #ifndef MAILTAP_SINK_H
 #define MAILTAP_SINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,7 +56,9 @@ static inline int sink__tick(struct sink *s)
 }
 
 /* Fluent Forward Message-mode entries [tag, EventTime, map] into a file, or stdout for "-".
- * NULL with errno set on failure.
+ * append: records go after what the file holds (a live sensor restarted by its service
+ * manager keeps the records of the run before); else the file starts empty. NULL with errno
+ * set on failure.
  * Writes are buffered (256 KiB; written at the latest at the next tick, once a second live),
  * and the output only ever gets whole records: when a write
  * fails, a regular file is cut back to the end of the last whole record and the buffer is
@@ -67,7 +70,7 @@ static inline int sink__tick(struct sink *s)
  * writes failing; a reopen with part of a record out loses that record, and the records held
  * after it go to the new file. close() reports the lost ones on stderr and returns the first
  * error when there are any. */
-struct sink *sink_file__open(const char *path);
+struct sink *sink_file__open(const char *path, bool append);
 
 /* A file sink's counters, exact at all times: records == written + lost + held. */
 struct sink_file_stats {

@@ -42,7 +42,7 @@ static void tmp_out_open(struct tmp_out *t, const struct rec_limits *lim)
 	fd = mkstemp(t->path);
 	assert_true(fd >= 0);
 	close(fd);
-	t->s = sink_file__open(t->path);
+	t->s = sink_file__open(t->path, false);
 	assert_non_null(t->s);
 	t->o = rec_out__new("mailtap");
 	assert_non_null(t->o);

@@ -247,7 +247,7 @@ static void test_regular_file(void **state)
 	off_t good;
 
 	tmp_path(path, sizeof(path));
-	s = sink_file__open(path);
+	s = sink_file__open(path, false);
 	assert_non_null(s);
 
 	/* 100 KB may be written: the first 256 KiB buffer goes out only in part */
@@ -327,7 +327,7 @@ static void test_close_failing(void **state)
 	struct sink_file_stats st;
 
 	tmp_path(path, sizeof(path));
-	s = sink_file__open(path);
+	s = sink_file__open(path, false);
 	assert_non_null(s);
 	for (int i = 0; i < 300; i++)
 		assert_int_equal(put(s, i + 1, PAD), 0); /* one buffer went out */
@@ -340,7 +340,7 @@ static void test_close_failing(void **state)
 	unlink(path);
 
 	tmp_path(path, sizeof(path));
-	s = sink_file__open(path);
+	s = sink_file__open(path, false);
 	assert_non_null(s);
 	for (int i = 0; i < 300; i++)
 		assert_int_equal(put(s, i + 1, PAD), 0);
@@ -360,7 +360,7 @@ static void test_reopen(void **state)
 
 	tmp_path(path, sizeof(path));
 	snprintf(old, sizeof(old), "%s.1", path);
-	s = sink_file__open(path);
+	s = sink_file__open(path, false);
 	assert_non_null(s);
 	for (int i = 0; i < 300; i++)
 		assert_int_equal(put(s, ++n, PAD), 0);
@@ -395,7 +395,7 @@ static void test_tick(void **state)
 	uint64_t n = 0, last;
 
 	tmp_path(path, sizeof(path));
-	s = sink_file__open(path);
+	s = sink_file__open(path, false);
 	assert_non_null(s);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(put(s, ++n, 100), 0);
@@ -411,6 +411,36 @@ static void test_tick(void **state)
 	assert_int_equal(st.written, 4);
 	assert_int_equal(st.held, 0);
 	assert_int_equal(sink__close(s), 0);
+	unlink(path);
+}
+
+/* append (live): a second run's records follow the first's (a restart keeps them); without
+ * it the file starts empty (a capture read offline). */
+static void test_append(void **state)
+{
+	char path[64];
+	struct sink *s;
+	uint64_t last;
+
+	tmp_path(path, sizeof(path));
+	s = sink_file__open(path, true);
+	assert_non_null(s);
+	for (uint64_t n = 1; n <= 3; n++)
+		assert_int_equal(put(s, n, 100), 0);
+	assert_int_equal(sink__close(s), 0);
+	s = sink_file__open(path, true);
+	assert_non_null(s);
+	for (uint64_t n = 4; n <= 5; n++)
+		assert_int_equal(put(s, n, 100), 0);
+	assert_int_equal(sink__close(s), 0);
+	assert_int_equal(check_file(path, &last), 5);
+	assert_int_equal(last, 5);
+	s = sink_file__open(path, false);
+	assert_non_null(s);
+	assert_int_equal(put(s, 6, 100), 0);
+	assert_int_equal(sink__close(s), 0);
+	assert_int_equal(check_file(path, &last), 1);
+	assert_int_equal(last, 6);
 	unlink(path);
 }
 
@@ -433,7 +463,7 @@ static void test_pipe(void **state)
 	assert_int_equal(fcntl(pfd[0], F_SETFL, O_NONBLOCK), 0);
 	fflush(stdout);
 	assert_true(dup2(pfd[1], STDOUT_FILENO) >= 0); /* "-" writes to stdout */
-	s = sink_file__open("-");
+	s = sink_file__open("-", false);
 	assert_non_null(s);
 	while (!err && n < 1000)
 		err = put(s, ++n, PAD); /* the pipe holds 64 KiB: the first write is partial */
@@ -504,7 +534,7 @@ static void test_pipe_reader_gone(void **state)
 	assert_int_equal(fcntl(pfd[0], F_SETFL, O_NONBLOCK), 0);
 	fflush(stdout);
 	assert_true(dup2(pfd[1], STDOUT_FILENO) >= 0);
-	s = sink_file__open("-");
+	s = sink_file__open("-", false);
 	assert_non_null(s);
 	for (int i = 0; i < 200; i++) /* about 205 KB: one buffer */
 		assert_int_equal(put(s, ++n, PAD), 0);
@@ -548,7 +578,7 @@ static void test_pipe_reader_gone_said(void **state)
 	assert_int_equal(fcntl(pfd[0], F_SETFL, O_NONBLOCK), 0);
 	fflush(stdout);
 	assert_true(dup2(pfd[1], STDOUT_FILENO) >= 0);
-	s = sink_file__open("-");
+	s = sink_file__open("-", false);
 	assert_non_null(s);
 	for (int i = 0; i < 200; i++)
 		assert_int_equal(put(s, ++n, PAD), 0);
@@ -591,7 +621,7 @@ static void reopen_fifo(size_t pad, uint64_t n0, int at_boundary)
 	assert_true(fcntl(rfd, F_SETPIPE_SZ, 65536) >= 0);
 	wfd = dup(rfd); /* the sink's descriptor will be the lowest free one: this */
 	close(wfd);
-	s = sink_file__open(path);
+	s = sink_file__open(path, false);
 	assert_non_null(s);
 	assert_int_equal(fcntl(wfd, F_SETFL, fcntl(wfd, F_GETFL) | O_NONBLOCK), 0);
 	for (int i = 0; i < 100; i++)
@@ -642,6 +672,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_close_failing, teardown),
 	    cmocka_unit_test_teardown(test_reopen, teardown),
 	    cmocka_unit_test_teardown(test_tick, teardown),
+	    cmocka_unit_test_teardown(test_append, teardown),
 	    cmocka_unit_test_teardown(test_pipe, teardown),
 	    cmocka_unit_test_teardown(test_pipe_reader_gone, teardown),
 	    cmocka_unit_test_teardown(test_pipe_reader_gone_said, teardown),

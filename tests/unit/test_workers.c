@@ -91,7 +91,7 @@ static struct sink *sink;
 static struct workers *new_workers(int n, int producers, size_t ring_bytes, struct rec_out **out)
 {
 	struct engine_cfg cfg;
-	struct sink *s = sink = sink_file__open("/dev/null");
+	struct sink *s = sink = sink_file__open("/dev/null", false);
 	struct workers *ws;
 
 	assert_non_null(s);
