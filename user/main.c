@@ -46,6 +46,17 @@ static volatile sig_atomic_t wake_flag;	/* SIGALRM tick or stop: leave the captu
 static volatile sig_atomic_t reopen_flag; /* SIGHUP: reopen file outputs (log rotation) */
 static struct sink *fwd_sinks[OPTS_MAX_OUTPUTS]; /* interrupted on SIGINT/SIGTERM */
 
+/* The signals mailtap handles are held back while it sets up (a signal pending during the
+ * kernel's check of the XDP program makes the load fail with EAGAIN, and a SIGHUP before its
+ * handler is in place would end the process): they take effect once the capture or the
+ * reading of the file begins (setup_done). */
+static sigset_t setup_sigs;
+
+static void setup_done(void)
+{
+	sigprocmask(SIG_UNBLOCK, &setup_sigs, NULL);
+}
+
 static void on_signal(int sig)
 {
 	if (sig == SIGHUP) {
@@ -415,6 +426,7 @@ static int capture_loop(const struct opts *o, struct analysis *an, const struct 
 	uint64_t last_stats = mt_clock_ns(CLOCK_REALTIME);
 	int err = 0;
 
+	setup_done();
 	setitimer(ITIMER_REAL, &it, NULL);
 	while (!stop_flag) {
 		uint64_t now;
@@ -527,6 +539,7 @@ static int capture_threads(const struct opts *o, struct analysis *an, const stru
 		}
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	setup_done();
 	pr_info("%u capture threads, %d workers\n", n, workers__count(an->ws));
 	setitimer(ITIMER_REAL, &it, NULL);
 	while (!stop_flag && !atomic_load(&cap_stop)) {
@@ -825,6 +838,12 @@ int main(int argc, char **argv)
 	if (o.exit_now)
 		return 0;
 
+	sigemptyset(&setup_sigs);
+	sigaddset(&setup_sigs, SIGINT);
+	sigaddset(&setup_sigs, SIGTERM);
+	sigaddset(&setup_sigs, SIGALRM);
+	sigaddset(&setup_sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &setup_sigs, NULL);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
@@ -998,6 +1017,7 @@ int main(int argc, char **argv)
 			rc = 1;
 			goto done;
 		}
+		setup_done();
 		err = pcapfile__run(pf, an_packet, &an, &stop_flag);
 		if (err == -EBADMSG)
 			rc = 2; /* records so far are still written below */

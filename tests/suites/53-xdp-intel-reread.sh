@@ -37,6 +37,7 @@ wait_log() {
 }
 # start the sensor; $pid
 start() {
+	rm -f "$NL_TMP/out.mp" # each run its own records (live, -w appends)
 	nl_bg "$MT" -i "$NL_CAP" --stats-interval 3600 -w "$NL_TMP/out.mp" "$@" 2>"$NL_TMP/err"
 	pid=$!
 	local i
