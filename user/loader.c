@@ -287,14 +287,62 @@ static long ptr_err(const void *p)
  * libxdp dispatcher, was left by a crash: detach it. Another mailtap_xdp attached directly
  * (bpftool, the operator workflow) is not ours: refuse and point to --pinned.
  */
+/*
+ * The crashed run's program, attached directly, found and detached through netlink: libxdp
+ * reads the attached program back by id, which needs CAP_SYS_ADMIN, and the systemd unit
+ * does not grant it. Netlink tells the attached ids and modes to anyone; the detach needs
+ * CAP_NET_ADMIN only. Clears l->stale_id once its program is known not to be attached.
+ * 0, or negative errno when it is attached and cannot be detached.
+ */
+static int clean_stale_netlink(struct loader *l)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	LIBBPF_OPTS(bpf_xdp_attach_opts, xo);
+	__u32 fl;
+	int fd, err;
+
+	if (!l->stale_id || bpf_xdp_query(l->ifindex, 0, &q) != 0)
+		return 0; /* nothing to look for, or cannot tell: libxdp looks */
+	if (q.drv_prog_id == l->stale_id)
+		fl = XDP_FLAGS_DRV_MODE;
+	else if (q.skb_prog_id == l->stale_id)
+		fl = XDP_FLAGS_SKB_MODE;
+	else if (q.hw_prog_id == l->stale_id)
+		fl = XDP_FLAGS_HW_MODE;
+	else {
+		l->stale_id = 0; /* gone with its interface, or removed by hand */
+		return 0;
+	}
+	pr_warn("live capture: removing stale %s (id %u) left on %s by a previous run\n",
+		MAILTAP_PROG_NAME, l->stale_id, l->ifname);
+	/* With CAP_SYS_ADMIN, replace exactly that program (XDP_FLAGS_REPLACE); without, detach
+	 * what the mode holds: the id we just read, unless someone attached another in between,
+	 * while we hold the interface lock. */
+	fd = bpf_prog_get_fd_by_id(l->stale_id);
+	if (fd >= 0)
+		xo.old_prog_fd = fd;
+	err = bpf_xdp_detach(l->ifindex, fl, &xo);
+	if (fd >= 0)
+		close(fd);
+	if (err) {
+		pr_warn("live capture: cannot remove it: %s\n", strerror(-err));
+		return err;
+	}
+	l->stale_id = 0;
+	return 0;
+}
+
 static int clean_stale(struct loader *l)
 {
-	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(l->ifindex);
+	struct xdp_multiprog *mp;
 	struct xdp_program *p;
-	int err = 0;
+	int err = clean_stale_netlink(l);
 
+	if (err)
+		return err;
+	mp = xdp_multiprog__get_from_ifindex(l->ifindex);
 	if (ptr_err(mp))
-		return 0; /* nothing attached */
+		return 0; /* nothing attached, or cannot tell (no CAP_SYS_ADMIN): attach will tell */
 	if (xdp_multiprog__is_legacy(mp)) {
 		p = xdp_multiprog__main_prog(mp);
 		if (!p || strcmp(xdp_program__name(p), MAILTAP_PROG_NAME))
