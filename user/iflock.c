@@ -97,3 +97,13 @@ void iflock__drop(struct iflock *lk)
 	close(lk->fd);
 	lk->fd = -1;
 }
+
+void iflock__keep(struct iflock *lk, unsigned long value)
+{
+	if (lk->fd < 0)
+		return;
+	/* Left at the path, for the next run: its flock goes with our fd. */
+	iflock__write(lk, value);
+	close(lk->fd);
+	lk->fd = -1;
+}

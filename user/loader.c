@@ -46,7 +46,7 @@ struct loader {
 	struct iflock lock;
 	__u32 stale_id; /* prog id a previous (dead) mailtap recorded in the lock file */
 	bool legacy;	/* attached without the dispatcher (kernel lacks BPF_PROG_TYPE_EXT) */
-	bool gone;	/* the interface went away: nothing left to detach */
+	bool gone;	/* the interface went away: nothing we can detach */
 };
 
 static int lib_print(enum log_level lvl, const char *lib, const char *fmt, va_list ap)
@@ -179,7 +179,7 @@ int loader__check_present(struct loader *l)
 	int err = loader__check_iface(l->ifindex, l->ifname, "live capture");
 
 	if (err)
-		l->gone = true; /* the program went with the interface */
+		l->gone = true; /* the program went with it (deleted, or in another netns) */
 	return err;
 }
 
@@ -354,6 +354,8 @@ static int clean_stale(struct loader *l)
 			err = xdp_multiprog__detach(mp);
 			if (err)
 				pr_warn("live capture: cannot remove it: %s\n", strerror(-err));
+			else
+				l->stale_id = 0;
 			goto out;
 		}
 		pr_warn("live capture: %s already runs %s (id %u), attached by someone else "
@@ -374,6 +376,8 @@ static int clean_stale(struct loader *l)
 			pr_warn("live capture: cannot remove stale program: %s\n", strerror(-err));
 			goto out;
 		}
+		if (xdp_program__id(p) == l->stale_id)
+			l->stale_id = 0;
 		/* The dispatcher was rebuilt: start over with a fresh view. */
 		xdp_multiprog__close(mp);
 		return clean_stale(l);
@@ -626,6 +630,8 @@ static int load_attach(struct loader *l, const struct loader_opts *o)
 				l->legacy = true;
 		}
 	}
+	/* Attached: nothing of the crashed run's is left in that mode; the lock names ours. */
+	l->stale_id = 0;
 	iflock__write(&l->lock, xdp_program__id(l->prog));
 	l->xsks_fd = bpf_map__fd(l->skel->maps.xsks_map);
 	l->ports_fd = bpf_map__fd(l->skel->maps.mailtap_ports);
@@ -666,7 +672,9 @@ struct loader *loader__open(const struct loader_opts *o)
 	err = take_lock(l, o->lock_dir ? o->lock_dir : LOADER_LOCK_DIR);
 	if (err)
 		goto fail;
-	iflock__write(&l->lock, 0);
+	/* The crashed run's program id stays in the lock until clean_stale has removed its
+	 * program: a start failing before that must leave it for the next run. */
+	iflock__write(&l->lock, l->stale_id);
 	l->pinned = o->pinned_dir != NULL;
 	err = l->pinned ? open_pinned(l, o) : load_attach(l, o);
 	if (err)
@@ -710,10 +718,17 @@ const char *loader__attached_mode(const struct loader *l)
 
 void loader__close(struct loader *l)
 {
+	unsigned long keep;
 	int err;
 
 	if (!l)
 		return;
+	/* What the lock must keep for the next run: the crashed run's program id while its
+	 * program may still be attached; ours when the interface went away with it attached,
+	 * as it may come back with it (moved to another network namespace and back). */
+	keep = l->stale_id;
+	if (l->prog && l->attached != XDP_MODE_UNSPEC && l->gone)
+		keep = xdp_program__id(l->prog);
 	if (l->prog) {
 		if (l->attached != XDP_MODE_UNSPEC && !l->gone) {
 			err = -EOPNOTSUPP;
@@ -748,6 +763,9 @@ void loader__close(struct loader *l)
 		if (l->stats_fd >= 0)
 			close(l->stats_fd);
 	}
-	iflock__drop(&l->lock);
+	if (keep)
+		iflock__keep(&l->lock, keep);
+	else
+		iflock__drop(&l->lock);
 	free(l);
 }

@@ -31,5 +31,10 @@ int iflock__take(struct iflock *lk, const char *dir, const char *ifname, const c
 void iflock__write(struct iflock *lk, unsigned long value);
 /* Empties, removes and releases the lock; no-op when not held. */
 void iflock__drop(struct iflock *lk);
+/*
+ * Records our pid and VALUE, then releases the lock but leaves the file: something of ours
+ * (VALUE says what) may still be there for the next run to remove. No-op when not held.
+ */
+void iflock__keep(struct iflock *lk, unsigned long value);
 
 #endif
