@@ -7,7 +7,8 @@
 # works; SIGTERM detaches and removes the lock. A run that locked the file an owner had just
 # removed lets it go (the lock is the file at the path); more receive queues than mailtap
 # takes and an MTU too large for native XDP are refused with what to do; an interface that
-# goes away while mailtap captures ends it with exit status 2 and a message.
+# goes away while mailtap captures ends it with exit status 2 and a message, and does not
+# keep the next run from starting once it is back.
 set -u
 cd "$(dirname "$0")/../.."
 source tools/netns-lib.sh
@@ -155,6 +156,14 @@ for args in "" "--capture-threads 2"; do
 	# shellcheck disable=SC2086
 	nl_bg "$MT" -i mtgone $args -w "$NL_TMP/gone.mp" 2>"$NL_TMP/gone.err"
 	nl_iface_gone $! "$NL_TMP/gone.err" mtgone "mailtap $args"
-	[ -e "/run/mailtap/$ino-mtgone.lock" ] && nl_fail "lock file left"
+	# The lock keeps the program id (the interface may come back with it, 50-xdp-restart):
+	# the next run on mtgone starts all the same.
+	echo "    lock: $(cat "/run/mailtap/$ino-mtgone.lock" 2>/dev/null)"
 done
+ip -n "$NL_NS" link add mtgone type veth peer name mtgone-p || nl_fail "veth mtgone"
+ip -n "$NL_NS" link set mtgone up
+nl_exec "$DUMP" -i mtgone -w "$NL_TMP/gone.pcap" --timeout 1 >/dev/null 2>"$NL_TMP/gone2.err" ||
+	{ cat "$NL_TMP/gone2.err"; nl_fail "a run after the interface came back"; }
+[ -e "/run/mailtap/$ino-mtgone.lock" ] && nl_fail "lock file left"
+ip -n "$NL_NS" link del mtgone
 echo "PASS"
