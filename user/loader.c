@@ -342,7 +342,7 @@ static int clean_stale(struct loader *l)
 		return err;
 	mp = xdp_multiprog__get_from_ifindex(l->ifindex);
 	if (ptr_err(mp))
-		return 0; /* nothing attached, or cannot tell (no CAP_SYS_ADMIN): attach will tell */
+		return 0; /* nothing attached, or cannot tell (no CAP_SYS_ADMIN): attach says */
 	if (xdp_multiprog__is_legacy(mp)) {
 		p = xdp_multiprog__main_prog(mp);
 		if (!p || strcmp(xdp_program__name(p), MAILTAP_PROG_NAME))
