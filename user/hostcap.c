@@ -15,6 +15,10 @@
 #include <unistd.h>
 #include <linux/capability.h>
 #include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
 #include <pcap/dlt.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -303,6 +307,60 @@ static int attach_tc(struct hostcap *h)
 	return 0;
 }
 
+/* The tc filters on the clsact hook `parent` of ifindex (an RTM_GETTFILTER dump): how many,
+ * or -errno. Another tool's filters there keep the qdisc this run created. */
+static int tc_filters(int ifindex, uint32_t parent)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct tcmsg tc;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETTFILTER,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
+		.tc = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex, .tcm_parent = parent },
+	};
+	char buf[16384];
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), n = 0, err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (send(fd, &req, sizeof(req), 0) < 0) {
+		err = -errno;
+		goto out;
+	}
+	for (;;) {
+		ssize_t len = recv(fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *nh;
+
+		if (len < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			goto out;
+		}
+		for (nh = (struct nlmsghdr *)(void *)buf; NLMSG_OK(nh, (size_t)len);
+		     nh = NLMSG_NEXT(nh, len)) {
+			if (nh->nlmsg_type == NLMSG_DONE)
+				goto out;
+			if (nh->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(nh);
+
+				err = e->error ? e->error : -EIO;
+				goto out;
+			}
+			if (nh->nlmsg_type == RTM_NEWTFILTER)
+				n++;
+		}
+		if (len == 0) {
+			err = -EIO;
+			goto out;
+		}
+	}
+out:
+	close(fd);
+	return err ? err : n;
+}
+
 static void detach_tc(struct hostcap *h)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = h->ifindex, .attach_point = BPF_TC_EGRESS);
@@ -317,6 +375,19 @@ static void detach_tc(struct hostcap *h)
 		h->tc_attached = false;
 	}
 	if (h->clsact_created) {
+		int in = tc_filters(h->ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS));
+		int out = tc_filters(h->ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS));
+
+		/* created by this run, but other filters were added since (or they cannot be
+		 * counted): the qdisc stays with them */
+		if (in != 0 || out != 0) {
+			if (in > 0 || out > 0)
+				pr_info("host capture: the clsact qdisc on %s stays: it holds other "
+					"filters (%d ingress, %d egress)\n",
+					h->ifname, in > 0 ? in : 0, out > 0 ? out : 0);
+			h->clsact_created = false;
+			return;
+		}
 		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
 		err = bpf_tc_hook_destroy(&hook);
 		if (err && err != -ENOENT && err != -EINVAL)

@@ -11,7 +11,8 @@
 #     (matched = copied = delivered, nothing lost); mailtap -r gives the same smtp and conn
 #     records from both captures (mirror-mode view = tcpdump's capture).
 #  3. Cleanup: on SIGTERM the XDP program, the tc filter and the clsact qdisc it created go;
-#     a clsact qdisc that was there before stays; after kill -9 the XDP link is gone at once
+#     a clsact qdisc that was there before stays, and so does one it created where another
+#     tool added a filter meanwhile; after kill -9 the XDP link is gone at once
 #     and the next run replaces the stale tc filter and still removes the clsact. A lock file
 #     a run could not remove (--user: /run/mailtap is root's) holds no value, and a value
 #     without the filter of the run that wrote it (an older mailtap's file) makes no run
@@ -262,6 +263,20 @@ nl_exec "$DUMP" -i "$NL_CAP" -w "$NL_TMP/b.pcap" --timeout 1 >"$NL_TMP/b.stats" 
 	{ cat "$NL_TMP/b.stats"; nl_fail "second run"; }
 [ "$(nl_stat "$NL_TMP/b.stats" host.clsact_created)" = 0 ] || nl_fail "claims it created clsact"
 [ "$(tc_state | tr '\n' ' ')" = "1 0 " ] || nl_fail "expected clsact kept, filter gone: $(tc_state)"
+nl_exec tc qdisc del dev "$NL_CAP" clsact
+
+echo "- a filter another tool adds while mailtap runs keeps the clsact qdisc mailtap created"
+nl_bg "$DUMP" -i "$NL_CAP" -w "$NL_TMP/o.pcap" --timeout 3 --ready "$NL_TMP/ready-o" >"$NL_TMP/o.stats" 2>&1
+po=${NL_PIDS[-1]}
+nl_wait_file "$NL_TMP/ready-o" 10 || { cat "$NL_TMP/o.stats"; nl_fail "run o did not start"; }
+nl_exec tc filter add dev "$NL_CAP" ingress pref 9 bpf obj "$BUILD/mailtap_host.bpf.o" sec tc da ||
+	nl_fail "tc filter add (ingress)"
+nl_wait_pid "$po" 10 || { cat "$NL_TMP/o.stats"; nl_fail "run o"; }
+[ "$(nl_stat "$NL_TMP/o.stats" host.clsact_created)" = 1 ] || nl_fail "run o did not create the clsact"
+q=$(nl_exec tc qdisc show dev "$NL_CAP" | grep -c clsact)
+f=$(nl_exec tc filter show dev "$NL_CAP" ingress | grep -c 'pref 9 bpf.*handle')
+e=$(nl_exec tc filter show dev "$NL_CAP" egress | grep -c 'bpf')
+[ "$q $f $e" = "1 1 0" ] || nl_fail "expected the qdisc and the other ingress filter kept, ours gone: qdisc $q, theirs $f, egress $e"
 nl_exec tc qdisc del dev "$NL_CAP" clsact
 
 echo "- kill -9, then restart"
