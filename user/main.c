@@ -46,10 +46,11 @@ static volatile sig_atomic_t wake_flag;	/* SIGALRM tick or stop: leave the captu
 static volatile sig_atomic_t reopen_flag; /* SIGHUP: reopen file outputs (log rotation) */
 static struct sink *fwd_sinks[OPTS_MAX_OUTPUTS]; /* interrupted on SIGINT/SIGTERM */
 
-/* The signals mailtap handles are held back while it sets up (a signal pending during the
- * kernel's check of the XDP program makes the load fail with EAGAIN, and a SIGHUP before its
- * handler is in place would end the process): they take effect once the capture or the
- * reading of the file begins (setup_done). */
+/* Capturing live, the signals mailtap handles are held back while it sets up (a signal
+ * pending during the kernel's check of the XDP program makes the load fail with EAGAIN, and a
+ * SIGHUP before its handler is in place would end the process): they take effect once the
+ * capture begins (setup_done). Reading a file they are not: a Ctrl-C must end a wait for
+ * `-r -`'s first bytes. */
 static sigset_t setup_sigs;
 
 static void setup_done(void)
@@ -843,7 +844,8 @@ int main(int argc, char **argv)
 	sigaddset(&setup_sigs, SIGTERM);
 	sigaddset(&setup_sigs, SIGALRM);
 	sigaddset(&setup_sigs, SIGHUP);
-	sigprocmask(SIG_BLOCK, &setup_sigs, NULL);
+	if (!o.read_file)
+		sigprocmask(SIG_BLOCK, &setup_sigs, NULL);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
