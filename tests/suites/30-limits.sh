@@ -519,13 +519,14 @@ mkdir -p "$T/xm"
 rss xm sh -c "$G -s extract -n 4 -b 300000 -o - 2>/dev/null | $M -r - --seed 1 --stats-interval 1 --extract-dir $T/xm --extract-max-file 100000 --extract-max-total 250000 -w $T/xm.mp"
 cat_json "$T/xm.mp"
 sizes=$(find "$T/xm" -name 'extract-*' -printf '%s\n' | sort -n | tr '\n' ' ')
-if [ "$(rc xm)" = 0 ] && [ "$sizes" = "0 50000 100000 100000 " ] &&
+if [ "$(rc xm)" = 0 ] && [ "$sizes" = "50000 100000 100000 " ] &&
 	[ "$(st "$T/xm.mp" files_extracted_bytes)" = 250000 ] && [ "$(st "$T/xm.mp" files_extract_cutoffs)" = 2 ] &&
-	jcheck "$T/xm.mp.json" '[(f["seen_bytes"], f.get("extracted_cutoff"), f.get("extracted_size")) for f in S("files")] ==
-	[(300000, True, 100000), (300000, True, 100000), (300000, True, 50000), (300000, True, 0)]'; then
-	ok "4 x 300000 bytes, --extract-max-file 100000, --extract-max-total 250000: files of 100000, 100000, 50000, 0 bytes, extracted_cutoff T with extracted_size, files_extract_cutoffs 2 (per-file limit)"
+	[ "$(st "$T/xm.mp" files_extract_total_limit)" = 2 ] &&
+	jcheck "$T/xm.mp.json" '[(f["seen_bytes"], f.get("extracted_cutoff"), f.get("extracted_size"), "extracted" in f) for f in S("files")] ==
+	[(300000, True, 100000, True), (300000, True, 100000, True), (300000, True, 50000, True), (300000, None, None, False)]'; then
+	ok "4 x 300000 bytes, --extract-max-file 100000, --extract-max-total 250000: files of 100000, 100000, 50000 bytes, extracted_cutoff T with extracted_size, the fourth not extracted (the total used up: no empty file), files_extract_cutoffs 2 (per-file limit), files_extract_total_limit 2"
 else
-	bad "extraction limits (rc $(rc xm), sizes $sizes, bytes $(st "$T/xm.mp" files_extracted_bytes), cutoffs $(st "$T/xm.mp" files_extract_cutoffs))"
+	bad "extraction limits (rc $(rc xm), sizes $sizes, bytes $(st "$T/xm.mp" files_extracted_bytes), cutoffs $(st "$T/xm.mp" files_extract_cutoffs), total limit $(st "$T/xm.mp" files_extract_total_limit))"
 fi
 grep -q '"files_extract_total_limit":[1-9]' "$T/xm.mp.json" && ok "the stats record shows --extract-max-total being hit" ||
 	bad "files_extract_total_limit not in the stats record"
