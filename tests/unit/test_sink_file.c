@@ -444,27 +444,47 @@ static void test_append(void **state)
 	unlink(path);
 }
 
-/* A pipe cannot be cut back: after a partial write (a full non-blocking pipe) the rest of
- * the buffer follows what went out, so the stream stays whole. Without a reader (EPIPE)
- * everything held is lost at close, counted. */
-static void test_pipe(void **state)
+/* Standard output ("-") becomes the write end of a non-blocking pipe (of pipe_size bytes,
+ * 0: the default); returns the sink on it. *out keeps the old standard output for
+ * stdout_back(). */
+static struct sink *stdout_to_pipe(int pfd[2], int *out, int pipe_size)
 {
-	int pfd[2], out = dup(STDOUT_FILENO);
 	struct sink *s;
-	struct sink_file_stats st;
-	uint8_t *got = NULL;
-	size_t got_len = 0, cap = 0;
-	uint64_t n = 0, last;
-	int err = 0;
 
-	assert_true(out >= 0);
+	*out = dup(STDOUT_FILENO);
+	assert_true(*out >= 0);
 	assert_int_equal(pipe(pfd), 0);
+	if (pipe_size)
+		assert_true(fcntl(pfd[1], F_SETPIPE_SZ, pipe_size) >= 0);
 	assert_int_equal(fcntl(pfd[1], F_SETFL, O_NONBLOCK), 0);
 	assert_int_equal(fcntl(pfd[0], F_SETFL, O_NONBLOCK), 0);
 	fflush(stdout);
 	assert_true(dup2(pfd[1], STDOUT_FILENO) >= 0); /* "-" writes to stdout */
 	s = sink_file__open("-", false);
 	assert_non_null(s);
+	return s;
+}
+
+static void stdout_back(int pfd[2], int out)
+{
+	assert_true(dup2(out, STDOUT_FILENO) >= 0);
+	close(out);
+	close(pfd[1]);
+}
+
+/* A pipe cannot be cut back: after a partial write (a full non-blocking pipe) the rest of
+ * the buffer follows what went out, so the stream stays whole. Without a reader (EPIPE)
+ * everything held is lost at close, counted. */
+static void test_pipe(void **state)
+{
+	int pfd[2], out;
+	struct sink *s = stdout_to_pipe(pfd, &out, 0);
+	struct sink_file_stats st;
+	uint8_t *got = NULL;
+	size_t got_len = 0, cap = 0;
+	uint64_t n = 0, last;
+	int err = 0;
+
 	while (!err && n < 1000)
 		err = put(s, ++n, PAD); /* the pipe holds 64 KiB: the first write is partial */
 	if (!err)
@@ -508,9 +528,7 @@ static void test_pipe(void **state)
 		assert_int_equal(put(s, ++n, PAD), 0);
 	assert_int_equal(sink__flush(s), -EPIPE);
 	assert_int_equal(sink__close(s), -EPIPE);
-	assert_true(dup2(out, STDOUT_FILENO) >= 0);
-	close(out);
-	close(pfd[1]);
+	stdout_back(pfd, out);
 	free(got);
 }
 
@@ -520,22 +538,13 @@ static void test_pipe(void **state)
  * rest: "200 of 200 records not written" when the reader had 63. */
 static void test_pipe_reader_gone(void **state)
 {
-	int pfd[2], out = dup(STDOUT_FILENO);
-	struct sink *s;
+	int pfd[2], out;
+	struct sink *s = stdout_to_pipe(pfd, &out, 65536);
 	struct sink_file_stats st;
 	uint8_t *got = NULL;
 	size_t got_len = 0, cap = 0, rest;
 	uint64_t n = 0, whole;
 
-	assert_true(out >= 0);
-	assert_int_equal(pipe(pfd), 0);
-	assert_true(fcntl(pfd[1], F_SETPIPE_SZ, 65536) >= 0);
-	assert_int_equal(fcntl(pfd[1], F_SETFL, O_NONBLOCK), 0);
-	assert_int_equal(fcntl(pfd[0], F_SETFL, O_NONBLOCK), 0);
-	fflush(stdout);
-	assert_true(dup2(pfd[1], STDOUT_FILENO) >= 0);
-	s = sink_file__open("-", false);
-	assert_non_null(s);
 	for (int i = 0; i < 200; i++) /* about 205 KB: one buffer */
 		assert_int_equal(put(s, ++n, PAD), 0);
 	assert_int_equal(sink__flush(s), -EAGAIN); /* 64 KiB went */
@@ -554,32 +563,21 @@ static void test_pipe_reader_gone(void **state)
 	stats(s, &st);
 	assert_int_equal(st.written, whole);
 	assert_int_equal(sink__close(s), -EPIPE);
-	assert_true(dup2(out, STDOUT_FILENO) >= 0);
-	close(out);
-	close(pfd[1]);
+	stdout_back(pfd, out);
 	free(got);
 }
 
 /* The same, with close() saying how many it lost: the record cut in two and those after it. */
 static void test_pipe_reader_gone_said(void **state)
 {
-	int pfd[2], out = dup(STDOUT_FILENO);
-	struct sink *s;
+	int pfd[2], out;
+	struct sink *s = stdout_to_pipe(pfd, &out, 65536);
 	uint8_t *got = NULL;
 	size_t got_len = 0, cap = 0, rest;
 	uint64_t n = 0, whole;
 	unsigned long long lost, records;
 	char msg[1024];
 
-	assert_true(out >= 0);
-	assert_int_equal(pipe(pfd), 0);
-	assert_true(fcntl(pfd[1], F_SETPIPE_SZ, 65536) >= 0);
-	assert_int_equal(fcntl(pfd[1], F_SETFL, O_NONBLOCK), 0);
-	assert_int_equal(fcntl(pfd[0], F_SETFL, O_NONBLOCK), 0);
-	fflush(stdout);
-	assert_true(dup2(pfd[1], STDOUT_FILENO) >= 0);
-	s = sink_file__open("-", false);
-	assert_non_null(s);
 	for (int i = 0; i < 200; i++)
 		assert_int_equal(put(s, ++n, PAD), 0);
 	assert_int_equal(sink__flush(s), -EAGAIN);
@@ -587,9 +585,7 @@ static void test_pipe_reader_gone_said(void **state)
 	whole = whole_prefix(got, got_len, &rest);
 	close(pfd[0]);
 	assert_int_equal(close_said(s, msg, sizeof(msg)), -EPIPE);
-	assert_true(dup2(out, STDOUT_FILENO) >= 0);
-	close(out);
-	close(pfd[1]);
+	stdout_back(pfd, out);
 	free(got);
 	assert_non_null(strstr(msg, "ends in part of a record"));
 	said_lost(msg, &lost, &records);

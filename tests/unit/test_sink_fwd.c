@@ -941,6 +941,50 @@ static void peer_stop(struct peer *x, pthread_t t)
 	pthread_mutex_destroy(&x->mu);
 }
 
+/* Options for the tests that hold a spool write on a FIFO: a spool with fsync (fsync() of a
+ * FIFO fails: that batch stays in memory), batches of `batch` records sealed by count only,
+ * quick reconnects. */
+static void fifo_spool_opts(struct fwd_opts *o, const char *spool, uint32_t batch)
+{
+	fwd_opts__default(o);
+	o->spool_dir = spool;
+	o->spool_fsync = true;
+	o->batch_records = batch;
+	o->flush_interval_ms = 60000;
+	o->backoff_min_ms = 10;
+	o->backoff_max_ms = 50;
+	o->close_timeout_ms = 5000;
+}
+
+/* A FIFO at the spool's temporary name of batch `seq`, opened for reading (fd returned), with
+ * a 4 KiB pipe: the sender's spool write of that batch blocks in it. */
+static int spool_fifo(const char *spool, unsigned seq, char *path, size_t n)
+{
+	int fd;
+
+	snprintf(path, n, "%s/.tmp-%016x", spool, seq);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	fd = open(path, O_RDONLY | O_NONBLOCK);
+	assert_true(fd >= 0);
+	fcntl(fd, F_SETPIPE_SZ, 4096);
+	return fd;
+}
+
+/* Waits (5 s at most) until the sender has filled the FIFO's pipe: it is blocked there. */
+static void wait_pipe_full(int fd)
+{
+	int i;
+
+	for (i = 0; i < 5000; i++) {
+		int queued = 0;
+
+		if (ioctl(fd, FIONREAD, &queued) == 0 && queued >= fcntl(fd, F_GETPIPE_SZ))
+			break;
+		usleep(1000);
+	}
+	assert_true(i < 5000);
+}
+
 /* The receiver acks message 1 and hangs up while the sender is busy (here: spooling message
  * 2 into a FIFO the test holds). When the sender comes back, the ack and the hang-up are
  * both there: the write of message 2 fails, and the ack must still retire message 1 (it
@@ -960,36 +1004,17 @@ static void test_acks_before_loss(void **state)
 	peer_init(&x, PEER_ACKCLOSE);
 	peer_start(&x, &t);
 	snprintf(spool, sizeof(spool), "%s/spool", x.dir);
-	fwd_opts__default(&o);
-	o.spool_dir = spool;
-	o.spool_fsync = true; /* fsync() of the FIFO fails: message 2 is kept in memory */
-	o.batch_records = 300;
-	o.flush_interval_ms = 60000;
-	o.backoff_min_ms = 10;
-	o.backoff_max_ms = 50;
-	o.close_timeout_ms = 5000;
+	fifo_spool_opts(&o, spool, 300); /* message 2 is kept in memory */
 	s = sink_fwd__open(x.spec, &o);
 	assert_non_null(s);
-	/* message 2 gets sequence number 1 */
-	snprintf(fifo, sizeof(fifo), "%s/.tmp-0000000000000001", spool);
-	assert_int_equal(mkfifo(fifo, 0600), 0);
-	rfd = open(fifo, O_RDONLY | O_NONBLOCK);
-	assert_true(rfd >= 0);
-	fcntl(rfd, F_SETPIPE_SZ, 4096); /* message 2 (80 KB) cannot fit: the write blocks */
+	/* message 2 gets sequence number 1; at 80 KB it cannot fit: the write blocks */
+	rfd = spool_fifo(spool, 1, fifo, sizeof(fifo));
 	for (i = 0; i < 300; i++)
 		assert_int_equal(sink__write(s, "t", 1, 1700000000000000000ULL, rec, rec_len), 0);
 	assert_true(wait_flag(&x.got_first, 5000));
 	for (i = 0; i < 300; i++)
 		assert_int_equal(sink__write(s, "t", 1, 1700000000000000000ULL, rec, rec_len), 0);
-	/* the sender is blocked writing message 2 into the full pipe */
-	for (i = 0; i < 5000; i++) {
-		int queued = 0;
-
-		if (ioctl(rfd, FIONREAD, &queued) == 0 && queued >= fcntl(rfd, F_GETPIPE_SZ))
-			break;
-		usleep(1000);
-	}
-	assert_true(i < 5000);
+	wait_pipe_full(rfd); /* the sender is blocked writing message 2 into the full pipe */
 	__atomic_store_n(&x.go, 1, __ATOMIC_RELEASE);
 	assert_true(wait_flag(&x.closed_first, 5000));
 	/* let the sender go on: it finds the ack and the hang-up at once */
@@ -1443,36 +1468,16 @@ static void test_encode_does_not_starve_send(void **state)
 	peer_init(&x, PEER_NORMAL);
 	peer_start(&x, &t);
 	snprintf(spool, sizeof(spool), "%s/spool", x.dir);
-	fwd_opts__default(&o);
-	o.spool_dir = spool;
-	o.spool_fsync = true; /* fsync() of a FIFO fails: those two batches stay in memory */
-	o.batch_records = 100;
-	o.flush_interval_ms = 60000;
-	o.backoff_min_ms = 10;
-	o.backoff_max_ms = 50;
-	o.close_timeout_ms = 5000;
+	fifo_spool_opts(&o, spool, 100); /* those two batches stay in memory */
 	s = sink_fwd__open(x.spec, &o);
 	assert_non_null(s);
-	for (k = 0; k < 2; k++) {
-		snprintf(fifo[k], sizeof(fifo[k]), "%s/.tmp-%016x", spool, k ? N - 1 : 0);
-		assert_int_equal(mkfifo(fifo[k], 0600), 0);
-		rfd[k] = open(fifo[k], O_RDONLY | O_NONBLOCK);
-		assert_true(rfd[k] >= 0);
-		fcntl(rfd[k], F_SETPIPE_SZ, 4096); /* a 27 KB message does not fit */
-	}
+	for (k = 0; k < 2; k++) /* a 27 KB message does not fit */
+		rfd[k] = spool_fifo(spool, k ? N - 1 : 0, fifo[k], sizeof(fifo[k]));
 	for (i = 0; i < 100 * N; i++)
 		assert_int_equal(sink__write(s, "t", 1, 1700000000000000000ULL, rec, rec_len), 0);
 	for (k = 0; k < 2; k++) {
 		/* the sender is blocked writing batch k's spool file into the full pipe */
-		for (i = 0; i < 5000; i++) {
-			int queued = 0;
-
-			if (ioctl(rfd[k], FIONREAD, &queued) == 0 &&
-			    queued >= fcntl(rfd[k], F_GETPIPE_SZ))
-				break;
-			usleep(1000);
-		}
-		assert_true(i < 5000);
+		wait_pipe_full(rfd[k]);
 		if (k == 1) {
 			/* N-2 batches were encoded meanwhile: some were sent */
 			for (i = 0; i < 3000; i++) {
