@@ -25,6 +25,10 @@
 #include "mailtap/log.h"
 #include "mailtap/xsk.h"
 
+/* A queue still bound (EBUSY) is tried again XSK_BUSY_TRIES times, XSK_BUSY_WAIT_MS apart. */
+#define XSK_BUSY_TRIES 20
+#define XSK_BUSY_WAIT_MS 100
+
 #ifndef SOL_XDP
 #define SOL_XDP 283
 #endif
@@ -236,7 +240,14 @@ static int open_queue(struct xsk_source *s, struct xq *q, uint32_t qid)
 		pr_warn("live capture: UMEM for queue %u: %s\n", qid, strerror(-err));
 		return err;
 	}
-	err = xsk_socket__create(&q->xsk, s->ifname, qid, q->umem, &q->rx, NULL, &scfg);
+	/* A socket of a run that has just ended (kill -9, then a restart at once) can hold the
+	 * queue a little longer while the kernel frees it: EBUSY is tried again for a while. */
+	for (i = 0;; i++) {
+		err = xsk_socket__create(&q->xsk, s->ifname, qid, q->umem, &q->rx, NULL, &scfg);
+		if (err != -EBUSY || i >= XSK_BUSY_TRIES)
+			break;
+		nanosleep(&(struct timespec){ 0, XSK_BUSY_WAIT_MS * 1000000L }, NULL);
+	}
 	if (err) {
 		q->xsk = NULL;
 		if (err == -EOPNOTSUPP && o->bind == XSK_BIND_ZEROCOPY)
@@ -245,8 +256,8 @@ static int open_queue(struct xsk_source *s, struct xq *q, uint32_t qid)
 			    s->ifname);
 		else if (err == -EBUSY)
 			pr_warn("live capture: queue %u of %s is already bound by another AF_XDP "
-				"socket\n",
-				qid, s->ifname);
+				"socket (still after %d ms)\n",
+				qid, s->ifname, XSK_BUSY_TRIES * XSK_BUSY_WAIT_MS);
 		else if (err == -EINVAL)
 			pr_warn("live capture: cannot bind an AF_XDP socket to queue %u of %s (no "
 				"such queue?)\n",
