@@ -400,23 +400,15 @@ static enum decode_result decode_ethertype(uint16_t type, const uint8_t *p, cons
 	}
 }
 
+/* Asked of decode__packet itself, with an empty frame: a link type it reads says the frame is
+ * too short, any other DECODE_LINKTYPE. One list of link types, in decode__packet. */
 bool decode__linktype_ok(int linktype)
 {
-	switch (linktype) {
-	case DLT_EN10MB:
-	case DLT_LINUX_SLL:
-	case DLT_LINUX_SLL2:
-	case 101: /* LINKTYPE_RAW */
-	case 12:  /* DLT_RAW on Linux/most BSDs */
-	case 14:  /* DLT_RAW on OpenBSD */
-	case DLT_IPV4:
-	case DLT_IPV6:
-	case DLT_NULL:
-	case DLT_LOOP:
-		return true;
-	default:
-		return false;
-	}
+	static const uint8_t none[1];
+	struct pkt_raw raw = { .data = none, .caplen = 0, .wirelen = 0, .linktype = linktype };
+	struct pkt p;
+
+	return decode__packet(&raw, &p, NULL) != DECODE_LINKTYPE;
 }
 
 enum decode_result decode__packet(const struct pkt_raw *raw, struct pkt *o, struct decode_stats *st)

@@ -405,18 +405,21 @@ void rec__double_k(struct rec *r, const char *key, size_t klen, double v)
 	put_double(r, v);
 }
 
+/* Nanoseconds as float seconds, whole seconds and the fraction apart (exact to the ns). */
+static double ns_seconds(uint64_t ns)
+{
+	return (double)(ns / 1000000000ULL) + (double)(ns % 1000000000ULL) / 1e9;
+}
+
 void rec__time_k(struct rec *r, const char *key, size_t klen, uint64_t ts_ns)
 {
-	rec__double_k(r, key, klen,
-		    (double)(ts_ns / 1000000000ULL) + (double)(ts_ns % 1000000000ULL) / 1e9);
+	rec__double_k(r, key, klen, ns_seconds(ts_ns));
 }
 
 void rec__interval_k(struct rec *r, const char *key, size_t klen, int64_t d_ns)
 {
-	uint64_t m = d_ns < 0 ? (uint64_t)0 - (uint64_t)d_ns : (uint64_t)d_ns;
-	double v = (double)(m / 1000000000ULL) + (double)(m % 1000000000ULL) / 1e9;
-
-	rec__double_k(r, key, klen, d_ns < 0 ? -v : v);
+	rec__double_k(r, key, klen,
+		      d_ns < 0 ? -ns_seconds((uint64_t)0 - (uint64_t)d_ns) : ns_seconds((uint64_t)d_ns));
 }
 
 void rec__addr_k(struct rec *r, const char *key, size_t klen, const struct mt_addr *a)

@@ -149,28 +149,34 @@ static bool file_cut(struct sink_file *f)
 	return ftruncate(f->fd, f->off) == 0 && lseek(f->fd, f->off, SEEK_SET) == f->off;
 }
 
+/* The first k records (n bytes) leave the buffer; the rest move to its start. */
+static void file_shift(struct sink_file *f, uint64_t k)
+{
+	size_t n = f->ends[k - 1];
+
+	memmove(f->buf, f->buf + n, f->len - n);
+	f->len -= n;
+	f->done = f->done > n ? f->done - n : 0;
+	f->buf_records -= k;
+	for (uint64_t i = 0; i < f->buf_records; i++)
+		f->ends[i] = f->ends[i + k] - n;
+}
+
 /* After a write stopped part of the way and the f->done bytes out stay (not cut back): the
  * whole records among them are in the output, written; they leave the buffer, which then
  * starts with the record that went out in part, if done ends inside one (done > 0 then). */
 static void file_settle(struct sink_file *f)
 {
-	uint64_t k = 0, i;
-	size_t n;
+	uint64_t k = 0;
 
 	while (k < f->buf_records && f->ends[k] <= f->done)
 		k++;
 	if (!k)
 		return;
-	n = f->ends[k - 1];
 	f->written += k;
-	f->bytes += n;
-	f->off += n; /* off + done: still where the output ends */
-	memmove(f->buf, f->buf + n, f->len - n);
-	f->len -= n;
-	f->done -= n;
-	f->buf_records -= k;
-	for (i = 0; i < f->buf_records; i++)
-		f->ends[i] = f->ends[i + k] - n;
+	f->bytes += f->ends[k - 1];
+	f->off += f->ends[k - 1]; /* off + done: still where the output ends */
+	file_shift(f, k);
 }
 
 /* Writes what of the buffer is not out yet. 0, or -errno with the buffer kept for the next
@@ -320,16 +326,8 @@ static void file_drop(struct sink_file *f)
  * lost; the records after it stay held, for the new output. */
 static void file_drop_partial(struct sink_file *f)
 {
-	size_t n = f->ends[0];
-	uint64_t i;
-
 	f->lost++;
-	memmove(f->buf, f->buf + n, f->len - n);
-	f->len -= n;
-	f->done = 0;
-	f->buf_records--;
-	for (i = 0; i < f->buf_records; i++)
-		f->ends[i] = f->ends[i + 1] - n;
+	file_shift(f, 1); /* done < ends[0]: it ends inside that record */
 }
 
 static int file_close(struct sink *s)

@@ -753,6 +753,21 @@ static void test_addr_fmt_v4(void **state)
 	assert_string_equal(a, "");
 }
 
+/* The link types decode reads, asked of decode__packet itself (main refuses a capture of any
+ * other at once): all it has a case for, and not USER0 (147), 802.11 (105) or a bogus one. */
+static void test_linktype_ok(void **st)
+{
+	static const int ok[] = { DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, 101, 12, 14,
+				  DLT_IPV4, DLT_IPV6, DLT_NULL, DLT_LOOP };
+	static const int bad[] = { 147, 105, 0x3ffffff, -1 };
+
+	(void)st;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		assert_true(decode__linktype_ok(ok[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(decode__linktype_ok(bad[i]));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -767,6 +782,7 @@ int main(void)
 	    cmocka_unit_test(test_mpls_pppoe), cmocka_unit_test(test_mpls_pw),
 	    cmocka_unit_test(test_tunnels),
 	    cmocka_unit_test(test_ip_len_past_wire),
+	    cmocka_unit_test(test_linktype_ok),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
