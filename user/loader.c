@@ -287,6 +287,13 @@ static long ptr_err(const void *p)
  * libxdp dispatcher, was left by a crash: detach it. Another mailtap_xdp attached directly
  * (bpftool, the operator workflow) is not ours: refuse and point to --pinned.
  */
+/* The message of each way a previous run's program is removed (tests grep for it). */
+static void say_removing(const struct loader *l, __u32 id)
+{
+	pr_warn("live capture: removing stale %s (id %u) left on %s by a previous run\n",
+		MAILTAP_PROG_NAME, id, l->ifname);
+}
+
 /*
  * The crashed run's program, attached directly, found and detached through netlink: libxdp
  * reads the attached program back by id, which needs CAP_SYS_ADMIN, and the systemd unit
@@ -313,8 +320,7 @@ static int clean_stale_netlink(struct loader *l)
 		l->stale_id = 0; /* gone with its interface, or removed by hand */
 		return 0;
 	}
-	pr_warn("live capture: removing stale %s (id %u) left on %s by a previous run\n",
-		MAILTAP_PROG_NAME, l->stale_id, l->ifname);
+	say_removing(l, l->stale_id);
 	/* With CAP_SYS_ADMIN, replace exactly that program (XDP_FLAGS_REPLACE); without, detach
 	 * what the mode holds: the id we just read, unless someone attached another in between,
 	 * while we hold the interface lock. */
@@ -348,9 +354,7 @@ static int clean_stale(struct loader *l)
 		if (!p || strcmp(xdp_program__name(p), MAILTAP_PROG_NAME))
 			goto out; /* not ours: attach will tell */
 		if (l->stale_id && xdp_program__id(p) == l->stale_id) {
-			pr_warn("live capture: removing stale %s (id %u) left on %s by a previous "
-				"run\n",
-				MAILTAP_PROG_NAME, l->stale_id, l->ifname);
+			say_removing(l, l->stale_id);
 			err = xdp_multiprog__detach(mp);
 			if (err)
 				pr_warn("live capture: cannot remove it: %s\n", strerror(-err));
@@ -369,8 +373,7 @@ static int clean_stale(struct loader *l)
 	for (p = xdp_multiprog__next_prog(NULL, mp); p; p = xdp_multiprog__next_prog(p, mp)) {
 		if (strcmp(xdp_program__name(p), MAILTAP_PROG_NAME))
 			continue;
-		pr_warn("live capture: removing stale %s (id %u) left on %s by a previous run\n",
-			MAILTAP_PROG_NAME, xdp_program__id(p), l->ifname);
+		say_removing(l, xdp_program__id(p));
 		err = xdp_program__detach(p, l->ifindex, xdp_multiprog__attach_mode(mp), 0);
 		if (err) {
 			pr_warn("live capture: cannot remove stale program: %s\n", strerror(-err));
