@@ -166,6 +166,7 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct stats_sources 
 		rec__u64(r, "forward_records_dropped", fw->records_dropped);
 		rec__u64(r, "forward_records_pending", fw->records_pending);
 		rec__u64(r, "forward_messages_resent", fw->messages_resent);
+		rec__u64(r, "forward_messages_shed", fw->messages_shed);
 		rec__u64(r, "forward_disconnects", fw->disconnects);
 		rec__u64(r, "forward_spool_bytes", fw->spool_bytes);
 		rec__u64(r, "forward_connects", fw->connects);

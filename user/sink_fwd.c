@@ -71,6 +71,7 @@ struct batch {
 	enum bstate st;
 	int busy;   /* the sender works on it unlocked: nobody else frees it */
 	int resend; /* was in flight when a connection was lost */
+	int shed;   /* in flight, its message freed for room (shed()): only its ack is awaited */
 	char *tag;
 	size_t tag_len;
 	uint8_t *raw; /* entries (B_OPEN, B_RAW) */
@@ -292,7 +293,8 @@ int fwd_stats__format(const struct fwd_stats *st, char *buf, size_t len)
 	    "in=%" PRIu64 " recovered=%" PRIu64 " acked=%" PRIu64 " dropped=%" PRIu64
 	    " oversize=%" PRIu64 " spool_lost=%" PRIu64 " pending=%" PRIu64 " spooled=%" PRIu64
 	    " unacked_at_close=%" PRIu64 " msgs_sent=%" PRIu64 " msgs_resent=%" PRIu64
-	    " msgs_acked=%" PRIu64 " acks_unknown=%" PRIu64 " bytes_sent=%" PRIu64
+	    " msgs_acked=%" PRIu64 " msgs_shed=%" PRIu64 " acks_unknown=%" PRIu64
+	    " bytes_sent=%" PRIu64
 	    " connects=%" PRIu64 " connect_failures=%" PRIu64 " disconnects=%" PRIu64
 	    " ack_timeouts=%" PRIu64 " handshake_failures=%" PRIu64 " tls_failures=%" PRIu64
 	    " compress_fallbacks=%" PRIu64 " spool_errors=%" PRIu64 " mem_bytes=%" PRIu64
@@ -301,7 +303,7 @@ int fwd_stats__format(const struct fwd_stats *st, char *buf, size_t len)
 	    st->records_in, st->records_recovered, st->records_acked, st->records_dropped,
 	    st->records_oversize, st->records_spool_lost, st->records_pending, st->records_spooled,
 	    st->records_unacked_at_close, st->messages_sent, st->messages_resent,
-	    st->messages_acked, st->acks_unknown, st->bytes_sent, st->connects,
+	    st->messages_acked, st->messages_shed, st->acks_unknown, st->bytes_sent, st->connects,
 	    st->connect_failures, st->disconnects, st->ack_timeouts, st->handshake_failures,
 	    st->tls_failures, st->compress_fallbacks, st->spool_errors, st->mem_bytes,
 	    st->mem_bytes_max, st->spool_bytes, st->batches_queued, st->records_lost_at_close);
@@ -849,9 +851,33 @@ static struct batch *drop_victim(const struct fwd *s, int over)
 {
 	struct batch *b;
 
-	for (b = s->head; b && (b->busy || (!(over & OVER_SPOOL) && !b->mem)); b = b->next)
+	for (b = s->head;
+	     b && (b->busy || b->shed || (!(over & OVER_SPOOL) && !b->mem)); b = b->next)
 		;
 	return b;
+}
+
+/* Makes room with a batch in flight: it was sent and its ack may still come, so its records
+ * are not dropped. Its message (memory and spool file) goes; what stays is the chunk id and
+ * the count, for the ack. Acked, its records count as acked; if the connection is lost
+ * first it cannot be sent again, and disconnect() counts them dropped then. */
+static void shed(struct fwd *s, struct batch *b)
+{
+	mem_sub(s, b, b->mem);
+	free(b->msg);
+	b->msg = NULL;
+	if (b->disk) {
+		char path[PATH_MAX];
+
+		spool_path(s, b->seq, path, sizeof(path), 0);
+		if (unlink(path) < 0 && errno != ENOENT)
+			pr_warn("forward: cannot remove spool file %s: %s\n", path,
+				strerror(errno));
+		s->st.spool_bytes -= b->disk;
+		b->disk = 0;
+	}
+	b->shed = 1;
+	s->st.messages_shed++;
 }
 
 /* Whether `need` more bytes would fit once every batch drop_victim() may give is dropped:
@@ -895,6 +921,10 @@ static int make_room(struct fwd *s, size_t need)
 			b = drop_victim(s, over);
 			if (!b)
 				goto drop_newest;
+			if (b->st == B_INFLIGHT) {
+				shed(s, b);
+				break;
+			}
 			s->st.records_dropped += b->records;
 			retire(s, b);
 			break;
@@ -1779,8 +1809,13 @@ static void disconnect(struct fwd *s, const char *why, int err)
 		}
 		s->cur = NULL;
 	}
-	for (struct batch *b = s->head; b; b = b->next) {
-		if (b->st == B_INFLIGHT) {
+	for (struct batch *b = s->head, *n; b; b = n) {
+		n = b->next;
+		if (b->st == B_INFLIGHT && b->shed) {
+			/* its message is gone: it cannot be sent again */
+			s->st.records_dropped += b->records;
+			retire(s, b);
+		} else if (b->st == B_INFLIGHT) {
 			b->st = B_READY;
 			b->resend = 1;
 		}

@@ -72,6 +72,7 @@ struct fwd_stats {
 	uint64_t messages_sent;	     /* includes resends */
 	uint64_t messages_resent;    /* sent again after a reconnect */
 	uint64_t messages_acked;
+	uint64_t messages_shed; /* in flight, message freed for queue room: ack awaited, no resend */
 	uint64_t acks_unknown; /* ack for a chunk we do not hold (dropped batch) */
 	uint64_t bytes_sent;
 	uint64_t connects;	   /* successful connections */

@@ -819,6 +819,7 @@ enum peer_first {
 	PEER_NORMAL,   /* every connection: read, ack each message */
 	PEER_ACKCLOSE, /* connection 1: read one message, wait for `go`, ack it, hang up */
 	PEER_NOREAD,   /* connection 1: accepted, never read (held open) */
+	PEER_LATEACK,  /* connection 1: read one message, wait for `go`, then as PEER_NORMAL */
 };
 
 struct peer {
@@ -840,8 +841,9 @@ static int wait_flag(const int *flag, int ms)
 	return __atomic_load_n(flag, __ATOMIC_ACQUIRE);
 }
 
-/* Reads and acks messages on fd; with ackclose, the first one only, then hangs up. */
-static void peer_serve(struct peer *x, int fd, int ackclose)
+/* Reads and acks messages on fd; with ackclose, the first one only, then hangs up; with
+ * late, the first ack waits for `go` (the messages after it stay unread meanwhile). */
+static void peer_serve(struct peer *x, int fd, int ackclose, int late)
 {
 	msgpack_unpacker up;
 	msgpack_unpacked res;
@@ -871,9 +873,10 @@ static void peer_serve(struct peer *x, int fd, int ackclose)
 				x->chunks[x->n_chunks++][cl] = '\0';
 			}
 			pthread_mutex_unlock(&x->mu);
-			if (ackclose) {
+			if (ackclose || late) {
 				__atomic_store_n(&x->got_first, 1, __ATOMIC_RELEASE);
 				wait_flag(&x->go, 10000);
+				late = 0;
 			}
 			ack[5] = (uint8_t)(0xa0 | cl);
 			memcpy(ack + 6, chunk->via.str.ptr, cl);
@@ -901,7 +904,8 @@ static void *peer_main(void *arg)
 		if (conn == 1 && x->first == PEER_NOREAD)
 			x->idle_fd = fd;
 		else
-			peer_serve(x, fd, conn == 1 && x->first == PEER_ACKCLOSE);
+			peer_serve(x, fd, conn == 1 && x->first == PEER_ACKCLOSE,
+				   conn == 1 && x->first == PEER_LATEACK);
 	}
 }
 
@@ -1039,6 +1043,77 @@ static void test_acks_before_loss(void **state)
 	assert_int_equal(x.records, 600);
 	rm_tree(spool);
 	rmdir(x.dir);
+}
+
+/* drop-oldest while messages are in flight: they are shed (their memory freed), not
+ * dropped, and their acks, arriving later, count their records acked. Every record the
+ * receiver acked counts as acked, no ack is unknown, and acked + dropped = in. With
+ * PEER_ACKCLOSE the receiver acks the first message and hangs up: the other shed messages
+ * cannot be sent again, and count dropped then. */
+static void drop_oldest_sheds(enum peer_first mode)
+{
+	struct peer x;
+	struct fwd_opts o;
+	struct fwd_stats st;
+	struct sink *s;
+	pthread_t t;
+	int i;
+
+	make_rec();
+	peer_init(&x, mode);
+	peer_start(&x, &t);
+	fwd_opts__default(&o);
+	o.policy = FWD_DROP_OLDEST;
+	o.batch_records = 20; /* ~5 KB a message: 8 fit in the socket's buffer */
+	o.flush_interval_ms = 60000;
+	o.queue_max_bytes = 256 * 1024;
+	o.close_timeout_ms = 5000;
+	s = sink_fwd__open(x.spec, &o);
+	assert_non_null(s);
+	/* max_inflight (8) messages sent, the receiver holding its first ack */
+	for (i = 0; i < 160; i++)
+		assert_int_equal(sink__write(s, "t", 1, 1700000000000000000ULL, rec, rec_len), 0);
+	assert_true(wait_flag(&x.got_first, 5000));
+	for (i = 0; i < 5000; i++) {
+		sink_fwd__stats(s, &st);
+		if (st.messages_sent == o.max_inflight)
+			break;
+		usleep(1000);
+	}
+	assert_int_equal(st.messages_sent, o.max_inflight);
+	assert_int_equal(st.records_dropped, 0);
+	/* four times the memory cap behind them */
+	for (i = 0; i < 4000; i++)
+		assert_int_equal(sink__write(s, "t", 1, 1700000000000000000ULL, rec, rec_len), 0);
+	sink_fwd__stats(s, &st);
+	assert_int_equal(st.messages_shed, o.max_inflight);
+	assert_true(st.records_dropped > 0);
+	assert_true(st.mem_bytes_max <= o.queue_max_bytes);
+	__atomic_store_n(&x.go, 1, __ATOMIC_RELEASE);
+	assert_int_equal(sink_fwd__close(s, &st), 0);
+	peer_stop(&x, t); /* joined: its counters are final */
+	assert_int_equal(st.acks_unknown, 0);
+	assert_int_equal(x.dups, 0);
+	assert_int_equal(st.records_acked, x.records);
+	if (mode == PEER_LATEACK) {
+		assert_int_equal(st.messages_resent, 0);
+		assert_true(st.records_acked >= 20 * (uint64_t)o.max_inflight);
+	} else {
+		/* a message sent after the first ack, lost with the connection, is sent again;
+		 * the shed ones are not */
+		assert_int_equal(st.disconnects, 1);
+		assert_true(st.records_dropped >= 20 * (uint64_t)(o.max_inflight - 1));
+	}
+	assert_int_equal(st.records_acked + st.records_dropped, 4160);
+	assert_int_equal(st.records_pending, 0);
+	rmdir(x.dir);
+}
+
+static void test_drop_oldest_sheds_inflight(void **state)
+{
+	(void)state;
+	drop_oldest_sheds(PEER_LATEACK);
+	drop_oldest_sheds(PEER_ACKCLOSE);
 }
 
 /* A receiver that accepts and never reads, with a first message larger than the socket
@@ -1532,6 +1607,7 @@ int main(void)
 	    cmocka_unit_test(test_spool_write_failure),
 	    cmocka_unit_test(test_close_retries_during_backoff),
 	    cmocka_unit_test(test_drop_oldest_keeps_spooled),
+	    cmocka_unit_test(test_drop_oldest_sheds_inflight),
 	    cmocka_unit_test(test_encode_does_not_starve_send),
 	};
 
