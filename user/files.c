@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +67,8 @@ struct mt_file {
 	EVP_MD_CTX *sha256;
 	bool hashes_dropped;
 	enum ext_state ext;
-	int dirfd, fd;
+	struct ext_dir *dir; /* the extraction directory, held while extracting */
+	int fd;
 	char ext_name[96];
 	char tmp_name[40];
 	uint64_t ext_off;     /* offset in the extracted file, holes included */
@@ -82,6 +84,89 @@ static _Atomic uint64_t st_opened, st_refused, st_in_flight, st_records, st_gaps
     st_ext_files, st_ext_bytes, st_ext_cutoffs, st_ext_total, st_ext_errors;
 /* Bytes reserved against extract_max_total (holes included). */
 static _Atomic uint64_t ext_total_used;
+
+/*
+ * The extraction directory, opened once and shared by every extracting file of the process
+ * (one descriptor in all, not one a file). A file holds a reference from its temporary file's
+ * creation to its rename. Each new file checks that the path still names the same directory
+ * (a stat: an operator may rename it away and make a new one); if not, the path is opened
+ * again for it and the files after it, and the old directory is closed once the last file
+ * in it is done.
+ */
+struct ext_dir {
+	char *path;
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	unsigned refs; /* files holding it, plus one while it is the current one */
+};
+
+static pthread_mutex_t ext_dir_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct ext_dir *ext_dir_cur;
+
+static void ext_dir_unref_locked(struct ext_dir *d)
+{
+	if (--d->refs)
+		return;
+	close(d->fd);
+	free(d->path);
+	free(d);
+}
+
+/* A reference to the directory `path` names now. NULL with errno set when it cannot be
+ * opened. */
+static struct ext_dir *ext_dir_get(const char *path)
+{
+	struct ext_dir *d;
+	struct stat st;
+	int err = 0;
+
+	pthread_mutex_lock(&ext_dir_mu);
+	d = ext_dir_cur;
+	if (!d || strcmp(d->path, path) || stat(path, &st) < 0 || st.st_dev != d->dev ||
+	    st.st_ino != d->ino) {
+		struct ext_dir *n = calloc(1, sizeof(*n));
+
+		if (n)
+			n->path = strdup(path);
+		if (!n || !n->path) {
+			err = ENOMEM;
+		} else if ((n->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+			err = errno;
+		} else if (fstat(n->fd, &st) < 0) {
+			err = errno;
+			close(n->fd);
+		} else {
+			n->dev = st.st_dev;
+			n->ino = st.st_ino;
+		}
+		if (err) {
+			if (n)
+				free(n->path);
+			free(n);
+			pthread_mutex_unlock(&ext_dir_mu);
+			errno = err;
+			return NULL;
+		}
+		n->refs = 1; /* current */
+		if (ext_dir_cur)
+			ext_dir_unref_locked(ext_dir_cur);
+		ext_dir_cur = d = n;
+	}
+	d->refs++;
+	pthread_mutex_unlock(&ext_dir_mu);
+	return d;
+}
+
+static void ext_dir_put(struct ext_dir **dp)
+{
+	if (!*dp)
+		return;
+	pthread_mutex_lock(&ext_dir_mu);
+	ext_dir_unref_locked(*dp);
+	pthread_mutex_unlock(&ext_dir_mu);
+	*dp = NULL;
+}
 /* errno values already logged (bit per errno < 64) */
 static _Atomic uint64_t ext_err_logged;
 
@@ -177,13 +262,10 @@ static void ext_error(struct mt_file *f, const char *what, int err)
 	if (f->fd >= 0) {
 		close(f->fd);
 		f->fd = -1;
-		unlinkat(f->dirfd, f->tmp_name, 0);
+		unlinkat(f->dir->fd, f->tmp_name, 0);
 		ext_unaccount(f);
 	}
-	if (f->dirfd >= 0) {
-		close(f->dirfd);
-		f->dirfd = -1;
-	}
+	ext_dir_put(&f->dir);
 	f->ext = EXT_FAILED;
 }
 
@@ -198,13 +280,13 @@ static void ext_start(struct mt_file *f, uint64_t ts_ns)
 		f->ext = EXT_NONE;
 		return;
 	}
-	f->dirfd = open(f->cfg->extract_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (f->dirfd < 0) {
+	snprintf(f->tmp_name, sizeof(f->tmp_name), ".tmp-%s", f->fuid);
+	f->dir = ext_dir_get(f->cfg->extract_dir);
+	if (!f->dir) {
 		ext_error(f, "open directory", errno);
 		return;
 	}
-	snprintf(f->tmp_name, sizeof(f->tmp_name), ".tmp-%s", f->fuid);
-	f->fd = openat(f->dirfd, f->tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	f->fd = openat(f->dir->fd, f->tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		       0600);
 	if (f->fd < 0) {
 		ext_error(f, "create temporary file", errno);
@@ -320,24 +402,23 @@ static void ext_finish(struct mt_file *f)
 		int err = errno;
 
 		f->fd = -1;
-		unlinkat(f->dirfd, f->tmp_name, 0);
+		unlinkat(f->dir->fd, f->tmp_name, 0);
 		ext_unaccount(f);
 		ext_error(f, "close", err);
 		return;
 	}
 	f->fd = -1;
-	r = (int)syscall(SYS_renameat2, f->dirfd, f->tmp_name, f->dirfd, f->ext_name,
+	r = (int)syscall(SYS_renameat2, f->dir->fd, f->tmp_name, f->dir->fd, f->ext_name,
 			 RENAME_NOREPLACE);
 	if (r < 0) {
 		int err = errno;
 
-		unlinkat(f->dirfd, f->tmp_name, 0);
+		unlinkat(f->dir->fd, f->tmp_name, 0);
 		ext_unaccount(f);
 		ext_error(f, "rename", err);
 		return;
 	}
-	close(f->dirfd);
-	f->dirfd = -1;
+	ext_dir_put(&f->dir);
 	atomic_fetch_add(&st_ext_files, 1);
 }
 
@@ -420,7 +501,7 @@ struct mt_file *files__open(struct mt_session *s, const struct files_cfg *cfg, u
 	f->ts = f->last = ts_ns;
 	f->is_orig = is_orig;
 	f->depth = depth;
-	f->fd = f->dirfd = -1;
+	f->fd = -1;
 	mt_strcpy_cut(f->source, sizeof(f->source), source);
 	if (s && s->ids)
 		mt_ids__make(s->ids, 'F', f->fuid);
@@ -655,10 +736,9 @@ static void file_free(struct mt_file *f)
 	pe__free(f->pe);
 	if (f->fd >= 0) {
 		close(f->fd);
-		unlinkat(f->dirfd, f->tmp_name, 0);
+		unlinkat(f->dir->fd, f->tmp_name, 0);
 	}
-	if (f->dirfd >= 0)
-		close(f->dirfd);
+	ext_dir_put(&f->dir);
 	free(f->filename);
 	free(f->desc);
 	free(f);

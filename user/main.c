@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
@@ -815,6 +816,24 @@ static void tune_malloc(void)
 	mallopt(M_MMAP_THRESHOLD, 4 << 20);
 }
 
+/* Descriptors: each file being extracted holds one (the directory's is shared), Forward
+ * and the XDP sockets a few. The soft limit is often 1024 where the hard one is far higher
+ * (systemd: 1024 / 524288): the soft limit goes up to the hard one, as a shell's
+ * `ulimit -n $(ulimit -Hn)` would. Only raised, never lowered; a failure changes nothing. */
+static void raise_nofile(void)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+		rlim_t was = r.rlim_cur;
+
+		r.rlim_cur = r.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &r) == 0)
+			pr_debug("descriptor limit raised from %llu to %llu\n",
+				 (unsigned long long)was, (unsigned long long)r.rlim_max);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct sink *sinks[OPTS_MAX_OUTPUTS] = { 0 };
@@ -838,6 +857,7 @@ int main(int argc, char **argv)
 		return 1;
 	if (o.exit_now)
 		return 0;
+	raise_nofile();
 
 	sigemptyset(&setup_sigs);
 	sigaddset(&setup_sigs, SIGINT);

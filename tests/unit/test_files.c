@@ -693,6 +693,71 @@ static void test_extract_total(void **state)
 	env_free(e);
 }
 
+static int open_fds(void)
+{
+	char cmd[64];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls /proc/%d/fd | wc -l", (int)getpid());
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_int_equal(fscanf(p, "%d", &n), 1);
+	pclose(p);
+	return n;
+}
+
+/* Extracting files share one descriptor of the directory: 50 files at once hold 50 file
+ * descriptors and at most one more (each held a descriptor of the directory too, so that
+ * a few hundred files at once ran out of descriptors). When the directory is renamed away
+ * and made anew, the next file goes into the new one; the file begun before finishes in
+ * the old one. */
+static void test_extract_descriptors(void **state)
+{
+	enum { N = 50 };
+	struct files_cfg cfg;
+	struct env *e = env_new();
+	struct mt_file *f[N], *old_f, *new_f;
+	char old_dir[96], path[192];
+	int before = extracted_files(), fds0, fds1, i;
+
+	files_cfg__default(&cfg);
+	cfg.extract_dir = tmpdir;
+	fds0 = open_fds();
+	for (i = 0; i < N; i++) {
+		f[i] = files__open(&e->s, &cfg, 21000000000ull, "SMTP", true, 1);
+		assert_non_null(f[i]);
+		files__data(f[i], (const uint8_t *)"x", 1, 21000000000ull);
+	}
+	fds1 = open_fds();
+	assert_true(fds1 - fds0 >= N);
+	assert_true(fds1 - fds0 <= N + 1);
+	for (i = 0; i < N; i++)
+		files__close(f[i], 21000000000ull);
+	assert_int_equal(extracted_files(), before + N);
+	assert_true(open_fds() <= fds0 + 1);
+
+	/* the directory renamed away and made anew */
+	old_f = files__open(&e->s, &cfg, 22000000000ull, "SMTP", true, 1);
+	files__data(old_f, (const uint8_t *)"old", 3, 22000000000ull);
+	snprintf(old_dir, sizeof(old_dir), "%s.old", tmpdir);
+	assert_int_equal(rename(tmpdir, old_dir), 0);
+	assert_int_equal(mkdir(tmpdir, 0700), 0);
+	reset_rec(e);
+	new_f = files__open(&e->s, &cfg, 23000000000ull, "SMTP", true, 1);
+	files__data(new_f, (const uint8_t *)"new", 3, 23000000000ull);
+	files__close(new_f, 23000000000ull);
+	assert_non_null(field(e, "extracted"));
+	assert_int_equal(extracted_files(), 1);
+	reset_rec(e);
+	files__close(old_f, 22000000000ull);
+	assert_non_null(field(e, "extracted"));
+	snprintf(path, sizeof(path), "rm -rf %s", old_dir);
+	assert_int_equal(system(path), 0);
+	assert_true(open_fds() <= fds0 + 1);
+	env_free(e);
+}
+
 static void test_in_flight_limit(void **state)
 {
 	struct files_cfg cfg;
@@ -791,6 +856,7 @@ int main(void)
 	    cmocka_unit_test(test_extract_filter),
 	    cmocka_unit_test(test_extract_errors),
 	    cmocka_unit_test(test_extract_total),
+	    cmocka_unit_test(test_extract_descriptors),
 	    cmocka_unit_test(test_in_flight_limit),
 	    cmocka_unit_test(test_mimesniff),
 	};
