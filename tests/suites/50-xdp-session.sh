@@ -214,4 +214,21 @@ for e in errs:
     print("  " + e)
 sys.exit(1 if errs else 0)
 EOF
-echo "PASS: 3 mails delivered; smtp/ssl/conn records as expected"
+# A restart (systemd's Restart=on-failure, or `systemctl restart`) appends to the -w file: the
+# records of the run before stay.
+nl_bg "$MT" -i "$NL_CAP" -w "$NL_TMP/rec.msgpack" 2>"$NL_TMP/mailtap2.err"
+mt=$!
+for ((i = 0; i < 100; i++)); do nl_xdp_attached && break; sleep 0.1; done
+nl_xdp_attached || { cat "$NL_TMP/mailtap2.err"; nl_fail "mailtap did not attach again"; }
+sleep 0.5
+sw 25 "mailtap after restart"
+sleep 1
+kill -TERM "$mt"
+nl_wait_pid "$mt" 15 || { cat "$NL_TMP/mailtap2.err"; nl_fail "mailtap exit (restart)"; }
+subjects=$("$CAT" -s smtp "$NL_TMP/rec.msgpack" | python3 -c '
+import json, sys
+print(",".join(sorted(json.loads(l).get("subject", "-") for l in sys.stdin)))')
+# (the STARTTLS session's mail went encrypted: its record has no subject)
+[ "$subjects" = "-,mailtap after restart,mailtap plain" ] ||
+	nl_fail "smtp subjects after a restart: $subjects"
+echo "PASS: 3 mails delivered; smtp/ssl/conn records as expected; a restart appends"
