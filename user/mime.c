@@ -2131,11 +2131,29 @@ static void flush_partial(struct mime_msg *m)
 	line_over(m);
 }
 
+/* DATA: the line in progress is dropped at a gap, with what its pieces so far held (quoted-
+ * printable bytes, a possible delimiter's start): Zeek's ContentLine keeps the partial line
+ * across the gap, and SMTP ends the message there, so the line never reaches MIME. Pieces of
+ * it that went out already (a line longer than max_line) cannot be taken back. */
+static void drop_partial(struct mime_msg *m)
+{
+	m->cr_pending = false;
+	m->llen = 0;
+	m->qp.eq = 0;
+	m->qp.nstretch = 0;
+	m->mid = MID_NONE;
+}
+
 void mime_msg__gap(struct mime_msg *m, uint64_t len)
 {
 	if (!m || m->ended || !len)
 		return;
-	flush_partial(m);
+	/* BDAT: Zeek's SMTP_BDAT_Analyzer keeps its own buffer and delivers the partial line
+	 * when the message ends at the gap (its Done; the bdat-gap baseline) */
+	if (m->fr == MIME_FRAMING_BDAT)
+		flush_partial(m);
+	else
+		drop_partial(m);
 	flush_out(m);
 	m->stats.gap_bytes += len;
 	if (m->cb.gap)

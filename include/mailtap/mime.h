@@ -91,7 +91,9 @@ int mime_msg__feed(struct mime_msg *m, const uint8_t *buf, size_t len);
  * feed() would; returns the bytes taken (0: none; feed() the rest). For a caller that
  * checks lines itself (SMTP DATA), so that the bytes are scanned once. */
 size_t mime_msg__feed_lines(struct mime_msg *m, const uint8_t *buf, size_t len);
-/* `len` message bytes were lost. */
+/* `len` message bytes were lost. DATA framing: the partial line before the gap is dropped
+ * (Zeek's SMTP never hands it to MIME); BDAT framing: it is delivered, as Zeek's BDAT
+ * analyzer does. */
 void mime_msg__gap(struct mime_msg *m, uint64_t len);
 /* End of the message: ends every open entity. */
 void mime_msg__end(struct mime_msg *m);

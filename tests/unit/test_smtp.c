@@ -1173,6 +1173,48 @@ static void test_gap(void **state)
 	assert_string_equal(fld(r, "mailfrom"), "z@b.c");
 }
 
+/* A gap in the middle of a DATA body line (the reviewer's gap.pcap): Zeek's ContentLine keeps
+ * the partial line and SMTP ends the message at the gap, so neither the entity's file nor the
+ * message file (SMTP::enable_rfc822_msg_file_analysis) gets its bytes: 7 bytes seen
+ * ("line1\r\n"), too few for a mime type, and 100 missing. */
+static void test_gap_partial_line(void **state)
+{
+	struct tconn *c;
+	static const char s1[] = "220 mx\r\n", c1[] = "HELO c\r\nMAIL FROM:<a@b.c>\r\n"
+						      "RCPT TO:<d@e.f>\r\nDATA\r\n";
+	static const char s2[] = "250 a\r\n250 b\r\n250 c\r\n354 d\r\n",
+			  c2[] = "Subject: gap\r\n\r\nline1\r\nPARTIAL-LINE-BEFORE-GAP",
+			  c3[] = "rest\r\nmore\r\n.\r\n", s3[] = "250 queued\r\n";
+	const char *r;
+
+	(void)state;
+	g_cfg.rfc822_msg_file = true;
+	env_init();
+	c = tconn_new("10.0.0.1", 40002, "10.0.0.2", 25);
+	tfeed(c, MT_RESP, (const uint8_t *)s1, strlen(s1), 1);
+	tfeed(c, MT_ORIG, (const uint8_t *)c1, strlen(c1), 2);
+	tfeed(c, MT_RESP, (const uint8_t *)s2, strlen(s2), 3);
+	tfeed(c, MT_ORIG, (const uint8_t *)c2, strlen(c2), 4);
+	app_smtp_ops.gap(c->app, MT_ORIG, 100, 5);
+	tfeed(c, MT_ORIG, (const uint8_t *)c3, strlen(c3), 6);
+	tfeed(c, MT_RESP, (const uint8_t *)s3, strlen(s3), 7);
+	tconn_finish(c, 8);
+	g_cfg.rfc822_msg_file = false;
+	assert_int_equal(count_stream("files"), 2);
+	for (int k = 0; k < 2; k++) {
+		r = nth("files", k);
+		if (!strcmp(fld(r, "mime_type"), "message/rfc822")) {
+			/* the message file: the header block and line1, no partial line */
+			assert_string_equal(fld(r, "seen_bytes"), "23");
+		} else {
+			assert_string_equal(fld(r, "depth"), "1");
+			assert_string_equal(fld(r, "seen_bytes"), "7");
+			assert_string_equal(fld(r, "mime_type"), "-");
+		}
+		assert_string_equal(fld(r, "missing_bytes"), "100");
+	}
+}
+
 /* Limits: rcptto set size and the invalid-transaction cap. */
 static void test_limits(void **state)
 {
@@ -2433,6 +2475,7 @@ int main(void)
 	    cmocka_unit_test(test_violation),
 	    cmocka_unit_test(test_rset_starttls),
 	    cmocka_unit_test(test_gap),
+	    cmocka_unit_test(test_gap_partial_line),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_long_line),
 	    cmocka_unit_test(test_filename_unescape),
