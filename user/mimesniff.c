@@ -156,6 +156,10 @@ static const struct lit_sig lits[] = {
     L(0, "\x71\xc7", "application/x-cpio", 50),
     L(0, "\x1f\x9d", "application/x-compress", 50),
     L(0, "\x5d\0\0", "application/x-lzma", 71),
+    L(20, "\xdc\xa7\xc4\xfd", "application/x-zoo", 70),
+    L(0, "!<arch>\ndebian", "application/x-debian-package", 171),
+    L(7, "**ACE**", "application/x-ace", 100),
+    L(0, "BZh", "application/x-bzip2", 60),
     /* executable.sig */
     L(0, "MZ", "application/x-dosexec", 51),
     L(0, "\xce\xfa\xed\xfe", "application/x-mach-o-executable", 100),
@@ -726,6 +730,45 @@ static void consider(const char **best, int *bs, const char *mime, int strength)
 	}
 }
 
+/* file-lzh's method: lh[ abcdex0-9]|lz[s2-8]|pm[s012]|pc1 */
+static bool lzh_method(const uint8_t *m)
+{
+	if (m[0] == 'l' && m[1] == 'h')
+		return m[2] == ' ' || (m[2] >= 'a' && m[2] <= 'e') || m[2] == 'x' ||
+		       (m[2] >= '0' && m[2] <= '9');
+	if (m[0] == 'l' && m[1] == 'z')
+		return m[2] == 's' || (m[2] >= '2' && m[2] <= '8');
+	if (m[0] == 'p' && m[1] == 'm')
+		return m[2] == 's' || (m[2] >= '0' && m[2] <= '2');
+	return m[0] == 'p' && m[1] == 'c' && m[2] == '1';
+}
+
+/* archive.sig's signatures that are more than one literal: file-lzh, file-arc, file-dmg's
+ * fifth form and the self-extracting archives after an MZ header (file-magic-auto434, PKWARE
+ * or PKLITE, beats x-dosexec; file-magic-auto436, LHa). */
+static void sig_archive(const uint8_t *b, size_t n, const char **best, int *bs)
+{
+	/* file-lzh, 80: ^.{2}-(lh[ abcdex0-9]|lz[s2-8]|pm[s012]|pc1)- */
+	if (n >= 7 && b[2] == '-' && b[6] == '-' && lzh_method(b + 3))
+		consider(best, bs, "application/x-lzh", 80);
+	/* file-arc, 70: ^[\x00-\x7f]{2}[\x02-\x0a\x14\x48]\x1a */
+	if (n >= 4 && b[0] < 0x80 && b[1] < 0x80 &&
+	    ((b[2] >= 0x02 && b[2] <= 0x0a) || b[2] == 0x14 || b[2] == 0x48) && b[3] == 0x1a)
+		consider(best, bs, "application/x-arc", 70);
+	/* file-dmg, 100 (the other four forms are literals): ^\x78[\x01\xDA]\xED[\xD0-\xD9] */
+	if (n >= 4 && b[0] == 0x78 && (b[1] == 0x01 || b[1] == 0xda) && b[2] == 0xed &&
+	    b[3] >= 0xd0 && b[3] <= 0xd9)
+		consider(best, bs, "application/x-dmg", 100);
+	if (!has(b, n, 0, "MZ"))
+		return;
+	/* file-magic-auto434, 340: ^MZ.{28}(Copyright 1989\x2d1990 PKWARE Inc|PKLITE Copr)\x2e */
+	if (has(b, n, 30, "Copyright 1989-1990 PKWARE Inc.") || has(b, n, 30, "PKLITE Copr."))
+		consider(best, bs, "application/zip", 340);
+	/* file-magic-auto436, 120: ^MZ.{34}LH[aA]\x27s SFX */
+	if (has(b, n, 36, "LHa's SFX") || has(b, n, 36, "LHA's SFX"))
+		consider(best, bs, "application/x-lha", 120);
+}
+
 const char *mimesniff__detect(const uint8_t *b, size_t n, int *strength)
 {
 	uint8_t reach[MIMESNIFF_BOF_DEFAULT + 1];
@@ -759,6 +802,7 @@ const char *mimesniff__detect(const uint8_t *b, size_t n, int *strength)
 	consider(&best, &bs, sig_ooxml(b, n), 80);
 	if (n >= 6 && has(b, n, 0, "PK\x03\x04"))
 		consider(&best, &bs, "application/zip", 10);
+	sig_archive(b, n, &best, &bs);
 	if (n >= 8 && has(b, n, 0, "\xca\xfe\xba\xbe") && b[6] == 0 && b[7] >= 1 && b[7] <= 0x14)
 		consider(&best, &bs, "application/x-mach-o-executable", 100);
 	if (has(b, n, 0, "MIME-Version:") &&

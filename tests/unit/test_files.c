@@ -845,6 +845,75 @@ static void test_mimesniff(void **state)
 	}
 }
 
+/* archive.sig's signatures (Zeek's archive.sig with file-deb, file-ace-archive and
+ * file-bzip2): each one with Zeek's strength, and what it beats (text/plain -20, x-dosexec 51,
+ * libmagic's !<arch> 100). */
+static void test_mimesniff_archive(void **state)
+{
+	static const struct {
+		struct sniff_case c;
+		int strength;
+	} cases[] = {
+	    /* file-zoo: \xdc\xa7\xc4\xfd at 20, after printable text */
+	    {S("ZOO 2.10 Archive.\x1a\0\0\xdc\xa7\xc4\xfd\0\0", "application/x-zoo"), 70},
+	    /* file-lzh, each method family */
+	    {S(" \x1e-lh5-\0\0\0\0", "application/x-lzh"), 80},
+	    {S("\x20\x1e-lh -\0\0", "application/x-lzh"), 80},
+	    {S("\x20\x1e-lzs-\0\0", "application/x-lzh"), 80},
+	    {S("\x20\x1e-pm2-\0\0", "application/x-lzh"), 80},
+	    {S("\x20\x1e-pc1-\0\0", "application/x-lzh"), 80},
+	    {S("\x20\x1e-lhz-\0\0", NULL), 0},
+	    /* file-magic-auto434: PKWARE/PKLITE self-extractors beat x-dosexec (51) */
+	    {S("MZ\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
+	       "PKLITE Copr.",
+	       "application/zip"),
+	     340},
+	    {S("MZ\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
+	       "Copyright 1989-1990 PKWARE Inc.",
+	       "application/zip"),
+	     340},
+	    {S("MZ\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
+	       "PKLITE Copr",
+	       "application/x-dosexec"),
+	     51},
+	    /* file-magic-auto436: LHa self-extractor */
+	    {S("MZ\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
+	       "\0\0LHa's SFX",
+	       "application/x-lha"),
+	     120},
+	    {S("MZ\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
+	       "\0\0LHA's SFX",
+	       "application/x-lha"),
+	     120},
+	    /* file-arc */
+	    {S("\x1a\x08\x02\x1a\0\0", "application/x-arc"), 70},
+	    {S("\x1a\x08\x48\x1a\0\0", "application/x-arc"), 70},
+	    {S("\x80\x08\x02\x1a\0\0", NULL), 0},
+	    /* file-dmg's fifth form */
+	    {S("\x78\x01\xed\xd3\0\0", "application/x-dmg"), 100},
+	    {S("\x78\xda\xed\xd9\0\0", "application/x-dmg"), 100},
+	    {S("\x78\xda\xed\xda\0\0", NULL), 0},
+	    /* file-bzip2 beats text/plain; file-ace-archive; file-deb beats !<arch> */
+	    {S("BZh91AY&SY0123456789", "application/x-bzip2"), 60},
+	    {S("\0\0\0\0\0\0\0**ACE**\0\0", "application/x-ace"), 100},
+	    {S("!<arch>\ndebian-binary   ", "application/x-debian-package"), 171},
+	    {S("!<arch>\nlibfoo.o/       ", "application/x-archive"), 100},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int st = 0;
+		const char *m = mimesniff__detect((const uint8_t *)cases[i].c.data, cases[i].c.len,
+						  &st);
+
+		if (!cases[i].c.mime ? m != NULL
+				     : !m || strcmp(m, cases[i].c.mime) || st != cases[i].strength)
+			fail_msg("case %zu: got %s (%d) want %s (%d)", i, m ? m : "(none)", st,
+				 cases[i].c.mime ? cases[i].c.mime : "(none)", cases[i].strength);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -859,6 +928,7 @@ int main(void)
 	    cmocka_unit_test(test_extract_descriptors),
 	    cmocka_unit_test(test_in_flight_limit),
 	    cmocka_unit_test(test_mimesniff),
+	    cmocka_unit_test(test_mimesniff_archive),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
