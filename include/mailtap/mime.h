@@ -17,7 +17,8 @@
 
 struct mime_limits {
 	uint32_t max_depth;	   /* nesting of multiparts / message/rfc822 (default 100) */
-	uint32_t max_header_bytes; /* header block bytes of one entity (Zeek: 65536) */
+	uint32_t max_header_bytes; /* bytes of one header, its continuation lines included
+				    * (Zeek: 65536, per header too) */
 	uint32_t max_line;	   /* line bytes held: DATA passes a longer line on in pieces
 				    * that stay one line (as Zeek's whole line); BDAT cuts it into
 				    * lines (BDAT.cc) */
