@@ -884,7 +884,6 @@ static void update_inactive(struct pctx *c)
 			;
 		else if (F_ACK(c) && peer->state == TCP_ESTABLISHED) {
 			set_state(c, e, TCP_ESTABLISHED);
-			f->is_partial = 0;
 		} else {
 			set_state(c, e, TCP_PARTIAL);
 		}

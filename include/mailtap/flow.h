@@ -69,7 +69,6 @@ struct flow {
 	char uid[MT_UID_LEN];
 	uint16_t hist_len;
 	uint8_t bits;		      /* FLOW_B_* */
-	uint8_t is_partial;
 	uint8_t seen_first_ack;
 	uint8_t n_services;
 	uint8_t dl_kind;	      /* which short deadline the flow is waiting for */

@@ -164,7 +164,7 @@ int reasm__data(struct reasm_dir *r, struct reasm_pool *p, const struct reasm_cb
  *   if (res.rst)       reasm__rel_rst(&rs[d], cb, ts);                              */
 
 #define REASM_ACK_RST 0x1     /* the ACK came on a RST: trims, but is not the highest ack */
-#define REASM_ACK_PARTIAL 0x2 /* the connection is partial (Zeek IsPartial(), flow->is_partial) */
+#define REASM_ACK_PARTIAL 0x2 /* the connection is partial (Zeek's IsPartial(): the caller's) */
 
 /* Payload at relative offset rel_seq (1 = first stream byte), len bytes all present. */
 int reasm__rel_data(struct reasm_dir *r, struct reasm_pool *p, const struct reasm_cb *cb,
