@@ -838,7 +838,8 @@ static void r_eof(void *u, enum mt_dir d, uint64_t ts)
 	}
 }
 
-static void flow_weird(void *u, struct flow *f, uint64_t ts, const char *name);
+static void flow_weird(void *u, struct flow *f, uint64_t ts, const char *name, const char *addl,
+		       const char *source);
 
 /* Reassembly weirds: a TCP weird name goes through flow_weird's once-per-connection rule
  * (the TCP state weirds themselves come from the flow table only: reasm.h). */
@@ -847,8 +848,9 @@ static void r_weird(void *u, enum mt_dir d, const char *name, const char *addl, 
 	struct rctx *x = u;
 
 	(void)d;
-	if (!addl) {
-		flow_weird(x->e, x->f, ts, name);
+	if (!addl) { /* above_hole_data_without_any_acks is the TCP analyzer's: source TCP */
+		flow_weird(x->e, x->f, ts, name, NULL,
+			   !strcmp(name, "above_hole_data_without_any_acks") ? "TCP" : NULL);
 		return;
 	}
 	if (x->e->cfg.tcp_weirds)
@@ -954,7 +956,8 @@ _Static_assert(N_TCP_WEIRDS <= sizeof(((struct flow *)0)->weird_names_seen) * 8,
 
 /* A weird of the flow table or the reassembler. The TCP analyzer's (tcp_weirds) once per
  * connection and name; then weird.zeek's rules (write_weird_notice). */
-static void flow_weird(void *u, struct flow *f, uint64_t ts, const char *name)
+static void flow_weird(void *u, struct flow *f, uint64_t ts, const char *name, const char *addl,
+		       const char *source)
 {
 	struct engine *e = u;
 	enum weird_action act;
@@ -973,7 +976,7 @@ static void flow_weird(void *u, struct flow *f, uint64_t ts, const char *name)
 	} else {
 		act = conn_weird_action(name);
 	}
-	write_weird_notice(e, f->uid, &f->id, ts, name, NULL, 0, NULL, act);
+	write_weird_notice(e, f->uid, &f->id, ts, name, addl, addl ? strlen(addl) : 0, source, act);
 }
 
 static void make_uid(void *u, char uid[MT_UID_LEN])

@@ -607,10 +607,22 @@ struct pctx {
 #define F_RST(c) ((c)->fl & PKT_TCP_RST)
 #define F_URG(c) ((c)->fl & PKT_TCP_URG)
 
-static void weird(struct pctx *c, const char *name)
+static void weird_addl(struct pctx *c, const char *name, const char *addl, const char *source)
 {
 	if (c->t->weird)
-		c->t->weird(c->t->u, c->f, c->p->ts_ns, name);
+		c->t->weird(c->t->u, c->f, c->p->ts_ns, name, addl, source);
+}
+
+/* A weird Zeek's TCP analyzer raises through Analyzer::Weird: its name as the source. */
+static void weird(struct pctx *c, const char *name)
+{
+	weird_addl(c, name, NULL, "TCP");
+}
+
+/* One raised through the connection (endpoint->Conn()->Weird): no source. */
+static void conn_weird(struct pctx *c, const char *name)
+{
+	weird_addl(c, name, NULL, NULL);
 }
 
 static void set_state(struct pctx *c, struct tcp_ep *e, int s)
@@ -640,7 +652,7 @@ static void init_endpoint(struct pctx *c, uint32_t first_seq, uint32_t last_seq)
 	case TCP_SYN_SENT:
 	case TCP_SYN_ACK_SENT:
 		if (F_SYN(c) && first_seq != e->start_seq) {
-			weird(c, "SYN_seq_jump");
+			conn_weird(c, "SYN_seq_jump");
 			e->start_seq = e->ack_seq = first_seq;
 			e->last_seq = last_seq;
 		}
@@ -649,9 +661,9 @@ static void init_endpoint(struct pctx *c, uint32_t first_seq, uint32_t last_seq)
 	case TCP_PARTIAL:
 		if (F_SYN(c)) {
 			if (ep_size(e, c->peer) > 0)
-				weird(c, "SYN_inside_connection");
+				conn_weird(c, "SYN_inside_connection");
 			if (first_seq != e->start_seq)
-				weird(c, "SYN_seq_jump");
+				conn_weird(c, "SYN_seq_jump");
 			e->start_seq = e->ack_seq = first_seq;
 			e->last_seq = last_seq;
 		}
@@ -761,7 +773,11 @@ static void init_window(struct pctx *c)
 		}
 	} else {
 		if (scale > 14) {
-			weird(c, "TCP_scale_range");
+			char addl[8];
+
+			/* the scale offered, as Zeek's addl; source TCP */
+			snprintf(addl, sizeof(addl), "%d", scale);
+			weird_addl(c, "TCP_scale_range", addl, "TCP");
 			scale = 14;
 		}
 		e->window_scale = (uint8_t)scale;
@@ -779,7 +795,7 @@ static void init_peer(struct pctx *c)
 	if (!F_SYN(c) && !F_FIN(c) && !F_RST(c)) {
 		if (e->state == TCP_SYN_SENT || e->state == TCP_SYN_ACK_SENT ||
 		    e->state == TCP_ESTABLISHED)
-			weird(c, "possible_split_routing");
+			conn_weird(c, "possible_split_routing");
 	}
 	peer->start_seq = peer->ack_seq = peer->last_seq = c->ack_seq - 1;
 }

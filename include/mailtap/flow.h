@@ -126,8 +126,10 @@ struct flow_pkt_result {
 /* Called for every flow leaving the table (timeout, eviction, reuse, flush). The flow is
  * freed after the call. */
 typedef void (*flow_finish_fn)(void *u, struct flow *f, uint64_t now_ns);
-/* Called for a weird with Zeek's name on a flow. */
-typedef void (*flow_weird_fn)(void *u, struct flow *f, uint64_t ts_ns, const char *name);
+/* Called for a weird with Zeek's name on a flow; addl and source (Zeek's analyzer name, "TCP"
+ * for those the TCP analyzer raises through Analyzer::Weird) may be NULL. */
+typedef void (*flow_weird_fn)(void *u, struct flow *f, uint64_t ts_ns, const char *name,
+			      const char *addl, const char *source);
 
 struct flow_table;
 

@@ -111,6 +111,9 @@ static void run_free(struct run *r)
 
 static const uint8_t CLI[4] = {10, 0, 0, 1}, SRV[4] = {10, 0, 0, 2};
 static uint16_t cport = 40000; /* the client's port */
+static uint16_t sport = 25;	/* the server's port */
+static int wscale = -1;		/* the window scale option of the next frames (-1: none) */
+static uint16_t win = 8192;	/* the window field of the next frames */
 
 /* A frame 1 ms after the last: client (cli) or server, Ethernet + IPv4 + TCP. ip_extra is
  * added to the IP total length (a length past the wire); cut bytes of it are left out of the
@@ -124,9 +127,9 @@ static void frame(struct run *r, int cli, uint8_t flags, uint32_t seq, uint32_t 
 
 	r->t += 1000000;
 	fr_eth(&f, 0, 0, 0, 0, 0x0800);
-	fr_ipv4(&f, cli ? CLI : SRV, cli ? SRV : CLI, 6, fr_tcp_len(-1, n) + (size_t)ip_extra, 0,
+	fr_ipv4(&f, cli ? CLI : SRV, cli ? SRV : CLI, 6, fr_tcp_len(wscale, n) + (size_t)ip_extra, 0,
 		0x4000);
-	fr_tcp(&f, cli ? cport : 25, cli ? 25 : cport, seq, ack, flags, 8192, -1, data, n);
+	fr_tcp(&f, cli ? cport : sport, cli ? sport : cport, seq, ack, flags, win, wscale, data, n);
 	raw = (struct pkt_raw){.ts_ns = r->t, .data = f.b, .caplen = (uint32_t)(f.len - cut),
 			       .wirelen = (uint32_t)f.len, .linktype = DLT_EN10MB};
 	assert_int_equal(engine__packet(r->eng, &raw), 0);
@@ -593,6 +596,49 @@ static void test_weird_per_conn(void **st)
 	parsers__free(ps);
 }
 
+/* Zeek's weird source: "TCP" for the weirds the TCP analyzer raises through Analyzer::Weird
+ * (TCP_seq_underflow_or_misorder here), none for those raised through the connection
+ * (possible_split_routing); TCP_scale_range (Conn()->Weird with the analyzer's name) has the
+ * scale offered as addl. */
+static void test_weird_source_addl(void **st)
+{
+	struct run r;
+
+	(void)st;
+	run_start(&r);
+	wscale = 15;
+	C(&r, SYN, 1000, 0, NULL);
+	S(&r, SYN | ACK, 5000, 1001, NULL);
+	wscale = -1;
+	C(&r, ACK, 1001, 5001, NULL);
+	bye(&r);
+	run_end(&r);
+	assert_int_equal(count(&r, "weird", NULL), 1);
+	assert_int_equal(count(&r, "weird", "\"name\"=>\"TCP_scale_range\"", "\"addl\"=>\"15\"",
+			       "\"source\"=>\"TCP\"", NULL),
+			 1);
+	run_free(&r);
+
+	run_start(&r);
+	hello(&r);
+	C(&r, ACK | PSH, 900, 5009, "junkjunk");
+	bye(&r);
+	run_end(&r);
+	assert_int_equal(count(&r, "weird", "\"TCP_seq_underflow_or_misorder\"",
+			       "\"source\"=>\"TCP\"", NULL),
+			 1);
+	run_free(&r);
+
+	run_start(&r);
+	C(&r, SYN, 1000, 0, NULL);
+	C(&r, ACK, 1001, 5001, NULL);
+	run_end(&r);
+	assert_int_equal(count(&r, "weird", NULL), 1);
+	assert_int_equal(count(&r, "weird", "\"possible_split_routing\"", NULL), 1);
+	assert_int_equal(count(&r, "weird", "\"source\"", NULL), 0);
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -609,6 +655,7 @@ int main(void)
 	    cmocka_unit_test(test_conn_weird_state_bound),
 	    cmocka_unit_test(test_tcp_weird_held_per_tuple),
 	    cmocka_unit_test(test_weird_per_conn),
+	    cmocka_unit_test(test_weird_source_addl),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
