@@ -514,6 +514,7 @@ static void sess_weird(struct mt_session *s, uint64_t ts, const char *name, cons
 {
 	struct flow_app *a = s->engine;
 
+	flow__did_weird(a->flow);
 	for (int i = 0; limit_weirds[i]; i++)
 		if (!strcmp(limit_weirds[i], name))
 			flow__limit_reached(a->e->flows, a->flow);
@@ -746,6 +747,7 @@ static void app_feed(struct flow_app *a, enum mt_dir d, const uint8_t *buf, size
 	}
 	return;
 failed:
+	flow__did_weird(a->flow);
 	write_weird(a->e, a->flow->uid, &a->flow->id, ts, "parser_failed", a->reg->ops->name,
 		    NULL);
 violated: /* a protocol violation: the parser reported it (analyzer record), Zeek removes the
@@ -848,6 +850,7 @@ static void r_weird(void *u, enum mt_dir d, const char *name, const char *addl, 
 	struct rctx *x = u;
 
 	(void)d;
+	flow__did_weird(x->f);
 	if (!addl) { /* above_hole_data_without_any_acks is the TCP analyzer's: source TCP */
 		flow_weird(x->e, x->f, ts, name, NULL,
 			   !strcmp(name, "above_hole_data_without_any_acks") ? "TCP" : NULL);
@@ -963,6 +966,7 @@ static void flow_weird(void *u, struct flow *f, uint64_t ts, const char *name, c
 	enum weird_action act;
 	size_t i;
 
+	flow__did_weird(f);
 	if (!e->cfg.tcp_weirds)
 		return;
 	for (i = 0; i < N_TCP_WEIRDS; i++)

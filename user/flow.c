@@ -609,6 +609,7 @@ struct pctx {
 
 static void weird_addl(struct pctx *c, const char *name, const char *addl, const char *source)
 {
+	flow__did_weird(c->f);
 	if (c->t->weird)
 		c->t->weird(c->t->u, c->f, c->p->ts_ns, name, addl, source);
 }
@@ -775,9 +776,10 @@ static void init_window(struct pctx *c)
 		if (scale > 14) {
 			char addl[8];
 
-			/* the scale offered, as Zeek's addl; source TCP */
+			/* the scale offered, as Zeek's addl; source TCP; not after another weird */
 			snprintf(addl, sizeof(addl), "%d", scale);
-			weird_addl(c, "TCP_scale_range", addl, "TCP");
+			if (!(c->f->bits & FLOW_B_WEIRD))
+				weird_addl(c, "TCP_scale_range", addl, "TCP");
 			scale = 14;
 		}
 		e->window_scale = (uint8_t)scale;
@@ -793,8 +795,9 @@ static void init_peer(struct pctx *c)
 	struct tcp_ep *peer = c->peer, *e = c->ep;
 
 	if (!F_SYN(c) && !F_FIN(c) && !F_RST(c)) {
-		if (e->state == TCP_SYN_SENT || e->state == TCP_SYN_ACK_SENT ||
-		    e->state == TCP_ESTABLISHED)
+		if ((e->state == TCP_SYN_SENT || e->state == TCP_SYN_ACK_SENT ||
+		     e->state == TCP_ESTABLISHED) &&
+		    !(c->f->bits & FLOW_B_WEIRD))
 			conn_weird(c, "possible_split_routing");
 	}
 	peer->start_seq = peer->ack_seq = peer->last_seq = c->ack_seq - 1;

@@ -90,6 +90,7 @@ struct flow {
 #define FLOW_B_HIST_CUT 0x1	  /* a history letter was dropped (counted once) */
 #define FLOW_B_CLOSE_DEFERRED 0x2 /* Zeek's close_deferred: a close waits for data pending */
 #define FLOW_B_EOF 0x4		  /* << dir: Zeek's did_EOF of that direction's reassembler */
+#define FLOW_B_WEIRD 0x10	  /* Zeek's DidWeird: a weird was raised on the connection */
 
 enum flow_service { FLOW_SVC_SMTP = 1, FLOW_SVC_SSL = 2 };
 
@@ -162,6 +163,13 @@ static inline const char *flow__history(const struct flow *f)
 }
 /* History letters from outside the state machine: a content gap ('G'/'g', scaled). */
 void flow__gap(struct flow_table *t, struct flow *f, bool is_orig, uint64_t len);
+/* A weird is raised on the connection, logged or not (Zeek's Connection::Weird sets its
+ * DidWeird before weird.zeek's actions): possible_split_routing and TCP_scale_range are then
+ * no longer raised. The flow table's own weirds set it themselves. */
+static inline void flow__did_weird(struct flow *f)
+{
+	f->bits |= FLOW_B_WEIRD;
+}
 /* A limit was reached (Zeek's Analyzer::LimitReachedWeird): history 'X', once. */
 void flow__limit_reached(struct flow_table *t, struct flow *f);
 /* Adds a confirmed service (once, in order): true when it was not there. */

@@ -639,6 +639,32 @@ static void test_weird_source_addl(void **st)
 	run_free(&r);
 }
 
+/* Zeek's DidWeird: possible_split_routing and TCP_scale_range are not raised once the
+ * connection had a weird, also one weird.zeek's action does not log (SYN_with_data,
+ * ACTION_LOG_PER_ORIG, a second time from the same client). */
+static void test_did_weird_holds_back(void **st)
+{
+	struct run r;
+
+	(void)st;
+	run_start(&r);
+	for (int k = 0; k < 2; k++) { /* a SYN with a byte, then an ACK with no SYN-ACK seen */
+		cport = (uint16_t)(40000 + k);
+		C(&r, SYN, 1000, 0, "x");
+		C(&r, ACK, 1002, 5001, NULL);
+	}
+	cport = 40002; /* the same with window scale 15 on the SYN */
+	wscale = 15;
+	C(&r, SYN, 1000, 0, "x");
+	wscale = -1;
+	cport = 40000;
+	run_end(&r);
+	assert_int_equal(count(&r, "conn", NULL), 3);
+	assert_int_equal(count(&r, "weird", NULL), 1);
+	assert_int_equal(count(&r, "weird", "\"SYN_with_data\"", "\"id.orig_p\"=>40000", NULL), 1);
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -656,6 +682,7 @@ int main(void)
 	    cmocka_unit_test(test_tcp_weird_held_per_tuple),
 	    cmocka_unit_test(test_weird_per_conn),
 	    cmocka_unit_test(test_weird_source_addl),
+	    cmocka_unit_test(test_did_weird_holds_back),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
