@@ -952,6 +952,8 @@ static const struct {
 	{ "TCP_scale_range", WA_LOG },
 	{ "truncated_tcp_payload", WA_LOG },
 	{ "above_hole_data_without_any_acks", WA_LOG },
+	{ "active_connection_reuse", WA_LOG },
+	{ "premature_connection_reuse", WA_LOG },
 };
 #define N_TCP_WEIRDS (sizeof(tcp_weirds) / sizeof(tcp_weirds[0]))
 _Static_assert(N_TCP_WEIRDS <= sizeof(((struct flow *)0)->weird_names_seen) * 8,

@@ -1151,12 +1151,22 @@ static bool likely_server_port(uint16_t port)
 	return port == 25 || port == 465 || port == 587 || port == 2525;
 }
 
-/* Zeek's IsReuse: a new initial SYN on a known connection starts a new connection. */
-static bool is_reuse(const struct flow *f, const struct pkt *p, bool is_orig)
+/* Zeek's TCP_Endpoint::IsActive */
+static bool ep_active(const struct tcp_ep *e)
+{
+	return e->state != TCP_INACTIVE && !e->did_close;
+}
+
+/* Zeek's IsReuse: a new initial SYN on a known connection starts a new connection. *why is
+ * the weird Zeek raises on the old connection before it is removed (NULL: none). */
+static bool is_reuse(const struct flow_table *t, const struct flow *f, const struct pkt *p,
+		     const char **why)
 {
 	const struct tcp_ep *conn_orig = &f->ep[MT_ORIG];
 	const struct tcp_ep *o = &f->ep[MT_ORIG], *r = &f->ep[MT_RESP];
+	bool no_rst = o->state != TCP_RESET && r->state != TCP_RESET;
 
+	*why = NULL;
 	if (!(p->tcp_flags & PKT_TCP_SYN))
 		return false;
 	if (p->tcp_flags & PKT_TCP_ACK) {
@@ -1169,9 +1179,13 @@ static bool is_reuse(const struct flow *f, const struct pkt *p, bool is_orig)
 			return false;
 		if (!(p->tcp_flags & PKT_TCP_ACK) && conn_orig->state == TCP_SYN_ACK_SENT &&
 		    r->state == TCP_INACTIVE && p->seq == r->start_seq)
-			return false;
+			return false; /* SYN/SYN-ACK reversal: update_inactive flips the roles */
+		*why = conn_orig->state == TCP_SYN_SENT ? "SYN_seq_jump" : "active_connection_reuse";
+	} else if ((ep_active(o) || ep_active(r)) && no_rst) {
+		*why = "active_connection_reuse";
+	} else if ((int64_t)(p->ts_ns - f->last_ts) < (int64_t)t->lim.linger_ns && no_rst) {
+		*why = "premature_connection_reuse";
 	}
-	(void)is_orig;
 	return true;
 }
 
@@ -1183,6 +1197,7 @@ struct flow *flow_table__packet(struct flow_table *t, const struct pkt *p,
 	struct flow *f;
 	struct pctx c;
 	bool is_orig = true;
+	const char *why;
 
 	struct flow **pp = &t->buckets[h & t->mask];
 
@@ -1197,7 +1212,12 @@ struct flow *flow_table__packet(struct flow_table *t, const struct pkt *p,
 			}
 			break;
 		}
-	if (f && is_reuse(f, p, is_orig)) {
+	if (f && is_reuse(t, f, p, &why)) {
+		if (why) { /* the TCP analyzer's, on the old connection */
+			flow__did_weird(f);
+			if (t->weird)
+				t->weird(t->u, f, p->ts_ns, why, NULL, "TCP");
+		}
 		t->st.reused++;
 		flow_remove(t, f, p->ts_ns);
 		f = NULL;

@@ -665,6 +665,95 @@ static void test_did_weird_holds_back(void **st)
 	run_free(&r);
 }
 
+/* The conn record of the uid of the first weird named name has every one of the substrings
+ * (NULL-terminated): the weird was raised on that connection. */
+static int weird_conn(const struct run *r, const char *name, ...)
+{
+	char uid[64], wname[128];
+	const char *u = NULL, *end;
+	int n = 0;
+
+	snprintf(wname, sizeof(wname), "\"name\"=>\"%s\"", name);
+	for (int i = 0; i < r->cap.n && !u; i++)
+		if (!strncmp(r->cap.recs[i], "weird ", 6) && strstr(r->cap.recs[i], wname))
+			u = strstr(r->cap.recs[i], "\"uid\"=>\"");
+	if (!u || !(end = strchr(u + 9, '"')))
+		return 0;
+	snprintf(uid, sizeof(uid), "%.*s", (int)(end + 1 - u), u);
+	for (int i = 0; i < r->cap.n; i++) {
+		const char *rec = r->cap.recs[i], *sub;
+		bool all = !strncmp(rec, "conn ", 5) && strstr(rec, uid);
+		va_list ap;
+
+		va_start(ap, name);
+		while (all && (sub = va_arg(ap, const char *)))
+			all = strstr(rec, sub) != NULL;
+		va_end(ap);
+		n += all;
+	}
+	return n;
+}
+
+/* Zeek's IsReuse raises a weird on the old connection (source TCP) before the new SYN starts
+ * a new one: a new ISN in an open connection (active_connection_reuse), a handshake 1 ms
+ * after a clean close (premature_connection_reuse), a second SYN with another ISN while the
+ * first is unanswered (SYN_seq_jump), a SYN after the client's FIN with the server still
+ * established (active_connection_reuse); none after a RST. */
+static void test_reuse_weirds(void **st)
+{
+	struct run r;
+
+	(void)st;
+	run_start(&r);
+	cport = 40010; /* S1, then a new ISN */
+	hello(&r);
+	C(&r, SYN, 3000, 0, NULL);
+	cport = 40011; /* SF, then a new handshake 1 ms later */
+	hello(&r);
+	bye(&r);
+	C(&r, SYN, 3000, 0, NULL);
+	S(&r, SYN | ACK, 7000, 3001, NULL);
+	cport = 40012; /* two SYNs one second apart */
+	C(&r, SYN, 1000, 0, NULL);
+	r.t += 999000000ull;
+	C(&r, SYN, 2000, 0, NULL);
+	cport = 40013; /* the client's FIN, then its SYN */
+	hello(&r);
+	C(&r, FIN | ACK, 1009, 5009, NULL);
+	C(&r, SYN, 3000, 0, NULL);
+	cport = 40014; /* the client's RST, then its SYN */
+	hello(&r);
+	C(&r, RST, 1009, 0, NULL);
+	C(&r, SYN, 3000, 0, NULL);
+	cport = 40000;
+	run_end(&r);
+	assert_int_equal(count(&r, "conn", NULL), 10);
+	assert_int_equal(count(&r, "weird", NULL), 4);
+	assert_int_equal(count(&r, "weird", "\"active_connection_reuse\"", "\"source\"=>\"TCP\"",
+			       NULL),
+			 2);
+	assert_int_equal(count(&r, "weird", "\"active_connection_reuse\"", "\"id.orig_p\"=>40010",
+			       NULL),
+			 1);
+	assert_int_equal(weird_conn(&r, "active_connection_reuse", "\"conn_state\"=>\"S1\"",
+				    "\"history\"=>\"ShADd\"", NULL),
+			 1);
+	assert_int_equal(weird_conn(&r, "premature_connection_reuse", "\"conn_state\"=>\"SF\"",
+				    "\"id.orig_p\"=>40011", NULL),
+			 1);
+	assert_int_equal(weird_conn(&r, "SYN_seq_jump", "\"conn_state\"=>\"S0\"",
+				    "\"id.orig_p\"=>40012", NULL),
+			 1);
+	assert_int_equal(count(&r, "weird", "\"SYN_seq_jump\"", "\"source\"=>\"TCP\"", NULL), 1);
+	assert_int_equal(count(&r, "weird", "\"active_connection_reuse\"", "\"id.orig_p\"=>40013",
+			       NULL),
+			 1);
+	assert_int_equal(count(&r, "conn", "\"id.orig_p\"=>40013", "\"conn_state\"=>\"S2\"", NULL),
+			 1);
+	assert_int_equal(count(&r, "weird", "\"id.orig_p\"=>40014", NULL), 0);
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -683,6 +772,7 @@ int main(void)
 	    cmocka_unit_test(test_weird_per_conn),
 	    cmocka_unit_test(test_weird_source_addl),
 	    cmocka_unit_test(test_did_weird_holds_back),
+	    cmocka_unit_test(test_reuse_weirds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
