@@ -954,6 +954,7 @@ static const struct {
 	{ "above_hole_data_without_any_acks", WA_LOG },
 	{ "active_connection_reuse", WA_LOG },
 	{ "premature_connection_reuse", WA_LOG },
+	{ "window_recision", WA_LOG },
 };
 #define N_TCP_WEIRDS (sizeof(tcp_weirds) / sizeof(tcp_weirds[0]))
 _Static_assert(N_TCP_WEIRDS <= sizeof(((struct flow *)0)->weird_names_seen) * 8,

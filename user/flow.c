@@ -753,6 +753,11 @@ static void update_window(struct pctx *c)
 	    e->state != TCP_RESET) {
 		if (seq_delta(c->base_seq, e->window_seq) >= 0 &&
 		    seq_delta(c->ack_seq, e->window_ack_seq) >= 0) {
+			/* the right edge moved back by a scaling unit or more */
+			int32_t advance = seq_delta(c->ack_seq + window, e->window_ack_seq + e->window);
+
+			if (advance < 0 && -(int64_t)advance >= (int64_t)1 << scale)
+				conn_weird(c, "window_recision");
 			e->window = window;
 			e->window_ack_seq = c->ack_seq;
 			e->window_seq = c->base_seq;

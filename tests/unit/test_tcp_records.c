@@ -754,6 +754,53 @@ static void test_reuse_weirds(void **st)
 	run_free(&r);
 }
 
+/* Zeek's update_window: a packet (not SYN, FIN or RST) moving its sender's right window edge
+ * (ack + scaled window) back by at least one scaling unit is window_recision (no source); less
+ * is the scaling's slop. Window scale 2 on both sides. */
+static void test_window_recision(void **st)
+{
+	struct run r;
+
+	(void)st;
+	for (int k = 0; k < 2; k++) {
+		run_start(&r);
+		wscale = 2;
+		C(&r, SYN, 1000, 0, NULL);
+		S(&r, SYN | ACK, 5000, 1001, NULL);
+		wscale = -1;
+		win = 1000;
+		C(&r, ACK, 1001, 5001, NULL); /* right edge 5001 + 4000 */
+		S(&r, ACK | PSH, 5001, 1001, "220 ok\r\n");
+		win = k ? 100 : 999; /* 5009 + 400: back 3592; 5009 + 3996: ahead 4 */
+		C(&r, ACK, 1001, 5009, NULL);
+		win = 8192;
+		bye(&r);
+		run_end(&r);
+		assert_int_equal(count(&r, "weird", NULL), k);
+		assert_int_equal(count(&r, "weird", "\"window_recision\"", NULL), k);
+		assert_int_equal(count(&r, "weird", "\"source\"", NULL), 0);
+		run_free(&r);
+	}
+	/* by exactly one unit (4) back: a recision; by 3: not */
+	for (int k = 0; k < 2; k++) {
+		run_start(&r);
+		wscale = 2;
+		C(&r, SYN, 1000, 0, NULL);
+		S(&r, SYN | ACK, 5000, 1001, NULL);
+		wscale = -1;
+		win = 1000;
+		C(&r, ACK, 1001, 5001, NULL);
+		S(&r, ACK | PSH, 5001, 1001, "220 ok\r\n");
+		S(&r, ACK | PSH, 5009, 1001, "x");
+		win = 999;
+		C(&r, ACK, 1001, k ? 5001 : 5002, NULL); /* back 4 / 3 */
+		win = 8192;
+		run_end(&r);
+		assert_int_equal(count(&r, "weird", "\"window_recision\"", NULL), k);
+		run_free(&r);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -773,6 +820,7 @@ int main(void)
 	    cmocka_unit_test(test_weird_source_addl),
 	    cmocka_unit_test(test_did_weird_holds_back),
 	    cmocka_unit_test(test_reuse_weirds),
+	    cmocka_unit_test(test_window_recision),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
