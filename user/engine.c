@@ -955,6 +955,8 @@ static const struct {
 	{ "active_connection_reuse", WA_LOG },
 	{ "premature_connection_reuse", WA_LOG },
 	{ "window_recision", WA_LOG },
+	{ "RST_storm", WA_LOG },
+	{ "FIN_storm", WA_NOTICE_PER_ORIG },
 };
 #define N_TCP_WEIRDS (sizeof(tcp_weirds) / sizeof(tcp_weirds[0]))
 _Static_assert(N_TCP_WEIRDS <= sizeof(((struct flow *)0)->weird_names_seen) * 8,

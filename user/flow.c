@@ -3,8 +3,9 @@
  *
  * The per-packet logic follows Zeek's TCPSessionAdapter::Process and TCP_Endpoint (snapshot
  * a13de64): endpoint initialisation, relative sequence numbers with wraps, history letters
- * (update_history and the scaled 'T'/'G'/'W' letters), window tracking for zero windows, the
- * per-state update functions, and ConnectionClosed's close bookkeeping. Timeouts follow
+ * (update_history and the scaled 'T'/'G'/'W' letters), window tracking for zero windows and
+ * recisions, FIN and RST storms, the per-state update functions, and ConnectionClosed's close
+ * bookkeeping. Timeouts follow
  * Zeek's defaults (tcp_attempt_delay, tcp_close_delay, tcp_connection_linger,
  * tcp_inactivity_timeout) but run as deadlines checked against packet time.
  *
@@ -22,6 +23,9 @@
 
 #define NS 1000000000ULL
 #define TOO_LARGE_SEQ_DELTA 1048576
+/* Zeek's tcp_storm_thresh and tcp_storm_interarrival_thresh (init-bare.zeek) */
+#define STORM_THRESH 1000
+#define STORM_INTERARRIVAL_NS NS
 
 /* Zeek's history mask bits (Connection.h HIST_*): orig in the low 16 bits, resp << 16. */
 #define HIST_SYN_PKT 0x1
@@ -599,6 +603,7 @@ struct pctx {
 	uint32_t len;
 	bool do_close, gen_event;
 	bool established; /* Zeek's connection_established with both endpoints established */
+	bool storm_recent; /* the sender's previous packet came within the storm interarrival */
 };
 
 #define F_SYN(c) ((c)->fl & PKT_TCP_SYN)
@@ -1088,8 +1093,21 @@ static void tcp_process(struct pctx *c, struct flow_pkt_result *res)
 			weird(c, "SYN_with_data");
 		init_window(c);
 	}
-	if (F_FIN(c))
+	/* Zeek's FIN and RST storms: the threshold reached, the sender's previous packet within
+	 * the interarrival time */
+	if (F_FIN(c)) {
 		e->fin_seen = 1;
+		if (e->fin_cnt < UINT16_MAX)
+			e->fin_cnt++;
+		if (e->fin_cnt >= STORM_THRESH && c->storm_recent)
+			weird(c, "FIN_storm");
+	}
+	if (F_RST(c)) {
+		if (e->rst_cnt < UINT16_MAX)
+			e->rst_cnt++;
+		if (e->rst_cnt >= STORM_THRESH && c->storm_recent)
+			weird(c, "RST_storm");
+	}
 	if (F_ACK(c)) {
 		if (c->is_orig && !f->seen_first_ack &&
 		    (e->state == TCP_ESTABLISHED || e->state == TCP_SYN_SENT))
@@ -1156,6 +1174,28 @@ static bool likely_server_port(uint16_t port)
 	return port == 25 || port == 465 || port == 587 || port == 2525;
 }
 
+/* Did the sender (is_orig) send its previous packet less than the storm interarrival time
+ * before now (Zeek's now < endpoint->last_time + tcp_storm_interarrival_thresh)? Then this
+ * packet is the sender's last: f->seen_ts (set by the caller), FLOW_B_LAST_RESP and
+ * other_gap_ns follow. */
+static bool storm_recent(struct flow *f, bool is_orig, uint64_t now)
+{
+	uint64_t since = now > f->seen_ts ? now - f->seen_ts : 0;
+	bool last_resp = f->bits & FLOW_B_LAST_RESP;
+	bool recent;
+
+	if (last_resp == !is_orig) { /* the last packet was the sender's too */
+		recent = since < STORM_INTERARRIVAL_NS;
+		since += f->other_gap_ns; /* the other endpoint's last packet, further back */
+	} else {
+		recent = f->other_gap_ns != UINT32_MAX &&
+			 f->other_gap_ns + since < STORM_INTERARRIVAL_NS;
+		f->bits ^= FLOW_B_LAST_RESP;
+	}
+	f->other_gap_ns = since < UINT32_MAX ? (uint32_t)since : UINT32_MAX;
+	return recent;
+}
+
 /* Zeek's TCP_Endpoint::IsActive */
 static bool ep_active(const struct tcp_ep *e)
 {
@@ -1201,7 +1241,7 @@ struct flow *flow_table__packet(struct flow_table *t, const struct pkt *p,
 	uint32_t h = tuple_hash(t, &p->src, p->sport, &p->dst, p->dport);
 	struct flow *f;
 	struct pctx c;
-	bool is_orig = true;
+	bool is_orig = true, recent = false;
 	const char *why;
 
 	struct flow **pp = &t->buckets[h & t->mask];
@@ -1269,6 +1309,10 @@ struct flow *flow_table__packet(struct flow_table *t, const struct pkt *p,
 			uid_fn(t->u, f->uid);
 		if (flip)
 			add_history(t, f, '^');
+		/* no packet of either endpoint before this one: none recent */
+		f->other_gap_ns = UINT32_MAX;
+		if (!is_orig)
+			f->bits |= FLOW_B_LAST_RESP;
 		f->hnext = t->buckets[h & t->mask];
 		t->buckets[h & t->mask] = f;
 		t->st.created++;
@@ -1281,6 +1325,7 @@ struct flow *flow_table__packet(struct flow_table *t, const struct pkt *p,
 	} else {
 		lru_unlink(t, f);
 		lru_append(t, f);
+		recent = storm_recent(f, is_orig, p->ts_ns);
 	}
 	f->seen_ts = p->ts_ns;
 
@@ -1295,6 +1340,7 @@ struct flow *flow_table__packet(struct flow_table *t, const struct pkt *p,
 	c.base_seq = p->seq;
 	c.ack_seq = p->ack;
 	c.len = p->payload_wire_len;
+	c.storm_recent = recent;
 	c.ep->pkts++;
 	c.ep->ip_bytes += p->ip_len;
 	res->is_orig = is_orig;

@@ -24,9 +24,10 @@ enum tcp_state {
 
 struct tcp_ep {
 	uint8_t state, prev_state;
-	uint8_t did_close;
 	uint8_t window_scale;
-	uint8_t fin_seen;
+	uint8_t did_close : 1;
+	uint8_t fin_seen : 1;
+	uint16_t fin_cnt, rst_cnt; /* Zeek's FIN_cnt and RST_cnt (storms), saturating */
 	uint32_t start_seq, last_seq, ack_seq;
 	uint32_t seq_wraps, ack_wraps;
 	uint32_t window, window_seq, window_ack_seq;
@@ -69,14 +70,18 @@ struct flow {
 	char uid[MT_UID_LEN];
 	uint16_t hist_len;
 	uint8_t bits;		      /* FLOW_B_* */
-	uint8_t seen_first_ack;
+	uint8_t seen_first_ack : 1;
+	uint8_t rd_init : 1;	      /* rd[] initialised */
+	uint8_t ks_done : 1;	      /* known_services: this connection's service was logged */
+	uint8_t dl_kind : 2;	      /* which short deadline the flow is waiting for */
 	uint8_t n_services;
-	uint8_t dl_kind;	      /* which short deadline the flow is waiting for */
-	uint8_t rd_init;	      /* rd[] initialised */
 	uint8_t services[3];	      /* enum flow_service, in confirmation order */
-	uint8_t ks_done;	      /* known_services: this connection's service was logged */
 	uint16_t vlan[2];
 	uint32_t weird_names_seen;    /* TCP weirds already written (once per connection) */
+	/* Zeek's last_time of the endpoint that did not send the last packet (seen_ts; the one
+	 * that did: FLOW_B_LAST_RESP), as ns before seen_ts; UINT32_MAX: none, or 4.29 s or more
+	 * (the storm rule asks only whether it was within a second) */
+	uint32_t other_gap_ns;
 	uint64_t missed_bytes;
 	struct tcp_ep ep[2];	      /* [MT_ORIG], [MT_RESP] */
 	/* Each direction's stream (reassembly state is per connection, like the TCP state:
@@ -91,6 +96,7 @@ struct flow {
 #define FLOW_B_CLOSE_DEFERRED 0x2 /* Zeek's close_deferred: a close waits for data pending */
 #define FLOW_B_EOF 0x4		  /* << dir: Zeek's did_EOF of that direction's reassembler */
 #define FLOW_B_WEIRD 0x10	  /* Zeek's DidWeird: a weird was raised on the connection */
+#define FLOW_B_LAST_RESP 0x20	  /* the last packet (seen_ts) was the responder's */
 
 enum flow_service { FLOW_SVC_SMTP = 1, FLOW_SVC_SSL = 2 };
 

@@ -801,6 +801,63 @@ static void test_window_recision(void **st)
 	}
 }
 
+/* Zeek's storms: the 1000th FIN or RST of an endpoint (tcp_storm_thresh) or a later one,
+ * less than a second after the endpoint's previous packet (tcp_storm_interarrival_thresh),
+ * whatever came from the peer in between. RST_storm: ACTION_LOG, source TCP; FIN_storm:
+ * ACTION_NOTICE_PER_ORIG, a weird with notice T and a Weird::Activity notice. */
+static void test_storms(void **st)
+{
+	struct notice_cfg nc;
+	struct run r;
+
+	(void)st;
+	run_start(&r); /* 1200 RSTs, 1 ms apart */
+	hello(&r);
+	for (int i = 0; i < 1200; i++)
+		C(&r, RST, 1009, 0, NULL);
+	run_end(&r);
+	assert_int_equal(count(&r, "weird", NULL), 1);
+	assert_int_equal(count(&r, "weird", "\"RST_storm\"", "\"source\"=>\"TCP\"",
+			       "\"notice\"=>false", NULL),
+			 1);
+	assert_int_equal(count(&r, "conn", "\"history\"=>\"ShADdR\"", NULL), 1);
+	run_free(&r);
+
+	for (int peer = 0; peer < 2; peer++) {
+		notice_cfg__default(&nc);
+		assert_int_equal(notice__init(&nc), 0);
+		run_start(&r);
+		hello(&r);
+		/* 1000 FINs 1.2 s apart (with the server's ACK half way: peer), then one 0.8 s
+		 * after the last */
+		for (int i = 0; i <= 1000; i++) {
+			uint64_t gap = i < 1000 ? 1200 : 800;
+
+			if (peer) {
+				r.t += (gap / 2 - 1) * 1000000ull;
+				S(&r, ACK, 5009, 1010, NULL);
+				r.t += (gap / 2 - 1) * 1000000ull;
+			} else {
+				r.t += (gap - 1) * 1000000ull;
+			}
+			C(&r, FIN | ACK, 1009, 5009, NULL);
+			if (i == 999)
+				assert_int_equal(count(&r, "weird", NULL), 0);
+		}
+		run_end(&r);
+		assert_int_equal(count(&r, "weird", NULL), 1);
+		assert_int_equal(count(&r, "weird", "\"FIN_storm\"", "\"source\"=>\"TCP\"",
+				       "\"notice\"=>true", NULL),
+				 1);
+		assert_int_equal(count(&r, "notice", "\"note\"=>\"Weird::Activity\"",
+				       "\"msg\"=>\"FIN_storm\"", NULL),
+				 1);
+		assert_int_equal(count(&r, "conn", NULL), 1);
+		run_free(&r);
+		notice__fini();
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -821,6 +878,7 @@ int main(void)
 	    cmocka_unit_test(test_did_weird_holds_back),
 	    cmocka_unit_test(test_reuse_weirds),
 	    cmocka_unit_test(test_window_recision),
+	    cmocka_unit_test(test_storms),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
