@@ -893,6 +893,25 @@ static struct flow_app *app_get(struct engine *e, struct flow *f)
 	return a;
 }
 
+/* The connection's roles flipped (flow_pkt_result's flipped): the unconsumed tails, the EOFs
+ * and local_orig/local_resp of each direction swap. A parser already started keeps its state
+ * and sees the directions' new roles from now on, as Zeek's analyzers do. */
+static void app_flip(struct flow_app *a, const struct conn_id *id)
+{
+	uint8_t *tail = a->tail[MT_ORIG];
+	size_t tail_len = a->tail_len[MT_ORIG];
+	uint8_t eof = a->eof_done[MT_ORIG];
+
+	a->tail[MT_ORIG] = a->tail[MT_RESP];
+	a->tail_len[MT_ORIG] = a->tail_len[MT_RESP];
+	a->eof_done[MT_ORIG] = a->eof_done[MT_RESP];
+	a->tail[MT_RESP] = tail;
+	a->tail_len[MT_RESP] = tail_len;
+	a->eof_done[MT_RESP] = eof;
+	a->sess.local_orig = is_local(a->e, &id->orig_h);
+	a->sess.local_resp = is_local(a->e, &id->resp_h);
+}
+
 static void flow_finish(void *u, struct flow *f, uint64_t now)
 {
 	struct engine *e = u;
@@ -1143,6 +1162,8 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 		reasm__init(&f->rd[MT_RESP], MT_RESP);
 		f->rd_init = 1;
 	}
+	if (res.flipped && f->app) /* what the application keeps per direction follows */
+		app_flip(f->app, &f->id);
 	if (res.established && e->cfg.known_hosts && e->rec)
 		known_hosts(e, f, p.ts_ns);
 	if (res.established && intel__has_addr(e->cfg.intel) && e->rec) {

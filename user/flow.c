@@ -604,6 +604,7 @@ struct pctx {
 	bool do_close, gen_event;
 	bool established; /* Zeek's connection_established with both endpoints established */
 	bool storm_recent; /* the sender's previous packet came within the storm interarrival */
+	bool flipped;	   /* flip_roles */
 };
 
 #define F_SYN(c) ((c)->fl & PKT_TCP_SYN)
@@ -851,13 +852,50 @@ static int32_t update_last_seq(struct pctx *c, uint32_t last_seq)
 	return d;
 }
 
+/* Zeek's Connection::FlipRoles with TCPSessionAdapter's: the originator becomes the
+ * responder, in place: addresses and ports, the endpoints (with their counts and sizes), the
+ * reassembly of each direction and its EOF, and '^'. The history's seen mask stays (Zeek's
+ * hist_seen is the connection's), and so does seen_first_ack (the adapter's). */
+static void flip_roles(struct pctx *c)
+{
+	struct flow *f = c->f;
+	struct mt_addr a = f->id.orig_h;
+	uint16_t port = f->id.orig_p;
+	struct tcp_ep ep = f->ep[MT_ORIG];
+	struct reasm_dir rd = f->rd[MT_ORIG];
+	uint8_t eof = f->bits & (FLOW_B_EOF << MT_ORIG | FLOW_B_EOF << MT_RESP);
+
+	f->id.orig_h = f->id.resp_h;
+	f->id.orig_p = f->id.resp_p;
+	f->id.resp_h = a;
+	f->id.resp_p = port;
+	f->ep[MT_ORIG] = f->ep[MT_RESP];
+	f->ep[MT_RESP] = ep;
+	f->rd[MT_ORIG] = f->rd[MT_RESP];
+	f->rd[MT_RESP] = rd;
+	f->rd[MT_ORIG].dir = MT_ORIG;
+	f->rd[MT_RESP].dir = MT_RESP;
+	f->bits &= (uint8_t)~eof;
+	if (eof & (FLOW_B_EOF << MT_ORIG))
+		f->bits |= FLOW_B_EOF << MT_RESP;
+	if (eof & (FLOW_B_EOF << MT_RESP))
+		f->bits |= FLOW_B_EOF << MT_ORIG;
+	f->bits ^= FLOW_B_LAST_RESP;
+	add_history(c->t, f, '^');
+	c->is_orig = !c->is_orig;
+	c->ep = &f->ep[c->is_orig ? MT_ORIG : MT_RESP];
+	c->peer = &f->ep[c->is_orig ? MT_RESP : MT_ORIG];
+	c->flipped = true;
+}
+
 static void update_inactive(struct pctx *c)
 {
 	struct tcp_ep *e = c->ep, *peer = c->peer;
 	struct flow *f = c->f;
+	bool is_orig = c->is_orig; /* the role before a flip, as Zeek's is_orig here */
 
 	if (F_SYN(c)) {
-		if (c->is_orig) {
+		if (is_orig) {
 			if (F_ACK(c)) {
 				weird(c, "connection_originator_SYN_ack");
 				set_state(c, e, TCP_SYN_ACK_SENT);
@@ -873,8 +911,12 @@ static void update_inactive(struct pctx *c)
 				      seq_delta(c->ack_seq, peer->last_seq) <= 0))
 					weird(c, "bad_SYN_ack");
 			} else if (peer->state == TCP_SYN_ACK_SENT && c->base_seq == e->start_seq) {
-				/* SYN/SYN-ACK reversal: flip roles (rare; Zeek's IsReuse case) */
-				weird(c, "simultaneous_open");
+				/* SYN/SYN-ACK reversal (two capture interfaces; is_reuse kept the
+				 * connection): the roles flip, the peer is established */
+				flip_roles(c);
+				e = c->ep;
+				peer = c->peer;
+				set_state(c, peer, TCP_ESTABLISHED);
 			} else {
 				weird(c, "simultaneous_open");
 			}
@@ -897,7 +939,7 @@ static void update_inactive(struct pctx *c)
 		bool is_reject = false;
 
 		set_state(c, e, TCP_RESET);
-		if (c->is_orig) {
+		if (is_orig) {
 			if (peer->state == TCP_ESTABLISHED)
 				is_reject = true;
 		} else if (peer->state == TCP_SYN_SENT || peer->state == TCP_SYN_ACK_SENT) {
@@ -909,7 +951,7 @@ static void update_inactive(struct pctx *c)
 			weird(c, "spontaneous_RST");
 	}
 	if (e->state == TCP_INACTIVE) {
-		if (!c->is_orig && c->len == 0 && f->ep[MT_ORIG].state == TCP_SYN_SENT)
+		if (!is_orig && c->len == 0 && f->ep[MT_ORIG].state == TCP_SYN_SENT)
 			;
 		else if (F_ACK(c) && peer->state == TCP_ESTABLISHED) {
 			set_state(c, e, TCP_ESTABLISHED);
@@ -1347,5 +1389,7 @@ struct flow *flow_table__packet(struct flow_table *t, const struct pkt *p,
 	res->established = false;
 	tcp_process(&c, res);
 	res->established = c.established;
+	res->is_orig = c.is_orig;
+	res->flipped = c.flipped;
 	return f;
 }

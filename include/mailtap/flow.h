@@ -128,6 +128,10 @@ struct flow_pkt_result {
 	bool established; /* this packet established the connection (Zeek's
 			   * connection_established, both endpoints ESTABLISHED) */
 	bool do_close;	  /* the sender closed (FIN/RST): flow__packet_done decides when */
+	bool flipped;	  /* the roles flipped in place (Zeek's FlipRoles: the responder's SYN
+			   * after the originator's SYN-ACK): id, ep[], rd[] and the directions'
+			   * bits swapped, is_orig the sender's new role; the caller swaps what it
+			   * keeps per direction */
 };
 
 /* Called for every flow leaving the table (timeout, eviction, reuse, flush). The flow is

@@ -20,6 +20,8 @@
 #define R PKT_TCP_RST
 #define P PKT_TCP_PSH
 
+static uint16_t srv_port = 25; /* the server's port of pk() */
+
 struct ctx {
 	struct flow_table *t;
 	struct mt_ids ids;
@@ -53,6 +55,7 @@ static struct ctx *new_ctx(uint32_t max_flows)
 	struct ctx *c = calloc(1, sizeof(*c));
 	struct flow_limits l;
 
+	srv_port = 25;
 	flow_limits__default(&l);
 	l.max_flows = max_flows;
 	mt_ids__init(&c->ids, 1, 42);
@@ -82,11 +85,11 @@ static struct flow *pk(struct ctx *c, int to_srv, uint8_t flags, uint32_t seq, u
 		mt_addr__from_v4(&p.src, CLI);
 		mt_addr__from_v4(&p.dst, SRV);
 		p.sport = 40000;
-		p.dport = 25;
+		p.dport = srv_port;
 	} else {
 		mt_addr__from_v4(&p.src, SRV);
 		mt_addr__from_v4(&p.dst, CLI);
-		p.sport = 25;
+		p.sport = srv_port;
 		p.dport = 40000;
 	}
 	p.ip_ver = 4;
@@ -306,6 +309,53 @@ static void test_midstream_flip(void **st)
 	free_ctx(c);
 }
 
+/* The SYN-ACK before its SYN on a port that is no mail server's: the SYN with the sequence
+ * number the SYN-ACK acked flips the roles in place (Zeek's UpdateInactiveState): the
+ * addresses, the endpoints and each direction's reassembly state and EOF follow, is_orig is
+ * the sender's new role, the history Hs^ (H and s written before the flip). */
+static void test_synack_first_flip(void **st)
+{
+	struct ctx *c = new_ctx(10);
+	struct flow_pkt_result r;
+	struct flow *f;
+
+	(void)st;
+	srv_port = 40001; /* back to 25 with the next new_ctx */
+	f = pk(c, 0, S | A, 500, 101, 0, 0, &r);
+	assert_true(r.is_orig);
+	assert_false(r.flipped);
+	assert_int_equal(f->id.orig_p, 40001);
+	reasm__init(&f->rd[MT_ORIG], MT_ORIG); /* as the engine does, the server's stream marked */
+	reasm__init(&f->rd[MT_RESP], MT_RESP);
+	f->rd[MT_ORIG].isn = 500;
+	f->rd_init = 1;
+	f->bits |= FLOW_B_EOF << MT_ORIG;
+	pk(c, 1, S, 100, 0, 0, 1, &r);
+	assert_true(r.is_orig);
+	assert_true(r.flipped);
+	assert_true(r.established);
+	assert_int_equal(f->id.orig_p, 40000);
+	assert_int_equal(f->id.resp_p, 40001);
+	assert_int_equal(f->ep[MT_ORIG].start_seq, 100);
+	assert_int_equal(f->ep[MT_RESP].start_seq, 500);
+	assert_int_equal(f->ep[MT_ORIG].pkts, 1);
+	assert_int_equal(f->ep[MT_ORIG].state, TCP_ESTABLISHED);
+	assert_int_equal(f->ep[MT_RESP].state, TCP_ESTABLISHED);
+	assert_int_equal(f->rd[MT_RESP].isn, 500);
+	assert_int_equal(f->rd[MT_RESP].dir, MT_RESP);
+	assert_int_equal(f->rd[MT_ORIG].dir, MT_ORIG);
+	assert_int_equal(f->bits & (FLOW_B_EOF << MT_ORIG | FLOW_B_EOF << MT_RESP),
+			 FLOW_B_EOF << MT_RESP);
+	pk(c, 1, A, 101, 501, 0, 2, &r);
+	assert_true(r.is_orig);
+	pk(c, 0, A | P, 501, 101, 10, 3, &r);
+	assert_false(r.is_orig);
+	assert_string_equal(flow__history(f), "Hs^Ad");
+	assert_string_equal(flow__conn_state(f), "S1");
+	assert_int_equal(flow__size(f, false), 10);
+	free_ctx(c);
+}
+
 static void test_reuse_and_eviction(void **st)
 {
 	struct ctx *c = new_ctx(2);
@@ -442,6 +492,7 @@ int main(void)
 		cmocka_unit_test(test_full_session_sf),
 		cmocka_unit_test(test_states),
 		cmocka_unit_test(test_midstream_flip),
+		cmocka_unit_test(test_synack_first_flip),
 		cmocka_unit_test(test_reuse_and_eviction),
 		cmocka_unit_test(test_many_flows),
 		cmocka_unit_test(test_community_id_vectors),

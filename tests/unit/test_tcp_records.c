@@ -858,6 +858,55 @@ static void test_storms(void **st)
 	}
 }
 
+/* A SYN-ACK captured before its SYN (two capture interfaces), on a port that is not a mail
+ * server's (no flip at creation): the SYN-ACK's sender starts as the originator; the
+ * responder's SYN with the sequence number its SYN-ACK acked flips the roles in place, as
+ * Zeek's UpdateInactiveState: history Hs^..., no simultaneous_open, the client's bytes, packets
+ * and stream as the originator's (the SMTP session after it parsed as the client's). */
+static void test_synack_before_syn_flips(void **st)
+{
+	struct parsers_cfg pc;
+	struct parsers *ps;
+	struct run r;
+
+	(void)st;
+	engine_cfg__default(&next_cfg);
+	engine_cfg__set_port(next_cfg.ports, 40001, true);
+	have_next_cfg = true;
+	run_start(&r);
+	parsers_cfg__default(&pc);
+	ps = parsers__register(r.eng, &pc);
+	assert_non_null(ps);
+	sport = 40001;
+	S(&r, SYN | ACK, 5000, 1001, NULL);
+	C(&r, SYN, 1000, 0, NULL);
+	C(&r, ACK, 1001, 5001, NULL);
+	S(&r, ACK | PSH, 5001, 1001, "220 mx\r\n");
+	C(&r, ACK | PSH, 1001, 5009, "EHLO a\r\n");
+	S(&r, ACK | PSH, 5009, 1009, "250 ok\r\n");
+	C(&r, ACK | PSH, 1009, 5017, "MAIL FROM:<a@b>\r\n");
+	S(&r, ACK | PSH, 5017, 1026, "250 ok\r\n");
+	C(&r, FIN | ACK, 1026, 5025, NULL);
+	S(&r, FIN | ACK, 5025, 1027, NULL);
+	C(&r, ACK, 1027, 5026, NULL);
+	sport = 25;
+	run_end(&r);
+	assert_int_equal(count(&r, "conn", NULL), 1);
+	assert_int_equal(count(&r, "conn", "\"id.orig_h\"=>\"10.0.0.1\"", "\"id.orig_p\"=>40000",
+			       "\"id.resp_h\"=>\"10.0.0.2\"", "\"id.resp_p\"=>40001",
+			       "\"conn_state\"=>\"SF\"", "\"history\"=>\"Hs^AdDFf\"",
+			       "\"orig_bytes\"=>25", "\"resp_bytes\"=>24", "\"orig_pkts\"=>6",
+			       "\"resp_pkts\"=>5", "\"service\"=>\"smtp\"", NULL),
+			 1);
+	assert_int_equal(count(&r, "weird", NULL), 1);
+	assert_int_equal(count(&r, "weird", "\"connection_originator_SYN_ack\"", NULL), 1);
+	assert_int_equal(count(&r, "smtp", "\"id.orig_h\"=>\"10.0.0.1\"", "\"helo\"=>\"a\"",
+			       "\"mailfrom\"=>\"a@b\"", NULL),
+			 1);
+	run_free(&r);
+	parsers__free(ps);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -879,6 +928,7 @@ int main(void)
 	    cmocka_unit_test(test_reuse_weirds),
 	    cmocka_unit_test(test_window_recision),
 	    cmocka_unit_test(test_storms),
+	    cmocka_unit_test(test_synack_before_syn_flips),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
