@@ -1211,6 +1211,8 @@ static void tcp_process(struct pctx *c, struct flow_pkt_result *res)
 
 /* ---- lookup / create --------------------------------------------------------------- */
 
+/* Zeek's likely_server_ports as far as mail goes (SMTP 25 and 587, SSL 465), and 2525, which
+ * Zeek's set lacks: an alternative mail port (a deliberate difference, docs/design.md). */
 static bool likely_server_port(uint16_t port)
 {
 	return port == 25 || port == 465 || port == 587 || port == 2525;

@@ -300,6 +300,17 @@ static void test_midstream_flip(void **st)
 	assert_string_equal(flow__history(f), "^dD");
 	assert_string_equal(flow__conn_state(f), "OTH");
 	assert_int_equal(flow__size(f, false), 30);
+	/* 2525 is a server port too (not in Zeek's likely_server_ports: docs/design.md), 10025
+	 * is not */
+	for (int k = 0; k < 2; k++) {
+		free_ctx(c);
+		c = new_ctx(10);
+		srv_port = k ? 10025 : 2525;
+		f = pk(c, 0, A | P, 5000, 700, 30, 0, &r);
+		assert_int_equal(r.is_orig, k);
+		assert_int_equal(f->id.orig_p, k ? 10025 : 40000);
+		assert_string_equal(flow__history(f), k ? "D" : "^d");
+	}
 	/* lone SYN-ACK from the server: flipped too */
 	free_ctx(c);
 	c = new_ctx(10);
