@@ -602,7 +602,7 @@ struct pctx {
 	uint32_t base_seq, ack_seq;
 	uint32_t len;
 	bool do_close, gen_event;
-	bool established; /* Zeek's connection_established with both endpoints established */
+	bool established;  /* Zeek's connection_established with both endpoints established */
 	bool storm_recent; /* the sender's previous packet came within the storm interarrival */
 	bool flipped;	   /* flip_roles */
 };
@@ -760,7 +760,8 @@ static void update_window(struct pctx *c)
 		if (seq_delta(c->base_seq, e->window_seq) >= 0 &&
 		    seq_delta(c->ack_seq, e->window_ack_seq) >= 0) {
 			/* the right edge moved back by a scaling unit or more */
-			int32_t advance = seq_delta(c->ack_seq + window, e->window_ack_seq + e->window);
+			int32_t advance =
+			    seq_delta(c->ack_seq + window, e->window_ack_seq + e->window);
 
 			if (advance < 0 && -(int64_t)advance >= (int64_t)1 << scale)
 				conn_weird(c, "window_recision");
@@ -1269,7 +1270,8 @@ static bool is_reuse(const struct flow_table *t, const struct flow *f, const str
 		if (!(p->tcp_flags & PKT_TCP_ACK) && conn_orig->state == TCP_SYN_ACK_SENT &&
 		    r->state == TCP_INACTIVE && p->seq == r->start_seq)
 			return false; /* SYN/SYN-ACK reversal: update_inactive flips the roles */
-		*why = conn_orig->state == TCP_SYN_SENT ? "SYN_seq_jump" : "active_connection_reuse";
+		*why =
+		    conn_orig->state == TCP_SYN_SENT ? "SYN_seq_jump" : "active_connection_reuse";
 	} else if ((ep_active(o) || ep_active(r)) && no_rst) {
 		*why = "active_connection_reuse";
 	} else if ((int64_t)(p->ts_ns - f->last_ts) < (int64_t)t->lim.linger_ns && no_rst) {
