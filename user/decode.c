@@ -3,6 +3,7 @@
  * it is read, results as pointers into the frame. */
 #include <netinet/in.h>
 #include <pcap/dlt.h>
+#include <stdio.h>
 #include <string.h>
 #include "mailtap/decode.h"
 #include "mailtap_abi.h"
@@ -60,6 +61,29 @@ static inline uint32_t rd32(const uint8_t *p)
 {
 	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
+
+/* A weird for the packet (struct pkt_weird), with the addresses the decoder has reached; addl
+ * a number, or -1 for none. Past PKT_WEIRDS_MAX, dropped. */
+static void weird_src(struct pkt *o, const char *name, const char *source, bool flow, int addl)
+{
+	struct pkt_weird *w;
+
+	if (o->n_weirds >= PKT_WEIRDS_MAX)
+		return;
+	w = &o->weird[o->n_weirds++];
+	w->name = name;
+	w->source = source;
+	w->flow = flow;
+	w->src = o->src;
+	w->dst = o->dst;
+	w->addl[0] = '\0';
+	if (addl >= 0)
+		snprintf(w->addl, sizeof(w->addl), "%d", addl);
+}
+
+/* A weird of Zeek's IP analyzer before there is an IP header (a net weird, source IP), named
+ * with "_in_tunnel" inside a tunnel as session::Manager::Weird does. n: a string literal. */
+#define NET_WEIRD(o, n) weird_src(o, (o)->tun.type ? n "_in_tunnel" : n, "IP", false, -1)
 
 static enum decode_result decode_tcp(const uint8_t *p, const uint8_t *end, uint32_t l4_wire_len,
 				     struct pkt *o)
@@ -120,20 +144,42 @@ static enum decode_result decode_ipv4(const uint8_t *p, const uint8_t *end, uint
 	uint32_t hl, tot;
 	uint16_t frag;
 
-	if (end - p < 20)
+	/* Zeek's IP analyzer's checks, in its order, each with its weird (IP.cc) */
+	if (end - p < 20) {
+		NET_WEIRD(o, "truncated_IP");
 		return DECODE_TRUNC_IP;
-	if ((p[0] >> 4) != 4)
+	}
+	if ((p[0] >> 4) != 4) {
+		if ((p[0] >> 4) != 6) /* IPv6 in an IPv4 frame: dropped, as the XDP parser does */
+			NET_WEIRD(o, "unknown_ip_version");
 		return DECODE_BAD_IP;
+	}
 	o->l3 = p;
 	o->l3_len = (uint32_t)(end - p);
 	hl = (uint32_t)(p[0] & 0x0f) * 4;
 	tot = rd16(p + 2);
-	if (tot && (uint64_t)(end - p) + cut < tot)
+	if (!tot) {
+		/* TCP segmentation offload, BIG TCP (a host's egress): Zeek, which mailtap follows
+		 * with checksums ignored (-C), takes the captured length as the total length */
+		NET_WEIRD(o, "ip_hdr_len_zero");
+		tot = (uint32_t)(end - p);
+	}
+	if ((uint64_t)(end - p) + cut < tot) {
+		NET_WEIRD(o, "truncated_IP_len");
 		return DECODE_IP_LEN;
-	if (hl < 20 || tot < hl)
+	}
+	if (hl > tot) {
+		NET_WEIRD(o, "invalid_IP_header_size");
 		return DECODE_BAD_IP;
-	if ((uint32_t)(end - p) < hl)
+	}
+	if ((uint32_t)(end - p) < hl) {
+		NET_WEIRD(o, "internally_truncated_header");
 		return DECODE_TRUNC_IP;
+	}
+	if (hl < 20) {
+		NET_WEIRD(o, "IPv4_min_header_size");
+		return DECODE_BAD_IP;
+	}
 	o->ip_ver = 4;
 	o->l4proto = p[9];
 	o->ip_len = tot;
@@ -156,15 +202,22 @@ static enum decode_result decode_ipv6(const uint8_t *p, const uint8_t *end, uint
 	uint32_t plen, off = 40;
 	uint8_t nh;
 
-	if (end - p < 40)
+	if (end - p < 40) {
+		NET_WEIRD(o, "truncated_IP");
 		return DECODE_TRUNC_IP;
-	if ((p[0] >> 4) != 6)
+	}
+	if ((p[0] >> 4) != 6) {
+		if ((p[0] >> 4) != 4) /* IPv4 in an IPv6 frame: dropped, as the XDP parser does */
+			NET_WEIRD(o, "unknown_ip_version");
 		return DECODE_BAD_IP;
+	}
 	o->l3 = p;
 	o->l3_len = (uint32_t)(end - p);
 	plen = rd16(p + 4);
-	if ((uint64_t)(end - p) + cut < plen + 40)
+	if ((uint64_t)(end - p) + cut < plen + 40) {
+		NET_WEIRD(o, "truncated_IP_len");
 		return DECODE_IP_LEN;
+	}
 	nh = p[6];
 	o->ip_ver = 6;
 	o->ip_len = plen + 40;
@@ -421,6 +474,7 @@ enum decode_result decode__packet(const struct pkt_raw *raw, struct pkt *o, stru
 
 	memset(o, 0, offsetof(struct pkt, payload));
 	o->tun.type = 0;
+	o->n_weirds = 0;
 	o->ts_ns = raw->ts_ns;
 	o->payload = NULL;
 	o->payload_len = o->payload_wire_len = 0;

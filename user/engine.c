@@ -320,7 +320,8 @@ static void write_weird_n(struct engine *e, const char *uid, const struct conn_i
  * the add that finds the key new, not by the check before it (two workers can pass that at
  * once); bounded (ENGINE_WEIRD_STATE_MAX each, the oldest forgotten). */
 static void write_flow_weird(struct engine *e, uint64_t ts, const char *name,
-			     const struct mt_addr *src, const struct mt_addr *dst)
+			     const struct mt_addr *src, const struct mt_addr *dst, const char *addl,
+			     const char *source)
 {
 	uint8_t key[8 + 16 + 16];
 	uint64_t h = mt_hash_bytes(0, name, strlen(name));
@@ -350,8 +351,12 @@ static void write_flow_weird(struct engine *e, uint64_t ts, const char *name,
 	rec__addr(r, "id.resp_h", dst);
 	rec__port(r, "id.resp_p", 0);
 	rec__cstr(r, "name", name);
+	if (addl && *addl)
+		rec__cstr(r, "addl", addl);
 	rec__bool(r, "notice", false);
 	rec__cstr(r, "peer", rec__node());
+	if (source)
+		rec__cstr(r, "source", source);
 	rec__end(r);
 	e->st.records_weird++;
 }
@@ -388,6 +393,20 @@ static void write_net_weird(struct engine *e, uint64_t ts, const char *name, con
 	rec__cstr(r, "source", source);
 	rec__end(r);
 	e->st.records_weird++;
+}
+
+/* The weirds decode__packet raised for a packet (struct pkt_weird), with --no-tcp-weirds off
+ * as the fragments' and the TCP analyzer's. */
+static void write_decode_weirds(struct engine *e, const struct pkt *p, uint64_t ts)
+{
+	for (unsigned i = 0; i < p->n_weirds && e->cfg.tcp_weirds; i++) {
+		const struct pkt_weird *w = &p->weird[i];
+
+		if (w->flow)
+			write_flow_weird(e, ts, w->name, &w->src, &w->dst, w->addl, w->source);
+		else
+			write_net_weird(e, ts, w->name, w->source);
+	}
 }
 
 static void write_weird(struct engine *e, const char *uid, const struct conn_id *id,
@@ -1088,7 +1107,9 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 	struct pkt p;
 	int d;
 
-	switch (decode__packet(raw, &p, &e->st.decode)) {
+	d = decode__packet(raw, &p, &e->st.decode);
+	write_decode_weirds(e, &p, raw->ts_ns);
+	switch (d) {
 	case DECODE_OK:
 		break;
 	case DECODE_FRAGMENT: {
@@ -1114,7 +1135,7 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 			return 0;
 		r = frag__add(e->frags, p.l3, p.l3_len, raw->ts_ns, &dg, &len, &fw);
 		for (unsigned i = 0; i < fw.n && e->cfg.tcp_weirds; i++)
-			write_flow_weird(e, raw->ts_ns, fw.name[i], &p.src, &p.dst);
+			write_flow_weird(e, raw->ts_ns, fw.name[i], &p.src, &p.dst, NULL, NULL);
 		if (r != 1)
 			return 0;
 		whole = (struct pkt_raw){ .ts_ns = raw->ts_ns, .data = dg, .caplen = (uint32_t)len,
@@ -1124,7 +1145,9 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 		tun = p.tun;
 		memcpy(vlan, p.vlan, sizeof(vlan));
 		pw = p.pw;
-		if (decode__packet(&whole, &p, NULL) != DECODE_OK)
+		d = decode__packet(&whole, &p, NULL);
+		write_decode_weirds(e, &p, raw->ts_ns);
+		if (d != DECODE_OK)
 			return 0;
 		if (p.tun.type && (tun.type || pw))
 			return 0; /* a tunnel in a tunnel or pseudowire (behind IPv6 extension
@@ -1136,13 +1159,7 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 		}
 		break;
 	}
-	case DECODE_IP_LEN:
-		/* an IP length past the packet's length on the wire: Zeek's IP analyzer drops it */
-		if (e->cfg.tcp_weirds)
-			write_net_weird(e, raw->ts_ns,
-					p.tun.type ? "truncated_IP_len_in_tunnel" : "truncated_IP_len", "IP");
-		return 0;
-	default:
+	default: /* its weirds written above (an IP length past the wire: truncated_IP_len) */
 		return 0;
 	}
 	if (!engine_cfg__port(e->cfg.ports, p.sport) && !engine_cfg__port(e->cfg.ports, p.dport)) {

@@ -39,6 +39,18 @@ struct pkt_tunnel {
 	struct mt_addr src, dst;
 };
 
+/* A weird Zeek's packet analysis raises for what the decoder met, whether the packet was
+ * decoded or dropped: a flow weird names the packet's addresses (src, dst: Reporter::Weird
+ * with an IP header), a net weird none (the name with "_in_tunnel" inside a tunnel). */
+#define PKT_WEIRDS_MAX 4
+struct pkt_weird {
+	const char *name;   /* a static string */
+	const char *source; /* the Zeek analyzer that raises it (a weird's source), or NULL */
+	uint8_t flow;
+	struct mt_addr src, dst; /* a flow weird's addresses (an outer packet's in a tunnel) */
+	char addl[8];	  /* "" or a number (unknown_routing_type's routing type) */
+};
+
 /* A decoded TCP/IP packet. Pointers point into the frame (no copy). */
 struct pkt {
 	uint64_t ts_ns;
@@ -61,6 +73,8 @@ struct pkt {
 	const uint8_t *l3;	/* the IP header (set for every IP packet, fragments included) */
 	uint32_t l3_len;	/* captured bytes from l3 on */
 	struct pkt_tunnel tun;	/* tun.type is always set; the rest only with it */
+	uint8_t n_weirds;	/* always set: the weirds below */
+	struct pkt_weird weird[PKT_WEIRDS_MAX];
 };
 
 #endif

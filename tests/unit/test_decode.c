@@ -725,6 +725,92 @@ static void test_ip_len_past_wire(void **st)
 	}
 }
 
+/* The one weird of p, by name ("" for none). */
+static void want_weird(const struct pkt *p, const char *name, int flow)
+{
+	if (!*name) {
+		if (p->n_weirds)
+			fail_msg("weird %s, want none", p->weird[0].name);
+		return;
+	}
+	if (p->n_weirds != 1)
+		fail_msg("%u weirds, want %s", p->n_weirds, name);
+	assert_string_equal(p->weird[0].name, name);
+	assert_int_equal(p->weird[0].flow, flow);
+}
+
+/* Zeek's IP analyzer's header checks (IP.cc), each a net weird with the packet dropped; a
+ * total length of 0 (TSO, BIG TCP) the captured length, as Zeek with checksums ignored. */
+static void test_ip_header_weirds(void **st)
+{
+	struct fr f, g;
+	struct pkt p;
+	size_t ip_at = 14;
+
+	(void)st;
+	build_v4(&f, 0, 0, 0);
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+	want_weird(&p, "", 0);
+	g = f;
+	g.b[ip_at + 2] = g.b[ip_at + 3] = 0;
+	assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_OK);
+	want_weird(&p, "ip_hdr_len_zero", 0);
+	assert_string_equal(p.weird[0].source, "IP");
+	check_tcp(&p, 0);
+	assert_int_equal(p.ip_len, f.len - ip_at);
+	/* ... with Ethernet padding: the captured length, padding and all (Zeek's cap_len) */
+	memset(g.b + g.len, 0, 4);
+	g.len += 4;
+	assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_OK);
+	assert_int_equal(p.ip_len, g.len - ip_at);
+	g = f;
+	g.b[ip_at] = 0x44; /* IHL 4 */
+	assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_BAD_IP);
+	want_weird(&p, "IPv4_min_header_size", 0);
+	g = f;
+	g.b[ip_at] = 0x4f; /* 60 bytes of header, the total length 48 */
+	g.b[ip_at + 2] = 0, g.b[ip_at + 3] = 48;
+	assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_BAD_IP);
+	want_weird(&p, "invalid_IP_header_size", 0);
+	g.b[ip_at + 3] = 0; /* 60 bytes of header, the total 0: the captured length is less */
+	g.len = ip_at + 56;
+	assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_BAD_IP);
+	assert_int_equal(p.n_weirds, 2);
+	assert_string_equal(p.weird[0].name, "ip_hdr_len_zero");
+	assert_string_equal(p.weird[1].name, "invalid_IP_header_size");
+	g = f;
+	g.b[ip_at] = 0x4f; /* 60 bytes of header, 100 of packet on the wire, 56 captured */
+	g.b[ip_at + 3] = 100;
+	g.len = ip_at + 100;
+	assert_int_equal(run_snap(&g, ip_at + 56, DLT_EN10MB, &p), DECODE_TRUNC_IP);
+	want_weird(&p, "internally_truncated_header", 0);
+	assert_int_equal(run_snap(&f, ip_at + 19, DLT_EN10MB, &p), DECODE_TRUNC_IP);
+	want_weird(&p, "truncated_IP", 0);
+	g = f;
+	g.b[ip_at] = 0x55; /* version 5 */
+	assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_BAD_IP);
+	want_weird(&p, "unknown_ip_version", 0);
+	g.len--;
+	g.b[ip_at] = 0x45;
+	assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_IP_LEN);
+	want_weird(&p, "truncated_IP_len", 0);
+	/* IPv6 */
+	f.len = 0;
+	fr_eth(&f, 0, 0, 0, 0, 0x86dd);
+	fr_ipv6(&f, A6, B6, 6, fr_tcp_len(7, sizeof(PL) - 1), 0);
+	fr_tcp(&f, 40000, 25, 1000, 2000, PKT_TCP_ACK | PKT_TCP_PSH, 512, 7, PL, sizeof(PL) - 1);
+	assert_int_equal(run_snap(&f, ip_at + 39, DLT_EN10MB, &p), DECODE_TRUNC_IP);
+	want_weird(&p, "truncated_IP", 0);
+	/* inside a tunnel: the name with _in_tunnel */
+	{
+		size_t at = build_tun(&f, T_GRE_IP, 0, 0);
+
+		f.b[at] = 0x44;
+		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_BAD_IP);
+		want_weird(&p, "IPv4_min_header_size_in_tunnel", 0);
+	}
+}
+
 /* mt_addr__fmt formats IPv4 itself: the same text as inet_ntop for every byte value in every
  * position, and inet_ntop's answer when the buffer is short. */
 static void test_addr_fmt_v4(void **state)
@@ -782,6 +868,7 @@ int main(void)
 	    cmocka_unit_test(test_mpls_pppoe), cmocka_unit_test(test_mpls_pw),
 	    cmocka_unit_test(test_tunnels),
 	    cmocka_unit_test(test_ip_len_past_wire),
+	    cmocka_unit_test(test_ip_header_weirds),
 	    cmocka_unit_test(test_linktype_ok),
 	};
 
