@@ -7,11 +7,12 @@
  * (PPP IPv4 or IPv6), IPv4 with options, IPv6 with up to MAIL_MAX_IPV6_EXT extension
  * headers, TCP; and one level of tunnel in between (mirror mode):
  * VXLAN (UDP 4789) or Geneve (UDP 6081) carrying Ethernet, GRE carrying Ethernet
- * (transparent bridging, ERSPAN types I, II and III) or IP, whose inner packet
+ * (transparent bridging, ERSPAN types I, II and III) or IP, IP in IP (protocols 4 and 41:
+ * IPv4 or IPv6 in IPv4 or IPv6), whose inner packet
  * (mail_classify_tunnel) decides the verdict. Every header is checked against the end before
  * it is read. Fragments of TCP-capable datagrams are steered whatever their ports (non-first
  * fragments have none): userspace reassembles them. In mirror mode so are fragments of outer
- * UDP and GRE datagrams: a tunnel packet may be fragmented on its way (ERSPAN from a switch
+ * UDP, GRE and IP-in-IP datagrams: a tunnel packet may be fragmented on its way (ERSPAN from a switch
  * without a larger MTU), and only the whole datagram shows the inner packet.
  *
  * The including program defines, before including this file:
@@ -49,8 +50,12 @@
 #define MAIL_GRE_SEQ 0x1000
 #define MAIL_GRE_ROUTING 0x4000
 #define MAIL_GRE_VERSION 0x0007
-/* Internal results of the outer parse (never returned by mail_classify): a UDP or GRE
- * payload that may be a tunnel, or an MPLS pseudowire's Ethernet frame, at the cursor. */
+/* Internal results of the outer parse (never returned by mail_classify): an IP-in-IP
+ * packet's inner IPv6 or IPv4 header, a UDP or GRE payload that may be a tunnel, or an MPLS
+ * pseudowire's Ethernet frame, at the cursor; MAIL_V_INNER_FIRST the lowest of them. */
+#define MAIL_V_INNER_FIRST 0xfa
+#define MAIL_V_INNER_IP6 0xfa
+#define MAIL_V_INNER_IP4 0xfb
 #define MAIL_V_INNER_PW 0xfc
 #define MAIL_V_INNER_GRE 0xfd
 #define MAIL_V_INNER_UDP 0xfe
@@ -100,9 +105,10 @@ struct ip6_frag_hdr {
 #define MAIL_R_IPV6 0x800 /* IPv6 after the link headers (outside a tunnel) */
 #define MAIL_R_MPLS 0x1000 /* an MPLS label stack */
 #define MAIL_R_PPPOE 0x2000 /* a PPPoE session header */
-#define MAIL_R_TUNNEL 0x4000 /* VXLAN, Geneve or GRE around the packet that decided */
-_Static_assert(MAIL_V_MATCH < 0xfc && MAIL_V_PARSE_ERR < 0xfc && MAIL_V_NON_IP < 0xfc &&
-		   MAIL_V_NON_TCP < 0xfc && MAIL_V_OTHER_PORT < 0xfc,
+#define MAIL_R_TUNNEL 0x4000 /* VXLAN, Geneve, GRE or IP in IP around the packet that decided */
+_Static_assert(MAIL_V_MATCH < MAIL_V_INNER_FIRST && MAIL_V_PARSE_ERR < MAIL_V_INNER_FIRST &&
+		   MAIL_V_NON_IP < MAIL_V_INNER_FIRST && MAIL_V_NON_TCP < MAIL_V_INNER_FIRST &&
+		   MAIL_V_OTHER_PORT < MAIL_V_INNER_FIRST,
 	       "verdicts fit in MAIL_R_VERDICT, below the internal MAIL_V_INNER_*");
 
 struct cursor {
@@ -247,8 +253,9 @@ static __always_inline int mail_udp_tunnel(struct cursor *c)
 	return uh->dest == bpf_htons(MAIL_VXLAN_PORT) || uh->dest == bpf_htons(MAIL_GENEVE_PORT);
 }
 
-/* outer: a UDP datagram to a tunnel port or a GRE payload (not a fragment) is returned as
- * MAIL_V_INNER_UDP/GRE with the cursor on it, for the tunnel parser. */
+/* outer: a UDP datagram to a tunnel port, a GRE payload or an IP-in-IP packet's inner one (not
+ * a fragment) is returned as MAIL_V_INNER_UDP/GRE/IP4/IP6 with the cursor on it, for the
+ * tunnel parser. */
 static __always_inline __u32 mail_parse_ipv4(struct cursor *c, int outer)
 {
 	struct iphdr *iph = c->pos;
@@ -263,11 +270,16 @@ static __always_inline __u32 mail_parse_ipv4(struct cursor *c, int outer)
 		return MAIL_V_PARSE_ERR;
 	c->pos += hlen;
 	if (iph->protocol != IPPROTO_TCP) {
-		if (outer && (iph->protocol == IPPROTO_UDP || iph->protocol == IPPROTO_GRE)) {
+		if (outer && (iph->protocol == IPPROTO_UDP || iph->protocol == IPPROTO_GRE ||
+			      iph->protocol == IPPROTO_IPIP || iph->protocol == IPPROTO_IPV6)) {
 			if (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET))
 				return MAIL_V_MATCH | MAIL_R_FRAG; /* perhaps a tunnel's */
 			if (iph->protocol == IPPROTO_GRE)
 				return MAIL_V_INNER_GRE;
+			if (iph->protocol == IPPROTO_IPIP)
+				return MAIL_V_INNER_IP4;
+			if (iph->protocol == IPPROTO_IPV6)
+				return MAIL_V_INNER_IP6;
 			if (mail_udp_tunnel(c))
 				return MAIL_V_INNER_UDP;
 		}
@@ -334,7 +346,8 @@ static __always_inline __u32 mail_parse_ipv6(struct cursor *c, int outer)
 			/* An atomic fragment (offset 0, no M flag) is a whole packet. */
 			if (fh->frag_off & bpf_htons(IP6_OFFSET | IP6_MF)) {
 				if (mail_ipv6_tcp_capable(nh) ||
-				    (outer && (nh == IPPROTO_UDP || nh == IPPROTO_GRE)))
+				    (outer && (nh == IPPROTO_UDP || nh == IPPROTO_GRE ||
+					       nh == IPPROTO_IPIP || nh == IPPROTO_IPV6)))
 					return MAIL_V_MATCH | MAIL_R_FRAG;
 				return MAIL_V_NON_TCP;
 			}
@@ -343,6 +356,10 @@ static __always_inline __u32 mail_parse_ipv6(struct cursor *c, int outer)
 			return outer && mail_udp_tunnel(c) ? MAIL_V_INNER_UDP : MAIL_V_NON_TCP;
 		case IPPROTO_GRE:
 			return outer ? MAIL_V_INNER_GRE : MAIL_V_NON_TCP;
+		case IPPROTO_IPIP:
+			return outer ? MAIL_V_INNER_IP4 : MAIL_V_NON_TCP;
+		case IPPROTO_IPV6:
+			return outer ? MAIL_V_INNER_IP6 : MAIL_V_NON_TCP;
 		default:
 			return MAIL_V_NON_TCP;
 		}
@@ -456,8 +473,9 @@ static __always_inline __u32 mail_classify(struct cursor *c, int tunnels)
 }
 
 /* The verdict of the packet inside a tunnel whose header is at the cursor (kind:
- * MAIL_V_INNER_UDP or MAIL_V_INNER_GRE from mail_classify): VXLAN, Geneve or GRE around
- * Ethernet (VLAN tags, no further shim) or IP, parsed as above but no deeper tunnel; with
+ * MAIL_V_INNER_UDP, MAIL_V_INNER_GRE from mail_classify; MAIL_V_INNER_IP4 or MAIL_V_INNER_IP6:
+ * the inner IP header itself): VXLAN, Geneve or GRE around Ethernet (VLAN tags, no further
+ * shim) or IP, IP in IP, parsed as above but no deeper tunnel; with
  * MAIL_R_TUNNEL when there was one. Something else in UDP or GRE is MAIL_V_NON_TCP. Kind
  * MAIL_V_INNER_PW: the Ethernet frame of an MPLS pseudowire at the cursor, parsed the same
  * way, but it is no tunnel: its VLAN flag and IP version count as an outer packet's. The
@@ -468,7 +486,9 @@ static __always_inline __u32 mail_classify_tunnel(struct cursor *c, __u32 kind)
 	__u32 ifl = 0, fl;
 	int pw = kind == MAIL_V_INNER_PW, proto = 1;
 
-	if (!pw) {
+	if (kind == MAIL_V_INNER_IP4 || kind == MAIL_V_INNER_IP6) {
+		proto = kind == MAIL_V_INNER_IP4 ? ETH_P_IP : ETH_P_IPV6;
+	} else if (!pw) {
 		proto = mail_parse_tunnel(c, kind);
 		if (proto < 0)
 			return MAIL_V_PARSE_ERR;

@@ -119,7 +119,7 @@ int mailtap_xdp(struct xdp_md *ctx)
 	 * port lookups (non-mail TCP 39 -> 34 ns/packet, 1.36x -> 1.22x an empty program) */
 	r = mail_classify(&c, 1);
 	v = MAIL_R_VERDICT(r);
-	if (v >= MAIL_V_INNER_PW) { /* UDP or GRE: maybe a tunnel; an MPLS pseudowire */
+	if (v >= MAIL_V_INNER_FIRST) { /* UDP or GRE: maybe a tunnel; IP in IP; a pseudowire */
 		r = (r & ~0xffu) | (__u32)mailtap_classify_tunnel(ctx, (__u32)(c.pos - data), v);
 		v = MAIL_R_VERDICT(r);
 	}

@@ -38,6 +38,8 @@ const char *decode__result_name(enum decode_result r)
 #ifndef IPPROTO_GRE
 #define IPPROTO_GRE 47
 #endif
+#define IPPROTO_IPIP_ 4
+#define IPPROTO_IPV6_ 41
 /* Labels of an MPLS stack followed before giving up (not_ip), as the XDP parser
  * (bpf/mail_parse.h MAIL_MAX_MPLS_LABELS). */
 #define MPLS_MAX_LABELS 8
@@ -285,9 +287,41 @@ static enum decode_result decode_ip(const uint8_t *p, const uint8_t *end, uint32
 	}
 }
 
+/* IP in IP (RFC 2003, 4213: protocol 4 or 41 in IPv4 or IPv6), as Zeek's IPTunnel analyzer:
+ * the inner packet must be of the protocol's IP version and fill the outer payload exactly
+ * (caplen, what was captured of it up to the outer IP length), else a flow weird of the outer
+ * packet and the packet dropped; the inner packet's wire length is its captured one (cut 0). */
+static enum decode_result decode_ipip(const uint8_t *p, const uint8_t *end, struct pkt *o)
+{
+	uint32_t caplen = (uint32_t)(end - p), tot;
+	int v6 = o->l4proto == IPPROTO_IPV6_;
+
+	if (v6 && caplen < 40) {
+		weird_src(o, "truncated_inner_IP", "IPTunnel", true, -1);
+		return DECODE_TRUNC_TUNNEL;
+	}
+	if (caplen < 20 || p[0] >> 4 != (v6 ? 6 : 4)) {
+		weird_src(o, "invalid_inner_IP_version", "IPTunnel", true, -1);
+		return DECODE_NOT_TCP;
+	}
+	tot = v6 ? rd16(p + 4) + 40u : rd16(p + 2);
+	if (caplen != tot) {
+		weird_src(o, caplen < tot ? "truncated_inner_IP" : "inner_IP_payload_length_mismatch",
+			  "IPTunnel", true, -1);
+		return caplen < tot ? DECODE_TRUNC_TUNNEL : DECODE_NOT_TCP;
+	}
+	o->tun.type = PKT_TUN_IP;
+	o->tun.src = o->src;
+	o->tun.dst = o->dst;
+	o->tun.sport = o->tun.dport = 0;
+	o->vlan[0] = o->vlan[1] = 0; /* Zeek's inner Packet: raw IP, no tags */
+	return v6 ? decode_ipv6(p, end, 0, o) : decode_ipv4(p, end, 0, o);
+}
+
 /* The packet inside a tunnel: VXLAN or Geneve in a UDP datagram to their port, GRE (RFC 2784,
- * 2890; ERSPAN types I, II, III). p is the outer IP packet's payload (UDP or GRE, o->l4proto),
- * o holds the outer addresses. Anything else, or a tunnel inside a tunnel, is not_tcp. */
+ * 2890; ERSPAN types I, II, III), IP in IP. p is the outer IP packet's payload (UDP, GRE,
+ * IPv4 or IPv6: o->l4proto), o holds the outer addresses. Anything else, or a tunnel inside
+ * a tunnel, is not_tcp. */
 static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, uint32_t cut,
 				       struct pkt *o)
 {
@@ -295,7 +329,11 @@ static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, ui
 	uint32_t len;
 	uint8_t type;
 
-	if (o->tun.type || o->pw || (o->l4proto != IPPROTO_UDP && o->l4proto != IPPROTO_GRE))
+	if (o->tun.type || o->pw)
+		return DECODE_NOT_TCP;
+	if (o->l4proto == IPPROTO_IPIP_ || o->l4proto == IPPROTO_IPV6_)
+		return decode_ipip(p, end, o);
+	if (o->l4proto != IPPROTO_UDP && o->l4proto != IPPROTO_GRE)
 		return DECODE_NOT_TCP;
 	if (o->l4proto == IPPROTO_UDP) {
 		uint16_t dport;

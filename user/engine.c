@@ -1113,8 +1113,8 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 	case DECODE_OK:
 		break;
 	case DECODE_FRAGMENT: {
-		/* a fragment of a TCP datagram, or of an outer UDP or GRE datagram that may be a
-		 * tunnel packet: reassemble, then go on with the whole datagram */
+		/* a fragment of a TCP datagram, or of an outer UDP, GRE or IP-in-IP datagram that
+		 * may be a tunnel packet: reassemble, then go on with the whole datagram */
 		const uint8_t *dg;
 		size_t len;
 		struct frag_weirds fw;
@@ -1124,14 +1124,15 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 		uint8_t pw;
 		int r;
 
-		/* UDP and GRE only where a tunnel could be inside (not in a tunnel, nor in a
+		/* UDP, GRE and IP in IP only where a tunnel could be inside (not in a tunnel, nor in a
 		 * pseudowire: decode follows none there, nor does the XDP parser); IPv6: also an
 		 * extension header after the fragment header (hop-by-hop, routing, destination
 		 * options, AH), whose chain is parsed in the whole datagram, as Zeek does */
 		if (!p.l3 || !(p.l4proto == IPPROTO_TCP ||
 			       (p.ip_ver == 6 && frag__v6_ext(p.l4proto)) ||
 			       (!p.tun.type && !p.pw &&
-				(p.l4proto == IPPROTO_UDP || p.l4proto == IPPROTO_GRE))))
+				(p.l4proto == IPPROTO_UDP || p.l4proto == IPPROTO_GRE ||
+				 p.l4proto == 4 || p.l4proto == 41 /* IP in IP */))))
 			return 0;
 		r = frag__add(e->frags, p.l3, p.l3_len, raw->ts_ns, &dg, &len, &fw);
 		for (unsigned i = 0; i < fw.n && e->cfg.tcp_weirds; i++)

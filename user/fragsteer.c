@@ -127,7 +127,7 @@ static int by_addrs(struct fragsteer *fs, const struct frag_key *k)
 	return pick_key(fs, k, 0, 0);
 }
 
-/* A UDP or GRE datagram's first fragment: the worker of the connection inside, when it is a
+/* A UDP, GRE or IP-in-IP datagram's first fragment: the worker of the connection inside, when it is a
  * tunnel packet. Its start is decoded from a copy whose IP header says it is whole (IPv6:
  * without the fragment header), so the decoder reads the tunnel as in an unfragmented packet,
  * its payload cut short. -1 when no TCP connection shows. */
@@ -372,7 +372,8 @@ void fragsteer__packet(struct fragsteer *fs, const struct pkt_raw *raw, const ui
 		return;
 	}
 	if (f.key.proto != 6 /* TCP */ && f.key.proto != 17 /* UDP */ &&
-	    f.key.proto != 47 /* GRE */ && !(f.key.v6 && frag__v6_ext(f.key.proto))) {
+	    f.key.proto != 47 /* GRE */ && f.key.proto != 4 && f.key.proto != 41 /* IP in IP */ &&
+	    !(f.key.v6 && frag__v6_ext(f.key.proto))) {
 		cnt_add(&fs->st.unported, 1);
 		fs->send(fs->ctx, by_addrs(fs, &f.key), raw);
 		return;
@@ -389,7 +390,7 @@ void fragsteer__packet(struct fragsteer *fs, const struct pkt_raw *raw, const ui
 		int dest = -1;
 		int proto = f.key.v6 ? v6_chain(&f, &l4) : f.key.proto;
 
-		if (proto == 17 || proto == 47) {
+		if (proto == 17 || proto == 47 || proto == 4 || proto == 41) {
 			dest = inner_dest(fs, l3, &f);
 		} else if (proto == 6 && f.pl_len >= l4 + 4) {
 			dest = pick_key(fs, &f.key, (uint16_t)(f.pl[l4] << 8 | f.pl[l4 + 1]),

@@ -104,9 +104,18 @@ static const char *type_name(uint8_t type)
 		return "Tunnel::VXLAN";
 	case PKT_TUN_GENEVE:
 		return "Tunnel::GENEVE";
+	case PKT_TUN_IP:
+		return "Tunnel::IP";
 	default:
 		return "Tunnel::GRE";
 	}
+}
+
+/* The type a tunnel is found by: Zeek's IPTunnel analyzer keys GRE and IP-in-IP tunnels by
+ * their address pair alone (ip_tunnels), so the two share a tunnel, of the type first seen. */
+static uint8_t key_type(uint8_t type)
+{
+	return type == PKT_TUN_IP ? PKT_TUN_GRE : type;
 }
 
 static void tun_write(struct tunnels *t, const struct tun *u, uint64_t ts, const char *action)
@@ -148,7 +157,7 @@ static uint32_t key_hash(const struct tunnels *t, uint8_t type, const struct mt_
 static bool same(const struct tun *u, uint8_t type, const struct mt_addr *a, uint16_t pa,
 		 const struct mt_addr *b, uint16_t pb)
 {
-	if (u->type != type)
+	if (key_type(u->type) != key_type(type))
 		return false;
 	if (u->id.orig_p == pa && u->id.resp_p == pb && !memcmp(&u->id.orig_h, a, sizeof(*a)) &&
 	    !memcmp(&u->id.resp_h, b, sizeof(*b)))
@@ -239,7 +248,7 @@ uint16_t tunnels__get(struct tunnels *t, const struct pkt *p, uint64_t ts)
 
 	if (!p->tun.type)
 		return 0;
-	h = key_hash(t, p->tun.type, &p->tun.src, p->tun.sport, &p->tun.dst, p->tun.dport);
+	h = key_hash(t, key_type(p->tun.type), &p->tun.src, p->tun.sport, &p->tun.dst, p->tun.dport);
 	pthread_mutex_lock(&t->mu);
 	expire(t, ts);
 	for (ref = t->bucket[h & t->mask]; ref; ref = t->slot[ref - 1].next)
@@ -262,7 +271,9 @@ uint16_t tunnels__get(struct tunnels *t, const struct pkt *p, uint64_t ts)
 		u->id.resp_h = p->tun.dst;
 		u->id.orig_p = p->tun.sport;
 		u->id.resp_p = p->tun.dport;
-		u->id.proto = p->tun.type == PKT_TUN_GRE ? IPPROTO_GRE : IPPROTO_UDP;
+		u->id.proto = p->tun.type == PKT_TUN_GRE ? IPPROTO_GRE
+			      : p->tun.type == PKT_TUN_IP ? 0 /* Zeek's TRANSPORT_UNKNOWN */
+							  : IPPROTO_UDP;
 		mt_ids__make(&t->ids, 'C', u->uid);
 		u->next = t->bucket[h & t->mask];
 		t->bucket[h & t->mask] = ref;
@@ -326,8 +337,8 @@ void tunnels__finish(struct tunnels *t, uint64_t now)
 	expire(t, now);
 	for (ref = t->a_head; ref; ref = next) {
 		next = t->slot[ref - 1].next_a;
-		if (t->slot[ref - 1].type == PKT_TUN_GRE)
-			continue;
+		if (key_type(t->slot[ref - 1].type) == PKT_TUN_GRE)
+			continue; /* GRE and IP in IP: not a connection of Zeek's, never closed */
 		t->st.closed++;
 		deactivate(t, ref, now, "Tunnel::CLOSE");
 	}

@@ -4,7 +4,7 @@
  * ports. A producer keeps one steering table: a TCP datagram's fragments that come before its
  * first fragment are held (copied) until it comes, then sent, in arrival order, ahead of it
  * to the worker its ports choose; later fragments of the datagram follow that choice. So the
- * worker reassembles exactly what one engine would have. A UDP or GRE datagram (the engine
+ * worker reassembles exactly what one engine would have. A UDP, GRE or IP-in-IP datagram (the engine
  * reassembles those too: they may be tunnel packets) is steered the same way, by the TCP
  * connection its first fragment shows inside a tunnel. A datagram is forgotten once all its
  * bytes have come (its identification may be used again soon: a tunnel's outer address pair

@@ -30,9 +30,10 @@ typedef int (*pkt_handler)(void *u, const struct pkt_raw *p);
 #define PKT_TUN_VXLAN 1
 #define PKT_TUN_GENEVE 2
 #define PKT_TUN_GRE 3
+#define PKT_TUN_IP 4 /* IP in IP: IPv4 or IPv6 in IPv4 or IPv6 (protocols 4 and 41) */
 
 /* The tunnel around an IP packet (one level), as Zeek's EncapsulatingConn: the outer
- * addresses, and the UDP ports of VXLAN and Geneve (0 for GRE). */
+ * addresses, and the UDP ports of VXLAN and Geneve (0 for GRE and IP in IP). */
 struct pkt_tunnel {
 	uint8_t type; /* PKT_TUN_*, 0: none */
 	uint16_t sport, dport;

@@ -669,6 +669,35 @@ static void test_tunnels(void **state)
 	run_expect("gre ppp", &f, XDP_PASS,
 		   (struct stat_expect[]){PASS_AS(MAILTAP_STAT_NON_TCP), {MAILTAP_STAT_IPV4, 1},
 					  END_EXPECT});
+	/* IP in IP: IPv4 or IPv6 in IPv4 or IPv6 (protocols 4, 41), its fragments steered */
+	eth(&f, 0x0800), ipv4(&f, 4, 0, 0, 0), ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5),
+	    fix_len(&f);
+	run_expect("ipip ipv4 ->25", &f, XDP_PASS, (struct stat_expect[]){T4, END_EXPECT});
+	eth(&f, 0x0800), ipv4(&f, 41, 0, 0, 0), ipv6(&f, 6), tcp(&f, 40000, 587, 5), fix_len(&f);
+	run_expect("6in4 ->587", &f, XDP_PASS, (struct stat_expect[]){T4, END_EXPECT});
+	eth(&f, 0x86dd), ipv6(&f, 4), ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
+	run_expect("4in6 ->25", &f, XDP_PASS,
+		   (struct stat_expect[]){M6, {MAILTAP_STAT_TUNNEL, 1}, END_EXPECT});
+	eth(&f, 0x86dd), ipv6(&f, 41), ipv6(&f, 6), tcp(&f, 465, 40000, 5), fix_len(&f);
+	run_expect("6in6 465->", &f, XDP_PASS,
+		   (struct stat_expect[]){M6, {MAILTAP_STAT_TUNNEL, 1}, END_EXPECT});
+	eth(&f, 0x0800), ipv4(&f, 4, 0, 0, 0), ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 443, 5),
+	    fix_len(&f);
+	run_expect("ipip ipv4 ->443", &f, XDP_PASS,
+		   (struct stat_expect[]){TUN_AS(MAILTAP_STAT_OTHER_PORT), END_EXPECT});
+	eth(&f, 0x0800), ipv4(&f, 4, 0x2000 /* MF */, 0, 0), ipv4(&f, 6, 0, 0, 0),
+	    tcp(&f, 40000, 80, 5), fix_len(&f);
+	run_expect("ipip outer fragment", &f, XDP_PASS,
+		   (struct stat_expect[]){M4, {MAILTAP_STAT_FRAG, 1}, END_EXPECT});
+	/* GRE in IP in IP: one level only */
+	eth(&f, 0x0800), ipv4(&f, 4, 0, 0, 0), ipv4(&f, 47, 0, 0, 0), gre(&f, 0, 0x0800),
+	    ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
+	run_expect("gre in ipip", &f, XDP_PASS,
+		   (struct stat_expect[]){TUN_AS(MAILTAP_STAT_NON_TCP), END_EXPECT});
+	/* cut: the inner IPv4 header short */
+	eth(&f, 0x0800), ipv4(&f, 4, 0, 0, 0), put(&f, (uint8_t[10]){0x45}, 10);
+	run_expect("ipip cut", &f, XDP_PASS,
+		   (struct stat_expect[]){TUN_AS(MAILTAP_STAT_PARSE_ERR), END_EXPECT});
 	/* cut: a VXLAN header of 4 bytes, a GRE header with its key missing */
 	eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), vxlan(&f, 4789);
 	f.n -= 4;

@@ -386,6 +386,7 @@ static void test_mpls_pppoe(void **st)
 }
 
 static const uint8_t OA4[4] = {172, 16, 0, 1}, OB4[4] = {172, 16, 0, 2};
+static const uint8_t OA6[16] = {0xfd, [15] = 1}, OB6[16] = {0xfd, [15] = 2};
 
 enum tun_kind { T_VXLAN, T_GENEVE, T_GRE_TEB, T_GRE_IP, T_ERSPAN1, T_ERSPAN2, T_ERSPAN3 };
 
@@ -811,6 +812,80 @@ static void test_ip_header_weirds(void **st)
 	}
 }
 
+/* IP in IP (protocols 4 and 41) in IPv4 and IPv6: the inner TCP packet, tunnel Tunnel::IP
+ * between the outer addresses with ports 0, no VLAN tag (Zeek's raw inner packet); the
+ * IPTunnel analyzer's checks (an inner packet of the other IP version, shorter or longer than
+ * the outer payload) are flow weirds of the outer packet, the packet dropped; no tunnel in
+ * it is followed, nor is it in another tunnel. */
+static void build_ipip(struct fr *f, int ov6, int iv6, struct fr *in)
+{
+	in->len = 0;
+	inner(in, 0, iv6, 0);
+	f->len = 0;
+	fr_eth(f, 0x8100, 9, 0, 0, ov6 ? 0x86dd : 0x0800);
+	if (ov6)
+		fr_ipv6(f, OA6, OB6, iv6 ? 41 : 4, in->len, 0);
+	else
+		fr_ipv4(f, OA4, OB4, iv6 ? 41 : 4, in->len, 0, 0x4000);
+	fr_bytes(f, in->b, in->len);
+}
+
+static void test_ip_in_ip(void **st)
+{
+	struct fr f, in;
+	struct pkt p;
+	char buf[64];
+
+	(void)st;
+	for (int ov6 = 0; ov6 < 2; ov6++) {
+		for (int iv6 = 0; iv6 < 2; iv6++) {
+			build_ipip(&f, ov6, iv6, &in);
+			assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+			check_tcp(&p, iv6);
+			assert_int_equal(p.tun.type, PKT_TUN_IP);
+			assert_int_equal(p.tun.sport, 0);
+			assert_int_equal(p.tun.dport, 0);
+			assert_int_equal(p.vlan[0], 0);
+			assert_int_equal(p.n_weirds, 0);
+			mt_addr__fmt(&p.tun.src, buf, sizeof(buf));
+			assert_string_equal(buf, ov6 ? "fd00::1" : "172.16.0.1");
+			/* the inner packet one byte longer than the outer payload */
+			f.b[f.len - in.len + (iv6 ? 5 : 3)]++;
+			assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_TRUNC_TUNNEL);
+			want_weird(&p, "truncated_inner_IP", 1);
+			assert_string_equal(p.weird[0].source, "IPTunnel");
+			mt_addr__fmt(&p.weird[0].src, buf, sizeof(buf));
+			assert_string_equal(buf, ov6 ? "fd00::1" : "172.16.0.1");
+			/* ... one byte shorter */
+			f.b[f.len - in.len + (iv6 ? 5 : 3)] -= 2;
+			assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+			want_weird(&p, "inner_IP_payload_length_mismatch", 1);
+			f.b[f.len - in.len + (iv6 ? 5 : 3)]++;
+			/* cut by the snap length: Zeek's inner packet is what was captured */
+			assert_int_equal(run_snap(&f, f.len - 1, DLT_EN10MB, &p), DECODE_TRUNC_TUNNEL);
+			want_weird(&p, "truncated_inner_IP", 1);
+			/* the other IP version than the protocol says */
+			f.b[f.len - in.len] ^= 0x20; /* 4 <-> 6 */
+			assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+			want_weird(&p, "invalid_inner_IP_version", 1);
+		}
+	}
+	/* IP in IP in GRE, GRE in IP in IP: one level of tunnel */
+	{
+		struct fr g;
+
+		build_ipip(&g, 0, 0, &in);
+		f.len = 0;
+		fr_eth(&f, 0, 0, 0, 0, 0x0800);
+		fr_ipv4(&f, A4, B4, 47, 4 + g.len - 18, 0, 0);
+		fr_u16(&f, 0);
+		fr_u16(&f, 0x0800);
+		fr_bytes(&f, g.b + 18, g.len - 18);
+		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+		assert_int_equal(p.tun.type, PKT_TUN_GRE);
+	}
+}
+
 /* mt_addr__fmt formats IPv4 itself: the same text as inet_ntop for every byte value in every
  * position, and inet_ntop's answer when the buffer is short. */
 static void test_addr_fmt_v4(void **state)
@@ -869,6 +944,7 @@ int main(void)
 	    cmocka_unit_test(test_tunnels),
 	    cmocka_unit_test(test_ip_len_past_wire),
 	    cmocka_unit_test(test_ip_header_weirds),
+	    cmocka_unit_test(test_ip_in_ip),
 	    cmocka_unit_test(test_linktype_ok),
 	};
 

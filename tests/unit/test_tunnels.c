@@ -173,6 +173,40 @@ static void test_discover_close(void **st)
 	done(t);
 }
 
+/* IP in IP (Tunnel::IP): ports 0, never closed; between the addresses of a GRE tunnel it is
+ * that tunnel (Zeek's IPTunnel analyzer keys both by the address pair: the type first seen). */
+static void test_ip_tunnel(void **st)
+{
+	struct tunnels *t = new_table(8);
+	struct pkt i = tp(PKT_TUN_IP, 1, 0, 2, 0);
+	struct pkt g = tp(PKT_TUN_GRE, 2, 0, 1, 0);
+	struct pkt o = tp(PKT_TUN_IP, 3, 0, 4, 0);
+	char u1[MT_UID_LEN], u2[MT_UID_LEN], w[512];
+	uint16_t r1, r2, r3;
+
+	(void)st;
+	r1 = tunnels__get(t, &i, 1 * S);
+	r2 = tunnels__get(t, &g, 2 * S);
+	r3 = tunnels__get(t, &o, 3 * S);
+	assert_true(r1 && r3);
+	assert_int_equal(r1, r2);
+	assert_int_not_equal(r1, r3);
+	assert_true(tunnels__same(t, r1, &g));
+	tunnels__uid(t, r1, u1);
+	tunnels__uid(t, r3, u2);
+	assert_int_equal(cap.n, 2);
+	want(w, sizeof(w), 1.0, u1, &i, "Tunnel::IP", "Tunnel::DISCOVER");
+	assert_string_equal(cap.recs[0], w);
+	want(w, sizeof(w), 3.0, u2, &o, "Tunnel::IP", "Tunnel::DISCOVER");
+	assert_string_equal(cap.recs[1], w);
+	tunnels__put(t, r1);
+	tunnels__put(t, r2);
+	tunnels__put(t, r3);
+	tunnels__finish(t, 50 * S);
+	assert_int_equal(cap.n, 2);
+	done(t);
+}
+
 /* EXPIRE once no new connection came for expire_ns (at the time it ran out); a connection
  * still holding the expired tunnel keeps its uid; a new connection through it DISCOVERs it
  * again with that uid; once nothing holds it, the next one gets a new uid. */
@@ -575,6 +609,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_discover_close),
+	    cmocka_unit_test(test_ip_tunnel),
 	    cmocka_unit_test(test_expire),
 	    cmocka_unit_test(test_full),
 	    cmocka_unit_test(test_times_out_of_order),
