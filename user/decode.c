@@ -138,8 +138,10 @@ static enum decode_result decode_ethertype(uint16_t type, const uint8_t *p, cons
 /* Every IP header is checked against the packet's length on the wire, as Zeek's IP analyzer
  * does (IP.cc: a total length past it is weird truncated_IP_len, the packet dropped): cut is
  * how many bytes of the frame the snap length left out (wirelen - caplen), so that `end - p
- * + cut` is what the wire carried from p on (a tunnel's inner packet: up to the end of the
- * outer one, as Zeek's inner packet's wire length). A short snap length alone is fine. */
+ * + cut` is what the wire carried from p on (a VXLAN or Geneve inner packet: up to the end of
+ * the outer one, as Zeek's build_inner_packet makes its wire length; a GRE inner packet's is
+ * what was captured of it, as Zeek's GRE analyzer passes it on, so that one cut by the snap
+ * length is truncated_IP_len_in_tunnel). A short snap length alone is fine. */
 static enum decode_result decode_ipv4(const uint8_t *p, const uint8_t *end, uint32_t cut,
 				      struct pkt *o)
 {
@@ -389,8 +391,10 @@ static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, ui
 	o->tun.type = type;
 	o->tun.src = o->src;
 	o->tun.dst = o->dst;
-	if (type == PKT_TUN_GRE)
+	if (type == PKT_TUN_GRE) {
 		o->tun.sport = o->tun.dport = 0;
+		cut = 0; /* IPTunnelAnalyzer: the inner packet's wire length is its caplen */
+	}
 	o->vlan[0] = o->vlan[1] = 0;
 	if (proto == ETH_P_TEB_) {
 		if (end - p < 14)
@@ -462,8 +466,13 @@ static enum decode_result decode_ethertype(uint16_t type, const uint8_t *p, cons
 		case ETH_P_QINQ1_:
 			if (end - p < 4)
 				return DECODE_TRUNC_L2;
-			if (tags < 2)
-				o->vlan[tags] = rd16(p) & 0x0fff;
+			/* Zeek 7's VLAN analyzer: vlan is the first tag with a VID other than 0 (a
+			 * priority tag before it is not one), inner_vlan every tag after it, a third
+			 * one overwriting the second (no weird before Zeek 8) */
+			if (!o->vlan[0])
+				o->vlan[0] = rd16(p) & 0x0fff;
+			else
+				o->vlan[1] = rd16(p) & 0x0fff;
 			/* 8 tags and E-tags in all, as the XDP parser (MAIL_MAX_L2_TAGS) */
 			if (++tags > 8)
 				return DECODE_NOT_IP;

@@ -886,6 +886,54 @@ static void test_ip_in_ip(void **st)
 	}
 }
 
+/* Zeek 7's VLAN analyzer: vlan the first tag with a VID, inner_vlan every later tag (a third
+ * overwrites the second), a priority tag (VID 0) first is no vlan. */
+static void test_vlan_tags_as_zeek(void **st)
+{
+	static const uint16_t vids[][3] = {{10, 20, 30}, {0, 20, 0xffff}, {10, 0, 0xffff},
+					   {0, 0, 5}};
+	static const uint16_t want[][2] = {{10, 30}, {20, 0}, {10, 0}, {5, 0}};
+	struct fr f;
+	struct pkt p;
+
+	(void)st;
+	for (size_t i = 0; i < sizeof(vids) / sizeof(vids[0]); i++) {
+		f.len = 0;
+		fr_eth(&f, 0x88a8, vids[i][0], 0x8100, vids[i][1],
+		       vids[i][2] == 0xffff ? 0x0800 : 0x8100);
+		if (vids[i][2] != 0xffff) {
+			fr_u16(&f, vids[i][2]);
+			fr_u16(&f, 0x0800);
+		}
+		fr_ipv4(&f, A4, B4, 6, fr_tcp_len(7, sizeof(PL) - 1), 0, 0x4000);
+		fr_tcp(&f, 40000, 25, 1000, 2000, PKT_TCP_ACK | PKT_TCP_PSH, 512, 7, PL,
+		       sizeof(PL) - 1);
+		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+		assert_int_equal(p.vlan[0], want[i][0]);
+		assert_int_equal(p.vlan[1], want[i][1]);
+	}
+}
+
+/* A tunnel's inner packet cut by the snap length: VXLAN's wire length is the outer one's
+ * (analysed, its payload short), GRE's what was captured (Zeek's GRE analyzer): dropped with
+ * truncated_IP_len_in_tunnel. */
+static void test_snap_in_tunnel(void **st)
+{
+	struct fr f;
+	struct pkt p;
+
+	(void)st;
+	build_tun(&f, T_VXLAN, 0, 0);
+	assert_int_equal(run_snap(&f, f.len - 1, DLT_EN10MB, &p), DECODE_OK);
+	assert_int_equal(p.payload_len + 1, p.payload_wire_len);
+	build_tun(&f, T_GRE_IP, 0, 0);
+	assert_int_equal(run_snap(&f, f.len - 1, DLT_EN10MB, &p), DECODE_IP_LEN);
+	want_weird(&p, "truncated_IP_len_in_tunnel", 0);
+	build_tun(&f, T_GRE_TEB, 1, 0);
+	assert_int_equal(run_snap(&f, f.len - 1, DLT_EN10MB, &p), DECODE_IP_LEN);
+	want_weird(&p, "truncated_IP_len_in_tunnel", 0);
+}
+
 /* mt_addr__fmt formats IPv4 itself: the same text as inet_ntop for every byte value in every
  * position, and inet_ntop's answer when the buffer is short. */
 static void test_addr_fmt_v4(void **state)
@@ -945,6 +993,8 @@ int main(void)
 	    cmocka_unit_test(test_ip_len_past_wire),
 	    cmocka_unit_test(test_ip_header_weirds),
 	    cmocka_unit_test(test_ip_in_ip),
+	    cmocka_unit_test(test_vlan_tags_as_zeek),
+	    cmocka_unit_test(test_snap_in_tunnel),
 	    cmocka_unit_test(test_linktype_ok),
 	};
 
