@@ -200,10 +200,87 @@ static enum decode_result decode_ipv4(const uint8_t *p, const uint8_t *end, uint
 	return decode_tcp(p + hl, end, tot - hl, o);
 }
 
+/* A routing header h of len bytes (captured), as Zeek's IPv6_Hdr_Chain::ProcessRoutingHeader:
+ * type 0 with segments left names the final destination in its last 16 bytes (the packet's
+ * destination from then on: DstAddr()); its weirds are flow weirds. */
+static void ipv6_routing(const uint8_t *h, uint32_t len, struct ipv6_chain *c, struct pkt *o)
+{
+	if (c->final_dst) { /* RFC 8200: at most one */
+		if (o)
+			weird_src(o, "multiple_routing_headers", NULL, true, -1);
+		return;
+	}
+	if (h[2] != 0) { /* type 2 is Mobile IPv6's, which Zeek leaves out by default */
+		if (o)
+			weird_src(o, "unknown_routing_type", NULL, true, h[2]);
+		return;
+	}
+	if (h[3] > 0 && h[1] >= 2) {
+		if (h[1] % 2 == 0) {
+			c->final_dst = h + len - 16;
+			if (o)
+				mt_addr__from_v6(&o->dst, c->final_dst);
+		} else if (o) {
+			weird_src(o, "odd_routing0_len", NULL, true, -1);
+		}
+	}
+	if (o) /* deprecated (RFC 5095): always */
+		weird_src(o, "routing0_hdr", NULL, true, -1);
+}
+
+enum decode_result decode__ipv6_chain(const uint8_t *p, uint32_t caplen, uint32_t ip_len,
+				      struct ipv6_chain *c, struct pkt *o)
+{
+	uint32_t off = 40, nh_off = 6, len;
+	uint8_t nh = p[6];
+
+	c->final_dst = NULL;
+	/* MAILTAP_MAX_IPV6_EXT extension headers, as the XDP parser (bpf/mail_parse.h), and one
+	 * round more for the header after them: a packet with more is dropped live and offline */
+	for (int n = 0; n <= MAILTAP_MAX_IPV6_EXT; n++) {
+		switch (nh) {
+		case 0:	 /* hop-by-hop */
+		case 43: /* routing */
+		case 60: /* destination options */
+		case 51: /* AH */
+			if (caplen < off + 8)
+				return DECODE_TRUNC_IP;
+			len = nh == 51 ? ((uint32_t)p[off + 1] + 2) * 4 : 8 + (uint32_t)p[off + 1] * 8;
+			if (nh == 43 && off + len <= caplen)
+				ipv6_routing(p + off, len, c, o);
+			break;
+		case 44: /* fragment */
+			if (caplen < off + 8)
+				return DECODE_TRUNC_IP;
+			if ((rd16(p + off + 2) & 0xfff9) != 0) {
+				c->off = off;
+				c->nh_off = nh_off;
+				c->nh = p[off];
+				return DECODE_FRAGMENT;
+			}
+			len = 8; /* atomic fragment: offset 0, no MF */
+			break;
+		default:
+			c->off = off;
+			c->nh_off = nh_off;
+			c->nh = nh;
+			return DECODE_OK;
+		}
+		nh_off = off;
+		nh = p[off];
+		off += len;
+		if (off > ip_len)
+			return DECODE_BAD_IP6_EXT;
+	}
+	return DECODE_BAD_IP6_EXT;
+}
+
 static enum decode_result decode_ipv6(const uint8_t *p, const uint8_t *end, uint32_t cut,
 				      struct pkt *o)
 {
-	uint32_t plen, off = 40;
+	struct ipv6_chain c;
+	enum decode_result r;
+	uint32_t plen, off;
 	uint8_t nh;
 
 	if (end - p < 40) {
@@ -229,44 +306,12 @@ static enum decode_result decode_ipv6(const uint8_t *p, const uint8_t *end, uint
 	mt_addr__from_v6(&o->dst, p + 24);
 	if ((uint32_t)(end - p) > plen + 40)
 		end = p + plen + 40;
-	/* MAILTAP_MAX_IPV6_EXT extension headers, as the XDP parser (bpf/mail_parse.h), and one
-	 * round more for the header after them: a packet with more is dropped live and offline */
-	for (int n = 0; n <= MAILTAP_MAX_IPV6_EXT; n++) {
-		switch (nh) {
-		case 0:	 /* hop-by-hop */
-		case 43: /* routing */
-		case 60: /* destination options */
-			if (end - p < (long)off + 8)
-				return DECODE_TRUNC_IP;
-			nh = p[off];
-			off += 8 + (uint32_t)p[off + 1] * 8;
-			break;
-		case 44: /* fragment */
-			if (end - p < (long)off + 8)
-				return DECODE_TRUNC_IP;
-			if ((rd16(p + off + 2) & 0xfff9) != 0) {
-				o->l4proto = p[off];
-				return DECODE_FRAGMENT;
-			}
-			/* atomic fragment: offset 0, no MF */
-			nh = p[off];
-			off += 8;
-			break;
-		case 51: /* AH */
-			if (end - p < (long)off + 8)
-				return DECODE_TRUNC_IP;
-			nh = p[off];
-			off += ((uint32_t)p[off + 1] + 2) * 4;
-			break;
-		default:
-			goto done;
-		}
-		if (off > plen + 40)
-			return DECODE_BAD_IP6_EXT;
-	}
-	return DECODE_BAD_IP6_EXT;
-done:
-	o->l4proto = nh;
+	r = decode__ipv6_chain(p, (uint32_t)(end - p), plen + 40, &c, o);
+	o->l4proto = c.nh;
+	if (r != DECODE_OK)
+		return r;
+	off = c.off;
+	nh = c.nh;
 	if ((long)off > end - p)
 		return nh == IPPROTO_TCP ? DECODE_TRUNC_IP : DECODE_NOT_TCP;
 	if (nh != IPPROTO_TCP)

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include "mailtap/decode.h"
 #include "mailtap/frag.h"
 
 #define FRAG_MAX_PAYLOAD 65535
@@ -160,8 +161,9 @@ int frag__parse(const uint8_t *p, size_t len, struct frag_info *f)
 		return 0;
 	}
 	if ((p[0] >> 4) == 6) {
-		uint32_t plen = rd16(p + 4), off = 40, nh_off = 6;
-		uint8_t nh = p[6];
+		uint32_t plen = rd16(p + 4), off;
+		struct ipv6_chain c;
+		uint16_t fo;
 
 		if (len < 40)
 			return -EINVAL;
@@ -170,34 +172,24 @@ int frag__parse(const uint8_t *p, size_t len, struct frag_info *f)
 		if (plen + 40 < len)
 			len = plen + 40;
 		f->key.v6 = 1;
+		/* the chain decode.c follows, to the fragment header (Zeek's IPv6_Hdr_Chain): the
+		 * key's destination is a type 0 routing header's final one, as Zeek's DstAddr() */
+		if (decode__ipv6_chain(p, (uint32_t)len, plen + 40, &c, NULL) != DECODE_FRAGMENT)
+			return -EINVAL;
+		off = c.off;
 		memcpy(f->key.src, p + 8, 16);
-		memcpy(f->key.dst, p + 24, 16);
-		for (int i = 0; i < 8; i++) {
-			if (nh == 44) {
-				uint16_t fo;
-
-				if (off + 8 > len)
-					return -EINVAL;
-				fo = rd16(p + off + 2);
-				f->key.proto = p[off];
-				f->key.id = (uint32_t)p[off + 4] << 24 | (uint32_t)p[off + 5] << 16 |
-					(uint32_t)p[off + 6] << 8 | p[off + 7];
-				f->off = fo & 0xfff8;
-				f->more = fo & 1;
-				f->hdr_len = off;
-				f->nh_off = nh_off;
-				f->pl = p + off + 8;
-				f->pl_len = (uint32_t)len - off - 8;
-				return off <= FRAG_HDR_MAX ? 0 : -EINVAL;
-			}
-			if (nh != 0 && nh != 43 && nh != 60)
-				return -EINVAL;
-			if (off + 8 > len)
-				return -EINVAL;
-			nh_off = off;
-			nh = p[off];
-			off += 8 + (uint32_t)p[off + 1] * 8;
-		}
+		memcpy(f->key.dst, c.final_dst ? c.final_dst : p + 24, 16);
+		fo = rd16(p + off + 2);
+		f->key.proto = p[off];
+		f->key.id = (uint32_t)p[off + 4] << 24 | (uint32_t)p[off + 5] << 16 |
+			    (uint32_t)p[off + 6] << 8 | p[off + 7];
+		f->off = fo & 0xfff8;
+		f->more = fo & 1;
+		f->hdr_len = off;
+		f->nh_off = c.nh_off;
+		f->pl = p + off + 8;
+		f->pl_len = (uint32_t)len - off - 8;
+		return off <= FRAG_HDR_MAX ? 0 : -EINVAL;
 	}
 	return -EINVAL;
 }
@@ -332,10 +324,12 @@ int frag__add(struct frag_table *t, const uint8_t *l3, size_t l3_len, uint64_t t
 	w->n = 0;
 	t->st.fragments++;
 	frag__expire(t, ts);
-	/* Zeek's IP analyzer: a fragment not captured whole is not reassembled */
+	/* Zeek's IP analyzer: a fragment not captured whole is not reassembled; one that does
+	 * not parse otherwise (an unfragmentable part over FRAG_HDR_MAX) is dropped, counted */
 	if (frag__parse(l3, l3_len, &f) < 0 || f.cut) {
 		t->st.dropped++;
-		weird(w, "incompletely_captured_fragment");
+		if (f.cut)
+			weird(w, "incompletely_captured_fragment");
 		return -EINVAL;
 	}
 	end = f.off + f.pl_len;

@@ -48,6 +48,22 @@ const char *decode__result_name(enum decode_result r);
 /* Decodes p into out. Returns DECODE_OK (0) or the reason the packet is not a usable TCP
  * packet. Counts into st (may be NULL). */
 enum decode_result decode__packet(const struct pkt_raw *p, struct pkt *out, struct decode_stats *st);
+/* An IPv6 packet's extension header chain, as decode__packet follows it (hop-by-hop, routing,
+ * destination options, AH, atomic fragments; at most MAILTAP_MAX_IPV6_EXT): frag.c and the
+ * decoder read the same one. */
+struct ipv6_chain {
+	uint32_t off;		  /* the header after the chain: upper layer, or a fragment header */
+	uint32_t nh_off;	  /* the next-header byte that names it */
+	uint8_t nh;		  /* its type; after a fragment header, the type that follows it */
+	const uint8_t *final_dst; /* a type 0 routing header's final destination (16 bytes), or NULL */
+};
+/* Walks the chain of the IPv6 packet p (caplen bytes captured, ip_len its length: 40 + payload
+ * length; caplen <= ip_len): DECODE_OK at an upper-layer header, DECODE_FRAGMENT at a fragment
+ * header that is no atomic fragment, else DECODE_TRUNC_IP or DECODE_BAD_IP6_EXT. With o, its
+ * routing weirds (Zeek's routing0_hdr, odd_routing0_len, unknown_routing_type,
+ * multiple_routing_headers) go to o and o->dst becomes the final destination. */
+enum decode_result decode__ipv6_chain(const uint8_t *p, uint32_t caplen, uint32_t ip_len,
+				      struct ipv6_chain *c, struct pkt *o);
 /* Is linktype (a DLT_ value) one decode__packet reads (Ethernet, Linux cooked v1 and v2, raw
  * IP, BSD loopback)? Frames of any other give DECODE_LINKTYPE. */
 bool decode__linktype_ok(int linktype);

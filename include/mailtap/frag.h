@@ -60,8 +60,9 @@ struct frag_info {
 	bool cut;	  /* fewer bytes captured than ip_len: not reassembled, as in Zeek */
 	bool df;	  /* IPv4 don't-fragment flag */
 };
-/* Parses the fragment at l3 (IPv4, or IPv6 with a fragment header within 8 extension
- * headers), l3_len bytes captured. 0 or -EINVAL. */
+/* Parses the fragment at l3 (IPv4, or IPv6 with a fragment header where decode__ipv6_chain
+ * finds one; the key's destination a type 0 routing header's final one), l3_len bytes
+ * captured. 0 or -EINVAL. */
 int frag__parse(const uint8_t *l3, size_t l3_len, struct frag_info *f);
 /* Makes l3, a first fragment's header (f->hdr_len bytes: IPv6 without its fragment header)
  * followed by payload, the header of a whole datagram of len bytes: IPv4 total length, no

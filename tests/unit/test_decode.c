@@ -934,6 +934,61 @@ static void test_snap_in_tunnel(void **st)
 	want_weird(&p, "truncated_IP_len_in_tunnel", 0);
 }
 
+/* IPv6 with one routing header of type, len8 (8-byte units after the first 8), segleft, its
+ * last 16 bytes the address last (type 0: the final destination), then TCP. */
+static void build_v6_routing(struct fr *f, uint8_t type, uint8_t len8, uint8_t segleft,
+			     uint8_t last)
+{
+	size_t rh = 8 + (size_t)len8 * 8;
+
+	f->len = 0;
+	fr_eth(f, 0, 0, 0, 0, 0x86dd);
+	fr_ipv6(f, A6, B6, 43, rh + fr_tcp_len(7, sizeof(PL) - 1), 0);
+	fr_u8(f, 6);
+	fr_u8(f, len8);
+	fr_u8(f, type);
+	fr_u8(f, segleft);
+	memset(f->b + f->len, 0, rh - 4);
+	f->b[f->len + rh - 4 - 16] = 0x20;
+	f->b[f->len + rh - 4 - 1] = last;
+	f->len += rh - 4;
+	fr_tcp(f, 40000, 25, 1000, 2000, PKT_TCP_ACK | PKT_TCP_PSH, 512, 7, PL, sizeof(PL) - 1);
+}
+
+/* Zeek's ProcessRoutingHeader: a type 0 routing header with segments left makes its last
+ * address the destination (routing0_hdr, always); an odd length is odd_routing0_len, another
+ * type unknown_routing_type with the type; flow weirds with the packet's addresses. */
+static void test_ipv6_routing(void **st)
+{
+	struct fr f;
+	struct pkt p;
+	char buf[64];
+
+	(void)st;
+	build_v6_routing(&f, 0, 2, 1, 0x99);
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+	mt_addr__fmt(&p.dst, buf, sizeof(buf));
+	assert_string_equal(buf, "2000::99");
+	want_weird(&p, "routing0_hdr", 1);
+	mt_addr__fmt(&p.weird[0].dst, buf, sizeof(buf));
+	assert_string_equal(buf, "2000::99");
+	build_v6_routing(&f, 0, 2, 0, 0x99); /* no segments left: the header's destination */
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+	check_tcp(&p, 1);
+	want_weird(&p, "routing0_hdr", 1);
+	build_v6_routing(&f, 0, 3, 1, 0x99);
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+	check_tcp(&p, 1);
+	assert_int_equal(p.n_weirds, 2);
+	assert_string_equal(p.weird[0].name, "odd_routing0_len");
+	assert_string_equal(p.weird[1].name, "routing0_hdr");
+	build_v6_routing(&f, 4, 2, 1, 0x99); /* SRv6 */
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+	check_tcp(&p, 1);
+	want_weird(&p, "unknown_routing_type", 1);
+	assert_string_equal(p.weird[0].addl, "4");
+}
+
 /* mt_addr__fmt formats IPv4 itself: the same text as inet_ntop for every byte value in every
  * position, and inet_ntop's answer when the buffer is short. */
 static void test_addr_fmt_v4(void **state)
@@ -995,6 +1050,7 @@ int main(void)
 	    cmocka_unit_test(test_ip_in_ip),
 	    cmocka_unit_test(test_vlan_tags_as_zeek),
 	    cmocka_unit_test(test_snap_in_tunnel),
+	    cmocka_unit_test(test_ipv6_routing),
 	    cmocka_unit_test(test_linktype_ok),
 	};
 

@@ -280,6 +280,38 @@ static void test_range_limit(void **st)
 	frag__free(t);
 }
 
+/* frag__parse follows the chain the decoder does (decode__ipv6_chain): a fragment header
+ * behind AH (RFC 4302: length in 4-byte units + 2) and behind a type 0 routing header, whose
+ * final destination is the key's (Zeek's DstAddr()). */
+static void test_v6_chain_as_decode(void **st)
+{
+	uint8_t b[200] = {0x60};
+	struct frag_info f;
+	size_t n = 40;
+
+	(void)st;
+	b[6] = 43; /* routing: type 0, 1 segment left, one address */
+	b[8] = 0x20, b[23] = 1, b[24] = 0x20, b[39] = 2;
+	b[n] = 51, b[n + 1] = 2, b[n + 2] = 0, b[n + 3] = 1;
+	b[n + 8] = 0x20, b[n + 23] = 0x99;
+	n += 24;
+	b[n] = 44, b[n + 1] = 4; /* AH: 24 bytes */
+	n += 24;
+	b[n] = 6, b[n + 3] = 1, b[n + 7] = 7; /* fragment: offset 0, M, id 7 */
+	n += 8;
+	memset(b + n, 'x', 32);
+	n += 32;
+	b[5] = (uint8_t)(n - 40);
+	assert_int_equal(frag__parse(b, n, &f), 0);
+	assert_int_equal(f.hdr_len, 40 + 24 + 24);
+	assert_int_equal(f.nh_off, 40 + 24);
+	assert_int_equal(f.key.proto, 6);
+	assert_int_equal(f.key.id, 7);
+	assert_int_equal(f.key.dst[15], 0x99);
+	assert_true(f.more);
+	assert_int_equal(f.pl_len, 32);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -288,6 +320,7 @@ int main(void)
 		cmocka_unit_test(test_limits_and_timeout),
 		cmocka_unit_test(test_range_limit),
 		cmocka_unit_test(test_zeek_weirds),
+		cmocka_unit_test(test_v6_chain_as_decode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
