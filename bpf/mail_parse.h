@@ -50,6 +50,8 @@
 #define MAIL_GRE_SEQ 0x1000
 #define MAIL_GRE_ROUTING 0x4000
 #define MAIL_GRE_VERSION 0x0007
+#define MAIL_GRE_RESERVED 0x0078
+#define MAIL_GRE_ACK 0x0080 /* an acknowledgment number (Zeek counts it in any version) */
 /* Internal results of the outer parse (never returned by mail_classify): an IP-in-IP
  * packet's inner IPv6 or IPv4 header, a UDP or GRE payload that may be a tunnel, or an MPLS
  * pseudowire's Ethernet frame, at the cursor; MAIL_V_INNER_FIRST the lowest of them. */
@@ -390,6 +392,8 @@ static __always_inline int mail_parse_tunnel(struct cursor *c, __u32 inner)
 		if ((void *)(h + 8) > c->end)
 			return -1;
 		if (uh->dest == bpf_htons(MAIL_VXLAN_PORT)) {
+			if (!(h[0] & 0x08)) /* no I flag: not VXLAN to Zeek */
+				return 0;
 			c->pos = h + 8; /* flags (I), reserved, VNI, reserved */
 			return 1;
 		}
@@ -408,10 +412,10 @@ static __always_inline int mail_parse_tunnel(struct cursor *c, __u32 inner)
 		return -1;
 	flags = (__u16)(h[0] << 8 | h[1]);
 	proto = (__u16)(h[2] << 8 | h[3]);
-	if (flags & (MAIL_GRE_VERSION | MAIL_GRE_ROUTING))
-		return 0; /* PPTP's enhanced GRE, source routing */
+	if (flags & (MAIL_GRE_VERSION | MAIL_GRE_ROUTING | MAIL_GRE_RESERVED))
+		return 0; /* PPTP's enhanced GRE, source routing, reserved flags (as Zeek) */
 	len = 4 + (flags & MAIL_GRE_CSUM ? 4 : 0) + (flags & MAIL_GRE_KEY ? 4 : 0) +
-	      (flags & MAIL_GRE_SEQ ? 4 : 0);
+	      (flags & MAIL_GRE_SEQ ? 4 : 0) + (flags & MAIL_GRE_ACK ? 4 : 0);
 	if (proto == MAIL_ETH_P_ERSPAN && (flags & MAIL_GRE_SEQ))
 		len += 8; /* type II header; type I has none */
 	if (c->pos + len > c->end)

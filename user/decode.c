@@ -396,6 +396,8 @@ static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, ui
 		if (end - p < 8)
 			return DECODE_TRUNC_TUNNEL;
 		if (dport == VXLAN_PORT_) {
+			if (!(p[0] & 0x08)) /* no I flag: Zeek's analyzer violation, not analysed */
+				return DECODE_NOT_TCP;
 			type = PKT_TUN_VXLAN;
 			proto = ETH_P_TEB_;
 			len = 8;
@@ -411,11 +413,25 @@ static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, ui
 			return DECODE_TRUNC_TUNNEL;
 		flags = rd16(p);
 		proto = rd16(p + 2);
-		if (flags & 0x4007) /* source routing; a version other than 0 (PPTP) */
+		/* Zeek's GRE analyzer's checks, flow weirds of the outer packet (dropped); version
+		 * 1 (PPTP's enhanced GRE) is not followed */
+		if ((flags & 7) > 1) {
+			weird_src(o, "unknown_gre_version", "GRE", true, -1);
+			return DECODE_NOT_TCP;
+		}
+		if (flags & 0x0078) {
+			weird_src(o, "unknown_gre_flags", "GRE", true, -1);
+			return DECODE_NOT_TCP;
+		}
+		if (flags & 0x4000) {
+			weird_src(o, "gre_routing", "GRE", true, -1);
+			return DECODE_NOT_TCP;
+		}
+		if (flags & 7)
 			return DECODE_NOT_TCP;
 		type = PKT_TUN_GRE;
 		len = 4 + (flags & 0x8000 ? 4 : 0) + (flags & 0x2000 ? 4 : 0) +
-		      (flags & 0x1000 ? 4 : 0);
+		      (flags & 0x1000 ? 4 : 0) + (flags & 0x0080 ? 4 : 0); /* + acknowledgment */
 		if (proto == ETH_P_ERSPAN_ && (flags & 0x1000))
 			len += 8; /* type II header; type I has none */
 		if (proto == ETH_P_ERSPAN3_) {

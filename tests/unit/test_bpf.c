@@ -698,6 +698,22 @@ static void test_tunnels(void **state)
 	eth(&f, 0x0800), ipv4(&f, 4, 0, 0, 0), put(&f, (uint8_t[10]){0x45}, 10);
 	run_expect("ipip cut", &f, XDP_PASS,
 		   (struct stat_expect[]){TUN_AS(MAILTAP_STAT_PARSE_ERR), END_EXPECT});
+	/* VXLAN without its I flag, GRE with a reserved flag: not tunnels, as Zeek; GRE with
+	 * the acknowledgment bit: 4 bytes more of header */
+	eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), vxlan(&f, 4789), eth_in(&f, 0x0800),
+	    ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
+	f.b[14 + 20 + 8] = 0;
+	run_expect("vxlan no I flag", &f, XDP_PASS,
+		   (struct stat_expect[]){PASS_AS(MAILTAP_STAT_NON_TCP), {MAILTAP_STAT_IPV4, 1},
+					  END_EXPECT});
+	eth(&f, 0x0800), ipv4(&f, 47, 0, 0, 0), gre(&f, 0x0008, 0x0800), ipv4(&f, 6, 0, 0, 0),
+	    tcp(&f, 40000, 25, 5), fix_len(&f);
+	run_expect("gre reserved flag", &f, XDP_PASS,
+		   (struct stat_expect[]){PASS_AS(MAILTAP_STAT_NON_TCP), {MAILTAP_STAT_IPV4, 1},
+					  END_EXPECT});
+	eth(&f, 0x0800), ipv4(&f, 47, 0, 0, 0), gre(&f, 0x0080, 0x0800), put(&f, "ACK#", 4),
+	    ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
+	run_expect("gre ack ->25", &f, XDP_PASS, (struct stat_expect[]){T4, END_EXPECT});
 	/* cut: a VXLAN header of 4 bytes, a GRE header with its key missing */
 	eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), vxlan(&f, 4789);
 	f.n -= 4;

@@ -989,6 +989,49 @@ static void test_ipv6_routing(void **st)
 	assert_string_equal(p.weird[0].addl, "4");
 }
 
+/* VXLAN without its I flag is no VXLAN to Zeek (an analyzer violation); GRE's checks are
+ * flow weirds of the outer packet (unknown_gre_version, unknown_gre_flags, gre_routing), the
+ * packet dropped; version 1 (PPTP) is not followed; the acknowledgment bit is 4 bytes more. */
+static void test_tunnel_flags_as_zeek(void **st)
+{
+	static const struct {
+		uint16_t flags;
+		const char *weird;
+	} gre[] = {{0x0002, "unknown_gre_version"}, {0x0008, "unknown_gre_flags"},
+		   {0x4000, "gre_routing"}, {0x0001, ""}};
+	struct fr f;
+	struct pkt p;
+	size_t at;
+
+	(void)st;
+	at = build_tun(&f, T_VXLAN, 0, 0);
+	f.b[at - 8] = 0;
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+	want_weird(&p, "", 0);
+	for (size_t i = 0; i < sizeof(gre) / sizeof(gre[0]); i++) {
+		at = build_tun(&f, T_GRE_IP, 0, 0);
+		f.b[at - 4] = (uint8_t)(gre[i].flags >> 8);
+		f.b[at - 3] = (uint8_t)gre[i].flags;
+		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+		want_weird(&p, gre[i].weird, 1);
+		if (*gre[i].weird)
+			assert_string_equal(p.weird[0].source, "GRE");
+	}
+	{
+		struct fr g;
+
+		at = build_tun(&f, T_GRE_IP, 0, 0);
+		g = f;
+		g.b[at - 3] = 0x80;
+		memcpy(g.b + at + 4, f.b + at, f.len - at);
+		memcpy(g.b + at, "ACK#", 4);
+		g.len += 4;
+		g.b[14 + 4 + 3] += 4; /* the outer IPv4 total length */
+		assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_OK);
+		check_tcp(&p, 0);
+	}
+}
+
 /* mt_addr__fmt formats IPv4 itself: the same text as inet_ntop for every byte value in every
  * position, and inet_ntop's answer when the buffer is short. */
 static void test_addr_fmt_v4(void **state)
@@ -1051,6 +1094,7 @@ int main(void)
 	    cmocka_unit_test(test_vlan_tags_as_zeek),
 	    cmocka_unit_test(test_snap_in_tunnel),
 	    cmocka_unit_test(test_ipv6_routing),
+	    cmocka_unit_test(test_tunnel_flags_as_zeek),
 	    cmocka_unit_test(test_linktype_ok),
 	};
 
