@@ -491,6 +491,17 @@ static void inter_add(struct certval *v, STACK_OF(X509) * chain)
 	v->gen++;
 }
 
+/* OpenSSL's text for a verdict, with Zeek's one rewrite (x509_verify in functions.bif):
+ * a self-signed host certificate is "self signed certificate", OpenSSL 1's spelling, whatever
+ * OpenSSL says ("self-signed certificate" in OpenSSL 3). The same error one level up ("...
+ * in certificate chain") keeps OpenSSL's text, as in Zeek. */
+static const char *verdict(int code)
+{
+	if (code == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT)
+		return "self signed certificate";
+	return X509_verify_cert_error_string(code);
+}
+
 const char *certval__validate(struct certval *v, const struct certval_cert *certs, unsigned n,
 			      uint64_t now_ns)
 {
@@ -526,7 +537,7 @@ const char *certval__validate(struct certval *v, const struct certval_cert *cert
 		e->used = now_ns;
 		lru_append(v, e);
 		atomic_fetch_add(&st_validations, 1);
-		return X509_verify_cert_error_string(e->code);
+		return verdict(e->code);
 	}
 
 	chain = calloc(n, sizeof(*chain));
@@ -572,7 +583,7 @@ out:
 	for (int i = 0; i < nc; i++)
 		X509_free(chain[i]);
 	free(chain);
-	return code >= 0 ? X509_verify_cert_error_string(code) : NULL;
+	return code >= 0 ? verdict(code) : NULL;
 }
 
 void certval__stats(struct certval_stats *o)

@@ -47,8 +47,8 @@ struct certval_cert {
 };
 
 /* validation_status of the server chain certs[0..n) at now_ns: OpenSSL's string ("ok",
- * "unable to get local issuer certificate", "self-signed certificate", "certificate has
- * expired", ...), or NULL when there is nothing to validate (no certificate, one that does
+ * "unable to get local issuer certificate", "certificate has expired", ...; a self-signed
+ * host certificate is "self signed certificate" as in Zeek's x509_verify), or NULL when there is nothing to validate (no certificate, one that does
  * not parse) or no memory. Valid until the next call. */
 const char *certval__validate(struct certval *v, const struct certval_cert *certs, unsigned n,
 			      uint64_t now_ns);
