@@ -8,7 +8,8 @@
  *    SSL::disable_analyzer_after_detection), at a protocol violation, or at connection end.
  *  - Each certificate becomes a file (source SSL, mime application/x-x509-user-cert for the
  *    first of a Certificate message, application/x-x509-ca-cert for the others; analyzers
- *    MD5/SHA1/SHA256/X509) and an x509 record (deduplicated like X509::known_log_certs). */
+ *    MD5/SHA1/SHA256/X509) and an x509 record (deduplicated like X509::known_log_certs), up to
+ *    tls_cfg.max_certs_per_dir per connection and direction (mailtap's own limit). */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -62,8 +63,9 @@ struct app_tls {
 	bool have_host;
 	bool have_server_chain;
 	int sni_match; /* sni_matches_cert: -1 unknown, 0, 1 (parsed, or from the cache's memo) */
-	unsigned max_fps;
-	uint64_t fps_dropped;
+	/* certificates handled from the responder [0] and the originator [1]: each adds at most
+	 * one fingerprint, so this also bounds the fingerprint lists */
+	uint32_t n_certs[2];
 	uint64_t cert_ts;     /* time of the certificate being parsed, for x509 weirds */
 	char cert_fuid[MT_UID_LEN]; /* its fuid ("" until one is needed: no files record) */
 	uint64_t x509_cached; /* certificates not parsed again (dedup cache hit) */
@@ -92,6 +94,7 @@ void tls_cfg__default(struct tls_cfg *c)
 	c->log_x509_in_files = true;
 	c->fingerprints = true;
 	c->max_ssl_history = 100;
+	c->max_certs_per_dir = 64;
 	c->disable_after_established = true;
 	c->x509_dedup = NULL;
 	c->relog_known_certificates_after_ns = 86400ull * 1000000000ull;
@@ -489,10 +492,6 @@ static void push_fp(struct app_tls *a, bool client, const char fp[65])
 	unsigned *n = client ? &si->n_client_fps : &si->n_server_fps;
 	char(*na)[65];
 
-	if (*n >= a->max_fps) {
-		a->fps_dropped++;
-		return;
-	}
 	na = realloc(*arr, (*n + 1) * sizeof(*na));
 	if (!na)
 		return;
@@ -846,6 +845,34 @@ static void invalid_cert_prepare(struct app_tls *a, const uint8_t *der, size_t l
 	a->nt_status = a->si.validation_status;
 }
 
+static _Atomic uint64_t certs_skipped;
+
+void app_tls__stats(struct app_tls_stats *out)
+{
+	out->certs_skipped = atomic_load(&certs_skipped);
+}
+
+/* Room for one more certificate from this side (tls_cfg.max_certs_per_dir)? Zeek has no such
+ * limit; without it a server sending Certificate messages without end made a files record
+ * of each certificate. */
+static bool cert_room(struct app_tls *a, bool orig, uint64_t ts)
+{
+	uint32_t max = a->cfg->max_certs_per_dir ? a->cfg->max_certs_per_dir : 1;
+	char addl[16];
+
+	if (a->n_certs[orig] < max) {
+		a->n_certs[orig]++;
+		return true;
+	}
+	atomic_fetch_add(&certs_skipped, 1);
+	if (a->n_certs[orig] == max) { /* the first one skipped: the weird, once per side */
+		a->n_certs[orig]++;
+		snprintf(addl, sizeof(addl), "%u", max);
+		weird(a, ts, "SSL_too_many_certificates_in_connection", addl);
+	}
+	return false;
+}
+
 static void cb_certificates(void *u, enum mt_dir d, const struct tls_bytes *certs, unsigned n,
 			    uint64_t ts)
 {
@@ -862,6 +889,8 @@ static void cb_certificates(void *u, enum mt_dir d, const struct tls_bytes *cert
 			weird(a, ts, "zero_length_certificate", NULL);
 			continue;
 		}
+		if (!cert_room(a, orig, ts))
+			continue;
 		a->si.have_chains = true;
 		one_cert(a, orig, i, certs[i], ts);
 	}
@@ -1022,7 +1051,6 @@ static void *app_new(struct mt_session *s, const void *cfgp)
 	a->si.sni_matches_cert = -1;
 	a->host.bc_path_len = -1;
 	a->sni_match = -1;
-	a->max_fps = cfg->lim.max_certs ? 4u * cfg->lim.max_certs : 128;
 	cb.u = a;
 	a->p = tls_parser__new(&cb, &cfg->lim);
 	if (!a->p) {

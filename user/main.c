@@ -220,6 +220,7 @@ static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t now
 	struct software_stats sws;
 	struct certval_stats cvs;
 	struct known_certs_stats kcs;
+	struct app_tls_stats tss;
 	struct intel_stats ins;
 	struct notice_stats nts;
 	struct stats_sources s = {.es = &es, .fs = &fs, .live = !a->offline};
@@ -250,11 +251,13 @@ static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t now
 	software__stats(&sws);
 	certval__stats(&cvs);
 	app_tls__known_certs_stats(&kcs);
+	app_tls__stats(&tss);
 	intel__stats(&ins);
 	notice__stats(&nts);
 	s.sws = a->software ? &sws : NULL;
 	s.cvs = a->certval ? &cvs : NULL;
 	s.kcs = a->known_certs ? &kcs : NULL;
+	s.tls = &tss;
 	s.ins = a->intel ? &ins : NULL;
 	s.nts = notice__enabled() ? &nts : NULL;
 	s.mem_bytes = resident_bytes();

@@ -118,6 +118,7 @@ enum {
 	OPT_NO_VALIDATE_CERTS,
 	OPT_SSL_MAX_CHAINS,
 	OPT_SSL_MAX_INTERMEDIATES,
+	OPT_SSL_MAX_CERTS,
 	OPT_NO_KNOWN_CERTS,
 	OPT_KNOWN_CERTS_MAX,
 	OPT_KNOWN_CERTS_EXPIRE,
@@ -219,6 +220,7 @@ static const struct option long_opts[] = {
 	{ "no-validate-certs", no_argument, NULL, OPT_NO_VALIDATE_CERTS },
 	{ "ssl-max-validated-chains", required_argument, NULL, OPT_SSL_MAX_CHAINS },
 	{ "ssl-max-intermediates", required_argument, NULL, OPT_SSL_MAX_INTERMEDIATES },
+	{ "ssl-max-certificates", required_argument, NULL, OPT_SSL_MAX_CERTS },
 	{ "no-known-certs", no_argument, NULL, OPT_NO_KNOWN_CERTS },
 	{ "intel-file", required_argument, NULL, OPT_INTEL_FILE },
 	{ "intel-max-items", required_argument, NULL, OPT_INTEL_MAX_ITEMS },
@@ -410,6 +412,8 @@ void opts__usage(FILE *f)
 		"                           remembered (default 100000), logged again after (86400)\n"
 		"      --ssl-max-intermediates N  intermediate chains kept for validation (default\n"
 		"                           1000; 0: none, as Zeek's ssl_cache_intermediate_ca = F)\n"
+		"      --ssl-max-certificates N  certificates handled per connection and direction\n"
+		"                           (default 64; the rest get no files or x509 record)\n"
 		"      --intel-max-items N  indicators kept from the intel files (default 4000000)\n"
 		"      --notice-max-suppressed N  notices remembered for suppression (default 100000)\n"
 		"      --known-hosts-max N, --known-hosts-expire SECS  local hosts remembered\n"
@@ -544,6 +548,7 @@ static const struct num_opt num_opts[] = {
 	NUM(OPT_KNOWN_CERTS_MAX, 1, 10000000, parsers.tls.known_certs_max),
 	NUM_NS(OPT_KNOWN_CERTS_EXPIRE, 1, 365 * 86400, parsers.tls.known_certs_expire_ns),
 	NUM(OPT_SSL_MAX_INTERMEDIATES, 0, 1000000, parsers.tls.certval_cfg.max_intermediates),
+	NUM(OPT_SSL_MAX_CERTS, 1, 1000000, parsers.tls.max_certs_per_dir),
 	NUM(OPT_SOFTWARE_MAX_HOSTS, 1, 10000000, parsers.smtp.software.max_hosts),
 	NUM_NS(OPT_SOFTWARE_EXPIRE, 1, 365 * 86400, parsers.smtp.software.expire_ns),
 	NUM(OPT_SOFTWARE_UA_MAX, 16, 65536, parsers.smtp.software.max_ua),

@@ -38,6 +38,7 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct stats_sources 
 	const struct software_stats *sws = s->sws;
 	const struct certval_stats *cvs = s->cvs;
 	const struct known_certs_stats *kcs = s->kcs;
+	const struct app_tls_stats *tls = s->tls;
 	const struct intel_stats *ins = s->ins;
 	const struct notice_stats *nts = s->nts;
 	uint64_t dropped = xs ? xs->rx_dropped + xs->rx_ring_full : 0;
@@ -191,6 +192,8 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct stats_sources 
 		rec__u64(r, "ssl_chains_ok", cvs->ok);
 		rec__u64(r, "ssl_chains_ok_via_intermediates", cvs->via_intermediates);
 	}
+	if (tls)
+		rec__u64(r, "ssl_certificates_skipped", tls->certs_skipped);
 	if (kcs) {
 		rec__u64(r, "known_certs_logged", kcs->logged);
 		rec__u64(r, "known_certs_evicted", kcs->evicted);

@@ -17,13 +17,14 @@ struct tunnels_stats;
 struct software_stats;
 struct certval_stats;
 struct known_certs_stats;
+struct app_tls_stats;
 struct intel_stats;
 struct notice_stats;
 
 /* What one stats record reports. es is required; every other part is NULL when it is off:
  * xs (live capture), ws (worker threads), fs (file analysis), fw (Forward outputs, summed),
  * tun (the tunnel table), sws (software detection), cvs (certificate validation), kcs
- * (known_certs), ins (intelligence), nts (notices). */
+ * (known_certs), ins (intelligence), nts (notices), tls (the ssl parser). */
 struct stats_sources {
 	const struct engine_stats *es;
 	const struct xsk_stats *xs;
@@ -34,6 +35,7 @@ struct stats_sources {
 	const struct software_stats *sws;
 	const struct certval_stats *cvs;
 	const struct known_certs_stats *kcs;
+	const struct app_tls_stats *tls;
 	const struct intel_stats *ins;
 	const struct notice_stats *nts;
 	uint64_t mem_bytes;  /* resident memory now (Zeek's mem, in MB); 0: unknown */

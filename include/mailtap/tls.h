@@ -229,6 +229,13 @@ struct tls_cfg {
 	bool fingerprints;
 	/* SSL::max_ssl_history_length. Default 100. */
 	uint32_t max_ssl_history;
+	/* Certificates handled (files record, x509 record, fingerprint) per connection and
+	 * direction, over all its Certificate messages. Default 64: a real chain has a handful,
+	 * and one Certificate message passes at most lim.max_certs (32), so this is two full
+	 * messages; later certificates are counted (app_tls_stats.certs_skipped) and raise weird
+	 * "SSL_too_many_certificates_in_connection" once per direction. mailtap's own (Zeek makes
+	 * a file of every certificate). */
+	uint32_t max_certs_per_dir;
 	/* SSL::disable_analyzer_after_detection: stop at ssl_established. Default true. */
 	bool disable_after_established;
 	/* x509 record deduplication (X509::known_log_certs); NULL = log every certificate.
@@ -275,6 +282,12 @@ struct known_certs_stats {
 	uint64_t evicted; /* (server, certificate) pairs forgotten early: known_certs_max */
 };
 void app_tls__known_certs_stats(struct known_certs_stats *out);
+
+/* Process-wide counters of the ssl parser. */
+struct app_tls_stats {
+	uint64_t certs_skipped; /* certificates beyond tls_cfg.max_certs_per_dir, not handled */
+};
+void app_tls__stats(struct app_tls_stats *out);
 
 /* ---- ssl record (user/rec_ssl.c) ---- */
 

@@ -41,7 +41,7 @@
 /* ------------------------------------------------------------ captured records */
 
 #define MAX_KV 64
-#define MAX_RECS 64
+#define MAX_RECS 128
 
 struct line {
 	char stream[16];
@@ -2013,6 +2013,86 @@ static void test_ec_cert(void **state)
 	env_fini(&e);
 }
 
+/* n Certificate messages of k copies of der (len bytes) from direction d, at ts, ts+1, ... */
+static void cert_msgs(void *p, enum mt_dir d, int n, int k, const uint8_t *der, size_t len,
+		      uint64_t ts)
+{
+	struct bld m = {.n = 0};
+
+	for (int j = 0; j < n; j++) {
+		u24(&m, (unsigned)(k * (len + 3)));
+		for (int i = 0; i < k; i++) {
+			u24(&m, (unsigned)len);
+			put(&m, der, len);
+		}
+		send_hs(p, d, 11, &m, ts + (uint64_t)j);
+	}
+}
+
+static int weird_count(const struct cap *c, const char *w)
+{
+	int k = 0;
+
+	for (int i = 0; i < c->n_weirds; i++)
+		k += !strcmp(c->weirds[i], w);
+	return k;
+}
+
+/* A server sending Certificate messages without end (Zeek: a file each): at most
+ * max_certs_per_dir certificates a side are handled (files and x509 records, fingerprints),
+ * the rest counted, with one weird per side. By default (64) three messages of 30 certificates
+ * give 64 files records; a client certificate has its own count. */
+static void test_cert_limit(void **state)
+{
+	static const uint8_t junk[] = {0x30, 0x03, 0x02, 0x01, 0x01};
+	struct app_tls_stats s0, s1;
+	struct bld m = {.n = 0};
+	const struct line *s;
+	struct env e;
+	void *p;
+
+	(void)state;
+	env_init(&e);
+	app_tls__stats(&s0);
+	p = app_tls_ops.new(&e.s, &e.cfg);
+	tls13_client_hello(&m, "mail.example.org");
+	send_hs(p, MT_ORIG, 1, &m, 1000);
+	cert_msgs(p, MT_RESP, 3, 30, junk, sizeof(junk), 2000);
+	cert_msgs(p, MT_ORIG, 1, 1, junk, sizeof(junk), 3000);
+	app_tls_ops.end(p, 4000);
+	app_tls_ops.free(p);
+	app_tls__stats(&s1);
+	assert_int_equal(count(&e.cap, "files"), 65);
+	assert_int_equal(s1.certs_skipped - s0.certs_skipped, 26);
+	assert_int_equal(weird_count(&e.cap, "SSL_too_many_certificates_in_connection|64"), 1);
+	env_fini(&e);
+
+	/* a limit of 2: two messages of two parsed certificates each, from both sides */
+	env_init(&e);
+	e.cfg.max_certs_per_dir = 2;
+	app_tls__stats(&s0);
+	p = app_tls_ops.new(&e.s, &e.cfg);
+	tls13_client_hello(&m, "mail.example.org");
+	send_hs(p, MT_ORIG, 1, &m, 1000);
+	cert_msgs(p, MT_RESP, 2, 2, ec_cert_der, sizeof(ec_cert_der), 2000);
+	cert_msgs(p, MT_ORIG, 2, 2, ec_cert_der, sizeof(ec_cert_der), 3000);
+	app_tls_ops.end(p, 4000);
+	app_tls_ops.free(p);
+	app_tls__stats(&s1);
+	assert_int_equal(count(&e.cap, "files"), 4);
+	assert_int_equal(count(&e.cap, "x509"), 4);
+	assert_int_equal(s1.certs_skipped - s0.certs_skipped, 4);
+	assert_int_equal(weird_count(&e.cap, "SSL_too_many_certificates_in_connection|2"), 2);
+	s = nth(&e.cap, "ssl", 0);
+	assert_string_equal(get(s, "cert_chain_fps"),
+			    "e745e6c64aaf23035687e4eb0e3503c05c34ccd9a15a622dee6376c6b56271c6,"
+			    "e745e6c64aaf23035687e4eb0e3503c05c34ccd9a15a622dee6376c6b56271c6");
+	assert_string_equal(get(s, "client_cert_chain_fps"),
+			    "e745e6c64aaf23035687e4eb0e3503c05c34ccd9a15a622dee6376c6b56271c6,"
+			    "e745e6c64aaf23035687e4eb0e3503c05c34ccd9a15a622dee6376c6b56271c6");
+	env_fini(&e);
+}
+
 /* The EC certificate with its SAN DNS name turned into "*.example\0org" (the signature is not
  * checked): san.dns keeps the NUL byte, as Zeek logs it, and the name matches no SNI. */
 static void test_san_nul(void **state)
@@ -2380,6 +2460,7 @@ int main(void)
 	    cmocka_unit_test(test_x509_dedup),
 	    cmocka_unit_test(test_x509_sni_memo),
 	    cmocka_unit_test(test_sni_nul_cache),
+	    cmocka_unit_test(test_cert_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
