@@ -62,14 +62,95 @@ static char *bio_read_all(BIO *bio)
 	return strndup(buf, (size_t)n);
 }
 
-static double asn1_time(const ASN1_TIME *t)
+/* Two characters as a number the way Zeek reads them: (c - '0') each, digits or not. */
+static int two(const unsigned char *s)
 {
-	struct tm tm;
+	return (s[0] - '0') * 10 + (s[1] - '0');
+}
 
-	memset(&tm, 0, sizeof(tm));
-	if (!t || !ASN1_TIME_to_tm(t, &tm))
+/* not_valid_before/after as Zeek's GetTimeFromAsn1 (X509Common.cc) reads a time, with its
+ * weirds and quirks, not as OpenSSL would:
+ *  - UTCTime: 11..17 bytes (else x509_utc_length) ending in 'Z' (else x509_utc_format, so
+ *    an offset form gives 0); YY below 50 is 20YY. GeneralizedTime: 12..23 bytes (else
+ *    x509_gen_time_length). Another type: x509_invalid_time_type. All give 0.
+ *  - YYMMDDHHMM / YYYYMMDDHHMM, then seconds unless the rest is empty or starts with 'Z', '+'
+ *    or '-' (a single other byte: x509_time_add_char), fractional seconds skipped.
+ *  - An offset "+hhmm"/"-hhmm" (fewer than 5 bytes: x509_time_offset_underflow; neither sign:
+ *    x509_time_offset_type) adds hh * 60 + mm *seconds*, not subtracts hours and minutes.
+ *  - Fields are not checked: a month 13 is January of the next year, as mktime normalises
+ *    (timegm here: Zeek's mktime reads local time, UTC where Zeek runs with TZ=UTC). A
+ *    GeneralizedTime year up to 1900 is taken as years since 1900 (1850 -> 3750). A result of
+ *    0 stays 0, without the offset. */
+static double asn1_time(const ASN1_TIME *t, void (*weird)(void *u, const char *name,
+							  const char *addl),
+			void *u)
+{
+	const unsigned char *s, *p, *md; /* md: MMDDHHMM */
+	const char *bad = NULL;
+	int n, rest, year = 0, sec = 0;
+	long off = 0;
+	struct tm tm;
+	time_t r;
+
+	if (!t)
 		return 0;
-	return (double)timegm(&tm);
+	s = ASN1_STRING_get0_data(t);
+	n = ASN1_STRING_length(t);
+	if (ASN1_STRING_type(t) == V_ASN1_UTCTIME) {
+		if (n < 11 || n > 17)
+			bad = "x509_utc_length";
+		else if (s[n - 1] != 'Z')
+			bad = "x509_utc_format";
+		else
+			year = (s[0] < '5' ? 2000 : 1900) + two(s);
+		md = s + 2;
+		p = s + 10;
+		rest = n - 10;
+	} else if (ASN1_STRING_type(t) == V_ASN1_GENERALIZEDTIME) {
+		if (n < 12 || n > 23)
+			bad = "x509_gen_time_length";
+		else
+			year = two(s) * 100 + two(s + 2);
+		md = s + 4;
+		p = s + 12;
+		rest = n - 12;
+	} else {
+		bad = "x509_invalid_time_type";
+	}
+	if (!bad && rest && *p != 'Z' && *p != '+' && *p != '-') {
+		if (rest < 2) {
+			bad = "x509_time_add_char";
+		} else {
+			sec = two(p);
+			p += 2;
+			rest -= 2;
+			if (rest && *p == '.')
+				for (p++, rest--; rest && *p >= '0' && *p <= '9'; p++, rest--)
+					;
+		}
+	}
+	if (!bad && rest && *p != 'Z') {
+		if (rest < 5)
+			bad = "x509_time_offset_underflow";
+		else if (*p != '+' && *p != '-')
+			bad = "x509_time_offset_type";
+		else
+			off = (*p == '-' ? -1 : 1) * (two(p + 1) * 60L + two(p + 3));
+	}
+	if (bad) {
+		if (weird)
+			weird(u, bad, NULL);
+		return 0;
+	}
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = year > 1900 ? year - 1900 : year;
+	tm.tm_mon = two(md) - 1;
+	tm.tm_mday = two(md + 2);
+	tm.tm_hour = two(md + 4);
+	tm.tm_min = two(md + 6);
+	tm.tm_sec = sec;
+	r = timegm(&tm);
+	return r ? (double)(r + off) : 0;
 }
 
 static char *obj_text(const ASN1_OBJECT *o)
@@ -277,8 +358,8 @@ int x509__parse(const uint8_t *der, size_t len, unsigned max_san, struct x509_in
 	X509_NAME_print_ex(bio, X509_get_issuer_name(cert), 0, XN_FLAG_RFC2253);
 	xi->issuer = bio_line(bio);
 	BIO_free(bio);
-	xi->not_valid_before = asn1_time(X509_get0_notBefore(cert));
-	xi->not_valid_after = asn1_time(X509_get0_notAfter(cert));
+	xi->not_valid_before = asn1_time(X509_get0_notBefore(cert), weird, u);
+	xi->not_valid_after = asn1_time(X509_get0_notAfter(cert), weird, u);
 	X509_PUBKEY_get0_param(&alg, NULL, NULL, NULL, X509_get_X509_PUBKEY(cert));
 	xi->key_alg = obj_text(alg);
 	xi->sig_alg = obj_text(OBJ_nid2obj(X509_get_signature_nid(cert)));

@@ -41,7 +41,10 @@ struct x509_info {
 /* Parses DER. max_san caps the entries kept per SAN kind (extra ones dropped, counted in
  * *san_dropped if non-NULL). weird(u, name, addl) reports Zeek's x509 weirds
  * (x509_san_non_string, x509_san_ip_length with addl the length, x509_invalid_basic_constraint,
- * x509_san_parse_error); Zeek raises them as file weirds of the certificate (the caller
+ * x509_san_parse_error, and GetTimeFromAsn1's x509_utc_length, x509_utc_format,
+ * x509_gen_time_length, x509_invalid_time_type, x509_time_add_char,
+ * x509_time_offset_underflow, x509_time_offset_type: the dates are read as Zeek reads them,
+ * not by OpenSSL); Zeek raises them as file weirds of the certificate (the caller
  * writes them with its fuid, as x509_cert_parse_error).
  * Returns 0, or -EINVAL when OpenSSL cannot parse the certificate (Zeek: x509_cert_parse_error;
  * xi->fingerprint is still set), -ENOMEM. */

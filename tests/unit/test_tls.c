@@ -24,6 +24,8 @@
 #include <cmocka.h>
 #include <msgpack.h>
 #include <pcap/pcap.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "mailtap/engine.h"
 #include "mailtap/files.h"
@@ -2093,6 +2095,94 @@ static void test_cert_limit(void **state)
 	env_fini(&e);
 }
 
+/* A self-signed EC certificate whose notAfter is the ASN.1 time of type type with text s, as
+ * DER into der (returns its length). OpenSSL writes the time as it is given. */
+static size_t time_cert(int type, const char *s, uint8_t *der, size_t cap)
+{
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	ASN1_STRING *t = ASN1_STRING_type_new(type);
+	unsigned char *p = der;
+	int n;
+
+	assert_non_null(key);
+	assert_non_null(x);
+	assert_non_null(t);
+	assert_true(ASN1_STRING_set(t, s, (int)strlen(s)));
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	ASN1_TIME_set(X509_getm_notBefore(x), 1577836800);
+	assert_true(X509_set1_notAfter(x, t));
+	X509_set_pubkey(x, key);
+	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+	n = i2d_X509(x, NULL);
+	assert_true(n > 0 && (size_t)n <= cap);
+	i2d_X509(x, &p);
+	ASN1_STRING_free(t);
+	X509_free(x);
+	EVP_PKEY_free(key);
+	return (size_t)n;
+}
+
+static char time_weirds[256];
+
+static void time_weird(void *u, const char *name, const char *addl)
+{
+	size_t l = strlen(time_weirds);
+
+	(void)u;
+	(void)addl;
+	snprintf(time_weirds + l, sizeof(time_weirds) - l, "%s%s", l ? "," : "", name);
+}
+
+/* not_valid_after as Zeek's GetTimeFromAsn1 reads it (X509Common.cc), weirds included: an
+ * offset in a UTCTime gives 0 (x509_utc_format); a GeneralizedTime offset adds hh*60+mm
+ * seconds; a month 13 is the next January; the length and character checks. */
+static void test_x509_times(void **state)
+{
+	static const struct {
+		int type;
+		const char *s;
+		double want;
+		const char *weird;
+	} c[] = {
+	    {V_ASN1_UTCTIME, "300101000000Z", 1893456000, ""},
+	    {V_ASN1_UTCTIME, "3001010000Z", 1893456000, ""},
+	    {V_ASN1_UTCTIME, "500101000000Z", -631152000, ""},
+	    {V_ASN1_UTCTIME, "3001010000+0100", 0, "x509_utc_format"},
+	    {V_ASN1_UTCTIME, "301301000000Z", 1924992000, ""},
+	    {V_ASN1_UTCTIME, "300101000000.25Z", 1893456000, ""},
+	    {V_ASN1_UTCTIME, "3001010000", 0, "x509_utc_length"},
+	    {V_ASN1_GENERALIZEDTIME, "20500101000000Z", 2524608000, ""},
+	    {V_ASN1_GENERALIZEDTIME, "20500101000000.5Z", 2524608000, ""},
+	    {V_ASN1_GENERALIZEDTIME, "205001010000Z", 2524608000, ""},
+	    {V_ASN1_GENERALIZEDTIME, "20500101000000+0130", 2524608090, ""},
+	    {V_ASN1_GENERALIZEDTIME, "20500101000000-0130", 2524607910, ""},
+	    {V_ASN1_GENERALIZEDTIME, "19700101000000+0100", 0, ""},
+	    {V_ASN1_GENERALIZEDTIME, "18500101000000Z", 56171404800, ""},
+	    {V_ASN1_GENERALIZEDTIME, "20500101000000", 2524608000, ""},
+	    {V_ASN1_GENERALIZEDTIME, "2050010100001", 0, "x509_time_add_char"},
+	    {V_ASN1_GENERALIZEDTIME, "20500101000000+01", 0, "x509_time_offset_underflow"},
+	    {V_ASN1_GENERALIZEDTIME, "20500101000000X0100", 0, "x509_time_offset_type"},
+	    {V_ASN1_GENERALIZEDTIME, "2050010100", 0, "x509_gen_time_length"},
+	};
+	uint8_t der[1024];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct x509_info xi;
+		size_t n = time_cert(c[i].type, c[i].s, der, sizeof(der));
+
+		time_weirds[0] = 0;
+		assert_int_equal(x509__parse(der, n, 16, &xi, time_weird, NULL), 0);
+		if (xi.not_valid_after != c[i].want || strcmp(time_weirds, c[i].weird))
+			fail_msg("%s: %.0f [%s], want %.0f [%s]", c[i].s, xi.not_valid_after,
+				 time_weirds, c[i].want, c[i].weird);
+		assert_true(xi.not_valid_before == 1577836800);
+		x509_info__free(&xi);
+	}
+}
+
 /* The EC certificate with its SAN DNS name turned into "*.example\0org" (the signature is not
  * checked): san.dns keeps the NUL byte, as Zeek logs it, and the name matches no SNI. */
 static void test_san_nul(void **state)
@@ -2461,6 +2551,7 @@ int main(void)
 	    cmocka_unit_test(test_x509_sni_memo),
 	    cmocka_unit_test(test_sni_nul_cache),
 	    cmocka_unit_test(test_cert_limit),
+	    cmocka_unit_test(test_x509_times),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
