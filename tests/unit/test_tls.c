@@ -2183,6 +2183,55 @@ static void test_x509_times(void **state)
 	}
 }
 
+/* An RSA certificate whose key algorithm says md5WithRSAEncryption (RDP servers'): key_alg
+ * that name and no key fields, as Zeek on OpenSSL 1.1 and 3. Its ParseCertificate swaps in
+ * rsaEncryption before X509_extract_key, which gave the key on OpenSSL 1.0 only: OpenSSL 1.1
+ * on does not decode the key again (Zeek's own rdp-x509 test masks these fields,
+ * testing/scripts/diff-remove-x509-key-info). The plain certificate: rsa, 1024, 65537. */
+static void test_x509_md5rsa_key(void **state)
+{
+	static const uint8_t rsa_oid[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+					  0xf7, 0x0d, 0x01, 0x01, 0x01};
+	EVP_PKEY *key = EVP_RSA_gen(1024);
+	X509 *x = X509_new();
+	uint8_t der[2048], *p = der;
+	struct x509_info xi;
+	size_t at = 0;
+	int n;
+
+	(void)state;
+	assert_non_null(key);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	ASN1_TIME_set(X509_getm_notBefore(x), 1577836800);
+	ASN1_TIME_set(X509_getm_notAfter(x), 1893456000);
+	X509_set_pubkey(x, key);
+	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+	n = i2d_X509(x, NULL);
+	assert_true(n > 0 && (size_t)n <= sizeof(der));
+	i2d_X509(x, &p);
+	X509_free(x);
+	EVP_PKEY_free(key);
+	assert_int_equal(x509__parse(der, (size_t)n, 16, &xi, NULL, NULL), 0);
+	assert_string_equal(xi.key_alg, "rsaEncryption");
+	assert_string_equal(xi.key_type, "rsa");
+	assert_int_equal(xi.key_length, 1024);
+	assert_string_equal(xi.exponent, "65537");
+	x509_info__free(&xi);
+	/* the key's OID (the signature's is sha256WithRSAEncryption, ...01 0b) made ...01 04 */
+	for (size_t i = 0; i + sizeof(rsa_oid) <= (size_t)n && !at; i++)
+		if (!memcmp(der + i, rsa_oid, sizeof(rsa_oid)))
+			at = i + sizeof(rsa_oid) - 1;
+	assert_true(at > 0);
+	der[at] = 0x04;
+	assert_int_equal(x509__parse(der, (size_t)n, 16, &xi, NULL, NULL), 0);
+	assert_string_equal(xi.key_alg, "md5WithRSAEncryption");
+	assert_null(xi.key_type);
+	assert_int_equal(xi.key_length, 0);
+	assert_null(xi.exponent);
+	x509_info__free(&xi);
+}
+
 /* The EC certificate with its SAN DNS name turned into "*.example\0org" (the signature is not
  * checked): san.dns keeps the NUL byte, as Zeek logs it, and the name matches no SNI. */
 static void test_san_nul(void **state)
@@ -2552,6 +2601,7 @@ int main(void)
 	    cmocka_unit_test(test_sni_nul_cache),
 	    cmocka_unit_test(test_cert_limit),
 	    cmocka_unit_test(test_x509_times),
+	    cmocka_unit_test(test_x509_md5rsa_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
