@@ -62,6 +62,9 @@ struct app_tls {
 	struct x509_info host;
 	bool have_host;
 	bool have_server_chain;
+	/* cert_chain[0] taken: the first server certificate with bytes (Zeek makes no file of a
+	 * zero-length one), whatever its place in its message */
+	bool host_chosen;
 	int sni_match; /* sni_matches_cert: -1 unknown, 0, 1 (parsed, or from the cache's memo) */
 	/* certificates handled from the responder [0] and the originator [1]: each adds at most
 	 * one fingerprint, so this also bounds the fingerprint lists */
@@ -745,11 +748,13 @@ static void one_cert(struct app_tls *a, bool client, unsigned idx, struct tls_by
 {
 	const struct tls_cfg *cfg = a->cfg;
 	bool host = idx == 0;
-	bool want_host = !client && host && !a->have_server_chain;
+	bool want_host = !client && !a->host_chosen;
 	struct x509_info xi;
 	char fp[65], fuid[MT_UID_LEN] = "";
 	int err;
 
+	if (!client)
+		a->host_chosen = true;
 	if (cfg->log_x509_in_files) {
 		struct mt_file *f = files__open(a->s, &cfg->files, ts, "SSL", client, 0);
 

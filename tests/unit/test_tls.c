@@ -2095,6 +2095,40 @@ static void test_cert_limit(void **state)
 	env_fini(&e);
 }
 
+/* A zero-length first certificate: Zeek makes no file of it, so cert_chain[0] is the next one,
+ * checked against the SNI (sni_matches_cert) although it is not the message's first (its
+ * host_cert and mime type still follow the place: F, ca-cert). */
+static void test_zero_length_first_cert(void **state)
+{
+	struct bld m = {.n = 0};
+	const struct line *s;
+	size_t n = sizeof(ec_cert_der);
+	struct env e;
+	void *p;
+
+	(void)state;
+	env_init(&e);
+	p = app_tls_ops.new(&e.s, &e.cfg);
+	tls13_client_hello(&m, "mail.example.org");
+	send_hs(p, MT_ORIG, 1, &m, 1000);
+	u24(&m, (unsigned)(3 + n + 3));
+	u24(&m, 0);
+	u24(&m, (unsigned)n);
+	put(&m, ec_cert_der, n);
+	send_hs(p, MT_RESP, 11, &m, 2000);
+	app_tls_ops.end(p, 3000);
+	app_tls_ops.free(p);
+	assert_int_equal(weird_count(&e.cap, "zero_length_certificate|-"), 1);
+	assert_int_equal(count(&e.cap, "files"), 1);
+	assert_string_equal(get(nth(&e.cap, "files", 0), "mime_type"), "application/x-x509-ca-cert");
+	assert_string_equal(get(nth(&e.cap, "x509", 0), "host_cert"), "F");
+	s = nth(&e.cap, "ssl", 0);
+	assert_string_equal(get(s, "cert_chain_fps"),
+			    "e745e6c64aaf23035687e4eb0e3503c05c34ccd9a15a622dee6376c6b56271c6");
+	assert_string_equal(get(s, "sni_matches_cert"), "T");
+	env_fini(&e);
+}
+
 /* A self-signed EC certificate whose notAfter is the ASN.1 time of type type with text s, as
  * DER into der (returns its length). OpenSSL writes the time as it is given. */
 static size_t time_cert(int type, const char *s, uint8_t *der, size_t cap)
@@ -2602,6 +2636,7 @@ int main(void)
 	    cmocka_unit_test(test_cert_limit),
 	    cmocka_unit_test(test_x509_times),
 	    cmocka_unit_test(test_x509_md5rsa_key),
+	    cmocka_unit_test(test_zero_length_first_cert),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
