@@ -361,18 +361,23 @@ static void client_ext(struct tls_parser *p, struct tls_client_hello *h, uint16_
 		struct rd lr = rd_sub(h->sni_list = rd_bytes(&r, l));
 
 		while (!lr.bad && lr.off < lr.len) {
+			size_t at = lr.off;
 			uint32_t nt = rd_u8(&lr);
-			struct tls_bytes name = rd_bytes(&lr, rd_u16(&lr));
+			struct tls_bytes name;
 
-			if (lr.bad)
-				break;
+			/* Zeek's ServerName: an unknown name type has no length, its data is the
+			 * rest of the list (&restofdata): no name after it is seen */
 			if (nt != 0) {
 				char buf[16];
 
 				snprintf(buf, sizeof(buf), "%u", nt);
 				weird(p, "ssl_ext_unknown_server_name_type", buf, ts);
-				continue;
+				h->sni_list.len = at;
+				break;
 			}
+			name = rd_bytes(&lr, rd_u16(&lr));
+			if (lr.bad)
+				break;
 			if (h->n_sni++ == 0)
 				h->sni = name;
 		}
@@ -583,15 +588,19 @@ static int server_hello(struct tls_parser *p, enum mt_dir d, struct rd *r, uint1
 			uint64_t ts)
 {
 	struct tls_server_hello h;
+	bool v13;
 
 	memset(&h, 0, sizeof(h));
 	h.record_version = rec_version;
 	h.version = (uint16_t)rd_u16(r);
+	/* Zeek's ServerHelloChoice: a legacy version of TLS 1.3 or one of its drafts is
+	 * ServerHello13, without session id and compression */
+	v13 = h.version >> 8 == 0x7F || h.version == TLSV13;
 	h.random = rd_bytes(r, 32);
-	if (h.version >> 8 != 0x7F) /* TLS 1.3 drafts have no session id */
+	if (!v13)
 		h.session_id = rd_bytes(r, rd_u8(r));
 	h.cipher = rd_u16(r);
-	if (h.version >> 8 != 0x7F)
+	if (!v13)
 		h.compression = (uint8_t)rd_u8(r);
 	if (r->bad)
 		return -EINVAL;

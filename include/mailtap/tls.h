@@ -91,7 +91,8 @@ struct tls_client_hello {
 	unsigned n_key_shares;
 	struct tls_bytes sni;	     /* first host_name of server_name (0); len 0 if none */
 	unsigned n_sni;		     /* host names in the extension */
-	struct tls_bytes sni_list;   /* the raw ServerNameList (to print every name) */
+	struct tls_bytes sni_list;   /* the raw ServerNameList (to print every name), up to an
+				      * entry of unknown type, which ends it as in Zeek */
 	bool sni_empty;		     /* server_name present with an empty entry */
 	struct tls_bytes alpn_first; /* first protocol of ALPN (16) */
 	unsigned n_alpn;

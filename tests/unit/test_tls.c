@@ -2095,6 +2095,91 @@ static void test_cert_limit(void **state)
 	env_fini(&e);
 }
 
+/* A ServerHello whose legacy version is 0x0304, without supported_versions: Zeek's
+ * ServerHelloChoice reads it as a TLS 1.3 ServerHello (no session id, no compression), not a
+ * malformed message: TLSv13, the cipher, the key_share's curve, established by application
+ * data both ways, no violation. */
+static void test_server_hello_0304(void **state)
+{
+	struct bld m = {.n = 0}, b = {.n = 0};
+	static const uint8_t data[20];
+	const struct line *s;
+	struct env e;
+	void *p;
+
+	(void)state;
+	env_init(&e);
+	p = app_tls_ops.new(&e.s, &e.cfg);
+	tls13_client_hello(&m, "mail.example.org");
+	send_hs(p, MT_ORIG, 1, &m, 1000);
+	u16(&m, 0x0304);
+	for (int i = 0; i < 32; i++)
+		u8(&m, 0x22);
+	u16(&m, 0x1301);
+	u16(&m, 40); /* extensions: key_share x25519 with a 32-byte key */
+	u16(&m, 51);
+	u16(&m, 36);
+	u16(&m, 29);
+	u16(&m, 32);
+	for (int i = 0; i < 32; i++)
+		u8(&m, 2);
+	send_hs(p, MT_RESP, 2, &m, 2000);
+	record(&b, 23, data, sizeof(data));
+	feed_all(p, MT_RESP, &b, 3000);
+	feed_all(p, MT_ORIG, &b, 4000);
+	app_tls_ops.end(p, 5000);
+	app_tls_ops.free(p);
+	assert_int_equal(e.cap.n_violations, 0);
+	s = nth(&e.cap, "ssl", 0);
+	assert_non_null(s);
+	assert_string_equal(get(s, "version"), "TLSv13");
+	assert_string_equal(get(s, "cipher"), "TLS_AES_128_GCM_SHA256");
+	assert_string_equal(get(s, "curve"), "x25519");
+	assert_string_equal(get(s, "ssl_history"), "Cs");
+	assert_string_equal(get(s, "established"), "T");
+	env_fini(&e);
+}
+
+/* server_name list {type 1 "xx", host_name "mx.example.net"}: Zeek's ServerName takes the
+ * rest of the list as the unknown entry's data, so the host name after it is not seen: weird
+ * ssl_ext_unknown_server_name_type "1", no server_name. */
+static void test_sni_unknown_type(void **state)
+{
+	struct bld m = {.n = 0}, x = {.n = 0};
+	struct env e;
+	void *p;
+
+	(void)state;
+	u16(&x, 0); /* server_name */
+	u16(&x, 2 + 3 + 2 + 3 + 14);
+	u16(&x, 3 + 2 + 3 + 14);
+	u8(&x, 1);
+	u16(&x, 2);
+	put(&x, "xx", 2);
+	u8(&x, 0);
+	u16(&x, 14);
+	put(&x, "mx.example.net", 14);
+	u16(&m, 0x0303);
+	for (int i = 0; i < 32; i++)
+		u8(&m, i);
+	u8(&m, 0);    /* session id */
+	u16(&m, 2);   /* ciphers */
+	u16(&m, 0xc02f);
+	u8(&m, 1);    /* compression */
+	u8(&m, 0);
+	u16(&m, (unsigned)x.n);
+	put(&m, x.b, x.n);
+	env_init(&e);
+	p = app_tls_ops.new(&e.s, &e.cfg);
+	send_hs(p, MT_ORIG, 1, &m, 1000);
+	app_tls_ops.end(p, 2000);
+	app_tls_ops.free(p);
+	assert_int_equal(e.cap.n_weirds, 1);
+	assert_string_equal(e.cap.weirds[0], "ssl_ext_unknown_server_name_type|1");
+	assert_string_equal(get(nth(&e.cap, "ssl", 0), "server_name"), "-");
+	env_fini(&e);
+}
+
 /* A zero-length first certificate: Zeek makes no file of it, so cert_chain[0] is the next one,
  * checked against the SNI (sni_matches_cert) although it is not the message's first (its
  * host_cert and mime type still follow the place: F, ca-cert). */
@@ -2637,6 +2722,8 @@ int main(void)
 	    cmocka_unit_test(test_x509_times),
 	    cmocka_unit_test(test_x509_md5rsa_key),
 	    cmocka_unit_test(test_zero_length_first_cert),
+	    cmocka_unit_test(test_server_hello_0304),
+	    cmocka_unit_test(test_sni_unknown_type),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
