@@ -56,10 +56,6 @@ struct tls_dir {
 	uint16_t raw_version;
 	uint32_t rec_len;
 	uint32_t left;
-	/* alert pairs within the current record */
-	uint8_t pair[2];
-	uint8_t pair_len;
-	unsigned alerts;
 	bool ccs_seen_in_rec;
 	/* handshake byte stream (and SSLv2 record bodies) */
 	uint8_t *hs;
@@ -985,8 +981,6 @@ static int start_record(struct tls_parser *p, enum mt_dir d, uint64_t ts)
 	}
 	s->left = s->rec_len;
 	s->in_body = true;
-	s->pair_len = 0;
-	s->alerts = 0;
 	s->ccs_seen_in_rec = false;
 	/* determine_state() */
 	if (!s->encrypted && s->type == TLS_CT_APPDATA && !v2 && !is_pre13(p->chosen_version))
@@ -1002,18 +996,32 @@ static int start_record(struct tls_parser *p, enum mt_dir d, uint64_t ts)
 	return 0;
 }
 
-static void alert_pair(struct tls_parser *p, enum mt_dir d, uint64_t ts)
+/* The alert record b[0..len) as Zeek's Alerts: the bytes of at most max_alerts_per_record
+ * alerts (of one under TLS 1.3, cap_alert_messages_length) are parsed, the rest skipped with
+ * weird SSL_excessive_alerts_in_record (addl: the record's length / 2); an alert cut by the
+ * end of those bytes throws binpac's out_of_bound after the alerts before it: a violation
+ * with SSL.cc's text for a binpac exception. */
+static void alert_record(struct tls_parser *p, enum mt_dir d, const uint8_t *b, size_t len,
+			 uint64_t ts)
 {
-	struct tls_dir *s = &p->dir[d];
+	uint16_t v = p->chosen_version;
+	size_t max = (size_t)p->lim.max_alerts_per_record * 2;
 
-	if (s->alerts++ >= p->lim.max_alerts_per_record) {
-		p->st.alerts_dropped++;
-		if (s->alerts == (unsigned)p->lim.max_alerts_per_record + 1)
-			weird(p, "SSL_excessive_alerts_in_record", NULL, ts);
-		return;
+	if (v == TLSV13 || v >> 8 == 0x7F)
+		max = 2;
+	if (len > max) {
+		char buf[16];
+
+		snprintf(buf, sizeof(buf), "%zu", len / 2);
+		weird(p, "SSL_excessive_alerts_in_record", buf, ts);
+		p->st.alerts_dropped += (len - max) / 2;
+		len = max;
 	}
-	if (p->cb.alert)
-		p->cb.alert(p->cb.u, d, s->pair[0], s->pair[1], ts);
+	for (size_t i = 0; i + 1 < len && !p->failed; i += 2)
+		if (p->cb.alert)
+			p->cb.alert(p->cb.u, d, b[i], b[i + 1], ts);
+	if (len % 2)
+		violation(p, d, "Binpac exception: binpac exception: out_of_bound: Alert: 2 > 1", ts);
 }
 
 /* Plaintext body bytes; alerts and CCS are reported at record end (binpac parses whole
@@ -1078,11 +1086,7 @@ static void end_record(struct tls_parser *p, enum mt_dir d, uint64_t ts)
 		 * bytes never share a record with them. */
 		size_t base = s->hs_len - s->rec_len;
 
-		for (size_t i = 0; i + 1 < s->rec_len; i += 2) {
-			s->pair[0] = s->hs[base + i];
-			s->pair[1] = s->hs[base + i + 1];
-			alert_pair(p, d, ts);
-		}
+		alert_record(p, d, s->hs + base, s->rec_len, ts);
 		s->hs_len = base;
 		break;
 	}

@@ -2180,6 +2180,61 @@ static void test_sni_unknown_type(void **state)
 	env_fini(&e);
 }
 
+/* Alert records as Zeek's Alerts: a record of 3 bytes gives its first alert, then binpac's
+ * out_of_bound for the cut one (a violation with SSL.cc's text); 23 bytes: the first 10
+ * alerts (SSL::max_alerts_per_record), weird SSL_excessive_alerts_in_record "11", no
+ * violation; under TLS 1.3 one alert a record, so 3 bytes are cut to 2 (weird "1"). */
+static void test_alert_lengths(void **state)
+{
+	static const uint8_t a3[3] = {1, 0, 2};
+	static const uint8_t a23[23] = {1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 2, 40};
+	struct bld b = {.n = 0}, m = {.n = 0};
+	struct env e;
+	void *p;
+
+	(void)state;
+	env_init(&e);
+	p = app_tls_ops.new(&e.s, &e.cfg);
+	record(&b, 21, a3, sizeof(a3));
+	assert_int_equal(app_tls_ops.feed(p, MT_RESP, b.b, b.n, 1000), -EPROTO);
+	app_tls_ops.end(p, 2000);
+	app_tls_ops.free(p);
+	assert_int_equal(e.cap.n_violations, 1);
+	assert_string_equal(e.cap.violations[0],
+			    "SSL|Binpac exception: binpac exception: out_of_bound: Alert: 2 > 1");
+	assert_string_equal(get(nth(&e.cap, "ssl", 0), "last_alert"), "close_notify");
+	env_fini(&e);
+
+	env_init(&e);
+	p = app_tls_ops.new(&e.s, &e.cfg);
+	b.n = 0;
+	record(&b, 21, a23, sizeof(a23));
+	feed_all(p, MT_RESP, &b, 1000);
+	app_tls_ops.end(p, 2000);
+	app_tls_ops.free(p);
+	assert_int_equal(e.cap.n_violations, 0);
+	assert_int_equal(weird_count(&e.cap, "SSL_excessive_alerts_in_record|11"), 1);
+	assert_string_equal(get(nth(&e.cap, "ssl", 0), "ssl_history"), "llllllllll");
+	assert_string_equal(get(nth(&e.cap, "ssl", 0), "last_alert"), "close_notify");
+	env_fini(&e);
+
+	env_init(&e);
+	p = app_tls_ops.new(&e.s, &e.cfg);
+	tls13_client_hello(&m, "mail.example.org");
+	send_hs(p, MT_ORIG, 1, &m, 1000);
+	tls13_server_hello(&m, false, 29);
+	send_hs(p, MT_RESP, 2, &m, 2000);
+	b.n = 0;
+	record(&b, 21, a3, sizeof(a3));
+	feed_all(p, MT_RESP, &b, 3000);
+	app_tls_ops.end(p, 4000);
+	app_tls_ops.free(p);
+	assert_int_equal(e.cap.n_violations, 0);
+	assert_int_equal(weird_count(&e.cap, "SSL_excessive_alerts_in_record|1"), 1);
+	assert_string_equal(get(nth(&e.cap, "ssl", 0), "ssl_history"), "Csl");
+	env_fini(&e);
+}
+
 /* A zero-length first certificate: Zeek makes no file of it, so cert_chain[0] is the next one,
  * checked against the SNI (sni_matches_cert) although it is not the message's first (its
  * host_cert and mime type still follow the place: F, ca-cert). */
@@ -2724,6 +2779,7 @@ int main(void)
 	    cmocka_unit_test(test_zero_length_first_cert),
 	    cmocka_unit_test(test_server_hello_0304),
 	    cmocka_unit_test(test_sni_unknown_type),
+	    cmocka_unit_test(test_alert_lengths),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
