@@ -1054,7 +1054,6 @@ static void *app_new(struct mt_session *s, const void *cfgp)
 	a->cfg = cfg;
 	a->client_dir = MT_ORIG;
 	a->si.sni_matches_cert = -1;
-	a->host.bc_path_len = -1;
 	a->sni_match = -1;
 	cb.u = a;
 	a->p = tls_parser__new(&cb, &cfg->lim);

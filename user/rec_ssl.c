@@ -91,8 +91,10 @@ int rec_x509__write(struct rec *r, uint64_t ts_ns, const struct x509_info *xi)
 	}
 	if (xi->has_basic_constraints) {
 		rec__bool(r, "basic_constraints.ca", xi->bc_ca);
-		if (xi->bc_path_len >= 0)
-			rec__u64(r, "basic_constraints.path_len", (uint64_t)xi->bc_path_len);
+		/* Zeek assigns the int32 to a count: -1 is 18446744073709551615 */
+		if (xi->has_bc_path_len)
+			rec__u64(r, "basic_constraints.path_len",
+				 (uint64_t)(int64_t)xi->bc_path_len);
 	}
 	rec__bool(r, "host_cert", xi->host_cert);
 	rec__bool(r, "client_cert", xi->client_cert);

@@ -323,7 +323,9 @@ static void parse_basic_constraints(X509_EXTENSION *ext, struct x509_info *xi,
 	}
 	xi->has_basic_constraints = true;
 	xi->bc_ca = bc->ca != 0;
-	xi->bc_path_len = bc->pathlen ? (int)ASN1_INTEGER_get(bc->pathlen) : -1;
+	xi->has_bc_path_len = bc->pathlen != NULL;
+	if (bc->pathlen)
+		xi->bc_path_len = (int32_t)ASN1_INTEGER_get(bc->pathlen);
 	BASIC_CONSTRAINTS_free(bc);
 }
 
@@ -337,7 +339,6 @@ int x509__parse(const uint8_t *der, size_t len, unsigned max_san, struct x509_in
 	int err = 0;
 
 	memset(xi, 0, sizeof(*xi));
-	xi->bc_path_len = -1;
 	x509__sha256_hex(der, len, xi->fingerprint);
 	if (len > 0x7fffffff)
 		return -EINVAL;
@@ -395,7 +396,6 @@ void x509_info__free(struct x509_info *xi)
 	clear_san(xi);
 	X509_free(xi->handle);
 	memset(xi, 0, sizeof(*xi));
-	xi->bc_path_len = -1;
 }
 
 bool x509__check_hostname(const char *host, size_t hlen, const char *name, size_t nlen)

@@ -32,7 +32,8 @@ struct x509_info {
 	unsigned n_san_ip;
 	bool has_basic_constraints;
 	bool bc_ca;
-	int bc_path_len; /* -1 = unset */
+	bool has_bc_path_len;
+	int32_t bc_path_len; /* as Zeek's (int32_t)ASN1_INTEGER_get(): may be negative */
 	bool host_cert;	 /* first certificate of the chain (mime application/x-x509-user-cert) */
 	bool client_cert;
 	void *handle; /* the OpenSSL X509 (for the hostname check); owned */

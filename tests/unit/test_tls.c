@@ -26,6 +26,7 @@
 #include <pcap/pcap.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "mailtap/engine.h"
 #include "mailtap/files.h"
@@ -2357,6 +2358,52 @@ static void test_x509_times(void **state)
 	}
 }
 
+/* basicConstraints CA with pathLenConstraint -1 (DER INTEGER ff), and with 2^32 + 1: Zeek
+ * assigns (int32_t)ASN1_INTEGER_get() to the count path_len, so -1 is logged as
+ * 18446744073709551615 and 2^32 + 1 as 1. */
+static void test_bc_path_len_cast(void **state)
+{
+	static const struct {
+		long v;
+		const char *want;
+	} c[] = {{-1, "18446744073709551615"}, {4294967297L, "1"}, {3, "3"}};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		EVP_PKEY *key = EVP_EC_gen("P-256");
+		BASIC_CONSTRAINTS *bc = BASIC_CONSTRAINTS_new();
+		X509 *x = X509_new();
+		uint8_t der[1024], *p = der;
+		struct env e;
+		int n;
+
+		assert_non_null(key);
+		assert_non_null(bc);
+		bc->ca = 0xff;
+		bc->pathlen = ASN1_INTEGER_new();
+		assert_true(ASN1_INTEGER_set(bc->pathlen, c[i].v));
+		X509_set_version(x, 2);
+		ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+		ASN1_TIME_set(X509_getm_notBefore(x), 1577836800);
+		ASN1_TIME_set(X509_getm_notAfter(x), 1893456000);
+		X509_set_pubkey(x, key);
+		assert_true(X509_add1_ext_i2d(x, NID_basic_constraints, bc, 1, X509V3_ADD_DEFAULT));
+		assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+		n = i2d_X509(x, NULL);
+		assert_true(n > 0 && (size_t)n <= sizeof(der));
+		i2d_X509(x, &p);
+		BASIC_CONSTRAINTS_free(bc);
+		X509_free(x);
+		EVP_PKEY_free(key);
+		env_init(&e);
+		cert_conn(&e, "mail.example.org", 16, der, (size_t)n);
+		assert_string_equal(get(nth(&e.cap, "x509", 0), "basic_constraints.ca"), "T");
+		assert_string_equal(get(nth(&e.cap, "x509", 0), "basic_constraints.path_len"),
+				    c[i].want);
+		env_fini(&e);
+	}
+}
+
 /* An RSA certificate whose key algorithm says md5WithRSAEncryption (RDP servers'): key_alg
  * that name and no key fields, as Zeek on OpenSSL 1.1 and 3. Its ParseCertificate swaps in
  * rsaEncryption before X509_extract_key, which gave the key on OpenSSL 1.0 only: OpenSSL 1.1
@@ -2780,6 +2827,7 @@ int main(void)
 	    cmocka_unit_test(test_server_hello_0304),
 	    cmocka_unit_test(test_sni_unknown_type),
 	    cmocka_unit_test(test_alert_lengths),
+	    cmocka_unit_test(test_bc_path_len_cast),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
