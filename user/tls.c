@@ -646,13 +646,25 @@ static void certificates(struct tls_parser *p, enum mt_dir d, struct rd *r, uint
 		p->cb.certificates(p->cb.u, d, p->certs, n, ts);
 }
 
+/* The suites whose ServerKeyExchange Zeek reads for a named curve: the ECDHE and ECDH-anon
+ * cases of its ServerKeyExchange (tls-handshake-protocol.pac), exactly. Not the other suites
+ * with such a name (TLS_ECDHE_PSK_WITH_AES_128_GCM_SHA256, ..._CHACHA20_POLY1305_SHA256_OLD)
+ * nor CECPQ1's: no curve for them, as in Zeek. */
+static const uint16_t zeek_ecdh_suites[] = {
+	0xC006, 0xC007, 0xC008, 0xC009, 0xC00A, 0xC010, 0xC011, 0xC012, 0xC013, 0xC014, 0xC015,
+	0xC016, 0xC017, 0xC018, 0xC019, 0xC023, 0xC024, 0xC027, 0xC028, 0xC02B, 0xC02C, 0xC02F,
+	0xC030, 0xC033, 0xC034, 0xC035, 0xC036, 0xC037, 0xC038, 0xC039, 0xC03A, 0xC03B, 0xC048,
+	0xC049, 0xC04C, 0xC04D, 0xC05C, 0xC05D, 0xC060, 0xC061, 0xC070, 0xC071, 0xC072, 0xC073,
+	0xC076, 0xC077, 0xC086, 0xC087, 0xC08A, 0xC08B, 0xC09A, 0xC09B, 0xC0AC, 0xC0AD, 0xC0AE,
+	0xC0AF, 0xCCA8, 0xCCA9,
+};
+
 static bool cipher_is_ecdh_named(uint32_t c)
 {
-	char buf[24];
-	const char *n = tls__cipher_name(c, buf, sizeof(buf));
-
-	return strncmp(n, "TLS_ECDHE_", 10) == 0 || strncmp(n, "TLS_ECDH_ANON_", 14) == 0 ||
-	       strncmp(n, "TLS_CECPQ1_", 11) == 0;
+	for (size_t i = 0; i < sizeof(zeek_ecdh_suites) / sizeof(zeek_ecdh_suites[0]); i++)
+		if (zeek_ecdh_suites[i] == c)
+			return true;
+	return false;
 }
 
 static bool known_hs_type(uint8_t t)

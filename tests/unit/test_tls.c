@@ -2236,6 +2236,51 @@ static void test_alert_lengths(void **state)
 	env_fini(&e);
 }
 
+/* The curve of a TLS 1.2 ServerKeyExchange is read for the suites of Zeek's ECDHE and
+ * ECDH-anon cases only: ECDHE-RSA-AES128-GCM gives x25519; a CECPQ1 suite, the draft ChaCha20
+ * one and ECDHE-PSK-AES128-GCM (names that start the same, not in Zeek's list) give none. */
+static void test_ske_curve_suites(void **state)
+{
+	static const struct {
+		unsigned cipher;
+		const char *curve;
+	} c[] = {{0xC02F, "x25519"}, {0x16B7, "-"}, {0xCC13, "-"}, {0xD001, "-"}};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct bld m = {.n = 0};
+		struct env e;
+		void *p;
+
+		env_init(&e);
+		p = app_tls_ops.new(&e.s, &e.cfg);
+		tls13_client_hello(&m, "mail.example.org");
+		send_hs(p, MT_ORIG, 1, &m, 1000);
+		u16(&m, 0x0303);
+		for (int k = 0; k < 32; k++)
+			u8(&m, 0x33);
+		u8(&m, 0);
+		u16(&m, c[i].cipher);
+		u8(&m, 0);
+		send_hs(p, MT_RESP, 2, &m, 2000);
+		u8(&m, 3); /* named_curve x25519, a 32-byte point, a signature */
+		u16(&m, 29);
+		u8(&m, 32);
+		for (int k = 0; k < 32; k++)
+			u8(&m, 9);
+		u16(&m, 0x0401);
+		u16(&m, 4);
+		u16(&m, 0);
+		u16(&m, 0);
+		send_hs(p, MT_RESP, 12, &m, 3000);
+		app_tls_ops.end(p, 4000);
+		app_tls_ops.free(p);
+		assert_int_equal(e.cap.n_violations, 0);
+		assert_string_equal(get(nth(&e.cap, "ssl", 0), "curve"), c[i].curve);
+		env_fini(&e);
+	}
+}
+
 /* A zero-length first certificate: Zeek makes no file of it, so cert_chain[0] is the next one,
  * checked against the SNI (sni_matches_cert) although it is not the message's first (its
  * host_cert and mime type still follow the place: F, ca-cert). */
@@ -2828,6 +2873,7 @@ int main(void)
 	    cmocka_unit_test(test_sni_unknown_type),
 	    cmocka_unit_test(test_alert_lengths),
 	    cmocka_unit_test(test_bc_path_len_cast),
+	    cmocka_unit_test(test_ske_curve_suites),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
