@@ -1098,7 +1098,8 @@ static void end_record(struct tls_parser *p, enum mt_dir d, uint64_t ts)
 		 * bytes never share a record with them. */
 		size_t base = s->hs_len - s->rec_len;
 
-		alert_record(p, d, s->hs + base, s->rec_len, ts);
+		/* an empty alert record with nothing buffered: hs may still be NULL */
+		alert_record(p, d, s->hs ? s->hs + base : NULL, s->rec_len, ts);
 		s->hs_len = base;
 		break;
 	}
