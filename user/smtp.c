@@ -87,6 +87,11 @@ struct smtp_parser {
 	int err;
 	bool done;     /* TLS or disabled: nothing more is parsed */
 	bool disabled; /* Zeek disable_analyzer() */
+	/* STARTTLS accepted: the hand-off (cb.starttls) waits while a line of either side ended
+	 * with a CR that was the last byte seen of its side, so that its LF, which may come
+	 * next, is not taken for TLS (tls_wait: those sides, 1 << mt_dir) */
+	enum { TLS_NO, TLS_ACCEPTED, TLS_WAIT, TLS_HANDED } tls;
+	uint8_t tls_wait;
 
 	/* Analyzer state (SMTP.cc). */
 	int state;
@@ -1042,18 +1047,68 @@ static void end_data(struct smtp_parser *p)
 	p->in_mail = false;
 }
 
+/* The 220 to STARTTLS: the records now; the hand-off once the feed that holds it knows
+ * whether an LF may still follow a line end (tls_hold). */
 static void start_tls(struct smtp_parser *p)
 {
 	p->state = ST_IN_TLS;
 	p->done = true;
+	p->tls = TLS_ACCEPTED;
 	if (p->cb.event) {
 		struct smtp_event ev = {.type = SMTP_EV_STARTTLS, .is_orig = false};
 
 		event(p, &ev);
 	}
 	script_starttls(p);
+}
+
+static void tls_handoff(struct smtp_parser *p)
+{
+	p->tls = TLS_HANDED;
+	p->tls_wait = 0;
 	if (p->cb.starttls)
 		p->cb.starttls(p->cb.u, p->ts);
+}
+
+/* After the feed of side d that accepted STARTTLS, up to its byte at_end: a side whose last
+ * line ended with a CR and whose next byte is not seen yet (the reply's CR ending the feed, or
+ * the client's STARTTLS line's CR ending its last feed) may send that line's LF next. Zeek
+ * hands that LF to its SSL analyzer (its line analyzers are gone once the 220 is seen), which
+ * fails on it; here the hand-off waits for that side's next byte. */
+static void tls_hold(struct smtp_parser *p, enum mt_dir d, bool at_end)
+{
+	p->tls_wait = 0;
+	if (p->dir[d].cr_pending && at_end)
+		p->tls_wait |= 1u << d;
+	if (p->dir[!d].cr_pending)
+		p->tls_wait |= 1u << !d;
+	for (int i = 0; i < 2; i++)
+		p->dir[i].cr_pending = p->dir[i].skip_lf = p->dir[i].cr_data = false;
+	if (p->tls_wait)
+		p->tls = TLS_WAIT;
+	else
+		tls_handoff(p);
+}
+
+/* A feed while the hand-off waits: an LF that a waiting side sends next is consumed; once no
+ * side waits, or the other side sends first (no LF can be part of SMTP any more), the hand-off
+ * is made and the bytes left go to TLS. */
+static size_t tls_wait_feed(struct smtp_parser *p, enum mt_dir d, const uint8_t *buf, size_t len)
+{
+	size_t off = 0;
+
+	if (!len)
+		return 0;
+	if (p->tls_wait & (1u << d)) {
+		p->tls_wait &= (uint8_t)~(1u << d);
+		if (buf[0] == '\n')
+			off = 1;
+		p->dir[d].off += off;
+		if (p->tls_wait)
+			return off;
+	}
+	tls_handoff(p);
+	return off;
 }
 
 static void update_state(struct smtp_parser *p, int cmd, int reply, bool orig)
@@ -2173,6 +2228,8 @@ ssize_t smtp_parser__feed(struct smtp_parser *p, enum mt_dir d, const uint8_t *u
 	p->ts = ts;
 	if (p->disabled)
 		return (ssize_t)len;
+	if (p->tls == TLS_WAIT)
+		return (ssize_t)tls_wait_feed(p, d, ubuf, len);
 	p->cur_feed_len = len;
 	while (off < len && !p->done) {
 		bool is_sender = p->orig_is_sender ? orig : !orig;
@@ -2280,6 +2337,8 @@ ssize_t smtp_parser__feed(struct smtp_parser *p, enum mt_dir d, const uint8_t *u
 			return p->err;
 	}
 	ds->off += off;
+	if (p->tls == TLS_ACCEPTED)
+		tls_hold(p, d, off == len);
 	if (p->err)
 		return p->err;
 	if (p->disabled)
@@ -2292,6 +2351,9 @@ void smtp_parser__gap(struct smtp_parser *p, enum mt_dir d, uint64_t len, uint64
 	char buf[64];
 	int n;
 
+	/* a gap instead of the LF a side's line end may have: that side waits no more */
+	if (p->tls == TLS_WAIT)
+		p->tls_wait &= (uint8_t)~(1u << d);
 	if (p->err || p->done || !len)
 		return;
 	p->ts = ts;

@@ -197,8 +197,11 @@ struct smtp_cb {
 			  bool disabled);
 	/* Zeek's AnalyzerConfirmation (first command seen). */
 	void (*confirm)(void *u, uint64_t ts);
-	/* 220 reply to STARTTLS: the rest of both streams is TLS. The current feed returns right
-	 * after this reply line; the parser consumes nothing more. */
+	/* 220 reply to STARTTLS: the rest of both streams is TLS. Called from the feed that ends
+	 * the reply line, which returns right after it; but when that line, or the client's
+	 * last line, ended with a CR that was the last byte seen of its side, the call waits for
+	 * that side's next feed (which consumes a leading LF, the line end's rest) or the other
+	 * side's (the bytes go to TLS, the feed returns 0). The parser consumes nothing more. */
 	void (*starttls)(void *u, uint64_t ts);
 	/* Opt-in event stream; NULL = off (and no cost). */
 	void (*event)(void *u, const struct smtp_event *ev);
@@ -236,7 +239,8 @@ void smtp_parser__free(struct smtp_parser *p);
 /* True when smtp_parser__end would do nothing: no open message, no record to write. */
 bool smtp_parser__idle(const struct smtp_parser *p);
 /* True once STARTTLS was accepted (feed() returns the offset right after the 220 reply and
- * consumes nothing more) or the analyzer was disabled (feed() swallows everything). */
+ * consumes nothing more but an LF that ends a line: see smtp_cb.starttls) or the analyzer
+ * was disabled (feed() swallows everything). */
 bool smtp_parser__done(const struct smtp_parser *p);
 
 /* MIME results routed back by the owner (the message's headers make the record's fields). */

@@ -27,6 +27,7 @@
 #include "mailtap/session.h"
 #include "mailtap/sink.h"
 #include "mailtap/smtp.h"
+#include "mailtap/tls.h"
 #include "alloc_fault.h"
 #include "rand_fill.h"
 #include "corpus.h"
@@ -220,6 +221,7 @@ struct tconn {
 	uint8_t *pend[2];
 	size_t plen[2];
 	uint64_t tls_bytes;
+	void *tls; /* g_tls: the "ssl" parser the hand-off started */
 	/* pcap reader state */
 	bool has_seq[2];
 	uint32_t next_seq[2];
@@ -233,13 +235,39 @@ static struct rec *g_rec;
 static struct mt_ids g_ids;
 static struct smtp_cfg g_cfg;
 static struct files_cfg g_fcfg;
+/* A hand-off starts a real TLS parser on the rest of both streams, as the engine does; its
+ * records (ssl, x509, files, analyzer) are captured with the others. */
+static bool g_tls;
+static struct tls_cfg g_tls_cfg;
 
 static void t_confirm(struct mt_session *s, const char *service)
 {
 	struct tconn *c = (struct tconn *)s;
 
+	if (c->tls) {
+		assert_string_equal(service, "ssl");
+		return;
+	}
 	assert_string_equal(service, "smtp");
 	c->confirmed++;
+}
+
+static void t_analyzer(struct mt_session *s, uint64_t ts, const char *analyzer,
+		       const char *reason, const char *data, size_t len)
+{
+	struct sbuf b = {0};
+
+	(void)s;
+	(void)ts;
+	(void)data;
+	(void)len;
+	alloc_harness_enter();
+	sb_cstr(&b, "analyzer|name=");
+	sb_cstr(&b, analyzer);
+	sb_cstr(&b, "|reason=");
+	sb_cstr(&b, reason);
+	cap_add(b.s);
+	alloc_harness_leave();
 }
 
 static void t_weird(struct mt_session *s, uint64_t ts, const char *name, const char *addl,
@@ -323,12 +351,41 @@ static struct tconn *tconn_new(const char *oh, uint16_t op, const char *rh, uint
 	return c;
 }
 
+static void tls_feed(struct tconn *c, enum mt_dir d, const uint8_t *buf, size_t len, uint64_t ts)
+{
+	ssize_t r;
+
+	if (!len || !c->tls)
+		return;
+	r = app_tls_ops.feed(c->tls, d, buf, len, ts);
+	if (r == -EPROTO) { /* a violation: the engine stops the parser */
+		app_tls_ops.end(c->tls, ts);
+		app_tls_ops.free(c->tls);
+		c->tls = NULL;
+		return;
+	}
+	assert_int_equal(r, (ssize_t)len);
+}
+
+/* The engine's do_handoff: the new parser gets the other side's unconsumed bytes, then the
+ * rest of this feed. */
+static void tls_start(struct tconn *c, enum mt_dir d, uint64_t ts)
+{
+	c->s.analyzer_violation = t_analyzer;
+	c->tls = app_tls_ops.new(&c->s, &g_tls_cfg);
+	assert_non_null(c->tls);
+	tls_feed(c, (enum mt_dir)!d, c->pend[!d], c->plen[!d], ts);
+	tls_feed(c, d, c->pend[d], c->plen[d], ts);
+}
+
 static void tfeed(struct tconn *c, enum mt_dir d, const uint8_t *buf, size_t len, uint64_t ts)
 {
 	ssize_t r;
 
 	if (c->handed_off) {
 		c->tls_bytes += len;
+		if (c->tls)
+			tls_feed(c, d, buf, len, ts);
 		return;
 	}
 	c->pend[d] = realloc(c->pend[d], c->plen[d] + len + 1);
@@ -340,8 +397,10 @@ static void tfeed(struct tconn *c, enum mt_dir d, const uint8_t *buf, size_t len
 	memmove(c->pend[d], c->pend[d] + r, c->plen[d] - (size_t)r);
 	c->plen[d] -= (size_t)r;
 	if (c->handed_off) {
-		c->tls_bytes += c->plen[d];
-		c->plen[d] = 0;
+		c->tls_bytes += c->plen[d] + c->plen[!d];
+		if (g_tls)
+			tls_start(c, d, ts);
+		c->plen[d] = c->plen[!d] = 0;
 	}
 	assert_true(c->plen[d] < app_smtp_ops.max_unit);
 }
@@ -365,6 +424,12 @@ static void tconn_finish(struct tconn *c, uint64_t ts)
 	before = cap.n;
 	app_smtp_ops.end(c->app, ts);
 	app_smtp_ops.free(c->app);
+	if (c->tls) {
+		app_tls_ops.eof(c->tls, MT_ORIG, ts);
+		app_tls_ops.eof(c->tls, MT_RESP, ts);
+		app_tls_ops.end(c->tls, ts);
+		app_tls_ops.free(c->tls);
+	}
 	if (idle && cap.n != before)
 		fail_msg("idle parser wrote %d records at its end, the first: %s", cap.n - before,
 			 cap.recs[before]);
@@ -1093,6 +1158,59 @@ static void test_starttls(void **state)
 	assert_string_equal(fld(r, "helo"), "c");
 }
 
+/* Feeds segs ('C' or 'S' and the bytes) one feed each; returns how many bytes went to TLS. */
+static uint64_t starttls_feeds(const char *const *segs, size_t n)
+{
+	struct tconn *c;
+	uint64_t tls;
+
+	env_init();
+	c = tconn_new("10.0.0.1", 40001, "10.0.0.2", 25);
+	for (size_t i = 0; i < n; i++)
+		tfeed(c, segs[i][0] == 'C' ? MT_ORIG : MT_RESP, (const uint8_t *)segs[i] + 1,
+		      strlen(segs[i] + 1), i + 1);
+	assert_true(c->handed_off);
+	tls = c->tls_bytes;
+	tconn_finish(c, n + 1);
+	assert_int_equal(count_stream("smtp"), 1);
+	assert_string_equal(fld(nth("smtp", 0), "tls"), "T");
+	assert_string_equal(fld(nth("smtp", 0), "last_reply"), "220 go");
+	assert_false(has_weird("line_terminated_with_single_CR"));
+	return tls;
+}
+
+/* STARTTLS when a line's CR ends a feed: its LF, in the side's next feed, is the line's, not
+ * TLS's (Zeek hands it to its SSL analyzer): the server's 220, the client's STARTTLS, both.
+ * The other side's bytes first, or no LF, make the hand-off at once. "\x16\x03\x01" starts a
+ * TLS record. */
+static void test_starttls_lf_later(void **state)
+{
+	static const char *const reply[] = {
+	    "S220 mx\r\n", "CEHLO c\r\nSTARTTLS\r\n", "S250 mx\r\n220 go\r", "S\n", "C\x16\x03\x01"};
+	static const char *const reply_tls[] = {
+	    "S220 mx\r\n", "CEHLO c\r\nSTARTTLS\r\n", "S250 mx\r\n220 go\r", "S\n\x16\x03\x01"};
+	static const char *const cmd[] = {
+	    "S220 mx\r\n", "CEHLO c\r\nSTARTTLS\r", "S250 mx\r\n220 go\r\n", "C\n\x16\x03\x01"};
+	static const char *const both[] = {"S220 mx\r\n", "CEHLO c\r\nSTARTTLS\r",
+					   "S250 mx\r\n220 go\r", "S\n", "C\n\x16\x03\x01"};
+	static const char *const both_c[] = {"S220 mx\r\n", "CEHLO c\r\nSTARTTLS\r",
+					     "S250 mx\r\n220 go\r", "C\n\x16\x03\x01", "S\n"};
+	static const char *const other_first[] = {
+	    "S220 mx\r\n", "CEHLO c\r\nSTARTTLS\r\n", "S250 mx\r\n220 go\r", "C\x16\x03\x01", "S\n"};
+	static const char *const no_lf[] = {
+	    "S220 mx\r\n", "CEHLO c\r\nSTARTTLS\r\n", "S250 mx\r\n220 go\r", "S\x16\x03"};
+
+	(void)state;
+	assert_int_equal(starttls_feeds(reply, 5), 3);
+	assert_int_equal(starttls_feeds(reply_tls, 4), 3);
+	assert_int_equal(starttls_feeds(cmd, 4), 3);
+	assert_int_equal(starttls_feeds(both, 5), 3);
+	assert_int_equal(starttls_feeds(both_c, 5), 3);
+	/* the client's TLS bytes before the server's LF: that LF is TLS's, as in Zeek */
+	assert_int_equal(starttls_feeds(other_first, 5), 4);
+	assert_int_equal(starttls_feeds(no_lf, 4), 2);
+}
+
 /* suricata-verify smtp-rset-starttls: no greeting, bare LF line ends, a mixed-case STARTTLS
  * pipelined after RSET. Zeek's reading: the first 250 answers the (missing) greeting, so the
  * 220 answers RSET, not STARTTLS: no TLS, no client activity, no record. */
@@ -1590,8 +1708,11 @@ static struct tconn *conn_for(const struct mt_addr *src, uint16_t sp, const stru
 }
 
 /* Reads a pcap and drives one app parser per TCP connection, in packet order. */
-/* 0: each packet's payload at once, 1: in two halves, 2: byte by byte */
+/* 0: each packet's payload at once, 1: in two halves, 2: byte by byte, 3: at once but the
+ * first one holding replay_mark, split after its replay_at first bytes */
 static int replay_mode;
+static const char *replay_mark;
+static size_t replay_at;
 
 static int replay(const char *path)
 {
@@ -1709,7 +1830,12 @@ static int replay(const char *path)
 			if (delta < 0)
 				c->next_seq[d] = seq + (uint32_t)-delta + (uint32_t)plen;
 		}
-		if (replay_mode == 0) {
+		if (replay_mode == 3 && replay_mark && replay_at < plen &&
+		    memmem(pl, plen, replay_mark, strlen(replay_mark))) {
+			replay_mark = NULL;
+			tfeed(c, d, pl, replay_at, ts);
+			tfeed(c, d, pl + replay_at, plen - replay_at, ts);
+		} else if (replay_mode == 0 || replay_mode == 3) {
 			tfeed(c, d, pl, plen, ts);
 		} else if (replay_mode == 1) {
 			tfeed(c, d, pl, plen / 2, ts);
@@ -1930,6 +2056,65 @@ static void golden(const char *name, const char *trace, bool weirds)
 		golden_weird(name);
 	if (golden_mismatch != before)
 		fail_msg("%s: %d mismatches", name, golden_mismatch - before);
+}
+
+/* Zeek's STARTTLS capture through a real TLS parser, the packet holding the 220 reply split
+ * at every offset: the same records (ssl, x509, files) as the capture as it is. Split between
+ * the reply's CR and LF, the LF went to TLS: no handshake, no certificates. */
+static void test_starttls_split_reply(void **state)
+{
+	char path[512];
+	char *ref = NULL;
+	int splits = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/zeek/traces/tls/smtp-starttls.pcap", corpus_dir());
+	if (access(path, R_OK)) {
+		print_message("skip: %s not found\n", path);
+		skip();
+	}
+	g_tls = true;
+	tls_cfg__default(&g_tls_cfg);
+	for (size_t k = 0;; k++) {
+		struct sbuf b = {0};
+
+		env_init();
+		replay_mode = k ? 3 : 0;
+		replay_mark = "Ready to start TLS";
+		replay_at = k;
+		assert_int_equal(replay(path), 0);
+		if (k && replay_mark) /* k past the packet's end: no split */
+			break;
+		sb_cstr(&b, "");
+		for (int i = 0; i < cap.n; i++) {
+			sb_cstr(&b, cap.recs[i]);
+			sb_cstr(&b, "\n");
+		}
+		if (!k) {
+			ref = b.s;
+			assert_int_equal(count_stream("x509"), 3);
+			assert_int_equal(count_stream("files"), 3);
+			assert_int_equal(count_stream("ssl"), 1);
+			assert_string_equal(fld(nth("ssl", 0), "established"), "T");
+			assert_int_equal(count_stream("analyzer"), 0);
+			continue;
+		}
+		splits++;
+		if (strcmp(ref, b.s))
+			fail_msg("220 reply split at %zu:\n%s\nvs whole:\n%s", k, b.s, ref);
+		free(b.s);
+	}
+	free(ref);
+	assert_int_equal(splits, 29); /* "220 2.0.0 Ready to start TLS\r\n" */
+}
+
+static int starttls_split_done(void **state)
+{
+	(void)state;
+	replay_mode = 0;
+	replay_mark = NULL;
+	g_tls = false;
+	return 0;
 }
 
 static void test_golden_basic(void **s)
@@ -2497,6 +2682,8 @@ int main(void)
 	    cmocka_unit_test(test_smuggling_cr),
 	    cmocka_unit_test(test_bdat),
 	    cmocka_unit_test(test_starttls),
+	    cmocka_unit_test(test_starttls_lf_later),
+	    cmocka_unit_test_teardown(test_starttls_split_reply, starttls_split_done),
 	    cmocka_unit_test(test_violation),
 	    cmocka_unit_test(test_rset_starttls),
 	    cmocka_unit_test(test_gap),
