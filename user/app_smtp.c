@@ -453,12 +453,15 @@ static void m_raw(void *u, const uint8_t *buf, size_t len)
 		files__data(a->msgfile, buf, len, a->ts);
 }
 
-/* MIME anomalies are reported by Zeek's SMTP analyzer: weird.log source "SMTP". */
+/* MIME anomalies are reported by Zeek's SMTP analyzer: weird.log source "SMTP"; the BDAT line
+ * framing's (smtp_bdat_line_lf_only, _cr_only, _too_long) by its SMTP_BDAT_Analyzer:
+ * "SMTP_BDAT". */
 static void m_weird(void *u, const char *name, const char *addl)
 {
 	struct app_smtp *a = u;
 
-	a_weird_src(a, a->ts, name, addl, "SMTP");
+	a_weird_src(a, a->ts, name, addl,
+		    strncmp(name, "smtp_bdat_", 10) ? "SMTP" : "SMTP_BDAT");
 }
 
 static const struct mime_cb mime_cbs = {

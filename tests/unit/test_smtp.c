@@ -1358,6 +1358,56 @@ static void test_missing_entity_weird(void **state)
 	assert_string_equal(fld(w, "source"), "SMTP");
 }
 
+/* BDAT line framing weirds come from Zeek's SMTP_BDAT_Analyzer: source "SMTP_BDAT". Chunk
+ * lines (max_line 10): the first chunk ends with "ab\r", the second starts with "c" (a CR
+ * alone: cr_only), "c\n" (lf_only), then a 15-byte line (too_long). Fed whole: the CR-only
+ * weird depends on the segmentation, in Zeek too. */
+static const struct seg bdat_lines[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\n"),
+    S("250-mx\r\n250 CHUNKING\r\n"),
+    C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT 17\r\nSubject: x\r\n\r\nab\r"),
+    C("BDAT 30 LAST\r\nc\n123456789012345\r\nxyzxyzxyz\r\n"),
+    S("250 a\r\n250 b\r\n250 c\r\n250 d\r\n"),
+};
+
+/* The too-long line starts in the first chunk. */
+static const struct seg bdat_carried[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\n"),
+    S("250-mx\r\n250 CHUNKING\r\n"),
+    C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT 8\r\n12345678"),
+    C("BDAT 6 LAST\r\n90abc\n"),
+    S("250 a\r\n250 b\r\n250 c\r\n250 d\r\n"),
+};
+
+static void test_bdat_line_weirds(void **state)
+{
+	const char *w;
+
+	(void)state;
+	g_cfg.mime.max_line = 10;
+	free(run(bdat_lines, sizeof(bdat_lines) / sizeof(bdat_lines[0]), 0, 0));
+	w = weird_rec("smtp_bdat_line_cr_only");
+	assert_string_equal(fld(w, "source"), "SMTP_BDAT");
+	assert_string_equal(fld(w, "addl"), "-");
+	w = weird_rec("smtp_bdat_line_lf_only");
+	assert_string_equal(fld(w, "source"), "SMTP_BDAT");
+	w = weird_rec("smtp_bdat_line_too_long");
+	assert_string_equal(fld(w, "source"), "SMTP_BDAT");
+	free(run(bdat_carried, sizeof(bdat_carried) / sizeof(bdat_carried[0]), 0, 0));
+	w = weird_rec("smtp_bdat_line_too_long");
+	assert_string_equal(fld(w, "source"), "SMTP_BDAT");
+	assert_string_equal(fld(weird_rec("smtp_bdat_line_lf_only"), "source"), "SMTP_BDAT");
+}
+
+static int mime_line_reset(void **state)
+{
+	(void)state;
+	g_cfg.mime.max_line = 0;
+	return 0;
+}
+
 /* Limits: rcptto set size and the invalid-transaction cap. */
 static void test_limits(void **state)
 {
@@ -2689,6 +2739,7 @@ int main(void)
 	    cmocka_unit_test(test_gap),
 	    cmocka_unit_test(test_gap_partial_line),
 	    cmocka_unit_test(test_missing_entity_weird),
+	    cmocka_unit_test_teardown(test_bdat_line_weirds, mime_line_reset),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_long_line),
 	    cmocka_unit_test(test_filename_unescape),
