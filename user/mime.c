@@ -1991,16 +1991,21 @@ static void feed_data(struct mime_msg *m, const uint8_t *d, size_t len)
 	}
 }
 
-/* BDAT: Zeek SMTP_BDAT_Analyzer::DeliverStream line rules. */
+/* BDAT: Zeek SMTP_BDAT_Analyzer::DeliverStream line rules, one call per delivery (the chunk
+ * bytes of one feed of the SMTP parser, as Zeek's SMTP hands them over). */
 static void feed_bdat(struct mime_msg *m, const uint8_t *d, size_t len)
 {
 	size_t max = m->lim.max_line, i; /* never 0: mime_msg__new */
+	size_t zbuf;			 /* Zeek's buffer: the partial line and this delivery */
 
 	if (m->llen && m->line[m->llen - 1] == '\r' && (len == 0 || d[0] != '\n')) {
 		bdat_weird(m, &m->w_cr, "smtp_bdat_line_cr_only", 0);
 		deliver_unit(m, m->line, m->llen, false, false);
 		m->llen = 0;
 	}
+	/* smtp_bdat_line_too_long's addl is that buffer's size, as Zeek gives it: it depends
+	 * on how the chunk was segmented, as the weird smtp_bdat_line_cr_only does */
+	zbuf = m->llen + len;
 	while (len && !m->err) {
 		/* fast path: no partial line, a whole CRLF line in the input */
 		if (m->llen == 0) {
@@ -2034,7 +2039,7 @@ static void feed_bdat(struct mime_msg *m, const uint8_t *d, size_t len)
 				size_t cut = m->llen > max ? max : m->llen;
 
 				m->stats.lines_split++;
-				bdat_weird(m, &m->w_long, "smtp_bdat_line_too_long", m->llen);
+				bdat_weird(m, &m->w_long, "smtp_bdat_line_too_long", zbuf);
 				deliver_unit(m, m->line, cut, false, false);
 				memmove(m->line, m->line + cut, m->llen - cut);
 				m->llen -= cut;

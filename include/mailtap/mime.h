@@ -103,10 +103,11 @@ void mime_msg__free(struct mime_msg *m);
 /* Added: */
 
 /* How feed() cuts lines. DATA (default): CRLF, LF or CR ends a line (Zeek's ContentLine
- * analyzer). BDAT: Zeek's BDAT.cc rules: CRLF ends a line, a bare LF ends a line and stays in
- * it (weird smtp_bdat_line_lf_only), lines longer than max_line are cut (weird
- * smtp_bdat_line_too_long), a CR alone at the end of a chunk is flushed
- * (smtp_bdat_line_cr_only). Set before the first feed(). */
+ * analyzer). BDAT: Zeek's BDAT.cc rules, each feed() one of its deliveries: CRLF ends a line,
+ * a bare LF ends a line and stays in it (weird smtp_bdat_line_lf_only), lines longer than
+ * max_line are cut (weird smtp_bdat_line_too_long, addl Zeek's buffer size then: the partial
+ * line held and the feed's bytes), a CR alone at the end of a feed is flushed unless the next
+ * feed starts with LF (smtp_bdat_line_cr_only). Set before the first feed(). */
 enum mime_framing { MIME_FRAMING_DATA = 0, MIME_FRAMING_BDAT = 1 };
 void mime_msg__set_framing(struct mime_msg *m, enum mime_framing f);
 /* Bytes of a partial line held (BDAT: Zeek's smtp_bdat_undelivered_at_done if > 0 when the

@@ -1358,10 +1358,12 @@ static void test_missing_entity_weird(void **state)
 	assert_string_equal(fld(w, "source"), "SMTP");
 }
 
-/* BDAT line framing weirds come from Zeek's SMTP_BDAT_Analyzer: source "SMTP_BDAT". Chunk
- * lines (max_line 10): the first chunk ends with "ab\r", the second starts with "c" (a CR
- * alone: cr_only), "c\n" (lf_only), then a 15-byte line (too_long). Fed whole: the CR-only
- * weird depends on the segmentation, in Zeek too. */
+/* BDAT line framing weirds come from Zeek's SMTP_BDAT_Analyzer: source "SMTP_BDAT";
+ * smtp_bdat_line_too_long's addl is the size of its buffer then: the partial line carried
+ * over and the delivery's chunk bytes (BDAT.cc). Chunk lines (max_line 10): the first chunk
+ * ends with "ab\r", the second starts with "c" (a CR alone: cr_only), "c\n" (lf_only), then a
+ * 15-byte line (too_long, 0 + 30 bytes). Fed whole: the CR-only weird and the addl depend on
+ * the segmentation, in Zeek too. */
 static const struct seg bdat_lines[] = {
     S("220 mx\r\n"),
     C("EHLO c\r\n"),
@@ -1371,7 +1373,7 @@ static const struct seg bdat_lines[] = {
     S("250 a\r\n250 b\r\n250 c\r\n250 d\r\n"),
 };
 
-/* The too-long line starts in the first chunk. */
+/* The too-long line starts in the first chunk: 8 bytes carried, 6 delivered. */
 static const struct seg bdat_carried[] = {
     S("220 mx\r\n"),
     C("EHLO c\r\n"),
@@ -1395,8 +1397,10 @@ static void test_bdat_line_weirds(void **state)
 	assert_string_equal(fld(w, "source"), "SMTP_BDAT");
 	w = weird_rec("smtp_bdat_line_too_long");
 	assert_string_equal(fld(w, "source"), "SMTP_BDAT");
+	assert_string_equal(fld(w, "addl"), "30");
 	free(run(bdat_carried, sizeof(bdat_carried) / sizeof(bdat_carried[0]), 0, 0));
 	w = weird_rec("smtp_bdat_line_too_long");
+	assert_string_equal(fld(w, "addl"), "14");
 	assert_string_equal(fld(w, "source"), "SMTP_BDAT");
 	assert_string_equal(fld(weird_rec("smtp_bdat_line_lf_only"), "source"), "SMTP_BDAT");
 }
