@@ -138,6 +138,8 @@ struct smtp_parser {
 	uint8_t auth_answers;	 /* client answers since the AUTH command */
 	bool auth_ir;		 /* the AUTH command carried an initial response */
 	bool auth_ask_user;	 /* the last 334 challenge asked for a user name ("Username:") */
+	bool auth_pending;	 /* an AUTH command without its final reply yet, and no other
+				  * command since: a line that is no command may be a secret */
 	struct smtp_strset exts;
 	uint64_t msg_bytes;
 	uint32_t msg_anom;
@@ -1348,8 +1350,10 @@ static void update_state(struct smtp_parser *p, int cmd, int reply, bool orig)
 	}
 
 	/* Extra fields: AUTH outcome. */
-	if ((cmd == CMD_AUTH || cmd == CMD_AUTH_ANSWER) && reply > 0 && reply != 334)
+	if ((cmd == CMD_AUTH || cmd == CMD_AUTH_ANSWER) && reply > 0 && reply != 334) {
 		p->auth_success = reply >= 200 && reply < 300;
+		p->auth_pending = false;
+	}
 }
 
 static void new_cmd(struct smtp_parser *p, int code)
@@ -1748,6 +1752,25 @@ static void auth_token(struct smtp_parser *p, const char *tok, size_t n, unsigne
 	explicit_bzero(buf, sizeof(buf));
 }
 
+/* Zeek's Unexpected(true, "unknown command", word): the line's first word, but while an AUTH
+ * exchange may be under way (auth_pending: the 334 that makes client lines AUTH answers may be
+ * missing, in a one-sided capture, or still to come, when the answers are pipelined) the word
+ * may be a credential: only its length is given, unless events_show_auth. */
+static void unknown_command(struct smtp_parser *p, const char *cmd, size_t n)
+{
+	char red[48];
+	int k;
+
+	if (!p->cb.event)
+		return;
+	if (!p->auth_pending || p->cfg->events_show_auth) {
+		unexpected(p, true, "unknown command", cmd, n);
+		return;
+	}
+	k = snprintf(red, sizeof(red), "<redacted: %zu bytes>", n);
+	unexpected(p, true, "unknown command", red, (size_t)k);
+}
+
 /* A sender line outside DATA (ProcessLine, is_sender). */
 static void sender_line(struct smtp_parser *p, const char *line, size_t length, bool orig)
 {
@@ -1770,10 +1793,12 @@ static void sender_line(struct smtp_parser *p, const char *line, size_t length, 
 		cmd_len = word_len(line, length);
 		line = skip_ws(line + cmd_len, eol);
 		code = parse_cmd(cmd, cmd_len);
-		if (code == -1)
-			unexpected(p, true, "unknown command", cmd, cmd_len);
-		else
+		if (code == -1) {
+			unknown_command(p, cmd, cmd_len);
+		} else {
 			new_cmd(p, code);
+			p->auth_pending = code == CMD_AUTH;
+		}
 	}
 	if (code < 0)
 		return;

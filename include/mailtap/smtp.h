@@ -57,7 +57,9 @@ struct smtp_cfg {
 	bool extra_fields;		  /* write the non-Zeek fields of docs/smtp.md (true) */
 	bool events;			  /* produce the smtp_events stream (false) */
 	bool events_show_auth;		  /* smtp_events: show AUTH arguments/answers (false:
-					   * replaced by "***", credentials never leave) */
+					   * replaced by "***", and an unknown command while an
+					   * AUTH has no final reply by its length: credentials
+					   * never leave) */
 	bool rfc822_msg_file;		  /* the whole message as a message/rfc822 file, parent
 					   * of its entities' files (false)
 					   * [SMTP::enable_rfc822_msg_file_analysis] */

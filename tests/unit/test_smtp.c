@@ -1412,6 +1412,73 @@ static int mime_line_reset(void **state)
 	return 0;
 }
 
+/* AUTH LOGIN without the 334 challenges: a one-sided capture, and answers pipelined before
+ * the replies. The base64 name and password ("user", "S3cret-Passw0rd") are unknown commands
+ * to Zeek, whose smtp_unexpected gives them verbatim; the events give their length only,
+ * until the final reply or another command ends the exchange. */
+static const struct seg auth_one_side[] = {
+    C("EHLO c\r\nAUTH LOGIN\r\ndXNlcg==\r\nUzNjcmV0LVBhc3N3MHJk\r\n"
+      "MAIL FROM:<a@b.c>\r\nXYZZY now\r\n"),
+};
+
+static const struct seg auth_pipelined[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\n"),
+    S("250-mx\r\n250 AUTH LOGIN PLAIN\r\n"),
+    C("AUTH LOGIN\r\ndXNlcg==\r\nUzNjcmV0LVBhc3N3MHJk\r\n"),
+    S("334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n235 ok\r\n"),
+};
+
+/* The initial response on a line of its own, refused: the reply to AUTH ends the exchange. */
+static const struct seg auth_refused[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\n"),
+    S("250-mx\r\n250 AUTH LOGIN PLAIN\r\n"),
+    C("AUTH PLAIN\r\nAHVzZXIAUzNjcmV0LVBhc3N3MHJk\r\n"),
+    S("535 no\r\n"),
+    C("XYZZY now\r\n"),
+};
+
+static void test_auth_unknown_redacted(void **state)
+{
+	char *all;
+
+	(void)state;
+	g_cfg.events = true;
+	all = run_all(auth_one_side, sizeof(auth_one_side) / sizeof(auth_one_side[0]));
+	assert_null(strstr(all, "UzNjcmV0"));
+	assert_null(strstr(all, "dXNlcg"));
+	assert_non_null(strstr(all, "|msg=unknown command|detail=<redacted: 8 bytes>"));
+	assert_non_null(strstr(all, "|msg=unknown command|detail=<redacted: 20 bytes>"));
+	/* MAIL ends it */
+	assert_non_null(strstr(all, "|msg=unknown command|detail=XYZZY"));
+	free(all);
+	all = run_all(auth_pipelined, sizeof(auth_pipelined) / sizeof(auth_pipelined[0]));
+	assert_null(strstr(all, "UzNjcmV0"));
+	assert_null(strstr(all, "dXNlcg"));
+	assert_non_null(strstr(all, "|detail=<redacted: 8 bytes>"));
+	assert_non_null(strstr(all, "|detail=<redacted: 20 bytes>"));
+	free(all);
+	all = run_all(auth_refused, sizeof(auth_refused) / sizeof(auth_refused[0]));
+	assert_null(strstr(all, "AHVzZXIA"));
+	assert_non_null(strstr(all, "|msg=unknown command|detail=<redacted: 28 bytes>"));
+	assert_non_null(strstr(all, "|msg=unknown command|detail=XYZZY"));
+	free(all);
+	/* events_show_auth: Zeek's events, the words as sent */
+	g_cfg.events_show_auth = true;
+	all = run_all(auth_one_side, sizeof(auth_one_side) / sizeof(auth_one_side[0]));
+	assert_non_null(strstr(all, "|msg=unknown command|detail=UzNjcmV0LVBhc3N3MHJk"));
+	free(all);
+}
+
+static int events_off(void **state)
+{
+	(void)state;
+	g_cfg.events = false;
+	g_cfg.events_show_auth = false;
+	return 0;
+}
+
 /* Limits: rcptto set size and the invalid-transaction cap. */
 static void test_limits(void **state)
 {
@@ -2744,6 +2811,7 @@ int main(void)
 	    cmocka_unit_test(test_gap_partial_line),
 	    cmocka_unit_test(test_missing_entity_weird),
 	    cmocka_unit_test_teardown(test_bdat_line_weirds, mime_line_reset),
+	    cmocka_unit_test_teardown(test_auth_unknown_redacted, events_off),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_long_line),
 	    cmocka_unit_test(test_filename_unescape),
