@@ -1957,12 +1957,34 @@ static void body(struct smtp_parser *p, const char *buf, size_t n)
 		p->cb.body_data(p->cb.u, (const uint8_t *)buf, n, p->ts);
 }
 
-static void anomaly(struct smtp_parser *p, uint32_t bit, const char *name, const char *addl)
+static void anom_flag(struct smtp_parser *p, uint32_t bit)
 {
 	p->msg_anom |= bit;
 	if (p->tx)
 		p->tx->anomalies |= bit;
+}
+
+static void anomaly(struct smtp_parser *p, uint32_t bit, const char *name, const char *addl)
+{
+	anom_flag(p, bit);
 	weird(p, name, addl, "SMTP");
+}
+
+/* smtp_nonstandard_end_of_data, addl the bytes around the dot as they came: the line end
+ * before it (d_prev_eol), the dot, its own line end (end). flag: the message's record is
+ * still open (its data_anomalies). */
+static void eod_weird(struct smtp_parser *p, const char *end, bool flag)
+{
+	char addl[16];
+
+	snprintf(addl, sizeof(addl), "%s.%s",
+		 p->d_prev_eol == EOL_LF   ? "\\n"
+		 : p->d_prev_eol == EOL_CR ? "\\r"
+					   : "\\r\\n",
+		 end);
+	if (flag)
+		anom_flag(p, SMTP_ANOM_BAD_EOD);
+	weird(p, "smtp_nonstandard_end_of_data", addl, "SMTP");
 }
 
 static void ev_line_add(struct smtp_parser *p, const char *s, size_t n)
@@ -2001,25 +2023,24 @@ static void data_eol(struct smtp_parser *p, enum eol e, bool orig, bool crlf_sen
 	p->d_line_has = false;
 }
 
-/* The "." line. */
+/* The "." line. Its weird comes after the message's end and the request event, where a CR
+ * ending the line whose next byte is not seen yet (EOL_CR) puts it, a byte later (cr_resolve:
+ * CRLF or a CR alone): the same records whatever the segmentation. The flag is set now when
+ * the end is known to be nonstandard (the record may be written before that byte). */
 static void data_eod(struct smtp_parser *p, enum eol e, bool orig)
 {
-	char addl[16];
+	bool bad = p->d_prev_eol != EOL_CRLF || e == EOL_LF;
 
-	if (p->d_prev_eol != EOL_CRLF || e == EOL_LF) {
-		snprintf(addl, sizeof(addl), "%s.%s",
-			 p->d_prev_eol == EOL_LF   ? "\\n"
-			 : p->d_prev_eol == EOL_CR ? "\\r"
-						   : "\\r\\n",
-			 e == EOL_LF ? "\\n" : "\\r\\n");
-		anomaly(p, SMTP_ANOM_BAD_EOD, "smtp_nonstandard_end_of_data", addl);
-	}
+	if (bad)
+		anom_flag(p, SMTP_ANOM_BAD_EOD);
 	p->d_eod_cr = e == EOL_CR;
 	p->ev_len = 0;
 	/* ProcessLine: "." in DATA is the END_OF_DATA command; state first, then the event. */
 	new_cmd(p, CMD_END_OF_DATA);
 	update_state(p, CMD_END_OF_DATA, 0, orig);
 	request_event(p, ".", 1, ".", 1);
+	if (bad && e != EOL_CR)
+		eod_weird(p, e == EOL_LF ? "\\n" : "\\r\\n", false);
 }
 
 /* Offset of the first CR or LF in s[0..n), n if none. A NUL byte before it gives
@@ -2059,15 +2080,19 @@ static void cr_resolve(struct smtp_parser *p, struct dir_state *ds, int c)
 		return;
 	ds->cr_data = false;
 	p->d_eod_cr = false;
+	if (eod) {
+		/* the "." line's own end: CRLF, or a CR alone; the message's record is open
+		 * until the reply to the "." (then the flag would go to the next one) */
+		if (c != '\n' || p->d_prev_eol != EOL_CRLF)
+			eod_weird(p, c == '\n' ? "\\r\\n" : "\\r", p->state == ST_AFTER_DATA);
+		return;
+	}
 	if (c == '\n') {
 		if (p->d_prev_eol == EOL_CR)
 			p->d_prev_eol = EOL_CRLF;
 		return;
 	}
-	if (eod)
-		anomaly(p, SMTP_ANOM_BAD_EOD, "smtp_nonstandard_end_of_data", "\\r.\\r");
-	else
-		anomaly(p, SMTP_ANOM_BARE_CR, "smtp_bare_cr_in_data", NULL);
+	anomaly(p, SMTP_ANOM_BARE_CR, "smtp_bare_cr_in_data", NULL);
 }
 
 /* Streams DATA bytes from buf[off..len). Returns the new offset; stops when DATA ends.
