@@ -64,6 +64,10 @@ enum smtp_state {
 /* How a line ended. */
 enum eol { EOL_NONE, EOL_CRLF, EOL_LF, EOL_CR };
 
+/* The weird.log source of Zeek's line framing's weirds (its ContentLine_Analyzer, named
+ * "CONTENTLINE": Analyzer::Weird gives the analyzer's name). */
+#define CONTENTLINE "CONTENTLINE"
+
 /* Zeek's ContentLine_Analyzer maximum line length (16 MiB - 100). */
 #define SMTP_ZEEK_MAX_LINE ((16u << 20) - 100u)
 
@@ -2058,7 +2062,7 @@ static inline __attribute__((always_inline)) size_t line_end(struct smtp_parser 
 	k = mt_scan_eol_nul(s, n);
 	if (k < n && !s[k]) {
 		p->nul_weird = true;
-		weird(p, "NUL_in_line", NULL, NULL);
+		weird(p, "NUL_in_line", NULL, CONTENTLINE);
 		k += 1 + mt_scan_eol(s + k + 1, n - k - 1);
 	}
 	return k;
@@ -2074,7 +2078,7 @@ static void cr_resolve(struct smtp_parser *p, struct dir_state *ds, int c)
 	ds->cr_pending = false;
 	if (c >= 0 && c != '\n' && c != '\r' && !p->single_cr_weird) {
 		p->single_cr_weird = true;
-		weird(p, "line_terminated_with_single_CR", NULL, NULL);
+		weird(p, "line_terminated_with_single_CR", NULL, CONTENTLINE);
 	}
 	if (!ds->cr_data)
 		return;
@@ -2190,7 +2194,7 @@ static size_t data_stream(struct smtp_parser *p, struct dir_state *ds, const cha
 			 * DATA is streamed here, so only the weird is kept (once per line) */
 			if (p->d_line_len <= SMTP_ZEEK_MAX_LINE &&
 			    p->d_line_len + k > SMTP_ZEEK_MAX_LINE)
-				weird(p, "contentline_size_exceeded", NULL, "SMTP");
+				weird(p, "contentline_size_exceeded", NULL, CONTENTLINE);
 			p->d_line_len += k;
 			if (!e)
 				break;
@@ -2345,7 +2349,7 @@ ssize_t smtp_parser__feed(struct smtp_parser *p, enum mt_dir d, const uint8_t *u
 			ds->lbuf_len += (uint32_t)k;
 			off += k;
 			if (n > room) { /* the rest, from off, is dropped as discard */
-				weird(p, "contentline_size_exceeded", NULL, "SMTP");
+				weird(p, "contentline_size_exceeded", NULL, CONTENTLINE);
 				ds->lbuf_len = 0;
 				ds->discard = true;
 				p->line_cut = true;
@@ -2365,7 +2369,7 @@ ssize_t smtp_parser__feed(struct smtp_parser *p, enum mt_dir d, const uint8_t *u
 			ds->skip_lf = ds->cr_pending = cr_end;
 			p->line_cut = n > room;
 			if (p->line_cut)
-				weird(p, "contentline_size_exceeded", NULL, "SMTP");
+				weird(p, "contentline_size_exceeded", NULL, CONTENTLINE);
 			process_line(p, d, ds->lbuf, k);
 			p->line_cut = false;
 		} else {
@@ -2377,7 +2381,7 @@ ssize_t smtp_parser__feed(struct smtp_parser *p, enum mt_dir d, const uint8_t *u
 			 * whatever the segmentation */
 			p->line_cut = n > p->lim->max_line;
 			if (p->line_cut) {
-				weird(p, "contentline_size_exceeded", NULL, "SMTP");
+				weird(p, "contentline_size_exceeded", NULL, CONTENTLINE);
 				n = p->lim->max_line;
 			}
 			process_line(p, d, line, n);

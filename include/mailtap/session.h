@@ -38,7 +38,7 @@ struct mt_session {
 	void (*confirm)(struct mt_session *s, const char *service);
 	/* A weird.log record for this connection (name as Zeek's). addl: addl_len bytes, which
 	 * may hold NUL bytes (NULL or empty: no addl); source: Zeek's weird.log `source`, the
-	 * analyzer's name ("SMTP", "SMTP_BDAT"), or NULL. */
+	 * analyzer's name ("SMTP", "SMTP_BDAT", "CONTENTLINE"), or NULL. */
 	void (*weird)(struct mt_session *s, uint64_t ts_ns, const char *name, const char *addl,
 		      size_t addl_len, const char *source);
 	/* A weird.log record about a file of this connection (Zeek's Reporter::Weird(file, ...)

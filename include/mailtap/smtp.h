@@ -190,7 +190,9 @@ struct smtp_cb {
 	void *u;
 	/* A record is complete: write it. tx is freed after the call. */
 	void (*tx)(void *u, const struct smtp_tx *tx);
-	/* source: "SMTP" (analyzer), "SMTP_BDAT" (BDAT helper) or NULL ("-", script weirds). */
+	/* source: "SMTP" (analyzer), "SMTP_BDAT" (BDAT helper), "CONTENTLINE" (line framing:
+	 * NUL_in_line, line_terminated_with_single_CR, contentline_size_exceeded) or NULL ("-",
+	 * script weirds). */
 	void (*weird)(void *u, uint64_t ts, const char *name, const char *addl, const char *source);
 	/* Zeek's AnalyzerViolation (data: the line at fault, len bytes); disabled: the analyzer
 	 * stops (DPD), the owner should take "smtp" out of the connection's services if it was

@@ -1021,8 +1021,8 @@ static void test_nul_in_line(void **state)
 	g_cfg.events = false;
 	/* the bytes stay: the text line reaches the message whole */
 	free(run_all(nul_in_text, sizeof(nul_in_text) / sizeof(nul_in_text[0])));
-	/* ContentLine's weird names no analyzer (Zeek's source empty) */
-	assert_null(strstr(weird_rec("NUL_in_line"), "|source="));
+	/* ContentLine's weird: Zeek's Analyzer::Weird names its analyzer, CONTENTLINE */
+	assert_string_equal(fld(weird_rec("NUL_in_line"), "source"), "CONTENTLINE");
 	assert_string_equal(fld(nth("smtp", 0), "msg_size"), "101");
 }
 
@@ -1085,7 +1085,8 @@ static void test_smuggling_cr(void **state)
 
 	(void)state;
 	all = run_all(smuggle_cr, sizeof(smuggle_cr) / sizeof(smuggle_cr[0]));
-	assert_true(has_weird("line_terminated_with_single_CR"));
+	assert_string_equal(fld(weird_rec("line_terminated_with_single_CR"), "source"),
+			    "CONTENTLINE");
 	assert_true(has_weird("smtp_bare_cr_in_data"));
 	assert_true(has_weird("smtp_nonstandard_end_of_data"));
 	r = nth("smtp", 0);
@@ -1565,7 +1566,7 @@ static void test_long_line(void **state)
 	tfeed(c, MT_ORIG, (const uint8_t *)"\r\nHELO x\r\n", 10, 2);
 	tconn_finish(c, 3);
 	free(big);
-	assert_true(has_weird("contentline_size_exceeded"));
+	assert_string_equal(fld(weird_rec("contentline_size_exceeded"), "source"), "CONTENTLINE");
 }
 
 /* A message with a 3000-byte base64 attachment and a dot-stuffed line: whole, split at every
