@@ -2290,6 +2290,10 @@ ssize_t smtp_parser__feed(struct smtp_parser *p, enum mt_dir d, const uint8_t *u
 		size_t n, eol_len;
 		bool cr_end;
 
+		/* ContentLine's plain delivery (BDAT chunk bytes) clears its last character: a
+		 * command line ended by a CR and followed by chunk bytes gives no single-CR weird */
+		if (ds->cr_pending && in_chunk(p, is_sender))
+			ds->cr_pending = ds->cr_data = false;
 		if (ds->cr_pending)
 			cr_resolve(p, ds, (unsigned char)buf[off]);
 		/* ContentLine skips the LF of a CR-ended line even before plain delivery. */

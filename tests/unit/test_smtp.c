@@ -1402,6 +1402,37 @@ static void test_missing_entity_weird(void **state)
 	assert_string_equal(fld(w, "source"), "SMTP");
 }
 
+/* A BDAT command ended by a CR alone, its chunk right after it: Zeek's ContentLine hands the
+ * chunk over by plain delivery, which clears its last character: no
+ * line_terminated_with_single_CR (a CR-ended BDAT 0 LAST has no chunk: the next command gives
+ * it, as in Zeek). */
+static const struct seg bdat_cr[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\n"),
+    S("250-mx\r\n250 CHUNKING\r\n"),
+    C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT 14 LAST\rSubject: x\r\n\r\n"),
+    S("250 a\r\n250 b\r\n250 c\r\n"),
+};
+
+static const struct seg bdat0_cr[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\n"),
+    S("250-mx\r\n250 CHUNKING\r\n"),
+    C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT 0 LAST\rQUIT\r\n"),
+    S("250 a\r\n250 b\r\n250 c\r\n221 d\r\n"),
+};
+
+static void test_bdat_cr_chunk(void **state)
+{
+	(void)state;
+	free(run_all(bdat_cr, sizeof(bdat_cr) / sizeof(bdat_cr[0])));
+	assert_false(has_weird("line_terminated_with_single_CR"));
+	assert_string_equal(fld(nth("smtp", 0), "msg_size"), "14");
+	assert_string_equal(fld(nth("smtp", 0), "subject"), "x");
+	free(run_all(bdat0_cr, sizeof(bdat0_cr) / sizeof(bdat0_cr[0])));
+	assert_true(has_weird("line_terminated_with_single_CR"));
+}
+
 /* BDAT line framing weirds come from Zeek's SMTP_BDAT_Analyzer: source "SMTP_BDAT";
  * smtp_bdat_line_too_long's addl is the size of its buffer then: the partial line carried
  * over and the delivery's chunk bytes (BDAT.cc). Chunk lines (max_line 10): the first chunk
@@ -2855,6 +2886,7 @@ int main(void)
 	    cmocka_unit_test(test_gap),
 	    cmocka_unit_test(test_gap_partial_line),
 	    cmocka_unit_test(test_missing_entity_weird),
+	    cmocka_unit_test(test_bdat_cr_chunk),
 	    cmocka_unit_test_teardown(test_bdat_line_weirds, mime_line_reset),
 	    cmocka_unit_test_teardown(test_auth_unknown_redacted, events_off),
 	    cmocka_unit_test(test_limits),
