@@ -253,6 +253,14 @@ static void lits_match(const uint8_t *b, size_t n, const char **best, int *bs)
 	}
 }
 
+static void consider(const char **best, int *bs, const char *mime, int strength)
+{
+	if (mime && strength > *bs) {
+		*best = mime;
+		*bs = strength;
+	}
+}
+
 static bool is_space(uint8_t c)
 {
 	return c == ' ' || (c >= '\t' && c <= '\r');
@@ -411,54 +419,132 @@ static bool tag_at(const uint8_t *b, size_t n, size_t p, const char *name, bool 
 	return true;
 }
 
-/* Returns the strength of the best HTML signature matching, or INT_MIN-ish when none. */
-static int sig_html(const uint8_t *b, size_t n, uint8_t *reach)
+static size_t skip_wsnl(const uint8_t *b, size_t n, size_t i)
 {
-	int best = -1000;
-	size_t p, i;
+	while (i < n && is_wsnl(b[i]))
+		i++;
+	return i;
+}
 
-	size_t hi = markup_prefix(b, n, reach, true);
+/* has() where a '.' in s matches any byte (a regex's unescaped dot). */
+static bool has_dot(const uint8_t *b, size_t n, size_t at, const char *s)
+{
+	size_t l = strlen(s), i;
+
+	if (at + l > n)
+		return false;
+	for (i = 0; i < l; i++)
+		if (s[i] != '.' && b[at + i] != (uint8_t)s[i])
+			return false;
+	return true;
+}
+
+/* [^>]*LIT from i: LIT before the first '>' (LIT has no '>'). Returns its end, or n. */
+static size_t before_gt(const uint8_t *b, size_t n, size_t i, const char *lit)
+{
+	const uint8_t *gt = i < n ? memchr(b + i, '>', n - i) : NULL;
+	size_t lim = gt ? (size_t)(gt - b) : n, q = find(b, n, i, lit);
+
+	return q < lim ? q + strlen(lit) : n;
+}
+
+/* file-atom's feed form from i (after "<feed"): [^>]*xmlns=["']?http://www.w3.org/2005/Atom */
+static bool atom_feed(const uint8_t *b, size_t n, size_t i)
+{
+	const uint8_t *gt = i < n ? memchr(b + i, '>', n - i) : NULL;
+	size_t lim = gt ? (size_t)(gt - b) : n, q;
+	static const char url[] = "http://www.w3.org/2005/Atom";
+
+	for (q = find(b, n, i, "xmlns="); q < lim; q = find(b, n, q + 1, "xmlns=")) {
+		size_t u = q + 6;
+
+		if (has_dot(b, n, u, url) ||
+		    (u < n && (b[u] == '"' || b[u] == '\'') && has_dot(b, n, u + 1, url)))
+			return true;
+	}
+	return false;
+}
+
+/* general.sig's markup signatures on their shared prefix (BOM, white space and comments, an
+ * optional XML declaration, white space and comments) at every reachable '<': file-xhtml
+ * (100), file-html (49), file-html2 (20), file-rss (90), file-atom (100), file-soap (49),
+ * file-xmlrpc (49), file-f4m (49), and without the BOM file-cross-domain-policy(2) (49). */
+static void sig_markup(const uint8_t *b, size_t n, uint8_t *reach, const char **best, int *bs)
+{
+	size_t p, i, j, hi = markup_prefix(b, n, reach, true);
+	bool bom = bom3(b, n) > 0;
 
 	for (p = 0; p < n && p <= hi; p++) {
 		if (!reach[p] || b[p] != '<')
 			continue;
 		i = p + 1;
-		/* file-xhtml, 100: <(!doctype +html|html|meta +http-equiv) */
 		if (has_ci(b, n, i, "!doctype ")) {
-			size_t j = i + 9;
-
+			j = i + 9;
 			while (j < n && b[j] == ' ')
 				j++;
+			/* file-xhtml 100, also file-html 49 */
 			if (has_ci(b, n, j, "html"))
-				return 100; /* also file-html (49) */
+				consider(best, bs, "text/html", 100);
+			if (!bom && has_ci(b, n, j, "cross-domain-policy"))
+				consider(best, bs, "text/x-cross-domain-policy", 49);
 		}
 		if (has_ci(b, n, i, "html"))
-			return 100;
+			consider(best, bs, "text/html", 100);
 		if (tag_at(b, n, i, "meta", true)) {
-			size_t j = i + 5;
-
+			j = i + 5;
 			while (j < n && b[j] == ' ')
 				j++;
 			if (has_ci(b, n, j, "http-equiv"))
-				return 100;
+				consider(best, bs, "text/html", 100);
 		}
 		/* file-html2, 20: <(head|html|title|body) */
 		if (has_ci(b, n, i, "head") || has_ci(b, n, i, "title") || has_ci(b, n, i, "body"))
-			best = best < 20 ? 20 : best;
+			consider(best, bs, "text/html", 20);
+		if (has_ci(b, n, i, "rss")) {
+			consider(best, bs, "text/rss", 90);
+			/* file-atom: <rss[^>]*xmlns:atom */
+			if (before_gt(b, n, i + 3, "xmlns:atom") < n)
+				consider(best, bs, "text/atom", 100);
+		}
+		if (has_ci(b, n, i, "feed") && atom_feed(b, n, i + 4))
+			consider(best, bs, "text/atom", 100);
+		/* file-soap: <soap(-env)?:envelope */
+		if (has_ci(b, n, i, "soap")) {
+			j = i + 4;
+			if (has_ci(b, n, j, "-env"))
+				j += 4;
+			if (has_ci(b, n, j, ":envelope"))
+				consider(best, bs, "application/soap+xml", 49);
+		}
+		if (has_ci(b, n, i, "methodresponse>"))
+			consider(best, bs, "application/xml-rpc", 49);
+		/* file-f4m: <manifest[ws]{1,}xmlns="http://ns.adobe.com/f4m/ */
+		if (has_ci(b, n, i, "manifest") && i + 8 < n && is_wsnl(b[i + 8])) {
+			j = skip_wsnl(b, n, i + 8);
+			if (has_dot(b, n, j, "xmlns=\"http://ns.adobe.com/f4m/"))
+				consider(best, bs, "application/f4m", 49);
+		}
+		if (!bom && has_ci(b, n, i, "cross-domain-policy"))
+			consider(best, bs, "text/x-cross-domain-policy", 49);
 	}
-	return best;
 }
 
-/* file-xml, 10: ^BOM?(ws/comments)*\x00?<\x00?\?\x00?x\x00?m\x00?l\x00?\x20 */
-static bool sig_xml(const uint8_t *b, size_t n, uint8_t *reach)
+/* file-xml, 10: ^BOM?(ws/comments)*\x00?<\x00?\?\x00?x\x00?m\x00?l\x00?\x20 ; and on the same
+ * reach (no XML declaration) without the BOM, file-coldfusion, 20: <(CFPARAM|CFSET|CFIF) */
+static void sig_xml(const uint8_t *b, size_t n, uint8_t *reach, const char **best, int *bs)
 {
 	static const char pat[] = "<?xml ";
-	size_t p, i, k;
-
-	size_t hi = markup_prefix(b, n, reach, false);
+	size_t p, i, k, hi = markup_prefix(b, n, reach, false);
+	bool xml = false, cf = false, bom = bom3(b, n) > 0;
 
 	for (p = 0; p < n && p <= hi; p++) {
 		if (!reach[p])
+			continue;
+		if (!bom && !cf && b[p] == '<' &&
+		    (has(b, n, p + 1, "CFPARAM") || has(b, n, p + 1, "CFSET") ||
+		     has(b, n, p + 1, "CFIF")))
+			cf = true;
+		if (xml)
 			continue;
 		i = p;
 		for (k = 0; k < 6; k++) {
@@ -469,16 +555,12 @@ static bool sig_xml(const uint8_t *b, size_t n, uint8_t *reach)
 			i++;
 		}
 		if (k == 6)
-			return true;
+			xml = true;
 	}
-	return false;
-}
-
-static size_t skip_wsnl(const uint8_t *b, size_t n, size_t i)
-{
-	while (i < n && is_wsnl(b[i]))
-		i++;
-	return i;
+	if (xml)
+		consider(best, bs, "application/xml", 10);
+	if (cf)
+		consider(best, bs, "magnus-internal/cold-fusion", 20);
 }
 
 static bool is_alpha(uint8_t c)
@@ -749,14 +831,6 @@ static bool sig_svg(const uint8_t *b, size_t n)
 	return n >= 23 && has(b, n, 0, "<?xml version=\"") && b[15] && find(b, n, 19, "<svg") < n;
 }
 
-static void consider(const char **best, int *bs, const char *mime, int strength)
-{
-	if (mime && strength > *bs) {
-		*best = mime;
-		*bs = strength;
-	}
-}
-
 /* file-lzh's method: lh[ abcdex0-9]|lz[s2-8]|pm[s012]|pc1 */
 static bool lzh_method(const uint8_t *m)
 {
@@ -814,11 +888,8 @@ const char *mimesniff__detect(const uint8_t *b, size_t n, int *strength)
 	st = sig_json(b, n);
 	if (st > -1000)
 		consider(&best, &bs, "text/json", st);
-	if (sig_xml(b, n, reach))
-		consider(&best, &bs, "application/xml", 10);
-	st = sig_html(b, n, reach);
-	if (st > -1000)
-		consider(&best, &bs, "text/html", st);
+	sig_xml(b, n, reach, &best, &bs);
+	sig_markup(b, n, reach, &best, &bs);
 	if (sig_ini(b, n))
 		consider(&best, &bs, "text/ini", 20);
 	if (sig_diff(b, n))

@@ -113,11 +113,58 @@ static void test_tar(void **state)
 	CHECK(cases);
 }
 
+/* F1, F5: general.sig's markup signatures on the HTML/XML prefix (BOM, white space, comments,
+ * XML declaration): file-rss, file-atom, file-soap, file-xmlrpc, file-f4m,
+ * file-cross-domain-policy(2) (no BOM in their prefix) and file-coldfusion (no BOM, no
+ * declaration). */
+static void test_general_markup(void **state)
+{
+	static const struct scase cases[] = {
+	    C("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel>",
+	      "text/rss", 90),
+	    C("\xef\xbb\xbf<!-- feed -->\r\n<RSS version=\"0.91\">", "text/rss", 90),
+	    /* file-atom, its rss form (xmlns:atom before the tag's '>') beats file-rss */
+	    C("<?xml version=\"1.0\"?><rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\">",
+	      "text/atom", 100),
+	    /* xmlns:atom after the '>': file-rss only */
+	    C("<rss version=\"2.0\"><channel xmlns:atom=\"x\">", "text/rss", 90),
+	    /* file-atom, its feed form, quoted, unquoted, '.' matching any byte */
+	    C("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">",
+	      "text/atom", 100),
+	    C("<feed xml:lang=\"en\" xmlns=http://wwwXw3Xorg/2005/Atom>", "text/atom", 100),
+	    C("<feed xmlns=\"http://www.w3.org/2005/atom\">", "text/plain", -20),
+	    /* file-soap */
+	    C("<?xml version=\"1.0\"?>\n<soap:Envelope xmlns:soap=\"x\">", "application/soap+xml", 49),
+	    C("<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"x\">", "application/soap+xml", 49),
+	    /* file-xmlrpc */
+	    C("<?xml version=\"1.0\"?>\n<methodResponse><params>", "application/xml-rpc", 49),
+	    /* file-f4m */
+	    C("<?xml version=\"1.0\"?>\n<manifest\r\n  xmlns=\"http://ns.adobe.com/f4m/1.0\">",
+	      "application/f4m", 49),
+	    /* file-cross-domain-policy (doctype) and file-cross-domain-policy2 (tag) */
+	    C("<?xml version=\"1.0\"?>\n<!DOCTYPE cross-domain-policy SYSTEM \"x\">",
+	      "text/x-cross-domain-policy", 49),
+	    C("<cross-domain-policy><allow-access-from domain=\"*\"/>",
+	      "text/x-cross-domain-policy", 49),
+	    /* ... whose prefix has no BOM */
+	    C("\xef\xbb\xbf<cross-domain-policy><allow-access-from domain=\"*\"/>", "text/plain",
+	      -20),
+	    /* file-coldfusion: no BOM, no XML declaration, upper case */
+	    C("<!-- page -->\n<CFSET x = 1>\n", "magnus-internal/cold-fusion", 20),
+	    C("<?xml version=\"1.0\"?><CFIF x>", "application/xml", 10),
+	    C("<cfset x = 1>\n", "text/plain", -20),
+	};
+
+	(void)state;
+	CHECK(cases);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_libmagic_current),
 	    cmocka_unit_test(test_tar),
+	    cmocka_unit_test(test_general_markup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
