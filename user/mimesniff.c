@@ -159,6 +159,10 @@ static const struct lit_sig lits[] = {
     L(0, "MZ", "application/x-dosexec", 51),
     L(0, "\xce\xfa\xed\xfe", "application/x-mach-o-executable", 100),
     L(0, "\xcf\xfa\xed\xfe", "application/x-mach-o-executable", 100),
+    /* java.sig (file-jar, file-java-applet and file-jar-pack200 are sig_java) */
+    L(0, "<jnlp ", "application/x-java-jnlp-file", 100),
+    L(0, "\xfe\xed\xfe\xed", "application/x-java-keystore", 70),
+    L(0, "\xce\xce\xce\xce", "application/x-java-jce-keystore", 70),
     /* office.sig */
     L(0, "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "application/msword", 50),
     L(0, "PK\x03\x04\x14\0\x06\0", "application/vnd.openxmlformats-officedocument", 50),
@@ -831,6 +835,37 @@ static bool sig_svg(const uint8_t *b, size_t n)
 	return n >= 23 && has(b, n, 0, "<?xml version=\"") && b[15] && find(b, n, 19, "<svg") < n;
 }
 
+/* java.sig: file-jar (100), ^PK\x03\x04.{1,200}\x14\x00..META-INF/MANIFEST\.MF (a local header
+ * whose name, 20 bytes long, is the manifest, starting within the first 200 bytes);
+ * file-java-applet (71), ^\xca\xfe\xba\xbe...[\x2d-\x34] (a class file of Java 1.1 to 8; the
+ * Mach-O universal header has \x00[\x01-\x14] there); file-jar-pack200 (1), ^\xca\xfe\xd0\x0d. */
+static void sig_java(const uint8_t *b, size_t n, const char **best, int *bs)
+{
+	size_t q, last;
+
+	if (n >= 5 && b[0] == 0xca && b[1] == 0xfe) {
+		if (n >= 8 && b[2] == 0xba && b[3] == 0xbe && b[7] >= 0x2d && b[7] <= 0x34)
+			consider(best, bs, "application/x-java-applet", 71);
+		if (b[2] == 0xd0 && b[3] == 0x0d)
+			consider(best, bs, "application/x-java-pack200", 1);
+		return;
+	}
+	if (n < 29 || !has(b, n, 0, "PK\x03\x04"))
+		return;
+	last = n - 24 < 204 ? n - 24 : 204; /* \x14\x00, 2 bytes, the 20-byte name */
+	for (q = 5; q <= last; q++) {
+		const uint8_t *p = memchr(b + q, 0x14, last - q + 1);
+
+		if (!p)
+			break;
+		q = (size_t)(p - b);
+		if (!b[q + 1] && !memcmp(b + q + 4, "META-INF/MANIFEST.MF", 20)) {
+			consider(best, bs, "application/java-archive", 100);
+			return;
+		}
+	}
+}
+
 /* file-lzh's method: lh[ abcdex0-9]|lz[s2-8]|pm[s012]|pc1 */
 static bool lzh_method(const uint8_t *m)
 {
@@ -905,6 +940,7 @@ const char *mimesniff__detect(const uint8_t *b, size_t n, int *strength)
 	if (n >= 6 && has(b, n, 0, "PK\x03\x04"))
 		consider(&best, &bs, "application/zip", 10);
 	sig_archive(b, n, &best, &bs);
+	sig_java(b, n, &best, &bs);
 	if (n >= 8 && has(b, n, 0, "\xca\xfe\xba\xbe") && b[6] == 0 && b[7] >= 1 && b[7] <= 0x14)
 		consider(&best, &bs, "application/x-mach-o-executable", 100);
 	if (has(b, n, 0, "MIME-Version:") &&

@@ -159,12 +159,51 @@ static void test_general_markup(void **state)
 	CHECK(cases);
 }
 
+/* F2: java.sig. */
+static void test_java(void **state)
+{
+	static const struct scase cases[] = {
+	    /* file-jar: the jar tool's layout, META-INF/ first, then the manifest (name length
+	     * 0x14 at 26 + 59) */
+	    C("PK\x03\x04\x14\0\x08\x08\x08\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x09\0\x04\0"
+	      "META-INF/\xfe\xca\0\0"
+	      "PK\x03\x04\x14\0\x08\x08\x08\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x14\0\0\0"
+	      "META-INF/MANIFEST.MF\x8d\x8e",
+	      "application/java-archive", 100),
+	    /* the manifest's header must start in the first 200 bytes after PK\x03\x04 */
+	    C("PK\x03\x04\x14\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x05\0\0\0abcde"
+	      "0123456789012345678901234567890123456789012345678901234567890123456789"
+	      "0123456789012345678901234567890123456789012345678901234567890123456789"
+	      "012345678901234567890123456789012345678901234567890123456789"
+	      "\x14\0\0\0META-INF/MANIFEST.MF",
+	      "application/zip", 10),
+	    /* file-java-applet: class file, major 52 (Java 8) and 45 (1.1) */
+	    C("\xca\xfe\xba\xbe\0\0\0\x34\0\x1d\x0a\0", "application/x-java-applet", 71),
+	    C("\xca\xfe\xba\xbe\0\x03\0\x2d\0\x1d", "application/x-java-applet", 71),
+	    /* major 53 (Java 9) is not in the class: no type */
+	    C("\xca\xfe\xba\xbe\0\0\0\x35\0\x1d", NULL, 0),
+	    /* Mach-O universal with 2 architectures stays Mach-O */
+	    C("\xca\xfe\xba\xbe\0\0\0\x02\x01\0", "application/x-mach-o-executable", 100),
+	    /* file-jar-pack200 */
+	    C("\xca\xfe\xd0\x0d\x07", "application/x-java-pack200", 1),
+	    /* file-jnlp */
+	    C("<jnlp spec=\"1.0+\" codebase=\"http://x/\">\n", "application/x-java-jnlp-file", 100),
+	    /* file-java-keystore, file-java-jce-keystore */
+	    C("\xfe\xed\xfe\xed\0\0\0\x02\0\0", "application/x-java-keystore", 70),
+	    C("\xce\xce\xce\xce\0\0\0\x02\0\0", "application/x-java-jce-keystore", 70),
+	};
+
+	(void)state;
+	CHECK(cases);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_libmagic_current),
 	    cmocka_unit_test(test_tar),
 	    cmocka_unit_test(test_general_markup),
+	    cmocka_unit_test(test_java),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
