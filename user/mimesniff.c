@@ -866,6 +866,61 @@ static void sig_java(const uint8_t *b, size_t n, const char **best, int *bs)
 	}
 }
 
+/* office.sig's OpenDocument signatures and libmagic's EPUB (file-magic-auto245): a zip whose
+ * first entry is "mimetype", stored: ^PK\x03\x04.{22}\x08\x00\x00\x00mimetypeapplication/ then
+ * "epub+zip" (110) or "vnd.oasis.opendocument." and a kind: the kind alone (followed by any byte
+ * but '-') 110, "-template" 120, text's "-web" 70 and "-master" 100; "database" with anything
+ * after it 110. And libmagic's KMZ (file-magic-auto226, 100): ^PK\x03\x04\x14.{25}doc\.kml */
+static void sig_odf(const uint8_t *b, size_t n, const char **best, int *bs)
+{
+	static const struct {
+		const char *kind, *base, *tmpl;
+	} kinds[] = {
+	    {"text", "application/vnd.oasis.opendocument.text",
+	     "application/vnd.oasis.opendocument.text-template"},
+	    {"graphics", "application/vnd.oasis.opendocument.graphics",
+	     "application/vnd.oasis.opendocument.graphics-template"},
+	    {"presentation", "application/vnd.oasis.opendocument.presentation",
+	     "application/vnd.oasis.opendocument.presentation-template"},
+	    {"spreadsheet", "application/vnd.oasis.opendocument.spreadsheet",
+	     "application/vnd.oasis.opendocument.spreadsheet-template"},
+	    {"chart", "application/vnd.oasis.opendocument.chart",
+	     "application/vnd.oasis.opendocument.chart-template"},
+	    {"formula", "application/vnd.oasis.opendocument.formula",
+	     "application/vnd.oasis.opendocument.formula-template"},
+	    {"image", "application/vnd.oasis.opendocument.image",
+	     "application/vnd.oasis.opendocument.image-template"},
+	};
+	size_t k, p = 50 + 23, e;
+
+	if (n >= 37 && b[4] == 0x14 && has(b, n, 30, "doc.kml"))
+		consider(best, bs, "application/vnd.google-earth.kmz", 100);
+	if (n < 58 || memcmp(b + 26, "\x08\0\0\0mimetypeapplication/", 24) != 0)
+		return;
+	if (has(b, n, 50, "epub+zip"))
+		consider(best, bs, "application/epub+zip", 110);
+	if (!has(b, n, 50, "vnd.oasis.opendocument."))
+		return;
+	if (has(b, n, p, "database")) {
+		consider(best, bs, "application/vnd.oasis.opendocument.database", 110);
+		return;
+	}
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		if (!has(b, n, p, kinds[k].kind))
+			continue;
+		e = p + strlen(kinds[k].kind);
+		if (e < n && b[e] != '-')
+			consider(best, bs, kinds[k].base, 110);
+		else if (has(b, n, e, "-template"))
+			consider(best, bs, kinds[k].tmpl, 120);
+		else if (k == 0 && has(b, n, e, "-web"))
+			consider(best, bs, "application/vnd.oasis.opendocument.text-web", 70);
+		else if (k == 0 && has(b, n, e, "-master"))
+			consider(best, bs, "application/vnd.oasis.opendocument.text-master", 100);
+		return;
+	}
+}
+
 /* file-lzh's method: lh[ abcdex0-9]|lz[s2-8]|pm[s012]|pc1 */
 static bool lzh_method(const uint8_t *m)
 {
@@ -937,8 +992,10 @@ const char *mimesniff__detect(const uint8_t *b, size_t n, int *strength)
 		consider(&best, &bs, "application/x-tar", 100);
 	if (b[0] == '<' && sig_svg(b, n))
 		consider(&best, &bs, "image/svg+xml", 38);
-	if (n >= 6 && has(b, n, 0, "PK\x03\x04"))
+	if (n >= 6 && has(b, n, 0, "PK\x03\x04")) {
 		consider(&best, &bs, "application/zip", 10);
+		sig_odf(b, n, &best, &bs);
+	}
 	sig_archive(b, n, &best, &bs);
 	sig_java(b, n, &best, &bs);
 	if (n >= 8 && has(b, n, 0, "\xca\xfe\xba\xbe") && b[6] == 0 && b[7] >= 1 && b[7] <= 0x14)

@@ -197,6 +197,49 @@ static void test_java(void **state)
 	CHECK(cases);
 }
 
+/* The local header of a stored first entry "mimetype" (26 bytes, then the name at 30) and its
+ * content, as LibreOffice and EPUB writers put it. */
+#define MT_HDR "PK\x03\x04\x0a\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x08\0\0\0mimetype"
+#define ODF(kind, after) MT_HDR "application/vnd.oasis.opendocument." kind after
+
+/* F3: office.sig's OpenDocument signatures, libmagic's EPUB and KMZ. */
+static void test_opendocument(void **state)
+{
+	static const struct scase cases[] = {
+	    C(ODF("text", "PK\x03\x04"), "application/vnd.oasis.opendocument.text", 110),
+	    C(ODF("spreadsheet", "PK\x03\x04"), "application/vnd.oasis.opendocument.spreadsheet",
+	      110),
+	    C(ODF("presentation", "PK\x03\x04"), "application/vnd.oasis.opendocument.presentation",
+	      110),
+	    C(ODF("graphics", "PK\x03\x04"), "application/vnd.oasis.opendocument.graphics", 110),
+	    C(ODF("chart", "PK\x03\x04"), "application/vnd.oasis.opendocument.chart", 110),
+	    C(ODF("formula", "PK\x03\x04"), "application/vnd.oasis.opendocument.formula", 110),
+	    C(ODF("image", "PK\x03\x04"), "application/vnd.oasis.opendocument.image", 110),
+	    C(ODF("database", "PK\x03\x04"), "application/vnd.oasis.opendocument.database", 110),
+	    C(ODF("text-template", "PK"), "application/vnd.oasis.opendocument.text-template", 120),
+	    C(ODF("spreadsheet-template", "PK"),
+	      "application/vnd.oasis.opendocument.spreadsheet-template", 120),
+	    C(ODF("text-web", "PK"), "application/vnd.oasis.opendocument.text-web", 70),
+	    C(ODF("text-master", "PK"), "application/vnd.oasis.opendocument.text-master", 100),
+	    /* a kind must be followed by a byte (the base types) ... */
+	    C(ODF("text", ""), "application/zip", 10),
+	    /* ... other than '-' unless one of the suffixes follows */
+	    C(ODF("spreadsheet-web", "PK"), "application/zip", 10),
+	    /* EPUB (libmagic file-magic-auto245) */
+	    C(MT_HDR "application/epub+zipPK\x03\x04", "application/epub+zip", 110),
+	    /* "mimetype" compressed (method 8, not the \x08 name length): a plain zip */
+	    C("PK\x03\x04\x14\0\0\0\x08\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x09\0\0\0"
+	      "mimetypex",
+	      "application/zip", 10),
+	    /* KMZ (libmagic file-magic-auto226): version 0x14 at 4, doc.kml as the first name */
+	    C("PK\x03\x04\x14\0\0\0\x08\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x07\0\0\0doc.kml",
+	      "application/vnd.google-earth.kmz", 100),
+	};
+
+	(void)state;
+	CHECK(cases);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -204,6 +247,7 @@ int main(void)
 	    cmocka_unit_test(test_tar),
 	    cmocka_unit_test(test_general_markup),
 	    cmocka_unit_test(test_java),
+	    cmocka_unit_test(test_opendocument),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
