@@ -921,6 +921,62 @@ static void sig_odf(const uint8_t *b, size_t n, const char **best, int *bs)
 	}
 }
 
+/* programming.sig's file-javascript2..6 (application/javascript, 60); ws is [\x0d\x0a[:blank:]]:
+ * 2: ^ws*<script[[:blank:]]+(type|language)=['"]?(text/)?javascript (case-insensitive);
+ * 3: ^ws*for \(;;\);   4: ^ws*document\.write(ln)?[:blank:]?\( ("[:blank:]" outside a bracket
+ * is the class of the characters :, b, l, a, n, k);   5: ^\(function\(\)[[:blank:]\n]*\{ ;
+ * 6: ^ws*<script>ws*(var|function)\x20 */
+static bool sig_js(const uint8_t *b, size_t n)
+{
+	size_t i = skip_wsnl(b, n, 0), j, k;
+
+	if (has(b, n, 0, "(function()")) {
+		for (j = 11; j < n && (b[j] == ' ' || b[j] == '\t' || b[j] == '\n'); j++)
+			;
+		if (j < n && b[j] == '{')
+			return true;
+	}
+	if (i >= n)
+		return false;
+	if (b[i] == '<') {
+		if (has(b, n, i, "<script>")) {
+			j = skip_wsnl(b, n, i + 8);
+			if (has(b, n, j, "var ") || has(b, n, j, "function "))
+				return true;
+		}
+		if (!has_ci(b, n, i, "<script") || i + 7 >= n || (b[i + 7] != ' ' && b[i + 7] != '\t'))
+			return false;
+		for (j = i + 7; j < n && (b[j] == ' ' || b[j] == '\t'); j++)
+			;
+		if (has_ci(b, n, j, "type="))
+			j += 5;
+		else if (has_ci(b, n, j, "language="))
+			j += 9;
+		else
+			return false;
+		if (j < n && (b[j] == '\'' || b[j] == '"'))
+			j++;
+		/* (text/)? then javascript: "text/" cannot start "javascript", so no backtracking */
+		if (has_ci(b, n, j, "text/"))
+			j += 5;
+		return has_ci(b, n, j, "javascript");
+	}
+	if (has(b, n, i, "for (;;);"))
+		return true;
+	if (!has(b, n, i, "document.write"))
+		return false;
+	for (k = 0; k < 2; k++) { /* after "write", then after "writeln" */
+		j = i + 14 + 2 * k;
+		if (k && !has(b, n, i + 14, "ln"))
+			break;
+		if (j < n && b[j] == '(')
+			return true;
+		if (j + 1 < n && memchr(":blank", b[j], 6) && b[j + 1] == '(')
+			return true;
+	}
+	return false;
+}
+
 /* file-lzh's method: lh[ abcdex0-9]|lz[s2-8]|pm[s012]|pc1 */
 static bool lzh_method(const uint8_t *m)
 {
@@ -1018,6 +1074,8 @@ const char *mimesniff__detect(const uint8_t *b, size_t n, int *strength)
 				consider(&best, &bs, "text/x-msdos-batch", 110);
 		}
 	}
+	if (sig_js(b, n))
+		consider(&best, &bs, "application/javascript", 60);
 	m = sig_script(b, n, &st);
 	if (m)
 		consider(&best, &bs, m, st);

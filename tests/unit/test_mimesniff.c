@@ -240,6 +240,36 @@ static void test_opendocument(void **state)
 	CHECK(cases);
 }
 
+/* F4: programming.sig's file-javascript2..6. */
+static void test_javascript(void **state)
+{
+	static const struct scase cases[] = {
+	    /* 2: <script type|language=...javascript, case-insensitive */
+	    C("<script type=\"text/javascript\">var a = 1;</script>\n", "application/javascript", 60),
+	    C("\r\n\t<SCRIPT\tLanguage='JavaScript'>x()</SCRIPT>", "application/javascript", 60),
+	    C("<script type=javascript>x()</script>", "application/javascript", 60),
+	    C("<script type=\"module\">x()</script>", "text/plain", -20),
+	    /* 3 */
+	    C("  for (;;);{\"a\":1}", "application/javascript", 60),
+	    /* 4: document.write, writeln, one of ":blank" before the '(' */
+	    C("document.write(\"<iframe src=x></iframe>\");\n", "application/javascript", 60),
+	    C("\n document.writeln(\"x\");", "application/javascript", 60),
+	    C("document.writek(\"x\");", "application/javascript", 60),
+	    C("document.write (\"x\");", "text/plain", -20),
+	    /* 5: anchored, no leading white space */
+	    C("(function(){ var a = 1; })();\n", "application/javascript", 60),
+	    C("(function()\n\t {x})()", "application/javascript", 60),
+	    C(" (function(){ var a = 1; })();\n", "text/plain", -20),
+	    /* 6: <script> then var or function and a space, case-sensitive */
+	    C("<script>\nvar x = new ActiveXObject(\"WScript.Shell\");", "application/javascript",
+	      60),
+	    C("<SCRIPT>\nvar x = 1;", "text/plain", -20),
+	};
+
+	(void)state;
+	CHECK(cases);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,6 +278,7 @@ int main(void)
 	    cmocka_unit_test(test_general_markup),
 	    cmocka_unit_test(test_java),
 	    cmocka_unit_test(test_opendocument),
+	    cmocka_unit_test(test_javascript),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
