@@ -57,6 +57,16 @@ static const struct lit_sig lits[] = {
     L(0, "\x4c\0\0\0\x01\x14\x02\0\0\0\0\0\xc0\0\0\0\0\0\0\x46", "application/x-ms-shortcut", 49),
     L(0, "PReg", "application/vnd.ms-pol", 49),
     L(0, "REGEDIT4", "application/vnd.ms-reg", 49),
+    L(0,
+      "\xff\xfeW\0i\0n\0d\0o\0w\0s\0 \0R\0e\0g\0i\0s\0t\0r\0y\0 \0E\0d\0i\0t\0o\0r\0 "
+      "\0V\0e\0r\0s\0i\0o\0n\0 \0"
+      "5\0.\0"
+      "0\0"
+      "0",
+      "application/vnd.ms-reg", 49),
+    L(0,
+      "\xff\xfe\xff\x0eS\0k\0e\0t\0c\0h\0U\0p\0 \0M\0o\0d\0e\0l\0",
+      "application/skp", 100),
     L(0, "regf", "application/vnd.ms-regf", 49),
     L(0, "AFP", "application/vnd.apple-afpinfo", 0),
     L(0, "FWS", "application/x-shockwave-flash", 60),
@@ -977,6 +987,57 @@ static bool sig_js(const uint8_t *b, size_t n)
 	return false;
 }
 
+/* python.sig's file-pyc-* (application/x-python-bytecode 80): ^M\x0d\x0a, the two magic
+ * bytes M of a Python release, as listed there (1.x to 3.14). */
+static bool sig_pyc(const uint8_t *b, size_t n)
+{
+	static const uint8_t f2[] = {0x3b, 0x45, 0x59, 0x63, 0x6d, 0x77, 0x81, 0x8b, 0x8c, 0x95,
+				     0x9f, 0xa9, 0xb3, 0xc7, 0xd1, 0xdb, 0xe5, 0xef, 0xf9};
+	static const uint8_t b30[] = {0xb8, 0xc2, 0xcc, 0xd6, 0xe0, 0xea, 0xf4, 0xf5, 0xff};
+	static const uint8_t c0c[] = {0x09, 0x13, 0x1d, 0x1f, 0x27, 0x3b, /* 3.0 */
+				      0x45, 0x4f, 0x58, 0x62, 0x6c,	  /* 3.1, 3.2 */
+				      0x76, 0x80, 0x94, 0x9e,		  /* 3.3 */
+				      0xb2, 0xcc, 0xc6, 0xd0, 0xda, 0xe4, 0xee, /* 3.4 */
+				      0xf8};				  /* 3.5 */
+	uint8_t c = b[0];
+
+	if (n < 4 || b[2] != 0x0d || b[3] != 0x0a)
+		return false;
+	switch (b[1]) {
+	case 0xc4: return c == 0xfc;
+	case 0x4e: return c == 0x99;
+	case 0xc6: return c == 0x87;
+	case 0xed: return c == 0x2a || c == 0x2d;
+	case 0xf2: return memchr(f2, c, sizeof(f2)) != NULL;
+	case 0xf3: return c == 0x03;
+	case 0x0b: return memchr(b30, c, sizeof(b30)) != NULL;
+	case 0x0c: return memchr(c0c, c, sizeof(c0c)) != NULL;
+	case 0x0d: /* 3.5 to 3.13 */
+		return c == 0x02 || c == 0x0c || c == 0x16 || c == 0x17 || c == 0x20 || c == 0x21 ||
+		       (c >= 0x2a && c <= 0x2d) || (c >= 0x2f && c <= 0x33) ||
+		       (c >= 0x3e && c <= 0x42) || c == 0x48 || c == 0x49 ||
+		       (c >= 0x52 && c <= 0x55) || (c >= 0x5c && c <= 0x61) ||
+		       (c >= 0x66 && c <= 0x6f) || (c >= 0x7a && c <= 0xa7) ||
+		       (c >= 0xac && c <= 0xcb) || (c >= 0xde && c <= 0xf3);
+	case 0x0e: return c >= 0x10 && c <= 0x19; /* 3.14 */
+	}
+	return false;
+}
+
+/* general.sig's file-ocsp-request and file-ocsp-response (71): ^.{11,19} then the SHA-1
+ * algorithm identifier, or the id-pkix-ocsp-basic one. */
+static void sig_ocsp(const uint8_t *b, size_t n, const char **best, int *bs)
+{
+	size_t o;
+
+	for (o = 11; o <= 19; o++) {
+		if (has(b, n, o, "\x06\x05\x2b\x0e\x03\x02\x1a"))
+			consider(best, bs, "application/ocsp-request", 71);
+		if (has(b, n, o, "\x06\x09\x2b\x06\x01\x05\x05\x07\x30\x01\x01"))
+			consider(best, bs, "application/ocsp-response", 71);
+	}
+}
+
 /* file-lzh's method: lh[ abcdex0-9]|lz[s2-8]|pm[s012]|pc1 */
 static bool lzh_method(const uint8_t *m)
 {
@@ -1074,6 +1135,17 @@ const char *mimesniff__detect(const uint8_t *b, size_t n, int *strength)
 				consider(&best, &bs, "text/x-msdos-batch", 110);
 		}
 	}
+	if (sig_pyc(b, n))
+		consider(&best, &bs, "application/x-python-bytecode", 80);
+	if (n >= 18 && memchr(b + 11, 0x06, (n < 20 ? n : 20) - 11))
+		sig_ocsp(b, n, &best, &bs);
+	/* file-pcap-ng, 100: ^\x0a\x0d\x0d\x0a.{4}(\x1a\x2b\x3c\x4d|\x4d\x3c\x2b\x1a) */
+	if (n >= 12 && has(b, n, 0, "\x0a\x0d\x0d\x0a") &&
+	    (has(b, n, 8, "\x1a\x2b\x3c\x4d") || has(b, n, 8, "\x4d\x3c\x2b\x1a")))
+		consider(&best, &bs, "application/vnd.tcpdump.pcap", 100);
+	/* executable.sig file-elc, 10: ^\x3bELC[\x00-\x1f\x80-\xff] */
+	if (n >= 5 && has(b, n, 0, ";ELC") && (b[4] < 0x20 || b[4] >= 0x80))
+		consider(&best, &bs, "application/x-elc", 10);
 	if (sig_js(b, n))
 		consider(&best, &bs, "application/javascript", 60);
 	m = sig_script(b, n, &st);

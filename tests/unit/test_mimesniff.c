@@ -270,6 +270,46 @@ static void test_javascript(void **state)
 	CHECK(cases);
 }
 
+/* F5: the rest of general.sig (file-reg-utf16, file-pcap-ng, file-skp, file-ocsp-*),
+ * executable.sig's file-elc and python.sig's file-pyc-*. */
+static void test_general_binary(void **state)
+{
+	static const struct scase cases[] = {
+	    /* regedit's default export: UTF-16LE with a BOM */
+	    C("\xff\xfeW\0i\0n\0d\0o\0w\0s\0 \0R\0e\0g\0i\0s\0t\0r\0y\0 \0E\0d\0i\0t\0o\0r\0 "
+	      "\0V\0e\0r\0s\0i\0o\0n\0 \0"
+	      "5\0.\0"
+	      "0\0"
+	      "0\0\r\0\n\0",
+	      "application/vnd.ms-reg", 49),
+	    /* pcapng section header block, both byte orders */
+	    C("\x0a\x0d\x0d\x0a\x1c\0\0\0\x4d\x3c\x2b\x1a\x01\0", "application/vnd.tcpdump.pcap", 100),
+	    C("\x0a\x0d\x0d\x0a\0\0\0\x1c\x1a\x2b\x3c\x4d\0\x01", "application/vnd.tcpdump.pcap", 100),
+	    C("\x0a\x0d\x0d\x0a\x1c\0\0\0\x4d\x3c\x2b\x1b\x01\0", NULL, 0),
+	    /* SketchUp */
+	    C("\xff\xfe\xff\x0eS\0k\0e\0t\0c\0h\0U\0p\0 \0M\0o\0d\0e\0l\0\xff\xfe",
+	      "application/skp", 100),
+	    /* OCSP over HTTP: request (SHA-1 OID at 15) and response (basic OID at 17) */
+	    C("\x30\x45\x30\x43\x30\x41\x30\x3f\x30\x3d\x30\x09\x06\x05\x2b\x0e\x03\x02\x1a\x05\0",
+	      "application/ocsp-request", 71),
+	    C("\x30\x82\x01\xd3\x0a\x01\0\xa0\x82\x01\xcc\x30\x82\x01\xc8\x06\x09\x2b\x06\x01"
+	      "\x05\x05\x07\x30\x01\x01\x04",
+	      "application/ocsp-response", 71),
+	    /* Emacs byte code */
+	    C(";ELC\x1b\0\0\0\n;;; Compiled\n", "application/x-elc", 10),
+	    /* Python bytecode: 2.7, 3.6, 3.12, 3.13, 3.14 */
+	    C("\x03\xf3\x0d\x0a\0\0\0\0\xe3\0", "application/x-python-bytecode", 80),
+	    C("\x33\x0d\x0d\x0a\0\0\0\0\xe3\0", "application/x-python-bytecode", 80),
+	    C("\xcb\x0d\x0d\x0a\0\0\0\0\xe3\0", "application/x-python-bytecode", 80),
+	    C("\xf3\x0d\x0d\x0a\0\0\0\0\xe3\0", "application/x-python-bytecode", 80),
+	    C("\x2b\x0e\x0d\x0a\0\0\0\0\xe3\0", NULL, 0),
+	    C("\x19\x0e\x0d\x0a\0\0\0\0\xe3\0", "application/x-python-bytecode", 80),
+	};
+
+	(void)state;
+	CHECK(cases);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,6 +319,7 @@ int main(void)
 	    cmocka_unit_test(test_java),
 	    cmocka_unit_test(test_opendocument),
 	    cmocka_unit_test(test_javascript),
+	    cmocka_unit_test(test_general_binary),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
