@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: BSD-3-Clause
-/* Zeek-equivalent file-magic: a table of literal signatures (bytes at an offset) plus a few
- * hand-written matchers for Zeek's regular-expression signatures (text/plain, HTML/XML/JSON,
- * unified diffs, BMP, ELF, OOXML, scripts). Strengths are Zeek's; the strongest match wins,
- * the first in table order on a tie. Zeek semantics: every pattern is anchored at the first
- * byte of the buffer and '.' matches any byte, newlines included. */
+/* Zeek-equivalent file-magic: a table of literal signatures (bytes at an offset) plus
+ * hand-written matchers for Zeek's regular-expression signatures (text/plain, HTML/XML/JSON
+ * and the other markup ones, unified diffs, BMP, ELF, OOXML, OpenDocument, JAR, scripts and
+ * JavaScript, ...). Strengths are Zeek's; the strongest match wins and, as in Zeek, the
+ * smallest mime string (strcmp) among matches of equal strength. Zeek semantics: every
+ * pattern is anchored at the first byte of the buffer and '.' matches any byte, newlines
+ * included. See docs/files.md, "Mime types". */
 #include <stdbool.h>
 #include <string.h>
 #include "mailtap/mimesniff.h"
@@ -236,42 +238,43 @@ __attribute__((constructor)) static void lits_index(void)
 			at_off[n_at_off++] = (uint8_t)i;
 }
 
-/* The strongest literal signature that matches (the first in table order on a tie), as the
- * whole table tried in order would give. */
-static void lits_match(const uint8_t *b, size_t n, const char **best, int *bs)
+/* Zeek's choice: the highest strength, and on equal strengths the smallest mime string
+ * (RuleMatcher::MIME_Matches is a map<int, set<string>, greater>; File::DetectMIME takes the
+ * first string of the first entry). */
+static bool better(const char *mime, int strength, const char *best, int bs)
 {
-	int bi = -1, bstr = 0;
-	unsigned j;
-
-	for (j = first[b[0]]; j < first[b[0] + 1]; j++) {
-		unsigned i = by_first[j];
-
-		if ((bi < 0 || lits[i].strength > bstr) && lit_match(&lits[i], b, n)) {
-			bi = (int)i;
-			bstr = lits[i].strength;
-		}
-	}
-	for (j = 0; j < n_at_off; j++) {
-		unsigned i = at_off[j];
-
-		if ((bi < 0 || lits[i].strength > bstr ||
-		     (lits[i].strength == bstr && (int)i < bi)) &&
-		    lit_match(&lits[i], b, n)) {
-			bi = (int)i;
-			bstr = lits[i].strength;
-		}
-	}
-	if (bi >= 0 && bstr > *bs) {
-		*best = lits[bi].mime;
-		*bs = bstr;
-	}
+	return strength > bs || (strength == bs && best && strcmp(mime, best) < 0);
 }
 
 static void consider(const char **best, int *bs, const char *mime, int strength)
 {
-	if (mime && strength > *bs) {
+	if (mime && better(mime, strength, *best, *bs)) {
 		*best = mime;
 		*bs = strength;
+	}
+}
+
+/* The literal signatures that match, given to consider() (strength, then the smallest mime
+ * string); an entry that could not win is not compared. */
+static void lits_match(const uint8_t *b, size_t n, const char **best, int *bs)
+{
+	unsigned j;
+
+	for (j = first[b[0]]; j < first[b[0] + 1]; j++) {
+		const struct lit_sig *l = &lits[by_first[j]];
+
+		if (better(l->mime, l->strength, *best, *bs) && lit_match(l, b, n)) {
+			*best = l->mime;
+			*bs = l->strength;
+		}
+	}
+	for (j = 0; j < n_at_off; j++) {
+		const struct lit_sig *l = &lits[at_off[j]];
+
+		if (better(l->mime, l->strength, *best, *bs) && lit_match(l, b, n)) {
+			*best = l->mime;
+			*bs = l->strength;
+		}
 	}
 }
 
@@ -731,7 +734,7 @@ static const char *sig_elf(const uint8_t *b, size_t n)
 
 /* file-docx/xlsx/pptx, 80:
  * ^PK\x03\x04.{26}(\[Content_Types\]\.xml|_rels/\.rels|DIR/).*PK\x03\x04.{26}DIR/ */
-static const char *sig_ooxml(const uint8_t *b, size_t n)
+static void sig_ooxml(const uint8_t *b, size_t n, const char **best, int *bs)
 {
 	static const char *const dirs[] = {"word/", "xl/", "ppt/"};
 	static const char *const mimes[] = {
@@ -739,22 +742,25 @@ static const char *sig_ooxml(const uint8_t *b, size_t n)
 	    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 	    "application/vnd.openxmlformats-officedocument.presentationml.presentation"};
 	size_t k, p;
+	bool any;
 
 	if (!has(b, n, 0, "PK\x03\x04"))
-		return NULL;
+		return;
+	any = has(b, n, 30, "[Content_Types].xml") || has(b, n, 30, "_rels/.rels");
 	for (k = 0; k < 3; k++) {
-		if (!has(b, n, 30, "[Content_Types].xml") && !has(b, n, 30, "_rels/.rels") &&
-		    !has(b, n, 30, dirs[k]))
+		if (!any && !has(b, n, 30, dirs[k]))
 			continue;
 		for (p = find(b, n, 31, "PK\x03\x04"); p < n; p = find(b, n, p + 1, "PK\x03\x04"))
-			if (has(b, n, p + 30, dirs[k]))
-				return mimes[k];
+			if (has(b, n, p + 30, dirs[k])) {
+				consider(best, bs, mimes[k], 80);
+				break;
+			}
 	}
-	return NULL;
 }
 
-/* programming.sig: ^#![^\n]{1,15}bin/(env[[:space:]]+)?NAME */
-static const char *sig_script(const uint8_t *b, size_t n, int *st)
+/* programming.sig: ^#![^\n]{1,15}bin/(env[[:space:]]+)?NAME, every split point and name (a
+ * later "bin/" within the 15 bytes may name a stronger one) */
+static void sig_script(const uint8_t *b, size_t n, const char **best, int *bs)
 {
 	static const struct {
 		const char *name;
@@ -785,7 +791,7 @@ static const char *sig_script(const uint8_t *b, size_t n, int *st)
 	size_t i, j, k;
 
 	if (!has(b, n, 0, "#!"))
-		return NULL;
+		return;
 	/* [^\n]{1,15} then "bin/": try every split point */
 	for (i = 3; i <= 17 && i + 4 <= n; i++) {
 		if (b[i - 1] == '\n')
@@ -799,18 +805,13 @@ static const char *sig_script(const uint8_t *b, size_t n, int *st)
 			while (e < n && is_space(b[e]))
 				e++;
 			for (k = 0; k < sizeof(scripts) / sizeof(scripts[0]); k++)
-				if (has(b, n, e, scripts[k].name)) {
-					*st = scripts[k].strength;
-					return scripts[k].mime;
-				}
+				if (has(b, n, e, scripts[k].name))
+					consider(best, bs, scripts[k].mime, scripts[k].strength);
 		}
 		for (k = 0; k < sizeof(scripts) / sizeof(scripts[0]); k++)
-			if (has(b, n, j, scripts[k].name)) {
-				*st = scripts[k].strength;
-				return scripts[k].mime;
-			}
+			if (has(b, n, j, scripts[k].name))
+				consider(best, bs, scripts[k].mime, scripts[k].strength);
 	}
-	return NULL;
 }
 
 /* archive.sig file-tar, 100: ^[[:print:]\x00]{100}([[:digit:]\x20]{7}\x00){3}
@@ -1080,7 +1081,7 @@ static void sig_archive(const uint8_t *b, size_t n, const char **best, int *bs)
 const char *mimesniff__detect(const uint8_t *b, size_t n, int *strength)
 {
 	uint8_t reach[MIMESNIFF_BOF_DEFAULT + 1];
-	const char *best = NULL, *m;
+	const char *best = NULL;
 	int bs = -1000, st;
 
 	if (!b || n == 0)
@@ -1104,7 +1105,7 @@ const char *mimesniff__detect(const uint8_t *b, size_t n, int *strength)
 	if (sig_bmp(b, n))
 		consider(&best, &bs, "image/x-ms-bmp", 50);
 	consider(&best, &bs, sig_elf(b, n), 50);
-	consider(&best, &bs, sig_ooxml(b, n), 80);
+	sig_ooxml(b, n, &best, &bs);
 	if (sig_tar(b, n))
 		consider(&best, &bs, "application/x-tar", 100);
 	if (b[0] == '<' && sig_svg(b, n))
@@ -1148,9 +1149,7 @@ const char *mimesniff__detect(const uint8_t *b, size_t n, int *strength)
 		consider(&best, &bs, "application/x-elc", 10);
 	if (sig_js(b, n))
 		consider(&best, &bs, "application/javascript", 60);
-	m = sig_script(b, n, &st);
-	if (m)
-		consider(&best, &bs, m, st);
+	sig_script(b, n, &best, &bs);
 	if (n >= 12 && has(b, n, 0, "RIFF") && has(b, n, 8, "CDR") &&
 	    (b[11] == 'A' || b[11] == '6'))
 		consider(&best, &bs, "image/x-coreldraw", 70);

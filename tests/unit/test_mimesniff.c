@@ -310,6 +310,32 @@ static void test_general_binary(void **state)
 	CHECK(cases);
 }
 
+/* F6: on equal strengths Zeek takes the smallest mime string; and every match counts. */
+static void test_ties(void **state)
+{
+	static const struct scase cases[] = {
+	    /* GIF8 and the zoo magic at 20, both 70: application/x-zoo < image/gif */
+	    C("GIF89a\0\0\0\0\0\0\0\0\0\0\0\0\0\0\xdc\xa7\xc4\xfd\0\0\0\0", "application/x-zoo",
+	      70),
+	    /* file-arc (a matcher) and file-zoo (a literal), both 70: x-arc < x-zoo */
+	    C("\x1a\x08\x02\x1a\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\xdc\xa7\xc4\xfd\0\0",
+	      "application/x-arc", 70),
+	    /* OOXML with word/ and xl/ entries: spreadsheetml < wordprocessingml */
+	    C("PK\x03\x04\x14\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x13\0\0\0[Content_Types].xml"
+	      "PK\x03\x04\x14\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x11\0\0\0word/document.xml"
+	      "PK\x03\x04\x14\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x0f\0\0\0xl/workbook.xml",
+	      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", 80),
+	    /* text/html (100, after the first comment) and text/atom (100, after the second) */
+	    C("<!-- a --><html><!-- b --><feed xmlns=\"http://www.w3.org/2005/Atom\">", "text/atom",
+	      100),
+	    /* a second "bin/" within the 15 bytes: file-shellscript (250) beats file-perl (60) */
+	    C("#!/bin/perl /bin/sh\nexit 0\n", "text/x-shellscript", 250),
+	};
+
+	(void)state;
+	CHECK(cases);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +346,7 @@ int main(void)
 	    cmocka_unit_test(test_opendocument),
 	    cmocka_unit_test(test_javascript),
 	    cmocka_unit_test(test_general_binary),
+	    cmocka_unit_test(test_ties),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
