@@ -336,6 +336,21 @@ static void test_ties(void **state)
 	CHECK(cases);
 }
 
+/* F7: libmagic's vCard and iCalendar signatures are case-sensitive (no [bB] classes). */
+static void test_vcard_case(void **state)
+{
+	static const struct scase cases[] = {
+	    C("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:A B\r\nEND:VCARD\r\n", "text/x-vcard", 140),
+	    C("begin:vcard\r\nversion:3.0\r\nfn:A B\r\nend:vcard\r\n", "text/plain", -20),
+	    C("Begin:VCard\r\nversion:3.0\r\n", "text/plain", -20),
+	    C("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n", "text/calendar", 180),
+	    C("begin:vcalendar\r\nversion:2.0\r\n", "text/plain", -20),
+	};
+
+	(void)state;
+	CHECK(cases);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -347,6 +362,7 @@ int main(void)
 	    cmocka_unit_test(test_javascript),
 	    cmocka_unit_test(test_general_binary),
 	    cmocka_unit_test(test_ties),
+	    cmocka_unit_test(test_vcard_case),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
