@@ -38,8 +38,6 @@ static const struct lit_sig lits[] = {
     L(0, "-----BEGIN PGP SIGNATURE-", "application/pgp-signature", 280),
     L(0, "-----BEGIN PGP MESSAGE-", "application/pgp", 260),
     L(0, "BEGIN:VCALENDAR", "text/calendar", 180),
-    L(4, "Standard Jet DB", "application/x-msaccess", 180),
-    L(4, "Standard ACE DB", "application/x-msaccess", 180),
     L(0, "Relay-Version:", "message/rfc822", 170),
     LI(0, "delivered-to:", "message/rfc822", 160),
     LI(0, "return-path:", "message/rfc822", 150),
@@ -175,7 +173,9 @@ static const struct lit_sig lits[] = {
     L(0, "<jnlp ", "application/x-java-jnlp-file", 100),
     L(0, "\xfe\xed\xfe\xed", "application/x-java-keystore", 70),
     L(0, "\xce\xce\xce\xce", "application/x-java-jce-keystore", 70),
-    /* office.sig */
+    /* office.sig (file-docx/xlsx/pptx are sig_ooxml, the OpenDocument ones sig_odf) */
+    L(4, "Standard Jet DB\0", "application/x-msaccess", 180),
+    L(4, "Standard ACE DB\0", "application/x-msaccess", 180),
     L(0, "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "application/msword", 50),
     L(0, "PK\x03\x04\x14\0\x06\0", "application/vnd.openxmlformats-officedocument", 50),
     /* programming.sig */

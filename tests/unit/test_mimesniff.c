@@ -351,6 +351,20 @@ static void test_vcard_case(void **state)
 	CHECK(cases);
 }
 
+/* F8: office.sig's file-msaccess ends with a NUL: .{4}Standard (Jet|ACE) DB\x00 */
+static void test_msaccess(void **state)
+{
+	static const struct scase cases[] = {
+	    C("\0\x01\0\0Standard Jet DB\0\x01\0\0\0", "application/x-msaccess", 180),
+	    C("\0\x01\0\0Standard ACE DB\0\x02\0\0\0", "application/x-msaccess", 180),
+	    C("\0\x01\0\0Standard Jet DBX\0\0\0\0", NULL, 0),
+	    C("\0\x01\0\0Standard ACE DB", NULL, 0),
+	};
+
+	(void)state;
+	CHECK(cases);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -363,6 +377,7 @@ int main(void)
 	    cmocka_unit_test(test_general_binary),
 	    cmocka_unit_test(test_ties),
 	    cmocka_unit_test(test_vcard_case),
+	    cmocka_unit_test(test_msaccess),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
