@@ -365,6 +365,23 @@ static void test_msaccess(void **state)
 	CHECK(cases);
 }
 
+/* F9: base general.sig has no ISO 9660 signature any more (Zeek moved it to a policy script,
+ * not loaded by default), so neither CD001 at the start nor at 32769 gives a type. */
+static void test_no_iso9660(void **state)
+{
+	static const struct scase cases[] = {
+	    C("CD001\x01\0\0\0\0\0\0\0\0\0\0", NULL, 0),
+	    C("CD001 is only text here\r\n", "text/plain", -20),
+	};
+	static uint8_t iso[MIMESNIFF_BOF_DEFAULT];
+	int st = 0;
+
+	(void)state;
+	CHECK(cases);
+	/* the first 4096 bytes of an ISO image (the system area) are zeros: no type */
+	assert_null(mimesniff__detect(iso, sizeof(iso), &st));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -378,6 +395,7 @@ int main(void)
 	    cmocka_unit_test(test_ties),
 	    cmocka_unit_test(test_vcard_case),
 	    cmocka_unit_test(test_msaccess),
+	    cmocka_unit_test(test_no_iso9660),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
