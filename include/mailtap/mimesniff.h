@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Content-based mime type detection, equivalent to Zeek's file-magic signatures
- * (scripts/base/frameworks/files/magic/{general,image,archive,executable,office,
- * programming,libmagic}.sig) for the types mail carries. Zeek matches every signature
- * against the first bytes of a file (its bof_buffer, 4096 bytes by default), anchored at the
- * first byte, with '.' matching any byte, and reports the match of highest strength; so does
- * this. No libmagic: libmagic's answers differ from Zeek's (e.g. it says text/x-c or
- * application/octet-stream where Zeek says text/plain). See docs/files.md. */
+ * (scripts/base/frameworks/files/magic/{general,executable,java,office,programming,python,image,
+ * archive,libmagic}.sig as the default scripts load them; not audio, video, font). Zeek matches
+ * every signature against the first bytes of a file (its bof_buffer, 4096 bytes by default),
+ * anchored at the first byte, with '.' matching any byte, and reports the match of highest
+ * strength, the smallest mime string on a tie; so does this. No libmagic: libmagic's answers
+ * differ from Zeek's (e.g. it says text/x-c or application/octet-stream where Zeek says
+ * text/plain). See docs/files.md, "Mime types". */
 #ifndef MAILTAP_MIMESNIFF_H
 #define MAILTAP_MIMESNIFF_H
 
