@@ -64,9 +64,7 @@ static const struct lit_sig lits[] = {
       "0\0"
       "0",
       "application/vnd.ms-reg", 49),
-    L(0,
-      "\xff\xfe\xff\x0eS\0k\0e\0t\0c\0h\0U\0p\0 \0M\0o\0d\0e\0l\0",
-      "application/skp", 100),
+    L(0, "\xff\xfe\xff\x0eS\0k\0e\0t\0c\0h\0U\0p\0 \0M\0o\0d\0e\0l\0", "application/skp", 100),
     L(0, "regf", "application/vnd.ms-regf", 49),
     L(0, "AFP", "application/vnd.apple-afpinfo", 0),
     L(0, "FWS", "application/x-shockwave-flash", 60),
@@ -956,7 +954,8 @@ static bool sig_js(const uint8_t *b, size_t n)
 			if (has(b, n, j, "var ") || has(b, n, j, "function "))
 				return true;
 		}
-		if (!has_ci(b, n, i, "<script") || i + 7 >= n || (b[i + 7] != ' ' && b[i + 7] != '\t'))
+		if (!has_ci(b, n, i, "<script") || i + 7 >= n ||
+		    (b[i + 7] != ' ' && b[i + 7] != '\t'))
 			return false;
 		for (j = i + 7; j < n && (b[j] == ' ' || b[j] == '\t'); j++)
 			;
@@ -968,7 +967,7 @@ static bool sig_js(const uint8_t *b, size_t n)
 			return false;
 		if (j < n && (b[j] == '\'' || b[j] == '"'))
 			j++;
-		/* (text/)? then javascript: "text/" cannot start "javascript", so no backtracking */
+		/* (text/)? javascript: "text/" cannot start "javascript": no backtracking */
 		if (has_ci(b, n, j, "text/"))
 			j += 5;
 		return has_ci(b, n, j, "javascript");
@@ -996,24 +995,32 @@ static bool sig_pyc(const uint8_t *b, size_t n)
 	static const uint8_t f2[] = {0x3b, 0x45, 0x59, 0x63, 0x6d, 0x77, 0x81, 0x8b, 0x8c, 0x95,
 				     0x9f, 0xa9, 0xb3, 0xc7, 0xd1, 0xdb, 0xe5, 0xef, 0xf9};
 	static const uint8_t b30[] = {0xb8, 0xc2, 0xcc, 0xd6, 0xe0, 0xea, 0xf4, 0xf5, 0xff};
-	static const uint8_t c0c[] = {0x09, 0x13, 0x1d, 0x1f, 0x27, 0x3b, /* 3.0 */
-				      0x45, 0x4f, 0x58, 0x62, 0x6c,	  /* 3.1, 3.2 */
-				      0x76, 0x80, 0x94, 0x9e,		  /* 3.3 */
+	static const uint8_t c0c[] = {0x09, 0x13, 0x1d, 0x1f, 0x27, 0x3b,	/* 3.0 */
+				      0x45, 0x4f, 0x58, 0x62, 0x6c,		/* 3.1, 3.2 */
+				      0x76, 0x80, 0x94, 0x9e,			/* 3.3 */
 				      0xb2, 0xcc, 0xc6, 0xd0, 0xda, 0xe4, 0xee, /* 3.4 */
-				      0xf8};				  /* 3.5 */
+				      0xf8};					/* 3.5 */
 	uint8_t c = b[0];
 
 	if (n < 4 || b[2] != 0x0d || b[3] != 0x0a)
 		return false;
 	switch (b[1]) {
-	case 0xc4: return c == 0xfc;
-	case 0x4e: return c == 0x99;
-	case 0xc6: return c == 0x87;
-	case 0xed: return c == 0x2a || c == 0x2d;
-	case 0xf2: return memchr(f2, c, sizeof(f2)) != NULL;
-	case 0xf3: return c == 0x03;
-	case 0x0b: return memchr(b30, c, sizeof(b30)) != NULL;
-	case 0x0c: return memchr(c0c, c, sizeof(c0c)) != NULL;
+	case 0xc4:
+		return c == 0xfc;
+	case 0x4e:
+		return c == 0x99;
+	case 0xc6:
+		return c == 0x87;
+	case 0xed:
+		return c == 0x2a || c == 0x2d;
+	case 0xf2:
+		return memchr(f2, c, sizeof(f2)) != NULL;
+	case 0xf3:
+		return c == 0x03;
+	case 0x0b:
+		return memchr(b30, c, sizeof(b30)) != NULL;
+	case 0x0c:
+		return memchr(c0c, c, sizeof(c0c)) != NULL;
 	case 0x0d: /* 3.5 to 3.13 */
 		return c == 0x02 || c == 0x0c || c == 0x16 || c == 0x17 || c == 0x20 || c == 0x21 ||
 		       (c >= 0x2a && c <= 0x2d) || (c >= 0x2f && c <= 0x33) ||
@@ -1021,7 +1028,8 @@ static bool sig_pyc(const uint8_t *b, size_t n)
 		       (c >= 0x52 && c <= 0x55) || (c >= 0x5c && c <= 0x61) ||
 		       (c >= 0x66 && c <= 0x6f) || (c >= 0x7a && c <= 0xa7) ||
 		       (c >= 0xac && c <= 0xcb) || (c >= 0xde && c <= 0xf3);
-	case 0x0e: return c >= 0x10 && c <= 0x19; /* 3.14 */
+	case 0x0e:
+		return c >= 0x10 && c <= 0x19; /* 3.14 */
 	}
 	return false;
 }

@@ -39,7 +39,8 @@ static void check(const struct scase *c, size_t n, const char *name)
 
 		if (!ok) {
 			print_message("%s case %zu: got %s (%d), want %s (%d)\n", name, i,
-				      m ? m : "(none)", m ? st : 0, c[i].mime ? c[i].mime : "(none)",
+				      m ? m : "(none)", m ? st : 0,
+				      c[i].mime ? c[i].mime : "(none)",
 				      c[i].mime ? c[i].strength : 0);
 			bad++;
 		}
@@ -71,7 +72,8 @@ static void test_libmagic_current(void **state)
 	    /* plain XML stays file-xml's application/xml, at 10 */
 	    C("<?xml version=\"1.0\"?>\n<root><a>1</a></root>\n", "application/xml", 10),
 	    /* a saved message whose first header is Received: */
-	    C("Received: from mx.example.com (mx.example.com [192.0.2.1])\r\n\tby mail.example.org\r\n"
+	    C("Received: from mx.example.com (mx.example.com [192.0.2.1])\r\n\tby "
+	      "mail.example.org\r\n"
 	      "From: a@example.com\r\n",
 	      "text/plain", -20),
 	    /* PO^Q` (old libmagic msword, 80) is gone */
@@ -99,11 +101,20 @@ static void test_tar(void **state)
 	/* GNU tar: octal fields with NUL ends, the checksum as 6 digits, NUL, space */
 	memset(gnu, 0, sizeof(gnu));
 	memcpy(gnu, "dir/file.txt", 12);
-	memcpy(gnu + 100, "0000644\0" "0001750\0" "0001750\0" "00000000012\0" "14567012345\0"
-			  "012345\0 0", 157 - 100);
+	memcpy(gnu + 100,
+	       "0000644\0"
+	       "0001750\0"
+	       "0001750\0"
+	       "00000000012\0"
+	       "14567012345\0"
+	       "012345\0 0",
+	       157 - 100);
 	memcpy(gnu + 257, "ustar  \0", 8);
 	memcpy(posix, gnu, sizeof(gnu));
-	memcpy(posix + 257, "ustar\0" "00", 8);
+	memcpy(posix + 257,
+	       "ustar\0"
+	       "00",
+	       8);
 	/* a non-octal byte in the size field: no file-tar, no ustar entry: the name is text */
 	memcpy(bad, gnu, sizeof(gnu));
 	bad[130] = 'x';
@@ -124,17 +135,20 @@ static void test_general_markup(void **state)
 	      "text/rss", 90),
 	    C("\xef\xbb\xbf<!-- feed -->\r\n<RSS version=\"0.91\">", "text/rss", 90),
 	    /* file-atom, its rss form (xmlns:atom before the tag's '>') beats file-rss */
-	    C("<?xml version=\"1.0\"?><rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\">",
+	    C("<?xml version=\"1.0\"?><rss version=\"2.0\" "
+	      "xmlns:atom=\"http://www.w3.org/2005/Atom\">",
 	      "text/atom", 100),
 	    /* xmlns:atom after the '>': file-rss only */
 	    C("<rss version=\"2.0\"><channel xmlns:atom=\"x\">", "text/rss", 90),
 	    /* file-atom, its feed form, quoted, unquoted, '.' matching any byte */
-	    C("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">",
+	    C("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed "
+	      "xmlns=\"http://www.w3.org/2005/Atom\">",
 	      "text/atom", 100),
 	    C("<feed xml:lang=\"en\" xmlns=http://wwwXw3Xorg/2005/Atom>", "text/atom", 100),
 	    C("<feed xmlns=\"http://www.w3.org/2005/atom\">", "text/plain", -20),
 	    /* file-soap */
-	    C("<?xml version=\"1.0\"?>\n<soap:Envelope xmlns:soap=\"x\">", "application/soap+xml", 49),
+	    C("<?xml version=\"1.0\"?>\n<soap:Envelope xmlns:soap=\"x\">", "application/soap+xml",
+	      49),
 	    C("<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"x\">", "application/soap+xml", 49),
 	    /* file-xmlrpc */
 	    C("<?xml version=\"1.0\"?>\n<methodResponse><params>", "application/xml-rpc", 49),
@@ -245,7 +259,8 @@ static void test_javascript(void **state)
 {
 	static const struct scase cases[] = {
 	    /* 2: <script type|language=...javascript, case-insensitive */
-	    C("<script type=\"text/javascript\">var a = 1;</script>\n", "application/javascript", 60),
+	    C("<script type=\"text/javascript\">var a = 1;</script>\n", "application/javascript",
+	      60),
 	    C("\r\n\t<SCRIPT\tLanguage='JavaScript'>x()</SCRIPT>", "application/javascript", 60),
 	    C("<script type=javascript>x()</script>", "application/javascript", 60),
 	    C("<script type=\"module\">x()</script>", "text/plain", -20),
@@ -283,8 +298,10 @@ static void test_general_binary(void **state)
 	      "0\0\r\0\n\0",
 	      "application/vnd.ms-reg", 49),
 	    /* pcapng section header block, both byte orders */
-	    C("\x0a\x0d\x0d\x0a\x1c\0\0\0\x4d\x3c\x2b\x1a\x01\0", "application/vnd.tcpdump.pcap", 100),
-	    C("\x0a\x0d\x0d\x0a\0\0\0\x1c\x1a\x2b\x3c\x4d\0\x01", "application/vnd.tcpdump.pcap", 100),
+	    C("\x0a\x0d\x0d\x0a\x1c\0\0\0\x4d\x3c\x2b\x1a\x01\0", "application/vnd.tcpdump.pcap",
+	      100),
+	    C("\x0a\x0d\x0d\x0a\0\0\0\x1c\x1a\x2b\x3c\x4d\0\x01", "application/vnd.tcpdump.pcap",
+	      100),
 	    C("\x0a\x0d\x0d\x0a\x1c\0\0\0\x4d\x3c\x2b\x1b\x01\0", NULL, 0),
 	    /* SketchUp */
 	    C("\xff\xfe\xff\x0eS\0k\0e\0t\0c\0h\0U\0p\0 \0M\0o\0d\0e\0l\0\xff\xfe",
@@ -321,7 +338,8 @@ static void test_ties(void **state)
 	    C("\x1a\x08\x02\x1a\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\xdc\xa7\xc4\xfd\0\0",
 	      "application/x-arc", 70),
 	    /* OOXML with word/ and xl/ entries: spreadsheetml < wordprocessingml */
-	    C("PK\x03\x04\x14\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x13\0\0\0[Content_Types].xml"
+	    C("PK\x03\x04\x14\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x13\0\0\0[Content_Types]."
+	      "xml"
 	      "PK\x03\x04\x14\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x11\0\0\0word/document.xml"
 	      "PK\x03\x04\x14\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x0f\0\0\0xl/workbook.xml",
 	      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", 80),
@@ -385,16 +403,11 @@ static void test_no_iso9660(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_libmagic_current),
-	    cmocka_unit_test(test_tar),
-	    cmocka_unit_test(test_general_markup),
-	    cmocka_unit_test(test_java),
-	    cmocka_unit_test(test_opendocument),
-	    cmocka_unit_test(test_javascript),
-	    cmocka_unit_test(test_general_binary),
-	    cmocka_unit_test(test_ties),
-	    cmocka_unit_test(test_vcard_case),
-	    cmocka_unit_test(test_msaccess),
+	    cmocka_unit_test(test_libmagic_current), cmocka_unit_test(test_tar),
+	    cmocka_unit_test(test_general_markup),   cmocka_unit_test(test_java),
+	    cmocka_unit_test(test_opendocument),     cmocka_unit_test(test_javascript),
+	    cmocka_unit_test(test_general_binary),   cmocka_unit_test(test_ties),
+	    cmocka_unit_test(test_vcard_case),	     cmocka_unit_test(test_msaccess),
 	    cmocka_unit_test(test_no_iso9660),
 	};
 
