@@ -779,6 +779,20 @@ static void mem_sub(struct fwd *s, struct batch *b, size_t n)
 	s->st.mem_bytes -= n;
 }
 
+/* Removes a batch's spool file, if it has one, and its bytes from spool_bytes. */
+static void spool_forget(struct fwd *s, struct batch *b)
+{
+	char path[PATH_MAX];
+
+	if (!b->disk)
+		return;
+	spool_path(s, b->seq, path, sizeof(path), 0);
+	if (unlink(path) < 0 && errno != ENOENT)
+		pr_warn("forward: cannot remove spool file %s: %s\n", path, strerror(errno));
+	s->st.spool_bytes -= b->disk;
+	b->disk = 0;
+}
+
 /* Removes a queued batch (acked or dropped), unlinks its spool file, frees it. */
 static void retire(struct fwd *s, struct batch *b)
 {
@@ -787,16 +801,7 @@ static void retire(struct fwd *s, struct batch *b)
 	q_unlink(s, b);
 	s->st.records_pending -= b->records;
 	mem_sub(s, b, b->mem);
-	if (b->disk) {
-		char path[PATH_MAX];
-
-		spool_path(s, b->seq, path, sizeof(path), 0);
-		if (unlink(path) < 0 && errno != ENOENT)
-			pr_warn("forward: cannot remove spool file %s: %s\n", path,
-				strerror(errno));
-		s->st.spool_bytes -= b->disk;
-		b->disk = 0;
-	}
+	spool_forget(s, b);
 	free(b->tag);
 	free(b->raw);
 	free(b->msg);
@@ -866,16 +871,7 @@ static void shed(struct fwd *s, struct batch *b)
 	mem_sub(s, b, b->mem);
 	free(b->msg);
 	b->msg = NULL;
-	if (b->disk) {
-		char path[PATH_MAX];
-
-		spool_path(s, b->seq, path, sizeof(path), 0);
-		if (unlink(path) < 0 && errno != ENOENT)
-			pr_warn("forward: cannot remove spool file %s: %s\n", path,
-				strerror(errno));
-		s->st.spool_bytes -= b->disk;
-		b->disk = 0;
-	}
+	spool_forget(s, b);
 	b->shed = 1;
 	s->st.messages_shed++;
 }
