@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "mailtap/zeekstr.h"
 
 #define MAX_COLS 64
 
@@ -69,25 +70,19 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return k;
 }
 
-/* A JSON string as Zeek's JSON writer makes it (json_escape_utf8): valid UTF-8 as it is,
- * \b \f \n \r \t and the JSON escapes of '"' and '\\'; every other control byte and every
- * byte that is not part of valid UTF-8 as the text \xNN. mailtap's records already carry such
- * bytes as that text; this keeps any input (an older file, another producer) valid JSON. */
+/* A JSON string as Zeek's JSON writer makes it: json_escape_utf8's value (zeekstr.h, the
+ * rule mailtap's records are built with, so their strings come out as they are), then the JSON
+ * escapes of '"', '\\' and \b \f \n \r \t. This keeps any input (an older file, another
+ * producer) valid JSON and as Zeek would have written it. */
 static void json_str(FILE *o, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
+	bool clean = zeekstr_clean(s, n);
 
 	putc('"', o);
-	for (size_t i = 0; i < n;) {
+	for (size_t i = 0; i < n; i++) {
 		unsigned char c = u[i];
-		size_t k = utf8_len(u + i, n - i);
 
-		if (k > 1) {
-			fwrite(u + i, 1, k, o);
-			i += k;
-			continue;
-		}
-		i++;
 		switch (c) {
 		case '"':
 			fputs("\\\"", o);
@@ -111,10 +106,10 @@ static void json_str(FILE *o, const char *s, size_t n)
 			fputs("\\t", o);
 			break;
 		default:
-			if (c < 0x20 || k == 0)
-				fprintf(o, "\\\\x%02x", c);
+			if (clean || zeekstr_byte_kept(c))
+				putc(c, o); /* a clean string has no other control byte */
 			else
-				putc(c, o);
+				fprintf(o, "\\\\x%02x", c);
 		}
 	}
 	putc('"', o);

@@ -10,6 +10,7 @@
 #include "mailtap/log.h"
 #include "mailtap/rec.h"
 #include "mailtap/sink.h"
+#include "mailtap/zeekstr.h"
 
 #define REC_MAX_SINKS 8
 #define REC_MAX_OPTIN 8
@@ -178,87 +179,22 @@ static void put_double(struct rec *r, double d)
 	put_typed(r, 0xcb, v, 8);
 }
 
-/* Control bytes a string keeps as they are (Zeek's JSON writer: \b \f \n \r \t). */
-static bool ctl_kept(uint8_t c)
-{
-	return c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t';
-}
-
-/* Writes s as a msgpack str as Zeek's JSON writer (json_escape_utf8) has the value: valid
- * UTF-8 as it is; bytes that are not part of valid UTF-8, and control bytes other than
- * \b \f \n \r \t, as the 4-character text \xNN. */
+/* Writes s as a msgpack str holding the value Zeek's JSON writer (json_escape_utf8) has:
+ * the string as it is when it is clean, else every byte outside printable ASCII and
+ * \b \f \n \r \t as the 4-character text \xNN (zeekstr.h). */
 static void put_str(struct rec *r, const char *s, size_t len)
 {
-	const uint8_t *p = (const uint8_t *)s;
-	size_t i, extra = 0;
-	bool plain = true;
+	size_t n;
 
-	/* eight bytes a step until one has a high bit or is below 0x20 */
-	for (i = 0; i + 8 <= len; i += 8) {
-		uint64_t w;
-
-		memcpy(&w, p + i, 8);
-		if ((w | ((w - 0x2020202020202020ull) & ~w)) & 0x8080808080808080ull)
-			break;
-	}
-	for (; i < len; i++)
-		if ((p[i] & 0x80) || (p[i] < 0x20 && !ctl_kept(p[i]))) {
-			plain = false;
-			break;
-		}
-	if (plain) {
+	if (zeekstr_clean(s, len)) {
 		put_strb(r, s, len);
 		return;
 	}
-	/* First pass: how long is the escaped form? Second pass: write it. */
-	for (int pass = 0; pass < 2; pass++) {
-		for (i = 0; i < len;) {
-			uint8_t c = p[i];
-			size_t n = 0;
-
-			if (c < 0x20 && !ctl_kept(c))
-				n = 0;
-			else if (c < 0x80)
-				n = 1;
-			else if (c >= 0xc2 && c <= 0xdf)
-				n = 2;
-			else if (c >= 0xe0 && c <= 0xef)
-				n = 3;
-			else if (c >= 0xf0 && c <= 0xf4)
-				n = 4;
-			if (n > 1) {
-				if (i + n > len)
-					n = 0;
-				for (size_t k = 1; n && k < n; k++)
-					if ((p[i + k] & 0xc0) != 0x80)
-						n = 0;
-				/* overlongs and surrogates */
-				if (n == 3 && ((c == 0xe0 && p[i + 1] < 0xa0) ||
-					       (c == 0xed && p[i + 1] >= 0xa0)))
-					n = 0;
-				if (n == 4 && ((c == 0xf0 && p[i + 1] < 0x90) ||
-					       (c == 0xf4 && p[i + 1] >= 0x90)))
-					n = 0;
-			}
-			if (n == 0) {
-				if (pass == 0) {
-					extra += 3;
-				} else {
-					char esc[5];
-
-					snprintf(esc, sizeof(esc), "\\x%02x", c);
-					put_raw(r, esc, 4);
-				}
-				i++;
-			} else {
-				if (pass == 1)
-					put_raw(r, p + i, n);
-				i += n;
-			}
-		}
-		if (pass == 0)
-			put_strhdr(r, len + extra);
-	}
+	n = zeekstr_escape(NULL, s, len);
+	if (!reserve(r, n + 5))
+		return;
+	put_strhdr(r, n);
+	r->sb.size += zeekstr_escape(r->sb.data + r->sb.size, s, len);
 }
 
 /* Applies the string limits of Zeek's logging framework to a field value. */

@@ -5,8 +5,9 @@
  * Conventions (docs/records.md): "ts" and other time fields are float seconds since the
  * epoch; intervals float seconds; addresses strings; ports unsigned ints; Zeek sets and
  * vectors msgpack arrays; Zeek's unset &optional fields are simply not written. Strings are
- * written as msgpack str; bytes that are not valid UTF-8 are written as the text \xNN, as
- * Zeek's JSON logs do. */
+ * written as msgpack str holding Zeek's JSON value (json_escape_utf8, zeekstr.h): a string
+ * with a control byte or bytes that are not valid UTF-8 has all its bytes outside printable
+ * ASCII written as the text \xNN, as Zeek's JSON logs do. */
 #ifndef MAILTAP_REC_H
 #define MAILTAP_REC_H
 

@@ -331,14 +331,14 @@ $C "$T/odd.mp" >"$T/odd.json" 2>"$T/err"
 if python3 -c '
 import json, sys
 r = [json.loads(l) for l in open(sys.argv[1])]
-want_s = "a\\x00b\\x01\x7f\t\u00e9\\xff\\xc3("
+want_s = "a\\x00b\\x01\\x7f\t\\xc3\\xa9\\xff\\xc3("  # all escaped, as json_escape_utf8
 raw = open(sys.argv[1]).read().split("\n")[1]
 assert r[0]["s"] == want_s, r[0]["s"]
 assert r[1]["b"] == "\\xfe\\x00", r[1]["b"]
 assert r[1]["d1"] == 1e-7 and r[1]["d3"] == 1700000000.123456789 and r[1]["d4"] == 0.004
 assert "\"d2\":1000.0," in raw and "\"d4\":0.004}" in raw, raw
 ' "$T/odd.json"; then
-	ok "cat: control and non-UTF-8 bytes as \\xNN, doubles in their shortest form"
+	ok "cat: a string with control or non-UTF-8 bytes all \\xNN, doubles in their shortest form"
 else
 	bad "cat odd strings and doubles: $(cat "$T/odd.json")"
 fi

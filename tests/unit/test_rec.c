@@ -101,7 +101,8 @@ static void test_roundtrip(void **st)
 		rec__begin(r, "smtp", 1254722767492060000ULL + (uint64_t)i);
 		rec__conn(r, "CabcDEF123", &id);
 		rec__u64(r, "trans_depth", 1);
-		rec__cstr(r, "subject", "caf\xc3\xa9 \xff!"); /* valid UTF-8, then a bad byte */
+		/* valid UTF-8, then a bad byte: all of it escaped, as Zeek's json_escape_utf8 */
+		rec__cstr(r, "subject", "caf\xc3\xa9 \xff!");
 		{ /* a bad byte in the first, second and fourth 8-byte word of an ASCII string */
 			char esc[42];
 
@@ -156,8 +157,8 @@ static void test_roundtrip(void **st)
 		assert_int_equal(v->type, MSGPACK_OBJECT_POSITIVE_INTEGER);
 		assert_int_equal(v->via.u64, 1234);
 		v = get(m, "subject");
-		assert_int_equal(v->via.str.size, strlen("caf\xc3\xa9 \\xff!"));
-		assert_memory_equal(v->via.str.ptr, "caf\xc3\xa9 \\xff!", v->via.str.size);
+		assert_int_equal(v->via.str.size, strlen("caf\\xc3\\xa9 \\xff!"));
+		assert_memory_equal(v->via.str.ptr, "caf\\xc3\\xa9 \\xff!", v->via.str.size);
 		{
 			char want[48];
 			int pos = 2 + 13 * records;
@@ -458,9 +459,12 @@ static void keep_free(struct keep_sink *ks)
 		free(ks->map[i]);
 }
 
-/* Strings as Zeek's JSON writer has them: valid UTF-8 and \b \f \n \r \t as they are,
- * other control bytes and bytes outside valid UTF-8 as the text \xNN (Zeek's
- * ascii-json-utf8 baseline), on the byte loop and on the eight-bytes-a-step path. */
+/* Strings as Zeek's JSON writer (util.cc json_escape_utf8) has them, all or nothing: a string
+ * of printable ASCII, \b \f \n \r \t and well-formed UTF-8 other than C1 controls, the Private
+ * Use Area and U+FFF0-FFFF is kept as it is; in any other string every byte outside printable
+ * ASCII and \b \f \n \r \t is the text \xNN, valid UTF-8 included (Zeek's ascii-json-utf8
+ * baseline with its "rocket" lines, and its util.cc unit tests). On the byte loop and on the
+ * eight-bytes-a-step path. */
 static void test_strings(void **st)
 {
 	static const struct {
@@ -470,11 +474,34 @@ static void test_strings(void **st)
 	} cases[] = {
 	    {"a\x00" "b", 3, "a\\x00b"},
 	    {"\b\f\n\r\t\x00\x15", 7, "\b\f\n\r\t\\x00\\x15"},
-	    {"\x7f~", 2, "\x7f~"},
-	    {"caf\xc3\xa9 \x01" "ctl", 10, "caf\xc3\xa9 \\x01ctl"},
+	    {"\x7f~", 2, "\\x7f~"},
+	    {"caf\xc3\xa9 \x01" "ctl", 10, "caf\\xc3\\xa9 \\x01ctl"},
+	    {"caf\xc3\xa9 \xf0\x9f\x9a\x80", 10, "caf\xc3\xa9 \xf0\x9f\x9a\x80"},
 	    {"\xc3(", 2, "\\xc3("},
 	    {"\xf0(\x8c(", 4, "\\xf0(\\x8c("},
+	    {"\xc3\xb1\xc0\x81", 4, "\\xc3\\xb1\\xc0\\x81"},
+	    {"a rocket \xf0\x9f\x9a\x80!\x00 NUL\x00", 20,
+	     "a rocket \\xf0\\x9f\\x9a\\x80!\\x00 NUL\\x00"},
+	    {"half-a-rocket rocket \xf0\x9f and a rocket\xf0\x9f\x9a\x80!", 41,
+	     "half-a-rocket rocket \\xf0\\x9f and a rocket\\xf0\\x9f\\x9a\\x80!"},
+	    {"\xc3\xb1\x7f", 3, "\\xc3\\xb1\\x7f"},
+	    {"\xc2\x80x", 3, "\\xc2\\x80x"},		/* U+0080, C1 */
+	    {"\xc2\x9f", 2, "\\xc2\\x9f"},		/* U+009F, C1 */
+	    {"\xc2\xa0", 2, "\xc2\xa0"},		/* U+00A0 */
+	    {"\xee\x80\x80", 3, "\\xee\\x80\\x80"},	/* U+E000, Private Use Area */
+	    {"\xee\x8b\xa0", 3, "\\xee\\x8b\\xa0"},
+	    {"\xef\xa3\xbf", 3, "\\xef\\xa3\\xbf"},	/* U+F8FF */
+	    {"\xef\xa4\x80", 3, "\xef\xa4\x80"},	/* U+F900 */
+	    {"\xed\x9f\xbf", 3, "\xed\x9f\xbf"},	/* U+D7FF */
+	    {"\xef\xbf\xaf", 3, "\xef\xbf\xaf"},	/* U+FFEF */
+	    {"\xef\xbf\xb0", 3, "\\xef\\xbf\\xb0"},	/* U+FFF0, specials */
+	    {"\xef\xbf\xbf", 3, "\\xef\\xbf\\xbf"},	/* U+FFFF */
+	    {"\xf4\x8f\xbf\xbf", 4, "\xf4\x8f\xbf\xbf"}, /* U+10FFFF */
 	    {"abcdefghijklmnop\x1b" "qrstuvwx", 25, "abcdefghijklmnop\\x1bqrstuvwx"},
+	    {"abcdefg\x7f" "ijklmnop", 16, "abcdefg\\x7fijklmnop"},
+	    {"abcdefghijklmnop\xc3\xa9qrstuvwx\x01", 27,
+	     "abcdefghijklmnop\\xc3\\xa9qrstuvwx\\x01"},
+	    {"abcdefghijklmnop\xc3\xa9qrstuvwx", 26, "abcdefghijklmnop\xc3\xa9qrstuvwx"},
 	    {"abcdefghijklmnopqrstuvwx", 24, "abcdefghijklmnopqrstuvwx"},
 	};
 	struct keep_sink ks = {.base = {.ops = &keep_ops}};
