@@ -115,32 +115,67 @@ static void json_str(FILE *o, const char *s, size_t n)
 	putc('"', o);
 }
 
-/* The shortest form that reads back as the same double, as Zeek's JSON writer (rapidjson)
- * prints them; integral values keep a ".0", so that a time stays a JSON float. */
+/* A double as Zeek's JSON writer prints it (rapidjson's Writer::Double: Grisu2's digits laid
+ * out by its Prettify): the shortest digits that read back as the same double, then, with kk
+ * the decimal exponent such that 10^(kk-1) <= |d| < 10^kk,
+ *   - an integral value with kk <= 21 written out with ".0" (100000000000000000.0),
+ *   - 0 < kk <= 21 with a point inside the digits (12.34),
+ *   - -6 < kk <= 0 as 0. and zeros (0.000061),
+ *   - others as d.ddde-N or d.ddddeN (1e-7, 1e22): no '+', no zero padding;
+ * 0.0 and -0.0 as such; NaN and infinities as null (Zeek's NullDoubleWriter). */
 static void print_double(FILE *o, double d)
 {
-	char buf[64];
+	char buf[40], dig[24];
+	int len = 0, kk, k;
+	const char *x;
 
 	if (!isfinite(d)) {
 		fputs("null", o); /* JSON has no NaN or infinity */
 		return;
 	}
-	for (int p = 1; p <= 17; p++) {
-		snprintf(buf, sizeof(buf), "%.*g", p, d);
-		if (strtod(buf, NULL) == d) {
-			const char *x = strpbrk(buf, "eE");
-			int e = x ? atoi(x + 1) : -1;
-
-			/* %g chose an exponent for a number JSON readers expect written out
-			 * (1e+03 for 1000): the same digits in fixed notation */
-			if (e >= 0 && e < 17)
-				snprintf(buf, sizeof(buf), "%.*f", p - 1 - e > 0 ? p - 1 - e : 0, d);
-			break;
-		}
+	if (d == 0) {
+		fputs(signbit(d) ? "-0.0" : "0.0", o);
+		return;
 	}
-	fputs(buf, o);
-	if (!strpbrk(buf, ".eE"))
+	if (d < 0) {
+		putc('-', o);
+		d = -d;
+	}
+	for (int p = 1; p <= 17; p++) {
+		snprintf(buf, sizeof(buf), "%.*e", p - 1, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	x = strchr(buf, 'e');
+	for (const char *c = buf; c < x; c++)
+		if (*c >= '0' && *c <= '9')
+			dig[len++] = *c;
+	while (len > 1 && dig[len - 1] == '0')
+		len--;
+	kk = atoi(x + 1) + 1;
+	k = kk - len;
+	if (0 <= k && kk <= 21) {
+		fwrite(dig, 1, (size_t)len, o);
+		for (int i = 0; i < k; i++)
+			putc('0', o);
 		fputs(".0", o);
+	} else if (0 < kk && kk <= 21) {
+		fwrite(dig, 1, (size_t)kk, o);
+		putc('.', o);
+		fwrite(dig + kk, 1, (size_t)(len - kk), o);
+	} else if (-6 < kk && kk <= 0) {
+		fputs("0.", o);
+		for (int i = 0; i < -kk; i++)
+			putc('0', o);
+		fwrite(dig, 1, (size_t)len, o);
+	} else {
+		putc(dig[0], o);
+		if (len > 1) {
+			putc('.', o);
+			fwrite(dig + 1, 1, (size_t)(len - 1), o);
+		}
+		fprintf(o, "e%d", kk - 1);
+	}
 }
 
 #define MAX_ENTRY (64u << 20) /* largest entry accepted */

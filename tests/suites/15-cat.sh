@@ -11,6 +11,9 @@
 #  - mailtap -w under a file size limit (write() fails with EFBIG part of the way, as on a full
 #    disk): exit 3, the records not written counted on stderr, and the file holds whole
 #    records only, every one readable.
+#  - Doubles as Zeek's JSON writer (rapidjson's Writer::Double, Prettify) prints them: fixed
+#    notation for 1e-6 <= |d| < 1e21 (0.000061, 100000000000000000.0), exponents without '+'
+#    or padding (1e-7, 1e22), ".0" on integral values, null for NaN and infinities.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/suite-lib.sh
@@ -145,6 +148,50 @@ got=$(wc -l <lim.json)
 	ok "  $got written + ${lost% *} counted lost = $total" || bad "size limit: lost '$lost', $got written, $total in all: $(cat lim.err)"
 cmp -s lim.mp <(head -c "$(stat -c %s lim.mp)" full.mp) && ok "  the same bytes as a complete run's start" ||
 	bad "size limit: lim.mp is not a prefix of full.mp"
+
+# Doubles as rapidjson's Writer::Double writes them (Zeek's JSON): value, then the text wanted
+$PY - >dbl.mp <<'PYEOF' || bad "writing dbl.mp"
+import math, msgpack, struct, sys
+vals = [0.0, -0.0, 6.1e-05, -6.1e-05, 1e-06, 1.234e-06, 9.9e-07, 1e-07, 0.1, 1.5, 100.0, 1e15, 1e16,
+        1e17, 1.234e20, math.nextafter(1e21, 0), 1e21, 1e22, 123456789012345678.0, 1254722770.692743,
+        1700000000.1234567, 2.5e-300, 5e-324, 1.7976931348623157e308, -1.5e300,
+        float("nan"), float("inf"), float("-inf")]
+for v in vals:
+    sys.stdout.buffer.write(msgpack.packb(["mailtap.t", msgpack.ExtType(0, struct.pack(">II", 1, 0)), {"d": v}]))
+PYEOF
+cat >dbl.want <<'EOF2'
+0.0
+-0.0
+0.000061
+-0.000061
+0.000001
+0.000001234
+9.9e-7
+1e-7
+0.1
+1.5
+100.0
+1000000000000000.0
+10000000000000000.0
+100000000000000000.0
+123400000000000000000.0
+999999999999999900000.0
+1e21
+1e22
+123456789012345680.0
+1254722770.692743
+1700000000.1234567
+2.5e-300
+5e-324
+1.7976931348623157e308
+-1.5e300
+null
+null
+null
+EOF2
+$C dbl.mp | sed 's/^{"_path":"t","d":\(.*\)}$/\1/' >dbl.got
+if cmp -s dbl.got dbl.want; then ok "doubles as rapidjson's Writer::Double ($(wc -l <dbl.want) values)"; else
+	bad "doubles: $(diff dbl.want dbl.got | head -20 | tr '\n' ' ')"; fi
 
 echo "cat: $fails failure(s)"
 [ $fails -eq 0 ]

@@ -336,7 +336,7 @@ raw = open(sys.argv[1]).read().split("\n")[1]
 assert r[0]["s"] == want_s, r[0]["s"]
 assert r[1]["b"] == "\\xfe\\x00", r[1]["b"]
 assert r[1]["d1"] == 1e-7 and r[1]["d3"] == 1700000000.123456789 and r[1]["d4"] == 0.004
-assert "\"d2\":1000.0," in raw and "\"d4\":0.004}" in raw, raw
+assert "\"d1\":1e-7," in raw and "\"d2\":1000.0," in raw and "\"d4\":0.004}" in raw, raw
 ' "$T/odd.json"; then
 	ok "cat: a string with control or non-UTF-8 bytes all \\xNN, doubles in their shortest form"
 else
