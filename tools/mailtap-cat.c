@@ -184,10 +184,12 @@ static void print_double(FILE *o, double d)
 /* mp_extent's results besides 1 (complete) and 0 (more bytes needed) */
 #define MP_CORRUPT (-1)
 #define MP_TOO_DEEP (-2)
+#define MP_TOO_BIG (-3)
 
 /* The extent of the msgpack object at p without allocating (msgpack-c preallocates containers
  * by their declared length, so a hostile header could claim gigabytes). Returns 1 and *used
- * when complete, 0 when more bytes are needed, MP_CORRUPT when invalid, MP_TOO_DEEP with
+ * when complete, 0 when more bytes are needed, MP_CORRUPT when invalid, MP_TOO_BIG when a length
+ * or count in it, or the entry itself, is over MAX_ENTRY (nothing allocated), MP_TOO_DEEP with
  * *used at the container that nests deeper than MAX_DEPTH. Everything below reads only
  * entries it accepted: every length and count in them is within their bytes. */
 static int mp_extent(const uint8_t *p, size_t len, size_t *used)
@@ -256,14 +258,14 @@ static int mp_extent(const uint8_t *p, size_t len, size_t *used)
 			}
 		}
 		if (body > MAX_ENTRY || kids > MAX_ENTRY)
-			return MP_CORRUPT;
+			return MP_TOO_BIG;
 		if (kids && depth == MAX_DEPTH) {
 			*used = off;
 			return MP_TOO_DEEP;
 		}
 		off += hl + (size_t)body;
 		if (off > MAX_ENTRY)
-			return MP_CORRUPT;
+			return MP_TOO_BIG;
 		if (kids)
 			left[++depth] = kids;
 	}
@@ -643,6 +645,12 @@ static int out_error(void)
 	return 2;
 }
 
+static void too_big(const char *name, size_t at)
+{
+	fprintf(stderr, "mailtap-cat: %s: entry at byte offset %zu is larger than %u bytes\n", name,
+		at, MAX_ENTRY);
+}
+
 static int cat(FILE *in, const char *name, const struct cat_opts *co)
 {
 	size_t cap = 1 << 16, len = 0, pos = 0, consumed = 0;
@@ -661,6 +669,11 @@ static int cat(FILE *in, const char *name, const struct cat_opts *co)
 		if (r == MP_CORRUPT) {
 			fprintf(stderr, "mailtap-cat: %s: corrupt msgpack at byte offset %zu\n", name,
 				consumed);
+			rc = 1;
+			break;
+		}
+		if (r == MP_TOO_BIG) {
+			too_big(name, consumed);
 			rc = 1;
 			break;
 		}
@@ -713,8 +726,7 @@ static int cat(FILE *in, const char *name, const struct cat_opts *co)
 			uint8_t *nb;
 
 			if (cap >= MAX_ENTRY) {
-				fprintf(stderr, "mailtap-cat: %s: entry at byte offset %zu is larger "
-						"than %u bytes\n", name, consumed, MAX_ENTRY);
+				too_big(name, consumed);
 				rc = 1;
 				break;
 			}

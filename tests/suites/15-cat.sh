@@ -7,7 +7,8 @@
 #    (-c uid history from standard input, -s STREAM FILE) unchanged.
 #  - A failed write of the output (/dev/full) is an error (exit 2), not exit 0.
 #  - An 8 MB entry of small values is printed with a few MB of memory (msgpack-c's object
-#    tree took 200 MB); nesting past 64 levels is named with its byte offset, 40 levels print.
+#    tree took 200 MB); nesting past 64 levels is named with its byte offset, 40 levels print;
+#    an entry with a string over 64 MiB is named as larger than the limit.
 #  - mailtap -w under a file size limit (write() fails with EFBIG part of the way, as on a full
 #    disk): exit 3, the records not written counted on stderr, and the file holds whole
 #    records only, every one readable.
@@ -125,6 +126,13 @@ expect_rc 0 "64 levels" $C deep62.mp
 expect_rc 1 "65 levels" $C deep63.mp
 has "nesting deeper than 64 levels at byte offset 121 (in the entry at byte offset 32)" err "  named with its offset"
 [ "$(wc -l <out)" -eq 1 ] && ok "  the entry before it printed" || bad "65 levels: $(cat out)"
+
+# One string over the 64 MiB limit: "larger than", not "corrupt msgpack"; nothing allocated
+$PY -c 'import msgpack,struct,sys;e=lambda r:msgpack.packb(["mailtap.t",msgpack.ExtType(0,struct.pack(">II",1,0)),r]);sys.stdout.buffer.write(e({"x":1})+e({"s":"A"*70000000}))' >big.mp
+expect_rc 1 "a string over 64 MiB" $C big.mp
+has "entry at byte offset 25 is larger than 67108864 bytes" err "  named as larger than the limit"
+[ "$(wc -l <out)" -eq 1 ] && ok "  the entry before it printed" || bad "over 64 MiB: $(cat out)"
+rm -f big.mp
 
 # mailtap -w when write() fails part of the way (RLIMIT_FSIZE; SIGXFSZ ignored: EFBIG):
 # the file is cut back to its last whole record, the rest counted
