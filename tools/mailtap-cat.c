@@ -458,14 +458,27 @@ static size_t json_value(FILE *o, const uint8_t *p)
 	return n;
 }
 
-static void tsv_str(FILE *o, const char *s, size_t n)
+/* A string as Zeek's TSV writer (Ascii formatter, Describe) has it: "(empty)" for an empty
+ * one; a value of "-" or "(empty)" with its first byte as \xNN (\x2d, \x28empty)), so that it
+ * is not read as unset or empty; control bytes, DEL and bytes outside valid UTF-8 as \xNN; in
+ * a set or vector the ',' separator too (\x2c). */
+static void tsv_str(FILE *o, const char *s, size_t n, bool in_set)
 {
 	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
 
-	for (size_t i = 0; i < n;) {
+	if (n == 0) {
+		fputs("(empty)", o);
+		return;
+	}
+	if ((n == 1 && u[0] == '-') || (n == 7 && !memcmp(s, "(empty)", 7))) {
+		fprintf(o, "\\x%02x", u[0]);
+		i = 1;
+	}
+	while (i < n) {
 		size_t k = utf8_len(u + i, n - i);
 
-		if (k == 0 || (k == 1 && u[i] < 0x20)) {
+		if (k == 0 || (k == 1 && (u[i] < 0x20 || u[i] == 0x7f || (in_set && u[i] == ',')))) {
 			fprintf(o, "\\x%02x", u[i]);
 			i++;
 		} else {
@@ -475,11 +488,46 @@ static void tsv_str(FILE *o, const char *s, size_t n)
 	}
 }
 
-/* zeek-cut style: T/F, "-" unset, "(empty)" empty set, sets joined with ','. */
+/* Fields mailtap writes that are Zeek doubles, not times or intervals (which the record
+ * does not tell apart: all are msgpack float64). */
+static bool zeek_double_field(const char *name)
+{
+	return !strcmp(name, "percent_lost");
+}
 
-/* zeek-cut style: T/F, "-" unset, "(empty)" empty set, sets joined with ','; returns the
- * value's size. */
-static size_t tsv_value(FILE *o, const uint8_t *p)
+/* A Zeek double in TSV (ODesc::Add(d, true): 6 decimals without trailing zeros, ".0" on an
+ * integral value); times and intervals keep their 6 decimals (Formatter::Render). */
+static void tsv_double(FILE *o, double d, bool is_double)
+{
+	char buf[400];
+	size_t l;
+
+	snprintf(buf, sizeof(buf), "%.6f", d);
+	if (!is_double || !isfinite(d)) {
+		fputs(buf, o);
+		return;
+	}
+	l = strlen(buf);
+	while (l && buf[l - 1] == '0')
+		l--;
+	if (l && buf[l - 1] == '.')
+		l--;
+	buf[l] = '\0';
+	if (!strcmp(buf, "-0"))
+		strcpy(buf, "0"); /* %.6f of a tiny negative: Zeek writes no sign for it */
+	fputs(buf, o);
+	if (!strchr(buf, '.')) { /* ".0" when within 1e-9 of an integer, as Zeek's */
+		double a = d < 0 ? -d : d;
+		double r = a < 9007199254740992.0 ? (double)(uint64_t)(a + 0.5) : a;
+
+		if (a - r < 1e-9 && r - a < 1e-9)
+			fputs(".0", o);
+	}
+}
+
+/* zeek-cut style: T/F, "-" unset, "(empty)" empty set or string, sets joined with ','; name is
+ * the column's field; returns the value's size. */
+static size_t tsv_value(FILE *o, const uint8_t *p, const char *name, bool in_set)
 {
 	struct mp_val v;
 	size_t n = mp_read(p, &v);
@@ -489,10 +537,10 @@ static size_t tsv_value(FILE *o, const uint8_t *p)
 		putc(v.b ? 'T' : 'F', o);
 		break;
 	case MP_FLOAT:
-		fprintf(o, "%.6f", v.f);
+		tsv_double(o, v.f, zeek_double_field(name));
 		break;
 	case MP_STR:
-		tsv_str(o, (const char *)v.ptr, v.len);
+		tsv_str(o, (const char *)v.ptr, v.len, in_set);
 		break;
 	case MP_ARRAY:
 		if (!v.u)
@@ -500,7 +548,7 @@ static size_t tsv_value(FILE *o, const uint8_t *p)
 		for (uint64_t i = 0; i < v.u; i++) {
 			if (i)
 				putc(',', o);
-			n += tsv_value(o, p + n);
+			n += tsv_value(o, p + n, name, true);
 		}
 		break;
 	default:
@@ -593,7 +641,8 @@ static void print_entry(const uint8_t *tag, const uint8_t *rec, const char *stre
 		return;
 	n = mp_read(rec, &m);
 	if (co->n_cols) {
-		/* one pass over the record: the first value of each column's key */
+		/* one pass over the record: the last value of each column's key, as JSON readers
+		 * take it when a key is repeated */
 		const uint8_t *val[MAX_COLS] = { 0 };
 		size_t cl[MAX_COLS];
 
@@ -603,7 +652,7 @@ static void print_entry(const uint8_t *tag, const uint8_t *rec, const char *stre
 			size_t kn = mp_read(rec + n, &key); /* a string: check_entry saw to it */
 
 			for (int i = 0; i < co->n_cols; i++)
-				if (!val[i] && key.len == cl[i] && !memcmp(key.ptr, co->cols[i], cl[i]))
+				if (key.len == cl[i] && !memcmp(key.ptr, co->cols[i], cl[i]))
 					val[i] = rec + n + kn;
 			n += kn;
 			n += mp_skip(rec + n);
@@ -612,7 +661,7 @@ static void print_entry(const uint8_t *tag, const uint8_t *rec, const char *stre
 			if (i)
 				putchar('\t');
 			if (val[i])
-				tsv_value(stdout, val[i]);
+				tsv_value(stdout, val[i], co->cols[i], false);
 			else
 				putchar('-');
 		}

@@ -15,6 +15,8 @@
 #  - Doubles as Zeek's JSON writer (rapidjson's Writer::Double, Prettify) prints them: fixed
 #    notation for 1e-6 <= |d| < 1e21 (0.000061, 100000000000000000.0), exponents without '+'
 #    or padding (1e-7, 1e22), ".0" on integral values, null for NaN and infinities.
+#  - -c in Zeek's TSV forms: (empty), \x2d for "-", \x28empty) for "(empty)", Zeek doubles
+#    (percent_lost) without trailing zeros, a repeated key's last value.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/suite-lib.sh
@@ -156,6 +158,27 @@ got=$(wc -l <lim.json)
 	ok "  $got written + ${lost% *} counted lost = $total" || bad "size limit: lost '$lost', $got written, $total in all: $(cat lim.err)"
 cmp -s lim.mp <(head -c "$(stat -c %s lim.mp)" full.mp) && ok "  the same bytes as a complete run's start" ||
 	bad "size limit: lim.mp is not a prefix of full.mp"
+
+# -c as Zeek's TSV writer (Ascii formatter): "(empty)" for an empty string or set element, "-"
+# and "(empty)" values escaped (\x2d, \x28empty)), ',' in a set element and DEL as \xNN, a Zeek
+# double (percent_lost) without trailing zeros and with ".0" when integral, times with 6
+# decimals; a repeated key: the last value, as JSON readers take it
+$PY - >tsv.mp <<'PYEOF' || bad "writing tsv.mp"
+import msgpack, struct, sys
+et = msgpack.ExtType(0, struct.pack(">II", 1, 0))
+w = lambda r: sys.stdout.buffer.write(msgpack.packb(["mailtap.t", et, r]))
+w({"e": "", "dash": "-", "emp": "(empty)", "s": "a\x7fb", "arr": ["a", "", "b,c", "-"], "none": [],
+   "percent_lost": 0.5, "ts": 1254722770.5})
+for v in (12.0, 0.000061, 100.0 / 3, 0.0):
+    w({"percent_lost": v, "ts": v})
+sys.stdout.buffer.write(b"\x93\xa9mailtap.t\xd7\x00" + struct.pack(">II", 1, 0) + b"\x82\xa1k\x01\xa1k\x02")
+PYEOF
+printf '%s\n' '(empty)	\x2d	\x28empty)	a\x7fb	a,(empty),b\x2cc,\x2d	(empty)	0.5	1254722770.500000	-' \
+	'-	-	-	-	-	-	12.0	12.000000	-' '-	-	-	-	-	-	0.000061	0.000061	-' \
+	'-	-	-	-	-	-	33.333333	33.333333	-' '-	-	-	-	-	-	0.0	0.000000	-' \
+	'-	-	-	-	-	-	-	-	2' >tsv.want
+$C -c e dash emp s arr none percent_lost ts k -- tsv.mp >tsv.got
+cmp -s tsv.got tsv.want && ok "-c in Zeek's TSV forms" || bad "-c TSV forms: $(diff tsv.want tsv.got | cat -A | head -20 | tr '\n' ' ')"
 
 # Doubles as rapidjson's Writer::Double writes them (Zeek's JSON): value, then the text wanted
 $PY - >dbl.mp <<'PYEOF' || bad "writing dbl.mp"
