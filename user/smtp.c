@@ -2767,7 +2767,6 @@ void smtp_cfg__default(struct smtp_cfg *c)
 	c->lim.max_path = 1000;
 	c->lim.max_invalid_tx = 25;
 	c->lim.max_pending_cmds = 1000;
-	c->lim.bdat_max_line = 4096;
 	c->lim.max_header_value = 65536;
 	c->lim.max_fuids = 1000;
 	c->lim.max_extensions = 64;
