@@ -43,33 +43,6 @@ static void usage(FILE *f)
 		MAX_COLS);
 }
 
-/* Bytes of a valid UTF-8 sequence at s (n bytes left), 0 when s[0] does not start one. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t k;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		k = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		k = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		k = 4;
-	else
-		return 0;
-	if (k > n)
-		return 0;
-	for (size_t i = 1; i < k; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0) ||
-	    (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))
-		return 0; /* overlong, surrogate, above U+10FFFF */
-	return k;
-}
-
 /* A JSON string as Zeek's JSON writer makes it: json_escape_utf8's value (zeekstr.h, the
  * rule mailtap's records are built with, so their strings come out as they are), then the JSON
  * escapes of '"', '\\' and \b \f \n \r \t. This keeps any input (an older file, another
@@ -476,7 +449,7 @@ static void tsv_str(FILE *o, const char *s, size_t n, bool in_set)
 		i = 1;
 	}
 	while (i < n) {
-		size_t k = utf8_len(u + i, n - i);
+		size_t k = zeekstr_utf8_len(u + i, n - i);
 
 		if (k == 0 || (k == 1 && (u[i] < 0x20 || u[i] == 0x7f || (in_set && u[i] == ',')))) {
 			fprintf(o, "\\x%02x", u[i]);
@@ -513,9 +486,8 @@ static void tsv_double(FILE *o, double d, bool is_double)
 	if (l && buf[l - 1] == '.')
 		l--;
 	buf[l] = '\0';
-	if (!strcmp(buf, "-0"))
-		strcpy(buf, "0"); /* %.6f of a tiny negative: Zeek writes no sign for it */
-	fputs(buf, o);
+	/* %.6f of a tiny negative is "-0": Zeek writes no sign for it */
+	fputs(strcmp(buf, "-0") ? buf : "0", o);
 	if (!strchr(buf, '.')) { /* ".0" when within 1e-9 of an integer, as Zeek's */
 		double a = d < 0 ? -d : d;
 		double r = a < 9007199254740992.0 ? (double)(uint64_t)(a + 0.5) : a;

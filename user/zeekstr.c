@@ -3,16 +3,13 @@
 #include <string.h>
 #include "mailtap/zeekstr.h"
 
-/* Bytes of the character at p (n bytes left) when Zeek takes it as it is, 0 when it makes the
- * string escaped: a control, DEL, a byte outside well-formed UTF-8 (overlongs, surrogates,
- * above U+10FFFF, truncated), C1 controls, the Private Use Area, U+FFF0-FFFF. */
-static size_t clean_char(const uint8_t *p, size_t n)
+size_t zeekstr_utf8_len(const uint8_t *p, size_t n)
 {
-	uint8_t c = p[0], b1;
+	uint8_t c = p[0];
 	size_t k;
 
 	if (c < 0x80)
-		return zeekstr_byte_kept(c) ? 1 : 0;
+		return 1;
 	if (c >= 0xc2 && c <= 0xdf)
 		k = 2;
 	else if (c >= 0xe0 && c <= 0xef)
@@ -26,27 +23,29 @@ static size_t clean_char(const uint8_t *p, size_t n)
 	for (size_t i = 1; i < k; i++)
 		if ((p[i] & 0xc0) != 0x80)
 			return 0;
-	b1 = p[1];
-	switch (c) {
-	case 0xc2: /* U+0080-009F, the C1 controls */
-		return b1 <= 0x9f ? 0 : 2;
-	case 0xe0: /* overlong */
-		return b1 < 0xa0 ? 0 : 3;
-	case 0xed: /* surrogates */
-		return b1 >= 0xa0 ? 0 : 3;
-	case 0xee: /* U+E000-EFFF, Private Use Area */
-		return 0;
-	case 0xef: /* U+F000-F8FF Private Use Area; U+FFF0-FFFF specials */
-		if (b1 <= 0xa3 || (b1 == 0xbf && p[2] >= 0xb0))
-			return 0;
-		return 3;
-	case 0xf0: /* overlong */
-		return b1 < 0x90 ? 0 : 4;
-	case 0xf4: /* above U+10FFFF */
-		return b1 >= 0x90 ? 0 : 4;
-	default:
-		return k;
-	}
+	if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0) ||
+	    (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] >= 0x90))
+		return 0; /* overlong, surrogate, above U+10FFFF */
+	return k;
+}
+
+/* Bytes of the character at p (n bytes left) when Zeek takes it as it is, 0 when it makes the
+ * string escaped: a control, DEL, a byte outside well-formed UTF-8, C1 controls, the Private
+ * Use Area, U+FFF0-FFFF. */
+static size_t clean_char(const uint8_t *p, size_t n)
+{
+	size_t k;
+
+	if (p[0] < 0x80)
+		return zeekstr_byte_kept(p[0]) ? 1 : 0;
+	k = zeekstr_utf8_len(p, n);
+	if (k == 2 && p[0] == 0xc2 && p[1] <= 0x9f)
+		return 0; /* U+0080-009F, the C1 controls */
+	if (k == 3 && p[0] == 0xee)
+		return 0; /* U+E000-EFFF, Private Use Area */
+	if (k == 3 && p[0] == 0xef && (p[1] <= 0xa3 || (p[1] == 0xbf && p[2] >= 0xb0)))
+		return 0; /* U+F000-F8FF Private Use Area; U+FFF0-FFFF specials */
+	return k;
 }
 
 bool zeekstr_clean(const void *s, size_t n)

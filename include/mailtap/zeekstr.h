@@ -22,6 +22,11 @@ static inline bool zeekstr_byte_kept(uint8_t c)
 	       c == '\t';
 }
 
+/* Bytes of the well-formed UTF-8 sequence at p (n bytes left: at least 1), 0 when p[0] does
+ * not start one (a stray continuation byte, an overlong form, a surrogate, above U+10FFFF,
+ * cut by the end). */
+size_t zeekstr_utf8_len(const uint8_t *p, size_t n);
+
 /* Whether Zeek keeps the n bytes at s as they are (the string is clean). */
 bool zeekstr_clean(const void *s, size_t n);
 
