@@ -120,7 +120,7 @@ static void print_double(FILE *o, double d)
 			break;
 	}
 	x = strchr(buf, 'e');
-	for (const char *c = buf; c < x; c++)
+	for (const char *c = buf; c < x && len < (int)sizeof(dig); c++) /* 17 at most */
 		if (*c >= '0' && *c <= '9')
 			dig[len++] = *c;
 	while (len > 1 && dig[len - 1] == '0')
