@@ -251,6 +251,28 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	expect_rc 0 "--extract-dir writable by --user" $M -r "$S" --user nobody --extract-dir "$T/xroot" -w /dev/null
 fi
 
+# Descriptors: each file being extracted holds one. 200 sessions whose 400 attachments are
+# all open at once need more than a soft limit of 64: mailtap raises the soft limit to the
+# hard one at start, so every file is extracted; with the hard limit at 64 too it cannot, and
+# the files past the limit are not extracted (one message; files_extract_errors): this is
+# what the check tells apart.
+if $B/tools/gen_smtp_pcap -o "$T/conc.pcap" -n 200 -c 200 -a 3000 --mix attach=100 --seed 3 >/dev/null 2>&1; then
+	for lim in 4096 64; do
+		rm -rf "$T/xn"; mkdir "$T/xn"
+		(ulimit -Sn 64 && ulimit -Hn $lim && exec $M -r "$T/conc.pcap" --extract-dir "$T/xn" -w "$T/xn.mp") 2>"$T/err.$lim"
+		echo "$? $(ls "$T/xn" | wc -l) $($C -s files "$T/xn.mp" | grep -c '"extracted":')" >"$T/xn.$lim"
+	done
+	[ "$(cat "$T/xn.4096")" = "0 400 400" ] && [ ! -s "$T/err.4096" ] &&
+		ok "soft descriptor limit 64 raised to the hard one: 400 files extracted" ||
+		bad "descriptor limit raise: exit, files, records with extracted: $(cat "$T/xn.4096") $(head -c 300 "$T/err.4096")"
+	read -r rc nx nr <"$T/xn.64"
+	[ "$rc" = 0 ] && [ "$nx" -lt 400 ] && [ "$nx" = "$nr" ] && grep -q "Too many open files (reported once" "$T/err.64" &&
+		ok "hard descriptor limit 64: $nx files extracted, the rest reported once" ||
+		bad "hard descriptor limit 64: exit, files, records with extracted: $(cat "$T/xn.64") $(head -c 300 "$T/err.64")"
+else
+	bad "gen_smtp_pcap for the descriptor check failed"
+fi
+
 # A -w file over the file size limit: EFBIG reported, exit 3 (SIGXFSZ would kill mailtap).
 (ulimit -f 2; exec $M -r "$S" -w "$T/fs.mp") 2>"$T/err"
 rc=$?
