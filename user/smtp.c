@@ -1838,6 +1838,16 @@ static void sender_line(struct smtp_parser *p, const char *line, size_t length, 
 		end_data(p);
 	}
 	update_state(p, code, 0, orig);
+	/* "BDAT 0 LAST": the message is complete now. Zeek ends it only at the sender's next
+	 * line (SMTP.cc DeliverStream's "All BDAT chunks seen?" runs on a delivery, and
+	 * ContentLine delivers no empty chunk), after the reply to BDAT wrote the record: the
+	 * entity ended late, a last line without CRLF flushed then as
+	 * smtp_bdat_undelivered_at_done, its file's fuid missing from the record. Here the
+	 * partial line is the message's last line, flushed as "BDAT n LAST" flushes it. */
+	if (code == CMD_BDAT && p->bdat && p->bdat_last && p->bdat_remaining == 0) {
+		p->bdat_line = false;
+		update_state(p, CMD_END_OF_DATA, 0, orig);
+	}
 }
 
 static void receiver_line(struct smtp_parser *p, const char *line, size_t length, bool orig)
@@ -1936,9 +1946,6 @@ static void process_line(struct smtp_parser *p, enum mt_dir d, const char *line,
 
 	if (p->done)
 		return;
-	/* "BDAT 0 LAST": the empty last chunk ends the data at the next sender line. */
-	if (is_sender && p->bdat && len > 0 && p->bdat_last && p->bdat_remaining == 0)
-		update_state(p, CMD_END_OF_DATA, 0, orig);
 	if (is_sender)
 		sender_line(p, line, len, orig);
 	else

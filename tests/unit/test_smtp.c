@@ -1433,6 +1433,45 @@ static void test_bdat_cr_chunk(void **state)
 	assert_true(has_weird("line_terminated_with_single_CR"));
 }
 
+/* "BDAT 0 LAST" ends the message at once (Zeek: at the sender's next line, after the reply
+ * to BDAT wrote the record): the body "hello", a last line without CRLF, is the message's
+ * own: its file ends before the record is written, no smtp_bdat_undelivered_at_done. */
+static const struct seg bdat0_partial[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\n"),
+    S("250-mx\r\n250 CHUNKING\r\n"),
+    C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT 19\r\nSubject: z\r\n\r\nhello"),
+    S("250 a\r\n250 b\r\n250 20 octets\r\n"),
+    C("BDAT 0 LAST\r\n"),
+    S("250 queued\r\n"),
+    C("QUIT\r\n"),
+    S("221 bye\r\n"),
+};
+
+static void test_bdat0_last_ends_message(void **state)
+{
+	const char *r, *f;
+
+	(void)state;
+	free(run_all(bdat0_partial, sizeof(bdat0_partial) / sizeof(bdat0_partial[0])));
+	assert_int_equal(count_stream("smtp"), 1);
+	assert_int_equal(count_stream("files"), 1);
+	r = nth("smtp", 0);
+	f = nth("files", 0);
+	assert_string_equal(fld(r, "last_reply"), "250 queued");
+	assert_string_equal(fld(r, "subject"), "z");
+	assert_string_equal(fld(r, "fuids"), fld(f, "fuid"));
+	assert_string_equal(fld(f, "seen_bytes"), "5");
+	assert_false(has_weird("smtp_bdat_undelivered_at_done"));
+	/* the entity ended at LAST, before the reply wrote the record */
+	for (int i = 0; i < cap.n; i++) {
+		if (is_stream(cap.recs[i], "smtp"))
+			fail_msg("the smtp record came before the files record");
+		if (is_stream(cap.recs[i], "files"))
+			break;
+	}
+}
+
 /* BDAT line framing weirds come from Zeek's SMTP_BDAT_Analyzer: source "SMTP_BDAT";
  * smtp_bdat_line_too_long's addl is the size of its buffer then: the partial line carried
  * over and the delivery's chunk bytes (BDAT.cc). Chunk lines (max_line 10): the first chunk
@@ -2887,6 +2926,7 @@ int main(void)
 	    cmocka_unit_test(test_gap_partial_line),
 	    cmocka_unit_test(test_missing_entity_weird),
 	    cmocka_unit_test(test_bdat_cr_chunk),
+	    cmocka_unit_test(test_bdat0_last_ends_message),
 	    cmocka_unit_test_teardown(test_bdat_line_weirds, mime_line_reset),
 	    cmocka_unit_test_teardown(test_auth_unknown_redacted, events_off),
 	    cmocka_unit_test(test_limits),
