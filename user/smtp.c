@@ -122,6 +122,7 @@ struct smtp_parser {
 	bool bdat_last;
 	uint64_t bdat_remaining;
 	bool bdat_line; /* a partial chunk line is pending */
+	bool reply_gap; /* the receiver's gap during BDAT: the next reply is Zeek's (UNKNOWN) */
 
 	/* Script state (SMTP::State). */
 	struct smtp_tx *tx; /* c$smtp */
@@ -1399,8 +1400,10 @@ static void new_reply(struct smtp_parser *p, int code, bool orig)
 {
 	int cmd;
 
-	if (p->state == ST_AFTER_GAP && code > 0) {
-		p->state = ST_GAP_RECOVERY;
+	if ((p->state == ST_AFTER_GAP || p->reply_gap) && code > 0) {
+		if (p->state == ST_AFTER_GAP)
+			p->state = ST_GAP_RECOVERY;
+		p->reply_gap = false;
 		request_event(p, unknown_cmd, strlen(unknown_cmd), "", 0);
 	}
 	cmd = p->first_cmd;
@@ -2411,6 +2414,37 @@ ssize_t smtp_parser__feed(struct smtp_parser *p, enum mt_dir d, const uint8_t *u
 	return (ssize_t)off;
 }
 
+/* A gap while BDAT frames the sender's stream. Zeek ends the message at any gap and reads
+ * what follows as lines: the rest of a chunk becomes command lines once a reply came, so a
+ * message body's "MAIL FROM:<...>" or "RCPT TO:<...>" lines make a transaction of their own.
+ * But the chunk's end is known: a sender's gap that lies within the chunk lost no command,
+ * and a receiver's gap lost replies only. Then the message goes on (the sender's gap is
+ * missing bytes of its entity), and replies are matched again as after Zeek's gaps: the
+ * queue is dropped, the next reply issues (UNKNOWN). Returns whether the gap was taken so;
+ * otherwise (a sender's gap past the chunk's end, or between chunks) it is Zeek's. */
+static bool bdat_gap(struct smtp_parser *p, enum mt_dir d, uint64_t len)
+{
+	bool sender = p->orig_is_sender ? d == MT_ORIG : d == MT_RESP;
+
+	if (sender) {
+		if (len > p->bdat_remaining)
+			return false;
+		p->dir[d].skip_lf = false;
+		if (p->in_mail && p->cb.body_gap)
+			p->cb.body_gap(p->cb.u, len, p->ts);
+		p->bdat_line = false; /* the MIME framing delivers its partial line at a gap */
+		p->bdat_remaining -= len;
+		if (p->bdat_last && p->bdat_remaining == 0)
+			update_state(p, CMD_END_OF_DATA, 0, d == MT_ORIG);
+		return true;
+	}
+	p->q_n = 0;
+	p->q_head = 0;
+	p->first_cmd = p->last_replied_cmd = -1;
+	p->reply_gap = true;
+	return true;
+}
+
 void smtp_parser__gap(struct smtp_parser *p, enum mt_dir d, uint64_t len, uint64_t ts)
 {
 	char buf[64];
@@ -2428,6 +2462,8 @@ void smtp_parser__gap(struct smtp_parser *p, enum mt_dir d, uint64_t len, uint64
 	p->dir[d].cr_pending = false;
 	p->dir[d].cr_data = false;
 	unexpected(p, d == MT_ORIG, "content gap", buf, (size_t)n);
+	if (p->bdat && bdat_gap(p, d, len))
+		return;
 	/* Zeek's baselines (bdat-gap) show a gap inside BDAT ends the message too. */
 	if (p->state == ST_IN_DATA || p->state == ST_IN_BDAT) {
 		if (p->in_mail && p->cb.body_gap)

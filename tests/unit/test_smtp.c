@@ -1335,6 +1335,63 @@ static void test_gap(void **state)
 	assert_string_equal(fld(r, "mailfrom"), "z@b.c");
 }
 
+/* A gap inside a BDAT chunk: the chunk's size says where it ends, so the bytes after the gap
+ * are the rest of the message, not commands. Zeek ends the message at the gap and, once a
+ * reply came, reads the chunk's tail as commands: the body's MAIL FROM and RCPT TO lines
+ * made a second transaction. The sender's gap (side 0) is missing bytes of the message's
+ * file; the receiver's (side 1) lost replies only: the message is whole. */
+static void bdat_gap_run(enum mt_dir side)
+{
+	struct tconn *c;
+	static const char s1[] = "220 mx\r\n", c1[] = "EHLO c\r\nMAIL FROM:<a@b.c>\r\n"
+						      "RCPT TO:<d@e.f>\r\nBDAT 174 LAST\r\n"
+						      "Subject: g\r\n\r\nline1\r\n",
+			  s2[] = "250-mx\r\n250 CHUNKING\r\n250 a\r\n250 b\r\n",
+			  c2[] = "line2\r\nMAIL FROM:<forged@x.y>\r\nRCPT TO:<forged@x.y>\r\n",
+			  s3[] = "250 queued\r\n", c3[] = "QUIT\r\n", s4[] = "221 bye\r\n";
+	const char *r, *f;
+
+	env_init();
+	c = tconn_new("10.0.0.1", 40003, "10.0.0.2", 25);
+	tfeed(c, MT_RESP, (const uint8_t *)s1, strlen(s1), 1);
+	tfeed(c, MT_ORIG, (const uint8_t *)c1, strlen(c1), 2);
+	if (side == MT_ORIG) /* 174 = 21 + 100 missing + 53 */
+		app_smtp_ops.gap(c->app, MT_ORIG, 100, 3);
+	else
+		app_smtp_ops.gap(c->app, MT_RESP, 30, 3);
+	tfeed(c, MT_RESP, (const uint8_t *)s2, strlen(s2), 4);
+	if (side == MT_RESP) {
+		static const char pad[] = "0123456789012345678901234567890123456789"
+					  "0123456789012345678901234567890123456789"
+					  "01234567890123456789\r\n"; /* 100 */
+		tfeed(c, MT_ORIG, (const uint8_t *)pad, strlen(pad), 5);
+	}
+	tfeed(c, MT_ORIG, (const uint8_t *)c2, strlen(c2), 6);
+	tfeed(c, MT_RESP, (const uint8_t *)s3, strlen(s3), 7);
+	tfeed(c, MT_ORIG, (const uint8_t *)c3, strlen(c3), 8);
+	tfeed(c, MT_RESP, (const uint8_t *)s4, strlen(s4), 9);
+	tconn_finish(c, 10);
+	assert_int_equal(count_stream("smtp"), 1);
+	r = nth("smtp", 0);
+	assert_string_equal(fld(r, "mailfrom"), "a@b.c");
+	assert_string_equal(fld(r, "rcptto"), "d@e.f");
+	assert_string_equal(fld(r, "subject"), "g");
+	assert_int_equal(count_stream("files"), 1);
+	f = nth("files", 0);
+	assert_string_equal(fld(r, "fuids"), fld(f, "fuid"));
+	assert_string_equal(fld(f, "missing_bytes"), side == MT_ORIG ? "100" : "0");
+	/* "line1\r\n" (7), the gap or the 100 bytes of the receiver's case, 53 bytes */
+	assert_string_equal(fld(f, "seen_bytes"), side == MT_ORIG ? "60" : "160");
+	assert_false(has_weird("smtp_bdat_remaining_at_end_data"));
+}
+
+static void test_bdat_gap_in_chunk(void **state)
+{
+	(void)state;
+	bdat_gap_run(MT_ORIG);
+	bdat_gap_run(MT_RESP);
+}
+
 /* A gap in the middle of a DATA body line (the reviewer's gap.pcap): Zeek's ContentLine keeps
  * the partial line and SMTP ends the message at the gap, so neither the entity's file nor the
  * message file (SMTP::enable_rfc822_msg_file_analysis) gets its bytes: 7 bytes seen
@@ -2924,6 +2981,7 @@ int main(void)
 	    cmocka_unit_test(test_rset_starttls),
 	    cmocka_unit_test(test_gap),
 	    cmocka_unit_test(test_gap_partial_line),
+	    cmocka_unit_test(test_bdat_gap_in_chunk),
 	    cmocka_unit_test(test_missing_entity_weird),
 	    cmocka_unit_test(test_bdat_cr_chunk),
 	    cmocka_unit_test(test_bdat0_last_ends_message),
