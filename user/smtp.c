@@ -129,7 +129,10 @@ struct smtp_parser {
 	bool have_state;    /* c$smtp_state */
 	struct mt_str helo;
 	unsigned messages_transferred;
-	bool trans_mail_from_seen, trans_rcpt_to_seen, bdat_last_observed;
+	bool trans_mail_from_seen, trans_rcpt_to_seen;
+	/* Zeek's bdat_last_observed, counted: the BDAT replies still to come up to the reply to
+	 * the command of the LAST chunk, which writes the record (0: none awaited) */
+	uint32_t bdat_wait;
 	unsigned invalid_transactions;
 	bool analyzer_id; /* confirmation seen */
 	unsigned mime_depth;
@@ -842,13 +845,6 @@ static void mail_params(struct smtp_tx *tx, const char *a, size_t n)
 	}
 }
 
-static bool ends_with(const char *s, size_t n, const char *suf)
-{
-	size_t l = strlen(suf);
-
-	return n >= l && !memcmp(s + n - l, suf, l);
-}
-
 /* event smtp_request (main.zeek). cmd is upper case. */
 static void script_request(struct smtp_parser *p, const char *cmd, size_t clen, const char *arg,
 			   size_t alen)
@@ -889,11 +885,7 @@ static void script_request(struct smtp_parser *p, const char *cmd, size_t clen, 
 	} else if (ci_eq(cmd, clen, "DATA") || ci_eq(cmd, clen, "BDAT")) {
 		if (p->cfg->mail_transaction_validation && !p->trans_rcpt_to_seen)
 			tx_invalid(p, "data missing rcpt to");
-		if (ci_eq(cmd, clen, "BDAT") && ends_with(arg, alen, " LAST")) {
-			p->trans_mail_from_seen = false;
-			p->trans_rcpt_to_seen = false;
-			p->bdat_last_observed = true;
-		}
+		/* BDAT's LAST: bdat_last() once the analyzer took the command */
 	} else if (clen == 1 && cmd[0] == '.') {
 		p->trans_mail_from_seen = false;
 		p->trans_rcpt_to_seen = false;
@@ -919,6 +911,7 @@ static void script_reply(struct smtp_parser *p, int code, const char *cmd, const
 			 size_t mlen, bool cont)
 {
 	char *lr;
+	bool end;
 
 	set_session(p);
 	if (!p->tx)
@@ -943,9 +936,17 @@ static void script_reply(struct smtp_parser *p, int code, const char *cmd, const
 		lr[n + mlen] = 0;
 		p->tx->last_reply.n = (uint32_t)((size_t)n + mlen);
 	}
-	if (!strcmp(cmd, ".") || (!cont && !strcmp(cmd, "BDAT") && p->bdat_last_observed)) {
+	/* main.zeek writes the record at the first BDAT reply once a "BDAT ... LAST" request
+	 * was seen, which with pipelined chunks is the reply to an earlier chunk: its text
+	 * became last_reply (a 250 for a message then refused) and what the last chunk still
+	 * held went to a record never written. Here it is the reply to the LAST chunk's own
+	 * command ("Where mailtap does better than Zeek"). */
+	end = !strcmp(cmd, ".");
+	if (!end && !cont && p->bdat_wait && !strcmp(cmd, "BDAT"))
+		end = --p->bdat_wait == 0;
+	if (end) {
 		p->messages_transferred++;
-		p->bdat_last_observed = false;
+		p->bdat_wait = 0;
 		smtp_message(p);
 		tx_free(p->tx);
 		p->tx = new_tx(p);
@@ -1371,6 +1372,9 @@ static void new_cmd(struct smtp_parser *p, int code)
 		weird(p, "smtp_excessive_pending_cmds", NULL, "SMTP");
 		p->q_n = 0;
 		p->q_head = 0;
+		/* the LAST chunk's command may be gone with the queue */
+		if (p->bdat_wait > (uint32_t)(p->first_cmd == CMD_BDAT))
+			p->bdat_wait = p->first_cmd == CMD_BDAT;
 	}
 	if (p->q_n == p->q_cap) {
 		uint32_t cap = p->q_cap ? p->q_cap * 2 : 16;
@@ -1778,6 +1782,22 @@ static void unknown_command(struct smtp_parser *p, const char *cmd, size_t n)
 	unexpected(p, true, "unknown command", red, (size_t)k);
 }
 
+/* A BDAT command the analyzer took, with LAST (main.zeek's request handler, on the command
+ * the analyzer parsed: Zeek's script looks for the text " LAST", case-sensitive, before the
+ * analyzer reads it, so "BDAT 5 last" did not end the transaction and an invalid
+ * "BDAT x LAST", which transfers nothing, did). The record waits for the reply to this
+ * command: the BDAT commands not yet answered, this one included, are counted. */
+static void bdat_last(struct smtp_parser *p)
+{
+	uint32_t n = p->first_cmd == CMD_BDAT;
+
+	for (uint32_t i = 0; i < p->q_n; i++)
+		n += p->q[(p->q_head + i) % p->q_cap] == CMD_BDAT;
+	p->trans_mail_from_seen = false;
+	p->trans_rcpt_to_seen = false;
+	p->bdat_wait = n ? n : 1;
+}
+
 /* A sender line outside DATA (ProcessLine, is_sender). */
 static void sender_line(struct smtp_parser *p, const char *line, size_t length, bool orig)
 {
@@ -1836,6 +1856,8 @@ static void sender_line(struct smtp_parser *p, const char *line, size_t length, 
 	if (code == CMD_BDAT) {
 		if (!process_bdat_arg(p, line, (size_t)(eol - line), orig))
 			return;
+		if (p->bdat_last && !p->disabled)
+			bdat_last(p);
 	} else if (p->bdat) {
 		weird(p, "smtp_missing_bdat_last_chunk", NULL, "SMTP");
 		end_data(p);
@@ -2441,6 +2463,7 @@ static bool bdat_gap(struct smtp_parser *p, enum mt_dir d, uint64_t len)
 	p->q_n = 0;
 	p->q_head = 0;
 	p->first_cmd = p->last_replied_cmd = -1;
+	p->bdat_wait = 0; /* the record is written at the next MAIL FROM or at the end */
 	p->reply_gap = true;
 	return true;
 }
@@ -2473,6 +2496,7 @@ void smtp_parser__gap(struct smtp_parser *p, enum mt_dir d, uint64_t len, uint64
 	p->q_n = 0;
 	p->q_head = 0;
 	p->first_cmd = p->last_replied_cmd = -1;
+	p->bdat_wait = 0;
 	p->state = ST_AFTER_GAP;
 }
 

@@ -1529,6 +1529,89 @@ static void test_bdat0_last_ends_message(void **state)
 	}
 }
 
+/* The record waits for the reply to the LAST chunk's command. Pipelined: the reply to the
+ * first chunk comes while the last one is on its way (Zeek wrote the record then, with
+ * "250 29 octets" as last_reply and without the attachment of the last chunk, whose fuid
+ * went to a record never written; the message was refused). */
+static const struct seg bdat_pipelined_reply[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\n"),
+    S("250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n"),
+    C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT 29\r\n"
+      "Subject: p\r\nContent-Type: mul"
+      "BDAT 132 LAST\r\n"
+      "tipart/mixed; boundary=B\r\n\r\n--B\r\n\r\ntext\r\n"),
+    S("250 a\r\n250 b\r\n250 29 octets\r\n"),
+    C("--B\r\nContent-Disposition: attachment; filename=x.bin\r\n\r\n"
+      "0123456789abcdef0123456789\r\n--B--\r\n"),
+    S("554 refused\r\n"),
+    C("QUIT\r\n"),
+    S("221 bye\r\n"),
+};
+
+/* "BDAT 5 last" is a last chunk to the analyzer and to RFC 3030 (keywords are case-
+ * insensitive), not to Zeek's script, which looks for " LAST": no record at its reply, the
+ * next message's trans_depth 1 again. */
+static const struct seg bdat_lower_last[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\n"),
+    S("250-mx\r\n250 CHUNKING\r\n"),
+    C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT 14 last\r\nSubject: 1\r\n\r\n"),
+    S("250 a\r\n250 b\r\n250 first\r\n"),
+    C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT 14 LAST\r\nSubject: 2\r\n\r\n"),
+    S("250 a\r\n250 b\r\n250 second\r\n"),
+    C("QUIT\r\n"),
+    S("221 bye\r\n"),
+};
+
+/* An invalid "BDAT x LAST" (501) transfers nothing: the transaction goes on. Zeek's script,
+ * reading " LAST" in the request, ended it: its record was written at the 501 and the real
+ * message went to a record without client activity, never written (and the message's BDAT
+ * was "data missing rcpt to"). */
+static const struct seg bdat_invalid_last[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\n"),
+    S("250-mx\r\n250 CHUNKING\r\n"),
+    C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT x LAST\r\n"),
+    S("250 a\r\n250 b\r\n501 bad\r\n"),
+    C("BDAT 14 LAST\r\nSubject: 3\r\n\r\n"),
+    S("250 queued\r\n"),
+    C("QUIT\r\n"),
+    S("221 bye\r\n"),
+};
+
+static void test_bdat_last_reply(void **state)
+{
+	const char *r;
+
+	(void)state;
+	free(run_all(bdat_pipelined_reply,
+		     sizeof(bdat_pipelined_reply) / sizeof(bdat_pipelined_reply[0])));
+	assert_int_equal(count_stream("smtp"), 1);
+	assert_int_equal(count_stream("files"), 2);
+	r = nth("smtp", 0);
+	assert_string_equal(fld(r, "last_reply"), "554 refused");
+	assert_string_equal(fld(r, "subject"), "p");
+	assert_non_null(strstr(fld(r, "fuids"), fld(nth("files", 1), "fuid")));
+	assert_string_equal(fld(nth("files", 1), "filename"), "x.bin");
+
+	free(run_all(bdat_lower_last, sizeof(bdat_lower_last) / sizeof(bdat_lower_last[0])));
+	assert_int_equal(count_stream("smtp"), 2);
+	assert_string_equal(fld(nth("smtp", 0), "last_reply"), "250 first");
+	assert_string_equal(fld(nth("smtp", 0), "subject"), "1");
+	assert_string_equal(fld(nth("smtp", 1), "trans_depth"), "2");
+	assert_string_equal(fld(nth("smtp", 1), "last_reply"), "250 second");
+
+	free(run_all(bdat_invalid_last, sizeof(bdat_invalid_last) / sizeof(bdat_invalid_last[0])));
+	assert_int_equal(count_stream("smtp"), 1);
+	r = nth("smtp", 0);
+	assert_string_equal(fld(r, "mailfrom"), "a@b.c");
+	assert_string_equal(fld(r, "subject"), "3");
+	assert_string_equal(fld(r, "last_reply"), "250 queued");
+	assert_true(has_weird("smtp_invalid_bdat_command"));
+	assert_false(has_weird("smtp_mail_transaction_invalid"));
+}
+
 /* BDAT line framing weirds come from Zeek's SMTP_BDAT_Analyzer: source "SMTP_BDAT";
  * smtp_bdat_line_too_long's addl is the size of its buffer then: the partial line carried
  * over and the delivery's chunk bytes (BDAT.cc). Chunk lines (max_line 10): the first chunk
@@ -2985,6 +3068,7 @@ int main(void)
 	    cmocka_unit_test(test_missing_entity_weird),
 	    cmocka_unit_test(test_bdat_cr_chunk),
 	    cmocka_unit_test(test_bdat0_last_ends_message),
+	    cmocka_unit_test(test_bdat_last_reply),
 	    cmocka_unit_test_teardown(test_bdat_line_weirds, mime_line_reset),
 	    cmocka_unit_test_teardown(test_auth_unknown_redacted, events_off),
 	    cmocka_unit_test(test_limits),
