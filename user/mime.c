@@ -2035,7 +2035,10 @@ static void feed_bdat(struct mime_msg *m, const uint8_t *d, size_t len)
 				i++;
 				break;
 			}
-			if (m->llen >= max && !(m->llen == max && c == '\r')) {
+			/* BDAT.cc looks for CRLF first, within the delivery: a CR at max_line
+			 * whose LF is not in this feed is cut as a long line's byte would be */
+			if (m->llen >= max &&
+			    !(m->llen == max && c == '\r' && i + 1 < len && d[i + 1] == '\n')) {
 				size_t cut = m->llen > max ? max : m->llen;
 
 				m->stats.lines_split++;

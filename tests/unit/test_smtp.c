@@ -1637,6 +1637,18 @@ static const struct seg bdat_carried[] = {
     S("250 a\r\n250 b\r\n250 c\r\n250 d\r\n"),
 };
 
+/* A line of max_line bytes whose CR ends the feed (the LF starts the next chunk): BDAT.cc
+ * finds no CRLF in that delivery and cuts the line there (smtp_bdat_line_too_long, addl its
+ * 25-byte buffer); the CR then meets its LF as an empty line. */
+static const struct seg bdat_cr_at_max[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\n"),
+    S("250-mx\r\n250 CHUNKING\r\n"),
+    C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT 25\r\nSubject: x\r\n\r\n0123456789\r"),
+    C("BDAT 7 LAST\r\n\nnext\r\n"),
+    S("250 a\r\n250 b\r\n250 c\r\n250 d\r\n"),
+};
+
 static void test_bdat_line_weirds(void **state)
 {
 	const char *w;
@@ -1657,6 +1669,11 @@ static void test_bdat_line_weirds(void **state)
 	assert_string_equal(fld(w, "addl"), "14");
 	assert_string_equal(fld(w, "source"), "SMTP_BDAT");
 	assert_string_equal(fld(weird_rec("smtp_bdat_line_lf_only"), "source"), "SMTP_BDAT");
+	free(run(bdat_cr_at_max, sizeof(bdat_cr_at_max) / sizeof(bdat_cr_at_max[0]), 0, 0));
+	w = weird_rec("smtp_bdat_line_too_long");
+	assert_string_equal(fld(w, "addl"), "25");
+	assert_false(has_weird("smtp_bdat_line_cr_only"));
+	assert_false(has_weird("smtp_bdat_line_lf_only"));
 }
 
 static int mime_line_reset(void **state)
