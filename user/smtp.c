@@ -133,6 +133,10 @@ struct smtp_parser {
 	/* Zeek's bdat_last_observed, counted: the BDAT replies still to come up to the reply to
 	 * the command of the LAST chunk, which writes the record (0: none awaited) */
 	uint32_t bdat_wait;
+	/* The record of a BDAT message whose next MAIL FROM came before the reply to its LAST
+	 * chunk: written at that reply (held_wait: the BDAT replies still to come up to it). */
+	struct smtp_tx *held;
+	uint32_t held_wait;
 	unsigned invalid_transactions;
 	bool analyzer_id; /* confirmation seen */
 	unsigned mime_depth;
@@ -399,9 +403,23 @@ static void write_tx(struct smtp_parser *p, struct smtp_tx *tx)
 		p->cb.tx(p->cb.u, tx);
 }
 
+/* The held record: written now (its reply came, or cannot be known any more). */
+static void held_write(struct smtp_parser *p)
+{
+	struct smtp_tx *h = p->held;
+
+	if (!h)
+		return;
+	p->held = NULL;
+	p->held_wait = 0;
+	write_tx(p, h);
+	tx_free(h);
+}
+
 /* smtp_message(): write the record if the client did something, start a new one. */
 static void smtp_message(struct smtp_parser *p)
 {
+	held_write(p);
 	if (p->tx && p->tx->has_client_activity) {
 		write_tx(p, p->tx);
 		tx_free(p->tx);
@@ -871,7 +889,19 @@ static void script_request(struct smtp_parser *p, const char *cmd, size_t clen, 
 	} else if (ci_eq(cmd, clen, "MAIL") && ci_prefix(arg, alen, "FROM:")) {
 		struct mailfrom_ctx mc = {0};
 
-		smtp_message(p);
+		/* Zeek writes the record here; one whose BDAT message is complete, the reply to
+		 * its LAST chunk still to come (pipelining), waits for that reply, which is its
+		 * last_reply and not the new envelope's end ("Where mailtap does better") */
+		if (p->bdat_wait && p->tx && p->tx->has_client_activity) {
+			held_write(p);
+			p->held = p->tx;
+			p->held_wait = p->bdat_wait;
+			p->bdat_wait = 0;
+			p->messages_transferred++;
+			p->tx = new_tx(p);
+		} else {
+			smtp_message(p);
+		}
 		tx = p->tx;
 		if (!tx)
 			return;
@@ -911,21 +941,24 @@ static void script_reply(struct smtp_parser *p, int code, const char *cmd, const
 			 size_t mlen, bool cont)
 {
 	char *lr;
-	bool end;
+	bool end, bdat_reply;
+	struct smtp_tx *t;
 
 	set_session(p);
 	if (!p->tx)
 		return;
+	/* replies up to the one to a held record's LAST chunk answer its commands */
+	t = p->held ? p->held : p->tx;
 	/* the reply's allocation is reused: most sessions have one transaction and ten replies */
-	lr = p->tx->last_reply.s;
-	if (mlen + 16 > p->tx->last_reply_cap) {
+	lr = t->last_reply.s;
+	if (mlen + 16 > t->last_reply_cap) {
 		size_t cap = mlen + 16 < 128 ? 128 : mlen + 16;
 
 		lr = malloc(cap);
 		if (lr) {
-			mt_str__free(&p->tx->last_reply);
-			p->tx->last_reply.s = lr;
-			p->tx->last_reply_cap = (uint32_t)cap;
+			mt_str__free(&t->last_reply);
+			t->last_reply.s = lr;
+			t->last_reply_cap = (uint32_t)cap;
 		}
 	}
 	if (lr) {
@@ -934,15 +967,18 @@ static void script_reply(struct smtp_parser *p, int code, const char *cmd, const
 
 		memcpy(lr + n, msg, mlen);
 		lr[n + mlen] = 0;
-		p->tx->last_reply.n = (uint32_t)((size_t)n + mlen);
+		t->last_reply.n = (uint32_t)((size_t)n + mlen);
 	}
+	bdat_reply = !cont && !strcmp(cmd, "BDAT");
+	if (bdat_reply && p->held && --p->held_wait == 0)
+		held_write(p);
 	/* main.zeek writes the record at the first BDAT reply once a "BDAT ... LAST" request
 	 * was seen, which with pipelined chunks is the reply to an earlier chunk: its text
 	 * became last_reply (a 250 for a message then refused) and what the last chunk still
 	 * held went to a record never written. Here it is the reply to the LAST chunk's own
 	 * command ("Where mailtap does better than Zeek"). */
 	end = !strcmp(cmd, ".");
-	if (!end && !cont && p->bdat_wait && !strcmp(cmd, "BDAT"))
+	if (!end && bdat_reply && p->bdat_wait)
 		end = --p->bdat_wait == 0;
 	if (end) {
 		p->messages_transferred++;
@@ -1375,6 +1411,7 @@ static void new_cmd(struct smtp_parser *p, int code)
 		/* the LAST chunk's command may be gone with the queue */
 		if (p->bdat_wait > (uint32_t)(p->first_cmd == CMD_BDAT))
 			p->bdat_wait = p->first_cmd == CMD_BDAT;
+		held_write(p);
 	}
 	if (p->q_n == p->q_cap) {
 		uint32_t cap = p->q_cap ? p->q_cap * 2 : 16;
@@ -2464,6 +2501,7 @@ static bool bdat_gap(struct smtp_parser *p, enum mt_dir d, uint64_t len)
 	p->q_head = 0;
 	p->first_cmd = p->last_replied_cmd = -1;
 	p->bdat_wait = 0; /* the record is written at the next MAIL FROM or at the end */
+	held_write(p);
 	p->reply_gap = true;
 	return true;
 }
@@ -2497,6 +2535,7 @@ void smtp_parser__gap(struct smtp_parser *p, enum mt_dir d, uint64_t len, uint64
 	p->q_head = 0;
 	p->first_cmd = p->last_replied_cmd = -1;
 	p->bdat_wait = 0;
+	held_write(p);
 	p->state = ST_AFTER_GAP;
 }
 
@@ -2888,6 +2927,7 @@ void smtp_parser__free(struct smtp_parser *p)
 	if (!p)
 		return;
 	tx_free(p->tx);
+	tx_free(p->held);
 	free(p->q);
 	free(p->dir[0].lbuf);
 	free(p->dir[1].lbuf);

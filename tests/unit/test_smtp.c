@@ -1580,6 +1580,25 @@ static const struct seg bdat_invalid_last[] = {
     S("221 bye\r\n"),
 };
 
+/* The next MAIL FROM pipelined right after the LAST chunk, before its reply (suricata-verify's
+ * smtp-bdat-pipelined-next-mail): Zeek wrote the first record at that MAIL FROM (last_reply
+ * the RCPT's "250 b"), the LAST chunk's reply then closed the second envelope's record, and
+ * the second message went to a record never written. The first record waits for its reply. */
+static const struct seg bdat_next_mail[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\n"),
+    S("250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n"),
+    C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT 14 LAST\r\nSubject: 1\r\n\r\n"
+      "MAIL FROM:<x@y.z>\r\nRCPT TO:<d@e.f>\r\n"),
+    S("250 a\r\n250 b\r\n250 queued 1\r\n250 c\r\n250 d\r\n"),
+    C("DATA\r\n"),
+    S("354 go\r\n"),
+    C("Subject: 2\r\n\r\nbody\r\n.\r\n"),
+    S("250 queued 2\r\n"),
+    C("QUIT\r\n"),
+    S("221 bye\r\n"),
+};
+
 static void test_bdat_last_reply(void **state)
 {
 	const char *r;
@@ -1610,6 +1629,18 @@ static void test_bdat_last_reply(void **state)
 	assert_string_equal(fld(r, "last_reply"), "250 queued");
 	assert_true(has_weird("smtp_invalid_bdat_command"));
 	assert_false(has_weird("smtp_mail_transaction_invalid"));
+
+	free(run_all(bdat_next_mail, sizeof(bdat_next_mail) / sizeof(bdat_next_mail[0])));
+	assert_int_equal(count_stream("smtp"), 2);
+	r = nth("smtp", 0);
+	assert_string_equal(fld(r, "mailfrom"), "a@b.c");
+	assert_string_equal(fld(r, "subject"), "1");
+	assert_string_equal(fld(r, "last_reply"), "250 queued 1");
+	r = nth("smtp", 1);
+	assert_string_equal(fld(r, "mailfrom"), "x@y.z");
+	assert_string_equal(fld(r, "subject"), "2");
+	assert_string_equal(fld(r, "last_reply"), "250 queued 2");
+	assert_string_equal(fld(r, "trans_depth"), "2");
 }
 
 /* BDAT line framing weirds come from Zeek's SMTP_BDAT_Analyzer: source "SMTP_BDAT";

@@ -263,8 +263,6 @@ DIFFS = {
         "reason": "Suricata's flow counts 29 packets to the client; the capture has 25 "
                   "(tshark's conversation statistics agree with conn's resp_pkts 25)",
         "set": {"flow.pkts_toclient": 25}},
-    "suricata:smtp-bdat-pipelined-next-mail#2": {
-        "reason": _PIPE, "drop": ["email.from", "email.to[0]"]},
     "suricata:smtp-pipelined-post-data-rset-sequence#1": {
         "reason": _PIPE, "drop": ["email.from", "email.to[0]"]},
     "suricata:smtp-ehlo-reset-after-rejected-data#0": {
