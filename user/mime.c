@@ -2157,7 +2157,8 @@ void mime_msg__gap(struct mime_msg *m, uint64_t len)
 	if (!m || m->ended || !len)
 		return;
 	/* BDAT: Zeek's SMTP_BDAT_Analyzer keeps its own buffer and delivers the partial line
-	 * when the message ends at the gap (its Done; the bdat-gap baseline) */
+	 * when the message ends at the gap (its Done; the bdat-gap baseline); within a chunk
+	 * the SMTP side goes on after the gap, the line is broken there all the same */
 	if (m->fr == MIME_FRAMING_BDAT)
 		flush_partial(m);
 	else

@@ -94,7 +94,8 @@ int mime_msg__feed(struct mime_msg *m, const uint8_t *buf, size_t len);
 size_t mime_msg__feed_lines(struct mime_msg *m, const uint8_t *buf, size_t len);
 /* `len` message bytes were lost. DATA framing: the partial line before the gap is dropped
  * (Zeek's SMTP never hands it to MIME); BDAT framing: it is delivered, as Zeek's BDAT
- * analyzer does. */
+ * analyzer does. The message may go on after the gap (SMTP: a gap within a BDAT chunk):
+ * feed() continues it, the open entity's file with the missing bytes. */
 void mime_msg__gap(struct mime_msg *m, uint64_t len);
 /* End of the message: ends every open entity. */
 void mime_msg__end(struct mime_msg *m);
