@@ -133,6 +133,7 @@ struct smtp_parser {
 	/* Zeek's bdat_last_observed, counted: the BDAT replies still to come up to the reply to
 	 * the command of the LAST chunk, which writes the record (0: none awaited) */
 	uint32_t bdat_wait;
+	uint32_t bdat_queued; /* BDAT commands without a reply: first_cmd and the queue */
 	/* The record of a BDAT message whose next MAIL FROM came before the reply to its LAST
 	 * chunk: written at that reply (held_wait: the BDAT replies still to come up to it). */
 	struct smtp_tx *held;
@@ -1402,15 +1403,17 @@ static void new_cmd(struct smtp_parser *p, int code)
 {
 	if (p->first_cmd < 0) {
 		p->first_cmd = code;
+		p->bdat_queued += code == CMD_BDAT;
 		return;
 	}
 	if (p->q_n == p->lim->max_pending_cmds) {
 		weird(p, "smtp_excessive_pending_cmds", NULL, "SMTP");
 		p->q_n = 0;
 		p->q_head = 0;
+		p->bdat_queued = p->first_cmd == CMD_BDAT;
 		/* the LAST chunk's command may be gone with the queue */
-		if (p->bdat_wait > (uint32_t)(p->first_cmd == CMD_BDAT))
-			p->bdat_wait = p->first_cmd == CMD_BDAT;
+		if (p->bdat_wait > p->bdat_queued)
+			p->bdat_wait = p->bdat_queued;
 		held_write(p);
 	}
 	if (p->q_n == p->q_cap) {
@@ -1435,6 +1438,7 @@ static void new_cmd(struct smtp_parser *p, int code)
 	}
 	p->q[(p->q_head + p->q_n) % p->q_cap] = code;
 	p->q_n++;
+	p->bdat_queued += code == CMD_BDAT;
 }
 
 static void new_reply(struct smtp_parser *p, int code, bool orig)
@@ -1448,6 +1452,8 @@ static void new_reply(struct smtp_parser *p, int code, bool orig)
 		request_event(p, unknown_cmd, strlen(unknown_cmd), "", 0);
 	}
 	cmd = p->first_cmd;
+	if (cmd == CMD_BDAT && p->bdat_queued)
+		p->bdat_queued--;
 	p->last_replied_cmd = p->first_cmd;
 	p->first_cmd = -1;
 	if (p->q_n > 0) {
@@ -1826,13 +1832,9 @@ static void unknown_command(struct smtp_parser *p, const char *cmd, size_t n)
  * command: the BDAT commands not yet answered, this one included, are counted. */
 static void bdat_last(struct smtp_parser *p)
 {
-	uint32_t n = p->first_cmd == CMD_BDAT;
-
-	for (uint32_t i = 0; i < p->q_n; i++)
-		n += p->q[(p->q_head + i) % p->q_cap] == CMD_BDAT;
 	p->trans_mail_from_seen = false;
 	p->trans_rcpt_to_seen = false;
-	p->bdat_wait = n ? n : 1;
+	p->bdat_wait = p->bdat_queued ? p->bdat_queued : 1;
 }
 
 /* A sender line outside DATA (ProcessLine, is_sender). */
@@ -2500,6 +2502,7 @@ static bool bdat_gap(struct smtp_parser *p, enum mt_dir d, uint64_t len)
 	p->q_n = 0;
 	p->q_head = 0;
 	p->first_cmd = p->last_replied_cmd = -1;
+	p->bdat_queued = 0;
 	p->bdat_wait = 0; /* the record is written at the next MAIL FROM or at the end */
 	held_write(p);
 	p->reply_gap = true;
@@ -2534,6 +2537,7 @@ void smtp_parser__gap(struct smtp_parser *p, enum mt_dir d, uint64_t len, uint64
 	p->q_n = 0;
 	p->q_head = 0;
 	p->first_cmd = p->last_replied_cmd = -1;
+	p->bdat_queued = 0;
 	p->bdat_wait = 0;
 	held_write(p);
 	p->state = ST_AFTER_GAP;

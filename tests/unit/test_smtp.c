@@ -1599,6 +1599,20 @@ static const struct seg bdat_next_mail[] = {
     S("221 bye\r\n"),
 };
 
+/* Two BDAT transactions pipelined before any reply: each record takes the reply to its own
+ * LAST chunk (the replies awaited are counted as the commands are queued). */
+static const struct seg bdat_two_pipelined[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\n"),
+    S("250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n"),
+    C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT 3\r\nSubBDAT 11 LAST\r\nject: 1\r\n\r\n"
+      "MAIL FROM:<x@y.z>\r\nRCPT TO:<d@e.f>\r\nBDAT 0\r\nBDAT 14 LAST\r\nSubject: 2\r\n\r\n"),
+    S("250 a\r\n250 b\r\n250 3 octets\r\n250 queued 1\r\n"
+      "250 c\r\n250 d\r\n250 0 octets\r\n250 queued 2\r\n"),
+    C("QUIT\r\n"),
+    S("221 bye\r\n"),
+};
+
 static void test_bdat_last_reply(void **state)
 {
 	const char *r;
@@ -1634,6 +1648,18 @@ static void test_bdat_last_reply(void **state)
 	assert_int_equal(count_stream("smtp"), 2);
 	r = nth("smtp", 0);
 	assert_string_equal(fld(r, "mailfrom"), "a@b.c");
+	assert_string_equal(fld(r, "subject"), "1");
+	assert_string_equal(fld(r, "last_reply"), "250 queued 1");
+	r = nth("smtp", 1);
+	assert_string_equal(fld(r, "mailfrom"), "x@y.z");
+	assert_string_equal(fld(r, "subject"), "2");
+	assert_string_equal(fld(r, "last_reply"), "250 queued 2");
+	assert_string_equal(fld(r, "trans_depth"), "2");
+
+	free(run_all(bdat_two_pipelined,
+		     sizeof(bdat_two_pipelined) / sizeof(bdat_two_pipelined[0])));
+	assert_int_equal(count_stream("smtp"), 2);
+	r = nth("smtp", 0);
 	assert_string_equal(fld(r, "subject"), "1");
 	assert_string_equal(fld(r, "last_reply"), "250 queued 1");
 	r = nth("smtp", 1);
