@@ -2571,6 +2571,7 @@ void smtp_parser__end(struct smtp_parser *p, uint64_t ts)
 	/* Done(): an open message ends; then finalize_smtp writes the pending record. */
 	if (p->in_mail)
 		end_data(p);
+	held_write(p);
 	if (p->tx)
 		smtp_message(p);
 }
