@@ -221,6 +221,8 @@ struct smtp_cb {
 	 * consumer may take a prefix of them in one pass of its own (a base64 body) and returns
 	 * the bytes it took; the rest (0: all) comes through body_data. Scans such lines once. */
 	size_t (*body_lines)(void *u, const uint8_t *buf, size_t len, uint64_t ts);
+	/* len message bytes lost; body_data may follow (a gap within a BDAT chunk), else
+	 * body_end */
 	void (*body_gap)(void *u, uint64_t len, uint64_t ts);
 	void (*body_end)(void *u, uint64_t ts);
 };
@@ -235,7 +237,8 @@ ssize_t smtp_parser__feed(struct smtp_parser *p, enum mt_dir d, const uint8_t *b
 			  uint64_t ts);
 void smtp_parser__gap(struct smtp_parser *p, enum mt_dir d, uint64_t len, uint64_t ts);
 void smtp_parser__eof(struct smtp_parser *p, enum mt_dir d, uint64_t ts);
-/* Connection end: ends an open message, writes the pending record (Zeek's finalize_smtp). */
+/* Connection end: ends an open message, writes the pending records (Zeek's finalize_smtp;
+ * a BDAT message's record still waiting for its LAST chunk's reply first). */
 void smtp_parser__end(struct smtp_parser *p, uint64_t ts);
 void smtp_parser__free(struct smtp_parser *p);
 /* True when smtp_parser__end would do nothing: no open message, no record to write. */
