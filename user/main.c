@@ -195,20 +195,6 @@ static void print_xsk_stats(struct xsk_source *src)
 /* fwd_stats is summed over the Forward outputs as an array of uint64_t counters. */
 _Static_assert(sizeof(struct fwd_stats) % sizeof(uint64_t) == 0, "fwd_stats");
 
-/* Resident memory now (Zeek's stats.log mem), from /proc/self/statm; 0 when unreadable. */
-static uint64_t resident_bytes(void)
-{
-	unsigned long long size, rss;
-	FILE *f = fopen("/proc/self/statm", "r");
-	int n;
-
-	if (!f)
-		return 0;
-	n = fscanf(f, "%llu %llu", &size, &rss);
-	fclose(f);
-	return n == 2 ? rss * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
-}
-
 static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t now)
 {
 	struct engine_stats es;
@@ -260,7 +246,7 @@ static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t now
 	s.tls = &tss;
 	s.ins = a->intel ? &ins : NULL;
 	s.nts = notice__enabled() ? &nts : NULL;
-	s.mem_bytes = resident_bytes();
+	s.mem_bytes = rec_stats__peak_resident_bytes(); /* Zeek's ru_maxrss */
 	if (s.live) {
 		uint64_t net = a->ws ? workers__now(a->ws) : engine__now(a->eng);
 

@@ -5,6 +5,7 @@
  * handed over (workers_enqueued) + frames too big for a ring (workers_oversize) = what came
  * in. */
 #include <stdio.h>
+#include <sys/resource.h>
 #include "mailtap/files.h"
 #include "mailtap/rec.h"
 #include "mailtap/intel.h"
@@ -24,6 +25,15 @@ static uint64_t since(uint64_t now, uint64_t *prev)
 
 	*prev = now;
 	return d;
+}
+
+uint64_t rec_stats__peak_resident_bytes(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0 || ru.ru_maxrss <= 0)
+		return 0;
+	return (uint64_t)ru.ru_maxrss * 1024;
 }
 
 void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct stats_sources *s,
@@ -46,8 +56,8 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct stats_sources 
 	rec__begin(r, "stats", ts_ns);
 	/* Stats::Info */
 	rec__cstr(r, "peer", rec__node());
-	if (s->mem_bytes)
-		rec__u64(r, "mem", s->mem_bytes / 1000000);
+	if (s->mem_bytes) /* Zeek's ps$mem/1048576: MiB */
+		rec__u64(r, "mem", s->mem_bytes / 1048576);
 	rec__u64(r, "pkts_proc", since(es->decode.packets, &prev->pkts));
 	rec__u64(r, "bytes_recv", since(es->decode.bytes, &prev->bytes));
 	if (xs) {

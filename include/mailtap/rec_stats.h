@@ -38,7 +38,8 @@ struct stats_sources {
 	const struct app_tls_stats *tls;
 	const struct intel_stats *ins;
 	const struct notice_stats *nts;
-	uint64_t mem_bytes;  /* resident memory now (Zeek's mem, in MB); 0: unknown */
+	uint64_t mem_bytes;  /* peak resident memory (rec_stats__peak_resident_bytes: Zeek's
+			      * get_proc_stats()$mem), logged in MiB as Zeek's mem; 0: unknown */
 	uint64_t pkt_lag_ns; /* live: wall clock minus the last packet's time; 0: none */
 	bool live;
 };
@@ -48,6 +49,10 @@ struct stats_sources {
 struct stats_prev {
 	uint64_t pkts, bytes, dropped, link, conns, files;
 };
+
+/* The process's peak resident set in bytes, as Zeek's get_memory_usage (util.cc) takes it
+ * on Linux: getrusage's ru_maxrss (KiB) * 1024. 0 when unknown. */
+uint64_t rec_stats__peak_resident_bytes(void);
 
 /* Writes one stats record: Zeek's stats.log fields with their meaning (pkts_proc,
  * bytes_recv, pkts_dropped, pkts_link, tcp_conns, files: since the previous record; mem,
