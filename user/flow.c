@@ -1392,7 +1392,10 @@ struct flow *flow_table__packet(struct flow_table *t, const struct pkt *p,
 	res->is_orig = is_orig;
 	res->established = false;
 	tcp_process(&c, res);
-	res->established = c.established;
+	/* connection_established's handlers check both endpoints' states after the whole
+	 * packet: a SYN-ACK with FIN or RST left its sender CLOSED or RESET */
+	res->established = c.established && f->ep[MT_ORIG].state == TCP_ESTABLISHED &&
+			   f->ep[MT_RESP].state == TCP_ESTABLISHED;
 	res->is_orig = c.is_orig;
 	res->flipped = c.flipped;
 	return f;

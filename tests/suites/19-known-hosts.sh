@@ -56,4 +56,23 @@ if [ "$b" = $((2 * a)) ] && python3 "$T/kh.py" "$T/e.json" 1 >/dev/null && [ "$w
 else
 	bad "generated: $a, $b with expire 1, workers alike: $([ "$w" = "$o" ] && echo yes || echo no), --no-known-hosts $c, counter '$st'"
 fi
+# connection_established's handler checks both endpoints after the whole packet: a local
+# server whose SYN-ACK also carries FIN (10.0.0.2) or RST (10.0.0.3) is not logged, one with a
+# plain SYN-ACK (10.0.0.4) is; the clients are remote.
+/usr/bin/python3 - "$T/fin.pcap" <<'EOF2'
+import sys
+from scapy.all import Ether, IP, TCP, wrpcap
+pk, t = [], 1000.0
+for srv, fl in (("10.0.0.2", "SAF"), ("10.0.0.3", "SAR"), ("10.0.0.4", "SA")):
+    for p in (Ether() / IP(src="8.8.8.8", dst=srv) / TCP(sport=40000, dport=25, flags="S", seq=100),
+              Ether() / IP(src=srv, dst="8.8.8.8") / TCP(sport=25, dport=40000, flags=fl, seq=500, ack=101),
+              Ether() / IP(src="8.8.8.8", dst=srv) / TCP(sport=40000, dport=25, flags="A", seq=101, ack=501)):
+        t += 0.001
+        p.time = t
+        pk.append(p)
+wrpcap(sys.argv[1], pk)
+EOF2
+h=$("$B/mailtap" -r "$T/fin.pcap" -w - | "$B/mailtap-cat" -s known_hosts -c host - | tr '\n' ' ')
+[ "$h" = "10.0.0.4 " ] && ok "a SYN-ACK with FIN or RST establishes nothing: only the plain SYN-ACK's server logged" ||
+	bad "SYN-ACK with FIN/RST: known_hosts '$h', want only 10.0.0.4"
 [ $fails -eq 0 ]

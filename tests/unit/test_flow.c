@@ -320,6 +320,34 @@ static void test_midstream_flip(void **st)
 	free_ctx(c);
 }
 
+/* connection_established's handlers (known-hosts.zeek, intel's conn-established.zeek) log
+ * only when both endpoints are ESTABLISHED once the packet is processed: a SYN-ACK that also
+ * carries FIN or RST leaves the responder CLOSED or RESET (UpdateInactiveState handles the
+ * flags after the SYN), so it establishes nothing; a plain SYN-ACK does. */
+static void test_established_after_whole_packet(void **st)
+{
+	static const uint8_t extra[] = {F, R};
+	struct flow_pkt_result r;
+	struct ctx *c;
+
+	(void)st;
+	for (unsigned i = 0; i < sizeof(extra); i++) {
+		c = new_ctx(10);
+		pk(c, 1, S, 100, 0, 0, 0, &r);
+		assert_false(r.established);
+		pk(c, 0, S | A | extra[i], 500, 101, 0, 1, &r);
+		assert_false(r.established);
+		free_ctx(c);
+	}
+	c = new_ctx(10);
+	pk(c, 1, S, 100, 0, 0, 0, &r);
+	pk(c, 0, S | A, 500, 101, 0, 1, &r);
+	assert_true(r.established);
+	pk(c, 1, A, 101, 501, 0, 2, &r);
+	assert_false(r.established); /* once */
+	free_ctx(c);
+}
+
 /* The SYN-ACK before its SYN on a port that is no mail server's: the SYN with the sequence
  * number the SYN-ACK acked flips the roles in place (Zeek's UpdateInactiveState): the
  * addresses, the endpoints and each direction's reassembly state and EOF follow, is_orig is
@@ -504,6 +532,7 @@ int main(void)
 		cmocka_unit_test(test_states),
 		cmocka_unit_test(test_midstream_flip),
 		cmocka_unit_test(test_synack_first_flip),
+		cmocka_unit_test(test_established_after_whole_packet),
 		cmocka_unit_test(test_reuse_and_eviction),
 		cmocka_unit_test(test_many_flows),
 		cmocka_unit_test(test_community_id_vectors),
