@@ -19,9 +19,10 @@ static int name_bit(const char *svc)
 	return -1;
 }
 
-bool known_services__commit(struct knownset *set, struct rec *r, uint64_t ts,
-			    const struct mt_addr *host, uint16_t port, const char *const *svc,
-			    int n)
+/* The commit at network time now, of a record stamped ts: Known::services is checked and
+ * added to at now (the scheduled commit's own time), the record carries ts. */
+static bool commit_at(struct knownset *set, struct rec *r, uint64_t ts, uint64_t now,
+		      const struct mt_addr *host, uint16_t port, const char *const *svc, int n)
 {
 	uint8_t key[18]; /* host (16) + port (2, big-endian) */
 	uint32_t want = 0, fresh;
@@ -41,7 +42,7 @@ bool known_services__commit(struct knownset *set, struct rec *r, uint64_t ts,
 	 * `Known::services: table[addr, port] of set[string] &create_expire=1day` is made
 	 * with the first service and expires with all of them; the record names the services
 	 * the entry did not hold yet */
-	fresh = knownset__add_bits(set, key, sizeof(key), ts, want);
+	fresh = knownset__add_bits(set, key, sizeof(key), now, want);
 	if (!fresh)
 		return false;
 	rec__begin(r, "known_services", ts);
@@ -60,6 +61,13 @@ bool known_services__commit(struct knownset *set, struct rec *r, uint64_t ts,
 	rec__arr_end(r);
 	rec__end(r);
 	return true;
+}
+
+bool known_services__commit(struct knownset *set, struct rec *r, uint64_t ts,
+			    const struct mt_addr *host, uint16_t port, const char *const *svc,
+			    int n)
+{
+	return commit_at(set, r, ts, ts, host, port, svc, n);
 }
 
 struct pending {
@@ -96,11 +104,14 @@ void known_services_queue__free(struct known_services_queue *q)
 	free(q);
 }
 
-static unsigned commit_oldest(struct known_services_queue *q, struct knownset *set, struct rec *r)
+/* The oldest entry's service_info_commit at network time now (its due time, or earlier: the
+ * end of input, a full queue; never before the removal it is stamped with). */
+static unsigned commit_oldest(struct known_services_queue *q, struct knownset *set, struct rec *r,
+			      uint64_t now)
 {
 	static const char *const empty[1] = {""};
 	const struct pending *p = &q->ring[q->head];
-	bool w = known_services__commit(set, r, p->ts, &p->host, p->port, empty, 1);
+	bool w = commit_at(set, r, p->ts, now > p->ts ? now : p->ts, &p->host, p->port, empty, 1);
 
 	q->head = (q->head + 1) % KNOWN_SERVICES_QUEUE_MAX;
 	q->n--;
@@ -115,7 +126,7 @@ unsigned known_services_queue__defer(struct known_services_queue *q, struct know
 	struct pending *p;
 
 	if (q->n == KNOWN_SERVICES_QUEUE_MAX)
-		w = commit_oldest(q, set, r);
+		w = commit_oldest(q, set, r, ts);
 	p = &q->ring[(q->head + q->n) % KNOWN_SERVICES_QUEUE_MAX];
 	p->ts = ts;
 	p->host = *host;
@@ -135,6 +146,6 @@ unsigned known_services_queue__run(struct known_services_queue *q, struct knowns
 	unsigned w = 0;
 
 	while (q->n && (all || known_services_queue__next(q) <= now_ns))
-		w += commit_oldest(q, set, r);
+		w += commit_oldest(q, set, r, now_ns);
 	return w;
 }

@@ -48,7 +48,9 @@ unsigned known_services_queue__defer(struct known_services_queue *q, struct know
 				     struct rec *r, uint64_t ts, const struct mt_addr *host,
 				     uint16_t port);
 /* Commits the entries due at now_ns (all of them with all: the end of input, as Zeek
- * runs its pending timers when it terminates). Returns the records written. */
+ * runs its pending timers when it terminates), each checked against and added to the set
+ * at now_ns, the time the scheduled event runs (an entry that ran out since the removal is
+ * made anew then), its record stamped with the removal. Returns the records written. */
 unsigned known_services_queue__run(struct known_services_queue *q, struct knownset *set,
 				   struct rec *r, uint64_t now_ns, bool all);
 /* The earliest due time (UINT64_MAX: empty): the engine's cheap test per packet. */

@@ -129,11 +129,51 @@ static void test_queue(void **st)
 	knownset__free(set);
 }
 
+/* The scheduled commit (service_info_commit five minutes on) checks and adds to
+ * Known::services at its own network time, not at the ts the record carries (the removal):
+ * an entry that ran out in between is made anew then, and its day runs from then. */
+static void test_queue_commit_time(void **st)
+{
+	struct rec_out *o = rec_out__new("t");
+	struct rec *r;
+	struct knownset *set = knownset__new(100, 1000 * S, 0); /* a "day" of 1000 s */
+	struct known_services_queue *q = known_services_queue__new();
+	struct mt_addr h1 = v4(1);
+	const char *smtp[] = {"SMTP"};
+
+	(void)st;
+	rec_out__add_sink(o, &rec_sink);
+	r = rec__new(o);
+	rec_count = 0;
+	assert_true(known_services__commit(set, r, 100 * S, &h1, 25, smtp, 1)); /* entry at 100 */
+	/* removal at 1050, committed at 1350: the entry of 100 ran out at 1100, a new one
+	 * holds "" from 1350 on */
+	assert_int_equal(known_services_queue__defer(q, set, r, 1050 * S, &h1, 25), 0);
+	assert_int_equal(known_services_queue__run(q, set, r, 1350 * S, false), 1);
+	assert_non_null(strstr(rec_last, "\"ts\"=>1050.0"));
+	assert_non_null(strstr(rec_last, "\"service\"=>[\"\"]"));
+	/* SMTP at 1400: new in the entry of 1350 */
+	assert_true(known_services__commit(set, r, 1400 * S, &h1, 25, smtp, 1));
+	/* "" again (removal at 1500, commit at 1800): the entry of 1350 has it */
+	assert_int_equal(known_services_queue__defer(q, set, r, 1500 * S, &h1, 25), 0);
+	assert_int_equal(known_services_queue__run(q, set, r, 1800 * S, false), 0);
+	/* the end of input runs what is left at the end's time: the entry of 1350 ran out at
+	 * 2350, so "" is new at 2400 */
+	assert_int_equal(known_services_queue__defer(q, set, r, 2300 * S, &h1, 25), 0);
+	assert_int_equal(known_services_queue__run(q, set, r, 2400 * S, true), 1);
+	assert_int_equal(rec_count, 4);
+	known_services_queue__free(q);
+	rec__free(r);
+	rec_out__free(o);
+	knownset__free(set);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_commit),
 	    cmocka_unit_test(test_queue),
+	    cmocka_unit_test(test_queue_commit_time),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
