@@ -108,15 +108,21 @@ static int an_packet(void *u, const struct pkt_raw *raw)
 	struct analysis *a = u;
 
 	/* live -f (reading a file, pcapfile applies it) */
+	int rc;
+
 	if (a->filter && !pktfilter__match(a->filter, raw))
 		return 0;
-	if (__builtin_expect(capture_loss__due(&a->cl, raw->ts_ns), 0))
-		capture_loss_tick(a, raw->ts_ns);
 	a->last_ts = raw->ts_ns;
 	a->any_pkt = true;
+	rc = a->ws ? workers__packet(a->ws, raw) : engine__packet(a->eng, raw);
+	/* Zeek's dispatch_packet expires the timers due at this packet's time (their events
+	 * queued), processes the packet, then drains the events: a take_measurement or
+	 * check_stats due now counts this packet (its ACK event, its connection) */
+	if (__builtin_expect(capture_loss__due(&a->cl, raw->ts_ns), 0))
+		capture_loss_tick(a, raw->ts_ns);
 	if (a->stats_every_ns && __builtin_expect(raw->ts_ns >= a->stats_next, 0))
 		stats_tick(a, raw->ts_ns);
-	return a->ws ? workers__packet(a->ws, raw) : engine__packet(a->eng, raw);
+	return rc;
 }
 
 static void an_tick(struct analysis *a, uint64_t now)

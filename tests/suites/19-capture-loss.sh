@@ -163,4 +163,37 @@ if [ "$ack" = '"ts_delta":61.0,"peer":"mailtap","gaps":1,"acks":3 "ts_delta":0.0
 else
 	bad "fresh ACKs: '$ack', want gaps 1, acks 3"
 fi
+# Zeek's dispatch_packet expires the due timers, processes the packet, then runs the queued
+# events: the measurement due at a packet counts that packet. The only ACK event of this
+# capture is the packet that makes the first measurement due (61 s after the first): it is
+# in that record (acks 1, no Too_Little_Traffic); the first stats record, at the first
+# packet, counts that packet and its connection (pkts_proc 1, tcp_conns 1).
+/usr/bin/python3 - "$T/due.pcap" <<'EOF2' || bad "due script"
+import sys
+from scapy.all import IP, TCP, Ether, wrpcap
+C, S = "10.0.0.1", "10.0.0.2"
+pk = []
+def add(t, src, fl, seq, ack, data=b""):
+    a, b, sp, dp = (C, S, 40000, 25) if src == "c" else (S, C, 25, 40000)
+    p = Ether() / IP(src=a, dst=b) / TCP(sport=sp, dport=dp, flags=fl, seq=seq, ack=ack) / data
+    p.time = t
+    pk.append(p)
+add(1000.0, "c", "S", 1000, 0); add(1000.01, "s", "SA", 5000, 1001); add(1000.02, "c", "A", 1001, 5001)
+add(1059.0, "c", "PA", 1001, 5001, b"EHLO x\r\n")
+add(1061.0, "s", "A", 5001, 1009)               # acks EHLO: the ACK event, at the due time
+wrpcap(sys.argv[1], pk)
+EOF2
+"$B/mailtap" -r "$T/due.pcap" -w - --stats-interval 30 | "$B/mailtap-cat" - >"$T/due.json"
+due=$(python3 -c '
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1])]
+cl = [(x["ts"], x["acks"]) for x in r if x["_path"] == "capture_loss"]
+tl = [x["ts"] for x in r if x["_path"] == "notice" and x["note"] == "CaptureLoss::Too_Little_Traffic"]
+st = [(x["pkts_proc"], x["tcp_conns"]) for x in r if x["_path"] == "stats"]
+print(cl, tl, st[0])' "$T/due.json")
+if [ "$due" = "[(1061.0, 1), (1061.0, 0)] [1061.0] (1, 1)" ]; then
+	ok "a measurement counts the packet it is due at: acks 1 at 1061 (the pending one at the end: 0, Too_Little_Traffic); the first stats record counts the first packet"
+else
+	bad "due at a packet: '$due', want [(1061.0, 1), (1061.0, 0)] [1061.0] (1, 1)"
+fi
 [ $fails -eq 0 ]
