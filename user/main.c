@@ -96,7 +96,8 @@ struct analysis {
 	/* reading a file: stats records by network time, as Zeek's stats.zeek schedules them
 	 * (the first when the first packet arrives, then every interval, the last at the end) */
 	uint64_t stats_every_ns, stats_next;
-	uint64_t last_ts; /* the last packet's time, Zeek's network time at the end */
+	uint64_t last_ts; /* the latest packet time so far: Zeek's network time, which never
+			   * goes back (dispatch_packet), at the end */
 	bool any_pkt;	  /* and whether there was one */
 };
 
@@ -112,7 +113,8 @@ static int an_packet(void *u, const struct pkt_raw *raw)
 
 	if (a->filter && !pktfilter__match(a->filter, raw))
 		return 0;
-	a->last_ts = raw->ts_ns;
+	if (raw->ts_ns > a->last_ts)
+		a->last_ts = raw->ts_ns;
 	a->any_pkt = true;
 	rc = a->ws ? workers__packet(a->ws, raw) : engine__packet(a->eng, raw);
 	/* Zeek's dispatch_packet expires the timers due at this packet's time (their events

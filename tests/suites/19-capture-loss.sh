@@ -196,4 +196,26 @@ if [ "$due" = "[(1061.0, 1), (1061.0, 0)] [1061.0] (1, 1)" ]; then
 else
 	bad "due at a packet: '$due', want [(1061.0, 1), (1061.0, 0)] [1061.0] (1, 1)"
 fi
+# Zeek's network time never goes back (dispatch_packet: the later of the packet's time and
+# the timers'): a last packet older than one before it leaves the measurement and the stats
+# record at the end at the latest time, ts_delta 0, not at the last packet's time.
+/usr/bin/python3 - "$T/back.pcap" <<'EOF2' || bad "back script"
+import sys
+from scapy.all import IP, TCP, Ether, wrpcap
+pk = []
+for t, sp in ((1000.0, 40001), (1100.0, 40002), (1050.0, 40003)):
+    p = Ether() / IP(src="10.0.0.1", dst="10.0.0.2") / TCP(sport=sp, dport=25, flags="S", seq=1)
+    p.time = t
+    pk.append(p)
+wrpcap(sys.argv[1], pk)
+EOF2
+back=$("$B/mailtap" -r "$T/back.pcap" -w - --stats-interval 86400 | "$B/mailtap-cat" - | python3 -c '
+import json, sys
+r = [json.loads(l) for l in sys.stdin]
+print([(x["ts"], x["ts_delta"]) for x in r if x["_path"] == "capture_loss"], [x["ts"] for x in r if x["_path"] == "stats"])')
+if [ "$back" = "[(1100.0, 100.0), (1100.0, 0.0)] [1100.0]" ]; then
+	ok "time going back at the end: the last measurement and stats record at the latest time (ts_delta 0)"
+else
+	bad "time going back at the end: '$back', want [(1100.0, 100.0), (1100.0, 0.0)] [1100.0]"
+fi
 [ $fails -eq 0 ]
