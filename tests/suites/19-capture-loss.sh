@@ -17,6 +17,9 @@
 #    scapy session with one server segment missing, whose client ACKs above the hole twice,
 #    then with data: 3 ACK events (the ACK above the hole, one gap; the two after new data),
 #    not the 9 packets with ACK while both sides were established.
+#  - A measurement due at a packet counts that packet (Zeek runs take_measurement after
+#    processing the packet whose time made it due); the records at the end are at the
+#    latest packet time (Zeek's network time never goes back), ts_delta never negative.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/suite-lib.sh

@@ -6,7 +6,9 @@
 # again a day (--known-hosts-expire) after it was logged. For every capture of the corpus
 # (some span years) and a generated one: the expected records computed from the conn records
 # of the same run, equal; --workers 3 the same hosts; --known-hosts-expire 1 on the
-# generated capture twice 100 s apart: each host twice; --no-known-hosts: none.
+# generated capture twice 100 s apart: each host twice; --no-known-hosts: none. A SYN-ACK
+# that also carries FIN or RST establishes nothing (both endpoints must be ESTABLISHED after
+# the packet, as the script checks).
 set -u
 cd "$(dirname "$0")/../.."
 . tests/suite-lib.sh
