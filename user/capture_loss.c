@@ -41,7 +41,8 @@ void capture_loss__measure(struct capture_loss *cl, struct rec *r, uint64_t now,
 	double pct = acks ? 100.0 * (double)gaps / (double)acks : 0.0;
 
 	rec__begin(r, "capture_loss", now);
-	rec__interval(r, "ts_delta", (int64_t)(now - cl->last_ts)); /* < 0 only if the caller's clock went back */
+	/* < 0 only if the caller's clock went back (main passes the latest packet time) */
+	rec__interval(r, "ts_delta", (int64_t)(now - cl->last_ts));
 	rec__cstr(r, "peer", rec__node());
 	rec__u64(r, "gaps", gaps);
 	rec__u64(r, "acks", acks);

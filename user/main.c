@@ -107,10 +107,9 @@ static void stats_tick(struct analysis *a, uint64_t now);
 static int an_packet(void *u, const struct pkt_raw *raw)
 {
 	struct analysis *a = u;
-
-	/* live -f (reading a file, pcapfile applies it) */
 	int rc;
 
+	/* live -f (reading a file, pcapfile applies it) */
 	if (a->filter && !pktfilter__match(a->filter, raw))
 		return 0;
 	if (raw->ts_ns > a->last_ts)
