@@ -46,6 +46,18 @@
  * runs keep the same packets. */
 #define MAILTAP_MAX_IPV6_EXT 16
 
+/* GTPv1-U extension headers the program walks before giving up (non_tcp); user/decode.c walks
+ * as many (a packet with more is not followed there), so that live and offline runs keep the
+ * same packets. Zeek follows any number. */
+#define MAILTAP_MAX_GTP_EXT 4
+
+/* The UDP ports of the tunnels found by port alone, as Zeek registers their analyzers
+ * (scripts/base/packet-protocols): Teredo, AYIYA, GTPv1 (GTP-U and GTP-C). */
+#define MAILTAP_TEREDO_PORT 3544
+#define MAILTAP_AYIYA_PORT 5072
+#define MAILTAP_GTPV1_U_PORT 2152
+#define MAILTAP_GTPV1_C_PORT 2123
+
 /*
  * Per-CPU counters. X(enum suffix, name, description). Invariants (every packet is
  * counted once in each line):

@@ -32,6 +32,7 @@ const char *decode__result_name(enum decode_result r)
 #define PPP_IPV6_ 0x0057
 #define VXLAN_PORT_ 4789
 #define GENEVE_PORT_ 6081
+#define PPTP_GRE_PROTO_ 0x880b
 #define ETH_P_TEB_ 0x6558
 #define ETH_P_ERSPAN_ 0x88be
 #define ETH_P_ERSPAN3_ 0x22eb
@@ -65,8 +66,10 @@ static inline uint32_t rd32(const uint8_t *p)
 }
 
 /* A weird for the packet (struct pkt_weird), with the addresses the decoder has reached; addl
- * a number, or -1 for none. Past PKT_WEIRDS_MAX, dropped. */
-static void weird_src(struct pkt *o, const char *name, const char *source, bool flow, int addl)
+ * pfx (a literal: "" or Zeek's "version=", "proto=") and a number, or none with addl -1. Past
+ * PKT_WEIRDS_MAX, dropped. */
+static void weird_fmt(struct pkt *o, const char *name, const char *source, bool flow,
+		      const char *pfx, int addl)
 {
 	struct pkt_weird *w;
 
@@ -80,7 +83,12 @@ static void weird_src(struct pkt *o, const char *name, const char *source, bool 
 	w->dst = o->dst;
 	w->addl[0] = '\0';
 	if (addl >= 0)
-		snprintf(w->addl, sizeof(w->addl), "%d", addl);
+		snprintf(w->addl, sizeof(w->addl), "%s%d", pfx, addl);
+}
+
+static void weird_src(struct pkt *o, const char *name, const char *source, bool flow, int addl)
+{
+	weird_fmt(o, name, source, flow, "", addl);
 }
 
 /* A weird of Zeek's IP analyzer before there is an IP header (a net weird, source IP), named
@@ -334,41 +342,270 @@ static enum decode_result decode_ip(const uint8_t *p, const uint8_t *end, uint32
 	}
 }
 
-/* IP in IP (RFC 2003, 4213: protocol 4 or 41 in IPv4 or IPv6), as Zeek's IPTunnel analyzer:
- * the inner packet must be of the protocol's IP version and fill the outer payload exactly
- * (caplen, what was captured of it up to the outer IP length), else a flow weird of the outer
- * packet and the packet dropped; the inner packet's wire length is its captured one (cut 0). */
-static enum decode_result decode_ipip(const uint8_t *p, const uint8_t *end, struct pkt *o)
+/* The inner IP packet of a tunnel whose header names its IP version (v6), as Zeek's
+ * IP::ParsePacket checks it: it must be of that version and fill the outer payload exactly
+ * (caplen, what was captured of it up to the outer IP length). IP in IP and PPTP's GRE (the
+ * IPTunnel analyzer) give flow weirds of the outer packet (source IPTunnel) for what fails;
+ * GTPv1 and Teredo an analyzer violation, no weird (weirds false). The packet is dropped
+ * then; else it is decoded as the tunnel type's inner packet, whose wire length is its
+ * captured one (cut 0). */
+static enum decode_result decode_inner_exact(const uint8_t *p, const uint8_t *end, int v6,
+					     uint8_t type, bool weirds, struct pkt *o)
 {
 	uint32_t caplen = (uint32_t)(end - p), tot;
-	int v6 = o->l4proto == IPPROTO_IPV6_;
 
 	if (v6 && caplen < 40) {
-		weird_src(o, "truncated_inner_IP", "IPTunnel", true, -1);
+		if (weirds)
+			weird_src(o, "truncated_inner_IP", "IPTunnel", true, -1);
 		return DECODE_TRUNC_TUNNEL;
 	}
 	if (caplen < 20 || p[0] >> 4 != (v6 ? 6 : 4)) {
-		weird_src(o, "invalid_inner_IP_version", "IPTunnel", true, -1);
+		if (weirds)
+			weird_src(o, "invalid_inner_IP_version", "IPTunnel", true, -1);
 		return DECODE_NOT_TCP;
 	}
 	tot = v6 ? rd16(p + 4) + 40u : rd16(p + 2);
 	if (caplen != tot) {
-		weird_src(o, caplen < tot ? "truncated_inner_IP" : "inner_IP_payload_length_mismatch",
-			  "IPTunnel", true, -1);
+		if (weirds)
+			weird_src(o,
+				  caplen < tot ? "truncated_inner_IP"
+					       : "inner_IP_payload_length_mismatch",
+				  "IPTunnel", true, -1);
 		return caplen < tot ? DECODE_TRUNC_TUNNEL : DECODE_NOT_TCP;
 	}
-	o->tun.type = PKT_TUN_IP;
-	o->tun.src = o->src;
-	o->tun.dst = o->dst;
-	o->tun.sport = o->tun.dport = 0;
+	o->tun.type = type;
+	if (type == PKT_TUN_IP || type == PKT_TUN_GRE) {
+		o->tun.src = o->src;
+		o->tun.dst = o->dst;
+		o->tun.sport = o->tun.dport = 0;
+	}
 	o->vlan[0] = o->vlan[1] = 0; /* Zeek's inner Packet: raw IP, no tags */
 	return v6 ? decode_ipv6(p, end, 0, o) : decode_ipv4(p, end, 0, o);
 }
 
-/* The packet inside a tunnel: VXLAN or Geneve in a UDP datagram to their port, GRE (RFC 2784,
- * 2890; ERSPAN types I, II, III), IP in IP. p is the outer IP packet's payload (UDP, GRE,
- * IPv4 or IPv6: o->l4proto), o holds the outer addresses. Anything else, or a tunnel inside
- * a tunnel, is not_tcp. */
+/* IP in IP (RFC 2003, 4213: protocol 4 or 41 in IPv4 or IPv6), as Zeek's IPTunnel analyzer. */
+static enum decode_result decode_ipip(const uint8_t *p, const uint8_t *end, struct pkt *o)
+{
+	return decode_inner_exact(p, end, o->l4proto == IPPROTO_IPV6_, PKT_TUN_IP, true, o);
+}
+
+/* The length of a GRE header with flags (Zeek's gre_header_len: checksum, key, sequence and
+ * acknowledgment words; the deprecated routing field is not counted). */
+static uint32_t gre_len(uint16_t flags)
+{
+	return 4 + (flags & 0x8000 ? 4 : 0) + (flags & 0x2000 ? 4 : 0) + (flags & 0x1000 ? 4 : 0) +
+	       (flags & 0x0080 ? 4 : 0);
+}
+
+/* GRE version 1 (RFC 2637, PPTP's enhanced GRE: protocol 0x880b, key, optional sequence and
+ * acknowledgment numbers) around PPP, as Zeek's GRE analyzer: the PPP header after the GRE
+ * header is 4 bytes (address, control, protocol: the protocol read at its bytes 2-3, no field
+ * compression), protocol 0x0021 IPv4 or 0x0057 IPv6, the inner packet then checked by the
+ * IPTunnel analyzer (decode_inner_exact). Each check a flow weird of the outer packet, in
+ * Zeek's order, the packet dropped. The tunnel is Tunnel::GRE, keyed by the address pair as
+ * GRE version 0 and IP in IP. */
+static enum decode_result decode_pptp(const uint8_t *p, const uint8_t *end, struct pkt *o)
+{
+	uint16_t flags = rd16(p), proto = rd16(p + 2), ppp;
+	uint32_t len = gre_len(flags);
+
+	if (proto != PPTP_GRE_PROTO_) {
+		weird_fmt(o, "egre_protocol_type", "GRE", true, "proto=", proto);
+		return DECODE_NOT_TCP;
+	}
+	if (flags & 0x4000) {
+		weird_src(o, "gre_routing", "GRE", true, -1);
+		return DECODE_NOT_TCP;
+	}
+	if (flags & 0x0078) {
+		weird_src(o, "unknown_gre_flags", "GRE", true, -1);
+		return DECODE_NOT_TCP;
+	}
+	if (end - p < (long)len + 4) { /* an acknowledgment alone (no payload) too */
+		weird_src(o, "truncated_GRE", "GRE", true, -1);
+		return DECODE_TRUNC_TUNNEL;
+	}
+	ppp = rd16(p + len + 2);
+	if (ppp != PPP_IPV4_ && ppp != PPP_IPV6_) { /* LCP, CCP, compressed data ... */
+		weird_src(o, "non_ip_packet_in_encap", "GRE", true, -1);
+		return DECODE_NOT_TCP;
+	}
+	return decode_inner_exact(p + len + 4, end, ppp == PPP_IPV6_, PKT_TUN_GRE, true, o);
+}
+
+/* Teredo (RFC 4380) after the UDP header, as Zeek's Teredo analyzer: an authentication header
+ * (tag 1: client id and authentication value of the lengths it gives, a nonce, a confirmation
+ * byte) before an origin indication (tag 0, 8 bytes), each at most once, then IPv6 (its version
+ * nibble), which IP::ParsePacket then checks: shorter than the payload is a violation, longer
+ * too unless it is a bubble (no next header, payload length 0: Zeek's weird
+ * Teredo_bubble_with_payload, which it forces). The rest (a bad order, a cut header) is an
+ * analyzer violation with no weird: Zeek reports truncated_Teredo* only on a connection whose
+ * Teredo it has confirmed in both directions, state mailtap does not keep. */
+static enum decode_result decode_teredo(const uint8_t *p, const uint8_t *end, struct pkt *o)
+{
+	bool origin = false, auth = false;
+	uint32_t tot;
+
+	for (;;) {
+		uint16_t tag;
+
+		if (end - p < 2)
+			return DECODE_TRUNC_TUNNEL;
+		tag = rd16(p);
+		if (tag == 0) {
+			if (origin)
+				return DECODE_NOT_TCP;
+			if (end - p < 8)
+				return DECODE_TRUNC_TUNNEL;
+			origin = true;
+			p += 8;
+		} else if (tag == 1) {
+			uint32_t n;
+
+			if (origin || auth)
+				return DECODE_NOT_TCP;
+			if (end - p < 4)
+				return DECODE_TRUNC_TUNNEL;
+			n = 13u + p[2] + p[3];
+			if ((uint32_t)(end - p) < n)
+				return DECODE_TRUNC_TUNNEL;
+			auth = true;
+			p += n;
+		} else if (tag >> 12 == 6) {
+			break;
+		} else {
+			return DECODE_NOT_TCP;
+		}
+	}
+	if (end - p < 40)
+		return DECODE_TRUNC_TUNNEL;
+	tot = rd16(p + 4) + 40u;
+	if ((uint32_t)(end - p) > tot && p[6] == 59 /* no next header */ && tot == 40) {
+		weird_src(o, "Teredo_bubble_with_payload", "TEREDO", true, -1);
+		o->tun.type = PKT_TUN_TEREDO;
+		return DECODE_NOT_TCP; /* a bubble: nothing in it */
+	}
+	return decode_inner_exact(p, end, 1, PKT_TUN_TEREDO, false, o);
+}
+
+/* AYIYA (Anything In Anything) after the UDP header, as Zeek's AYIYA analyzer: 8 bytes, an
+ * identity of 2^(its length nibble) bytes (as a uint8_t: none from 2^8 on), a signature of 4
+ * bytes per unit of its nibble; only opcode 1 (forward) carries a packet; next header 4 or 41
+ * (Zeek's only registrations) hands the rest to the IP analyzer, which reads it by its own
+ * version nibble, with the outer packet's wire length (build_inner_packet): the inner packet's
+ * IP weirds are the usual ones, with "_in_tunnel". A cut header is an analyzer violation (no
+ * weird), a forward with nothing after it the flow weird ayiya_empty_packet. */
+static enum decode_result decode_ayiya(const uint8_t *p, const uint8_t *end, uint32_t cut,
+				       struct pkt *o)
+{
+	uint32_t len;
+	uint8_t nh;
+
+	if (end - p < 8)
+		return DECODE_TRUNC_TUNNEL;
+	len = 8u + (uint8_t)(1u << (p[0] >> 4)) + (uint32_t)(p[1] >> 4) * 4;
+	if ((uint32_t)(end - p) < len)
+		return DECODE_TRUNC_TUNNEL;
+	if ((p[2] & 0x0f) != 1)
+		return DECODE_NOT_TCP;
+	nh = p[3];
+	p += len;
+	if (p == end) {
+		weird_src(o, "ayiya_empty_packet", "AYIYA", true, -1);
+		return DECODE_NOT_TCP;
+	}
+	if (nh != IPPROTO_IPIP_ && nh != IPPROTO_IPV6_)
+		return DECODE_NOT_TCP;
+	o->tun.type = PKT_TUN_AYIYA;
+	o->vlan[0] = o->vlan[1] = 0;
+	if (end - p < 20) {
+		NET_WEIRD(o, "truncated_IP");
+		return DECODE_TRUNC_IP;
+	}
+	switch (p[0] >> 4) {
+	case 4:
+		return decode_ipv4(p, end, cut, o);
+	case 6:
+		return decode_ipv6(p, end, cut, o);
+	default:
+		NET_WEIRD(o, "unknown_ip_version");
+		return DECODE_BAD_IP;
+	}
+}
+
+/* GTPv1 (3GPP TS 29.281) after the UDP header, as Zeek's GTPv1 analyzer
+ * (gtpv1-protocol.pac): 8 bytes, 4 more when any of the E, S, PN flags is set, then with E
+ * the extension headers (a length byte in 4-byte units, 0 being no header, the next type
+ * last: 0 ends the chain), at most MAILTAP_MAX_GTP_EXT of them here (as the XDP parser; Zeek
+ * follows any number). Only version 1 with the protocol type flag and message type 255
+ * (G-PDU) carries a packet: IPv4 or IPv6 by its version nibble, at least 20 bytes, checked by
+ * IP::ParsePacket (decode_inner_exact). The header's length field is not used, as in Zeek.
+ * Everything that fails is an analyzer violation, no weird. */
+static enum decode_result decode_gtpv1(const uint8_t *p, const uint8_t *end, struct pkt *o)
+{
+	uint32_t len = 8;
+	uint8_t flags;
+
+	if (end - p < 8)
+		return DECODE_TRUNC_TUNNEL;
+	flags = p[0];
+	if (flags & 0x07)
+		len = 12;
+	if ((uint32_t)(end - p) < len)
+		return DECODE_TRUNC_TUNNEL;
+	if (flags & 0x04) {
+		for (int n = 0;; n++) {
+			uint32_t elen;
+
+			if (n == MAILTAP_MAX_GTP_EXT)
+				return DECODE_NOT_TCP;
+			if ((uint32_t)(end - p) < len + 1)
+				return DECODE_TRUNC_TUNNEL;
+			elen = (uint32_t)p[len] * 4;
+			if (!elen)
+				return DECODE_NOT_TCP; /* binpac: a negative content length */
+			if ((uint32_t)(end - p) < len + elen)
+				return DECODE_TRUNC_TUNNEL;
+			len += elen;
+			if (p[len - 1] == 0)
+				break;
+		}
+	}
+	if (flags >> 5 != 1 || !(flags & 0x10) || p[1] != 0xff)
+		return DECODE_NOT_TCP;
+	p += len;
+	if (end - p < 20)
+		return DECODE_TRUNC_TUNNEL;
+	if (p[0] >> 4 != 4 && p[0] >> 4 != 6)
+		return DECODE_NOT_TCP;
+	return decode_inner_exact(p, end, p[0] >> 4 == 6, PKT_TUN_GTPV1, false, o);
+}
+
+/* The tunnel a UDP port names, or 0. */
+static uint8_t udp_tunnel_type(uint16_t port)
+{
+	switch (port) {
+	case VXLAN_PORT_:
+		return PKT_TUN_VXLAN;
+	case GENEVE_PORT_:
+		return PKT_TUN_GENEVE;
+	case MAILTAP_TEREDO_PORT:
+		return PKT_TUN_TEREDO;
+	case MAILTAP_AYIYA_PORT:
+		return PKT_TUN_AYIYA;
+	case MAILTAP_GTPV1_U_PORT:
+	case MAILTAP_GTPV1_C_PORT:
+		return PKT_TUN_GTPV1;
+	default:
+		return 0;
+	}
+}
+
+/* The packet inside a tunnel: VXLAN, Geneve, Teredo, AYIYA or GTPv1 in a UDP datagram to (or,
+ * but for VXLAN and Geneve, from) their port, GRE (RFC 2784, 2890; ERSPAN types I, II, III;
+ * version 1: PPTP), IP in IP. p is the outer IP packet's payload (UDP, GRE, IPv4 or IPv6:
+ * o->l4proto), o holds the outer addresses. Anything else, or a tunnel inside a tunnel, is
+ * not_tcp. */
 static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, uint32_t cut,
 				       struct pkt *o)
 {
@@ -383,28 +620,53 @@ static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, ui
 	if (o->l4proto != IPPROTO_UDP && o->l4proto != IPPROTO_GRE)
 		return DECODE_NOT_TCP;
 	if (o->l4proto == IPPROTO_UDP) {
-		uint16_t dport;
+		uint16_t sport, dport;
 
 		if (end - p < 8)
 			return DECODE_NOT_TCP;
+		sport = rd16(p);
 		dport = rd16(p + 2);
-		if (dport != VXLAN_PORT_ && dport != GENEVE_PORT_)
-			return DECODE_NOT_TCP;
-		o->tun.sport = rd16(p);
+		o->tun.src = o->src;
+		o->tun.dst = o->dst;
+		o->tun.sport = sport;
 		o->tun.dport = dport;
+		/* Zeek hands a UDP connection's packets to the analyzer of its responder's port,
+		 * the tunnel port (likely_server_ports) of the first packet's destination or
+		 * source: both directions of a tunnel go to it. VXLAN and Geneve: the destination
+		 * port only, as mail leaves them */
+		type = udp_tunnel_type(dport);
+		if (!type) {
+			type = udp_tunnel_type(sport);
+			if (type == PKT_TUN_VXLAN || type == PKT_TUN_GENEVE)
+				type = 0;
+			o->tun.src = o->dst;
+			o->tun.dst = o->src;
+			o->tun.sport = dport;
+			o->tun.dport = sport;
+		}
+		if (!type)
+			return DECODE_NOT_TCP;
 		p += 8;
+		switch (type) {
+		case PKT_TUN_TEREDO:
+			return decode_teredo(p, end, o);
+		case PKT_TUN_AYIYA:
+			return decode_ayiya(p, end, cut, o);
+		case PKT_TUN_GTPV1:
+			return decode_gtpv1(p, end, o);
+		default:
+			break;
+		}
 		if (end - p < 8)
 			return DECODE_TRUNC_TUNNEL;
-		if (dport == VXLAN_PORT_) {
+		if (type == PKT_TUN_VXLAN) {
 			if (!(p[0] & 0x08)) /* no I flag: Zeek's analyzer violation, not analysed */
 				return DECODE_NOT_TCP;
-			type = PKT_TUN_VXLAN;
 			proto = ETH_P_TEB_;
 			len = 8;
 		} else {
 			if (p[0] >> 6 != 0) /* Geneve version 0 only */
 				return DECODE_NOT_TCP;
-			type = PKT_TUN_GENEVE;
 			proto = rd16(p + 2);
 			len = 8 + (uint32_t)(p[0] & 0x3f) * 4;
 		}
@@ -413,25 +675,24 @@ static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, ui
 			return DECODE_TRUNC_TUNNEL;
 		flags = rd16(p);
 		proto = rd16(p + 2);
-		/* Zeek's GRE analyzer's checks, flow weirds of the outer packet (dropped); version
-		 * 1 (PPTP's enhanced GRE) is not followed */
+		/* Zeek's GRE analyzer's checks, flow weirds of the outer packet (dropped), in its
+		 * order: the version, then (version 0) routing and reserved flags */
 		if ((flags & 7) > 1) {
-			weird_src(o, "unknown_gre_version", "GRE", true, -1);
+			weird_fmt(o, "unknown_gre_version", "GRE", true, "version=", flags & 7);
+			return DECODE_NOT_TCP;
+		}
+		if (flags & 7)
+			return decode_pptp(p, end, o);
+		if (flags & 0x4000) {
+			weird_src(o, "gre_routing", "GRE", true, -1);
 			return DECODE_NOT_TCP;
 		}
 		if (flags & 0x0078) {
 			weird_src(o, "unknown_gre_flags", "GRE", true, -1);
 			return DECODE_NOT_TCP;
 		}
-		if (flags & 0x4000) {
-			weird_src(o, "gre_routing", "GRE", true, -1);
-			return DECODE_NOT_TCP;
-		}
-		if (flags & 7)
-			return DECODE_NOT_TCP;
 		type = PKT_TUN_GRE;
-		len = 4 + (flags & 0x8000 ? 4 : 0) + (flags & 0x2000 ? 4 : 0) +
-		      (flags & 0x1000 ? 4 : 0) + (flags & 0x0080 ? 4 : 0); /* + acknowledgment */
+		len = gre_len(flags);
 		if (proto == ETH_P_ERSPAN_ && (flags & 0x1000))
 			len += 8; /* type II header; type I has none */
 		if (proto == ETH_P_ERSPAN3_) {
@@ -450,9 +711,9 @@ static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, ui
 	p += len;
 	/* the inner packet, as Zeek's inner Packet: its own link header and VLAN tags */
 	o->tun.type = type;
-	o->tun.src = o->src;
-	o->tun.dst = o->dst;
 	if (type == PKT_TUN_GRE) {
+		o->tun.src = o->src;
+		o->tun.dst = o->dst;
 		o->tun.sport = o->tun.dport = 0;
 		cut = 0; /* IPTunnelAnalyzer: the inner packet's wire length is its caplen */
 	}

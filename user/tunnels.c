@@ -25,7 +25,7 @@ struct tun {
 	uint8_t type;	   /* PKT_TUN_*; 0: a free slot */
 	bool active;	   /* DISCOVER written, not expired or closed */
 	uint64_t last_ts;  /* its last new connection */
-	struct conn_id id; /* as first seen; ports 0 for GRE */
+	struct conn_id id; /* as first seen (UDP: the tunnel port the responder's); ports 0 for GRE */
 	char uid[MT_UID_LEN];
 };
 
@@ -106,6 +106,12 @@ static const char *type_name(uint8_t type)
 		return "Tunnel::GENEVE";
 	case PKT_TUN_IP:
 		return "Tunnel::IP";
+	case PKT_TUN_TEREDO:
+		return "Tunnel::TEREDO";
+	case PKT_TUN_AYIYA:
+		return "Tunnel::AYIYA";
+	case PKT_TUN_GTPV1:
+		return "Tunnel::GTPv1";
 	default:
 		return "Tunnel::GRE";
 	}

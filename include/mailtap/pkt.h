@@ -31,9 +31,14 @@ typedef int (*pkt_handler)(void *u, const struct pkt_raw *p);
 #define PKT_TUN_GENEVE 2
 #define PKT_TUN_GRE 3
 #define PKT_TUN_IP 4 /* IP in IP: IPv4 or IPv6 in IPv4 or IPv6 (protocols 4 and 41) */
+#define PKT_TUN_TEREDO 5 /* IPv6 in UDP port 3544 */
+#define PKT_TUN_AYIYA 6	 /* IPv4 or IPv6 in UDP port 5072 */
+#define PKT_TUN_GTPV1 7	 /* GTPv1-U G-PDU: IPv4 or IPv6 in UDP port 2152 (or GTP-C's 2123) */
 
 /* The tunnel around an IP packet (one level), as Zeek's EncapsulatingConn: the outer
- * addresses, and the UDP ports of VXLAN and Geneve (0 for GRE and IP in IP). */
+ * addresses, and the UDP ports of the UDP tunnels (0 for GRE and IP in IP). A UDP tunnel is
+ * oriented as Zeek's UDP connection is, its tunnel port the responder's: dst/dport is the side
+ * with the tunnel port (the packet's source for a reply from a Teredo, AYIYA or GTP port). */
 struct pkt_tunnel {
 	uint8_t type; /* PKT_TUN_*, 0: none */
 	uint16_t sport, dport;
@@ -49,7 +54,8 @@ struct pkt_weird {
 	const char *source; /* the Zeek analyzer that raises it (a weird's source), or NULL */
 	uint8_t flow;
 	struct mt_addr src, dst; /* a flow weird's addresses (an outer packet's in a tunnel) */
-	char addl[8];	  /* "" or a number (unknown_routing_type's routing type) */
+	char addl[16];	  /* "" or a number (unknown_routing_type's routing type), or
+			   * "version=N", "proto=N" (GRE's unknown_gre_version, egre_protocol_type) */
 };
 
 /* A decoded TCP/IP packet. Pointers point into the frame (no copy). */

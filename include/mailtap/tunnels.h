@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The tunnels mail connections came through (VXLAN, Geneve, GRE, IP in IP: decode.h), as
+/* The tunnels mail connections came through (VXLAN, Geneve, Teredo, AYIYA, GTPv1, GRE
+ * (version 0, and 1: PPTP), IP in IP: decode.h), as
  * Zeek's tunnel framework (base/frameworks/tunnels/main.zeek) tracks them: each gets a uid, which the conn
  * records of its inner connections name in `tunnel_parents`, and `tunnel` records:
  * Tunnel::DISCOVER at its first inner connection, Tunnel::EXPIRE once no new inner connection
  * came through it for `expire_ns` (Zeek's Tunnel::expiration_interval, 1 h), Tunnel::CLOSE at
- * the end of the run for the UDP-based ones (Zeek closes those with their outer UDP
+ * the end of the run for the UDP-based ones (VXLAN, Geneve, Teredo, AYIYA, GTPv1: Zeek closes those with their outer UDP
  * connection; IP tunnels, GRE and IP in IP, are only ever expired, and share one tunnel
  * between the same two addresses, as Zeek's IPTunnel analyzer keys them).
  *

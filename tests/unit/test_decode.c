@@ -998,7 +998,7 @@ static void test_tunnel_flags_as_zeek(void **st)
 		uint16_t flags;
 		const char *weird;
 	} gre[] = {{0x0002, "unknown_gre_version"}, {0x0008, "unknown_gre_flags"},
-		   {0x4000, "gre_routing"}, {0x0001, ""}};
+		   {0x4000, "gre_routing"}, {0x0001, "egre_protocol_type"}};
 	struct fr f;
 	struct pkt p;
 	size_t at;
@@ -1030,6 +1030,341 @@ static void test_tunnel_flags_as_zeek(void **st)
 		assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_OK);
 		check_tcp(&p, 0);
 	}
+}
+
+/* A frame of outer Ethernet + IPv4 172.16.0.1 -> .2 (IPv6 fd00::1 -> ::2 with ov6) carrying
+ * proto (17: a UDP header sport -> dport first), then hdr (hlen bytes), then payload (plen
+ * bytes). Returns the offset of the payload. */
+static size_t build_outer(struct fr *f, int ov6, uint8_t proto, uint16_t sport, uint16_t dport,
+			  const uint8_t *hdr, size_t hlen, const uint8_t *pl, size_t plen)
+{
+	size_t l4 = (proto == 17 ? 8 : 0) + hlen + plen, at;
+
+	f->len = 0;
+	fr_eth(f, 0, 0, 0, 0, ov6 ? 0x86dd : 0x0800);
+	if (ov6)
+		fr_ipv6(f, OA6, OB6, proto, l4, 0);
+	else
+		fr_ipv4(f, OA4, OB4, proto, l4, 0, 0x4000);
+	if (proto == 17) {
+		fr_u16(f, sport);
+		fr_u16(f, dport);
+		fr_u16(f, (uint16_t)l4);
+		fr_u16(f, 0);
+	}
+	fr_bytes(f, hdr, hlen);
+	at = f->len;
+	fr_bytes(f, pl, plen);
+	return at;
+}
+
+/* The weird of a dropped packet: its name, flow weird of the outer addresses, its source. */
+static void want_tun_weird(const struct pkt *p, const char *name, const char *source,
+			   const char *addl)
+{
+	char buf[64];
+
+	want_weird(p, name, 1);
+	assert_string_equal(p->weird[0].source, source);
+	assert_string_equal(p->weird[0].addl, addl);
+	mt_addr__fmt(&p->weird[0].src, buf, sizeof(buf));
+	assert_string_equal(buf, "172.16.0.1");
+}
+
+/* Every cut of the frame by the snap length from from to before to decodes to something else
+ * than OK (the checks hold at every length), with nothing read past it (ASan, valgrind). */
+static void cuts_not_ok(const struct fr *f, size_t from, size_t to)
+{
+	struct pkt p;
+
+	for (size_t n = from; n < to; n++)
+		assert_int_not_equal(run_snap(f, n, DLT_EN10MB, &p), DECODE_OK);
+}
+
+/* GRE version 1 (PPTP) around PPP, as Zeek's GRE analyzer: key, sequence, acknowledgment
+ * words; PPP IPv4 (0x0021) and IPv6 (0x0057) followed, the inner packet checked by IPTunnel
+ * (exact length, version); Tunnel::GRE between the outer addresses with ports 0; every other
+ * form a flow weird of the outer packet (source GRE), the packet dropped. */
+static void test_gre_v1_pptp(void **st)
+{
+	static const uint16_t flag_sets[] = {0x2001, 0x3001, 0x3081, 0x2081};
+	struct fr f, in, g;
+	struct pkt p;
+	uint8_t h[24];
+	size_t hl, at;
+	char buf[64];
+
+	(void)st;
+	for (size_t k = 0; k < sizeof(flag_sets) / sizeof(flag_sets[0]); k++) {
+		for (int v6 = 0; v6 < 2; v6++) {
+			uint16_t fl = flag_sets[k];
+
+			in.len = 0;
+			inner(&in, 0, v6, 0);
+			hl = 0;
+			h[hl++] = (uint8_t)(fl >> 8), h[hl++] = (uint8_t)fl;
+			h[hl++] = 0x88, h[hl++] = 0x0b;
+			h[hl++] = (uint8_t)((in.len + 4) >> 8), h[hl++] = (uint8_t)(in.len + 4);
+			h[hl++] = 0, h[hl++] = 9; /* call id */
+			if (fl & 0x1000)
+				memcpy(h + hl, "\0\0\0\1", 4), hl += 4;
+			if (fl & 0x0080)
+				memcpy(h + hl, "\0\0\0\2", 4), hl += 4;
+			memcpy(h + hl, v6 ? "\xff\x03\x00\x57" : "\xff\x03\x00\x21", 4), hl += 4;
+			at = build_outer(&f, 0, 47, 0, 0, h, hl, in.b, in.len);
+			assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+			check_tcp(&p, v6);
+			want_weird(&p, "", 0);
+			assert_int_equal(p.tun.type, PKT_TUN_GRE);
+			assert_int_equal(p.tun.sport, 0);
+			assert_int_equal(p.tun.dport, 0);
+			mt_addr__fmt(&p.tun.src, buf, sizeof(buf));
+			assert_string_equal(buf, "172.16.0.1");
+			cuts_not_ok(&f, 14, f.len);
+			/* the PPP protocol of the other IP version */
+			g = f;
+			g.b[at - 1] = v6 ? 0x21 : 0x57;
+			assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_NOT_TCP);
+			want_tun_weird(&p, "invalid_inner_IP_version", "IPTunnel", "");
+			/* the inner packet longer, shorter than the GRE payload */
+			g = f;
+			g.b[at + (v6 ? 5 : 3)]++;
+			assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_TRUNC_TUNNEL);
+			want_tun_weird(&p, "truncated_inner_IP", "IPTunnel", "");
+			g.b[at + (v6 ? 5 : 3)] -= 2;
+			assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_NOT_TCP);
+			want_tun_weird(&p, "inner_IP_payload_length_mismatch", "IPTunnel", "");
+			/* LCP (0xc021): not IP */
+			g = f;
+			g.b[at - 2] = 0xc0;
+			assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_NOT_TCP);
+			want_tun_weird(&p, "non_ip_packet_in_encap", "GRE", "");
+			/* an acknowledgment alone, without PPP: Zeek's truncated_GRE */
+			g = f;
+			g.len = at - 4;
+			g.b[14 + 3] = (uint8_t)(g.len - 14);
+			assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_TRUNC_TUNNEL);
+			want_tun_weird(&p, "truncated_GRE", "GRE", "");
+		}
+	}
+	at = build_outer(&f, 0, 47, 0, 0, (const uint8_t *)"\x20\x01\x08\x00\0\0\0\0\xff\x03\0\x21",
+			 12, in.b, in.len);
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+	want_tun_weird(&p, "egre_protocol_type", "GRE", "proto=2048");
+	f.b[at - 10] = 0x88, f.b[at - 9] = 0x0b; /* 0x880b */
+	f.b[at - 12] = 0x60;			 /* routing */
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+	want_tun_weird(&p, "gre_routing", "GRE", "");
+	f.b[at - 12] = 0x20, f.b[at - 11] = 0x09; /* version 1, a reserved flag */
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+	want_tun_weird(&p, "unknown_gre_flags", "GRE", "");
+	f.b[at - 11] = 0x03; /* version 3 */
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+	want_tun_weird(&p, "unknown_gre_version", "GRE", "version=3");
+}
+
+/* Teredo (UDP 3544), AYIYA (UDP 5072), GTPv1 (UDP 2152, 2123), as Zeek's analyzers: to the
+ * port or from it (a reply: the tunnel then oriented with the port on the responder's side);
+ * the inner IPv6 (Teredo) or IPv4/IPv6 packet decoded, its tunnel with the outer UDP ports;
+ * the broken forms dropped, with the weirds Zeek raises for them. */
+static void test_udp_ip_tunnels(void **st)
+{
+	struct fr f, g, in4, in6;
+	struct pkt p;
+	char buf[64];
+	size_t at;
+
+	(void)st;
+	in4.len = in6.len = 0;
+	inner(&in4, 0, 0, 0);
+	inner(&in6, 0, 1, 0);
+	/* Teredo: plain, origin indication, authentication + origin; both outer IP versions;
+	 * to 3544 and from it */
+	{
+		static const uint8_t origin[8] = {0, 0, 0xf2, 0x3c, 0xc0, 0, 2, 1};
+		static const uint8_t auth_origin[4 + 2 + 3 + 9 + 8] = {
+		    0, 1, 2, 3, 'i', 'd', 'a', 'u', 't', [9] = 1, [17] = 0, [18] = 0, [19] = 0};
+		const struct {
+			const uint8_t *h;
+			size_t n;
+		} hs[] = {{NULL, 0}, {origin, 8}, {auth_origin, sizeof(auth_origin)}};
+
+		for (size_t k = 0; k < 3; k++) {
+			for (int ov6 = 0; ov6 < 2; ov6++) {
+				for (int rev = 0; rev < 2; rev++) {
+					at = build_outer(&f, ov6, 17, rev ? 3544 : 40001,
+							 rev ? 40001 : 3544, hs[k].h, hs[k].n, in6.b,
+							 in6.len);
+					assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+					check_tcp(&p, 1);
+					want_weird(&p, "", 0);
+					assert_int_equal(p.tun.type, PKT_TUN_TEREDO);
+					assert_int_equal(p.tun.sport, 40001);
+					assert_int_equal(p.tun.dport, 3544);
+					mt_addr__fmt(&p.tun.src, buf, sizeof(buf));
+					assert_string_equal(buf, rev ? (ov6 ? "fd00::2" : "172.16.0.2")
+								     : (ov6 ? "fd00::1" : "172.16.0.1"));
+					cuts_not_ok(&f, 14, f.len);
+					(void)at;
+				}
+			}
+		}
+		/* IPv4 in Teredo, two origin indications, origin before authentication */
+		build_outer(&f, 0, 17, 40001, 3544, NULL, 0, in4.b, in4.len);
+		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+		want_weird(&p, "", 0);
+		g.len = 0;
+		fr_bytes(&g, origin, 8);
+		fr_bytes(&g, origin, 8);
+		build_outer(&f, 0, 17, 40001, 3544, g.b, g.len, in6.b, in6.len);
+		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+		g.len = 0;
+		fr_bytes(&g, origin, 8);
+		fr_bytes(&g, auth_origin, 18);
+		build_outer(&f, 0, 17, 40001, 3544, g.b, g.len, in6.b, in6.len);
+		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+		/* the inner packet longer than the UDP payload, then shorter */
+		at = build_outer(&f, 0, 17, 40001, 3544, NULL, 0, in6.b, in6.len);
+		f.b[at + 5]++;
+		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_TRUNC_TUNNEL);
+		f.b[at + 5] -= 2;
+		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+		want_weird(&p, "", 0);
+		/* a bubble (no next header, no payload): nothing in it; with bytes after it,
+		 * Zeek's Teredo_bubble_with_payload */
+		g.len = 0;
+		fr_ipv6(&g, A6, B6, 59, 0, 0);
+		build_outer(&f, 0, 17, 40001, 3544, origin, 8, g.b, g.len);
+		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+		want_weird(&p, "", 0);
+		fr_bytes(&g, "xx", 2);
+		build_outer(&f, 0, 17, 40001, 3544, origin, 8, g.b, g.len);
+		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+		want_tun_weird(&p, "Teredo_bubble_with_payload", "TEREDO", "");
+	}
+	/* AYIYA: identity 16 bytes (nibble 4), signature 20 bytes (nibble 5), forward (opcode 1),
+	 * next header 41 or 4; the inner packet read by its own version */
+	for (int v6 = 0; v6 < 2; v6++) {
+		for (int rev = 0; rev < 2; rev++) {
+			uint8_t h[8 + 16 + 20] = {0x41, 0x52, 0x11, 0, 0, 0, 0, 1};
+
+			h[3] = v6 ? 41 : 4;
+			at = build_outer(&f, 0, 17, rev ? 5072 : 40002, rev ? 40002 : 5072, h,
+					 sizeof(h), v6 ? in6.b : in4.b, v6 ? in6.len : in4.len);
+			assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+			check_tcp(&p, v6);
+			want_weird(&p, "", 0);
+			assert_int_equal(p.tun.type, PKT_TUN_AYIYA);
+			assert_int_equal(p.tun.sport, 40002);
+			assert_int_equal(p.tun.dport, 5072);
+			/* the inner packet's wire length is the outer's: a cut payload is decoded */
+			cuts_not_ok(&f, 14, at + (v6 ? 40 : 20) + 20);
+			/* another opcode; another next header; nothing after the header */
+			g = f;
+			g.b[at - sizeof(h) + 2] = 0x12;
+			assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_NOT_TCP);
+			want_weird(&p, "", 0);
+			g = f;
+			g.b[at - sizeof(h) + 3] = 17;
+			assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_NOT_TCP);
+			build_outer(&g, 0, 17, 40002, 5072, h, sizeof(h), NULL, 0);
+			assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_NOT_TCP);
+			want_tun_weird(&p, "ayiya_empty_packet", "AYIYA", "");
+			/* the inner IP header's own checks, named _in_tunnel */
+			g = f;
+			g.b[at] = v6 ? 0x50 : 0x44;
+			assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_BAD_IP);
+			want_weird(&p, v6 ? "unknown_ip_version_in_tunnel" : "IPv4_min_header_size_in_tunnel", 0);
+		}
+	}
+	{
+		/* identity nibble 8: 2^8 as a uint8_t is 0, no identity (Zeek's arithmetic) */
+		uint8_t h[8] = {0x80, 0x02, 0x01, 4};
+
+		build_outer(&f, 0, 17, 40002, 5072, h, sizeof(h), in4.b, in4.len);
+		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+	}
+	/* GTPv1: plain; sequence number; extension headers (one, three, one too many, a zero
+	 * length); ports 2152 and 2123, both directions */
+	for (int v6 = 0; v6 < 2; v6++) {
+		static const struct {
+			uint8_t flags;
+			int ext; /* extension headers */
+			enum decode_result want;
+		} cs[] = {{0x30, 0, DECODE_OK},		 {0x32, 0, DECODE_OK},
+			  {0x34, 1, DECODE_OK},		 {0x34, 3, DECODE_OK},
+			  {0x34, MAILTAP_MAX_GTP_EXT, DECODE_OK},
+			  {0x34, MAILTAP_MAX_GTP_EXT + 1, DECODE_NOT_TCP},
+			  {0x34, -1, DECODE_NOT_TCP},	 {0x50, 0, DECODE_NOT_TCP} /* version 2 */,
+			  {0x20, 0, DECODE_NOT_TCP} /* GTP' */};
+
+		for (size_t k = 0; k < sizeof(cs) / sizeof(cs[0]); k++) {
+			const struct fr *in = v6 ? &in6 : &in4;
+			uint16_t port = k % 2 ? 2123 : 2152;
+
+			size_t hl;
+
+			g.len = 0;
+			fr_u8(&g, cs[k].flags);
+			fr_u8(&g, 0xff);
+			fr_u16(&g, 0); /* length: not used */
+			fr_u32(&g, 0x1234);
+			if (cs[k].flags & 7) {
+				fr_u16(&g, 7);
+				fr_u8(&g, 0);
+				fr_u8(&g, cs[k].ext ? 0x85 : 0);
+			}
+			if (cs[k].ext < 0)
+				fr_u32(&g, 0);
+			for (int e = 0; e < cs[k].ext; e++) {
+				fr_u8(&g, 2);
+				fr_u16(&g, 0x1234);
+				fr_u32(&g, 0x00000000);
+				fr_u8(&g, e + 1 < cs[k].ext ? 0x85 : 0);
+			}
+			hl = g.len;
+			at = build_outer(&f, 1, 17, k % 3 ? port : 40003, k % 3 ? 40003 : port,
+					 g.b, g.len, in->b, in->len);
+			if (run(&f, DLT_EN10MB, &p) != cs[k].want)
+				fail_msg("gtp case %zu v6 %d: %s", k, v6,
+					 decode__result_name(run(&f, DLT_EN10MB, &p)));
+			want_weird(&p, "", 0);
+			if (cs[k].want != DECODE_OK)
+				continue;
+			check_tcp(&p, v6);
+			assert_int_equal(p.tun.type, PKT_TUN_GTPV1);
+			assert_int_equal(p.tun.sport, 40003);
+			assert_int_equal(p.tun.dport, port);
+			cuts_not_ok(&f, 14, f.len);
+			/* another message type (an echo request); the inner packet one byte
+			 * short or long */
+			g = f;
+			g.b[at - hl + 1] = 1;
+			assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_NOT_TCP);
+			want_weird(&p, "", 0);
+			g = f;
+			g.b[at + (v6 ? 5 : 3)]++;
+			assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_TRUNC_TUNNEL);
+			want_weird(&p, "", 0);
+			g.b[at + (v6 ? 5 : 3)] -= 2;
+			assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_NOT_TCP);
+			want_weird(&p, "", 0);
+		}
+	}
+	/* one level of tunnel: Teredo in GTP is not followed */
+	{
+		struct fr t;
+
+		build_outer(&t, 0, 17, 40001, 3544, NULL, 0, in6.b, in6.len);
+		build_outer(&f, 0, 17, 40003, 2152, (const uint8_t *)"\x30\xff\0\0\0\0\0\1", 8,
+			    t.b + 14, t.len - 14);
+		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+		assert_int_equal(p.tun.type, PKT_TUN_GTPV1);
+	}
+	/* neither port a tunnel's, or VXLAN's port as the source: not followed */
+	build_outer(&f, 0, 17, 40001, 3545, NULL, 0, in6.b, in6.len);
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+	assert_int_equal(p.tun.type, 0);
 }
 
 /* mt_addr__fmt formats IPv4 itself: the same text as inet_ntop for every byte value in every
@@ -1095,6 +1430,8 @@ int main(void)
 	    cmocka_unit_test(test_snap_in_tunnel),
 	    cmocka_unit_test(test_ipv6_routing),
 	    cmocka_unit_test(test_tunnel_flags_as_zeek),
+	    cmocka_unit_test(test_gre_v1_pptp),
+	    cmocka_unit_test(test_udp_ip_tunnels),
 	    cmocka_unit_test(test_linktype_ok),
 	};
 

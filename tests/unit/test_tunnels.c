@@ -173,6 +173,55 @@ static void test_discover_close(void **st)
 	done(t);
 }
 
+/* Teredo, AYIYA and GTPv1 (UDP tunnels, Tunnel::TEREDO, Tunnel::AYIYA, Tunnel::GTPv1): the
+ * id with the UDP ports and proto udp, one tunnel either way, a tunnel apart from a VXLAN one
+ * between the same endpoints, closed at the end; PPTP's GRE (version 1) is Tunnel::GRE, the
+ * address pair's one tunnel, never closed. */
+static void test_udp_ip_tunnel_types(void **st)
+{
+	static const struct {
+		uint8_t type;
+		uint16_t port;
+		const char *name;
+	} ts[] = {{PKT_TUN_TEREDO, 3544, "Tunnel::TEREDO"},
+		  {PKT_TUN_AYIYA, 5072, "Tunnel::AYIYA"},
+		  {PKT_TUN_GTPV1, 2152, "Tunnel::GTPv1"}};
+	struct tunnels *t = new_table(8);
+	char u[3][MT_UID_LEN], w[512];
+	struct pkt v = tp(PKT_TUN_VXLAN, 1, 40000, 2, 4789);
+	uint16_t r[3], rv;
+
+	(void)st;
+	for (int i = 0; i < 3; i++) {
+		struct pkt a = tp(ts[i].type, 1, 40000, 2, ts[i].port);
+		struct pkt b = tp(ts[i].type, 2, ts[i].port, 1, 40000);
+
+		r[i] = tunnels__get(t, &a, (uint64_t)(i + 1) * S);
+		assert_true(r[i]);
+		assert_int_equal(tunnels__get(t, &b, 10 * S), r[i]);
+		assert_true(tunnels__same(t, r[i], &b));
+		tunnels__uid(t, r[i], u[i]);
+		want(w, sizeof(w), (double)(i + 1), u[i], &a, ts[i].name, "Tunnel::DISCOVER");
+		assert_string_equal(cap.recs[i], w);
+	}
+	rv = tunnels__get(t, &v, 11 * S);
+	for (int i = 0; i < 3; i++)
+		assert_int_not_equal(rv, r[i]);
+	assert_int_equal(cap.n, 4);
+	tunnels__finish(t, 50 * S);
+	assert_int_equal(cap.n, 8); /* all four closed */
+	for (int i = 0; i < 3; i++) {
+		struct pkt a = tp(ts[i].type, 1, 40000, 2, ts[i].port);
+		int found = 0;
+
+		want(w, sizeof(w), 50.0, u[i], &a, ts[i].name, "Tunnel::CLOSE");
+		for (int k = 4; k < 8; k++)
+			found += !strcmp(cap.recs[k], w);
+		assert_int_equal(found, 1);
+	}
+	done(t);
+}
+
 /* IP in IP (Tunnel::IP): ports 0, never closed; between the addresses of a GRE tunnel it is
  * that tunnel (Zeek's IPTunnel analyzer keys both by the address pair: the type first seen). */
 static void test_ip_tunnel(void **st)
@@ -610,6 +659,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_discover_close),
 	    cmocka_unit_test(test_ip_tunnel),
+	    cmocka_unit_test(test_udp_ip_tunnel_types),
 	    cmocka_unit_test(test_expire),
 	    cmocka_unit_test(test_full),
 	    cmocka_unit_test(test_times_out_of_order),
