@@ -7,8 +7,10 @@
  * (PPP IPv4 or IPv6), IPv4 with options, IPv6 with up to MAIL_MAX_IPV6_EXT extension
  * headers, TCP; and one level of tunnel in between (mirror mode):
  * VXLAN (UDP 4789) or Geneve (UDP 6081) carrying Ethernet, GRE carrying Ethernet
- * (transparent bridging, ERSPAN types I, II and III) or IP, IP in IP (protocols 4 and 41:
- * IPv4 or IPv6 in IPv4 or IPv6), whose inner packet
+ * (transparent bridging, ERSPAN types I, II and III) or IP, GRE version 1 (PPTP) carrying
+ * PPP's IPv4 or IPv6, IP in IP (protocols 4 and 41: IPv4 or IPv6 in IPv4 or IPv6), Teredo (UDP
+ * 3544), AYIYA (UDP 5072) and GTPv1-U (UDP 2152, 2123) carrying IP, those three to or from
+ * their port, whose inner packet
  * (mail_classify_tunnel) decides the verdict. Every header is checked against the end before
  * it is read. Fragments of TCP-capable datagrams are steered whatever their ports (non-first
  * fragments have none): userspace reassembles them. In mirror mode so are fragments of outer
@@ -42,6 +44,15 @@
 #define MAIL_PPP_IPV6 0x0057
 #define MAIL_VXLAN_PORT 4789
 #define MAIL_GENEVE_PORT 6081
+/* Teredo, AYIYA, GTPv1 (GTP-U, GTP-C): UDP tunnels found by either port, as Zeek registers
+ * them (mailtap_abi.h MAILTAP_*_PORT, which user/decode.c reads) */
+#define MAIL_TEREDO_PORT 3544
+#define MAIL_AYIYA_PORT 5072
+#define MAIL_GTPV1_U_PORT 2152
+#define MAIL_GTPV1_C_PORT 2123
+/* GTPv1 extension headers followed before giving up (non_tcp); user/decode.c has the same
+ * (MAILTAP_MAX_GTP_EXT) */
+#define MAIL_MAX_GTP_EXT 4
 #define MAIL_ETH_P_TEB 0x6558	  /* transparent Ethernet bridging */
 #define MAIL_ETH_P_ERSPAN 0x88BE  /* ERSPAN type I (no sequence number) or II */
 #define MAIL_ETH_P_ERSPAN3 0x22EB /* ERSPAN type III */
@@ -52,6 +63,7 @@
 #define MAIL_GRE_VERSION 0x0007
 #define MAIL_GRE_RESERVED 0x0078
 #define MAIL_GRE_ACK 0x0080 /* an acknowledgment number (Zeek counts it in any version) */
+#define MAIL_GRE_PPTP 0x880B /* GRE version 1's protocol: PPP (RFC 2637) */
 /* Internal results of the outer parse (never returned by mail_classify): an IP-in-IP
  * packet's inner IPv6 or IPv4 header, a UDP or GRE payload that may be a tunnel, or an MPLS
  * pseudowire's Ethernet frame, at the cursor; MAIL_V_INNER_FIRST the lowest of them. */
@@ -107,7 +119,7 @@ struct ip6_frag_hdr {
 #define MAIL_R_IPV6 0x800 /* IPv6 after the link headers (outside a tunnel) */
 #define MAIL_R_MPLS 0x1000 /* an MPLS label stack */
 #define MAIL_R_PPPOE 0x2000 /* a PPPoE session header */
-#define MAIL_R_TUNNEL 0x4000 /* VXLAN, Geneve, GRE or IP in IP around the packet that decided */
+#define MAIL_R_TUNNEL 0x4000 /* a tunnel around the packet that decided */
 _Static_assert(MAIL_V_MATCH < MAIL_V_INNER_FIRST && MAIL_V_PARSE_ERR < MAIL_V_INNER_FIRST &&
 		   MAIL_V_NON_IP < MAIL_V_INNER_FIRST && MAIL_V_NON_TCP < MAIL_V_INNER_FIRST &&
 		   MAIL_V_OTHER_PORT < MAIL_V_INNER_FIRST,
@@ -244,15 +256,24 @@ static __always_inline __u32 mail_parse_tcp(struct cursor *c)
 	return MAIL_V_OTHER_PORT;
 }
 
-/* A UDP header at the cursor whose destination port is a tunnel's (VXLAN, Geneve): other
- * UDP stays on the fast path, without the call to the tunnel parser. */
+/* A port of the tunnels found by either port of their datagrams (Teredo, AYIYA, GTPv1). */
+static __always_inline int mail_udp_ip_tunnel_port(__be16 port)
+{
+	return port == bpf_htons(MAIL_TEREDO_PORT) || port == bpf_htons(MAIL_AYIYA_PORT) ||
+	       port == bpf_htons(MAIL_GTPV1_U_PORT) || port == bpf_htons(MAIL_GTPV1_C_PORT);
+}
+
+/* A UDP header at the cursor whose destination port is a tunnel's (VXLAN, Geneve, Teredo,
+ * AYIYA, GTPv1), or its source port one of the last three (a reply): other UDP stays on the
+ * fast path, without the call to the tunnel parser. */
 static __always_inline int mail_udp_tunnel(struct cursor *c)
 {
 	struct udphdr *uh = c->pos;
 
 	if ((void *)(uh + 1) > c->end)
 		return 0;
-	return uh->dest == bpf_htons(MAIL_VXLAN_PORT) || uh->dest == bpf_htons(MAIL_GENEVE_PORT);
+	return uh->dest == bpf_htons(MAIL_VXLAN_PORT) || uh->dest == bpf_htons(MAIL_GENEVE_PORT) ||
+	       mail_udp_ip_tunnel_port(uh->dest) || mail_udp_ip_tunnel_port(uh->source);
 }
 
 /* outer: a UDP datagram to a tunnel port, a GRE payload or an IP-in-IP packet's inner one (not
@@ -369,10 +390,106 @@ static __always_inline __u32 mail_parse_ipv6(struct cursor *c, int outer)
 	return MAIL_V_PARSE_ERR; /* more than MAIL_MAX_IPV6_EXT extension headers, as userspace */
 }
 
+/* ETH_P_IP or ETH_P_IPV6 by the version nibble of the IP header at the cursor, 0 for another
+ * version, -1 if cut off. */
+static __always_inline int mail_ip_version(struct cursor *c)
+{
+	__u8 *h = c->pos;
+
+	if ((void *)(h + 1) > c->end)
+		return -1;
+	if (*h >> 4 == 4)
+		return ETH_P_IP;
+	return *h >> 4 == 6 ? ETH_P_IPV6 : 0;
+}
+
+/* Teredo after the UDP header (as user/decode.c): an authentication header (tag 1, its
+ * lengths) before an origin indication (tag 0, 8 bytes), then IPv6. The inner packet's length
+ * checks are userspace's. */
+static __always_inline int mail_parse_teredo(struct cursor *c)
+{
+	__u8 *h = c->pos;
+	__u32 len;
+
+	if ((void *)(h + 4) > c->end)
+		return -1;
+	if (h[0] == 0 && h[1] == 1) {
+		len = 13 + (__u32)h[2] + h[3];
+		if (c->pos + len > c->end)
+			return -1;
+		c->pos += len;
+		h = c->pos;
+		if ((void *)(h + 2) > c->end)
+			return -1;
+	}
+	if (h[0] == 0 && h[1] == 0) {
+		if ((void *)(h + 8) > c->end)
+			return -1;
+		c->pos = h + 8;
+	}
+	return mail_ip_version(c) == ETH_P_IPV6 ? ETH_P_IPV6 : 0;
+}
+
+/* AYIYA after the UDP header: 8 bytes, identity and signature of the lengths their nibbles
+ * give, opcode 1 (forward) with next header 4 or 41; the IP version its own. */
+static __always_inline int mail_parse_ayiya(struct cursor *c)
+{
+	__u8 *h = c->pos;
+	__u32 len;
+
+	if ((void *)(h + 8) > c->end)
+		return -1;
+	if ((h[2] & 0x0f) != 1 || (h[3] != IPPROTO_IPIP && h[3] != IPPROTO_IPV6))
+		return 0;
+	len = 8 + (__u32)(__u8)(1u << (h[0] >> 4)) + (__u32)(h[1] >> 4) * 4;
+	if (c->pos + len > c->end)
+		return -1;
+	c->pos += len;
+	return mail_ip_version(c);
+}
+
+/* GTPv1 after the UDP header: version 1, protocol type GTP, message type 255 (G-PDU); 4 more
+ * bytes with any of the E, S, PN flags, then with E up to MAIL_MAX_GTP_EXT extension
+ * headers (a length in 4-byte units, the next type last: 0 ends them); the IP version its
+ * own. More extension headers, or one of length 0: not followed (as userspace). */
+static __always_inline int mail_parse_gtpv1(struct cursor *c)
+{
+	__u8 *h = c->pos, *nt;
+	__u32 len;
+	int i;
+
+	if ((void *)(h + 12) > c->end)
+		return -1; /* no room for an inner packet either */
+	if (h[0] >> 5 != 1 || !(h[0] & 0x10) || h[1] != 0xff)
+		return 0;
+	c->pos = h + (h[0] & 0x07 ? 12 : 8);
+	if (!(h[0] & 0x04))
+		return mail_ip_version(c);
+#pragma unroll
+	for (i = 0; i < MAIL_MAX_GTP_EXT; i++) {
+		h = c->pos;
+		if ((void *)(h + 1) > c->end)
+			return -1;
+		len = (__u32)h[0] * 4;
+		if (!len)
+			return 0;
+		if (c->pos + len > c->end)
+			return -1;
+		c->pos += len;
+		nt = (__u8 *)c->pos - 1;
+		if ((void *)nt < c->base || (void *)(nt + 1) > c->end)
+			return -1;
+		if (*nt == 0)
+			return mail_ip_version(c);
+	}
+	return 0;
+}
+
 /* The tunnel header at the cursor (after the outer IP header: inner is MAIL_V_INNER_UDP or
  * MAIL_V_INNER_GRE). Returns 1 when an Ethernet frame follows, ETH_P_IP or
- * ETH_P_IPV6 when an IP packet follows (GRE, Geneve), 0 when this is no tunnel of ours
- * (another UDP port, a GRE version or payload we do not read), -1 when cut off. */
+ * ETH_P_IPV6 when an IP packet follows (GRE, Geneve, Teredo, AYIYA, GTPv1), 0 when this is no
+ * tunnel of ours (another UDP port, a GRE version or payload we do not read), -1 when cut
+ * off. */
 static __always_inline int mail_parse_tunnel(struct cursor *c, __u32 inner)
 {
 	__u8 *h = c->pos;
@@ -381,13 +498,24 @@ static __always_inline int mail_parse_tunnel(struct cursor *c, __u32 inner)
 
 	if (inner == MAIL_V_INNER_UDP) {
 		struct udphdr *uh = c->pos;
+		__be16 port;
 
 		if ((void *)(uh + 1) > c->end)
 			return -1;
-		if (uh->dest != bpf_htons(MAIL_VXLAN_PORT) &&
-		    uh->dest != bpf_htons(MAIL_GENEVE_PORT))
-			return 0;
 		c->pos = uh + 1;
+		if (uh->dest != bpf_htons(MAIL_VXLAN_PORT) &&
+		    uh->dest != bpf_htons(MAIL_GENEVE_PORT)) {
+			/* the responder's port: the destination's if it is a tunnel's */
+			port = mail_udp_ip_tunnel_port(uh->dest) ? uh->dest : uh->source;
+			if (port == bpf_htons(MAIL_TEREDO_PORT))
+				return mail_parse_teredo(c);
+			if (port == bpf_htons(MAIL_AYIYA_PORT))
+				return mail_parse_ayiya(c);
+			if (port == bpf_htons(MAIL_GTPV1_U_PORT) ||
+			    port == bpf_htons(MAIL_GTPV1_C_PORT))
+				return mail_parse_gtpv1(c);
+			return 0;
+		}
 		h = c->pos;
 		if ((void *)(h + 8) > c->end)
 			return -1;
@@ -412,10 +540,25 @@ static __always_inline int mail_parse_tunnel(struct cursor *c, __u32 inner)
 		return -1;
 	flags = (__u16)(h[0] << 8 | h[1]);
 	proto = (__u16)(h[2] << 8 | h[3]);
-	if (flags & (MAIL_GRE_VERSION | MAIL_GRE_ROUTING | MAIL_GRE_RESERVED))
-		return 0; /* PPTP's enhanced GRE, source routing, reserved flags (as Zeek) */
+	if (flags & (MAIL_GRE_ROUTING | MAIL_GRE_RESERVED) || (flags & MAIL_GRE_VERSION) > 1)
+		return 0; /* source routing, reserved flags, versions above 1 (as Zeek) */
 	len = 4 + (flags & MAIL_GRE_CSUM ? 4 : 0) + (flags & MAIL_GRE_KEY ? 4 : 0) +
 	      (flags & MAIL_GRE_SEQ ? 4 : 0) + (flags & MAIL_GRE_ACK ? 4 : 0);
+	if (flags & MAIL_GRE_VERSION) {
+		/* version 1, PPTP: PPP (address, control, protocol), IPv4 or IPv6 */
+		if (proto != MAIL_GRE_PPTP)
+			return 0;
+		if (c->pos + len > c->end)
+			return -1;
+		c->pos += len;
+		h = c->pos;
+		if ((void *)(h + 4) > c->end)
+			return -1;
+		c->pos = h + 4;
+		if (h[2] == 0 && h[3] == (MAIL_PPP_IPV4 & 0xff))
+			return ETH_P_IP;
+		return h[2] == 0 && h[3] == MAIL_PPP_IPV6 ? ETH_P_IPV6 : 0;
+	}
 	if (proto == MAIL_ETH_P_ERSPAN && (flags & MAIL_GRE_SEQ))
 		len += 8; /* type II header; type I has none */
 	if (c->pos + len > c->end)

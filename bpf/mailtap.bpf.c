@@ -86,6 +86,12 @@ static __always_inline int mail_port_in_set(__u16 port)
 
 #include "mail_parse.h"
 
+_Static_assert(MAIL_MAX_GTP_EXT == MAILTAP_MAX_GTP_EXT && MAIL_TEREDO_PORT == MAILTAP_TEREDO_PORT &&
+		   MAIL_AYIYA_PORT == MAILTAP_AYIYA_PORT &&
+		   MAIL_GTPV1_U_PORT == MAILTAP_GTPV1_U_PORT &&
+		   MAIL_GTPV1_C_PORT == MAILTAP_GTPV1_C_PORT,
+	       "the parser follows the UDP tunnels as user/decode.c");
+
 /* Largest offset of a tunnel header in a frame: far beyond any real stack of headers. */
 #define MAIL_MAX_TUNNEL_OFF 1024
 

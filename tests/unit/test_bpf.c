@@ -727,6 +727,148 @@ static void test_tunnels(void **state)
 					  END_EXPECT});
 }
 
+/* GTPv1 header: flags, message type 255, length (unused), TEID; with E one extension header
+ * per ext (2 words, next type 0x85 but for the last), with S 4 bytes more. */
+static void gtp(struct frame *f, uint8_t flags, int ext)
+{
+	put(f, (uint8_t[8]){flags, 0xff, 0, 0, 0, 0, 0x12, 0x34}, 8);
+	if (flags & 7)
+		put(f, (uint8_t[4]){0, 7, 0, ext ? 0x85 : 0}, 4);
+	for (int e = 0; e < ext; e++)
+		put(f, (uint8_t[8]){2, 0x12, 0x34, 0, 0, 0, 0, e + 1 < ext ? 0x85 : 0}, 8);
+}
+
+/* Teredo (UDP 3544: plain, origin indication, authentication + origin), AYIYA (UDP 5072),
+ * GTPv1 (UDP 2152 and 2123, extension headers), to the port or from it, and GRE version 1
+ * (PPTP's PPP, key, sequence, acknowledgment): mail inside matched by its own ports, the
+ * tunnel counted; the forms user/decode.c does not follow passed as non_tcp; cut headers
+ * passed as parse_err. The same tunnels as test_decode's test_gre_v1_pptp and
+ * test_udp_ip_tunnels. */
+static void test_udp_ip_tunnels(void **state)
+{
+	static const uint8_t origin[8] = {0, 0, 0xf2, 0x3c, 0xc0, 0, 2, 1};
+	static const uint8_t auth[4 + 2 + 3 + 9] = {0, 1, 2, 3, 'i', 'd', 'a', 'u', 't'};
+	uint8_t ayiya[8 + 16 + 20] = {0x41, 0x52, 0x11, 41};
+	struct frame f;
+
+	NEED_PROG();
+	for (int rev = 0; rev < 2; rev++) {
+		uint16_t a = rev ? 3544 : 40001, b = rev ? 40001 : 3544;
+
+		eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), udp(&f, a, b), ipv6(&f, 6),
+		    tcp(&f, 40000, 25, 5), fix_len(&f);
+		run_expect("teredo ->25", &f, XDP_PASS, (struct stat_expect[]){T4, END_EXPECT});
+		eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), udp(&f, a, b), put(&f, origin, 8),
+		    ipv6(&f, 6), tcp(&f, 25, 40000, 5), fix_len(&f);
+		run_expect("teredo origin 25->", &f, XDP_PASS, (struct stat_expect[]){T4, END_EXPECT});
+		eth(&f, 0x86dd), ipv6(&f, 17), udp(&f, a, b), put(&f, auth, sizeof(auth)),
+		    put(&f, origin, 8), ipv6(&f, 6), tcp(&f, 40000, 587, 5), fix_len(&f);
+		run_expect("teredo auth origin ->587", &f, XDP_PASS,
+			   (struct stat_expect[]){M6, {MAILTAP_STAT_TUNNEL, 1}, END_EXPECT});
+		a = rev ? 5072 : 40002, b = rev ? 40002 : 5072;
+		ayiya[3] = 41;
+		eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), udp(&f, a, b), put(&f, ayiya, sizeof(ayiya)),
+		    ipv6(&f, 6), tcp(&f, 40000, 25, 5), fix_len(&f);
+		run_expect("ayiya ipv6 ->25", &f, XDP_PASS, (struct stat_expect[]){T4, END_EXPECT});
+		ayiya[3] = 4;
+		eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), udp(&f, a, b), put(&f, ayiya, sizeof(ayiya)),
+		    ipv4(&f, 6, 0, 0, 0), tcp(&f, 465, 40000, 5), fix_len(&f);
+		run_expect("ayiya ipv4 465->", &f, XDP_PASS, (struct stat_expect[]){T4, END_EXPECT});
+		a = rev ? 2152 : 40003, b = rev ? 40003 : 2123;
+		eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), udp(&f, a, b), gtp(&f, 0x30, 0),
+		    ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
+		run_expect("gtp ipv4 ->25", &f, XDP_PASS, (struct stat_expect[]){T4, END_EXPECT});
+		eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), udp(&f, a, b), gtp(&f, 0x32, 0), ipv6(&f, 6),
+		    tcp(&f, 40000, 25, 5), fix_len(&f);
+		run_expect("gtp seq ipv6 ->25", &f, XDP_PASS, (struct stat_expect[]){T4, END_EXPECT});
+	}
+	for (int ext = 1; ext <= 5; ext++) {
+		eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), udp(&f, 2152, 2152), gtp(&f, 0x34, ext),
+		    ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
+		if (ext <= 4) /* MAILTAP_MAX_GTP_EXT */
+			run_expect("gtp ext ->25", &f, XDP_PASS,
+				   (struct stat_expect[]){T4, END_EXPECT});
+		else
+			run_expect("gtp 5 ext", &f, XDP_PASS,
+				   (struct stat_expect[]){PASS_AS(MAILTAP_STAT_NON_TCP),
+							  {MAILTAP_STAT_IPV4, 1}, END_EXPECT});
+	}
+	/* GRE version 1: key; key, sequence, acknowledgment; PPP IPv4 and IPv6 */
+	eth(&f, 0x0800), ipv4(&f, 47, 0, 0, 0), put(&f, (uint8_t[8]){0x20, 0x01, 0x88, 0x0b}, 8),
+	    put(&f, (uint8_t[4]){0xff, 0x03, 0, 0x21}, 4), ipv4(&f, 6, 0, 0, 0),
+	    tcp(&f, 40000, 25, 5), fix_len(&f);
+	run_expect("pptp ipv4 ->25", &f, XDP_PASS, (struct stat_expect[]){T4, END_EXPECT});
+	eth(&f, 0x86dd), ipv6(&f, 47), put(&f, (uint8_t[16]){0x30, 0x81, 0x88, 0x0b}, 16),
+	    put(&f, (uint8_t[4]){0xff, 0x03, 0, 0x57}, 4), ipv6(&f, 6), tcp(&f, 25, 40000, 5),
+	    fix_len(&f);
+	run_expect("pptp seq ack ipv6 25->", &f, XDP_PASS,
+		   (struct stat_expect[]){M6, {MAILTAP_STAT_TUNNEL, 1}, END_EXPECT});
+	/* other mail-less content: inner TCP to another port; inner UDP */
+	eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), udp(&f, 40003, 2152), gtp(&f, 0x30, 0),
+	    ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 443, 5), fix_len(&f);
+	run_expect("gtp ->443", &f, XDP_PASS,
+		   (struct stat_expect[]){TUN_AS(MAILTAP_STAT_OTHER_PORT), END_EXPECT});
+	eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), udp(&f, 40001, 3544), ipv6(&f, 17),
+	    udp(&f, 5000, 53), fix_len(&f);
+	run_expect("teredo udp", &f, XDP_PASS,
+		   (struct stat_expect[]){TUN_AS(MAILTAP_STAT_NON_TCP), END_EXPECT});
+	/* not followed: Teredo carrying IPv4, GTP message type 1 (echo), GTP version 2, AYIYA
+	 * opcode 2, AYIYA next header 17, PPTP's PPP LCP, GRE version 1 with another protocol;
+	 * UDP between two other ports */
+	eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), udp(&f, 40001, 3544), ipv4(&f, 6, 0, 0, 0),
+	    tcp(&f, 40000, 25, 5), fix_len(&f);
+	run_expect("teredo ipv4", &f, XDP_PASS,
+		   (struct stat_expect[]){PASS_AS(MAILTAP_STAT_NON_TCP), {MAILTAP_STAT_IPV4, 1},
+					  END_EXPECT});
+	for (int k = 0; k < 7; k++) {
+		eth(&f, 0x0800);
+		ipv4(&f, k >= 5 ? 47 : 17, 0, 0, 0);
+		switch (k) {
+		case 0:
+		case 1:
+			udp(&f, 40003, 2152), gtp(&f, k ? 0x50 : 0x30, 0);
+			if (!k)
+				f.b[f.n - 7] = 1;
+			break;
+		case 2:
+		case 3:
+			ayiya[3] = 4;
+			udp(&f, 40002, 5072), put(&f, ayiya, sizeof(ayiya));
+			f.b[f.n - sizeof(ayiya) + (k == 2 ? 2 : 3)] = k == 2 ? 0x12 : 17;
+			break;
+		case 4:
+			udp(&f, 40002, 5073), put(&f, ayiya, sizeof(ayiya));
+			break;
+		case 5:
+			put(&f, (uint8_t[12]){0x20, 0x01, 0x88, 0x0b, 0, 0, 0, 0, 0xff, 0x03, 0xc0, 0x21},
+			    12);
+			break;
+		default:
+			put(&f, (uint8_t[12]){0x20, 0x01, 0x08, 0x00, 0, 0, 0, 0, 0xff, 0x03, 0x00, 0x21},
+			    12);
+			break;
+		}
+		ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
+		run_expect("not followed", &f, XDP_PASS,
+			   (struct stat_expect[]){PASS_AS(MAILTAP_STAT_NON_TCP),
+						  {MAILTAP_STAT_IPV4, 1}, END_EXPECT});
+	}
+	/* cut: Teredo's authentication header, AYIYA's signature, a GTP extension header */
+	eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), udp(&f, 40001, 3544), put(&f, auth, 10);
+	run_expect("teredo cut", &f, XDP_PASS,
+		   (struct stat_expect[]){PASS_AS(MAILTAP_STAT_PARSE_ERR), {MAILTAP_STAT_IPV4, 1},
+					  END_EXPECT});
+	eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), udp(&f, 40002, 5072), put(&f, ayiya, 30);
+	run_expect("ayiya cut", &f, XDP_PASS,
+		   (struct stat_expect[]){PASS_AS(MAILTAP_STAT_PARSE_ERR), {MAILTAP_STAT_IPV4, 1},
+					  END_EXPECT});
+	eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), udp(&f, 40003, 2152), gtp(&f, 0x34, 2);
+	f.n -= 3;
+	run_expect("gtp cut", &f, XDP_PASS,
+		   (struct stat_expect[]){PASS_AS(MAILTAP_STAT_PARSE_ERR), {MAILTAP_STAT_IPV4, 1},
+					  END_EXPECT});
+}
+
 static void test_ipv4_fragments(void **state)
 {
 	struct frame f;
@@ -1128,6 +1270,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_truncated), cmocka_unit_test(test_port_set_runtime),
 	    cmocka_unit_test(test_meta),      cmocka_unit_test(test_mpls_pppoe),
 	    cmocka_unit_test(test_tunnels),   cmocka_unit_test(test_l2_tags),
+	    cmocka_unit_test(test_udp_ip_tunnels),
 	    cmocka_unit_test(test_ipv6_ext_limit),
 	};
 
