@@ -4,7 +4,7 @@
  * real SMTP dialogue; sessions run C at a time, their packets interleaved.
  *   gen_smtp_pcap -o FILE [-n SESSIONS] [-c CONCURRENT] [-a ATTACH_BYTES] [-m SMALL_BYTES]
  *                 [--mix plain=55,attach=20,pipe=10,bdat=10,starttls=3,tls465=2] [--seed N]
- *                 [--mss N] [--encap vxlan|geneve|gre|erspan2|erspan3|mpls|mpls-pw|pppoe]
+ *                 [--mss N] [--encap vxlan|geneve|gre|erspan2|erspan3|mpls|mpls-pw|pppoe|pptp|ayiya|gtp]
  *                 [--user-agents]
  * Message kinds: plain (a small text mail), attach (multipart with a base64 attachment of
  * ATTACH_BYTES random bytes), pipe (PIPELINING: envelope and DATA in one write), bdat
@@ -14,7 +14,9 @@
  * Certificate, ServerKeyExchange, ChangeCipherSpec, Finished, application data, alert); what
  * they "encrypt" is random bytes of the size the mail would have. --encap wraps every frame
  * in a tunnel (VXLAN, Geneve with an option, GRE with a key, ERSPAN type II or III) from one
- * mirror source, or puts an MPLS stack or a PPPoE header in front of IP. --user-agents gives
+ * mirror source, or puts an MPLS stack or a PPPoE header in front of IP, or puts its IP packet
+ * in PPTP's GRE (version 1, PPP), AYIYA (client port 40001 to 5072 and back) or GTP-U (2152
+ * both ends, a sequence number, one extension header) between 172.16.0.1 and .2. --user-agents gives
  * each message a User-Agent or X-Mailer header, from five clients in turn (one a webmail,
  * whose attachment messages were received "via HTTP"; one whose version changes), as mail
  * clients write them. */
@@ -150,10 +152,14 @@ enum encap {
 	E_MPLS,
 	E_PPPOE,
 	E_MPLS_PW,
+	E_PPTP,
+	E_AYIYA,
+	E_GTP,
 	E__N
 };
-static const char *const encap_names[E__N] = { "none",	  "vxlan", "geneve", "gre",    "erspan2",
-					       "erspan3", "mpls",  "pppoe",  "mpls-pw" };
+static const char *const encap_names[E__N] = { "none",	  "vxlan", "geneve", "gre",  "erspan2",
+					       "erspan3", "mpls",  "pppoe",  "mpls-pw", "pptp",
+					       "ayiya",	  "gtp" };
 static enum encap encap;
 static uint32_t gre_seq, pw_seq;
 
@@ -175,12 +181,70 @@ static size_t outer4(uint8_t *g, uint8_t proto, size_t payload)
 	return 34;
 }
 
+/* An outer Ethernet + IPv4 header + UDP header for a tunnel a client at 172.16.0.1 (port
+ * 40001, or port itself when both ends use it) runs to a server 172.16.0.2 on port: a packet
+ * from the client goes to the port, one to it comes from the port; returns its length. */
+static size_t outer_udp(uint8_t *g, int from_client, uint16_t port, int both_port, size_t payload)
+{
+	size_t h = outer4(g, 17, 8 + payload);
+	uint16_t cport = both_port ? port : 40001;
+
+	if (!from_client) { /* 172.16.0.2 -> 172.16.0.1 */
+		synth_put32(g + 14 + 12, 0xac100002u);
+		synth_put32(g + 14 + 16, 0xac100001u);
+	}
+	synth_put16(g + h, from_client ? cport : port);
+	synth_put16(g + h + 2, from_client ? port : cport);
+	synth_put16(g + h + 4, (uint32_t)(8 + payload));
+	synth_put16(g + h + 6, 0);
+	return h + 8;
+}
+
 /* Wraps frame f[0..n) (Ethernet + IPv4) into g; returns the new length. */
-static size_t wrap(uint8_t *g, const uint8_t *f, size_t n)
+static size_t wrap(uint8_t *g, const uint8_t *f, size_t n, int from_client)
 {
 	size_t h, t;
 
 	switch (encap) {
+	case E_PPTP: { /* GRE version 1: key (payload length, call id), sequence, an
+			* acknowledgment every third packet; PPP with address and control */
+		int ack = gre_seq % 3 == 0;
+
+		t = 12 + (ack ? 4 : 0) + 4;
+		h = outer4(g, 47, t + n - 14);
+		synth_put16(g + h, ack ? 0x3081 : 0x3001);
+		synth_put16(g + h + 2, 0x880b);
+		synth_put16(g + h + 4, (uint32_t)(4 + n - 14));
+		synth_put16(g + h + 6, 77);
+		synth_put32(g + h + 8, gre_seq);
+		if (ack)
+			synth_put32(g + h + 12, gre_seq ? gre_seq - 1 : 0);
+		gre_seq++;
+		g[h + t - 4] = 0xff, g[h + t - 3] = 0x03;
+		synth_put16(g + h + t - 2, 0x0021);
+		memcpy(g + h + t, f + 14, n - 14);
+		return h + t + n - 14;
+	}
+	case E_AYIYA: /* identity 16 bytes, signature 20 bytes, forward, next header 4 */
+		t = 8 + 16 + 20;
+		h = outer_udp(g, from_client, 5072, 0, t + n - 14);
+		memset(g + h, 0, t);
+		g[h] = 0x41, g[h + 1] = 0x52, g[h + 2] = 0x11, g[h + 3] = 4;
+		memcpy(g + h + t, f + 14, n - 14);
+		return h + t + n - 14;
+	case E_GTP: /* GTP-U between two 2152s: G-PDU, a sequence number and one extension header
+		     * (a PDU session container) */
+		t = 12 + 8;
+		h = outer_udp(g, from_client, 2152, 1, t + n - 14);
+		memset(g + h, 0, t);
+		g[h] = 0x36, g[h + 1] = 0xff;
+		synth_put16(g + h + 2, (uint32_t)(t - 8 + n - 14));
+		synth_put32(g + h + 4, from_client ? 0x1001 : 0x2002);
+		synth_put16(g + h + 8, gre_seq++ & 0xffff);
+		g[h + 11] = 0x85;
+		g[h + 12] = 2, g[h + 13] = from_client ? 0x10 : 0x00, g[h + 14] = 9;
+		memcpy(g + h + t, f + 14, n - 14);
+		return h + t + n - 14;
 	case E_VXLAN:
 	case E_GENEVE:
 		t = 8 + (encap == E_GENEVE ? 16 : 8); /* UDP + Geneve with one 8-byte option */
@@ -272,7 +336,7 @@ static void emit(const struct sess *s, int from_client, uint8_t flags, uint32_t 
 	h.ts.tv_usec = (suseconds_t)(now_us % 1000000ULL);
 	h.caplen = h.len = (bpf_u_int32)(14 + iplen);
 	if (encap) {
-		h.caplen = h.len = (bpf_u_int32)wrap(g, f, 14 + iplen);
+		h.caplen = h.len = (bpf_u_int32)wrap(g, f, 14 + iplen, from_client);
 		pcap_dump((u_char *)dumper, &h, g);
 	} else {
 		pcap_dump((u_char *)dumper, &h, f);
@@ -747,7 +811,8 @@ int main(int argc, char **argv)
 				;
 			if (c == E__N) {
 				fprintf(stderr, "gen_smtp_pcap: --encap: none, vxlan, geneve, gre, "
-						"erspan2, erspan3, mpls, mpls-pw or pppoe\n");
+						"erspan2, erspan3, mpls, mpls-pw, pppoe, pptp, "
+						"ayiya or gtp\n");
 				return 2;
 			}
 			encap = (enum encap)c;
@@ -777,7 +842,7 @@ int main(int argc, char **argv)
 				"usage: gen_smtp_pcap -o FILE [-n N] [-c C] [-a BYTES] [-m BYTES] "
 				"[--mix plain=55,attach=20,pipe=10,bdat=10,starttls=3,tls465=2] "
 				"[--seed N] [--mss N] "
-				"[--encap vxlan|geneve|gre|erspan2|erspan3|mpls|mpls-pw|pppoe] "
+				"[--encap vxlan|geneve|gre|erspan2|erspan3|mpls|mpls-pw|pppoe|pptp|ayiya|gtp] "
 				"[--user-agents]\n");
 			return 2;
 		}

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # Encapsulated mail, offline: a generated capture (tools/gen_smtp_pcap, STARTTLS and 465
-# sessions too) and the same capture wrapped in VXLAN, Geneve, GRE, ERSPAN II and III, or
-# behind MPLS (IP, or an Ethernet pseudowire with a control word) and PPPoE (--encap) give the
-# same smtp, files, ssl, x509 and conn records (with --seed, uids included); through a
-# tunnel every conn record names it in tunnel_parents and
-# the tunnel stream has Zeek's records for it: DISCOVER, then CLOSE at the end for VXLAN and
-# Geneve, with the mirror source and sensor as endpoints. Also inner IP fragments in VXLAN,
+# sessions too) and the same capture wrapped in VXLAN, Geneve, GRE, ERSPAN II and III, PPTP's
+# GRE (version 1), AYIYA, GTPv1-U, or behind MPLS (IP, or an Ethernet pseudowire with a
+# control word) and PPPoE (--encap) give the same smtp, files, ssl, x509 and conn records
+# (with --seed, uids included); through a tunnel every conn record names it in
+# tunnel_parents and the tunnel stream has Zeek's records for it: DISCOVER, then CLOSE at the
+# end for the UDP tunnels, with the mirror source (or client) and sensor (or server) as
+# endpoints. Teredo (IPv6 sessions made with scapy) the same, with its broken forms. Also inner IP fragments in VXLAN,
 # fragmented outer IP datagrams of every tunnel kind, fragments in a pseudowire (TCP
 # reassembled, VXLAN not followed), two and three workers, and
 # --max-tunnels 1 with two tunnels (the second gets no tunnel_parents, counted), and
@@ -55,12 +56,14 @@ if not tunneled:
     if tun:
         sys.exit("tunnel records for %s" % kind)
 else:
-    udp = kind in ("vxlan", "geneve")
+    ports = {"vxlan": (49152, 4789), "geneve": (49152, 6081), "ayiya": (40001, 5072),
+             "gtp": (2152, 2152), "teredo": (40001, 3544)}.get(kind, (0, 0))
+    udp = ports != (0, 0)
     acts = [t["action"] for t in tun]
     if acts != (["Tunnel::DISCOVER", "Tunnel::CLOSE"] if udp else ["Tunnel::DISCOVER"]):
         sys.exit("tunnel actions %s" % acts)
-    typ = {"vxlan": "Tunnel::VXLAN", "geneve": "Tunnel::GENEVE"}.get(kind, "Tunnel::GRE")
-    ports = (49152, 4789 if kind == "vxlan" else 6081) if udp else (0, 0)
+    typ = {"vxlan": "Tunnel::VXLAN", "geneve": "Tunnel::GENEVE", "ayiya": "Tunnel::AYIYA",
+           "gtp": "Tunnel::GTPv1", "teredo": "Tunnel::TEREDO"}.get(kind, "Tunnel::GRE")
     for t in tun:
         got = (t["tunnel_type"], t["id.orig_h"], t["id.resp_h"], t["id.orig_p"], t["id.resp_p"])
         if got != (typ, "172.16.0.1", "172.16.0.2") + ports or t["uid"] != tun[0]["uid"]:
@@ -76,7 +79,7 @@ gen none "$T/none.pcap" || { echo "FAIL gen_smtp_pcap"; exit 1; }
 "$B/mailtap" -r "$T/none.pcap" --seed 1 -w - 2>/dev/null | "$B/mailtap-cat" >"$T/none.json"
 grep -q '"_path":"ssl"' "$T/none.json" && grep -q '"_path":"files"' "$T/none.json" ||
 	{ echo "FAIL the plain capture gives no ssl or files records"; exit 1; }
-for k in vxlan geneve gre erspan2 erspan3 mpls mpls-pw pppoe; do
+for k in vxlan geneve gre erspan2 erspan3 mpls mpls-pw pppoe pptp ayiya gtp; do
 	gen "$k" "$T/$k.pcap" || { bad "$k: gen_smtp_pcap"; continue; }
 	"$B/mailtap" -r "$T/$k.pcap" --seed 1 -w - 2>/dev/null | "$B/mailtap-cat" >"$T/$k.json"
 	if r=$(python3 "$T/cmp.py" "$k" "$T/none.json" "$T/$k.json" 2>&1); then
@@ -166,7 +169,7 @@ fi
 # outer IP fragments: every tunnel packet's outer IP datagram cut into 256-byte fragments,
 # the last first (a switch sending ERSPAN over a path with a 1500-byte MTU fragments it):
 # reassembled before the tunnel is read, the records are the unfragmented capture's
-for k in vxlan geneve gre erspan2 erspan3; do
+for k in vxlan geneve gre erspan2 erspan3 pptp ayiya gtp; do
 	[ -s "$T/$k.pcap" ] || continue
 	if ! /usr/bin/python3 tests/fragment_pcap.py "$T/$k.pcap" "$T/of-$k.pcap" --size 256 --reverse --any >/dev/null 2>&1; then
 		bad "$k, outer fragments: fragment_pcap.py"
@@ -180,6 +183,68 @@ for k in vxlan geneve gre erspan2 erspan3; do
 		bad "$k, outer fragments (reassembled ${nfrag:-?}): $r"
 	fi
 done
+
+# Teredo (IPv6 only): the small capture's sessions moved to IPv6 with scapy, plain and in
+# Teredo between a client 172.16.0.1:40001 and a relay 172.16.0.2:3544 (the relay's packets
+# from 3544, with an origin indication; the client's with an authentication header now and
+# then): the same records but for tunnel_parents, one tunnel, DISCOVER and CLOSE. The broken
+# forms next to them (a bubble with bytes after it, an IPv4 packet inside, an inner length
+# past the payload, a cut authentication header) give no records but Zeek's one weird,
+# Teredo_bubble_with_payload.
+/usr/bin/python3 - "$T/small.pcap" "$T/v6.pcap" "$T/teredo.pcap" <<'EOF2' || bad "teredo: scapy"
+import logging, struct, sys
+logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+from scapy.all import IP, IPv6, UDP, TCP, Ether, Raw, PcapReader, PcapWriter
+v6, ter = PcapWriter(sys.argv[2], sync=True), PcapWriter(sys.argv[3], sync=True)
+auth = bytes([0, 1, 2, 3]) + b"id" + b"aut" + bytes(9)
+origin = bytes([0, 0, 0xf2, 0x3c, 0xc0 ^ 0xff, 0, 2, 1])
+def six(a):
+    return "2001:0:ac10:1::" + "%x:%x" % tuple(int(x) for x in a.split(".")[2:])
+def outer(to_relay, payload, t):
+    src, dst = ("172.16.0.1", "172.16.0.2") if to_relay else ("172.16.0.2", "172.16.0.1")
+    q = (Ether(src="02:00:00:00:00:11", dst="02:00:00:00:00:22") /
+         IP(src=src, dst=dst, flags="DF") /
+         UDP(sport=40001 if to_relay else 3544, dport=3544 if to_relay else 40001) /
+         Raw(payload))
+    q.time = t
+    return q
+n = 0
+for p in PcapReader(sys.argv[1]):
+    ip = p[IP]
+    i6 = IPv6(src=six(ip.src), dst=six(ip.dst), hlim=64) / ip[TCP]
+    del i6[TCP].chksum
+    q = Ether(src=p.src, dst=p.dst) / i6
+    q.time = p.time
+    v6.write(q)
+    to_relay = ip[TCP].dport in (25, 465, 587)
+    hdr = (auth if n % 4 == 0 else b"") + (origin if n % 2 else b"") if to_relay else origin
+    ter.write(outer(to_relay, hdr + bytes(i6), p.time))
+    if n == 3:  # the broken forms, between two packets of a session
+        bubble = bytes(IPv6(src=six("10.0.0.9"), dst=six("10.0.0.8"), nh=59, plen=0))
+        ter.write(outer(True, bubble, p.time))
+        ter.write(outer(True, bubble + b"xx", p.time))
+        ter.write(outer(True, bytes(IP(src="10.0.0.9", dst="10.0.0.8") / TCP(dport=25)), p.time))
+        bad = bytearray(bytes(i6))
+        bad[5] += 1
+        ter.write(outer(True, bytes(bad), p.time))
+        ter.write(outer(True, auth[:10], p.time))
+    n += 1
+EOF2
+if [ -s "$T/teredo.pcap" ]; then
+	"$B/mailtap" -r "$T/v6.pcap" --seed 1 -w - 2>/dev/null | "$B/mailtap-cat" >"$T/v6.json"
+	"$B/mailtap" -r "$T/teredo.pcap" --seed 1 -w - 2>/dev/null | "$B/mailtap-cat" >"$T/teredo.json"
+	grep -v '"_path":"weird"' "$T/teredo.json" >"$T/teredo-nw.json"
+	weirds=$(grep '"_path":"weird"' "$T/teredo.json" | python3 -c '
+import json, sys
+print(" ".join("%s:%s:%s" % (r["name"], r["id.orig_h"], r.get("source")) for r in map(json.loads, sys.stdin)))')
+	if [ "$(grep -c '"_path":"smtp"' "$T/v6.json")" -gt 0 ] &&
+		r=$(python3 "$T/cmp.py" teredo "$T/v6.json" "$T/teredo-nw.json" 2>&1) &&
+		[ "$weirds" = "Teredo_bubble_with_payload:172.16.0.1:TEREDO" ]; then
+		ok "teredo, both directions, origin and authentication headers: $r; broken forms: $weirds"
+	else
+		bad "teredo: $r; weirds: $weirds"
+	fi
+fi
 
 # two workers: the same records as one worker's (compared as 25-workers does: without the
 # per-worker uids; x509, known_certs and software without ts, notices by what identifies them; the DISCOVER's ts without, as the worker
