@@ -62,7 +62,7 @@ for t in $targets; do
 	fi
 	if [ "$t" = fuzz_pipeline ] && [ -x build/tools/gen_smtp_pcap ]; then
 		# mail in tunnels and behind MPLS/PPPoE, which the corpus has none of
-		for k in vxlan geneve gre erspan2 erspan3 mpls mpls-pw pppoe; do
+		for k in vxlan geneve gre erspan2 erspan3 mpls mpls-pw pppoe pptp ayiya gtp teredo; do
 			[ -s "$corpus/encap-$k" ] && continue
 			build/tools/gen_smtp_pcap -o "$OUT/encap-$k.pcap" -n 2 -c 2 -a 2000 -m 200 \
 				--seed 3 --encap "$k" >/dev/null 2>&1 &&

@@ -4,7 +4,7 @@
  * real SMTP dialogue; sessions run C at a time, their packets interleaved.
  *   gen_smtp_pcap -o FILE [-n SESSIONS] [-c CONCURRENT] [-a ATTACH_BYTES] [-m SMALL_BYTES]
  *                 [--mix plain=55,attach=20,pipe=10,bdat=10,starttls=3,tls465=2] [--seed N]
- *                 [--mss N] [--encap vxlan|geneve|gre|erspan2|erspan3|mpls|mpls-pw|pppoe|pptp|ayiya|gtp]
+ *                 [--mss N] [--encap vxlan|geneve|gre|erspan2|erspan3|mpls|mpls-pw|pppoe|pptp|ayiya|gtp|teredo]
  *                 [--user-agents]
  * Message kinds: plain (a small text mail), attach (multipart with a base64 attachment of
  * ATTACH_BYTES random bytes), pipe (PIPELINING: envelope and DATA in one write), bdat
@@ -16,7 +16,8 @@
  * in a tunnel (VXLAN, Geneve with an option, GRE with a key, ERSPAN type II or III) from one
  * mirror source, or puts an MPLS stack or a PPPoE header in front of IP, or puts its IP packet
  * in PPTP's GRE (version 1, PPP), AYIYA (client port 40001 to 5072 and back) or GTP-U (2152
- * both ends, a sequence number, one extension header) between 172.16.0.1 and .2. --user-agents gives
+ * both ends, a sequence number, one extension header) between 172.16.0.1 and .2, or moves
+ * it to IPv6 in Teredo (client port 40001 to 3544 and back). --user-agents gives
  * each message a User-Agent or X-Mailer header, from five clients in turn (one a webmail,
  * whose attachment messages were received "via HTTP"; one whose version changes), as mail
  * clients write them. */
@@ -155,11 +156,12 @@ enum encap {
 	E_PPTP,
 	E_AYIYA,
 	E_GTP,
+	E_TEREDO,
 	E__N
 };
 static const char *const encap_names[E__N] = { "none",	  "vxlan", "geneve", "gre",  "erspan2",
 					       "erspan3", "mpls",  "pppoe",  "mpls-pw", "pptp",
-					       "ayiya",	  "gtp" };
+					       "ayiya",	  "gtp",   "teredo" };
 static enum encap encap;
 static uint32_t gre_seq, pw_seq;
 
@@ -232,6 +234,33 @@ static size_t wrap(uint8_t *g, const uint8_t *f, size_t n, int from_client)
 		g[h] = 0x41, g[h + 1] = 0x52, g[h + 2] = 0x11, g[h + 3] = 4;
 		memcpy(g + h + t, f + 14, n - 14);
 		return h + t + n - 14;
+	case E_TEREDO: { /* the session moved to IPv6 (2001:0:ac10:1::<its IPv4 address's last
+			  * two bytes>), from the client to 3544 and back, the relay's packets with
+			  * an origin indication */
+		const uint8_t *ip = f + 14;
+		size_t l4 = n - 14 - 20;
+		uint8_t *v6;
+
+		t = from_client ? 0 : 8;
+		h = outer_udp(g, from_client, 3544, 0, t + 40 + l4);
+		memset(g + h, 0, t);
+		if (t)
+			g[h + 2] = 0xf2, g[h + 3] = 0x3c, g[h + 4] = 0x3f, g[h + 6] = 2, g[h + 7] = 1;
+		v6 = g + h + t;
+		memset(v6, 0, 40);
+		v6[0] = 0x60;
+		synth_put16(v6 + 4, (uint32_t)l4);
+		v6[6] = 6, v6[7] = 64;
+		for (int a = 0; a < 2; a++) {
+			uint8_t *x = v6 + 8 + a * 16;
+
+			x[0] = 0x20, x[1] = 0x01, x[4] = 0xac, x[5] = 0x10, x[7] = 1;
+			x[12] = ip[12 + a * 4 + 0], x[13] = ip[12 + a * 4 + 1];
+			x[14] = ip[12 + a * 4 + 2], x[15] = ip[12 + a * 4 + 3];
+		}
+		memcpy(v6 + 40, ip + 20, l4);
+		return h + t + 40 + l4;
+	}
 	case E_GTP: /* GTP-U between two 2152s: G-PDU, a sequence number and one extension header
 		     * (a PDU session container) */
 		t = 12 + 8;
@@ -812,7 +841,7 @@ int main(int argc, char **argv)
 			if (c == E__N) {
 				fprintf(stderr, "gen_smtp_pcap: --encap: none, vxlan, geneve, gre, "
 						"erspan2, erspan3, mpls, mpls-pw, pppoe, pptp, "
-						"ayiya or gtp\n");
+						"ayiya, gtp or teredo\n");
 				return 2;
 			}
 			encap = (enum encap)c;
@@ -842,7 +871,7 @@ int main(int argc, char **argv)
 				"usage: gen_smtp_pcap -o FILE [-n N] [-c C] [-a BYTES] [-m BYTES] "
 				"[--mix plain=55,attach=20,pipe=10,bdat=10,starttls=3,tls465=2] "
 				"[--seed N] [--mss N] "
-				"[--encap vxlan|geneve|gre|erspan2|erspan3|mpls|mpls-pw|pppoe|pptp|ayiya|gtp] "
+				"[--encap vxlan|geneve|gre|erspan2|erspan3|mpls|mpls-pw|pppoe|pptp|ayiya|gtp|teredo] "
 				"[--user-agents]\n");
 			return 2;
 		}

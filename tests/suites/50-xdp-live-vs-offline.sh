@@ -14,8 +14,9 @@
 # MTU 3400 allows (TSO/GRO-sized frames need XDP multi-buffer, not supported), or frames cut
 # by a snap length (a replay cannot send the bytes that were not captured). Also fails on any AF_XDP drop.
 # Then captures of tools/gen_smtp_pcap --encap (VXLAN, Geneve, GRE, ERSPAN II/III, MPLS, PPPoE,
-# and VXLAN and ERSPAN II with fragmented outer datagrams), whole, the same way: the XDP
-# program must find the mail inside them as userspace does.
+# PPTP's GRE, AYIYA, GTPv1-U, Teredo (both directions of a client's tunnel), and VXLAN,
+# ERSPAN II and GTP with fragmented outer datagrams), whole, the same way: the XDP program
+# must find the mail inside them as userspace does.
 # MAILTAP_LIVE_FILES=N limits the run to the first N files (quick runs).
 set -u
 cd "$(dirname "$0")/../.."
@@ -224,16 +225,16 @@ print(n)' "$NL_TMP/m.pcap")" -gt 0 ]; then
 done
 
 # Encapsulated mail (tools/gen_smtp_pcap --encap): the XDP program must find the mail inside
-# VXLAN, Geneve, GRE, ERSPAN II/III and behind MPLS (IP, or an Ethernet pseudowire) or PPPoE,
-# as userspace does offline.
+# VXLAN, Geneve, GRE, ERSPAN II/III, PPTP's GRE, AYIYA, GTPv1-U, Teredo and behind MPLS (IP,
+# or an Ethernet pseudowire) or PPPoE, as userspace does offline.
 # The whole file is replayed (its frames are all mail, none matches tcpdump's port filter).
 if [ $live = 1 ]; then
 	# "-frag": every outer IP datagram cut into 512-byte fragments, the last first (the XDP
 	# program steers UDP and GRE fragments: only the whole datagram shows the mail inside);
 	# "vxlan-2mirror": two mirror sessions, the clients' packets in VXLAN from one source and
 	# the servers' from another (every connection names both tunnels: 17-encap)
-	for enc in vxlan geneve gre erspan2 erspan3 mpls mpls-pw pppoe vxlan-frag erspan2-frag \
-		vxlan-2mirror; do
+	for enc in vxlan geneve gre erspan2 erspan3 mpls mpls-pw pppoe pptp ayiya gtp teredo \
+		vxlan-frag erspan2-frag gtp-frag vxlan-2mirror; do
 		name="generated --encap $enc"
 		genc=${enc%-frag}
 		genc=${genc%-2mirror}
