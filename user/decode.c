@@ -671,8 +671,10 @@ static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, ui
 			len = 8 + (uint32_t)(p[0] & 0x3f) * 4;
 		}
 	} else {
-		if (end - p < 4)
+		if (end - p < 4) {
+			weird_src(o, "truncated_GRE", "GRE", true, -1);
 			return DECODE_TRUNC_TUNNEL;
+		}
 		flags = rd16(p);
 		proto = rd16(p + 2);
 		/* Zeek's GRE analyzer's checks, flow weirds of the outer packet (dropped), in its
@@ -696,16 +698,21 @@ static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, ui
 		if (proto == ETH_P_ERSPAN_ && (flags & 0x1000))
 			len += 8; /* type II header; type I has none */
 		if (proto == ETH_P_ERSPAN3_) {
-			if (end - p < (long)len + 12)
+			if (end - p < (long)len + 12) {
+				weird_src(o, "truncated_GRE", "GRE", true, -1);
 				return DECODE_TRUNC_TUNNEL;
+			}
 			len += 12 + (p[len + 11] & 1 ? 8 : 0); /* O: a platform subheader */
 			proto = ETH_P_TEB_;
 		}
 		if (proto == ETH_P_ERSPAN_)
 			proto = ETH_P_TEB_;
 	}
-	if (end - p < (long)len)
+	if (end - p < (long)len) {
+		if (type == PKT_TUN_GRE) /* Zeek's GRE analyzer: its header cut */
+			weird_src(o, "truncated_GRE", "GRE", true, -1);
 		return DECODE_TRUNC_TUNNEL;
+	}
 	if (proto != ETH_P_TEB_ && proto != ETH_P_IP_ && proto != ETH_P_IPV6_)
 		return DECODE_NOT_TCP;
 	p += len;
