@@ -25,7 +25,7 @@ struct tun {
 	uint8_t type;	   /* PKT_TUN_*; 0: a free slot */
 	bool active;	   /* DISCOVER written, not expired or closed */
 	uint64_t last_ts;  /* its last new connection */
-	struct conn_id id; /* as first seen (UDP: the tunnel port the responder's); ports 0 for GRE */
+	struct conn_id id; /* as first seen (UDP: tunnel port on resp's side); GRE: ports 0 */
 	char uid[MT_UID_LEN];
 };
 

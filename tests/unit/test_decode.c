@@ -1267,7 +1267,8 @@ static void test_udp_ip_tunnels(void **st)
 			assert_int_equal(p.tun.type, PKT_TUN_AYIYA);
 			assert_int_equal(p.tun.sport, 40002);
 			assert_int_equal(p.tun.dport, 5072);
-			/* the inner packet's wire length is the outer's: a cut payload is decoded */
+			/* the inner packet's wire length is the outer's: a cut payload is
+			 * decoded */
 			cuts_not_ok(&f, 14, at + (v6 ? 40 : 20) + 20);
 			/* another opcode; another next header; nothing after the header */
 			g = f;
@@ -1284,7 +1285,10 @@ static void test_udp_ip_tunnels(void **st)
 			g = f;
 			g.b[at] = v6 ? 0x50 : 0x44;
 			assert_int_equal(run(&g, DLT_EN10MB, &p), DECODE_BAD_IP);
-			want_weird(&p, v6 ? "unknown_ip_version_in_tunnel" : "IPv4_min_header_size_in_tunnel", 0);
+			want_weird(&p,
+				   v6 ? "unknown_ip_version_in_tunnel"
+				      : "IPv4_min_header_size_in_tunnel",
+				   0);
 		}
 	}
 	{
