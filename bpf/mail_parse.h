@@ -49,7 +49,7 @@
 #define MAIL_TEREDO_PORT 3544
 #define MAIL_AYIYA_PORT 5072
 #define MAIL_GTPV1_U_PORT 2152
-#define MAIL_GTPV1_C_PORT 2123
+#define MAIL_GTPV1_C_PORT 2123 /* the lowest, AYIYA's the highest: mail_udp_ip_tunnel_port */
 /* GTPv1 extension headers followed before giving up (non_tcp); user/decode.c has the same
  * (MAILTAP_MAX_GTP_EXT) */
 #define MAIL_MAX_GTP_EXT 4
@@ -256,11 +256,16 @@ static __always_inline __u32 mail_parse_tcp(struct cursor *c)
 	return MAIL_V_OTHER_PORT;
 }
 
-/* A port of the tunnels found by either port of their datagrams (Teredo, AYIYA, GTPv1). */
+/* A port of the tunnels found by either port of their datagrams (Teredo, AYIYA, GTPv1): one
+ * range test first (2123..5072), which most other UDP fails. */
 static __always_inline int mail_udp_ip_tunnel_port(__be16 port)
 {
-	return port == bpf_htons(MAIL_TEREDO_PORT) || port == bpf_htons(MAIL_AYIYA_PORT) ||
-	       port == bpf_htons(MAIL_GTPV1_U_PORT) || port == bpf_htons(MAIL_GTPV1_C_PORT);
+	__u16 p = bpf_ntohs(port);
+
+	if ((__u16)(p - MAIL_GTPV1_C_PORT) > MAIL_AYIYA_PORT - MAIL_GTPV1_C_PORT)
+		return 0;
+	return p == MAIL_TEREDO_PORT || p == MAIL_AYIYA_PORT || p == MAIL_GTPV1_U_PORT ||
+	       p == MAIL_GTPV1_C_PORT;
 }
 
 /* A UDP header at the cursor whose destination port is a tunnel's (VXLAN, Geneve, Teredo,
