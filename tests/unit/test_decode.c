@@ -1062,9 +1062,11 @@ static size_t build_outer(struct fr *f, int ov6, uint8_t proto, uint16_t sport, 
 		fr_u16(f, (uint16_t)l4);
 		fr_u16(f, 0);
 	}
-	fr_bytes(f, hdr, hlen);
+	if (hlen) /* hdr, pl may be NULL with no bytes: not for memcpy */
+		fr_bytes(f, hdr, hlen);
 	at = f->len;
-	fr_bytes(f, pl, plen);
+	if (plen)
+		fr_bytes(f, pl, plen);
 	return at;
 }
 
