@@ -8,7 +8,8 @@
 # removed lets it go (the lock is the file at the path); more receive queues than mailtap
 # takes and an MTU too large for native XDP are refused with what to do; an interface that
 # goes away while mailtap captures ends it with exit status 2 and a message, and does not
-# keep the next run from starting once it is back.
+# keep the next run from starting once it is back. A queue another AF_XDP socket holds is
+# tried again for 2 s (the socket of a run just ended), then refused with the reason.
 set -u
 cd "$(dirname "$0")/../.."
 source tools/netns-lib.sh
@@ -126,6 +127,78 @@ EOF
 	kill -TERM "$pc"
 	nl_wait_pid "$pc" 10 || nl_fail "C did not stop"
 	nl_xdp_attached && nl_fail "XDP left after C"
+else
+	echo "  (skipped: no cc)"
+fi
+
+echo "- a queue another AF_XDP socket holds: tried again for 2 s, then refused with why"
+# A socket of someone else (no program of its own: libxdp's INHIBIT_PROG_LOAD) holds queue 0
+# for HOLD ms, then closes. Held 1.2 s the capture starts once it is free (without the EBUSY
+# retry it would fail at once); held 6 s it fails after 2 s, with the reason, leaving nothing.
+if command -v cc >/dev/null 2>&1; then
+	cat >"$NL_TMP/xskhold.c" <<'EOF'
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <sys/mman.h>
+#include <xdp/xsk.h>
+int main(int argc, char **argv) /* xskhold IFACE HOLD_MS READY_FILE */
+{
+	struct xsk_socket_config c = { .rx_size = 64, .tx_size = 64,
+				       .libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+				       .bind_flags = XDP_COPY };
+	struct xsk_ring_prod fq;
+	struct xsk_ring_cons cq, rx;
+	struct xsk_umem *u;
+	struct xsk_socket *x;
+	size_t sz = 64 * 4096;
+	long ms = argc > 2 ? atol(argv[2]) : 0;
+	void *a = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int e;
+	FILE *f;
+
+	if (argc != 4 || a == MAP_FAILED)
+		return 2;
+	if ((e = xsk_umem__create(&u, a, sz, &fq, &cq, NULL)))
+		return 1;
+	/* a capture that has just ended may hold the queue a little longer */
+	for (int i = 0; (e = xsk_socket__create(&x, argv[1], 0, u, &rx, NULL, &c)) == -16 && i < 50; i++)
+		nanosleep(&(struct timespec){ 0, 100000000L }, NULL);
+	if (e) {
+		fprintf(stderr, "xskhold: %d\n", e);
+		return 1;
+	}
+	if (!(f = fopen(argv[3], "w")))
+		return 1;
+	fclose(f);
+	nanosleep(&(struct timespec){ ms / 1000, ms % 1000 * 1000000L }, NULL);
+	xsk_socket__delete(x);
+	xsk_umem__delete(u);
+	return 0;
+}
+EOF
+	cc -o "$NL_TMP/xskhold" "$NL_TMP/xskhold.c" -lxdp -lbpf || nl_fail "cc xskhold"
+	for hold in 1200 6000; do
+		rm -f "$NL_TMP/hold.ready"
+		nl_bg "$NL_TMP/xskhold" "$NL_CAP" $hold "$NL_TMP/hold.ready" 2>"$NL_TMP/hold.err"
+		ph=$!
+		nl_wait_file "$NL_TMP/hold.ready" 10 || { cat "$NL_TMP/hold.err"; nl_fail "xskhold did not bind"; }
+		t0=$(date +%s%N)
+		nl_exec "$DUMP" -i "$NL_CAP" -w "$NL_TMP/h.pcap" --timeout 1 >/dev/null 2>"$NL_TMP/h.err"
+		rc=$?
+		ms=$((($(date +%s%N) - t0) / 1000000))
+		sed 's/^/    /' "$NL_TMP/h.err"
+		echo "    held $hold ms: exit $rc after $ms ms"
+		if [ $hold = 1200 ]; then
+			[ $rc -eq 0 ] || nl_fail "no capture once the queue was free"
+		else
+			[ $rc -ne 0 ] && grep -q "queue 0 of $NL_CAP is already bound by another AF_XDP socket (still after 2000 ms)" "$NL_TMP/h.err" ||
+				nl_fail "a queue held 6 s: exit $rc, message"
+			[ $ms -ge 1900 ] || nl_fail "refused after $ms ms, not after trying for 2 s"
+			nl_xdp_attached && nl_fail "a refused start left XDP attached"
+		fi
+		nl_wait_pid "$ph" 10 || nl_fail "xskhold did not end"
+	done
 else
 	echo "  (skipped: no cc)"
 fi
