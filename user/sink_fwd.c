@@ -52,6 +52,7 @@
 #define FWD_MSG_OVERHEAD 160 /* array, tag header, entries header, options map */
 #define FWD_RAW_INIT (64 * 1024)
 #define FWD_REPLY_MAX 4096 /* largest reply (ack, HELO, PONG) we accept */
+#define FWD_PING_MAX 1023  /* in_forward reads the PING into 1023 bytes (check_ping) */
 #define FWD_POLL_MAX_MS 1000
 #define FWD_BLOCK_SLICE_MS 100 /* a blocked write() checks for sink_fwd__interrupt() */
 /* Spool files are read back up to this size whatever max_message_bytes is now: a restart
@@ -1564,6 +1565,16 @@ static int recv_msg(struct fwd *s, int fd, SSL *ssl, struct fwd_msg *m, uint64_t
 	}
 }
 
+/* Bytes of our PING: [PING, hostname, salt(32), digest(128), user, user digest(128 or 0)]. */
+static size_t ping_len(const struct fwd *s)
+{
+	uint8_t h[5];
+	size_t hl = strlen(s->self_hostname), ul = s->username ? strlen(s->username) : 0;
+
+	return 1 + 5 + sink__str_header(h, hl) + hl + 2 + 32 + 2 + 128 +
+	       sink__str_header(h, ul) + ul + (s->username ? 2 + 128 : 1);
+}
+
 /* Secure forward: HELO from the server, our PING, its PONG (digests checked both ways). */
 static int handshake(struct fwd *s, int fd, SSL *ssl, uint64_t deadline)
 {
@@ -1600,7 +1611,7 @@ static int handshake(struct fwd *s, int fd, SSL *ssl, uint64_t deadline)
 
 		sha512_hex(p, l, 3, pdigest);
 	}
-	ping = malloc(64 + hl + 32 + 128 + ul + 128);
+	ping = malloc(ping_len(s));
 	if (!ping)
 		return -ENOMEM;
 	ping[pos++] = 0x96;
@@ -2527,9 +2538,19 @@ struct sink *sink_fwd__open(const char *spec, const struct fwd_opts *o)
 	    s->o.max_message_bytes < FWD_MSG_OVERHEAD + FWD_TAG_MAX + 1024 ||
 	    s->o.max_message_bytes > 0xffffffffULL || s->o.gzip_level < 0 || s->o.gzip_level > 9 ||
 	    !s->o.backoff_min_ms || s->o.backoff_max_ms < s->o.backoff_min_ms ||
-	    s->o.queue_max_bytes < 65536 ||
-	    (s->is_unix == 0 && s->o.shared_key == NULL && s->o.username)) {
+	    s->o.queue_max_bytes < 65536) {
 		pr_warn("forward: invalid options for %s\n", spec);
+		err = -EINVAL;
+		goto fail;
+	}
+	/* A user is authenticated in the shared-key handshake only (in_forward refuses
+	 * security.users without shared_key or empty_shared_key), on every transport; a
+	 * password needs its user. */
+	if ((s->o.username || s->o.password) && (!s->o.shared_key || !s->o.username)) {
+		pr_warn("forward: %s for %s needs %s\n",
+			s->o.username ? "a user" : "a password", spec,
+			s->o.username ? "a shared key (\"\" for in_forward's empty_shared_key)"
+				      : "a user");
 		err = -EINVAL;
 		goto fail;
 	}
@@ -2574,6 +2595,13 @@ struct sink *sink_fwd__open(const char *spec, const struct fwd_opts *o)
 	s->password = dup_opt(s->o.password, &err);
 	if (err)
 		goto fail;
+	if (s->shared_key && ping_len(s) > FWD_PING_MAX) {
+		pr_warn("forward: the handshake's PING for %s would take %zu bytes, in_forward "
+			"reads at most %d: shorten the user name or the self hostname\n",
+			spec, ping_len(s), FWD_PING_MAX);
+		err = -EINVAL;
+		goto fail;
+	}
 	s->tls_name = dup_opt(s->o.tls_name, &err);
 	if (err)
 		goto fail;

@@ -370,6 +370,43 @@ static void test_options_and_specs(void **state)
 	assert_int_equal(errno, EINVAL);
 	o.batch_records = 2000;
 
+	/* a user (security.users) is checked in the shared-key handshake only: without a key
+	 * it is refused on every transport (it was ignored on a unix socket), and so is a
+	 * password without its user */
+	static const char *const trans[] = {"forward:unix:/nonexistent/s",
+					    "forward:tcp:127.0.0.1:24224"};
+	static char longname[1001];
+
+	for (size_t i = 0; i < 2; i++) {
+		o.username = "alice";
+		errno = 0;
+		assert_null(sink_fwd__open(trans[i], &o));
+		assert_int_equal(errno, EINVAL);
+		o.username = NULL;
+		o.password = "pw";
+		o.shared_key = "k";
+		errno = 0;
+		assert_null(sink_fwd__open(trans[i], &o));
+		assert_int_equal(errno, EINVAL);
+		o.username = "alice";
+		s = sink_fwd__open(trans[i], &o);
+		assert_non_null(s);
+		assert_int_equal(sink__close(s), 0);
+		/* in_forward reads the PING into 1023 bytes: a longer one cannot pass */
+		memset(longname, 'u', sizeof(longname) - 1);
+		o.username = longname;
+		errno = 0;
+		assert_null(sink_fwd__open(trans[i], &o));
+		assert_int_equal(errno, EINVAL);
+		longname[1023 - 310 - 64] = '\0'; /* with the longest Linux host name */
+		o.self_hostname = "h234567890123456789012345678901234567890123456789012345678901234";
+		s = sink_fwd__open(trans[i], &o);
+		assert_non_null(s);
+		assert_int_equal(sink__close(s), 0);
+		o.self_hostname = NULL;
+		o.username = o.password = o.shared_key = NULL;
+	}
+
 	/* TLS options only with forward:tls:, and files that can be used */
 	o.tls_name = "fwd.example";
 	errno = 0;
