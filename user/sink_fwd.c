@@ -1856,7 +1856,8 @@ static void handle_ack(struct fwd *s, const struct fwd_msg *m)
  * their batches again and the receiver would get them twice. A TLS session is not read
  * after a failure (OpenSSL forbids further I/O); its read loop went up to the failure and
  * what it read is in the reader. 0, or -EPROTO/-EMSGSIZE for a reply that is not an ack
- * (the acks before it are applied). Mutex held. */
+ * (the acks before it are applied), -ENOKEY for a HELO without a shared key configured.
+ * Mutex held. */
 static int take_acks(struct fwd *s, bool drain)
 {
 	size_t budget = FWD_DRAIN_MAX; /* a peer that keeps sending cannot hold us here */
@@ -1868,6 +1869,8 @@ static int take_acks(struct fwd *s, bool drain)
 		ssize_t n;
 
 		while ((r = fwd_reader__next(s->rd, &m)) > 0) {
+			if (m.type == FWD_MSG_HELO && !s->shared_key)
+				return -ENOKEY; /* the receiver wants the handshake */
 			if (m.type != FWD_MSG_ACK)
 				return -EPROTO;
 			handle_ack(s, &m);
@@ -2199,7 +2202,19 @@ static void *sender_main(void *arg)
 			 * retire their batches before disconnect() requeues the rest */
 			int r = take_acks(s, why != NULL);
 
-			if (r < 0 && !why) {
+			if (r == -ENOKEY) {
+				/* in_forward with shared_key, empty_shared_key or security.users
+				 * opens with HELO and takes our records for a bad PING: it hangs
+				 * up, for ever. Say why, once, and count it as what it is. */
+				s->st.handshake_failures++;
+				if (s->st.handshake_failures == 1 || log__level() >= LOG_DEBUG)
+					pr_warn("forward: %s asks for the shared-key handshake (HELO): "
+						"give --forward-shared-key (\"\" for in_forward's "
+						"empty_shared_key)\n",
+						s->spec);
+				err = r;
+				why = "handshake required";
+			} else if (r < 0 && !why) {
 				err = r;
 				why = "bad reply";
 			}

@@ -1451,6 +1451,81 @@ static void test_spool_write_failure(void **state)
 	}
 }
 
+/* in_forward with a shared_key (or empty_shared_key, or security.users) opens each
+ * connection with HELO, reads the first 1023 bytes as our PING, fails to parse them and
+ * hangs up. */
+static void *helo_peer_main(void *arg)
+{
+	struct peer *x = arg;
+	/* ["HELO", {"nonce": 16 bytes, "auth": ""}] */
+	static const uint8_t helo[] = {0x92, 0xa4, 'H', 'E', 'L', 'O', 0x82, 0xa5, 'n', 'o',
+				       'n',  'c',  'e', 0xb0, 1,   2,	3,   4,	   5,	 6,
+				       7,    8,	   9,	10,  11,  12,	13,  14,   15,	 16,
+				       0xa4, 'a',  'u', 't', 'h', 0xa0};
+
+	for (;;) {
+		char buf[1023];
+		size_t got = 0;
+		ssize_t n;
+		int fd = accept(x->lfd, NULL, NULL);
+
+		if (fd < 0)
+			return NULL;
+		if (write(fd, helo, sizeof(helo)) == (ssize_t)sizeof(helo))
+			while (got < sizeof(buf) && (n = read(fd, buf + got, sizeof(buf) - got)) > 0)
+				got += (size_t)n;
+		pthread_mutex_lock(&x->mu);
+		x->messages++; /* connections served */
+		pthread_mutex_unlock(&x->mu);
+		close(fd);
+	}
+}
+
+/* A receiver that wants the handshake, and no shared key: the sender cannot deliver, and
+ * says why (a handshake failure), instead of a stream of unexplained "bad reply" losses. */
+static void test_helo_without_key(void **state)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct peer x;
+	struct fwd_opts o;
+	struct fwd_stats st;
+	struct sink *s;
+	pthread_t t;
+	int i;
+
+	(void)state;
+	make_rec();
+	peer_init(&x, PEER_NORMAL);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", x.path);
+	x.lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(x.lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(listen(x.lfd, 4), 0);
+	assert_int_equal(pthread_create(&t, NULL, helo_peer_main, &x), 0);
+	fwd_opts__default(&o);
+	o.batch_records = 10;
+	o.backoff_min_ms = 10;
+	o.backoff_max_ms = 20;
+	o.close_timeout_ms = 300;
+	s = sink_fwd__open(x.spec, &o);
+	assert_non_null(s);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(sink__write(s, "t", 1, 1, rec, rec_len), 0);
+	for (i = 0; i < 5000; i++) {
+		sink_fwd__stats(s, &st);
+		if (st.handshake_failures >= 2)
+			break;
+		usleep(1000);
+	}
+	assert_int_equal(sink_fwd__close(s, &st), -ETIMEDOUT);
+	assert_true(st.handshake_failures >= 2);
+	assert_int_equal(st.handshake_failures, st.disconnects);
+	assert_true(st.connects >= 2);
+	assert_int_equal(st.records_acked, 0);
+	assert_int_equal(st.records_unacked_at_close, 10);
+	peer_stop(&x, t);
+	rmdir(x.dir);
+}
+
 /* close() while the sender waits out a long reconnect delay: the receiver is back, and
  * close() makes the sender try again at once instead of waiting its backoff (30 s here,
  * three times close_timeout_ms). */
@@ -1646,6 +1721,7 @@ int main(void)
 	    cmocka_unit_test(test_drop_oldest_keeps_spooled),
 	    cmocka_unit_test(test_drop_oldest_sheds_inflight),
 	    cmocka_unit_test(test_encode_does_not_starve_send),
+	    cmocka_unit_test(test_helo_without_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
