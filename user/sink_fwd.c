@@ -127,6 +127,7 @@ struct fwd {
 	int fd;
 	SSL *ssl;		/* with is_tls, on fd */
 	int tls_read_wants_out; /* SSL_read asked for POLLOUT (renegotiation) */
+	int tls_read_more;	/* the read loop stopped with the reader nearly full: read on */
 	int tls_write_wants_in; /* SSL_write asked for POLLIN: retried when input comes */
 	struct batch *cur;
 	size_t cur_off;
@@ -608,6 +609,12 @@ int fwd_reader__feed(struct fwd_reader *r, const uint8_t *buf, size_t len)
 	memcpy(r->buf + r->used, buf, len);
 	r->used += len;
 	return 0;
+}
+
+/* Bytes the reader takes before its next feed fails. */
+static size_t reader_room(const struct fwd_reader *r)
+{
+	return r->err ? 0 : r->cap - (r->used - r->off);
 }
 
 static int obj_is(const msgpack_object *o, const char *s)
@@ -1792,6 +1799,7 @@ static void conn_close(struct fwd *s, bool orderly)
 		s->ssl = NULL;
 	}
 	s->tls_read_wants_out = 0;
+	s->tls_read_more = 0;
 	s->tls_write_wants_in = 0;
 	close(s->fd);
 	s->fd = -1;
@@ -2099,6 +2107,8 @@ static void *sender_main(void *arg)
 			if (due - now < tmo_ns)
 				tmo_ns = due - now;
 		}
+		if (s->tls_read_more)
+			tmo_ns = 0;
 		if (s->spool_retry_at && s->spool_retry_at <= now)
 			tmo_ns = 0;
 		else if (s->spool_retry_at && s->spool_retry_at - now < tmo_ns)
@@ -2111,7 +2121,7 @@ static void *sender_main(void *arg)
 			np = 2;
 		}
 		int fd = s->fd, read_on_out = s->tls_read_wants_out,
-		    write_on_in = s->tls_write_wants_in;
+		    write_on_in = s->tls_write_wants_in, read_more = s->tls_read_more;
 		SSL *ssl = s->ssl;
 		struct batch *cur = s->cur;
 		size_t off = s->cur_off;
@@ -2134,13 +2144,21 @@ static void *sender_main(void *arg)
 
 		/* Replies before the write: a peer that acked and hung up fails the write, and
 		 * a TLS session cannot be read after a failure. */
-		if (pr > 0 && np == 2 &&
-		    ((p[1].revents & (POLLIN | POLLHUP | POLLERR)) ||
-		     (read_on_out && (p[1].revents & POLLOUT)))) {
+		if (np == 2 && (read_more || (pr > 0 && ((p[1].revents & (POLLIN | POLLHUP | POLLERR)) ||
+						   (read_on_out && (p[1].revents & POLLOUT)))))) {
 			/* until there is nothing more: TLS may hold decrypted bytes that poll()
-			 * does not see */
+			 * does not see. But not past the reader's room: the replies are applied
+			 * only below, and a burst of acks (max_inflight of them) can be larger
+			 * than the reader; then the next pass reads on without waiting. */
+			read_more = 0;
 			for (;;) {
-				ssize_t n = io_recv(ssl, fd, rbuf, sizeof(rbuf), &want);
+				ssize_t n;
+
+				if (ssl && reader_room(s->rd) < sizeof(rbuf)) {
+					read_more = 1;
+					break;
+				}
+				n = io_recv(ssl, fd, rbuf, sizeof(rbuf), &want);
 
 				read_on_out = n == -EAGAIN && want == POLLOUT;
 				if (n == -EAGAIN)
@@ -2177,6 +2195,7 @@ static void *sender_main(void *arg)
 		if (s->fd == fd) {
 			s->tls_read_wants_out = read_on_out;
 			s->tls_write_wants_in = write_on_in;
+			s->tls_read_more = read_more;
 		}
 		if (sent > 0) {
 			s->cur_off += (size_t)sent;

@@ -498,6 +498,28 @@ if command -v openssl >/dev/null; then
 		tail -n 5 "$T/tls.send.err" "$T/tls.err"
 	fi
 
+	# 9a'. a burst of acks larger than the reply reader (12288 bytes: 1000 acks of 30 bytes,
+	# held 1.5 s by the receiver, then sent at once): read in pieces the reader can take,
+	# not taken for one oversized reply (which lost the connection and resent all 1000)
+	start_rx tlsburst --tcp "127.0.0.1:$PORT" --out "$T/tlsburst.out" --stall-ms 1500 \
+		"${TLSRX[@]}" || exit 1
+	timeout 60 "$SEND" -o "forward:tls:127.0.0.1:$PORT" -n 1000 --tls-ca "$C/ca.pem" \
+		--batch-records 1 --inflight 1000 --close-timeout-ms 20000 >"$T/tlsburst.send" \
+		2>"$T/tlsburst.err"
+	r=$?
+	stop_rx "$RXPID"
+	$RX check --out "$T/tlsburst.out" --ids 0:1000 >"$T/tlsburst.check"
+	c=$?
+	if [ $r -eq 0 ] && [ $c -eq 0 ] && [ "$(kv acked "$T/tlsburst.send")" = 1000 ] &&
+		[ "$(kv disconnects "$T/tlsburst.send")" = 0 ] &&
+		[ "$(kv msgs_resent "$T/tlsburst.send")" = 0 ] &&
+		[ "$(kv duplicate_ids "$T/tlsburst.check")" = 0 ]; then
+		ok "TLS: 1000 acks in one burst taken without a loss of the connection, no resend"
+	else
+		fail "TLS ack burst (rc=$r check=$c disconnects=$(kv disconnects "$T/tlsburst.send") resent=$(kv msgs_resent "$T/tlsburst.send"))"
+		grep 'connection lost' "$T/tlsburst.err" | head -n 2
+	fi
+
 	# 9b. the server's certificate is checked: a wrong name, a CA that did not sign it, and
 	# the system's CAs refuse it; nothing is sent, tls_failures counts the attempts
 	start_rx tlsbad --tcp "127.0.0.1:$PORT" --out "$T/tlsbad.out" "${TLSRX[@]}" || exit 1
