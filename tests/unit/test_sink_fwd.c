@@ -1153,6 +1153,141 @@ static void test_drop_oldest_sheds_inflight(void **state)
 	drop_oldest_sheds(PEER_ACKCLOSE);
 }
 
+/* Bytes of the spool's message files now. */
+static uint64_t spool_file_bytes(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	uint64_t n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		char path[512];
+		struct stat sb;
+
+		if (!strstr(de->d_name, ".fwd"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (stat(path, &sb) == 0)
+			n += (uint64_t)sb.st_size;
+	}
+	closedir(d);
+	return n;
+}
+
+/* drop-oldest for the spool cap while the messages in flight are spooled (and so hold no
+ * memory): they are the oldest, and are shed, not dropped: spool_forget() removes their
+ * files and their bytes from spool_bytes, their chunk ids stay for the acks. With
+ * PEER_LATEACK every ack arrives later and counts the shed records acked; with
+ * PEER_ACKCLOSE the receiver acks the first and hangs up, and the other shed messages,
+ * which cannot be sent again (their files are gone), count dropped. Either way
+ * written == acked + dropped, no ack is unknown, no chunk arrives twice, and the spool
+ * ends empty. */
+static void shed_spooled(enum peer_first mode)
+{
+	const uint64_t cap = 128 * 1024;
+	struct peer x;
+	struct fwd_opts o;
+	struct fwd_stats st, st0;
+	char spool[128];
+	struct sink *s;
+	pthread_t t;
+	int i;
+
+	make_rec();
+	peer_init(&x, mode);
+	peer_start(&x, &t);
+	snprintf(spool, sizeof(spool), "%s/spool", x.dir);
+	fwd_opts__default(&o);
+	o.spool_dir = spool;
+	o.spool_fsync = false;
+	o.spool_max_bytes = cap;
+	o.policy = FWD_DROP_OLDEST;
+	o.batch_records = 20; /* ~5.4 KB a message: 8 in flight are 43 KB of the cap */
+	o.flush_interval_ms = 60000;
+	o.backoff_min_ms = 10;
+	o.backoff_max_ms = 50;
+	o.close_timeout_ms = 5000;
+	s = sink_fwd__open(x.spec, &o);
+	assert_non_null(s);
+	for (i = 0; i < 160; i++)
+		assert_int_equal(sink__write(s, "t", 1, 1700000000000000000ULL, rec, rec_len), 0);
+	assert_true(wait_flag(&x.got_first, 5000));
+	for (i = 0; i < 5000; i++) {
+		sink_fwd__stats(s, &st0);
+		if (st0.messages_sent == o.max_inflight)
+			break;
+		usleep(1000);
+	}
+	/* all eight in flight, spooled, only in the spool */
+	assert_int_equal(st0.messages_sent, o.max_inflight);
+	assert_int_equal(st0.records_spooled, 160);
+	assert_int_equal(st0.mem_bytes, 0);
+	assert_int_equal(count_spool(spool), (int)o.max_inflight);
+	assert_int_equal(st0.spool_bytes, spool_file_bytes(spool));
+	/* eight times the spool cap behind them */
+	for (i = 0; i < 4000; i++) {
+		assert_int_equal(sink__write(s, "t", 1, 1700000000000000000ULL, rec, rec_len), 0);
+		if (i % 100 == 0) {
+			sink_fwd__stats(s, &st);
+			assert_true(st.spool_bytes + st.mem_bytes <= cap);
+		}
+	}
+	sink_fwd__stats(s, &st);
+	/* the in-flight messages went first: shed, their files removed and uncounted */
+	assert_int_equal(st.messages_shed, o.max_inflight);
+	for (unsigned seq = 0; seq < o.max_inflight; seq++) {
+		char path[256];
+
+		snprintf(path, sizeof(path), "%s/%016x.fwd", spool, seq);
+		assert_int_equal(access(path, F_OK), -1);
+	}
+	assert_true(st.records_dropped > 0);
+	assert_int_equal(st.records_dropped % 20, 0);
+	assert_int_equal(st.messages_sent, o.max_inflight); /* nothing acked, nothing more sent */
+	assert_int_equal(st.records_in, st.records_pending + st.records_dropped);
+	for (i = 0; i < 5000; i++) { /* the sender may be spooling the newest batch */
+		sink_fwd__stats(s, &st);
+		if (st.spool_bytes == spool_file_bytes(spool))
+			break;
+		usleep(1000);
+	}
+	assert_int_equal(st.spool_bytes, spool_file_bytes(spool));
+	assert_true(st.spool_bytes + st.mem_bytes <= cap);
+	__atomic_store_n(&x.go, 1, __ATOMIC_RELEASE);
+	assert_int_equal(sink_fwd__close(s, &st), 0);
+	peer_stop(&x, t); /* joined: its counters are final */
+	assert_int_equal(st.messages_shed, o.max_inflight);
+	assert_int_equal(st.acks_unknown, 0);
+	assert_int_equal(x.dups, 0);
+	assert_int_equal(st.messages_resent, 0); /* the shed messages are not sent again */
+	assert_int_equal(st.records_acked, x.records);
+	assert_int_equal(st.records_acked + st.records_dropped, 4160);
+	assert_int_equal(st.records_pending, 0);
+	assert_int_equal(st.records_unacked_at_close, 0);
+	if (mode == PEER_LATEACK) {
+		/* the eight shed messages were acked: their 160 records count acked */
+		assert_int_equal(st.disconnects, 0);
+		assert_true(st.records_acked >= 160);
+		assert_int_equal(st.messages_acked, x.messages);
+	} else {
+		/* the first acked, the seven others lost with the connection: dropped */
+		assert_int_equal(st.disconnects, 1);
+		assert_true(st.records_dropped >= 7 * 20);
+	}
+	assert_int_equal(st.spool_bytes, 0);
+	assert_int_equal(count_spool(spool), 0);
+	rm_tree(spool);
+	rmdir(x.dir);
+}
+
+static void test_shed_spooled_inflight(void **state)
+{
+	(void)state;
+	shed_spooled(PEER_LATEACK);
+	shed_spooled(PEER_ACKCLOSE);
+}
+
 /* A receiver that accepts and never reads, with a first message larger than the socket
  * buffers: nothing is ever in flight, so only a write timeout notices. */
 static void test_write_stall_timeout(void **state)
@@ -1722,6 +1857,7 @@ int main(void)
 	    cmocka_unit_test(test_drop_oldest_sheds_inflight),
 	    cmocka_unit_test(test_encode_does_not_starve_send),
 	    cmocka_unit_test(test_helo_without_key),
+	    cmocka_unit_test(test_shed_spooled_inflight),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
