@@ -252,7 +252,11 @@ def handshake(args, conn, cid):
         data = conn.recv(1024)
         if not data:
             raise Violation("closed during handshake")
-        u.feed(data)
+        try:
+            u.feed(data)
+        except msgpack.BufferFull:
+            # in_forward reads the PING into 1023 bytes (secure_forward_read)
+            raise Violation("PING larger than 1023 bytes (records without the handshake?)")
         for ping in u:
             if (not isinstance(ping, list) or len(ping) != 6 or ping[0] != "PING"
                     or not all(isinstance(x, str) for x in ping)):
@@ -260,11 +264,16 @@ def handshake(args, conn, cid):
             _, host, salt, digest, user, pdigest = ping
             want = sha512_hex(salt, host, nonce, args.shared_key)
             ok = digest == want
-            reason = "" if ok else "shared_key mismatch"
-            if ok and args.user:
+            if not ok:
+                # in_forward's check_ping() returns -1: no PONG, the connection is closed
+                # (only a user/password mismatch gets PONG false)
+                log(args, "handshake %s shared_key mismatch" % cid)
+                raise Refused("shared_key mismatch")
+            reason = ""
+            if args.user:
                 users = dict(x.split(":", 1) for x in args.user)
                 ok = user in users and pdigest == sha512_hex(auth, user, users[user])
-                reason = "" if ok else "userauth failed"
+                reason = "" if ok else "username/password mismatch"
             if ok:
                 pong = ["PONG", True, "", args.server_hostname,
                         sha512_hex(salt, args.server_hostname, nonce, args.shared_key)]

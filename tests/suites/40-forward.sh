@@ -207,7 +207,9 @@ for tr in unix tcp; do
 	done
 done
 
-# shared_key: right key accepted, wrong key refused (records kept, close times out)
+# shared_key: right key accepted; refused, records kept, close times out: a wrong key (the
+# receiver hangs up after the PING, as in_forward), a wrong password (PONG false), and no key
+# at all (the receiver's HELO is answered with records: a handshake failure, said so)
 start_rx sk --tcp "127.0.0.1:$PORT" --out "$T/sk.out" --shared-key 's3cr3t' \
 	--user 'alice:pw' || exit 1
 timeout 30 "$SEND" -o "forward:tcp:127.0.0.1:$PORT" -n 1000 --mode gzip --shared-key s3cr3t \
@@ -216,14 +218,29 @@ rc1=$?
 timeout 30 "$SEND" -o "forward:tcp:127.0.0.1:$PORT" -n 10 --shared-key wrong \
 	--backoff-max-ms 200 --close-timeout-ms 1000 >"$T/sk2.send" 2>"$T/sk2.err"
 rc2=$?
+timeout 30 "$SEND" -o "forward:tcp:127.0.0.1:$PORT" -n 10 --shared-key s3cr3t \
+	--username alice --password bad --backoff-max-ms 200 --close-timeout-ms 1000 \
+	>"$T/sk3.send" 2>"$T/sk3.err"
+rc3=$?
+timeout 30 "$SEND" -o "forward:tcp:127.0.0.1:$PORT" -n 10 \
+	--backoff-max-ms 200 --close-timeout-ms 1000 >"$T/sk4.send" 2>"$T/sk4.err"
+rc4=$?
 stop_rx "$RXPID"
 if [ $rc1 -eq 0 ] && [ "$(kv acked "$T/sk1.send")" = 1000 ] && [ $rc2 -eq 3 ] &&
 	[ "$(kv acked "$T/sk2.send")" = 0 ] && [ "$(kv handshake_failures "$T/sk2.send")" -gt 0 ] &&
-	[ "$(kv auth_refused "$T/sk.stats")" -gt 0 ] && [ "$(kv violations "$T/sk.stats")" = 0 ]; then
-	ok "shared_key handshake: right key acked 1000, wrong key refused $(kv handshake_failures "$T/sk2.send") times, nothing sent"
+	[ $rc3 -eq 3 ] && [ "$(kv acked "$T/sk3.send")" = 0 ] &&
+	[ "$(kv handshake_failures "$T/sk3.send")" -gt 0 ] &&
+	grep -q 'refused the handshake: username/password mismatch' "$T/sk3.err" &&
+	[ $rc4 -eq 3 ] && [ "$(kv acked "$T/sk4.send")" = 0 ] &&
+	[ "$(kv handshake_failures "$T/sk4.send")" -gt 0 ] &&
+	grep -q 'asks for the shared-key handshake' "$T/sk4.err" &&
+	[ "$(kv auth_refused "$T/sk.stats")" -gt 0 ] &&
+	[ "$(grep -c 'shared_key mismatch' "$T/sk.log")" -gt 0 ] &&
+	[ "$(cat "$T/sk.out" | wc -l)" = 1000 ]; then
+	ok "shared_key handshake: right key acked 1000; wrong key, wrong password, no key refused $(kv handshake_failures "$T/sk2.send"), $(kv handshake_failures "$T/sk3.send"), $(kv handshake_failures "$T/sk4.send") times, nothing sent"
 else
-	fail "shared_key (rc=$rc1/$rc2)"
-	cat "$T/sk1.send" "$T/sk2.send" "$T/sk.stats"
+	fail "shared_key (rc=$rc1/$rc2/$rc3/$rc4)"
+	cat "$T/sk1.send" "$T/sk2.send" "$T/sk3.send" "$T/sk4.send" "$T/sk.stats"
 fi
 
 echo "== 3. loss: receiver killed and restarted mid-stream"
