@@ -64,6 +64,9 @@
 /* While flush() or close() waits for acks, a reconnect waits at most this long (whatever the
  * backoff has grown to), so that a receiver back during the wait still gets the records. */
 #define FWD_DRAIN_RETRY_MS 1000
+/* Connections lost in a row, without an ack, after the same oldest message was sent (whole
+ * or in part): then the receiver is taken to refuse that message, and we say so once. */
+#define FWD_REFUSED_WARN 3
 
 enum bstate { B_OPEN, B_RAW, B_READY, B_INFLIGHT };
 
@@ -73,6 +76,7 @@ struct batch {
 	int busy;   /* the sender works on it unlocked: nobody else frees it */
 	int resend; /* was in flight when a connection was lost */
 	int shed;   /* in flight, its message freed for room (shed()): only its ack is awaited */
+	uint32_t refused; /* connections lost without an ack with this the oldest message sent */
 	char *tag;
 	size_t tag_len;
 	uint8_t *raw; /* entries (B_OPEN, B_RAW) */
@@ -128,6 +132,7 @@ struct fwd {
 	SSL *ssl;		/* with is_tls, on fd */
 	int tls_read_wants_out; /* SSL_read asked for POLLOUT (renegotiation) */
 	int tls_read_more;	/* the read loop stopped with the reader nearly full: read on */
+	int conn_acked;		/* an ack came on this connection */
 	int tls_write_wants_in; /* SSL_write asked for POLLIN: retried when input comes */
 	struct batch *cur;
 	size_t cur_off;
@@ -1805,6 +1810,26 @@ static void conn_close(struct fwd *s, bool orderly)
 	s->fd = -1;
 }
 
+/* A connection lost without any ack after the oldest unacked message was sent: in_forward
+ * hangs up on a message larger than its Buffer_Max_Size (or a packed payload over it), and
+ * will do so at every resend: the queue stalls behind it. Say so once per message. */
+static void note_refused(struct fwd *s)
+{
+	struct batch *b;
+
+	for (b = s->head; b; b = b->next)
+		if ((b->st == B_INFLIGHT && !b->shed) || (b == s->cur && s->cur_off))
+			break;
+	if (!b || ++b->refused != FWD_REFUSED_WARN)
+		return;
+	pr_warn("forward: %s closed %d connections in a row, without an ack, after message %s "
+		"(%zu bytes, %u records): in_forward does that to a message larger than its "
+		"Buffer_Max_Size (keep --forward-max-message, %zu, below it), or while its "
+		"input is paused; resending it\n",
+		s->spec, FWD_REFUSED_WARN, b->chunk, b->msg_len, b->records,
+		s->o.max_message_bytes);
+}
+
 /* Connection lost: everything in flight goes back to READY, in queue order. Mutex held. */
 static void disconnect(struct fwd *s, const char *why, int err)
 {
@@ -1815,6 +1840,8 @@ static void disconnect(struct fwd *s, const char *why, int err)
 		s->st.disconnects++;
 		pr_info("forward: %s: connection lost (%s%s%s), resending unacked messages\n",
 			s->spec, why, err ? ": " : "", err ? strerror(-err) : "");
+		if (!s->conn_acked)
+			note_refused(s);
 	}
 	if (s->cur) {
 		s->cur->busy = 0;
@@ -1851,6 +1878,7 @@ static void handle_ack(struct fwd *s, const struct fwd_msg *m)
 			s->st.records_acked += b->records;
 			s->st.messages_acked++;
 			s->backoff_ms = s->o.backoff_min_ms; /* this connection works */
+			s->conn_acked = 1;
 			retire(s, b);
 			return;
 		}
@@ -2011,6 +2039,7 @@ static void *sender_main(void *arg)
 			}
 			s->fd = fd;
 			s->ssl = ssl;
+			s->conn_acked = 0;
 			s->st.connects++;
 			fwd_reader__reset(s->rd);
 			continue;
@@ -2596,6 +2625,10 @@ struct sink *sink_fwd__open(const char *spec, const struct fwd_opts *o)
 	}
 	if (s->o.shared_key && s->is_unix)
 		pr_info("forward: shared_key on a unix socket (in_forward does it there too)\n");
+	if (s->o.mode == FWD_MODE_FORWARD)
+		pr_info("forward: Forward mode: fluent-bit's in_forward acks these messages even "
+			"when its paused input drops their records; packed and gzip are not acked "
+			"then, and are resent\n");
 	/* a batch must always fit one message, whatever the tag */
 	s->entries_cap = s->o.max_message_bytes - FWD_MSG_OVERHEAD;
 	if (s->o.batch_bytes > s->entries_cap - FWD_TAG_MAX)

@@ -376,6 +376,24 @@ else
 	fail "block (rc=$rc check=$c ms=$ms mem_max=$mx)"
 	cat "$T/bp3.check" "$T/bp3.send"
 fi
+# a receiver whose buffer is smaller than our messages (in_forward with a Buffer_Max_Size
+# below --forward-max-message hangs up on each, unacked): the stall is said, with the cure
+start_rx bpsmall --unix "$T/bpsmall.sock" --out "$T/bpsmall.out" --max-message 20000 || exit 1
+timeout 30 "$SEND" -o "forward:unix:$T/bpsmall.sock" -n 400 --batch-records 200 --pad 200 \
+	--backoff-min-ms 20 --backoff-max-ms 100 --close-timeout-ms 1500 >"$T/bpsmall.send" \
+	2>"$T/bpsmall.err"
+rc=$?
+stop_rx "$RXPID"
+if [ $rc -eq 3 ] && [ "$(kv acked "$T/bpsmall.send")" = 0 ] &&
+	[ "$(kv disconnects "$T/bpsmall.send")" -ge 3 ] &&
+	[ "$(grep -c 'closed 3 connections in a row, without an ack, after message' "$T/bpsmall.err")" = 1 ] &&
+	grep -q 'Buffer_Max_Size (keep --forward-max-message, 1000000, below it)' "$T/bpsmall.err"; then
+	ok "receiver refusing a message (larger than its buffer): $(kv disconnects "$T/bpsmall.send") unacked hang-ups, the stall reported once with its cause"
+else
+	fail "receiver refusing a message (rc=$rc)"
+	cat "$T/bpsmall.send"
+	tail -n 3 "$T/bpsmall.err"
+fi
 # never acks: 300000 records (~80 MB) through a 4 MiB queue, memory stays bounded
 Q4=$((4 * 1024 * 1024))
 start_rx bp4 --unix "$T/bp4.sock" --no-ack || exit 1
