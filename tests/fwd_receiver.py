@@ -289,7 +289,7 @@ def handshake(args, conn, cid):
 def serve_conn(args, conn, cid):
     held = []
     try:
-        if args.shared_key:
+        if args.shared_key is not None:  # "" too: in_forward's empty_shared_key
             handshake(args, conn, cid)
         u = msgpack.Unpacker(raw=False, unicode_errors="surrogateescape",
                              strict_map_key=False, max_buffer_size=BUFFER_MAX)

@@ -4,14 +4,17 @@
 # (strict Forward v1 oracle acking like in_forward), over unix sockets and TCP on loopback.
 #   1. oracle self-test: frames fluent-bit rejects are flagged
 #   2. conformance: Forward/PackedForward/CompressedPackedForward, unix + TCP, split messages,
-#      several messages per read, shared_key handshake (right and wrong key)
+#      several messages per read, shared_key handshake (right key; wrong key, wrong password,
+#      no key refused), the empty shared key
 #   3. loss: 20000 records through a receiver killed/restarted 4 times mid-stream
 #   4. loss: the sender SIGKILLed mid-stream and restarted with the same spool
-#   5. backpressure: receiver that stalls or never acks; drop-newest, drop-oldest, block
+#   5. backpressure: receiver that stalls or never acks; drop-newest, drop-oldest, block;
+#      a receiver that hangs up on messages larger than its buffer (reported)
 #   6. close() with no receiver returns within its timeout
 #   7. the mailtap binary on the corpus: -w FILE and -o forward carry the same records
 #   8. the sender thread and two workers under ThreadSanitizer
 #   9. TLS (forward:tls:): delivery with shared_key through a receiver killed mid-stream,
+#      a burst of 1000 acks,
 #      server certificate and name checked, a peer without TLS and a silent one, client
 #      certificates, mailtap -o forward:tls:
 #      (also under ThreadSanitizer)
@@ -241,6 +244,19 @@ if [ $rc1 -eq 0 ] && [ "$(kv acked "$T/sk1.send")" = 1000 ] && [ $rc2 -eq 3 ] &&
 else
 	fail "shared_key (rc=$rc1/$rc2/$rc3/$rc4)"
 	cat "$T/sk1.send" "$T/sk2.send" "$T/sk3.send" "$T/sk4.send" "$T/sk.stats"
+fi
+
+# in_forward's empty_shared_key: the handshake with "" as the key
+start_rx ske --unix "$T/ske.sock" --out "$T/ske.out" --shared-key '' || exit 1
+timeout 30 "$SEND" -o "forward:unix:$T/ske.sock" -n 100 --shared-key '' >"$T/ske.send" \
+	2>"$T/ske.err"
+rc=$?
+stop_rx "$RXPID"
+if [ $rc -eq 0 ] && [ "$(kv acked "$T/ske.send")" = 100 ] && grep -q 'handshake .* ok' "$T/ske.log"; then
+	ok "empty shared key (empty_shared_key): handshake done, 100 records acked"
+else
+	fail "empty shared key (rc=$rc)"
+	tail -n 3 "$T/ske.send" "$T/ske.err"
 fi
 
 echo "== 3. loss: receiver killed and restarted mid-stream"
