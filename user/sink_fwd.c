@@ -1874,7 +1874,9 @@ static void disconnect(struct fwd *s, const char *why, int err)
 static void handle_ack(struct fwd *s, const struct fwd_msg *m)
 {
 	for (struct batch *b = s->head; b; b = b->next) {
-		if (b->st == B_INFLIGHT && !strcmp(b->chunk, m->chunk)) {
+		/* the whole chunk: a peer's "<chunk>\0..." is not ours */
+		if (b->st == B_INFLIGHT && strlen(b->chunk) == m->chunk_len &&
+		    !memcmp(b->chunk, m->chunk, m->chunk_len)) {
 			s->st.records_acked += b->records;
 			s->st.messages_acked++;
 			s->backoff_ms = s->o.backoff_min_ms; /* this connection works */

@@ -857,6 +857,7 @@ enum peer_first {
 	PEER_ACKCLOSE, /* connection 1: read one message, wait for `go`, ack it, hang up */
 	PEER_NOREAD,   /* connection 1: accepted, never read (held open) */
 	PEER_LATEACK,  /* connection 1: read one message, wait for `go`, then as PEER_NORMAL */
+	PEER_NULACK,   /* every connection: ack each message as "<chunk>\0" (not its chunk) */
 };
 
 struct peer {
@@ -915,8 +916,10 @@ static void peer_serve(struct peer *x, int fd, int ackclose, int late)
 				wait_flag(&x->go, 10000);
 				late = 0;
 			}
-			ack[5] = (uint8_t)(0xa0 | cl);
 			memcpy(ack + 6, chunk->via.str.ptr, cl);
+			if (x->first == PEER_NULACK)
+				ack[6 + cl++] = '\0';
+			ack[5] = (uint8_t)(0xa0 | cl);
 			if (write(fd, ack, 6 + cl) < 0 || ackclose)
 				goto out;
 		}
@@ -1591,6 +1594,41 @@ static void test_spool_write_failure(void **state)
 	}
 }
 
+/* An ack must name the whole chunk: "<chunk>\0" (a str of 25 bytes) is another chunk, an
+ * unknown ack, and the message stays unacked (resent after the ack timeout). */
+static void test_ack_whole_chunk(void **state)
+{
+	struct peer x;
+	struct fwd_opts o;
+	struct fwd_stats st;
+	struct sink *s;
+	pthread_t t;
+	int i;
+
+	(void)state;
+	make_rec();
+	peer_init(&x, PEER_NULACK);
+	peer_start(&x, &t);
+	fwd_opts__default(&o);
+	o.batch_records = 10;
+	o.ack_timeout_ms = 200;
+	o.backoff_min_ms = 10;
+	o.backoff_max_ms = 20;
+	o.close_timeout_ms = 600;
+	s = sink_fwd__open(x.spec, &o);
+	assert_non_null(s);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(sink__write(s, "t", 1, 1, rec, rec_len), 0);
+	assert_int_equal(sink_fwd__close(s, &st), -ETIMEDOUT);
+	peer_stop(&x, t);
+	assert_true(x.messages >= 2); /* sent again after the ack timeout */
+	assert_true(st.acks_unknown >= 2);
+	assert_int_equal(st.records_acked, 0);
+	assert_int_equal(st.records_unacked_at_close, 10);
+	assert_true(st.ack_timeouts >= 1);
+	rmdir(x.dir);
+}
+
 /* in_forward with a shared_key (or empty_shared_key, or security.users) opens each
  * connection with HELO, reads the first 1023 bytes as our PING, fails to parse them and
  * hangs up. */
@@ -1863,6 +1901,7 @@ int main(void)
 	    cmocka_unit_test(test_encode_does_not_starve_send),
 	    cmocka_unit_test(test_helo_without_key),
 	    cmocka_unit_test(test_shed_spooled_inflight),
+	    cmocka_unit_test(test_ack_whole_chunk),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
