@@ -1840,7 +1840,9 @@ static void disconnect(struct fwd *s, const char *why, int err)
 		s->st.disconnects++;
 		pr_info("forward: %s: connection lost (%s%s%s), resending unacked messages\n",
 			s->spec, why, err ? ": " : "", err ? strerror(-err) : "");
-		if (!s->conn_acked)
+		/* the receiver hung up (not our timeouts, not a bad reply) */
+		if (!s->conn_acked && (!strcmp(why, "closed by receiver") ||
+				       !strcmp(why, "recv") || !strcmp(why, "send")))
 			note_refused(s);
 	}
 	if (s->cur) {

@@ -410,6 +410,20 @@ else
 	cat "$T/bpsmall.send"
 	tail -n 3 "$T/bpsmall.err"
 fi
+# ... but our own ack timeouts on a receiver that reads and never acks are no refusal
+start_rx bpslow --unix "$T/bpslow.sock" --no-ack || exit 1
+timeout 30 "$SEND" -o "forward:unix:$T/bpslow.sock" -n 100 --ack-timeout-ms 150 \
+	--backoff-min-ms 20 --backoff-max-ms 50 --close-timeout-ms 1500 >"$T/bpslow.send" \
+	2>"$T/bpslow.err"
+rc=$?
+stop_rx "$RXPID"
+if [ $rc -eq 3 ] && [ "$(kv ack_timeouts "$T/bpslow.send")" -ge 3 ] &&
+	! grep -q 'connections in a row' "$T/bpslow.err"; then
+	ok "never-acking receiver: $(kv ack_timeouts "$T/bpslow.send") ack timeouts, not reported as a refused message"
+else
+	fail "never-acking receiver, ack timeouts (rc=$rc)"
+	grep 'connections in a row' "$T/bpslow.err"
+fi
 # never acks: 300000 records (~80 MB) through a 4 MiB queue, memory stays bounded
 Q4=$((4 * 1024 * 1024))
 start_rx bp4 --unix "$T/bp4.sock" --no-ack || exit 1
