@@ -1330,7 +1330,11 @@ static void update_state(struct smtp_parser *p, int cmd, int reply, bool orig)
 			unexpected_reply(p, cmd, reply);
 			break;
 		}
-		if (reply > 0)
+		/* Zeek sets READY at any reply to ".": a DATA (or BDAT) pipelined after the "."
+		 * has begun the next message by then, whose lines Zeek then takes for commands
+		 * (the message is lost, and its body's MAIL FROM/RCPT TO lines make a forged
+		 * transaction). That message goes on here ("Where mailtap does better"). */
+		if (reply > 0 && p->state != ST_IN_DATA && p->state != ST_IN_BDAT)
 			p->state = ST_READY;
 		break;
 	case CMD_RSET:

@@ -1669,6 +1669,37 @@ static void test_bdat_last_reply(void **state)
 	assert_string_equal(fld(r, "trans_depth"), "2");
 }
 
+/* RSET, MAIL FROM, RCPT TO and DATA pipelined after "." (RFC 2920's group, suricata-verify's
+ * smtp-pipelined-post-data-rset-sequence): the reply to "." comes while the second message
+ * is open. Zeek's analyzer sets its state to READY at that reply: the message's lines were
+ * read as commands (its body's MAIL FROM and RCPT TO a forged transaction, no entity). */
+static const struct seg data_after_eod_reply[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\n"),
+    S("250-mx\r\n250 PIPELINING\r\n"),
+    C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n"),
+    S("250 a\r\n250 b\r\n354 go\r\n"),
+    C("Subject: 1\r\n\r\none\r\n.\r\nRSET\r\nMAIL FROM:<x@y.z>\r\nRCPT TO:<u@v.w>\r\nDATA\r\n"),
+    S("250 queued 1\r\n250 reset\r\n250 c\r\n250 d\r\n354 go\r\n"),
+    C("Subject: 2\r\n\r\nMAIL FROM:<forged@evil.example>\r\nRCPT TO:<forged@evil.example>\r\n"
+      ".\r\n"),
+    S("250 queued 2\r\n"),
+    C("QUIT\r\n"),
+    S("221 bye\r\n"),
+};
+
+static void test_data_after_eod_reply(void **state)
+{
+	(void)state;
+	free(run_all(data_after_eod_reply,
+		     sizeof(data_after_eod_reply) / sizeof(data_after_eod_reply[0])));
+	/* one file per message, the second's body whole */
+	assert_int_equal(count_stream("files"), 2);
+	assert_string_equal(fld(nth("files", 1), "seen_bytes"), "64");
+	for (int i = 0; i < count_stream("smtp"); i++)
+		assert_string_not_equal(fld(nth("smtp", i), "mailfrom"), "forged@evil.example");
+}
+
 /* BDAT line framing weirds come from Zeek's SMTP_BDAT_Analyzer: source "SMTP_BDAT";
  * smtp_bdat_line_too_long's addl is the size of its buffer then: the partial line carried
  * over and the delivery's chunk bytes (BDAT.cc). Chunk lines (max_line 10): the first chunk
@@ -3169,6 +3200,7 @@ int main(void)
 	    cmocka_unit_test(test_bdat_cr_chunk),
 	    cmocka_unit_test(test_bdat0_last_ends_message),
 	    cmocka_unit_test(test_bdat_last_reply),
+	    cmocka_unit_test(test_data_after_eod_reply),
 	    cmocka_unit_test_teardown(test_bdat_line_weirds, mime_line_reset),
 	    cmocka_unit_test_teardown(test_auth_unknown_redacted, events_off),
 	    cmocka_unit_test(test_limits),
