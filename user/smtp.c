@@ -134,10 +134,17 @@ struct smtp_parser {
 	 * the command of the LAST chunk, which writes the record (0: none awaited) */
 	uint32_t bdat_wait;
 	uint32_t bdat_queued; /* BDAT commands without a reply: first_cmd and the queue */
-	/* The record of a BDAT message whose next MAIL FROM came before the reply to its LAST
-	 * chunk: written at that reply (held_wait: the BDAT replies still to come up to it). */
+	/* The same for DATA: the replies to "." still to come up to the one to this record's
+	 * "." (Zeek writes the record at any reply to "."), and the "." commands queued */
+	uint32_t eod_wait;
+	uint32_t eod_queued;
+	/* The record of a message whose next MAIL FROM came before the reply to its end (its
+	 * LAST chunk's command, or its "."): written at that reply (held_wait: the BDAT
+	 * replies, or held_eod: the replies to ".", still to come up to it). */
 	struct smtp_tx *held;
 	uint32_t held_wait;
+	bool held_eod;
+	bool replied; /* a reply was seen: one to a message's end can come (not one-sided) */
 	unsigned invalid_transactions;
 	bool analyzer_id; /* confirmation seen */
 	unsigned mime_depth;
@@ -404,7 +411,8 @@ static void write_tx(struct smtp_parser *p, struct smtp_tx *tx)
 		p->cb.tx(p->cb.u, tx);
 }
 
-/* The held record: written now (its reply came, or cannot be known any more). */
+/* The held record: written now (its reply came, or cannot be known any more); one without
+ * client activity is not (smtp_message's rule). */
 static void held_write(struct smtp_parser *p)
 {
 	struct smtp_tx *h = p->held;
@@ -413,8 +421,23 @@ static void held_write(struct smtp_parser *p)
 		return;
 	p->held = NULL;
 	p->held_wait = 0;
-	write_tx(p, h);
+	if (h->has_client_activity)
+		write_tx(p, h);
 	tx_free(h);
+}
+
+/* A MAIL FROM came while the reply to the end of the record's message (its "." or the
+ * command of its LAST chunk) is still to come: the record waits for that reply, the next
+ * one starts now, and the message counts as transferred. */
+static void hold_tx(struct smtp_parser *p)
+{
+	held_write(p);
+	p->held = p->tx;
+	p->held_eod = p->eod_wait > 0;
+	p->held_wait = p->held_eod ? p->eod_wait : p->bdat_wait;
+	p->eod_wait = p->bdat_wait = 0;
+	p->messages_transferred++;
+	p->tx = new_tx(p);
 }
 
 /* smtp_message(): write the record if the client did something, start a new one. */
@@ -890,17 +913,14 @@ static void script_request(struct smtp_parser *p, const char *cmd, size_t clen, 
 	} else if (ci_eq(cmd, clen, "MAIL") && ci_prefix(arg, alen, "FROM:")) {
 		struct mailfrom_ctx mc = {0};
 
-		/* Zeek writes the record here; one whose BDAT message is complete, the reply to
-		 * its LAST chunk still to come (pipelining), waits for that reply, which is its
-		 * last_reply and not the new envelope's end ("Where mailtap does better") */
-		if (p->bdat_wait && p->tx && p->tx->has_client_activity) {
-			held_write(p);
-			p->held = p->tx;
-			p->held_wait = p->bdat_wait;
-			p->bdat_wait = 0;
-			p->messages_transferred++;
-			p->tx = new_tx(p);
+		/* Zeek writes the record here; one whose message is complete, the reply to its
+		 * "." or LAST chunk still to come (pipelining), waits for that reply, which is
+		 * its last_reply and not the new envelope's end ("Where mailtap does better").
+		 * Without any reply seen (a one-sided capture) none will come: Zeek's way. */
+		if ((p->eod_wait || p->bdat_wait) && p->replied && p->tx) {
+			hold_tx(p);
 		} else {
+			p->eod_wait = p->bdat_wait = 0;
 			smtp_message(p);
 		}
 		tx = p->tx;
@@ -942,7 +962,7 @@ static void script_reply(struct smtp_parser *p, int code, const char *cmd, const
 			 size_t mlen, bool cont)
 {
 	char *lr;
-	bool end, bdat_reply;
+	bool end = false, bdat_reply, eod_reply;
 	struct smtp_tx *t;
 
 	set_session(p);
@@ -970,20 +990,26 @@ static void script_reply(struct smtp_parser *p, int code, const char *cmd, const
 		lr[n + mlen] = 0;
 		t->last_reply.n = (uint32_t)((size_t)n + mlen);
 	}
+	/* a reply counts once, at its last line */
 	bdat_reply = !cont && !strcmp(cmd, "BDAT");
-	if (bdat_reply && p->held && --p->held_wait == 0)
+	eod_reply = !cont && !strcmp(cmd, ".");
+	if (p->held && (p->held_eod ? eod_reply : bdat_reply) && --p->held_wait == 0)
 		held_write(p);
 	/* main.zeek writes the record at the first BDAT reply once a "BDAT ... LAST" request
 	 * was seen, which with pipelined chunks is the reply to an earlier chunk: its text
 	 * became last_reply (a 250 for a message then refused) and what the last chunk still
 	 * held went to a record never written. Here it is the reply to the LAST chunk's own
-	 * command ("Where mailtap does better than Zeek"). */
-	end = !strcmp(cmd, ".");
-	if (!end && bdat_reply && p->bdat_wait)
+	 * command ("Where mailtap does better than Zeek"). Likewise for DATA: Zeek writes the
+	 * record at every line of any reply to ".", with pipelining the reply to the previous
+	 * message's "." (whose record was written at the MAIL FROM); here the reply to the
+	 * record's own ".", once, at its last line. */
+	if (bdat_reply && p->bdat_wait)
 		end = --p->bdat_wait == 0;
+	if (eod_reply && p->eod_wait)
+		end = --p->eod_wait == 0;
 	if (end) {
 		p->messages_transferred++;
-		p->bdat_wait = 0;
+		p->bdat_wait = p->eod_wait = 0;
 		smtp_message(p);
 		tx_free(p->tx);
 		p->tx = new_tx(p);
@@ -1403,21 +1429,26 @@ static void update_state(struct smtp_parser *p, int cmd, int reply, bool orig)
 	}
 }
 
-static void new_cmd(struct smtp_parser *p, int code)
+/* Queues a command for the replies to come. Returns whether it was (not: no room). */
+static bool new_cmd(struct smtp_parser *p, int code)
 {
 	if (p->first_cmd < 0) {
 		p->first_cmd = code;
 		p->bdat_queued += code == CMD_BDAT;
-		return;
+		p->eod_queued += code == CMD_END_OF_DATA;
+		return true;
 	}
 	if (p->q_n == p->lim->max_pending_cmds) {
 		weird(p, "smtp_excessive_pending_cmds", NULL, "SMTP");
 		p->q_n = 0;
 		p->q_head = 0;
 		p->bdat_queued = p->first_cmd == CMD_BDAT;
-		/* the LAST chunk's command may be gone with the queue */
+		p->eod_queued = p->first_cmd == CMD_END_OF_DATA;
+		/* the LAST chunk's command or the "." may be gone with the queue */
 		if (p->bdat_wait > p->bdat_queued)
 			p->bdat_wait = p->bdat_queued;
+		if (p->eod_wait > p->eod_queued)
+			p->eod_wait = p->eod_queued;
 		held_write(p);
 	}
 	if (p->q_n == p->q_cap) {
@@ -1427,11 +1458,11 @@ static void new_cmd(struct smtp_parser *p, int code)
 		if (cap > p->lim->max_pending_cmds)
 			cap = p->lim->max_pending_cmds;
 		if (cap <= p->q_cap) /* max_pending_cmds == 0: keep none */
-			return;
+			return false;
 		nq = malloc(cap * sizeof(*nq));
 		if (!nq) {
 			p->err = -ENOMEM;
-			return;
+			return false;
 		}
 		for (uint32_t i = 0; i < p->q_n; i++)
 			nq[i] = p->q[(p->q_head + i) % p->q_cap];
@@ -1443,6 +1474,8 @@ static void new_cmd(struct smtp_parser *p, int code)
 	p->q[(p->q_head + p->q_n) % p->q_cap] = code;
 	p->q_n++;
 	p->bdat_queued += code == CMD_BDAT;
+	p->eod_queued += code == CMD_END_OF_DATA;
+	return true;
 }
 
 static void new_reply(struct smtp_parser *p, int code, bool orig)
@@ -1455,9 +1488,12 @@ static void new_reply(struct smtp_parser *p, int code, bool orig)
 		p->reply_gap = false;
 		request_event(p, unknown_cmd, strlen(unknown_cmd), "", 0);
 	}
+	p->replied = true;
 	cmd = p->first_cmd;
 	if (cmd == CMD_BDAT && p->bdat_queued)
 		p->bdat_queued--;
+	if (cmd == CMD_END_OF_DATA && p->eod_queued)
+		p->eod_queued--;
 	p->last_replied_cmd = p->first_cmd;
 	p->first_cmd = -1;
 	if (p->q_n > 0) {
@@ -1839,6 +1875,7 @@ static void bdat_last(struct smtp_parser *p)
 	p->trans_mail_from_seen = false;
 	p->trans_rcpt_to_seen = false;
 	p->bdat_wait = p->bdat_queued ? p->bdat_queued : 1;
+	p->eod_wait = 0;
 }
 
 /* A sender line outside DATA (ProcessLine, is_sender). */
@@ -2114,8 +2151,11 @@ static void data_eod(struct smtp_parser *p, enum eol e, bool orig)
 		anom_flag(p, SMTP_ANOM_BAD_EOD);
 	p->d_eod_cr = e == EOL_CR;
 	p->ev_len = 0;
-	/* ProcessLine: "." in DATA is the END_OF_DATA command; state first, then the event. */
-	new_cmd(p, CMD_END_OF_DATA);
+	/* ProcessLine: "." in DATA is the END_OF_DATA command; state first, then the event.
+	 * The record is written at this command's reply: the replies to "." up to it are
+	 * counted (none if it could not be queued: the next MAIL FROM or the end writes it). */
+	p->eod_wait = new_cmd(p, CMD_END_OF_DATA) ? p->eod_queued : 0;
+	p->bdat_wait = 0;
 	update_state(p, CMD_END_OF_DATA, 0, orig);
 	request_event(p, ".", 1, ".", 1);
 	if (bad && e != EOL_CR)
@@ -2506,8 +2546,9 @@ static bool bdat_gap(struct smtp_parser *p, enum mt_dir d, uint64_t len)
 	p->q_n = 0;
 	p->q_head = 0;
 	p->first_cmd = p->last_replied_cmd = -1;
-	p->bdat_queued = 0;
-	p->bdat_wait = 0; /* the record is written at the next MAIL FROM or at the end */
+	p->bdat_queued = p->eod_queued = 0;
+	/* the record is written at the next MAIL FROM or at the end */
+	p->bdat_wait = p->eod_wait = 0;
 	held_write(p);
 	p->reply_gap = true;
 	return true;
@@ -2541,8 +2582,8 @@ void smtp_parser__gap(struct smtp_parser *p, enum mt_dir d, uint64_t len, uint64
 	p->q_n = 0;
 	p->q_head = 0;
 	p->first_cmd = p->last_replied_cmd = -1;
-	p->bdat_queued = 0;
-	p->bdat_wait = 0;
+	p->bdat_queued = p->eod_queued = 0;
+	p->bdat_wait = p->eod_wait = 0;
 	held_write(p);
 	p->state = ST_AFTER_GAP;
 }
@@ -2582,9 +2623,9 @@ void smtp_parser__end(struct smtp_parser *p, uint64_t ts)
 
 bool smtp_parser__idle(const struct smtp_parser *p)
 {
-	/* what smtp_parser__end would do: end an open message, write a record with client
-	 * activity */
-	return !p->in_mail && (!p->tx || !p->tx->has_client_activity);
+	/* what smtp_parser__end would do: end an open message, write a held record or one
+	 * with client activity */
+	return !p->in_mail && !p->held && (!p->tx || !p->tx->has_client_activity);
 }
 
 bool smtp_parser__done(const struct smtp_parser *p)

@@ -238,10 +238,11 @@ ssize_t smtp_parser__feed(struct smtp_parser *p, enum mt_dir d, const uint8_t *b
 void smtp_parser__gap(struct smtp_parser *p, enum mt_dir d, uint64_t len, uint64_t ts);
 void smtp_parser__eof(struct smtp_parser *p, enum mt_dir d, uint64_t ts);
 /* Connection end: ends an open message, writes the pending records (Zeek's finalize_smtp;
- * a BDAT message's record still waiting for its LAST chunk's reply first). */
+ * a message's record still waiting for the reply to its "." or LAST chunk first). */
 void smtp_parser__end(struct smtp_parser *p, uint64_t ts);
 void smtp_parser__free(struct smtp_parser *p);
-/* True when smtp_parser__end would do nothing: no open message, no record to write. */
+/* True when smtp_parser__end would do nothing: no open message, no record to write (nor
+ * one waiting for a reply). */
 bool smtp_parser__idle(const struct smtp_parser *p);
 /* True once STARTTLS was accepted (feed() returns the offset right after the 220 reply and
  * consumes nothing more but an LF that ends a line: see smtp_cb.starttls) or the analyzer

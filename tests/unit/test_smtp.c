@@ -472,6 +472,9 @@ static size_t seg_len(const struct seg *g)
 		MT_RESP, s, sizeof(s) - 1                                                          \
 	}
 
+/* n bytes of side d never seen (run: a gap, whatever the mode) */
+#define GAP(d, n) {d, NULL, n}
+
 /* Runs a dialogue; mode 0 whole, 1 each segment split at k, 2 byte by byte. Returns all
  * records joined by newlines (caller frees). */
 static char *run(const struct seg *segs, size_t n, int mode, size_t k)
@@ -487,7 +490,10 @@ static char *run(const struct seg *segs, size_t n, int mode, size_t k)
 		size_t l = seg_len(&segs[i]);
 
 		ts += 1000000;
-		if (mode == 0 || (mode == 1 && (k == 0 || k >= l))) {
+		if (!t) {
+			c->plen[segs[i].d] = 0; /* the engine drops a partial unit at a hole */
+			app_smtp_ops.gap(c->app, segs[i].d, l, ts);
+		} else if (mode == 0 || (mode == 1 && (k == 0 || k >= l))) {
 			tfeed(c, segs[i].d, t, l, ts);
 		} else if (mode == 1) {
 			tfeed(c, segs[i].d, t, k, ts);
@@ -1700,6 +1706,208 @@ static void test_data_after_eod_reply(void **state)
 		assert_string_not_equal(fld(nth("smtp", i), "mailfrom"), "forged@evil.example");
 }
 
+/* The DATA twin of bdat_next_mail: the next MAIL FROM pipelined after "." (RFC 2920 allows
+ * it), before the reply to "." (suricata-verify's ruletype-firewall-139). Zeek wrote the
+ * first record at that MAIL FROM (last_reply the 354), the "." reply closed the second
+ * envelope's record (without RCPT TO or message), and the second message went to a third
+ * record without MAIL FROM. Each message has an attachment: its fuid is its record's. */
+#define PD_MSG(n)                                                                                  \
+	"Subject: " n "\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\n\r\ntext\r\n"   \
+	"--B\r\nContent-Disposition: attachment; filename=" n ".bin\r\n\r\nbin " n "\r\n--B--\r\n"
+static const struct seg data_next_mail[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\n"),
+    S("250-mx\r\n250 PIPELINING\r\n"),
+    C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n"),
+    S("250 a\r\n250 b\r\n354 go\r\n"),
+    C(PD_MSG("1") ".\r\nMAIL FROM:<x@y.z>\r\n"),
+    S("250 queued 1\r\n250 c\r\n"),
+    C("RCPT TO:<u@v.w>\r\nDATA\r\n"),
+    S("250 d\r\n354 go\r\n"),
+    C(PD_MSG("2") ".\r\n"),
+    S("250 queued 2\r\n"),
+    C("QUIT\r\n"),
+    S("221 bye\r\n"),
+};
+
+/* RSET, MAIL FROM, RCPT TO and DATA pipelined after "." (suricata-verify's
+ * smtp-pipelined-post-data-rset-sequence; test_data_after_eod_reply), with a multi-line
+ * reply to each ".": the record is written at the reply's last line, which is its
+ * last_reply (Zeek wrote the record at every line of a reply to "."). */
+static const struct seg data_rset_seq[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\n"),
+    S("250-mx\r\n250 PIPELINING\r\n"),
+    C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n"),
+    S("250 a\r\n250 b\r\n354 go\r\n"),
+    C(PD_MSG("1") ".\r\nRSET\r\nMAIL FROM:<x@y.z>\r\nRCPT TO:<u@v.w>\r\nDATA\r\n"),
+    S("250-queued 1\r\n250 as X\r\n250 reset\r\n250 c\r\n250 d\r\n354 go\r\n"),
+    C("Subject: 2\r\n\r\nMAIL FROM:<forged@evil.example>\r\nRCPT TO:<forged@evil.example>\r\n"
+      ".\r\n"),
+    S("250-queued 2\r\n250 as Y\r\n"),
+    C("QUIT\r\n"),
+    S("221 bye\r\n"),
+};
+
+/* The reply to "." never comes: the held record is written at the end, before the next. */
+static const struct seg data_next_noreply[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\n"),
+    S("250-mx\r\n250 PIPELINING\r\n"),
+    C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n"),
+    S("250 a\r\n250 b\r\n354 go\r\n"),
+    C("Subject: 1\r\n\r\n.\r\nMAIL FROM:<x@y.z>\r\nRCPT TO:<u@v.w>\r\n"),
+};
+
+/* No reply at all (a one-sided capture, Zeek's smtp-one-side-only): none can be awaited,
+ * the record is written at the MAIL FROM and trans_depth stays 1, as in Zeek; BDAT too. */
+static const struct seg data_one_sided[] = {
+    C("EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\nSubject: 1\r\n\r\n.\r\n"
+      "MAIL FROM:<x@y.z>\r\nRCPT TO:<u@v.w>\r\nDATA\r\nSubject: 2\r\n\r\n.\r\nQUIT\r\n"),
+};
+static const struct seg bdat_one_sided[] = {
+    C("EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT 14 LAST\r\nSubject: 1\r\n\r\n"
+      "MAIL FROM:<x@y.z>\r\nRCPT TO:<u@v.w>\r\nBDAT 14 LAST\r\nSubject: 2\r\n\r\nQUIT\r\n"),
+};
+
+/* A receiver's gap takes the reply to ".": the held record is written then (its last reply
+ * the 354), and the second message, its DATA answered after the gap, has its own record. */
+static const struct seg data_next_srvgap[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\n"),
+    S("250-mx\r\n250 PIPELINING\r\n"),
+    C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n"),
+    S("250 a\r\n250 b\r\n354 go\r\n"),
+    C("Subject: 1\r\n\r\n.\r\nMAIL FROM:<x@y.z>\r\nRCPT TO:<u@v.w>\r\n"),
+    GAP(MT_RESP, 14),
+    S("250 c\r\n250 d\r\n"),
+    C("DATA\r\n"),
+    S("354 go\r\n"),
+    C("Subject: 2\r\n\r\n.\r\n"),
+    S("250 queued 2\r\n"),
+    C("QUIT\r\n"),
+    S("221 bye\r\n"),
+};
+
+/* A message without MAIL FROM or RCPT TO is not logged (no client activity); pipelined
+ * before its reply, Zeek merged it with the next envelope: its subject in a record of the
+ * next MAIL FROM closed by its reply, the next message in a record without MAIL FROM. */
+static const struct seg data_next_no_activity[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\n"),
+    S("250-mx\r\n250 PIPELINING\r\n"),
+    C("DATA\r\n"),
+    S("354 go\r\n"),
+    C("Subject: 0\r\n\r\n.\r\nMAIL FROM:<x@y.z>\r\nRCPT TO:<u@v.w>\r\nDATA\r\n"),
+    S("250 queued 0\r\n250 c\r\n250 d\r\n354 go\r\n"),
+    C("Subject: 2\r\n\r\n.\r\n"),
+    S("250 queued 2\r\n"),
+};
+
+/* The pending queue overflows (max_pending_cmds 3) while a record is held: it is written
+ * then (the reply to its "." is gone with the queue), the second at its own reply. */
+static const struct seg data_next_overflow[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\n"),
+    S("250-mx\r\n250 PIPELINING\r\n"),
+    C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n"),
+    S("250 a\r\n250 b\r\n354 go\r\n"),
+    C("Subject: 1\r\n\r\n.\r\nMAIL FROM:<x@y.z>\r\nNOOP\r\nNOOP\r\nNOOP\r\nRCPT TO:<u@v.w>\r\n"),
+    S("250 c\r\n250 d\r\n"),
+    C("DATA\r\n"),
+    S("354 go\r\n"),
+    C("Subject: 2\r\n\r\n.\r\n"),
+    S("250 queued 2\r\n"),
+};
+
+static void test_data_next_mail(void **state)
+{
+	const char *r;
+
+	(void)state;
+	free(run_all(data_next_mail, sizeof(data_next_mail) / sizeof(data_next_mail[0])));
+	assert_int_equal(count_stream("smtp"), 2);
+	assert_int_equal(count_stream("files"), 4);
+	r = nth("smtp", 0);
+	assert_string_equal(fld(r, "mailfrom"), "a@b.c");
+	assert_string_equal(fld(r, "subject"), "1");
+	assert_string_equal(fld(r, "last_reply"), "250 queued 1");
+	assert_string_equal(fld(r, "trans_depth"), "1");
+	assert_non_null(strstr(fld(r, "fuids"), fld(nth("files", 1), "fuid")));
+	r = nth("smtp", 1);
+	assert_string_equal(fld(r, "mailfrom"), "x@y.z");
+	assert_string_equal(fld(r, "rcptto"), "u@v.w");
+	assert_string_equal(fld(r, "subject"), "2");
+	assert_string_equal(fld(r, "last_reply"), "250 queued 2");
+	assert_string_equal(fld(r, "trans_depth"), "2");
+	assert_non_null(strstr(fld(r, "fuids"), fld(nth("files", 3), "fuid")));
+	assert_string_equal(fld(nth("files", 3), "filename"), "2.bin");
+
+	free(run_all(data_rset_seq, sizeof(data_rset_seq) / sizeof(data_rset_seq[0])));
+	assert_int_equal(count_stream("smtp"), 2);
+	r = nth("smtp", 0);
+	assert_string_equal(fld(r, "subject"), "1");
+	assert_string_equal(fld(r, "last_reply"), "250 as X");
+	r = nth("smtp", 1);
+	assert_string_equal(fld(r, "mailfrom"), "x@y.z");
+	assert_string_equal(fld(r, "rcptto"), "u@v.w");
+	assert_string_equal(fld(r, "subject"), "2");
+	assert_string_equal(fld(r, "last_reply"), "250 as Y");
+	assert_string_equal(fld(r, "trans_depth"), "2");
+
+	free(run_all(data_next_noreply, sizeof(data_next_noreply) / sizeof(data_next_noreply[0])));
+	assert_int_equal(count_stream("smtp"), 2);
+	r = nth("smtp", 0);
+	assert_string_equal(fld(r, "subject"), "1");
+	assert_string_equal(fld(r, "last_reply"), "354 go");
+	r = nth("smtp", 1);
+	assert_string_equal(fld(r, "mailfrom"), "x@y.z");
+	assert_string_equal(fld(r, "trans_depth"), "2");
+
+	free(run_all(data_one_sided, sizeof(data_one_sided) / sizeof(data_one_sided[0])));
+	assert_int_equal(count_stream("smtp"), 2);
+	assert_string_equal(fld(nth("smtp", 0), "subject"), "1");
+	assert_string_equal(fld(nth("smtp", 1), "subject"), "2");
+	assert_string_equal(fld(nth("smtp", 1), "trans_depth"), "1");
+	free(run_all(bdat_one_sided, sizeof(bdat_one_sided) / sizeof(bdat_one_sided[0])));
+	assert_int_equal(count_stream("smtp"), 2);
+	assert_string_equal(fld(nth("smtp", 0), "subject"), "1");
+	assert_string_equal(fld(nth("smtp", 1), "subject"), "2");
+	assert_string_equal(fld(nth("smtp", 1), "trans_depth"), "1");
+
+	free(run_all(data_next_srvgap, sizeof(data_next_srvgap) / sizeof(data_next_srvgap[0])));
+	assert_int_equal(count_stream("smtp"), 2);
+	r = nth("smtp", 0);
+	assert_string_equal(fld(r, "subject"), "1");
+	assert_string_equal(fld(r, "last_reply"), "354 go");
+	r = nth("smtp", 1);
+	assert_string_equal(fld(r, "mailfrom"), "x@y.z");
+	assert_string_equal(fld(r, "subject"), "2");
+	assert_string_equal(fld(r, "last_reply"), "250 queued 2");
+	assert_string_equal(fld(r, "trans_depth"), "2");
+
+	free(run_all(data_next_no_activity,
+		     sizeof(data_next_no_activity) / sizeof(data_next_no_activity[0])));
+	assert_int_equal(count_stream("smtp"), 1);
+	r = nth("smtp", 0);
+	assert_string_equal(fld(r, "mailfrom"), "x@y.z");
+	assert_string_equal(fld(r, "subject"), "2");
+	assert_string_equal(fld(r, "last_reply"), "250 queued 2");
+	assert_string_equal(fld(r, "trans_depth"), "2");
+
+	g_cfg.lim.max_pending_cmds = 3;
+	free(run_all(data_next_overflow, sizeof(data_next_overflow) / sizeof(data_next_overflow[0])));
+	g_cfg.lim.max_pending_cmds = 1000;
+	assert_true(has_weird("smtp_excessive_pending_cmds"));
+	assert_int_equal(count_stream("smtp"), 2);
+	assert_string_equal(fld(nth("smtp", 0), "subject"), "1");
+	assert_string_equal(fld(nth("smtp", 0), "last_reply"), "354 go");
+	r = nth("smtp", 1);
+	assert_string_equal(fld(r, "mailfrom"), "x@y.z");
+	assert_string_equal(fld(r, "subject"), "2");
+	assert_string_equal(fld(r, "last_reply"), "250 queued 2");
+}
+
 /* BDAT line framing weirds come from Zeek's SMTP_BDAT_Analyzer: source "SMTP_BDAT";
  * smtp_bdat_line_too_long's addl is the size of its buffer then: the partial line carried
  * over and the delivery's chunk bytes (BDAT.cc). Chunk lines (max_line 10): the first chunk
@@ -2093,6 +2301,34 @@ static void test_no_memory(void **state)
 		while (oom_run(segs, n, ok))
 			ok++;
 		print_message("BDAT: %d allocations\n", ok);
+	}
+	{
+		/* DATA: a record held for its "." reply while the next MAIL FROM, RCPT TO
+		 * and DATA are pipelined, written at that reply; another held, written at a
+		 * receiver's gap; one held and one open at the end */
+		const struct seg segs[] = {
+		    S("220 mx\r\n"),
+		    C("EHLO c\r\n"),
+		    S("250-mx\r\n250 PIPELINING\r\n"),
+		    C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n"),
+		    S("250 a\r\n250 b\r\n354 go\r\n"),
+		    C("Subject: 1\r\n\r\none\r\n.\r\nRSET\r\nMAIL FROM:<x@y.z>\r\n"
+		      "RCPT TO:<u@v.w>\r\nDATA\r\n"),
+		    S("250 queued 1\r\n250 r\r\n250 c\r\n250 d\r\n354 go\r\n"),
+		    C("Subject: 2\r\n\r\ntwo\r\n.\r\nMAIL FROM:<a@b.c>\r\n"),
+		    {MT_RESP, NULL, 5}, /* a gap: the held record is written */
+		    C("RCPT TO:<d@e.f>\r\nDATA\r\n"),
+		    S("250 e\r\n354 go\r\n"),
+		    C("Subject: 3\r\n\r\nthree\r\n.\r\nMAIL FROM:<x@y.z>\r\nRCPT TO:<u@v.w>\r\n"
+		      "DATA\r\nSubject: 4\r\n\r\nhalf"),
+		};
+		size_t n = sizeof(segs) / sizeof(segs[0]);
+
+		ok = 0;
+		assert_false(oom_run(segs, n, -1));
+		while (oom_run(segs, n, ok))
+			ok++;
+		print_message("DATA pipelined: %d allocations\n", ok);
 	}
 	g_cfg.events = false;
 	free(data.s);
@@ -3200,6 +3436,7 @@ int main(void)
 	    cmocka_unit_test(test_bdat_cr_chunk),
 	    cmocka_unit_test(test_bdat0_last_ends_message),
 	    cmocka_unit_test(test_bdat_last_reply),
+	    cmocka_unit_test(test_data_next_mail),
 	    cmocka_unit_test(test_data_after_eod_reply),
 	    cmocka_unit_test_teardown(test_bdat_line_weirds, mime_line_reset),
 	    cmocka_unit_test_teardown(test_auth_unknown_redacted, events_off),

@@ -201,11 +201,6 @@ _CRLF = ("Zeek's file keeps the CRLF that ends the entity's last line (docs/file
 _RFC2231 = ("the name comes as RFC 2231 continuations (filename*0=, filename*1=): Zeek's "
             "extract_filename_from_content_disposition does not read them, so the entity "
             "file has no filename (mailtap's decode_filenames option would give it)")
-_PIPE = ("Zeek's record boundaries: the next MAIL FROM is pipelined before the reply to the "
-         "end of the message, so the first record is written at that MAIL FROM and the next "
-         "message's headers go to a record that is never written (docs/smtp.md, Zeek's "
-         "reading vs Suricata's)")
-
 DIFFS = {
     # -- Suricata-verify --
     "suricata:smtp-errors#0": {
@@ -242,9 +237,6 @@ DIFFS = {
         "reason": "Zeek takes every MAIL FROM whatever its reply: the nested MAIL FROM "
                   "(rejected 503) starts a new record with its address",
         "set": {"smtp.mail_from": "<bob@example.com>"}},
-    "suricata:firewall/ruletype-firewall-139-smtp-pipelined-post-data-mail-from#2": {
-        "reason": _PIPE + "; the second MAIL FROM's address is in the first written record",
-        "drop": ["smtp.mail_from"]},
     "suricata:mime/mime-dec-parse-long-filename01#1": {
         "reason": "Suricata cuts file names at 255 bytes (anomaly MIME_LONG_FILENAME); Zeek "
                   "keeps the whole name",
@@ -263,8 +255,6 @@ DIFFS = {
         "reason": "Suricata's flow counts 29 packets to the client; the capture has 25 "
                   "(tshark's conversation statistics agree with conn's resp_pkts 25)",
         "set": {"flow.pkts_toclient": 25}},
-    "suricata:smtp-pipelined-post-data-rset-sequence#1": {
-        "reason": _PIPE, "drop": ["email.from", "email.to[0]"]},
     "suricata:smtp-ehlo-reset-after-rejected-data#0": {
         "reason": "the DATA rejected before any envelope opens no record in Zeek (no client "
                   "activity): one smtp record, Suricata two transactions", "count": 1},
