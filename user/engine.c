@@ -80,7 +80,7 @@ struct engine {
 	int n_parsers;
 	struct reasm_cb rcb;
 	struct engine_stats st;
-	uint64_t now;
+	uint64_t now; /* network time: the latest packet or tick time, never going back */
 };
 
 void engine_cfg__set_port(uint8_t *bitmap, uint16_t port, bool on)
@@ -936,6 +936,10 @@ static void flow_finish(void *u, struct flow *f, uint64_t now)
 	struct engine *e = u;
 	struct flow_app *a = f->app;
 
+	/* removed at network time: a reuse or an eviction comes with the packet's own time */
+	if (now < e->now)
+		now = e->now;
+
 	if (f->rd_init) {
 		struct rctx x = { e, f };
 		struct reasm_cb cb = e->rcb;
@@ -1009,6 +1013,9 @@ static void flow_weird(void *u, struct flow *f, uint64_t ts, const char *name, c
 	enum weird_action act;
 	size_t i;
 
+	if (ts < e->now) /* the flow table's come with the packet's time: weird.zeek's is
+			  * network_time() */
+		ts = e->now;
 	flow__did_weird(f);
 	if (!e->cfg.tcp_weirds)
 		return;
@@ -1099,16 +1106,35 @@ int engine__add_parser(struct engine *e, const struct app_parser_ops *ops, const
 
 int engine__packet(void *engine, const struct pkt_raw *raw)
 {
-	struct engine *e = engine;
+	return engine__packet_at(engine, raw, 0);
+}
+
+/* Zeek's dispatch_packet (RunState.cc) sets network_time to the packet's time unless that
+ * is earlier ("network_time never goes back"), before anything else. Here the packets of the
+ * mail ports move it (as before: live, mailtap gets no others).
+ * Everything a script stamps with network_time() gets e->now: weirds (weird.zeek), the
+ * application's bytes and so smtp, ssl, x509 and files (File::UpdateLastActivityTime), known_*,
+ * intel, tunnel, and the timers (flow_table__expire, fragments, the known_services queue).
+ * The connection keeps the packet's own time p.ts_ns (flow_table__packet): Zeek's Connection
+ * starts at and SetLastTime()s run_state::current_timestamp, the packet's time
+ * (IPBasedAnalyzer::AnalyzePacket, TCPSessionAdapter::DeliverPacket), and IsReuse gets it. */
+int engine__packet_at(struct engine *e, const struct pkt_raw *raw, uint64_t net_ns)
+{
 	struct flow_pkt_result res;
 	struct rctx x;
 	struct reasm_cb cb;
 	struct flow *f;
 	struct pkt p;
+	uint64_t net;
 	int d;
 
+	/* a packet's own weirds before it reaches the flow table: at the network time it would
+	 * set (only the packets of the mail ports move the clock: those mailtap gets live) */
+	net = e->now > raw->ts_ns ? e->now : raw->ts_ns;
+	if (net_ns > net)
+		net = net_ns;
 	d = decode__packet(raw, &p, &e->st.decode);
-	write_decode_weirds(e, &p, raw->ts_ns);
+	write_decode_weirds(e, &p, net);
 	switch (d) {
 	case DECODE_OK:
 		break;
@@ -1134,9 +1160,9 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 				(p.l4proto == IPPROTO_UDP || p.l4proto == IPPROTO_GRE ||
 				 p.l4proto == 4 || p.l4proto == 41 /* IP in IP */))))
 			return 0;
-		r = frag__add(e->frags, p.l3, p.l3_len, raw->ts_ns, &dg, &len, &fw);
+		r = frag__add(e->frags, p.l3, p.l3_len, net, &dg, &len, &fw);
 		for (unsigned i = 0; i < fw.n && e->cfg.tcp_weirds; i++)
-			write_flow_weird(e, raw->ts_ns, fw.name[i], &p.src, &p.dst, NULL, NULL);
+			write_flow_weird(e, net, fw.name[i], &p.src, &p.dst, NULL, NULL);
 		if (r != 1)
 			return 0;
 		whole = (struct pkt_raw){ .ts_ns = raw->ts_ns, .data = dg, .caplen = (uint32_t)len,
@@ -1147,7 +1173,7 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 		memcpy(vlan, p.vlan, sizeof(vlan));
 		pw = p.pw;
 		d = decode__packet(&whole, &p, NULL);
-		write_decode_weirds(e, &p, raw->ts_ns);
+		write_decode_weirds(e, &p, net);
 		if (d != DECODE_OK)
 			return 0;
 		if (p.tun.type && (tun.type || pw))
@@ -1167,11 +1193,14 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 		e->st.not_mail_port++;
 		return 0;
 	}
-	e->now = p.ts_ns;
-	flow_table__expire(e->flows, p.ts_ns);
-	if (e->ksq && known_services_queue__next(e->ksq) <= p.ts_ns)
+	if (p.ts_ns > e->now)
+		e->now = p.ts_ns;
+	if (net_ns > e->now)
+		e->now = net_ns;
+	flow_table__expire(e->flows, e->now);
+	if (e->ksq && known_services_queue__next(e->ksq) <= e->now)
 		e->st.records_known_services += known_services_queue__run(
-			e->ksq, e->cfg.known_services, e->rec, p.ts_ns, false);
+			e->ksq, e->cfg.known_services, e->rec, e->now, false);
 	f = flow_table__packet(e->flows, &p, &res, make_uid);
 	if (!f)
 		return 0;
@@ -1183,9 +1212,9 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 	if (res.flipped && f->app) /* what the application keeps per direction follows */
 		app_flip(f->app, &f->id);
 	if (res.established && e->cfg.known_hosts && e->rec)
-		known_hosts(e, f, p.ts_ns);
+		known_hosts(e, f, e->now);
 	if (res.established && intel__has_addr(e->cfg.intel) && e->rec) {
-		struct intel_seen w = {.ts_ns = p.ts_ns, .uid = f->uid, .id = &f->id};
+		struct intel_seen w = {.ts_ns = e->now, .uid = f->uid, .id = &f->id};
 
 		w.where = INTEL_CONN_IN_ORIG;
 		intel__seen_addr(e->cfg.intel, e->rec, &w, &f->id.orig_h);
@@ -1193,13 +1222,13 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 		intel__seen_addr(e->cfg.intel, e->rec, &w, &f->id.resp_h);
 	}
 	if (p.tun.type && e->tpar) /* a new connection's tunnel, or one it changed to */
-		tun_parents__packet(e->tpar, f, &p, p.ts_ns);
+		tun_parents__packet(e->tpar, f, &p, e->now);
 	x.e = e;
 	x.f = f;
 	cb = e->rcb;
 	cb.u = &x;
 	d = res.is_orig ? MT_ORIG : MT_RESP;
-	reasm__packet(&f->rd[d], &cb, p.seq, p.tcp_flags, p.payload_wire_len, p.ts_ns);
+	reasm__packet(&f->rd[d], &cb, p.seq, p.tcp_flags, p.payload_wire_len, e->now);
 	if (p.tcp_flags & PKT_TCP_ACK) {
 		/* AckReceived's test_active: both endpoints established, deliveries not given up */
 		bool active = f->ep[MT_ORIG].state == TCP_ESTABLISHED &&
@@ -1207,7 +1236,7 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 			      !reasm__skipping(&f->rd[!d]);
 		bool fresh;
 		uint64_t missing = reasm__ack_fresh(&f->rd[!d], e->pool, &cb, p.ack, p.tcp_flags,
-						    p.ts_ns, &fresh);
+						    e->now, &fresh);
 
 		/* Zeek counts an ACK only when it acknowledges past trim_seq (TCP_Reassembler.cc
 		 * AckReceived: `if ( seq <= trim_seq ) return;` comes before ++tot_ack_events) */
@@ -1218,7 +1247,7 @@ int engine__packet(void *engine, const struct pkt_raw *raw)
 	}
 	if (p.payload_wire_len && !(p.tcp_flags & PKT_TCP_RST))
 		reasm__data(&f->rd[d], e->pool, &cb, p.seq, p.tcp_flags, p.payload, p.payload_len,
-			    p.payload_wire_len, p.ts_ns);
+			    p.payload_wire_len, e->now);
 	flow__packet_done(e->flows, f, &res); /* EOFs, then the close (Zeek's order) */
 	return 0;
 }

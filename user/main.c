@@ -118,11 +118,13 @@ static int an_packet(void *u, const struct pkt_raw *raw)
 	rc = a->ws ? workers__packet(a->ws, raw) : engine__packet(a->eng, raw);
 	/* Zeek's dispatch_packet expires the timers due at this packet's time (their events
 	 * queued), processes the packet, then drains the events: a take_measurement or
-	 * check_stats due now counts this packet (its ACK event, its connection) */
-	if (__builtin_expect(capture_loss__due(&a->cl, raw->ts_ns), 0))
-		capture_loss_tick(a, raw->ts_ns);
-	if (a->stats_every_ns && __builtin_expect(raw->ts_ns >= a->stats_next, 0))
-		stats_tick(a, raw->ts_ns);
+	 * check_stats due now counts this packet (its ACK event, its connection). Both run on
+	 * network time, which a packet older than one before it does not set back
+	 * (capture-loss.zeek's ts and ts_delta, stats.zeek's ts: network_time()) */
+	if (__builtin_expect(capture_loss__due(&a->cl, a->last_ts), 0))
+		capture_loss_tick(a, a->last_ts);
+	if (a->stats_every_ns && __builtin_expect(a->last_ts >= a->stats_next, 0))
+		stats_tick(a, a->last_ts);
 	return rc;
 }
 

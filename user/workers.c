@@ -33,6 +33,7 @@ struct slot {
 	uint32_t kind;
 	uint32_t len;	 /* frame bytes following the header */
 	uint64_t ts_ns;
+	uint64_t net_ns; /* SLOT_PKT: its producer's network time (engine__packet_at) */
 	uint32_t wirelen;
 	int32_t linktype;
 };
@@ -71,6 +72,9 @@ struct lane {
 	struct workers *ws;
 	int p;
 	struct fragsteer *steer;
+	uint64_t net_ns; /* the latest time of a mail-port packet this producer read: the
+			  * network time its packets carry to the workers, as one engine would
+			  * have it (engine__packet_at) */
 };
 
 static void lane_inc(_Atomic uint64_t *c)
@@ -104,6 +108,7 @@ struct workers {
 	struct worker *w;
 	struct lane *lanes;
 	uint64_t hash_seed;
+	uint8_t ports[65536 / 8]; /* engine_cfg's mail ports */
 	/* The end of input: one engine would end its open connections at the time of the last
 	 * packet it saw, of all of them; a worker saw only its own. Each worker says it has
 	 * reached the end and waits until all have: the latest of their times is then
@@ -223,6 +228,7 @@ static void push(struct lane *l, struct worker *w, uint32_t kind, uint64_t ts,
 	s->kind = kind;
 	s->len = (uint32_t)len;
 	s->ts_ns = ts;
+	s->net_ns = l->net_ns;
 	s->wirelen = raw ? raw->wirelen : 0;
 	s->linktype = raw ? raw->linktype : 0;
 	if (len)
@@ -343,7 +349,7 @@ static void *worker_main(void *arg)
 			 * this packet is processed (a hint: past the ring's end it does nothing) */
 			for (int k = 0; k < WORKERS_PREFETCH; k += 64)
 				__builtin_prefetch(next + k);
-			engine__packet(w->eng, &raw);
+			engine__packet_at(w->eng, &raw, s->net_ns);
 			break;
 		}
 		case SLOT_TICK:
@@ -417,10 +423,16 @@ int workers__packet_from(struct workers *ws, int producer, const struct pkt_raw 
 	struct pkt p;
 	int i = 0;
 
+
 	if (ws->n > 1) {
 		switch (decode__packet(raw, &p, NULL)) {
 		case DECODE_OK:
 			i = pick(ws, &p.src, p.sport, &p.dst, p.dport);
+			/* the packets that move one engine's network time (engine__packet_at);
+			 * a fragmented datagram's only its own worker's */
+			if (raw->ts_ns > l->net_ns && (engine_cfg__port(ws->ports, p.sport) ||
+						       engine_cfg__port(ws->ports, p.dport)))
+				l->net_ns = raw->ts_ns;
 			break;
 		case DECODE_FRAGMENT:
 			/* only the datagram's first fragment knows the ports: steered */
@@ -638,6 +650,7 @@ struct workers *workers__new(int n, int producers, const struct engine_cfg *cfg,
 	}
 	ws->n = n;
 	ws->np = producers;
+	memcpy(ws->ports, cfg->ports, sizeof(ws->ports));
 	pthread_mutex_init(&ws->end_mu, NULL);
 	pthread_cond_init(&ws->end_cv, NULL);
 	ws->hash_seed = cfg->seeded ? cfg->seed * 0x9e3779b97f4a7c15ULL + 1 : (uint64_t)time(NULL);

@@ -127,15 +127,23 @@ struct engine;
 struct engine *engine__new(const struct engine_cfg *cfg, struct rec_out *out);
 /* Registers a parser by its ops->name ("smtp", "ssl") with its configuration. */
 int engine__add_parser(struct engine *e, const struct app_parser_ops *ops, const void *cfg);
-/* pkt_handler: one raw packet. Always 0 (bad packets are counted, not errors). */
+/* pkt_handler: one raw packet. Always 0 (bad packets are counted, not errors).
+ * Times (docs/records.md, Times): the engine's network time is the latest packet or tick
+ * time so far, never going back (Zeek's RunState.cc dispatch_packet); records Zeek stamps
+ * with network_time() (smtp, ssl, files, weird, known_*, tunnel, intel, analyzer) get it,
+ * the connection (start, last packet: conn's ts and duration, timeouts, reuse) the packet's
+ * own time (Zeek's run_state::processing_start_time). */
 int engine__packet(void *engine, const struct pkt_raw *raw);
+/* The same with a network time from outside (a worker: its reader's, which may be later
+ * than any packet this engine got); 0: none. */
+int engine__packet_at(struct engine *e, const struct pkt_raw *raw, uint64_t net_ns);
 /* Clock tick without packets (live capture): runs the timeouts up to now_ns. */
 void engine__tick(struct engine *e, uint64_t now_ns);
 /* The record builder of this engine (for the stats stream). */
 struct rec *engine__rec(struct engine *e);
 /* End of input: ends every connection and writes its records. */
 void engine__finish(struct engine *e);
-/* The time of the last packet (or tick) the engine saw. */
+/* The engine's network time: the latest packet (or tick, or net_ns) time it saw. */
 uint64_t engine__now(const struct engine *e);
 void engine__stats(const struct engine *e, struct engine_stats *st);
 void engine__free(struct engine *e);

@@ -907,6 +907,65 @@ static void test_synack_before_syn_flips(void **st)
 	parsers__free(ps);
 }
 
+/* Network time never goes back (Zeek's dispatch_packet): a SYN stamped 1060 s, then a whole
+ * SMTP session stamped 1000 s (a merged capture; a minute back, within every TCP timeout:
+ * Zeek's inactivity timer, at last_time + 5 min, would fire at network time). What scripts
+ * stamp with network_time() gets 1060 s: the smtp record (new_smtp_log), the message's file (File's last_active, so
+ * ts and a duration of 0) and the weirds, of the flow table (TCP_seq_underflow_or_misorder)
+ * as of the SMTP analyzer; the connection keeps its packets' own times (Connection's
+ * start_time and last_time: conn's ts 1000.001 and duration 0.017), and the SYN's
+ * connection, removed at the end, its own. */
+static void test_network_time_never_goes_back(void **st)
+{
+	struct parsers_cfg pc;
+	struct parsers *ps;
+	struct run r;
+
+	(void)st;
+	run_start(&r);
+	parsers_cfg__default(&pc);
+	ps = parsers__register(r.eng, &pc);
+	assert_non_null(ps);
+	r.t = 1060ull * 1000000000ull - 1000000;
+	cport = 41000;
+	C(&r, SYN, 7000, 0, NULL); /* 1060.000 */
+	cport = 40000;
+	r.t = 1000ull * 1000000000ull;
+	hello(&r); /* 1000.001 .. 1000.005 */
+	C(&r, ACK | PSH, 1009, 5009, "MAIL FROM:<a@b>\r\n");
+	S(&r, ACK | PSH, 5009, 1026, "250 ok\r\n");
+	C(&r, ACK | PSH, 1026, 5017, "RCPT TO:<c@d>\r\n");
+	S(&r, ACK | PSH, 5017, 1041, "250 ok\r\n");
+	C(&r, ACK | PSH, 1041, 5025, "DATA\r\n");
+	S(&r, ACK | PSH, 5025, 1047, "354 go\r\n");
+	C(&r, ACK | PSH, 1047, 5033, "Subject: x\r\n\r\nhello world\r\n.\r\n");
+	S(&r, ACK | PSH, 5033, 1077, "250 ok\r\n");
+	C(&r, ACK | PSH, 900, 5041, "junkjunk"); /* below the ISN: a weird of the flow table */
+	C(&r, ACK | PSH, 1077, 5041, "RCPT TO:<e@f>\r\n");
+	S(&r, ACK | PSH, 5041, 1092, "503 no\r\n"); /* smtp_mail_transaction_invalid */
+	C(&r, FIN | ACK, 1092, 5049, NULL);
+	S(&r, FIN | ACK, 5049, 1093, NULL);
+	C(&r, ACK, 1093, 5050, NULL); /* 1000.018 */
+	run_end(&r);
+	assert_int_equal(count(&r, "smtp", "\"ts\"=>1060.000000,", "\"mailfrom\"=>\"a@b\"", NULL),
+			 1);
+	assert_int_equal(count(&r, "smtp", NULL), 1);
+	assert_int_equal(count(&r, "files", "\"ts\"=>1060.000000,", NULL), 1);
+	assert_int_equal(count(&r, "files", "\"duration\"=>0.000000", NULL), 1);
+	assert_int_equal(count(&r, "files", NULL), 1);
+	assert_int_equal(count(&r, "weird", "\"ts\"=>1060.000000,",
+			       "\"TCP_seq_underflow_or_misorder\"", NULL), 1);
+	assert_int_equal(count(&r, "weird", "\"ts\"=>1060.000000,",
+			       "\"smtp_mail_transaction_invalid\"", NULL), 1);
+	assert_int_equal(count(&r, "weird", NULL), 2);
+	assert_int_equal(count(&r, "conn", "\"ts\"=>1000.001000,", "\"id.orig_p\"=>40000",
+			       "\"duration\"=>0.017000", NULL), 1);
+	assert_int_equal(count(&r, "conn", "\"ts\"=>1060.000000,", "\"id.orig_p\"=>41000",
+			       "\"conn_state\"=>\"S0\"", NULL), 1);
+	run_free(&r);
+	parsers__free(ps);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -929,6 +988,7 @@ int main(void)
 	    cmocka_unit_test(test_window_recision),
 	    cmocka_unit_test(test_storms),
 	    cmocka_unit_test(test_synack_before_syn_flips),
+	    cmocka_unit_test(test_network_time_never_goes_back),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
