@@ -96,6 +96,39 @@ for order in "" --reverse "--reverse --overlap"; do
 	esac
 done
 
+# Network time never goes back, and a worker's is its reader's: a SYN stamped 4 s later than
+# the 6 SMTP sessions that follow it (a merged capture; less than every TCP timeout, so no
+# timer fires in between). One engine stamps the smtp, files and weird records of the
+# sessions with the SYN's time (Zeek's network_time()); so do 3 workers, whose sessions
+# mostly went to another worker than the SYN (with each worker's own latest packet time as
+# its network time they had their own times).
+PYTHONPATH=tests /usr/bin/python3 - "$T" <<'EOF2' || { echo "FAIL scapy capture (network time)"; exit 1; }
+import sys
+from scapy.all import Ether, IP, TCP, wrpcap
+from tcp_session import TcpSession
+d, t0 = sys.argv[1], 1700000000.0
+syn = Ether() / IP(src="10.9.9.9", dst="10.0.0.2") / TCP(sport=41000, dport=25, flags="S", seq=1)
+syn.time = t0 + 4
+pk = [syn]
+for i in range(6):
+    s = TcpSession(pk, "10.0.0.1", 40000 + i, "10.0.0.2", 25, t0=t0 + i / 10)
+    s.handshake(); s.srv(b"220 mx\r\n"); s.cli(b"EHLO a\r\n"); s.srv(b"250 ok\r\n")
+    s.cli(b"MAIL FROM:<a@b>\r\n"); s.srv(b"250 ok\r\n"); s.cli(b"RCPT TO:<c@d>\r\n")
+    s.srv(b"250 ok\r\n"); s.cli(b"DATA\r\n"); s.srv(b"354 go\r\n")
+    s.cli(b"Subject: x\r\n\r\nhello\n world\r\n.\r\n"); s.srv(b"250 ok\r\n"); s.close()
+wrpcap(d + "/back.pcap", pk)
+EOF2
+for w in 1 3; do
+	"$B/mailtap" -r "$T/back.pcap" --seed 1 --workers $w -w "$T/b$w.mp" 2>/dev/null
+	canon "$T/b$w.mp" >"$T/b$w.txt"
+	got=$(grep -E '"_path": "(smtp|files|weird)"' "$T/b$w.txt" | grep -cE '"ts": 1700000004.0[,}]')
+	all=$(grep -cE '"_path": "(smtp|files|weird)"' "$T/b$w.txt")
+	[ "$all" = 18 ] && [ "$got" = 18 ] ||
+		{ echo "FAIL network time, $w workers: $got of $all smtp, files and weird records at the SYN's time"; exit 1; }
+done
+cmp -s "$T/b1.txt" "$T/b3.txt" || { echo "FAIL network time: records differ with 3 workers"; diff "$T/b1.txt" "$T/b3.txt" | head -4 | cut -c1-300; exit 1; }
+echo "network time: smtp, files and weird records of sessions older than a packet before them at its time, with 1 and 3 workers"
+
 # The weird.zeek sets are one pair for all workers: each weird below is written once with 1, 2
 # or 3 workers, as with one (they were written once per worker). One originator's 12
 # connections with data on the SYN (SYN_with_data: did_log, once per originator a day); 8 TLS
