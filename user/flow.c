@@ -211,17 +211,28 @@ static void dl_unlink(struct flow_table *t, struct flow *f)
 
 static void dl_set(struct flow_table *t, struct flow *f, enum deadline_kind k, uint64_t at)
 {
-	
+	struct flow *after;
+
 	dl_unlink(t, f);
+	after = t->dl_tail;
 	f->dl_kind = (uint8_t)k;
 	f->deadline = at;
-	f->dnext = NULL;
-	f->dprev = t->dl_tail;
-	if (t->dl_tail)
-		t->dl_tail->dnext = f;
+	/* in deadline order, as Zeek's timer queue fires them (PQ_TimerMgr: every timer due by
+	 * network time). The deadlines come from packet times (Zeek's attempt, close and linger
+	 * timers: the packet's t, Conn()->LastTime()), so they come in order unless the
+	 * capture's times go back: then the walk from the tail finds the place */
+	while (after && after->deadline > at)
+		after = after->dprev;
+	f->dprev = after;
+	f->dnext = after ? after->dnext : t->dl_head;
+	if (f->dnext)
+		f->dnext->dprev = f;
+	else
+		t->dl_tail = f;
+	if (after)
+		after->dnext = f;
 	else
 		t->dl_head = f;
-	t->dl_tail = f;
 }
 
 /* ---- table ------------------------------------------------------------------------- */

@@ -659,6 +659,8 @@ static void test_did_weird_holds_back(void **st)
 	wscale = -1;
 	cport = 40000;
 	run_end(&r);
+	for (int i = 0; i < r.cap.n; i++)
+		print_message("%s\n", r.cap.recs[i]);
 	assert_int_equal(count(&r, "conn", NULL), 3);
 	assert_int_equal(count(&r, "weird", NULL), 1);
 	assert_int_equal(count(&r, "weird", "\"SYN_with_data\"", "\"id.orig_p\"=>40000", NULL), 1);
@@ -907,10 +909,10 @@ static void test_synack_before_syn_flips(void **st)
 	parsers__free(ps);
 }
 
-/* Network time never goes back (Zeek's dispatch_packet): a SYN stamped 1060 s, then a whole
- * SMTP session stamped 1000 s (a merged capture; a minute back, within every TCP timeout:
- * Zeek's inactivity timer, at last_time + 5 min, would fire at network time). What scripts
- * stamp with network_time() gets 1060 s: the smtp record (new_smtp_log), the message's file (File's last_active, so
+/* Network time never goes back (Zeek's dispatch_packet): a SYN stamped 1004 s, then a whole
+ * SMTP session stamped 1000 s (a merged capture; 4 s back, less than every TCP timeout, so
+ * no timer fires: test_timers_on_network_time). What scripts stamp with network_time() gets
+ * 1004 s: the smtp record (new_smtp_log), the message's file (File's last_active, so
  * ts and a duration of 0) and the weirds, of the flow table (TCP_seq_underflow_or_misorder)
  * as of the SMTP analyzer; the connection keeps its packets' own times (Connection's
  * start_time and last_time: conn's ts 1000.001 and duration 0.017), and the SYN's
@@ -926,9 +928,9 @@ static void test_network_time_never_goes_back(void **st)
 	parsers_cfg__default(&pc);
 	ps = parsers__register(r.eng, &pc);
 	assert_non_null(ps);
-	r.t = 1060ull * 1000000000ull - 1000000;
+	r.t = 1004ull * 1000000000ull - 1000000;
 	cport = 41000;
-	C(&r, SYN, 7000, 0, NULL); /* 1060.000 */
+	C(&r, SYN, 7000, 0, NULL); /* 1004.000 */
 	cport = 40000;
 	r.t = 1000ull * 1000000000ull;
 	hello(&r); /* 1000.001 .. 1000.005 */
@@ -947,23 +949,62 @@ static void test_network_time_never_goes_back(void **st)
 	S(&r, FIN | ACK, 5049, 1093, NULL);
 	C(&r, ACK, 1093, 5050, NULL); /* 1000.018 */
 	run_end(&r);
-	assert_int_equal(count(&r, "smtp", "\"ts\"=>1060.000000,", "\"mailfrom\"=>\"a@b\"", NULL),
+	assert_int_equal(count(&r, "smtp", "\"ts\"=>1004.000000,", "\"mailfrom\"=>\"a@b\"", NULL),
 			 1);
 	assert_int_equal(count(&r, "smtp", NULL), 1);
-	assert_int_equal(count(&r, "files", "\"ts\"=>1060.000000,", NULL), 1);
+	assert_int_equal(count(&r, "files", "\"ts\"=>1004.000000,", NULL), 1);
 	assert_int_equal(count(&r, "files", "\"duration\"=>0.000000", NULL), 1);
 	assert_int_equal(count(&r, "files", NULL), 1);
-	assert_int_equal(count(&r, "weird", "\"ts\"=>1060.000000,",
+	assert_int_equal(count(&r, "weird", "\"ts\"=>1004.000000,",
 			       "\"TCP_seq_underflow_or_misorder\"", NULL), 1);
-	assert_int_equal(count(&r, "weird", "\"ts\"=>1060.000000,",
+	assert_int_equal(count(&r, "weird", "\"ts\"=>1004.000000,",
 			       "\"smtp_mail_transaction_invalid\"", NULL), 1);
 	assert_int_equal(count(&r, "weird", NULL), 2);
 	assert_int_equal(count(&r, "conn", "\"ts\"=>1000.001000,", "\"id.orig_p\"=>40000",
 			       "\"duration\"=>0.017000", NULL), 1);
-	assert_int_equal(count(&r, "conn", "\"ts\"=>1060.000000,", "\"id.orig_p\"=>41000",
+	assert_int_equal(count(&r, "conn", "\"ts\"=>1004.000000,", "\"id.orig_p\"=>41000",
 			       "\"conn_state\"=>\"S0\"", NULL), 1);
 	run_free(&r);
 	parsers__free(ps);
+}
+
+/* Timers fire by network time, in the order of their times (Zeek's timer queue), whichever
+ * was set first: a SYN stamped 1060 s (its attempt timer at 1065 s), then a session stamped
+ * 1000 s. Its SYN's attempt timer (the packet's t + tcp_attempt_delay: 1005.001 s) is due at
+ * the next packet, the SYN-ACK, which then starts a connection of its own (Zeek's
+ * connection_attempt removes the first: S0, and the SYN-ACK's is flipped, "^h..."); that
+ * one's close timer (Conn()->LastTime() + tcp_close_delay: 1005.007 s, after both FINs) is
+ * due at the client's last ACK, which starts a third (OTH, "A"). Both waited behind the
+ * 1060 s SYN's timer, set before them. */
+static void test_timers_on_network_time(void **st)
+{
+	struct run r;
+
+	(void)st;
+	run_start(&r);
+	r.t = 1060ull * 1000000000ull - 1000000;
+	cport = 41000;
+	C(&r, SYN, 7000, 0, NULL); /* 1060.000 */
+	cport = 40000;
+	r.t = 1000ull * 1000000000ull;
+	hello(&r); /* 1000.001 .. 1000.005 */
+	C(&r, FIN | ACK, 1009, 5009, NULL);
+	S(&r, FIN | ACK, 5009, 1010, NULL); /* 1000.007: both closed */
+	C(&r, ACK, 1010, 5010, NULL);	    /* 1000.008 */
+	run_end(&r);
+	assert_int_equal(count(&r, "conn", NULL), 4);
+	assert_int_equal(count(&r, "conn", "\"ts\"=>1000.001000,", "\"id.orig_p\"=>40000",
+			       "\"conn_state\"=>\"S0\"", "\"history\"=>\"S\"", NULL), 1);
+	assert_int_equal(count(&r, "conn", "\"ts\"=>1000.002000,", "\"id.orig_p\"=>40000",
+			       "\"duration\"=>0.005000", "\"conn_state\"=>\"SF\"",
+			       "\"history\"=>\"^hADdFf\"", NULL), 1);
+	assert_int_equal(count(&r, "conn", "\"ts\"=>1000.008000,", "\"id.orig_p\"=>40000",
+			       "\"conn_state\"=>\"OTH\"", "\"history\"=>\"A\"", NULL), 1);
+	assert_int_equal(count(&r, "conn", "\"ts\"=>1060.000000,", "\"id.orig_p\"=>41000",
+			       "\"conn_state\"=>\"S0\"", NULL), 1);
+	assert_int_equal(r.st.flow.expired_attempt, 1);
+	assert_int_equal(r.st.flow.expired_close, 1);
+	run_free(&r);
 }
 
 int main(void)
@@ -989,6 +1030,7 @@ int main(void)
 	    cmocka_unit_test(test_storms),
 	    cmocka_unit_test(test_synack_before_syn_flips),
 	    cmocka_unit_test(test_network_time_never_goes_back),
+	    cmocka_unit_test(test_timers_on_network_time),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
