@@ -209,6 +209,8 @@ static void dl_unlink(struct flow_table *t, struct flow *f)
 	f->dl_kind = DL_NONE;
 }
 
+#define DL_WALK_MAX 256
+
 static void dl_set(struct flow_table *t, struct flow *f, enum deadline_kind k, uint64_t at)
 {
 	struct flow *after;
@@ -220,8 +222,10 @@ static void dl_set(struct flow_table *t, struct flow *f, enum deadline_kind k, u
 	/* in deadline order, as Zeek's timer queue fires them (PQ_TimerMgr: every timer due by
 	 * network time). The deadlines come from packet times (Zeek's attempt, close and linger
 	 * timers: the packet's t, Conn()->LastTime()), so they come in order unless the
-	 * capture's times go back: then the walk from the tail finds the place */
-	while (after && after->deadline > at)
+	 * capture's times go back: then the walk from the tail finds the place. At most
+	 * DL_WALK_MAX steps (a file crafted with times going back could make every insertion
+	 * walk every pending deadline): past them the deadline waits behind later ones */
+	for (int n = 0; after && after->deadline > at && n < DL_WALK_MAX; n++)
 		after = after->dprev;
 	f->dprev = after;
 	f->dnext = after ? after->dnext : t->dl_head;
