@@ -80,7 +80,8 @@ struct engine {
 	int n_parsers;
 	struct reasm_cb rcb;
 	struct engine_stats st;
-	uint64_t now; /* network time: the latest packet or tick time, never going back */
+	uint64_t now;  /* network time: the latest packet time, never going back */
+	uint64_t tick; /* live: the latest clock tick (timers only, see engine__tick) */
 };
 
 void engine_cfg__set_port(uint8_t *bitmap, uint16_t port, bool on)
@@ -1252,21 +1253,29 @@ int engine__packet_at(struct engine *e, const struct pkt_raw *raw, uint64_t net_
 	return 0;
 }
 
+/* Live, once a second: the timers due by the clock run (Zeek reading live moves network time
+ * to the current time between packets: TimerMgr::Process). The tick does not become the
+ * network time of the packets after it, which keep their own (the latest packet time): a
+ * packet stamped before a tick and taken after it would otherwise get the tick's time live
+ * and its own reading the capture, and live and offline records must be the same. */
 void engine__tick(struct engine *e, uint64_t now_ns)
 {
-	if (now_ns > e->now)
-		e->now = now_ns;
-	flow_table__expire(e->flows, e->now);
+	if (now_ns < e->now)
+		now_ns = e->now;
+	if (now_ns > e->tick)
+		e->tick = now_ns;
+	flow_table__expire(e->flows, e->tick);
 	if (e->ksq)
 		e->st.records_known_services += known_services_queue__run(
-			e->ksq, e->cfg.known_services, e->rec, e->now, false);
+			e->ksq, e->cfg.known_services, e->rec, e->tick, false);
 	if (e->cfg.tunnels)
-		tunnels__tick(e->cfg.tunnels, e->now);
+		tunnels__tick(e->cfg.tunnels, e->tick);
 }
 
+/* The latest packet or tick time. */
 uint64_t engine__now(const struct engine *e)
 {
-	return e->now;
+	return e->now > e->tick ? e->now : e->tick;
 }
 
 struct rec *engine__rec(struct engine *e)
@@ -1276,11 +1285,13 @@ struct rec *engine__rec(struct engine *e)
 
 void engine__finish(struct engine *e)
 {
-	flow_table__flush(e->flows, e->now);
+	uint64_t now = engine__now(e);
+
+	flow_table__flush(e->flows, now);
 	/* Zeek runs its pending timers when it terminates: the scheduled commits too */
 	if (e->ksq)
 		e->st.records_known_services += known_services_queue__run(
-			e->ksq, e->cfg.known_services, e->rec, e->now, true);
+			e->ksq, e->cfg.known_services, e->rec, now, true);
 }
 
 void engine__stats(const struct engine *e, struct engine_stats *st)
