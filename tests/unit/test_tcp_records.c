@@ -968,6 +968,39 @@ static void test_network_time_never_goes_back(void **st)
 	parsers__free(ps);
 }
 
+/* Live, a clock tick runs the timers but does not stamp the packets after it: a packet taken
+ * after a tick keeps the latest packet time, as reading the same packets from a capture
+ * (no ticks) does. The session's packets are at 1000.001 .. 1000.007; a tick at 1000.5
+ * comes after its SYN-ACK, ahead of the packets stamped before it. */
+static void test_tick_not_network_time(void **st)
+{
+	struct parsers_cfg pc;
+	struct parsers *ps;
+	struct run r;
+
+	(void)st;
+	run_start(&r);
+	parsers_cfg__default(&pc);
+	ps = parsers__register(r.eng, &pc);
+	assert_non_null(ps);
+	r.t = 1000ull * 1000000000ull;
+	C(&r, SYN, 1000, 0, NULL);
+	S(&r, SYN | ACK, 5000, 1001, NULL);
+	engine__tick(r.eng, 1000ull * 1000000000ull + 500000000ull); /* 1000.5 */
+	C(&r, ACK, 1001, 5001, NULL);
+	S(&r, ACK | PSH, 5001, 1001, "220 hi\r\n");		/* 1000.004: the smtp record */
+	C(&r, ACK | PSH, 1001, 5009, "MAIL FROM:<a@b>\r\n");
+	S(&r, ACK | PSH, 5009, 1018, "250 ok\r\n");
+	C(&r, ACK | PSH, 900, 5017, "junkjunk"); /* 1000.007: TCP_seq_underflow_or_misorder */
+	run_end(&r);
+	assert_int_equal(count(&r, "smtp", "\"ts\"=>1000.004000,", "\"mailfrom\"=>\"a@b\"", NULL),
+			 1);
+	assert_int_equal(count(&r, "weird", "\"ts\"=>1000.007000,",
+			       "\"TCP_seq_underflow_or_misorder\"", NULL), 1);
+	run_free(&r);
+	parsers__free(ps);
+}
+
 /* Timers fire by network time, in the order of their times (Zeek's timer queue), whichever
  * was set first: a SYN stamped 1060 s (its attempt timer at 1065 s), then a session stamped
  * 1000 s. Its SYN's attempt timer (the packet's t + tcp_attempt_delay: 1005.001 s) is due at
@@ -1030,6 +1063,7 @@ int main(void)
 	    cmocka_unit_test(test_storms),
 	    cmocka_unit_test(test_synack_before_syn_flips),
 	    cmocka_unit_test(test_network_time_never_goes_back),
+	    cmocka_unit_test(test_tick_not_network_time),
 	    cmocka_unit_test(test_timers_on_network_time),
 	};
 
