@@ -123,6 +123,11 @@ struct smtp_parser {
 	uint64_t bdat_remaining;
 	bool bdat_line; /* a partial chunk line is pending */
 	bool reply_gap; /* the receiver's gap during BDAT: the next reply is Zeek's (UNKNOWN) */
+	/* DATA: the DATA command's 354 was seen (a receiver's gap lost no refusal of it) */
+	bool data_ok;
+	/* the message of a DATA whose reply a receiver's gap may have lost: kept open while the
+	 * analyzer waits after the gap, resumed by a 354, ended by the sender's next line */
+	bool data_susp;
 
 	/* Script state (SMTP::State). */
 	struct smtp_tx *tx; /* c$smtp */
@@ -1090,6 +1095,8 @@ static void begin_data(struct smtp_parser *p, bool orig, int new_state)
 	p->msg_anom = 0;
 	p->msg_bdat = new_state == ST_IN_BDAT;
 	p->bdat_line = false;
+	p->data_ok = false;
+	p->data_susp = false;
 	if (p->tx) {
 		p->tx->has_msg_size = true;
 		p->tx->msg_size = 0;
@@ -1097,6 +1104,16 @@ static void begin_data(struct smtp_parser *p, bool orig, int new_state)
 	}
 	if (p->cb.body_begin)
 		p->cb.body_begin(p->cb.u, p->ts, orig, p->msg_bdat);
+}
+
+/* Ends a message suspended at a receiver's gap (data_susp), as Zeek ended it at the gap. */
+static void data_unsuspend(struct smtp_parser *p)
+{
+	if (!p->data_susp)
+		return;
+	p->data_susp = false;
+	if (p->in_mail)
+		end_data(p);
 }
 
 static void end_data(struct smtp_parser *p)
@@ -1294,6 +1311,7 @@ static void update_state(struct smtp_parser *p, int cmd, int reply, bool orig)
 			begin_data(p, orig, ST_IN_DATA);
 			break;
 		case 354:
+			p->data_ok = p->state == ST_IN_DATA;
 			break;
 		case 421:
 			if (p->state == ST_IN_DATA)
@@ -1417,8 +1435,19 @@ static void update_state(struct smtp_parser *p, int cmd, int reply, bool orig)
 			start_tls(p);
 		break;
 	default:
-		if (st == ST_GAP_RECOVERY && reply == 354)
-			begin_data(p, orig, ST_IN_DATA);
+		if (st == ST_GAP_RECOVERY && reply == 354) {
+			/* the DATA whose reply the gap may have lost was accepted: its message,
+			 * kept open since, goes on (Zeek begins another one) */
+			if (p->data_susp && p->in_mail &&
+			    !p->dir[p->orig_is_sender ? MT_ORIG : MT_RESP].lbuf_len) {
+				p->data_susp = false;
+				p->state = ST_IN_DATA;
+			} else {
+				data_unsuspend(p);
+				begin_data(p, orig, ST_IN_DATA);
+			}
+			p->data_ok = true;
+		}
 		break;
 	}
 
@@ -2051,6 +2080,9 @@ static void process_line(struct smtp_parser *p, enum mt_dir d, const char *line,
 
 	if (p->done)
 		return;
+	/* the sender went on before any 354: the suspended message ends as at Zeek's gap */
+	if (is_sender)
+		data_unsuspend(p);
 	if (is_sender)
 		sender_line(p, line, len, orig);
 	else
@@ -2519,6 +2551,18 @@ ssize_t smtp_parser__feed(struct smtp_parser *p, enum mt_dir d, const uint8_t *u
 	return (ssize_t)off;
 }
 
+/* After a gap: the reply queue is dropped (what it lost cannot be known); the record is
+ * written at the next MAIL FROM or at the end. */
+static void reply_reset(struct smtp_parser *p)
+{
+	p->q_n = 0;
+	p->q_head = 0;
+	p->first_cmd = p->last_replied_cmd = -1;
+	p->bdat_queued = p->eod_queued = 0;
+	p->bdat_wait = p->eod_wait = 0;
+	held_write(p);
+}
+
 /* A gap while BDAT frames the sender's stream. Zeek ends the message at any gap and reads
  * what follows as lines: the rest of a chunk becomes command lines once a reply came, so a
  * message body's "MAIL FROM:<...>" or "RCPT TO:<...>" lines make a transaction of their own.
@@ -2543,14 +2587,35 @@ static bool bdat_gap(struct smtp_parser *p, enum mt_dir d, uint64_t len)
 			update_state(p, CMD_END_OF_DATA, 0, d == MT_ORIG);
 		return true;
 	}
-	p->q_n = 0;
-	p->q_head = 0;
-	p->first_cmd = p->last_replied_cmd = -1;
-	p->bdat_queued = p->eod_queued = 0;
-	/* the record is written at the next MAIL FROM or at the end */
-	p->bdat_wait = p->eod_wait = 0;
-	held_write(p);
+	reply_reset(p);
 	p->reply_gap = true;
+	return true;
+}
+
+/* A receiver's gap while the sender is in DATA. Zeek ends the message at any gap, counts the
+ * receiver's lost bytes as missing bytes of the sender's message, and reads what follows as
+ * lines (ignored until a reply, then commands). But the analyzer is in DATA from the DATA
+ * command on, and the sender's stream is whole: what the gap lost is replies. Once the
+ * DATA's 354 was seen, no lost reply can change what the sender sends: the message goes on,
+ * and replies are matched again as after Zeek's gaps (the next one issues (UNKNOWN)). If the
+ * DATA's reply was not seen yet, the gap may hold a refusal (554, 503, ...) after which the
+ * sender's lines are commands: the analyzer waits as after Zeek's gap, but the message stays
+ * open, without the receiver's bytes: a 354 before the sender's next line resumes it (Zeek
+ * begins another message there), the sender's next line, a gap or the end ends it as Zeek
+ * did at the gap. Returns whether the gap was taken so. */
+static bool data_gap(struct smtp_parser *p, enum mt_dir d)
+{
+	bool sender = p->orig_is_sender ? d == MT_ORIG : d == MT_RESP;
+
+	if (sender || p->state != ST_IN_DATA || !p->in_mail)
+		return false;
+	reply_reset(p);
+	if (p->data_ok) {
+		p->reply_gap = true;
+	} else {
+		p->data_susp = true;
+		p->state = ST_AFTER_GAP;
+	}
 	return true;
 }
 
@@ -2573,18 +2638,17 @@ void smtp_parser__gap(struct smtp_parser *p, enum mt_dir d, uint64_t len, uint64
 	unexpected(p, d == MT_ORIG, "content gap", buf, (size_t)n);
 	if (p->bdat && bdat_gap(p, d, len))
 		return;
+	/* a message suspended at an earlier gap ends (as Zeek ended it then) */
+	data_unsuspend(p);
+	if (data_gap(p, d))
+		return;
 	/* Zeek's baselines (bdat-gap) show a gap inside BDAT ends the message too. */
 	if (p->state == ST_IN_DATA || p->state == ST_IN_BDAT) {
 		if (p->in_mail && p->cb.body_gap)
 			p->cb.body_gap(p->cb.u, len, ts);
 		end_data(p);
 	}
-	p->q_n = 0;
-	p->q_head = 0;
-	p->first_cmd = p->last_replied_cmd = -1;
-	p->bdat_queued = p->eod_queued = 0;
-	p->bdat_wait = p->eod_wait = 0;
-	held_write(p);
+	reply_reset(p);
 	p->state = ST_AFTER_GAP;
 }
 

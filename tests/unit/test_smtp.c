@@ -1789,6 +1789,176 @@ static const struct seg data_next_srvgap[] = {
     S("221 bye\r\n"),
 };
 
+/* Receivers' gaps while the sender is in DATA (the analyzer is in DATA from the DATA
+ * command on). Zeek ends the message at any gap and counts the receiver's lost bytes as the
+ * message's missing bytes. Here: after the 354, the message goes on whole (the body's
+ * MAIL FROM/RCPT TO lines stay message text); */
+static const struct seg data_srvgap_mid[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\n"),
+    S("250-mx\r\n250 PIPELINING\r\n"),
+    C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n"),
+    S("250 a\r\n250 b\r\n354 go\r\n"),
+    C("Subject: m\r\n\r\nline1\r\n"),
+    GAP(MT_RESP, 20),
+    C("MAIL FROM:<forged@x.y>\r\nRCPT TO:<forged@x.y>\r\nline3\r\n.\r\n"),
+    S("250 queued\r\n"),
+    C("QUIT\r\n"),
+    S("221 bye\r\n"),
+};
+
+/* the DATA pipelined after "." with its envelope, the gap over the replies before its 354:
+ * the 354 resumes the message (Zeek begins another one: a file of the receiver's 14 missing
+ * bytes, the message's headers lost, as the empty entity came first); */
+static const struct seg data_srvgap_pipelined[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\n"),
+    S("250-mx\r\n250 PIPELINING\r\n"),
+    C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n"),
+    S("250 a\r\n250 b\r\n354 go\r\n"),
+    C("Subject: 1\r\n\r\nbody1\r\n.\r\nMAIL FROM:<x@y.z>\r\nRCPT TO:<u@v.w>\r\nDATA\r\n"),
+    GAP(MT_RESP, 14),
+    S("250 c\r\n250 d\r\n354 go\r\n"),
+    C("Subject: 2\r\n\r\nbody2\r\n.\r\n"),
+    S("250 queued 2\r\n"),
+    C("QUIT\r\n"),
+    S("221 bye\r\n"),
+};
+
+/* the 354 lost in the gap: the sender's next line ends the message as at Zeek's gap, lines
+ * are ignored up to the next reply (the message is lost, as in Zeek, but nothing of it
+ * makes a transaction); */
+static const struct seg data_srvgap_354_lost[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\n"),
+    S("250-mx\r\n250 PIPELINING\r\n"),
+    C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n"),
+    GAP(MT_RESP, 22),
+    C("Subject: 3\r\n\r\nMAIL FROM:<forged@x.y>\r\nRCPT TO:<forged@x.y>\r\n.\r\n"),
+    S("250 queued\r\n"),
+    C("QUIT\r\n"),
+    S("221 bye\r\n"),
+};
+
+/* the DATA refused in the gap: the sender's RSET and next envelope are not message text
+ * (the RSET ends the message; the envelope is ignored up to the next reply, as in Zeek), the
+ * next message is whole, without a file of the receiver's missing bytes. */
+static const struct seg data_srvgap_refused[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\n"),
+    S("250-mx\r\n250 PIPELINING\r\n"),
+    C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n"),
+    GAP(MT_RESP, 40),
+    C("RSET\r\n"),
+    S("250 reset\r\n"),
+    C("MAIL FROM:<x@y.z>\r\nRCPT TO:<u@v.w>\r\nDATA\r\n"),
+    S("250 c\r\n250 d\r\n354 go\r\n"),
+    C("Subject: 4\r\n\r\nbody4\r\n.\r\n"),
+    S("250 queued 4\r\n"),
+    C("QUIT\r\n"),
+    S("221 bye\r\n"),
+};
+
+/* The receiver's side lost after the 354 up to the end (acknowledged, never seen): the
+ * message is whole, the record written at the end; */
+static const struct seg data_srvgap_tail[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\n"),
+    S("250-mx\r\n250 PIPELINING\r\n"),
+    C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n"),
+    S("250 a\r\n250 b\r\n354 go\r\n"),
+    C("Subject: t\r\n\r\nline1\r\n"),
+    GAP(MT_RESP, 20),
+    C("line2\r\n.\r\nQUIT\r\n"),
+    GAP(MT_RESP, 20),
+};
+
+/* a gap after ".", before its reply: the message had ended, Zeek's way (nothing changes). */
+static const struct seg data_srvgap_after_eod[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\n"),
+    S("250-mx\r\n250 PIPELINING\r\n"),
+    C("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n"),
+    S("250 a\r\n250 b\r\n354 go\r\n"),
+    C("Subject: e\r\n\r\nline1\r\n.\r\n"),
+    GAP(MT_RESP, 12),
+    C("QUIT\r\n"),
+    S("221 bye\r\n"),
+};
+
+static void test_data_srvgap(void **state)
+{
+	const char *r, *f;
+
+	(void)state;
+	free(run_all(data_srvgap_mid, sizeof(data_srvgap_mid) / sizeof(data_srvgap_mid[0])));
+	assert_int_equal(count_stream("smtp"), 1);
+	r = nth("smtp", 0);
+	assert_string_equal(fld(r, "mailfrom"), "a@b.c");
+	assert_string_equal(fld(r, "subject"), "m");
+	assert_string_equal(fld(r, "last_reply"), "250 queued");
+	assert_int_equal(count_stream("files"), 1);
+	f = nth("files", 0);
+	assert_string_equal(fld(r, "fuids"), fld(f, "fuid"));
+	assert_string_equal(fld(f, "missing_bytes"), "0");
+	/* line1, the two envelope lines and line3, CRLF each */
+	assert_string_equal(fld(f, "seen_bytes"), "60");
+	assert_false(has_weird("smtp_unmatched_end_of_data"));
+
+	free(run_all(data_srvgap_pipelined,
+		     sizeof(data_srvgap_pipelined) / sizeof(data_srvgap_pipelined[0])));
+	assert_int_equal(count_stream("smtp"), 2);
+	r = nth("smtp", 1);
+	assert_string_equal(fld(r, "mailfrom"), "x@y.z");
+	assert_string_equal(fld(r, "subject"), "2");
+	assert_string_equal(fld(r, "last_reply"), "250 queued 2");
+	assert_int_equal(count_stream("files"), 2);
+	f = nth("files", 1);
+	assert_string_equal(fld(r, "fuids"), fld(f, "fuid"));
+	assert_string_equal(fld(f, "missing_bytes"), "0");
+	assert_string_equal(fld(f, "seen_bytes"), "7");
+	assert_false(has_weird("smtp_nested_mail_transaction"));
+
+	free(run_all(data_srvgap_354_lost,
+		     sizeof(data_srvgap_354_lost) / sizeof(data_srvgap_354_lost[0])));
+	assert_int_equal(count_stream("smtp"), 1);
+	r = nth("smtp", 0);
+	assert_string_equal(fld(r, "mailfrom"), "a@b.c");
+	assert_string_equal(fld(r, "rcptto"), "d@e.f");
+	assert_int_equal(count_stream("files"), 0);
+
+	free(run_all(data_srvgap_refused,
+		     sizeof(data_srvgap_refused) / sizeof(data_srvgap_refused[0])));
+	assert_int_equal(count_stream("files"), 1);
+	f = nth("files", 0);
+	assert_string_equal(fld(f, "missing_bytes"), "0");
+	assert_string_equal(fld(f, "seen_bytes"), "7");
+	for (int k = 0; k < count_stream("smtp"); k++)
+		assert_null(strstr(fld(nth("smtp", k), "mailfrom"), "forged"));
+	r = nth("smtp", count_stream("smtp") - 1);
+	assert_string_equal(fld(r, "last_reply"), "250 queued 4");
+	assert_non_null(strstr(fld(r, "fuids"), fld(f, "fuid")));
+
+	free(run_all(data_srvgap_tail, sizeof(data_srvgap_tail) / sizeof(data_srvgap_tail[0])));
+	assert_int_equal(count_stream("smtp"), 1);
+	r = nth("smtp", 0);
+	assert_string_equal(fld(r, "subject"), "t");
+	assert_string_equal(fld(r, "last_reply"), "354 go");
+	assert_int_equal(count_stream("files"), 1);
+	f = nth("files", 0);
+	assert_string_equal(fld(f, "missing_bytes"), "0");
+	assert_string_equal(fld(f, "seen_bytes"), "14");
+
+	free(run_all(data_srvgap_after_eod,
+		     sizeof(data_srvgap_after_eod) / sizeof(data_srvgap_after_eod[0])));
+	assert_int_equal(count_stream("smtp"), 1);
+	assert_string_equal(fld(nth("smtp", 0), "subject"), "e");
+	assert_int_equal(count_stream("files"), 1);
+	f = nth("files", 0);
+	assert_string_equal(fld(f, "missing_bytes"), "0");
+	assert_string_equal(fld(f, "seen_bytes"), "7");
+}
+
 /* A message without MAIL FROM or RCPT TO is not logged (no client activity); pipelined
  * before its reply, Zeek merged it with the next envelope: its subject in a record of the
  * next MAIL FROM closed by its reply, the next message in a record without MAIL FROM. */
@@ -3437,6 +3607,7 @@ int main(void)
 	    cmocka_unit_test(test_bdat0_last_ends_message),
 	    cmocka_unit_test(test_bdat_last_reply),
 	    cmocka_unit_test(test_data_next_mail),
+	    cmocka_unit_test(test_data_srvgap),
 	    cmocka_unit_test(test_data_after_eod_reply),
 	    cmocka_unit_test_teardown(test_bdat_line_weirds, mime_line_reset),
 	    cmocka_unit_test_teardown(test_auth_unknown_redacted, events_off),
