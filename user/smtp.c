@@ -68,6 +68,10 @@ enum eol { EOL_NONE, EOL_CRLF, EOL_LF, EOL_CR };
  * "CONTENTLINE": Analyzer::Weird gives the analyzer's name). */
 #define CONTENTLINE "CONTENTLINE"
 
+/* Records of finished messages held for the reply to their end at once (a client that
+ * pipelines whole messages); one more writes the oldest early (smtp_too_many_held_records). */
+#define SMTP_HELD_MAX 8
+
 /* Zeek's ContentLine_Analyzer maximum line length (16 MiB - 100). */
 #define SMTP_ZEEK_MAX_LINE ((16u << 20) - 100u)
 
@@ -144,11 +148,16 @@ struct smtp_parser {
 	uint32_t eod_wait;
 	uint32_t eod_queued;
 	/* The record of a message whose next MAIL FROM came before the reply to its end (its
-	 * LAST chunk's command, or its "."): written at that reply (held_wait: the BDAT
-	 * replies, or held_eod: the replies to ".", still to come up to it). */
-	struct smtp_tx *held;
-	uint32_t held_wait;
-	bool held_eod;
+	 * LAST chunk's command, or its "."): written at that reply (wait: the BDAT replies,
+	 * or with eod the replies to ".", still to come up to it). Oldest first, n_held of
+	 * them: a client may pipeline whole messages (several BDAT LAST messages, or DATA
+	 * without waiting for its 354); when SMTP_HELD_MAX wait, the oldest is written early. */
+	struct {
+		struct smtp_tx *tx;
+		uint32_t wait;
+		bool eod;
+	} held[SMTP_HELD_MAX];
+	uint8_t n_held;
 	bool replied; /* a reply was seen: one to a message's end can come (not one-sided) */
 	unsigned invalid_transactions;
 	bool analyzer_id; /* confirmation seen */
@@ -416,19 +425,27 @@ static void write_tx(struct smtp_parser *p, struct smtp_tx *tx)
 		p->cb.tx(p->cb.u, tx);
 }
 
-/* The held record: written now (its reply came, or cannot be known any more); one without
- * client activity is not (smtp_message's rule). */
-static void held_write(struct smtp_parser *p)
+/* The oldest held record: written now (its reply came, or cannot come any more); one
+ * without client activity is not (smtp_message's rule). */
+static void held_write_first(struct smtp_parser *p)
 {
-	struct smtp_tx *h = p->held;
+	struct smtp_tx *h;
 
-	if (!h)
+	if (!p->n_held)
 		return;
-	p->held = NULL;
-	p->held_wait = 0;
+	h = p->held[0].tx;
+	p->n_held--;
+	memmove(&p->held[0], &p->held[1], p->n_held * sizeof(p->held[0]));
 	if (h->has_client_activity)
 		write_tx(p, h);
 	tx_free(h);
+}
+
+/* Every held record, oldest first. */
+static void held_write(struct smtp_parser *p)
+{
+	while (p->n_held)
+		held_write_first(p);
 }
 
 /* A MAIL FROM came while the reply to the end of the record's message (its "." or the
@@ -436,10 +453,16 @@ static void held_write(struct smtp_parser *p)
  * one starts now, and the message counts as transferred. */
 static void hold_tx(struct smtp_parser *p)
 {
-	held_write(p);
-	p->held = p->tx;
-	p->held_eod = p->eod_wait > 0;
-	p->held_wait = p->held_eod ? p->eod_wait : p->bdat_wait;
+	uint8_t k;
+
+	if (p->n_held == SMTP_HELD_MAX) {
+		weird(p, "smtp_too_many_held_records", NULL, "SMTP");
+		held_write_first(p);
+	}
+	k = p->n_held++;
+	p->held[k].tx = p->tx;
+	p->held[k].eod = p->eod_wait > 0;
+	p->held[k].wait = p->held[k].eod ? p->eod_wait : p->bdat_wait;
 	p->eod_wait = p->bdat_wait = 0;
 	p->messages_transferred++;
 	p->tx = new_tx(p);
@@ -974,7 +997,7 @@ static void script_reply(struct smtp_parser *p, int code, const char *cmd, const
 	if (!p->tx)
 		return;
 	/* replies up to the one to a held record's LAST chunk answer its commands */
-	t = p->held ? p->held : p->tx;
+	t = p->n_held ? p->held[0].tx : p->tx;
 	/* the reply's allocation is reused: most sessions have one transaction and ten replies */
 	lr = t->last_reply.s;
 	if (mlen + 16 > t->last_reply_cap) {
@@ -998,8 +1021,12 @@ static void script_reply(struct smtp_parser *p, int code, const char *cmd, const
 	/* a reply counts once, at its last line */
 	bdat_reply = !cont && !strcmp(cmd, "BDAT");
 	eod_reply = !cont && !strcmp(cmd, ".");
-	if (p->held && (p->held_eod ? eod_reply : bdat_reply) && --p->held_wait == 0)
-		held_write(p);
+	/* the waits count the replies up to each record's own: every held record counts */
+	for (uint8_t k = 0; k < p->n_held; k++)
+		if ((p->held[k].eod ? eod_reply : bdat_reply) && p->held[k].wait)
+			p->held[k].wait--;
+	while (p->n_held && !p->held[0].wait)
+		held_write_first(p);
 	/* main.zeek writes the record at the first BDAT reply once a "BDAT ... LAST" request
 	 * was seen, which with pipelined chunks is the reply to an earlier chunk: its text
 	 * became last_reply (a 250 for a message then refused) and what the last chunk still
@@ -2689,7 +2716,7 @@ bool smtp_parser__idle(const struct smtp_parser *p)
 {
 	/* what smtp_parser__end would do: end an open message, write a held record or one
 	 * with client activity */
-	return !p->in_mail && !p->held && (!p->tx || !p->tx->has_client_activity);
+	return !p->in_mail && !p->n_held && (!p->tx || !p->tx->has_client_activity);
 }
 
 bool smtp_parser__done(const struct smtp_parser *p)
@@ -3041,7 +3068,8 @@ void smtp_parser__free(struct smtp_parser *p)
 	if (!p)
 		return;
 	tx_free(p->tx);
-	tx_free(p->held);
+	for (uint8_t k = 0; k < p->n_held; k++)
+		tx_free(p->held[k].tx);
 	free(p->q);
 	free(p->dir[0].lbuf);
 	free(p->dir[1].lbuf);

@@ -1959,6 +1959,96 @@ static void test_data_srvgap(void **state)
 	assert_string_equal(fld(f, "seen_bytes"), "7");
 }
 
+/* Whole messages pipelined before any reply (several BDAT LAST messages; DATA without
+ * waiting for its 354, beyond RFC 2920): each record waits for the reply to its own end
+ * (up to SMTP_HELD_MAX = 8 of them held; one held record only wrote the first at the third
+ * MAIL FROM with the EHLO's reply as last_reply). */
+static const struct seg held_bdat3[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\n"),
+    S("250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n"),
+    C("MAIL FROM:<a1@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT 14 LAST\r\nSubject: 1\r\n\r\n"
+      "MAIL FROM:<a2@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT 14 LAST\r\nSubject: 2\r\n\r\n"
+      "MAIL FROM:<a3@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT 14 LAST\r\nSubject: 3\r\n\r\n"),
+    S("250 a1\r\n250 r1\r\n250 m1\r\n250 a2\r\n250 r2\r\n554 m2\r\n250 a3\r\n250 r3\r\n250 m3\r\n"),
+    C("QUIT\r\n"),
+    S("221 bye\r\n"),
+};
+
+static const struct seg held_data3[] = {
+    S("220 mx\r\n"),
+    C("EHLO c\r\n"),
+    S("250-mx\r\n250 PIPELINING\r\n"),
+    C("MAIL FROM:<a1@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\nSubject: 1\r\n\r\nx\r\n.\r\n"
+      "MAIL FROM:<a2@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\nSubject: 2\r\n\r\nx\r\n.\r\n"
+      "MAIL FROM:<a3@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\nSubject: 3\r\n\r\nx\r\n.\r\n"),
+    S("250 a1\r\n250 r1\r\n354 g1\r\n250 m1\r\n250 a2\r\n250 r2\r\n354 g2\r\n554 m2\r\n"
+      "250 a3\r\n250 r3\r\n354 g3\r\n250-m3\r\n250 m3 end\r\n"),
+    C("QUIT\r\n"),
+    S("221 bye\r\n"),
+};
+
+static void test_held_records(void **state)
+{
+	static char cli[2048], srv[2048];
+	struct seg over[] = {S("220 mx\r\n"), C("EHLO c\r\n"),
+			     S("250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n"), C(cli), S(srv),
+			     C("QUIT\r\n"), S("221 bye\r\n")};
+	const char *last3[] = {"250 m1", "554 m2", "250 m3"};
+	const char *last3d[] = {"250 m1", "554 m2", "250 m3 end"};
+	char want[32];
+	size_t cn = 0, sn = 0;
+	const char *r;
+
+	(void)state;
+	free(run_all(held_bdat3, sizeof(held_bdat3) / sizeof(held_bdat3[0])));
+	assert_int_equal(count_stream("smtp"), 3);
+	for (int k = 0; k < 3; k++) {
+		r = nth("smtp", k);
+		snprintf(want, sizeof(want), "a%d@b.c", k + 1);
+		assert_string_equal(fld(r, "mailfrom"), want);
+		snprintf(want, sizeof(want), "%d", k + 1);
+		assert_string_equal(fld(r, "subject"), want);
+		assert_string_equal(fld(r, "trans_depth"), want);
+		assert_string_equal(fld(r, "last_reply"), last3[k]);
+	}
+	assert_false(has_weird("smtp_too_many_held_records"));
+
+	free(run_all(held_data3, sizeof(held_data3) / sizeof(held_data3[0])));
+	assert_int_equal(count_stream("smtp"), 3);
+	for (int k = 0; k < 3; k++) {
+		r = nth("smtp", k);
+		snprintf(want, sizeof(want), "%d", k + 1);
+		assert_string_equal(fld(r, "subject"), want);
+		assert_string_equal(fld(r, "trans_depth"), want);
+		assert_string_equal(fld(r, "last_reply"), last3d[k]);
+	}
+
+	/* ten: the ninth hold writes the oldest early (the weird counts it); the others get
+	 * their own replies */
+	for (int k = 1; k <= 10; k++) {
+		cn += (size_t)snprintf(cli + cn, sizeof(cli) - cn,
+				       "MAIL FROM:<a%d@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT 15 LAST\r\n"
+				       "Subject: %02d\r\n\r\n",
+				       k, k);
+		sn += (size_t)snprintf(srv + sn, sizeof(srv) - sn, "250 a%d\r\n250 r%d\r\n250 m%d\r\n",
+				       k, k, k);
+	}
+	free(run_all(over, sizeof(over) / sizeof(over[0])));
+	assert_int_equal(count_stream("smtp"), 10);
+	assert_string_equal(fld(find_weird("smtp_too_many_held_records"), "source"), "SMTP");
+	r = nth("smtp", 0);
+	assert_string_equal(fld(r, "mailfrom"), "a1@b.c");
+	assert_string_equal(fld(r, "last_reply"), "250 CHUNKING");
+	for (int k = 1; k < 10; k++) {
+		r = nth("smtp", k);
+		snprintf(want, sizeof(want), "a%d@b.c", k + 1);
+		assert_string_equal(fld(r, "mailfrom"), want);
+		snprintf(want, sizeof(want), "250 m%d", k + 1);
+		assert_string_equal(fld(r, "last_reply"), want);
+	}
+}
+
 /* A message without MAIL FROM or RCPT TO is not logged (no client activity); pipelined
  * before its reply, Zeek merged it with the next envelope: its subject in a record of the
  * next MAIL FROM closed by its reply, the next message in a record without MAIL FROM. */
@@ -3608,6 +3698,7 @@ int main(void)
 	    cmocka_unit_test(test_bdat_last_reply),
 	    cmocka_unit_test(test_data_next_mail),
 	    cmocka_unit_test(test_data_srvgap),
+	    cmocka_unit_test(test_held_records),
 	    cmocka_unit_test(test_data_after_eod_reply),
 	    cmocka_unit_test_teardown(test_bdat_line_weirds, mime_line_reset),
 	    cmocka_unit_test_teardown(test_auth_unknown_redacted, events_off),
