@@ -71,6 +71,7 @@ enum {
 	OPT_SMTP_MAX_INVALID,
 	OPT_SMTP_MAX_LINE,
 	OPT_SMTP_MAX_PENDING,
+	OPT_SMTP_MAX_HELD,
 	OPT_SMTP_NO_EXTRA,
 	OPT_SMTP_BLOCKLISTS,
 	OPT_SMTP_NO_AUTH_USER,
@@ -195,6 +196,7 @@ static const struct option long_opts[] = {
 	{ "smtp-max-invalid-transactions", required_argument, NULL, OPT_SMTP_MAX_INVALID },
 	{ "smtp-max-line", required_argument, NULL, OPT_SMTP_MAX_LINE },
 	{ "smtp-max-pending", required_argument, NULL, OPT_SMTP_MAX_PENDING },
+	{ "smtp-max-held", required_argument, NULL, OPT_SMTP_MAX_HELD },
 	{ "smtp-no-extra-fields", no_argument, NULL, OPT_SMTP_NO_EXTRA },
 	{ "smtp-blocklists", no_argument, NULL, OPT_SMTP_BLOCKLISTS },
 	{ "smtp-no-auth-user", no_argument, NULL, OPT_SMTP_NO_AUTH_USER },
@@ -403,6 +405,8 @@ void opts__usage(FILE *f)
 		"      --smtp-max-invalid-transactions N  before SMTP analysis stops (default 25)\n"
 		"      --smtp-max-line N    command/reply line bytes (default 4096)\n"
 		"      --smtp-max-pending N pipelined commands awaiting replies (default 1000)\n"
+		"      --smtp-max-held N    finished records awaiting their replies (default 8;\n"
+		"                           0: written at the next MAIL FROM, as Zeek)\n"
 		"      --max-files N        files in flight (default 10000)\n"
 		"      --pe-max-sections N  section names kept per executable (default 1000)\n"
 		"      --software-max-hosts N hosts whose mail clients are remembered (default 65536)\n"
@@ -527,6 +531,7 @@ static const struct num_opt num_opts[] = {
 	NUM(OPT_SMTP_MAX_INVALID, 1, 10000000, parsers.smtp.lim.max_invalid_tx),
 	NUM(OPT_SMTP_MAX_LINE, 512, SMTP_MAX_UNIT, parsers.smtp.lim.max_line),
 	NUM(OPT_SMTP_MAX_PENDING, 1, 1000000, parsers.smtp.lim.max_pending_cmds),
+	NUM(OPT_SMTP_MAX_HELD, 0, 1000, parsers.smtp.lim.max_held),
 	NUM(OPT_EXTRACT_MAX_FILE, 1, UINT64_MAX, parsers.files.extract_max_file),
 	/* 0: no total (the default) */
 	NUM(OPT_EXTRACT_MAX_TOTAL, 0, UINT64_MAX, parsers.files.extract_max_total),

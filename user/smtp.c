@@ -70,7 +70,6 @@ enum eol { EOL_NONE, EOL_CRLF, EOL_LF, EOL_CR };
 
 /* Records of finished messages held for the reply to their end at once (a client that
  * pipelines whole messages); one more writes the oldest early (smtp_too_many_held_records). */
-#define SMTP_HELD_MAX 8
 
 /* Zeek's ContentLine_Analyzer maximum line length (16 MiB - 100). */
 #define SMTP_ZEEK_MAX_LINE ((16u << 20) - 100u)
@@ -151,13 +150,14 @@ struct smtp_parser {
 	 * LAST chunk's command, or its "."): written at that reply (wait: the BDAT replies,
 	 * or with eod the replies to ".", still to come up to it). Oldest first, n_held of
 	 * them: a client may pipeline whole messages (several BDAT LAST messages, or DATA
-	 * without waiting for its 354); when SMTP_HELD_MAX wait, the oldest is written early. */
-	struct {
+	 * without waiting for its 354); when lim.max_held wait, the oldest is written early.
+	 * Allocated at the first hold, grown to at most lim.max_held. */
+	struct smtp_held {
 		struct smtp_tx *tx;
 		uint32_t wait;
 		bool eod;
-	} held[SMTP_HELD_MAX];
-	uint8_t n_held;
+	} *held;
+	uint32_t n_held, held_cap;
 	bool replied; /* a reply was seen: one to a message's end can come (not one-sided) */
 	unsigned invalid_transactions;
 	bool analyzer_id; /* confirmation seen */
@@ -448,16 +448,34 @@ static void held_write(struct smtp_parser *p)
 		held_write_first(p);
 }
 
+static void smtp_message(struct smtp_parser *p);
+
 /* A MAIL FROM came while the reply to the end of the record's message (its "." or the
  * command of its LAST chunk) is still to come: the record waits for that reply, the next
  * one starts now, and the message counts as transferred. */
 static void hold_tx(struct smtp_parser *p)
 {
-	uint8_t k;
+	uint32_t k;
 
-	if (p->n_held == SMTP_HELD_MAX) {
+	if (p->lim->max_held && p->n_held >= p->lim->max_held) {
 		weird(p, "smtp_too_many_held_records", NULL, "SMTP");
 		held_write_first(p);
+	}
+	if (p->n_held == p->held_cap) {
+		uint32_t cap = p->held_cap ? p->held_cap * 2 : 2;
+		struct smtp_held *nh;
+
+		if (cap > p->lim->max_held)
+			cap = p->lim->max_held;
+		nh = cap > p->held_cap ? realloc(p->held, cap * sizeof(*nh)) : NULL;
+		if (!nh) { /* max_held 0 (when Zeek writes it), or no memory: written now */
+			p->eod_wait = p->bdat_wait = 0;
+			p->messages_transferred++;
+			smtp_message(p);
+			return;
+		}
+		p->held = nh;
+		p->held_cap = cap;
 	}
 	k = p->n_held++;
 	p->held[k].tx = p->tx;
@@ -1022,7 +1040,7 @@ static void script_reply(struct smtp_parser *p, int code, const char *cmd, const
 	bdat_reply = !cont && !strcmp(cmd, "BDAT");
 	eod_reply = !cont && !strcmp(cmd, ".");
 	/* the waits count the replies up to each record's own: every held record counts */
-	for (uint8_t k = 0; k < p->n_held; k++)
+	for (uint32_t k = 0; k < p->n_held; k++)
 		if ((p->held[k].eod ? eod_reply : bdat_reply) && p->held[k].wait)
 			p->held[k].wait--;
 	while (p->n_held && !p->held[0].wait)
@@ -3014,6 +3032,7 @@ void smtp_cfg__default(struct smtp_cfg *c)
 	c->lim.max_path = 1000;
 	c->lim.max_invalid_tx = 25;
 	c->lim.max_pending_cmds = 1000;
+	c->lim.max_held = 8;
 	c->lim.max_header_value = 65536;
 	c->lim.max_fuids = 1000;
 	c->lim.max_extensions = 64;
@@ -3068,8 +3087,9 @@ void smtp_parser__free(struct smtp_parser *p)
 	if (!p)
 		return;
 	tx_free(p->tx);
-	for (uint8_t k = 0; k < p->n_held; k++)
+	for (uint32_t k = 0; k < p->n_held; k++)
 		tx_free(p->held[k].tx);
+	free(p->held);
 	free(p->q);
 	free(p->dir[0].lbuf);
 	free(p->dir[1].lbuf);

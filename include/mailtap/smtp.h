@@ -43,6 +43,7 @@ struct smtp_limits {
 	uint32_t max_invalid_tx;   /* invalid transactions before the analyzer is disabled, 0 =
 				    * never (25) [SMTP::max_invalid_mail_transactions] */
 	uint32_t max_pending_cmds; /* pipelined commands awaiting a reply (1000, Zeek's constant) */
+	uint32_t max_held;	   /* finished records awaiting their replies (8, mailtap's own) */
 	uint32_t max_header_value; /* bytes kept of a header value in the record (65536) */
 	uint32_t max_fuids;	   /* fuids per record (1000) */
 	uint32_t max_extensions;   /* EHLO keywords kept for server_extensions (64) */

@@ -2014,6 +2014,25 @@ static void test_held_records(void **state)
 	}
 	assert_false(has_weird("smtp_too_many_held_records"));
 
+	/* lim.max_held 1: the second hold writes the first record early (its last_reply the
+	 * one before its MAIL FROM), with the weird; 0: each at the next MAIL FROM, as Zeek */
+	for (uint32_t mh = 0; mh <= 1; mh++) {
+		g_cfg.lim.max_held = mh;
+		free(run_all(held_bdat3, sizeof(held_bdat3) / sizeof(held_bdat3[0])));
+		g_cfg.lim.max_held = 8;
+		assert_int_equal(count_stream("smtp"), 3);
+		assert_string_equal(fld(nth("smtp", 0), "last_reply"), "250 CHUNKING");
+		if (mh == 1)
+			assert_string_equal(fld(nth("smtp", 1), "last_reply"), "554 m2");
+		assert_string_equal(fld(nth("smtp", 2), "last_reply"), "250 m3");
+		for (int k = 0; k < 3; k++) {
+			snprintf(want, sizeof(want), "%d", k + 1);
+			assert_string_equal(fld(nth("smtp", k), "subject"), want);
+			assert_string_equal(fld(nth("smtp", k), "trans_depth"), want);
+		}
+		assert_int_equal(has_weird("smtp_too_many_held_records"), mh == 1);
+	}
+
 	free(run_all(held_data3, sizeof(held_data3) / sizeof(held_data3[0])));
 	assert_int_equal(count_stream("smtp"), 3);
 	for (int k = 0; k < 3; k++) {
