@@ -1961,8 +1961,8 @@ static void test_data_srvgap(void **state)
 
 /* Whole messages pipelined before any reply (several BDAT LAST messages; DATA without
  * waiting for its 354, beyond RFC 2920): each record waits for the reply to its own end
- * (up to SMTP_HELD_MAX = 8 of them held; one held record only wrote the first at the third
- * MAIL FROM with the EHLO's reply as last_reply). */
+ * (up to lim.max_held, 8 by default, of them held; one held record only wrote the first
+ * at the third MAIL FROM with the EHLO's reply as last_reply). */
 static const struct seg held_bdat3[] = {
     S("220 mx\r\n"),
     C("EHLO c\r\n"),
