@@ -1830,8 +1830,10 @@ static void note_refused(struct fwd *s)
 		s->o.max_message_bytes);
 }
 
-/* Connection lost: everything in flight goes back to READY, in queue order. Mutex held. */
-static void disconnect(struct fwd *s, const char *why, int err)
+/* Connection lost: everything in flight goes back to READY, in queue order. by_peer: the
+ * receiver hung up (closed, or reset the connection: not our timeouts, not a bad reply).
+ * Mutex held. */
+static void disconnect(struct fwd *s, const char *why, int err, bool by_peer)
 {
 	uint64_t d;
 
@@ -1840,9 +1842,7 @@ static void disconnect(struct fwd *s, const char *why, int err)
 		s->st.disconnects++;
 		pr_info("forward: %s: connection lost (%s%s%s), resending unacked messages\n",
 			s->spec, why, err ? ": " : "", err ? strerror(-err) : "");
-		/* the receiver hung up (not our timeouts, not a bad reply) */
-		if (!s->conn_acked && (!strcmp(why, "closed by receiver") ||
-				       !strcmp(why, "recv") || !strcmp(why, "send")))
+		if (by_peer && !s->conn_acked)
 			note_refused(s);
 	}
 	if (s->cur) {
@@ -2038,7 +2038,7 @@ static void *sender_main(void *arg)
 					pr_warn("forward: cannot connect to %s: %s (retrying)\n",
 						s->spec, strerror(-fd));
 				s->fd = -1;
-				disconnect(s, "connect", fd);
+				disconnect(s, "connect", fd, false);
 				continue;
 			}
 			s->fd = fd;
@@ -2118,7 +2118,7 @@ static void *sender_main(void *arg)
 				if (due <= now) {
 					s->st.ack_timeouts++;
 					take_acks(s, true);
-					disconnect(s, "ack timeout", 0);
+					disconnect(s, "ack timeout", 0, false);
 					continue;
 				}
 				if (due - now < tmo_ns)
@@ -2134,7 +2134,7 @@ static void *sender_main(void *arg)
 			if (due <= now) {
 				s->st.ack_timeouts++;
 				take_acks(s, true);
-				disconnect(s, "write timeout", 0);
+				disconnect(s, "write timeout", 0, false);
 				continue;
 			}
 			if (due - now < tmo_ns)
@@ -2171,6 +2171,7 @@ static void *sender_main(void *arg)
 		}
 		int err = 0;
 		const char *why = NULL;
+		bool by_peer = false; /* the receiver closed or reset the connection */
 		ssize_t sent = 0;
 
 		short want = 0;
@@ -2198,9 +2199,11 @@ static void *sender_main(void *arg)
 					break;
 				if (n == 0) {
 					why = "closed by receiver";
+					by_peer = true;
 				} else if (n < 0) {
 					err = (int)n;
 					why = "recv";
+					by_peer = true;
 				} else {
 					err = fwd_reader__feed(s->rd, rbuf, (size_t)n);
 					if (err)
@@ -2222,6 +2225,7 @@ static void *sender_main(void *arg)
 				err = (int)sent;
 				sent = 0;
 				why = "send";
+				by_peer = true;
 			}
 		}
 		pthread_mutex_lock(&s->mu);
@@ -2266,13 +2270,14 @@ static void *sender_main(void *arg)
 						s->spec);
 				err = r;
 				why = "handshake required";
+				by_peer = false;
 			} else if (r < 0 && !why) {
 				err = r;
 				why = "bad reply";
 			}
 		}
 		if (why)
-			disconnect(s, why, err);
+			disconnect(s, why, err, by_peer);
 	}
 	if (s->fd >= 0)
 		conn_close(s, true);
