@@ -38,6 +38,7 @@ static void usage(FILE *f)
 		"              comma-separated list, and the arguments after it up to the next\n"
 		"              option or \"--\" (-c uid,history and -c uid history are the same)\n"
 		"  -r FILE     input file: the same as FILE, which after -c must follow \"--\"\n"
+		"  -h          this help\n"
 		"Options go in any order. Input: FILE or -r FILE (one of them), else standard input.\n"
 		"Exit status: 0; 1 corrupt or truncated input; 2 usage, read or write error.\n",
 		MAX_COLS);
