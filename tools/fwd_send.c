@@ -116,7 +116,7 @@ static void usage(void)
 		"[-n N]\n"
 		"  [--first-id K] [--tls-ca FILE] [--tls-name NAME] [--tls-cert FILE] [--tls-key "
 		"FILE]\n"
-		"  [--mode forward|packed|gzip] [--batch-records N] [--batch-bytes N]\n"
+		"  [--mode forward|packed|gzip] [--gzip-level N] [--batch-records N] [--batch-bytes N]\n"
 		"  [--flush-ms N] [--max-message N] [--queue-bytes N]\n"
 		"  [--policy drop-oldest|drop-newest|block] [--block-ms N] [--inflight N]\n"
 		"  [--ack-timeout-ms N] [--close-timeout-ms N] [--backoff-min-ms N]\n"
