@@ -204,10 +204,13 @@ static void print_xsk_stats(struct xsk_source *src)
 /* fwd_stats is summed over the Forward outputs as an array of uint64_t counters. */
 _Static_assert(sizeof(struct fwd_stats) % sizeof(uint64_t) == 0, "fwd_stats");
 
-static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t now)
+/* src: the AF_XDP source (mirror mode), host: the host-mode capture; both NULL offline. */
+static void write_stats(struct analysis *a, struct xsk_source *src, struct hostcap *host,
+			uint64_t now)
 {
 	struct engine_stats es;
 	struct xsk_stats xs;
+	struct hostcap_stats hs;
 	struct files_stats fs;
 	struct fwd_stats fw, sum;
 	struct workers_stats wst;
@@ -224,6 +227,8 @@ static void write_stats(struct analysis *a, struct xsk_source *src, uint64_t now
 	an_stats(a, &es);
 	if (src && xsk_source__stats(src, &xs) == 0)
 		s.xs = &xs;
+	if (host && hostcap__stats(host, &hs) == 0)
+		s.hs = &hs;
 	files__stats(&fs);
 	memset(&sum, 0, sizeof(sum));
 	for (int i = 0; i < OPTS_MAX_OUTPUTS; i++) {
@@ -271,7 +276,7 @@ static void stats_tick(struct analysis *a, uint64_t now)
 {
 	if (a->ws)
 		workers__sync_stats(a->ws);
-	write_stats(a, NULL, now);
+	write_stats(a, NULL, NULL, now);
 	a->stats_next = mt_add_sat64(now, a->stats_every_ns);
 }
 
@@ -349,6 +354,7 @@ struct live_source {
 	int (*run)(void *h, pkt_handler cb, void *u, volatile sig_atomic_t *stop);
 	int (*check)(void *h); /* 0, or -ENODEV once the interface is gone */
 	struct xsk_source *xsk; /* for the XDP/AF_XDP counters in stats records */
+	struct hostcap *host;	/* for the host-mode counters in stats records */
 };
 
 static int xsk_run(void *h, pkt_handler cb, void *u, volatile sig_atomic_t *stop)
@@ -398,7 +404,7 @@ static int every_second(const struct opts *o, struct analysis *an, const struct 
 	if (capture_loss__due(&an->cl, now)) /* live: network time is the clock */
 		capture_loss_tick(an, now);
 	if (o->stats_interval && now - *last_stats >= (uint64_t)o->stats_interval * 1000000000ULL) {
-		write_stats(an, ls->xsk, now);
+		write_stats(an, ls->xsk, ls->host, now);
 		*last_stats = now;
 	}
 	return ls->check(ls->h);
@@ -415,7 +421,7 @@ static void end_capture(const struct opts *o, struct analysis *an, const struct 
 	now = mt_clock_ns(CLOCK_REALTIME); /* live: network time is the clock */
 	capture_loss_end(an, now);
 	if (o->stats_interval)
-		write_stats(an, ls->xsk, now);
+		write_stats(an, ls->xsk, ls->host, now);
 }
 
 /* The capture loop: the source runs until SIGALRM (every second: timeouts, stats records,
@@ -580,7 +586,7 @@ static int capture_threads(const struct opts *o, struct analysis *an, const stru
 static int run_host(const struct opts *o, struct analysis *an)
 {
 	struct hostcap *h = hostcap__open(&o->host);
-	struct live_source ls = { .h = h, .run = host_run, .check = host_check };
+	struct live_source ls = { .h = h, .run = host_run, .check = host_check, .host = h };
 	int rc;
 
 	if (!h)
@@ -1050,7 +1056,7 @@ int main(int argc, char **argv)
 		if (an.any_pkt)
 			capture_loss_end(&an, an.last_ts);
 		if (o.stats_interval && an.any_pkt)
-			write_stats(&an, NULL, an.last_ts);
+			write_stats(&an, NULL, NULL, an.last_ts);
 	} else if (o.capture_host) {
 		rc = run_host(&o, &an);
 	} else {

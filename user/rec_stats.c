@@ -51,7 +51,21 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct stats_sources 
 	const struct app_tls_stats *tls = s->tls;
 	const struct intel_stats *ins = s->ins;
 	const struct notice_stats *nts = s->nts;
-	uint64_t dropped = xs ? xs->rx_dropped + xs->rx_ring_full : 0;
+	const struct hostcap_stats *hs = s->hs;
+	/* Zeek's pkts_dropped and pkts_link: the packets the kernel could not hand over, and
+	 * those the capture saw. Mirror mode: the AF_XDP rings' drops, the XDP program's seen.
+	 * Host mode: the matched packets the programs could not copy (ring buffer full, bytes
+	 * unreadable), and what the two hooks saw. */
+	bool capture = xs || hs;
+	uint64_t dropped = 0, link = 0;
+
+	if (xs) {
+		dropped = xs->rx_dropped + xs->rx_ring_full;
+		link = xs->xdp[MAILTAP_STAT_SEEN];
+	} else if (hs) {
+		dropped = hs->bpf[MAILTAP_HOST_STAT_RB_FULL] + hs->bpf[MAILTAP_HOST_STAT_LOAD_ERR];
+		link = hs->bpf[MAILTAP_HOST_STAT_SEEN];
+	}
 
 	rec__begin(r, "stats", ts_ns);
 	/* Stats::Info */
@@ -60,9 +74,9 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct stats_sources 
 		rec__u64(r, "mem", s->mem_bytes / 1048576);
 	rec__u64(r, "pkts_proc", since(es->decode.packets, &prev->pkts));
 	rec__u64(r, "bytes_recv", since(es->decode.bytes, &prev->bytes));
-	if (xs) {
+	if (capture) {
 		rec__u64(r, "pkts_dropped", since(dropped, &prev->dropped));
-		rec__u64(r, "pkts_link", since(xs->xdp[MAILTAP_STAT_SEEN], &prev->link));
+		rec__u64(r, "pkts_link", since(link, &prev->link));
 	}
 	if (s->live)
 		rec__interval(r, "pkt_lag", (int64_t)s->pkt_lag_ns);
@@ -77,9 +91,11 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct stats_sources 
 	/* mailtap's: totals */
 	rec__u64(r, "pkts_proc_total", es->decode.packets);
 	rec__u64(r, "bytes_recv_total", es->decode.bytes);
-	if (xs) {
+	if (capture) {
 		rec__u64(r, "pkts_dropped_total", dropped);
-		rec__u64(r, "pkts_link_total", xs->xdp[MAILTAP_STAT_SEEN]);
+		rec__u64(r, "pkts_link_total", link);
+	}
+	if (xs) {
 		for (int i = 0; i < MAILTAP_STAT__MAX; i++) {
 			char key[64];
 
@@ -92,6 +108,18 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct stats_sources 
 		rec__u64(r, "xsk_rx_ring_full", xs->rx_ring_full);
 		rec__u64(r, "xsk_fill_ring_empty", xs->rx_fill_ring_empty_descs);
 		rec__u64(r, "xsk_rx_invalid_descs", xs->rx_invalid_descs);
+	}
+	if (hs) {
+		for (int i = 0; i < MAILTAP_HOST_STAT__MAX; i++) {
+			char key[64];
+
+			snprintf(key, sizeof(key), "host_%s", mailtap_host_stat_names[i]);
+			rec__u64(r, key, hs->bpf[i]);
+		}
+		rec__u64(r, "host_delivered", hs->delivered);
+		rec__u64(r, "host_delivered_ingress", hs->delivered_ingress);
+		rec__u64(r, "host_delivered_egress", hs->delivered_egress);
+		rec__u64(r, "host_bad_records", hs->bad_records);
 	}
 	for (int i = 0; i < DECODE__MAX; i++) {
 		char key[64];

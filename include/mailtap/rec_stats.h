@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "mailtap/engine.h"
+#include "mailtap/hostcap.h"
 
 struct rec;
 struct xsk_stats;
@@ -28,6 +29,7 @@ struct notice_stats;
 struct stats_sources {
 	const struct engine_stats *es;
 	const struct xsk_stats *xs;
+	const struct hostcap_stats *hs; /* host mode (--capture host) */
 	const struct workers_stats *ws;
 	const struct files_stats *fs;
 	const struct fwd_stats *fw;

@@ -256,6 +256,22 @@ drop_left=$(grep -o 'left out [0-9]* frames' "$NL_TMP/fdrop.err" | grep -o '[0-9
 grep -q '"_path":"\(conn\|smtp\)"' "$NL_TMP/fdrop.json" &&
 	nl_fail "-f 'not host $CLI' still wrote conn or smtp records"
 echo "  host $CLI kept: the smtp record, nothing left out; not host $CLI: $drop_left frames left out, no record"
+# The final stats record carries the host capture's counters, and Zeek's pkts_dropped and
+# pkts_link from them (before, host-mode stats records had no drop counter at all).
+grep '"_path":"stats"' "$NL_TMP/fkeep.json" | tail -n 1 >"$NL_TMP/fkeep.stats.json"
+python3 - "$NL_TMP/fkeep.stats.json" <<'PYEOF' || { cat "$NL_TMP/fkeep.stats.json"; nl_fail "host-mode stats record"; }
+import json, sys
+r = json.loads(open(sys.argv[1]).read())
+lost = r["host_rb_full"] + r["host_load_err"]
+assert r["pkts_dropped_total"] == lost, "pkts_dropped_total is not rb_full + load_err"
+assert r["pkts_link_total"] == r["host_seen"], "pkts_link_total is not host_seen"
+assert r["host_matched"] == r["host_copied"] + lost, "matched != copied + lost"
+assert r["host_seen"] == r["host_ingress"] + r["host_egress"], "seen != ingress + egress"
+assert 0 < r["host_delivered"] <= r["host_copied"], "delivered"
+assert "xsk_queues" not in r
+print("  stats record: seen %d, copied %d, dropped %d, delivered %d" %
+      (r["host_seen"], r["host_copied"], r["pkts_dropped_total"], r["host_delivered"]))
+PYEOF
 
 echo "- a clsact qdisc that was there before stays"
 nl_exec tc qdisc add dev "$NL_CAP" clsact || nl_fail "tc qdisc add"
