@@ -59,6 +59,33 @@
 #define MAILTAP_GTPV1_C_PORT 2123
 
 /*
+ * The UDP tunnels found by their destination port alone, on ports the operator chooses (Zeek's
+ * Tunnel::vxlan_ports, Tunnel::geneve_ports; mailtap's --vxlan-ports, --geneve-ports): up to
+ * MAILTAP_MAX_TUNNEL_PORTS each, Zeek's defaults 4789 and 6081. Ports in host byte order, the
+ * used ones first; 0 ends a list (a list of zeros: that tunnel is not followed). A port is in
+ * one list at most and is none of the fixed ports above.
+ *
+ * In the XDP program (mirror mode) the lists are the global mailtap_tunnel_ports, alone in
+ * the object's section MAILTAP_TUNNEL_PORTS_SEC: libbpf makes it an ARRAY map of one entry
+ * (key __u32 0, value this struct), initialised with the defaults, named as the section
+ * (pinned by bpftool's pinmaps as MAILTAP_TUNNEL_PORTS_PIN); mailtap sets it before loading,
+ * or writes it through the pin (docs/capture.md).
+ */
+#define MAILTAP_VXLAN_PORT 4789
+#define MAILTAP_GENEVE_PORT 6081
+#define MAILTAP_MAX_TUNNEL_PORTS 4
+struct mailtap_tunnel_ports {
+	__u16 vxlan[MAILTAP_MAX_TUNNEL_PORTS];
+	__u16 geneve[MAILTAP_MAX_TUNNEL_PORTS];
+};
+#define MAILTAP_TUNNEL_PORTS_DEFAULT                                                               \
+	{                                                                                          \
+		.vxlan = {MAILTAP_VXLAN_PORT}, .geneve = {MAILTAP_GENEVE_PORT}                      \
+	}
+#define MAILTAP_TUNNEL_PORTS_SEC ".data.tunports"
+#define MAILTAP_TUNNEL_PORTS_PIN "_data_tunports" /* libbpf's pin name: '.' made '_' */
+
+/*
  * Per-CPU counters. X(enum suffix, name, description). Invariants (every packet is
  * counted once in each line):
  *   seen    = redirected + passed
@@ -126,6 +153,8 @@ _Static_assert(sizeof(struct mailtap_meta) == 16, "mailtap_meta layout");
 _Static_assert(sizeof(struct mailtap_meta) % 4 == 0, "XDP metadata must be a multiple of 4");
 _Static_assert(MAILTAP_PORT_WORDS *MAILTAP_PORT_WORD_BITS == MAILTAP_PORT_BITS, "port set");
 _Static_assert(MAILTAP_STAT__MAX <= 64, "stats array size");
+_Static_assert(sizeof(struct mailtap_tunnel_ports) == 4 * MAILTAP_MAX_TUNNEL_PORTS,
+	       "mailtap_tunnel_ports layout: two lists of __u16, no padding");
 
 /* Names and descriptions of the counters, indexed by enum mailtap_stat. */
 #define MAILTAP_STAT_NAME_(id, name, desc) [MAILTAP_STAT_##id] = name,

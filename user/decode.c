@@ -30,8 +30,6 @@ const char *decode__result_name(enum decode_result r)
 #define ETH_P_PPP_SES_ 0x8864
 #define PPP_IPV4_ 0x0021
 #define PPP_IPV6_ 0x0057
-#define VXLAN_PORT_ 4789
-#define GENEVE_PORT_ 6081
 #define PPTP_GRE_PROTO_ 0x880b
 #define ETH_P_TEB_ 0x6558
 #define ETH_P_ERSPAN_ 0x88be
@@ -581,14 +579,18 @@ static enum decode_result decode_gtpv1(const uint8_t *p, const uint8_t *end, str
 	return decode_inner_exact(p, end, p[0] >> 4 == 6, PKT_TUN_GTPV1, false, o);
 }
 
-/* The tunnel a UDP port names, or 0. */
-static uint8_t udp_tunnel_type(uint16_t port)
+static bool in_list(const uint16_t *list, uint16_t port)
+{
+	for (size_t i = 0; i < MAILTAP_MAX_TUNNEL_PORTS && list[i]; i++)
+		if (list[i] == port)
+			return true;
+	return false;
+}
+
+/* The tunnel a UDP port names (VXLAN's and Geneve's: c's), or 0. */
+static uint8_t udp_tunnel_type(const struct decode_cfg *c, uint16_t port)
 {
 	switch (port) {
-	case VXLAN_PORT_:
-		return PKT_TUN_VXLAN;
-	case GENEVE_PORT_:
-		return PKT_TUN_GENEVE;
 	case MAILTAP_TEREDO_PORT:
 		return PKT_TUN_TEREDO;
 	case MAILTAP_AYIYA_PORT:
@@ -597,8 +599,13 @@ static uint8_t udp_tunnel_type(uint16_t port)
 	case MAILTAP_GTPV1_C_PORT:
 		return PKT_TUN_GTPV1;
 	default:
-		return 0;
+		break;
 	}
+	if (in_list(c->tun_ports.vxlan, port))
+		return PKT_TUN_VXLAN;
+	if (in_list(c->tun_ports.geneve, port))
+		return PKT_TUN_GENEVE;
+	return 0;
 }
 
 /* The packet inside a tunnel: VXLAN, Geneve, Teredo, AYIYA or GTPv1 in a UDP datagram to (or,
@@ -634,9 +641,9 @@ static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, ui
 		 * the tunnel port (likely_server_ports) of the first packet's destination or
 		 * source: both directions of a tunnel go to it. VXLAN and Geneve: the destination
 		 * port only, as mail leaves them */
-		type = udp_tunnel_type(dport);
+		type = udp_tunnel_type(o->dcfg, dport);
 		if (!type) {
-			type = udp_tunnel_type(sport);
+			type = udp_tunnel_type(o->dcfg, sport);
 			if (type == PKT_TUN_VXLAN || type == PKT_TUN_GENEVE)
 				type = 0;
 			o->tun.src = o->dst;
@@ -835,12 +842,20 @@ bool decode__linktype_ok(int linktype)
 {
 	static const uint8_t none[1];
 	struct pkt_raw raw = { .data = none, .caplen = 0, .wirelen = 0, .linktype = linktype };
+	struct decode_cfg c;
 	struct pkt p;
 
-	return decode__packet(&raw, &p, NULL) != DECODE_LINKTYPE;
+	decode_cfg__default(&c);
+	return decode__packet(&c, &raw, &p, NULL) != DECODE_LINKTYPE;
 }
 
-enum decode_result decode__packet(const struct pkt_raw *raw, struct pkt *o, struct decode_stats *st)
+void decode_cfg__default(struct decode_cfg *c)
+{
+	*c = (struct decode_cfg){ .tun_ports = MAILTAP_TUNNEL_PORTS_DEFAULT };
+}
+
+enum decode_result decode__packet(const struct decode_cfg *c, const struct pkt_raw *raw,
+				  struct pkt *o, struct decode_stats *st)
 {
 	const uint8_t *p = raw->data, *end = raw->data + raw->caplen;
 	/* bytes of the frame the snap length left out */
@@ -856,6 +871,7 @@ enum decode_result decode__packet(const struct pkt_raw *raw, struct pkt *o, stru
 	o->payload_len = o->payload_wire_len = 0;
 	o->l3 = NULL;
 	o->l3_len = 0;
+	o->dcfg = c;
 
 	switch (raw->linktype) {
 	case DLT_EN10MB:

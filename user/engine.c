@@ -109,6 +109,7 @@ void engine_cfg__default(struct engine_cfg *c)
 	flow_limits__default(&c->flow);
 	c->reasm = REASM_LIMITS_DEFAULT;
 	frag_limits__default(&c->frag);
+	decode_cfg__default(&c->decode);
 	engine_cfg__set_port(c->ports, 25, true);
 	engine_cfg__set_port(c->ports, 465, true);
 	engine_cfg__set_port(c->ports, 587, true);
@@ -1134,7 +1135,7 @@ int engine__packet_at(struct engine *e, const struct pkt_raw *raw, uint64_t net_
 	net = e->now > raw->ts_ns ? e->now : raw->ts_ns;
 	if (net_ns > net)
 		net = net_ns;
-	d = decode__packet(raw, &p, &e->st.decode);
+	d = decode__packet(&e->cfg.decode, raw, &p, &e->st.decode);
 	write_decode_weirds(e, &p, net);
 	switch (d) {
 	case DECODE_OK:
@@ -1173,7 +1174,7 @@ int engine__packet_at(struct engine *e, const struct pkt_raw *raw, uint64_t net_
 		tun = p.tun;
 		memcpy(vlan, p.vlan, sizeof(vlan));
 		pw = p.pw;
-		d = decode__packet(&whole, &p, NULL);
+		d = decode__packet(&e->cfg.decode, &whole, &p, NULL);
 		write_decode_weirds(e, &p, net);
 		if (d != DECODE_OK)
 			return 0;

@@ -66,6 +66,7 @@ static void cnt_add(_Atomic uint64_t *c, uint64_t n)
 
 struct fragsteer {
 	struct frag_limits lim;
+	struct decode_cfg dcfg;
 	fragsteer_pick_fn pick;
 	fragsteer_send_fn send;
 	void *ctx;
@@ -76,8 +77,8 @@ struct fragsteer {
 	struct counters st;
 };
 
-struct fragsteer *fragsteer__new(const struct frag_limits *l, fragsteer_pick_fn pick,
-				 fragsteer_send_fn send, void *ctx)
+struct fragsteer *fragsteer__new(const struct frag_limits *l, const struct decode_cfg *dc,
+				 fragsteer_pick_fn pick, fragsteer_send_fn send, void *ctx)
 {
 	struct fragsteer *fs = calloc(1, sizeof(*fs));
 	uint32_t nb = 64;
@@ -94,6 +95,7 @@ struct fragsteer *fragsteer__new(const struct frag_limits *l, fragsteer_pick_fn 
 	}
 	fs->mask = nb - 1;
 	fs->lim = *l;
+	fs->dcfg = *dc;
 	fs->pick = pick;
 	fs->send = send;
 	fs->ctx = ctx;
@@ -149,7 +151,7 @@ static int inner_dest(struct fragsteer *fs, const uint8_t *l3, const struct frag
 	/* the copy is cut short as by a snap length: the wire length is unknown (UINT32_MAX
 	 * keeps the decoder's IP-length-past-the-wire check off for the packet inside) */
 	raw = (struct pkt_raw){ .data = b, .caplen = n, .wirelen = UINT32_MAX, .linktype = 12 };
-	if (decode__packet(&raw, &p, NULL) != DECODE_OK || !p.tun.type)
+	if (decode__packet(&fs->dcfg, &raw, &p, NULL) != DECODE_OK || !p.tun.type)
 		return -1;
 	return fs->pick(fs->ctx, &p.src, p.sport, &p.dst, p.dport);
 }

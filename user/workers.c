@@ -109,6 +109,7 @@ struct workers {
 	struct lane *lanes;
 	uint64_t hash_seed;
 	uint8_t ports[65536 / 8]; /* engine_cfg's mail ports */
+	struct decode_cfg dcfg;	  /* engine_cfg's tunnel ports */
 	/* The end of input: one engine would end its open connections at the time of the last
 	 * packet it saw, of all of them; a worker saw only its own. Each worker says it has
 	 * reached the end and waits until all have: the latest of their times is then
@@ -425,7 +426,7 @@ int workers__packet_from(struct workers *ws, int producer, const struct pkt_raw 
 
 
 	if (ws->n > 1) {
-		switch (decode__packet(raw, &p, NULL)) {
+		switch (decode__packet(&ws->dcfg, raw, &p, NULL)) {
 		case DECODE_OK:
 			i = pick(ws, &p.src, p.sport, &p.dst, p.dport);
 			/* the packets that move one engine's network time (engine__packet_at);
@@ -651,6 +652,7 @@ struct workers *workers__new(int n, int producers, const struct engine_cfg *cfg,
 	ws->n = n;
 	ws->np = producers;
 	memcpy(ws->ports, cfg->ports, sizeof(ws->ports));
+	ws->dcfg = cfg->decode;
 	pthread_mutex_init(&ws->end_mu, NULL);
 	pthread_cond_init(&ws->end_cv, NULL);
 	ws->hash_seed = cfg->seeded ? cfg->seed * 0x9e3779b97f4a7c15ULL + 1 : (uint64_t)time(NULL);
@@ -674,7 +676,7 @@ struct workers *workers__new(int n, int producers, const struct engine_cfg *cfg,
 	for (int p = 0; p < producers; p++) {
 		ws->lanes[p].ws = ws;
 		ws->lanes[p].p = p;
-		if (n > 1 && !(ws->lanes[p].steer = fragsteer__new(&fl, pick_cb, deliver_cb,
+		if (n > 1 && !(ws->lanes[p].steer = fragsteer__new(&fl, &ws->dcfg, pick_cb, deliver_cb,
 								    &ws->lanes[p])))
 			goto nomem;
 	}

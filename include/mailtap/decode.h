@@ -2,7 +2,7 @@
 /* L2-L4 decoding: Ethernet (802.1Q/802.1ad, QinQ, 802.1BR E-tag, then an MPLS label stack or
  * a PPPoE session), Linux cooked SLL/SLL2, raw IP, BSD loopback/NULL -> IPv4 (options) / IPv6
  * (extension headers) -> TCP (options); one level of tunnel between IP and the TCP packet:
- * VXLAN (UDP 4789), Geneve (UDP 6081), GRE (Ethernet, ERSPAN I/II/III, IP; version 1: PPTP's
+ * VXLAN (UDP 4789), Geneve (UDP 6081) or the ports struct decode_cfg names, GRE (Ethernet, ERSPAN I/II/III, IP; version 1: PPTP's
  * PPP with IPv4 or IPv6), IP in IP (protocols 4, 41), Teredo (UDP 3544), AYIYA (UDP 5072),
  * GTPv1-U G-PDUs (UDP 2152, 2123), the inner frame read as above without MPLS/PPPoE (as the
  * XDP parser, bpf/mail_parse.h). Bounds are checked
@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "mailtap/pkt.h"
+#include "mailtap_abi.h"
 
 /* Why a packet was not decoded, or was decoded with a remark. One counter each. IP_LEN: an IP
  * total length (IPv6: payload length + 40) past the packet's length on the wire (its wirelen,
@@ -45,10 +46,19 @@ struct decode_stats {
 	uint64_t bytes;
 };
 
+/* What decoding follows: the UDP ports of VXLAN and Geneve (mailtap_abi.h; --vxlan-ports,
+ * --geneve-ports), as the XDP program's mailtap_tunnel_ports. */
+struct decode_cfg {
+	struct mailtap_tunnel_ports tun_ports;
+};
+/* Zeek's defaults: VXLAN on 4789, Geneve on 6081. */
+void decode_cfg__default(struct decode_cfg *c);
+
 const char *decode__result_name(enum decode_result r);
-/* Decodes p into out. Returns DECODE_OK (0) or the reason the packet is not a usable TCP
- * packet. Counts into st (may be NULL). */
-enum decode_result decode__packet(const struct pkt_raw *p, struct pkt *out, struct decode_stats *st);
+/* Decodes p into out with c's tunnel ports. Returns DECODE_OK (0) or the reason the packet is
+ * not a usable TCP packet. Counts into st (may be NULL). */
+enum decode_result decode__packet(const struct decode_cfg *c, const struct pkt_raw *p,
+				  struct pkt *out, struct decode_stats *st);
 /* An IPv6 packet's extension header chain, as decode__packet follows it (hop-by-hop, routing,
  * destination options, AH, atomic fragments; at most MAILTAP_MAX_IPV6_EXT): frag.c and the
  * decoder read the same one. */

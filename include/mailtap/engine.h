@@ -47,6 +47,7 @@ struct engine_cfg {
 	struct frag_limits frag;
 	uint8_t ports[65536 / 8];	/* mail ports tracked (bitmap); default 25, 465, 587 */
 	uint8_t tls_ports[65536 / 8];	/* ports where TLS starts at once (465) */
+	struct decode_cfg decode;	/* the tunnel ports followed (--vxlan-ports, --geneve-ports) */
 	struct engine_net nets[ENGINE_MAX_NETS]; /* --local-nets */
 	int n_nets;
 	bool private_is_local;		/* Zeek's Site::private_address_space_is_local (T) */

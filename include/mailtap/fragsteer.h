@@ -17,6 +17,7 @@
 #define MAILTAP_FRAGSTEER_H
 
 #include <stdint.h>
+#include "mailtap/decode.h"
 #include "mailtap/frag.h"
 #include "mailtap/pkt.h"
 #include "mailtap/types.h"
@@ -36,10 +37,11 @@ typedef int (*fragsteer_pick_fn)(void *ctx, const struct mt_addr *src, uint16_t 
 typedef void (*fragsteer_send_fn)(void *ctx, int dest, const struct pkt_raw *raw);
 
 /* Limits as the engines' reassembly: at most max_datagrams datagrams known at once, at most
- * max_bytes of held frames, each datagram forgotten timeout_ns after its first fragment. NULL
+ * max_bytes of held frames, each datagram forgotten timeout_ns after its first fragment; a
+ * tunnel packet's first fragment read with the engines' decode configuration dc (copied). NULL
  * with errno set. */
-struct fragsteer *fragsteer__new(const struct frag_limits *l, fragsteer_pick_fn pick,
-				 fragsteer_send_fn send, void *ctx);
+struct fragsteer *fragsteer__new(const struct frag_limits *l, const struct decode_cfg *dc,
+				 fragsteer_pick_fn pick, fragsteer_send_fn send, void *ctx);
 void fragsteer__free(struct fragsteer *fs);
 /* A fragment (l3: its IP header, l3_len bytes captured; decode's DECODE_FRAGMENT): sent now
  * or held. */

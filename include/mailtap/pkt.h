@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include "mailtap/types.h"
 
+struct decode_cfg; /* mailtap/decode.h */
+
 /* A frame from a source (pcap file, AF_XDP). data is valid only during the handler call. */
 struct pkt_raw {
 	uint64_t ts_ns;	 /* capture time, ns since the epoch */
@@ -82,6 +84,8 @@ struct pkt {
 	struct pkt_tunnel tun;	/* tun.type is always set; the rest only with it */
 	uint8_t n_weirds;	/* always set: the weirds below */
 	struct pkt_weird weird[PKT_WEIRDS_MAX];
+	/* always set: what decode__packet decoded with (the tunnel ports its inner steps read) */
+	const struct decode_cfg *dcfg;
 };
 
 #endif

@@ -20,6 +20,10 @@ static const uint8_t A6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
 static const uint8_t B6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 2};
 static const char PL[] = "EHLO x\r\n"; /* SMTP command as payload */
 
+/* The tunnel ports decoded with: Zeek's defaults, but where a test says otherwise (and puts
+ * them back). */
+static struct decode_cfg dcfg = { .tun_ports = MAILTAP_TUNNEL_PORTS_DEFAULT };
+
 static enum decode_result run(const struct fr *f, int linktype, struct pkt *p)
 {
 	struct pkt_raw raw = {.ts_ns = 5,
@@ -28,7 +32,7 @@ static enum decode_result run(const struct fr *f, int linktype, struct pkt *p)
 			      .wirelen = (uint32_t)f->len,
 			      .linktype = linktype};
 
-	return decode__packet(&raw, p, NULL);
+	return decode__packet(&dcfg, &raw, p, NULL);
 }
 
 /* The first n bytes of f as a capture keeps them: its snap length cut the rest, the wire
@@ -41,7 +45,7 @@ static enum decode_result run_snap(const struct fr *f, size_t n, int linktype, s
 			      .wirelen = (uint32_t)f->len,
 			      .linktype = linktype};
 
-	return decode__packet(&raw, p, NULL);
+	return decode__packet(&dcfg, &raw, p, NULL);
 }
 
 static void check_tcp(const struct pkt *p, int v6)
@@ -273,7 +277,7 @@ static void test_truncation_everywhere(void **st)
 		enum decode_result r;
 
 		memcpy(copy, f.b, n);
-		r = decode__packet(&raw, &p, NULL);
+		r = decode__packet(&dcfg, &raw, &p, NULL);
 		if (r == DECODE_OK) {
 			/* only the payload may be cut */
 			assert_true(p.payload_len < p.payload_wire_len);
@@ -304,7 +308,7 @@ static void test_bad_headers(void **st)
 	f.b[14 + 20 + 12] = 0xf0; /* data offset 60 > segment */
 	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_BAD_TCP);
 	raw = (struct pkt_raw){.data = f.b, .caplen = 10, .wirelen = 10, .linktype = DLT_EN10MB};
-	decode__packet(&raw, &p, &ds);
+	decode__packet(&dcfg, &raw, &p, &ds);
 	assert_int_equal(ds.packets, 1);
 	assert_int_equal(ds.result[DECODE_TRUNC_L2], 1);
 	assert_string_equal(decode__result_name(DECODE_TRUNC_L2), "truncated_link_header");
@@ -690,9 +694,9 @@ static void test_ip_len_past_wire(void **st)
 						      .wirelen = (uint32_t)g.len + 1,
 						      .linktype = DLT_EN10MB};
 
-				assert_int_equal(decode__packet(&raw, &p, NULL), DECODE_OK);
+				assert_int_equal(decode__packet(&dcfg, &raw, &p, NULL), DECODE_OK);
 				raw.wirelen = (uint32_t)g.len;
-				assert_int_equal(decode__packet(&raw, &p, NULL), DECODE_IP_LEN);
+				assert_int_equal(decode__packet(&dcfg, &raw, &p, NULL), DECODE_IP_LEN);
 			}
 			/* padding after the IP packet */
 			g = f;
@@ -1383,6 +1387,75 @@ static void test_udp_ip_tunnels(void **st)
 	assert_int_equal(p.tun.type, 0);
 }
 
+/* Sets the outer UDP destination port (and, with sport, the source port) of a build_tun
+ * VXLAN or Geneve frame. */
+static void set_udp_ports(struct fr *f, int sport, uint16_t dport)
+{
+	uint8_t *u = f->b + 14 + 4 + 20;
+
+	if (sport >= 0) {
+		u[0] = (uint8_t)(sport >> 8);
+		u[1] = (uint8_t)sport;
+	}
+	u[2] = (uint8_t)(dport >> 8);
+	u[3] = (uint8_t)dport;
+}
+
+/* VXLAN and Geneve on the configured ports (--vxlan-ports, --geneve-ports) and those only:
+ * VXLAN on 8472 (Linux's own port: flannel, Cilium) is no tunnel with Zeek's defaults, one
+ * with 4789,8472 (tunnel's dport 8472, 4789 still followed); with the lists swapped (VXLAN
+ * none, Geneve 4789) a VXLAN frame to 4789 is read as Geneve (version 0, protocol 0: not
+ * followed) and no VXLAN is followed; an empty list follows nothing; the last slot of a full
+ * list counts; a configured port as the source only: not followed, as 4789. */
+static void test_tunnel_ports(void **st)
+{
+	static const struct decode_cfg def = { .tun_ports = MAILTAP_TUNNEL_PORTS_DEFAULT };
+	struct fr f;
+	struct pkt p;
+
+	(void)st;
+	build_tun(&f, T_VXLAN, 0, 0);
+	set_udp_ports(&f, -1, 8472);
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+	assert_int_equal(p.tun.type, 0);
+	dcfg.tun_ports = (struct mailtap_tunnel_ports){ .vxlan = { 4789, 8472 }, .geneve = { 6081 } };
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+	check_tcp(&p, 0);
+	assert_int_equal(p.tun.type, PKT_TUN_VXLAN);
+	assert_int_equal(p.tun.sport, 49152);
+	assert_int_equal(p.tun.dport, 8472);
+	set_udp_ports(&f, -1, 4789);
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+	assert_int_equal(p.tun.dport, 4789);
+	/* the source port alone: not followed */
+	set_udp_ports(&f, 8472, 40000);
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+	assert_int_equal(p.tun.type, 0);
+	/* the fourth slot */
+	dcfg.tun_ports = (struct mailtap_tunnel_ports){ .vxlan = { 1, 2, 3, 8472 } };
+	set_udp_ports(&f, 49152, 8472);
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+	assert_int_equal(p.tun.type, PKT_TUN_VXLAN);
+	/* Geneve on 4789, no VXLAN: the VXLAN header read as Geneve's (protocol 0: not IP) */
+	dcfg.tun_ports = (struct mailtap_tunnel_ports){ .geneve = { 4789 } };
+	set_udp_ports(&f, -1, 4789);
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+	build_tun(&f, T_GENEVE, 1, 0);
+	set_udp_ports(&f, -1, 4789);
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+	check_tcp(&p, 1);
+	assert_int_equal(p.tun.type, PKT_TUN_GENEVE);
+	assert_int_equal(p.tun.dport, 4789);
+	/* both lists empty: neither followed, on any port */
+	dcfg.tun_ports = (struct mailtap_tunnel_ports){ 0 };
+	for (int k = T_VXLAN; k <= T_GENEVE; k++) {
+		build_tun(&f, (enum tun_kind)k, 0, 0);
+		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+		assert_int_equal(p.tun.type, 0);
+	}
+	dcfg = def;
+}
+
 /* mt_addr__fmt formats IPv4 itself: the same text as inet_ntop for every byte value in every
  * position, and inet_ntop's answer when the buffer is short. */
 static void test_addr_fmt_v4(void **state)
@@ -1439,6 +1512,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_headers),
 	    cmocka_unit_test(test_mpls_pppoe), cmocka_unit_test(test_mpls_pw),
 	    cmocka_unit_test(test_tunnels),
+	    cmocka_unit_test(test_tunnel_ports),
 	    cmocka_unit_test(test_ip_len_past_wire),
 	    cmocka_unit_test(test_ip_header_weirds),
 	    cmocka_unit_test(test_ip_in_ip),

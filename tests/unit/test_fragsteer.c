@@ -76,13 +76,22 @@ static void add(struct fragsteer *fs, uint64_t ts, uint16_t id, uint8_t proto, u
 	fragsteer__packet(fs, &raw, b, n);
 }
 
-static struct fragsteer *new_fs(uint32_t max_datagrams, uint64_t max_bytes)
+/* With the tunnel ports dc (NULL: Zeek's defaults). */
+static struct fragsteer *new_fs_cfg(uint32_t max_datagrams, uint64_t max_bytes,
+				    const struct decode_cfg *dc)
 {
 	struct frag_limits l = { .max_datagrams = max_datagrams, .max_bytes = max_bytes,
 				 .timeout_ns = 30 * S };
+	struct decode_cfg def;
 
+	decode_cfg__default(&def);
 	memset(&sent, 0, sizeof(sent));
-	return fragsteer__new(&l, pick, send_cb, NULL);
+	return fragsteer__new(&l, dc ? dc : &def, pick, send_cb, NULL);
+}
+
+static struct fragsteer *new_fs(uint32_t max_datagrams, uint64_t max_bytes)
+{
+	return new_fs_cfg(max_datagrams, max_bytes, NULL);
 }
 
 /* Every order of four fragments (ts = the fragment's index). */
@@ -314,11 +323,22 @@ static size_t udp_frag(uint8_t *b, const struct fr *udp, int v6, uint32_t off, u
 /* A VXLAN packet (outer 10.0.0.1 -> 10.0.0.2, UDP 4789; inside 192.0.2.5:40000 ->
  * 192.0.2.9:25) cut into two fragments at byte 256 of the UDP datagram, the second first:
  * both go where the inner connection goes; the same over IPv6 (the fragment header left out
- * of the copy that is decoded). The same to UDP port 53: by the addresses. */
+ * of the copy that is decoded). The same to UDP port 53: by the addresses. VXLAN on 8472:
+ * by the addresses with Zeek's default ports, as a tunnel with --vxlan-ports 4789,8472; with
+ * --vxlan-ports 8472 alone, 4789 is no tunnel. */
 static void test_tunnel_fragments(void **st)
 {
 	static const uint8_t i1[4] = { 192, 0, 2, 5 }, i2[4] = { 192, 0, 2, 9 };
-	static const struct { int v6, port; } cases[] = { { 0, 4789 }, { 1, 4789 }, { 0, 53 } };
+	static const struct decode_cfg k8s = { .tun_ports = { .vxlan = { 4789, 8472 },
+							      .geneve = { 6081 } } },
+				       only = { .tun_ports = { .vxlan = { 8472 } } };
+	static const struct {
+		int v6, port;
+		const struct decode_cfg *dc;
+		int tunnel;
+	} cases[] = { { 0, 4789, NULL, 1 }, { 1, 4789, NULL, 1 }, { 0, 53, NULL, 0 },
+		      { 0, 8472, NULL, 0 }, { 0, 8472, &k8s, 1 },  { 1, 8472, &k8s, 1 },
+		      { 0, 4789, &k8s, 1 }, { 0, 8472, &only, 1 }, { 0, 4789, &only, 0 } };
 	char pl[601];
 	struct fr in, udp;
 
@@ -330,7 +350,7 @@ static void test_tunnel_fragments(void **st)
 	fr_ipv4(&in, i1, i2, 6, fr_tcp_len(-1, 600), 0, 0x4000);
 	fr_tcp(&in, 40000, 25, 1, 1, 0x18, 65535, -1, pl, 600);
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		struct fragsteer *fs = new_fs(16, 1 << 20);
+		struct fragsteer *fs = new_fs_cfg(16, 1 << 20, cases[c].dc);
 		size_t udp_len = 8 + 8 + in.len, n;
 		uint8_t b[1000];
 		struct pkt_raw raw;
@@ -356,7 +376,7 @@ static void test_tunnel_fragments(void **st)
 		assert_int_equal(sent.ts[0], 1);
 		for (int j = 0; j < 2; j++)
 			assert_int_equal(sent.dest[j],
-					 cases[c].port == 4789 ? (40000 + 25) % 7 : BY_ADDRS);
+					 cases[c].tunnel ? (40000 + 25) % 7 : BY_ADDRS);
 		fragsteer__free(fs);
 	}
 }
