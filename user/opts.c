@@ -29,6 +29,8 @@ static uint16_t port_list[65535];
 enum {
 	OPT_SEED = 256,
 	OPT_PORTS,
+	OPT_VXLAN_PORTS,
+	OPT_GENEVE_PORTS,
 	OPT_LOCAL_NETS,
 	OPT_COMMUNITY_ID,
 	OPT_TAG_PREFIX,
@@ -155,6 +157,8 @@ static const struct option long_opts[] = {
 	{ "filter", required_argument, NULL, 'f' },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "ports", required_argument, NULL, OPT_PORTS },
+	{ "vxlan-ports", required_argument, NULL, OPT_VXLAN_PORTS },
+	{ "geneve-ports", required_argument, NULL, OPT_GENEVE_PORTS },
 	{ "local-nets", required_argument, NULL, OPT_LOCAL_NETS },
 	{ "community-id", optional_argument, NULL, OPT_COMMUNITY_ID },
 	{ "tag-prefix", required_argument, NULL, OPT_TAG_PREFIX },
@@ -287,6 +291,11 @@ void opts__usage(FILE *f)
 		"  -i, --interface IFACE    live capture (XDP + AF_XDP)\n"
 		"  -f, --filter EXPR        tcpdump filter expression (live: on the frames of --ports)\n"
 		"      --ports LIST         mail ports tracked (default 25,465,587)\n"
+		"      --vxlan-ports LIST   UDP ports VXLAN is followed on, up to 4 (Zeek's\n"
+		"                           Tunnel::vxlan_ports; default 4789; e.g. 4789,8472 for\n"
+		"                           Linux's own port; none: no VXLAN)\n"
+		"      --geneve-ports LIST  UDP ports Geneve is followed on, up to 4 (Zeek's\n"
+		"                           Tunnel::geneve_ports; default 6081; none: no Geneve)\n"
 		"Live capture, with -i only (docs/capture.md, docs/deployment.md):\n"
 		"      --capture MODE       mirror (AF_XDP, takes the mail packets: mirror/TAP port;\n"
 		"                           the default) or host (XDP+TC copy, every packet passes:\n"
@@ -654,6 +663,92 @@ static int parse_ports(uint8_t *bitmap, const char *s)
 	return n_ports;
 }
 
+/* The fixed UDP tunnel ports (found by either port, as Zeek registers them): no VXLAN or
+ * Geneve port may be one of them. */
+static const struct {
+	uint16_t port;
+	const char *what;
+} fixed_tunnel_ports[] = {
+	{ MAILTAP_TEREDO_PORT, "Teredo's" },
+	{ MAILTAP_AYIYA_PORT, "AYIYA's" },
+	{ MAILTAP_GTPV1_U_PORT, "GTPv1-U's" },
+	{ MAILTAP_GTPV1_C_PORT, "GTPv1-C's" },
+};
+
+/* --vxlan-ports, --geneve-ports (opt): a comma-separated list of up to
+ * MAILTAP_MAX_TUNNEL_PORTS ports 1..65535, each once and none a fixed tunnel port; "none" or ""
+ * for none. list is zeroed, then filled from its start. 0 or -EINVAL (message given). */
+static int parse_tunnel_ports(const char *opt, const char *s, uint16_t *list)
+{
+	const char *all = s;
+	size_t n_ports = 0;
+	char buf[16];
+
+	memset(list, 0, MAILTAP_MAX_TUNNEL_PORTS * sizeof(*list));
+	if (!*s || !strcmp(s, "none"))
+		return 0;
+	for (;;) {
+		size_t n = strcspn(s, ",");
+		uint64_t v;
+
+		if (n == 0 || n >= sizeof(buf)) {
+			pr_warn("invalid %s '%s': %s (expected up to %d ports, e.g. 4789,8472, "
+				"or none)\n",
+				opt, all, n ? "an item is too long" : "an empty item",
+				MAILTAP_MAX_TUNNEL_PORTS);
+			return -EINVAL;
+		}
+		memcpy(buf, s, n);
+		buf[n] = '\0';
+		if (parse_u64(opt, buf, 1, 65535, &v) < 0)
+			return -EINVAL;
+		for (size_t i = 0; i < sizeof(fixed_tunnel_ports) / sizeof(fixed_tunnel_ports[0]);
+		     i++) {
+			if (fixed_tunnel_ports[i].port != v)
+				continue;
+			pr_warn("invalid %s '%s': %llu is %s port (a fixed tunnel port, as Zeek's): "
+				"a UDP port names one tunnel\n",
+				opt, all, (unsigned long long)v, fixed_tunnel_ports[i].what);
+			return -EINVAL;
+		}
+		for (size_t i = 0; i < n_ports; i++) {
+			if (list[i] == v) {
+				pr_warn("invalid %s '%s': %llu given twice\n", opt, all,
+					(unsigned long long)v);
+				return -EINVAL;
+			}
+		}
+		if (n_ports == MAILTAP_MAX_TUNNEL_PORTS) {
+			pr_warn("invalid %s '%s': more than %d ports (%llu is one too many; "
+				"MAILTAP_MAX_TUNNEL_PORTS)\n",
+				opt, all, MAILTAP_MAX_TUNNEL_PORTS, (unsigned long long)v);
+			return -EINVAL;
+		}
+		list[n_ports++] = (uint16_t)v;
+		s += n;
+		if (!*s)
+			break;
+		s++; /* the comma: an item must follow */
+	}
+	return 0;
+}
+
+/* No port in both --vxlan-ports and --geneve-ports. 0 or -EINVAL (message given). */
+static int check_tunnel_ports(const struct mailtap_tunnel_ports *t)
+{
+	for (int i = 0; i < MAILTAP_MAX_TUNNEL_PORTS && t->vxlan[i]; i++) {
+		for (int j = 0; j < MAILTAP_MAX_TUNNEL_PORTS && t->geneve[j]; j++) {
+			if (t->vxlan[i] != t->geneve[j])
+				continue;
+			pr_warn("port %u is in both --vxlan-ports and --geneve-ports: a UDP port "
+				"names one tunnel\n",
+				t->vxlan[i]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 /* --hashes, --rfc822-msg-hashes: md5, sha1, sha256 or none, comma-separated. */
 static int parse_hashes(const char *opt, const char *s, struct files_cfg *f)
 {
@@ -694,6 +789,10 @@ static void note_scope(struct opts *o, int c)
 	case OPT_RING_BYTES:
 		first[0] = &o->live_opt;
 		first[1] = &o->host_opt;
+		break;
+	case OPT_VXLAN_PORTS: /* decode's too, with -r */
+	case OPT_GENEVE_PORTS:
+		first[0] = &o->mirror_opt;
 		break;
 	case OPT_BIND:
 	case OPT_QUEUES:
@@ -860,6 +959,14 @@ int opts__parse(struct opts *o, int argc, char **argv)
 		case OPT_PORTS:
 			o->ports_given = 1;
 			if (parse_ports(o->eng.ports, optarg) < 0)
+				return -EINVAL;
+			break;
+		case OPT_VXLAN_PORTS:
+		case OPT_GENEVE_PORTS:
+			o->tunnel_ports_given = 1;
+			if (parse_tunnel_ports(opt_name(c), optarg,
+					       c == OPT_VXLAN_PORTS ? o->eng.decode.tun_ports.vxlan
+								    : o->eng.decode.tun_ports.geneve) < 0)
 				return -EINVAL;
 			break;
 		case OPT_LOCAL_NETS:
@@ -1155,6 +1262,8 @@ int opts__parse(struct opts *o, int argc, char **argv)
 	}
 	if (check_scope(o) < 0)
 		return -EINVAL;
+	if (check_tunnel_ports(&o->eng.decode.tun_ports) < 0)
+		return -EINVAL;
 	if (o->n_outputs == 0)
 		o->outputs[o->n_outputs++] = (struct opts_output){ .spec = "-" };
 	if (o->stats_interval < 0)
@@ -1167,6 +1276,8 @@ int opts__parse(struct opts *o, int argc, char **argv)
 			if (engine_cfg__port(o->eng.ports, (uint16_t)p))
 				port_list[n++] = (uint16_t)p;
 		o->xsk.ifname = o->iface;
+		o->xsk.tun_ports = o->eng.decode.tun_ports;
+		o->xsk.tun_ports_given = o->tunnel_ports_given;
 		/* pinned mode: the operator's port map is left as it is unless --ports was given */
 		if (!o->xsk.pinned_dir || o->ports_given) {
 			o->xsk.ports = port_list;

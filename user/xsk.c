@@ -93,6 +93,7 @@ void xsk_opts__default(struct xsk_opts *o)
 	o->batch = 64;
 	o->poll_ms = 100;
 	o->rx_nap_us = 500;
+	o->tun_ports = (struct mailtap_tunnel_ports)MAILTAP_TUNNEL_PORTS_DEFAULT;
 }
 
 int xsk__parse_bind(const char *s, enum xsk_bind_mode *b)
@@ -365,6 +366,8 @@ struct xsk_source *xsk_source__open(const struct xsk_opts *o)
 	lo.max_queues = nrx > MAILTAP_MAX_QUEUES ? nrx : MAILTAP_MAX_QUEUES;
 	lo.ports = o->ports;
 	lo.n_ports = o->n_ports;
+	lo.tun_ports = &o->tun_ports;
+	lo.tun_ports_given = o->tun_ports_given;
 	s->ld = loader__open(&lo);
 	if (!s->ld) {
 		err = -errno;

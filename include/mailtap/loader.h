@@ -10,6 +10,7 @@
 #ifndef MAILTAP_LOADER_H
 #define MAILTAP_LOADER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "mailtap_abi.h"
@@ -30,6 +31,12 @@ struct loader_opts {
 	uint32_t max_queues;	   /* XSKMAP size when we load (default MAILTAP_MAX_QUEUES) */
 	const uint16_t *ports;	   /* NULL: MAILTAP_DEFAULT_PORTS (load mode), untouched (pinned) */
 	size_t n_ports;
+	/* The VXLAN and Geneve ports (NULL: MAILTAP_TUNNEL_PORTS_DEFAULT). Load mode: set in the
+	 * object before it is loaded. Pinned: written to the pinned mailtap_tunnel_ports when
+	 * tun_ports_given; else compared with it, a difference said (pr_warn). A pinned object
+	 * without it (an older build) follows the defaults: other ports are refused. */
+	const struct mailtap_tunnel_ports *tun_ports;
+	bool tun_ports_given;
 	const char *lock_dir; /* NULL: LOADER_LOCK_DIR */
 };
 

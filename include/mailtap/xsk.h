@@ -9,6 +9,7 @@
 #define MAILTAP_XSK_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +47,10 @@ struct xsk_opts {
 	const char *pinned_dir; /* NULL (default): load ourselves; else bpftool's pin dir */
 	const uint16_t *ports;	/* NULL: 25,465,587 when loading; pinned: map untouched */
 	size_t n_ports;
+	/* the VXLAN and Geneve ports the program follows (decode's: --vxlan-ports,
+	 * --geneve-ports); pinned: written to the program's only when given, else compared */
+	struct mailtap_tunnel_ports tun_ports;
+	bool tun_ports_given;
 };
 
 /* Counters of one socket (one receive queue). */

@@ -73,6 +73,76 @@ static void test_ports_refused(void **st)
 	assert_false(engine_cfg__port(o.eng.ports, 21));
 }
 
+/* --vxlan-ports, --geneve-ports: Zeek's 4789 and 6081 unless given; up to
+ * MAILTAP_MAX_TUNNEL_PORTS each, in the order given, to decode and to the XDP program (given:
+ * written to a pinned program's); none or "" for none; refused: a bad number, an empty item,
+ * a port twice, one too many, a fixed tunnel port (Teredo, AYIYA, GTPv1), a port in both
+ * lists, --capture host (which follows no tunnel). */
+static void test_tunnel_ports(void **st)
+{
+	const char *bad[] = { "0", "65536", "x", "4789,", ",4789", "4789,,8472", "025x", "+4789",
+			      "4789,4789", "1,2,3,4,5", "3544", "5072", "2152", "2123",
+			      "8472,2152" };
+	const char *argv[] = { "mailtap", "-r", "x.pcap", "--vxlan-ports", NULL, "--geneve-ports",
+			       NULL, NULL };
+	const struct mailtap_tunnel_ports *t = &o.eng.decode.tun_ports;
+
+	(void)st;
+	assert_int_equal(parse(3, argv), 0);
+	assert_int_equal(t->vxlan[0], 4789);
+	assert_int_equal(t->vxlan[1], 0);
+	assert_int_equal(t->geneve[0], 6081);
+	assert_int_equal(t->geneve[1], 0);
+	assert_false(o.tunnel_ports_given);
+	assert_int_equal(o.xsk.tun_ports.vxlan[0], 4789);
+	argv[4] = "4789,8472";
+	assert_int_equal(parse(5, argv), 0);
+	assert_int_equal(t->vxlan[0], 4789);
+	assert_int_equal(t->vxlan[1], 8472);
+	assert_int_equal(t->vxlan[2], 0);
+	assert_int_equal(t->geneve[0], 6081); /* the other list keeps its default */
+	assert_true(o.tunnel_ports_given);
+	assert_memory_equal(&o.xsk.tun_ports, t, sizeof(*t));
+	assert_true(o.xsk.tun_ports_given);
+	argv[4] = "9,8,7,65535"; /* as many as there is room for, in the order given */
+	argv[6] = "none";
+	assert_int_equal(parse(7, argv), 0);
+	assert_int_equal(t->vxlan[0], 9);
+	assert_int_equal(t->vxlan[3], 65535);
+	for (int i = 0; i < MAILTAP_MAX_TUNNEL_PORTS; i++)
+		assert_int_equal(t->geneve[i], 0);
+	argv[4] = "";
+	argv[6] = "4789";
+	assert_int_equal(parse(7, argv), 0);
+	assert_int_equal(t->vxlan[0], 0);
+	assert_int_equal(t->geneve[0], 4789);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		argv[4] = bad[i];
+		assert_int_equal(parse(5, argv), -EINVAL);
+		argv[3] = "--geneve-ports";
+		assert_int_equal(parse(5, argv), -EINVAL);
+		argv[3] = "--vxlan-ports";
+	}
+	/* in both lists, either way round */
+	argv[4] = "4789,8472";
+	argv[6] = "8472";
+	assert_int_equal(parse(7, argv), -EINVAL);
+	argv[4] = "6081";
+	assert_int_equal(parse(5, argv), -EINVAL); /* Geneve's default is 6081 */
+	argv[6] = "4789";
+	assert_int_equal(parse(7, argv), 0); /* swapped */
+	/* host mode follows no tunnel; mirror mode and -r do */
+	{
+		const char *host[] = { "mailtap", "-i", "lo", "--capture", "host", "--vxlan-ports",
+				       "8472" };
+
+		assert_int_equal(parse(7, host), -EINVAL);
+		host[4] = "mirror";
+		assert_int_equal(parse(7, host), 0);
+		assert_int_equal(o.xsk.tun_ports.vxlan[0], 8472);
+	}
+}
+
 /* Decimal digits only, range-checked: no sign, blank or base prefix, nothing past
  * 2^64 - 1, and a leading 0 is not octal. */
 static void test_numbers(void **st)
@@ -186,6 +256,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_all_ports_to_bpf),
 		cmocka_unit_test(test_ports_refused),
+		cmocka_unit_test(test_tunnel_ports),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_numbers_stored),
 		cmocka_unit_test(test_local_nets),
