@@ -6,7 +6,7 @@
  * MAIL_MAX_MPLS_LABELS labels, IPv4 or IPv6 after the bottom one) or a PPPoE session header
  * (PPP IPv4 or IPv6), IPv4 with options, IPv6 with up to MAIL_MAX_IPV6_EXT extension
  * headers, TCP; and one level of tunnel in between (mirror mode):
- * VXLAN (UDP 4789) or Geneve (UDP 6081) carrying Ethernet, GRE carrying Ethernet
+ * VXLAN or Geneve (UDP, to the ports of MAIL_TUNNEL_PORTS) carrying Ethernet, GRE carrying Ethernet
  * (transparent bridging, ERSPAN types I, II and III) or IP, GRE version 1 (PPTP) carrying
  * PPP's IPv4 or IPv6, IP in IP (protocols 4 and 41: IPv4 or IPv6 in IPv4 or IPv6), Teredo (UDP
  * 3544), AYIYA (UDP 5072) and GTPv1-U (UDP 2152, 2123) carrying IP, those three to or from
@@ -21,7 +21,10 @@
  *   MAIL_V_MATCH, MAIL_V_PARSE_ERR, MAIL_V_NON_IP, MAIL_V_NON_TCP, MAIL_V_OTHER_PORT
  *     the verdicts, as the program's own counter indices (counted without a mapping);
  *   MAIL_MAX_IPV6_EXT   extension headers followed at most (user/decode.c follows as many);
- *   static __always_inline int mail_port_in_set(__u16 port)   its port set.
+ *   static __always_inline int mail_port_in_set(__u16 port)   its port set;
+ *   MAIL_TUNNEL_PORTS   (with tunnels) an lvalue of struct mailtap_tunnel_ports: the UDP ports
+ *     of VXLAN and Geneve, read for every outer UDP datagram. Without it (host mode: no
+ *     tunnels) no datagram is VXLAN or Geneve.
  */
 #ifndef MAILTAP_BPF_MAIL_PARSE_H
 #define MAILTAP_BPF_MAIL_PARSE_H
@@ -42,8 +45,8 @@
 #endif
 #define MAIL_PPP_IPV4 0x0021
 #define MAIL_PPP_IPV6 0x0057
-#define MAIL_VXLAN_PORT 4789
-#define MAIL_GENEVE_PORT 6081
+#define MAIL_TUN_VXLAN 1 /* mail_udp_port_tunnel's answers */
+#define MAIL_TUN_GENEVE 2
 /* Teredo, AYIYA, GTPv1 (GTP-U, GTP-C): UDP tunnels found by either port, as Zeek registers
  * them (mailtap_abi.h MAILTAP_*_PORT, which user/decode.c reads) */
 #define MAIL_TEREDO_PORT 3544
@@ -268,17 +271,54 @@ static __always_inline int mail_udp_ip_tunnel_port(__be16 port)
 	       p == MAIL_GTPV1_C_PORT;
 }
 
-/* A UDP header at the cursor whose destination port is a tunnel's (VXLAN, Geneve, Teredo,
- * AYIYA, GTPv1), or its source port one of the last three (a reply): other UDP stays on the
- * fast path, without the call to the tunnel parser. */
+#ifdef MAIL_TUNNEL_PORTS
+/* MAIL_TUN_VXLAN or MAIL_TUN_GENEVE when the UDP destination port (host order) is in that
+ * list of MAIL_TUNNEL_PORTS, else 0. A list ends at its first 0 (a port is never 0 there): the
+ * defaults, one port each, cost two loads and three tests more per list than a constant. */
+static __always_inline int mail_udp_port_tunnel(__u16 port)
+{
+	const int n = sizeof(MAIL_TUNNEL_PORTS.vxlan) / sizeof(MAIL_TUNNEL_PORTS.vxlan[0]);
+	__u16 v;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < n; i++) {
+		v = MAIL_TUNNEL_PORTS.vxlan[i];
+		if (!v)
+			break;
+		if (v == port)
+			return MAIL_TUN_VXLAN;
+	}
+#pragma unroll
+	for (i = 0; i < n; i++) {
+		v = MAIL_TUNNEL_PORTS.geneve[i];
+		if (!v)
+			break;
+		if (v == port)
+			return MAIL_TUN_GENEVE;
+	}
+	return 0;
+}
+#else
+/* A program without tunnels (host mode) follows no VXLAN or Geneve. */
+static __always_inline int mail_udp_port_tunnel(__u16 port)
+{
+	(void)port;
+	return 0;
+}
+#endif
+
+/* A UDP header at the cursor whose destination port is a tunnel's (VXLAN, Geneve: the
+ * configured ports; Teredo, AYIYA, GTPv1), or its source port one of the last three (a
+ * reply): other UDP stays on the fast path, without the call to the tunnel parser. */
 static __always_inline int mail_udp_tunnel(struct cursor *c)
 {
 	struct udphdr *uh = c->pos;
 
 	if ((void *)(uh + 1) > c->end)
 		return 0;
-	return uh->dest == bpf_htons(MAIL_VXLAN_PORT) || uh->dest == bpf_htons(MAIL_GENEVE_PORT) ||
-	       mail_udp_ip_tunnel_port(uh->dest) || mail_udp_ip_tunnel_port(uh->source);
+	return mail_udp_ip_tunnel_port(uh->dest) || mail_udp_ip_tunnel_port(uh->source) ||
+	       mail_udp_port_tunnel(bpf_ntohs(uh->dest));
 }
 
 /* outer: a UDP datagram to a tunnel port, a GRE payload or an IP-in-IP packet's inner one (not
@@ -504,12 +544,13 @@ static __always_inline int mail_parse_tunnel(struct cursor *c, __u32 inner)
 	if (inner == MAIL_V_INNER_UDP) {
 		struct udphdr *uh = c->pos;
 		__be16 port;
+		int kind;
 
 		if ((void *)(uh + 1) > c->end)
 			return -1;
 		c->pos = uh + 1;
-		if (uh->dest != bpf_htons(MAIL_VXLAN_PORT) &&
-		    uh->dest != bpf_htons(MAIL_GENEVE_PORT)) {
+		kind = mail_udp_port_tunnel(bpf_ntohs(uh->dest));
+		if (!kind) {
 			/* the responder's port: the destination's if it is a tunnel's */
 			port = mail_udp_ip_tunnel_port(uh->dest) ? uh->dest : uh->source;
 			if (port == bpf_htons(MAIL_TEREDO_PORT))
@@ -524,7 +565,7 @@ static __always_inline int mail_parse_tunnel(struct cursor *c, __u32 inner)
 		h = c->pos;
 		if ((void *)(h + 8) > c->end)
 			return -1;
-		if (uh->dest == bpf_htons(MAIL_VXLAN_PORT)) {
+		if (kind == MAIL_TUN_VXLAN) {
 			if (!(h[0] & 0x08)) /* no I flag: not VXLAN to Zeek */
 				return 0;
 			c->pos = h + 8; /* flags (I), reserved, VNI, reserved */

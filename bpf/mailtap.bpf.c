@@ -2,7 +2,8 @@
 /*
  * mailtap's XDP port filter. Parses Ethernet, up to 8 VLAN tags (802.1Q/802.1ad/0x9100) and
  * 802.1BR E-tags, MPLS or PPPoE, IPv4 (with options) or IPv6 (with up to MAILTAP_MAX_IPV6_EXT
- * extension headers), one level of tunnel, and TCP, with a bounds-checked cursor
+ * extension headers), one level of tunnel (VXLAN and Geneve on the ports of
+ * mailtap_tunnel_ports), and TCP, with a bounds-checked cursor
  * (bpf/mail_parse.h). A TCP packet whose source or destination port is in the port set
  * (mailtap_ports) goes to the AF_XDP socket of its receive queue:
  * bpf_redirect_map(&xsks_map, rx_queue_index, XDP_PASS), which falls back to XDP_PASS
@@ -58,6 +59,15 @@ struct {
 	__type(key, __u32);
 	__type(value, struct mailtap_stats);
 } mailtap_stats SEC(".maps");
+
+/* The UDP ports of VXLAN and Geneve (mailtap_abi.h): alone in their section, which libbpf
+ * makes a one-entry ARRAY map of its own, initialised with Zeek's defaults. mailtap sets it
+ * between open and load; an operator who loads the object with bpftool writes it through its
+ * pin (docs/capture.md). A global, not a map looked up: its address is a constant, and only
+ * outer UDP datagrams read it (the defaults: four loads; TCP not one instruction more). */
+struct mailtap_tunnel_ports mailtap_tunnel_ports SEC(MAILTAP_TUNNEL_PORTS_SEC) =
+    MAILTAP_TUNNEL_PORTS_DEFAULT;
+#define MAIL_TUNNEL_PORTS mailtap_tunnel_ports
 
 /* The verdicts of mail_parse.h are mailtap_stat class counters. */
 #define MAIL_V_MATCH MAILTAP_STAT_MATCHED

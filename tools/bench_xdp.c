@@ -40,8 +40,8 @@ static void mk_eth(struct frame *f, uint16_t type, int vlan)
 {
 	static const uint8_t macs[12] = {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1};
 
-	memcpy(f->b, macs, 12);
-	f->n = 12;
+	memcpy(f->b + f->n, macs, 12); /* appended: an inner frame follows a tunnel header */
+	f->n += 12;
 	if (vlan) {
 		f->b[f->n++] = 0x81, f->b[f->n++] = 0x00, f->b[f->n++] = 0x00, f->b[f->n++] = 10;
 	}
@@ -78,6 +78,18 @@ static void mk_l4(struct frame *f, uint16_t sport, uint16_t dport, int tcp)
 	if (tcp)
 		h[12] = 0x50, h[13] = 0x10;
 	f->n += 20;
+}
+
+/* UDP to dport and a VXLAN header (I flag, VNI 42): an Ethernet frame follows. */
+static void mk_vxlan(struct frame *f, uint16_t dport)
+{
+	uint8_t *h = f->b + f->n;
+
+	memset(h, 0, 16);
+	h[0] = 0xc0, h[1] = 0x00;
+	h[2] = (uint8_t)(dport >> 8), h[3] = (uint8_t)dport;
+	h[8] = 0x08, h[14] = 42;
+	f->n += 16;
 }
 
 #define INSN(c, d, s_, o, i)                                                                       \
@@ -186,8 +198,8 @@ int main(int argc, char **argv)
 	uint16_t ports[] = MAILTAP_DEFAULT_PORTS;
 	struct bpf_object *obj;
 	struct bpf_program *p;
-	struct frame fr[6];
-	struct bcase bc[9];
+	struct frame fr[7] = {0};
+	struct bcase bc[10];
 	double base;
 
 	for (i = 1; i < argc; i++) {
@@ -244,18 +256,21 @@ int main(int argc, char **argv)
 	mk_eth(&fr[5], 0x0806, 0);
 	memset(fr[5].b + fr[5].n, 0, 28);
 	fr[5].n += 28;
+	fr[6].name = "vxlan ipv4 tcp ->25 (mail)";
+	mk_eth(&fr[6], 0x0800, 0), mk_ipv4(&fr[6], 17), mk_vxlan(&fr[6], 4789);
+	mk_eth(&fr[6], 0x0800, 0), mk_ipv4(&fr[6], 6), mk_l4(&fr[6], 40000, 25, 1);
 
 	bc[0] = (struct bcase){"empty XDP program (baseline)", empty_fd, &fr[0], {0}};
 	bc[1] = (struct bcase){"floor: redirect only", redir_fd, &fr[0], {0}};
 	bc[2] = (struct bcase){"floor: redirect + timestamp", meta_fd, &fr[0], {0}};
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < 7; i++)
 		bc[3 + i] = (struct bcase){fr[i].name, prog_fd, &fr[i], {0}};
-	measure(bc, 9, repeat, rounds);
+	measure(bc, 10, repeat, rounds);
 	base = bc[0].d[rounds / 2];
 	printf("bench_xdp: BPF_PROG_TEST_RUN, repeat %u, median of %d rounds, thread CPU time\n",
 	       repeat, rounds);
 	printf("%-32s %10s %8s\n", "frame", "ns/pkt", "ratio");
-	for (i = 0; i < 9; i++) {
+	for (i = 0; i < 10; i++) {
 		double ns = bc[i].d[rounds / 2];
 
 		printf("%-32s %10.2f %8.2f\n", bc[i].name, ns, base > 0 ? ns / base : 0.0);

@@ -457,8 +457,9 @@ int loader__read_stats(const struct loader *l, uint64_t *pk, uint64_t *by)
 	return loader__read_stats_fd(l->stats_fd, pk, by);
 }
 
+/* optional: a missing pin is -ENOENT without a word (the caller says what it means). */
 static int open_pinned_map(const char *dir, const char *name, __u32 type, __u32 key, __u32 val,
-			   __u32 entries, __u32 *max_entries)
+			   __u32 entries, __u32 *max_entries, bool optional)
 {
 	struct bpf_map_info info = {0};
 	__u32 len = sizeof(info);
@@ -469,6 +470,8 @@ static int open_pinned_map(const char *dir, const char *name, __u32 type, __u32 
 	fd = bpf_obj_get(path);
 	if (fd < 0) {
 		err = -errno;
+		if (err == -ENOENT && optional)
+			return err;
 		if (err == -ENOENT)
 			pr_warn("live capture: no pinned map %s: load mailtap.bpf.o with bpftool "
 				"and pin its maps there first (docs/capture.md)\n",
@@ -499,6 +502,85 @@ static int open_pinned_map(const char *dir, const char *name, __u32 type, __u32 
 	return fd;
 }
 
+/* "4789,8472", or "none" for an empty list. */
+static const char *fmt_tunnel_ports(const __u16 *list, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < MAILTAP_MAX_TUNNEL_PORTS && list[i] && n < size; i++)
+		n += (size_t)snprintf(buf + n, size - n, "%s%u", i ? "," : "", list[i]);
+	return buf[0] ? buf : "none";
+}
+
+/* "VXLAN on 4789 and Geneve on 6081" */
+static const char *fmt_tunnels(const struct mailtap_tunnel_ports *t, char *buf, size_t size)
+{
+	char v[64], g[64];
+
+	snprintf(buf, size, "VXLAN on %s and Geneve on %s",
+		 fmt_tunnel_ports(t->vxlan, v, sizeof(v)), fmt_tunnel_ports(t->geneve, g, sizeof(g)));
+	return buf;
+}
+
+/*
+ * Pinned mode: the pinned program's VXLAN and Geneve ports (MAILTAP_TUNNEL_PORTS_PIN) against
+ * want, decode's. Given on the command line: written (the map is the program's .data: always
+ * writable). Else compared: a difference said, as the program then steers tunnels decode does
+ * not follow, or the reverse. No pin: an object older than the option, which follows Zeek's
+ * defaults only: other ports are refused (-ENOENT).
+ */
+static int pinned_tunnel_ports(const struct loader_opts *o, const struct mailtap_tunnel_ports *want)
+{
+	static const struct mailtap_tunnel_ports def = MAILTAP_TUNNEL_PORTS_DEFAULT;
+	struct mailtap_tunnel_ports have;
+	char a[160], b[160];
+	__u32 zero = 0;
+	int fd, err = 0;
+
+	fd = open_pinned_map(o->pinned_dir, MAILTAP_TUNNEL_PORTS_PIN, BPF_MAP_TYPE_ARRAY, 4,
+			     sizeof(have), 1, NULL, true);
+	if (fd == -ENOENT) {
+		if (!memcmp(want, &def, sizeof(def)))
+			return 0;
+		pr_warn("live capture: %s/%s: no such pin: the pinned program (an older "
+			"mailtap.bpf.o?) follows %s only, not %s: load this build's object (docs/"
+			"capture.md), or capture without --vxlan-ports/--geneve-ports\n",
+			o->pinned_dir, MAILTAP_TUNNEL_PORTS_PIN, fmt_tunnels(&def, a, sizeof(a)),
+			fmt_tunnels(want, b, sizeof(b)));
+		return -ENOENT;
+	}
+	if (fd < 0)
+		return fd;
+	if (o->tun_ports_given) {
+		if (bpf_map_update_elem(fd, &zero, want, BPF_ANY)) {
+			err = -errno;
+			pr_warn("live capture: cannot write the tunnel ports to %s/%s: %s\n",
+				o->pinned_dir, MAILTAP_TUNNEL_PORTS_PIN, strerror(-err));
+		}
+	} else if (bpf_map_lookup_elem(fd, &zero, &have)) {
+		err = -errno;
+		pr_warn("live capture: cannot read the tunnel ports from %s/%s: %s\n",
+			o->pinned_dir, MAILTAP_TUNNEL_PORTS_PIN, strerror(-err));
+	} else if (memcmp(&have, want, sizeof(have))) {
+		pr_warn("live capture: the pinned program follows %s, mailtap decodes %s: tunnel "
+			"packets one of them takes the other misses; give the program's ports "
+			"(--vxlan-ports, --geneve-ports: mailtap writes them to %s/%s)\n",
+			fmt_tunnels(&have, a, sizeof(a)), fmt_tunnels(want, b, sizeof(b)),
+			o->pinned_dir, MAILTAP_TUNNEL_PORTS_PIN);
+	}
+	close(fd);
+	return err;
+}
+
+/* The tunnel ports asked for: o's, or Zeek's defaults. */
+static const struct mailtap_tunnel_ports *tunnel_ports(const struct loader_opts *o)
+{
+	static const struct mailtap_tunnel_ports def = MAILTAP_TUNNEL_PORTS_DEFAULT;
+
+	return o->tun_ports ? o->tun_ports : &def;
+}
+
 static int open_pinned(struct loader *l, const struct loader_opts *o)
 {
 	__u32 prog_id = 0;
@@ -517,21 +599,24 @@ static int open_pinned(struct loader *l, const struct loader_opts *o)
 	if (err)
 		return err;
 	l->xsks_fd = open_pinned_map(o->pinned_dir, MAILTAP_MAP_XSKS, BPF_MAP_TYPE_XSKMAP, 4, 4, 0,
-				     &l->max_queues);
+				     &l->max_queues, false);
 	if (l->xsks_fd < 0)
 		return l->xsks_fd;
 	l->ports_fd = open_pinned_map(o->pinned_dir, MAILTAP_MAP_PORTS, BPF_MAP_TYPE_ARRAY, 4,
-				      sizeof(__u64), MAILTAP_PORT_WORDS, NULL);
+				      sizeof(__u64), MAILTAP_PORT_WORDS, NULL, false);
 	if (l->ports_fd < 0)
 		return l->ports_fd;
 	l->stats_fd = open_pinned_map(o->pinned_dir, MAILTAP_MAP_STATS, BPF_MAP_TYPE_PERCPU_ARRAY,
-				      4, sizeof(struct mailtap_stats), 1, NULL);
+				      4, sizeof(struct mailtap_stats), 1, NULL, false);
 	if (l->stats_fd < 0)
 		return l->stats_fd;
 	if (bpf_xdp_query_id(l->ifindex, 0, &prog_id) == 0 && prog_id == 0)
 		pr_warn("live capture: no XDP program attached to %s yet: nothing will be captured "
 			"until the operator attaches it (bpftool net attach xdp pinned ...)\n",
 			l->ifname);
+	err = pinned_tunnel_ports(o, tunnel_ports(o));
+	if (err)
+		return err;
 	if (o->ports && o->n_ports)
 		return loader__set_ports(l, o->ports, o->n_ports);
 	return 0;
@@ -560,6 +645,8 @@ static int load_attach(struct loader *l, const struct loader_opts *o)
 	err = bpf_map__set_max_entries(l->skel->maps.xsks_map, l->max_queues);
 	if (err)
 		return err;
+	/* the VXLAN and Geneve ports: the initial value of the program's .data.tunports */
+	l->skel->data_tunports->mailtap_tunnel_ports = *tunnel_ports(o);
 	xopts.obj = l->skel->obj;
 	xopts.prog_name = MAILTAP_PROG_NAME;
 	l->prog = xdp_program__create(&xopts);

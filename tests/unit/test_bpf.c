@@ -557,11 +557,16 @@ static void vxlan(struct frame *f, uint16_t dport)
 	put(f, (uint8_t[8]){0x08, 0, 0, 0, 0, 0x10, 0x92, 0}, 8);
 }
 
-static void geneve(struct frame *f)
+static void geneve_to(struct frame *f, uint16_t dport)
 {
-	udp(f, 49152, 6081);
+	udp(f, 49152, dport);
 	put(f, (uint8_t[16]){2, 0, 0x65, 0x58, 0, 0x10, 0x92, 0, 1, 1, 1, 1, 0xde, 0xad, 0xbe, 0xef},
 	    16);
+}
+
+static void geneve(struct frame *f)
+{
+	geneve_to(f, 6081);
 }
 
 static void gre(struct frame *f, uint16_t flags, uint16_t proto)
@@ -1202,6 +1207,88 @@ static void test_meta(void **state)
 	assert_memory_equal(out, f.b, f.n);
 }
 
+/* Writes the program's VXLAN and Geneve ports (its .data.tunports, as mailtap's loader and an
+ * operator's bpftool do). */
+static void set_tunnel_ports(const struct mailtap_tunnel_ports *t)
+{
+	int fd = bpf_object__find_map_fd_by_name(obj, MAILTAP_TUNNEL_PORTS_SEC);
+	__u32 k = 0;
+
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_map_update_elem(fd, &k, t, BPF_ANY), 0);
+}
+
+/* VXLAN to an inner mail packet (mail: 1) or an inner TCP ->443, to dport. */
+static void vxlan_frame(struct frame *f, uint16_t dport, int mail)
+{
+	eth(f, 0x0800), ipv4(f, 17, 0, 0, 0), vxlan(f, dport), eth_in(f, 0x0800),
+	    ipv4(f, 6, 0, 0, 0), tcp(f, 40000, mail ? 25 : 443, 5), fix_len(f);
+}
+
+/* The VXLAN and Geneve ports are the program's .data.tunports, Zeek's defaults as loaded:
+ * VXLAN on 8472 (Linux's own port) is plain UDP there; with 4789,8472 it is a tunnel on both
+ * (mail inside matched, other TCP other_port); the fourth slot counts; with the lists swapped
+ * (Geneve on 4789, no VXLAN) a VXLAN header to 4789 is read as Geneve's (no IP: non_tcp, no
+ * tunnel) and Geneve to 4789 is followed, to 6081 not; empty lists follow nothing, and UDP to
+ * port 0 matches no empty slot. */
+static void test_tunnel_ports(void **state)
+{
+	static const struct mailtap_tunnel_ports def = MAILTAP_TUNNEL_PORTS_DEFAULT;
+	struct mailtap_tunnel_ports t;
+	const struct stat_expect plain_udp[] = {PASS_AS(MAILTAP_STAT_NON_TCP),
+						{MAILTAP_STAT_IPV4, 1}, END_EXPECT};
+	struct frame f;
+	__u32 k = 0;
+
+	NEED_PROG();
+	(void)state;
+	assert_int_equal(bpf_map_lookup_elem(
+			     bpf_object__find_map_fd_by_name(obj, MAILTAP_TUNNEL_PORTS_SEC), &k, &t),
+			 0);
+	assert_memory_equal(&t, &def, sizeof(t)); /* as the object was loaded */
+	vxlan_frame(&f, 8472, 1);
+	run_expect("vxlan 8472, defaults", &f, XDP_PASS, plain_udp);
+
+	set_tunnel_ports(&(struct mailtap_tunnel_ports){.vxlan = {4789, 8472}, .geneve = {6081}});
+	run_expect("vxlan 8472 ->25", &f, XDP_PASS, (struct stat_expect[]){T4, END_EXPECT});
+	vxlan_frame(&f, 8472, 0);
+	run_expect("vxlan 8472 ->443", &f, XDP_PASS,
+		   (struct stat_expect[]){TUN_AS(MAILTAP_STAT_OTHER_PORT), END_EXPECT});
+	vxlan_frame(&f, 4789, 1);
+	run_expect("vxlan 4789 ->25 beside 8472", &f, XDP_PASS,
+		   (struct stat_expect[]){T4, END_EXPECT});
+	eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), geneve(&f), eth_in(&f, 0x0800),
+	    ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
+	run_expect("geneve 6081 beside", &f, XDP_PASS, (struct stat_expect[]){T4, END_EXPECT});
+
+	set_tunnel_ports(&(struct mailtap_tunnel_ports){.vxlan = {1, 2, 3, 8472}});
+	vxlan_frame(&f, 8472, 1);
+	run_expect("vxlan fourth slot", &f, XDP_PASS, (struct stat_expect[]){T4, END_EXPECT});
+	eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), geneve(&f), eth_in(&f, 0x0800),
+	    ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
+	run_expect("geneve none", &f, XDP_PASS, plain_udp);
+
+	set_tunnel_ports(&(struct mailtap_tunnel_ports){.geneve = {4789}});
+	vxlan_frame(&f, 4789, 1);
+	run_expect("vxlan header to geneve's 4789", &f, XDP_PASS, plain_udp);
+	eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), geneve_to(&f, 4789), eth_in(&f, 0x0800),
+	    ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
+	run_expect("geneve 4789 ->25", &f, XDP_PASS, (struct stat_expect[]){T4, END_EXPECT});
+
+	set_tunnel_ports(&(struct mailtap_tunnel_ports){0});
+	run_expect("geneve 4789, none", &f, XDP_PASS, plain_udp);
+	vxlan_frame(&f, 4789, 1);
+	run_expect("vxlan 4789, none", &f, XDP_PASS, plain_udp);
+	eth(&f, 0x0800), ipv4(&f, 17, 0, 0, 0), vxlan(&f, 0), eth_in(&f, 0x0800),
+	    ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
+	run_expect("udp to port 0, none", &f, XDP_PASS, plain_udp);
+
+	set_tunnel_ports(&def);
+	vxlan_frame(&f, 4789, 1);
+	run_expect("vxlan 4789, defaults again", &f, XDP_PASS,
+		   (struct stat_expect[]){T4, END_EXPECT});
+}
+
 static int setup(void **state)
 {
 	const char *b = getenv("BUILD");
@@ -1271,6 +1358,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_meta),      cmocka_unit_test(test_mpls_pppoe),
 	    cmocka_unit_test(test_tunnels),   cmocka_unit_test(test_l2_tags),
 	    cmocka_unit_test(test_udp_ip_tunnels),
+	    cmocka_unit_test(test_tunnel_ports),
 	    cmocka_unit_test(test_ipv6_ext_limit),
 	};
 
