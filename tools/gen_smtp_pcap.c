@@ -6,7 +6,7 @@
  *                 [--mix plain=55,attach=20,pipe=10,bdat=10,starttls=3,tls465=2] [--seed N]
  *                 [--mss N]
  *                 [--encap vxlan|geneve|gre|erspan2|erspan3|mpls|mpls-pw|pppoe|pptp|ayiya|gtp|teredo]
- *                 [--user-agents]
+ *                 [--encap-port N] [--user-agents]
  * Message kinds: plain (a small text mail), attach (multipart with a base64 attachment of
  * ATTACH_BYTES random bytes), pipe (PIPELINING: envelope and DATA in one write), bdat
  * (CHUNKING: the message in BDAT chunks), starttls (port 587: EHLO, STARTTLS, then a TLS 1.2
@@ -18,7 +18,8 @@
  * mirror source, or puts an MPLS stack or a PPPoE header in front of IP, or puts its IP packet
  * in PPTP's GRE (version 1, PPP), AYIYA (client port 40001 to 5072 and back) or GTP-U (2152
  * both ends, a sequence number, one extension header) between 172.16.0.1 and .2, or moves
- * it to IPv6 in Teredo (client port 40001 to 3544 and back). --user-agents gives
+ * it to IPv6 in Teredo (client port 40001 to 3544 and back). --encap-port N: VXLAN or Geneve
+ * to UDP port N instead of 4789 or 6081 (8472: Linux's own VXLAN port). --user-agents gives
  * each message a User-Agent or X-Mailer header, from five clients in turn (one a webmail,
  * whose attachment messages were received "via HTTP"; one whose version changes), as mail
  * clients write them. */
@@ -164,6 +165,7 @@ static const char *const encap_names[E__N] = { "none",	  "vxlan", "geneve", "gre
 					       "erspan3", "mpls",  "pppoe",  "mpls-pw", "pptp",
 					       "ayiya",	  "gtp",   "teredo" };
 static enum encap encap;
+static uint16_t encap_port; /* --encap-port: VXLAN's or Geneve's UDP port; 0: 4789 or 6081 */
 static uint32_t gre_seq, pw_seq;
 
 /* An outer Ethernet + IPv4 header for proto carrying payload bytes, at g; returns its length. */
@@ -280,7 +282,7 @@ static size_t wrap(uint8_t *g, const uint8_t *f, size_t n, int from_client)
 		t = 8 + (encap == E_GENEVE ? 16 : 8); /* UDP + Geneve with one 8-byte option */
 		h = outer4(g, 17, t + n);
 		synth_put16(g + h, 49152);
-		synth_put16(g + h + 2, encap == E_VXLAN ? 4789 : 6081);
+		synth_put16(g + h + 2, encap_port ? encap_port : encap == E_VXLAN ? 4789 : 6081);
 		synth_put16(g + h + 4, (uint32_t)(t + n));
 		synth_put16(g + h + 6, 0);
 		memset(g + h + 8, 0, t - 8);
@@ -800,6 +802,7 @@ int main(int argc, char **argv)
 					    { "seed", required_argument, NULL, 's' },
 					    { "mss", required_argument, NULL, 'M' },
 					    { "encap", required_argument, NULL, 'e' },
+					    { "encap-port", required_argument, NULL, 'P' },
 					    { "user-agents", no_argument, NULL, 'u' },
 					    { NULL, 0, NULL, 0 } };
 	const char *out = NULL;
@@ -836,6 +839,17 @@ int main(int argc, char **argv)
 		case 'u':
 			user_agents = true;
 			break;
+		case 'P': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || !*optarg || v < 1 || v > 65535) {
+				fprintf(stderr, "gen_smtp_pcap: --encap-port: a port 1..65535\n");
+				return 2;
+			}
+			encap_port = (uint16_t)v;
+			break;
+		}
 		case 'e':
 			for (c = 0; c < E__N && strcmp(optarg, encap_names[c]); c++)
 				;
@@ -873,12 +887,16 @@ int main(int argc, char **argv)
 				"[--mix plain=55,attach=20,pipe=10,bdat=10,starttls=3,tls465=2] "
 				"[--seed N] [--mss N] "
 				"[--encap vxlan|geneve|gre|erspan2|erspan3|mpls|mpls-pw|pppoe|pptp|ayiya|gtp|teredo] "
-				"[--user-agents]\n");
+				"[--encap-port N] [--user-agents]\n");
 			return 2;
 		}
 	}
 	for (int k = 0; k < K__N; k++)
 		total += mix[k];
+	if (encap_port && encap != E_VXLAN && encap != E_GENEVE) {
+		fprintf(stderr, "gen_smtp_pcap: --encap-port is for --encap vxlan or geneve\n");
+		return 2;
+	}
 	if (!out || sessions < 1 || conc < 1 || total <= 0 || mss < 64 || mss > 9000) {
 		fprintf(stderr, "gen_smtp_pcap: need -o FILE and sane -n/-c/--mix/--mss\n");
 		return 2;

@@ -28,6 +28,8 @@ import json, sys
 def load(p):
     return [json.loads(l) for l in open(p) if l.strip()]
 kind, base, enc = sys.argv[1], load(sys.argv[2]), load(sys.argv[3])
+# KIND:PORT: VXLAN or Geneve to UDP port PORT (gen_smtp_pcap --encap-port)
+kind, port = (kind.split(":") + [None])[:2]
 base = [r for r in base if r["_path"] != "stats"]
 # tiny fragments made by the test: Zeek's excessively_small_fragment (checked in 16-fragments)
 enc = [r for r in enc if r["_path"] != "stats" and r.get("name") != "excessively_small_fragment"]
@@ -58,6 +60,8 @@ if not tunneled:
 else:
     ports = {"vxlan": (49152, 4789), "geneve": (49152, 6081), "ayiya": (40001, 5072),
              "gtp": (2152, 2152), "teredo": (40001, 3544)}.get(kind, (0, 0))
+    if port:
+        ports = (ports[0], int(port))
     udp = ports != (0, 0)
     acts = [t["action"] for t in tun]
     if acts != (["Tunnel::DISCOVER", "Tunnel::CLOSE"] if udp else ["Tunnel::DISCOVER"]):
@@ -184,6 +188,75 @@ for k in vxlan geneve gre erspan2 erspan3 pptp ayiya gtp; do
 	fi
 done
 
+# VXLAN on 8472 (Linux's own port: flannel's and Cilium's overlays, Zeek's redef
+# Tunnel::vxlan_ports += { 8472/udp }): not followed with Zeek's default ports (no records
+# but stats, no tunnel); with --vxlan-ports 4789,8472 the plain capture's records with the
+# tunnel (to 8472) in tunnel_parents, its outer datagrams cut into fragments too (the last
+# first); --vxlan-ports 8472 alone takes VXLAN on 4789 no more. Geneve on 4789 with VXLAN off
+# (--vxlan-ports none --geneve-ports 4789) the same; with --geneve-ports 4789 alone, 4789 is
+# in both lists (VXLAN's default): refused with exit status 1, naming the port.
+gen_port() { # gen_port KIND PORT OUT
+	"$B/tools/gen_smtp_pcap" -o "$3" -n 40 -c 8 -a 30000 --seed 21 --encap-port "$2" \
+		--mix plain=30,attach=30,pipe=10,bdat=10,starttls=10,tls465=10 --encap "$1" >/dev/null 2>&1
+}
+run_json() { # run_json PCAP OUT.json [mailtap options]
+	local in=$1 out=$2
+	shift 2
+	"$B/mailtap" -r "$in" --seed 1 --stats-interval 3600 "$@" -w - 2>"$out.err" | "$B/mailtap-cat" >"$out"
+	return "${PIPESTATUS[0]}"
+}
+if gen_port vxlan 8472 "$T/vx8472.pcap"; then
+	run_json "$T/vx8472.pcap" "$T/vx8472-def.json"
+	if ! grep -q '"_path":"\(conn\|smtp\|tunnel\)"' "$T/vx8472-def.json" &&
+		grep -q '"_path":"stats"' "$T/vx8472-def.json"; then
+		ok "vxlan to 8472, default ports: not followed (no records)"
+	else
+		bad "vxlan to 8472, default ports: $(grep -c '"_path":"conn"' "$T/vx8472-def.json") conn records"
+	fi
+	run_json "$T/vx8472.pcap" "$T/vx8472.json" --vxlan-ports 4789,8472
+	if r=$(python3 "$T/cmp.py" vxlan:8472 "$T/none.json" "$T/vx8472.json" 2>&1); then
+		ok "vxlan to 8472, --vxlan-ports 4789,8472: $r"
+	else
+		bad "vxlan to 8472, --vxlan-ports 4789,8472: $r"
+	fi
+	if /usr/bin/python3 tests/fragment_pcap.py "$T/vx8472.pcap" "$T/of-vx8472.pcap" --size 256 --reverse --any >/dev/null 2>&1; then
+		run_json "$T/of-vx8472.pcap" "$T/of-vx8472.json" --vxlan-ports 4789,8472
+		nfrag=$(frag_stat "$T/of-vx8472.json")
+		if [ "${nfrag:-0}" -gt 100 ] && r=$(python3 "$T/cmp.py" vxlan:8472 "$T/none.json" "$T/of-vx8472.json" 2>&1); then
+			ok "vxlan to 8472, outer fragments reversed ($nfrag reassembled): $r"
+		else
+			bad "vxlan to 8472, outer fragments (reassembled ${nfrag:-?}): $r"
+		fi
+	else
+		bad "vxlan to 8472, outer fragments: fragment_pcap.py"
+	fi
+	run_json "$T/vxlan.pcap" "$T/vx4789-only8472.json" --vxlan-ports 8472
+	if ! grep -q '"_path":"\(conn\|smtp\|tunnel\)"' "$T/vx4789-only8472.json"; then
+		ok "vxlan to 4789, --vxlan-ports 8472: not followed"
+	else
+		bad "vxlan to 4789, --vxlan-ports 8472: followed"
+	fi
+else
+	bad "vxlan to 8472: gen_smtp_pcap --encap-port"
+fi
+if gen_port geneve 4789 "$T/gn4789.pcap"; then
+	run_json "$T/gn4789.pcap" "$T/gn4789.json" --vxlan-ports none --geneve-ports 4789
+	if r=$(python3 "$T/cmp.py" geneve:4789 "$T/none.json" "$T/gn4789.json" 2>&1); then
+		ok "geneve to 4789, --vxlan-ports none --geneve-ports 4789: $r"
+	else
+		bad "geneve to 4789, --vxlan-ports none --geneve-ports 4789: $r"
+	fi
+	run_json "$T/gn4789.pcap" "$T/gn4789-both.json" --geneve-ports 4789
+	rc=$?
+	if [ "$rc" = 1 ] && grep -q "port 4789 is in both --vxlan-ports and --geneve-ports" "$T/gn4789-both.json.err"; then
+		ok "--geneve-ports 4789 beside VXLAN's default: refused (exit 1)"
+	else
+		bad "--geneve-ports 4789 beside VXLAN's default: exit $rc, $(cat "$T/gn4789-both.json.err")"
+	fi
+else
+	bad "geneve to 4789: gen_smtp_pcap --encap-port"
+fi
+
 # Teredo (IPv6 only): the small capture's sessions moved to IPv6 with scapy, plain and in
 # Teredo between a client 172.16.0.1:40001 and a relay 172.16.0.2:3544 (the relay's packets
 # from 3544, with an origin indication; the client's with an authentication header now and
@@ -297,6 +370,21 @@ print(r["workers_frags_held"], r["workers_frags_unported"])' "$T/of-w3.json")
 		ok "vxlan outer fragments, three workers: same records (fragments held, by address: $held)"
 	else
 		bad "vxlan outer fragments, three workers (held, by address: $held)"
+	fi
+fi
+# the same to VXLAN's port 8472 (--vxlan-ports 4789,8472): the workers' steering and its
+# fragment holding read the configured ports too
+if [ -s "$T/of-vx8472.pcap" ]; then
+	run_json "$T/of-vx8472.pcap" "$T/of-vx8472-w3.json" --vxlan-ports 4789,8472 --workers 3
+	held=$(python3 -c '
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1]) if "\"stats\"" in l][-1]
+print(r["workers_frags_held"], r["workers_frags_unported"])' "$T/of-vx8472-w3.json")
+	if [ "$(strip "$T/of-vx8472-w3.json" | md5sum)" = "$(strip "$T/vx8472.json" | md5sum)" ] &&
+		[ "${held%% *}" -gt 0 ] && [ "${held##* }" = 0 ]; then
+		ok "vxlan to 8472 outer fragments, three workers: same records (held, by address: $held)"
+	else
+		bad "vxlan to 8472 outer fragments, three workers (held, by address: $held)"
 	fi
 fi
 
