@@ -15,8 +15,9 @@
 # by a snap length (a replay cannot send the bytes that were not captured). Also fails on any AF_XDP drop.
 # Then captures of tools/gen_smtp_pcap --encap (VXLAN, Geneve, GRE, ERSPAN II/III, MPLS, PPPoE,
 # PPTP's GRE, AYIYA, GTPv1-U, Teredo (both directions of a client's tunnel), and VXLAN,
-# ERSPAN II and GTP with fragmented outer datagrams), whole, the same way: the XDP program
-# must find the mail inside them as userspace does.
+# ERSPAN II and GTP with fragmented outer datagrams; VXLAN on 8472 with --vxlan-ports
+# 4789,8472, whole and fragmented, Geneve on 4789 with --vxlan-ports none --geneve-ports 4789),
+# whole, the same way: the XDP program must find the mail inside them as userspace does.
 # MAILTAP_LIVE_FILES=N limits the run to the first N files (quick runs).
 set -u
 cd "$(dirname "$0")/../.."
@@ -232,15 +233,31 @@ if [ $live = 1 ]; then
 	# "-frag": every outer IP datagram cut into 512-byte fragments, the last first (the XDP
 	# program steers UDP and GRE fragments: only the whole datagram shows the mail inside);
 	# "vxlan-2mirror": two mirror sessions, the clients' packets in VXLAN from one source and
-	# the servers' from another (every connection names both tunnels: 17-encap)
+	# the servers' from another (every connection names both tunnels: 17-encap);
+	# "-PORT": VXLAN or Geneve to UDP port PORT (gen_smtp_pcap --encap-port), followed there
+	# by both sides (--vxlan-ports 4789,PORT; Geneve: --vxlan-ports none --geneve-ports PORT)
 	for enc in vxlan geneve gre erspan2 erspan3 mpls mpls-pw pppoe pptp ayiya gtp teredo \
-		vxlan-frag erspan2-frag gtp-frag vxlan-2mirror; do
+		vxlan-frag erspan2-frag gtp-frag vxlan-2mirror vxlan-8472 vxlan-8472-frag geneve-4789; do
 		name="generated --encap $enc"
 		genc=${enc%-frag}
 		genc=${genc%-2mirror}
+		gargs=() targs=()
+		case $genc in
+		*-[0-9]*)
+			gargs=(--encap-port "${genc##*-}")
+			if [ "${genc%-*}" = vxlan ]; then
+				targs=(--vxlan-ports "4789,${genc##*-}")
+			else
+				targs=(--vxlan-ports none --geneve-ports "${genc##*-}")
+			fi
+			name="$name (${targs[*]})"
+			genc=${genc%-*}
+			;;
+		esac
 		rm -f "$NL_TMP"/m.* "$NL_TMP"/off.* "$NL_TMP"/live.*
 		"$BUILD/tools/gen_smtp_pcap" -o "$NL_TMP/m.pcap" -n 24 -c 6 -a 20000 --seed 11 \
-			--encap "$genc" >/dev/null 2>&1 || nl_fail "gen_smtp_pcap --encap $enc"
+			--encap "$genc" ${gargs[@]+"${gargs[@]}"} >/dev/null 2>&1 ||
+			nl_fail "gen_smtp_pcap --encap $enc"
 		if [ "$enc" = vxlan-2mirror ]; then
 			mv "$NL_TMP/m.pcap" "$NL_TMP/m.whole"
 			/usr/bin/python3 - "$NL_TMP/m.whole" "$NL_TMP/m.pcap" <<'EOF2' || nl_fail "scapy $enc"
@@ -263,8 +280,11 @@ EOF2
 		fi
 		# frames, not lines: tcpdump prints a pseudowire's frame with hex lines after it
 		nmail=$(tcpdump -r "$NL_TMP/m.pcap" 2>/dev/null | grep -c '^[0-9]')
-		"$MT" -r "$NL_TMP/m.pcap" --seed 1 -w - 2>/dev/null | "$CAT" >"$NL_TMP/off.json"
+		"$MT" -r "$NL_TMP/m.pcap" --seed 1 ${targs[@]+"${targs[@]}"} -w - 2>/dev/null |
+			"$CAT" >"$NL_TMP/off.json"
+		LIVE_ARGS=(${targs[@]+"${targs[@]}"})
 		live_capture "$NL_TMP/m.pcap" "$name"
+		LIVE_ARGS=()
 		if grep -q '"_path":"smtp"' "$NL_TMP/off.json"; then
 			judge "$name" "$nmail"
 		else
