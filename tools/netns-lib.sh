@@ -222,11 +222,12 @@ for e in json.load(sys.stdin):
 print(" ".join(map(str, sorted(ports))))'
 }
 
+# nl_pin_dir: a pin directory of this run in NL_PIN, removed by nl_cleanup (called in the
+# suite's shell, not in $(...), whose NL_PINS the cleanup would not see).
 nl_pin_dir() {
-	local d=/sys/fs/bpf/mailtap-test-$$
-	mkdir -p "$d"
-	NL_PINS+=("$d")
-	echo "$d"
+	NL_PIN=/sys/fs/bpf/mailtap-test-$$
+	mkdir -p "$NL_PIN"
+	NL_PINS+=("$NL_PIN")
 }
 
 nl_cleanup() {

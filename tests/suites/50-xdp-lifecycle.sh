@@ -72,7 +72,8 @@ grep -q "removing stale mailtap_xdp" "$NL_TMP/c.err" || nl_fail "stale attachmen
 nl_xdp_attached && nl_fail "XDP left after the clean restart"
 
 echo "- someone else's mailtap_xdp (bpftool) is not removed"
-PIN=$(nl_pin_dir)
+nl_pin_dir
+PIN=$NL_PIN
 bpftool prog load "$BUILD/mailtap.bpf.o" "$PIN/prog" type xdp pinmaps "$PIN" || nl_fail "bpftool load"
 nl_exec bpftool net attach xdp pinned "$PIN/prog" dev "$NL_CAP" || nl_fail "bpftool attach"
 expect_err "use --pinned" nl_exec "$DUMP" -i "$NL_CAP" -w "$NL_TMP/d.pcap" --timeout 1
