@@ -65,8 +65,8 @@ struct {
  * between open and load; an operator who loads the object with bpftool writes it through its
  * pin (docs/capture.md). A global, not a map looked up: its address is a constant, and only
  * outer UDP datagrams read it (the defaults: four loads; TCP not one instruction more). */
-struct mailtap_tunnel_ports mailtap_tunnel_ports SEC(MAILTAP_TUNNEL_PORTS_SEC) =
-    MAILTAP_TUNNEL_PORTS_DEFAULT;
+struct mailtap_tunnel_ports
+    mailtap_tunnel_ports SEC(MAILTAP_TUNNEL_PORTS_SEC) = MAILTAP_TUNNEL_PORTS_DEFAULT;
 #define MAIL_TUNNEL_PORTS mailtap_tunnel_ports
 
 /* The verdicts of mail_parse.h are mailtap_stat class counters. */

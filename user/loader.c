@@ -519,7 +519,8 @@ static const char *fmt_tunnels(const struct mailtap_tunnel_ports *t, char *buf, 
 	char v[64], g[64];
 
 	snprintf(buf, size, "VXLAN on %s and Geneve on %s",
-		 fmt_tunnel_ports(t->vxlan, v, sizeof(v)), fmt_tunnel_ports(t->geneve, g, sizeof(g)));
+		 fmt_tunnel_ports(t->vxlan, v, sizeof(v)),
+		 fmt_tunnel_ports(t->geneve, g, sizeof(g)));
 	return buf;
 }
 

@@ -2,11 +2,11 @@
 /* L2-L4 decoding: Ethernet (802.1Q/802.1ad, QinQ, 802.1BR E-tag, then an MPLS label stack or
  * a PPPoE session), Linux cooked SLL/SLL2, raw IP, BSD loopback/NULL -> IPv4 (options) / IPv6
  * (extension headers) -> TCP (options); one level of tunnel between IP and the TCP packet:
- * VXLAN (UDP 4789), Geneve (UDP 6081) or the ports struct decode_cfg names, GRE (Ethernet, ERSPAN I/II/III, IP; version 1: PPTP's
- * PPP with IPv4 or IPv6), IP in IP (protocols 4, 41), Teredo (UDP 3544), AYIYA (UDP 5072),
- * GTPv1-U G-PDUs (UDP 2152, 2123), the inner frame read as above without MPLS/PPPoE (as the
- * XDP parser, bpf/mail_parse.h). Bounds are checked
- * before every read; the result points into the frame. */
+ * VXLAN (UDP 4789) and Geneve (UDP 6081), or the ports struct decode_cfg names, GRE (Ethernet,
+ * ERSPAN I/II/III, IP; version 1: PPTP's PPP with IPv4 or IPv6), IP in IP (protocols 4, 41),
+ * Teredo (UDP 3544), AYIYA (UDP 5072), GTPv1-U G-PDUs (UDP 2152, 2123), the inner frame read as
+ * above without MPLS/PPPoE (as the XDP parser, bpf/mail_parse.h). Bounds are checked before
+ * every read; the result points into the frame. */
 #ifndef MAILTAP_DECODE_H
 #define MAILTAP_DECODE_H
 

@@ -50,8 +50,8 @@ struct opts {
 	int workers;
 	int capture_threads; /* --capture-threads: AF_XDP capture threads (1: this thread) */
 	int ports_given;
-	int tunnel_ports_given; /* --vxlan-ports or --geneve-ports */
-	int exit_now; /* --help / --version printed: nothing else to do */
+	int tunnel_ports_given; /* --vxlan-ports or --geneve-ports given */
+	int exit_now;		/* --help / --version printed: nothing else to do */
 	const char *user;
 	int seccomp;
 	int events_smtp;
