@@ -337,7 +337,9 @@ static __always_inline __u32 mail_parse_ipv4(struct cursor *c, int outer)
 	if (c->pos + hlen > c->end)
 		return MAIL_V_PARSE_ERR;
 	c->pos += hlen;
-	if (iph->protocol != IPPROTO_TCP) {
+	/* TCP tested first: without the hint, the tunnel ports' tests on the UDP branch moved
+	 * the compiler's layout so that TCP ran 4 register moves more (llvm-objdump) */
+	if (__builtin_expect(iph->protocol != IPPROTO_TCP, 0)) {
 		if (outer && (iph->protocol == IPPROTO_UDP || iph->protocol == IPPROTO_GRE ||
 			      iph->protocol == IPPROTO_IPIP || iph->protocol == IPPROTO_IPV6)) {
 			if (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET))
