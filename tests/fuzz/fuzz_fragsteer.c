@@ -45,6 +45,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct fz z;
+	/* VXLAN on Linux's port too (--vxlan-ports 4789,8472) */
+	static const struct decode_cfg dc = { .tun_ports = { .vxlan = { 4789, 8472 },
+							     .geneve = { 6081 } } };
 	struct frag_limits l;
 	struct fragsteer *fs;
 	struct fragsteer_stats st;
@@ -56,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	l.max_datagrams = 1u + (data[0] & 7);
 	l.max_bytes = 256u << (data[0] >> 3 & 7);
 	l.timeout_ns = 30ULL * 1000000000ULL;
-	fs = fragsteer__new(&l, pick, send_cb, &z);
+	fs = fragsteer__new(&l, &dc, pick, send_cb, &z);
 	if (!fs)
 		abort();
 	for (size_t o = 1; o + 6 <= size && z.n < MAX_OPS; o += 6) {
