@@ -37,7 +37,9 @@
  *                  (default 100 MB), then FIN, then a normal session
  *   repeat         after banner and EHLO the client (--server: the server) sends --pattern
  *                  (C escapes \r \n \0) repeated over BYTES (default 10 MB), then CRLF, a
- *                  normal transaction and QUIT; then a normal session
+ *                  normal transaction and QUIT; then a normal session. --data-prefix D:
+ *                  the client sends the pattern inside DATA instead, after MAIL, RCPT, DATA,
+ *                  354 and D (C escapes; "" for none), then ends the message and QUITs
  *   fragflood      N IPv4 datagrams (default 100000) of which only the first fragment of
  *                  BYTES (default 1480) is sent, then a normal session
  * Addresses: clients 16.0.0.0/8 (10.1.1.1 for the interleaved session), server 192.0.2.25
@@ -67,6 +69,7 @@ static size_t mss = 1448;
 static unsigned ack_every = 1;
 static const char *pattern = "A"; /* repeat: the repeated bytes (C escapes \r \n \0) */
 static int from_server;		  /* repeat: the server sends the pattern */
+static const char *data_prefix;	  /* repeat: the pattern inside DATA, after this */
 
 /* a frame kept in memory (the interleaved session only) */
 struct frame {
@@ -787,19 +790,27 @@ static void fill_pat(uint8_t *b, size_t n, void *arg)
 
 /* after banner and EHLO, one side sends --pattern repeated over BYTES, then the session
  * ends with a normal transaction and QUIT; a normal session follows */
+static size_t unescape(const char *s, char *b, size_t cap)
+{
+	size_t len = 0;
+
+	for (const char *q = s; *q && len < cap; q++) {
+		if (q[0] == '\\' && q[1]) {
+			q++;
+			b[len++] = *q == 'r' ? '\r' : *q == 'n' ? '\n' : *q == '0' ? '\0' : *q;
+		} else {
+			b[len++] = *q;
+		}
+	}
+	return len;
+}
+
 static void scen_repeat(uint64_t bytes)
 {
 	struct conn c;
 	struct pat p = {.len = 0, .off = 0};
 
-	for (const char *q = pattern; *q && p.len < sizeof(p.b); q++) {
-		if (q[0] == '\\' && q[1]) {
-			q++;
-			p.b[p.len++] = *q == 'r' ? '\r' : *q == 'n' ? '\n' : *q == '0' ? '\0' : *q;
-		} else {
-			p.b[p.len++] = *q;
-		}
-	}
+	p.len = unescape(pattern, p.b, sizeof(p.b));
 	if (!p.len)
 		p.b[p.len++] = 'A';
 	conn_init(&c, flood_ip(16), 50016, SERVER_IP, 25);
@@ -807,6 +818,18 @@ static void scen_repeat(uint64_t bytes)
 	conn_str(&c, 0, "220 mx.example.net ESMTP ready\r\n");
 	conn_str(&c, 1, "EHLO client.example.org\r\n");
 	conn_str(&c, 0, "250 mx.example.net\r\n");
+	if (data_prefix) {
+		static char d[65536];
+		size_t dl = unescape(data_prefix, d, sizeof(d));
+
+		mail_to_bob(&c, "");
+		if (dl)
+			conn_send(&c, 1, d, dl);
+		conn_stream(&c, 1, bytes, fill_pat, &p);
+		smtp_finish(&c);
+		normal_session(flood_ip(17), 50017);
+		return;
+	}
 	conn_stream(&c, !from_server, bytes, fill_pat, &p);
 	conn_str(&c, !from_server, "\r\n");
 	mail_to_bob(&c, "Subject: after the pattern\r\n\r\nbody");
@@ -868,7 +891,7 @@ static void usage(void)
 	    "scenarios: synflood synflood-mix session dataopen longline-cmd longline-data\n"
 	    "           mimedeep b64garbage tls-record tls-hello ooo attach extract\n"
 	    "           pipeline bigheader fragflood bdat mimewide attach-split\n"
-	    "           repeat [--pattern P] [--server]\n");
+	    "           repeat [--pattern P] [--server | --data-prefix D]\n");
 	exit(1);
 }
 
@@ -884,6 +907,7 @@ int main(int argc, char **argv)
 	    {"ack-every", required_argument, NULL, 'a'},
 	    {"pattern", required_argument, NULL, 'p'},
 	    {"server", no_argument, NULL, 'R'},
+	    {"data-prefix", required_argument, NULL, 'D'},
 	    {"seed", required_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -922,6 +946,9 @@ int main(int argc, char **argv)
 			break;
 		case 'R':
 			from_server = 1;
+			break;
+		case 'D':
+			data_prefix = optarg;
 			break;
 		case 'a':
 			ack_every = (unsigned)strtoul(optarg, NULL, 0);
