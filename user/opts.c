@@ -74,6 +74,7 @@ enum {
 	OPT_SMTP_MAX_LINE,
 	OPT_SMTP_MAX_PENDING,
 	OPT_SMTP_MAX_HELD,
+	OPT_SMTP_MAX_ADDRESS,
 	OPT_SMTP_NO_EXTRA,
 	OPT_SMTP_BLOCKLISTS,
 	OPT_SMTP_NO_AUTH_USER,
@@ -201,6 +202,7 @@ static const struct option long_opts[] = {
 	{ "smtp-max-line", required_argument, NULL, OPT_SMTP_MAX_LINE },
 	{ "smtp-max-pending", required_argument, NULL, OPT_SMTP_MAX_PENDING },
 	{ "smtp-max-held", required_argument, NULL, OPT_SMTP_MAX_HELD },
+	{ "smtp-max-address-bytes", required_argument, NULL, OPT_SMTP_MAX_ADDRESS },
 	{ "smtp-no-extra-fields", no_argument, NULL, OPT_SMTP_NO_EXTRA },
 	{ "smtp-blocklists", no_argument, NULL, OPT_SMTP_BLOCKLISTS },
 	{ "smtp-no-auth-user", no_argument, NULL, OPT_SMTP_NO_AUTH_USER },
@@ -418,6 +420,8 @@ void opts__usage(FILE *f)
 		"      --smtp-max-pending N pipelined commands awaiting replies (default 1000)\n"
 		"      --smtp-max-held N    finished records awaiting their replies (default 8;\n"
 		"                           0: written at the next MAIL FROM, as Zeek)\n"
+		"      --smtp-max-address-bytes N  bytes kept of one rcptto/to/cc address\n"
+		"                           (default: --log-max-field-string-bytes; 0: all)\n"
 		"      --max-files N        files in flight (default 10000)\n"
 		"      --pe-max-sections N  section names kept per executable (default 1000)\n"
 		"      --software-max-hosts N hosts whose mail clients are remembered (default 65536)\n"
@@ -543,6 +547,8 @@ static const struct num_opt num_opts[] = {
 	NUM(OPT_SMTP_MAX_LINE, 512, SMTP_MAX_UNIT, parsers.smtp.lim.max_line),
 	NUM(OPT_SMTP_MAX_PENDING, 1, 1000000, parsers.smtp.lim.max_pending_cmds),
 	NUM(OPT_SMTP_MAX_HELD, 0, 1000, parsers.smtp.lim.max_held),
+	/* 0: whole addresses; UINT32_MAX (not given): --log-max-field-string-bytes */
+	NUM(OPT_SMTP_MAX_ADDRESS, 0, UINT32_MAX - 1, parsers.smtp.lim.max_address_bytes),
 	NUM(OPT_EXTRACT_MAX_FILE, 1, UINT64_MAX, parsers.files.extract_max_file),
 	/* 0: no total (the default) */
 	NUM(OPT_EXTRACT_MAX_TOTAL, 0, UINT64_MAX, parsers.files.extract_max_total),
@@ -900,6 +906,7 @@ int opts__parse(struct opts *o, int argc, char **argv)
 	xsk_opts__default(&o->xsk);
 	hostcap_opts__default(&o->host);
 	parsers_cfg__default(&o->parsers);
+	o->parsers.smtp.lim.max_address_bytes = UINT32_MAX;
 	rec_limits__default(&o->logl);
 	intel_limits__default(&o->intel_lim);
 	o->intel_reread = true;
@@ -1264,6 +1271,9 @@ int opts__parse(struct opts *o, int argc, char **argv)
 		return -EINVAL;
 	if (check_tunnel_ports(&o->eng.decode.tun_ports) < 0)
 		return -EINVAL;
+	/* an address longer than the log writes keeps only what the log writes, and one byte */
+	if (o->parsers.smtp.lim.max_address_bytes == UINT32_MAX)
+		o->parsers.smtp.lim.max_address_bytes = o->logl.max_field_string_bytes;
 	if (o->n_outputs == 0)
 		o->outputs[o->n_outputs++] = (struct opts_output){ .spec = "-" };
 	if (o->stats_interval < 0)

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include "mailtap/bits.h"
 #include "mailtap/scan.h"
 #include "mailtap/smtp.h"
@@ -86,6 +87,7 @@ struct dir_state {
 
 struct smtp_parser {
 	bool line_cut; /* the line being processed was cut at max_line */
+	uint64_t seed; /* the address sets' hashes (strset_seed) */
 	const struct smtp_cfg *cfg;
 	const struct smtp_limits *lim;
 	struct smtp_cb cb;
@@ -196,28 +198,53 @@ static char *dupn(const char *s, size_t n)
 	return d;
 }
 
-static bool strset_has(const struct smtp_strset *set, const char *s, size_t n)
+/* The address sets' hash seed: random, one for the process (a parser takes it at start). */
+static uint64_t strset_seed;
+static pthread_once_t strset_seed_once = PTHREAD_ONCE_INIT;
+
+static void strset_seed_init(void)
+{
+	if (getrandom(&strset_seed, sizeof(strset_seed), GRND_NONBLOCK) != sizeof(strset_seed))
+		strset_seed = (uint64_t)(uintptr_t)&strset_seed ^ 0x9e3779b97f4a7c15ULL;
+}
+
+static bool strset_has(const struct smtp_strset *set, const struct smtp_strset_hdr *h,
+		       const char *s)
 {
 	const char *v = NULL;
 	uint32_t len = 0;
 
-	while ((v = smtp_strset__next(set, v, &len)))
-		if (len == n && !memcmp(v, s, n))
+	while ((v = smtp_strset__next(set, v, &len))) {
+		struct smtp_strset_hdr e;
+
+		memcpy(&e, v - sizeof(e), sizeof(e));
+		if (e.len == h->len && e.full == h->full && e.hash == h->hash &&
+		    !memcmp(v, s, h->len))
 			return true;
+	}
 	return false;
 }
 
-/* Adds s unless present. 0 or -ENOMEM. */
-static int strset_add(struct smtp_strset *set, const char *s, size_t n)
+/* Adds s unless present; of a string longer than keep (0: no limit) only its first keep
+ * bytes are kept (its full length and hash tell it apart). 0 or -ENOMEM. */
+static int strset_add_keep(struct smtp_strset *set, const char *s, size_t n, size_t keep,
+			   uint64_t seed)
 {
-	uint32_t len;
+	struct smtp_strset_hdr h;
 	size_t need;
 
 	set->present = true;
-	if (strset_has(set, s, n))
+	if (n > UINT32_MAX / 2)
+		return -ENOMEM;
+	h.full = (uint32_t)n;
+	h.hash = mt_hash_bytes(seed, s, n);
+	if (keep && n > keep)
+		n = keep;
+	h.len = (uint32_t)n;
+	if (strset_has(set, &h, s))
 		return 0;
-	need = (size_t)set->len + sizeof(len) + n + 1;
-	if (n > UINT32_MAX / 2 || need > UINT32_MAX / 2)
+	need = (size_t)set->len + sizeof(h) + n + 1;
+	if (need > UINT32_MAX / 2)
 		return -ENOMEM;
 	if (need > set->cap) {
 		size_t cap = set->cap ? set->cap : 64;
@@ -231,13 +258,27 @@ static int strset_add(struct smtp_strset *set, const char *s, size_t n)
 		set->buf = nb;
 		set->cap = (uint32_t)cap;
 	}
-	len = (uint32_t)n;
-	memcpy(set->buf + set->len, &len, sizeof(len));
-	memcpy(set->buf + set->len + sizeof(len), s, n);
-	set->buf[set->len + sizeof(len) + n] = 0;
+	memcpy(set->buf + set->len, &h, sizeof(h));
+	memcpy(set->buf + set->len + sizeof(h), s, n);
+	set->buf[set->len + sizeof(h) + n] = 0;
 	set->len = (uint32_t)need;
 	set->n++;
 	return 0;
+}
+
+/* Keywords and fuids: kept whole. */
+static int strset_add(struct smtp_strset *set, const char *s, size_t n)
+{
+	return strset_add_keep(set, s, n, 0, 0);
+}
+
+/* rcptto, to and cc entries: lim.max_address_bytes and one more byte kept. */
+static int strset_add_addr(struct smtp_parser *p, struct smtp_strset *set, const char *s,
+			   size_t n)
+{
+	uint32_t m = p->lim->max_address_bytes;
+
+	return strset_add_keep(set, s, n, m ? (size_t)m + 1 : 0, p->seed);
 }
 
 static void strset_free(struct smtp_strset *set)
@@ -860,7 +901,7 @@ static void rcpt_cb(void *u, const char *a, size_t n)
 	}
 	/* gsub(/ORCPT=rfc822;?/, ""), on the whole address (Zeek logs it whole) */
 	if (!memmem(a, n, "ORCPT=rfc822", 12)) {
-		strset_add(c->set, a, n);
+		strset_add_addr(c->p, c->set, a, n);
 		return;
 	}
 	if (n > cap) {
@@ -880,7 +921,7 @@ static void rcpt_cb(void *u, const char *a, size_t n)
 		}
 		buf[k++] = a[i++];
 	}
-	strset_add(c->set, buf, k);
+	strset_add_addr(c->p, c->set, buf, k);
 	if (buf != sbuf)
 		free(buf);
 }
@@ -2845,7 +2886,7 @@ static void split_addrs(struct smtp_parser *p, struct smtp_strset *set, uint32_t
 			weird(p, wname, NULL, NULL);
 			return;
 		}
-		strset_add(set, s + i, e - i);
+		strset_add_addr(p, set, s + i, e - i);
 		t += m;
 	}
 }
@@ -3034,6 +3075,7 @@ void smtp_cfg__default(struct smtp_cfg *c)
 	c->lim.max_pending_cmds = 1000;
 	c->lim.max_held = 8;
 	c->lim.max_header_value = 65536;
+	c->lim.max_address_bytes = 4096;
 	c->lim.max_fuids = 1000;
 	c->lim.max_extensions = 64;
 	c->lim.events_data_max = 1024;
@@ -3063,6 +3105,8 @@ struct smtp_parser *smtp_parser__new(const struct smtp_cfg *cfg, const struct sm
 		return NULL;
 	p->cfg = cfg;
 	p->lim = &cfg->lim;
+	pthread_once(&strset_seed_once, strset_seed_init);
+	p->seed = strset_seed;
 	if (cb)
 		p->cb = *cb;
 	p->id = id;

@@ -40,6 +40,8 @@ struct smtp_limits {
 	uint32_t max_to;     /* to set size (1000) [SMTP::max_to_addresses] */
 	uint32_t max_cc;     /* cc set size (1000) [SMTP::max_cc_addresses] */
 	uint32_t max_path;   /* path length (1000) [SMTP::max_path_length] */
+	uint32_t max_address_bytes; /* bytes kept of one rcptto, to or cc entry, and one more
+				     * (4096, Log::default_max_field_string_bytes; 0 = all) */
 	uint32_t max_invalid_tx;   /* invalid transactions before the analyzer is disabled, 0 =
 				    * never (25) [SMTP::max_invalid_mail_transactions] */
 	uint32_t max_pending_cmds; /* pipelined commands awaiting a reply (1000, Zeek's constant) */
@@ -91,8 +93,16 @@ void smtp_cfg__default(struct smtp_cfg *c);
 #define SMTP_MAX_UNIT 65536
 
 /* An insertion-ordered set of strings (Zeek set[string] / vector[string]), in one buffer:
- * each string is its length (4 bytes, host order), its bytes and a NUL. Walk it with
- * smtp_strset__next. */
+ * each string is its header (struct smtp_strset_hdr, host order), its bytes and a NUL. A
+ * string longer than the set's keep limit (lim.max_address_bytes) keeps its first
+ * limit + 1 bytes (so that the log writer cuts it, with its weird, as it cut the whole
+ * string), and is told apart from others by its full length and a hash of all its bytes.
+ * Walk it with smtp_strset__next. */
+struct smtp_strset_hdr {
+	uint32_t len;  /* bytes kept */
+	uint32_t full; /* bytes of the whole string */
+	uint64_t hash; /* of the whole string (the parser's seed) */
+};
 struct smtp_strset {
 	char *buf;
 	uint32_t len, cap; /* bytes of buf used / allocated */
@@ -110,7 +120,7 @@ static inline const char *smtp_strset__next(const struct smtp_strset *set, const
 	if (off >= set->len)
 		return NULL;
 	memcpy(len, set->buf + off, sizeof(*len));
-	return set->buf + off + sizeof(*len);
+	return set->buf + off + sizeof(struct smtp_strset_hdr);
 }
 
 /* Path hops kept in the transaction itself (client, server and two Received hops). */
