@@ -75,6 +75,7 @@ enum {
 	OPT_SMTP_MAX_PENDING,
 	OPT_SMTP_MAX_HELD,
 	OPT_SMTP_MAX_ADDRESS,
+	OPT_SMTP_MAX_KEPT,
 	OPT_SMTP_NO_EXTRA,
 	OPT_SMTP_BLOCKLISTS,
 	OPT_SMTP_NO_AUTH_USER,
@@ -203,6 +204,7 @@ static const struct option long_opts[] = {
 	{ "smtp-max-pending", required_argument, NULL, OPT_SMTP_MAX_PENDING },
 	{ "smtp-max-held", required_argument, NULL, OPT_SMTP_MAX_HELD },
 	{ "smtp-max-address-bytes", required_argument, NULL, OPT_SMTP_MAX_ADDRESS },
+	{ "smtp-max-kept-addresses", required_argument, NULL, OPT_SMTP_MAX_KEPT },
 	{ "smtp-no-extra-fields", no_argument, NULL, OPT_SMTP_NO_EXTRA },
 	{ "smtp-blocklists", no_argument, NULL, OPT_SMTP_BLOCKLISTS },
 	{ "smtp-no-auth-user", no_argument, NULL, OPT_SMTP_NO_AUTH_USER },
@@ -422,6 +424,9 @@ void opts__usage(FILE *f)
 		"                           0: written at the next MAIL FROM, as Zeek)\n"
 		"      --smtp-max-address-bytes N  bytes kept of one rcptto/to/cc address\n"
 		"                           (default: --log-max-field-string-bytes; 0: all)\n"
+		"      --smtp-max-kept-addresses N  rcptto/to/cc entries kept with their bytes, the\n"
+		"                           rest only counted (default:\n"
+		"                           --log-max-field-container-elements; 0: all)\n"
 		"      --max-files N        files in flight (default 10000)\n"
 		"      --pe-max-sections N  section names kept per executable (default 1000)\n"
 		"      --software-max-hosts N hosts whose mail clients are remembered (default 65536)\n"
@@ -549,6 +554,8 @@ static const struct num_opt num_opts[] = {
 	NUM(OPT_SMTP_MAX_HELD, 0, 1000, parsers.smtp.lim.max_held),
 	/* 0: whole addresses; UINT32_MAX (not given): --log-max-field-string-bytes */
 	NUM(OPT_SMTP_MAX_ADDRESS, 0, UINT32_MAX - 1, parsers.smtp.lim.max_address_bytes),
+	/* 0: all; UINT32_MAX (not given): --log-max-field-container-elements */
+	NUM(OPT_SMTP_MAX_KEPT, 0, UINT32_MAX - 1, parsers.smtp.lim.max_kept_addresses),
 	NUM(OPT_EXTRACT_MAX_FILE, 1, UINT64_MAX, parsers.files.extract_max_file),
 	/* 0: no total (the default) */
 	NUM(OPT_EXTRACT_MAX_TOTAL, 0, UINT64_MAX, parsers.files.extract_max_total),
@@ -907,6 +914,7 @@ int opts__parse(struct opts *o, int argc, char **argv)
 	hostcap_opts__default(&o->host);
 	parsers_cfg__default(&o->parsers);
 	o->parsers.smtp.lim.max_address_bytes = UINT32_MAX;
+	o->parsers.smtp.lim.max_kept_addresses = UINT32_MAX;
 	rec_limits__default(&o->logl);
 	intel_limits__default(&o->intel_lim);
 	o->intel_reread = true;
@@ -1274,6 +1282,9 @@ int opts__parse(struct opts *o, int argc, char **argv)
 	/* an address longer than the log writes keeps only what the log writes, and one byte */
 	if (o->parsers.smtp.lim.max_address_bytes == UINT32_MAX)
 		o->parsers.smtp.lim.max_address_bytes = o->logl.max_field_string_bytes;
+	/* entries the log does not write keep no bytes */
+	if (o->parsers.smtp.lim.max_kept_addresses == UINT32_MAX)
+		o->parsers.smtp.lim.max_kept_addresses = o->logl.max_field_container_elements;
 	if (o->n_outputs == 0)
 		o->outputs[o->n_outputs++] = (struct opts_output){ .spec = "-" };
 	if (o->stats_interval < 0)

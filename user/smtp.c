@@ -21,6 +21,7 @@
 #include <strings.h>
 #include <sys/random.h>
 #include "mailtap/bits.h"
+#include "mailtap/intel.h"
 #include "mailtap/scan.h"
 #include "mailtap/smtp.h"
 #include "mailtap/uri.h"
@@ -225,8 +226,8 @@ static bool strset_has(const struct smtp_strset *set, const struct smtp_strset_h
 	return false;
 }
 
-/* Adds s unless present; of a string longer than keep (0: no limit) only its first keep
- * bytes are kept (its full length and hash tell it apart). 0 or -ENOMEM. */
+/* Adds s unless present; of a string longer than keep (0: no limit; SIZE_MAX: none) only
+ * its first keep bytes are kept (its full length and hash tell it apart). 0 or -ENOMEM. */
 static int strset_add_keep(struct smtp_strset *set, const char *s, size_t n, size_t keep,
 			   uint64_t seed)
 {
@@ -238,7 +239,9 @@ static int strset_add_keep(struct smtp_strset *set, const char *s, size_t n, siz
 		return -ENOMEM;
 	h.full = (uint32_t)n;
 	h.hash = mt_hash_bytes(seed, s, n);
-	if (keep && n > keep)
+	if (keep == SIZE_MAX)
+		n = 0;
+	else if (keep && n > keep)
 		n = keep;
 	h.len = (uint32_t)n;
 	if (strset_has(set, &h, s))
@@ -272,13 +275,18 @@ static int strset_add(struct smtp_strset *set, const char *s, size_t n)
 	return strset_add_keep(set, s, n, 0, 0);
 }
 
-/* rcptto, to and cc entries: lim.max_address_bytes and one more byte kept. */
+/* rcptto, to and cc entries: lim.max_address_bytes and one more byte kept; none beyond
+ * lim.max_kept_addresses entries (the log writer writes none of them), unless intelligence
+ * looks for email addresses in them. */
 static int strset_add_addr(struct smtp_parser *p, struct smtp_strset *set, const char *s,
 			   size_t n)
 {
-	uint32_t m = p->lim->max_address_bytes;
+	uint32_t m = p->lim->max_address_bytes, k = p->lim->max_kept_addresses;
+	size_t keep = m ? (size_t)m + 1 : 0;
 
-	return strset_add_keep(set, s, n, m ? (size_t)m + 1 : 0, p->seed);
+	if (k && set->n >= k && !intel__has(p->cfg->intel, INTEL_EMAIL))
+		keep = SIZE_MAX; /* no bytes */
+	return strset_add_keep(set, s, n, keep, p->seed);
 }
 
 static void strset_free(struct smtp_strset *set)
@@ -3076,6 +3084,7 @@ void smtp_cfg__default(struct smtp_cfg *c)
 	c->lim.max_held = 8;
 	c->lim.max_header_value = 65536;
 	c->lim.max_address_bytes = 4096;
+	c->lim.max_kept_addresses = 100;
 	c->lim.max_fuids = 1000;
 	c->lim.max_extensions = 64;
 	c->lim.events_data_max = 1024;

@@ -42,6 +42,10 @@ struct smtp_limits {
 	uint32_t max_path;   /* path length (1000) [SMTP::max_path_length] */
 	uint32_t max_address_bytes; /* bytes kept of one rcptto, to or cc entry, and one more
 				     * (4096, Log::default_max_field_string_bytes; 0 = all) */
+	uint32_t max_kept_addresses; /* rcptto, to or cc entries kept with their bytes; the
+				      * rest only counted and told apart (length and hash:
+				      * written as ""), unless intel has email items (100,
+				      * Log::default_max_field_container_elements; 0 = all) */
 	uint32_t max_invalid_tx;   /* invalid transactions before the analyzer is disabled, 0 =
 				    * never (25) [SMTP::max_invalid_mail_transactions] */
 	uint32_t max_pending_cmds; /* pipelined commands awaiting a reply (1000, Zeek's constant) */
@@ -97,7 +101,8 @@ void smtp_cfg__default(struct smtp_cfg *c);
  * string longer than the set's keep limit (lim.max_address_bytes) keeps its first
  * limit + 1 bytes (so that the log writer cuts it, with its weird, as it cut the whole
  * string), and is told apart from others by its full length and a hash of all its bytes.
- * Walk it with smtp_strset__next. */
+ * Beyond lim.max_kept_addresses entries an address keeps no bytes at all (an empty string
+ * whose full length and hash still tell it apart). Walk it with smtp_strset__next. */
 struct smtp_strset_hdr {
 	uint32_t len;  /* bytes kept */
 	uint32_t full; /* bytes of the whole string */
