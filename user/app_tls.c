@@ -854,7 +854,11 @@ static _Atomic uint64_t certs_skipped;
 
 void app_tls__stats(struct app_tls_stats *out)
 {
+	struct tls_buffer_stats b;
+
 	out->certs_skipped = atomic_load(&certs_skipped);
+	tls__buffer_stats(&b);
+	out->handshake_buffer_full = b.full;
 }
 
 /* Room for one more certificate from this side (tls_cfg.max_certs_per_dir)? Zeek has no such

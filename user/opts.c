@@ -76,6 +76,8 @@ enum {
 	OPT_SMTP_MAX_HELD,
 	OPT_SMTP_MAX_ADDRESS,
 	OPT_SMTP_MAX_KEPT,
+	OPT_SSL_MAX_HS_MSG,
+	OPT_SSL_MAX_HS_TOTAL,
 	OPT_SMTP_NO_EXTRA,
 	OPT_SMTP_BLOCKLISTS,
 	OPT_SMTP_NO_AUTH_USER,
@@ -231,6 +233,8 @@ static const struct option long_opts[] = {
 	{ "ssl-max-validated-chains", required_argument, NULL, OPT_SSL_MAX_CHAINS },
 	{ "ssl-max-intermediates", required_argument, NULL, OPT_SSL_MAX_INTERMEDIATES },
 	{ "ssl-max-certificates", required_argument, NULL, OPT_SSL_MAX_CERTS },
+	{ "ssl-max-handshake-message", required_argument, NULL, OPT_SSL_MAX_HS_MSG },
+	{ "ssl-max-handshake-total", required_argument, NULL, OPT_SSL_MAX_HS_TOTAL },
 	{ "no-known-certs", no_argument, NULL, OPT_NO_KNOWN_CERTS },
 	{ "intel-file", required_argument, NULL, OPT_INTEL_FILE },
 	{ "intel-max-items", required_argument, NULL, OPT_INTEL_MAX_ITEMS },
@@ -439,6 +443,10 @@ void opts__usage(FILE *f)
 		"                           1000; 0: none, as Zeek's ssl_cache_intermediate_ca = F)\n"
 		"      --ssl-max-certificates N  certificates handled per connection and direction\n"
 		"                           (default 64; the rest get no files or x509 record)\n"
+		"      --ssl-max-handshake-message N  bytes of one handshake message (default\n"
+		"                           262144; a longer one is skipped)\n"
+		"      --ssl-max-handshake-total N  bytes of all handshake buffers together\n"
+		"                           (default 64 MiB; 0: no limit)\n"
 		"      --intel-max-items N  indicators kept from the intel files (default 4000000)\n"
 		"      --notice-max-suppressed N  notices remembered for suppression (default 100000)\n"
 		"      --known-hosts-max N, --known-hosts-expire SECS  local hosts remembered\n"
@@ -579,6 +587,10 @@ static const struct num_opt num_opts[] = {
 	NUM_NS(OPT_KNOWN_CERTS_EXPIRE, 1, 365 * 86400, parsers.tls.known_certs_expire_ns),
 	NUM(OPT_SSL_MAX_INTERMEDIATES, 0, 1000000, parsers.tls.certval_cfg.max_intermediates),
 	NUM(OPT_SSL_MAX_CERTS, 1, 1000000, parsers.tls.max_certs_per_dir),
+	/* a handshake message's length has 24 bits */
+	NUM(OPT_SSL_MAX_HS_MSG, 4096, 0xffffff, parsers.tls.lim.max_handshake_msg),
+	/* 0: no limit */
+	NUM(OPT_SSL_MAX_HS_TOTAL, 0, 1ULL << 40, parsers.tls.lim.max_handshake_total),
 	NUM(OPT_SOFTWARE_MAX_HOSTS, 1, 10000000, parsers.smtp.software.max_hosts),
 	NUM_NS(OPT_SOFTWARE_EXPIRE, 1, 365 * 86400, parsers.smtp.software.expire_ns),
 	NUM(OPT_SOFTWARE_UA_MAX, 16, 65536, parsers.smtp.software.max_ua),

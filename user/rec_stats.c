@@ -230,8 +230,10 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct stats_sources 
 		rec__u64(r, "ssl_chains_ok", cvs->ok);
 		rec__u64(r, "ssl_chains_ok_via_intermediates", cvs->via_intermediates);
 	}
-	if (tls)
+	if (tls) {
 		rec__u64(r, "ssl_certificates_skipped", tls->certs_skipped);
+		rec__u64(r, "ssl_handshake_buffer_full", tls->handshake_buffer_full);
+	}
 	if (kcs) {
 		rec__u64(r, "known_certs_logged", kcs->logged);
 		rec__u64(r, "known_certs_evicted", kcs->evicted);

@@ -15,6 +15,7 @@
  * Everything is streamed: feed() consumes all bytes; only handshake bytes (bounded by
  * max_handshake_msg plus one record) and SSLv2 records are buffered. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,28 @@ void tls_limits__default(struct tls_limits *l)
 	l->max_list = 256;
 	l->max_certs = 32;
 	l->max_alerts_per_record = 10;
+	l->max_handshake_total = 64ull << 20;
+}
+
+/* Every parser's handshake buffer bytes (tls_limits.max_handshake_total), and refusals. */
+static _Atomic uint64_t hs_bytes, hs_full;
+
+void tls__buffer_stats(struct tls_buffer_stats *out)
+{
+	out->bytes = atomic_load(&hs_bytes);
+	out->full = atomic_load(&hs_full);
+}
+
+/* An empty buffer over this size is given back at the end of a record. */
+#define HS_KEEP (16u << 10)
+
+static void hs_release(struct tls_dir *s)
+{
+	free(s->hs);
+	atomic_fetch_sub(&hs_bytes, s->hs_cap);
+	s->hs = NULL;
+	s->hs_cap = 0;
+	s->hs_len = 0;
 }
 
 /* ---------------------------------------------------------------- names */
@@ -770,10 +793,20 @@ static int hs_append(struct tls_parser *p, struct tls_dir *s, const uint8_t *buf
 			cap *= 2;
 		if (cap > bound)
 			cap = bound;
+		uint64_t more = cap - s->hs_cap, total = p->lim.max_handshake_total;
+
+		/* up to HS_KEEP always (the first record is parsed: the ssl record is written) */
+		if (atomic_fetch_add(&hs_bytes, more) + more > total && total && cap > HS_KEEP) {
+			atomic_fetch_sub(&hs_bytes, more);
+			atomic_fetch_add(&hs_full, 1);
+			return -ENOBUFS;
+		}
 		uint8_t *nb = realloc(s->hs, cap);
 
-		if (!nb)
+		if (!nb) {
+			atomic_fetch_sub(&hs_bytes, more);
 			return -ENOMEM;
+		}
 		s->hs = nb;
 		s->hs_cap = cap;
 	}
@@ -826,6 +859,8 @@ static void hs_process(struct tls_parser *p, enum mt_dir d, uint64_t ts)
 		memmove(s->hs, s->hs + off, s->hs_len - off);
 		s->hs_len -= off;
 	}
+	if (!s->hs_len && s->hs_cap > HS_KEEP)
+		hs_release(s);
 }
 
 /* ---------------------------------------------------------------- SSLv2 */
@@ -1254,7 +1289,7 @@ void tls_parser__free(struct tls_parser *p)
 	if (!p)
 		return;
 	for (int d = 0; d < 2; d++)
-		free(p->dir[d].hs);
+		hs_release(&p->dir[d]);
 	free(p->ciphers);
 	free(p->exts);
 	free(p->groups);

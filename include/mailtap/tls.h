@@ -56,9 +56,23 @@ struct tls_limits {
 	/* Alerts parsed per record, as Zeek's SSL::max_alerts_per_record. Default 10 (weird
 	 * "SSL_excessive_alerts_in_record"). */
 	uint16_t max_alerts_per_record;
+	/* Bytes of all handshake buffers together: every parser's, one process-wide total (0: no
+	 * limit). Default 64 MiB. A buffer that would grow beyond 16 KiB and the total ends the
+	 * connection's analysis as when memory runs out (violation "handshake buffer
+	 * exhausted": its ssl record is written, its buffers given back), counted in
+	 * tls_buffer_stats.full; up to 16 KiB (a whole record) always fits. A buffer emptied at
+	 * the end of a record is given back once it is over 16 KiB. */
+	uint64_t max_handshake_total;
 };
 
 void tls_limits__default(struct tls_limits *l);
+
+/* Process-wide: the handshake buffers' bytes now, and the buffers refused at
+ * tls_limits.max_handshake_total. */
+struct tls_buffer_stats {
+	uint64_t bytes, full;
+};
+void tls__buffer_stats(struct tls_buffer_stats *out);
 
 struct tls_bytes {
 	const uint8_t *p;
@@ -287,6 +301,8 @@ void app_tls__known_certs_stats(struct known_certs_stats *out);
 /* Process-wide counters of the ssl parser. */
 struct app_tls_stats {
 	uint64_t certs_skipped; /* certificates beyond tls_cfg.max_certs_per_dir, not handled */
+	uint64_t handshake_buffer_full; /* connections whose analysis ended at
+					 * tls_limits.max_handshake_total */
 };
 void app_tls__stats(struct app_tls_stats *out);
 

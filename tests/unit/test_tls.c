@@ -2041,6 +2041,92 @@ static int weird_count(const struct cap *c, const char *w)
 	return k;
 }
 
+/* tls_limits.max_handshake_total: handshake buffers of all parsers together. Eight
+ * connections each send 40000 bytes of a ClientHello claiming 100000 (three records): before
+ * the limit each kept a 64 KiB buffer (1000 such connections: 264 MB); with a 128 KiB total
+ * two fit, the others' analysis ends at their first growth beyond 16 KiB (-EPROTO, the
+ * violation), counted; every buffer is given back when the parsers go, and an emptied one
+ * over 16 KiB at the end of its record. */
+static void test_handshake_total(void **state)
+{
+	enum { N = 8, SENT = 40000, CLAIM = 100000 };
+	static uint8_t stream[SENT + 3 * 5];
+	size_t sn = 0, done = 0;
+	struct tls_limits lim;
+	struct tls_buffer_stats b0, b1, b2;
+	int failed = 0;
+
+	(void)state;
+	while (done < SENT) { /* records of at most 16384 bytes of one message */
+		size_t k = SENT - done < 16384 ? SENT - done : 16384;
+
+		stream[sn++] = 22;
+		stream[sn++] = 3;
+		stream[sn++] = 1;
+		stream[sn++] = (uint8_t)(k >> 8);
+		stream[sn++] = (uint8_t)k;
+		memset(stream + sn, 0, k);
+		if (!done) {
+			stream[sn] = 1; /* client_hello, CLAIM bytes */
+			stream[sn + 1] = (uint8_t)(CLAIM >> 16);
+			stream[sn + 2] = (uint8_t)(CLAIM >> 8);
+			stream[sn + 3] = (uint8_t)CLAIM;
+		}
+		sn += k;
+		done += k;
+	}
+	for (int limited = 1; limited >= 0; limited--) {
+		struct tls_parser *p[N];
+
+		tls_limits__default(&lim);
+		assert_int_equal(lim.max_handshake_total, 64u << 20);
+		lim.max_handshake_total = limited ? 128u << 10 : 0;
+		tls__buffer_stats(&b0);
+		failed = 0;
+		for (int i = 0; i < N; i++) {
+			p[i] = tls_parser__new(NULL, &lim);
+			assert_non_null(p[i]);
+			failed += tls_parser__feed(p[i], MT_ORIG, stream, sn, 1) < 0;
+		}
+		tls__buffer_stats(&b1);
+		if (limited) {
+			/* 64 KiB buffers: two fit in 128 KiB; the others stop at 16 KiB */
+			assert_int_equal(failed, N - 2);
+			assert_int_equal(b1.full - b0.full, N - 2);
+			/* the stopped ones keep 16 KiB until they go (app_tls frees them at once) */
+			assert_true(b1.bytes - b0.bytes <= (128u << 10) + (N - 2) * (16u << 10));
+		} else {
+			assert_int_equal(failed, 0);
+			assert_int_equal(b1.full, b0.full);
+			assert_int_equal(b1.bytes - b0.bytes, N * (64u << 10));
+		}
+		for (int i = 0; i < N; i++)
+			tls_parser__free(p[i]);
+		tls__buffer_stats(&b2);
+		assert_int_equal(b2.bytes, b0.bytes);
+	}
+
+	/* a whole 30000-byte message: its 32 KiB buffer goes back at the end of its record */
+	{
+		static uint8_t rec[5 + 4 + 30000];
+		struct tls_parser *q;
+
+		tls_limits__default(&lim);
+		memset(rec, 0, sizeof(rec));
+		rec[0] = 22, rec[1] = 3, rec[2] = 1;
+		rec[3] = (uint8_t)((4 + 30000) >> 8), rec[4] = (uint8_t)(4 + 30000);
+		rec[5] = 99; /* an unknown handshake type: parsed no further */
+		rec[6] = 0, rec[7] = (uint8_t)(30000 >> 8), rec[8] = (uint8_t)(30000 & 0xff);
+		tls__buffer_stats(&b0);
+		q = tls_parser__new(NULL, &lim);
+		assert_non_null(q);
+		tls_parser__feed(q, MT_ORIG, rec, sizeof(rec), 1);
+		tls__buffer_stats(&b1);
+		assert_int_equal(b1.bytes, b0.bytes);
+		tls_parser__free(q);
+	}
+}
+
 /* A server sending Certificate messages without end (Zeek: a file each): at most
  * max_certs_per_dir certificates a side are handled (files and x509 records, fingerprints),
  * the rest counted, with one weird per side. By default (64) three messages of 30 certificates
@@ -2886,6 +2972,7 @@ int main(void)
 	    cmocka_unit_test(test_alert_lengths),
 	    cmocka_unit_test(test_bc_path_len_cast),
 	    cmocka_unit_test(test_ske_curve_suites),
+	    cmocka_unit_test(test_handshake_total),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
