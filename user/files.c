@@ -26,6 +26,7 @@
 #include "mailtap/hashmb.h"
 #include "mailtap/ids.h"
 #include "mailtap/log.h"
+#include "mailtap/mime.h"
 #include "mailtap/mimesniff.h"
 #include "mailtap/pe.h"
 #include "mailtap/rec_pe.h"
@@ -202,6 +203,11 @@ void files__stats(struct files_stats *o)
 	o->extract_total_limit = atomic_load(&st_ext_total);
 	o->extract_errors = atomic_load(&st_ext_errors);
 	pe__stats(&o->pe);
+	{
+		uint64_t bytes;
+
+		mime__header_total_stats(&bytes, &o->mime_header_total_hits);
+	}
 }
 
 /* Is `item` (len bytes) one of the comma-separated, case-insensitive entries of list? */

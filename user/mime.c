@@ -13,6 +13,7 @@
  * header (max_header_bytes + max_line), max_depth + 1 entities, each with its boundary and
  * filenames; nothing grows with the body or with the line. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stddef.h>
@@ -134,6 +135,17 @@ void mime_limits__default(struct mime_limits *l)
 	l->max_entities = 10000;
 	l->max_filename = 1024;
 	l->decode_filenames = 0;
+	l->max_header_total = 64ull << 20;
+}
+
+/* Every message's header buffer bytes (mime_limits.max_header_total), and messages whose
+ * header it cut (once a message, as the weird). */
+static _Atomic uint64_t hdr_bytes, hdr_hits;
+
+void mime__header_total_stats(uint64_t *bytes, uint64_t *hits)
+{
+	*bytes = atomic_load(&hdr_bytes);
+	*hits = atomic_load(&hdr_hits);
 }
 
 /* ---- small helpers ---- */
@@ -1007,12 +1019,71 @@ static void finish_header(struct mime_msg *m, struct ent *e)
 	}
 }
 
-static void new_header(struct mime_msg *m, struct ent *e, const uint8_t *d, size_t len)
+/* A header buffer up to this size never counts against max_header_total's refusal. */
+static size_t hdr_keep(const struct mime_msg *m)
+{
+	size_t k = (size_t)m->lim.max_line + 2;
+
+	return k > 8192 ? k : 8192;
+}
+
+/* grow() for the header buffer, within max_header_total: 1 grown, 0 no (too large, or no
+ * memory: m's error set), -1 refused by the total. */
+static int hdr_grow(struct mime_msg *m, size_t need)
+{
+	size_t max = (size_t)m->lim.max_header_bytes + m->lim.max_line + 2, nc;
+	uint64_t more, total = m->lim.max_header_total;
+	uint8_t *p;
+
+	if (need <= m->hcap)
+		return 1;
+	if (need > max)
+		return 0;
+	nc = m->hcap ? m->hcap : 256;
+	while (nc < need)
+		nc *= 2;
+	if (nc > max)
+		nc = max;
+	more = nc - m->hcap;
+	if (atomic_fetch_add(&hdr_bytes, more) + more > total && total && nc > hdr_keep(m)) {
+		atomic_fetch_sub(&hdr_bytes, more);
+		return -1;
+	}
+	p = realloc(m->hdr, nc);
+	if (!p) {
+		atomic_fetch_sub(&hdr_bytes, more);
+		set_err(m, -ENOMEM);
+		return 0;
+	}
+	m->hdr = p;
+	m->hcap = nc;
+	return 1;
+}
+
+/* The header buffer given back (hlen must not matter any more). */
+static void hdr_release(struct mime_msg *m)
+{
+	free(m->hdr);
+	atomic_fetch_sub(&hdr_bytes, m->hcap);
+	m->hdr = NULL;
+	m->hcap = 0;
+	m->hlen = 0;
+}
+
+/* finish_header(), then a large buffer given back. */
+static void end_header(struct mime_msg *m, struct ent *e)
 {
 	finish_header(m, e);
+	if (m->hcap > hdr_keep(m))
+		hdr_release(m);
+}
+
+static void new_header(struct mime_msg *m, struct ent *e, const uint8_t *d, size_t len)
+{
+	end_header(m, e);
 	if (len == 0)
 		return;
-	if (!grow(m, &m->hdr, &m->hcap, len, (size_t)m->lim.max_header_bytes + m->lim.max_line + 2))
+	if (hdr_grow(m, len) <= 0)
 		return;
 	memcpy(m->hdr, d, len);
 	m->hlen = len;
@@ -1022,6 +1093,7 @@ static void new_header(struct mime_msg *m, struct ent *e, const uint8_t *d, size
 static void cont_header(struct mime_msg *m, struct ent *e, const uint8_t *d, size_t len)
 {
 	size_t ws;
+	int g;
 
 	if (!m->hdr_active) {
 		event(m, "illegal format", "first header line starts with linear whitespace");
@@ -1030,19 +1102,22 @@ static void cont_header(struct mime_msg *m, struct ent *e, const uint8_t *d, siz
 		new_header(m, e, d + ws, len - ws);
 		return;
 	}
-	if (m->lim.max_header_bytes && m->hlen >= m->lim.max_header_bytes) {
+	g = 1;
+	if ((m->lim.max_header_bytes && m->hlen >= m->lim.max_header_bytes) ||
+	    (g = hdr_grow(m, m->hlen + len)) < 0) {
 		m->stats.header_bytes_exceeded++;
 		if (!m->w_hdr) {
 			char addl[24];
 
+			if (g < 0)
+				atomic_fetch_add(&hdr_hits, 1);
 			m->w_hdr = true;
 			snprintf(addl, sizeof(addl), "%zu", m->hlen);
 			weird(m, "exceeded_mime_max_header_bytes", addl);
 		}
 		return;
 	}
-	if (!grow(m, &m->hdr, &m->hcap, m->hlen + len,
-		  (size_t)m->lim.max_header_bytes + m->lim.max_line + 2))
+	if (!g)
 		return;
 	memcpy(m->hdr + m->hlen, d, len);
 	m->hlen += len;
@@ -1605,7 +1680,7 @@ static void end_of_data(struct mime_msg *m, unsigned i)
 		return;
 	e->ended = true;
 	if (e->in_header) {
-		finish_header(m, e);
+		end_header(m, e);
 		e->in_header = false;
 		headers_done(m, e);
 		event(m, "illegal format", "entity body missing");
@@ -1724,7 +1799,7 @@ static int route_from(struct mime_msg *m, unsigned start, const uint8_t *d, size
 
 		if (e->in_header) {
 			if (len == 0 || d[0] == 0) {
-				finish_header(m, e);
+				end_header(m, e);
 				e->in_header = false;
 				headers_done(m, e);
 				if (!e->ended)
@@ -2198,7 +2273,7 @@ void mime_msg__free(struct mime_msg *m)
 		ent_free_fields(&m->st[k]);
 	free(m->st);
 	free(m->line);
-	free(m->hdr);
+	hdr_release(m);
 	free(m->cd_val);
 	free(m->ct_val);
 	free(m);

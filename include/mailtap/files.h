@@ -127,6 +127,8 @@ struct files_stats {
 	uint64_t extract_total_limit; /* files cut or skipped at extract_max_total */
 	uint64_t extract_errors;      /* open/write/rename failures (disk full, EACCES, ...) */
 	struct pe_stats pe;	      /* the PE analyzer's (pe.h) */
+	uint64_t mime_header_total_hits; /* messages whose MIME header was cut at
+					  * mime_limits.max_header_total */
 };
 void files__stats(struct files_stats *out);
 

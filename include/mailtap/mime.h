@@ -23,12 +23,21 @@ struct mime_limits {
 				    * that stay one line (as Zeek's whole line); BDAT cuts it into
 				    * lines (BDAT.cc) */
 	uint32_t max_entities;	   /* entities per message */
+	/* Header buffers of all messages together, one process-wide total (default 64 MiB; 0: no
+	 * limit). A buffer grows to 8 KiB (or max_line + 2) whatever the total; beyond, a header
+	 * that would take the total past it is cut as at max_header_bytes (weird
+	 * exceeded_mime_max_header_bytes), counted in mime__header_total_hits(). A buffer over
+	 * that size is given back when its header ends. */
+	uint64_t max_header_total;
 	/* Added: */
 	uint32_t max_filename; /* longest filename kept (default 1024) */
 	int decode_filenames;  /* 0 (default): `filename` as Zeek derives it from the raw
 				* header (files.log equality); 1: RFC 2231/2047 decoded */
 };
 void mime_limits__default(struct mime_limits *l);
+/* Process-wide: header buffer bytes now, and messages with a header cut at max_header_total
+ * (counted once a message, as the weird). */
+void mime__header_total_stats(uint64_t *bytes, uint64_t *hits);
 
 /* What the headers of an entity said, valid during the headers_done() callback only. */
 struct mime_entity_info {

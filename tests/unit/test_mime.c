@@ -577,6 +577,60 @@ static void test_bdat_framing(void **state)
 	free(got);
 }
 
+/* mime_limits.max_header_total: the header buffers of all messages together. Four messages
+ * each in the middle of a 30000-byte folded header: before, each kept a 32 KiB buffer (2000
+ * connections with a 60 KB header in progress: 161 MB); with a 64 KiB total two fit, the
+ * other two are cut at 8 KiB as at max_header_bytes (the weird, with the bytes kept),
+ * counted; a finished header's large buffer goes back at once, and every one at the end. */
+static void test_header_total(void **state)
+{
+	enum { N = 4 };
+	struct tr t[N];
+	struct mime_msg *m[N];
+	struct mime_limits lim;
+	uint64_t b0, h0, b1, h1, b2, h2;
+	char line[1100];
+
+	(void)state;
+	mime_limits__default(&lim);
+	assert_int_equal(lim.max_header_total, 64u << 20);
+	lim.max_header_total = 64u << 10;
+	mime__header_total_stats(&b0, &h0);
+	for (int i = 0; i < N; i++) {
+		struct mime_cb cb = tr_cb_proto;
+
+		memset(&t[i], 0, sizeof(t[i]));
+		cb.u = &t[i];
+		m[i] = mime_msg__new(&cb, &lim);
+		assert_non_null(m[i]);
+		assert_int_equal(mime_msg__feed(m[i], (const uint8_t *)"Subject: s", 10), 0);
+		memset(line, 'x', sizeof(line));
+		memcpy(line, "\r\n ", 3);
+		for (int k = 0; k < 30; k++) /* 30 continuation lines of 1000 bytes */
+			assert_int_equal(mime_msg__feed(m[i], (const uint8_t *)line, 1003), 0);
+	}
+	mime__header_total_stats(&b1, &h1);
+	assert_int_equal(h1 - h0, 2);
+	assert_int_equal(b1 - b0, (64u << 10) + 2 * 8192);
+	/* the first header ends: its buffer goes back */
+	assert_int_equal(mime_msg__feed(m[0], (const uint8_t *)"\r\nTo: a@b\r\n\r\nbody\r\n", 19),
+			 0);
+	mime__header_total_stats(&b2, &h2);
+	assert_int_equal(b1 - b2, 32768 - 256); /* the next header's first buffer: 256 */
+	for (int i = 0; i < N; i++) {
+		mime_msg__end(m[i]);
+		mime_msg__free(m[i]);
+		if (i < 2)
+			assert_null(strstr(t[i].s, "exceeded_mime_max_header_bytes"));
+		else
+			assert_non_null(strstr(t[i].s, "weird exceeded_mime_max_header_bytes [8"));
+		tr_free(&t[i]);
+	}
+	mime__header_total_stats(&b2, &h2);
+	assert_int_equal(b2, b0);
+	assert_int_equal(h2, h1);
+}
+
 /* Zeek's mime-header-size-limit pcap: Subject + 100000 continuation lines " x". */
 static void test_header_limit(void **state)
 {
@@ -2270,6 +2324,7 @@ int main(void)
 	    cmocka_unit_test(test_skip_mode),		cmocka_unit_test(test_corpus_smtp_pcap),
 	    cmocka_unit_test(test_corpus_entity_bytes), cmocka_unit_test(test_corpus_bdat),
 	    cmocka_unit_test(test_corpus_8bitmime),	cmocka_unit_test(test_corpus_rfc822),
+	    cmocka_unit_test(test_header_total),
 	    cmocka_unit_test(test_corpus_gap),		cmocka_unit_test(test_corpus_suricata),
 	};
 
