@@ -78,6 +78,7 @@ enum {
 	OPT_SMTP_MAX_KEPT,
 	OPT_SSL_MAX_HS_MSG,
 	OPT_MIME_MAX_HEADER_TOTAL,
+	OPT_X509_MAX_KNOWN,
 	OPT_SSL_MAX_HS_TOTAL,
 	OPT_SMTP_NO_EXTRA,
 	OPT_SMTP_BLOCKLISTS,
@@ -237,6 +238,7 @@ static const struct option long_opts[] = {
 	{ "ssl-max-certificates", required_argument, NULL, OPT_SSL_MAX_CERTS },
 	{ "ssl-max-handshake-message", required_argument, NULL, OPT_SSL_MAX_HS_MSG },
 	{ "ssl-max-handshake-total", required_argument, NULL, OPT_SSL_MAX_HS_TOTAL },
+	{ "x509-max-known-certs", required_argument, NULL, OPT_X509_MAX_KNOWN },
 	{ "no-known-certs", no_argument, NULL, OPT_NO_KNOWN_CERTS },
 	{ "intel-file", required_argument, NULL, OPT_INTEL_FILE },
 	{ "intel-max-items", required_argument, NULL, OPT_INTEL_MAX_ITEMS },
@@ -449,6 +451,8 @@ void opts__usage(FILE *f)
 		"                           262144; a longer one is skipped)\n"
 		"      --ssl-max-handshake-total N  bytes of all handshake buffers together\n"
 		"                           (default 64 MiB; 0: no limit)\n"
+		"      --x509-max-known-certs N  certificates remembered so that each gets one x509\n"
+		"                           record a day (default 1000000, 48 bytes each)\n"
 		"      --intel-max-items N  indicators kept from the intel files (default 4000000)\n"
 		"      --notice-max-suppressed N  notices remembered for suppression (default 100000)\n"
 		"      --known-hosts-max N, --known-hosts-expire SECS  local hosts remembered\n"
@@ -597,6 +601,7 @@ static const struct num_opt num_opts[] = {
 	NUM(OPT_SSL_MAX_HS_MSG, 4096, 0xffffff, parsers.tls.lim.max_handshake_msg),
 	/* 0: no limit */
 	NUM(OPT_SSL_MAX_HS_TOTAL, 0, 1ULL << 40, parsers.tls.lim.max_handshake_total),
+	NUM(OPT_X509_MAX_KNOWN, 1, 100000000, parsers.tls.known_log_certs_maximum_size),
 	NUM(OPT_SOFTWARE_MAX_HOSTS, 1, 10000000, parsers.smtp.software.max_hosts),
 	NUM_NS(OPT_SOFTWARE_EXPIRE, 1, 365 * 86400, parsers.smtp.software.expire_ns),
 	NUM(OPT_SOFTWARE_UA_MAX, 16, 65536, parsers.smtp.software.max_ua),
