@@ -79,6 +79,7 @@ enum {
 	OPT_SSL_MAX_HS_MSG,
 	OPT_MIME_MAX_HEADER_TOTAL,
 	OPT_X509_MAX_KNOWN,
+	OPT_MIME_MAX_ENTITIES,
 	OPT_SSL_MAX_HS_TOTAL,
 	OPT_SMTP_NO_EXTRA,
 	OPT_SMTP_BLOCKLISTS,
@@ -223,6 +224,7 @@ static const struct option long_opts[] = {
 	{ "mime-max-depth", required_argument, NULL, OPT_MIME_MAX_DEPTH },
 	{ "mime-max-header-bytes", required_argument, NULL, OPT_MIME_MAX_HEADER },
 	{ "mime-max-header-total", required_argument, NULL, OPT_MIME_MAX_HEADER_TOTAL },
+	{ "mime-max-entities", required_argument, NULL, OPT_MIME_MAX_ENTITIES },
 	{ "no-fingerprints", no_argument, NULL, OPT_NO_FINGERPRINTS },
 	{ "no-x509-files", no_argument, NULL, OPT_NO_X509_FILES },
 	{ "no-software", no_argument, NULL, OPT_NO_SOFTWARE },
@@ -468,6 +470,7 @@ void opts__usage(FILE *f)
 		"                           included (default 65536)\n"
 		"      --mime-max-header-total N  bytes of all messages' header buffers\n"
 		"                           together (default 64 MiB; 0: no limit)\n"
+		"      --mime-max-entities N  entities per message (default 10000)\n"
 		"      --log-max-field-string-bytes N, --log-max-total-string-bytes N,\n"
 		"      --log-max-field-container-elements N, --log-max-total-container-elements N\n"
 		"                           Zeek's Log::default_max_* (4096, 256000, 100, 500;\n"
@@ -579,6 +582,7 @@ static const struct num_opt num_opts[] = {
 	NUM(OPT_MIME_MAX_HEADER, 1024, 1 << 30, parsers.smtp.mime.max_header_bytes),
 	/* 0: no limit */
 	NUM(OPT_MIME_MAX_HEADER_TOTAL, 0, 1ULL << 40, parsers.smtp.mime.max_header_total),
+	NUM(OPT_MIME_MAX_ENTITIES, 1, 10000000, parsers.smtp.mime.max_entities),
 	NUM(OPT_PE_MAX_SECTIONS, 1, 65535, parsers.files.pe_max_sections),
 	NUM(OPT_INTEL_MAX_ITEMS, 1, 1000000000, intel_lim.max_items),
 	NUM(OPT_KNOWN_HOSTS_MAX, 1, 10000000, known_hosts_max),

@@ -323,6 +323,17 @@ else
 	bad "20000 parts (rc $(rc mw), RSS $(kb mw) KiB)"
 fi
 
+# --mime-max-entities: the same limit, set lower
+$G -s mimewide -n 300 -o - 2>/dev/null | $M -r - --seed 1 --mime-max-entities 100 -w "$T/mw100.mp" 2>/dev/null
+cat_json "$T/mw100.mp"
+if jcheck "$T/mw100.mp.json" '[(w["name"], w.get("addl")) for w in S("weird") if w["name"].startswith("exceeded")] ==
+	[("exceeded_mime_max_entities", "100")] and
+	[f["depth"] for f in S("files") if f["id.orig_p"] == 50018] == list(range(2, 101))'; then
+	ok "--mime-max-entities 100: 300 parts give files of depths 2..100 and exceeded_mime_max_entities (100)"
+else
+	bad "--mime-max-entities 100"
+fi
+
 echo "== 5. base64 body of garbage"
 BG=$(scale 100000000)
 rss bg sh -c "$G -s b64garbage -b $BG --mss 16000 --ack-every 4 -o - 2>$T/bg.gen | $M -r - --seed 1 -w $T/bg.mp"
