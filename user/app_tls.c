@@ -31,6 +31,7 @@
 
 /* SSL::max_ssl_history_length cannot exceed the record's buffer. */
 #define HISTORY_CAP (sizeof(((struct ssl_info *)0)->history) - 2)
+_Static_assert(HISTORY_CAP == TLS_MAX_SSL_HISTORY, "--ssl-max-history's maximum");
 
 struct app_tls {
 	struct mt_session *s;

@@ -40,6 +40,7 @@ enum {
 	OPT_REASM_OOO,
 	OPT_REASM_SEGS,
 	OPT_REASM_TOTAL,
+	OPT_REASM_RETAIN,
 	OPT_NO_TCP_WEIRDS,
 	OPT_NO_PRIVATE_LOCAL,
 	OPT_STATS,
@@ -76,11 +77,19 @@ enum {
 	OPT_SMTP_MAX_HELD,
 	OPT_SMTP_MAX_ADDRESS,
 	OPT_SMTP_MAX_KEPT,
+	OPT_SMTP_MAX_HEADER_VALUE,
+	OPT_SMTP_MAX_FUIDS,
+	OPT_SMTP_MAX_EXTENSIONS,
+	OPT_SMTP_EVENTS_DATA_MAX,
 	OPT_SSL_MAX_HS_MSG,
 	OPT_MIME_MAX_HEADER_TOTAL,
 	OPT_X509_MAX_KNOWN,
 	OPT_MIME_MAX_ENTITIES,
 	OPT_SSL_MAX_HS_TOTAL,
+	OPT_SSL_MAX_HISTORY,
+	OPT_SSL_MAX_ALERTS,
+	OPT_SSL_MAX_LIST,
+	OPT_SSL_MAX_CERTS_MSG,
 	OPT_SMTP_NO_EXTRA,
 	OPT_SMTP_BLOCKLISTS,
 	OPT_SMTP_NO_AUTH_USER,
@@ -175,6 +184,7 @@ static const struct option long_opts[] = {
 	{ "reasm-max-ooo-bytes", required_argument, NULL, OPT_REASM_OOO },
 	{ "reasm-max-segments", required_argument, NULL, OPT_REASM_SEGS },
 	{ "reasm-max-total-bytes", required_argument, NULL, OPT_REASM_TOTAL },
+	{ "reasm-max-retain-bytes", required_argument, NULL, OPT_REASM_RETAIN },
 	{ "no-tcp-weirds", no_argument, NULL, OPT_NO_TCP_WEIRDS },
 	{ "no-private-local", no_argument, NULL, OPT_NO_PRIVATE_LOCAL },
 	{ "stats", no_argument, NULL, OPT_STATS },
@@ -210,6 +220,10 @@ static const struct option long_opts[] = {
 	{ "smtp-max-held", required_argument, NULL, OPT_SMTP_MAX_HELD },
 	{ "smtp-max-address-bytes", required_argument, NULL, OPT_SMTP_MAX_ADDRESS },
 	{ "smtp-max-kept-addresses", required_argument, NULL, OPT_SMTP_MAX_KEPT },
+	{ "smtp-max-header-value", required_argument, NULL, OPT_SMTP_MAX_HEADER_VALUE },
+	{ "smtp-max-fuids", required_argument, NULL, OPT_SMTP_MAX_FUIDS },
+	{ "smtp-max-extensions", required_argument, NULL, OPT_SMTP_MAX_EXTENSIONS },
+	{ "smtp-events-data-max", required_argument, NULL, OPT_SMTP_EVENTS_DATA_MAX },
 	{ "smtp-no-extra-fields", no_argument, NULL, OPT_SMTP_NO_EXTRA },
 	{ "smtp-blocklists", no_argument, NULL, OPT_SMTP_BLOCKLISTS },
 	{ "smtp-no-auth-user", no_argument, NULL, OPT_SMTP_NO_AUTH_USER },
@@ -240,6 +254,10 @@ static const struct option long_opts[] = {
 	{ "ssl-max-certificates", required_argument, NULL, OPT_SSL_MAX_CERTS },
 	{ "ssl-max-handshake-message", required_argument, NULL, OPT_SSL_MAX_HS_MSG },
 	{ "ssl-max-handshake-total", required_argument, NULL, OPT_SSL_MAX_HS_TOTAL },
+	{ "ssl-max-history", required_argument, NULL, OPT_SSL_MAX_HISTORY },
+	{ "ssl-max-alerts-per-record", required_argument, NULL, OPT_SSL_MAX_ALERTS },
+	{ "ssl-max-hello-list", required_argument, NULL, OPT_SSL_MAX_LIST },
+	{ "ssl-max-certificates-per-message", required_argument, NULL, OPT_SSL_MAX_CERTS_MSG },
 	{ "x509-max-known-certs", required_argument, NULL, OPT_X509_MAX_KNOWN },
 	{ "no-known-certs", no_argument, NULL, OPT_NO_KNOWN_CERTS },
 	{ "intel-file", required_argument, NULL, OPT_INTEL_FILE },
@@ -423,6 +441,9 @@ void opts__usage(FILE *f)
 		"      --reasm-max-ooo-bytes N    out-of-order bytes per direction (default 1048576)\n"
 		"      --reasm-max-segments N     out-of-order segments per direction (default 1024)\n"
 		"      --reasm-max-total-bytes N  all reassembly memory (default 268435456)\n"
+		"      --reasm-max-retain-bytes N  delivered bytes kept per direction until acked,\n"
+		"                           to tell retransmissions that differ (default 65536;\n"
+		"                           0: none, and no rexmit_inconsistency weird)\n"
 		"      --frag-max-datagrams N, --frag-max-bytes N, --frag-timeout SECS\n"
 		"                           IP fragment reassembly (default 4096, 16 MiB, 30 s)\n"
 		"      --smtp-max-rcptto N, --smtp-max-to N, --smtp-max-cc N, --smtp-max-path N\n"
@@ -437,6 +458,12 @@ void opts__usage(FILE *f)
 		"      --smtp-max-kept-addresses N  rcptto/to/cc entries kept with their bytes, the\n"
 		"                           rest only counted (default:\n"
 		"                           --log-max-field-container-elements; 0: all)\n"
+		"      --smtp-max-header-value N  bytes kept of a header value (subject, from, ...)\n"
+		"                           for the record (default 65536)\n"
+		"      --smtp-max-fuids N   fuids per smtp record (default 1000)\n"
+		"      --smtp-max-extensions N  EHLO keywords kept for server_extensions (default 64)\n"
+		"      --smtp-events-data-max N  bytes of a DATA line in an smtp_data event\n"
+		"                           (--events smtp; default 1024)\n"
 		"      --max-files N        files in flight (default 10000)\n"
 		"      --pe-max-sections N  section names kept per executable (default 1000)\n"
 		"      --software-max-hosts N hosts whose mail clients are remembered (default 65536)\n"
@@ -453,6 +480,15 @@ void opts__usage(FILE *f)
 		"                           262144; a longer one is skipped)\n"
 		"      --ssl-max-handshake-total N  bytes of all handshake buffers together\n"
 		"                           (default 64 MiB; 0: no limit)\n"
+		"      --ssl-max-history N  Zeek's SSL::max_ssl_history_length (default 100, at\n"
+		"                           most 254)\n"
+		"      --ssl-max-alerts-per-record N  Zeek's SSL::max_alerts_per_record (default 10)\n"
+		"      --ssl-max-hello-list N  entries kept per hello list: ciphers, extensions,\n"
+		"                           groups, ... (default 256, at most 4096: each TLS connection\n"
+		"                           holds seven lists of N; the rest: SSL_hello_list_truncated)\n"
+		"      --ssl-max-certificates-per-message N  certificates read from one Certificate\n"
+		"                           message (default 32, at most 1024; the rest:\n"
+		"                           SSL_too_many_certificates)\n"
 		"      --x509-max-known-certs N  certificates remembered so that each gets one x509\n"
 		"                           record a day (default 1000000, 48 bytes each)\n"
 		"      --intel-max-items N  indicators kept from the intel files (default 4000000)\n"
@@ -515,7 +551,7 @@ static int parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,
  * struct opts at off, whose type is type. Written once, in num_opts[]; a number that is
  * optional, goes to more than one field or must also be a power of 2 is a case of its own in
  * opts__parse. */
-enum num_type { NUM_INT, NUM_U32, NUM_U64, NUM_DOUBLE };
+enum num_type { NUM_INT, NUM_U16, NUM_U32, NUM_U64, NUM_DOUBLE };
 
 struct num_opt {
 	int id; /* getopt_long's value: OPT_*; its name in messages is long_opts' */
@@ -528,10 +564,11 @@ struct num_opt {
 #define NS_PER_SEC 1000000000ULL
 /* The type of the field f of struct opts, and the largest value it holds. */
 #define NUM_TYPE(f)                                                                               \
-	_Generic(((struct opts *)0)->f, int: NUM_INT, uint32_t: NUM_U32, uint64_t: NUM_U64,      \
+	_Generic(((struct opts *)0)->f, int: NUM_INT, uint16_t: NUM_U16, uint32_t: NUM_U32, uint64_t: NUM_U64,      \
 		 double: NUM_DOUBLE)
 #define NUM_TYPE_MAX(f)                                                                           \
-	_Generic(((struct opts *)0)->f, int: (uint64_t)INT_MAX, uint32_t: (uint64_t)UINT32_MAX,  \
+	_Generic(((struct opts *)0)->f, int: (uint64_t)INT_MAX, uint16_t: (uint64_t)UINT16_MAX,      \
+		 uint32_t: (uint64_t)UINT32_MAX,  \
 		 uint64_t: UINT64_MAX, double: 1ULL << 53)
 /* x, and a compile error unless cond holds */
 #define CHECKED(x, cond) ((x) + 0 * sizeof(char[(cond) ? 1 : -1]))
@@ -551,6 +588,7 @@ static const struct num_opt num_opts[] = {
 	NUM(OPT_REASM_OOO, 1, UINT32_MAX, eng.reasm.max_ooo_bytes),
 	NUM(OPT_REASM_SEGS, 1, UINT32_MAX, eng.reasm.max_segments),
 	NUM(OPT_REASM_TOTAL, 1, UINT64_MAX, eng.reasm.max_total_bytes),
+	NUM(OPT_REASM_RETAIN, 0, 1U << 30, eng.reasm.max_retain_bytes),
 	NUM(OPT_FWD_BATCH, 1, 1000000, fwd.batch_records),
 	NUM(OPT_FWD_FLUSH_MS, 1, 3600000, fwd.flush_interval_ms),
 	NUM(OPT_FWD_MAX_MSG, 4096, 6000000, fwd.max_message_bytes),
@@ -575,6 +613,10 @@ static const struct num_opt num_opts[] = {
 	NUM(OPT_SMTP_MAX_ADDRESS, 0, UINT32_MAX - 1, parsers.smtp.lim.max_address_bytes),
 	/* 0: all; UINT32_MAX (not given): --log-max-field-container-elements */
 	NUM(OPT_SMTP_MAX_KEPT, 0, UINT32_MAX - 1, parsers.smtp.lim.max_kept_addresses),
+	NUM(OPT_SMTP_MAX_HEADER_VALUE, 1, 1U << 30, parsers.smtp.lim.max_header_value),
+	NUM(OPT_SMTP_MAX_FUIDS, 1, 10000000, parsers.smtp.lim.max_fuids),
+	NUM(OPT_SMTP_MAX_EXTENSIONS, 0, 100000, parsers.smtp.lim.max_extensions),
+	NUM(OPT_SMTP_EVENTS_DATA_MAX, 0, 1U << 20, parsers.smtp.lim.events_data_max),
 	NUM(OPT_EXTRACT_MAX_FILE, 1, UINT64_MAX, parsers.files.extract_max_file),
 	/* 0: no total (the default) */
 	NUM(OPT_EXTRACT_MAX_TOTAL, 0, UINT64_MAX, parsers.files.extract_max_total),
@@ -605,6 +647,10 @@ static const struct num_opt num_opts[] = {
 	NUM(OPT_SSL_MAX_HS_MSG, 4096, 0xffffff, parsers.tls.lim.max_handshake_msg),
 	/* 0: no limit */
 	NUM(OPT_SSL_MAX_HS_TOTAL, 0, 1ULL << 40, parsers.tls.lim.max_handshake_total),
+	NUM(OPT_SSL_MAX_HISTORY, 1, TLS_MAX_SSL_HISTORY, parsers.tls.max_ssl_history),
+	NUM(OPT_SSL_MAX_ALERTS, 1, UINT16_MAX, parsers.tls.lim.max_alerts_per_record),
+	NUM(OPT_SSL_MAX_LIST, 1, 4096, parsers.tls.lim.max_list),
+	NUM(OPT_SSL_MAX_CERTS_MSG, 1, 1024, parsers.tls.lim.max_certs),
 	NUM(OPT_X509_MAX_KNOWN, 1, 100000000, parsers.tls.known_log_certs_maximum_size),
 	NUM(OPT_SOFTWARE_MAX_HOSTS, 1, 10000000, parsers.smtp.software.max_hosts),
 	NUM_NS(OPT_SOFTWARE_EXPIRE, 1, 365 * 86400, parsers.smtp.software.expire_ns),
@@ -658,6 +704,9 @@ static int num_opt_set(struct opts *o, const struct num_opt *n, const char *s)
 	switch (n->type) {
 	case NUM_INT:
 		*(int *)dst = (int)v;
+		break;
+	case NUM_U16:
+		*(uint16_t *)dst = (uint16_t)v;
 		break;
 	case NUM_U32:
 		*(uint32_t *)dst = (uint32_t)v;

@@ -41,6 +41,10 @@ enum tls_content {
 
 /* Limits of one parser. Exceeding one is counted in tls_stats and reported through cb->weird;
  * parsing goes on. */
+/* The longest ssl_history kept (--ssl-max-history): the record's buffer less the letter that
+ * may follow the limit and the terminating 0. */
+#define TLS_MAX_SSL_HISTORY 254
+
 struct tls_limits {
 	/* Largest handshake message reassembled across records; bigger ones are skipped (their
 	 * type still reaches cb->handshake). Default 262144 (256 KiB). Weird
@@ -242,7 +246,7 @@ struct tls_cfg {
 	bool log_x509_in_files;
 	/* Extra ssl fields ja3/ja3s/ja4/ja4s. Default true. */
 	bool fingerprints;
-	/* SSL::max_ssl_history_length. Default 100. */
+	/* SSL::max_ssl_history_length. Default 100, at most TLS_MAX_SSL_HISTORY. */
 	uint32_t max_ssl_history;
 	/* Certificates handled (files record, x509 record, fingerprint) per connection and
 	 * direction, over all its Certificate messages. Default 64: a real chain has a handful,
@@ -320,7 +324,7 @@ struct ssl_info {
 	char last_alert[40];
 	struct mt_str next_protocol;
 	bool established;
-	char history[256];
+	char history[TLS_MAX_SSL_HISTORY + 2];
 	unsigned history_len;
 	/* cert_chain_fps / client_cert_chain_fps: written (possibly empty) once any certificate
 	 * was seen, as Zeek. */

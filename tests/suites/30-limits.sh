@@ -652,6 +652,37 @@ pp=$(st "$T/pipe.mp" pkts_proc_total 2>/dev/null)
 [ "${pp:-0}" = 1000 ] && ok "-r - on an open pipe: 1000 SYNs written, processed before SIGTERM" ||
 	bad "-r - on an open pipe: pkts_proc_total '${pp:-none}', exit $prc: $(head -c 100 "$T/pipe.err")"
 
+echo "== 12. limits with no effect on the corpus at their defaults, set lower"
+# Each option reaches its limit: the records show the cut, with the weird Zeek (or mailtap)
+# names for it. At the defaults these corpus captures give none of these cuts (10-golden).
+Z=$(realpath -m ../shared/corpus)
+$M -r "$Z/zeek/traces/smtp.pcap" --seed 1 --smtp-max-fuids 2 --smtp-max-extensions 2 \
+	--smtp-max-header-value 3 -w "$T/lo-smtp.mp" 2>/dev/null
+cat_json "$T/lo-smtp.mp"
+if jcheck "$T/lo-smtp.mp.json" '[(len(s["fuids"]), s["server_extensions"], s["subject"], s["user_agent"]) for s in S("smtp")][0] ==
+	(2, ["SIZE", "PIPELINING"], "SMT", "Mic") and len([f for f in S("files") if f["source"] == "SMTP"]) >= 3'; then
+	ok "--smtp-max-fuids 2, --smtp-max-extensions 2, --smtp-max-header-value 3: fuids, server_extensions, subject and user_agent cut (every file still has its files record)"
+else
+	bad "--smtp-max-fuids / --smtp-max-extensions / --smtp-max-header-value"
+fi
+$M -r "$Z/zeek/traces/tls/smtp-starttls.pcap" --seed 1 --ssl-max-history 3 --ssl-max-hello-list 2 \
+	--ssl-max-certificates-per-message 1 -w "$T/lo-tls.mp" 2>/dev/null
+cat_json "$T/lo-tls.mp"
+if jcheck "$T/lo-tls.mp.json" '[(s["ssl_history"], len(s["cert_chain_fps"])) for s in S("ssl")] == [("Csx", 1)] and
+	sorted((w["name"], w.get("addl")) for w in S("weird") if w["name"].startswith("SSL")) ==
+	[("SSL_hello_list_truncated", None), ("SSL_max_ssl_history_length_reached", "3"), ("SSL_too_many_certificates", None)]'; then
+	ok "--ssl-max-history 3, --ssl-max-hello-list 2, --ssl-max-certificates-per-message 1: ssl_history Csx, one certificate, the three weirds"
+else
+	bad "--ssl-max-history / --ssl-max-hello-list / --ssl-max-certificates-per-message"
+fi
+# rexmit_inconsistency needs the delivered bytes kept: none kept, no weird
+RX="$Z/suricata-verify/smtp-bug-5981/input.pcap"
+r64=$($M -r "$RX" --seed 1 2>/dev/null | $C -s weird - | grep -c '"rexmit_inconsistency"')
+r0=$($M -r "$RX" --seed 1 --reasm-max-retain-bytes 0 2>/dev/null | $C -s weird - | grep -c '"rexmit_inconsistency"')
+[ "$r64" = 1 ] && [ "$r0" = 0 ] &&
+	ok "--reasm-max-retain-bytes 0: no rexmit_inconsistency (1 at the default)" ||
+	bad "--reasm-max-retain-bytes: $r64 rexmit_inconsistency at the default, $r0 with 0"
+
 echo
 if [ ${#XF[@]} -gt 0 ]; then
 	echo "known bugs (XFAIL):"

@@ -190,7 +190,11 @@ static void test_numbers_stored(void **st)
 			       "--tunnel-expire", "31536000",
 			       "--frag-timeout", "3600",
 			       "--smtp-max-cc", "7",
-			       "--log-max-total-container-elements", "0" };
+			       "--log-max-total-container-elements", "0",
+			       "--ssl-max-alerts-per-record", "65535",
+			       "--ssl-max-history", "254",
+			       "--reasm-max-retain-bytes", "0",
+			       "--smtp-events-data-max", "0" };
 	struct opts d;
 
 	(void)st;
@@ -213,6 +217,42 @@ static void test_numbers_stored(void **st)
 	assert_int_equal(o.parsers.smtp.lim.max_path, d.parsers.smtp.lim.max_path);
 	assert_int_equal(o.logl.max_total_container_elements, 0);
 	assert_int_equal(o.logl.max_field_container_elements, d.logl.max_field_container_elements);
+	assert_int_equal(o.parsers.tls.lim.max_alerts_per_record, 65535); /* uint16_t */
+	assert_int_equal(o.parsers.tls.lim.max_list, d.parsers.tls.lim.max_list);
+	assert_int_equal(o.parsers.tls.lim.max_certs, d.parsers.tls.lim.max_certs);
+	assert_int_equal(o.parsers.tls.max_ssl_history, 254);
+	assert_int_equal(o.eng.reasm.max_retain_bytes, 0);
+	assert_int_equal(o.eng.reasm.max_ooo_bytes, UINT32_MAX);
+	assert_int_equal(o.parsers.smtp.lim.events_data_max, 0);
+	assert_int_equal(o.parsers.smtp.lim.max_fuids, d.parsers.smtp.lim.max_fuids);
+	/* the limits' defaults, and their ranges */
+	assert_int_equal(d.eng.reasm.max_retain_bytes, 65536);
+	assert_int_equal(d.parsers.tls.max_ssl_history, 100);
+	assert_int_equal(d.parsers.tls.lim.max_alerts_per_record, 10);
+	assert_int_equal(d.parsers.tls.lim.max_list, 256);
+	assert_int_equal(d.parsers.tls.lim.max_certs, 32);
+	assert_int_equal(d.parsers.smtp.lim.max_header_value, 65536);
+	assert_int_equal(d.parsers.smtp.lim.max_fuids, 1000);
+	assert_int_equal(d.parsers.smtp.lim.max_extensions, 64);
+	assert_int_equal(d.parsers.smtp.lim.events_data_max, 1024);
+	{
+		const char *out[][2] = { { "--ssl-max-alerts-per-record", "65536" },
+					 { "--ssl-max-alerts-per-record", "0" },
+					 { "--ssl-max-history", "255" },
+					 { "--ssl-max-history", "0" },
+					 { "--ssl-max-hello-list", "4097" },
+					 { "--ssl-max-certificates-per-message", "1025" },
+					 { "--smtp-max-fuids", "0" },
+					 { "--smtp-max-header-value", "0" },
+					 { "--reasm-max-retain-bytes", "1073741825" } };
+		const char *one[] = { "mailtap", "-r", "x.pcap", NULL, NULL };
+
+		for (size_t i = 0; i < sizeof(out) / sizeof(out[0]); i++) {
+			one[3] = out[i][0];
+			one[4] = out[i][1];
+			assert_int_equal(parse(5, one), -EINVAL);
+		}
+	}
 }
 
 static void test_local_nets(void **st)
