@@ -6,7 +6,7 @@
  *                 [--mix plain=55,attach=20,pipe=10,bdat=10,starttls=3,tls465=2] [--seed N]
  *                 [--mss N]
  *                 [--encap vxlan|geneve|gre|erspan2|erspan3|mpls|mpls-pw|pppoe|pptp|ayiya|gtp|teredo]
- *                 [--encap-port N] [--user-agents]
+ *                 [--encap-port N] [--encap2 KIND] [--encap2-port N] [--user-agents]
  * Message kinds: plain (a small text mail), attach (multipart with a base64 attachment of
  * ATTACH_BYTES random bytes), pipe (PIPELINING: envelope and DATA in one write), bdat
  * (CHUNKING: the message in BDAT chunks), starttls (port 587: EHLO, STARTTLS, then a TLS 1.2
@@ -19,7 +19,13 @@
  * in PPTP's GRE (version 1, PPP), AYIYA (client port 40001 to 5072 and back) or GTP-U (2152
  * both ends, a sequence number, one extension header) between 172.16.0.1 and .2, or moves
  * it to IPv6 in Teredo (client port 40001 to 3544 and back). --encap-port N: VXLAN or Geneve
- * to UDP port N instead of 4789 or 6081 (8472: Linux's own VXLAN port). --user-agents gives
+ * to UDP port N instead of 4789 or 6081 (8472: Linux's own VXLAN port). --encap2 KIND puts a
+ * second tunnel inside the first (two tunnels deep, as a cloud traffic mirror of Kubernetes
+ * nodes whose pod network is VXLAN or Geneve): every frame is first wrapped in KIND between the
+ * nodes 192.168.100.1 and .2 (the same roles and ports as --encap's), then in --encap's tunnel
+ * between 172.16.0.1 and .2; --encap2-port N is its VXLAN or Geneve port (e.g. 8472). Both
+ * kinds must be tunnels (not mpls, mpls-pw, pppoe; not teredo inside, which moves the mail to
+ * IPv6). --user-agents gives
  * each message a User-Agent or X-Mailer header, from five clients in turn (one a webmail,
  * whose attachment messages were received "via HTTP"; one whose version changes), as mail
  * clients write them. */
@@ -164,8 +170,16 @@ enum encap {
 static const char *const encap_names[E__N] = { "none",	  "vxlan", "geneve", "gre",  "erspan2",
 					       "erspan3", "mpls",  "pppoe",  "mpls-pw", "pptp",
 					       "ayiya",	  "gtp",   "teredo" };
-static enum encap encap;
+static enum encap encap, encap2; /* --encap: the (outer) tunnel; --encap2: one inside it */
 static uint16_t encap_port; /* --encap-port: VXLAN's or Geneve's UDP port; 0: 4789 or 6081 */
+static uint16_t encap2_port; /* --encap2-port: the same for --encap2 */
+/* the endpoints of the tunnel being wrapped: the mirror source and sensor (--encap), the two
+ * nodes (--encap2) */
+#define MIRROR_A 0xac100001u
+#define MIRROR_B 0xac100002u
+#define NODE_A 0xc0a86401u
+#define NODE_B 0xc0a86402u
+static uint32_t tun_a = MIRROR_A, tun_b = MIRROR_B;
 static uint32_t gre_seq, pw_seq;
 
 /* An outer Ethernet + IPv4 header for proto carrying payload bytes, at g; returns its length. */
@@ -180,8 +194,8 @@ static size_t outer4(uint8_t *g, uint8_t proto, size_t payload)
 	synth_put16(ip + 2, (uint32_t)(20 + payload));
 	ip[6] = 0x40; /* DF */
 	ip[8] = 64, ip[9] = proto;
-	synth_put32(ip + 12, 0xac100001u);
-	synth_put32(ip + 16, 0xac100002u);
+	synth_put32(ip + 12, tun_a);
+	synth_put32(ip + 16, tun_b);
 	synth_put16(ip + 10, synth_csum(ip, 20));
 	return 34;
 }
@@ -195,8 +209,8 @@ static size_t outer_udp(uint8_t *g, int from_client, uint16_t port, int both_por
 	uint16_t cport = both_port ? port : 40001;
 
 	if (!from_client) { /* 172.16.0.2 -> 172.16.0.1 */
-		synth_put32(g + 14 + 12, 0xac100002u);
-		synth_put32(g + 14 + 16, 0xac100001u);
+		synth_put32(g + 14 + 12, tun_b);
+		synth_put32(g + 14 + 16, tun_a);
 	}
 	synth_put16(g + h, from_client ? cport : port);
 	synth_put16(g + h + 2, from_client ? port : cport);
@@ -205,12 +219,14 @@ static size_t outer_udp(uint8_t *g, int from_client, uint16_t port, int both_por
 	return h + 8;
 }
 
-/* Wraps frame f[0..n) (Ethernet + IPv4) into g; returns the new length. */
-static size_t wrap(uint8_t *g, const uint8_t *f, size_t n, int from_client)
+/* Wraps frame f[0..n) (Ethernet + IPv4) into g in encap e (encap_port port: VXLAN's or
+ * Geneve's, 0 for the default) between tun_a and tun_b; returns the new length. */
+static size_t wrap(uint8_t *g, const uint8_t *f, size_t n, int from_client, enum encap e,
+		   uint16_t port)
 {
 	size_t h, t;
 
-	switch (encap) {
+	switch (e) {
 	case E_PPTP: { /* GRE version 1: key (payload length, call id), sequence, an
 			* acknowledgment every third packet; PPP with address and control */
 		int ack = gre_seq % 3 == 0;
@@ -253,7 +269,7 @@ static size_t wrap(uint8_t *g, const uint8_t *f, size_t n, int from_client)
 		memset(v6, 0, 40);
 		v6[0] = 0x60;
 		synth_put16(v6 + 4, (uint32_t)l4);
-		v6[6] = 6, v6[7] = 64;
+		v6[6] = ip[9], v6[7] = 64; /* TCP, or the tunnel inside */
 		for (int a = 0; a < 2; a++) {
 			uint8_t *x = v6 + 8 + a * 16;
 
@@ -279,14 +295,14 @@ static size_t wrap(uint8_t *g, const uint8_t *f, size_t n, int from_client)
 		return h + t + n - 14;
 	case E_VXLAN:
 	case E_GENEVE:
-		t = 8 + (encap == E_GENEVE ? 16 : 8); /* UDP + Geneve with one 8-byte option */
+		t = 8 + (e == E_GENEVE ? 16 : 8); /* UDP + Geneve with one 8-byte option */
 		h = outer4(g, 17, t + n);
 		synth_put16(g + h, 49152);
-		synth_put16(g + h + 2, encap_port ? encap_port : encap == E_VXLAN ? 4789 : 6081);
+		synth_put16(g + h + 2, port ? port : e == E_VXLAN ? 4789 : 6081);
 		synth_put16(g + h + 4, (uint32_t)(t + n));
 		synth_put16(g + h + 6, 0);
 		memset(g + h + 8, 0, t - 8);
-		if (encap == E_VXLAN) {
+		if (e == E_VXLAN) {
 			g[h + 8] = 0x08; /* I: the VNI is valid */
 			synth_put32(g + h + 12, 4242u << 8);
 		} else {
@@ -302,18 +318,18 @@ static size_t wrap(uint8_t *g, const uint8_t *f, size_t n, int from_client)
 	case E_GRE:
 	case E_ERSPAN2:
 	case E_ERSPAN3:
-		t = encap == E_GRE ? 8 : encap == E_ERSPAN2 ? 16 : 20;
+		t = e == E_GRE ? 8 : e == E_ERSPAN2 ? 16 : 20;
 		h = outer4(g, 47, t + n);
 		memset(g + h, 0, t);
-		if (encap == E_GRE) { /* a key, transparent Ethernet bridging */
+		if (e == E_GRE) { /* a key, transparent Ethernet bridging */
 			synth_put16(g + h, 0x2000);
 			synth_put16(g + h + 2, 0x6558);
 			synth_put32(g + h + 4, 7);
 		} else { /* a sequence number, then the ERSPAN header */
 			synth_put16(g + h, 0x1000);
-			synth_put16(g + h + 2, encap == E_ERSPAN2 ? 0x88be : 0x22eb);
+			synth_put16(g + h + 2, e == E_ERSPAN2 ? 0x88be : 0x22eb);
 			synth_put32(g + h + 4, gre_seq++);
-			g[h + 8] = encap == E_ERSPAN2 ? 0x10 : 0x20; /* version 1 / 2 */
+			g[h + 8] = e == E_ERSPAN2 ? 0x10 : 0x20; /* version 1 / 2 */
 			g[h + 9] = 100;				  /* session */
 		}
 		memcpy(g + h + t, f, n);
@@ -351,7 +367,7 @@ static size_t wrap(uint8_t *g, const uint8_t *f, size_t n, int from_client)
 static void emit(const struct sess *s, int from_client, uint8_t flags, uint32_t seq, uint32_t ack,
 		 const char *data, size_t len)
 {
-	static uint8_t f[65536], g[65536 + 128];
+	static uint8_t f[65536], g[65536 + 128], g2[65536 + 128];
 	struct pcap_pkthdr h;
 	struct synth_tcp t = synth_tcp_dir(from_client, s->cli_ip, s->cport, s->srv_ip, s->sport);
 	size_t iplen = 20 + 20 + len;
@@ -367,8 +383,17 @@ static void emit(const struct sess *s, int from_client, uint8_t flags, uint32_t 
 	h.ts.tv_sec = (time_t)(now_us / 1000000ULL);
 	h.ts.tv_usec = (suseconds_t)(now_us % 1000000ULL);
 	h.caplen = h.len = (bpf_u_int32)(14 + iplen);
-	if (encap) {
-		h.caplen = h.len = (bpf_u_int32)wrap(g, f, 14 + iplen, from_client);
+	if (encap2) {
+		size_t n2;
+
+		tun_a = NODE_A, tun_b = NODE_B;
+		n2 = wrap(g2, f, 14 + iplen, from_client, encap2, encap2_port);
+		tun_a = MIRROR_A, tun_b = MIRROR_B;
+		h.caplen = h.len = (bpf_u_int32)wrap(g, g2, n2, from_client, encap, encap_port);
+		pcap_dump((u_char *)dumper, &h, g);
+	} else if (encap) {
+		h.caplen = h.len =
+			(bpf_u_int32)wrap(g, f, 14 + iplen, from_client, encap, encap_port);
 		pcap_dump((u_char *)dumper, &h, g);
 	} else {
 		pcap_dump((u_char *)dumper, &h, f);
@@ -803,6 +828,8 @@ int main(int argc, char **argv)
 					    { "mss", required_argument, NULL, 'M' },
 					    { "encap", required_argument, NULL, 'e' },
 					    { "encap-port", required_argument, NULL, 'P' },
+					    { "encap2", required_argument, NULL, 'E' },
+					    { "encap2-port", required_argument, NULL, 'Q' },
 					    { "user-agents", no_argument, NULL, 'u' },
 					    { NULL, 0, NULL, 0 } };
 	const char *out = NULL;
@@ -839,28 +866,34 @@ int main(int argc, char **argv)
 		case 'u':
 			user_agents = true;
 			break;
-		case 'P': {
+		case 'P':
+		case 'Q': {
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 10);
 
 			if (*end || !*optarg || v < 1 || v > 65535) {
-				fprintf(stderr, "gen_smtp_pcap: --encap-port: a port 1..65535\n");
+				fprintf(stderr, "gen_smtp_pcap: --encap%s-port: a port 1..65535\n",
+					c == 'Q' ? "2" : "");
 				return 2;
 			}
-			encap_port = (uint16_t)v;
+			*(c == 'Q' ? &encap2_port : &encap_port) = (uint16_t)v;
 			break;
 		}
 		case 'e':
-			for (c = 0; c < E__N && strcmp(optarg, encap_names[c]); c++)
+		case 'E': {
+			int k;
+
+			for (k = 0; k < E__N && strcmp(optarg, encap_names[k]); k++)
 				;
-			if (c == E__N) {
-				fprintf(stderr, "gen_smtp_pcap: --encap: none, vxlan, geneve, gre, "
+			if (k == E__N) {
+				fprintf(stderr, "gen_smtp_pcap: --encap%s: none, vxlan, geneve, gre, "
 						"erspan2, erspan3, mpls, mpls-pw, pppoe, pptp, "
-						"ayiya, gtp or teredo\n");
+						"ayiya, gtp or teredo\n", c == 'E' ? "2" : "");
 				return 2;
 			}
-			encap = (enum encap)c;
+			*(c == 'E' ? &encap2 : &encap) = (enum encap)k;
 			break;
+		}
 		case 'x': {
 			char *d = strdup(optarg), *tok, *save = NULL;
 
@@ -887,7 +920,8 @@ int main(int argc, char **argv)
 				"[--mix plain=55,attach=20,pipe=10,bdat=10,starttls=3,tls465=2] "
 				"[--seed N] [--mss N] "
 				"[--encap vxlan|geneve|gre|erspan2|erspan3|mpls|mpls-pw|pppoe|pptp|ayiya|gtp|teredo] "
-				"[--encap-port N] [--user-agents]\n");
+				"[--encap-port N] [--encap2 KIND] [--encap2-port N] "
+				"[--user-agents]\n");
 			return 2;
 		}
 	}
@@ -895,6 +929,18 @@ int main(int argc, char **argv)
 		total += mix[k];
 	if (encap_port && encap != E_VXLAN && encap != E_GENEVE) {
 		fprintf(stderr, "gen_smtp_pcap: --encap-port is for --encap vxlan or geneve\n");
+		return 2;
+	}
+	if (encap2_port && encap2 != E_VXLAN && encap2 != E_GENEVE) {
+		fprintf(stderr, "gen_smtp_pcap: --encap2-port is for --encap2 vxlan or geneve\n");
+		return 2;
+	}
+	if (encap2 && (encap == E_NONE || encap == E_MPLS || encap == E_MPLS_PW ||
+		       encap == E_PPPOE || encap2 == E_MPLS || encap2 == E_MPLS_PW ||
+		       encap2 == E_PPPOE || encap2 == E_TEREDO)) {
+		fprintf(stderr, "gen_smtp_pcap: --encap2 needs a tunnel in a tunnel: --encap and "
+				"--encap2 vxlan, geneve, gre, erspan2, erspan3, pptp, ayiya, gtp "
+				"(--encap teredo too)\n");
 		return 2;
 	}
 	if (!out || sessions < 1 || conc < 1 || total <= 0 || mss < 64 || mss > 9000) {

@@ -77,6 +77,10 @@ static void weird_fmt(struct pkt *o, const char *name, const char *source, bool 
 	w->name = name;
 	w->source = source;
 	w->flow = flow;
+	/* a tunnel analyzer's weird (it names its source) in a packet already inside a tunnel:
+	 * Zeek's session::Manager::Weird adds "_in_tunnel" (the packet's encapsulation is not
+	 * empty); the routing header's weirds (no source) are the IP analyzer's, without */
+	w->in_tunnel = source && flow && (o->tun.type || o->tun_outer.type);
 	w->src = o->src;
 	w->dst = o->dst;
 	w->addl[0] = '\0';
@@ -91,7 +95,27 @@ static void weird_src(struct pkt *o, const char *name, const char *source, bool 
 
 /* A weird of Zeek's IP analyzer before there is an IP header (a net weird, source IP), named
  * with "_in_tunnel" inside a tunnel as session::Manager::Weird does. n: a string literal. */
-#define NET_WEIRD(o, n) weird_src(o, (o)->tun.type ? n "_in_tunnel" : n, "IP", false, -1)
+#define NET_WEIRD(o, n)                                                                            \
+	weird_src(o, (o)->tun.type || (o)->tun_outer.type ? n "_in_tunnel" : n, "IP", false, -1)
+
+/* A tunnel inside the second level of tunnel (PKT_TUN_MAX_DEPTH, both of o's levels taken): as
+ * the first check of Zeek's tunnel analyzers (VXLAN, Geneve, IPTunnel for GRE and IP in IP,
+ * Teredo, GTPv1: `packet->encap->Depth() >= BifConst::Tunnel::max_depth`), the weird
+ * exceeded_tunnel_max_depth of the packet inside the second tunnel, which
+ * session::Manager::Weird makes the flow weird exceeded_tunnel_max_depth_in_tunnel with that
+ * packet's addresses (o's now), source the analyzer; the packet is dropped. */
+static enum decode_result too_deep(struct pkt *o, const char *source)
+{
+	weird_src(o, "exceeded_tunnel_max_depth", source, true, -1);
+	return DECODE_TUNNEL_DEPTH;
+}
+
+/* Whether o is inside both levels of tunnel already (decode_tunnel moves the first to
+ * tun_outer as it enters the second, whose type it sets once found). */
+static inline bool at_max_depth(const struct pkt *o)
+{
+	return o->tun_outer.type && o->tun.type;
+}
 
 static enum decode_result decode_tcp(const uint8_t *p, const uint8_t *end, uint32_t l4_wire_len,
 				     struct pkt *o)
@@ -138,6 +162,10 @@ static enum decode_result decode_tcp(const uint8_t *p, const uint8_t *end, uint3
 
 static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, uint32_t cut,
 					struct pkt *o);
+static enum decode_result decode_frame(const struct decode_cfg *c, const struct pkt_raw *raw,
+				       const struct pkt_tunnel *tun,
+				       const struct pkt_tunnel *tun_outer, struct pkt *o,
+				       struct decode_stats *st);
 static enum decode_result decode_ethertype(uint16_t type, const uint8_t *p, const uint8_t *end,
 					   uint32_t cut, struct pkt *o, bool inner);
 
@@ -384,6 +412,8 @@ static enum decode_result decode_inner_exact(const uint8_t *p, const uint8_t *en
 /* IP in IP (RFC 2003, 4213: protocol 4 or 41 in IPv4 or IPv6), as Zeek's IPTunnel analyzer. */
 static enum decode_result decode_ipip(const uint8_t *p, const uint8_t *end, struct pkt *o)
 {
+	if (at_max_depth(o))
+		return too_deep(o, "IPTunnel");
 	return decode_inner_exact(p, end, o->l4proto == IPPROTO_IPV6_, PKT_TUN_IP, true, o);
 }
 
@@ -428,6 +458,8 @@ static enum decode_result decode_pptp(const uint8_t *p, const uint8_t *end, stru
 		weird_src(o, "non_ip_packet_in_encap", "GRE", true, -1);
 		return DECODE_NOT_TCP;
 	}
+	if (at_max_depth(o)) /* the GRE analyzer's checks above, then the IPTunnel analyzer's */
+		return too_deep(o, "IPTunnel");
 	return decode_inner_exact(p + len + 4, end, ppp == PPP_IPV6_, PKT_TUN_GRE, true, o);
 }
 
@@ -587,6 +619,23 @@ static bool in_list(const uint16_t *list, uint16_t port)
 	return false;
 }
 
+/* The name of the Zeek analyzer of a UDP tunnel type (a weird's source). */
+static const char *udp_tunnel_source(uint8_t type)
+{
+	switch (type) {
+	case PKT_TUN_VXLAN:
+		return "VXLAN";
+	case PKT_TUN_GENEVE:
+		return "Geneve";
+	case PKT_TUN_TEREDO:
+		return "TEREDO";
+	case PKT_TUN_AYIYA:
+		return "AYIYA";
+	default:
+		return "GTPV1";
+	}
+}
+
 /* The tunnel a UDP port names (VXLAN's and Geneve's: c's), or 0. */
 static uint8_t udp_tunnel_type(const struct decode_cfg *c, uint16_t port)
 {
@@ -611,8 +660,10 @@ static uint8_t udp_tunnel_type(const struct decode_cfg *c, uint16_t port)
 /* The packet inside a tunnel: VXLAN, Geneve, Teredo, AYIYA or GTPv1 in a UDP datagram to (or,
  * but for VXLAN and Geneve, from) their port, GRE (RFC 2784, 2890; ERSPAN types I, II, III;
  * version 1: PPTP), IP in IP. p is the outer IP packet's payload (UDP, GRE, IPv4 or IPv6:
- * o->l4proto), o holds the outer addresses. Anything else, or a tunnel inside a tunnel, is
- * not_tcp. */
+ * o->l4proto), o holds the outer addresses. Anything else is not_tcp. Inside a tunnel (o->tun
+ * set), the tunnel found is the second level: o->tun moves to o->tun_outer and the new one is
+ * o->tun (any kind in any other, as Zeek). Inside two (o->tun_outer set), a tunnel found is
+ * not followed (too_deep). Not in an MPLS pseudowire, as the XDP parser. */
 static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, uint32_t cut,
 				       struct pkt *o)
 {
@@ -620,8 +671,12 @@ static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, ui
 	uint32_t len;
 	uint8_t type;
 
-	if (o->tun.type || o->pw)
+	if (o->pw)
 		return DECODE_NOT_TCP;
+	if (o->tun.type && !o->tun_outer.type) { /* the second level: a stack of two */
+		o->tun_outer = o->tun;
+		o->tun.type = 0;
+	}
 	if (o->l4proto == IPPROTO_IPIP_ || o->l4proto == IPPROTO_IPV6_)
 		return decode_ipip(p, end, o);
 	if (o->l4proto != IPPROTO_UDP && o->l4proto != IPPROTO_GRE)
@@ -653,6 +708,8 @@ static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, ui
 		}
 		if (!type)
 			return DECODE_NOT_TCP;
+		if (at_max_depth(o))
+			return too_deep(o, udp_tunnel_source(type));
 		p += 8;
 		switch (type) {
 		case PKT_TUN_TEREDO:
@@ -722,6 +779,8 @@ static enum decode_result decode_tunnel(const uint8_t *p, const uint8_t *end, ui
 	}
 	if (proto != ETH_P_TEB_ && proto != ETH_P_IP_ && proto != ETH_P_IPV6_)
 		return DECODE_NOT_TCP;
+	if (type == PKT_TUN_GRE && at_max_depth(o)) /* GRE's checks, then IPTunnel's */
+		return too_deep(o, "IPTunnel");
 	p += len;
 	/* the inner packet, as Zeek's inner Packet: its own link header and VLAN tags */
 	o->tun.type = type;
@@ -857,6 +916,21 @@ void decode_cfg__default(struct decode_cfg *c)
 enum decode_result decode__packet(const struct decode_cfg *c, const struct pkt_raw *raw,
 				  struct pkt *o, struct decode_stats *st)
 {
+	return decode_frame(c, raw, NULL, NULL, o, st);
+}
+
+enum decode_result decode__packet_in(const struct decode_cfg *c, const struct pkt_raw *raw,
+				     const struct pkt_tunnel *tun, const struct pkt_tunnel *tun_outer,
+				     struct pkt *o)
+{
+	return decode_frame(c, raw, tun, tun_outer, o, NULL);
+}
+/* decode__packet, the frame inside tunnels tun_outer, tun (or none: NULL) */
+static enum decode_result decode_frame(const struct decode_cfg *c, const struct pkt_raw *raw,
+				       const struct pkt_tunnel *tun,
+				       const struct pkt_tunnel *tun_outer, struct pkt *o,
+				       struct decode_stats *st)
+{
 	const uint8_t *p = raw->data, *end = raw->data + raw->caplen;
 	/* bytes of the frame the snap length left out */
 	uint32_t cut = raw->wirelen > raw->caplen ? raw->wirelen - raw->caplen : 0;
@@ -865,6 +939,12 @@ enum decode_result decode__packet(const struct decode_cfg *c, const struct pkt_r
 
 	memset(o, 0, offsetof(struct pkt, payload));
 	o->tun.type = 0;
+	o->tun_outer.type = 0;
+	if (tun && tun->type) {
+		o->tun = *tun;
+		if (tun_outer)
+			o->tun_outer = *tun_outer;
+	}
 	o->n_weirds = 0;
 	o->ts_ns = raw->ts_ns;
 	o->payload = NULL;

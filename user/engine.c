@@ -403,8 +403,12 @@ static void write_decode_weirds(struct engine *e, const struct pkt *p, uint64_t 
 {
 	for (unsigned i = 0; i < p->n_weirds && e->cfg.tcp_weirds; i++) {
 		const struct pkt_weird *w = &p->weird[i];
+		char name[64];
 
-		if (w->flow)
+		if (w->in_tunnel) {
+			snprintf(name, sizeof(name), "%s_in_tunnel", w->name);
+			write_flow_weird(e, ts, name, &w->src, &w->dst, w->addl, w->source);
+		} else if (w->flow)
 			write_flow_weird(e, ts, w->name, &w->src, &w->dst, w->addl, w->source);
 		else
 			write_net_weird(e, ts, w->name, w->source);
@@ -1147,18 +1151,20 @@ int engine__packet_at(struct engine *e, const struct pkt_raw *raw, uint64_t net_
 		size_t len;
 		struct frag_weirds fw;
 		struct pkt_raw whole;
-		struct pkt_tunnel tun;
+		struct pkt_tunnel tun, tun_outer;
 		uint16_t vlan[2];
 		uint8_t pw;
-		int r;
+		int r, levels;
 
-		/* UDP, GRE and IP in IP only where a tunnel could be inside (not in a tunnel, nor in a
-		 * pseudowire: decode follows none there, nor does the XDP parser); IPv6: also an
-		 * extension header after the fragment header (hop-by-hop, routing, destination
-		 * options, AH), whose chain is parsed in the whole datagram, as Zeek does */
+		/* UDP, GRE and IP in IP only where a tunnel could be inside (outside a tunnel, or
+		 * inside one: a second level; not inside two, where decode follows no third, nor
+		 * in a pseudowire: decode follows none there, nor does the XDP parser); IPv6: also
+		 * an extension header after the fragment header (hop-by-hop, routing, destination
+		 * options, AH), whose chain is parsed in the whole datagram, as Zeek does. The
+		 * whole datagram is decoded once: a fragment inside it is not reassembled again */
 		if (!p.l3 || !(p.l4proto == IPPROTO_TCP ||
 			       (p.ip_ver == 6 && frag__v6_ext(p.l4proto)) ||
-			       (!p.tun.type && !p.pw &&
+			       (!p.tun_outer.type && !p.pw &&
 				(p.l4proto == IPPROTO_UDP || p.l4proto == IPPROTO_GRE ||
 				 p.l4proto == 4 || p.l4proto == 41 /* IP in IP */))))
 			return 0;
@@ -1172,19 +1178,27 @@ int engine__packet_at(struct engine *e, const struct pkt_raw *raw, uint64_t net_
 		/* the tunnel, VLAN tags and pseudowire the last fragment came with: the
 		 * datagram's (Zeek reassembles within the Packet, which keeps its vlan) */
 		tun = p.tun;
+		tun_outer = p.tun_outer;
 		memcpy(vlan, p.vlan, sizeof(vlan));
 		pw = p.pw;
-		d = decode__packet(&e->cfg.decode, &whole, &p, NULL);
+		levels = !!tun.type + !!tun_outer.type;
+		/* the datagram inside the fragment's tunnels: a tunnel in it is one level more
+		 * (a third not followed, as in a whole packet: counted here, the datagram's
+		 * decoding being the fragment's) */
+		d = decode__packet_in(&e->cfg.decode, &whole, &tun, &tun_outer, &p);
 		write_decode_weirds(e, &p, net);
+		if (d == DECODE_TUNNEL_DEPTH)
+			e->st.decode.result[d]++;
 		if (d != DECODE_OK)
 			return 0;
-		if (p.tun.type && (tun.type || pw))
-			return 0; /* a tunnel in a tunnel or pseudowire (behind IPv6 extension
-				   * headers): not followed, as in a whole packet */
-		if (!p.tun.type) { /* else the inner frame's own tags, as for a whole packet */
-			p.tun = tun;
+		if (!!p.tun.type + !!p.tun_outer.type == levels) {
+			/* no tunnel in the datagram: the frame's tags and pseudowire; else the
+			 * inner frame's own tags, as for a whole packet */
 			memcpy(p.vlan, vlan, sizeof(vlan));
 			p.pw = pw;
+		} else if (pw) {
+			return 0; /* a tunnel in a pseudowire (behind IPv6 extension headers): not
+				   * followed, as in a whole packet */
 		}
 		break;
 	}

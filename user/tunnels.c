@@ -247,39 +247,36 @@ static void expire(struct tunnels *t, uint64_t now)
 	}
 }
 
-uint16_t tunnels__get(struct tunnels *t, const struct pkt *p, uint64_t ts)
+/* Tunnel tn at ts, under the lock: found or made (0: no room), DISCOVER when new or expired,
+ * its time moved forward. */
+static uint32_t find_locked(struct tunnels *t, const struct pkt_tunnel *tn, uint64_t ts)
 {
 	uint32_t h, ref;
 	struct tun *u;
 
-	if (!p->tun.type)
-		return 0;
-	h = key_hash(t, key_type(p->tun.type), &p->tun.src, p->tun.sport, &p->tun.dst, p->tun.dport);
-	pthread_mutex_lock(&t->mu);
-	expire(t, ts);
+	h = key_hash(t, key_type(tn->type), &tn->src, tn->sport, &tn->dst, tn->dport);
 	for (ref = t->bucket[h & t->mask]; ref; ref = t->slot[ref - 1].next)
-		if (t->slot[ref - 1].hash == h && same(&t->slot[ref - 1], p->tun.type, &p->tun.src,
-						       p->tun.sport, &p->tun.dst, p->tun.dport))
+		if (t->slot[ref - 1].hash == h &&
+		    same(&t->slot[ref - 1], tn->type, &tn->src, tn->sport, &tn->dst, tn->dport))
 			break;
 	if (!ref) {
 		if (!t->free_head) {
 			t->st.full++;
-			pthread_mutex_unlock(&t->mu);
 			return 0;
 		}
 		ref = t->free_head;
 		u = &t->slot[ref - 1];
 		t->free_head = u->next;
 		memset(u, 0, sizeof(*u));
-		u->type = p->tun.type;
+		u->type = tn->type;
 		u->hash = h;
-		u->id.orig_h = p->tun.src;
-		u->id.resp_h = p->tun.dst;
-		u->id.orig_p = p->tun.sport;
-		u->id.resp_p = p->tun.dport;
-		u->id.proto = p->tun.type == PKT_TUN_GRE ? IPPROTO_GRE
-			      : p->tun.type == PKT_TUN_IP ? 0 /* Zeek's TRANSPORT_UNKNOWN */
-							  : IPPROTO_UDP;
+		u->id.orig_h = tn->src;
+		u->id.resp_h = tn->dst;
+		u->id.orig_p = tn->sport;
+		u->id.resp_p = tn->dport;
+		u->id.proto = tn->type == PKT_TUN_GRE ? IPPROTO_GRE
+			      : tn->type == PKT_TUN_IP ? 0 /* Zeek's TRANSPORT_UNKNOWN */
+						       : IPPROTO_UDP;
 		mt_ids__make(&t->ids, 'C', u->uid);
 		u->next = t->bucket[h & t->mask];
 		t->bucket[h & t->mask] = ref;
@@ -299,7 +296,25 @@ uint16_t tunnels__get(struct tunnels *t, const struct pkt *p, uint64_t ts)
 		u->last_ts = ts;
 		active_place(t, ref);
 	}
-	u->refs++;
+	return ref;
+}
+
+uint16_t tunnels__get(struct tunnels *t, const struct pkt *p, uint64_t ts)
+{
+	uint32_t ref;
+
+	if (!p->tun.type)
+		return 0;
+	pthread_mutex_lock(&t->mu);
+	expire(t, ts);
+	/* Zeek's register_all(c$tunnel): every level, the outer first; the connection names
+	 * the innermost only (conn's tunnel_parents), the outer one is held by nothing: it
+	 * stays while active (deactivate frees it) */
+	if (p->tun_outer.type)
+		(void)find_locked(t, &p->tun_outer, ts);
+	ref = find_locked(t, &p->tun, ts);
+	if (ref)
+		t->slot[ref - 1].refs++;
 	pthread_mutex_unlock(&t->mu);
 	return (uint16_t)ref;
 }

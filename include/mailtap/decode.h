@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* L2-L4 decoding: Ethernet (802.1Q/802.1ad, QinQ, 802.1BR E-tag, then an MPLS label stack or
  * a PPPoE session), Linux cooked SLL/SLL2, raw IP, BSD loopback/NULL -> IPv4 (options) / IPv6
- * (extension headers) -> TCP (options); one level of tunnel between IP and the TCP packet:
+ * (extension headers) -> TCP (options); up to two levels of tunnel (PKT_TUN_MAX_DEPTH, Zeek's
+ * Tunnel::max_depth: any kind below inside any other, a third level dropped with Zeek's weird
+ * exceeded_tunnel_max_depth_in_tunnel) between IP and the TCP packet:
  * VXLAN (UDP 4789) and Geneve (UDP 6081), or the ports struct decode_cfg names, GRE (Ethernet,
  * ERSPAN I/II/III, IP; version 1: PPTP's PPP with IPv4 or IPv6), IP in IP (protocols 4, 41),
  * Teredo (UDP 3544), AYIYA (UDP 5072), GTPv1-U G-PDUs (UDP 2152, 2123), the inner frame read as
@@ -17,7 +19,8 @@
 
 /* Why a packet was not decoded, or was decoded with a remark. One counter each. IP_LEN: an IP
  * total length (IPv6: payload length + 40) past the packet's length on the wire (its wirelen,
- * not its caplen), which Zeek's IP analyzer drops with the weird truncated_IP_len. */
+ * not its caplen), which Zeek's IP analyzer drops with the weird truncated_IP_len.
+ * TUNNEL_DEPTH: a tunnel inside the second level of tunnel (PKT_TUN_MAX_DEPTH), not followed. */
 #define DECODE_RESULTS(X)                                                                          \
 	X(OK, "ok")                                                                                \
 	X(LINKTYPE, "unsupported_linktype")                                                        \
@@ -31,7 +34,8 @@
 	X(NOT_TCP, "not_tcp")                                                                      \
 	X(TRUNC_TUNNEL, "truncated_tunnel_header")                                                 \
 	X(TRUNC_TCP, "truncated_tcp_header")                                                       \
-	X(BAD_TCP, "bad_tcp_header")
+	X(BAD_TCP, "bad_tcp_header")                                                               \
+	X(TUNNEL_DEPTH, "exceeded_tunnel_max_depth")
 
 enum decode_result {
 #define X(n, s) DECODE_##n,
@@ -59,6 +63,13 @@ const char *decode__result_name(enum decode_result r);
  * not a usable TCP packet. Counts into st (may be NULL). */
 enum decode_result decode__packet(const struct decode_cfg *c, const struct pkt_raw *p,
 				  struct pkt *out, struct decode_stats *st);
+/* decode__packet of a frame that came inside tunnels (a datagram reassembled from fragments
+ * that did: engine.c): tun (NULL or type 0: none) and, with it, tun_outer (NULL or type 0:
+ * none) are o's encapsulation before the frame's own, a tunnel in it one level more (a
+ * third: DECODE_TUNNEL_DEPTH), its IP weirds with "_in_tunnel". Counts nothing. */
+enum decode_result decode__packet_in(const struct decode_cfg *c, const struct pkt_raw *raw,
+				     const struct pkt_tunnel *tun, const struct pkt_tunnel *tun_outer,
+				     struct pkt *o);
 /* An IPv6 packet's extension header chain, as decode__packet follows it (hop-by-hop, routing,
  * destination options, AH, atomic fragments; at most MAILTAP_MAX_IPV6_EXT): frag.c and the
  * decoder read the same one. */

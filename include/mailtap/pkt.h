@@ -37,7 +37,11 @@ typedef int (*pkt_handler)(void *u, const struct pkt_raw *p);
 #define PKT_TUN_AYIYA 6	 /* IPv4 or IPv6 in UDP port 5072 */
 #define PKT_TUN_GTPV1 7	 /* GTPv1-U G-PDU: IPv4 or IPv6 in UDP port 2152 (or GTP-C's 2123) */
 
-/* The tunnel around an IP packet (one level), as Zeek's EncapsulatingConn: the outer
+/* Tunnel levels followed, as Zeek's Tunnel::max_depth (2): a tunnel inside a tunnel is
+ * followed, a third one is not (decode.h: DECODE_TUNNEL_DEPTH). */
+#define PKT_TUN_MAX_DEPTH 2
+
+/* A tunnel around an IP packet (one level), as Zeek's EncapsulatingConn: the outer
  * addresses, and the UDP ports of the UDP tunnels (0 for GRE and IP in IP). A UDP tunnel is
  * oriented as Zeek's UDP connection is, its tunnel port the responder's: dst/dport is the side
  * with the tunnel port (the packet's source for a reply from a Teredo, AYIYA or GTP port). */
@@ -56,6 +60,8 @@ struct pkt_weird {
 	const char *source; /* the Zeek analyzer that raises it (a weird's source), or NULL */
 	uint8_t flow;
 	struct mt_addr src, dst; /* a flow weird's addresses (an outer packet's in a tunnel) */
+	uint8_t in_tunnel; /* the name takes "_in_tunnel" (session::Manager::Weird: raised by a
+			    * tunnel analyzer of a packet already inside a tunnel) */
 	char addl[16];	  /* "" or a number (unknown_routing_type's routing type), or
 			   * "version=N", "proto=N" (GRE's unknown_gre_version, egre_protocol_type) */
 };
@@ -81,7 +87,11 @@ struct pkt {
 	uint32_t payload_wire_len; /* payload length per the IP header (>= payload_len if truncated) */
 	const uint8_t *l3;	/* the IP header (set for every IP packet, fragments included) */
 	uint32_t l3_len;	/* captured bytes from l3 on */
-	struct pkt_tunnel tun;	/* tun.type is always set; the rest only with it */
+	/* The encapsulation, a stack of up to PKT_TUN_MAX_DEPTH levels, outer first: tun_outer,
+	 * tun with two levels; tun alone with one (tun_outer.type 0). tun is always the innermost
+	 * (conn's tunnel_parents names it). The types are always set; the rest only with them. */
+	struct pkt_tunnel tun;
+	struct pkt_tunnel tun_outer;
 	uint8_t n_weirds;	/* always set: the weirds below */
 	struct pkt_weird weird[PKT_WEIRDS_MAX];
 	/* always set: what decode__packet decoded with (the tunnel ports its inner steps read) */

@@ -45,8 +45,10 @@ void tunnels__free(struct tunnels *t);
 #define TUNNELS_NO_ROOM 0xffff
 
 /* A new connection whose first packet p came through a tunnel (p->tun.type != 0), at ts_ns:
- * registers the tunnel (a tunnel record when it is new or had expired) and returns a
- * reference to it (1..65534) for the connection, to give back with tunnels__put; 0 when there
+ * registers the tunnel (a tunnel record when it is new or had expired), and first the outer
+ * one p->tun_outer of a packet two tunnels deep (no reference is kept to it: it lives till it
+ * expires or is closed, as any tunnel no connection names), and returns a reference to
+ * p->tun (1..65534) for the connection, to give back with tunnels__put; 0 when there
  * is no room. Also expires tunnels idle since before ts_ns - expire_ns. ts_ns may be older
  * than an earlier call's (a worker behind another): a tunnel's time never goes back, so what
  * the later time kept alive does not expire. What can still differ from one engine's run:
