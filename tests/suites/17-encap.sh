@@ -11,7 +11,9 @@
 # fragmented outer IP datagrams of every tunnel kind, fragments in a pseudowire (TCP
 # reassembled, VXLAN not followed), two and three workers, and
 # --max-tunnels 1 with two tunnels (the second gets no tunnel_parents, counted), and
-# connections through two tunnels, or outside one at first (tunnel_parents as Zeek's set).
+# connections through two tunnels, or outside one at first (tunnel_parents as Zeek's set);
+# and two tunnels deep (--encap2: every kind in another, outer fragments, three workers, the
+# inner tunnel's datagrams fragmented) and a third level (not followed: its weird, counted).
 # The live side (XDP) of the same captures: 50-xdp-live-vs-offline.
 set -u
 cd "$(dirname "$0")/../.."
@@ -489,6 +491,208 @@ print(r["tunnel_changes"], r["tunnel_multi_conns"], r["tunnel_multi_conns_active
 		fi
 	done
 done
+
+# two tunnels deep (Zeek's Tunnel::max_depth 2): a mirror's tunnel (--encap) around the nodes'
+# (--encap2: 192.168.100.1 and .2), every kind in another: the plain capture's records, each
+# conn naming the inner tunnel alone in tunnel_parents; tunnel records for both levels
+# (DISCOVER, CLOSE for the UDP ones), each with its own endpoints and uid, the outer first.
+# VXLAN on 8472 in VXLAN (a traffic mirror of flannel or Cilium nodes) also with its outer
+# datagrams cut into fragments (the last first), with three workers, and with the inner
+# tunnel's datagrams cut into fragments (reassembled inside the outer tunnel). A third level:
+# not followed, Zeek's flow weird exceeded_tunnel_max_depth_in_tunnel, counted.
+cat >"$T/cmp2.py" <<'EOF'
+import json, sys
+def load(p):
+    return [json.loads(l) for l in open(p) if l.strip()]
+outer, inner, base, enc = sys.argv[1], sys.argv[2], load(sys.argv[3]), load(sys.argv[4])
+def spec(kind, a, b):
+    kind, port = (kind.split(":") + [None])[:2]
+    ports = {"vxlan": (49152, 4789), "geneve": (49152, 6081), "ayiya": (40001, 5072),
+             "gtp": (2152, 2152), "teredo": (40001, 3544)}.get(kind, (0, 0))
+    if port:
+        ports = (ports[0], int(port))
+    typ = {"vxlan": "Tunnel::VXLAN", "geneve": "Tunnel::GENEVE", "ayiya": "Tunnel::AYIYA",
+           "gtp": "Tunnel::GTPv1", "teredo": "Tunnel::TEREDO"}.get(kind, "Tunnel::GRE")
+    return (typ, a, b) + ports
+want_o = spec(outer, "172.16.0.1", "172.16.0.2")
+want_i = spec(inner, "192.168.100.1", "192.168.100.2")
+if outer.startswith("teredo"):  # the nodes' packets moved to IPv6 by the outer Teredo
+    want_i = (want_i[0], "2001:0:ac10:1::c0a8:6401", "2001:0:ac10:1::c0a8:6402") + want_i[3:]
+base = [r for r in base if r["_path"] != "stats"]
+enc = [r for r in enc if r["_path"] != "stats" and r.get("name") != "excessively_small_fragment"]
+tun = [r for r in enc if r["_path"] == "tunnel"]
+def key(t):
+    return (t["tunnel_type"], t["id.orig_h"], t["id.resp_h"], t["id.orig_p"], t["id.resp_p"])
+to = [t for t in tun if key(t) == want_o]
+ti = [t for t in tun if key(t) == want_i]
+if len(to) + len(ti) != len(tun) or not to or not ti:
+    sys.exit("tunnel records %s, want %s and %s" % ([key(t) for t in tun], want_o, want_i))
+for lv, ts, w in (("outer", to, want_o), ("inner", ti, want_i)):
+    acts = [t["action"] for t in ts]
+    udp = w[3:] != (0, 0)
+    if acts != (["Tunnel::DISCOVER", "Tunnel::CLOSE"] if udp else ["Tunnel::DISCOVER"]):
+        sys.exit("%s tunnel actions %s" % (lv, acts))
+    if len({t["uid"] for t in ts}) != 1:
+        sys.exit("%s tunnel uids %s" % (lv, [t["uid"] for t in ts]))
+if tun[0] is not to[0]:
+    sys.exit("the inner tunnel discovered before the outer")
+if to[0]["uid"] == ti[0]["uid"]:
+    sys.exit("one uid for both levels")
+rest, conns = [], 0
+for r in enc:
+    if r["_path"] == "tunnel":
+        continue
+    r = dict(r)
+    if r["_path"] == "conn":
+        conns += 1
+        tp = r.pop("tunnel_parents", None)
+        if tp != [ti[0]["uid"]]:
+            sys.exit("conn %s: tunnel_parents %s, want the inner tunnel's %s" % (r["uid"], tp, ti[0]["uid"]))
+    rest.append(json.dumps(r, sort_keys=True))
+a = sorted(json.dumps(r, sort_keys=True) for r in base)
+if sorted(rest) != a:
+    for x in [x for x in sorted(rest) if x not in set(a)][:3]:
+        print("  encapsulated only:", x[:300])
+    for x in [x for x in a if x not in set(rest)][:3]:
+        print("  plain only:       ", x[:300])
+    sys.exit("records differ")
+print("%d records (%d conn), %d tunnel" % (len(rest), conns, len(tun)))
+EOF
+# vx_wrap IN OUT: every frame of IN put in VXLAN to 4789 from 10.99.0.1 to 10.99.0.2 (scapy)
+vx_wrap() { /usr/bin/python3 - "$1" "$2" <<'EOF'
+import logging, sys
+logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+from scapy.all import IP, UDP, Ether, PcapReader, PcapWriter
+from scapy.layers.vxlan import VXLAN
+w = PcapWriter(sys.argv[2], sync=True)
+for p in PcapReader(sys.argv[1]):
+    q = (Ether(src="02:00:00:00:00:11", dst="02:00:00:00:00:22") /
+         IP(src="10.99.0.1", dst="10.99.0.2", flags="DF") /
+         UDP(sport=49152, dport=4789) / VXLAN(vni=4242) / p)
+    q.time = p.time
+    w.write(q)
+EOF
+}
+gen2() { # gen2 OUTER INNER OUT: OUTER, INNER as KIND[:PORT]
+	local o=${1%%:*} i=${2%%:*} op=() ip=()
+	[ "$o" != "$1" ] && op=(--encap-port "${1#*:}")
+	[ "$i" != "$2" ] && ip=(--encap2-port "${2#*:}")
+	"$B/tools/gen_smtp_pcap" -o "$3" -n 40 -c 8 -a 30000 --seed 21 \
+		--mix plain=30,attach=30,pipe=10,bdat=10,starttls=10,tls465=10 \
+		--encap "$o" "${op[@]}" --encap2 "$i" "${ip[@]}" >/dev/null 2>&1
+}
+for pair in vxlan,vxlan:8472 vxlan,geneve erspan3,vxlan:8472 erspan2,geneve gre,vxlan:8472 \
+	geneve,vxlan:8472 vxlan,gre vxlan,erspan2 gre,gre vxlan,pptp geneve,ayiya gtp,gtp \
+	vxlan,gtp gtp,vxlan:8472 ayiya,vxlan:8472 teredo,vxlan:8472 pptp,geneve; do
+	o=${pair%,*} i=${pair#*,}
+	f="$T/two-${o%%:*}-${i%%:*}"
+	if ! gen2 "$o" "$i" "$f.pcap"; then
+		bad "$i in $o: gen_smtp_pcap --encap2"
+		continue
+	fi
+	run_json "$f.pcap" "$f.json" --vxlan-ports 4789,8472
+	if r=$(python3 "$T/cmp2.py" "$o" "$i" "$T/none.json" "$f.json" 2>&1); then
+		ok "$i in $o: $r"
+	else
+		bad "$i in $o: $r"
+	fi
+done
+vv="$T/two-vxlan-vxlan"
+if [ -s "$vv.pcap" ]; then
+	run_json "$vv.pcap" "$vv-w1.json" --vxlan-ports 4789,8472
+	run_json "$vv.pcap" "$vv-w3.json" --vxlan-ports 4789,8472 --workers 3
+	if [ "$(strip "$vv-w3.json" | md5sum)" = "$(strip "$vv-w1.json" | md5sum)" ]; then
+		ok "vxlan:8472 in vxlan, three workers: same records"
+	else
+		bad "vxlan:8472 in vxlan, three workers: records differ"
+	fi
+	if /usr/bin/python3 tests/fragment_pcap.py "$vv.pcap" "$vv-of.pcap" --size 256 --reverse --any >/dev/null 2>&1; then
+		run_json "$vv-of.pcap" "$vv-of.json" --vxlan-ports 4789,8472
+		nfrag=$(frag_stat "$vv-of.json")
+		if [ "${nfrag:-0}" -gt 100 ] && r=$(python3 "$T/cmp2.py" vxlan vxlan:8472 "$T/none.json" "$vv-of.json" 2>&1); then
+			ok "vxlan:8472 in vxlan, outer fragments reversed ($nfrag reassembled): $r"
+		else
+			bad "vxlan:8472 in vxlan, outer fragments (reassembled ${nfrag:-?}): $r"
+		fi
+		run_json "$vv-of.pcap" "$vv-of-w3.json" --vxlan-ports 4789,8472 --workers 3
+		nt=$(python3 -c '
+import json, sys
+s = {tuple(json.loads(l).get("tunnel_parents", [])) for l in open(sys.argv[1]) if "\"conn\"" in l}
+print(len(s), sum(1 for l in open(sys.argv[1]) if "\"tunnel\"" in l))' "$vv-of-w3.json")
+		if [ "$(strip "$vv-of-w3.json" | md5sum)" = "$(strip "$vv-w1.json" | md5sum)" ] && [ "$nt" = "1 4" ]; then
+			ok "vxlan:8472 in vxlan, outer fragments, three workers: same records (distinct tunnel_parents, tunnel records: $nt)"
+		else
+			bad "vxlan:8472 in vxlan, outer fragments, three workers (distinct tunnel_parents, tunnel records: $nt)"
+		fi
+	else
+		bad "vxlan:8472 in vxlan, outer fragments: fragment_pcap.py"
+	fi
+fi
+# the inner tunnel's datagrams cut into fragments: the one-level capture to 8472 (its tunnel
+# between 172.16.0.1 and .2 the inner one here) fragmented, each frame then put in VXLAN
+if [ -s "$T/vx8472.pcap" ] &&
+	/usr/bin/python3 tests/fragment_pcap.py "$T/vx8472.pcap" "$T/if.pcap" --size 256 --reverse --any >/dev/null 2>&1 &&
+	vx_wrap "$T/if.pcap" "$T/vx-if.pcap"; then
+	run_json "$T/vx-if.pcap" "$T/vx-if.json" --vxlan-ports 4789,8472
+	nfrag=$(frag_stat "$T/vx-if.json")
+	if r=$(python3 - "$T/none.json" "$T/vx-if.json" 2>&1 <<'EOF'
+import json, sys
+base = sorted(json.dumps(r, sort_keys=True) for r in map(json.loads, open(sys.argv[1])) if r["_path"] != "stats")
+enc = [json.loads(l) for l in open(sys.argv[2])]
+tun = [r for r in enc if r["_path"] == "tunnel"]
+ends = sorted({(t["id.orig_h"], t["id.resp_p"]) for t in tun})
+if ends != [("10.99.0.1", 4789), ("172.16.0.1", 8472)]:
+    sys.exit("tunnels %s" % ends)
+inner = [t["uid"] for t in tun if t["id.resp_p"] == 8472][0]
+rest = []
+for r in enc:
+    if r["_path"] in ("stats", "tunnel") or r.get("name") == "excessively_small_fragment":
+        continue
+    if r["_path"] == "conn" and r.pop("tunnel_parents", None) != [inner]:
+        sys.exit("conn %s: tunnel_parents" % r["uid"])
+    rest.append(json.dumps(r, sort_keys=True))
+if sorted(rest) != base:
+    sys.exit("records differ")
+print("%d records, %d tunnel" % (len(rest), len(tun)))
+EOF
+	) && [ "${nfrag:-0}" -gt 100 ]; then
+		ok "vxlan:8472 fragments inside vxlan ($nfrag reassembled): $r"
+	else
+		bad "vxlan:8472 fragments inside vxlan (reassembled ${nfrag:-?}): $r"
+	fi
+else
+	bad "vxlan:8472 fragments inside vxlan: fragment_pcap.py or scapy"
+fi
+# a third level: VXLAN to 4789 around the two-level capture: no mail records, the weird (a
+# flow weird of the packet inside the second tunnel: the nodes', source VXLAN), every packet counted in
+# decode_exceeded_tunnel_max_depth
+if [ -s "$vv.pcap" ] && vx_wrap "$vv.pcap" "$T/three.pcap"; then
+	run_json "$T/three.pcap" "$T/three.json" --vxlan-ports 4789,8472
+	if r=$(python3 - "$T/three.json" "$(tcpdump -r "$vv.pcap" 2>/dev/null | wc -l)" 2>&1 <<'EOF'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+n = int(sys.argv[2])
+bad = [r["_path"] for r in recs if r["_path"] in ("conn", "smtp", "tunnel", "files", "ssl")]
+if bad:
+    sys.exit("records %s" % sorted(set(bad)))
+w = [r for r in recs if r["_path"] == "weird"]
+got = sorted({(r["name"], r["id.orig_h"], r["id.resp_h"], r.get("source")) for r in w})
+want = [("exceeded_tunnel_max_depth_in_tunnel", "192.168.100.1", "192.168.100.2", "VXLAN")]
+if got != want:
+    sys.exit("weirds %s, want %s" % (got, want))
+st = [r for r in recs if r["_path"] == "stats"][-1]
+if st["decode_exceeded_tunnel_max_depth"] != n:
+    sys.exit("decode_exceeded_tunnel_max_depth %s, want %d" % (st["decode_exceeded_tunnel_max_depth"], n))
+print("%d weird records, %d packets counted" % (len(w), n))
+EOF
+	); then
+		ok "a third level (vxlan:8472 in vxlan in vxlan): $r"
+	else
+		bad "a third level: $r"
+	fi
+else
+	bad "a third level: scapy"
+fi
 
 [ $fails -eq 0 ] || { echo "17-encap: $fails failed"; exit 1; }
 echo "17-encap: all passed"

@@ -631,7 +631,7 @@ static void test_tunnels(void **st)
 		assert_int_equal(p.tun.type, PKT_TUN_GENEVE);
 		assert_int_equal(p.tun.sport, 40000);
 	}
-	/* a tunnel inside the tunnel: VXLAN in GRE over IP */
+	/* a tunnel inside the tunnel: VXLAN in GRE over IP, followed (test_nested_tunnels) */
 	{
 		struct fr in;
 
@@ -642,7 +642,10 @@ static void test_tunnels(void **st)
 		fr_u16(&f, 0);
 		fr_u16(&f, 0x0800);
 		fr_bytes(&f, in.b + 18, in.len - 18); /* the VXLAN packet's IP header on */
-		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+		check_tcp(&p, 0);
+		assert_int_equal(p.tun_outer.type, PKT_TUN_GRE);
+		assert_int_equal(p.tun.type, PKT_TUN_VXLAN);
 	}
 	/* MPLS inside a tunnel: not followed, as the XDP parser */
 	build_tun(&f, T_GRE_TEB, 0, 0);
@@ -884,7 +887,7 @@ static void test_ip_in_ip(void **st)
 			want_weird(&p, "invalid_inner_IP_version", 1);
 		}
 	}
-	/* IP in IP in GRE, GRE in IP in IP: one level of tunnel */
+	/* IP in IP in GRE: two levels of tunnel (test_nested_tunnels) */
 	{
 		struct fr g;
 
@@ -895,8 +898,9 @@ static void test_ip_in_ip(void **st)
 		fr_u16(&f, 0);
 		fr_u16(&f, 0x0800);
 		fr_bytes(&f, g.b + 18, g.len - 18);
-		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
-		assert_int_equal(p.tun.type, PKT_TUN_GRE);
+		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+		assert_int_equal(p.tun_outer.type, PKT_TUN_GRE);
+		assert_int_equal(p.tun.type, PKT_TUN_IP);
 	}
 }
 
@@ -1371,15 +1375,16 @@ static void test_udp_ip_tunnels(void **st)
 			want_weird(&p, "", 0);
 		}
 	}
-	/* one level of tunnel: Teredo in GTP is not followed */
+	/* two levels of tunnel: Teredo in GTP (test_nested_tunnels) */
 	{
 		struct fr t;
 
 		build_outer(&t, 0, 17, 40001, 3544, NULL, 0, in6.b, in6.len);
 		build_outer(&f, 0, 17, 40003, 2152, (const uint8_t *)"\x30\xff\0\0\0\0\0\1", 8,
 			    t.b + 14, t.len - 14);
-		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
-		assert_int_equal(p.tun.type, PKT_TUN_GTPV1);
+		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+		assert_int_equal(p.tun_outer.type, PKT_TUN_GTPV1);
+		assert_int_equal(p.tun.type, PKT_TUN_TEREDO);
 	}
 	/* neither port a tunnel's, or VXLAN's port as the source: not followed */
 	build_outer(&f, 0, 17, 40001, 3545, NULL, 0, in6.b, in6.len);
@@ -1458,6 +1463,267 @@ static void test_tunnel_ports(void **st)
 
 /* mt_addr__fmt formats IPv4 itself: the same text as inet_ntop for every byte value in every
  * position, and inet_ntop's answer when the buffer is short. */
+/* ---- tunnels inside tunnels (Zeek's Tunnel::max_depth = 2) ---- */
+
+enum nest_kind { N_VXLAN, N_GENEVE, N_GRE_TEB, N_GRE_IP, N_ERSPAN2, N_ERSPAN3, N_IPIP, N_PPTP,
+		 N_AYIYA, N_GTP, N_TEREDO, N__N };
+static const char *const nest_names[N__N] = { "vxlan", "geneve", "gre-teb", "gre-ip",
+					      "erspan2", "erspan3", "ipip", "pptp",
+					      "ayiya", "gtp", "teredo" };
+static const uint8_t nest_types[N__N] = { PKT_TUN_VXLAN, PKT_TUN_GENEVE, PKT_TUN_GRE,
+					  PKT_TUN_GRE, PKT_TUN_GRE, PKT_TUN_GRE,
+					  PKT_TUN_IP, PKT_TUN_GRE, PKT_TUN_AYIYA,
+					  PKT_TUN_GTPV1, PKT_TUN_TEREDO };
+/* the tunnel's UDP ports (source, destination), 0 for GRE and IP in IP */
+static const uint16_t nest_ports[N__N][2] = { { 49152, 4789 }, { 49152, 6081 }, { 0, 0 },
+					      { 0, 0 }, { 0, 0 }, { 0, 0 }, { 0, 0 }, { 0, 0 },
+					      { 40001, 5072 }, { 2152, 2152 }, { 40001, 3544 } };
+
+/* Wraps the Ethernet frame in (IPv4 or IPv6 after its 14 bytes) in a tunnel of kind k between
+ * a and b (IPv4) into out: Ethernet + IPv4 + the tunnel's headers + the frame (VXLAN, Geneve,
+ * GRE with Ethernet, ERSPAN) or its IP packet (the others; Teredo: an IPv6 one). */
+static void nest_wrap(struct fr *out, enum nest_kind k, const struct fr *in, const uint8_t a[4],
+		      const uint8_t b[4])
+{
+	int v6 = in->b[14] >> 4 == 6;
+	const uint8_t *ip = in->b + 14;
+	size_t iplen = in->len - 14, hl;
+	uint8_t h[32];
+	bool eth = k == N_VXLAN || k == N_GENEVE || k == N_GRE_TEB || k == N_ERSPAN2 ||
+		   k == N_ERSPAN3;
+	size_t body = eth ? in->len : iplen;
+	uint8_t proto = 17;
+	struct fr hf = { .len = 0 };
+
+	switch (k) {
+	case N_VXLAN:
+		fr_u32(&hf, 0x08000000);
+		fr_u32(&hf, 4242u << 8);
+		break;
+	case N_GENEVE:
+		fr_u32(&hf, 0x02006558);
+		fr_u32(&hf, 4242u << 8);
+		fr_u32(&hf, 0x01010101);
+		fr_u32(&hf, 0xdeadbeef);
+		break;
+	case N_GRE_TEB:
+		proto = 47;
+		fr_u32(&hf, 0x20006558);
+		fr_u32(&hf, 7);
+		break;
+	case N_GRE_IP:
+		proto = 47;
+		fr_u32(&hf, v6 ? 0x86dd : 0x0800);
+		break;
+	case N_ERSPAN2:
+		proto = 47;
+		fr_u32(&hf, 0x100088be);
+		fr_u32(&hf, 1);
+		fr_u32(&hf, 0x10000064);
+		fr_u32(&hf, 0);
+		break;
+	case N_ERSPAN3:
+		proto = 47;
+		fr_u32(&hf, 0x100022eb);
+		fr_u32(&hf, 1);
+		fr_u32(&hf, 0x20000064);
+		fr_u32(&hf, 0);
+		fr_u32(&hf, 0);
+		break;
+	case N_IPIP:
+		proto = v6 ? 41 : 4;
+		break;
+	case N_PPTP: /* key (payload length, call id), PPP */
+		proto = 47;
+		fr_u16(&hf, 0x2001);
+		fr_u16(&hf, 0x880b);
+		fr_u16(&hf, (uint16_t)(4 + iplen));
+		fr_u16(&hf, 77);
+		fr_u32(&hf, v6 ? 0xff030057 : 0xff030021);
+		break;
+	case N_AYIYA: /* identity 16 bytes, signature 20 bytes, forward */
+		fr_u8(&hf, 0x41);
+		fr_u8(&hf, 0x52);
+		fr_u8(&hf, 0x11);
+		fr_u8(&hf, v6 ? 41 : 4);
+		for (int i = 0; i < 4 + 16 + 20; i++)
+			fr_u8(&hf, 0);
+		break;
+	case N_GTP: /* G-PDU, no optional fields */
+		fr_u8(&hf, 0x30);
+		fr_u8(&hf, 0xff);
+		fr_u16(&hf, (uint16_t)iplen);
+		fr_u32(&hf, 0x1001);
+		break;
+	default: /* Teredo: nothing before the IPv6 packet */
+		break;
+	}
+	hl = hf.len;
+	memcpy(h, hf.b, hl);
+	build_outer(out, 0, proto, nest_ports[k][0], nest_ports[k][1], h, hl, eth ? in->b : ip,
+		    body);
+	/* build_outer's addresses are OA4, OB4: these are a, b */
+	memcpy(out->b + 14 + 12, a, 4);
+	memcpy(out->b + 14 + 16, b, 4);
+}
+
+static const uint8_t NA4[4] = { 192, 168, 100, 1 }, NB4[4] = { 192, 168, 100, 2 };
+
+static void want_tunnel(const struct pkt_tunnel *t, uint8_t type, const char *src,
+			const char *dst, uint16_t sport, uint16_t dport)
+{
+	char buf[64];
+
+	assert_int_equal(t->type, type);
+	mt_addr__fmt(&t->src, buf, sizeof(buf));
+	assert_string_equal(buf, src);
+	mt_addr__fmt(&t->dst, buf, sizeof(buf));
+	assert_string_equal(buf, dst);
+	assert_int_equal(t->sport, sport);
+	assert_int_equal(t->dport, dport);
+}
+
+/* Every kind of tunnel inside every other (Teredo: around an IPv6 packet, so inside it only a
+ * kind that carries IPv6 mail; as the outer one around an IPv6 middle packet is not built
+ * here: the outer of these is IPv4): the mail's TCP packet, the stack outer first (tun_outer
+ * with the mirror's addresses, tun with the nodes'), no weird; every cut of the frame is not
+ * OK. A third level, of every kind inside two VXLANs: exceeded_tunnel_max_depth_in_tunnel, a
+ * flow weird of the packet inside the second tunnel (the nodes' addresses), with the source
+ * of the third tunnel's analyzer, the packet dropped (DECODE_TUNNEL_DEPTH). */
+static void test_nested_tunnels(void **st)
+{
+	static const char *const sources[N__N] = { "VXLAN",    "Geneve",   "IPTunnel", "IPTunnel",
+						   "IPTunnel", "IPTunnel", "IPTunnel", "IPTunnel",
+						   "AYIYA",    "GTPV1",	   "TEREDO" };
+	struct fr mail, mid, f, f3;
+	struct pkt p;
+	char buf[64];
+
+	(void)st;
+	for (int o = 0; o < N__N; o++) {
+		if (o == N_TEREDO) /* around IPv4 (the nodes' packet): not Teredo */
+			continue;
+		for (int i = 0; i < N__N; i++) {
+			int v6 = i == N_TEREDO;
+
+			mail.len = 0;
+			fr_eth(&mail, 0, 0, 0, 0, v6 ? 0x86dd : 0x0800);
+			inner(&mail, 0, v6, 0);
+			nest_wrap(&mid, (enum nest_kind)i, &mail, NA4, NB4);
+			nest_wrap(&f, (enum nest_kind)o, &mid, OA4, OB4);
+			if (run(&f, DLT_EN10MB, &p) != DECODE_OK)
+				fail_msg("%s in %s: %s", nest_names[i], nest_names[o],
+					 decode__result_name(run(&f, DLT_EN10MB, &p)));
+			check_tcp(&p, v6);
+			want_weird(&p, "", 0);
+			want_tunnel(&p.tun_outer, nest_types[o], "172.16.0.1", "172.16.0.2",
+				    nest_ports[o][0], nest_ports[o][1]);
+			want_tunnel(&p.tun, nest_types[i], "192.168.100.1", "192.168.100.2",
+				    nest_ports[i][0], nest_ports[i][1]);
+			/* every cut before the mail's payload (a cut in it: a snap length) */
+			cuts_not_ok(&f, 14, f.len - (sizeof(PL) - 1));
+		}
+	}
+	/* Teredo outside: an IPv6 packet of the nodes carrying VXLAN (over UDP) */
+	{
+		struct fr v6mid = { .len = 0 };
+
+		mail.len = 0;
+		fr_eth(&mail, 0, 0, 0, 0, 0x0800);
+		inner(&mail, 0, 0, 0);
+		fr_eth(&v6mid, 0, 0, 0, 0, 0x86dd);
+		fr_ipv6(&v6mid, A6, B6, 17, 8 + 8 + mail.len, 0);
+		fr_u16(&v6mid, 49152);
+		fr_u16(&v6mid, 4789);
+		fr_u16(&v6mid, (uint16_t)(16 + mail.len));
+		fr_u16(&v6mid, 0);
+		fr_u32(&v6mid, 0x08000000);
+		fr_u32(&v6mid, 4242u << 8);
+		fr_bytes(&v6mid, mail.b, mail.len);
+		nest_wrap(&f, N_TEREDO, &v6mid, OA4, OB4);
+		assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_OK);
+		check_tcp(&p, 0);
+		want_tunnel(&p.tun_outer, PKT_TUN_TEREDO, "172.16.0.1", "172.16.0.2", 40001, 3544);
+		want_tunnel(&p.tun, PKT_TUN_VXLAN, "2001:db8::1", "2001:db8::2", 49152, 4789);
+	}
+	/* a third level: every kind inside VXLAN inside VXLAN */
+	for (int k = 0; k < N__N; k++) {
+		static const uint8_t CA4[4] = { 10, 9, 0, 1 }, CB4[4] = { 10, 9, 0, 2 };
+		int v6 = k == N_TEREDO;
+		struct fr l3;
+
+		mail.len = 0;
+		fr_eth(&mail, 0, 0, 0, 0, v6 ? 0x86dd : 0x0800);
+		inner(&mail, 0, v6, 0);
+		nest_wrap(&l3, (enum nest_kind)k, &mail, CA4, CB4);
+		nest_wrap(&mid, N_VXLAN, &l3, NA4, NB4);
+		nest_wrap(&f3, N_VXLAN, &mid, OA4, OB4);
+		assert_int_equal(run(&f3, DLT_EN10MB, &p), DECODE_TUNNEL_DEPTH);
+		want_weird(&p, "exceeded_tunnel_max_depth", 1);
+		assert_int_equal(p.weird[0].in_tunnel, 1);
+		assert_string_equal(p.weird[0].source, sources[k]);
+		mt_addr__fmt(&p.weird[0].src, buf, sizeof(buf));
+		assert_string_equal(buf, "10.9.0.1");
+		mt_addr__fmt(&p.weird[0].dst, buf, sizeof(buf));
+		assert_string_equal(buf, "10.9.0.2");
+		assert_int_equal(p.tun_outer.type, PKT_TUN_VXLAN);
+		assert_int_equal(p.tun.type, PKT_TUN_VXLAN);
+		/* counted */
+		{
+			struct decode_stats ds = { 0 };
+			struct pkt_raw raw = { .data = f3.b, .caplen = (uint32_t)f3.len,
+					       .wirelen = (uint32_t)f3.len, .linktype = DLT_EN10MB };
+
+			decode__packet(&dcfg, &raw, &p, &ds);
+			assert_int_equal(ds.result[DECODE_TUNNEL_DEPTH], 1);
+		}
+	}
+	/* a weird of the second tunnel's analyzer: "_in_tunnel" (GRE version 2 inside VXLAN);
+	 * the first tunnel's: none (test_gre_v1_pptp) */
+	mail.len = 0;
+	fr_eth(&mail, 0, 0, 0, 0, 0x0800);
+	inner(&mail, 0, 0, 0);
+	nest_wrap(&mid, N_GRE_IP, &mail, NA4, NB4);
+	mid.b[14 + 20 + 1] = 2; /* GRE version 2 */
+	nest_wrap(&f, N_VXLAN, &mid, OA4, OB4);
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+	want_weird(&p, "unknown_gre_version", 1);
+	assert_int_equal(p.weird[0].in_tunnel, 1);
+	mt_addr__fmt(&p.weird[0].src, buf, sizeof(buf));
+	assert_string_equal(buf, "192.168.100.1");
+	nest_wrap(&f, N_GRE_IP, &mail, NA4, NB4);
+	f.b[14 + 20 + 1] = 2;
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_NOT_TCP);
+	assert_int_equal(p.weird[0].in_tunnel, 0);
+	/* an IP weird of the packet inside two tunnels: a net weird with "_in_tunnel" */
+	nest_wrap(&mid, N_VXLAN, &mail, NA4, NB4);
+	mid.b[14 + 20 + 8 + 8 + 14] = 0x44; /* the mail's IPv4 header: 16 bytes */
+	nest_wrap(&f, N_VXLAN, &mid, OA4, OB4);
+	assert_int_equal(run(&f, DLT_EN10MB, &p), DECODE_BAD_IP);
+	want_weird(&p, "IPv4_min_header_size_in_tunnel", 0);
+	/* decode__packet_in: a datagram inside the tunnels it came in (reassembled) */
+	{
+		struct pkt_tunnel t1 = { .type = PKT_TUN_VXLAN, .sport = 1, .dport = 4789 };
+		struct pkt_raw raw;
+
+		nest_wrap(&f, N_VXLAN, &mail, NA4, NB4);
+		raw = (struct pkt_raw){ .data = f.b + 14, .caplen = (uint32_t)f.len - 14,
+					.wirelen = (uint32_t)f.len - 14, .linktype = DLT_RAW };
+		assert_int_equal(decode__packet_in(&dcfg, &raw, &t1, NULL, &p), DECODE_OK);
+		check_tcp(&p, 0);
+		assert_int_equal(p.tun_outer.type, PKT_TUN_VXLAN);
+		assert_int_equal(p.tun_outer.dport, 4789);
+		want_tunnel(&p.tun, PKT_TUN_VXLAN, "192.168.100.1", "192.168.100.2", 49152, 4789);
+		/* inside two already: the VXLAN in it is a third */
+		assert_int_equal(decode__packet_in(&dcfg, &raw, &t1, &t1, &p), DECODE_TUNNEL_DEPTH);
+		want_weird(&p, "exceeded_tunnel_max_depth", 1);
+		/* none: as decode__packet */
+		assert_int_equal(decode__packet_in(&dcfg, &raw, NULL, NULL, &p), DECODE_OK);
+		assert_int_equal(p.tun_outer.type, 0);
+		assert_int_equal(p.tun.type, PKT_TUN_VXLAN);
+	}
+}
+
 static void test_addr_fmt_v4(void **state)
 {
 	char a[64], b[64];
@@ -1522,6 +1788,7 @@ int main(void)
 	    cmocka_unit_test(test_tunnel_flags_as_zeek),
 	    cmocka_unit_test(test_gre_v1_pptp),
 	    cmocka_unit_test(test_udp_ip_tunnels),
+	    cmocka_unit_test(test_nested_tunnels),
 	    cmocka_unit_test(test_linktype_ok),
 	};
 

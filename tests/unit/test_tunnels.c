@@ -654,6 +654,72 @@ static void test_parents_no_memory(void **st)
 #endif
 }
 
+/* A connection two tunnels deep (Zeek's Tunnel::max_depth 2: VXLAN from a mirror around GRE
+ * between two nodes): both tunnels DISCOVERed, the outer first (register_all(c$tunnel) walks
+ * the stack outer first), each with its own endpoints and uid; the connection's reference and
+ * its tunnel_parents are the inner tunnel's only (c$tunnel[|c$tunnel|-1]$uid); a second
+ * connection through the same two tunnels writes nothing; a third through another inner
+ * tunnel in the same outer one: that inner one alone. At the end CLOSE for the UDP one (the
+ * outer VXLAN), not for GRE. */
+static void test_two_levels(void **st)
+{
+	struct tunnels *t = new_table(8);
+	struct tun_parents *s = tun_parents__new(t);
+	struct pkt v = tp(PKT_TUN_VXLAN, 1, 49152, 2, 4789), g = tp(PKT_TUN_GRE, 11, 0, 12, 0);
+	struct pkt g2 = tp(PKT_TUN_GRE, 13, 0, 12, 0), p, p2;
+	char uv[MT_UID_LEN], ug[MT_UID_LEN], ug2[MT_UID_LEN], w[512];
+	char uids[TUN_PARENTS_MAX][MT_UID_LEN];
+	struct flow f1, f2, f3;
+	struct tunnels_stats ts;
+
+	(void)st;
+	assert_non_null(s);
+	p = g;
+	p.tun_outer = v.tun;
+	p2 = g2;
+	p2.tun_outer = v.tun;
+	memset(&f1, 0, sizeof(f1));
+	memset(&f2, 0, sizeof(f2));
+	memset(&f3, 0, sizeof(f3));
+	tun_parents__packet(s, &f1, &p, 1 * S);
+	assert_int_equal(cap.n, 2);
+	assert_int_equal(tun_parents__uids(s, &f1, uids), 1);
+	tunnels__uid(t, f1.tunnel, ug);
+	assert_string_equal(uids[0], ug);
+	/* the outer one's uid: from its record */
+	{
+		const char *u = strstr(cap.recs[0], "uid=") + 4;
+
+		memcpy(uv, u, MT_UID_LEN);
+		uv[strcspn(uv, "|")] = '\0';
+	}
+	assert_string_not_equal(uv, ug);
+	want(w, sizeof(w), 1.0, uv, &v, "Tunnel::VXLAN", "Tunnel::DISCOVER");
+	assert_string_equal(cap.recs[0], w);
+	want(w, sizeof(w), 1.0, ug, &g, "Tunnel::GRE", "Tunnel::DISCOVER");
+	assert_string_equal(cap.recs[1], w);
+	tun_parents__packet(s, &f2, &p, 2 * S);
+	assert_int_equal(cap.n, 2);
+	assert_int_equal(f2.tunnel, f1.tunnel);
+	tun_parents__packet(s, &f3, &p2, 3 * S);
+	assert_int_equal(cap.n, 3);
+	tunnels__uid(t, f3.tunnel, ug2);
+	want(w, sizeof(w), 3.0, ug2, &g2, "Tunnel::GRE", "Tunnel::DISCOVER");
+	assert_string_equal(cap.recs[2], w);
+	tunnels__stats(t, &ts);
+	assert_int_equal(ts.discovered, 3);
+	assert_int_equal(ts.active, 3);
+	tun_parents__end(s, &f1);
+	tun_parents__end(s, &f2);
+	tun_parents__end(s, &f3);
+	tunnels__finish(t, 50 * S);
+	assert_int_equal(cap.n, 4);
+	want(w, sizeof(w), 50.0, uv, &v, "Tunnel::VXLAN", "Tunnel::CLOSE");
+	assert_string_equal(cap.recs[3], w);
+	tun_parents__free(s);
+	done(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -667,6 +733,7 @@ int main(void)
 	    cmocka_unit_test(test_parents_change),
 	    cmocka_unit_test(test_parents_limits),
 	    cmocka_unit_test(test_parents_no_memory),
+	    cmocka_unit_test(test_two_levels),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
