@@ -670,13 +670,18 @@ static __always_inline __u32 mail_classify(struct cursor *c, int tunnels)
 /* The verdict of the packet inside a tunnel whose header is at the cursor (kind:
  * MAIL_V_INNER_UDP, MAIL_V_INNER_GRE from mail_classify; MAIL_V_INNER_IP4 or MAIL_V_INNER_IP6:
  * the inner IP header itself): VXLAN, Geneve or GRE around Ethernet (VLAN tags, no further
- * shim) or IP, IP in IP, parsed as above but no deeper tunnel; with
- * MAIL_R_TUNNEL when there was one. Something else in UDP or GRE is MAIL_V_NON_TCP. Kind
- * MAIL_V_INNER_PW: the Ethernet frame of an MPLS pseudowire at the cursor, parsed the same
- * way, but it is no tunnel: its VLAN flag and IP version count as an outer packet's. The
- * including program calls it from a function of its own (verified once, apart from the
+ * shim) or IP, IP in IP, parsed as above; with MAIL_R_TUNNEL when there was one. Something
+ * else in UDP or GRE is MAIL_V_NON_TCP. With deeper (a constant: the first level of tunnel,
+ * MAIL_MAX_TUNNEL_DEPTH 2) a tunnel inside the tunnel (UDP to a tunnel port, GRE, IP in IP) or
+ * a fragment of a datagram that may be one come back as for the outer packet
+ * (MAIL_V_INNER_*, MAIL_V_MATCH | MAIL_R_FRAG), the cursor on the inner tunnel's header, for a
+ * second call without deeper, which follows no tunnel. Kind MAIL_V_INNER_PW: the Ethernet
+ * frame of an MPLS pseudowire at the cursor, parsed the same way, but it is no tunnel: its
+ * VLAN flag and IP version count as an outer packet's, and no tunnel is followed in it. The
+ * including program calls it from functions of its own (verified once each, apart from the
  * outer parse: the two together are more paths than the verifier takes). */
-static __always_inline __u32 mail_classify_tunnel(struct cursor *c, __u32 kind)
+#define MAIL_MAX_TUNNEL_DEPTH 2
+static __always_inline __u32 mail_classify_tunnel(struct cursor *c, __u32 kind, int deeper)
 {
 	__u32 ifl = 0, fl;
 	int pw = kind == MAIL_V_INNER_PW, proto = 1;
@@ -696,9 +701,9 @@ static __always_inline __u32 mail_classify_tunnel(struct cursor *c, __u32 kind)
 	if (proto < 0)
 		return MAIL_V_PARSE_ERR | fl;
 	if (proto == ETH_P_IP)
-		return mail_parse_ipv4(c, 0) | fl | (pw ? MAIL_R_IPV4 : 0);
+		return mail_parse_ipv4(c, deeper && !pw) | fl | (pw ? MAIL_R_IPV4 : 0);
 	if (proto == ETH_P_IPV6)
-		return mail_parse_ipv6(c, 0) | fl | (pw ? MAIL_R_IPV6 : 0);
+		return mail_parse_ipv6(c, deeper && !pw) | fl | (pw ? MAIL_R_IPV6 : 0);
 	return MAIL_V_NON_IP | fl;
 }
 
