@@ -700,10 +700,18 @@ static __always_inline __u32 mail_classify_tunnel(struct cursor *c, __u32 kind, 
 	fl = pw ? ifl : MAIL_R_TUNNEL; /* a pseudowire's frame: its VLAN tags count */
 	if (proto < 0)
 		return MAIL_V_PARSE_ERR | fl;
+	/* a tunnel's packet with deeper: its own tunnels (a constant, for the verifier) */
+	if (deeper && !pw) {
+		if (proto == ETH_P_IP)
+			return mail_parse_ipv4(c, 1) | fl;
+		if (proto == ETH_P_IPV6)
+			return mail_parse_ipv6(c, 1) | fl;
+		return MAIL_V_NON_IP | fl;
+	}
 	if (proto == ETH_P_IP)
-		return mail_parse_ipv4(c, deeper && !pw) | fl | (pw ? MAIL_R_IPV4 : 0);
+		return mail_parse_ipv4(c, 0) | fl | (pw ? MAIL_R_IPV4 : 0);
 	if (proto == ETH_P_IPV6)
-		return mail_parse_ipv6(c, deeper && !pw) | fl | (pw ? MAIL_R_IPV6 : 0);
+		return mail_parse_ipv6(c, 0) | fl | (pw ? MAIL_R_IPV6 : 0);
 	return MAIL_V_NON_IP | fl;
 }
 

@@ -105,36 +105,6 @@ _Static_assert(MAIL_MAX_GTP_EXT == MAILTAP_MAX_GTP_EXT && MAIL_TEREDO_PORT == MA
 /* Largest offset of a tunnel header in a frame: far beyond any real stack of headers. */
 #define MAIL_MAX_TUNNEL_OFF 1024
 
-/* A verdict with the offset of the header it leaves the cursor on (a tunnel inside the first
- * one: MAIL_V_INNER_*) above the verdict and its flags, which take 16 bits. */
-#define MAIL_R_OFF_SHIFT 16
-_Static_assert(MAIL_R_TUNNEL < (1u << MAIL_R_OFF_SHIFT) && MAIL_R_PPPOE < (1u << MAIL_R_OFF_SHIFT),
-	       "the flags fit below the offset");
-
-/* The packet inside a tunnel whose header starts at off: a function of its own (a global
- * BPF function, verified once with off unknown), not inlined into the outer parse, whose
- * MPLS and IPv6 paths times the inner ones are more than the verifier takes. A tunnel inside
- * it (Zeek's Tunnel::max_depth 2) comes back as MAIL_V_INNER_* with its header's offset
- * (MAIL_R_OFF_SHIFT), for mailtap_classify_tunnel2. */
-__attribute__((noinline)) int mailtap_classify_tunnel(struct xdp_md *ctx, __u32 off, __u32 kind)
-{
-	void *data = (void *)(long)ctx->data;
-	struct cursor c = {.pos = data, .end = (void *)(long)ctx->data_end, .base = data};
-	__u32 r;
-
-	if (off > MAIL_MAX_TUNNEL_OFF)
-		return MAIL_V_PARSE_ERR;
-	c.pos = data + off;
-	r = mail_classify_tunnel(&c, kind, 1);
-	if (MAIL_R_VERDICT(r) >= MAIL_V_INNER_FIRST) {
-		off = (__u32)(c.pos - data);
-		if (off > MAIL_MAX_TUNNEL_OFF)
-			return MAIL_V_PARSE_ERR | (r & ~0xffu);
-		r |= off << MAIL_R_OFF_SHIFT;
-	}
-	return (int)r;
-}
-
 /* The packet inside the second tunnel, whose header starts at off: the same parse, no third
  * tunnel followed (MAIL_V_NON_TCP, as user/decode.c drops it: DECODE_TUNNEL_DEPTH). A second
  * global function (BPF has no recursion), verified once on its own. */
@@ -147,6 +117,28 @@ __attribute__((noinline)) int mailtap_classify_tunnel2(struct xdp_md *ctx, __u32
 		return MAIL_V_PARSE_ERR;
 	c.pos = data + off;
 	return (int)mail_classify_tunnel(&c, kind, 0);
+}
+
+/* The packet inside a tunnel whose header starts at off: a function of its own (a global
+ * BPF function, verified once with off unknown), not inlined into the outer parse, whose
+ * MPLS and IPv6 paths times the inner ones are more than the verifier takes. A tunnel inside
+ * it (Zeek's Tunnel::max_depth 2) is parsed by mailtap_classify_tunnel2, called from here so
+ * that the outer program is the one-level program: the packets outside a tunnel run the same
+ * instructions. */
+__attribute__((noinline)) int mailtap_classify_tunnel(struct xdp_md *ctx, __u32 off, __u32 kind)
+{
+	void *data = (void *)(long)ctx->data;
+	struct cursor c = {.pos = data, .end = (void *)(long)ctx->data_end, .base = data};
+	__u32 r;
+
+	if (off > MAIL_MAX_TUNNEL_OFF)
+		return MAIL_V_PARSE_ERR;
+	c.pos = data + off;
+	r = mail_classify_tunnel(&c, kind, 1);
+	if (MAIL_R_VERDICT(r) >= MAIL_V_INNER_FIRST) /* a tunnel in the tunnel */
+		r = (r & ~0xffu) | (__u32)mailtap_classify_tunnel2(ctx, (__u32)(c.pos - data),
+								  MAIL_R_VERDICT(r));
+	return (int)r;
 }
 
 SEC("xdp")
@@ -166,12 +158,7 @@ int mailtap_xdp(struct xdp_md *ctx)
 	r = mail_classify(&c, 1);
 	v = MAIL_R_VERDICT(r);
 	if (v >= MAIL_V_INNER_FIRST) { /* UDP or GRE: maybe a tunnel; IP in IP; a pseudowire */
-		__u32 t = (__u32)mailtap_classify_tunnel(ctx, (__u32)(c.pos - data), v);
-
-		if (MAIL_R_VERDICT(t) >= MAIL_V_INNER_FIRST) /* a tunnel in the tunnel */
-			t = (t & 0xff00u) | (__u32)mailtap_classify_tunnel2(
-						    ctx, t >> MAIL_R_OFF_SHIFT, MAIL_R_VERDICT(t));
-		r = (r & ~0xffu) | (t & ((1u << MAIL_R_OFF_SHIFT) - 1));
+		r = (r & ~0xffu) | (__u32)mailtap_classify_tunnel(ctx, (__u32)(c.pos - data), v);
 		v = MAIL_R_VERDICT(r);
 	}
 	s = bpf_map_lookup_elem(&mailtap_stats, &zero);

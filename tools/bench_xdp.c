@@ -32,7 +32,7 @@
 
 struct frame {
 	const char *name;
-	uint8_t b[128];
+	uint8_t b[192];
 	size_t n;
 };
 
@@ -198,8 +198,8 @@ int main(int argc, char **argv)
 	uint16_t ports[] = MAILTAP_DEFAULT_PORTS;
 	struct bpf_object *obj;
 	struct bpf_program *p;
-	struct frame fr[7] = {0};
-	struct bcase bc[10];
+	struct frame fr[8] = {0};
+	struct bcase bc[11];
 	double base;
 
 	for (i = 1; i < argc; i++) {
@@ -259,18 +259,22 @@ int main(int argc, char **argv)
 	fr[6].name = "vxlan ipv4 tcp ->25 (mail)";
 	mk_eth(&fr[6], 0x0800, 0), mk_ipv4(&fr[6], 17), mk_vxlan(&fr[6], 4789);
 	mk_eth(&fr[6], 0x0800, 0), mk_ipv4(&fr[6], 6), mk_l4(&fr[6], 40000, 25, 1);
+	fr[7].name = "vxlan in vxlan tcp ->25 (mail)"; /* two tunnels deep */
+	mk_eth(&fr[7], 0x0800, 0), mk_ipv4(&fr[7], 17), mk_vxlan(&fr[7], 4789);
+	mk_eth(&fr[7], 0x0800, 0), mk_ipv4(&fr[7], 17), mk_vxlan(&fr[7], 4789);
+	mk_eth(&fr[7], 0x0800, 0), mk_ipv4(&fr[7], 6), mk_l4(&fr[7], 40000, 25, 1);
 
 	bc[0] = (struct bcase){"empty XDP program (baseline)", empty_fd, &fr[0], {0}};
 	bc[1] = (struct bcase){"floor: redirect only", redir_fd, &fr[0], {0}};
 	bc[2] = (struct bcase){"floor: redirect + timestamp", meta_fd, &fr[0], {0}};
-	for (i = 0; i < 7; i++)
+	for (i = 0; i < 8; i++)
 		bc[3 + i] = (struct bcase){fr[i].name, prog_fd, &fr[i], {0}};
-	measure(bc, 10, repeat, rounds);
+	measure(bc, 11, repeat, rounds);
 	base = bc[0].d[rounds / 2];
 	printf("bench_xdp: BPF_PROG_TEST_RUN, repeat %u, median of %d rounds, thread CPU time\n",
 	       repeat, rounds);
 	printf("%-32s %10s %8s\n", "frame", "ns/pkt", "ratio");
-	for (i = 0; i < 10; i++) {
+	for (i = 0; i < (int)(sizeof(bc) / sizeof(bc[0])); i++) {
 		double ns = bc[i].d[rounds / 2];
 
 		printf("%-32s %10.2f %8.2f\n", bc[i].name, ns, base > 0 ? ns / base : 0.0);
