@@ -17,7 +17,9 @@
 # PPTP's GRE, AYIYA, GTPv1-U, Teredo (both directions of a client's tunnel), and VXLAN,
 # ERSPAN II and GTP with fragmented outer datagrams; VXLAN on 8472 with --vxlan-ports
 # 4789,8472, whole and fragmented, Geneve on 4789 with --vxlan-ports none --geneve-ports 4789),
-# whole, the same way: the XDP program must find the mail inside them as userspace does.
+# whole, the same way: the XDP program must find the mail inside them as userspace does; and
+# mail two tunnels deep (--encap2: VXLAN on 8472 in VXLAN, whole and with outer fragments,
+# Geneve in ERSPAN III, GTP in GRE, GRE in Geneve, PPTP in VXLAN).
 # MAILTAP_LIVE_FILES=N limits the run to the first N files (quick runs).
 set -u
 cd "$(dirname "$0")/../.."
@@ -289,6 +291,40 @@ EOF2
 			judge "$name" "$nmail"
 		else
 			n_fail=$((n_fail + 1)); failed+=("$name (no smtp record offline)")
+		fi
+	done
+fi
+# Two tunnels deep (gen_smtp_pcap --encap OUTER --encap2 INNER): the XDP program's second
+# tunnel (mailtap_classify_tunnel2) must steer what userspace reads offline. "OUTER,INNER[,frag]"
+# (KIND:PORT: VXLAN to PORT, with --vxlan-ports 4789,8472 on both sides; frag: the outer
+# datagrams cut into 512-byte fragments, the last first).
+if [ $live = 1 ]; then
+	for enc2 in vxlan,vxlan:8472 vxlan,vxlan:8472,frag erspan3,geneve gre,gtp geneve,gre \
+		vxlan,pptp; do
+		IFS=, read -r o i fr <<<"$enc2"
+		name="generated --encap $o --encap2 $i${fr:+ (outer fragments)}"
+		gargs=(--encap "${o%%:*}" --encap2 "${i%%:*}")
+		[ "$i" != "${i%%:*}" ] && gargs+=(--encap2-port "${i#*:}")
+		targs=(--vxlan-ports 4789,8472)
+		rm -f "$NL_TMP"/m.* "$NL_TMP"/off.* "$NL_TMP"/live.*
+		"$BUILD/tools/gen_smtp_pcap" -o "$NL_TMP/m.pcap" -n 24 -c 6 -a 20000 --seed 11 \
+			"${gargs[@]}" >/dev/null 2>&1 || nl_fail "gen_smtp_pcap ${gargs[*]}"
+		if [ -n "$fr" ]; then
+			mv "$NL_TMP/m.pcap" "$NL_TMP/m.whole"
+			/usr/bin/python3 tests/fragment_pcap.py "$NL_TMP/m.whole" "$NL_TMP/m.pcap" \
+				--size 512 --reverse --any >/dev/null 2>&1 || nl_fail "fragment_pcap.py $enc2"
+		fi
+		nmail=$(tcpdump -r "$NL_TMP/m.pcap" 2>/dev/null | grep -c '^[0-9]')
+		"$MT" -r "$NL_TMP/m.pcap" --seed 1 "${targs[@]}" -w - 2>/dev/null |
+			"$CAT" >"$NL_TMP/off.json"
+		LIVE_ARGS=("${targs[@]}")
+		live_capture "$NL_TMP/m.pcap" "$name"
+		LIVE_ARGS=()
+		if grep -q '"_path":"smtp"' "$NL_TMP/off.json" &&
+			[ "$(grep -c '"_path":"tunnel"' "$NL_TMP/off.json")" -ge 3 ]; then
+			judge "$name" "$nmail"
+		else
+			n_fail=$((n_fail + 1)); failed+=("$name (no smtp or fewer than 3 tunnel records offline)")
 		fi
 	done
 fi
