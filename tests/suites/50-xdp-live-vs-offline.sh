@@ -297,14 +297,17 @@ fi
 # Two tunnels deep (gen_smtp_pcap --encap OUTER --encap2 INNER): the XDP program's second
 # tunnel (mailtap_classify_tunnel2) must steer what userspace reads offline. "OUTER,INNER[,frag]"
 # (KIND:PORT: VXLAN to PORT, with --vxlan-ports 4789,8472 on both sides; frag: the outer
-# datagrams cut into 512-byte fragments, the last first).
+# datagrams cut into 512-byte fragments, the last first; innerfrag: the inner tunnel's
+# datagrams cut so, inside the outer tunnel: the XDP program steers a UDP fragment inside a
+# tunnel, userspace reassembles it there).
 if [ $live = 1 ]; then
-	for enc2 in vxlan,vxlan:8472 vxlan,vxlan:8472,frag erspan3,geneve gre,gtp geneve,gre \
-		vxlan,pptp; do
+	for enc2 in vxlan,vxlan:8472 vxlan,vxlan:8472,frag vxlan,vxlan:8472,innerfrag \
+		erspan3,geneve gre,gtp geneve,gre vxlan,pptp; do
 		IFS=, read -r o i fr <<<"$enc2"
-		name="generated --encap $o --encap2 $i${fr:+ (outer fragments)}"
+		name="generated --encap $o --encap2 $i${fr:+ ($fr)}"
 		gargs=(--encap "${o%%:*}" --encap2 "${i%%:*}")
 		[ "$i" != "${i%%:*}" ] && gargs+=(--encap2-port "${i#*:}")
+		[ "$fr" = innerfrag ] && gargs=(--encap vxlan --encap-port 8472) # wrapped below
 		targs=(--vxlan-ports 4789,8472)
 		rm -f "$NL_TMP"/m.* "$NL_TMP"/off.* "$NL_TMP"/live.*
 		"$BUILD/tools/gen_smtp_pcap" -o "$NL_TMP/m.pcap" -n 24 -c 6 -a 20000 --seed 11 \
@@ -313,6 +316,22 @@ if [ $live = 1 ]; then
 			mv "$NL_TMP/m.pcap" "$NL_TMP/m.whole"
 			/usr/bin/python3 tests/fragment_pcap.py "$NL_TMP/m.whole" "$NL_TMP/m.pcap" \
 				--size 512 --reverse --any >/dev/null 2>&1 || nl_fail "fragment_pcap.py $enc2"
+		fi
+		if [ "$fr" = innerfrag ]; then
+			mv "$NL_TMP/m.pcap" "$NL_TMP/m.inner"
+			/usr/bin/python3 - "$NL_TMP/m.inner" "$NL_TMP/m.pcap" <<'EOF2' || nl_fail "scapy $enc2"
+import logging, sys
+logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+from scapy.all import IP, UDP, Ether, PcapReader, PcapWriter
+from scapy.layers.vxlan import VXLAN
+w = PcapWriter(sys.argv[2], sync=True)
+for p in PcapReader(sys.argv[1]):
+    q = (Ether(src="02:00:00:00:00:11", dst="02:00:00:00:00:22") /
+         IP(src="10.99.0.1", dst="10.99.0.2", flags="DF") /
+         UDP(sport=49152, dport=4789) / VXLAN(vni=4242) / p)
+    q.time = p.time
+    w.write(q)
+EOF2
 		fi
 		nmail=$(tcpdump -r "$NL_TMP/m.pcap" 2>/dev/null | grep -c '^[0-9]')
 		"$MT" -r "$NL_TMP/m.pcap" --seed 1 "${targs[@]}" -w - 2>/dev/null |
