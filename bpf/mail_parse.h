@@ -5,7 +5,8 @@
  * (802.1Q/802.1ad/0x9100) and 802.1BR E-tags, an MPLS label stack (up to
  * MAIL_MAX_MPLS_LABELS labels, IPv4 or IPv6 after the bottom one) or a PPPoE session header
  * (PPP IPv4 or IPv6), IPv4 with options, IPv6 with up to MAIL_MAX_IPV6_EXT extension
- * headers, TCP; and one level of tunnel in between (mirror mode):
+ * headers, TCP; and up to MAIL_MAX_TUNNEL_DEPTH (2) levels of tunnel in between (mirror mode;
+ * the second by a second call of mail_classify_tunnel):
  * VXLAN or Geneve (UDP, to the ports of MAIL_TUNNEL_PORTS) carrying Ethernet, GRE carrying Ethernet
  * (transparent bridging, ERSPAN types I, II and III) or IP, GRE version 1 (PPTP) carrying
  * PPP's IPv4 or IPv6, IP in IP (protocols 4 and 41: IPv4 or IPv6 in IPv4 or IPv6), Teredo (UDP

@@ -105,6 +105,9 @@ _Static_assert(MAIL_MAX_GTP_EXT == MAILTAP_MAX_GTP_EXT && MAIL_TEREDO_PORT == MA
 /* Largest offset of a tunnel header in a frame: far beyond any real stack of headers. */
 #define MAIL_MAX_TUNNEL_OFF 1024
 
+_Static_assert(MAIL_MAX_TUNNEL_DEPTH == 2 && MAIL_MAX_TUNNEL_DEPTH == MAILTAP_MAX_TUNNEL_DEPTH,
+	       "one global function a level of tunnel: mailtap_classify_tunnel, _tunnel2");
+
 /* The packet inside the second tunnel, whose header starts at off: the same parse, no third
  * tunnel followed (MAIL_V_NON_TCP, as user/decode.c drops it: DECODE_TUNNEL_DEPTH). A second
  * global function (BPF has no recursion), verified once on its own. */

@@ -74,6 +74,8 @@
 #define MAILTAP_VXLAN_PORT 4789
 #define MAILTAP_GENEVE_PORT 6081
 #define MAILTAP_MAX_TUNNEL_PORTS 4
+/* Levels of tunnel followed, XDP and userspace: Zeek's Tunnel::max_depth. */
+#define MAILTAP_MAX_TUNNEL_DEPTH 2
 struct mailtap_tunnel_ports {
 	__u16 vxlan[MAILTAP_MAX_TUNNEL_PORTS];
 	__u16 geneve[MAILTAP_MAX_TUNNEL_PORTS];

@@ -110,6 +110,8 @@ static enum decode_result too_deep(struct pkt *o, const char *source)
 	return DECODE_TUNNEL_DEPTH;
 }
 
+_Static_assert(PKT_TUN_MAX_DEPTH == 2, "struct pkt holds two levels: tun_outer, tun");
+
 /* Whether o is inside both levels of tunnel already (decode_tunnel moves the first to
  * tun_outer as it enters the second, whose type it sets once found). */
 static inline bool at_max_depth(const struct pkt *o)

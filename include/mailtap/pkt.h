@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include "mailtap/types.h"
+#include "mailtap_abi.h"
 
 struct decode_cfg; /* mailtap/decode.h */
 
@@ -39,7 +40,7 @@ typedef int (*pkt_handler)(void *u, const struct pkt_raw *p);
 
 /* Tunnel levels followed, as Zeek's Tunnel::max_depth (2): a tunnel inside a tunnel is
  * followed, a third one is not (decode.h: DECODE_TUNNEL_DEPTH). */
-#define PKT_TUN_MAX_DEPTH 2
+#define PKT_TUN_MAX_DEPTH MAILTAP_MAX_TUNNEL_DEPTH
 
 /* A tunnel around an IP packet (one level), as Zeek's EncapsulatingConn: the outer
  * addresses, and the UDP ports of the UDP tunnels (0 for GRE and IP in IP). A UDP tunnel is
