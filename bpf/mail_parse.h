@@ -15,8 +15,8 @@
  * (mail_classify_tunnel) decides the verdict. Every header is checked against the end before
  * it is read. Fragments of TCP-capable datagrams are steered whatever their ports (non-first
  * fragments have none): userspace reassembles them. In mirror mode so are fragments of outer
- * UDP, GRE and IP-in-IP datagrams: a tunnel packet may be fragmented on its way (ERSPAN from a switch
- * without a larger MTU), and only the whole datagram shows the inner packet.
+ * UDP, GRE and IP-in-IP datagrams: a tunnel packet may be fragmented on its way (ERSPAN from a
+ * switch without a larger MTU), and only the whole datagram shows the inner packet.
  *
  * The including program defines, before including this file:
  *   MAIL_V_MATCH, MAIL_V_PARSE_ERR, MAIL_V_NON_IP, MAIL_V_NON_TCP, MAIL_V_OTHER_PORT

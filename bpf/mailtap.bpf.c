@@ -139,8 +139,8 @@ __attribute__((noinline)) int mailtap_classify_tunnel(struct xdp_md *ctx, __u32 
 	c.pos = data + off;
 	r = mail_classify_tunnel(&c, kind, 1);
 	if (MAIL_R_VERDICT(r) >= MAIL_V_INNER_FIRST) /* a tunnel in the tunnel */
-		r = (r & ~0xffu) | (__u32)mailtap_classify_tunnel2(ctx, (__u32)(c.pos - data),
-								  MAIL_R_VERDICT(r));
+		r = (r & ~0xffu) |
+		    (__u32)mailtap_classify_tunnel2(ctx, (__u32)(c.pos - data), MAIL_R_VERDICT(r));
 	return (int)r;
 }
 

@@ -5,7 +5,8 @@
  *   gen_smtp_pcap -o FILE [-n SESSIONS] [-c CONCURRENT] [-a ATTACH_BYTES] [-m SMALL_BYTES]
  *                 [--mix plain=55,attach=20,pipe=10,bdat=10,starttls=3,tls465=2] [--seed N]
  *                 [--mss N]
- *                 [--encap vxlan|geneve|gre|erspan2|erspan3|mpls|mpls-pw|pppoe|pptp|ayiya|gtp|teredo]
+ *                 [--encap
+ * vxlan|geneve|gre|erspan2|erspan3|mpls|mpls-pw|pppoe|pptp|ayiya|gtp|teredo]
  *                 [--encap-port N] [--encap2 KIND] [--encap2-port N] [--user-agents]
  * Message kinds: plain (a small text mail), attach (multipart with a base64 attachment of
  * ATTACH_BYTES random bytes), pipe (PIPELINING: envelope and DATA in one write), bdat
@@ -329,7 +330,7 @@ static size_t wrap(uint8_t *g, const uint8_t *f, size_t n, int from_client, enum
 			synth_put16(g + h, 0x1000);
 			synth_put16(g + h + 2, e == E_ERSPAN2 ? 0x88be : 0x22eb);
 			synth_put32(g + h + 4, gre_seq++);
-			g[h + 8] = e == E_ERSPAN2 ? 0x10 : 0x20; /* version 1 / 2 */
+			g[h + 8] = e == E_ERSPAN2 ? 0x10 : 0x20;  /* version 1 / 2 */
 			g[h + 9] = 100;				  /* session */
 		}
 		memcpy(g + h + t, f, n);
@@ -393,7 +394,7 @@ static void emit(const struct sess *s, int from_client, uint8_t flags, uint32_t 
 		pcap_dump((u_char *)dumper, &h, g);
 	} else if (encap) {
 		h.caplen = h.len =
-			(bpf_u_int32)wrap(g, f, 14 + iplen, from_client, encap, encap_port);
+		    (bpf_u_int32)wrap(g, f, 14 + iplen, from_client, encap, encap_port);
 		pcap_dump((u_char *)dumper, &h, g);
 	} else {
 		pcap_dump((u_char *)dumper, &h, f);
@@ -823,15 +824,15 @@ static void sess_free(struct sess *s)
 
 int main(int argc, char **argv)
 {
-	static const struct option lo[] = { { "mix", required_argument, NULL, 'x' },
-					    { "seed", required_argument, NULL, 's' },
-					    { "mss", required_argument, NULL, 'M' },
-					    { "encap", required_argument, NULL, 'e' },
-					    { "encap-port", required_argument, NULL, 'P' },
-					    { "encap2", required_argument, NULL, 'E' },
-					    { "encap2-port", required_argument, NULL, 'Q' },
-					    { "user-agents", no_argument, NULL, 'u' },
-					    { NULL, 0, NULL, 0 } };
+	static const struct option lo[] = {{"mix", required_argument, NULL, 'x'},
+					   {"seed", required_argument, NULL, 's'},
+					   {"mss", required_argument, NULL, 'M'},
+					   {"encap", required_argument, NULL, 'e'},
+					   {"encap-port", required_argument, NULL, 'P'},
+					   {"encap2", required_argument, NULL, 'E'},
+					   {"encap2-port", required_argument, NULL, 'Q'},
+					   {"user-agents", no_argument, NULL, 'u'},
+					   {NULL, 0, NULL, 0}};
 	const char *out = NULL;
 	long sessions = 1000, conc = 50;
 	size_t attach = 200000, small = 600;
@@ -886,9 +887,11 @@ int main(int argc, char **argv)
 			for (k = 0; k < E__N && strcmp(optarg, encap_names[k]); k++)
 				;
 			if (k == E__N) {
-				fprintf(stderr, "gen_smtp_pcap: --encap%s: none, vxlan, geneve, gre, "
-						"erspan2, erspan3, mpls, mpls-pw, pppoe, pptp, "
-						"ayiya, gtp or teredo\n", c == 'E' ? "2" : "");
+				fprintf(stderr,
+					"gen_smtp_pcap: --encap%s: none, vxlan, geneve, gre, "
+					"erspan2, erspan3, mpls, mpls-pw, pppoe, pptp, "
+					"ayiya, gtp or teredo\n",
+					c == 'E' ? "2" : "");
 				return 2;
 			}
 			*(c == 'E' ? &encap2 : &encap) = (enum encap)k;
@@ -919,7 +922,9 @@ int main(int argc, char **argv)
 				"usage: gen_smtp_pcap -o FILE [-n N] [-c C] [-a BYTES] [-m BYTES] "
 				"[--mix plain=55,attach=20,pipe=10,bdat=10,starttls=3,tls465=2] "
 				"[--seed N] [--mss N] "
-				"[--encap vxlan|geneve|gre|erspan2|erspan3|mpls|mpls-pw|pppoe|pptp|ayiya|gtp|teredo] "
+				"[--encap "
+				"vxlan|geneve|gre|erspan2|erspan3|mpls|mpls-pw|pppoe|pptp|ayiya|"
+				"gtp|teredo] "
 				"[--encap-port N] [--encap2 KIND] [--encap2-port N] "
 				"[--user-agents]\n");
 			return 2;
@@ -935,9 +940,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "gen_smtp_pcap: --encap2-port is for --encap2 vxlan or geneve\n");
 		return 2;
 	}
-	if (encap2 && (encap == E_NONE || encap == E_MPLS || encap == E_MPLS_PW ||
-		       encap == E_PPPOE || encap2 == E_MPLS || encap2 == E_MPLS_PW ||
-		       encap2 == E_PPPOE || encap2 == E_TEREDO)) {
+	if (encap2 &&
+	    (encap == E_NONE || encap == E_MPLS || encap == E_MPLS_PW || encap == E_PPPOE ||
+	     encap2 == E_MPLS || encap2 == E_MPLS_PW || encap2 == E_PPPOE || encap2 == E_TEREDO)) {
 		fprintf(stderr, "gen_smtp_pcap: --encap2 needs a tunnel in a tunnel: --encap and "
 				"--encap2 vxlan, geneve, gre, erspan2, erspan3, pptp, ayiya, gtp "
 				"(--encap teredo too)\n");

@@ -922,8 +922,8 @@ enum decode_result decode__packet(const struct decode_cfg *c, const struct pkt_r
 }
 
 enum decode_result decode__packet_in(const struct decode_cfg *c, const struct pkt_raw *raw,
-				     const struct pkt_tunnel *tun, const struct pkt_tunnel *tun_outer,
-				     struct pkt *o)
+				     const struct pkt_tunnel *tun,
+				     const struct pkt_tunnel *tun_outer, struct pkt *o)
 {
 	return decode_frame(c, raw, tun, tun_outer, o, NULL);
 }

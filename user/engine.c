@@ -1162,11 +1162,11 @@ int engine__packet_at(struct engine *e, const struct pkt_raw *raw, uint64_t net_
 		 * an extension header after the fragment header (hop-by-hop, routing, destination
 		 * options, AH), whose chain is parsed in the whole datagram, as Zeek does. The
 		 * whole datagram is decoded once: a fragment inside it is not reassembled again */
-		if (!p.l3 || !(p.l4proto == IPPROTO_TCP ||
-			       (p.ip_ver == 6 && frag__v6_ext(p.l4proto)) ||
-			       (!p.tun_outer.type && !p.pw &&
-				(p.l4proto == IPPROTO_UDP || p.l4proto == IPPROTO_GRE ||
-				 p.l4proto == 4 || p.l4proto == 41 /* IP in IP */))))
+		if (!p.l3 ||
+		    !(p.l4proto == IPPROTO_TCP || (p.ip_ver == 6 && frag__v6_ext(p.l4proto)) ||
+		      (!p.tun_outer.type && !p.pw &&
+		       (p.l4proto == IPPROTO_UDP || p.l4proto == IPPROTO_GRE || p.l4proto == 4 ||
+			p.l4proto == 41 /* IP in IP */))))
 			return 0;
 		r = frag__add(e->frags, p.l3, p.l3_len, net, &dg, &len, &fw);
 		for (unsigned i = 0; i < fw.n && e->cfg.tcp_weirds; i++)

@@ -274,7 +274,7 @@ static uint32_t find_locked(struct tunnels *t, const struct pkt_tunnel *tn, uint
 		u->id.resp_h = tn->dst;
 		u->id.orig_p = tn->sport;
 		u->id.resp_p = tn->dport;
-		u->id.proto = tn->type == PKT_TUN_GRE ? IPPROTO_GRE
+		u->id.proto = tn->type == PKT_TUN_GRE  ? IPPROTO_GRE
 			      : tn->type == PKT_TUN_IP ? 0 /* Zeek's TRANSPORT_UNKNOWN */
 						       : IPPROTO_UDP;
 		mt_ids__make(&t->ids, 'C', u->uid);

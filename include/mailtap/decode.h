@@ -68,8 +68,8 @@ enum decode_result decode__packet(const struct decode_cfg *c, const struct pkt_r
  * none) are o's encapsulation before the frame's own, a tunnel in it one level more (a
  * third: DECODE_TUNNEL_DEPTH), its IP weirds with "_in_tunnel". Counts nothing. */
 enum decode_result decode__packet_in(const struct decode_cfg *c, const struct pkt_raw *raw,
-				     const struct pkt_tunnel *tun, const struct pkt_tunnel *tun_outer,
-				     struct pkt *o);
+				     const struct pkt_tunnel *tun,
+				     const struct pkt_tunnel *tun_outer, struct pkt *o);
 /* An IPv6 packet's extension header chain, as decode__packet follows it (hop-by-hop, routing,
  * destination options, AH, atomic fragments; at most MAILTAP_MAX_IPV6_EXT): frag.c and the
  * decoder read the same one. */

@@ -1349,17 +1349,29 @@ static int teardown(void **state)
 
 /* ---- tunnels inside tunnels (Zeek's Tunnel::max_depth 2) ---- */
 
-enum nest_kind { N_VXLAN, N_VXLAN8472, N_GENEVE, N_GRE_TEB, N_GRE_IP, N_ERSPAN2, N_ERSPAN3,
-		 N_IPIP, N_PPTP, N_AYIYA, N_GTP, N__N };
-static const char *const nest_names[N__N] = { "vxlan",	 "vxlan:8472", "geneve", "gre-teb",
-					      "gre-ip",	 "erspan2",    "erspan3", "ipip",
-					      "pptp",	 "ayiya",      "gtp" };
+enum nest_kind {
+	N_VXLAN,
+	N_VXLAN8472,
+	N_GENEVE,
+	N_GRE_TEB,
+	N_GRE_IP,
+	N_ERSPAN2,
+	N_ERSPAN3,
+	N_IPIP,
+	N_PPTP,
+	N_AYIYA,
+	N_GTP,
+	N__N
+};
+static const char *const nest_names[N__N] = {"vxlan",  "vxlan:8472", "geneve",	"gre-teb",
+					     "gre-ip", "erspan2",    "erspan3", "ipip",
+					     "pptp",   "ayiya",	     "gtp"};
 
 /* An IPv4 header and the headers of tunnel k around an IPv4 packet (Ethernet first for the
  * kinds that carry a frame), appended. */
 static void nest_hdr(struct frame *f, enum nest_kind k)
 {
-	static const uint8_t ayiya[8 + 16 + 20] = { 0x41, 0x52, 0x11, 4 };
+	static const uint8_t ayiya[8 + 16 + 20] = {0x41, 0x52, 0x11, 4};
 
 	switch (k) {
 	case N_VXLAN:
@@ -1386,7 +1398,7 @@ static void nest_hdr(struct frame *f, enum nest_kind k)
 		break;
 	case N_PPTP: /* key, PPP IPv4 */
 		ipv4(f, 47, 0, 0, 0), put16(f, 0x2001), put16(f, 0x880b),
-		    put(f, (uint8_t[8]){ 0, 0, 0, 77, 0xff, 0x03, 0, 0x21 }, 8);
+		    put(f, (uint8_t[8]){0, 0, 0, 77, 0xff, 0x03, 0, 0x21}, 8);
 		break;
 	case N_AYIYA:
 		ipv4(f, 17, 0, 0, 0), udp(f, 40002, 5072), put(f, ayiya, sizeof(ayiya));
@@ -1421,20 +1433,23 @@ static void test_nested_tunnels(void **state)
 			    nest_hdr(&f, (enum nest_kind)i), ipv4(&f, 6, 0, 0, 0),
 			    tcp(&f, 40000, 25, 5), fix_len(&f);
 			run_expect(what, &f, XDP_PASS, (struct stat_expect[]){T4, END_EXPECT});
-			snprintf(what, sizeof(what), "%s in %s ->443", nest_names[i], nest_names[o]);
+			snprintf(what, sizeof(what), "%s in %s ->443", nest_names[i],
+				 nest_names[o]);
 			eth(&f, 0x0800), nest_hdr(&f, (enum nest_kind)o),
 			    nest_hdr(&f, (enum nest_kind)i), ipv4(&f, 6, 0, 0, 0),
 			    tcp(&f, 40000, 443, 5), fix_len(&f);
-			run_expect(what, &f, XDP_PASS,
-				   (struct stat_expect[]){TUN_AS(MAILTAP_STAT_OTHER_PORT), END_EXPECT});
+			run_expect(
+			    what, &f, XDP_PASS,
+			    (struct stat_expect[]){TUN_AS(MAILTAP_STAT_OTHER_PORT), END_EXPECT});
 			/* a third level, of kind i, inside two of kind o */
 			snprintf(what, sizeof(what), "%s in %s in %s", nest_names[i], nest_names[o],
 				 nest_names[o]);
 			eth(&f, 0x0800), nest_hdr(&f, (enum nest_kind)o),
 			    nest_hdr(&f, (enum nest_kind)o), nest_hdr(&f, (enum nest_kind)i),
 			    ipv4(&f, 6, 0, 0, 0), tcp(&f, 40000, 25, 5), fix_len(&f);
-			run_expect(what, &f, XDP_PASS,
-				   (struct stat_expect[]){TUN_AS(MAILTAP_STAT_NON_TCP), END_EXPECT});
+			run_expect(
+			    what, &f, XDP_PASS,
+			    (struct stat_expect[]){TUN_AS(MAILTAP_STAT_NON_TCP), END_EXPECT});
 		}
 		/* Teredo inside: IPv6 mail */
 		snprintf(what, sizeof(what), "teredo in %s ->25", nest_names[o]);
@@ -1467,11 +1482,13 @@ static void test_nested_tunnels(void **state)
 	run_expect("tcp fragment in gre in vxlan", &f, XDP_PASS,
 		   (struct stat_expect[]){T4, {MAILTAP_STAT_FRAG, 1}, END_EXPECT});
 	/* a pseudowire's frame: VXLAN in it not followed, a UDP fragment in it not steered */
-	eth(&f, 0x8847), put(&f, (uint8_t[4]){ 0, 0x10, 0x01, 64 }, 4), put(&f, (uint8_t[4]){ 0 }, 4),
+	eth(&f, 0x8847), put(&f, (uint8_t[4]){0, 0x10, 0x01, 64}, 4), put(&f, (uint8_t[4]){0}, 4),
 	    eth_in(&f, 0x0800), ipv4(&f, 17, 0x2000, 0, 0), udp(&f, 49152, 4789), fix_len(&f);
 	run_expect("udp fragment in a pseudowire", &f, XDP_PASS,
-		   (struct stat_expect[]){PASS_AS(MAILTAP_STAT_NON_TCP), {MAILTAP_STAT_IPV4, 1},
-					  {MAILTAP_STAT_MPLS, 1}, END_EXPECT});
+		   (struct stat_expect[]){PASS_AS(MAILTAP_STAT_NON_TCP),
+					  {MAILTAP_STAT_IPV4, 1},
+					  {MAILTAP_STAT_MPLS, 1},
+					  END_EXPECT});
 	/* cuts in the second tunnel's headers: parse_err */
 	eth(&f, 0x0800), nest_hdr(&f, N_VXLAN), ipv4(&f, 17, 0, 0, 0), vxlan(&f, 8472);
 	f.n -= 4;
@@ -1493,16 +1510,14 @@ static void test_nested_tunnels(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ipv4_tcp),  cmocka_unit_test(test_ipv4_options),
-	    cmocka_unit_test(test_vlan),      cmocka_unit_test(test_ipv4_fragments),
-	    cmocka_unit_test(test_ipv6),      cmocka_unit_test(test_not_ours),
-	    cmocka_unit_test(test_truncated), cmocka_unit_test(test_port_set_runtime),
-	    cmocka_unit_test(test_meta),      cmocka_unit_test(test_mpls_pppoe),
-	    cmocka_unit_test(test_tunnels),   cmocka_unit_test(test_l2_tags),
-	    cmocka_unit_test(test_udp_ip_tunnels),
-	    cmocka_unit_test(test_tunnel_ports),
-	    cmocka_unit_test(test_nested_tunnels),
-	    cmocka_unit_test(test_ipv6_ext_limit),
+	    cmocka_unit_test(test_ipv4_tcp),	   cmocka_unit_test(test_ipv4_options),
+	    cmocka_unit_test(test_vlan),	   cmocka_unit_test(test_ipv4_fragments),
+	    cmocka_unit_test(test_ipv6),	   cmocka_unit_test(test_not_ours),
+	    cmocka_unit_test(test_truncated),	   cmocka_unit_test(test_port_set_runtime),
+	    cmocka_unit_test(test_meta),	   cmocka_unit_test(test_mpls_pppoe),
+	    cmocka_unit_test(test_tunnels),	   cmocka_unit_test(test_l2_tags),
+	    cmocka_unit_test(test_udp_ip_tunnels), cmocka_unit_test(test_tunnel_ports),
+	    cmocka_unit_test(test_nested_tunnels), cmocka_unit_test(test_ipv6_ext_limit),
 	};
 
 	if (argc > 1)

@@ -1465,19 +1465,30 @@ static void test_tunnel_ports(void **st)
  * position, and inet_ntop's answer when the buffer is short. */
 /* ---- tunnels inside tunnels (Zeek's Tunnel::max_depth = 2) ---- */
 
-enum nest_kind { N_VXLAN, N_GENEVE, N_GRE_TEB, N_GRE_IP, N_ERSPAN2, N_ERSPAN3, N_IPIP, N_PPTP,
-		 N_AYIYA, N_GTP, N_TEREDO, N__N };
-static const char *const nest_names[N__N] = { "vxlan", "geneve", "gre-teb", "gre-ip",
-					      "erspan2", "erspan3", "ipip", "pptp",
-					      "ayiya", "gtp", "teredo" };
-static const uint8_t nest_types[N__N] = { PKT_TUN_VXLAN, PKT_TUN_GENEVE, PKT_TUN_GRE,
-					  PKT_TUN_GRE, PKT_TUN_GRE, PKT_TUN_GRE,
-					  PKT_TUN_IP, PKT_TUN_GRE, PKT_TUN_AYIYA,
-					  PKT_TUN_GTPV1, PKT_TUN_TEREDO };
+enum nest_kind {
+	N_VXLAN,
+	N_GENEVE,
+	N_GRE_TEB,
+	N_GRE_IP,
+	N_ERSPAN2,
+	N_ERSPAN3,
+	N_IPIP,
+	N_PPTP,
+	N_AYIYA,
+	N_GTP,
+	N_TEREDO,
+	N__N
+};
+static const char *const nest_names[N__N] = {"vxlan",	"geneve",  "gre-teb", "gre-ip",
+					     "erspan2", "erspan3", "ipip",    "pptp",
+					     "ayiya",	"gtp",	   "teredo"};
+static const uint8_t nest_types[N__N] = {PKT_TUN_VXLAN, PKT_TUN_GENEVE, PKT_TUN_GRE,   PKT_TUN_GRE,
+					 PKT_TUN_GRE,	PKT_TUN_GRE,	PKT_TUN_IP,    PKT_TUN_GRE,
+					 PKT_TUN_AYIYA, PKT_TUN_GTPV1,	PKT_TUN_TEREDO};
 /* the tunnel's UDP ports (source, destination), 0 for GRE and IP in IP */
-static const uint16_t nest_ports[N__N][2] = { { 49152, 4789 }, { 49152, 6081 }, { 0, 0 },
-					      { 0, 0 }, { 0, 0 }, { 0, 0 }, { 0, 0 }, { 0, 0 },
-					      { 40001, 5072 }, { 2152, 2152 }, { 40001, 3544 } };
+static const uint16_t nest_ports[N__N][2] = {{49152, 4789}, {49152, 6081}, {0, 0},	 {0, 0},
+					     {0, 0},	    {0, 0},	   {0, 0},	 {0, 0},
+					     {40001, 5072}, {2152, 2152},  {40001, 3544}};
 
 /* Wraps the Ethernet frame in (IPv4 or IPv6 after its 14 bytes) in a tunnel of kind k between
  * a and b (IPv4) into out: Ethernet + IPv4 + the tunnel's headers + the frame (VXLAN, Geneve,
@@ -1489,11 +1500,11 @@ static void nest_wrap(struct fr *out, enum nest_kind k, const struct fr *in, con
 	const uint8_t *ip = in->b + 14;
 	size_t iplen = in->len - 14, hl;
 	uint8_t h[32];
-	bool eth = k == N_VXLAN || k == N_GENEVE || k == N_GRE_TEB || k == N_ERSPAN2 ||
-		   k == N_ERSPAN3;
+	bool eth =
+	    k == N_VXLAN || k == N_GENEVE || k == N_GRE_TEB || k == N_ERSPAN2 || k == N_ERSPAN3;
 	size_t body = eth ? in->len : iplen;
 	uint8_t proto = 17;
-	struct fr hf = { .len = 0 };
+	struct fr hf = {.len = 0};
 
 	switch (k) {
 	case N_VXLAN:
@@ -1567,10 +1578,10 @@ static void nest_wrap(struct fr *out, enum nest_kind k, const struct fr *in, con
 	memcpy(out->b + 14 + 16, b, 4);
 }
 
-static const uint8_t NA4[4] = { 192, 168, 100, 1 }, NB4[4] = { 192, 168, 100, 2 };
+static const uint8_t NA4[4] = {192, 168, 100, 1}, NB4[4] = {192, 168, 100, 2};
 
-static void want_tunnel(const struct pkt_tunnel *t, uint8_t type, const char *src,
-			const char *dst, uint16_t sport, uint16_t dport)
+static void want_tunnel(const struct pkt_tunnel *t, uint8_t type, const char *src, const char *dst,
+			uint16_t sport, uint16_t dport)
 {
 	char buf[64];
 
@@ -1592,9 +1603,9 @@ static void want_tunnel(const struct pkt_tunnel *t, uint8_t type, const char *sr
  * of the third tunnel's analyzer, the packet dropped (DECODE_TUNNEL_DEPTH). */
 static void test_nested_tunnels(void **st)
 {
-	static const char *const sources[N__N] = { "VXLAN",    "Geneve",   "IPTunnel", "IPTunnel",
-						   "IPTunnel", "IPTunnel", "IPTunnel", "IPTunnel",
-						   "AYIYA",    "GTPV1",	   "TEREDO" };
+	static const char *const sources[N__N] = {"VXLAN",    "Geneve",	  "IPTunnel", "IPTunnel",
+						  "IPTunnel", "IPTunnel", "IPTunnel", "IPTunnel",
+						  "AYIYA",    "GTPV1",	  "TEREDO"};
 	struct fr mail, mid, f, f3;
 	struct pkt p;
 	char buf[64];
@@ -1626,7 +1637,7 @@ static void test_nested_tunnels(void **st)
 	}
 	/* Teredo outside: an IPv6 packet of the nodes carrying VXLAN (over UDP) */
 	{
-		struct fr v6mid = { .len = 0 };
+		struct fr v6mid = {.len = 0};
 
 		mail.len = 0;
 		fr_eth(&mail, 0, 0, 0, 0, 0x0800);
@@ -1648,7 +1659,7 @@ static void test_nested_tunnels(void **st)
 	}
 	/* a third level: every kind inside VXLAN inside VXLAN */
 	for (int k = 0; k < N__N; k++) {
-		static const uint8_t CA4[4] = { 10, 9, 0, 1 }, CB4[4] = { 10, 9, 0, 2 };
+		static const uint8_t CA4[4] = {10, 9, 0, 1}, CB4[4] = {10, 9, 0, 2};
 		int v6 = k == N_TEREDO;
 		struct fr l3;
 
@@ -1670,9 +1681,11 @@ static void test_nested_tunnels(void **st)
 		assert_int_equal(p.tun.type, PKT_TUN_VXLAN);
 		/* counted */
 		{
-			struct decode_stats ds = { 0 };
-			struct pkt_raw raw = { .data = f3.b, .caplen = (uint32_t)f3.len,
-					       .wirelen = (uint32_t)f3.len, .linktype = DLT_EN10MB };
+			struct decode_stats ds = {0};
+			struct pkt_raw raw = {.data = f3.b,
+					      .caplen = (uint32_t)f3.len,
+					      .wirelen = (uint32_t)f3.len,
+					      .linktype = DLT_EN10MB};
 
 			decode__packet(&dcfg, &raw, &p, &ds);
 			assert_int_equal(ds.result[DECODE_TUNNEL_DEPTH], 1);
@@ -1703,12 +1716,14 @@ static void test_nested_tunnels(void **st)
 	want_weird(&p, "IPv4_min_header_size_in_tunnel", 0);
 	/* decode__packet_in: a datagram inside the tunnels it came in (reassembled) */
 	{
-		struct pkt_tunnel t1 = { .type = PKT_TUN_VXLAN, .sport = 1, .dport = 4789 };
+		struct pkt_tunnel t1 = {.type = PKT_TUN_VXLAN, .sport = 1, .dport = 4789};
 		struct pkt_raw raw;
 
 		nest_wrap(&f, N_VXLAN, &mail, NA4, NB4);
-		raw = (struct pkt_raw){ .data = f.b + 14, .caplen = (uint32_t)f.len - 14,
-					.wirelen = (uint32_t)f.len - 14, .linktype = DLT_RAW };
+		raw = (struct pkt_raw){.data = f.b + 14,
+				       .caplen = (uint32_t)f.len - 14,
+				       .wirelen = (uint32_t)f.len - 14,
+				       .linktype = DLT_RAW};
 		assert_int_equal(decode__packet_in(&dcfg, &raw, &t1, NULL, &p), DECODE_OK);
 		check_tcp(&p, 0);
 		assert_int_equal(p.tun_outer.type, PKT_TUN_VXLAN);
@@ -1776,7 +1791,8 @@ int main(void)
 	    cmocka_unit_test(test_non_tcp_and_fragments),
 	    cmocka_unit_test(test_truncation_everywhere),
 	    cmocka_unit_test(test_bad_headers),
-	    cmocka_unit_test(test_mpls_pppoe), cmocka_unit_test(test_mpls_pw),
+	    cmocka_unit_test(test_mpls_pppoe),
+	    cmocka_unit_test(test_mpls_pw),
 	    cmocka_unit_test(test_tunnels),
 	    cmocka_unit_test(test_tunnel_ports),
 	    cmocka_unit_test(test_ip_len_past_wire),
