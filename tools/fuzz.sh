@@ -68,6 +68,14 @@ for t in $targets; do
 				--seed 3 --encap "$k" >/dev/null 2>&1 &&
 				"$OUT/pcap2fuzz" "$OUT/encap-$k.pcap" "$corpus/encap-$k" 2>/dev/null
 		done
+		# two tunnels deep (Zeek's Tunnel::max_depth 2)
+		for k in vxlan:vxlan gre:geneve vxlan:gtp erspan3:vxlan pptp:ayiya; do
+			IFS=: read -r k1 k2 <<<"$k"
+			[ -s "$corpus/encap2-$k1-$k2" ] && continue
+			build/tools/gen_smtp_pcap -o "$OUT/encap2-$k1-$k2.pcap" -n 2 -c 2 -a 2000 -m 200 \
+				--seed 3 --encap "$k1" --encap2 "$k2" >/dev/null 2>&1 &&
+				"$OUT/pcap2fuzz" "$OUT/encap2-$k1-$k2.pcap" "$corpus/encap2-$k1-$k2" 2>/dev/null
+		done
 		# two mirror sessions: the servers' packets come in VXLAN from another source, so
 		# each connection changes tunnel (tunnel_parents names both: user/tunparents.c)
 		if [ ! -s "$corpus/encap-vxlan-2mirror" ] &&
