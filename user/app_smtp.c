@@ -494,6 +494,15 @@ static void cb_body_begin(void *u, uint64_t ts, bool is_orig, bool bdat)
 	if (a->cfg->rfc822_msg_file && a->cfg->files && !a->msgfile)
 		cb.begin = m_begin_msg;
 	a->mime = mime_msg__new(&cb, &a->cfg->mime);
+	if (!a->mime && errno == ENOSPC) {
+		/* --mime-max-open-messages: the message is not parsed (no header fields, no files);
+		 * its envelope, size and reply are still written */
+		char addl[16];
+
+		snprintf(addl, sizeof(addl), "%u", a->cfg->mime.max_open_messages);
+		a_weird(a, ts, "exceeded_mime_max_open_messages", addl);
+		return;
+	}
 	if (a->mime && bdat)
 		mime_msg__set_framing(a->mime, MIME_FRAMING_BDAT);
 }

@@ -207,6 +207,7 @@ void files__stats(struct files_stats *o)
 		uint64_t bytes;
 
 		mime__header_total_stats(&bytes, &o->mime_header_total_hits);
+		mime__open_stats(&o->mime_open_messages, &o->mime_messages_refused);
 	}
 }
 

@@ -136,6 +136,16 @@ void mime_limits__default(struct mime_limits *l)
 	l->max_filename = 1024;
 	l->decode_filenames = 0;
 	l->max_header_total = 64ull << 20;
+	l->max_open_messages = 100000;
+}
+
+/* Messages open now (mime_limits.max_open_messages), and the ones refused. */
+static _Atomic uint64_t open_msgs, open_refused;
+
+void mime__open_stats(uint64_t *open, uint64_t *refused)
+{
+	*open = atomic_load(&open_msgs);
+	*refused = atomic_load(&open_refused);
 }
 
 /* Every message's header buffer bytes (mime_limits.max_header_total), and messages whose
@@ -2134,9 +2144,18 @@ static void feed_bdat(struct mime_msg *m, const uint8_t *d, size_t len)
 
 struct mime_msg *mime_msg__new(const struct mime_cb *cb, const struct mime_limits *lim)
 {
-	struct mime_msg *m = malloc(sizeof(*m));
+	uint32_t max = lim ? lim->max_open_messages : 0;
+	struct mime_msg *m;
 
+	if (atomic_fetch_add(&open_msgs, 1) >= max && max) {
+		atomic_fetch_sub(&open_msgs, 1);
+		atomic_fetch_add(&open_refused, 1);
+		errno = ENOSPC;
+		return NULL;
+	}
+	m = malloc(sizeof(*m));
 	if (!m) {
+		atomic_fetch_sub(&open_msgs, 1);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -2154,6 +2173,7 @@ struct mime_msg *mime_msg__new(const struct mime_cb *cb, const struct mime_limit
 	if (!ent_push(m, 0, CE_OTHER)) {
 		free(m->st);
 		free(m);
+		atomic_fetch_sub(&open_msgs, 1);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -2277,4 +2297,5 @@ void mime_msg__free(struct mime_msg *m)
 	free(m->cd_val);
 	free(m->ct_val);
 	free(m);
+	atomic_fetch_sub(&open_msgs, 1);
 }

@@ -85,6 +85,7 @@ enum {
 	OPT_MIME_MAX_HEADER_TOTAL,
 	OPT_X509_MAX_KNOWN,
 	OPT_MIME_MAX_ENTITIES,
+	OPT_MIME_MAX_OPEN,
 	OPT_SSL_MAX_HS_TOTAL,
 	OPT_SSL_MAX_HISTORY,
 	OPT_SSL_MAX_ALERTS,
@@ -239,6 +240,7 @@ static const struct option long_opts[] = {
 	{ "mime-max-header-bytes", required_argument, NULL, OPT_MIME_MAX_HEADER },
 	{ "mime-max-header-total", required_argument, NULL, OPT_MIME_MAX_HEADER_TOTAL },
 	{ "mime-max-entities", required_argument, NULL, OPT_MIME_MAX_ENTITIES },
+	{ "mime-max-open-messages", required_argument, NULL, OPT_MIME_MAX_OPEN },
 	{ "no-fingerprints", no_argument, NULL, OPT_NO_FINGERPRINTS },
 	{ "no-x509-files", no_argument, NULL, OPT_NO_X509_FILES },
 	{ "no-software", no_argument, NULL, OPT_NO_SOFTWARE },
@@ -507,6 +509,9 @@ void opts__usage(FILE *f)
 		"      --mime-max-header-total N  bytes of all messages' header buffers\n"
 		"                           together (default 64 MiB; 0: no limit)\n"
 		"      --mime-max-entities N  entities per message (default 10000)\n"
+		"      --mime-max-open-messages N  messages parsed at once, all connections together\n"
+		"                           (default 100000; 0: no limit); one more is not parsed\n"
+		"                           (weird exceeded_mime_max_open_messages)\n"
 		"      --log-max-field-string-bytes N, --log-max-total-string-bytes N,\n"
 		"      --log-max-field-container-elements N, --log-max-total-container-elements N\n"
 		"                           Zeek's Log::default_max_* (4096, 256000, 100, 500;\n"
@@ -625,6 +630,7 @@ static const struct num_opt num_opts[] = {
 	/* 0: no limit */
 	NUM(OPT_MIME_MAX_HEADER_TOTAL, 0, 1ULL << 40, parsers.smtp.mime.max_header_total),
 	NUM(OPT_MIME_MAX_ENTITIES, 1, 10000000, parsers.smtp.mime.max_entities),
+	NUM(OPT_MIME_MAX_OPEN, 0, 100000000, parsers.smtp.mime.max_open_messages),
 	NUM(OPT_PE_MAX_SECTIONS, 1, 65535, parsers.files.pe_max_sections),
 	NUM(OPT_INTEL_MAX_ITEMS, 1, 1000000000, intel_lim.max_items),
 	NUM(OPT_KNOWN_HOSTS_MAX, 1, 10000000, known_hosts_max),

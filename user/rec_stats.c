@@ -183,6 +183,8 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct stats_sources 
 		rec__u64(r, "files_extract_total_limit", fs->extract_total_limit);
 		rec__u64(r, "files_extract_errors", fs->extract_errors);
 		rec__u64(r, "mime_header_total_hits", fs->mime_header_total_hits);
+		rec__u64(r, "mime_open_messages", fs->mime_open_messages);
+		rec__u64(r, "mime_messages_refused", fs->mime_messages_refused);
 		rec__u64(r, "pe_files", fs->pe.files);
 		rec__u64(r, "pe_headers", fs->pe.headers);
 		rec__u64(r, "pe_optional_bad", fs->pe.optional_bad);

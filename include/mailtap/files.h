@@ -129,6 +129,8 @@ struct files_stats {
 	struct pe_stats pe;	      /* the PE analyzer's (pe.h) */
 	uint64_t mime_header_total_hits; /* messages whose MIME header was cut at
 					  * mime_limits.max_header_total */
+	uint64_t mime_open_messages;	 /* messages being parsed now */
+	uint64_t mime_messages_refused;	 /* messages not parsed: mime_limits.max_open_messages */
 };
 void files__stats(struct files_stats *out);
 

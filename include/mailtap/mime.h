@@ -29,6 +29,11 @@ struct mime_limits {
 	 * exceeded_mime_max_header_bytes), counted in mime__header_total_hits(). A buffer over
 	 * that size is given back when its header ends. */
 	uint64_t max_header_total;
+	/* Messages being parsed at once, process-wide (default 100000; 0: no limit): each holds
+	 * the parser's state (about 13 KB in DATA with its output buffer touched, docs/robustness.md
+	 * §2), so that the open messages of --max-flows connections are bounded too.
+	 * mime_msg__new refuses one more (NULL, errno ENOSPC), counted in mime__open_stats(). */
+	uint32_t max_open_messages;
 	/* Added: */
 	uint32_t max_filename; /* longest filename kept (default 1024) */
 	int decode_filenames;  /* 0 (default): `filename` as Zeek derives it from the raw
@@ -38,6 +43,8 @@ void mime_limits__default(struct mime_limits *l);
 /* Process-wide: header buffer bytes now, and messages with a header cut at max_header_total
  * (counted once a message, as the weird). */
 void mime__header_total_stats(uint64_t *bytes, uint64_t *hits);
+/* Process-wide: messages open now, and messages mime_msg__new refused at max_open_messages. */
+void mime__open_stats(uint64_t *open, uint64_t *refused);
 
 /* What the headers of an entity said, valid during the headers_done() callback only. */
 struct mime_entity_info {

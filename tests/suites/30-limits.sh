@@ -334,6 +334,20 @@ else
 	bad "--mime-max-entities 100"
 fi
 
+# --mime-max-open-messages: messages parsed at once, all connections together. 300 sessions
+# left open in DATA under a limit of 100: the first 100 are parsed, the other 200 are not
+# (one weird each, counted); every session keeps its smtp record (the envelope).
+$G -s dataopen -n 300 -o - 2>/dev/null | $M -r - --seed 1 --mime-max-open-messages 100 --stats-interval 3600 -w "$T/mo.mp" 2>/dev/null
+cat_json "$T/mo.mp"
+if jcheck "$T/mo.mp.json" 'len(S("smtp")) == 300 and sum(1 for s in S("smtp") if "subject" in s) == 100 and
+	all(s["rcptto"] for s in S("smtp")) and len(S("files")) == 100 and
+	[(w["name"], w.get("addl")) for w in S("weird")] == [("exceeded_mime_max_open_messages", "100")] * 200 and
+	(S("stats")[-1]["mime_messages_refused"], S("stats")[-1]["mime_open_messages"]) == (200, 0)'; then
+	ok "--mime-max-open-messages 100: 300 open messages, 100 parsed, 200 refused (weird, mime_messages_refused), 300 smtp records"
+else
+	bad "--mime-max-open-messages 100"
+fi
+
 echo "== 5. base64 body of garbage"
 BG=$(scale 100000000)
 rss bg sh -c "$G -s b64garbage -b $BG --mss 16000 --ack-every 4 -o - 2>$T/bg.gen | $M -r - --seed 1 -w $T/bg.mp"

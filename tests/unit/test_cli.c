@@ -194,7 +194,8 @@ static void test_numbers_stored(void **st)
 			       "--ssl-max-alerts-per-record", "65535",
 			       "--ssl-max-history", "254",
 			       "--reasm-max-retain-bytes", "0",
-			       "--smtp-events-data-max", "0" };
+			       "--smtp-events-data-max", "0",
+			       "--mime-max-open-messages", "0" };
 	struct opts d;
 
 	(void)st;
@@ -235,6 +236,8 @@ static void test_numbers_stored(void **st)
 	assert_int_equal(d.parsers.smtp.lim.max_fuids, 1000);
 	assert_int_equal(d.parsers.smtp.lim.max_extensions, 64);
 	assert_int_equal(d.parsers.smtp.lim.events_data_max, 1024);
+	assert_int_equal(o.parsers.smtp.mime.max_open_messages, 0);
+	assert_int_equal(d.parsers.smtp.mime.max_open_messages, 100000);
 	{
 		const char *out[][2] = { { "--ssl-max-alerts-per-record", "65536" },
 					 { "--ssl-max-alerts-per-record", "0" },

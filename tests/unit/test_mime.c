@@ -582,6 +582,43 @@ static void test_bdat_framing(void **state)
  * connections with a 60 KB header in progress: 161 MB); with a 64 KiB total two fit, the
  * other two are cut at 8 KiB as at max_header_bytes (the weird, with the bytes kept),
  * counted; a finished header's large buffer goes back at once, and every one at the end. */
+/* max_open_messages: one more message than the limit is refused (NULL, ENOSPC, counted); a
+ * message freed makes room; every message counts until freed, whatever its state. */
+static void test_open_messages(void **state)
+{
+	struct mime_limits lim;
+	struct mime_msg *m[3];
+	uint64_t open0, ref0, open, ref;
+
+	(void)state;
+	mime_limits__default(&lim);
+	assert_int_equal(lim.max_open_messages, 100000);
+	mime__open_stats(&open0, &ref0);
+	lim.max_open_messages = (uint32_t)open0 + 2;
+	m[0] = mime_msg__new(NULL, &lim);
+	m[1] = mime_msg__new(NULL, &lim);
+	assert_non_null(m[0]);
+	assert_non_null(m[1]);
+	errno = 0;
+	m[2] = mime_msg__new(NULL, &lim);
+	assert_null(m[2]);
+	assert_int_equal(errno, ENOSPC);
+	mime__open_stats(&open, &ref);
+	assert_true(open == open0 + 2 && ref == ref0 + 1);
+	mime_msg__feed(m[0], (const uint8_t *)"Subject: x\r\n\r\nbody\r\n", 22);
+	mime_msg__end(m[0]);
+	mime_msg__free(m[0]); /* room again */
+	m[2] = mime_msg__new(NULL, &lim);
+	assert_non_null(m[2]);
+	lim.max_open_messages = 0; /* no limit */
+	m[0] = mime_msg__new(NULL, &lim);
+	assert_non_null(m[0]);
+	for (int i = 0; i < 3; i++)
+		mime_msg__free(m[i]);
+	mime__open_stats(&open, &ref);
+	assert_true(open == open0 && ref == ref0 + 1);
+}
+
 static void test_header_total(void **state)
 {
 	enum { N = 4 };
@@ -2325,6 +2362,7 @@ int main(void)
 	    cmocka_unit_test(test_corpus_entity_bytes), cmocka_unit_test(test_corpus_bdat),
 	    cmocka_unit_test(test_corpus_8bitmime),	cmocka_unit_test(test_corpus_rfc822),
 	    cmocka_unit_test(test_header_total),
+	    cmocka_unit_test(test_open_messages),
 	    cmocka_unit_test(test_corpus_gap),		cmocka_unit_test(test_corpus_suricata),
 	};
 
