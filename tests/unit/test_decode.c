@@ -1499,7 +1499,7 @@ static void nest_wrap(struct fr *out, enum nest_kind k, const struct fr *in, con
 	int v6 = in->b[14] >> 4 == 6;
 	const uint8_t *ip = in->b + 14;
 	size_t iplen = in->len - 14, hl;
-	uint8_t h[32];
+	uint8_t h[64]; /* the longest: AYIYA, 44 bytes */
 	bool eth =
 	    k == N_VXLAN || k == N_GENEVE || k == N_GRE_TEB || k == N_ERSPAN2 || k == N_ERSPAN3;
 	size_t body = eth ? in->len : iplen;
@@ -1570,6 +1570,7 @@ static void nest_wrap(struct fr *out, enum nest_kind k, const struct fr *in, con
 		break;
 	}
 	hl = hf.len;
+	assert_true(hl <= sizeof(h));
 	memcpy(h, hf.b, hl);
 	build_outer(out, 0, proto, nest_ports[k][0], nest_ports[k][1], h, hl, eth ? in->b : ip,
 		    body);

@@ -605,7 +605,11 @@ static void test_open_messages(void **state)
 	assert_int_equal(errno, ENOSPC);
 	mime__open_stats(&open, &ref);
 	assert_true(open == open0 + 2 && ref == ref0 + 1);
-	mime_msg__feed(m[0], (const uint8_t *)"Subject: x\r\n\r\nbody\r\n", 22);
+	{
+		static const char msg[] = "Subject: x\r\n\r\nbody\r\n";
+
+		mime_msg__feed(m[0], (const uint8_t *)msg, sizeof(msg) - 1);
+	}
 	mime_msg__end(m[0]);
 	mime_msg__free(m[0]); /* room again */
 	m[2] = mime_msg__new(NULL, &lim);
