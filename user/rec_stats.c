@@ -27,6 +27,18 @@ static uint64_t since(uint64_t now, uint64_t *prev)
 	return d;
 }
 
+/* A BPF program's counters, each named prefix + its name. */
+static void counters(struct rec *r, const char *prefix, const char *const *names,
+		     const uint64_t *v, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char key[64];
+
+		snprintf(key, sizeof(key), "%s%s", prefix, names[i]);
+		rec__u64(r, key, v[i]);
+	}
+}
+
 uint64_t rec_stats__peak_resident_bytes(void)
 {
 	struct rusage ru;
@@ -96,12 +108,7 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct stats_sources 
 		rec__u64(r, "pkts_link_total", link);
 	}
 	if (xs) {
-		for (int i = 0; i < MAILTAP_STAT__MAX; i++) {
-			char key[64];
-
-			snprintf(key, sizeof(key), "xdp_%s", mailtap_stat_names[i]);
-			rec__u64(r, key, xs->xdp[i]);
-		}
+		counters(r, "xdp_", mailtap_stat_names, xs->xdp, MAILTAP_STAT__MAX);
 		rec__u64(r, "xsk_queues", xs->n_queues);
 		rec__u64(r, "xsk_delivered", xs->delivered);
 		rec__u64(r, "xsk_rx_dropped", xs->rx_dropped);
@@ -110,12 +117,7 @@ void rec_stats__write(struct rec *r, uint64_t ts_ns, const struct stats_sources 
 		rec__u64(r, "xsk_rx_invalid_descs", xs->rx_invalid_descs);
 	}
 	if (hs) {
-		for (int i = 0; i < MAILTAP_HOST_STAT__MAX; i++) {
-			char key[64];
-
-			snprintf(key, sizeof(key), "host_%s", mailtap_host_stat_names[i]);
-			rec__u64(r, key, hs->bpf[i]);
-		}
+		counters(r, "host_", mailtap_host_stat_names, hs->bpf, MAILTAP_HOST_STAT__MAX);
 		rec__u64(r, "host_delivered", hs->delivered);
 		rec__u64(r, "host_delivered_ingress", hs->delivered_ingress);
 		rec__u64(r, "host_delivered_egress", hs->delivered_egress);
