@@ -103,19 +103,8 @@ done
 	--mix plain=50,attach=50 >/dev/null 2>&1
 "$B/mailtap" -r "$T/small.pcap" --seed 1 -w - 2>/dev/null | "$B/mailtap-cat" >"$T/small.json"
 /usr/bin/python3 tests/fragment_pcap.py "$T/small.pcap" "$T/frag.pcap" --size 16 >/dev/null 2>&1 &&
-	/usr/bin/python3 - "$T/frag.pcap" "$T/vxfrag.pcap" <<'EOF' || bad "vxlan around fragments: scapy"
-import logging, sys
-logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
-from scapy.all import IP, UDP, Ether, PcapReader, PcapWriter
-from scapy.layers.vxlan import VXLAN
-w = PcapWriter(sys.argv[2], sync=True)
-for p in PcapReader(sys.argv[1]):
-    q = (Ether(src="02:00:00:00:00:11", dst="02:00:00:00:00:22") /
-         IP(src="172.16.0.1", dst="172.16.0.2", flags="DF") /
-         UDP(sport=49152, dport=4789) / VXLAN(vni=4242) / p)
-    q.time = p.time
-    w.write(q)
-EOF
+	/usr/bin/python3 tests/vxlan_wrap.py "$T/frag.pcap" "$T/vxfrag.pcap" 172.16.0.1 172.16.0.2 ||
+		bad "vxlan around fragments: scapy"
 # frag_stat FILE.json: the last stats record's frag_reassembled
 frag_stat() { python3 -c '
 import json, sys
@@ -559,20 +548,7 @@ if sorted(rest) != a:
 print("%d records (%d conn), %d tunnel" % (len(rest), conns, len(tun)))
 EOF
 # vx_wrap IN OUT: every frame of IN put in VXLAN to 4789 from 10.99.0.1 to 10.99.0.2 (scapy)
-vx_wrap() { /usr/bin/python3 - "$1" "$2" <<'EOF'
-import logging, sys
-logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
-from scapy.all import IP, UDP, Ether, PcapReader, PcapWriter
-from scapy.layers.vxlan import VXLAN
-w = PcapWriter(sys.argv[2], sync=True)
-for p in PcapReader(sys.argv[1]):
-    q = (Ether(src="02:00:00:00:00:11", dst="02:00:00:00:00:22") /
-         IP(src="10.99.0.1", dst="10.99.0.2", flags="DF") /
-         UDP(sport=49152, dport=4789) / VXLAN(vni=4242) / p)
-    q.time = p.time
-    w.write(q)
-EOF
-}
+vx_wrap() { /usr/bin/python3 tests/vxlan_wrap.py "$1" "$2"; }
 gen2() { # gen2 OUTER INNER OUT: OUTER, INNER as KIND[:PORT]
 	local o=${1%%:*} i=${2%%:*} op=() ip=()
 	[ "$o" != "$1" ] && op=(--encap-port "${1#*:}")

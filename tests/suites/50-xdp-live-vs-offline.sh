@@ -319,19 +319,8 @@ if [ $live = 1 ]; then
 		fi
 		if [ "$fr" = innerfrag ]; then
 			mv "$NL_TMP/m.pcap" "$NL_TMP/m.inner"
-			/usr/bin/python3 - "$NL_TMP/m.inner" "$NL_TMP/m.pcap" <<'EOF2' || nl_fail "scapy $enc2"
-import logging, sys
-logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
-from scapy.all import IP, UDP, Ether, PcapReader, PcapWriter
-from scapy.layers.vxlan import VXLAN
-w = PcapWriter(sys.argv[2], sync=True)
-for p in PcapReader(sys.argv[1]):
-    q = (Ether(src="02:00:00:00:00:11", dst="02:00:00:00:00:22") /
-         IP(src="10.99.0.1", dst="10.99.0.2", flags="DF") /
-         UDP(sport=49152, dport=4789) / VXLAN(vni=4242) / p)
-    q.time = p.time
-    w.write(q)
-EOF2
+			/usr/bin/python3 tests/vxlan_wrap.py "$NL_TMP/m.inner" "$NL_TMP/m.pcap" ||
+				nl_fail "scapy $enc2"
 		fi
 		nmail=$(tcpdump -r "$NL_TMP/m.pcap" 2>/dev/null | grep -c '^[0-9]')
 		"$MT" -r "$NL_TMP/m.pcap" --seed 1 "${targs[@]}" -w - 2>/dev/null |
